@@ -1,0 +1,149 @@
+"""One exception tree for truceline.
+
+Every error carries a stable ``code`` (for machines), a user-safe ``message`` (for people) and,
+where it concerns a piece of input, the ``field`` it concerns. Adapters never invent their own
+mapping: :data:`ERROR_TABLE` says which HTTP status and which CLI exit code each class gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class TrucelineError(Exception):
+    """Base of every error truceline raises on purpose."""
+
+    code = "truceline_error"
+
+    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{where}{self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON envelope used by the HTTP API and ``--json`` CLI output."""
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class ValidationError(TrucelineError):
+    """Input that does not match its schema: names the field (a JSON path) and the reason."""
+
+    code = "invalid_input"
+
+
+class AgreementError(ValidationError):
+    """An agreement document that cannot be used as written."""
+
+    code = "invalid_agreement"
+
+
+class ObservationError(ValidationError):
+    """An observation that cannot be accepted; ``line`` says where in the file it was."""
+
+    code = "invalid_observation"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, line: int | None = None, **details: Any
+    ) -> None:
+        if line is not None:
+            details["line"] = line
+        super().__init__(message, field=field, **details)
+        self.line = line
+
+    def __str__(self) -> str:
+        prefix = f"line {self.line}: " if self.line is not None else ""
+        return prefix + super().__str__()
+
+
+class OutsideAreaError(ObservationError):
+    """Geometry that lies outside the agreement's area of interest (never silently used)."""
+
+    code = "outside_area_of_interest"
+
+
+class SignatureError(TrucelineError):
+    """A signature or key that does not verify under truceline's single Ed25519 rule."""
+
+    code = "bad_signature"
+
+
+class NotFoundError(TrucelineError):
+    code = "not_found"
+
+
+class ConflictError(TrucelineError):
+    """The request contradicts what is stored (e.g. same id, different content)."""
+
+    code = "conflict"
+
+
+class AuthError(TrucelineError):
+    code = "unauthenticated"
+
+
+class ForbiddenError(TrucelineError):
+    code = "forbidden"
+
+
+class RateLimitError(TrucelineError):
+    code = "rate_limited"
+
+
+class StoreError(TrucelineError):
+    """The store is missing, of the wrong version, or unreachable."""
+
+    code = "store_error"
+
+
+class IntegrityError(TrucelineError):
+    """The record does not verify: a changed, missing, reordered or forked entry."""
+
+    code = "record_integrity"
+
+
+class ConfigError(TrucelineError):
+    code = "bad_config"
+
+
+@dataclass(frozen=True)
+class ErrorMapping:
+    http_status: int
+    exit_code: int
+
+
+#: The one table mapping error classes to HTTP statuses and CLI exit codes (most specific first).
+ERROR_TABLE: dict[type[TrucelineError], ErrorMapping] = {
+    OutsideAreaError: ErrorMapping(422, 65),
+    ObservationError: ErrorMapping(422, 65),
+    AgreementError: ErrorMapping(422, 65),
+    ValidationError: ErrorMapping(422, 65),
+    SignatureError: ErrorMapping(400, 77),
+    NotFoundError: ErrorMapping(404, 66),
+    ConflictError: ErrorMapping(409, 73),
+    AuthError: ErrorMapping(401, 77),
+    ForbiddenError: ErrorMapping(403, 77),
+    RateLimitError: ErrorMapping(429, 75),
+    IntegrityError: ErrorMapping(409, 3),
+    StoreError: ErrorMapping(503, 74),
+    ConfigError: ErrorMapping(500, 78),
+    TrucelineError: ErrorMapping(400, 1),
+}
+
+
+def mapping_for(exc: TrucelineError) -> ErrorMapping:
+    """The HTTP status and exit code for ``exc`` (walks the class hierarchy)."""
+    for cls in type(exc).__mro__:
+        if cls in ERROR_TABLE:
+            return ERROR_TABLE[cls]  # type: ignore[index]
+    return ERROR_TABLE[TrucelineError]

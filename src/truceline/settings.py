@@ -1,0 +1,51 @@
+"""Settings, declared once, typed and documented. Read only in entry points (CLI, HTTP app).
+
+Every setting can be given as an environment variable ``TRUCELINE_<NAME>``; the CLI's flags win
+over the environment. ``truceline settings`` prints them all with their help text.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRUCELINE_", extra="ignore")
+
+    db: str = Field(
+        "truceline.db",
+        description="Where the store lives: a SQLite file path, or a postgresql:// URL.",
+    )
+    timezone: str = Field(
+        "Europe/Kyiv",
+        description="IANA zone of local time in reports (EET/EEST for Ukraine, DST applied).",
+    )
+    reporting_period_start: str = Field(
+        "19:30",
+        description="Local clock time at which a daily reporting period starts and ends (HH:MM).",
+    )
+    on_invalid: str = Field(
+        "raise",
+        description="What ingest does with a bad record: 'raise' stops, 'skip' reports and goes on.",
+    )
+    host: str = Field("127.0.0.1", description="Address `truceline serve` binds to (loopback).")
+    port: int = Field(8765, description="Port `truceline serve` listens on.")
+    max_request_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest HTTP request body accepted, in bytes."
+    )
+    rate_limit_per_minute: int = Field(
+        600_000, description="Requests per minute allowed per API key before 429."
+    )
+    log_origin: str = Field(
+        "truceline.example/log",
+        description="Origin line of the record's signed checkpoints (C2SP checkpoint).",
+    )
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(name, env var, default, help) for every setting: what docs and `truceline settings` show."""
+    rows = []
+    for name, f in Settings.model_fields.items():
+        rows.append((name, f"TRUCELINE_{name.upper()}", repr(f.default), f.description or ""))
+    return rows
