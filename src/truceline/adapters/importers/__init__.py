@@ -1,0 +1,120 @@
+"""Importers: truceline's own formats and public datasets, behind one tiny interface.
+
+A reader takes a path or text stream and yields ``(line, item)`` pairs, ``item`` being either a
+raw dict for :func:`~truceline.core.observations.parse_observation` or a
+:class:`~truceline.core.observations.Rejection` for a row it could not map (a
+:class:`~truceline.adapters.importers.formats.Skipped` for one it deliberately leaves out).
+Dataset importers only translate columns; validation is the core's, so every source is checked
+by the same rules and its errors name the same fields.
+
+>>> from truceline.adapters.importers import iter_observations
+>>> obs = iter_observations("events.jsonl", on_invalid="skip")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterator
+from typing import Literal
+
+from truceline.adapters.importers.arms_control import read_new_start
+from truceline.adapters.importers.cir import read_cir
+from truceline.adapters.importers.formats import (
+    RawItem,
+    Skipped,
+    Source,
+    read_csv,
+    read_geojson,
+    read_jsonl,
+    write_jsonl,
+)
+from truceline.adapters.importers.formats import detect_format as detect_own_format
+from truceline.adapters.importers.ucdp import read_ucdp
+from truceline.core.observations import Observation, Rejection, parse_observation
+from truceline.errors import ObservationError
+
+Reader = Callable[[Source], Iterator[RawItem]]
+
+#: Format name → reader.
+IMPORTERS: dict[str, Reader] = {
+    "jsonl": read_jsonl,
+    "csv": read_csv,
+    "geojson": read_geojson,
+    "ucdp": read_ucdp,
+    "cir": read_cir,
+    "newstart": read_new_start,
+}
+
+#: A CSV header containing all of these columns is that dataset, not truceline's own CSV.
+_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("ucdp", frozenset({"id", "type_of_violence", "where_prec", "date_prec", "best"})),
+    ("cir", frozenset({"entry", "event_group", "arms/munition", "violence level"})),
+    ("newstart", frozenset({"as_of_date", "party", "warheads_on_deployed"})),
+)
+
+__all__ = [
+    "IMPORTERS",
+    "RawItem",
+    "Reader",
+    "Skipped",
+    "detect_format",
+    "iter_observations",
+    "read_records",
+    "write_jsonl",
+]
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """The format name for a file: its extension, and for a CSV the dataset its header names."""
+    fmt = detect_own_format(path)
+    if fmt != "csv":
+        return fmt
+    with open(path, "rb") as fh:
+        first = fh.readline().decode("utf-8-sig", errors="replace")
+    header = {h.strip() for h in next(csv.reader([first]), [])}
+    for name, columns in _SIGNATURES:
+        if columns <= header:
+            return name
+    return "csv"
+
+
+def read_records(source: Source, fmt: str | None = None) -> Iterator[RawItem]:
+    """``(line, raw dict | Rejection)`` pairs from ``source`` in format ``fmt`` (or detected)."""
+    if fmt is None:
+        if not isinstance(source, (str, os.PathLike)):
+            raise ObservationError("needed when reading a stream", field="format")
+        fmt = detect_format(source)
+    try:
+        reader = IMPORTERS[fmt]
+    except KeyError:
+        raise ObservationError(
+            f"unknown format {fmt!r} (one of {', '.join(IMPORTERS)})", field="format"
+        ) from None
+    return reader(source)
+
+
+def iter_observations(
+    source: Source,
+    fmt: str | None = None,
+    *,
+    on_invalid: Literal["raise", "skip"] = "raise",
+) -> Iterator[Observation | Rejection]:
+    """Read and validate: Observations, plus Rejections in ``skip`` mode and Skipped always.
+
+    In ``raise`` mode the first bad row raises :class:`ObservationError` naming its line and field.
+    """
+    if on_invalid not in ("raise", "skip"):
+        raise ObservationError("must be 'raise' or 'skip'", field="on_invalid")
+    for line, item in read_records(source, fmt):
+        if isinstance(item, Rejection):
+            if on_invalid == "raise" and not isinstance(item, Skipped):
+                raise ObservationError(item.reason, field=item.field, line=line, id=item.id)
+            yield item
+            continue
+        try:
+            yield parse_observation(item, line=line)
+        except ObservationError as exc:
+            if on_invalid == "raise":
+                raise
+            yield Rejection(line, exc.field, exc.message, item.get("id"))

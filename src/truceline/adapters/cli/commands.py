@@ -1,0 +1,141 @@
+"""The core commands: init, ingest, check, findings, report, demo, settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from truceline.adapters.agreement_files import example_path, load_agreement_file
+from truceline.adapters.cli.main import cli, db_option, handle_errors
+from truceline.adapters.importers import read_records
+from truceline.adapters.store import open_store
+from truceline.core.record.canonical import entry_bytes
+from truceline.errors import ValidationError
+
+err = Console(stderr=True)
+
+
+@cli.command()
+@db_option
+@click.option("--agreement", required=True, help="Agreement YAML file, or an example name "
+              "(march2025, minsk2, new_start).")
+@handle_errors
+def init(db: str, agreement: str) -> None:
+    """Create the store (if needed) and load an agreement version into it."""
+    ag, doc = load_agreement_file(agreement)
+    store = open_store(db, create=True)
+    version = store.initialize(doc, entry_bytes("agreement_version", doc))
+    click.echo(f"{db}: agreement {ag.id} version {version} ({len(ag.provisions)} provisions)")
+
+
+@cli.command()
+@db_option
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart"]),
+              help="Input format; auto goes by the file extension.")
+@click.option("--on-invalid", type=click.Choice(["raise", "skip"]), default="raise",
+              show_default=True, help="Stop at the first bad record, or report it and go on.")
+@handle_errors
+def ingest(db: str, files: tuple[str, ...], fmt: str, on_invalid: str) -> None:
+    """Validate observations and store them (idempotent by observation id)."""
+    from truceline.services.ingest import ingest as run_ingest
+
+    store = open_store(db)
+    total_added = total_dup = total_rej = 0
+    for path in files:
+        if not Path(path).exists() and path != "-":
+            raise ValidationError(f"file not found: {path}", field="files")
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} records"),
+                      TimeElapsedColumn(), console=err, transient=True,
+                      disable=not err.is_terminal) as bar:
+            task = bar.add_task(f"ingest {Path(path).name}", total=None)
+            rep = run_ingest(store, read_records(path, fmt), on_invalid=on_invalid,  # type: ignore[arg-type]
+                             progress=lambda n, t=task: bar.advance(t, n))
+        for r in rep.rejected:
+            click.echo(f"rejected {path}: {r}", err=True)
+        click.echo(f"{path}: {rep.added} added, {rep.duplicates} already stored, "
+                   f"{len(rep.rejected)} rejected")
+        total_added += rep.added
+        total_dup += rep.duplicates
+        total_rej += len(rep.rejected)
+    if len(files) > 1:
+        click.echo(f"total: {total_added} added, {total_dup} already stored, {total_rej} rejected")
+
+
+@cli.command()
+@db_option
+@handle_errors
+def check(db: str) -> None:
+    """Evaluate every provision against the stored evidence and store the findings."""
+    from truceline.services.check import run_check
+
+    res = run_check(open_store(db))
+    counts: dict[str, int] = {}
+    for f in res.findings:
+        counts[f.verdict.value] = counts.get(f.verdict.value, 0) + 1
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    click.echo(f"{len(res.findings)} findings ({summary}); {res.incidents} incidents; "
+               f"{res.new_entries} new record entries")
+
+
+@cli.command()
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "geojson", "text"]),
+              default="text", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@handle_errors
+def findings(db: str, fmt: str, out: str | None) -> None:
+    """Print the stored findings (deterministic: same data, same bytes)."""
+    from truceline.adapters.render.findings import render_findings
+
+    text = render_findings(open_store(db).findings(), fmt)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+@cli.command()
+@db_option
+@click.option("--date", "day", required=True, help="Reporting date YYYY-MM-DD (local): the "
+              "period ends at the reporting time on this date.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="report.html or report.md (by extension).")
+@handle_errors
+def report(db: str, day: str, out: str) -> None:
+    """Write the daily report (HTML with a map, or Markdown) for one reporting period."""
+    from truceline.adapters.render.report import write_report
+    from truceline.services.report import daily_report
+
+    rep = daily_report(open_store(db), day)
+    paths = write_report(rep, Path(out))
+    for p in paths:
+        click.echo(f"wrote {p}")
+
+
+@cli.command()
+@click.option("--out", default="truceline-demo", show_default=True,
+              type=click.Path(file_okay=False), help="Directory for the demo's database and report.")
+@handle_errors
+def demo(out: str) -> None:
+    """Run the whole path on the March 2025 example and its shipped sample observations."""
+    from truceline.adapters.demo import run_demo
+
+    result = run_demo(Path(out), example_path("march2025"),
+                      example_path("march2025").parent / "march2025_sample.jsonl",
+                      echo=click.echo)
+    click.echo(f"\nreport: {result.report_html}\nfindings: {result.findings_path}")
+
+
+@cli.command()
+def settings() -> None:
+    """List every setting, its environment variable, default and meaning."""
+    from truceline.settings import settings_table
+
+    for name, env, default, help_ in settings_table():
+        click.echo(f"{name:24} {env:34} {default:28} {help_}")

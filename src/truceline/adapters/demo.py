@@ -1,0 +1,50 @@
+"""The demo: the whole path on a shipped example, from a fresh store to a report and a map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.importers import read_records
+from truceline.adapters.render.findings import render_findings
+from truceline.adapters.render.report import write_report
+from truceline.adapters.store import open_store
+from truceline.core.record.canonical import entry_bytes
+from truceline.services.check import run_check
+from truceline.services.ingest import ingest
+from truceline.services.report import daily_report
+
+DEMO_DAY = "2025-03-28"
+
+
+@dataclass
+class DemoResult:
+    db: Path
+    report_html: Path
+    report_md: Path
+    findings_path: Path
+
+
+def run_demo(out: Path, agreement: Path, observations: Path, *,
+             echo: Callable[[str], None] = print, day: str = DEMO_DAY) -> DemoResult:
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "demo.db"
+    ag, doc = load_agreement_file(agreement)
+    store = open_store(str(db), create=True)
+    version = store.initialize(doc, entry_bytes("agreement_version", doc))
+    echo(f"agreement: {ag.title} (version {version}, {len(ag.provisions)} provisions)")
+    rep = ingest(store, read_records(str(observations), "auto"), on_invalid="skip")
+    echo(f"observations: {rep.added} added, {rep.duplicates} already stored, "
+         f"{len(rep.rejected)} rejected")
+    res = run_check(store)
+    echo(f"findings ({len(res.findings)}):")
+    echo(render_findings(res.findings, "text").rstrip())
+    findings_path = out / "findings.json"
+    findings_path.write_text(render_findings(res.findings, "json"), encoding="utf-8")
+    r = daily_report(store, day)
+    html = write_report(r, out / f"report-{day}.html")[0]
+    md = write_report(r, out / f"report-{day}.md")[0]
+    store.close()
+    return DemoResult(db, html, md, findings_path)

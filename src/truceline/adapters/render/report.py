@@ -1,0 +1,52 @@
+"""Render a daily report as HTML (map embedded) or Markdown (map as a PNG beside it)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from truceline.core.reporting import CATEGORIES, DailyReport
+from truceline.errors import ValidationError
+
+_env = Environment(
+    loader=PackageLoader("truceline.adapters.render", "templates"),
+    autoescape=select_autoescape(["html"]),
+    keep_trailing_newline=True,
+)
+
+
+def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
+    tz = r.agreement.tz
+
+    def local(t: datetime) -> str:
+        return t.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+    tpl = _env.get_template(f"report.{fmt}.j2")
+    return tpl.render(r=r, categories=CATEGORIES, local=local, map_png=map_ref)
+
+
+def write_report(r: DailyReport, out: Path) -> list[Path]:
+    """Write ``out`` (.html or .md); Markdown gets its map as ``<stem>.png`` beside it."""
+    from truceline.adapters.render.mapfig import render_map_png
+
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".htm", ".md"):
+        raise ValidationError("must end in .html or .md", field="out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    png = render_map_png(r) if r.agreement.geography is not None else None
+    if suffix == ".md":
+        paths = [out]
+        ref = None
+        if png is not None:
+            png_path = out.with_suffix(".png")
+            png_path.write_bytes(png)
+            paths.append(png_path)
+            ref = png_path.name
+        out.write_text(render_report(r, "md", ref), encoding="utf-8")
+        return paths
+    ref = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+    out.write_text(render_report(r, "html", ref), encoding="utf-8")
+    return [out]

@@ -1,0 +1,465 @@
+"""Agreements as data: parties, geography, provisions with one machine-checkable rule each.
+
+An agreement is a versioned YAML document (schema: docs/schemas/agreement.schema.json). This
+module is pure: geometry references (``{file: ..., feature: N}``) are resolved by a loader
+function that the caller passes in, so the core never touches the file system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from truceline.core.taxonomy import (
+    FireType,
+    Kind,
+    PresenceCategory,
+    RestrictionType,
+    WeaponClass,
+    lookup_system,
+)
+from truceline.errors import AgreementError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Party(_Model):
+    id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
+    name: str
+    nationality: str | None = Field(
+        None, description="State whose forces are this party's own (for presence rules)."
+    )
+
+
+class Guarantor(_Model):
+    id: str = Field(min_length=1, max_length=60)
+    name: str
+    guarantees: list[str] = Field(
+        default_factory=list, description="Provision ids this guarantor guarantees ([] = all)."
+    )
+
+
+class GeometryRef(_Model):
+    """Where a geometry comes from: a GeoJSON file (relative to the agreement), or inline."""
+
+    file: str | None = None
+    feature: int | None = Field(None, ge=0, description="Feature index in the file.")
+    where: dict[str, Any] | None = Field(
+        None, description="Pick the feature whose properties match all these values."
+    )
+    geojson: dict[str, Any] | None = Field(None, description="An inline GeoJSON geometry.")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="[min_lon, min_lat, max_lon, max_lat]"
+    )
+    swap_axes: bool = Field(False, description="Source stores [lat, lon]: swap on reading.")
+    buffer_km: float | None = Field(None, description="Grow the geometry by this much (metric).")
+    minus: list[GeometryRef] = Field(default_factory=list, description="Cut these out (after buffer).")
+    clip_bbox: tuple[float, float, float, float] | None = Field(
+        None, description="Keep only what lies in [min_lon, min_lat, max_lon, max_lat]."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GeometryRef:
+        given = [n for n in ("file", "geojson", "bbox") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of file, geojson or bbox")
+        return self
+
+
+class Line(_Model):
+    id: str
+    name: str = ""
+    geometry: GeometryRef
+    note: str | None = None
+
+
+class ControlArea(_Model):
+    """A party's area of control, valid over [valid_from, valid_to) (open ends allowed)."""
+
+    party: str
+    geometry: GeometryRef | None = None
+    rest_of_area: bool = Field(
+        False, description="The area of interest minus every other party's area at that date."
+    )
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _geom(self) -> ControlArea:
+        if (self.geometry is None) == (not self.rest_of_area):
+            raise ValueError("give either geometry or rest_of_area: true")
+        return self
+
+
+class Zone(_Model):
+    id: str
+    name: str = ""
+    geometry: GeometryRef | None = None
+    within_km_of_line: float | None = Field(None, gt=0, le=1000)
+    line: str | None = None
+    party_side: str | None = Field(None, description="Only the side this party holds.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> Zone:
+        by_line = self.within_km_of_line is not None
+        if by_line == (self.geometry is not None):
+            raise ValueError("give either geometry or within_km_of_line (with line)")
+        if by_line and self.line is None:
+            raise ValueError("line is required with within_km_of_line")
+        return self
+
+
+class Sector(_Model):
+    id: str
+    name: str = ""
+    line: str
+    from_km: float = Field(ge=0)
+    to_km: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Sector:
+        if self.to_km <= self.from_km:
+            raise ValueError("to_km must be greater than from_km")
+        return self
+
+
+class Regions(_Model):
+    """Named regions for report counts (e.g. oblasts); every feature of the file is one region."""
+
+    geometry: GeometryRef
+    name_property: str = "name"
+    only: list[str] = Field(default_factory=list, description="Keep only these names ([] = all).")
+
+
+class Geography(_Model):
+    area_of_interest: GeometryRef
+    lines: list[Line] = Field(min_length=1)
+    line_of_contact: str = Field(description="Id of the line of contact among `lines`.")
+    reference_lines: dict[str, str] = Field(
+        default_factory=dict,
+        description="Party id -> line id each party measures from (default: line of contact).",
+    )
+    reference_line_note: str | None = None
+    areas_of_control: list[ControlArea] = Field(default_factory=list)
+    zones: list[Zone] = Field(default_factory=list)
+    sectors: list[Sector] = Field(default_factory=list)
+    regions: Regions | None = None
+
+
+class Effective(_Model):
+    """When a provision applies: absolute times, or days from entry into force."""
+
+    start: datetime | date | None = Field(None, description="Absolute start (local time).")
+    end: datetime | date | None = Field(None, description="Absolute end, exclusive.")
+    days_after_entry_into_force: float | None = Field(None, ge=0)
+    duration_days: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_start(self) -> Effective:
+        if self.start is not None and self.days_after_entry_into_force is not None:
+            raise ValueError("give start or days_after_entry_into_force, not both")
+        if self.end is not None and self.duration_days is not None:
+            raise ValueError("give end or duration_days, not both")
+        return self
+
+
+class WeaponSelector(_Model):
+    """Which weapons a withdrawal covers: by class and calibre band and/or by named system."""
+
+    classes: list[WeaponClass] = Field(default_factory=list)
+    min_calibre_mm: float | None = Field(None, description="Calibre at least this (inclusive).")
+    under_calibre_mm: float | None = Field(None, description="Calibre below this (exclusive).")
+    max_calibre_mm: float | None = Field(None, description="Calibre at most this (inclusive).")
+    systems: list[str] = Field(default_factory=list, description="Named systems (any class).")
+
+    @model_validator(mode="after")
+    def _known_systems(self) -> WeaponSelector:
+        for s in self.systems:
+            if lookup_system(s) is None:
+                raise ValueError(f"unknown weapon system {s!r}")
+        if not self.classes and not self.systems:
+            raise ValueError("give classes or systems")
+        return self
+
+    def matches(self, weapon_class: WeaponClass | None, calibre: float | None, system: str | None):
+        """True if a sighting of this class/calibre/system is covered."""
+        if system:
+            known = lookup_system(system)
+            if known is not None and any(lookup_system(s) == known for s in self.systems):
+                return True
+        if weapon_class is None or weapon_class not in self.classes:
+            return False
+        band = (self.min_calibre_mm, self.under_calibre_mm, self.max_calibre_mm)
+        if all(b is None for b in band):
+            return True
+        if calibre is None:
+            return False
+        lo, under, hi = band
+        return (
+            (lo is None or calibre >= lo)
+            and (under is None or calibre < under)
+            and (hi is None or calibre <= hi)
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.classes:
+            band = []
+            if self.min_calibre_mm is not None:
+                band.append(f">= {self.min_calibre_mm:g} mm")
+            if self.under_calibre_mm is not None:
+                band.append(f"< {self.under_calibre_mm:g} mm")
+            if self.max_calibre_mm is not None:
+                band.append(f"<= {self.max_calibre_mm:g} mm")
+            parts.append(", ".join(c.value for c in self.classes) + (f" ({' '.join(band)})" if band else ""))
+        if self.systems:
+            parts.append("systems " + ", ".join(self.systems))
+        return "; ".join(parts)
+
+
+class CeasefireRule(_Model):
+    kind: Literal["ceasefire"]
+    zone: str | None = Field(None, description="Only fire in this zone (default: whole area).")
+    fire_types: list[FireType] = Field(default_factory=list, description="[] = every fire type.")
+
+
+class WithdrawalRule(_Model):
+    kind: Literal["withdrawal"]
+    within_km: float = Field(gt=0, le=1000)
+    weapons: WeaponSelector
+    measured_from: Literal["reference_line", "line_of_contact"] = "reference_line"
+
+
+class PresenceRule(_Model):
+    kind: Literal["prohibited_presence"]
+    territory_of: str | None = Field(
+        None, description="Territory: the area of control of this party (on the date)."
+    )
+    zone: str | None = Field(None, description="Territory: this zone.")
+    allowed_nationalities: list[str] = Field(
+        description="Contingents of any other nationality are prohibited, whatever their label."
+    )
+    categories: list[PresenceCategory] = Field(
+        default_factory=lambda: list(PresenceCategory)
+    )
+
+    @model_validator(mode="after")
+    def _territory(self) -> PresenceRule:
+        if (self.territory_of is None) == (self.zone is None):
+            raise ValueError("give territory_of or zone")
+        return self
+
+
+class MovementRule(_Model):
+    kind: Literal["freedom_of_movement"]
+    restriction_types: list[RestrictionType] = Field(default_factory=list, description="[] = all")
+
+
+class LimitRule(_Model):
+    kind: Literal["quantitative_limit"]
+    category: str
+    limit: float = Field(ge=0)
+    unit: str = ""
+
+
+Rule = Annotated[
+    CeasefireRule | WithdrawalRule | PresenceRule | MovementRule | LimitRule,
+    Field(discriminator="kind"),
+]
+
+#: Which observation kinds can bear on each rule kind (coverage and relevance).
+RULE_EVIDENCE: dict[str, tuple[Kind, ...]] = {
+    "ceasefire": (Kind.FIRE,),
+    "withdrawal": (Kind.WEAPON_SIGHTING, Kind.INSPECTION),
+    "prohibited_presence": (Kind.PRESENCE,),
+    "freedom_of_movement": (Kind.RESTRICTION,),
+    "quantitative_limit": (Kind.DECLARATION, Kind.INSPECTION),
+}
+
+
+class Provision(_Model):
+    id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
+    clause: str = Field(min_length=1, description="The clause text, as agreed.")
+    source: str | None = Field(None, description="Where the clause text comes from.")
+    obligated: list[str] = Field(min_length=1)
+    effective: Effective = Field(default_factory=Effective)
+    rule: Rule
+    optional: bool = Field(False, description="Proposed by one side only; checked and labelled.")
+    illustrative: bool = Field(False, description="A value chosen for illustration, not agreed.")
+    note: str | None = None
+
+
+class Agreement(_Model):
+    """A version of an agreement; ``id`` + ``version`` identify it in the record."""
+
+    id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
+    version: int = Field(1, ge=1)
+    title: str
+    signed: date | None = None
+    entry_into_force: datetime = Field(description="Local time (see timezone) or with offset.")
+    timezone: str = "Europe/Kyiv"
+    reporting_period_start: time = Field(time(19, 30), description="Local time; SMM uses 19:30.")
+    attribution_confidence: float = Field(
+        0.9, gt=0.5, le=1.0, description="Attribute a violation to a party only at or above this."
+    )
+    quorum: int | None = Field(None, ge=1, description="Cosigning parties for a final checkpoint.")
+    parties: list[Party] = Field(min_length=1)
+    guarantors: list[Guarantor] = Field(default_factory=list)
+    geography: Geography | None = None
+    provisions: list[Provision] = Field(min_length=1)
+    sources: list[str] = Field(default_factory=list, description="Documents this file encodes.")
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> Agreement:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown IANA zone {self.timezone!r}") from None
+        party_ids = [p.id for p in self.parties]
+        if len(set(party_ids)) != len(party_ids):
+            raise ValueError("parties: duplicate party id")
+        pset = set(party_ids)
+        prov_ids = [p.id for p in self.provisions]
+        if len(set(prov_ids)) != len(prov_ids):
+            raise ValueError("provisions: duplicate provision id")
+        g = self.geography
+        line_ids = {ln.id for ln in g.lines} if g else set()
+        zone_ids = {z.id for z in g.zones} if g else set()
+        if g is not None:
+            if g.line_of_contact not in line_ids:
+                raise ValueError(f"geography.line_of_contact: no line {g.line_of_contact!r}")
+            for party, line in g.reference_lines.items():
+                if party not in pset:
+                    raise ValueError(f"geography.reference_lines: unknown party {party!r}")
+                if line not in line_ids:
+                    raise ValueError(f"geography.reference_lines.{party}: no line {line!r}")
+            for i, a in enumerate(g.areas_of_control):
+                if a.party not in pset:
+                    raise ValueError(f"geography.areas_of_control[{i}].party: unknown {a.party!r}")
+            for i, z in enumerate(g.zones):
+                if z.line is not None and z.line not in line_ids:
+                    raise ValueError(f"geography.zones[{i}].line: no line {z.line!r}")
+                if z.party_side is not None and z.party_side not in pset:
+                    raise ValueError(f"geography.zones[{i}].party_side: unknown {z.party_side!r}")
+            for i, s in enumerate(g.sectors):
+                if s.line not in line_ids:
+                    raise ValueError(f"geography.sectors[{i}].line: no line {s.line!r}")
+        for i, p in enumerate(self.provisions):
+            for o in p.obligated:
+                if o not in pset:
+                    raise ValueError(f"provisions[{i}].obligated: unknown party {o!r}")
+            r = p.rule
+            needs_geo = r.kind in ("ceasefire", "withdrawal", "prohibited_presence",
+                                   "freedom_of_movement")
+            if needs_geo and g is None:
+                raise ValueError(f"provisions[{i}].rule: a {r.kind} rule needs geography")
+            zone = getattr(r, "zone", None)
+            if zone is not None and zone not in zone_ids:
+                raise ValueError(f"provisions[{i}].rule.zone: no zone {zone!r}")
+            terr = getattr(r, "territory_of", None)
+            if terr is not None and terr not in pset:
+                raise ValueError(f"provisions[{i}].rule.territory_of: unknown party {terr!r}")
+        for i, gu in enumerate(self.guarantors):
+            for pid in gu.guarantees:
+                if pid not in prov_ids:
+                    raise ValueError(f"guarantors[{i}].guarantees: no provision {pid!r}")
+        return self
+
+    # -- derived values ----------------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, value: datetime | date) -> datetime:
+        """A local date/time as an aware datetime (DST applied); aware values pass through."""
+        if not isinstance(value, datetime):
+            value = datetime.combine(value, time(0, 0))
+        if value.tzinfo is None:
+            return value.replace(tzinfo=self.tz)
+        return value
+
+    @property
+    def entry_into_force_at(self) -> datetime:
+        return self.local(self.entry_into_force)
+
+    def window(self, provision: Provision) -> tuple[datetime, datetime | None]:
+        """[start, end) of a provision in aware datetimes; end None = open-ended."""
+        eff = provision.effective
+        if eff.start is not None:
+            start = self.local(eff.start)
+        else:
+            start = self.entry_into_force_at + timedelta(days=eff.days_after_entry_into_force or 0)
+        end: datetime | None
+        if eff.end is not None:
+            end = self.local(eff.end)
+        elif eff.duration_days is not None:
+            end = start + timedelta(days=eff.duration_days)
+        else:
+            end = None
+        return start, end
+
+    def reference_line(self, party: str) -> str:
+        assert self.geography is not None
+        return self.geography.reference_lines.get(party, self.geography.line_of_contact)
+
+    def provision(self, provision_id: str) -> Provision:
+        for p in self.provisions:
+            if p.id == provision_id:
+                return p
+        raise KeyError(provision_id)
+
+    def guarantors_of(self, provision_id: str) -> list[Guarantor]:
+        return [g for g in self.guarantors if not g.guarantees or provision_id in g.guarantees]
+
+    def thresholds_km(self) -> list[float]:
+        """Every distance written into the agreement: refine geodesically near each."""
+        out = {r.within_km for p in self.provisions if isinstance((r := p.rule), WithdrawalRule)}
+        if self.geography:
+            out |= {z.within_km_of_line for z in self.geography.zones if z.within_km_of_line}
+        return sorted(out)
+
+
+def parse_agreement(doc: Any) -> Agreement:
+    """Validate a parsed YAML/JSON document; errors name the path and the reason."""
+    if not isinstance(doc, dict):
+        raise AgreementError("an agreement must be a mapping", field="(document)")
+    try:
+        return Agreement.model_validate(doc)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        loc = _path(err.get("loc", ()))
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        if not loc and ": " in msg and not msg.startswith("unknown"):
+            loc, msg = msg.split(": ", 1)
+        raise AgreementError(msg, field=loc or "(document)") from None
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("ceasefire", "withdrawal", "prohibited_presence", "freedom_of_movement",
+                      "quantitative_limit"):
+            continue  # the discriminator tag pydantic inserts
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def agreement_json_schema() -> dict[str, Any]:
+    schema = Agreement.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://truceline.example/schemas/agreement.schema.json"
+    return schema
+
+
+GeometryLoader = Callable[[GeometryRef], Any]

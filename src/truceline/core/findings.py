@@ -1,0 +1,67 @@
+"""Findings: a determination about one provision, with its evidence and its reasons.
+
+A finding is deterministic: its id is a hash of what it is about (provision, party, evidence), so
+the same data and agreement always give byte-identical findings, and a replay can compare them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    VIOLATION = "violation"
+    COMPLIANT = "compliant"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One determination. ``party`` is None when the evidence does not attribute it."""
+
+    id: str
+    provision_id: str
+    rule_kind: str
+    verdict: Verdict
+    party: str | None
+    evidence: tuple[str, ...]
+    explanation: str
+    time: str | None = None  # RFC 3339 UTC of the event, or of the window's end for summaries
+    window_start: str | None = None
+    window_end: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    distance_m: float | None = None
+    threshold_m: float | None = None
+    weapon_class: str | None = None
+    confidence: float | None = None
+    incident_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        d["evidence"] = list(self.evidence)
+        return d
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Finding:
+        d = dict(d)
+        d["verdict"] = Verdict(d["verdict"])
+        d["evidence"] = tuple(d["evidence"])
+        return cls(**d)
+
+
+def finding_id(provision_id: str, party: str | None, kind: str, evidence: tuple[str, ...]) -> str:
+    """Stable id: the same provision, party, kind of finding and evidence give the same id."""
+    key = json.dumps([provision_id, party, kind, sorted(evidence)], separators=(",", ":"))
+    return "f-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """The canonical order: provision, time, party, id (what makes output byte-identical)."""
+    return sorted(findings, key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))

@@ -1,0 +1,289 @@
+"""Observations: what one source reported, validated at the boundary.
+
+The observer's own position (``observer_lon/lat``) is kept apart from the event location
+(``lon/lat``); a monitor who heard an explosion 3–5 km away at 110° gives the first, the bearing
+and the distance band, and the location is filled in (or refined) only by fusion. Times are
+timezone-aware and stored in UTC; local clock time without an offset is refused rather than
+guessed, because a one-hour DST error moves an event across a reporting period.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from truceline.core.taxonomy import (
+    TIME_PRECISION_SECONDS,
+    ExplosionType,
+    FireType,
+    Kind,
+    PresenceCategory,
+    RestrictionType,
+    SourceType,
+    TimePrecision,
+    WeaponClass,
+    lookup_system,
+)
+from truceline.errors import ObservationError
+
+
+class Observation(BaseModel):
+    """One source's report of one thing it saw, heard, declared or was stopped from doing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    id: str = Field(min_length=1, max_length=200, description="Stable id; ingest is idempotent by it.")
+    kind: Kind
+    time: datetime = Field(description="When it happened (RFC 3339 with offset); stored in UTC.")
+    time_precision: TimePrecision = TimePrecision.MINUTE
+    source_id: str = Field(min_length=1, max_length=200, description="Monitor, sensor or party id.")
+    source_type: SourceType = SourceType.MONITOR
+
+    observer_lon: float | None = Field(None, ge=-180, le=180, description="Observer's position.")
+    observer_lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180, description="Event location, if known.")
+    lat: float | None = Field(None, ge=-90, le=90)
+    location_uncertainty_m: float | None = Field(
+        None, ge=0, description="1-sigma radius of the event location's uncertainty, metres."
+    )
+    location_precision: str | None = Field(
+        None, max_length=60, description="Precision code from the originating dataset, if any."
+    )
+    bearing_deg: float | None = Field(
+        None, ge=0, lt=360, description="True (geodesic) azimuth from observer to event, degrees."
+    )
+    bearing_sd_deg: float | None = Field(None, gt=0, le=90)
+    distance_min_m: float | None = Field(None, ge=0, description="Distance band: nearest, metres.")
+    distance_max_m: float | None = Field(None, gt=0, description="Distance band: farthest, metres.")
+
+    fire_type: FireType | None = None
+    explosion_type: ExplosionType | None = None
+    count: int = Field(1, ge=1, le=100_000, description="How many (explosions, weapons, people).")
+
+    weapon_class: WeaponClass | None = None
+    calibre_mm: float | None = Field(None, gt=0, le=1000)
+    system: str | None = Field(None, max_length=100)
+
+    affiliation: str | None = Field(
+        None, max_length=100, description="Whose forces, as assessed (party id or state)."
+    )
+    nationality: str | None = Field(
+        None, max_length=100, description="State the contingent belongs to, whatever its label."
+    )
+    unit_label: str | None = Field(
+        None, max_length=200, description="The label used (e.g. 'volunteers', 'peacekeepers')."
+    )
+    presence_category: PresenceCategory | None = None
+    restriction_type: RestrictionType | None = None
+
+    party: str | None = Field(None, max_length=100, description="Declaring or inspected party.")
+    category: str | None = Field(None, max_length=100, description="Declared quantity's category.")
+    quantity: float | None = Field(None, ge=0)
+    as_of: date | None = None
+
+    killed: int | None = Field(None, ge=0)
+    injured: int | None = Field(None, ge=0)
+
+    arrival_time: datetime | None = Field(None, description="Acoustic arrival time at the sensor.")
+    temperature_c: float | None = Field(None, ge=-60, le=60)
+    wind_u_ms: float | None = Field(None, ge=-60, le=60)
+    wind_v_ms: float | None = Field(None, ge=-60, le=60)
+
+    description: str | None = Field(None, max_length=5000)
+    dataset: str | None = Field(None, max_length=100, description="Originating dataset, if imported.")
+    dataset_ref: str | None = Field(None, max_length=200)
+    signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
+
+    @field_validator("time", "arrival_time")
+    @classmethod
+    def _aware_utc(cls, v: datetime | None) -> datetime | None:
+        if v is None:
+            return v
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise ValueError("needs a UTC offset (e.g. 2025-03-20T21:05:00+02:00 or ...Z)")
+        return v.astimezone(UTC)
+
+    @field_validator("lon", "lat", "observer_lon", "observer_lat", "bearing_deg", "quantity")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Observation:
+        def pair(a: str, b: str) -> None:
+            if (getattr(self, a) is None) != (getattr(self, b) is None):
+                raise ValueError(f"{a} and {b} must be given together")
+
+        pair("lon", "lat")
+        pair("observer_lon", "observer_lat")
+        if (
+            self.distance_min_m is not None
+            and self.distance_max_m is not None
+            and self.distance_min_m > self.distance_max_m
+        ):
+            raise ValueError("distance_min_m must not exceed distance_max_m")
+        if self.bearing_deg is not None and self.observer_lon is None:
+            raise ValueError("bearing_deg needs observer_lon/observer_lat")
+        k = self.kind
+        if k is Kind.FIRE and self.fire_type is None:
+            raise ValueError("fire_type is required for kind 'fire'")
+        if self.explosion_type is not None and self.fire_type is not FireType.EXPLOSION:
+            raise ValueError("explosion_type is only for fire_type 'explosion'")
+        if k is Kind.WEAPON_SIGHTING and not (self.weapon_class or self.system or self.calibre_mm):
+            raise ValueError("a weapon_sighting needs weapon_class, system or calibre_mm")
+        if k is Kind.RESTRICTION and self.restriction_type is None:
+            raise ValueError("restriction_type is required for kind 'restriction'")
+        if k in (Kind.DECLARATION, Kind.INSPECTION):
+            for name in ("party", "category", "quantity", "as_of"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name} is required for kind '{k.value}'")
+        if k is Kind.PRESENCE and self.presence_category is None:
+            raise ValueError("presence_category is required for kind 'presence'")
+        return self
+
+    # -- derived values ----------------------------------------------------------------------
+    def resolved_weapon(self) -> tuple[WeaponClass | None, float | None]:
+        """Weapon class and calibre, filled in from the named system when not given."""
+        wc, cal = self.weapon_class, self.calibre_mm
+        if self.system and (wc is None or cal is None):
+            known = lookup_system(self.system)
+            if known is not None:
+                wc = wc or known.weapon_class
+                cal = cal if cal is not None else known.calibre_mm
+        return wc, cal
+
+    @property
+    def has_location(self) -> bool:
+        return self.lon is not None and self.lat is not None
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready dict without unset (None) fields; times as RFC 3339 UTC with 'Z'."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump(mode="json", exclude_none=True).items():
+            if name in ("time", "arrival_time") and isinstance(value, str):
+                value = value.replace("+00:00", "Z")
+            out[name] = value
+        return out
+
+
+ALL_FIELDS: tuple[str, ...] = tuple(Observation.model_fields)
+
+
+def _first_error(exc: PydanticValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    field = ".".join(str(p) for p in err.get("loc", ()))
+    if not field:  # a cross-field rule: its message starts with the field it is about
+        first = msg.split(" ", 1)[0]
+        field = first if first in Observation.model_fields else "(record)"
+    return field, msg
+
+
+def parse_observation(record: dict[str, Any], *, line: int | None = None) -> Observation:
+    """Validate one raw record; a failure raises :class:`ObservationError` naming line and field.
+
+    Empty strings (as CSV gives for blank cells) count as absent.
+    """
+    clean = {k: v for k, v in record.items() if not (v is None or (isinstance(v, str) and v == ""))}
+    unknown = sorted(set(clean) - set(ALL_FIELDS))
+    if unknown:
+        raise ObservationError("unknown field", field=unknown[0], line=line)
+    try:
+        return Observation.model_validate(clean)
+    except PydanticValidationError as exc:
+        field, msg = _first_error(exc)
+        raise ObservationError(msg, field=field, line=line, id=clean.get("id")) from None
+
+
+@dataclass
+class Rejection:
+    """A record that was not accepted, with where and why (``skip`` mode reports each one)."""
+
+    line: int | None
+    field: str | None
+    reason: str
+    id: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "record"
+        return f"{where}: {self.field or '(record)'}: {self.reason}"
+
+
+def validate_records(
+    records: Iterable[tuple[int, dict[str, Any]]],
+    *,
+    on_invalid: Literal["raise", "skip"] = "raise",
+) -> Iterator[tuple[int, Observation | Rejection]]:
+    """Validate (line, record) pairs; in ``skip`` mode a bad one yields a Rejection and goes on."""
+    if on_invalid not in ("raise", "skip"):
+        raise ObservationError("must be 'raise' or 'skip'", field="on_invalid")
+    for line, record in records:
+        try:
+            yield line, parse_observation(record, line=line)
+        except ObservationError as exc:
+            if on_invalid == "raise":
+                raise
+            yield line, Rejection(line, exc.field, exc.message, record.get("id"))
+
+
+@dataclass(frozen=True)
+class ObservationBatch:
+    """A columnar view of many observations for the hot paths (numpy arrays, one row each)."""
+
+    ids: np.ndarray  # object (str)
+    kind: np.ndarray  # object (str)
+    time: np.ndarray  # datetime64[ns] UTC
+    lon: np.ndarray  # float64, NaN when unknown
+    lat: np.ndarray
+    uncertainty_m: np.ndarray
+    count: np.ndarray  # int64
+
+    @classmethod
+    def from_observations(cls, obs: list[Observation]) -> ObservationBatch:
+        n = len(obs)
+        nan = float("nan")
+        return cls(
+            ids=np.array([o.id for o in obs], dtype=object),
+            kind=np.array([o.kind.value for o in obs], dtype=object),
+            time=np.array(
+                [np.datetime64(o.time.replace(tzinfo=None), "ns") for o in obs],
+                dtype="datetime64[ns]",
+            ).reshape(n),
+            lon=np.array([o.lon if o.lon is not None else nan for o in obs], dtype=np.float64),
+            lat=np.array([o.lat if o.lat is not None else nan for o in obs], dtype=np.float64),
+            uncertainty_m=np.array(
+                [
+                    o.location_uncertainty_m
+                    if o.location_uncertainty_m is not None
+                    else nan
+                    for o in obs
+                ],
+                dtype=np.float64,
+            ),
+            count=np.array([o.count for o in obs], dtype=np.int64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+def time_window_seconds(obs: Observation) -> float:
+    """Half-width of the time window the observation's precision stands for."""
+    return TIME_PRECISION_SECONDS[obs.time_precision]
+
+
+def observation_json_schema() -> dict[str, Any]:
+    """The JSON Schema published in docs/schemas/observation.schema.json."""
+    schema = Observation.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://truceline.example/schemas/observation.schema.json"
+    return schema

@@ -1,0 +1,153 @@
+"""Canonical entry bytes: one byte string per value, so every party hashes the same leaf.
+
+The canonical JSON form
+-----------------------
+* UTF-8, no byte order mark; strings are written as-is (no ``\\uXXXX`` escapes except those
+  JSON requires: ``"``, ``\\``, and control characters below U+0020); lone surrogates are
+  rejected. Strings are not Unicode-normalised: what was signed is what is stored.
+* Objects: keys are strings, unique, sorted by Unicode code point; no insignificant
+  whitespace (separators ``,`` and ``:``).
+* Integers as-is (arbitrary size, no exponent, no leading zeros). ``True``/``False``/``None``
+  become ``true``/``false``/``null``.
+* Floats in the shortest form that round-trips (Python ``repr``: ``0.1``, ``1e-07``,
+  ``1e+16``, ``2.0``); a float stays a float (``2.0`` is not ``2``). NaN and ±Infinity are
+  rejected.
+* Times are RFC 3339 UTC strings ending in ``Z``: ``2025-03-01T17:30:00Z``, with a fraction
+  only when microseconds are non-zero, trailing zeros trimmed (``...:00.25Z``). Naive datetimes
+  are rejected (an unzoned clock time is ambiguous across EET/EEST); aware ones are converted
+  to UTC. Dates are ``YYYY-MM-DD``.
+* Lists and tuples are arrays; anything else (bytes, sets, objects) is rejected: encode
+  bytes as base64 strings before building an entry.
+
+An entry is ``{"type": <entry type>, "body": {...}}`` with a type from :data:`ENTRY_TYPES`.
+:func:`parse_entry` accepts only bytes that re-encode to themselves, so the same entry can
+never be stored under two encodings (and thus two leaf hashes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+from truceline.errors import ValidationError
+
+__all__ = ["ENTRY_TYPES", "canonical_bytes", "entry_bytes", "parse_entry"]
+
+ENTRY_TYPES = frozenset(
+    {
+        "observation",
+        "incident",
+        "finding",
+        "agreement_version",
+        "dispute",
+        "status_change",
+        "key_registration",
+    }
+)
+
+
+def _time(v: dt.datetime, path: str) -> str:
+    if v.tzinfo is None or v.utcoffset() is None:
+        raise ValidationError(
+            "datetime must carry a time zone (naive times are ambiguous)", field=path
+        )
+    u = v.astimezone(dt.UTC)
+    s = u.strftime("%Y-%m-%dT%H:%M:%S")
+    if u.microsecond:
+        s += f".{u.microsecond:06d}".rstrip("0")
+    return s + "Z"
+
+
+def _prepare(v: Any, path: str) -> Any:
+    """Check types and convert times, naming the JSON path of the first bad value."""
+    if v is None or isinstance(v, bool | int | str):
+        return v
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValidationError("NaN and Infinity have no canonical form", field=path)
+        return v
+    if isinstance(v, dt.datetime):
+        return _time(v, path)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        out = {}
+        for k, x in v.items():
+            if not isinstance(k, str):
+                raise ValidationError(f"object keys must be strings, got {k!r}", field=path)
+            out[k] = _prepare(x, f"{path}.{k}")
+        return out
+    if isinstance(v, list | tuple):
+        return [_prepare(x, f"{path}[{i}]") for i, x in enumerate(v)]
+    raise ValidationError(f"{type(v).__name__} has no canonical JSON form", field=path)
+
+
+def _dump(v: Any) -> bytes:
+    try:
+        s = json.dumps(
+            v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
+    except ValueError as e:  # only reachable from parse_entry: e.g. 1e400 parsed as inf
+        raise ValidationError("number out of range for canonical JSON", field="$") from e
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValidationError(
+            "string contains a lone surrogate (not valid Unicode)", field="$"
+        ) from e
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    """The canonical JSON bytes of ``obj`` (see the module docstring for the rules)."""
+    return _dump(_prepare(obj, "$"))
+
+
+def entry_bytes(entry_type: str, body: dict[str, Any]) -> bytes:
+    """Canonical bytes of an entry ``{"type": entry_type, "body": body}``: the leaf data."""
+    if entry_type not in ENTRY_TYPES:
+        raise ValidationError(
+            f"unknown entry type {entry_type!r}; one of {sorted(ENTRY_TYPES)}", field="type"
+        )
+    if not isinstance(body, dict):
+        raise ValidationError("entry body must be an object", field="body")
+    return canonical_bytes({"type": entry_type, "body": body})
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValidationError(f"{name} is not allowed in canonical JSON", field="$")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValidationError(f"duplicate key {k!r}", field="$")
+        out[k] = v
+    return out
+
+
+def parse_entry(data: bytes) -> tuple[str, dict[str, Any]]:
+    """Parse entry bytes, accepting only the canonical encoding; returns ``(type, body)``."""
+    if not isinstance(data, bytes):
+        raise ValidationError("entry must be bytes", field="entry")
+    try:
+        text = data.decode("utf-8")
+        obj = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
+    except UnicodeDecodeError as e:
+        raise ValidationError("entry is not valid UTF-8", field="entry") from e
+    except json.JSONDecodeError as e:
+        raise ValidationError(f"entry is not JSON: {e.msg} at {e.pos}", field="entry") from e
+    except ValueError as e:  # e.g. an integer longer than Python's digit limit
+        raise ValidationError(f"entry is not acceptable JSON: {e}", field="entry") from e
+    if not isinstance(obj, dict) or set(obj) != {"type", "body"}:
+        raise ValidationError('entry must be exactly {"type": ..., "body": {...}}', field="entry")
+    entry_type, body = obj["type"], obj["body"]
+    if entry_type not in ENTRY_TYPES:
+        raise ValidationError(f"unknown entry type {entry_type!r}", field="type")
+    if not isinstance(body, dict):
+        raise ValidationError("entry body must be an object", field="body")
+    if _dump(obj) != data:
+        raise ValidationError("entry is not in canonical form", field="entry")
+    return entry_type, body

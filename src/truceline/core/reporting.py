@@ -1,0 +1,149 @@
+"""The daily report's figures, computed from the data by rules in code (not by people).
+
+Reporting period: from the agreement's reporting time (19:30 local by default, as the OSCE SMM
+counted) on the previous day to the same time on the report's date, in local time with DST.
+Every explosion, projectile in flight, muzzle flash, illumination flare and burst or shot counts
+once; a fused incident counts once however many monitors reported it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from truceline.core.agreements import Agreement
+from truceline.core.findings import Finding
+from truceline.core.incidents import Incident
+from truceline.core.rules import Evidence, _where_inc, _where_obs
+from truceline.core.taxonomy import Kind
+
+#: Report categories in the order monitors read them.
+CATEGORIES = (
+    "explosion: impact", "explosion: outgoing", "explosion: airburst",
+    "explosion: undetermined", "projectile in flight", "muzzle flash", "illumination flare",
+    "burst or shot",
+)
+
+
+def category_of(inc: Incident) -> str:
+    if inc.fire_type == "explosion":
+        return f"explosion: {inc.explosion_type or 'undetermined'}"
+    return (inc.fire_type or "burst_or_shot").replace("_", " ")
+
+
+def reporting_period(day: date, tz: ZoneInfo, start: time) -> tuple[datetime, datetime]:
+    """[start, end) of the period that ends at ``start`` local time on ``day``."""
+    end = datetime.combine(day, start, tzinfo=tz)
+    begin = datetime.combine(day - timedelta(days=1), start, tzinfo=tz)
+    return begin, end
+
+
+@dataclass
+class DailyReport:
+    agreement: Agreement
+    day: date
+    period_start: datetime
+    period_end: datetime
+    counts: dict[tuple[str, str], Counter[str]]  # (region, sector) -> category -> count
+    findings: list[Finding]
+    restrictions: list[dict[str, object]]
+    coverage: dict[str, object]
+    events: list[dict[str, object]] = field(default_factory=list)  # for the map
+
+    @property
+    def category_totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for c in self.counts.values():
+            total.update(c)
+        return total
+
+    @property
+    def violations_total(self) -> int:
+        return sum(self.category_totals.values())
+
+    def findings_table(self) -> list[tuple[str, str, str, int]]:
+        """(provision, party, verdict, count) rows, sorted."""
+        c = Counter((f.provision_id, f.party or "unattributed", f.verdict.value)
+                    for f in self.findings)
+        return sorted((p, party, v, n) for (p, party, v), n in c.items())
+
+
+def _region_of(regions: list[tuple[str, BaseGeometry]], lon: float, lat: float) -> str:
+    for name, geom in regions:
+        if shapely.contains_xy(geom, lon, lat):
+            return name
+    return "other"
+
+
+def _in(t: datetime, a: datetime, b: datetime) -> bool:
+    return a <= t < b
+
+
+def build_daily_report(
+    agreement: Agreement,
+    ev: Evidence,
+    findings: list[Finding],
+    regions: list[tuple[str, BaseGeometry]],
+    sector_names: list[str],
+    day: date,
+) -> DailyReport:
+    start, end = reporting_period(day, agreement.tz, agreement.reporting_period_start)
+    for _, g in regions:
+        shapely.prepare(g)
+    obs_by_id = {o.id: o for o in ev.observations}
+    counts: dict[tuple[str, str], Counter[str]] = {}
+    events = []
+    for inc in ev.incidents:
+        t = datetime.fromisoformat(inc.time)
+        if inc.kind != Kind.FIRE.value or not _in(t, start, end):
+            continue
+        loc = _where_inc(inc)
+        pos = (loc.lon, loc.lat) if loc else None
+        if pos is None:  # no event location: count it where the reporting monitor was
+            first = obs_by_id.get(inc.evidence[0])
+            pos = _where_obs(first) if first else None
+        region = _region_of(regions, *pos) if pos else "unknown"
+        sector = "-"
+        row = ev.inc_row.get(inc.id)
+        if ev.inc_cls is not None and row is not None and int(ev.inc_cls.sector[row]) >= 0:
+            sector = sector_names[int(ev.inc_cls.sector[row])]
+        cat = category_of(inc)
+        counts.setdefault((region, sector), Counter())[cat] += inc.count
+        if pos is not None:
+            events.append({"lon": pos[0], "lat": pos[1], "category": cat, "count": inc.count,
+                           "located": loc is not None, "id": inc.id,
+                           "ellipse": inc.details.get("ellipse")})
+    restrictions = []
+    for o in ev.by_kind.get(Kind.RESTRICTION.value, []):
+        if not _in(o.time, start, end):
+            continue
+        pos = _where_obs(o)
+        restrictions.append({
+            "id": o.id, "time": o.time.astimezone(agreement.tz).strftime("%Y-%m-%d %H:%M"),
+            "type": o.restriction_type.value if o.restriction_type else "",
+            "region": _region_of(regions, *pos) if pos else "unknown",
+            "lon": pos[0] if pos else None, "lat": pos[1] if pos else None,
+            "description": o.description or "",
+        })
+    in_period = [o for o in ev.observations if _in(o.time, start, end)]
+    by_type = Counter(o.source_type.value for o in in_period)
+    coverage = {
+        "observations": len(in_period),
+        "sources": len({o.source_id for o in in_period}),
+        "by_source_type": dict(sorted(by_type.items())),
+    }
+    period_findings = [
+        f for f in findings
+        if f.time is not None and _in(datetime.fromisoformat(f.time), start, end)
+    ]
+    return DailyReport(agreement, day, start, end, dict(sorted(counts.items())), period_findings,
+                       restrictions, coverage, events)
+
+
+def utc_iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")

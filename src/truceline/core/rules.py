@@ -1,0 +1,418 @@
+"""Provision checks: evaluate every provision's rule against incidents and observations.
+
+Each rule kind is one function that takes the agreement, the provision, and the classified
+evidence and returns findings. A finding says which clause, which evidence, which line and
+distance, which weapon class, which window and with what confidence; a summary finding per
+obligated party says "compliant" only when there was evidence to look at in the window, and
+"insufficient evidence" when there was none ("no violations" is not "no coverage").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from truceline.core.agreements import (
+    RULE_EVIDENCE,
+    Agreement,
+    CeasefireRule,
+    LimitRule,
+    MovementRule,
+    PresenceRule,
+    Provision,
+    WithdrawalRule,
+)
+from truceline.core.classify import Classification, CompiledGeometry, classify
+from truceline.core.findings import Finding, Verdict, finding_id, sort_findings
+from truceline.core.incidents import Incident, Located, singleton
+from truceline.core.observations import Observation
+from truceline.core.taxonomy import Kind
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _km(m: float) -> str:
+    return f"{m / 1000.0:.1f} km"
+
+
+def _phi(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+@dataclass
+class Evidence:
+    """Observations and incidents with their classification, computed once per check."""
+
+    observations: list[Observation]
+    incidents: list[Incident]
+    obs_cls: Classification | None
+    obs_row: dict[str, int]  # observation id -> row in obs_cls
+    inc_cls: Classification | None
+    inc_row: dict[str, int]
+    as_of: datetime | None  # latest evidence time: summaries of open windows are "as of" this
+    by_kind: dict[str, list[Observation]] = field(default_factory=dict)
+
+
+def _where_obs(o: Observation) -> tuple[float, float] | None:
+    """Where an observation happened: the event location, else the observer's position."""
+    if o.lon is not None and o.lat is not None:
+        return o.lon, o.lat
+    if o.observer_lon is not None and o.observer_lat is not None:
+        return o.observer_lon, o.observer_lat
+    return None
+
+
+def _where_inc(i: Incident) -> Located | None:
+    return i.origin or i.impact or i.location
+
+
+def _classify_points(
+    geom: CompiledGeometry | None, pts: list[tuple[str, float, float, datetime]]
+) -> tuple[Classification | None, dict[str, int]]:
+    if geom is None or not pts:
+        return None, {}
+    lon = np.array([p[1] for p in pts], dtype=np.float64)
+    lat = np.array([p[2] for p in pts], dtype=np.float64)
+    t = np.array([np.datetime64(p[3].astimezone(UTC).replace(tzinfo=None), "ns") for p in pts])
+    return classify(geom, lon, lat, t), {p[0]: i for i, p in enumerate(pts)}
+
+
+def gather(
+    geom: CompiledGeometry | None,
+    observations: Sequence[Observation],
+    incidents: Sequence[Incident] | None = None,
+) -> Evidence:
+    """Classify every located observation and incident in one columnar call each."""
+    obs = list(observations)
+    if incidents is None:
+        incidents = [singleton(o) for o in obs if o.kind is Kind.FIRE]
+    incs = list(incidents)
+    opts = []
+    for o in obs:
+        w = _where_obs(o)
+        if w is not None:
+            opts.append((o.id, w[0], w[1], o.time))
+    ipts = []
+    for i in incs:
+        loc = _where_inc(i)
+        if loc is not None:
+            ipts.append((i.id, loc.lon, loc.lat, datetime.fromisoformat(i.time)))
+    obs_cls, obs_row = _classify_points(geom, opts)
+    inc_cls, inc_row = _classify_points(geom, ipts)
+    times = [o.time for o in obs]
+    ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None)
+    for o in obs:
+        ev.by_kind.setdefault(o.kind.value, []).append(o)
+    return ev
+
+
+def _in_window(t: datetime, start: datetime, end: datetime | None) -> bool:
+    return t >= start and (end is None or t < end)
+
+
+def _party_at(cls: Classification | None, row: int | None, parties: Sequence[str]) -> str | None:
+    if cls is None or row is None:
+        return None
+    k = int(cls.control[row])
+    return parties[k] if k >= 0 else None
+
+
+class _Builder:
+    """Collects findings for one provision with the fields every finding shares."""
+
+    def __init__(self, agreement: Agreement, provision: Provision) -> None:
+        self.a = agreement
+        self.p = provision
+        self.start, self.end = agreement.window(provision)
+        self.out: list[Finding] = []
+        self.violators: set[str] = set()
+
+    def add(self, verdict: Verdict, party: str | None, evidence: tuple[str, ...], why: str,
+            kind: str = "event", **kw: object) -> None:
+        label = ""
+        if self.p.optional:
+            label += " [optional provision]"
+        if self.p.illustrative:
+            label += " [illustrative values]"
+        self.out.append(
+            Finding(
+                id=finding_id(self.p.id, party, kind, evidence),
+                provision_id=self.p.id,
+                rule_kind=self.p.rule.kind,
+                verdict=verdict,
+                party=party,
+                evidence=evidence,
+                explanation=f"{self.p.id}{label}: {why}",
+                window_start=_iso(self.start),
+                window_end=_iso(self.end) if self.end else None,
+                **kw,  # type: ignore[arg-type]
+            )
+        )
+        if verdict is Verdict.VIOLATION and party is not None:
+            self.violators.add(party)
+
+    def summaries(self, ev: Evidence, relevant: int) -> None:
+        """Per obligated party: compliant if evidence was there and no violation, else say so."""
+        if ev.as_of is None or ev.as_of < self.start:
+            as_of = None
+        else:
+            as_of = ev.as_of if self.end is None else min(ev.as_of, self.end)
+        window = f"{_iso(self.start)} to {_iso(self.end) if self.end else 'open'}"
+        for party in self.p.obligated:
+            if party in self.violators:
+                continue
+            if as_of is None or relevant == 0:
+                self.add(Verdict.INSUFFICIENT_EVIDENCE, party, (),
+                         f"no relevant observations in the window {window}: no coverage, "
+                         f"so no determination for {party}", kind="summary",
+                         time=_iso(self.end) if self.end else None)
+            else:
+                self.add(Verdict.COMPLIANT, party, (),
+                         f"{relevant} relevant observations in the window {window}, none shows "
+                         f"a violation by {party} (as of {_iso(as_of)})", kind="summary",
+                         time=_iso(as_of))
+
+
+def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: list[str]) -> int:
+    a, conf = b.a, b.a.attribution_confidence
+    relevant = 0
+    loc_line = a.geography.line_of_contact if a.geography else None
+    for inc in ev.incidents:
+        if inc.kind != Kind.FIRE.value:
+            continue
+        t = datetime.fromisoformat(inc.time)
+        if not _in_window(t, b.start, b.end):
+            continue
+        if rule.fire_types and inc.fire_type not in [f.value for f in rule.fire_types]:
+            continue
+        row = ev.inc_row.get(inc.id)
+        cls = ev.inc_cls
+        if cls is not None and row is not None:
+            if not cls.in_aoi[row]:
+                continue
+            if rule.zone is not None and not cls.zone[rule.zone][row]:
+                continue
+        relevant += 1
+        what = f"{inc.count} x {inc.fire_type or 'fire'}"
+        if inc.explosion_type:
+            what += f" ({inc.explosion_type})"
+        if inc.weapon_class:
+            what += f", {inc.weapon_class}"
+        common = dict(time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class)
+        loc = _where_inc(inc)
+        if loc is not None:
+            common.update(lon=loc.lon, lat=loc.lat)
+        when = f"at {inc.time}"
+        if inc.origin is None or row is None or cls is None:
+            where = (f"impact at {inc.impact.lat:.4f}N {inc.impact.lon:.4f}E"
+                     if inc.impact else "location of origin not determined")
+            b.add(Verdict.VIOLATION, None, inc.evidence,
+                  f"{what} {when}; {where}; origin not known, so the violation is unattributed",
+                  details={"attribution": "unattributed"}, **common)
+            continue
+        probs = dict(inc.party_probability)
+        if not probs:
+            owner = _party_at(cls, row, parties)
+            d = float(cls.dist_m[loc_line][row]) if loc_line else math.inf
+            sigma = inc.origin.sigma_m
+            p = 1.0 if not sigma else _phi(d / sigma)
+            if owner is not None:
+                probs = {owner: p}
+                others = [x for x in parties if x != owner]
+                if others and p < 1.0:
+                    probs[others[0]] = 1.0 - p
+        best = max(probs, key=lambda k: (probs[k], k)) if probs else None
+        pbest = probs.get(best, 0.0) if best else 0.0
+        dist = float(cls.dist_m[loc_line][row]) if loc_line else None
+        ptxt = ", ".join(f"P({k})={v:.2f}" for k, v in sorted(probs.items()))
+        where = (f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E, "
+                 f"{_km(dist) if dist is not None else '?'} from the line of contact")
+        if best is not None and pbest >= conf:
+            b.add(Verdict.VIOLATION, best, inc.evidence,
+                  f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
+                  confidence=round(pbest, 4), distance_m=dist,
+                  details={"probabilities": probs}, **common)
+        else:
+            b.add(Verdict.INSUFFICIENT_EVIDENCE, best, inc.evidence,
+                  f"{what} {when}; {where}; attribution below the agreed confidence {conf:.2f} "
+                  f"({ptxt}); a bearing from a second post or a crater analysis would settle it",
+                  confidence=round(pbest, 4), distance_m=dist,
+                  details={"probabilities": probs}, **common)
+    return relevant
+
+
+def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: list[str]) -> int:
+    a = b.a
+    assert a.geography is not None
+    thr = rule.within_km * 1000.0
+    relevant = 0
+    for o in ev.by_kind.get(Kind.WEAPON_SIGHTING.value, []):
+        if not _in_window(o.time, b.start, b.end):
+            continue
+        wc, cal = o.resolved_weapon()
+        if not rule.weapons.matches(wc, cal, o.system):
+            continue
+        relevant += 1
+        row = ev.obs_row.get(o.id)
+        cls = ev.obs_cls
+        desc = " ".join(x for x in (
+            f"{cal:g} mm" if cal else "", wc.value if wc else "", f"({o.system})" if o.system else ""
+        ) if x)
+        desc = f"{o.count} x {desc}"
+        if o.lon is None or row is None or cls is None:
+            b.add(Verdict.INSUFFICIENT_EVIDENCE, None, (o.id,),
+                  f"{desc} reported at {_iso(o.time)} without an event location",
+                  time=_iso(o.time), weapon_class=wc.value if wc else None)
+            continue
+        if not cls.in_aoi[row]:
+            continue
+        owner = o.affiliation if o.affiliation in parties else _party_at(cls, row, parties)
+        if owner is None or owner not in b.p.obligated:
+            continue
+        line = a.geography.line_of_contact if rule.measured_from == "line_of_contact" \
+            else a.reference_line(owner)
+        d = float(cls.dist_to_ref_m[owner][row]) if rule.measured_from == "reference_line" \
+            else float(cls.dist_m[line][row])
+        sigma = o.location_uncertainty_m or 0.0
+        kw = dict(time=_iso(o.time), lon=o.lon, lat=o.lat, distance_m=round(d, 1),
+                  threshold_m=thr, weapon_class=wc.value if wc else None)
+        sel = rule.weapons.describe()
+        if d <= thr and d + 2 * sigma <= thr:
+            b.add(Verdict.VIOLATION, owner, (o.id,),
+                  f"{desc} sighted at {_iso(o.time)} {_km(d)} from {owner}'s reference line "
+                  f"'{line}', within the {rule.within_km:g} km withdrawal distance for {sel}, "
+                  f"after the deadline {_iso(b.start)}", **kw)
+        elif d - 2 * sigma <= thr:
+            b.add(Verdict.INSUFFICIENT_EVIDENCE, owner, (o.id,),
+                  f"{desc} sighted {_km(d)} ± {_km(2 * sigma)} (95 %) from {owner}'s reference "
+                  f"line '{line}', too close to the {rule.within_km:g} km limit to decide; a "
+                  f"located sighting within {_km(abs(thr - d))} would settle it", **kw)
+    return relevant
+
+
+def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list[str]) -> int:
+    relevant = 0
+    allowed = {n.lower() for n in rule.allowed_nationalities}
+    for o in ev.by_kind.get(Kind.PRESENCE.value, []):
+        if not _in_window(o.time, b.start, b.end):
+            continue
+        if o.presence_category is not None and o.presence_category not in rule.categories:
+            continue
+        row = ev.obs_row.get(o.id)
+        cls = ev.obs_cls
+        if row is None or cls is None or not cls.in_aoi[row]:
+            continue
+        if rule.territory_of is not None:
+            inside = _party_at(cls, row, parties) == rule.territory_of
+            terr = f"territory held by {rule.territory_of}"
+        else:
+            inside = bool(cls.zone[rule.zone][row])  # type: ignore[index]
+            terr = f"zone '{rule.zone}'"
+        if not inside:
+            continue
+        relevant += 1
+        party = rule.territory_of if rule.territory_of in b.p.obligated else b.p.obligated[0]
+        label = f" under the label '{o.unit_label}'" if o.unit_label else ""
+        kw = dict(time=_iso(o.time), lon=o.lon, lat=o.lat)
+        if o.nationality is None:
+            b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (o.id,),
+                  f"{o.count} x {o.presence_category or 'presence'}{label} seen in {terr} at "
+                  f"{_iso(o.time)}, nationality not established", **kw)
+        elif o.nationality.lower() not in allowed:
+            b.add(Verdict.VIOLATION, party, (o.id,),
+                  f"{o.count} x {o.presence_category or 'presence'} of {o.nationality}{label} in "
+                  f"{terr} at {_iso(o.time)}: foreign contingents are prohibited under any "
+                  f"label", **kw)
+    return relevant
+
+
+def _check_movement(b: _Builder, rule: MovementRule, ev: Evidence, parties: list[str]) -> int:
+    relevant = 0
+    for o in ev.by_kind.get(Kind.RESTRICTION.value, []):
+        if not _in_window(o.time, b.start, b.end):
+            continue
+        if rule.restriction_types and o.restriction_type not in rule.restriction_types:
+            continue
+        relevant += 1
+        row = ev.obs_row.get(o.id)
+        cls = ev.obs_cls
+        rtype = o.restriction_type.value if o.restriction_type else "restriction"
+        where = _where_obs(o)
+        kw = dict(time=_iso(o.time), lon=where[0] if where else None,
+                  lat=where[1] if where else None)
+        party = _party_at(cls, row, parties)
+        if party is None:
+            b.add(Verdict.INSUFFICIENT_EVIDENCE, None, (o.id,),
+                  f"{rtype} at {_iso(o.time)} where control is not known", **kw)
+        elif party in b.p.obligated:
+            b.add(Verdict.VIOLATION, party, (o.id,),
+                  f"{rtype} of the monitors at {_iso(o.time)} in the area controlled by {party}"
+                  + (f": {o.description}" if o.description else ""), **kw)
+    return relevant
+
+
+def _check_limit(b: _Builder, rule: LimitRule, ev: Evidence, parties: list[str]) -> int:
+    relevant = 0
+    decl = ev.by_kind.get(Kind.DECLARATION.value, []) + ev.by_kind.get(Kind.INSPECTION.value, [])
+    start_day = b.start.date()
+    for o in sorted(decl, key=lambda x: (x.as_of or x.time.date(), x.id)):
+        if o.category != rule.category or o.party not in b.p.obligated:
+            continue
+        assert o.as_of is not None and o.quantity is not None
+        if o.as_of < start_day or (b.end is not None and o.as_of >= b.end.date()):
+            continue  # before the limit took effect: not a violation, by the treaty's terms
+        relevant += 1
+        unit = f" {rule.unit}" if rule.unit else ""
+        kw = dict(time=_iso(o.time), details={"quantity": o.quantity, "limit": rule.limit,
+                                              "as_of": o.as_of.isoformat()})
+        src = "declared" if o.kind is Kind.DECLARATION else "inspected"
+        if o.quantity > rule.limit:
+            b.add(Verdict.VIOLATION, o.party, (o.id,),
+                  f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
+                  f"{o.as_of}, over the limit of {rule.limit:g}", **kw)
+        else:
+            b.add(Verdict.COMPLIANT, o.party, (o.id,),
+                  f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
+                  f"{o.as_of}, at or under the limit of {rule.limit:g}", **kw)
+    return relevant
+
+
+_CHECKS = {
+    "ceasefire": _check_ceasefire,
+    "withdrawal": _check_withdrawal,
+    "prohibited_presence": _check_presence,
+    "freedom_of_movement": _check_movement,
+    "quantitative_limit": _check_limit,
+}
+
+
+def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> list[Finding]:
+    """Every provision's findings, in the canonical order."""
+    parties = [p.id for p in agreement.parties]
+    out: list[Finding] = []
+    for prov in agreement.provisions:
+        b = _Builder(agreement, prov)
+        relevant = _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
+        if prov.rule.kind == "quantitative_limit":
+            _limit_summaries(b, relevant)
+        else:
+            b.summaries(ev, relevant)
+        out.extend(b.out)
+    assert set(_CHECKS) == set(RULE_EVIDENCE)
+    return sort_findings(out)
+
+
+def _limit_summaries(b: _Builder, relevant: int) -> None:
+    """A party with no declaration in force gets 'insufficient evidence', never 'compliant'."""
+    seen = {f.party for f in b.out}
+    for party in b.p.obligated:
+        if party not in seen:
+            b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (),
+                  f"no declaration or inspection of {b.p.rule.category} by {party} "  # type: ignore[union-attr]
+                  f"since the limit took effect on {_iso(b.start)}", kind="summary")

@@ -1,0 +1,54 @@
+"""Check: run fusion (when available) and evaluate every provision; store the findings.
+
+Only findings that are new or changed are appended to the record, so re-running a check on the
+same data adds nothing, and the record shows every change of a finding's status.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from truceline.core.findings import Finding
+from truceline.core.incidents import Incident, singleton
+from truceline.core.observations import Observation
+from truceline.core.record.canonical import entry_bytes
+from truceline.core.rules import check, gather
+from truceline.core.taxonomy import Kind
+from truceline.services.context import AgreementContext, load_context
+from truceline.services.ports import Store
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    incidents: int
+    new_entries: int
+
+
+def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
+    """The incidents the checks run on: one per located fire report until fusion groups them."""
+    return [singleton(o) for o in observations if o.kind is Kind.FIRE]
+
+
+def derive_findings(ctx: AgreementContext, observations: list[Observation]) -> tuple[
+        list[Incident], list[Finding]]:
+    """Pure derivation from an agreement and observations: what replay re-runs and compares."""
+    incidents = derive_incidents(ctx, observations)
+    ev = gather(ctx.geometry, observations, incidents)
+    return incidents, check(ctx.agreement, ctx.geometry, ev)
+
+
+def run_check(store: Store) -> CheckResult:
+    ctx = load_context(store)
+    observations = store.observations()
+    incidents, findings = derive_findings(ctx, observations)
+    before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
+    entries = [
+        entry_bytes("finding", f.to_record())
+        for f in findings
+        if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)
+    ]
+    store.replace_incidents(incidents)
+    store.replace_findings(findings, entries)
+    return CheckResult(findings, len(incidents), len(entries))

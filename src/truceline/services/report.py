@@ -1,0 +1,31 @@
+"""Report: assemble a daily report from the store (figures in core, rendering in adapters)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from truceline.core.agreement_geometry import regions
+from truceline.core.reporting import DailyReport, build_daily_report
+from truceline.core.rules import gather
+from truceline.errors import ValidationError
+from truceline.services.check import derive_incidents
+from truceline.services.context import load_context
+from truceline.services.ports import Store
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"not a date (YYYY-MM-DD): {text!r}", field="date") from None
+
+
+def daily_report(store: Store, day: str | date) -> DailyReport:
+    d = parse_day(day) if isinstance(day, str) else day
+    ctx = load_context(store)
+    obs = store.observations()
+    ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs))
+    g = ctx.agreement.geography
+    sectors = [s.name or s.id for s in g.sectors] if g else []
+    return build_daily_report(ctx.agreement, ev, store.findings(), regions(ctx.agreement),
+                              sectors, d)
