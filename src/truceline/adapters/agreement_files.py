@@ -36,7 +36,7 @@ def _bundle_refs(node: Any, base: Path, path: str) -> Any:
             except json.JSONDecodeError as exc:
                 raise AgreementError(f"not valid GeoJSON ({exc.msg}, line {exc.lineno})",
                                      field=f"{path}.file") from None
-            out = {k: v for k, v in node.items() if k != "file"}
+            out = {k: _bundle_refs(v, base, f"{path}.{k}") for k, v in node.items() if k != "file"}
             out["geojson"] = gj
             return out
         return {k: _bundle_refs(v, base, f"{path}.{k}" if path else k) for k, v in node.items()}

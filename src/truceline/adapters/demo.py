@@ -35,7 +35,7 @@ def run_demo(out: Path, agreement: Path, observations: Path, *,
     store = open_store(str(db), create=True)
     version = store.initialize(doc, entry_bytes("agreement_version", doc))
     echo(f"agreement: {ag.title} (version {version}, {len(ag.provisions)} provisions)")
-    rep = ingest(store, read_records(str(observations), "auto"), on_invalid="skip")
+    rep = ingest(store, read_records(str(observations)), on_invalid="skip")
     echo(f"observations: {rep.added} added, {rep.duplicates} already stored, "
          f"{len(rep.rejected)} rejected")
     res = run_check(store)

@@ -369,7 +369,9 @@ def _refine(
     return near
 
 
-def classify(geom: CompiledGeometry, lon: ArrayLike, lat: ArrayLike, time: ArrayLike) -> Classification:
+def classify(
+    geom: CompiledGeometry, lon: ArrayLike, lat: ArrayLike, time: ArrayLike
+) -> Classification:
     """Classify points (lon/lat degrees, with their times) against a compiled geometry.
 
     Points outside the area of interest get every value too; ``in_aoi`` flags them.
@@ -390,7 +392,8 @@ def classify(geom: CompiledGeometry, lon: ArrayLike, lat: ArrayLike, time: Array
     ...     reference_lines={"west": "contact", "east": "contact"},
     ...     control=(ControlPeriod("west", box(29.0, 49.0, 30.0, 51.0)),),
     ...     zones=(ZoneSpec("west-10km", line="contact", within_km=10, party_side="west"),),
-    ...     sectors=(SectorSpec("south", "contact", 0, 55), SectorSpec("north", "contact", 55, 120)),
+    ...     sectors=(SectorSpec("south", "contact", 0, 55),
+    ...              SectorSpec("north", "contact", 55, 120)),
     ...     area_of_interest=box(29.0, 49.0, 31.0, 51.0),
     ... )
     >>> g = compile_geometry(spec, thresholds_km=[25])
@@ -402,7 +405,7 @@ def classify(geom: CompiledGeometry, lon: ArrayLike, lat: ArrayLike, time: Array
     >>> [spec.parties[p] for p in c.side_party["contact"]], c.control.tolist()
     (['west', 'east', 'east'], [0, -1, -1])
     >>> c.zone["west-10km"].tolist(), c.sector.tolist(), c.refined.tolist()
-    ([True, False, False], [0, 0, 1], [False, False, True])
+    ([True, False, False], [1, 0, 1], [False, False, True])
     """
     lon_a, lat_a, t = _check_points(lon, lat, time)
     proj = geom.projection

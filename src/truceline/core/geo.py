@@ -335,13 +335,12 @@ class LineIndex:
         root = c * 2**levels
         self.x0 = xs.min() - self.reach_m
         self.y0 = ys.min() - self.reach_m
-        rnx = int(math.ceil((xs.max() + self.reach_m - self.x0) / root))
-        rny = int(math.ceil((ys.max() + self.reach_m - self.y0) / root))
+        rnx = math.ceil((xs.max() + self.reach_m - self.x0) / root)
+        rny = math.ceil((ys.max() + self.reach_m - self.y0) / root)
         mid_x, mid_y = self.ax + self.dx / 2, self.ay + self.dy / 2
         # root level: every segment is a candidate of every cell
-        cx, cy = np.meshgrid((np.arange(rnx) + 0.5) * root, (np.arange(rny) + 0.5) * root)
-        cell_ix, cell_iy = np.meshgrid(np.arange(rnx), np.arange(rny))
-        cell_ix, cell_iy = cell_ix.ravel(), cell_iy.ravel()
+        grid_ix, grid_iy = np.meshgrid(np.arange(rnx), np.arange(rny))
+        cell_ix, cell_iy = grid_ix.ravel(), grid_iy.ravel()
         nc = rnx * rny
         pc = np.repeat(np.arange(nc), self.n_segments)
         ps = np.tile(np.arange(self.n_segments), nc)
@@ -490,12 +489,13 @@ class LineIndex:
         qx = x - (np.take(self.ax, seg) + t * np.take(self.dx, seg))
         qy = y - (np.take(self.ay, seg) + t * np.take(self.dy, seg))
         feature = seg + self.n_segments * ((t <= 0.0) + 2 * (t >= 1.0))
-        side = np.sign(qx * np.take(self._normal_x, feature) + qy * np.take(self._normal_y, feature))
+        nx, ny = np.take(self._normal_x, feature), np.take(self._normal_y, feature)
+        side = np.sign(qx * nx + qy * ny)
         chain = np.take(self.chain0, seg) + t * np.take(self.seg_len, seg)
         return LineHit(dist=dist, seg=seg, t=t, side=side.astype(np.int8), chainage=chain)
 
     def segments_within(self, x: ArrayLike, y: ArrayLike, radius: ArrayLike) -> tuple[I64, I64]:
-        """All (point, segment) pairs with planar distance <= radius (for the few refined points)."""
+        """All (point, segment) pairs with planar distance <= radius (for few points)."""
         pts = shapely.points(np.asarray(x, float), np.asarray(y, float))
         r = np.broadcast_to(np.asarray(radius, float), pts.shape)
         pi, sj = self._tree.query(pts, predicate="dwithin", distance=r)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -212,6 +212,8 @@ class Rejection:
     field: str | None
     reason: str
     id: str | None = None
+    #: True for a row left out on purpose (reported, never an error even in ``raise`` mode).
+    deliberate: ClassVar[bool] = False
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line is not None else "record"

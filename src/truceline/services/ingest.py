@@ -53,7 +53,7 @@ def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
 
 def ingest(
     store: Store,
-    records: Iterable[tuple[int, dict[str, Any]] | Rejection],
+    records: Iterable[tuple[int, dict[str, Any] | Rejection]],
     *,
     on_invalid: Literal["raise", "skip"] = "raise",
     batch_size: int = 5000,
@@ -61,7 +61,7 @@ def ingest(
 ) -> IngestReport:
     """Validate and store (line, record) pairs; see the module docstring for the policy."""
     ctx = load_context(store)
-    aoi = ctx.geometry.area_of_interest if ctx.geometry is not None else None
+    aoi = ctx.geometry.spec.area_of_interest if ctx.geometry is not None else None
     if aoi is not None:
         shapely.prepare(aoi)
     report = IngestReport()
@@ -103,11 +103,14 @@ def ingest(
         if progress is not None:
             progress(n)
 
-    for rec in records:
-        if isinstance(rec, Rejection):
-            reject(rec.line, rec.field, rec.reason, rec.id, ObservationError)
+    for line, rec in records:
+        if isinstance(rec, Rejection):  # a row the importer could not map (or chose to skip)
+            if rec.deliberate:
+                report.rejected.append(rec)
+            else:
+                reject(line, rec.field, rec.reason, rec.id, ObservationError)
             continue
-        pending.append(rec)
+        pending.append((line, rec))
         if len(pending) >= batch_size:
             flush()
     flush()

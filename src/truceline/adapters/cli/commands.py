@@ -54,7 +54,7 @@ def ingest(db: str, files: tuple[str, ...], fmt: str, on_invalid: str) -> None:
                       TimeElapsedColumn(), console=err, transient=True,
                       disable=not err.is_terminal) as bar:
             task = bar.add_task(f"ingest {Path(path).name}", total=None)
-            rep = run_ingest(store, read_records(path, fmt), on_invalid=on_invalid,  # type: ignore[arg-type]
+            rep = run_ingest(store, read_records(path, None if fmt == "auto" else fmt), on_invalid=on_invalid,  # type: ignore[arg-type]
                              progress=lambda n, t=task: bar.advance(t, n))
         for r in rep.rejected:
             click.echo(f"rejected {path}: {r}", err=True)

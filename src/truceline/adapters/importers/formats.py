@@ -38,6 +38,8 @@ class Skipped(Rejection):
     Reported like a rejection, but never an error: ``on_invalid="raise"`` lets it through.
     """
 
+    deliberate = True
+
 
 #: A path or an already-open text stream.
 Source = str | os.PathLike[str] | TextIO

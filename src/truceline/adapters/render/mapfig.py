@@ -21,7 +21,7 @@ COLOURS = {"explosion: impact": "#d62728", "explosion: outgoing": "#1f77b4",
            "explosion: airburst": "#9467bd", "explosion: undetermined": "#7f7f7f",
            "projectile in flight": "#ff7f0e", "muzzle flash": "#e377c2",
            "illumination flare": "#bcbd22", "burst or shot": "#17becf"}
-PARTY_FILL = ["#f4cccc", "#cfe2f3", "#d9ead3", "#fff2cc"]
+PARTY_FILL = ["#cfe2f3", "#f4cccc", "#d9ead3", "#fff2cc"]  # first party blue, second red
 
 
 def _polys(g: BaseGeometry) -> list[Any]:

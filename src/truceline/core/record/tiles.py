@@ -185,9 +185,9 @@ class TileReader:
     def __init__(self, read: Reader, size: int) -> None:
         self.read = read
         self.size = size
-        self._cache: dict[tuple[int, int], list[list[bytes]]] = {}
+        self._cache: dict[tuple[int, int], list[bytes]] = {}
 
-    def _tile(self, level: int, index: int) -> list[list[bytes]]:
+    def _tile(self, level: int, index: int) -> list[bytes]:
         key = (level, index)
         hit = self._cache.get(key)
         if hit is not None:
@@ -204,12 +204,12 @@ class TileReader:
             raise IntegrityError(
                 f"{path} holds {len(data)} bytes, expected {width * 32}", field="tile"
             )
-        rows = [[data[i : i + 32] for i in range(0, len(data), 32)]]
-        while len(rows[-1]) >= 2 and len(rows) < TILE_HEIGHT:
-            r = rows[-1]
-            rows.append(
-                [sha256(b"\x01" + r[i] + r[i + 1]).digest() for i in range(0, len(r) - 1, 2)]
+        rows = [data]  # one buffer per inner level, 32 bytes per node
+        while len(data) >= 64 and len(rows) < TILE_HEIGHT:
+            data = b"".join(
+                [sha256(b"\x01" + data[i : i + 64]).digest() for i in range(0, len(data) - 63, 64)]
             )
+            rows.append(data)
         self._cache[key] = rows
         return rows
 
@@ -217,12 +217,10 @@ class TileReader:
         tl, h = divmod(level, TILE_HEIGHT)
         first = index << h
         rows = self._tile(tl, first >> TILE_HEIGHT)
-        try:
-            return rows[h][(first & (TILE_WIDTH - 1)) >> h]
-        except IndexError:
-            raise IntegrityError(
-                f"node ({level}, {index}) is not in the tiles", field="tile"
-            ) from None
+        off = ((first & (TILE_WIDTH - 1)) >> h) * 32
+        if h >= len(rows) or off + 32 > len(rows[h]):
+            raise IntegrityError(f"node ({level}, {index}) is not in the tiles", field="tile")
+        return rows[h][off : off + 32]
 
 
 def read_log(read: Reader, checkpoint: Checkpoint, *, check_tiles: bool = True) -> list[bytes]:

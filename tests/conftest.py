@@ -1,0 +1,22 @@
+"""Shared fixtures: the real data in ../shared, the shipped examples, fresh stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = (ROOT.parent / "shared").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = SHARED / "data"
+    assert path.is_dir(), f"the shared data folder is missing: {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    return ROOT / "src" / "truceline" / "examples"
