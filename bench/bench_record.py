@@ -31,7 +31,7 @@ from truceline.core.record import canonical, merkle, signing, tiles
 OUT = Path(__file__).resolve().parent / "results" / "record.md"
 
 
-def _rate(fn: Callable[[], int], min_seconds: float = 1.0) -> float:
+def _rate(fn: Callable[[], int], min_seconds: float) -> float:
     """Items per second of ``fn`` (which returns how many items it processed)."""
     n, t0 = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - t0) < min_seconds or n == 0:
@@ -90,18 +90,40 @@ def bench_signatures(rows: list[tuple[str, str, str]]) -> float:
             canonical.entry_bytes("observation", body)
         return len(bodies)
 
-    r_raw = _rate(raw, 2.0)
-    r_rule, r_many, r_append, r_canon = (_rate(f) for f in (rule, many, append, canon_only))
-    rows.append(("(a) raw Ed25519 verify, PyNaCl `crypto_sign_open` (baseline)",
-                 f"{r_raw:,.0f} /s", "1.00"))
-    rows.append(("`signing.verify` (truceline rule: canonical, small-order, S<L checks)",
-                 f"{r_rule:,.0f} /s", f"{r_rule / r_raw:.2f}"))
-    rows.append(("`signing.verify_many` (2,000 per call)", f"{r_many:,.0f} /s",
-                 f"{r_many / r_raw:.2f}"))
-    rows.append(("canonical entry bytes alone (9-field observation)", f"{r_canon:,.0f} /s",
-                 f"{r_canon / r_raw:.2f}"))
-    rows.append(("(b) append: canonical bytes + verify + leaf hash + tree append",
-                 f"{r_append:,.0f} /s", f"{r_append / r_raw:.2f}"))
+    # Interleaved rounds, best of each: this machine is noisy and shared.
+    fns = (raw, rule, many, append, canon_only)
+    best = [0.0] * len(fns)
+    for _ in range(3):
+        for k, f in enumerate(fns):
+            best[k] = max(best[k], _rate(f, 0.7))
+    r_raw, r_rule, r_many, r_append, r_canon = best
+    rows.append(
+        ("(a) raw Ed25519 verify, PyNaCl `crypto_sign_open` (baseline)", f"{r_raw:,.0f} /s", "1.00")
+    )
+    rows.append(
+        (
+            "`signing.verify` (truceline rule: canonical, small-order, S<L checks)",
+            f"{r_rule:,.0f} /s",
+            f"{r_rule / r_raw:.2f}",
+        )
+    )
+    rows.append(
+        ("`signing.verify_many` (2,000 per call)", f"{r_many:,.0f} /s", f"{r_many / r_raw:.2f}")
+    )
+    rows.append(
+        (
+            "canonical entry bytes alone (9-field observation)",
+            f"{r_canon:,.0f} /s",
+            f"{r_canon / r_raw:.2f}",
+        )
+    )
+    rows.append(
+        (
+            "(b) append: canonical bytes + verify + leaf hash + tree append",
+            f"{r_append:,.0f} /s",
+            f"{r_append / r_raw:.2f}",
+        )
+    )
     return r_raw
 
 
@@ -122,16 +144,22 @@ def bench_proofs(rows: list[tuple[str, str, str]], size: int) -> None:
     root = levels.root()
     t_levels = time.perf_counter() - t0
     rows.append((f"build {size:,} leaf hashes (sha256 of index)", f"{t_leaves:.1f} s", ""))
-    rows.append((f"build all interior levels ({size - 1:,} node hashes, hashlib)",
-                 f"{t_levels:.1f} s", ""))
+    rows.append(
+        (f"build all interior levels ({size - 1:,} node hashes, hashlib)", f"{t_levels:.1f} s", "")
+    )
 
     t0 = time.perf_counter()
     tile_files = {
         tiles.tile_path(lv, ix, w): levels.levels[8 * lv][ix * 256 :][:w].tobytes()
         for lv, ix, w in tiles.tiles_for_size(size)
     }
-    rows.append((f"cut {len(tile_files):,} hash tiles from the levels",
-                 f"{time.perf_counter() - t0:.1f} s", ""))
+    rows.append(
+        (
+            f"cut {len(tile_files):,} hash tiles from the levels",
+            f"{time.perf_counter() - t0:.1f} s",
+            "",
+        )
+    )
 
     rng = random.Random(2)
     n = 2000
@@ -143,29 +171,44 @@ def bench_proofs(rows: list[tuple[str, str, str]], size: int) -> None:
     warm = tiles.TileReader(tile_files.__getitem__, size)
     for i in idx:  # fill the reader's cache: what a store's tile cache holds in steady state
         merkle.inclusion_proof(i, size, warm.get_node)
+    for a, b in pairs:
+        merkle.consistency_proof(a, b, warm.get_node)
     incl = [merkle.inclusion_proof(i, size, levels.get_node) for i in idx]
     cons = [merkle.consistency_proof(a, b, levels.get_node) for a, b in pairs]
     us = {
-        "inclusion proof, generate (stored levels)":
-            _time_per(lambda k: merkle.inclusion_proof(idx[k], size, levels.get_node), n),
-        "inclusion proof, generate (hash tiles, cold reader)":
-            _time_per(lambda k: merkle.inclusion_proof(
-                idx[k], size, tiles.TileReader(tile_files.__getitem__, size).get_node), n // 4),
-        "inclusion proof, generate (hash tiles, warm reader)":
-            _time_per(lambda k: merkle.inclusion_proof(idx[k], size, warm.get_node), n),
-        "inclusion proof, verify":
-            _time_per(lambda k: merkle.verify_inclusion(lh[k], idx[k], size, incl[k], root), n),
-        "consistency proof, generate (stored levels)":
-            _time_per(lambda k: merkle.consistency_proof(*pairs[k], levels.get_node), n),
-        "consistency proof, generate (hash tiles, cold reader)":
-            _time_per(lambda k: merkle.consistency_proof(
-                *pairs[k], tiles.TileReader(tile_files.__getitem__, size).get_node),
-                n // 4),
-        "consistency proof, generate (hash tiles, warm reader)":
-            _time_per(lambda k: merkle.consistency_proof(*pairs[k], warm.get_node), n),
-        "consistency proof, verify":
-            _time_per(lambda k: merkle.verify_consistency(
-                *pairs[k], cons[k], roots[pairs[k][0]], roots[pairs[k][1]]), n),
+        "inclusion proof, generate (stored levels)": _time_per(
+            lambda k: merkle.inclusion_proof(idx[k], size, levels.get_node), n
+        ),
+        "inclusion proof, generate (hash tiles, cold reader)": _time_per(
+            lambda k: merkle.inclusion_proof(
+                idx[k], size, tiles.TileReader(tile_files.__getitem__, size).get_node
+            ),
+            n // 4,
+        ),
+        "inclusion proof, generate (hash tiles, warm reader)": _time_per(
+            lambda k: merkle.inclusion_proof(idx[k], size, warm.get_node), n
+        ),
+        "inclusion proof, verify": _time_per(
+            lambda k: merkle.verify_inclusion(lh[k], idx[k], size, incl[k], root), n
+        ),
+        "consistency proof, generate (stored levels)": _time_per(
+            lambda k: merkle.consistency_proof(*pairs[k], levels.get_node), n
+        ),
+        "consistency proof, generate (hash tiles, cold reader)": _time_per(
+            lambda k: merkle.consistency_proof(
+                *pairs[k], tiles.TileReader(tile_files.__getitem__, size).get_node
+            ),
+            n // 4,
+        ),
+        "consistency proof, generate (hash tiles, warm reader)": _time_per(
+            lambda k: merkle.consistency_proof(*pairs[k], warm.get_node), n
+        ),
+        "consistency proof, verify": _time_per(
+            lambda k: merkle.verify_consistency(
+                *pairs[k], cons[k], roots[pairs[k][0]], roots[pairs[k][1]]
+            ),
+            n,
+        ),
     }
     for name, v in us.items():
         rows.append((f"(c) {name}, {size:,} entries", f"{v:,.1f} µs", ""))

@@ -56,6 +56,7 @@ def test_every_inclusion_proof_verifies(entries: list[bytes]) -> None:
         root = merkle.root_of(leaves[:size])
         for i in range(size):
             proof = merkle.inclusion_proof(i, size, levels.get_node)
+            assert proof == merkle.inclusion_proof(i, size, leaves[:size])
             merkle.verify_inclusion(leaves[i], i, size, proof, root)
             if size > 1:  # the leaf at another index must not verify
                 with pytest.raises(IntegrityError):
@@ -70,6 +71,7 @@ def test_every_consistency_proof_verifies(entries: list[bytes]) -> None:
     roots = [merkle.root_of(leaves[:m]) for m in range(n + 1)]
     for m in range(1, n + 1):
         proof = merkle.consistency_proof(m, n, levels.get_node)
+        assert proof == merkle.consistency_proof(m, n, leaves)
         merkle.verify_consistency(m, n, proof, roots[m], roots[n])
         if m < n:
             with pytest.raises(IntegrityError):

@@ -411,12 +411,7 @@ def classify(
     proj = geom.projection
     n = len(lon_a)
     x, y = proj.forward(lon_a, lat_a)
-    eps = np.full(n, proj.max_scale_error)
-    outside = np.flatnonzero(~proj.contains_lonlat(lon_a, lat_a))
-    if len(outside):
-        # No proved bound out there: 1.5x the local scale error (k is convex across the area).
-        local = proj.scale_error_at(lon_a[outside], lat_a[outside])
-        eps[outside] = 1.5 * np.maximum(local, proj.max_scale_error)
+    eps = proj.scale_error_bound(lon_a, lat_a)
     refined = np.zeros(n, bool)
     dist_m, side, side_party, chain = {}, {}, {}, {}
     for lid, cl in geom.lines.items():

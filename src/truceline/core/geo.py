@@ -101,6 +101,22 @@ class Projection:
         w, s, e, n = self.bounds
         return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
 
+    def scale_error_bound(self, lon: ArrayLike, lat: ArrayLike) -> F64:
+        """Per point, a bound on ``|k - 1|`` along the path from the point to anything in bounds.
+
+        ``max_scale_error`` inside ``bounds``. Outside, ``k - 1`` keeps growing (convexly) away
+        from the area, so the point's own scale error dominates the path; we take 1.5 times it
+        (or the area's, if larger) to cover geodesic bulge and the error growing past the point.
+        """
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        eps = np.full(lon.shape, self.max_scale_error)
+        out = np.flatnonzero(~self.contains_lonlat(lon, lat))
+        if len(out):
+            local = self.scale_error_at(lon[out], lat[out])
+            eps[out] = 1.5 * np.maximum(local, self.max_scale_error)
+        return eps
+
 
 def _grid_scale_error(proj4: str, box: tuple[float, float, float, float], n: int) -> float:
     w, s, e, nn = box

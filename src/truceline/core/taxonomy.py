@@ -49,6 +49,7 @@ class WeaponClass(StrEnum):
     TACTICAL_MISSILE = "tactical_missile"
     TANK = "tank"
     ARMOURED_VEHICLE = "armoured_vehicle"
+    ANTI_TANK_GUIDED_MISSILE = "anti_tank_guided_missile"
     AIR_DEFENCE = "air_defence"
     UAV = "uav"
     AIRCRAFT = "aircraft"
@@ -133,6 +134,8 @@ SYSTEMS: tuple[WeaponSystem, ...] = (
     WeaponSystem("9K58 Smerch", WeaponClass.MLRS, 300, ("bm-30", "smerch")),
     WeaponSystem("9K515 Tornado-S", WeaponClass.MLRS, 300, ("tornado-s",)),
     WeaponSystem("9A52-4 Tornado-U", WeaponClass.MLRS, 220, ("tornado-u",)),
+    WeaponSystem("TOS-1 Buratino", WeaponClass.MLRS, 220, ("tos-1", "tos-1a", "buratino", "solntsepek")),
+    WeaponSystem("9M133 Kornet", WeaponClass.ANTI_TANK_GUIDED_MISSILE, 152, ("kornet",)),
     WeaponSystem("HIMARS", WeaponClass.MLRS, 227, ("m142", "himars")),
     WeaponSystem("9K79 Tochka", WeaponClass.TACTICAL_MISSILE, 650, ("tochka", "tochka-u", "9k79")),
     WeaponSystem("9K720 Iskander", WeaponClass.TACTICAL_MISSILE, 920, ("iskander",)),

@@ -19,8 +19,8 @@ month or period suffix removed) decides the kind, see :data:`GROUPS`:
 Weapons: the free-text ``arms/munition`` (filled on ~2 % of rows) is matched against
 :data:`WEAPON_RULES`, most specific and heaviest first (named systems, then classes), so
 "BMD-4/GAZ Tigr/Ural/BM-27 URAGAN" is an Uragan (MLRS, 220 mm): withdrawal provisions turn on the
-heaviest item. When it is empty the title and brief description are matched instead. "cluster"
-says how a munition works, not what delivered it, and maps to no class.
+heaviest item. When it names nothing recognisable, the title and brief description are matched
+instead. "cluster" says how a munition works, not what delivered it, and maps to no class.
 
 Rows outside Ukraine (Belarus, Russia) are imported; the agreement's area-of-interest check flags
 them. Dates are local calendar days → noon Kyiv time, precision ``day``. Rejected, with reason:

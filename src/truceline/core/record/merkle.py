@@ -235,8 +235,17 @@ def _subtree(lo: int, level: int, size: int, get_node: NodeReader) -> bytes:
     return range_hash(lo, hi, get_node)
 
 
-def inclusion_proof(index: int, size: int, get_node: NodeReader) -> list[bytes]:
-    """PATH(index, D[size]) of RFC 9162 §2.1.3.1, bottom-up, from O(log n) node reads."""
+def _reader(nodes: NodeReader | Sequence[bytes]) -> NodeReader:
+    """A node reader as given, or one over an in-memory list of leaf hashes (O(n) to build)."""
+    return nodes if callable(nodes) else HashLevels.from_leaf_hashes(nodes).get_node
+
+
+def inclusion_proof(index: int, size: int, nodes: NodeReader | Sequence[bytes]) -> list[bytes]:
+    """PATH(index, D[size]) of RFC 9162 §2.1.3.1, bottom-up, from O(log n) node reads.
+
+    ``nodes`` is a ``get_node(level, index)`` function (a store's) or a list of leaf hashes.
+    """
+    get_node = _reader(nodes)
     _check_size("size", size)
     _check_size("index", index)
     if index >= size:
@@ -252,8 +261,14 @@ def inclusion_proof(index: int, size: int, get_node: NodeReader) -> list[bytes]:
     return proof
 
 
-def consistency_proof(size1: int, size2: int, get_node: NodeReader) -> list[bytes]:
-    """PROOF(size1, D[size2]) of RFC 9162 §2.1.4.1 (empty when the sizes are equal)."""
+def consistency_proof(
+    size1: int, size2: int, nodes: NodeReader | Sequence[bytes]
+) -> list[bytes]:
+    """PROOF(size1, D[size2]) of RFC 9162 §2.1.4.1 (empty when the sizes are equal).
+
+    ``nodes`` is a ``get_node(level, index)`` function (a store's) or a list of leaf hashes.
+    """
+    get_node = _reader(nodes)
     _check_size("size1", size1)
     _check_size("size2", size2)
     if not 0 < size1 <= size2:
@@ -265,12 +280,15 @@ def consistency_proof(size1: int, size2: int, get_node: NodeReader) -> list[byte
     return subtree_consistency_proof(0, size1, size2, get_node)
 
 
-def subtree_consistency_proof(start: int, end: int, size: int, get_node: NodeReader) -> list[bytes]:
+def subtree_consistency_proof(
+    start: int, end: int, size: int, nodes: NodeReader | Sequence[bytes]
+) -> list[bytes]:
     """Proof that subtree ``[start, end)`` sits in the tree of ``size`` (MTC draft, §4.4.1).
 
     For ``start == 0`` this is the RFC 9162 consistency proof. Follows SUBPROOF recursively
     (depth <= 64); at most one node per call is ephemeral, the rest are full-node reads.
     """
+    get_node = _reader(nodes)
     _check_subtree(start, end)
     _check_size("size", size)
     if end > size:
