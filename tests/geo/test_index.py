@@ -22,7 +22,8 @@ def _band_points(line_xy: np.ndarray, n: int, max_off: float, seed: int) -> np.n
     base = shapely.line_interpolate_point(line, rng.uniform(0, line.length, n))
     r = rng.uniform(0, max_off, n)
     a = rng.uniform(0, 2 * np.pi, n)
-    return np.column_stack([shapely.get_x(base) + r * np.cos(a), shapely.get_y(base) + r * np.sin(a)])
+    x, y = shapely.get_x(base), shapely.get_y(base)
+    return np.column_stack([x + r * np.cos(a), y + r * np.sin(a)])
 
 
 def test_distance_equals_shapely_near_and_far(line_xy, line_index):

@@ -30,6 +30,13 @@ class Entry:
     index: int
     type: str
     data: bytes
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    note: bytes  # the C2SP signed note, as the log signed it
 
 
 class Store(Protocol):
@@ -38,7 +45,7 @@ class Store(Protocol):
     def initialize(self, agreement_doc: dict[str, Any], entry: bytes) -> int:
         """Create the schema if needed and store an agreement version; returns the version."""
 
-    def agreement_doc(self) -> dict[str, Any]:
+    def agreement_doc(self, version: int | None = None) -> dict[str, Any]:
         """The latest agreement version (bundled document); StoreError if none."""
 
     def add_observations(self, items: Sequence[tuple[Observation, bytes]]) -> AddResult:
@@ -49,6 +56,9 @@ class Store(Protocol):
         kinds: Sequence[str] | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        source_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Observation]:
         """Observations in (time, id) order, optionally filtered by kind and [start, end)."""
 
@@ -68,5 +78,41 @@ class Store(Protocol):
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[Entry]: ...
 
     def entry_count(self) -> int: ...
+
+    def get_node(self, level: int, index: int) -> bytes: ...
+
+    def tree_root(self) -> tuple[int, bytes]: ...
+
+    def add_checkpoint(self, size: int, note: bytes) -> None: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    def add_cosignature(self, size: int, witness: str, signature: str) -> None: ...
+
+    def cosignatures(self, size: int) -> list[tuple[str, str]]: ...
+
+    def register_key(self, key_id: str, owner: str, role: str, public_key: bytes,
+                     entry: bytes) -> bool: ...
+
+    def revoke_key(self, key_id: str, entry: bytes) -> None: ...
+
+    def keys(self, owner: str | None = None) -> list[dict[str, Any]]: ...
+
+    def add_dispute(self, dispute_id: str, finding_id: str, party: str,
+                    record: dict[str, Any], entry: bytes) -> None: ...
+
+    def disputes(self, party: str | None = None) -> list[dict[str, Any]]: ...
+
+    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None: ...
+
+    def api_key(self, token_hash: str) -> dict[str, Any] | None: ...
+
+    def revoke_api_key(self, name: str) -> int: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def observation(self, obs_id: str) -> Observation: ...
 
     def close(self) -> None: ...

@@ -49,46 +49,59 @@ ENTRY_TYPES = frozenset(
 
 
 def _time(v: dt.datetime, path: str) -> str:
-    if v.tzinfo is None or v.utcoffset() is None:
+    off = v.utcoffset()
+    if off is None:
         raise ValidationError(
             "datetime must carry a time zone (naive times are ambiguous)", field=path
         )
-    u = v.astimezone(dt.UTC)
-    s = u.strftime("%Y-%m-%dT%H:%M:%S")
+    u = v.replace(tzinfo=None) - off
+    s = f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
     if u.microsecond:
         s += f".{u.microsecond:06d}".rstrip("0")
     return s + "Z"
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def _prepare(v: Any, path: str) -> Any:
     """Check types and convert times, naming the JSON path of the first bad value."""
-    if v is None or isinstance(v, bool | int | str):
+    t = type(v)
+    if t in _SCALARS:
         return v
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                raise ValidationError(f"object keys must be strings, got {k!r}", field=path)
+            tx = type(x)
+            out[k] = x if tx in _SCALARS else _prepare(x, f"{path}.{k}")
+        return out
+    if t is list or t is tuple:
+        return [x if type(x) in _SCALARS else _prepare(x, f"{path}[{i}]") for i, x in enumerate(v)]
     if isinstance(v, float):
         if not math.isfinite(v):
             raise ValidationError("NaN and Infinity have no canonical form", field=path)
-        return v
+        return float(v)
     if isinstance(v, dt.datetime):
         return _time(v, path)
     if isinstance(v, dt.date):
         return v.isoformat()
-    if isinstance(v, dict):
-        out = {}
-        for k, x in v.items():
-            if not isinstance(k, str):
-                raise ValidationError(f"object keys must be strings, got {k!r}", field=path)
-            out[k] = _prepare(x, f"{path}.{k}")
-        return out
-    if isinstance(v, list | tuple):
-        return [_prepare(x, f"{path}[{i}]") for i, x in enumerate(v)]
+    if isinstance(v, str | int):  # subclasses (enums): the encoder writes the plain value
+        return v
+    if isinstance(v, dict | list | tuple):
+        return _prepare(dict(v) if isinstance(v, dict) else list(v), path)
     raise ValidationError(f"{type(v).__name__} has no canonical JSON form", field=path)
+
+
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
 
 
 def _dump(v: Any) -> bytes:
     try:
-        s = json.dumps(
-            v, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-        )
+        s = _ENCODER.encode(v)
     except ValueError as e:  # only reachable from parse_entry: e.g. 1e400 parsed as inf
         raise ValidationError("number out of range for canonical JSON", field="$") from e
     try:

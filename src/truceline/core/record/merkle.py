@@ -261,9 +261,7 @@ def inclusion_proof(index: int, size: int, nodes: NodeReader | Sequence[bytes]) 
     return proof
 
 
-def consistency_proof(
-    size1: int, size2: int, nodes: NodeReader | Sequence[bytes]
-) -> list[bytes]:
+def consistency_proof(size1: int, size2: int, nodes: NodeReader | Sequence[bytes]) -> list[bytes]:
     """PROOF(size1, D[size2]) of RFC 9162 §2.1.4.1 (empty when the sizes are equal).
 
     ``nodes`` is a ``get_node(level, index)`` function (a store's) or a list of leaf hashes.

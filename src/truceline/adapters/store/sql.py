@@ -1,0 +1,386 @@
+"""The store's logic once, for every SQL database: SQLite and PostgreSQL differ only in dialect.
+
+Subclasses provide the connection, the transaction (one writer at a time for the record: SQLite's
+``BEGIN IMMEDIATE``, a PostgreSQL advisory lock) and the placeholder style; every query here is
+written with ``?`` placeholders and converted once.
+
+The record lives in the same transaction as what it records: an observation row, its entry, its
+leaf hash and the tree nodes it completes commit together, so the tree can never disagree with its
+entries and an acknowledged observation is always in the record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from truceline.core.findings import Finding
+from truceline.core.incidents import Incident
+from truceline.core.observations import Observation
+from truceline.core.record.merkle import CompactRange, leaf_hash
+from truceline.errors import NotFoundError, StoreError
+from truceline.services.ports import AddResult, Entry, StoredCheckpoint
+
+#: The tables, in a neutral dialect: BLOB, BIGINT and TEXT are mapped per database.
+SCHEMA_V1 = [
+    """CREATE TABLE agreement_versions (
+        version BIGINT PRIMARY KEY, agreement_id TEXT NOT NULL, doc TEXT NOT NULL)""",
+    """CREATE TABLE observations (
+        seq BIGINT NOT NULL UNIQUE, id TEXT PRIMARY KEY, kind TEXT NOT NULL, time TEXT NOT NULL,
+        lon DOUBLE PRECISION, lat DOUBLE PRECISION, source_id TEXT NOT NULL, record TEXT NOT NULL)""",
+    "CREATE INDEX observations_time ON observations(time)",
+    "CREATE INDEX observations_kind_time ON observations(kind, time)",
+    "CREATE INDEX observations_source ON observations(source_id)",
+    """CREATE TABLE incidents (id TEXT PRIMARY KEY, time TEXT NOT NULL,
+        lon DOUBLE PRECISION, lat DOUBLE PRECISION, record TEXT NOT NULL)""",
+    """CREATE TABLE findings (id TEXT PRIMARY KEY, provision_id TEXT NOT NULL, party TEXT,
+        verdict TEXT NOT NULL, time TEXT, lon DOUBLE PRECISION, lat DOUBLE PRECISION,
+        record TEXT NOT NULL)""",
+    """CREATE TABLE entries (idx BIGINT PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL)""",
+    """CREATE TABLE nodes (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx))""",
+    "CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note BLOB NOT NULL)",
+    """CREATE TABLE cosignatures (size BIGINT NOT NULL, witness TEXT NOT NULL,
+        signature TEXT NOT NULL, PRIMARY KEY (size, witness))""",
+    """CREATE TABLE keys (key_id TEXT PRIMARY KEY, owner TEXT NOT NULL, role TEXT NOT NULL,
+        public_key BLOB NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE INDEX keys_owner ON keys(owner)",
+    """CREATE TABLE disputes (id TEXT PRIMARY KEY, finding_id TEXT NOT NULL, party TEXT NOT NULL,
+        record TEXT NOT NULL)""",
+    """CREATE TABLE api_keys (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+        party TEXT, revoked INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def peak_positions(size: int) -> list[tuple[int, int]]:
+    """(level, index) of the full subtrees covering [0, size), largest first."""
+    out, offset = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            out.append((level, offset >> level))
+            offset += 1 << level
+    return out
+
+
+class SQLStore:
+    """Everything a truceline store does, written once over a DB-API connection."""
+
+    url: str
+    placeholder = "?"
+
+    # -- what a dialect provides --------------------------------------------------------------
+    def _tx(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def _blob(self, b: bytes) -> Any:
+        return b
+
+    def _on_observations(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Hook: a dialect may keep more per observation (PostGIS keeps a geometry)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        return self._execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        return list(self._execute(sql, args).fetchall())
+
+    def _in(self, n: int) -> str:
+        return ",".join("?" * n)
+
+    # -- agreement -----------------------------------------------------------------------------
+    def initialize(self, agreement_doc: dict[str, Any], entry: bytes) -> int:
+        doc = _dumps(agreement_doc)
+        with self._tx():
+            row = self._one(
+                "SELECT version, doc FROM agreement_versions ORDER BY version DESC LIMIT 1")
+            if row is not None and row[1] == doc:
+                return int(row[0])
+            version = 1 if row is None else int(row[0]) + 1
+            self._execute(
+                "INSERT INTO agreement_versions(version, agreement_id, doc) VALUES (?,?,?)",
+                (version, agreement_doc.get("id", ""), doc))
+            self._append([("agreement_version", entry)])
+            return version
+
+    def agreement_doc(self, version: int | None = None) -> dict[str, Any]:
+        if version is None:
+            row = self._one("SELECT doc FROM agreement_versions ORDER BY version DESC LIMIT 1")
+        else:
+            row = self._one("SELECT doc FROM agreement_versions WHERE version = ?", (version,))
+        if row is None:
+            raise StoreError("the store has no agreement; run `truceline init`", field="db")
+        return dict(json.loads(row[0]))
+
+    # -- observations --------------------------------------------------------------------------
+    def add_observations(self, items: Sequence[tuple[Observation, bytes]]) -> AddResult:
+        result = AddResult()
+        if not items:
+            return result
+        with self._tx():
+            stored: dict[str, str] = {}
+            ids = [o.id for o, _ in items]
+            for k in range(0, len(ids), 500):
+                part = ids[k : k + 500]
+                stored.update(self._all(
+                    f"SELECT id, record FROM observations WHERE id IN ({self._in(len(part))})",
+                    part))
+            (seq0,) = self._one("SELECT COALESCE(MAX(seq), 0) FROM observations")
+            rows, entries, seen = [], [], set()
+            for o, entry in items:
+                rec = _dumps(o.to_record())
+                prior = stored.get(o.id)
+                if prior is not None or o.id in seen:
+                    (result.conflicts if prior is not None and prior != rec
+                     else result.duplicates).append(o.id)
+                    continue
+                seen.add(o.id)
+                rows.append((seq0 + len(rows) + 1, o.id, o.kind.value, _iso(o.time), o.lon,
+                             o.lat, o.source_id, rec))
+                entries.append(("observation", entry))
+                result.added.append(o.id)
+            if rows:
+                self._executemany(
+                    "INSERT INTO observations(seq, id, kind, time, lon, lat, source_id, record) "
+                    "VALUES (?,?,?,?,?,?,?,?)", rows)
+                self._on_observations(rows)
+                self._append(entries)
+        return result
+
+    def observations(self, kinds: Sequence[str] | None = None, start: datetime | None = None,
+                     end: datetime | None = None, source_id: str | None = None,
+                     limit: int | None = None, offset: int = 0) -> list[Observation]:
+        where, args = self._obs_filter(kinds, start, end, source_id)
+        sql = "SELECT record FROM observations" + where + " ORDER BY time, id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        return [Observation.model_validate_json(r[0]) for r in self._all(sql, args)]
+
+    def _obs_filter(self, kinds: Sequence[str] | None, start: datetime | None,
+                    end: datetime | None, source_id: str | None) -> tuple[str, list[Any]]:
+        where, args = [], []
+        if kinds:
+            where.append(f"kind IN ({self._in(len(kinds))})")
+            args.extend(kinds)
+        if start is not None:
+            where.append("time >= ?")
+            args.append(_iso(start))
+        if end is not None:
+            where.append("time < ?")
+            args.append(_iso(end))
+        if source_id is not None:
+            where.append("source_id = ?")
+            args.append(source_id)
+        return (" WHERE " + " AND ".join(where) if where else ""), args
+
+    def observation(self, obs_id: str) -> Observation:
+        row = self._one("SELECT record FROM observations WHERE id = ?", (obs_id,))
+        if row is None:
+            raise NotFoundError("no such observation", field="id", id=obs_id)
+        return Observation.model_validate_json(row[0])
+
+    def count_observations(self) -> int:
+        return int(self._one("SELECT count(*) FROM observations")[0])
+
+    # -- incidents and findings ----------------------------------------------------------------
+    def replace_incidents(self, incidents: Sequence[Incident]) -> None:
+        rows = []
+        for i in incidents:
+            loc = i.origin or i.impact or i.location
+            rows.append((i.id, i.time, loc.lon if loc else None, loc.lat if loc else None,
+                         _dumps(i.to_record())))
+        with self._tx():
+            self._execute("DELETE FROM incidents")
+            if rows:
+                self._executemany(
+                    "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows)
+
+    def incident_records(self) -> list[dict[str, Any]]:
+        return [json.loads(r[0]) for r in
+                self._all("SELECT record FROM incidents ORDER BY time, id")]
+
+    def replace_findings(self, findings: Sequence[Finding], entries: Sequence[bytes]) -> None:
+        rows = [(f.id, f.provision_id, f.party, f.verdict.value, f.time, f.lon, f.lat,
+                 _dumps(f.to_record())) for f in findings]
+        with self._tx():
+            self._execute("DELETE FROM findings")
+            if rows:
+                self._executemany(
+                    "INSERT INTO findings(id, provision_id, party, verdict, time, lon, lat, "
+                    "record) VALUES (?,?,?,?,?,?,?,?)", rows)
+            self._append([("finding", e) for e in entries])
+
+    def findings(self) -> list[Finding]:
+        rows = self._all("SELECT record FROM findings")
+        out = [Finding.from_record(json.loads(r[0])) for r in rows]
+        out.sort(key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
+        return out
+
+    # -- the record ----------------------------------------------------------------------------
+    def _tree(self) -> CompactRange:
+        (n,) = self._one("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")
+        peaks = []
+        for level, idx in peak_positions(int(n)):
+            row = self._one("SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, idx))
+            if row is None:
+                raise StoreError(f"record tree node ({level}, {idx}) is missing", field="nodes")
+            peaks.append(bytes(row[0]))
+        return CompactRange.from_peaks(int(n), peaks)
+
+    def _append(self, entries: Sequence[tuple[str, bytes]]) -> list[int]:
+        """Append entries inside the caller's transaction; returns their indexes."""
+        if not entries:
+            return []
+        tree = self._tree()
+        first = tree.size
+        rows, nodes = [], []
+        for t, data in entries:
+            h = leaf_hash(data)
+            idx = tree.size
+            nodes.extend((lvl, i, self._blob(nh)) for lvl, i, nh in tree.append(h))
+            rows.append((idx, t, self._blob(data), self._blob(h)))
+        self._executemany("INSERT INTO entries(idx, type, data, leaf_hash) VALUES (?,?,?,?)", rows)
+        self._executemany("INSERT INTO nodes(level, idx, hash) VALUES (?,?,?)", nodes)
+        return list(range(first, tree.size))
+
+    def append_entries(self, entries: Sequence[tuple[str, bytes]]) -> list[int]:
+        with self._tx():
+            return self._append(entries)
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[Entry]:
+        sql = "SELECT idx, type, data, leaf_hash FROM entries WHERE idx >= ?"
+        args: list[Any] = [start]
+        if end is not None:
+            sql += " AND idx < ?"
+            args.append(end)
+        for idx, t, d, h in self._all(sql + " ORDER BY idx", args):
+            yield Entry(int(idx), str(t), bytes(d), bytes(h))
+
+    def entry_count(self) -> int:
+        return int(self._one("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")[0])
+
+    def get_node(self, level: int, index: int) -> bytes:
+        row = self._one("SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index))
+        if row is None:
+            raise NotFoundError(f"no tree node ({level}, {index})", field="index")
+        return bytes(row[0])
+
+    def tree_root(self) -> tuple[int, bytes]:
+        tree = self._tree()
+        return tree.size, tree.root()
+
+    def add_checkpoint(self, size: int, note: bytes) -> None:
+        with self._tx():
+            if self._one("SELECT 1 FROM checkpoints WHERE size = ?", (size,)) is None:
+                self._execute("INSERT INTO checkpoints(size, note) VALUES (?,?)",
+                              (size, self._blob(note)))
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return [StoredCheckpoint(int(s), bytes(n)) for s, n in
+                self._all("SELECT size, note FROM checkpoints ORDER BY size")]
+
+    def add_cosignature(self, size: int, witness: str, signature: str) -> None:
+        with self._tx():
+            if self._one("SELECT 1 FROM checkpoints WHERE size = ?", (size,)) is None:
+                raise NotFoundError(f"no checkpoint of size {size}", field="size")
+            self._execute("DELETE FROM cosignatures WHERE size = ? AND witness = ?",
+                          (size, witness))
+            self._execute("INSERT INTO cosignatures(size, witness, signature) VALUES (?,?,?)",
+                          (size, witness, signature))
+
+    def cosignatures(self, size: int) -> list[tuple[str, str]]:
+        return [(str(w), str(s)) for w, s in self._all(
+            "SELECT witness, signature FROM cosignatures WHERE size = ? ORDER BY witness",
+            (size,))]
+
+    # -- keys, disputes, API keys, settings ------------------------------------------------------
+    def register_key(self, key_id: str, owner: str, role: str, public_key: bytes,
+                     entry: bytes) -> bool:
+        """Store a source's public key with its record entry; False if it was already there."""
+        with self._tx():
+            row = self._one("SELECT owner, public_key FROM keys WHERE key_id = ?", (key_id,))
+            if row is not None:
+                return False
+            self._execute("INSERT INTO keys(key_id, owner, role, public_key) VALUES (?,?,?,?)",
+                          (key_id, owner, role, self._blob(public_key)))
+            self._append([("key_registration", entry)])
+            return True
+
+    def revoke_key(self, key_id: str, entry: bytes) -> None:
+        with self._tx():
+            if self._one("SELECT 1 FROM keys WHERE key_id = ?", (key_id,)) is None:
+                raise NotFoundError("no such key", field="key_id", key_id=key_id)
+            self._execute("UPDATE keys SET revoked = 1 WHERE key_id = ?", (key_id,))
+            self._append([("status_change", entry)])
+
+    def keys(self, owner: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT key_id, owner, role, public_key, revoked FROM keys"
+        args: list[Any] = []
+        if owner is not None:
+            sql += " WHERE owner = ?"
+            args.append(owner)
+        return [{"key_id": k, "owner": o, "role": r, "public_key": bytes(p),
+                 "revoked": bool(v)} for k, o, r, p, v in self._all(sql + " ORDER BY key_id",
+                                                                    args)]
+
+    def add_dispute(self, dispute_id: str, finding_id: str, party: str,
+                    record: dict[str, Any], entry: bytes) -> None:
+        with self._tx():
+            self._execute("INSERT INTO disputes(id, finding_id, party, record) VALUES (?,?,?,?)",
+                          (dispute_id, finding_id, party, _dumps(record)))
+            self._append([("dispute", entry)])
+
+    def disputes(self, party: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT record FROM disputes", []
+        if party is not None:
+            sql += " WHERE party = ?"
+            args.append(party)
+        return [json.loads(r[0]) for r in self._all(sql + " ORDER BY id", args)]
+
+    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None:
+        with self._tx():
+            self._execute("INSERT INTO api_keys(token_hash, name, role, party) VALUES (?,?,?,?)",
+                          (token_hash, name, role, party))
+
+    def api_key(self, token_hash: str) -> dict[str, Any] | None:
+        row = self._one("SELECT name, role, party, revoked FROM api_keys WHERE token_hash = ?",
+                        (token_hash,))
+        if row is None:
+            return None
+        return {"name": row[0], "role": row[1], "party": row[2], "revoked": bool(row[3])}
+
+    def revoke_api_key(self, name: str) -> int:
+        with self._tx():
+            cur = self._execute("UPDATE api_keys SET revoked = 1 WHERE name = ?", (name,))
+            return int(cur.rowcount)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx():
+            self._execute("DELETE FROM meta WHERE key = ?", (key,))
+            self._execute("INSERT INTO meta(key, value) VALUES (?,?)", (key, value))

@@ -1,0 +1,245 @@
+"""Error models of the simulated sources: monitors, acoustic sensors, cameras, and their figures.
+
+Every number a simulated source depends on is a field of :class:`SimulationParams`, with the
+published figure (or the reasoning) it comes from, so a scenario can be re-run with other
+assumptions and the evaluator's limits (Cramér–Rao) use the same noise the sources had.
+Pure: numpy in, numpy out; randomness only from the :class:`numpy.random.Generator` passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.taxonomy import WeaponClass
+
+F64 = NDArray[np.float64]
+
+#: Distance bands (km) monitors report in, as in OSCE SMM reports ("3-5 km", "5-7 km").
+DISTANCE_BANDS_KM: tuple[float, ...] = (0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 40, 60)
+
+
+@dataclass(frozen=True)
+class WeaponModel:
+    """How one weapon class is used and seen. Ranges are public reference figures."""
+
+    weapon_class: WeaponClass
+    share: float
+    """Share of firing events. SMM reports in 2015-2021 were dominated by mortars, then tube
+    artillery, then MLRS (e.g. SMM daily report counts); the mix is illustrative."""
+    origin_depth_km: tuple[float, float]
+    """Firing position behind the line: mortars 1-6 km (82 mm: 4 km, 120 mm: 7 km range), tube
+    artillery 5-20 km (D-30: 15 km, 2S3/2S19: 18-25 km), MLRS 8-35 km (Grad 20 km, Uragan 35 km)."""
+    max_range_km: float
+    """Maximum range: the origin-to-impact distance never exceeds it."""
+    target_depth_km: tuple[float, float]
+    """Impact beyond the line (into the other side's area), before capping by range."""
+    rounds_mean: float
+    """Mean rounds per event (Poisson + 1): a mortar or gun engagement fires a few, an MLRS
+    salvo 10-40 rockets (BM-21: 40 tubes)."""
+    systems: tuple[str, ...]
+    """Named systems (truceline.core.taxonomy) drawn uniformly for the event."""
+    audible_km: tuple[float, float]
+    """Range within which a monitor detects it (day, night). Firing and bursts of 120-152 mm are
+    heard 10-20 km away; at night flashes are seen farther (SMM reports record 'heard/saw' at
+    such distances)."""
+    sensor_km: float
+    """Acoustic sensor detection range (impulsive low-frequency sound of guns and rockets is
+    recorded at tens of km; here a conservative, noise-limited figure)."""
+    flight_speed_ms: float
+    """Mean speed over the trajectory, for the time of flight from firing to impact (mortar
+    bombs ~100-250 m/s, shells ~300-500 m/s, rockets ~500-700 m/s averaged)."""
+
+
+def _weapons() -> tuple[WeaponModel, ...]:
+    wc = WeaponClass
+    return (
+        WeaponModel(wc.MORTAR, 0.5, (1.0, 6.0), 7.0, (0.2, 4.0), 2.0,
+                    ("2B9 Vasilek", "2B11 Sani"), (7.0, 9.0), 10.0, 150.0),
+        WeaponModel(wc.TUBE_ARTILLERY, 0.35, (5.0, 20.0), 25.0, (0.5, 15.0), 1.5,
+                    ("D-30", "2S1 Gvozdika", "2S3 Akatsiya", "2A65 Msta-B", "M777"),
+                    (15.0, 20.0), 20.0, 350.0),
+        WeaponModel(wc.MLRS, 0.15, (8.0, 35.0), 40.0, (1.0, 20.0), 12.0,
+                    ("BM-21 Grad", "9K57 Uragan"), (20.0, 25.0), 25.0, 550.0),
+    )
+
+
+def _rhythm() -> tuple[float, ...]:
+    # Local hours 0..23: SMM reports recorded most violations in the evening, at night and at
+    # dawn (e.g. SMM thematic report on ceasefire violations, 2017); the day is quieter.
+    night, dawn, day, evening = 1.6, 2.0, 0.5, 1.1
+    return tuple(
+        dawn if 4 <= h < 7 else day if 7 <= h < 18 else evening if 18 <= h < 22 else night
+        for h in range(24)
+    )
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Every figure the simulator uses (defaults: a March 2025 mission along the front line)."""
+
+    # -- fire ------------------------------------------------------------------------------
+    events_per_100km_day: float = 10.0
+    """Firing events per 100 km of line per day at scale 1 (SMM recorded 100s-1000s of
+    explosions a day along 420 km in bad weeks; events group several rounds)."""
+    weapons: tuple[WeaponModel, ...] = field(default_factory=_weapons)
+    hourly_rhythm: tuple[float, ...] = field(default_factory=_rhythm)
+    """Relative rate per local hour (0-23): more at night and dawn."""
+    night_hours: tuple[int, int] = (19, 6)
+    """Local night [from, to): flashes are seen, cameras see muzzle flashes (late March)."""
+    sector_km: float = 100.0
+    """Sector length when the agreement defines no sectors."""
+    quiet_share: float = 0.25
+    """Share of sectors that are quiet (rate x ``quiet_factor``)."""
+    quiet_factor: float = 0.15
+    hot_share: float = 0.2
+    """Share of sectors that are hot (rate x ``hot_factor``)."""
+    hot_factor: float = 3.0
+    escalation_start_prob: float = 0.04
+    """Per sector and day: chance an escalation episode starts (rate x 2-3 for 2-5 days)."""
+    escalation_factor: tuple[float, float] = (2.0, 3.0)
+    escalation_days: tuple[int, int] = (2, 5)
+    airburst_share: float = 0.05
+    """Share of tube artillery and mortar impacts that burst in the air (fuze setting)."""
+
+    # -- monitors ----------------------------------------------------------------------------
+    post_spacing_km: float = 20.0
+    """Observation posts every ~15-25 km on each side (SMM forward patrol bases, 2015-2022)."""
+    post_depth_km: tuple[float, float] = (2.0, 5.0)
+    patrols_per_100km_side: float = 1.0
+    """Patrols per 100 km of line per side per day, each at one stop, 09:00-16:00 local."""
+    patrol_hours: tuple[int, int] = (9, 16)
+    patrol_depth_km: tuple[float, float] = (1.0, 8.0)
+    detect_prob: float = 0.85
+    """Detection probability at zero distance; falls as 1 - (d/R)^2 to 0 at the range R."""
+    bearing_sd_heard_deg: float = 6.0
+    """Bearing error (1 sigma) of an explosion heard by day. Human localisation of impulsive
+    sounds: 2-5 deg in front in the laboratory (Makous & Middlebrooks 1990, JASA 87:2188), more
+    in the field with echoes and the compass; 6 deg is a field figure."""
+    bearing_sd_seen_deg: float = 2.5
+    """Bearing error of a flash seen at night with a compass (hand-bearing compass ~1-2 deg)."""
+    wild_bearing_rate: float = 0.02
+    """Share of monitor bearings that are gross errors (20-90 deg off: reverberation, the
+    wrong flash); fusion must be robust to them."""
+    distance_log_sd: float = 0.25
+    """Distance judgement error, log-normal sigma (~25 %), before binning into a band."""
+    undetermined_share: float = 0.15
+    """Share of monitor reports typed 'undetermined' instead of impact/outgoing/airburst."""
+    weapon_id_correct: float = 0.7
+    """Chance the weapon class is named correctly; otherwise omitted (0.2) or confused (0.1)."""
+    weapon_id_omitted: float = 0.2
+    clock_sd_s: float = 30.0
+    """Per-monitor clock offset (1 sigma): hand-set watches and phones."""
+    report_lag_mean_s: float = 30.0
+    """Mean delay (exponential) before the monitor notes the time; times are then truncated to
+    the minute (time_precision 'minute')."""
+    restriction_prob_patrol: float = 0.08
+    """Chance a patrol is stopped (checkpoint, denial, mines): it then observes nothing that day
+    (SMM recorded restrictions on a few percent to over 10 % of patrols)."""
+    restriction_prob_post: float = 0.01
+    """Chance per post and day that a post is denied or evacuated for the day."""
+
+    # -- acoustic sensors ------------------------------------------------------------------------
+    sensor_array_spacing_km: float = 40.0
+    """An array of sensors every ~40 km on each side."""
+    sensor_array_size: int = 4
+    sensor_array_radius_km: float = 1.5
+    """Sensors on a circle of this radius around the array centre (plus one at the centre)."""
+    sensor_depth_km: float = 6.0
+    sensor_detect_prob: float = 0.9
+    sensor_timing_sd_s: float = 0.01
+    """Arrival-time error (1 sigma): GPS time stamping is ~1 microsecond and onset picking ~1 ms;
+    turbulence and unmodelled propagation over km add ~10 ms (sound-ranging practice)."""
+    temperature_mean_c: float = 5.0
+    """Mean air temperature (late March, eastern Ukraine), with a diurnal cycle and daily
+    variation below; sound speed 331.3 * sqrt(1 + T / 273.15) m/s."""
+    temperature_diurnal_c: float = 4.0
+    temperature_daily_sd_c: float = 3.0
+    wind_sd_ms: float = 4.0
+    """Daily wind components (u east, v north), 1 sigma; the sound travels at c + w . direction."""
+    sensor_met_sd: float = 0.5
+    """Error of the temperature (deg C) and wind (m/s) each sensor reports."""
+
+    # -- cameras -------------------------------------------------------------------------------
+    camera_every_nth_post: int = 2
+    """Every n-th post has a camera facing the line (SMM ran long-range cameras at posts)."""
+    camera_fov_deg: float = 90.0
+    camera_range_km: tuple[float, float] = (5.0, 20.0)
+    """Range for muzzle flashes (day, night)."""
+    camera_detect_prob: tuple[float, float] = (0.3, 0.85)
+    camera_bearing_sd_deg: float = 0.5
+    """Bearing error of a flash located in a calibrated camera image (pixel + heading error)."""
+
+    # -- planted provision evidence -------------------------------------------------------------
+    withdrawal_violations: int = 3
+    """Heavy weapons sighted inside the withdrawal distance after the deadline, per provision
+    and party over the run."""
+    withdrawal_compliant: int = 3
+    """Sightings of the same weapons beyond the distance (honest compliance), per provision and
+    party."""
+    presence_violations: int = 2
+    """Foreign contingents sighted in a prohibited territory, per provision."""
+    presence_compliant: int = 1
+    presence_unknown: int = 1
+    """Contingents whose nationality the monitors could not establish (insufficient evidence)."""
+    foreign_nationalities: tuple[str, ...] = ("France", "United Kingdom", "Poland")
+    limit_declarations: int = 1
+    """Declarations per quantitative-limit provision and party (one over the limit for the first
+    party, at or under it for the others)."""
+    sighting_uncertainty_m: float = 150.0
+    """Location uncertainty (1 sigma) of a sighting: GPS plus an estimated offset."""
+
+    def weapon(self, wc: WeaponClass) -> WeaponModel:
+        for w in self.weapons:
+            if w.weapon_class == wc:
+                return w
+        raise KeyError(wc)
+
+
+# ----------------------------------------------------------------------------------------------
+# error models
+# ----------------------------------------------------------------------------------------------
+
+
+def sound_speed(temperature_c: F64 | float) -> F64:
+    """Speed of sound in dry air (m/s): 331.3 * sqrt(1 + T / 273.15)."""
+    return np.asarray(331.3 * np.sqrt(1.0 + np.asarray(temperature_c, float) / 273.15))
+
+
+def detection_probability(dist_m: F64, range_m: F64 | float, p_max: F64 | float) -> F64:
+    """p_max * (1 - (d/R)^2), zero beyond the range R: near certain close by, fading outwards."""
+    r = np.asarray(range_m, float)
+    frac = np.clip(1.0 - (np.asarray(dist_m) / r) ** 2, 0.0, 1.0)
+    return np.asarray(p_max * frac, float)
+
+
+def bearing_error_deg(rng: np.random.Generator, sd_deg: F64, wild_rate: float) -> tuple[F64, F64]:
+    """Bearing errors: normal, truncated at 3.5 sigma (a compass reading is never wildly off by
+    chance), except a ``wild_rate`` share of gross errors of 20-90 deg either way.
+    Returns (error, is_wild)."""
+    n = len(sd_deg)
+    z = rng.standard_normal(n)
+    z = np.clip(z, -3.5, 3.5)
+    err = z * sd_deg
+    wild = rng.random(n) < wild_rate
+    gross = rng.uniform(20.0, 90.0, n) * np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    return np.where(wild, gross, err), wild.astype(float)
+
+
+def distance_band(rng: np.random.Generator, dist_m: F64, log_sd: float) -> tuple[F64, F64]:
+    """The band (min, max metres) a monitor reports: judged distance (log-normal), binned."""
+    judged = dist_m * np.exp(log_sd * rng.standard_normal(len(dist_m)))
+    edges = np.asarray(DISTANCE_BANDS_KM) * 1000.0
+    k = np.clip(np.searchsorted(edges, judged, side="right") - 1, 0, len(edges) - 2)
+    return edges[k], edges[k + 1]
+
+
+def acoustic_arrival_s(
+    dist_m: F64, dir_e: F64, dir_n: F64, temperature_c: F64, wind_u: F64, wind_v: F64
+) -> F64:
+    """Travel time (s) of sound over ``dist_m`` along the unit direction (dir_e, dir_n) from the
+    source to the sensor, at the effective speed c(T) + wind . direction."""
+    c = sound_speed(temperature_c) + wind_u * dir_e + wind_v * dir_n
+    return np.asarray(dist_m / c, float)
