@@ -15,8 +15,9 @@ from shapely.geometry import LineString, Point
 GEOD = Geod(ellps="WGS84")
 
 
-def place(line: LineString, km_along: float, km_off: float, inside, want_inside: bool,
-          epsg: int = 32637) -> tuple[float, float]:
+def place(
+    line: LineString, km_along: float, km_off: float, inside, want_inside: bool, epsg: int = 32637
+) -> tuple[float, float]:
     """A lon/lat ``km_off`` (geodesic) from ``line``, with ``inside(lon, lat) == want_inside``."""
     fwd = Transformer.from_crs(4326, epsg, always_xy=True)
     proj = shapely.transform(line, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))

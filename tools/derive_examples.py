@@ -33,20 +33,43 @@ def rounded(geom) -> dict:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     fl = json.loads((SHARED / "frontline/frontline_20250401.geojson").read_text())
-    write("frontline_20250401.geojson", fl["features"], {
-        "source": "owlmaps/map-data data/20250401.json key 'frontline' via ../shared/data/frontline",
-        "note": "part 0 is the main line (1,262.5 km); part 1 the Kursk/Sumy sector"})
+    write(
+        "frontline_20250401.geojson",
+        fl["features"],
+        {
+            "source": "owlmaps/map-data data/20250401.json key 'frontline' via ../shared/data/frontline",
+            "note": "part 0 is the main line (1,262.5 km); part 1 the Kursk/Sumy sector",
+        },
+    )
     occ = json.loads((SHARED / "deepstate/monthly/deepstatemap_data_20250402.geojson").read_text())
     geom = shape(occ["features"][0]["geometry"])
-    write("occupied_20250402.geojson",
-          [{"type": "Feature", "properties": {"party": "RU", "date": "2025-04-02"},
-            "geometry": rounded(geom)}],
-          {"source": "cyterat/deepstate-map-data data/ (DeepStateMap), 2025-04-02, GPL-3.0",
-           "note": "Territory of Ukraine held by Russian forces, as one MultiPolygon"})
-    dl = json.loads((SHARED / "frontline/donbas_contact_line_2015_2022_DERIVED_from_deepstate_ordlo.geojson").read_text())
-    write("donbas_contact_line_2015_2022.geojson", dl["features"], {
-        "source": "../shared/data/frontline/donbas_contact_line_2015_2022_DERIVED_from_deepstate_ordlo.geojson",
-        "note": "feature 0: the contact line (421 km, approximate); feature 1: the ORDLO polygon"})
+    write(
+        "occupied_20250402.geojson",
+        [
+            {
+                "type": "Feature",
+                "properties": {"party": "RU", "date": "2025-04-02"},
+                "geometry": rounded(geom),
+            }
+        ],
+        {
+            "source": "cyterat/deepstate-map-data data/ (DeepStateMap), 2025-04-02, GPL-3.0",
+            "note": "Territory of Ukraine held by Russian forces, as one MultiPolygon",
+        },
+    )
+    dl = json.loads(
+        (
+            SHARED / "frontline/donbas_contact_line_2015_2022_DERIVED_from_deepstate_ordlo.geojson"
+        ).read_text()
+    )
+    write(
+        "donbas_contact_line_2015_2022.geojson",
+        dl["features"],
+        {
+            "source": "../shared/data/frontline/donbas_contact_line_2015_2022_DERIVED_from_deepstate_ordlo.geojson",
+            "note": "feature 0: the contact line (421 km, approximate); feature 1: the ORDLO polygon",
+        },
+    )
     ob = json.loads((SHARED / "admin/UA_FULL_Ukraine.geojson").read_text())
     feats = []
     for f in ob["features"]:
@@ -54,15 +77,27 @@ def main() -> None:
         g = shape(f["geometry"]).simplify(0.003, preserve_topology=True)
         name = p.get("name:en") or p.get("name")
         name = name.replace(" Oblast", "").replace(" oblast", "")
-        feats.append({"type": "Feature", "properties": {"name": name, "iso": p.get("iso3166-2")},
-                      "geometry": rounded(g)})
-    write("ukraine_oblasts.geojson", feats, {
-        "source": "EugeneBorshch/ukraine_geojson UA_FULL_Ukraine.geojson (OpenStreetMap 2013, ODbL)",
-        "note": "simplified to 0.003 degrees; names from name:en"})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"name": name, "iso": p.get("iso3166-2")},
+                "geometry": rounded(g),
+            }
+        )
+    write(
+        "ukraine_oblasts.geojson",
+        feats,
+        {
+            "source": "EugeneBorshch/ukraine_geojson UA_FULL_Ukraine.geojson (OpenStreetMap 2013, ODbL)",
+            "note": "simplified to 0.003 degrees; names from name:en",
+        },
+    )
     outline = shapely.union_all([shape(f["geometry"]) for f in feats]).buffer(0)
-    write("ukraine_outline.geojson",
-          [{"type": "Feature", "properties": {"name": "Ukraine"}, "geometry": rounded(outline)}],
-          {"source": "union of ukraine_oblasts.geojson"})
+    write(
+        "ukraine_outline.geojson",
+        [{"type": "Feature", "properties": {"name": "Ukraine"}, "geometry": rounded(outline)}],
+        {"source": "union of ukraine_oblasts.geojson"},
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,11 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, schema in (("agreement", agreement_json_schema()),
-                         ("observation", observation_json_schema())):
-        (OUT / f"{name}.schema.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    for name, schema in (
+        ("agreement", agreement_json_schema()),
+        ("observation", observation_json_schema()),
+    ):
+        (OUT / f"{name}.schema.json").write_text(
+            json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        )
         print(f"wrote docs/schemas/{name}.schema.json")

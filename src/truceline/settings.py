@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     )
     on_invalid: str = Field(
         "raise",
-        description="What ingest does with a bad record: 'raise' stops, 'skip' reports and goes on.",
+        description="Ingest's policy for a bad record: 'raise' stops, 'skip' reports it, goes on.",
     )
     host: str = Field("127.0.0.1", description="Address `truceline serve` binds to (loopback).")
     port: int = Field(8765, description="Port `truceline serve` listens on.")

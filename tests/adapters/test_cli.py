@@ -14,8 +14,16 @@ from click.testing import CliRunner
 import truceline.adapters.cli.commands  # noqa: F401  (registers the commands)
 from truceline.adapters.cli.main import cli
 
-GOOD = {"id": "x1", "kind": "fire", "time": "2025-03-28T21:05:00+02:00", "source_id": "p1",
-        "fire_type": "explosion", "explosion_type": "impact", "lon": 37.75, "lat": 48.28}
+GOOD = {
+    "id": "x1",
+    "kind": "fire",
+    "time": "2025-03-28T21:05:00+02:00",
+    "source_id": "p1",
+    "fire_type": "explosion",
+    "explosion_type": "impact",
+    "lon": 37.75,
+    "lat": 48.28,
+}
 
 
 def run(*args: str):
@@ -51,8 +59,12 @@ def test_bad_record_raise_mode_names_line_and_field(db: str, tmp_path: Path) -> 
 
 
 def test_skip_mode_reports_each_rejection_and_keeps_neighbours(db: str, tmp_path: Path) -> None:
-    rows = [GOOD, {**GOOD, "id": "x2", "time": "yesterday"}, {**GOOD, "id": "x3"},
-            {**GOOD, "id": "x4", "lon": 12.0, "lat": 41.9}]  # Rome: outside the area of interest
+    rows = [
+        GOOD,
+        {**GOOD, "id": "x2", "time": "yesterday"},
+        {**GOOD, "id": "x3"},
+        {**GOOD, "id": "x4", "lon": 12.0, "lat": 41.9},
+    ]  # Rome: outside the area of interest
     f = _jsonl(tmp_path, rows)
     res = run("ingest", "--db", db, f, "--on-invalid", "skip")
     assert res.exit_code == 0
@@ -86,8 +98,9 @@ def test_missing_database_and_bad_date(tmp_path: Path, db: str) -> None:
 
 def test_bad_agreement_file(tmp_path: Path) -> None:
     bad = tmp_path / "a.yaml"
-    bad.write_text("id: x\ntitle: t\nentry_into_force: 2025-01-01T00:00:00\nparties: []\n"
-                   "provisions: []\n")
+    bad.write_text(
+        "id: x\ntitle: t\nentry_into_force: 2025-01-01T00:00:00\nparties: []\nprovisions: []\n"
+    )
     res = run("init", "--db", str(tmp_path / "x.db"), "--agreement", str(bad))
     assert res.exit_code == 65
     assert "error: parties:" in res.output
@@ -97,20 +110,27 @@ def test_bad_agreement_file(tmp_path: Path) -> None:
 def test_findings_formats_are_deterministic(db: str, examples: Path) -> None:
     run("ingest", "--db", db, str(examples / "march2025_sample.jsonl"))
     assert run("check", "--db", db).exit_code == 0
-    outs = {fmt: run("findings", "--db", db, "--format", fmt).output
-            for fmt in ("json", "csv", "geojson")}
+    outs = {
+        fmt: run("findings", "--db", db, "--format", fmt).output
+        for fmt in ("json", "csv", "geojson")
+    }
     assert run("check", "--db", db).exit_code == 0
     for fmt, text in outs.items():
         assert run("findings", "--db", db, "--format", fmt).output == text
     gj = json.loads(outs["geojson"])
-    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == len(json.loads(outs["json"]))
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == len(
+        json.loads(outs["json"])
+    )
     header = outs["csv"].splitlines()[0].split(",")
     assert header[:4] == ["id", "provision_id", "rule_kind", "verdict"]
 
 
 def test_entry_point_exit_code(tmp_path: Path) -> None:
     """The installed console script, as a user runs it."""
-    proc = subprocess.run([sys.executable, "-m", "truceline", "check", "--db",
-                           str(tmp_path / "none.db")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "truceline", "check", "--db", str(tmp_path / "none.db")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 74
     assert proc.stderr.strip().startswith("error: db: no database at")

@@ -52,12 +52,21 @@ def _doc(name: str) -> dict:
     ("mutate", "field", "reason"),
     [
         (lambda d: d["provisions"][0]["rule"].update(kind="curfew"), "provisions[0].rule", "tag"),
-        (lambda d: d["provisions"][1]["rule"].update(within_km=-5), "provisions[1].rule.within_km",
-         "greater than 0"),
-        (lambda d: d["provisions"][0].update(obligated=["XX"]), "provisions[0].obligated",
-         "unknown party 'XX'"),
-        (lambda d: d["provisions"][3]["rule"]["weapons"].update(systems=["Katyusha-9000"]),
-         "provisions[3].rule.weapons", "unknown weapon system"),
+        (
+            lambda d: d["provisions"][1]["rule"].update(within_km=-5),
+            "provisions[1].rule.within_km",
+            "greater than 0",
+        ),
+        (
+            lambda d: d["provisions"][0].update(obligated=["XX"]),
+            "provisions[0].obligated",
+            "unknown party 'XX'",
+        ),
+        (
+            lambda d: d["provisions"][3]["rule"]["weapons"].update(systems=["Katyusha-9000"]),
+            "provisions[3].rule.weapons",
+            "unknown weapon system",
+        ),
         (lambda d: d.pop("entry_into_force"), "entry_into_force", "required"),
         (lambda d: d.update(timezone="Mars/Olympus"), "timezone", "unknown IANA zone"),
     ],

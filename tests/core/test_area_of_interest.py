@@ -23,17 +23,32 @@ def test_deepstate_satirical_polygons_are_rejected(tmp_path: Path, shared_data: 
     ag, doc = load_agreement_file("march2025")
     store = SQLiteStore(tmp_path / "t.db", create=True)
     store.initialize(doc, entry_bytes("agreement_version", doc))
-    src = json.loads((shared_data / "deepstate/history/deepstate_20250803_1754251105.geojson")
-                     .read_text(encoding="utf-8"))
+    src = json.loads(
+        (shared_data / "deepstate/history/deepstate_20250803_1754251105.geojson").read_text(
+            encoding="utf-8"
+        )
+    )
     recs, names = [], {}
     for n, f in enumerate(src["features"], 1):
         p = shape(f["geometry"]).representative_point()
         oid = f"ds-{n}"
         if f["geometry"]["type"] != "Point":  # the satirical "territories" are polygons
             names[oid] = f["properties"].get("name", "")
-        recs.append((n, {"id": oid, "kind": "presence", "presence_category": "unit",
-                         "time": "2025-08-03T12:00:00Z", "source_id": "deepstate",
-                         "source_type": "open_source", "lon": p.x, "lat": p.y}))
+        recs.append(
+            (
+                n,
+                {
+                    "id": oid,
+                    "kind": "presence",
+                    "presence_category": "unit",
+                    "time": "2025-08-03T12:00:00Z",
+                    "source_id": "deepstate",
+                    "source_type": "open_source",
+                    "lon": p.x,
+                    "lat": p.y,
+                },
+            )
+        )
     rep = ingest(store, recs, on_invalid="skip")
     rejected = {r.id for r in rep.rejected}
     assert rep.added + len(rejected) == len(recs)

@@ -17,8 +17,16 @@ from truceline.core.observations import (
 from truceline.errors import ObservationError
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = {"id": "a1", "kind": "fire", "time": "2025-03-28T21:05:00+02:00", "source_id": "post-1",
-        "fire_type": "explosion", "explosion_type": "impact", "lon": 37.8, "lat": 48.1}
+GOOD = {
+    "id": "a1",
+    "kind": "fire",
+    "time": "2025-03-28T21:05:00+02:00",
+    "source_id": "post-1",
+    "fire_type": "explosion",
+    "explosion_type": "impact",
+    "lon": 37.8,
+    "lat": 48.1,
+}
 
 
 def test_time_is_stored_in_utc() -> None:
@@ -73,7 +81,16 @@ def test_published_schema_is_current_and_accepts_the_sample(examples: Path) -> N
 
 
 def test_weapon_resolved_from_system_name() -> None:
-    o = parse_observation({"id": "w", "kind": "weapon_sighting", "time": "2025-03-28T10:00:00Z",
-                           "source_id": "p", "system": "2S19 Msta-S", "lon": 37, "lat": 48})
+    o = parse_observation(
+        {
+            "id": "w",
+            "kind": "weapon_sighting",
+            "time": "2025-03-28T10:00:00Z",
+            "source_id": "p",
+            "system": "2S19 Msta-S",
+            "lon": 37,
+            "lat": 48,
+        }
+    )
     wc, cal = o.resolved_weapon()
     assert (wc.value, cal) == ("tube_artillery", 152)

@@ -41,8 +41,16 @@ def donbas():
 
 
 def _obs(oid: str, kind: str, time: str, lonlat: tuple[float, float], **kw) -> dict:
-    return {"id": oid, "kind": kind, "time": time, "source_id": "smm-test",
-            "lon": lonlat[0], "lat": lonlat[1], "location_uncertainty_m": 50, **kw}
+    return {
+        "id": oid,
+        "kind": kind,
+        "time": time,
+        "source_id": "smm-test",
+        "lon": lonlat[0],
+        "lat": lonlat[1],
+        "location_uncertainty_m": 50,
+        **kw,
+    }
 
 
 def _by(findings: list[Finding], *, evidence: str) -> list[Finding]:
@@ -53,18 +61,49 @@ def test_minsk_ii_withdrawal_distances(tmp_path: Path, donbas) -> None:
     line, in_ordlo = donbas
     t = "2015-03-10T12:00:00+02:00"  # after the 14-day deadline (2015-03-01)
     recs = [
-        _obs("d30-ua-20km", "weapon_sighting", t, place(line, 200, 20, in_ordlo, False),
-             system="D-30"),
-        _obs("d30-ua-30km", "weapon_sighting", t, place(line, 210, 30, in_ordlo, False),
-             system="D-30"),
-        _obs("grad-ordlo-30km", "weapon_sighting", t, place(line, 150, 30, in_ordlo, True),
-             system="BM-21 Grad"),
-        _obs("smerch-ordlo-50km", "weapon_sighting", t, place(line, 250, 50, in_ordlo, True),
-             system="BM-30 Smerch"),
-        _obs("d30-before-deadline", "weapon_sighting", "2015-02-20T12:00:00+02:00",
-             place(line, 220, 10, in_ordlo, False), system="D-30"),
-        _obs("mortar-ua-10km-2016", "weapon_sighting", "2016-01-10T12:00:00+02:00",
-             place(line, 300, 10, in_ordlo, False), weapon_class="mortar", calibre_mm=120),
+        _obs(
+            "d30-ua-20km",
+            "weapon_sighting",
+            t,
+            place(line, 200, 20, in_ordlo, False),
+            system="D-30",
+        ),
+        _obs(
+            "d30-ua-30km",
+            "weapon_sighting",
+            t,
+            place(line, 210, 30, in_ordlo, False),
+            system="D-30",
+        ),
+        _obs(
+            "grad-ordlo-30km",
+            "weapon_sighting",
+            t,
+            place(line, 150, 30, in_ordlo, True),
+            system="BM-21 Grad",
+        ),
+        _obs(
+            "smerch-ordlo-50km",
+            "weapon_sighting",
+            t,
+            place(line, 250, 50, in_ordlo, True),
+            system="BM-30 Smerch",
+        ),
+        _obs(
+            "d30-before-deadline",
+            "weapon_sighting",
+            "2015-02-20T12:00:00+02:00",
+            place(line, 220, 10, in_ordlo, False),
+            system="D-30",
+        ),
+        _obs(
+            "mortar-ua-10km-2016",
+            "weapon_sighting",
+            "2016-01-10T12:00:00+02:00",
+            place(line, 300, 10, in_ordlo, False),
+            weapon_class="mortar",
+            calibre_mm=120,
+        ),
     ]
     store = _store(tmp_path, "minsk2")
     rep = ingest(store, enumerate(recs, 1))
@@ -83,8 +122,11 @@ def test_minsk_ii_withdrawal_distances(tmp_path: Path, donbas) -> None:
     assert (g.provision_id, g.verdict, g.party) == ("MII-2-mlrs", Verdict.VIOLATION, "ORDLO")
 
     (s,) = _by(findings, evidence="smerch-ordlo-50km")  # 50 km: only the 70 km zone applies
-    assert (s.provision_id, s.verdict, s.party) == ("MII-2-heavy-systems", Verdict.VIOLATION,
-                                                     "ORDLO")
+    assert (s.provision_id, s.verdict, s.party) == (
+        "MII-2-heavy-systems",
+        Verdict.VIOLATION,
+        "ORDLO",
+    )
     assert _by(findings, evidence="d30-before-deadline") == []
 
     (m,) = _by(findings, evidence="mortar-ua-10km-2016")
@@ -99,17 +141,47 @@ def test_minsk_ii_ceasefire_presence_movement(tmp_path: Path, donbas) -> None:
     line, in_ordlo = donbas
     t = "2015-06-01T22:10:00+03:00"
     recs = [
-        _obs("outgoing-ordlo", "fire", t, place(line, 100, 5, in_ordlo, True),
-             fire_type="explosion", explosion_type="outgoing"),
-        _obs("impact-ua", "fire", t, place(line, 100, 3, in_ordlo, False),
-             fire_type="explosion", explosion_type="impact"),
-        _obs("before-ceasefire", "fire", "2015-02-14T20:00:00+02:00",
-             place(line, 100, 3, in_ordlo, False), fire_type="explosion",
-             explosion_type="outgoing"),
-        _obs("ru-troops", "presence", t, place(line, 120, 20, in_ordlo, True),
-             presence_category="troops", nationality="Russia", unit_label="volunteers", count=30),
-        _obs("checkpoint-ordlo", "restriction", t, place(line, 130, 8, in_ordlo, True),
-             restriction_type="checkpoint"),
+        _obs(
+            "outgoing-ordlo",
+            "fire",
+            t,
+            place(line, 100, 5, in_ordlo, True),
+            fire_type="explosion",
+            explosion_type="outgoing",
+        ),
+        _obs(
+            "impact-ua",
+            "fire",
+            t,
+            place(line, 100, 3, in_ordlo, False),
+            fire_type="explosion",
+            explosion_type="impact",
+        ),
+        _obs(
+            "before-ceasefire",
+            "fire",
+            "2015-02-14T20:00:00+02:00",
+            place(line, 100, 3, in_ordlo, False),
+            fire_type="explosion",
+            explosion_type="outgoing",
+        ),
+        _obs(
+            "ru-troops",
+            "presence",
+            t,
+            place(line, 120, 20, in_ordlo, True),
+            presence_category="troops",
+            nationality="Russia",
+            unit_label="volunteers",
+            count=30,
+        ),
+        _obs(
+            "checkpoint-ordlo",
+            "restriction",
+            t,
+            place(line, 130, 8, in_ordlo, True),
+            restriction_type="checkpoint",
+        ),
     ]
     store = _store(tmp_path, "minsk2")
     ingest(store, enumerate(recs, 1))
@@ -137,8 +209,11 @@ def test_new_start_real_exchanges(tmp_path: Path, shared_data: Path) -> None:
     import csv
 
     rows = list(csv.DictReader(path.open()))
-    cols = {"NS-II-1a": "deployed_icbm_slbm_hb", "NS-II-1b": "warheads_on_deployed",
-            "NS-II-1c": "deployed_and_nondeployed_launchers"}
+    cols = {
+        "NS-II-1a": "deployed_icbm_slbm_hb",
+        "NS-II-1b": "warheads_on_deployed",
+        "NS-II-1c": "deployed_and_nondeployed_launchers",
+    }
     for pid, col in cols.items():
         want = sum(1 for r in rows if r["as_of_date"] >= "2018-02-05" and r[col].strip())
         got = [f for f in findings if f.provision_id == pid and f.verdict is Verdict.COMPLIANT]
@@ -146,14 +221,17 @@ def test_new_start_real_exchanges(tmp_path: Path, shared_data: Path) -> None:
     pre = [f for f in findings if f.details.get("as_of", "9999") < "2018-02-05"]
     assert pre == []
     warheads_2011 = [r for r in rows if r["as_of_date"] == "2011-02-05" and r["party"] == "USA"]
-    assert int(warheads_2011[0]["warheads_on_deployed"]) > 1550  # the excess that is not a violation
+    assert (
+        int(warheads_2011[0]["warheads_on_deployed"]) > 1550
+    )  # the excess that is not a violation
 
 
 def test_findings_are_byte_identical_across_runs(tmp_path: Path, examples: Path) -> None:
     outs = []
     for n in range(2):
-        store = _store(tmp_path / str(n), "march2025") if (tmp_path / str(n)).mkdir() is None \
-            else None
+        store = (
+            _store(tmp_path / str(n), "march2025") if (tmp_path / str(n)).mkdir() is None else None
+        )
         assert store is not None
         ingest(store, read_records(str(examples / "march2025_sample.jsonl")))
         outs.append(json.dumps([f.to_record() for f in run_check(store).findings], sort_keys=True))

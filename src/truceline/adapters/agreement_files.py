@@ -31,11 +31,13 @@ def _bundle_refs(node: Any, base: Path, path: str) -> Any:
             try:
                 gj = json.loads(target.read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise AgreementError(f"geometry file not found: {node['file']}",
-                                     field=f"{path}.file") from None
+                raise AgreementError(
+                    f"geometry file not found: {node['file']}", field=f"{path}.file"
+                ) from None
             except json.JSONDecodeError as exc:
-                raise AgreementError(f"not valid GeoJSON ({exc.msg}, line {exc.lineno})",
-                                     field=f"{path}.file") from None
+                raise AgreementError(
+                    f"not valid GeoJSON ({exc.msg}, line {exc.lineno})", field=f"{path}.file"
+                ) from None
             out = {k: _bundle_refs(v, base, f"{path}.{k}") for k, v in node.items() if k != "file"}
             out["geojson"] = gj
             return out
@@ -52,8 +54,9 @@ def read_agreement_text(text: str, base: Path) -> tuple[Agreement, dict[str, Any
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(document)"
-        raise AgreementError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                             field=where) from None
+        raise AgreementError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", field=where
+        ) from None
     if not isinstance(doc, dict):
         raise AgreementError("an agreement must be a YAML mapping", field="(document)")
     parse_agreement(doc)  # fail on the document as written, before reading any file

@@ -27,8 +27,14 @@ class DemoResult:
     findings_path: Path
 
 
-def run_demo(out: Path, agreement: Path, observations: Path, *,
-             echo: Callable[[str], None] = print, day: str = DEMO_DAY) -> DemoResult:
+def run_demo(
+    out: Path,
+    agreement: Path,
+    observations: Path,
+    *,
+    echo: Callable[[str], None] = print,
+    day: str = DEMO_DAY,
+) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
     ag, doc = load_agreement_file(agreement)
@@ -36,8 +42,10 @@ def run_demo(out: Path, agreement: Path, observations: Path, *,
     version = store.initialize(doc, entry_bytes("agreement_version", doc))
     echo(f"agreement: {ag.title} (version {version}, {len(ag.provisions)} provisions)")
     rep = ingest(store, read_records(str(observations)), on_invalid="skip")
-    echo(f"observations: {rep.added} added, {rep.duplicates} already stored, "
-         f"{len(rep.rejected)} rejected")
+    echo(
+        f"observations: {rep.added} added, {rep.duplicates} already stored, "
+        f"{len(rep.rejected)} rejected"
+    )
     res = run_check(store)
     echo(f"findings ({len(res.findings)}):")
     echo(render_findings(res.findings, "text").rstrip())

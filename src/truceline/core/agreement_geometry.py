@@ -63,7 +63,9 @@ def resolve_features(ref: GeometryRef, field: str) -> list[tuple[dict[str, Any],
     if ref.buffer_km:
         out = [(p, _buffer_metric(g, ref.buffer_km)) for p, g in out]
     if ref.minus:
-        cut = shapely.union_all([resolve(m, f"{field}.minus[{i}]") for i, m in enumerate(ref.minus)])
+        cut = shapely.union_all(
+            [resolve(m, f"{field}.minus[{i}]") for i, m in enumerate(ref.minus)]
+        )
         out = [(p, g.difference(cut)) for p, g in out]
     if ref.clip_bbox is not None:
         box = shapely.box(*ref.clip_bbox)
@@ -96,18 +98,25 @@ def geometry_spec(agreement: Agreement) -> GeometrySpec:
     if g is None:
         raise AgreementError("this agreement has no geography", field="geography")
     aoi = resolve(g.area_of_interest, "geography.area_of_interest")
-    lines = {ln.id: resolve(ln.geometry, f"geography.lines[{i}].geometry")
-             for i, ln in enumerate(g.lines)}
+    lines = {
+        ln.id: resolve(ln.geometry, f"geography.lines[{i}].geometry")
+        for i, ln in enumerate(g.lines)
+    }
     control: list[ControlPeriod] = []
     explicit = [a for a in g.areas_of_control if a.geometry is not None]
     resolved = {
         id(a): resolve(a.geometry, f"geography.areas_of_control[{i}].geometry")
-        for i, a in enumerate(g.areas_of_control) if a.geometry is not None
+        for i, a in enumerate(g.areas_of_control)
+        if a.geometry is not None
     }
     for a in g.areas_of_control:
         if a.rest_of_area:
-            others = [resolved[id(o)] for o in explicit if o.party != a.party
-                      and _overlaps(o.valid_from, o.valid_to, a.valid_from, a.valid_to)]
+            others = [
+                resolved[id(o)]
+                for o in explicit
+                if o.party != a.party
+                and _overlaps(o.valid_from, o.valid_to, a.valid_from, a.valid_to)
+            ]
             geom = aoi.difference(shapely.union_all(others)) if others else aoi
         else:
             geom = resolved[id(a)]

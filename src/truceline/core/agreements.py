@@ -60,7 +60,9 @@ class GeometryRef(_Model):
     )
     swap_axes: bool = Field(False, description="Source stores [lat, lon]: swap on reading.")
     buffer_km: float | None = Field(None, description="Grow the geometry by this much (metric).")
-    minus: list[GeometryRef] = Field(default_factory=list, description="Cut these out (after buffer).")
+    minus: list[GeometryRef] = Field(
+        default_factory=list, description="Cut these out (after buffer)."
+    )
     clip_bbox: tuple[float, float, float, float] | None = Field(
         None, description="Keep only what lies in [min_lon, min_lat, max_lon, max_lat]."
     )
@@ -218,7 +220,9 @@ class WeaponSelector(_Model):
                 band.append(f"< {self.under_calibre_mm:g} mm")
             if self.max_calibre_mm is not None:
                 band.append(f"<= {self.max_calibre_mm:g} mm")
-            parts.append(", ".join(c.value for c in self.classes) + (f" ({' '.join(band)})" if band else ""))
+            parts.append(
+                ", ".join(c.value for c in self.classes) + (f" ({' '.join(band)})" if band else "")
+            )
         if self.systems:
             parts.append("systems " + ", ".join(self.systems))
         return "; ".join(parts)
@@ -246,9 +250,7 @@ class PresenceRule(_Model):
     allowed_nationalities: list[str] = Field(
         description="Contingents of any other nationality are prohibited, whatever their label."
     )
-    categories: list[PresenceCategory] = Field(
-        default_factory=lambda: list(PresenceCategory)
-    )
+    categories: list[PresenceCategory] = Field(default_factory=lambda: list(PresenceCategory))
 
     @model_validator(mode="after")
     def _territory(self) -> PresenceRule:
@@ -289,7 +291,7 @@ class Provision(_Model):
     clause: str = Field(min_length=1, description="The clause text, as agreed.")
     source: str | None = Field(None, description="Where the clause text comes from.")
     obligated: list[str] = Field(min_length=1)
-    effective: Effective = Field(default_factory=Effective)
+    effective: Effective = Field(default_factory=lambda: Effective())
     rule: Rule
     optional: bool = Field(False, description="Proposed by one side only; checked and labelled.")
     illustrative: bool = Field(False, description="A value chosen for illustration, not agreed.")
@@ -357,8 +359,12 @@ class Agreement(_Model):
                 if o not in pset:
                     raise ValueError(f"provisions[{i}].obligated: unknown party {o!r}")
             r = p.rule
-            needs_geo = r.kind in ("ceasefire", "withdrawal", "prohibited_presence",
-                                   "freedom_of_movement")
+            needs_geo = r.kind in (
+                "ceasefire",
+                "withdrawal",
+                "prohibited_presence",
+                "freedom_of_movement",
+            )
             if needs_geo and g is None:
                 raise ValueError(f"provisions[{i}].rule: a {r.kind} rule needs geography")
             zone = getattr(r, "zone", None)
@@ -447,8 +453,13 @@ def _path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("ceasefire", "withdrawal", "prohibited_presence", "freedom_of_movement",
-                      "quantitative_limit"):
+        elif part in (
+            "ceasefire",
+            "withdrawal",
+            "prohibited_presence",
+            "freedom_of_movement",
+            "quantitative_limit",
+        ):
             continue  # the discriminator tag pydantic inserts
         else:
             out += ("." if out else "") + str(part)

@@ -46,6 +46,7 @@ from truceline.errors import ValidationError
 __all__ = [
     "DEFAULT_SECTOR_MAX_KM",
     "REFINE_FLOOR_M",
+    "AreaMask",
     "Classification",
     "CompiledGeometry",
     "CompiledLine",
@@ -113,6 +114,49 @@ class GeometrySpec:
     area_of_interest: Any = None
 
 
+class AreaMask:
+    """Point-in-area for projected points, with a raster shortcut.
+
+    A cell the boundary does not touch lies wholly inside or outside (its state is its
+    centre's); only points in the cells the boundary touches go to GEOS. Touched cells are found
+    by sampling the boundary every ``cell / 4`` and marking the 3 x 3 neighbourhood of each
+    sample (a boundary point is within ``cell / 8`` of a sample, hence in a marked cell).
+    Points on the boundary count as inside (``intersects``).
+    """
+
+    def __init__(self, geom_xy: Any, cell_m: float = 1_000.0) -> None:
+        self.geom = geom_xy
+        shapely.prepare(geom_xy)
+        minx, miny, maxx, maxy = geom_xy.bounds
+        self.cell, self.x0, self.y0 = cell_m, minx - cell_m, miny - cell_m
+        self.nx = int((maxx - self.x0) // cell_m) + 2
+        self.ny = int((maxy - self.y0) // cell_m) + 2
+        b = shapely.get_coordinates(shapely.segmentize(geom_xy.boundary, cell_m / 4))
+        touched = np.zeros((self.ny + 2, self.nx + 2), bool)
+        ix = ((b[:, 0] - self.x0) // cell_m).astype(np.int64) + 1
+        iy = ((b[:, 1] - self.y0) // cell_m).astype(np.int64) + 1
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                touched[iy + dy, ix + dx] = True
+        touched = touched[1:-1, 1:-1]
+        gx, gy = np.meshgrid(self.x0 + (np.arange(self.nx) + 0.5) * cell_m,
+                             self.y0 + (np.arange(self.ny) + 0.5) * cell_m)
+        state = shapely.intersects_xy(geom_xy, gx.ravel(), gy.ravel()).astype(np.uint8)
+        state[touched.ravel()] = 2
+        self.state = state
+
+    def __call__(self, x: F64, y: F64) -> Mask:
+        fx = (x - self.x0) / self.cell
+        fy = (y - self.y0) / self.cell
+        inbox = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        cid = np.where(inbox, fy.astype(np.int64) * self.nx + fx.astype(np.int64), 0)
+        st = np.where(inbox, np.take(self.state, cid), 0)
+        out = st == 1
+        edge = np.flatnonzero(st == 2)
+        out[edge] = shapely.intersects_xy(self.geom, x[edge], y[edge])
+        return out
+
+
 @dataclass(frozen=True, eq=False)
 class CompiledLine:
     """One line, ready for queries: lon/lat parts, planar index, refinement floor, sides."""
@@ -133,9 +177,9 @@ class CompiledGeometry:
     projection: Projection
     lines: dict[str, CompiledLine]
     thresholds_m: F64
-    control: tuple[tuple[int, np.datetime64 | None, np.datetime64 | None, Any], ...]
-    zone_polygons: dict[str, Any]
-    aoi: Any
+    control: tuple[tuple[int, np.datetime64 | None, np.datetime64 | None, AreaMask], ...]
+    zone_polygons: dict[str, AreaMask]
+    aoi: AreaMask
     sector_max_m: float
 
 
@@ -213,10 +257,8 @@ def _validate(spec: GeometrySpec) -> None:
                                   field=f"sectors[{i}]")
 
 
-def _project(geom: Any, proj: Projection) -> Any:
-    out = shapely.transform(geom, lambda c: np.column_stack(proj.forward(c[:, 0], c[:, 1])))
-    shapely.prepare(out)
-    return out
+def _project(geom: Any, proj: Projection) -> AreaMask:
+    return AreaMask(shapely.transform(geom, lambda c: np.column_stack(proj.forward(*c.T))))
 
 
 def _side_parties(
@@ -239,8 +281,7 @@ def _side_parties(
     for party, _, _, geom in control:
         periods[party] += 1
         for k, sign in enumerate((1.0, -1.0)):
-            hits = [shapely.intersects_xy(geom, mx + sign * o * nx, my + sign * o * ny)
-                    for o in _SIDE_OFFSETS_M]
+            hits = [geom(mx + sign * o * nx, my + sign * o * ny) for o in _SIDE_OFFSETS_M]
             share[party, k] += np.mean(hits)
     share /= np.maximum(periods, 1)[:, None]
     held = [int(np.argmax(share[:, k])) for k in (0, 1)]
@@ -429,7 +470,7 @@ def classify(
         if end is not None:
             sel &= t < end
         idx = np.flatnonzero(sel) if not sel.all() else np.arange(n)
-        idx = idx[shapely.intersects_xy(poly, x[idx], y[idx])]
+        idx = idx[poly(x[idx], y[idx])]
         disputed[idx] |= (control[idx] >= 0) & (control[idx] != party)
         control[idx] = party
     control[disputed] = -1
@@ -437,7 +478,7 @@ def classify(
     zone: dict[str, Mask] = {}
     for z in geom.spec.zones:
         if z.id in geom.zone_polygons:
-            zone[z.id] = shapely.intersects_xy(geom.zone_polygons[z.id], x, y)
+            zone[z.id] = geom.zone_polygons[z.id](x, y)
         else:
             lid = str(z.line)
             inside = dist_m[lid] <= float(z.within_km or 0.0) * 1000.0
@@ -450,7 +491,7 @@ def classify(
         free = (sector < 0) & (dist_m[s.line] <= geom.sector_max_m)
         sector[free & (c >= s.from_km * 1000.0) & (c < s.to_km * 1000.0)] = k
     return Classification(
-        in_aoi=shapely.intersects_xy(geom.aoi, x, y),
+        in_aoi=geom.aoi(x, y),
         dist_m=dist_m, side=side, side_party=side_party, chainage_m=chain,
         dist_to_ref_m={p: dist_m[lid] for p, lid in geom.spec.reference_lines.items()},
         control=control, zone=zone, sector=sector, refined=refined,

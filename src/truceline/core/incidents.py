@@ -64,9 +64,8 @@ def singleton(o: Observation) -> Incident:
     loc = _located(o)
     origin = impact = other = None
     et = o.explosion_type
-    if o.fire_type is not None and o.fire_type.value == "muzzle_flash":
-        origin = loc
-    elif et is ExplosionType.OUTGOING:
+    flash = o.fire_type is not None and o.fire_type.value == "muzzle_flash"
+    if flash or et is ExplosionType.OUTGOING:
         origin = loc
     elif et in (ExplosionType.IMPACT, ExplosionType.AIRBURST):
         impact = loc

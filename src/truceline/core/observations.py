@@ -39,7 +39,9 @@ class Observation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
-    id: str = Field(min_length=1, max_length=200, description="Stable id; ingest is idempotent by it.")
+    id: str = Field(
+        min_length=1, max_length=200, description="Stable id; ingest is idempotent by it."
+    )
     kind: Kind
     time: datetime = Field(description="When it happened (RFC 3339 with offset); stored in UTC.")
     time_precision: TimePrecision = TimePrecision.MINUTE
@@ -97,7 +99,9 @@ class Observation(BaseModel):
     wind_v_ms: float | None = Field(None, ge=-60, le=60)
 
     description: str | None = Field(None, max_length=5000)
-    dataset: str | None = Field(None, max_length=100, description="Originating dataset, if imported.")
+    dataset: str | None = Field(
+        None, max_length=100, description="Originating dataset, if imported."
+    )
     dataset_ref: str | None = Field(None, max_length=200)
     signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
 
@@ -264,9 +268,7 @@ class ObservationBatch:
             lat=np.array([o.lat if o.lat is not None else nan for o in obs], dtype=np.float64),
             uncertainty_m=np.array(
                 [
-                    o.location_uncertainty_m
-                    if o.location_uncertainty_m is not None
-                    else nan
+                    o.location_uncertainty_m if o.location_uncertainty_m is not None else nan
                     for o in obs
                 ],
                 dtype=np.float64,

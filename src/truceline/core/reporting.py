@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -24,8 +25,13 @@ from truceline.core.taxonomy import Kind
 
 #: Report categories in the order monitors read them.
 CATEGORIES = (
-    "explosion: impact", "explosion: outgoing", "explosion: airburst",
-    "explosion: undetermined", "projectile in flight", "muzzle flash", "illumination flare",
+    "explosion: impact",
+    "explosion: outgoing",
+    "explosion: airburst",
+    "explosion: undetermined",
+    "projectile in flight",
+    "muzzle flash",
+    "illumination flare",
     "burst or shot",
 )
 
@@ -51,9 +57,9 @@ class DailyReport:
     period_end: datetime
     counts: dict[tuple[str, str], Counter[str]]  # (region, sector) -> category -> count
     findings: list[Finding]
-    restrictions: list[dict[str, object]]
+    restrictions: list[dict[str, Any]]
     coverage: dict[str, object]
-    events: list[dict[str, object]] = field(default_factory=list)  # for the map
+    events: list[dict[str, Any]] = field(default_factory=list)  # for the map
 
     @property
     def category_totals(self) -> Counter[str]:
@@ -68,8 +74,9 @@ class DailyReport:
 
     def findings_table(self) -> list[tuple[str, str, str, int]]:
         """(provision, party, verdict, count) rows, sorted."""
-        c = Counter((f.provision_id, f.party or "unattributed", f.verdict.value)
-                    for f in self.findings)
+        c = Counter(
+            (f.provision_id, f.party or "unattributed", f.verdict.value) for f in self.findings
+        )
         return sorted((p, party, v, n) for (p, party, v), n in c.items())
 
 
@@ -115,21 +122,33 @@ def build_daily_report(
         cat = category_of(inc)
         counts.setdefault((region, sector), Counter())[cat] += inc.count
         if pos is not None:
-            events.append({"lon": pos[0], "lat": pos[1], "category": cat, "count": inc.count,
-                           "located": loc is not None, "id": inc.id,
-                           "ellipse": inc.details.get("ellipse")})
+            events.append(
+                {
+                    "lon": pos[0],
+                    "lat": pos[1],
+                    "category": cat,
+                    "count": inc.count,
+                    "located": loc is not None,
+                    "id": inc.id,
+                    "ellipse": inc.details.get("ellipse"),
+                }
+            )
     restrictions = []
     for o in ev.by_kind.get(Kind.RESTRICTION.value, []):
         if not _in(o.time, start, end):
             continue
         pos = _where_obs(o)
-        restrictions.append({
-            "id": o.id, "time": o.time.astimezone(agreement.tz).strftime("%Y-%m-%d %H:%M"),
-            "type": o.restriction_type.value if o.restriction_type else "",
-            "region": _region_of(regions, *pos) if pos else "unknown",
-            "lon": pos[0] if pos else None, "lat": pos[1] if pos else None,
-            "description": o.description or "",
-        })
+        restrictions.append(
+            {
+                "id": o.id,
+                "time": o.time.astimezone(agreement.tz).strftime("%Y-%m-%d %H:%M"),
+                "type": o.restriction_type.value if o.restriction_type else "",
+                "region": _region_of(regions, *pos) if pos else "unknown",
+                "lon": pos[0] if pos else None,
+                "lat": pos[1] if pos else None,
+                "description": o.description or "",
+            }
+        )
     in_period = [o for o in ev.observations if _in(o.time, start, end)]
     by_type = Counter(o.source_type.value for o in in_period)
     coverage = {
@@ -138,11 +157,21 @@ def build_daily_report(
         "by_source_type": dict(sorted(by_type.items())),
     }
     period_findings = [
-        f for f in findings
+        f
+        for f in findings
         if f.time is not None and _in(datetime.fromisoformat(f.time), start, end)
     ]
-    return DailyReport(agreement, day, start, end, dict(sorted(counts.items())), period_findings,
-                       restrictions, coverage, events)
+    return DailyReport(
+        agreement,
+        day,
+        start,
+        end,
+        dict(sorted(counts.items())),
+        period_findings,
+        restrictions,
+        coverage,
+        events,
+    )
 
 
 def utc_iso(t: datetime) -> str:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -133,8 +134,15 @@ class _Builder:
         self.out: list[Finding] = []
         self.violators: set[str] = set()
 
-    def add(self, verdict: Verdict, party: str | None, evidence: tuple[str, ...], why: str,
-            kind: str = "event", **kw: object) -> None:
+    def add(
+        self,
+        verdict: Verdict,
+        party: str | None,
+        evidence: tuple[str, ...],
+        why: str,
+        kind: str = "event",
+        **kw: Any,
+    ) -> None:
         label = ""
         if self.p.optional:
             label += " [optional provision]"
@@ -151,7 +159,7 @@ class _Builder:
                 explanation=f"{self.p.id}{label}: {why}",
                 window_start=_iso(self.start),
                 window_end=_iso(self.end) if self.end else None,
-                **kw,  # type: ignore[arg-type]
+                **kw,
             )
         )
         if verdict is Verdict.VIOLATION and party is not None:
@@ -168,15 +176,25 @@ class _Builder:
             if party in self.violators:
                 continue
             if as_of is None or relevant == 0:
-                self.add(Verdict.INSUFFICIENT_EVIDENCE, party, (),
-                         f"no relevant observations in the window {window}: no coverage, "
-                         f"so no determination for {party}", kind="summary",
-                         time=_iso(self.end) if self.end else None)
+                self.add(
+                    Verdict.INSUFFICIENT_EVIDENCE,
+                    party,
+                    (),
+                    f"no relevant observations in the window {window}: no coverage, "
+                    f"so no determination for {party}",
+                    kind="summary",
+                    time=_iso(self.end) if self.end else None,
+                )
             else:
-                self.add(Verdict.COMPLIANT, party, (),
-                         f"{relevant} relevant observations in the window {window}, none shows "
-                         f"a violation by {party} (as of {_iso(as_of)})", kind="summary",
-                         time=_iso(as_of))
+                self.add(
+                    Verdict.COMPLIANT,
+                    party,
+                    (),
+                    f"{relevant} relevant observations in the window {window}, none shows "
+                    f"a violation by {party} (as of {_iso(as_of)})",
+                    kind="summary",
+                    time=_iso(as_of),
+                )
 
 
 def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: list[str]) -> int:
@@ -204,17 +222,25 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
             what += f" ({inc.explosion_type})"
         if inc.weapon_class:
             what += f", {inc.weapon_class}"
-        common = dict(time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class)
+        common: dict[str, Any] = dict(time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class)
         loc = _where_inc(inc)
         if loc is not None:
             common.update(lon=loc.lon, lat=loc.lat)
         when = f"at {inc.time}"
         if inc.origin is None or row is None or cls is None:
-            where = (f"impact at {inc.impact.lat:.4f}N {inc.impact.lon:.4f}E"
-                     if inc.impact else "location of origin not determined")
-            b.add(Verdict.VIOLATION, None, inc.evidence,
-                  f"{what} {when}; {where}; origin not known, so the violation is unattributed",
-                  details={"attribution": "unattributed"}, **common)
+            where = (
+                f"impact at {inc.impact.lat:.4f}N {inc.impact.lon:.4f}E"
+                if inc.impact
+                else "location of origin not determined"
+            )
+            b.add(
+                Verdict.VIOLATION,
+                None,
+                inc.evidence,
+                f"{what} {when}; {where}; origin not known, so the violation is unattributed",
+                details={"attribution": "unattributed"},
+                **common,
+            )
             continue
         probs = dict(inc.party_probability)
         if not probs:
@@ -231,19 +257,33 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
         pbest = probs.get(best, 0.0) if best else 0.0
         dist = float(cls.dist_m[loc_line][row]) if loc_line else None
         ptxt = ", ".join(f"P({k})={v:.2f}" for k, v in sorted(probs.items()))
-        where = (f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E, "
-                 f"{_km(dist) if dist is not None else '?'} from the line of contact")
+        where = (
+            f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E, "
+            f"{_km(dist) if dist is not None else '?'} from the line of contact"
+        )
         if best is not None and pbest >= conf:
-            b.add(Verdict.VIOLATION, best, inc.evidence,
-                  f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
-                  confidence=round(pbest, 4), distance_m=dist,
-                  details={"probabilities": probs}, **common)
+            b.add(
+                Verdict.VIOLATION,
+                best,
+                inc.evidence,
+                f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
+                confidence=round(pbest, 4),
+                distance_m=dist,
+                details={"probabilities": probs},
+                **common,
+            )
         else:
-            b.add(Verdict.INSUFFICIENT_EVIDENCE, best, inc.evidence,
-                  f"{what} {when}; {where}; attribution below the agreed confidence {conf:.2f} "
-                  f"({ptxt}); a bearing from a second post or a crater analysis would settle it",
-                  confidence=round(pbest, 4), distance_m=dist,
-                  details={"probabilities": probs}, **common)
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                best,
+                inc.evidence,
+                f"{what} {when}; {where}; attribution below the agreed confidence {conf:.2f} "
+                f"({ptxt}); a bearing from a second post or a crater analysis would settle it",
+                confidence=round(pbest, 4),
+                distance_m=dist,
+                details={"probabilities": probs},
+                **common,
+            )
     return relevant
 
 
@@ -261,38 +301,71 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
         relevant += 1
         row = ev.obs_row.get(o.id)
         cls = ev.obs_cls
-        desc = " ".join(x for x in (
-            f"{cal:g} mm" if cal else "", wc.value if wc else "", f"({o.system})" if o.system else ""
-        ) if x)
+        desc = " ".join(
+            x
+            for x in (
+                f"{cal:g} mm" if cal else "",
+                wc.value if wc else "",
+                f"({o.system})" if o.system else "",
+            )
+            if x
+        )
         desc = f"{o.count} x {desc}"
         if o.lon is None or row is None or cls is None:
-            b.add(Verdict.INSUFFICIENT_EVIDENCE, None, (o.id,),
-                  f"{desc} reported at {_iso(o.time)} without an event location",
-                  time=_iso(o.time), weapon_class=wc.value if wc else None)
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                None,
+                (o.id,),
+                f"{desc} reported at {_iso(o.time)} without an event location",
+                time=_iso(o.time),
+                weapon_class=wc.value if wc else None,
+            )
             continue
         if not cls.in_aoi[row]:
             continue
         owner = o.affiliation if o.affiliation in parties else _party_at(cls, row, parties)
         if owner is None or owner not in b.p.obligated:
             continue
-        line = a.geography.line_of_contact if rule.measured_from == "line_of_contact" \
+        line = (
+            a.geography.line_of_contact
+            if rule.measured_from == "line_of_contact"
             else a.reference_line(owner)
-        d = float(cls.dist_to_ref_m[owner][row]) if rule.measured_from == "reference_line" \
+        )
+        d = (
+            float(cls.dist_to_ref_m[owner][row])
+            if rule.measured_from == "reference_line"
             else float(cls.dist_m[line][row])
+        )
         sigma = o.location_uncertainty_m or 0.0
-        kw = dict(time=_iso(o.time), lon=o.lon, lat=o.lat, distance_m=round(d, 1),
-                  threshold_m=thr, weapon_class=wc.value if wc else None)
+        kw: dict[str, Any] = dict(
+            time=_iso(o.time),
+            lon=o.lon,
+            lat=o.lat,
+            distance_m=round(d, 1),
+            threshold_m=thr,
+            weapon_class=wc.value if wc else None,
+        )
         sel = rule.weapons.describe()
         if d <= thr and d + 2 * sigma <= thr:
-            b.add(Verdict.VIOLATION, owner, (o.id,),
-                  f"{desc} sighted at {_iso(o.time)} {_km(d)} from {owner}'s reference line "
-                  f"'{line}', within the {rule.within_km:g} km withdrawal distance for {sel}, "
-                  f"after the deadline {_iso(b.start)}", **kw)
+            b.add(
+                Verdict.VIOLATION,
+                owner,
+                (o.id,),
+                f"{desc} sighted at {_iso(o.time)} {_km(d)} from {owner}'s reference line "
+                f"'{line}', within the {rule.within_km:g} km withdrawal distance for {sel}, "
+                f"after the deadline {_iso(b.start)}",
+                **kw,
+            )
         elif d - 2 * sigma <= thr:
-            b.add(Verdict.INSUFFICIENT_EVIDENCE, owner, (o.id,),
-                  f"{desc} sighted {_km(d)} ± {_km(2 * sigma)} (95 %) from {owner}'s reference "
-                  f"line '{line}', too close to the {rule.within_km:g} km limit to decide; a "
-                  f"located sighting within {_km(abs(thr - d))} would settle it", **kw)
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                owner,
+                (o.id,),
+                f"{desc} sighted {_km(d)} ± {_km(2 * sigma)} (95 %) from {owner}'s reference "
+                f"line '{line}', too close to the {rule.within_km:g} km limit to decide; a "
+                f"located sighting within {_km(abs(thr - d))} would settle it",
+                **kw,
+            )
     return relevant
 
 
@@ -319,16 +392,26 @@ def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list
         relevant += 1
         party = rule.territory_of if rule.territory_of in b.p.obligated else b.p.obligated[0]
         label = f" under the label '{o.unit_label}'" if o.unit_label else ""
-        kw = dict(time=_iso(o.time), lon=o.lon, lat=o.lat)
+        kw: dict[str, Any] = dict(time=_iso(o.time), lon=o.lon, lat=o.lat)
         if o.nationality is None:
-            b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (o.id,),
-                  f"{o.count} x {o.presence_category or 'presence'}{label} seen in {terr} at "
-                  f"{_iso(o.time)}, nationality not established", **kw)
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                party,
+                (o.id,),
+                f"{o.count} x {o.presence_category or 'presence'}{label} seen in {terr} at "
+                f"{_iso(o.time)}, nationality not established",
+                **kw,
+            )
         elif o.nationality.lower() not in allowed:
-            b.add(Verdict.VIOLATION, party, (o.id,),
-                  f"{o.count} x {o.presence_category or 'presence'} of {o.nationality}{label} in "
-                  f"{terr} at {_iso(o.time)}: foreign contingents are prohibited under any "
-                  f"label", **kw)
+            b.add(
+                Verdict.VIOLATION,
+                party,
+                (o.id,),
+                f"{o.count} x {o.presence_category or 'presence'} of {o.nationality}{label} in "
+                f"{terr} at {_iso(o.time)}: foreign contingents are prohibited under any "
+                f"label",
+                **kw,
+            )
     return relevant
 
 
@@ -344,16 +427,27 @@ def _check_movement(b: _Builder, rule: MovementRule, ev: Evidence, parties: list
         cls = ev.obs_cls
         rtype = o.restriction_type.value if o.restriction_type else "restriction"
         where = _where_obs(o)
-        kw = dict(time=_iso(o.time), lon=where[0] if where else None,
-                  lat=where[1] if where else None)
+        kw: dict[str, Any] = dict(
+            time=_iso(o.time), lon=where[0] if where else None, lat=where[1] if where else None
+        )
         party = _party_at(cls, row, parties)
         if party is None:
-            b.add(Verdict.INSUFFICIENT_EVIDENCE, None, (o.id,),
-                  f"{rtype} at {_iso(o.time)} where control is not known", **kw)
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                None,
+                (o.id,),
+                f"{rtype} at {_iso(o.time)} where control is not known",
+                **kw,
+            )
         elif party in b.p.obligated:
-            b.add(Verdict.VIOLATION, party, (o.id,),
-                  f"{rtype} of the monitors at {_iso(o.time)} in the area controlled by {party}"
-                  + (f": {o.description}" if o.description else ""), **kw)
+            b.add(
+                Verdict.VIOLATION,
+                party,
+                (o.id,),
+                f"{rtype} of the monitors at {_iso(o.time)} in the area controlled by {party}"
+                + (f": {o.description}" if o.description else ""),
+                **kw,
+            )
     return relevant
 
 
@@ -369,17 +463,29 @@ def _check_limit(b: _Builder, rule: LimitRule, ev: Evidence, parties: list[str])
             continue  # before the limit took effect: not a violation, by the treaty's terms
         relevant += 1
         unit = f" {rule.unit}" if rule.unit else ""
-        kw = dict(time=_iso(o.time), details={"quantity": o.quantity, "limit": rule.limit,
-                                              "as_of": o.as_of.isoformat()})
+        kw: dict[str, Any] = dict(
+            time=_iso(o.time),
+            details={"quantity": o.quantity, "limit": rule.limit, "as_of": o.as_of.isoformat()},
+        )
         src = "declared" if o.kind is Kind.DECLARATION else "inspected"
         if o.quantity > rule.limit:
-            b.add(Verdict.VIOLATION, o.party, (o.id,),
-                  f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
-                  f"{o.as_of}, over the limit of {rule.limit:g}", **kw)
+            b.add(
+                Verdict.VIOLATION,
+                o.party,
+                (o.id,),
+                f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
+                f"{o.as_of}, over the limit of {rule.limit:g}",
+                **kw,
+            )
         else:
-            b.add(Verdict.COMPLIANT, o.party, (o.id,),
-                  f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
-                  f"{o.as_of}, at or under the limit of {rule.limit:g}", **kw)
+            b.add(
+                Verdict.COMPLIANT,
+                o.party,
+                (o.id,),
+                f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
+                f"{o.as_of}, at or under the limit of {rule.limit:g}",
+                **kw,
+            )
     return relevant
 
 
@@ -413,6 +519,11 @@ def _limit_summaries(b: _Builder, relevant: int) -> None:
     seen = {f.party for f in b.out}
     for party in b.p.obligated:
         if party not in seen:
-            b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (),
-                  f"no declaration or inspection of {b.p.rule.category} by {party} "  # type: ignore[union-attr]
-                  f"since the limit took effect on {_iso(b.start)}", kind="summary")
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                party,
+                (),
+                f"no declaration or inspection of {b.p.rule.category} by {party} "  # type: ignore[union-attr]
+                f"since the limit took effect on {_iso(b.start)}",
+                kind="summary",
+            )

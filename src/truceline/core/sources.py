@@ -243,3 +243,71 @@ def acoustic_arrival_s(
     source to the sensor, at the effective speed c(T) + wind . direction."""
     c = sound_speed(temperature_c) + wind_u * dir_e + wind_v * dir_n
     return np.asarray(dist_m / c, float)
+
+
+# ----------------------------------------------------------------------------------------------
+# detection and report fields (one row per detection: a source that saw or heard an emission)
+# ----------------------------------------------------------------------------------------------
+
+
+def monitor_fields(
+    rng: np.random.Generator, p: SimulationParams, dist_m: F64, az_deg: F64, t_ns: NDArray[np.int64],
+    night: NDArray[np.bool_], part: NDArray[np.int8], airburst: NDArray[np.bool_],
+    weapon: NDArray[np.int64], rounds: NDArray[np.int64], clock_s: F64,
+) -> dict[str, np.ndarray]:
+    """What a monitor writes down: bearing (true azimuth + error), band, type, weapon, count,
+    time (+ sound travel by day, clock offset, lag; truncated to the minute)."""
+    n = len(dist_m)
+    sd = np.where(night, p.bearing_sd_seen_deg, p.bearing_sd_heard_deg)
+    err, wild = bearing_error_deg(rng, sd, p.wild_bearing_rate)
+    bearing = np.round((az_deg + err) % 360.0, 1)
+    bearing[bearing >= 360.0] = 0.0
+    dmin, dmax = distance_band(rng, dist_m, p.distance_log_sd)
+    etype = np.where(part == 0, "outgoing", np.where(airburst, "airburst", "impact"))
+    etype = np.where(rng.random(n) < p.undetermined_share, "undetermined", etype)
+    names = np.array([w.weapon_class.value for w in p.weapons] + [""])
+    u = rng.random(n)
+    other = (weapon + rng.integers(1, len(p.weapons), n)) % len(p.weapons)
+    wix = np.where(u < p.weapon_id_correct, weapon,
+                   np.where(u < p.weapon_id_correct + p.weapon_id_omitted, len(p.weapons), other))
+    count = np.maximum(1, rng.binomial(rounds, 0.9))
+    heard_delay = np.where(night, 0.0, dist_m / 337.0)
+    lag = rng.exponential(p.report_lag_mean_s, n)
+    t = t_ns + ((heard_delay + clock_s + lag) * 1e9).astype(np.int64)
+    t -= t % (60 * 10**9)
+    return {"time_ns": t, "bearing": bearing, "sd": sd, "dmin": dmin, "dmax": dmax,
+            "etype": etype, "weapon": names[wix], "count": count, "wild": wild > 0}
+
+
+def sensor_fields(
+    rng: np.random.Generator, p: SimulationParams, dist_m: F64, az_deg: F64,
+    t_ns: NDArray[np.int64], temperature_c: F64, wind_u: float, wind_v: float,
+) -> dict[str, np.ndarray]:
+    """Arrival time at the sensor (emission + travel at c(T) + wind along the path + jitter),
+    with the sensor's own (noisy) temperature and wind. The path direction is the reverse of the
+    sensor-to-event azimuth."""
+    n = len(dist_m)
+    back = np.radians(az_deg + 180.0)
+    travel = acoustic_arrival_s(dist_m, np.sin(back), np.cos(back), temperature_c,
+                                np.full(n, wind_u), np.full(n, wind_v))
+    jitter = rng.normal(0.0, p.sensor_timing_sd_s, n)
+    arrival = t_ns + np.round((travel + jitter) * 1e9).astype(np.int64)
+    arrival -= arrival % 1000  # microseconds, as written
+    sd = p.sensor_met_sd
+    return {"arrival_ns": arrival, "time_ns": arrival - arrival % 10**9,
+            "temp": np.round(temperature_c + rng.normal(0, sd, n), 1),
+            "wu": np.round(wind_u + rng.normal(0, sd, n), 1),
+            "wv": np.round(wind_v + rng.normal(0, sd, n), 1)}
+
+
+def camera_fields(
+    rng: np.random.Generator, p: SimulationParams, az_deg: F64, t_ns: NDArray[np.int64],
+    rounds: NDArray[np.int64],
+) -> dict[str, np.ndarray]:
+    """A flash located in a camera image: precise bearing, GPS time (to the second)."""
+    n = len(az_deg)
+    err = np.clip(rng.standard_normal(n), -3.5, 3.5) * p.camera_bearing_sd_deg
+    bearing = np.round((az_deg + err) % 360.0, 2)
+    bearing[bearing >= 360.0] = 0.0
+    t = t_ns - t_ns % 10**9
+    return {"time_ns": t, "bearing": bearing, "count": np.maximum(1, rng.binomial(rounds, 0.9))}

@@ -134,7 +134,9 @@ SYSTEMS: tuple[WeaponSystem, ...] = (
     WeaponSystem("9K58 Smerch", WeaponClass.MLRS, 300, ("bm-30", "smerch")),
     WeaponSystem("9K515 Tornado-S", WeaponClass.MLRS, 300, ("tornado-s",)),
     WeaponSystem("9A52-4 Tornado-U", WeaponClass.MLRS, 220, ("tornado-u",)),
-    WeaponSystem("TOS-1 Buratino", WeaponClass.MLRS, 220, ("tos-1", "tos-1a", "buratino", "solntsepek")),
+    WeaponSystem(
+        "TOS-1 Buratino", WeaponClass.MLRS, 220, ("tos-1", "tos-1a", "buratino", "solntsepek")
+    ),
     WeaponSystem("9M133 Kornet", WeaponClass.ANTI_TANK_GUIDED_MISSILE, 152, ("kornet",)),
     WeaponSystem("HIMARS", WeaponClass.MLRS, 227, ("m142", "himars")),
     WeaponSystem("9K79 Tochka", WeaponClass.TACTICAL_MISSILE, 650, ("tochka", "tochka-u", "9k79")),
@@ -165,4 +167,3 @@ def lookup_system(name: str) -> WeaponSystem | None:
         if alias in key.split() or key.startswith(alias + " "):
             return system
     return None
-

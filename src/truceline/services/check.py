@@ -31,8 +31,9 @@ def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> 
     return [singleton(o) for o in observations if o.kind is Kind.FIRE]
 
 
-def derive_findings(ctx: AgreementContext, observations: list[Observation]) -> tuple[
-        list[Incident], list[Finding]]:
+def derive_findings(
+    ctx: AgreementContext, observations: list[Observation]
+) -> tuple[list[Incident], list[Finding]]:
     """Pure derivation from an agreement and observations: what replay re-runs and compares."""
     incidents = derive_incidents(ctx, observations)
     ev = gather(ctx.geometry, observations, incidents)

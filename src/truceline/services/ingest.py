@@ -39,10 +39,12 @@ def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
     """For each observation: is its event or observer position outside the area of interest?"""
     flags = np.zeros(len(batch), dtype=bool)
     for lon_f, lat_f in (("lon", "lat"), ("observer_lon", "observer_lat")):
-        lon = np.array([getattr(o, lon_f) if getattr(o, lon_f) is not None else np.nan
-                        for _, o in batch])
-        lat = np.array([getattr(o, lat_f) if getattr(o, lat_f) is not None else np.nan
-                        for _, o in batch])
+        lon = np.array(
+            [getattr(o, lon_f) if getattr(o, lon_f) is not None else np.nan for _, o in batch]
+        )
+        lat = np.array(
+            [getattr(o, lat_f) if getattr(o, lat_f) is not None else np.nan for _, o in batch]
+        )
         has = ~np.isnan(lon)
         inside = np.ones(len(batch), dtype=bool)
         if has.any():
@@ -86,8 +88,13 @@ def ingest(
             for (line, o), out in zip(batch, _outside(aoi, batch), strict=True):
                 if out:
                     field = "lon" if o.lon is not None else "observer_lon"
-                    reject(line, field, "outside the agreement's area of interest", o.id,
-                           OutsideAreaError)
+                    reject(
+                        line,
+                        field,
+                        "outside the agreement's area of interest",
+                        o.id,
+                        OutsideAreaError,
+                    )
                 else:
                     keep.append((line, o))
             batch = keep
@@ -98,8 +105,13 @@ def ingest(
         report.duplicates += len(res.duplicates)
         by_id = {o.id: line for line, o in batch}
         for oid in res.conflicts:
-            reject(by_id[oid], "id", "already stored with different content; nothing changed",
-                   oid, ConflictError)
+            reject(
+                by_id[oid],
+                "id",
+                "already stored with different content; nothing changed",
+                oid,
+                ConflictError,
+            )
         if progress is not None:
             progress(n)
 

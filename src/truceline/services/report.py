@@ -27,5 +27,6 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs))
     g = ctx.agreement.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
-    return build_daily_report(ctx.agreement, ev, store.findings(), regions(ctx.agreement),
-                              sectors, d)
+    return build_daily_report(
+        ctx.agreement, ev, store.findings(), regions(ctx.agreement), sectors, d
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -21,8 +22,11 @@ err = Console(stderr=True)
 
 @cli.command()
 @db_option
-@click.option("--agreement", required=True, help="Agreement YAML file, or an example name "
-              "(march2025, minsk2, new_start).")
+@click.option(
+    "--agreement",
+    required=True,
+    help="Agreement YAML file, or an example name (march2025, minsk2, new_start).",
+)
 @handle_errors
 def init(db: str, agreement: str) -> None:
     """Create the store (if needed) and load an agreement version into it."""
@@ -35,11 +39,21 @@ def init(db: str, agreement: str) -> None:
 @cli.command()
 @db_option
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart"]),
-              help="Input format; auto goes by the file extension.")
-@click.option("--on-invalid", type=click.Choice(["raise", "skip"]), default="raise",
-              show_default=True, help="Stop at the first bad record, or report it and go on.")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart"]),
+    help="Input format; auto goes by the file extension.",
+)
+@click.option(
+    "--on-invalid",
+    type=click.Choice(["raise", "skip"]),
+    default="raise",
+    show_default=True,
+    help="Stop at the first bad record, or report it and go on.",
+)
 @handle_errors
 def ingest(db: str, files: tuple[str, ...], fmt: str, on_invalid: str) -> None:
     """Validate observations and store them (idempotent by observation id)."""
@@ -50,16 +64,32 @@ def ingest(db: str, files: tuple[str, ...], fmt: str, on_invalid: str) -> None:
     for path in files:
         if not Path(path).exists() and path != "-":
             raise ValidationError(f"file not found: {path}", field="files")
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} records"),
-                      TimeElapsedColumn(), console=err, transient=True,
-                      disable=not err.is_terminal) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
             task = bar.add_task(f"ingest {Path(path).name}", total=None)
-            rep = run_ingest(store, read_records(path, None if fmt == "auto" else fmt), on_invalid=on_invalid,  # type: ignore[arg-type]
-                             progress=lambda n, t=task: bar.advance(t, n))
+
+            def advance(n: int, t: Any = task) -> None:
+                bar.advance(t, n)
+
+            rep = run_ingest(
+                store,
+                read_records(path, None if fmt == "auto" else fmt),
+                on_invalid=on_invalid,  # type: ignore[arg-type]
+                progress=advance,
+            )
         for r in rep.rejected:
             click.echo(f"rejected {path}: {r}", err=True)
-        click.echo(f"{path}: {rep.added} added, {rep.duplicates} already stored, "
-                   f"{len(rep.rejected)} rejected")
+        click.echo(
+            f"{path}: {rep.added} added, {rep.duplicates} already stored, "
+            f"{len(rep.rejected)} rejected"
+        )
         total_added += rep.added
         total_dup += rep.duplicates
         total_rej += len(rep.rejected)
@@ -79,14 +109,21 @@ def check(db: str) -> None:
     for f in res.findings:
         counts[f.verdict.value] = counts.get(f.verdict.value, 0) + 1
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-    click.echo(f"{len(res.findings)} findings ({summary}); {res.incidents} incidents; "
-               f"{res.new_entries} new record entries")
+    click.echo(
+        f"{len(res.findings)} findings ({summary}); {res.incidents} incidents; "
+        f"{res.new_entries} new record entries"
+    )
 
 
 @cli.command()
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "geojson", "text"]),
-              default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "geojson", "text"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
 def findings(db: str, fmt: str, out: str | None) -> None:
@@ -102,10 +139,18 @@ def findings(db: str, fmt: str, out: str | None) -> None:
 
 @cli.command()
 @db_option
-@click.option("--date", "day", required=True, help="Reporting date YYYY-MM-DD (local): the "
-              "period ends at the reporting time on this date.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="report.html or report.md (by extension).")
+@click.option(
+    "--date",
+    "day",
+    required=True,
+    help="Reporting date YYYY-MM-DD (local): the period ends at the reporting time on this date.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="report.html or report.md (by extension).",
+)
 @handle_errors
 def report(db: str, day: str, out: str) -> None:
     """Write the daily report (HTML with a map, or Markdown) for one reporting period."""
@@ -119,16 +164,24 @@ def report(db: str, day: str, out: str) -> None:
 
 
 @cli.command()
-@click.option("--out", default="truceline-demo", show_default=True,
-              type=click.Path(file_okay=False), help="Directory for the demo's database and report.")
+@click.option(
+    "--out",
+    default="truceline-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the demo's database and report.",
+)
 @handle_errors
 def demo(out: str) -> None:
     """Run the whole path on the March 2025 example and its shipped sample observations."""
     from truceline.adapters.demo import run_demo
 
-    result = run_demo(Path(out), example_path("march2025"),
-                      example_path("march2025").parent / "march2025_sample.jsonl",
-                      echo=click.echo)
+    result = run_demo(
+        Path(out),
+        example_path("march2025"),
+        example_path("march2025").parent / "march2025_sample.jsonl",
+        echo=click.echo,
+    )
     click.echo(f"\nreport: {result.report_html}\nfindings: {result.findings_path}")
 
 

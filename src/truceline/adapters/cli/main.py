@@ -33,7 +33,10 @@ def handle_errors(fn: F) -> F:
 
 
 db_option = click.option(
-    "--db", envvar="TRUCELINE_DB", default="truceline.db", show_default=True,
+    "--db",
+    envvar="TRUCELINE_DB",
+    default="truceline.db",
+    show_default=True,
     help="SQLite file or postgresql:// URL (env TRUCELINE_DB).",
 )
 

@@ -9,9 +9,25 @@ from collections.abc import Sequence
 
 from truceline.core.findings import Finding
 
-CSV_COLUMNS = ("id", "provision_id", "rule_kind", "verdict", "party", "time", "lon", "lat",
-               "distance_m", "threshold_m", "weapon_class", "confidence", "incident_id",
-               "window_start", "window_end", "evidence", "explanation")
+CSV_COLUMNS = (
+    "id",
+    "provision_id",
+    "rule_kind",
+    "verdict",
+    "party",
+    "time",
+    "lon",
+    "lat",
+    "distance_m",
+    "threshold_m",
+    "weapon_class",
+    "confidence",
+    "incident_id",
+    "window_start",
+    "window_end",
+    "evidence",
+    "explanation",
+)
 
 
 def _json(obj: object) -> str:

@@ -8,19 +8,25 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.patches import Ellipse  # noqa: E402
-from shapely.geometry.base import BaseGeometry  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import shapely
+from matplotlib.patches import Ellipse
+from shapely.geometry.base import BaseGeometry
 
-from truceline.core.agreement_geometry import geometry_spec  # noqa: E402
-from truceline.core.reporting import DailyReport  # noqa: E402
+from truceline.core.agreement_geometry import geometry_spec
+from truceline.core.reporting import DailyReport
 
-COLOURS = {"explosion: impact": "#d62728", "explosion: outgoing": "#1f77b4",
-           "explosion: airburst": "#9467bd", "explosion: undetermined": "#7f7f7f",
-           "projectile in flight": "#ff7f0e", "muzzle flash": "#e377c2",
-           "illumination flare": "#bcbd22", "burst or shot": "#17becf"}
+COLOURS = {
+    "explosion: impact": "#d62728",
+    "explosion: outgoing": "#1f77b4",
+    "explosion: airburst": "#9467bd",
+    "explosion: undetermined": "#7f7f7f",
+    "projectile in flight": "#ff7f0e",
+    "muzzle flash": "#e377c2",
+    "illumination flare": "#bcbd22",
+    "burst or shot": "#17becf",
+}
 PARTY_FILL = ["#cfe2f3", "#f4cccc", "#d9ead3", "#fff2cc"]  # first party blue, second red
 
 
@@ -39,8 +45,14 @@ def render_map_png(r: DailyReport) -> bytes:
             if p.geom_type != "Polygon":
                 continue
             x, y = p.exterior.xy
-            ax.fill(x, y, color=colour, alpha=0.6, lw=0,
-                    label=None if cp.party in seen else f"area held by {cp.party}")
+            ax.fill(
+                x,
+                y,
+                color=colour,
+                alpha=0.6,
+                lw=0,
+                label=None if cp.party in seen else f"area held by {cp.party}",
+            )
             seen.add(cp.party)
     for lid, line in spec.lines.items():
         for part in getattr(line, "geoms", [line]):
@@ -58,19 +70,43 @@ def render_map_png(r: DailyReport) -> bytes:
                 ax.plot(x, y, ls="--", lw=0.6, color="#555", alpha=0.6)
     for e in r.events:
         c = COLOURS.get(str(e["category"]), "black")
-        ax.scatter([e["lon"]], [e["lat"]], s=14 + 4 * min(int(e["count"]), 20), color=c,
-                   marker="o" if e["located"] else "^", edgecolor="black", lw=0.4, zorder=5,
-                   label=str(e["category"]) if e["category"] not in seen else None)
+        ax.scatter(
+            [e["lon"]],
+            [e["lat"]],
+            s=14 + 4 * min(int(e["count"]), 20),
+            color=c,
+            marker="o" if e["located"] else "^",
+            edgecolor="black",
+            lw=0.4,
+            zorder=5,
+            label=str(e["category"]) if e["category"] not in seen else None,
+        )
         seen.add(str(e["category"]))
         ell = e.get("ellipse")
         if ell:
-            ax.add_patch(Ellipse((float(e["lon"]), float(e["lat"])), float(ell["width_deg"]),
-                                 float(ell["height_deg"]), angle=float(ell["angle_deg"]),
-                                 fill=False, color=c, lw=0.8, zorder=4))
+            ax.add_patch(
+                Ellipse(
+                    (float(e["lon"]), float(e["lat"])),
+                    float(ell["width_deg"]),
+                    float(ell["height_deg"]),
+                    angle=float(ell["angle_deg"]),
+                    fill=False,
+                    color=c,
+                    lw=0.8,
+                    zorder=4,
+                )
+            )
     for x in r.restrictions:
         if x["lon"] is not None:
-            ax.scatter([x["lon"]], [x["lat"]], marker="X", s=60, color="black", zorder=6,
-                       label="restriction" if "restriction" not in seen else None)
+            ax.scatter(
+                [x["lon"]],
+                [x["lat"]],
+                marker="X",
+                s=60,
+                color="black",
+                zorder=6,
+                label="restriction" if "restriction" not in seen else None,
+            )
             seen.add("restriction")
     pts = np.array([[e["lon"], e["lat"]] for e in r.events], dtype=float).reshape(-1, 2)
     minx, miny, maxx, maxy = shapely.union_all(list(spec.lines.values())).bounds

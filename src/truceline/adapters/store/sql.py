@@ -30,7 +30,8 @@ SCHEMA_V1 = [
         version BIGINT PRIMARY KEY, agreement_id TEXT NOT NULL, doc TEXT NOT NULL)""",
     """CREATE TABLE observations (
         seq BIGINT NOT NULL UNIQUE, id TEXT PRIMARY KEY, kind TEXT NOT NULL, time TEXT NOT NULL,
-        lon DOUBLE PRECISION, lat DOUBLE PRECISION, source_id TEXT NOT NULL, record TEXT NOT NULL)""",
+        lon DOUBLE PRECISION, lat DOUBLE PRECISION, source_id TEXT NOT NULL,
+        record TEXT NOT NULL)""",
     "CREATE INDEX observations_time ON observations(time)",
     "CREATE INDEX observations_kind_time ON observations(kind, time)",
     "CREATE INDEX observations_source ON observations(source_id)",
@@ -115,13 +116,15 @@ class SQLStore:
         doc = _dumps(agreement_doc)
         with self._tx():
             row = self._one(
-                "SELECT version, doc FROM agreement_versions ORDER BY version DESC LIMIT 1")
+                "SELECT version, doc FROM agreement_versions ORDER BY version DESC LIMIT 1"
+            )
             if row is not None and row[1] == doc:
                 return int(row[0])
             version = 1 if row is None else int(row[0]) + 1
             self._execute(
                 "INSERT INTO agreement_versions(version, agreement_id, doc) VALUES (?,?,?)",
-                (version, agreement_doc.get("id", ""), doc))
+                (version, agreement_doc.get("id", ""), doc),
+            )
             self._append([("agreement_version", entry)])
             return version
 
@@ -144,43 +147,75 @@ class SQLStore:
             ids = [o.id for o, _ in items]
             for k in range(0, len(ids), 500):
                 part = ids[k : k + 500]
-                stored.update(self._all(
-                    f"SELECT id, record FROM observations WHERE id IN ({self._in(len(part))})",
-                    part))
+                stored.update(
+                    self._all(
+                        f"SELECT id, record FROM observations WHERE id IN ({self._in(len(part))})",
+                        part,
+                    )
+                )
             (seq0,) = self._one("SELECT COALESCE(MAX(seq), 0) FROM observations")
-            rows, entries, seen = [], [], set()
+            rows: list[tuple[Any, ...]] = []
+            entries: list[tuple[str, bytes]] = []
+            seen: set[str] = set()
             for o, entry in items:
                 rec = _dumps(o.to_record())
                 prior = stored.get(o.id)
                 if prior is not None or o.id in seen:
-                    (result.conflicts if prior is not None and prior != rec
-                     else result.duplicates).append(o.id)
+                    (
+                        result.conflicts
+                        if prior is not None and prior != rec
+                        else result.duplicates
+                    ).append(o.id)
                     continue
                 seen.add(o.id)
-                rows.append((seq0 + len(rows) + 1, o.id, o.kind.value, _iso(o.time), o.lon,
-                             o.lat, o.source_id, rec))
+                rows.append(
+                    (
+                        seq0 + len(rows) + 1,
+                        o.id,
+                        o.kind.value,
+                        _iso(o.time),
+                        o.lon,
+                        o.lat,
+                        o.source_id,
+                        rec,
+                    )
+                )
                 entries.append(("observation", entry))
                 result.added.append(o.id)
             if rows:
                 self._executemany(
                     "INSERT INTO observations(seq, id, kind, time, lon, lat, source_id, record) "
-                    "VALUES (?,?,?,?,?,?,?,?)", rows)
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    rows,
+                )
                 self._on_observations(rows)
                 self._append(entries)
         return result
 
-    def observations(self, kinds: Sequence[str] | None = None, start: datetime | None = None,
-                     end: datetime | None = None, source_id: str | None = None,
-                     limit: int | None = None, offset: int = 0) -> list[Observation]:
+    def observations(
+        self,
+        kinds: Sequence[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        source_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Observation]:
         where, args = self._obs_filter(kinds, start, end, source_id)
         sql = "SELECT record FROM observations" + where + " ORDER BY time, id"
         if limit is not None:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return [Observation.model_validate_json(r[0]) for r in self._all(sql, args)]
 
-    def _obs_filter(self, kinds: Sequence[str] | None, start: datetime | None,
-                    end: datetime | None, source_id: str | None) -> tuple[str, list[Any]]:
-        where, args = [], []
+    def _obs_filter(
+        self,
+        kinds: Sequence[str] | None,
+        start: datetime | None,
+        end: datetime | None,
+        source_id: str | None,
+    ) -> tuple[str, list[Any]]:
+        where: list[str] = []
+        args: list[Any] = []
         if kinds:
             where.append(f"kind IN ({self._in(len(kinds))})")
             args.extend(kinds)
@@ -209,27 +244,49 @@ class SQLStore:
         rows = []
         for i in incidents:
             loc = i.origin or i.impact or i.location
-            rows.append((i.id, i.time, loc.lon if loc else None, loc.lat if loc else None,
-                         _dumps(i.to_record())))
+            rows.append(
+                (
+                    i.id,
+                    i.time,
+                    loc.lon if loc else None,
+                    loc.lat if loc else None,
+                    _dumps(i.to_record()),
+                )
+            )
         with self._tx():
             self._execute("DELETE FROM incidents")
             if rows:
                 self._executemany(
-                    "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows)
+                    "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows
+                )
 
     def incident_records(self) -> list[dict[str, Any]]:
-        return [json.loads(r[0]) for r in
-                self._all("SELECT record FROM incidents ORDER BY time, id")]
+        return [
+            json.loads(r[0]) for r in self._all("SELECT record FROM incidents ORDER BY time, id")
+        ]
 
     def replace_findings(self, findings: Sequence[Finding], entries: Sequence[bytes]) -> None:
-        rows = [(f.id, f.provision_id, f.party, f.verdict.value, f.time, f.lon, f.lat,
-                 _dumps(f.to_record())) for f in findings]
+        rows = [
+            (
+                f.id,
+                f.provision_id,
+                f.party,
+                f.verdict.value,
+                f.time,
+                f.lon,
+                f.lat,
+                _dumps(f.to_record()),
+            )
+            for f in findings
+        ]
         with self._tx():
             self._execute("DELETE FROM findings")
             if rows:
                 self._executemany(
                     "INSERT INTO findings(id, provision_id, party, verdict, time, lon, lat, "
-                    "record) VALUES (?,?,?,?,?,?,?,?)", rows)
+                    "record) VALUES (?,?,?,?,?,?,?,?)",
+                    rows,
+                )
             self._append([("finding", e) for e in entries])
 
     def findings(self) -> list[Finding]:
@@ -255,7 +312,8 @@ class SQLStore:
             return []
         tree = self._tree()
         first = tree.size
-        rows, nodes = [], []
+        rows: list[tuple[Any, ...]] = []
+        nodes: list[tuple[Any, ...]] = []
         for t, data in entries:
             h = leaf_hash(data)
             idx = tree.size
@@ -294,37 +352,50 @@ class SQLStore:
     def add_checkpoint(self, size: int, note: bytes) -> None:
         with self._tx():
             if self._one("SELECT 1 FROM checkpoints WHERE size = ?", (size,)) is None:
-                self._execute("INSERT INTO checkpoints(size, note) VALUES (?,?)",
-                              (size, self._blob(note)))
+                self._execute(
+                    "INSERT INTO checkpoints(size, note) VALUES (?,?)", (size, self._blob(note))
+                )
 
     def checkpoints(self) -> list[StoredCheckpoint]:
-        return [StoredCheckpoint(int(s), bytes(n)) for s, n in
-                self._all("SELECT size, note FROM checkpoints ORDER BY size")]
+        return [
+            StoredCheckpoint(int(s), bytes(n))
+            for s, n in self._all("SELECT size, note FROM checkpoints ORDER BY size")
+        ]
 
     def add_cosignature(self, size: int, witness: str, signature: str) -> None:
         with self._tx():
             if self._one("SELECT 1 FROM checkpoints WHERE size = ?", (size,)) is None:
                 raise NotFoundError(f"no checkpoint of size {size}", field="size")
-            self._execute("DELETE FROM cosignatures WHERE size = ? AND witness = ?",
-                          (size, witness))
-            self._execute("INSERT INTO cosignatures(size, witness, signature) VALUES (?,?,?)",
-                          (size, witness, signature))
+            self._execute(
+                "DELETE FROM cosignatures WHERE size = ? AND witness = ?", (size, witness)
+            )
+            self._execute(
+                "INSERT INTO cosignatures(size, witness, signature) VALUES (?,?,?)",
+                (size, witness, signature),
+            )
 
     def cosignatures(self, size: int) -> list[tuple[str, str]]:
-        return [(str(w), str(s)) for w, s in self._all(
-            "SELECT witness, signature FROM cosignatures WHERE size = ? ORDER BY witness",
-            (size,))]
+        return [
+            (str(w), str(s))
+            for w, s in self._all(
+                "SELECT witness, signature FROM cosignatures WHERE size = ? ORDER BY witness",
+                (size,),
+            )
+        ]
 
     # -- keys, disputes, API keys, settings ------------------------------------------------------
-    def register_key(self, key_id: str, owner: str, role: str, public_key: bytes,
-                     entry: bytes) -> bool:
+    def register_key(
+        self, key_id: str, owner: str, role: str, public_key: bytes, entry: bytes
+    ) -> bool:
         """Store a source's public key with its record entry; False if it was already there."""
         with self._tx():
             row = self._one("SELECT owner, public_key FROM keys WHERE key_id = ?", (key_id,))
             if row is not None:
                 return False
-            self._execute("INSERT INTO keys(key_id, owner, role, public_key) VALUES (?,?,?,?)",
-                          (key_id, owner, role, self._blob(public_key)))
+            self._execute(
+                "INSERT INTO keys(key_id, owner, role, public_key) VALUES (?,?,?,?)",
+                (key_id, owner, role, self._blob(public_key)),
+            )
             self._append([("key_registration", entry)])
             return True
 
@@ -341,15 +412,19 @@ class SQLStore:
         if owner is not None:
             sql += " WHERE owner = ?"
             args.append(owner)
-        return [{"key_id": k, "owner": o, "role": r, "public_key": bytes(p),
-                 "revoked": bool(v)} for k, o, r, p, v in self._all(sql + " ORDER BY key_id",
-                                                                    args)]
+        return [
+            {"key_id": k, "owner": o, "role": r, "public_key": bytes(p), "revoked": bool(v)}
+            for k, o, r, p, v in self._all(sql + " ORDER BY key_id", args)
+        ]
 
-    def add_dispute(self, dispute_id: str, finding_id: str, party: str,
-                    record: dict[str, Any], entry: bytes) -> None:
+    def add_dispute(
+        self, dispute_id: str, finding_id: str, party: str, record: dict[str, Any], entry: bytes
+    ) -> None:
         with self._tx():
-            self._execute("INSERT INTO disputes(id, finding_id, party, record) VALUES (?,?,?,?)",
-                          (dispute_id, finding_id, party, _dumps(record)))
+            self._execute(
+                "INSERT INTO disputes(id, finding_id, party, record) VALUES (?,?,?,?)",
+                (dispute_id, finding_id, party, _dumps(record)),
+            )
             self._append([("dispute", entry)])
 
     def disputes(self, party: str | None = None) -> list[dict[str, Any]]:
@@ -361,12 +436,15 @@ class SQLStore:
 
     def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None:
         with self._tx():
-            self._execute("INSERT INTO api_keys(token_hash, name, role, party) VALUES (?,?,?,?)",
-                          (token_hash, name, role, party))
+            self._execute(
+                "INSERT INTO api_keys(token_hash, name, role, party) VALUES (?,?,?,?)",
+                (token_hash, name, role, party),
+            )
 
     def api_key(self, token_hash: str) -> dict[str, Any] | None:
-        row = self._one("SELECT name, role, party, revoked FROM api_keys WHERE token_hash = ?",
-                        (token_hash,))
+        row = self._one(
+            "SELECT name, role, party, revoked FROM api_keys WHERE token_hash = ?", (token_hash,)
+        )
         if row is None:
             return None
         return {"name": row[0], "role": row[1], "party": row[2], "revoked": bool(row[3])}

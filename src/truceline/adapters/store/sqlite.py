@@ -28,7 +28,8 @@ class SQLiteStore(SQLStore):
         if not create and not Path(self.url).exists():
             raise StoreError(
                 f"no database at {self.url}; run `truceline init --db {self.url} --agreement FILE`",
-                field="db")
+                field="db",
+            )
         try:
             self._db = sqlite3.connect(self.url, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -43,8 +44,10 @@ class SQLiteStore(SQLStore):
     def _migrate(self) -> None:
         (have,) = self._db.execute("PRAGMA user_version").fetchone()
         if have > len(MIGRATIONS):
-            raise StoreError(f"database schema {have} is newer than this truceline "
-                             f"({len(MIGRATIONS)})", field="db")
+            raise StoreError(
+                f"database schema {have} is newer than this truceline ({len(MIGRATIONS)})",
+                field="db",
+            )
         for n in range(have, len(MIGRATIONS)):
             with self._tx():
                 for stmt in MIGRATIONS[n]:

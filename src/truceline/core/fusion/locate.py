@@ -1,0 +1,362 @@
+"""Locate each group's event: position (and emission time) with a covariance and a 95 % ellipse.
+
+Every report adds residuals, each already divided by its standard deviation:
+
+* **bearing** — grid azimuth from observer to the estimate minus the reported grid azimuth
+  (the true azimuth corrected for the meridian convergence in :class:`FireBatch`), wrapped;
+* **distance band** — a flat-bottomed soft wall: zero inside ``[dmin, dmax]``, growing outside
+  with a softness of ``band_wall_frac * width + band_wall_m``, so the band limits but does not
+  pull a fix that bearings already pin down;
+* **point** — a reported event location with its 1-sigma radius (used when no bearing is given:
+  a location written next to a bearing is derived from it and not independent);
+* **arrival time** — ``a_i - (t0 + r_i / c_eff)`` with the emission time ``t0`` unknown and
+  ``c_eff = c(T) + wind . u`` the sound speed along the path (multilateration/TDOA).
+
+All groups are solved at once: a damped Gauss-Newton (Levenberg-Marquardt) whose normal
+equations are summed per group with ``bincount`` and solved as a stack of 3x3 systems, with
+iteratively reweighted robust losses (Huber, then the redescending Cauchy loss from the Huber
+solution, so one wild bearing is all but ignored). The start is a weighted linear least-squares
+intersection of the bearing lines and points, or the linear (Bancroft-style) solution of the
+arrival equations for four or more arrivals. The covariance is ``(J^T W J)^-1`` at the
+solution, marginalised over ``t0``; the 95 % ellipse scales it by chi-square(2) = 5.991.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion.grouping import Candidates, FireBatch
+
+__all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "locate"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: chi-square quantile for a 95 % region in two dimensions.
+CHI2_95_2DOF = 5.991464547107979
+
+# measurement row types
+_BRG, _BAND, _PX, _PY, _ARR = 0, 1, 2, 3, 4
+#: method bits in :attr:`Fixes.method`
+M_BEARING, M_BAND, M_POINT, M_ARRIVAL = 1, 2, 4, 8
+
+
+@dataclass(frozen=True)
+class LocateParams:
+    """Error models and solver settings for :func:`locate`."""
+
+    #: 1-sigma timing error of an acoustic arrival (s).
+    arrival_sd_s: float = 0.01
+    #: Softness of the distance band's walls: ``frac * width + metres``.
+    band_wall_frac: float = 0.1
+    band_wall_m: float = 100.0
+    #: Robust losses (in sigmas): Huber first, then Cauchy from the Huber solution.
+    huber_k: float = 1.5
+    cauchy_c: float = 2.385
+    iterations: int = 24
+    #: A residual beyond this many sigmas flags its report as an outlier.
+    outlier_sigma: float = 3.5
+    #: A group whose 95 % semi-major axis exceeds this is left unlocated (m).
+    max_semi_major_m: float = 30_000.0
+
+
+@dataclass(frozen=True)
+class Fixes:
+    """Per-group estimates (grid metres, seconds since the batch epoch) and per-row flags."""
+
+    x: F64
+    y: F64
+    t0: F64
+    cov: F64  #: (G, 2, 2) grid east/north covariance, m^2
+    located: NDArray[np.bool_]
+    method: I64  #: bit set of M_BEARING | M_BAND | M_POINT | M_ARRIVAL used
+    rms: F64  #: root mean square of the normalised residuals at the solution
+    outlier: NDArray[np.bool_]  #: per report: a residual beyond ``outlier_sigma``
+
+
+def ellipse(cov: F64, chi2: float = CHI2_95_2DOF) -> tuple[F64, F64, F64]:
+    """Semi-major, semi-minor (m) and grid azimuth of the major axis (deg, [0, 180)).
+
+    ``cov`` is ``(..., 2, 2)`` in (east, north); the azimuth is clockwise from north.
+
+    Examples
+    --------
+    >>> a, b, ang = ellipse(np.array([[[4.0, 0.0], [0.0, 1.0]]]), chi2=1.0)
+    >>> float(a[0]), float(b[0]), float(ang[0])
+    (2.0, 1.0, 90.0)
+    """
+    sxx, sxy, syy = cov[..., 0, 0], cov[..., 0, 1], cov[..., 1, 1]
+    tr, det = sxx + syy, sxx * syy - sxy * sxy
+    disc = np.sqrt(np.maximum(tr * tr / 4 - det, 0.0))
+    l1, l2 = tr / 2 + disc, np.maximum(tr / 2 - disc, 0.0)
+    theta = 0.5 * np.arctan2(2 * sxy, sxx - syy)  # from the east axis, counter-clockwise
+    az = np.mod(90.0 - np.degrees(theta), 180.0)
+    return np.sqrt(chi2 * l1), np.sqrt(chi2 * l2), az
+
+
+@dataclass(frozen=True)
+class _Rows:
+    typ: NDArray[np.int8]
+    obs: I64
+    g: I64
+
+
+def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
+    has_o = np.isfinite(b.ox) & np.isfinite(b.oy)
+    use_b = has_o & np.isfinite(b.brg)
+    use_band = use_b & (np.isfinite(b.dmin) | np.isfinite(b.dmax))
+    use_pt = ~use_b & np.isfinite(b.ex)
+    use_a = has_o & np.isfinite(b.arr)
+    parts = [(np.flatnonzero(m), t) for m, t in
+             ((use_b, _BRG), (use_band, _BAND), (use_pt, _PX), (use_pt, _PY), (use_a, _ARR))]
+    obs = np.concatenate([ix for ix, _ in parts]).astype(np.int64)
+    typ = np.concatenate([np.full(len(ix), t, np.int8) for ix, t in parts])
+    return _Rows(typ, obs, labels[obs]), use_band
+
+
+def _residuals(
+    b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False
+) -> tuple[F64, F64]:
+    """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0)."""
+    o, g, typ = rw.obs, rw.g, rw.typ
+    px, py = x[g], y[g]
+    r = np.zeros(len(o))
+    J = np.zeros((len(o), 3))
+    has_o = typ != _PX
+    dx = np.where(has_o & (typ != _PY), px - b.ox[o], 0.0)
+    dy = np.where(has_o & (typ != _PY), py - b.oy[o], 0.0)
+    r2 = np.maximum(dx * dx + dy * dy, 1.0)
+    rng = np.sqrt(r2)
+    # bearings
+    k = typ == _BRG
+    sd = b.brg_sd[o[k]]
+    az = np.arctan2(dx[k], dy[k])
+    r[k] = (np.mod(az - b.brg[o[k]] + np.pi, 2 * np.pi) - np.pi) / sd
+    J[k, 0], J[k, 1] = dy[k] / r2[k] / sd, -dx[k] / r2[k] / sd
+    # distance bands
+    k = typ == _BAND
+    lo = np.where(np.isfinite(b.dmin[o[k]]), b.dmin[o[k]], 0.0)
+    hi = np.where(np.isfinite(b.dmax[o[k]]), b.dmax[o[k]], np.inf)
+    d = rng[k]
+    if for_cov:  # the band as a uniform distribution: its variance along the ray
+        width = hi - lo
+        s = np.where(np.isfinite(width), width / np.sqrt(12.0) + 1.0, np.inf)
+        r[k] = 0.0
+    else:
+        s = p.band_wall_frac * np.where(np.isfinite(hi), hi - lo, lo) + p.band_wall_m
+        r[k] = np.where(d < lo, d - lo, np.where(d > hi, d - hi, 0.0)) / s
+    active = np.ones(len(d), bool) if for_cov else r[k] != 0.0
+    J[k, 0] = np.where(active, dx[k] / d / s, 0.0)
+    J[k, 1] = np.where(active, dy[k] / d / s, 0.0)
+    # points
+    k = typ == _PX
+    r[k] = (px[k] - b.ex[o[k]]) / b.esd[o[k]]
+    J[k, 0] = 1.0 / b.esd[o[k]]
+    k = typ == _PY
+    r[k] = (py[k] - b.ey[o[k]]) / b.esd[o[k]]
+    J[k, 1] = 1.0 / b.esd[o[k]]
+    # arrival times: a = t0 + r / (c + w.u), u the unit vector from source to sensor
+    k = typ == _ARR
+    oa = o[k]
+    ux, uy = -dx[k] / rng[k], -dy[k] / rng[k]
+    wu, wv = b.wu[oa], b.wv[oa]
+    along = wu * ux + wv * uy
+    ce = b.c[oa] + along
+    sa = p.arrival_sd_s
+    r[k] = (t0[g[k]] + rng[k] / ce - b.arr[oa]) / sa
+    wpx, wpy = wu - along * ux, wv - along * uy  # wind across the path
+    J[k, 0] = (-ux / ce + wpx / (ce * ce)) / sa
+    J[k, 1] = (-uy / ce + wpy / (ce * ce)) / sa
+    J[k, 2] = 1.0 / sa
+    return r, J
+
+
+def _normal(
+    r: F64, J: F64, w: F64, g: I64, G: int
+) -> tuple[F64, F64]:
+    """Per-group ``A = sum w J J^T`` (G, 3, 3) and ``v = sum w J r`` (G, 3)."""
+    A = np.empty((G, 3, 3))
+    v = np.empty((G, 3))
+    for a in range(3):
+        v[:, a] = np.bincount(g, w * J[:, a] * r, minlength=G)
+        for c in range(a, 3):
+            A[:, a, c] = A[:, c, a] = np.bincount(g, w * J[:, a] * J[:, c], minlength=G)
+    return A, v
+
+
+def _rho(r: F64, stage: str, p: LocateParams) -> tuple[F64, F64]:
+    """Robust cost and IRLS weight of each normalised residual."""
+    a = np.abs(r)
+    if stage == "huber":
+        k = p.huber_k
+        return np.where(a <= k, 0.5 * r * r, k * a - 0.5 * k * k), np.minimum(1.0, k / np.maximum(a, 1e-12))
+    c = p.cauchy_c
+    q = (r / c) ** 2
+    return 0.5 * c * c * np.log1p(q), 1.0 / (1.0 + q)
+
+
+def _start(b: FireBatch, cd: Candidates, labels: I64, G: int, use_band: NDArray[np.bool_]
+           ) -> tuple[F64, F64]:
+    """Weighted linear least squares: bearing lines, band middles, points, a weak prior."""
+    cnt = np.bincount(labels, minlength=G).astype(float)
+    ok = cd.ok
+    cm = np.maximum(np.bincount(labels, ok.astype(float), minlength=G), 1.0)
+    mx0 = np.bincount(labels, np.where(ok, cd.mx, 0.0), minlength=G) / cm
+    my0 = np.bincount(labels, np.where(ok, cd.my, 0.0), minlength=G) / cm
+    w0 = np.where(cnt > 0, 1.0 / 20_000.0**2, 0.0)
+    a11, a12, a22 = w0.copy(), np.zeros(G), w0.copy()
+    b1, b2 = w0 * mx0, w0 * my0
+
+    def add(idx: I64, nx: F64, ny: F64, rhs: F64, w: F64) -> None:
+        nonlocal a11, a12, a22, b1, b2
+        gg = labels[idx]
+        a11 = a11 + np.bincount(gg, w * nx * nx, minlength=G)
+        a12 = a12 + np.bincount(gg, w * nx * ny, minlength=G)
+        a22 = a22 + np.bincount(gg, w * ny * ny, minlength=G)
+        b1 = b1 + np.bincount(gg, w * nx * rhs, minlength=G)
+        b2 = b2 + np.bincount(gg, w * ny * rhs, minlength=G)
+
+    ib = np.flatnonzero(np.isfinite(b.brg) & np.isfinite(b.ox))
+    if len(ib):
+        th = b.brg[ib]
+        nx, ny = np.cos(th), -np.sin(th)
+        rho = np.hypot(mx0[labels[ib]] - b.ox[ib], my0[labels[ib]] - b.oy[ib])
+        w = 1.0 / (np.maximum(rho, 200.0) * b.brg_sd[ib]) ** 2
+        add(ib, nx, ny, nx * b.ox[ib] + ny * b.oy[ib], w)
+    ik = np.flatnonzero(use_band & np.isfinite(b.dmin) & np.isfinite(b.dmax))
+    if len(ik):
+        ux, uy = np.sin(b.brg[ik]), np.cos(b.brg[ik])
+        mid = (b.dmin[ik] + b.dmax[ik]) / 2
+        w = 1.0 / ((b.dmax[ik] - b.dmin[ik]) ** 2 / 12.0 + 100.0**2)
+        add(ik, ux, uy, ux * b.ox[ik] + uy * b.oy[ik] + mid, w)
+    ip = np.flatnonzero(~(np.isfinite(b.brg) & np.isfinite(b.ox)) & np.isfinite(b.ex))
+    if len(ip):
+        w = 1.0 / b.esd[ip] ** 2
+        one, zero = np.ones(len(ip)), np.zeros(len(ip))
+        add(ip, one, zero, b.ex[ip], w)
+        add(ip, zero, one, b.ey[ip], w)
+    det = a11 * a22 - a12 * a12
+    good = det > 0
+    x = np.where(good, (a22 * b1 - a12 * b2) / np.where(good, det, 1.0), mx0)
+    y = np.where(good, (a11 * b2 - a12 * b1) / np.where(good, det, 1.0), my0)
+    return x, y
+
+
+def _bancroft(b: FireBatch, labels: I64, G: int, x: F64, y: F64) -> tuple[F64, F64]:
+    """Linear start for groups of arrival times only (four or more): unknowns x, y, t0, R."""
+    ia = np.flatnonzero(np.isfinite(b.arr) & np.isfinite(b.ox))
+    if not len(ia):
+        return x, y
+    g = labels[ia]
+    na = np.bincount(g, minlength=G)
+    other = np.bincount(labels, (np.isfinite(b.brg) | np.isfinite(b.ex)).astype(float),
+                        minlength=G)
+    want = (na >= 4) & (other == 0)
+    if not want.any():
+        return x, y
+    sel = want[g]
+    ia, g = ia[sel], g[sel]
+    # reference point and time per group, for conditioning
+    first = np.full(G, -1, np.int64)
+    first[g[::-1]] = ia[::-1]
+    xr, yr, tr = b.ox[first[g]], b.oy[first[g]], b.arr[first[g]]
+    c = np.bincount(g, b.c[ia], minlength=G)[g] / na[g]
+    sx, sy, a = b.ox[ia] - xr, b.oy[ia] - yr, b.arr[ia] - tr
+    cols = np.stack([-2 * sx, -2 * sy, 2 * c * c * a, np.ones(len(ia))], axis=1) / 1000.0
+    rhs = (c * c * a * a - sx * sx - sy * sy) / 1000.0
+    A = np.zeros((G, 4, 4))
+    v = np.zeros((G, 4))
+    for i in range(4):
+        v[:, i] = np.bincount(g, cols[:, i] * rhs, minlength=G)
+        for j in range(4):
+            A[:, i, j] = np.bincount(g, cols[:, i] * cols[:, j], minlength=G)
+    gw = np.flatnonzero(want)
+    Aw = A[gw] + np.eye(4) * 1e-9
+    try:
+        sol = np.linalg.solve(Aw, v[gw][:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return x, y
+    xr_g, yr_g = b.ox[first[gw]], b.oy[first[gw]]
+    fine = np.isfinite(sol).all(axis=1) & (np.hypot(sol[:, 0], sol[:, 1]) < 200_000.0)
+    x, y = x.copy(), y.copy()
+    x[gw[fine]] = sol[fine, 0] + xr_g[fine]
+    y[gw[fine]] = sol[fine, 1] + yr_g[fine]
+    return x, y
+
+
+def locate(
+    b: FireBatch, labels: I64, cd: Candidates, params: LocateParams | None = None
+) -> Fixes:
+    """Estimate every group's position at once; see the module docstring for the model."""
+    p = params or LocateParams()
+    G = int(labels.max()) + 1 if len(labels) else 0
+    rw, use_band = _rows(b, labels)
+    x, y = _start(b, cd, labels, G, use_band)
+    x, y = _bancroft(b, labels, G, x, y)
+    is_arr = rw.typ == _ARR
+    has_t = np.bincount(rw.g[is_arr], minlength=G) > 0
+    oa = rw.obs[is_arr]
+    rng0 = np.hypot(x[rw.g[is_arr]] - b.ox[oa], y[rw.g[is_arr]] - b.oy[oa])
+    na = np.maximum(np.bincount(rw.g[is_arr], minlength=G), 1)
+    t0 = np.bincount(rw.g[is_arr], b.arr[oa] - rng0 / b.c[oa], minlength=G) / na
+    t0 = np.where(has_t, t0, 0.0)
+    prior_t = np.where(has_t, 0.0, 1.0)  # pins t0 where no arrival time informs it
+    lam = np.full(G, 1e-3)
+    ridge = 1e-10  # keeps (x, y) solvable where the evidence leaves a direction free
+    for it in range(p.iterations):
+        stage = "huber" if it < p.iterations // 2 else "cauchy"
+        r, J = _residuals(b, rw, p, x, y, t0)
+        rho, w = _rho(r, stage, p)
+        cost = np.bincount(rw.g, rho, minlength=G)
+        A, v = _normal(r, J, w, rw.g, G)
+        A[:, 2, 2] += prior_t
+        diag = np.einsum("gii->gi", A)
+        Ad = A + (lam[:, None] * diag + ridge)[:, :, None] * np.eye(3)
+        step = -np.linalg.solve(Ad, v[:, :, None])[:, :, 0]
+        nx, ny, nt = x + step[:, 0], y + step[:, 1], t0 + step[:, 2]
+        r2, _ = _residuals(b, rw, p, nx, ny, nt)
+        cost2 = np.bincount(rw.g, _rho(r2, stage, p)[0], minlength=G)
+        better = np.isfinite(cost2) & (cost2 <= cost)
+        x, y, t0 = np.where(better, nx, x), np.where(better, ny, y), np.where(better, nt, t0)
+        lam = np.clip(np.where(better, lam / 3.0, lam * 4.0), 1e-9, 1e9)
+    r, _ = _residuals(b, rw, p, x, y, t0)
+    _, w = _rho(r, "cauchy", p)
+    bad_row = np.abs(r) > p.outlier_sigma
+    rc, Jc = _residuals(b, rw, p, x, y, t0, for_cov=True)
+    wc = np.where(bad_row, w, 1.0)
+    A, _ = _normal(rc, Jc, wc, rw.g, G)
+    cov = _marginal_xy(A, has_t)
+    a95, _, _ = ellipse(cov)
+    method = np.zeros(G, np.int64)
+    for typ, bit in ((_BRG, M_BEARING), (_BAND, M_BAND), (_PX, M_POINT), (_ARR, M_ARRIVAL)):
+        sel = rw.typ == typ
+        method |= np.where(np.bincount(rw.g[sel], minlength=G) > 0, bit, 0)
+    located = (np.isfinite(x) & np.isfinite(y) & np.isfinite(cov).all(axis=(1, 2))
+               & (a95 <= p.max_semi_major_m) & (np.bincount(rw.g, minlength=G) > 0))
+    nrow = np.maximum(np.bincount(rw.g, minlength=G), 1)
+    rms = np.sqrt(np.bincount(rw.g, r * r, minlength=G) / nrow)
+    outlier = np.zeros(len(b), bool)
+    outlier[rw.obs[bad_row]] = True
+    return Fixes(x, y, t0, cov, located, method, rms, outlier)
+
+
+def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:
+    """The (x, y) block of ``A^-1``; NaN where the information matrix is singular."""
+    G = len(A)
+    a, bb, c = A[:, 0, 0], A[:, 0, 1], A[:, 1, 1]
+    # Schur complement eliminates t0 for groups with arrival times
+    t = np.where(has_t, A[:, 2, 2], 1.0)
+    e, f = np.where(has_t, A[:, 0, 2], 0.0), np.where(has_t, A[:, 1, 2], 0.0)
+    a, bb, c = a - e * e / t, bb - e * f / t, c - f * f / t
+    det = a * c - bb * bb
+    scale = np.maximum(a * c, 1e-300)
+    ok = (det > 1e-9 * scale) & (a > 0) & (c > 0)
+    cov = np.full((G, 2, 2), np.nan)
+    d = np.where(ok, det, 1.0)
+    cov[:, 0, 0] = np.where(ok, c / d, np.nan)
+    cov[:, 1, 1] = np.where(ok, a / d, np.nan)
+    cov[:, 0, 1] = cov[:, 1, 0] = np.where(ok, -bb / d, np.nan)
+    return cov
