@@ -8,6 +8,7 @@ import shapely
 from shapely import LineString, box
 
 from truceline.core.classify import (
+    AreaMask,
     ControlPeriod,
     GeometrySpec,
     SectorSpec,
@@ -152,3 +153,13 @@ def test_real_control_and_zone(real_geometry, occupied):
     expected = (c.dist_to_ref_m["UA"] <= 25e3) & (c.side_party["contact"] == 0)
     np.testing.assert_array_equal(ua25, expected)
     assert set(np.unique(c.side["contact"])) <= {-1, 1}
+
+
+def test_area_mask_equals_shapely(occupied, projection):
+    occ = shapely.transform(occupied, lambda c: np.column_stack(projection.forward(*c.T)))
+    mask = AreaMask(occ, cell_m=2_000.0)
+    rng = np.random.default_rng(9)
+    b = occ.bounds
+    x = rng.uniform(b[0] - 50e3, b[2] + 50e3, 200_000)
+    y = rng.uniform(b[1] - 50e3, b[3] + 50e3, 200_000)
+    np.testing.assert_array_equal(mask(x, y), shapely.intersects_xy(occ, x, y))

@@ -291,7 +291,7 @@ class Provision(_Model):
     clause: str = Field(min_length=1, description="The clause text, as agreed.")
     source: str | None = Field(None, description="Where the clause text comes from.")
     obligated: list[str] = Field(min_length=1)
-    effective: Effective = Field(default_factory=lambda: Effective())
+    effective: Effective = Field(default_factory=Effective)
     rule: Rule
     optional: bool = Field(False, description="Proposed by one side only; checked and labelled.")
     illustrative: bool = Field(False, description="A value chosen for illustration, not agreed.")

@@ -133,7 +133,7 @@ def choose_projection(bounds_lonlat: Sequence[float], *, grid: int = 41) -> Proj
     Lambert conformal conic; ``k_0`` balancing the centre against the east/west edges for
     transverse Mercator), so the scale error is split evenly between too long and too short.
     The candidate with the smaller *computed* ``max |k - 1|`` wins; for the 2025 line of contact
-    (31.5-38.3 E, 46.5-50.5 N) that is LCC with about 1.6e-4, i.e. 4 m at 25 km.
+    (31.5-38.3 E, 46.5-50.5 N) that is LCC with about 4.1e-4, i.e. 10 m at 25 km.
 
     Parameters
     ----------
@@ -629,7 +629,7 @@ def refine_near_threshold(
     The margin must bound ``|planar - geodesic|`` (use :func:`distance_margin`:
     ``max_scale_error * D`` plus a floor of the line's chord deviation plus 1 m, which covers
     float rounding, the pyproj round trip and the Newton tolerance with orders of magnitude to
-    spare, while a 2 x 9 m band at 25 km holds only ~0.1 % of points near a line). Outside the
+    spare; refining costs little, ~0.1 % of a realistic band of points). Outside the
     margin the planar verdict ``dist <= threshold`` equals the geodesic one; inside it the
     geodesic distance decides. So a verdict never depends on projection error.
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,6 @@ from truceline.core.classify import Classification, CompiledGeometry, classify
 from truceline.core.geo import GEOD
 from truceline.core.sources import (
     SimulationParams,
-    WeaponModel,
     camera_fields,
     detection_probability,
     monitor_fields,
@@ -54,15 +54,20 @@ I64 = NDArray[np.int64]
 DAY_NS = 86_400 * 10**9
 S_NS = 10**9
 POST, PATROL, SENSOR, CAMERA = 0, 1, 2, 3
+_PARTS = ("origin", "impact")
 
 
 def iso_ns(ns: I64, unit: str = "s") -> list[str]:
     """RFC 3339 UTC strings as ``Observation.to_record()`` writes them (no zero fraction)."""
-    s = np.datetime_as_string(np.asarray(ns, "int64").astype(f"datetime64[{unit}]"), unit=unit)
+    s = np.datetime_as_string(np.asarray(ns, "int64").astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit)
     out = [v + "Z" for v in s.tolist()]
     if unit == "us":
         out = [v.replace(".000000Z", "Z") for v in out]
     return out
+
+
+def _ns(t: datetime) -> int:
+    return int(np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "ns").astype("int64"))
 
 
 def _r(a: Any, nd: int) -> list[Any]:
@@ -393,6 +398,12 @@ class Scenario:
         for d in range(self.days):
             yield self.day(d)
 
+    def local_hours(self, day_ns: int) -> NDArray[np.int64]:
+        """Local hour of each of the 24 UTC hour slots of the day starting at ``day_ns``."""
+        base = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=day_ns // 1000)
+        tz = self.agreement.tz
+        return np.array([(base + timedelta(hours=h)).astimezone(tz).hour for h in range(24)])
+
     def day(self, d: int) -> DayOutput:
         """Everything of day ``d``, from its own generator, so any day can be made alone."""
         rng = Generator(PCG64([self.seed, d + 1]))
@@ -404,8 +415,8 @@ class Scenario:
             src, act_a, act_b, restricted = self._day_sources(rng, d, day_ns, rows, truth)
             events = self._fire(rng, d, day_ns, src, act_a, act_b, restricted, rows)
         for kind, prov, pi, t in self.planted.get(d, []):
-            self._plant(rng, kind, prov, pi, t, rows, truth)
-        rows.sort(key=lambda r: (r[0], r[1]))
+            self._plant(rng, d, kind, prov, pi, t, rows, truth)
+        rows.sort(key=itemgetter(0, 1))
         ids = [f"s{self.seed}-{d:03d}-{i:06d}" for i in range(len(rows))]
         by_item: dict[str, dict[str, Any]] = {r["id"]: r for r in (*events, *truth)}
         for oid, (_, _, rec, link) in zip(ids, rows, strict=True):
@@ -580,55 +591,55 @@ class Scenario:
         az, _, gd = GEOD.inv(src.lon[sj], src.lat[sj], elon[ei], elat[ei])
         az, gd = np.asarray(az) % 360.0, np.asarray(gd)
         role = src.role[sj]
-        parts = np.array(["origin", "impact"])
-        olon_r, olat_r = _r(src.lon[sj], 6), _r(src.lat[sj], 6)
+        olon_r, olat_r = np.round(src.lon[sj], 6), np.round(src.lat[sj], 6)
         m = np.flatnonzero((role == POST) | (role == PATROL))
         if len(m):
             e = ev[ei[m]]
             f = monitor_fields(rng, p, gd[m], az[m], et[ei[m]], night[ei[m]], epart[ei[m]],
                                airburst[e], wpn[e], rounds[e], src.clock_s[sj[m]])
-            times = iso_ns(f["time_ns"])
-            for k, j in enumerate(m):
-                rec = {"id": "", "kind": "fire", "time": times[k], "time_precision": "minute",
-                       "source_id": src.ids[sj[j]], "source_type": "monitor",
-                       "observer_lon": olon_r[j], "observer_lat": olat_r[j],
-                       "bearing_deg": float(f["bearing"][k]), "bearing_sd_deg": float(f["sd"][k]),
-                       "distance_min_m": float(f["dmin"][k]),
-                       "distance_max_m": float(f["dmax"][k]), "fire_type": "explosion",
-                       "explosion_type": str(f["etype"][k]), "count": int(f["count"][k])}
-                if f["weapon"][k]:
-                    rec["weapon_class"] = str(f["weapon"][k])
-                rows.append((int(f["time_ns"][k]), rec["source_id"], rec,
-                             (eids[e[k]], 0, str(parts[epart[ei[j]]]), bool(f["wild"][k]))))
+            for tn, tx, sid, ox_, oy_, br, sd, d0, d1, et_, cnt, wc, ev_, pt, wild in zip(
+                    f["time_ns"].tolist(), iso_ns(f["time_ns"]), self._ids(src, sj[m]),
+                    olon_r[m].tolist(), olat_r[m].tolist(), f["bearing"].tolist(),
+                    f["sd"].tolist(), f["dmin"].tolist(), f["dmax"].tolist(),
+                    f["etype"].tolist(), f["count"].tolist(), f["weapon"].tolist(),
+                    e.tolist(), epart[ei[m]].tolist(), f["wild"].tolist(), strict=True):
+                rec = {"id": "", "kind": "fire", "time": tx, "time_precision": "minute",
+                       "source_id": sid, "source_type": "monitor", "observer_lon": ox_,
+                       "observer_lat": oy_, "bearing_deg": br, "bearing_sd_deg": sd,
+                       "distance_min_m": d0, "distance_max_m": d1, "fire_type": "explosion",
+                       "explosion_type": et_, "count": cnt}
+                if wc:
+                    rec["weapon_class"] = wc
+                rows.append((tn, sid, rec, (eids[ev_], 0, _PARTS[pt], wild)))
         m = np.flatnonzero(role == SENSOR)
         if len(m):
             e = ev[ei[m]]
             f = sensor_fields(rng, p, gd[m], az[m], et[ei[m]], temp[ei[m]], wind_u, wind_v)
-            times, arr = iso_ns(f["time_ns"]), iso_ns(f["arrival_ns"], "us")
-            temp_r, wu, wv = f["temp"].tolist(), f["wu"].tolist(), f["wv"].tolist()
-            for k, j in enumerate(m):
-                rec = {"id": "", "kind": "fire", "time": times[k], "time_precision": "second",
-                       "source_id": src.ids[sj[j]], "source_type": "sensor",
-                       "observer_lon": olon_r[j], "observer_lat": olat_r[j],
-                       "fire_type": "explosion", "explosion_type": "undetermined", "count": 1,
-                       "arrival_time": arr[k], "temperature_c": temp_r[k], "wind_u_ms": wu[k],
-                       "wind_v_ms": wv[k]}
-                rows.append((int(f["arrival_ns"][k]), rec["source_id"], rec,
-                             (eids[e[k]], 0, str(parts[epart[ei[j]]]), False)))
+            for an, tx, ax_, sid, ox_, oy_, tc, wu, wv, ev_, pt in zip(
+                    f["arrival_ns"].tolist(), iso_ns(f["time_ns"]), iso_ns(f["arrival_ns"], "us"),
+                    self._ids(src, sj[m]), olon_r[m].tolist(), olat_r[m].tolist(),
+                    f["temp"].tolist(), f["wu"].tolist(), f["wv"].tolist(), e.tolist(),
+                    epart[ei[m]].tolist(), strict=True):
+                rec = {"id": "", "kind": "fire", "time": tx, "time_precision": "second",
+                       "source_id": sid, "source_type": "sensor", "observer_lon": ox_,
+                       "observer_lat": oy_, "fire_type": "explosion",
+                       "explosion_type": "undetermined", "count": 1, "arrival_time": ax_,
+                       "temperature_c": tc, "wind_u_ms": wu, "wind_v_ms": wv}
+                rows.append((an, sid, rec, (eids[ev_], 0, _PARTS[pt], False)))
         m = np.flatnonzero(role == CAMERA)
         if len(m):
             e = ev[ei[m]]
             f = camera_fields(rng, p, az[m], et[ei[m]], rounds[e])
-            times = iso_ns(f["time_ns"])
-            for k, j in enumerate(m):
-                rec = {"id": "", "kind": "fire", "time": times[k], "time_precision": "second",
-                       "source_id": src.ids[sj[j]], "source_type": "camera",
-                       "observer_lon": olon_r[j], "observer_lat": olat_r[j],
-                       "bearing_deg": float(f["bearing"][k]),
-                       "bearing_sd_deg": p.camera_bearing_sd_deg, "fire_type": "muzzle_flash",
-                       "count": int(f["count"][k])}
-                rows.append((int(f["time_ns"][k]), rec["source_id"], rec,
-                             (eids[e[k]], 0, "origin", False)))
+            sd = p.camera_bearing_sd_deg
+            for tn, tx, sid, ox_, oy_, br, cnt, ev_ in zip(
+                    f["time_ns"].tolist(), iso_ns(f["time_ns"]), self._ids(src, sj[m]),
+                    olon_r[m].tolist(), olat_r[m].tolist(), f["bearing"].tolist(),
+                    f["count"].tolist(), e.tolist(), strict=True):
+                rec = {"id": "", "kind": "fire", "time": tx, "time_precision": "second",
+                       "source_id": sid, "source_type": "camera", "observer_lon": ox_,
+                       "observer_lat": oy_, "bearing_deg": br, "bearing_sd_deg": sd,
+                       "fire_type": "muzzle_flash", "count": cnt}
+                rows.append((tn, sid, rec, (eids[ev_], 0, "origin", False)))
         sys_cal = {x.name: x.calibre_mm for x in SYSTEMS}
         t_iso, ti_iso = iso_ns(t, "ms"), iso_ns(t_imp, "ms")
         o_lon, o_lat, i_lon, i_lat = _r(olon, 6), _r(olat, 6), _r(ilon, 6), _r(ilat, 6)
@@ -643,6 +654,10 @@ class Scenario:
                  "airburst": bool(airburst[i]), "observable": bool(obs_o[i]),
                  "observable_without_restrictions": bool(obs_i[i]),
                  "violates": violates[i], "reports": []} for i in range(n)]
+
+    @staticmethod
+    def _ids(src: _Sources, idx: I64) -> list[str]:
+        return [src.ids[i] for i in idx.tolist()]
 
     def _probabilities(self, ex: F64, ey: F64, night: NDArray[np.bool_], wpn: I64,
                        part: NDArray[np.int8], src: _Sources) -> F64:
@@ -693,9 +708,10 @@ class Scenario:
         return out
 
     # -- planted provision evidence ---------------------------------------------------------------
-    def _plant(self, rng: Generator, kind: str, prov: Any, pi: int, t: int, rows: list[Any],
+    def _plant(self, rng: Generator, d: int, kind: str, prov: Any, pi: int, t: int,
+               rows: list[Any],
                truth: list[dict[str, Any]]) -> None:
-        item = f"p-{self.seed}-{(t - self.start_ns) // DAY_NS:03d}-x{len(truth):04d}"
+        item = f"p-{self.seed}-{d:03d}-x{len(truth):04d}"
         base: dict[str, Any] = {"type": "planted", "id": item, "kind": prov.rule.kind,
                                 "planted_for": prov.id, "intent": kind,
                                 "time": iso_ns(np.array([t]))[0]}

@@ -21,7 +21,7 @@ Examples
 ...                        bearing_sd_deg=2.0)
 >>> [inc] = fuse([report(1, 37.9, 45.0), report(2, 38.1, 315.0)], None, ())
 >>> inc.evidence, round(inc.origin.lat, 2), round(inc.origin.lon, 2)
-(('r1', 'r2'), 48.06, 38.0)
+(('r1', 'r2'), 48.07, 38.0)
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import shapely
@@ -65,6 +66,13 @@ def normal_points(n: int, seed: int) -> F64:
     out: F64 = np.asarray(np.concatenate([z, -z])[:n] if n > 1 else z, float)
     out.setflags(write=False)
     return out
+
+
+def _points_in(area: Any, x: F64, y: F64) -> NDArray[np.bool_]:
+    """The classification's point-in-area lookup (a raster-backed mask, or a polygon)."""
+    if callable(area):
+        return np.asarray(area(x, y), bool)
+    return np.asarray(shapely.intersects_xy(area, x, y), bool)
 
 
 def _active(t: NDArray[np.datetime64], start: np.datetime64 | None, end: np.datetime64 | None
@@ -110,9 +118,10 @@ def attribute(
         a = np.flatnonzero(act)
         if not len(a):
             continue
-        hit = shapely.intersects(poly, boxes[a])
+        shape = getattr(poly, "geom", poly)
+        hit = shapely.intersects(shape, boxes[a])
         touched[a[hit], party] = True
-        full = a[hit][shapely.contains_properly(poly, boxes[a[hit]])]
+        full = a[hit][shapely.contains_properly(shape, boxes[a[hit]])]
         inside[full] = party
     fast = (inside >= 0) & (touched.sum(axis=1) == 1)
     prob[idx[fast], inside[fast]] = 1.0
@@ -135,7 +144,7 @@ def attribute(
         a = np.flatnonzero(_active(st, start, end))
         if not len(a):
             continue
-        a = a[shapely.intersects_xy(poly, sx[a], sy[a])]
+        a = a[_points_in(poly, sx[a], sy[a])]
         disputed[a] |= (owner[a] >= 0) & (owner[a] != party)
         owner[a] = party
     owner[disputed] = -1

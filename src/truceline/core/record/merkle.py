@@ -7,9 +7,12 @@ are ever stored (they never change once complete, which is what tlog tiles persi
 full nodes. Proof generation therefore needs only a ``get_node(level, index) -> bytes``
 function, which a store can back with a table or with hash tiles, and costs O(log n) reads.
 
-Verifiers are strict on purpose: every hash must be exactly 32 bytes, sizes and indices are
-non-negative integers below 2**64, a consistency proof from size 0 is rejected (it proves
-nothing), and every failure raises :class:`~truceline.errors.IntegrityError` naming the reason.
+Verifiers are strict on purpose: every hash that is hashed must be exactly 32 bytes, sizes and
+indices are non-negative integers below 2**64, a consistency proof from size 0 is rejected (it
+proves nothing), and every failure raises :class:`~truceline.errors.IntegrityError` naming the
+reason. The one exception follows transparency-dev/merkle so that peers agree on every probe:
+a proof between equal trees with an empty proof only compares the two roots' bytes (an empty
+subtree needs only the empty root), whatever their length, since nothing is hashed.
 """
 
 from __future__ import annotations
@@ -411,11 +414,16 @@ def verify_subtree_inclusion(
 def verify_consistency(
     size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
 ) -> None:
-    """Raise IntegrityError unless the tree of ``size2`` extends the tree of ``size1``."""
+    """Raise IntegrityError unless the tree of ``size2`` extends the tree of ``size1``.
+
+    Equal sizes with an empty proof follow transparency-dev/merkle exactly: the two roots are
+    compared byte for byte and their length is not checked. No hashing happens in that case,
+    so equal bytes can only mean "the same tree" and a hash of another length cannot be
+    smuggled into a proof; every other case requires 32-byte hashes. Peers must agree on
+    which proofs verify, or one party's "consistent" is another's "fork".
+    """
     _check_size("size1", size1)
     _check_size("size2", size2)
-    _check_hash("root1", root1)
-    _check_hash("root2", root2)
     p = _check_proof(proof)
     if size1 == 0:
         raise IntegrityError("a consistency proof from size 0 proves nothing", field="size1")
@@ -424,10 +432,22 @@ def verify_consistency(
     if size1 == size2:
         if p:
             raise IntegrityError("equal sizes need an empty proof", field="proof")
-        if root1 != root2:
-            raise IntegrityError("equal sizes but different roots: a fork", field="root2")
+        _same_root(root1, root2, "equal sizes but different roots: a fork")
         return
+    _check_hash("root1", root1)
+    _check_hash("root2", root2)
     _verify_subtree_consistency(0, size1, size2, p, bytes(root1), bytes(root2))
+
+
+def _same_root(a: object, b: object, message: str) -> None:
+    """Byte equality of two roots (any length, as upstream's ``verifyMatch``)."""
+    got = []
+    for name, h in (("root1", a), ("root2", b)):
+        if not isinstance(h, bytes | bytearray | memoryview):
+            raise IntegrityError(f"{name} must be bytes, got {type(h).__name__}", field=name)
+        got.append(bytes(h))
+    if got[0] != got[1]:
+        raise IntegrityError(message, field="root2")
 
 
 def verify_subtree_consistency(
@@ -435,13 +455,13 @@ def verify_subtree_consistency(
 ) -> None:
     """Raise IntegrityError unless subtree ``[start, end)`` with ``subtree_root`` is in ``root``.
 
-    An empty subtree (``start == end``) is vacuously consistent when its hash is the empty
-    root and the proof is empty (as transparency-dev/merkle decides).
+    The two trivial cases follow transparency-dev/merkle exactly (see
+    :func:`verify_consistency`): an empty subtree is vacuously consistent when its hash is
+    the empty root and the proof is empty, whatever ``root`` is; the whole tree is consistent
+    with itself when the proof is empty and the two roots are the same bytes.
     """
     _check_subtree(start, end)
     _check_size("size", size)
-    _check_hash("subtree_root", subtree_root)
-    _check_hash("root", root)
     p = _check_proof(proof)
     if end > size:
         raise IntegrityError(f"subtree end {end} is beyond size {size}", field="end")
@@ -454,9 +474,10 @@ def verify_subtree_consistency(
     if start == 0 and end == size:
         if p:
             raise IntegrityError("the whole tree needs an empty proof", field="proof")
-        if subtree_root != root:
-            raise _mismatch("root")
+        _same_root(subtree_root, root, "root does not match the proof")
         return
+    _check_hash("subtree_root", subtree_root)
+    _check_hash("root", root)
     _verify_subtree_consistency(start, end, size, p, bytes(subtree_root), bytes(root))
 
 
