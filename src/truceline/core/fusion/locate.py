@@ -245,6 +245,50 @@ def _start(b: FireBatch, cd: Candidates, labels: I64, G: int, use_band: NDArray[
     return x, y
 
 
+def _median_crossing(
+    b: FireBatch, labels: I64, G: int, cap: int
+) -> tuple[F64, F64, NDArray[np.bool_]]:
+    """Robust start: the per-group median of the crossings of pairs of bearings.
+
+    Pairs are rows up to ``cap`` apart in group order (all pairs in groups of up to ``cap``);
+    a crossing counts if it lies ahead of both observers at an angle of at least 10 degrees.
+    Groups with fewer than three crossings get none (``ok`` False).
+    """
+    ib = np.flatnonzero(np.isfinite(b.brg) & np.isfinite(b.ox))
+    ib = ib[np.argsort(labels[ib], kind="stable")]
+    gb = labels[ib]
+    xs, ys, gs = [], [], []
+    for d in range(1, cap):
+        i, j = ib[:-d], ib[d:]
+        same = gb[:-d] == gb[d:]
+        i, j = i[same], j[same]
+        if not len(i):
+            break
+        u1x, u1y, u2x, u2y = np.sin(b.brg[i]), np.cos(b.brg[i]), np.sin(b.brg[j]), np.cos(b.brg[j])
+        cross = u1x * u2y - u1y * u2x
+        wx, wy = b.ox[j] - b.ox[i], b.oy[j] - b.oy[i]
+        ok = np.abs(cross) > np.sin(np.radians(10.0))
+        den = np.where(ok, cross, 1.0)
+        s1 = (wx * u2y - wy * u2x) / den
+        s2 = (wx * u1y - wy * u1x) / den
+        ok &= (s1 > 0) & (s2 > 0)
+        xs.append((b.ox[i] + s1 * u1x)[ok])
+        ys.append((b.oy[i] + s1 * u1y)[ok])
+        gs.append(labels[i][ok])
+    if not gs:
+        return np.zeros(G), np.zeros(G), np.zeros(G, bool)
+    x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
+    n = np.bincount(g, minlength=G)
+    start = np.concatenate([[0], np.cumsum(n)[:-1]])
+    mid = start + np.maximum(n - 1, 0) // 2
+    mid2 = start + n // 2
+    ox = np.sort(x[np.lexsort((x, g))].reshape(-1)) if False else x[np.lexsort((x, g))]
+    oy = y[np.lexsort((y, g))]
+    ok = n >= 3
+    safe = lambda a, k: np.where(ok, a[np.minimum(k, max(len(a) - 1, 0))], 0.0)  # noqa: E731
+    return ((safe(ox, mid) + safe(ox, mid2)) / 2, (safe(oy, mid) + safe(oy, mid2)) / 2, ok)
+
+
 def _bancroft(b: FireBatch, labels: I64, G: int, x: F64, y: F64) -> tuple[F64, F64]:
     """Linear start for groups of arrival times only (four or more): unknowns x, y, t0, R."""
     ia = np.flatnonzero(np.isfinite(b.arr) & np.isfinite(b.ox))
