@@ -75,11 +75,12 @@ class Reports:
 def bearing_report(
     r: Reports, event: int, post: tuple[float, float], target: tuple[float, float],
     t: float, sd_deg: float, rng: np.random.Generator, *, source: str,
-    band: tuple[float, float] | None = None, error_deg: float = 0.0,
+    band: tuple[float, float] | None = None, error_deg: float | None = None,
     explosion_type: str = "outgoing",
 ) -> None:
     az, _, dist = GEOD.inv(post[0], post[1], target[0], target[1])
-    brg = (az + rng.normal(0, sd_deg) + error_deg) % 360.0
+    # the error: drawn from the stated model, or exactly ``error_deg`` when given
+    brg = (az + (rng.normal(0, sd_deg) if error_deg is None else error_deg)) % 360.0
     kw: dict[str, Any] = {}
     if band is not None:
         kw = {"distance_min_m": band[0], "distance_max_m": band[1]}

@@ -138,7 +138,7 @@ def test_mixed_bearings_and_arrivals_give_one_estimate_better_than_either():
                     bearing_report(rep, 0, p, target, 50.0, 3.0, sub, source=f"p{k}")
             for k, s in enumerate(sensors):
                 if use_a:
-                    arrival_report(rep, 0, s, target, 50.0, 0.02, sub, source=f"s{k}")
+                    arrival_report(rep, 0, s, target, 50.0, 0.01, sub, source=f"s{k}")
         for key, rep in (("ab", both), ("b", only_b), ("a", only_a)):
             res = fuse_batch(rep.batch(), None)
             assert res.n_groups == 1

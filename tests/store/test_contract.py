@@ -118,22 +118,33 @@ def test_observation_filters_order_and_paging(store: Store) -> None:
     same_time = ["a-2", "A_1", "a1", "B", "b", "Ä", "a 3"]
     rows = [obs(i) for i in same_time]
     rows += [obs("early", time="2025-03-28T08:00:00Z", source_id="p2"),
-             obs("late", time="2025-03-29T08:00:00.5+00:00"),
+             obs("late", time="2025-03-29T08:00:00+00:00"),
              Observation.model_validate({"id": "r1", "kind": "restriction", "time": T0,
-                                         "source_id": "p2", "restriction_type": "denial"})]
+                                         "source_id": "p2", "restriction_type": "checkpoint"})]
     store.add_observations(items(*reversed(rows)))
-    want = sorted(rows, key=lambda o: (o.time, o.id))
-    assert store.observations() == want
-    assert [o.id for o in store.observations()][1:8] == sorted([*same_time])[:7] or True
+    assert store.observations() == sorted(rows, key=lambda o: (o.time, o.id))
     got = [o.id for o in store.observations()]
-    assert got[1:] [:8] == sorted([*same_time, "r1"])  # bytewise order, like Python's
+    assert got == ["early", *sorted([*same_time, "r1"]), "late"]  # bytewise, like Python's
     assert [o.id for o in store.observations(kinds=["restriction"])] == ["r1"]
     assert [o.id for o in store.observations(source_id="p2")] == ["early", "r1"]
-    start, end = datetime.fromisoformat(T0), datetime.fromisoformat("2025-03-29T08:00:00.5Z")
+    start, end = datetime.fromisoformat("2025-03-28T19:05:00Z"), datetime.fromisoformat(
+        "2025-03-29T08:00:00Z")
     assert [o.id for o in store.observations(start=start, end=end)] == got[1:-1]
     assert [o.id for o in store.observations(start=end)] == ["late"]
     assert [o.id for o in store.observations(limit=3, offset=2)] == got[2:5]
     assert [o.id for o in store.observations(kinds=["fire", "restriction"], limit=2)] == got[:2]
+
+
+@pytest.mark.xfail(strict=True, reason="sql.py compares times as text: _iso keeps the caller's "
+                   "offset, and stored times carry fractional seconds only when non-zero")
+def test_time_filters_are_instants(store: Store) -> None:
+    from datetime import datetime
+
+    store.add_observations(items(obs("half", time="2025-03-28T08:00:00.5Z"),
+                                 obs("whole", time="2025-03-28T08:00:00Z")))
+    assert [o.id for o in store.observations()] == ["whole", "half"]
+    start = datetime.fromisoformat("2025-03-28T10:00:00+02:00")  # 08:00Z
+    assert [o.id for o in store.observations(start=start)] == ["whole", "half"]
 
 
 def test_incidents_are_replaced(store: Store) -> None:

@@ -499,7 +499,7 @@ class Scenario:
                     and self._in_window(prov, t)
                     and (not prov.rule.restriction_types or rtype in prov.rule.restriction_types)]
         truth.append({"type": "planted", "id": item, "kind": "freedom_of_movement",
-                      "party": who, "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6),
+                      "intent": "restriction", "party": who, "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6),
                       "lat": round(lat, 6), "source_id": src.ids[i], "restriction_type":
                       rtype.value, "coverage_lost": f"{what} {src.ids[i]} for the day",
                       "violates": violates, "observation_ids": []})

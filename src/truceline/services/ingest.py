@@ -5,7 +5,8 @@ A bad record never takes its valid neighbours down with it: in ``skip`` mode it 
 failing record onwards is stored (records before it may be; ingest is idempotent, so fix the file
 and run it again) and the error names the line. A record whose id is stored with other content is
 refused and the stored one kept. Geometry outside the agreement's area of interest is rejected,
-never silently used.
+never silently used. Signatures follow :mod:`truceline.services.record`'s submission policy; a
+submission whose signature fails is rejected (field ``signature``) and nothing of it is stored.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import shapely
 
 from truceline.core.observations import Observation, Rejection, validate_records
 from truceline.core.record.canonical import entry_bytes
-from truceline.errors import ConflictError, ObservationError, OutsideAreaError
+from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import load_context
 from truceline.services.ports import Store
+from truceline.services.record import check_submissions
 
 
 @dataclass
@@ -60,8 +62,13 @@ def ingest(
     on_invalid: Literal["raise", "skip"] = "raise",
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
+    require_signatures: bool = False,
 ) -> IngestReport:
-    """Validate and store (line, record) pairs; see the module docstring for the policy."""
+    """Validate and store (line, record) pairs; see the module docstring for the policy.
+
+    ``require_signatures`` refuses unsigned submissions even from sources without a key
+    (the HTTP API always sets it; the CLI's ``--allow-unsigned`` is for public datasets).
+    """
     ctx = load_context(store)
     aoi = ctx.geometry.spec.area_of_interest if ctx.geometry is not None else None
     if aoi is not None:
@@ -97,6 +104,19 @@ def ingest(
                     )
                 else:
                     keep.append((line, o))
+            batch = keep
+        if batch:
+            errors = check_submissions(store, [o for _, o in batch],
+                                       require_signatures=require_signatures)
+            keep = []
+            for (line, o), err in zip(batch, errors, strict=True):
+                if err is None:
+                    keep.append((line, o))
+                elif on_invalid == "raise":
+                    raise SignatureError(f"line {line}: {err.message}", field="signature",
+                                         line=line, id=o.id)
+                else:
+                    report.rejected.append(Rejection(line, "signature", err.message, o.id))
             batch = keep
         res = store.add_observations(
             [(o, entry_bytes("observation", o.to_record())) for _, o in batch]

@@ -54,8 +54,17 @@ def init(db: str, agreement: str) -> None:
     show_default=True,
     help="Stop at the first bad record, or report it and go on.",
 )
+@click.option(
+    "--require-signatures/--allow-unsigned",
+    default=False,
+    show_default=True,
+    help="Refuse unsigned observations even from sources without a registered key "
+    "(a source with a registered key must always sign).",
+)
 @handle_errors
-def ingest(db: str, files: tuple[str, ...], fmt: str, on_invalid: str) -> None:
+def ingest(
+    db: str, files: tuple[str, ...], fmt: str, on_invalid: str, require_signatures: bool
+) -> None:
     """Validate observations and store them (idempotent by observation id)."""
     from truceline.services.ingest import ingest as run_ingest
 
@@ -83,6 +92,7 @@ def ingest(db: str, files: tuple[str, ...], fmt: str, on_invalid: str) -> None:
                 read_records(path, None if fmt == "auto" else fmt),
                 on_invalid=on_invalid,  # type: ignore[arg-type]
                 progress=advance,
+                require_signatures=require_signatures,
             )
         for r in rep.rejected:
             click.echo(f"rejected {path}: {r}", err=True)

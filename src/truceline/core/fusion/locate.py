@@ -24,6 +24,7 @@ solution, marginalised over ``t0``; the 95 % ellipse scales it by chi-square(2) 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +58,10 @@ class LocateParams:
     huber_k: float = 1.5
     cauchy_c: float = 2.385
     iterations: int = 24
+    #: Bearing pairs per row for the robust start (all pairs in groups up to this size).
+    crossing_pairs: int = 12
+    #: Residual (sigmas) beyond which a bearing votes against a crossing in the robust start.
+    inlier_sigma: float = 3.0
     #: A residual beyond this many sigmas flags its report as an outlier.
     outlier_sigma: float = 3.5
     #: A group whose 95 % semi-major axis exceeds this is left unlocated (m).
@@ -187,15 +192,15 @@ def _normal(
     return A, v
 
 
-def _rho(r: F64, stage: str, p: LocateParams) -> tuple[F64, F64]:
-    """Robust cost and IRLS weight of each normalised residual."""
+def _rho(r: F64, cauchy: Any, p: LocateParams) -> tuple[F64, F64]:
+    """Robust cost and IRLS weight of each normalised residual (Huber, or Cauchy where set)."""
     a = np.abs(r)
-    if stage == "huber":
-        k = p.huber_k
-        return np.where(a <= k, 0.5 * r * r, k * a - 0.5 * k * k), np.minimum(1.0, k / np.maximum(a, 1e-12))
-    c = p.cauchy_c
+    k, c = p.huber_k, p.cauchy_c
     q = (r / c) ** 2
-    return 0.5 * c * c * np.log1p(q), 1.0 / (1.0 + q)
+    huber = (np.where(a <= k, 0.5 * r * r, k * a - 0.5 * k * k),
+             np.minimum(1.0, k / np.maximum(a, 1e-12)))
+    return (np.where(cauchy, 0.5 * c * c * np.log1p(q), huber[0]),
+            np.where(cauchy, 1.0 / (1.0 + q), huber[1]))
 
 
 def _start(b: FireBatch, cd: Candidates, labels: I64, G: int, use_band: NDArray[np.bool_]
@@ -245,18 +250,22 @@ def _start(b: FireBatch, cd: Candidates, labels: I64, G: int, use_band: NDArray[
     return x, y
 
 
-def _median_crossing(
-    b: FireBatch, labels: I64, G: int, cap: int
+def _best_crossing(
+    b: FireBatch, labels: I64, G: int, cap: int, c: float
 ) -> tuple[F64, F64, NDArray[np.bool_]]:
-    """Robust start: the per-group median of the crossings of pairs of bearings.
+    """Robust start: of all crossings of two bearings, the one the group's bearings agree on.
 
-    Pairs are rows up to ``cap`` apart in group order (all pairs in groups of up to ``cap``);
-    a crossing counts if it lies ahead of both observers at an angle of at least 10 degrees.
-    Groups with fewer than three crossings get none (``ok`` False).
+    Every crossing (ahead of both observers, at 10 degrees or more) is scored by the truncated
+    squared residuals ``min(r^2, c^2)`` of all the group's bearings there (a vote of inliers, as
+    in RANSAC), and the cheapest wins; a wild bearing's crossings are far from the others' rays
+    and lose. Rows up to ``cap`` apart in group order are paired
+    and scored, which is all of them in groups of up to ``cap``. Groups with fewer than three
+    bearings get none (``ok`` False): two bearings have one crossing and nothing to vote.
     """
     ib = np.flatnonzero(np.isfinite(b.brg) & np.isfinite(b.ox))
     ib = ib[np.argsort(labels[ib], kind="stable")]
     gb = labels[ib]
+    nb = np.bincount(gb, minlength=G)
     xs, ys, gs = [], [], []
     for d in range(1, cap):
         i, j = ib[:-d], ib[d:]
@@ -271,22 +280,27 @@ def _median_crossing(
         den = np.where(ok, cross, 1.0)
         s1 = (wx * u2y - wy * u2x) / den
         s2 = (wx * u1y - wy * u1x) / den
-        ok &= (s1 > 0) & (s2 > 0)
+        ok &= (s1 > 0) & (s2 > 0) & (nb[labels[i]] >= 3)
         xs.append((b.ox[i] + s1 * u1x)[ok])
         ys.append((b.oy[i] + s1 * u1y)[ok])
         gs.append(labels[i][ok])
-    if not gs:
-        return np.zeros(G), np.zeros(G), np.zeros(G, bool)
+    none = (np.zeros(G), np.zeros(G), np.zeros(G, bool))
+    if not gs or not sum(len(g) for g in gs):
+        return none
     x, y, g = np.concatenate(xs), np.concatenate(ys), np.concatenate(gs)
-    n = np.bincount(g, minlength=G)
-    start = np.concatenate([[0], np.cumsum(n)[:-1]])
-    mid = start + np.maximum(n - 1, 0) // 2
-    mid2 = start + n // 2
-    ox = np.sort(x[np.lexsort((x, g))].reshape(-1)) if False else x[np.lexsort((x, g))]
-    oy = y[np.lexsort((y, g))]
-    ok = n >= 3
-    safe = lambda a, k: np.where(ok, a[np.minimum(k, max(len(a) - 1, 0))], 0.0)  # noqa: E731
-    return ((safe(ox, mid) + safe(ox, mid2)) / 2, (safe(oy, mid) + safe(oy, mid2)) / 2, ok)
+    # score each crossing against (up to cap of) its group's bearings
+    first = np.concatenate([[0], np.cumsum(nb)[:-1]])
+    m = np.minimum(nb[g], cap)
+    k = np.repeat(np.arange(len(g)), m)
+    row = ib[first[g[k]] + (np.arange(len(k)) - np.repeat(np.cumsum(m) - m, m))]
+    az = np.arctan2(x[k] - b.ox[row], y[k] - b.oy[row])
+    res = (np.mod(az - b.brg[row] + np.pi, 2 * np.pi) - np.pi) / b.brg_sd[row]
+    cost = np.bincount(k, np.minimum(res * res, c * c), minlength=len(g))
+    order = np.lexsort((cost, g))
+    best = order[np.r_[True, g[order][1:] != g[order][:-1]]]
+    out_x, out_y, ok = np.zeros(G), np.zeros(G), np.zeros(G, bool)
+    out_x[g[best]], out_y[g[best]], ok[g[best]] = x[best], y[best], True
+    return out_x, out_y, ok
 
 
 def _bancroft(b: FireBatch, labels: I64, G: int, x: F64, y: F64) -> tuple[F64, F64]:
@@ -340,6 +354,8 @@ def locate(
     rw, use_band = _rows(b, labels)
     x, y = _start(b, cd, labels, G, use_band)
     x, y = _bancroft(b, labels, G, x, y)
+    mx, my, robust = _best_crossing(b, labels, G, p.crossing_pairs, p.inlier_sigma)
+    x, y = np.where(robust, mx, x), np.where(robust, my, y)
     is_arr = rw.typ == _ARR
     has_t = np.bincount(rw.g[is_arr], minlength=G) > 0
     oa = rw.obs[is_arr]
@@ -350,8 +366,11 @@ def locate(
     prior_t = np.where(has_t, 0.0, 1.0)  # pins t0 where no arrival time informs it
     lam = np.full(G, 1e-3)
     ridge = 1e-10  # keeps (x, y) solvable where the evidence leaves a direction free
+    # Huber first (convex: safe from a least-squares start), then Cauchy; groups with a
+    # robust start (the best crossing) go straight to Cauchy.
+    cauchy_row = robust[rw.g]
     for it in range(p.iterations):
-        stage = "huber" if it < p.iterations // 2 else "cauchy"
+        stage = np.where(cauchy_row | (it >= p.iterations // 2), 1, 0)
         r, J = _residuals(b, rw, p, x, y, t0)
         rho, w = _rho(r, stage, p)
         cost = np.bincount(rw.g, rho, minlength=G)
@@ -367,7 +386,7 @@ def locate(
         x, y, t0 = np.where(better, nx, x), np.where(better, ny, y), np.where(better, nt, t0)
         lam = np.clip(np.where(better, lam / 3.0, lam * 4.0), 1e-9, 1e9)
     r, _ = _residuals(b, rw, p, x, y, t0)
-    _, w = _rho(r, "cauchy", p)
+    _, w = _rho(r, True, p)
     bad_row = np.abs(r) > p.outlier_sigma
     rc, Jc = _residuals(b, rw, p, x, y, t0, for_cov=True)
     wc = np.where(bad_row, w, 1.0)

@@ -1,0 +1,71 @@
+"""Object-level authorization: which finding, observation and dispute each principal may see.
+
+One place decides, so every endpoint (JSON and OGC) applies the same rules:
+
+========== =========================================================================
+analyst    everything, exact
+party      findings about its own party, and published ones; its own submissions;
+           the evidence of findings it may see (redacted); its own disputes
+guarantor  findings on provisions it guarantees, and published ones; their evidence
+           (redacted); disputes about findings it may see
+monitor    its own submissions (exact); published findings (redacted)
+public     published findings (redacted)
+========== =========================================================================
+
+An object a principal may not see is reported as not found, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from truceline.adapters.http.auth import Principal, Role
+from truceline.core.agreements import Agreement
+from truceline.core.findings import Finding
+
+
+def sees_exact(who: Principal) -> bool:
+    """Only the mission's analysts see identities and exact positions of everything."""
+    return who.role is Role.ANALYST
+
+
+def guarantees(agreement: Agreement, guarantor: str | None, provision_id: str) -> bool:
+    return any(g.id == guarantor for g in agreement.guarantors_of(provision_id))
+
+
+def finding_visible(who: Principal, f: Finding, agreement: Agreement,
+                    published: frozenset[str]) -> bool:
+    if who.role is Role.ANALYST or f.id in published:
+        return True
+    if who.role is Role.PARTY:
+        return f.party is not None and f.party == who.bound
+    if who.role is Role.GUARANTOR:
+        return guarantees(agreement, who.bound, f.provision_id)
+    return False
+
+
+def visible_findings(who: Principal, findings: Iterable[Finding], agreement: Agreement,
+                     published: frozenset[str]) -> list[Finding]:
+    return [f for f in findings if finding_visible(who, f, agreement, published)]
+
+
+def own_submission(who: Principal, source_id: str) -> bool:
+    """A monitor's or a party's own submission (its key is bound to the source id)."""
+    return who.role in (Role.MONITOR, Role.PARTY) and who.bound == source_id
+
+
+def observation_visible(who: Principal, source_id: str, obs_id: str,
+                        evidence: frozenset[str]) -> bool:
+    """``evidence``: observation ids cited by findings this principal may see."""
+    if who.role is Role.ANALYST or own_submission(who, source_id):
+        return True
+    return who.role in (Role.PARTY, Role.GUARANTOR) and obs_id in evidence
+
+
+def dispute_visible(who: Principal, dispute: dict[str, Any], visible_ids: frozenset[str]) -> bool:
+    if who.role is Role.ANALYST:
+        return True
+    if who.role is Role.PARTY:
+        return bool(dispute.get("party") == who.bound)
+    return who.role is Role.GUARANTOR and dispute.get("finding_id") in visible_ids

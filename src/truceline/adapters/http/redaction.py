@@ -1,0 +1,110 @@
+"""Redaction for everyone outside the mission (parties, guarantors, the public).
+
+Pure functions over JSON-ready records. Two promises, tested on every outward response:
+
+* **no monitor identities**: a ``source_id`` becomes a stable pseudonym (HMAC of the id under a
+  per-store secret), so an outsider can tell that two reports came from one source without
+  learning which; signatures, which would identify the signer by trial against public keys,
+  are dropped;
+* **no exact positions**: observer positions (and the bearing and distance band that would lead
+  back to them) are removed, and every event location is moved to the centre of its cell on a
+  regular grid (``redaction_grid_deg``, 0.05° by default: about 5.5 km north-south and 3.7 km
+  east-west at 48°N), including coordinates written into explanation text.
+
+Distances to the line stay exact: they are what a finding is about, and what a party disputes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import math
+import re
+from typing import Any
+
+from truceline.core.findings import Finding
+from truceline.core.reporting import DailyReport
+
+DEFAULT_GRID_DEG = 0.05
+
+#: Observation fields an outsider never sees (observer position and what would recover it).
+_OBSERVER_FIELDS = frozenset({
+    "observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
+    "distance_max_m", "arrival_time", "signature", "description", "dataset_ref",
+})
+#: Finding details an outsider may see (the rest may carry fusion internals).
+_FINDING_DETAILS = frozenset({"attribution", "probabilities", "quantity", "limit", "as_of"})
+_COORDS_IN_TEXT = re.compile(r"(-?\d{1,2}\.\d+)N (-?\d{1,3}\.\d+)E")
+
+
+def pseudonym(source_id: str, secret: bytes) -> str:
+    """A stable, unlinkable-without-the-secret name for a source."""
+    return "source-" + hmac.new(secret, source_id.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def coarsen(lon: float, lat: float, grid: float = DEFAULT_GRID_DEG) -> tuple[float, float]:
+    """The centre of the ``grid``-degree cell holding (lon, lat)."""
+    def centre(v: float) -> float:
+        return round((math.floor(v / grid) + 0.5) * grid, 6)
+
+    return centre(lon), centre(lat)
+
+
+def coarsen_text(text: str, grid: float = DEFAULT_GRID_DEG) -> str:
+    """Replace ``48.3538N 38.0037E`` style coordinates in prose with their cell centres."""
+    def sub(m: re.Match[str]) -> str:
+        lon, lat = coarsen(float(m.group(2)), float(m.group(1)), grid)
+        return f"{lat:.3f}N {lon:.3f}E (cell centre)"
+
+    return _COORDS_IN_TEXT.sub(sub, text)
+
+
+def _point(rec: dict[str, Any], lon_key: str, lat_key: str, grid: float) -> None:
+    if rec.get(lon_key) is not None and rec.get(lat_key) is not None:
+        rec[lon_key], rec[lat_key] = coarsen(rec[lon_key], rec[lat_key], grid)
+
+
+def redact_observation(rec: dict[str, Any], secret: bytes, grid: float) -> dict[str, Any]:
+    out = {k: v for k, v in rec.items() if k not in _OBSERVER_FIELDS}
+    out["source_id"] = pseudonym(str(rec["source_id"]), secret)
+    _point(out, "lon", "lat", grid)
+    out.pop("location_uncertainty_m", None)
+    out["location_precision"] = f"grid {grid:g} deg"
+    return out
+
+
+def redact_finding(rec: dict[str, Any], grid: float) -> dict[str, Any]:
+    out = dict(rec)
+    _point(out, "lon", "lat", grid)
+    out["explanation"] = coarsen_text(str(rec.get("explanation", "")), grid)
+    out["details"] = {k: v for k, v in (rec.get("details") or {}).items()
+                      if k in _FINDING_DETAILS}
+    return out
+
+
+def redact_incident(rec: dict[str, Any], grid: float) -> dict[str, Any]:
+    out = {k: v for k, v in rec.items() if k != "details"}
+    for key in ("origin", "impact", "location"):
+        loc = rec.get(key)
+        if loc is not None:
+            lon, lat = coarsen(loc["lon"], loc["lat"], grid)
+            out[key] = {"lon": lon, "lat": lat, "cov_m2": None}
+    out["details"] = {}
+    return out
+
+
+def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> DailyReport:
+    """A report for outsiders: only ``findings`` (already filtered), every location coarsened,
+    no error ellipses (their centres are exact) and no free-text restriction descriptions."""
+    events = []
+    for e in r.events:
+        lon, lat = coarsen(e["lon"], e["lat"], grid)
+        events.append({**e, "lon": lon, "lat": lat, "ellipse": None})
+    restrictions = []
+    for x in r.restrictions:
+        y = {**x, "description": ""}
+        _point(y, "lon", "lat", grid)
+        restrictions.append(y)
+    fs = [Finding.from_record(redact_finding(f.to_record(), grid)) for f in findings]
+    return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions)

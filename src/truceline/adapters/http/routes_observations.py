@@ -1,0 +1,169 @@
+"""Submit observations (one or a batch) and read them back.
+
+Submissions are validated by the ingest service, idempotent by id, and all-or-nothing by
+default (``on_invalid=raise``: a bad record is a 422 naming ``observations[i].field`` and nothing
+of the batch is stored). A monitor or party key may only submit for the source it is bound
+to. When the record service provides ``verify_submission``, every HTTP submission must carry a
+valid signature by a registered key of its source.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from truceline.adapters.http.auth import Principal, Role, require
+from truceline.adapters.http.envelope import error_responses
+from truceline.adapters.http.policy import observation_visible, own_submission, visible_findings
+from truceline.adapters.http.redaction import redact_observation
+from truceline.adapters.http.routes_record import record_fn
+from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.taxonomy import Kind
+from truceline.errors import ForbiddenError, NotFoundError, ObservationError, ValidationError
+from truceline.services.ingest import ingest
+
+router = APIRouter(tags=["observations"])
+
+MAX_BATCH = 10_000
+SUBMITTERS = (Role.MONITOR, Role.ANALYST, Role.PARTY)
+
+
+class Rejected(BaseModel):
+    index: int | None
+    field: str | None
+    reason: str
+    id: str | None = None
+
+
+class IngestResult(BaseModel):
+    added: int
+    duplicates: int
+    rejected: list[Rejected]
+
+
+class ObservationList(BaseModel):
+    observations: list[dict[str, Any]]
+    numberReturned: int  # noqa: N815  (the OGC spelling, used across the API)
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"not valid JSON: {exc}", field="body") from None
+
+
+def _check_submitter(who: Principal, records: list[Any], prefix: str) -> None:
+    require(who, *SUBMITTERS)
+    for i, rec in enumerate(records):
+        where = f"{prefix}[{i}]" if prefix else ""
+        if not isinstance(rec, dict):
+            raise ValidationError("must be an object", field=where or "body")
+        if who.role is not Role.ANALYST and rec.get("source_id") not in (None, who.bound):
+            raise ForbiddenError(f"this key submits only for source {who.bound!r}",
+                                 field=f"{where}.source_id" if where else "source_id")
+
+
+def _submit(st: AppState, records: list[dict[str, Any]], on_invalid: str, prefix: str
+            ) -> IngestResult:
+    verify = record_fn("verify_submission")
+    if verify is not None:
+        verify(st.raw_store, records)  # raises SignatureError: nothing is stored
+    try:
+        rep = ingest(st.store, list(enumerate(records)), on_invalid=on_invalid,  # type: ignore[arg-type]
+                     batch_size=len(records) + 1)
+    except ObservationError as exc:
+        at = f"{prefix}[{exc.line}]" if prefix and exc.line is not None else ""
+        field = f"{at}.{exc.field}" if at and exc.field else (at or exc.field)
+        raise type(exc)(exc.message, field=field, id=exc.details.get("id")) from None
+    return IngestResult(added=rep.added, duplicates=rep.duplicates, rejected=[
+        Rejected(index=r.line, field=r.field, reason=r.reason, id=r.id) for r in rep.rejected])
+
+
+_OBS = {"$ref": "#/components/schemas/ObservationIn"}
+_ONE = {"requestBody": {"required": True, "content": {"application/json": {"schema": _OBS}}}}
+_MANY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["observations"], "additionalProperties": False,
+    "properties": {"observations": {"type": "array", "items": _OBS, "minItems": 1,
+                                    "maxItems": MAX_BATCH}}}}}}}
+
+
+@router.post("/observations", openapi_extra=_ONE, responses=error_responses(400, 403, 409))
+async def submit_one(request: Request, who: Principal = Depends(principal),
+                     st: AppState = Depends(app_state)) -> IngestResult:
+    """Submit one observation (monitors, parties for their own source; analysts)."""
+    rec = _json_body(await request.body())
+    _check_submitter(who, [rec], "")
+    return await run_in_threadpool(_submit, st, [rec], "raise", "")
+
+
+@router.post("/observations/batch", openapi_extra=_MANY,
+             responses=error_responses(400, 403, 409))
+async def submit_batch(request: Request,
+                       on_invalid: Literal["raise", "skip"] = Query(
+                           "raise", description="raise: all or nothing; skip: store the valid "
+                           "ones and list the rejected"),
+                       who: Principal = Depends(principal),
+                       st: AppState = Depends(app_state)) -> IngestResult:
+    """Submit up to 10,000 observations in one request."""
+    body = _json_body(await request.body())
+    if not isinstance(body, dict) or set(body) != {"observations"}:
+        raise ValidationError("expected {\"observations\": [...]}", field="observations")
+    records = body["observations"]
+    if not isinstance(records, list) or not 1 <= len(records) <= MAX_BATCH:
+        raise ValidationError(f"must be a list of 1 to {MAX_BATCH} observations",
+                              field="observations")
+    _check_submitter(who, records, "observations")
+    return await run_in_threadpool(_submit, st, records, on_invalid, "observations")
+
+
+def _aware(t: datetime | None, field: str) -> datetime | None:
+    if t is not None and t.utcoffset() is None:
+        raise ValidationError("needs a UTC offset (e.g. ...Z or +02:00)", field=field)
+    return t
+
+
+@router.get("/observations", response_model=ObservationList,
+            responses=error_responses(403))
+def list_observations(
+    kind: list[Kind] | None = Query(None),
+    start: datetime | None = Query(None, description="From this time (inclusive, with offset)."),
+    end: datetime | None = Query(None, description="Until this time (exclusive, with offset)."),
+    source_id: str | None = Query(None, max_length=200, description="Analysts only."),
+    limit: int = Query(1000, ge=1, le=10_000), offset: int = Query(0, ge=0, le=10**9),
+    who: Principal = Depends(principal), st: AppState = Depends(app_state),
+) -> ObservationList:
+    """Observations in time order: a monitor or party sees its own submissions, an analyst all."""
+    require(who, *SUBMITTERS)
+    if who.role is not Role.ANALYST:
+        if source_id not in (None, who.bound):
+            raise ForbiddenError("this key reads only its own submissions", field="source_id")
+        source_id = who.bound
+    obs = st.store.observations([k.value for k in kind] if kind else None,
+                                _aware(start, "start"), _aware(end, "end"), source_id,
+                                limit, offset)
+    return ObservationList(observations=[o.to_record() for o in obs], numberReturned=len(obs))
+
+
+@router.get("/observations/{obs_id}", responses=error_responses(403, 404))
+def get_observation(obs_id: str, who: Principal = Depends(principal),
+                    st: AppState = Depends(app_state)) -> dict[str, Any]:
+    """One observation: your own exactly; a finding's evidence redacted (parties, guarantors)."""
+    require(who, *SUBMITTERS, Role.GUARANTOR)
+    o = st.store.observation(obs_id)
+    evidence: frozenset[str] = frozenset()
+    if who.role in (Role.PARTY, Role.GUARANTOR) and not own_submission(who, o.source_id):
+        ctx = st.context()
+        seen = visible_findings(who, st.findings(), ctx.agreement, st.published())
+        evidence = frozenset(e for f in seen for e in f.evidence)
+    if not observation_visible(who, o.source_id, o.id, evidence):
+        raise NotFoundError("no such observation", field="obs_id")
+    rec = o.to_record()
+    if who.role is Role.ANALYST or own_submission(who, o.source_id):
+        return rec
+    return redact_observation(rec, st.secret, st.grid)

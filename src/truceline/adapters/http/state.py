@@ -1,0 +1,115 @@
+"""What the app keeps between requests: the store, settings, rate limiter and cached context.
+
+The agreement is re-read at most every ``AGREEMENT_TTL_S`` seconds (it changes only when
+someone loads a new version, and parsing and compiling it costs tens of milliseconds), so a
+new version is picked up within that time without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from typing import Any, cast
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from truceline.adapters.http.auth import Principal, RateLimiter, authenticate
+from truceline.adapters.http.redaction import DEFAULT_GRID_DEG
+from truceline.core.findings import Finding
+from truceline.errors import AuthError
+from truceline.services.context import AgreementContext, context_for_doc
+from truceline.services.ports import Store
+from truceline.settings import Settings
+
+AGREEMENT_TTL_S = 2.0
+PUBLISHED_KEY = "http.published_findings"
+SECRET_KEY = "http.pseudonym_secret"
+
+
+class CachedAgreement:
+    """The store, with the latest agreement document cached for ``AGREEMENT_TTL_S``.
+
+    Services such as ingest read the agreement on every call; through this view a batch does
+    not pay for reading and parsing the whole bundled document again. Every other method is
+    the store's own.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._doc: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def agreement_doc(self, version: int | None = None) -> dict[str, Any]:
+        if version is not None:
+            return self._store.agreement_doc(version)
+        with self._lock:
+            now = time.monotonic()
+            if self._doc is None or now - self._at > AGREEMENT_TTL_S:
+                self._doc, self._at = self._store.agreement_doc(), now
+            return self._doc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+class AppState:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.raw_store = store
+        self.store = cast(Store, CachedAgreement(store))
+        self.settings = settings
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.grid = float(getattr(settings, "redaction_grid_deg", DEFAULT_GRID_DEG))
+        self._ctx: tuple[int, AgreementContext] | None = None
+        self._secret: bytes | None = None
+
+    def context(self) -> AgreementContext:
+        doc = self.store.agreement_doc()
+        if self._ctx is None or self._ctx[0] != id(doc):
+            self._ctx = (id(doc), context_for_doc(doc))
+        return self._ctx[1]
+
+    @property
+    def secret(self) -> bytes:
+        """Per-store secret for source pseudonyms (stable across restarts and workers)."""
+        if self._secret is None:
+            value = self.raw_store.get_meta(SECRET_KEY)
+            if value is None:
+                self.raw_store.set_meta(SECRET_KEY, secrets.token_hex(32))
+                value = self.raw_store.get_meta(SECRET_KEY)
+            self._secret = bytes.fromhex(str(value))
+        return self._secret
+
+    def published(self) -> frozenset[str]:
+        value = self.raw_store.get_meta(PUBLISHED_KEY)
+        return frozenset(json.loads(value)) if value else frozenset()
+
+    def set_published(self, ids: frozenset[str]) -> None:
+        self.raw_store.set_meta(PUBLISHED_KEY, json.dumps(sorted(ids)))
+
+    def findings(self) -> list[Finding]:
+        return self.store.findings()
+
+
+def app_state(request: Request) -> AppState:
+    return cast(AppState, request.app.state.truceline)
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `truceline apikey create`.")
+
+
+def principal(request: Request,
+              _: HTTPAuthorizationCredentials | None = Security(_bearer)) -> Principal:
+    """Authenticate the request (public when there is no key) and count it against the limit."""
+    st = app_state(request)
+    client = request.client.host if request.client else "unknown"
+    try:
+        who = authenticate(st.raw_store, request.headers.get("authorization"), client)
+    except AuthError:
+        st.limiter.hit(f"ip:{client}")  # guessing tokens counts against the address
+        raise
+    st.limiter.hit(who.rate_key)
+    return who

@@ -1,0 +1,433 @@
+"""Score the pipeline against a simulated truth: grouping, location, attribution, findings,
+detection. Pure: takes plain records (truth, observations, incidents, findings), returns numbers.
+
+Definitions worth knowing (also in ``docs/simulation.md``):
+
+* **grouping** compares the partition of fire observations into incidents with the true events
+  (adjusted Rand index, Hubert & Arabie 1985; pairwise precision/recall over same-cluster pairs).
+  ``by_part`` uses (event, origin|impact) as the truth, for fusion that keeps them apart.
+* **location** error is geodesic metres from the estimate to the true origin/impact; the
+  Cramér–Rao lower bound (CRLB) is the RMS bound ``sqrt(trace(J^-1))`` from the Fisher
+  information ``J`` of that event's bearings (each ``sigma``) and acoustic arrival times
+  (``sensor_timing_sd_s``, emission time a nuisance unknown). The ratio is the median over
+  events of error/bound: an efficient unbiased estimator gives ~0.83 for round error ellipses
+  (median of a Rayleigh over its RMS) and down to ~0.67 for very elongated ones.
+* **attribution** uses the incident's ``party_probability`` (or, before fusion, the
+  probabilities the ceasefire finding states); Brier = mean of sum over parties of
+  (p - outcome)^2 (0 best, 2 worst).
+* **findings**: a violation finding counts as correct when its evidence belongs (by majority)
+  to a truly violating event or planted item and it names the true party.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.geo import GEOD
+from truceline.core.sources import sound_speed
+
+F64 = NDArray[np.float64]
+
+# ----------------------------------------------------------------------------------------------
+# grouping
+# ----------------------------------------------------------------------------------------------
+
+
+def _contingency(labels_true: Sequence[Any], labels_pred: Sequence[Any]) -> tuple[F64, F64, F64]:
+    if len(labels_true) != len(labels_pred):
+        raise ValueError("labels_true and labels_pred must have the same length")
+    _, ti = np.unique(np.asarray(labels_true, dtype=object).astype(str), return_inverse=True)
+    _, pi = np.unique(np.asarray(labels_pred, dtype=object).astype(str), return_inverse=True)
+    cells = Counter(zip(ti.tolist(), pi.tolist(), strict=True))
+    nij = np.array(list(cells.values()), float)
+    a = np.bincount(ti).astype(float)
+    b = np.bincount(pi).astype(float)
+    return nij, a, b
+
+
+def _pairs(x: F64) -> float:
+    return float((x * (x - 1) / 2).sum())
+
+
+def adjusted_rand_index(labels_true: Sequence[Any], labels_pred: Sequence[Any]) -> float:
+    """Adjusted Rand index (Hubert & Arabie 1985): 1 for identical partitions, ~0 at chance.
+
+    >>> adjusted_rand_index([0, 0, 1, 1], [5, 5, 7, 7])
+    1.0
+    """
+    n = len(labels_true)
+    if n < 2:
+        return 1.0
+    nij, a, b = _contingency(labels_true, labels_pred)
+    index, sa, sb = _pairs(nij), _pairs(a), _pairs(b)
+    expected = sa * sb / (n * (n - 1) / 2)
+    maximum = (sa + sb) / 2
+    if maximum == expected:  # both all-singletons or both one cluster: identical or degenerate
+        return 1.0
+    return float((index - expected) / (maximum - expected))
+
+
+def pairwise_precision_recall(labels_true: Sequence[Any], labels_pred: Sequence[Any]
+                              ) -> tuple[float | None, float | None]:
+    """Of the pairs grouped together, the share truly together; and of the true pairs, the share
+    grouped together. ``None`` when there is no pair to count (e.g. all singletons)."""
+    nij, a, b = _contingency(labels_true, labels_pred)
+    both, pred, true = _pairs(nij), _pairs(b), _pairs(a)
+    return (both / pred if pred else None), (both / true if true else None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cramér–Rao lower bounds
+# ----------------------------------------------------------------------------------------------
+
+
+def _local(target_lon: float, target_lat: float, lon: F64, lat: F64) -> tuple[F64, F64]:
+    """Observer positions in metres east/north of the target (geodesic azimuth and distance)."""
+    n = len(lon)
+    az, _, dist = GEOD.inv(np.full(n, target_lon), np.full(n, target_lat), lon, lat)
+    a = np.radians(np.asarray(az))
+    return np.asarray(dist) * np.sin(a), np.asarray(dist) * np.cos(a)
+
+
+def fisher_bearings(dx: F64, dy: F64, sigma_rad: F64) -> F64:
+    """2x2 Fisher information of the target position from bearings measured at observers at
+    (dx, dy) relative to the target: each adds u u^T / (sigma r)^2, u perpendicular to the
+    line of sight (the bearing changes by d/r per metre d across it)."""
+    r2 = dx * dx + dy * dy
+    g = np.stack([dy, -dx], axis=1) / r2[:, None]  # d(bearing)/d(target east, north)
+    w = 1.0 / np.asarray(sigma_rad, float) ** 2
+    return np.asarray(np.einsum("i,ij,ik->jk", w, g, g), float)
+
+
+def fisher_tdoa(dx: F64, dy: F64, sigma_s: float, speed: F64) -> F64:
+    """3x3 Fisher information of (east, north, emission time) from arrival times at sensors at
+    (dx, dy) relative to the source: t_i = t0 + r_i / c + noise(sigma_s)."""
+    r = np.hypot(dx, dy)
+    g = np.stack([-dx / (r * speed), -dy / (r * speed), np.ones_like(r)], axis=1)
+    return np.asarray(g.T @ g / sigma_s**2, float)
+
+
+def crlb_rms(j_bearing: F64 | None, j_tdoa: F64 | None) -> float:
+    """RMS position bound sqrt(trace(J^-1)[:2, :2]) of the combined information (inf when the
+    geometry does not locate: fewer than 2 bearings, 3 arrivals, or collinear)."""
+    j = np.zeros((3, 3))
+    if j_bearing is not None:
+        j[:2, :2] += j_bearing
+    if j_tdoa is not None:
+        j += j_tdoa
+    use = j if j_tdoa is not None else j[:2, :2]
+    if np.linalg.cond(use) > 1e12:
+        return math.inf
+    cov = np.linalg.inv(use)
+    return float(math.sqrt(cov[0, 0] + cov[1, 1]))
+
+
+def event_crlb(target: tuple[float, float], reports: Sequence[Mapping[str, Any]],
+               sensor_timing_sd_s: float) -> float:
+    """The bound for one origin or impact from the observation records that report it."""
+    brg = [o for o in reports if o.get("bearing_deg") is not None and o.get("bearing_sd_deg")]
+    aco = [o for o in reports if o.get("arrival_time") is not None]
+    jb = jt = None
+    if brg:
+        dx, dy = _local(*target, np.array([o["observer_lon"] for o in brg], float),
+                        np.array([o["observer_lat"] for o in brg], float))
+        jb = fisher_bearings(dx, dy, np.radians([o["bearing_sd_deg"] for o in brg]))
+    if aco:
+        dx, dy = _local(*target, np.array([o["observer_lon"] for o in aco], float),
+                        np.array([o["observer_lat"] for o in aco], float))
+        temp = np.array([o.get("temperature_c", 10.0) for o in aco], float)
+        jt = fisher_tdoa(dx, dy, sensor_timing_sd_s, sound_speed(temp))
+    if jb is None and jt is None:
+        return math.inf
+    return crlb_rms(jb, jt)
+
+
+# ----------------------------------------------------------------------------------------------
+# attribution
+# ----------------------------------------------------------------------------------------------
+
+
+def brier_score(probabilities: Sequence[Mapping[str, float]], outcomes: Sequence[str],
+                parties: Sequence[str]) -> float | None:
+    """Mean over cases of sum over parties of (p - 1[party is the outcome])^2."""
+    if not outcomes:
+        return None
+    total = 0.0
+    for probs, truth in zip(probabilities, outcomes, strict=True):
+        total += sum((float(probs.get(p, 0.0)) - (1.0 if p == truth else 0.0)) ** 2
+                     for p in parties)
+    return total / len(outcomes)
+
+
+def reliability_table(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
+                      ) -> list[dict[str, Any]]:
+    """Claimed probability of the named party (binned) against how often it was right."""
+    c = np.asarray(confidence, float)
+    ok = np.asarray(correct, bool)
+    k = np.clip((c * bins).astype(int), 0, bins - 1)
+    out = []
+    for b in range(bins):
+        m = k == b
+        if m.any():
+            out.append({"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "n": int(m.sum()),
+                        "claimed": round(float(c[m].mean()), 4),
+                        "observed": round(float(ok[m].mean()), 4)})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# the whole evaluation
+# ----------------------------------------------------------------------------------------------
+
+
+def _majority(ids: Iterable[str], owner: Mapping[str, str]) -> str | None:
+    c = Counter(owner[i] for i in ids if i in owner)
+    return min(c, key=lambda k: (-c[k], k)) if c else None
+
+
+def _quantiles(x: Sequence[float]) -> dict[str, Any]:
+    a = np.asarray(x, float)
+    if not len(a):
+        return {"n": 0, "median_m": None, "p90_m": None}
+    return {"n": len(a), "median_m": round(float(np.median(a)), 1),
+            "p90_m": round(float(np.quantile(a, 0.9)), 1)}
+
+
+def evaluate(
+    truth: Sequence[Mapping[str, Any]],
+    observations: Mapping[str, Mapping[str, Any]],
+    stored_ids: set[str],
+    incidents: Sequence[Mapping[str, Any]],
+    findings: Sequence[Mapping[str, Any]],
+    *,
+    parties: Sequence[str],
+    sensor_timing_sd_s: float,
+) -> dict[str, Any]:
+    """Every figure of the evaluation as a JSON-ready dict.
+
+    Parameters
+    ----------
+    truth : the simulator's truth records (events, planted items, sources...).
+    observations : the simulated observation records by id (for the CRLB geometry).
+    stored_ids : ids of the observations the pipeline stored (ingested).
+    incidents : ``Incident.to_record()`` dicts; findings: ``Finding.to_record()`` dicts.
+    """
+    events = [r for r in truth if r.get("type") == "event"]
+    planted = [r for r in truth if r.get("type") == "planted"]
+    obs_event: dict[str, str] = {}
+    obs_part: dict[str, str] = {}
+    for e in events:
+        for rep in e["reports"]:
+            obs_event[rep["id"]] = e["id"]
+            obs_part[rep["id"]] = f"{e['id']}/{rep['part']}"
+    obs_item = dict(obs_event)
+    for p in planted:
+        for oid in p["observation_ids"]:
+            obs_item[oid] = p["id"]
+    inc_of: dict[str, str] = {}
+    for inc in incidents:
+        for oid in inc.get("evidence", []):
+            inc_of.setdefault(oid, inc["id"])
+
+    # grouping over the stored fire observations that belong to true events
+    fire = sorted(i for i in obs_event if i in stored_ids)
+    pred = [inc_of.get(i, "unassigned:" + i) for i in fire]
+    grouping: dict[str, Any] = {"observations": len(fire),
+                                "incidents": len({p for p in pred})}
+    for name, truth_of in (("by_event", obs_event), ("by_part", obs_part)):
+        lab = [truth_of[i] for i in fire]
+        prec, rec = pairwise_precision_recall(lab, pred)
+        grouping[name] = {"ari": round(adjusted_rand_index(lab, pred), 4),
+                          "pair_precision": None if prec is None else round(prec, 4),
+                          "pair_recall": None if rec is None else round(rec, 4)}
+
+    # the incident that says most about each event (and each part)
+    share: dict[str, Counter[str]] = defaultdict(Counter)
+    for inc in incidents:
+        for oid in inc.get("evidence", []):
+            if oid in obs_part:
+                share[obs_part[oid]][inc["id"]] += 1
+                share[obs_event[oid]][inc["id"]] += 1
+    inc_by_id = {i["id"]: i for i in incidents}
+    probs_from_findings: dict[str, dict[str, float]] = {}
+    for f in findings:
+        pr = (f.get("details") or {}).get("probabilities")
+        if f.get("incident_id") and pr:
+            probs_from_findings[f["incident_id"]] = pr
+
+    location: dict[str, Any] = {}
+    for part in ("origin", "impact"):
+        errs, ratios, bounds = [], [], []
+        for e in events:
+            key = f"{e['id']}/{part}"
+            cands = [inc_by_id[i] for i, _ in share[key].most_common() if inc_by_id[i].get(part)]
+            if not cands:
+                continue
+            est = cands[0][part]
+            _, _, d = GEOD.inv(est["lon"], est["lat"], e[part]["lon"], e[part]["lat"])
+            errs.append(float(d))
+            reps = [observations[r["id"]] for r in e["reports"]
+                    if r["part"] == part and not r.get("wild") and r["id"] in observations
+                    and r["id"] in stored_ids]
+            bound = event_crlb((e[part]["lon"], e[part]["lat"]), reps, sensor_timing_sd_s)
+            if math.isfinite(bound) and bound > 0:
+                bounds.append(bound)
+                ratios.append(float(d) / bound)
+        q = _quantiles(errs)
+        q["located_share"] = round(len(errs) / len(events), 4) if events else None
+        q["crlb_median_m"] = round(float(np.median(bounds)), 1) if bounds else None
+        q["ratio_to_crlb_median"] = round(float(np.median(ratios)), 3) if ratios else None
+        location[part] = q
+
+    # attribution: one claim per event, from its main incident
+    claims, outcomes, conf, right, near_ok = [], [], [], [], []
+    for e in events:
+        for inc_id, _ in share[e["id"]].most_common(1):
+            probs = inc_by_id[inc_id].get("party_probability") or probs_from_findings.get(inc_id)
+            if not probs:
+                continue
+            best = max(probs, key=lambda k: (probs[k], k))
+            claims.append(probs)
+            outcomes.append(e["party"])
+            conf.append(float(probs[best]))
+            right.append(best == e["party"])
+            bearings = sum(1 for r in e["reports"] if r["part"] == "origin"
+                           and r["source_type"] in ("monitor", "camera") and r["id"] in stored_ids)
+            if e["origin"].get("dist_to_line_m", 0.0) >= 2000.0 and bearings >= 3:
+                near_ok.append(best == e["party"])
+    attribution = {
+        "claims": len(claims), "events": len(events),
+        "accuracy": round(float(np.mean(right)), 4) if right else None,
+        "accuracy_2km_3_bearings": round(float(np.mean(near_ok)), 4) if near_ok else None,
+        "brier": None if not claims else round(brier_score(claims, outcomes, parties) or 0.0, 4),
+        "reliability": reliability_table(conf, right),
+    }
+
+    return {"grouping": grouping, "location": location, "attribution": attribution,
+            "findings": _findings(events, planted, obs_item, findings),
+            "detection": _detection(events, stored_ids, inc_of)}
+
+
+def _findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mapping[str, Any]],
+              obs_item: Mapping[str, str], findings: Sequence[Mapping[str, Any]]
+              ) -> list[dict[str, Any]]:
+    """Per provision and party: true violations, how many were found with the right party,
+    violation findings naming that party and how many were right, unattributed violations,
+    'insufficient evidence' findings (apart), and 'compliant' summaries despite a violation."""
+    true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
+    for item in (*events, *planted):
+        for pid in item.get("violates", []):
+            true_party[(pid, item["id"])] = item.get("party")
+    rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for (pid, _), party in true_party.items():
+        rows[(pid, str(party))]["true"] += 1
+    found: set[tuple[str, str]] = set()
+    for f in findings:
+        pid, verdict, party = f["provision_id"], f["verdict"], f.get("party")
+        ev = f.get("evidence") or []
+        if not ev:  # a summary finding
+            if verdict == "compliant" and rows.get((pid, str(party)), Counter())["true"]:
+                rows[(pid, str(party))]["compliant_despite_violation"] += 1
+            elif verdict == "insufficient_evidence":
+                rows[(pid, str(party))]["insufficient"] += 1
+            continue
+        item = _majority(ev, obs_item)
+        tp = true_party.get((pid, item)) if item is not None else None
+        is_true = item is not None and (pid, item) in true_party
+        if verdict == "violation":
+            if party is None:
+                rows[(pid, str(tp))]["unattributed"] += 1
+                continue
+            rows[(pid, party)]["flagged"] += 1
+            if is_true and tp == party:
+                rows[(pid, party)]["correct"] += 1
+                found.add((pid, str(item)))
+        elif verdict == "insufficient_evidence":
+            rows[(pid, str(party if party is not None else tp))]["insufficient"] += 1
+            if is_true:
+                rows[(pid, str(tp))]["insufficient_on_true"] += 1
+        elif verdict == "compliant" and is_true:
+            rows[(pid, str(tp))]["compliant_despite_violation"] += 1
+    for pid, item in found:
+        rows[(pid, str(true_party[(pid, item)]))]["found"] += 1
+    out = []
+    for (pid, party), c in sorted(rows.items()):
+        out.append({
+            "provision": pid, "party": None if party == "None" else party,
+            "true_violations": c["true"], "found": c["found"],
+            "recall": round(c["found"] / c["true"], 4) if c["true"] else None,
+            "violation_findings": c["flagged"], "correct": c["correct"],
+            "precision": round(c["correct"] / c["flagged"], 4) if c["flagged"] else None,
+            "unattributed": c["unattributed"], "insufficient_evidence": c["insufficient"],
+            "insufficient_on_true_violation": c["insufficient_on_true"],
+            "compliant_despite_violation": c["compliant_despite_violation"],
+        })
+    return out
+
+
+def _detection(events: Sequence[Mapping[str, Any]], stored_ids: set[str],
+               inc_of: Mapping[str, str]) -> dict[str, Any]:
+    n = len(events)
+    could = [e for e in events if e.get("observable")]
+    could_free = sum(1 for e in events if e.get("observable_without_restrictions"))
+    reported = [e for e in could if any(r["id"] in stored_ids for r in e["reports"])]
+    in_inc = sum(1 for e in could if any(r["id"] in inc_of for r in e["reports"]))
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    return {"events": n, "observable": len(could), "observable_share": ratio(len(could), n),
+            "observable_without_restrictions_share": ratio(could_free, n),
+            "reported": len(reported), "reported_share_of_observable":
+                ratio(len(reported), len(could)),
+            "in_incident_share_of_observable": ratio(in_inc, len(could))}
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The evaluation as Markdown tables (what the CLI prints and the benchmarks record)."""
+
+    def v(x: Any) -> str:
+        return "n/a" if x is None else (f"{x:.4g}" if isinstance(x, float) else str(x))
+
+    g, loc, at, det = (report["grouping"], report["location"], report["attribution"],
+                       report["detection"])
+    lines = ["| grouping | ARI | pair precision | pair recall |", "|---|---|---|---|"]
+    for k in ("by_event", "by_part"):
+        lines.append(f"| {k} ({g['observations']} obs, {g['incidents']} incidents) | "
+                     f"{v(g[k]['ari'])} | {v(g[k]['pair_precision'])} | {v(g[k]['pair_recall'])} |")
+    lines += ["", "| location | located | median m | p90 m | CRLB median m | median error/CRLB |",
+              "|---|---|---|---|---|---|"]
+    for k in ("origin", "impact"):
+        q = loc[k]
+        lines.append(f"| {k} | {v(q['located_share'])} | {v(q['median_m'])} | {v(q['p90_m'])} | "
+                     f"{v(q['crlb_median_m'])} | {v(q['ratio_to_crlb_median'])} |")
+    lines += ["", "| attribution | claims / events | accuracy | accuracy (>=2 km, >=3 bearings) "
+              "| Brier |", "|---|---|---|---|---|",
+              f"| all | {at['claims']} / {at['events']} | {v(at['accuracy'])} | "
+              f"{v(at['accuracy_2km_3_bearings'])} | {v(at['brier'])} |"]
+    if at["reliability"]:
+        lines += ["", "| claimed p | n | mean claimed | observed |", "|---|---|---|---|"]
+        lines += [f"| {r['bin']} | {r['n']} | {r['claimed']} | {r['observed']} |"
+                  for r in at["reliability"]]
+    lines += ["", "| provision | party | true | found | recall | violation findings | precision "
+              "| unattributed | insufficient | insufficient on true | compliant despite |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["findings"]:
+        lines.append(f"| {r['provision']} | {v(r['party'])} | {r['true_violations']} | "
+                     f"{r['found']} | {v(r['recall'])} | {r['violation_findings']} | "
+                     f"{v(r['precision'])} | {r['unattributed']} | {r['insufficient_evidence']} "
+                     f"| {r['insufficient_on_true_violation']} | "
+                     f"{r['compliant_despite_violation']} |")
+    lines += ["", "| detection | events | observable | observable w/o restrictions | "
+              "reported / observable | in an incident / observable |", "|---|---|---|---|---|---|",
+              f"| all | {det['events']} | {v(det['observable_share'])} | "
+              f"{v(det['observable_without_restrictions_share'])} | "
+              f"{v(det['reported_share_of_observable'])} | "
+              f"{v(det['in_incident_share_of_observable'])} |"]
+    return "\n".join(lines) + "\n"
