@@ -46,7 +46,7 @@ def test_observations_are_ingestable_records(march_dir: Path) -> None:
     assert {("fire", "monitor"), ("fire", "sensor"), ("fire", "camera"),
             ("restriction", "monitor"), ("weapon_sighting", "monitor"),
             ("presence", "monitor")} <= kinds
-    ag, doc = load_agreement_file("march2025")
+    _, doc = load_agreement_file("march2025")
     aoi = context_for_doc(doc).geometry.spec.area_of_interest  # type: ignore[union-attr]
     import shapely
 
@@ -85,7 +85,7 @@ def test_truth_is_consistent_with_the_observations(march_dir: Path) -> None:
                 assert o["explosion_type"] in want
     assert checked > 100
     # origins lie in the firing party's area of control, impacts across the line
-    ag, doc = load_agreement_file("march2025")
+    _, doc = load_agreement_file("march2025")
     geom = context_for_doc(doc).geometry
     assert geom is not None
     t = np.array([np.datetime64(e["time"][:-1], "ns") for e in events])

@@ -321,9 +321,9 @@ def _findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mapping[str
     violation findings naming that party and how many were right, unattributed violations,
     'insufficient evidence' findings (apart), and 'compliant' summaries despite a violation."""
     true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
-    for item in (*events, *planted):
-        for pid in item.get("violates", []):
-            true_party[(pid, item["id"])] = item.get("party")
+    for thing in (*events, *planted):
+        for pid in thing.get("violates", []):
+            true_party[(pid, thing["id"])] = thing.get("party")
     rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for (pid, _), party in true_party.items():
         rows[(pid, str(party))]["true"] += 1

@@ -59,7 +59,8 @@ _PARTS = ("origin", "impact")
 
 def iso_ns(ns: I64, unit: str = "s") -> list[str]:
     """RFC 3339 UTC strings as ``Observation.to_record()`` writes them (no zero fraction)."""
-    s = np.datetime_as_string(np.asarray(ns, "int64").astype("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit)
+    t: Any = np.asarray(ns, "int64").astype("datetime64[ns]").astype(f"datetime64[{unit}]")
+    s = np.datetime_as_string(t, unit=unit)  # type: ignore[call-overload]
     out = [v + "Z" for v in s.tolist()]
     if unit == "us":
         out = [v.replace(".000000Z", "Z") for v in out]
@@ -71,7 +72,7 @@ def _ns(t: datetime) -> int:
 
 
 def _r(a: Any, nd: int) -> list[Any]:
-    return np.round(np.asarray(a, float), nd).tolist()  # type: ignore[no-any-return]
+    return np.round(np.asarray(a, float), nd).tolist()
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ class Scenario:
             if fixed:
                 d = np.asarray(depth_km, float)[todo] * (1.0 + 0.05 * attempt * rng.random(m))
             else:
-                lo, hi = depth_km  # type: ignore[misc]
+                lo, hi = depth_km
                 d = rng.uniform(lo, hi, m)
             if attempt:
                 ss[todo] = np.clip(ss[todo] + rng.normal(0.0, 3_000.0, m), 0.0, tr.total)
@@ -499,8 +500,8 @@ class Scenario:
                     and self._in_window(prov, t)
                     and (not prov.rule.restriction_types or rtype in prov.rule.restriction_types)]
         truth.append({"type": "planted", "id": item, "kind": "freedom_of_movement",
-                      "intent": "restriction", "party": who, "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6),
-                      "lat": round(lat, 6), "source_id": src.ids[i], "restriction_type":
+                      "intent": "restriction", "party": who,
+                      "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6), "lat": round(lat, 6), "source_id": src.ids[i], "restriction_type":
                       rtype.value, "coverage_lost": f"{what} {src.ids[i]} for the day",
                       "violates": violates, "observation_ids": []})
         rec = {"id": "", "kind": "restriction", "time": iso_ns(np.array([t - t % (60 * S_NS)]))[0],
@@ -537,7 +538,8 @@ class Scenario:
         slot = rng.choice(24, n, p=rate / rate.sum())
         t = day_ns + slot * 3600 * S_NS + rng.integers(0, 3600 * S_NS, n)
         col = lambda f: np.array([f(w) for w in W])[wpn]  # noqa: E731
-        depth = rng.uniform(col(lambda w: w.origin_depth_km[0]), col(lambda w: w.origin_depth_km[1]))
+        depth = rng.uniform(col(lambda w: w.origin_depth_km[0]),
+                            col(lambda w: w.origin_depth_km[1]))
         rounds = 1 + rng.poisson(col(lambda w: w.rounds_mean - 1.0))
         system = [W[k].systems[j % len(W[k].systems)]
                   for k, j in zip(wpn, rng.integers(0, 1 << 30, n), strict=True)]
@@ -719,7 +721,8 @@ class Scenario:
         if kind.startswith("limit"):
             r: LimitRule = prov.rule
             over = kind == "limit_over"
-            q = float(round(r.limit * (rng.uniform(1.02, 1.15) if over else rng.uniform(0.85, 1.0))))
+            f = rng.uniform(1.02, 1.15) if over else rng.uniform(0.85, 1.0)
+            q = float(round(r.limit * f))
             day = datetime.fromtimestamp(t / 1e9, UTC).astimezone(self.agreement.tz).date()
             party = self.parties[pi]
             violates = [x.id for x in self.agreement.provisions if isinstance(x.rule, LimitRule)
@@ -742,15 +745,21 @@ class Scenario:
             ws = wsys[int(rng.integers(len(wsys)))]
             line = self.loc if r2.measured_from == "line_of_contact" \
                 else self.agreement.reference_line(self.parties[pi])
-            if kind == "withdrawal_in":
-                lo = min(1.0, r2.within_km * 0.3)
-                depth = rng.uniform(lo, max(lo + 0.1, r2.within_km - 2.0))
-            else:
-                far = max(x.rule.within_km for x in self.agreement.provisions
-                          if isinstance(x.rule, WithdrawalRule)
-                          and x.rule.weapons.matches(ws.weapon_class, ws.calibre_mm, ws.name))
-                depth = far + rng.uniform(3.0, 15.0)
-            where = self._spot(rng, line, np.array([depth]), pi, tt)
+            far = max(x.rule.within_km for x in self.agreement.provisions
+                      if isinstance(x.rule, WithdrawalRule)
+                      and x.rule.weapons.matches(ws.weapon_class, ws.calibre_mm, ws.name))
+            lo = min(1.0, r2.within_km * 0.3)
+            where = None
+            for _ in range(10):  # the line bends: keep the spot only if its distance is as meant
+                depth = rng.uniform(lo, max(lo + 0.1, r2.within_km - 2.0)) \
+                    if kind == "withdrawal_in" else far + rng.uniform(3.0, 15.0)
+                where = self._spot(rng, line, np.array([depth]), pi, tt)
+                if where is not None:
+                    dd = float(where[4].dist_m[line][0])
+                    if (dd <= r2.within_km * 1e3 - 500.0) if kind == "withdrawal_in" \
+                            else (dd >= far * 1e3 + 1000.0):
+                        break
+                    where = None
             if where is None:
                 return
             x, y, lon, lat, c = where
@@ -851,14 +860,16 @@ class Scenario:
                 tr = self.track(str(zone.line))
                 cl = self.geom.lines[str(zone.line)]
                 sign = 1.0 if cl.left_party == side else -1.0
+                width = float(zone.within_km or 1)
                 x, y = tr.offset(rng.uniform(0, tr.total, 64),
-                                 sign * rng.uniform(0.5, float(zone.within_km or 1) - 0.5, 64) * 1e3)
+                                 sign * rng.uniform(0.5, width - 0.5, 64) * 1e3)
             lon, lat, c = self._classify(x, y, np.repeat(tt, 64))
             good = np.flatnonzero(c.in_aoi & c.zone[zone.id])
             if len(good):
                 i = good[0]
                 _, _, c1 = self._classify(x[i:i + 1], y[i:i + 1], tt)
-                return float(x[i]), float(y[i]), round(float(lon[i]), 6), round(float(lat[i]), 6), c1
+                return (float(x[i]), float(y[i]), round(float(lon[i]), 6),
+                        round(float(lat[i]), 6), c1)
         return None
 
     def _observer(self, rng: Generator, x: float, y: float, tt: I64) -> tuple[float, float]:

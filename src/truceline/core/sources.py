@@ -251,7 +251,8 @@ def acoustic_arrival_s(
 
 
 def monitor_fields(
-    rng: np.random.Generator, p: SimulationParams, dist_m: F64, az_deg: F64, t_ns: NDArray[np.int64],
+    rng: np.random.Generator, p: SimulationParams, dist_m: F64, az_deg: F64,
+    t_ns: NDArray[np.int64],
     night: NDArray[np.bool_], part: NDArray[np.int8], airburst: NDArray[np.bool_],
     weapon: NDArray[np.int64], rounds: NDArray[np.int64], clock_s: F64,
 ) -> dict[str, np.ndarray]:

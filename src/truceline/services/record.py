@@ -25,14 +25,15 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from truceline.core.findings import Finding
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, parse_observation
 from truceline.core.record import merkle, tiles
 from truceline.core.record.canonical import canonical_bytes, entry_bytes, parse_entry
 from truceline.core.record.note import (
@@ -65,25 +66,50 @@ from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
 
 ROLES = ("monitor", "sensor", "party", "witness")
+#: ``read(path) -> bytes`` over a tiled log (a directory, an object store, an HTTP mirror).
+TileRead = Callable[[str], bytes]
+#: C2SP entry bundles prefix each entry with a uint16 length.
+MAX_ENTRY_BYTES = 0xFFFF
+
+
+def agreement_entry(doc: dict[str, Any]) -> bytes:
+    """The ``agreement_version`` entry: a commitment to the bundled document, not the document.
+
+    A bundled agreement (geometry inline) runs to hundreds of kilobytes, and a C2SP entry
+    bundle holds at most 65,535 bytes per entry, so the entry carries the SHA-256 of the
+    document's canonical bytes and the export publishes the document beside the tiles as
+    ``agreement/<sha256 hex>``; replay fetches it by hash and checks it.
+    """
+    data = canonical_bytes(doc)
+    return entry_bytes("agreement_version", {
+        "agreement_id": doc.get("id", ""), "document_sha256": hashlib.sha256(data).hexdigest(),
+        "document_bytes": len(data)})
+
+
+def _agreement_matches(doc: dict[str, Any], entry: bytes) -> bool:
+    """A stored version matches its entry in either form (commitment, or the older inline)."""
+    return entry in (agreement_entry(doc), entry_bytes("agreement_version", doc))
 
 # --------------------------------------------------------------------------- the log's key
 
 
-def log_signer(store: Store, origin: str) -> Signer:
+def log_signer(store: Store, origin: str | None = None) -> Signer:
     """The log's checkpoint key, created on first use and named after ``origin``.
 
     The seed stays in store meta ``log_skey`` (a C2SP private key string); ``log_vkey`` is the
-    public half every party needs. The origin is fixed once the key exists: a checkpoint
-    under another origin would be another log.
+    public half every party needs. The origin is fixed once the key exists (``None`` means
+    "the existing one"): a checkpoint under another origin would be another log.
     """
     skey = store.get_meta("log_skey")
     if skey is None:
+        if origin is None:
+            raise ValidationError("the log has no key yet: give its origin", field="log_origin")
         signer = Signer(origin, secrets.token_bytes(32), ALG_ED25519)
         store.set_meta("log_skey", signer.to_skey())
         store.set_meta("log_vkey", signer.verifier().to_vkey())
         return signer
     signer = Signer.from_skey(skey)
-    if signer.name != origin:
+    if origin is not None and signer.name != origin:
         raise ValidationError(
             f"this log's origin is {signer.name!r}, not {origin!r}", field="log_origin"
         )
@@ -98,7 +124,8 @@ def log_verifier(store: Store) -> Verifier:
     return Verifier.from_vkey(vkey)
 
 
-def publish_checkpoint(store: Store, origin: str, now_unix: int) -> bytes:
+def publish_checkpoint(store: Store, origin: str | None = None,
+                       now_unix: int | None = None) -> bytes:
     """Sign and store a checkpoint of the current tree; returns the signed note.
 
     The note carries no time (the same size always gives the same text, as C2SP
@@ -110,9 +137,10 @@ def publish_checkpoint(store: Store, origin: str, now_unix: int) -> bytes:
     for cp in store.checkpoints():
         if cp.size == size:
             return cp.note
-    note = Checkpoint(origin, size, root).sign([signer])
+    note = Checkpoint(signer.name, size, root).sign([signer])
     store.add_checkpoint(size, note)
-    store.set_meta("log_checkpoint_time", str(int(now_unix)))
+    if now_unix is not None:
+        store.set_meta("log_checkpoint_time", str(int(now_unix)))
     return note
 
 
@@ -131,27 +159,32 @@ def latest_checkpoint(store: Store) -> tuple[Checkpoint, bytes]:
 # --------------------------------------------------------------------------- proofs
 
 
-def inclusion(store: Store, index: int, size: int) -> dict[str, Any]:
-    """An inclusion proof for entry ``index`` in the tree of ``size``, with the entry itself."""
-    if not 0 <= index < size <= store.entry_count():
-        raise ValidationError(f"need 0 <= index < size <= {store.entry_count()}", field="index")
-    entry = next(store.entries(index, index + 1))
-    proof = merkle.inclusion_proof(index, size, store.get_node)
-    return {
-        "type": "inclusion",
-        "index": index,
-        "size": size,
-        "entry": _b64(entry.data),
-        "leaf_hash": _b64(entry.leaf_hash),
-        "proof": [_b64(h) for h in proof],
-    }
+def inclusion(store: Store, index: int, size: int) -> list[bytes]:
+    """The inclusion proof (RFC 9162 PATH) of entry ``index`` in the tree of ``size``."""
+    if not 0 <= size <= store.entry_count():
+        raise ValidationError(f"size must be at most the log's {store.entry_count()}", field="size")
+    return merkle.inclusion_proof(index, size, store.get_node)
 
 
-def consistency(store: Store, size1: int, size2: int) -> dict[str, Any]:
-    """A consistency proof that the tree of ``size2`` extends the tree of ``size1``."""
-    if size2 > store.entry_count():
+def consistency(store: Store, size1: int, size2: int) -> list[bytes]:
+    """The consistency proof that the tree of ``size2`` extends the tree of ``size1``."""
+    if not 0 <= size2 <= store.entry_count():
         raise ValidationError(f"size2 is beyond the log's {store.entry_count()}", field="size2")
-    proof = merkle.consistency_proof(size1, size2, store.get_node)
+    return merkle.consistency_proof(size1, size2, store.get_node)
+
+
+def inclusion_document(store: Store, index: int, size: int) -> dict[str, Any]:
+    """An inclusion proof as JSON a third party checks with :func:`check_proof`: the entry,
+    its leaf hash and the proof (base64), for a size that should have a checkpoint."""
+    proof = inclusion(store, index, size)
+    entry = next(store.entries(index, index + 1))
+    return {"type": "inclusion", "index": index, "size": size, "entry": _b64(entry.data),
+            "leaf_hash": _b64(entry.leaf_hash), "proof": [_b64(h) for h in proof]}
+
+
+def consistency_document(store: Store, size1: int, size2: int) -> dict[str, Any]:
+    """A consistency proof as JSON a third party checks with :func:`check_proof`."""
+    proof = consistency(store, size1, size2)
     return {"type": "consistency", "size1": size1, "size2": size2,
             "proof": [_b64(h) for h in proof]}
 
@@ -307,12 +340,25 @@ def check_submissions(
     return out
 
 
-def verify_submission(store: Store, observation: Observation, *,
-                      require_signatures: bool = True) -> None:
-    """Raise SignatureError (field ``signature``) unless the policy accepts ``observation``."""
-    err = check_submissions(store, [observation], require_signatures=require_signatures)[0]
-    if err is not None:
-        raise err
+def verify_submission(store: Store,
+                      observations: Observation | Sequence[Observation | Mapping[str, Any]],
+                      *, require_signatures: bool = True) -> None:
+    """Raise the first SignatureError (field ``signature``) the policy finds, else None.
+
+    Takes one observation or a batch (raw records that do not validate are left to ingest,
+    which reports them). Requires signatures by default: this is the HTTP API's gate.
+    """
+    batch = [observations] if isinstance(observations, Observation) else list(observations)
+    obs = []
+    for o in batch:
+        if isinstance(o, Observation):
+            obs.append(o)
+        else:
+            with contextlib.suppress(ValidationError):
+                obs.append(parse_observation(dict(o)))
+    for err in check_submissions(store, obs, require_signatures=require_signatures):
+        if err is not None:
+            raise err
 
 
 # --------------------------------------------------------------------------- witnesses
@@ -596,7 +642,7 @@ def _check_rows(store: Store, bodies: dict[str, list[tuple[int, dict[str, Any], 
         except StoreError:
             add(Problem("missing", i, f"agreement version {n} is in the record but not stored"))
             continue
-        if entry_bytes("agreement_version", doc) != data:
+        if not _agreement_matches(doc, data):
             add(Problem("changed", i, f"agreement version {n} differs from its entry"))
     try:
         store.agreement_doc(len(versions) + 1)
@@ -619,16 +665,32 @@ def _check_rows(store: Store, bodies: dict[str, list[tuple[int, dict[str, Any], 
 
 def export_tiles(store: Store) -> dict[str, bytes]:
     """The log at its latest checkpoint as C2SP tlog-tiles: ``checkpoint`` (with every stored
-    cosignature), hash tiles from the stored nodes, and entry bundles."""
+    cosignature), hash tiles from the stored nodes, entry bundles, and each committed
+    agreement document as ``agreement/<sha256 hex>`` (see :func:`agreement_entry`)."""
     cp, _ = latest_checkpoint(store)
     out = {"checkpoint": cosigned_note(store, cp.size)}
     for level, index, width in tiles.tiles_for_size(cp.size):
         out[tiles.tile_path(level, index, width)] = tiles.tile_bytes(
             level, index, width, store.get_node)
-    data = [e.data for e in store.entries(0, cp.size)]
+    data = []
+    for e in store.entries(0, cp.size):
+        if len(e.data) > MAX_ENTRY_BYTES:
+            raise ValidationError(
+                f"entry {e.index} ({e.type}) is {len(e.data)} bytes; a tile entry holds at "
+                f"most {MAX_ENTRY_BYTES} (record large documents by hash)", field="entries")
+        data.append(e.data)
     for i in range(0, cp.size, tiles.TILE_WIDTH):
         chunk = data[i : i + tiles.TILE_WIDTH]
         out[tiles.entries_path(i // tiles.TILE_WIDTH, len(chunk))] = tiles.encode_bundle(chunk)
+    version = 1
+    while True:
+        try:
+            doc = store.agreement_doc(version)
+        except StoreError:
+            break
+        blob = canonical_bytes(doc)
+        out[f"agreement/{hashlib.sha256(blob).hexdigest()}"] = blob
+        version += 1
     return out
 
 
@@ -638,6 +700,7 @@ class ReplayResult:
 
     checkpoint: Checkpoint
     entries: list[bytes]
+    documents: dict[str, dict[str, Any]]  # agreement documents by SHA-256 hex
     observations: int
     derived: list[Finding]
     published: list[Finding]
@@ -648,14 +711,19 @@ class ReplayResult:
         return not self.differences
 
 
-def read_tiles(read: Callable[[str], bytes], log_vkey: str) -> tuple[Checkpoint, list[bytes]]:
-    """Open the tiled log's checkpoint with ``log_vkey`` and read every entry, all verified."""
+def open_log_checkpoint(note: bytes, log_vkey: str) -> Checkpoint:
+    """A checkpoint signed by ``log_vkey``, whose key name is the log's origin."""
     v = Verifier.from_vkey(log_vkey)
-    cp, _, _ = open_checkpoint(read("checkpoint"), v.name, [v])
+    return open_checkpoint(note, v.name, [v])[0]
+
+
+def read_tiles(read: TileRead, log_vkey: str) -> tuple[Checkpoint, list[bytes]]:
+    """Open the tiled log's checkpoint with ``log_vkey`` and read every entry, all verified."""
+    cp = open_log_checkpoint(read("checkpoint"), log_vkey)
     return cp, tiles.read_log(read, cp)
 
 
-def replay(read: Callable[[str], bytes], log_vkey: str) -> ReplayResult:
+def replay(read: TileRead, log_vkey: str) -> ReplayResult:
     """Rebuild from tiles alone and re-derive the findings; compare with the published ones.
 
     The published findings are, per finding id, the latest finding entry (a check appends
@@ -667,11 +735,16 @@ def replay(read: Callable[[str], bytes], log_vkey: str) -> ReplayResult:
     parsed = [parse_entry(e) for e in entries]
     last = max((i for i, (t, _) in enumerate(parsed) if t == "finding"), default=len(parsed))
     doc: dict[str, Any] | None = None
+    docs: dict[str, dict[str, Any]] = {}
     obs: list[Observation] = []
     published: dict[str, Finding] = {}
     for i, (t, body) in enumerate(parsed):
-        if t == "agreement_version" and i < last:
-            doc = body
+        if t == "agreement_version":
+            doc = body if i < last else doc
+            if "document_sha256" in body:
+                sha = body["document_sha256"]
+                docs[sha] = _fetch_document(read, sha, i)
+                doc = docs[sha] if i < last else doc
         elif t == "observation" and i < last:
             obs.append(Observation.model_validate(body))
         elif t == "finding":
@@ -693,10 +766,24 @@ def replay(read: Callable[[str], bytes], log_vkey: str) -> ReplayResult:
             ra, rb = a.to_record(), b.to_record()
             keys = sorted(k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k))
             diffs.append(f"{fid}: differs in {', '.join(keys)}")
-    return ReplayResult(cp, entries, len(obs), derived, list(published.values()), diffs)
+    return ReplayResult(cp, entries, docs, len(obs), derived, list(published.values()), diffs)
 
 
-def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str) -> None:
+def _fetch_document(read: TileRead, sha: str, index: int) -> dict[str, Any]:
+    """An agreement document published beside the tiles, checked against its entry's hash."""
+    try:
+        blob = read(f"agreement/{sha}")
+    except (KeyError, FileNotFoundError):
+        raise IntegrityError(f"agreement/{sha} is missing", field="entries", index=index) from None
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise IntegrityError(f"agreement/{sha} does not match entry {index}", field="entries",
+                             index=index)
+    doc: dict[str, Any] = json.loads(blob)
+    return doc
+
+
+def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
+            documents: dict[str, dict[str, Any]] | None = None) -> None:
     """Load a verified log's entries into an empty store, entry for entry, in order.
 
     Each entry goes through the store's own use case (agreement, observations, findings,
@@ -723,7 +810,8 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str) 
                 current[f.id] = f
             store.replace_findings(list(current.values()), run)
         elif t == "agreement_version":
-            store.initialize(body, run[0])
+            doc = (documents or {}).get(body.get("document_sha256", ""), body)
+            store.initialize(doc, run[0])
         elif t == "key_registration":
             store.register_key(body["key_id"], body["owner"], body["role"],
                                _unb64(body["public_key"], "public_key"), run[0])

@@ -32,7 +32,9 @@ def init(db: str, agreement: str) -> None:
     """Create the store (if needed) and load an agreement version into it."""
     ag, doc = load_agreement_file(agreement)
     store = open_store(db, create=True)
-    version = store.initialize(doc, entry_bytes("agreement_version", doc))
+    from truceline.services.record import agreement_entry
+
+    version = store.initialize(doc, agreement_entry(doc))
     click.echo(f"{db}: agreement {ag.id} version {version} ({len(ag.provisions)} provisions)")
 
 

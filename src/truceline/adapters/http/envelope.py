@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -57,7 +58,7 @@ def envelope(status: int, body: dict[str, Any], headers: dict[str, str] | None =
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
+def _field(loc: Sequence[Any]) -> tuple[str, str]:
     """('observations[3].time', 'body') from pydantic's ('body', 'observations', 3, 'time')."""
     parts = list(loc)
     where = str(parts.pop(0)) if parts and parts[0] in ("body", "query", "path", "header") else ""

@@ -33,12 +33,12 @@ router = APIRouter(tags=["incidents, findings and disputes"])
 
 class FindingList(BaseModel):
     findings: list[Finding]
-    numberReturned: int  # noqa: N815
+    numberReturned: int
 
 
 class IncidentList(BaseModel):
     incidents: list[dict[str, Any]]
-    numberReturned: int  # noqa: N815
+    numberReturned: int
 
 
 class CheckSummary(BaseModel):

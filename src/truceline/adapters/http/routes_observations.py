@@ -3,8 +3,8 @@
 Submissions are validated by the ingest service, idempotent by id, and all-or-nothing by
 default (``on_invalid=raise``: a bad record is a 422 naming ``observations[i].field`` and nothing
 of the batch is stored). A monitor or party key may only submit for the source it is bound
-to. When the record service provides ``verify_submission``, every HTTP submission must carry a
-valid signature by a registered key of its source.
+to. Every HTTP submission must carry a valid Ed25519 signature by a registered key of its
+source (the record service's one policy); a batch with one bad signature stores nothing.
 """
 
 from __future__ import annotations
@@ -21,11 +21,17 @@ from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import observation_visible, own_submission, visible_findings
 from truceline.adapters.http.redaction import redact_observation
-from truceline.adapters.http.routes_record import record_fn
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.taxonomy import Kind
-from truceline.errors import ForbiddenError, NotFoundError, ObservationError, ValidationError
+from truceline.errors import (
+    ForbiddenError,
+    NotFoundError,
+    ObservationError,
+    SignatureError,
+    ValidationError,
+)
 from truceline.services.ingest import ingest
+from truceline.services.record import verify_submission
 
 router = APIRouter(tags=["observations"])
 
@@ -48,7 +54,7 @@ class IngestResult(BaseModel):
 
 class ObservationList(BaseModel):
     observations: list[dict[str, Any]]
-    numberReturned: int  # noqa: N815  (the OGC spelling, used across the API)
+    numberReturned: int
 
 
 def _json_body(raw: bytes) -> Any:
@@ -71,9 +77,14 @@ def _check_submitter(who: Principal, records: list[Any], prefix: str) -> None:
 
 def _submit(st: AppState, records: list[dict[str, Any]], on_invalid: str, prefix: str
             ) -> IngestResult:
-    verify = record_fn("verify_submission")
-    if verify is not None:
-        verify(st.raw_store, records)  # raises SignatureError: nothing is stored
+    try:
+        verify_submission(st.raw_store, records)  # nothing is stored unless every one verifies
+    except SignatureError as exc:
+        where = next((i for i, r in enumerate(records) if r.get("id") == exc.details.get("id")),
+                     None)
+        if prefix and where is not None:
+            exc.field = f"{prefix}[{where}].{exc.field}"
+        raise
     try:
         rep = ingest(st.store, list(enumerate(records)), on_invalid=on_invalid,  # type: ignore[arg-type]
                      batch_size=len(records) + 1)

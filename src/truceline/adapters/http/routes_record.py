@@ -1,15 +1,12 @@
-"""Agreement versions, the record's checkpoints, and inclusion and consistency proofs.
+"""Agreement versions, the record's signed checkpoints, and inclusion and consistency proofs.
 
-Checkpoints and proofs come from ``truceline.services.record`` when that service is installed
-(it owns the log's signing key); proofs fall back to the store's tree nodes, which give the
-same RFC 9162 paths.
+Every proof is the record service's document, which a third party checks offline with
+``truceline.services.record.check_proof`` against the signed checkpoints and the log's key.
 """
 
 from __future__ import annotations
 
-import base64
-import importlib
-from collections.abc import Callable
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -18,20 +15,10 @@ from pydantic import BaseModel
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.state import AppState, app_state, principal
-from truceline.core.record.merkle import consistency_proof, inclusion_proof
-from truceline.errors import StoreError, ValidationError
+from truceline.errors import NotFoundError, StoreError, ValidationError
+from truceline.services import record
 
 router = APIRouter(tags=["agreement and record"])
-
-
-def record_fn(name: str) -> Callable[..., Any] | None:
-    """A function of ``truceline.services.record`` if that service is present."""
-    try:
-        mod = importlib.import_module("truceline.services.record")
-    except ImportError:
-        return None
-    fn = getattr(mod, name, None)
-    return fn if callable(fn) else None
 
 
 class Checkpoint(BaseModel):
@@ -39,17 +26,24 @@ class Checkpoint(BaseModel):
     note: str
 
 
-class Proof(BaseModel):
-    kind: str
+class LogKey(BaseModel):
+    vkey: str
+
+
+class InclusionProof(BaseModel):
+    type: str
+    index: int
     size: int
-    index: int | None = None
-    first: int | None = None
-    root: str
-    hashes: list[str]
+    entry: str
+    leaf_hash: str
+    proof: list[str]
 
 
-def _b64(h: bytes) -> str:
-    return base64.b64encode(h).decode()
+class ConsistencyProof(BaseModel):
+    type: str
+    size1: int
+    size2: int
+    proof: list[str]
 
 
 @router.get("/agreement", responses=error_responses(503))
@@ -68,8 +62,6 @@ def agreement_version(version: int, who: Principal = Depends(principal),
     try:
         return st.raw_store.agreement_doc(version)
     except StoreError:
-        from truceline.errors import NotFoundError
-
         raise NotFoundError(f"no agreement version {version}", field="version") from None
 
 
@@ -80,18 +72,20 @@ def checkpoints(who: Principal = Depends(principal),
     return [Checkpoint(size=c.size, note=c.note.decode()) for c in st.raw_store.checkpoints()]
 
 
-@router.post("/record/checkpoints", responses=error_responses(403, 503), status_code=201)
+@router.get("/record/log-key", responses=error_responses(404))
+def log_key(who: Principal = Depends(principal), st: AppState = Depends(app_state)) -> LogKey:
+    """The log's verifier key (C2SP vkey): what checkpoints and proofs are checked with."""
+    return LogKey(vkey=record.log_verifier(st.raw_store).to_vkey())
+
+
+@router.post("/record/checkpoints", responses=error_responses(403), status_code=201)
 def publish_checkpoint(who: Principal = Depends(principal),
                        st: AppState = Depends(app_state)) -> Checkpoint:
     """Sign and store a checkpoint of the record as it is now (analysts)."""
     require(who, Role.ANALYST)
-    fn = record_fn("publish_checkpoint")
-    if fn is None:
-        raise StoreError("checkpoint signing is not installed (truceline.services.record)",
-                         field="record")
-    fn(st.raw_store)
-    last = st.raw_store.checkpoints()[-1]
-    return Checkpoint(size=last.size, note=last.note.decode())
+    note = record.publish_checkpoint(st.raw_store, st.settings.log_origin, int(time.time()))
+    size = int(note.decode().split("\n")[1])
+    return Checkpoint(size=size, note=note.decode())
 
 
 def _size(st: AppState, size: int | None) -> int:
@@ -106,33 +100,23 @@ def _size(st: AppState, size: int | None) -> int:
 def inclusion(index: int = Query(ge=0, le=2**62),
               size: int | None = Query(None, ge=1, le=2**62,
                                        description="Tree size (default: the current size)."),
-              who: Principal = Depends(principal), st: AppState = Depends(app_state)) -> Proof:
+              who: Principal = Depends(principal),
+              st: AppState = Depends(app_state)) -> InclusionProof:
     """Inclusion proof of entry ``index`` in the tree of ``size`` entries. Public."""
     size = _size(st, size)
     if index >= size:
         raise ValidationError(f"must be below size {size}", field="index")
-    fn = record_fn("inclusion")
-    hashes = fn(st.raw_store, index, size) if fn else inclusion_proof(
-        index, size, st.raw_store.get_node)
-    return Proof(kind="inclusion", size=size, index=index, root=_root(st, size),
-                 hashes=[_b64(h) for h in hashes])
+    return InclusionProof(**record.inclusion_document(st.raw_store, index, size))
 
 
 @router.get("/record/proof/consistency", responses=error_responses())
-def consistency(first: int = Query(ge=1, le=2**62), size: int | None = Query(None, ge=1, le=2**62),
-                who: Principal = Depends(principal), st: AppState = Depends(app_state)) -> Proof:
-    """Consistency proof from the tree of ``first`` entries to the tree of ``size``. Public."""
-    size = _size(st, size)
-    if first > size:
-        raise ValidationError(f"must not exceed size {size}", field="first")
-    fn = record_fn("consistency")
-    hashes = fn(st.raw_store, first, size) if fn else consistency_proof(
-        first, size, st.raw_store.get_node)
-    return Proof(kind="consistency", size=size, first=first, root=_root(st, size),
-                 hashes=[_b64(h) for h in hashes])
-
-
-def _root(st: AppState, size: int) -> str:
-    from truceline.core.record.merkle import range_hash
-
-    return _b64(range_hash(0, size, st.raw_store.get_node))
+def consistency(size1: int = Query(ge=1, le=2**62),
+                size2: int | None = Query(None, ge=1, le=2**62,
+                                          description="Newer size (default: the current)."),
+                who: Principal = Depends(principal),
+                st: AppState = Depends(app_state)) -> ConsistencyProof:
+    """Consistency proof that the tree of ``size2`` extends the tree of ``size1``. Public."""
+    size2 = _size(st, size2)
+    if size1 > size2:
+        raise ValidationError(f"must not exceed size2 {size2}", field="size1")
+    return ConsistencyProof(**record.consistency_document(st.raw_store, size1, size2))

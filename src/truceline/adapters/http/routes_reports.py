@@ -69,7 +69,7 @@ def _render(st: AppState, who: Principal, day: date, fmt: str) -> Response:
         "application/json": {"schema": {"type": "object"}},
         "text/markdown": {"schema": {"type": "string"}},
         "text/html": {"schema": {"type": "string"}}}}})
-async def daily(day: str, format: Literal["json", "md", "html"] = Query("json"),  # noqa: A002
+async def daily(day: str, format: Literal["json", "md", "html"] = Query("json"),
                 who: Principal = Depends(principal),
                 st: AppState = Depends(app_state)) -> Response:
     """The daily report for the reporting period ending on ``day`` (YYYY-MM-DD, local)."""

@@ -1,15 +1,7 @@
-"""Geometry primitives of the pure core, grouped like shapely's families.
+"""Measurement in the plane: polyline parts, segment helpers and :class:`LineIndex`.
 
-* **projection** — :func:`choose_projection` picks a conformal projected CRS for an area and
-  *computes* its worst scale error, which bounds every planar distance.
-* **measurement** — :class:`LineIndex` answers distance, nearest segment, side and chainage for
-  millions of points against a polyline in the plane; :func:`geodesic_distance_to_line` is the
-  exact ellipsoidal (WGS84) answer for the few points where the planar one is not good enough, and
-  :func:`refine_near_threshold` decides which points those are.
-
-Everything is columnar (numpy arrays in, arrays out), pure (no I/O, clock or environment) and
-honest about being planar: a planar distance ``D`` and the geodesic distance ``d`` obey
-``|D - d| <= (eps * D + s) / (1 - eps)`` (see :func:`distance_margin`).
+:class:`LineIndex` answers distance, nearest segment, side and chainage for millions of
+projected points against a polyline, columnar and with no per-point Python loop.
 """
 
 from __future__ import annotations
@@ -21,158 +13,19 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from truceline.errors import ValidationError
 
-__all__ = [
-    "GEOD",
-    "LineHit",
-    "LineIndex",
-    "Projection",
-    "choose_projection",
-    "chord_deviation_m",
-    "distance_margin",
-    "geodesic_distance_to_line",
-    "geodesic_segment_lengths",
-    "line_parts",
-    "refine_near_threshold",
-]
+__all__ = ["LineHit", "LineIndex", "line_parts"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-#: The one ellipsoid: WGS84, Karney's algorithms (exact to nanometres).
-GEOD = pyproj.Geod(ellps="WGS84")
-_R_MEAN = 6_371_008.8  # mean Earth radius, only as a step size in the geodesic Newton iteration
 
 # ----------------------------------------------------------------------------------------------
-# projection
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Projection:
-    """A conformal projected CRS for one area, with its computed scale error.
-
-    ``max_scale_error`` is ``max |k - 1|`` over ``bounds`` (lon/lat box, already widened for the
-    poleward bulge of geodesics), where ``k`` is the point scale factor. Because the candidates
-    are conformal and ``k`` is convex in one coordinate (latitude for LCC, easting for TM), the
-    maximum lies on the box edge, which the sampling grid contains.
-    """
-
-    proj4: str
-    bounds: tuple[float, float, float, float]
-    max_scale_error: float
-
-    @cached_property
-    def crs(self) -> pyproj.CRS:
-        return pyproj.CRS.from_proj4(self.proj4)
-
-    @cached_property
-    def _fwd(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
-
-    @cached_property
-    def _inv(self) -> pyproj.Transformer:
-        return pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
-
-    def forward(self, lon: ArrayLike, lat: ArrayLike) -> tuple[F64, F64]:
-        """Longitude/latitude (degrees) to projected x/y (metres)."""
-        x, y = self._fwd.transform(np.asarray(lon, float), np.asarray(lat, float))
-        return np.asarray(x, float), np.asarray(y, float)
-
-    def inverse(self, x: ArrayLike, y: ArrayLike) -> tuple[F64, F64]:
-        """Projected x/y (metres) to longitude/latitude (degrees)."""
-        lon, lat = self._inv.transform(np.asarray(x, float), np.asarray(y, float))
-        return np.asarray(lon, float), np.asarray(lat, float)
-
-    def scale_error_at(self, lon: ArrayLike, lat: ArrayLike) -> F64:
-        """``|k - 1|`` at each point (used for points outside ``bounds``)."""
-        f = pyproj.Proj(self.crs).get_factors(np.asarray(lon, float), np.asarray(lat, float))
-        m = np.abs(np.asarray(f.meridional_scale) - 1.0)
-        p = np.abs(np.asarray(f.parallel_scale) - 1.0)
-        return np.asarray(np.maximum(m, p), float)
-
-    def contains_lonlat(self, lon: F64, lat: F64) -> NDArray[np.bool_]:
-        """Whether points lie in ``bounds`` (where ``max_scale_error`` is a proved bound)."""
-        w, s, e, n = self.bounds
-        return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
-
-    def scale_error_bound(self, lon: ArrayLike, lat: ArrayLike) -> F64:
-        """Per point, a bound on ``|k - 1|`` along the path from the point to anything in bounds.
-
-        ``max_scale_error`` inside ``bounds``. Outside, ``k - 1`` keeps growing (convexly) away
-        from the area, so the point's own scale error dominates the path; we take 1.5 times it
-        (or the area's, if larger) to cover geodesic bulge and the error growing past the point.
-        """
-        lon = np.asarray(lon, float)
-        lat = np.asarray(lat, float)
-        eps = np.full(lon.shape, self.max_scale_error)
-        out = np.flatnonzero(~self.contains_lonlat(lon, lat))
-        if len(out):
-            local = self.scale_error_at(lon[out], lat[out])
-            eps[out] = 1.5 * np.maximum(local, self.max_scale_error)
-        return eps
-
-
-def _grid_scale_error(proj4: str, box: tuple[float, float, float, float], n: int) -> float:
-    w, s, e, nn = box
-    lon, lat = np.meshgrid(np.linspace(w, e, n), np.linspace(s, nn, n))
-    f = pyproj.Proj(pyproj.CRS.from_proj4(proj4)).get_factors(lon.ravel(), lat.ravel())
-    k = np.concatenate([np.asarray(f.meridional_scale), np.asarray(f.parallel_scale)])
-    return float(np.max(np.abs(k - 1.0)))
-
-
-def choose_projection(bounds_lonlat: Sequence[float], *, grid: int = 41) -> Projection:
-    """A conformal projection centred on an area, the better of LCC and transverse Mercator.
-
-    Both candidates are secant (two standard parallels at 1/6 and 5/6 of the latitude span for
-    Lambert conformal conic; ``k_0`` balancing the centre against the east/west edges for
-    transverse Mercator), so the scale error is split evenly between too long and too short.
-    The candidate with the smaller *computed* ``max |k - 1|`` wins; for the 2025 line of contact
-    (31.5-38.3 E, 46.5-50.5 N) that is LCC with about 4.1e-4, i.e. 10 m at 25 km.
-
-    Parameters
-    ----------
-    bounds_lonlat : (west, south, east, north) in degrees.
-    grid : samples per axis for the scale-error grid (edges included).
-
-    Examples
-    --------
-    >>> p = choose_projection((31.5, 46.5, 38.3, 50.5))
-    >>> p.max_scale_error < 5e-4
-    True
-    >>> x, y = p.forward([34.9], [48.5]); [round(float(v)) for v in (*x, *y)]
-    [0, 0]
-    """
-    w, s, e, n = (float(v) for v in bounds_lonlat)
-    if not all(math.isfinite(v) for v in (w, s, e, n)) or not (w <= e and s <= n):
-        raise ValidationError(f"bad lon/lat bounds {bounds_lonlat!r}", field="bounds_lonlat")
-    if e - w > 60 or n - s > 40 or max(abs(s), abs(n)) > 84:
-        raise ValidationError("area too large for one conformal projection", field="bounds_lonlat")
-    # A geodesic between two points of the box bulges poleward by up to L^2 tan(phi) / (8 R):
-    # widen the box by that so the bound also covers the paths, not only the end points.
-    diag = GEOD.inv(w, s, e, n)[2]
-    bulge = math.degrees(diag**2 * math.tan(math.radians(max(abs(s), abs(n)))) / (8 * _R_MEAN**2))
-    box = (w - 0.01, max(s - bulge - 0.01, -85.0), e + 0.01, min(n + bulge + 0.01, 85.0))
-    lon0, lat0 = (w + e) / 2, (s + n) / 2
-    span = max(n - s, 0.2)
-    lcc = (
-        f"+proj=lcc +lat_1={lat0 - span / 3:.9f} +lat_2={lat0 + span / 3:.9f} +lat_0={lat0:.9f} "
-        f"+lon_0={lon0:.9f} +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
-    )
-    tm1 = f"+proj=tmerc +lat_0={lat0:.9f} +lon_0={lon0:.9f} +k_0=1 +ellps=WGS84 +units=m +no_defs"
-    kmax = 1.0 + _grid_scale_error(tm1, box, grid)
-    tm = tm1.replace("+k_0=1", f"+k_0={2.0 / (1.0 + kmax):.12f}")
-    best = min((_grid_scale_error(p, box, grid), p) for p in (lcc, tm))
-    return Projection(proj4=best[1], bounds=box, max_scale_error=best[0] * 1.001)
-
-
-# ----------------------------------------------------------------------------------------------
-# lines: parts, geodesic lengths, chord deviation
+# lines: parts and segments
 # ----------------------------------------------------------------------------------------------
 
 
@@ -211,33 +64,8 @@ def _segments(parts: Sequence[F64]) -> tuple[F64, F64, NDArray[np.bool_], NDArra
     return a, b, ~first, ~last
 
 
-def geodesic_segment_lengths(line_lonlat: Any) -> F64:
-    """WGS84 length (m) of every segment, parts in order (chainage is their cumulative sum)."""
-    a, b, _, _ = _segments(line_parts(line_lonlat))
-    return np.asarray(GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2], float)
-
-
-def chord_deviation_m(line_lonlat: Any, projection: Projection, samples: int = 7) -> float:
-    """Largest planar gap between a projected geodesic segment and its straight chord (m).
-
-    The legal line joins its vertices by geodesics; the index uses straight chords in the plane.
-    Their Hausdorff distance (a sagitta, sub-millimetre for 1-2 km segments) enters the margin.
-    """
-    a, b, _, _ = _segments(line_parts(line_lonlat))
-    az, _, dist = GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-    ax, ay = projection.forward(a[:, 0], a[:, 1])
-    bx, by = projection.forward(b[:, 0], b[:, 1])
-    worst = 0.0
-    for f in np.linspace(0, 1, samples + 2)[1:-1]:
-        lo, la, _ = GEOD.fwd(a[:, 0], a[:, 1], az, np.asarray(dist) * f)
-        px, py = projection.forward(lo, la)
-        d2, _ = _point_segment(px, py, ax, ay, bx - ax, by - ay, _inv_len2(bx - ax, by - ay))
-        worst = max(worst, float(np.sqrt(d2.max())))
-    return worst
-
-
 # ----------------------------------------------------------------------------------------------
-# measurement in the plane: LineIndex
+# segment helpers and LineIndex
 # ----------------------------------------------------------------------------------------------
 
 
@@ -516,146 +344,3 @@ class LineIndex:
         r = np.broadcast_to(np.asarray(radius, float), pts.shape)
         pi, sj = self._tree.query(pts, predicate="dwithin", distance=r)
         return pi.astype(np.int64), sj.astype(np.int64)
-
-
-# ----------------------------------------------------------------------------------------------
-# measurement on the ellipsoid
-# ----------------------------------------------------------------------------------------------
-
-
-def _geodesic_pairs(
-    a: F64, b: F64, az: F64, length: F64, lon: F64, lat: F64, iterations: int = 30
-) -> F64:
-    """Exact distance from points to geodesic segments, one (point, segment) per row.
-
-    Newton on the foot of the perpendicular: at the current foot ``X`` the point is at distance
-    ``d`` under angle ``theta`` from the segment's azimuth; the spherical right triangle gives
-    the step ``R atan(tan(d / R) cos theta)``. The distance from a point along a geodesic is
-    unimodal, so clamping to ``[0, L]`` and taking the best of foot and both ends is exact.
-    """
-    s = length / 2
-    for _ in range(iterations):
-        xl, xa, baz = GEOD.fwd(a[:, 0], a[:, 1], az, s)
-        azp, _, d = GEOD.inv(xl, xa, lon, lat)
-        theta = np.radians(np.asarray(azp) - (np.asarray(baz) + 180.0))
-        step = _R_MEAN * np.arctan(np.tan(np.minimum(np.asarray(d) / _R_MEAN, 1.5)) * np.cos(theta))
-        s_new = np.clip(s + step, 0.0, length)
-        done = np.abs(s_new - s) < 1e-7
-        s = s_new
-        if done.all():
-            break
-    xl, xa, _ = GEOD.fwd(a[:, 0], a[:, 1], az, s)
-    d_foot = GEOD.inv(xl, xa, lon, lat)[2]
-    d_a = GEOD.inv(a[:, 0], a[:, 1], lon, lat)[2]
-    d_b = GEOD.inv(b[:, 0], b[:, 1], lon, lat)[2]
-    return np.asarray(np.minimum(np.minimum(d_foot, d_a), d_b), float)
-
-
-def geodesic_distance_to_line(
-    line_lonlat: Any, lon: ArrayLike, lat: ArrayLike, seg_hint: ArrayLike | None = None
-) -> F64:
-    """Exact WGS84 distance (m) from points to a polyline whose vertices are joined by geodesics.
-
-    Slow (tens of microseconds per point and candidate segment): meant for the few points that
-    :func:`refine_near_threshold` selects.
-
-    Parameters
-    ----------
-    line_lonlat : shapely (Multi)LineString, ``(m, 2)`` array or list of parts, lon/lat degrees.
-    lon, lat : points (degrees).
-    seg_hint : candidate segment indices per point, ``(n,)`` or ``(n, k)`` padded with -1.
-        The answer is exact when the nearest segment is among them. ``None`` considers every
-        segment, pruned by the ellipse bound ``d(p, AB) >= (d(p, A) + d(p, B) - |AB|) / 2``.
-
-    Examples
-    --------
-    >>> line = np.array([[30.0, 49.5], [30.0, 50.5]])  # a meridian: geodesic
-    >>> lon, lat, _ = GEOD.fwd(30.0, 50.0, 90.0, 25_000.0)  # 25 km due east of a point on it
-    >>> round(float(geodesic_distance_to_line(line, [lon], [lat])[0]), 6)
-    25000.0
-    """
-    a, b, _, _ = _segments(line_parts(line_lonlat))
-    lon = np.atleast_1d(np.asarray(lon, float))
-    lat = np.atleast_1d(np.asarray(lat, float))
-    az, _, length = GEOD.inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
-    az, length = np.asarray(az, float), np.asarray(length, float)
-    n, m = len(lon), len(a)
-    if seg_hint is None:
-        pl, pa = np.repeat(lon, m), np.repeat(lat, m)
-        dist_a = np.asarray(GEOD.inv(np.tile(a[:, 0], n), np.tile(a[:, 1], n), pl, pa)[2])
-        dist_b = np.asarray(GEOD.inv(np.tile(b[:, 0], n), np.tile(b[:, 1], n), pl, pa)[2])
-        dist_a, dist_b = dist_a.reshape(n, m), dist_b.reshape(n, m)
-        lower = (dist_a + dist_b - length[None, :]) / 2
-        upper = np.minimum(dist_a, dist_b).min(axis=1)
-        pt, sg = np.nonzero(lower <= upper[:, None] + 1e-6)
-    else:
-        hint = np.asarray(seg_hint, np.int64)
-        hint = hint.reshape(n, -1)
-        pt, col = np.nonzero(hint >= 0)
-        sg = hint[pt, col]
-        if (sg >= m).any():
-            raise ValidationError("seg_hint refers to a segment the line does not have",
-                                  field="seg_hint")
-    out = np.full(n, np.inf)
-    if len(pt):
-        d = _geodesic_pairs(a[sg], b[sg], az[sg], length[sg], lon[pt], lat[pt])
-        np.minimum.at(out, pt, d)
-    return out
-
-
-def distance_margin(dist_m: ArrayLike, scale_error: ArrayLike, floor_m: float) -> F64:
-    """Half-width of the interval that surely contains the geodesic distance, given a planar one.
-
-    For a conformal map with ``|k - 1| <= eps`` along the way, a planar distance ``D`` satisfies
-    ``(1 - eps) d <= D <= (1 + eps) d`` (project the geodesic for one side, pull back the chord
-    for the other). With ``s`` the chord/geodesic gap of the line (``floor_m`` includes it),
-    ``|d - D| <= (eps * D + s) / (1 - eps)``.
-    """
-    eps = np.asarray(scale_error, float)
-    return np.asarray((eps * np.asarray(dist_m, float) + floor_m) / (1.0 - eps), float)
-
-
-def refine_near_threshold(
-    dist_m: ArrayLike,
-    thresholds_m: ArrayLike,
-    margin_m: ArrayLike,
-    line_lonlat: Any,
-    lon: ArrayLike,
-    lat: ArrayLike,
-    seg_hint: ArrayLike | None = None,
-) -> tuple[F64, NDArray[np.bool_]]:
-    """Replace planar distances within ``margin_m`` of any threshold by exact geodesic ones.
-
-    The margin must bound ``|planar - geodesic|`` (use :func:`distance_margin`:
-    ``max_scale_error * D`` plus a floor of the line's chord deviation plus 1 m, which covers
-    float rounding, the pyproj round trip and the Newton tolerance with orders of magnitude to
-    spare; refining costs little, ~0.1 % of a realistic band of points). Outside the
-    margin the planar verdict ``dist <= threshold`` equals the geodesic one; inside it the
-    geodesic distance decides. So a verdict never depends on projection error.
-
-    Returns
-    -------
-    (dist, refined) : corrected distances (a copy) and the mask of points recomputed.
-
-    Examples
-    --------
-    >>> line = np.array([[30.0, 49.5], [30.0, 50.5]])
-    >>> lon, lat, _ = GEOD.fwd([30.0, 30.0], [50.0, 50.0], [90.0, 90.0], [24_999.0, 10_000.0])
-    >>> planar = np.array([25_003.0, 10_004.0])  # as if from a projection 3-4 m too long
-    >>> d, r = refine_near_threshold(planar, [25_000.0], 10.0, line, lon, lat)
-    >>> d.round(6).tolist(), r.tolist()  # the first verdict flips to the truth
-    ([24999.0, 10004.0], [True, False])
-    """
-    dist = np.array(dist_m, dtype=float, copy=True)
-    thr = np.atleast_1d(np.asarray(thresholds_m, float))
-    margin = np.broadcast_to(np.asarray(margin_m, float), dist.shape)
-    refined = np.zeros(dist.shape, bool)
-    for t in thr:
-        refined |= np.abs(dist - t) <= margin
-    idx = np.flatnonzero(refined)
-    if len(idx):
-        hint = None if seg_hint is None else np.asarray(seg_hint)[idx]
-        lon_a = np.broadcast_to(np.asarray(lon, float), dist.shape)
-        lat_a = np.broadcast_to(np.asarray(lat, float), dist.shape)
-        dist[idx] = geodesic_distance_to_line(line_lonlat, lon_a[idx], lat_a[idx], hint)
-    return dist, refined

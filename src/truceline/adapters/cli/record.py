@@ -1,0 +1,270 @@
+"""`truceline record ...` and `truceline sign`: the record's commands (parse, call, render).
+
+Every check a party runs on its own machine is here: verify a store, check a printed proof
+against a checkpoint, run a witness, replay the findings from exported tiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from truceline.adapters.cli.main import cli, db_option, handle_errors
+from truceline.adapters.store import open_store
+from truceline.core.observations import parse_observation
+from truceline.core.record.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer
+from truceline.core.record.tiles import TileReader
+from truceline.errors import IntegrityError, ValidationError
+from truceline.services import record as svc
+
+ROLE = click.Choice(list(svc.ROLES))
+
+
+def _origin() -> str:
+    from truceline.settings import Settings
+
+    return Settings().log_origin
+
+
+def _read_dir(root: Path) -> svc.TileRead:
+    def read(path: str) -> bytes:
+        return (root / path).read_bytes()
+
+    return read
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create a file only the owner can read; never overwrite a key."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ValidationError(f"{path} exists; not overwriting a key", field="out") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write via a synced temporary file and a rename: a crash leaves old or new, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@cli.group()
+def record() -> None:
+    """The tamper-evident record: checkpoints, proofs, witnesses, verify, export, replay."""
+
+
+@record.command()
+@db_option
+@handle_errors
+def checkpoint(db: str) -> None:
+    """Sign and store a checkpoint of the record (origin from TRUCELINE_LOG_ORIGIN)."""
+    note = svc.publish_checkpoint(open_store(db), _origin(), int(time.time()))
+    sys.stdout.write(note.decode("utf-8"))
+
+
+@record.command()
+@db_option
+@handle_errors
+def verify(db: str) -> None:
+    """Re-hash every entry and check tree, checkpoints and rows; non-zero on any problem."""
+    rep = svc.verify_record(open_store(db))
+    if rep.ok:
+        click.echo(f"record ok: {rep.size} entries, {rep.checkpoints} checkpoints, "
+                   f"root {rep.root.hex()}")
+        return
+    for p in rep.problems:
+        click.echo(str(p), err=True)
+    first = rep.first
+    assert first is not None
+    raise IntegrityError(f"the record does not verify ({len(rep.problems)} problems); first: "
+                         f"{first}", field="entry", index=first.index)
+
+
+@record.command()
+@db_option
+@click.option("--index", type=int, help="Entry to prove included.")
+@click.option("--size", type=int, help="Tree size (default: the latest checkpoint's).")
+@click.option("--consistency", nargs=2, type=int, metavar="A B",
+              help="Prove the tree of size B extends the tree of size A.")
+@handle_errors
+def proof(db: str, index: int | None, size: int | None,
+          consistency: tuple[int, int] | None) -> None:
+    """Print an inclusion or consistency proof as JSON (check it with `record check-proof`)."""
+    store = open_store(db)
+    if consistency:
+        doc = svc.consistency_document(store, *consistency)
+    elif index is not None:
+        doc = svc.inclusion_document(
+            store, index, size if size is not None else svc.latest_checkpoint(store)[0].size)
+    else:
+        raise ValidationError("give --index or --consistency A B", field="index")
+    click.echo(json.dumps(doc, indent=1))
+
+
+@record.command("check-proof")
+@click.argument("proof_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--checkpoint", "checkpoints", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint you trust (twice for a consistency proof).")
+@click.option("--log-vkey", required=True, help="The log's verifier key (its name is the origin).")
+@handle_errors
+def check_proof(proof_file: str, checkpoints: tuple[str, ...], log_vkey: str) -> None:
+    """Verify a printed proof offline against signed checkpoints."""
+    try:
+        doc = json.loads(Path(proof_file).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValidationError(f"not JSON: {e.msg}", field="proof") from None
+    notes = [Path(c).read_bytes() for c in checkpoints]
+    click.echo("ok: " + svc.check_proof(doc, notes, log_vkey))
+
+
+@record.command()
+@click.option("--state", required=True, type=click.Path(dir_okay=False),
+              help="This witness's state file (created on first run).")
+@click.option("--key", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The witness's private key (from `record keygen --witness`).")
+@click.option("--log-vkey", required=True, help="The log's verifier key.")
+@click.option("--db", help="Witness the log in this store and store the cosignature there.")
+@click.option("--tiles", type=click.Path(exists=True, file_okay=False),
+              help="Witness an exported (mirrored) log; the cosignature is printed.")
+@handle_errors
+def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | None) -> None:
+    """Check the latest checkpoint extends the last one seen, cosign it, keep the state."""
+    if (db is None) == (tiles is None):
+        raise ValidationError("give exactly one of --db and --tiles", field="db")
+    signer = Signer.from_skey(Path(key).read_text(encoding="utf-8").strip())
+    state_path = Path(state)
+    old = svc.witness_state_from_json(
+        state_path.read_text(encoding="utf-8") if state_path.exists() else None)
+    if db is not None:
+        store = open_store(db)
+        _, note = svc.latest_checkpoint(store)
+        sig, new = svc.run_witness(old, note, store.get_node, log_vkey, signer, int(time.time()))
+    else:
+        read = _read_dir(Path(tiles or "."))
+        note = read("checkpoint")
+        cp = svc.open_log_checkpoint(note, log_vkey)
+        reader = TileReader(read, cp.size).get_node
+        sig, new = svc.run_witness(old, note, reader, log_vkey, signer, int(time.time()))
+    _write_atomic(state_path, svc.witness_state_to_json(new).encode())
+    line = sig.line().rstrip("\n")
+    if db is not None:
+        svc.add_cosignature(open_store(db), new.size, line)
+        click.echo(f"cosigned checkpoint {new.size} and stored the cosignature", err=True)
+    click.echo(line)
+
+
+@record.command()
+@click.option("--name", required=True, help="Key name (no spaces or '+'), e.g. the source id.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the private key (mode 0600, never overwritten).")
+@click.option("--witness", is_flag=True, help="A witness's cosignature/v1 key.")
+@handle_errors
+def keygen(name: str, out: str, witness: bool) -> None:
+    """Make an Ed25519 key: writes the private key, prints the public vkey to register."""
+    signer = Signer(name, os.urandom(32), ALG_COSIGNATURE_V1 if witness else ALG_ED25519)
+    _write_private(Path(out), signer.to_skey() + "\n")
+    click.echo(signer.verifier().to_vkey())
+
+
+@record.command("register-key")
+@db_option
+@click.option("--owner", required=True, help="Source id (monitor, sensor) or party id.")
+@click.option("--role", required=True, type=ROLE)
+@click.option("--public-key", required=True, help="The vkey from `record keygen`, or base64.")
+@handle_errors
+def register_key(db: str, owner: str, role: str, public_key: str) -> None:
+    """Register a public key (weak keys are refused); it is recorded as an entry."""
+    click.echo(svc.register_source_key(open_store(db), owner, role, public_key))
+
+
+@record.command("revoke-key")
+@db_option
+@click.option("--key-id", required=True, help="The key id printed at registration.")
+@handle_errors
+def revoke_key(db: str, key_id: str) -> None:
+    """Revoke a key: its signatures are refused from now on (recorded as an entry)."""
+    svc.revoke_source_key(open_store(db), key_id)
+    click.echo(f"revoked {key_id}")
+
+
+@record.command()
+@db_option
+@click.option("--quorum", type=int, help="Parties needed (default: the agreement's quorum).")
+@handle_errors
+def final(db: str, quorum: int | None) -> None:
+    """Print the latest checkpoint cosigned by the quorum of parties (non-zero if none)."""
+    hit = svc.final_checkpoint(open_store(db), quorum)
+    if hit is None:
+        raise IntegrityError("no checkpoint has the quorum of cosignatures yet",
+                             field="cosignatures")
+    sys.stdout.write(hit[1].decode("utf-8"))
+
+
+@record.command()
+@db_option
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Directory for the tiles (serve it with any web server).")
+@handle_errors
+def export(db: str, out: str) -> None:
+    """Write the log at its latest checkpoint as C2SP tlog-tiles."""
+    files = svc.export_tiles(open_store(db))
+    root = Path(out)
+    for path, data in sorted(files.items(), key=lambda kv: kv[0] == "checkpoint"):
+        p = root / path  # the checkpoint goes last: a mirror never sees it before its tiles
+        p.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(p, data)
+    click.echo(f"wrote {len(files)} files to {out}")
+
+
+@record.command()
+@click.option("--tiles", "tiles_dir", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--log-vkey", required=True, help="The log's verifier key.")
+@click.option("--db", help="Also rebuild a new database here from the tiles alone.")
+@handle_errors
+def replay(tiles_dir: str, log_vkey: str, db: str | None) -> None:
+    """Verify the tiles, re-derive the findings, compare with the published ones."""
+    read = _read_dir(Path(tiles_dir))
+    res = svc.replay(read, log_vkey)
+    click.echo(f"checkpoint {res.checkpoint.size} verified; {res.observations} observations; "
+               f"{len(res.derived)} findings derived, {len(res.published)} published")
+    if db is not None:
+        svc.rebuild(open_store(db, create=True), res.entries, read("checkpoint"), log_vkey,
+                    res.documents)
+        click.echo(f"rebuilt {db}: same root as the checkpoint")
+    if not res.identical:
+        for d in res.differences:
+            click.echo(f"differs: {d}", err=True)
+        raise IntegrityError(f"{len(res.differences)} findings differ from the published ones",
+                             field="findings")
+    click.echo("findings identical to the published ones")
+
+
+@cli.command()
+@click.option("--key", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The source's private key (from `record keygen`).")
+@click.argument("infile", type=click.Path(exists=True, dir_okay=False))
+@click.argument("outfile", type=click.Path(dir_okay=False))
+@handle_errors
+def sign(key: str, infile: str, outfile: str) -> None:
+    """Sign observations (JSON lines) as their source, for `ingest --require-signatures`."""
+    signer = Signer.from_skey(Path(key).read_text(encoding="utf-8").strip())
+    out = []
+    with open(infile, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if line.strip():
+                obs = parse_observation(json.loads(line), line=n)
+                out.append(json.dumps(svc.sign_observation(obs, signer).to_record(),
+                                      ensure_ascii=False) + "\n")
+    _write_atomic(Path(outfile), "".join(out).encode("utf-8"))
+    click.echo(f"signed {len(out)} observations into {outfile}")

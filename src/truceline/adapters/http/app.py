@@ -1,0 +1,66 @@
+"""The FastAPI application: routers, the error envelope, limits, and the OpenAPI document.
+
+``create_app(store_url, settings)`` opens the store once; routes share it (the SQLite store
+serialises its own access, and each request's work is short). ``app_from_env()`` is the factory
+``truceline serve --workers N`` gives uvicorn, reading the same settings from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from truceline.adapters.http import (
+    ogc,
+    routes_findings,
+    routes_health,
+    routes_observations,
+    routes_record,
+    routes_reports,
+)
+from truceline.adapters.http.envelope import BodyLimit, install_error_handlers
+from truceline.adapters.http.state import AppState
+from truceline.adapters.store import open_store
+from truceline.core.observations import Observation
+from truceline.settings import Settings
+
+DESCRIPTION = """Verify ceasefires: submit observations, read incidents, findings, reports and
+the tamper-evident record, and contest findings. Authenticate with `Authorization: Bearer
+<token>` (keys from `truceline apikey create`); without a key you are the public. Every error is
+`{"code", "message", "field", "details"}`. OGC API - Features lives under `/ogc`."""
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document plus the observation schema that raw-body routes refer to."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                          routes=app.routes)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        obs = Observation.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(obs.pop("$defs", {}))
+        schemas["ObservationIn"] = obs
+        app.openapi_schema = doc
+    return app.openapi_schema
+
+
+def create_app(store_url: str, settings: Settings | None = None) -> FastAPI:
+    """The HTTP service over the store at ``store_url`` (a SQLite path or postgresql:// URL)."""
+    settings = settings or Settings()
+    app = FastAPI(title="truceline", version="0.1.0", description=DESCRIPTION)
+    app.state.truceline = AppState(open_store(store_url), settings)
+    install_error_handlers(app)
+    for r in (routes_health, routes_observations, routes_findings, routes_reports,
+              routes_record, ogc):
+        app.include_router(r.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for uvicorn workers: the store and settings come from ``TRUCELINE_*``."""
+    settings = Settings()
+    return create_app(os.environ.get("TRUCELINE_DB", settings.db), settings)
