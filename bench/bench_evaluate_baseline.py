@@ -1,9 +1,12 @@
-"""The evaluator on today's pipeline: the baseline fusion (issue 4) must beat (standalone).
+"""The evaluator on the pipeline: the singleton baseline fusion (issue 4) must beat, and the
+pipeline as it stands (``run_check``, with fusion once it is in), on the same data (standalone).
 
+The baseline is "one incident per fire observation" (``core.incidents.singleton``) checked by
+``core.rules``; the current pipeline is whatever ``services.check.run_check`` does.
 Simulates a week of the March 2025 scenario at a small scale (from day 4 after entry into
 force, so the 7-day pull-back deadline falls inside it), ingests it into a temporary SQLite
 store through the services, runs the checks, evaluates, and writes the tables to
-bench/results/evaluate_baseline.md.
+bench/results/evaluate_baseline.md (and the figures to evaluate_baseline.json).
 
     python bench/bench_evaluate_baseline.py [--days 7] [--scale 0.5] [--seed 1]
 """
@@ -22,8 +25,12 @@ from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
 from truceline.core.evaluation import evaluate, render_markdown
+from truceline.core.incidents import singleton
 from truceline.core.record.canonical import entry_bytes
+from truceline.core.rules import check, gather
+from truceline.core.taxonomy import Kind
 from truceline.services.check import run_check
+from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 
 OUT = Path(__file__).resolve().parent / "results" / "evaluate_baseline.md"
@@ -44,22 +51,37 @@ def main() -> None:
                                start=ag.entry_into_force_at + timedelta(days=4))
         store = open_store(str(Path(tmp) / "sim.db"), create=True)
         store.initialize(doc, entry_bytes("agreement_version", doc))
-        rep = ingest(store, read_records(str(sim / "observations.jsonl"), "auto"))
-        chk = run_check(store)
+        rep = ingest(store, read_records(str(sim / "observations.jsonl"), "jsonl"))
         manifest, truth, obs = read_truth(sim)
-        stored = {o.id for o in store.observations()}
-        report = evaluate(truth, obs, stored, store.incident_records(),
-                          [f.to_record() for f in store.findings()],
-                          parties=manifest["parties"],
-                          sensor_timing_sd_s=manifest["params"]["sensor_timing_sd_s"])
+        observations = store.observations()
+        stored = {o.id for o in observations}
+        kw = {"parties": manifest["parties"],
+              "sensor_timing_sd_s": manifest["params"]["sensor_timing_sd_s"]}
+        # (1) baseline: singletons, checked by the core rules
+        t1 = time.perf_counter()
+        geom = context_for_doc(doc).geometry
+        singles = [singleton(o) for o in observations if o.kind is Kind.FIRE]
+        base_findings = check(ag, geom, gather(geom, observations, singles))
+        base = evaluate(truth, obs, stored, [i.to_record() for i in singles],
+                        [f.to_record() for f in base_findings], **kw)
+        t_base = time.perf_counter() - t1
+        # (2) the pipeline as it stands
+        t1 = time.perf_counter()
+        chk = run_check(store)
+        t_check = time.perf_counter() - t1
+        now = evaluate(truth, obs, stored, store.incident_records(),
+                       [f.to_record() for f in store.findings()], **kw)
         store.close()
-    head = (f"Baseline evaluation (today's pipeline: one incident per fire observation) — "
-            f"March 2025, {args.days} days from entry into force + 4 days, scale "
+    head = (f"March 2025, {args.days} days from entry into force + 4 days, scale "
             f"{args.scale}, seed {args.seed}: {res.observations:,} observations "
             f"({rep.added:,} ingested), {res.events:,} true events, {res.planted} planted "
-            f"items, {chk.incidents:,} incidents, {len(chk.findings):,} findings; "
-            f"{time.perf_counter() - t0:.0f} s in all")
-    text = head + "\n\n" + render_markdown(report)
+            f"items; {time.perf_counter() - t0:.0f} s in all")
+    text = (f"# Evaluation: baseline and current pipeline\n\n{head}\n\n"
+            f"## Baseline: one incident per fire observation ({len(singles):,} incidents, "
+            f"{len(base_findings):,} findings, {t_base:.1f} s)\n\n{render_markdown(base)}\n"
+            f"## Current pipeline: `run_check` ({chk.incidents:,} incidents, "
+            f"{len(chk.findings):,} findings, {t_check:.1f} s)\n\n{render_markdown(now)}")
+    report = {"baseline": base, "current": now}
     print(text)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text, encoding="utf-8")

@@ -79,7 +79,11 @@ def new_fire(i: int, source: str = "smm-post-1") -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    db = tmp_path_factory.mktemp("http") / "base.db"
+    return build_world(tmp_path_factory.mktemp("http") / "base.db")
+
+
+def build_world(db: Path) -> World:
+    """The base store: agreement, sample, findings, a source key, API keys, a checkpoint."""
     _, doc = load_agreement_file("march2025")
     store = open_store(str(db), create=True)
     store.initialize(doc, entry_bytes("agreement_version", doc))

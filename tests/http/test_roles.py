@@ -60,7 +60,7 @@ TABLE = [
     row("GET", f"/findings/{F_PUBLISHED}", ANYONE, 200),
     row("POST", f"/findings/{F_RU}/publish", {A: 401, N: 200}, 403, mutates=True),
     row("POST", "/check", {A: 401, N: 200}, 403, mutates=True),
-    row("POST", f"/findings/{F_RU}/disputes", {A: 401, RU: 201, UA: 403}, 403,
+    row("POST", f"/findings/{F_RU}/disputes", {A: 401, RU: 201, UA: 404}, 403,
         body={"text": "our guns were withdrawn", "evidence": [OBS_RU]}, mutates=True),
     row("POST", f"/findings/{F_UA_FOREIGN}/disputes", {A: 401, UA: 201, RU: 404}, 403,
         body={"text": "they are instructors"}, mutates=True),

@@ -62,26 +62,28 @@ def test_truth_is_consistent_with_the_observations(march_dir: Path) -> None:
     owner: dict[str, str] = {}
     events = [t for t in truth if t["type"] == "event"]
     for item in truth:
-        for oid in [r["id"] for r in item.get("reports", [])] + item.get("observation_ids", []):
+        reps = item.get("reports", {})
+        for oid in [*reps.get("origin", []), *reps.get("impact", []),
+                    *item.get("observation_ids", [])]:
             assert oid in by_id and oid not in owner
             owner[oid] = item["id"]
     assert set(owner) == set(by_id)  # every observation belongs to exactly one true thing
     # bearings point to the true origin/impact within the error model (3.5 sigma + rounding)
     checked = 0
     for e in events:
-        for r in e["reports"]:
-            o = by_id[r["id"]]
-            if "bearing_deg" not in o or r.get("wild"):
+        for oid, part in [(i, p) for p in ("origin", "impact") for i in e["reports"][p]]:
+            o = by_id[oid]
+            if "bearing_deg" not in o or oid in e.get("wild", ()):
                 continue
-            tgt = e[r["part"]]
+            tgt = e[part]
             az = GEOD.inv(o["observer_lon"], o["observer_lat"], tgt["lon"], tgt["lat"])[0]
             err = (o["bearing_deg"] - az + 180.0) % 360.0 - 180.0
             assert abs(err) <= 3.5 * o["bearing_sd_deg"] + 0.06, (o, e)
             checked += 1
-            if r["source_type"] == "camera":
-                assert r["part"] == "origin" and o["fire_type"] == "muzzle_flash"
+            if o["source_type"] == "camera":
+                assert part == "origin" and o["fire_type"] == "muzzle_flash"
             elif o["explosion_type"] != "undetermined":
-                want = "outgoing" if r["part"] == "origin" else ("impact", "airburst")
+                want = "outgoing" if part == "origin" else ("impact", "airburst")
                 assert o["explosion_type"] in want
     assert checked > 100
     # origins lie in the firing party's area of control, impacts across the line

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from truceline.adapters.agreement_files import load_agreement_file
@@ -34,21 +36,35 @@ def run_demo(
     *,
     echo: Callable[[str], None] = print,
     day: str = DEMO_DAY,
+    simulate_scale: float | None = None,
+    seed: int = 1,
 ) -> DemoResult:
+    """Init, ingest, check, report. With ``simulate_scale``, a simulated day of the scenario
+    (monitors, sensors, cameras; seed fixed) is ingested beside the shipped sample."""
     out.mkdir(parents=True, exist_ok=True)
     db = out / "demo.db"
     ag, doc = load_agreement_file(agreement)
     store = open_store(str(db), create=True)
     version = store.initialize(doc, entry_bytes("agreement_version", doc))
     echo(f"agreement: {ag.title} (version {version}, {len(ag.provisions)} provisions)")
-    rep = ingest(store, read_records(str(observations)), on_invalid="skip")
-    echo(
-        f"observations: {rep.added} added, {rep.duplicates} already stored, "
-        f"{len(rep.rejected)} rejected"
-    )
+    sources = [observations]
+    if simulate_scale is not None:
+        from truceline.adapters.simulate_files import write_simulation
+
+        first = date.fromisoformat(day) - timedelta(days=1)
+        start = datetime.combine(first, time(0, 0), tzinfo=ag.tz)
+        summary = write_simulation(agreement, out / "simulated", days=2, seed=seed,
+                                   scale=simulate_scale, start=start)
+        echo(f"simulated 2 days from {first} (seed {seed}): {summary.observations} observations "
+             f"of {summary.events} true events, {summary.planted} planted checks")
+        sources.append(out / "simulated" / "observations.jsonl")
+    for src in sources:
+        rep = ingest(store, read_records(str(src)), on_invalid="skip")
+        echo(f"observations from {src.name}: {rep.added} added, {rep.duplicates} already "
+             f"stored, {len(rep.rejected)} rejected")
     res = run_check(store)
-    echo(f"findings ({len(res.findings)}):")
-    echo(render_findings(res.findings, "text").rstrip())
+    echo(f"findings ({len(res.findings)}); the first 25:")
+    echo("\n".join(render_findings(res.findings, "text").splitlines()[:25]))
     findings_path = out / "findings.json"
     findings_path.write_text(render_findings(res.findings, "json"), encoding="utf-8")
     r = daily_report(store, day)

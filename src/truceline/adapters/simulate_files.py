@@ -37,8 +37,11 @@ class SimulationSummary:
     manifest: dict[str, Any]
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _line(rec: dict[str, Any]) -> str:
-    return json.dumps(rec, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return _encode(rec) + "\n"
 
 
 def write_simulation(
@@ -85,7 +88,7 @@ def write_simulation(
                     counts["events"] += 1
                     counts["events.observable"] += bool(r["observable"])
                     counts["events.violating"] += bool(r["violates"])
-                    counts["reports"] += len(r["reports"])
+                    counts["reports"] += len(r["reports"]["origin"]) + len(r["reports"]["impact"])
                 elif r["type"] == "planted":
                     counts[f"planted.{r['kind']}"] += 1
                     counts["planted"] += 1

@@ -223,9 +223,10 @@ def evaluate(
     obs_event: dict[str, str] = {}
     obs_part: dict[str, str] = {}
     for e in events:
-        for rep in e["reports"]:
-            obs_event[rep["id"]] = e["id"]
-            obs_part[rep["id"]] = f"{e['id']}/{rep['part']}"
+        for part, ids in e["reports"].items():
+            for oid in ids:
+                obs_event[oid] = e["id"]
+                obs_part[oid] = f"{e['id']}/{part}"
     obs_item = dict(obs_event)
     for p in planted:
         for oid in p["observation_ids"]:
@@ -272,9 +273,9 @@ def evaluate(
             est = cands[0][part]
             _, _, d = GEOD.inv(est["lon"], est["lat"], e[part]["lon"], e[part]["lat"])
             errs.append(float(d))
-            reps = [observations[r["id"]] for r in e["reports"]
-                    if r["part"] == part and not r.get("wild") and r["id"] in observations
-                    and r["id"] in stored_ids]
+            wild = set(e.get("wild", ()))
+            reps = [observations[i] for i in e["reports"][part]
+                    if i not in wild and i in observations and i in stored_ids]
             bound = event_crlb((e[part]["lon"], e[part]["lat"]), reps, sensor_timing_sd_s)
             if math.isfinite(bound) and bound > 0:
                 bounds.append(bound)
@@ -297,8 +298,8 @@ def evaluate(
             outcomes.append(e["party"])
             conf.append(float(probs[best]))
             right.append(best == e["party"])
-            bearings = sum(1 for r in e["reports"] if r["part"] == "origin"
-                           and r["source_type"] in ("monitor", "camera") and r["id"] in stored_ids)
+            bearings = sum(1 for i in e["reports"]["origin"] if i in stored_ids
+                           and "bearing_deg" in observations.get(i, {}))
             if e["origin"].get("dist_to_line_m", 0.0) >= 2000.0 and bearings >= 3:
                 near_ok.append(best == e["party"])
     attribution = {
@@ -376,8 +377,11 @@ def _detection(events: Sequence[Mapping[str, Any]], stored_ids: set[str],
     n = len(events)
     could = [e for e in events if e.get("observable")]
     could_free = sum(1 for e in events if e.get("observable_without_restrictions"))
-    reported = [e for e in could if any(r["id"] in stored_ids for r in e["reports"])]
-    in_inc = sum(1 for e in could if any(r["id"] in inc_of for r in e["reports"]))
+    def ids(e: Mapping[str, Any]) -> list[str]:
+        return [*e["reports"]["origin"], *e["reports"]["impact"]]
+
+    reported = [e for e in could if any(i in stored_ids for i in ids(e))]
+    in_inc = sum(1 for e in could if any(i in inc_of for i in ids(e)))
 
     def ratio(a: int, b: int) -> float | None:
         return round(a / b, 4) if b else None

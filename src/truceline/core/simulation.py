@@ -427,8 +427,9 @@ class Scenario:
             item, _, part, wild = link
             tr = by_item[item]
             if tr["type"] == "event":
-                tr["reports"].append({"id": oid, "part": part, "source_type": rec["source_type"],
-                                      **({"wild": True} if wild else {})})
+                tr["reports"][part].append(oid)
+                if wild:
+                    tr.setdefault("wild", []).append(oid)
             else:
                 tr["observation_ids"].append(oid)
         return DayOutput(d, [r[2] for r in rows], events + truth)
@@ -501,8 +502,9 @@ class Scenario:
                     and (not prov.rule.restriction_types or rtype in prov.rule.restriction_types)]
         truth.append({"type": "planted", "id": item, "kind": "freedom_of_movement",
                       "intent": "restriction", "party": who,
-                      "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6), "lat": round(lat, 6), "source_id": src.ids[i], "restriction_type":
-                      rtype.value, "coverage_lost": f"{what} {src.ids[i]} for the day",
+                      "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6), "lat": round(lat, 6),
+                      "source_id": src.ids[i], "restriction_type": rtype.value,
+                      "coverage_lost": f"{what} {src.ids[i]} for the day",
                       "violates": violates, "observation_ids": []})
         rec = {"id": "", "kind": "restriction", "time": iso_ns(np.array([t - t % (60 * S_NS)]))[0],
                "time_precision": "minute", "source_id": src.ids[i], "source_type": "monitor",
@@ -655,7 +657,8 @@ class Scenario:
                  "impact": {"lon": i_lon[i], "lat": i_lat[i], "time": ti_iso[i]},
                  "airburst": bool(airburst[i]), "observable": bool(obs_o[i]),
                  "observable_without_restrictions": bool(obs_i[i]),
-                 "violates": violates[i], "reports": []} for i in range(n)]
+                 "violates": violates[i], "reports": {"origin": [], "impact": []}}
+                for i in range(n)]
 
     @staticmethod
     def _ids(src: _Sources, idx: I64) -> list[str]:

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 
 from truceline.core.findings import Finding
-from truceline.core.incidents import Incident, singleton
+from truceline.core.fusion import fuse
+from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import entry_bytes
 from truceline.core.rules import check, gather
-from truceline.core.taxonomy import Kind
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
 
@@ -27,8 +27,13 @@ class CheckResult:
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
-    """The incidents the checks run on: one per located fire report until fusion groups them."""
-    return [singleton(o) for o in observations if o.kind is Kind.FIRE]
+    """The incidents the checks run on: fire reports fused into one incident per real event.
+
+    Fusion groups, locates (with a 95 % ellipse) and attributes; a report it cannot group or
+    locate stays a singleton (located if the source gave a location, else unlocated but
+    counted once).
+    """
+    return fuse(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
 
 
 def derive_findings(

@@ -14,7 +14,6 @@ from truceline.adapters.agreement_files import example_path, load_agreement_file
 from truceline.adapters.cli.main import cli, db_option, handle_errors
 from truceline.adapters.importers import read_records
 from truceline.adapters.store import open_store
-from truceline.core.record.canonical import entry_bytes
 from truceline.errors import ValidationError
 
 err = Console(stderr=True)
@@ -183,9 +182,12 @@ def report(db: str, day: str, out: str) -> None:
     type=click.Path(file_okay=False),
     help="Directory for the demo's database and report.",
 )
+@click.option("--scale", default=0.3, show_default=True,
+              help="Size of the simulated day (1.0 = a busy day on the whole line).")
+@click.option("--sample-only", is_flag=True, help="Only the 23 shipped sample observations.")
 @handle_errors
-def demo(out: str) -> None:
-    """Run the whole path on the March 2025 example and its shipped sample observations."""
+def demo(out: str, scale: float, sample_only: bool) -> None:
+    """The whole path on the March 2025 example: a simulated day plus the shipped sample."""
     from truceline.adapters.demo import run_demo
 
     result = run_demo(
@@ -193,6 +195,7 @@ def demo(out: str) -> None:
         example_path("march2025"),
         example_path("march2025").parent / "march2025_sample.jsonl",
         echo=click.echo,
+        simulate_scale=None if sample_only else scale,
     )
     click.echo(f"\nreport: {result.report_html}\nfindings: {result.findings_path}")
 

@@ -48,6 +48,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    from truceline.adapters.cli import commands  # noqa: F401  (registers the commands)
+    from truceline.adapters.cli import commands, simulate  # noqa: F401  (register commands)
 
     cli()

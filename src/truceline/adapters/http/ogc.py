@@ -28,11 +28,11 @@ from fastapi.responses import JSONResponse
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from truceline.adapters.http.auth import Principal, Role
+from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.routes_findings import findings_for, incidents_for
 from truceline.adapters.http.state import AppState, app_state, principal
-from truceline.errors import ForbiddenError, NotFoundError, ValidationError
+from truceline.errors import NotFoundError, ValidationError
 from truceline.services.context import AgreementContext
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
@@ -183,9 +183,7 @@ def _collection(collection_id: str, who: Principal) -> Collection:
     c = COLLECTIONS.get(collection_id)
     if c is None:
         raise NotFoundError("no such collection", field="collection_id")
-    if who.role not in c.roles:
-        raise ForbiddenError(f"a {who.role.value} key may not read {c.id}",
-                             field="collection_id")
+    require(who, *c.roles)
     return c
 
 

@@ -119,7 +119,7 @@ def render_map_png(r: DailyReport) -> bytes:
     ax.set_title(f"{r.agreement.id}: {r.day.isoformat()} (events in the reporting period)")
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.9)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -36,6 +36,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from truceline.adapters.store.sql import SCHEMA_V1, SQLStore
 from truceline.errors import ConflictError, StoreError
+
+T = TypeVar("T")
 
 #: Key of the transaction-scoped advisory lock every write transaction takes ("truce" in ASCII).
 RECORD_LOCK = 0x7472756365
@@ -80,8 +82,8 @@ def _copy_of(sql: str) -> str | None:
 
     COPY checks the same constraints and fills the same generated columns as the insert.
     """
-    m = re.fullmatch(r"\s*INSERT INTO (\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\(\s*\?(\s*,\s*\?)*\s*\)\s*",
-                     sql, flags=re.IGNORECASE)
+    m = re.fullmatch(r"\s*INSERT INTO (\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\(\s*\?(\s*,\s*\?)*\s*\)"
+                     r"\s*", sql, flags=re.IGNORECASE)
     return f"COPY {m.group(1)} ({m.group(2)}) FROM STDIN" if m else None
 
 
@@ -96,20 +98,21 @@ def _where(url: str) -> str:
 
 def _safe_url(url: str) -> str:
     """The URL for messages: the password, if any, replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    url = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
 
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def _translate(exc: psycopg.Error, url: str) -> Exception:
+def _translate(exc: psycopg.Error, url: str, lost: bool = False) -> Exception:
     """A psycopg error as truceline's: a duplicate key is a conflict, the rest a store error."""
     if isinstance(exc, pgerrors.UniqueViolation):
         m = re.match(r"Key \(([^)]*)\)", exc.diag.message_detail or "")
         return ConflictError(f"{exc.diag.table_name or 'row'}: already stored",
                              field=m.group(1) if m else None)
-    if isinstance(exc, psycopg.OperationalError):
+    if lost:
         return StoreError(f"lost the connection to PostgreSQL at {_where(url)}: "
                           f"{_first_line(exc)}", field="db")
     return StoreError(f"PostgreSQL error: {_first_line(exc)}", field="db")
@@ -126,33 +129,34 @@ class PostgresStore(SQLStore):
         self._conn: psycopg.Connection[Any] | None = None
         self._connect_timeout = connect_timeout
         self._connect()
-        have = self._version()
-        if have is None and not create:
+        try:
+            have = self._version()
+            if have is None and not create:
+                raise StoreError(
+                    f"no truceline schema in the database at {_where(url)}; run "
+                    f"`truceline init --db {_safe_url(url)} --agreement FILE`", field="db")
+            if have is not None and have > len(MIGRATIONS):
+                raise StoreError(f"database schema {have} is newer than this truceline "
+                                 f"({len(MIGRATIONS)})", field="db")
+            if have is None or have < len(MIGRATIONS):
+                self._migrate()
+        except BaseException:
             self.close()
-            raise StoreError(
-                f"no truceline schema in the database at {_where(url)}; run "
-                f"`truceline init --db {_safe_url(url)} --agreement FILE`", field="db")
-        if have is None or have < len(MIGRATIONS):
-            self._migrate()
-        elif have > len(MIGRATIONS):
-            self.close()
-            raise StoreError(f"database schema {have} is newer than this truceline "
-                             f"({len(MIGRATIONS)})", field="db")
+            raise
 
     # -- connection ----------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
-        params = conninfo_to_dict(self.url) if "://" in self.url else {}
-        extra: dict[str, Any] = {}
-        if "connect_timeout" not in params:
-            extra["connect_timeout"] = self._connect_timeout
-        if "application_name" not in params:
-            extra["application_name"] = "truceline"
         try:
+            params = conninfo_to_dict(self.url)
+            extra: dict[str, Any] = {}
+            if "connect_timeout" not in params:
+                extra["connect_timeout"] = self._connect_timeout
+            if "application_name" not in params:
+                extra["application_name"] = "truceline"
             conn = psycopg.connect(make_conninfo(self.url, **extra), autocommit=True)
         except psycopg.Error as exc:
             raise StoreError(f"cannot connect to PostgreSQL at {_where(self.url)}: "
                              f"{_first_line(exc)}", field="db") from exc
-        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
         self._conn = conn
         return conn
 
@@ -183,7 +187,7 @@ class PostgresStore(SQLStore):
         except pgerrors.UndefinedTable:
             return None
         except psycopg.Error as exc:
-            raise _translate(exc, self.url) from exc
+            raise _translate(exc, self.url, lost=self._conn is None or self._conn.broken) from exc
         return int(row[0]) if row and row[0] is not None else 0
 
     def _migrate(self) -> None:
@@ -232,13 +236,7 @@ class PostgresStore(SQLStore):
                 finally:
                     self._depth -= 1
                 return
-            conn = self._connection()
-            try:
-                conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (RECORD_LOCK,))
-            except psycopg.Error as exc:
-                self._rollback(conn)
-                raise _translate(exc, self.url) from exc
+            conn = self._run(self._begin)
             self._depth = 1
             try:
                 yield
@@ -249,6 +247,11 @@ class PostgresStore(SQLStore):
                 try:
                     conn.execute("COMMIT")
                 except psycopg.Error as exc:
+                    if conn.broken:
+                        raise StoreError(
+                            f"lost the connection to PostgreSQL at {_where(self.url)} while "
+                            "committing: the write may or may not be stored (writes are "
+                            "idempotent or checked: retry it)", field="db") from exc
                     self._rollback(conn)
                     raise _translate(exc, self.url) from exc
             finally:
@@ -261,28 +264,51 @@ class PostgresStore(SQLStore):
         with suppress(psycopg.Error):  # the connection went away: the server rolls back for us
             conn.execute("ROLLBACK")
 
-    def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+    def _begin(self, conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+        conn.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (RECORD_LOCK,))
+        except BaseException:
+            self._rollback(conn)
+            raise
+        return conn
+
+    def _run(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """``fn(connection)``, errors translated. Outside a transaction a connection found dead
+        (the server restarted, an idle timeout) is replaced and ``fn`` tried once more: there
+        ``fn`` is a read or a ``BEGIN``, so trying again is safe."""
         with self._lock:
+            conn = self._connection()
             try:
-                return self._connection().execute(_convert(sql), args)
+                return fn(conn)
             except psycopg.Error as exc:
-                raise _translate(exc, self.url) from exc
+                if self._depth or not conn.broken:
+                    raise _translate(exc, self.url, lost=conn.broken) from exc
+            try:
+                conn = self._connect()
+                return fn(conn)
+            except psycopg.Error as exc:
+                raise _translate(exc, self.url, lost=conn.broken) from exc
+
+    def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        q = _convert(sql)
+        return self._run(lambda conn: conn.execute(q, args))
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Many rows: ``COPY`` for an insert of many (about 4x the rows/s of a pipelined
         ``executemany``, whose per-row work in Python dominates an ingest), else ``executemany``."""
         copy = _copy_of(sql) if len(rows) >= COPY_MIN_ROWS else None
-        with self._lock:
-            try:
-                with self._connection().cursor() as cur:
-                    if copy is None:
-                        cur.executemany(_convert(sql), rows)
-                        return
-                    with cur.copy(copy) as cp:
-                        for row in rows:
-                            cp.write_row(row)
-            except psycopg.Error as exc:
-                raise _translate(exc, self.url) from exc
+
+        def run(conn: psycopg.Connection[Any]) -> None:
+            with conn.cursor() as cur:
+                if copy is None:
+                    cur.executemany(_convert(sql), rows)
+                    return
+                with cur.copy(copy) as cp:
+                    for row in rows:
+                        cp.write_row(row)
+
+        self._run(run)
 
     def _blob(self, b: bytes) -> Any:
         return bytes(b)
