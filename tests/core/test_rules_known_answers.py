@@ -195,6 +195,9 @@ def test_minsk_ii_ceasefire_presence_movement(tmp_path: Path, donbas) -> None:
     (p,) = _by(findings, evidence="ru-troops")
     assert (p.provision_id, p.verdict, p.party) == ("MII-10", Verdict.VIOLATION, "ORDLO")
     assert "under any label" in p.explanation and "volunteers" in p.explanation
+    # an unattributed impact means UA cannot be found compliant with the ceasefire
+    (ua,) = [f for f in findings if f.provision_id == "MII-1" and f.party == "UA"]
+    assert ua.verdict is Verdict.INSUFFICIENT_EVIDENCE and "not found compliant" in ua.explanation
     (c,) = _by(findings, evidence="checkpoint-ordlo")
     assert (c.provision_id, c.verdict, c.party) == ("MII-FOM", Verdict.VIOLATION, "ORDLO")
 

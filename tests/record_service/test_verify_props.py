@@ -100,8 +100,8 @@ def test_any_insertion_is_found(base_log: Path, k: int, src: int) -> None:
     rep = _tampered(base_log, [
         ("UPDATE entries SET idx = idx + 1000000 WHERE idx >= ?", (k,)),
         ("UPDATE entries SET idx = idx - 999999 WHERE idx >= 1000000", ()),
-        ("INSERT INTO entries(idx, type, data, leaf_hash) VALUES (?, ?, ?, ?)",
-         (k, "observation", data, merkle.leaf_hash(data))),
+        ("INSERT INTO entries(idx, type, data, leaf_hash) SELECT ?, type, data, ? "
+         "FROM entries WHERE idx = ?", (k, merkle.leaf_hash(data), src + (src >= k))),
     ])
     with sqlite3.connect(base_log) as c:
         old = [bytes(r[0]) for r in c.execute("SELECT data FROM entries ORDER BY idx")]

@@ -172,10 +172,24 @@ class _Builder:
         else:
             as_of = ev.as_of if self.end is None else min(ev.as_of, self.end)
         window = f"{_iso(self.start)} to {_iso(self.end) if self.end else 'open'}"
+        open_ = [f for f in self.out if f.evidence and (
+            f.party is None or (f.verdict is Verdict.INSUFFICIENT_EVIDENCE))]
         for party in self.p.obligated:
             if party in self.violators:
                 continue
-            if as_of is None or relevant == 0:
+            unsettled = [f for f in open_ if f.party in (None, party)]
+            if unsettled and as_of is not None:
+                self.add(
+                    Verdict.INSUFFICIENT_EVIDENCE,
+                    party,
+                    (),
+                    f"no violation attributed to {party} in the window {window}, but "
+                    f"{len(unsettled)} findings could not be attributed or decided, so {party} "
+                    f"is not found compliant (as of {_iso(as_of)})",
+                    kind="summary",
+                    time=_iso(as_of),
+                )
+            elif as_of is None or relevant == 0:
                 self.add(
                     Verdict.INSUFFICIENT_EVIDENCE,
                     party,

@@ -323,8 +323,29 @@ def _split(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64) -> I64:
         return out
     iu, ju = np.triu_indices(m, 1)
     d = _pair_distance(b, cd, p, rows[iu], rows[ju])
-    z = linkage(d, method="complete")
-    return np.asarray(fcluster(z, t=1.0, criterion="distance"), np.int64) - 1
+    if m > 48:
+        z = linkage(d, method="complete")
+        return np.asarray(fcluster(z, t=1.0, criterion="distance"), np.int64) - 1
+    return _complete_linkage_small(d, m)
+
+
+def _complete_linkage_small(d: F64, m: int) -> I64:
+    """Complete linkage cut at 1 for a few points (no validation overhead per component)."""
+    full = np.full((m, m), np.inf)
+    iu, ju = np.triu_indices(m, 1)
+    full[iu, ju] = full[ju, iu] = d
+    label = np.arange(m)
+    while True:
+        k = int(np.argmin(full))
+        i, j = divmod(k, m)
+        if not full[i, j] <= 1.0:
+            break
+        merged = np.maximum(full[i], full[j])  # complete: the farther of the two
+        full[i], full[:, i] = merged, merged
+        full[i, i] = np.inf
+        full[j], full[:, j] = np.inf, np.inf
+        label[label == j] = i
+    return np.asarray(np.unique(label, return_inverse=True)[1], np.int64)
 
 
 def _tmid(b: FireBatch) -> F64:
@@ -348,13 +369,14 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         z = np.column_stack([cd.mx[rows] / p.link_scale_m, cd.my[rows] / p.link_scale_m,
                              _tmid(b)[rows] / p.link_scale_s])
         k = min(p.k_neighbours + 1, len(rows))
-        _, nb = cKDTree(z).query(z, k=k, distance_upper_bound=p.search_radius)
+        _, nb = cKDTree(z).query(z, k=k, distance_upper_bound=p.search_radius, workers=-1)
         nb = np.asarray(nb).reshape(len(rows), k)
         src = np.repeat(np.arange(len(rows), dtype=np.int64), k)
         dst = nb.ravel().astype(np.int64)
         keep = (dst < len(rows)) & (src != dst)
         lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
-        pair_key = np.unique(lo * len(rows) + hi)  # symmetric kNN: each pair once
+        pair_key = np.sort(lo * len(rows) + hi)  # symmetric kNN: each pair once
+        pair_key = pair_key[np.r_[True, pair_key[1:] != pair_key[:-1]]]
         i, j = pair_key // len(rows), pair_key % len(rows)
         d = _pair_distance(b, cd, p, rows[i], rows[j])
         good = d <= 1.0
@@ -371,7 +393,18 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         if bad.any():
             order = np.argsort(comp, kind="stable")
             starts = np.searchsorted(comp[order], np.arange(ncomp + 1))
-            for cix in np.flatnonzero(bad):
+            small = [c for c in np.flatnonzero(bad) if size[c] <= 48]
+            # all pairs of all small components in one vectorised gate call
+            tri = {int(k): np.triu_indices(int(k), 1) for k in np.unique(size[small])}
+            mem = [order[starts[c]:starts[c + 1]] for c in small]
+            pi = [mb[tri[len(mb)][0]] for mb in mem]
+            pj = [mb[tri[len(mb)][1]] for mb in mem]
+            if mem:
+                dist = _pair_distance(b, cd, p, rows[np.concatenate(pi)], rows[np.concatenate(pj)])
+                at = np.cumsum([0] + [len(x) for x in pi])
+                for k, mb in enumerate(mem):
+                    sub[mb] = _complete_linkage_small(dist[at[k]:at[k + 1]], len(mb))
+            for cix in np.flatnonzero(bad & (size > 48)):
                 members = order[starts[cix]:starts[cix + 1]]
                 sub[members] = _split(b, cd, p, rows[members])
         # label = (component, sub-cluster) renumbered densely
