@@ -376,7 +376,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         keep = (dst < len(rows)) & (src != dst)
         lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
         pair_key = np.sort(lo * len(rows) + hi)  # symmetric kNN: each pair once
-        pair_key = pair_key[np.r_[True, pair_key[1:] != pair_key[:-1]]]
+        pair_key = pair_key[np.r_[True, pair_key[1:] != pair_key[:-1]][:len(pair_key)]]
         i, j = pair_key // len(rows), pair_key % len(rows)
         d = _pair_distance(b, cd, p, rows[i], rows[j])
         good = d <= 1.0
