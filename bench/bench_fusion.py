@@ -25,7 +25,7 @@ from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
 from truceline.adapters.agreement_files import load_agreement_file
-from truceline.core.fusion import FireBatch, FusionParams, fuse_batch
+from truceline.core.fusion import FireBatch, FusionParams
 from truceline.core.fusion.grouping import candidates, group
 from truceline.core.fusion.locate import CHI2_95_2DOF
 from truceline.core.geo import GEOD
@@ -56,7 +56,8 @@ def simulate(n_obs: int, seed: int, geom: Any) -> tuple[dict[str, Any], np.ndarr
     et = np.sort(rng.uniform(0, WEEK, n_ev))
     role = rng.choice(np.array(["outgoing", "impact"], object), n_ev)
     kind = rng.choice(3, n_ev, p=[0.6, 0.25, 0.15])  # bearings / patrol points / acoustic
-    n_rep = np.where(kind == 0, rng.integers(1, 7, n_ev), np.where(kind == 1, rng.integers(1, 3, n_ev), 4))
+    n_rep = np.where(kind == 0, rng.integers(1, 7, n_ev),
+                     np.where(kind == 1, rng.integers(1, 3, n_ev), 4))
     ev = np.repeat(np.arange(n_ev), n_rep)
     n = len(ev)
     kr = kind[ev]
@@ -86,7 +87,8 @@ def simulate(n_obs: int, seed: int, geom: Any) -> tuple[dict[str, Any], np.ndarr
         "time_s": np.where(kr == 2, arr, t_rep), "time_precision_s": np.where(kr == 2, 1.0, 60.0),
         "arrival_s": arr, "temperature_c": np.full(n, 5.0),
         "fire_type": np.full(n, "explosion", object), "explosion_type": role[ev],
-        "observer_lon": np.where(kr == 1, np.nan, olon), "observer_lat": np.where(kr == 1, np.nan, olat),
+        "observer_lon": np.where(kr == 1, np.nan, olon),
+        "observer_lat": np.where(kr == 1, np.nan, olat),
         "bearing_deg": brg, "bearing_sd_deg": sd,
         "distance_min_m": band_lo, "distance_max_m": band_lo + 2000,
         "lon": np.where(kr == 1, plon, np.nan), "lat": np.where(kr == 1, plat, np.nan),
@@ -132,8 +134,8 @@ def main() -> None:
     ari_ours_s = adjusted_rand_score(ev[rows], ours_s)
     tune = np.arange(min(20_000, m))
     bt = bs.take(tune)
-    best = max(((adjusted_rand_score(ev[tune], dbscan_labels(bt, e, params)), e)
-                for e in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)))
+    best = max((adjusted_rand_score(ev[tune], dbscan_labels(bt, e, params)), e)
+                for e in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0))
     eps = best[1]
     t0 = time.perf_counter()
     db = dbscan_labels(bs, eps, params)

@@ -78,7 +78,7 @@ def bearing_report(
     band: tuple[float, float] | None = None, error_deg: float | None = None,
     explosion_type: str = "outgoing",
 ) -> None:
-    az, _, dist = GEOD.inv(post[0], post[1], target[0], target[1])
+    az, _, _dist = GEOD.inv(post[0], post[1], target[0], target[1])
     # the error: drawn from the stated model, or exactly ``error_deg`` when given
     brg = (az + (rng.normal(0, sd_deg) if error_deg is None else error_deg)) % 360.0
     kw: dict[str, Any] = {}

@@ -95,7 +95,7 @@ def test_groups_are_a_partition_that_respects_cannot_link_and_input_order(seed, 
     for e in range(n_events):
         target = (rng.uniform(36.8, 37.2), rng.uniform(47.9, 48.1))
         t = rng.uniform(0, 1_800)
-        for k, post in enumerate(posts_around(target, int(rng.integers(1, 5)), rng)):
+        for _k, post in enumerate(posts_around(target, int(rng.integers(1, 5)), rng)):
             bearing_report(r, e, post, target, t, 3.0, rng, source=f"m{rng.integers(0, 6)}",
                            band=(1_000, 10_000))
     b = r.batch()

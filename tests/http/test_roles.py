@@ -24,7 +24,8 @@ from tests.http.conftest import (
     new_fire,
 )
 
-A, P, M, N, UA, RU, UK, US, X = ROLES  # anon, public, monitor, analyst, parties, guarantors, revoked
+# anon, public, monitor, analyst, the parties, the guarantors, a revoked key
+A, P, M, N, UA, RU, UK, US, X = ROLES
 
 
 def row(method: str, path: str, expect: dict[str, int], default: int,

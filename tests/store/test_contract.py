@@ -139,8 +139,6 @@ def test_observation_filters_order_and_paging(store: Store) -> None:
     assert [o.id for o in store.observations(kinds=["fire", "restriction"], limit=2)] == got[:2]
 
 
-@pytest.mark.xfail(strict=True, reason="sql.py compares times as text: _iso keeps the caller's "
-                   "offset, and stored times carry fractional seconds only when non-zero")
 def test_time_filters_are_instants(store: Store) -> None:
     from datetime import datetime
 
@@ -234,10 +232,6 @@ def test_disputes(store: Store, backend: Backend, request: pytest.FixtureRequest
     store.add_dispute("d1", "f2", "UA", {"reason": "ours"}, b"dispute d1")
     assert store.disputes() == [{"reason": "ours"}, {"reason": "not us", "n": 2}]
     assert store.disputes("RU") == [{"reason": "not us", "n": 2}]
-    if backend.name == "sqlite":
-        request.applymarker(pytest.mark.xfail(
-            raises=sqlite3.IntegrityError, strict=True,
-            reason="sqlite.py lets sqlite3.IntegrityError through for a duplicate key"))
     with pytest.raises(ConflictError) as err:
         store.add_dispute("d1", "f3", "UA", {"reason": "again"}, b"dispute d1 again")
     assert err.value.field == "id"

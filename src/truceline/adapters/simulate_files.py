@@ -53,7 +53,9 @@ def write_simulation(
 
     ``start`` is the first day's start (default: the agreement's entry into force).
     ``validate`` passes every record through :class:`Observation` and checks that
-    ``to_record()`` gives it back unchanged (about 3x slower; the tests do it always).
+    ``to_record()`` gives it back unchanged, and that its line is exactly what ``json`` writes
+    for it (the simulator formats lines column-wise; several times slower; the tests do it
+    always).
     """
     ag, doc = load_agreement_file(agreement)
     geom = context_for_doc(doc).geometry  # compiled once per process (cached by content)
@@ -73,16 +75,16 @@ def write_simulation(
         put(ft, TRUTH, "".join(_line(r) for r in scn.setup_truth()))
         for day in scn:
             if validate:
-                for rec in day.observations:
+                for line, rec in zip(day.lines, day.observations, strict=True):
                     back = Observation.model_validate(rec).to_record()
-                    if back != rec or list(back) != list(rec):
+                    if back != rec or list(back) != list(rec) or _line(rec) != line:
                         raise ValidationError("does not round-trip through Observation",
                                               field=f"observation {rec.get('id')}")
-            put(fo, OBSERVATIONS, "".join(_line(r) for r in day.observations))
+            put(fo, OBSERVATIONS, "".join(day.lines))
             put(ft, TRUTH, "".join(_line(r) for r in day.truth))
-            for r in day.observations:
-                counts[f"observations.{r['kind']}.{r['source_type']}"] += 1
-            counts["observations"] += len(day.observations)
+            for k, v in day.counts.items():
+                counts[f"observations.{k}"] += v
+            counts["observations"] += len(day.lines)
             for r in day.truth:
                 if r["type"] == "event":
                     counts["events"] += 1
@@ -94,7 +96,7 @@ def write_simulation(
                     counts["planted"] += 1
                     counts["planted.violating"] += bool(r["violates"])
             if progress is not None:
-                progress(day.day + 1, len(day.observations))
+                progress(day.day + 1, len(day.lines))
     manifest = {
         "format": FORMAT, "seed": seed, "days": days, "scale": scale,
         "start": scn.start.isoformat().replace("+00:00", "Z"),

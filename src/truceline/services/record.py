@@ -27,6 +27,7 @@ import binascii
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,7 +249,7 @@ def parse_key(public_key: str, owner: str, role: str) -> Verifier:
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}", field="role")
     alg = ALG_COSIGNATURE_V1 if role == "witness" else ALG_ED25519
-    if "+" in public_key:
+    if re.match(r"[^+\s]+\+[0-9a-f]{8}\+", public_key):
         v = Verifier.from_vkey(public_key)
     else:
         raw = _unb64(public_key, "public_key")

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from truceline.errors import AuthError, RateLimitError, TrucelineError, mapping_for
@@ -92,12 +93,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, PayloadTooLarge):
         return envelope(413, exc.__cause__.body)
-    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+    if exc.status_code == 400:  # the framework could not read the body as JSON
+        return envelope(422, {"code": "invalid_input", "message": "the body is not valid JSON",
+                              "field": "body"})
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # every method of the path, not only the first route's
+        headers["Allow"] = ", ".join(sorted(_allowed(request)))
+    codes = {404: "not_found", 405: "method_not_allowed"}
     message = {404: "no such route", 405: "method not allowed here"}.get(
         exc.status_code, str(exc.detail))
     return envelope(exc.status_code, {"code": codes.get(exc.status_code, "http_error"),
-                                      "message": message, "field": None},
-                    dict(exc.headers or {}))
+                                      "message": message, "field": None}, headers)
+
+
+def _allowed(request: Request) -> set[str]:
+    out: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            out |= set(getattr(route, "methods", None) or ())
+    return out
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

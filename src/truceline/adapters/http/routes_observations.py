@@ -133,8 +133,15 @@ async def submit_batch(request: Request,
     return await run_in_threadpool(_submit, st, records, on_invalid, "observations")
 
 
-def _aware(t: datetime | None, field: str) -> datetime | None:
-    if t is not None and t.utcoffset() is None:
+def _aware(text: str | None, field: str) -> datetime | None:
+    """An RFC 3339 time with its offset (a number or a naive time is refused, not guessed)."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("not an RFC 3339 date-time", field=field) from None
+    if t.utcoffset() is None:
         raise ValidationError("needs a UTC offset (e.g. ...Z or +02:00)", field=field)
     return t
 
@@ -143,8 +150,10 @@ def _aware(t: datetime | None, field: str) -> datetime | None:
             responses=error_responses(403))
 def list_observations(
     kind: list[Kind] | None = Query(None),
-    start: datetime | None = Query(None, description="From this time (inclusive, with offset)."),
-    end: datetime | None = Query(None, description="Until this time (exclusive, with offset)."),
+    start: str | None = Query(None, max_length=40, json_schema_extra={"format": "date-time"},
+                              description="From this time (inclusive, RFC 3339 with offset)."),
+    end: str | None = Query(None, max_length=40, json_schema_extra={"format": "date-time"},
+                            description="Until this time (exclusive, RFC 3339 with offset)."),
     source_id: str | None = Query(None, max_length=200, description="Analysts only."),
     limit: int = Query(1000, ge=1, le=10_000), offset: int = Query(0, ge=0, le=10**9),
     who: Principal = Depends(principal), st: AppState = Depends(app_state),

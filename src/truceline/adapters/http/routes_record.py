@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from truceline.adapters.http.auth import Principal, Role, require
@@ -54,11 +54,9 @@ def agreement(who: Principal = Depends(principal),
 
 
 @router.get("/agreement/versions/{version}", responses=error_responses(404, 503))
-def agreement_version(version: int, who: Principal = Depends(principal),
+def agreement_version(version: int = Path(ge=1, le=2**31), who: Principal = Depends(principal),
                       st: AppState = Depends(app_state)) -> dict[str, Any]:
     """One stored agreement version. Public."""
-    if version < 1:
-        raise ValidationError("must be 1 or more", field="version")
     try:
         return st.raw_store.agreement_doc(version)
     except StoreError:

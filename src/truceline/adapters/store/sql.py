@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from truceline.core.findings import Finding
@@ -59,7 +59,9 @@ SCHEMA_V1 = [
 
 
 def _iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
+    """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
+    order is time order and a filter given in any offset compares correctly."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _dumps(obj: Any) -> str:

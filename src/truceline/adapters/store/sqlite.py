@@ -14,10 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from truceline.adapters.store.sql import SCHEMA_V1, SQLStore
-from truceline.errors import StoreError
+from truceline.errors import ConflictError, StoreError
 
 #: Ordered migrations; the file's ``user_version`` is how many have run.
 MIGRATIONS: list[list[str]] = [SCHEMA_V1]
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """SQLite's errors as truceline's: a duplicate key is a conflict, the rest a store error."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise ConflictError(f"already stored ({exc})", field="id") from None
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"database error: {exc}", field="db") from None
 
 
 class SQLiteStore(SQLStore):
@@ -78,11 +89,11 @@ class SQLiteStore(SQLStore):
                 self._depth = 0
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        with self._lock:
+        with self._lock, _mapped_errors():
             return self._db.execute(sql, args)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self._lock:
+        with self._lock, _mapped_errors():
             self._db.executemany(sql, rows)
 
     def close(self) -> None:

@@ -157,7 +157,7 @@ def batch_from_observations(
     for name in ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg",
                  "distance_min_m", "distance_max_m", "lon", "lat", "temperature_c",
                  "wind_u_ms", "wind_v_ms"):
-        cols[name] = col(lambda o, n=name: f(getattr(o, n)))
+        cols[name] = [f(getattr(o, name)) for o in obs]
     cols["location_sd_m"] = col(lambda o: f(o.location_uncertainty_m))
     return FireBatch.from_columns(cols, projection, epoch, params)
 
@@ -180,11 +180,44 @@ def _group_times(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> F64:
     return np.where(fixes.located & (fixes.method & M_ARRIVAL > 0), fixes.t0, med)
 
 
+def _detach(b: FireBatch, labels: I64, outlier: NDArray[np.bool_]) -> I64:
+    """Give an outlying report its own group when nothing else in its group shares its role.
+
+    A monitor's 'outgoing' report that joined the arrival times of the *impact* (sensors
+    cannot tell the two apart) is an outlier of the fix; left in, it would make the impact's
+    position an origin and attribute it to the side that was hit. A wild bearing among other
+    bearings of the same origin stays: the robust fix already ignores it, and it counts once.
+    """
+    if not outlier.any() or not len(labels):
+        return labels
+    G = int(labels.max()) + 1
+    specific = b.role != ROLE_ANY
+    inlier = ~outlier
+    same = np.zeros(len(b), bool)
+    for role in (ROLE_ORIGIN, ROLE_IMPACT):
+        has = np.bincount(labels, inlier & (b.role == role), minlength=G) > 0
+        same |= (b.role == role) & has[labels]
+    size = np.bincount(labels, minlength=G)
+    go = np.flatnonzero(outlier & specific & ~same & (size[labels] > 1))
+    if not len(go):
+        return labels
+    out = labels.copy()
+    out[go] = G + np.arange(len(go))
+    _, first, inv = np.unique(out, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inv]
+
+
 def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams
 ) -> FusionResult:
+    cd = candidates(b, params.grouping)
+    fixes = locate(b, labels, cd, params.locate)
+    labels = _detach(b, labels, fixes.outlier)
     G = int(labels.max()) + 1 if len(labels) else 0
-    fixes = locate(b, labels, candidates(b, params.grouping), params.locate)
+    if len(fixes.x) != G:
+        fixes = locate(b, labels, cd, params.locate)
     role = _group_roles(b, labels, G)
     tg = _group_times(b, labels, fixes, G)
     parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
@@ -284,7 +317,7 @@ def fuse_partitioned(
 
 
 def _iso(epoch: np.datetime64, s: float) -> str:
-    t = epoch + np.timedelta64(int(round(s * 1e6)), "us")
+    t = epoch + np.timedelta64(round(s * 1e6), "us")
     return str(np.datetime_as_string(t, unit="s")) + "Z"
 
 

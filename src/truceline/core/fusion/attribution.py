@@ -5,10 +5,11 @@ from the line with a 2 km ellipse as for one 20 km behind it. Instead the locati
 (mean and covariance from :mod:`~truceline.core.fusion.locate`) is integrated over the areas of
 control in force at the incident's time: a fixed, deterministic set of standard-normal points
 (a scrambled Sobol sequence with a fixed seed, mapped through the inverse normal CDF) is
-in antithetic pairs, placed with the covariance's Cholesky factor around every estimate, and all points of all
-incidents go through one vectorised control lookup. The rule is the classification's: a point
-in two parties' areas (overlap, or exactly on a shared border) is disputed and counts for
-nobody, so probabilities may sum to less than one (the rest is ``unassigned``).
+taken in antithetic pairs and placed with the covariance's Cholesky factor around every
+estimate, and all points of all incidents go through one vectorised control lookup. The
+rule is the classification's: a point in two parties' areas (overlap, or exactly on a shared
+border) is disputed and counts for nobody, so probabilities may sum to less than one (the
+rest is ``unassigned``).
 
 If the location is right and its covariance honest, the result is calibrated by construction:
 among origins given ``P(A) = 0.8``, four in five are in A. The 97 % accuracy target for origins
@@ -148,7 +149,7 @@ def attribute(
         disputed[a] |= (owner[a] >= 0) & (owner[a] != party)
         owner[a] = party
     owner[disputed] = -1
-    owner = owner.reshape(len(slow), p.samples)
+    grid = owner.reshape(len(slow), p.samples)
     for k in range(n_parties):
-        prob[slow, k] = (owner == k).mean(axis=1)
+        prob[slow, k] = (grid == k).mean(axis=1)
     return prob

@@ -92,6 +92,8 @@ class GroupingParams:
     search_radius: float = 8.0
     #: Components larger than this are cut into time slices before the complete linkage.
     max_component: int = 3_000
+    #: Relative 1-sigma error of a monitor's distance judgement behind a band.
+    distance_judgement: float = 0.25
     #: Distance band assumed for a bearing without one, for grouping only (metres).
     default_band_m: tuple[float, float] = (300.0, 12_000.0)
     #: 1-sigma bearing error when the report gives none, per source type (degrees).
@@ -264,7 +266,7 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     lo = np.where(np.isfinite(b.dmin), b.dmin, params.default_band_m[0])[has_b]
     hi = np.where(np.isfinite(b.dmax), b.dmax, params.default_band_m[1])[has_b]
     mid = (lo + hi) / 2.0
-    s_along = (hi - lo) / np.sqrt(12.0) + 50.0
+    s_along = np.sqrt((hi - lo) ** 2 / 12.0 + (params.distance_judgement * mid) ** 2) + 50.0
     s_cross = mid * b.brg_sd[has_b] + 50.0
     ux, uy = np.sin(b.brg[has_b]), np.cos(b.brg[has_b])
     mx[has_b] = b.ox[has_b] + mid * ux

@@ -5,8 +5,8 @@ Every report adds residuals, each already divided by its standard deviation:
 * **bearing** — grid azimuth from observer to the estimate minus the reported grid azimuth
   (the true azimuth corrected for the meridian convergence in :class:`FireBatch`), wrapped;
 * **distance band** — a flat-bottomed soft wall: zero inside ``[dmin, dmax]``, growing outside
-  with a softness of ``band_wall_frac * width + band_wall_m``, so the band limits but does not
-  pull a fix that bearings already pin down;
+  with a softness of ``band_wall_frac * edge + band_wall_m`` (distance judgement is ~25 %), so
+  the band limits but does not pull a fix that bearings already pin down;
 * **point** — a reported event location with its 1-sigma radius (used when no bearing is given:
   a location written next to a bearing is derived from it and not independent);
 * **arrival time** — ``a_i - (t0 + r_i / c_eff)`` with the emission time ``t0`` unknown and
@@ -18,7 +18,9 @@ iteratively reweighted robust losses (Huber, then the redescending Cauchy loss f
 solution, so one wild bearing is all but ignored). The start is a weighted linear least-squares
 intersection of the bearing lines and points, or the linear (Bancroft-style) solution of the
 arrival equations for four or more arrivals. The covariance is ``(J^T W J)^-1`` at the
-solution, marginalised over ``t0``; the 95 % ellipse scales it by chi-square(2) = 5.991.
+solution, marginalised over ``t0``, widened by the variance of unit weight where the inliers
+disagree beyond chance (chi-square test at 99 %); the 95 % ellipse scales it by
+chi-square(2) = 5.991.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.stats import chi2
 
 from truceline.core.fusion.grouping import Candidates, FireBatch
 
@@ -51,8 +54,10 @@ class LocateParams:
 
     #: 1-sigma timing error of an acoustic arrival (s).
     arrival_sd_s: float = 0.01
-    #: Softness of the distance band's walls: ``frac * width + metres``.
-    band_wall_frac: float = 0.1
+    #: Softness of the distance band's walls: ``frac * edge + metres``. Monitors judge
+    #: distance to about 25 % (log-normal) before naming a band, so a true distance outside
+    #: the band is common and the wall grows with the edge.
+    band_wall_frac: float = 0.25
     band_wall_m: float = 100.0
     #: Robust losses (in sigmas): Huber first, then Cauchy from the Huber solution.
     huber_k: float = 1.5
@@ -146,12 +151,14 @@ def _residuals(
     lo = np.where(np.isfinite(b.dmin[o[k]]), b.dmin[o[k]], 0.0)
     hi = np.where(np.isfinite(b.dmax[o[k]]), b.dmax[o[k]], np.inf)
     d = rng[k]
-    if for_cov:  # the band as a uniform distribution: its variance along the ray
+    if for_cov:  # the band as a uniform distribution blurred by the distance judgement
         width = hi - lo
-        s = np.where(np.isfinite(width), width / np.sqrt(12.0) + 1.0, np.inf)
+        s = np.where(np.isfinite(width),
+                     np.sqrt(width**2 / 12.0 + (p.band_wall_frac * (lo + hi) / 2) ** 2), np.inf)
         r[k] = 0.0
     else:
-        s = p.band_wall_frac * np.where(np.isfinite(hi), hi - lo, lo) + p.band_wall_m
+        s = p.band_wall_frac * np.where(d < lo, lo, np.where(np.isfinite(hi), hi, lo)) \
+            + p.band_wall_m
         r[k] = np.where(d < lo, d - lo, np.where(d > hi, d - hi, 0.0)) / s
     active = np.ones(len(d), bool) if for_cov else r[k] != 0.0
     J[k, 0] = np.where(active, dx[k] / d / s, 0.0)
@@ -235,7 +242,7 @@ def _start(b: FireBatch, cd: Candidates, labels: I64, G: int, use_band: NDArray[
     if len(ik):
         ux, uy = np.sin(b.brg[ik]), np.cos(b.brg[ik])
         mid = (b.dmin[ik] + b.dmax[ik]) / 2
-        w = 1.0 / ((b.dmax[ik] - b.dmin[ik]) ** 2 / 12.0 + 100.0**2)
+        w = 1.0 / ((b.dmax[ik] - b.dmin[ik]) ** 2 / 12.0 + (0.25 * mid) ** 2 + 100.0**2)
         add(ik, ux, uy, ux * b.ox[ik] + uy * b.oy[ik] + mid, w)
     ip = np.flatnonzero(~(np.isfinite(b.brg) & np.isfinite(b.ox)) & np.isfinite(b.ex))
     if len(ip):
@@ -392,6 +399,13 @@ def locate(
     wc = np.where(bad_row, w, 1.0)
     A, _ = _normal(rc, Jc, wc, rw.g, G)
     cov = _marginal_xy(A, has_t)
+    # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
+    # the variance of unit weight, so an undetected bad report makes the fix less certain.
+    nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
+    dof = nrow - 2 - has_t
+    ssq = np.bincount(rw.g, np.where(bad_row, 0.0, r * r), minlength=G)
+    fail = (dof >= 1) & (ssq > chi2.ppf(0.99, np.maximum(dof, 1)))
+    cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
     a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)
     for typ, bit in ((_BRG, M_BEARING), (_BAND, M_BAND), (_PX, M_POINT), (_ARR, M_ARRIVAL)):
