@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
