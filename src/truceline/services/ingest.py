@@ -105,22 +105,19 @@ def ingest(
                 else:
                     keep.append((line, o))
             batch = keep
-        if batch:
-            errors = check_submissions(store, [o for _, o in batch],
-                                       require_signatures=require_signatures)
-            keep = []
-            for (line, o), err in zip(batch, errors, strict=True):
-                if err is None:
-                    keep.append((line, o))
-                elif on_invalid == "raise":
-                    raise SignatureError(f"line {line}: {err.message}", field="signature",
-                                         line=line, id=o.id)
-                else:
-                    report.rejected.append(Rejection(line, "signature", err.message, o.id))
-            batch = keep
-        res = store.add_observations(
-            [(o, entry_bytes("observation", o.to_record())) for _, o in batch]
-        )
+        records = [o.to_record() for _, o in batch]  # once: signatures and entries use it
+        errors = check_submissions(store, [o for _, o in batch], records=records,
+                                   require_signatures=require_signatures) if batch else []
+        items = []
+        for (line, o), rec, err in zip(batch, records, errors, strict=True):
+            if err is None:
+                items.append((o, entry_bytes("observation", rec)))
+            elif on_invalid == "raise":
+                raise SignatureError(f"line {line}: {err.message}", field="signature",
+                                     line=line, id=o.id)
+            else:
+                report.rejected.append(Rejection(line, "signature", err.message, o.id))
+        res = store.add_observations(items)
         report.added += len(res.added)
         report.duplicates += len(res.duplicates)
         by_id = {o.id: line for line, o in batch}

@@ -68,6 +68,21 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_OBS_HEAD, _OBS_TAIL = b'{"body":', b',"type":"observation"}'
+
+
+def _record_text(o: Observation, entry: bytes) -> str:
+    """The observation's record JSON, sliced from its canonical entry when it has one.
+
+    Canonical JSON of a JSON-typed record is byte for byte what :func:`_dumps` writes (same
+    key order, separators and escaping), so serialising the record a second time is wasted
+    work on the hottest path; anything else is serialised as before.
+    """
+    if entry.startswith(_OBS_HEAD) and entry.endswith(_OBS_TAIL):
+        return entry[len(_OBS_HEAD) : -len(_OBS_TAIL)].decode("utf-8")
+    return _dumps(o.to_record())
+
+
 def peak_positions(size: int) -> list[tuple[int, int]]:
     """(level, index) of the full subtrees covering [0, size), largest first."""
     out, offset = [], 0
@@ -160,7 +175,7 @@ class SQLStore:
             entries: list[tuple[str, bytes]] = []
             seen: set[str] = set()
             for o, entry in items:
-                rec = _dumps(o.to_record())
+                rec = _record_text(o, entry)
                 prior = stored.get(o.id)
                 if prior is not None or o.id in seen:
                     (
