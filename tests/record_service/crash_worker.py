@@ -11,13 +11,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.record_service.conftest import synthetic  # noqa: E402
-from truceline.adapters.store.sqlite import SQLiteStore  # noqa: E402
-from truceline.core.observations import parse_observation  # noqa: E402
-from truceline.core.record.note import Signer  # noqa: E402
-from truceline.services.context import load_context  # noqa: E402
-from truceline.services.ingest import ingest  # noqa: E402
-from truceline.services.record import sign_observation  # noqa: E402
+from tests.record_service.conftest import synthetic
+from truceline.adapters.store.sqlite import SQLiteStore
+from truceline.core.observations import parse_observation
+from truceline.core.record.note import Signer
+from truceline.services.context import load_context
+from truceline.services.ingest import ingest
+from truceline.services.record import sign_observation
 
 BATCH = 100
 

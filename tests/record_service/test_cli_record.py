@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-import truceline.adapters.cli.commands  # noqa: F401  (registers the commands)
+import truceline.adapters.cli.commands
 import truceline.adapters.cli.record  # noqa: F401
 from truceline.adapters.cli.main import cli
 

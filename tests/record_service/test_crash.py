@@ -13,9 +13,9 @@ import pytest
 
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.record.note import Signer
-from truceline.services import record
+from truceline.services import record, verify
 
-from .conftest import ORIGIN, NOW, new_store
+from .conftest import NOW, ORIGIN, new_store
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 SEED = b"\x05" * 32
@@ -47,7 +47,7 @@ def test_kill_9_during_ingest_loses_no_acknowledged_entry(tmp_path: Path) -> Non
         store = SQLiteStore(db)
         stored = {o.id for o in store.observations()}
         assert acked <= stored, f"round {n}: lost {sorted(acked - stored)[:5]}"
-        rep = record.verify_record(store)
+        rep = verify.verify_record(store)
         assert rep.ok, rep.problems
         record.publish_checkpoint(store, ORIGIN, NOW + n)
         store.close()

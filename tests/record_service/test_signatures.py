@@ -12,7 +12,7 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.observations import parse_observation
 from truceline.core.record.note import Signer
 from truceline.errors import SignatureError
-from truceline.services import record
+from truceline.services import record, verify
 from truceline.services.ingest import ingest
 
 from .conftest import ROOT, new_store, synthetic
@@ -95,7 +95,7 @@ def test_revoked_key_refused(store: SQLiteStore) -> None:
     with pytest.raises(SignatureError, match="revoked"):
         ingest(store, [(1, unsigned)])  # no falling back to unsigned
     assert store.count_observations() == 0
-    assert record.verify_record(store).ok
+    assert verify.verify_record(store).ok
 
 
 def test_policy_for_sources_without_keys(store: SQLiteStore) -> None:

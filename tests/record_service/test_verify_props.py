@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.record import merkle
 from truceline.core.record.note import Checkpoint, Signer
-from truceline.services.record import RecordReport, verify_record
+from truceline.services.verify import RecordReport, verify_record
 
 from .conftest import copy_db
 
@@ -106,7 +106,7 @@ def test_any_insertion_is_found(base_log: Path, k: int, src: int) -> None:
     with sqlite3.connect(base_log) as c:
         old = [bytes(r[0]) for r in c.execute("SELECT data FROM entries ORDER BY idx")]
     new = [*old[:k], data, *old[k:]]
-    first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), SIZE)
+    first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), SIZE)
     assert first in (k, k + 1)  # a copy of entry k inserted at k first differs at k + 1
     assert rep.first is not None and rep.first.index == first, rep.problems
 

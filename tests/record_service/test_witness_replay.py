@@ -12,7 +12,7 @@ from truceline.core.findings import Finding, Verdict
 from truceline.core.record.canonical import entry_bytes
 from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
 from truceline.errors import IntegrityError
-from truceline.services import record
+from truceline.services import record, verify
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 
@@ -54,7 +54,7 @@ def test_two_parties_cosign_and_the_checkpoint_is_final(tmp_path: Path) -> None:
     ua2 = _witness(store, UA, ua)  # extends: consistency proof from the old size
     assert ua2.size == ua.size + 5
     assert record.final_checkpoint(store, 2)[0].size == ua.size  # type: ignore[index]
-    assert record.verify_record(store).ok
+    assert verify.verify_record(store).ok
 
 
 def test_a_forked_log_is_refused_by_the_witness(tmp_path: Path) -> None:
@@ -88,29 +88,29 @@ def test_a_forked_log_is_refused_by_the_witness(tmp_path: Path) -> None:
 
 def _export(store: SQLiteStore) -> dict[str, bytes]:
     record.publish_checkpoint(store, ORIGIN, NOW)
-    return record.export_tiles(store)
+    return verify.export_tiles(store)
 
 
 def test_export_replay_gives_identical_findings(tmp_path: Path) -> None:
     store = _march(tmp_path / "a.db")
     files = _export(store)
     vkey = store.get_meta("log_vkey") or ""
-    res = record.replay(files.__getitem__, vkey)
+    res = verify.replay(files.__getitem__, vkey)
     assert res.identical, res.differences
     assert res.observations == 23 and len(res.derived) == len(store.findings()) > 0
     assert {f.id for f in res.derived} == {f.id for f in store.findings()}
     copy = SQLiteStore(tmp_path / "mirror.db", create=True)
-    record.rebuild(copy, res.entries, files["checkpoint"], vkey, res.documents)
+    verify.rebuild(copy, res.entries, files["checkpoint"], vkey, res.documents)
     assert copy.tree_root() == store.tree_root()
     assert [f.to_record() for f in copy.findings()] == [f.to_record() for f in store.findings()]
-    assert record.verify_record(copy).ok
+    assert verify.verify_record(copy).ok
 
 
 def test_a_larger_log_with_full_tiles_replays(tmp_path: Path) -> None:
     store = build_log(tmp_path / "big.db")
-    files = record.export_tiles(store)
+    files = verify.export_tiles(store)
     assert "tile/0/000" in files and "tile/entries/000" in files
-    res = record.replay(files.__getitem__, store.get_meta("log_vkey") or "")
+    res = verify.replay(files.__getitem__, store.get_meta("log_vkey") or "")
     assert res.identical and res.checkpoint.size == 311
     assert res.observations == 23  # those ingested after the last check are not judged yet
 
@@ -124,7 +124,7 @@ def test_a_tampered_tile_is_detected(tmp_path: Path, target: str) -> None:
     data[len(data) // 2] ^= 0x01
     files[path] = bytes(data)
     with pytest.raises(IntegrityError):
-        record.replay(files.__getitem__, store.get_meta("log_vkey") or "")
+        verify.replay(files.__getitem__, store.get_meta("log_vkey") or "")
 
 
 def test_a_published_finding_that_the_evidence_does_not_support_is_listed(
@@ -135,5 +135,5 @@ def test_a_published_finding_that_the_evidence_does_not_support_is_listed(
         f, verdict=Verdict.COMPLIANT if f.verdict is Verdict.VIOLATION else Verdict.VIOLATION)
     others = [g for g in store.findings() if g.id != f.id]
     store.replace_findings([*others, bad], [entry_bytes("finding", bad.to_record())])
-    res = record.replay(_export(store).__getitem__, store.get_meta("log_vkey") or "")
+    res = verify.replay(_export(store).__getitem__, store.get_meta("log_vkey") or "")
     assert res.differences == [f"{f.id}: differs in verdict"]

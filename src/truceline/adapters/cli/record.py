@@ -21,6 +21,7 @@ from truceline.core.record.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer
 from truceline.core.record.tiles import TileReader
 from truceline.errors import IntegrityError, ValidationError
 from truceline.services import record as svc
+from truceline.services import verify as audit
 
 ROLE = click.Choice(list(svc.ROLES))
 
@@ -77,7 +78,7 @@ def checkpoint(db: str) -> None:
 @handle_errors
 def verify(db: str) -> None:
     """Re-hash every entry and check tree, checkpoints and rows; non-zero on any problem."""
-    rep = svc.verify_record(open_store(db))
+    rep = audit.verify_record(open_store(db))
     if rep.ok:
         click.echo(f"record ok: {rep.size} entries, {rep.checkpoints} checkpoints, "
                    f"root {rep.root.hex()}")
@@ -218,7 +219,7 @@ def final(db: str, quorum: int | None) -> None:
 @handle_errors
 def export(db: str, out: str) -> None:
     """Write the log at its latest checkpoint as C2SP tlog-tiles."""
-    files = svc.export_tiles(open_store(db))
+    files = audit.export_tiles(open_store(db))
     root = Path(out)
     for path, data in sorted(files.items(), key=lambda kv: kv[0] == "checkpoint"):
         p = root / path  # the checkpoint goes last: a mirror never sees it before its tiles
@@ -235,11 +236,11 @@ def export(db: str, out: str) -> None:
 def replay(tiles_dir: str, log_vkey: str, db: str | None) -> None:
     """Verify the tiles, re-derive the findings, compare with the published ones."""
     read = _read_dir(Path(tiles_dir))
-    res = svc.replay(read, log_vkey)
+    res = audit.replay(read, log_vkey)
     click.echo(f"checkpoint {res.checkpoint.size} verified; {res.observations} observations; "
                f"{len(res.derived)} findings derived, {len(res.published)} published")
     if db is not None:
-        svc.rebuild(open_store(db, create=True), res.entries, read("checkpoint"), log_vkey,
+        audit.rebuild(open_store(db, create=True), res.entries, read("checkpoint"), log_vkey,
                     res.documents)
         click.echo(f"rebuilt {db}: same root as the checkpoint")
     if not res.identical:

@@ -54,7 +54,7 @@ def create_app(store_url: str, settings: Settings | None = None) -> FastAPI:
     """The HTTP service over the store at ``store_url`` (a SQLite path or postgresql:// URL)."""
     settings = settings or Settings()
     app = FastAPI(title="truceline", version="0.1.0", description=DESCRIPTION)
-    app.state.truceline = AppState(open_store(store_url), settings)
+    app.state.truceline = AppState(open_store(store_url), open_store(store_url), settings)
     install_error_handlers(app)
     for r in (routes_health, routes_observations, routes_findings, routes_reports,
               routes_record, ogc):

@@ -110,7 +110,7 @@ def _findings(st: AppState, who: Principal) -> list[Item]:
 def _observations(st: AppState, who: Principal) -> list[Item]:
     source = None if who.role is Role.ANALYST else who.bound
     out = []
-    for o in st.store.observations(source_id=source):
+    for o in st.reader.observations(source_id=source):
         rec = o.to_record()
         props = {k: _flat(v) for k, v in rec.items() if k not in ("lon", "lat")}
         out.append(Item(o.id, _pt(o.lon, o.lat), o.time, props))

@@ -72,7 +72,7 @@ def findings_for(st: AppState, who: Principal) -> list[Finding]:
 
 
 def incidents_for(st: AppState, who: Principal) -> list[dict[str, Any]]:
-    recs = st.store.incident_records()
+    recs = st.reader.incident_records()
     return recs if sees_exact(who) else [redact_incident(r, st.grid) for r in recs]
 
 
@@ -158,7 +158,7 @@ def dispute(finding_id: str, body: DisputeIn, who: Principal = Depends(principal
     f = _finding(st, who, finding_id)
     for i, oid in enumerate(body.evidence):
         try:
-            st.store.observation(oid)
+            st.reader.observation(oid)
         except NotFoundError:
             raise ValidationError("no such observation", field=f"evidence[{i}]") from None
     key = json.dumps([f.id, who.bound, body.text, body.evidence], separators=(",", ":"))

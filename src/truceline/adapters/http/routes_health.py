@@ -23,5 +23,5 @@ def healthz() -> Health:
 
 @router.get("/readyz", responses={503: {"model": ErrorBody, "description": "Store not ready"}})
 def readyz(st: AppState = Depends(app_state)) -> Health:
-    st.store.agreement_doc()  # StoreError (503) when the store is unreachable or empty
-    return Health(status="ready", entries=st.raw_store.entry_count())
+    st.reader.agreement_doc()  # StoreError (503) when the store is unreachable or empty
+    return Health(status="ready", entries=st.raw_reader.entry_count())

@@ -164,7 +164,7 @@ def list_observations(
         if source_id not in (None, who.bound):
             raise ForbiddenError("this key reads only its own submissions", field="source_id")
         source_id = who.bound
-    obs = st.store.observations([k.value for k in kind] if kind else None,
+    obs = st.reader.observations([k.value for k in kind] if kind else None,
                                 _aware(start, "start"), _aware(end, "end"), source_id,
                                 limit, offset)
     return ObservationList(observations=[o.to_record() for o in obs], numberReturned=len(obs))
@@ -175,7 +175,7 @@ def get_observation(obs_id: str, who: Principal = Depends(principal),
                     st: AppState = Depends(app_state)) -> dict[str, Any]:
     """One observation: your own exactly; a finding's evidence redacted (parties, guarantors)."""
     require(who, *SUBMITTERS, Role.GUARANTOR)
-    o = st.store.observation(obs_id)
+    o = st.reader.observation(obs_id)
     evidence: frozenset[str] = frozenset()
     if who.role in (Role.PARTY, Role.GUARANTOR) and not own_submission(who, o.source_id):
         ctx = st.context()

@@ -50,7 +50,7 @@ class ConsistencyProof(BaseModel):
 def agreement(who: Principal = Depends(principal),
               st: AppState = Depends(app_state)) -> dict[str, Any]:
     """The current agreement version (the bundled document, geometry inline). Public."""
-    return st.store.agreement_doc()
+    return st.reader.agreement_doc()
 
 
 @router.get("/agreement/versions/{version}", responses=error_responses(404, 503))

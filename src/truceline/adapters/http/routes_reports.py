@@ -47,7 +47,7 @@ def report_json(r: DailyReport) -> dict[str, Any]:
 
 
 def _render(st: AppState, who: Principal, day: date, fmt: str) -> Response:
-    r = daily_report(st.store, day)
+    r = daily_report(st.reader, day)
     if not sees_exact(who):
         ctx = st.context()
         mine = visible_findings(who, r.findings, ctx.agreement, st.published())

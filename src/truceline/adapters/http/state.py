@@ -57,9 +57,15 @@ class CachedAgreement:
 
 
 class AppState:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    """Two connections: writes (ingest, checks, the record) go through ``store``; reads through
+    ``reader``, so a read never queues behind a writer's transaction (SQLite's WAL lets a
+    reader see the last commit while a write is in progress)."""
+
+    def __init__(self, store: Store, reader: Store, settings: Settings) -> None:
         self.raw_store = store
         self.store = cast(Store, CachedAgreement(store))
+        self.raw_reader = reader
+        self.reader = cast(Store, CachedAgreement(reader))
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         self.grid = float(getattr(settings, "redaction_grid_deg", DEFAULT_GRID_DEG))
@@ -67,7 +73,7 @@ class AppState:
         self._secret: bytes | None = None
 
     def context(self) -> AgreementContext:
-        doc = self.store.agreement_doc()
+        doc = self.reader.agreement_doc()
         if self._ctx is None or self._ctx[0] != id(doc):
             self._ctx = (id(doc), context_for_doc(doc))
         return self._ctx[1]
@@ -84,14 +90,14 @@ class AppState:
         return self._secret
 
     def published(self) -> frozenset[str]:
-        value = self.raw_store.get_meta(PUBLISHED_KEY)
+        value = self.raw_reader.get_meta(PUBLISHED_KEY)
         return frozenset(json.loads(value)) if value else frozenset()
 
     def set_published(self, ids: frozenset[str]) -> None:
         self.raw_store.set_meta(PUBLISHED_KEY, json.dumps(sorted(ids)))
 
     def findings(self) -> list[Finding]:
-        return self.store.findings()
+        return self.reader.findings()
 
 
 def app_state(request: Request) -> AppState:
@@ -107,7 +113,7 @@ def principal(request: Request,
     st = app_state(request)
     client = request.client.host if request.client else "unknown"
     try:
-        who = authenticate(st.raw_store, request.headers.get("authorization"), client)
+        who = authenticate(st.raw_reader, request.headers.get("authorization"), client)
     except AuthError:
         st.limiter.hit(f"ip:{client}")  # guessing tokens counts against the address
         raise

@@ -89,7 +89,7 @@ def render_map_png(r: DailyReport) -> bytes:
                     (float(e["lon"]), float(e["lat"])),
                     float(ell["width_deg"]),
                     float(ell["height_deg"]),
-                    angle=float(ell["angle_deg"]),
+                    angle=float(ell["map_angle_deg"]),
                     fill=False,
                     color=c,
                     lw=0.8,

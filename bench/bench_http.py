@@ -1,0 +1,258 @@
+"""Load test of the HTTP service: concurrent clients submit signed batches and read findings.
+
+Bounded (about 3 minutes with the defaults, never more than 4) and loopback only. Starts
+``truceline serve`` on a fresh SQLite store (and on PostgreSQL with ``--pg URL``) in a
+subprocess, pre-signs observations from several monitors, then for ``--seconds`` runs
+``--clients`` submitters (``--batch`` observations per request) and ``--readers`` readers of
+``/findings`` at once. The baseline, measured in the same run, is the ingest service called
+in-process on the same signed batches (signature check and ingest, no HTTP): the floor that
+the HTTP layer adds to.
+
+    python bench/bench_http.py [--seconds 40] [--clients 4] [--batch 500] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+
+from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.http.auth import create_api_key
+from truceline.adapters.http.state import CachedAgreement
+from truceline.adapters.store import open_store
+from truceline.core.observations import parse_observation
+from truceline.core.record.canonical import entry_bytes
+from truceline.core.record.note import Signer
+from truceline.services.check import run_check
+from truceline.services.ingest import ingest
+from truceline.services.ports import Store
+from truceline.services.record import register_source_key, sign_observation, verify_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "src/truceline/examples/march2025_sample.jsonl"
+HARD_LIMIT_S = 240
+
+
+def sources(n: int) -> list[Signer]:
+    return [Signer(f"bench-post-{k}", bytes([k + 1]) * 32) for k in range(n)]
+
+
+def make_batches(signers: list[Signer], total: int, batch: int, tag: str) -> list[list[dict]]:
+    """Signed fire observations spread over the Donetsk front (each id unique)."""
+    out, cur = [], []
+    for i in range(total):
+        s = signers[i % len(signers)]
+        rec = {"id": f"{tag}-{i}", "kind": "fire", "fire_type": "explosion",
+               "explosion_type": "outgoing", "source_id": s.name,
+               "time": f"2025-03-{21 + i % 8:02d}T20:{i % 60:02d}:00Z",
+               "lon": 37.3 + (i % 997) * 0.0008, "lat": 48.1 + (i % 613) * 0.0008,
+               "location_uncertainty_m": 300.0, "weapon_class": "tube_artillery"}
+        cur.append(sign_observation(parse_observation(rec), s).to_record())
+        if len(cur) == batch:
+            out.append(cur)
+            cur = []
+    return out + ([cur] if cur else [])
+
+
+def prepare(url: str, signers: list[Signer]) -> dict[str, str]:
+    """Initialise a store: agreement, sample, findings, source keys, API keys."""
+    import json
+
+    _, doc = load_agreement_file("march2025")
+    store = open_store(url, create=True)
+    store.initialize(doc, entry_bytes("agreement_version", doc))
+    ingest(store, [(i, json.loads(x)) for i, x in enumerate(SAMPLE.read_text().splitlines())])
+    run_check(store)
+    for s in signers:
+        register_source_key(store, s.name, "monitor", base64.b64encode(s.public_key).decode())
+    tokens = {"analyst": create_api_key(store, "bench-analyst", "analyst", None)}
+    store.close()
+    return tokens
+
+
+def baseline(url: str, batches: list[list[dict]], cached: bool) -> float:
+    """Observations/s of the signature check and ingest service in-process (no HTTP); with
+    ``cached``, through the server's view that keeps the agreement between batches."""
+    raw = open_store(url)
+    store = cast(Store, CachedAgreement(raw)) if cached else raw
+    n, t0 = 0, time.perf_counter()
+    for b in batches:
+        verify_submission(store, b)
+        rep = ingest(store, list(enumerate(b)), batch_size=len(b) + 1)
+        n += rep.added
+    dt = time.perf_counter() - t0
+    raw.close()
+    return n / dt
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    code = ("import truceline.adapters.cli.serve; from truceline.adapters.cli.main import cli; "
+            "cli()")
+    env = {**os.environ, "TRUCELINE_RATE_LIMIT_PER_MINUTE": "100000000"}
+    proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--db", url, "--port",
+                             str(port), "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] * 1000
+
+
+async def load(base: str, token: str, batches: list[list[dict]], clients: int, readers: int,
+               seconds: float) -> dict[str, Any]:
+    queue: asyncio.Queue[list[dict]] = asyncio.Queue()
+    for b in batches:
+        queue.put_nowait(b)
+    h = {"Authorization": f"Bearer {token}"}
+    sub_lat: list[float] = []
+    read_lat: list[float] = []
+    errors: dict[str, int] = {}
+    added = 0
+    stop = time.monotonic() + seconds
+
+    async def submitter(c: httpx.AsyncClient) -> None:
+        nonlocal added
+        while time.monotonic() < stop and not queue.empty():
+            b = queue.get_nowait()
+            t = time.perf_counter()
+            r = await c.post(f"{base}/observations/batch", json={"observations": b}, headers=h)
+            sub_lat.append(time.perf_counter() - t)
+            if r.status_code == 200:
+                added += r.json()["added"]
+            else:
+                errors[f"submit {r.status_code}"] = errors.get(f"submit {r.status_code}", 0) + 1
+
+    async def reader(c: httpx.AsyncClient) -> None:
+        while time.monotonic() < stop and not queue.empty():
+            t = time.perf_counter()
+            r = await c.get(f"{base}/findings", headers=h)
+            read_lat.append(time.perf_counter() - t)
+            if r.status_code != 200:
+                errors[f"read {r.status_code}"] = errors.get(f"read {r.status_code}", 0) + 1
+            await asyncio.sleep(0.05)
+
+    limits = httpx.Limits(max_connections=clients + readers + 2)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*[submitter(c) for _ in range(clients)],
+                             *[reader(c) for _ in range(readers)])
+        elapsed = time.perf_counter() - t0
+    return {"obs_per_s": added / elapsed, "added": added, "elapsed": elapsed,
+            "requests": len(sub_lat), "submit_p50": pct(sub_lat, 50),
+            "submit_p99": pct(sub_lat, 99), "reads": len(read_lat),
+            "read_p50": pct(read_lat, 50), "read_p99": pct(read_lat, 99), "errors": errors}
+
+
+def run(label: str, url: str, args: argparse.Namespace, signers: list[Signer],
+        base_batches: list[list[dict]], load_batches: list[list[dict]]) -> dict[str, Any]:
+    tokens = prepare(url, signers)
+    half = len(base_batches) // 2
+    service = baseline(url, base_batches[:half], cached=False)
+    floor = baseline(url, base_batches[half:], cached=True)
+    port = free_port()
+    proc = start_server(url, port, args.workers)
+    try:
+        res = asyncio.run(load(f"http://127.0.0.1:{port}", tokens["analyst"], load_batches,
+                               args.clients, args.readers, args.seconds))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    res.update(label=label, service=service, baseline=floor, ratio=res["obs_per_s"] / floor)
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=40.0)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--readers", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--sources", type=int, default=8)
+    ap.add_argument("--rate", type=int, default=4000, help="Observations to pre-sign per second "
+                    "of the run (the run stops early when they are used up).")
+    ap.add_argument("--pg", help="Also run on this PostgreSQL URL (its database is used as is).")
+    ap.add_argument("--out", default=str(ROOT / "bench/results/http.md"))
+    args = ap.parse_args()
+    args.seconds = min(args.seconds, (HARD_LIMIT_S - 60) / (2 if args.pg else 1) - 20)
+    started = time.monotonic()
+    signers = sources(args.sources)
+    t = time.perf_counter()
+    load_batches = make_batches(signers, int(args.rate * args.seconds), args.batch, "load")
+    base_batches = make_batches(signers, 10 * args.batch, args.batch, "base")
+    sign_rate = sum(map(len, load_batches + base_batches)) / (time.perf_counter() - t)
+    results = []
+    tmp = Path(tempfile.mkdtemp(prefix="truceline-bench-"))
+    try:
+        results.append(run("SQLite", str(tmp / "bench.db"), args, signers, base_batches,
+                           load_batches))
+        if args.pg and time.monotonic() - started < HARD_LIMIT_S - args.seconds - 30:
+            results.append(run("PostgreSQL", args.pg, args, signers, base_batches, load_batches))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(args, results, sign_rate)
+
+
+def report(args: argparse.Namespace, results: list[dict[str, Any]], sign_rate: float) -> None:
+    lines = [
+        "# HTTP load test (`bench/bench_http.py`)", "",
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"{args.clients} submitting clients ({args.batch} signed observations per request), "
+        f"{args.readers} readers of `/findings` (every 50 ms each), {args.workers} server "
+        f"worker process(es), up to {args.seconds:.0f} s on loopback. Every observation is "
+        "Ed25519-signed by one of "
+        f"{args.sources} registered monitors and verified by the server before it is stored.",
+        "", "Baselines (same run, same kind of batches, in-process, no HTTP): *service* is "
+        "`verify_submission` + `ingest` called as they are; *floor* is the same through the "
+        "server's store view, which keeps the parsed agreement between batches instead of "
+        "re-reading it for each one. HTTP / floor is what the HTTP layer costs. Client-side "
+        f"signing (not timed): {sign_rate:,.0f} obs/s.", "",
+        "| store | HTTP ingest obs/s | service obs/s | floor obs/s | HTTP / floor | "
+        "submit p50 ms | submit p99 ms | read p50 ms | read p99 ms | requests | reads | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        err = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"
+        lines.append(
+            f"| {r['label']} | {r['obs_per_s']:,.0f} | {r['service']:,.0f} | "
+            f"{r['baseline']:,.0f} | {r['ratio']:.2f} | "
+            f"{r['submit_p50']:.0f} | {r['submit_p99']:.0f} | {r['read_p50']:.1f} | "
+            f"{r['read_p99']:.1f} | {r['requests']} | {r['reads']} | {err} |")
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""Verify and replay the record: re-hash a store, export it as tiles, rebuild from tiles.
+
+``verify_record`` is what ``truceline record verify`` runs against a store (the operator's, or a
+party's rebuilt mirror); ``export_tiles`` publishes the log as C2SP tlog-tiles; ``replay`` and
+``rebuild`` are what a party runs on those tiles alone. The keys, checkpoints, proofs and
+witnesses they rely on are in :mod:`truceline.services.record`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from truceline.core.findings import Finding
+from truceline.core.observations import Observation
+from truceline.core.record import merkle, tiles
+from truceline.core.record.canonical import canonical_bytes, entry_bytes, parse_entry
+from truceline.core.record.note import (
+    Checkpoint,
+    Note,
+    NoteSignature,
+    Verifier,
+    format_note,
+    open_checkpoint,
+    verify_cosignature,
+)
+from truceline.errors import (
+    IntegrityError,
+    NotFoundError,
+    SignatureError,
+    StoreError,
+    TrucelineError,
+    ValidationError,
+)
+from truceline.services.check import derive_findings
+from truceline.services.context import context_for_doc
+from truceline.services.ports import Store
+from truceline.services.record import (
+    MAX_ENTRY_BYTES,
+    TileRead,
+    add_cosignature,
+    agreement_matches,
+    cosigned_note,
+    doc_bytes,
+    latest_checkpoint,
+    log_verifier,
+    open_log_checkpoint,
+    witness_keys,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One way the stored record disagrees with itself; ``index`` is the entry concerned."""
+
+    kind: str  # changed, missing, inserted, reordered, fork, unrecorded, bad_signature
+    index: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"entry {self.index}: " if self.index is not None else ""
+        return f"{self.kind}: {where}{self.message}"
+
+
+@dataclass
+class RecordReport:
+    size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    checkpoints: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        """The problem at the lowest entry index (the earliest point the history differs)."""
+        ranked = sorted(self.problems, key=lambda p: (p.index is None, p.index or 0))
+        return ranked[0] if ranked else None
+
+
+def verify_record(store: Store) -> RecordReport:
+    """Re-hash every stored entry, rebuild the tree and check it against everything stored.
+
+    Checks, each reported with the entry it concerns: entry indexes are contiguous (a gap is
+    a deleted row); each entry's bytes are canonical and hash to its stored leaf hash (else
+    changed, or reordered when they hash to another entry's leaf); every full node stored
+    equals the recomputed one; nothing is stored beyond the last entry (a deleted tail or an
+    inserted node); every checkpoint is signed by the log key and commits to the recomputed
+    root at its size (else a fork, bounded between the last agreeing checkpoint and it);
+    stored cosignatures verify; and every observation, current finding, agreement version
+    and key row has its entry, and every observation entry its row.
+    """
+    rep = RecordReport()
+    add = rep.problems.append
+    tree = merkle.CompactRange()
+    node0: dict[bytes, int] = {}  # stored leaf nodes, to tell a reordering from a change
+    bad: list[int] = []  # entries whose leaf is wrong: they explain wrong nodes above them
+    leaf_issues: list[tuple[int, bytes]] = []
+    bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]] = {}
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    want_sizes = {c.size for c in store.checkpoints()}
+    for e in store.entries():
+        i = e.index
+        if i != tree.size:
+            add(Problem("missing", tree.size, "the entry row is missing (deleted)"))
+            break
+        h = merkle.leaf_hash(e.data)
+        try:
+            t, body = parse_entry(e.data)
+            if t != e.type:
+                add(Problem("changed", i, f"type column {e.type!r}, entry says {t!r}"))
+            bodies.setdefault(t, []).append((i, body, e.data))
+        except ValidationError as exc:
+            add(Problem("changed", i, f"entry bytes are not canonical: {exc.message}"))
+        new = tree.append(h)
+        n0 = _node(store, 0, i)
+        if n0 is None:
+            add(Problem("inserted", i, "the entry has no tree node: added outside the log"))
+            bad.append(i)
+        else:
+            node0.setdefault(n0, i)
+            if h != e.leaf_hash or n0 != h:
+                bad.append(i)
+                leaf_issues.append((i, h))
+        for level, idx, nh in new[1:]:
+            lo = idx << level
+            if bad and bad[-1] >= lo:
+                continue
+            got = _node(store, level, idx)
+            if got != nh:
+                what = "is missing" if got is None else "differs from the entries"
+                add(Problem("changed", lo, f"tree node ({level}, {idx}) {what}"))
+                bad.append(lo)
+        if tree.size in want_sizes:
+            roots[tree.size] = tree.root()
+    for i, h in leaf_issues:
+        j = node0.get(h)
+        if j is not None and j != i:
+            add(Problem("reordered", i, f"holds the entry recorded as entry {j}"))
+        else:
+            add(Problem("changed", i, "the entry bytes do not hash to its recorded leaf"))
+    rep.size, rep.root = tree.size, tree.root()
+    if _node(store, 0, tree.size) is not None:
+        add(Problem("missing", tree.size,
+                    "the tree has a leaf for an entry that is not stored (deleted)"))
+    _check_checkpoints(store, roots, rep, min(bad, default=rep.size))
+    _check_rows(store, bodies, rep)
+    return rep
+
+
+def _node(store: Store, level: int, index: int) -> bytes | None:
+    try:
+        return store.get_node(level, index)
+    except NotFoundError:
+        return None
+
+
+def _check_checkpoints(store: Store, roots: dict[int, bytes], rep: RecordReport,
+                       first_bad: int) -> None:
+    """Signatures, roots and cosignatures; a root that a bad entry below it explains is not
+    reported again as a fork."""
+    add = rep.problems.append
+    cps = store.checkpoints()
+    rep.checkpoints = len(cps)
+    if not cps:
+        return
+    try:
+        v = log_verifier(store)
+    except TrucelineError as e:
+        add(Problem("bad_signature", None, f"checkpoints cannot be checked: {e}"))
+        return
+    keys = witness_keys(store)
+    good = 0  # the largest size whose checkpoint agrees with the entries
+    for c in cps:
+        try:
+            cp, note, _ = open_checkpoint(c.note, v.name, [v])
+        except TrucelineError as e:
+            add(Problem("bad_signature", max(c.size - 1, 0), f"checkpoint {c.size}: {e}"))
+            continue
+        if cp.size != c.size:
+            add(Problem("fork", max(c.size - 1, 0),
+                        f"checkpoint stored as size {c.size} says {cp.size}"))
+        elif cp.size not in roots:
+            add(Problem("missing", rep.size,
+                        f"checkpoint {cp.size} commits to entries that are not stored"))
+        elif roots[cp.size] != cp.root_hash:
+            if first_bad < cp.size:
+                continue
+            add(Problem("fork", good, f"the signed checkpoint of size {cp.size} has another "
+                        f"root: entries in [{good}, {cp.size}) were rewritten"))
+        else:
+            good = cp.size
+        for witness, line in store.cosignatures(c.size):
+            try:
+                sig = NoteSignature.parse_line(line + "\n")
+                party = [p for p, vs in keys.items() for w in vs if w.to_vkey() == witness]
+                if not party:
+                    raise SignatureError("by a key that is not a registered witness key")
+                verify_cosignature(note.text, sig, Verifier.from_vkey(witness))
+            except TrucelineError as e:
+                add(Problem("bad_signature", None, f"cosignature of {c.size} by {witness}: {e}"))
+
+
+def _check_rows(store: Store, bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]],
+                rep: RecordReport) -> None:
+    """Every stored row has its entry (and every observation entry its row)."""
+    add = rep.problems.append
+    obs_entries = {b.get("id"): (i, d) for i, b, d in bodies.get("observation", [])}
+    seen = set()
+    for o in store.observations():
+        seen.add(o.id)
+        hit = obs_entries.get(o.id)
+        if hit is None:
+            add(Problem("unrecorded", None, f"observation {o.id!r} has no entry"))
+        elif entry_bytes("observation", o.to_record()) != hit[1]:
+            add(Problem("changed", hit[0], f"observation {o.id!r} differs from its entry"))
+    for oid, (i, _) in obs_entries.items():
+        if oid not in seen:
+            add(Problem("missing", i, f"observation {oid!r} is in the record but not stored"))
+    latest = {b.get("id"): (i, d) for i, b, d in bodies.get("finding", [])}
+    for f in store.findings():
+        hit = latest.get(f.id)
+        if hit is None:
+            add(Problem("unrecorded", None, f"finding {f.id!r} has no entry"))
+        elif entry_bytes("finding", f.to_record()) != hit[1]:
+            add(Problem("changed", hit[0], f"finding {f.id!r} differs from its latest entry"))
+    versions = bodies.get("agreement_version", [])
+    for n, (i, _, data) in enumerate(versions, start=1):
+        try:
+            doc = store.agreement_doc(n)
+        except StoreError:
+            add(Problem("missing", i, f"agreement version {n} is in the record but not stored"))
+            continue
+        if not agreement_matches(doc, data):
+            add(Problem("changed", i, f"agreement version {n} differs from its entry"))
+    try:
+        store.agreement_doc(len(versions) + 1)
+        add(Problem("unrecorded", None, f"agreement version {len(versions) + 1} has no entry"))
+    except StoreError:
+        pass
+    regs = {b.get("key_id"): i for i, b, _ in bodies.get("key_registration", [])}
+    revoked = {b.get("key_id") for _, b, _ in bodies.get("status_change", [])
+               if b.get("subject") == "key" and b.get("status") == "revoked"}
+    for k in store.keys():  # noqa: SIM118 (a store, not a dict)
+        if k["key_id"] not in regs:
+            add(Problem("unrecorded", None, f"key {k['key_id']!r} has no registration entry"))
+        if k["revoked"] != (k["key_id"] in revoked):
+            add(Problem("changed", regs.get(k["key_id"]),
+                        f"key {k['key_id']!r} revocation differs from the record"))
+
+
+# --------------------------------------------------------------------------- tiles and replay
+
+
+def export_tiles(store: Store) -> dict[str, bytes]:
+    """The log at its latest checkpoint as C2SP tlog-tiles: ``checkpoint`` (with every stored
+    cosignature), hash tiles from the stored nodes, entry bundles, and each committed
+    agreement document as ``agreement/<sha256 hex>`` (see :func:`agreement_entry`)."""
+    cp, _ = latest_checkpoint(store)
+    out = {"checkpoint": cosigned_note(store, cp.size)}
+    for level, index, width in tiles.tiles_for_size(cp.size):
+        out[tiles.tile_path(level, index, width)] = tiles.tile_bytes(
+            level, index, width, store.get_node)
+    data = []
+    for e in store.entries(0, cp.size):
+        if len(e.data) > MAX_ENTRY_BYTES:
+            raise ValidationError(
+                f"entry {e.index} ({e.type}) is {len(e.data)} bytes; a tile entry holds at "
+                f"most {MAX_ENTRY_BYTES} (record large documents by hash)", field="entries")
+        data.append(e.data)
+    for i in range(0, cp.size, tiles.TILE_WIDTH):
+        chunk = data[i : i + tiles.TILE_WIDTH]
+        out[tiles.entries_path(i // tiles.TILE_WIDTH, len(chunk))] = tiles.encode_bundle(chunk)
+    version = 1
+    while True:
+        try:
+            doc = store.agreement_doc(version)
+        except StoreError:
+            break
+        blob = doc_bytes(doc)
+        out[f"agreement/{hashlib.sha256(blob).hexdigest()}"] = blob
+        version += 1
+    return out
+
+
+@dataclass
+class ReplayResult:
+    """What a replay found: the log it read, the findings it derived and how they differ."""
+
+    checkpoint: Checkpoint
+    entries: list[bytes]
+    documents: dict[str, dict[str, Any]]  # agreement documents by SHA-256 hex
+    observations: int
+    derived: list[Finding]
+    published: list[Finding]
+    differences: list[str]
+
+    @property
+    def identical(self) -> bool:
+        return not self.differences
+
+
+def read_tiles(read: TileRead, log_vkey: str) -> tuple[Checkpoint, list[bytes]]:
+    """Open the tiled log's checkpoint with ``log_vkey`` and read every entry, all verified."""
+    cp = open_log_checkpoint(read("checkpoint"), log_vkey)
+    return cp, tiles.read_log(read, cp)
+
+
+def replay(read: TileRead, log_vkey: str) -> ReplayResult:
+    """Rebuild from tiles alone and re-derive the findings; compare with the published ones.
+
+    The published findings are, per finding id, the latest finding entry (a check appends
+    only new or changed findings). They are compared with what :func:`derive_findings`
+    gives for the agreement version and the observations the log held when the last finding
+    entry was appended: observations ingested after the last check are not judged yet.
+    """
+    cp, entries = read_tiles(read, log_vkey)
+    parsed = [parse_entry(e) for e in entries]
+    last = max((i for i, (t, _) in enumerate(parsed) if t == "finding"), default=len(parsed))
+    doc: dict[str, Any] | None = None
+    docs: dict[str, dict[str, Any]] = {}
+    obs: list[Observation] = []
+    published: dict[str, Finding] = {}
+    for i, (t, body) in enumerate(parsed):
+        if t == "agreement_version":
+            doc = body if i < last else doc
+            if "document_sha256" in body:
+                sha = body["document_sha256"]
+                docs[sha] = _fetch_document(read, sha, i)
+                doc = docs[sha] if i < last else doc
+        elif t == "observation" and i < last:
+            obs.append(Observation.model_validate(body))
+        elif t == "finding":
+            published[body["id"]] = Finding.from_record(body)
+    if doc is None:
+        raise IntegrityError("the log holds no agreement version", field="entries")
+    obs.sort(key=lambda o: (o.time, o.id))
+    _, derived = derive_findings(context_for_doc(doc), obs)
+    diffs = []
+    got = {f.id: f for f in derived}
+    for fid in sorted(set(got) | set(published)):
+        a, b = got.get(fid), published.get(fid)
+        if a is None:
+            diffs.append(f"{fid}: published but not derived from the evidence")
+        elif b is None:
+            diffs.append(f"{fid}: derived ({a.provision_id}, {a.verdict.value}) "
+                         "but never published")
+        elif canonical_bytes(a.to_record()) != canonical_bytes(b.to_record()):
+            ra, rb = a.to_record(), b.to_record()
+            keys = sorted(k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k))
+            diffs.append(f"{fid}: differs in {', '.join(keys)}")
+    return ReplayResult(cp, entries, docs, len(obs), derived, list(published.values()), diffs)
+
+
+def _fetch_document(read: TileRead, sha: str, index: int) -> dict[str, Any]:
+    """An agreement document published beside the tiles, checked against its entry's hash."""
+    try:
+        blob = read(f"agreement/{sha}")
+    except (KeyError, FileNotFoundError):
+        raise IntegrityError(f"agreement/{sha} is missing", field="entries", index=index) from None
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise IntegrityError(f"agreement/{sha} does not match entry {index}", field="entries",
+                             index=index)
+    doc: dict[str, Any] = json.loads(blob)
+    return doc
+
+
+def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
+            documents: dict[str, dict[str, Any]] | None = None) -> None:
+    """Load a verified log's entries into an empty store, entry for entry, in order.
+
+    Each entry goes through the store's own use case (agreement, observations, findings,
+    keys), so the new database holds rows *and* the identical record; its root must equal the
+    checkpoint's, else IntegrityError. The log's signed checkpoint is stored as it was.
+    """
+    if store.entry_count():
+        raise StoreError("rebuild needs an empty store", field="db")
+    current: dict[str, Finding] = {}
+    i = 0
+    while i < len(entries):
+        t, body = parse_entry(entries[i])
+        j = i + 1
+        while j < len(entries) and t in ("observation", "finding") and \
+                parse_entry(entries[j])[0] == t:
+            j += 1
+        run = entries[i:j]
+        if t == "observation":
+            store.add_observations([(Observation.model_validate(parse_entry(d)[1]), d)
+                                    for d in run])
+        elif t == "finding":
+            for d in run:
+                f = Finding.from_record(parse_entry(d)[1])
+                current[f.id] = f
+            store.replace_findings(list(current.values()), run)
+        elif t == "agreement_version":
+            doc = (documents or {}).get(body.get("document_sha256", ""), body)
+            store.initialize(doc, run[0])
+        elif t == "key_registration":
+            store.register_key(body["key_id"], body["owner"], body["role"],
+                               _unb64(body["public_key"], "public_key"), run[0])
+        elif t == "status_change" and body.get("subject") == "key":
+            store.revoke_key(body["key_id"], run[0])
+        else:
+            store.append_entries([(t, run[0])])
+        i = j
+    v = Verifier.from_vkey(log_vkey)
+    cp, opened, ok = open_checkpoint(note, v.name, [v])
+    size, root = store.tree_root()
+    if (size, root) != (cp.size, cp.root_hash):
+        raise IntegrityError(f"rebuilt tree ({size}) does not match the checkpoint ({cp.size})",
+                             field="root_hash")
+    store.set_meta("log_vkey", log_vkey)
+    store.add_checkpoint(cp.size, format_note(Note(opened.text, (ok[0][1],))))
+    if len(opened.signatures) > 1:
+        with contextlib.suppress(SignatureError):  # none by a witness key in the log
+            add_cosignature(store, cp.size, note)
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _unb64(s: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(s.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, AttributeError) as e:
+        raise ValidationError(f"{what} is not base64", field=what) from e
