@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -225,37 +225,23 @@ class PostgresStore(SQLStore):
             raise _translate(exc, self.url) from exc
 
     # -- the dialect ---------------------------------------------------------------------------
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        """A write transaction holding the record lock; nested calls join the outer one."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            conn = self._run(self._begin)
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._rollback(conn)
-                raise
-            else:
-                try:
-                    conn.execute("COMMIT")
-                except psycopg.Error as exc:
-                    if conn.broken:
-                        raise StoreError(
-                            f"lost the connection to PostgreSQL at {_where(self.url)} while "
-                            "committing: the write may or may not be stored (writes are "
-                            "idempotent or checked: retry it)", field="db") from exc
-                    self._rollback(conn)
-                    raise _translate(exc, self.url) from exc
-            finally:
-                self._depth = 0
+    def _begin_tx(self) -> psycopg.Connection[Any]:
+        return self._run(self._begin)
+
+    def _rollback_tx(self, conn: psycopg.Connection[Any]) -> None:
+        self._rollback(conn)
+
+    def _commit_tx(self, conn: psycopg.Connection[Any]) -> None:
+        try:
+            conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            if conn.broken:
+                raise StoreError(
+                    f"lost the connection to PostgreSQL at {_where(self.url)} while "
+                    "committing: the write may or may not be stored (writes are "
+                    "idempotent or checked: retry it)", field="db") from exc
+            self._rollback(conn)
+            raise _translate(exc, self.url) from exc
 
     @staticmethod
     def _rollback(conn: psycopg.Connection[Any]) -> None:

@@ -12,8 +12,9 @@ entries and an acknowledged observation is always in the record.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,8 +101,41 @@ class SQLStore:
     placeholder = "?"
 
     # -- what a dialect provides --------------------------------------------------------------
-    def _tx(self) -> AbstractContextManager[None]:
+    _lock: threading.RLock
+    _depth: int = 0
+
+    def _begin_tx(self) -> Any:
+        """Start a write transaction (taking the record's single-writer lock); return a handle."""
         raise NotImplementedError
+
+    def _commit_tx(self, handle: Any) -> None:
+        raise NotImplementedError
+
+    def _rollback_tx(self, handle: Any) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One write transaction; nested calls join the outer one, any error rolls it all back."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            handle = self._begin_tx()
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._rollback_tx(handle)
+                raise
+            else:
+                self._commit_tx(handle)
+            finally:
+                self._depth = 0
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         raise NotImplementedError

@@ -65,28 +65,14 @@ class SQLiteStore(SQLStore):
                     self._db.execute(stmt)
                 self._db.execute(f"PRAGMA user_version={n + 1}")
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (nested calls join the outer transaction)."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
-                self._db.execute("COMMIT")
-            finally:
-                self._depth = 0
+    def _begin_tx(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")  # one writer at a time
+
+    def _commit_tx(self, handle: None) -> None:
+        self._db.execute("COMMIT")
+
+    def _rollback_tx(self, handle: None) -> None:
+        self._db.execute("ROLLBACK")
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         with self._lock, _mapped_errors():
