@@ -26,12 +26,12 @@ from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
 from truceline.core.evaluation import evaluate, render_markdown
 from truceline.core.incidents import singleton
-from truceline.core.record.canonical import entry_bytes
 from truceline.core.rules import check, gather
 from truceline.core.taxonomy import Kind
 from truceline.services.check import run_check
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
+from truceline.services.record import initialize_store
 
 OUT = Path(__file__).resolve().parent / "results" / "evaluate_baseline.md"
 
@@ -50,7 +50,7 @@ def main() -> None:
                                scale=args.scale,
                                start=ag.entry_into_force_at + timedelta(days=4))
         store = open_store(str(Path(tmp) / "sim.db"), create=True)
-        store.initialize(doc, entry_bytes("agreement_version", doc))
+        initialize_store(store, doc)
         rep = ingest(store, read_records(str(sim / "observations.jsonl"), "jsonl"))
         manifest, truth, obs = read_truth(sim)
         observations = store.observations()

@@ -34,12 +34,16 @@ from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.http.state import CachedAgreement
 from truceline.adapters.store import open_store
 from truceline.core.observations import parse_observation
-from truceline.core.record.canonical import entry_bytes
 from truceline.core.record.note import Signer
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 from truceline.services.ports import Store
-from truceline.services.record import register_source_key, sign_observation, verify_submission
+from truceline.services.record import (
+    initialize_store,
+    register_source_key,
+    sign_observation,
+    verify_submission,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src/truceline/examples/march2025_sample.jsonl"
@@ -73,7 +77,7 @@ def prepare(url: str, signers: list[Signer]) -> dict[str, str]:
 
     _, doc = load_agreement_file("march2025")
     store = open_store(url, create=True)
-    store.initialize(doc, entry_bytes("agreement_version", doc))
+    initialize_store(store, doc)
     ingest(store, [(i, json.loads(x)) for i, x in enumerate(SAMPLE.read_text().splitlines())])
     run_check(store)
     for s in signers:
@@ -249,6 +253,22 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], sign_rate: f
             f"{r['baseline']:,.0f} | {r['ratio']:.2f} | "
             f"{r['submit_p50']:.0f} | {r['submit_p99']:.0f} | {r['read_p50']:.1f} | "
             f"{r['read_p99']:.1f} | {r['requests']} | {r['reads']} | {err} |")
+    for r in results:
+        ok_ingest = "met" if r["obs_per_s"] >= 5000 else "**not met**"
+        ok_read = "met" if r["read_p99"] < 100 else "**not met**"
+        lines.append(f"\n{r['label']}: target ≥ 5,000 signed obs/s {ok_ingest}; "
+                     f"reads p99 < 100 ms {ok_read}.")
+    lines += [
+        "", "Reading: the HTTP layer is not the limit. One process verifies and stores about "
+        "2,000–3,000 signed observations per second (parsing each record, re-encoding it "
+        "canonically to check its signature, validating it again in ingest, the record's "
+        "leaf and tree writes); with two worker processes the service uses both cores and "
+        "exceeds the one-process floor, but on a 2-core machine that also runs the clients "
+        "there is no third core to go further. Reads share the CPU with the writers' "
+        "validation, which is what their p99 shows. The levers are in the services: validate "
+        "once (ingest accepting already-parsed observations from the signature check), and "
+        "a columnar canonical encoder; the machine lever is more cores (`--workers`).",
+    ]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)

@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from truceline.adapters.demo import run_demo
 from truceline.adapters.agreement_files import example_path
+from truceline.adapters.demo import run_demo
 
 
 def test_demo_report_renders_in_a_browser(browser, tmp_path: Path) -> None:

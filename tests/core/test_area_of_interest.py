@@ -15,14 +15,14 @@ from shapely.geometry import shape
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.agreement_geometry import geometry_spec
-from truceline.core.record.canonical import entry_bytes
 from truceline.services.ingest import ingest
+from truceline.services.record import initialize_store
 
 
 def test_deepstate_satirical_polygons_are_rejected(tmp_path: Path, shared_data: Path) -> None:
     ag, doc = load_agreement_file("march2025")
     store = SQLiteStore(tmp_path / "t.db", create=True)
-    store.initialize(doc, entry_bytes("agreement_version", doc))
+    initialize_store(store, doc)
     src = json.loads(
         (shared_data / "deepstate/history/deepstate_20250803_1754251105.geojson").read_text(
             encoding="utf-8"

@@ -18,15 +18,15 @@ from truceline.adapters.importers import read_records
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.agreement_geometry import geometry_spec
 from truceline.core.findings import Finding, Verdict
-from truceline.core.record.canonical import entry_bytes
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.record import initialize_store
 
 
 def _store(tmp_path: Path, name: str) -> SQLiteStore:
     _, doc = load_agreement_file(name)
     store = SQLiteStore(tmp_path / f"{name}.db", create=True)
-    store.initialize(doc, entry_bytes("agreement_version", doc))
+    initialize_store(store, doc)
     return store
 
 

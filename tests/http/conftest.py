@@ -24,11 +24,15 @@ from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.http.state import PUBLISHED_KEY
 from truceline.adapters.store import open_store
 from truceline.core.observations import parse_observation
-from truceline.core.record.canonical import entry_bytes
 from truceline.core.record.note import Signer
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
-from truceline.services.record import publish_checkpoint, register_source_key, sign_observation
+from truceline.services.record import (
+    initialize_store,
+    publish_checkpoint,
+    register_source_key,
+    sign_observation,
+)
 from truceline.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src/truceline/examples/march2025_sample.jsonl"
@@ -86,7 +90,7 @@ def build_world(db: Path) -> World:
     """The base store: agreement, sample, findings, a source key, API keys, a checkpoint."""
     _, doc = load_agreement_file("march2025")
     store = open_store(str(db), create=True)
-    store.initialize(doc, entry_bytes("agreement_version", doc))
+    initialize_store(store, doc)
     ingest(store, list(enumerate(sample_records())))
     run_check(store)
     seed = bytes(range(32))

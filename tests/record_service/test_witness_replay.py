@@ -134,6 +134,6 @@ def test_a_published_finding_that_the_evidence_does_not_support_is_listed(
     bad: Finding = dataclasses.replace(
         f, verdict=Verdict.COMPLIANT if f.verdict is Verdict.VIOLATION else Verdict.VIOLATION)
     others = [g for g in store.findings() if g.id != f.id]
-    store.replace_findings([*others, bad], [entry_bytes("finding", bad.to_record())])
+    store.replace_findings([*others, bad], [("finding", entry_bytes("finding", bad.to_record()))])
     res = verify.replay(_export(store).__getitem__, store.get_meta("log_vkey") or "")
     assert res.differences == [f"{f.id}: differs in verdict"]

@@ -103,3 +103,28 @@ def test_evaluate_on_the_real_pipeline(march_dir: Path, tmp_path: Path) -> None:
         assert rows[key]["true_violations"] > 0 and rows[key]["recall"] == 1.0, rows[key]
         assert rows[key]["precision"] == 1.0
     assert rows[("M25-ceasefire", "UA")]["true_violations"] > 0
+
+
+def test_an_event_is_scored_from_its_attributed_origin_incident() -> None:
+    """The claim comes from the attributed incident holding the event's origin reports, even
+    when another incident (its impact, reported more often) holds more of the event."""
+    from truceline.core.evaluation import evaluate
+
+    event = {"type": "event", "id": "e1", "party": "RU",
+             "origin": {"lon": 38.0, "lat": 48.0, "dist_to_line_m": 5000.0},
+             "impact": {"lon": 37.9, "lat": 48.0},
+             "reports": {"origin": ["o1", "o2", "o3"], "impact": ["i1", "i2", "i3", "i4"]}}
+    obs = {f"o{k}": {"id": f"o{k}", "observer_lon": 38.0 + 0.05 * k, "observer_lat": 48.05,
+                     "bearing_deg": 180.0, "bearing_sd_deg": 2.0} for k in (1, 2, 3)}
+    obs.update({f"i{k}": {"id": f"i{k}"} for k in (1, 2, 3, 4)})
+    incidents = [
+        {"id": "a", "evidence": ["i1", "i2", "i3", "i4"], "impact": {"lon": 37.9, "lat": 48.0}},
+        {"id": "b", "evidence": ["o1", "o2", "o3"], "origin": {"lon": 38.0, "lat": 48.0},
+         "party_probability": {"RU": 0.9, "UA": 0.1}},
+    ]
+    rep = evaluate([event], obs, set(obs), incidents, [], parties=["RU", "UA"],
+                   sensor_timing_sd_s=0.01)
+    at = rep["attribution"]
+    assert at["claims"] == 1 and at["accuracy"] == 1.0
+    assert at["accuracy_2km_3_bearings"] == 1.0
+    assert at["brier"] == pytest.approx(0.02)

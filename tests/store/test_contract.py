@@ -161,7 +161,7 @@ def test_incidents_are_replaced(store: Store) -> None:
 
 def test_findings_are_replaced_and_recorded(store: Store) -> None:
     fs = [finding("f2", "P2"), finding("f1", "P2"), finding("f3", "P1", lon=None, lat=None)]
-    store.replace_findings(fs, [entry_bytes("finding", f.to_record()) for f in fs])
+    store.replace_findings(fs, [("finding", entry_bytes("finding", f.to_record())) for f in fs])
     assert store.findings() == [fs[2], fs[1], fs[0]]
     store.replace_findings(fs[:1], [])
     assert store.findings() == fs[:1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from truceline.adapters.agreement_files import load_agreement_file
@@ -13,9 +12,9 @@ from truceline.adapters.importers import read_records
 from truceline.adapters.render.findings import render_findings
 from truceline.adapters.render.report import write_report
 from truceline.adapters.store import open_store
-from truceline.core.record.canonical import entry_bytes
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.record import initialize_store
 from truceline.services.report import daily_report
 
 DEMO_DAY = "2025-03-28"
@@ -45,7 +44,7 @@ def run_demo(
     db = out / "demo.db"
     ag, doc = load_agreement_file(agreement)
     store = open_store(str(db), create=True)
-    version = store.initialize(doc, entry_bytes("agreement_version", doc))
+    version = initialize_store(store, doc)
     echo(f"agreement: {ag.title} (version {version}, {len(ag.provisions)} provisions)")
     sources = [observations]
     if simulate_scale is not None:

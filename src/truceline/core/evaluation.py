@@ -286,13 +286,18 @@ def evaluate(
         q["ratio_to_crlb_median"] = round(float(np.median(ratios)), 3) if ratios else None
         location[part] = q
 
-    # attribution: one claim per event, from its main incident
+    # attribution: one claim per event, from the attributed incident holding most of its
+    # origin reports (else from its main incident, e.g. findings made before fusion)
+    def probs_of(inc_id: str) -> Mapping[str, float] | None:
+        return inc_by_id[inc_id].get("party_probability") or probs_from_findings.get(inc_id)
+
     claims, outcomes, conf, right, near_ok = [], [], [], [], []
     for e in events:
-        for inc_id, _ in share[e["id"]].most_common(1):
-            probs = inc_by_id[inc_id].get("party_probability") or probs_from_findings.get(inc_id)
-            if not probs:
-                continue
+        ranked = [i for i, _ in share[f"{e['id']}/origin"].most_common() if probs_of(i)]
+        ranked += [i for i, _ in share[e["id"]].most_common(1) if probs_of(i)]
+        for inc_id in ranked[:1]:
+            probs = probs_of(inc_id)
+            assert probs
             best = max(probs, key=lambda k: (probs[k], k))
             claims.append(probs)
             outcomes.append(e["party"])

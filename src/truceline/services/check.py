@@ -45,16 +45,24 @@ def derive_findings(
     return incidents, check(ctx.agreement, ctx.geometry, ev)
 
 
+def withdrawn_entry(finding_id: str) -> bytes:
+    """The record's note that a published finding no longer follows from the evidence."""
+    return entry_bytes("status_change", {"subject": "finding", "finding_id": finding_id,
+                                         "status": "withdrawn"})
+
+
 def run_check(store: Store) -> CheckResult:
     ctx = load_context(store)
     observations = store.observations()
     incidents, findings = derive_findings(ctx, observations)
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     entries = [
-        entry_bytes("finding", f.to_record())
+        ("finding", entry_bytes("finding", f.to_record()))
         for f in findings
         if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)
     ]
+    now = {f.id for f in findings}
+    entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
     store.replace_incidents(incidents)
     store.replace_findings(findings, entries)
     return CheckResult(findings, len(incidents), len(entries))

@@ -68,8 +68,10 @@ class Store(Protocol):
 
     def incident_records(self) -> list[dict[str, Any]]: ...
 
-    def replace_findings(self, findings: Sequence[Finding], entries: Sequence[bytes]) -> None:
-        """Replace the current findings; append the entries (new or changed findings)."""
+    def replace_findings(
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Replace the current findings; append the (type, bytes) entries of what changed."""
 
     def findings(self) -> list[Finding]: ...
 

@@ -79,6 +79,11 @@ def agreement_entry(doc: dict[str, Any]) -> bytes:
     return _commitment(doc, doc_bytes(doc))
 
 
+def initialize_store(store: Store, doc: dict[str, Any]) -> int:
+    """Store an agreement version with its record entry (a commitment); returns the version."""
+    return store.initialize(doc, agreement_entry(doc))
+
+
 def _commitment(doc: dict[str, Any], data: bytes) -> bytes:
     return entry_bytes("agreement_version", {
         "agreement_id": doc.get("id", ""), "document_sha256": hashlib.sha256(data).hexdigest(),

@@ -324,7 +324,8 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
     """
     cp, entries = read_tiles(read, log_vkey)
     parsed = [parse_entry(e) for e in entries]
-    last = max((i for i, (t, _) in enumerate(parsed) if t == "finding"), default=len(parsed))
+    last = max((i for i, (t, b) in enumerate(parsed) if t == "finding" or (
+        t == "status_change" and b.get("subject") == "finding")), default=len(parsed))
     doc: dict[str, Any] | None = None
     docs: dict[str, dict[str, Any]] = {}
     obs: list[Observation] = []
@@ -340,6 +341,8 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
             obs.append(Observation.model_validate(body))
         elif t == "finding":
             published[body["id"]] = Finding.from_record(body)
+        elif t == "status_change" and body.get("subject") == "finding":
+            published.pop(body["finding_id"], None)  # withdrawn by a later check
     if doc is None:
         raise IntegrityError("the log holds no agreement version", field="entries")
     obs.sort(key=lambda o: (o.time, o.id))
@@ -399,7 +402,7 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
             for d in run:
                 f = Finding.from_record(parse_entry(d)[1])
                 current[f.id] = f
-            store.replace_findings(list(current.values()), run)
+            store.replace_findings(list(current.values()), [("finding", d) for d in run])
         elif t == "agreement_version":
             doc = (documents or {}).get(body.get("document_sha256", ""), body)
             store.initialize(doc, run[0])
@@ -408,6 +411,9 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
                                _unb64(body["public_key"], "public_key"), run[0])
         elif t == "status_change" and body.get("subject") == "key":
             store.revoke_key(body["key_id"], run[0])
+        elif t == "status_change" and body.get("subject") == "finding":
+            current.pop(body["finding_id"], None)
+            store.replace_findings(list(current.values()), [(t, run[0])])
         else:
             store.append_entries([(t, run[0])])
         i = j

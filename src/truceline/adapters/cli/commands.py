@@ -15,6 +15,7 @@ from truceline.adapters.cli.main import cli, db_option, handle_errors
 from truceline.adapters.importers import read_records
 from truceline.adapters.store import open_store
 from truceline.errors import ValidationError
+from truceline.services.record import initialize_store
 
 err = Console(stderr=True)
 
@@ -31,9 +32,8 @@ def init(db: str, agreement: str) -> None:
     """Create the store (if needed) and load an agreement version into it."""
     ag, doc = load_agreement_file(agreement)
     store = open_store(db, create=True)
-    from truceline.services.record import agreement_entry
 
-    version = store.initialize(doc, agreement_entry(doc))
+    version = initialize_store(store, doc)
     click.echo(f"{db}: agreement {ag.id} version {version} ({len(ag.provisions)} provisions)")
 
 

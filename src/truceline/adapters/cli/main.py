@@ -48,6 +48,11 @@ def cli() -> None:
 
 
 def main() -> None:
-    from truceline.adapters.cli import commands, simulate  # noqa: F401  (register commands)
+    from truceline.adapters.cli import (  # noqa: F401  (each module registers its commands)
+        commands,
+        record,
+        serve,
+        simulate,
+    )
 
     cli()

@@ -7,7 +7,9 @@ serialises its own access, and each request's work is short). ``app_from_env()``
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +27,7 @@ from truceline.adapters.http.envelope import BodyLimit, install_error_handlers
 from truceline.adapters.http.state import AppState
 from truceline.adapters.store import open_store
 from truceline.core.observations import Observation
+from truceline.errors import TrucelineError
 from truceline.settings import Settings
 
 DESCRIPTION = """Verify ceasefires: submit observations, read incidents, findings, reports and
@@ -53,8 +56,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(store_url: str, settings: Settings | None = None) -> FastAPI:
     """The HTTP service over the store at ``store_url`` (a SQLite path or postgresql:// URL)."""
     settings = settings or Settings()
-    app = FastAPI(title="truceline", version="0.1.0", description=DESCRIPTION)
-    app.state.truceline = AppState(open_store(store_url), open_store(store_url), settings)
+    state = AppState(open_store(store_url), open_store(store_url), settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with contextlib.suppress(TrucelineError):  # compile the geometry before any request
+            state.context()
+        yield
+
+    app = FastAPI(title="truceline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.truceline = state
     install_error_handlers(app)
     for r in (routes_health, routes_observations, routes_findings, routes_reports,
               routes_record, ogc):

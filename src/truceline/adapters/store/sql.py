@@ -316,7 +316,9 @@ class SQLStore:
             json.loads(r[0]) for r in self._all("SELECT record FROM incidents ORDER BY time, id")
         ]
 
-    def replace_findings(self, findings: Sequence[Finding], entries: Sequence[bytes]) -> None:
+    def replace_findings(
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
+    ) -> None:
         rows = [
             (
                 f.id,
@@ -338,7 +340,7 @@ class SQLStore:
                     "record) VALUES (?,?,?,?,?,?,?,?)",
                     rows,
                 )
-            self._append([("finding", e) for e in entries])
+            self._append(list(entries))
 
     def findings(self) -> list[Finding]:
         rows = self._all("SELECT record FROM findings")

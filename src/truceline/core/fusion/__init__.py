@@ -47,6 +47,7 @@ from truceline.core.fusion.grouping import (
     candidates,
     group,
 )
+from truceline.core.fusion.link import LinkParams, link_origin_impact
 from truceline.core.fusion.locate import (
     CHI2_95_2DOF,
     M_ARRIVAL,
@@ -70,6 +71,7 @@ __all__ = [
     "FusionParams",
     "FusionResult",
     "GroupingParams",
+    "LinkParams",
     "LocateParams",
     "batch_from_observations",
     "fuse",
@@ -90,6 +92,9 @@ class FusionParams:
     grouping: GroupingParams = field(default_factory=GroupingParams)
     locate: LocateParams = field(default_factory=LocateParams)
     attribution: AttributionParams = field(default_factory=AttributionParams)
+    link: LinkParams = field(default_factory=LinkParams)
+    #: Join an origin group and its impact group into one incident (:mod:`.link`).
+    link_events: bool = True
     #: Partitions for :func:`fuse_partitioned`: square tiles of the plane and time periods,
     #: each widened by a halo in which the neighbours' reports are read but not owned.
     tile_m: float = 100_000.0
@@ -109,6 +114,9 @@ class FusionResult:
     time_s: F64  #: per group: event time, seconds since the batch epoch
     prob: F64  #: (G, parties) attribution probabilities (zeros where not attributed)
     parties: tuple[str, ...]
+    #: per group: the impact group linked to this origin group (or the origin linked to this
+    #: impact group), -1 when none
+    partner: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_groups(self) -> int:
@@ -228,7 +236,66 @@ def _locate_attribute(
         when = b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
         prob[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w],
                             when.astype("datetime64[ns]"), params.attribution)
-    return FusionResult(b, labels, fixes, role, tg, prob, parties)
+    partner = np.full(G, -1, np.int64)
+    if params.link_events and G:
+        partner = _link(b, labels, fixes, role, prob, geometry, params)
+    return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
+
+
+def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
+    """Each group's emission-time window: where its reports' windows overlap (their hull
+    where they do not), or the multilateration's emission time and its range uncertainty."""
+    lo, hi = np.full(G, -np.inf), np.full(G, np.inf)
+    np.maximum.at(lo, labels, b.t_lo)
+    np.minimum.at(hi, labels, b.t_hi)
+    hull_lo, hull_hi = np.full(G, np.inf), np.full(G, -np.inf)
+    np.minimum.at(hull_lo, labels, b.t_lo)
+    np.maximum.at(hull_hi, labels, b.t_hi)
+    bad = ~(lo <= hi)
+    lo, hi = np.where(bad, hull_lo, lo), np.where(bad, hull_hi, hi)
+    by_t = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    spread = 2.0 + 3.0 * np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2))) / 330.0
+    lo = np.where(by_t, fixes.t0 - spread, lo)
+    hi = np.where(by_t, fixes.t0 + spread, hi)
+    return lo, hi
+
+
+def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+          geometry: CompiledGeometry | None, params: FusionParams) -> I64:
+    """Partner of each group (origin <-> impact of one shot), -1 when none."""
+    G = len(role)
+    partner = np.full(G, -1, np.int64)
+    og = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN))
+    ig = np.flatnonzero(fixes.located & (role == ROLE_IMPACT))
+    if not len(og) or not len(ig):
+        return partner
+    lo, hi = _windows(b, labels, fixes, G)
+    # weapon class per group: the most common one its reports name
+    wc = np.full(G, None, object)
+    named = np.flatnonzero(b.weapon_class != None)  # noqa: E711
+    if len(named):
+        key = np.char.add(labels[named].astype(str), np.asarray(b.weapon_class[named], str))
+        _, at, cnt = np.unique(key, return_index=True, return_counts=True)
+        gl = labels[named][at]
+        cl = b.weapon_class[named][at]
+        order = np.lexsort((-cnt, gl))
+        firsts = order[np.r_[True, gl[order][1:] != gl[order][:-1]]]
+        wc[gl[firsts]] = cl[firsts]
+    nparty = prob.shape[1]
+    o_party = np.full(len(og), -1, np.int64)
+    i_prob = np.zeros((len(ig), nparty))
+    if nparty and geometry is not None:
+        top = prob[og].argmax(axis=1)
+        o_party = np.where(prob[og].max(axis=1) > 0.5, top, -1)
+        when = b.epoch + np.round((lo[ig] + hi[ig]) / 2 * 1e6).astype("timedelta64[us]")
+        i_prob = attribute(geometry, fixes.x[ig], fixes.y[ig], fixes.cov[ig],
+                           when.astype("datetime64[ns]"), params.attribution)
+    po, pi = link_origin_impact(
+        fixes.x[og], fixes.y[og], fixes.cov[og], lo[og], hi[og], wc[og], o_party,
+        fixes.x[ig], fixes.y[ig], fixes.cov[ig], lo[ig], hi[ig], wc[ig], i_prob, params.link)
+    partner[og[po]] = ig[pi]
+    partner[ig[pi]] = og[po]
+    return partner
 
 
 def fuse_batch(
@@ -379,8 +446,16 @@ def incidents_from(r: FusionResult, observations: Sequence[Observation] | None =
     order = np.lexsort((np.arange(len(b)), r.labels))
     starts = np.searchsorted(r.labels[order], np.arange(G + 1))
     out = []
+    partner = r.partner if len(r.partner) == G else np.full(G, -1, np.int64)
     for g in range(G):
+        if partner[g] >= 0 and r.role[g] == ROLE_IMPACT:
+            continue  # told with its origin
         rows = order[starts[g]:starts[g + 1]]
+        if partner[g] >= 0:
+            h = int(partner[g])
+            rows_i = order[starts[h]:starts[h + 1]]
+            out.append(_linked(r, g, h, rows, rows_i, lon, lat, cov_t, ell))
+            continue
         ids = [str(v) for v in b.ids[rows]]
         if len(rows) == 1 and not fx.located[g] and observations is not None:
             out.append(singleton(observations[int(rows[0])]))
@@ -415,6 +490,46 @@ def incidents_from(r: FusionResult, observations: Sequence[Observation] | None =
             party_probability=probs, details=details,
         ))
     return out
+
+
+def _linked(r: FusionResult, g: int, h: int, rows_o: I64, rows_i: I64, lon: F64, lat: F64,
+            cov_t: F64, ell: dict[int, dict[str, float]]) -> Incident:
+    """One incident for an origin group ``g`` and its impact group ``h``."""
+    b, fx = r.batch, r.fixes
+    rows = np.concatenate([rows_o, rows_i])
+    ids = [str(v) for v in b.ids[rows]]
+
+    def where(k: int) -> Located:
+        c = cov_t[k]
+        return Located(float(lon[k]), float(lat[k]), (float(c[0, 0]), float(c[0, 1]),
+                                                      float(c[1, 1])))
+
+    def methods(k: int) -> list[str]:
+        return [name for bit, name in _METHODS if fx.method[k] & bit]
+
+    details: dict[str, Any] = {
+        "n_reports": len(rows), "n_sources": len(set(b.source[rows].tolist())),
+        "ellipse": ell[g], "impact_ellipse": ell[h], "method": methods(g),
+        "impact_method": methods(h), "residual_rms": round(float(fx.rms[g]), 3),
+        "origin_evidence": sorted(str(v) for v in b.ids[rows_o]),
+        "impact_evidence": sorted(str(v) for v in b.ids[rows_i]),
+    }
+    bad = [str(v) for v in b.ids[rows[fx.outlier[rows]]]]
+    if bad:
+        details["outliers"] = sorted(bad)
+    probs: dict[str, float] = {}
+    if r.parties:
+        probs = {party: round(float(r.prob[g, k]), 4) for k, party in enumerate(r.parties)}
+        details["attribution_unassigned"] = round(max(0.0, 1.0 - float(r.prob[g].sum())), 4)
+    return Incident(
+        id="i-" + min(ids), kind=Kind.FIRE.value, time=_iso(b.epoch, r.time_s[g]),
+        evidence=tuple(sorted(ids)), fire_type=_mode(b.fire_type[rows]),
+        explosion_type="outgoing" if _mode(b.explosion_type[rows_o]) == "outgoing"
+        else _mode(b.explosion_type[rows]),
+        weapon_class=_mode(b.weapon_class[rows]), count=int(b.count[rows].max()),
+        origin=where(g), impact=where(h), location=None,
+        party_probability=probs, details=details,
+    )
 
 
 def fuse(

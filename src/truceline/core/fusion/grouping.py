@@ -88,7 +88,7 @@ class GroupingParams:
     link_scale_m: float = 3_000.0
     link_scale_s: float = 120.0
     #: Neighbours per report (bounds memory in bursts) and their search radius (normalised).
-    k_neighbours: int = 32
+    k_neighbours: int = 16
     search_radius: float = 8.0
     #: Components larger than this are cut into time slices before the complete linkage.
     max_component: int = 3_000
@@ -111,8 +111,22 @@ class GroupingParams:
         default_factory=lambda: {"monitor": 120.0, "camera": 5.0, "sensor": 0.0})
     default_clock_error_s: float = 300.0
     default_report_lag_s: float = 600.0
-    #: Timing allowance between two arrival times beyond the TDOA limit (seconds).
+    #: Timing allowance between two arrival times beyond the TDOA limit (seconds), for
+    #: reports that also carry a bearing or a location.
     arrival_slack_s: float = 0.5
+    #: The same allowance between two bare arrival times (timing jitter ~10 ms, sound speed
+    #: from each sensor's own temperature and wind ~0.1 %, i.e. ~40 ms over 15 km).
+    tdoa_slack_s: float = 0.25
+    #: Bare arrival times are linked only between sensors this close (one array): across
+    #: arrays the TDOA limit (tens of seconds) would admit the same event's other emission;
+    #: arrays' fixes are joined as located units instead.
+    array_span_m: float = 40_000.0
+    #: An arrival group's fix (three or more arrivals) is a unit of grouping when its 95 %
+    #: semi-major axis is under this (m); its covariance is inflated by the factor and a floor.
+    max_arrival_fix_m: float = 40_000.0
+    arrival_fix_inflation: float = 2.0
+    arrival_fix_floor_m: float = 200.0
+    arrival_range_frac: float = 0.3
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +159,7 @@ class FireBatch:
     c: F64
     wu: F64
     wv: F64
+    k: F64  #: point scale factor of the projection at the observer (grid m per true m)
     count: I64
     fire_type: NDArray[Any]
     explosion_type: NDArray[Any]
@@ -197,9 +212,11 @@ class FireBatch:
         ex[has_e], ey[has_e] = projection.forward(lon[has_e], lat[has_e])
         # Meridian convergence at each observer: grid azimuth = true azimuth - convergence.
         gamma = np.zeros(n)
+        scale = np.ones(n)
         if has_o.any():
             f = pyproj.Proj(projection.crs).get_factors(olon[has_o], olat[has_o])
             gamma[has_o] = np.radians(np.asarray(f.meridian_convergence, float))
+            scale[has_o] = np.asarray(f.meridional_scale, float)
         brg = np.radians(num("bearing_deg")) - gamma
         sd_default = _by_source_type(p.bearing_sd_deg, stype, p.default_bearing_sd_deg)
         brg_sd = np.radians(np.where(np.isfinite(num("bearing_sd_deg")),
@@ -225,7 +242,7 @@ class FireBatch:
             projection=projection, epoch=epoch, ids=obj("id"), source=source.astype(np.int64),
             role=role, t=t, t_lo=t_lo, t_hi=t_hi, ox=ox, oy=oy, brg=brg, brg_sd=brg_sd,
             dmin=num("distance_min_m"), dmax=num("distance_max_m"), ex=ex, ey=ey, esd=esd,
-            arr=arr, c=c, wu=wu, wv=wv, count=count, fire_type=ft, explosion_type=et,
+            arr=arr, c=c, wu=wu, wv=wv, k=scale, count=count, fire_type=ft, explosion_type=et,
             weapon_class=obj("weapon_class"),
         )
 
@@ -286,45 +303,111 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     return Candidates(mx, my, sxx, sxy, syy, ok)
 
 
-def _pair_distance(b: FireBatch, cd: Candidates, p: GroupingParams, i: I64, j: I64) -> F64:
-    """Gated distance of report pairs: ``<= 1`` passes every gate, ``_BIG`` fails one."""
-    dx, dy = cd.mx[i] - cd.mx[j], cd.my[i] - cd.my[j]
-    a, bb, c = cd.sxx[i] + cd.sxx[j], cd.sxy[i] + cd.sxy[j], cd.syy[i] + cd.syy[j]
+@dataclass(frozen=True)
+class _Units:
+    """What grouping links: single reports, and arrival groups already located as one.
+
+    ``src`` holds each unit's sources (``-1`` padded): two units sharing one cannot link.
+    ``arr`` is the arrival time of a single report (NaN for arrival groups, whose times are
+    already reconciled by their fix).
+    """
+
+    mx: F64
+    my: F64
+    sxx: F64
+    sxy: F64
+    syy: F64
+    t_lo: F64
+    t_hi: F64
+    role: NDArray[np.int8]
+    src: I64  # (U, W)
+    arr: F64
+    ox: F64
+    oy: F64
+    c: F64
+
+    def __len__(self) -> int:
+        return len(self.mx)
+
+
+def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
+    return _Units(cd.mx[rows], cd.my[rows], cd.sxx[rows], cd.sxy[rows], cd.syy[rows],
+                  b.t_lo[rows], b.t_hi[rows], b.role[rows], b.source[rows][:, None],
+                  b.arr[rows], b.ox[rows], b.oy[rows], b.c[rows])
+
+
+def _concat(a: _Units, b: _Units) -> _Units:
+    w = max(a.src.shape[1], b.src.shape[1])
+
+    def pad(s: I64) -> I64:
+        return np.pad(s, ((0, 0), (0, w - s.shape[1])), constant_values=-1)
+
+    kw = {f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in a.__dataclass_fields__
+          if f != "src"}
+    return _Units(src=np.concatenate([pad(a.src), pad(b.src)]), **kw)
+
+
+def _shares_source(u: _Units, i: I64, j: I64) -> NDArray[np.bool_]:
+    si, sj = u.src[i], u.src[j]
+    out = si[:, 0] == sj[:, 0]
+    if si.shape[1] == 1:
+        return np.asarray(out)
+    multi = np.flatnonzero((si[:, 1] >= 0) | (sj[:, 1] >= 0))  # an arrival group in the pair
+    if len(multi):
+        a, c = si[multi], sj[multi]
+        eq = (a[:, :, None] == c[:, None, :]) & (a[:, :, None] >= 0)
+        out[multi] = eq.any(axis=(1, 2))
+    return np.asarray(out)
+
+
+def _pair_distance(u: _Units, p: GroupingParams, i: I64, j: I64) -> F64:
+    """Gated distance of unit pairs: ``<= 1`` passes every gate, ``_BIG`` fails one."""
+    dx, dy = u.mx[i] - u.mx[j], u.my[i] - u.my[j]
+    a, bb, c = u.sxx[i] + u.sxx[j], u.sxy[i] + u.sxy[j], u.syy[i] + u.syy[j]
     det = a * c - bb * bb
     m2 = (c * dx * dx - 2 * bb * dx * dy + a * dy * dy) / det
-    ri, rj = b.role[i], b.role[j]
+    ri, rj = u.role[i], u.role[j]
     ok = (ri == rj) | (ri == ROLE_ANY) | (rj == ROLE_ANY)
-    ok &= (b.t_lo[i] <= b.t_hi[j]) & (b.t_lo[j] <= b.t_hi[i])
+    ok &= (u.t_lo[i] <= u.t_hi[j]) & (u.t_lo[j] <= u.t_hi[i])
     ok &= m2 <= p.gate_chi2
-    ok &= b.source[i] != b.source[j]  # cannot-link: one source, one report per event
-    both = np.isfinite(b.arr[i]) & np.isfinite(b.arr[j])
+    ok &= ~_shares_source(u, i, j)  # cannot-link: one source, one report per event
+    both = np.isfinite(u.arr[i]) & np.isfinite(u.arr[j])
     if both.any():
-        base = np.hypot(b.ox[i] - b.ox[j], b.oy[i] - b.oy[j]) / np.minimum(b.c[i], b.c[j])
-        ok &= ~both | (np.abs(b.arr[i] - b.arr[j]) <= 1.02 * base + p.arrival_slack_s)
-    mid_i, mid_j = (b.t_lo[i] + b.t_hi[i]) / 2, (b.t_lo[j] + b.t_hi[j]) / 2
-    half = (b.t_hi[i] - b.t_lo[i] + b.t_hi[j] - b.t_lo[j]) / 2 + 1e-9
+        base = np.hypot(u.ox[i] - u.ox[j], u.oy[i] - u.oy[j]) / np.minimum(u.c[i], u.c[j])
+        ok &= ~both | (np.abs(u.arr[i] - u.arr[j]) <= 1.02 * base + p.arrival_slack_s)
+    mid_i, mid_j = (u.t_lo[i] + u.t_hi[i]) / 2, (u.t_lo[j] + u.t_hi[j]) / 2
+    half = (u.t_hi[i] - u.t_lo[i] + u.t_hi[j] - u.t_lo[j]) / 2 + 1e-9
     dt = np.abs(mid_i - mid_j) / half
     d = np.sqrt(0.5 * (m2 / p.gate_chi2 + dt * dt))
     return np.where(ok, d, _BIG)
 
 
-def _split(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64) -> I64:
+def _tdoa_distance(b: FireBatch, p: GroupingParams, i: I64, j: I64) -> F64:
+    """Gated distance of two bare arrival times: the TDOA limit and cannot-link only."""
+    sep = np.hypot(b.ox[i] - b.ox[j], b.oy[i] - b.oy[j])
+    lim = 1.03 * sep / np.minimum(b.c[i], b.c[j]) + p.tdoa_slack_s
+    dt = np.abs(b.arr[i] - b.arr[j])
+    ok = (dt <= lim) & (b.source[i] != b.source[j]) & (sep <= p.array_span_m)
+    return np.where(ok, dt / lim, _BIG)
+
+
+def _split(dist: Any, p: GroupingParams, tm: F64, rows: I64) -> I64:
     """Complete-linkage labels (0..) for one component, cut where a gate fails."""
     m = len(rows)
     if m > p.max_component:  # cut by time first; a slice is still far larger than an event
-        order = rows[np.argsort(_tmid(b)[rows], kind="stable")]
+        order = np.argsort(tm[rows], kind="stable")
         out = np.empty(m, np.int64)
-        pos = {int(r): k for k, r in enumerate(rows)}
         nxt = 0
         for s in range(0, m, p.max_component):
             part = order[s:s + p.max_component]
-            lab = _split(b, cd, p, part)
-            for r, v in zip(part, lab, strict=True):
-                out[pos[int(r)]] = v + nxt
+            lab = _split(dist, p, tm, rows[part])
+            out[part] = lab + nxt
             nxt += int(lab.max()) + 1
         return out
     iu, ju = np.triu_indices(m, 1)
-    d = _pair_distance(b, cd, p, rows[iu], rows[ju])
+    d = dist(rows[iu], rows[ju])
+    if (d <= 1.0).all():
+        return np.zeros(m, np.int64)
     if m > 48:
         z = linkage(d, method="complete")
         return np.asarray(fcluster(z, t=1.0, criterion="distance"), np.int64) - 1
@@ -350,9 +433,110 @@ def _complete_linkage_small(d: F64, m: int) -> I64:
     return np.asarray(np.unique(label, return_inverse=True)[1], np.int64)
 
 
+def _cluster(z: F64, dist: Any, p: GroupingParams, tm: F64, k_nb: int) -> I64:
+    """Labels (0..) of points ``z`` (normalised space-time): k-nearest-neighbour candidate
+    pairs, gated by ``dist`` (``<= 1`` links), connected components, and complete linkage
+    inside every component that is not a clique of the gate."""
+    m = len(z)
+    if m == 0:
+        return np.zeros(0, np.int64)
+    k = min(k_nb + 1, m)
+    _, nb = cKDTree(z).query(z, k=k, distance_upper_bound=p.search_radius, workers=-1)
+    nb = np.asarray(nb).reshape(m, k)
+    src = np.repeat(np.arange(m, dtype=np.int64), k)
+    dst = nb.ravel().astype(np.int64)
+    keep = (dst < m) & (src != dst)
+    lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
+    pair_key = np.sort(lo * m + hi)  # each pair once (a kNN pair may be seen from both sides)
+    pair_key = pair_key[np.r_[True, pair_key[1:] != pair_key[:-1]][:len(pair_key)]]
+    i, j = pair_key // m, pair_key % m
+    good = dist(i, j) <= 1.0
+    i, j = i[good], j[good]
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(m, m))
+    ncomp, comp = connected_components(graph, directed=False)
+    size = np.bincount(comp, minlength=ncomp)
+    edges = np.bincount(comp[i], minlength=ncomp)
+    bad = edges != size * (size - 1) // 2  # not a clique of the candidate graph
+    sub = np.zeros(m, np.int64)
+    if bad.any():
+        order = np.argsort(comp, kind="stable")
+        starts = np.searchsorted(comp[order], np.arange(ncomp + 1))
+        small = np.flatnonzero(bad & (size <= 48))
+        if len(small):
+            # all pairs of all small components in one vectorised gate call
+            mem = [order[starts[c]:starts[c + 1]] for c in small]
+            tri = {int(s): np.triu_indices(int(s), 1) for s in np.unique(size[small])}
+            pi = np.concatenate([mb[tri[len(mb)][0]] for mb in mem])
+            pj = np.concatenate([mb[tri[len(mb)][1]] for mb in mem])
+            dd = dist(pi, pj)
+            at = np.cumsum([0] + [len(mb) * (len(mb) - 1) // 2 for mb in mem])
+            ok_all = (np.logical_and.reduceat(dd <= 1.0, at[:-1]) if len(dd)
+                      else np.zeros(0, bool))
+            for k_, mb in enumerate(mem):
+                if not ok_all[k_]:  # a true clique of the gate needs no split
+                    sub[mb] = _complete_linkage_small(dd[at[k_]:at[k_ + 1]], len(mb))
+        for cix in np.flatnonzero(bad & (size > 48)):
+            members = order[starts[cix]:starts[cix + 1]]
+            sub[members] = _split(dist, p, tm, members)
+    _, dense = np.unique(comp.astype(np.int64) * (m + 1) + sub, return_inverse=True)
+    return np.asarray(dense, np.int64)
+
+
 def _tmid(b: FireBatch) -> F64:
     """Middle of each report's emission-time window (seconds since the epoch)."""
     return (b.t_lo + b.t_hi) / 2.0
+
+
+def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
+                   ) -> tuple[I64, _Units, NDArray[np.bool_]]:
+    """Bare arrival times grouped by the TDOA limit and located by multilateration.
+
+    Returns the arrival group of each row, the groups as units (a Gaussian from the fix and
+    an emission-time window from its range uncertainty), and whether each group is *fixed*
+    (three or more arrivals and a regular fix). The others are vague: they join an event
+    later only where exactly one fits, so a vague report never chains two events together.
+    """
+    from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
+
+    m = len(rows)
+    c = b.c[rows]
+    scale = p.link_scale_m
+    z = np.column_stack([b.ox[rows] / scale, b.oy[rows] / scale, b.arr[rows] * 340.0 / scale])
+    lab = _cluster(z, lambda i, j: _tdoa_distance(b, p, rows[i], rows[j]), p,
+                   b.arr[rows], p.k_neighbours) if m else np.zeros(0, np.int64)
+    G = int(lab.max()) + 1 if m else 0
+    size = np.bincount(lab, minlength=G)
+    sub = b.take(rows)
+    fx = locate(sub, lab, candidates(sub, p), LocateParams(max_semi_major_m=p.max_arrival_fix_m))
+    fixed = fx.located & (size >= 3)
+    cov = np.where(fixed[:, None, None], fx.cov, 0.0) * p.arrival_fix_inflation
+    # A small array ranges badly and non-linearly (the likelihood is a banana, not an
+    # ellipse): along the line of sight from the array, allow at least ``arrival_range_frac``
+    # of the range, across it the fix's own spread.
+    cx = np.bincount(lab, b.ox[rows], minlength=G) / np.maximum(size, 1)
+    cy = np.bincount(lab, b.oy[rows], minlength=G) / np.maximum(size, 1)
+    rx, ry = fx.x - cx, fx.y - cy
+    rng = np.maximum(np.hypot(rx, ry), 1.0)
+    ux, uy = rx / rng, ry / rng
+    along = ux * ux * cov[:, 0, 0] + 2 * ux * uy * cov[:, 0, 1] + uy * uy * cov[:, 1, 1]
+    extra = np.maximum((p.arrival_range_frac * rng) ** 2 - along, 0.0)
+    cov[:, 0, 0] += extra * ux * ux + p.arrival_fix_floor_m ** 2
+    cov[:, 0, 1] += extra * ux * uy
+    cov[:, 1, 0] += extra * ux * uy
+    cov[:, 1, 1] += extra * uy * uy + p.arrival_fix_floor_m ** 2
+    lmax = np.linalg.eigvalsh(cov)[:, -1] if G else np.zeros(0)
+    cm = np.bincount(lab, c, minlength=G) / np.maximum(size, 1)
+    half = 4.0 * np.sqrt(lmax) / cm + 1.0
+    W = int(size.max()) if G else 1
+    order = np.argsort(lab, kind="stable")
+    starts = np.searchsorted(lab[order], np.arange(G))
+    pos = np.arange(m) - starts[lab[order]]
+    src = np.full((G, max(W, 1)), -1, np.int64)
+    src[lab[order], pos] = b.source[rows[order]]
+    nan = np.full(G, np.nan)
+    units = _Units(fx.x, fx.y, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1], fx.t0 - half,
+                   fx.t0 + half, np.full(G, ROLE_ANY, np.int8), src, nan, nan, nan, cm)
+    return lab, units, fixed
 
 
 def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
@@ -365,57 +549,88 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     if n == 0:
         return np.zeros(0, np.int64)
     cd = candidates(b, p)
-    rows = np.flatnonzero(cd.ok)
+    bare = cd.ok & np.isfinite(b.arr) & ~np.isfinite(b.brg) & ~np.isfinite(b.ex)
+    arows = np.flatnonzero(bare)
+    rrows = np.flatnonzero(cd.ok & ~bare)
+    alab, aunits, fixed = _arrival_units(b, p, arows)
+    fx_ids = np.flatnonzero(fixed)
+    units = _concat(_units_of_reports(b, cd, rrows), _take_units(aunits, fx_ids))
+    U = len(units)
+    tm = (units.t_lo + units.t_hi) / 2
+    z = np.column_stack([units.mx / p.link_scale_m, units.my / p.link_scale_m,
+                         tm / p.link_scale_s])
+    ulab = _cluster(z, lambda i, j: _pair_distance(units, p, i, j), p, tm, p.k_neighbours)
     label = np.full(n, -1, np.int64)
-    if len(rows):
-        z = np.column_stack([cd.mx[rows] / p.link_scale_m, cd.my[rows] / p.link_scale_m,
-                             _tmid(b)[rows] / p.link_scale_s])
-        k = min(p.k_neighbours + 1, len(rows))
-        _, nb = cKDTree(z).query(z, k=k, distance_upper_bound=p.search_radius, workers=-1)
-        nb = np.asarray(nb).reshape(len(rows), k)
-        src = np.repeat(np.arange(len(rows), dtype=np.int64), k)
-        dst = nb.ravel().astype(np.int64)
-        keep = (dst < len(rows)) & (src != dst)
-        lo, hi = np.minimum(src[keep], dst[keep]), np.maximum(src[keep], dst[keep])
-        pair_key = np.sort(lo * len(rows) + hi)  # symmetric kNN: each pair once
-        pair_key = pair_key[np.r_[True, pair_key[1:] != pair_key[:-1]][:len(pair_key)]]
-        i, j = pair_key // len(rows), pair_key % len(rows)
-        d = _pair_distance(b, cd, p, rows[i], rows[j])
-        good = d <= 1.0
-        i, j = i[good], j[good]
-        m = len(rows)
-        graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(m, m))
-        ncomp, comp = connected_components(graph, directed=False)
-        size = np.bincount(comp, minlength=ncomp)
-        edges = np.bincount(comp[i], minlength=ncomp)
-        key = comp.astype(np.int64) * (int(b.source.max()) + 1) + b.source[rows]
-        distinct = np.bincount(comp[np.unique(key, return_index=True)[1]], minlength=ncomp)
-        bad = (edges != size * (size - 1) // 2) | (distinct != size)
-        sub = np.zeros(m, np.int64)
-        if bad.any():
-            order = np.argsort(comp, kind="stable")
-            starts = np.searchsorted(comp[order], np.arange(ncomp + 1))
-            small = [c for c in np.flatnonzero(bad) if size[c] <= 48]
-            # all pairs of all small components in one vectorised gate call
-            tri = {int(k): np.triu_indices(int(k), 1) for k in np.unique(size[small])}
-            mem = [order[starts[c]:starts[c + 1]] for c in small]
-            pi = [mb[tri[len(mb)][0]] for mb in mem]
-            pj = [mb[tri[len(mb)][1]] for mb in mem]
-            if mem:
-                dist = _pair_distance(b, cd, p, rows[np.concatenate(pi)], rows[np.concatenate(pj)])
-                at = np.cumsum([0] + [len(x) for x in pi])
-                for k, mb in enumerate(mem):
-                    sub[mb] = _complete_linkage_small(dist[at[k]:at[k + 1]], len(mb))
-            for cix in np.flatnonzero(bad & (size > 48)):
-                members = order[starts[cix]:starts[cix + 1]]
-                sub[members] = _split(b, cd, p, rows[members])
-        # label = (component, sub-cluster) renumbered densely
-        _, dense = np.unique(comp.astype(np.int64) * (m + 1) + sub, return_inverse=True)
-        label[rows] = dense
+    label[rrows] = ulab[:len(rrows)]
+    a_label = np.full(len(fixed), -1, np.int64)
+    a_label[fx_ids] = ulab[len(rrows):]
+    # vague arrival groups join the one group they fit, if exactly one
+    vague = np.flatnonzero(~fixed)
+    if len(vague) and U:
+        vu = _take_units(aunits, vague)
+        # a vague group's unit: the sensors' area (where it could have been heard)
+        first = np.full(len(fixed), -1, np.int64)
+        first[alab[::-1]] = arows[::-1]
+        fr = first[vague]
+        vu = _Units(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
+                    np.minimum.reduceat(b.t_lo[arows[np.argsort(alab, kind="stable")]],
+                                        _starts(alab, len(fixed)))[vague],
+                    np.maximum.reduceat(b.t_hi[arows[np.argsort(alab, kind="stable")]],
+                                        _starts(alab, len(fixed)))[vague],
+                    vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
+        both = _concat(units, vu)
+        tq = (vu.t_lo + vu.t_hi) / 2
+        zq = np.column_stack([vu.mx / p.link_scale_m, vu.my / p.link_scale_m,
+                              tq / p.link_scale_s])
+        k = min(p.k_neighbours, U)
+        _, nb = cKDTree(z).query(zq, k=k, distance_upper_bound=p.search_radius, workers=-1)
+        nb = np.asarray(nb).reshape(len(vu), k)
+        qi = np.repeat(np.arange(len(vu)), k)
+        qj = nb.ravel()
+        ok = qj < U
+        qi, qj = qi[ok], qj[ok]
+        d = _pair_distance(both, p, U + qi, qj.astype(np.int64))
+        ok = d <= 1.0
+        qi, qj = qi[ok], ulab[qj[ok]]
+        pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
+        qi, qj = pair // (U + 1), pair % (U + 1)
+        # the group must not already hold one of the vague group's sources
+        n_fit = np.bincount(qi, minlength=len(vu))
+        one = n_fit[qi] == 1
+        qi, qj = qi[one], qj[one]
+        if len(qi):
+            gsrc = np.full(n, -1, np.int64)
+            gsrc[rrows] = ulab[:len(rrows)]
+            in_fixed = np.isin(alab, fx_ids)
+            gsrc[arows[in_fixed]] = a_label[alab[in_fixed]]
+            have = np.unique(gsrc[gsrc >= 0] * (int(b.source.max()) + 1)
+                             + b.source[gsrc >= 0])
+            keys = qj[:, None] * (int(b.source.max()) + 1) + vu.src[qi]
+            clash = (np.isin(keys, have) & (vu.src[qi] >= 0)).any(axis=1)
+            a_label[vague[qi[~clash]]] = qj[~clash]
+    mine = a_label[alab] if len(arows) else np.zeros(0, np.int64)
+    label[arows] = mine
+    # arrival groups left alone: a group each
+    lone_a = np.flatnonzero(a_label < 0)
+    nxt = int(ulab.max()) + 1 if U else 0
+    if len(lone_a):
+        remap = np.full(len(fixed), -1, np.int64)
+        remap[lone_a] = nxt + np.arange(len(lone_a))
+        hit = remap[alab] >= 0
+        label[arows[hit]] = remap[alab[hit]]
+        nxt += len(lone_a)
     lone = np.flatnonzero(label < 0)
-    label[lone] = (label.max() + 1 if len(rows) else 0) + np.arange(len(lone))
+    label[lone] = nxt + np.arange(len(lone))
     # renumber in order of first appearance, so labels do not depend on the index internals
-    _, first, inv = np.unique(label, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    _, first_i, inv = np.unique(label, return_index=True, return_inverse=True)
+    rank = np.empty(len(first_i), np.int64)
+    rank[np.argsort(first_i, kind="stable")] = np.arange(len(first_i))
     return rank[inv]
+
+
+def _starts(lab: I64, G: int) -> I64:
+    return np.searchsorted(np.sort(lab), np.arange(G))
+
+
+def _take_units(u: _Units, idx: I64) -> _Units:
+    return _Units(**{f: getattr(u, f)[idx] for f in u.__dataclass_fields__})

@@ -1,0 +1,135 @@
+"""Link an origin group to its impact group: one shot, one incident.
+
+Monitors report outgoing fire at the origin and the burst at the target; sensors hear both.
+Grouping keeps the two places apart (they are kilometres away from each other); this stage
+pairs a located origin with a located impact when the physics allows it:
+
+* **range** — the distance between the two fixes is within the maximum range of the weapon
+  class the reports name (no link when neither names one, unless ``link_unknown_class``),
+  allowing for both ellipses;
+* **time** — the impact's emission window overlaps the origin's shifted by the flight time,
+  ``range / speed`` for speeds between half and twice the class's mean (any speed between
+  100 and 1,100 m/s when the class is unknown);
+* **direction** — the impact is not confidently in the area of the party the origin is
+  attributed to (fire across the line), when both sides are known.
+
+Among the compatible pairs, each origin takes at most one impact and vice versa: the pairs
+whose timing fits best are taken first (mutual best matches, repeated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+__all__ = ["LinkParams", "link_origin_impact"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """Physical limits of one shot (public reference figures, docs/simulation.md)."""
+
+    #: Maximum range (m) and mean projectile speed (m/s) per weapon class.
+    max_range_m: Mapping[str, float] = field(default_factory=lambda: {
+        "mortar": 8_000.0, "tube_artillery": 30_000.0, "mlrs": 45_000.0})
+    speed_ms: Mapping[str, float] = field(default_factory=lambda: {
+        "mortar": 150.0, "tube_artillery": 350.0, "mlrs": 550.0})
+    default_range_m: float = 45_000.0
+    default_speed_ms: tuple[float, float] = (100.0, 1_100.0)
+    #: Speeds allowed around a class's mean: ``[mean * lo, mean * hi]``.
+    speed_factor: tuple[float, float] = (0.5, 2.0)
+    #: An impact this likely in the origin party's own area is not its target.
+    own_side_max: float = 0.9
+    #: Link also when neither group names a weapon class (range and speed then unbounded
+    #: but for the defaults). Off: without a class there is no range to test.
+    link_unknown_class: bool = False
+    #: Rounds of mutual-best matching.
+    rounds: int = 4
+
+
+def link_origin_impact(
+    ox: F64, oy: F64, o_cov: F64, o_lo: F64, o_hi: F64, o_class: NDArray[np.object_],
+    o_party: I64,
+    ix: F64, iy: F64, i_cov: F64, i_lo: F64, i_hi: F64, i_class: NDArray[np.object_],
+    i_prob: F64,
+    params: LinkParams | None = None,
+) -> tuple[I64, I64]:
+    """Matched ``(origin index, impact index)`` pairs.
+
+    ``*_lo``/``*_hi`` bound each emission time (s); ``o_party`` is the origin's attributed
+    party (index into the columns of ``i_prob``, or -1), ``i_prob`` the probability that each
+    impact lies in each party's area.
+    """
+    p = params or LinkParams()
+    no, ni = len(ox), len(ix)
+    empty = np.zeros(0, np.int64)
+    if not no or not ni:
+        return empty, empty
+    reach = p.default_range_m + 3 * np.sqrt(np.maximum(
+        np.max(np.trace(o_cov, axis1=1, axis2=2)), 0.0))
+    pairs = cKDTree(np.column_stack([ox, oy])).query_ball_tree(
+        cKDTree(np.column_stack([ix, iy])), r=float(reach))
+    oi = np.repeat(np.arange(no), [len(v) for v in pairs])
+    ii = np.fromiter((j for v in pairs for j in v), np.int64, count=len(oi))
+    if not len(oi):
+        return empty, empty
+    d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])
+    sig = np.sqrt(np.trace(o_cov[oi], axis1=1, axis2=2) + np.trace(i_cov[ii], axis1=1, axis2=2))
+    # class: the origin's, else the impact's
+    cls = np.where(o_class[oi] != None, o_class[oi], i_class[ii])  # noqa: E711
+    rmax = np.full(len(oi), p.default_range_m)
+    vlo = np.full(len(oi), p.default_speed_ms[0])
+    vhi = np.full(len(oi), p.default_speed_ms[1])
+    for name, r in p.max_range_m.items():
+        m = cls == name
+        rmax[m] = r
+        v = p.speed_ms.get(name)
+        if v is not None:
+            vlo[m], vhi[m] = v * p.speed_factor[0], v * p.speed_factor[1]
+    ok = d <= rmax + 2.5 * sig
+    if not p.link_unknown_class:
+        ok &= cls != None  # noqa: E711
+    dd = np.maximum(d - 2.5 * sig, 0.0)
+    fmin, fmax = dd / vhi, (d + 2.5 * sig) / vlo
+    ok &= (i_lo[ii] - o_hi[oi] <= fmax) & (i_hi[ii] - o_lo[oi] >= fmin)
+    own = np.where(o_party[oi] >= 0,
+                   i_prob[ii, np.maximum(o_party[oi], 0)] if i_prob.shape[1] else 0.0, 0.0)
+    ok &= own < p.own_side_max
+    oi, ii, d = oi[ok], ii[ok], d[ok]
+    if not len(oi):
+        return empty, empty
+    # timing mismatch: the impact window's middle against the origin's + the expected flight
+    v_mid = np.sqrt(vlo[ok] * vhi[ok])
+    mid_o, mid_i = (o_lo[oi] + o_hi[oi]) / 2, (i_lo[ii] + i_hi[ii]) / 2
+    half = (o_hi[oi] - o_lo[oi] + i_hi[ii] - i_lo[ii]) / 2 + d / v_mid + 1.0
+    cost = np.abs(mid_i - mid_o - d / v_mid) / half + d / rmax[ok] * 0.1
+    take_o, take_i = [], []
+    used_o, used_i = np.zeros(no, bool), np.zeros(ni, bool)
+    for _ in range(p.rounds):
+        live = ~used_o[oi] & ~used_i[ii]
+        if not live.any():
+            break
+        c = np.where(live, cost, np.inf)
+        best_o = np.full(no, np.inf)
+        np.minimum.at(best_o, oi, c)
+        best_i = np.full(ni, np.inf)
+        np.minimum.at(best_i, ii, c)
+        mutual = live & (c == best_o[oi]) & (c == best_i[ii])
+        # one pair per origin and impact even on exact ties
+        sel = np.flatnonzero(mutual)
+        _, first_o = np.unique(oi[sel], return_index=True)
+        sel = sel[first_o]
+        _, first_i = np.unique(ii[sel], return_index=True)
+        sel = sel[first_i]
+        used_o[oi[sel]] = True
+        used_i[ii[sel]] = True
+        take_o.append(oi[sel])
+        take_i.append(ii[sel])
+    return np.concatenate(take_o).astype(np.int64), np.concatenate(take_i).astype(np.int64)
