@@ -271,9 +271,13 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
         pbest = probs.get(best, 0.0) if best else 0.0
         dist = float(cls.dist_m[loc_line][row]) if loc_line else None
         ptxt = ", ".join(f"P({k})={v:.2f}" for k, v in sorted(probs.items()))
+        ell = inc.details.get("ellipse")
         where = (
-            f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E, "
-            f"{_km(dist) if dist is not None else '?'} from the line of contact"
+            f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E"
+            + (f" (95 % ellipse {ell['semi_major_m']:.0f} x {ell['semi_minor_m']:.0f} m)"
+               if ell else "")
+            + f", {_km(dist) if dist is not None else '?'} from the line of contact"
+            + (f", from {len(inc.evidence)} reports" if len(inc.evidence) > 1 else "")
         )
         if best is not None and pbest >= conf:
             b.add(
@@ -283,7 +287,7 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
                 confidence=round(pbest, 4),
                 distance_m=dist,
-                details={"probabilities": probs},
+                details={"probabilities": probs, "ellipse": ell},
                 **common,
             )
         else:
@@ -295,7 +299,7 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 f"({ptxt}); a bearing from a second post or a crater analysis would settle it",
                 confidence=round(pbest, 4),
                 distance_m=dist,
-                details={"probabilities": probs},
+                details={"probabilities": probs, "ellipse": ell},
                 **common,
             )
     return relevant
