@@ -100,6 +100,12 @@ class RateLimitError(TrucelineError):
     code = "rate_limited"
 
 
+class PayloadTooLargeError(TrucelineError):
+    """A request body over the configured size limit."""
+
+    code = "payload_too_large"
+
+
 class StoreError(TrucelineError):
     """The store is missing, of the wrong version, or unreachable."""
 
@@ -134,6 +140,7 @@ ERROR_TABLE: dict[type[TrucelineError], ErrorMapping] = {
     AuthError: ErrorMapping(401, 77),
     ForbiddenError: ErrorMapping(403, 77),
     RateLimitError: ErrorMapping(429, 75),
+    PayloadTooLargeError: ErrorMapping(413, 65),
     IntegrityError: ErrorMapping(409, 3),
     StoreError: ErrorMapping(503, 74),
     ConfigError: ErrorMapping(500, 78),

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         600_000, description="Requests per minute allowed per API key before 429."
     )
+    redaction_grid_deg: float = Field(
+        0.05, gt=0, le=1,
+        description="Cell size (degrees) to which event locations are coarsened for everyone "
+        "outside the mission.",
+    )
     log_origin: str = Field(
         "truceline.example/log",
         description="Origin line of the record's signed checkpoints (C2SP checkpoint).",

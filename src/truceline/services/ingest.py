@@ -19,11 +19,10 @@ import numpy as np
 import shapely
 
 from truceline.core.observations import Observation, Rejection, validate_records
-from truceline.core.record.canonical import entry_bytes
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import load_context
 from truceline.services.ports import Store
-from truceline.services.record import check_submissions
+from truceline.services.record import start_submission_checks, submission_messages
 
 
 @dataclass
@@ -55,6 +54,27 @@ def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
     return flags.tolist()
 
 
+#: An observation's entry is its canonical record inside ``{"body": ..., "type": ...}``.
+_ENTRY_HEAD, _ENTRY_TAIL = b'{"body":', b',"type":"observation"}'
+
+
+@dataclass
+class _Batch:
+    """A validated batch whose signatures are being verified (worker threads) until stored."""
+
+    taken: int  # raw records it came from, for ``progress``
+    obs: list[tuple[int, Observation]]
+    entries: list[bytes]
+    check: Callable[[], list[SignatureError | None]]
+    _errors: list[SignatureError | None] | None = None
+
+    def errors(self) -> list[SignatureError | None]:
+        """Wait for the signature checks (once) and return one error or None each."""
+        if self._errors is None:
+            self._errors = self.check()
+        return self._errors
+
+
 def ingest(
     store: Store,
     records: Iterable[tuple[int, dict[str, Any] | Rejection]],
@@ -68,6 +88,12 @@ def ingest(
 
     ``require_signatures`` refuses unsigned submissions even from sources without a key
     (the HTTP API always sets it; the CLI's ``--allow-unsigned`` is for public datasets).
+
+    Batches flow through a two-stage pipeline: while batch k is written to the store (one
+    durable commit), the signatures of batch k+1 are verified in worker threads (SQLite and
+    libsodium both release the GIL). Batches are still stored strictly in order, each only
+    after all of its checks, and an error stops everything from the failing record onwards
+    exactly as it would without the overlap.
     """
     ctx = load_context(store)
     aoi = ctx.geometry.spec.area_of_interest if ctx.geometry is not None else None
@@ -75,21 +101,21 @@ def ingest(
         shapely.prepare(aoi)
     report = IngestReport()
     pending: list[tuple[int, dict[str, Any]]] = []
+    verifying: _Batch | None = None  # prepared, checks running, not yet stored
 
     def reject(line: int | None, field: str | None, msg: str, oid: str | None, exc: type) -> None:
         if on_invalid == "raise":
             raise exc(msg, field=field, line=line, id=oid)
         report.rejected.append(Rejection(line, field, msg, oid))
 
-    def flush() -> None:
+    def prepare(chunk: list[tuple[int, dict[str, Any]]]) -> _Batch:
+        """Validate, check the area, build canonical bytes, start the signature checks."""
         batch: list[tuple[int, Observation]] = []
-        for line, item in validate_records(pending, on_invalid=on_invalid):
+        for line, item in validate_records(chunk, on_invalid=on_invalid):
             if isinstance(item, Rejection):
                 report.rejected.append(item)
             else:
                 batch.append((line, item))
-        n = len(pending)
-        pending.clear()
         if aoi is not None and batch:
             keep = []
             for (line, o), out in zip(batch, _outside(aoi, batch), strict=True):
@@ -105,13 +131,25 @@ def ingest(
                 else:
                     keep.append((line, o))
             batch = keep
-        records = [o.to_record() for _, o in batch]  # once: signatures and entries use it
-        errors = check_submissions(store, [o for _, o in batch], records=records,
-                                   require_signatures=require_signatures) if batch else []
+        # Canonical bytes once per observation: the signed message and the entry (whose
+        # body the store keeps as the record's text) are cut from the same bytes.
+        pairs = submission_messages([o.to_record() for _, o in batch])
+        entries = [_ENTRY_HEAD + data + _ENTRY_TAIL for data, _ in pairs]
+        if batch:
+            check = start_submission_checks(
+                store, [o for _, o in batch], messages=[m for _, m in pairs],
+                require_signatures=require_signatures)
+        else:
+            def check() -> list[SignatureError | None]:
+                return []
+        return _Batch(len(chunk), batch, entries, check)
+
+    def commit(b: _Batch) -> None:
+        """Store a prepared batch once its checks are in (one durable transaction)."""
         items = []
-        for (line, o), rec, err in zip(batch, records, errors, strict=True):
+        for (line, o), entry, err in zip(b.obs, b.entries, b.errors(), strict=True):
             if err is None:
-                items.append((o, entry_bytes("observation", rec)))
+                items.append((o, entry))
             elif on_invalid == "raise":
                 raise SignatureError(f"line {line}: {err.message}", field="signature",
                                      line=line, id=o.id)
@@ -120,7 +158,7 @@ def ingest(
         res = store.add_observations(items)
         report.added += len(res.added)
         report.duplicates += len(res.duplicates)
-        by_id = {o.id: line for line, o in batch}
+        by_id = {o.id: line for line, o in b.obs}
         for oid in res.conflicts:
             reject(
                 by_id[oid],
@@ -130,17 +168,40 @@ def ingest(
                 ConflictError,
             )
         if progress is not None:
-            progress(n)
+            progress(b.taken)
 
-    for line, rec in records:
-        if isinstance(rec, Rejection):  # a row the importer could not map (or chose to skip)
-            if rec.deliberate:
-                report.rejected.append(rec)
-            else:
-                reject(line, rec.field, rec.reason, rec.id, ObservationError)
-            continue
-        pending.append((line, rec))
-        if len(pending) >= batch_size:
-            flush()
-    flush()
+    def commit_verifying() -> None:
+        nonlocal verifying
+        if verifying is not None:
+            b, verifying = verifying, None
+            commit(b)
+
+    def flush() -> None:
+        nonlocal verifying
+        chunk = list(pending)
+        pending.clear()
+        cur = prepare(chunk)  # on error, the batch before is still stored (see below)
+        commit_verifying()  # store the previous batch while this one verifies
+        verifying = cur
+        cur.errors()  # let the verification finish on both cores before validating more
+
+    try:
+        for line, rec in records:
+            if isinstance(rec, Rejection):  # a row the importer could not map (or skipped)
+                if rec.deliberate:
+                    report.rejected.append(rec)
+                else:
+                    reject(line, rec.field, rec.reason, rec.id, ObservationError)
+                continue
+            pending.append((line, rec))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+    except Exception:
+        # Whatever stopped the ingest came after the batch being verified: store it, as
+        # it would have been stored before the error without the pipeline (an error of
+        # its own, e.g. a signature in raise mode, takes precedence as the earlier one).
+        commit_verifying()
+        raise
+    commit_verifying()
     return report

@@ -312,23 +312,47 @@ def sign_observation(obs: Observation, signer: Signer) -> Observation:
 def check_submissions(
     store: Store, observations: Sequence[Observation], *, require_signatures: bool,
     records: Sequence[dict[str, Any]] | None = None,
+    messages: Sequence[bytes | None] | None = None,
 ) -> list[SignatureError | None]:
     """Apply the submission policy (module docstring) to a batch; one error or None each.
 
     Signatures are checked with ``verify_many`` under the single Ed25519 rule, in two
     threads (libsodium runs without the GIL, so both cores verify); an observation signed
     validly under any unrevoked key of its source passes. ``records`` are the observations'
-    ``to_record()`` when the caller already has them (ingest does: it saves the work).
+    ``to_record()`` and ``messages`` their :func:`submission_message` bytes when the caller
+    already has them (ingest does: it saves the work).
+    """
+    return start_submission_checks(store, observations, require_signatures=require_signatures,
+                                   records=records, messages=messages)()
+
+
+def start_submission_checks(
+    store: Store, observations: Sequence[Observation], *, require_signatures: bool,
+    records: Sequence[dict[str, Any]] | None = None,
+    messages: Sequence[bytes | None] | None = None,
+) -> Callable[[], list[SignatureError | None]]:
+    """:func:`check_submissions` in two steps: the policy now (on this thread, reading the
+    store's keys), the signature verification started in worker threads; call the returned
+    function for the errors (it waits for the verification).
+
+    Ingest uses this to verify one batch while it stores the previous one: both libsodium
+    and SQLite run without the GIL, so the two overlap on two cores.
     """
     keys: dict[str, list[dict[str, Any]]] = {}
     for row in store.keys():  # noqa: SIM118 (a store, not a dict)
         if row["role"] != "witness":
             keys.setdefault(row["owner"], []).append(row)
     out: list[SignatureError | None] = [None] * len(observations)
-    todo: list[tuple[int, bytes, bytes, bytes]] = []
+    idx: list[int] = []
+    pks: list[bytes] = []
+    msgs: list[bytes] = []
+    sigs: list[bytes] = []
+    live_of: dict[str, list[bytes]] = {}
     for i, o in enumerate(observations):
         mine = keys.get(o.source_id, [])
-        live = [k["public_key"] for k in mine if not k["revoked"]]
+        live = live_of.get(o.source_id)
+        if live is None:
+            live = live_of[o.source_id] = [k["public_key"] for k in mine if not k["revoked"]]
         if o.signature is None:
             if mine or require_signatures:
                 why = "its key is revoked" if mine and not live else "signatures are required"
@@ -347,31 +371,90 @@ def check_submissions(
         except ValidationError as e:
             out[i] = SignatureError(f"{o.id!r}: {e.message}", field="signature", id=o.id)
             continue
-        if records is None:
-            msg = submission_message(o)
-        else:
-            msg = canonical_bytes({k: v for k, v in records[i].items() if k != "signature"})
-        todo += [(i, pk, msg, sig) for pk in live]
-    if todo:
-        ok = _verify_parallel([t[1] for t in todo], [t[2] for t in todo], [t[3] for t in todo])
-        good = {t[0] for t, g in zip(todo, ok, strict=True) if g}
-        for i in {t[0] for t in todo} - good:
+        msg = messages[i] if messages is not None else None
+        if msg is None:
+            if records is None:
+                msg = submission_message(o)
+            else:
+                msg = canonical_bytes({k: v for k, v in records[i].items() if k != "signature"})
+        for pk in live:
+            idx.append(i)
+            pks.append(pk)
+            msgs.append(msg)
+            sigs.append(sig)
+    wait = _start_verify(pks, msgs, sigs)
+
+    def finish() -> list[SignatureError | None]:
+        if not idx:
+            return out
+        ok = wait()
+        good = {i for i, g in zip(idx, ok, strict=True) if g}
+        for i in sorted(set(idx) - good):
             o = observations[i]
             out[i] = SignatureError(
                 f"the signature of {o.id!r} does not verify under any key of {o.source_id!r}",
                 field="signature", id=o.id)
-    return out
+        return out
+
+    return finish
 
 
-def _verify_parallel(pks: list[bytes], msgs: list[bytes], sigs: list[bytes]) -> list[bool]:
-    """``verify_many`` over two halves at once; small batches stay on this thread."""
+def submission_messages(records: Sequence[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """``(record bytes, submission message)`` of many ``Observation.to_record()`` dicts.
+
+    Both are canonical bytes, each computed once: the record's (the body of its entry and
+    the stored row), and the message a source signs (the same object without
+    ``signature``), cut out of the record's bytes rather than serialised a second time.
+    """
+    return [_record_and_message(r) for r in records]
+
+
+#: The canonical encoder's settings (``truceline.core.record.canonical``), built once.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                            allow_nan=False)
+
+
+def _record_and_message(rec: dict[str, Any]) -> tuple[bytes, bytes]:
+    try:
+        # For a record of JSON values with string keys (what to_record returns) the
+        # canonical form is exactly this encoding (as in doc_bytes); anything else (NaN,
+        # lone surrogates) takes the full canonical path, which names the problem.
+        data = _ENCODER.encode(rec).encode("utf-8")
+    except (TypeError, ValueError):
+        data = canonical_bytes(rec)
+    sig = rec.get("signature")
+    if sig is None:
+        return data, data
+    # Removing one member from a canonical object removes its text and one comma: keys
+    # are sorted and no member nests. A raw '"signature":' can only be that key (inside
+    # a JSON string every '"' is escaped), so exactly one match is required; the slow
+    # path below is there for anything unexpected.
+    member = b'"signature":' + _ENCODER.encode(sig).encode("utf-8")
+    if type(sig) is str and data.count(member) == 1:
+        if member + b"," in data:
+            return data, data.replace(member + b",", b"", 1)
+        if b"," + member + b"}" in data:
+            return data, data.replace(b"," + member + b"}", b"}", 1)
+    return data, canonical_bytes({k: v for k, v in rec.items() if k != "signature"})
+
+
+def _start_verify(pks: list[bytes], msgs: list[bytes],
+                  sigs: list[bytes]) -> Callable[[], list[bool]]:
+    """Start ``verify_many`` over two halves in two threads; small batches run here, now.
+    Returns a function that waits for the results."""
     if len(pks) < 64:
-        return [bool(x) for x in verify_many(pks, msgs, sigs)]
+        ok = [bool(x) for x in verify_many(pks, msgs, sigs)] if pks else []
+        return lambda: ok
     h = len(pks) // 2
-    with ThreadPoolExecutor(2) as pool:
-        parts = pool.map(lambda a: verify_many(pks[a[0]:a[1]], msgs[a[0]:a[1]], sigs[a[0]:a[1]]),
-                         [(0, h), (h, len(pks))])
-        return [bool(x) for part in parts for x in part]
+    pool = ThreadPoolExecutor(2, thread_name_prefix="truceline-verify")
+    parts = [pool.submit(verify_many, pks[a:b], msgs[a:b], sigs[a:b])
+             for a, b in ((0, h), (h, len(pks)))]
+    pool.shutdown(wait=False)
+
+    def wait() -> list[bool]:
+        return [bool(x) for part in parts for x in part.result()]
+
+    return wait
 
 
 def verify_submission(store: Store,

@@ -21,7 +21,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from truceline.errors import AuthError, RateLimitError, TrucelineError, mapping_for
+from truceline.errors import (
+    AuthError,
+    PayloadTooLargeError,
+    RateLimitError,
+    TrucelineError,
+    mapping_for,
+)
 
 log = logging.getLogger("truceline.http")
 
@@ -128,12 +134,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-class PayloadTooLarge(Exception):
+class PayloadTooLarge(PayloadTooLargeError):
+    """The middleware's form of the tree's 413 error (its envelope comes from ``to_dict``)."""
+
     def __init__(self, limit: int) -> None:
-        super().__init__("payload too large")
-        self.body = {"code": "payload_too_large", "field": "body",
-                     "message": f"request body is larger than {limit} bytes",
-                     "details": {"max_bytes": limit}}
+        super().__init__(f"request body is larger than {limit} bytes", field="body",
+                         max_bytes=limit)
+        self.body = self.to_dict()
 
 
 class BodyLimit:

@@ -348,13 +348,14 @@ def _concat(a: _Units, b: _Units) -> _Units:
 
 
 def _shares_source(u: _Units, i: I64, j: I64) -> NDArray[np.bool_]:
-    si, sj = u.src[i], u.src[j]
-    out = si[:, 0] == sj[:, 0]
-    if si.shape[1] == 1:
+    s0 = u.src[:, 0]
+    out = s0[i] == s0[j]
+    if u.src.shape[1] == 1:
         return np.asarray(out)
-    multi = np.flatnonzero((si[:, 1] >= 0) | (sj[:, 1] >= 0))  # an arrival group in the pair
+    wide = u.src[:, 1] >= 0  # arrival groups hold several sources
+    multi = np.flatnonzero(wide[i] | wide[j])
     if len(multi):
-        a, c = si[multi], sj[multi]
+        a, c = u.src[i[multi]], u.src[j[multi]]
         eq = (a[:, :, None] == c[:, None, :]) & (a[:, :, None] >= 0)
         out[multi] = eq.any(axis=(1, 2))
     return np.asarray(out)
