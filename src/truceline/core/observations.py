@@ -33,6 +33,10 @@ from truceline.core.taxonomy import (
 )
 from truceline.errors import ObservationError
 
+_FIRE, _WEAPON_SIGHTING, _RESTRICTION = Kind.FIRE, Kind.WEAPON_SIGHTING, Kind.RESTRICTION
+_DECLARATION, _INSPECTION, _PRESENCE = Kind.DECLARATION, Kind.INSPECTION, Kind.PRESENCE
+_EXPLOSION = FireType.EXPLOSION
+
 
 class Observation(BaseModel):
     """One source's report of one thing it saw, heard, declared or was stopped from doing."""
@@ -123,34 +127,31 @@ class Observation(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Observation:
-        def pair(a: str, b: str) -> None:
-            if (getattr(self, a) is None) != (getattr(self, b) is None):
-                raise ValueError(f"{a} and {b} must be given together")
-
-        pair("lon", "lat")
-        pair("observer_lon", "observer_lat")
-        if (
-            self.distance_min_m is not None
-            and self.distance_max_m is not None
-            and self.distance_min_m > self.distance_max_m
-        ):
+        # Plain attribute reads, no closures: this runs once per observation on ingest.
+        lon, obs_lon = self.lon, self.observer_lon
+        if (lon is None) != (self.lat is None):
+            raise ValueError("lon and lat must be given together")
+        if (obs_lon is None) != (self.observer_lat is None):
+            raise ValueError("observer_lon and observer_lat must be given together")
+        dmin, dmax = self.distance_min_m, self.distance_max_m
+        if dmin is not None and dmax is not None and dmin > dmax:
             raise ValueError("distance_min_m must not exceed distance_max_m")
-        if self.bearing_deg is not None and self.observer_lon is None:
+        if self.bearing_deg is not None and obs_lon is None:
             raise ValueError("bearing_deg needs observer_lon/observer_lat")
         k = self.kind
-        if k is Kind.FIRE and self.fire_type is None:
+        if k is _FIRE and self.fire_type is None:
             raise ValueError("fire_type is required for kind 'fire'")
-        if self.explosion_type is not None and self.fire_type is not FireType.EXPLOSION:
+        if self.explosion_type is not None and self.fire_type is not _EXPLOSION:
             raise ValueError("explosion_type is only for fire_type 'explosion'")
-        if k is Kind.WEAPON_SIGHTING and not (self.weapon_class or self.system or self.calibre_mm):
+        if k is _WEAPON_SIGHTING and not (self.weapon_class or self.system or self.calibre_mm):
             raise ValueError("a weapon_sighting needs weapon_class, system or calibre_mm")
-        if k is Kind.RESTRICTION and self.restriction_type is None:
+        if k is _RESTRICTION and self.restriction_type is None:
             raise ValueError("restriction_type is required for kind 'restriction'")
-        if k in (Kind.DECLARATION, Kind.INSPECTION):
+        if k is _DECLARATION or k is _INSPECTION:
             for name in ("party", "category", "quantity", "as_of"):
                 if getattr(self, name) is None:
                     raise ValueError(f"{name} is required for kind '{k.value}'")
-        if k is Kind.PRESENCE and self.presence_category is None:
+        if k is _PRESENCE and self.presence_category is None:
             raise ValueError("presence_category is required for kind 'presence'")
         return self
 
@@ -171,15 +172,17 @@ class Observation(BaseModel):
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready dict without unset (None) fields; times as RFC 3339 UTC with 'Z'."""
-        out: dict[str, Any] = {}
-        for name, value in self.model_dump(mode="json", exclude_none=True).items():
-            if name in ("time", "arrival_time") and isinstance(value, str):
-                value = value.replace("+00:00", "Z")
-            out[name] = value
+        out: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
+        for name in _TIME_FIELDS:  # in place: the fields keep their order
+            value = out.get(name)
+            if isinstance(value, str):
+                out[name] = value.replace("+00:00", "Z")
         return out
 
 
 ALL_FIELDS: tuple[str, ...] = tuple(Observation.model_fields)
+_FIELD_SET = frozenset(ALL_FIELDS)
+_TIME_FIELDS = ("time", "arrival_time")
 
 
 def _first_error(exc: PydanticValidationError) -> tuple[str, str]:
@@ -198,7 +201,7 @@ def parse_observation(record: dict[str, Any], *, line: int | None = None) -> Obs
     Empty strings (as CSV gives for blank cells) count as absent.
     """
     clean = {k: v for k, v in record.items() if not (v is None or (isinstance(v, str) and v == ""))}
-    unknown = sorted(set(clean) - set(ALL_FIELDS))
+    unknown = sorted(clean.keys() - _FIELD_SET)
     if unknown:
         raise ObservationError("unknown field", field=unknown[0], line=line)
     try:

@@ -55,6 +55,8 @@ def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
 
 
 #: An observation's entry is its canonical record inside ``{"body": ..., "type": ...}``.
+import os
+_SEQ = bool(os.environ.get("SEQ"))
 _ENTRY_HEAD, _ENTRY_TAIL = b'{"body":', b',"type":"observation"}'
 
 
@@ -66,6 +68,9 @@ class _Batch:
     obs: list[tuple[int, Observation]]
     entries: list[bytes]
     check: Callable[[], list[SignatureError | None]]
+    #: Rejections reported before its own signature checks (in the order a one-stage
+    #: ingest reports them): rows skipped while it filled, then its invalid records.
+    rejected: list[Rejection]
     _errors: list[SignatureError | None] | None = None
 
     def errors(self) -> list[SignatureError | None]:
@@ -102,18 +107,22 @@ def ingest(
     report = IngestReport()
     pending: list[tuple[int, dict[str, Any]]] = []
     verifying: _Batch | None = None  # prepared, checks running, not yet stored
+    held: list[Rejection] = []  # reported once the batch before them is stored
 
-    def reject(line: int | None, field: str | None, msg: str, oid: str | None, exc: type) -> None:
+    def reject(line: int | None, field: str | None, msg: str, oid: str | None, exc: type,
+               into: list[Rejection] | None = None) -> None:
         if on_invalid == "raise":
             raise exc(msg, field=field, line=line, id=oid)
-        report.rejected.append(Rejection(line, field, msg, oid))
+        (report.rejected if into is None else into).append(Rejection(line, field, msg, oid))
 
     def prepare(chunk: list[tuple[int, dict[str, Any]]]) -> _Batch:
         """Validate, check the area, build canonical bytes, start the signature checks."""
+        nonlocal held
+        rejected, held = held, []
         batch: list[tuple[int, Observation]] = []
         for line, item in validate_records(chunk, on_invalid=on_invalid):
             if isinstance(item, Rejection):
-                report.rejected.append(item)
+                rejected.append(item)
             else:
                 batch.append((line, item))
         if aoi is not None and batch:
@@ -127,6 +136,7 @@ def ingest(
                         "outside the agreement's area of interest",
                         o.id,
                         OutsideAreaError,
+                        rejected,
                     )
                 else:
                     keep.append((line, o))
@@ -142,10 +152,11 @@ def ingest(
         else:
             def check() -> list[SignatureError | None]:
                 return []
-        return _Batch(len(chunk), batch, entries, check)
+        return _Batch(len(chunk), batch, entries, check, rejected)
 
     def commit(b: _Batch) -> None:
         """Store a prepared batch once its checks are in (one durable transaction)."""
+        report.rejected += b.rejected
         items = []
         for (line, o), entry, err in zip(b.obs, b.entries, b.errors(), strict=True):
             if err is None:
@@ -181,6 +192,7 @@ def ingest(
         chunk = list(pending)
         pending.clear()
         cur = prepare(chunk)  # on error, the batch before is still stored (see below)
+        if _SEQ: cur.errors()
         commit_verifying()  # store the previous batch while this one verifies
         verifying = cur
         cur.errors()  # let the verification finish on both cores before validating more
@@ -189,9 +201,9 @@ def ingest(
         for line, rec in records:
             if isinstance(rec, Rejection):  # a row the importer could not map (or skipped)
                 if rec.deliberate:
-                    report.rejected.append(rec)
+                    held.append(rec)
                 else:
-                    reject(line, rec.field, rec.reason, rec.id, ObservationError)
+                    reject(line, rec.field, rec.reason, rec.id, ObservationError, held)
                 continue
             pending.append((line, rec))
             if len(pending) >= batch_size:

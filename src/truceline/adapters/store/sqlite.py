@@ -16,6 +16,15 @@ from typing import Any
 from truceline.adapters.store.sql import SCHEMA_V1, SQLStore
 from truceline.errors import ConflictError, StoreError
 
+#: Speed without touching durability (every commit still reaches the disk): a page cache
+#: that holds a whole ingest batch's writes (32 MB rather than 2 MB, so a transaction does
+#: not spill pages to the WAL twice), and checkpoints every ~16 MB of WAL instead of 4 MB
+#: (fewer, larger copies back into the database file).
+_TUNING = [
+    "PRAGMA cache_size=-32768",
+    "PRAGMA wal_autocheckpoint=4096",
+]
+
 #: Ordered migrations; the file's ``user_version`` is how many have run.
 MIGRATIONS: list[list[str]] = [SCHEMA_V1]
 
@@ -48,6 +57,8 @@ class SQLiteStore(SQLStore):
             raise StoreError(f"cannot open database: {exc}", field="db") from None
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=30000")
+        for pragma in _TUNING:
+            self._db.execute(pragma)
         self._lock = threading.RLock()
         self._depth = 0
         self._migrate()

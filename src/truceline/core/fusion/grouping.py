@@ -354,10 +354,19 @@ def _shares_source(u: _Units, i: I64, j: I64) -> NDArray[np.bool_]:
         return np.asarray(out)
     wide = u.src[:, 1] >= 0  # arrival groups hold several sources
     multi = np.flatnonzero(wide[i] | wide[j])
-    if len(multi):
-        a, c = u.src[i[multi]], u.src[j[multi]]
-        eq = (a[:, :, None] == c[:, None, :]) & (a[:, :, None] >= 0)
-        out[multi] = eq.any(axis=(1, 2))
+    if len(multi):  # (pair, source) keys of both sides: a pair clashes if one key is shared
+        S = int(u.src.max()) + 1
+        chunk = max(1, 2_000_000 // u.src.shape[1])
+        for k0 in range(0, len(multi), chunk):
+            mk = multi[k0:k0 + chunk]
+            a, c = u.src[i[mk]], u.src[j[mk]]
+            pid = np.arange(len(mk), dtype=np.int64)[:, None]
+            ka = (pid * S + a)[a >= 0]
+            kc = (pid * S + c)[c >= 0]
+            hit = np.unique(ka[np.isin(ka, kc)] // S)
+            res = np.zeros(len(mk), bool)
+            res[hit] = True
+            out[mk] = res
     return np.asarray(out)
 
 

@@ -50,6 +50,8 @@ class LinkParams:
     #: Link also when neither group names a weapon class (range and speed then unbounded
     #: but for the defaults). Off: without a class there is no range to test.
     link_unknown_class: bool = False
+    #: Fixes less certain than this (RMS of the covariance, m) are not linked.
+    max_sigma_m: float = 5_000.0
     #: Rounds of mutual-best matching.
     rounds: int = 4
 
@@ -72,12 +74,25 @@ def link_origin_impact(
     empty = np.zeros(0, np.int64)
     if not no or not ni:
         return empty, empty
-    reach = p.default_range_m + 3 * np.sqrt(np.maximum(
-        np.max(np.trace(o_cov, axis1=1, axis2=2)), 0.0))
-    pairs = cKDTree(np.column_stack([ox, oy])).query_ball_tree(
-        cKDTree(np.column_stack([ix, iy])), r=float(reach))
-    oi = np.repeat(np.arange(no), [len(v) for v in pairs])
-    ii = np.fromiter((j for v in pairs for j in v), np.int64, count=len(oi))
+    # candidate pairs in space-time (Chebyshev balls: both the range and the timing bound)
+    o_ok = np.sqrt(np.trace(o_cov, axis1=1, axis2=2)) <= p.max_sigma_m
+    i_ok = np.sqrt(np.trace(i_cov, axis1=1, axis2=2)) <= p.max_sigma_m
+    og, ig = np.flatnonzero(o_ok), np.flatnonzero(i_ok)
+    if not len(og) or not len(ig):
+        return empty, empty
+    reach = max(*p.max_range_m.values(), p.default_range_m) + 2.5 * np.sqrt(2) \
+        * p.max_sigma_m
+    v_min = min([v * p.speed_factor[0] for v in p.speed_ms.values()] + [p.default_speed_ms[0]])
+    mo, mi = (o_lo + o_hi) / 2, (i_lo + i_hi) / 2
+    span = (float(np.max(o_hi[og] - o_lo[og])) + float(np.max(i_hi[ig] - i_lo[ig]))) / 2 \
+        + reach / v_min
+    k = reach / span
+    zo = np.column_stack([ox[og], oy[og], (mo[og] + reach / v_min / 2) * k])
+    zi = np.column_stack([ix[ig], iy[ig], mi[ig] * k])
+    pairs = cKDTree(zo).query_ball_tree(cKDTree(zi), r=float(reach), p=np.inf)
+    oi = og[np.repeat(np.arange(len(og)), [len(v) for v in pairs])]
+    ii = ig[np.fromiter((j for v in pairs for j in v), np.int64,
+                        count=sum(len(v) for v in pairs))]
     if not len(oi):
         return empty, empty
     d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])
