@@ -22,7 +22,8 @@ from truceline.core.observations import Observation, Rejection, validate_records
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import load_context
 from truceline.services.ports import Store
-from truceline.services.record import start_submission_checks, submission_messages
+from truceline.services.record import start_submission_checks
+from truceline.services.submissions import submission_messages
 
 
 @dataclass
@@ -55,8 +56,6 @@ def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
 
 
 #: An observation's entry is its canonical record inside ``{"body": ..., "type": ...}``.
-import os
-_SEQ = bool(os.environ.get("SEQ"))
 _ENTRY_HEAD, _ENTRY_TAIL = b'{"body":', b',"type":"observation"}'
 
 
@@ -192,7 +191,6 @@ def ingest(
         chunk = list(pending)
         pending.clear()
         cur = prepare(chunk)  # on error, the batch before is still stored (see below)
-        if _SEQ: cur.errors()
         commit_verifying()  # store the previous batch while this one verifies
         verifying = cur
         cur.errors()  # let the verification finish on both cores before validating more

@@ -89,10 +89,11 @@ def link_origin_impact(
     k = reach / span
     zo = np.column_stack([ox[og], oy[og], (mo[og] + reach / v_min / 2) * k])
     zi = np.column_stack([ix[ig], iy[ig], mi[ig] * k])
-    pairs = cKDTree(zo).query_ball_tree(cKDTree(zi), r=float(reach), p=np.inf)
-    oi = og[np.repeat(np.arange(len(og)), [len(v) for v in pairs])]
-    ii = ig[np.fromiter((j for v in pairs for j in v), np.int64,
-                        count=sum(len(v) for v in pairs))]
+    # candidate pairs as arrays (not per-origin lists), in (origin, impact) order
+    pr = cKDTree(zo).sparse_distance_matrix(cKDTree(zi), float(reach), p=np.inf,
+                                            output_type="ndarray")
+    srt = np.lexsort((pr["j"], pr["i"]))
+    oi, ii = og[pr["i"][srt]], ig[pr["j"][srt]]
     if not len(oi):
         return empty, empty
     d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])

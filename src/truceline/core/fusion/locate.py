@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
-from truceline.core.fusion.grouping import Candidates, FireBatch
+from truceline.core.fusion.batch import Candidates, FireBatch
 
 __all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "locate"]
 
@@ -143,62 +143,113 @@ def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
     return _Rows(typ, obs, g, c, wu, wv, b.k[obs]), use_band
 
 
+@dataclass(frozen=True)
+class _Static:
+    """What :func:`_residuals` reads of the rows that does not change between iterations:
+    row indices per measurement type and the reports' values gathered once, not 50 times."""
+
+    use_o: NDArray[np.bool_]
+    oxr: F64
+    oyr: F64
+    kb: I64
+    brg: F64
+    brg_sd: F64
+    kd: I64
+    lo: F64
+    hi: F64
+    kx: I64
+    ex: F64
+    kxs: F64
+    ky: I64
+    ey: F64
+    kys: F64
+    ka: I64
+    ga: I64
+    arr: F64
+    c: F64
+    wu: F64
+    wv: F64
+    k: F64
+
+
+def _static(b: FireBatch, rw: _Rows) -> _Static:
+    o, typ = rw.obs, rw.typ
+    kb, kd, kx, ky, ka = (np.flatnonzero(typ == t) for t in (_BRG, _BAND, _PX, _PY, _ARR))
+    return _Static(
+        use_o=(typ != _PX) & (typ != _PY), oxr=b.ox[o], oyr=b.oy[o],
+        kb=kb, brg=b.brg[o[kb]], brg_sd=b.brg_sd[o[kb]],
+        kd=kd, lo=np.where(np.isfinite(b.dmin[o[kd]]), b.dmin[o[kd]], 0.0),
+        hi=np.where(np.isfinite(b.dmax[o[kd]]), b.dmax[o[kd]], np.inf),
+        kx=kx, ex=b.ex[o[kx]], kxs=b.esd[o[kx]], ky=ky, ey=b.ey[o[ky]], kys=b.esd[o[ky]],
+        ka=ka, ga=rw.g[ka], arr=b.arr[o[ka]], c=rw.c[ka], wu=rw.wu[ka], wv=rw.wv[ka],
+        k=rw.k[ka],
+    )
+
+
 def _residuals(
-    b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False
+    st: _Static, rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False,
+    jac: bool = True,
 ) -> tuple[F64, F64]:
-    """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0)."""
-    o, g, typ = rw.obs, rw.g, rw.typ
+    """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0).
+
+    ``jac=False`` skips ``J`` (returned empty) for the trial step, which only needs the cost.
+    """
+    g = rw.g
     px, py = x[g], y[g]
-    r = np.zeros(len(o))
-    J = np.zeros((len(o), 3))
-    has_o = typ != _PX
-    dx = np.where(has_o & (typ != _PY), px - b.ox[o], 0.0)
-    dy = np.where(has_o & (typ != _PY), py - b.oy[o], 0.0)
+    M = len(g)
+    r = np.zeros(M)
+    J = np.zeros((M, 3) if jac else (0, 3))
+    dx = np.where(st.use_o, px - st.oxr, 0.0)
+    dy = np.where(st.use_o, py - st.oyr, 0.0)
     r2 = np.maximum(dx * dx + dy * dy, 1.0)
     rng = np.sqrt(r2)
     # bearings
-    k = typ == _BRG
-    sd = b.brg_sd[o[k]]
-    az = np.arctan2(dx[k], dy[k])
-    r[k] = (np.mod(az - b.brg[o[k]] + np.pi, 2 * np.pi) - np.pi) / sd
-    J[k, 0], J[k, 1] = dy[k] / r2[k] / sd, -dx[k] / r2[k] / sd
+    k = st.kb
+    sd = st.brg_sd
+    dxk, dyk = dx[k], dy[k]
+    az = np.arctan2(dxk, dyk)
+    r[k] = (np.mod(az - st.brg + np.pi, 2 * np.pi) - np.pi) / sd
+    if jac:
+        J[k, 0], J[k, 1] = dyk / r2[k] / sd, -dxk / r2[k] / sd
     # distance bands
-    k = typ == _BAND
-    lo = np.where(np.isfinite(b.dmin[o[k]]), b.dmin[o[k]], 0.0)
-    hi = np.where(np.isfinite(b.dmax[o[k]]), b.dmax[o[k]], np.inf)
+    k = st.kd
+    lo, hi = st.lo, st.hi
     d = rng[k]
     if for_cov:  # the band as a uniform distribution blurred by the distance judgement
         width = hi - lo
         s = np.where(np.isfinite(width),
                      np.sqrt(width**2 / 12.0 + (p.band_wall_frac * (lo + hi) / 2) ** 2), np.inf)
         r[k] = 0.0
+        active = np.ones(len(d), bool)
     else:
         s = p.band_wall_frac * np.where(d < lo, lo, np.where(np.isfinite(hi), hi, lo)) \
             + p.band_wall_m
-        r[k] = np.where(d < lo, d - lo, np.where(d > hi, d - hi, 0.0)) / s
-    active = np.ones(len(d), bool) if for_cov else r[k] != 0.0
-    J[k, 0] = np.where(active, dx[k] / d / s, 0.0)
-    J[k, 1] = np.where(active, dy[k] / d / s, 0.0)
+        rk = np.where(d < lo, d - lo, np.where(d > hi, d - hi, 0.0)) / s
+        r[k] = rk
+        active = rk != 0.0
+    if jac:
+        J[k, 0] = np.where(active, dx[k] / d / s, 0.0)
+        J[k, 1] = np.where(active, dy[k] / d / s, 0.0)
     # points
-    k = typ == _PX
-    r[k] = (px[k] - b.ex[o[k]]) / b.esd[o[k]]
-    J[k, 0] = 1.0 / b.esd[o[k]]
-    k = typ == _PY
-    r[k] = (py[k] - b.ey[o[k]]) / b.esd[o[k]]
-    J[k, 1] = 1.0 / b.esd[o[k]]
+    r[st.kx] = (px[st.kx] - st.ex) / st.kxs
+    r[st.ky] = (py[st.ky] - st.ey) / st.kys
+    if jac:
+        J[st.kx, 0] = 1.0 / st.kxs
+        J[st.ky, 1] = 1.0 / st.kys
     # arrival times: a = t0 + r / (c + w.u), u the unit vector from source to sensor
-    k = typ == _ARR
-    oa = o[k]
-    ux, uy = -dx[k] / rng[k], -dy[k] / rng[k]
-    wu, wv = rw.wu[k], rw.wv[k]
-    along = wu * ux + wv * uy
-    ce = (rw.c[k] + along) * rw.k[k]  # grid metres per second
-    sa = p.arrival_sd_s
-    r[k] = (t0[g[k]] + rng[k] / ce - b.arr[oa]) / sa
-    wpx, wpy = wu - along * ux, wv - along * uy  # wind across the path
-    J[k, 0] = (-ux / ce + wpx * rw.k[k] / (ce * ce)) / sa
-    J[k, 1] = (-uy / ce + wpy * rw.k[k] / (ce * ce)) / sa
-    J[k, 2] = 1.0 / sa
+    k = st.ka
+    if len(k):
+        rk = rng[k]
+        ux, uy = -dx[k] / rk, -dy[k] / rk
+        along = st.wu * ux + st.wv * uy
+        ce = (st.c + along) * st.k  # grid metres per second
+        sa = p.arrival_sd_s
+        r[k] = (t0[st.ga] + rk / ce - st.arr) / sa
+        if jac:
+            wpx, wpy = st.wu - along * ux, st.wv - along * uy  # wind across the path
+            J[k, 0] = (-ux / ce + wpx * st.k / (ce * ce)) / sa
+            J[k, 1] = (-uy / ce + wpy * st.k / (ce * ce)) / sa
+            J[k, 2] = 1.0 / sa
     return r, J
 
 
@@ -392,9 +443,10 @@ def locate(
     # Huber first (convex: safe from a least-squares start), then Cauchy; groups with a
     # robust start (the best crossing) go straight to Cauchy.
     cauchy_row = robust[rw.g]
+    st = _static(b, rw)
     for it in range(p.iterations):
         stage = np.where(cauchy_row | (it >= p.iterations // 2), 1, 0)
-        r, J = _residuals(b, rw, p, x, y, t0)
+        r, J = _residuals(st, rw, p, x, y, t0)
         rho, w = _rho(r, stage, p)
         cost = np.bincount(rw.g, rho, minlength=G)
         A, v = _normal(r, J, w, rw.g, G)
@@ -403,15 +455,15 @@ def locate(
         Ad = A + (lam[:, None] * diag + ridge)[:, :, None] * np.eye(3)
         step = -np.linalg.solve(Ad, v[:, :, None])[:, :, 0]
         nx, ny, nt = x + step[:, 0], y + step[:, 1], t0 + step[:, 2]
-        r2, _ = _residuals(b, rw, p, nx, ny, nt)
+        r2, _ = _residuals(st, rw, p, nx, ny, nt, jac=False)
         cost2 = np.bincount(rw.g, _rho(r2, stage, p)[0], minlength=G)
         better = np.isfinite(cost2) & (cost2 <= cost)
         x, y, t0 = np.where(better, nx, x), np.where(better, ny, y), np.where(better, nt, t0)
         lam = np.clip(np.where(better, lam / 3.0, lam * 4.0), 1e-9, 1e9)
-    r, _ = _residuals(b, rw, p, x, y, t0)
+    r, _ = _residuals(st, rw, p, x, y, t0, jac=False)
     _, w = _rho(r, True, p)
     bad_row = np.abs(r) > p.outlier_sigma
-    rc, Jc = _residuals(b, rw, p, x, y, t0, for_cov=True)
+    rc, Jc = _residuals(st, rw, p, x, y, t0, for_cov=True)
     wc = np.where(bad_row, w, 1.0)
     A, _ = _normal(rc, Jc, wc, rw.g, G)
     cov = _marginal_xy(A, has_t)

@@ -1,0 +1,211 @@
+"""Fusion results to :class:`~truceline.core.incidents.Incident` values, and :func:`fuse`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pyproj
+from numpy.typing import NDArray
+
+from truceline.core.classify import CompiledGeometry
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, batch_from_observations
+from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, M_POINT, ellipse
+from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
+from truceline.core.geo import Projection, choose_projection
+from truceline.core.incidents import Incident, Located, singleton
+from truceline.core.observations import Observation
+from truceline.core.taxonomy import Kind
+
+__all__ = ["fuse", "incidents_from"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+def _iso(epoch: np.datetime64, s: float) -> str:
+    t = epoch + np.timedelta64(round(s * 1e6), "us")
+    return str(np.datetime_as_string(t, unit="s")) + "Z"
+
+
+def _mode(values: Iterable[Any]) -> Any:
+    c = Counter(v for v in values if v is not None)
+    return c.most_common(1)[0][0] if c else None
+
+
+def _true_frame(proj: Projection, lon: F64, lat: F64, cov: F64) -> F64:
+    """Grid covariance to true east/north metres: undo the convergence and the scale."""
+    f = pyproj.Proj(proj.crs).get_factors(lon, lat)
+    g = np.radians(np.asarray(f.meridian_convergence, float))
+    k = np.asarray(f.meridional_scale, float)
+    c, s = np.cos(g), np.sin(g)
+    R = np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2) / k[:, None, None]
+    return np.asarray(R @ cov @ np.swapaxes(R, -1, -2), float)
+
+
+def _ellipse_details(lon: F64, lat: F64, cov: F64) -> list[dict[str, float]]:
+    a, b, az = ellipse(cov)
+    phi = np.radians(lat)
+    m_lat = 111_132.954 - 559.822 * np.cos(2 * phi)
+    m_lon = 111_412.84 * np.cos(phi)
+    D = np.zeros_like(cov)
+    D[:, 0, 0], D[:, 1, 1] = 1.0 / m_lon, 1.0 / m_lat
+    ad, bd, azd = ellipse(D @ cov @ D)
+    return [
+        {"semi_major_m": round(float(a[i]), 1), "semi_minor_m": round(float(b[i]), 1),
+         "angle_deg": round(float(az[i]), 2),
+         "width_deg": float(2 * ad[i]), "height_deg": float(2 * bd[i]),
+         "map_angle_deg": round(float(90.0 - azd[i]), 2), "confidence": 0.95}
+        for i in range(len(a))
+    ]
+
+
+_METHODS = ((M_BEARING, "bearings"), (M_BAND, "distance_bands"), (M_POINT, "reported_locations"),
+            (M_ARRIVAL, "arrival_times"))
+
+
+def incidents_from(r: FusionResult, observations: Sequence[Observation] | None = None
+                   ) -> list[Incident]:
+    """One :class:`Incident` per group, in order of each group's first report.
+
+    With ``observations`` (the batch's rows, same order), a group of one report that could not
+    be located keeps :func:`~truceline.core.incidents.singleton`'s answer.
+    """
+    b, fx = r.batch, r.fixes
+    G = r.n_groups
+    lon, lat = np.full(G, np.nan), np.full(G, np.nan)
+    loc = np.flatnonzero(fx.located)
+    if len(loc):
+        lon[loc], lat[loc] = b.projection.inverse(fx.x[loc], fx.y[loc])
+    cov_t = np.full((G, 2, 2), np.nan)
+    ell: dict[int, dict[str, float]] = {}
+    if len(loc):
+        cov_t[loc] = _true_frame(b.projection, lon[loc], lat[loc], fx.cov[loc])
+        ell = dict(zip(loc.tolist(), _ellipse_details(lon[loc], lat[loc], cov_t[loc]),
+                       strict=True))
+    order = np.lexsort((np.arange(len(b)), r.labels))
+    starts = np.searchsorted(r.labels[order], np.arange(G + 1))
+    out = []
+    partner = r.partner if len(r.partner) == G else np.full(G, -1, np.int64)
+    for g in range(G):
+        if partner[g] >= 0 and r.role[g] == ROLE_IMPACT:
+            continue  # told with its origin
+        rows = order[starts[g]:starts[g + 1]]
+        if partner[g] >= 0:
+            h = int(partner[g])
+            rows_i = order[starts[h]:starts[h + 1]]
+            out.append(_linked(r, g, h, rows, rows_i, lon, lat, cov_t, ell))
+            continue
+        ids = [str(v) for v in b.ids[rows]]
+        if len(rows) == 1 and not fx.located[g] and observations is not None:
+            out.append(singleton(observations[int(rows[0])]))
+            continue
+        where = None
+        details: dict[str, Any] = {"n_reports": len(rows),
+                                   "n_sources": len(set(b.source[rows].tolist()))}
+        if fx.located[g]:
+            c = cov_t[g]
+            where = Located(float(lon[g]), float(lat[g]),
+                            (float(c[0, 0]), float(c[0, 1]), float(c[1, 1])))
+            details["ellipse"] = ell[g]
+            details["method"] = [name for bit, name in _METHODS if fx.method[g] & bit]
+            details["residual_rms"] = round(float(fx.rms[g]), 3)
+            bad = [str(v) for v in b.ids[rows[fx.outlier[rows]]]]
+            if bad:
+                details["outliers"] = sorted(bad)
+        probs: dict[str, float] = {}
+        if r.parties and r.role[g] == ROLE_ORIGIN and fx.located[g]:
+            probs = {party: round(float(r.prob[g, k]), 4) for k, party in enumerate(r.parties)}
+            details["attribution_unassigned"] = round(max(0.0, 1.0 - float(r.prob[g].sum())), 4)
+        role = int(r.role[g])
+        time = (observations[int(rows[0])].time.isoformat().replace("+00:00", "Z")
+                if len(rows) == 1 and observations is not None else _iso(b.epoch, r.time_s[g]))
+        out.append(Incident(
+            id="i-" + min(ids), kind=Kind.FIRE.value, time=time, evidence=tuple(sorted(ids)),
+            fire_type=_mode(b.fire_type[rows]), explosion_type=_mode(b.explosion_type[rows]),
+            weapon_class=_mode(b.weapon_class[rows]), count=int(b.count[rows].max()),
+            origin=where if role == ROLE_ORIGIN else None,
+            impact=where if role == ROLE_IMPACT else None,
+            location=where if role == ROLE_ANY else None,
+            party_probability=probs, details=details,
+        ))
+    return out
+
+
+def _linked(r: FusionResult, g: int, h: int, rows_o: I64, rows_i: I64, lon: F64, lat: F64,
+            cov_t: F64, ell: dict[int, dict[str, float]]) -> Incident:
+    """One incident for an origin group ``g`` and its impact group ``h``."""
+    b, fx = r.batch, r.fixes
+    rows = np.concatenate([rows_o, rows_i])
+    ids = [str(v) for v in b.ids[rows]]
+
+    def where(k: int) -> Located:
+        c = cov_t[k]
+        return Located(float(lon[k]), float(lat[k]), (float(c[0, 0]), float(c[0, 1]),
+                                                      float(c[1, 1])))
+
+    def methods(k: int) -> list[str]:
+        return [name for bit, name in _METHODS if fx.method[k] & bit]
+
+    details: dict[str, Any] = {
+        "n_reports": len(rows), "n_sources": len(set(b.source[rows].tolist())),
+        "ellipse": ell[g], "impact_ellipse": ell[h], "method": methods(g),
+        "impact_method": methods(h), "residual_rms": round(float(fx.rms[g]), 3),
+        "origin_evidence": sorted(str(v) for v in b.ids[rows_o]),
+        "impact_evidence": sorted(str(v) for v in b.ids[rows_i]),
+    }
+    bad = [str(v) for v in b.ids[rows[fx.outlier[rows]]]]
+    if bad:
+        details["outliers"] = sorted(bad)
+    probs: dict[str, float] = {}
+    if r.parties:
+        probs = {party: round(float(r.prob[g, k]), 4) for k, party in enumerate(r.parties)}
+        details["attribution_unassigned"] = round(max(0.0, 1.0 - float(r.prob[g].sum())), 4)
+    return Incident(
+        id="i-" + min(ids), kind=Kind.FIRE.value, time=_iso(b.epoch, r.time_s[g]),
+        evidence=tuple(sorted(ids)), fire_type=_mode(b.fire_type[rows]),
+        explosion_type="outgoing" if _mode(b.explosion_type[rows_o]) == "outgoing"
+        else _mode(b.explosion_type[rows]),
+        weapon_class=_mode(b.weapon_class[rows]), count=int(b.count[rows].max()),
+        origin=where(g), impact=where(h), location=None,
+        party_probability=probs, details=details,
+    )
+
+
+def fuse(
+    observations: Sequence[Observation],
+    geometry: CompiledGeometry | None,
+    parties: Sequence[str],
+    *,
+    params: FusionParams | None = None,
+) -> list[Incident]:
+    """Fire observations to incidents: grouped, located (95 % ellipse) and attributed.
+
+    ``parties`` limits the probabilities reported (all of the geometry's parties when empty).
+    Observations of other kinds are ignored. Without ``geometry`` a projection is chosen for
+    the reports' own area and no attribution is made.
+    """
+    p = params or FusionParams()
+    fire = [o for o in observations if o.kind is Kind.FIRE]
+    if not fire:
+        return []
+    if geometry is not None:
+        proj = geometry.projection
+    else:
+        pts = [(o.observer_lon, o.observer_lat) for o in fire if o.observer_lon is not None]
+        pts += [(o.lon, o.lat) for o in fire if o.lon is not None]
+        if not pts:
+            return [singleton(o) for o in fire]
+        a = np.asarray(pts, float)
+        proj = choose_projection((a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()))
+    b = batch_from_observations(fire, proj, p.grouping)
+    out = incidents_from(fuse_batch(b, geometry, p), fire)
+    if parties:
+        keep = set(parties)
+        out = [inc if not inc.party_probability else Incident(**{
+            **inc.__dict__,
+            "party_probability": {k: v for k, v in inc.party_probability.items() if k in keep}})
+            for inc in out]
+    return out

@@ -1,0 +1,235 @@
+"""The pipeline over one batch: group, locate, detach, attribute, link origins to impacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.classify import CompiledGeometry
+from truceline.core.fusion.attribution import AttributionParams, attribute
+from truceline.core.fusion.batch import (
+    ROLE_ANY,
+    ROLE_IMPACT,
+    ROLE_ORIGIN,
+    Candidates,
+    FireBatch,
+    GroupingParams,
+    candidates,
+)
+from truceline.core.fusion.grouping import group
+from truceline.core.fusion.link import LinkParams, link_origin_impact
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
+
+__all__ = ["FusionParams", "FusionResult", "fuse_batch"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """All fusion settings; the defaults are the documented error models (docs/fusion.md)."""
+
+    grouping: GroupingParams = field(default_factory=GroupingParams)
+    locate: LocateParams = field(default_factory=LocateParams)
+    attribution: AttributionParams = field(default_factory=AttributionParams)
+    link: LinkParams = field(default_factory=LinkParams)
+    #: Join an origin group and its impact group into one incident (:mod:`.link`).
+    link_events: bool = True
+    #: Partitions for :func:`fuse_partitioned`: square tiles of the plane and time periods,
+    #: each widened by a halo in which the neighbours' reports are read but not owned.
+    tile_m: float = 100_000.0
+    period_s: float = 86_400.0
+    halo_m: float = 25_000.0
+    halo_s: float = 900.0
+
+
+@dataclass(frozen=True, eq=False)
+class FusionResult:
+    """Columnar output: a group per report, and per group its fix, role, time, probabilities."""
+
+    batch: FireBatch
+    labels: I64  #: (n,) group of each report
+    fixes: Fixes  #: per group
+    role: NDArray[np.int8]  #: per group: ROLE_ORIGIN, ROLE_IMPACT or ROLE_ANY
+    time_s: F64  #: per group: event time, seconds since the batch epoch
+    prob: F64  #: (G, parties) attribution probabilities (zeros where not attributed)
+    parties: tuple[str, ...]
+    #: per group: the impact group linked to this origin group (or the origin linked to this
+    #: impact group), -1 when none
+    partner: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.role)
+
+
+def _group_roles(b: FireBatch, labels: I64, G: int) -> NDArray[np.int8]:
+    n_o = np.bincount(labels, (b.role == ROLE_ORIGIN).astype(float), minlength=G)
+    n_i = np.bincount(labels, (b.role == ROLE_IMPACT).astype(float), minlength=G)
+    return np.where(n_o > 0, ROLE_ORIGIN, np.where(n_i > 0, ROLE_IMPACT, ROLE_ANY)).astype(np.int8)
+
+
+def _group_times(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> F64:
+    """Emission time from arrival times when located by them, else the median report time."""
+    order = np.lexsort((b.t, labels))
+    starts = np.searchsorted(labels[order], np.arange(G))
+    size = np.bincount(labels, minlength=G)
+    med = b.t[order][starts + (size - 1) // 2]
+    return np.where(fixes.located & (fixes.method & M_ARRIVAL > 0), fixes.t0, med)
+
+
+def _detach(b: FireBatch, labels: I64, outlier: NDArray[np.bool_]) -> I64:
+    """Give an outlying report its own group when nothing else in its group shares its role.
+
+    A monitor's 'outgoing' report that joined the arrival times of the *impact* (sensors
+    cannot tell the two apart) is an outlier of the fix; left in, it would make the impact's
+    position an origin and attribute it to the side that was hit. A wild bearing among other
+    bearings of the same origin stays: the robust fix already ignores it, and it counts once.
+    """
+    if not outlier.any() or not len(labels):
+        return labels
+    G = int(labels.max()) + 1
+    specific = b.role != ROLE_ANY
+    inlier = ~outlier
+    same = np.zeros(len(b), bool)
+    for role in (ROLE_ORIGIN, ROLE_IMPACT):
+        has = np.bincount(labels, inlier & (b.role == role), minlength=G) > 0
+        same |= (b.role == role) & has[labels]
+    size = np.bincount(labels, minlength=G)
+    go = np.flatnonzero(outlier & specific & ~same & (size[labels] > 1))
+    if not len(go):
+        return labels
+    out = labels.copy()
+    out[go] = G + np.arange(len(go))
+    _, first, inv = np.unique(out, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inv]
+
+
+def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
+              p: LocateParams) -> Fixes:
+    """Fixes for the labels ``new`` (after :func:`_detach`), locating again only the groups
+    whose reports changed: every group's fix depends on its own rows alone, and detaching
+    touches a few percent of groups, so relocating all of them doubled the cost of locating.
+    """
+    G = int(new.max()) + 1
+    n = len(new)
+    first = np.full(G, n, np.int64)
+    first[new[::-1]] = np.arange(n - 1, -1, -1)
+    was = old[first]  # the old group of each new group's first row
+    size_new = np.bincount(new, minlength=G)
+    size_old = np.bincount(old, minlength=len(fx.x))
+    same = ((np.bincount(new, old == was[new], minlength=G) == size_new)
+            & (size_new == size_old[was]))
+    rows = np.flatnonzero(~same[new])
+    redo = np.flatnonzero(~same)
+    sub_of = np.full(G, -1, np.int64)
+    sub_of[redo] = np.arange(len(redo))
+    sub_cd = Candidates(*(getattr(cd, f)[rows] for f in cd.__dataclass_fields__))
+    sf = locate(b.take(rows), sub_of[new[rows]], sub_cd, p)
+    src = np.where(same, was, 0)
+
+    def per_group(name: str) -> Any:
+        a, s_ = getattr(fx, name)[src], getattr(sf, name)
+        a[redo] = s_[sub_of[redo]]
+        return a
+
+    outlier = fx.outlier.copy()
+    outlier[rows] = sf.outlier
+    return Fixes(per_group("x"), per_group("y"), per_group("t0"), per_group("cov"),
+                 per_group("located"), per_group("method"), per_group("rms"), outlier)
+
+
+def _locate_attribute(
+    b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams
+) -> FusionResult:
+    cd = candidates(b, params.grouping)
+    fixes = locate(b, labels, cd, params.locate)
+    new = _detach(b, labels, fixes.outlier)
+    G = int(new.max()) + 1 if len(new) else 0
+    if len(fixes.x) != G:
+        fixes = _relocate(b, labels, new, fixes, cd, params.locate)
+    labels = new
+    role = _group_roles(b, labels, G)
+    tg = _group_times(b, labels, fixes, G)
+    parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
+    prob = np.zeros((G, len(parties)))
+    if geometry is not None and G:
+        want = fixes.located & (role == ROLE_ORIGIN)
+        w = np.flatnonzero(want)
+        when = b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
+        prob[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w],
+                            when.astype("datetime64[ns]"), params.attribution)
+    partner = np.full(G, -1, np.int64)
+    if params.link_events and G:
+        partner = _link(b, labels, fixes, role, prob, geometry, params)
+    return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
+
+
+def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
+    """Each group's emission-time window: where its reports' windows overlap (their hull
+    where they do not), or the multilateration's emission time and its range uncertainty."""
+    lo, hi = np.full(G, -np.inf), np.full(G, np.inf)
+    np.maximum.at(lo, labels, b.t_lo)
+    np.minimum.at(hi, labels, b.t_hi)
+    hull_lo, hull_hi = np.full(G, np.inf), np.full(G, -np.inf)
+    np.minimum.at(hull_lo, labels, b.t_lo)
+    np.maximum.at(hull_hi, labels, b.t_hi)
+    bad = ~(lo <= hi)
+    lo, hi = np.where(bad, hull_lo, lo), np.where(bad, hull_hi, hi)
+    by_t = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    spread = 2.0 + 3.0 * np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2))) / 330.0
+    lo = np.where(by_t, fixes.t0 - spread, lo)
+    hi = np.where(by_t, fixes.t0 + spread, hi)
+    return lo, hi
+
+
+def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+          geometry: CompiledGeometry | None, params: FusionParams) -> I64:
+    """Partner of each group (origin <-> impact of one shot), -1 when none."""
+    G = len(role)
+    partner = np.full(G, -1, np.int64)
+    og = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN))
+    ig = np.flatnonzero(fixes.located & (role == ROLE_IMPACT))
+    if not len(og) or not len(ig):
+        return partner
+    lo, hi = _windows(b, labels, fixes, G)
+    # weapon class per group: the most common one its reports name
+    wc = np.full(G, None, object)
+    named = np.flatnonzero(b.weapon_class != None)  # noqa: E711
+    if len(named):
+        key = np.char.add(labels[named].astype(str), np.asarray(b.weapon_class[named], str))
+        _, at, cnt = np.unique(key, return_index=True, return_counts=True)
+        gl = labels[named][at]
+        cl = b.weapon_class[named][at]
+        order = np.lexsort((-cnt, gl))
+        firsts = order[np.r_[True, gl[order][1:] != gl[order][:-1]]]
+        wc[gl[firsts]] = cl[firsts]
+    nparty = prob.shape[1]
+    o_party = np.full(len(og), -1, np.int64)
+    i_prob = np.zeros((len(ig), nparty))
+    if nparty and geometry is not None:
+        top = prob[og].argmax(axis=1)
+        o_party = np.where(prob[og].max(axis=1) > 0.5, top, -1)
+        when = b.epoch + np.round((lo[ig] + hi[ig]) / 2 * 1e6).astype("timedelta64[us]")
+        i_prob = attribute(geometry, fixes.x[ig], fixes.y[ig], fixes.cov[ig],
+                           when.astype("datetime64[ns]"), params.attribution)
+    po, pi = link_origin_impact(
+        fixes.x[og], fixes.y[og], fixes.cov[og], lo[og], hi[og], wc[og], o_party,
+        fixes.x[ig], fixes.y[ig], fixes.cov[ig], lo[ig], hi[ig], wc[ig], i_prob, params.link)
+    partner[og[po]] = ig[pi]
+    partner[ig[pi]] = og[po]
+    return partner
+
+
+def fuse_batch(
+    b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None
+) -> FusionResult:
+    """Group, locate and attribute one batch in a single partition."""
+    p = params or FusionParams()
+    return _locate_attribute(b, group(b, p.grouping), geometry, p)
