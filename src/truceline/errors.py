@@ -152,5 +152,5 @@ def mapping_for(exc: TrucelineError) -> ErrorMapping:
     """The HTTP status and exit code for ``exc`` (walks the class hierarchy)."""
     for cls in type(exc).__mro__:
         if cls in ERROR_TABLE:
-            return ERROR_TABLE[cls]  # type: ignore[index]
+            return ERROR_TABLE[cls]
     return ERROR_TABLE[TrucelineError]

@@ -236,7 +236,9 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
             what += f" ({inc.explosion_type})"
         if inc.weapon_class:
             what += f", {inc.weapon_class}"
-        common: dict[str, Any] = dict(time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class)
+        common: dict[str, Any] = dict(
+            time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class
+        )
         loc = _where_inc(inc)
         if loc is not None:
             common.update(lon=loc.lon, lat=loc.lat)
