@@ -8,8 +8,6 @@ witnesses they rely on are in :mod:`truceline.services.record`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import json
@@ -44,6 +42,7 @@ from truceline.services.ports import Store
 from truceline.services.record import (
     MAX_ENTRY_BYTES,
     TileRead,
+    _unb64,
     add_cosignature,
     agreement_matches,
     cosigned_note,
@@ -428,14 +427,3 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
     if len(opened.signatures) > 1:
         with contextlib.suppress(SignatureError):  # none by a witness key in the log
             add_cosignature(store, cp.size, note)
-
-
-def _b64(b: bytes) -> str:
-    return base64.b64encode(b).decode("ascii")
-
-
-def _unb64(s: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(s.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, AttributeError) as e:
-        raise ValidationError(f"{what} is not base64", field=what) from e

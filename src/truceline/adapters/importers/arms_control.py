@@ -30,8 +30,7 @@ from truceline.adapters.importers.formats import (
     Skipped,
     Source,
     clean_text,
-    iter_csv_rows,
-    open_text,
+    read_mapped_csv,
 )
 from truceline.core.observations import Rejection
 from truceline.core.taxonomy import Kind, SourceType, TimePrecision
@@ -92,10 +91,4 @@ def map_row(line: int, row: dict[str, str]) -> Iterator[dict[str, Any] | Rejecti
 
 def read_new_start(source: Source, encoding: str | None = "utf-8") -> Iterator[RawItem]:
     """Stream the aggregate-numbers CSV (one row per party and exchange date)."""
-    with open_text(source, encoding) as fh:
-        for line, row in iter_csv_rows(fh):
-            if isinstance(row, Rejection):
-                yield line, row
-                continue
-            for item in map_row(line, row):
-                yield line, item
+    return read_mapped_csv(source, encoding, map_row)

@@ -19,7 +19,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -214,3 +214,16 @@ def write_jsonl(observations: Iterable[Observation], stream: TextIO) -> int:
         stream.write("\n")
         n += 1
     return n
+
+
+def read_mapped_csv(
+    source: Source, encoding: str | None, map_row: Callable[[int, dict[str, str]], Iterable[Any]]
+) -> Iterator[RawItem]:
+    """Stream a dataset CSV through its row mapper; unreadable rows pass through as rejections."""
+    with open_text(source, encoding) as fh:
+        for line, row in iter_csv_rows(fh):
+            if isinstance(row, Rejection):
+                yield line, row
+                continue
+            for item in map_row(line, row):
+                yield line, item

@@ -41,9 +41,8 @@ from truceline.adapters.importers.formats import (
     RawItem,
     Source,
     clean_text,
-    iter_csv_rows,
     local_noon,
-    open_text,
+    read_mapped_csv,
 )
 from truceline.core.observations import Rejection
 from truceline.core.taxonomy import (
@@ -224,10 +223,4 @@ def map_row(line: int, row: dict[str, str]) -> Iterator[dict[str, Any] | Rejecti
 
 def read_ucdp(source: Source, encoding: str | None = None) -> Iterator[RawItem]:
     """Stream a GED CSV; a path's encoding is detected (UTF-8, else cp1252) unless given."""
-    with open_text(source, encoding) as fh:
-        for line, row in iter_csv_rows(fh):
-            if isinstance(row, Rejection):
-                yield line, row
-                continue
-            for item in map_row(line, row):
-                yield line, item
+    return read_mapped_csv(source, encoding, map_row)
