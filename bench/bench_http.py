@@ -14,15 +14,17 @@ the HTTP layer adds to.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
+import json
 import os
 import platform
+import queue
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -42,7 +44,6 @@ from truceline.services.record import (
     initialize_store,
     register_source_key,
     sign_observation,
-    verify_submission,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +74,6 @@ def make_batches(signers: list[Signer], total: int, batch: int, tag: str) -> lis
 
 def prepare(url: str, signers: list[Signer]) -> dict[str, str]:
     """Initialise a store: agreement, sample, findings, source keys, API keys."""
-    import json
-
     _, doc = load_agreement_file("march2025")
     store = open_store(url, create=True)
     initialize_store(store, doc)
@@ -88,14 +87,15 @@ def prepare(url: str, signers: list[Signer]) -> dict[str, str]:
 
 
 def baseline(url: str, batches: list[list[dict]], cached: bool) -> float:
-    """Observations/s of the signature check and ingest service in-process (no HTTP); with
-    ``cached``, through the server's view that keeps the agreement between batches."""
+    """Observations/s of the ingest service in-process (no HTTP), called as the submit route
+    calls it (signatures required, one batch per request); with ``cached``, through the
+    server's view that keeps the agreement between batches."""
     raw = open_store(url)
     store = cast(Store, CachedAgreement(raw)) if cached else raw
     n, t0 = 0, time.perf_counter()
     for b in batches:
-        verify_submission(store, b)
-        rep = ingest(store, list(enumerate(b)), batch_size=len(b) + 1)
+        rep = ingest(store, list(enumerate(b)), batch_size=len(b) + 1, require_signatures=True,
+                     on_bad_signature="raise")
         n += rep.added
     dt = time.perf_counter() - t0
     raw.close()
@@ -133,46 +133,75 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] * 1000
 
 
-async def load(base: str, token: str, batches: list[list[dict]], clients: int, readers: int,
-               seconds: float) -> dict[str, Any]:
-    queue: asyncio.Queue[list[dict]] = asyncio.Queue()
+def load(base: str, token: str, batches: list[list[dict]], clients: int, readers: int,
+         seconds: float) -> dict[str, Any]:
+    """Run ``clients`` submitters and ``readers`` readers, each a thread with blocking I/O.
+
+    Bodies are encoded before the clock starts (as a field client sends files it has already
+    signed), and the clients block on their sockets rather than polling them: they share
+    these two cores with the server under test. Each submission opens its own connection
+    (as many field devices would), so the server's worker processes share the load instead
+    of one of them accepting every long-lived connection.
+    """
+    todo: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     for b in batches:
-        queue.put_nowait(b)
+        todo.put(json.dumps({"observations": b}).encode())
     h = {"Authorization": f"Bearer {token}"}
+    hj = {**h, "Content-Type": "application/json", "Connection": "close"}
     sub_lat: list[float] = []
     read_lat: list[float] = []
     errors: dict[str, int] = {}
-    added = 0
+    added = [0]
+    lock = threading.Lock()
     stop = time.monotonic() + seconds
 
-    async def submitter(c: httpx.AsyncClient) -> None:
-        nonlocal added
-        while time.monotonic() < stop and not queue.empty():
-            b = queue.get_nowait()
-            t = time.perf_counter()
-            r = await c.post(f"{base}/observations/batch", json={"observations": b}, headers=h)
-            sub_lat.append(time.perf_counter() - t)
-            if r.status_code == 200:
-                added += r.json()["added"]
-            else:
-                errors[f"submit {r.status_code}"] = errors.get(f"submit {r.status_code}", 0) + 1
+    def error(what: str) -> None:
+        with lock:
+            errors[what] = errors.get(what, 0) + 1
 
-    async def reader(c: httpx.AsyncClient) -> None:
-        while time.monotonic() < stop and not queue.empty():
-            t = time.perf_counter()
-            r = await c.get(f"{base}/findings", headers=h)
-            read_lat.append(time.perf_counter() - t)
-            if r.status_code != 200:
-                errors[f"read {r.status_code}"] = errors.get(f"read {r.status_code}", 0) + 1
-            await asyncio.sleep(0.05)
+    def submitter() -> None:
+        with httpx.Client(timeout=120) as c:
+            while time.monotonic() < stop:
+                try:
+                    b = todo.get_nowait()
+                except queue.Empty:
+                    return
+                t = time.perf_counter()
+                try:
+                    r = c.post(f"{base}/observations/batch", content=b, headers=hj)
+                except httpx.HTTPError as exc:
+                    error(f"submit {type(exc).__name__}")
+                    continue
+                sub_lat.append(time.perf_counter() - t)
+                if r.status_code == 200:
+                    with lock:
+                        added[0] += r.json()["added"]
+                else:
+                    error(f"submit {r.status_code}")
 
-    limits = httpx.Limits(max_connections=clients + readers + 2)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*[submitter(c) for _ in range(clients)],
-                             *[reader(c) for _ in range(readers)])
-        elapsed = time.perf_counter() - t0
-    return {"obs_per_s": added / elapsed, "added": added, "elapsed": elapsed,
+    def reader() -> None:
+        with httpx.Client(timeout=120) as c:
+            while time.monotonic() < stop and not todo.empty():
+                t = time.perf_counter()
+                try:
+                    r = c.get(f"{base}/findings", headers=h)
+                except httpx.HTTPError as exc:
+                    error(f"read {type(exc).__name__}")
+                    continue
+                read_lat.append(time.perf_counter() - t)
+                if r.status_code != 200:
+                    error(f"read {r.status_code}")
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=submitter) for _ in range(clients)]
+    threads += [threading.Thread(target=reader) for _ in range(readers)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    elapsed = time.perf_counter() - t0
+    return {"obs_per_s": added[0] / elapsed, "added": added[0], "elapsed": elapsed,
             "requests": len(sub_lat), "submit_p50": pct(sub_lat, 50),
             "submit_p99": pct(sub_lat, 99), "reads": len(read_lat),
             "read_p50": pct(read_lat, 50), "read_p99": pct(read_lat, 99), "errors": errors}
@@ -187,8 +216,8 @@ def run(label: str, url: str, args: argparse.Namespace, signers: list[Signer],
     port = free_port()
     proc = start_server(url, port, args.workers)
     try:
-        res = asyncio.run(load(f"http://127.0.0.1:{port}", tokens["analyst"], load_batches,
-                               args.clients, args.readers, args.seconds))
+        res = load(f"http://127.0.0.1:{port}", tokens["analyst"], load_batches,
+                   args.clients, args.readers, args.seconds)
     finally:
         proc.terminate()
         proc.wait(10)

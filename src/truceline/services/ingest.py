@@ -20,7 +20,7 @@ import shapely
 
 from truceline.core.observations import Observation, Rejection, validate_records
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
-from truceline.services.context import load_context
+from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
 from truceline.services.record import start_submission_checks
 from truceline.services.submissions import submission_messages
@@ -87,11 +87,17 @@ def ingest(
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
     require_signatures: bool = False,
+    on_bad_signature: Literal["raise", "skip"] | None = None,
+    context: AgreementContext | None = None,
 ) -> IngestReport:
     """Validate and store (line, record) pairs; see the module docstring for the policy.
 
     ``require_signatures`` refuses unsigned submissions even from sources without a key
     (the HTTP API always sets it; the CLI's ``--allow-unsigned`` is for public datasets).
+    ``on_bad_signature`` (default: ``on_invalid``) lets a caller refuse a batch with a bad
+    signature even in ``skip`` mode (the HTTP API does: such a request stores nothing).
+    ``context`` is the store's agreement context when the caller keeps it (a server between
+    requests); without it ingest loads it from the store.
 
     Batches flow through a two-stage pipeline: while batch k is written to the store (one
     durable commit), the signatures of batch k+1 are verified in worker threads (SQLite and
@@ -99,7 +105,8 @@ def ingest(
     after all of its checks, and an error stops everything from the failing record onwards
     exactly as it would without the overlap.
     """
-    ctx = load_context(store)
+    sig_policy = on_invalid if on_bad_signature is None else on_bad_signature
+    ctx = load_context(store) if context is None else context
     aoi = ctx.geometry.spec.area_of_interest if ctx.geometry is not None else None
     if aoi is not None:
         shapely.prepare(aoi)
@@ -160,7 +167,7 @@ def ingest(
         for (line, o), entry, err in zip(b.obs, b.entries, b.errors(), strict=True):
             if err is None:
                 items.append((o, entry))
-            elif on_invalid == "raise":
+            elif sig_policy == "raise":
                 raise SignatureError(f"line {line}: {err.message}", field="signature",
                                      line=line, id=o.id)
             else:

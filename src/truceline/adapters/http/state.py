@@ -70,6 +70,7 @@ class AppState:
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         self.grid = float(getattr(settings, "redaction_grid_deg", DEFAULT_GRID_DEG))
         self._ctx: tuple[int, AgreementContext] | None = None
+        self._write_ctx: tuple[int, AgreementContext] | None = None
         self._secret: bytes | None = None
 
     def context(self) -> AgreementContext:
@@ -77,6 +78,15 @@ class AppState:
         if self._ctx is None or self._ctx[0] != id(doc):
             self._ctx = (id(doc), context_for_doc(doc))
         return self._ctx[1]
+
+    def write_context(self) -> AgreementContext:
+        """The agreement context of the write store's cached document: ingest gets it from
+        here instead of hashing the whole document again for every request."""
+        doc = self.store.agreement_doc()
+        cached = self._write_ctx
+        if cached is None or cached[0] != id(doc):
+            cached = self._write_ctx = (id(doc), context_for_doc(doc))
+        return cached[1]
 
     @property
     def secret(self) -> bytes:

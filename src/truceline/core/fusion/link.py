@@ -89,11 +89,26 @@ def link_origin_impact(
     k = reach / span
     zo = np.column_stack([ox[og], oy[og], (mo[og] + reach / v_min / 2) * k])
     zi = np.column_stack([ix[ig], iy[ig], mi[ig] * k])
-    # candidate pairs as arrays (not per-origin lists), in (origin, impact) order
-    pr = cKDTree(zo).sparse_distance_matrix(cKDTree(zi), float(reach), p=np.inf,
-                                            output_type="ndarray")
-    srt = np.lexsort((pr["j"], pr["i"]))
-    oi, ii = og[pr["i"][srt]], ig[pr["j"][srt]]
+    # candidate pairs as arrays (not per-origin lists), in (origin, impact) order; without a
+    # weapon class on either side there is no range to test, so such pairs are not looked for
+    # (in a week of unclassed reports they were millions)
+    sides = [(np.arange(len(og)), np.arange(len(ig)))]
+    if not p.link_unknown_class:
+        oc = np.flatnonzero(o_class[og] != None)  # noqa: E711
+        nc = np.flatnonzero(o_class[og] == None)  # noqa: E711
+        sides = [(oc, np.arange(len(ig))), (nc, np.flatnonzero(i_class[ig] != None))]  # noqa: E711
+    po, pi = [], []
+    for a, b in sides:
+        if len(a) and len(b):
+            pr = cKDTree(zo[a]).sparse_distance_matrix(cKDTree(zi[b]), float(reach), p=np.inf,
+                                                       output_type="ndarray")
+            po.append(a[pr["i"]])
+            pi.append(b[pr["j"]])
+    if not po:
+        return empty, empty
+    po_, pi_ = np.concatenate(po), np.concatenate(pi)
+    srt = np.lexsort((pi_, po_))
+    oi, ii = og[po_[srt]], ig[pi_[srt]]
     if not len(oi):
         return empty, empty
     d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])

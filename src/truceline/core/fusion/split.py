@@ -122,23 +122,27 @@ def _complete_linkage_batch(D: F64) -> I64:
     over the cut. Labels are point indices, unique within each matrix but not dense.
     """
     C, S, _ = D.shape
-    D = D.copy()
     label = np.tile(np.arange(S), (C, 1))
-    act = np.arange(C)
-    while len(act):
-        flat = D[act].reshape(len(act), S * S)
+    idx = np.arange(C)  # the matrices still merging, and their working copies
+    Dw, Lw = D.copy(), label.copy()
+    while len(idx):
+        n = len(idx)
+        flat = Dw.reshape(n, S * S)
         k = flat.argmin(axis=1)
-        go = flat[np.arange(len(act)), k] <= 1.0
-        act, k = act[go], k[go]
-        if not len(act):
-            break
+        go = flat[np.arange(n), k] <= 1.0
+        if not go.all():  # done: keep their labels, drop them from the stack
+            label[idx[~go]] = Lw[~go]
+            idx, Dw, Lw, k = idx[go], Dw[go], Lw[go], k[go]
+            n = len(idx)
+            if not n:
+                break
+        ar = np.arange(n)
         i, j = np.divmod(k, S)
-        merged = np.maximum(D[act, i], D[act, j])  # complete: the farther of the two
-        merged[np.arange(len(act)), i] = np.inf
-        D[act, i, :] = merged
-        D[act, :, i] = merged
-        D[act, j, :] = np.inf
-        D[act, :, j] = np.inf
-        lab = label[act]
-        label[act] = np.where(lab == j[:, None], i[:, None], lab)
+        merged = np.maximum(Dw[ar, i], Dw[ar, j])  # complete: the farther of the two
+        merged[ar, i] = np.inf
+        Dw[ar, i, :] = merged
+        Dw[ar, :, i] = merged
+        Dw[ar, j, :] = np.inf
+        Dw[ar, :, j] = np.inf
+        Lw = np.where(Lw == j[:, None], i[:, None], Lw)
     return label
