@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -93,17 +94,33 @@ def get_incident(incident_id: str, who: Principal = Depends(principal),
     raise NotFoundError("no such incident", field="incident_id")
 
 
-@router.get("/findings", response_model=FindingList, responses=error_responses())
-def list_findings(provision_id: str | None = Query(None, max_length=60),
-                  party: str | None = Query(None, max_length=60),
-                  verdict: Verdict | None = None,
-                  who: Principal = Depends(principal),
-                  st: AppState = Depends(app_state)) -> FindingList:
-    """The findings this key may see (see the roles table in docs/api.md)."""
+def _render_findings(st: AppState, who: Principal, provision_id: str | None,
+                     party: str | None, verdict: Verdict | None) -> bytes:
     fs = [f for f in findings_for(st, who)
           if (provision_id is None or f.provision_id == provision_id)
           and (party is None or f.party == party) and (verdict is None or f.verdict == verdict)]
-    return FindingList(findings=fs, numberReturned=len(fs))
+    return FindingList(findings=fs, numberReturned=len(fs)).model_dump_json().encode()
+
+
+@router.get("/findings", response_model=FindingList, responses=error_responses())
+async def list_findings(provision_id: str | None = Query(None, max_length=60),
+                        party: str | None = Query(None, max_length=60),
+                        verdict: Verdict | None = None,
+                        who: Principal = Depends(principal),
+                        st: AppState = Depends(app_state)) -> Response:
+    """The findings this key may see (see the roles table in docs/api.md).
+
+    The rendered list is kept for up to a second (``state.FINDINGS_TTL_S``; a ``/check`` or
+    publication through this process drops it at once), so readers polling under a heavy
+    write load are answered from memory on the event loop.
+    """
+    key = (who.role, who.bound, provision_id, party, verdict)
+    body = st.rendered(key)
+    if body is None:
+        since = time.monotonic()
+        body = await run_in_threadpool(_render_findings, st, who, provision_id, party, verdict)
+        st.keep_rendered(key, body, since)
+    return Response(body, media_type="application/json")
 
 
 def _finding(st: AppState, who: Principal, finding_id: str) -> Finding:
@@ -141,6 +158,7 @@ async def check(who: Principal = Depends(principal),
     """Re-run every provision over the stored evidence (analysts)."""
     require(who, Role.ANALYST)
     res = await run_in_threadpool(run_check, st.store)
+    st.findings_changed()
     return CheckSummary(findings=len(res.findings), incidents=res.incidents,
                         new_entries=res.new_entries)
 

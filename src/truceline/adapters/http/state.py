@@ -25,6 +25,9 @@ from truceline.services.ports import Store
 from truceline.settings import Settings
 
 AGREEMENT_TTL_S = 2.0
+#: How long a rendered findings list is served from memory. Writes through this process
+#: (``/check``, publication) drop it at once; another process's within this time.
+FINDINGS_TTL_S = 1.0
 PUBLISHED_KEY = "http.published_findings"
 SECRET_KEY = "http.pseudonym_secret"
 
@@ -72,6 +75,8 @@ class AppState:
         self._ctx: tuple[int, AgreementContext] | None = None
         self._write_ctx: tuple[int, AgreementContext] | None = None
         self._secret: bytes | None = None
+        self._rendered: dict[tuple[Any, ...], tuple[float, bytes]] = {}
+        self._changed_at = 0.0
 
     def context(self) -> AgreementContext:
         doc = self.reader.agreement_doc()
@@ -105,22 +110,48 @@ class AppState:
 
     def set_published(self, ids: frozenset[str]) -> None:
         self.raw_store.set_meta(PUBLISHED_KEY, json.dumps(sorted(ids)))
+        self.findings_changed()
 
     def findings(self) -> list[Finding]:
         return self.reader.findings()
 
+    def rendered(self, key: tuple[Any, ...]) -> bytes | None:
+        """A response body rendered from the findings for ``key`` (who and which filter),
+        if it is younger than ``FINDINGS_TTL_S`` and no write here changed the findings."""
+        hit = self._rendered.get(key)
+        if hit is None or time.monotonic() - hit[0] > FINDINGS_TTL_S:
+            return None
+        return hit[1]
 
-def app_state(request: Request) -> AppState:
+    def keep_rendered(self, key: tuple[Any, ...], body: bytes, since: float) -> None:
+        """Keep ``body``, rendered from data read after ``since`` (``time.monotonic()``),
+        unless the findings changed here since then."""
+        if since >= self._changed_at:
+            if len(self._rendered) > 1000:  # bounded: keys are roles x bindings x filters
+                self._rendered = {}
+            self._rendered[key] = (since, body)
+
+    def findings_changed(self) -> None:
+        """Forget the rendered findings (after ``/check`` or a publication here)."""
+        self._changed_at = time.monotonic()
+        self._rendered = {}
+
+
+
+async def app_state(request: Request) -> AppState:
     return cast(AppState, request.app.state.truceline)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `truceline apikey create`.")
 
 
-def principal(request: Request,
-              _: HTTPAuthorizationCredentials | None = Security(_bearer)) -> Principal:
-    """Authenticate the request (public when there is no key) and count it against the limit."""
-    st = app_state(request)
+async def principal(request: Request,
+                    _: HTTPAuthorizationCredentials | None = Security(_bearer)) -> Principal:
+    """Authenticate the request (public when there is no key) and count it against the limit.
+
+    Runs on the event loop (one indexed lookup) rather than costing every request a trip
+    through the thread pool."""
+    st = cast(AppState, request.app.state.truceline)
     client = request.client.host if request.client else "unknown"
     try:
         who = authenticate(st.raw_reader, request.headers.get("authorization"), client)
