@@ -44,7 +44,9 @@ RECORD_LOCK = 0x7472756365
 
 
 def _pg_table(stmt: str) -> str:
-    """The neutral schema in PostgreSQL types: BLOB is BYTEA, TEXT compares bytewise."""
+    """The neutral schema in PostgreSQL types: BLOB is BYTEA, TEXT compares bytewise, and
+    SQLite's ``WITHOUT ROWID`` table option (a storage layout only) is dropped."""
+    stmt = re.sub(r"\s*\bWITHOUT ROWID\s*$", "", stmt)
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', re.sub(r"\bBLOB\b", "BYTEA", stmt))
 
 

@@ -26,11 +26,17 @@ from truceline.errors import NotFoundError, StoreError
 from truceline.services.ports import AddResult, Entry, StoredCheckpoint
 
 #: The tables, in a neutral dialect: BLOB, BIGINT and TEXT are mapped per database.
+#:
+#: Per-row cost on the append path is one b-tree insert per table and per index, so the record's
+#: tables keep only what is queried: ``BIGINT PRIMARY KEY`` is SQLite's rowid (the table itself,
+#: appended in key order, no separate key index), ``observations`` is keyed by its append order
+#: ``seq`` with ``id`` unique, and ``nodes`` is ``WITHOUT ROWID`` (the table *is* its
+#: ``(level, idx)`` key; PostgreSQL ignores the clause, see ``postgres._pg_table``).
 SCHEMA_V1 = [
     """CREATE TABLE agreement_versions (
         version BIGINT PRIMARY KEY, agreement_id TEXT NOT NULL, doc TEXT NOT NULL)""",
     """CREATE TABLE observations (
-        seq BIGINT NOT NULL UNIQUE, id TEXT PRIMARY KEY, kind TEXT NOT NULL, time TEXT NOT NULL,
+        seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, time TEXT NOT NULL,
         lon DOUBLE PRECISION, lat DOUBLE PRECISION, source_id TEXT NOT NULL,
         record TEXT NOT NULL)""",
     "CREATE INDEX observations_time ON observations(time)",
@@ -44,7 +50,7 @@ SCHEMA_V1 = [
     """CREATE TABLE entries (idx BIGINT PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL,
         leaf_hash BLOB NOT NULL)""",
     """CREATE TABLE nodes (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BLOB NOT NULL,
-        PRIMARY KEY (level, idx))""",
+        PRIMARY KEY (level, idx)) WITHOUT ROWID""",
     "CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note BLOB NOT NULL)",
     """CREATE TABLE cosignatures (size BIGINT NOT NULL, witness TEXT NOT NULL,
         signature TEXT NOT NULL, PRIMARY KEY (size, witness))""",
@@ -62,6 +68,8 @@ SCHEMA_V1 = [
 def _iso(t: datetime) -> str:
     """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
     order is time order and a filter given in any offset compares correctly."""
+    if t.tzinfo is UTC and t.year >= 1000:  # validated observations: skip the conversions
+        return t.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
     u = t.astimezone(UTC)
     if u.year < 1000:  # strftime's %Y is platform-specific there: keep what it writes
         return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -6,8 +6,10 @@ an acknowledged observation survives a crash or ``kill -9``.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +27,17 @@ _TUNING = [
     "PRAGMA wal_autocheckpoint=4096",
 ]
 
+
+
+def _sqlite_table(stmt: str) -> str:
+    """The neutral schema in SQLite: a single-column ``BIGINT PRIMARY KEY`` becomes
+    ``INTEGER PRIMARY KEY``, the rowid itself (64-bit in SQLite), so the table needs no
+    separate key index and appends in key order."""
+    return re.sub(r"\bBIGINT PRIMARY KEY\b", "INTEGER PRIMARY KEY", stmt)
+
+
 #: Ordered migrations; the file's ``user_version`` is how many have run.
-MIGRATIONS: list[list[str]] = [SCHEMA_V1]
+MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1]]
 
 
 @contextmanager
@@ -38,6 +49,10 @@ def _mapped_errors() -> Iterator[None]:
         raise ConflictError(f"already stored ({exc})", field="id") from None
     except sqlite3.OperationalError as exc:
         raise StoreError(f"database error: {exc}", field="db") from None
+
+
+#: How long a writer waits for another process's write transaction before giving up.
+BEGIN_PATIENCE_S = 30.0
 
 
 class SQLiteStore(SQLStore):
@@ -77,7 +92,24 @@ class SQLiteStore(SQLStore):
                 self._db.execute(f"PRAGMA user_version={n + 1}")
 
     def _begin_tx(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")  # one writer at a time
+        """``BEGIN IMMEDIATE``: one writer at a time across processes. SQLite can refuse it at
+        once ("database is locked") when another process holds the write lock while the WAL is
+        checkpointed, whatever the busy timeout; so wait and try again, with backoff, for up to
+        ``BEGIN_PATIENCE_S``, and then say so as a store error (503), never a crash."""
+        delay, waited = 0.002, 0.0
+        while True:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(f"database error: {exc}", field="db") from None
+                if waited >= BEGIN_PATIENCE_S:
+                    raise StoreError("the database stayed locked by another writer for "
+                                     f"{BEGIN_PATIENCE_S:g} s; try again", field="db") from None
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.1)
 
     def _commit_tx(self, handle: None) -> None:
         self._db.execute("COMMIT")
