@@ -94,3 +94,123 @@ def test_weapon_resolved_from_system_name() -> None:
     )
     wc, cal = o.resolved_weapon()
     assert (wc.value, cal) == ("tube_artillery", 152)
+
+
+# -- the fast paths agree with the pydantic reference ------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from pydantic import ValidationError as PydanticValidationError  # noqa: E402
+
+from truceline.core.observations import ALL_FIELDS, Observation, _first_error  # noqa: E402
+from truceline.core.taxonomy import (  # noqa: E402
+    ExplosionType,
+    FireType,
+    Kind,
+    PresenceCategory,
+    RestrictionType,
+    SourceType,
+    TimePrecision,
+    WeaponClass,
+)
+
+
+def _reference_parse(record: dict) -> Observation:
+    """parse_observation as it was written before its fast path (the behaviour to keep)."""
+    clean = {k: v for k, v in record.items() if not (v is None or (isinstance(v, str) and v == ""))}
+    unknown = sorted(clean.keys() - set(ALL_FIELDS))
+    if unknown:
+        raise ObservationError("unknown field", field=unknown[0])
+    try:
+        return Observation.model_validate(clean)
+    except PydanticValidationError as exc:
+        field, msg = _first_error(exc)
+        raise ObservationError(msg, field=field, id=clean.get("id")) from None
+
+
+def _enum(e: type) -> st.SearchStrategy:
+    return st.sampled_from([m.value for m in e])
+
+
+_NUM = st.one_of(
+    st.none(),
+    st.integers(-400, 400),
+    st.floats(-400, 400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["", "12.5", "x"]),
+)
+_TIME = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat()),
+    st.sampled_from(["2025-03-28T21:05:00+02:00", "2025-03-28T19:05:00.123Z", "", "x"]),
+)
+_FIELDS = {
+    "id": st.one_of(st.text(max_size=5), st.just("a1")),
+    "kind": st.one_of(_enum(Kind), st.just("gossip")),
+    "time": _TIME,
+    "time_precision": _enum(TimePrecision),
+    "source_id": st.text(max_size=5),
+    "source_type": _enum(SourceType),
+    "observer_lon": _NUM,
+    "observer_lat": _NUM,
+    "lon": _NUM,
+    "lat": _NUM,
+    "location_uncertainty_m": _NUM,
+    "bearing_deg": _NUM,
+    "distance_min_m": _NUM,
+    "distance_max_m": _NUM,
+    "fire_type": _enum(FireType),
+    "explosion_type": _enum(ExplosionType),
+    "count": st.one_of(st.integers(-2, 200_000), st.booleans()),
+    "weapon_class": _enum(WeaponClass),
+    "calibre_mm": _NUM,
+    "system": st.text(max_size=8),
+    "presence_category": _enum(PresenceCategory),
+    "restriction_type": _enum(RestrictionType),
+    "party": st.text(max_size=4),
+    "category": st.text(max_size=4),
+    "quantity": _NUM,
+    "as_of": st.one_of(st.dates().map(lambda d: d.isoformat()), st.just("")),
+    "killed": st.one_of(st.none(), st.integers(-1, 10)),
+    "arrival_time": _TIME,
+    "description": st.text(max_size=10),
+    "signature": st.text(max_size=10),
+    "colour": st.just("red"),
+}
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> dict:
+    rec = {"id": "r", "kind": "fire", "time": "2025-03-28T21:05:00+02:00", "source_id": "s",
+           "fire_type": "explosion"}
+    names = draw(st.lists(st.sampled_from(sorted(_FIELDS)), max_size=12, unique=True))
+    for name in names:
+        rec[name] = draw(_FIELDS[name])
+    return rec
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_records())
+def test_fast_parse_and_to_record_match_the_pydantic_reference(rec: dict) -> None:
+    try:
+        ref = _reference_parse(rec)
+    except ObservationError as exc:
+        with pytest.raises(ObservationError) as got:
+            parse_observation(rec)
+        assert (got.value.field, got.value.message, str(got.value)) == (
+            exc.field, exc.message, str(exc))
+        return
+    o = parse_observation(rec)
+    assert o == ref
+    out = o.to_record()
+    assert out == o._to_record_pydantic()
+    assert list(out) == list(o._to_record_pydantic())
+
+
+def test_fast_paths_match_on_the_sample(examples: Path) -> None:
+    for line in (examples / "march2025_sample.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        o = parse_observation(rec)
+        assert o == _reference_parse(rec)
+        assert o.to_record() == o._to_record_pydantic()
+        assert parse_observation(o.to_record()) == o

@@ -172,6 +172,18 @@ class Observation(BaseModel):
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready dict without unset (None) fields; times as RFC 3339 UTC with 'Z'."""
+        # model_dump(mode="json", exclude_none=True) without its Python wrapper (this runs
+        # once per observation on ingest); tests/core/test_observations.py checks that it
+        # agrees with _to_record_pydantic on random records.
+        out: dict[str, Any] = _serialize(self, mode="json", exclude_none=True)
+        for name in _TIME_FIELDS:  # in place: the fields keep their order
+            value = out.get(name)
+            if isinstance(value, str) and "+00:00" in value:
+                out[name] = value.replace("+00:00", "Z")
+        return out
+
+    def _to_record_pydantic(self) -> dict[str, Any]:
+        """:meth:`to_record` by pydantic's own JSON-mode dump (the reference for the fast path)."""
         out: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
         for name in _TIME_FIELDS:  # in place: the fields keep their order
             value = out.get(name)
@@ -179,10 +191,11 @@ class Observation(BaseModel):
                 out[name] = value.replace("+00:00", "Z")
         return out
 
-
 ALL_FIELDS: tuple[str, ...] = tuple(Observation.model_fields)
 _FIELD_SET = frozenset(ALL_FIELDS)
 _TIME_FIELDS = ("time", "arrival_time")
+_validate = Observation.__pydantic_validator__.validate_python
+_serialize = Observation.__pydantic_serializer__.to_python
 
 
 def _first_error(exc: PydanticValidationError) -> tuple[str, str]:
@@ -200,16 +213,28 @@ def parse_observation(record: dict[str, Any], *, line: int | None = None) -> Obs
 
     Empty strings (as CSV gives for blank cells) count as absent.
     """
-    clean = {k: v for k, v in record.items() if not (v is None or (isinstance(v, str) and v == ""))}
-    unknown = sorted(clean.keys() - _FIELD_SET)
-    if unknown:
-        raise ObservationError("unknown field", field=unknown[0], line=line)
+    clean = record
+    if type(record) is dict:  # the common case: a plain dict, often with nothing to drop
+        for v in record.values():
+            if v is None or (isinstance(v, str) and v == ""):
+                clean = {k: v for k, v in record.items() if not _blank(v)}
+                break
+    else:
+        clean = {k: v for k, v in record.items() if not _blank(v)}
+    if not clean.keys() <= _FIELD_SET:
+        raise ObservationError("unknown field", field=min(clean.keys() - _FIELD_SET), line=line)
     try:
-        return Observation.model_validate(clean)
+        # Observation.model_validate without its Python frame (pydantic never mutates
+        # ``clean``, which may be the caller's dict).
+        return _validate(clean)
     except PydanticValidationError as exc:
         field, msg = _first_error(exc)
         raise ObservationError(msg, field=field, line=line, id=clean.get("id")) from None
 
+
+def _blank(v: Any) -> bool:
+    """Empty strings (as CSV gives for blank cells) and None count as absent."""
+    return v is None or (isinstance(v, str) and v == "")
 
 @dataclass
 class Rejection:

@@ -8,7 +8,9 @@ serialises its own access, and each request's work is short). ``app_from_env()``
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +36,10 @@ DESCRIPTION = """Verify ceasefires: submit observations, read incidents, finding
 the tamper-evident record, and contest findings. Authenticate with `Authorization: Bearer
 <token>` (keys from `truceline apikey create`); without a key you are the public. Every error is
 `{"code", "message", "field", "details"}`. OGC API - Features lives under `/ogc`."""
+
+
+#: The interpreter's thread switch interval while the app runs (the default is 5 ms).
+SWITCH_INTERVAL_S = 0.001
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -62,7 +68,19 @@ def create_app(store_url: str, settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(TrucelineError):  # compile the geometry before any request
             state.context()
-        yield
+        # What is loaded by now (modules, the compiled agreement) lives as long as the app:
+        # keep it out of the collector's full passes, which otherwise pause every thread.
+        gc.freeze()
+        # Ingest runs Python in a worker thread for hundreds of ms per batch; with the default
+        # 5 ms switch interval every GIL hand-back to the event loop (each socket read/write of
+        # a cached /findings answer) can wait that long. A shorter interval keeps reads quick.
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
+        try:
+            yield
+        finally:
+            sys.setswitchinterval(previous)
+            gc.unfreeze()
 
     app = FastAPI(title="truceline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.truceline = state

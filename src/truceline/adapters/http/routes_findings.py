@@ -9,6 +9,8 @@ counter-evidence (observation ids) and text; the dispute is appended to the reco
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -120,7 +122,30 @@ async def list_findings(provision_id: str | None = Query(None, max_length=60),
         since = time.monotonic()
         body = await run_in_threadpool(_render_findings, st, who, provision_id, party, verdict)
         st.keep_rendered(key, body, since)
+    elif st.refresh_due(key):
+        # Past half its life: render it again in the background (from data read now, so the
+        # kept body is never older than the TTL), and readers keep hitting the cache instead
+        # of one of them paying for the render when the entry expires.
+        st.refreshing.add(key)
+        task = asyncio.get_running_loop().create_task(
+            _refresh(st, key, who, provision_id, party, verdict))
+        st.refresh_tasks.add(task)
+        task.add_done_callback(st.refresh_tasks.discard)
     return Response(body, media_type="application/json")
+
+
+async def _refresh(st: AppState, key: tuple[Any, ...], who: Principal,
+                   provision_id: str | None, party: str | None, verdict: Verdict | None
+                   ) -> None:
+    try:
+        since = time.monotonic()
+        # A failure is left to the next request that misses the cache, which reports it.
+        with contextlib.suppress(Exception):
+            body = await run_in_threadpool(_render_findings, st, who, provision_id, party,
+                                           verdict)
+            st.keep_rendered(key, body, since)
+    finally:
+        st.refreshing.discard(key)
 
 
 def _finding(st: AppState, who: Principal, finding_id: str) -> Finding:

@@ -77,6 +77,9 @@ class AppState:
         self._secret: bytes | None = None
         self._rendered: dict[tuple[Any, ...], tuple[float, bytes]] = {}
         self._changed_at = 0.0
+        #: Keys whose rendered findings are being re-rendered ahead of expiry, and the tasks.
+        self.refreshing: set[tuple[Any, ...]] = set()
+        self.refresh_tasks: set[Any] = set()
 
     def context(self) -> AgreementContext:
         doc = self.reader.agreement_doc()
@@ -122,6 +125,13 @@ class AppState:
         if hit is None or time.monotonic() - hit[0] > FINDINGS_TTL_S:
             return None
         return hit[1]
+
+    def refresh_due(self, key: tuple[Any, ...]) -> bool:
+        """Whether the kept body for ``key`` is past half its life and no re-render of it is
+        under way: readers polling it would otherwise all meet the expiry and render in line."""
+        hit = self._rendered.get(key)
+        return (hit is not None and key not in self.refreshing
+                and time.monotonic() - hit[0] > FINDINGS_TTL_S / 2)
 
     def keep_rendered(self, key: tuple[Any, ...], body: bytes, since: float) -> None:
         """Keep ``body``, rendered from data read after ``since`` (``time.monotonic()``),
