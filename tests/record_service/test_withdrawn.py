@@ -35,3 +35,30 @@ def test_withdrawn_summary_is_recorded_and_replayed(tmp_path: Path) -> None:
     res = replay(tiles.__getitem__, record.log_verifier(store).to_vkey())
     assert res.identical, res.differences
     assert {f.id for f in res.published} == set(second)
+
+
+def test_cli_vkey_checkpoint_export_replay(tmp_path: Path) -> None:
+    """The README's path for a party, through the CLI: vkey, export, replay, verify."""
+    from click.testing import CliRunner
+
+    import truceline.adapters.cli.commands
+    import truceline.adapters.cli.record  # noqa: F401
+    from truceline.adapters.cli.main import cli
+
+    store = new_store(tmp_path / "m.db")
+    ingest(store, list(enumerate(sample_rows(), 1)))
+    run_check(store)
+    store.close()
+    db, run = str(tmp_path / "m.db"), CliRunner().invoke
+    assert run(cli, ["record", "vkey", "--db", db]).exit_code != 0  # no key before a checkpoint
+    assert run(cli, ["record", "checkpoint", "--db", db]).exit_code == 0
+    vk = run(cli, ["record", "vkey", "--db", db]).output.strip()
+    assert vk.startswith("truceline.example/log+")
+    exported = run(cli, ["record", "export", "--db", db, "--out", str(tmp_path / "site")])
+    assert exported.exit_code == 0
+    res = run(cli, ["record", "replay", "--tiles", str(tmp_path / "site"), "--log-vkey", vk,
+                    "--db", str(tmp_path / "mirror.db")])
+    assert res.exit_code == 0, res.output
+    assert "findings identical" in res.output
+    ok = run(cli, ["record", "verify", "--db", str(tmp_path / "mirror.db")])
+    assert ok.exit_code == 0 and ok.output.startswith("record ok")

@@ -76,6 +76,14 @@ def checkpoint(db: str) -> None:
 @record.command()
 @db_option
 @handle_errors
+def vkey(db: str) -> None:
+    """Print the log's verifier key: what a party needs to check checkpoints and replay."""
+    click.echo(svc.log_verifier(open_store(db)).to_vkey())
+
+
+@record.command()
+@db_option
+@handle_errors
 def verify(db: str) -> None:
     """Re-hash every entry and check tree, checkpoints and rows; non-zero on any problem."""
     rep = audit.verify_record(open_store(db))
