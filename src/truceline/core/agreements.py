@@ -1,13 +1,13 @@
 """Agreements as data: parties, geography, provisions with one machine-checkable rule each.
 
 An agreement is a versioned YAML document (schema: docs/schemas/agreement.schema.json). This
-module is pure: geometry references (``{file: ..., feature: N}``) are resolved by a loader
-function that the caller passes in, so the core never touches the file system.
+module is pure: geometry references (``{file: ..., feature: N}``) are read into the document by
+the adapter that loads it (truceline.adapters.agreement_files), so the core never touches the
+file system.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -472,5 +472,3 @@ def agreement_json_schema() -> dict[str, Any]:
     schema["$id"] = "https://truceline.example/schemas/agreement.schema.json"
     return schema
 
-
-GeometryLoader = Callable[[GeometryRef], Any]

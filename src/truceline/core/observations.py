@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from truceline.core.taxonomy import (
-    TIME_PRECISION_SECONDS,
     ExplosionType,
     FireType,
     Kind,
@@ -267,50 +265,6 @@ def validate_records(
             if on_invalid == "raise":
                 raise
             yield line, Rejection(line, exc.field, exc.message, record.get("id"))
-
-
-@dataclass(frozen=True)
-class ObservationBatch:
-    """A columnar view of many observations for the hot paths (numpy arrays, one row each)."""
-
-    ids: np.ndarray  # object (str)
-    kind: np.ndarray  # object (str)
-    time: np.ndarray  # datetime64[ns] UTC
-    lon: np.ndarray  # float64, NaN when unknown
-    lat: np.ndarray
-    uncertainty_m: np.ndarray
-    count: np.ndarray  # int64
-
-    @classmethod
-    def from_observations(cls, obs: list[Observation]) -> ObservationBatch:
-        n = len(obs)
-        nan = float("nan")
-        return cls(
-            ids=np.array([o.id for o in obs], dtype=object),
-            kind=np.array([o.kind.value for o in obs], dtype=object),
-            time=np.array(
-                [np.datetime64(o.time.replace(tzinfo=None), "ns") for o in obs],
-                dtype="datetime64[ns]",
-            ).reshape(n),
-            lon=np.array([o.lon if o.lon is not None else nan for o in obs], dtype=np.float64),
-            lat=np.array([o.lat if o.lat is not None else nan for o in obs], dtype=np.float64),
-            uncertainty_m=np.array(
-                [
-                    o.location_uncertainty_m if o.location_uncertainty_m is not None else nan
-                    for o in obs
-                ],
-                dtype=np.float64,
-            ),
-            count=np.array([o.count for o in obs], dtype=np.int64),
-        )
-
-    def __len__(self) -> int:
-        return int(self.ids.shape[0])
-
-
-def time_window_seconds(obs: Observation) -> float:
-    """Half-width of the time window the observation's precision stands for."""
-    return TIME_PRECISION_SECONDS[obs.time_precision]
 
 
 def observation_json_schema() -> dict[str, Any]:
