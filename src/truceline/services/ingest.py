@@ -61,7 +61,7 @@ _ENTRY_HEAD, _ENTRY_TAIL = b'{"body":', b',"type":"observation"}'
 
 @dataclass
 class _Batch:
-    """A validated batch whose signatures are being verified (worker threads) until stored."""
+    """A validated batch whose signatures are being verified (worker processes) until stored."""
 
     taken: int  # raw records it came from, for ``progress``
     obs: list[tuple[int, Observation]]
@@ -99,11 +99,11 @@ def ingest(
     ``context`` is the store's agreement context when the caller keeps it (a server between
     requests); without it ingest loads it from the store.
 
-    Batches flow through a two-stage pipeline: while batch k is written to the store (one
-    durable commit), the signatures of batch k+1 are verified in worker threads (SQLite and
-    libsodium both release the GIL). Batches are still stored strictly in order, each only
-    after all of its checks, and an error stops everything from the failing record onwards
-    exactly as it would without the overlap.
+    Batches flow through a pipeline: the signatures of batch k are verified in worker
+    processes (:mod:`truceline.services.verifiers`) while this thread validates batch k+1
+    and then writes batch k-1 to the store (one durable commit). Batches are still stored
+    strictly in order, each only after all of its checks, and an error stops everything
+    from the failing record onwards exactly as it would without the overlap.
     """
     sig_policy = on_invalid if on_bad_signature is None else on_bad_signature
     ctx = load_context(store) if context is None else context
@@ -200,7 +200,6 @@ def ingest(
         cur = prepare(chunk)  # on error, the batch before is still stored (see below)
         commit_verifying()  # store the previous batch while this one verifies
         verifying = cur
-        cur.errors()  # let the verification finish on both cores before validating more
 
     try:
         for line, rec in records:

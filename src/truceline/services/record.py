@@ -59,7 +59,7 @@ from truceline.errors import (
 )
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
-from truceline.services.submissions import start_verify
+from truceline.services.verifiers import start_verify
 
 ROLES = ("monitor", "sensor", "party", "witness")
 #: ``read(path) -> bytes`` over a tiled log (a directory, an object store, an HTTP mirror).
@@ -316,8 +316,8 @@ def check_submissions(
 ) -> list[SignatureError | None]:
     """Apply the submission policy (module docstring) to a batch; one error or None each.
 
-    Signatures are checked with ``verify_many`` under the single Ed25519 rule, in two
-    threads (libsodium runs without the GIL, so both cores verify); an observation signed
+    Signatures are checked with ``verify_many`` under the single Ed25519 rule, in worker
+    processes (:mod:`truceline.services.verifiers`); an observation signed
     validly under any unrevoked key of its source passes. ``records`` are the observations'
     ``to_record()`` and ``messages`` their :func:`submission_message` bytes when the caller
     already has them (ingest does: it saves the work).
@@ -332,11 +332,11 @@ def start_submission_checks(
     messages: Sequence[bytes | None] | None = None,
 ) -> Callable[[], list[SignatureError | None]]:
     """:func:`check_submissions` in two steps: the policy now (on this thread, reading the
-    store's keys), the signature verification started in worker threads; call the returned
+    store's keys), the signature verification started in worker processes; call the returned
     function for the errors (it waits for the verification).
 
-    Ingest uses this to verify one batch while it stores the previous one: both libsodium
-    and SQLite run without the GIL, so the two overlap on two cores.
+    Ingest uses this to verify one batch while it validates the next and stores the one
+    before: the verifying processes never wait for this one's GIL.
     """
     keys: dict[str, list[dict[str, Any]]] = {}
     for row in store.keys():  # noqa: SIM118 (a store, not a dict)

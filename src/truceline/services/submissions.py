@@ -1,17 +1,15 @@
-"""Signed submissions in bulk: their canonical bytes, computed once, and their signatures
-verified off the GIL. The policy (whose key must sign what) is
-:func:`truceline.services.record.check_submissions`; this is only the fast path under it.
+"""Signed submissions in bulk: their canonical bytes, computed once. The policy (whose key
+must sign what) is :func:`truceline.services.record.check_submissions`, the verification
+:mod:`truceline.services.verifiers`; this is only the fast path under them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any
 
 from truceline.core.record.canonical import canonical_bytes
-from truceline.core.record.signing import verify_many
 
 
 def submission_messages(records: Sequence[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
@@ -51,22 +49,3 @@ def _record_and_message(rec: dict[str, Any]) -> tuple[bytes, bytes]:
         if b"," + member + b"}" in data:
             return data, data.replace(b"," + member + b"}", b"}", 1)
     return data, canonical_bytes({k: v for k, v in rec.items() if k != "signature"})
-
-
-def start_verify(pks: list[bytes], msgs: list[bytes],
-                  sigs: list[bytes]) -> Callable[[], list[bool]]:
-    """Start ``verify_many`` over two halves in two threads; small batches run here, now.
-    Returns a function that waits for the results."""
-    if len(pks) < 64:
-        ok = [bool(x) for x in verify_many(pks, msgs, sigs)] if pks else []
-        return lambda: ok
-    h = len(pks) // 2
-    pool = ThreadPoolExecutor(2, thread_name_prefix="truceline-verify")
-    parts = [pool.submit(verify_many, pks[a:b], msgs[a:b], sigs[a:b])
-             for a, b in ((0, h), (h, len(pks)))]
-    pool.shutdown(wait=False)
-
-    def wait() -> list[bool]:
-        return [bool(x) for part in parts for x in part.result()]
-
-    return wait

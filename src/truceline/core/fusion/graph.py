@@ -16,13 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams
+from truceline.core.fusion import kernels
+from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Dist = Callable[[I64, I64], F64]
 
-_BIG = 1.0e6  # "never link" in the linkage matrix (scipy needs finite values)
+_BIG = kernels.BIG
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,17 @@ class _Units:
         return len(self.mx)
 
     @cached_property
-    def src0(self) -> I64:
-        """First source of each unit (contiguous: read once per gate call, many calls)."""
-        return np.ascontiguousarray(self.src[:, 0])
-
-    @cached_property
-    def wide(self) -> NDArray[np.bool_]:
-        """Units holding more than one source (located arrival groups)."""
-        return self.src[:, 1] >= 0 if self.src.shape[1] > 1 else np.zeros(len(self), bool)
+    def packed(self) -> tuple[F64, NDArray[np.int8], I64]:
+        """The gate's view (:mod:`.kernels`): one float row per unit, roles, sources."""
+        F = np.empty((len(self), kernels.N_F))
+        for col, f in ((kernels.F_MX, self.mx), (kernels.F_MY, self.my),
+                       (kernels.F_SXX, self.sxx), (kernels.F_SXY, self.sxy),
+                       (kernels.F_SYY, self.syy), (kernels.F_TLO, self.t_lo),
+                       (kernels.F_THI, self.t_hi), (kernels.F_ARR, self.arr),
+                       (kernels.F_OX, self.ox), (kernels.F_OY, self.oy), (kernels.F_C, self.c)):
+            F[:, col] = f
+        return (F, np.ascontiguousarray(self.role, np.int8),
+                np.ascontiguousarray(self.src, np.int64))
 
 
 def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
@@ -79,64 +83,13 @@ def _concat(a: _Units, b: _Units) -> _Units:
     return _Units(src=np.concatenate([pad(a.src), pad(b.src)]), **kw)
 
 
-def _shares_source(u: _Units, i: I64, j: I64) -> NDArray[np.bool_]:
-    s0 = u.src0
-    out = s0[i] == s0[j]
-    if u.src.shape[1] == 1:
-        return np.asarray(out)
-    wi, wj = u.wide[i], u.wide[j]  # arrival groups hold several sources; groups are small
-    one = np.flatnonzero(wi ^ wj)  # a group and a single report: is its source in the row?
-    g, r = np.where(wi[one], i[one], j[one]), np.where(wi[one], j[one], i[one])
-    out[one] = (u.src[g] == s0[r][:, None]).any(axis=1)
-    two = np.flatnonzero(wi & wj)
-    W = u.src.shape[1]
-    chunk = max(1, 4_000_000 // (W * W))
-    for k0 in range(0, len(two), chunk):  # two groups: compare all source pairs
-        mk = two[k0:k0 + chunk]
-        a, c = u.src[i[mk]], u.src[j[mk]]
-        out[mk] = ((a[:, :, None] == c[:, None, :]) & (a >= 0)[:, :, None]).any(axis=(1, 2))
-    return np.asarray(out)
-
-
 def _pair_distance(u: _Units, p: GroupingParams, i: I64, j: I64) -> F64:
-    """Gated distance of unit pairs: ``<= 1`` passes every gate, ``_BIG`` fails one.
-
-    The gates run cheapest first, each on the pairs the previous ones let through (most
-    candidate pairs fail on role or time, and gathers dominate the cost).
-    """
-    out = np.full(len(i), _BIG)
-    ri, rj = u.role[i], u.role[j]
-    tli, thi, tlj, thj = u.t_lo[i], u.t_hi[i], u.t_lo[j], u.t_hi[j]
-    keep = np.flatnonzero(((ri == rj) | (ri == ROLE_ANY) | (rj == ROLE_ANY))
-                          & (tli <= thj) & (tlj <= thi))
-    i, j = i[keep], j[keep]
-    tli, thi, tlj, thj = tli[keep], thi[keep], tlj[keep], thj[keep]
-    dx, dy = u.mx[i] - u.mx[j], u.my[i] - u.my[j]
-    a, bb, c = u.sxx[i] + u.sxx[j], u.sxy[i] + u.sxy[j], u.syy[i] + u.syy[j]
-    m2 = (c * dx * dx - 2 * bb * dx * dy + a * dy * dy) / (a * c - bb * bb)
-    near = np.flatnonzero(m2 <= p.gate_chi2)
-    keep, i, j, m2 = keep[near], i[near], j[near], m2[near]
-    tli, thi, tlj, thj = tli[near], thi[near], tlj[near], thj[near]
-    ok = ~_shares_source(u, i, j)  # cannot-link: one source, one report per event
-    ai, aj = u.arr[i], u.arr[j]
-    both = np.isfinite(ai) & np.isfinite(aj)
-    if both.any():
-        base = np.hypot(u.ox[i] - u.ox[j], u.oy[i] - u.oy[j]) / np.minimum(u.c[i], u.c[j])
-        ok &= ~both | (np.abs(ai - aj) <= 1.02 * base + p.arrival_slack_s)
-    half = (thi - tli + thj - tlj) / 2 + 1e-9
-    dt = np.abs((tli + thi) / 2 - (tlj + thj) / 2) / half
-    d = np.sqrt(0.5 * (m2 / p.gate_chi2 + dt * dt))
-    out[keep] = np.where(ok, d, _BIG)
-    return out
-
-
-def _tdoa_distance(b: FireBatch, p: GroupingParams, i: I64, j: I64) -> F64:
-    """Gated distance of two bare arrival times: the TDOA limit and cannot-link only."""
-    sep = np.hypot(b.ox[i] - b.ox[j], b.oy[i] - b.oy[j])
-    lim = 1.03 * sep / np.minimum(b.c[i], b.c[j]) + p.tdoa_slack_s
-    dt = np.abs(b.arr[i] - b.arr[j])
-    ok = (dt <= lim) & (b.source[i] != b.source[j]) & (sep <= p.array_span_m)
-    return np.where(ok, dt / lim, _BIG)
+    """Gated distance of unit pairs: ``<= 1`` passes every gate, ``_BIG`` fails one
+    (:func:`.kernels.gate`, mode 0)."""
+    F, role, src = u.packed
+    return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(i, np.int64),
+                                         np.asarray(j, np.int64), 0, p.gate_chi2,
+                                         p.arrival_slack_s, 0.0))
 
 
 def _take_units(u: _Units, idx: I64) -> _Units:

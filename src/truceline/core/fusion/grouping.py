@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion.batch import (
@@ -40,17 +38,16 @@ from truceline.core.fusion.batch import (
     role_of,
     sound_speed,
 )
+from truceline.core.fusion import kernels
 from truceline.core.fusion.graph import (
-    Dist,
     _concat,
     _pair_distance,
     _take_units,
-    _tdoa_distance,
     _Units,
     _units_of_reports,
     candidate_edges,
 )
-from truceline.core.fusion.split import split_components
+from truceline.core.fusion.split import SMALL, split_large
 
 __all__ = [
     "ROLE_ANY",
@@ -69,18 +66,56 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def _cluster(z: F64, dist: Dist, p: GroupingParams, tm: F64, k_nb: int) -> I64:
-    """Labels (0..) of points ``z`` (normalised space-time): gated candidate edges
-    (:func:`.graph.candidate_edges`), connected components, and the complete-linkage split of
-    every component that is not a clique of the gate (:func:`.split.split_components`)."""
-    m = len(z)
+def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64) -> I64:
+    """Labels (0..) of units ``u``: every gated pair (:func:`.kernels.sweep`), connected
+    components, and the complete-linkage split of every component that is not a clique of the
+    gate (:func:`.kernels.split_small`, :func:`.split.split_large`).
+
+    ``z`` (normalised space-time) serves only a dense burst: there, rather than gating all
+    pairs, each unit's ``k_neighbours`` nearest in ``z`` are gated, so memory stays ``n * k``.
+    """
+    m = len(u)
     if m == 0:
         return np.zeros(0, np.int64)
-    i, j = candidate_edges(z, dist, k_nb, p.pair_radius, p.search_radius)
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(m, m))
-    ncomp, comp = connected_components(graph, directed=False)
-    comp = comp.astype(np.int64)
-    sub = split_components(comp, ncomp, i, dist, p, tm)
+    F, role, src = u.packed
+    slack = p.tdoa_slack_s if mode == 1 else p.arrival_slack_s
+    radius = p.pair_radius
+    if mode == 1:  # sensors of one array: within its span
+        reach2 = np.full(m, p.array_span_m**2 / 2.0)
+        scale_s = p.link_scale_m / 340.0
+        radius = p.search_radius
+    else:  # the gate's Mahalanobis bound, by each covariance's largest axis
+        half = (u.sxx + u.syy) / 2.0
+        reach2 = p.gate_chi2 * (half + np.sqrt(((u.sxx - u.syy) / 2.0) ** 2 + u.sxy**2))
+        scale_s = p.link_scale_s
+    reach2 = np.where(np.isfinite(reach2), reach2, np.inf)
+    cap = 4 * m + 1_000
+    while True:
+        i, j, d, n, ok = kernels.sweep(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
+                                    reach2, p.link_scale_m, scale_s, radius,
+                                    64 * m + 1_000_000, cap)
+        if n <= cap:
+            break
+        cap = n
+
+    def dist(a: I64, b: I64) -> F64:
+        return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(a, np.int64),
+                                             np.asarray(b, np.int64), mode, p.gate_chi2,
+                                             slack, p.array_span_m))
+
+    if not ok:
+        i, j = candidate_edges(z, dist, p.k_neighbours, p.pair_radius, p.search_radius)
+        d = dist(i, j)
+    ncomp, comp = kernels.components(m, i, j)
+    sub, left = kernels.split_small(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
+                                    comp, ncomp, i, j, d, ok, SMALL)
+    if left.any():
+        tm = (u.t_lo + u.t_hi) / 2.0
+        order = np.argsort(comp, kind="stable")
+        starts = np.searchsorted(comp[order], np.arange(ncomp + 1))
+        for c in np.flatnonzero(left):
+            members = order[starts[c]:starts[c + 1]]
+            sub[members] = split_large(dist, p, tm, members)
     return _dense(comp, sub, ncomp)
 
 
@@ -115,12 +150,18 @@ def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
     c = b.c[rows]
     scale = p.link_scale_m
     z = np.column_stack([b.ox[rows] / scale, b.oy[rows] / scale, b.arr[rows] * 340.0 / scale])
-    lab = _cluster(z, lambda i, j: _tdoa_distance(b, p, rows[i], rows[j]), p,
-                   b.arr[rows], p.k_neighbours) if m else np.zeros(0, np.int64)
+    # the sweep's time windows: an arrival and every later one within the widest TDOA limit
+    wmax = 1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s if m else 0.0
+    zero = np.zeros(m)
+    au = _Units(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
+                np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
+                b.ox[rows], b.oy[rows], c)
+    lab = _cluster(au, 1, p, z)
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     sub = b.take(rows)
-    fx = locate(sub, lab, candidates(sub, p), LocateParams(max_semi_major_m=p.max_arrival_fix_m))
+    fx = locate(sub, lab, candidates(sub, p), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
+                                                   iterations=p.arrival_fix_iterations))
     fixed = fx.located & (size >= 3)
     cov = np.where(fixed[:, None, None], fx.cov, 0.0) * p.arrival_fix_inflation
     # A small array ranges badly and non-linearly (the likelihood is a banana, not an
@@ -172,7 +213,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     tm = (units.t_lo + units.t_hi) / 2
     z = np.column_stack([units.mx / p.link_scale_m, units.my / p.link_scale_m,
                          tm / p.link_scale_s])
-    ulab = _cluster(z, lambda i, j: _pair_distance(units, p, i, j), p, tm, p.k_neighbours)
+    ulab = _cluster(units, 0, p, z)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]
     a_label = np.full(len(fixed), -1, np.int64)

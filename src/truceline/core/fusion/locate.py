@@ -332,7 +332,7 @@ def locate(
         A[:, 2, 2] += prior_t
         diag = np.einsum("gii->gi", A)
         Ad = A + (lam[:, None] * diag + ridge)[:, :, None] * np.eye(3)
-        step = -np.linalg.solve(Ad, v[:, :, None])[:, :, 0]
+        step = -_solve3(Ad, v)
         nx, ny, nt = x + step[:, 0], y + step[:, 1], t0 + step[:, 2]
         r2, _ = _residuals(st, rw, p, nx, ny, nt, jac=False)
         cost2 = np.bincount(rw.g, _rho(r2, stage, p)[0], minlength=G)
@@ -365,6 +365,20 @@ def locate(
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
     return Fixes(x, y, t0, cov, located, method, rms, outlier)
+
+
+def _solve3(A: F64, v: F64) -> F64:
+    """``A x = v`` for a stack of symmetric 3x3 systems by the adjugate (Cramer's rule):
+    several times faster than a batched LAPACK call on such small matrices, and the damped
+    matrices here are far from singular."""
+    a, b, c = A[:, 0, 0], A[:, 0, 1], A[:, 0, 2]
+    d, e, f = A[:, 1, 1], A[:, 1, 2], A[:, 2, 2]
+    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
+    c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
+    det = a * c00 + b * c01 + c * c02
+    v0, v1, v2 = v[:, 0], v[:, 1], v[:, 2]
+    return np.stack([c00 * v0 + c01 * v1 + c02 * v2, c01 * v0 + c11 * v1 + c12 * v2,
+                     c02 * v0 + c12 * v1 + c22 * v2], axis=1) / det[:, None]
 
 
 def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:

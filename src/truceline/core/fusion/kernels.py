@@ -1,0 +1,365 @@
+"""Compiled loops of grouping: the pair gates, the gated candidate sweep, connected components
+and complete linkage of small components.
+
+These are the loops numpy cannot express without gathering every candidate pair into
+temporaries (which is what bounded grouping at a million reports); numba compiles them once
+(cached on disk). Every gate is written here once and used by the sweep, the split and the
+callers in :mod:`.graph`.
+
+A unit's gate data is one row of a packed float matrix (columns ``F_*``) plus its role and
+its sources (``-1`` padded). ``mode`` 0 gates located units, ``mode`` 1 two bare arrival times.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from truceline.core.fusion.batch import ROLE_ANY
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+F_MX, F_MY, F_SXX, F_SXY, F_SYY, F_TLO, F_THI, F_ARR, F_OX, F_OY, F_C = range(11)
+N_F = 11
+BIG = 1.0e6  # "never link" (scipy's linkage needs finite values)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _shares(src: I64, i: int, j: int) -> bool:
+    W = src.shape[1]
+    for p in range(W):
+        a = src[i, p]
+        if a < 0:
+            break
+        for q in range(W):
+            c = src[j, q]
+            if c < 0:
+                break
+            if a == c:
+                return True
+    return False
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
+         gate_chi2: float, slack: float, span: float) -> float:
+    """Gated distance of units ``i`` and ``j``: ``<= 1`` passes every gate, ``BIG`` fails one.
+
+    Mode 1 (two bare arrival times): the TDOA limit ``|a_i - a_j| <= 1.03 |s_i - s_j| / c``
+    plus ``slack``, sensors of one array (``span``), two sources. Mode 0: compatible roles,
+    overlapping time windows, the Mahalanobis distance of both covariances under
+    ``gate_chi2``, cannot-link per source, the TDOA limit where both carry an arrival time;
+    the distance mixes the Mahalanobis and the time-window terms.
+    """
+    if mode == 1:
+        sep = math.hypot(F[i, F_OX] - F[j, F_OX], F[i, F_OY] - F[j, F_OY])
+        lim = 1.03 * sep / min(F[i, F_C], F[j, F_C]) + slack
+        dt = abs(F[i, F_ARR] - F[j, F_ARR])
+        if dt <= lim and src[i, 0] != src[j, 0] and sep <= span:
+            return dt / lim
+        return BIG
+    ri, rj = role[i], role[j]
+    if not (ri == rj or ri == ROLE_ANY or rj == ROLE_ANY):
+        return BIG
+    tli, thi, tlj, thj = F[i, F_TLO], F[i, F_THI], F[j, F_TLO], F[j, F_THI]
+    if not (tli <= thj and tlj <= thi):
+        return BIG
+    dx, dy = F[i, F_MX] - F[j, F_MX], F[i, F_MY] - F[j, F_MY]
+    a = F[i, F_SXX] + F[j, F_SXX]
+    b = F[i, F_SXY] + F[j, F_SXY]
+    c = F[i, F_SYY] + F[j, F_SYY]
+    m2 = (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b)
+    if not m2 <= gate_chi2:
+        return BIG
+    if _shares(src, i, j):  # cannot-link: one source, one report per event
+        return BIG
+    ai, aj = F[i, F_ARR], F[j, F_ARR]
+    if math.isfinite(ai) and math.isfinite(aj):
+        base = math.hypot(F[i, F_OX] - F[j, F_OX], F[i, F_OY] - F[j, F_OY]) / min(
+            F[i, F_C], F[j, F_C])
+        if abs(ai - aj) > 1.02 * base + slack:
+            return BIG
+    half = (thi - tli + thj - tlj) / 2.0 + 1e-9
+    dt = abs((tli + thi) / 2.0 - (tlj + thj) / 2.0) / half
+    return math.sqrt(0.5 * (m2 / gate_chi2 + dt * dt))
+
+
+@njit(cache=True, error_model="numpy")
+def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, I: I64, J: I64, mode: int,
+               gate_chi2: float, slack: float, span: float) -> F64:
+    """:func:`gate` for many pairs."""
+    out = np.empty(len(I))
+    for k in range(len(I)):
+        out[k] = gate(F, role, src, I[k], J[k], mode, gate_chi2, slack, span)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
+          slack: float, span: float, reach2: F64, scale_m: float, scale_s: float,
+          radius: float, budget: int, cap: int) -> tuple[I64, I64, F64, int, bool]:
+    """Every pair of units that passes :func:`gate` and lies within ``radius`` of each other
+    in the normalised space-time ``(x/scale_m, y/scale_m, t/scale_s)``, each once as
+    ``(i, j)``, ``i < j``, with its gated distance.
+
+    A sweep in order of window start keeps the units whose window is still open in a hashed
+    grid of squares; each unit looks only in the squares within ``radius * scale_m`` of it,
+    drops the units whose window closed (they can overlap no later one) and gates the rest
+    whose centres are within the Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``reach2``
+    holds each covariance's largest eigenvalue times ``gate_chi2``). Work is the number of
+    near pairs, not of all pairs; memory is the number of units. Returns ``False`` (and no
+    pairs) when more than ``budget`` pairs would need gating: the caller then bounds the work
+    another way (a dense burst). The pairs go into arrays of ``cap`` rows; the count returned
+    is of all pairs, and if it is larger the caller runs again with room for them (growing
+    arrays inside the loop would cost more than the sweep).
+    """
+    m = F.shape[0]
+    out_i = np.empty(cap, np.int64)
+    out_j = np.empty(cap, np.int64)
+    out_d = np.empty(cap)
+    n_out = 0
+    if m < 2:
+        return out_i[:0], out_j[:0], out_d[:0], 0, True
+    reach_m = radius * scale_m  # no pair is farther apart than this
+    cell = reach_m / 3.0
+    # the table needs room for the open units only; small, it stays in cache (the units
+    # come in time order from all over the line, so a large table misses on every lookup)
+    lo_t, hi_t, open_s = np.inf, -np.inf, 0.0
+    for u in range(m):
+        w = F[u, F_THI] - F[u, F_TLO]
+        if math.isfinite(w):
+            lo_t, hi_t, open_s = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI]), open_s + w
+    H = 1024
+    while H < 32.0 * open_s / max(hi_t - lo_t, 1.0) and H < (1 << 20):
+        H *= 2
+    head = np.full(H, -1, np.int64)
+    nxt = np.full(m, -1, np.int64)
+    ccx = np.zeros(m, np.int64)
+    ccy = np.zeros(m, np.int64)
+    # work on a copy in window-start order: the open units are then a recent, contiguous
+    # stretch of rows that stays in cache, where random rows of ``F`` would each miss
+    order = np.argsort(F[:, F_TLO], kind="mergesort")
+    Fs = np.empty((m, F.shape[1]))
+    rs = np.empty(m, np.int8)
+    ss = np.empty((m, src.shape[1]), np.int64)
+    es = np.empty(m)
+    for r in range(m):
+        Fs[r] = F[order[r]]
+        rs[r] = role[order[r]]
+        ss[r] = src[order[r]]
+        es[r] = reach2[order[r]]
+    r2 = radius * radius
+    inv_s = 1.0 / (2.0 * scale_s)
+    inv_m2 = 1.0 / (scale_m * scale_m)
+    checked = 0
+    for u in range(m):
+        lo_u, hi_u = Fs[u, F_TLO], Fs[u, F_THI]
+        xu, yu, eu = Fs[u, F_MX], Fs[u, F_MY], es[u]
+        if not (math.isfinite(xu) and math.isfinite(yu) and math.isfinite(lo_u)):
+            continue
+        cx, cy = int(math.floor(xu / cell)), int(math.floor(yu / cell))
+        for gx in range(cx - 3, cx + 4):
+            for gy in range(cy - 3, cy + 4):
+                h = ((gx * 73856093) ^ (gy * 19349663)) & (H - 1)
+                prev = -1
+                v = head[h]
+                while v >= 0:
+                    nv = nxt[v]
+                    if Fs[v, F_THI] < lo_u:  # closed: unlink for good
+                        if prev < 0:
+                            head[h] = nv
+                        else:
+                            nxt[prev] = nv
+                        v = nv
+                        continue
+                    prev = v
+                    if ccx[v] != gx or ccy[v] != gy:  # another square in this slot
+                        v = nv
+                        continue
+                    dx, dy = Fs[v, F_MX] - xu, Fs[v, F_MY] - yu
+                    d2 = dx * dx + dy * dy
+                    if d2 <= eu + es[v]:
+                        dt = (Fs[v, F_TLO] + Fs[v, F_THI] - lo_u - hi_u) * inv_s
+                        if d2 * inv_m2 + dt * dt <= r2:
+                            checked += 1
+                            d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
+                            if d <= 1.0:
+                                if n_out < cap:
+                                    a, b = order[u], order[v]
+                                    out_i[n_out], out_j[n_out] = min(a, b), max(a, b)
+                                    out_d[n_out] = d
+                                n_out += 1
+                    v = nv
+        h = ((cx * 73856093) ^ (cy * 19349663)) & (H - 1)
+        ccx[u], ccy[u] = cx, cy
+        nxt[u] = head[h]
+        head[h] = u
+        if checked > budget:
+            return out_i[:0], out_j[:0], out_d[:0], 0, False
+    k = min(n_out, cap)
+    return out_i[:k], out_j[:k], out_d[:k], n_out, True
+
+
+@njit(cache=True, error_model="numpy")
+def components(m: int, I: I64, J: I64) -> tuple[int, I64]:
+    """Connected components (labels 0.. in order of first member) by union-find."""
+    parent = np.arange(m)
+    for k in range(len(I)):
+        a, b = I[k], J[k]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a != b:
+            if a < b:
+                parent[b] = a
+            else:
+                parent[a] = b
+    label = np.full(m, -1, np.int64)
+    n = 0
+    for u in range(m):
+        r = u
+        while parent[r] != r:
+            r = parent[r]
+        if label[r] < 0:
+            label[r] = n
+            n += 1
+        label[u] = label[r]
+    return n, label
+
+
+@njit(cache=True, error_model="numpy")
+def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
+                slack: float, span: float, comp: I64, ncomp: int, I: I64, J: I64, dist: F64,
+                complete: bool, max_size: int) -> tuple[I64, NDArray[np.bool_]]:
+    """Sub-labels (unique within a component) so that every pair of a group passes the gate.
+
+    A component whose edges make it a clique stays whole. Any other of at most ``max_size``
+    units gets complete linkage cut at 1 (:func:`_complete_linkage`). Where the edges are
+    ``complete`` (every pair that passes is among them, with its distance ``dist``), the
+    others fail and need no gating; otherwise every pair is gated here. Returns the
+    sub-labels and which components are left to the caller (larger ones).
+    """
+    m = len(comp)
+    size = np.zeros(ncomp, np.int64)
+    edges = np.zeros(ncomp, np.int64)
+    for u in range(m):
+        size[comp[u]] += 1
+    for k in range(len(I)):
+        edges[comp[I[k]]] += 1
+    start = np.zeros(ncomp + 1, np.int64)
+    for c in range(ncomp):
+        start[c + 1] = start[c] + size[c]
+    fill = start[:-1].copy()
+    mem = np.empty(m, np.int64)
+    for u in range(m):
+        mem[fill[comp[u]]] = u
+        fill[comp[u]] += 1
+    pos = np.empty(m, np.int64)
+    for c in range(ncomp):
+        for k in range(start[c], start[c + 1]):
+            pos[mem[k]] = k - start[c]
+    estart = np.zeros(ncomp + 1, np.int64)  # the edges, by component
+    for c in range(ncomp):
+        estart[c + 1] = estart[c] + edges[c]
+    efill = estart[:-1].copy()
+    eidx = np.empty(len(I), np.int64)
+    for k in range(len(I)):
+        c = comp[I[k]]
+        eidx[efill[c]] = k
+        efill[c] += 1
+    sub = np.zeros(m, np.int64)
+    left = np.zeros(ncomp, np.bool_)
+    D = np.empty((max_size, max_size))
+    lab = np.empty(max_size, np.int64)
+    best = np.empty(max_size)
+    arg = np.empty(max_size, np.int64)
+    for c in range(ncomp):
+        S = size[c]
+        if edges[c] == S * (S - 1) // 2:
+            continue
+        if S > max_size:
+            left[c] = True
+            continue
+        rows = mem[start[c]:start[c + 1]]
+        if complete:
+            for a in range(S):
+                lab[a] = a
+                for b in range(S):
+                    D[a, b] = np.inf
+            for q in range(estart[c], estart[c + 1]):
+                k = eidx[q]
+                a, b = pos[I[k]], pos[J[k]]
+                D[a, b] = dist[k]
+                D[b, a] = dist[k]
+            _complete_linkage(D, S, lab, best, arg)
+            for a in range(S):
+                sub[rows[a]] = lab[a]
+            continue
+        clique = True
+        for a in range(S):
+            D[a, a] = np.inf
+            lab[a] = a
+            for b in range(a + 1, S):
+                d = gate(F, role, src, rows[a], rows[b], mode, gate_chi2, slack, span)
+                D[a, b] = d
+                D[b, a] = d
+                if d > 1.0:
+                    clique = False
+        if clique:
+            continue
+        _complete_linkage(D, S, lab, best, arg)
+        for a in range(S):
+            sub[rows[a]] = lab[a]
+    return sub, left
+
+
+@njit(cache=True, error_model="numpy")
+def _row_min(D: F64, S: int, a: int, best: F64, arg: I64) -> None:
+    bv, bk = np.inf, -1
+    for k in range(S):
+        if D[a, k] < bv:
+            bv, bk = D[a, k], k
+    best[a], arg[a] = bv, bk
+
+
+@njit(cache=True, error_model="numpy")
+def _complete_linkage(D: F64, S: int, lab: I64, best: F64, arg: I64) -> None:
+    """Complete linkage of the symmetric ``D[:S, :S]`` (``inf`` diagonal) cut at 1, in place:
+    ``lab`` ends as a representative per point.
+
+    The closest pair merges first (row-major on ties); the merged row is the farther of the
+    two. Each row caches its nearest column; a merge only raises distances, so only the rows
+    whose nearest was one of the pair need a new scan: ``O(S^2)`` in practice, not ``O(S^3)``.
+    """
+    for a in range(S):
+        _row_min(D, S, a, best, arg)
+    while True:
+        bi = -1
+        bv = np.inf
+        for a in range(S):
+            if best[a] < bv:
+                bv, bi = best[a], a
+        if not bv <= 1.0:
+            return
+        bj = arg[bi]
+        for k in range(S):
+            D[bi, k] = max(D[bi, k], D[bj, k])
+            D[k, bi] = D[bi, k]
+        D[bi, bi] = np.inf
+        for k in range(S):
+            D[bj, k] = np.inf
+            D[k, bj] = np.inf
+        best[bj] = np.inf
+        for k in range(S):
+            if lab[k] == bj:
+                lab[k] = bi
+        for a in range(S):
+            if a != bj and (a == bi or arg[a] == bi or arg[a] == bj):
+                _row_min(D, S, a, best, arg)

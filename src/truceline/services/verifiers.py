@@ -1,0 +1,208 @@
+"""Signature verification in worker processes, so that it never waits for this one's GIL.
+
+libsodium releases the GIL, but each signature still needs it for a few microseconds of
+Python around the call. A thread verifying beside a thread that runs Python (validation,
+the store, a server's event loop) gets it back only once per switch interval (5 ms by
+default): measured here, a verifying thread drops from ~58 µs to ~4 ms per signature while
+the main thread validates. So verification runs in ``python -m truceline.services.verifiers``
+child processes (one per CPU), fed over pipes, and the parent's Python runs meanwhile.
+
+The children apply :func:`truceline.core.record.signing.verify_many`, the same rule as
+everywhere else. They exit when the parent's end of their stdin closes, including when the
+parent is killed. If a child cannot be started or dies, the batch is verified here instead:
+slower, never a different answer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from truceline.core.record.signing import verify_many
+
+#: Below this many signatures a batch is verified in the calling thread: a round trip to a
+#: child costs more than it saves.
+MIN_OFFLOAD = 64
+
+
+def _read_exact(f: IO[bytes], n: int) -> bytes | None:
+    """``n`` bytes from ``f``, or None at end of file."""
+    buf = bytearray()
+    while len(buf) < n:
+        part = f.read(n - len(buf))
+        if not part:
+            return None
+        buf += part
+    return bytes(buf)
+
+
+class _Child:
+    """One verifying process; requests and answers are length-prefixed, answered in order."""
+
+    def __init__(self) -> None:
+        src = str(Path(__file__).resolve().parents[2])  # so the child imports this truceline
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "truceline.services.verifiers"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._send_lock = threading.Lock()
+        self._recv_lock = threading.Lock()
+        self._sent = 0
+        self._received = 0
+        self._answers: dict[int, bytes] = {}
+        self.broken = False
+
+    def send(self, payload: bytes) -> int:
+        """Queue a request; returns its ticket for :meth:`answer`."""
+        assert self.proc.stdin is not None
+        with self._send_lock:
+            try:
+                self.proc.stdin.write(len(payload).to_bytes(8, "little") + payload)
+                self.proc.stdin.flush()
+            except OSError:
+                self.broken = True
+                raise
+            self._sent += 1
+            return self._sent - 1
+
+    def answer(self, ticket: int) -> bytes:
+        """The answer to request ``ticket`` (answers to earlier tickets are kept for theirs)."""
+        assert self.proc.stdout is not None
+        with self._recv_lock:
+            while ticket not in self._answers:
+                head = _read_exact(self.proc.stdout, 8)
+                body = None if head is None else _read_exact(
+                    self.proc.stdout, int.from_bytes(head, "little"))
+                if body is None:
+                    self.broken = True
+                    raise OSError("a signature verifier process ended")
+                self._answers[self._received] = body
+                self._received += 1
+            return self._answers.pop(ticket)
+
+    def close(self) -> None:
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                f.close()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._children: list[_Child] = []
+        self._next = 0
+        self.size = min(4, os.cpu_count() or 1)
+        self.disabled = False  # set when a child could not be started
+
+    def children(self, n: int) -> list[_Child]:
+        """Up to ``n`` live children, started on first use, taken in turn."""
+        with self._lock:
+            if self.disabled:
+                return []
+            self._children = [c for c in self._children if not c.broken]
+            try:
+                while len(self._children) < self.size:
+                    self._children.append(_Child())
+            except OSError:
+                self.disabled = True
+                return []
+            out = [self._children[(self._next + k) % len(self._children)]
+                   for k in range(min(n, len(self._children)))]
+            self._next += len(out)
+            return out
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._children:
+                c.close()
+            self._children = []
+
+
+_POOL = _Pool()
+atexit.register(_POOL.close)
+
+
+def set_verifier_processes(n: int) -> None:
+    """How many verifying processes to keep (0: verify in the calling thread)."""
+    _POOL.close()
+    _POOL.size = max(0, n)
+
+
+def start_verify(pks: Sequence[bytes], msgs: Sequence[bytes],
+                 sigs: Sequence[bytes]) -> Callable[[], list[bool]]:
+    """Start ``verify_many`` over the children (small batches: here, now); returns a function
+    that waits for the results, in order."""
+    n = len(pks)
+    children = _POOL.children(n // (MIN_OFFLOAD // 2)) if n >= MIN_OFFLOAD else []
+    if not children:
+        ok = [bool(x) for x in verify_many(pks, msgs, sigs)] if n else []
+        return lambda: ok
+    bounds = [n * k // len(children) for k in range(len(children) + 1)]
+    jobs: list[tuple[_Child | None, int, int, int]] = []
+    for c, a, b in zip(children, bounds, bounds[1:], strict=False):
+        try:
+            jobs.append((c, c.send(pickle.dumps((list(pks[a:b]), list(msgs[a:b]),
+                                                 list(sigs[a:b])), protocol=5)), a, b))
+        except OSError:
+            jobs.append((None, 0, a, b))
+
+    def wait() -> list[bool]:
+        out: list[bool] = []
+        for c, ticket, a, b in jobs:
+            try:
+                if c is None:
+                    raise OSError
+                part = c.answer(ticket)
+                if len(part) != b - a:
+                    raise OSError("a signature verifier answered the wrong number of results")
+            except OSError:
+                part = verify_many(pks[a:b], msgs[a:b], sigs[a:b]).tobytes()
+            out += [x == 1 for x in part]
+        return out
+
+    return wait
+
+
+def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
+    """The child's loop: a thread reads requests as they come (so the parent's writes never
+    wait for a verification), this one verifies them in order and answers."""
+    import queue
+
+    todo: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def read() -> None:
+        try:
+            while (head := _read_exact(inp, 8)) is not None:
+                body = _read_exact(inp, int.from_bytes(head, "little"))
+                if body is None:
+                    break
+                todo.put(body)
+        finally:
+            todo.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    while (req := todo.get()) is not None:
+        pks, msgs, sigs = pickle.loads(req)  # from our own parent, over a private pipe
+        ok = verify_many(pks, msgs, sigs).tobytes()
+        out.write(len(ok).to_bytes(8, "little") + ok)
+        out.flush()
+
+
+if __name__ == "__main__":
+    try:
+        _serve(sys.stdin.buffer, sys.stdout.buffer)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
