@@ -115,7 +115,7 @@ class GroupingParams:
     arrival_fix_inflation: float = 2.0
     #: Iterations of the arrival groups' fixes: they only place the gate (and are inflated);
     #: from Bancroft's closed-form start a few steps settle them.
-    arrival_fix_iterations: int = 8
+    arrival_fix_iterations: int = 6
     arrival_fix_floor_m: float = 200.0
     arrival_range_frac: float = 0.3
 

@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import (
     ROLE_ANY,
     ROLE_IMPACT,
@@ -38,10 +39,9 @@ from truceline.core.fusion.batch import (
     role_of,
     sound_speed,
 )
-from truceline.core.fusion import kernels
 from truceline.core.fusion.graph import (
+    Dist,
     _concat,
-    _pair_distance,
     _take_units,
     _Units,
     _units_of_reports,
@@ -66,17 +66,22 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64) -> I64:
-    """Labels (0..) of units ``u``: every gated pair (:func:`.kernels.sweep`), connected
-    components, and the complete-linkage split of every component that is not a clique of the
-    gate (:func:`.kernels.split_small`, :func:`.split.split_large`).
+def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None = None
+             ) -> tuple[I64, I64, I64]:
+    """Labels (0..) of the first ``n_main`` units (all by default): every gated pair
+    (:func:`.kernels.sweep`), connected components, and the complete-linkage split of every
+    component that is not a clique of the gate (:func:`.kernels.split_small`,
+    :func:`.split.split_large`). The units after ``n_main`` are queries: the same sweep
+    returns the main units each one passes the gates with, as ``(query, unit)`` pairs.
 
     ``z`` (normalised space-time) serves only a dense burst: there, rather than gating all
     pairs, each unit's ``k_neighbours`` nearest in ``z`` are gated, so memory stays ``n * k``.
     """
     m = len(u)
+    nm = m if n_main is None else n_main
+    none = np.zeros(0, np.int64)
     if m == 0:
-        return np.zeros(0, np.int64)
+        return none, none, none
     F, role, src = u.packed
     slack = p.tdoa_slack_s if mode == 1 else p.arrival_slack_s
     radius = p.pair_radius
@@ -89,11 +94,12 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64) -> I64:
         reach2 = p.gate_chi2 * (half + np.sqrt(((u.sxx - u.syy) / 2.0) ** 2 + u.sxy**2))
         scale_s = p.link_scale_s
     reach2 = np.where(np.isfinite(reach2), reach2, np.inf)
+    query = np.arange(m) >= nm
     cap = 4 * m + 1_000
     while True:
-        i, j, d, n, ok = kernels.sweep(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
-                                    reach2, p.link_scale_m, scale_s, radius,
-                                    64 * m + 1_000_000, cap)
+        i, j, d, n, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
+                                       p.array_span_m, reach2, p.link_scale_m, scale_s,
+                                       radius, 64 * m + 1_000_000, cap)
         if n <= cap:
             break
         cap = n
@@ -103,10 +109,15 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64) -> I64:
                                              np.asarray(b, np.int64), mode, p.gate_chi2,
                                              slack, p.array_span_m))
 
-    if not ok:
-        i, j = candidate_edges(z, dist, p.k_neighbours, p.pair_radius, p.search_radius)
+    if ok:
+        q = j >= nm  # i < j: a query pair has its query second
+        qi, qj = j[q] - nm, i[q]
+        i, j, d = i[~q], j[~q], d[~q]
+    else:
+        i, j = candidate_edges(z[:nm], dist, p.k_neighbours, p.pair_radius, p.search_radius)
         d = dist(i, j)
-    ncomp, comp = kernels.components(m, i, j)
+        qi, qj = _query_knn(z, nm, dist, p)
+    ncomp, comp = kernels.components(nm, i, j)
     sub, left = kernels.split_small(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
                                     comp, ncomp, i, j, d, ok, SMALL)
     if left.any():
@@ -116,7 +127,25 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64) -> I64:
         for c in np.flatnonzero(left):
             members = order[starts[c]:starts[c + 1]]
             sub[members] = split_large(dist, p, tm, members)
-    return _dense(comp, sub, ncomp)
+    return _dense(comp, sub, ncomp), qi, qj
+
+
+def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64]:
+    """The query units' gated pairs among their ``k_neighbours`` nearest main units (the
+    bounded path of a dense burst)."""
+    nq = len(z) - nm
+    if nq == 0 or nm == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    k = min(p.k_neighbours, nm)
+    _, nb = cKDTree(z[:nm]).query(z[nm:], k=k, distance_upper_bound=p.search_radius,
+                                  workers=-1)
+    nb = np.asarray(nb, np.int64).reshape(nq, k)
+    qi = np.repeat(np.arange(nq), k)
+    qj = nb.ravel()
+    ok = qj < nm
+    qi, qj = qi[ok], qj[ok]
+    ok = dist(nm + qi, qj) <= 1.0
+    return qi[ok], qj[ok]
 
 
 def _dense(comp: I64, sub: I64, ncomp: int) -> I64:
@@ -156,7 +185,7 @@ def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
     au = _Units(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
                 np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
                 b.ox[rows], b.oy[rows], c)
-    lab = _cluster(au, 1, p, z)
+    lab = _cluster(au, 1, p, z)[0]
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     sub = b.take(rows)
@@ -210,42 +239,31 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     fx_ids = np.flatnonzero(fixed)
     units = _concat(_units_of_reports(b, cd, rrows), _take_units(aunits, fx_ids))
     U = len(units)
-    tm = (units.t_lo + units.t_hi) / 2
-    z = np.column_stack([units.mx / p.link_scale_m, units.my / p.link_scale_m,
+    # vague arrival groups join the one group they fit, if exactly one: they are queries
+    # of the same sweep, as the sensors' area (where the event could have been heard)
+    vague = np.flatnonzero(~fixed)
+    vu = _take_units(aunits, vague)
+    if len(vague):
+        first = np.full(len(fixed), -1, np.int64)
+        first[alab[::-1]] = arows[::-1]
+        fr = first[vague]
+        srt = arows[np.argsort(alab, kind="stable")]
+        st = _starts(alab, len(fixed))
+        vu = _Units(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
+                    np.minimum.reduceat(b.t_lo[srt], st)[vague],
+                    np.maximum.reduceat(b.t_hi[srt], st)[vague],
+                    vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
+    both = _concat(units, vu)
+    tm = (both.t_lo + both.t_hi) / 2
+    z = np.column_stack([both.mx / p.link_scale_m, both.my / p.link_scale_m,
                          tm / p.link_scale_s])
-    ulab = _cluster(units, 0, p, z)
+    ulab, qi, qj = _cluster(both, 0, p, z, n_main=U)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]
     a_label = np.full(len(fixed), -1, np.int64)
     a_label[fx_ids] = ulab[len(rrows):]
-    # vague arrival groups join the one group they fit, if exactly one
-    vague = np.flatnonzero(~fixed)
     if len(vague) and U:
-        vu = _take_units(aunits, vague)
-        # a vague group's unit: the sensors' area (where it could have been heard)
-        first = np.full(len(fixed), -1, np.int64)
-        first[alab[::-1]] = arows[::-1]
-        fr = first[vague]
-        vu = _Units(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
-                    np.minimum.reduceat(b.t_lo[arows[np.argsort(alab, kind="stable")]],
-                                        _starts(alab, len(fixed)))[vague],
-                    np.maximum.reduceat(b.t_hi[arows[np.argsort(alab, kind="stable")]],
-                                        _starts(alab, len(fixed)))[vague],
-                    vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
-        both = _concat(units, vu)
-        tq = (vu.t_lo + vu.t_hi) / 2
-        zq = np.column_stack([vu.mx / p.link_scale_m, vu.my / p.link_scale_m,
-                              tq / p.link_scale_s])
-        k = min(p.k_neighbours, U)
-        _, nb = cKDTree(z).query(zq, k=k, distance_upper_bound=p.search_radius, workers=-1)
-        nb = np.asarray(nb).reshape(len(vu), k)
-        qi = np.repeat(np.arange(len(vu)), k)
-        qj = nb.ravel()
-        ok = qj < U
-        qi, qj = qi[ok], qj[ok]
-        d = _pair_distance(both, p, U + qi, qj.astype(np.int64))
-        ok = d <= 1.0
-        qi, qj = qi[ok], ulab[qj[ok]]
+        qj = ulab[qj]
         pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # the group must not already hold one of the vague group's sources

@@ -63,7 +63,7 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
             return dt / lim
         return BIG
     ri, rj = role[i], role[j]
-    if not (ri == rj or ri == ROLE_ANY or rj == ROLE_ANY):
+    if not (ri == rj or ri == ROLE_ANY or rj == ROLE_ANY):  # noqa: SIM109 (numba)
         return BIG
     tli, thi, tlj, thj = F[i, F_TLO], F[i, F_THI], F[j, F_TLO], F[j, F_THI]
     if not (tli <= thj and tlj <= thi):
@@ -89,22 +89,24 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
 
 
 @njit(cache=True, error_model="numpy")
-def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, I: I64, J: I64, mode: int,
+def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode: int,
                gate_chi2: float, slack: float, span: float) -> F64:
     """:func:`gate` for many pairs."""
-    out = np.empty(len(I))
-    for k in range(len(I)):
-        out[k] = gate(F, role, src, I[k], J[k], mode, gate_chi2, slack, span)
+    out = np.empty(len(ei))
+    for k in range(len(ei)):
+        out[k] = gate(F, role, src, ei[k], ej[k], mode, gate_chi2, slack, span)
     return out
 
 
 @njit(cache=True, error_model="numpy")
-def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
-          slack: float, span: float, reach2: F64, scale_m: float, scale_s: float,
+def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
+          gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
+          scale_s: float,
           radius: float, budget: int, cap: int) -> tuple[I64, I64, F64, int, bool]:
     """Every pair of units that passes :func:`gate` and lies within ``radius`` of each other
     in the normalised space-time ``(x/scale_m, y/scale_m, t/scale_s)``, each once as
-    ``(i, j)``, ``i < j``, with its gated distance.
+    ``(i, j)``, ``i < j``, with its gated distance. Two ``query`` units are never paired
+    (they only look for the others).
 
     A sweep in order of window start keeps the units whose window is still open in a hashed
     grid of squares; each unit looks only in the squares within ``radius * scale_m`` of it,
@@ -134,7 +136,7 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
         if math.isfinite(w):
             lo_t, hi_t, open_s = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI]), open_s + w
     H = 1024
-    while H < 32.0 * open_s / max(hi_t - lo_t, 1.0) and H < (1 << 20):
+    while 32.0 * open_s / max(hi_t - lo_t, 1.0) > H and H < (1 << 20):
         H *= 2
     head = np.full(H, -1, np.int64)
     nxt = np.full(m, -1, np.int64)
@@ -147,7 +149,9 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
     rs = np.empty(m, np.int8)
     ss = np.empty((m, src.shape[1]), np.int64)
     es = np.empty(m)
+    qs = np.empty(m, np.bool_)
     for r in range(m):
+        qs[r] = query[order[r]]
         Fs[r] = F[order[r]]
         rs[r] = role[order[r]]
         ss[r] = src[order[r]]
@@ -158,10 +162,10 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
     checked = 0
     for u in range(m):
         lo_u, hi_u = Fs[u, F_TLO], Fs[u, F_THI]
-        xu, yu, eu = Fs[u, F_MX], Fs[u, F_MY], es[u]
+        xu, yu, eu, qu = Fs[u, F_MX], Fs[u, F_MY], es[u], qs[u]
         if not (math.isfinite(xu) and math.isfinite(yu) and math.isfinite(lo_u)):
             continue
-        cx, cy = int(math.floor(xu / cell)), int(math.floor(yu / cell))
+        cx, cy = math.floor(xu / cell), math.floor(yu / cell)
         for gx in range(cx - 3, cx + 4):
             for gy in range(cy - 3, cy + 4):
                 h = ((gx * 73856093) ^ (gy * 19349663)) & (H - 1)
@@ -182,7 +186,7 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
                         continue
                     dx, dy = Fs[v, F_MX] - xu, Fs[v, F_MY] - yu
                     d2 = dx * dx + dy * dy
-                    if d2 <= eu + es[v]:
+                    if d2 <= eu + es[v] and not (qu and qs[v]):
                         dt = (Fs[v, F_TLO] + Fs[v, F_THI] - lo_u - hi_u) * inv_s
                         if d2 * inv_m2 + dt * dt <= r2:
                             checked += 1
@@ -205,11 +209,11 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
 
 
 @njit(cache=True, error_model="numpy")
-def components(m: int, I: I64, J: I64) -> tuple[int, I64]:
+def components(m: int, ei: I64, ej: I64) -> tuple[int, I64]:
     """Connected components (labels 0.. in order of first member) by union-find."""
     parent = np.arange(m)
-    for k in range(len(I)):
-        a, b = I[k], J[k]
+    for k in range(len(ei)):
+        a, b = ei[k], ej[k]
         while parent[a] != a:
             parent[a] = parent[parent[a]]
             a = parent[a]
@@ -236,7 +240,7 @@ def components(m: int, I: I64, J: I64) -> tuple[int, I64]:
 
 @njit(cache=True, error_model="numpy")
 def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
-                slack: float, span: float, comp: I64, ncomp: int, I: I64, J: I64, dist: F64,
+                slack: float, span: float, comp: I64, ncomp: int, ei: I64, ej: I64, dist: F64,
                 complete: bool, max_size: int) -> tuple[I64, NDArray[np.bool_]]:
     """Sub-labels (unique within a component) so that every pair of a group passes the gate.
 
@@ -251,8 +255,8 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
     edges = np.zeros(ncomp, np.int64)
     for u in range(m):
         size[comp[u]] += 1
-    for k in range(len(I)):
-        edges[comp[I[k]]] += 1
+    for k in range(len(ei)):
+        edges[comp[ei[k]]] += 1
     start = np.zeros(ncomp + 1, np.int64)
     for c in range(ncomp):
         start[c + 1] = start[c] + size[c]
@@ -269,9 +273,9 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
     for c in range(ncomp):
         estart[c + 1] = estart[c] + edges[c]
     efill = estart[:-1].copy()
-    eidx = np.empty(len(I), np.int64)
-    for k in range(len(I)):
-        c = comp[I[k]]
+    eidx = np.empty(len(ei), np.int64)
+    for k in range(len(ei)):
+        c = comp[ei[k]]
         eidx[efill[c]] = k
         efill[c] += 1
     sub = np.zeros(m, np.int64)
@@ -284,7 +288,7 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
         S = size[c]
         if edges[c] == S * (S - 1) // 2:
             continue
-        if S > max_size:
+        if max_size < S:
             left[c] = True
             continue
         rows = mem[start[c]:start[c + 1]]
@@ -295,7 +299,7 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
                     D[a, b] = np.inf
             for q in range(estart[c], estart[c + 1]):
                 k = eidx[q]
-                a, b = pos[I[k]], pos[J[k]]
+                a, b = pos[ei[k]], pos[ej[k]]
                 D[a, b] = dist[k]
                 D[b, a] = dist[k]
             _complete_linkage(D, S, lab, best, arg)
