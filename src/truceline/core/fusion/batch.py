@@ -115,7 +115,7 @@ class GroupingParams:
     arrival_fix_inflation: float = 2.0
     #: Iterations of the arrival groups' fixes: they only place the gate (and are inflated);
     #: from Bancroft's closed-form start a few steps settle them.
-    arrival_fix_iterations: int = 6
+    arrival_fix_iterations: int = 4
     arrival_fix_floor_m: float = 200.0
     arrival_range_frac: float = 0.3
 
@@ -256,6 +256,11 @@ class Candidates:
     sxy: F64
     syy: F64
     ok: NDArray[np.bool_]
+
+    def take(self, rows: I64) -> Candidates:
+        """The candidates of rows ``rows`` (as :meth:`FireBatch.take` takes the reports)."""
+        return Candidates(self.mx[rows], self.my[rows], self.sxx[rows], self.sxy[rows],
+                          self.syy[rows], self.ok[rows])
 
 
 def candidates(b: FireBatch, params: GroupingParams) -> Candidates:

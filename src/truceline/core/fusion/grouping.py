@@ -99,7 +99,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
     while True:
         i, j, d, n, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
                                        p.array_span_m, reach2, p.link_scale_m, scale_s,
-                                       radius, 64 * m + 1_000_000, cap)
+                                       radius, 64 * m + 1_000_000, cap,
+                                       kernels.threads())
         if n <= cap:
             break
         cap = n
@@ -119,7 +120,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
         qi, qj = _query_knn(z, nm, dist, p)
     ncomp, comp = kernels.components(nm, i, j)
     sub, left = kernels.split_small(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
-                                    comp, ncomp, i, j, d, ok, SMALL)
+                                    comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
     if left.any():
         tm = (u.t_lo + u.t_hi) / 2.0
         order = np.argsort(comp, kind="stable")
@@ -164,7 +165,7 @@ def _tmid(b: FireBatch) -> F64:
     return (b.t_lo + b.t_hi) / 2.0
 
 
-def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
+def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
                    ) -> tuple[I64, _Units, NDArray[np.bool_]]:
     """Bare arrival times grouped by the TDOA limit and located by multilateration.
 
@@ -189,7 +190,7 @@ def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     sub = b.take(rows)
-    fx = locate(sub, lab, candidates(sub, p), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
+    fx = locate(sub, lab, cd.take(rows), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
                                                    iterations=p.arrival_fix_iterations))
     fixed = fx.located & (size >= 3)
     cov = np.where(fixed[:, None, None], fx.cov, 0.0) * p.arrival_fix_inflation
@@ -235,7 +236,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     bare = cd.ok & np.isfinite(b.arr) & ~np.isfinite(b.brg) & ~np.isfinite(b.ex)
     arows = np.flatnonzero(bare)
     rrows = np.flatnonzero(cd.ok & ~bare)
-    alab, aunits, fixed = _arrival_units(b, p, arows)
+    alab, aunits, fixed = _arrival_units(b, cd, p, arows)
     fx_ids = np.flatnonzero(fixed)
     units = _concat(_units_of_reports(b, cd, rrows), _take_units(aunits, fx_ids))
     U = len(units)

@@ -15,13 +15,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
 
+__all__ = ["components", "gate", "gate_pairs", "split_small", "sweep", "threads"]
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+
+def threads() -> int:
+    """How many chunks the parallel loops cut their work into (numba's thread count)."""
+    return int(get_num_threads())
+
 
 F_MX, F_MY, F_SXX, F_SXY, F_SYY, F_TLO, F_THI, F_ARR, F_OX, F_OY, F_C = range(11)
 N_F = 11
@@ -98,50 +106,45 @@ def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode:
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
           gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
-          scale_s: float,
-          radius: float, budget: int, cap: int) -> tuple[I64, I64, F64, int, bool]:
+          scale_s: float, radius: float, budget: int, cap: int, chunks: int
+          ) -> tuple[I64, I64, F64, int, bool]:
     """Every pair of units that passes :func:`gate` and lies within ``radius`` of each other
     in the normalised space-time ``(x/scale_m, y/scale_m, t/scale_s)``, each once as
     ``(i, j)``, ``i < j``, with its gated distance. Two ``query`` units are never paired
     (they only look for the others).
 
     A sweep in order of window start keeps the units whose window is still open in a hashed
-    grid of squares; each unit looks only in the squares within ``radius * scale_m`` of it,
-    drops the units whose window closed (they can overlap no later one) and gates the rest
-    whose centres are within the Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``reach2``
-    holds each covariance's largest eigenvalue times ``gate_chi2``). Work is the number of
-    near pairs, not of all pairs; memory is the number of units. Returns ``False`` (and no
-    pairs) when more than ``budget`` pairs would need gating: the caller then bounds the work
-    another way (a dense burst). The pairs go into arrays of ``cap`` rows; the count returned
-    is of all pairs, and if it is larger the caller runs again with room for them (growing
-    arrays inside the loop would cost more than the sweep).
+    grid of squares (:func:`_sweep_chunk`). The time order is cut into ``chunks`` run in
+    parallel, each first filling its grid with the earlier units still open at its start:
+    the pairs are the same for any number of chunks. Returns ``False`` (and no pairs) when
+    more than ``budget`` pairs would need gating: the caller then bounds the work another
+    way (a dense burst). Each chunk's pairs go into ``cap // chunks`` rows; the count
+    returned is what the fullest chunk needed (times ``chunks``), and if it is larger than
+    ``cap`` the caller runs again with room for them (growing arrays inside the loop would
+    cost more than the sweep).
     """
     m = F.shape[0]
-    out_i = np.empty(cap, np.int64)
-    out_j = np.empty(cap, np.int64)
-    out_d = np.empty(cap)
-    n_out = 0
+    P = max(1, min(chunks, m // 1_000 + 1))
+    per = max(cap // P, 1)
+    out_i = np.empty(per * P, np.int64)
+    out_j = np.empty(per * P, np.int64)
+    out_d = np.empty(per * P)
     if m < 2:
         return out_i[:0], out_j[:0], out_d[:0], 0, True
-    reach_m = radius * scale_m  # no pair is farther apart than this
-    cell = reach_m / 3.0
     # the table needs room for the open units only; small, it stays in cache (the units
     # come in time order from all over the line, so a large table misses on every lookup)
-    lo_t, hi_t, open_s = np.inf, -np.inf, 0.0
+    lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
     for u in range(m):
         w = F[u, F_THI] - F[u, F_TLO]
         if math.isfinite(w):
-            lo_t, hi_t, open_s = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI]), open_s + w
+            lo_t, hi_t = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI])
+            open_s, max_w = open_s + w, max(max_w, w)
     H = 1024
     while 32.0 * open_s / max(hi_t - lo_t, 1.0) > H and H < (1 << 20):
         H *= 2
-    head = np.full(H, -1, np.int64)
-    nxt = np.full(m, -1, np.int64)
-    ccx = np.zeros(m, np.int64)
-    ccy = np.zeros(m, np.int64)
     # work on a copy in window-start order: the open units are then a recent, contiguous
     # stretch of rows that stays in cache, where random rows of ``F`` would each miss
     order = np.argsort(F[:, F_TLO], kind="mergesort")
@@ -156,56 +159,111 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
         rs[r] = role[order[r]]
         ss[r] = src[order[r]]
         es[r] = reach2[order[r]]
+    counts = np.zeros(P, np.int64)
+    for c in prange(P):
+        lo, hi = c * m // P, (c + 1) * m // P
+        counts[c] = _sweep_chunk(Fs, rs, ss, es, qs, order, lo, hi, max_w, H, mode,
+                                 gate_chi2, slack, span, scale_m, scale_s, radius,
+                                 budget // P + 1, out_i[c * per:(c + 1) * per],
+                                 out_j[c * per:(c + 1) * per], out_d[c * per:(c + 1) * per])
+    if (counts < 0).any():
+        return out_i[:0], out_j[:0], out_d[:0], 0, False
+    need = int(counts.max()) * P
+    if need > per * P:
+        return out_i[:0], out_j[:0], out_d[:0], need, True
+    total = int(counts.sum())
+    ri = np.empty(total, np.int64)
+    rj = np.empty(total, np.int64)
+    rd = np.empty(total)
+    k = 0
+    for c in range(P):
+        n = counts[c]
+        ri[k:k + n] = out_i[c * per:c * per + n]
+        rj[k:k + n] = out_j[c * per:c * per + n]
+        rd[k:k + n] = out_d[c * per:c * per + n]
+        k += n
+    return ri, rj, rd, total, True
+
+
+@njit(cache=True, error_model="numpy")
+def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np.bool_],
+                 order: I64, lo: int, hi: int, max_w: float, H: int, mode: int,
+                 gate_chi2: float, slack: float, span: float, scale_m: float, scale_s: float,
+                 radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64) -> int:
+    """The pairs whose later unit (in window-start order) is one of ``lo .. hi - 1``.
+
+    Units whose window is still open sit in a hashed grid of squares; each unit looks only
+    in the squares within ``radius * scale_m`` of it, drops the units whose window closed
+    (they can overlap no later one) and gates the rest whose centres are within the
+    Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``es`` holds each covariance's largest
+    eigenvalue times ``gate_chi2``). Work is the number of near pairs, not of all pairs.
+    Returns the number of pairs (written up to the buffers' length), or -1 past ``budget``.
+    """
+    cap = len(out_i)
+    cell = radius * scale_m / 3.0  # no pair is farther apart than three squares
+    m = Fs.shape[0]
+    head = np.full(H, -1, np.int64)
+    nxt = np.full(m, -1, np.int64)
+    ccx = np.zeros(m, np.int64)
+    ccy = np.zeros(m, np.int64)
     r2 = radius * radius
     inv_s = 1.0 / (2.0 * scale_s)
     inv_m2 = 1.0 / (scale_m * scale_m)
+    first = lo
+    if lo > 0:  # the earlier units still open at this chunk's first start
+        t_first = Fs[lo, F_TLO]
+        while first > 0 and Fs[first - 1, F_TLO] >= t_first - max_w:
+            first -= 1
+    n_out = 0
     checked = 0
-    for u in range(m):
+    for u in range(first, hi):
         lo_u, hi_u = Fs[u, F_TLO], Fs[u, F_THI]
         xu, yu, eu, qu = Fs[u, F_MX], Fs[u, F_MY], es[u], qs[u]
         if not (math.isfinite(xu) and math.isfinite(yu) and math.isfinite(lo_u)):
             continue
         cx, cy = math.floor(xu / cell), math.floor(yu / cell)
-        for gx in range(cx - 3, cx + 4):
-            for gy in range(cy - 3, cy + 4):
-                h = ((gx * 73856093) ^ (gy * 19349663)) & (H - 1)
-                prev = -1
-                v = head[h]
-                while v >= 0:
-                    nv = nxt[v]
-                    if Fs[v, F_THI] < lo_u:  # closed: unlink for good
-                        if prev < 0:
-                            head[h] = nv
-                        else:
-                            nxt[prev] = nv
+        if u >= lo:
+            for gx in range(cx - 3, cx + 4):
+                for gy in range(cy - 3, cy + 4):
+                    h = ((gx * 73856093) ^ (gy * 19349663)) & (H - 1)
+                    prev = -1
+                    v = head[h]
+                    while v >= 0:
+                        nv = nxt[v]
+                        if Fs[v, F_THI] < lo_u:  # closed: unlink for good
+                            if prev < 0:
+                                head[h] = nv
+                            else:
+                                nxt[prev] = nv
+                            v = nv
+                            continue
+                        prev = v
+                        if ccx[v] != gx or ccy[v] != gy:  # another square in this slot
+                            v = nv
+                            continue
+                        dx, dy = Fs[v, F_MX] - xu, Fs[v, F_MY] - yu
+                        d2 = dx * dx + dy * dy
+                        if d2 <= eu + es[v] and not (qu and qs[v]):
+                            dt = (Fs[v, F_TLO] + Fs[v, F_THI] - lo_u - hi_u) * inv_s
+                            if d2 * inv_m2 + dt * dt <= r2:
+                                checked += 1
+                                d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
+                                if d <= 1.0:
+                                    if n_out < cap:
+                                        a, b = order[u], order[v]
+                                        out_i[n_out], out_j[n_out] = min(a, b), max(a, b)
+                                        out_d[n_out] = d
+                                    n_out += 1
                         v = nv
-                        continue
-                    prev = v
-                    if ccx[v] != gx or ccy[v] != gy:  # another square in this slot
-                        v = nv
-                        continue
-                    dx, dy = Fs[v, F_MX] - xu, Fs[v, F_MY] - yu
-                    d2 = dx * dx + dy * dy
-                    if d2 <= eu + es[v] and not (qu and qs[v]):
-                        dt = (Fs[v, F_TLO] + Fs[v, F_THI] - lo_u - hi_u) * inv_s
-                        if d2 * inv_m2 + dt * dt <= r2:
-                            checked += 1
-                            d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
-                            if d <= 1.0:
-                                if n_out < cap:
-                                    a, b = order[u], order[v]
-                                    out_i[n_out], out_j[n_out] = min(a, b), max(a, b)
-                                    out_d[n_out] = d
-                                n_out += 1
-                    v = nv
+            if checked > budget:
+                return -1
+        elif Fs[u, F_THI] < Fs[lo, F_TLO]:
+            continue  # closed before this chunk starts
         h = ((cx * 73856093) ^ (cy * 19349663)) & (H - 1)
         ccx[u], ccy[u] = cx, cy
         nxt[u] = head[h]
         head[h] = u
-        if checked > budget:
-            return out_i[:0], out_j[:0], out_d[:0], 0, False
-    k = min(n_out, cap)
-    return out_i[:k], out_j[:k], out_d[:k], n_out, True
+    return n_out
 
 
 @njit(cache=True, error_model="numpy")
@@ -238,10 +296,10 @@ def components(m: int, ei: I64, ej: I64) -> tuple[int, I64]:
     return n, label
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
                 slack: float, span: float, comp: I64, ncomp: int, ei: I64, ej: I64, dist: F64,
-                complete: bool, max_size: int) -> tuple[I64, NDArray[np.bool_]]:
+                complete: bool, max_size: int, chunks: int) -> tuple[I64, NDArray[np.bool_]]:
     """Sub-labels (unique within a component) so that every pair of a group passes the gate.
 
     A component whose edges make it a clique stays whole. Any other of at most ``max_size``
@@ -280,47 +338,46 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
         efill[c] += 1
     sub = np.zeros(m, np.int64)
     left = np.zeros(ncomp, np.bool_)
-    D = np.empty((max_size, max_size))
-    lab = np.empty(max_size, np.int64)
-    best = np.empty(max_size)
-    arg = np.empty(max_size, np.int64)
-    for c in range(ncomp):
-        S = size[c]
-        if edges[c] == S * (S - 1) // 2:
-            continue
-        if max_size < S:
-            left[c] = True
-            continue
-        rows = mem[start[c]:start[c + 1]]
-        if complete:
-            for a in range(S):
-                lab[a] = a
-                for b in range(S):
-                    D[a, b] = np.inf
-            for q in range(estart[c], estart[c + 1]):
-                k = eidx[q]
-                a, b = pos[ei[k]], pos[ej[k]]
-                D[a, b] = dist[k]
-                D[b, a] = dist[k]
+    P = max(1, min(chunks, ncomp // 256 + 1))
+    for ch in prange(P):  # components are independent: cut them on every core
+        D = np.empty((max_size, max_size))
+        lab = np.empty(max_size, np.int64)
+        best = np.empty(max_size)
+        arg = np.empty(max_size, np.int64)
+        for c in range(ch * ncomp // P, (ch + 1) * ncomp // P):
+            S = size[c]
+            if edges[c] == S * (S - 1) // 2:
+                continue
+            if max_size < S:
+                left[c] = True
+                continue
+            rows = mem[start[c]:start[c + 1]]
+            if complete:
+                for a in range(S):
+                    lab[a] = a
+                    for b in range(S):
+                        D[a, b] = np.inf
+                for q in range(estart[c], estart[c + 1]):
+                    k = eidx[q]
+                    a, b = pos[ei[k]], pos[ej[k]]
+                    D[a, b] = dist[k]
+                    D[b, a] = dist[k]
+            else:
+                clique = True
+                for a in range(S):
+                    D[a, a] = np.inf
+                    lab[a] = a
+                    for b in range(a + 1, S):
+                        d = gate(F, role, src, rows[a], rows[b], mode, gate_chi2, slack, span)
+                        D[a, b] = d
+                        D[b, a] = d
+                        if d > 1.0:
+                            clique = False
+                if clique:
+                    continue
             _complete_linkage(D, S, lab, best, arg)
             for a in range(S):
                 sub[rows[a]] = lab[a]
-            continue
-        clique = True
-        for a in range(S):
-            D[a, a] = np.inf
-            lab[a] = a
-            for b in range(a + 1, S):
-                d = gate(F, role, src, rows[a], rows[b], mode, gate_chi2, slack, span)
-                D[a, b] = d
-                D[b, a] = d
-                if d > 1.0:
-                    clique = False
-        if clique:
-            continue
-        _complete_linkage(D, S, lab, best, arg)
-        for a in range(S):
-            sub[rows[a]] = lab[a]
     return sub, left
 
 

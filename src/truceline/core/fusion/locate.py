@@ -351,7 +351,8 @@ def locate(
     nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
     dof = nrow - 2 - has_t
     ssq = np.bincount(rw.g, np.where(bad_row, 0.0, r * r), minlength=G)
-    fail = (dof >= 1) & (ssq > chi2.ppf(0.99, np.maximum(dof, 1)))
+    udof, at = np.unique(np.maximum(dof, 1), return_inverse=True)  # few distinct values
+    fail = (dof >= 1) & (ssq > chi2.ppf(0.99, udof)[at])
     cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
     a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)
