@@ -1,0 +1,97 @@
+"""The compiled grouping loops against plain references: every gated pair found, the same pairs
+for any number of parallel chunks, complete linkage as scipy cuts it."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.metrics import adjusted_rand_score
+
+from tests.fusion.synth import Reports, bearing_report, posts_around
+from truceline.core.fusion import kernels
+from truceline.core.fusion.batch import GroupingParams, candidates
+from truceline.core.fusion.graph import _units_of_reports
+
+
+def _units(n_events: int, seed: int):  # type: ignore[no-untyped-def]
+    """Bearing reports of ``n_events`` events crowded into 40 km and two hours."""
+    rng = np.random.default_rng(seed)
+    r = Reports()
+    for e in range(n_events):
+        target = (37.0 + rng.uniform(0, 0.5), 48.0 + rng.uniform(0, 0.3))
+        t = rng.uniform(0, 7_200)
+        for k, post in enumerate(posts_around(target, int(rng.integers(1, 5)), rng)):
+            bearing_report(r, e, post, target, t + rng.uniform(0, 90), 3.0, rng,
+                           source=f"e{e}m{k}", band=(2_000, 10_000))
+    b = r.batch()
+    p = GroupingParams()
+    cd = candidates(b, p)
+    return _units_of_reports(b, cd, np.flatnonzero(cd.ok)), p
+
+
+def _reach2(u, p):  # type: ignore[no-untyped-def]
+    half = (u.sxx + u.syy) / 2.0
+    return p.gate_chi2 * (half + np.sqrt(((u.sxx - u.syy) / 2.0) ** 2 + u.sxy**2))
+
+
+def _sweep(u, p, chunks: int, budget: int = 10**9):  # type: ignore[no-untyped-def]
+    F, role, src = u.packed
+    query = np.zeros(len(u), bool)
+    i, j, d, n, ok = kernels.sweep(F, role, src, query, 0, p.gate_chi2, p.arrival_slack_s,
+                                   p.array_span_m, _reach2(u, p), p.link_scale_m,
+                                   p.link_scale_s, p.pair_radius, budget, 10 * len(u), chunks)
+    return i, j, d, ok
+
+
+def test_the_sweep_finds_every_gated_pair_within_the_radius_and_no_other():
+    u, p = _units(400, 1)
+    m = len(u)
+    F, role, src = u.packed
+    ii, jj = np.triu_indices(m, 1)
+    tm = (u.t_lo + u.t_hi) / 2
+    z2 = (((u.mx[ii] - u.mx[jj]) / p.link_scale_m) ** 2
+          + ((u.my[ii] - u.my[jj]) / p.link_scale_m) ** 2
+          + ((tm[ii] - tm[jj]) / p.link_scale_s) ** 2)
+    d_all = kernels.gate_pairs(F, role, src, ii, jj, 0, p.gate_chi2, p.arrival_slack_s,
+                               p.array_span_m)
+    want = (d_all <= 1.0) & (z2 <= p.pair_radius**2)
+    i, j, d, ok = _sweep(u, p, 1)
+    assert ok and want.sum() > m // 2  # a crowded scene: many true pairs
+    got = set(zip(i.tolist(), j.tolist(), strict=True))
+    assert len(got) == len(i)  # each pair once
+    assert got == set(zip(ii[want].tolist(), jj[want].tolist(), strict=True))
+    np.testing.assert_allclose(np.sort(d), np.sort(d_all[want]))
+
+
+def test_parallel_chunks_find_the_same_pairs_as_one():
+    u, p = _units(600, 2)
+    one = _sweep(u, p, 1)
+    for chunks in (2, 3, 7):
+        i, j, d, ok = _sweep(u, p, chunks)
+        assert ok
+        assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(
+            zip(one[0].tolist(), one[1].tolist(), strict=True))
+
+
+def test_the_sweep_gives_up_past_its_budget():
+    u, p = _units(300, 3)
+    assert _sweep(u, p, 1)[3]
+    assert not _sweep(u, p, 1, budget=10)[3]
+
+
+def test_complete_linkage_cuts_as_scipy_does():
+    rng = np.random.default_rng(4)
+    for S in (2, 5, 17, 60, 200):
+        for _ in range(5):
+            pts = rng.uniform(0, 3, (S, 2))
+            D = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+            want = fcluster(linkage(squareform(D, checks=False), "complete"), t=1.0,
+                            criterion="distance")
+            W = D.copy()
+            np.fill_diagonal(W, np.inf)
+            lab = np.arange(S)
+            kernels._complete_linkage(W, S, lab, np.empty(S), np.empty(S, np.int64))
+            assert adjusted_rand_score(want, lab) == 1.0
+            for g in np.unique(lab):  # every pair in a group within the cut
+                assert D[np.ix_(lab == g, lab == g)].max() <= 1.0
