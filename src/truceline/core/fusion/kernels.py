@@ -192,20 +192,26 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
                  radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64) -> int:
     """The pairs whose later unit (in window-start order) is one of ``lo .. hi - 1``.
 
-    Units whose window is still open sit in a hashed grid of squares; each unit looks only
-    in the squares within ``radius * scale_m`` of it, drops the units whose window closed
-    (they can overlap no later one) and gates the rest whose centres are within the
+    Units whose window is still open sit in a hashed grid of squares of side
+    ``radius * scale_m``; each unit looks only in the 3 x 3 squares around its own, drops the
+    units whose window closed (they can overlap no later one) and gates the rest whose
+    centres are within the
     Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``es`` holds each covariance's largest
     eigenvalue times ``gate_chi2``). Work is the number of near pairs, not of all pairs.
     Returns the number of pairs (written up to the buffers' length), or -1 past ``budget``.
     """
     cap = len(out_i)
-    cell = radius * scale_m / 3.0  # no pair is farther apart than three squares
+    cell = radius * scale_m  # no pair is farther apart than one square
     m = Fs.shape[0]
     head = np.full(H, -1, np.int64)
     nxt = np.full(m, -1, np.int64)
-    ccx = np.zeros(m, np.int64)
-    ccy = np.zeros(m, np.int64)
+    # what a scan reads of an open unit, in arrays of their own (a row of ``Fs`` spans two
+    # cache lines, and most units a scan meets fail on these four numbers)
+    key = np.zeros(m, np.int64)
+    ths = np.empty(m)
+    xs = np.empty(m)
+    ys = np.empty(m)
+    tms = np.empty(m)
     r2 = radius * radius
     inv_s = 1.0 / (2.0 * scale_s)
     inv_m2 = 1.0 / (scale_m * scale_m)
@@ -222,15 +228,17 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
         if not (math.isfinite(xu) and math.isfinite(yu) and math.isfinite(lo_u)):
             continue
         cx, cy = math.floor(xu / cell), math.floor(yu / cell)
+        tm_u = lo_u + hi_u
         if u >= lo:
-            for gx in range(cx - 3, cx + 4):
-                for gy in range(cy - 3, cy + 4):
+            for gx in range(cx - 1, cx + 2):
+                for gy in range(cy - 1, cy + 2):
                     h = ((gx * 73856093) ^ (gy * 19349663)) & (H - 1)
+                    kk = (gx << 32) ^ (gy & 0xFFFFFFFF)
                     prev = -1
                     v = head[h]
                     while v >= 0:
                         nv = nxt[v]
-                        if Fs[v, F_THI] < lo_u:  # closed: unlink for good
+                        if ths[v] < lo_u:  # closed: unlink for good
                             if prev < 0:
                                 head[h] = nv
                             else:
@@ -238,14 +246,12 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
                             v = nv
                             continue
                         prev = v
-                        if ccx[v] != gx or ccy[v] != gy:  # another square in this slot
-                            v = nv
-                            continue
-                        dx, dy = Fs[v, F_MX] - xu, Fs[v, F_MY] - yu
-                        d2 = dx * dx + dy * dy
-                        if d2 <= eu + es[v] and not (qu and qs[v]):
-                            dt = (Fs[v, F_TLO] + Fs[v, F_THI] - lo_u - hi_u) * inv_s
-                            if d2 * inv_m2 + dt * dt <= r2:
+                        if key[v] == kk:  # not another square sharing this slot
+                            dx, dy = xs[v] - xu, ys[v] - yu
+                            d2 = dx * dx + dy * dy
+                            dt = (tms[v] - tm_u) * inv_s
+                            if (d2 <= eu + es[v] and d2 * inv_m2 + dt * dt <= r2
+                                    and not (qu and qs[v])):
                                 checked += 1
                                 d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
                                 if d <= 1.0:
@@ -257,10 +263,11 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
                         v = nv
             if checked > budget:
                 return -1
-        elif Fs[u, F_THI] < Fs[lo, F_TLO]:
+        elif hi_u < Fs[lo, F_TLO]:
             continue  # closed before this chunk starts
         h = ((cx * 73856093) ^ (cy * 19349663)) & (H - 1)
-        ccx[u], ccy[u] = cx, cy
+        key[u] = (cx << 32) ^ (cy & 0xFFFFFFFF)
+        ths[u], xs[u], ys[u], tms[u] = hi_u, xu, yu, tm_u
         nxt[u] = head[h]
         head[h] = u
     return n_out
