@@ -113,9 +113,6 @@ class GroupingParams:
     #: semi-major axis is under this (m); its covariance is inflated by the factor and a floor.
     max_arrival_fix_m: float = 40_000.0
     arrival_fix_inflation: float = 2.0
-    #: Iterations of the arrival groups' fixes: they only place the gate (and are inflated);
-    #: from Bancroft's closed-form start a few steps settle them.
-    arrival_fix_iterations: int = 4
     arrival_fix_floor_m: float = 200.0
     arrival_range_frac: float = 0.3
 

@@ -190,8 +190,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     sub = b.take(rows)
-    fx = locate(sub, lab, cd.take(rows), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
-                                                   iterations=p.arrival_fix_iterations))
+    fx = locate(sub, lab, cd.take(rows), LocateParams(max_semi_major_m=p.max_arrival_fix_m))
     fixed = fx.located & (size >= 3)
     cov = np.where(fixed[:, None, None], fx.cov, 0.0) * p.arrival_fix_inflation
     # A small array ranges badly and non-linearly (the likelihood is a banana, not an
