@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import chi2
 
+from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
@@ -44,7 +45,7 @@ I64 = NDArray[np.int64]
 CHI2_95_2DOF = 5.991464547107979
 
 # measurement row types
-_BRG, _BAND, _PX, _PY, _ARR = 0, 1, 2, 3, 4
+_BRG, _BAND, _PX, _PY, _ARR = lk.BRG, lk.BAND, lk.PX, lk.PY, lk.ARR
 #: method bits in :attr:`Fixes.method`
 M_BEARING, M_BAND, M_POINT, M_ARRIVAL = 1, 2, 4, 8
 
@@ -146,27 +147,19 @@ def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
 
 @dataclass(frozen=True)
 class _Static:
-    """What :func:`_residuals` reads of the rows that does not change between iterations:
-    row indices per measurement type and the reports' values gathered once, not 50 times."""
+    """What :func:`_residuals` reads of the rows that does not change between iterations,
+    one value per row (gathered once, not 50 times): the observer, the measured value (bearing,
+    coordinate or arrival time) and its sd, a band's edges, an arrival's pooled sound speed,
+    wind and projection scale (NaN where a row's type has no use for it)."""
 
-    use_o: NDArray[np.bool_]
-    oxr: F64
-    oyr: F64
-    kb: I64
-    brg: F64
-    brg_sd: F64
-    kd: I64
+    typ: NDArray[np.int8]
+    g: I64
+    ox: F64
+    oy: F64
+    val: F64
+    sd: F64
     lo: F64
     hi: F64
-    kx: I64
-    ex: F64
-    kxs: F64
-    ky: I64
-    ey: F64
-    kys: F64
-    ka: I64
-    ga: I64
-    arr: F64
     c: F64
     wu: F64
     wv: F64
@@ -175,97 +168,37 @@ class _Static:
 
 def _static(b: FireBatch, rw: _Rows) -> _Static:
     o, typ = rw.obs, rw.typ
-    kb, kd, kx, ky, ka = (np.flatnonzero(typ == t) for t in (_BRG, _BAND, _PX, _PY, _ARR))
-    return _Static(
-        use_o=(typ != _PX) & (typ != _PY), oxr=b.ox[o], oyr=b.oy[o],
-        kb=kb, brg=b.brg[o[kb]], brg_sd=b.brg_sd[o[kb]],
-        kd=kd, lo=np.where(np.isfinite(b.dmin[o[kd]]), b.dmin[o[kd]], 0.0),
-        hi=np.where(np.isfinite(b.dmax[o[kd]]), b.dmax[o[kd]], np.inf),
-        kx=kx, ex=b.ex[o[kx]], kxs=b.esd[o[kx]], ky=ky, ey=b.ey[o[ky]], kys=b.esd[o[ky]],
-        ka=ka, ga=rw.g[ka], arr=b.arr[o[ka]], c=rw.c[ka], wu=rw.wu[ka], wv=rw.wv[ka],
-        k=rw.k[ka],
-    )
+    val = np.select([typ == _BRG, typ == _PX, typ == _PY, typ == _ARR],
+                    [b.brg[o], b.ex[o], b.ey[o], b.arr[o]], np.nan)
+    sd = np.select([typ == _BRG, (typ == _PX) | (typ == _PY)], [b.brg_sd[o], b.esd[o]], np.nan)
+    band = typ == _BAND
+    lo = np.where(band, np.where(np.isfinite(b.dmin[o]), b.dmin[o], 0.0), np.nan)
+    hi = np.where(band, np.where(np.isfinite(b.dmax[o]), b.dmax[o], np.inf), np.nan)
+    return _Static(typ, rw.g, b.ox[o], b.oy[o], val, sd, lo, hi, rw.c, rw.wu, rw.wv, rw.k)
 
 
 def _residuals(
     st: _Static, rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False,
     jac: bool = True,
 ) -> tuple[F64, F64]:
-    """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0).
+    """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0)
+    (:func:`.locate_kernels.residuals`).
 
     ``jac=False`` skips ``J`` (returned empty) for the trial step, which only needs the cost.
     """
-    g = rw.g
-    px, py = x[g], y[g]
-    M = len(g)
-    r = np.zeros(M)
-    J = np.zeros((M, 3) if jac else (0, 3))
-    dx = np.where(st.use_o, px - st.oxr, 0.0)
-    dy = np.where(st.use_o, py - st.oyr, 0.0)
-    r2 = np.maximum(dx * dx + dy * dy, 1.0)
-    rng = np.sqrt(r2)
-    # bearings
-    k = st.kb
-    sd = st.brg_sd
-    dxk, dyk = dx[k], dy[k]
-    az = np.arctan2(dxk, dyk)
-    r[k] = (np.mod(az - st.brg + np.pi, 2 * np.pi) - np.pi) / sd
-    if jac:
-        J[k, 0], J[k, 1] = dyk / r2[k] / sd, -dxk / r2[k] / sd
-    # distance bands
-    k = st.kd
-    lo, hi = st.lo, st.hi
-    d = rng[k]
-    if for_cov:  # the band as a uniform distribution blurred by the distance judgement
-        width = hi - lo
-        s = np.where(np.isfinite(width),
-                     np.sqrt(width**2 / 12.0 + (p.band_wall_frac * (lo + hi) / 2) ** 2), np.inf)
-        r[k] = 0.0
-        active = np.ones(len(d), bool)
-    else:
-        s = p.band_wall_frac * np.where(d < lo, lo, np.where(np.isfinite(hi), hi, lo)) \
-            + p.band_wall_m
-        rk = np.where(d < lo, d - lo, np.where(d > hi, d - hi, 0.0)) / s
-        r[k] = rk
-        active = rk != 0.0
-    if jac:
-        J[k, 0] = np.where(active, dx[k] / d / s, 0.0)
-        J[k, 1] = np.where(active, dy[k] / d / s, 0.0)
-    # points
-    r[st.kx] = (px[st.kx] - st.ex) / st.kxs
-    r[st.ky] = (py[st.ky] - st.ey) / st.kys
-    if jac:
-        J[st.kx, 0] = 1.0 / st.kxs
-        J[st.ky, 1] = 1.0 / st.kys
-    # arrival times: a = t0 + r / (c + w.u), u the unit vector from source to sensor
-    k = st.ka
-    if len(k):
-        rk = rng[k]
-        ux, uy = -dx[k] / rk, -dy[k] / rk
-        along = st.wu * ux + st.wv * uy
-        ce = (st.c + along) * st.k  # grid metres per second
-        sa = p.arrival_sd_s
-        r[k] = (t0[st.ga] + rk / ce - st.arr) / sa
-        if jac:
-            wpx, wpy = st.wu - along * ux, st.wv - along * uy  # wind across the path
-            J[k, 0] = (-ux / ce + wpx * st.k / (ce * ce)) / sa
-            J[k, 1] = (-uy / ce + wpy * st.k / (ce * ce)) / sa
-            J[k, 2] = 1.0 / sa
-    return r, J
+    r, J = lk.residuals(st.typ, st.g, st.ox, st.oy, st.val, st.sd, st.lo, st.hi, st.c, st.wu,
+                        st.wv, st.k, np.asarray(x, float), np.asarray(y, float),
+                        np.asarray(t0, float), for_cov, jac, p.band_wall_frac, p.band_wall_m,
+                        p.arrival_sd_s)
+    return np.asarray(r), np.asarray(J)
 
 
 def _normal(
     r: F64, J: F64, w: F64, g: I64, G: int
 ) -> tuple[F64, F64]:
     """Per-group ``A = sum w J J^T`` (G, 3, 3) and ``v = sum w J r`` (G, 3)."""
-    A = np.empty((G, 3, 3))
-    v = np.empty((G, 3))
-    for a in range(3):
-        wa = w * J[:, a]
-        v[:, a] = np.bincount(g, wa * r, minlength=G)
-        for c in range(a, 3):
-            A[:, a, c] = A[:, c, a] = np.bincount(g, wa * J[:, c], minlength=G)
-    return A, v
+    A, v = lk.normal(r, J, np.asarray(w, float), g, G)
+    return np.asarray(A), np.asarray(v)
 
 
 def _rho(r: F64, cauchy: Any, p: LocateParams) -> tuple[F64, F64]:
