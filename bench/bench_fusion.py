@@ -211,7 +211,8 @@ def main() -> None:
         "",
         "| method | time (s, best of 5) | ARI vs truth |",
         "|---|---:|---:|",
-        f"| DBSCAN (eps={eps}, min_samples=1, tuned for ARI, n_jobs=-1) | {t_db:.2f} | {ari_db:.4f} |",
+        f"| DBSCAN (eps={eps}, min_samples=1, tuned for ARI, n_jobs=-1) | {t_db:.2f} "
+        f"| {ari_db:.4f} |",
         f"| truceline grouping | {t_ours_s:.2f} | {ari_ours_s:.4f} |",
         f"| **ratio** | **{t_db / t_ours_s:.1f}x faster** | {ari_ours_s - ari_db:+.4f} |",
         "",

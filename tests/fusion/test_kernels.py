@@ -38,7 +38,7 @@ def _reach2(u, p):  # type: ignore[no-untyped-def]
 def _sweep(u, p, chunks: int, budget: int = 10**9):  # type: ignore[no-untyped-def]
     F, role, src = u.packed
     query = np.zeros(len(u), bool)
-    i, j, d, n, ok = kernels.sweep(F, role, src, query, 0, p.gate_chi2, p.arrival_slack_s,
+    i, j, d, _, ok = kernels.sweep(F, role, src, query, 0, p.gate_chi2, p.arrival_slack_s,
                                    p.array_span_m, _reach2(u, p), p.link_scale_m,
                                    p.link_scale_s, p.pair_radius, budget, 10 * len(u), chunks)
     return i, j, d, ok
@@ -68,7 +68,7 @@ def test_parallel_chunks_find_the_same_pairs_as_one():
     u, p = _units(600, 2)
     one = _sweep(u, p, 1)
     for chunks in (2, 3, 7):
-        i, j, d, ok = _sweep(u, p, chunks)
+        i, j, _, ok = _sweep(u, p, chunks)
         assert ok
         assert sorted(zip(i.tolist(), j.tolist(), strict=True)) == sorted(
             zip(one[0].tolist(), one[1].tolist(), strict=True))
