@@ -128,7 +128,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
         for c in np.flatnonzero(left):
             members = order[starts[c]:starts[c + 1]]
             sub[members] = split_large(dist, p, tm, members)
-    return _dense(comp, sub, ncomp), qi, qj
+    return kernels.dense_labels(comp, sub, ncomp), qi, qj
 
 
 def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64]:
@@ -147,22 +147,6 @@ def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64
     qi, qj = qi[ok], qj[ok]
     ok = dist(nm + qi, qj) <= 1.0
     return qi[ok], qj[ok]
-
-
-def _dense(comp: I64, sub: I64, ncomp: int) -> I64:
-    """Dense labels of ``(comp, sub)`` pairs by offsets and a used-mask, not a sort."""
-    width = np.zeros(ncomp, np.int64)
-    np.maximum.at(width, comp, sub + 1)
-    start = np.concatenate([[0], np.cumsum(width)[:-1]])
-    lab = start[comp] + sub
-    used = np.zeros(int(width.sum()), bool)
-    used[lab] = True
-    return np.asarray((np.cumsum(used) - 1)[lab], np.int64)
-
-
-def _tmid(b: FireBatch) -> F64:
-    """Middle of each report's emission-time window (seconds since the epoch)."""
-    return (b.t_lo + b.t_hi) / 2.0
 
 
 def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
 
-__all__ = ["components", "gate", "gate_pairs", "split_small", "sweep", "threads"]
+__all__ = ["components", "dense_labels", "gate", "gate_pairs", "split_small", "sweep", "threads"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -271,6 +271,25 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
         nxt[u] = head[h]
         head[h] = u
     return n_out
+
+
+@njit(cache=True, error_model="numpy")
+def dense_labels(comp: I64, sub: I64, ncomp: int) -> I64:
+    """Labels 0.. of the ``(component, sub-label)`` pairs, in order of component then
+    sub-label."""
+    m = len(comp)
+    width = np.zeros(ncomp + 1, np.int64)
+    for u in range(m):
+        width[comp[u] + 1] = max(width[comp[u] + 1], sub[u] + 1)
+    start = np.cumsum(width)
+    used = np.zeros(start[-1] + 1, np.int64)
+    for u in range(m):
+        used[start[comp[u]] + sub[u] + 1] = 1
+    rank = np.cumsum(used)
+    out = np.empty(m, np.int64)
+    for u in range(m):
+        out[u] = rank[start[comp[u]] + sub[u] + 1] - 1
+    return out
 
 
 @njit(cache=True, error_model="numpy")
