@@ -202,33 +202,11 @@ def _normal(
 
 
 def _rho(r: F64, cauchy: Any, p: LocateParams) -> tuple[F64, F64]:
-    """Robust cost and IRLS weight of each normalised residual (Huber, or Cauchy where set).
-
-    Each loss is evaluated only on its own rows: in the second half of the iterations every
-    row is Cauchy, and the log is the costly part.
-    """
-    sel = np.broadcast_to(np.asarray(cauchy, bool), r.shape)
-    if sel.all():
-        return _cauchy(r, p.cauchy_c)
-    if not sel.any():
-        return _huber(r, p.huber_k)
-    rho, w = np.empty_like(r), np.empty_like(r)
-    on, off = np.flatnonzero(sel), np.flatnonzero(~sel)
-    rho[on], w[on] = _cauchy(r[on], p.cauchy_c)
-    rho[off], w[off] = _huber(r[off], p.huber_k)
-    return rho, w
-
-
-def _cauchy(r: F64, c: float) -> tuple[F64, F64]:
-    q = (r / c) ** 2
-    return 0.5 * c * c * np.log1p(q), 1.0 / (1.0 + q)
-
-
-def _huber(r: F64, k: float) -> tuple[F64, F64]:
-    a = np.abs(r)
-    return (np.where(a <= k, 0.5 * r * r, k * a - 0.5 * k * k),
-            np.minimum(1.0, k / np.maximum(a, 1e-12)))
-
+    """Robust cost and IRLS weight of each normalised residual (:func:`.locate_kernels.robust`:
+    Huber, or Cauchy where set)."""
+    sel = np.ascontiguousarray(np.broadcast_to(np.asarray(cauchy, bool), r.shape))
+    rho, w = lk.robust(np.asarray(r, float), sel, p.huber_k, p.cauchy_c)
+    return np.asarray(rho), np.asarray(w)
 
 
 def locate(
@@ -250,28 +228,14 @@ def locate(
     t0 = np.bincount(rw.g[is_arr], b.arr[oa] - rng0 / b.c[oa], minlength=G) / na
     t0 = np.where(has_t, t0, 0.0)
     prior_t = np.where(has_t, 0.0, 1.0)  # pins t0 where no arrival time informs it
-    lam = np.full(G, 1e-3)
-    ridge = 1e-10  # keeps (x, y) solvable where the evidence leaves a direction free
     # Huber first (convex: safe from a least-squares start), then Cauchy; groups with a
     # robust start (the best crossing) go straight to Cauchy.
-    cauchy_row = robust[rw.g]
     st = _static(b, rw)
-    for it in range(p.iterations):
-        stage = np.where(cauchy_row | (it >= p.iterations // 2), 1, 0)
-        r, J = _residuals(st, rw, p, x, y, t0)
-        rho, w = _rho(r, stage, p)
-        cost = np.bincount(rw.g, rho, minlength=G)
-        A, v = _normal(r, J, w, rw.g, G)
-        A[:, 2, 2] += prior_t
-        diag = np.einsum("gii->gi", A)
-        Ad = A + (lam[:, None] * diag + ridge)[:, :, None] * np.eye(3)
-        step = -_solve3(Ad, v)
-        nx, ny, nt = x + step[:, 0], y + step[:, 1], t0 + step[:, 2]
-        r2, _ = _residuals(st, rw, p, nx, ny, nt, jac=False)
-        cost2 = np.bincount(rw.g, _rho(r2, stage, p)[0], minlength=G)
-        better = np.isfinite(cost2) & (cost2 <= cost)
-        x, y, t0 = np.where(better, nx, x), np.where(better, ny, y), np.where(better, nt, t0)
-        lam = np.clip(np.where(better, lam / 3.0, lam * 4.0), 1e-9, 1e9)
+    x, y, t0 = lk.levenberg_marquardt(
+        st.typ, st.g, st.ox, st.oy, st.val, st.sd, st.lo, st.hi, st.c, st.wu, st.wv, st.k, G,
+        np.asarray(x, float), np.asarray(y, float), np.asarray(t0, float),
+        np.asarray(prior_t, float), np.ascontiguousarray(robust[rw.g]), p.iterations,
+        p.band_wall_frac, p.band_wall_m, p.arrival_sd_s, p.huber_k, p.cauchy_c)
     r, _ = _residuals(st, rw, p, x, y, t0, jac=False)
     _, w = _rho(r, True, p)
     bad_row = np.abs(r) > p.outlier_sigma
@@ -299,20 +263,6 @@ def locate(
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
     return Fixes(x, y, t0, cov, located, method, rms, outlier)
-
-
-def _solve3(A: F64, v: F64) -> F64:
-    """``A x = v`` for a stack of symmetric 3x3 systems by the adjugate (Cramer's rule):
-    several times faster than a batched LAPACK call on such small matrices, and the damped
-    matrices here are far from singular."""
-    a, b, c = A[:, 0, 0], A[:, 0, 1], A[:, 0, 2]
-    d, e, f = A[:, 1, 1], A[:, 1, 2], A[:, 2, 2]
-    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
-    c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
-    det = a * c00 + b * c01 + c * c02
-    v0, v1, v2 = v[:, 0], v[:, 1], v[:, 2]
-    return np.stack([c00 * v0 + c01 * v1 + c02 * v2, c01 * v0 + c11 * v1 + c12 * v2,
-                     c02 * v0 + c12 * v1 + c22 * v2], axis=1) / det[:, None]
 
 
 def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:

@@ -109,3 +109,87 @@ def normal(r: F64, J: F64, w: F64, g: I64, G: int) -> tuple[F64, F64]:
             for b in range(a):
                 A[gi, a, b] = A[gi, b, a]
     return A, v
+
+
+@njit(cache=True, error_model="numpy")
+def robust(r: F64, cauchy: NDArray[np.bool_], huber_k: float, cauchy_c: float
+           ) -> tuple[F64, F64]:
+    """Robust cost and IRLS weight of each normalised residual: Huber (convex, safe from a
+    least-squares start) or, where ``cauchy``, Cauchy (redescending: a wild report stops
+    pulling)."""
+    rho = np.empty(len(r))
+    w = np.empty(len(r))
+    for q in range(len(r)):
+        if cauchy[q]:
+            s = (r[q] / cauchy_c) ** 2
+            rho[q] = 0.5 * cauchy_c * cauchy_c * math.log1p(s)
+            w[q] = 1.0 / (1.0 + s)
+        else:
+            a = abs(r[q])
+            rho[q] = 0.5 * r[q] * r[q] if a <= huber_k else huber_k * a - 0.5 * huber_k**2
+            w[q] = min(1.0, huber_k / max(a, 1e-12))
+    return rho, w
+
+
+@njit(cache=True, error_model="numpy")
+def levenberg_marquardt(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F64, sd: F64,
+                        lo: F64, hi: F64, c: F64, wu: F64, wv: F64, k: F64, G: int, x: F64,
+                        y: F64, t0: F64, prior_t: F64, cauchy_row: NDArray[np.bool_],
+                        iterations: int, band_wall_frac: float, band_wall_m: float,
+                        arrival_sd: float, huber_k: float, cauchy_c: float
+                        ) -> tuple[F64, F64, F64]:
+    """Every group's robust fix at once: ``iterations`` damped Gauss-Newton steps, each kept
+    only where it lowers the group's robust cost (the damping then shrinks, else it grows).
+    Huber in the first half, Cauchy in the second (from the start where ``cauchy_row``);
+    ``prior_t`` pins the emission time of groups without arrival times."""
+    x, y, t0 = x.copy(), y.copy(), t0.copy()
+    lam = np.full(G, 1e-3)
+    ridge = 1e-10  # keeps (x, y) solvable where the evidence leaves a direction free
+    stage = np.empty(len(typ), np.bool_)
+    nx, ny, nt = np.empty(G), np.empty(G), np.empty(G)
+    for it in range(iterations):
+        late = it >= iterations // 2
+        for q in range(len(typ)):
+            stage[q] = cauchy_row[q] or late
+        r, J = residuals(typ, g, ox, oy, val, sd, lo, hi, c, wu, wv, k, x, y, t0, False, True,
+                         band_wall_frac, band_wall_m, arrival_sd)
+        rho, w = robust(r, stage, huber_k, cauchy_c)
+        cost = np.zeros(G)
+        for q in range(len(r)):
+            cost[g[q]] += rho[q]
+        A, v = normal(r, J, w, g, G)
+        for gi in range(G):
+            A[gi, 2, 2] += prior_t[gi]
+            for a in range(3):
+                A[gi, a, a] += lam[gi] * A[gi, a, a] + ridge
+            s = _solve3(A[gi], v[gi])
+            nx[gi], ny[gi], nt[gi] = x[gi] - s[0], y[gi] - s[1], t0[gi] - s[2]
+        r2, _ = residuals(typ, g, ox, oy, val, sd, lo, hi, c, wu, wv, k, nx, ny, nt, False,
+                          False, band_wall_frac, band_wall_m, arrival_sd)
+        rho2, _ = robust(r2, stage, huber_k, cauchy_c)
+        cost2 = np.zeros(G)
+        for q in range(len(r2)):
+            cost2[g[q]] += rho2[q]
+        for gi in range(G):
+            if math.isfinite(cost2[gi]) and cost2[gi] <= cost[gi]:
+                x[gi], y[gi], t0[gi] = nx[gi], ny[gi], nt[gi]
+                lam[gi] = max(lam[gi] / 3.0, 1e-9)
+            else:
+                lam[gi] = min(lam[gi] * 4.0, 1e9)
+    return x, y, t0
+
+
+@njit(cache=True, error_model="numpy")
+def _solve3(A: F64, v: F64) -> F64:
+    """``A s = v`` for one symmetric 3x3 system by the adjugate (Cramer's rule): the damped
+    matrices here are far from singular."""
+    a, b, c = A[0, 0], A[0, 1], A[0, 2]
+    d, e, f = A[1, 1], A[1, 2], A[2, 2]
+    c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
+    c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
+    det = a * c00 + b * c01 + c * c02
+    out = np.empty(3)
+    out[0] = (c00 * v[0] + c01 * v[1] + c02 * v[2]) / det
+    out[1] = (c01 * v[0] + c11 * v[1] + c12 * v[2]) / det
+    out[2] = (c02 * v[0] + c12 * v[1] + c22 * v[2]) / det
+    return out
