@@ -162,8 +162,8 @@ def levenberg_marquardt(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F6
             A[gi, 2, 2] += prior_t[gi]
             for a in range(3):
                 A[gi, a, a] += lam[gi] * A[gi, a, a] + ridge
-            s = _solve3(A[gi], v[gi])
-            nx[gi], ny[gi], nt[gi] = x[gi] - s[0], y[gi] - s[1], t0[gi] - s[2]
+            s0, s1, s2 = _solve3(A[gi], v[gi])
+            nx[gi], ny[gi], nt[gi] = x[gi] - s0, y[gi] - s1, t0[gi] - s2
         r2, _ = residuals(typ, g, ox, oy, val, sd, lo, hi, c, wu, wv, k, nx, ny, nt, False,
                           False, band_wall_frac, band_wall_m, arrival_sd)
         rho2, _ = robust(r2, stage, huber_k, cauchy_c)
@@ -180,7 +180,7 @@ def levenberg_marquardt(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F6
 
 
 @njit(cache=True, error_model="numpy")
-def _solve3(A: F64, v: F64) -> F64:
+def _solve3(A: F64, v: F64) -> tuple[float, float, float]:
     """``A s = v`` for one symmetric 3x3 system by the adjugate (Cramer's rule): the damped
     matrices here are far from singular."""
     a, b, c = A[0, 0], A[0, 1], A[0, 2]
@@ -188,8 +188,6 @@ def _solve3(A: F64, v: F64) -> F64:
     c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
     c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
     det = a * c00 + b * c01 + c * c02
-    out = np.empty(3)
-    out[0] = (c00 * v[0] + c01 * v[1] + c02 * v[2]) / det
-    out[1] = (c01 * v[0] + c11 * v[1] + c12 * v[2]) / det
-    out[2] = (c02 * v[0] + c12 * v[1] + c22 * v[2]) / det
-    return out
+    return ((c00 * v[0] + c01 * v[1] + c02 * v[2]) / det,
+            (c01 * v[0] + c11 * v[1] + c12 * v[2]) / det,
+            (c02 * v[0] + c12 * v[1] + c22 * v[2]) / det)
