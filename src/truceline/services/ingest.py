@@ -84,7 +84,7 @@ def ingest(
     records: Iterable[tuple[int, dict[str, Any] | Rejection]],
     *,
     on_invalid: Literal["raise", "skip"] = "raise",
-    batch_size: int = 5000,
+    batch_size: int = 1000,
     progress: Callable[[int], None] | None = None,
     require_signatures: bool = False,
     on_bad_signature: Literal["raise", "skip"] | None = None,
@@ -103,7 +103,10 @@ def ingest(
     processes (:mod:`truceline.services.verifiers`) while this thread validates batch k+1
     and then writes batch k-1 to the store (one durable commit). Batches are still stored
     strictly in order, each only after all of its checks, and an error stops everything
-    from the failing record onwards exactly as it would without the overlap.
+    from the failing record onwards exactly as it would without the overlap. Batches are
+    small (1,000) so that the pipeline fills and drains quickly: the first batch is
+    validated with no verification beside it and the last verified with nothing else to
+    do; a commit per 1,000 costs no more CPU than one per 5,000.
     """
     sig_policy = on_invalid if on_bad_signature is None else on_bad_signature
     ctx = load_context(store) if context is None else context

@@ -16,6 +16,7 @@ slower, never a different answer.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import pickle
 import subprocess
@@ -124,6 +125,10 @@ class _Pool:
             self._next += len(out)
             return out
 
+    def live(self) -> list[_Child]:
+        with self._lock:
+            return [c for c in self._children if not c.broken]
+
     def close(self) -> None:
         with self._lock:
             for c in self._children:
@@ -139,6 +144,11 @@ def set_verifier_processes(n: int) -> None:
     """How many verifying processes to keep (0: verify in the calling thread)."""
     _POOL.close()
     _POOL.size = max(0, n)
+
+
+def pids() -> list[int]:
+    """Process ids of the running verifiers (for measuring their CPU)."""
+    return [c.proc.pid for c in _POOL.live()]
 
 
 def start_verify(pks: Sequence[bytes], msgs: Sequence[bytes],
@@ -202,7 +212,5 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
         _serve(sys.stdin.buffer, sys.stdout.buffer)
-    except (BrokenPipeError, KeyboardInterrupt):
-        pass

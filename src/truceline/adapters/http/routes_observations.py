@@ -78,9 +78,10 @@ def _submit(st: AppState, records: list[dict[str, Any]], on_invalid: str, prefix
             ) -> IngestResult:
     """Validate, verify and store one request's records as one ingest batch (one pass each).
 
-    Ingest verifies the signatures itself (``require_signatures``, two threads) while it
-    encodes the records once; ``on_bad_signature="raise"`` keeps the API's rule that a
-    request with one bad signature stores nothing, in ``skip`` mode too.
+    Ingest verifies the signatures itself (``require_signatures``, in verifier processes, so
+    the event loop never waits for them on the GIL) and encodes the records once;
+    ``on_bad_signature="raise"`` keeps the API's rule that a request with one bad signature
+    stores nothing, in ``skip`` mode too.
     """
     try:
         rep = ingest(st.store, list(enumerate(records)), on_invalid=on_invalid,  # type: ignore[arg-type]
