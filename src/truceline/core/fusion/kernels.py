@@ -366,7 +366,7 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
     left = np.zeros(ncomp, np.bool_)
     P = max(1, min(chunks, ncomp // 256 + 1))
     for ch in prange(P):  # components are independent: cut them on every core
-        D = np.empty((max_size, max_size))
+        buf = np.empty(max_size * max_size)
         lab = np.empty(max_size, np.int64)
         best = np.empty(max_size)
         arg = np.empty(max_size, np.int64)
@@ -378,6 +378,7 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
                 left[c] = True
                 continue
             rows = mem[start[c]:start[c + 1]]
+            D = buf[:S * S].reshape((S, S))  # compact: its columns are read on every merge
             if complete:
                 for a in range(S):
                     lab[a] = a
