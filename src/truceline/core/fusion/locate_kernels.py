@@ -11,13 +11,52 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 BRG, BAND, PX, PY, ARR = 0, 1, 2, 3, 4
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row(t: int, ox: float, oy: float, val: float, sd: float, lo: float, hi: float, c: float,
+         wu: float, wv: float, k: float, px: float, py: float, t0: float, for_cov: bool,
+         band_wall_frac: float, band_wall_m: float, arrival_sd: float
+         ) -> tuple[float, float, float, float]:
+    """One row's normalised residual and its derivatives by ``(x, y, t0)``."""
+    if t == PX:
+        return (px - val) / sd, 1.0 / sd, 0.0, 0.0
+    if t == PY:
+        return (py - val) / sd, 0.0, 1.0 / sd, 0.0
+    dx, dy = px - ox, py - oy
+    r2 = max(dx * dx + dy * dy, 1.0)
+    rng = math.sqrt(r2)
+    if t == BRG:
+        e = math.atan2(dx, dy) - val + math.pi
+        return ((e - 2.0 * math.pi * math.floor(e / (2.0 * math.pi)) - math.pi) / sd,
+                dy / r2 / sd, -dx / r2 / sd, 0.0)
+    if t == BAND:
+        if for_cov:
+            w = hi - lo
+            s = (math.sqrt(w * w / 12.0 + (band_wall_frac * (lo + hi) / 2.0) ** 2)
+                 if math.isfinite(w) else np.inf)
+            return 0.0, dx / rng / s, dy / rng / s, 0.0
+        edge = lo if rng < lo else (hi if math.isfinite(hi) else lo)
+        s = band_wall_frac * edge + band_wall_m
+        e = rng - lo if rng < lo else (rng - hi if rng > hi else 0.0)
+        if e == 0.0:
+            return 0.0, 0.0, 0.0, 0.0
+        return e / s, dx / rng / s, dy / rng / s, 0.0
+    # arrival time
+    ux, uy = -dx / rng, -dy / rng
+    along = wu * ux + wv * uy
+    ce = (c + along) * k  # grid metres per second
+    wpx, wpy = wu - along * ux, wv - along * uy  # wind across the path
+    return ((t0 + rng / ce - val) / arrival_sd,
+            (-ux / ce + wpx * k / (ce * ce)) / arrival_sd,
+            (-uy / ce + wpy * k / (ce * ce)) / arrival_sd, 1.0 / arrival_sd)
 
 
 @njit(cache=True, error_model="numpy")
@@ -39,55 +78,13 @@ def residuals(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F64, sd: F64
     r = np.zeros(M)
     J = np.zeros((M, 3) if jac else (0, 3))
     for q in range(M):
-        t = typ[q]
         gi = g[q]
-        px, py = x[gi], y[gi]
-        if t == PX:
-            r[q] = (px - val[q]) / sd[q]
-            if jac:
-                J[q, 0] = 1.0 / sd[q]
-            continue
-        if t == PY:
-            r[q] = (py - val[q]) / sd[q]
-            if jac:
-                J[q, 1] = 1.0 / sd[q]
-            continue
-        dx, dy = px - ox[q], py - oy[q]
-        r2 = max(dx * dx + dy * dy, 1.0)
-        rng = math.sqrt(r2)
-        if t == BRG:
-            az = math.atan2(dx, dy)
-            e = az - val[q] + math.pi
-            r[q] = (e - 2.0 * math.pi * math.floor(e / (2.0 * math.pi)) - math.pi) / sd[q]
-            if jac:
-                J[q, 0] = dy / r2 / sd[q]
-                J[q, 1] = -dx / r2 / sd[q]
-        elif t == BAND:
-            a, b = lo[q], hi[q]
-            if for_cov:
-                w = b - a
-                s = (math.sqrt(w * w / 12.0 + (band_wall_frac * (a + b) / 2.0) ** 2)
-                     if math.isfinite(w) else np.inf)
-                active = True
-            else:
-                edge = a if rng < a else (b if math.isfinite(b) else a)
-                s = band_wall_frac * edge + band_wall_m
-                e = rng - a if rng < a else (rng - b if rng > b else 0.0)
-                r[q] = e / s
-                active = e != 0.0
-            if jac and active:
-                J[q, 0] = dx / rng / s
-                J[q, 1] = dy / rng / s
-        else:  # arrival time
-            ux, uy = -dx / rng, -dy / rng
-            along = wu[q] * ux + wv[q] * uy
-            ce = (c[q] + along) * k[q]  # grid metres per second
-            r[q] = (t0[gi] + rng / ce - val[q]) / arrival_sd
-            if jac:
-                wpx, wpy = wu[q] - along * ux, wv[q] - along * uy  # wind across the path
-                J[q, 0] = (-ux / ce + wpx * k[q] / (ce * ce)) / arrival_sd
-                J[q, 1] = (-uy / ce + wpy * k[q] / (ce * ce)) / arrival_sd
-                J[q, 2] = 1.0 / arrival_sd
+        rq, j0, j1, j2 = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q], c[q], wu[q],
+                              wv[q], k[q], x[gi], y[gi], t0[gi], for_cov, band_wall_frac,
+                              band_wall_m, arrival_sd)
+        r[q] = rq
+        if jac:
+            J[q, 0], J[q, 1], J[q, 2] = j0, j1, j2
     return r, J
 
 
@@ -111,6 +108,16 @@ def normal(r: F64, J: F64, w: F64, g: I64, G: int) -> tuple[F64, F64]:
     return A, v
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _rho1(r: float, cauchy: bool, huber_k: float, cauchy_c: float) -> tuple[float, float]:
+    if cauchy:
+        s = (r / cauchy_c) ** 2
+        return 0.5 * cauchy_c * cauchy_c * math.log1p(s), 1.0 / (1.0 + s)
+    a = abs(r)
+    rho = 0.5 * r * r if a <= huber_k else huber_k * a - 0.5 * huber_k**2
+    return rho, min(1.0, huber_k / max(a, 1e-12))
+
+
 @njit(cache=True, error_model="numpy")
 def robust(r: F64, cauchy: NDArray[np.bool_], huber_k: float, cauchy_c: float
            ) -> tuple[F64, F64]:
@@ -120,62 +127,69 @@ def robust(r: F64, cauchy: NDArray[np.bool_], huber_k: float, cauchy_c: float
     rho = np.empty(len(r))
     w = np.empty(len(r))
     for q in range(len(r)):
-        if cauchy[q]:
-            s = (r[q] / cauchy_c) ** 2
-            rho[q] = 0.5 * cauchy_c * cauchy_c * math.log1p(s)
-            w[q] = 1.0 / (1.0 + s)
-        else:
-            a = abs(r[q])
-            rho[q] = 0.5 * r[q] * r[q] if a <= huber_k else huber_k * a - 0.5 * huber_k**2
-            w[q] = min(1.0, huber_k / max(a, 1e-12))
+        rho[q], w[q] = _rho1(r[q], cauchy[q], huber_k, cauchy_c)
     return rho, w
 
 
-@njit(cache=True, error_model="numpy")
-def levenberg_marquardt(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F64, sd: F64,
-                        lo: F64, hi: F64, c: F64, wu: F64, wv: F64, k: F64, G: int, x: F64,
+@njit(cache=True, error_model="numpy", parallel=True)
+def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val: F64,
+                        sd: F64, lo: F64, hi: F64, c: F64, wu: F64, wv: F64, k: F64, x: F64,
                         y: F64, t0: F64, prior_t: F64, cauchy_row: NDArray[np.bool_],
                         iterations: int, band_wall_frac: float, band_wall_m: float,
                         arrival_sd: float, huber_k: float, cauchy_c: float
                         ) -> tuple[F64, F64, F64]:
-    """Every group's robust fix at once: ``iterations`` damped Gauss-Newton steps, each kept
-    only where it lowers the group's robust cost (the damping then shrinks, else it grows).
-    Huber in the first half, Cauchy in the second (from the start where ``cauchy_row``);
-    ``prior_t`` pins the emission time of groups without arrival times."""
+    """Every group's robust fix: ``iterations`` damped Gauss-Newton steps, each kept only where
+    it lowers the group's robust cost (the damping then shrinks, else it grows). Huber in the
+    first half, Cauchy in the second (from the start where ``cauchy_row``); ``prior_t`` pins
+    the emission time of groups without arrival times. The rows are sorted by group, group
+    ``g`` holding rows ``start[g]:start[g + 1]``: groups are independent, so they run in
+    parallel, each through all its iterations while its rows are in cache."""
+    G = len(x)
     x, y, t0 = x.copy(), y.copy(), t0.copy()
-    lam = np.full(G, 1e-3)
     ridge = 1e-10  # keeps (x, y) solvable where the evidence leaves a direction free
-    stage = np.empty(len(typ), np.bool_)
-    nx, ny, nt = np.empty(G), np.empty(G), np.empty(G)
-    for it in range(iterations):
-        late = it >= iterations // 2
-        for q in range(len(typ)):
-            stage[q] = cauchy_row[q] or late
-        r, J = residuals(typ, g, ox, oy, val, sd, lo, hi, c, wu, wv, k, x, y, t0, False, True,
-                         band_wall_frac, band_wall_m, arrival_sd)
-        rho, w = robust(r, stage, huber_k, cauchy_c)
-        cost = np.zeros(G)
-        for q in range(len(r)):
-            cost[g[q]] += rho[q]
-        A, v = normal(r, J, w, g, G)
-        for gi in range(G):
-            A[gi, 2, 2] += prior_t[gi]
-            for a in range(3):
-                A[gi, a, a] += lam[gi] * A[gi, a, a] + ridge
-            s0, s1, s2 = _solve3(A[gi], v[gi])
-            nx[gi], ny[gi], nt[gi] = x[gi] - s0, y[gi] - s1, t0[gi] - s2
-        r2, _ = residuals(typ, g, ox, oy, val, sd, lo, hi, c, wu, wv, k, nx, ny, nt, False,
-                          False, band_wall_frac, band_wall_m, arrival_sd)
-        rho2, _ = robust(r2, stage, huber_k, cauchy_c)
-        cost2 = np.zeros(G)
-        for q in range(len(r2)):
-            cost2[g[q]] += rho2[q]
-        for gi in range(G):
-            if math.isfinite(cost2[gi]) and cost2[gi] <= cost[gi]:
-                x[gi], y[gi], t0[gi] = nx[gi], ny[gi], nt[gi]
-                lam[gi] = max(lam[gi] / 3.0, 1e-9)
+    for gi in prange(G):
+        a, b = start[gi], start[gi + 1]
+        xg, yg, tg, lam = x[gi], y[gi], t0[gi], 1e-3
+        A = np.empty((3, 3))
+        v = np.empty(3)
+        for it in range(iterations):
+            late = it >= iterations // 2
+            A[:] = 0.0
+            v[:] = 0.0
+            cost = 0.0
+            for q in range(a, b):
+                rq, j0, j1, j2 = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q], c[q],
+                                      wu[q], wv[q], k[q], xg, yg, tg, False, band_wall_frac,
+                                      band_wall_m, arrival_sd)
+                rho, w = _rho1(rq, cauchy_row[q] or late, huber_k, cauchy_c)
+                cost += rho
+                v[0] += w * j0 * rq
+                v[1] += w * j1 * rq
+                v[2] += w * j2 * rq
+                A[0, 0] += w * j0 * j0
+                A[0, 1] += w * j0 * j1
+                A[0, 2] += w * j0 * j2
+                A[1, 1] += w * j1 * j1
+                A[1, 2] += w * j1 * j2
+                A[2, 2] += w * j2 * j2
+            A[2, 2] += prior_t[gi]
+            for d in range(3):
+                A[d, d] += lam * A[d, d] + ridge
+            A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
+            s0, s1, s2 = _solve3(A, v)
+            nx, ny, nt = xg - s0, yg - s1, tg - s2
+            cost2 = 0.0
+            for q in range(a, b):
+                rq, _, _, _ = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q], c[q],
+                                   wu[q], wv[q], k[q], nx, ny, nt, False, band_wall_frac,
+                                   band_wall_m, arrival_sd)
+                cost2 += _rho1(rq, cauchy_row[q] or late, huber_k, cauchy_c)[0]
+            if math.isfinite(cost2) and cost2 <= cost:
+                xg, yg, tg = nx, ny, nt
+                lam = max(lam / 3.0, 1e-9)
             else:
-                lam[gi] = min(lam[gi] * 4.0, 1e9)
+                lam = min(lam * 4.0, 1e9)
+        x[gi], y[gi], t0[gi] = xg, yg, tg
     return x, y, t0
 
 
