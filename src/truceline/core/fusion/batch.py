@@ -8,6 +8,7 @@ grouping, locating and partitioning, which is why they live apart from any one s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyproj
+from numba import njit
 from numpy.typing import NDArray
 
 from truceline.core.geo import Projection
@@ -264,37 +266,55 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     """One Gaussian per report: reported location, else bearing band, else the sensor area.
 
     A bearing's band (default :attr:`GroupingParams.default_band_m`) becomes a Gaussian with the
-    uniform band's standard deviation along the ray and the bearing error across it.
+    uniform band's standard deviation along the ray (plus the distance judgement) and the
+    bearing error across it; a sensor or observer without a direction is a Gaussian of half
+    the acoustic range around itself. Reports with none of these, or no time window, are not
+    ``ok``.
     """
-    n = len(b)
-    mx, my = b.ex.copy(), b.ey.copy()
-    sxx = b.esd**2
-    syy = sxx.copy()
-    sxy = np.zeros(n)
-    has_e = np.isfinite(mx)
-    has_b = ~has_e & np.isfinite(b.brg) & np.isfinite(b.ox)
-    lo = np.where(np.isfinite(b.dmin), b.dmin, params.default_band_m[0])[has_b]
-    hi = np.where(np.isfinite(b.dmax), b.dmax, params.default_band_m[1])[has_b]
-    mid = (lo + hi) / 2.0
-    s_along = np.sqrt((hi - lo) ** 2 / 12.0 + (params.distance_judgement * mid) ** 2) + 50.0
-    s_cross = mid * b.brg_sd[has_b] + 50.0
-    ux, uy = np.sin(b.brg[has_b]), np.cos(b.brg[has_b])
-    mx[has_b] = b.ox[has_b] + mid * ux
-    my[has_b] = b.oy[has_b] + mid * uy
-    # covariance R diag(along, cross) R^T with the along axis u = (ux, uy), cross (uy, -ux)
-    a2, c2 = s_along**2, s_cross**2
-    sxx[has_b] = a2 * ux * ux + c2 * uy * uy
-    syy[has_b] = a2 * uy * uy + c2 * ux * ux
-    sxy[has_b] = (a2 - c2) * ux * uy
-    has_s = ~has_e & ~has_b & np.isfinite(b.ox)  # a sensor or observer without a direction
-    mx[has_s], my[has_s] = b.ox[has_s], b.oy[has_s]
-    r2 = (params.acoustic_range_m / 2.0) ** 2
-    sxx[has_s] = syy[has_s] = r2
-    sxy[has_s] = 0.0
-    ok = has_e | has_b | has_s
-    ok &= np.isfinite(b.t_lo) & np.isfinite(b.t_hi)
+    mx, my, sxx, sxy, syy, ok = _candidates(
+        b.ex, b.ey, b.esd, b.brg, b.brg_sd, b.ox, b.oy, b.dmin, b.dmax, b.t_lo, b.t_hi,
+        params.default_band_m[0], params.default_band_m[1], params.distance_judgement,
+        params.acoustic_range_m)
     return Candidates(mx, my, sxx, sxy, syy, ok)
 
+
+@njit(cache=True, error_model="numpy")
+def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: F64,
+                dmin: F64, dmax: F64, t_lo: F64, t_hi: F64, band_lo: float, band_hi: float,
+                judgement: float, acoustic_range: float
+                ) -> tuple[F64, F64, F64, F64, F64, NDArray[np.bool_]]:
+    n = len(ex)
+    mx, my = np.full(n, np.nan), np.full(n, np.nan)
+    sxx, sxy, syy = np.full(n, np.nan), np.zeros(n), np.full(n, np.nan)
+    ok = np.zeros(n, np.bool_)
+    r2 = (acoustic_range / 2.0) ** 2
+    for i in range(n):
+        if math.isfinite(ex[i]):
+            mx[i], my[i] = ex[i], ey[i]
+            sxx[i] = syy[i] = esd[i] * esd[i]
+            ok[i] = True
+        elif math.isfinite(brg[i]) and math.isfinite(ox[i]):
+            lo = dmin[i] if math.isfinite(dmin[i]) else band_lo
+            hi = dmax[i] if math.isfinite(dmax[i]) else band_hi
+            mid = (lo + hi) / 2.0
+            s_along = math.sqrt((hi - lo) ** 2 / 12.0 + (judgement * mid) ** 2) + 50.0
+            s_cross = mid * brg_sd[i] + 50.0
+            ux, uy = math.sin(brg[i]), math.cos(brg[i])
+            mx[i], my[i] = ox[i] + mid * ux, oy[i] + mid * uy
+            # covariance R diag(along, cross) R^T, along axis u = (ux, uy), cross (uy, -ux)
+            a2, c2 = s_along * s_along, s_cross * s_cross
+            sxx[i] = a2 * ux * ux + c2 * uy * uy
+            syy[i] = a2 * uy * uy + c2 * ux * ux
+            sxy[i] = (a2 - c2) * ux * uy
+            ok[i] = True
+        elif math.isfinite(ox[i]):  # a sensor or observer without a direction
+            mx[i], my[i] = ox[i], oy[i]
+            sxx[i] = syy[i] = r2
+            ok[i] = True
+        else:
+            sxx[i] = syy[i] = esd[i] * esd[i]
+        ok[i] = ok[i] and math.isfinite(t_lo[i]) and math.isfinite(t_hi[i])
+    return mx, my, sxx, sxy, syy, ok
 
 
 def _epoch(obs: Sequence[Observation]) -> np.datetime64:
