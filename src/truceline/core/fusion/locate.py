@@ -65,6 +65,10 @@ class LocateParams:
     huber_k: float = 1.5
     cauchy_c: float = 2.385
     iterations: int = 24
+    #: A step smaller than this (metres; seconds for the emission time) ends a group's
+    #: iterations (or its Huber half): far below any location error, it changes no answer.
+    converged_m: float = 0.001
+    converged_s: float = 1e-6
     #: Bearing pairs per row for the robust start (all pairs in groups up to this size).
     crossing_pairs: int = 12
     #: Residual (sigmas) beyond which a bearing votes against a crossing in the robust start.
@@ -238,7 +242,8 @@ def locate(
         st.hi, st.c, st.wu, st.wv, st.k, np.asarray(x, float), np.asarray(y, float),
         np.asarray(t0, float),
         np.asarray(prior_t, float), np.ascontiguousarray(robust[rw.g]), p.iterations,
-        p.band_wall_frac, p.band_wall_m, p.arrival_sd_s, p.huber_k, p.cauchy_c)
+        p.band_wall_frac, p.band_wall_m, p.arrival_sd_s, p.huber_k, p.cauchy_c,
+        p.converged_m, p.converged_s)
     r, _ = _residuals(st, rw, p, x, y, t0, jac=False)
     _, w = _rho(r, True, p)
     bad_row = np.abs(r) > p.outlier_sigma

@@ -136,14 +136,17 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
                         sd: F64, lo: F64, hi: F64, c: F64, wu: F64, wv: F64, k: F64, x: F64,
                         y: F64, t0: F64, prior_t: F64, cauchy_row: NDArray[np.bool_],
                         iterations: int, band_wall_frac: float, band_wall_m: float,
-                        arrival_sd: float, huber_k: float, cauchy_c: float
-                        ) -> tuple[F64, F64, F64]:
-    """Every group's robust fix: ``iterations`` damped Gauss-Newton steps, each kept only where
-    it lowers the group's robust cost (the damping then shrinks, else it grows). Huber in the
-    first half, Cauchy in the second (from the start where ``cauchy_row``); ``prior_t`` pins
-    the emission time of groups without arrival times. The rows are sorted by group, group
-    ``g`` holding rows ``start[g]:start[g + 1]``: groups are independent, so they run in
-    parallel, each through all its iterations while its rows are in cache."""
+                        arrival_sd: float, huber_k: float, cauchy_c: float,
+                        converged_m: float, converged_s: float) -> tuple[F64, F64, F64]:
+    """Every group's robust fix: up to ``iterations`` damped Gauss-Newton steps, each kept only
+    where it lowers the group's robust cost (the damping then shrinks, else it grows). Huber in
+    the first half, Cauchy in the second (from the start where ``cauchy_row``); ``prior_t``
+    pins the emission time of groups without arrival times. A group whose accepted, barely
+    damped step moves it less than ``converged_m`` (and ``converged_s`` in time) has
+    converged: it goes on to the Cauchy half, or stops if it is already there. The rows are
+    sorted by group, group ``g`` holding rows ``start[g]:start[g + 1]``: groups are
+    independent, so they run in parallel, each through all its iterations while its rows are
+    in cache."""
     G = len(x)
     x, y, t0 = x.copy(), y.copy(), t0.copy()
     ridge = 1e-10  # keeps (x, y) solvable where the evidence leaves a direction free
@@ -152,8 +155,13 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
         xg, yg, tg, lam = x[gi], y[gi], t0[gi], 1e-3
         A = np.empty((3, 3))
         v = np.empty(3)
-        for it in range(iterations):
-            late = it >= iterations // 2
+        half = iterations // 2
+        all_cauchy = True
+        for q in range(a, b):
+            all_cauchy = all_cauchy and cauchy_row[q]
+        it = 0
+        while it < iterations:
+            late = it >= half
             A[:] = 0.0
             v[:] = 0.0
             cost = 0.0
@@ -187,8 +195,16 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
             if math.isfinite(cost2) and cost2 <= cost:
                 xg, yg, tg = nx, ny, nt
                 lam = max(lam / 3.0, 1e-9)
+                if (abs(s0) + abs(s1) < converged_m and abs(s2) < converged_s
+                        and lam < 1e-2):  # a full Gauss-Newton step, not a damped one
+                    # converged: on to the Cauchy half, or done if already in it
+                    if late or all_cauchy:
+                        break
+                    it = half
+                    continue
             else:
                 lam = min(lam * 4.0, 1e9)
+            it += 1
         x[gi], y[gi], t0[gi] = xg, yg, tg
     return x, y, t0
 
