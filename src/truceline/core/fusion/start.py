@@ -8,7 +8,10 @@ more bearings the crossing that most others agree on (refined with Cauchy straig
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import Candidates, FireBatch
@@ -118,42 +121,85 @@ def _best_crossing(
 
 
 def _bancroft(b: FireBatch, labels: I64, G: int, x: F64, y: F64) -> tuple[F64, F64]:
-    """Linear start for groups of arrival times only (four or more): unknowns x, y, t0, R."""
-    ia = np.flatnonzero(np.isfinite(b.arr) & np.isfinite(b.ox))
-    if not len(ia):
+    """Linear start for groups of arrival times only (four or more): unknowns x, y, t0, R
+    (:func:`_bancroft_kernel`)."""
+    if not len(labels):
         return x, y
-    g = labels[ia]
-    na = np.bincount(g, minlength=G)
-    other = np.bincount(labels, (np.isfinite(b.brg) | np.isfinite(b.ex)).astype(float),
-                        minlength=G)
-    want = (na >= 4) & (other == 0)
-    if not want.any():
-        return x, y
-    sel = want[g]
-    ia, g = ia[sel], g[sel]
-    # reference point and time per group, for conditioning
+    return _bancroft_kernel(b.ox, b.oy, b.arr, b.c, b.brg, b.ex, np.asarray(labels, np.int64),
+                            G, np.asarray(x, float), np.asarray(y, float))
+
+
+@njit(cache=True, error_model="numpy")
+def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labels: I64,
+                     G: int, x: F64, y: F64) -> tuple[F64, F64]:
+    """Per group of four or more arrival times and nothing else: with sensor offsets ``s``
+    and arrival offsets ``a`` from the group's first sensor, ``|p - s|^2 = c^2 (t0 - a)^2``
+    is linear in ``(p, t0, R)`` once ``R = |p|^2 - c^2 t0^2`` is a fourth unknown; its least
+    squares (scaled by 1/1000 for conditioning, a 1e-9 ridge) is the start, kept when finite
+    and within 200 km."""
+    n = len(labels)
+    na = np.zeros(G, np.int64)
+    other = np.zeros(G, np.int64)
     first = np.full(G, -1, np.int64)
-    first[g[::-1]] = ia[::-1]
-    xr, yr, tr = b.ox[first[g]], b.oy[first[g]], b.arr[first[g]]
-    c = np.bincount(g, b.c[ia], minlength=G)[g] / na[g]
-    sx, sy, a = b.ox[ia] - xr, b.oy[ia] - yr, b.arr[ia] - tr
-    cols = np.stack([-2 * sx, -2 * sy, 2 * c * c * a, np.ones(len(ia))], axis=1) / 1000.0
-    rhs = (c * c * a * a - sx * sx - sy * sy) / 1000.0
+    csum = np.zeros(G)
+    for i in range(n):
+        g = labels[i]
+        if math.isfinite(arr[i]) and math.isfinite(ox[i]):
+            na[g] += 1
+            csum[g] += c[i]
+            if first[g] < 0:
+                first[g] = i
+        if math.isfinite(brg[i]) or math.isfinite(ex[i]):
+            other[g] += 1
     A = np.zeros((G, 4, 4))
     v = np.zeros((G, 4))
-    for i in range(4):
-        v[:, i] = np.bincount(g, cols[:, i] * rhs, minlength=G)
+    col = np.empty(4)
+    for i in range(n):
+        g = labels[i]
+        if na[g] < 4 or other[g] > 0 or not (math.isfinite(arr[i]) and math.isfinite(ox[i])):
+            continue
+        f = first[g]
+        cg = csum[g] / na[g]
+        sx, sy, a = ox[i] - ox[f], oy[i] - oy[f], arr[i] - arr[f]
+        col[0], col[1], col[2], col[3] = -2 * sx, -2 * sy, 2 * cg * cg * a, 1.0
+        rhs = (cg * cg * a * a - sx * sx - sy * sy) / 1000.0
         for j in range(4):
-            A[:, i, j] = np.bincount(g, cols[:, i] * cols[:, j], minlength=G)
-    gw = np.flatnonzero(want)
-    Aw = A[gw] + np.eye(4) * 1e-9
-    try:
-        sol = np.linalg.solve(Aw, v[gw][:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:
-        return x, y
-    xr_g, yr_g = b.ox[first[gw]], b.oy[first[gw]]
-    fine = np.isfinite(sol).all(axis=1) & (np.hypot(sol[:, 0], sol[:, 1]) < 200_000.0)
+            col[j] /= 1000.0
+        for j in range(4):
+            v[g, j] += col[j] * rhs
+            for k in range(4):
+                A[g, j, k] += col[j] * col[k]
     x, y = x.copy(), y.copy()
-    x[gw[fine]] = sol[fine, 0] + xr_g[fine]
-    y[gw[fine]] = sol[fine, 1] + yr_g[fine]
+    M = np.empty((4, 5))
+    for g in range(G):
+        if na[g] < 4 or other[g] > 0:
+            continue
+        for j in range(4):
+            for k in range(4):
+                M[j, k] = A[g, j, k] + (1e-9 if j == k else 0.0)
+            M[j, 4] = v[g, j]
+        for j in range(4):  # Gaussian elimination, partial pivoting
+            p = j
+            for r in range(j + 1, 4):
+                if abs(M[r, j]) > abs(M[p, j]):
+                    p = r
+            if p != j:
+                for k in range(5):
+                    M[j, k], M[p, k] = M[p, k], M[j, k]
+            for r in range(j + 1, 4):
+                m = M[r, j] / M[j, j]
+                for k in range(j, 5):
+                    M[r, k] -= m * M[j, k]
+        sol = np.empty(4)
+        for j in range(3, -1, -1):
+            t = M[j, 4]
+            for k in range(j + 1, 4):
+                t -= M[j, k] * sol[k]
+            sol[j] = t / M[j, j]
+        ok = True
+        for j in range(4):
+            ok = ok and math.isfinite(sol[j])
+        if ok and math.hypot(sol[0], sol[1]) < 200_000.0:
+            x[g] = sol[0] + ox[first[g]]
+            y[g] = sol[1] + oy[first[g]]
     return x, y
