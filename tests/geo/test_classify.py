@@ -163,3 +163,22 @@ def test_area_mask_equals_shapely(occupied, projection):
     x = rng.uniform(b[0] - 50e3, b[2] + 50e3, 200_000)
     y = rng.uniform(b[1] - 50e3, b[3] + 50e3, 200_000)
     np.testing.assert_array_equal(mask(x, y), shapely.intersects_xy(occ, x, y))
+
+
+def test_area_mask_boxes_equal_shapely(occupied, projection):
+    """The raster answers most boxes; every answer equals GEOS's, including boxes astride the
+    boundary, beyond the grid, and degenerate (zero-width) ones."""
+    occ = shapely.transform(occupied, lambda c: np.column_stack(projection.forward(*c.T)))
+    mask = AreaMask(occ, cell_m=2_000.0)
+    rng = np.random.default_rng(10)
+    b = occ.bounds
+    n = 20_000
+    cx = rng.uniform(b[0] - 50e3, b[2] + 50e3, n)
+    cy = rng.uniform(b[1] - 50e3, b[3] + 50e3, n)
+    hx = np.where(rng.random(n) < 0.05, 0.0, rng.uniform(10.0, 30e3, n))
+    hy = rng.uniform(10.0, 30e3, n)
+    hit, full = mask.boxes(cx - hx, cy - hy, cx + hx, cy + hy)
+    boxes = shapely.box(cx - hx, cy - hy, cx + hx, cy + hy)
+    np.testing.assert_array_equal(hit, shapely.intersects(occ, boxes))
+    np.testing.assert_array_equal(full, shapely.contains_properly(occ, boxes))
+    assert 0.05 < full.mean() and 0.05 < (~hit).mean()  # both shortcuts are exercised

@@ -144,6 +144,11 @@ class AreaMask:
         state = shapely.intersects_xy(geom_xy, gx.ravel(), gy.ravel()).astype(np.uint8)
         state[touched.ravel()] = 2
         self.state = state
+        # summed-area tables of the cells that are not wholly outside / not wholly inside,
+        # so a box's cells are counted in O(1)
+        grid = state.reshape(self.ny, self.nx)
+        self._sat_any = _sat(grid != 0)
+        self._sat_not_in = _sat(grid != 1)
 
     def __call__(self, x: F64, y: F64) -> Mask:
         fx = (x - self.x0) / self.cell
@@ -155,6 +160,52 @@ class AreaMask:
         edge = np.flatnonzero(st == 2)
         out[edge] = shapely.intersects_xy(self.geom, x[edge], y[edge])
         return out
+
+
+    def boxes(self, x0: F64, y0: F64, x1: F64, y1: F64) -> tuple[Mask, Mask]:
+        """For axis-parallel boxes: does each intersect the area, and does the area contain it
+        properly (``shapely.intersects`` / ``contains_properly``)?
+
+        A box whose cells are all wholly outside misses the area, and one whose cells are all
+        wholly inside is properly inside; only boxes reaching a cell the boundary touches (or
+        mixing inside and outside cells) go to GEOS.
+        """
+        n = len(x0)
+        c0x = np.clip(np.floor((x0 - self.x0) / self.cell), -1, self.nx).astype(np.int64)
+        c1x = np.clip(np.floor((x1 - self.x0) / self.cell), -1, self.nx).astype(np.int64)
+        c0y = np.clip(np.floor((y0 - self.y0) / self.cell), -1, self.ny).astype(np.int64)
+        c1y = np.clip(np.floor((y1 - self.y0) / self.cell), -1, self.ny).astype(np.int64)
+        # the part of the box beyond the grid is outside the area (the grid has a margin)
+        off = (c1x < 0) | (c0x >= self.nx) | (c1y < 0) | (c0y >= self.ny)
+        ax0, ax1 = np.clip(c0x, 0, self.nx - 1), np.clip(c1x, 0, self.nx - 1)
+        ay0, ay1 = np.clip(c0y, 0, self.ny - 1), np.clip(c1y, 0, self.ny - 1)
+        clipped = (c0x < 0) | (c1x >= self.nx) | (c0y < 0) | (c1y >= self.ny)
+        n_any = _box_sum(self._sat_any, ax0, ay0, ax1, ay1)
+        n_not_in = _box_sum(self._sat_not_in, ax0, ay0, ax1, ay1)
+        hit = np.zeros(n, bool)
+        inside = ~off & ~clipped & (n_not_in == 0)  # every cell wholly inside
+        hit[inside] = True
+        out = off | (n_any == 0)  # every cell wholly outside
+        unsure = np.flatnonzero(~inside & ~out)
+        full = inside.copy()
+        if len(unsure):
+            boxes = shapely.box(x0[unsure], y0[unsure], x1[unsure], y1[unsure])
+            h = shapely.intersects(self.geom, boxes)
+            hit[unsure] = h
+            full[unsure[h]] = shapely.contains_properly(self.geom, boxes[h])
+        return hit, full
+
+
+def _sat(a: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """Summed-area table with a zero first row and column."""
+    out = np.zeros((a.shape[0] + 1, a.shape[1] + 1), np.int64)
+    out[1:, 1:] = a.astype(np.int64).cumsum(axis=0).cumsum(axis=1)
+    return out
+
+
+def _box_sum(sat: NDArray[np.int64], x0: NDArray[np.int64], y0: NDArray[np.int64],
+             x1: NDArray[np.int64], y1: NDArray[np.int64]) -> NDArray[np.int64]:
+    return np.asarray(sat[y1 + 1, x1 + 1] - sat[y0, x1 + 1] - sat[y1 + 1, x0] + sat[y0, x0])
 
 
 @dataclass(frozen=True, eq=False)

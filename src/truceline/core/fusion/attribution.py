@@ -76,6 +76,20 @@ def _points_in(area: Any, x: F64, y: F64) -> NDArray[np.bool_]:
     return np.asarray(shapely.intersects_xy(area, x, y), bool)
 
 
+def _boxes_in(area: Any, x0: F64, y0: F64, x1: F64, y1: F64
+              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Which boxes intersect the area, and which it contains properly (the classification's
+    raster-backed test where there is one, else GEOS)."""
+    if hasattr(area, "boxes"):
+        hit, full = area.boxes(x0, y0, x1, y1)
+        return np.asarray(hit, bool), np.asarray(full, bool)
+    boxes = shapely.box(x0, y0, x1, y1)
+    hit = np.asarray(shapely.intersects(area, boxes), bool)
+    full = hit.copy()
+    full[hit] = shapely.contains_properly(area, boxes[hit])
+    return hit, full
+
+
 def _active(t: NDArray[np.datetime64], start: np.datetime64 | None, end: np.datetime64 | None
             ) -> NDArray[np.bool_]:
     sel = np.ones(len(t), bool)
@@ -110,7 +124,7 @@ def attribute(
     # fast path: the box around the ellipse inside exactly one party's area, touching no other
     hx = p.box_sigma * np.sqrt(np.maximum(c[:, 0, 0], 0.0))
     hy = p.box_sigma * np.sqrt(np.maximum(c[:, 1, 1], 0.0))
-    boxes = shapely.box(x[idx] - hx, y[idx] - hy, x[idx] + hx, y[idx] + hy)
+    bx0, by0, bx1, by1 = x[idx] - hx, y[idx] - hy, x[idx] + hx, y[idx] + hy
     inside = np.full(len(idx), -1, np.int64)
     touched = np.zeros((len(idx), n_parties), bool)
     t = time[idx]
@@ -119,11 +133,9 @@ def attribute(
         a = np.flatnonzero(act)
         if not len(a):
             continue
-        shape = getattr(poly, "geom", poly)
-        hit = shapely.intersects(shape, boxes[a])
+        hit, full = _boxes_in(poly, bx0[a], by0[a], bx1[a], by1[a])
         touched[a[hit], party] = True
-        full = a[hit][shapely.contains_properly(shape, boxes[a[hit]])]
-        inside[full] = party
+        inside[a[full]] = party
     fast = (inside >= 0) & (touched.sum(axis=1) == 1)
     prob[idx[fast], inside[fast]] = 1.0
     slow = idx[~fast]
