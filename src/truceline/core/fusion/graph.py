@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
-from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
+from truceline.core.fusion.batch import Candidates, FireBatch
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -26,50 +25,63 @@ Dist = Callable[[I64, I64], F64]
 _BIG = kernels.BIG
 
 
+_COLS = ("mx", "my", "sxx", "sxy", "syy", "t_lo", "t_hi", "arr", "ox", "oy", "c")
+_COL = dict(zip(_COLS, (kernels.F_MX, kernels.F_MY, kernels.F_SXX, kernels.F_SXY, kernels.F_SYY,
+                        kernels.F_TLO, kernels.F_THI, kernels.F_ARR, kernels.F_OX, kernels.F_OY,
+                        kernels.F_C), strict=True))
+
+
 @dataclass(frozen=True)
 class _Units:
     """What grouping links: single reports, and arrival groups already located as one.
 
-    ``src`` holds each unit's sources (``-1`` padded): two units sharing one cannot link.
-    ``arr`` is the arrival time of a single report (NaN for arrival groups, whose times are
-    already reconciled by their fix).
+    Stored as the gate's view (:mod:`.kernels`): one float row per unit (candidate mean and
+    covariance, time window, arrival time, observer, sound speed), roles, and sources
+    (``-1`` padded: two units sharing one cannot link). ``arr`` is the arrival time of a
+    single report (NaN for arrival groups, whose times are already reconciled by their fix).
     """
 
-    mx: F64
-    my: F64
-    sxx: F64
-    sxy: F64
-    syy: F64
-    t_lo: F64
-    t_hi: F64
+    F: F64  # (U, kernels.N_F)
     role: NDArray[np.int8]
     src: I64  # (U, W)
-    arr: F64
-    ox: F64
-    oy: F64
-    c: F64
+
+    @classmethod
+    def of(cls, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64, t_hi: F64,
+           role: NDArray[np.int8], src: I64, arr: F64, ox: F64, oy: F64, c: F64) -> _Units:
+        F = np.empty((len(mx), kernels.N_F))
+        for name, col in zip(_COLS, (mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c),
+                             strict=True):
+            F[:, _COL[name]] = col
+        return cls(F, np.ascontiguousarray(role, np.int8), np.ascontiguousarray(src, np.int64))
 
     def __len__(self) -> int:
-        return len(self.mx)
+        return len(self.F)
 
-    @cached_property
+    def _col(self, name: str) -> F64:
+        return self.F[:, _COL[name]]
+
+    mx = property(lambda self: self._col("mx"))
+    my = property(lambda self: self._col("my"))
+    sxx = property(lambda self: self._col("sxx"))
+    sxy = property(lambda self: self._col("sxy"))
+    syy = property(lambda self: self._col("syy"))
+    t_lo = property(lambda self: self._col("t_lo"))
+    t_hi = property(lambda self: self._col("t_hi"))
+    arr = property(lambda self: self._col("arr"))
+    ox = property(lambda self: self._col("ox"))
+    oy = property(lambda self: self._col("oy"))
+    c = property(lambda self: self._col("c"))
+
+    @property
     def packed(self) -> tuple[F64, NDArray[np.int8], I64]:
-        """The gate's view (:mod:`.kernels`): one float row per unit, roles, sources."""
-        F = np.empty((len(self), kernels.N_F))
-        for col, f in ((kernels.F_MX, self.mx), (kernels.F_MY, self.my),
-                       (kernels.F_SXX, self.sxx), (kernels.F_SXY, self.sxy),
-                       (kernels.F_SYY, self.syy), (kernels.F_TLO, self.t_lo),
-                       (kernels.F_THI, self.t_hi), (kernels.F_ARR, self.arr),
-                       (kernels.F_OX, self.ox), (kernels.F_OY, self.oy), (kernels.F_C, self.c)):
-            F[:, col] = f
-        return (F, np.ascontiguousarray(self.role, np.int8),
-                np.ascontiguousarray(self.src, np.int64))
+        """The gate's view: the float rows, roles, sources."""
+        return self.F, self.role, self.src
 
 
 def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
-    return _Units(cd.mx[rows], cd.my[rows], cd.sxx[rows], cd.sxy[rows], cd.syy[rows],
-                  b.t_lo[rows], b.t_hi[rows], b.role[rows], b.source[rows][:, None],
-                  b.arr[rows], b.ox[rows], b.oy[rows], b.c[rows])
+    return _Units.of(cd.mx[rows], cd.my[rows], cd.sxx[rows], cd.sxy[rows], cd.syy[rows],
+                     b.t_lo[rows], b.t_hi[rows], b.role[rows], b.source[rows][:, None],
+                     b.arr[rows], b.ox[rows], b.oy[rows], b.c[rows])
 
 
 def _concat(a: _Units, b: _Units) -> _Units:
@@ -78,22 +90,12 @@ def _concat(a: _Units, b: _Units) -> _Units:
     def pad(s: I64) -> I64:
         return np.pad(s, ((0, 0), (0, w - s.shape[1])), constant_values=-1)
 
-    kw = {f: np.concatenate([getattr(a, f), getattr(b, f)]) for f in a.__dataclass_fields__
-          if f != "src"}
-    return _Units(src=np.concatenate([pad(a.src), pad(b.src)]), **kw)
-
-
-def _pair_distance(u: _Units, p: GroupingParams, i: I64, j: I64) -> F64:
-    """Gated distance of unit pairs: ``<= 1`` passes every gate, ``_BIG`` fails one
-    (:func:`.kernels.gate`, mode 0)."""
-    F, role, src = u.packed
-    return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(i, np.int64),
-                                         np.asarray(j, np.int64), 0, p.gate_chi2,
-                                         p.arrival_slack_s, 0.0))
+    return _Units(np.concatenate([a.F, b.F]), np.concatenate([a.role, b.role]),
+                  np.concatenate([pad(a.src), pad(b.src)]))
 
 
 def _take_units(u: _Units, idx: I64) -> _Units:
-    return _Units(**{f: getattr(u, f)[idx] for f in u.__dataclass_fields__})
+    return _Units(u.F[idx], u.role[idx], u.src[idx])
 
 
 def candidate_edges(z: F64, dist: Dist, k_nb: int, radius: float,

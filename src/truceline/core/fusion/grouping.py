@@ -167,9 +167,9 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
     wmax = 1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s if m else 0.0
     zero = np.zeros(m)
-    au = _Units(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
-                np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
-                b.ox[rows], b.oy[rows], c)
+    au = _Units.of(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
+                   np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
+                   b.ox[rows], b.oy[rows], c)
     lab = _cluster(au, 1, p, z)[0]
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
@@ -201,8 +201,8 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     src = np.full((G, max(W, 1)), -1, np.int64)
     src[lab[order], pos] = b.source[rows[order]]
     nan = np.full(G, np.nan)
-    units = _Units(fx.x, fx.y, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1], fx.t0 - half,
-                   fx.t0 + half, np.full(G, ROLE_ANY, np.int8), src, nan, nan, nan, cm)
+    units = _Units.of(fx.x, fx.y, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1], fx.t0 - half,
+                      fx.t0 + half, np.full(G, ROLE_ANY, np.int8), src, nan, nan, nan, cm)
     return lab, units, fixed
 
 
@@ -233,10 +233,10 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         fr = first[vague]
         srt = arows[np.argsort(alab, kind="stable")]
         st = _starts(alab, len(fixed))
-        vu = _Units(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
-                    np.minimum.reduceat(b.t_lo[srt], st)[vague],
-                    np.maximum.reduceat(b.t_hi[srt], st)[vague],
-                    vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
+        vu = _Units.of(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
+                       np.minimum.reduceat(b.t_lo[srt], st)[vague],
+                       np.maximum.reduceat(b.t_hi[srt], st)[vague],
+                       vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
     both = _concat(units, vu)
     tm = (both.t_lo + both.t_hi) / 2
     z = np.column_stack([both.mx / p.link_scale_m, both.my / p.link_scale_m,
