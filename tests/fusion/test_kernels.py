@@ -38,9 +38,10 @@ def _reach2(u, p):  # type: ignore[no-untyped-def]
 def _sweep(u, p, chunks: int, budget: int = 10**9):  # type: ignore[no-untyped-def]
     F, role, src = u.packed
     query = np.zeros(len(u), bool)
+    caps = np.full(chunks, 10 * len(u) // chunks, np.int64)
     i, j, d, _, ok = kernels.sweep(F, role, src, query, 0, p.gate_chi2, p.arrival_slack_s,
                                    p.array_span_m, _reach2(u, p), p.link_scale_m,
-                                   p.link_scale_s, p.pair_radius, budget, 10 * len(u), chunks)
+                                   p.link_scale_s, p.pair_radius, budget, caps)
     return i, j, d, ok
 
 

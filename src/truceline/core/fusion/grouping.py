@@ -95,15 +95,15 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
         scale_s = p.link_scale_s
     reach2 = np.where(np.isfinite(reach2), reach2, np.inf)
     query = np.arange(m) >= nm
-    cap = 4 * m + 1_000
+    chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
+    caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
     while True:
-        i, j, d, n, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
-                                       p.array_span_m, reach2, p.link_scale_m, scale_s,
-                                       radius, 64 * m + 1_000_000, cap,
-                                       kernels.threads())
-        if n <= cap:
+        i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
+                                            p.array_span_m, reach2, p.link_scale_m, scale_s,
+                                            radius, 64 * m + 1_000_000, caps)
+        if not ok or (counts <= caps).all():
             break
-        cap = n
+        caps = counts  # room for exactly what each chunk found
 
     def dist(a: I64, b: I64) -> F64:
         return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(a, np.int64),
@@ -262,7 +262,15 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
             have = np.sort(gsrc[gsrc >= 0] * (int(b.source.max()) + 1) + b.source[gsrc >= 0])
             keys = qj[:, None] * (int(b.source.max()) + 1) + vu.src[qi]
             at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
-            clash = ((have[at] == keys) & (vu.src[qi] >= 0)).any(axis=1)
+            valid = vu.src[qi] >= 0
+            clash = ((have[at] == keys) & valid).any(axis=1)
+            # two vague groups of one sensor may not join one group either (two shells of a
+            # salvo heard by one sensor): such joins are ambiguous, so neither is made
+            flat = keys[valid]
+            uniq, cnt = np.unique(flat, return_counts=True)
+            twice = np.zeros(keys.shape, bool)
+            twice[valid] = cnt[np.searchsorted(uniq, flat)] > 1
+            clash |= twice.any(axis=1)
             a_label[vague[qi[~clash]]] = qj[~clash]
     mine = a_label[alab] if len(arows) else np.zeros(0, np.int64)
     label[arows] = mine

@@ -109,31 +109,34 @@ def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode:
 @njit(cache=True, error_model="numpy", parallel=True)
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
           gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
-          scale_s: float, radius: float, budget: int, cap: int, chunks: int
-          ) -> tuple[I64, I64, F64, int, bool]:
+          scale_s: float, radius: float, budget: int, caps: I64
+          ) -> tuple[I64, I64, F64, I64, bool]:
     """Every pair of units that passes :func:`gate` and lies within ``radius`` of each other
     in the normalised space-time ``(x/scale_m, y/scale_m, t/scale_s)``, each once as
     ``(i, j)``, ``i < j``, with its gated distance. Two ``query`` units are never paired
     (they only look for the others).
 
     A sweep in order of window start keeps the units whose window is still open in a hashed
-    grid of squares (:func:`_sweep_chunk`). The time order is cut into ``chunks`` run in
-    parallel, each first filling its grid with the earlier units still open at its start:
-    the pairs are the same for any number of chunks. Returns ``False`` (and no pairs) when
-    more than ``budget`` pairs would need gating: the caller then bounds the work another
-    way (a dense burst). Each chunk's pairs go into ``cap // chunks`` rows; the count
-    returned is what the fullest chunk needed (times ``chunks``), and if it is larger than
-    ``cap`` the caller runs again with room for them (growing arrays inside the loop would
-    cost more than the sweep).
+    grid of squares (:func:`_sweep_chunk`). The time order is cut into ``len(caps)`` chunks
+    run in parallel, each first filling its grid with the earlier units still open at its
+    start: the pairs are the same for any number of chunks. Returns ``False`` (and no pairs)
+    when more than ``budget`` pairs in all would need gating (a total, so the decision does
+    not depend on the chunks either): the caller then bounds the work another way (a dense
+    burst). Chunk ``c``'s pairs go into ``caps[c]`` rows; the counts returned are what each
+    chunk needed, and where one is larger than its room the caller runs again with those
+    counts as ``caps`` (growing arrays inside the loop would cost more than the sweep).
     """
     m = F.shape[0]
-    P = max(1, min(chunks, m // 1_000 + 1))
-    per = max(cap // P, 1)
-    out_i = np.empty(per * P, np.int64)
-    out_j = np.empty(per * P, np.int64)
-    out_d = np.empty(per * P)
+    P = len(caps)
+    offs = np.zeros(P + 1, np.int64)
+    for c in range(P):
+        offs[c + 1] = offs[c] + caps[c]
+    out_i = np.empty(offs[P], np.int64)
+    out_j = np.empty(offs[P], np.int64)
+    out_d = np.empty(offs[P])
+    counts = np.zeros(P, np.int64)
     if m < 2:
-        return out_i[:0], out_j[:0], out_d[:0], 0, True
+        return out_i[:0], out_j[:0], out_d[:0], counts, True
     # the table needs room for the open units only; small, it stays in cache (the units
     # come in time order from all over the line, so a large table misses on every lookup)
     lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
@@ -159,18 +162,18 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
         rs[r] = role[order[r]]
         ss[r] = src[order[r]]
         es[r] = reach2[order[r]]
-    counts = np.zeros(P, np.int64)
+    checked = np.zeros(P, np.int64)
     for c in prange(P):
         lo, hi = c * m // P, (c + 1) * m // P
-        counts[c] = _sweep_chunk(Fs, rs, ss, es, qs, order, lo, hi, max_w, H, mode,
-                                 gate_chi2, slack, span, scale_m, scale_s, radius,
-                                 budget // P + 1, out_i[c * per:(c + 1) * per],
-                                 out_j[c * per:(c + 1) * per], out_d[c * per:(c + 1) * per])
-    if (counts < 0).any():
-        return out_i[:0], out_j[:0], out_d[:0], 0, False
-    need = int(counts.max()) * P
-    if need > per * P:
-        return out_i[:0], out_j[:0], out_d[:0], need, True
+        counts[c], checked[c] = _sweep_chunk(
+            Fs, rs, ss, es, qs, order, lo, hi, max_w, H, mode, gate_chi2, slack, span, scale_m,
+            scale_s, radius, budget, out_i[offs[c]:offs[c + 1]], out_j[offs[c]:offs[c + 1]],
+            out_d[offs[c]:offs[c + 1]])
+    if checked.sum() > budget:
+        return out_i[:0], out_j[:0], out_d[:0], counts, False
+    for c in range(P):
+        if counts[c] > caps[c]:
+            return out_i[:0], out_j[:0], out_d[:0], counts, True
     total = int(counts.sum())
     ri = np.empty(total, np.int64)
     rj = np.empty(total, np.int64)
@@ -178,18 +181,19 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
     k = 0
     for c in range(P):
         n = counts[c]
-        ri[k:k + n] = out_i[c * per:c * per + n]
-        rj[k:k + n] = out_j[c * per:c * per + n]
-        rd[k:k + n] = out_d[c * per:c * per + n]
+        ri[k:k + n] = out_i[offs[c]:offs[c] + n]
+        rj[k:k + n] = out_j[offs[c]:offs[c] + n]
+        rd[k:k + n] = out_d[offs[c]:offs[c] + n]
         k += n
-    return ri, rj, rd, total, True
+    return ri, rj, rd, counts, True
 
 
 @njit(cache=True, error_model="numpy")
 def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np.bool_],
                  order: I64, lo: int, hi: int, max_w: float, H: int, mode: int,
                  gate_chi2: float, slack: float, span: float, scale_m: float, scale_s: float,
-                 radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64) -> int:
+                 radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64
+                 ) -> tuple[int, int]:
     """The pairs whose later unit (in window-start order) is one of ``lo .. hi - 1``.
 
     Units whose window is still open sit in a hashed grid of squares of side
@@ -198,7 +202,8 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
     centres are within the
     Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``es`` holds each covariance's largest
     eigenvalue times ``gate_chi2``). Work is the number of near pairs, not of all pairs.
-    Returns the number of pairs (written up to the buffers' length), or -1 past ``budget``.
+    Returns the number of pairs (written up to the buffers' length) and of pairs gated,
+    stopping once that passes ``budget``.
     """
     cap = len(out_i)
     cell = radius * scale_m  # no pair is farther apart than one square
@@ -261,8 +266,8 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
                                         out_d[n_out] = d
                                     n_out += 1
                         v = nv
-            if checked > budget:
-                return -1
+            if checked > budget:  # the whole sweep is over budget: stop here
+                return n_out, checked
         elif hi_u < Fs[lo, F_TLO]:
             continue  # closed before this chunk starts
         h = ((cx * 73856093) ^ (cy * 19349663)) & (H - 1)
@@ -270,7 +275,7 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
         ths[u], xs[u], ys[u], tms[u] = hi_u, xu, yu, tm_u
         nxt[u] = head[h]
         head[h] = u
-    return n_out
+    return n_out, checked
 
 
 @njit(cache=True, error_model="numpy")
