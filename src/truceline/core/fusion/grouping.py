@@ -173,16 +173,23 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     lab = _cluster(au, 1, p, z)[0]
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
-    sub = b.take(rows)
-    fx = locate(sub, lab, cd.take(rows), LocateParams(max_semi_major_m=p.max_arrival_fix_m))
-    fixed = fx.located & (size >= 3)
-    cov = np.where(fixed[:, None, None], fx.cov, 0.0) * p.arrival_fix_inflation
+    cx = np.bincount(lab, b.ox[rows], minlength=G) / np.maximum(size, 1)
+    cy = np.bincount(lab, b.oy[rows], minlength=G) / np.maximum(size, 1)
+    # only groups of three or more arrivals can be fixed: the others are not located at all
+    big = size >= 3
+    keep = np.flatnonzero(big[lab])
+    fx = locate(b.take(rows[keep]), (np.cumsum(big) - 1)[lab[keep]], cd.take(rows[keep]),
+                LocateParams(max_semi_major_m=p.max_arrival_fix_m))
+    fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
+    fx_x[big], fx_y[big], fx_t0[big] = fx.x, fx.y, fx.t0
+    fixed = np.zeros(G, bool)
+    fixed[big] = fx.located
+    cov = np.zeros((G, 2, 2))
+    cov[fixed] = fx.cov[fx.located] * p.arrival_fix_inflation
     # A small array ranges badly and non-linearly (the likelihood is a banana, not an
     # ellipse): along the line of sight from the array, allow at least ``arrival_range_frac``
     # of the range, across it the fix's own spread.
-    cx = np.bincount(lab, b.ox[rows], minlength=G) / np.maximum(size, 1)
-    cy = np.bincount(lab, b.oy[rows], minlength=G) / np.maximum(size, 1)
-    rx, ry = fx.x - cx, fx.y - cy
+    rx, ry = fx_x - cx, fx_y - cy
     rng = np.maximum(np.hypot(rx, ry), 1.0)
     ux, uy = rx / rng, ry / rng
     along = ux * ux * cov[:, 0, 0] + 2 * ux * uy * cov[:, 0, 1] + uy * uy * cov[:, 1, 1]
@@ -201,8 +208,8 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     src = np.full((G, max(W, 1)), -1, np.int64)
     src[lab[order], pos] = b.source[rows[order]]
     nan = np.full(G, np.nan)
-    units = _Units.of(fx.x, fx.y, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1], fx.t0 - half,
-                      fx.t0 + half, np.full(G, ROLE_ANY, np.int8), src, nan, nan, nan, cm)
+    units = _Units.of(fx_x, fx_y, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1], fx_t0 - half,
+                      fx_t0 + half, np.full(G, ROLE_ANY, np.int8), src, nan, nan, nan, cm)
     return lab, units, fixed
 
 
