@@ -3,6 +3,11 @@ for any number of parallel chunks, complete linkage as scipy cuts it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
@@ -96,3 +101,37 @@ def test_complete_linkage_cuts_as_scipy_does():
             assert adjusted_rand_score(want, lab) == 1.0
             for g in np.unique(lab):  # every pair in a group within the cut
                 assert D[np.ix_(lab == g, lab == g)].max() <= 1.0
+
+
+def test_concurrent_callers_are_safe_under_numba_fallback_threading_layer():
+    """Two threads grouping at once (two requests to a server) on numba's workqueue layer,
+    which aborts the process on concurrent entry to parallel code unless calls are serialised,
+    and the same labels in every thread."""
+    script = """
+import threading
+import numpy as np
+from tests.fusion.test_kernels import _units
+from tests.fusion.synth import Reports, bearing_report, posts_around
+from truceline.core.fusion.grouping import group
+
+rng = np.random.default_rng(5)
+r = Reports()
+for e in range(1500):
+    target = (37.0 + rng.uniform(0, 0.5), 48.0 + rng.uniform(0, 0.3))
+    for k, post in enumerate(posts_around(target, 3, rng)):
+        bearing_report(r, e, post, target, rng.uniform(0, 7_200), 3.0, rng,
+                       source=f"e{e}m{k}", band=(2_000, 10_000))
+b = r.batch()
+out = []
+threads = [threading.Thread(target=lambda: out.append(group(b))) for _ in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert len(out) == 3 and all((o == out[0]).all() for o in out)
+import numba
+print(numba.threading_layer())
+"""
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue", "NUMBA_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "workqueue"

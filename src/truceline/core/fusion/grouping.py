@@ -98,9 +98,10 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
     while True:
-        i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
-                                            p.array_span_m, reach2, p.link_scale_m, scale_s,
-                                            radius, 64 * m + 1_000_000, caps)
+        with kernels.PARALLEL:
+            i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
+                                                p.array_span_m, reach2, p.link_scale_m, scale_s,
+                                                radius, 64 * m + 1_000_000, caps)
         if not ok or (counts <= caps).all():
             break
         caps = counts  # room for exactly what each chunk found
@@ -119,8 +120,9 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
         d = dist(i, j)
         qi, qj = _query_knn(z, nm, dist, p)
     ncomp, comp = kernels.components(nm, i, j)
-    sub, left = kernels.split_small(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
-                                    comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
+    with kernels.PARALLEL:
+        sub, left = kernels.split_small(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
+                                        comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
     if left.any():
         tm = (u.t_lo + u.t_hi) / 2.0
         order = np.argsort(comp, kind="stable")

@@ -34,6 +34,7 @@ from scipy.stats import chi2
 
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.kernels import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
 __all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "locate"]
@@ -237,13 +238,14 @@ def locate(
     # Huber first (convex: safe from a least-squares start), then Cauchy; groups with a
     # robust start (the best crossing) go straight to Cauchy.
     st = _static(b, rw)
-    x, y, t0 = lk.levenberg_marquardt(
-        st.typ, np.searchsorted(rw.g, np.arange(G + 1)), st.ox, st.oy, st.val, st.sd, st.lo,
-        st.hi, st.c, st.wu, st.wv, st.k, np.asarray(x, float), np.asarray(y, float),
-        np.asarray(t0, float),
-        np.asarray(prior_t, float), np.ascontiguousarray(robust[rw.g]), p.iterations,
-        p.band_wall_frac, p.band_wall_m, p.arrival_sd_s, p.huber_k, p.cauchy_c,
-        p.converged_m, p.converged_s)
+    with PARALLEL:
+        x, y, t0 = lk.levenberg_marquardt(
+            st.typ, np.searchsorted(rw.g, np.arange(G + 1)), st.ox, st.oy, st.val, st.sd, st.lo,
+            st.hi, st.c, st.wu, st.wv, st.k, np.asarray(x, float), np.asarray(y, float),
+            np.asarray(t0, float),
+            np.asarray(prior_t, float), np.ascontiguousarray(robust[rw.g]), p.iterations,
+            p.band_wall_frac, p.band_wall_m, p.arrival_sd_s, p.huber_k, p.cauchy_c,
+            p.converged_m, p.converged_s)
     r, _ = _residuals(st, rw, p, x, y, t0, jac=False)
     _, w = _rho(r, True, p)
     bad_row = np.abs(r) > p.outlier_sigma
