@@ -79,9 +79,11 @@ class _Units:
 
 
 def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
-    return _Units.of(cd.mx[rows], cd.my[rows], cd.sxx[rows], cd.sxy[rows], cd.syy[rows],
-                     b.t_lo[rows], b.t_hi[rows], b.role[rows], b.source[rows][:, None],
-                     b.arr[rows], b.ox[rows], b.oy[rows], b.c[rows])
+    rows = np.asarray(rows, np.int64)
+    F = kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr,
+                          b.ox, b.oy, b.c)
+    return _Units(F, np.ascontiguousarray(b.role[rows], np.int8),
+                  np.ascontiguousarray(b.source[rows][:, None], np.int64))
 
 
 def _concat(a: _Units, b: _Units) -> _Units:

@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
 
-__all__ = ["PARALLEL", "components", "dense_labels", "gate", "gate_pairs", "split_small",
-           "sweep", "threads"]
+__all__ = ["PARALLEL", "components", "dense_labels", "gate", "gate_pairs", "pack_rows",
+           "split_small", "sweep", "threads"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -102,6 +102,20 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
     half = (thi - tli + thj - tlj) / 2.0 + 1e-9
     dt = abs((tli + thi) / 2.0 - (tlj + thj) / 2.0) / half
     return math.sqrt(0.5 * (m2 / gate_chi2 + dt * dt))
+
+
+@njit(cache=True, error_model="numpy")
+def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64,
+              t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64) -> F64:
+    """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass."""
+    F = np.empty((len(rows), N_F))
+    for k in range(len(rows)):
+        r = rows[k]
+        F[k, F_MX], F[k, F_MY] = mx[r], my[r]
+        F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
+        F[k, F_TLO], F[k, F_THI], F[k, F_ARR] = t_lo[r], t_hi[r], arr[r]
+        F[k, F_OX], F[k, F_OY], F[k, F_C] = ox[r], oy[r], c[r]
+    return F
 
 
 @njit(cache=True, error_model="numpy")
