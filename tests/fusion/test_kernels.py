@@ -46,7 +46,8 @@ def _sweep(u, p, chunks: int, budget: int = 10**9):  # type: ignore[no-untyped-d
     caps = np.full(chunks, 10 * len(u) // chunks, np.int64)
     i, j, d, _, ok = kernels.sweep(F, role, src, query, 0, p.gate_chi2, p.arrival_slack_s,
                                    p.array_span_m, _reach2(u, p), p.link_scale_m,
-                                   p.link_scale_s, p.pair_radius, budget, caps)
+                                   p.link_scale_s, p.pair_radius, budget, caps,
+                                   np.argsort(F[:, kernels.F_TLO], kind="stable"))
     return i, j, d, ok
 
 

@@ -108,7 +108,8 @@ def _sweep(F, role, src, query, mode=0, chunks=1, budget=10**12, cap=None,  # ty
     i, j, d, counts, ok = kernels.sweep(
         F, role, src, query, mode, P.gate_chi2,
         P.tdoa_slack_s if mode == 1 else P.arrival_slack_s, P.array_span_m,
-        _reach2(F) if reach2 is None else reach2, P.link_scale_m, scale_s, radius, budget, caps)
+        _reach2(F) if reach2 is None else reach2, P.link_scale_m, scale_s, radius, budget, caps,
+        np.argsort(F[:, kernels.F_TLO], kind="stable"))
     over = bool((counts > caps).any())
     return i, j, d, int(counts.max()) * chunks if over else int(counts.sum()), ok
 

@@ -97,11 +97,12 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
     query = np.arange(m) >= nm
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
+    order = np.argsort(F[:, kernels.F_TLO], kind="stable")
     while True:
         with kernels.PARALLEL:
             i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
                                                 p.array_span_m, reach2, p.link_scale_m, scale_s,
-                                                radius, 64 * m + 1_000_000, caps)
+                                                radius, 64 * m + 1_000_000, caps, order)
         if not ok or (counts <= caps).all():
             break
         caps = counts  # room for exactly what each chunk found
@@ -200,7 +201,8 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     cov[:, 0, 1] += extra * ux * uy
     cov[:, 1, 0] += extra * ux * uy
     cov[:, 1, 1] += extra * uy * uy + p.arrival_fix_floor_m ** 2
-    lmax = np.linalg.eigvalsh(cov)[:, -1] if G else np.zeros(0)
+    a, bb, cc = cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1]
+    lmax = (a + cc) / 2.0 + np.sqrt(((a - cc) / 2.0) ** 2 + bb**2)  # the larger eigenvalue
     cm = np.bincount(lab, c, minlength=G) / np.maximum(size, 1)
     half = 4.0 * np.sqrt(lmax) / cm + 1.0
     W = int(size.max()) if G else 1

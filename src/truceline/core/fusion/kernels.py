@@ -131,12 +131,13 @@ def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode:
 @njit(cache=True, error_model="numpy", parallel=True)
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
           gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
-          scale_s: float, radius: float, budget: int, caps: I64
+          scale_s: float, radius: float, budget: int, caps: I64, order: I64
           ) -> tuple[I64, I64, F64, I64, bool]:
     """Every pair of units that passes :func:`gate` and lies within ``radius`` of each other
     in the normalised space-time ``(x/scale_m, y/scale_m, t/scale_s)``, each once as
     ``(i, j)``, ``i < j``, with its gated distance. Two ``query`` units are never paired
-    (they only look for the others).
+    (they only look for the others). ``order`` sorts the units by window start, ties kept in
+    index order (numpy's stable sort, adaptive on the nearly sorted input batches are).
 
     A sweep in order of window start keeps the units whose window is still open in a hashed
     grid of squares (:func:`_sweep_chunk`). The time order is cut into ``len(caps)`` chunks
@@ -172,18 +173,20 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
         H *= 2
     # work on a copy in window-start order: the open units are then a recent, contiguous
     # stretch of rows that stays in cache, where random rows of ``F`` would each miss
-    order = np.argsort(F[:, F_TLO], kind="mergesort")
     Fs = np.empty((m, F.shape[1]))
     rs = np.empty(m, np.int8)
     ss = np.empty((m, src.shape[1]), np.int64)
     es = np.empty(m)
     qs = np.empty(m, np.bool_)
-    for r in range(m):
-        qs[r] = query[order[r]]
-        Fs[r] = F[order[r]]
-        rs[r] = role[order[r]]
-        ss[r] = src[order[r]]
-        es[r] = reach2[order[r]]
+    for r in prange(m):
+        u = order[r]
+        qs[r] = query[u]
+        rs[r] = role[u]
+        es[r] = reach2[u]
+        for col in range(F.shape[1]):
+            Fs[r, col] = F[u, col]
+        for col in range(src.shape[1]):
+            ss[r, col] = src[u, col]
     checked = np.zeros(P, np.int64)
     for c in prange(P):
         lo, hi = c * m // P, (c + 1) * m // P
