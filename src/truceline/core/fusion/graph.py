@@ -86,14 +86,15 @@ def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
                   np.ascontiguousarray(b.source[rows][:, None], np.int64))
 
 
-def _concat(a: _Units, b: _Units) -> _Units:
-    w = max(a.src.shape[1], b.src.shape[1])
+def _concat(*parts: _Units) -> _Units:
+    """The units of ``parts`` in order, in one copy (sources padded to the widest)."""
+    w = max(u.src.shape[1] for u in parts)
 
     def pad(s: I64) -> I64:
         return np.pad(s, ((0, 0), (0, w - s.shape[1])), constant_values=-1)
 
-    return _Units(np.concatenate([a.F, b.F]), np.concatenate([a.role, b.role]),
-                  np.concatenate([pad(a.src), pad(b.src)]))
+    return _Units(np.concatenate([u.F for u in parts]), np.concatenate([u.role for u in parts]),
+                  np.concatenate([pad(u.src) for u in parts]))
 
 
 def _take_units(u: _Units, idx: I64) -> _Units:

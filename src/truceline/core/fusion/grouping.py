@@ -66,7 +66,7 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None = None
+def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
              ) -> tuple[I64, I64, I64]:
     """Labels (0..) of the first ``n_main`` units (all by default): every gated pair
     (:func:`.kernels.sweep`), connected components, and the complete-linkage split of every
@@ -74,8 +74,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
     :func:`.split.split_large`). The units after ``n_main`` are queries: the same sweep
     returns the main units each one passes the gates with, as ``(query, unit)`` pairs.
 
-    ``z`` (normalised space-time) serves only a dense burst: there, rather than gating all
-    pairs, each unit's ``k_neighbours`` nearest in ``z`` are gated, so memory stays ``n * k``.
+    A dense burst (more gates than the sweep's budget) takes a bounded path: each unit's
+    ``k_neighbours`` nearest in the normalised space-time are gated, so memory stays ``n * k``.
     """
     m = len(u)
     nm = m if n_main is None else n_main
@@ -117,6 +117,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, z: F64, n_main: int | None
         qi, qj = j[q] - nm, i[q]
         i, j, d = i[~q], j[~q], d[~q]
     else:
+        z = np.column_stack([u.mx / p.link_scale_m, u.my / p.link_scale_m,
+                             (u.t_lo + u.t_hi) / 2.0 / scale_s])
         i, j = candidate_edges(z[:nm], dist, p.k_neighbours, p.pair_radius, p.search_radius)
         d = dist(i, j)
         qi, qj = _query_knn(z, nm, dist, p)
@@ -165,15 +167,13 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
 
     m = len(rows)
     c = b.c[rows]
-    scale = p.link_scale_m
-    z = np.column_stack([b.ox[rows] / scale, b.oy[rows] / scale, b.arr[rows] * 340.0 / scale])
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
     wmax = 1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s if m else 0.0
     zero = np.zeros(m)
     au = _Units.of(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
                    np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
                    b.ox[rows], b.oy[rows], c)
-    lab = _cluster(au, 1, p, z)[0]
+    lab = _cluster(au, 1, p)[0]
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     cx = np.bincount(lab, b.ox[rows], minlength=G) / np.maximum(size, 1)
@@ -232,8 +232,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     rrows = np.flatnonzero(cd.ok & ~bare)
     alab, aunits, fixed = _arrival_units(b, cd, p, arows)
     fx_ids = np.flatnonzero(fixed)
-    units = _concat(_units_of_reports(b, cd, rrows), _take_units(aunits, fx_ids))
-    U = len(units)
+    U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
     # vague arrival groups join the one group they fit, if exactly one: they are queries
     # of the same sweep, as the sensors' area (where the event could have been heard)
     vague = np.flatnonzero(~fixed)
@@ -248,11 +247,8 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
                        np.minimum.reduceat(b.t_lo[srt], st)[vague],
                        np.maximum.reduceat(b.t_hi[srt], st)[vague],
                        vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
-    both = _concat(units, vu)
-    tm = (both.t_lo + both.t_hi) / 2
-    z = np.column_stack([both.mx / p.link_scale_m, both.my / p.link_scale_m,
-                         tm / p.link_scale_s])
-    ulab, qi, qj = _cluster(both, 0, p, z, n_main=U)
+    both = _concat(_units_of_reports(b, cd, rrows), _take_units(aunits, fx_ids), vu)
+    ulab, qi, qj = _cluster(both, 0, p, n_main=U)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]
     a_label = np.full(len(fixed), -1, np.int64)
