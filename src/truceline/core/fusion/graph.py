@@ -1,9 +1,10 @@
-"""The candidate graph: which reports (or located arrival groups) may describe one event.
+"""The units grouping links, and the bounded candidate graph for dense bursts.
 
-Linking works on *units*: single reports, and arrival groups already located as one. A pair of
-units is linked only when it passes every gate (compatible roles, overlapping time windows, the
-Mahalanobis distance of both covariances, the TDOA limit, cannot-link per source), and pairs
-are only looked for among near neighbours in a normalised space-time, so memory stays linear.
+Linking works on *units*: single reports, and arrival groups already located as one, stored
+as the gate's packed rows (:mod:`.kernels`). A pair of units is linked only when it passes
+every gate (:func:`.kernels.gate`); the sweep finds every such pair near each unit. Where a
+burst would make that too much work, :func:`candidate_edges` bounds it to each unit's nearest
+neighbours in a normalised space-time, so memory stays linear.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from truceline.core.fusion.batch import Candidates, FireBatch
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Dist = Callable[[I64, I64], F64]
-
-_BIG = kernels.BIG
 
 
 _COLS = ("mx", "my", "sxx", "sxy", "syy", "t_lo", "t_hi", "arr", "ox", "oy", "c")

@@ -1,15 +1,18 @@
 """Grouping: link the reports that describe one real event, so that it counts once.
 
-The columns (:class:`FireBatch`) and candidates are in :mod:`.batch`, the pair gates in
-:mod:`.graph`, the complete-linkage split in :mod:`.split`; this module composes them.
+The columns (:class:`FireBatch`) and candidates are in :mod:`.batch`, the units in
+:mod:`.graph`, the gates, the sweep and the small splits in :mod:`.kernels`, the large splits
+in :mod:`.split`; this module composes them.
 Every report becomes a *candidate*: a 2-D Gaussian where the event probably is (the reported
 location, the middle of a bearing's distance band, or the sensor itself for a bare acoustic
 arrival) and an interval of possible emission times (report time widened by its precision,
 the source kind's clock error and reporting lag; an arrival time widened back by the longest
 sound travel time). Then:
 
-1. **candidate graph** — the ``k`` nearest neighbours of every candidate in a normalised
-   space-time (a cKDTree on ``x / L, y / L, t / T``), so memory is ``n * k`` whatever the burst;
+1. **candidate pairs** — every pair within ``pair_radius`` of each other in a normalised
+   space-time (``x / L, y / L, t / T``) whose windows overlap, found by a sweep in time order
+   (:func:`.kernels.sweep`); a dense burst instead takes each unit's ``k`` nearest
+   neighbours, so memory is ``n * k`` whatever the burst;
 2. **gates** on each candidate pair — compatible roles (origin and impact reports of one shot
    are different places, so never linked), overlapping time windows, the Mahalanobis distance
    with *both* covariances below a chi-square gate, for two arrival times the TDOA limit
