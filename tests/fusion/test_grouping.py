@@ -11,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from tests.fusion.synth import Reports, bearing_report, offset, posts_around
 from truceline.core.fusion import FusionParams, fuse_batch, fuse_partitioned
-from truceline.core.fusion.grouping import GroupingParams, group
+from truceline.core.fusion.batch import GroupingParams
+from truceline.core.fusion.grouping import group
 
 
 def _point_report(r: Reports, event: int, where: tuple[float, float], t: float, *, source: str,

@@ -17,7 +17,7 @@ from tests.fusion.synth import (
     true_xy,
 )
 from truceline.core.fusion import FusionParams, fuse_batch
-from truceline.core.fusion.grouping import candidates
+from truceline.core.fusion.batch import candidates
 from truceline.core.fusion.locate import CHI2_95_2DOF, M_ARRIVAL, M_BEARING, ellipse, locate
 
 pytestmark = pytest.mark.filterwarnings("error")

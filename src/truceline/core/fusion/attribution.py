@@ -24,10 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 from scipy.special import ndtri
 from scipy.stats import qmc
@@ -67,27 +65,6 @@ def normal_points(n: int, seed: int) -> F64:
     out: F64 = np.asarray(np.concatenate([z, -z])[:n] if n > 1 else z, float)
     out.setflags(write=False)
     return out
-
-
-def _points_in(area: Any, x: F64, y: F64) -> NDArray[np.bool_]:
-    """The classification's point-in-area lookup (a raster-backed mask, or a polygon)."""
-    if callable(area):
-        return np.asarray(area(x, y), bool)
-    return np.asarray(shapely.intersects_xy(area, x, y), bool)
-
-
-def _boxes_in(area: Any, x0: F64, y0: F64, x1: F64, y1: F64
-              ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Which boxes intersect the area, and which it contains properly (the classification's
-    raster-backed test where there is one, else GEOS)."""
-    if hasattr(area, "boxes"):
-        hit, full = area.boxes(x0, y0, x1, y1)
-        return np.asarray(hit, bool), np.asarray(full, bool)
-    boxes = shapely.box(x0, y0, x1, y1)
-    hit = np.asarray(shapely.intersects(area, boxes), bool)
-    full = hit.copy()
-    full[hit] = shapely.contains_properly(area, boxes[hit])
-    return hit, full
 
 
 def _active(t: NDArray[np.datetime64], start: np.datetime64 | None, end: np.datetime64 | None
@@ -133,7 +110,7 @@ def attribute(
         a = np.flatnonzero(act)
         if not len(a):
             continue
-        hit, full = _boxes_in(poly, bx0[a], by0[a], bx1[a], by1[a])
+        hit, full = poly.boxes(bx0[a], by0[a], bx1[a], by1[a])
         touched[a[hit], party] = True
         inside[a[full]] = party
     fast = (inside >= 0) & (touched.sum(axis=1) == 1)
@@ -157,7 +134,7 @@ def attribute(
         a = np.flatnonzero(_active(st, start, end))
         if not len(a):
             continue
-        a = a[_points_in(poly, sx[a], sy[a])]
+        a = a[poly(sx[a], sy[a])]
         disputed[a] |= (owner[a] >= 0) & (owner[a] != party)
         owner[a] = party
     owner[disputed] = -1

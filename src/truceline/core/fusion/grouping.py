@@ -31,17 +31,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
-from truceline.core.fusion.batch import (
-    ROLE_ANY,
-    ROLE_IMPACT,
-    ROLE_ORIGIN,
-    Candidates,
-    FireBatch,
-    GroupingParams,
-    candidates,
-    role_of,
-    sound_speed,
-)
+from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
 from truceline.core.fusion.graph import (
     Dist,
     _concat,
@@ -52,18 +42,7 @@ from truceline.core.fusion.graph import (
 )
 from truceline.core.fusion.split import SMALL, split_large
 
-__all__ = [
-    "ROLE_ANY",
-    "ROLE_IMPACT",
-    "ROLE_ORIGIN",
-    "Candidates",
-    "FireBatch",
-    "GroupingParams",
-    "candidates",
-    "group",
-    "role_of",
-    "sound_speed",
-]
+__all__ = ["group"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

@@ -26,7 +26,6 @@ chi-square(2) = 5.991.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -116,11 +115,22 @@ def ellipse(cov: F64, chi2: float = CHI2_95_2DOF) -> tuple[F64, F64, F64]:
 
 @dataclass(frozen=True)
 class _Rows:
+    """One row per measurement, sorted by group, with everything the model reads of it
+    (gathered once, not once per iteration): its report and type, its group, the observer,
+    the measured value (bearing, coordinate or arrival time) and its sd, a band's edges, and
+    for arrival times the group's pooled sound speed and wind (grid axes) and the
+    projection's scale at the sensor (a grid distance is ``k`` true metres long). NaN where a
+    row's type has no use for a value."""
+
     typ: NDArray[np.int8]
     obs: I64
     g: I64
-    #: per row, for arrival times: the group's pooled sound speed and wind (grid axes), and
-    #: the projection's scale at the sensor (a grid distance is ``k`` true metres long)
+    ox: F64
+    oy: F64
+    val: F64
+    sd: F64
+    lo: F64
+    hi: F64
     c: F64
     wu: F64
     wv: F64
@@ -138,8 +148,8 @@ def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
     obs = np.concatenate([ix for ix, _ in parts]).astype(np.int64)
     typ = np.concatenate([np.full(len(ix), t, np.int8) for ix, t in parts])
     by_group = np.argsort(labels[obs], kind="stable")  # each group's rows together
-    obs, typ = obs[by_group], typ[by_group]
-    g = labels[obs]
+    o, typ = obs[by_group], typ[by_group]
+    g = labels[o]
     # The air is the same along every path of one event: each sensor's reported temperature
     # and wind carry their own error (~0.5 degC, 0.5 m/s, i.e. ~0.1 % of c: 40 ms over 15 km,
     # four times the timing jitter), so the group's mean is used for all its arrivals. A
@@ -149,52 +159,23 @@ def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
     na = np.maximum(np.bincount(labels[ia], minlength=G), 1)
     pooled = [np.bincount(labels[ia], v[ia], minlength=G) / na for v in (b.c, b.wu, b.wv)]
     c, wu, wv = (v[g] for v in pooled)
-    return _Rows(typ, obs, g, c, wu, wv, b.k[obs]), use_band
-
-
-@dataclass(frozen=True)
-class _Static:
-    """What :func:`_residuals` reads of the rows that does not change between iterations,
-    one value per row (gathered once, not 50 times): the observer, the measured value (bearing,
-    coordinate or arrival time) and its sd, a band's edges, an arrival's pooled sound speed,
-    wind and projection scale (NaN where a row's type has no use for it)."""
-
-    typ: NDArray[np.int8]
-    g: I64
-    ox: F64
-    oy: F64
-    val: F64
-    sd: F64
-    lo: F64
-    hi: F64
-    c: F64
-    wu: F64
-    wv: F64
-    k: F64
-
-
-def _static(b: FireBatch, rw: _Rows) -> _Static:
-    o, typ = rw.obs, rw.typ
     val = np.select([typ == _BRG, typ == _PX, typ == _PY, typ == _ARR],
                     [b.brg[o], b.ex[o], b.ey[o], b.arr[o]], np.nan)
     sd = np.select([typ == _BRG, (typ == _PX) | (typ == _PY)], [b.brg_sd[o], b.esd[o]], np.nan)
     band = typ == _BAND
     lo = np.where(band, np.where(np.isfinite(b.dmin[o]), b.dmin[o], 0.0), np.nan)
     hi = np.where(band, np.where(np.isfinite(b.dmax[o]), b.dmax[o], np.inf), np.nan)
-    return _Static(typ, rw.g, b.ox[o], b.oy[o], val, sd, lo, hi, rw.c, rw.wu, rw.wv, rw.k)
+    return _Rows(typ, o, g, b.ox[o], b.oy[o], val, sd, lo, hi, c, wu, wv, b.k[o]), use_band
 
 
 def _residuals(
-    st: _Static, rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False,
+    rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False,
     jac: bool = True,
 ) -> tuple[F64, F64]:
     """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0)
-    (:func:`.locate_kernels.residuals`).
-
-    ``jac=False`` skips ``J`` (returned empty) for the trial step, which only needs the cost.
-    """
-    r, J = lk.residuals(st.typ, st.g, st.ox, st.oy, st.val, st.sd, st.lo, st.hi, st.c, st.wu,
-                        st.wv, st.k, np.asarray(x, float), np.asarray(y, float),
+    (:func:`.locate_kernels.residuals`); ``jac=False`` skips ``J`` (returned empty)."""
+    r, J = lk.residuals(rw.typ, rw.g, rw.ox, rw.oy, rw.val, rw.sd, rw.lo, rw.hi, rw.c, rw.wu,
+                        rw.wv, rw.k, np.asarray(x, float), np.asarray(y, float),
                         np.asarray(t0, float), for_cov, jac, p.band_wall_frac, p.band_wall_m,
                         p.arrival_sd_s)
     return np.asarray(r), np.asarray(J)
@@ -206,14 +187,6 @@ def _normal(
     """Per-group ``A = sum w J J^T`` (G, 3, 3) and ``v = sum w J r`` (G, 3)."""
     A, v = lk.normal(r, J, np.asarray(w, float), g, G)
     return np.asarray(A), np.asarray(v)
-
-
-def _rho(r: F64, cauchy: Any, p: LocateParams) -> tuple[F64, F64]:
-    """Robust cost and IRLS weight of each normalised residual (:func:`.locate_kernels.robust`:
-    Huber, or Cauchy where set)."""
-    sel = np.ascontiguousarray(np.broadcast_to(np.asarray(cauchy, bool), r.shape))
-    rho, w = lk.robust(np.asarray(r, float), sel, p.huber_k, p.cauchy_c)
-    return np.asarray(rho), np.asarray(w)
 
 
 def locate(
@@ -237,19 +210,17 @@ def locate(
     prior_t = np.where(has_t, 0.0, 1.0)  # pins t0 where no arrival time informs it
     # Huber first (convex: safe from a least-squares start), then Cauchy; groups with a
     # robust start (the best crossing) go straight to Cauchy.
-    st = _static(b, rw)
     with PARALLEL:
         x, y, t0 = lk.levenberg_marquardt(
-            st.typ, np.searchsorted(rw.g, np.arange(G + 1)), st.ox, st.oy, st.val, st.sd, st.lo,
-            st.hi, st.c, st.wu, st.wv, st.k, np.asarray(x, float), np.asarray(y, float),
-            np.asarray(t0, float),
-            np.asarray(prior_t, float), np.ascontiguousarray(robust[rw.g]), p.iterations,
-            p.band_wall_frac, p.band_wall_m, p.arrival_sd_s, p.huber_k, p.cauchy_c,
-            p.converged_m, p.converged_s)
-    r, _ = _residuals(st, rw, p, x, y, t0, jac=False)
-    _, w = _rho(r, True, p)
+            rw.typ, np.searchsorted(rw.g, np.arange(G + 1)), rw.ox, rw.oy, rw.val, rw.sd, rw.lo,
+            rw.hi, rw.c, rw.wu, rw.wv, rw.k, np.asarray(x, float), np.asarray(y, float),
+            np.asarray(t0, float), np.asarray(prior_t, float),
+            np.ascontiguousarray(robust[rw.g]), p.iterations, p.band_wall_frac, p.band_wall_m,
+            p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
+    r, _ = _residuals(rw, p, x, y, t0, jac=False)
+    _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
     bad_row = np.abs(r) > p.outlier_sigma
-    rc, Jc = _residuals(st, rw, p, x, y, t0, for_cov=True)
+    rc, Jc = _residuals(rw, p, x, y, t0, for_cov=True)
     wc = np.where(bad_row, w, 1.0)
     A, _ = _normal(rc, Jc, wc, rw.g, G)
     cov = _marginal_xy(A, has_t)
