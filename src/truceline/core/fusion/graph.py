@@ -80,7 +80,7 @@ class _Units:
 def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
     rows = np.asarray(rows, np.int64)
     F = kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr,
-                          b.ox, b.oy, b.c)
+                          b.ox, b.oy, b.c, np.empty((len(rows), kernels.N_F)))
     return _Units(F, np.ascontiguousarray(b.role[rows], np.int8),
                   np.ascontiguousarray(b.source[rows][:, None], np.int64))
 

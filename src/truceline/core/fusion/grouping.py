@@ -69,13 +69,11 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
     radius = p.pair_radius
     if mode == 1:  # sensors of one array: within its span
         reach2 = np.full(m, p.array_span_m**2 / 2.0)
-        scale_s = p.link_scale_m / 340.0
+        scale_s = _arrival_scale_s(p)
         radius = p.search_radius
     else:  # the gate's Mahalanobis bound, by each covariance's largest axis
-        half = (u.sxx + u.syy) / 2.0
-        reach2 = p.gate_chi2 * (half + np.sqrt(((u.sxx - u.syy) / 2.0) ** 2 + u.sxy**2))
+        reach2 = kernels.reach2(F, p.gate_chi2)
         scale_s = p.link_scale_s
-    reach2 = np.where(np.isfinite(reach2), reach2, np.inf)
     query = np.arange(m) >= nm
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
@@ -118,6 +116,12 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
     return kernels.dense_labels(comp, sub, ncomp), qi, qj
 
 
+def _arrival_scale_s(p: GroupingParams) -> float:
+    """Mode 1's time scale of the normalised space-time: the time sound takes for
+    ``link_scale_m``."""
+    return p.link_scale_m / 340.0
+
+
 def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64]:
     """The query units' gated pairs among their ``k_neighbours`` nearest main units (the
     bounded path of a dense burst)."""
@@ -150,7 +154,9 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     m = len(rows)
     c = b.c[rows]
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
-    wmax = 1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s if m else 0.0
+    # (arrivals further apart than the sweep's radius in time are never paired anyway)
+    wmax = min(1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s,
+               p.search_radius * _arrival_scale_s(p)) if m else 0.0
     zero = np.zeros(m)
     au = _Units.of(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
                    np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
@@ -163,8 +169,10 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     # only groups of three or more arrivals can be fixed: the others are not located at all
     big = size >= 3
     keep = np.flatnonzero(big[lab])
-    fx = locate(b.take(rows[keep]), (np.cumsum(big) - 1)[lab[keep]], cd.take(rows[keep]),
-                LocateParams(max_semi_major_m=p.max_arrival_fix_m))
+    # linking needs the fix to metres, not millimetres
+    fx = locate(b.take(rows[keep], numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
+                cd.take(rows[keep]), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
+                                                  converged_m=0.5, converged_s=5e-4))
     fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
     fx_x[big], fx_y[big], fx_t0[big] = fx.x, fx.y, fx.t0
     fixed = np.zeros(G, bool)
@@ -189,7 +197,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     half = 4.0 * np.sqrt(lmax) / cm + 1.0
     W = int(size.max()) if G else 1
     order = np.argsort(lab, kind="stable")
-    starts = np.searchsorted(lab[order], np.arange(G))
+    starts = _starts(lab, G)
     pos = np.arange(m) - starts[lab[order]]
     src = np.full((G, max(W, 1)), -1, np.int64)
     src[lab[order], pos] = b.source[rows[order]]
@@ -248,7 +256,12 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
             gsrc[rrows] = ulab[:len(rrows)]
             in_fixed = fixed[alab]
             gsrc[arows[in_fixed]] = a_label[alab[in_fixed]]
-            have = np.sort(gsrc[gsrc >= 0] * (int(b.source.max()) + 1) + b.source[gsrc >= 0])
+            # the sources of the groups some vague group fits (only those are looked up)
+            fits = np.zeros(int(ulab.max()) + 1, bool)
+            fits[qj] = True
+            sel = np.flatnonzero(gsrc >= 0)
+            sel = sel[fits[gsrc[sel]]]
+            have = np.sort(gsrc[sel] * (int(b.source.max()) + 1) + b.source[sel])
             keys = qj[:, None] * (int(b.source.max()) + 1) + vu.src[qi]
             at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
             valid = vu.src[qi] >= 0
@@ -275,12 +288,9 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     lone = np.flatnonzero(label < 0)
     label[lone] = nxt + np.arange(len(lone))
     # renumber in order of first appearance, so labels do not depend on the index internals
-    first = np.full(int(label.max()) + 1, n, np.int64)
-    first[label[::-1]] = np.arange(n - 1, -1, -1)  # the last write, i.e. the first row, wins
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[label]
+    return kernels.first_seen(label)
 
 
 def _starts(lab: I64, G: int) -> I64:
-    return np.searchsorted(np.sort(lab), np.arange(G))
+    """Where each label's rows start in ``lab`` sorted stably (labels 0..G-1)."""
+    return np.concatenate([[0], np.cumsum(np.bincount(lab, minlength=G))[:-1]]).astype(np.int64)

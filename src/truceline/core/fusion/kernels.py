@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
 
-__all__ = ["PARALLEL", "components", "dense_labels", "gate", "gate_pairs", "pack_rows",
-           "split_small", "sweep", "threads"]
+__all__ = ["PARALLEL", "components", "dense_labels", "first_seen", "gate", "gate_pairs",
+           "pack_rows", "reach2", "split_small", "sweep", "threads"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -106,9 +106,9 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
 
 @njit(cache=True, error_model="numpy")
 def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64,
-              t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64) -> F64:
-    """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass."""
-    F = np.empty((len(rows), N_F))
+              t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64, F: F64) -> F64:
+    """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass into
+    ``F`` (``len(rows)`` by ``N_F``, allocated by the caller: see :func:`sweep`)."""
     for k in range(len(rows)):
         r = rows[k]
         F[k, F_MX], F[k, F_MY] = mx[r], my[r]
@@ -128,7 +128,19 @@ def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode:
     return out
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy")
+def reach2(F: F64, gate_chi2: float) -> F64:
+    """How far (squared) a unit's Mahalanobis gate reaches: ``gate_chi2`` times its
+    covariance's largest eigenvalue (``inf`` where that is not finite). Two units whose
+    centres are farther apart than ``sqrt(reach2_i + reach2_j)`` fail the gate."""
+    out = np.empty(F.shape[0])
+    for u in range(F.shape[0]):
+        a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
+        e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
+        out[u] = e if math.isfinite(e) else np.inf
+    return out
+
+
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
           gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
           scale_s: float, radius: float, budget: int, caps: I64, order: I64
@@ -149,14 +161,29 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
     chunk needed, and where one is larger than its room the caller runs again with those
     counts as ``caps`` (growing arrays inside the loop would cost more than the sweep).
     """
+    m, P = F.shape[0], len(caps)
+    # the large arrays come from numpy, which asks the kernel for huge pages: allocated in
+    # compiled code, each 4 KiB page would fault on first touch (thousands per call)
+    return _sweep(F, role, src, query, mode, gate_chi2, slack, span, reach2, scale_m, scale_s,
+                  radius, budget, np.asarray(caps, np.int64), order, np.empty((m, F.shape[1])),
+                  np.empty((m, src.shape[1]), np.int64), np.empty(int(np.sum(caps)), np.int64),
+                  np.empty(int(np.sum(caps)), np.int64), np.empty(int(np.sum(caps))),
+                  np.empty((P, 4, m)), np.empty((P, 2, m), np.int64))
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
+           gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
+           scale_s: float, radius: float, budget: int, caps: I64, order: I64, Fs: F64, ss: I64,
+           out_i: I64, out_j: I64, out_d: F64, scratch_f: F64, scratch_i: I64
+           ) -> tuple[I64, I64, F64, I64, bool]:
+    """:func:`sweep` into buffers: ``Fs`` and ``ss`` for the units in window-start order,
+    ``out_*`` with room for ``caps``, each chunk's grid in ``scratch_*[chunk]``."""
     m = F.shape[0]
     P = len(caps)
     offs = np.zeros(P + 1, np.int64)
     for c in range(P):
         offs[c + 1] = offs[c] + caps[c]
-    out_i = np.empty(offs[P], np.int64)
-    out_j = np.empty(offs[P], np.int64)
-    out_d = np.empty(offs[P])
     counts = np.zeros(P, np.int64)
     if m < 2:
         return out_i[:0], out_j[:0], out_d[:0], counts, True
@@ -173,9 +200,7 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
         H *= 2
     # work on a copy in window-start order: the open units are then a recent, contiguous
     # stretch of rows that stays in cache, where random rows of ``F`` would each miss
-    Fs = np.empty((m, F.shape[1]))
     rs = np.empty(m, np.int8)
-    ss = np.empty((m, src.shape[1]), np.int64)
     es = np.empty(m)
     qs = np.empty(m, np.bool_)
     for r in prange(m):
@@ -193,32 +218,26 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
         counts[c], checked[c] = _sweep_chunk(
             Fs, rs, ss, es, qs, order, lo, hi, max_w, H, mode, gate_chi2, slack, span, scale_m,
             scale_s, radius, budget, out_i[offs[c]:offs[c + 1]], out_j[offs[c]:offs[c + 1]],
-            out_d[offs[c]:offs[c + 1]])
+            out_d[offs[c]:offs[c + 1]], scratch_f[c], scratch_i[c])
     if checked.sum() > budget:
         return out_i[:0], out_j[:0], out_d[:0], counts, False
     for c in range(P):
         if counts[c] > caps[c]:
             return out_i[:0], out_j[:0], out_d[:0], counts, True
-    total = int(counts.sum())
-    ri = np.empty(total, np.int64)
-    rj = np.empty(total, np.int64)
-    rd = np.empty(total)
-    k = 0
-    for c in range(P):
-        n = counts[c]
-        ri[k:k + n] = out_i[offs[c]:offs[c] + n]
-        rj[k:k + n] = out_j[offs[c]:offs[c] + n]
-        rd[k:k + n] = out_d[offs[c]:offs[c] + n]
-        k += n
-    return ri, rj, rd, counts, True
+    k = counts[0]  # close the gaps between the chunks' rows, in place (no second copy)
+    for c in range(1, P):
+        for q in range(offs[c], offs[c] + counts[c]):
+            out_i[k], out_j[k], out_d[k] = out_i[q], out_j[q], out_d[q]
+            k += 1
+    return out_i[:k], out_j[:k], out_d[:k], counts, True
 
 
 @njit(cache=True, error_model="numpy")
 def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np.bool_],
                  order: I64, lo: int, hi: int, max_w: float, H: int, mode: int,
                  gate_chi2: float, slack: float, span: float, scale_m: float, scale_s: float,
-                 radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64
-                 ) -> tuple[int, int]:
+                 radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64,
+                 scratch_f: F64, scratch_i: I64) -> tuple[int, int]:
     """The pairs whose later unit (in window-start order) is one of ``lo .. hi - 1``.
 
     Units whose window is still open sit in a hashed grid of squares of side
@@ -232,16 +251,11 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
     """
     cap = len(out_i)
     cell = radius * scale_m  # no pair is farther apart than one square
-    m = Fs.shape[0]
     head = np.full(H, -1, np.int64)
-    nxt = np.full(m, -1, np.int64)
     # what a scan reads of an open unit, in arrays of their own (a row of ``Fs`` spans two
     # cache lines, and most units a scan meets fail on these four numbers)
-    key = np.zeros(m, np.int64)
-    ths = np.empty(m)
-    xs = np.empty(m)
-    ys = np.empty(m)
-    tms = np.empty(m)
+    nxt, key = scratch_i[0], scratch_i[1]
+    ths, xs, ys, tms = scratch_f[0], scratch_f[1], scratch_f[2], scratch_f[3]
     r2 = radius * radius
     inv_s = 1.0 / (2.0 * scale_s)
     inv_m2 = 1.0 / (scale_m * scale_m)
@@ -319,6 +333,21 @@ def dense_labels(comp: I64, sub: I64, ncomp: int) -> I64:
     out = np.empty(m, np.int64)
     for u in range(m):
         out[u] = rank[start[comp[u]] + sub[u] + 1] - 1
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def first_seen(label: I64) -> I64:
+    """``label`` (non-negative) renumbered 0.. in order of first appearance."""
+    rank = np.full(label.max() + 1 if len(label) else 0, -1, np.int64)
+    out = np.empty(len(label), np.int64)
+    n = 0
+    for r in range(len(label)):
+        g = label[r]
+        if rank[g] < 0:
+            rank[g] = n
+            n += 1
+        out[r] = rank[g]
     return out
 
 

@@ -229,8 +229,9 @@ def locate(
     nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
     dof = nrow - 2 - has_t
     ssq = np.bincount(rw.g, np.where(bad_row, 0.0, r * r), minlength=G)
-    udof, at = np.unique(np.maximum(dof, 1), return_inverse=True)  # few distinct values
-    fail = (dof >= 1) & (ssq > chi2.ppf(0.99, udof)[at])
+    at = np.maximum(dof, 1).astype(np.int64)
+    limit = chi2.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))  # by degrees of freedom
+    fail = (dof >= 1) & (ssq > limit[at - 1])
     cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
     a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)

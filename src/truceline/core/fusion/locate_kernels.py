@@ -153,8 +153,6 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
     for gi in prange(G):
         a, b = start[gi], start[gi + 1]
         xg, yg, tg, lam = x[gi], y[gi], t0[gi], 1e-3
-        A = np.empty((3, 3))
-        v = np.empty(3)
         half = iterations // 2
         all_cauchy = True
         for q in range(a, b):
@@ -162,29 +160,27 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
         it = 0
         while it < iterations:
             late = it >= half
-            A[:] = 0.0
-            v[:] = 0.0
-            cost = 0.0
+            # the normal equations A s = v (A symmetric: six numbers), in registers
+            a00 = a01 = a02 = a11 = a12 = a22 = v0 = v1 = v2 = cost = 0.0
             for q in range(a, b):
                 rq, j0, j1, j2 = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q], c[q],
                                       wu[q], wv[q], k[q], xg, yg, tg, False, band_wall_frac,
                                       band_wall_m, arrival_sd)
                 rho, w = _rho1(rq, cauchy_row[q] or late, huber_k, cauchy_c)
                 cost += rho
-                v[0] += w * j0 * rq
-                v[1] += w * j1 * rq
-                v[2] += w * j2 * rq
-                A[0, 0] += w * j0 * j0
-                A[0, 1] += w * j0 * j1
-                A[0, 2] += w * j0 * j2
-                A[1, 1] += w * j1 * j1
-                A[1, 2] += w * j1 * j2
-                A[2, 2] += w * j2 * j2
-            A[2, 2] += prior_t[gi]
-            for d in range(3):
-                A[d, d] += lam * A[d, d] + ridge
-            A[1, 0], A[2, 0], A[2, 1] = A[0, 1], A[0, 2], A[1, 2]
-            s0, s1, s2 = _solve3(A, v)
+                v0 += w * j0 * rq
+                v1 += w * j1 * rq
+                v2 += w * j2 * rq
+                a00 += w * j0 * j0
+                a01 += w * j0 * j1
+                a02 += w * j0 * j2
+                a11 += w * j1 * j1
+                a12 += w * j1 * j2
+                a22 += w * j2 * j2
+            a22 += prior_t[gi]
+            s0, s1, s2 = _solve3(a00 * (1.0 + lam) + ridge, a01, a02,
+                                 a11 * (1.0 + lam) + ridge, a12, a22 * (1.0 + lam) + ridge,
+                                 v0, v1, v2)
             nx, ny, nt = xg - s0, yg - s1, tg - s2
             cost2 = 0.0
             for q in range(a, b):
@@ -210,14 +206,13 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
 
 
 @njit(cache=True, error_model="numpy")
-def _solve3(A: F64, v: F64) -> tuple[float, float, float]:
-    """``A s = v`` for one symmetric 3x3 system by the adjugate (Cramer's rule): the damped
-    matrices here are far from singular."""
-    a, b, c = A[0, 0], A[0, 1], A[0, 2]
-    d, e, f = A[1, 1], A[1, 2], A[2, 2]
+def _solve3(a: float, b: float, c: float, d: float, e: float, f: float, v0: float, v1: float,
+            v2: float) -> tuple[float, float, float]:
+    """``A s = v`` for the symmetric ``A = [[a, b, c], [b, d, e], [c, e, f]]`` by the
+    adjugate (Cramer's rule): the damped matrices here are far from singular."""
     c00, c01, c02 = d * f - e * e, c * e - b * f, b * e - c * d
     c11, c12, c22 = a * f - c * c, b * c - a * e, a * d - b * b
     det = a * c00 + b * c01 + c * c02
-    return ((c00 * v[0] + c01 * v[1] + c02 * v[2]) / det,
-            (c01 * v[0] + c11 * v[1] + c12 * v[2]) / det,
-            (c02 * v[0] + c12 * v[1] + c22 * v[2]) / det)
+    return ((c00 * v0 + c01 * v1 + c02 * v2) / det,
+            (c01 * v0 + c11 * v1 + c12 * v2) / det,
+            (c02 * v0 + c12 * v1 + c22 * v2) / det)
