@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyproj
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.geo import Projection
@@ -277,14 +277,17 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     the acoustic range around itself. Reports with none of these, or no time window, are not
     ``ok``.
     """
-    mx, my, sxx, sxy, syy, ok = _candidates(
-        b.ex, b.ey, b.esd, b.brg, b.brg_sd, b.ox, b.oy, b.dmin, b.dmax, b.t_lo, b.t_hi,
-        params.default_band_m[0], params.default_band_m[1], params.distance_judgement,
-        params.acoustic_range_m)
+    from truceline.core.fusion.kernels import PARALLEL  # kernels imports this module
+
+    with PARALLEL:
+        mx, my, sxx, sxy, syy, ok = _candidates(
+            b.ex, b.ey, b.esd, b.brg, b.brg_sd, b.ox, b.oy, b.dmin, b.dmax, b.t_lo, b.t_hi,
+            params.default_band_m[0], params.default_band_m[1], params.distance_judgement,
+            params.acoustic_range_m)
     return Candidates(mx, my, sxx, sxy, syy, ok)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: F64,
                 dmin: F64, dmax: F64, t_lo: F64, t_hi: F64, band_lo: float, band_hi: float,
                 judgement: float, acoustic_range: float
@@ -294,7 +297,7 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
     sxx, sxy, syy = np.full(n, np.nan), np.zeros(n), np.full(n, np.nan)
     ok = np.zeros(n, np.bool_)
     r2 = (acoustic_range / 2.0) ** 2
-    for i in range(n):
+    for i in prange(n):
         if math.isfinite(ex[i]):
             mx[i], my[i] = ex[i], ey[i]
             sxx[i] = syy[i] = esd[i] * esd[i]

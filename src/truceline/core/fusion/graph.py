@@ -77,23 +77,28 @@ class _Units:
         return self.F, self.role, self.src
 
 
-def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64) -> _Units:
+def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units) -> _Units:
+    """The units of reports ``rows``, followed by the units ``after``: one allocation, the
+    reports packed straight into it (sources padded to the widest)."""
     rows = np.asarray(rows, np.int64)
-    F = kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr,
-                          b.ox, b.oy, b.c, np.empty((len(rows), kernels.N_F)))
-    return _Units(F, np.ascontiguousarray(b.role[rows], np.int8),
-                  np.ascontiguousarray(b.source[rows][:, None], np.int64))
-
-
-def _concat(*parts: _Units) -> _Units:
-    """The units of ``parts`` in order, in one copy (sources padded to the widest)."""
-    w = max(u.src.shape[1] for u in parts)
-
-    def pad(s: I64) -> I64:
-        return np.pad(s, ((0, 0), (0, w - s.shape[1])), constant_values=-1)
-
-    return _Units(np.concatenate([u.F for u in parts]), np.concatenate([u.role for u in parts]),
-                  np.concatenate([pad(u.src) for u in parts]))
+    R = len(rows)
+    m = R + sum(len(u) for u in after)
+    w = max([1, *(u.src.shape[1] for u in after)])
+    F = np.empty((m, kernels.N_F))
+    role = np.empty(m, np.int8)
+    src = np.full((m, w), -1, np.int64)
+    with kernels.PARALLEL:
+        kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr,
+                          b.ox, b.oy, b.c, F[:R])
+    role[:R] = b.role[rows]
+    src[:R, 0] = b.source[rows]
+    k = R
+    for u in after:
+        F[k:k + len(u)] = u.F
+        role[k:k + len(u)] = u.role
+        src[k:k + len(u), :u.src.shape[1]] = u.src
+        k += len(u)
+    return _Units(F, role, src)
 
 
 def _take_units(u: _Units, idx: I64) -> _Units:

@@ -34,7 +34,6 @@ from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
 from truceline.core.fusion.graph import (
     Dist,
-    _concat,
     _take_units,
     _Units,
     _units_of_reports,
@@ -72,7 +71,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
         scale_s = _arrival_scale_s(p)
         radius = p.search_radius
     else:  # the gate's Mahalanobis bound, by each covariance's largest axis
-        reach2 = kernels.reach2(F, p.gate_chi2)
+        with kernels.PARALLEL:
+            reach2 = kernels.reach2(F, p.gate_chi2)
         scale_s = p.link_scale_s
     query = np.arange(m) >= nm
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
@@ -237,7 +237,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
                        np.minimum.reduceat(b.t_lo[srt], st)[vague],
                        np.maximum.reduceat(b.t_hi[srt], st)[vague],
                        vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
-    both = _concat(_units_of_reports(b, cd, rrows), _take_units(aunits, fx_ids), vu)
+    both = _units_of_reports(b, cd, rrows, _take_units(aunits, fx_ids), vu)
     ulab, qi, qj = _cluster(both, 0, p, n_main=U)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]

@@ -104,12 +104,12 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
     return math.sqrt(0.5 * (m2 / gate_chi2 + dt * dt))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64,
               t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64, F: F64) -> F64:
     """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass into
     ``F`` (``len(rows)`` by ``N_F``, allocated by the caller: see :func:`sweep`)."""
-    for k in range(len(rows)):
+    for k in prange(len(rows)):
         r = rows[k]
         F[k, F_MX], F[k, F_MY] = mx[r], my[r]
         F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
@@ -128,13 +128,13 @@ def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode:
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def reach2(F: F64, gate_chi2: float) -> F64:
     """How far (squared) a unit's Mahalanobis gate reaches: ``gate_chi2`` times its
     covariance's largest eigenvalue (``inf`` where that is not finite). Two units whose
     centres are farther apart than ``sqrt(reach2_i + reach2_j)`` fail the gate."""
     out = np.empty(F.shape[0])
-    for u in range(F.shape[0]):
+    for u in prange(F.shape[0]):
         a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
         e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
         out[u] = e if math.isfinite(e) else np.inf
