@@ -174,10 +174,11 @@ def _residuals(
 ) -> tuple[F64, F64]:
     """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0)
     (:func:`.locate_kernels.residuals`); ``jac=False`` skips ``J`` (returned empty)."""
-    r, J = lk.residuals(rw.typ, rw.g, rw.ox, rw.oy, rw.val, rw.sd, rw.lo, rw.hi, rw.c, rw.wu,
-                        rw.wv, rw.k, np.asarray(x, float), np.asarray(y, float),
-                        np.asarray(t0, float), for_cov, jac, p.band_wall_frac, p.band_wall_m,
-                        p.arrival_sd_s)
+    with PARALLEL:
+        r, J = lk.residuals(rw.typ, rw.g, rw.ox, rw.oy, rw.val, rw.sd, rw.lo, rw.hi, rw.c, rw.wu,
+                            rw.wv, rw.k, np.asarray(x, float), np.asarray(y, float),
+                            np.asarray(t0, float), for_cov, jac, p.band_wall_frac, p.band_wall_m,
+                            p.arrival_sd_s)
     return np.asarray(r), np.asarray(J)
 
 
@@ -218,7 +219,8 @@ def locate(
             np.ascontiguousarray(robust[rw.g]), p.iterations, p.band_wall_frac, p.band_wall_m,
             p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
     r, _ = _residuals(rw, p, x, y, t0, jac=False)
-    _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
+    with PARALLEL:
+        _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
     bad_row = np.abs(r) > p.outlier_sigma
     rc, Jc = _residuals(rw, p, x, y, t0, for_cov=True)
     wc = np.where(bad_row, w, 1.0)

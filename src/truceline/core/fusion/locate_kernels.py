@@ -59,7 +59,7 @@ def _row(t: int, ox: float, oy: float, val: float, sd: float, lo: float, hi: flo
             (-uy / ce + wpy * k / (ce * ce)) / arrival_sd, 1.0 / arrival_sd)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def residuals(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F64, sd: F64, lo: F64,
               hi: F64, c: F64, wu: F64, wv: F64, k: F64, x: F64, y: F64, t0: F64,
               for_cov: bool, jac: bool, band_wall_frac: float, band_wall_m: float,
@@ -77,7 +77,7 @@ def residuals(typ: NDArray[np.int8], g: I64, ox: F64, oy: F64, val: F64, sd: F64
     M = len(typ)
     r = np.zeros(M)
     J = np.zeros((M, 3) if jac else (0, 3))
-    for q in range(M):
+    for q in prange(M):
         gi = g[q]
         rq, j0, j1, j2 = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q], c[q], wu[q],
                               wv[q], k[q], x[gi], y[gi], t0[gi], for_cov, band_wall_frac,
@@ -118,7 +118,7 @@ def _rho1(r: float, cauchy: bool, huber_k: float, cauchy_c: float) -> tuple[floa
     return rho, min(1.0, huber_k / max(a, 1e-12))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", parallel=True)
 def robust(r: F64, cauchy: NDArray[np.bool_], huber_k: float, cauchy_c: float
            ) -> tuple[F64, F64]:
     """Robust cost and IRLS weight of each normalised residual: Huber (convex, safe from a
@@ -126,7 +126,7 @@ def robust(r: F64, cauchy: NDArray[np.bool_], huber_k: float, cauchy_c: float
     pulling)."""
     rho = np.empty(len(r))
     w = np.empty(len(r))
-    for q in range(len(r)):
+    for q in prange(len(r)):
         rho[q], w[q] = _rho1(r[q], cauchy[q], huber_k, cauchy_c)
     return rho, w
 

@@ -171,6 +171,7 @@ def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labe
                 A[g, j, k] += col[j] * col[k]
     x, y = x.copy(), y.copy()
     M = np.empty((4, 5))
+    sol = np.empty(4)
     for g in range(G):
         if na[g] < 4 or other[g] > 0:
             continue
@@ -190,7 +191,6 @@ def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labe
                 m = M[r, j] / M[j, j]
                 for k in range(j, 5):
                     M[r, k] -= m * M[j, k]
-        sol = np.empty(4)
         for j in range(3, -1, -1):
             t = M[j, 4]
             for k in range(j + 1, 4):
