@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         description="Cell size (degrees) to which event locations are coarsened for everyone "
         "outside the mission.",
     )
+    retain_memory_mb: int = Field(
+        32, ge=0,
+        description="Freed blocks up to this size (MiB, at most 32) stay in the process for the "
+        "next batch instead of going back to the kernel (glibc only; 0 leaves the allocator "
+        "alone). Costs resident memory, saves re-faulting pages (~15 % of grouping).",
+    )
     log_origin: str = Field(
         "truceline.example/log",
         description="Origin line of the record's signed checkpoints (C2SP checkpoint).",

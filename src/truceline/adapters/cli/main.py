@@ -54,5 +54,23 @@ def main() -> None:
         serve,
         simulate,
     )
+    from truceline.adapters.runtime import retain_freed_memory
 
+    retain_freed_memory(_settings().retain_memory_mb)
     cli()
+
+
+def _settings() -> Any:
+    """The settings, or one clear line naming the bad environment variable and an exit."""
+    import pydantic
+
+    from truceline.errors import ValidationError
+    from truceline.settings import Settings
+
+    try:
+        return Settings()
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        bad = ValidationError(err["msg"], field=f"TRUCELINE_{str(err['loc'][0]).upper()}")
+        click.echo(f"error: {bad}", err=True)
+        sys.exit(mapping_for(bad).exit_code)
