@@ -93,9 +93,11 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
                                              slack, p.array_span_m))
 
     if ok:
-        q = j >= nm  # i < j: a query pair has its query second
-        qi, qj = j[q] - nm, i[q]
-        i, j, d = i[~q], j[~q], d[~q]
+        qi, qj = none, none
+        if nm < m:
+            q = j >= nm  # i < j: a query pair has its query second
+            qi, qj = j[q] - nm, i[q]
+            i, j, d = i[~q], j[~q], d[~q]
     else:
         z = np.column_stack([u.mx / p.link_scale_m, u.my / p.link_scale_m,
                              (u.t_lo + u.t_hi) / 2.0 / scale_s])
