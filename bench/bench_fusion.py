@@ -53,7 +53,7 @@ def simulate(n_obs: int, seed: int, geom: Any) -> tuple[dict[str, Any], np.ndarr
     seg = np.diff(pts, axis=0)
     seg_len = np.hypot(seg[:, 0], seg[:, 1])
     chain = np.concatenate([[0], np.cumsum(seg_len)])
-    n_ev = int(n_obs / 3.4)
+    n_ev = int(n_obs / 3.07)  # the mean reports per event of the mix below: ~n_obs in all
     c = rng.uniform(0, chain[-1], n_ev)
     k = np.clip(np.searchsorted(chain, c) - 1, 0, len(seg) - 1)
     f = (c - chain[k]) / seg_len[k]

@@ -61,6 +61,13 @@ def _shares(src: I64, i: int, j: int) -> bool:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _roles_link(a: int, b: int) -> bool:
+    """Whether reports of roles ``a`` and ``b`` may describe one event: the same role, or
+    either undetermined (an origin's and an impact's reports are different places)."""
+    return (a == b) | (a == ROLE_ANY) | (b == ROLE_ANY)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
          gate_chi2: float, slack: float, span: float) -> float:
     """Gated distance of units ``i`` and ``j``: ``<= 1`` passes every gate, ``BIG`` fails one.
@@ -78,8 +85,7 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
         if dt <= lim and src[i, 0] != src[j, 0] and sep <= span:
             return dt / lim
         return BIG
-    ri, rj = role[i], role[j]
-    if not (ri == rj or ri == ROLE_ANY or rj == ROLE_ANY):  # noqa: SIM109 (numba)
+    if not _roles_link(role[i], role[j]):
         return BIG
     tli, thi, tlj, thj = F[i, F_TLO], F[i, F_THI], F[j, F_TLO], F[j, F_THI]
     if not (tli <= thj and tlj <= thi):
@@ -190,7 +196,9 @@ def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], m
     # the table needs room for the open units only; small, it stays in cache (the units
     # come in time order from all over the line, so a large table misses on every lookup)
     lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
+    roles = 0  # bit r set: some unit has role r
     for u in range(m):
+        roles |= 1 << role[u]
         w = F[u, F_THI] - F[u, F_TLO]
         if math.isfinite(w):
             lo_t, hi_t = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI])
@@ -216,9 +224,9 @@ def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], m
     for c in prange(P):
         lo, hi = c * m // P, (c + 1) * m // P
         counts[c], checked[c] = _sweep_chunk(
-            Fs, rs, ss, es, qs, order, lo, hi, max_w, H, mode, gate_chi2, slack, span, scale_m,
-            scale_s, radius, budget, out_i[offs[c]:offs[c + 1]], out_j[offs[c]:offs[c + 1]],
-            out_d[offs[c]:offs[c + 1]], scratch_f[c], scratch_i[c])
+            Fs, rs, ss, es, qs, order, lo, hi, max_w, H, roles, mode, gate_chi2, slack, span,
+            scale_m, scale_s, radius, budget, out_i[offs[c]:offs[c + 1]],
+            out_j[offs[c]:offs[c + 1]], out_d[offs[c]:offs[c + 1]], scratch_f[c], scratch_i[c])
     if checked.sum() > budget:
         return out_i[:0], out_j[:0], out_d[:0], counts, False
     for c in range(P):
@@ -232,18 +240,31 @@ def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], m
     return out_i[:k], out_j[:k], out_d[:k], counts, True
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _slot(gx: int, gy: int, r: int, H: int) -> int:
+    """The hash slot of square ``(gx, gy)`` in role ``r``'s grid (``H`` a power of two)."""
+    return ((gx * 73856093) ^ (gy * 19349663) ^ (r * 83492791)) & (H - 1)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _square(gx: int, gy: int, r: int) -> int:
+    """A key that tells square ``(gx, gy)`` of role ``r`` from others sharing its slot."""
+    return (((gx << 32) ^ (gy & 0xFFFFFFFF)) << 2) + r
+
+
 @njit(cache=True, error_model="numpy")
 def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np.bool_],
-                 order: I64, lo: int, hi: int, max_w: float, H: int, mode: int,
+                 order: I64, lo: int, hi: int, max_w: float, H: int, roles: int, mode: int,
                  gate_chi2: float, slack: float, span: float, scale_m: float, scale_s: float,
                  radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64,
                  scratch_f: F64, scratch_i: I64) -> tuple[int, int]:
     """The pairs whose later unit (in window-start order) is one of ``lo .. hi - 1``.
 
     Units whose window is still open sit in a hashed grid of squares of side
-    ``radius * scale_m``; each unit looks only in the 3 x 3 squares around its own, drops the
-    units whose window closed (they can overlap no later one) and gates the rest whose
-    centres are within the
+    ``radius * scale_m``, one grid per role (``roles`` says which occur); each unit looks only
+    in the 3 x 3 squares around its own of the roles it may link with (an origin never links
+    an impact: the gate's first test), drops the units whose window closed (they can overlap
+    no later one) and gates the rest whose centres are within the
     Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``es`` holds each covariance's largest
     eigenvalue times ``gate_chi2``). Work is the number of near pairs, not of all pairs.
     Returns the number of pairs (written up to the buffers' length) and of pairs gated,
@@ -274,43 +295,47 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
         cx, cy = math.floor(xu / cell), math.floor(yu / cell)
         tm_u = lo_u + hi_u
         if u >= lo:
-            for gx in range(cx - 1, cx + 2):
-                for gy in range(cy - 1, cy + 2):
-                    h = ((gx * 73856093) ^ (gy * 19349663)) & (H - 1)
-                    kk = (gx << 32) ^ (gy & 0xFFFFFFFF)
-                    prev = -1
-                    v = head[h]
-                    while v >= 0:
-                        nv = nxt[v]
-                        if ths[v] < lo_u:  # closed: unlink for good
-                            if prev < 0:
-                                head[h] = nv
-                            else:
-                                nxt[prev] = nv
+            ru = rs[u]
+            for rr in range(ROLE_ANY + 1):  # the roles' grids this unit may link with
+                if not (roles >> rr) & 1 or not _roles_link(ru, rr):
+                    continue
+                for gx in range(cx - 1, cx + 2):
+                    for gy in range(cy - 1, cy + 2):
+                        h = _slot(gx, gy, rr, H)
+                        kk = _square(gx, gy, rr)
+                        prev = -1
+                        v = head[h]
+                        while v >= 0:
+                            nv = nxt[v]
+                            if ths[v] < lo_u:  # closed: unlink for good
+                                if prev < 0:
+                                    head[h] = nv
+                                else:
+                                    nxt[prev] = nv
+                                v = nv
+                                continue
+                            prev = v
+                            if key[v] == kk:  # not another square sharing this slot
+                                dx, dy = xs[v] - xu, ys[v] - yu
+                                d2 = dx * dx + dy * dy
+                                dt = (tms[v] - tm_u) * inv_s
+                                if (d2 <= eu + es[v] and d2 * inv_m2 + dt * dt <= r2
+                                        and not (qu and qs[v])):
+                                    checked += 1
+                                    d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
+                                    if d <= 1.0:
+                                        if n_out < cap:
+                                            a, b = order[u], order[v]
+                                            out_i[n_out], out_j[n_out] = min(a, b), max(a, b)
+                                            out_d[n_out] = d
+                                        n_out += 1
                             v = nv
-                            continue
-                        prev = v
-                        if key[v] == kk:  # not another square sharing this slot
-                            dx, dy = xs[v] - xu, ys[v] - yu
-                            d2 = dx * dx + dy * dy
-                            dt = (tms[v] - tm_u) * inv_s
-                            if (d2 <= eu + es[v] and d2 * inv_m2 + dt * dt <= r2
-                                    and not (qu and qs[v])):
-                                checked += 1
-                                d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
-                                if d <= 1.0:
-                                    if n_out < cap:
-                                        a, b = order[u], order[v]
-                                        out_i[n_out], out_j[n_out] = min(a, b), max(a, b)
-                                        out_d[n_out] = d
-                                    n_out += 1
-                        v = nv
             if checked > budget:  # the whole sweep is over budget: stop here
                 return n_out, checked
         elif hi_u < Fs[lo, F_TLO]:
             continue  # closed before this chunk starts
-        h = ((cx * 73856093) ^ (cy * 19349663)) & (H - 1)
-        key[u] = (cx << 32) ^ (cy & 0xFFFFFFFF)
+        h = _slot(cx, cy, rs[u], H)
+        key[u] = _square(cx, cy, rs[u])
         ths[u], xs[u], ys[u], tms[u] = hi_u, xu, yu, tm_u
         nxt[u] = head[h]
         head[h] = u
