@@ -154,20 +154,21 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
 
     m = len(rows)
-    c = b.c[rows]
+    # each column gathered once: the arrival rows are spread over the batch, so a gather
+    # misses the cache on nearly every row
+    ox, oy, arr, c, source = b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows], b.source[rows]
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
     # (arrivals further apart than the sweep's radius in time are never paired anyway)
     wmax = min(1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s,
                p.search_radius * _arrival_scale_s(p)) if m else 0.0
     zero = np.zeros(m)
-    au = _Units.of(b.ox[rows], b.oy[rows], zero, zero, zero, b.arr[rows], b.arr[rows] + wmax,
-                   np.full(m, ROLE_ANY, np.int8), b.source[rows][:, None], b.arr[rows],
-                   b.ox[rows], b.oy[rows], c)
+    au = _Units.of(ox, oy, zero, zero, zero, arr, arr + wmax, np.full(m, ROLE_ANY, np.int8),
+                   source[:, None], arr, ox, oy, c)
     lab = _cluster(au, 1, p)[0]
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
-    cx = np.bincount(lab, b.ox[rows], minlength=G) / np.maximum(size, 1)
-    cy = np.bincount(lab, b.oy[rows], minlength=G) / np.maximum(size, 1)
+    cx = np.bincount(lab, ox, minlength=G) / np.maximum(size, 1)
+    cy = np.bincount(lab, oy, minlength=G) / np.maximum(size, 1)
     # only groups of three or more arrivals can be fixed: the others are not located at all
     big = size >= 3
     keep = np.flatnonzero(big[lab])
@@ -202,7 +203,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     starts = _starts(lab, G)
     pos = np.arange(m) - starts[lab[order]]
     src = np.full((G, max(W, 1)), -1, np.int64)
-    src[lab[order], pos] = b.source[rows[order]]
+    src[lab[order], pos] = source[order]
     nan = np.full(G, np.nan)
     units = _Units.of(fx_x, fx_y, cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1], fx_t0 - half,
                       fx_t0 + half, np.full(G, ROLE_ANY, np.int8), src, nan, nan, nan, cm)
