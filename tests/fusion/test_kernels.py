@@ -20,15 +20,17 @@ from truceline.core.fusion.graph import _units_of_reports
 
 
 def _units(n_events: int, seed: int):  # type: ignore[no-untyped-def]
-    """Bearing reports of ``n_events`` events crowded into 40 km and two hours."""
+    """Bearing reports of ``n_events`` events crowded into 40 km and two hours; each event's
+    reports say outgoing, impact or undetermined (the sweep keeps a grid per role)."""
     rng = np.random.default_rng(seed)
     r = Reports()
     for e in range(n_events):
         target = (37.0 + rng.uniform(0, 0.5), 48.0 + rng.uniform(0, 0.3))
         t = rng.uniform(0, 7_200)
+        kind = str(rng.choice(["outgoing", "impact", "undetermined"], p=[0.45, 0.45, 0.1]))
         for k, post in enumerate(posts_around(target, int(rng.integers(1, 5)), rng)):
             bearing_report(r, e, post, target, t + rng.uniform(0, 90), 3.0, rng,
-                           source=f"e{e}m{k}", band=(2_000, 10_000))
+                           source=f"e{e}m{k}", band=(2_000, 10_000), explosion_type=kind)
     b = r.batch()
     p = GroupingParams()
     cd = candidates(b, p)
@@ -65,6 +67,8 @@ def test_the_sweep_finds_every_gated_pair_within_the_radius_and_no_other():
     want = (d_all <= 1.0) & (z2 <= p.pair_radius**2)
     i, j, d, ok = _sweep(u, p, 1)
     assert ok and want.sum() > m // 2  # a crowded scene: many true pairs
+    assert len(np.unique(role)) == 3  # all three roles, and pairs of the compatible ones:
+    assert (role[ii[want]] != role[jj[want]]).any()  # "undetermined" links either role
     got = set(zip(i.tolist(), j.tolist(), strict=True))
     assert len(got) == len(i)  # each pair once
     assert got == set(zip(ii[want].tolist(), jj[want].tolist(), strict=True))
