@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from truceline.errors import TrucelineError, mapping_for
+
+if TYPE_CHECKING:
+    from truceline.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +63,7 @@ def main() -> None:
     cli()
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     """The settings, or one clear line naming the bad environment variable and an exit."""
     import pydantic
 

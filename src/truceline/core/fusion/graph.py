@@ -106,9 +106,9 @@ def _take_units(u: _Units, idx: I64) -> _Units:
 
 
 def candidate_edges(z: F64, dist: Dist, k_nb: int, radius: float,
-                    knn_radius: float) -> tuple[I64, I64]:
+                    knn_radius: float) -> tuple[I64, I64, F64]:
     """Gated edges ``(i, j)``, ``i < j``, each once, among near points of the normalised
-    space-time ``z``.
+    space-time ``z``, with their gated distances.
 
     All pairs within ``radius`` (cKDTree ``query_pairs``: no per-point heap, several times
     faster than a kNN query), and for each point with fewer than ``k_nb`` of those, its
@@ -119,7 +119,7 @@ def candidate_edges(z: F64, dist: Dist, k_nb: int, radius: float,
     """
     m = len(z)
     if m < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     cell = np.floor((z - z.min(axis=0)) / radius).astype(np.int64)
     span = cell.max(axis=0) + 1
     key = (cell[:, 0] * span[1] + cell[:, 1]) * span[2] + cell[:, 2]
@@ -149,8 +149,9 @@ def candidate_edges(z: F64, dist: Dist, k_nb: int, radius: float,
             src, dst = src[~seen], dst[~seen]
             i = np.concatenate([i, np.minimum(src, dst)])
             j = np.concatenate([j, np.maximum(src, dst)])
-    good = dist(i, j) <= 1.0
-    return i[good], j[good]
+    d = dist(i, j)
+    good = d <= 1.0
+    return i[good], j[good], d[good]
 
 
 def _knn_pairs(z: F64, k_nb: int, radius: float) -> tuple[I64, I64]:

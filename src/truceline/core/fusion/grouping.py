@@ -101,8 +101,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
     else:
         z = np.column_stack([u.mx / p.link_scale_m, u.my / p.link_scale_m,
                              (u.t_lo + u.t_hi) / 2.0 / scale_s])
-        i, j = candidate_edges(z[:nm], dist, p.k_neighbours, p.pair_radius, p.search_radius)
-        d = dist(i, j)
+        i, j, d = candidate_edges(z[:nm], dist, p.k_neighbours, p.pair_radius,
+                                  p.search_radius)
         qi, qj = _query_knn(z, nm, dist, p)
     ncomp, comp = kernels.components(nm, i, j)
     with kernels.PARALLEL:
@@ -111,7 +111,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
     if left.any():
         tm = (u.t_lo + u.t_hi) / 2.0
         order = np.argsort(comp, kind="stable")
-        starts = np.searchsorted(comp[order], np.arange(ncomp + 1))
+        starts = _bounds(comp, ncomp)
         for c in np.flatnonzero(left):
             members = order[starts[c]:starts[c + 1]]
             sub[members] = split_large(dist, p, tm, members)
@@ -200,8 +200,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     half = 4.0 * np.sqrt(lmax) / cm + 1.0
     W = int(size.max()) if G else 1
     order = np.argsort(lab, kind="stable")
-    starts = _starts(lab, G)
-    pos = np.arange(m) - starts[lab[order]]
+    pos = np.arange(m) - _bounds(lab, G)[lab[order]]
     src = np.full((G, max(W, 1)), -1, np.int64)
     src[lab[order], pos] = source[order]
     nan = np.full(G, np.nan)
@@ -235,7 +234,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         first[alab[::-1]] = arows[::-1]
         fr = first[vague]
         srt = arows[np.argsort(alab, kind="stable")]
-        st = _starts(alab, len(fixed))
+        st = _bounds(alab, len(fixed))[:-1]
         vu = _Units.of(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
                        np.minimum.reduceat(b.t_lo[srt], st)[vague],
                        np.maximum.reduceat(b.t_hi[srt], st)[vague],
@@ -294,6 +293,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     return kernels.first_seen(label)
 
 
-def _starts(lab: I64, G: int) -> I64:
-    """Where each label's rows start in ``lab`` sorted stably (labels 0..G-1)."""
-    return np.concatenate([[0], np.cumsum(np.bincount(lab, minlength=G))[:-1]]).astype(np.int64)
+def _bounds(lab: I64, G: int) -> I64:
+    """Where each label's rows start in ``lab`` sorted stably (labels 0..G-1), and the end:
+    label ``g`` holds sorted rows ``[out[g], out[g + 1])``."""
+    return np.concatenate([[0], np.cumsum(np.bincount(lab, minlength=G))]).astype(np.int64)

@@ -8,25 +8,22 @@ time first so that no linkage matrix grows past ``max_component`` squared.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from truceline.core.fusion.batch import GroupingParams
+from truceline.core.fusion.graph import Dist
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-Dist = Callable[[I64, I64], F64]
 
 #: Components up to this size are split in the compiled loop (:func:`.kernels.split_small`);
 #: larger ones (rare: bursts) go through scipy's linkage one by one.
 SMALL = 512
 
 
-def split_large(dist: Any, p: GroupingParams, tm: F64, rows: I64) -> I64:
+def split_large(dist: Dist, p: GroupingParams, tm: F64, rows: I64) -> I64:
     """Complete-linkage labels (0..) for one large component, cut where a gate fails."""
     m = len(rows)
     if m > p.max_component:  # cut by time first; a slice is still far larger than an event
