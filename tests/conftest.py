@@ -20,3 +20,12 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def examples() -> Path:
     return ROOT / "src" / "truceline" / "examples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_at_the_repository_root() -> object:
+    """A test run creates nothing at the repository root (stores belong in tmp_path)."""
+    before = {p.name for p in ROOT.iterdir()}
+    yield
+    added = {p.name for p in ROOT.iterdir()} - before - {".pytest_cache", ".hypothesis"}
+    assert not added, f"the test run left these at the repository root: {sorted(added)}"

@@ -51,6 +51,12 @@ def _mapped_errors() -> Iterator[None]:
         raise StoreError(f"database error: {exc}", field="db") from None
 
 
+#: A new store's file name ends in one of these. An existing file of any name opens, but a bare
+#: new name such as ``p`` is nearly always a value that was not meant as a path (a URL iterated
+#: character by character once created ten such databases), so it is refused, not created.
+NEW_STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
 #: How long a writer waits for another process's write transaction before giving up.
 BEGIN_PATIENCE_S = 30.0
 
@@ -63,6 +69,12 @@ class SQLiteStore(SQLStore):
         if not create and not Path(self.url).exists():
             raise StoreError(
                 f"no database at {self.url}; run `truceline init --db {self.url} --agreement FILE`",
+                field="db",
+            )
+        if not Path(self.url).exists() and not self.url.lower().endswith(NEW_STORE_SUFFIXES):
+            raise StoreError(
+                f"a new SQLite store's file name must end in {', '.join(NEW_STORE_SUFFIXES)} "
+                f"(got {self.url!r})",
                 field="db",
             )
         try:
