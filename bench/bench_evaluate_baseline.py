@@ -24,7 +24,6 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
-from truceline.core.evaluation import evaluate, render_markdown
 from truceline.core.incidents import singleton
 from truceline.core.rules import check, gather
 from truceline.core.taxonomy import Kind
@@ -32,6 +31,7 @@ from truceline.services.check import run_check
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
+from truceline.simulation.evaluation import evaluate, render_markdown
 
 OUT = Path(__file__).resolve().parent / "results" / "evaluate_baseline.md"
 

@@ -3,7 +3,7 @@
 Simulates a week of the March 2025 scenario (from entry into force + 4 days) with
 ``truceline.adapters.simulate_files.write_simulation``, ingests it into a temporary SQLite
 store through the services, runs ``services.check.run_check`` (fusion, then the provision
-checks), evaluates the store against the truth with ``core.evaluation.evaluate`` and writes
+checks), evaluates the store against the truth with ``simulation.evaluation.evaluate`` and writes
 bench/results/fusion_eval.md: grouping ARI, location median/p90 and ratio to the Cramér–Rao
 bound, attribution accuracy (all, and >= 2 km from the line with >= 3 bearings), the
 reliability table, Brier score, and finding precision/recall.
@@ -26,10 +26,10 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
-from truceline.core.evaluation import evaluate, render_markdown
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
+from truceline.simulation.evaluation import evaluate, render_markdown
 
 OUT = Path(__file__).resolve().parent / "results" / "fusion_eval.md"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from truceline.core.evaluation import (
+from truceline.simulation.evaluation import (
     adjusted_rand_index,
     brier_score,
     crlb_rms,
@@ -108,7 +108,7 @@ def test_evaluate_on_the_real_pipeline(march_dir: Path, tmp_path: Path) -> None:
 def test_an_event_is_scored_from_its_attributed_origin_incident() -> None:
     """The claim comes from the attributed incident holding the event's origin reports, even
     when another incident (its impact, reported more often) holds more of the event."""
-    from truceline.core.evaluation import evaluate
+    from truceline.simulation.evaluation import evaluate
 
     event = {"type": "event", "id": "e1", "party": "RU",
              "origin": {"lon": 38.0, "lat": 48.0, "dist_to_line_m": 5000.0},

@@ -12,8 +12,8 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.simulate_files import read_jsonl, write_simulation
 from truceline.core.classify import classify
 from truceline.core.geo import GEOD
-from truceline.core.simulation import Scenario
 from truceline.services.context import context_for_doc
+from truceline.simulation.scenario import Scenario
 
 FILES = ("observations.jsonl", "truth.jsonl", "manifest.json")
 

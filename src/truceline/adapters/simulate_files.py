@@ -20,9 +20,9 @@ from typing import Any
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.observations import Observation
-from truceline.core.simulation import Scenario, SimulationParams
 from truceline.errors import ValidationError
 from truceline.services.context import context_for_doc
+from truceline.simulation.scenario import Scenario, SimulationParams
 
 OBSERVATIONS, TRUTH, MANIFEST = "observations.jsonl", "truth.jsonl", "manifest.json"
 FORMAT = "truceline-simulation/1"

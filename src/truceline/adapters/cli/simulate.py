@@ -56,8 +56,8 @@ def evaluate(truth_dir: str, db: str, json_path: str | None) -> None:
     findings, detection) and print the tables."""
     from truceline.adapters.simulate_files import read_truth
     from truceline.adapters.store import open_store
-    from truceline.core.evaluation import evaluate as score
-    from truceline.core.evaluation import render_markdown
+    from truceline.simulation.evaluation import evaluate as score
+    from truceline.simulation.evaluation import render_markdown
 
     manifest, truth, obs = read_truth(truth_dir)
     store = open_store(db)

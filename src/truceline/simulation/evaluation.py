@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.geo import GEOD
-from truceline.core.sources import sound_speed
+from truceline.simulation.sources import sound_speed
 
 F64 = NDArray[np.float64]
 

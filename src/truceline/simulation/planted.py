@@ -3,28 +3,26 @@
 Heavy weapons inside and beyond a withdrawal distance, foreign contingents (and allowed or
 unknown nationalities), restrictions of the monitors, declarations over and under a limit. The
 truth of each item (which provisions it violates, by whom) is computed from the geometry and
-the agreement's windows, not assumed. Functions of a :class:`~truceline.core.simulation.Scenario`.
+the agreement's windows, not assumed. Functions of a
+:class:`~truceline.simulation.world.World` (a scenario's setup).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.random import Generator
 
 from truceline.core.agreements import LimitRule, MovementRule, PresenceRule, WithdrawalRule
 from truceline.core.classify import Classification
-from truceline.core.ground_truth import DAY_NS, F64, I64, PATROL, S_NS, Sources, ns_of
-from truceline.core.sim_records import ObsBatch, iso_ns
 from truceline.core.taxonomy import SYSTEMS, RestrictionType
+from truceline.simulation.records import ObsBatch, iso_ns
+from truceline.simulation.world import DAY_NS, F64, I64, PATROL, S_NS, Sources, World, ns_of
 
-if TYPE_CHECKING:
-    from truceline.core.simulation import Scenario
 
-
-def plan_planted(scn: Scenario) -> dict[int, list[tuple[str, Any, int, int]]]:
+def plan_planted(scn: World) -> dict[int, list[tuple[str, Any, int, int]]]:
     """Which day each planted item falls on: uniformly over the days the provision is in
     force within the run (none if it is never in force during the run)."""
     a, rng = scn.agreement, scn.rng
@@ -61,7 +59,7 @@ def plan_planted(scn: Scenario) -> dict[int, list[tuple[str, Any, int, int]]]:
     return planted
 
 
-def restriction(scn: Scenario, rng: Generator, d: int, src: Sources, i: int, t: int,
+def restriction(scn: World, rng: Generator, d: int, src: Sources, i: int, t: int,
                 batch: ObsBatch, truth: list[dict[str, Any]]) -> None:
     allowed: set[RestrictionType] = set(RestrictionType)
     for prov in scn.agreement.provisions:
@@ -94,12 +92,12 @@ def restriction(scn: Scenario, rng: Generator, d: int, src: Sources, i: int, t: 
            "description": f"{what} stopped ({rtype.value.replace('_', ' ')})"}
     batch.add_record(t, rec, item)
 
-def in_window(scn: Scenario, prov: Any, t_ns: int) -> bool:
+def in_window(scn: World, prov: Any, t_ns: int) -> bool:
     w0, w1 = scn.agreement.window(prov)
     return ns_of(w0) <= t_ns and (w1 is None or t_ns < ns_of(w1))
 
 
-def plant(scn: Scenario, rng: Generator, d: int, kind: str, prov: Any, pi: int, t: int,
+def plant(scn: World, rng: Generator, d: int, kind: str, prov: Any, pi: int, t: int,
           batch: ObsBatch,
            truth: list[dict[str, Any]]) -> None:
     item = f"p-{scn.seed}-{d:03d}-x{len(truth):04d}"
@@ -223,7 +221,7 @@ def plant(scn: Scenario, rng: Generator, d: int, kind: str, prov: Any, pi: int, 
     rec["presence_category"] = "unit"
     batch.add_record(t, rec, item)
 
-def _spot(scn: Scenario, rng: Generator, line: str, depth: F64, pi: int, tt: I64
+def _spot(scn: World, rng: Generator, line: str, depth: F64, pi: int, tt: I64
           ) -> tuple[float, float, float, float, Classification] | None:
     s = rng.uniform(0.0, scn.track(line).total, 1)
     x, y, lon, lat, ok, c = scn.place(rng, line, s, depth, np.array([pi]), tt, tries=20)
@@ -231,7 +229,7 @@ def _spot(scn: Scenario, rng: Generator, line: str, depth: F64, pi: int, tt: I64
         return None
     return float(x[0]), float(y[0]), round(float(lon[0]), 6), round(float(lat[0]), 6), c
 
-def _presence_spot(scn: Scenario, rng: Generator, r: PresenceRule, holder: int | None, tt: I64
+def _presence_spot(scn: World, rng: Generator, r: PresenceRule, holder: int | None, tt: I64
                    ) -> tuple[float, float, float, float, Classification] | None:
     if holder is not None:
         return _spot(scn, rng, scn.loc, np.array([rng.uniform(5.0, 40.0)]), holder, tt)
@@ -261,7 +259,7 @@ def _presence_spot(scn: Scenario, rng: Generator, r: PresenceRule, holder: int |
                     round(float(lat[i]), 6), c1)
     return None
 
-def _observer(scn: Scenario, rng: Generator, x: float, y: float, tt: I64) -> tuple[float, float]:
+def _observer(scn: World, rng: Generator, x: float, y: float, tt: I64) -> tuple[float, float]:
     """A monitor 300-1,500 m from what it reports (inside the area of interest)."""
     ang, dist = rng.uniform(0, 2 * np.pi), rng.uniform(300.0, 1500.0)
     ox, oy = np.array([x + dist * np.cos(ang)]), np.array([y + dist * np.sin(ang)])

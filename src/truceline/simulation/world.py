@@ -1,25 +1,17 @@
-"""Scenario simulator: what a monitoring mission would receive along a real line, with the truth.
+"""The simulated world: the line as a track, its sectors and their heat, escalation episodes, and
+where the sources stand; placing points on a side of a line and classifying them.
 
-Ground truth is drawn on the agreement's own geometry: firing events per sector and side (quiet
-and hot sectors, escalation episodes, a daily rhythm), each with an origin behind one side's
-part of the line and an impact across it (:mod:`truceline.core.ground_truth`); then the sources
-(observation posts, patrols, acoustic sensor arrays, cameras) detect them through their error
-models (:mod:`truceline.core.detection`, :mod:`truceline.core.sources`). Provision evidence is
-planted for every rule kind the agreement has (:mod:`truceline.core.planted`), and its truth is
-computed from the geometry, not assumed.
-
-Pure and streamed: :class:`Scenario` does the setup once and :meth:`Scenario.day` returns one
-day's observation records as JSON lines (exactly ``Observation.to_record()``, formatted
-column-wise by :mod:`truceline.core.sim_records`, because a dict or a pydantic round trip per
-record would cost more than the rest of the simulation) and truth records, from a generator
-seeded by ``(seed, day)``. Same seed, same records; days are independent partitions.
+:class:`World` is the setup of a scenario that every step of a day reads (the firing events of
+:mod:`truceline.simulation.ground_truth`, the detections of :mod:`truceline.simulation.detection`,
+the planted evidence of :mod:`truceline.simulation.planted`);
+:class:`~truceline.simulation.scenario.Scenario` adds the days. The simulator's shared types
+(:class:`Track`, :class:`Sources`, the source roles, time constants) live here too, below every
+step, so that the steps import this module and never the scenario that runs them.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,51 +21,91 @@ from numpy.typing import NDArray
 
 from truceline.core.agreements import Agreement
 from truceline.core.classify import Classification, CompiledGeometry, classify
-from truceline.core.detection import detect
 from truceline.core.geo import GEOD
-from truceline.core.ground_truth import (
-    CAMERA,
-    DAY_NS,
-    F64,
-    I64,
-    PATROL,
-    POST,
-    S_NS,
-    SENSOR,
-    Sources,
-    Track,
-    draw_events,
-    event_records,
-)
-from truceline.core.planted import plan_planted, plant, restriction
-from truceline.core.sim_records import ObsBatch, iso_ns
-from truceline.core.sources import SimulationParams
 from truceline.errors import ValidationError
+from truceline.simulation.sources import SimulationParams
 
-__all__ = ["DayOutput", "Scenario", "SimulationParams", "iso_ns"]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+DAY_NS = 86_400 * 10**9
+S_NS = 10**9
+POST, PATROL, SENSOR, CAMERA = 0, 1, 2, 3
+PARTS = ("origin", "impact")
 
-_Track, _Sources = Track, Sources  # the names these had before the split
+
+def ns_of(t: datetime) -> int:
+    return int(np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "ns").astype("int64"))
+
+
+def rounded(a: Any, nd: int) -> list[Any]:
+    return np.round(np.asarray(a, float), nd).tolist()
+
+
+@dataclass(frozen=True)
+class Track:
+    """A line as planar segments with chainage, to place points by (chainage, side, depth)."""
+
+    ax: F64
+    ay: F64
+    dx: F64
+    dy: F64
+    start: F64
+    total: float
+
+    @classmethod
+    def build(cls, geom: CompiledGeometry, line: str) -> Track:
+        ax, ay, bx, by = [], [], [], []
+        for part in geom.lines[line].parts_lonlat:
+            x, y = geom.projection.forward(part[:, 0], part[:, 1])
+            ax.append(x[:-1])
+            ay.append(y[:-1])
+            bx.append(x[1:])
+            by.append(y[1:])
+        a_x, a_y = np.concatenate(ax), np.concatenate(ay)
+        dx, dy = np.concatenate(bx) - a_x, np.concatenate(by) - a_y
+        length = np.hypot(dx, dy)
+        start = np.concatenate([[0.0], np.cumsum(length)[:-1]])
+        return cls(a_x, a_y, dx, dy, start, float(length.sum()))
+
+    def point(self, s: F64) -> tuple[F64, F64]:
+        s = np.clip(s, 0.0, self.total)
+        i = np.clip(np.searchsorted(self.start, s, side="right") - 1, 0, len(self.start) - 1)
+        seg = np.hypot(self.dx[i], self.dy[i])
+        t = np.divide(s - self.start[i], seg, out=np.zeros_like(s), where=seg > 0)
+        t = np.clip(t, 0.0, 1.0)
+        return self.ax[i] + t * self.dx[i], self.ay[i] + t * self.dy[i]
+
+    def offset(self, s: F64, left_m: F64) -> tuple[F64, F64]:
+        """The point ``left_m`` metres left of the line at chainage ``s`` (negative: right),
+        along a normal smoothed over 10 km so that wiggles of the line do not flip it."""
+        x, y = self.point(s)
+        x1, y1 = self.point(s - 5_000.0)
+        x2, y2 = self.point(s + 5_000.0)
+        tx, ty = x2 - x1, y2 - y1
+        n = np.maximum(np.hypot(tx, ty), 1e-9)
+        return x - ty / n * left_m, y + tx / n * left_m
 
 
 @dataclass
-class DayOutput:
-    """One day of a scenario: observation records as JSON lines (``Observation.to_record()``
-    form, each ending in a newline), truth records, and the count of records per
-    ``kind.source_type``."""
+class Sources:
+    """The sources of a day (fixed ones first, then the day's patrols), column-wise."""
 
-    day: int
-    lines: list[str]
-    truth: list[dict[str, Any]]
-    counts: dict[str, int] = field(default_factory=dict)
+    ids: list[str]
+    role: NDArray[np.int8]
+    party: NDArray[np.int16]
+    x: F64
+    y: F64
+    lon: F64
+    lat: F64
+    facing: F64  # cameras: azimuth of the view's centre (deg)
+    clock_s: F64  # per-source clock offset
+    post_of: NDArray[np.int64]  # cameras: the post they stand at (-1 otherwise)
 
-    @property
-    def observations(self) -> list[dict[str, Any]]:
-        """The observation records as dicts (parsed from :attr:`lines`)."""
-        return [json.loads(line) for line in self.lines]
 
 
-class Scenario:
-    """Set up once (layout, sectors, escalation, planted evidence), then produce day by day.
+
+class World:
+    """The setup of a scenario (layout, sectors, escalation), made once from the seed.
 
     Parameters
     ----------
@@ -115,7 +147,6 @@ class Scenario:
             self.side_parties = (cl.left_party, cl.right_party)
             self._setup_sectors()
             self.sources = self._layout()
-        self.planted = plan_planted(self)
 
     # -- setup ---------------------------------------------------------------------------------
     def track(self, line: str) -> Track:
@@ -287,87 +318,10 @@ class Scenario:
     def rate(self, length_m: float) -> float:
         return self.p.events_per_100km_day * self.scale * length_m / 100_000.0
 
-    # -- planted provision evidence --------------------------------------------------------------
-    def __iter__(self) -> Iterator[DayOutput]:
-        for d in range(self.days):
-            yield self.day(d)
 
     def local_hours(self, day_ns: int) -> NDArray[np.int64]:
         """Local hour of each of the 24 UTC hour slots of the day starting at ``day_ns``."""
         base = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=day_ns // 1000)
         tz = self.agreement.tz
         return np.array([(base + timedelta(hours=h)).astimezone(tz).hour for h in range(24)])
-
-    def day(self, d: int) -> DayOutput:
-        """Everything of day ``d``, from its own generator, so any day can be made alone."""
-        rng = Generator(PCG64([self.seed, d + 1]))
-        day_ns = self.start_ns + d * DAY_NS
-        batch = ObsBatch()
-        truth: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        if self.geom is not None:
-            src, act_a, act_b, restricted = self._day_sources(rng, d, day_ns, batch, truth)
-            evs = draw_events(self, rng, d, day_ns)
-            if evs is not None:
-                events = event_records(self, evs, *detect(self, rng, day_ns, src, act_a, act_b,
-                                                          restricted, evs, batch))
-        for kind, prov, pi, t in self.planted.get(d, []):
-            plant(self, rng, d, kind, prov, pi, t, batch, truth)
-        ids, lines, links = batch.finish(f"s{self.seed}-{d:03d}-")
-        reports = [(e["reports"]["origin"], e["reports"]["impact"]) for e in events]
-        by_item = {r["id"]: r["observation_ids"] for r in truth}
-        for oid, k in zip(ids, links, strict=True):
-            if isinstance(k, int):  # a fire report: event * 4 + part * 2 + wild
-                reports[k >> 2][(k >> 1) & 1].append(oid)
-                if k & 1:
-                    events[k >> 2].setdefault("wild", []).append(oid)
-            else:
-                by_item[k].append(oid)
-        return DayOutput(d, lines, events + truth, dict(batch.counts))
-
-    # -- sources of the day: posts, cameras, sensors, patrols, and restrictions -------------------
-    def _day_sources(self, rng: Generator, d: int, day_ns: int, batch: ObsBatch,
-                     truth: list[dict[str, Any]]) -> tuple[Sources, I64, I64, NDArray[np.bool_]]:
-        p, base = self.p, self.sources
-        hours = self.local_hours(day_ns)
-        total = self.track(self.loc).total
-        ids, role, party = list(base.ids), [*base.role], [*base.party]
-        xs, ys, lons, lats = [*base.x], [*base.y], [*base.lon], [*base.lat]
-        n0 = len(ids)
-        hit = np.flatnonzero(hours == p.patrol_hours[0])
-        p0 = day_ns + int(hit[0] if len(hit) else p.patrol_hours[0]) * 3600 * S_NS
-        p1 = p0 + (p.patrol_hours[1] - p.patrol_hours[0]) * 3600 * S_NS
-        for side in self.side_parties:
-            n = max(1, round(p.patrols_per_100km_side * total / 100_000.0))
-            s = rng.uniform(0.0, total, n)
-            x, y, lon, lat, ok, _ = self.place(rng, self.loc, s, p.patrol_depth_km,
-                                                np.full(n, side), np.full(n, p0, "int64"))
-            for i in np.flatnonzero(ok):
-                ids.append(f"patrol-{self.parties[side].lower()}-{d:03d}-{i:02d}")
-                role.append(PATROL)
-                party.append(side)
-                xs.append(x[i])
-                ys.append(y[i])
-                lons.append(lon[i])
-                lats.append(lat[i])
-        m = len(ids)
-        role_a = np.array(role, np.int8)
-        act_a = np.full(m, np.iinfo(np.int64).min, np.int64)
-        act_b = np.full(m, np.iinfo(np.int64).max, np.int64)
-        act_a[n0:], act_b[n0:] = p0, p1
-        u = rng.random(m)
-        restricted = ((role_a == POST) & (u < p.restriction_prob_post)) | (
-            (role_a == PATROL) & (u < p.restriction_prob_patrol))
-        cams = np.flatnonzero(role_a == CAMERA)
-        restricted[cams] = restricted[base.post_of[cams]]
-        src = Sources(ids, role_a, np.array(party, np.int16), np.array(xs), np.array(ys),
-                       np.array(lons), np.array(lats),
-                       np.concatenate([base.facing, np.zeros(m - n0)]),
-                       np.concatenate([base.clock_s, rng.normal(0, p.clock_sd_s, m - n0)]),
-                       np.concatenate([base.post_of, np.full(m - n0, -1)]))
-        for i in np.flatnonzero(restricted & (role_a != CAMERA)):
-            t = int(act_a[i] if role_a[i] == PATROL else day_ns + 7 * 3600 * S_NS)
-            t += int(rng.integers(0, 3600)) * S_NS
-            restriction(self, rng, d, src, int(i), t, batch, truth)
-        return src, act_a, act_b, restricted
 

@@ -1,106 +1,26 @@
-"""Ground truth of a simulated scenario: the line as a track, and the day's firing events.
+"""Ground truth of a simulated scenario: the day's firing events and their truth records.
 
 Events are drawn per sector (its heat, the day's escalation, a daily rhythm), per side and
 weapon class, with an origin behind the firing side's part of the line and an impact across it
-(placed by :meth:`Scenario.place`, so both lie where classify says they should). Their truth
-records carry origin, impact, time, party, weapon, the provisions the firing violates, and
-(filled in by the day) the observations that report them. Shared types of the simulator
-(:class:`Sources`, the source roles, time constants) live here too.
+(placed by :meth:`~truceline.simulation.world.World.place`, so both lie where classify says they
+should). Their truth records carry origin, impact, time, party, weapon, the provisions the firing
+violates, and (filled in by the day) the observations that report them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.random import Generator
 from numpy.typing import NDArray
 
 from truceline.core.agreements import CeasefireRule
-from truceline.core.classify import Classification, CompiledGeometry
-from truceline.core.sim_records import iso_ns
+from truceline.core.classify import Classification
 from truceline.core.taxonomy import SYSTEMS, WeaponClass
-
-if TYPE_CHECKING:
-    from truceline.core.simulation import Scenario
-
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
-DAY_NS = 86_400 * 10**9
-S_NS = 10**9
-POST, PATROL, SENSOR, CAMERA = 0, 1, 2, 3
-PARTS = ("origin", "impact")
-
-
-def ns_of(t: datetime) -> int:
-    return int(np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "ns").astype("int64"))
-
-
-def rounded(a: Any, nd: int) -> list[Any]:
-    return np.round(np.asarray(a, float), nd).tolist()
-
-
-@dataclass(frozen=True)
-class Track:
-    """A line as planar segments with chainage, to place points by (chainage, side, depth)."""
-
-    ax: F64
-    ay: F64
-    dx: F64
-    dy: F64
-    start: F64
-    total: float
-
-    @classmethod
-    def build(cls, geom: CompiledGeometry, line: str) -> Track:
-        ax, ay, bx, by = [], [], [], []
-        for part in geom.lines[line].parts_lonlat:
-            x, y = geom.projection.forward(part[:, 0], part[:, 1])
-            ax.append(x[:-1])
-            ay.append(y[:-1])
-            bx.append(x[1:])
-            by.append(y[1:])
-        a_x, a_y = np.concatenate(ax), np.concatenate(ay)
-        dx, dy = np.concatenate(bx) - a_x, np.concatenate(by) - a_y
-        length = np.hypot(dx, dy)
-        start = np.concatenate([[0.0], np.cumsum(length)[:-1]])
-        return cls(a_x, a_y, dx, dy, start, float(length.sum()))
-
-    def point(self, s: F64) -> tuple[F64, F64]:
-        s = np.clip(s, 0.0, self.total)
-        i = np.clip(np.searchsorted(self.start, s, side="right") - 1, 0, len(self.start) - 1)
-        seg = np.hypot(self.dx[i], self.dy[i])
-        t = np.divide(s - self.start[i], seg, out=np.zeros_like(s), where=seg > 0)
-        t = np.clip(t, 0.0, 1.0)
-        return self.ax[i] + t * self.dx[i], self.ay[i] + t * self.dy[i]
-
-    def offset(self, s: F64, left_m: F64) -> tuple[F64, F64]:
-        """The point ``left_m`` metres left of the line at chainage ``s`` (negative: right),
-        along a normal smoothed over 10 km so that wiggles of the line do not flip it."""
-        x, y = self.point(s)
-        x1, y1 = self.point(s - 5_000.0)
-        x2, y2 = self.point(s + 5_000.0)
-        tx, ty = x2 - x1, y2 - y1
-        n = np.maximum(np.hypot(tx, ty), 1e-9)
-        return x - ty / n * left_m, y + tx / n * left_m
-
-
-@dataclass
-class Sources:
-    """The sources of a day (fixed ones first, then the day's patrols), column-wise."""
-
-    ids: list[str]
-    role: NDArray[np.int8]
-    party: NDArray[np.int16]
-    x: F64
-    y: F64
-    lon: F64
-    lat: F64
-    facing: F64  # cameras: azimuth of the view's centre (deg)
-    clock_s: F64  # per-source clock offset
-    post_of: NDArray[np.int64]  # cameras: the post they stand at (-1 otherwise)
+from truceline.simulation.records import iso_ns
+from truceline.simulation.world import F64, I64, S_NS, World, ns_of, rounded
 
 
 @dataclass
@@ -131,7 +51,7 @@ class Events:
         return len(self.ids)
 
 
-def draw_events(scn: Scenario, rng: Generator, d: int, day_ns: int) -> Events | None:
+def draw_events(scn: World, rng: Generator, d: int, day_ns: int) -> Events | None:
     """Day ``d``'s firing events (None if there are none)."""
     p, W = scn.p, scn.weapons
     a = np.array([x[1] for x in scn.sectors])
@@ -185,7 +105,7 @@ def draw_events(scn: Scenario, rng: Generator, d: int, day_ns: int) -> Events | 
                   ix, iy, ilon, ilat, ocls.dist_m[scn.loc][order], violates)
 
 
-def ceasefire_truth(scn: Scenario, t: I64, side: NDArray[Any], ocls: Classification,
+def ceasefire_truth(scn: World, t: I64, side: NDArray[Any], ocls: Classification,
                     order: I64) -> list[list[str]]:
     """The ceasefire provisions each event violates (in force, obligating its side, in zone)."""
     out: list[list[str]] = [[] for _ in range(len(t))]
@@ -205,7 +125,7 @@ def ceasefire_truth(scn: Scenario, t: I64, side: NDArray[Any], ocls: Classificat
     return out
 
 
-def event_records(scn: Scenario, ev: Events, observable: NDArray[np.bool_],
+def event_records(scn: World, ev: Events, observable: NDArray[np.bool_],
                   observable_all: NDArray[np.bool_]) -> list[dict[str, Any]]:
     """Truth records of the events, with empty report lists for the day to fill."""
     W, n = scn.weapons, len(ev)

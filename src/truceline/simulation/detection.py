@@ -3,13 +3,13 @@
 Each event emits twice (at the origin: outgoing fire, a muzzle flash; at the impact: the burst).
 Every source that is active and not restricted detects an emission with the probability its
 error model gives for that distance, weapon, time of day and (cameras) field of view
-(:mod:`truceline.core.sources`); each detection becomes one record, formatted column-wise into
-JSON text (:class:`~truceline.core.sim_records.ObsBatch`) and linked to its event and part.
+(:mod:`truceline.simulation.sources`); each detection becomes one record, formatted column-wise into
+JSON text (:class:`~truceline.simulation.records.ObsBatch`) and linked to its event and part.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.random import Generator
@@ -17,27 +17,15 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from truceline.core.geo import GEOD
-from truceline.core.ground_truth import (
-    CAMERA,
-    F64,
-    I64,
-    PATROL,
-    POST,
-    S_NS,
-    SENSOR,
-    Events,
-    Sources,
-)
-from truceline.core.sim_records import ObsBatch, iso_ns, json_str
-from truceline.core.sources import (
+from truceline.simulation.ground_truth import Events
+from truceline.simulation.records import ObsBatch, iso_ns, json_str
+from truceline.simulation.sources import (
     camera_fields,
     detection_probability,
     monitor_fields,
     sensor_fields,
 )
-
-if TYPE_CHECKING:
-    from truceline.core.simulation import Scenario
+from truceline.simulation.world import CAMERA, F64, I64, PATROL, POST, S_NS, SENSOR, Sources, World
 
 _MONITOR = (',"kind":"fire","time":"%s","time_precision":"minute","source_id":%s,'
             '"source_type":"monitor","observer_lon":%r,"observer_lat":%r,"bearing_deg":%r,'
@@ -61,7 +49,7 @@ def link_key(event: NDArray[Any], part: NDArray[Any],
     return k.tolist()
 
 
-def detect(scn: Scenario, rng: Generator, day_ns: int, src: Sources, act_a: I64, act_b: I64,
+def detect(scn: World, rng: Generator, day_ns: int, src: Sources, act_a: I64, act_b: I64,
            restricted: NDArray[np.bool_], evs: Events,
            batch: ObsBatch) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Add the reports of ``evs`` to ``batch``; return, per event, whether it was observable
@@ -156,7 +144,7 @@ def detect(scn: Scenario, rng: Generator, day_ns: int, src: Sources, act_a: I64,
     return reach_e[:n] | reach_e[n:], reach_all[:n] | reach_all[n:]
 
 
-def probabilities(scn: Scenario, ex: F64, ey: F64, night: NDArray[np.bool_], wpn: I64,
+def probabilities(scn: World, ex: F64, ey: F64, night: NDArray[np.bool_], wpn: I64,
                   part: NDArray[np.int8], src: Sources, sj: I64) -> F64:
     """Detection probability of each emission by the source ``sj`` of the same index (before
     activity); one value per (emission, source) pair."""
@@ -183,7 +171,7 @@ def probabilities(scn: Scenario, ex: F64, ey: F64, night: NDArray[np.bool_], wpn
     return P
 
 
-def temperature(scn: Scenario, rng: Generator, local_hour: NDArray[np.int64]) -> F64:
+def temperature(scn: World, rng: Generator, local_hour: NDArray[np.int64]) -> F64:
     """Air temperature at each local hour of the day (a daily mean, plus a diurnal cycle)."""
     p = scn.p
     mean = p.temperature_mean_c + rng.normal(0.0, p.temperature_daily_sd_c)
