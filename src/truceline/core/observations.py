@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from truceline.core.taxonomy import (
+    AssetStatus,
+    AssetType,
     ExplosionType,
     FireType,
     Kind,
@@ -33,6 +35,7 @@ from truceline.errors import ObservationError
 
 _FIRE, _WEAPON_SIGHTING, _RESTRICTION = Kind.FIRE, Kind.WEAPON_SIGHTING, Kind.RESTRICTION
 _DECLARATION, _INSPECTION, _PRESENCE = Kind.DECLARATION, Kind.INSPECTION, Kind.PRESENCE
+_MONITORING = Kind.MONITORING
 _EXPLOSION = FireType.EXPLOSION
 
 
@@ -84,6 +87,15 @@ class Observation(BaseModel):
     unit_label: str | None = Field(
         None, max_length=200, description="The label used (e.g. 'volunteers', 'peacekeepers')."
     )
+    mandate: str | None = Field(
+        None,
+        max_length=200,
+        description="Presence: the mandate it operates under, as verified (e.g. 'OSCE'); an "
+        "agreement may exempt unarmed missions under named mandates.",
+    )
+    armed: bool | None = Field(
+        None, description="Presence: were they armed (posture as observed)? None = not seen."
+    )
     presence_category: PresenceCategory | None = None
     restriction_type: RestrictionType | None = None
 
@@ -100,6 +112,29 @@ class Observation(BaseModel):
     wind_u_ms: float | None = Field(None, ge=-60, le=60)
     wind_v_ms: float | None = Field(None, ge=-60, le=60)
 
+    asset_type: AssetType | None = Field(
+        None, description="Monitoring: the asset (source_id) is a post, patrol, camera or array."
+    )
+    asset_status: AssetStatus | None = Field(
+        None, description="Monitoring: 'active' (observing) or 'down' over [time, end_time)."
+    )
+    end_time: datetime | None = Field(
+        None, description="End of the interval that starts at time (monitoring, restriction)."
+    )
+    facing_deg: float | None = Field(
+        None, ge=0, lt=360, description="Monitoring: a camera's true azimuth of view, degrees."
+    )
+    fov_deg: float | None = Field(
+        None, gt=0, le=360, description="Monitoring: field of view, degrees (360 = all round)."
+    )
+    range_m: float | None = Field(
+        None, gt=0, le=100_000, description="Monitoring: visual range, metres (default by type)."
+    )
+    denied_radius_m: float | None = Field(
+        None, gt=0, le=100_000,
+        description="Restriction: radius of the area denied around the observer's position.",
+    )
+
     description: str | None = Field(None, max_length=5000)
     dataset: str | None = Field(
         None, max_length=100, description="Originating dataset, if imported."
@@ -107,7 +142,7 @@ class Observation(BaseModel):
     dataset_ref: str | None = Field(None, max_length=200)
     signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
 
-    @field_validator("time", "arrival_time")
+    @field_validator("time", "arrival_time", "end_time")
     @classmethod
     def _aware_utc(cls, v: datetime | None) -> datetime | None:
         if v is None:
@@ -149,6 +184,14 @@ class Observation(BaseModel):
             for name in ("party", "category", "quantity", "as_of"):
                 if getattr(self, name) is None:
                     raise ValueError(f"{name} is required for kind '{k.value}'")
+        if k is _MONITORING:
+            for name in ("asset_type", "asset_status", "observer_lon"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name} is required for kind 'monitoring' (the asset)")
+        elif self.asset_type is not None or self.asset_status is not None:
+            raise ValueError("asset_type and asset_status are only for kind 'monitoring'")
+        if self.end_time is not None and self.end_time <= self.time:
+            raise ValueError("end_time must be after time")
         if k is _PRESENCE and self.presence_category is None:
             raise ValueError("presence_category is required for kind 'presence'")
         return self
@@ -191,7 +234,7 @@ class Observation(BaseModel):
 
 ALL_FIELDS: tuple[str, ...] = tuple(Observation.model_fields)
 _FIELD_SET = frozenset(ALL_FIELDS)
-_TIME_FIELDS = ("time", "arrival_time")
+_TIME_FIELDS = ("time", "arrival_time", "end_time")
 _validate = Observation.__pydantic_validator__.validate_python
 _serialize = Observation.__pydantic_serializer__.to_python
 

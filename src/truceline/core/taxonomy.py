@@ -21,6 +21,8 @@ class Kind(StrEnum):
     DECLARATION = "declaration"
     INSPECTION = "inspection"
     CIVILIAN_HARM = "civilian_harm"
+    MONITORING = "monitoring"
+    """A monitoring asset's status over a time: post manned, camera down, patrol at a stop."""
 
 
 class FireType(StrEnum):
@@ -64,6 +66,23 @@ class RestrictionType(StrEnum):
     UAV_JAMMING = "uav_jamming"
     SHOTS_AT_MONITORS = "shots_at_monitors"
     OTHER = "other"
+
+
+class AssetType(StrEnum):
+    """The monitoring assets coverage is derived from (docs/coverage.md)."""
+
+    POST = "post"
+    PATROL = "patrol"
+    CAMERA = "camera"
+    ACOUSTIC_ARRAY = "acoustic_array"
+
+
+class AssetStatus(StrEnum):
+    """``active``: observing (post manned, camera up, patrol at its stop) over the interval;
+    ``down``: not observing over it (camera down, post unmanned), whatever else says active."""
+
+    ACTIVE = "active"
+    DOWN = "down"
 
 
 class PresenceCategory(StrEnum):
