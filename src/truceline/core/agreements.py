@@ -311,6 +311,17 @@ class Agreement(_Model):
     attribution_confidence: float = Field(
         0.9, gt=0.5, le=1.0, description="Attribute a violation to a party only at or above this."
     )
+    min_coverage: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "No 'compliant' verdict for a party on a ceasefire, withdrawal or presence provision "
+            "unless the mission observed at least this share of that party's side of the line "
+            "in the window (docs/coverage.md). The default 0.6 means an event at a random "
+            "place and time on that side had better-than-even odds of being observable."
+        ),
+    )
     quorum: int | None = Field(None, ge=1, description="Cosigning parties for a final checkpoint.")
     parties: list[Party] = Field(min_length=1)
     guarantors: list[Guarantor] = Field(default_factory=list)

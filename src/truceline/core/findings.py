@@ -41,16 +41,22 @@ class Finding:
     confidence: float | None = None
     incident_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    #: Summaries of spatial provisions: the observed share of the party's side in the window
+    #: (docs/coverage.md); None where coverage does not apply or was not assessed.
+    coverage: float | None = None
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d["verdict"] = self.verdict.value
         d["evidence"] = list(self.evidence)
+        if d["coverage"] is None:  # absent, so findings without coverage keep their bytes
+            del d["coverage"]
         return d
 
     @classmethod
     def from_record(cls, d: dict[str, Any]) -> Finding:
         d = dict(d)
+        d.setdefault("coverage", None)  # findings recorded before coverage existed
         d["verdict"] = Verdict(d["verdict"])
         d["evidence"] = tuple(d["evidence"])
         return cls(**d)
