@@ -7,6 +7,10 @@ line, 25 % at 25-70 km, 5 % at 70-150 km, dated in April 2025. Areas of control:
 occupied area of 2025-04-02. Times are single-threaded (BLAS/OpenMP pinned to one thread) and
 compared, in the same run, with the named baseline: ``shapely.distance`` from the points to the
 whole projected line (vectorised). Accuracy is measured against exact WGS84 geodesic distances.
+
+Data: read from ``../shared/data`` beside the checkout (``frontline/frontline_20250401.geojson``
+and ``deepstate/monthly/deepstatemap_data_20250402.geojson``; the same two files, unchanged, are
+in ``tests/data``, with their sources and licences in its README).
 """
 
 from __future__ import annotations

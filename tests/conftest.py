@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data in ../shared, the shipped examples, fresh stores."""
+"""Shared fixtures: the real data trimmed into tests/data, the shipped examples, fresh stores."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = (ROOT.parent / "shared").resolve()
+#: Public data and peers' vectors, trimmed to what the tests use (sources, licences: README.md
+#: there; made by tools/trim_test_data.py). The suite reads nothing outside the repository.
+DATA = ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = SHARED / "data"
-    assert path.is_dir(), f"the shared data folder is missing: {path}"
-    return path
+def data_dir() -> Path:
+    assert DATA.is_dir(), f"the test data folder is missing: {DATA}"
+    return DATA
 
 
 @pytest.fixture(scope="session")

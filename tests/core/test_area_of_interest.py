@@ -19,12 +19,12 @@ from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
 
 
-def test_deepstate_satirical_polygons_are_rejected(tmp_path: Path, shared_data: Path) -> None:
+def test_deepstate_satirical_polygons_are_rejected(tmp_path: Path, data_dir: Path) -> None:
     ag, doc = load_agreement_file("march2025")
     store = SQLiteStore(tmp_path / "t.db", create=True)
     initialize_store(store, doc)
     src = json.loads(
-        (shared_data / "deepstate/history/deepstate_20250803_1754251105.geojson").read_text(
+        (data_dir / "deepstate/history/deepstate_20250803_1754251105.geojson").read_text(
             encoding="utf-8"
         )
     )
@@ -61,4 +61,7 @@ def test_deepstate_satirical_polygons_are_rejected(tmp_path: Path, shared_data: 
     stored = {o.id: o for o in store.observations()}
     for oid, o in stored.items():
         assert shapely.contains_xy(aoi, o.lon, o.lat), oid
+    for _, rec in recs:
+        if rec["id"] in rejected:
+            assert not shapely.contains_xy(aoi, rec["lon"], rec["lat"]), rec["id"]
     assert rep.added > 300  # the real positions in and around Ukraine are kept

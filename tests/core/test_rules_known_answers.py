@@ -133,7 +133,10 @@ def test_minsk_ii_withdrawal_distances(tmp_path: Path, donbas) -> None:
     assert (m.provision_id, m.party) == ("MII-ADD-15km-mortars", "UA")
 
     summary = {(f.provision_id, f.party): f.verdict for f in findings if not f.evidence}
-    assert summary[("MII-2-artillery", "ORDLO")] is Verdict.COMPLIANT
+    # ORDLO had no artillery sighted at all (its sightings are MLRS): UA's D-30s say nothing
+    # about ORDLO's withdrawal, so no verdict (it was once "compliant" from UA's sightings).
+    assert summary[("MII-2-artillery", "ORDLO")] is Verdict.INSUFFICIENT_EVIDENCE
+    assert summary[("MII-2-mlrs", "UA")] is Verdict.INSUFFICIENT_EVIDENCE  # no UA MLRS seen
     assert summary[("MII-10", "ORDLO")] is Verdict.INSUFFICIENT_EVIDENCE  # no presence reports
 
 
@@ -202,9 +205,9 @@ def test_minsk_ii_ceasefire_presence_movement(tmp_path: Path, donbas) -> None:
     assert (c.provision_id, c.verdict, c.party) == ("MII-FOM", Verdict.VIOLATION, "ORDLO")
 
 
-def test_new_start_real_exchanges(tmp_path: Path, shared_data: Path) -> None:
+def test_new_start_real_exchanges(tmp_path: Path, data_dir: Path) -> None:
     store = _store(tmp_path, "new_start")
-    path = shared_data / "arms_control/new_start_aggregate_numbers_sourced.csv"
+    path = data_dir / "arms_control/new_start_aggregate_numbers_sourced.csv"
     ingest(store, read_records(str(path), "newstart"))
     findings = run_check(store).findings
     assert not [f for f in findings if f.verdict is Verdict.VIOLATION]

@@ -1,4 +1,4 @@
-"""Real geometry for the geo tests, loaded once per session from ``../shared/data``."""
+"""Real geometry for the geo tests, loaded once per session from ``tests/data``."""
 
 from __future__ import annotations
 
@@ -20,31 +20,22 @@ from truceline.core.classify import (
 )
 from truceline.core.geo import LineIndex, Projection, choose_projection
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-
 FRONTLINE = "frontline/frontline_20250401.geojson"
 OCCUPIED = "deepstate/monthly/deepstatemap_data_20250402.geojson"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = SHARED / "data"
-    assert path.is_dir(), f"the shared data folder is missing: {path}"
-    return path
-
-
-@pytest.fixture(scope="session")
-def front_line(shared_data: Path) -> shapely.LineString:
+def front_line(data_dir: Path) -> shapely.LineString:
     """Part 0 of the 2025-04-01 line of contact (1,262 km, 839 vertices), lon/lat."""
-    features = json.loads((shared_data / FRONTLINE).read_text())["features"]
+    features = json.loads((data_dir / FRONTLINE).read_text())["features"]
     part0 = next(f for f in features if f["properties"]["part"] == 0)
     return shape(part0["geometry"])
 
 
 @pytest.fixture(scope="session")
-def occupied(shared_data: Path) -> shapely.MultiPolygon:
+def occupied(data_dir: Path) -> shapely.MultiPolygon:
     """DeepState's occupied area on 2025-04-02 (one MultiPolygon), lon/lat."""
-    return shape(json.loads((shared_data / OCCUPIED).read_text())["features"][0]["geometry"])
+    return shape(json.loads((data_dir / OCCUPIED).read_text())["features"][0]["geometry"])
 
 
 @pytest.fixture(scope="session")

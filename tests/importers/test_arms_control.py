@@ -17,10 +17,10 @@ from .conftest import NEW_START
 
 
 @pytest.fixture(scope="module")
-def imported(shared_data: Path) -> tuple[dict[str, Observation], list[Rejection]]:
+def imported(data_dir: Path) -> tuple[dict[str, Observation], list[Rejection]]:
     obs: dict[str, Observation] = {}
     skipped: list[Rejection] = []
-    for o in iter_observations(shared_data / NEW_START):  # raise mode: skips are not errors
+    for o in iter_observations(data_dir / NEW_START):  # raise mode: skips are not errors
         if isinstance(o, Rejection):
             skipped.append(o)
         else:
@@ -29,10 +29,10 @@ def imported(shared_data: Path) -> tuple[dict[str, Observation], list[Rejection]
 
 
 def test_counts(
-    imported: tuple[dict[str, Observation], list[Rejection]], shared_data: Path
+    imported: tuple[dict[str, Observation], list[Rejection]], data_dir: Path
 ) -> None:
     obs, skipped = imported
-    with (shared_data / NEW_START).open(encoding="utf-8", newline="") as fh:
+    with (data_dir / NEW_START).open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     cells = [r[c] for r in rows for c in CATEGORIES]
     assert (len(rows), len(cells)) == (26, 78)

@@ -130,7 +130,7 @@ def test_write_jsonl_round_trips(tmp_path: Path) -> None:
     assert back[1].to_record()["time"] == "2025-07-01T00:00:00Z"
 
 
-def test_detect_format(tmp_path: Path, shared_data: Path) -> None:
+def test_detect_format(tmp_path: Path, data_dir: Path) -> None:
     for name, fmt in [("a.jsonl", "jsonl"), ("a.ndjson", "jsonl"), ("a.geojson", "geojson")]:
         (tmp_path / name).write_text("{}\n")
         assert detect_format(tmp_path / name) == fmt
@@ -142,10 +142,10 @@ def test_detect_format(tmp_path: Path, shared_data: Path) -> None:
     assert detect_format(tmp_path / "fc.json") == "geojson"
     assert detect_format(tmp_path / "fc1.json") == "geojson"
     assert detect_format(tmp_path / "own.csv") == "csv"
-    assert detect_format(shared_data / UCDP_CLEAN) == "ucdp"
-    assert detect_format(shared_data / UCDP_MESSY) == "ucdp"
-    assert detect_format(shared_data / CIR) == "cir"
-    assert detect_format(shared_data / NEW_START) == "newstart"
+    assert detect_format(data_dir / UCDP_CLEAN) == "ucdp"
+    assert detect_format(data_dir / UCDP_MESSY) == "ucdp"
+    assert detect_format(data_dir / CIR) == "cir"
+    assert detect_format(data_dir / NEW_START) == "newstart"
     with pytest.raises(ObservationError) as exc:
         detect_format(tmp_path / "a.txt")
     assert exc.value.field == "format"
@@ -159,9 +159,9 @@ def test_read_records_needs_a_known_format() -> None:
     assert exc.value.field == "format"
 
 
-def test_detect_encoding(shared_data: Path, tmp_path: Path) -> None:
-    assert detect_encoding(shared_data / UCDP_CLEAN) == "utf-8-sig"
-    assert detect_encoding(shared_data / UCDP_MESSY) == "cp1252"
+def test_detect_encoding(data_dir: Path, tmp_path: Path) -> None:
+    assert detect_encoding(data_dir / UCDP_CLEAN) == "utf-8-sig"
+    assert detect_encoding(data_dir / UCDP_MESSY) == "cp1252"
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\x81\x8d\xff\x90")  # not UTF-8, and undefined in cp1252
     with pytest.raises(ObservationError, match="not decodable"):

@@ -1,4 +1,4 @@
-"""Shared paths for the record tests: the peer vectors live in ``../shared`` beside the repo."""
+"""Paths for the record tests: the peers' vectors, copied into ``tests/data/vectors``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-VECTORS = SHARED / "vectors"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "vectors"
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from truceline.services.ingest import ingest
 
 from .conftest import ROOT, new_store, synthetic
 
-SPECCHECK = ROOT.parent / "shared" / "vectors" / "ed25519-speccheck" / "cases.json"
+SPECCHECK = ROOT / "tests" / "data" / "vectors" / "ed25519-speccheck" / "cases.json"
 
 
 @pytest.fixture()
