@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from truceline.core.nationality import country_code
 from truceline.core.taxonomy import (
     FireType,
     Kind,
@@ -35,18 +34,8 @@ class Party(_Model):
     id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
     name: str
     nationality: str | None = Field(
-        None, description="State whose forces are this party's own (for presence rules): an "
-        "ISO 3166 country name or code, or a demonym."
+        None, description="State whose forces are this party's own (for presence rules)."
     )
-
-    @model_validator(mode="after")
-    def _known_state(self) -> Party:
-        if self.nationality is not None and country_code(self.nationality) is None:
-            raise ValueError(
-                f"nationality: {self.nationality!r} is not an ISO 3166 country name or code, "
-                "nor a known demonym"
-            )
-        return self
 
 
 class Guarantor(_Model):
@@ -201,25 +190,34 @@ class WeaponSelector(_Model):
             raise ValueError("give classes or systems")
         return self
 
-    def matches(self, weapon_class: WeaponClass | None, calibre: float | None, system: str | None):
-        """True if a sighting of this class/calibre/system is covered."""
+    def covers(
+        self, weapon_class: WeaponClass | None, calibre: float | None, system: str | None
+    ) -> bool | None:
+        """True if a sighting of this class/calibre/system is covered, False if not, None if
+        it cannot be told: the class is covered but the selector has a calibre band and the
+        calibre is unknown (e.g. "howitzers", no calibre reported)."""
         if system:
             known = lookup_system(system)
             if known is not None and any(lookup_system(s) == known for s in self.systems):
                 return True
         if weapon_class is None or weapon_class not in self.classes:
             return False
-        band = (self.min_calibre_mm, self.under_calibre_mm, self.max_calibre_mm)
-        if all(b is None for b in band):
+        lo, under, hi = (self.min_calibre_mm, self.under_calibre_mm, self.max_calibre_mm)
+        if lo is None and under is None and hi is None:
             return True
         if calibre is None:
-            return False
-        lo, under, hi = band
+            return None
         return (
             (lo is None or calibre >= lo)
             and (under is None or calibre < under)
             and (hi is None or calibre <= hi)
         )
+
+    def matches(
+        self, weapon_class: WeaponClass | None, calibre: float | None, system: str | None
+    ) -> bool:
+        """True only if the sighting is certainly covered (see :meth:`covers`)."""
+        return self.covers(weapon_class, calibre, system) is True
 
     def describe(self) -> str:
         parts = []
@@ -259,27 +257,14 @@ class PresenceRule(_Model):
     )
     zone: str | None = Field(None, description="Territory: this zone.")
     allowed_nationalities: list[str] = Field(
-        description="Contingents of any other nationality are prohibited, whatever their label. "
-        "States by ISO 3166 name or code (or a demonym); the host party's own nationality is "
-        "always allowed."
+        description="Contingents of any other nationality are prohibited, whatever their label."
     )
     categories: list[PresenceCategory] = Field(default_factory=lambda: list(PresenceCategory))
-    exempt_unarmed_missions: list[str] = Field(
-        default_factory=list,
-        description="Mandates (e.g. 'OSCE', 'UN') whose missions are allowed when the observation "
-        "reports them unarmed (mandate given and armed: false). A label never exempts.",
-    )
 
     @model_validator(mode="after")
     def _territory(self) -> PresenceRule:
         if (self.territory_of is None) == (self.zone is None):
             raise ValueError("give territory_of or zone")
-        for i, n in enumerate(self.allowed_nationalities):
-            if country_code(n) is None:
-                raise ValueError(
-                    f"allowed_nationalities[{i}]: {n!r} is not an ISO 3166 country name or "
-                    "code, nor a known demonym"
-                )
         return self
 
 
@@ -335,15 +320,15 @@ class Agreement(_Model):
     attribution_confidence: float = Field(
         0.9, gt=0.5, le=1.0, description="Attribute a violation to a party only at or above this."
     )
-    min_coverage: float = Field(
-        0.6,
-        ge=0.0,
-        le=1.0,
+    doubt_threshold: float = Field(
+        0.05,
+        gt=0.0,
+        lt=0.5,
         description=(
-            "No 'compliant' verdict for a party on a ceasefire, withdrawal or presence provision "
-            "unless the mission observed at least this share of that party's side of the line "
-            "in the window (docs/coverage.md). The default 0.6 means an event at a random "
-            "place and time on that side had better-than-even odds of being observable."
+            "No 'compliant' verdict for a party while an open (undecided) finding of the "
+            "provision could be that party's with a probability at or above this. The default "
+            "0.05 asks, for each undecided event, at least 95 % confidence that it was not the "
+            "party's before the party is found compliant."
         ),
     )
     quorum: int | None = Field(None, ge=1, description="Cosigning parties for a final checkpoint.")

@@ -30,7 +30,6 @@ from truceline.core.agreements import (
 from truceline.core.classify import Classification, CompiledGeometry, classify
 from truceline.core.findings import Finding, Verdict, finding_id, sort_findings
 from truceline.core.incidents import Incident, Located, singleton
-from truceline.core.nationality import country_code, country_name
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import Kind
 
@@ -134,6 +133,35 @@ class _Builder:
         self.start, self.end = agreement.window(provision)
         self.out: list[Finding] = []
         self.violators: set[str] = set()
+        #: party -> how many records bear on that party's side or forces (evidence about it)
+        self.relevant: dict[str, int] = {}
+
+    def saw(self, party: str | None) -> None:
+        """Count one record as evidence about ``party`` (its side of the line or its forces)."""
+        if party is not None:
+            self.relevant[party] = self.relevant.get(party, 0) + 1
+
+    def doubt(self, f: Finding, party: str) -> str | None:
+        """Why an open finding keeps ``party`` from being found compliant, else None.
+
+        A violation attributed at the agreement's confidence is settled (one event, one party);
+        an unattributed violation could be anyone's; an undecided finding counts against every
+        party whose probability reaches the agreement's doubt threshold (when the finding has
+        no probabilities: against the party it names, or everyone when it names none).
+        """
+        if not f.evidence or f.verdict is Verdict.COMPLIANT:
+            return None
+        what = f"incident {f.incident_id}" if f.incident_id else "record " + ", ".join(f.evidence)
+        if f.verdict is Verdict.VIOLATION:
+            return f"unattributed {what}" if f.party is None else None
+        probs = f.details.get("probabilities")
+        if probs:
+            p = float(probs.get(party, 0.0))
+            return f"undecided {what} (P({party})={p:.2f})" if p >= self.a.doubt_threshold else None
+        if f.party is None or f.party == party:
+            return f"undecided {what}"
+        return None
+
 
     def add(
         self,
@@ -166,27 +194,36 @@ class _Builder:
         if verdict is Verdict.VIOLATION and party is not None:
             self.violators.add(party)
 
-    def summaries(self, ev: Evidence, relevant: int) -> None:
-        """Per obligated party: compliant if evidence was there and no violation, else say so."""
+    def summaries(self, ev: Evidence) -> None:
+        """Per obligated party: compliant only with evidence about it, no violation and no doubt.
+
+        "Insufficient evidence" says why: the open findings that could be the party's (an
+        unattributed violation, or an undecided one with P(party) at or above the agreement's
+        ``doubt_threshold``), or no relevant evidence about the party's side or forces.
+        """
         if ev.as_of is None or ev.as_of < self.start:
             as_of = None
         else:
             as_of = ev.as_of if self.end is None else min(ev.as_of, self.end)
         window = f"{_iso(self.start)} to {_iso(self.end) if self.end else 'open'}"
-        open_ = [f for f in self.out if f.evidence and (
-            f.party is None or (f.verdict is Verdict.INSUFFICIENT_EVIDENCE))]
+        findings = list(self.out)
         for party in self.p.obligated:
             if party in self.violators:
                 continue
-            unsettled = [f for f in open_ if f.party in (None, party)]
-            if unsettled and as_of is not None:
+            doubts = [d for f in findings if (d := self.doubt(f, party)) is not None]
+            relevant = self.relevant.get(party, 0)
+            if doubts and as_of is not None:
+                shown = "; ".join(doubts[:3]) + (
+                    f"; and {len(doubts) - 3} more" if len(doubts) > 3 else ""
+                )
                 self.add(
                     Verdict.INSUFFICIENT_EVIDENCE,
                     party,
                     (),
                     f"no violation attributed to {party} in the window {window}, but "
-                    f"{len(unsettled)} findings could not be attributed or decided, so {party} "
-                    f"is not found compliant (as of {_iso(as_of)})",
+                    f"{len(doubts)} open findings could be {party}'s ({shown}; doubt threshold "
+                    f"{self.a.doubt_threshold:g}), so {party} is not found compliant "
+                    f"(as of {_iso(as_of)})",
                     kind="summary",
                     time=_iso(as_of),
                 )
@@ -195,8 +232,8 @@ class _Builder:
                     Verdict.INSUFFICIENT_EVIDENCE,
                     party,
                     (),
-                    f"no relevant observations in the window {window}: no coverage, "
-                    f"so no determination for {party}",
+                    f"no relevant evidence about {party}'s side or forces in the window "
+                    f"{window}, so no determination for {party}",
                     kind="summary",
                     time=_iso(self.end) if self.end else None,
                 )
@@ -205,8 +242,8 @@ class _Builder:
                     Verdict.COMPLIANT,
                     party,
                     (),
-                    f"{relevant} relevant observations in the window {window}, none shows "
-                    f"a violation by {party} (as of {_iso(as_of)})",
+                    f"{relevant} relevant records about {party}'s side or forces in the window "
+                    f"{window}, none shows a violation by {party} (as of {_iso(as_of)})",
                     kind="summary",
                     time=_iso(as_of),
                 )
@@ -232,7 +269,11 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
             if rule.zone is not None and not cls.zone[rule.zone][row]:
                 continue
         relevant += 1
+        # Evidence about the side where it was located (origin, else impact, else where seen):
+        # a shot from one party's side says nothing about whether the other party fired.
+        b.saw(_party_at(cls, row, parties))
         what = f"{inc.count} x {inc.fire_type or 'fire'}"
+
         if inc.explosion_type:
             what += f" ({inc.explosion_type})"
         if inc.weapon_class:
@@ -309,17 +350,25 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
 
 
 def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: list[str]) -> int:
+    """Sightings of covered weapons within the withdrawal distance of their owner's line.
+
+    A sighting is evidence about its owner only (affiliation, else the area of control it lies
+    in): a weapon on one side says nothing about the other side's withdrawal. A sighting whose
+    calibre is unknown where the provision has a calibre band cannot be decided within the
+    distance ("insufficient evidence"); beyond it, it is compliant whatever its calibre.
+    """
     a = b.a
     assert a.geography is not None
     thr = rule.within_km * 1000.0
+    sel = rule.weapons.describe()
     relevant = 0
     for o in ev.by_kind.get(Kind.WEAPON_SIGHTING.value, []):
         if not _in_window(o.time, b.start, b.end):
             continue
         wc, cal = o.resolved_weapon()
-        if not rule.weapons.matches(wc, cal, o.system):
+        covered = rule.weapons.covers(wc, cal, o.system)
+        if covered is False:
             continue
-        relevant += 1
         row = ev.obs_row.get(o.id)
         cls = ev.obs_cls
         desc = " ".join(
@@ -332,12 +381,16 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
             if x
         )
         desc = f"{o.count} x {desc}"
+        if covered is None:
+            desc += " of unknown calibre"
         if o.lon is None or row is None or cls is None:
+            relevant += 1
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
                 None,
                 (o.id,),
-                f"{desc} reported at {_iso(o.time)} without an event location",
+                f"{desc} reported at {_iso(o.time)} without an event location: neither its "
+                f"owner nor its distance from a line can be told",
                 time=_iso(o.time),
                 weapon_class=wc.value if wc else None,
             )
@@ -347,6 +400,8 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
         owner = o.affiliation if o.affiliation in parties else _party_at(cls, row, parties)
         if owner is None or owner not in b.p.obligated:
             continue
+        relevant += 1
+        b.saw(owner)
         line = (
             a.geography.line_of_contact
             if rule.measured_from == "line_of_contact"
@@ -366,8 +421,21 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
             threshold_m=thr,
             weapon_class=wc.value if wc else None,
         )
-        sel = rule.weapons.describe()
-        if d <= thr and d + 2 * sigma <= thr:
+        if d - 2 * sigma > thr:
+            continue  # beyond the distance (at 95 %): compliant whatever the calibre
+        if covered is None:
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                owner,
+                (o.id,),
+                f"{desc} sighted at {_iso(o.time)} {_km(d)} from {owner}'s reference line "
+                f"'{line}', within the {rule.within_km:g} km withdrawal distance, but its "
+                f"calibre is unknown, so it cannot be told whether the provision ({sel}) "
+                f"covers it; a calibre or a named system would settle it",
+                details={"open": "calibre unknown"},
+                **kw,
+            )
+        elif d <= thr and d + 2 * sigma <= thr:
             b.add(
                 Verdict.VIOLATION,
                 owner,
@@ -377,7 +445,7 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
                 f"after the deadline {_iso(b.start)}",
                 **kw,
             )
-        elif d - 2 * sigma <= thr:
+        else:
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
                 owner,
@@ -391,19 +459,8 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
 
 
 def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list[str]) -> int:
-    """Foreign contingents hosted on a party's territory (or in a zone).
-
-    Nationalities are compared as ISO 3166 codes (:mod:`truceline.core.nationality`). The host
-    is ``territory_of`` or, for a zone, the party holding the place; the host's own nationality
-    is always allowed. Forces of *another party* on the host's territory are an incursion (a
-    ceasefire matter), not a contingent the host hosts: not evidence for this provision. A
-    mission under a mandate the rule exempts is allowed only when it is reported unarmed; its
-    label alone never exempts. An unknown nationality gives "insufficient evidence" naming it.
-    """
     relevant = 0
-    allowed = {c for n in rule.allowed_nationalities if (c := country_code(n)) is not None}
-    own = {p.id: country_code(p.nationality) for p in b.a.parties if p.nationality}
-    exempt = {m.strip().lower() for m in rule.exempt_unarmed_missions}
+    allowed = {n.lower() for n in rule.allowed_nationalities}
     for o in ev.by_kind.get(Kind.PRESENCE.value, []):
         if not _in_window(o.time, b.start, b.end):
             continue
@@ -413,88 +470,38 @@ def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list
         cls = ev.obs_cls
         if row is None or cls is None or not cls.in_aoi[row]:
             continue
-        holder = _party_at(cls, row, parties)
         if rule.territory_of is not None:
-            inside = holder == rule.territory_of
-            host: str | None = rule.territory_of
+            inside = _party_at(cls, row, parties) == rule.territory_of
             terr = f"territory held by {rule.territory_of}"
         else:
             inside = bool(cls.zone[rule.zone][row])  # type: ignore[index]
-            host = holder
-            terr = f"zone '{rule.zone}'" + (f" (held by {holder})" if holder else "")
+            terr = f"zone '{rule.zone}'"
         if not inside:
             continue
-        if host in b.p.obligated:
-            party: str | None = host
-        elif len(b.p.obligated) == 1:
-            party = b.p.obligated[0]
-        else:
-            party = None  # a zone whose holder at that place is not known: could be either's
-        what = f"{o.count} x {o.presence_category or 'presence'}"
+        relevant += 1
+        party = rule.territory_of if rule.territory_of in b.p.obligated else b.p.obligated[0]
+        b.saw(party)
         label = f" under the label '{o.unit_label}'" if o.unit_label else ""
         kw: dict[str, Any] = dict(time=_iso(o.time), lon=o.lon, lat=o.lat)
-        code = country_code(o.nationality) if o.nationality is not None else None
-        by_party = o.affiliation if o.affiliation in parties else None
-        if by_party is None and code is not None:
-            by_party = next((pid for pid, c in own.items() if c == code), None)
-        if by_party is not None and by_party != host:
-            # another party's forces where the host holds the ground: not hosted by the host
-            continue
-        relevant += 1
-        at = f"in {terr} at {_iso(o.time)}"
         if o.nationality is None:
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
                 party,
                 (o.id,),
-                f"{what}{label} seen {at}, nationality not established",
+                f"{o.count} x {o.presence_category or 'presence'}{label} seen in {terr} at "
+                f"{_iso(o.time)}, nationality not established",
                 **kw,
             )
-            continue
-        if code is None:
+        elif o.nationality.lower() not in allowed:
             b.add(
-                Verdict.INSUFFICIENT_EVIDENCE,
+                Verdict.VIOLATION,
                 party,
                 (o.id,),
-                f"{what}{label} seen {at}: nationality {o.nationality!r} is not a known state "
-                "(ISO 3166 name or code, or a demonym), so whether it is foreign is not known",
+                f"{o.count} x {o.presence_category or 'presence'} of {o.nationality}{label} in "
+                f"{terr} at {_iso(o.time)}: foreign contingents are prohibited under any "
+                f"label",
                 **kw,
             )
-            continue
-        if code in allowed or (host is not None and own.get(host) == code):
-            continue
-        nat = f"{country_name(code)} ({code})"
-        mandate = (o.mandate or "").strip()
-        if mandate.lower() in exempt and mandate:
-            if o.armed is False:
-                continue  # an unarmed mission under a mandate the provision exempts
-            if o.armed is None:
-                b.add(
-                    Verdict.INSUFFICIENT_EVIDENCE,
-                    party,
-                    (o.id,),
-                    f"{what} of {nat}{label} under the mandate '{mandate}' {at}: the provision "
-                    f"allows unarmed missions under that mandate, and whether they were armed "
-                    "was not reported",
-                    **kw,
-                )
-                continue
-            reason = (
-                f"armed, so not covered by the exemption for unarmed missions under "
-                f"'{mandate}'; foreign contingents are prohibited under any label"
-            )
-        else:
-            reason = "foreign contingents are prohibited under any label"
-            if mandate:
-                reason += f" (the mandate '{mandate}' is not one the provision exempts)"
-        b.add(
-            Verdict.VIOLATION,
-            party,
-            (o.id,),
-            f"{what} of {nat}{label} {at}: {reason}",
-            details={"nationality": code},
-            **kw,
-        )
     return relevant
 
 
@@ -514,6 +521,7 @@ def _check_movement(b: _Builder, rule: MovementRule, ev: Evidence, parties: list
             time=_iso(o.time), lon=where[0] if where else None, lat=where[1] if where else None
         )
         party = _party_at(cls, row, parties)
+        b.saw(party)
         if party is None:
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
@@ -591,7 +599,7 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
         if prov.rule.kind == "quantitative_limit":
             _limit_summaries(b, relevant)
         else:
-            b.summaries(ev, relevant)
+            b.summaries(ev)
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
     return sort_findings(out)
