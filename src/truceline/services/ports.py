@@ -1,14 +1,15 @@
 """Ports: what the services need from the outside world (stores, clock), as small protocols.
 
 The SQLite and PostgreSQL stores implement :class:`Store`; tests use the real SQLite store
-(a file in a temp dir) rather than fakes, since it is cheap and exact.
+(a file in a temp dir) rather than fakes, since it is cheap and exact. The clock is a function
+returning an aware ``datetime``: :func:`system_clock` in production, a fixed one in tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from truceline.core.findings import Finding
@@ -39,6 +40,17 @@ class StoredCheckpoint:
     note: bytes  # the C2SP signed note, as the log signed it
 
 
+class Clock(Protocol):
+    """The time now (timezone-aware): what a service compares a submission's times with."""
+
+    def __call__(self) -> datetime: ...
+
+
+def system_clock() -> datetime:
+    """The machine's clock, in UTC (the production :class:`Clock`)."""
+    return datetime.now(UTC)
+
+
 class Store(Protocol):
     url: str
 
@@ -48,8 +60,22 @@ class Store(Protocol):
     def agreement_doc(self, version: int | None = None) -> dict[str, Any]:
         """The latest agreement version (bundled document); StoreError if none."""
 
-    def add_observations(self, items: Sequence[tuple[Observation, bytes]]) -> AddResult:
-        """Store new observations and their record entries in one durable transaction."""
+    def add_observations(self, items: Sequence[tuple[Observation, bytes]],
+                         inputs: Sequence[bytes | None] | None = None) -> AddResult:
+        """Store new observations and their record entries in one durable transaction.
+
+        An id already stored, or given earlier in ``items``, is a duplicate when its record is
+        the same and a conflict otherwise (nothing of it is stored). ``inputs`` are the
+        digests of the inputs the observations came from (one each, or None), kept for
+        :meth:`stored_inputs`.
+        """
+
+    def stored_inputs(self, ids: Sequence[str]) -> dict[str, bytes | None]:
+        """For each of ``ids`` that is stored: the digest of the input it was ingested from
+        (None when not known: stored before digests were kept, or rebuilt from a log)."""
+
+    def stored_records(self, ids: Sequence[str]) -> dict[str, str]:
+        """For each of ``ids`` that is stored: its record (the canonical JSON of its entry)."""
 
     def observations(
         self,

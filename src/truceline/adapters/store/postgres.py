@@ -34,7 +34,7 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from truceline.adapters.store.sql import SCHEMA_V1, SQLStore
+from truceline.adapters.store.sql import SCHEMA_V1, SCHEMA_V2, SQLStore
 from truceline.errors import ConflictError, StoreError
 
 T = TypeVar("T")
@@ -65,6 +65,7 @@ CREATE_POSTGIS = "CREATE EXTENSION IF NOT EXISTS postgis"
 MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_V1],
     [CREATE_POSTGIS, *(q for t in ("observations", "incidents", "findings") for q in _geom_sql(t))],
+    [_pg_table(s) for s in SCHEMA_V2],
 ]
 
 

@@ -64,6 +64,12 @@ SCHEMA_V1 = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 
+#: Schema 2: the SHA-256 of the input an observation was ingested from (see
+#: :func:`truceline.services.ingest.input_digest`), so that an ingest run again over the same
+#: input skips what is already stored before any validation or signature check. NULL for rows
+#: stored before it (and rows rebuilt from a log): those are matched on their record instead.
+SCHEMA_V2 = ["ALTER TABLE observations ADD COLUMN input_sha256 BLOB"]
+
 
 def _iso(t: datetime) -> str:
     """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
@@ -201,36 +207,49 @@ class SQLStore:
         return dict(json.loads(row[0]))
 
     # -- observations --------------------------------------------------------------------------
-    def add_observations(self, items: Sequence[tuple[Observation, bytes]]) -> AddResult:
+    def stored_inputs(self, ids: Sequence[str]) -> dict[str, bytes | None]:
+        out: dict[str, bytes | None] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            for oid, digest in self._all(
+                "SELECT id, input_sha256 FROM observations "
+                f"WHERE id IN ({self._in(len(part))})", part):
+                out[str(oid)] = None if digest is None else bytes(digest)
+        return out
+
+    def stored_records(self, ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for k in range(0, len(ids), 500):
+            part = ids[k : k + 500]
+            out.update(self._all(
+                f"SELECT id, record FROM observations WHERE id IN ({self._in(len(part))})", part))
+        return out
+
+    def add_observations(self, items: Sequence[tuple[Observation, bytes]],
+                         inputs: Sequence[bytes | None] | None = None) -> AddResult:
         result = AddResult()
         if not items:
             return result
+        if inputs is None:
+            inputs = [None] * len(items)
+        elif len(inputs) != len(items):
+            raise ValueError("inputs must have one digest (or None) per item")
+        blob = self._blob
         with self._tx():
-            stored: dict[str, str] = {}
-            ids = [o.id for o, _ in items]
-            for k in range(0, len(ids), 500):
-                part = ids[k : k + 500]
-                stored.update(
-                    self._all(
-                        f"SELECT id, record FROM observations WHERE id IN ({self._in(len(part))})",
-                        part,
-                    )
-                )
+            stored = self.stored_records([o.id for o, _ in items])
             (seq0,) = self._one("SELECT COALESCE(MAX(seq), 0) FROM observations")
             rows: list[tuple[Any, ...]] = []
             entries: list[tuple[str, bytes]] = []
-            seen: set[str] = set()
-            for o, entry in items:
+            seen: dict[str, str] = {}  # this batch's own records: a repeat is held to them
+            for (o, entry), digest in zip(items, inputs, strict=True):
                 rec = _record_text(o, entry)
                 prior = stored.get(o.id)
-                if prior is not None or o.id in seen:
-                    (
-                        result.conflicts
-                        if prior is not None and prior != rec
-                        else result.duplicates
-                    ).append(o.id)
+                if prior is None:
+                    prior = seen.get(o.id)
+                if prior is not None:
+                    (result.conflicts if prior != rec else result.duplicates).append(o.id)
                     continue
-                seen.add(o.id)
+                seen[o.id] = rec
                 rows.append(
                     (
                         seq0 + len(rows) + 1,
@@ -241,14 +260,15 @@ class SQLStore:
                         o.lat,
                         o.source_id,
                         rec,
+                        None if digest is None else blob(digest),
                     )
                 )
                 entries.append(("observation", entry))
                 result.added.append(o.id)
             if rows:
                 self._executemany(
-                    "INSERT INTO observations(seq, id, kind, time, lon, lat, source_id, record) "
-                    "VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO observations(seq, id, kind, time, lon, lat, source_id, record, "
+                    "input_sha256) VALUES (?,?,?,?,?,?,?,?,?)",
                     rows,
                 )
                 self._on_observations(rows)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from truceline.adapters.store.sql import SCHEMA_V1, SQLStore
+from truceline.adapters.store.sql import SCHEMA_V1, SCHEMA_V2, SQLStore
 from truceline.errors import ConflictError, StoreError
 
 #: Speed without touching durability (every commit still reaches the disk): a page cache
@@ -37,7 +37,7 @@ def _sqlite_table(stmt: str) -> str:
 
 
 #: Ordered migrations; the file's ``user_version`` is how many have run.
-MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1]]
+MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2)]
 
 
 @contextmanager
