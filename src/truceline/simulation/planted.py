@@ -89,6 +89,8 @@ def restriction(scn: World, rng: Generator, d: int, src: Sources, i: int, t: int
            "time_precision": "minute", "source_id": src.ids[i], "source_type": "monitor",
            "observer_lon": round(lon, 6), "observer_lat": round(lat, 6),
            "count": 1, "restriction_type": rtype.value,
+           # stopped for the rest of the simulated day (the source observes nothing that day)
+           "end_time": iso_ns(np.array([scn.start_ns + (d + 1) * DAY_NS]))[0],
            "description": f"{what} stopped ({rtype.value.replace('_', ' ')})"}
     batch.add_record(t, rec, item)
 

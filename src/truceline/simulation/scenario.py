@@ -32,6 +32,7 @@ from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
 from truceline.simulation.detection import detect
 from truceline.simulation.ground_truth import draw_events, event_records
+from truceline.simulation.monitoring import monitoring_records
 from truceline.simulation.planted import plan_planted, plant, restriction
 from truceline.simulation.records import ObsBatch, iso_ns
 from truceline.simulation.sources import SimulationParams
@@ -142,6 +143,9 @@ class Scenario(World):
             (role_a == PATROL) & (u < p.restriction_prob_patrol))
         cams = np.flatnonzero(role_a == CAMERA)
         restricted[cams] = restricted[base.post_of[cams]]
+        # cameras down all day, from their own stream (the day's main stream is unchanged)
+        cam_rng = Generator(PCG64([self.seed, d + 1, 0xCA]))
+        restricted[cams] |= cam_rng.random(len(cams)) < p.camera_down_prob
         src = Sources(ids, role_a, np.array(party, np.int16), np.array(xs), np.array(ys),
                        np.array(lons), np.array(lats),
                        np.concatenate([base.facing, np.zeros(m - n0)]),
@@ -151,5 +155,7 @@ class Scenario(World):
             t = int(act_a[i] if role_a[i] == PATROL else day_ns + 7 * 3600 * S_NS)
             t += int(rng.integers(0, 3600)) * S_NS
             restriction(self, rng, d, src, int(i), t, batch, truth)
+        monitoring_records(self, d, day_ns, src, act_a, act_b,
+                           restricted & (role_a == CAMERA), batch, truth)
         return src, act_a, act_b, restricted
 

@@ -171,6 +171,9 @@ class SimulationParams:
     camera_detect_prob: tuple[float, float] = (0.3, 0.85)
     camera_bearing_sd_deg: float = 0.5
     """Bearing error of a flash located in a calibrated camera image (pixel + heading error)."""
+    camera_down_prob: float = 0.05
+    """Chance per camera and day that it is down all day (power, link, damage): it then detects
+    nothing and files a ``monitoring`` record with ``asset_status: down``."""
 
     # -- planted provision evidence -------------------------------------------------------------
     withdrawal_violations: int = 3
