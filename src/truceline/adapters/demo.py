@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -12,10 +14,13 @@ from truceline.adapters.importers import read_records
 from truceline.adapters.render.findings import render_findings
 from truceline.adapters.render.report import write_report
 from truceline.adapters.store import open_store
+from truceline.errors import IntegrityError
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.ports import Store
 from truceline.services.record import initialize_store
 from truceline.services.report import daily_report
+from truceline.services.verify import verify_record
 
 DEMO_DAY = "2025-03-28"
 
@@ -26,6 +31,7 @@ class DemoResult:
     report_html: Path
     report_md: Path
     findings_path: Path
+    witness_keys: dict[str, Path]
 
 
 def run_demo(
@@ -69,5 +75,48 @@ def run_demo(
     r = daily_report(store, day)
     html = write_report(r, out / f"report-{day}.html")[0]
     md = write_report(r, out / f"report-{day}.md")[0]
+    keys = _cosigned_checkpoint(store, out, [p.id for p in ag.parties], f"truceline-demo/{ag.id}",
+                                echo)
     store.close()
-    return DemoResult(db, html, md, findings_path)
+    return DemoResult(db, html, md, findings_path, keys)
+
+
+def _cosigned_checkpoint(store: Store, out: Path, parties: list[str], origin: str,
+                         echo: Callable[[str], None]) -> dict[str, Path]:
+    """The whole trust chain on the demo's record: the mission signs a checkpoint and each
+    party's demo witness checks it and cosigns; then the record is verified.
+
+    Each party's witness key is new on every run and written to ``witnesses/PARTY.key`` (mode
+    0600) beside its state file, so ``truceline record witness`` can go on from there.
+    """
+    from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
+    from truceline.services import record as svc
+
+    now = int(_time.time())
+    wdir = out / "witnesses"
+    wdir.mkdir(exist_ok=True)
+    signers: dict[str, Signer] = {}
+    paths: dict[str, Path] = {}
+    for party in parties:
+        signer = Signer(f"{party.lower()}-witness.demo", os.urandom(32), ALG_COSIGNATURE_V1)
+        svc.register_source_key(store, party, "witness", signer.verifier().to_vkey())
+        paths[party] = wdir / f"{party}.key"
+        paths[party].unlink(missing_ok=True)
+        fd = os.open(paths[party], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(signer.to_skey() + "\n")
+        signers[party] = signer
+    note = svc.publish_checkpoint(store, origin, now)
+    log_vkey = svc.log_verifier(store).to_vkey()
+    for party, signer in signers.items():
+        sig, state = svc.run_witness(None, note, store.get_node, log_vkey, signer, now)
+        svc.add_cosignature(store, state.size, sig.line().rstrip("\n"))
+        (wdir / f"{party}.state").write_text(svc.witness_state_to_json(state), encoding="utf-8")
+    final = svc.final_checkpoint(store)
+    rep = verify_record(store)
+    if final is None or not rep.ok:
+        raise IntegrityError("the demo's record does not verify with a cosigned checkpoint",
+                             field="record")
+    echo(f"record: {rep.size} entries, checkpoint of size {final[0].size} signed by the "
+         f"mission ({origin}) and cosigned by {', '.join(parties)}; verifies")
+    return paths

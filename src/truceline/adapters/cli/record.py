@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from truceline.adapters.cli.main import cli, db_option, handle_errors
+from truceline.adapters.cli.group import cli, db_option, handle_errors
 from truceline.adapters.store import open_store
 from truceline.core.observations import parse_observation
 from truceline.core.record.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer
@@ -86,10 +86,15 @@ def vkey(db: str) -> None:
 @handle_errors
 def verify(db: str) -> None:
     """Re-hash every entry and check tree, checkpoints and rows; non-zero on any problem."""
-    rep = audit.verify_record(open_store(db))
+    store = open_store(db)
+    rep = audit.verify_record(store)
     if rep.ok:
+        final = svc.final_checkpoint(store) if store.checkpoints() else None
+        trust = (f"; checkpoint {final[0].size} cosigned by the parties' quorum" if final
+                 else "; no checkpoint cosigned by the parties' quorum yet (internal consistency"
+                      " only)")
         click.echo(f"record ok: {rep.size} entries, {rep.checkpoints} checkpoints, "
-                   f"root {rep.root.hex()}")
+                   f"root {rep.root.hex()}{trust}")
         return
     for p in rep.problems:
         click.echo(str(p), err=True)
