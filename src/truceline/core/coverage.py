@@ -287,6 +287,23 @@ def _available(n_assets: int, active: Intervals, down: Intervals) -> Intervals:
     return Intervals(aa[start_of], s[start_of], e[end_of])
 
 
+def _band_cells(idx: Any, x0: float, y0: float, x1: float, y1: float, cell_m: float,
+                band_m: float) -> tuple[F64, F64]:
+    """Centres of the grid's cells in the box that may lie within ``band_m`` of the line:
+    blocks of k x k cells (k * cell_m about 4 km) whose centre is farther than the band plus
+    the block's half-diagonal are skipped whole, so the line is queried ~k^2 fewer times."""
+    k = max(1, math.ceil(4_000.0 / cell_m))
+    block = k * cell_m
+    bx = np.arange(math.floor(x0 / block), math.ceil(x1 / block)) * block
+    by = np.arange(math.floor(y0 / block), math.ceil(y1 / block)) * block
+    ox, oy = (v.ravel() for v in np.meshgrid(bx, by))
+    near = idx.query(ox + block / 2, oy + block / 2).dist <= band_m + block * math.sqrt(0.5)
+    ox, oy = ox[near], oy[near]
+    fx, fy = (v.ravel() for v in np.meshgrid((np.arange(k) + 0.5) * cell_m,
+                                            (np.arange(k) + 0.5) * cell_m))
+    return (ox[:, None] + fx[None, :]).ravel(), (oy[:, None] + fy[None, :]).ravel()
+
+
 def _true_north_grid_angle(geom: CompiledGeometry, lon: F64, lat: F64) -> F64:
     """Grid azimuth (deg) of true north at each point: the meridian convergence."""
     x0, y0 = geom.projection.forward(lon, lat)
@@ -360,9 +377,7 @@ def build_coverage(
     x1 = float(np.max(idx.ax + np.maximum(idx.dx, 0))) + band_m
     y0 = float(np.min(idx.ay + np.minimum(idx.dy, 0))) - band_m
     y1 = float(np.max(idx.ay + np.maximum(idx.dy, 0))) + band_m
-    gx = np.arange(math.floor(x0 / cell_m), math.ceil(x1 / cell_m)) * cell_m + cell_m / 2
-    gy = np.arange(math.floor(y0 / cell_m), math.ceil(y1 / cell_m)) * cell_m + cell_m / 2
-    cx, cy = (v.ravel() for v in np.meshgrid(gx, gy))
+    cx, cy = _band_cells(idx, x0, y0, x1, y1, cell_m, band_m)
     hit = idx.query(cx, cy)
     keep = hit.dist <= band_m
     keep[keep] &= geom.aoi(cx[keep], cy[keep])

@@ -11,7 +11,7 @@ See ``docs/coverage.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from truceline.core.taxonomy import AssetStatus, Kind
 __all__ = ["coverage_from_observations", "has_monitoring", "period_end"]
 
 _OPEN = int(np.iinfo(np.int64).max)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ACTIVE, _DOWN = AssetStatus.ACTIVE, AssetStatus.DOWN
 
 
@@ -61,7 +62,8 @@ def coverage_from_observations(
 ) -> Coverage:
     """Build the coverage model from the ``monitoring`` and ``restriction`` observations.
 
-    ``as_of`` (default: the latest observation's time) is what an open window ends at.
+    ``as_of`` (default: the latest ``time`` or ``end_time`` of the records) is what an open
+    window ends at.
     """
     mon = [o for o in observations if o.kind is Kind.MONITORING]
     rows: dict[tuple[object, ...], int] = {}
@@ -111,8 +113,9 @@ def coverage_from_observations(
         np.array([to_ns(o.time) for o in den], np.int64),
         np.array([to_ns(o.end_time or period_end(agreement, o.time)) for o in den], np.int64),
     )
-    if as_of is None and observations:
-        as_of = max(o.time for o in observations)
+    if as_of is None and observations:  # the latest time the records speak for
+        as_of = max(max(o.time for o in observations),
+                    max((o.end_time for o in observations if o.end_time), default=_EPOCH))
     return build_coverage(geom, assets, Intervals.of(act_a, act_s, act_e),
                           Intervals.of(d_a, d_s, d_e), denied, cell_m=cell_m, params=params,
                           as_of=as_of)
