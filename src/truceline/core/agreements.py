@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from truceline.core.nationality import country_code
 from truceline.core.taxonomy import (
     FireType,
     Kind,
@@ -34,8 +35,18 @@ class Party(_Model):
     id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
     name: str
     nationality: str | None = Field(
-        None, description="State whose forces are this party's own (for presence rules)."
+        None, description="State whose forces are this party's own (for presence rules): an "
+        "ISO 3166 country name or code, or a demonym."
     )
+
+    @model_validator(mode="after")
+    def _known_state(self) -> Party:
+        if self.nationality is not None and country_code(self.nationality) is None:
+            raise ValueError(
+                f"nationality: {self.nationality!r} is not an ISO 3166 country name or code, "
+                "nor a known demonym"
+            )
+        return self
 
 
 class Guarantor(_Model):
@@ -257,14 +268,27 @@ class PresenceRule(_Model):
     )
     zone: str | None = Field(None, description="Territory: this zone.")
     allowed_nationalities: list[str] = Field(
-        description="Contingents of any other nationality are prohibited, whatever their label."
+        description="Contingents of any other nationality are prohibited, whatever their label. "
+        "States by ISO 3166 name or code (or a demonym); the host party's own nationality is "
+        "always allowed."
     )
     categories: list[PresenceCategory] = Field(default_factory=lambda: list(PresenceCategory))
+    exempt_unarmed_missions: list[str] = Field(
+        default_factory=list,
+        description="Mandates (e.g. 'OSCE', 'UN') whose missions are allowed when the observation "
+        "reports them unarmed (mandate given and armed: false). A label never exempts.",
+    )
 
     @model_validator(mode="after")
     def _territory(self) -> PresenceRule:
         if (self.territory_of is None) == (self.zone is None):
             raise ValueError("give territory_of or zone")
+        for i, n in enumerate(self.allowed_nationalities):
+            if country_code(n) is None:
+                raise ValueError(
+                    f"allowed_nationalities[{i}]: {n!r} is not an ISO 3166 country name or "
+                    "code, nor a known demonym"
+                )
         return self
 
 
@@ -329,6 +353,17 @@ class Agreement(_Model):
             "provision could be that party's with a probability at or above this. The default "
             "0.05 asks, for each undecided event, at least 95 % confidence that it was not the "
             "party's before the party is found compliant."
+        ),
+    )
+    min_coverage: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "No 'compliant' verdict for a party on a ceasefire, withdrawal or presence provision "
+            "unless the mission observed at least this share of that party's side of the line "
+            "in the window (docs/coverage.md). The default 0.6 means an event at a random "
+            "place and time on that side had better-than-even odds of being observable."
         ),
     )
     quorum: int | None = Field(None, ge=1, description="Cosigning parties for a final checkpoint.")
