@@ -205,9 +205,9 @@ def test_minsk_ii_ceasefire_presence_movement(tmp_path: Path, donbas) -> None:
     assert (c.provision_id, c.verdict, c.party) == ("MII-FOM", Verdict.VIOLATION, "ORDLO")
 
 
-def test_new_start_real_exchanges(tmp_path: Path, shared_data: Path) -> None:
+def test_new_start_real_exchanges(tmp_path: Path, data_dir: Path) -> None:
     store = _store(tmp_path, "new_start")
-    path = shared_data / "arms_control/new_start_aggregate_numbers_sourced.csv"
+    path = data_dir / "arms_control/new_start_aggregate_numbers_sourced.csv"
     ingest(store, read_records(str(path), "newstart"))
     findings = run_check(store).findings
     assert not [f for f in findings if f.verdict is Verdict.VIOLATION]
