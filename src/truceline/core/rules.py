@@ -28,9 +28,9 @@ from truceline.core.agreements import (
     WithdrawalRule,
 )
 from truceline.core.classify import Classification, CompiledGeometry, classify
+from truceline.core.coverage import RULE_COVERAGE_KINDS, Coverage
 from truceline.core.findings import Finding, Verdict, finding_id, sort_findings
 from truceline.core.incidents import Incident, Located, singleton
-from truceline.core.nationality import country_code, country_name
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import Kind
 
@@ -59,6 +59,8 @@ class Evidence:
     inc_row: dict[str, int]
     as_of: datetime | None  # latest evidence time: summaries of open windows are "as of" this
     by_kind: dict[str, list[Observation]] = field(default_factory=dict)
+    #: What the mission could observe (None: no monitoring assets in the record).
+    coverage: Coverage | None = None
 
 
 def _where_obs(o: Observation) -> tuple[float, float] | None:
@@ -89,8 +91,14 @@ def gather(
     geom: CompiledGeometry | None,
     observations: Sequence[Observation],
     incidents: Sequence[Incident] | None = None,
+    coverage: Coverage | None = None,
 ) -> Evidence:
-    """Classify every located observation and incident in one columnar call each."""
+    """Classify every located observation and incident in one columnar call each.
+
+    ``coverage`` is the mission's coverage model (:mod:`truceline.core.coverage_inputs`);
+    without it no party is found compliant on a spatial provision (unless the agreement's
+    ``min_coverage`` is 0).
+    """
     obs = list(observations)
     if incidents is None:
         incidents = [singleton(o) for o in obs if o.kind is Kind.FIRE]
@@ -108,7 +116,8 @@ def gather(
     obs_cls, obs_row = _classify_points(geom, opts)
     inc_cls, inc_row = _classify_points(geom, ipts)
     times = [o.time for o in obs]
-    ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None)
+    ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None,
+                  coverage=coverage)
     for o in obs:
         ev.by_kind.setdefault(o.kind.value, []).append(o)
     return ev
@@ -164,7 +173,6 @@ class _Builder:
         return None
 
 
-
     def add(
         self,
         verdict: Verdict,
@@ -196,6 +204,32 @@ class _Builder:
         if verdict is Verdict.VIOLATION and party is not None:
             self.violators.add(party)
 
+    def coverage_of(
+        self, ev: Evidence, party: str, as_of: datetime | None
+    ) -> tuple[float | None, str | None]:
+        """The observed share of ``party``'s side in ``[start, as_of)`` for the kinds of event
+        this rule needs, and why it is not enough (None: enough, or the rule is not spatial).
+
+        A share below the agreement's ``min_coverage`` (0 switches the condition off) gives
+        "not covered"; so does a record without monitoring assets (no coverage model).
+        """
+        kinds = RULE_COVERAGE_KINDS.get(self.p.rule.kind)
+        need = self.a.min_coverage
+        if kinds is None or need <= 0 or as_of is None:
+            return None, None
+        if ev.coverage is None:
+            return None, (f"not covered: the record holds no monitoring assets (posts, patrols, "
+                          f"cameras, arrays), so no share of {party}'s side is known to have "
+                          f"been observed; min_coverage is {100 * need:.0f} %")
+        share = ev.coverage.share(party, self.start, as_of, kinds)
+        if share >= need:
+            return round(share, 4), None
+        what = ", ".join(sorted(kinds))
+        return round(share, 4), (
+            f"not covered: observed {100 * share:.0f} % of {party}'s side ({what}, within "
+            f"{ev.coverage.band_m / 1e3:g} km of the line, {_iso(self.start)} to {_iso(as_of)}), "
+            f"below min_coverage {100 * need:.0f} %")
+
     def summaries(self, ev: Evidence) -> None:
         """Per obligated party: compliant only with evidence about it, no violation and no doubt.
 
@@ -214,6 +248,7 @@ class _Builder:
                 continue
             doubts = [d for f in findings if (d := self.doubt(f, party)) is not None]
             relevant = self.relevant.get(party, 0)
+            cov, not_covered = self.coverage_of(ev, party, as_of)
             if doubts and as_of is not None:
                 shown = "; ".join(doubts[:3]) + (
                     f"; and {len(doubts) - 3} more" if len(doubts) > 3 else ""
@@ -239,6 +274,9 @@ class _Builder:
                     kind="summary",
                     time=_iso(self.end) if self.end else None,
                 )
+            elif not_covered is not None:
+                self.add(Verdict.INSUFFICIENT_EVIDENCE, party, (), not_covered, kind="summary",
+                         time=_iso(as_of) if as_of else None, coverage=cov)
             else:
                 self.add(
                     Verdict.COMPLIANT,
@@ -248,6 +286,7 @@ class _Builder:
                     f"{window}, none shows a violation by {party} (as of {_iso(as_of)})",
                     kind="summary",
                     time=_iso(as_of),
+                    coverage=cov,
                 )
 
 
@@ -275,7 +314,6 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
         # a shot from one party's side says nothing about whether the other party fired.
         b.saw(_party_at(cls, row, parties))
         what = f"{inc.count} x {inc.fire_type or 'fire'}"
-
 
         if inc.explosion_type:
             what += f" ({inc.explosion_type})"
@@ -462,19 +500,8 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
 
 
 def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list[str]) -> int:
-    """Foreign contingents hosted on a party's territory (or in a zone).
-
-    Nationalities are compared as ISO 3166 codes (:mod:`truceline.core.nationality`). The host
-    is ``territory_of`` or, for a zone, the party holding the place; the host's own nationality
-    is always allowed. Forces of *another party* on the host's territory are an incursion (a
-    ceasefire matter), not a contingent the host hosts: not evidence for this provision. A
-    mission under a mandate the rule exempts is allowed only when it is reported unarmed; its
-    label alone never exempts. An unknown nationality gives "insufficient evidence" naming it.
-    """
     relevant = 0
-    allowed = {c for n in rule.allowed_nationalities if (c := country_code(n)) is not None}
-    own = {p.id: country_code(p.nationality) for p in b.a.parties if p.nationality}
-    exempt = {m.strip().lower() for m in rule.exempt_unarmed_missions}
+    allowed = {n.lower() for n in rule.allowed_nationalities}
     for o in ev.by_kind.get(Kind.PRESENCE.value, []):
         if not _in_window(o.time, b.start, b.end):
             continue
@@ -484,89 +511,38 @@ def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list
         cls = ev.obs_cls
         if row is None or cls is None or not cls.in_aoi[row]:
             continue
-        holder = _party_at(cls, row, parties)
         if rule.territory_of is not None:
-            inside = holder == rule.territory_of
-            host: str | None = rule.territory_of
+            inside = _party_at(cls, row, parties) == rule.territory_of
             terr = f"territory held by {rule.territory_of}"
         else:
             inside = bool(cls.zone[rule.zone][row])  # type: ignore[index]
-            host = holder
-            terr = f"zone '{rule.zone}'" + (f" (held by {holder})" if holder else "")
+            terr = f"zone '{rule.zone}'"
         if not inside:
             continue
-        if host in b.p.obligated:
-            party: str | None = host
-        elif len(b.p.obligated) == 1:
-            party = b.p.obligated[0]
-        else:
-            party = None  # a zone whose holder at that place is not known: could be either's
-        what = f"{o.count} x {o.presence_category or 'presence'}"
+        relevant += 1
+        party = rule.territory_of if rule.territory_of in b.p.obligated else b.p.obligated[0]
+        b.saw(party)
         label = f" under the label '{o.unit_label}'" if o.unit_label else ""
         kw: dict[str, Any] = dict(time=_iso(o.time), lon=o.lon, lat=o.lat)
-        code = country_code(o.nationality) if o.nationality is not None else None
-        by_party = o.affiliation if o.affiliation in parties else None
-        if by_party is None and code is not None:
-            by_party = next((pid for pid, c in own.items() if c == code), None)
-        if by_party is not None and by_party != host:
-            # another party's forces where the host holds the ground: not hosted by the host
-            continue
-        relevant += 1
-        b.saw(party)
-        at = f"in {terr} at {_iso(o.time)}"
         if o.nationality is None:
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
                 party,
                 (o.id,),
-                f"{what}{label} seen {at}, nationality not established",
+                f"{o.count} x {o.presence_category or 'presence'}{label} seen in {terr} at "
+                f"{_iso(o.time)}, nationality not established",
                 **kw,
             )
-            continue
-        if code is None:
+        elif o.nationality.lower() not in allowed:
             b.add(
-                Verdict.INSUFFICIENT_EVIDENCE,
+                Verdict.VIOLATION,
                 party,
                 (o.id,),
-                f"{what}{label} seen {at}: nationality {o.nationality!r} is not a known state "
-                "(ISO 3166 name or code, or a demonym), so whether it is foreign is not known",
+                f"{o.count} x {o.presence_category or 'presence'} of {o.nationality}{label} in "
+                f"{terr} at {_iso(o.time)}: foreign contingents are prohibited under any "
+                f"label",
                 **kw,
             )
-            continue
-        if code in allowed or (host is not None and own.get(host) == code):
-            continue
-        nat = f"{country_name(code)} ({code})"
-        mandate = (o.mandate or "").strip()
-        if mandate.lower() in exempt and mandate:
-            if o.armed is False:
-                continue  # an unarmed mission under a mandate the provision exempts
-            if o.armed is None:
-                b.add(
-                    Verdict.INSUFFICIENT_EVIDENCE,
-                    party,
-                    (o.id,),
-                    f"{what} of {nat}{label} under the mandate '{mandate}' {at}: the provision "
-                    f"allows unarmed missions under that mandate, and whether they were armed "
-                    "was not reported",
-                    **kw,
-                )
-                continue
-            reason = (
-                f"armed, so not covered by the exemption for unarmed missions under "
-                f"'{mandate}'; foreign contingents are prohibited under any label"
-            )
-        else:
-            reason = "foreign contingents are prohibited under any label"
-            if mandate:
-                reason += f" (the mandate '{mandate}' is not one the provision exempts)"
-        b.add(
-            Verdict.VIOLATION,
-            party,
-            (o.id,),
-            f"{what} of {nat}{label} {at}: {reason}",
-            details={"nationality": code},
-            **kw,
-        )
     return relevant
 
 

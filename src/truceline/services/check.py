@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from truceline.core.coverage import Coverage
+from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
 from truceline.core.findings import Finding
 from truceline.core.fusion import fuse
 from truceline.core.incidents import Incident
@@ -36,12 +38,20 @@ def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> 
     return fuse(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
 
 
+def derive_coverage(ctx: AgreementContext, observations: list[Observation]) -> Coverage | None:
+    """The coverage model from the record's monitoring and restriction observations (None when
+    the agreement has no geography or the record holds no monitoring assets)."""
+    if ctx.geometry is None or not has_monitoring(observations):
+        return None
+    return coverage_from_observations(ctx.geometry, ctx.agreement, observations)
+
+
 def derive_findings(
     ctx: AgreementContext, observations: list[Observation]
 ) -> tuple[list[Incident], list[Finding]]:
     """Pure derivation from an agreement and observations: what replay re-runs and compares."""
     incidents = derive_incidents(ctx, observations)
-    ev = gather(ctx.geometry, observations, incidents)
+    ev = gather(ctx.geometry, observations, incidents, derive_coverage(ctx, observations))
     return incidents, check(ctx.agreement, ctx.geometry, ev)
 
 

@@ -8,7 +8,7 @@ from truceline.core.agreement_geometry import regions
 from truceline.core.reporting import DailyReport, build_daily_report
 from truceline.core.rules import gather
 from truceline.errors import ValidationError
-from truceline.services.check import derive_incidents
+from truceline.services.check import derive_coverage, derive_incidents
 from truceline.services.context import load_context
 from truceline.services.ports import Store
 
@@ -24,7 +24,7 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     d = parse_day(day) if isinstance(day, str) else day
     ctx = load_context(store)
     obs = store.observations()
-    ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs))
+    ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs), derive_coverage(ctx, obs))
     g = ctx.agreement.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
     return build_daily_report(
