@@ -8,6 +8,7 @@ everything needed to re-run the checks on another machine.
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from truceline.core.agreements import Agreement, GeometryRef
+from truceline.core.agreements import Agreement, ControlArea, GeometryRef
 from truceline.core.classify import ControlPeriod, GeometrySpec, SectorSpec, ZoneSpec
 from truceline.core.geo import choose_projection
 from truceline.errors import AgreementError
@@ -110,17 +111,14 @@ def geometry_spec(agreement: Agreement) -> GeometrySpec:
         if a.geometry is not None
     }
     for a in g.areas_of_control:
-        if a.rest_of_area:
-            others = [
-                resolved[id(o)]
-                for o in explicit
-                if o.party != a.party
-                and _overlaps(o.valid_from, o.valid_to, a.valid_from, a.valid_to)
-            ]
-            geom = aoi.difference(shapely.union_all(others)) if others else aoi
-        else:
+        if not a.rest_of_area:
             geom = resolved[id(a)]
-        control.append(ControlPeriod(a.party, geom, _day(a.valid_from), _day(a.valid_to)))
+            control.append(ControlPeriod(a.party, geom, _day(a.valid_from), _day(a.valid_to)))
+            continue
+        for lo, hi, cut in _rest_periods(a, explicit):
+            geom = aoi.difference(shapely.union_all([resolved[id(o)] for o in cut])) if cut else aoi
+            if not geom.is_empty:
+                control.append(ControlPeriod(a.party, geom, _day(lo), _day(hi)))
     zones = []
     for i, z in enumerate(g.zones):
         poly = resolve(z.geometry, f"geography.zones[{i}].geometry") if z.geometry else None
@@ -136,6 +134,42 @@ def geometry_spec(agreement: Agreement) -> GeometrySpec:
         sectors=sectors,
         area_of_interest=aoi,
     )
+
+
+def _rest_periods(
+    rest: ControlArea, explicit: list[ControlArea]
+) -> list[tuple[date | None, date | None, list[ControlArea]]]:
+    """The periods of a ``rest_of_area`` and, for each, the other parties' areas to cut out.
+
+    The rest's validity is split at every date on which another party's area begins or ends,
+    so each period subtracts only the areas valid in it (a town another party takes in December
+    is not cut out of April). A period in which a party that has dated areas has none in force
+    is left out: what the rest is then is not known (control there is "unknown", never a
+    guess that the rest party holds everything).
+    """
+    others = [o for o in explicit if o.party != rest.party]
+    inside = [
+        o for o in others if _overlaps(o.valid_from, o.valid_to, rest.valid_from, rest.valid_to)
+    ]
+    cuts = sorted(
+        {
+            d
+            for o in inside
+            for d in (o.valid_from, o.valid_to)
+            if d is not None
+            and (rest.valid_from is None or d > rest.valid_from)
+            and (rest.valid_to is None or d < rest.valid_to)
+        }
+    )
+    bounds = [rest.valid_from, *cuts, rest.valid_to]
+    parties = {o.party for o in others}
+    out = []
+    for lo, hi in pairwise(bounds):
+        cut = [o for o in inside if _overlaps(o.valid_from, o.valid_to, lo, hi)]
+        if {o.party for o in cut} != parties:
+            continue  # some other party's area is not known in this period
+        out.append((lo, hi, cut))
+    return out
 
 
 def _overlaps(a0: date | None, a1: date | None, b0: date | None, b1: date | None) -> bool:
