@@ -121,3 +121,74 @@ def test_doubt_below_the_threshold_does_not_block(front_2025) -> None:
     assert ua.verdict is Verdict.INSUFFICIENT_EVIDENCE
     assert "undecided" not in ua.explanation
     assert "no relevant evidence about UA's side" in ua.explanation
+
+
+# -- item 2: withdrawal relevance by owner; an unknown calibre is said, not dropped -----------
+
+#: The SMM file gives place names, not coordinates: the UCDP GED gazetteer points of the same
+#: places (tests/data/README.md), 1-sigma 2 km (a training area "near" a town).
+SMM_PLACES = {
+    "Miusynsk": (38.895311, 48.077028),  # UCDP GED 410891, "Miusynsk town"
+    "Khrustalnyi": (38.933333, 48.133333),  # UCDP GED 410611, "Krasnyy Luch town" (renamed 2016)
+    "Donetsk city": (37.805278, 48.0),  # UCDP GED 154410, "Donetsk town"
+}
+
+
+def _smm_sightings(path: Path) -> list[dict]:
+    """The SMM's sightings as monitors' weapon_sighting reports, column for column."""
+    import csv
+    from datetime import date
+
+    from truceline.adapters.importers.formats import local_noon
+
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for n, row in enumerate(csv.DictReader(fh), 1):
+            place = next(k for k in SMM_PLACES if k in row["location"])
+            grad = "Grad" in row["weapon_type"]
+            # "howitzers and anti-tank guns": two classes, one report each, no calibre given
+            for wc in ["mlrs"] if grad else ["tube_artillery", "anti_tank_gun"]:
+                rec = {
+                    "id": f"smm-{n}-{wc}", "kind": "weapon_sighting",
+                    "time": local_noon(date.fromisoformat(row["observed_date"])).isoformat(),
+                    "time_precision": "day", "source_id": "osce-smm",
+                    "lon": SMM_PLACES[place][0], "lat": SMM_PLACES[place][1],
+                    "location_uncertainty_m": 2000, "weapon_class": wc,
+                    "system": "BM-21 Grad" if grad else None,
+                    "calibre_mm": float(row["calibre_mm"]) if row["calibre_mm"] else None,
+                    "count": int(row["count"]) if row["count"] else 1,
+                    "description": f"{row['report_ref']}: {row['location']}",
+                }
+                out.append({k: v for k, v in rec.items() if v is not None})
+    return out
+
+
+def test_minsk_ii_real_smm_sightings(tmp_path: Path, data_dir: Path) -> None:
+    recs = _smm_sightings(data_dir / "osce_smm/smm_weapons_in_violation_sourced.csv")
+    assert len(recs) == 4  # 2 + 21 Grad (two reports), howitzers and anti-tank guns (two)
+    store = _store(tmp_path, "minsk2")
+    rep = ingest(store, enumerate(recs, 1))
+    assert rep.added == 4 and not rep.rejected
+    findings = run_check(store).findings
+
+    # Every sighting lies in ORDLO's area: none of it is evidence about UA's withdrawal.
+    ua = _summary(findings, "MII-2-mlrs", "UA")
+    assert ua.verdict is Verdict.INSUFFICIENT_EVIDENCE  # was "compliant" from ORDLO's Grads
+    assert "no relevant evidence about UA's side or forces" in ua.explanation
+    assert not [f for f in findings if f.party == "UA" and f.verdict is Verdict.COMPLIANT]
+
+    # Howitzers and anti-tank guns in Donetsk city (9.8 km from the line), calibre not given:
+    # within both the 25 km (>= 100 mm) and the 15 km (< 100 mm) distances, so neither
+    # provision can tell whether it covers them. Said, not dropped.
+    for pid in ("MII-2-artillery", "MII-ADD-15km-artillery"):
+        for wc in ("tube_artillery", "anti_tank_gun"):
+            (f,) = [f for f in findings if f.provision_id == pid and f.evidence == (f"smm-3-{wc}",)]
+            assert (f.verdict, f.party) == (Verdict.INSUFFICIENT_EVIDENCE, "ORDLO")
+            assert "calibre is unknown" in f.explanation
+            assert f.distance_m == pytest.approx(9_800, abs=300)
+        s = _summary(findings, pid, "ORDLO")
+        assert s.verdict is Verdict.INSUFFICIENT_EVIDENCE
+        assert "undecided record smm-3-tube_artillery (calibre unknown)" in s.explanation
+    # ... and it is no violation of the MLRS provisions (not an MLRS).
+    assert not [f for f in findings if f.provision_id in ("MII-2-mlrs", "MII-2-heavy-systems")
+                and f.evidence and f.evidence[0].startswith("smm-3")]

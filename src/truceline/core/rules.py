@@ -169,7 +169,8 @@ class _Builder:
             p = float(probs.get(party, 0.0))
             return f"undecided {what} (P({party})={p:.2f})" if p >= self.a.doubt_threshold else None
         if f.party is None or f.party == party:
-            return f"undecided {what}"
+            why = f.details.get("open")
+            return f"undecided {what}" + (f" ({why})" if why else "")
         return None
 
 
