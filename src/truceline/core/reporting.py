@@ -156,6 +156,12 @@ def build_daily_report(
         "sources": len({o.source_id for o in in_period}),
         "by_source_type": dict(sorted(by_type.items())),
     }
+    if ev.coverage is not None:  # where the mission could and could not see (fire, by day)
+        seen = ev.coverage.summary(start, end, frozenset({"fire"}))
+        coverage["observed"] = seen
+        coverage["not_covered"] = "; ".join(
+            f"{g['party']}'s side, {g['sector'] or 'no sector'}, km {g['from_km']:.0f}-"
+            f"{g['to_km']:.0f}" for g in seen["gaps"]) or "none"
     period_findings = [
         f
         for f in findings
