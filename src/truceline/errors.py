@@ -66,6 +66,37 @@ class ObservationError(ValidationError):
         return prefix + super().__str__()
 
 
+class EncodingError(ObservationError):
+    """A file that is not text in an encoding truceline reads; ``field`` is the file.
+
+    Observation files are UTF-8 (a byte-order mark is dropped), or UTF-16/UTF-32 with a
+    byte-order mark; dataset CSVs may also be cp1252. ``line`` and ``offset`` (bytes from the
+    start of the file) say where the first undecodable byte is, when that can be told.
+    """
+
+    code = "bad_encoding"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        line: int | None = None,
+        offset: int | None = None,
+        **details: Any,
+    ) -> None:
+        if offset is not None:
+            details["offset"] = offset
+        super().__init__(message, field=field, line=line, **details)
+        self.offset = offset
+
+    def __str__(self) -> str:
+        where = [f"line {self.line}"] if self.line is not None else []
+        where += [f"byte {self.offset}"] if self.offset is not None else []
+        parts = [p for p in (self.field, ", ".join(where), self.message) if p]
+        return ": ".join(parts)
+
+
 class OutsideAreaError(ObservationError):
     """Geometry that lies outside the agreement's area of interest (never silently used)."""
 
@@ -131,6 +162,7 @@ class ErrorMapping:
 #: The one table mapping error classes to HTTP statuses and CLI exit codes (most specific first).
 ERROR_TABLE: dict[type[TrucelineError], ErrorMapping] = {
     OutsideAreaError: ErrorMapping(422, 65),
+    EncodingError: ErrorMapping(422, 65),
     ObservationError: ErrorMapping(422, 65),
     AgreementError: ErrorMapping(422, 65),
     ValidationError: ErrorMapping(422, 65),
@@ -146,6 +178,12 @@ ERROR_TABLE: dict[type[TrucelineError], ErrorMapping] = {
     ConfigError: ErrorMapping(500, 78),
     TrucelineError: ErrorMapping(400, 1),
 }
+
+#: The CLI's exit code for a run that finished but left records out: ``ingest --on-invalid
+#: skip`` stored every valid record and rejected at least one (each rejection is listed).
+#: Not an error (nothing was refused as a whole), not a clean success. Rows an importer skips
+#: on purpose (a blank New START value) are not rejections and leave the exit code 0.
+EXIT_PARTIAL = 4
 
 
 def mapping_for(exc: TrucelineError) -> ErrorMapping:

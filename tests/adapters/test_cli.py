@@ -67,7 +67,7 @@ def test_skip_mode_reports_each_rejection_and_keeps_neighbours(db: str, tmp_path
     ]  # Rome: outside the area of interest
     f = _jsonl(tmp_path, rows)
     res = run("ingest", "--db", db, f, "--on-invalid", "skip")
-    assert res.exit_code == 0
+    assert res.exit_code == 4  # EXIT_PARTIAL: the valid ones stored, some rejected
     assert "line 2: time:" in res.output
     assert "line 4: lon: outside the agreement's area of interest" in res.output
     assert "2 added, 0 already stored, 2 rejected" in res.output

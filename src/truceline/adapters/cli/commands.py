@@ -14,7 +14,7 @@ from truceline.adapters.agreement_files import example_path, load_agreement_file
 from truceline.adapters.cli.main import cli, db_option, handle_errors
 from truceline.adapters.importers import read_records
 from truceline.adapters.store import open_store
-from truceline.errors import ValidationError
+from truceline.errors import EXIT_PARTIAL, ValidationError
 from truceline.services.record import initialize_store
 
 err = Console(stderr=True)
@@ -53,7 +53,9 @@ def init(db: str, agreement: str) -> None:
     type=click.Choice(["raise", "skip"]),
     default="raise",
     show_default=True,
-    help="Stop at the first bad record, or report it and go on.",
+    help="raise: stop at the first bad record (exit 65). skip: report each bad record, store "
+    "the rest, and exit 4 if any was rejected (0 if none; rows an importer skips on purpose, "
+    "e.g. a blank New START value, are listed as skipped and are not rejections).",
 )
 @click.option(
     "--require-signatures/--allow-unsigned",
@@ -66,11 +68,17 @@ def init(db: str, agreement: str) -> None:
 def ingest(
     db: str, files: tuple[str, ...], fmt: str, on_invalid: str, require_signatures: bool
 ) -> None:
-    """Validate observations and store them (idempotent by observation id)."""
+    """Validate observations and store them (idempotent by observation id).
+
+    Files are UTF-8 (a byte-order mark is dropped), or UTF-16/UTF-32 with a byte-order mark;
+    UCDP and CIR files may also be cp1252. Any other file is refused whole (exit 65).
+    Exit 0: everything stored or already stored; 4: --on-invalid skip rejected some records
+    and stored the rest; 65 and up: an error (see docs/observations.md).
+    """
     from truceline.services.ingest import ingest as run_ingest
 
     store = open_store(db)
-    total_added = total_dup = total_rej = 0
+    total_added = total_dup = total_rej = total_skip = 0
     for path in files:
         if not Path(path).exists() and path != "-":
             raise ValidationError(f"file not found: {path}", field="files")
@@ -95,17 +103,30 @@ def ingest(
                 progress=advance,
                 require_signatures=require_signatures,
             )
-        for r in rep.rejected:
-            click.echo(f"rejected {path}: {r}", err=True)
-        click.echo(
-            f"{path}: {rep.added} added, {rep.duplicates} already stored, "
-            f"{len(rep.rejected)} rejected"
-        )
+        rejected = [r for r in rep.rejected if not r.deliberate]
+        skipped = [r for r in rep.rejected if r.deliberate]
+        for r in rep.rejected:  # in file order; a skipped row is reported, never an error
+            if r.deliberate:
+                where = f"line {r.line}" if r.line is not None else "record"
+                reason = r.reason.removeprefix("skipped: ")
+                click.echo(f"skipped {path}: {where}: {r.field or '(record)'}: {reason}", err=True)
+            else:
+                click.echo(f"rejected {path}: {r}", err=True)
+        click.echo(f"{path}: {_counts(rep.added, rep.duplicates, len(rejected), len(skipped))}")
         total_added += rep.added
         total_dup += rep.duplicates
-        total_rej += len(rep.rejected)
+        total_rej += len(rejected)
+        total_skip += len(skipped)
     if len(files) > 1:
-        click.echo(f"total: {total_added} added, {total_dup} already stored, {total_rej} rejected")
+        click.echo(f"total: {_counts(total_added, total_dup, total_rej, total_skip)}")
+    if total_rej:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _counts(added: int, duplicates: int, rejected: int, skipped: int) -> str:
+    """``N added, N already stored, N rejected`` (and ``, N skipped`` when an importer did)."""
+    out = f"{added} added, {duplicates} already stored, {rejected} rejected"
+    return out + (f", {skipped} skipped" if skipped else "")
 
 
 @cli.command()

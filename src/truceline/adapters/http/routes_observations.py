@@ -24,6 +24,7 @@ from truceline.adapters.http.redaction import redact_observation
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.taxonomy import Kind
 from truceline.errors import (
+    EncodingError,
     ForbiddenError,
     NotFoundError,
     ObservationError,
@@ -57,9 +58,20 @@ class ObservationList(BaseModel):
 
 
 def _json_body(raw: bytes) -> Any:
+    """The body as JSON: UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32.
+
+    A body that is not text in these is a 422 ``bad_encoding`` naming the first bad byte.
+    """
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start : exc.start + 1].hex()
+        raise EncodingError(
+            f"not decodable as {exc.encoding.upper()} (0x{bad}: {exc.reason})",
+            field="body",
+            offset=exc.start,
+        ) from None
+    except ValueError as exc:
         raise ValidationError(f"not valid JSON: {exc}", field="body") from None
 
 

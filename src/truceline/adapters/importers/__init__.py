@@ -24,6 +24,7 @@ from truceline.adapters.importers.formats import (
     RawItem,
     Skipped,
     Source,
+    first_line,
     read_csv,
     read_geojson,
     read_jsonl,
@@ -70,9 +71,10 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     fmt = detect_own_format(path)
     if fmt != "csv":
         return fmt
-    with open(path, "rb") as fh:
-        first = fh.readline().decode("utf-8-sig", errors="replace")
-    header = {h.strip() for h in next(csv.reader([first]), [])}
+    try:
+        header = {h.strip() for h in next(csv.reader([first_line(path)]), [])}
+    except csv.Error:  # not a CSV header at all: reading it as one will say what is wrong
+        return "csv"
     for name, columns in _SIGNATURES:
         if columns <= header:
             return name

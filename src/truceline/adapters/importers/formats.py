@@ -10,6 +10,10 @@ neighbours of a bad line flowing and lets the caller choose ``raise`` or ``skip`
 ``line`` is the physical line where the record starts (the CSV header is line 1; a quoted cell
 may span lines), or for GeoJSON the feature's index + 1. JSON Lines and CSV are streamed; GeoJSON
 is one JSON document and is parsed whole.
+
+A path is decoded by one rule for every reader (:func:`open_text`): checked whole first, UTF-8 or
+a byte-order-marked UTF-16/32 (plus cp1252 for the datasets), else an
+:class:`~truceline.errors.EncodingError` naming the file, line and byte before any record.
 """
 
 from __future__ import annotations
@@ -28,14 +32,15 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from truceline.core.observations import Observation, Rejection
-from truceline.errors import ObservationError
+from truceline.errors import EncodingError, ObservationError
 
 
 @dataclass
 class Skipped(Rejection):
     """A row deliberately not imported (e.g. a blank value that is not a zero).
 
-    Reported like a rejection, but never an error: ``on_invalid="raise"`` lets it through.
+    Reported as *skipped*, never as a rejection or an error: ``on_invalid="raise"`` lets it
+    through, and the CLI lists it apart and leaves the exit code alone.
     """
 
     deliberate = True
@@ -64,37 +69,140 @@ def clean_text(text: str, limit: int = 1000) -> str:
     return out if len(out) <= limit else out[: limit - 1].rstrip() + "…"
 
 
+#: Byte-order marks and the codec that reads (and drops) each; UTF-32 LE before UTF-16 LE,
+#: whose mark is its prefix.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: What a dataset CSV may be in when no byte-order mark says otherwise.
+DATASET_ENCODINGS = ("utf-8-sig", "cp1252")
+_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32"}
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The codec a byte-order mark at the start of ``head`` calls for, or None."""
+    for bom, enc in _BOMS:
+        if head.startswith(bom):
+            return enc
+    return None
+
+
+def _scan(path: str | os.PathLike[str], enc: str) -> EncodingError | None:
+    """Decode the whole file (1 MiB chunks); the first undecodable byte or NUL, or None.
+
+    A NUL is refused although it decodes: no text format truceline reads has one, it is what
+    UTF-16 without a byte-order mark looks like when read as UTF-8, and PostgreSQL cannot
+    store it in a text column.
+    """
+    decoder = codecs.getincrementaldecoder(enc)()
+    wide = enc in ("utf-16", "utf-32")  # a NUL byte is part of a character there
+    name = os.fspath(path)
+    pos, lines, head = 0, 1, b""
+
+    def nul_error(line: int, offset: int | None) -> EncodingError:
+        utf16 = not wide and len(head) >= 4 and 0 in (head[0] | head[2], head[1] | head[3])
+        hint = "UTF-16 without a byte-order mark?" if utf16 else "not a text file?"
+        return EncodingError(
+            f"not decodable as text: a NUL byte ({hint})", field=name, line=line, offset=offset
+        )
+
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            head = head or chunk[:4]
+            pending = decoder.getstate()[0]
+            nul = -1 if wide else chunk.find(b"\x00")
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                if nul >= 0 and len(pending) + nul < exc.start:
+                    return nul_error(lines + chunk[:nul].count(b"\n"), pos + nul)
+                bad = data[exc.start : exc.start + 1]
+                return EncodingError(
+                    f"not decodable as {_NAMES.get(enc, enc)} (0x{bad.hex()}: {exc.reason})",
+                    field=name,
+                    line=lines + data[: exc.start].count(b"\n"),
+                    offset=pos - len(pending) + exc.start,
+                )
+            if nul >= 0:
+                return nul_error(lines + chunk[:nul].count(b"\n"), pos + nul)
+            if wide and (at := text.find("\x00")) >= 0:
+                return nul_error(lines + text[:at].count("\n"), None)
+            lines += text.count("\n")
+            if not chunk:
+                return None
+            pos += len(chunk)
+
+
 def detect_encoding(
-    path: str | os.PathLike[str], candidates: Iterable[str] = ("utf-8-sig", "cp1252")
+    path: str | os.PathLike[str], candidates: Iterable[str] = DATASET_ENCODINGS
 ) -> str:
     """The first of ``candidates`` that decodes the whole file (streamed in 1 MiB chunks).
 
-    UTF-8 first because it is strict (cp1252 text almost never decodes as UTF-8 by accident);
-    cp1252 after because it is what spreadsheet exports on Windows produce. ``utf-8-sig`` also
-    drops a byte-order mark. Raises :class:`ObservationError` when none fits.
+    A byte-order mark decides alone (UTF-8, UTF-16 or UTF-32; the codec drops it). Else UTF-8
+    first because it is strict (cp1252 text almost never decodes as UTF-8 by accident);
+    cp1252 after because it is what spreadsheet exports on Windows produce. ``utf-8-sig``
+    also drops a UTF-8 byte-order mark. A file with a NUL byte is not text in any of them.
+    Raises :class:`~truceline.errors.EncodingError` (an ObservationError naming the file and
+    the line and byte offset of the first candidate's first problem) when none fits.
     """
-    for enc in candidates:
-        decoder = codecs.getincrementaldecoder(enc)()
-        try:
-            with open(path, "rb") as fh:
-                while chunk := fh.read(_CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        return enc
-    raise ObservationError(f"not decodable as any of {', '.join(candidates)}", field="(file)")
+    with open(path, "rb") as fh:
+        bom = bom_encoding(fh.read(4))
+    tried = (bom,) if bom else tuple(candidates)
+    first: EncodingError | None = None
+    for enc in tried:
+        problem = _scan(path, enc)
+        if problem is None:
+            return enc
+        first = first or problem
+    assert first is not None
+    message = first.message
+    if len(tried) > 1 and "NUL" not in message:
+        message += " nor as " + ", ".join(_NAMES.get(e, e) for e in tried[1:])
+    raise EncodingError(
+        message + "; save the file as UTF-8",
+        field=first.field,
+        line=first.line,
+        offset=first.offset,
+    )
+
+
+def _candidates(encoding: str | None) -> tuple[str, ...]:
+    if encoding is None:
+        return DATASET_ENCODINGS
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+        return ("utf-8-sig",)  # a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped
+    return (encoding,)
 
 
 @contextmanager
 def open_text(source: Source, encoding: str | None = "utf-8") -> Iterator[TextIO]:
-    """Yield a text stream for a path (opened with ``encoding``; ``None`` = detect) or a stream."""
+    """Yield a text stream for a path, or the stream itself.
+
+    A path is checked whole before anything is read from it (see :func:`detect_encoding`):
+    ``encoding`` "utf-8" (the default) reads UTF-8 with or without a byte-order mark, or
+    UTF-16/UTF-32 with one; ``None`` also allows cp1252. A file that is not text in these
+    raises :class:`~truceline.errors.EncodingError` before any record is yielded.
+    """
     if isinstance(source, (str, os.PathLike)):
-        enc = encoding or detect_encoding(source)
+        enc = detect_encoding(source, _candidates(encoding))
         with open(source, encoding=enc, newline="") as fh:
             yield fh
     else:
         yield source
+
+
+def first_line(path: str | os.PathLike[str], size: int = 1 << 16) -> str:
+    """The first line of a file, decoded leniently (for telling formats apart, not reading)."""
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    text = head.decode(bom_encoding(head) or "utf-8-sig", errors="replace")
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
 
 
 def iter_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]] | tuple[int, Rejection]]:
@@ -105,6 +213,8 @@ def iter_csv_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]] | tuple
     except StopIteration:
         return
     header = [h.strip() for h in header]
+    if header:  # a stream opened as plain UTF-8 keeps a byte-order mark: not part of a name
+        header[0] = header[0].lstrip("\ufeff").strip()
     end = reader.line_num
     for row in reader:
         start, end = end + 1, reader.line_num
@@ -120,6 +230,8 @@ def read_jsonl(source: Source) -> Iterator[RawItem]:
     """One JSON object per line; blank lines are skipped, line numbers still count them."""
     with open_text(source) as fh:
         for n, text in enumerate(fh, start=1):
+            if n == 1:
+                text = text.lstrip("\ufeff")
             if not text.strip():
                 continue
             try:
@@ -192,10 +304,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if suffix == ".geojson":
         return "geojson"
     if suffix == ".json":
-        with open(path, encoding="utf-8-sig") as fh:
-            first = fh.readline()
         try:
-            value = json.loads(first)
+            value = json.loads(first_line(path))
         except json.JSONDecodeError:
             return "geojson"
         if isinstance(value, dict) and value.get("type") != "FeatureCollection":
