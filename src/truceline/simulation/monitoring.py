@@ -10,16 +10,13 @@ comes from signed records in the store, as a real mission's would.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from truceline.simulation.records import ObsBatch, iso_ns, json_str
-from truceline.simulation.world import CAMERA, DAY_NS, I64, PATROL, POST, SENSOR, Sources
-
-if TYPE_CHECKING:
-    from truceline.simulation.scenario import Scenario
+from truceline.simulation.world import CAMERA, DAY_NS, I64, PATROL, POST, SENSOR, Sources, World
 
 _TYPE = {POST: ("monitor", "post"), PATROL: ("monitor", "patrol"),
          SENSOR: ("sensor", "acoustic_array"), CAMERA: ("camera", "camera")}
@@ -28,7 +25,7 @@ _ACTIVE = (',"kind":"monitoring","time":"%s","time_precision":"minute","source_i
            '"asset_type":"%s","asset_status":"%s","end_time":"%s"%s}\n')
 
 
-def monitoring_records(scn: Scenario, d: int, day_ns: int, src: Sources, act_a: I64,
+def monitoring_records(scn: World, d: int, day_ns: int, src: Sources, act_a: I64,
                        act_b: I64, down: NDArray[np.bool_], batch: ObsBatch,
                        truth: list[dict[str, Any]]) -> None:
     """Add the day's ``monitoring`` records of ``src`` (``down``: cameras down all day), and

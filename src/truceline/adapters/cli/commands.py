@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from truceline.adapters.agreement_files import example_path, load_agreement_file
-from truceline.adapters.cli.main import cli, db_option, handle_errors
+from truceline.adapters.cli.group import cli, db_option, handle_errors
 from truceline.adapters.importers import read_records
 from truceline.adapters.store import open_store
 from truceline.errors import EXIT_PARTIAL, ValidationError

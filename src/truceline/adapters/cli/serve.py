@@ -6,7 +6,7 @@ import os
 
 import click
 
-from truceline.adapters.cli.main import cli, db_option, handle_errors
+from truceline.adapters.cli.group import cli, db_option, handle_errors
 from truceline.adapters.http.auth import Role
 
 

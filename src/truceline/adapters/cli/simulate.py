@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from truceline.adapters.cli.main import cli, handle_errors
+from truceline.adapters.cli.group import cli, handle_errors
 
 
 @cli.command()

@@ -19,6 +19,7 @@ import pyproj
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.geo import Projection
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import TIME_PRECISION_SECONDS
@@ -277,8 +278,6 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     the acoustic range around itself. Reports with none of these, or no time window, are not
     ``ok``.
     """
-    from truceline.core.fusion.kernels import PARALLEL  # kernels imports this module
-
     with PARALLEL:
         mx, my, sxx, sxy, syy, ok = _candidates(
             b.ex, b.ey, b.esd, b.brg, b.brg_sd, b.ox, b.oy, b.dmin, b.dmax, b.t_lo, b.t_hi,

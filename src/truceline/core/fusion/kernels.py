@@ -13,13 +13,13 @@ its sources (``-1`` padded). ``mode`` 0 gates located units, ``mode`` 1 two bare
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 from numba import get_num_threads, njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
+from truceline.core.fusion.parallel import PARALLEL
 
 __all__ = ["PARALLEL", "components", "dense_labels", "first_seen", "gate", "gate_pairs",
            "pack_rows", "reach2", "split_small", "sweep", "threads"]
@@ -31,12 +31,6 @@ I64 = NDArray[np.int64]
 def threads() -> int:
     """How many chunks the parallel loops cut their work into (numba's thread count)."""
     return int(get_num_threads())
-
-
-#: Held around every parallel kernel call: numba's fallback threading layer (workqueue, used
-#: where neither OpenMP nor TBB is installed) aborts the process when two threads enter
-#: parallel code at once, as two requests to a server could.
-PARALLEL = threading.RLock()
 
 
 F_MX, F_MY, F_SXX, F_SXY, F_SYY, F_TLO, F_THI, F_ARR, F_OX, F_OY, F_C = range(11)

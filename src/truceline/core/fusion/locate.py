@@ -33,7 +33,7 @@ from scipy.stats import chi2
 
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
-from truceline.core.fusion.kernels import PARALLEL
+from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
 __all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "locate"]

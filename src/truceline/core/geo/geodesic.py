@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyproj
 from numpy.typing import ArrayLike, NDArray
 
+from truceline.core.geo.ellipsoid import GEOD, R_MEAN
 from truceline.core.geo.index import _inv_len2, _point_segment, _segments, line_parts
 from truceline.errors import ValidationError
 
@@ -30,9 +30,6 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 
-#: The one ellipsoid: WGS84, Karney's algorithms (exact to nanometres).
-GEOD = pyproj.Geod(ellps="WGS84")
-_R_MEAN = 6_371_008.8  # mean Earth radius, only as a step size in the geodesic Newton iteration
 
 
 # ----------------------------------------------------------------------------------------------
@@ -85,7 +82,7 @@ def _geodesic_pairs(
         xl, xa, baz = GEOD.fwd(a[:, 0], a[:, 1], az, s)
         azp, _, d = GEOD.inv(xl, xa, lon, lat)
         theta = np.radians(np.asarray(azp) - (np.asarray(baz) + 180.0))
-        step = _R_MEAN * np.arctan(np.tan(np.minimum(np.asarray(d) / _R_MEAN, 1.5)) * np.cos(theta))
+        step = R_MEAN * np.arctan(np.tan(np.minimum(np.asarray(d) / R_MEAN, 1.5)) * np.cos(theta))
         s_new = np.clip(s + step, 0.0, length)
         done = np.abs(s_new - s) < 1e-7
         s = s_new

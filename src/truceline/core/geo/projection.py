@@ -16,7 +16,7 @@ import numpy as np
 import pyproj
 from numpy.typing import ArrayLike, NDArray
 
-from truceline.core.geo.geodesic import _R_MEAN, GEOD
+from truceline.core.geo.ellipsoid import GEOD, R_MEAN
 from truceline.errors import ValidationError
 
 __all__ = ["Projection", "choose_projection"]
@@ -127,7 +127,7 @@ def choose_projection(bounds_lonlat: Sequence[float], *, grid: int = 41) -> Proj
     # A geodesic between two points of the box bulges poleward by up to L^2 tan(phi) / (8 R):
     # widen the box by that so the bound also covers the paths, not only the end points.
     diag = GEOD.inv(w, s, e, n)[2]
-    bulge = math.degrees(diag**2 * math.tan(math.radians(max(abs(s), abs(n)))) / (8 * _R_MEAN**2))
+    bulge = math.degrees(diag**2 * math.tan(math.radians(max(abs(s), abs(n)))) / (8 * R_MEAN**2))
     box = (w - 0.01, max(s - bulge - 0.01, -85.0), e + 0.01, min(n + bulge + 0.01, 85.0))
     lon0, lat0 = (w + e) / 2, (s + n) / 2
     span = max(n - s, 0.2)
