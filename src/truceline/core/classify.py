@@ -34,12 +34,12 @@ from numpy.typing import ArrayLike, NDArray
 from truceline.core.geo import (
     LineIndex,
     Projection,
-    choose_projection,
     chord_deviation_m,
     distance_margin,
     geodesic_distance_to_line,
     geodesic_segment_lengths,
     line_parts,
+    projection_for_lines,
 )
 from truceline.errors import ValidationError
 
@@ -364,6 +364,10 @@ def compile_geometry(
     cell_m, reach_km : index grid cell size, and how far beyond each line's bounding box the
         grid reaches (farther points are still exact, through a slower tree query).
 
+    The projection (:func:`~truceline.core.geo.projection_for_lines`) is fitted to the area
+    within ``max(reach_km, sector_max_km, 1.05 * largest threshold)`` of the lines, and its
+    ``max_scale_error`` holds there; farther points carry their own, larger bound.
+
     Raises
     ------
     ValidationError
@@ -372,9 +376,15 @@ def compile_geometry(
     """
     _validate(spec)
     party_ix = {p: i for i, p in enumerate(spec.parties)}
-    bounds = np.array([g.bounds for g in (spec.area_of_interest, *spec.lines.values())])
-    proj = choose_projection((bounds[:, 0].min(), bounds[:, 1].min(),
-                              bounds[:, 2].max(), bounds[:, 3].max()))
+    thresholds = [float(t) for t in thresholds_km] + [
+        float(z.within_km) for z in spec.zones if z.line is not None and z.within_km is not None
+    ]
+    # Fitted to where distances decide verdicts: within the reach of the lines (not the whole
+    # area of interest, which may be a country; farther points carry per-point bounds).
+    metric_reach_km = max([reach_km, sector_max_km, *(1.05 * t for t in thresholds)])
+    proj = projection_for_lines(
+        [p for g in spec.lines.values() for p in line_parts(g)], metric_reach_km
+    )
     control = tuple(
         (party_ix[c.party], c.valid_from, c.valid_to, _project(c.geometry, proj))
         for c in spec.control
@@ -400,9 +410,6 @@ def compile_geometry(
                     "holds is unknown (no areas of control decide it)",
                     field=f"zones[{i}].party_side",
                 )
-    thresholds = [float(t) for t in thresholds_km] + [
-        float(z.within_km) for z in spec.zones if z.line is not None and z.within_km is not None
-    ]
     return CompiledGeometry(
         spec=spec, projection=proj, lines=lines,
         thresholds_m=np.unique(np.asarray(thresholds, float) * 1000.0),
@@ -493,7 +500,7 @@ def classify(
     >>> t = np.array(["2025-01-01"] * 3, dtype="datetime64[D]")
     >>> c = classify(g, [29.9, 30.2, lon25], [50.0, 49.8, lat25], t)
     >>> c.dist_m["contact"].round(3).tolist(), c.side["contact"].tolist()
-    ([7169.334, 14398.06, 25000.0], [1, -1, -1])
+    ([7169.108, 14397.606, 25000.0], [1, -1, -1])
     >>> [spec.parties[p] for p in c.side_party["contact"]], c.control.tolist()
     (['west', 'east', 'east'], [0, -1, -1])
     >>> c.zone["west-10km"].tolist(), c.sector.tolist(), c.refined.tolist()
@@ -503,7 +510,7 @@ def classify(
     proj = geom.projection
     n = len(lon_a)
     x, y = proj.forward(lon_a, lat_a)
-    eps = proj.scale_error_bound(lon_a, lat_a)
+    eps = proj.scale_error_bound(lon_a, lat_a, x, y)
     refined = np.zeros(n, bool)
     dist_m, side, side_party, chain = {}, {}, {}, {}
     for lid, cl in geom.lines.items():

@@ -1,7 +1,8 @@
 """Geometry primitives of the pure core, grouped like shapely's families.
 
-* **projection** — :func:`choose_projection` picks a conformal projected CRS for an area and
-  *computes* its worst scale error, which bounds every planar distance.
+* **projection** — :func:`projection_for_lines` (the area within a reach of an agreement's
+  lines) and :func:`choose_projection` (a lon/lat box) fit a conformal projected CRS and
+  *compute* its worst scale error, which bounds every planar distance measured there.
 * **measurement** — :class:`LineIndex` answers distance, nearest segment, side and chainage for
   millions of points against a polyline in the plane; :func:`geodesic_distance_to_line` is the
   exact ellipsoidal (WGS84) answer for the few points where the planar one is not good enough, and
@@ -21,7 +22,7 @@ from truceline.core.geo.geodesic import (
     refine_near_threshold,
 )
 from truceline.core.geo.index import LineHit, LineIndex, line_parts
-from truceline.core.geo.projection import Projection, choose_projection
+from truceline.core.geo.projection import Projection, choose_projection, projection_for_lines
 
 __all__ = [
     "GEOD",
@@ -34,5 +35,6 @@ __all__ = [
     "geodesic_distance_to_line",
     "geodesic_segment_lengths",
     "line_parts",
+    "projection_for_lines",
     "refine_near_threshold",
 ]
