@@ -192,3 +192,86 @@ def test_minsk_ii_real_smm_sightings(tmp_path: Path, data_dir: Path) -> None:
     # ... and it is no violation of the MLRS provisions (not an MLRS).
     assert not [f for f in findings if f.provision_id in ("MII-2-mlrs", "MII-2-heavy-systems")
                 and f.evidence and f.evidence[0].startswith("smm-3")]
+
+
+# -- item 6: a missing declaration is a finding; nothing is checked after the treaty lapsed ---
+
+NS_COLUMNS = {
+    "NS-II-1a": "deployed_icbm_slbm_hb",
+    "NS-II-1b": "warheads_on_deployed",
+    "NS-II-1c": "deployed_and_nondeployed_launchers",
+}
+
+
+def _new_start(tmp_path: Path, data_dir: Path, extra: list[dict] = ()) -> list[Finding]:
+    from truceline.adapters.importers import read_records
+
+    store = _store(tmp_path, "new_start")
+    path = data_dir / "arms_control/new_start_aggregate_numbers_sourced.csv"
+    ingest(store, read_records(str(path), "newstart"))
+    if extra:
+        ingest(store, enumerate(extra, 1))
+    return run_check(store).findings
+
+
+def test_new_start_missing_declarations_are_findings(tmp_path: Path, data_dir: Path) -> None:
+    import csv
+
+    findings = _new_start(tmp_path, data_dir)
+    rows = list(csv.DictReader((data_dir / "arms_control/new_start_aggregate_numbers_sourced.csv")
+                               .open(encoding="utf-8")))
+    # The exchange rounds (as of 1 March / 1 September) from the limits' start to the last one
+    # the record shows, read independently of the code under test.
+    rounds = [f"{y}-{m}-01" for y in range(2018, 2024) for m in ("03", "09")]
+    rounds = [r for r in rounds if r <= "2023-03-01"]
+    want = set()
+    for pid, col in NS_COLUMNS.items():
+        for r in rounds:
+            for party in ("USA", "RUS"):
+                if not any(x["as_of_date"] == r and x["party"] == party and x[col].strip()
+                           for x in rows):
+                    want.add((pid, party, r))
+    got = {(f.provision_id, f.party, f.details["missing_declaration"]["as_of"])
+           for f in findings if "missing_declaration" in f.details}
+    assert got == want
+    # Russia's 2023 exchange, "Not provided": flagged on each limit, with the US's as evidence
+    for pid in NS_COLUMNS:
+        (f,) = [f for f in findings if f.provision_id == pid and f.party == "RUS"
+                and f.details.get("missing_declaration", {}).get("as_of") == "2023-03-01"]
+        assert f.verdict is Verdict.INSUFFICIENT_EVIDENCE
+        assert "declaration not provided by its due date" in f.explanation
+        assert "due by 2023-03-30" in f.explanation and "USA's for that date" in f.explanation
+        assert f.evidence and all(e.startswith("newstart-USA-2023-03-01") for e in f.evidence)
+    assert ("NS-II-1a", "USA", "2023-03-01") not in got
+    assert not [f for f in findings if f.verdict is Verdict.VIOLATION]
+
+
+def test_new_start_nothing_is_found_after_the_treaty_lapsed(tmp_path: Path, data_dir: Path) -> None:
+    """Declarations dated after 5 February 2026 give no verdict at all, whatever they say."""
+    ag, _ = load_agreement_file("new_start")
+    for p in ag.provisions:
+        start, end = ag.window(p)
+        assert (start.date().isoformat(), end.isoformat()) == (
+            "2018-02-05", "2026-02-05T00:00:00+00:00")
+
+    def decl(party: str, as_of: str, qty: float) -> dict:
+        return {"id": f"late-{party}-{as_of}", "kind": "declaration", "time": f"{as_of}T00:00:00Z",
+                "source_id": party, "source_type": "party", "party": party,
+                "category": "warheads_on_deployed", "quantity": qty, "as_of": as_of}
+
+    findings = _new_start(tmp_path, data_dir, [
+        decl("RUS", "2025-09-01", 1500),  # in force: a compliant finding
+        decl("RUS", "2026-03-01", 1700),  # over the limit, after the lapse: nothing
+        decl("USA", "2026-02-05", 1600),  # the day it lapsed (exclusive end): nothing
+    ])
+    (ok,) = [f for f in findings if f.evidence == ("late-RUS-2025-09-01",) and f.party == "RUS"]
+    assert ok.verdict is Verdict.COMPLIANT
+    (usa,) = [f for f in findings if f.evidence == ("late-RUS-2025-09-01",) and f.party == "USA"]
+    assert usa.details["missing_declaration"] == {"as_of": "2025-09-01", "due": "2025-09-30"}
+    assert not [f for f in findings if {"late-RUS-2026-03-01", "late-USA-2026-02-05"}
+                & set(f.evidence)]
+    assert not [f for f in findings if f.verdict is Verdict.VIOLATION]
+    # rounds after the lapse are never due; the last one before it (as of 2025-09-01) is
+    due = {f.details["missing_declaration"]["as_of"] for f in findings
+           if "missing_declaration" in f.details}
+    assert max(due) == "2025-09-01" and not [d for d in due if d >= "2026-02-05"]

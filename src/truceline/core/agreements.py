@@ -297,11 +297,41 @@ class MovementRule(_Model):
     restriction_types: list[RestrictionType] = Field(default_factory=list, description="[] = all")
 
 
+class DeclarationSchedule(_Model):
+    """When the parties owe a declaration: data current as of ``first_as_of`` and every
+    ``every_months`` after it, each due ``due_days`` after its period ends (the day before the
+    as-of date). New START: as of 1 March and 1 September, due 30 days after the six-month
+    period (Protocol, Part Four, Section II.2)."""
+
+    first_as_of: date
+    every_months: int = Field(6, ge=1, le=60)
+    due_days: int = Field(30, ge=0, le=366)
+
+    def rounds(self, start: date, end: date | None, until: date) -> list[tuple[date, date]]:
+        """(as_of, due) of every round with ``start <= as_of < end`` and ``as_of <= until``."""
+        out: list[tuple[date, date]] = []
+        k = 0
+        while True:
+            m = self.first_as_of.month - 1 + k * self.every_months
+            y, m = self.first_as_of.year + m // 12, m % 12 + 1
+            as_of = date(y, m, min(self.first_as_of.day, 28))
+            k += 1
+            if as_of > until or (end is not None and as_of >= end):
+                return out
+            if as_of >= start:
+                out.append((as_of, as_of + timedelta(days=self.due_days - 1)))
+
+
 class LimitRule(_Model):
     kind: Literal["quantitative_limit"]
     category: str
     limit: float = Field(ge=0)
     unit: str = ""
+    declarations: DeclarationSchedule | None = Field(
+        None,
+        description="When declarations are due: a party's declaration missing after its due "
+        "date is a finding ('declaration not provided by its due date').",
+    )
 
 
 Rule = Annotated[
@@ -339,6 +369,11 @@ class Agreement(_Model):
     title: str
     signed: date | None = None
     entry_into_force: datetime = Field(description="Local time (see timezone) or with offset.")
+    expires: datetime | date | None = Field(
+        None,
+        description="When the agreement lapses (local time, exclusive): every provision's window "
+        "ends then at the latest, so nothing is found compliant or in violation after it.",
+    )
     timezone: str = "Europe/Kyiv"
     reporting_period_start: time = Field(time(19, 30), description="Local time; SMM uses 19:30.")
     attribution_confidence: float = Field(
@@ -465,6 +500,11 @@ class Agreement(_Model):
             end = start + timedelta(days=eff.duration_days)
         else:
             end = None
+        if self.expires is not None:
+            lapse = self.local(self.expires)
+            end = lapse if end is None else min(end, lapse)
+        if end is not None and end < start:
+            end = start  # starts after the agreement lapsed: an empty window
         return start, end
 
     def reference_line(self, party: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from truceline.core.agreements import (
     RULE_EVIDENCE,
     Agreement,
     CeasefireRule,
+    DeclarationSchedule,
     LimitRule,
     MovementRule,
     PresenceRule,
@@ -619,7 +620,53 @@ def _check_limit(b: _Builder, rule: LimitRule, ev: Evidence, parties: list[str])
                 f"{o.as_of}, at or under the limit of {rule.limit:g}",
                 **kw,
             )
+    if rule.declarations is not None:
+        _missing_declarations(b, rule, rule.declarations, decl, ev)
     return relevant
+
+
+def _missing_declarations(
+    b: _Builder,
+    rule: LimitRule,
+    sched: DeclarationSchedule,
+    decl: list[Observation],
+    ev: Evidence,
+) -> None:
+    """A declaration due in the window and not in the record is a finding of its own.
+
+    A round counts as due once its due date is on or before the latest evidence, or once any
+    party's declaration for it is in the record (the exchange took place). The verdict is
+    "insufficient evidence" on the limit: the party's numbers for that date are not known.
+    """
+    declared: dict[date, dict[str, list[str]]] = {}
+    for o in decl:
+        if o.kind is Kind.DECLARATION and o.category == rule.category and o.as_of is not None:
+            declared.setdefault(o.as_of, {}).setdefault(str(o.party), []).append(o.id)
+    latest = ev.as_of.date() if ev.as_of is not None else b.start.date()
+    until = max([latest, *declared])
+    end = b.end.date() if b.end is not None else None
+    for as_of, due in sched.rounds(b.start.date(), end, until):
+        by = declared.get(as_of, {})
+        if due > latest and not by:
+            continue  # not yet due as far as the record shows
+        for party in b.p.obligated:
+            if party in by:
+                continue
+            others = sorted(p for p in by if p != party)
+            seen = f"; {', '.join(others)}'s for that date is recorded" if others else ""
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                party,
+                tuple(sorted(i for p in others for i in by[p])),
+                f"declaration not provided by its due date: {party}'s declaration of "
+                f"{rule.category} as of {as_of} (due by {due}) is not in the record{seen}; "
+                f"{party}'s compliance with the limit of {rule.limit:g} as of {as_of} cannot "
+                f"be determined",
+                kind=f"missing-declaration {as_of}",
+                time=f"{due.isoformat()}T00:00:00Z",
+                details={"missing_declaration": {"as_of": as_of.isoformat(),
+                                                 "due": due.isoformat()}},
+            )
 
 
 _CHECKS = {
