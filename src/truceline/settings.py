@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         "next batch instead of going back to the kernel (glibc only; 0 leaves the allocator "
         "alone). Costs resident memory, saves re-faulting pages (~15 % of grouping).",
     )
+    future_tolerance_minutes: int = Field(
+        60, ge=0,
+        description="How far (minutes) an observation's time may lie after the time it is "
+        "received (clock drift between a source and the server); a later time is refused at "
+        "ingest (field time), since the record keeps what it accepts for good.",
+    )
     log_origin: str = Field(
         "truceline.example/log",
         description="Origin line of the record's signed checkpoints (C2SP checkpoint).",

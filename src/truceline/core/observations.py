@@ -174,7 +174,10 @@ class Observation(BaseModel):
             return v
         if v.tzinfo is None or v.utcoffset() is None:
             raise ValueError("needs a UTC offset (e.g. 2025-03-20T21:05:00+02:00 or ...Z)")
-        return v.astimezone(UTC)
+        try:
+            return v.astimezone(UTC)
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+            raise ValueError("is out of range: in UTC it must be in the years 1 to 9999") from None
 
     @field_validator("lon", "lat", "observer_lon", "observer_lat", "bearing_deg", "quantity")
     @classmethod

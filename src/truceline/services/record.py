@@ -31,11 +31,12 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from truceline.core.observations import Observation, parse_observation
 from truceline.core.record import merkle
-from truceline.core.record.canonical import canonical_bytes, entry_bytes
+from truceline.core.record.canonical import canonical_bytes, entry_bytes, parse_entry
 from truceline.core.record.note import (
     ALG_COSIGNATURE_V1,
     ALG_ED25519,
@@ -52,9 +53,11 @@ from truceline.core.record.note import (
 from truceline.core.record.signing import check_public_key, sign
 from truceline.core.record.witness import WitnessState, verified_cosigners, witness_checkpoint
 from truceline.errors import (
+    ConflictError,
     IntegrityError,
     NotFoundError,
     SignatureError,
+    StoreError,
     ValidationError,
 )
 from truceline.services.context import context_for_doc
@@ -68,26 +71,84 @@ TileRead = Callable[[str], bytes]
 MAX_ENTRY_BYTES = 0xFFFF
 
 
-def agreement_entry(doc: dict[str, Any]) -> bytes:
+def agreement_entry(doc: dict[str, Any], *, amends: int | None = None,
+                    effective: date | None = None) -> bytes:
     """The ``agreement_version`` entry: a commitment to the bundled document, not the document.
 
     A bundled agreement (geometry inline) runs to hundreds of kilobytes, and a C2SP entry
     bundle holds at most 65,535 bytes per entry, so the entry carries the SHA-256 of the
     document's canonical bytes and the export publishes the document beside the tiles as
     ``agreement/<sha256 hex>``; replay fetches it by hash and checks it.
+
+    An amendment (a later version of the same agreement, :func:`initialize_store` with
+    ``effective``) also names the document's ``version``, the version it ``amends`` and the
+    date it is ``effective`` from.
     """
-    return _commitment(doc, doc_bytes(doc))
+    return _commitment(doc, doc_bytes(doc), _amendment(doc, amends, effective))
 
 
-def initialize_store(store: Store, doc: dict[str, Any]) -> int:
-    """Store an agreement version with its record entry (a commitment); returns the version."""
-    return store.initialize(doc, agreement_entry(doc))
+def _amendment(doc: dict[str, Any], amends: int | None,
+               effective: date | None) -> dict[str, Any]:
+    if amends is None or effective is None:
+        return {}
+    return {"version": _version_of(doc), "amends": amends, "effective": effective.isoformat()}
 
 
-def _commitment(doc: dict[str, Any], data: bytes) -> bytes:
+def _version_of(doc: dict[str, Any]) -> int:
+    v = doc.get("version", 1)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 1
+
+
+def initialize_store(store: Store, doc: dict[str, Any], *, amend: bool = False,
+                     effective: date | None = None) -> int:
+    """Store an agreement version with its record entry (a commitment); returns the store's
+    version number. Loading the stored document again changes nothing.
+
+    A store holds one agreement: a document with another ``id`` is refused (ConflictError,
+    field ``id``) and nothing changes. A new version of the same agreement is an amendment:
+    only with ``amend`` and its ``effective`` date, and with a higher ``version`` than the
+    stored one; its entry records the version it amends and the effective date. Without
+    ``amend`` a different document is refused (ConflictError, field ``version``).
+    """
+    try:
+        current: dict[str, Any] | None = store.agreement_doc()
+    except StoreError:  # a new store: no agreement yet
+        current = None
+    if current is None:
+        if amend:
+            raise ValidationError("the store holds no agreement to amend; load it without "
+                                  "--amend", field="amend")
+        if effective is not None:
+            raise ValidationError("an effective date is for an amendment (--amend)",
+                                  field="effective")
+        return store.initialize(doc, agreement_entry(doc))
+    have, want = current.get("id", ""), doc.get("id", "")
+    if have != want:
+        raise ConflictError(
+            f"this store holds agreement {have!r}; {want!r} is another agreement and needs a "
+            "store of its own (nothing changed)", field="id")
+    if doc_bytes(current) == doc_bytes(doc):
+        return store.initialize(doc, agreement_entry(doc))  # stored already: no new entry
+    old, new = _version_of(current), _version_of(doc)
+    if not amend:
+        raise ConflictError(
+            f"this store holds agreement {have!r} version {old} with other content; a new "
+            "version is an amendment: give --amend and --effective YYYY-MM-DD, with a higher "
+            "version in the file (nothing changed)", field="version")
+    if effective is None:
+        raise ValidationError("an amendment needs the date it is effective from "
+                              "(--effective YYYY-MM-DD)", field="effective")
+    if new <= old:
+        raise ConflictError(f"an amendment must carry a version above the stored {old}, "
+                            f"not {new} (nothing changed)", field="version")
+    return store.initialize(doc, agreement_entry(doc, amends=old, effective=effective))
+
+
+def _commitment(doc: dict[str, Any], data: bytes,
+                amendment: dict[str, Any] | None = None) -> bytes:
     return entry_bytes("agreement_version", {
         "agreement_id": doc.get("id", ""), "document_sha256": hashlib.sha256(data).hexdigest(),
-        "document_bytes": len(data)})
+        "document_bytes": len(data), **(amendment or {})})
 
 
 def doc_bytes(doc: dict[str, Any]) -> bytes:
@@ -102,9 +163,18 @@ def doc_bytes(doc: dict[str, Any]) -> bytes:
 
 
 def agreement_matches(doc: dict[str, Any], entry: bytes) -> bool:
-    """A stored version matches its entry in either form (commitment, or the older inline)."""
+    """A stored version matches its entry in either form (commitment, or the older inline);
+    an amendment's commitment also names its version, what it amends and its effective date."""
     data = doc_bytes(doc)
-    return entry in (_commitment(doc, data), b'{"body":' + data + b',"type":"agreement_version"}')
+    if entry in (_commitment(doc, data), b'{"body":' + data + b',"type":"agreement_version"}'):
+        return True
+    try:
+        body = parse_entry(entry)[1]
+    except ValidationError:
+        return False
+    amendment: dict[str, Any] = {
+        k: body[k] for k in ("version", "amends", "effective") if k in body}
+    return bool(amendment) and entry == _commitment(doc, data, amendment)
 
 
 # --------------------------------------------------------------------------- the log's key

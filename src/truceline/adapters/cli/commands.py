@@ -27,14 +27,36 @@ err = Console(stderr=True)
     required=True,
     help="Agreement YAML file, or an example name (march2025, minsk2, new_start).",
 )
+@click.option(
+    "--amend",
+    is_flag=True,
+    help="Load a new version of the agreement the store holds (a higher `version` in the "
+    "file) as an amendment; needs --effective. Another agreement is always refused.",
+)
+@click.option(
+    "--effective",
+    metavar="YYYY-MM-DD",
+    help="With --amend: the date the amendment is effective from (recorded in its entry).",
+)
 @handle_errors
-def init(db: str, agreement: str) -> None:
-    """Create the store (if needed) and load an agreement version into it."""
+def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
+    """Create the store (if needed) and load an agreement version into it.
+
+    A store holds one agreement: loading another is refused (exit 73) and changes nothing;
+    a new version of the same agreement needs --amend --effective YYYY-MM-DD.
+    """
+    from datetime import date
+
+    try:
+        eff = None if effective is None else date.fromisoformat(effective)
+    except ValueError:
+        raise ValidationError("not a date (YYYY-MM-DD)", field="effective") from None
     ag, doc = load_agreement_file(agreement)
     store = open_store(db, create=True)
 
-    version = initialize_store(store, doc)
-    click.echo(f"{db}: agreement {ag.id} version {version} ({len(ag.provisions)} provisions)")
+    version = initialize_store(store, doc, amend=amend, effective=eff)
+    what = f"document version {ag.version}, amendment effective {eff}; " if amend else ""
+    click.echo(f"{db}: agreement {ag.id} version {version} ({what}{len(ag.provisions)} provisions)")
 
 
 @cli.command()
@@ -75,9 +97,13 @@ def ingest(
     Exit 0: everything stored or already stored; 4: --on-invalid skip rejected some records
     and stored the rest; 65 and up: an error (see docs/observations.md).
     """
+    from datetime import timedelta
+
     from truceline.services.ingest import ingest as run_ingest
+    from truceline.settings import Settings
 
     store = open_store(db)
+    tolerance = timedelta(minutes=Settings().future_tolerance_minutes)
     total_added = total_dup = total_rej = total_skip = 0
     for path in files:
         if not Path(path).exists() and path != "-":
@@ -102,6 +128,7 @@ def ingest(
                 on_invalid=on_invalid,  # type: ignore[arg-type]
                 progress=advance,
                 require_signatures=require_signatures,
+                future_tolerance=tolerance,
             )
         rejected = [r for r in rep.rejected if not r.deliberate]
         skipped = [r for r in rep.rejected if r.deliberate]

@@ -10,7 +10,7 @@ source (the record service's one policy); a batch with one bad signature stores 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -98,7 +98,8 @@ def _submit(st: AppState, records: list[dict[str, Any]], on_invalid: str, prefix
     try:
         rep = ingest(st.store, list(enumerate(records)), on_invalid=on_invalid,  # type: ignore[arg-type]
                      batch_size=len(records) + 1, require_signatures=True,
-                     on_bad_signature="raise", context=st.write_context())
+                     on_bad_signature="raise", context=st.write_context(),
+                     future_tolerance=timedelta(minutes=st.settings.future_tolerance_minutes))
     except SignatureError as exc:
         line = exc.details.get("line")
         at = f"{prefix}[{line}]." if prefix and line is not None else ""
