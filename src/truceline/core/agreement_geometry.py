@@ -68,6 +68,9 @@ def resolve_features(ref: GeometryRef, field: str) -> list[tuple[dict[str, Any],
             [resolve(m, f"{field}.minus[{i}]") for i, m in enumerate(ref.minus)]
         )
         out = [(p, g.difference(cut)) for p, g in out]
+    for i, w in enumerate(ref.within):
+        keep = resolve(w, f"{field}.within[{i}]")
+        out = [(p, g.intersection(keep)) for p, g in out]
     if ref.clip_bbox is not None:
         box = shapely.box(*ref.clip_bbox)
         out = [(p, g.intersection(box)) for p, g in out]

@@ -74,6 +74,11 @@ class GeometryRef(_Model):
     minus: list[GeometryRef] = Field(
         default_factory=list, description="Cut these out (after buffer)."
     )
+    within: list[GeometryRef] = Field(
+        default_factory=list,
+        description="Keep only what lies in all of these (after minus), e.g. a land mask, so "
+        "that water or a third country is no party's.",
+    )
     clip_bbox: tuple[float, float, float, float] | None = Field(
         None, description="Keep only what lies in [min_lon, min_lat, max_lon, max_lat]."
     )

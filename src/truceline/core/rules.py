@@ -29,9 +29,11 @@ from truceline.core.agreements import (
     WithdrawalRule,
 )
 from truceline.core.classify import Classification, CompiledGeometry, classify
+from truceline.core.counting import describe, incident_records
 from truceline.core.coverage import RULE_COVERAGE_KINDS, Coverage
 from truceline.core.findings import Finding, Verdict, finding_id, sort_findings
 from truceline.core.incidents import Incident, Located, singleton
+from truceline.core.nationality import country_code, country_name
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import Kind
 
@@ -60,6 +62,7 @@ class Evidence:
     inc_row: dict[str, int]
     as_of: datetime | None  # latest evidence time: summaries of open windows are "as of" this
     by_kind: dict[str, list[Observation]] = field(default_factory=dict)
+    obs_by_id: dict[str, Observation] = field(default_factory=dict)
     #: What the mission could observe (None: no monitoring assets in the record).
     coverage: Coverage | None = None
 
@@ -121,6 +124,7 @@ def gather(
                   coverage=coverage)
     for o in obs:
         ev.by_kind.setdefault(o.kind.value, []).append(o)
+        ev.obs_by_id[o.id] = o
     return ev
 
 
@@ -173,7 +177,6 @@ class _Builder:
             why = f.details.get("open")
             return f"undecided {what}" + (f" ({why})" if why else "")
         return None
-
 
     def add(
         self,
@@ -315,12 +318,13 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
         # Evidence about the side where it was located (origin, else impact, else where seen):
         # a shot from one party's side says nothing about whether the other party fired.
         b.saw(_party_at(cls, row, parties))
-        what = f"{inc.count} x {inc.fire_type or 'fire'}"
-
-        if inc.explosion_type:
-            what += f" ({inc.explosion_type})"
+        # What was counted, in its own unit and from its source (a GED event is no explosion).
+        unit, sources = incident_records(inc, ev.obs_by_id)
+        counted = {"counted": {"unit": unit.value, "sources": sources}}
+        what = describe(unit, inc.count, sources, inc.explosion_type)
         if inc.weapon_class:
-            what += f", {inc.weapon_class}"
+            wc = inc.weapon_class
+            what += ", weapon not known" if wc == "unknown" else f", {wc}"
         common: dict[str, Any] = dict(
             time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class
         )
@@ -339,7 +343,7 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 None,
                 inc.evidence,
                 f"{what} {when}; {where}; origin not known, so the violation is unattributed",
-                details={"attribution": "unattributed"},
+                details={"attribution": "unattributed", **counted},
                 **common,
             )
             continue
@@ -354,7 +358,8 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 others = [x for x in parties if x != owner]
                 if others and p < 1.0:
                     probs[others[0]] = 1.0 - p
-        best = max(probs, key=lambda k: (probs[k], k)) if probs else None
+        # no party at all (every probability 0: water, a third country): attributed to nobody
+        best = max(probs, key=lambda k: (probs[k], k)) if any(probs.values()) else None
         pbest = probs.get(best, 0.0) if best else 0.0
         dist = float(cls.dist_m[loc_line][row]) if loc_line else None
         ptxt = ", ".join(f"P({k})={v:.2f}" for k, v in sorted(probs.items()))
@@ -374,19 +379,25 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
                 confidence=round(pbest, 4),
                 distance_m=dist,
-                details={"probabilities": probs, "ellipse": ell},
+                details={"probabilities": probs, "ellipse": ell, **counted},
                 **common,
             )
         else:
+            why = (
+                f"attribution below the agreed confidence {conf:.2f} ({ptxt}); a bearing from a "
+                "second post or a crater analysis would settle it"
+                if best is not None
+                else "the origin lies in no party's area of control (water, a third country, or "
+                "control not known there), so it is attributed to no party"
+            )
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
                 best,
                 inc.evidence,
-                f"{what} {when}; {where}; attribution below the agreed confidence {conf:.2f} "
-                f"({ptxt}); a bearing from a second post or a crater analysis would settle it",
+                f"{what} {when}; {where}; {why}",
                 confidence=round(pbest, 4),
                 distance_m=dist,
-                details={"probabilities": probs, "ellipse": ell},
+                details={"probabilities": probs, "ellipse": ell, **counted},
                 **common,
             )
     return relevant
@@ -502,8 +513,19 @@ def _check_withdrawal(b: _Builder, rule: WithdrawalRule, ev: Evidence, parties: 
 
 
 def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list[str]) -> int:
+    """Foreign contingents hosted on a party's territory (or in a zone).
+
+    Nationalities are compared as ISO 3166 codes (:mod:`truceline.core.nationality`). The host
+    is ``territory_of`` or, for a zone, the party holding the place; the host's own nationality
+    is always allowed. Forces of *another party* on the host's territory are an incursion (a
+    ceasefire matter), not a contingent the host hosts: not evidence for this provision. A
+    mission under a mandate the rule exempts is allowed only when it is reported unarmed; its
+    label alone never exempts. An unknown nationality gives "insufficient evidence" naming it.
+    """
     relevant = 0
-    allowed = {n.lower() for n in rule.allowed_nationalities}
+    allowed = {c for n in rule.allowed_nationalities if (c := country_code(n)) is not None}
+    own = {p.id: country_code(p.nationality) for p in b.a.parties if p.nationality}
+    exempt = {m.strip().lower() for m in rule.exempt_unarmed_missions}
     for o in ev.by_kind.get(Kind.PRESENCE.value, []):
         if not _in_window(o.time, b.start, b.end):
             continue
@@ -513,38 +535,89 @@ def _check_presence(b: _Builder, rule: PresenceRule, ev: Evidence, parties: list
         cls = ev.obs_cls
         if row is None or cls is None or not cls.in_aoi[row]:
             continue
+        holder = _party_at(cls, row, parties)
         if rule.territory_of is not None:
-            inside = _party_at(cls, row, parties) == rule.territory_of
+            inside = holder == rule.territory_of
+            host: str | None = rule.territory_of
             terr = f"territory held by {rule.territory_of}"
         else:
             inside = bool(cls.zone[rule.zone][row])  # type: ignore[index]
-            terr = f"zone '{rule.zone}'"
+            host = holder
+            terr = f"zone '{rule.zone}'" + (f" (held by {holder})" if holder else "")
         if not inside:
             continue
-        relevant += 1
-        party = rule.territory_of if rule.territory_of in b.p.obligated else b.p.obligated[0]
-        b.saw(party)
+        if host in b.p.obligated:
+            party: str | None = host
+        elif len(b.p.obligated) == 1:
+            party = b.p.obligated[0]
+        else:
+            party = None  # a zone whose holder at that place is not known: could be either's
+        what = f"{o.count} x {o.presence_category or 'presence'}"
         label = f" under the label '{o.unit_label}'" if o.unit_label else ""
         kw: dict[str, Any] = dict(time=_iso(o.time), lon=o.lon, lat=o.lat)
+        code = country_code(o.nationality) if o.nationality is not None else None
+        by_party = o.affiliation if o.affiliation in parties else None
+        if by_party is None and code is not None:
+            by_party = next((pid for pid, c in own.items() if c == code), None)
+        if by_party is not None and by_party != host:
+            # another party's forces where the host holds the ground: not hosted by the host
+            continue
+        relevant += 1
+        b.saw(party)
+        at = f"in {terr} at {_iso(o.time)}"
         if o.nationality is None:
             b.add(
                 Verdict.INSUFFICIENT_EVIDENCE,
                 party,
                 (o.id,),
-                f"{o.count} x {o.presence_category or 'presence'}{label} seen in {terr} at "
-                f"{_iso(o.time)}, nationality not established",
+                f"{what}{label} seen {at}, nationality not established",
                 **kw,
             )
-        elif o.nationality.lower() not in allowed:
+            continue
+        if code is None:
             b.add(
-                Verdict.VIOLATION,
+                Verdict.INSUFFICIENT_EVIDENCE,
                 party,
                 (o.id,),
-                f"{o.count} x {o.presence_category or 'presence'} of {o.nationality}{label} in "
-                f"{terr} at {_iso(o.time)}: foreign contingents are prohibited under any "
-                f"label",
+                f"{what}{label} seen {at}: nationality {o.nationality!r} is not a known state "
+                "(ISO 3166 name or code, or a demonym), so whether it is foreign is not known",
                 **kw,
             )
+            continue
+        if code in allowed or (host is not None and own.get(host) == code):
+            continue
+        nat = f"{country_name(code)} ({code})"
+        mandate = (o.mandate or "").strip()
+        if mandate.lower() in exempt and mandate:
+            if o.armed is False:
+                continue  # an unarmed mission under a mandate the provision exempts
+            if o.armed is None:
+                b.add(
+                    Verdict.INSUFFICIENT_EVIDENCE,
+                    party,
+                    (o.id,),
+                    f"{what} of {nat}{label} under the mandate '{mandate}' {at}: the provision "
+                    f"allows unarmed missions under that mandate, and whether they were armed "
+                    "was not reported",
+                    **kw,
+                )
+                continue
+            reason = (
+                f"armed, so not covered by the exemption for unarmed missions under "
+                f"'{mandate}'; foreign contingents are prohibited under any label"
+            )
+        else:
+            reason = "foreign contingents are prohibited under any label"
+            if mandate:
+                reason += f" (the mandate '{mandate}' is not one the provision exempts)"
+        b.add(
+            Verdict.VIOLATION,
+            party,
+            (o.id,),
+            f"{what} of {nat}{label} {at}: {reason}",
+            details={"nationality": code},
+            **kw,
+        )
     return relevant
 
 
