@@ -275,3 +275,48 @@ def test_new_start_nothing_is_found_after_the_treaty_lapsed(tmp_path: Path, data
     due = {f.details["missing_declaration"]["as_of"] for f in findings
            if "missing_declaration" in f.details}
     assert max(due) == "2025-09-01" and not [d for d in due if d >= "2026-02-05"]
+
+
+# -- item 8: what a record is: a UCDP GED event is a day's fighting, not one explosion -------
+
+UCDP_CLEAN = "events/peacerep_UCDP-Ukraine_ffe58b8_clean_2014-2021.csv"
+
+
+def test_ucdp_events_are_counted_as_events_from_their_source(tmp_path: Path,
+                                                             data_dir: Path) -> None:
+    from truceline.adapters.importers import read_records
+    from truceline.services.report import daily_report
+
+    store = _store(tmp_path, "minsk2")
+    ingest(store, read_records(str(data_dir / UCDP_CLEAN), "ucdp"), on_invalid="skip")
+    # one monitor's report of 2 outgoing explosions on a day with GED events, counted apart
+    ingest(store, [(1, {"id": "smm-1", "kind": "fire", "time": "2015-03-03T14:00:00+02:00",
+                        "source_id": "smm-post-9", "fire_type": "explosion",
+                        "explosion_type": "outgoing", "count": 2,
+                        "lon": 37.75, "lat": 48.05, "location_uncertainty_m": 300})])
+    fire = [o for o in store.observations() if o.kind.value == "fire"]
+    ged = [o for o in fire if o.dataset == "ucdp-ged"]
+    assert ged and all(o.count_unit is not None and o.count_unit.value == "event" for o in ged)
+    findings = run_check(store).findings
+    on_ged = [f for f in findings if f.evidence and f.evidence[0].startswith("ucdp-")]
+    # one GED event, one finding (counted once), and it says what it counted and from where
+    start = "2015-02-14T22:00:00+00:00"
+    in_force = [o for o in ged if o.time.isoformat() >= start]
+    assert sorted(f.evidence for f in on_ged) == sorted((o.id,) for o in in_force)
+    for f in on_ged:
+        assert "1 x event (UCDP GED: a day's fighting at one place with at least one death) " \
+               "from ucdp-ged" in f.explanation
+        assert "explosion" not in f.explanation
+        assert f.details["counted"] == {"unit": "event", "sources": ["ucdp-ged"]}
+    (smm,) = [f for f in findings if f.evidence == ("smm-1",)]
+    assert "2 x explosion (outgoing) from monitor" in smm.explanation
+    assert smm.details["counted"] == {"unit": "explosion", "sources": ["monitor"]}
+
+    # the daily report counts the monitor's explosions as violations, GED events apart
+    day = "2015-03-03"  # the period 2015-03-02 19:30 .. 2015-03-03 19:30 local
+    rep = daily_report(store, day)
+    in_period = [o for o in ged if rep.period_start <= o.time < rep.period_end]
+    assert in_period, "the test needs a GED event in the period"
+    assert rep.counted_apart == {"event (ucdp-ged)": len(in_period)}
+    assert rep.violations_total == rep.category_totals["explosion: outgoing"]
+    assert "explosion: undetermined" not in rep.category_totals  # GED events are not explosions

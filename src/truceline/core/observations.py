@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 from truceline.core.taxonomy import (
     AssetStatus,
     AssetType,
+    CountUnit,
     ExplosionType,
     FireType,
     Kind,
@@ -165,6 +166,12 @@ class Observation(BaseModel):
         None, max_length=100, description="Originating dataset, if imported."
     )
     dataset_ref: str | None = Field(None, max_length=200)
+    count_unit: CountUnit | None = Field(
+        None,
+        description="What one count of this record is, when not what kind and fire type say: "
+        "'event' for a dataset's coded event (a UCDP GED event is a day's fighting with at "
+        "least one death, not one explosion). Counted apart from monitors' units.",
+    )
     signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
 
     @field_validator("time", "arrival_time", "end_time")

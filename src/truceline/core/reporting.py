@@ -9,6 +9,7 @@ once; a fused incident counts once however many monitors reported it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,10 +19,12 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from truceline.core.agreements import Agreement
+from truceline.core.counting import incident_records
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
+from truceline.core.observations import Observation
 from truceline.core.rules import Evidence, _where_inc, _where_obs
-from truceline.core.taxonomy import Kind
+from truceline.core.taxonomy import CountUnit, Kind
 
 #: Report categories in the order monitors read them.
 CATEGORIES = (
@@ -36,7 +39,13 @@ CATEGORIES = (
 )
 
 
-def category_of(inc: Incident) -> str:
+def category_of(inc: Incident, observations: Mapping[str, Observation] | None = None) -> str:
+    """The monitors' category of an incident; a dataset's coded event (e.g. a UCDP GED day of
+    fighting) is counted apart, under 'event (<source>)', never as an explosion."""
+    if observations is not None:
+        unit, sources = incident_records(inc, observations)
+        if unit is CountUnit.EVENT:
+            return f"event ({', '.join(sources) or 'dataset'})"
     if inc.fire_type == "explosion":
         return f"explosion: {inc.explosion_type or 'undetermined'}"
     return (inc.fire_type or "burst_or_shot").replace("_", " ")
@@ -70,7 +79,20 @@ class DailyReport:
 
     @property
     def violations_total(self) -> int:
-        return sum(self.category_totals.values())
+        """Ceasefire violations in the monitors' units (each explosion, projectile, flash,
+        flare, burst or shot once); records in other units are in :attr:`counted_apart`."""
+        totals = self.category_totals
+        return sum(totals.get(c, 0) for c in CATEGORIES)
+
+    @staticmethod
+    def row_total(c: Counter[str]) -> int:
+        """A region/sector row's violations in the monitors' units (events apart)."""
+        return sum(c.get(k, 0) for k in CATEGORIES)
+
+    @property
+    def counted_apart(self) -> dict[str, int]:
+        """Records in other units, by unit and source (e.g. 'event (ucdp-ged)': 3)."""
+        return {c: n for c, n in sorted(self.category_totals.items()) if c not in CATEGORIES}
 
     def findings_table(self) -> list[tuple[str, str, str, int]]:
         """(provision, party, verdict, count) rows, sorted."""
@@ -119,7 +141,7 @@ def build_daily_report(
         row = ev.inc_row.get(inc.id)
         if ev.inc_cls is not None and row is not None and int(ev.inc_cls.sector[row]) >= 0:
             sector = sector_names[int(ev.inc_cls.sector[row])]
-        cat = category_of(inc)
+        cat = category_of(inc, obs_by_id)
         counts.setdefault((region, sector), Counter())[cat] += inc.count
         if pos is not None:
             events.append(

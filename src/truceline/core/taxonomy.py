@@ -25,6 +25,19 @@ class Kind(StrEnum):
     """A monitoring asset's status over a time: post manned, camera down, patrol at a stop."""
 
 
+class CountUnit(StrEnum):
+    """What one count of a record stands for (see :mod:`truceline.core.counting`)."""
+
+    EXPLOSION = "explosion"
+    PROJECTILE_IN_FLIGHT = "projectile_in_flight"
+    MUZZLE_FLASH = "muzzle_flash"
+    ILLUMINATION_FLARE = "illumination_flare"
+    BURST_OR_SHOT = "burst_or_shot"
+    EVENT = "event"  # a dataset's coded event, e.g. UCDP GED: a day's fighting, >= 1 death
+    SIGHTING = "sighting"
+    REPORT = "report"
+
+
 class FireType(StrEnum):
     EXPLOSION = "explosion"
     PROJECTILE_IN_FLIGHT = "projectile_in_flight"

@@ -47,6 +47,7 @@ from truceline.adapters.importers.formats import (
 from truceline.core.observations import Rejection
 from truceline.core.taxonomy import (
     TIME_PRECISION_SECONDS,
+    CountUnit,
     ExplosionType,
     FireType,
     Kind,
@@ -192,6 +193,7 @@ def map_row(line: int, row: dict[str, str]) -> Iterator[dict[str, Any] | Rejecti
         "description": description,
         "dataset": DATASET,
         "dataset_ref": ucdp_id,
+        "count_unit": CountUnit.EVENT.value,  # a day's fighting with >= 1 death, not one blast
     }
     if violence == 3:
         side_a = row.get("side_a", "").strip()
