@@ -320,3 +320,33 @@ def test_ucdp_events_are_counted_as_events_from_their_source(tmp_path: Path,
     assert rep.counted_apart == {"event (ucdp-ged)": len(in_period)}
     assert rep.violations_total == rep.category_totals["explosion: outgoing"]
     assert "explosion: undetermined" not in rep.category_totals  # GED events are not explosions
+
+
+def test_a_watched_quiet_side_is_evidence_about_it(front_2025) -> None:
+    """Ceasefire: posts watching UA's side and no fire from it are evidence about UA (the
+    same RU shot as above); without them UA has no verdict."""
+    import copy
+
+    from truceline.services.check import derive_findings
+
+    line, in_ru = front_2025
+    _, doc = load_agreement_file("march2025")
+    doc = copy.deepcopy(doc)
+    doc["min_coverage"] = 0.002  # a handful of posts on a 1,262 km line
+    ctx = context_for_doc(doc)
+    shot = parse_observation(_shot("cam-ru-1", place(line, 450, 9, in_ru, True), 400))
+    posts = []
+    for i, km in enumerate(range(420, 481, 10)):
+        lon, lat = place(line, km, 3, in_ru, False)
+        posts.append(parse_observation({
+            "id": f"post-{i}", "kind": "monitoring", "time": "2025-03-27T08:00:00+02:00",
+            "end_time": "2025-03-28T08:00:00+02:00", "source_id": f"post-{i}",
+            "observer_lon": lon, "observer_lat": lat, "asset_type": "post",
+            "asset_status": "active"}))
+    _, findings = derive_findings(ctx, [shot, *posts])
+    ua = _summary(findings, "M25-ceasefire", "UA")
+    assert ua.verdict is Verdict.COMPLIANT, ua.explanation
+    assert "UA's side observed (" in ua.explanation and "no fire from it" in ua.explanation
+    assert ua.coverage is not None and ua.coverage >= 0.002
+    _, alone = derive_findings(ctx, [shot])
+    assert _summary(alone, "M25-ceasefire", "UA").verdict is Verdict.INSUFFICIENT_EVIDENCE

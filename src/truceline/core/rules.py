@@ -254,6 +254,9 @@ class _Builder:
             doubts = [d for f in findings if (d := self.doubt(f, party)) is not None]
             relevant = self.relevant.get(party, 0)
             cov, not_covered = self.coverage_of(ev, party, as_of)
+            # A ceasefire is kept by *not* firing: watching a party's side and seeing no fire
+            # from it is evidence about it, as much as an incident located there.
+            watched = self.p.rule.kind == "ceasefire" and bool(cov)
             if doubts and as_of is not None:
                 shown = "; ".join(doubts[:3]) + (
                     f"; and {len(doubts) - 3} more" if len(doubts) > 3 else ""
@@ -269,7 +272,7 @@ class _Builder:
                     kind="summary",
                     time=_iso(as_of),
                 )
-            elif as_of is None or relevant == 0:
+            elif as_of is None or (relevant == 0 and not watched):
                 self.add(
                     Verdict.INSUFFICIENT_EVIDENCE,
                     party,
@@ -283,12 +286,17 @@ class _Builder:
                 self.add(Verdict.INSUFFICIENT_EVIDENCE, party, (), not_covered, kind="summary",
                          time=_iso(as_of) if as_of else None, coverage=cov)
             else:
+                basis = (
+                    f"{relevant} relevant records about {party}'s side or forces"
+                    if relevant
+                    else f"{party}'s side observed ({100 * (cov or 0):.0f} %) and no fire from it"
+                )
                 self.add(
                     Verdict.COMPLIANT,
                     party,
                     (),
-                    f"{relevant} relevant records about {party}'s side or forces in the window "
-                    f"{window}, none shows a violation by {party} (as of {_iso(as_of)})",
+                    f"{basis} in the window {window}, none shows a violation by {party} "
+                    f"(as of {_iso(as_of)})",
                     kind="summary",
                     time=_iso(as_of),
                     coverage=cov,
