@@ -63,7 +63,7 @@ def _ogrinfo(*args: str) -> str:
 def test_gdal_lists_the_public_layers(server: str) -> None:
     out = _ogrinfo("-ro", "-q", f"OAPIF:{server}/ogc")
     layers = set(re.findall(r"^\d+: (\w+)", out, flags=re.M))
-    assert layers == {"incidents", "findings", "zones", "lines"}
+    assert layers == {"incidents", "findings", "zones", "lines", "coverage_gaps"}
 
 
 @pytest.mark.parametrize("layer", ["incidents", "findings", "zones", "lines"])
@@ -92,7 +92,7 @@ def test_owslib_reads_collections_and_items(server: str) -> None:
 
     api = Features(f"{server}/ogc")
     ids = {c["id"] for c in api.collections()["collections"]}
-    assert ids == {"incidents", "findings", "zones", "lines"}
+    assert ids == {"incidents", "findings", "zones", "lines", "coverage_gaps"}
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in \
         api.conformance()["conformsTo"]
     items = api.collection_items("incidents", limit=5)

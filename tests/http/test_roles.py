@@ -66,6 +66,7 @@ TABLE = [
     row("POST", f"/findings/{F_UA_FOREIGN}/disputes", {A: 401, UA: 201, RU: 404}, 403,
         body={"text": "they are instructors"}, mutates=True),
     row("GET", "/disputes", {A: 401, P: 403, M: 403}, 200),
+    row("GET", "/coverage", ANYONE, 200),  # assets for analysts and monitors: test_coverage.py
     row("GET", "/reports/daily/2025-03-28", ANYONE, 200),
     row("GET", "/reports/daily/2025-03-28?format=md", ANYONE, 200),
     row("GET", "/agreement", ANYONE, 200),
@@ -84,6 +85,7 @@ TABLE = [
     row("GET", "/ogc/collections/observations", {A: 401, P: 403, UK: 403, US: 403}, 200),
     row("GET", "/ogc/collections/zones/items", ANYONE, 200),
     row("GET", "/ogc/collections/lines/items", ANYONE, 200),
+    row("GET", "/ogc/collections/coverage_gaps/items", ANYONE, 200),
     row("GET", "/ogc/collections/incidents/items", ANYONE, 200),
     row("GET", "/ogc/collections/findings/items", ANYONE, 200),
     row("GET", f"/ogc/collections/findings/items/{F_RU}", {N: 200, RU: 200, UK: 200, US: 200},
@@ -155,7 +157,7 @@ def test_unauthenticated_gets_only_published(world: World, client: TestClient) -
     assert [f["id"] for f in fs] == [F_PUBLISHED]
     assert client.get("/observations").status_code == 401
     names = {c["id"] for c in client.get("/ogc/collections").json()["collections"]}
-    assert names == {"incidents", "findings", "zones", "lines"}
+    assert names == {"incidents", "findings", "zones", "lines", "coverage_gaps"}
 
 
 def test_monitor_reads_only_its_own_submissions(world: World, client: TestClient) -> None:

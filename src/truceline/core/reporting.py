@@ -19,6 +19,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from truceline.core.agreements import Agreement
+from truceline.core.classify import CompiledGeometry
+from truceline.core.coverage_map import gap_shapes
 from truceline.core.counting import incident_records
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
@@ -69,6 +71,9 @@ class DailyReport:
     restrictions: list[dict[str, Any]]
     coverage: dict[str, object]
     events: list[dict[str, Any]] = field(default_factory=list)  # for the map
+    #: The map's "not covered" shading: ``GapShape.to_json()`` of each gap in
+    #: ``coverage["observed"]["gaps"]`` (stretch of the line and the party's side of the band).
+    uncovered: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def category_totals(self) -> Counter[str]:
@@ -120,7 +125,11 @@ def build_daily_report(
     regions: list[tuple[str, BaseGeometry]],
     sector_names: list[str],
     day: date,
+    *,
+    geom: CompiledGeometry | None = None,
 ) -> DailyReport:
+    """The report for the period ending on ``day``; with ``geom`` (the agreement's compiled
+    geometry) the gaps in coverage also get their geometry for the map (``uncovered``)."""
     start, end = reporting_period(day, agreement.tz, agreement.reporting_period_start)
     for _, g in regions:
         shapely.prepare(g)
@@ -173,6 +182,7 @@ def build_daily_report(
         )
     in_period = [o for o in ev.observations if _in(o.time, start, end)]
     by_type = Counter(o.source_type.value for o in in_period)
+    uncovered: list[dict[str, Any]] = []
     coverage = {
         "observations": len(in_period),
         "sources": len({o.source_id for o in in_period}),
@@ -184,6 +194,9 @@ def build_daily_report(
         coverage["not_covered"] = "; ".join(
             f"{g['party']}'s side, {g['sector'] or 'no sector'}, km {g['from_km']:.0f}-"
             f"{g['to_km']:.0f}" for g in seen["gaps"]) or "none"
+        if geom is not None:  # the same gaps (same window, kinds and threshold), as shapes
+            gaps = ev.coverage.gaps(start, end, frozenset({"fire"}))
+            uncovered = [s.to_json() for s in gap_shapes(geom, ev.coverage, gaps)]
     period_findings = [
         f
         for f in findings
@@ -199,6 +212,7 @@ def build_daily_report(
         restrictions,
         coverage,
         events,
+        uncovered,
     )
 
 

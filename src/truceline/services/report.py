@@ -28,5 +28,6 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     g = ctx.agreement.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
     return build_daily_report(
-        ctx.agreement, ev, store.findings(), regions(ctx.agreement), sectors, d
+        ctx.agreement, ev, store.findings(), regions(ctx.agreement), sectors, d,
+        geom=ctx.geometry,
     )

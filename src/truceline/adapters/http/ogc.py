@@ -9,7 +9,9 @@ collection's extent; items as ``application/geo+json`` FeatureCollections with
 Collections: ``incidents`` and ``findings`` (what the key may see, coarsened outside the
 mission), ``observations`` (monitors and parties: their own; analysts: all), ``zones`` and
 ``lines`` of the agreement (zones defined by a distance from a line are drawn as that buffer,
-clipped to the party's area of control when the zone is one side only).
+clipped to the party's area of control when the zone is one side only), ``coverage_gaps``
+(line features: stretches of a party's side of the line the mission observed less than half
+of the last 24 h of monitoring records, for fire; ``GET /coverage`` asks for any window).
 """
 
 from __future__ import annotations
@@ -107,6 +109,21 @@ def _findings(st: AppState, who: Principal) -> list[Item]:
     return out
 
 
+def _coverage_gaps(st: AppState, who: Principal) -> list[Item]:
+    """Stretches of the line a party's side was observed less than half of the last 24 h
+    the monitoring records speak for (fire); the same gaps as ``GET /coverage``."""
+    from truceline.adapters.http.routes_coverage import mission_coverage
+    from truceline.services.coverage import gap_geometries
+
+    out = []
+    for g in gap_geometries(mission_coverage(st)):
+        geom = shapely.MultiLineString(g["stretch"]["coordinates"])
+        props = {k: _flat(v) for k, v in g.items() if k not in ("stretch", "area")}
+        gid = f"gap-{g['party']}-{g['from_km']:g}-{g['to_km']:g}"
+        out.append(Item(gid, geom, _t(g["end"]), props))
+    return out
+
+
 def _observations(st: AppState, who: Principal) -> list[Item]:
     source = None if who.role is Role.ANALYST else who.bound
     out = []
@@ -172,6 +189,10 @@ COLLECTIONS = {c.id: c for c in [
                lambda st, who: _agreement_geometry(st.context())["zones"]),
     Collection("lines", "Lines", "Line of contact and reference lines.", frozenset(Role),
                lambda st, who: _agreement_geometry(st.context())["lines"]),
+    Collection("coverage_gaps", "Coverage gaps",
+               "Stretches of the line of contact a party's side was observed less than half "
+               "of the last 24 h of monitoring (fire); no asset positions.", frozenset(Role),
+               _coverage_gaps),
 ]}
 
 

@@ -12,6 +12,9 @@ monitor    its own submissions (exact); published findings (redacted)
 public     published findings (redacted)
 ========== =========================================================================
 
+Coverage (``/coverage``): everyone gets the shares and gaps; only analysts and monitors get the
+mission's assets (ids and positions of posts, patrols, cameras and sensors).
+
 An object a principal may not see is reported as not found, so its existence does not leak.
 """
 
@@ -28,6 +31,12 @@ from truceline.core.findings import Finding
 def sees_exact(who: Principal) -> bool:
     """Only the mission's analysts see identities and exact positions of everything."""
     return who.role is Role.ANALYST
+
+
+def sees_assets(who: Principal) -> bool:
+    """The mission's own monitoring assets (ids, positions, hours) are for its monitors and
+    analysts; everyone else gets coverage as shares and gaps along the line."""
+    return who.role in (Role.ANALYST, Role.MONITOR)
 
 
 def guarantees(agreement: Agreement, guarantor: str | None, provision_id: str) -> bool:

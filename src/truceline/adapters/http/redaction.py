@@ -94,6 +94,18 @@ def redact_incident(rec: dict[str, Any], grid: float) -> dict[str, Any]:
     return out
 
 
+#: Coverage answer fields an outsider sees: shares and gaps along the line, never the assets.
+_COVERAGE_FIELDS = frozenset({
+    "agreement", "version", "start", "end", "kinds", "below", "min_coverage", "assessed",
+    "reason", "line", "band_km", "as_of", "line_share", "parties", "sectors", "gaps",
+})
+
+
+def redact_coverage(rec: dict[str, Any]) -> dict[str, Any]:
+    """A coverage answer for outsiders: the listed fields only (no asset ids or positions)."""
+    return {k: v for k, v in rec.items() if k in _COVERAGE_FIELDS}
+
+
 def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> DailyReport:
     """A report for outsiders: only ``findings`` (already filtered), every location coarsened,
     no error ellipses (their centres are exact) and no free-text restriction descriptions."""

@@ -1,4 +1,5 @@
-"""The report's map figure: line of contact, areas of control, zones, events, restrictions."""
+"""The report's map figure: line of contact, areas of control, zones, the stretches the mission
+could not observe ("not covered"), events, restrictions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import shapely
-from matplotlib.patches import Ellipse
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse, PathPatch
+from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
 from truceline.core.agreement_geometry import geometry_spec
@@ -28,13 +31,48 @@ COLOURS = {
     "burst or shot": "#17becf",
 }
 PARTY_FILL = ["#cfe2f3", "#f4cccc", "#d9ead3", "#fff2cc"]  # first party blue, second red
+#: "Not covered": the party's side of the band, hatched grey, and the stretch of the line.
+UNCOVERED_FILL = "#444444"
+UNCOVERED_LINE = "#ff00ff"
+UNCOVERED_GID = "not-covered"
 
 
 def _polys(g: BaseGeometry) -> list[Any]:
     return list(getattr(g, "geoms", [g]))
 
 
-def render_map_png(r: DailyReport) -> bytes:
+def _polygon_path(rings: list[list[list[float]]]) -> Path:
+    """One compound path (exterior and holes) from GeoJSON polygon rings."""
+    verts: list[list[float]] = []
+    codes: list[np.uint8] = []
+    for ring in rings:
+        if len(ring) < 3:
+            continue
+        verts.extend([*ring, ring[0]])
+        codes.extend([Path.MOVETO, *[Path.LINETO] * (len(ring) - 1), Path.CLOSEPOLY])
+    return Path(np.asarray(verts, float).reshape(-1, 2), codes)
+
+
+def _draw_uncovered(ax: Any, uncovered: list[dict[str, Any]], seen: set[str]) -> None:
+    """Each gap: its area hatched, its stretch of the line thick; one legend entry."""
+    for g in uncovered:
+        label = None if "not covered" in seen else "not covered"
+        seen.add("not covered")
+        for rings in g["area"]["coordinates"]:
+            ax.add_patch(PathPatch(_polygon_path(rings), facecolor=UNCOVERED_FILL, alpha=0.25,
+                                   hatch="////", edgecolor=UNCOVERED_FILL, lw=0.3, zorder=2,
+                                   gid=UNCOVERED_GID, label=label))
+            label = None
+        for part in g["stretch"]["coordinates"]:
+            xy = np.asarray(part, float).reshape(-1, 2)
+            ax.plot(xy[:, 0], xy[:, 1], color=UNCOVERED_LINE, lw=3.0, alpha=0.8, zorder=3,
+                    solid_capstyle="butt", gid=UNCOVERED_GID, label=label)
+            label = None
+
+
+def map_figure(r: DailyReport) -> Figure:
+    """The map as a matplotlib figure (close it with ``plt.close``); artists of the "not
+    covered" shading carry ``gid="not-covered"``."""
     spec = geometry_spec(r.agreement)
     fig, ax = plt.subplots(figsize=(10, 7), dpi=90)
     parties = list(spec.parties)
@@ -68,6 +106,7 @@ def render_map_png(r: DailyReport) -> bytes:
             if p.geom_type == "Polygon":
                 x, y = p.exterior.xy
                 ax.plot(x, y, ls="--", lw=0.6, color="#555", alpha=0.6)
+    _draw_uncovered(ax, r.uncovered, seen)
     for e in r.events:
         c = COLOURS.get(str(e["category"]), "black")
         ax.scatter(
@@ -120,6 +159,11 @@ def render_map_png(r: DailyReport) -> bytes:
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.9)
+    return fig
+
+
+def render_map_png(r: DailyReport) -> bytes:
+    fig = map_figure(r)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
