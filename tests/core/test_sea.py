@@ -2,9 +2,9 @@
 
 Its Russian-held border strip (60 km beyond Ukraine's outline) used to cover the Dnipro-Buh
 estuary, the Sea of Azov and Taganrog Bay, and DeepStateMap's occupied area reaches into the
-Black Sea by the Kinburn and Tendra spits, so fire located there was charged to Russia. Every water position
-below is water in Natural Earth's 1:10m land polygons (checked when the test was written), and
-outside Ukraine's outline (checked here).
+Black Sea by the Kinburn and Tendra spits, so fire located there was charged to Russia. Every
+water position below is water in Natural Earth's 1:10m land polygons (checked when the test was
+written), and outside Ukraine's outline (checked here).
 """
 
 from __future__ import annotations

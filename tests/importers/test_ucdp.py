@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from truceline.adapters.importers import iter_observations
-from truceline.adapters.importers.ucdp import WHERE_PREC_SIGMA_M, parse_ucdp_date, read_ucdp
+from truceline.adapters.importers.ucdp import (
+    WHERE_PREC_NAME,
+    WHERE_PREC_SIGMA_M,
+    parse_ucdp_date,
+    read_ucdp,
+)
 from truceline.core.observations import Observation, Rejection
 from truceline.core.taxonomy import Kind, TimePrecision
 
@@ -120,12 +125,15 @@ def test_where_prec_to_uncertainty(clean: dict[str, Observation], data_dir: Path
     maidan = clean["ucdp-147997"]
     assert (maidan.lon, maidan.lat) == (30.52333, 50.45)
     assert maidan.location_uncertainty_m == 2_000
-    assert maidan.location_precision == "ucdp where_prec 1"
+    assert maidan.location_precision == "place, UCDP where_prec 1"
+    assert clean["ucdp-428182"].location_precision == "country, UCDP where_prec 6"
     assert clean["ucdp-428182"].location_uncertainty_m == 325_000  # 6: country only
     assert clean["ucdp-204785"].location_uncertainty_m == 50_000  # 7: sea outside Mariupol
     by_prec = Counter(o.location_precision for o in clean.values() if o.kind is Kind.FIRE)
     codes = Counter(r["where_prec"] for r in _rows(data_dir / UCDP_CLEAN, "utf-8"))  # all fire
-    assert by_prec == {f"ucdp where_prec {code}": n for code, n in codes.items()}
+    assert by_prec == {
+        f"{WHERE_PREC_NAME[int(code)]}, UCDP where_prec {code}": n for code, n in codes.items()
+    }
 
 
 def test_date_prec_to_time_precision(

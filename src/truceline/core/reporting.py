@@ -25,7 +25,8 @@ from truceline.core.counting import incident_records
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
-from truceline.core.rules import Evidence, _where_inc, _where_obs
+from truceline.core.precision import region_of, unassigned
+from truceline.core.rules import Evidence, _precision_of, _where_inc, _where_obs
 from truceline.core.taxonomy import CountUnit, Kind
 
 #: Report categories in the order monitors read them.
@@ -107,10 +108,19 @@ class DailyReport:
         return sorted((p, party, v, n) for (p, party, v), n in c.items())
 
 
-def _region_of(regions: list[tuple[str, BaseGeometry]], lon: float, lat: float) -> str:
+def _region_of(
+    regions: list[tuple[str, BaseGeometry]],
+    lon: float,
+    lat: float,
+    sigma_m: float | None = None,
+    precision: str | None = None,
+) -> str:
+    """The region of a point, "other" outside every region, or "unassigned (precision: ...)"
+    when the point's 95 % disk reaches beyond its region (e.g. an oblast-level location)."""
     for name, geom in regions:
         if shapely.contains_xy(geom, lon, lat):
-            return name
+            got = region_of([(name, geom)], lon, lat, sigma_m)
+            return name if got is not None else unassigned(precision, sigma_m)
     return "other"
 
 
@@ -145,11 +155,14 @@ def build_daily_report(
         if pos is None:  # no event location: count it where the reporting monitor was
             first = obs_by_id.get(inc.evidence[0])
             pos = _where_obs(first) if first else None
-        region = _region_of(regions, *pos) if pos else "unknown"
+        # a region and a sector only where the location's uncertainty allows one
+        sigma, plabel = _precision_of(inc, loc, ev)
+        region = _region_of(regions, *pos, sigma if loc else None, plabel) if pos else "unknown"
         sector = "-"
         row = ev.inc_row.get(inc.id)
         if ev.inc_cls is not None and row is not None and int(ev.inc_cls.sector[row]) >= 0:
-            sector = sector_names[int(ev.inc_cls.sector[row])]
+            k = int(ev.inc_sector[row]) if ev.inc_sector is not None else -1
+            sector = sector_names[k] if k >= 0 else unassigned(plabel, sigma)
         cat = category_of(inc, obs_by_id)
         counts.setdefault((region, sector), Counter())[cat] += inc.count
         if pos is not None:
@@ -162,6 +175,7 @@ def build_daily_report(
                     "located": loc is not None,
                     "id": inc.id,
                     "ellipse": inc.details.get("ellipse"),
+                    "sigma_m": sigma,
                 }
             )
     restrictions = []

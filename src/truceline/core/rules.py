@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from truceline.core.agreements import (
     RULE_EVIDENCE,
@@ -35,6 +36,16 @@ from truceline.core.findings import Finding, Verdict, finding_id, sort_findings
 from truceline.core.incidents import Incident, Located, singleton
 from truceline.core.nationality import country_code, country_name
 from truceline.core.observations import Observation
+from truceline.core.precision import (
+    K_AREA,
+    K_LINE,
+    POINT_M,
+    assignable_sectors,
+    describe_precision,
+    distance_statement,
+    unassigned,
+    zone_decided,
+)
 from truceline.core.taxonomy import Kind
 
 
@@ -65,6 +76,8 @@ class Evidence:
     obs_by_id: dict[str, Observation] = field(default_factory=dict)
     #: What the mission could observe (None: no monitoring assets in the record).
     coverage: Coverage | None = None
+    #: Per incident row: the sector its location's uncertainty allows (-1: none or unassigned).
+    inc_sector: NDArray[np.int16] | None = None
 
 
 def _where_obs(o: Observation) -> tuple[float, float] | None:
@@ -122,6 +135,16 @@ def gather(
     times = [o.time for o in obs]
     ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None,
                   coverage=coverage)
+    if geom is not None and inc_cls is not None:
+        sig = np.full(len(ipts), np.nan)
+        for i in incs:
+            loc = _where_inc(i)
+            if i.id in inc_row and loc is not None and loc.sigma_m is not None:
+                sig[inc_row[i.id]] = loc.sigma_m
+        ev.inc_sector = assignable_sectors(
+            inc_cls.sector, inc_cls.chainage_m, inc_cls.dist_m, sig,
+            [(s.line, s.from_km, s.to_km) for s in geom.spec.sectors], geom.sector_max_m,
+        )
     for o in obs:
         ev.by_kind.setdefault(o.kind.value, []).append(o)
         ev.obs_by_id[o.id] = o
@@ -303,6 +326,37 @@ class _Builder:
                 )
 
 
+def _precision_of(
+    inc: Incident, loc: Located | None, ev: Evidence
+) -> tuple[float | None, str | None]:
+    """An incident's 1-sigma location uncertainty (metres) and its sources' precision label
+    (that of the least precise report, e.g. "oblast, UCDP where_prec 4")."""
+    sigma = loc.sigma_m if loc is not None else None
+    worst: tuple[float, str] | None = None
+    for oid in inc.evidence:
+        o = ev.obs_by_id.get(oid)
+        if o is not None and o.location_precision:
+            u = o.location_uncertainty_m or 0.0
+            if worst is None or u > worst[0]:
+                worst = (u, o.location_precision)
+    return sigma, worst[1] if worst else None
+
+
+def _zone_decided(
+    a: Agreement, zone_id: str, cls: Classification, row: int, sigma: float | None
+) -> bool:
+    """Can a point with this uncertainty be said to lie in (or out of) the zone?"""
+    if not sigma:
+        return True
+    assert a.geography is not None
+    z = next(z for z in a.geography.zones if z.id == zone_id)
+    if z.within_km_of_line is None or z.line is None:  # a polygon: only a near-exact point
+        return K_AREA * sigma <= POINT_M
+    d = float(cls.dist_m[z.line][row])
+    side_known = z.party_side is None or d > K_LINE * sigma
+    return side_known and zone_decided(d, z.within_km_of_line * 1000.0, sigma)
+
+
 def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: list[str]) -> int:
     a, conf = b.a, b.a.attribution_confidence
     relevant = 0
@@ -317,15 +371,24 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
             continue
         row = ev.inc_row.get(inc.id)
         cls = ev.inc_cls
+        loc = _where_inc(inc)
+        sigma, plabel = _precision_of(inc, loc, ev)
+        zone_unsure = False
         if cls is not None and row is not None:
             if not cls.in_aoi[row]:
                 continue
-            if rule.zone is not None and not cls.zone[rule.zone][row]:
-                continue
+            if rule.zone is not None:
+                zone_unsure = not _zone_decided(a, rule.zone, cls, row, sigma)
+                if not zone_unsure and not cls.zone[rule.zone][row]:
+                    continue
         relevant += 1
         # Evidence about the side where it was located (origin, else impact, else where seen):
-        # a shot from one party's side says nothing about whether the other party fired.
-        b.saw(_party_at(cls, row, parties))
+        # a shot from one party's side says nothing about whether the other party fired. A
+        # location too imprecise to tell the side is evidence about no side.
+        if cls is not None and row is not None and loc_line is not None and (
+            float(cls.dist_m[loc_line][row]) > K_LINE * (sigma or 0.0)
+        ):
+            b.saw(_party_at(cls, row, parties))
         # What was counted, in its own unit and from its source (a GED event is no explosion).
         unit, sources = incident_records(inc, ev.obs_by_id)
         counted = {"counted": {"unit": unit.value, "sources": sources}}
@@ -336,10 +399,25 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
         common: dict[str, Any] = dict(
             time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class
         )
-        loc = _where_inc(inc)
         if loc is not None:
             common.update(lon=loc.lon, lat=loc.lat)
         when = f"at {inc.time}"
+        located: dict[str, Any] = {}
+        if sigma is not None and K_LINE * sigma > POINT_M:
+            located = {"location": {"precision": describe_precision(plabel, sigma),
+                                    "sigma_m": round(sigma, 1)}}
+            when += f", location known only to {describe_precision(plabel, sigma)}"
+        if zone_unsure:
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                None,
+                inc.evidence,
+                f"{what} {when}; whether it lies in zone '{rule.zone}' cannot be told at that "
+                f"precision (zone {unassigned(plabel, sigma)})",
+                details={**counted, **located},
+                **common,
+            )
+            continue
         if inc.origin is None or row is None or cls is None:
             where = (
                 f"impact at {inc.impact.lat:.4f}N {inc.impact.lon:.4f}E"
@@ -351,7 +429,7 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 None,
                 inc.evidence,
                 f"{what} {when}; {where}; origin not known, so the violation is unattributed",
-                details={"attribution": "unattributed", **counted},
+                details={"attribution": "unattributed", **counted, **located},
                 **common,
             )
             continue
@@ -369,14 +447,20 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
         # no party at all (every probability 0: water, a third country): attributed to nobody
         best = max(probs, key=lambda k: (probs[k], k)) if any(probs.values()) else None
         pbest = probs.get(best, 0.0) if best else 0.0
-        dist = float(cls.dist_m[loc_line][row]) if loc_line else None
+        # a distance only as precise as the location allows (a range, or not determinable)
+        dtext, dist, drange = (
+            distance_statement(float(cls.dist_m[loc_line][row]), sigma)
+            if loc_line else ("? from the line of contact", None, None)
+        )
+        if drange is not None:
+            located.setdefault("location", {})["distance_range_m"] = list(drange)
         ptxt = ", ".join(f"P({k})={v:.2f}" for k, v in sorted(probs.items()))
         ell = inc.details.get("ellipse")
         where = (
             f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E"
             + (f" (95 % ellipse {ell['semi_major_m']:.0f} x {ell['semi_minor_m']:.0f} m)"
                if ell else "")
-            + f", {_km(dist) if dist is not None else '?'} from the line of contact"
+            + f", {dtext}"
             + (f", from {len(inc.evidence)} reports" if len(inc.evidence) > 1 else "")
         )
         if best is not None and pbest >= conf:
@@ -387,7 +471,7 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
                 confidence=round(pbest, 4),
                 distance_m=dist,
-                details={"probabilities": probs, "ellipse": ell, **counted},
+                details={"probabilities": probs, "ellipse": ell, **counted, **located},
                 **common,
             )
         else:
@@ -405,7 +489,7 @@ def _check_ceasefire(b: _Builder, rule: CeasefireRule, ev: Evidence, parties: li
                 f"{what} {when}; {where}; {why}",
                 confidence=round(pbest, 4),
                 distance_m=dist,
-                details={"probabilities": probs, "ellipse": ell, **counted},
+                details={"probabilities": probs, "ellipse": ell, **counted, **located},
                 **common,
             )
     return relevant

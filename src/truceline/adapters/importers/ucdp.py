@@ -14,10 +14,11 @@ date range). It codes who fought whom and how many died, not which weapon or who
   ``killed`` = ``best`` and ``affiliation`` = side_a, the perpetrator by definition.
 
 Location: ``longitude``/``latitude``; ``where_prec`` becomes a 1-sigma radius (half the distance
-the code stands for, see :data:`WHERE_PREC_SIGMA_M`) and is kept verbatim in
-``location_precision``. Time: noon Kyiv time on ``date_start`` (the dataset's dates are local
-calendar days); ``time_precision`` from ``date_prec``, widened if needed so that the window still
-reaches ``date_end``.
+the code stands for, see :data:`WHERE_PREC_SIGMA_M`) and is kept, named (:data:`WHERE_PREC_NAME`),
+in ``location_precision`` ("oblast, UCDP where_prec 4"): checks and reports assign a sector, a
+region or a distance only as far as that radius allows. Time: noon Kyiv time on
+``date_start`` (the dataset's dates are local calendar days); ``time_precision`` from
+``date_prec``, widened if needed so that the window still reaches ``date_end``.
 
 Dates come as ISO (``2014-01-22T00:00:00``, the clean export) or as the two Excel renderings in
 the messy cp1252 export: ``9/30/2022 12:00:00 AM`` (text Excel did not recognise) and
@@ -70,6 +71,18 @@ WHERE_PREC_SIGMA_M: dict[int, float] = {
     5: 25_000.0,
     6: 650_000.0 / 2,
     7: 50_000.0,
+}
+
+#: where_prec → the words a finding or report uses for "where is known to": "sector unassigned
+#: (precision: oblast, UCDP where_prec 4)".
+WHERE_PREC_NAME: dict[int, str] = {
+    1: "place",
+    2: "near a place",
+    3: "raion",
+    4: "oblast",
+    5: "road, river or front stretch",
+    6: "country",
+    7: "waters or airspace",
 }
 
 #: date_prec (codebook: 1 exact day, 2 within 2–6 days, 3 the week, 4 within 8–30 days or the
@@ -189,7 +202,7 @@ def map_row(line: int, row: dict[str, str]) -> Iterator[dict[str, Any] | Rejecti
         "lon": lon,
         "lat": lat,
         "location_uncertainty_m": WHERE_PREC_SIGMA_M[where],
-        "location_precision": f"ucdp where_prec {where}",
+        "location_precision": f"{WHERE_PREC_NAME[where]}, UCDP where_prec {where}",
         "description": description,
         "dataset": DATASET,
         "dataset_ref": ucdp_id,
