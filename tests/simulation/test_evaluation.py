@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,3 +129,45 @@ def test_an_event_is_scored_from_its_attributed_origin_incident() -> None:
     assert at["claims"] == 1 and at["accuracy"] == 1.0
     assert at["accuracy_2km_3_bearings"] == 1.0
     assert at["brier"] == pytest.approx(0.02)
+
+
+def test_findings_recall_observable_summaries_and_why_missed() -> None:
+    """Recall overall and among the observable violations, a 'compliant' summary counted
+    against a true violation only when the violation lies in its window, the reason of an
+    'insufficient evidence' summary, and why each missed violation was missed."""
+    from truceline.simulation.evaluation import evaluate
+
+    def event(eid: str, party: str, origin: list[str], impact: list[str], *,
+              observable: bool = True, t: str = "2025-03-25T02:00:00.000Z") -> dict:
+        return {"type": "event", "id": eid, "party": party, "time": t, "violates": ["C"],
+                "origin": {"lon": 38.0, "lat": 48.0, "dist_to_line_m": 3000.0},
+                "impact": {"lon": 37.9, "lat": 48.0}, "observable": observable,
+                "observable_origin": observable, "reports": {"origin": origin, "impact": impact}}
+
+    truth = [event("e1", "RU", ["o1", "o2"], ["i1"]), event("e2", "UA", [], [], observable=False),
+             event("e3", "UA", ["o3"], ["i3"]), event("e4", "UA", ["o4", "o5"], [])]
+    obs = {i: {"id": i} for i in ("o1", "o2", "i1", "o3", "i3", "o4", "o5")}
+    w = {"window_start": "2025-03-20T00:00:00Z", "window_end": "2025-04-19T00:00:00Z"}
+    early = {"window_start": "2025-03-20T00:00:00Z", "window_end": "2025-03-24T00:00:00Z"}
+    findings: list[dict[str, Any]] = [
+        {"provision_id": "C", "verdict": "violation", "party": "RU",
+         "evidence": ["o1", "o2", "i1"]},
+        {"provision_id": "C", "verdict": "violation", "party": None, "evidence": ["o3", "i3"]},
+        {"provision_id": "C", "verdict": "violation", "party": None, "evidence": ["o4"]},
+        {"provision_id": "C", "verdict": "violation", "party": None, "evidence": ["o5"]},
+        {"provision_id": "C", "verdict": "compliant", "party": "UA", "evidence": [], **w},
+        {"provision_id": "C", "verdict": "compliant", "party": "UA", "evidence": [], **early},
+        {"provision_id": "C", "verdict": "insufficient_evidence", "party": "RU", "evidence": [],
+         "explanation": "C: not covered: observed 40 % of RU's side", **w},
+    ]
+    rep = evaluate(truth, obs, set(obs), [], findings, parties=["RU", "UA"],
+                   sensor_timing_sd_s=0.01)
+    rows = {r["party"]: r for r in rep["findings"]}
+    ru, ua = rows["RU"], rows["UA"]
+    assert (ru["true_violations"], ru["found"], ru["recall"], ru["precision"]) == (1, 1, 1.0, 1.0)
+    assert ru["summary"] == {"compliant": 0, "not_covered": 1}
+    assert (ua["true_violations"], ua["true_observable"], ua["found"]) == (3, 2, 0)
+    assert ua["recall"] == 0.0 and ua["recall_observable"] == 0.0
+    assert ua["unattributed"] == 3
+    assert ua["summary"]["compliant"] == 2 and ua["compliant_despite_violation"] == 1
+    assert ua["misses"] == {"not_observable": 1, "origin_one_report": 1, "origin_split": 1}

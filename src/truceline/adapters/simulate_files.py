@@ -22,6 +22,7 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.observations import Observation
 from truceline.errors import ValidationError
 from truceline.services.context import context_for_doc
+from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario, SimulationParams
 
 OBSERVATIONS, TRUTH, MANIFEST = "observations.jsonl", "truth.jsonl", "manifest.json"
@@ -48,8 +49,12 @@ def write_simulation(
     agreement: str | Path, out: str | Path, *, days: int, seed: int, scale: float = 1.0,
     params: SimulationParams | None = None, start: datetime | None = None,
     validate: bool = False, progress: Callable[[int, int], None] | None = None,
+    scenario: str = "baseline",
 ) -> SimulationSummary:
     """Simulate ``days`` days of ``agreement`` (a file or an example name) into ``out``.
+
+    ``scenario`` names a preset (:data:`truceline.simulation.presets.SCENARIOS`: baseline,
+    restrictions, cameras_down, uncovered) applied to ``params`` (default the defaults).
 
     ``start`` is the first day's start (default: the agreement's entry into force).
     ``validate`` passes every record through :class:`Observation` and checks that
@@ -59,7 +64,7 @@ def write_simulation(
     """
     ag, doc = load_agreement_file(agreement)
     geom = context_for_doc(doc).geometry  # compiled once per process (cached by content)
-    params = params or SimulationParams()
+    params = scenario_params(scenario, params)
     scn = Scenario(ag, geom, days=days, seed=seed, scale=scale, params=params, start=start)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +103,7 @@ def write_simulation(
             if progress is not None:
                 progress(day.day + 1, len(day.lines))
     manifest = {
-        "format": FORMAT, "seed": seed, "days": days, "scale": scale,
+        "format": FORMAT, "scenario": scenario, "seed": seed, "days": days, "scale": scale,
         "start": scn.start.isoformat().replace("+00:00", "Z"),
         "agreement": {"id": ag.id, "version": ag.version, "title": ag.title,
                       "sha256": hashlib.sha256(json.dumps(doc, sort_keys=True).encode())

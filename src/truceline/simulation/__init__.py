@@ -7,5 +7,7 @@ records; the sources' error models and every parameter), :mod:`~truceline.simula
 (the setup a scenario makes once, and the shared types), the steps of a day
 (:mod:`~truceline.simulation.ground_truth`, :mod:`~truceline.simulation.planted`,
 :mod:`~truceline.simulation.detection`), :mod:`~truceline.simulation.scenario` (the days), and
-:mod:`~truceline.simulation.evaluation` (scores a pipeline's output against the truth).
+:mod:`~truceline.simulation.evaluation` (scores a pipeline's output against the truth; the
+findings by :mod:`~truceline.simulation.verdicts`). :mod:`~truceline.simulation.presets` names
+the scenarios (baseline, restrictions, cameras_down, uncovered).
 """

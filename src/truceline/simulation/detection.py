@@ -51,9 +51,10 @@ def link_key(event: NDArray[Any], part: NDArray[Any],
 
 def detect(scn: World, rng: Generator, day_ns: int, src: Sources, act_a: I64, act_b: I64,
            restricted: NDArray[np.bool_], evs: Events,
-           batch: ObsBatch) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+           batch: ObsBatch) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
     """Add the reports of ``evs`` to ``batch``; return, per event, whether it was observable
-    (some source could detect it) and observable without the day's restrictions."""
+    (some source could detect it), observable without the day's restrictions, and whether its
+    origin (the firing, which attribution needs) was observable."""
     p, n = scn.p, len(evs)
     wpn, rounds, airburst = evs.wpn, evs.rounds, evs.airburst
     hours = scn.local_hours(day_ns)
@@ -141,7 +142,7 @@ def detect(scn: World, rng: Generator, day_ns: int, src: Sources, act_a: I64, ac
             f["bearing"].tolist(), f["count"].tolist(), strict=True)]
         batch.add("fire", "camera", f["time_ns"], sids(m), bodies,
                   link_key(e, np.zeros(len(m), np.int64)))
-    return reach_e[:n] | reach_e[n:], reach_all[:n] | reach_all[n:]
+    return reach_e[:n] | reach_e[n:], reach_all[:n] | reach_all[n:], reach_e[:n]
 
 
 def probabilities(scn: World, ex: F64, ey: F64, night: NDArray[np.bool_], wpn: I64,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,17 @@ from numpy.typing import NDArray
 
 from truceline.core.geo import GEOD
 from truceline.simulation.sources import sound_speed
+from truceline.simulation.verdicts import (
+    MISS_REASONS,
+    PRECISION_MISSES,
+    counts_text,
+    score_findings,
+    summary_text,
+)
+
+__all__ = ["MISS_REASONS", "PRECISION_MISSES", "adjusted_rand_index", "brier_score",
+           "counts_text", "crlb_rms", "evaluate", "event_crlb", "fisher_bearings", "fisher_tdoa",
+           "pairwise_precision_recall", "reliability_table", "render_markdown", "summary_text"]
 
 F64 = NDArray[np.float64]
 
@@ -186,11 +197,6 @@ def reliability_table(confidence: Sequence[float], correct: Sequence[bool], bins
 # ----------------------------------------------------------------------------------------------
 
 
-def _majority(ids: Iterable[str], owner: Mapping[str, str]) -> str | None:
-    c = Counter(owner[i] for i in ids if i in owner)
-    return min(c, key=lambda k: (-c[k], k)) if c else None
-
-
 def _quantiles(x: Sequence[float]) -> dict[str, Any]:
     a = np.asarray(x, float)
     if not len(a):
@@ -316,65 +322,8 @@ def evaluate(
     }
 
     return {"grouping": grouping, "location": location, "attribution": attribution,
-            "findings": _findings(events, planted, obs_item, findings),
+            "findings": score_findings(events, planted, obs_item, findings, stored_ids),
             "detection": _detection(events, stored_ids, inc_of)}
-
-
-def _findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mapping[str, Any]],
-              obs_item: Mapping[str, str], findings: Sequence[Mapping[str, Any]]
-              ) -> list[dict[str, Any]]:
-    """Per provision and party: true violations, how many were found with the right party,
-    violation findings naming that party and how many were right, unattributed violations,
-    'insufficient evidence' findings (apart), and 'compliant' summaries despite a violation."""
-    true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
-    for thing in (*events, *planted):
-        for pid in thing.get("violates", []):
-            true_party[(pid, thing["id"])] = thing.get("party")
-    rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for (pid, _), party in true_party.items():
-        rows[(pid, str(party))]["true"] += 1
-    found: set[tuple[str, str]] = set()
-    for f in findings:
-        pid, verdict, party = f["provision_id"], f["verdict"], f.get("party")
-        ev = f.get("evidence") or []
-        if not ev:  # a summary finding
-            if verdict == "compliant" and rows.get((pid, str(party)), Counter())["true"]:
-                rows[(pid, str(party))]["compliant_despite_violation"] += 1
-            elif verdict == "insufficient_evidence":
-                rows[(pid, str(party))]["insufficient"] += 1
-            continue
-        item = _majority(ev, obs_item)
-        tp = true_party.get((pid, item)) if item is not None else None
-        is_true = item is not None and (pid, item) in true_party
-        if verdict == "violation":
-            if party is None:
-                rows[(pid, str(tp))]["unattributed"] += 1
-                continue
-            rows[(pid, party)]["flagged"] += 1
-            if is_true and tp == party:
-                rows[(pid, party)]["correct"] += 1
-                found.add((pid, str(item)))
-        elif verdict == "insufficient_evidence":
-            rows[(pid, str(party if party is not None else tp))]["insufficient"] += 1
-            if is_true:
-                rows[(pid, str(tp))]["insufficient_on_true"] += 1
-        elif verdict == "compliant" and is_true:
-            rows[(pid, str(tp))]["compliant_despite_violation"] += 1
-    for pid, item in found:
-        rows[(pid, str(true_party[(pid, item)]))]["found"] += 1
-    out = []
-    for (pid, party), c in sorted(rows.items()):
-        out.append({
-            "provision": pid, "party": None if party == "None" else party,
-            "true_violations": c["true"], "found": c["found"],
-            "recall": round(c["found"] / c["true"], 4) if c["true"] else None,
-            "violation_findings": c["flagged"], "correct": c["correct"],
-            "precision": round(c["correct"] / c["flagged"], 4) if c["flagged"] else None,
-            "unattributed": c["unattributed"], "insufficient_evidence": c["insufficient"],
-            "insufficient_on_true_violation": c["insufficient_on_true"],
-            "compliant_despite_violation": c["compliant_despite_violation"],
-        })
-    return out
 
 
 def _detection(events: Sequence[Mapping[str, Any]], stored_ids: set[str],
@@ -424,15 +373,26 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines += ["", "| claimed p | n | mean claimed | observed |", "|---|---|---|---|"]
         lines += [f"| {r['bin']} | {r['n']} | {r['claimed']} | {r['observed']} |"
                   for r in at["reliability"]]
-    lines += ["", "| provision | party | true | found | recall | violation findings | precision "
-              "| unattributed | insufficient | insufficient on true | compliant despite |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| provision | party | true | found | recall | true observable | found "
+              "observable | recall (observable) | violation findings | precision "
+              "| unattributed | insufficient | insufficient on true | compliant despite "
+              "| summary verdicts |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in report["findings"]:
         lines.append(f"| {r['provision']} | {v(r['party'])} | {r['true_violations']} | "
-                     f"{r['found']} | {v(r['recall'])} | {r['violation_findings']} | "
+                     f"{r['found']} | {v(r['recall'])} | {r['true_observable']} | "
+                     f"{r['found_observable']} | {v(r['recall_observable'])} | "
+                     f"{r['violation_findings']} | "
                      f"{v(r['precision'])} | {r['unattributed']} | {r['insufficient_evidence']} "
                      f"| {r['insufficient_on_true_violation']} | "
-                     f"{r['compliant_despite_violation']} |")
+                     f"{r['compliant_despite_violation']} | {summary_text(r['summary'])} |")
+    missed = [r for r in report["findings"] if r["misses"] or r["precision_misses"]]
+    if missed:
+        lines += ["", "| provision | party | why true violations were missed | why violation "
+                  "findings were wrong |", "|---|---|---|---|"]
+        for r in missed:
+            lines.append(f"| {r['provision']} | {v(r['party'])} | "
+                         f"{counts_text(r['misses'])} | {counts_text(r['precision_misses'])} |")
     lines += ["", "| detection | events | observable | observable w/o restrictions | "
               "reported / observable | in an incident / observable |", "|---|---|---|---|---|---|",
               f"| all | {det['events']} | {v(det['observable_share'])} | "

@@ -126,7 +126,8 @@ def ceasefire_truth(scn: World, t: I64, side: NDArray[Any], ocls: Classification
 
 
 def event_records(scn: World, ev: Events, observable: NDArray[np.bool_],
-                  observable_all: NDArray[np.bool_]) -> list[dict[str, Any]]:
+                  observable_all: NDArray[np.bool_], observable_origin: NDArray[np.bool_]
+                  ) -> list[dict[str, Any]]:
     """Truth records of the events, with empty report lists for the day to fill."""
     W, n = scn.weapons, len(ev)
     sys_cal = {x.name: x.calibre_mm for x in SYSTEMS}
@@ -139,12 +140,13 @@ def event_records(scn: World, ev: Events, observable: NDArray[np.bool_],
     sector = [scn.sectors[k][0] for k in ev.sec.tolist()]
     rounds, airburst = ev.rounds.tolist(), ev.airburst.tolist()
     obs, obs_all = observable.tolist(), observable_all.tolist()
+    obs_o = observable_origin.tolist()
     return [{"type": "event", "id": ev.ids[i], "time": t_iso[i], "party": party[i],
              "weapon_class": wclass[i], "system": ev.system[i],
              "calibre_mm": sys_cal.get(ev.system[i]), "rounds": rounds[i], "sector": sector[i],
              "origin": {"lon": o_lon[i], "lat": o_lat[i], "dist_to_line_m": odist[i]},
              "impact": {"lon": i_lon[i], "lat": i_lat[i], "time": ti_iso[i]},
              "airburst": airburst[i], "observable": obs[i],
-             "observable_without_restrictions": obs_all[i],
+             "observable_without_restrictions": obs_all[i], "observable_origin": obs_o[i],
              "violates": ev.violates[i], "reports": {"origin": [], "impact": []}}
             for i in range(n)]

@@ -60,7 +60,10 @@ def plan_planted(scn: World) -> dict[int, list[tuple[str, Any, int, int]]]:
 
 
 def restriction(scn: World, rng: Generator, d: int, src: Sources, i: int, t: int,
-                batch: ObsBatch, truth: list[dict[str, Any]]) -> None:
+                batch: ObsBatch, truth: list[dict[str, Any]],
+                denied_radius_m: float | None = None) -> None:
+    """Source ``i`` is stopped at ``t`` for the rest of the day; with ``denied_radius_m`` the
+    disc of that radius around it is denied to every asset (a denial of access)."""
     allowed: set[RestrictionType] = set(RestrictionType)
     for prov in scn.agreement.provisions:
         if isinstance(prov.rule, MovementRule) and prov.rule.restriction_types:
@@ -69,6 +72,8 @@ def restriction(scn: World, rng: Generator, d: int, src: Sources, i: int, t: int
     weights = np.array([{"checkpoint": 5, "denial_of_access": 3}.get(c.value, 1)
                         for c in choices], float)
     rtype = choices[int(rng.choice(len(choices), p=weights / weights.sum()))]
+    if denied_radius_m is not None and RestrictionType.DENIAL_OF_ACCESS in choices:
+        rtype = RestrictionType.DENIAL_OF_ACCESS
     lon, lat, c = float(src.lon[i]), float(src.lat[i]), None
     _, _, c = scn.classify_xy(src.x[i:i + 1], src.y[i:i + 1], np.array([t]))
     ctl = int(c.control[0])
@@ -83,15 +88,21 @@ def restriction(scn: World, rng: Generator, d: int, src: Sources, i: int, t: int
                   "intent": "restriction", "party": who,
                   "time": iso_ns(np.array([t]))[0], "lon": round(lon, 6), "lat": round(lat, 6),
                   "source_id": src.ids[i], "restriction_type": rtype.value,
-                  "coverage_lost": f"{what} {src.ids[i]} for the day",
+                  "coverage_lost": f"{what} {src.ids[i]} for the day" + (
+                      f", and every asset within {denied_radius_m:g} m of it"
+                      if denied_radius_m else ""),
+                  **({"denied_radius_m": denied_radius_m} if denied_radius_m else {}),
                   "violates": violates, "observation_ids": []})
     rec = {"id": "", "kind": "restriction", "time": iso_ns(np.array([t - t % (60 * S_NS)]))[0],
            "time_precision": "minute", "source_id": src.ids[i], "source_type": "monitor",
            "observer_lon": round(lon, 6), "observer_lat": round(lat, 6),
            "count": 1, "restriction_type": rtype.value,
            # stopped for the rest of the simulated day (the source observes nothing that day)
-           "end_time": iso_ns(np.array([scn.start_ns + (d + 1) * DAY_NS]))[0],
-           "description": f"{what} stopped ({rtype.value.replace('_', ' ')})"}
+           "end_time": iso_ns(np.array([scn.start_ns + (d + 1) * DAY_NS]))[0]}
+    if denied_radius_m:
+        rec["denied_radius_m"] = float(denied_radius_m)
+    rec["description"] = f"{what} stopped ({rtype.value.replace('_', ' ')})" + (
+        f", area of {denied_radius_m / 1e3:g} km radius denied" if denied_radius_m else "")
     batch.add_record(t, rec, item)
 
 def in_window(scn: World, prov: Any, t_ns: int) -> bool:

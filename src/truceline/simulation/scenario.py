@@ -123,8 +123,9 @@ class Scenario(World):
         for side in self.side_parties:
             n = max(1, round(p.patrols_per_100km_side * total / 100_000.0))
             s = rng.uniform(0.0, total, n)
-            x, y, lon, lat, ok, _ = self.place(rng, self.loc, s, p.patrol_depth_km,
+            x, y, lon, lat, ok, c = self.place(rng, self.loc, s, p.patrol_depth_km,
                                                 np.full(n, side), np.full(n, p0, "int64"))
+            ok &= ~self.in_uncovered(c.chainage_m[self.loc])  # nobody goes there
             for i in np.flatnonzero(ok):
                 ids.append(f"patrol-{self.parties[side].lower()}-{d:03d}-{i:02d}")
                 role.append(PATROL)
@@ -146,15 +147,21 @@ class Scenario(World):
         # cameras down all day, from their own stream (the day's main stream is unchanged)
         cam_rng = Generator(PCG64([self.seed, d + 1, 0xCA]))
         restricted[cams] |= cam_rng.random(len(cams)) < p.camera_down_prob
+        restricted[cams] |= self.camera_outage[d, cams]  # outages of several days
         src = Sources(ids, role_a, np.array(party, np.int16), np.array(xs), np.array(ys),
                        np.array(lons), np.array(lats),
                        np.concatenate([base.facing, np.zeros(m - n0)]),
                        np.concatenate([base.clock_s, rng.normal(0, p.clock_sd_s, m - n0)]),
                        np.concatenate([base.post_of, np.full(m - n0, -1)]))
+        # which restrictions deny an area, from their own stream (none by default)
+        den_rng = Generator(PCG64([self.seed, d + 1, 0xDE]))
         for i in np.flatnonzero(restricted & (role_a != CAMERA)):
             t = int(act_a[i] if role_a[i] == PATROL else day_ns + 7 * 3600 * S_NS)
             t += int(rng.integers(0, 3600)) * S_NS
-            restriction(self, rng, d, src, int(i), t, batch, truth)
+            radius = None
+            if p.area_denial_share > 0 and den_rng.random() < p.area_denial_share:
+                radius = round(float(den_rng.uniform(*p.denied_radius_km)) * 1e3, -1)
+            restriction(self, rng, d, src, int(i), t, batch, truth, denied_radius_m=radius)
         monitoring_records(self, d, day_ns, src, act_a, act_b,
                            restricted & (role_a == CAMERA), batch, truth)
         return src, act_a, act_b, restricted

@@ -140,6 +140,20 @@ class SimulationParams:
     (SMM recorded restrictions on a few percent to over 10 % of patrols)."""
     restriction_prob_post: float = 0.01
     """Chance per post and day that a post is denied or evacuated for the day."""
+    area_denial_share: float = 0.0
+    """Share of restrictions that also deny an area: the record carries ``denied_radius_m``
+    and the coverage model then removes every asset's coverage of that disc until the end of
+    the day (``docs/coverage.md``). The detection physics is unchanged (a sensor or post
+    outside the disc still hears fire inside it), so the model's claim stays conservative."""
+    denied_radius_km: tuple[float, float] = (2.0, 8.0)
+    """Radius of a denied area, drawn uniformly (SMM reports: access denied to a village or
+    an area of a few km)."""
+    uncovered_sectors: tuple[str, ...] = ()
+    """Sectors (ids of the agreement's sectors, or ``km<from>`` stretches) with no post,
+    camera, acoustic array or patrol at all: whole stretches of the line nobody watches."""
+    uncovered_sector_count: int = 0
+    """Or this many sectors, chosen from the seed (ignored when ``uncovered_sectors`` names
+    them)."""
 
     # -- acoustic sensors ------------------------------------------------------------------------
     sensor_array_spacing_km: float = 40.0
@@ -174,6 +188,11 @@ class SimulationParams:
     camera_down_prob: float = 0.05
     """Chance per camera and day that it is down all day (power, link, damage): it then detects
     nothing and files a ``monitoring`` record with ``asset_status: down``."""
+    camera_outage_share: float = 0.0
+    """Share of the cameras that are down for an outage of several consecutive days in the run
+    (a damaged mast, a cut power line), on top of ``camera_down_prob``."""
+    camera_outage_days: tuple[int, int] = (3, 7)
+    """Length of such an outage in days (uniform; cut at the end of the run)."""
 
     # -- planted provision evidence -------------------------------------------------------------
     withdrawal_violations: int = 3

@@ -135,6 +135,9 @@ class World:
         self.sectors: list[tuple[str, float, float]] = []
         self.escalation = np.ones((days, 0))
         self.heat = np.ones(0)
+        self.uncovered: list[tuple[str, float, float]] = []
+        self.camera_outage = np.zeros((days, 0), bool)
+        self.outages: list[dict[str, Any]] = []
         if geometry is not None:
             assert agreement.geography is not None
             self.loc = agreement.geography.line_of_contact
@@ -146,7 +149,9 @@ class World:
             self.side_sign = {cl.left_party: 1.0, cl.right_party: -1.0}
             self.side_parties = (cl.left_party, cl.right_party)
             self._setup_sectors()
+            self.uncovered = self._uncovered_sectors()
             self.sources = self._layout()
+            self.camera_outage = self._camera_outages()
 
     # -- setup ---------------------------------------------------------------------------------
     def track(self, line: str) -> Track:
@@ -190,6 +195,52 @@ class World:
                 else:
                     d += 1
         self.escalation = esc
+
+    def _uncovered_sectors(self) -> list[tuple[str, float, float]]:
+        """The sectors nobody watches: those ``uncovered_sectors`` names, else
+        ``uncovered_sector_count`` of them drawn from a generator of their own (seed, 0x5EC),
+        so the world's main stream is the same as without them."""
+        p = self.p
+        if p.uncovered_sectors:
+            known = {s[0] for s in self.sectors}
+            bad = sorted(set(p.uncovered_sectors) - known)
+            if bad:
+                raise ValidationError(f"unknown sectors {', '.join(bad)}; the line has "
+                                      f"{', '.join(sorted(known))}", field="uncovered_sectors")
+            return [s for s in self.sectors if s[0] in p.uncovered_sectors]
+        k = min(max(0, p.uncovered_sector_count), len(self.sectors))
+        if not k:
+            return []
+        pick = Generator(PCG64([self.seed, 0x5EC])).choice(len(self.sectors), k, replace=False)
+        return [self.sectors[i] for i in sorted(pick.tolist())]
+
+    def in_uncovered(self, chainage_m: F64) -> NDArray[np.bool_]:
+        """Whether points at these chainages of the line of contact lie in an uncovered
+        sector."""
+        s = np.asarray(chainage_m, float)
+        out = np.zeros(s.shape, bool)
+        for _, a, b in self.uncovered:
+            out |= (s >= a) & (s < b)
+        return out
+
+    def _camera_outages(self) -> NDArray[np.bool_]:
+        """(days, sources): the cameras down for an outage of several days, a share
+        ``camera_outage_share`` of them, from a generator of their own (seed, 0xCA, 0xD0)."""
+        p, n = self.p, len(self.sources.ids)
+        out = np.zeros((self.days, n), bool)
+        cams = np.flatnonzero(self.sources.role == CAMERA)
+        k = round(len(cams) * p.camera_outage_share)
+        if not k:
+            return out
+        rng = Generator(PCG64([self.seed, 0xCA, 0xD0]))
+        for i in np.sort(rng.choice(cams, k, replace=False)).tolist():
+            length = min(self.days, int(rng.integers(p.camera_outage_days[0],
+                                                     p.camera_outage_days[1] + 1)))
+            first = int(rng.integers(0, self.days - length + 1))
+            out[first:first + length, i] = True
+            self.outages.append({"type": "camera_outage", "source": self.sources.ids[i],
+                                 "first_day": first, "days": length})
+        return out
 
     def classify_xy(self, x: F64, y: F64, t_ns: I64) -> tuple[F64, F64, Classification]:
         assert self.geom is not None
@@ -256,8 +307,9 @@ class World:
         for party in self.side_parties:
             n = max(1, int(total // (p.post_spacing_km * 1e3)))
             s = (np.arange(n) + 0.5 + rng.uniform(-0.25, 0.25, n)) * total / n
-            x, y, lon, lat, ok, _ = self.place(rng, self.loc, s, p.post_depth_km,
+            x, y, lon, lat, ok, c = self.place(rng, self.loc, s, p.post_depth_km,
                                                 np.full(n, party), np.repeat(t, n))
+            ok &= ~self.in_uncovered(c.chainage_m[self.loc])
             first = len(ids)
             add(POST, "op", party, x, y, lon, lat, ok)
             post_ix = np.arange(first, len(ids))
@@ -274,8 +326,9 @@ class World:
                     cam.astype(np.int64))
             na = max(1, int(total // (p.sensor_array_spacing_km * 1e3)))
             s = (np.arange(na) + 0.5) * total / na
-            x, y, lon, lat, ok, _ = self.place(rng, self.loc, s, np.full(na, p.sensor_depth_km),
+            x, y, lon, lat, ok, c = self.place(rng, self.loc, s, np.full(na, p.sensor_depth_km),
                                                 np.full(na, party), np.repeat(t, na))
+            ok &= ~self.in_uncovered(c.chainage_m[self.loc])
             k = p.sensor_array_size
             ang = np.concatenate([[0.0], np.arange(k - 1) * 2 * np.pi / max(k - 1, 1)])
             rad = np.concatenate([[0.0], np.full(k - 1, p.sensor_array_radius_km * 1e3)])
@@ -284,7 +337,8 @@ class World:
                 sy = y[i] + rad * np.sin(ang)
                 slon, slat, c = self.classify_xy(sx, sy, np.repeat(t, k))
                 add(SENSOR, f"ac{i:03d}", party, sx, sy, slon, slat,
-                    c.in_aoi & (c.control == party))
+                    c.in_aoi & (c.control == party)
+                    & ~self.in_uncovered(c.chainage_m[self.loc]))
         n = len(ids)
         return Sources(
             ids, np.array(cols["role"], np.int8), np.array(cols["party"], np.int16),
@@ -308,11 +362,16 @@ class World:
             if s.role[i] == CAMERA:
                 rec["facing_deg"] = round(float(s.facing[i]), 2)
             out.append(rec)
+        dark = {u[0] for u in self.uncovered}
         for (sid, a, b), h in zip(self.sectors, self.heat, strict=True):
-            out.append({"type": "sector", "id": sid, "from_km": round(a / 1e3, 3),
-                        "to_km": round(b / 1e3, 3), "heat": float(h),
-                        "events_per_day": round(self.rate(b - a) * float(h), 3)})
+            rec = {"type": "sector", "id": sid, "from_km": round(a / 1e3, 3),
+                   "to_km": round(b / 1e3, 3), "heat": float(h),
+                   "events_per_day": round(self.rate(b - a) * float(h), 3)}
+            if sid in dark:
+                rec["uncovered"] = True
+            out.append(rec)
         out.extend(self.episodes)
+        out.extend(self.outages)
         return out
 
     def rate(self, length_m: float) -> float:

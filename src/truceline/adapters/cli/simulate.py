@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from truceline.adapters.cli.group import cli, handle_errors
+from truceline.simulation.presets import SCENARIOS
 
 
 @cli.command()
@@ -25,9 +26,12 @@ from truceline.adapters.cli.group import cli, handle_errors
               help="First day (local midnight); default: the agreement's entry into force.")
 @click.option("--validate", is_flag=True,
               help="Round-trip every record through the Observation model (slower).")
+@click.option("--scenario", type=click.Choice(list(SCENARIOS)), default="baseline",
+              show_default=True,
+              help="Preset: " + "; ".join(f"{k}: {v[0]}" for k, v in SCENARIOS.items()) + ".")
 @handle_errors
 def simulate(agreement: str, days: int, seed: int, out: str, scale: float,
-             start: datetime | None, validate: bool) -> None:
+             start: datetime | None, validate: bool, scenario: str) -> None:
     """Simulate a monitoring mission's observations along the agreement's line, with the truth."""
     from truceline.adapters.agreement_files import load_agreement_file
     from truceline.adapters.simulate_files import write_simulation
@@ -36,7 +40,7 @@ def simulate(agreement: str, days: int, seed: int, out: str, scale: float,
     if start is not None:
         first = start.replace(tzinfo=load_agreement_file(agreement)[0].tz)
     res = write_simulation(agreement, out, days=days, seed=seed, scale=scale, start=first,
-                           validate=validate)
+                           validate=validate, scenario=scenario)
     c = res.manifest["counts"]
     click.echo(f"{out}: {res.observations} observations, {res.events} true events "
                f"({c.get('events.observable', 0)} observable), {res.planted} planted items "
@@ -66,7 +70,8 @@ def evaluate(truth_dir: str, db: str, json_path: str | None) -> None:
                    [f.to_record() for f in store.findings()],
                    parties=manifest["parties"],
                    sensor_timing_sd_s=manifest["params"]["sensor_timing_sd_s"])
-    report["scenario"] = {k: manifest[k] for k in ("seed", "days", "scale", "agreement")}
+    report["scenario"] = {k: manifest.get(k) for k in ("scenario", "seed", "days", "scale",
+                                                       "agreement")}
     click.echo(render_markdown(report), nl=False)
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n",

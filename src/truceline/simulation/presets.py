@@ -1,0 +1,61 @@
+"""Named scenarios: sets of :class:`~truceline.simulation.sources.SimulationParams` overrides.
+
+Each preset is what a verdict must survive (``docs/simulation.md``, "Scenarios"):
+
+* ``baseline`` — the defaults: a mission along the whole line with few restrictions.
+* ``restrictions`` — patrols stopped four times as often, posts five times, and half of the
+  restrictions deny an area of 2-8 km around the monitors (``denied_radius_m``).
+* ``cameras_down`` — half of the cameras down for 3-7 consecutive days each, on top of the
+  daily 5 % chance.
+* ``uncovered`` — two sectors of the line (chosen from the seed) with no post, camera,
+  acoustic array or patrol at all.
+
+Pure: a preset is data; the choices it leaves to chance (which sectors, which cameras, which
+days) are drawn from generators seeded by the scenario's seed, apart from the main streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from truceline.errors import ValidationError
+
+if TYPE_CHECKING:  # the CLI lists the names without importing numpy
+    from truceline.simulation.sources import SimulationParams
+
+__all__ = ["SCENARIOS", "scenario_params"]
+
+#: name -> (one-line description, overrides of the defaults)
+SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
+    "baseline": ("the defaults: posts, cameras, arrays and patrols along the whole line", {}),
+    "restrictions": (
+        "patrols stopped 30 % of days, posts 5 %, half of the restrictions deny an area of "
+        "2-8 km radius",
+        {"restriction_prob_patrol": 0.30, "restriction_prob_post": 0.05,
+         "area_denial_share": 0.5, "denied_radius_km": (2.0, 8.0)},
+    ),
+    "cameras_down": (
+        "half of the cameras down for 3-7 consecutive days each (plus 5 % a day)",
+        {"camera_outage_share": 0.5, "camera_outage_days": (3, 7)},
+    ),
+    "uncovered": (
+        "two sectors of the line (chosen from the seed) without any post, camera, array or "
+        "patrol",
+        {"uncovered_sector_count": 2},
+    ),
+}
+
+
+def scenario_params(name: str, base: SimulationParams | None = None) -> SimulationParams:
+    """The parameters of the named scenario (its overrides applied to ``base``).
+
+    >>> scenario_params("cameras_down").camera_outage_share
+    0.5
+    """
+    from truceline.simulation.sources import SimulationParams
+
+    if name not in SCENARIOS:
+        raise ValidationError(f"unknown scenario {name!r}; one of {', '.join(SCENARIOS)}",
+                              field="scenario")
+    return replace(base or SimulationParams(), **SCENARIOS[name][1])

@@ -1,0 +1,228 @@
+"""Score the findings of a pipeline against the simulated truth: per provision and party.
+
+Recall (overall, and among the violations an active source could observe), precision of the
+violation findings, the summary verdicts of each provision's window (and any "compliant"
+verdict despite a true violation in it), and why each missed violation was missed
+(:data:`MISS_REASONS`) and each wrong finding was wrong (:data:`PRECISION_MISSES`). Pure:
+plain records in, numbers out; :mod:`truceline.simulation.evaluation` puts it in the report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+
+def majority(ids: Iterable[str], owner: Mapping[str, str]) -> str | None:
+    c = Counter(owner[i] for i in ids if i in owner)
+    return min(c, key=lambda k: (-c[k], k)) if c else None
+
+
+#: Why a true violation was not found, in the order they are tried (the first that applies).
+MISS_REASONS = (
+    "not_observable",         # no active, unrestricted source could detect any part of it
+    "not_reported",           # observable, but no source reported it (detection chance)
+    "wrong_party",            # a violation finding of it names another party
+    "insufficient_evidence",  # an 'insufficient evidence' finding of it: for fire, located
+                              # but attributed below the agreement's confidence; for presence,
+                              # nationality not established
+    "origin_not_observable",  # only the impact could be observed: nothing to attribute from
+    "origin_not_reported",    # the origin was observable, but nobody reported it
+    "origin_one_report",      # one report of the origin: no fix, so unattributed
+    "origin_merged",          # its origin reports sit in a finding of another event
+    "origin_split",           # >= 2 origin reports, but no finding holds two of them
+    "origin_not_located",     # a finding holds >= 2 of its origin reports, yet no origin
+    "merged",                 # its reports sit only in findings of other items
+    "no_finding",             # reported, but no finding of the provision holds its reports
+)
+PRECISION_MISSES = ("wrong_party", "not_a_violation", "no_true_item")
+
+
+def _ts(x: Any) -> float | None:
+    if not x:
+        return None
+    return datetime.fromisoformat(str(x).replace("Z", "+00:00")).timestamp()
+
+
+def _summary_reason(explanation: str) -> str:
+    """The reason an 'insufficient evidence' summary gives (rules.py, ``_Builder.summaries``)."""
+    text = explanation.split(": ", 1)[-1]
+    if text.startswith("not covered"):
+        return "not_covered"
+    if "open findings could be" in text:
+        return "open_findings"
+    if "no relevant evidence" in text:
+        return "no_relevant_evidence"
+    return "other"
+
+
+def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mapping[str, Any]],
+              obs_item: Mapping[str, str], findings: Sequence[Mapping[str, Any]],
+              stored_ids: set[str] | None = None) -> list[dict[str, Any]]:
+    """Per provision and party: true violations (and those observable by an active source),
+    how many were found with the right party (recall, overall and among the observable),
+    violation findings naming that party and how many were right (precision), unattributed
+    violations, 'insufficient evidence' findings about events, the summary verdicts of the
+    provision's window (compliant, compliant despite a true violation in the window,
+    insufficient evidence by reason), and why each missed violation and each wrong finding
+    went wrong (:data:`MISS_REASONS`, :data:`PRECISION_MISSES`)."""
+    stored = stored_ids if stored_ids is not None else set(obs_item)
+    true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
+    thing_of: dict[str, Mapping[str, Any]] = {}
+    for thing in (*events, *planted):
+        thing_of[thing["id"]] = thing
+        for pid in thing.get("violates", []):
+            true_party[(pid, thing["id"])] = thing.get("party")
+    rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    observable: dict[str, bool] = {}
+    for (pid, iid), party in true_party.items():
+        th = thing_of[iid]
+        observable[iid] = bool(th.get("observable", True)) if th["type"] == "event" \
+            else bool(th.get("observation_ids"))
+        rows[(pid, str(party))]["true"] += 1
+        rows[(pid, str(party))]["true_observable"] += observable[iid]
+    found: set[tuple[str, str]] = set()
+    owned: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
+    touched: set[tuple[str, str]] = set()
+    held: dict[tuple[str, str], list[tuple[int, str | None]]] = defaultdict(list)
+    summaries: list[Mapping[str, Any]] = []
+    for k, f in enumerate(findings):
+        pid, verdict, party = f["provision_id"], f["verdict"], f.get("party")
+        ev = f.get("evidence") or []
+        if not ev:  # a summary finding
+            summaries.append(f)
+            continue
+        item = majority(ev, obs_item)
+        for oid in ev:  # which findings hold each report, and whose they are by majority
+            held[(pid, oid)].append((k, item))
+            if oid in obs_item:
+                touched.add((pid, obs_item[oid]))
+        tp = true_party.get((pid, item)) if item is not None else None
+        is_true = item is not None and (pid, item) in true_party
+        if is_true:
+            owned[(pid, str(item))].append((verdict, party))
+        if verdict == "violation":
+            if party is None:
+                rows[(pid, str(tp))]["unattributed"] += 1
+                continue
+            rows[(pid, party)]["flagged"] += 1
+            if is_true and tp == party:
+                rows[(pid, party)]["correct"] += 1
+                found.add((pid, str(item)))
+            else:
+                why = ("wrong_party" if is_true else
+                       "not_a_violation" if item is not None else "no_true_item")
+                rows[(pid, party)]["precision_miss:" + why] += 1
+        elif verdict == "insufficient_evidence":
+            rows[(pid, str(party if party is not None else tp))]["insufficient"] += 1
+            if is_true:
+                rows[(pid, str(tp))]["insufficient_on_true"] += 1
+        elif verdict == "compliant" and is_true:
+            rows[(pid, str(tp))]["compliant_despite_violation"] += 1
+    for f in summaries:  # one per provision, party and window: judged against that window
+        pid, verdict, sparty = f["provision_id"], f["verdict"], str(f.get("party"))
+        w0, w1 = _ts(f.get("window_start")), _ts(f.get("window_end"))
+        c = rows[(pid, sparty)]
+        if verdict == "compliant":
+            c["summary_compliant"] += 1
+            inside = [
+                key for key, tp in true_party.items() if key[0] == pid and str(tp) == sparty
+                and (tt := _ts(thing_of[key[1]].get("time"))) is not None
+                and (w0 is None or tt >= w0) and (w1 is None or tt < w1)]
+            c["compliant_despite_violation"] += bool(inside)
+        elif verdict == "insufficient_evidence":
+            c["summary_insufficient:" + _summary_reason(str(f.get("explanation", "")))] += 1
+    for pid, iid in found:
+        rows[(pid, str(true_party[(pid, iid)]))]["found"] += 1
+        rows[(pid, str(true_party[(pid, iid)]))]["found_observable"] += observable[iid]
+    miss_dist: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list))
+    for (pid, iid), party in true_party.items():
+        if (pid, iid) in found:
+            continue
+        why = _miss_reason(thing_of[iid], party, owned.get((pid, iid), []),
+                           (pid, iid) in touched, stored, partial(_held, held, pid))
+        rows[(pid, str(party))]["miss:" + why] += 1
+        d = (thing_of[iid].get("origin") or {}).get("dist_to_line_m")
+        if d is not None:
+            miss_dist[(pid, str(party))][why].append(float(d))
+    out = []
+    for (pid, party), c in sorted(rows.items()):
+        out.append({
+            "provision": pid, "party": None if party == "None" else party,
+            "true_violations": c["true"], "found": c["found"],
+            "recall": round(c["found"] / c["true"], 4) if c["true"] else None,
+            "true_observable": c["true_observable"], "found_observable": c["found_observable"],
+            "recall_observable": round(c["found_observable"] / c["true_observable"], 4)
+            if c["true_observable"] else None,
+            "violation_findings": c["flagged"], "correct": c["correct"],
+            "precision": round(c["correct"] / c["flagged"], 4) if c["flagged"] else None,
+            "unattributed": c["unattributed"], "insufficient_evidence": c["insufficient"],
+            "insufficient_on_true_violation": c["insufficient_on_true"],
+            "compliant_despite_violation": c["compliant_despite_violation"],
+            "summary": {"compliant": c["summary_compliant"],
+                        **{k.split(":", 1)[1]: v for k, v in sorted(c.items())
+                           if k.startswith("summary_insufficient:")}},
+            "misses": {r: c["miss:" + r] for r in MISS_REASONS if c["miss:" + r]},
+            "precision_misses": {r: c["precision_miss:" + r] for r in PRECISION_MISSES
+                                 if c["precision_miss:" + r]},
+            "misses_origin_dist_median_m": {
+                r: round(float(np.median(x)), 0)
+                for r, x in miss_dist.get((pid, party), {}).items()},
+        })
+    return out
+
+
+def _held(held: Mapping[tuple[str, str], list[tuple[int, str | None]]], pid: str,
+          oid: str) -> Sequence[tuple[int, str | None]]:
+    return held.get((pid, oid), [])
+
+
+def _miss_reason(thing: Mapping[str, Any], party: str | None,
+                 owned: Sequence[tuple[str, str | None]], touched: bool, stored: set[str],
+                 held: Callable[[str], Sequence[tuple[int, str | None]]]) -> str:
+    """The first of :data:`MISS_REASONS` that explains why ``thing`` was not found.
+    ``held(oid)``: the findings (index, majority item) of the provision holding a report."""
+    reports = thing.get("reports")
+    ids = [*reports["origin"], *reports["impact"]] if reports else \
+        list(thing.get("observation_ids", ()))
+    if thing["type"] == "event" and not thing.get("observable", True):
+        return "not_observable"
+    if not any(i in stored for i in ids):
+        return "not_reported"
+    if any(v == "violation" and p is not None and p != party for v, p in owned):
+        return "wrong_party"
+    if any(v == "insufficient_evidence" for v, _ in owned):
+        return "insufficient_evidence"
+    if reports is not None:
+        origin = [i for i in reports["origin"] if i in stored]
+        if not origin:
+            return ("origin_not_reported" if thing.get("observable_origin", True)
+                    else "origin_not_observable")
+        if len(origin) == 1:
+            return "origin_one_report"
+        where = [h for i in origin for h in held(i)]
+        if any(item != thing["id"] for _, item in where):
+            return "origin_merged"
+        if max(Counter(k for k, _ in where).values(), default=0) < 2:
+            return "origin_split"
+        return "origin_not_located"
+    return "merged" if touched else "no_finding"
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """``{"a_b": 3, "c": 1}`` as ``a b 3, c 1`` (``-`` when empty)."""
+    return ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in counts.items() if n) or "-"
+
+
+def summary_text(summary: Mapping[str, int]) -> str:
+    """The summary verdicts of a row: ``compliant 1, insufficient (not covered) 1``."""
+    parts = [f"compliant {summary['compliant']}"] if summary.get("compliant") else []
+    parts += [f"insufficient ({k.replace('_', ' ')}) {n}" for k, n in summary.items()
+              if k != "compliant" and n]
+    return ", ".join(parts) or "-"
