@@ -97,31 +97,6 @@ class Observation(BaseModel):
     armed: bool | None = Field(
         None, description="Presence: were they armed (posture as observed)? None = not seen."
     )
-    mandate: str | None = Field(
-        None,
-        max_length=200,
-        description="Presence: the mandate it operates under, as verified (e.g. 'OSCE'); an "
-        "agreement may exempt unarmed missions under named mandates.",
-    )
-    armed: bool | None = Field(
-        None, description="Presence: were they armed (posture as observed)? None = not seen."
-    )
-    presence_category: PresenceCategory | None = None
-    restriction_type: RestrictionType | None = None
-
-    party: str | None = Field(None, max_length=100, description="Declaring or inspected party.")
-    category: str | None = Field(None, max_length=100, description="Declared quantity's category.")
-    quantity: float | None = Field(None, ge=0)
-    as_of: date | None = None
-
-    killed: int | None = Field(None, ge=0)
-    injured: int | None = Field(None, ge=0)
-
-    arrival_time: datetime | None = Field(None, description="Acoustic arrival time at the sensor.")
-    temperature_c: float | None = Field(None, ge=-60, le=60)
-    wind_u_ms: float | None = Field(None, ge=-60, le=60)
-    wind_v_ms: float | None = Field(None, ge=-60, le=60)
-
     presence_category: PresenceCategory | None = None
     restriction_type: RestrictionType | None = None
 
