@@ -350,3 +350,85 @@ def test_a_watched_quiet_side_is_evidence_about_it(front_2025) -> None:
     assert ua.coverage is not None and ua.coverage >= 0.002
     _, alone = derive_findings(ctx, [shot])
     assert _summary(alone, "M25-ceasefire", "UA").verdict is Verdict.INSUFFICIENT_EVIDENCE
+
+
+# -- property: no "compliant" while an open finding could be the party's --------------------
+
+def _posts(line, inside, want: bool, prefix: str) -> list:
+    out = []
+    for i, km in enumerate(range(300, 601, 25)):
+        lon, lat = place(line, km, 3, inside, want)
+        out.append(parse_observation({
+            "id": f"{prefix}-{i}", "kind": "monitoring", "time": "2025-03-27T08:00:00+02:00",
+            "end_time": "2025-03-28T08:00:00+02:00", "source_id": f"{prefix}-{i}",
+            "observer_lon": lon, "observer_lat": lat, "asset_type": "post",
+            "asset_status": "active"}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def watched_march2025(front_2025):
+    import copy
+
+    line, in_ru = front_2025
+    _, doc = load_agreement_file("march2025")
+    doc = copy.deepcopy(doc)
+    doc["min_coverage"] = 0.002
+    ctx = context_for_doc(doc)
+    posts = _posts(line, in_ru, False, "ua-post") + _posts(line, in_ru, True, "ru-post")
+    spots = {(km, side): place(line, km, 2, in_ru, side == "RU")
+             for km in (320, 410, 500, 590) for side in ("UA", "RU")}
+    return ctx, posts, spots
+
+
+def test_property_no_compliant_verdict_with_an_open_doubt(watched_march2025) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ctx, posts, spots = watched_march2025
+    compliant: list[str | None] = []  # the property must not hold vacuously
+    p_ru = st.sampled_from([0.0, 0.02, 0.1, 0.5, 0.85, 0.9, 0.97, 1.0]) | st.floats(0.0, 1.0)
+    incident = st.tuples(st.sampled_from(sorted(spots)), p_ru,
+                         st.booleans(), st.integers(0, 20))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(incident, max_size=5), st.sampled_from([0.01, 0.05, 0.2]))
+    def run(incs: list, doubt: float) -> None:
+        ag = ctx.agreement.model_copy(update={"doubt_threshold": doubt})
+        obs, made = list(posts), []
+        for n, ((km, side), p_ru, located, hour) in enumerate(incs):
+            lon, lat = spots[(km, side)]
+            o = parse_observation({**_shot(f"s{n}", (lon, lat), 500),
+                                   "time": f"2025-03-27T{8 + hour % 12:02d}:30:00+02:00"})
+            obs.append(o)
+            made.append(Incident(
+                id=f"i-s{n}", kind="fire", time=o.time.isoformat(), evidence=(o.id,),
+                fire_type="explosion", explosion_type="outgoing",
+                origin=Located(lon, lat, (2.5e5, 0.0, 2.5e5)) if located else None,
+                impact=None if located else Located(lon, lat, (2.5e5, 0.0, 2.5e5)),
+                party_probability={"RU": round(p_ru, 4), "UA": round(1 - p_ru, 4)}
+                if located else {}))
+        from truceline.services.check import derive_coverage
+
+        ev = gather(ctx.geometry, obs, made, derive_coverage(ctx, obs))
+        findings = check(ag, ctx.geometry, ev)
+        compliant.extend(f.party for f in findings
+                         if not f.evidence and f.verdict is Verdict.COMPLIANT)
+        for s in findings:
+            if s.evidence or s.verdict is not Verdict.COMPLIANT:
+                continue
+            for f in findings:
+                if f.provision_id != s.provision_id or not f.evidence:
+                    continue
+                assert not (f.verdict is Verdict.VIOLATION and f.party is None), s.explanation
+                assert not (f.verdict is Verdict.VIOLATION and f.party == s.party)
+                if f.verdict is not Verdict.INSUFFICIENT_EVIDENCE:
+                    continue
+                probs = f.details.get("probabilities")
+                if probs:  # undecided: the party's probability is below the doubt threshold
+                    assert probs.get(s.party, 0.0) < doubt, s.explanation
+                else:  # no probabilities: it names another party
+                    assert f.party is not None and f.party != s.party, s.explanation
+
+    run()
+    assert {"UA", "RU"} <= set(compliant)

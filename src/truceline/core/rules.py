@@ -132,7 +132,8 @@ def gather(
             ipts.append((i.id, loc.lon, loc.lat, datetime.fromisoformat(i.time)))
     obs_cls, obs_row = _classify_points(geom, opts)
     inc_cls, inc_row = _classify_points(geom, ipts)
-    times = [o.time for o in obs]
+    # the latest evidence: a post manned until 08:00 is evidence until 08:00, not its start
+    times = [o.time for o in obs] + [o.end_time for o in obs if o.end_time is not None]
     ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None,
                   coverage=coverage)
     if geom is not None and inc_cls is not None:
