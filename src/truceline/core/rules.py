@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,6 @@ from truceline.core.agreements import (
     RULE_EVIDENCE,
     Agreement,
     CeasefireRule,
-    DeclarationSchedule,
     LimitRule,
     MovementRule,
     PresenceRule,
@@ -34,6 +33,7 @@ from truceline.core.counting import describe, incident_records
 from truceline.core.coverage import RULE_COVERAGE_KINDS, Coverage
 from truceline.core.findings import Finding, Verdict, finding_id, sort_findings
 from truceline.core.incidents import Incident, Located, singleton
+from truceline.core.limits import check_limit, limit_summaries
 from truceline.core.nationality import country_code, country_name
 from truceline.core.observations import Observation
 from truceline.core.precision import (
@@ -752,87 +752,8 @@ def _check_movement(b: _Builder, rule: MovementRule, ev: Evidence, parties: list
 
 
 def _check_limit(b: _Builder, rule: LimitRule, ev: Evidence, parties: list[str]) -> int:
-    relevant = 0
     decl = ev.by_kind.get(Kind.DECLARATION.value, []) + ev.by_kind.get(Kind.INSPECTION.value, [])
-    start_day = b.start.date()
-    for o in sorted(decl, key=lambda x: (x.as_of or x.time.date(), x.id)):
-        if o.category != rule.category or o.party not in b.p.obligated:
-            continue
-        assert o.as_of is not None and o.quantity is not None
-        if o.as_of < start_day or (b.end is not None and o.as_of >= b.end.date()):
-            continue  # before the limit took effect: not a violation, by the treaty's terms
-        relevant += 1
-        unit = f" {rule.unit}" if rule.unit else ""
-        kw: dict[str, Any] = dict(
-            time=_iso(o.time),
-            details={"quantity": o.quantity, "limit": rule.limit, "as_of": o.as_of.isoformat()},
-        )
-        src = "declared" if o.kind is Kind.DECLARATION else "inspected"
-        if o.quantity > rule.limit:
-            b.add(
-                Verdict.VIOLATION,
-                o.party,
-                (o.id,),
-                f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
-                f"{o.as_of}, over the limit of {rule.limit:g}",
-                **kw,
-            )
-        else:
-            b.add(
-                Verdict.COMPLIANT,
-                o.party,
-                (o.id,),
-                f"{o.party} {src} {o.quantity:g}{unit} of {rule.category} as of "
-                f"{o.as_of}, at or under the limit of {rule.limit:g}",
-                **kw,
-            )
-    if rule.declarations is not None:
-        _missing_declarations(b, rule, rule.declarations, decl, ev)
-    return relevant
-
-
-def _missing_declarations(
-    b: _Builder,
-    rule: LimitRule,
-    sched: DeclarationSchedule,
-    decl: list[Observation],
-    ev: Evidence,
-) -> None:
-    """A declaration due in the window and not in the record is a finding of its own.
-
-    A round counts as due once its due date is on or before the latest evidence, or once any
-    party's declaration for it is in the record (the exchange took place). The verdict is
-    "insufficient evidence" on the limit: the party's numbers for that date are not known.
-    """
-    declared: dict[date, dict[str, list[str]]] = {}
-    for o in decl:
-        if o.kind is Kind.DECLARATION and o.category == rule.category and o.as_of is not None:
-            declared.setdefault(o.as_of, {}).setdefault(str(o.party), []).append(o.id)
-    latest = ev.as_of.date() if ev.as_of is not None else b.start.date()
-    until = max([latest, *declared])
-    end = b.end.date() if b.end is not None else None
-    for as_of, due in sched.rounds(b.start.date(), end, until):
-        by = declared.get(as_of, {})
-        if due > latest and not by:
-            continue  # not yet due as far as the record shows
-        for party in b.p.obligated:
-            if party in by:
-                continue
-            others = sorted(p for p in by if p != party)
-            seen = f"; {', '.join(others)}'s for that date is recorded" if others else ""
-            b.add(
-                Verdict.INSUFFICIENT_EVIDENCE,
-                party,
-                tuple(sorted(i for p in others for i in by[p])),
-                f"declaration not provided by its due date: {party}'s declaration of "
-                f"{rule.category} as of {as_of} (due by {due}) is not in the record{seen}; "
-                f"{party}'s compliance with the limit of {rule.limit:g} as of {as_of} cannot "
-                f"be determined",
-                kind=f"missing-declaration {as_of}",
-                time=f"{due.isoformat()}T00:00:00Z",
-                details={"missing_declaration": {"as_of": as_of.isoformat(),
-                                                 "due": due.isoformat()}},
-            )
+    return check_limit(b, rule, decl, ev.as_of)
 
 
 _CHECKS = {
@@ -850,26 +771,12 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
     out: list[Finding] = []
     for prov in agreement.provisions:
         b = _Builder(agreement, prov)
-        relevant = _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
+        _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
         if prov.rule.kind == "quantitative_limit":
-            _limit_summaries(b, relevant)
+            limit_summaries(b, prov.rule)
         else:
             b.summaries(ev)
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
     return sort_findings(out)
 
-
-def _limit_summaries(b: _Builder, relevant: int) -> None:
-    """A party with no declaration in force gets 'insufficient evidence', never 'compliant'."""
-    seen = {f.party for f in b.out}
-    for party in b.p.obligated:
-        if party not in seen:
-            b.add(
-                Verdict.INSUFFICIENT_EVIDENCE,
-                party,
-                (),
-                f"no declaration or inspection of {b.p.rule.category} by {party} "  # type: ignore[union-attr]
-                f"since the limit took effect on {_iso(b.start)}",
-                kind="summary",
-            )
