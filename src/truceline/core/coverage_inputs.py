@@ -17,16 +17,9 @@ import numpy as np
 
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
-from truceline.core.coverage import (
-    ASSET_TYPES,
-    Assets,
-    Coverage,
-    CoverageParams,
-    DeniedAreas,
-    Intervals,
-    build_coverage,
-    to_ns,
-)
+from truceline.core.coverage import Coverage, build_coverage
+from truceline.core.coverage_footprints import ASSET_TYPES, Assets, CoverageParams
+from truceline.core.coverage_time import DeniedAreas, Intervals, to_ns
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import AssetStatus, Kind
 
