@@ -40,6 +40,8 @@ from truceline.core.record.note import Signer
 from truceline.services import record, verifiers
 from truceline.services.context import load_context
 from truceline.services.ingest import ingest
+from truceline.services.keys import register_source_key
+from truceline.services.submissions import sign_observation, submission_message
 from truceline.services.verify import verify_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +79,7 @@ def signed_records(n: int) -> tuple[list[dict[str, object]], list[Signer]]:
     for i in range(n):
         s = signers[i % SOURCES]
         obs = parse_observation({**rows[i % len(rows)], "id": f"b-{i}", "source_id": s.name})
-        out.append(record.sign_observation(obs, s).to_record())
+        out.append(sign_observation(obs, s).to_record())
     return out, signers
 
 
@@ -86,7 +88,7 @@ def new_store(path: Path, signers: list[Signer]) -> SQLiteStore:
     _, doc = load_agreement_file("march2025")
     store.initialize(doc, record.agreement_entry(doc))
     for s in signers:
-        record.register_source_key(store, s.name, "monitor", s.verifier().to_vkey())
+        register_source_key(store, s.name, "monitor", s.verifier().to_vkey())
     load_context(store)  # compile the agreement outside the timed part
     return store
 
@@ -96,8 +98,8 @@ def bench_appends(rows: list[tuple[str, str, str]], n: int, tmp: Path,
     recs, signers = signed_records(n)
     obs = [parse_observation(r) for r in recs]
     pks = {s.name: s.public_key for s in signers}
-    msgs = [record.submission_message(o) for o in obs]
-    sigs = [record._unb64(o.signature or "", "signature") for o in obs]
+    msgs = [submission_message(o) for o in obs]
+    sigs = [record.unb64(o.signature or "", "signature") for o in obs]
     keys = [pks[o.source_id] for o in obs]
     signed = [s + m for s, m in zip(sigs, msgs, strict=True)]
 

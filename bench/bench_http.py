@@ -43,12 +43,10 @@ from truceline.core.record.note import Signer
 from truceline.services.check import run_check
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
+from truceline.services.keys import register_source_key
 from truceline.services.ports import Store
-from truceline.services.record import (
-    initialize_store,
-    register_source_key,
-    sign_observation,
-)
+from truceline.services.record import initialize_store
+from truceline.services.submissions import sign_observation
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "src/truceline/examples/march2025_sample.jsonl"

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from truceline.adapters.cli.main import cli
 from truceline.adapters.store import open_store
 from truceline.core.record.note import Signer, parse_note
-from truceline.services import record as svc
+from truceline.services import witnesses
 from truceline.services.verify import verify_record
 
 
@@ -23,7 +23,7 @@ def test_demo_store_verifies_with_a_cosigned_checkpoint(tmp_path: Path) -> None:
     store = open_store(str(out / "demo.db"))
     rep = verify_record(store)
     assert rep.ok and rep.checkpoints == 1
-    final = svc.final_checkpoint(store)
+    final = witnesses.final_checkpoint(store)
     assert final is not None
     cp, note = final
     assert cp.size == rep.size and cp.root_hash == rep.root  # the checkpoint covers everything

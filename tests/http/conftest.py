@@ -27,12 +27,9 @@ from truceline.core.observations import parse_observation
 from truceline.core.record.note import Signer
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
-from truceline.services.record import (
-    initialize_store,
-    publish_checkpoint,
-    register_source_key,
-    sign_observation,
-)
+from truceline.services.keys import register_source_key
+from truceline.services.record import initialize_store, publish_checkpoint
+from truceline.services.submissions import sign_observation
 from truceline.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src/truceline/examples/march2025_sample.jsonl"

@@ -17,7 +17,7 @@ from truceline.core.observations import parse_observation
 from truceline.core.record.note import Signer
 from truceline.services.context import load_context
 from truceline.services.ingest import ingest
-from truceline.services.record import sign_observation
+from truceline.services.submissions import sign_observation
 
 BATCH = 100
 

@@ -13,7 +13,7 @@ import pytest
 
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.record.note import Signer
-from truceline.services import record, verify
+from truceline.services import keys, record, verify
 
 from .conftest import NOW, ORIGIN, new_store
 
@@ -26,7 +26,7 @@ ROUNDS = 6
 def test_kill_9_during_ingest_loses_no_acknowledged_entry(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     store = new_store(db)
-    record.register_source_key(store, "smm-post-1", "monitor",
+    keys.register_source_key(store, "smm-post-1", "monitor",
                                Signer("smm-post-1", SEED).verifier().to_vkey())
     store.close()
     rng = random.Random(20250327)

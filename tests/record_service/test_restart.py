@@ -21,7 +21,7 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.observations import parse_observation
 from truceline.core.record.note import Signer
 from truceline.errors import ConflictError
-from truceline.services import record, verifiers
+from truceline.services import keys, submissions, verifiers
 from truceline.services.ingest import ingest
 
 from .conftest import new_store, synthetic
@@ -37,14 +37,14 @@ def signed(n: int, start: int = 0) -> list[dict[str, Any]]:
     out = []
     for r in synthetic(n, start, "rs"):
         rec = {**r, "source_id": SOURCE}
-        sig = record.sign_observation(parse_observation(rec), signer).signature
+        sig = submissions.sign_observation(parse_observation(rec), signer).signature
         out.append({**rec, "signature": sig})
     return out
 
 
 def signed_store(path: Path) -> SQLiteStore:
     store = new_store(path)
-    record.register_source_key(store, SOURCE, "monitor", Signer(SOURCE, SEED).verifier().to_vkey())
+    keys.register_source_key(store, SOURCE, "monitor", Signer(SOURCE, SEED).verifier().to_vkey())
     return store
 
 

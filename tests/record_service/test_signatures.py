@@ -12,7 +12,7 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.observations import parse_observation
 from truceline.core.record.note import Signer
 from truceline.errors import SignatureError
-from truceline.services import record, verify
+from truceline.services import keys, submissions, verify
 from truceline.services.ingest import ingest
 
 from .conftest import ROOT, new_store, synthetic
@@ -29,7 +29,7 @@ def _signed(signer: Signer, n: int = 3, source: str = "smm-post-1") -> list[dict
     out = []
     for r in synthetic(n, prefix=f"sig-{signer.name}"):
         obs = parse_observation({**r, "source_id": source})
-        out.append(record.sign_observation(obs, signer).to_record())
+        out.append(submissions.sign_observation(obs, signer).to_record())
     return out
 
 
@@ -41,7 +41,7 @@ def _flip_bit(sig_b64: str) -> str:
 
 def test_good_signature_accepted_and_recorded(store: SQLiteStore) -> None:
     signer = Signer("smm-post-1", b"\x07" * 32)
-    record.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
+    keys.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
     rows = _signed(signer)
     rep = ingest(store, list(enumerate(rows, 1)), require_signatures=True)
     assert rep.added == 3
@@ -51,7 +51,7 @@ def test_good_signature_accepted_and_recorded(store: SQLiteStore) -> None:
 
 def test_flipped_bit_rejected_and_nothing_stored(store: SQLiteStore) -> None:
     signer = Signer("smm-post-1", b"\x07" * 32)
-    record.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
+    keys.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
     rows = _signed(signer)
     rows[1]["signature"] = _flip_bit(rows[1]["signature"])
     before = (store.count_observations(), store.entry_count())
@@ -66,10 +66,10 @@ def test_flipped_bit_rejected_and_nothing_stored(store: SQLiteStore) -> None:
 
 def test_a_changed_field_breaks_the_signature(store: SQLiteStore) -> None:
     signer = Signer("smm-post-1", b"\x07" * 32)
-    record.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
+    keys.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
     row = {**_signed(signer, 1)[0], "count": 99}
     with pytest.raises(SignatureError, match="does not verify"):
-        record.verify_submission(store, parse_observation(row))
+        submissions.verify_submission(store, parse_observation(row))
 
 
 def test_weak_keys_refused_at_registration(store: SQLiteStore) -> None:
@@ -78,16 +78,16 @@ def test_weak_keys_refused_at_registration(store: SQLiteStore) -> None:
     for n in (0, 1, 10, 11):  # A of small order; 10 and 11 also non-canonical
         pk = base64.b64encode(bytes.fromhex(cases[n]["pub_key"])).decode()
         with pytest.raises(SignatureError) as e:
-            record.register_source_key(store, "weak", "sensor", pk)
+            keys.register_source_key(store, "weak", "sensor", pk)
         assert e.value.field == "public_key"
     assert store.keys() == [] and store.entry_count() == 1
 
 
 def test_revoked_key_refused(store: SQLiteStore) -> None:
     signer = Signer("smm-post-1", b"\x07" * 32)
-    key_id = record.register_source_key(store, "smm-post-1", "monitor",
+    key_id = keys.register_source_key(store, "smm-post-1", "monitor",
                                         signer.verifier().to_vkey())
-    record.revoke_source_key(store, key_id)
+    keys.revoke_source_key(store, key_id)
     rows = _signed(signer, 1)
     with pytest.raises(SignatureError, match="revoked"):
         ingest(store, [(1, rows[0])])
@@ -109,7 +109,7 @@ def test_policy_for_sources_without_keys(store: SQLiteStore) -> None:
 
 def test_keyed_source_must_always_sign(store: SQLiteStore) -> None:
     signer = Signer("smm-post-1", b"\x07" * 32)
-    record.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
+    keys.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
     row = {**synthetic(1)[0], "source_id": "smm-post-1"}
     with pytest.raises(SignatureError, match="unsigned"):
         ingest(store, [(1, row)])
@@ -117,14 +117,14 @@ def test_keyed_source_must_always_sign(store: SQLiteStore) -> None:
 
 def test_http_gate_takes_raw_records(store: SQLiteStore) -> None:
     signer = Signer("smm-post-1", b"\x07" * 32)
-    record.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
+    keys.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
     rows = _signed(signer, 2)
-    record.verify_submission(store, rows)
+    submissions.verify_submission(store, rows)
     with pytest.raises(SignatureError):
-        record.verify_submission(store, [rows[0], synthetic(1, prefix="u")[0]])
+        submissions.verify_submission(store, [rows[0], synthetic(1, prefix="u")[0]])
 
 
 def test_witness_keys_must_be_cosignature_keys(store: SQLiteStore) -> None:
     plain = Signer("ua-witness", b"\x02" * 32)
     with pytest.raises(SignatureError, match="algorithm"):
-        record.register_source_key(store, "UA", "witness", plain.verifier().to_vkey())
+        keys.register_source_key(store, "UA", "witness", plain.verifier().to_vkey())

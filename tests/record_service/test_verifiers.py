@@ -103,13 +103,13 @@ def test_ingest_through_children_rejects_a_bad_signature_and_stores_nothing(
     from truceline.core.observations import parse_observation
     from truceline.core.record.note import Signer
     from truceline.errors import SignatureError
-    from truceline.services import record
+    from truceline.services import keys, submissions
     from truceline.services.ingest import ingest
 
     store = new_store(tmp_path / "s.db")
     signer = Signer("smm-post-1", b"\x07" * 32)
-    record.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
-    rows = [record.sign_observation(parse_observation({**r, "source_id": "smm-post-1"}),
+    keys.register_source_key(store, "smm-post-1", "monitor", signer.verifier().to_vkey())
+    rows = [submissions.sign_observation(parse_observation({**r, "source_id": "smm-post-1"}),
                                     signer).to_record() for r in synthetic(400, prefix="vp")]
     bad = dict(rows[333], count=(rows[333].get("count") or 0) + 1)
     before = (store.count_observations(), store.entry_count())

@@ -11,8 +11,9 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.findings import Finding, Verdict
 from truceline.core.record.canonical import entry_bytes
 from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
+from truceline.core.record.witness import WitnessState
 from truceline.errors import IntegrityError
-from truceline.services import record, verify
+from truceline.services import keys, record, verify, witnesses
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 
@@ -30,30 +31,30 @@ def _march(path: Path) -> SQLiteStore:
 
 
 def _witness(store: SQLiteStore, signer: Signer,
-             state: record.WitnessState | None) -> record.WitnessState:
+             state: WitnessState | None) -> WitnessState:
     _, note = record.latest_checkpoint(store)
     vkey = store.get_meta("log_vkey") or ""
-    sig, new = record.run_witness(state, note, store.get_node, vkey, signer, NOW)
-    record.add_cosignature(store, new.size, sig.line())
+    sig, new = witnesses.run_witness(state, note, store.get_node, vkey, signer, NOW)
+    witnesses.add_cosignature(store, new.size, sig.line())
     return new
 
 
 def test_two_parties_cosign_and_the_checkpoint_is_final(tmp_path: Path) -> None:
     store = _march(tmp_path / "a.db")
     for party, w in (("UA", UA), ("RU", RU)):
-        record.register_source_key(store, party, "witness", w.verifier().to_vkey())
+        keys.register_source_key(store, party, "witness", w.verifier().to_vkey())
     record.publish_checkpoint(store, ORIGIN, NOW)
     ua = _witness(store, UA, None)
-    assert record.final_checkpoint(store, 2) is None
+    assert witnesses.final_checkpoint(store, 2) is None
     ru = _witness(store, RU, None)
-    hit = record.final_checkpoint(store)  # the agreement's quorum: 2
+    hit = witnesses.final_checkpoint(store)  # the agreement's quorum: 2
     assert hit is not None and hit[0].size == ua.size == ru.size
     assert hit[1].count(b"\n\xe2\x80\x94 ") == 3  # the log's signature and two cosignatures
     ingest(store, list(enumerate(synthetic(5), 1)))
     record.publish_checkpoint(store, ORIGIN, NOW + 1)
     ua2 = _witness(store, UA, ua)  # extends: consistency proof from the old size
     assert ua2.size == ua.size + 5
-    assert record.final_checkpoint(store, 2)[0].size == ua.size  # type: ignore[index]
+    assert witnesses.final_checkpoint(store, 2)[0].size == ua.size  # type: ignore[index]
     assert verify.verify_record(store).ok
 
 
@@ -63,7 +64,7 @@ def test_a_forked_log_is_refused_by_the_witness(tmp_path: Path) -> None:
     record.publish_checkpoint(a, ORIGIN, NOW)
     _, note_a = record.latest_checkpoint(a)
     vkey = a.get_meta("log_vkey") or ""
-    _, state = record.run_witness(None, note_a, a.get_node, vkey, UA, NOW)
+    _, state = witnesses.run_witness(None, note_a, a.get_node, vkey, UA, NOW)
 
     b = new_store(tmp_path / "b.db")
     b.set_meta("log_skey", a.get_meta("log_skey") or "")
@@ -75,14 +76,14 @@ def test_a_forked_log_is_refused_by_the_witness(tmp_path: Path) -> None:
     record.publish_checkpoint(b, ORIGIN, NOW)
     _, note_b = record.latest_checkpoint(b)
     with pytest.raises(IntegrityError, match="fork"):
-        record.run_witness(state, note_b, b.get_node, vkey, UA, NOW)
+        witnesses.run_witness(state, note_b, b.get_node, vkey, UA, NOW)
     # a rollback (an older, smaller tree) is refused too
     small = new_store(tmp_path / "c.db")
     small.set_meta("log_skey", a.get_meta("log_skey") or "")
     small.set_meta("log_vkey", vkey)
     record.publish_checkpoint(small, ORIGIN, NOW)
     with pytest.raises(IntegrityError, match="rollback"):
-        record.run_witness(state, record.latest_checkpoint(small)[1], small.get_node, vkey,
+        witnesses.run_witness(state, record.latest_checkpoint(small)[1], small.get_node, vkey,
                            UA, NOW)
 
 

@@ -90,7 +90,14 @@ def _cosigned_checkpoint(store: Store, out: Path, parties: list[str], origin: st
     0600) beside its state file, so ``truceline record witness`` can go on from there.
     """
     from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
-    from truceline.services import record as svc
+    from truceline.services.keys import register_source_key
+    from truceline.services.record import log_verifier, publish_checkpoint
+    from truceline.services.witnesses import (
+        add_cosignature,
+        final_checkpoint,
+        run_witness,
+        witness_state_to_json,
+    )
 
     now = int(_time.time())
     wdir = out / "witnesses"
@@ -99,20 +106,20 @@ def _cosigned_checkpoint(store: Store, out: Path, parties: list[str], origin: st
     paths: dict[str, Path] = {}
     for party in parties:
         signer = Signer(f"{party.lower()}-witness.demo", os.urandom(32), ALG_COSIGNATURE_V1)
-        svc.register_source_key(store, party, "witness", signer.verifier().to_vkey())
+        register_source_key(store, party, "witness", signer.verifier().to_vkey())
         paths[party] = wdir / f"{party}.key"
         paths[party].unlink(missing_ok=True)
         fd = os.open(paths[party], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(signer.to_skey() + "\n")
         signers[party] = signer
-    note = svc.publish_checkpoint(store, origin, now)
-    log_vkey = svc.log_verifier(store).to_vkey()
+    note = publish_checkpoint(store, origin, now)
+    log_vkey = log_verifier(store).to_vkey()
     for party, signer in signers.items():
-        sig, state = svc.run_witness(None, note, store.get_node, log_vkey, signer, now)
-        svc.add_cosignature(store, state.size, sig.line().rstrip("\n"))
-        (wdir / f"{party}.state").write_text(svc.witness_state_to_json(state), encoding="utf-8")
-    final = svc.final_checkpoint(store)
+        sig, state = run_witness(None, note, store.get_node, log_vkey, signer, now)
+        add_cosignature(store, state.size, sig.line().rstrip("\n"))
+        (wdir / f"{party}.state").write_text(witness_state_to_json(state), encoding="utf-8")
+    final = final_checkpoint(store)
     rep = verify_record(store)
     if final is None or not rep.ok:
         raise IntegrityError("the demo's record does not verify with a cosigned checkpoint",

@@ -5,8 +5,9 @@ A bad record never takes its valid neighbours down with it: in ``skip`` mode it 
 failing record onwards is stored (records before it may be; ingest is idempotent, so fix the file
 and run it again) and the error names the line. A record whose id is stored with other content is
 refused and the stored one kept. Geometry outside the agreement's area of interest is rejected,
-never silently used. Signatures follow :mod:`truceline.services.record`'s submission policy; a
-submission whose signature fails is rejected (field ``signature``) and nothing of it is stored.
+never silently used. Signatures follow :mod:`truceline.services.submissions`'s submission
+policy; a submission whose signature fails is rejected (field ``signature``) and nothing of it is
+stored.
 
 **Already stored, skipped first.** Before anything costly, each batch's ids are looked up in the
 store together with the digest of the input each was stored from (:func:`input_digest`): a
@@ -40,8 +41,7 @@ from truceline.core.observations import Observation, Rejection, validate_records
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Clock, Store, system_clock
-from truceline.services.record import start_submission_checks
-from truceline.services.submissions import submission_messages
+from truceline.services.submissions import start_submission_checks, submission_messages
 
 
 @dataclass

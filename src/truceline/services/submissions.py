@@ -1,15 +1,37 @@
-"""Signed submissions in bulk: their canonical bytes, computed once. The policy (whose key
-must sign what) is :func:`truceline.services.record.check_submissions`, the verification
-:mod:`truceline.services.verifiers`; this is only the fast path under them.
+"""Signed submissions: what a source signs, the submission policy and its check, and the
+canonical bytes of many submissions computed once (the fast path under the check; the
+signature verification itself is :mod:`truceline.services.verifiers`).
+
+Submission policy (one rule everywhere, :func:`check_submissions`):
+
+* a source that has registered a key (even one since revoked) must sign every submission, and
+  the signature must verify under one of its *unrevoked* keys: a revoked or unknown key never
+  gets data in, and a source cannot fall back to unsigned submissions;
+* a signature from a source with no registered key is refused (nobody could check it, and the
+  record must not carry a signature that looks verified but is not);
+* an unsigned submission from a source with no key is accepted only when the caller allows it
+  (``require_signatures=False``: the CLI's ``--allow-unsigned`` for imported public datasets);
+  the HTTP API always requires signatures.
+
+The signed message is ``canonical_bytes(record without "signature")`` where ``record`` is
+``Observation.to_record()``: a source signs exactly the canonical form the log stores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from truceline.core.observations import Observation, parse_observation
 from truceline.core.record.canonical import canonical_bytes
+from truceline.core.record.note import ALG_ED25519, Signer
+from truceline.core.record.signing import sign
+from truceline.errors import SignatureError, ValidationError
+from truceline.services.ports import Store
+from truceline.services.record import b64, unb64
+from truceline.services.verifiers import start_verify
 
 
 def submission_messages(records: Sequence[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
@@ -49,3 +71,129 @@ def _record_and_message(rec: dict[str, Any]) -> tuple[bytes, bytes]:
         if b"," + member + b"}" in data:
             return data, data.replace(b"," + member + b"}", b"}", 1)
     return data, canonical_bytes({k: v for k, v in rec.items() if k != "signature"})
+
+
+def submission_message(obs: Observation) -> bytes:
+    """What a source signs: the canonical bytes of its record without ``signature``."""
+    rec = obs.to_record()
+    rec.pop("signature", None)
+    return canonical_bytes(rec)
+
+
+def sign_observation(obs: Observation, signer: Signer) -> Observation:
+    """``obs`` with its source's signature (what ``truceline sign`` does for a source)."""
+    if signer.alg != ALG_ED25519:
+        raise ValidationError("sign observations with a plain Ed25519 key", field="key")
+    sig = sign(signer.seed, submission_message(obs))
+    return obs.model_copy(update={"signature": b64(sig)})
+
+
+def check_submissions(
+    store: Store, observations: Sequence[Observation], *, require_signatures: bool,
+    records: Sequence[dict[str, Any]] | None = None,
+    messages: Sequence[bytes | None] | None = None,
+) -> list[SignatureError | None]:
+    """Apply the submission policy (module docstring) to a batch; one error or None each.
+
+    Signatures are checked with ``verify_many`` under the single Ed25519 rule, in worker
+    processes (:mod:`truceline.services.verifiers`); an observation signed
+    validly under any unrevoked key of its source passes. ``records`` are the observations'
+    ``to_record()`` and ``messages`` their :func:`submission_message` bytes when the caller
+    already has them (ingest does: it saves the work).
+    """
+    return start_submission_checks(store, observations, require_signatures=require_signatures,
+                                   records=records, messages=messages)()
+
+
+def start_submission_checks(
+    store: Store, observations: Sequence[Observation], *, require_signatures: bool,
+    records: Sequence[dict[str, Any]] | None = None,
+    messages: Sequence[bytes | None] | None = None,
+) -> Callable[[], list[SignatureError | None]]:
+    """:func:`check_submissions` in two steps: the policy now (on this thread, reading the
+    store's keys), the signature verification started in worker processes; call the returned
+    function for the errors (it waits for the verification).
+
+    Ingest uses this to verify one batch while it validates the next and stores the one
+    before: the verifying processes never wait for this one's GIL.
+    """
+    keys: dict[str, list[dict[str, Any]]] = {}
+    for row in store.keys():  # noqa: SIM118 (a store, not a dict)
+        if row["role"] != "witness":
+            keys.setdefault(row["owner"], []).append(row)
+    out: list[SignatureError | None] = [None] * len(observations)
+    idx: list[int] = []
+    pks: list[bytes] = []
+    msgs: list[bytes] = []
+    sigs: list[bytes] = []
+    live_of: dict[str, list[bytes]] = {}
+    for i, o in enumerate(observations):
+        mine = keys.get(o.source_id, [])
+        live = live_of.get(o.source_id)
+        if live is None:
+            live = live_of[o.source_id] = [k["public_key"] for k in mine if not k["revoked"]]
+        if o.signature is None:
+            if mine or require_signatures:
+                why = "its key is revoked" if mine and not live else "signatures are required"
+                out[i] = SignatureError(
+                    f"observation {o.id!r} is unsigned and {why} for source {o.source_id!r}",
+                    field="signature", id=o.id)
+            continue
+        if not live:
+            why = "only revoked keys" if mine else "no registered key"
+            out[i] = SignatureError(
+                f"source {o.source_id!r} of {o.id!r} has {why}: the signature cannot be accepted",
+                field="signature", id=o.id)
+            continue
+        try:
+            sig = unb64(o.signature, "signature")
+        except ValidationError as e:
+            out[i] = SignatureError(f"{o.id!r}: {e.message}", field="signature", id=o.id)
+            continue
+        msg = messages[i] if messages is not None else None
+        if msg is None:
+            if records is None:
+                msg = submission_message(o)
+            else:
+                msg = canonical_bytes({k: v for k, v in records[i].items() if k != "signature"})
+        for pk in live:
+            idx.append(i)
+            pks.append(pk)
+            msgs.append(msg)
+            sigs.append(sig)
+    wait = start_verify(pks, msgs, sigs)
+
+    def finish() -> list[SignatureError | None]:
+        if not idx:
+            return out
+        ok = wait()
+        good = {i for i, g in zip(idx, ok, strict=True) if g}
+        for i in sorted(set(idx) - good):
+            o = observations[i]
+            out[i] = SignatureError(
+                f"the signature of {o.id!r} does not verify under any key of {o.source_id!r}",
+                field="signature", id=o.id)
+        return out
+
+    return finish
+
+
+def verify_submission(store: Store,
+                      observations: Observation | Sequence[Observation | Mapping[str, Any]],
+                      *, require_signatures: bool = True) -> None:
+    """Raise the first SignatureError (field ``signature``) the policy finds, else None.
+
+    Takes one observation or a batch (raw records that do not validate are left to ingest,
+    which reports them). Requires signatures by default: this is the HTTP API's gate.
+    """
+    batch = [observations] if isinstance(observations, Observation) else list(observations)
+    obs = []
+    for o in batch:
+        if isinstance(o, Observation):
+            obs.append(o)
+        else:
+            with contextlib.suppress(ValidationError):
+                obs.append(parse_observation(dict(o)))
+    for err in check_submissions(store, obs, require_signatures=require_signatures):
+        if err is not None:
+            raise err

@@ -2,8 +2,8 @@
 
 ``verify_record`` is what ``truceline record verify`` runs against a store (the operator's, or a
 party's rebuilt mirror); ``export_tiles`` publishes the log as C2SP tlog-tiles; ``replay`` and
-``rebuild`` are what a party runs on those tiles alone. The keys, checkpoints, proofs and
-witnesses they rely on are in :mod:`truceline.services.record`.
+``rebuild`` are what a party runs on those tiles alone. The checkpoints and proofs they rely
+on are in :mod:`truceline.services.record`, the witnesses in :mod:`truceline.services.witnesses`.
 """
 
 from __future__ import annotations
@@ -42,16 +42,14 @@ from truceline.services.ports import Store
 from truceline.services.record import (
     MAX_ENTRY_BYTES,
     TileRead,
-    _unb64,
-    add_cosignature,
     agreement_matches,
-    cosigned_note,
     doc_bytes,
     latest_checkpoint,
     log_verifier,
     open_log_checkpoint,
-    witness_keys,
+    unb64,
 )
+from truceline.services.witnesses import add_cosignature, cosigned_note, witness_keys
 
 
 @dataclass(frozen=True)
@@ -407,7 +405,7 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
             store.initialize(doc, run[0])
         elif t == "key_registration":
             store.register_key(body["key_id"], body["owner"], body["role"],
-                               _unb64(body["public_key"], "public_key"), run[0])
+                               unb64(body["public_key"], "public_key"), run[0])
         elif t == "status_change" and body.get("subject") == "key":
             store.revoke_key(body["key_id"], run[0])
         elif t == "status_change" and body.get("subject") == "finding":

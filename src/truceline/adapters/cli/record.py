@@ -20,10 +20,11 @@ from truceline.core.observations import parse_observation
 from truceline.core.record.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer
 from truceline.core.record.tiles import TileReader
 from truceline.errors import IntegrityError, ValidationError
+from truceline.services import keys, submissions, witnesses
 from truceline.services import record as svc
 from truceline.services import verify as audit
 
-ROLE = click.Choice(list(svc.ROLES))
+ROLE = click.Choice(list(keys.ROLES))
 
 
 def _origin() -> str:
@@ -89,7 +90,7 @@ def verify(db: str) -> None:
     store = open_store(db)
     rep = audit.verify_record(store)
     if rep.ok:
-        final = svc.final_checkpoint(store) if store.checkpoints() else None
+        final = witnesses.final_checkpoint(store) if store.checkpoints() else None
         trust = (f"; checkpoint {final[0].size} cosigned by the parties' quorum" if final
                  else "; no checkpoint cosigned by the parties' quorum yet (internal consistency"
                       " only)")
@@ -158,22 +159,23 @@ def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | No
         raise ValidationError("give exactly one of --db and --tiles", field="db")
     signer = Signer.from_skey(Path(key).read_text(encoding="utf-8").strip())
     state_path = Path(state)
-    old = svc.witness_state_from_json(
+    old = witnesses.witness_state_from_json(
         state_path.read_text(encoding="utf-8") if state_path.exists() else None)
     if db is not None:
         store = open_store(db)
         _, note = svc.latest_checkpoint(store)
-        sig, new = svc.run_witness(old, note, store.get_node, log_vkey, signer, int(time.time()))
+        sig, new = witnesses.run_witness(old, note, store.get_node, log_vkey, signer,
+                                         int(time.time()))
     else:
         read = _read_dir(Path(tiles or "."))
         note = read("checkpoint")
         cp = svc.open_log_checkpoint(note, log_vkey)
         reader = TileReader(read, cp.size).get_node
-        sig, new = svc.run_witness(old, note, reader, log_vkey, signer, int(time.time()))
-    _write_atomic(state_path, svc.witness_state_to_json(new).encode())
+        sig, new = witnesses.run_witness(old, note, reader, log_vkey, signer, int(time.time()))
+    _write_atomic(state_path, witnesses.witness_state_to_json(new).encode())
     line = sig.line().rstrip("\n")
     if db is not None:
-        svc.add_cosignature(open_store(db), new.size, line)
+        witnesses.add_cosignature(open_store(db), new.size, line)
         click.echo(f"cosigned checkpoint {new.size} and stored the cosignature", err=True)
     click.echo(line)
 
@@ -199,7 +201,7 @@ def keygen(name: str, out: str, witness: bool) -> None:
 @handle_errors
 def register_key(db: str, owner: str, role: str, public_key: str) -> None:
     """Register a public key (weak keys are refused); it is recorded as an entry."""
-    click.echo(svc.register_source_key(open_store(db), owner, role, public_key))
+    click.echo(keys.register_source_key(open_store(db), owner, role, public_key))
 
 
 @record.command("revoke-key")
@@ -208,7 +210,7 @@ def register_key(db: str, owner: str, role: str, public_key: str) -> None:
 @handle_errors
 def revoke_key(db: str, key_id: str) -> None:
     """Revoke a key: its signatures are refused from now on (recorded as an entry)."""
-    svc.revoke_source_key(open_store(db), key_id)
+    keys.revoke_source_key(open_store(db), key_id)
     click.echo(f"revoked {key_id}")
 
 
@@ -218,7 +220,7 @@ def revoke_key(db: str, key_id: str) -> None:
 @handle_errors
 def final(db: str, quorum: int | None) -> None:
     """Print the latest checkpoint cosigned by the quorum of parties (non-zero if none)."""
-    hit = svc.final_checkpoint(open_store(db), quorum)
+    hit = witnesses.final_checkpoint(open_store(db), quorum)
     if hit is None:
         raise IntegrityError("no checkpoint has the quorum of cosignatures yet",
                              field="cosignatures")
@@ -278,7 +280,7 @@ def sign(key: str, infile: str, outfile: str) -> None:
         for n, line in enumerate(f, start=1):
             if line.strip():
                 obs = parse_observation(json.loads(line), line=n)
-                out.append(json.dumps(svc.sign_observation(obs, signer).to_record(),
+                out.append(json.dumps(submissions.sign_observation(obs, signer).to_record(),
                                       ensure_ascii=False) + "\n")
     _write_atomic(Path(outfile), "".join(out).encode("utf-8"))
     click.echo(f"signed {len(out)} observations into {outfile}")
