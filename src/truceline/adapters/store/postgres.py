@@ -34,7 +34,8 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from truceline.adapters.store.sql import SCHEMA_V1, SCHEMA_V2, SQLStore
+from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2
+from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
 
 T = TypeVar("T")

@@ -15,91 +15,16 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from truceline.adapters.store.schema import json_text, observation_text, time_text
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.merkle import CompactRange, leaf_hash
 from truceline.errors import NotFoundError, StoreError
 from truceline.services.ports import AddResult, Entry, StoredCheckpoint
-
-#: The tables, in a neutral dialect: BLOB, BIGINT and TEXT are mapped per database.
-#:
-#: Per-row cost on the append path is one b-tree insert per table and per index, so the record's
-#: tables keep only what is queried: ``BIGINT PRIMARY KEY`` is SQLite's rowid (the table itself,
-#: appended in key order, no separate key index), ``observations`` is keyed by its append order
-#: ``seq`` with ``id`` unique, and ``nodes`` is ``WITHOUT ROWID`` (the table *is* its
-#: ``(level, idx)`` key; PostgreSQL ignores the clause, see ``postgres._pg_table``).
-SCHEMA_V1 = [
-    """CREATE TABLE agreement_versions (
-        version BIGINT PRIMARY KEY, agreement_id TEXT NOT NULL, doc TEXT NOT NULL)""",
-    """CREATE TABLE observations (
-        seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, time TEXT NOT NULL,
-        lon DOUBLE PRECISION, lat DOUBLE PRECISION, source_id TEXT NOT NULL,
-        record TEXT NOT NULL)""",
-    "CREATE INDEX observations_time ON observations(time)",
-    "CREATE INDEX observations_kind_time ON observations(kind, time)",
-    "CREATE INDEX observations_source ON observations(source_id)",
-    """CREATE TABLE incidents (id TEXT PRIMARY KEY, time TEXT NOT NULL,
-        lon DOUBLE PRECISION, lat DOUBLE PRECISION, record TEXT NOT NULL)""",
-    """CREATE TABLE findings (id TEXT PRIMARY KEY, provision_id TEXT NOT NULL, party TEXT,
-        verdict TEXT NOT NULL, time TEXT, lon DOUBLE PRECISION, lat DOUBLE PRECISION,
-        record TEXT NOT NULL)""",
-    """CREATE TABLE entries (idx BIGINT PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL,
-        leaf_hash BLOB NOT NULL)""",
-    """CREATE TABLE nodes (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BLOB NOT NULL,
-        PRIMARY KEY (level, idx)) WITHOUT ROWID""",
-    "CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note BLOB NOT NULL)",
-    """CREATE TABLE cosignatures (size BIGINT NOT NULL, witness TEXT NOT NULL,
-        signature TEXT NOT NULL, PRIMARY KEY (size, witness))""",
-    """CREATE TABLE keys (key_id TEXT PRIMARY KEY, owner TEXT NOT NULL, role TEXT NOT NULL,
-        public_key BLOB NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)""",
-    "CREATE INDEX keys_owner ON keys(owner)",
-    """CREATE TABLE disputes (id TEXT PRIMARY KEY, finding_id TEXT NOT NULL, party TEXT NOT NULL,
-        record TEXT NOT NULL)""",
-    """CREATE TABLE api_keys (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
-        party TEXT, revoked INTEGER NOT NULL DEFAULT 0)""",
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-]
-
-#: Schema 2: the SHA-256 of the input an observation was ingested from (see
-#: :func:`truceline.services.ingest.input_digest`), so that an ingest run again over the same
-#: input skips what is already stored before any validation or signature check. NULL for rows
-#: stored before it (and rows rebuilt from a log): those are matched on their record instead.
-SCHEMA_V2 = ["ALTER TABLE observations ADD COLUMN input_sha256 BLOB"]
-
-
-def _iso(t: datetime) -> str:
-    """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
-    order is time order and a filter given in any offset compares correctly."""
-    if t.tzinfo is UTC and t.year >= 1000:  # validated observations: skip the conversions
-        return t.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
-    u = t.astimezone(UTC)
-    if u.year < 1000:  # strftime's %Y is platform-specific there: keep what it writes
-        return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    # the same text, at half strftime's cost on the ingest hot path
-    return u.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-_OBS_HEAD, _OBS_TAIL = b'{"body":', b',"type":"observation"}'
-
-
-def _record_text(o: Observation, entry: bytes) -> str:
-    """The observation's record JSON, sliced from its canonical entry when it has one.
-
-    Canonical JSON of a JSON-typed record is byte for byte what :func:`_dumps` writes (same
-    key order, separators and escaping), so serialising the record a second time is wasted
-    work on the hottest path; anything else is serialised as before.
-    """
-    if entry.startswith(_OBS_HEAD) and entry.endswith(_OBS_TAIL):
-        return entry[len(_OBS_HEAD) : -len(_OBS_TAIL)].decode("utf-8")
-    return _dumps(o.to_record())
 
 
 def peak_positions(size: int) -> list[tuple[int, int]]:
@@ -182,7 +107,7 @@ class SQLStore:
 
     # -- agreement -----------------------------------------------------------------------------
     def initialize(self, agreement_doc: dict[str, Any], entry: bytes) -> int:
-        doc = _dumps(agreement_doc)
+        doc = json_text(agreement_doc)
         with self._tx():
             row = self._one(
                 "SELECT version, doc FROM agreement_versions ORDER BY version DESC LIMIT 1"
@@ -242,7 +167,7 @@ class SQLStore:
             entries: list[tuple[str, bytes]] = []
             seen: dict[str, str] = {}  # this batch's own records: a repeat is held to them
             for (o, entry), digest in zip(items, inputs, strict=True):
-                rec = _record_text(o, entry)
+                rec = observation_text(o, entry)
                 prior = stored.get(o.id)
                 if prior is None:
                     prior = seen.get(o.id)
@@ -255,7 +180,7 @@ class SQLStore:
                         seq0 + len(rows) + 1,
                         o.id,
                         o.kind.value,
-                        _iso(o.time),
+                        time_text(o.time),
                         o.lon,
                         o.lat,
                         o.source_id,
@@ -304,10 +229,10 @@ class SQLStore:
             args.extend(kinds)
         if start is not None:
             where.append("time >= ?")
-            args.append(_iso(start))
+            args.append(time_text(start))
         if end is not None:
             where.append("time < ?")
-            args.append(_iso(end))
+            args.append(time_text(end))
         if source_id is not None:
             where.append("source_id = ?")
             args.append(source_id)
@@ -333,7 +258,7 @@ class SQLStore:
                     i.time,
                     loc.lon if loc else None,
                     loc.lat if loc else None,
-                    _dumps(i.to_record()),
+                    json_text(i.to_record()),
                 )
             )
         with self._tx():
@@ -360,7 +285,7 @@ class SQLStore:
                 f.time,
                 f.lon,
                 f.lat,
-                _dumps(f.to_record()),
+                json_text(f.to_record()),
             )
             for f in findings
         ]
@@ -520,7 +445,7 @@ class SQLStore:
         with self._tx():
             self._execute(
                 "INSERT INTO disputes(id, finding_id, party, record) VALUES (?,?,?,?)",
-                (dispute_id, finding_id, party, _dumps(record)),
+                (dispute_id, finding_id, party, json_text(record)),
             )
             self._append([("dispute", entry)])
 

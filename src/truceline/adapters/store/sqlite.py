@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from truceline.adapters.store.sql import SCHEMA_V1, SCHEMA_V2, SQLStore
+from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2
+from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
 
 #: Speed without touching durability (every commit still reaches the disk): a page cache

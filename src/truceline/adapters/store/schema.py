@@ -1,0 +1,92 @@
+"""The store's tables in a neutral SQL dialect, their migrations, and the text their columns hold.
+
+Each dialect maps the neutral schema to its own types and keeps its ordered migrations
+(:mod:`truceline.adapters.store.sqlite`, :mod:`truceline.adapters.store.postgres`); the shared
+queries are :class:`truceline.adapters.store.sql.SQLStore`'s. Times are stored as fixed-width
+UTC text and records as compact sorted JSON, so both databases order and compare them alike.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from truceline.core.observations import Observation
+
+#: The tables, in a neutral dialect: BLOB, BIGINT and TEXT are mapped per database.
+#:
+#: Per-row cost on the append path is one b-tree insert per table and per index, so the record's
+#: tables keep only what is queried: ``BIGINT PRIMARY KEY`` is SQLite's rowid (the table itself,
+#: appended in key order, no separate key index), ``observations`` is keyed by its append order
+#: ``seq`` with ``id`` unique, and ``nodes`` is ``WITHOUT ROWID`` (the table *is* its
+#: ``(level, idx)`` key; PostgreSQL ignores the clause, see ``postgres._pg_table``).
+SCHEMA_V1 = [
+    """CREATE TABLE agreement_versions (
+        version BIGINT PRIMARY KEY, agreement_id TEXT NOT NULL, doc TEXT NOT NULL)""",
+    """CREATE TABLE observations (
+        seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, time TEXT NOT NULL,
+        lon DOUBLE PRECISION, lat DOUBLE PRECISION, source_id TEXT NOT NULL,
+        record TEXT NOT NULL)""",
+    "CREATE INDEX observations_time ON observations(time)",
+    "CREATE INDEX observations_kind_time ON observations(kind, time)",
+    "CREATE INDEX observations_source ON observations(source_id)",
+    """CREATE TABLE incidents (id TEXT PRIMARY KEY, time TEXT NOT NULL,
+        lon DOUBLE PRECISION, lat DOUBLE PRECISION, record TEXT NOT NULL)""",
+    """CREATE TABLE findings (id TEXT PRIMARY KEY, provision_id TEXT NOT NULL, party TEXT,
+        verdict TEXT NOT NULL, time TEXT, lon DOUBLE PRECISION, lat DOUBLE PRECISION,
+        record TEXT NOT NULL)""",
+    """CREATE TABLE entries (idx BIGINT PRIMARY KEY, type TEXT NOT NULL, data BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL)""",
+    """CREATE TABLE nodes (level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)) WITHOUT ROWID""",
+    "CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note BLOB NOT NULL)",
+    """CREATE TABLE cosignatures (size BIGINT NOT NULL, witness TEXT NOT NULL,
+        signature TEXT NOT NULL, PRIMARY KEY (size, witness))""",
+    """CREATE TABLE keys (key_id TEXT PRIMARY KEY, owner TEXT NOT NULL, role TEXT NOT NULL,
+        public_key BLOB NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE INDEX keys_owner ON keys(owner)",
+    """CREATE TABLE disputes (id TEXT PRIMARY KEY, finding_id TEXT NOT NULL, party TEXT NOT NULL,
+        record TEXT NOT NULL)""",
+    """CREATE TABLE api_keys (token_hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+        party TEXT, revoked INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+#: Schema 2: the SHA-256 of the input an observation was ingested from (see
+#: :func:`truceline.services.ingest.input_digest`), so that an ingest run again over the same
+#: input skips what is already stored before any validation or signature check. NULL for rows
+#: stored before it (and rows rebuilt from a log): those are matched on their record instead.
+SCHEMA_V2 = ["ALTER TABLE observations ADD COLUMN input_sha256 BLOB"]
+
+
+def time_text(t: datetime) -> str:
+    """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
+    order is time order and a filter given in any offset compares correctly."""
+    if t.tzinfo is UTC and t.year >= 1000:  # validated observations: skip the conversions
+        return t.isoformat(timespec="microseconds")[:-6] + "Z"  # drop "+00:00"
+    u = t.astimezone(UTC)
+    if u.year < 1000:  # strftime's %Y is platform-specific there: keep what it writes
+        return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # the same text, at half strftime's cost on the ingest hot path
+    return u.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def json_text(obj: Any) -> str:
+    """Compact JSON, keys sorted, non-ASCII kept: the text of ``record`` and ``doc`` columns."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_OBS_HEAD, _OBS_TAIL = b'{"body":', b',"type":"observation"}'
+
+
+def observation_text(o: Observation, entry: bytes) -> str:
+    """The observation's record JSON, sliced from its canonical entry when it has one.
+
+    Canonical JSON of a JSON-typed record is byte for byte what :func:`json_text` writes (same
+    key order, separators and escaping), so serialising the record a second time is wasted
+    work on the hottest path; anything else is serialised as before.
+    """
+    if entry.startswith(_OBS_HEAD) and entry.endswith(_OBS_TAIL):
+        return entry[len(_OBS_HEAD) : -len(_OBS_TAIL)].decode("utf-8")
+    return json_text(o.to_record())
