@@ -24,8 +24,9 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
+from truceline.core.evidence import gather
 from truceline.core.incidents import singleton
-from truceline.core.rules import check, gather
+from truceline.core.rules import check
 from truceline.core.taxonomy import Kind
 from truceline.services.check import run_check
 from truceline.services.context import context_for_doc

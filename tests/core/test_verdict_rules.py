@@ -16,10 +16,11 @@ from tests.placing import place
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.agreement_geometry import geometry_spec
+from truceline.core.evidence import gather
 from truceline.core.findings import Finding, Verdict
 from truceline.core.incidents import Incident, Located
 from truceline.core.observations import parse_observation
-from truceline.core.rules import check, gather
+from truceline.core.rules import check
 from truceline.services.check import run_check
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest

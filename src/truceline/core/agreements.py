@@ -1,6 +1,7 @@
 """Agreements as data: parties, geography, provisions with one machine-checkable rule each.
 
-An agreement is a versioned YAML document (schema: docs/schemas/agreement.schema.json). This
+An agreement is a versioned YAML document (schema: docs/schemas/agreement.schema.json). The
+provisions and their rules are modelled in :mod:`truceline.core.provisions`. This
 module is pure: geometry references (``{file: ..., feature: N}``) are read into the document by
 the adapter that loads it (truceline.adapters.agreement_files), so the core never touches the
 file system.
@@ -9,29 +10,18 @@ file system.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from truceline.core.nationality import country_code
-from truceline.core.taxonomy import (
-    FireType,
-    Kind,
-    PresenceCategory,
-    RestrictionType,
-    WeaponClass,
-    lookup_system,
-)
+from truceline.core.provisions import AgreementPart, Provision, WithdrawalRule
 from truceline.errors import AgreementError
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Party(_Model):
+class Party(AgreementPart):
     id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
     name: str
     nationality: str | None = Field(
@@ -49,7 +39,7 @@ class Party(_Model):
         return self
 
 
-class Guarantor(_Model):
+class Guarantor(AgreementPart):
     id: str = Field(min_length=1, max_length=60)
     name: str
     guarantees: list[str] = Field(
@@ -57,7 +47,7 @@ class Guarantor(_Model):
     )
 
 
-class GeometryRef(_Model):
+class GeometryRef(AgreementPart):
     """Where a geometry comes from: a GeoJSON file (relative to the agreement), or inline."""
 
     file: str | None = None
@@ -91,14 +81,14 @@ class GeometryRef(_Model):
         return self
 
 
-class Line(_Model):
+class Line(AgreementPart):
     id: str
     name: str = ""
     geometry: GeometryRef
     note: str | None = None
 
 
-class ControlArea(_Model):
+class ControlArea(AgreementPart):
     """A party's area of control, valid over [valid_from, valid_to) (open ends allowed)."""
 
     party: str
@@ -116,7 +106,7 @@ class ControlArea(_Model):
         return self
 
 
-class Zone(_Model):
+class Zone(AgreementPart):
     id: str
     name: str = ""
     geometry: GeometryRef | None = None
@@ -134,7 +124,7 @@ class Zone(_Model):
         return self
 
 
-class Sector(_Model):
+class Sector(AgreementPart):
     id: str
     name: str = ""
     line: str
@@ -148,7 +138,7 @@ class Sector(_Model):
         return self
 
 
-class Regions(_Model):
+class Regions(AgreementPart):
     """Named regions for report counts (e.g. oblasts); every feature of the file is one region."""
 
     geometry: GeometryRef
@@ -156,7 +146,7 @@ class Regions(_Model):
     only: list[str] = Field(default_factory=list, description="Keep only these names ([] = all).")
 
 
-class Geography(_Model):
+class Geography(AgreementPart):
     area_of_interest: GeometryRef
     lines: list[Line] = Field(min_length=1)
     line_of_contact: str = Field(description="Id of the line of contact among `lines`.")
@@ -171,202 +161,7 @@ class Geography(_Model):
     regions: Regions | None = None
 
 
-class Effective(_Model):
-    """When a provision applies: absolute times, or days from entry into force."""
-
-    start: datetime | date | None = Field(None, description="Absolute start (local time).")
-    end: datetime | date | None = Field(None, description="Absolute end, exclusive.")
-    days_after_entry_into_force: float | None = Field(None, ge=0)
-    duration_days: float | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _one_start(self) -> Effective:
-        if self.start is not None and self.days_after_entry_into_force is not None:
-            raise ValueError("give start or days_after_entry_into_force, not both")
-        if self.end is not None and self.duration_days is not None:
-            raise ValueError("give end or duration_days, not both")
-        return self
-
-
-class WeaponSelector(_Model):
-    """Which weapons a withdrawal covers: by class and calibre band and/or by named system."""
-
-    classes: list[WeaponClass] = Field(default_factory=list)
-    min_calibre_mm: float | None = Field(None, description="Calibre at least this (inclusive).")
-    under_calibre_mm: float | None = Field(None, description="Calibre below this (exclusive).")
-    max_calibre_mm: float | None = Field(None, description="Calibre at most this (inclusive).")
-    systems: list[str] = Field(default_factory=list, description="Named systems (any class).")
-
-    @model_validator(mode="after")
-    def _known_systems(self) -> WeaponSelector:
-        for s in self.systems:
-            if lookup_system(s) is None:
-                raise ValueError(f"unknown weapon system {s!r}")
-        if not self.classes and not self.systems:
-            raise ValueError("give classes or systems")
-        return self
-
-    def covers(
-        self, weapon_class: WeaponClass | None, calibre: float | None, system: str | None
-    ) -> bool | None:
-        """True if a sighting of this class/calibre/system is covered, False if not, None if
-        it cannot be told: the class is covered but the selector has a calibre band and the
-        calibre is unknown (e.g. "howitzers", no calibre reported)."""
-        if system:
-            known = lookup_system(system)
-            if known is not None and any(lookup_system(s) == known for s in self.systems):
-                return True
-        if weapon_class is None or weapon_class not in self.classes:
-            return False
-        lo, under, hi = (self.min_calibre_mm, self.under_calibre_mm, self.max_calibre_mm)
-        if lo is None and under is None and hi is None:
-            return True
-        if calibre is None:
-            return None
-        return (
-            (lo is None or calibre >= lo)
-            and (under is None or calibre < under)
-            and (hi is None or calibre <= hi)
-        )
-
-    def matches(
-        self, weapon_class: WeaponClass | None, calibre: float | None, system: str | None
-    ) -> bool:
-        """True only if the sighting is certainly covered (see :meth:`covers`)."""
-        return self.covers(weapon_class, calibre, system) is True
-
-    def describe(self) -> str:
-        parts = []
-        if self.classes:
-            band = []
-            if self.min_calibre_mm is not None:
-                band.append(f">= {self.min_calibre_mm:g} mm")
-            if self.under_calibre_mm is not None:
-                band.append(f"< {self.under_calibre_mm:g} mm")
-            if self.max_calibre_mm is not None:
-                band.append(f"<= {self.max_calibre_mm:g} mm")
-            parts.append(
-                ", ".join(c.value for c in self.classes) + (f" ({' '.join(band)})" if band else "")
-            )
-        if self.systems:
-            parts.append("systems " + ", ".join(self.systems))
-        return "; ".join(parts)
-
-
-class CeasefireRule(_Model):
-    kind: Literal["ceasefire"]
-    zone: str | None = Field(None, description="Only fire in this zone (default: whole area).")
-    fire_types: list[FireType] = Field(default_factory=list, description="[] = every fire type.")
-
-
-class WithdrawalRule(_Model):
-    kind: Literal["withdrawal"]
-    within_km: float = Field(gt=0, le=1000)
-    weapons: WeaponSelector
-    measured_from: Literal["reference_line", "line_of_contact"] = "reference_line"
-
-
-class PresenceRule(_Model):
-    kind: Literal["prohibited_presence"]
-    territory_of: str | None = Field(
-        None, description="Territory: the area of control of this party (on the date)."
-    )
-    zone: str | None = Field(None, description="Territory: this zone.")
-    allowed_nationalities: list[str] = Field(
-        description="Contingents of any other nationality are prohibited, whatever their label. "
-        "States by ISO 3166 name or code (or a demonym); the host party's own nationality is "
-        "always allowed."
-    )
-    categories: list[PresenceCategory] = Field(default_factory=lambda: list(PresenceCategory))
-    exempt_unarmed_missions: list[str] = Field(
-        default_factory=list,
-        description="Mandates (e.g. 'OSCE', 'UN') whose missions are allowed when the observation "
-        "reports them unarmed (mandate given and armed: false). A label never exempts.",
-    )
-
-    @model_validator(mode="after")
-    def _territory(self) -> PresenceRule:
-        if (self.territory_of is None) == (self.zone is None):
-            raise ValueError("give territory_of or zone")
-        for i, n in enumerate(self.allowed_nationalities):
-            if country_code(n) is None:
-                raise ValueError(
-                    f"allowed_nationalities[{i}]: {n!r} is not an ISO 3166 country name or "
-                    "code, nor a known demonym"
-                )
-        return self
-
-
-class MovementRule(_Model):
-    kind: Literal["freedom_of_movement"]
-    restriction_types: list[RestrictionType] = Field(default_factory=list, description="[] = all")
-
-
-class DeclarationSchedule(_Model):
-    """When the parties owe a declaration: data current as of ``first_as_of`` and every
-    ``every_months`` after it, each due ``due_days`` after its period ends (the day before the
-    as-of date). New START: as of 1 March and 1 September, due 30 days after the six-month
-    period (Protocol, Part Four, Section II.2)."""
-
-    first_as_of: date
-    every_months: int = Field(6, ge=1, le=60)
-    due_days: int = Field(30, ge=0, le=366)
-
-    def rounds(self, start: date, end: date | None, until: date) -> list[tuple[date, date]]:
-        """(as_of, due) of every round with ``start <= as_of < end`` and ``as_of <= until``."""
-        out: list[tuple[date, date]] = []
-        k = 0
-        while True:
-            m = self.first_as_of.month - 1 + k * self.every_months
-            y, m = self.first_as_of.year + m // 12, m % 12 + 1
-            as_of = date(y, m, min(self.first_as_of.day, 28))
-            k += 1
-            if as_of > until or (end is not None and as_of >= end):
-                return out
-            if as_of >= start:
-                out.append((as_of, as_of + timedelta(days=self.due_days - 1)))
-
-
-class LimitRule(_Model):
-    kind: Literal["quantitative_limit"]
-    category: str
-    limit: float = Field(ge=0)
-    unit: str = ""
-    declarations: DeclarationSchedule | None = Field(
-        None,
-        description="When declarations are due: a party's declaration missing after its due "
-        "date is a finding ('declaration not provided by its due date').",
-    )
-
-
-Rule = Annotated[
-    CeasefireRule | WithdrawalRule | PresenceRule | MovementRule | LimitRule,
-    Field(discriminator="kind"),
-]
-
-#: Which observation kinds can bear on each rule kind (coverage and relevance).
-RULE_EVIDENCE: dict[str, tuple[Kind, ...]] = {
-    "ceasefire": (Kind.FIRE,),
-    "withdrawal": (Kind.WEAPON_SIGHTING, Kind.INSPECTION),
-    "prohibited_presence": (Kind.PRESENCE,),
-    "freedom_of_movement": (Kind.RESTRICTION,),
-    "quantitative_limit": (Kind.DECLARATION, Kind.INSPECTION),
-}
-
-
-class Provision(_Model):
-    id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")
-    clause: str = Field(min_length=1, description="The clause text, as agreed.")
-    source: str | None = Field(None, description="Where the clause text comes from.")
-    obligated: list[str] = Field(min_length=1)
-    effective: Effective = Field(default_factory=Effective)
-    rule: Rule
-    optional: bool = Field(False, description="Proposed by one side only; checked and labelled.")
-    illustrative: bool = Field(False, description="A value chosen for illustration, not agreed.")
-    note: str | None = None
-
-
-class Agreement(_Model):
+class Agreement(AgreementPart):
     """A version of an agreement; ``id`` + ``version`` identify it in the record."""
 
     id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.\-]+$")

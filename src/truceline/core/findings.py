@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -60,6 +61,11 @@ class Finding:
         d["verdict"] = Verdict(d["verdict"])
         d["evidence"] = tuple(d["evidence"])
         return cls(**d)
+
+
+def iso(t: datetime) -> str:
+    """A finding's time: RFC 3339 in UTC with a ``Z`` (e.g. ``2025-03-28T02:00:00Z``)."""
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def finding_id(provision_id: str, party: str | None, kind: str, evidence: tuple[str, ...]) -> str:

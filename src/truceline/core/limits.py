@@ -3,7 +3,7 @@
 A declaration or inspection as of a date in the provision's window is a finding: a violation
 above the limit, compliant at or under it. Dates before the limit took effect (New START's
 2011-2017 excesses) or after the agreement lapsed give nothing. With a declaration schedule
-(:class:`~truceline.core.agreements.DeclarationSchedule`), a declaration due in the window and
+(:class:`~truceline.core.provisions.DeclarationSchedule`), a declaration due in the window and
 not in the record is a finding of its own; a party with no declaration at all gets
 "insufficient evidence", never "compliant".
 """
@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
-from truceline.core.agreements import DeclarationSchedule, LimitRule, Provision
 from truceline.core.findings import Finding, Verdict
 from truceline.core.observations import Observation
+from truceline.core.provisions import DeclarationSchedule, LimitRule, Provision
 from truceline.core.taxonomy import Kind
 
 
 class Builder(Protocol):
-    """What the checks need of :class:`truceline.core.rules._Builder`."""
+    """What the checks need of :class:`truceline.core.verdicts.Builder`."""
 
     p: Provision
     start: datetime

@@ -20,13 +20,13 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
-from truceline.core.coverage_map import gap_shapes
 from truceline.core.counting import incident_records
+from truceline.core.coverage_map import gap_shapes
+from truceline.core.evidence import Evidence, precision_of, where_inc, where_obs
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.precision import region_of, unassigned
-from truceline.core.rules import Evidence, _precision_of, _where_inc, _where_obs
 from truceline.core.taxonomy import CountUnit, Kind
 
 #: Report categories in the order monitors read them.
@@ -150,13 +150,13 @@ def build_daily_report(
         t = datetime.fromisoformat(inc.time)
         if inc.kind != Kind.FIRE.value or not _in(t, start, end):
             continue
-        loc = _where_inc(inc)
+        loc = where_inc(inc)
         pos = (loc.lon, loc.lat) if loc else None
         if pos is None:  # no event location: count it where the reporting monitor was
             first = obs_by_id.get(inc.evidence[0])
-            pos = _where_obs(first) if first else None
+            pos = where_obs(first) if first else None
         # a region and a sector only where the location's uncertainty allows one
-        sigma, plabel = _precision_of(inc, loc, ev)
+        sigma, plabel = precision_of(inc, loc, ev)
         region = _region_of(regions, *pos, sigma if loc else None, plabel) if pos else "unknown"
         sector = "-"
         row = ev.inc_row.get(inc.id)
@@ -182,7 +182,7 @@ def build_daily_report(
     for o in ev.by_kind.get(Kind.RESTRICTION.value, []):
         if not _in(o.time, start, end):
             continue
-        pos = _where_obs(o)
+        pos = where_obs(o)
         restrictions.append(
             {
                 "id": o.id,

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
+from truceline.core.evidence import gather
 from truceline.core.findings import Finding
 from truceline.core.fusion import fuse
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import entry_bytes
-from truceline.core.rules import check, gather
+from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
 

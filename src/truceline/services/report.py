@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from truceline.core.agreement_geometry import regions
+from truceline.core.evidence import gather
 from truceline.core.reporting import DailyReport, build_daily_report
-from truceline.core.rules import gather
 from truceline.errors import ValidationError
 from truceline.services.check import derive_coverage, derive_incidents
 from truceline.services.context import load_context

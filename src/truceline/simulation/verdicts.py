@@ -50,7 +50,8 @@ def _ts(x: Any) -> float | None:
 
 
 def _summary_reason(explanation: str) -> str:
-    """The reason an 'insufficient evidence' summary gives (rules.py, ``_Builder.summaries``)."""
+    """The reason an 'insufficient evidence' summary gives
+    (:meth:`truceline.core.verdicts.Builder.summaries`)."""
     text = explanation.split(": ", 1)[-1]
     if text.startswith("not covered"):
         return "not_covered"

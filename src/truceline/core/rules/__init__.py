@@ -1,0 +1,56 @@
+"""Provision checks: evaluate every provision's rule against incidents and observations.
+
+Each rule kind is one module with one function that takes the provision's
+:class:`~truceline.core.verdicts.Builder`, the rule and the classified evidence
+(:func:`~truceline.core.evidence.gather`) and adds findings: :mod:`.ceasefire`,
+:mod:`.withdrawal`, :mod:`.presence`, :mod:`.movement`, and quantitative limits in
+:mod:`truceline.core.limits`. A finding says which clause, which evidence, which line and
+distance, which weapon class, which window and with what confidence; a summary finding per
+obligated party says "compliant" only when there was evidence to look at in the window, and
+"insufficient evidence" when there was none ("no violations" is not "no coverage").
+"""
+
+from __future__ import annotations
+
+from truceline.core.agreements import Agreement
+from truceline.core.classify import CompiledGeometry
+from truceline.core.evidence import Evidence
+from truceline.core.findings import Finding, sort_findings
+from truceline.core.limits import check_limit, limit_summaries
+from truceline.core.provisions import RULE_EVIDENCE, LimitRule
+from truceline.core.rules.ceasefire import check_ceasefire
+from truceline.core.rules.movement import check_movement
+from truceline.core.rules.presence import check_presence
+from truceline.core.rules.withdrawal import check_withdrawal
+from truceline.core.taxonomy import Kind
+from truceline.core.verdicts import Builder
+
+
+def _check_limit(b: Builder, rule: LimitRule, ev: Evidence, parties: list[str]) -> int:
+    decl = ev.by_kind.get(Kind.DECLARATION.value, []) + ev.by_kind.get(Kind.INSPECTION.value, [])
+    return check_limit(b, rule, decl, ev.as_of)
+
+
+_CHECKS = {
+    "ceasefire": check_ceasefire,
+    "withdrawal": check_withdrawal,
+    "prohibited_presence": check_presence,
+    "freedom_of_movement": check_movement,
+    "quantitative_limit": _check_limit,
+}
+
+
+def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> list[Finding]:
+    """Every provision's findings, in the canonical order."""
+    parties = [p.id for p in agreement.parties]
+    out: list[Finding] = []
+    for prov in agreement.provisions:
+        b = Builder(agreement, prov)
+        _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
+        if prov.rule.kind == "quantitative_limit":
+            limit_summaries(b, prov.rule)
+        else:
+            b.summaries(ev)
+        out.extend(b.out)
+    assert set(_CHECKS) == set(RULE_EVIDENCE)
+    return sort_findings(out)

@@ -1,0 +1,186 @@
+"""Verdicts: the findings of one provision and the summary verdict per obligated party.
+
+A :class:`Builder` collects one provision's findings with the fields every finding shares
+(provision, rule kind, window, the [optional provision] and [illustrative values] labels) and
+remembers which parties were found in violation and how many records bore on each party. Its
+:meth:`Builder.summaries` apply the verdict rules of docs/agreements.md ("Verdicts: when each
+is given and what it says"): a party is found compliant only with evidence about its side or
+forces in the window, no violation, no open finding that could be its own
+(``doubt_threshold``) and enough of its side observed (``min_coverage``); otherwise
+"insufficient evidence", saying why. "No violations" is not "no coverage".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from truceline.core.agreements import Agreement
+from truceline.core.coverage import RULE_COVERAGE_KINDS
+from truceline.core.evidence import Evidence
+from truceline.core.findings import Finding, Verdict, finding_id, iso
+from truceline.core.provisions import Provision
+
+
+class Builder:
+    """Collects findings for one provision with the fields every finding shares."""
+
+    def __init__(self, agreement: Agreement, provision: Provision) -> None:
+        self.a = agreement
+        self.p = provision
+        self.start, self.end = agreement.window(provision)
+        self.out: list[Finding] = []
+        self.violators: set[str] = set()
+        #: party -> how many records bear on that party's side or forces (evidence about it)
+        self.relevant: dict[str, int] = {}
+
+    def saw(self, party: str | None) -> None:
+        """Count one record as evidence about ``party`` (its side of the line or its forces)."""
+        if party is not None:
+            self.relevant[party] = self.relevant.get(party, 0) + 1
+
+    def doubt(self, f: Finding, party: str) -> str | None:
+        """Why an open finding keeps ``party`` from being found compliant, else None.
+
+        A violation attributed at the agreement's confidence is settled (one event, one party);
+        an unattributed violation could be anyone's; an undecided finding counts against every
+        party whose probability reaches the agreement's doubt threshold (when the finding has
+        no probabilities: against the party it names, or everyone when it names none).
+        """
+        if not f.evidence or f.verdict is Verdict.COMPLIANT:
+            return None
+        what = f"incident {f.incident_id}" if f.incident_id else "record " + ", ".join(f.evidence)
+        if f.verdict is Verdict.VIOLATION:
+            return f"unattributed {what}" if f.party is None else None
+        probs = f.details.get("probabilities")
+        if probs:
+            p = float(probs.get(party, 0.0))
+            return f"undecided {what} (P({party})={p:.2f})" if p >= self.a.doubt_threshold else None
+        if f.party is None or f.party == party:
+            why = f.details.get("open")
+            return f"undecided {what}" + (f" ({why})" if why else "")
+        return None
+
+    def add(
+        self,
+        verdict: Verdict,
+        party: str | None,
+        evidence: tuple[str, ...],
+        why: str,
+        kind: str = "event",
+        **kw: Any,
+    ) -> None:
+        label = ""
+        if self.p.optional:
+            label += " [optional provision]"
+        if self.p.illustrative:
+            label += " [illustrative values]"
+        self.out.append(
+            Finding(
+                id=finding_id(self.p.id, party, kind, evidence),
+                provision_id=self.p.id,
+                rule_kind=self.p.rule.kind,
+                verdict=verdict,
+                party=party,
+                evidence=evidence,
+                explanation=f"{self.p.id}{label}: {why}",
+                window_start=iso(self.start),
+                window_end=iso(self.end) if self.end else None,
+                **kw,
+            )
+        )
+        if verdict is Verdict.VIOLATION and party is not None:
+            self.violators.add(party)
+
+    def coverage_of(
+        self, ev: Evidence, party: str, as_of: datetime | None
+    ) -> tuple[float | None, str | None]:
+        """The observed share of ``party``'s side in ``[start, as_of)`` for the kinds of event
+        this rule needs, and why it is not enough (None: enough, or the rule is not spatial).
+
+        A share below the agreement's ``min_coverage`` (0 switches the condition off) gives
+        "not covered"; so does a record without monitoring assets (no coverage model).
+        """
+        kinds = RULE_COVERAGE_KINDS.get(self.p.rule.kind)
+        need = self.a.min_coverage
+        if kinds is None or need <= 0 or as_of is None:
+            return None, None
+        if ev.coverage is None:
+            return None, (f"not covered: the record holds no monitoring assets (posts, patrols, "
+                          f"cameras, arrays), so no share of {party}'s side is known to have "
+                          f"been observed; min_coverage is {100 * need:.0f} %")
+        share = ev.coverage.share(party, self.start, as_of, kinds)
+        if share >= need:
+            return round(share, 4), None
+        what = ", ".join(sorted(kinds))
+        return round(share, 4), (
+            f"not covered: observed {100 * share:.0f} % of {party}'s side ({what}, within "
+            f"{ev.coverage.band_m / 1e3:g} km of the line, {iso(self.start)} to {iso(as_of)}), "
+            f"below min_coverage {100 * need:.0f} %")
+
+    def summaries(self, ev: Evidence) -> None:
+        """Per obligated party: compliant only with evidence about it, no violation and no doubt.
+
+        "Insufficient evidence" says why: the open findings that could be the party's (an
+        unattributed violation, or an undecided one with P(party) at or above the agreement's
+        ``doubt_threshold``), or no relevant evidence about the party's side or forces.
+        """
+        if ev.as_of is None or ev.as_of < self.start:
+            as_of = None
+        else:
+            as_of = ev.as_of if self.end is None else min(ev.as_of, self.end)
+        window = f"{iso(self.start)} to {iso(self.end) if self.end else 'open'}"
+        findings = list(self.out)
+        for party in self.p.obligated:
+            if party in self.violators:
+                continue
+            doubts = [d for f in findings if (d := self.doubt(f, party)) is not None]
+            relevant = self.relevant.get(party, 0)
+            cov, not_covered = self.coverage_of(ev, party, as_of)
+            # A ceasefire is kept by *not* firing: watching a party's side and seeing no fire
+            # from it is evidence about it, as much as an incident located there.
+            watched = self.p.rule.kind == "ceasefire" and bool(cov)
+            if doubts and as_of is not None:
+                shown = "; ".join(doubts[:3]) + (
+                    f"; and {len(doubts) - 3} more" if len(doubts) > 3 else ""
+                )
+                self.add(
+                    Verdict.INSUFFICIENT_EVIDENCE,
+                    party,
+                    (),
+                    f"no violation attributed to {party} in the window {window}, but "
+                    f"{len(doubts)} open findings could be {party}'s ({shown}; doubt threshold "
+                    f"{self.a.doubt_threshold:g}), so {party} is not found compliant "
+                    f"(as of {iso(as_of)})",
+                    kind="summary",
+                    time=iso(as_of),
+                )
+            elif as_of is None or (relevant == 0 and not watched):
+                self.add(
+                    Verdict.INSUFFICIENT_EVIDENCE,
+                    party,
+                    (),
+                    f"no relevant evidence about {party}'s side or forces in the window "
+                    f"{window}, so no determination for {party}",
+                    kind="summary",
+                    time=iso(self.end) if self.end else None,
+                )
+            elif not_covered is not None:
+                self.add(Verdict.INSUFFICIENT_EVIDENCE, party, (), not_covered, kind="summary",
+                         time=iso(as_of) if as_of else None, coverage=cov)
+            else:
+                basis = (
+                    f"{relevant} relevant records about {party}'s side or forces"
+                    if relevant
+                    else f"{party}'s side observed ({100 * (cov or 0):.0f} %) and no fire from it"
+                )
+                self.add(
+                    Verdict.COMPLIANT,
+                    party,
+                    (),
+                    f"{basis} in the window {window}, none shows a violation by {party} "
+                    f"(as of {iso(as_of)})",
+                    kind="summary",
+                    time=iso(as_of),
+                    coverage=cov,
+                )
