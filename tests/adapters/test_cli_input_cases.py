@@ -19,16 +19,7 @@ from truceline.adapters.store import open_store
 from truceline.core.record.canonical import parse_entry
 from truceline.services import verify
 
-GOOD = {
-    "id": "x1",
-    "kind": "fire",
-    "time": "2025-03-28T21:05:00+02:00",
-    "source_id": "p1",
-    "fire_type": "explosion",
-    "explosion_type": "impact",
-    "lon": 37.75,
-    "lat": 48.28,
-}
+from .test_cli import GOOD
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Any:

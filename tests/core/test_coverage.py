@@ -90,7 +90,8 @@ def _disc_on_side(r: float, h: float) -> tuple[float, float]:
 
 
 def _side_km2(cov: Coverage, party: str) -> float:
-    return float((cov.party == cov.parties.index(party)).sum()) * (cov.cell_m / 1000.0) ** 2
+    cells = (cov.grid.party == cov.parties.index(party)).sum()
+    return float(cells) * (cov.grid.cell_m / 1000.0) ** 2
 
 
 def test_one_post_with_10_km_visual_range_covers_the_disc_on_a_straight_stretch(
@@ -184,4 +185,4 @@ def test_kinds_need_every_kind_and_unknown_ones_are_refused(
         cov.share(own, T0, T0 + DAY, frozenset({"smell"}))
     assert e.value.field == "kinds"
     gaps = cov.gaps(T0, T0 + DAY, frozenset({"fire"}), party=own)
-    assert sum(g.length_km for g in gaps) > 0.9 * cov.line_length_m / 1000.0
+    assert sum(g.length_km for g in gaps) > 0.9 * cov.grid.line_length_m / 1000.0

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.coverage_footprints import COLUMNS, VISUAL, Assets, CoverageParams, footprints
-from truceline.core.coverage_grid import band_grid
+from truceline.core.coverage_grid import Grid, band_grid
 from truceline.core.coverage_time import DeniedAreas, Intervals, available, inputs_end_ns, to_ns
 from truceline.errors import ValidationError
 
@@ -175,10 +175,7 @@ def build_coverage(
         den_i, den_c = grid.within(dx_, dy_, den.radius_m)
     as_of_ns = to_ns(as_of) if as_of is not None else inputs_end_ns(avail, den)
     return Coverage(
-        parties=geom.spec.parties, sector_names=grid.sector_names,
-        line=grid.line, line_length_m=grid.line_length_m, cell_m=grid.cell_m,
-        band_m=grid.band_m, x=grid.x, y=grid.y, party=grid.party, sector=grid.sector,
-        chainage_m=grid.chainage_m, dist_m=grid.dist_m, pair_asset=fp.asset,
+        parties=geom.spec.parties, grid=grid, pair_asset=fp.asset,
         pair_cell=fp.cell, pair_bits=fp.bits, available=avail, denied_cell=den_c,
         denied_start=den.start_ns[den_i], denied_end=den.end_ns[den_i], asset_ids=assets.ids,
         as_of_ns=as_of_ns,
@@ -213,17 +210,8 @@ class Coverage:
     """
 
     parties: tuple[str, ...]
-    sector_names: tuple[str, ...]
-    line: str
-    line_length_m: float
-    cell_m: float
-    band_m: float
-    x: F64
-    y: F64
-    party: NDArray[np.int16]
-    sector: NDArray[np.int16]
-    chainage_m: F64
-    dist_m: F64
+    grid: Grid
+    """The cells of the band: position, party, sector, chainage and distance of each."""
     pair_asset: I64
     pair_cell: I64
     pair_bits: NDArray[np.uint8]
@@ -237,7 +225,7 @@ class Coverage:
 
     @property
     def n_cells(self) -> int:
-        return len(self.x)
+        return len(self.grid.x)
 
     @property
     def as_of(self) -> datetime | None:
@@ -287,7 +275,7 @@ class Coverage:
     def share(self, party: str, start: datetime, end: datetime | None,
               kinds: frozenset[str] | None = None) -> float:
         """The observed share (0..1) of ``party``'s side of the band in ``[start, end)``."""
-        cells = self.party == self._party_ix(party)
+        cells = self.grid.party == self._party_ix(party)
         if not cells.any():
             return 0.0
         return float(self.covered_fraction(start, end, kinds)[cells].mean())
@@ -295,7 +283,7 @@ class Coverage:
     def line_share(self, start: datetime, end: datetime | None,
                    kinds: frozenset[str] | None = None) -> float:
         """The observed share of both sides of the band together ("observed X % of the line")."""
-        cells = self.party >= 0
+        cells = self.grid.party >= 0
         if not cells.any():
             return 0.0
         return float(self.covered_fraction(start, end, kinds)[cells].mean())
@@ -304,13 +292,13 @@ class Coverage:
                   kinds: frozenset[str] | None = None) -> list[SectorShare]:
         """Per sector of the line and party, the observed share of that side of the sector."""
         frac = self.covered_fraction(start, end, kinds)
-        ok = (self.party >= 0) & (self.sector >= 0)
-        n_p, n_s = len(self.parties), len(self.sector_names)
-        key = self.sector[ok].astype(np.int64) * n_p + self.party[ok]
+        ok = (self.grid.party >= 0) & (self.grid.sector >= 0)
+        n_p, n_s = len(self.parties), len(self.grid.sector_names)
+        key = self.grid.sector[ok].astype(np.int64) * n_p + self.grid.party[ok]
         cnt = np.bincount(key, minlength=n_p * n_s)
         tot = np.bincount(key, weights=frac[ok], minlength=n_p * n_s)
-        area = self.cell_m**2 / 1e6
-        return [SectorShare(self.sector_names[k // n_p], self.parties[k % n_p],
+        area = self.grid.cell_m**2 / 1e6
+        return [SectorShare(self.grid.sector_names[k // n_p], self.parties[k % n_p],
                             float(tot[k] / cnt[k]), float(cnt[k] * area))
                 for k in range(n_p * n_s) if cnt[k]]
 
@@ -325,23 +313,23 @@ class Coverage:
         """
         frac = self.covered_fraction(start, end, kinds)
         parties = range(len(self.parties)) if party is None else [self._party_ix(party)]
-        nb = max(1, math.ceil(self.line_length_m / (bin_km * 1e3)))
-        b = np.minimum((self.chainage_m // (bin_km * 1e3)).astype(np.int64), nb - 1)
+        nb = max(1, math.ceil(self.grid.line_length_m / (bin_km * 1e3)))
+        b = np.minimum((self.grid.chainage_m // (bin_km * 1e3)).astype(np.int64), nb - 1)
         out: list[Gap] = []
         for pi in parties:
-            m = self.party == pi
+            m = self.grid.party == pi
             cnt = np.bincount(b[m], minlength=nb)
             tot = np.bincount(b[m], weights=frac[m], minlength=nb)
             sec = np.full(nb, -1, np.int64)
-            np.maximum.at(sec, b[m], self.sector[m].astype(np.int64))
+            np.maximum.at(sec, b[m], self.grid.sector[m].astype(np.int64))
             share = np.divide(tot, cnt, out=np.ones(nb), where=cnt > 0)
             low = (share < below) & (cnt > 0)
             edges = np.flatnonzero(np.diff(np.concatenate([[0], low.astype(np.int8), [0]])))
             for a, z in zip(edges[::2], edges[1::2], strict=True):
                 s_ix = int(sec[a])
                 out.append(Gap(
-                    self.parties[pi], self.sector_names[s_ix] if s_ix >= 0 else None,
-                    a * bin_km, min(z * bin_km, self.line_length_m / 1e3),
+                    self.parties[pi], self.grid.sector_names[s_ix] if s_ix >= 0 else None,
+                    a * bin_km, min(z * bin_km, self.grid.line_length_m / 1e3),
                     float(tot[a:z].sum() / max(cnt[a:z].sum(), 1))))
         return out
 
@@ -351,10 +339,10 @@ class Coverage:
         (no asset positions: safe for every role)."""
         return {
             "kinds": sorted(kinds) if kinds else None,
-            "band_km": self.band_m / 1e3,
+            "band_km": self.grid.band_m / 1e3,
             "line_share": round(self.line_share(start, end, kinds), 4),
             "parties": {p: round(self.share(p, start, end, kinds), 4) for p in self.parties
-                        if (self.party == self.parties.index(p)).any()},
+                        if (self.grid.party == self.parties.index(p)).any()},
             "sectors": [{"sector": s.sector, "party": s.party, "share": round(s.share, 4),
                          "area_km2": round(s.area_km2, 1)}
                         for s in self.by_sector(start, end, kinds)],
@@ -374,7 +362,7 @@ def _sweep(cov: Coverage, s: int, e: int, cols: tuple[int, ...]) -> F64:
     between two of its events when every requested column's count is positive and the denial
     count is zero.
     """
-    n_cells = len(cov.x)
+    n_cells = len(cov.grid.x)
     out = np.zeros(n_cells)
     av = cov.available
     st = np.maximum(av.start_ns, s)

@@ -135,23 +135,23 @@ def gap_shapes(geom: CompiledGeometry, cov: Coverage, gaps: Sequence[Gap],
 
     ``cov`` must be the model the gaps came from (its cells, parties and line).
     """
-    half = cov.cell_m / 2
+    half = cov.grid.cell_m / 2
     out = []
     for g in gaps:
         pi = cov._party_ix(g.party)
         lo, hi = g.from_km * 1e3, g.to_km * 1e3
-        sel = np.flatnonzero((cov.party == pi) & (cov.chainage_m >= lo)
-                             & ((cov.chainage_m < hi) | (hi >= cov.line_length_m)))
+        sel = np.flatnonzero((cov.grid.party == pi) & (cov.grid.chainage_m >= lo)
+                             & ((cov.grid.chainage_m < hi) | (hi >= cov.grid.line_length_m)))
         polys: list[tuple[F64, tuple[F64, ...]]] = []
         if len(sel):
             # cells of one grid share edges exactly: a coverage union merges them cheaply
-            boxes = shapely.box(cov.x[sel] - half, cov.y[sel] - half,
-                                cov.x[sel] + half, cov.y[sel] + half)
+            boxes = shapely.box(cov.grid.x[sel] - half, cov.grid.y[sel] - half,
+                                cov.grid.x[sel] + half, cov.grid.y[sel] + half)
             merged = shapely.coverage_union_all(boxes)
             if simplify_m > 0:
                 merged = shapely.simplify(merged, simplify_m, preserve_topology=True)
             for p in getattr(merged, "geoms", [merged]):
                 if p.geom_type == "Polygon" and not p.is_empty:
                     polys.append(_rings_lonlat(geom, p))
-        out.append(GapShape(g, tuple(line_stretch(geom, cov.line, lo, hi)), tuple(polys)))
+        out.append(GapShape(g, tuple(line_stretch(geom, cov.grid.line, lo, hi)), tuple(polys)))
     return out

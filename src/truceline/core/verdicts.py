@@ -115,7 +115,8 @@ class Builder:
         what = ", ".join(sorted(kinds))
         return round(share, 4), (
             f"not covered: observed {100 * share:.0f} % of {party}'s side ({what}, within "
-            f"{ev.coverage.band_m / 1e3:g} km of the line, {iso(self.start)} to {iso(as_of)}), "
+            f"{ev.coverage.grid.band_m / 1e3:g} km of the line, {iso(self.start)} to "
+            f"{iso(as_of)}), "
             f"below min_coverage {100 * need:.0f} %")
 
     def summaries(self, ev: Evidence) -> None:

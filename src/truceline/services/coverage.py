@@ -166,7 +166,7 @@ def coverage_answer(mc: MissionCoverage, *, start: datetime | None = None,
     cov, (s, e) = mc.model, window
     summary = cov.summary(s, e, kinds, below=below)
     summary.pop("kinds", None)
-    return {**head, "assessed": True, "reason": None, "line": cov.line,
+    return {**head, "assessed": True, "reason": None, "line": cov.grid.line,
             "as_of": utc_iso(cov.as_of) if cov.as_of else None, **summary,
             "assets": _assets(mc, s, e)}
 
