@@ -61,12 +61,7 @@ class DayOutput:
 class Scenario(World):
     """Set up once (layout, sectors, escalation, planted evidence), then produce day by day.
 
-    Parameters
-    ----------
-    agreement : the agreement (with geography for fire; without, only declarations).
-    geometry : ``compile_geometry(geometry_spec(agreement), agreement.thresholds_km())``.
-    days, seed, scale : length, seed, and a multiplier of the fire rate.
-    start : first day's start (aware); default the agreement's entry into force.
+    Takes :class:`World`'s parameters; adds the planted evidence of the whole run.
     """
 
     def __init__(self, agreement: Agreement, geometry: CompiledGeometry | None, *, days: int,
