@@ -23,10 +23,15 @@ def examples() -> Path:
     return ROOT / "src" / "truceline" / "examples"
 
 
+def _tool_cache(name: str) -> bool:
+    """The caches the suite's tools keep (pytest, ruff, mypy, import-linter, Hypothesis)."""
+    return (name.startswith(".") and name.endswith("_cache")) or name == ".hypothesis"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _nothing_left_at_the_repository_root() -> object:
     """A test run creates nothing at the repository root (stores belong in tmp_path)."""
     before = {p.name for p in ROOT.iterdir()}
     yield
-    added = {p.name for p in ROOT.iterdir()} - before - {".pytest_cache", ".hypothesis"}
+    added = {p.name for p in ROOT.iterdir() if not _tool_cache(p.name)} - before
     assert not added, f"the test run left these at the repository root: {sorted(added)}"
