@@ -3,6 +3,8 @@ party's demo witness, and a record that verifies against it."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -34,5 +36,13 @@ def test_demo_store_verifies_with_a_cosigned_checkpoint(tmp_path: Path) -> None:
         assert key.stat().st_mode & 0o077 == 0
         assert Signer.from_skey(key.read_text().strip()).name in names
     store.close()
+    # a finding names its sources apart from the weapon: "from monitor, sensor; weapon: mortar"
+    named = 0
+    for f in json.loads((out / "findings.json").read_text()):
+        m = re.search(r" from ([a-z_\-, ]+?)(?:;| at )", f["explanation"])
+        if m and f.get("weapon_class"):
+            named += 1
+            assert f["weapon_class"] not in m.group(1).split(", "), f["explanation"]
+    assert named > 0
     verified = CliRunner().invoke(cli, ["record", "verify", "--db", str(out / "demo.db")])
     assert verified.exit_code == 0 and "cosigned by the parties' quorum" in verified.output

@@ -90,7 +90,8 @@ def check_ceasefire(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list
         what = describe(unit, inc.count, sources, inc.explosion_type)
         if inc.weapon_class:
             wc = inc.weapon_class
-            what += ", weapon not known" if wc == "unknown" else f", {wc}"
+            # after the sources, so the weapon never reads as one of them
+            what += "; weapon not known" if wc == "unknown" else f"; weapon: {wc}"
         common: dict[str, Any] = dict(
             time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class
         )
