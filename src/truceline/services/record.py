@@ -253,13 +253,20 @@ def check_proof(proof: dict[str, Any], checkpoints: Sequence[bytes], log_vkey: s
     """Verify a printed proof offline against signed checkpoints; returns what it proved.
 
     Each checkpoint must be signed by ``log_vkey`` (whose name is the origin); an inclusion
-    proof needs the checkpoint of its size, a consistency proof those of both sizes.
+    proof needs the checkpoint of its size, a consistency proof those of both sizes. Two
+    signed checkpoints of one size with different roots prove a fork (a split view): refused
+    with IntegrityError naming both roots, whatever the proof.
     """
     v = Verifier.from_vkey(log_vkey)
-    roots = {}
+    roots: dict[int, bytes] = {}
     for note in checkpoints:
         cp, _, _ = open_checkpoint(note, v.name, [v])
-        roots[cp.size] = cp.root_hash
+        seen = roots.setdefault(cp.size, cp.root_hash)
+        if seen != cp.root_hash:  # two signed roots for one size: the log showed a split view
+            raise IntegrityError(
+                f"two checkpoints signed by the log have size {cp.size} and different roots "
+                f"{b64(seen)} and {b64(cp.root_hash)}: the log is forked (split view)",
+                field="checkpoint", size=cp.size, roots=[b64(seen), b64(cp.root_hash)])
 
     def root(size: int) -> bytes:
         if size not in roots:
