@@ -143,6 +143,11 @@ class Store(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def add_to_meta_set(self, key: str, member: str,
+                        entries: Sequence[tuple[str, bytes]]) -> bool:
+        """Add ``member`` to the JSON list under meta ``key`` and append ``entries`` in one
+        transaction; False (nothing written) if it was there already."""
+
     def observation(self, obs_id: str) -> Observation: ...
 
     def close(self) -> None: ...

@@ -168,12 +168,10 @@ def publish_finding(finding_id: str, who: Principal = Depends(principal),
     """Publish a finding to everyone (analysts); recorded as a status change in the log."""
     require(who, Role.ANALYST)
     f = _finding(st, who, finding_id)
-    published = st.published()
-    if f.id not in published:
+    if f.id not in st.published():  # the store checks again inside the transaction
         body = {"finding_id": f.id, "status": "published", "by": who.name or "",
                 "time": datetime.now(UTC)}
-        st.raw_store.append_entries([("status_change", entry_bytes("status_change", body))])
-        st.set_published(published | {f.id})
+        st.publish(f.id, entry_bytes("status_change", body))
     return f
 
 

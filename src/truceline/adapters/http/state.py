@@ -111,9 +111,15 @@ class AppState:
         value = self.raw_reader.get_meta(PUBLISHED_KEY)
         return frozenset(json.loads(value)) if value else frozenset()
 
-    def set_published(self, ids: frozenset[str]) -> None:
-        self.raw_store.set_meta(PUBLISHED_KEY, json.dumps(sorted(ids)))
-        self.findings_changed()
+    def publish(self, finding_id: str, entry: bytes) -> bool:
+        """Add ``finding_id`` to the published set with its ``status_change`` entry, in one
+        write transaction (concurrent publications are never lost); False if it was already
+        published (and nothing is written)."""
+        added = self.raw_store.add_to_meta_set(PUBLISHED_KEY, finding_id,
+                                               [("status_change", entry)])
+        if added:
+            self.findings_changed()
+        return added
 
     def findings(self) -> list[Finding]:
         return self.reader.findings()

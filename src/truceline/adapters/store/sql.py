@@ -484,3 +484,20 @@ class SQLStore:
         with self._tx():
             self._execute("DELETE FROM meta WHERE key = ?", (key,))
             self._execute("INSERT INTO meta(key, value) VALUES (?,?)", (key, value))
+
+    def add_to_meta_set(self, key: str, member: str,
+                        entries: Sequence[tuple[str, bytes]]) -> bool:
+        """Add ``member`` to the JSON list under meta ``key`` and append ``entries``, in one
+        write transaction (the record's single-writer lock), so concurrent additions never
+        overwrite each other. False, and nothing written, if ``member`` was there already."""
+        with self._tx():
+            row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+            members = set(json.loads(row[0])) if row is not None and row[0] else set()
+            if member in members:
+                return False
+            members.add(member)
+            self._execute("DELETE FROM meta WHERE key = ?", (key,))
+            self._execute("INSERT INTO meta(key, value) VALUES (?,?)",
+                          (key, json.dumps(sorted(members))))
+            self._append(entries)
+            return True
