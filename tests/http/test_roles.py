@@ -53,7 +53,8 @@ TABLE = [
     row("GET", f"/observations/{OBS_RU}", {A: 401, P: 403, UA: 404}, 200),
     row("GET", f"/observations/{OBS_FOREIGN}", {A: 401, P: 403, M: 404, RU: 404, UK: 404}, 200),
     row("GET", "/incidents", ANYONE, 200),
-    row("GET", f"/incidents/i-{OBS_RU}", ANYONE, 200),
+    # an incident is seen with the findings behind it (F_RU's; published ones by everyone)
+    row("GET", f"/incidents/i-{OBS_RU}", {N: 200, RU: 200, UK: 200, US: 200}, 404),
     row("GET", "/findings", ANYONE, 200),
     row("GET", f"/findings/{F_RU}", {N: 200, RU: 200, UK: 200, US: 200}, 404),
     row("GET", f"/findings/{F_UA_FOREIGN}", {N: 200, UA: 200, US: 200}, 404),

@@ -12,6 +12,15 @@ monitor    its own submissions (exact); published findings (redacted)
 public     published findings (redacted)
 ========== =========================================================================
 
+Incidents (``/incidents``, the OGC ``incidents`` collection): analysts see every incident,
+exact; everyone else only the incidents behind findings they may see (a finding's
+``incident_id``), redacted like those findings. The public thus sees the incidents of published
+findings only, never attribution probabilities of anything unpublished.
+
+Record entries (``/record/proof/inclusion``): the proof itself (leaf hash, index, tree size,
+audit path) is for everyone; the entry's bytes, which hold the exact, unredacted content, only
+for whoever may see that content exactly (:func:`entry_readable`).
+
 Coverage (``/coverage``): everyone gets the shares and gaps; only analysts and monitors get the
 mission's assets (ids and positions of posts, patrols, cameras and sensors).
 
@@ -20,7 +29,7 @@ An object a principal may not see is reported as not found, so its existence doe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from truceline.adapters.http.auth import Principal, Role
@@ -78,3 +87,29 @@ def dispute_visible(who: Principal, dispute: dict[str, Any], visible_ids: frozen
     if who.role is Role.PARTY:
         return bool(dispute.get("party") == who.bound)
     return who.role is Role.GUARANTOR and dispute.get("finding_id") in visible_ids
+
+
+def incidents_behind(seen: Iterable[Finding]) -> frozenset[str]:
+    """Ids of the incidents behind these findings (the findings a principal may see)."""
+    return frozenset(f.incident_id for f in seen if f.incident_id)
+
+
+def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
+                   visible_ids: Callable[[], frozenset[str]]) -> bool:
+    """Whether ``who`` may read a record entry's bytes (its exact, unredacted content).
+
+    ``visible_ids`` gives the ids of the findings ``who`` may see (called only when needed).
+    The agreement's commitment is public; an observation is its submitter's; a dispute is
+    read by whoever may see the dispute; a key registration by its owner; findings (exact
+    locations and fusion details) and status changes (who published) by analysts only, like
+    every entry of a type not named here.
+    """
+    if who.role is Role.ANALYST or entry_type == "agreement_version":
+        return True
+    if entry_type == "observation":
+        return own_submission(who, str(body.get("source_id")))
+    if entry_type == "key_registration":
+        return own_submission(who, str(body.get("owner")))
+    if entry_type == "dispute" and who.role in (Role.PARTY, Role.GUARANTOR):
+        return dispute_visible(who, body, visible_ids())
+    return False

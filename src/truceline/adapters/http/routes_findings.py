@@ -23,7 +23,12 @@ from pydantic import BaseModel, Field
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
-from truceline.adapters.http.policy import dispute_visible, sees_exact, visible_findings
+from truceline.adapters.http.policy import (
+    dispute_visible,
+    incidents_behind,
+    sees_exact,
+    visible_findings,
+)
 from truceline.adapters.http.redaction import redact_finding, redact_incident
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.findings import Finding, Verdict
@@ -75,14 +80,22 @@ def findings_for(st: AppState, who: Principal) -> list[Finding]:
 
 
 def incidents_for(st: AppState, who: Principal) -> list[dict[str, Any]]:
+    """Every incident for analysts; for everyone else those behind the findings they may see
+    (the public: behind published findings), redacted."""
     recs = st.reader.incident_records()
-    return recs if sees_exact(who) else [redact_incident(r, st.grid) for r in recs]
+    if sees_exact(who):
+        return recs
+    ctx = st.context()
+    behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement,
+                                               st.published()))
+    return [redact_incident(r, st.grid) for r in recs if r["id"] in behind]
 
 
 @router.get("/incidents", response_model=IncidentList, responses=error_responses())
 def list_incidents(who: Principal = Depends(principal),
                    st: AppState = Depends(app_state)) -> IncidentList:
-    """Fused incidents (every role; coarsened outside the mission)."""
+    """Fused incidents: analysts all; everyone else those behind findings it may see
+    (the public: published findings), coarsened."""
     recs = incidents_for(st, who)
     return IncidentList(incidents=recs, numberReturned=len(recs))
 

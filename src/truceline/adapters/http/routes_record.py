@@ -6,16 +6,19 @@ Every proof is the record service's document, which a third party checks offline
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
+from truceline.adapters.http.policy import entry_readable, visible_findings
 from truceline.adapters.http.state import AppState, app_state, principal
-from truceline.errors import NotFoundError, StoreError, ValidationError
+from truceline.core.record.canonical import parse_entry
+from truceline.errors import NotFoundError, StoreError, TrucelineError, ValidationError
 from truceline.services import record
 
 router = APIRouter(tags=["agreement and record"])
@@ -34,7 +37,9 @@ class InclusionProof(BaseModel):
     type: str
     index: int
     size: int
-    entry: str
+    entry: str | None = Field(
+        None, description="The entry's bytes (base64), only for a key that may read its "
+        "content exactly; absent otherwise (the proof verifies from leaf_hash alone).")
     leaf_hash: str
     proof: list[str]
 
@@ -94,17 +99,44 @@ def _size(st: AppState, size: int | None) -> int:
     return size
 
 
-@router.get("/record/proof/inclusion", responses=error_responses())
+def _readable(st: AppState, who: Principal, entry_b64: str) -> bool:
+    """Whether ``who`` may read this entry's bytes (policy.entry_readable); an entry that does
+    not parse is for analysts only."""
+    if who.role is Role.ANALYST:
+        return True
+    try:
+        entry_type, body = parse_entry(base64.b64decode(entry_b64))
+    except (TrucelineError, ValueError, RecursionError):
+        return False
+
+    def visible_ids() -> frozenset[str]:
+        ctx = st.context()
+        return frozenset(f.id for f in visible_findings(who, st.findings(), ctx.agreement,
+                                                         st.published()))
+
+    return entry_readable(who, entry_type, body, visible_ids)
+
+
+@router.get("/record/proof/inclusion", response_model=InclusionProof,
+            response_model_exclude_none=True, responses=error_responses())
 def inclusion(index: int = Query(ge=0, le=2**62),
               size: int | None = Query(None, ge=1, le=2**62,
                                        description="Tree size (default: the current size)."),
               who: Principal = Depends(principal),
               st: AppState = Depends(app_state)) -> InclusionProof:
-    """Inclusion proof of entry ``index`` in the tree of ``size`` entries. Public."""
+    """Inclusion proof of entry ``index`` in the tree of ``size`` entries, for everyone.
+
+    The entry's bytes come with it only for a key that may read them (docs/record.md, "Who
+    reads which entry"); without them the proof still verifies from ``leaf_hash`` against the
+    signed checkpoint.
+    """
     size = _size(st, size)
     if index >= size:
         raise ValidationError(f"must be below size {size}", field="index")
-    return InclusionProof(**record.inclusion_document(st.raw_store, index, size))
+    doc = record.inclusion_document(st.raw_store, index, size)
+    if not _readable(st, who, doc["entry"]):
+        del doc["entry"]
+    return InclusionProof(**doc)
 
 
 @router.get("/record/proof/consistency", responses=error_responses())
