@@ -137,6 +137,12 @@ class PayloadTooLargeError(TrucelineError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaTypeError(TrucelineError):
+    """A request body in a media type the route does not take (its Content-Type)."""
+
+    code = "unsupported_media_type"
+
+
 class StoreError(TrucelineError):
     """The store is missing, of the wrong version, or unreachable."""
 
@@ -173,6 +179,7 @@ ERROR_TABLE: dict[type[TrucelineError], ErrorMapping] = {
     ForbiddenError: ErrorMapping(403, 77),
     RateLimitError: ErrorMapping(429, 75),
     PayloadTooLargeError: ErrorMapping(413, 65),
+    UnsupportedMediaTypeError: ErrorMapping(415, 65),
     IntegrityError: ErrorMapping(409, 3),
     StoreError: ErrorMapping(503, 74),
     ConfigError: ErrorMapping(500, 78),

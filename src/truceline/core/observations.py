@@ -10,6 +10,7 @@ guessed, because a one-hour DST error moves an event across a reporting period.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,6 +39,9 @@ _FIRE, _WEAPON_SIGHTING, _RESTRICTION = Kind.FIRE, Kind.WEAPON_SIGHTING, Kind.RE
 _DECLARATION, _INSPECTION, _PRESENCE = Kind.DECLARATION, Kind.INSPECTION, Kind.PRESENCE
 _MONITORING = Kind.MONITORING
 _EXPLOSION = FireType.EXPLOSION
+#: What no stored text may hold: a NUL (PostgreSQL text cannot) or a lone surrogate (not
+#: Unicode text: it has no UTF-8 form). Refused at validation so every store behaves alike.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class Observation(BaseModel):
@@ -149,6 +153,17 @@ class Observation(BaseModel):
     )
     signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _text_only(cls, data: Any) -> Any:
+        # One pass over the raw values (a validator per string field would cost more).
+        if type(data) is dict:
+            for k, v in data.items():
+                if v.__class__ is str and _NOT_TEXT.search(v) is not None:
+                    raise ValueError(f"{k} must be text without NUL characters or lone "
+                                     "surrogates")
+        return data
+
     @field_validator("time", "arrival_time", "end_time")
     @classmethod
     def _aware_utc(cls, v: datetime | None) -> datetime | None:
@@ -259,10 +274,26 @@ def _first_error(exc: PydanticValidationError) -> tuple[str, str]:
     return field, msg
 
 
+def is_text(value: str) -> bool:
+    """True unless ``value`` holds a NUL or a lone surrogate (which no store can keep)."""
+    return _NOT_TEXT.search(value) is None
+
+
+def safe_id(value: Any) -> str | None:
+    """``value`` if it is an id that can be shown and stored, else None (for error details)."""
+    return value if type(value) is str and _NOT_TEXT.search(value) is None else None
+
+
+def _shown(name: str) -> str:
+    """A field name as printable text (a lone surrogate becomes its escape)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def parse_observation(record: dict[str, Any], *, line: int | None = None) -> Observation:
     """Validate one raw record; a failure raises :class:`ObservationError` naming line and field.
 
-    Empty strings (as CSV gives for blank cells) count as absent.
+    Empty strings (as CSV gives for blank cells) count as absent. A string holding a NUL or a
+    lone surrogate is refused (by the model), naming its field: no store could keep it.
     """
     clean = record
     if type(record) is dict:  # the common case: a plain dict, often with nothing to drop
@@ -273,14 +304,15 @@ def parse_observation(record: dict[str, Any], *, line: int | None = None) -> Obs
     else:
         clean = {k: v for k, v in record.items() if not _blank(v)}
     if not clean.keys() <= _FIELD_SET:
-        raise ObservationError("unknown field", field=min(clean.keys() - _FIELD_SET), line=line)
+        raise ObservationError("unknown field", field=_shown(min(clean.keys() - _FIELD_SET)),
+                               line=line)
     try:
         # Observation.model_validate without its Python frame (pydantic never mutates
         # ``clean``, which may be the caller's dict).
         return _validate(clean)
     except PydanticValidationError as exc:
         field, msg = _first_error(exc)
-        raise ObservationError(msg, field=field, line=line, id=clean.get("id")) from None
+        raise ObservationError(msg, field=field, line=line, id=safe_id(clean.get("id"))) from None
 
 
 def _blank(v: Any) -> bool:
@@ -317,7 +349,7 @@ def validate_records(
         except ObservationError as exc:
             if on_invalid == "raise":
                 raise
-            yield line, Rejection(line, exc.field, exc.message, record.get("id"))
+            yield line, Rejection(line, exc.field, exc.message, safe_id(record.get("id")))
 
 
 def observation_json_schema() -> dict[str, Any]:

@@ -28,6 +28,7 @@ from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.precision import region_of, unassigned
 from truceline.core.taxonomy import CountUnit, Kind
+from truceline.errors import ValidationError
 
 #: Report categories in the order monitors read them.
 CATEGORIES = (
@@ -55,9 +56,18 @@ def category_of(inc: Incident, observations: Mapping[str, Observation] | None = 
 
 
 def reporting_period(day: date, tz: ZoneInfo, start: time) -> tuple[datetime, datetime]:
-    """[start, end) of the period that ends at ``start`` local time on ``day``."""
-    end = datetime.combine(day, start, tzinfo=tz)
-    begin = datetime.combine(day - timedelta(days=1), start, tzinfo=tz)
+    """[start, end) of the period that ends at ``start`` local time on ``day``.
+
+    A day whose period does not fit the years 1 to 9999 in local time and in UTC (the first
+    day of the year 1, say) has none: ValidationError naming ``day``.
+    """
+    try:
+        end = datetime.combine(day, start, tzinfo=tz)
+        begin = datetime.combine(day - timedelta(days=1), start, tzinfo=tz)
+        begin.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"no reporting period ends on {day.isoformat()}: its period "
+                              "must lie in the years 1 to 9999", field="day") from None
     return begin, end
 
 

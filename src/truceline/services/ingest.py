@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import shapely
 
-from truceline.core.observations import Observation, Rejection, validate_records
+from truceline.core.observations import Observation, Rejection, is_text, validate_records
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Clock, Store, system_clock
@@ -98,7 +98,7 @@ def input_digest(record: Mapping[str, Any]) -> bytes | None:
     """
     try:
         text = _DIGEST_ENCODER.encode(record)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
@@ -188,7 +188,7 @@ def ingest(
         taken = len(chunk)
         digests = [input_digest(rec) for _, rec in chunk]
         ids = [rec.get("id") for _, rec in chunk]
-        known = store.stored_inputs(sorted({i for i in ids if type(i) is str}))
+        known = store.stored_inputs(sorted({i for i in ids if type(i) is str and is_text(i)}))
         skipped = 0
         if known:  # stored from the same input: nothing to validate or verify again
             fresh = [k for k, (i, d) in enumerate(zip(ids, digests, strict=True))

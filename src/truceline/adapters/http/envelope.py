@@ -48,6 +48,7 @@ _DESCRIPTIONS = {
     404: "Not found (or not visible to this key)",
     409: "Conflicts with what is stored",
     413: "Request body larger than max_request_bytes",
+    415: "The body's Content-Type is not application/json",
     422: "Invalid input; `field` names where",
     429: "Rate limit exceeded for this key",
     503: "The store is not ready",

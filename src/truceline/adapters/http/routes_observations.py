@@ -10,7 +10,7 @@ source (the record service's one policy); a batch with one bad signature stores 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,6 +22,7 @@ from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import observation_visible, own_submission, visible_findings
 from truceline.adapters.http.redaction import redact_observation
 from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.observations import is_text
 from truceline.core.taxonomy import Kind
 from truceline.errors import (
     EncodingError,
@@ -29,6 +30,7 @@ from truceline.errors import (
     NotFoundError,
     ObservationError,
     SignatureError,
+    UnsupportedMediaTypeError,
     ValidationError,
 )
 from truceline.services.ingest import ingest
@@ -57,13 +59,31 @@ class ObservationList(BaseModel):
     numberReturned: int
 
 
+def _require_json(request: Request) -> None:
+    """A body declared as anything but JSON (``application/json`` or ``application/*+json``)
+    is a 415 naming ``content-type``; a body without a Content-Type is read as JSON."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media = declared.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/")
+                                       and media.endswith("+json")):
+        return
+    raise UnsupportedMediaTypeError(
+        f"the body must be application/json, not {media[:100]!r}", field="content-type")
+
+
 def _json_body(raw: bytes) -> Any:
     """The body as JSON: UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32.
 
-    A body that is not text in these is a 422 ``bad_encoding`` naming the first bad byte.
+    A body that is not text in these is a 422 ``bad_encoding`` naming the first bad byte;
+    one nested too deeply to read is a 422 naming ``body``.
     """
     try:
         return json.loads(raw)
+    except RecursionError:
+        raise ValidationError("nested too deeply (arrays or objects within each other)",
+                              field="body") from None
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start : exc.start + 1].hex()
         raise EncodingError(
@@ -121,17 +141,19 @@ _MANY = {"requestBody": {"required": True, "content": {"application/json": {"sch
                                     "maxItems": MAX_BATCH}}}}}}}
 
 
-@router.post("/observations", openapi_extra=_ONE, responses=error_responses(400, 403, 409))
+@router.post("/observations", openapi_extra=_ONE,
+             responses=error_responses(400, 403, 409, 415))
 async def submit_one(request: Request, who: Principal = Depends(principal),
                      st: AppState = Depends(app_state)) -> IngestResult:
     """Submit one observation (monitors, parties for their own source; analysts)."""
+    _require_json(request)
     rec = _json_body(await request.body())
     _check_submitter(who, [rec], "")
     return await run_in_threadpool(_submit, st, [rec], "raise", "")
 
 
 @router.post("/observations/batch", openapi_extra=_MANY,
-             responses=error_responses(400, 403, 409))
+             responses=error_responses(400, 403, 409, 415))
 async def submit_batch(request: Request,
                        on_invalid: Literal["raise", "skip"] = Query(
                            "raise", description="raise: all or nothing; skip: store the valid "
@@ -139,6 +161,7 @@ async def submit_batch(request: Request,
                        who: Principal = Depends(principal),
                        st: AppState = Depends(app_state)) -> IngestResult:
     """Submit up to 10,000 observations in one request."""
+    _require_json(request)
     body = _json_body(await request.body())
     if not isinstance(body, dict) or set(body) != {"observations"}:
         raise ValidationError("expected {\"observations\": [...]}", field="observations")
@@ -160,7 +183,11 @@ def _aware(text: str | None, field: str) -> datetime | None:
         raise ValidationError("not an RFC 3339 date-time", field=field) from None
     if t.utcoffset() is None:
         raise ValidationError("needs a UTC offset (e.g. ...Z or +02:00)", field=field)
-    return t
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in the year 0 in UTC
+        raise ValidationError("is out of range: in UTC it must be in the years 1 to 9999",
+                              field=field) from None
 
 
 @router.get("/observations", response_model=ObservationList,
@@ -177,6 +204,8 @@ def list_observations(
 ) -> ObservationList:
     """Observations in time order: a monitor or party sees its own submissions, an analyst all."""
     require(who, *SUBMITTERS)
+    if source_id is not None and not is_text(source_id):
+        raise ValidationError("must be text without NUL characters", field="source_id")
     if who.role is not Role.ANALYST:
         if source_id not in (None, who.bound):
             raise ForbiddenError("this key reads only its own submissions", field="source_id")
@@ -192,6 +221,8 @@ def get_observation(obs_id: str, who: Principal = Depends(principal),
                     st: AppState = Depends(app_state)) -> dict[str, Any]:
     """One observation: your own exactly; a finding's evidence redacted (parties, guarantors)."""
     require(who, *SUBMITTERS, Role.GUARANTOR)
+    if not is_text(obs_id):  # no stored id holds a NUL or a lone surrogate
+        raise NotFoundError("no such observation", field="id")
     o = st.reader.observation(obs_id)
     evidence: frozenset[str] = frozenset()
     if who.role in (Role.PARTY, Role.GUARANTOR) and not own_submission(who, o.source_id):

@@ -32,7 +32,7 @@ from truceline.adapters.importers.formats import (
 )
 from truceline.adapters.importers.formats import detect_format as detect_own_format
 from truceline.adapters.importers.ucdp import read_ucdp
-from truceline.core.observations import Observation, Rejection, parse_observation
+from truceline.core.observations import Observation, Rejection, parse_observation, safe_id
 from truceline.errors import ObservationError
 
 Reader = Callable[[Source], Iterator[RawItem]]
@@ -119,4 +119,4 @@ def iter_observations(
         except ObservationError as exc:
             if on_invalid == "raise":
                 raise
-            yield Rejection(line, exc.field, exc.message, item.get("id"))
+            yield Rejection(line, exc.field, exc.message, safe_id(item.get("id")))
