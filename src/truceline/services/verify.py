@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +114,11 @@ def verify_record(store: Store) -> RecordReport:
             t, body = parse_entry(e.data)
             if t != e.type:
                 add(Problem("changed", i, f"type column {e.type!r}, entry says {t!r}"))
-            bodies.setdefault(t, []).append((i, body, e.data))
+            odd = _unkeyed(t, body)
+            if odd is not None:
+                add(Problem("changed", i, f"the {t} entry's {odd} is not a string"))
+            else:
+                bodies.setdefault(t, []).append((i, body, e.data))
         except ValidationError as exc:
             add(Problem("changed", i, f"entry bytes are not canonical: {exc.message}"))
         new = tree.append(h)
@@ -151,6 +155,19 @@ def verify_record(store: Store) -> RecordReport:
     _check_checkpoints(store, roots, rep, min(bad, default=rep.size))
     _check_rows(store, bodies, rep)
     return rep
+
+
+#: The fields of each entry type that the row checks look rows up by: strings, if present.
+_KEYED = {"observation": ("id",), "finding": ("id",), "key_registration": ("key_id",),
+          "status_change": ("subject", "status", "key_id", "finding_id")}
+
+
+def _unkeyed(entry_type: str, body: dict[str, Any]) -> str | None:
+    """The first key field of ``body`` that is present but not a string (a forged entry)."""
+    for name in _KEYED.get(entry_type, ()):
+        if name in body and not isinstance(body[name], str):
+            return name
+    return None
 
 
 def _node(store: Store, level: int, index: int) -> bytes | None:
@@ -320,7 +337,7 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
     entry was appended: observations ingested after the last check are not judged yet.
     """
     cp, entries = read_tiles(read, log_vkey)
-    parsed = [parse_entry(e) for e in entries]
+    parsed = [_entry(e, i) for i, e in enumerate(entries)]
     last = max((i for i, (t, b) in enumerate(parsed) if t == "finding" or (
         t == "status_change" and b.get("subject") == "finding")), default=len(parsed))
     doc: dict[str, Any] | None = None
@@ -328,18 +345,21 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
     obs: list[Observation] = []
     published: dict[str, Finding] = {}
     for i, (t, body) in enumerate(parsed):
-        if t == "agreement_version":
-            doc = body if i < last else doc
-            if "document_sha256" in body:
-                sha = body["document_sha256"]
-                docs[sha] = _fetch_document(read, sha, i)
-                doc = docs[sha] if i < last else doc
-        elif t == "observation" and i < last:
-            obs.append(Observation.model_validate(body))
-        elif t == "finding":
-            published[body["id"]] = Finding.from_record(body)
-        elif t == "status_change" and body.get("subject") == "finding":
-            published.pop(body["finding_id"], None)  # withdrawn by a later check
+        with _about_entry(i, t):
+            if t == "agreement_version":
+                doc = body if i < last else doc
+                if "document_sha256" in body:
+                    sha = body["document_sha256"]
+                    docs[sha] = _fetch_document(read, sha, i)
+                    doc = docs[sha] if i < last else doc
+            elif t == "observation":  # each one must be valid, judged or not yet
+                o = Observation.model_validate(body)
+                if i < last:
+                    obs.append(o)
+            elif t == "finding":
+                published[body["id"]] = Finding.from_record(body)
+            elif t == "status_change" and body.get("subject") == "finding":
+                published.pop(body["finding_id"], None)  # withdrawn by a later check
     if doc is None:
         raise IntegrityError("the log holds no agreement version", field="entries")
     obs.sort(key=lambda o: (o.time, o.id))
@@ -358,6 +378,28 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
             keys = sorted(k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k))
             diffs.append(f"{fid}: differs in {', '.join(keys)}")
     return ReplayResult(cp, entries, docs, len(obs), derived, list(published.values()), diffs)
+
+
+def _entry(data: bytes, index: int) -> tuple[str, dict[str, Any]]:
+    """A log entry's type and body; one that does not parse is an IntegrityError naming it
+    (the log signed it, so the log is at fault, not the reader's input)."""
+    try:
+        return parse_entry(data)
+    except ValidationError as exc:
+        raise IntegrityError(f"entry {index}: {exc.message}", field="entry",
+                             index=index) from None
+
+
+@contextlib.contextmanager
+def _about_entry(index: int, entry_type: str) -> Iterator[None]:
+    """Any failure to read entry ``index`` as its type is an IntegrityError naming it."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else (
+            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        raise IntegrityError(f"entry {index} is not a valid {entry_type} entry: {reason}",
+                             field="entry", index=index) from None
 
 
 def _fetch_document(read: TileRead, sha: str, index: int) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from truceline.core.record.note import (
     verify_cosignature,
 )
 from truceline.core.record.witness import WitnessState, verified_cosigners, witness_checkpoint
-from truceline.errors import IntegrityError, NotFoundError, SignatureError
+from truceline.errors import IntegrityError, NotFoundError, SignatureError, ValidationError
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
 from truceline.services.record import b64, unb64
@@ -97,11 +97,28 @@ def final_checkpoint(store: Store, quorum: int | None = None) -> tuple[Checkpoin
 
 
 def witness_state_from_json(text: str | None) -> WitnessState | None:
-    """A witness's state file (JSON ``origin``, ``size``, ``root_hash``); None when new."""
+    """A witness's state file (JSON ``origin``, ``size``, ``root_hash``); None when new.
+
+    A file that is not such a state (corrupt, truncated, another file) is a ValidationError
+    naming ``state``: the witness cosigns nothing rather than start over from no state.
+    """
     if not text:
         return None
-    d = json.loads(text)
-    return WitnessState(d["origin"], int(d["size"]), unb64(d["root_hash"], "root_hash"))
+    try:
+        d = json.loads(text)
+        origin, size, root = d["origin"], d["size"], d["root_hash"]
+        if not (isinstance(origin, str) and type(size) is int and size >= 0
+                and isinstance(root, str)):
+            raise TypeError
+        root_hash = unb64(root, "root_hash")
+    except (ValueError, RecursionError, KeyError, TypeError, ValidationError):
+        raise ValidationError("not a witness state file (JSON with origin, size and "
+                              "root_hash); fix or remove it (nothing was cosigned)",
+                              field="state") from None
+    if len(root_hash) != 32:
+        raise ValidationError("root_hash is not a SHA-256 hash; fix or remove the file "
+                              "(nothing was cosigned)", field="state")
+    return WitnessState(origin, size, root_hash)
 
 
 def witness_state_to_json(state: WitnessState) -> str:

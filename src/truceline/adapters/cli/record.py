@@ -159,8 +159,8 @@ def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | No
         raise ValidationError("give exactly one of --db and --tiles", field="db")
     signer = Signer.from_skey(Path(key).read_text(encoding="utf-8").strip())
     state_path = Path(state)
-    old = witnesses.witness_state_from_json(
-        state_path.read_text(encoding="utf-8") if state_path.exists() else None)
+    old = witnesses.witness_state_from_json(  # undecodable bytes: refused as not a state
+        state_path.read_bytes().decode("utf-8", "replace") if state_path.exists() else None)
     if db is not None:
         store = open_store(db)
         _, note = svc.latest_checkpoint(store)

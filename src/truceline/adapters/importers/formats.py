@@ -239,6 +239,9 @@ def read_jsonl(source: Source) -> Iterator[RawItem]:
             except json.JSONDecodeError as exc:
                 yield n, Rejection(n, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
                 continue
+            except RecursionError:
+                yield n, Rejection(n, "(line)", "not valid JSON: nested too deeply to read")
+                continue
             if not isinstance(value, dict):
                 yield n, Rejection(n, "(line)", f"not a JSON object but {type(value).__name__}")
                 continue
@@ -260,6 +263,9 @@ def read_geojson(source: Source) -> Iterator[RawItem]:
             raise ObservationError(
                 f"not valid JSON: {exc.msg}", field="(file)", line=exc.lineno
             ) from None
+        except RecursionError:
+            raise ObservationError("not valid JSON: nested too deeply to read",
+                                   field="(file)") from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise ObservationError("not a GeoJSON FeatureCollection", field="type")
     features = doc.get("features")
@@ -306,7 +312,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if suffix == ".json":
         try:
             value = json.loads(first_line(path))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return "geojson"
         if isinstance(value, dict) and value.get("type") != "FeatureCollection":
             return "jsonl"

@@ -154,6 +154,8 @@ def parse_entry(data: bytes) -> tuple[str, dict[str, Any]]:
         raise ValidationError(f"entry is not JSON: {e.msg} at {e.pos}", field="entry") from e
     except ValueError as e:  # e.g. an integer longer than Python's digit limit
         raise ValidationError(f"entry is not acceptable JSON: {e}", field="entry") from e
+    except RecursionError:
+        raise ValidationError("entry is nested too deeply to read", field="entry") from None
     if not isinstance(obj, dict) or set(obj) != {"type", "body"}:
         raise ValidationError('entry must be exactly {"type": ..., "body": {...}}', field="entry")
     entry_type, body = obj["type"], obj["body"]
@@ -161,6 +163,10 @@ def parse_entry(data: bytes) -> tuple[str, dict[str, Any]]:
         raise ValidationError(f"unknown entry type {entry_type!r}", field="type")
     if not isinstance(body, dict):
         raise ValidationError("entry body must be an object", field="body")
-    if _dump(obj) != data:
+    try:
+        canonical = _dump(obj) == data
+    except RecursionError:
+        raise ValidationError("entry is nested too deeply to read", field="entry") from None
+    if not canonical:
         raise ValidationError("entry is not in canonical form", field="entry")
     return entry_type, body
