@@ -160,17 +160,10 @@ def check_ceasefire(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list
             + (f", from {len(inc.evidence)} reports" if len(inc.evidence) > 1 else "")
         )
         if best is not None and pbest >= conf:
-            b.add(
-                Verdict.VIOLATION,
-                best,
-                inc.evidence,
-                f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})",
-                confidence=round(pbest, 4),
-                distance_m=dist,
-                details={"probabilities": probs, "ellipse": ell, **counted, **located},
-                **common,
-            )
+            verdict = Verdict.VIOLATION
+            text = f"{what} {when}; {where}, in the area controlled by {best} ({ptxt})"
         else:
+            verdict = Verdict.INSUFFICIENT_EVIDENCE
             why = (
                 f"attribution below the agreed confidence {conf:.2f} ({ptxt}); a bearing from a "
                 "second post or a crater analysis would settle it"
@@ -178,14 +171,15 @@ def check_ceasefire(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list
                 else "the origin lies in no party's area of control (water, a third country, or "
                 "control not known there), so it is attributed to no party"
             )
-            b.add(
-                Verdict.INSUFFICIENT_EVIDENCE,
-                best,
-                inc.evidence,
-                f"{what} {when}; {where}; {why}",
-                confidence=round(pbest, 4),
-                distance_m=dist,
-                details={"probabilities": probs, "ellipse": ell, **counted, **located},
-                **common,
-            )
+            text = f"{what} {when}; {where}; {why}"
+        b.add(
+            verdict,
+            best,
+            inc.evidence,
+            text,
+            confidence=round(pbest, 4),
+            distance_m=dist,
+            details={"probabilities": probs, "ellipse": ell, **counted, **located},
+            **common,
+        )
     return relevant
