@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.coverage_grid import Grid
+from truceline.core.taxonomy import AssetType
 from truceline.errors import ValidationError
 
 __all__ = [
@@ -41,8 +42,9 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 I8 = NDArray[np.int8]
 
-#: Asset types, in the order of the codes in :attr:`Assets.asset_type`.
-ASSET_TYPES: tuple[str, ...] = ("post", "patrol", "camera", "acoustic_array")
+#: Asset types (the vocabulary's :class:`AssetType`), in the order of the codes in
+#: :attr:`Assets.asset_type`.
+ASSET_TYPES: tuple[str, ...] = tuple(a.value for a in AssetType)
 POST, PATROL, CAMERA, ARRAY = range(4)
 
 #: The footprint's columns: fire heard or seen, by weapon class, and visual sightings (the

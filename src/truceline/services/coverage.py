@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from truceline.core.coverage import COVERAGE_KINDS, Coverage
-from truceline.core.coverage_inputs import coverage_from_observations, period_end
+from truceline.core.coverage_inputs import period_end
 from truceline.core.coverage_map import gap_shapes
 from truceline.core.observations import Observation
 from truceline.core.reporting import reporting_period, utc_iso
 from truceline.core.taxonomy import AssetStatus, Kind
 from truceline.errors import ValidationError
+from truceline.services.check import derive_coverage
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
 
@@ -55,9 +56,7 @@ def load_mission_coverage(store: Store) -> MissionCoverage:
     ctx = load_context(store)
     obs = store.observations([Kind.MONITORING.value, Kind.RESTRICTION.value])
     mon = tuple(o for o in obs if o.kind is Kind.MONITORING)
-    if ctx.geometry is None or not mon:
-        return MissionCoverage(ctx, None, mon)
-    return MissionCoverage(ctx, coverage_from_observations(ctx.geometry, ctx.agreement, obs), mon)
+    return MissionCoverage(ctx, derive_coverage(ctx, obs), mon)
 
 
 def parse_kinds(text: str | None) -> frozenset[str]:
