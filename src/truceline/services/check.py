@@ -17,6 +17,7 @@ from truceline.core.fusion import fuse
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import entry_bytes
+from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
@@ -50,7 +51,12 @@ def derive_coverage(ctx: AgreementContext, observations: list[Observation]) -> C
 def derive_findings(
     ctx: AgreementContext, observations: list[Observation]
 ) -> tuple[list[Incident], list[Finding]]:
-    """Pure derivation from an agreement and observations: what replay re-runs and compares."""
+    """Pure derivation from an agreement and observations: what replay re-runs and compares.
+
+    A resubmitted copy (:mod:`truceline.core.resubmissions`) is counted once: the copies are
+    left out here, by a rule of the observations alone, so a replay leaves out the same.
+    """
+    observations = counted(observations)
     incidents = derive_incidents(ctx, observations)
     ev = gather(ctx.geometry, observations, incidents, derive_coverage(ctx, observations))
     return incidents, check(ctx.agreement, ctx.geometry, ev)

@@ -19,6 +19,14 @@ interrupted and run again costs only what is new, however often it is interrupte
 rule holds within one input: an id given again with the same record is a duplicate, with
 another record a conflict, whether or not the first has been stored yet.
 
+**Resubmissions are stored and linked.** An observation with a new id but the same content
+as another of its source (:mod:`truceline.core.resubmissions`: a retry, the same report by a
+second channel) is stored as it came, and in the same transaction its row's ``duplicate_of``
+names the report its group is counted through (the smallest id), with a ``status_change``
+entry (``subject`` observation, ``status`` duplicate) in the record. When a copy with a
+smaller id arrives later, the stored ones are linked to it the same way: which report is
+counted never depends on the order of arrival. The checks count by the same rule.
+
 **Times in the future are refused.** An observation whose ``time`` or ``arrival_time`` is
 later than the time of receipt (the service's ``clock``) plus ``future_tolerance`` is rejected
 (field ``time`` or ``arrival_time``): the record is append-only, so a time in 2099 would stay in
@@ -38,6 +46,8 @@ import numpy as np
 import shapely
 
 from truceline.core.observations import Observation, Rejection, is_text, validate_records
+from truceline.core.record.canonical import entry_bytes
+from truceline.core.resubmissions import ResubmissionParams, duplicates
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Clock, Store, system_clock
@@ -49,6 +59,9 @@ class IngestReport:
     added: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+
+    #: Of ``added``: resubmitted copies, stored and linked to the report counted for them.
+    copies: int = 0
 
     @property
     def seen(self) -> int:
@@ -71,6 +84,29 @@ def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
             inside[has] = shapely.contains_xy(aoi, lon[has], lat[has])
         flags |= ~inside
     return flags.tolist()
+
+
+def resubmission_links(store: Store, obs: list[Observation]) -> dict[str, tuple[str, bytes]]:
+    """The links to write with ``obs``: for each copy among them, and each stored report whose
+    group they join, the id it is counted through and the record entry that says so.
+
+    Reads only the stored reports of the same sources within the time tolerance of each.
+    """
+    if not obs:
+        return {}
+    tol = timedelta(seconds=ResubmissionParams().time_s)
+    stored = {o.id: (o, d) for o, d in store.duplicate_candidates(
+        [(o.source_id, o.time - tol, o.time + tol) for o in obs])}
+    known = {i: d for i, (_, d) in stored.items() if d is not None}
+    group = duplicates([*(o for o, _ in stored.values()), *obs], known=known)
+    out = {}
+    for oid, orig in group.items():
+        if oid in known and known[oid] == orig:
+            continue  # stored so already
+        body = {"subject": "observation", "observation_id": oid, "status": "duplicate",
+                "duplicate_of": orig}
+        out[oid] = (orig, entry_bytes("status_change", body))
+    return out
 
 
 #: Default for ``future_tolerance`` (the ``future_tolerance_minutes`` setting's default).
@@ -296,8 +332,10 @@ def ingest(
                                      line=line, id=o.id)
             else:
                 report.rejected.append(Rejection(line, "signature", err.message, o.id))
-        res = store.add_observations(items, inputs)
+        links = resubmission_links(store, [o for o, _ in items])
+        res = store.add_observations(items, inputs, links)
         report.added += len(res.added)
+        report.copies += len(set(res.added) & set(links))
         report.duplicates += len(res.duplicates)
         by_id = {o.id: line for line, o in b.obs}
         for oid in res.conflicts:

@@ -7,7 +7,7 @@ returning an aware ``datetime``: :func:`system_clock` in production, a fixed one
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -61,14 +61,25 @@ class Store(Protocol):
         """The latest agreement version (bundled document); StoreError if none."""
 
     def add_observations(self, items: Sequence[tuple[Observation, bytes]],
-                         inputs: Sequence[bytes | None] | None = None) -> AddResult:
+                         inputs: Sequence[bytes | None] | None = None,
+                         links: Mapping[str, tuple[str, bytes]] | None = None) -> AddResult:
         """Store new observations and their record entries in one durable transaction.
 
         An id already stored, or given earlier in ``items``, is a duplicate when its record is
         the same and a conflict otherwise (nothing of it is stored). ``inputs`` are the
         digests of the inputs the observations came from (one each, or None), kept for
-        :meth:`stored_inputs`.
+        :meth:`stored_inputs`. ``links`` sets, in the same transaction, the report a
+        resubmitted copy (new or stored) is counted through, with the ``status_change``
+        entry that says so (appended after the observations' entries).
         """
+
+    def duplicate_candidates(self, windows: Sequence[tuple[str, datetime, datetime]]
+                             ) -> list[tuple[Observation, str | None]]:
+        """Stored observations of each (source id, start, end) window, times inclusive, each
+        with the id it is a duplicate of (None when counted itself)."""
+
+    def duplicate_links(self) -> dict[str, str]:
+        """Every stored copy's id and the id of the report it is counted through."""
 
     def stored_inputs(self, ids: Sequence[str]) -> dict[str, bytes | None]:
         """For each of ``ids`` that is stored: the digest of the input it was ingested from

@@ -7,6 +7,7 @@ from datetime import date
 from truceline.core.agreement_geometry import regions
 from truceline.core.evidence import gather
 from truceline.core.reporting import DailyReport, build_daily_report
+from truceline.core.resubmissions import counted
 from truceline.errors import ValidationError
 from truceline.services.check import derive_coverage, derive_incidents
 from truceline.services.context import load_context
@@ -23,7 +24,7 @@ def parse_day(text: str) -> date:
 def daily_report(store: Store, day: str | date) -> DailyReport:
     d = parse_day(day) if isinstance(day, str) else day
     ctx = load_context(store)
-    obs = store.observations()
+    obs = counted(store.observations())  # a resubmitted copy counts once
     ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs), derive_coverage(ctx, obs))
     g = ctx.agreement.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []

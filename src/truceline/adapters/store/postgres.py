@@ -34,7 +34,7 @@ import psycopg
 from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2
+from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_V3
 from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
 
@@ -67,6 +67,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_V1],
     [CREATE_POSTGIS, *(q for t in ("observations", "incidents", "findings") for q in _geom_sql(t))],
     [_pg_table(s) for s in SCHEMA_V2],
+    [_pg_table(s) for s in SCHEMA_V3],
 ]
 
 

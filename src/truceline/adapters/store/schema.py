@@ -59,6 +59,15 @@ SCHEMA_V1 = [
 #: stored before it (and rows rebuilt from a log): those are matched on their record instead.
 SCHEMA_V2 = ["ALTER TABLE observations ADD COLUMN input_sha256 BLOB"]
 
+#: Schema 3: ``duplicate_of``, the id of the report a resubmitted copy is counted through
+#: (:mod:`truceline.core.resubmissions`), NULL for a report that is counted itself. The copy's
+#: row and entry stay as they came; its link is also a ``status_change`` entry in the record.
+#: Existing rows get NULL (the checks count by the rule, not the column). Ingest looks a
+#: batch's copies up by source and time: the index on the source gains the time.
+SCHEMA_V3 = ["ALTER TABLE observations ADD COLUMN duplicate_of TEXT",
+             "DROP INDEX observations_source",
+             "CREATE INDEX observations_source_time ON observations(source_id, time)"]
+
 
 def time_text(t: datetime) -> str:
     """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text

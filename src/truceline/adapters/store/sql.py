@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -151,7 +151,8 @@ class SQLStore:
         return out
 
     def add_observations(self, items: Sequence[tuple[Observation, bytes]],
-                         inputs: Sequence[bytes | None] | None = None) -> AddResult:
+                         inputs: Sequence[bytes | None] | None = None,
+                         links: Mapping[str, tuple[str, bytes]] | None = None) -> AddResult:
         result = AddResult()
         if not items:
             return result
@@ -197,8 +198,45 @@ class SQLStore:
                     rows,
                 )
                 self._on_observations(rows)
+            if links:  # copies of this batch and stored ones counted through a new report
+                conflict = set(result.conflicts)
+                ups = [(orig, oid) for oid, (orig, _) in sorted(links.items())
+                       if oid not in conflict]
+                if ups:
+                    self._executemany("UPDATE observations SET duplicate_of = ? WHERE id = ?",
+                                      ups)
+                entries += [("status_change", links[oid][1]) for _, oid in ups]
+            if entries:
                 self._append(entries)
         return result
+
+    def duplicate_candidates(self, windows: Sequence[tuple[str, datetime, datetime]]
+                             ) -> list[tuple[Observation, str | None]]:
+        """Stored observations of each (source id, start, end) window, times inclusive, each
+        with the id it is a duplicate of (None when counted itself)."""
+        merged: list[list[Any]] = []  # a source's overlapping windows as one
+        for sid, a, b in sorted((s, time_text(a), time_text(b)) for s, a, b in windows):
+            if merged and merged[-1][0] == sid and a <= merged[-1][2]:
+                merged[-1][2] = max(merged[-1][2], b)
+            else:
+                merged.append([sid, a, b])
+        out: dict[str, tuple[Observation, str | None]] = {}
+        for k in range(0, len(merged), 300):
+            part = merged[k : k + 300]
+            values = ",".join(["(?, ?, ?)"] * len(part))
+            rows = self._all(
+                f"WITH w(s, a, b) AS (VALUES {values}) SELECT o.id, o.record, o.duplicate_of "
+                "FROM w JOIN observations o ON o.source_id = w.s AND o.time >= w.a "
+                "AND o.time <= w.b", [v for row in part for v in row])
+            for oid, rec, dup in rows:
+                if oid not in out:
+                    out[oid] = (Observation.model_validate_json(rec), dup)
+        return list(out.values())
+
+    def duplicate_links(self) -> dict[str, str]:
+        """Every stored copy's id and the id of the report it is counted through."""
+        return dict(self._all("SELECT id, duplicate_of FROM observations "
+                              "WHERE duplicate_of IS NOT NULL ORDER BY id"))
 
     def observations(
         self,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2
+from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_V3
 from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
 
@@ -38,7 +38,8 @@ def _sqlite_table(stmt: str) -> str:
 
 
 #: Ordered migrations; the file's ``user_version`` is how many have run.
-MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2)]
+MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2),
+                                list(SCHEMA_V3)]
 
 
 @contextmanager

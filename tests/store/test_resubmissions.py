@@ -1,0 +1,122 @@
+"""Resubmissions under new ids (issue 14), through ingest into both stores.
+
+A copy is stored as it came (nothing lost), linked to the report counted for it (column and a
+``status_change`` entry in the record), and the check counts it once; the order of arrival
+does not change which report is counted; ingesting again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from truceline.adapters.agreement_files import load_agreement_file
+from truceline.core.record.canonical import parse_entry
+from truceline.services.check import run_check
+from truceline.services.ingest import ingest
+from truceline.services.ports import Store
+from truceline.services.record import initialize_store
+
+NOW = datetime(2025, 3, 28, tzinfo=UTC)
+
+
+def report(
+    oid: str, *, minute: int = 15, bearing: float = 45.0, second: int = 0, source: str = "post-7"
+) -> dict[str, Any]:
+    """An outgoing explosion heard from a post near the line (march2025's area)."""
+    return {
+        "id": oid,
+        "kind": "fire",
+        "fire_type": "explosion",
+        "explosion_type": "outgoing",
+        "time": f"2025-03-27T20:{minute:02d}:{second:02d}Z",
+        "source_id": source,
+        "observer_lon": 37.75,
+        "observer_lat": 48.6,
+        "bearing_deg": bearing,
+        "distance_min_m": 3000.0,
+        "distance_max_m": 5000.0,
+        "weapon_class": "mortar",
+    }
+
+
+@pytest.fixture()
+def ready(store: Store) -> Store:
+    initialize_store(store, load_agreement_file("march2025")[1])
+    return store
+
+
+def _ingest(store: Store, records: list[dict[str, Any]]) -> Any:
+    return ingest(store, list(enumerate(records, 1)), clock=lambda: NOW)
+
+
+def _status_entries(store: Store) -> list[dict[str, Any]]:
+    out = []
+    for e in store.entries():
+        t, body = parse_entry(e.data)
+        if t == "status_change" and body.get("subject") == "observation":
+            out.append(body)
+    return out
+
+
+def test_copy_stored_linked_and_counted_once(ready: Store) -> None:
+    rep = _ingest(ready, [report("a"), report("b", minute=16)])
+    assert (rep.added, rep.copies) == (2, 0)
+    alone = run_check(ready).incidents
+    # the copy of "a" under a new id, its time written to the second, its bearing re-rounded
+    copy = {**report("a-again", bearing=45.04), "time": "2025-03-27T20:15:00.400Z"}
+    rep = _ingest(ready, [copy])
+    assert (rep.added, rep.copies, rep.rejected) == (1, 1, [])
+    assert ready.count_observations() == 3  # nothing lost
+    assert ready.observation("a-again").bearing_deg == 45.04  # nor rewritten
+    assert ready.duplicate_links() == {"a-again": "a"}
+    assert _status_entries(ready) == [
+        {
+            "subject": "observation",
+            "observation_id": "a-again",
+            "status": "duplicate",
+            "duplicate_of": "a",
+        }
+    ]
+    assert run_check(ready).incidents == alone
+    evidence = [i["evidence"] for i in ready.incident_records()]
+    assert not any("a-again" in e for e in evidence)
+    # ingesting again is idempotent: no new row, link or entry
+    size = ready.entry_count()
+    rep = _ingest(ready, [report("a"), copy])
+    assert (rep.added, rep.duplicates) == (0, 2)
+    assert ready.entry_count() == size
+
+
+def test_two_reports_of_one_source_are_not_copies(ready: Store) -> None:
+    # one post, the same minute, bearings 2 degrees apart: two explosions; and a shot
+    # a minute later in the same direction
+    _ingest(
+        ready,
+        [
+            report("a"),
+            report("b", bearing=47.0),
+            report("c", minute=16),
+            report("d", source="post-8"),
+        ],
+    )
+    assert ready.duplicate_links() == {}
+    assert _status_entries(ready) == []
+
+
+def test_order_of_arrival_does_not_change_what_is_counted(ready: Store) -> None:
+    # the copy with the larger id arrives first; the smaller one later takes its place
+    _ingest(ready, [report("z-copy")])
+    rep = _ingest(ready, [report("m-copy"), report("a-orig")])
+    assert rep.copies == 1  # m-copy; z-copy, stored before, is linked anew
+    assert ready.duplicate_links() == {"m-copy": "a-orig", "z-copy": "a-orig"}
+    bodies = _status_entries(ready)
+    assert {b["observation_id"]: b["duplicate_of"] for b in bodies} == {
+        "m-copy": "a-orig",
+        "z-copy": "a-orig",
+    }
+    run_check(ready)
+    [inc] = ready.incident_records()
+    assert inc["evidence"] == ["a-orig"]
