@@ -42,6 +42,13 @@ class ValidationError(TrucelineError):
     code = "invalid_input"
 
 
+class QueryParameterError(ValidationError):
+    """A query parameter a route does not define, or one it cannot read: 400, not 422, because
+    OGC API - Features Part 1 requires that status of unknown and invalid parameters."""
+
+    code = "invalid_query_parameter"
+
+
 class AgreementError(ValidationError):
     """An agreement document that cannot be used as written."""
 
@@ -171,6 +178,7 @@ ERROR_TABLE: dict[type[TrucelineError], ErrorMapping] = {
     EncodingError: ErrorMapping(422, 65),
     ObservationError: ErrorMapping(422, 65),
     AgreementError: ErrorMapping(422, 65),
+    QueryParameterError: ErrorMapping(400, 65),
     ValidationError: ErrorMapping(422, 65),
     SignatureError: ErrorMapping(400, 77),
     NotFoundError: ErrorMapping(404, 66),

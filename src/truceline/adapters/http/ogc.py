@@ -1,199 +1,75 @@
-"""OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0) over the same data and roles.
+"""OGC API - Features (Part 1: Core, GeoJSON, OpenAPI 3.0; Part 2: CRS by reference; Part 3:
+Queryables) over the same data and roles.
 
 So that QGIS, GDAL's OAPIF driver and OWSLib read it as it is: a landing page at ``/ogc`` with
 ``service-desc``, ``conformance`` and ``data`` links; ``/ogc/collections`` with each
-collection's extent; items as ``application/geo+json`` FeatureCollections with
-``numberMatched``/``numberReturned`` and ``self``/``next``/``prev`` links; ``limit``, ``bbox``
-(CRS84) and ``datetime`` (an instant, or an interval with ``..`` for an open end).
+collection's extent and CRSs; items as ``application/geo+json`` FeatureCollections with
+``numberReturned`` (and ``numberMatched`` where it is cheap) and ``self``/``next`` links whose
+opaque ``cursor`` is the key of the last feature sent, so a page costs the same wherever it
+is; ``limit``, ``bbox``/``bbox-crs``, ``datetime`` and ``crs`` (see
+:mod:`truceline.adapters.http.ogc_params`); every other parameter is a 400 naming it; every
+features response says its CRS in ``Content-Crs``; ``/collections/{id}/queryables`` lists,
+as JSON Schema, the properties the key's features carry.
 
-Collections: ``incidents`` and ``findings`` (what the key may see, coarsened outside the
-mission), ``observations`` (monitors and parties: their own; analysts: all), ``zones`` and
-``lines`` of the agreement (zones defined by a distance from a line are drawn as that buffer,
-clipped to the party's area of control when the zone is one side only), ``coverage_gaps``
-(line features: stretches of a party's side of the line the mission observed less than half
-of the last 24 h of monitoring records, for fire; ``GET /coverage`` asks for any window).
+The collections, and who may read each, are in :mod:`truceline.adapters.http.ogc_collections`;
+the parameters in :mod:`truceline.adapters.http.ogc_params`.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import shapely
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from shapely.geometry import mapping
-from shapely.geometry.base import BaseGeometry
 
-from truceline.adapters.http.auth import Principal, Role, require
+from truceline.adapters.http.auth import Principal, require
 from truceline.adapters.http.envelope import error_responses
-from truceline.adapters.http.routes_findings import findings_for, incidents_for
+from truceline.adapters.http.ogc_collections import COLLECTIONS
+from truceline.adapters.http.ogc_features import (
+    Collection,
+    Item,
+    Query,
+    extent_of,
+    memory_page,
+    value_schema,
+)
+from truceline.adapters.http.ogc_params import (
+    CRS84,
+    CRS_LIST,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    check_known,
+    decode_cursor,
+    encode_cursor,
+    parse_bbox,
+    parse_crs,
+    parse_datetime,
+    parse_limit,
+)
 from truceline.adapters.http.state import AppState, app_state, principal
-from truceline.errors import NotFoundError, ValidationError
-from truceline.services.context import AgreementContext
+from truceline.errors import NotFoundError
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
 ]
-MAX_LIMIT = 10_000
 _GEO: dict[int | str, dict[str, Any]] = {
-    200: {"description": "GeoJSON", "content": {GEOJSON: {"schema": {"type": "object"}}}}}
-
-
-@dataclass(frozen=True)
-class Item:
-    """One feature before encoding: id, geometry (lon/lat), time (for ``datetime``), props."""
-
-    id: str
-    geometry: BaseGeometry | None
-    time: datetime | None
-    properties: dict[str, Any]
-
-    def feature(self) -> dict[str, Any]:
-        return {"type": "Feature", "id": self.id,
-                "geometry": mapping(self.geometry) if self.geometry is not None else None,
-                "properties": self.properties}
-
-
-@dataclass(frozen=True)
-class Collection:
-    id: str
-    title: str
-    description: str
-    roles: frozenset[Role]
-    items: Callable[[AppState, Principal], list[Item]]
-
-
-def _t(s: str | None) -> datetime | None:
-    return datetime.fromisoformat(s) if s else None
-
-
-def _flat(v: Any) -> Any:
-    """GIS clients want scalar attributes: lists and objects become JSON text."""
-    return json.dumps(v, sort_keys=True) if isinstance(v, dict | list | tuple) else v
-
-
-def _pt(lon: Any, lat: Any) -> BaseGeometry | None:
-    return shapely.Point(lon, lat) if lon is not None and lat is not None else None
-
-
-def _incidents(st: AppState, who: Principal) -> list[Item]:
-    out = []
-    for r in incidents_for(st, who):
-        role, loc = next(((k, r[k]) for k in ("origin", "impact", "location") if r.get(k)),
-                         (None, None))
-        props = {k: _flat(v) for k, v in r.items() if k not in ("origin", "impact", "location")}
-        props["located_as"] = role
-        out.append(Item(r["id"], _pt(loc["lon"], loc["lat"]) if loc else None, _t(r["time"]),
-                        props))
-    return out
-
-
-def _findings(st: AppState, who: Principal) -> list[Item]:
-    out = []
-    for f in findings_for(st, who):
-        rec = f.to_record()
-        props = {k: _flat(v) for k, v in rec.items() if k not in ("lon", "lat")}
-        out.append(Item(f.id, _pt(f.lon, f.lat), _t(f.time), props))
-    return out
-
-
-def _coverage_gaps(st: AppState, who: Principal) -> list[Item]:
-    """Stretches of the line a party's side was observed less than half of the last 24 h
-    the monitoring records speak for (fire); the same gaps as ``GET /coverage``."""
-    from truceline.adapters.http.routes_coverage import mission_coverage
-    from truceline.services.coverage import gap_geometries
-
-    out = []
-    for g in gap_geometries(mission_coverage(st)):
-        geom = shapely.MultiLineString(g["stretch"]["coordinates"])
-        props = {k: _flat(v) for k, v in g.items() if k not in ("stretch", "area")}
-        gid = f"gap-{g['party']}-{g['from_km']:g}-{g['to_km']:g}"
-        out.append(Item(gid, geom, _t(g["end"]), props))
-    return out
-
-
-def _observations(st: AppState, who: Principal) -> list[Item]:
-    source = None if who.role is Role.ANALYST else who.bound
-    out = []
-    for o in st.reader.observations(source_id=source):
-        rec = o.to_record()
-        props = {k: _flat(v) for k, v in rec.items() if k not in ("lon", "lat")}
-        out.append(Item(o.id, _pt(o.lon, o.lat), o.time, props))
-    return out
-
-
-_geo_cache: dict[int, dict[str, list[Item]]] = {}
-_geo_lock = threading.Lock()
-
-
-def _buffer_km(ctx: AgreementContext, g: BaseGeometry, km: float) -> BaseGeometry:
-    assert ctx.geometry is not None
-    proj = ctx.geometry.projection
-    xy = shapely.transform(g, lambda c: np.column_stack(proj.forward(c[:, 0], c[:, 1])))
-    grown = xy.buffer(km * 1000.0, quad_segs=4).simplify(100.0)
-    return shapely.transform(grown, lambda c: np.column_stack(proj.inverse(c[:, 0], c[:, 1])))
-
-
-def _agreement_geometry(ctx: AgreementContext) -> dict[str, list[Item]]:
-    """Zones and lines of an agreement as items (computed once per agreement version)."""
-    with _geo_lock:
-        hit = _geo_cache.get(id(ctx))
-    if hit is not None:
-        return hit
-    lines: list[Item] = []
-    zones: list[Item] = []
-    if ctx.geometry is not None and ctx.agreement.geography is not None:
-        spec, geo = ctx.geometry.spec, ctx.agreement.geography
-        for ln in geo.lines:
-            lines.append(Item(ln.id, spec.lines[ln.id], None, {
-                "id": ln.id, "name": ln.name, "line_of_contact": ln.id == geo.line_of_contact,
-                "note": ln.note}))
-        for z, zs in zip(geo.zones, spec.zones, strict=True):
-            g = zs.polygon
-            if g is None and zs.line is not None and zs.within_km is not None:
-                g = _buffer_km(ctx, spec.lines[zs.line], zs.within_km)
-                if zs.party_side is not None:
-                    held = [c.geometry for c in spec.control
-                            if c.party == zs.party_side and c.valid_to is None]
-                    if held:
-                        g = g.intersection(shapely.union_all(held))
-            zones.append(Item(z.id, g, None, {
-                "id": z.id, "name": z.name, "line": z.line, "within_km": z.within_km_of_line,
-                "party_side": z.party_side}))
-    out = {"zones": zones, "lines": lines}
-    with _geo_lock:
-        _geo_cache[id(ctx)] = out
-    return out
-
-
-COLLECTIONS = {c.id: c for c in [
-    Collection("incidents", "Incidents", "Fused events (origin, impact or location).",
-               frozenset(Role), _incidents),
-    Collection("findings", "Findings", "Determinations about provisions, with evidence.",
-               frozenset(Role), _findings),
-    Collection("observations", "Observations", "Observations as submitted (own or all).",
-               frozenset({Role.MONITOR, Role.PARTY, Role.ANALYST}), _observations),
-    Collection("zones", "Zones", "Zones of the agreement.", frozenset(Role),
-               lambda st, who: _agreement_geometry(st.context())["zones"]),
-    Collection("lines", "Lines", "Line of contact and reference lines.", frozenset(Role),
-               lambda st, who: _agreement_geometry(st.context())["lines"]),
-    Collection("coverage_gaps", "Coverage gaps",
-               "Stretches of the line of contact a party's side was observed less than half "
-               "of the last 24 h of monitoring (fire); no asset positions.", frozenset(Role),
-               _coverage_gaps),
-]}
+    200: {"description": "GeoJSON", "content": {GEOJSON: {"schema": {"type": "object"}}}}
+}
+#: The query parameters each kind of resource defines (any other is a 400).
+_META_PARAMS = frozenset({"f"})
+_ITEM_PARAMS = frozenset({"f", "crs"})
+_ITEMS_PARAMS = frozenset({"f", "crs", "bbox", "bbox-crs", "datetime", "limit", "cursor"})
 
 
 def _base(request: Request) -> str:
@@ -208,165 +84,319 @@ def _collection(collection_id: str, who: Principal) -> Collection:
     return c
 
 
-def _extent(items: list[Item]) -> dict[str, Any]:
+def _all(c: Collection, st: AppState, who: Principal) -> list[Item]:
+    assert c.items is not None, c.id  # store-backed collections define page/one/extent/schema
+    return c.items(st, who)
+
+
+def _extent(c: Collection, st: AppState, who: Principal) -> dict[str, Any]:
+    if c.extent is not None:
+        return c.extent(st, who)
+    items = _all(c, st, who)
     geoms = [i.geometry for i in items if i.geometry is not None and not i.geometry.is_empty]
-    bbox = list(shapely.union_all(geoms).bounds) if geoms else [-180.0, -90.0, 180.0, 90.0]
-    times = sorted(i.time for i in items if i.time is not None)
-    iso = [t.astimezone(UTC).isoformat().replace("+00:00", "Z") for t in times]
-    interval = [iso[0], iso[-1]] if iso else [None, None]
-    return {"spatial": {"bbox": [bbox], "crs": CRS84},
-            "temporal": {"interval": [interval],
-                         "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}}
+    return extent_of(
+        list(shapely.union_all(geoms).bounds) if geoms else None, [i.time for i in items]
+    )
 
 
 def _describe(base: str, c: Collection, st: AppState, who: Principal) -> dict[str, Any]:
     url = f"{base}/collections/{c.id}"
     return {
-        "id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-        "crs": [CRS84], "extent": _extent(c.items(st, who)),
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": CRS_LIST,
+        "storageCrs": CRS84,
+        "extent": _extent(c, st, who),
         "links": [
             {"href": url, "rel": "self", "type": "application/json", "title": c.title},
             {"href": f"{url}/items", "rel": "items", "type": GEOJSON, "title": c.title},
+            {
+                "href": f"{url}/queryables",
+                "rel": QUERYABLES_REL,
+                "type": SCHEMA_JSON,
+                "title": f"{c.title}: queryables",
+            },
         ],
     }
 
 
-@router.get("", responses=error_responses())
+@router.get("", responses=error_responses(400))
 def landing(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    check_known(request.query_params, _META_PARAMS)
     base = _base(request)
-    return {"title": "truceline", "description": "Ceasefire verification: incidents, findings, "
-            "observations, zones and lines (OGC API - Features).", "links": [
-                {"href": base, "rel": "self", "type": "application/json", "title": "this"},
-                {"href": f"{base}/api", "rel": "service-desc",
-                 "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI"},
-                {"href": f"{base}/conformance", "rel": "conformance",
-                 "type": "application/json", "title": "conformance"},
-                {"href": f"{base}/collections", "rel": "data", "type": "application/json",
-                 "title": "collections"}]}
+    return {
+        "title": "truceline",
+        "description": "Ceasefire verification: incidents, findings, "
+        "observations, zones and lines (OGC API - Features).",
+        "links": [
+            {"href": base, "rel": "self", "type": "application/json", "title": "this"},
+            {
+                "href": f"{base}/api",
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+                "title": "OpenAPI",
+            },
+            {
+                "href": f"{base}/conformance",
+                "rel": "conformance",
+                "type": "application/json",
+                "title": "conformance",
+            },
+            {
+                "href": f"{base}/collections",
+                "rel": "data",
+                "type": "application/json",
+                "title": "collections",
+            },
+        ],
+    }
 
 
-@router.get("/conformance", responses=error_responses())
-def conformance(who: Principal = Depends(principal)) -> dict[str, Any]:
+@router.get("/conformance", responses=error_responses(400))
+def conformance(request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    check_known(request.query_params, _META_PARAMS)
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/api", responses={200: {"description": "OpenAPI 3 document", "content": {
-    "application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}}}})
+@router.get(
+    "/api",
+    responses={
+        200: {
+            "description": "OpenAPI 3 document",
+            "content": {
+                "application/vnd.oai.openapi+json;version=3.0": {"schema": {"type": "object"}}
+            },
+        }
+    },
+)
 def api(request: Request) -> JSONResponse:
-    return JSONResponse(request.app.openapi(),
-                        media_type="application/vnd.oai.openapi+json;version=3.0")
+    check_known(request.query_params, _META_PARAMS)
+    return JSONResponse(
+        request.app.openapi(), media_type="application/vnd.oai.openapi+json;version=3.0"
+    )
 
 
-@router.get("/collections", responses=error_responses())
-def collections(request: Request, who: Principal = Depends(principal),
-                st: AppState = Depends(app_state)) -> dict[str, Any]:
+@router.get("/collections", responses=error_responses(400))
+def collections(
+    request: Request, who: Principal = Depends(principal), st: AppState = Depends(app_state)
+) -> dict[str, Any]:
+    check_known(request.query_params, _META_PARAMS)
     base = _base(request)
-    return {"links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
-            "collections": [_describe(base, c, st, who) for c in COLLECTIONS.values()
-                            if who.role in c.roles]}
+    return {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"}],
+        "crs": CRS_LIST,
+        "collections": [
+            _describe(base, c, st, who) for c in COLLECTIONS.values() if who.role in c.roles
+        ],
+    }
 
 
-@router.get("/collections/{collection_id}", responses=error_responses(403, 404))
-def collection(collection_id: str, request: Request, who: Principal = Depends(principal),
-               st: AppState = Depends(app_state)) -> dict[str, Any]:
+@router.get("/collections/{collection_id}", responses=error_responses(400, 403, 404))
+def collection(
+    collection_id: str,
+    request: Request,
+    who: Principal = Depends(principal),
+    st: AppState = Depends(app_state),
+) -> dict[str, Any]:
+    check_known(request.query_params, _META_PARAMS)
     return _describe(_base(request), _collection(collection_id, who), st, who)
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        v = [float(x) for x in text.split(",")]
-    except ValueError:
-        raise ValidationError("four numbers: minlon,minlat,maxlon,maxlat", field="bbox") from None
-    if len(v) == 6:  # 3D: drop the heights
-        v = [v[0], v[1], v[3], v[4]]
-    if len(v) != 4 or not all(np.isfinite(v)) or v[0] > v[2] or v[1] > v[3]:
-        raise ValidationError("four numbers: minlon,minlat,maxlon,maxlat", field="bbox")
-    return v[0], v[1], v[2], v[3]
-
-
-def _instant(s: str) -> datetime | None:
-    if s in ("", ".."):
-        return None
-    try:
-        t = datetime.fromisoformat(s)
-    except ValueError:
-        raise ValidationError(f"not an RFC 3339 date-time: {s!r}", field="datetime") from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
-
-
-def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None] | None:
-    """An instant ``t`` is [t, t]; an interval ``a/b`` is [a, b] with ``..`` or '' open."""
-    if text is None:
-        return None
-    if "/" in text:
-        a, _, b = text.partition("/")
-        lo, hi = _instant(a), _instant(b)
-        if lo is not None and hi is not None and lo > hi:
-            raise ValidationError("the interval ends before it starts", field="datetime")
-        return lo, hi
-    t = _instant(text)
-    if t is None:
-        raise ValidationError("give an instant or an interval", field="datetime")
-    return t, t
-
-
-def _select(items: list[Item], bbox: tuple[float, float, float, float] | None,
-            when: tuple[datetime | None, datetime | None] | None) -> list[Item]:
-    if bbox is not None:
-        box = shapely.box(*bbox)
-        items = [i for i in items if i.geometry is not None and i.geometry.intersects(box)]
-    if when is not None:
-        lo, hi = when
-        items = [i for i in items if i.time is not None and (lo is None or i.time >= lo)
-                 and (hi is None or i.time <= hi)]
-    return items
-
-
-def _link(request: Request, rel: str, offset: int) -> dict[str, Any]:
-    url = request.url.include_query_params(offset=offset)
-    return {"href": str(url), "rel": rel, "type": GEOJSON}
-
-
-@router.get("/collections/{collection_id}/items", response_class=JSONResponse,
-            responses={**error_responses(403, 404), **_GEO})
-def items(collection_id: str, request: Request,
-          limit: int = Query(100, ge=1, le=MAX_LIMIT),
-          offset: int = Query(0, ge=0, le=10**9),
-          bbox: str | None = Query(None, max_length=400, description="minlon,minlat,maxlon,maxlat"),
-          datetime_: str | None = Query(None, alias="datetime", max_length=100,
-                                        description="Instant, or interval a/b ('..' = open)"),
-          who: Principal = Depends(principal), st: AppState = Depends(app_state)
-          ) -> JSONResponse:
+@router.get(
+    "/collections/{collection_id}/queryables",
+    response_class=JSONResponse,
+    responses={
+        **error_responses(400, 403, 404),
+        200: {
+            "description": "JSON Schema",
+            "content": {SCHEMA_JSON: {"schema": {"type": "object"}}},
+        },
+    },
+)
+def queryables(
+    collection_id: str,
+    request: Request,
+    who: Principal = Depends(principal),
+    st: AppState = Depends(app_state),
+) -> JSONResponse:
+    """Part 3: the properties of this collection's features, as the key sees them: for a
+    collection built in memory, those its visible features carry, so that a key learns no
+    property name from a feature it may not read."""
+    check_known(request.query_params, _META_PARAMS)
     c = _collection(collection_id, who)
-    chosen = _select(c.items(st, who), parse_bbox(bbox), parse_datetime(datetime_))
-    page = chosen[offset:offset + limit]
-    links = [_link(request, "self", offset)]
-    if offset + len(page) < len(chosen):
-        links.append(_link(request, "next", offset + limit))
-    if offset > 0:
-        links.append(_link(request, "prev", max(0, offset - limit)))
-    body = {"type": "FeatureCollection", "features": [i.feature() for i in page],
-            "numberMatched": len(chosen), "numberReturned": len(page),
+    if c.schema is not None:
+        props = c.schema()
+    else:
+        seen: dict[str, list[Any]] = {}
+        for i in _all(c, st, who):
+            for k, v in i.properties.items():
+                seen.setdefault(k, []).append(v)
+        props = {k: value_schema(v) for k, v in sorted(seen.items())}
+    url = f"{_base(request)}/collections/{c.id}/queryables"
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url,
+        "type": "object",
+        "title": c.title,
+        "properties": {"geometry": {"format": c.geometry_format}, **props},
+        "additionalProperties": False,
+    }
+    return JSONResponse(body, media_type=SCHEMA_JSON)
+
+
+def _features(body: dict[str, Any], crs: str) -> JSONResponse:
+    return JSONResponse(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})
+
+
+_ITEMS_OPENAPI = {
+    "parameters": [
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": f"Page size; above {MAX_LIMIT} the page holds {MAX_LIMIT}.",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            },
+        },
+        {
+            "name": "bbox",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": "minlon,minlat,maxlon,maxlat (CRS84), or in bbox-crs axis order",
+            "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        },
+        {
+            "name": "bbox-crs",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "string", "format": "uri", "enum": CRS_LIST, "default": CRS84},
+        },
+        {
+            "name": "datetime",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": "Instant, or interval a/b ('..' = open); ends included",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "crs",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "string", "format": "uri", "enum": CRS_LIST, "default": CRS84},
+        },
+        {
+            "name": "cursor",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": "Opaque: where the next page starts (from a next link)",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "f",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["json", "geojson"]},
+        },
+    ]
+}
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=JSONResponse,
+    responses={**error_responses(400, 403, 404), **_GEO},
+    openapi_extra=_ITEMS_OPENAPI,
+)
+def items(
+    collection_id: str,
+    request: Request,
+    who: Principal = Depends(principal),
+    st: AppState = Depends(app_state),
+) -> JSONResponse:
+    qp = request.query_params
+    check_known(qp, _ITEMS_PARAMS)
+    c = _collection(collection_id, who)
+    crs = parse_crs(qp.get("crs"), "crs")
+    q = Query(
+        parse_bbox(qp.get("bbox"), parse_crs(qp.get("bbox-crs"), "bbox-crs")),
+        parse_datetime(qp.get("datetime")),
+        parse_limit(qp.get("limit")),
+        decode_cursor(qp.get("cursor"), c.id),
+    )
+    page = c.page(st, who, q) if c.page is not None else memory_page(_all(c, st, who), q)
+    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    if page.next_key is not None:
+        url = request.url.include_query_params(cursor=encode_cursor(c.id, page.next_key))
+        links.append({"href": str(url), "rel": "next", "type": GEOJSON})
+    body: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "features": [i.feature(crs) for i in page.items],
+    }
+    if page.matched is not None:
+        body["numberMatched"] = page.matched
+    body.update(
+        {
+            "numberReturned": len(page.items),
             "timeStamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "links": links}
-    return JSONResponse(body, media_type=GEOJSON)
+            "links": links,
+        }
+    )
+    return _features(body, crs)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", response_class=JSONResponse,
-            responses={**error_responses(403, 404), **_GEO})
-def item(collection_id: str, feature_id: str, request: Request,
-         who: Principal = Depends(principal), st: AppState = Depends(app_state)) -> JSONResponse:
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_class=JSONResponse,
+    responses={**error_responses(400, 403, 404), **_GEO},
+    openapi_extra={
+        "parameters": [p for p in _ITEMS_OPENAPI["parameters"] if p["name"] in _ITEM_PARAMS]
+    },
+)
+def item(
+    collection_id: str,
+    feature_id: str,
+    request: Request,
+    who: Principal = Depends(principal),
+    st: AppState = Depends(app_state),
+) -> JSONResponse:
+    check_known(request.query_params, _ITEM_PARAMS)
     c = _collection(collection_id, who)
-    for i in c.items(st, who):
-        if i.id == feature_id:
-            url = f"{_base(request)}/collections/{c.id}"
-            body = {**i.feature(), "links": [
-                {"href": f"{url}/items/{i.id}", "rel": "self", "type": GEOJSON},
-                {"href": url, "rel": "collection", "type": "application/json"}]}
-            return JSONResponse(body, media_type=GEOJSON)
-    raise NotFoundError("no such feature", field="feature_id")
+    crs = parse_crs(request.query_params.get("crs"), "crs")
+    if c.one is not None:
+        found: Item | None = c.one(st, who, feature_id)
+    else:
+        found = next((i for i in _all(c, st, who) if i.id == feature_id), None)
+    if found is None:
+        raise NotFoundError("no such feature", field="feature_id")
+    url = f"{_base(request)}/collections/{c.id}"
+    return _features(
+        {
+            **found.feature(crs),
+            "links": [
+                {"href": f"{url}/items/{found.id}", "rel": "self", "type": GEOJSON},
+                {"href": url, "rel": "collection", "type": "application/json"},
+            ],
+        },
+        crs,
+    )
 
 
-__all__ = ["COLLECTIONS", "parse_bbox", "parse_datetime", "router"]
+__all__ = ["COLLECTIONS", "CONFORMANCE", "router"]
