@@ -6,7 +6,7 @@ over the environment. ``truceline settings`` prints them all with their help tex
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,30 @@ class Settings(BaseSettings):
     log_origin: str = Field(
         "truceline.example/log",
         description="Origin line of the record's signed checkpoints (C2SP checkpoint).",
+    )
+    log_key_file: str | None = Field(
+        None,
+        description="The log's private key: a file from `truceline record log-keygen` (mode "
+        "0600, encrypted with a passphrase; never kept in the store). Signs checkpoints.",
+    )
+    log_key_passphrase: SecretStr | None = Field(
+        None,
+        description="Passphrase of the log key file (prefer an environment variable or "
+        "log_key_passphrase_file over a flag).",
+    )
+    log_key_passphrase_file: str | None = Field(
+        None,
+        description="File holding the passphrase of the log key file (first line; mode 0600).",
+    )
+    log_signer_command: str | None = Field(
+        None,
+        description="Instead of a key file: a command (HSM, KMS, another host) that reads a "
+        "checkpoint's text on stdin and prints its Ed25519 signature (base64) on stdout.",
+    )
+    log_signer_vkey: str | None = Field(
+        None,
+        description="The public key (C2SP vkey) of log_signer_command; every signature it "
+        "returns is checked against it and against the store's registered key before use.",
     )
 
 

@@ -19,12 +19,20 @@ from truceline.adapters.cli.main import cli
 from truceline.adapters.store import open_store
 from truceline.errors import ERROR_TABLE, IntegrityError, ValidationError
 
+from ..log_keys import use_key_file
+
 SAMPLE = Path(__file__).resolve().parents[2] / "src/truceline/examples/march2025_sample.jsonl"
 
 
 def run(*args: str) -> Result:
     # catch_exceptions=False: a traceback fails the test instead of hiding in the result
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _log_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`record checkpoint` signs with an encrypted key file named in the environment."""
+    use_key_file(monkeypatch, tmp_path)
 
 
 def one_line(res: Result, field: str, exit_code: int) -> str:

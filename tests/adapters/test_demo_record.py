@@ -10,6 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from truceline.adapters.cli.main import cli
+from truceline.adapters.demo import DEMO_PASSPHRASE
+from truceline.adapters.log_key import read_key_file
 from truceline.adapters.store import open_store
 from truceline.core.record.note import Signer, parse_note
 from truceline.services import witnesses
@@ -35,6 +37,12 @@ def test_demo_store_verifies_with_a_cosigned_checkpoint(tmp_path: Path) -> None:
         key = out / "witnesses" / f"{party}.key"
         assert key.stat().st_mode & 0o077 == 0
         assert Signer.from_skey(key.read_text().strip()).name in names
+    # the log's key is in the encrypted key file beside the store, never in the store
+    key = read_key_file(out / "log.key", DEMO_PASSPHRASE.encode())
+    assert (out / "log.key").stat().st_mode & 0o077 == 0
+    assert store.get_meta("log_skey") is None
+    assert store.get_meta("log_vkey") == key.verifier().to_vkey()
+    assert key.to_skey().encode() not in (out / "demo.db").read_bytes()
     store.close()
     # a finding names its sources apart from the weapon: "from monitor, sensor; weapon: mortar"
     named = 0

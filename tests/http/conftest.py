@@ -32,6 +32,11 @@ from truceline.services.record import initialize_store, publish_checkpoint
 from truceline.services.submissions import sign_observation
 from truceline.settings import Settings
 
+from ..log_keys import DEFAULT_ORIGIN, fixed_key, key_file, settings_for
+
+#: The log's key: the base store's checkpoint is signed with it, clients read it from a file.
+LOG_KEY = fixed_key(DEFAULT_ORIGIN)
+
 SAMPLE = Path(__file__).resolve().parents[2] / "src/truceline/examples/march2025_sample.jsonl"
 
 #: Findings of the sample with known subjects (ids are deterministic).
@@ -96,7 +101,7 @@ def build_world(db: Path) -> World:
     tokens = {role: create_api_key(store, role, r, bound) for role, (r, bound) in KEYS.items()}
     store.revoke_api_key("revoked")
     store.set_meta(PUBLISHED_KEY, json.dumps([F_PUBLISHED]))
-    publish_checkpoint(store, "truceline.example/log", 1_743_000_000)
+    publish_checkpoint(store, LOG_KEY, 1_743_000_000)
     store.close()
     return World(db, tokens, seed)
 
@@ -116,12 +121,14 @@ def fresh_db(world: World, tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def make_client(fresh_db: Path) -> Iterator[Callable[..., TestClient]]:
-    """Clients over a private copy of the base store, with optional settings."""
+def make_client(world: World, fresh_db: Path) -> Iterator[Callable[..., TestClient]]:
+    """Clients over a private copy of the base store, with optional settings (the log's key
+    file by default, so that analysts can sign checkpoints)."""
     made: list[TestClient] = []
+    signing = settings_for(key_file(world.db.parent, LOG_KEY))
 
     def make(**settings: Any) -> TestClient:
-        c = TestClient(create_app(str(fresh_db), Settings(**settings)))
+        c = TestClient(create_app(str(fresh_db), Settings(**{**signing, **settings})))
         made.append(c)
         return c
 

@@ -16,9 +16,13 @@ from truceline.services import record
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 
+from ..log_keys import fixed_key
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "src" / "truceline" / "examples" / "march2025_sample.jsonl"
 ORIGIN = "truceline.test/log"
+#: The log's key (in a real log it lives in an encrypted key file or an outside signer).
+LOG_KEY = fixed_key(ORIGIN)
 NOW = 1_743_100_000
 
 
@@ -46,10 +50,10 @@ def build_log(path: Path) -> SQLiteStore:
     store = new_store(path)
     ingest(store, list(enumerate(sample_rows(), 1)))
     run_check(store)
-    record.publish_checkpoint(store, ORIGIN, NOW)
+    record.publish_checkpoint(store, LOG_KEY, NOW)
     for k in range(3):
         ingest(store, list(enumerate(synthetic(90, 90 * k), 1)))
-        record.publish_checkpoint(store, ORIGIN, NOW + k)
+        record.publish_checkpoint(store, LOG_KEY, NOW + k)
     return store
 
 

@@ -6,17 +6,25 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 import truceline.adapters.cli.commands
 import truceline.adapters.cli.record  # noqa: F401
 from truceline.adapters.cli.main import cli
 
+from ..log_keys import use_key_file
 from .conftest import SAMPLE
 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _log_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`record checkpoint` signs with an encrypted key file named in the environment."""
+    use_key_file(monkeypatch, tmp_path)
 
 
 def _db(tmp_path: Path) -> str:

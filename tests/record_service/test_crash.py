@@ -15,7 +15,7 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.record.note import Signer
 from truceline.services import keys, record, verify
 
-from .conftest import NOW, ORIGIN, new_store
+from .conftest import LOG_KEY, NOW, new_store
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 SEED = b"\x05" * 32
@@ -49,6 +49,6 @@ def test_kill_9_during_ingest_loses_no_acknowledged_entry(tmp_path: Path) -> Non
         assert acked <= stored, f"round {n}: lost {sorted(acked - stored)[:5]}"
         rep = verify.verify_record(store)
         assert rep.ok, rep.problems
-        record.publish_checkpoint(store, ORIGIN, NOW + n)
+        record.publish_checkpoint(store, LOG_KEY, NOW + n)
         store.close()
     assert len(acked) >= ROUNDS * 100  # each round committed a batch before its kill

@@ -16,11 +16,11 @@ from click.testing import CliRunner, Result
 import truceline.adapters.cli.record  # noqa: F401
 from truceline.adapters.cli.main import cli
 from truceline.adapters.store.sqlite import SQLiteStore
-from truceline.core.record.note import Checkpoint, Signer
+from truceline.core.record.note import Checkpoint
 from truceline.errors import IntegrityError
 from truceline.services import record
 
-from .conftest import ORIGIN
+from .conftest import LOG_KEY, ORIGIN
 
 
 def run(*args: str) -> Result:
@@ -31,14 +31,14 @@ def _fork(log_db: Path) -> tuple[bytes, bytes, str, int]:
     """The log's own checkpoint and a second one it signed for the same size, another root."""
     store = SQLiteStore(log_db)
     try:
-        honest = record.publish_checkpoint(store, ORIGIN)
+        honest = record.publish_checkpoint(store, LOG_KEY)
         size, root = store.tree_root()
-        skey, vkey = store.get_meta("log_skey"), store.get_meta("log_vkey")
+        vkey = store.get_meta("log_vkey")
     finally:
         store.close()
-    assert skey is not None and vkey is not None
+    assert vkey is not None
     other_root = hashlib.sha256(b"another history" + root).digest()
-    forked = Checkpoint(ORIGIN, size, other_root).sign([Signer.from_skey(skey)])
+    forked = Checkpoint(ORIGIN, size, other_root).sign([LOG_KEY])
     return honest, forked, vkey, size
 
 

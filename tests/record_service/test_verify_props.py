@@ -19,7 +19,7 @@ from truceline.core.record import merkle
 from truceline.core.record.note import Checkpoint, Signer
 from truceline.services.verify import RecordReport, verify_record
 
-from .conftest import copy_db
+from .conftest import LOG_KEY, copy_db
 
 SIZE = 311
 CHECKPOINTS = [41, 131, 221, 311]
@@ -158,9 +158,7 @@ def test_rewritten_history_is_a_fork_against_the_checkpoints(base_log: Path, k: 
 
 def test_a_forked_checkpoint_signed_by_the_log_key_is_found(base_log: Path) -> None:
     """A checkpoint the log's own key signed over another tree (a split view) is a fork."""
-    with sqlite3.connect(base_log) as c:
-        skey = c.execute("SELECT value FROM meta WHERE key = 'log_skey'").fetchone()[0]
-    signer = Signer.from_skey(skey)
+    signer = LOG_KEY
     forged = Checkpoint(signer.name, 221, sha256(b"another history").digest()).sign([signer])
     rep = _tampered(base_log, [("UPDATE checkpoints SET note = ? WHERE size = 221", (forged,))])
     assert [p.kind for p in rep.problems] == ["fork"]

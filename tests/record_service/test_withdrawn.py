@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.record_service.conftest import NOW, ORIGIN, new_store, sample_rows
+import pytest
+
+from tests.log_keys import use_key_file
+from tests.record_service.conftest import LOG_KEY, NOW, new_store, sample_rows
 from truceline.core.findings import Verdict
 from truceline.core.record.canonical import parse_entry
 from truceline.services import record
@@ -32,7 +35,7 @@ def test_withdrawn_summary_is_recorded_and_replayed(tmp_path: Path) -> None:
     assert summary.id not in second  # now a violation: the compliant summary is withdrawn
     changes = [parse_entry(e.data)[1] for e in store.entries() if e.type == "status_change"]
     assert {"subject": "finding", "finding_id": summary.id, "status": "withdrawn"} in changes
-    record.publish_checkpoint(store, ORIGIN, NOW)
+    record.publish_checkpoint(store, LOG_KEY, NOW)
     assert verify_record(store).ok
     tiles = export_tiles(store)
     res = replay(tiles.__getitem__, record.log_verifier(store).to_vkey())
@@ -40,8 +43,10 @@ def test_withdrawn_summary_is_recorded_and_replayed(tmp_path: Path) -> None:
     assert {f.id for f in res.published} == set(second)
 
 
-def test_cli_vkey_checkpoint_export_replay(tmp_path: Path) -> None:
+def test_cli_vkey_checkpoint_export_replay(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's path for a party, through the CLI: vkey, export, replay, verify."""
+    use_key_file(monkeypatch, tmp_path)
     from click.testing import CliRunner
 
     import truceline.adapters.cli.commands

@@ -17,7 +17,7 @@ from truceline.services import keys, record, verify, witnesses
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 
-from .conftest import NOW, ORIGIN, build_log, new_store, sample_rows, synthetic
+from .conftest import LOG_KEY, NOW, build_log, new_store, sample_rows, synthetic
 
 UA = Signer("ua-witness", b"\x11" * 32, ALG_COSIGNATURE_V1)
 RU = Signer("ru-witness", b"\x22" * 32, ALG_COSIGNATURE_V1)
@@ -43,7 +43,7 @@ def test_two_parties_cosign_and_the_checkpoint_is_final(tmp_path: Path) -> None:
     store = _march(tmp_path / "a.db")
     for party, w in (("UA", UA), ("RU", RU)):
         keys.register_source_key(store, party, "witness", w.verifier().to_vkey())
-    record.publish_checkpoint(store, ORIGIN, NOW)
+    record.publish_checkpoint(store, LOG_KEY, NOW)
     ua = _witness(store, UA, None)
     assert witnesses.final_checkpoint(store, 2) is None
     ru = _witness(store, RU, None)
@@ -51,7 +51,7 @@ def test_two_parties_cosign_and_the_checkpoint_is_final(tmp_path: Path) -> None:
     assert hit is not None and hit[0].size == ua.size == ru.size
     assert hit[1].count(b"\n\xe2\x80\x94 ") == 3  # the log's signature and two cosignatures
     ingest(store, list(enumerate(synthetic(5), 1)))
-    record.publish_checkpoint(store, ORIGIN, NOW + 1)
+    record.publish_checkpoint(store, LOG_KEY, NOW + 1)
     ua2 = _witness(store, UA, ua)  # extends: consistency proof from the old size
     assert ua2.size == ua.size + 5
     assert witnesses.final_checkpoint(store, 2)[0].size == ua.size  # type: ignore[index]
@@ -61,34 +61,32 @@ def test_two_parties_cosign_and_the_checkpoint_is_final(tmp_path: Path) -> None:
 def test_a_forked_log_is_refused_by_the_witness(tmp_path: Path) -> None:
     """Same origin, same key, different history: the witness refuses and keeps its state."""
     a = _march(tmp_path / "a.db")
-    record.publish_checkpoint(a, ORIGIN, NOW)
+    record.publish_checkpoint(a, LOG_KEY, NOW)
     _, note_a = record.latest_checkpoint(a)
     vkey = a.get_meta("log_vkey") or ""
     _, state = witnesses.run_witness(None, note_a, a.get_node, vkey, UA, NOW)
 
     b = new_store(tmp_path / "b.db")
-    b.set_meta("log_skey", a.get_meta("log_skey") or "")
-    b.set_meta("log_vkey", vkey)
+    b.set_meta("log_vkey", vkey)  # the same log key signs both histories
     rows = sample_rows()
     rows[0] = {**rows[0], "count": rows[0]["count"] + 1}  # one report quietly changed
     ingest(b, list(enumerate(rows + synthetic(3), 1)))
     run_check(b)
-    record.publish_checkpoint(b, ORIGIN, NOW)
+    record.publish_checkpoint(b, LOG_KEY, NOW)
     _, note_b = record.latest_checkpoint(b)
     with pytest.raises(IntegrityError, match="fork"):
         witnesses.run_witness(state, note_b, b.get_node, vkey, UA, NOW)
     # a rollback (an older, smaller tree) is refused too
     small = new_store(tmp_path / "c.db")
-    small.set_meta("log_skey", a.get_meta("log_skey") or "")
     small.set_meta("log_vkey", vkey)
-    record.publish_checkpoint(small, ORIGIN, NOW)
+    record.publish_checkpoint(small, LOG_KEY, NOW)
     with pytest.raises(IntegrityError, match="rollback"):
         witnesses.run_witness(state, record.latest_checkpoint(small)[1], small.get_node, vkey,
                            UA, NOW)
 
 
 def _export(store: SQLiteStore) -> dict[str, bytes]:
-    record.publish_checkpoint(store, ORIGIN, NOW)
+    record.publish_checkpoint(store, LOG_KEY, NOW)
     return verify.export_tiles(store)
 
 

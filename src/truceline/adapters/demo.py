@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
@@ -21,6 +22,9 @@ from truceline.services.ports import Store
 from truceline.services.record import initialize_store
 from truceline.services.report import daily_report
 from truceline.services.verify import verify_record
+
+if TYPE_CHECKING:
+    from truceline.core.record.note import Signer
 
 DEMO_DAY = "2025-03-28"
 
@@ -87,7 +91,8 @@ def _cosigned_checkpoint(store: Store, out: Path, parties: list[str], origin: st
     party's demo witness checks it and cosigns; then the record is verified.
 
     Each party's witness key is new on every run and written to ``witnesses/PARTY.key`` (mode
-    0600) beside its state file, so ``truceline record witness`` can go on from there.
+    0600) beside its state file, so ``truceline record witness`` can go on from there. The
+    mission's log key is in ``log.key`` (see :func:`_demo_log_key`).
     """
     from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
     from truceline.services.keys import register_source_key
@@ -113,7 +118,7 @@ def _cosigned_checkpoint(store: Store, out: Path, parties: list[str], origin: st
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(signer.to_skey() + "\n")
         signers[party] = signer
-    note = publish_checkpoint(store, origin, now)
+    note = publish_checkpoint(store, _demo_log_key(store, out, origin, echo), now)
     log_vkey = log_verifier(store).to_vkey()
     for party, signer in signers.items():
         sig, state = run_witness(None, note, store.get_node, log_vkey, signer, now)
@@ -127,3 +132,31 @@ def _cosigned_checkpoint(store: Store, out: Path, parties: list[str], origin: st
     echo(f"record: {rep.size} entries, checkpoint of size {final[0].size} signed by the "
          f"mission ({origin}) and cosigned by {', '.join(parties)}; verifies")
     return paths
+
+
+#: The demo's log key passphrase. It is printed and published here: the demo's key protects
+#: nothing, it shows how a real log keeps its key out of the store.
+DEMO_PASSPHRASE = "truceline-demo-only"
+
+
+def _demo_log_key(store: Store, out: Path, origin: str, echo: Callable[[str], None]) -> Signer:
+    """The demo log's key, in ``log.key`` beside the store, sealed with
+    :data:`DEMO_PASSPHRASE` (made on the first run; a key an older demo store still held in
+    plaintext is moved there and deleted from the store)."""
+    from truceline.adapters.log_key import read_key_file, write_key_file
+    from truceline.core.record.note import Signer
+    from truceline.services.record import forget_plaintext_log_key, plaintext_log_key
+
+    path = out / "log.key"
+    secret = DEMO_PASSPHRASE.encode()
+    if path.exists():
+        key = read_key_file(path, secret)
+    else:
+        key = plaintext_log_key(store) or Signer(origin, os.urandom(32))
+        write_key_file(path, key, secret, "interactive")
+    forget_plaintext_log_key(store, key.verifier())
+    echo(f"log key: {path} (passphrase {DEMO_PASSPHRASE!r}, printed: for the demo only); sign "
+         f"more checkpoints with TRUCELINE_LOG_KEY_FILE={path} "
+         f"TRUCELINE_LOG_KEY_PASSPHRASE={DEMO_PASSPHRASE} truceline record checkpoint "
+         f"--db {out / 'demo.db'}")
+    return key

@@ -144,15 +144,21 @@ class Store(Protocol):
 
     def disputes(self, party: str | None = None) -> list[dict[str, Any]]: ...
 
-    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None: ...
+    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None:
+        """Store a key; ConflictError (field ``name``) if an unrevoked key has this name."""
 
     def api_key(self, token_hash: str) -> dict[str, Any] | None: ...
 
-    def revoke_api_key(self, name: str) -> int: ...
+    def revoke_api_key(self, name: str, every: bool = False) -> int:
+        """Revoke the one unrevoked key with this name (or, with ``every``, all of them, for
+        names shared before names were unique); how many were revoked."""
 
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...
+
+    def delete_meta(self, key: str) -> None:
+        """Remove meta ``key`` (a secret that must not stay in the store)."""
 
     def add_to_meta_set(self, key: str, member: str,
                         entries: Sequence[tuple[str, bytes]]) -> bool:

@@ -15,18 +15,28 @@ import base64
 import binascii
 import hashlib
 import json
-import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
-from truceline.core.record import merkle
+from truceline.core.record import merkle, signing
 from truceline.core.record.canonical import canonical_bytes, entry_bytes, parse_entry
-from truceline.core.record.note import ALG_ED25519, Checkpoint, Signer, Verifier, open_checkpoint
+from truceline.core.record.note import (
+    Checkpoint,
+    Note,
+    NoteSignature,
+    Signer,
+    Verifier,
+    format_note,
+    open_checkpoint,
+)
 from truceline.errors import (
+    ConfigError,
     ConflictError,
     IntegrityError,
     NotFoundError,
+    SignatureError,
     StoreError,
     ValidationError,
 )
@@ -147,27 +157,77 @@ def agreement_matches(doc: dict[str, Any], entry: bytes) -> bool:
 # --------------------------------------------------------------------------- the log's key
 
 
-def log_signer(store: Store, origin: str | None = None) -> Signer:
-    """The log's checkpoint key, created on first use and named after ``origin``.
+class LogSigner(Protocol):
+    """What signs the log's checkpoints: a decrypted key file, or an outside signer (an HSM,
+    a KMS, another host). Its private half never passes through the store."""
 
-    The seed stays in store meta ``log_skey`` (a C2SP private key string); ``log_vkey`` is the
-    public half every party needs. The origin is fixed once the key exists (``None`` means
-    "the existing one"): a checkpoint under another origin would be another log.
+    def verifier(self) -> Verifier:
+        """The public key it signs for (its name is the log's origin)."""
+
+    def sign(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of ``message``."""
+
+
+@dataclass(frozen=True)
+class KeySigner:
+    """A :class:`LogSigner` over a private key held in this process (from a key file)."""
+
+    key: Signer
+
+    def verifier(self) -> Verifier:
+        return self.key.verifier()
+
+    def sign(self, message: bytes) -> bytes:
+        return signing.sign(self.key.seed, message)
+
+
+#: Store meta under which older stores kept the log's private key in plaintext.
+PLAINTEXT_LOG_KEY = "log_skey"
+
+
+def plaintext_log_key(store: Store) -> Signer | None:
+    """The private key an older store still holds in meta ``log_skey`` (None if none)."""
+    skey = store.get_meta(PLAINTEXT_LOG_KEY)
+    return None if skey is None else Signer.from_skey(skey)
+
+
+def forget_plaintext_log_key(store: Store, moved_to: Verifier) -> None:
+    """Delete meta ``log_skey`` once its key is safe elsewhere: only if ``moved_to`` (the key
+    read back from where it went) is that key and the store's registered public key."""
+    old = plaintext_log_key(store)
+    if old is None:
+        return
+    if old.verifier() != moved_to or store.get_meta("log_vkey") not in (None, moved_to.to_vkey()):
+        raise ConflictError("the moved key is not the one in the store; the store keeps it",
+                            field="log_key_file")
+    store.set_meta("log_vkey", moved_to.to_vkey())
+    store.delete_meta(PLAINTEXT_LOG_KEY)
+
+
+def check_log_key(store: Store, signer: LogSigner, origin: str | None = None) -> bool:
+    """Check ``signer`` against the log's registered public key (meta ``log_vkey``); True
+    when the log has none yet (``signer``'s is recorded with its first checkpoint).
+
+    The store keeps only the public half. A signer for another key, or named for another
+    origin, is refused: its checkpoints would be another log. While an older store still
+    holds the private key in plaintext (meta ``log_skey``), nothing is signed: a leaked
+    backup could sign forks, so the key must move out first.
     """
-    skey = store.get_meta("log_skey")
-    if skey is None:
-        if origin is None:
-            raise ValidationError("the log has no key yet: give its origin", field="log_origin")
-        signer = Signer(origin, secrets.token_bytes(32), ALG_ED25519)
-        store.set_meta("log_skey", signer.to_skey())
-        store.set_meta("log_vkey", signer.verifier().to_vkey())
-        return signer
-    signer = Signer.from_skey(skey)
-    if origin is not None and signer.name != origin:
-        raise ValidationError(
-            f"this log's origin is {signer.name!r}, not {origin!r}", field="log_origin"
-        )
-    return signer
+    if store.get_meta(PLAINTEXT_LOG_KEY) is not None:
+        raise ConfigError("this store still holds the log's private key in plaintext; move it "
+                          "out first with `truceline record migrate-log-key --out FILE`",
+                          field=PLAINTEXT_LOG_KEY)
+    mine = signer.verifier()
+    if origin is not None and mine.name != origin:
+        raise ValidationError(f"the log key is named {mine.name!r}, not the origin {origin!r}",
+                              field="log_origin")
+    vkey = store.get_meta("log_vkey")
+    if vkey is None:
+        return True
+    if Verifier.from_vkey(vkey) != mine:
+        raise ConfigError(f"the log key given is {mine.to_vkey()}, but this log's key is {vkey}",
+                          field="log_key_file")
+    return False
 
 
 def log_verifier(store: Store) -> Verifier:
@@ -178,20 +238,33 @@ def log_verifier(store: Store) -> Verifier:
     return Verifier.from_vkey(vkey)
 
 
-def publish_checkpoint(store: Store, origin: str | None = None,
-                       now_unix: int | None = None) -> bytes:
+def publish_checkpoint(store: Store, signer: LogSigner | Signer, now_unix: int | None = None,
+                       *, origin: str | None = None) -> bytes:
     """Sign and store a checkpoint of the current tree; returns the signed note.
 
     The note carries no time (the same size always gives the same text, as C2SP
     checkpoints do); ``now_unix`` is kept in meta ``log_checkpoint_time`` so a monitor can
     tell how fresh the latest checkpoint is. Publishing twice at one size returns the first.
+    The signature is checked against the store's registered key before the note is stored,
+    so an outside signer that answers with anything else stores nothing.
     """
-    signer = log_signer(store, origin)
+    log = KeySigner(signer) if isinstance(signer, Signer) else signer
+    first = check_log_key(store, log, origin)
+    v = log.verifier()
     size, root = store.tree_root()
     for cp in store.checkpoints():
         if cp.size == size:
             return cp.note
-    note = Checkpoint(signer.name, size, root).sign([signer])
+    text = Checkpoint(v.name, size, root).text()
+    sig = log.sign(text.encode())
+    try:
+        signing.verify(v.public_key, text.encode(), sig)
+    except SignatureError:
+        raise SignatureError("the log signer returned a signature that does not verify with "
+                             "the log's key; nothing was stored", field="log_signer") from None
+    if first:  # the key is registered with the first checkpoint it signed
+        store.set_meta("log_vkey", v.to_vkey())
+    note = format_note(Note(text, (NoteSignature(v.name, v.key_id, sig),)))
     store.add_checkpoint(size, note)
     if now_unix is not None:
         store.set_meta("log_checkpoint_time", str(int(now_unix)))
@@ -217,6 +290,31 @@ def open_log_checkpoint(note: bytes, log_vkey: str) -> Checkpoint:
 
 
 # --------------------------------------------------------------------------- proofs
+
+
+def check_extends(kept: bytes, latest: Checkpoint, nodes: merkle.NodeReader,
+                  log_vkey: str) -> Checkpoint:
+    """Check that ``latest`` extends ``kept`` (a checkpoint a party kept earlier, signed by
+    ``log_vkey``): a smaller tree is a rollback, another root at the same size or a failing
+    consistency proof a fork; both IntegrityError (field ``checkpoint``). ``nodes`` serves the
+    proof (a mirror's tiles) and is not trusted: the proof is checked against both roots."""
+    old = open_log_checkpoint(kept, log_vkey)
+    if latest.size < old.size:
+        raise IntegrityError(f"rollback: the log's checkpoint has size {latest.size}, below the "
+                             f"{old.size} you kept", field="checkpoint")
+    if latest.size == old.size:
+        if latest.root_hash != old.root_hash:
+            raise IntegrityError(f"fork: two roots for size {old.size}", field="checkpoint")
+        return old
+    if old.size > 0:
+        try:
+            proof = merkle.consistency_proof(old.size, latest.size, nodes)
+            merkle.verify_consistency(old.size, latest.size, proof, old.root_hash,
+                                      latest.root_hash)
+        except IntegrityError as e:
+            raise IntegrityError(f"fork: the log of size {latest.size} does not extend the "
+                                 f"{old.size} you kept ({e.message})", field="checkpoint") from None
+    return old
 
 
 def inclusion(store: Store, index: int, size: int) -> list[bytes]:

@@ -38,6 +38,16 @@ def witness_keys(store: Store) -> dict[str, list[Verifier]]:
     return out
 
 
+def check_registered(store: Store, witness: Verifier) -> None:
+    """SignatureError unless ``witness`` is a registered, unrevoked witness key: checked before
+    a witness does any work, so it never advances its state for a cosignature the store
+    would refuse."""
+    if not any(witness in vs for vs in witness_keys(store).values()):
+        raise SignatureError(f"{witness.to_vkey()} is not a registered witness key of this "
+                             "store (register it with `truceline record register-key --role "
+                             "witness`); nothing was cosigned", field="key")
+
+
 def add_cosignature(store: Store, size: int, cosignature: str | bytes) -> list[str]:
     """Store cosignatures of the checkpoint of ``size``; returns the parties they count for.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -25,12 +26,6 @@ from truceline.services import record as svc
 from truceline.services import verify as audit
 
 ROLE = click.Choice(list(keys.ROLES))
-
-
-def _origin() -> str:
-    from truceline.settings import Settings
-
-    return Settings().log_origin
 
 
 def _read_dir(root: Path) -> svc.TileRead:
@@ -69,8 +64,13 @@ def record() -> None:
 @db_option
 @handle_errors
 def checkpoint(db: str) -> None:
-    """Sign and store a checkpoint of the record (origin from TRUCELINE_LOG_ORIGIN)."""
-    note = svc.publish_checkpoint(open_store(db), _origin(), int(time.time()))
+    """Sign and store a checkpoint of the record with the log's key (TRUCELINE_LOG_KEY_FILE
+    or TRUCELINE_LOG_SIGNER_COMMAND; the key's name is the origin)."""
+    from truceline.adapters.log_key import load_log_signer
+    from truceline.settings import Settings
+
+    signer = load_log_signer(Settings())
+    note = svc.publish_checkpoint(open_store(db), signer, int(time.time()))
     sys.stdout.write(note.decode("utf-8"))
 
 
@@ -154,18 +154,27 @@ def check_proof(proof_file: str, checkpoints: tuple[str, ...], log_vkey: str) ->
               help="Witness an exported (mirrored) log; the cosignature is printed.")
 @handle_errors
 def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | None) -> None:
-    """Check the latest checkpoint extends the last one seen, cosign it, keep the state."""
+    """Check the latest checkpoint extends the last one seen, cosign it, keep the state.
+
+    The state file is a regular file (or absent): anything else (a device, a directory, a
+    symlink) is refused before any work. The state advances only once the cosignature
+    exists: with --db, after the store accepted it (a key the store has not registered as a
+    witness key is refused first)."""
     if (db is None) == (tiles is None):
         raise ValidationError("give exactly one of --db and --tiles", field="db")
     signer = Signer.from_skey(Path(key).read_text(encoding="utf-8").strip())
     state_path = Path(state)
+    exists = _regular_or_absent(state_path, "state")
     old = witnesses.witness_state_from_json(  # undecodable bytes: refused as not a state
-        state_path.read_bytes().decode("utf-8", "replace") if state_path.exists() else None)
+        state_path.read_bytes().decode("utf-8", "replace") if exists else None)
     if db is not None:
         store = open_store(db)
+        witnesses.check_registered(store, signer.verifier())
         _, note = svc.latest_checkpoint(store)
         sig, new = witnesses.run_witness(old, note, store.get_node, log_vkey, signer,
                                          int(time.time()))
+        witnesses.add_cosignature(store, new.size, sig.line().rstrip("\n"))
+        click.echo(f"cosigned checkpoint {new.size} and stored the cosignature", err=True)
     else:
         read = _read_dir(Path(tiles or "."))
         note = read("checkpoint")
@@ -173,11 +182,22 @@ def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | No
         reader = TileReader(read, cp.size).get_node
         sig, new = witnesses.run_witness(old, note, reader, log_vkey, signer, int(time.time()))
     _write_atomic(state_path, witnesses.witness_state_to_json(new).encode())
-    line = sig.line().rstrip("\n")
-    if db is not None:
-        witnesses.add_cosignature(open_store(db), new.size, line)
-        click.echo(f"cosigned checkpoint {new.size} and stored the cosignature", err=True)
-    click.echo(line)
+    click.echo(sig.line().rstrip("\n"))
+
+
+def _regular_or_absent(path: Path, field: str) -> bool:
+    """Whether ``path`` exists as a regular file; ValidationError if it is anything else
+    (renaming a temporary file over a device or a symlink would replace it)."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise ValidationError(f"cannot read {path}: {e.strerror}", field=field) from None
+    if not stat.S_ISREG(mode):
+        raise ValidationError(f"{path} is not a regular file (nothing was cosigned)",
+                              field=field)
+    return True
 
 
 @record.command()
@@ -247,11 +267,18 @@ def export(db: str, out: str) -> None:
 @click.option("--tiles", "tiles_dir", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--log-vkey", required=True, help="The log's verifier key.")
 @click.option("--db", help="Also rebuild a new database here from the tiles alone.")
+@click.option("--checkpoint", "kept", type=click.Path(exists=True, dir_okay=False),
+              help="A signed checkpoint you kept earlier: refuse a log that does not extend it.")
 @handle_errors
-def replay(tiles_dir: str, log_vkey: str, db: str | None) -> None:
+def replay(tiles_dir: str, log_vkey: str, db: str | None, kept: str | None) -> None:
     """Verify the tiles, re-derive the findings, compare with the published ones."""
     read = _read_dir(Path(tiles_dir))
     res = audit.replay(read, log_vkey)
+    if kept is not None:  # a rollback or a fork against what this party saw before
+        size = res.checkpoint.size
+        old = svc.check_extends(Path(kept).read_bytes(), res.checkpoint,
+                                TileReader(read, size).get_node, log_vkey)
+        click.echo(f"checkpoint {size} extends the checkpoint {old.size} you kept")
     click.echo(f"checkpoint {res.checkpoint.size} verified; {res.observations} observations; "
                f"{len(res.derived)} findings derived, {len(res.published)} published")
     if db is not None:

@@ -44,7 +44,8 @@ def apikey() -> None:
 
 @apikey.command("create")
 @db_option
-@click.option("--name", required=True, help="A name to revoke it by (e.g. 'post-7 tablet').")
+@click.option("--name", required=True,
+              help="A unique name to revoke it by (e.g. 'post-7 tablet').")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--party", help="Party id (party keys).")
 @click.option("--source", help="Source id (monitor keys).")
@@ -66,14 +67,16 @@ def apikey_create(db: str, name: str, role: str, party: str | None, source: str 
 @apikey.command("revoke")
 @db_option
 @click.option("--name", required=True)
+@click.option("--all", "every", is_flag=True,
+              help="Revoke every key of this name (names shared before names were unique).")
 @handle_errors
-def apikey_revoke(db: str, name: str) -> None:
-    """Revoke every key with this name (effective on the next request)."""
+def apikey_revoke(db: str, name: str, every: bool) -> None:
+    """Revoke the key with this name (effective on the next request)."""
     from truceline.adapters.http.auth import revoke_api_key
     from truceline.adapters.store import open_store
     from truceline.errors import NotFoundError
 
-    n = revoke_api_key(open_store(db), name)
+    n = revoke_api_key(open_store(db), name, every)
     if n == 0:
         raise NotFoundError(f"no API key named {name!r}", field="name")
     click.echo(f"revoked {n} key(s) named {name!r}")

@@ -83,9 +83,10 @@ def create_api_key(store: Store, name: str, role: str, bound: str | None) -> str
     return token
 
 
-def revoke_api_key(store: Store, name: str) -> int:
-    """Revoke every key with this name; how many were revoked."""
-    return store.revoke_api_key(name)
+def revoke_api_key(store: Store, name: str, every: bool = False) -> int:
+    """Revoke the key with this name (names are unique among unrevoked keys); ``every``
+    revokes all keys that share a name from before names were unique. How many were revoked."""
+    return store.revoke_api_key(name, every)
 
 
 def authenticate(store: Store, authorization: str | None, client: str) -> Principal:

@@ -86,7 +86,7 @@ def publish_checkpoint(who: Principal = Depends(principal),
                        st: AppState = Depends(app_state)) -> Checkpoint:
     """Sign and store a checkpoint of the record as it is now (analysts)."""
     require(who, Role.ANALYST)
-    note = record.publish_checkpoint(st.raw_store, st.settings.log_origin, int(time.time()))
+    note = record.publish_checkpoint(st.raw_store, st.log_signer(), int(time.time()))
     size = int(note.decode().split("\n")[1])
     return Checkpoint(size=size, note=note.decode())
 

@@ -22,6 +22,7 @@ from truceline.core.findings import Finding
 from truceline.errors import AuthError
 from truceline.services.context import AgreementContext, context_for_doc
 from truceline.services.ports import Store
+from truceline.services.record import LogSigner
 from truceline.settings import Settings
 
 AGREEMENT_TTL_S = 2.0
@@ -75,6 +76,7 @@ class AppState:
         self._ctx: tuple[int, AgreementContext] | None = None
         self._write_ctx: tuple[int, AgreementContext] | None = None
         self._secret: bytes | None = None
+        self._log_signer: LogSigner | None = None
         self._rendered: dict[tuple[Any, ...], tuple[float, bytes]] = {}
         self._changed_at = 0.0
         #: Keys whose rendered findings are being re-rendered ahead of expiry, and the tasks.
@@ -86,6 +88,15 @@ class AppState:
         if self._ctx is None or self._ctx[0] != id(doc):
             self._ctx = (id(doc), context_for_doc(doc))
         return self._ctx[1]
+
+    def log_signer(self) -> LogSigner:
+        """The log's signer from the settings, opened on first use and kept (Argon2id is
+        slow on purpose; the key file is read once per process)."""
+        if self._log_signer is None:
+            from truceline.adapters.log_key import load_log_signer
+
+            self._log_signer = load_log_signer(self.settings)
+        return self._log_signer
 
     def write_context(self) -> AgreementContext:
         """The agreement context of the write store's cached document: ingest gets it from

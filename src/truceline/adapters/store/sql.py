@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from truceline.adapters.store.api_keys import ApiKeyTable
 from truceline.adapters.store.schema import json_text, observation_text, time_text
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
@@ -37,7 +38,7 @@ def peak_positions(size: int) -> list[tuple[int, int]]:
     return out
 
 
-class SQLStore:
+class SQLStore(ApiKeyTable):
     """Everything a truceline store does, written once over a DB-API connection."""
 
     url: str
@@ -494,26 +495,6 @@ class SQLStore:
             args.append(party)
         return [json.loads(r[0]) for r in self._all(sql + " ORDER BY id", args)]
 
-    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None:
-        with self._tx():
-            self._execute(
-                "INSERT INTO api_keys(token_hash, name, role, party) VALUES (?,?,?,?)",
-                (token_hash, name, role, party),
-            )
-
-    def api_key(self, token_hash: str) -> dict[str, Any] | None:
-        row = self._one(
-            "SELECT name, role, party, revoked FROM api_keys WHERE token_hash = ?", (token_hash,)
-        )
-        if row is None:
-            return None
-        return {"name": row[0], "role": row[1], "party": row[2], "revoked": bool(row[3])}
-
-    def revoke_api_key(self, name: str) -> int:
-        with self._tx():
-            cur = self._execute("UPDATE api_keys SET revoked = 1 WHERE name = ?", (name,))
-            return int(cur.rowcount)
-
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
@@ -522,6 +503,10 @@ class SQLStore:
         with self._tx():
             self._execute("DELETE FROM meta WHERE key = ?", (key,))
             self._execute("INSERT INTO meta(key, value) VALUES (?,?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        with self._tx():
+            self._execute("DELETE FROM meta WHERE key = ?", (key,))
 
     def add_to_meta_set(self, key: str, member: str,
                         entries: Sequence[tuple[str, bytes]]) -> bool:
