@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from truceline.core.fusion.link import LinkParams, link_origin_impact
+from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_by_arrival_order
 
 
 def _run(d_m: float, dt_s: float, cls: str | None, own: float = 0.0,
@@ -40,3 +40,45 @@ def test_each_origin_takes_one_impact_the_best_timed():
         np.array([10_000.0, 10_500.0]), np.zeros(2), cov, np.array([229.0, 29.0]),
         np.array([239.0, 39.0]), cls, np.zeros((2, 2)))
     assert sorted(zip(po.tolist(), pi.tolist(), strict=True)) == [(0, 1), (1, 0)]
+
+
+def _timed(xs: list[float], ts: list[float], sides: list[int],
+           can_origin: list[bool] | None = None, can_impact: list[bool] | None = None
+           ) -> list[tuple[int, int]]:
+    """Pairs of :func:`pair_by_arrival_order` for fixes on the x axis (100 m sigma each)."""
+    n = len(xs)
+    o, i = pair_by_arrival_order(
+        np.array(xs, float), np.zeros(n), np.tile(np.eye(2) * 100.0**2, (n, 1, 1)),
+        np.array(ts, float), np.full(n, 0.8), np.array(can_origin or [True] * n),
+        np.array(can_impact or [True] * n), np.array(sides, np.int64))
+    return sorted(zip(o.tolist(), i.tolist(), strict=True))
+
+
+def test_two_acoustic_fixes_of_one_shot_are_ordered_by_causality():
+    # a mortar round: launch at x=0 on party 0's side, burst 6 km away 40 s later (150 m/s)
+    assert _timed([0.0, 6_000.0], [100.0, 140.0], [0, 1]) == [(0, 1)]
+    # listed the other way round, the earlier fix is still the launch
+    assert _timed([6_000.0, 0.0], [140.0, 100.0], [1, 0]) == [(1, 0)]
+    # a fix that a monitor's 'impact' report typed can only be the burst
+    assert _timed([0.0, 6_000.0], [100.0, 140.0], [0, 1], can_origin=[False, True]) == []
+
+
+def test_no_pair_without_physics_or_across_no_line():
+    assert _timed([0.0, 6_000.0], [100.0, 140.0], [0, 0]) == []  # same side: no fire across
+    assert _timed([0.0, 6_000.0], [100.0, 140.0], [0, -1]) == []  # burst's side not known
+    assert _timed([0.0, 6_000.0], [100.0, 101.0], [0, 1]) == []  # 6 km/s: no shell is that fast
+    assert _timed([0.0, 6_000.0], [100.0, 400.0], [0, 1]) == []  # 20 m/s: far too slow
+    assert _timed([0.0, 60_000.0], [100.0, 200.0], [0, 1]) == []  # beyond every class's range
+
+
+def test_an_ambiguous_pair_stays_undetermined():
+    # two bursts that fit one launch about equally well: which one it caused is not known
+    assert _timed([0.0, 6_000.0, 6_500.0], [100.0, 140.0, 143.0], [0, 1, 1]) == []
+    # a barrage: two launches and two bursts interleaved, each burst fits either launch
+    assert _timed([0.0, 300.0, 6_000.0, 6_200.0], [100.0, 105.0, 140.0, 146.0],
+                  [0, 0, 1, 1]) == []
+    # a clearly better fit wins: the other burst implies 100 m/s, a possible mortar round but
+    # more than half an octave off its 150 m/s, where the first fits exactly
+    assert _timed([0.0, 6_000.0, 7_000.0], [100.0, 140.0, 170.0], [0, 1, 1]) == [(0, 1)]
+    # within the margin it is not clear
+    assert _timed([0.0, 6_000.0, 7_000.0], [100.0, 140.0, 155.0], [0, 1, 1]) == []

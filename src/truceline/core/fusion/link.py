@@ -15,6 +15,14 @@ pairs a located origin with a located impact when the physics allows it:
 
 Among the compatible pairs, each origin takes at most one impact and vice versa: the pairs
 whose timing fits best are taken first (mutual best matches, repeated).
+
+:func:`pair_by_arrival_order` then types what sensors alone located. An acoustic array hears
+the launch and the burst alike, so its fixes are "origin or impact". Two such fixes of one
+shot are told apart by causality: the launch comes first, the burst one flight time later, on
+the other side of the line. Only unambiguous pairs are taken (each fix has exactly one
+partner whose implied projectile speed fits clearly better than any other candidate's, in
+either role); a barrage, where launches and bursts interleave, stays undetermined rather than
+risk a reversed pair.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["LinkParams", "link_origin_impact"]
+__all__ = ["LinkParams", "link_origin_impact", "pair_by_arrival_order"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -54,6 +62,25 @@ class LinkParams:
     max_sigma_m: float = 5_000.0
     #: Rounds of mutual-best matching.
     rounds: int = 4
+    #: :func:`pair_by_arrival_order`: fixes whose emission times are known to this (s), and
+    #: which lie on one party's side with at least ``own_side_max``.
+    timed_sd_s: float = 5.0
+    #: ... and whose pair fits better than any other candidate of either fix by this many
+    #: octaves of implied projectile speed.
+    pair_margin: float = 0.5
+
+    def windows(self, cls: NDArray[np.object_]) -> list[tuple[NDArray[np.bool_], float,
+                                                              float, float]]:
+        """``(rows, max range, min speed, max speed)`` per weapon class: a named class's own
+        window for its rows, and every known class's window for the unnamed rows (a shot of
+        unknown class fits if it fits one of them)."""
+        out = []
+        unnamed = np.asarray(cls == None)  # noqa: E711
+        for name, rmax in self.max_range_m.items():
+            v = self.speed_ms[name]
+            rows = np.asarray(cls == name) | unnamed
+            out.append((rows, rmax, v * self.speed_factor[0], v * self.speed_factor[1]))
+        return out
 
 
 def link_origin_impact(
@@ -164,3 +191,72 @@ def link_origin_impact(
         take_o.append(oi[sel])
         take_i.append(ii[sel])
     return np.concatenate(take_o).astype(np.int64), np.concatenate(take_i).astype(np.int64)
+
+
+def pair_by_arrival_order(
+    x: F64, y: F64, cov: F64, t0: F64, t_sd: F64, can_origin: NDArray[np.bool_],
+    can_impact: NDArray[np.bool_], side: I64,
+    params: LinkParams | None = None,
+) -> tuple[I64, I64]:
+    """Unambiguous ``(origin, impact)`` pairs among precisely timed fixes.
+
+    ``t0``/``t_sd``: each fix's emission time and its 1-sigma (s); ``can_origin`` /
+    ``can_impact``: which role each fix may take (an acoustic-only fix may take either);
+    ``side``: the party whose area holds the fix with probability ``own_side_max`` or more
+    (-1 when none does). A pair is a candidate when the later fix follows the earlier by the
+    flight time of a known weapon class that reaches that far, and the two lie on different
+    parties' sides. A pair is taken only when it is the best fit of both fixes, in either
+    role, by a margin over every other candidate.
+    """
+    p = params or LinkParams()
+    empty = np.zeros(0, np.int64)
+    sig = np.sqrt(np.trace(cov, axis1=1, axis2=2)) if len(x) else np.zeros(0)
+    ok = (np.isfinite(x) & np.isfinite(t0) & (t_sd <= p.timed_sd_s) & (side >= 0)
+          & (sig <= p.max_sigma_m))
+    idx = np.flatnonzero(ok)
+    if len(idx) < 2:
+        return empty, empty
+    reach = max(p.max_range_m.values()) + 2.5 * np.sqrt(2) * p.max_sigma_m
+    pr = cKDTree(np.column_stack([x[idx], y[idx]])).query_pairs(float(reach),
+                                                                output_type="ndarray")
+    if not len(pr):
+        return empty, empty
+    i, j = idx[pr[:, 0]], idx[pr[:, 1]]
+    first = t0[i] <= t0[j]
+    a, b = np.where(first, i, j), np.where(first, j, i)  # a fires first
+    keep = can_origin[a] & can_impact[b] & (side[a] != side[b])
+    a, b = a[keep], b[keep]
+    if not len(a):
+        return empty, empty
+    d = np.hypot(x[a] - x[b], y[a] - y[b])
+    s = 2.5 * np.sqrt(sig[a] ** 2 + sig[b] ** 2)
+    dt = t0[b] - t0[a]
+    dts = 3.0 * np.hypot(t_sd[a], t_sd[b])
+    # misfit: how far the implied speed is from a class's mean, in octaves (a fit is within
+    # the class's speed factor); the best-fitting class counts, whatever the reports named:
+    # observers misname classes often enough (a mortar called MLRS) that a named class would
+    # veto true pairs, and a wrong class here types no report, it only orders two fixes
+    misfit = np.full(len(a), np.inf)
+    v_obs = d / np.maximum(dt, 1e-9)
+    for rows, rmax, vlo, vhi in p.windows(np.full(len(a), None, object)):
+        fmin, fmax = np.maximum(d - s, 0.0) / vhi, (d + s) / vlo
+        fits = rows & (d - s <= rmax) & (dt + dts >= fmin) & (dt - dts <= fmax) & (dt > 0)
+        mid = np.sqrt(vlo * vhi)
+        misfit = np.where(fits, np.minimum(misfit, np.abs(np.log2(v_obs / mid))), misfit)
+    keep = np.isfinite(misfit)
+    a, b, misfit = a[keep], b[keep], misfit[keep]
+    if not len(a):
+        return empty, empty
+    # unambiguous: the pair fits best for both of its fixes (in either role), and every other
+    # candidate of either fits worse by at least ``pair_margin`` octaves
+    n = len(x)
+    best, second = np.full(n, np.inf), np.full(n, np.inf)
+    for k in np.argsort(misfit, kind="stable"):
+        for f in (a[k], b[k]):
+            if misfit[k] < best[f]:
+                best[f], second[f] = misfit[k], best[f]
+            elif misfit[k] < second[f]:
+                second[f] = misfit[k]
+    alone = ((misfit == best[a]) & (misfit == best[b])
+             & (second[a] >= misfit + p.pair_margin) & (second[b] >= misfit + p.pair_margin))
+    return a[alone].astype(np.int64), b[alone].astype(np.int64)

@@ -20,7 +20,7 @@ from truceline.core.fusion.batch import (
     candidates,
 )
 from truceline.core.fusion.grouping import group
-from truceline.core.fusion.link import LinkParams, link_origin_impact
+from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_by_arrival_order
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
@@ -168,6 +168,8 @@ def _locate_attribute(
     partner = np.full(G, -1, np.int64)
     if params.link_events and G:
         partner = _link(b, labels, fixes, role, prob, geometry, params)
+        if geometry is not None:
+            _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
     return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
 
 
@@ -189,17 +191,8 @@ def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]
     return lo, hi
 
 
-def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
-          geometry: CompiledGeometry | None, params: FusionParams) -> I64:
-    """Partner of each group (origin <-> impact of one shot), -1 when none."""
-    G = len(role)
-    partner = np.full(G, -1, np.int64)
-    og = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN))
-    ig = np.flatnonzero(fixes.located & (role == ROLE_IMPACT))
-    if not len(og) or not len(ig):
-        return partner
-    lo, hi = _windows(b, labels, fixes, G)
-    # weapon class per group: the most common one its reports name
+def _group_classes(b: FireBatch, labels: I64, G: int) -> NDArray[np.object_]:
+    """The weapon class of each group: the most common one its reports name (None if none)."""
     wc = np.full(G, None, object)
     named = np.flatnonzero(b.weapon_class != None)  # noqa: E711
     if len(named):
@@ -210,6 +203,48 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
         order = np.lexsort((-cnt, gl))
         firsts = order[np.r_[True, gl[order][1:] != gl[order][:-1]]]
         wc[gl[firsts]] = cl[firsts]
+    return wc
+
+
+def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+                partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
+                ) -> None:
+    """Type and pair the precisely timed fixes left alone by :func:`_link`, in place
+    (:func:`~truceline.core.fusion.link.pair_by_arrival_order`): the earlier of a pair becomes
+    the origin, attributed like any other, the later its impact."""
+    timed = fixes.located & (fixes.method & M_ARRIVAL > 0) & (partner < 0)
+    w = np.flatnonzero(timed)
+    if len(w) < 2:
+        return
+    when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
+    pw = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
+    lp = params.link
+    side = np.where(pw.max(axis=1) >= lp.own_side_max, pw.argmax(axis=1), -1) \
+        if pw.shape[1] else np.full(len(w), -1)
+    sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov[w], axis1=1, axis2=2)))
+    t_sd = 0.5 + sig / 330.0  # the emission time follows the range: ~1 s per 330 m of doubt
+    o, i = pair_by_arrival_order(
+        fixes.x[w], fixes.y[w], fixes.cov[w], tg[w], t_sd, role[w] != ROLE_IMPACT,
+        role[w] != ROLE_ORIGIN, side.astype(np.int64), lp)
+    if not len(o):
+        return
+    go, gi = w[o], w[i]
+    role[go], role[gi] = ROLE_ORIGIN, ROLE_IMPACT
+    prob[go] = pw[o]
+    partner[go], partner[gi] = gi, go
+
+
+def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+          geometry: CompiledGeometry | None, params: FusionParams) -> I64:
+    """Partner of each group (origin <-> impact of one shot), -1 when none."""
+    G = len(role)
+    partner = np.full(G, -1, np.int64)
+    og = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN))
+    ig = np.flatnonzero(fixes.located & (role == ROLE_IMPACT))
+    if not len(og) or not len(ig):
+        return partner
+    lo, hi = _windows(b, labels, fixes, G)
+    wc = _group_classes(b, labels, G)
     nparty = prob.shape[1]
     o_party = np.full(len(og), -1, np.int64)
     i_prob = np.zeros((len(ig), nparty))
