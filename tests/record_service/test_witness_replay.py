@@ -114,7 +114,7 @@ def test_a_larger_log_with_full_tiles_replays(tmp_path: Path) -> None:
     assert res.observations == 23  # those ingested after the last check are not judged yet
 
 
-@pytest.mark.parametrize("target", ["tile/entries/000.p/41", "tile/0/000.p/41", "agreement/"])
+@pytest.mark.parametrize("target", ["tile/entries/000.p/42", "tile/0/000.p/42", "agreement/"])
 def test_a_tampered_tile_is_detected(tmp_path: Path, target: str) -> None:
     store = _march(tmp_path / "a.db")
     files = _export(store)

@@ -1,7 +1,8 @@
 """Check: run fusion (when available) and evaluate every provision; store the findings.
 
-Only findings that are new or changed are appended to the record, so re-running a check on the
-same data adds nothing, and the record shows every change of a finding's status.
+Only findings that are new or changed are appended to the record, and an ``incident`` entry
+only when the incident set changed, so re-running a check on the same data adds nothing, and
+the record shows every change of a finding's status.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from truceline.core.findings import Finding
 from truceline.core.fusion import fuse
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
-from truceline.core.record.canonical import entry_bytes
+from truceline.core.record.canonical import entry_bytes, parse_entry
 from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
+from truceline.services.verify_rows import incidents_digest, incidents_entry
 
 
 @dataclass
@@ -68,6 +70,20 @@ def withdrawn_entry(finding_id: str) -> bytes:
                                          "status": "withdrawn"})
 
 
+def incident_entries(store: Store, incidents: list[Incident],
+                     observations: int) -> list[tuple[str, bytes]]:
+    """The ``incident`` entry committing to this incident set, unless the last one does.
+
+    One entry per change of the set (its count and digest), not one per incident: a check
+    replaces every incident, and ``record verify`` needs only the digest to check the rows.
+    """
+    records = [i.to_record() for i in incidents]
+    last = store.last_entry("incident")
+    if last is not None and parse_entry(last.data)[1].get("sha256") == incidents_digest(records):
+        return []
+    return [("incident", incidents_entry(records, observations))]
+
+
 def run_check(store: Store) -> CheckResult:
     ctx = load_context(store)
     observations = store.observations()
@@ -80,6 +96,7 @@ def run_check(store: Store) -> CheckResult:
     ]
     now = {f.id for f in findings}
     entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
-    store.replace_incidents(incidents)
+    recorded = incident_entries(store, incidents, len(observations))
+    store.replace_incidents(incidents, recorded)
     store.replace_findings(findings, entries)
-    return CheckResult(findings, len(incidents), len(entries))
+    return CheckResult(findings, len(incidents), len(entries) + len(recorded))

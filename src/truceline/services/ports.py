@@ -101,7 +101,9 @@ class Store(Protocol):
 
     def count_observations(self) -> int: ...
 
-    def replace_incidents(self, incidents: Sequence[Incident]) -> None: ...
+    def replace_incidents(self, incidents: Sequence[Incident],
+                          entries: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Replace the incidents; append the (type, bytes) entries that commit to them."""
 
     def incident_records(self) -> list[dict[str, Any]]: ...
 
@@ -115,6 +117,9 @@ class Store(Protocol):
     def append_entries(self, entries: Sequence[tuple[str, bytes]]) -> list[int]: ...
 
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[Entry]: ...
+
+    def last_entry(self, entry_type: str) -> Entry | None:
+        """The latest entry of a type (the incident set a check last recorded)."""
 
     def entry_count(self) -> int: ...
 
@@ -152,6 +157,12 @@ class Store(Protocol):
     def revoke_api_key(self, name: str, every: bool = False) -> int:
         """Revoke the one unrevoked key with this name (or, with ``every``, all of them, for
         names shared before names were unique); how many were revoked."""
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a table, each column by name: what ``record verify`` compares."""
+
+    def derived_columns(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The columns the store keeps beside a row's record, as it would write them."""
 
     def get_meta(self, key: str) -> str | None: ...
 

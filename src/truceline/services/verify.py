@@ -18,7 +18,7 @@ from typing import Any
 from truceline.core.findings import Finding
 from truceline.core.observations import Observation
 from truceline.core.record import merkle, tiles
-from truceline.core.record.canonical import canonical_bytes, entry_bytes, parse_entry
+from truceline.core.record.canonical import canonical_bytes, parse_entry
 from truceline.core.record.note import (
     Checkpoint,
     Note,
@@ -36,19 +36,19 @@ from truceline.errors import (
     TrucelineError,
     ValidationError,
 )
-from truceline.services.check import derive_findings
+from truceline.services.check import derive_findings, derive_incidents
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
 from truceline.services.record import (
     MAX_ENTRY_BYTES,
     TileRead,
-    agreement_matches,
     doc_bytes,
     latest_checkpoint,
     log_verifier,
     open_log_checkpoint,
     unb64,
 )
+from truceline.services.verify_rows import PUBLISHED_KEY, check_rows, incidents_digest
 from truceline.services.witnesses import add_cosignature, cosigned_note, witness_keys
 
 
@@ -92,8 +92,10 @@ def verify_record(store: Store) -> RecordReport:
     equals the recomputed one; nothing is stored beyond the last entry (a deleted tail or an
     inserted node); every checkpoint is signed by the log key and commits to the recomputed
     root at its size (else a fork, bounded between the last agreeing checkpoint and it);
-    stored cosignatures verify; and every observation, current finding, agreement version
-    and key row has its entry, and every observation entry its row.
+    stored cosignatures verify; and every row a reader serves follows from the entries, column
+    by column, and every entry has its row (:func:`truceline.services.verify_rows.check_rows`:
+    agreement versions, observations, the incident set, current findings, keys, disputes and
+    the published set).
     """
     rep = RecordReport()
     add = rep.problems.append
@@ -153,7 +155,7 @@ def verify_record(store: Store) -> RecordReport:
         add(Problem("missing", tree.size,
                     "the tree has a leaf for an entry that is not stored (deleted)"))
     _check_checkpoints(store, roots, rep, min(bad, default=rep.size))
-    _check_rows(store, bodies, rep)
+    rep.problems.extend(Problem(*issue) for issue in check_rows(store, bodies))
     return rep
 
 
@@ -221,54 +223,6 @@ def _check_checkpoints(store: Store, roots: dict[int, bytes], rep: RecordReport,
                 verify_cosignature(note.text, sig, Verifier.from_vkey(witness))
             except TrucelineError as e:
                 add(Problem("bad_signature", None, f"cosignature of {c.size} by {witness}: {e}"))
-
-
-def _check_rows(store: Store, bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]],
-                rep: RecordReport) -> None:
-    """Every stored row has its entry (and every observation entry its row)."""
-    add = rep.problems.append
-    obs_entries = {b.get("id"): (i, d) for i, b, d in bodies.get("observation", [])}
-    seen = set()
-    for o in store.observations():
-        seen.add(o.id)
-        hit = obs_entries.get(o.id)
-        if hit is None:
-            add(Problem("unrecorded", None, f"observation {o.id!r} has no entry"))
-        elif entry_bytes("observation", o.to_record()) != hit[1]:
-            add(Problem("changed", hit[0], f"observation {o.id!r} differs from its entry"))
-    for oid, (i, _) in obs_entries.items():
-        if oid not in seen:
-            add(Problem("missing", i, f"observation {oid!r} is in the record but not stored"))
-    latest = {b.get("id"): (i, d) for i, b, d in bodies.get("finding", [])}
-    for f in store.findings():
-        hit = latest.get(f.id)
-        if hit is None:
-            add(Problem("unrecorded", None, f"finding {f.id!r} has no entry"))
-        elif entry_bytes("finding", f.to_record()) != hit[1]:
-            add(Problem("changed", hit[0], f"finding {f.id!r} differs from its latest entry"))
-    versions = bodies.get("agreement_version", [])
-    for n, (i, _, data) in enumerate(versions, start=1):
-        try:
-            doc = store.agreement_doc(n)
-        except StoreError:
-            add(Problem("missing", i, f"agreement version {n} is in the record but not stored"))
-            continue
-        if not agreement_matches(doc, data):
-            add(Problem("changed", i, f"agreement version {n} differs from its entry"))
-    try:
-        store.agreement_doc(len(versions) + 1)
-        add(Problem("unrecorded", None, f"agreement version {len(versions) + 1} has no entry"))
-    except StoreError:
-        pass
-    regs = {b.get("key_id"): i for i, b, _ in bodies.get("key_registration", [])}
-    revoked = {b.get("key_id") for _, b, _ in bodies.get("status_change", [])
-               if b.get("subject") == "key" and b.get("status") == "revoked"}
-    for k in store.keys():  # noqa: SIM118 (a store, not a dict)
-        if k["key_id"] not in regs:
-            add(Problem("unrecorded", None, f"key {k['key_id']!r} has no registration entry"))
-        if k["revoked"] != (k["key_id"] in revoked):
-            add(Problem("changed", regs.get(k["key_id"]),
-                        f"key {k['key_id']!r} revocation differs from the record"))
 
 
 # --------------------------------------------------------------------------- tiles and replay
@@ -420,12 +374,15 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
     """Load a verified log's entries into an empty store, entry for entry, in order.
 
     Each entry goes through the store's own use case (agreement, observations, findings,
-    keys), so the new database holds rows *and* the identical record; its root must equal the
-    checkpoint's, else IntegrityError. The log's signed checkpoint is stored as it was.
+    keys, disputes, publications), so the new database holds rows *and* the identical record;
+    its root must equal the checkpoint's, else IntegrityError. The incidents are derived again
+    from the observations the last incident entry names and must match its digest. The log's
+    signed checkpoint is stored as it was.
     """
     if store.entry_count():
         raise StoreError("rebuild needs an empty store", field="db")
     current: dict[str, Finding] = {}
+    incidents_at: tuple[int, dict[str, Any]] | None = None  # the last incident set entry
     i = 0
     while i < len(entries):
         t, body = parse_entry(entries[i])
@@ -453,9 +410,18 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
         elif t == "status_change" and body.get("subject") == "finding":
             current.pop(body["finding_id"], None)
             store.replace_findings(list(current.values()), [(t, run[0])])
+        elif t == "status_change" and body.get("status") == "published":
+            if not store.add_to_meta_set(PUBLISHED_KEY, body["finding_id"], [(t, run[0])]):
+                store.append_entries([(t, run[0])])
+        elif t == "dispute":
+            store.add_dispute(body["id"], body["finding_id"], body["party"], body, run[0])
         else:
             store.append_entries([(t, run[0])])
+            if t == "incident":
+                incidents_at = (i, body)
         i = j
+    if incidents_at is not None:
+        _rebuild_incidents(store, entries, incidents_at, documents or {})
     v = Verifier.from_vkey(log_vkey)
     cp, opened, ok = open_checkpoint(note, v.name, [v])
     size, root = store.tree_root()
@@ -467,3 +433,29 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
     if len(opened.signatures) > 1:
         with contextlib.suppress(SignatureError):  # none by a witness key in the log
             add_cosignature(store, cp.size, note)
+
+
+def _rebuild_incidents(store: Store, entries: Sequence[bytes], at: tuple[int, dict[str, Any]],
+                       documents: dict[str, dict[str, Any]]) -> None:
+    """Fuse the first ``observations`` observations of the log, under the agreement version
+    then in force, as the check that appended entry ``at`` did; store them if they are the
+    set it commits to, else IntegrityError naming it."""
+    index, body = at
+    doc: dict[str, Any] | None = None
+    obs: list[Observation] = []
+    for data in entries[:index]:
+        t, b = parse_entry(data)
+        if t == "agreement_version":
+            doc = documents.get(b.get("document_sha256", ""), b)
+        elif t == "observation" and len(obs) < body.get("observations", 0):
+            obs.append(Observation.model_validate(b))
+    if doc is None:
+        raise IntegrityError(f"entry {index}: incidents before any agreement version",
+                             field="entry", index=index)
+    obs.sort(key=lambda o: (o.time, o.id))
+    incidents = derive_incidents(context_for_doc(doc), obs)
+    if incidents_digest([x.to_record() for x in incidents]) != body.get("sha256"):
+        raise IntegrityError(f"entry {index}: the incidents fused from its {len(obs)} "
+                             "observations are not the set it records", field="entry",
+                             index=index)
+    store.replace_incidents(incidents)

@@ -53,6 +53,10 @@ SCHEMA_V1 = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 
+#: The tables every store has, whatever the dialect (PostgreSQL adds ``schema_version``).
+TABLES = ("agreement_versions", "observations", "incidents", "findings", "entries", "nodes",
+          "checkpoints", "cosignatures", "keys", "disputes", "api_keys", "meta")
+
 #: Schema 2: the SHA-256 of the input an observation was ingested from (see
 #: :func:`truceline.services.ingest.input_digest`), so that an ingest run again over the same
 #: input skips what is already stored before any validation or signature check. NULL for rows
@@ -99,3 +103,33 @@ def observation_text(o: Observation, entry: bytes) -> str:
     if entry.startswith(_OBS_HEAD) and entry.endswith(_OBS_TAIL):
         return entry[len(_OBS_HEAD) : -len(_OBS_TAIL)].decode("utf-8")
     return json_text(o.to_record())
+
+
+def derived_columns(table: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The columns a row keeps beside its record (the ones readers filter and order on),
+    as the store writes them from ``record``: ``record verify`` compares them with the row.
+
+    ``record`` is the row's own record, or for ``keys`` and ``agreement_versions`` the
+    registration entry's body and the document.
+    """
+    if table == "observations":
+        return {"id": record["id"], "kind": record["kind"],
+                "time": time_text(datetime.fromisoformat(record["time"])),
+                "lon": record.get("lon"), "lat": record.get("lat"),
+                "source_id": record["source_id"]}
+    if table == "incidents":
+        loc = record.get("origin") or record.get("impact") or record.get("location") or {}
+        return {"id": record["id"], "time": record["time"], "lon": loc.get("lon"),
+                "lat": loc.get("lat")}
+    if table == "findings":
+        return {"id": record["id"], "provision_id": record["provision_id"],
+                "party": record.get("party"), "verdict": record["verdict"],
+                "time": record.get("time"), "lon": record.get("lon"), "lat": record.get("lat")}
+    if table == "disputes":
+        return {"id": record["id"], "finding_id": record["finding_id"],
+                "party": record["party"]}
+    if table == "agreement_versions":
+        return {"agreement_id": record.get("id", "")}
+    if table == "keys":
+        return {"key_id": record["key_id"], "owner": record["owner"], "role": record["role"]}
+    raise ValueError(f"no derived columns for table {table!r}")

@@ -19,7 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from truceline.adapters.store.api_keys import ApiKeyTable
-from truceline.adapters.store.schema import json_text, observation_text, time_text
+from truceline.adapters.store.schema import (
+    TABLES,
+    derived_columns,
+    json_text,
+    observation_text,
+    time_text,
+)
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
@@ -287,7 +293,8 @@ class SQLStore(ApiKeyTable):
         return int(self._one("SELECT count(*) FROM observations")[0])
 
     # -- incidents and findings ----------------------------------------------------------------
-    def replace_incidents(self, incidents: Sequence[Incident]) -> None:
+    def replace_incidents(self, incidents: Sequence[Incident],
+                          entries: Sequence[tuple[str, bytes]] = ()) -> None:
         rows = []
         for i in incidents:
             loc = i.origin or i.impact or i.location
@@ -306,6 +313,7 @@ class SQLStore(ApiKeyTable):
                 self._executemany(
                     "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows
                 )
+            self._append(list(entries))
 
     def incident_records(self) -> list[dict[str, Any]]:
         return [
@@ -396,6 +404,12 @@ class SQLStore(ApiKeyTable):
             args.append(end)
         for idx, t, d, h in self._all(sql + " ORDER BY idx", args):
             yield Entry(int(idx), str(t), bytes(d), bytes(h))
+
+    def last_entry(self, entry_type: str) -> Entry | None:
+        row = self._one("SELECT idx, type, data, leaf_hash FROM entries WHERE type = ? "
+                        "ORDER BY idx DESC LIMIT 1", (entry_type,))
+        return None if row is None else Entry(int(row[0]), str(row[1]), bytes(row[2]),
+                                              bytes(row[3]))
 
     def entry_count(self) -> int:
         return int(self._one("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")[0])
@@ -494,6 +508,18 @@ class SQLStore(ApiKeyTable):
             sql += " WHERE party = ?"
             args.append(party)
         return [json.loads(r[0]) for r in self._all(sql + " ORDER BY id", args)]
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of one of the store's tables, each column by name (``record verify``
+        compares them all with the record)."""
+        if table not in TABLES:
+            raise StoreError(f"no table {table!r}; one of {', '.join(TABLES)}", field="table")
+        cur = self._execute(f"SELECT * FROM {table}")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def derived_columns(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
+        return derived_columns(table, record)
 
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))

@@ -1,0 +1,348 @@
+"""Every row a reader serves, checked against the record entries that say what it must be.
+
+:func:`truceline.services.verify.verify_record` checks the log itself (entries, tree,
+checkpoints); this module checks the tables the API, the OGC API and the reports read from:
+each row must follow from the entries, column by column, and each entry's row must be there.
+The table of what is covered, and of what is not and why, is in docs/record.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from truceline.core.findings import Finding
+from truceline.core.observations import Observation
+from truceline.core.record.canonical import canonical_bytes, entry_bytes
+from truceline.errors import TrucelineError
+from truceline.services.ports import Store
+from truceline.services.record import agreement_matches, unb64
+
+#: The meta key holding the published findings' ids (a JSON list), each one recorded by a
+#: ``status_change`` entry with ``"status": "published"`` appended in the same transaction.
+PUBLISHED_KEY = "http.published_findings"
+
+#: One disagreement: (kind, entry index or None, message), as in ``verify.Problem``.
+Issue = tuple[str, int | None, str]
+#: Parsed entries by type: (index, body, bytes), in log order.
+Bodies = dict[str, list[tuple[int, dict[str, Any], bytes]]]
+
+_OBS_HEAD, _OBS_TAIL = b'{"body":', b',"type":"observation"}'
+
+
+def incidents_digest(records: Sequence[dict[str, Any]]) -> str:
+    """SHA-256 (hex) of the incident set: the canonical JSON array of the records by id.
+
+    An ``incident`` entry commits to it, so a verifier recomputes it from the stored rows and
+    a party from the incidents it derives, without the log holding every incident again."""
+    ordered = sorted(records, key=lambda r: str(r.get("id")))
+    return hashlib.sha256(canonical_bytes(ordered)).hexdigest()
+
+
+def incidents_entry(records: Sequence[dict[str, Any]], observations: int) -> bytes:
+    """The entry a check appends when its incidents differ from the last recorded set:
+    their count and digest, and how many observations (the first, in log order) they were
+    fused from."""
+    return entry_bytes(
+        "incident",
+        {"count": len(records), "observations": observations, "sha256": incidents_digest(records)},
+    )
+
+
+def published_ids(bodies: Bodies) -> dict[str, int]:
+    """The published findings by id, with the entry that published each (the first)."""
+    out: dict[str, int] = {}
+    for i, b, _ in bodies.get("status_change", []):
+        if b.get("status") == "published" and isinstance(b.get("finding_id"), str):
+            out.setdefault(b["finding_id"], i)
+    return out
+
+
+def check_rows(store: Store, bodies: Bodies) -> list[Issue]:
+    """Every served table against the entries (see the module docstring)."""
+    out: list[Issue] = []
+    for check in (
+        _agreements,
+        _observations,
+        _incidents,
+        _findings,
+        _keys,
+        _disputes,
+        _cosignatures,
+        _published,
+    ):
+        out.extend(check(store, bodies))
+    return out
+
+
+def _columns(
+    store: Store,
+    table: str,
+    what: str,
+    row: dict[str, Any],
+    recorded: dict[str, Any],
+    index: int | None,
+) -> Iterator[Issue]:
+    """The row's indexed columns against those the store derives from the recorded body."""
+    try:
+        want = store.derived_columns(table, recorded)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        yield ("changed", index, f"{what}: the entry does not hold the row's columns")
+        return
+    for col, value in want.items():
+        if row.get(col) != value:
+            yield (
+                "changed",
+                index,
+                f"{what}: column {col} is {row.get(col)!r}, the record says {value!r}",
+            )
+
+
+def _agreements(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    rows = {r["version"]: r for r in store.table_rows("agreement_versions")}
+    versions = bodies.get("agreement_version", [])
+    for n, (i, _, data) in enumerate(versions, start=1):
+        row = rows.pop(n, None)
+        if row is None:
+            yield ("missing", i, f"agreement version {n} is in the record but not stored")
+            continue
+        try:
+            doc = json.loads(row["doc"])
+            same = isinstance(doc, dict) and agreement_matches(doc, data)
+        except (ValueError, TrucelineError):
+            same = False
+        if not same:
+            yield ("changed", i, f"agreement version {n} differs from its entry")
+        else:
+            yield from _columns(store, "agreement_versions", f"agreement version {n}", row, doc, i)
+    for v in sorted(rows, key=str):
+        yield ("unrecorded", None, f"agreement version {v} has no entry")
+
+
+def _duplicate_links(bodies: Bodies) -> dict[str, Any]:
+    """Each observation's ``duplicate_of`` as the latest status change about it says."""
+    out: dict[str, Any] = {}
+    for _, b, _ in bodies.get("status_change", []):
+        if b.get("subject") == "observation" and isinstance(b.get("observation_id"), str):
+            out[b["observation_id"]] = b.get("duplicate_of")
+    return out
+
+
+def _observations(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    links = _duplicate_links(bodies)
+    recorded = {
+        b.get("id"): (i, b, d, rank)
+        for rank, (i, b, d) in enumerate(bodies.get("observation", []), start=1)
+    }
+    seen: set[str] = set()
+    for row in store.table_rows("observations"):
+        oid = row["id"]
+        hit = recorded.get(oid)
+        if hit is None or oid in seen:
+            yield ("unrecorded", None, f"observation {oid!r} has no entry")
+            continue
+        seen.add(oid)
+        i, body, data, rank = hit
+        what = f"observation {oid!r}"
+        if not _same_observation(row["record"], data):
+            yield ("changed", i, f"{what} differs from its entry")
+        if row.get("seq") != rank:
+            yield (
+                "changed",
+                i,
+                f"{what}: column seq is {row.get('seq')!r}, the record makes it observation {rank}",
+            )
+        yield from _columns(store, "observations", what, row, body, i)
+        if "duplicate_of" in row and row["duplicate_of"] != links.get(oid):
+            yield (
+                "changed",
+                i,
+                f"{what}: column duplicate_of is {row['duplicate_of']!r}, the record says "
+                f"{links.get(oid)!r}",
+            )
+    for oid, (i, *_) in recorded.items():
+        if oid not in seen:
+            yield ("missing", i, f"observation {oid!r} is in the record but not stored")
+
+
+def _same_observation(text: str, data: bytes) -> bool:
+    """The stored record says what the entry says: byte for byte (the store keeps the
+    entry's body), or failing that the same observation once parsed."""
+    if (
+        data.startswith(_OBS_HEAD)
+        and text.encode("utf-8") == data[len(_OBS_HEAD) : -len(_OBS_TAIL)]
+    ):
+        return True
+    try:
+        o = Observation.model_validate_json(text)
+        return entry_bytes("observation", o.to_record()) == data
+    except (ValueError, TrucelineError):
+        return False
+
+
+def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    rows = store.table_rows("incidents")
+    last = bodies.get("incident", [])
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        try:
+            rec = json.loads(row["record"])
+            if not isinstance(rec, dict):
+                raise ValueError
+        except ValueError:
+            yield (
+                "changed",
+                last[-1][0] if last else None,
+                f"incident {row['id']!r}: its record is not a JSON object",
+            )
+            continue
+        records.append(rec)
+        yield from _columns(
+            store, "incidents", f"incident {row['id']!r}", row, rec, last[-1][0] if last else None
+        )
+    if not last:
+        if rows:
+            yield (
+                "unrecorded",
+                None,
+                f"{len(rows)} incidents are stored and no entry "
+                "records an incident set (run a check)",
+            )
+        return
+    i, body, _ = last[-1]
+    try:
+        digest = incidents_digest(records)
+    except TrucelineError:
+        digest = ""
+    if len(rows) != body.get("count") or digest != body.get("sha256"):
+        yield (
+            "changed",
+            i,
+            f"the {len(rows)} stored incidents are not the set of "
+            f"{body.get('count')} that entry {i} records",
+        )
+
+
+def _findings(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    current: dict[str, tuple[int, dict[str, Any], bytes]] = {}
+    merged = sorted(
+        [(i, t, b, d) for t in ("finding", "status_change") for i, b, d in bodies.get(t, [])],
+        key=lambda x: x[0],
+    )
+    for i, t, b, d in merged:
+        if t == "finding":
+            current[b.get("id")] = (i, b, d)  # type: ignore[index]
+        elif b.get("subject") == "finding" and b.get("status") == "withdrawn":
+            current.pop(b.get("finding_id"), None)  # type: ignore[arg-type]
+    seen: set[str] = set()
+    for row in store.table_rows("findings"):
+        fid = row["id"]
+        hit = current.get(fid)
+        if hit is None or fid in seen:
+            yield ("unrecorded", None, f"finding {fid!r} has no current entry")
+            continue
+        seen.add(fid)
+        i, body, data = hit
+        try:
+            same = (
+                entry_bytes("finding", Finding.from_record(json.loads(row["record"])).to_record())
+                == data
+            )
+        except (ValueError, TypeError, KeyError, TrucelineError):
+            same = False
+        if not same:
+            yield ("changed", i, f"finding {fid!r} differs from its latest entry")
+        yield from _columns(store, "findings", f"finding {fid!r}", row, body, i)
+    for fid, (i, _, _) in current.items():
+        if fid not in seen:
+            yield ("missing", i, f"finding {fid!r} is current in the record but not stored")
+
+
+def _keys(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    regs = {b.get("key_id"): (i, b) for i, b, _ in bodies.get("key_registration", [])}
+    revoked = {
+        b.get("key_id")
+        for _, b, _ in bodies.get("status_change", [])
+        if b.get("subject") == "key" and b.get("status") == "revoked"
+    }
+    seen: set[str] = set()
+    for row in store.table_rows("keys"):
+        kid = row["key_id"]
+        hit = regs.get(kid)
+        if hit is None or kid in seen:
+            yield ("unrecorded", None, f"key {kid!r} has no registration entry")
+            continue
+        seen.add(kid)
+        i, body = hit
+        what = f"key {kid!r}"
+        yield from _columns(store, "keys", what, row, body, i)
+        try:
+            same = bytes(row["public_key"]) == unb64(body["public_key"], "public_key")
+        except (KeyError, TypeError, TrucelineError):
+            same = False
+        if not same:
+            yield ("changed", i, f"{what}: column public_key differs from its registration")
+        if row["revoked"] not in (0, 1) or bool(row["revoked"]) != (kid in revoked):
+            yield ("changed", i, f"{what}: revocation differs from the record")
+    for kid, (i, _) in regs.items():
+        if kid not in seen:
+            yield ("missing", i, f"key {kid!r} is registered in the record but not stored")
+
+
+def _disputes(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    recorded = {b.get("id"): (i, b) for i, b, _ in bodies.get("dispute", [])}
+    seen: set[str] = set()
+    for row in store.table_rows("disputes"):
+        did = row["id"]
+        hit = recorded.get(did)
+        if hit is None or did in seen:
+            yield ("unrecorded", None, f"dispute {did!r} has no entry")
+            continue
+        seen.add(did)
+        i, body = hit
+        try:
+            same = canonical_bytes(json.loads(row["record"])) == canonical_bytes(body)
+        except (ValueError, TrucelineError):
+            same = False
+        if not same:
+            yield ("changed", i, f"dispute {did!r} differs from its entry")
+        yield from _columns(store, "disputes", f"dispute {did!r}", row, body, i)
+    for did, (i, _) in recorded.items():
+        if did not in seen:
+            yield ("missing", i, f"dispute {did!r} is in the record but not stored")
+
+
+def _cosignatures(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    """A cosignature of a size with no checkpoint cosigns nothing: an inserted or moved row
+    (those of stored checkpoints are checked with their checkpoint)."""
+    sizes = {c.size for c in store.checkpoints()}
+    for row in store.table_rows("cosignatures"):
+        if row["size"] not in sizes:
+            yield (
+                "unrecorded",
+                None,
+                f"cosignature by {row['witness']!r} of size {row['size']}, which has no checkpoint",
+            )
+
+
+def _published(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    recorded = published_ids(bodies)
+    value = store.get_meta(PUBLISHED_KEY)
+    try:
+        stored = json.loads(value) if value else []
+        if not isinstance(stored, list) or not all(isinstance(x, str) for x in stored):
+            raise ValueError
+    except ValueError:
+        yield ("changed", None, f"meta {PUBLISHED_KEY} is not a list of finding ids")
+        return
+    for fid in sorted(set(stored) - set(recorded)):
+        yield ("unrecorded", None, f"finding {fid!r} is published but no entry publishes it")
+    for fid, i in sorted(recorded.items(), key=lambda x: x[1]):
+        if fid not in stored:
+            yield (
+                "missing",
+                i,
+                f"finding {fid!r} was published by the entry but is not in the published set",
+            )
