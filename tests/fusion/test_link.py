@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_by_arrival_order
+from truceline.core.fusion.locate import ellipse
+from truceline.core.fusion.pipeline import fuse_batch
 
 
 def _run(d_m: float, dt_s: float, cls: str | None, own: float = 0.0,
@@ -82,3 +86,29 @@ def test_an_ambiguous_pair_stays_undetermined():
     assert _timed([0.0, 6_000.0, 7_000.0], [100.0, 140.0, 170.0], [0, 1, 1]) == [(0, 1)]
     # within the margin it is not clear
     assert _timed([0.0, 6_000.0, 7_000.0], [100.0, 140.0, 155.0], [0, 1, 1]) == []
+
+
+def test_a_lone_report_with_a_band_is_a_segment_fix_attributed_only_when_clear():
+    """One monitor's "outgoing, 5-7 km" is located on its ray; the ellipse covers the band;
+    attribution is certain deep on one side and undecided where the segment crosses the line."""
+    rng = np.random.default_rng(3)
+    post = (LINE_LON - 0.05, 48.0)  # a post 3.7 km west of the line
+    deep = synth.offset(*post, 90.0, 6_000.0)  # 2.3 km east of the line
+    near = synth.offset(*post, 90.0, 3_500.0)  # on the line's west edge
+
+    r = synth.Reports()
+    synth.bearing_report(r, 0, post, deep, 0.0, 2.0, rng, source="op-a", band=(5_000.0, 7_000.0),
+                         error_deg=0.0)
+    synth.bearing_report(r, 1, post, near, 3_600.0, 2.0, rng, source="op-a",
+                         band=(2_000.0, 5_000.0), error_deg=0.0)
+    res = fuse_batch(r.batch(), synth.geometry())
+    fx = res.fixes
+    g0, g1 = int(res.labels[0]), int(res.labels[1])
+    assert fx.located[g0] and fx.located[g1]
+    x0, y0 = synth.true_xy([deep])[0]
+    assert np.hypot(fx.x[g0] - x0, fx.y[g0] - y0) < 50.0  # the band's middle, on the ray
+    a95, b95, _ = ellipse(fx.cov[[g0]])
+    assert a95[0] >= 1_000.0 and b95[0] < a95[0] / 3  # along the ray: at least the band
+    east = list(res.parties).index("east")
+    assert res.prob[g0, east] >= 0.9  # the segment lies east of the line (1.5 sigma)
+    assert res.prob[g1].max() < 0.9  # 2-5 km straddles the line: undecided
