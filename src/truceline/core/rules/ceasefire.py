@@ -154,7 +154,7 @@ def check_ceasefire(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list
         ell = inc.details.get("ellipse")
         where = (
             f"origin at {inc.origin.lat:.4f}N {inc.origin.lon:.4f}E"
-            + (f" (95 % ellipse {ell['semi_major_m']:.0f} x {ell['semi_minor_m']:.0f} m)"
+            + (f" (95 % ellipse, semi-axes {ell['semi_major_m']:.0f} x {ell['semi_minor_m']:.0f} m)"
                if ell else "")
             + f", {dtext}"
             + (f", from {len(inc.evidence)} reports" if len(inc.evidence) > 1 else "")
