@@ -40,8 +40,9 @@ def runs() -> dict[str, tuple[Scenario, list[dict[str, Any]], list[dict[str, Any
     return {name: _run(name, 5) for name in SCENARIOS}
 
 
-def test_the_four_scenarios_and_an_unknown_name() -> None:
-    assert list(SCENARIOS) == ["baseline", "restrictions", "cameras_down", "uncovered"]
+def test_the_scenarios_and_an_unknown_name() -> None:
+    assert list(SCENARIOS) == ["baseline", "restrictions", "cameras_down", "uncovered",
+                               "resubmissions", "resubmissions_channel"]
     assert scenario_params("baseline") == scenario_params("baseline", None)
     with pytest.raises(ValidationError, match="unknown scenario"):
         scenario_params("snow")

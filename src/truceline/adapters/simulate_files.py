@@ -96,6 +96,8 @@ def write_simulation(
                     counts["events.observable"] += bool(r["observable"])
                     counts["events.violating"] += bool(r["violates"])
                     counts["reports"] += len(r["reports"]["origin"]) + len(r["reports"]["impact"])
+                elif r["type"] == "resubmission":
+                    counts["resubmissions"] += 1
                 elif r["type"] == "planted":
                     counts[f"planted.{r['kind']}"] += 1
                     counts["planted"] += 1

@@ -60,7 +60,8 @@ class IngestReport:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
-    #: Of ``added``: resubmitted copies, stored and linked to the report counted for them.
+    #: Observations linked as resubmitted copies: new ones, and stored ones that a report
+    #: with a smaller id, added now, takes the place of (one ``status_change`` entry each).
     copies: int = 0
 
     @property
@@ -335,7 +336,7 @@ def ingest(
         links = resubmission_links(store, [o for o, _ in items])
         res = store.add_observations(items, inputs, links)
         report.added += len(res.added)
-        report.copies += len(set(res.added) & set(links))
+        report.copies += sum(1 for oid in links if oid not in res.conflicts)
         report.duplicates += len(res.duplicates)
         by_id = {o.id: line for line, o in b.obs}
         for oid in res.conflicts:

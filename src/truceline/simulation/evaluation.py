@@ -321,9 +321,31 @@ def evaluate(
         "reliability": reliability_table(conf, right),
     }
 
-    return {"grouping": grouping, "location": location, "attribution": attribution,
-            "findings": score_findings(events, planted, obs_item, findings, stored_ids),
-            "detection": _detection(events, stored_ids, inc_of)}
+    out = {"grouping": grouping, "location": location, "attribution": attribution,
+           "findings": score_findings(events, planted, obs_item, findings, stored_ids),
+           "detection": _detection(events, stored_ids, inc_of)}
+    copies = {r["id"] for r in truth if r.get("type") == "resubmission"}
+    if copies:
+        out["resubmissions"] = _resubmissions(copies, incidents, findings)
+    return out
+
+
+def _resubmissions(copies: set[str], incidents: Sequence[Mapping[str, Any]],
+                   findings: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the resubmitted copies (truth ``resubmission`` records) did: counted once, they
+    are in no evidence, and no incident or finding stands on copies alone."""
+    def only(ev: Sequence[str]) -> bool:
+        return bool(ev) and all(i in copies for i in ev)
+
+    evs = [inc.get("evidence") or [] for inc in incidents]
+    fevs = [(f.get("evidence") or [], f.get("verdict")) for f in findings]
+    return {"copies": len(copies),
+            "copies_in_incidents": sum(1 for ev in evs for i in ev if i in copies),
+            "incidents_only_copies": sum(1 for ev in evs if only(ev)),
+            "findings_with_copies": sum(1 for ev, _ in fevs if any(i in copies for i in ev)),
+            "findings_only_copies": sum(1 for ev, _ in fevs if only(ev)),
+            "violation_findings_only_copies": sum(1 for ev, v in fevs
+                                                  if only(ev) and v == "violation")}
 
 
 def _detection(events: Sequence[Mapping[str, Any]], stored_ids: set[str],
@@ -399,4 +421,12 @@ def render_markdown(report: Mapping[str, Any]) -> str:
               f"{v(det['observable_without_restrictions_share'])} | "
               f"{v(det['reported_share_of_observable'])} | "
               f"{v(det['in_incident_share_of_observable'])} |"]
+    if "resubmissions" in report:
+        r = report["resubmissions"]
+        lines += ["", "| resubmissions | copies | copies in incidents | incidents only of copies "
+                  "| findings with copies | findings only of copies (violations) |",
+                  "|---|---|---|---|---|---|",
+                  f"| all | {r['copies']} | {r['copies_in_incidents']} | "
+                  f"{r['incidents_only_copies']} | {r['findings_with_copies']} | "
+                  f"{r['findings_only_copies']} ({r['violation_findings_only_copies']}) |"]
     return "\n".join(lines) + "\n"

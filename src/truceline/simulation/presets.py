@@ -9,6 +9,8 @@ Each preset is what a verdict must survive (``docs/simulation.md``, "Scenarios")
   daily 5 % chance.
 * ``uncovered`` — two sectors of the line (chosen from the seed) with no post, camera,
   acoustic array or patrol at all.
+* ``resubmissions`` — 10 % of the records sent again under a new id, same content (issue 14);
+  ``resubmissions_channel`` — the same by a second channel that rounds coordinates and times.
 
 Pure: a preset is data; the choices it leaves to chance (which sectors, which cameras, which
 days) are drawn from generators seeded by the scenario's seed, apart from the main streams.
@@ -43,6 +45,15 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
         "two sectors of the line (chosen from the seed) without any post, camera, array or "
         "patrol",
         {"uncovered_sector_count": 2},
+    ),
+    "resubmissions": (
+        "10 % of the records sent again under a new id with the same content (retries)",
+        {"resubmit_share": 0.1},
+    ),
+    "resubmissions_channel": (
+        "10 % of the records sent again by a second channel (new id, coordinates to 4 "
+        "decimals, arrival times to the millisecond)",
+        {"resubmit_share": 0.1, "resubmit_channel": True},
     ),
 }
 

@@ -35,6 +35,7 @@ from truceline.simulation.ground_truth import draw_events, event_records
 from truceline.simulation.monitoring import monitoring_records
 from truceline.simulation.planted import plan_planted, plant, restriction
 from truceline.simulation.records import ObsBatch, iso_ns
+from truceline.simulation.resubmissions import resubmit
 from truceline.simulation.sources import SimulationParams
 from truceline.simulation.world import CAMERA, DAY_NS, I64, PATROL, POST, S_NS, Sources, World
 
@@ -101,6 +102,10 @@ class Scenario(World):
                     events[k >> 2].setdefault("wild", []).append(oid)
             else:
                 by_item[k].append(oid)
+        if self.p.resubmit_share > 0:  # from a stream of its own: the rest stays the same
+            lines, copies = resubmit(Generator(PCG64([self.seed, d + 1, 0x5E])), lines,
+                                     self.p.resubmit_share, self.p.resubmit_channel)
+            truth += copies
         return DayOutput(d, lines, events + truth, dict(batch.counts))
 
     # -- sources of the day: posts, cameras, sensors, patrols, and restrictions -------------------

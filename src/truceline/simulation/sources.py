@@ -194,6 +194,15 @@ class SimulationParams:
     camera_outage_days: tuple[int, int] = (3, 7)
     """Length of such an outage in days (uniform; cut at the end of the run)."""
 
+    # -- resubmissions ---------------------------------------------------------------------------
+    resubmit_share: float = 0.0
+    """Share of each day's observation records sent a second time under a new id with the same
+    content (a retry after a lost acknowledgement, a re-export), arriving anywhere in the day's
+    stream (:mod:`truceline.simulation.resubmissions`). Truth: a ``resubmission`` record each."""
+    resubmit_channel: bool = False
+    """The copies come by a second channel of the same source (ids ``...-c2``, coordinates to 4
+    decimals, arrival times to the millisecond) instead of as the same record (``...-r``)."""
+
     # -- planted provision evidence -------------------------------------------------------------
     withdrawal_violations: int = 3
     """Heavy weapons sighted inside the withdrawal distance after the deadline, per provision

@@ -29,18 +29,36 @@ from truceline.simulation.presets import SCENARIOS
 @click.option("--scenario", type=click.Choice(list(SCENARIOS)), default="baseline",
               show_default=True,
               help="Preset: " + "; ".join(f"{k}: {v[0]}" for k, v in SCENARIOS.items()) + ".")
+@click.option("--resubmit", type=click.FloatRange(0, 1), default=None,
+              help="Share of the records sent again under a new id with the same content "
+              "(issue 14; with any scenario but the resubmissions ones).")
+@click.option("--resubmit-channel", is_flag=True,
+              help="Resubmitted copies come by a second channel (coordinates to 4 decimals, "
+              "arrival times to the millisecond) instead of as the same record (alone: 10 %).")
 @handle_errors
 def simulate(agreement: str, days: int, seed: int, out: str, scale: float,
-             start: datetime | None, validate: bool, scenario: str) -> None:
+             start: datetime | None, validate: bool, scenario: str, resubmit: float | None,
+             resubmit_channel: bool) -> None:
     """Simulate a monitoring mission's observations along the agreement's line, with the truth."""
+    from dataclasses import replace
+
     from truceline.adapters.agreement_files import load_agreement_file
     from truceline.adapters.simulate_files import write_simulation
+    from truceline.errors import ValidationError
+    from truceline.simulation.sources import SimulationParams
 
     first = None
     if start is not None:
         first = start.replace(tzinfo=load_agreement_file(agreement)[0].tz)
+    params = SimulationParams()
+    if resubmit is not None or resubmit_channel:
+        if "resubmit_share" in SCENARIOS[scenario][1]:
+            raise ValidationError(f"the scenario {scenario!r} sets the resubmissions already; "
+                                  "give --resubmit with another scenario", field="resubmit")
+        params = replace(params, resubmit_share=0.1 if resubmit is None else resubmit,
+                         resubmit_channel=resubmit_channel)
     res = write_simulation(agreement, out, days=days, seed=seed, scale=scale, start=first,
-                           validate=validate, scenario=scenario)
+                           validate=validate, scenario=scenario, params=params)
     c = res.manifest["counts"]
     click.echo(f"{out}: {res.observations} observations, {res.events} true events "
                f"({c.get('events.observable', 0)} observable), {res.planted} planted items "
