@@ -7,7 +7,9 @@ does not change which report is counted; ingesting again changes nothing.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +122,21 @@ def test_order_of_arrival_does_not_change_what_is_counted(ready: Store) -> None:
     run_check(ready)
     [inc] = ready.incident_records()
     assert inc["evidence"] == ["a-orig"]
+
+
+def test_the_cli_says_how_many_copies_it_linked(backend: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    import truceline.adapters.cli.commands  # noqa: F401  (registers the commands)
+    from truceline.adapters.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["init", "--db", backend.url, "--agreement", "march2025"])
+    assert res.exit_code == 0, res.output
+    path = tmp_path / "obs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (report("a"), report("a-again"))))
+    res = CliRunner().invoke(cli, ["ingest", "--db", backend.url, str(path)])
+    assert res.exit_code == 0, res.output
+    assert (
+        res.stdout == f"{path}: 2 added, 0 already stored, 0 rejected, 1 linked as "
+        "resubmitted copies\n"
+    )

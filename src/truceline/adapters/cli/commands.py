@@ -104,7 +104,7 @@ def ingest(
 
     store = open_store(db)
     tolerance = timedelta(minutes=Settings().future_tolerance_minutes)
-    total_added = total_dup = total_rej = total_skip = 0
+    total_added = total_dup = total_rej = total_skip = total_copies = 0
     for path in files:
         if not Path(path).exists() and path != "-":
             raise ValidationError(f"file not found: {path}", field="files")
@@ -139,21 +139,26 @@ def ingest(
                 click.echo(f"skipped {path}: {where}: {r.field or '(record)'}: {reason}", err=True)
             else:
                 click.echo(f"rejected {path}: {r}", err=True)
-        click.echo(f"{path}: {_counts(rep.added, rep.duplicates, len(rejected), len(skipped))}")
+        counts = _counts(rep.added, rep.duplicates, len(rejected), len(skipped), rep.copies)
+        click.echo(f"{path}: {counts}")
+        total_copies += rep.copies
         total_added += rep.added
         total_dup += rep.duplicates
         total_rej += len(rejected)
         total_skip += len(skipped)
     if len(files) > 1:
-        click.echo(f"total: {_counts(total_added, total_dup, total_rej, total_skip)}")
+        counts = _counts(total_added, total_dup, total_rej, total_skip, total_copies)
+        click.echo(f"total: {counts}")
     if total_rej:
         sys.exit(EXIT_PARTIAL)
 
 
-def _counts(added: int, duplicates: int, rejected: int, skipped: int) -> str:
-    """``N added, N already stored, N rejected`` (and ``, N skipped`` when an importer did)."""
+def _counts(added: int, duplicates: int, rejected: int, skipped: int, copies: int = 0) -> str:
+    """``N added, N already stored, N rejected`` (and ``, N skipped`` when an importer did,
+    ``, N linked as resubmitted copies`` when ingest linked any)."""
     out = f"{added} added, {duplicates} already stored, {rejected} rejected"
-    return out + (f", {skipped} skipped" if skipped else "")
+    out += f", {skipped} skipped" if skipped else ""
+    return out + (f", {copies} linked as resubmitted copies" if copies else "")
 
 
 @cli.command()
