@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,13 @@ def sample_rows() -> list[dict[str, Any]]:
 
 
 def synthetic(n: int, start: int = 0, prefix: str = "syn") -> list[dict[str, Any]]:
-    """``n`` valid observations inside the area of interest: sample rows under new ids."""
+    """``n`` valid observations inside the area of interest: sample rows under new ids, each
+    2 s later per index (so none is a resubmission of another: core/resubmissions.py)."""
     rows = sample_rows()
-    return [{**rows[i % len(rows)], "id": f"{prefix}-{i}"} for i in range(start, start + n)]
+    return [{**rows[i % len(rows)], "id": f"{prefix}-{i}",
+             "time": (datetime.fromisoformat(rows[i % len(rows)]["time"])
+                      + timedelta(seconds=2 * (i + 1))).isoformat()}
+            for i in range(start, start + n)]
 
 
 def new_store(path: Path) -> SQLiteStore:

@@ -43,15 +43,17 @@ def _vkey(db: str) -> str:
 def test_checkpoint_verify_proof_and_tamper(tmp_path: Path) -> None:
     db = _db(tmp_path)
     res = run("record", "checkpoint", "--db", db)
-    assert res.exit_code == 0 and "\n41\n" in res.stdout
+    assert res.exit_code == 0
+    size = int(res.stdout.splitlines()[1])  # the sample's entries (a check may add incidents)
+    assert size >= 41
     cp = tmp_path / "cp"
     cp.write_text(res.stdout)
-    assert "record ok: 41 entries" in run("record", "verify", "--db", db).stdout
+    assert f"record ok: {size} entries" in run("record", "verify", "--db", db).stdout
     proof = tmp_path / "p.json"
     proof.write_text(run("record", "proof", "--db", db, "--index", "7").stdout)
     res = run("record", "check-proof", str(proof), "--checkpoint", str(cp),
               "--log-vkey", _vkey(db))
-    assert res.exit_code == 0 and "entry 7 is in the log of size 41" in res.stdout
+    assert res.exit_code == 0 and f"entry 7 is in the log of size {size}" in res.stdout
     doc = json.loads(proof.read_text())
     doc["index"] = 8
     proof.write_text(json.dumps(doc))
@@ -108,7 +110,8 @@ def test_witness_export_replay(tmp_path: Path) -> None:
                "--tiles", str(out)).exit_code == 0
     # a rewritten mirror (different history, same size) is refused, the state kept
     before = Path(state).read_text()
-    bundle = out / "tile" / "entries" / "000.p" / "42"
+    size = int((out / "checkpoint").read_text().splitlines()[1])
+    bundle = out / "tile" / "entries" / "000.p" / str(size)  # the partial tile of every entry
     bundle.write_bytes(bundle.read_bytes().replace(b'"count":4', b'"count":3', 1))
     assert run("record", "replay", "--tiles", str(out), "--log-vkey", vkey).exit_code == 3
     Path(state).write_text(before.replace(json.loads(before)["root_hash"],
