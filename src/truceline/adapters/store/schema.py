@@ -55,7 +55,8 @@ SCHEMA_V1 = [
 
 #: The tables every store has, whatever the dialect (PostgreSQL adds ``schema_version``).
 TABLES = ("agreement_versions", "observations", "incidents", "findings", "entries", "nodes",
-          "checkpoints", "cosignatures", "keys", "disputes", "api_keys", "meta")
+          "checkpoints", "cosignatures", "keys", "disputes", "api_keys", "meta",
+          "notifications", "acknowledgements", "deliveries", "endpoints")
 
 #: Schema 2: the SHA-256 of the input an observation was ingested from (see
 #: :func:`truceline.services.ingest.input_digest`), so that an ingest run again over the same
@@ -71,6 +72,25 @@ SCHEMA_V2 = ["ALTER TABLE observations ADD COLUMN input_sha256 BLOB"]
 SCHEMA_V3 = ["ALTER TABLE observations ADD COLUMN duplicate_of TEXT",
              "DROP INDEX observations_source",
              "CREATE INDEX observations_source_time ON observations(source_id, time)"]
+
+#: Schema 4: the guarantee mechanism (docs/guarantees.md). ``notifications`` and
+#: ``acknowledgements`` hold what their record entries say (``withdrawn`` follows a
+#: ``status_change`` entry); ``deliveries`` is the webhook outbox (one row per notification and
+#: recipient, written in the notification's transaction) and ``endpoints`` each recipient's
+#: webhook URL and signing secret: operational state, not in the record.
+SCHEMA_V4 = [
+    """CREATE TABLE notifications (id TEXT PRIMARY KEY, kind TEXT NOT NULL,
+        guarantor TEXT NOT NULL, finding_id TEXT NOT NULL, deadline TEXT,
+        withdrawn INTEGER NOT NULL DEFAULT 0, record TEXT NOT NULL)""",
+    """CREATE TABLE acknowledgements (notification_id TEXT PRIMARY KEY,
+        guarantor TEXT NOT NULL, record TEXT NOT NULL)""",
+    """CREATE TABLE deliveries (id TEXT PRIMARY KEY, notification_id TEXT NOT NULL,
+        recipient TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT NOT NULL, delivered_at TEXT, last_error TEXT)""",
+    "CREATE INDEX deliveries_due ON deliveries(state, next_at)",
+    """CREATE TABLE endpoints (recipient TEXT PRIMARY KEY, url TEXT NOT NULL,
+        secret TEXT NOT NULL, registered TEXT NOT NULL)""",
+]
 
 
 def time_text(t: datetime) -> str:
@@ -130,6 +150,11 @@ def derived_columns(table: str, record: dict[str, Any]) -> dict[str, Any]:
                 "party": record["party"]}
     if table == "agreement_versions":
         return {"agreement_id": record.get("id", "")}
+    if table == "notifications":
+        return {"id": record["id"], "kind": record["kind"], "guarantor": record["guarantor"],
+                "finding_id": record["finding_id"], "deadline": record.get("deadline")}
+    if table == "acknowledgements":
+        return {"notification_id": record["notification_id"], "guarantor": record["guarantor"]}
     if table == "keys":
         return {"key_id": record["key_id"], "owner": record["owner"], "role": record["role"]}
     raise ValueError(f"no derived columns for table {table!r}")

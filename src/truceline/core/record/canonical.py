@@ -44,6 +44,8 @@ ENTRY_TYPES = frozenset(
         "dispute",
         "status_change",
         "key_registration",
+        "notification",
+        "acknowledgement",
     }
 )
 

@@ -1,0 +1,129 @@
+"""The guarantee mechanism's tables in a SQL store: notifications, acknowledgements, the
+webhook outbox (``deliveries``) and the recipients' endpoints.
+
+A notification, its entry and one outbox row per recipient commit in one transaction (the
+transactional outbox): a crash after the commit leaves every delivery pending, a crash before
+it leaves nothing, so nothing is lost and nothing is half-made. Delivery marks a row only
+after the receiver answered; a crash between the two sends it again (at least once), and the
+receiver drops the repeat by its idempotency key (the delivery id).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from truceline.adapters.store.schema import json_text
+from truceline.errors import ConflictError, NotFoundError
+
+PENDING, DELIVERED, WITHDRAWN, FAILED = "pending", "delivered", "withdrawn", "failed"
+
+
+class NotificationTables:
+    """The guarantee methods of the SQL stores (see :class:`GuaranteeStore`)."""
+
+    _tx: Callable[[], AbstractContextManager[None]]
+    _one: Callable[..., Any]
+    _all: Callable[..., list[Any]]
+    _execute: Callable[..., Any]
+    _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
+
+    def add_notifications(self, items: Sequence[tuple[dict[str, Any], bytes]],
+                          next_at: str) -> int:
+        """Store new notifications with their entries and one pending delivery per recipient,
+        all in one transaction; ids already stored are skipped. How many were added."""
+        added = 0
+        with self._tx():
+            for rec, entry in items:
+                if self._one("SELECT 1 FROM notifications WHERE id = ?", (rec["id"],)):
+                    continue
+                self._execute(
+                    "INSERT INTO notifications(id, kind, guarantor, finding_id, deadline, record)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (rec["id"], rec["kind"], rec["guarantor"], rec["finding_id"],
+                     rec.get("deadline"), json_text(rec)))
+                for who in rec["recipients"]:
+                    self._execute(
+                        "INSERT INTO deliveries(id, notification_id, recipient, state, next_at)"
+                        " VALUES (?,?,?,?,?)", (f"{rec['id']}.{who}", rec["id"], who, PENDING,
+                                                next_at))
+                self._append([("notification", entry)])
+                added += 1
+        return added
+
+    def notification_rows(self) -> list[dict[str, Any]]:
+        """Every notification: its record, with ``withdrawn`` and ``acknowledgement`` (the
+        acknowledgement's record, or None)."""
+        acks = {r[0]: json.loads(r[1]) for r in
+                self._all("SELECT notification_id, record FROM acknowledgements")}
+        return [{**json.loads(rec), "withdrawn": bool(w), "acknowledgement": acks.get(i)}
+                for i, rec, w in self._all(
+                    "SELECT id, record, withdrawn FROM notifications ORDER BY id")]
+
+    def withdraw_notification(self, notification_id: str, entry: bytes) -> None:
+        """Mark it withdrawn, cancel its pending deliveries, append the entry: one transaction."""
+        with self._tx():
+            self._execute("UPDATE notifications SET withdrawn = 1 WHERE id = ?",
+                          (notification_id,))
+            self._execute("UPDATE deliveries SET state = ? WHERE notification_id = ? AND "
+                          "state = ?", (WITHDRAWN, notification_id, PENDING))
+            self._append([("status_change", entry)])
+
+    def add_acknowledgement(self, record: dict[str, Any], entry: bytes) -> None:
+        """Store an acknowledgement with its entry; ConflictError (field ``notification_id``)
+        if the notification is acknowledged already, NotFoundError if it is not stored."""
+        nid = record["notification_id"]
+        with self._tx():
+            if self._one("SELECT 1 FROM notifications WHERE id = ?", (nid,)) is None:
+                raise NotFoundError("no such notification", field="notification_id")
+            if self._one("SELECT 1 FROM acknowledgements WHERE notification_id = ?", (nid,)):
+                raise ConflictError("this notification is acknowledged already (nothing "
+                                    "changed)", field="notification_id")
+            self._execute("INSERT INTO acknowledgements(notification_id, guarantor, record) "
+                          "VALUES (?,?,?)", (nid, record["guarantor"], json_text(record)))
+            self._append([("acknowledgement", entry)])
+
+    def deliveries(self, notification_id: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT id, notification_id, recipient, state, attempts, next_at, delivered_at, "
+               "last_error FROM deliveries")
+        args: list[Any] = []
+        if notification_id is not None:
+            sql += " WHERE notification_id = ?"
+            args.append(notification_id)
+        names = ("id", "notification_id", "recipient", "state", "attempts", "next_at",
+                 "delivered_at", "last_error")
+        return [dict(zip(names, r, strict=True)) for r in self._all(sql + " ORDER BY id", args)]
+
+    def due_deliveries(self, now: str, limit: int) -> list[dict[str, Any]]:
+        """Pending deliveries due by ``now`` whose recipient has an endpoint, oldest first,
+        each with the notification's record, the endpoint's URL and its secret."""
+        rows = self._all(
+            "SELECT d.id, d.recipient, d.attempts, n.record, e.url, e.secret FROM deliveries d "
+            "JOIN notifications n ON n.id = d.notification_id "
+            "JOIN endpoints e ON e.recipient = d.recipient "
+            "WHERE d.state = ? AND d.next_at <= ? ORDER BY d.next_at, d.id LIMIT ?",
+            (PENDING, now, limit))
+        return [{"id": i, "recipient": r, "attempts": int(a), "notification": json.loads(rec),
+                 "url": u, "secret": s} for i, r, a, rec, u, s in rows]
+
+    def mark_delivery(self, delivery_id: str, state: str, attempts: int, next_at: str,
+                      at: str | None, error: str | None) -> None:
+        """Record one attempt's outcome; a delivery withdrawn meanwhile stays withdrawn."""
+        with self._tx():
+            self._execute(
+                "UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, delivered_at = ?, "
+                "last_error = ? WHERE id = ? AND state = ?",
+                (state, attempts, next_at, at, error, delivery_id, PENDING))
+
+    def set_endpoint(self, recipient: str, url: str, secret: str, registered: str) -> None:
+        with self._tx():
+            self._execute("DELETE FROM endpoints WHERE recipient = ?", (recipient,))
+            self._execute("INSERT INTO endpoints(recipient, url, secret, registered) "
+                          "VALUES (?,?,?,?)", (recipient, url, secret, registered))
+
+    def endpoints(self) -> list[dict[str, Any]]:
+        """Registered endpoints, without their secrets."""
+        return [{"recipient": r, "url": u, "registered": t} for r, u, t in
+                self._all("SELECT recipient, url, registered FROM endpoints ORDER BY recipient")]
