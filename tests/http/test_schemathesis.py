@@ -1,7 +1,8 @@
 """Property-based tests of the published OpenAPI document (schemathesis), bounded in time.
 
 Every operation is called with generated valid and invalid input, as an analyst (who may do
-most) and anonymously: no 5xx, every response matches its documented status, content type
+most), anonymously, and as every other role (public, monitor, party, guarantor, revoked key):
+no 5xx, every response matches its documented status, content type
 and schema, and invalid input is refused with a 4xx.
 """
 
@@ -45,3 +46,13 @@ def test_api_as_analyst(case: schemathesis.Case) -> None:
           suppress_health_check=list(HealthCheck))
 def test_api_anonymously(case: schemathesis.Case) -> None:
     _call(case, "anon")
+
+
+# Every other role, each against every operation: what a party, a guarantor, a monitor or a
+# public key may send must never cost a 5xx either, and what it may not do is a 4xx.
+@schema.parametrize()
+@settings(max_examples=2, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_api_as_every_other_role(case: schemathesis.Case) -> None:
+    for role in ("public", "monitor", "party_UA", "guarantor_UK", "revoked"):
+        _call(case, role)
