@@ -140,3 +140,31 @@ def test_the_cli_says_how_many_copies_it_linked(backend: Any, tmp_path: Path) ->
         res.stdout == f"{path}: 2 added, 0 already stored, 0 rejected, 1 linked as "
         "resubmitted copies\n"
     )
+
+
+def test_record_verify_replay_and_a_rebuilt_mirror_keep_the_links(
+    ready: Store, tmp_path: Path
+) -> None:
+    from truceline.adapters.store.sqlite import SQLiteStore
+    from truceline.services import record, verify
+
+    from ..log_keys import fixed_key
+
+    _ingest(ready, [report("z-copy"), report("b", minute=16)])
+    run_check(ready)
+    _ingest(ready, [report("a-orig")])  # relinks z-copy to a-orig
+    run_check(ready)
+    assert verify.verify_record(ready).ok, verify.verify_record(ready).problems
+    record.publish_checkpoint(ready, fixed_key("truceline.test/resubmissions"), 1_700_000_000)
+    files = verify.export_tiles(ready)
+    vkey = record.log_verifier(ready).to_vkey()
+    res = verify.replay(files.__getitem__, vkey)
+    assert res.differences == []  # the replay counts the copy once too
+    assert res.derived == ready.findings()
+    mirror = SQLiteStore(tmp_path / "mirror.db", create=True)
+    try:
+        verify.rebuild(mirror, res.entries, files["checkpoint"], vkey, res.documents)
+        assert mirror.duplicate_links() == ready.duplicate_links() == {"z-copy": "a-orig"}
+        assert verify.verify_record(mirror).ok, verify.verify_record(mirror).problems
+    finally:
+        mirror.close()

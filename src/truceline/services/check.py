@@ -37,8 +37,13 @@ def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> 
 
     Fusion groups, locates (with a 95 % ellipse) and attributes; a report it cannot group or
     locate stays a singleton (located if the source gave a location, else unlocated but
-    counted once).
+    counted once). A resubmitted copy (:mod:`truceline.core.resubmissions`) is left out, so
+    whoever fuses a set of observations (check, report, a rebuilt mirror) counts it once.
     """
+    return _fuse(ctx, counted(observations))
+
+
+def _fuse(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
     return fuse(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
 
 
@@ -59,7 +64,7 @@ def derive_findings(
     left out here, by a rule of the observations alone, so a replay leaves out the same.
     """
     observations = counted(observations)
-    incidents = derive_incidents(ctx, observations)
+    incidents = _fuse(ctx, observations)
     ev = gather(ctx.geometry, observations, incidents, derive_coverage(ctx, observations))
     return incidents, check(ctx.agreement, ctx.geometry, ev)
 

@@ -70,7 +70,8 @@ class Store(Protocol):
         digests of the inputs the observations came from (one each, or None), kept for
         :meth:`stored_inputs`. ``links`` sets, in the same transaction, the report a
         resubmitted copy (new or stored) is counted through, with the ``status_change``
-        entry that says so (appended after the observations' entries).
+        entry that says so (appended after the observations' entries; ``items`` may be
+        empty: a rebuild from the log sets each link as its entry comes).
         """
 
     def duplicate_candidates(self, windows: Sequence[tuple[str, datetime, datetime]]

@@ -405,6 +405,9 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
         elif t == "key_registration":
             store.register_key(body["key_id"], body["owner"], body["role"],
                                unb64(body["public_key"], "public_key"), run[0])
+        elif t == "status_change" and body.get("subject") == "observation":
+            store.add_observations([], links={body["observation_id"]: (body["duplicate_of"],
+                                                                       run[0])})
         elif t == "status_change" and body.get("subject") == "key":
             store.revoke_key(body["key_id"], run[0])
         elif t == "status_change" and body.get("subject") == "finding":

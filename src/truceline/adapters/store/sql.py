@@ -161,7 +161,7 @@ class SQLStore(ApiKeyTable):
                          inputs: Sequence[bytes | None] | None = None,
                          links: Mapping[str, tuple[str, bytes]] | None = None) -> AddResult:
         result = AddResult()
-        if not items:
+        if not items and not links:
             return result
         if inputs is None:
             inputs = [None] * len(items)
