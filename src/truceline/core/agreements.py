@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from truceline.core.guarantees import RECIPIENT_WORDS, GuaranteeClause, Mediator
 from truceline.core.nationality import country_code
 from truceline.core.provisions import AgreementPart, Provision, WithdrawalRule
 from truceline.errors import AgreementError
@@ -44,6 +45,11 @@ class Guarantor(AgreementPart):
     name: str
     guarantees: list[str] = Field(
         default_factory=list, description="Provision ids this guarantor guarantees ([] = all)."
+    )
+    clauses: list[GuaranteeClause] = Field(
+        default_factory=list,
+        description="What this guarantor acts on, whom it tells and by when it acknowledges "
+        "(docs/guarantees.md); none: it only reads the findings it guarantees.",
     )
 
 
@@ -204,6 +210,9 @@ class Agreement(AgreementPart):
     quorum: int | None = Field(None, ge=1, description="Cosigning parties for a final checkpoint.")
     parties: list[Party] = Field(min_length=1)
     guarantors: list[Guarantor] = Field(default_factory=list)
+    mediator: Mediator | None = Field(
+        None, description="Who mediates (told by guarantee clauses that name 'mediator')."
+    )
     geography: Geography | None = None
     provisions: list[Provision] = Field(min_length=1)
     sources: list[str] = Field(default_factory=list, description="Documents this file encodes.")
@@ -267,7 +276,34 @@ class Agreement(AgreementPart):
             for pid in gu.guarantees:
                 if pid not in prov_ids:
                     raise ValueError(f"guarantors[{i}].guarantees: no provision {pid!r}")
+        self._check_clauses(pset)
         return self
+
+    def _check_clauses(self, parties: set[str]) -> None:
+        """Every clause names provisions its guarantor guarantees and recipients that exist."""
+        names = parties | {g.id for g in self.guarantors} | set(RECIPIENT_WORDS)
+        if self.mediator is not None:
+            names.add(self.mediator.id)
+        else:
+            names.discard("mediator")
+        for i, gu in enumerate(self.guarantors):
+            ids = [c.id for c in gu.clauses]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"guarantors[{i}].clauses: duplicate clause id")
+            for j, c in enumerate(gu.clauses):
+                where = f"guarantors[{i}].clauses[{j}]"
+                for pid in c.provisions:
+                    if gu.guarantees and pid not in gu.guarantees:
+                        raise ValueError(f"{where}.provisions: {gu.id} does not guarantee {pid!r}")
+                    if pid not in {p.id for p in self.provisions}:
+                        raise ValueError(f"{where}.provisions: no provision {pid!r}")
+                for field in ("notify", "escalate_to"):
+                    for who in getattr(c, field):
+                        if who not in names:
+                            why = ("the agreement names no mediator" if who == "mediator"
+                                   else "not a party, a guarantor or one of "
+                                   + ", ".join(RECIPIENT_WORDS))
+                            raise ValueError(f"{where}.{field}: {who!r}: {why}")
 
     # -- derived values ----------------------------------------------------------------------
     @property

@@ -16,8 +16,9 @@ from truceline.errors import SignatureError, ValidationError
 from truceline.services.ports import Store
 from truceline.services.record import b64, unb64
 
-#: The roles a key is registered for (a witness key cosigns checkpoints).
-ROLES = ("monitor", "sensor", "party", "witness")
+#: The roles a key is registered for (a witness key cosigns checkpoints; a guarantor key
+#: signs acknowledgements of notifications, docs/guarantees.md).
+ROLES = ("monitor", "sensor", "party", "witness", "guarantor")
 
 
 def parse_key(public_key: str, owner: str, role: str) -> Verifier:

@@ -31,9 +31,10 @@ class NotificationTables:
     _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
 
     def add_notifications(self, items: Sequence[tuple[dict[str, Any], bytes]],
-                          next_at: str) -> int:
-        """Store new notifications with their entries and one pending delivery per recipient,
-        all in one transaction; ids already stored are skipped. How many were added."""
+                          next_at: str, deliveries: bool = True) -> int:
+        """Store new notifications with their entries and one pending delivery per recipient
+        (none without ``deliveries``: a store rebuilt from the log sends nothing), all in one
+        transaction; ids already stored are skipped. How many were added."""
         added = 0
         with self._tx():
             for rec, entry in items:
@@ -44,7 +45,7 @@ class NotificationTables:
                     " VALUES (?,?,?,?,?,?)",
                     (rec["id"], rec["kind"], rec["guarantor"], rec["finding_id"],
                      rec.get("deadline"), json_text(rec)))
-                for who in rec["recipients"]:
+                for who in rec["recipients"] if deliveries else ():
                     self._execute(
                         "INSERT INTO deliveries(id, notification_id, recipient, state, next_at)"
                         " VALUES (?,?,?,?,?)", (f"{rec['id']}.{who}", rec["id"], who, PENDING,

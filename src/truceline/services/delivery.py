@@ -1,0 +1,90 @@
+"""Delivering notifications: one pass over the outbox, each due delivery POSTed once.
+
+A delivery is a row of the store's outbox, made with its notification in one transaction
+(:mod:`truceline.adapters.store.notifications`). A pass takes the pending rows that are due
+and whose recipient has an endpoint, POSTs each as a signed webhook
+(:mod:`truceline.core.webhooks`) through a :class:`Transport`, and marks the row delivered
+on a 2xx answer, or schedules the next attempt with exponential backoff. Marking comes after
+the answer, so a crash in between sends it again: at least once, and the receiver drops the
+repeat by its ``webhook-id`` (the delivery id, stable across attempts).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+from truceline.core import webhooks
+from truceline.core.findings import iso
+from truceline.core.record.canonical import canonical_bytes, entry_bytes
+from truceline.core.record.merkle import leaf_hash
+from truceline.services.guarantees import guarantee_store, iso_text
+from truceline.services.ports import Clock, Store, system_clock
+
+#: The first retry waits this long; each further one twice as long, up to ``BACKOFF_MAX``.
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=6)
+#: After this many failed attempts (about four days at the cap) a delivery is ``failed``:
+#: reported by the API and ``notify deliver``, readable there, no longer retried.
+MAX_ATTEMPTS = 24
+#: Deliveries taken per pass (the rest wait for the next pass).
+BATCH = 200
+
+
+class Transport(Protocol):
+    """POSTs a body to a URL and returns the HTTP status; raises ``OSError`` (or any
+    exception) when no answer came. The real one is :mod:`truceline.adapters.webhooks`."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
+
+
+@dataclass
+class DeliveryResult:
+    delivered: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: 30 s, 1 min, 2 min ... 6 h."""
+    return min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def webhook_body(delivery_id: str, recipient: str, rec: dict[str, Any]) -> bytes:
+    """The JSON a recipient receives: the notification as recorded, and the leaf hash of its
+    entry (ask ``/record/proof/inclusion`` for the proof under the log's signed checkpoint)."""
+    leaf = leaf_hash(entry_bytes("notification", rec))
+    return canonical_bytes({"type": "notification", "delivery_id": delivery_id,
+                            "recipient": recipient, "notification": rec,
+                            "entry_leaf_hash": base64.b64encode(leaf).decode("ascii")})
+
+
+def deliver(store: Store, transport: Transport, clock: Clock = system_clock,
+            limit: int = BATCH) -> DeliveryResult:
+    """One pass over the due deliveries (see the module docstring)."""
+    gs = guarantee_store(store)
+    res = DeliveryResult()
+    for d in gs.due_deliveries(iso_text(clock()), limit):
+        body = webhook_body(d["id"], d["recipient"], d["notification"])
+        now = clock()
+        hdrs = webhooks.headers(d["secret"], d["id"], int(now.timestamp()), body)
+        try:
+            status = transport.post(d["url"], body, hdrs)
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+        except Exception as exc:  # any failure to get an answer is retried
+            error = f"{type(exc).__name__}: {str(exc)[:200]}"
+        attempts = d["attempts"] + 1
+        after = clock()
+        if error is None:
+            gs.mark_delivery(d["id"], "delivered", attempts, iso_text(after), iso(after), None)
+            res.delivered.append(d["id"])
+        elif attempts >= MAX_ATTEMPTS:
+            gs.mark_delivery(d["id"], "failed", attempts, iso_text(after), None, error)
+            res.failed.append(d["id"])
+        else:
+            gs.mark_delivery(d["id"], "pending", attempts, iso_text(after + backoff(attempts)),
+                             None, error)
+            res.retrying.append(d["id"])
+    return res

@@ -1,0 +1,104 @@
+"""The guarantee mechanism's rows against the record, and their rebuild from it.
+
+``record verify`` (:func:`truceline.services.verify_rows.check_rows`) calls
+:func:`check_rows`: each stored notification must be its ``notification`` entry, column by
+column, withdrawn exactly when a ``status_change`` entry withdrew it; each acknowledgement its
+``acknowledgement`` entry; each entry must have its row. The outbox (``deliveries``) and the
+``endpoints`` are operational state the record does not hold (where and when a webhook went):
+only an outbox row of a notification that is not stored is reported. ``record replay --db``
+(:func:`truceline.services.verify.rebuild`) calls :func:`rebuild_entry`; a rebuilt store gets
+no outbox rows, so a mirror never sends the mission's notifications again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from truceline.core.record.canonical import canonical_bytes
+from truceline.errors import TrucelineError
+from truceline.services.guarantees import guarantee_store
+from truceline.services.ports import Store
+
+Issue = tuple[str, int | None, str]
+Bodies = dict[str, list[tuple[int, dict[str, Any], bytes]]]
+
+
+def _withdrawals(bodies: Bodies) -> dict[str, int]:
+    return {b["notification_id"]: i for i, b, _ in bodies.get("status_change", [])
+            if b.get("subject") == "notification" and b.get("status") == "withdrawn"
+            and isinstance(b.get("notification_id"), str)}
+
+
+def _table(store: Store, table: str, key: str, entry_type: str, bodies: Bodies,
+           what: str) -> Iterator[tuple[Issue | None, dict[str, Any], int, dict[str, Any]]]:
+    """Pair each row with its entry (yielding issues for rows without one and entries
+    without a row); yields (None, row, index, body) for each pair."""
+    recorded: dict[str, tuple[int, dict[str, Any]]] = {}
+    for i, b, _ in bodies.get(entry_type, []):
+        if isinstance(b.get(key), str):
+            recorded.setdefault(b[key], (i, b))
+    seen: set[str] = set()
+    for row in store.table_rows(table):
+        rid = row[key]
+        hit = recorded.get(rid)
+        if hit is None or rid in seen:
+            yield ("unrecorded", None, f"{what} {rid!r} has no entry"), row, -1, {}
+            continue
+        seen.add(rid)
+        i, body = hit
+        try:
+            same = canonical_bytes(json.loads(row["record"])) == canonical_bytes(body)
+        except (ValueError, TrucelineError):
+            same = False
+        if not same:
+            yield ("changed", i, f"{what} {rid!r} differs from its entry"), row, i, body
+        try:
+            want = store.derived_columns(table, body)
+        except (KeyError, TypeError, ValueError):
+            want = {}
+        for col, value in want.items():
+            if row.get(col) != value:
+                yield (("changed", i, f"{what} {rid!r}: column {col} is {row.get(col)!r}, "
+                        f"the record says {value!r}"), row, i, body)
+        yield None, row, i, body
+    for rid, (i, _) in recorded.items():
+        if rid not in seen:
+            yield ("missing", i, f"{what} {rid!r} is in the record but not stored"), {}, i, {}
+
+
+def check_rows(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    """Notifications, acknowledgements and the outbox against the entries (module doc)."""
+    withdrawn = _withdrawals(bodies)
+    stored: set[str] = set()
+    for issue, row, i, _ in _table(store, "notifications", "id", "notification", bodies,
+                                   "notification"):
+        if issue is not None:
+            yield issue
+            continue
+        stored.add(row["id"])
+        if row["withdrawn"] not in (0, 1) or bool(row["withdrawn"]) != (row["id"] in withdrawn):
+            yield ("changed", withdrawn.get(row["id"], i),
+                   f"notification {row['id']!r}: withdrawal differs from the record")
+    for issue, _, _, _ in _table(store, "acknowledgements", "notification_id",
+                                 "acknowledgement", bodies, "acknowledgement of"):
+        if issue is not None:
+            yield issue
+    for d in store.table_rows("deliveries"):
+        if d["notification_id"] not in stored:
+            yield ("unrecorded", None, f"delivery {d['id']!r} is of no stored notification")
+
+
+def rebuild_entry(store: Store, entry_type: str, body: dict[str, Any], data: bytes) -> bool:
+    """Store one guarantee entry's row with the entry (a rebuild); False if not one."""
+    gs = guarantee_store(store)
+    if entry_type == "notification":
+        gs.add_notifications([(body, data)], "", deliveries=False)
+    elif entry_type == "acknowledgement":
+        gs.add_acknowledgement(body, data)
+    elif entry_type == "status_change" and body.get("subject") == "notification":
+        gs.withdraw_notification(body["notification_id"], data)
+    else:
+        return False
+    return True
