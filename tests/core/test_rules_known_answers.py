@@ -121,12 +121,15 @@ def test_minsk_ii_withdrawal_distances(tmp_path: Path, donbas) -> None:
     (g,) = _by(findings, evidence="grad-ordlo-30km")
     assert (g.provision_id, g.verdict, g.party) == ("MII-2-mlrs", Verdict.VIOLATION, "ORDLO")
 
-    (s,) = _by(findings, evidence="smerch-ordlo-50km")  # 50 km: only the 70 km zone applies
+    # 50 km: inside the 70 km zone; for the 35 km MLRS zone, ORDLO's stand-in line (up to
+    # 30 km off) leaves 20-50 km: undecided, never "compliant"
+    s, s35 = sorted(_by(findings, evidence="smerch-ordlo-50km"), key=lambda f: f.provision_id)
     assert (s.provision_id, s.verdict, s.party) == (
         "MII-2-heavy-systems",
         Verdict.VIOLATION,
         "ORDLO",
     )
+    assert (s35.provision_id, s35.verdict) == ("MII-2-mlrs", Verdict.INSUFFICIENT_EVIDENCE)
     assert _by(findings, evidence="d30-before-deadline") == []
 
     (m,) = _by(findings, evidence="mortar-ua-10km-2016")
@@ -241,3 +244,35 @@ def test_findings_are_byte_identical_across_runs(tmp_path: Path, examples: Path)
         outs.append(json.dumps([f.to_record() for f in run_check(store).findings], sort_keys=True))
     assert outs[0] == outs[1]
     assert len(json.loads(outs[0])) > 10
+
+
+def test_minsk_ii_ordlo_stand_in_reference_line_never_makes_compliant(tmp_path: Path,
+                                                                      donbas) -> None:
+    """ORDLO measures from the 19 Sep 2014 line, which the data lacks: the shipped stand-in
+    (the post-Feb-2015 contact line) may overstate ORDLO's distance by up to 30 km. A sighting
+    within the limit on the stand-in is still a violation; beyond the limit it is compliant only
+    beyond 30 km more; in between nothing is decided. UA's line is the real one."""
+    line, in_ordlo = donbas
+    t = "2015-03-10T12:00:00+02:00"
+    recs = [
+        _obs("d30-ordlo-20km", "weapon_sighting", t, place(line, 200, 20, in_ordlo, True),
+             system="D-30"),
+        _obs("d30-ordlo-40km", "weapon_sighting", t, place(line, 210, 40, in_ordlo, True),
+             system="D-30"),
+        _obs("d30-ordlo-70km", "weapon_sighting", t, place(line, 220, 70, in_ordlo, True),
+             system="D-30"),
+        _obs("d30-ua-40km", "weapon_sighting", t, place(line, 230, 40, in_ordlo, False),
+             system="D-30"),
+    ]
+    store = _store(tmp_path, "minsk2")
+    assert ingest(store, enumerate(recs, 1)).added == len(recs)
+    findings = run_check(store).findings
+
+    (v,) = _by(findings, evidence="d30-ordlo-20km")
+    assert (v.provision_id, v.verdict, v.party) == ("MII-2-artillery", Verdict.VIOLATION, "ORDLO")
+    (u,) = _by(findings, evidence="d30-ordlo-40km")
+    assert (u.provision_id, u.verdict, u.party) == (
+        "MII-2-artillery", Verdict.INSUFFICIENT_EVIDENCE, "ORDLO")
+    assert "stand-in" in u.explanation and "10.0 km to 40.0 km" in u.explanation
+    assert _by(findings, evidence="d30-ordlo-70km") == []  # beyond 25 + 30 km: compliant
+    assert _by(findings, evidence="d30-ua-40km") == []  # UA's own line: 40 km is beyond 25 km

@@ -161,6 +161,12 @@ class Geography(AgreementPart):
         description="Party id -> line id each party measures from (default: line of contact).",
     )
     reference_line_note: str | None = None
+    reference_line_error_km: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="Party id -> [low, high] km: where a party's line is a stand-in, the true "
+        "distance from its reference line is the stand-in distance plus a value in this range "
+        "(a withdrawal verdict holds only if it holds across it).",
+    )
     areas_of_control: list[ControlArea] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)
     sectors: list[Sector] = Field(default_factory=list)
@@ -242,6 +248,12 @@ class Agreement(AgreementPart):
                     raise ValueError(f"geography.reference_lines: unknown party {party!r}")
                 if line not in line_ids:
                     raise ValueError(f"geography.reference_lines.{party}: no line {line!r}")
+            for party, (lo, hi) in g.reference_line_error_km.items():
+                where = f"geography.reference_line_error_km.{party}"
+                if party not in pset:
+                    raise ValueError(f"{where}: unknown party {party!r}")
+                if not lo <= 0.0 <= hi:
+                    raise ValueError(f"{where}: needs low <= 0 <= high, got [{lo}, {hi}]")
             for i, a in enumerate(g.areas_of_control):
                 if a.party not in pset:
                     raise ValueError(f"geography.areas_of_control[{i}].party: unknown {a.party!r}")
@@ -346,6 +358,13 @@ class Agreement(AgreementPart):
     def reference_line(self, party: str) -> str:
         assert self.geography is not None
         return self.geography.reference_lines.get(party, self.geography.line_of_contact)
+
+    def reference_line_error_m(self, party: str) -> tuple[float, float]:
+        """How much a party's true distance from its reference line may differ from the
+        distance to the line it measures from (0, 0 where that line is the real one)."""
+        assert self.geography is not None
+        lo, hi = self.geography.reference_line_error_km.get(party, (0.0, 0.0))
+        return lo * 1000.0, hi * 1000.0
 
     def provision(self, provision_id: str) -> Provision:
         for p in self.provisions:

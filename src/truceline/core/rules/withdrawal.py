@@ -22,6 +22,8 @@ def check_withdrawal(b: Builder, rule: WithdrawalRule, ev: Evidence, parties: li
     in): a weapon on one side says nothing about the other side's withdrawal. A sighting whose
     calibre is unknown where the provision has a calibre band cannot be decided within the
     distance ("insufficient evidence"); beyond it, it is compliant whatever its calibre.
+    Where the owner's reference line is a stand-in (``reference_line_error_km``), a verdict is
+    given only if it holds for every true distance the stand-in allows.
     """
     a = b.a
     assert a.geography is not None
@@ -79,6 +81,8 @@ def check_withdrawal(b: Builder, rule: WithdrawalRule, ev: Evidence, parties: li
             else float(cls.dist_m[line][row])
         )
         sigma = o.location_uncertainty_m or 0.0
+        e_lo, e_hi = (a.reference_line_error_m(owner)
+                      if rule.measured_from == "reference_line" else (0.0, 0.0))
         kw: dict[str, Any] = dict(
             time=iso(o.time),
             lon=o.lon,
@@ -87,7 +91,7 @@ def check_withdrawal(b: Builder, rule: WithdrawalRule, ev: Evidence, parties: li
             threshold_m=thr,
             weapon_class=wc.value if wc else None,
         )
-        if d - 2 * sigma > thr:
+        if d + e_lo - 2 * sigma > thr:
             continue  # beyond the distance (at 95 %): compliant whatever the calibre
         if covered is None:
             b.add(
@@ -101,7 +105,7 @@ def check_withdrawal(b: Builder, rule: WithdrawalRule, ev: Evidence, parties: li
                 details={"open": "calibre unknown"},
                 **kw,
             )
-        elif d <= thr and d + 2 * sigma <= thr:
+        elif d <= thr and d + e_hi + 2 * sigma <= thr:
             b.add(
                 Verdict.VIOLATION,
                 owner,
@@ -109,6 +113,19 @@ def check_withdrawal(b: Builder, rule: WithdrawalRule, ev: Evidence, parties: li
                 f"{desc} sighted at {iso(o.time)} {_km(d)} from {owner}'s reference line "
                 f"'{line}', within the {rule.within_km:g} km withdrawal distance for {sel}, "
                 f"after the deadline {iso(b.start)}",
+                **kw,
+            )
+        elif d - 2 * sigma > thr or d + 2 * sigma <= thr:
+            # decided on the stand-in line, not on the line the provision names
+            b.add(
+                Verdict.INSUFFICIENT_EVIDENCE,
+                owner,
+                (o.id,),
+                f"{desc} sighted {_km(d)} from '{line}', a stand-in for {owner}'s reference "
+                f"line: its true distance may be {_km(d + e_lo)} to {_km(d + e_hi)}, on both "
+                f"sides of the {rule.within_km:g} km limit; the digitised reference line "
+                f"would settle it",
+                details={"open": "reference line is a stand-in"},
                 **kw,
             )
         else:
