@@ -150,6 +150,14 @@ class Store(Protocol):
 
     def disputes(self, party: str | None = None) -> list[dict[str, Any]]: ...
 
+    def dispute(self, dispute_id: str) -> dict[str, Any]:
+        """One dispute's state; NotFoundError (field ``dispute_id``) if there is none."""
+
+    def update_dispute(self, dispute_id: str, old: dict[str, Any], new: dict[str, Any],
+                       entry: bytes) -> None:
+        """Replace state ``old`` by ``new`` and append the transition's entry in one
+        transaction; ConflictError (field ``status``) if the state is no longer ``old``."""
+
     def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None:
         """Store a key; ConflictError (field ``name``) if an unrevoked key has this name."""
 

@@ -23,7 +23,13 @@ from truceline.core.record.note import (
     verify_cosignature,
 )
 from truceline.core.record.witness import WitnessState, verified_cosigners, witness_checkpoint
-from truceline.errors import IntegrityError, NotFoundError, SignatureError, ValidationError
+from truceline.errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    SignatureError,
+    ValidationError,
+)
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
 from truceline.services.record import b64, unb64
@@ -150,3 +156,65 @@ def run_witness(state: WitnessState | None, note: bytes, nodes: merkle.NodeReade
     if state is not None and 0 < state.size < cp.size:
         proof = merkle.consistency_proof(state.size, cp.size, nodes)
     return witness_checkpoint(state, note, v.name, [v], proof, signer, now_unix)
+
+
+def submit_cosignature(store: Store, size: int, line: str, quorum: int | None = None
+                       ) -> tuple[list[str], list[str], bool]:
+    """A witness's cosignature sent over the network: check it, store it, report the quorum.
+
+    The line must verify against a registered, unrevoked witness key over the stored
+    checkpoint of ``size`` (SignatureError, field ``cosignature``), and that checkpoint must
+    extend the last one this key cosigned here: the store proves consistency between the two
+    from its own tree (IntegrityError, field ``size``), and a size below it is a witness going
+    back (ConflictError, field ``size``). Nothing is stored unless all of this holds.
+
+    Returns the parties this cosignature counts for, the parties that have now cosigned the
+    checkpoint, and whether that makes the quorum (default: the agreement's).
+    """
+    stored = {c.size: c.note for c in store.checkpoints()}
+    if size not in stored:
+        raise NotFoundError(f"no checkpoint of size {size}", field="size")
+    try:
+        sig = NoteSignature.parse_line(line.strip() + "\n")
+    except ValidationError as e:
+        raise ValidationError(e.message, field="cosignature") from None
+    by_id = {(v.name, v.key_id): (party, v)
+             for party, vs in witness_keys(store).items() for v in vs}
+    hit = by_id.get((sig.name, sig.key_id))
+    if hit is None:
+        raise SignatureError("not by a registered witness key of this store (nothing stored)",
+                             field="cosignature")
+    party, v = hit
+    text = parse_note(stored[size]).text
+    try:
+        verify_cosignature(text, sig, v)
+    except SignatureError as e:
+        raise SignatureError(f"{e.message} (nothing stored)", field="cosignature") from None
+    vkey = v.to_vkey()
+    before = [s for s in stored if s != size and any(w == vkey for w, _ in store.cosignatures(s))]
+    if before:
+        _extends(store, stored, max(before), size)
+    store.add_cosignature(size, vkey, sig.line().rstrip("\n"))
+    cp = parse_checkpoint(text)
+    sigs = [NoteSignature.parse_line(s + "\n") for _, s in store.cosignatures(size)]
+    parties = sorted(verified_cosigners(cp, sigs, witness_keys(store)))
+    if quorum is None:
+        ag = context_for_doc(store.agreement_doc()).agreement
+        quorum = ag.quorum or len(ag.parties)
+    return [party], parties, len(parties) >= quorum
+
+
+def _extends(store: Store, stored: dict[int, bytes], old: int, new: int) -> None:
+    """The checkpoint of ``new`` extends the one of ``old`` this witness cosigned last."""
+    if old > new:
+        raise ConflictError(f"this witness cosigned checkpoint {old} already; a witness "
+                            f"never goes back to {new} (nothing stored)", field="size")
+    a = parse_checkpoint(parse_note(stored[old]).text)
+    b = parse_checkpoint(parse_note(stored[new]).text)
+    try:
+        proof = merkle.consistency_proof(old, new, store.get_node)
+        merkle.verify_consistency(old, new, proof, a.root_hash, b.root_hash)
+    except (IntegrityError, NotFoundError) as e:
+        raise IntegrityError(f"checkpoint {new} is not consistent with checkpoint {old} this "
+                             f"witness cosigned ({e.message}); nothing stored",
+                             field="size") from None

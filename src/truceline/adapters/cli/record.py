@@ -152,16 +152,22 @@ def check_proof(proof_file: str, checkpoints: tuple[str, ...], log_vkey: str) ->
 @click.option("--db", help="Witness the log in this store and store the cosignature there.")
 @click.option("--tiles", type=click.Path(exists=True, file_okay=False),
               help="Witness an exported (mirrored) log; the cosignature is printed.")
+@click.option("--submit", metavar="URL",
+              help="With --tiles: POST the cosignature to the log's API at URL.")
 @handle_errors
-def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | None) -> None:
+def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | None,
+            submit: str | None) -> None:
     """Check the latest checkpoint extends the last one seen, cosign it, keep the state.
 
     The state file is a regular file (or absent): anything else (a device, a directory, a
     symlink) is refused before any work. The state advances only once the cosignature
     exists: with --db, after the store accepted it (a key the store has not registered as a
-    witness key is refused first)."""
+    witness key is refused first); with --submit, after the API accepted it."""
     if (db is None) == (tiles is None):
         raise ValidationError("give exactly one of --db and --tiles", field="db")
+    if submit is not None and tiles is None:
+        raise ValidationError("--submit sends what --tiles witnessed; give --tiles",
+                              field="submit")
     signer = Signer.from_skey(Path(key).read_text(encoding="utf-8").strip())
     state_path = Path(state)
     exists = _regular_or_absent(state_path, "state")
@@ -181,6 +187,10 @@ def witness(state: str, key: str, log_vkey: str, db: str | None, tiles: str | No
         cp = svc.open_log_checkpoint(note, log_vkey)
         reader = TileReader(read, cp.size).get_node
         sig, new = witnesses.run_witness(old, note, reader, log_vkey, signer, int(time.time()))
+        if submit is not None:
+            from truceline.adapters.cli.submit import post_cosignature
+
+            click.echo(post_cosignature(submit, new.size, sig.line().rstrip("\n")), err=True)
     _write_atomic(state_path, witnesses.witness_state_to_json(new).encode())
     click.echo(sig.line().rstrip("\n"))
 

@@ -1,30 +1,27 @@
-"""Incidents, findings (filtered by role), publication, checks, and disputes.
+"""Incidents, findings (filtered by role), publication and checks.
 
 Findings are derived data: ``POST /check`` re-runs every provision over the stored evidence.
 An analyst *publishes* a finding (recorded in the log as a status change), which makes it
 visible to everyone, redacted; until then a finding is seen only by the analysts, the party it
-is about, and the guarantors of its provision. A party disputes a finding it can see, with
-counter-evidence (observation ids) and text; the dispute is appended to the record.
+is about, and the guarantors of its provision. Disputes of findings are in
+:mod:`truceline.adapters.http.routes_disputes`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import (
-    dispute_visible,
     incidents_behind,
     sees_exact,
     visible_findings,
@@ -33,7 +30,7 @@ from truceline.adapters.http.redaction import redact_finding, redact_incident
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.findings import Finding, Verdict
 from truceline.core.record.canonical import entry_bytes
-from truceline.errors import NotFoundError, ValidationError
+from truceline.errors import NotFoundError
 from truceline.services.check import run_check
 
 router = APIRouter(tags=["incidents, findings and disputes"])
@@ -53,21 +50,6 @@ class CheckSummary(BaseModel):
     findings: int
     incidents: int
     new_entries: int
-
-
-class DisputeIn(BaseModel):
-    text: str = Field(min_length=1, max_length=20_000, description="Why the finding is wrong.")
-    evidence: list[str] = Field(default_factory=list, max_length=1000,
-                                description="Ids of stored observations that bear it out.")
-
-
-class Dispute(BaseModel):
-    id: str
-    finding_id: str
-    party: str
-    text: str
-    evidence: list[str]
-    time: str
 
 
 def findings_for(st: AppState, who: Principal) -> list[Finding]:
@@ -161,7 +143,8 @@ async def _refresh(st: AppState, key: tuple[Any, ...], who: Principal,
         st.refreshing.discard(key)
 
 
-def _finding(st: AppState, who: Principal, finding_id: str) -> Finding:
+def finding_for(st: AppState, who: Principal, finding_id: str) -> Finding:
+    """The finding if this principal may see it (redacted as it sees it), else not found."""
     for f in findings_for(st, who):
         if f.id == finding_id:
             return f
@@ -171,7 +154,7 @@ def _finding(st: AppState, who: Principal, finding_id: str) -> Finding:
 @router.get("/findings/{finding_id}", response_model=Finding, responses=error_responses(404))
 def get_finding(finding_id: str, who: Principal = Depends(principal),
                 st: AppState = Depends(app_state)) -> Finding:
-    return _finding(st, who, finding_id)
+    return finding_for(st, who, finding_id)
 
 
 @router.post("/findings/{finding_id}/publish", response_model=Finding,
@@ -180,7 +163,7 @@ def publish_finding(finding_id: str, who: Principal = Depends(principal),
                     st: AppState = Depends(app_state)) -> Finding:
     """Publish a finding to everyone (analysts); recorded as a status change in the log."""
     require(who, Role.ANALYST)
-    f = _finding(st, who, finding_id)
+    f = finding_for(st, who, finding_id)
     if f.id not in st.published():  # the store checks again inside the transaction
         body = {"finding_id": f.id, "status": "published", "by": who.name or "",
                 "time": datetime.now(UTC)}
@@ -197,44 +180,3 @@ async def check(who: Principal = Depends(principal),
     st.findings_changed()
     return CheckSummary(findings=len(res.findings), incidents=res.incidents,
                         new_entries=res.new_entries)
-
-
-@router.post("/findings/{finding_id}/disputes", response_model=Dispute, status_code=201,
-             responses=error_responses(403, 404))
-def dispute(finding_id: str, body: DisputeIn, who: Principal = Depends(principal),
-            st: AppState = Depends(app_state)) -> Dispute:
-    """A party contests a finding it can see; the dispute is appended to the record.
-
-    Idempotent: the same party, finding, text and evidence give the same dispute id.
-    """
-    require(who, Role.PARTY)
-    assert who.bound is not None
-    f = _finding(st, who, finding_id)
-    for i, oid in enumerate(body.evidence):
-        try:
-            st.reader.observation(oid)
-        except NotFoundError:
-            raise ValidationError("no such observation", field=f"evidence[{i}]") from None
-    key = json.dumps([f.id, who.bound, body.text, body.evidence], separators=(",", ":"))
-    did = "d-" + hashlib.sha256(key.encode()).hexdigest()[:20]
-    for d in st.raw_store.disputes(who.bound):
-        if d["id"] == did:
-            return Dispute(**d)
-    rec = Dispute(id=did, finding_id=f.id, party=who.bound, text=body.text,
-                  evidence=body.evidence,
-                  time=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
-    st.raw_store.add_dispute(did, f.id, who.bound, rec.model_dump(),
-                             entry_bytes("dispute", rec.model_dump()))
-    return rec
-
-
-@router.get("/disputes", response_model=list[Dispute], responses=error_responses(403))
-def list_disputes(who: Principal = Depends(principal),
-                  st: AppState = Depends(app_state)) -> list[Dispute]:
-    """Disputes: analysts all, a party its own, a guarantor those on findings it may see."""
-    require(who, Role.ANALYST, Role.PARTY, Role.GUARANTOR)
-    ctx = st.context()
-    ids = frozenset(f.id for f in visible_findings(who, st.findings(), ctx.agreement,
-                                                    st.published()))
-    rows = st.raw_store.disputes(who.bound if who.role is Role.PARTY else None)
-    return [Dispute(**d) for d in rows if dispute_visible(who, d, ids)]

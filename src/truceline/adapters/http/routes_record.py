@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
@@ -19,7 +19,7 @@ from truceline.adapters.http.policy import entry_readable, visible_findings
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.record.canonical import parse_entry
 from truceline.errors import NotFoundError, StoreError, TrucelineError, ValidationError
-from truceline.services import record
+from truceline.services import record, witnesses
 
 router = APIRouter(tags=["agreement and record"])
 
@@ -89,6 +89,31 @@ def publish_checkpoint(who: Principal = Depends(principal),
     note = record.publish_checkpoint(st.raw_store, st.log_signer(), int(time.time()))
     size = int(note.decode().split("\n")[1])
     return Checkpoint(size=size, note=note.decode())
+
+
+class CosignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    size: int = Field(ge=1, le=2**62, description="The size of the checkpoint cosigned.")
+    cosignature: str = Field(min_length=1, max_length=1000, description="One cosignature/v1 "
+                             "line, ``— <key name> <base64>``, as `record witness` prints it.")
+
+
+class CosignatureResult(BaseModel):
+    size: int
+    counts_for: list[str] = Field(description="The party this cosignature counts for.")
+    cosigned_by: list[str] = Field(description="Every party that has cosigned the checkpoint.")
+    final: bool = Field(description="Whether the checkpoint now has the parties' quorum.")
+
+
+@router.post("/record/cosignatures", status_code=201, responses=error_responses(400, 404, 409))
+def cosign(body: CosignatureIn, who: Principal = Depends(principal),
+           st: AppState = Depends(app_state)) -> CosignatureResult:
+    """A witness's cosignature of a stored checkpoint, from anywhere (no key needed: the
+    cosignature is the credential). It must verify against a registered witness key, and the
+    checkpoint must extend the last one that key cosigned here; else 4xx and nothing stored."""
+    mine, parties, final = witnesses.submit_cosignature(st.raw_store, body.size,
+                                                        body.cosignature)
+    return CosignatureResult(size=body.size, counts_for=mine, cosigned_by=parties, final=final)
 
 
 def _size(st: AppState, size: int | None) -> int:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from truceline.adapters.store.api_keys import ApiKeyTable
+from truceline.adapters.store.disputes import DisputeTable
 from truceline.adapters.store.schema import (
     TABLES,
     derived_columns,
@@ -44,7 +45,7 @@ def peak_positions(size: int) -> list[tuple[int, int]]:
     return out
 
 
-class SQLStore(ApiKeyTable):
+class SQLStore(ApiKeyTable, DisputeTable):
     """Everything a truceline store does, written once over a DB-API connection."""
 
     url: str
@@ -491,23 +492,6 @@ class SQLStore(ApiKeyTable):
             {"key_id": k, "owner": o, "role": r, "public_key": bytes(p), "revoked": bool(v)}
             for k, o, r, p, v in self._all(sql + " ORDER BY key_id", args)
         ]
-
-    def add_dispute(
-        self, dispute_id: str, finding_id: str, party: str, record: dict[str, Any], entry: bytes
-    ) -> None:
-        with self._tx():
-            self._execute(
-                "INSERT INTO disputes(id, finding_id, party, record) VALUES (?,?,?,?)",
-                (dispute_id, finding_id, party, json_text(record)),
-            )
-            self._append([("dispute", entry)])
-
-    def disputes(self, party: str | None = None) -> list[dict[str, Any]]:
-        sql, args = "SELECT record FROM disputes", []
-        if party is not None:
-            sql += " WHERE party = ?"
-            args.append(party)
-        return [json.loads(r[0]) for r in self._all(sql + " ORDER BY id", args)]
 
     def table_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of one of the store's tables, each column by name (``record verify``
