@@ -83,6 +83,17 @@ class Settings(BaseSettings):
         "returns is checked against it and against the store's registered key before use.",
     )
 
+    notify_in_serve: bool = Field(
+        False,
+        description="Deliver guarantee notifications from inside `truceline serve` (a "
+        "background pass every notify_interval_s, the first at start); off (the default): "
+        "run `truceline notify deliver` from cron.",
+    )
+    notify_interval_s: float = Field(
+        30.0, gt=0, le=86_400,
+        description="Seconds between delivery passes inside `truceline serve`.",
+    )
+
 
 def settings_table() -> list[tuple[str, str, str, str]]:
     """(name, env var, default, help) for every setting: what docs and `truceline settings` show."""

@@ -85,6 +85,9 @@ class DailyReport:
     #: The map's "not covered" shading: ``GapShape.to_json()`` of each gap in
     #: ``coverage["observed"]["gaps"]`` (stretch of the line and the party's side of the band).
     uncovered: list[dict[str, Any]] = field(default_factory=list)
+    #: Guarantee notifications unacknowledged past their deadline at the period's end, one
+    #: line per guarantor ("awaiting acknowledgement: UK, 2 notifications, 26 h overdue").
+    awaiting: list[str] = field(default_factory=list)
 
     @property
     def category_totals(self) -> Counter[str]:

@@ -11,6 +11,7 @@ from truceline.core.resubmissions import counted
 from truceline.errors import ValidationError
 from truceline.services.check import derive_coverage, derive_incidents
 from truceline.services.context import load_context
+from truceline.services.guarantees import awaiting_lines
 from truceline.services.ports import Store
 
 
@@ -28,7 +29,10 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs), derive_coverage(ctx, obs))
     g = ctx.agreement.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
-    return build_daily_report(
+    rep = build_daily_report(
         ctx.agreement, ev, store.findings(), regions(ctx.agreement), sectors, d,
         geom=ctx.geometry,
     )
+    # measured at the period's end, so the same day always gives the same report
+    rep.awaiting = awaiting_lines(store, rep.period_end)
+    return rep

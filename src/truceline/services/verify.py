@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from truceline.core import disputes as dispute_life
 from truceline.core.findings import Finding
 from truceline.core.observations import Observation
 from truceline.core.record import merkle, tiles
@@ -37,6 +36,7 @@ from truceline.errors import (
     TrucelineError,
     ValidationError,
 )
+from truceline.services import verify_guarantees
 from truceline.services.check import derive_findings, derive_incidents
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
@@ -409,9 +409,6 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
         elif t == "status_change" and body.get("subject") == "observation":
             store.add_observations([], links={body["observation_id"]: (body["duplicate_of"],
                                                                        run[0])})
-        elif t == "status_change" and body.get("subject") == "dispute":
-            was = store.dispute(body["dispute_id"])
-            store.update_dispute(body["dispute_id"], was, dispute_life.apply(was, body), run[0])
         elif t == "status_change" and body.get("subject") == "key":
             store.revoke_key(body["key_id"], run[0])
         elif t == "status_change" and body.get("subject") == "finding":
@@ -422,6 +419,8 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
                 store.append_entries([(t, run[0])])
         elif t == "dispute":
             store.add_dispute(body["id"], body["finding_id"], body["party"], body, run[0])
+        elif verify_guarantees.rebuild_entry(store, t, body, run[0]):
+            pass  # a notification, an acknowledgement or a withdrawal, with its row
         else:
             store.append_entries([(t, run[0])])
             if t == "incident":

@@ -165,10 +165,15 @@ def _counts(added: int, duplicates: int, rejected: int, skipped: int, copies: in
 @db_option
 @handle_errors
 def check(db: str) -> None:
-    """Evaluate every provision against the stored evidence and store the findings."""
+    """Evaluate every provision against the stored evidence and store the findings; then
+    the notifications the guarantee clauses call for (delivered by `notify deliver`)."""
     from truceline.services.check import run_check
+    from truceline.services.guarantees import notify
+    from truceline.services.ports import system_clock
 
-    res = run_check(open_store(db))
+    store = open_store(db)
+    res = run_check(store)
+    made = notify(store, system_clock())
     counts: dict[str, int] = {}
     for f in res.findings:
         counts[f.verdict.value] = counts.get(f.verdict.value, 0) + 1
@@ -176,6 +181,7 @@ def check(db: str) -> None:
     click.echo(
         f"{len(res.findings)} findings ({summary}); {res.incidents} incidents; "
         f"{res.new_entries} new record entries"
+        + (f"; {len(made.created)} notifications" if made.created else "")
     )
 
 

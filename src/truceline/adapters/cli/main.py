@@ -14,8 +14,8 @@ import click
 
 from truceline.adapters.cli import (  # noqa: F401  (each module registers its commands)
     commands,
-    disputes,
     log_keys,
+    notify,
     record,
     serve,
     simulate,

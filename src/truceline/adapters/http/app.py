@@ -20,8 +20,8 @@ from fastapi.openapi.utils import get_openapi
 from truceline.adapters.http import (
     ogc,
     routes_coverage,
-    routes_disputes,
     routes_findings,
+    routes_guarantees,
     routes_health,
     routes_observations,
     routes_record,
@@ -32,6 +32,7 @@ from truceline.adapters.http.state import AppState
 from truceline.adapters.store import open_store
 from truceline.core.observations import Observation
 from truceline.errors import TrucelineError
+from truceline.services.ports import Clock, system_clock
 from truceline.settings import Settings
 
 DESCRIPTION = """Verify ceasefires: submit observations, read incidents, findings, reports and
@@ -61,8 +62,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(store_url: str, settings: Settings | None = None) -> FastAPI:
-    """The HTTP service over the store at ``store_url`` (a SQLite path or postgresql:// URL)."""
+def create_app(store_url: str, settings: Settings | None = None,
+               clock: Clock = system_clock) -> FastAPI:
+    """The HTTP service over the store at ``store_url`` (a SQLite path or postgresql:// URL);
+    ``clock`` is what notification deadlines are measured with (simulated in tests)."""
     settings = settings or Settings()
     state = AppState(open_store(store_url), open_store(store_url), settings)
 
@@ -78,16 +81,19 @@ def create_app(store_url: str, settings: Settings | None = None) -> FastAPI:
         # a cached /findings answer) can wait that long. A shorter interval keeps reads quick.
         previous = sys.getswitchinterval()
         sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
+        delivery = routes_guarantees.start_delivery(app)
         try:
             yield
         finally:
+            await routes_guarantees.stop_delivery(delivery)
             sys.setswitchinterval(previous)
             gc.unfreeze()
 
     app = FastAPI(title="truceline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.truceline = state
+    app.state.clock = clock
     install_error_handlers(app)
-    for r in (routes_health, routes_observations, routes_findings, routes_disputes,
+    for r in (routes_health, routes_observations, routes_findings, routes_guarantees,
               routes_coverage, routes_reports, routes_record, ogc):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -86,8 +86,7 @@ def dispute_visible(who: Principal, dispute: dict[str, Any], visible_ids: frozen
         return True
     if who.role is Role.PARTY:
         return bool(dispute.get("party") == who.bound)
-    fid = dispute.get("finding_id")
-    return who.role is Role.GUARANTOR and isinstance(fid, str) and fid in visible_ids
+    return who.role is Role.GUARANTOR and dispute.get("finding_id") in visible_ids
 
 
 def incidents_behind(seen: Iterable[Finding]) -> frozenset[str]:
@@ -100,9 +99,8 @@ def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
     """Whether ``who`` may read a record entry's bytes (its exact, unredacted content).
 
     ``visible_ids`` gives the ids of the findings ``who`` may see (called only when needed).
-    The agreement's commitment is public; an observation is its submitter's; a dispute and
-    its steps (status changes about it, which name its party and finding) are read by
-    whoever may see the dispute; a key registration by its owner; findings (exact
+    The agreement's commitment is public; an observation is its submitter's; a dispute is
+    read by whoever may see the dispute; a key registration by its owner; findings (exact
     locations and fusion details) and status changes (who published) by analysts only, like
     every entry of a type not named here.
     """
@@ -112,7 +110,17 @@ def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
         return own_submission(who, str(body.get("source_id")))
     if entry_type == "key_registration":
         return own_submission(who, str(body.get("owner")))
-    steps = entry_type == "status_change" and body.get("subject") == "dispute"
-    if (entry_type == "dispute" or steps) and who.role in (Role.PARTY, Role.GUARANTOR):
+    if entry_type == "dispute" and who.role in (Role.PARTY, Role.GUARANTOR):
         return dispute_visible(who, body, visible_ids())
     return False
+
+
+def notification_visible(who: Principal, n: dict[str, Any], agreement: Agreement) -> bool:
+    """A guarantee notification (docs/guarantees.md): analysts all; a guarantor those it is a
+    recipient of on a provision it guarantees; a party those addressed to it; no one else."""
+    if who.role is Role.ANALYST:
+        return True
+    to_me = who.bound is not None and who.bound in n.get("recipients", ())
+    if who.role is Role.GUARANTOR:
+        return to_me and guarantees(agreement, who.bound, str(n.get("provision_id")))
+    return who.role is Role.PARTY and to_me
