@@ -11,15 +11,13 @@ repeat by its ``webhook-id`` (the delivery id, stable across attempts).
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
 from truceline.core import webhooks
 from truceline.core.findings import iso
-from truceline.core.record.canonical import canonical_bytes, entry_bytes
-from truceline.core.record.merkle import leaf_hash
+from truceline.core.record.canonical import canonical_bytes
 from truceline.services.guarantees import guarantee_store, iso_text
 from truceline.services.ports import Clock, Store, system_clock
 
@@ -53,12 +51,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def webhook_body(delivery_id: str, recipient: str, rec: dict[str, Any]) -> bytes:
-    """The JSON a recipient receives: the notification as recorded, and the leaf hash of its
-    entry (ask ``/record/proof/inclusion`` for the proof under the log's signed checkpoint)."""
-    leaf = leaf_hash(entry_bytes("notification", rec))
+    """The JSON a recipient receives: the notification as its record entry holds it (the
+    entry, and its inclusion under the log's signed checkpoint, are the mission's proof)."""
     return canonical_bytes({"type": "notification", "delivery_id": delivery_id,
-                            "recipient": recipient, "notification": rec,
-                            "entry_leaf_hash": base64.b64encode(leaf).decode("ascii")})
+                            "recipient": recipient, "notification": rec})
 
 
 def deliver(store: Store, transport: Transport, clock: Clock = system_clock,
