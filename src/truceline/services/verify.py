@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from truceline.core import disputes as dispute_life
 from truceline.core.findings import Finding
 from truceline.core.observations import Observation
 from truceline.core.record import merkle, tiles
@@ -409,6 +410,9 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
         elif t == "status_change" and body.get("subject") == "observation":
             store.add_observations([], links={body["observation_id"]: (body["duplicate_of"],
                                                                        run[0])})
+        elif t == "status_change" and body.get("subject") == "dispute":
+            was = store.dispute(body["dispute_id"])
+            store.update_dispute(body["dispute_id"], was, dispute_life.apply(was, body), run[0])
         elif t == "status_change" and body.get("subject") == "key":
             store.revoke_key(body["key_id"], run[0])
         elif t == "status_change" and body.get("subject") == "finding":

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from truceline.core import disputes as dispute_life
 from truceline.core.findings import Finding
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import canonical_bytes, entry_bytes
@@ -294,7 +295,13 @@ def _keys(store: Store, bodies: Bodies) -> Iterator[Issue]:
 
 
 def _disputes(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    """Each row's record is its filing folded with its steps (status changes about it)."""
     recorded = {b.get("id"): (i, b) for i, b, _ in bodies.get("dispute", [])}
+    for i, b, _ in bodies.get("status_change", []):
+        did = b.get("dispute_id") if b.get("subject") == "dispute" else None
+        hit = recorded.get(did) if isinstance(did, str) else None
+        if hit is not None:
+            recorded[did] = (i, dispute_life.apply(hit[1], b))
     seen: set[str] = set()
     for row in store.table_rows("disputes"):
         did = row["id"]

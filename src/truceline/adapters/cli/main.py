@@ -14,6 +14,7 @@ import click
 
 from truceline.adapters.cli import (  # noqa: F401  (each module registers its commands)
     commands,
+    disputes,
     log_keys,
     notify,
     record,

@@ -86,7 +86,8 @@ def dispute_visible(who: Principal, dispute: dict[str, Any], visible_ids: frozen
         return True
     if who.role is Role.PARTY:
         return bool(dispute.get("party") == who.bound)
-    return who.role is Role.GUARANTOR and dispute.get("finding_id") in visible_ids
+    fid = dispute.get("finding_id")
+    return who.role is Role.GUARANTOR and isinstance(fid, str) and fid in visible_ids
 
 
 def incidents_behind(seen: Iterable[Finding]) -> frozenset[str]:
@@ -99,8 +100,9 @@ def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
     """Whether ``who`` may read a record entry's bytes (its exact, unredacted content).
 
     ``visible_ids`` gives the ids of the findings ``who`` may see (called only when needed).
-    The agreement's commitment is public; an observation is its submitter's; a dispute is
-    read by whoever may see the dispute; a key registration by its owner; findings (exact
+    The agreement's commitment is public; an observation is its submitter's; a dispute and
+    its steps (status changes about it, which name its party and finding) are read by
+    whoever may see the dispute; a key registration by its owner; findings (exact
     locations and fusion details) and status changes (who published) by analysts only, like
     every entry of a type not named here.
     """
@@ -110,7 +112,8 @@ def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
         return own_submission(who, str(body.get("source_id")))
     if entry_type == "key_registration":
         return own_submission(who, str(body.get("owner")))
-    if entry_type == "dispute" and who.role in (Role.PARTY, Role.GUARANTOR):
+    steps = entry_type == "status_change" and body.get("subject") == "dispute"
+    if (entry_type == "dispute" or steps) and who.role in (Role.PARTY, Role.GUARANTOR):
         return dispute_visible(who, body, visible_ids())
     return False
 
