@@ -1,0 +1,124 @@
+"""The guarantee mechanism's edges over every interface: signed acknowledgements, bad input
+(4xx or exit code with the field, nothing changed), retries with backoff."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from truceline.adapters.cli.main import cli
+from truceline.adapters.http import create_app
+from truceline.adapters.http.auth import create_api_key
+from truceline.adapters.store import open_store
+from truceline.adapters.webhooks import HttpxTransport
+from truceline.core.notifications import ack_message
+from truceline.core.record import signing
+from truceline.services.delivery import MAX_ATTEMPTS, backoff, deliver
+from truceline.services.guarantees import guarantee_store, notify, register_endpoint
+from truceline.services.keys import register_source_key
+from truceline.settings import Settings
+
+from .conftest import T0, Receiver, SimClock
+
+UK_SEED, OTHER_SEED = bytes(range(32)), bytes(range(1, 33))
+
+
+def test_signed_acknowledgement_forged_missing_and_valid(planted: Path) -> None:
+    store = open_store(str(planted))
+    register_source_key(store, "UK", "guarantor",
+                        base64.b64encode(signing.public_key(UK_SEED)).decode())
+    uk_token = create_api_key(store, "uk", "guarantor", "UK")
+    clock = SimClock(T0)
+    notify(store, T0)
+    nid = next(r["id"] for r in guarantee_store(store).notification_rows()
+               if r["guarantor"] == "UK")
+    msg = ack_message(nid, "UK")
+    h = {"Authorization": f"Bearer {uk_token}"}
+    with TestClient(create_app(str(planted), Settings(), clock=clock)) as api:
+        size = store.entry_count()
+        url = f"/notifications/{nid}/acknowledge"
+        for body, status in (({}, 422),  # the UK signs: a signature is required
+                             ({"signature": base64.b64encode(
+                                 signing.sign(OTHER_SEED, msg)).decode()}, 400),  # forged
+                             ({"signature": base64.b64encode(
+                                 signing.sign(UK_SEED, msg + b"x")).decode()}, 400),
+                             ({"signature": "not base64!"}, 422)):
+            r = api.post(url, headers=h, json=body)
+            assert (r.status_code, r.json()["field"]) == (status, "signature"), r.text
+        assert store.entry_count() == size
+        ok = api.post(url, headers=h, json={
+            "signature": base64.b64encode(signing.sign(UK_SEED, msg)).decode()})
+        assert ok.status_code == 201 and ok.json()["key_id"].startswith("UK+")
+        assert store.entry_count() == size + 1
+
+
+def test_bad_endpoints_and_escalations_are_refused_with_the_field(planted: Path) -> None:
+    store = open_store(str(planted))
+    analyst = create_api_key(store, "a", "analyst", None)
+    uk = create_api_key(store, "uk", "guarantor", "UK")
+    clock = SimClock(T0)
+    with TestClient(create_app(str(planted), Settings(), clock=clock)) as api:
+        h = {"Authorization": f"Bearer {analyst}"}
+        for body, field in (({"recipient": "UK", "url": "http://example.org/hook"}, "url"),
+                            ({"recipient": "UK", "url": "ftp://127.0.0.1/x"}, "url"),
+                            ({"recipient": "XX", "url": "https://example.org/h"}, "recipient"),
+                            ({"recipient": "", "url": "https://example.org/h"}, "recipient")):
+            r = api.post("/notifications/endpoints", headers=h, json=body)
+            assert r.status_code == 422 and field in str(r.json().get("field")), r.text
+        r = api.post("/notifications/endpoints", headers={"Authorization": f"Bearer {uk}"},
+                     json={"recipient": "UK", "url": "https://example.org/h"})
+        assert r.status_code == 403
+        assert api.get("/notifications/endpoints", headers=h).json() == []
+
+        notify(store, T0)
+        clock.now = T0 + timedelta(hours=30)
+        esc = notify(store, clock()).escalated
+        assert len(esc) == 2
+        mine = next(r["id"] for r in guarantee_store(store).notification_rows()
+                    if r["id"] in esc and r["guarantor"] == "UK")
+        r = api.post(f"/notifications/{mine}/acknowledge",
+                     headers={"Authorization": f"Bearer {uk}"}, json={})
+        assert (r.status_code, r.json()["field"]) == (422, "notification_id")
+    res = CliRunner().invoke(cli, ["notify", "endpoint", "--db", str(planted), "--recipient",
+                                   "UK", "--url", "http://10.0.0.1/hook"])
+    assert res.exit_code == 65 and res.output.strip().splitlines() == [
+        "error: url: an endpoint must be https:// (plain http only on loopback)"]
+    assert guarantee_store(store).endpoints() == []
+
+
+def test_retries_back_off_and_give_up(planted: Path, receiver: Receiver) -> None:
+    store = open_store(str(planted))
+    receiver.secrets["UK"] = register_endpoint(store, "UK", f"{receiver.url}/hook/UK", T0)
+    clock = SimClock(T0)
+    notify(store, T0)
+    receiver.fail_next = 1
+    with HttpxTransport() as t:
+        first = deliver(store, t, clock)
+        # UK's two notifications: the first request refused (503), the second taken
+        assert len(first.retrying) == 1 and len(first.delivered) == 1
+        assert len(receiver.requests) == 2 and len(receiver.kept) == 1
+        assert deliver(store, t, clock).delivered == []  # not retried before its time
+        clock.advance(seconds=backoff(1).total_seconds())
+        assert deliver(store, t, clock).delivered == first.retrying
+        assert len(receiver.kept) == 2
+    gs = guarantee_store(store)
+    pending = [d for d in gs.deliveries() if d["state"] == "pending"]
+    assert {d["recipient"] for d in pending} == {"FR", "US", "RU", "MED"}  # no endpoint yet
+
+    receiver.secrets["FR"] = register_endpoint(store, "FR", f"{receiver.url}/down/FR", T0)
+    receiver.fail_next = 10_000
+    waits = []
+    with HttpxTransport() as t:
+        for _ in range(MAX_ATTEMPTS):
+            res = deliver(store, t, clock)
+            row = next(d for d in gs.deliveries() if d["recipient"] == "FR"
+                       and d["state"] != "delivered")
+            waits.append(row["attempts"])
+            clock.advance(hours=6)
+    assert res.failed and row["state"] == "failed" and row["last_error"] == "HTTP 503"
+    assert waits == list(range(1, MAX_ATTEMPTS + 1))
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 20)] == [30, 60, 120, 6 * 3600]
