@@ -16,13 +16,16 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from tests.http.conftest import build_world
+from tests.http.conftest import LOG_KEY, build_world
+from tests.log_keys import key_file, settings_for
 from truceline.adapters.http import create_app
 from truceline.settings import Settings
 
 # built at import: schemathesis parametrizes at collection time, before fixtures exist
 _WORLD = build_world(Path(tempfile.mkdtemp(prefix="truceline-fuzz-")) / "fuzz.db")
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(str(_WORLD.db), Settings()))
+_SIGNING = settings_for(key_file(_WORLD.db.parent, LOG_KEY))  # analysts sign checkpoints
+schema = schemathesis.openapi.from_asgi("/openapi.json",
+                                        create_app(str(_WORLD.db), Settings(**_SIGNING)))
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                                 max_examples=5, deterministic=True, no_shrink=True)
 
