@@ -28,7 +28,7 @@ from truceline.adapters.store import open_store
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.record.canonical import entry_bytes
 from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
-from truceline.services import keys, record, verify, witnesses
+from truceline.services import guarantees, keys, record, verify, witnesses
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 from truceline.services.ports import Store
@@ -40,6 +40,11 @@ from ..record_service.conftest import NOW, sample_rows
 LOG_KEY = fixed_key("truceline.test/tamper")
 UA = Signer("ua-witness", b"\x11" * 32, ALG_COSIGNATURE_V1)
 POST = Signer("post-1", b"\x33" * 32)
+
+_OUTBOX = ("the webhook outbox is operational (where and when a delivery went), not in the "
+           "record: a tampered row repeats or skips a delivery, which receivers deduplicate, "
+           "and the notification stays in the record and the API; only a row of no stored "
+           "notification is reported")
 
 #: (table, column or "*", edit) -> why an edit there is not detected, and why that is safe.
 #: Everything not listed here must make `record verify` fail.
@@ -62,6 +67,13 @@ UNCHECKED: dict[tuple[str, str, str], str] = {
     **{("meta", "log_checkpoint_time", e): "written by `record checkpoint`, read by no reader"
        for e in ("change", "delete")},
     ("meta", "*", "insert"): "a meta key no reader asks for is read by no reader",
+    **{("deliveries", c, "change"): _OUTBOX for c in (
+        "id", "recipient", "state", "attempts", "next_at", "delivered_at", "last_error")},
+    **{("deliveries", "*", e): _OUTBOX for e in ("null", "delete", "insert", "reorder")},
+    **{("endpoints", "*", e): (
+        "where each recipient's webhooks go and their signing secrets: kept out of the public "
+        "record; a tampered row misdirects a delivery, which the receiver authenticates")
+       for e in ("change", "null", "delete", "insert", "reorder")},
 }
 
 
@@ -94,6 +106,12 @@ def build(store: Store) -> None:
     witnesses.add_cosignature(store, new.size, sig.line())
     keys.register_source_key(store, "post-3", "monitor", Signer("post-3", b"\x55" * 32)
                              .verifier().to_vkey())
+    guarantees.notify(store, datetime(2025, 3, 28, 6, tzinfo=UTC))
+    guarantees.register_endpoint(store, "UK", "https://uk.example/hook", datetime(2025, 3, 28,
+                                                                                  tzinfo=UTC))
+    uk = [r["id"] for r in guarantees.guarantee_store(store).notification_rows()
+          if r["guarantor"] == "UK"]
+    guarantees.acknowledge(store, uk[0], "UK", "uk-1", datetime(2025, 3, 28, 8, tzinfo=UTC))
     record.publish_checkpoint(store, LOG_KEY, NOW + 1)  # a later one, not cosigned yet
     store.add_api_key("ab" * 32, "analyst-1", "analyst", None)
     store.add_api_key("cd" * 32, "ua-1", "party", "UA")
