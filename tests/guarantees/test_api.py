@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from truceline.settings import Settings
 from .conftest import T0, Receiver, SimClock
 
 UK_SEED, OTHER_SEED = bytes(range(32)), bytes(range(1, 33))
+HANG_GUARD_POLLS = 600
 
 
 def test_signed_acknowledgement_forged_missing_and_valid(planted: Path) -> None:
@@ -122,3 +124,26 @@ def test_retries_back_off_and_give_up(planted: Path, receiver: Receiver) -> None
     assert res.failed and row["state"] == "failed" and row["last_error"] == "HTTP 503"
     assert waits == list(range(1, MAX_ATTEMPTS + 1))
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 20)] == [30, 60, 120, 6 * 3600]
+
+
+def test_post_check_notifies_and_serve_delivers_in_the_background(
+        planted: Path, receiver: Receiver) -> None:
+    store = open_store(str(planted))
+    analyst = create_api_key(store, "a", "analyst", None)
+    receiver.secrets["UK"] = register_endpoint(store, "UK", f"{receiver.url}/hook/UK", T0)
+    h = {"Authorization": f"Bearer {analyst}"}
+    quiet = Settings(notify_in_serve=False)
+    with TestClient(create_app(str(planted), quiet, clock=SimClock(T0))) as api:
+        assert api.get("/notifications", headers=h).json()["numberReturned"] == 0
+        assert api.post("/check", headers=h).status_code == 200
+        assert api.get("/notifications", headers=h).json()["numberReturned"] == 2
+    assert receiver.requests == []  # nothing is sent unless delivery runs
+    busy = Settings(notify_in_serve=True, notify_interval_s=0.05)
+    with TestClient(create_app(str(planted), busy, clock=SimClock(T0))):
+        for _ in range(HANG_GUARD_POLLS):  # a hang guard, not a timing assertion
+            if len(receiver.kept) == 2:
+                break
+            time.sleep(0.1)
+    assert len(receiver.kept) == 2 and receiver.bad == []
+    assert {d["state"] for d in guarantee_store(store).deliveries()
+            if d["recipient"] == "UK"} == {"delivered"}

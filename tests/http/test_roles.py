@@ -81,6 +81,14 @@ TABLE = [
         body={"evidence": [OBS_RU]}, mutates=True),
     row("POST", "/record/cosignatures", {}, 404,  # the cosignature is the credential
         body={"size": 999_999, "cosignature": "— w AAAAAAAA"}, mutates=True),
+    # guarantee notifications (none in this store; who sees which: tests/guarantees)
+    row("GET", "/notifications", {A: 401, P: 403, M: 403}, 200),
+    row("GET", "/notifications/n-none", {A: 401, P: 403, M: 403}, 404),
+    row("POST", "/notifications/n-none/acknowledge", {A: 401, UK: 404, US: 404}, 403, body={},
+        mutates=True),
+    row("GET", "/notifications/endpoints", {A: 401, N: 200}, 403),
+    row("POST", "/notifications/endpoints", {A: 401, N: 201}, 403,
+        body={"recipient": "UK", "url": "https://uk.example/hook"}, mutates=True),
     row("GET", "/coverage", ANYONE, 200),  # assets for analysts and monitors: test_coverage.py
     row("GET", "/reports/daily/2025-03-28", ANYONE, 200),
     row("GET", "/reports/daily/2025-03-28?format=md", ANYONE, 200),

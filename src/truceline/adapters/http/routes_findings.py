@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -27,11 +27,13 @@ from truceline.adapters.http.policy import (
     visible_findings,
 )
 from truceline.adapters.http.redaction import redact_finding, redact_incident
+from truceline.adapters.http.routes_guarantees import clock_of
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.findings import Finding, Verdict
 from truceline.core.record.canonical import entry_bytes
 from truceline.errors import NotFoundError
 from truceline.services.check import run_check
+from truceline.services.guarantees import notify
 
 router = APIRouter(tags=["incidents, findings and disputes"])
 
@@ -172,11 +174,13 @@ def publish_finding(finding_id: str, who: Principal = Depends(principal),
 
 
 @router.post("/check", response_model=CheckSummary, responses=error_responses(403, 503))
-async def check(who: Principal = Depends(principal),
+async def check(request: Request, who: Principal = Depends(principal),
                 st: AppState = Depends(app_state)) -> CheckSummary:
-    """Re-run every provision over the stored evidence (analysts)."""
+    """Re-run every provision over the stored evidence (analysts); then the notifications
+    the guarantee clauses call for (docs/guarantees.md)."""
     require(who, Role.ANALYST)
     res = await run_in_threadpool(run_check, st.store)
     st.findings_changed()
+    await run_in_threadpool(notify, st.raw_store, clock_of(request)())
     return CheckSummary(findings=len(res.findings), incidents=res.incidents,
                         new_entries=res.new_entries)
