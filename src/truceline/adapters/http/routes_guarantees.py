@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from typing import Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -24,6 +25,7 @@ from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import notification_visible
 from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.notifications import Notification, awaiting
 from truceline.errors import NotFoundError
 from truceline.services import guarantees as svc
 from truceline.services.ports import Clock, system_clock
@@ -54,7 +56,7 @@ def clock_of(request: Request) -> Clock:
     return cast(Clock, getattr(request.app.state, "clock", system_clock))
 
 
-def _visible(st: AppState, who: Principal, now: Any) -> list[dict[str, Any]]:
+def _visible(st: AppState, who: Principal, now: datetime) -> list[dict[str, Any]]:
     agreement = st.context().agreement
     out = []
     for s in svc.states(st.raw_reader, now):
@@ -68,17 +70,12 @@ def _visible(st: AppState, who: Principal, now: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _awaiting(rows: list[dict[str, Any]]) -> list[str]:
-    by: dict[str, list[dict[str, Any]]] = {}
-    for s in rows:
-        if s["state"] == "overdue":
-            by.setdefault(s["guarantor"], []).append(s)
-    lines = []
-    for g, ss in sorted(by.items()):
-        hours = int(max(s["hours_overdue"] for s in ss))
-        word = "notification" if len(ss) == 1 else "notifications"
-        lines.append(f"awaiting acknowledgement: {g}, {len(ss)} {word}, {hours} h overdue")
-    return lines
+def _awaiting(rows: list[dict[str, Any]], now: datetime) -> list[str]:
+    """The overdue lines of the rows this key sees (the daily report's wording and rule)."""
+    keys = Notification.__dataclass_fields__
+    late = [Notification.from_record({k: v for k, v in s.items() if k in keys})
+            for s in rows if s["state"] == "overdue"]
+    return awaiting(late, now)
 
 
 @router.get("/notifications", response_model=NotificationList,
@@ -89,10 +86,11 @@ def list_notifications(request: Request, overdue: bool = False,
     """The notifications this key may see, each with its state now (``overdue=true``: only
     those past their deadline unacknowledged), and the overdue summary lines."""
     require(who, Role.ANALYST, Role.GUARANTOR, Role.PARTY)
-    rows = _visible(st, who, clock_of(request)())
+    now = clock_of(request)()
+    rows = _visible(st, who, now)
     if overdue:
         rows = [s for s in rows if s["state"] == "overdue"]
-    return NotificationList(notifications=rows, awaiting=_awaiting(rows),
+    return NotificationList(notifications=rows, awaiting=_awaiting(rows, now),
                             numberReturned=len(rows))
 
 
