@@ -160,4 +160,10 @@ def test_planted_breach_notified_acknowledged_overdue_replayed(
     for t in (T0, T0 + timedelta(hours=2, minutes=1), clock.now, clock.now + timedelta(days=9)):
         assert states(a, t) == states(b, t)
     assert verify_record(b).ok, verify_record(b).problems
-    assert b.table_rows("deliveries") == []  # a mirror never sends the mission's webhooks
+    # who was told and when is in the record; a mirror has nothing pending, so it never sends
+    delivered = sorted((d["id"], d["delivered_at"]) for d in guarantee_store(a).deliveries()
+                       if d["state"] == "delivered")
+    assert len(delivered) == 6 + 3 == _kinds(a).count("status_change")  # each recorded
+    assert sorted((d["id"], d["delivered_at"]) for d in guarantee_store(b).deliveries()) \
+        == delivered
+    assert {d["state"] for d in guarantee_store(b).deliveries()} == {"delivered"}

@@ -13,7 +13,8 @@ import pytest
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.errors import ConflictError
 from truceline.services.check import run_check
-from truceline.services.guarantees import acknowledge, guarantee_store, notify
+from truceline.services.delivery import deliver
+from truceline.services.guarantees import acknowledge, guarantee_store, notify, register_endpoint
 from truceline.services.ingest import ingest
 from truceline.services.ports import Store
 from truceline.services.record import initialize_store
@@ -98,3 +99,36 @@ def test_verify_names_a_changed_deleted_or_inserted_row(store: Store) -> None:
         sql._execute("INSERT INTO acknowledgements(notification_id, guarantor, record) "
                       "VALUES (?,?,?)", ("n-forged", "UK", "{}"))
     assert any("n-forged" in m and "no entry" in m for m in _problems(store))
+
+
+class Accepting:
+    """A fake of the Transport port: every endpoint answers 200."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        return 200
+
+
+def test_a_delivery_is_recorded_and_its_row_checked(store: Store) -> None:
+    _setup(store)
+    notify(store, T0)
+    register_endpoint(store, "UK", "https://uk.example/hook", T0)
+    before = store.entry_count()
+    sent = deliver(store, Accepting(), lambda: T0 + timedelta(minutes=1)).delivered
+    assert len(sent) == 2 and store.entry_count() == before + 2
+    assert deliver(store, Accepting(), lambda: T0 + timedelta(minutes=2)).delivered == []
+    assert _problems(store) == []
+    sql: Any = store
+    with sql._tx():
+        sql._execute("UPDATE deliveries SET delivered_at = ? WHERE id = ?",
+                     ("2025-03-30T00:00:00Z", sent[0]))
+    assert any(sent[0] in m for m in _problems(store))
+    with sql._tx():
+        sql._execute("UPDATE deliveries SET delivered_at = ?, state = ? WHERE id = ?",
+                     ("2025-03-28T06:01:00Z", "pending", sent[0]))
+    assert any(sent[0] in m and "delivered" in m for m in _problems(store))
+    with sql._tx():
+        sql._execute("DELETE FROM deliveries WHERE id = ?", (sent[0],))
+        sql._execute("UPDATE deliveries SET state = ? WHERE recipient = ?", ("delivered", "FR"))
+    msgs = _problems(store)
+    assert any(sent[0] in m and "not stored" in m for m in msgs)
+    assert any(".FR" in m and "no entry" in m for m in msgs)

@@ -4,7 +4,8 @@ A delivery is a row of the store's outbox, made with its notification in one tra
 (:mod:`truceline.adapters.store.notifications`). A pass takes the pending rows that are due
 and whose recipient has an endpoint, POSTs each as a signed webhook
 (:mod:`truceline.core.webhooks`) through a :class:`Transport`, and marks the row delivered
-on a 2xx answer, or schedules the next attempt with exponential backoff. Marking comes after
+on a 2xx answer (with a ``status_change`` entry saying so: the record shows who was
+told and when), or schedules the next attempt with exponential backoff. Marking comes after
 the answer, so a crash in between sends it again: at least once, and the receiver drops the
 repeat by its ``webhook-id`` (the delivery id, stable across attempts).
 """
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 from truceline.core import webhooks
 from truceline.core.findings import iso
 from truceline.core.record.canonical import canonical_bytes
-from truceline.services.guarantees import guarantee_store, iso_text
+from truceline.services.guarantees import delivered_entry, guarantee_store, iso_text
 from truceline.services.ports import Clock, Store, system_clock
 
 #: The first retry waits this long; each further one twice as long, up to ``BACKOFF_MAX``.
@@ -74,7 +75,10 @@ def deliver(store: Store, transport: Transport, clock: Clock = system_clock,
         attempts = d["attempts"] + 1
         after = clock()
         if error is None:
-            gs.mark_delivery(d["id"], "delivered", attempts, iso_text(after), iso(after), None)
+            entry = delivered_entry(d["id"], d["notification"]["id"], d["recipient"],
+                                    iso(after))
+            gs.mark_delivery(d["id"], "delivered", attempts, iso_text(after), iso(after), None,
+                             entry)
             res.delivered.append(d["id"])
         elif attempts >= MAX_ATTEMPTS:
             gs.mark_delivery(d["id"], "failed", attempts, iso_text(after), None, error)

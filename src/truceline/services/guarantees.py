@@ -54,7 +54,11 @@ class GuaranteeStore(Store, Protocol):
     def due_deliveries(self, now: str, limit: int) -> list[dict[str, Any]]: ...
 
     def mark_delivery(self, delivery_id: str, state: str, attempts: int, next_at: str,
-                      at: str | None, error: str | None) -> None: ...
+                      at: str | None, error: str | None, entry: bytes | None = None
+                      ) -> bool: ...
+
+    def record_delivery(self, delivery_id: str, notification_id: str, recipient: str, at: str,
+                        entry: bytes) -> None: ...
 
     def set_endpoint(self, recipient: str, url: str, secret: str, registered: str) -> None: ...
 
@@ -71,6 +75,14 @@ class NotifyResult:
     created: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
+
+
+def delivered_entry(delivery_id: str, notification_id: str, recipient: str, at: str) -> bytes:
+    """The record's note that a recipient's endpoint accepted a notification (2xx), when."""
+    return entry_bytes("status_change", {"subject": "notification", "status": "delivered",
+                                         "notification_id": notification_id,
+                                         "delivery_id": delivery_id, "recipient": recipient,
+                                         "time": at})
 
 
 def withdrawn_entry(notification_id: str, finding_id: str) -> bytes:

@@ -110,13 +110,33 @@ class NotificationTables:
                  "url": u, "secret": s} for i, r, a, rec, u, s in rows]
 
     def mark_delivery(self, delivery_id: str, state: str, attempts: int, next_at: str,
-                      at: str | None, error: str | None) -> None:
-        """Record one attempt's outcome; a delivery withdrawn meanwhile stays withdrawn."""
+                      at: str | None, error: str | None, entry: bytes | None = None) -> bool:
+        """Record one attempt's outcome, with ``entry`` (a delivery's ``status_change``) in the
+        same transaction; a delivery no longer pending (withdrawn meanwhile, or marked by
+        another pass) is left alone and nothing is appended. Whether it was marked."""
         with self._tx():
+            row = self._one("SELECT state FROM deliveries WHERE id = ?", (delivery_id,))
+            if row is None or row[0] != PENDING:
+                return False
             self._execute(
                 "UPDATE deliveries SET state = ?, attempts = ?, next_at = ?, delivered_at = ?, "
-                "last_error = ? WHERE id = ? AND state = ?",
-                (state, attempts, next_at, at, error, delivery_id, PENDING))
+                "last_error = ? WHERE id = ?",
+                (state, attempts, next_at, at, error, delivery_id))
+            if entry is not None:
+                self._append([("status_change", entry)])
+            return True
+
+    def record_delivery(self, delivery_id: str, notification_id: str, recipient: str, at: str,
+                        entry: bytes) -> None:
+        """A delivery as the record says it happened (a store rebuilt from the log): its row,
+        delivered, and its entry. A rebuilt store never has a pending delivery to send."""
+        with self._tx():
+            self._execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+            self._execute(
+                "INSERT INTO deliveries(id, notification_id, recipient, state, attempts, next_at,"
+                " delivered_at) VALUES (?,?,?,?,?,?,?)",
+                (delivery_id, notification_id, recipient, DELIVERED, 0, at, at))
+            self._append([("status_change", entry)])
 
     def set_endpoint(self, recipient: str, url: str, secret: str, registered: str) -> None:
         with self._tx():
