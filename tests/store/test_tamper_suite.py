@@ -41,10 +41,10 @@ LOG_KEY = fixed_key("truceline.test/tamper")
 UA = Signer("ua-witness", b"\x11" * 32, ALG_COSIGNATURE_V1)
 POST = Signer("post-1", b"\x33" * 32)
 
-_OUTBOX = ("the webhook outbox is operational (where and when a delivery went), not in the "
-           "record: a tampered row repeats or skips a delivery, which receivers deduplicate, "
-           "and the notification stays in the record and the API; only a row of no stored "
-           "notification is reported")
+_OUTBOX = ("a pending delivery's attempts and times are operational, not in the record: a "
+           "tampered row repeats or skips a delivery, which receivers deduplicate, and the "
+           "notification stays in the record and the API (a delivered row is checked against "
+           "its entry: tests/store/test_guarantee_rows.py; this store has none)")
 
 #: (table, column or "*", edit) -> why an edit there is not detected, and why that is safe.
 #: Everything not listed here must make `record verify` fail.
