@@ -147,3 +147,17 @@ def test_post_check_notifies_and_serve_delivers_in_the_background(
     assert len(receiver.kept) == 2 and receiver.bad == []
     assert {d["state"] for d in guarantee_store(store).deliveries()
             if d["recipient"] == "UK"} == {"delivered"}
+
+
+def test_the_reports_overdue_lines_are_for_the_mission_only(planted: Path) -> None:
+    store = open_store(str(planted))
+    tokens = {who: create_api_key(store, who, role, bound) for who, role, bound in (
+        ("analyst", "analyst", None), ("UK", "guarantor", "UK"), ("RU", "party", "RU"),
+        ("public", "public", None))}
+    notify(store, T0)  # never acknowledged: overdue by the end of 29 March's period
+    with TestClient(create_app(str(planted), Settings(), clock=SimClock(T0))) as api:
+        for who, shown in (("analyst", True), ("UK", False), ("RU", False), ("public", False),
+                           (None, False)):
+            h = {"Authorization": f"Bearer {tokens[who]}"} if who else {}
+            text = api.get("/reports/daily/2025-03-29", params={"format": "md"}, headers=h).text
+            assert ("awaiting acknowledgement: FR, 1 notification" in text) is shown, who

@@ -108,7 +108,9 @@ def redact_coverage(rec: dict[str, Any]) -> dict[str, Any]:
 
 def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> DailyReport:
     """A report for outsiders: only ``findings`` (already filtered), every location coarsened,
-    no error ellipses (their centres are exact) and no free-text restriction descriptions."""
+    no error ellipses (their centres are exact), no free-text restriction descriptions, and
+    no overdue-acknowledgement lines (they count notifications about findings the reader may
+    not see; a guarantor or party reads its own at ``GET /notifications``)."""
     events = []
     for e in r.events:
         lon, lat = coarsen(e["lon"], e["lat"], grid)
@@ -119,4 +121,5 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> Daily
         _point(y, "lon", "lat", grid)
         restrictions.append(y)
     fs = [Finding.from_record(redact_finding(f.to_record(), grid)) for f in findings]
-    return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions)
+    return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
+                               awaiting=[])
