@@ -2,7 +2,7 @@
 guaranteed provision; the check finds it; a real webhook receiver on loopback gets the
 signed notifications and checks their signatures; the UK acknowledges through the API;
 France does not and is reported overdue after its deadline (simulated clock), escalated and
-named in the daily report; every step is in the record, and `record replay --db` on another
+named in the daily report; RU disputes the finding, the analyst answers, RU withdraws; every step is in the record, and `record replay --db` on another
 machine (another directory, from the exported tiles alone) reproduces the same states."""
 
 from __future__ import annotations
@@ -125,6 +125,23 @@ def test_planted_breach_notified_acknowledged_overdue_replayed(
         assert got == {"UK", "FR", "MED"}
         assert notify(store, clock()).escalated == []  # once
 
+        # RU disputes the breach, the analyst answers, RU withdraws: each step in the record
+        size = store.entry_count()
+        r = api.post(f"/findings/{breach[0].id}/disputes", headers=h("RU"),
+                     json={"text": "that battery had been withdrawn the day before"})
+        assert r.status_code == 201, r.text
+        did = r.json()["id"]
+        r = api.post(f"/disputes/{did}/withdraw", headers=h("UA"))  # not UA's dispute
+        assert r.status_code in (403, 404) and store.entry_count() == size + 1, r.text
+        r = api.post(f"/disputes/{did}/answer", headers=h("analyst"),
+                     json={"text": "three bearings put the battery 9 km inside RU's area"})
+        assert (r.status_code, r.json()["status"]) == (200, "answered"), r.text
+        r = api.post(f"/disputes/{did}/withdraw", headers=h("RU"))
+        assert (r.status_code, r.json()["status"]) == (200, "withdrawn"), r.text
+        r = api.post(f"/disputes/{did}/answer", headers=h("analyst"), json={"text": "again"})
+        assert r.status_code == 409 and r.json()["field"] == "status"  # out of order
+        assert store.entry_count() == size + 3  # the filing and two steps
+
     # the daily report of 30 March names France, hours counted to the period's end
     rep = daily_report(store, "2025-03-30")
     end = datetime(2025, 3, 30, 19, 30, tzinfo=ZoneInfo("Europe/Kyiv")).astimezone(UTC)
@@ -160,10 +177,14 @@ def test_planted_breach_notified_acknowledged_overdue_replayed(
     for t in (T0, T0 + timedelta(hours=2, minutes=1), clock.now, clock.now + timedelta(days=9)):
         assert states(a, t) == states(b, t)
     assert verify_record(b).ok, verify_record(b).problems
+    assert b.disputes() == a.disputes()  # the dispute's states too
+    assert [(d["status"], [x["action"] for x in d["history"]]) for d in b.disputes()] == [
+        ("withdrawn", ["answer", "withdraw"])]
     # who was told and when is in the record; a mirror has nothing pending, so it never sends
     delivered = sorted((d["id"], d["delivered_at"]) for d in guarantee_store(a).deliveries()
                        if d["state"] == "delivered")
-    assert len(delivered) == 6 + 3 == _kinds(a).count("status_change")  # each recorded
+    steps = 2  # the dispute's answer and withdrawal are status changes too
+    assert len(delivered) == 6 + 3 == _kinds(a).count("status_change") - steps  # each recorded
     assert sorted((d["id"], d["delivered_at"]) for d in guarantee_store(b).deliveries()) \
         == delivered
     assert {d["state"] for d in guarantee_store(b).deliveries()} == {"delivered"}
