@@ -22,9 +22,9 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.http import create_app
 from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.store import open_store
-from truceline.core.record.canonical import parse_entry
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.openings import full_entries
 from truceline.services.record import initialize_store
 from truceline.settings import Settings
 
@@ -89,7 +89,7 @@ def test_concurrent_publications_are_all_visible(store_url: str) -> None:
         assert c.post(f"/findings/{ids[0]}/publish", headers=auth).status_code == 200
     store = open_store(store_url)
     try:
-        new = [parse_entry(e.data) for e in store.entries(before)]
+        new = [(t, b) for _, t, b in full_entries(store, before)]  # opened
         published = json.loads(store.get_meta("http.published_findings") or "[]")
     finally:
         store.close()

@@ -1,9 +1,11 @@
 """The record's proofs and the incidents leak nothing a key may not see (issue 13, item 1).
 
 Every index of the record is asked for an inclusion proof without a key, with a public key and
-with each party's key: no monitor id, no exact position, no finding the key may not see and no
-other party's dispute text appears in the answer or in the entry bytes it carries, and the proof
-still verifies against the signed checkpoint. ``/incidents`` and the OGC incidents collection
+with each party's key: every entry comes in committed form, and no monitor id, no exact
+position, no finding the key may not see and no other party's dispute text appears in the
+answer or in the entry bytes it carries, and the proof still verifies against the signed
+checkpoint. (The openings, the other endpoints and the exported tiles:
+``test_public_surfaces.py``.) ``/incidents`` and the OGC incidents collection
 show the public only the incidents behind published findings, on the redaction grid.
 """
 
@@ -21,6 +23,8 @@ from fastapi.testclient import TestClient
 from tests.http.conftest import F_PUBLISHED, F_RU, F_UA_FOREIGN, OBS_RU, World
 from truceline.adapters.http.redaction import DEFAULT_GRID_DEG
 from truceline.core.record.canonical import parse_entry
+from truceline.core.record.commit import open_body
+from truceline.services.openings import plaintext
 from truceline.services.record import check_proof
 
 TEXTS = {"party_RU": "RU-PRIVATE: the guns at the depot were training dummies",
@@ -84,40 +88,40 @@ def test_inclusion_proofs_leak_nothing(world: World, busy: TestClient, role: str
     note = c.get("/record/checkpoints").json()[-1]
     size, vkey = note["size"], c.get("/record/log-key").json()["vkey"]
     assert size == c.get("/readyz").json()["entries"]
-    readable: list[str] = []
     for index in range(size):
         r = c.get(f"/record/proof/inclusion?index={index}&size={size}", headers=h)
         assert r.status_code == 200, r.text
         doc = r.json()
         text = r.text
-        if "entry" in doc:
-            entry_type, body = parse_entry(base64.b64decode(doc["entry"]))
-            readable.append(entry_type)
-            text += json.dumps(body)
+        entry_type, body = parse_entry(base64.b64decode(doc["entry"]))  # committed: for all
+        assert not plaintext(entry_type, body), index
+        text += json.dumps(body)
         leaked = sorted(s for s in secrets if s in text)
         assert leaked == [], (index, leaked)
         assert check_proof(doc, [note["note"].encode()], vkey).startswith(f"entry {index} ")
-    if role.startswith("party_"):
-        # its own dispute, besides the agreement's commitment
-        assert sorted(set(readable)) == ["agreement_version", "dispute"]
-    else:
-        assert readable == ["agreement_version"]
 
 
-def test_analysts_and_monitors_read_their_entries(world: World, busy: TestClient) -> None:
+def test_analysts_and_monitors_open_their_entries(world: World, busy: TestClient) -> None:
     size = busy.get("/readyz").json()["entries"]
-    analyst = [busy.get(f"/record/proof/inclusion?index={i}",
-                        headers=world.headers("analyst")).json() for i in range(size)]
-    assert all("entry" in d for d in analyst)
-    mine = []
-    for i in range(size):
-        d = busy.get(f"/record/proof/inclusion?index={i}", headers=world.headers("monitor")).json()
-        if "entry" in d:
-            entry_type, body = parse_entry(base64.b64decode(d["entry"]))
-            mine.append(entry_type)
-            assert entry_type == "agreement_version" or "smm-post-1" in (
-                body.get("source_id"), body.get("owner")), (i, entry_type)
-    assert {"observation", "key_registration"} <= set(mine)
+    entries = [parse_entry(base64.b64decode(busy.get(f"/record/proof/inclusion?index={i}")
+                                            .json()["entry"])) for i in range(size)]
+    analyst = busy.get("/record/openings", headers=world.headers("analyst")).json()["openings"]
+    by_index: dict[int, dict[str, tuple[bytes, Any]]] = {}
+    for o in analyst:
+        by_index.setdefault(o["index"], {})[o["field"]] = (bytes.fromhex(o["salt"]), o["value"])
+    for i, (t, body) in enumerate(entries):  # the analyst opens every field of every entry
+        assert open_body(t, body, by_index.get(i, {}))[1] == [], i
+    mine: dict[int, dict[str, tuple[bytes, Any]]] = {}
+    for o in busy.get("/record/openings", headers=world.headers("monitor")).json()["openings"]:
+        mine.setdefault(o["index"], {})[o["field"]] = (bytes.fromhex(o["salt"]), o["value"])
+    for i, ops in mine.items():  # all of its own entries; of the rest, published findings
+        t, body = entries[i]
+        full, left = open_body(t, body, ops)
+        if t == "finding":
+            assert full["id"] == F_PUBLISHED and left == ["details", "explanation", "lat", "lon"]
+        else:
+            assert left == [] and "smm-post-1" in (full.get("source_id"), full.get("owner")), i
+    assert {entries[i][0] for i in mine} == {"observation", "key_registration", "finding"}
 
 
 def _on_grid(v: float) -> bool:

@@ -60,8 +60,8 @@ def test_checkpoint_verify_proof_and_tamper(tmp_path: Path) -> None:
     assert run("record", "check-proof", str(proof), "--checkpoint", str(cp),
                "--log-vkey", _vkey(db)).exit_code == 3
     with sqlite3.connect(db) as c:
-        c.execute("UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), '\"count\":4', "
-                  "'\"count\":3') AS BLOB) WHERE idx = 1")
+        c.execute("UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), '\"time\":\"2025', "
+                  "'\"time\":\"2024') AS BLOB) WHERE idx = 1")  # a field in clear
     res = run("record", "verify", "--db", db)
     assert res.exit_code == 3
     assert "entry 1" in res.stderr
@@ -101,8 +101,11 @@ def test_witness_export_replay(tmp_path: Path) -> None:
     assert run("record", "final", "--db", db).exit_code == 3  # the agreement needs two parties
     out = tmp_path / "tiles"
     assert run("record", "export", "--db", db, "--out", str(out)).exit_code == 0
+    every = tmp_path / "analyst.json"  # a database is rebuilt from every opening
+    assert run("record", "openings", "--db", db, "--for", "analyst", "--out",
+               str(every)).exit_code == 0
     res = run("record", "replay", "--tiles", str(out), "--log-vkey", vkey,
-              "--db", str(tmp_path / "mirror.db"))
+              "--db", str(tmp_path / "mirror.db"), "--openings", str(every))
     assert res.exit_code == 0 and "findings identical" in res.stdout, res.stderr
     assert run("record", "verify", "--db", str(tmp_path / "mirror.db")).exit_code == 0
     # the same witness, on the mirrored tiles, sees nothing new and cosigns again
@@ -112,7 +115,7 @@ def test_witness_export_replay(tmp_path: Path) -> None:
     before = Path(state).read_text()
     size = int((out / "checkpoint").read_text().splitlines()[1])
     bundle = out / "tile" / "entries" / "000.p" / str(size)  # the partial tile of every entry
-    bundle.write_bytes(bundle.read_bytes().replace(b'"count":4', b'"count":3', 1))
+    bundle.write_bytes(bundle.read_bytes().replace(b'"time":"2025', b'"time":"2024', 1))
     assert run("record", "replay", "--tiles", str(out), "--log-vkey", vkey).exit_code == 3
     Path(state).write_text(before.replace(json.loads(before)["root_hash"],
                                           "A" * 43 + "="))

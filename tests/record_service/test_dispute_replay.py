@@ -13,10 +13,10 @@ from truceline.adapters.cli.main import cli
 from truceline.adapters.http import create_app
 from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.store.sqlite import SQLiteStore
-from truceline.core.record.canonical import parse_entry
 from truceline.services import record, verify
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.openings import full_entries
 from truceline.settings import Settings
 
 from .conftest import LOG_KEY, NOW, new_store, sample_rows
@@ -48,7 +48,7 @@ def test_dispute_answer_withdraw_replays_to_the_same_states(tmp_path: Path) -> N
         assert r.status_code == 200 and r.json()["status"] == "withdrawn", r.text
 
     store = SQLiteStore(db)
-    steps = [parse_entry(e.data)[1] for e in store.entries() if e.type == "status_change"]
+    steps = [b for _, t, b in full_entries(store) if t == "status_change"]  # opened
     mine = [(b["action"], b["status"]) for b in steps if b.get("dispute_id") == did]
     assert mine == [("answer", "answered"), ("withdraw", "withdrawn")]
     assert [e.type for e in store.entries()].count("dispute") == 1
@@ -62,8 +62,11 @@ def test_dispute_answer_withdraw_replays_to_the_same_states(tmp_path: Path) -> N
 
     other = tmp_path / "elsewhere" / "replayed.db"
     other.parent.mkdir()
+    every = tmp_path / "every.json"  # a database is rebuilt from every opening
+    assert CliRunner().invoke(cli, ["record", "openings", "--db", str(db), "--for", "analyst",
+                                    "--out", str(every)]).exit_code == 0
     res = CliRunner().invoke(cli, ["record", "replay", "--tiles", str(tiles), "--log-vkey", vkey,
-                                   "--db", str(other)])
+                                   "--db", str(other), "--openings", str(every)])
     assert res.exit_code == 0, res.output
     copy = SQLiteStore(other)
     assert copy.disputes() == store.disputes()

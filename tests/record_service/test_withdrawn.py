@@ -10,10 +10,10 @@ import pytest
 from tests.log_keys import use_key_file
 from tests.record_service.conftest import LOG_KEY, NOW, new_store, sample_rows
 from truceline.core.findings import Verdict
-from truceline.core.record.canonical import parse_entry
 from truceline.services import record
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.openings import full_entries
 from truceline.services.verify import export_tiles, replay, verify_record
 
 
@@ -33,12 +33,12 @@ def test_withdrawn_summary_is_recorded_and_replayed(tmp_path: Path) -> None:
     ingest(store, [(1, foreign)])
     second = {f.id: f for f in run_check(store).findings}
     assert summary.id not in second  # now a violation: the compliant summary is withdrawn
-    changes = [parse_entry(e.data)[1] for e in store.entries() if e.type == "status_change"]
+    changes = [b for _, t, b in full_entries(store) if t == "status_change"]
     assert {"subject": "finding", "finding_id": summary.id, "status": "withdrawn"} in changes
     record.publish_checkpoint(store, LOG_KEY, NOW)
     assert verify_record(store).ok
     tiles = export_tiles(store)
-    res = replay(tiles.__getitem__, record.log_verifier(store).to_vkey())
+    res = replay(tiles.__getitem__, record.log_verifier(store).to_vkey(), store.openings())
     assert res.identical, res.differences
     assert {f.id for f in res.published} == set(second)
 
@@ -64,8 +64,11 @@ def test_cli_vkey_checkpoint_export_replay(tmp_path: Path,
     assert vk.startswith("truceline.example/log+")
     exported = run(cli, ["record", "export", "--db", db, "--out", str(tmp_path / "site")])
     assert exported.exit_code == 0
+    every = str(tmp_path / "every.json")
+    assert run(cli, ["record", "openings", "--db", db, "--for", "analyst", "--out",
+                     every]).exit_code == 0
     res = run(cli, ["record", "replay", "--tiles", str(tmp_path / "site"), "--log-vkey", vk,
-                    "--db", str(tmp_path / "mirror.db")])
+                    "--db", str(tmp_path / "mirror.db"), "--openings", every])
     assert res.exit_code == 0, res.output
     assert "findings identical" in res.output
     ok = run(cli, ["record", "verify", "--db", str(tmp_path / "mirror.db")])

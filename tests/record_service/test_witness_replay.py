@@ -94,12 +94,13 @@ def test_export_replay_gives_identical_findings(tmp_path: Path) -> None:
     store = _march(tmp_path / "a.db")
     files = _export(store)
     vkey = store.get_meta("log_vkey") or ""
-    res = verify.replay(files.__getitem__, vkey)
-    assert res.identical, res.differences
+    every = store.openings()  # the mission's (an analyst's) bundle: every opening
+    res = verify.replay(files.__getitem__, vkey, every)
+    assert res.identical and not res.sealed, res.differences
     assert res.observations == 23 and len(res.derived) == len(store.findings()) > 0
     assert {f.id for f in res.derived} == {f.id for f in store.findings()}
     copy = SQLiteStore(tmp_path / "mirror.db", create=True)
-    verify.rebuild(copy, res.entries, files["checkpoint"], vkey, res.documents)
+    verify.rebuild(copy, res.entries, files["checkpoint"], vkey, res.documents, every)
     assert copy.tree_root() == store.tree_root()
     assert [f.to_record() for f in copy.findings()] == [f.to_record() for f in store.findings()]
     assert verify.verify_record(copy).ok
@@ -109,7 +110,7 @@ def test_a_larger_log_with_full_tiles_replays(tmp_path: Path) -> None:
     store = build_log(tmp_path / "big.db")
     files = verify.export_tiles(store)
     assert "tile/0/000" in files and "tile/entries/000" in files
-    res = verify.replay(files.__getitem__, store.get_meta("log_vkey") or "")
+    res = verify.replay(files.__getitem__, store.get_meta("log_vkey") or "", store.openings())
     assert res.identical and res.checkpoint.size == 312
     assert res.observations == 23  # those ingested after the last check are not judged yet
 
@@ -134,5 +135,6 @@ def test_a_published_finding_that_the_evidence_does_not_support_is_listed(
         f, verdict=Verdict.COMPLIANT if f.verdict is Verdict.VIOLATION else Verdict.VIOLATION)
     others = [g for g in store.findings() if g.id != f.id]
     store.replace_findings([*others, bad], [("finding", entry_bytes("finding", bad.to_record()))])
-    res = verify.replay(_export(store).__getitem__, store.get_meta("log_vkey") or "")
+    res = verify.replay(_export(store).__getitem__, store.get_meta("log_vkey") or "",
+                        store.openings())
     assert res.differences == [f"{f.id}: differs in verdict"]

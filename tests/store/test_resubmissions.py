@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
-from truceline.core.record.canonical import parse_entry
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.openings import full_entries
 from truceline.services.ports import Store
 from truceline.services.record import initialize_store
 
@@ -56,8 +56,7 @@ def _ingest(store: Store, records: list[dict[str, Any]]) -> Any:
 
 def _status_entries(store: Store) -> list[dict[str, Any]]:
     out = []
-    for e in store.entries():
-        t, body = parse_entry(e.data)
+    for _, t, body in full_entries(store):  # the entries opened (the log holds commitments)
         if t == "status_change" and body.get("subject") == "observation":
             out.append(body)
     return out
@@ -158,12 +157,13 @@ def test_record_verify_replay_and_a_rebuilt_mirror_keep_the_links(
     record.publish_checkpoint(ready, fixed_key("truceline.test/resubmissions"), 1_700_000_000)
     files = verify.export_tiles(ready)
     vkey = record.log_verifier(ready).to_vkey()
-    res = verify.replay(files.__getitem__, vkey)
+    every = ready.openings()  # a mirror is rebuilt from every opening (an analyst's bundle)
+    res = verify.replay(files.__getitem__, vkey, every)
     assert res.differences == []  # the replay counts the copy once too
     assert res.derived == ready.findings()
     mirror = SQLiteStore(tmp_path / "mirror.db", create=True)
     try:
-        verify.rebuild(mirror, res.entries, files["checkpoint"], vkey, res.documents)
+        verify.rebuild(mirror, res.entries, files["checkpoint"], vkey, res.documents, every)
         assert mirror.duplicate_links() == ready.duplicate_links() == {"z-copy": "a-orig"}
         assert verify.verify_record(mirror).ok, verify.verify_record(mirror).problems
     finally:

@@ -124,6 +124,16 @@ class Store(Protocol):
 
     def entry_count(self) -> int: ...
 
+    def openings(self, start: int = 0, end: int | None = None
+                 ) -> dict[int, dict[str, tuple[bytes, Any]]]:
+        """The openings (salt, value) of the committed fields of entries ``[start, end)``, by
+        index and field: every entry is appended in committed form (docs/record.md)."""
+
+    def preset_openings(self, items: Sequence[tuple[bytes, bytes,
+                                                    Mapping[str, tuple[bytes, Any]]]]) -> None:
+        """Entries appended from now on as ``full`` bytes are stored as ``committed`` with these
+        openings (a mirror rebuilt from a log keeps the log's salts)."""
+
     def get_node(self, level: int, index: int) -> bytes: ...
 
     def tree_root(self) -> tuple[int, bytes]: ...

@@ -37,7 +37,7 @@ from truceline.errors import (
     TrucelineError,
     ValidationError,
 )
-from truceline.services import verify_guarantees
+from truceline.services import openings, verify_guarantees
 from truceline.services.check import derive_findings, derive_incidents
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
@@ -73,6 +73,8 @@ class RecordReport:
     root: bytes = merkle.EMPTY_ROOT
     checkpoints: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Entries in plaintext: stored before commitments, they carry what would be committed.
+    plaintext: int = 0
 
     @property
     def ok(self) -> bool:
@@ -108,6 +110,7 @@ def verify_record(store: Store) -> RecordReport:
     bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]] = {}
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     want_sizes = {c.size for c in store.checkpoints()}
+    ops = store.openings()
     for e in store.entries():
         i = e.index
         if i != tree.size:
@@ -118,11 +121,16 @@ def verify_record(store: Store) -> RecordReport:
             t, body = parse_entry(e.data)
             if t != e.type:
                 add(Problem("changed", i, f"type column {e.type!r}, entry says {t!r}"))
+            # the rows follow from the full entry: its committed form and its openings
+            rep.plaintext += openings.plaintext(t, body)
+            body, full, issue = openings.open_stored(i, t, body, ops.pop(i, {}), e.data)
+            if issue is not None:
+                add(Problem(*issue))
             odd = _unkeyed(t, body)
             if odd is not None:
                 add(Problem("changed", i, f"the {t} entry's {odd} is not a string"))
             else:
-                bodies.setdefault(t, []).append((i, body, e.data))
+                bodies.setdefault(t, []).append((i, body, full))
         except ValidationError as exc:
             add(Problem("changed", i, f"entry bytes are not canonical: {exc.message}"))
         new = tree.append(h)
@@ -158,6 +166,9 @@ def verify_record(store: Store) -> RecordReport:
                     "the tree has a leaf for an entry that is not stored (deleted)"))
     _check_checkpoints(store, roots, rep, min(bad, default=rep.size))
     rep.problems.extend(Problem(*issue) for issue in check_rows(store, bodies))
+    for i in sorted(ops):  # openings of no stored entry (after the entries' own problems)
+        add(Problem("unrecorded", i, f"openings of field(s) {', '.join(sorted(ops[i]))} of an "
+                    "entry that is not stored or has no such commitment"))
     return rep
 
 
@@ -272,6 +283,11 @@ class ReplayResult:
     derived: list[Finding]
     published: list[Finding]
     differences: list[str]
+    #: With a partial bundle: findings re-derived, findings verified by commitment only, and
+    #: how many entries stayed (partly) committed; empty and 0 when everything was opened.
+    rederived: list[str] = field(default_factory=list)
+    by_commitment: list[str] = field(default_factory=list)
+    sealed: int = 0
 
     @property
     def identical(self) -> bool:
@@ -284,7 +300,8 @@ def read_tiles(read: TileRead, log_vkey: str) -> tuple[Checkpoint, list[bytes]]:
     return cp, tiles.read_log(read, cp)
 
 
-def replay(read: TileRead, log_vkey: str) -> ReplayResult:
+def replay(read: TileRead, log_vkey: str,
+           bundle: openings.Openings | None = None) -> ReplayResult:
     """Rebuild from tiles alone and re-derive the findings; compare with the published ones.
 
     The published findings are, per finding id, the latest finding entry (a check appends
@@ -293,7 +310,7 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
     entry was appended: observations ingested after the last check are not judged yet.
     """
     cp, entries = read_tiles(read, log_vkey)
-    parsed = [_entry(e, i) for i, e in enumerate(entries)]
+    parsed, sealed = openings.apply([_entry(e, i) for i, e in enumerate(entries)], bundle or {})
     last = max((i for i, (t, b) in enumerate(parsed) if t == "finding" or (
         t == "status_change" and b.get("subject") == "finding")), default=len(parsed))
     doc: dict[str, Any] | None = None
@@ -301,6 +318,8 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
     obs: list[Observation] = []
     published: dict[str, Finding] = {}
     for i, (t, body) in enumerate(parsed):
+        if i in sealed:  # what stays committed is checked by partial_findings below
+            continue
         with _about_entry(i, t):
             if t == "agreement_version":
                 doc = body if i < last else doc
@@ -318,6 +337,13 @@ def replay(read: TileRead, log_vkey: str) -> ReplayResult:
                 published.pop(body["finding_id"], None)  # withdrawn by a later check
     if doc is None:
         raise IntegrityError("the log holds no agreement version", field="entries")
+    if sealed:  # some entries stay committed: re-derive what the openings allow
+        ctx = context_for_doc(doc)
+        part = openings.partial_findings(parsed, sealed, last,
+                                         lambda o: derive_findings(ctx, o)[1])
+        return ReplayResult(cp, entries, docs, part.observations, part.derived,
+                            [], part.differences, part.rederived, part.by_commitment,
+                            len(sealed))
     obs.sort(key=lambda o: (o.time, o.id))
     _, derived = derive_findings(context_for_doc(doc), obs)
     diffs = []
@@ -372,17 +398,20 @@ def _fetch_document(read: TileRead, sha: str, index: int) -> dict[str, Any]:
 
 
 def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
-            documents: dict[str, dict[str, Any]] | None = None) -> None:
+            documents: dict[str, dict[str, Any]] | None = None,
+            bundle: openings.Openings | None = None) -> None:
     """Load a verified log's entries into an empty store, entry for entry, in order.
 
     Each entry goes through the store's own use case (agreement, observations, findings,
     keys, disputes, publications), so the new database holds rows *and* the identical record;
     its root must equal the checkpoint's, else IntegrityError. The incidents are derived again
     from the observations the last incident entry names and must match its digest. The log's
-    signed checkpoint is stored as it was.
+    signed checkpoint is stored as it was. Committed entries need every opening (``bundle``:
+    a database holds full rows); the store keeps the log's committed bytes and salts.
     """
     if store.entry_count():
         raise StoreError("rebuild needs an empty store", field="db")
+    entries = openings.preset(store, entries, bundle or {})
     current: dict[str, Finding] = {}
     incidents_at: tuple[int, dict[str, Any]] | None = None  # the last incident set entry
     i = 0

@@ -274,16 +274,59 @@ def export(db: str, out: str) -> None:
 
 
 @record.command()
+@db_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the bundle (mode 0600, never overwritten).")
+@click.option("--for", "reader", required=True, metavar="ROLE[:ID]",
+              help="Whose openings: analyst (every one), public, party:UA, guarantor:G, "
+                   "monitor:SOURCE.")
+@handle_errors
+def openings(db: str, out: str, reader: str) -> None:
+    """Write the openings of the record's committed fields that a reader may have (the same
+    rule as GET /record/openings), for `record replay --openings`."""
+    from truceline.adapters.http.auth import Principal, Role
+    from truceline.adapters.http.disclosure import may_open
+    from truceline.services.openings import bundle
+
+    role_name, _, bound = reader.partition(":")
+    try:
+        role = Role(role_name)
+    except ValueError:
+        raise ValidationError(f"unknown role {role_name!r}; one of "
+                              f"{', '.join(r.value for r in Role)}", field="for") from None
+    if (role in (Role.ANALYST, Role.PUBLIC)) != (not bound):
+        raise ValidationError("party, guarantor and monitor take an id (party:UA); analyst "
+                              "and public none", field="for")
+    store = open_store(db)
+    doc = bundle(store, may_open(store, Principal(role, name=reader, bound=bound or None)))
+    _write_private(Path(out), json.dumps(doc, ensure_ascii=False, indent=0) + "\n")
+    click.echo(f"wrote {len(doc['openings'])} openings for {reader} to {out}")
+
+
+@record.command()
 @click.option("--tiles", "tiles_dir", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--log-vkey", required=True, help="The log's verifier key.")
-@click.option("--db", help="Also rebuild a new database here from the tiles alone.")
+@click.option("--openings", "openings_file", type=click.Path(exists=True, dir_okay=False),
+              help="Your openings bundle (`record openings`); without it only what is in "
+                   "clear is checked.")
+@click.option("--db", help="Also rebuild a new database here (needs every opening).")
 @click.option("--checkpoint", "kept", type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint you kept earlier: refuse a log that does not extend it.")
 @handle_errors
-def replay(tiles_dir: str, log_vkey: str, db: str | None, kept: str | None) -> None:
-    """Verify the tiles, re-derive the findings, compare with the published ones."""
+def replay(tiles_dir: str, log_vkey: str, openings_file: str | None, db: str | None,
+           kept: str | None) -> None:
+    """Verify the tiles and the openings, re-derive the findings, compare with the published
+    ones (with a partial bundle: those the openings allow; the rest by commitment)."""
+    from truceline.services.openings import parse_bundle
+
     read = _read_dir(Path(tiles_dir))
-    res = audit.replay(read, log_vkey)
+    bundle = None
+    if openings_file is not None:
+        try:
+            bundle = parse_bundle(json.loads(Path(openings_file).read_text(encoding="utf-8")))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            raise ValidationError("the openings bundle is not JSON", field="openings") from None
+    res = audit.replay(read, log_vkey, bundle)
     if kept is not None:  # a rollback or a fork against what this party saw before
         size = res.checkpoint.size
         old = svc.check_extends(Path(kept).read_bytes(), res.checkpoint,
@@ -291,16 +334,20 @@ def replay(tiles_dir: str, log_vkey: str, db: str | None, kept: str | None) -> N
         click.echo(f"checkpoint {size} extends the checkpoint {old.size} you kept")
     click.echo(f"checkpoint {res.checkpoint.size} verified; {res.observations} observations; "
                f"{len(res.derived)} findings derived, {len(res.published)} published")
+    if res.sealed:
+        click.echo(f"{res.sealed} entries stay committed; {len(res.rederived)} of your findings "
+                   f"re-derived, {len(res.by_commitment)} verified by commitment only")
     if db is not None:
         audit.rebuild(open_store(db, create=True), res.entries, read("checkpoint"), log_vkey,
-                    res.documents)
+                      res.documents, bundle)
         click.echo(f"rebuilt {db}: same root as the checkpoint")
     if not res.identical:
         for d in res.differences:
             click.echo(f"differs: {d}", err=True)
         raise IntegrityError(f"{len(res.differences)} findings differ from the published ones",
                              field="findings")
-    click.echo("findings identical to the published ones")
+    click.echo("findings identical to the published ones" if not res.sealed else
+               "no difference in what your openings show")
 
 
 @cli.command()

@@ -14,12 +14,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from truceline.adapters.http.auth import Principal, Role, require
+from truceline.adapters.http.disclosure import may_open
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import entry_readable, visible_findings
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.record.canonical import parse_entry
 from truceline.errors import NotFoundError, StoreError, TrucelineError, ValidationError
 from truceline.services import record, witnesses
+from truceline.services.openings import BUNDLE_FORMAT, bundle, plaintext
 
 router = APIRouter(tags=["agreement and record"])
 
@@ -42,6 +44,18 @@ class InclusionProof(BaseModel):
         "content exactly; absent otherwise (the proof verifies from leaf_hash alone).")
     leaf_hash: str
     proof: list[str]
+
+
+class FieldOpening(BaseModel):
+    index: int
+    field: str
+    salt: str = Field(description="The field's 32-byte salt, hex.")
+    value: Any = Field(description="The field's value (JSON).")
+
+
+class OpeningsBundle(BaseModel):
+    format: str = Field(description="Always 'truceline-openings/v1'.")
+    openings: list[FieldOpening]
 
 
 class ConsistencyProof(BaseModel):
@@ -125,14 +139,17 @@ def _size(st: AppState, size: int | None) -> int:
 
 
 def _readable(st: AppState, who: Principal, entry_b64: str) -> bool:
-    """Whether ``who`` may read this entry's bytes (policy.entry_readable); an entry that does
-    not parse is for analysts only."""
+    """Whether ``who`` may read this entry's bytes: everyone, for an entry in committed form
+    (or with nothing to commit); an older plaintext entry as policy.entry_readable says; an
+    entry that does not parse, analysts only."""
     if who.role is Role.ANALYST:
         return True
     try:
         entry_type, body = parse_entry(base64.b64decode(entry_b64))
     except (TrucelineError, ValueError, RecursionError):
         return False
+    if not plaintext(entry_type, body):
+        return True
 
     def visible_ids() -> frozenset[str]:
         ctx = st.context()
@@ -151,9 +168,10 @@ def inclusion(index: int = Query(ge=0, le=2**62),
               st: AppState = Depends(app_state)) -> InclusionProof:
     """Inclusion proof of entry ``index`` in the tree of ``size`` entries, for everyone.
 
-    The entry's bytes come with it only for a key that may read them (docs/record.md, "Who
-    reads which entry"); without them the proof still verifies from ``leaf_hash`` against the
-    signed checkpoint.
+    The entry comes in committed form (its private fields as salted hashes; the openings a
+    key may have are at ``/record/openings``); an older plaintext entry only for a key that
+    may read it (docs/record.md, "Who reads which entry"). Without the entry the proof still
+    verifies from ``leaf_hash`` against the signed checkpoint.
     """
     size = _size(st, size)
     if index >= size:
@@ -175,3 +193,30 @@ def consistency(size1: int = Query(ge=1, le=2**62),
     if size1 > size2:
         raise ValidationError(f"must not exceed size2 {size2}", field="size1")
     return ConsistencyProof(**record.consistency_document(st.raw_store, size1, size2))
+
+
+#: At most this many entries per ``/record/openings`` answer (page with ``start``).
+OPENINGS_PAGE = 10_000
+
+
+@router.get("/record/openings", response_model=OpeningsBundle, responses=error_responses())
+def openings(start: int = Query(0, ge=0, le=2**62, description="First entry index."),
+             end: int | None = Query(None, ge=1, le=2**62,
+                                     description="Entry index to stop before (default: "
+                                     f"start + {OPENINGS_PAGE}, at most the record's size)."),
+             who: Principal = Depends(principal),
+             st: AppState = Depends(app_state)) -> OpeningsBundle:
+    """The openings of committed fields of entries ``[start, end)`` this key may have.
+
+    Each opens one field of one entry against the commitment in the signed log (the rule:
+    docs/record.md, "Who opens which field"); saved whole, the pages are the bundle
+    ``truceline record replay --openings`` takes. Everyone may ask; the public gets the
+    published findings' fields outside the mission's exact ones.
+    """
+    if end is not None and not start < end <= start + OPENINGS_PAGE:
+        raise ValidationError(f"must be above start and at most start + {OPENINGS_PAGE}",
+                              field="end")
+    stop = min(st.raw_store.entry_count(), start + OPENINGS_PAGE if end is None else end)
+    doc = bundle(st.raw_store, may_open(st.raw_store, who), start, stop) if start < stop \
+        else {"format": BUNDLE_FORMAT, "openings": []}
+    return OpeningsBundle(**doc)

@@ -35,6 +35,7 @@ from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from truceline.adapters.store.notifications import NotificationTables
+from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4
 from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
@@ -70,6 +71,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_V2],
     [_pg_table(s) for s in SCHEMA_V3],
     [_pg_table(s) for s in SCHEMA_V4],
+    [_pg_table(s) for s in SCHEMA_OPENINGS],
 ]
 
 
@@ -125,7 +127,7 @@ def _translate(exc: psycopg.Error, url: str, lost: bool = False) -> Exception:
     return StoreError(f"PostgreSQL error: {_first_line(exc)}", field="db")
 
 
-class PostgresStore(SQLStore, NotificationTables):
+class PostgresStore(OpeningsTable, SQLStore, NotificationTables):
     """A truceline store in a PostgreSQL database (the schema on the connection's search_path)."""
 
     def __init__(self, url: str, *, create: bool = False, connect_timeout: int = 10) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from truceline.adapters.store.notifications import NotificationTables
+from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4
 from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
@@ -40,7 +41,7 @@ def _sqlite_table(stmt: str) -> str:
 
 #: Ordered migrations; the file's ``user_version`` is how many have run.
 MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2),
-                                list(SCHEMA_V3), list(SCHEMA_V4)]
+                                list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS)]
 
 
 @contextmanager
@@ -64,7 +65,7 @@ NEW_STORE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 BEGIN_PATIENCE_S = 30.0
 
 
-class SQLiteStore(SQLStore, NotificationTables):
+class SQLiteStore(OpeningsTable, SQLStore, NotificationTables):
     """A truceline store in one SQLite file."""
 
     def __init__(self, path: str | Path, *, create: bool = False) -> None:

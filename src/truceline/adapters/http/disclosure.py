@@ -1,0 +1,91 @@
+"""Which committed fields of a record entry each principal may open (docs/record.md).
+
+The log carries every entry in committed form; an opening reveals one field's value. The
+rule follows what the same principal reads through the API (:mod:`policy`):
+
+============== ==============================================================================
+analyst        every field of every entry
+observation    every field to its source (a monitor or party key bound to its ``source_id``)
+key            every field of a key registration to its owner
+dispute        every field of a dispute, and of the status changes about it, to whoever may
+               see the dispute (its party; guarantors of findings they see)
+finding        a finding a principal may see (published, or its own party's, or guaranteed):
+               every field but the exact ones (``lon``, ``lat``, ``explanation``, ``details``),
+               which the API coarsens for everyone outside the mission
+publication    a published finding's id and the time it was published, to everyone
+============== ==============================================================================
+
+Everything else stays committed. The same rule serves ``GET /record/openings`` and the
+bundles ``truceline record openings`` writes for a party's replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from truceline.adapters.http.auth import Principal, Role
+from truceline.adapters.http.policy import dispute_visible, own_submission, visible_findings
+from truceline.services.context import context_for_doc
+from truceline.services.openings import MayOpen
+from truceline.services.ports import Store
+from truceline.services.verify_rows import PUBLISHED_KEY
+
+#: Finding fields only the mission sees exactly (the API coarsens or drops them for others).
+EXACT_FINDING_FIELDS = frozenset({"lon", "lat", "explanation", "details"})
+_NOTHING: frozenset[str] = frozenset()
+
+
+def openable(
+    who: Principal, entry_type: str, body: dict[str, Any], visible_ids: Callable[[], frozenset[str]]
+) -> frozenset[str] | None:
+    """The fields of an entry ``who`` may open (None: all; see the module's table).
+
+    ``body`` is the full entry; ``visible_ids`` gives the ids of the findings ``who`` may see.
+    """
+    if who.role is Role.ANALYST:
+        return None
+    if entry_type == "observation":
+        return None if own_submission(who, str(body.get("source_id"))) else _NOTHING
+    if entry_type == "key_registration":
+        return None if own_submission(who, str(body.get("owner"))) else _NOTHING
+    subject = body.get("subject") if entry_type == "status_change" else None
+    if entry_type == "dispute" or subject == "dispute":
+        ok = who.role in (Role.PARTY, Role.GUARANTOR) and dispute_visible(who, body, visible_ids())
+        return None if ok else _NOTHING
+    if entry_type == "finding":
+        seen = body.get("id") in visible_ids()
+        return frozenset(body) - EXACT_FINDING_FIELDS if seen else _NOTHING
+    if subject == "finding" and body.get("status") == "published":
+        return (
+            frozenset({"finding_id", "time"})
+            if body.get("finding_id") in visible_ids()
+            else _NOTHING
+        )
+    return _NOTHING
+
+
+def visible_ids_of(store: Store, who: Principal) -> Callable[[], frozenset[str]]:
+    """The ids of the findings ``who`` may see in ``store``, computed once when first asked."""
+    memo: list[frozenset[str]] = []
+
+    def ids() -> frozenset[str]:
+        if not memo:
+            value = store.get_meta(PUBLISHED_KEY)
+            published = frozenset(json.loads(value)) if value else frozenset()
+            agreement = context_for_doc(store.agreement_doc()).agreement
+            memo.append(
+                frozenset(
+                    f.id for f in visible_findings(who, store.findings(), agreement, published)
+                )
+            )
+        return memo[0]
+
+    return ids
+
+
+def may_open(store: Store, who: Principal) -> MayOpen:
+    """:func:`openable` for every entry of ``store``, as ``services.openings.bundle`` takes it."""
+    ids = visible_ids_of(store, who)
+    return lambda index, entry_type, body: openable(who, entry_type, body, ids)

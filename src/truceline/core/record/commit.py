@@ -1,0 +1,166 @@
+"""Entries that commit to their sensitive fields: the public log carries salted hashes.
+
+An entry's *committed form* keeps the fields its type lists in :data:`CLEAR` as they are and
+replaces every other field's value by ``{"c": <hex>}``, the SHA-256 of::
+
+    DOMAIN || canonical([entry type, field name]) || salt (32 bytes) || canonical(value)
+
+with a fresh random salt per field. The log's leaf is the hash of the committed form's
+canonical bytes, so proofs, checkpoints, witnesses and tiles never see the plaintext. The
+*opening* of a field (its salt and value) is kept beside the log, by the store; whoever holds
+it checks it against the commitment in the signed log (:func:`open_body`).
+
+Why per field, why salted: a role may open some fields of an entry and not others (a
+published finding's verdict but not its exact location), and a 32-byte salt makes guessing a
+value (a monitor id among a few hundred, a grid of positions) useless. The entry type and the
+field name are hashed in, so an opening cannot be moved to another field or entry type.
+
+One declarative table, :data:`CLEAR`, says per entry type which fields stay in clear: a type
+mapped to ``None`` keeps everything in clear (it holds nothing private); a type not in the table
+commits every field (the safe default for a new entry kind until it declares its clear fields).
+An entry stored before commitments existed carries no commitment at all (a *plaintext* entry):
+it still verifies, and :func:`is_committed` tells it apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from truceline.core.record.canonical import canonical_bytes, entry_bytes
+from truceline.errors import IntegrityError, TrucelineError, ValidationError
+
+__all__ = [
+    "CLEAR",
+    "DOMAIN",
+    "SALT_BYTES",
+    "Opening",
+    "commit_body",
+    "commit_entry",
+    "commitment",
+    "committed_fields",
+    "is_commitment",
+    "is_committed",
+    "open_body",
+]
+
+DOMAIN = b"truceline/commitment/v1\x00"
+SALT_BYTES = 32
+
+#: The fields each entry type keeps in clear; every other field is committed. ``None``: the
+#: whole entry is public. A type missing here commits every field.
+CLEAR: Mapping[str, frozenset[str] | None] = {
+    "agreement_version": None,  # a commitment to the agreement document already
+    "incident": None,  # a count and a digest of the incident set
+    "observation": frozenset({"kind", "time", "source_type"}),
+    "finding": frozenset(),  # even the id: an unpublished finding is not announced
+    "dispute": frozenset({"id", "time"}),
+    "status_change": frozenset({"subject", "status"}),
+    "key_registration": frozenset({"role"}),
+}
+
+#: A field's opening: its salt and its value.
+Opening = tuple[bytes, Any]
+
+
+def commitment(entry_type: str, name: str, salt: bytes, value: Any) -> str:
+    """The hex SHA-256 commitment to ``value`` as field ``name`` of an ``entry_type`` entry."""
+    if len(salt) != SALT_BYTES:
+        raise ValidationError(f"a salt is {SALT_BYTES} bytes, not {len(salt)}", field="salt")
+    h = hashlib.sha256(DOMAIN)
+    h.update(canonical_bytes([entry_type, name]))
+    h.update(salt)
+    h.update(canonical_bytes(value))
+    return h.hexdigest()
+
+
+def is_commitment(v: Any) -> bool:
+    """Whether a field value is a commitment ``{"c": <64 hex digits>}``."""
+    if type(v) is not dict or len(v) != 1:
+        return False
+    c = v.get("c")
+    return isinstance(c, str) and len(c) == 64 and all(x in "0123456789abcdef" for x in c)
+
+
+def committed_fields(entry_type: str, body: Mapping[str, Any]) -> list[str]:
+    """The fields of ``body`` an entry of ``entry_type`` commits to, sorted."""
+    clear = CLEAR.get(entry_type, frozenset())
+    if clear is None:
+        return []
+    return sorted(k for k in body if k not in clear)
+
+
+def is_committed(entry_type: str, body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` is in committed form (else a plaintext entry from before, or a type
+    with nothing to commit). A body that commits some of its fields and not others is neither:
+    IntegrityError naming the first field in clear."""
+    names = committed_fields(entry_type, body)
+    done = [n for n in names if is_commitment(body[n])]
+    if done and len(done) != len(names):
+        bad = next(n for n in names if not is_commitment(body[n]))
+        raise IntegrityError(f"a committed {entry_type} entry has field {bad} in clear", field=bad)
+    return bool(done)
+
+
+def commit_body(
+    entry_type: str, body: Mapping[str, Any], salt: Callable[[], bytes]
+) -> tuple[dict[str, Any], dict[str, Opening]]:
+    """The committed form of ``body`` and the opening of each committed field.
+
+    ``salt`` gives a fresh random 32-byte salt per call (the core takes no randomness itself).
+    """
+    out = dict(body)
+    openings: dict[str, Opening] = {}
+    for name in committed_fields(entry_type, body):
+        s = salt()
+        value = body[name]
+        out[name] = {"c": commitment(entry_type, name, s, value)}
+        openings[name] = (s, json.loads(canonical_bytes(value)))  # the value as JSON reads it
+    return out, openings
+
+
+def commit_entry(data: bytes, salt: Callable[[], bytes]) -> tuple[bytes, dict[str, Opening]]:
+    """Canonical entry bytes in committed form, with the openings; an entry already committed
+    (a log replayed into a mirror) or with nothing to commit is returned as it is, and so are
+    bytes that are no entry at all (``record verify`` names them; committing cannot fix them).
+    """
+    try:
+        obj = json.loads(data)
+        entry_type, body = obj["type"], obj["body"]
+        if not committed_fields(entry_type, body) or is_committed(entry_type, body):
+            return data, {}
+        committed, openings = commit_body(entry_type, body, salt)
+        return entry_bytes(entry_type, committed), openings
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, TrucelineError):
+        return data, {}
+
+
+def open_body(
+    entry_type: str, body: Mapping[str, Any], openings: Mapping[str, Opening]
+) -> tuple[dict[str, Any], list[str]]:
+    """``body`` with each opened field replaced by its value, and the fields left committed.
+
+    Every opening must match its commitment (IntegrityError naming the field otherwise), and
+    must open a committed field of ``body``: an opening of a field in clear or absent is an
+    IntegrityError too (it was added or moved).
+    """
+    out = dict(body)
+    for name, (salt, value) in openings.items():
+        got = body.get(name)
+        if not is_commitment(got) or name not in committed_fields(entry_type, body):
+            raise IntegrityError(
+                f"an opening of field {name}, which the entry does not commit to", field=name
+            )
+        try:
+            want = commitment(entry_type, name, salt, value)
+        except ValidationError:
+            want = ""
+        if want != got["c"]:  # type: ignore[index]  # is_commitment: a dict
+            raise IntegrityError(
+                f"the opening of field {name} does not match its commitment", field=name
+            )
+        out[name] = value
+    left = [n for n in committed_fields(entry_type, body) if is_commitment(out[n])]
+    return out, left
