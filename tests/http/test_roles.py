@@ -90,6 +90,7 @@ TABLE = [
     row("POST", "/notifications/endpoints", {A: 401, N: 201}, 403,
         body={"recipient": "UK", "url": "https://uk.example/hook"}, mutates=True),
     row("GET", "/coverage", ANYONE, 200),  # assets for analysts and monitors: test_coverage.py
+    row("GET", "/sources", {A: 401, N: 200}, 403),  # source identities: analysts only
     row("GET", "/reports/daily/2025-03-28", ANYONE, 200),
     row("GET", "/reports/daily/2025-03-28?format=md", ANYONE, 200),
     row("GET", "/agreement", ANYONE, 200),

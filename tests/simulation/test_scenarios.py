@@ -42,7 +42,7 @@ def runs() -> dict[str, tuple[Scenario, list[dict[str, Any]], list[dict[str, Any
 
 def test_the_scenarios_and_an_unknown_name() -> None:
     assert list(SCENARIOS) == ["baseline", "restrictions", "cameras_down", "uncovered",
-                               "resubmissions", "resubmissions_channel"]
+                               "resubmissions", "resubmissions_channel", "biased_observers"]
     assert scenario_params("baseline") == scenario_params("baseline", None)
     with pytest.raises(ValidationError, match="unknown scenario"):
         scenario_params("snow")
@@ -107,6 +107,33 @@ def test_uncovered_sectors_have_no_asset(runs: dict[str, Any]) -> None:
     assert there and np.mean(there) < 0.5 < 0.9 < np.mean(elsewhere)
     base_assets = sum(1 for t in runs["baseline"][2] if t.get("type") == "source")
     assert sum(1 for t in truth if t.get("type") == "source") < base_assets
+
+
+def test_biased_observers_change_only_the_biased_posts_bearings(runs: dict[str, Any]) -> None:
+    _, obs, truth = runs["biased_observers"]
+    _, base_obs, base_truth = runs["baseline"]
+    bias = {t["id"]: t["bearing_bias_deg"] for t in truth
+            if t["type"] == "source" and t["role"] == "post"}
+    assert not any("bearing_bias_deg" in t for t in base_truth)
+    assert all(t.get("bearing_bias_deg", 0.0) == 0.0 for t in truth
+               if t["type"] == "source" and t["role"] != "post")
+    big = [b for b in bias.values() if abs(b) >= 3.0]
+    assert 0.04 * len(bias) <= len(big) <= 0.2 * len(bias)
+    assert all(4.0 <= abs(b) <= 10.0 for b in big)
+    small = np.array([b for b in bias.values() if abs(b) < 3.0])
+    assert 0.3 < small.std() < 0.7  # the others' 0.5 deg (1 sigma)
+    # the same records as the baseline's but for the bearings, each off by its post's bias
+    assert len(obs) == len(base_obs)
+    shifted = 0
+    for o, b in zip(obs, base_obs, strict=True):
+        assert {k: v for k, v in o.items() if k != "bearing_deg"} == \
+            {k: v for k, v in b.items() if k != "bearing_deg"}
+        if "bearing_deg" in o:
+            want = bias.get(o["source_id"], 0.0)
+            d = (o["bearing_deg"] - b["bearing_deg"] + 180.0) % 360.0 - 180.0
+            assert abs(d - want) <= 0.1 + 1e-9, (o["id"], d, want)
+            shifted += abs(want) >= 3.0
+    assert shifted > 0
 
 
 def test_the_cli_selects_a_scenario(tmp_path: Path) -> None:

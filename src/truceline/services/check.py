@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding
-from truceline.core.fusion import fuse
+from truceline.core.fusion import fuse_with_sources
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import entry_bytes, parse_entry
@@ -22,6 +23,7 @@ from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
+from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import incidents_digest, incidents_entry
 
 
@@ -40,11 +42,12 @@ def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> 
     counted once). A resubmitted copy (:mod:`truceline.core.resubmissions`) is left out, so
     whoever fuses a set of observations (check, report, a rebuilt mirror) counts it once.
     """
-    return _fuse(ctx, counted(observations))
+    return _fuse(ctx, counted(observations))[0]
 
 
-def _fuse(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
-    return fuse(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
+def _fuse(ctx: AgreementContext, observations: list[Observation]
+          ) -> tuple[list[Incident], list[dict[str, Any]]]:
+    return fuse_with_sources(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
 
 
 def derive_coverage(ctx: AgreementContext, observations: list[Observation]) -> Coverage | None:
@@ -63,10 +66,18 @@ def derive_findings(
     A resubmitted copy (:mod:`truceline.core.resubmissions`) is counted once: the copies are
     left out here, by a rule of the observations alone, so a replay leaves out the same.
     """
+    incidents, findings, _ = _derive(ctx, observations)
+    return incidents, findings
+
+
+def _derive(ctx: AgreementContext, observations: list[Observation]
+            ) -> tuple[list[Incident], list[Finding], list[dict[str, Any]]]:
+    """:func:`derive_findings`, and what the shared events say about each source
+    (:func:`~truceline.core.fusion.fuse_with_sources`)."""
     observations = counted(observations)
-    incidents = _fuse(ctx, observations)
+    incidents, sources = _fuse(ctx, observations)
     ev = gather(ctx.geometry, observations, incidents, derive_coverage(ctx, observations))
-    return incidents, check(ctx.agreement, ctx.geometry, ev)
+    return incidents, check(ctx.agreement, ctx.geometry, ev), sources
 
 
 def withdrawn_entry(finding_id: str) -> bytes:
@@ -92,7 +103,7 @@ def incident_entries(store: Store, incidents: list[Incident],
 def run_check(store: Store) -> CheckResult:
     ctx = load_context(store)
     observations = store.observations()
-    incidents, findings = derive_findings(ctx, observations)
+    incidents, findings, sources = _derive(ctx, observations)
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     entries = [
         ("finding", entry_bytes("finding", f.to_record()))
@@ -104,4 +115,5 @@ def run_check(store: Store) -> CheckResult:
     recorded = incident_entries(store, incidents, len(observations))
     store.replace_incidents(incidents, recorded)
     store.replace_findings(findings, entries)
+    store_source_estimates(store, sources)
     return CheckResult(findings, len(incidents), len(entries) + len(recorded))

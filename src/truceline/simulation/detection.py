@@ -111,7 +111,8 @@ def detect(scn: World, rng: Generator, day_ns: int, src: Sources, act_a: I64, ac
     if len(m):
         e = ev[ei[m]]
         f = monitor_fields(rng, p, gd[m], az[m], et[ei[m]], night[ei[m]], epart[ei[m]],
-                           airburst[e], wpn[e], rounds[e], src.clock_s[sj[m]])
+                           airburst[e], wpn[e], rounds[e], src.clock_s[sj[m]],
+                           src.bias_deg[sj[m]])
         etype = {v: json_str(v) for v in set(f["etype"].tolist())}
         wcls = {v: (f',"weapon_class":{json_str(v)}' if v else "")
                 for v in set(f["weapon"].tolist())}

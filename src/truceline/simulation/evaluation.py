@@ -214,6 +214,7 @@ def evaluate(
     *,
     parties: Sequence[str],
     sensor_timing_sd_s: float,
+    sources: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Every figure of the evaluation as a JSON-ready dict.
 
@@ -223,6 +224,8 @@ def evaluate(
     observations : the simulated observation records by id (for the CRLB geometry).
     stored_ids : ids of the observations the pipeline stored (ingested).
     incidents : ``Incident.to_record()`` dicts; findings: ``Finding.to_record()`` dicts.
+    sources : the check's per-source estimates (``services.sources.source_estimates``);
+        scored against the posts' ``bearing_bias_deg`` (0 where the truth has none).
     """
     events = [r for r in truth if r.get("type") == "event"]
     planted = [r for r in truth if r.get("type") == "planted"]
@@ -327,7 +330,54 @@ def evaluate(
     copies = {r["id"] for r in truth if r.get("type") == "resubmission"}
     if copies:
         out["resubmissions"] = _resubmissions(copies, incidents, findings)
+    if sources is not None:
+        out["calibration"] = score_calibration(truth, observations, stored_ids, sources)
     return out
+
+
+#: A source counts as biased when its compass is off by at least this much (degrees) ...
+BIASED_DEG = 3.0
+#: ... and as one the week can reveal when it wrote at least this many bearings.
+REVEALED_BEARINGS = 10
+
+
+def score_calibration(
+    truth: Sequence[Mapping[str, Any]], observations: Mapping[str, Mapping[str, Any]],
+    stored_ids: set[str], sources: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """Flagged sources against the truly biased (``|bias| >= BIASED_DEG``): recall over all of
+    them and over those with at least ``REVEALED_BEARINGS`` stored bearings, precision over
+    every flag (a source without a truth bias counts as unbiased), and the estimates' errors
+    (bias where estimated from ten or more reports; clock offset where timed ten or more
+    times, with its median, which the reporting lag and the writing to the minute shift)."""
+    bias = {r["id"]: float(r.get("bearing_bias_deg", 0.0)) for r in truth
+            if r.get("type") == "source"}
+    clock = {r["id"]: float(r["clock_offset_s"]) for r in truth
+             if r.get("type") == "source" and "clock_offset_s" in r}
+    n_brg = Counter(o["source_id"] for i, o in observations.items()
+                    if i in stored_ids and "bearing_deg" in o)
+    biased = {s for s, b in bias.items() if abs(b) >= BIASED_DEG}
+    revealed = {s for s in biased if n_brg[s] >= REVEALED_BEARINGS}
+    flagged = {r["source_id"] for r in sources if r["flagged"]}
+    tp = flagged & biased
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    b_err = [r["bias_deg"] - bias.get(r["source_id"], 0.0) for r in sources
+             if r["bias_deg"] is not None and r["reports_used"] >= 10]
+    c_err = [r["clock_offset_s"] - clock[r["source_id"]] for r in sources
+             if r["clock_offset_s"] is not None and r["timed"] >= 10 and r["source_id"] in clock]
+    return {
+        "biased": len(biased), "revealed": len(revealed), "flagged": len(flagged),
+        "true_flags": len(tp), "recall": ratio(len(tp), len(biased)),
+        "recall_revealed": ratio(len(tp & revealed), len(revealed)),
+        "precision": ratio(len(tp), len(flagged)),
+        "false_flags": sorted(flagged - biased),
+        "bias_error_median_abs_deg": round(float(np.median(np.abs(b_err))), 2) if b_err else None,
+        "clock_error_median_s": round(float(np.median(c_err)), 1) if c_err else None,
+        "clock_error_median_abs_s": round(float(np.median(np.abs(c_err))), 1) if c_err else None,
+    }
 
 
 def _resubmissions(copies: set[str], incidents: Sequence[Mapping[str, Any]],

@@ -11,6 +11,8 @@ Each preset is what a verdict must survive (``docs/simulation.md``, "Scenarios")
   acoustic array or patrol at all.
 * ``resubmissions`` — 10 % of the records sent again under a new id, same content (issue 14);
   ``resubmissions_channel`` — the same by a second channel that rounds coordinates and times.
+* ``biased_observers`` — 10 % of the posts' compasses 4-10° off on every bearing, every other
+  post's within 0.5° (1 sigma); each monitor's clock off by 30 s (1 sigma) as always (issue 14).
 
 Pure: a preset is data; the choices it leaves to chance (which sectors, which cameras, which
 days) are drawn from generators seeded by the scenario's seed, apart from the main streams.
@@ -54,6 +56,11 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
         "10 % of the records sent again by a second channel (new id, coordinates to 4 "
         "decimals, arrival times to the millisecond)",
         {"resubmit_share": 0.1, "resubmit_channel": True},
+    ),
+    "biased_observers": (
+        "10 % of the posts' compasses 4-10 deg off on every bearing, the others' within "
+        "0.5 deg (1 sigma)",
+        {"bias_share": 0.1, "bias_deg": (4.0, 10.0), "bias_sd_deg": 0.5},
     ),
 }
 

@@ -152,7 +152,8 @@ class Scenario(World):
                        np.array(lons), np.array(lats),
                        np.concatenate([base.facing, np.zeros(m - n0)]),
                        np.concatenate([base.clock_s, rng.normal(0, p.clock_sd_s, m - n0)]),
-                       np.concatenate([base.post_of, np.full(m - n0, -1)]))
+                       np.concatenate([base.post_of, np.full(m - n0, -1)]),
+                       np.concatenate([base.bias_deg, np.zeros(m - n0)]))
         # which restrictions deny an area, from their own stream (none by default)
         den_rng = Generator(PCG64([self.seed, d + 1, 0xDE]))
         for i in np.flatnonzero(restricted & (role_a != CAMERA)):

@@ -155,6 +155,17 @@ class SimulationParams:
     """Or this many sectors, chosen from the seed (ignored when ``uncovered_sectors`` names
     them)."""
 
+    bias_share: float = 0.0
+    """Share of the observation posts whose compass reads off by ``bias_deg`` on every report
+    (issue 14: a misread declination, a compass near a vehicle's steel). Patrols (a new
+    team and id each day) and cameras (calibrated on landmarks) are not biased. Truth:
+    ``bearing_bias_deg`` on each post's ``source`` record."""
+    bias_deg: tuple[float, float] = (4.0, 10.0)
+    """Size of such a bias (deg, uniform), either way with equal chance."""
+    bias_sd_deg: float = 0.0
+    """Every other post's own small compass error (deg, 1 sigma): the declination set to the
+    nearest degree, a sighting compass's spec (~0.5-1 deg)."""
+
     # -- acoustic sensors ------------------------------------------------------------------------
     sensor_array_spacing_km: float = 40.0
     """An array of sensors every ~40 km on each side."""
@@ -286,13 +297,16 @@ def monitor_fields(
     t_ns: NDArray[np.int64],
     night: NDArray[np.bool_], part: NDArray[np.int8], airburst: NDArray[np.bool_],
     weapon: NDArray[np.int64], rounds: NDArray[np.int64], clock_s: F64,
+    bias_deg: F64 | None = None,
 ) -> dict[str, np.ndarray]:
     """What a monitor writes down: bearing (true azimuth + error), band, type, weapon, count,
-    time (+ sound travel by day, clock offset, lag; truncated to the minute)."""
+    time (+ sound travel by day, clock offset, lag; truncated to the minute). ``bias_deg`` is
+    each reporter's compass bias, added to every bearing it writes."""
     n = len(dist_m)
     sd = np.where(night, p.bearing_sd_seen_deg, p.bearing_sd_heard_deg)
     err, wild = bearing_error_deg(rng, sd, p.wild_bearing_rate)
-    bearing = np.round((az_deg + err) % 360.0, 1)
+    bias = 0.0 if bias_deg is None else bias_deg
+    bearing = np.round((az_deg + err + bias) % 360.0, 1)
     bearing[bearing >= 360.0] = 0.0
     dmin, dmax = distance_band(rng, dist_m, p.distance_log_sd)
     etype = np.where(part == 0, "outgoing", np.where(airburst, "airburst", "impact"))

@@ -100,6 +100,7 @@ class Sources:
     facing: F64  # cameras: azimuth of the view's centre (deg)
     clock_s: F64  # per-source clock offset
     post_of: NDArray[np.int64]  # cameras: the post they stand at (-1 otherwise)
+    bias_deg: F64  # monitors at posts: the compass's constant error (deg; 0 elsewhere)
 
 
 
@@ -340,11 +341,24 @@ class World:
                     c.in_aoi & (c.control == party)
                     & ~self.in_uncovered(c.chainage_m[self.loc]))
         n = len(ids)
+        role = np.array(cols["role"], np.int8)
         return Sources(
-            ids, np.array(cols["role"], np.int8), np.array(cols["party"], np.int16),
+            ids, role, np.array(cols["party"], np.int16),
             np.array(cols["x"]), np.array(cols["y"]), np.array(cols["lon"]),
             np.array(cols["lat"]), np.array(cols["facing"]),
-            rng.normal(0.0, self.p.clock_sd_s, n), np.array(cols["post"], np.int64))
+            rng.normal(0.0, self.p.clock_sd_s, n), np.array(cols["post"], np.int64),
+            self._compass_bias(role == POST))
+
+    def _compass_bias(self, post: NDArray[np.bool_]) -> F64:
+        """Each post's compass bias (deg): a small error for all (``bias_sd_deg``) and, for a
+        ``bias_share`` of them, a large one of ``bias_deg`` either way; from a stream of its
+        own, so the other records are the same with and without biased observers."""
+        p, n = self.p, len(post)
+        rng = Generator(PCG64([self.seed, 0xB1A5]))
+        small = rng.normal(0.0, 1.0, n) * p.bias_sd_deg
+        big = rng.random(n) < p.bias_share
+        large = rng.uniform(*p.bias_deg, n) * np.where(rng.random(n) < 0.5, -1.0, 1.0)
+        return np.where(post, np.where(big, large, small), 0.0)
 
     def setup_truth(self) -> list[dict[str, Any]]:
         """Truth records that hold for the whole run: sources, sectors, escalation episodes."""
@@ -359,6 +373,8 @@ class World:
                                    "lon": round(float(s.lon[i]), 6),
                                    "lat": round(float(s.lat[i]), 6),
                                    "clock_offset_s": round(float(s.clock_s[i]), 3)}
+            if self.p.bias_share > 0 or self.p.bias_sd_deg > 0:
+                rec["bearing_bias_deg"] = round(float(s.bias_deg[i]), 3)
             if s.role[i] == CAMERA:
                 rec["facing_deg"] = round(float(s.facing[i]), 2)
             out.append(rec)

@@ -20,6 +20,7 @@ from truceline.adapters.cli import (  # noqa: F401  (each module registers its c
     record,
     serve,
     simulate,
+    sources,
 )
 from truceline.adapters.cli.group import cli
 from truceline.errors import mapping_for

@@ -27,6 +27,7 @@ from truceline.adapters.http import (
     routes_observations,
     routes_record,
     routes_reports,
+    routes_sources,
 )
 from truceline.adapters.http.envelope import BodyLimit, install_error_handlers
 from truceline.adapters.http.state import AppState
@@ -95,7 +96,8 @@ def create_app(store_url: str, settings: Settings | None = None,
     app.state.clock = clock
     install_error_handlers(app)
     for r in (routes_health, routes_observations, routes_findings, routes_disputes,
-              routes_guarantees, routes_coverage, routes_reports, routes_record, ogc):
+              routes_guarantees, routes_coverage, routes_reports, routes_record, routes_sources,
+              ogc):
         app.include_router(r.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -26,26 +26,36 @@ Examples
 
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import FireBatch, GroupingParams, batch_from_observations
+from truceline.core.fusion.calibration import CalibrationParams, SourceCalibration
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import CHI2_95_2DOF, LocateParams
 from truceline.core.fusion.partition import fuse_partitioned, partitions
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
 from truceline.core.fusion.pipeline import _locate_attribute as _locate_attribute  # bench
-from truceline.core.fusion.to_incidents import fuse, incidents_from
+from truceline.core.fusion.to_incidents import (
+    fuse,
+    fuse_with_sources,
+    incidents_from,
+    source_records,
+)
 
 __all__ = [
     "CHI2_95_2DOF",
     "AttributionParams",
+    "CalibrationParams",
     "FireBatch",
     "FusionParams",
     "FusionResult",
     "GroupingParams",
     "LinkParams",
     "LocateParams",
+    "SourceCalibration",
     "batch_from_observations",
     "fuse",
     "fuse_batch",
     "fuse_partitioned",
+    "fuse_with_sources",
     "incidents_from",
     "partitions",
+    "source_records",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,12 @@ from truceline.core.fusion.batch import (
     FireBatch,
     GroupingParams,
     candidates,
+)
+from truceline.core.fusion.calibration import (
+    CalibrationParams,
+    SourceCalibration,
+    calibrate,
+    corrected,
 )
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_by_arrival_order
@@ -45,6 +51,8 @@ class FusionParams:
     locate: LocateParams = field(default_factory=LocateParams)
     attribution: AttributionParams = field(default_factory=AttributionParams)
     link: LinkParams = field(default_factory=LinkParams)
+    #: Sources' bearing biases and clock offsets from their shared events (:mod:`.calibration`).
+    calibration: CalibrationParams = field(default_factory=CalibrationParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Partitions for :func:`fuse_partitioned`: square tiles of the plane and time periods,
@@ -69,6 +77,8 @@ class FusionResult:
     #: per group: the impact group linked to this origin group (or the origin linked to this
     #: impact group), -1 when none
     partner: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: per source (index of ``batch.source``): bias and clock estimates; None when not run
+    calibration: SourceCalibration | None = None
 
     @property
     def n_groups(self) -> int:
@@ -318,6 +328,23 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
 def fuse_batch(
     b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None
 ) -> FusionResult:
-    """Group, locate and attribute one batch in a single partition."""
+    """Group, locate and attribute one batch in a single partition; then, with
+    ``params.calibration.enabled``, estimate every source's bias from the shared events
+    (:func:`~truceline.core.fusion.calibration.calibrate`) and, while a bias is left to
+    correct, fuse again with those bearings corrected (``passes`` times at most)."""
     p = params or FusionParams()
-    return _locate_attribute(b, group(b, p.grouping), geometry, p)
+    res = _locate_attribute(b, group(b, p.grouping), geometry, p)
+    cp = p.calibration
+    if not cp.enabled or not len(b):
+        return res
+    cd = candidates(b, p.grouping)
+    cal = calibrate(b, res.labels, res.fixes, cd, cp, p.locate)
+    for _ in range(cp.passes):
+        if not cal.pick.any():
+            break
+        correction = np.where(cal.pick, np.nan_to_num(cal.bias_deg), cal.correction_deg)
+        nb = corrected(b, correction)
+        res = _locate_attribute(nb, group(nb, p.grouping), geometry, p)
+        cal = calibrate(nb, res.labels, res.fixes, candidates(nb, p.grouping), cp, p.locate,
+                        correction)
+    return replace(res, calibration=cal)

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, batch_from_observations
+from truceline.core.fusion.calibration import SourceCalibration
 from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, M_POINT, ellipse
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
 from truceline.core.geo import Projection, choose_projection
@@ -19,7 +20,7 @@ from truceline.core.incidents import Incident, Located, singleton
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import Kind
 
-__all__ = ["fuse", "incidents_from"]
+__all__ = ["fuse", "fuse_with_sources", "incidents_from", "source_records"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -187,25 +188,64 @@ def fuse(
     Observations of other kinds are ignored. Without ``geometry`` a projection is chosen for
     the reports' own area and no attribution is made.
     """
+    return fuse_with_sources(observations, geometry, parties, params=params)[0]
+
+
+def fuse_with_sources(
+    observations: Sequence[Observation],
+    geometry: CompiledGeometry | None,
+    parties: Sequence[str],
+    *,
+    params: FusionParams | None = None,
+) -> tuple[list[Incident], list[dict[str, Any]]]:
+    """:func:`fuse`, and what the shared events say about each source that reported a
+    bearing or was timed by the acoustic arrays (:func:`source_records`)."""
     p = params or FusionParams()
     fire = [o for o in observations if o.kind is Kind.FIRE]
     if not fire:
-        return []
+        return [], []
     if geometry is not None:
         proj = geometry.projection
     else:
         pts = [(o.observer_lon, o.observer_lat) for o in fire if o.observer_lon is not None]
         pts += [(o.lon, o.lat) for o in fire if o.lon is not None]
         if not pts:
-            return [singleton(o) for o in fire]
+            return [singleton(o) for o in fire], []
         a = np.asarray(pts, float)
         proj = choose_projection((a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()))
     b = batch_from_observations(fire, proj, p.grouping)
-    out = incidents_from(fuse_batch(b, geometry, p), fire)
+    res = fuse_batch(b, geometry, p)
+    out = incidents_from(res, fire)
     if parties:
         keep = set(parties)
         out = [inc if not inc.party_probability else Incident(**{
             **inc.__dict__,
             "party_probability": {k: v for k, v in inc.party_probability.items() if k in keep}})
             for inc in out]
+    names = np.unique(np.asarray([o.source_id for o in fire]).astype(str))
+    return out, source_records(res.calibration, names)
+
+
+def source_records(cal: SourceCalibration | None, names: NDArray[Any]) -> list[dict[str, Any]]:
+    """One plain record per source with something to estimate from, in source-id order:
+    ``source_id``, ``bearings``, ``reports_used`` (bearings with a leave-one-out reference),
+    ``bias_deg`` +- ``bias_se_deg``, ``flagged``, ``corrected_deg`` (what fusion subtracted),
+    ``wild_rate``, ``timed`` and ``clock_offset_s`` +- ``clock_se_s`` (None where unknown)."""
+    if cal is None:
+        return []
+
+    def num(v: float, nd: int) -> float | None:
+        return round(float(v), nd) if np.isfinite(v) else None
+
+    out = []
+    for i in np.flatnonzero((cal.bearings > 0) | (cal.timed > 0)).tolist():
+        out.append({
+            "source_id": str(names[i]), "bearings": int(cal.bearings[i]),
+            "reports_used": int(cal.used[i]), "bias_deg": num(cal.bias_deg[i], 2),
+            "bias_se_deg": num(cal.bias_se_deg[i], 2), "flagged": bool(cal.flagged[i]),
+            "corrected_deg": num(cal.correction_deg[i], 2),
+            "wild_rate": num(cal.wild_rate[i], 3), "timed": int(cal.timed[i]),
+            "clock_offset_s": num(cal.clock_offset_s[i], 1),
+            "clock_se_s": num(cal.clock_se_s[i], 1),
+        })
     return out

@@ -1,0 +1,251 @@
+"""Self-calibration of sources: each one's bearing bias and clock offset from the events it
+shares with others.
+
+A compass that reads 8° off on every report is invisible in any one fix (the robust fix
+down-weights the bearing, or is pulled by it), but it shows in the *sum* over the many events
+the source shares with others. For every bearing of a located group of at least three
+reports, the group is located again **without that report** (leave-one-out: the source's own
+bearing cannot pull the reference it is measured against), and the signed, wrapped difference
+``reported - azimuth to that fix`` is one sample of the source's bias, with the variance of
+the bearing plus the fix's own uncertainty across the ray. A source's bias is the weighted
+mean of its samples within ``inlier_sigma`` of their median (wild bearings, 20-90° off, do not
+count), with a standard error widened where the samples scatter more than their sds say and
+by the references' own systematic error (``systematic_deg``), which no number of events
+averages out. It
+is *flagged* when it has at least ``min_events`` samples and its bias exceeds both
+``floor_deg`` and ``flag_se`` standard errors; the pipeline then subtracts the bias from that
+source's bearings and fuses again (:func:`~truceline.core.fusion.pipeline.fuse_batch`).
+
+The clock offset is the median of ``report time - (emission time + sound travel)`` over the
+groups whose emission time the acoustic arrays fixed (the time is not in the bearing fit, so
+no report is left out); it includes the source's habitual reporting lag and the rounding of
+its times (a monitor writes the minute), so a good clock shows as tens of seconds at most.
+
+Pure and columnar: arrays in, arrays out, indexed by :attr:`FireBatch.source`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
+
+__all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "corrected"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class CalibrationParams:
+    """When a source's bias counts as shown, and how much work the estimate may take."""
+
+    #: Estimate the sources' biases and correct the flagged ones (fusing again).
+    enabled: bool = True
+    #: Fusion passes after the first, each with the bearings of the flagged sources corrected
+    #: by the estimates of the pass before (stops early when the flagged set stays the same).
+    passes: int = 3
+    #: A bias is flagged only with at least this many samples (events shared with others) ...
+    min_events: int = 6
+    #: ... only beyond this size (degrees: below it a compass is within its maker's spec) ...
+    floor_deg: float = 2.0
+    #: ... and only beyond this many standard errors.
+    flag_se: float = 3.0
+    #: Error of a source's references that does not average out over its events (degrees,
+    #: added in quadrature to the standard error): a post's fixes without it are made by the
+    #: same few neighbours, whose own compasses (within ~0.5-1° by their makers' specs) and
+    #: geometry err the same way every time. Without it, unbiased posts of the simulated
+    #: baseline weeks showed 2-2.5° at 3-3.5 standard errors (BENCHMARKS.md, issue 14).
+    systematic_deg: float = 1.0
+    #: A sample further than this many sigmas from its source's median is a wild bearing.
+    inlier_sigma: float = 3.5
+    #: Groups of more reports than this are not used (their leave-one-out costs n²).
+    max_group: int = 24
+    #: A leave-one-out fix whose sd across the ray exceeds this (degrees) says too little.
+    max_fix_sd_deg: float = 8.0
+    #: Sound speed for the clock offsets' travel time (m/s).
+    sound_speed_ms: float = 337.0
+
+
+@dataclass(frozen=True, eq=False)
+class SourceCalibration:
+    """Per source (index of :attr:`FireBatch.source`): what the shared events say about it.
+
+    Angles in degrees (bias: reported minus true, so the correction subtracts it); NaN where
+    there was nothing to estimate from.
+    """
+
+    bearings: I64  #: bearing reports of the source in the batch
+    used: I64  #: of them, with a leave-one-out reference (events shared)
+    bias_deg: F64
+    bias_se_deg: F64
+    flagged: NDArray[np.bool_]
+    wild_rate: F64  #: share of the used bearings beyond ``inlier_sigma`` of the bias
+    timed: I64  #: reports in groups whose emission time arrival times fixed
+    clock_offset_s: F64
+    clock_se_s: F64
+    correction_deg: F64  #: what the pipeline subtracted from the source's bearings
+    #: the bias still shown after that correction shows, and is the strongest among the
+    #: sources it shares events with: the next pass corrects it by ``bias - correction``
+    pick: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.bearings)
+
+
+def _wrap(a: F64) -> F64:
+    return np.asarray((a + np.pi) % (2 * np.pi) - np.pi, float)
+
+
+def _per_source_median(src: I64, v: F64, S: int) -> F64:
+    out = np.full(S, np.nan)
+    if not len(v):
+        return out
+    order = np.lexsort((v, src))
+    s_sorted = src[order]
+    starts = np.searchsorted(s_sorted, np.arange(S))
+    n = np.bincount(src, minlength=S)
+    has = n > 0
+    lo = starts[has] + (n[has] - 1) // 2
+    hi = starts[has] + n[has] // 2
+    out[has] = (v[order][lo] + v[order][hi]) / 2
+    return out
+
+
+def _leave_one_out(
+    b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams, lp: LocateParams
+) -> tuple[I64, F64, F64]:
+    """Each usable bearing row, its residual against the fix without it (radians, wrapped),
+    and that residual's variance (the bearing's own plus the fix's across the ray)."""
+    G = len(fixes.x)
+    if not G:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    size = np.bincount(labels, minlength=G)
+    has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
+    good = fixes.located & (size >= 3) & (size <= p.max_group)
+    lead = np.flatnonzero(has_brg & good[labels])  # the rows left out, one sub-group each
+    if not len(lead):
+        return lead, np.zeros(0), np.zeros(0)
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(G))
+    n_of = size[labels[lead]]
+    reps = np.repeat(np.arange(len(lead)), n_of)  # sub-group of each copied row
+    within = np.arange(len(reps)) - np.repeat(np.cumsum(n_of) - n_of, n_of)
+    rows = order[starts[labels[lead]][reps] + within]
+    keep = rows != lead[reps]
+    rows, sub = rows[keep], reps[keep]
+    sf = locate(b.take(rows, numbers_only=True), sub, cd.take(rows), lp)
+    dx, dy = sf.x - b.ox[lead], sf.y - b.oy[lead]
+    r2 = np.maximum(dx * dx + dy * dy, 1.0)
+    pred = np.arctan2(dx, dy)
+    # the fix's variance across the ray (unit vector (dy, -dx) / r), as an angle
+    c = sf.cov
+    across = (c[:, 0, 0] * dy * dy - 2 * c[:, 0, 1] * dx * dy + c[:, 1, 1] * dx * dx) / r2
+    var_fix = across / r2
+    ok = sf.located & np.isfinite(var_fix) & (var_fix <= np.radians(p.max_fix_sd_deg) ** 2)
+    res = _wrap(b.brg[lead] - pred)
+    return lead[ok], res[ok], (b.brg_sd[lead] ** 2 + var_fix)[ok]
+
+
+def _clock(
+    b: FireBatch, labels: I64, fixes: Fixes, p: CalibrationParams, S: int
+) -> tuple[I64, F64, F64]:
+    """Per source: reports timed by an arrival fix, median delay, and its standard error."""
+    timed_g = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    rows = np.flatnonzero(
+        timed_g[labels] & ~np.isfinite(b.arr) & np.isfinite(b.t) & np.isfinite(b.ox)
+    )
+    g = labels[rows]
+    rng = np.hypot(fixes.x[g] - b.ox[rows], fixes.y[g] - b.oy[rows])
+    sound = b.fire_type[rows] != "muzzle_flash"
+    delay = b.t[rows] - fixes.t0[g] - np.where(sound, rng / p.sound_speed_ms, 0.0)
+    src = b.source[rows]
+    n = np.bincount(src, minlength=S)
+    med = _per_source_median(src, delay, S)
+    mad = _per_source_median(src, np.abs(delay - med[src]), S)
+    se = 1.4826 * 1.2533 * mad / np.sqrt(np.maximum(n, 1))  # the median's se, from the MAD
+    return n.astype(np.int64), np.where(n > 0, med, np.nan), np.where(n > 1, se, np.nan)
+
+
+def calibrate(
+    b: FireBatch,
+    labels: I64,
+    fixes: Fixes,
+    cd: Candidates,
+    params: CalibrationParams | None = None,
+    locate_params: LocateParams | None = None,
+    applied_deg: F64 | None = None,
+) -> SourceCalibration:
+    """Every source's bias and clock offset from one fusion pass (see the module docstring).
+
+    ``applied_deg`` is the correction already subtracted from each source's bearings in ``b``;
+    the estimates returned are totals (applied plus what is left).
+    """
+    p = params or CalibrationParams()
+    lp = locate_params or LocateParams()
+    S = int(b.source.max()) + 1 if len(b) else 0
+    applied = np.zeros(S) if applied_deg is None else np.asarray(applied_deg, float)
+    has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
+    bearings = np.bincount(b.source[has_brg], minlength=S).astype(np.int64)
+    rows, res, var = _leave_one_out(b, labels, fixes, cd, p, lp)
+    src = b.source[rows]
+    med = _per_source_median(src, res, S)
+    sd = np.sqrt(var)
+    inl = np.abs(res - med[src]) <= p.inlier_sigma * sd
+    w = np.where(inl, 1.0 / var, 0.0)
+    sw = np.bincount(src, w, minlength=S)
+    n_in = np.bincount(src, inl, minlength=S)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(src, w * res, minlength=S) / sw
+        chi = np.bincount(src, w * (res - np.nan_to_num(mean)[src]) ** 2, minlength=S)
+        scatter = np.maximum(1.0, chi / np.maximum(n_in - 1, 1))
+        se = np.sqrt(scatter / sw)
+    used = np.bincount(src, minlength=S).astype(np.int64)
+    left = np.degrees(mean)
+    bias = applied + np.where(n_in > 0, left, 0.0)
+    bias = np.where((n_in > 0) | (applied != 0), bias, np.nan)
+    se_deg = np.where(n_in > 1, np.hypot(np.degrees(se), p.systematic_deg), np.nan)
+
+    def shown(v: F64) -> NDArray[np.bool_]:
+        return np.asarray(
+            (n_in >= p.min_events) & (np.abs(v) >= p.floor_deg) & (np.abs(v) >= p.flag_se * se_deg)
+        )
+
+    flagged = shown(bias)
+    pick = _strongest(shown(left), np.abs(left) / se_deg, src, labels[rows])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
+    timed, offset, offset_se = _clock(b, labels, fixes, p, S)
+    return SourceCalibration(
+        bearings, used, bias, se_deg, flagged, wild, timed, offset, offset_se, applied, pick
+    )
+
+
+def _strongest(cand: NDArray[np.bool_], z: F64, src: I64, grp: I64) -> NDArray[np.bool_]:
+    """The candidates whose ``z`` is the largest among the candidates they share a group with.
+
+    Two observers facing each other across an event fix its position along one axis together,
+    so a bias of either shows in the leave-one-out residuals of both; correcting both would
+    swing the fix the other way. One at a time, strongest first, the other's residuals
+    shrink once the first is corrected (and where the geometry cannot tell them apart, only
+    one of them is corrected)."""
+    zc = np.where(cand, np.nan_to_num(z), -1.0)
+    if not len(grp):
+        return np.zeros(len(cand), bool)
+    top = np.full(int(grp.max()) + 1, -1.0)
+    np.maximum.at(top, grp, zc[src])
+    beaten = np.zeros(len(cand), bool)
+    np.logical_or.at(beaten, src, zc[src] < top[grp])
+    return cand & ~beaten
+
+
+def corrected(b: FireBatch, correction_deg: F64) -> FireBatch:
+    """``b`` with each source's bearings less its correction (degrees, per source)."""
+    brg = b.brg - np.radians(np.asarray(correction_deg, float))[b.source]
+    kw = {name: getattr(b, name) for name in b.__dataclass_fields__}
+    kw["brg"] = brg
+    return FireBatch(**kw)

@@ -1,0 +1,122 @@
+"""Self-calibration: a source's bearing bias and clock offset from the events it shares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.fusion.synth import (
+    Reports,
+    arrival_report,
+    bearing_report,
+    offset,
+    true_xy,
+)
+from truceline.core.fusion import CalibrationParams, FusionParams, fuse_batch
+from truceline.core.geo import GEOD
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+CENTRE = (38.0, 48.5)
+POSTS = {f"p{k}": offset(*CENTRE, az, 7_000.0) for k, az in enumerate((0, 80, 170, 260))}
+OFF = FusionParams(calibration=CalibrationParams(enabled=False))
+
+
+def week(
+    n_events: int,
+    bias: dict[str, float],
+    seed: int,
+    wild: dict[str, int] | None = None,
+) -> tuple[Reports, list[tuple[float, float]]]:
+    """``n_events`` origins near the centre, 20 minutes apart, each seen by the four posts
+    (bearing sd 2°); ``bias`` adds a constant to a post's every bearing, ``wild`` makes the
+    first few of a post's bearings 40° off."""
+    rng = np.random.default_rng(seed)
+    r, targets = Reports(), []
+    for e in range(n_events):
+        target = offset(*CENTRE, rng.uniform(0, 360), rng.uniform(0, 2_000.0))
+        targets.append(target)
+        for name, post in POSTS.items():
+            err = rng.normal(0, 2.0) + bias.get(name, 0.0)
+            if e < (wild or {}).get(name, 0):
+                err = 40.0
+            bearing_report(r, e, post, target, e * 1_200.0, 2.0, rng, source=name, error_deg=err)
+    return r, targets
+
+
+def by_source(res, name: str) -> int:
+    ids = np.asarray(res.batch.ids, object)
+    return int(res.batch.source[next(i for i, x in enumerate(ids) if f"-{name}-" in x)])
+
+
+def errors(res, targets) -> np.ndarray:
+    truth = true_xy(targets)
+    first = {int(res.labels[i]): ev for i, ev in enumerate(res.batch.ids)}
+    out = []
+    for g, rid in first.items():
+        ev = int(str(rid).split("-")[0][1:])
+        out.append(np.hypot(res.fixes.x[g] - truth[ev, 0], res.fixes.y[g] - truth[ev, 1]))
+    return np.asarray(out)
+
+
+def test_a_known_bias_is_recovered_flagged_and_corrected():
+    r, targets = week(40, {"p0": 7.0}, seed=3)
+    res = fuse_batch(r.batch(), None)
+    cal = res.calibration
+    p0 = by_source(res, "p0")
+    assert cal.flagged[p0]
+    assert abs(cal.bias_deg[p0] - 7.0) < 3 * cal.bias_se_deg[p0]
+    assert abs(cal.bias_deg[p0] - 7.0) < 1.0
+    assert cal.correction_deg[p0] == pytest.approx(cal.bias_deg[p0], abs=1.0)
+    others = [by_source(res, n) for n in ("p1", "p2", "p3")]
+    assert not cal.flagged[others].any()
+    assert (np.abs(cal.bias_deg[others]) < 1.5).all()
+    assert cal.used[p0] >= 30 and cal.bearings[p0] == 40
+    # the corrected fixes are better than those fused without calibration
+    plain = fuse_batch(r.batch(), None, OFF)
+    assert plain.calibration is None
+    assert np.median(errors(res, targets)) < 0.8 * np.median(errors(plain, targets))
+
+
+def test_unbiased_sources_are_not_flagged_and_wild_bearings_are_counted():
+    r, _ = week(40, {}, seed=5, wild={"p2": 4})
+    res = fuse_batch(r.batch(), None)
+    cal = res.calibration
+    assert not cal.flagged.any()
+    assert (cal.correction_deg == 0).all()
+    p2 = by_source(res, "p2")
+    assert abs(cal.bias_deg[p2]) < 1.5  # the four 40° bearings do not pull the estimate
+    # each wild bearing that joined its event counts (one 40° off may be left on its own)
+    assert 3 <= round(cal.wild_rate[p2] * cal.used[p2]) <= 4
+    # another post's bearing is wild only where a wild one spoiled its reference
+    assert cal.wild_rate[by_source(res, "p1")] < cal.wild_rate[p2] / 2
+
+
+def test_too_few_events_are_not_flagged():
+    r, _ = week(4, {"p0": 7.0}, seed=7)
+    res = fuse_batch(r.batch(), None)
+    cal = res.calibration
+    p0 = by_source(res, "p0")
+    assert cal.used[p0] == 4 < CalibrationParams().min_events
+    assert cal.bias_deg[p0] > 3.0  # estimated, but four events do not show it
+    assert not cal.flagged.any()
+
+
+def test_a_clock_offset_is_estimated_from_the_arrays_emission_times():
+    rng = np.random.default_rng(11)
+    sensors = [offset(*CENTRE, az, 5_000.0) for az in (30, 120, 210, 300)]
+    r = Reports()
+    for e in range(12):
+        target = offset(*CENTRE, rng.uniform(0, 360), rng.uniform(0, 2_000.0))
+        t0 = e * 1_200.0
+        for k, s in enumerate(sensors):
+            arrival_report(r, e, s, target, t0, 0.01, rng, source=f"s{k}")
+        post = POSTS["p0"]
+        _, _, dist = GEOD.inv(*post, *target)
+        bearing_report(r, e, post, target, t0 + dist / 337.0 + 45.0, 2.0, rng, source="p0")
+    res = fuse_batch(r.batch(), None)
+    cal = res.calibration
+    p0 = by_source(res, "p0")
+    assert cal.timed[p0] == 12
+    assert cal.clock_offset_s[p0] == pytest.approx(45.0, abs=3.0)
+    assert np.isnan(cal.clock_offset_s[by_source(res, "s0")])  # a sensor's time is the fix's
