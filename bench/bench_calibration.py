@@ -20,9 +20,12 @@ import argparse
 import platform
 import tempfile
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
@@ -30,6 +33,7 @@ from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
 from truceline.core.evidence import gather
 from truceline.core.fusion import CalibrationParams, FusionParams, fuse_with_sources
+from truceline.core.geo import GEOD
 from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.check import derive_coverage, run_check
@@ -55,6 +59,40 @@ def _score(ev: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]
         "attribution_2km": ev["attribution"]["accuracy_2km_3_bearings"],
         "violations": sum(1 for f in findings if f["verdict"] == "violation"),
     }
+
+
+def _biased_events_error(
+    truth: list[dict[str, Any]], obs: dict[str, dict[str, Any]], incidents: list[Any]
+) -> tuple[float | None, float | None, int]:
+    """Origin error (median, mean m) of the events a biased post reported the origin of: the
+    incident holding most of the event's origin reports, where it has an origin."""
+    biased = {
+        r["id"]
+        for r in truth
+        if r["type"] == "source" and abs(r.get("bearing_bias_deg", 0.0)) >= BIASED_DEG
+    }
+    inc_of = {o: i for i in incidents for o in i.evidence}
+    errs = []
+    for e in truth:
+        if e["type"] != "event":
+            continue
+        ids = [o for o in e["reports"]["origin"] if o in obs]
+        if not any(obs[o]["source_id"] in biased for o in ids):
+            continue
+        held = Counter(inc_of[o].id for o in ids if o in inc_of)
+        if not held:
+            continue
+        top = held.most_common(1)[0][0]
+        inc = next(inc_of[o] for o in ids if o in inc_of and inc_of[o].id == top)
+        if inc.origin is not None:
+            errs.append(GEOD.inv(inc.origin.lon, inc.origin.lat, *_lonlat(e["origin"]))[2])
+    if not errs:
+        return None, None, 0
+    return round(float(np.median(errs)), 1), round(float(np.mean(errs)), 1), len(errs)
+
+
+def _lonlat(p: dict[str, Any]) -> tuple[float, float]:
+    return p["lon"], p["lat"]
 
 
 def run(tmp: Path, scenario: str, days: int, seed: int) -> dict[str, Any]:
@@ -121,10 +159,16 @@ def run(tmp: Path, scenario: str, days: int, seed: int) -> dict[str, Any]:
             src = source_estimates(store)
         ev = score([i.to_record() for i in incs], fs, src)
         out["on" if on else "off"] = _score(ev, fs)
+        out["on" if on else "off"]["biased_events"] = _biased_events_error(truth, obs, incs)
         if on:
             out["cal"] = ev["calibration"]
     store.close()
     return out
+
+
+def _be(r: dict[str, Any]) -> str:
+    med, mean, n = r["biased_events"]
+    return "-" if not n else f"{med:.0f} / {mean:.0f} ({n})"
 
 
 def main() -> None:
@@ -146,8 +190,9 @@ def main() -> None:
         f"{REVEALED_BEARINGS} bearings | precision | bias error, median abs (deg) | clock "
         "error, median / median abs (s) | ARI by event: off → on | origin median m: off → on "
         "| origin / CRLB: off → on | attribution accuracy (≥ 2 km, ≥ 3 bearings): off → on | "
-        f"violation findings: off → on | fusion s: off / on (min of {REPEATS}, ratio) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "origin error of the events a biased post reported, median / mean m (events): off → "
+        f"on | violation findings: off → on | fusion s: off / on (min of {REPEATS}, ratio) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for seed, b, x in rows:
         for name, r in (("baseline", b), ("biased_observers", x)):
@@ -160,7 +205,8 @@ def main() -> None:
                 f"{c['clock_error_median_abs_s']} | {f['ari']} → {n['ari']} | "
                 f"{f['origin_median_m']} → {n['origin_median_m']} | {f['origin_crlb']} → "
                 f"{n['origin_crlb']} | {f['attribution']} ({f['attribution_2km']}) → "
-                f"{n['attribution']} ({n['attribution_2km']}) | {f['violations']} → "
+                f"{n['attribution']} ({n['attribution_2km']}) | {_be(f)} → {_be(n)} | "
+                f"{f['violations']} → "
                 f"{n['violations']} | {r['t_off']:.1f} / {r['t_on']:.1f} "
                 f"({r['t_on'] / r['t_off']:.2f}) |"
             )

@@ -58,8 +58,8 @@ class CalibrationParams:
     #: Error of a source's references that does not average out over its events (degrees,
     #: added in quadrature to the standard error): a post's fixes without it are made by the
     #: same few neighbours, whose own compasses (within ~0.5-1° by their makers' specs) and
-    #: geometry err the same way every time. Without it, unbiased posts of the simulated
-    #: baseline weeks showed 2-2.5° at 3-3.5 standard errors (BENCHMARKS.md, issue 14).
+    #: geometry err the same way every time. Without it, posts of the simulated weeks whose
+    #: true bias was within 1.3° showed 2.3-3.5° at 3.3-5 standard errors (docs/fusion.md).
     systematic_deg: float = 1.0
     #: A sample further than this many sigmas from its source's median is a wild bearing.
     inlier_sigma: float = 3.5
