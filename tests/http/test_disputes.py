@@ -210,5 +210,9 @@ def test_steps_are_readable_in_the_record_by_who_may_see_the_dispute(
     proof = {who: c.get(f"/record/proof/inclusion?index={size - 1}",
                         headers=world.headers(who)).json()
              for who in ("party_RU", "party_UA", "guarantor_UK", "public")}
-    assert "entry" in proof["party_RU"] and "entry" in proof["guarantor_UK"]
-    assert "entry" not in proof["party_UA"] and "entry" not in proof["public"]
+    assert all("entry" in p for p in proof.values())  # in committed form, for everyone
+    opened = {who: c.get(f"/record/openings?start={size - 1}",
+                         headers=world.headers(who)).json()["openings"] for who in proof}
+    assert {o["field"] for o in opened["party_RU"]} >= {"dispute_id", "action"}
+    assert opened["guarantor_UK"] == opened["party_RU"]
+    assert opened["party_UA"] == [] and opened["public"] == []

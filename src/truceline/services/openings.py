@@ -21,6 +21,7 @@ from truceline.core.record.commit import (
     SALT_BYTES,
     Opening,
     committed_fields,
+    full_entry_bytes,
     is_committed,
     open_body,
 )
@@ -57,7 +58,7 @@ def open_stored(
         return body, data, ("changed", index, e.message)
     if left:
         return full, data, ("missing", index, f"no opening of field(s) {', '.join(left)}")
-    return full, (entry_bytes(entry_type, full) if committed else data), None
+    return full, (full_entry_bytes(entry_type, full) if committed else data), None
 
 
 def plaintext(entry_type: str, body: Mapping[str, Any]) -> bool:

@@ -96,6 +96,10 @@ def verify(db: str) -> None:
                       " only)")
         click.echo(f"record ok: {rep.size} entries, {rep.checkpoints} checkpoints, "
                    f"root {rep.root.hex()}{trust}")
+        if rep.plaintext:
+            click.echo(f"note: {rep.plaintext} entries were stored in plaintext, before entries "
+                       "committed to their private fields; exported tiles carry their content "
+                       "(docs/record.md, 'Stores from before commitments')")
         return
     for p in rep.problems:
         click.echo(str(p), err=True)

@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from truceline.core.record.commit import SALT_BYTES, Opening, commit_entry
+from truceline.core.record.commit import SALT_BYTES, Opening, commit_entry, json_canonical
 
 #: Schema 5: the openings of committed entry fields (one row per entry and field).
 SCHEMA_OPENINGS = [
@@ -24,8 +24,19 @@ SCHEMA_OPENINGS = [
 ]
 
 
-def _salt() -> bytes:
-    return os.urandom(SALT_BYTES)
+class _Salts:
+    """Fresh random salts, read from the system's generator 256 at a time (one call per
+    field costs a system call each); one per append, never shared between threads."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.pos = 0
+
+    def __call__(self) -> bytes:
+        if self.pos + SALT_BYTES > len(self.buf):
+            self.buf, self.pos = os.urandom(SALT_BYTES * 256), 0
+        self.pos += SALT_BYTES
+        return self.buf[self.pos - SALT_BYTES : self.pos]
 
 
 class OpeningsTable:
@@ -43,12 +54,13 @@ class OpeningsTable:
         committed: list[tuple[str, bytes]] = []
         openings: list[dict[str, Opening]] = []
         preset = self._preset
+        salts = _Salts()
         for t, data in entries:
             given = preset.get(data) if preset else None
             if given:
                 c, ops = given.popleft()
             else:
-                c, ops = commit_entry(data, _salt)
+                c, ops = commit_entry(data, salts)
             committed.append((t, c))
             openings.append(ops)
         idxs: list[int] = super()._append(committed)  # type: ignore[misc]
@@ -58,7 +70,7 @@ class OpeningsTable:
                 i,
                 name,
                 blob(salt),
-                json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
+                json_canonical(value).decode("utf-8"),
             )
             for i, ops in zip(idxs, openings, strict=True)
             for name, (salt, value) in sorted(ops.items())

@@ -24,12 +24,16 @@ it still verifies, and :func:`is_committed` tells it apart.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
+import re
 from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
-from truceline.core.record.canonical import canonical_bytes, entry_bytes
+from truceline.core.record.canonical import ENTRY_TYPES, canonical_bytes
 from truceline.errors import IntegrityError, TrucelineError, ValidationError
 
 __all__ = [
@@ -41,8 +45,10 @@ __all__ = [
     "commit_entry",
     "commitment",
     "committed_fields",
+    "full_entry_bytes",
     "is_commitment",
     "is_committed",
+    "json_canonical",
     "open_body",
 ]
 
@@ -61,19 +67,54 @@ CLEAR: Mapping[str, frozenset[str] | None] = {
     "key_registration": frozenset({"role"}),
 }
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
 #: A field's opening: its salt and its value.
 Opening = tuple[bytes, Any]
 
 
 def commitment(entry_type: str, name: str, salt: bytes, value: Any) -> str:
     """The hex SHA-256 commitment to ``value`` as field ``name`` of an ``entry_type`` entry."""
+    return _commit(entry_type, name, salt, canonical_bytes(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _prefix(entry_type: str, name: str) -> Any:
+    return hashlib.sha256(DOMAIN + canonical_bytes([entry_type, name]))
+
+
+def _commit(entry_type: str, name: str, salt: bytes, value: bytes) -> str:
     if len(salt) != SALT_BYTES:
         raise ValidationError(f"a salt is {SALT_BYTES} bytes, not {len(salt)}", field="salt")
-    h = hashlib.sha256(DOMAIN)
-    h.update(canonical_bytes([entry_type, name]))
+    h = _prefix(entry_type, name).copy()
     h.update(salt)
-    h.update(canonical_bytes(value))
-    return h.hexdigest()
+    h.update(value)
+    return str(h.hexdigest())
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def json_canonical(v: Any) -> bytes:
+    """Canonical bytes of a value read from JSON, fast: for JSON types with string keys the
+    core's encoder settings give exactly the canonical form; anything else (a time, a lone
+    surrogate, NaN) takes :func:`canonical_bytes` and its errors. Only for values parsed from
+    JSON: Python's encoder would turn a non-string key into a string where the canonical form
+    refuses it."""
+    t = type(v)
+    try:
+        if t is str:  # most fields: skip the encoder's Python layer
+            return encode_basestring(v).encode("utf-8")
+        if t is float and math.isfinite(v):
+            return repr(v).encode("ascii")
+        return _JSON.encode(v).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        return canonical_bytes(v)
+
+
+def full_entry_bytes(entry_type: str, body: Mapping[str, Any]) -> bytes:
+    """:func:`entry_bytes` of an opened entry (values read from JSON), by the fast path."""
+    return json_canonical({"body": body, "type": entry_type})
 
 
 def is_commitment(v: Any) -> bool:
@@ -81,7 +122,7 @@ def is_commitment(v: Any) -> bool:
     if type(v) is not dict or len(v) != 1:
         return False
     c = v.get("c")
-    return isinstance(c, str) and len(c) == 64 and all(x in "0123456789abcdef" for x in c)
+    return isinstance(c, str) and _HEX64.fullmatch(c) is not None
 
 
 def committed_fields(entry_type: str, body: Mapping[str, Any]) -> list[str]:
@@ -129,10 +170,18 @@ def commit_entry(data: bytes, salt: Callable[[], bytes]) -> tuple[bytes, dict[st
     try:
         obj = json.loads(data)
         entry_type, body = obj["type"], obj["body"]
-        if not committed_fields(entry_type, body) or is_committed(entry_type, body):
+        names = committed_fields(entry_type, body)
+        if not names or is_committed(entry_type, body):
             return data, {}
-        committed, openings = commit_body(entry_type, body, salt)
-        return entry_bytes(entry_type, committed), openings
+        out = dict(body)
+        openings: dict[str, Opening] = {}
+        for name in names:  # the values come from JSON: the fast canonical path holds
+            s = salt()
+            out[name] = {"c": _commit(entry_type, name, s, json_canonical(body[name]))}
+            openings[name] = (s, body[name])
+        if entry_type not in ENTRY_TYPES:
+            raise ValidationError(f"unknown entry type {entry_type!r}", field="type")
+        return full_entry_bytes(entry_type, out), openings
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, TrucelineError):
         return data, {}
 
@@ -147,20 +196,21 @@ def open_body(
     IntegrityError too (it was added or moved).
     """
     out = dict(body)
+    names = committed_fields(entry_type, body)
     for name, (salt, value) in openings.items():
         got = body.get(name)
-        if not is_commitment(got) or name not in committed_fields(entry_type, body):
+        if name not in names or not is_commitment(got):
             raise IntegrityError(
                 f"an opening of field {name}, which the entry does not commit to", field=name
             )
         try:
-            want = commitment(entry_type, name, salt, value)
-        except ValidationError:
+            want = _commit(entry_type, name, salt, json_canonical(value))
+        except (ValidationError, TypeError):
             want = ""
         if want != got["c"]:  # type: ignore[index]  # is_commitment: a dict
             raise IntegrityError(
                 f"the opening of field {name} does not match its commitment", field=name
             )
         out[name] = value
-    left = [n for n in committed_fields(entry_type, body) if is_commitment(out[n])]
+    left = [n for n in names if n not in openings and is_commitment(out[n])]
     return out, left
