@@ -16,12 +16,15 @@ verify unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from truceline.core.findings import Finding
 from truceline.errors import ConflictError, ValidationError
 
-__all__ = ["ACTIONS", "STATUSES", "apply", "fold", "public_view", "status_of", "transition"]
+__all__ = ["ACTIONS", "STATUSES", "apply", "apply_outcomes", "fold", "public_view", "status_of",
+           "transition", "upheld_outcomes"]
 
 STATUSES = ("open", "answered", "upheld", "rejected", "withdrawn")
 
@@ -122,3 +125,37 @@ def public_view(state: dict[str, Any]) -> dict[str, Any]:
             for b in state.get("history", [])
         ],
     }
+
+
+def upheld_outcomes(steps: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Finding id -> the step that upheld a dispute on it (``outcome``, ``text``,
+    ``dispute_id``, ``time``), from transition bodies or dispute states' histories in log
+    order: the mission conceded, so the finding is withdrawn or amended from then on."""
+    out: dict[str, dict[str, Any]] = {}
+    for b in steps:
+        if b.get("action") == "uphold" and b.get("outcome") in OUTCOMES:
+            out[str(b["finding_id"])] = b
+    return out
+
+
+def apply_outcomes(findings: list[Finding], upheld: Mapping[str, dict[str, Any]]
+                   ) -> list[Finding]:
+    """The findings with each upheld dispute's outcome applied: ``withdrawn`` drops the
+    finding (the record gets its withdrawn status change), ``amended`` keeps it with the
+    mission's amendment in its explanation and ``details["amended"]`` (the id, a hash of what
+    the finding is about, stays). Pure, so a check and a replay apply the same."""
+    if not upheld:
+        return findings
+    out = []
+    for f in findings:
+        step = upheld.get(f.id)
+        if step is None:
+            out.append(f)
+        elif step["outcome"] == "amended":
+            note = {"dispute_id": step.get("dispute_id"), "text": step.get("text"),
+                    "time": step.get("time")}
+            out.append(dataclasses.replace(
+                f, explanation=f"{f.explanation}; amended after dispute "
+                f"{step.get('dispute_id')} was upheld: {step.get('text')}",
+                details={**f.details, "amended": note}))
+    return out

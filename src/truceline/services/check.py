@@ -8,11 +8,13 @@ the record shows every change of a finding's status.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
+from truceline.core.disputes import apply_outcomes, upheld_outcomes
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding
 from truceline.core.fusion import fuse_with_sources
@@ -59,25 +61,30 @@ def derive_coverage(ctx: AgreementContext, observations: list[Observation]) -> C
 
 
 def derive_findings(
-    ctx: AgreementContext, observations: list[Observation]
+    ctx: AgreementContext, observations: list[Observation],
+    upheld: Mapping[str, dict[str, Any]] | None = None,
 ) -> tuple[list[Incident], list[Finding]]:
     """Pure derivation from an agreement and observations: what replay re-runs and compares.
 
     A resubmitted copy (:mod:`truceline.core.resubmissions`) is counted once: the copies are
     left out here, by a rule of the observations alone, so a replay leaves out the same.
+    ``upheld``: the upheld disputes' outcomes by finding id
+    (:func:`~truceline.core.disputes.upheld_outcomes`), applied after the rules.
     """
-    incidents, findings, _ = _derive(ctx, observations)
+    incidents, findings, _ = _derive(ctx, observations, upheld or {})
     return incidents, findings
 
 
-def _derive(ctx: AgreementContext, observations: list[Observation]
+def _derive(ctx: AgreementContext, observations: list[Observation],
+            upheld: Mapping[str, dict[str, Any]]
             ) -> tuple[list[Incident], list[Finding], list[dict[str, Any]]]:
     """:func:`derive_findings`, and what the shared events say about each source
     (:func:`~truceline.core.fusion.fuse_with_sources`)."""
     observations = counted(observations)
     incidents, sources = _fuse(ctx, observations)
     ev = gather(ctx.geometry, observations, incidents, derive_coverage(ctx, observations))
-    return incidents, check(ctx.agreement, ctx.geometry, ev), sources
+    findings = apply_outcomes(check(ctx.agreement, ctx.geometry, ev), upheld)
+    return incidents, findings, sources
 
 
 def withdrawn_entry(finding_id: str) -> bytes:
@@ -103,7 +110,8 @@ def incident_entries(store: Store, incidents: list[Incident],
 def run_check(store: Store) -> CheckResult:
     ctx = load_context(store)
     observations = store.observations()
-    incidents, findings, sources = _derive(ctx, observations)
+    upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
+    incidents, findings, sources = _derive(ctx, observations, upheld)
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     entries = [
         ("finding", entry_bytes("finding", f.to_record()))

@@ -21,6 +21,7 @@ from truceline.core import disputes as life
 from truceline.core.findings import Finding
 from truceline.core.record.canonical import entry_bytes
 from truceline.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from truceline.services.check import withdrawn_entry
 from truceline.services.ports import Store
 
 #: Steps only the party that filed the dispute may take; the others are the mission's.
@@ -156,9 +157,32 @@ def uphold(
     """The dispute holds: the finding is ``withdrawn`` or ``amended`` (``text`` says how)."""
     if outcome not in life.OUTCOMES:
         raise ValidationError(f"must be one of {', '.join(life.OUTCOMES)}", field="outcome")
-    return _step(
+    state = _step(
         store, dispute_id, "uphold", None, by, now, outcome=outcome, text=_text(text, "text")
     )
+    apply_upheld(store, state)
+    return state
+
+
+def apply_upheld(store: Store, state: dict[str, Any]) -> None:
+    """Carry an upheld dispute's outcome into the findings at once: the finding is withdrawn
+    (a withdrawn status change) or amended (a new finding entry with the amendment), as the
+    next check derives it too (:func:`truceline.core.disputes.apply_outcomes`), so checks,
+    replays and readers agree from this step on."""
+    upheld = life.upheld_outcomes(state.get("history", []))
+    current = store.findings()
+    after = life.apply_outcomes(current, upheld)
+    kept = {f.id: f for f in after}
+    entries: list[tuple[str, bytes]] = []
+    for f in current:
+        if f.id not in upheld:
+            continue
+        if f.id not in kept:
+            entries.append(("status_change", withdrawn_entry(f.id)))
+        else:
+            entries.append(("finding", entry_bytes("finding", kept[f.id].to_record())))
+    if entries:
+        store.replace_findings(after, entries)
 
 
 def reject(store: Store, dispute_id: str, reasons: str, by: str, now: datetime) -> dict[str, Any]:

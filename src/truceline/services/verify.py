@@ -317,6 +317,7 @@ def replay(read: TileRead, log_vkey: str,
     docs: dict[str, dict[str, Any]] = {}
     obs: list[Observation] = []
     published: dict[str, Finding] = {}
+    steps: list[dict[str, Any]] = []  # dispute steps the last check saw (upheld outcomes)
     for i, (t, body) in enumerate(parsed):
         if i in sealed:  # what stays committed is checked by partial_findings below
             continue
@@ -335,17 +336,20 @@ def replay(read: TileRead, log_vkey: str,
                 published[body["id"]] = Finding.from_record(body)
             elif t == "status_change" and body.get("subject") == "finding":
                 published.pop(body["finding_id"], None)  # withdrawn by a later check
+            elif t == "status_change" and body.get("subject") == "dispute" and i < last:
+                steps.append(body)
+    upheld = dispute_life.upheld_outcomes(steps)
     if doc is None:
         raise IntegrityError("the log holds no agreement version", field="entries")
     if sealed:  # some entries stay committed: re-derive what the openings allow
         ctx = context_for_doc(doc)
         part = openings.partial_findings(parsed, sealed, last,
-                                         lambda o: derive_findings(ctx, o)[1])
+                                         lambda o: derive_findings(ctx, o, upheld)[1])
         return ReplayResult(cp, entries, docs, part.observations, part.derived,
                             [], part.differences, part.rederived, part.by_commitment,
                             len(sealed))
     obs.sort(key=lambda o: (o.time, o.id))
-    _, derived = derive_findings(context_for_doc(doc), obs)
+    _, derived = derive_findings(context_for_doc(doc), obs, upheld)
     diffs = []
     got = {f.id: f for f in derived}
     for fid in sorted(set(got) | set(published)):
