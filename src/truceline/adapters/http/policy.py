@@ -17,9 +17,10 @@ exact; everyone else only the incidents behind findings they may see (a finding'
 ``incident_id``), redacted like those findings. The public thus sees the incidents of published
 findings only, never attribution probabilities of anything unpublished.
 
-Record entries (``/record/proof/inclusion``): the proof itself (leaf hash, index, tree size,
-audit path) is for everyone; the entry's bytes, which hold the exact, unredacted content, only
-for whoever may see that content exactly (:func:`entry_readable`).
+Record entries (``/record/proof/inclusion``): the proof and the entry in committed form are for
+everyone; which committed fields a key may open (``/record/openings``) is
+:mod:`truceline.adapters.http.disclosure`'s rule. An entry stored in plaintext by an older
+version comes only to whoever may see its content exactly (:func:`entry_readable`).
 
 Coverage (``/coverage``): everyone gets the shares and gaps; only analysts and monitors get the
 mission's assets (ids and positions of posts, patrols, cameras and sensors).
