@@ -3,13 +3,16 @@ corrected, against the same fusion without calibration, on the baseline and bias
 
 For each seed, simulates the March 2025 scenario (from entry into force + 4 days) as
 ``baseline`` and as ``biased_observers`` (10 % of the posts' compasses 4-10° off, the others'
-within 0.5°): the same events and reports but for the bearings of the posts. Each week goes
-through the services (ingest into a temporary SQLite store, ``run_check``, which fuses with
-calibration) and is fused and checked again **without** calibration in the same run. The
-evaluator scores both: grouping ARI (by event), origin error (median, and median ratio to the
-Cramér-Rao bound), attribution accuracy, violation findings; and the flags against
-the truth (recall over biased posts, and over those with >= 10 bearings; precision; errors of
-the bias and clock estimates). Writes bench/results/calibration.md.
+within 0.5°): the same events and reports but for the bearings of the posts. Each week is
+ingested into a temporary SQLite store through the services, then fused and checked with and
+without calibration in the same run (the same function, ``fuse_with_sources``, with
+``CalibrationParams(enabled=False)`` for 'off'), and ``run_check`` stores the estimates
+that ``services.sources`` reads back. The evaluator scores both: grouping ARI (by event),
+origin error (median, and median ratio to the Cramér-Rao bound), attribution accuracy,
+violation findings, the origin error of the events a biased post reported; and the flags
+against the truth (recall over biased posts, and over those with >= 10 bearings; precision;
+errors of the bias and clock estimates). The cost: fusion alone, on and off alternated, best
+of ``REPEATS`` each. Writes bench/results/calibration.md.
 
     python bench/bench_calibration.py [--days 7] [--seeds 1 2 3]
 """
@@ -225,7 +228,7 @@ def main() -> None:
         f"{platform.python_version()}, `python bench/bench_calibration.py --days {args.days} "
         f"--seeds {' '.join(map(str, args.seeds))}`, {time.perf_counter() - t0:.0f} s in all."
         f"\n\nMarch 2025 scenario, {args.days} days from entry into force + 4 days, scale 1. "
-        "'off': fusion without calibration; 'on': with it (`run_check`, the default), in the "
+        "'off': fusion without calibration; 'on': with it (the default), in the "
         f"same run on the same store. A post is biased when |bias| >= {BIASED_DEG}°; recall "
         f"is also given over the biased posts that wrote >= {REVEALED_BEARINGS} bearings in "
         "the week. Clock error: estimate minus the simulator's clock offset (the estimate "

@@ -171,3 +171,34 @@ def test_findings_recall_observable_summaries_and_why_missed() -> None:
     assert ua["unattributed"] == 3
     assert ua["summary"]["compliant"] == 2 and ua["compliant_despite_violation"] == 1
     assert ua["misses"] == {"not_observable": 1, "origin_one_report": 1, "origin_split": 1}
+
+
+def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:
+    from truceline.simulation.evaluation import score_calibration
+
+    def src(sid: str, bias: float) -> dict[str, Any]:
+        return {"type": "source", "id": sid, "role": "post", "bearing_bias_deg": bias,
+                "clock_offset_s": 10.0}
+
+    # a, b, c biased (|bias| >= 3); d at 2.9 is not; e has no bias in the truth at all
+    truth = [src("a", 6.0), src("b", -4.0), src("c", 8.0), src("d", 2.9),
+             {"type": "source", "id": "e", "role": "camera"}]
+    n = {"a": 12, "b": 12, "c": 3, "d": 12, "e": 12}  # c wrote too few bearings to show
+    obs = {f"{s}{k}": {"source_id": s, "bearing_deg": 90.0} for s, m in n.items()
+           for k in range(m)}
+    obs["x"] = {"source_id": "a"}  # no bearing: not counted
+
+    def est(sid: str, bias: float, flagged: bool, used: int = 12) -> dict[str, Any]:
+        return {"source_id": sid, "flagged": flagged, "bias_deg": bias, "reports_used": used,
+                "clock_offset_s": 14.0, "timed": 12}
+
+    sources = [est("a", 6.5, True), est("b", -3.0, False), est("c", 7.0, False, used=3),
+               est("d", 3.1, True), est("e", 0.2, False)]
+    got = score_calibration(truth, obs, set(obs) - {"c0"}, sources)
+    assert got["biased"] == 3 and got["revealed"] == 2  # a, b (c: 2 stored bearings)
+    assert got["flagged"] == 2 and got["true_flags"] == 1
+    assert got["recall"] == round(1 / 3, 4) and got["recall_revealed"] == 0.5
+    assert got["precision"] == 0.5 and got["false_flags"] == ["d"]
+    # errors over the sources estimated from >= 10 reports: 0.5, 1.0, 0.2, 0.2 -> median 0.35
+    assert got["bias_error_median_abs_deg"] == 0.35
+    assert got["clock_error_median_s"] == 4.0  # e has no clock in the truth: not counted
