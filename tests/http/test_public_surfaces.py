@@ -11,8 +11,10 @@ tiles alone, and its opening fails once changed.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ from truceline.core.record.canonical import parse_entry
 from truceline.core.record.commit import open_body
 from truceline.core.record.tiles import TileReader, read_log
 from truceline.errors import IntegrityError
+from truceline.services import guarantees
 from truceline.services.openings import bundle, parse_bundle
 from truceline.services.record import open_log_checkpoint
 from truceline.services.verify import export_tiles
@@ -179,3 +182,30 @@ def test_openings_pages_and_refusals(world: World, surfaces: tuple[TestClient, P
     r = c.get("/record/openings?start=5&end=5")
     assert r.status_code in (400, 422) and "end" in r.text
     assert c.get(f"/record/openings?start={n + 5}").json()["openings"] == []
+
+
+def test_notifications_open_to_whoever_may_see_them(
+    world: World, surfaces: tuple[TestClient, Path]
+) -> None:
+    c, db = surfaces
+    store = open_store(str(db))
+    guarantees.notify(store, datetime(2025, 3, 28, 6, tzinfo=UTC))  # as a check does
+    store.close()
+    n = c.get("/readyz").json()["entries"]
+    types = [
+        parse_entry(base64.b64decode(c.get(f"/record/proof/inclusion?index={i}").json()["entry"]))[
+            0
+        ]
+        for i in range(n)
+    ]
+    assert "notification" in types
+    opened_any = False
+    for who in ("guarantor_UK", "guarantor_US", "party_RU", "party_UA", "public", "monitor"):
+        h = world.headers(who)
+        mine = parse_bundle(c.get("/record/openings", headers=h).json())
+        opened = {ops["id"][1] for i, ops in mine.items() if types[i] == "notification"}
+        r = c.get("/notifications", headers=h)
+        listed = {x["id"] for x in r.json()["notifications"]} if r.status_code == 200 else set()
+        assert opened == listed, who
+        opened_any |= bool(opened)
+    assert opened_any

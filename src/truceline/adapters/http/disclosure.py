@@ -13,6 +13,8 @@ finding        a finding a principal may see (published, or its own party's, or 
                every field but the exact ones (``lon``, ``lat``, ``explanation``, ``details``),
                which the API coarsens for everyone outside the mission
 publication    a published finding's id and the time it was published, to everyone
+notification   every field of a guarantee notification to whoever may see it (its recipients,
+               as ``/notifications``); an acknowledgement to the guarantor that made it
 ============== ==============================================================================
 
 Everything else stays committed. The same rule serves ``GET /record/openings`` and the
@@ -26,7 +28,13 @@ from collections.abc import Callable
 from typing import Any
 
 from truceline.adapters.http.auth import Principal, Role
-from truceline.adapters.http.policy import dispute_visible, own_submission, visible_findings
+from truceline.adapters.http.policy import (
+    dispute_visible,
+    notification_visible,
+    own_submission,
+    visible_findings,
+)
+from truceline.core.agreements import Agreement
 from truceline.services.context import context_for_doc
 from truceline.services.openings import MayOpen
 from truceline.services.ports import Store
@@ -38,11 +46,16 @@ _NOTHING: frozenset[str] = frozenset()
 
 
 def openable(
-    who: Principal, entry_type: str, body: dict[str, Any], visible_ids: Callable[[], frozenset[str]]
+    who: Principal,
+    entry_type: str,
+    body: dict[str, Any],
+    visible_ids: Callable[[], frozenset[str]],
+    agreement: Callable[[], Agreement] | None = None,
 ) -> frozenset[str] | None:
     """The fields of an entry ``who`` may open (None: all; see the module's table).
 
-    ``body`` is the full entry; ``visible_ids`` gives the ids of the findings ``who`` may see.
+    ``body`` is the full entry; ``visible_ids`` gives the ids of the findings ``who`` may see,
+    ``agreement`` the agreement in force (notifications: who guarantees what).
     """
     if who.role is Role.ANALYST:
         return None
@@ -57,6 +70,11 @@ def openable(
     if entry_type == "finding":
         seen = body.get("id") in visible_ids()
         return frozenset(body) - EXACT_FINDING_FIELDS if seen else _NOTHING
+    if entry_type == "notification" and agreement is not None:
+        return None if notification_visible(who, body, agreement()) else _NOTHING
+    if entry_type == "acknowledgement":
+        mine = who.role is Role.GUARANTOR and body.get("guarantor") == who.bound
+        return None if mine else _NOTHING
     if subject == "finding" and body.get("status") == "published":
         return (
             frozenset({"finding_id", "time"})
@@ -88,4 +106,11 @@ def visible_ids_of(store: Store, who: Principal) -> Callable[[], frozenset[str]]
 def may_open(store: Store, who: Principal) -> MayOpen:
     """:func:`openable` for every entry of ``store``, as ``services.openings.bundle`` takes it."""
     ids = visible_ids_of(store, who)
-    return lambda index, entry_type, body: openable(who, entry_type, body, ids)
+    memo: list[Agreement] = []
+
+    def agreement() -> Agreement:
+        if not memo:
+            memo.append(context_for_doc(store.agreement_doc()).agreement)
+        return memo[0]
+
+    return lambda index, entry_type, body: openable(who, entry_type, body, ids, agreement)
