@@ -40,7 +40,7 @@ class SourcesOut(BaseModel):
     flagged: int
 
 
-@router.get("/sources", response_model=SourcesOut, responses=error_responses())
+@router.get("/sources", response_model=SourcesOut, responses=error_responses(403, 404))
 async def sources(
     flagged: bool = Query(False, description="Only the sources whose bearings show a bias."),
     who: Principal = Depends(principal),
