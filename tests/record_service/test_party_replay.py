@@ -193,3 +193,22 @@ def test_a_plaintext_entry_from_before_still_verifies(tmp_path: Path) -> None:
     assert rep.ok and rep.plaintext == 1, rep.problems
     assert parse_bundle({"format": "truceline-openings/v1", "openings": []}) == {}
     store.close()
+
+
+def test_pages_of_openings_replay_as_one_bundle(mission: tuple[str, Path, str],
+                                               tmp_path: Path) -> None:
+    """The pages of GET /record/openings, each saved as a file, are one bundle together."""
+    db, tiles, vkey = mission
+    every = _bundle(db, "analyst", tmp_path / "all.json")
+    half = len(every["openings"]) // 2
+    for name, part in (("a", every["openings"][:half]), ("b", every["openings"][half:])):
+        (tmp_path / f"{name}.json").write_text(json.dumps({**every, "openings": part}))
+    args = ["record", "replay", "--tiles", str(tiles), "--log-vkey", vkey]
+    res = run(*args, "--openings", str(tmp_path / "a.json"), "--openings",
+              str(tmp_path / "b.json"))
+    assert res.exit_code == 0 and "findings identical to the published ones" in res.output
+    res = run(*args, "--openings", str(tmp_path / "a.json"))  # half: verified, not re-derived
+    assert res.exit_code == 0 and "entries stay committed" in res.output, res.output
+    (tmp_path / "c.json").write_text("{not json")
+    res = run(*args, "--openings", str(tmp_path / "c.json"))
+    assert res.exit_code == 65 and "openings" in res.output

@@ -310,26 +310,30 @@ def openings(db: str, out: str, reader: str) -> None:
 @record.command()
 @click.option("--tiles", "tiles_dir", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--log-vkey", required=True, help="The log's verifier key.")
-@click.option("--openings", "openings_file", type=click.Path(exists=True, dir_okay=False),
-              help="Your openings bundle (`record openings`); without it only what is in "
-                   "clear is checked.")
+@click.option("--openings", "openings_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Your openings bundle (`record openings`, or the pages of GET "
+                   "/record/openings, each saved as a file: repeat the option); without it "
+                   "only what is in clear is checked.")
 @click.option("--db", help="Also rebuild a new database here (needs every opening).")
 @click.option("--checkpoint", "kept", type=click.Path(exists=True, dir_okay=False),
               help="A signed checkpoint you kept earlier: refuse a log that does not extend it.")
 @handle_errors
-def replay(tiles_dir: str, log_vkey: str, openings_file: str | None, db: str | None,
+def replay(tiles_dir: str, log_vkey: str, openings_files: tuple[str, ...], db: str | None,
            kept: str | None) -> None:
     """Verify the tiles and the openings, re-derive the findings, compare with the published
     ones (with a partial bundle: those the openings allow; the rest by commitment)."""
     from truceline.services.openings import parse_bundle
 
     read = _read_dir(Path(tiles_dir))
-    bundle = None
-    if openings_file is not None:
+    bundle: dict[int, dict[str, tuple[bytes, object]]] = {}
+    for name in openings_files:
         try:
-            bundle = parse_bundle(json.loads(Path(openings_file).read_text(encoding="utf-8")))
+            page = parse_bundle(json.loads(Path(name).read_text(encoding="utf-8")))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-            raise ValidationError("the openings bundle is not JSON", field="openings") from None
+            raise ValidationError(f"{name} is not JSON", field="openings") from None
+        for i, ops in page.items():
+            bundle.setdefault(i, {}).update(ops)
     res = audit.replay(read, log_vkey, bundle)
     if kept is not None:  # a rollback or a fork against what this party saw before
         size = res.checkpoint.size
