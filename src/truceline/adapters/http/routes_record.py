@@ -209,9 +209,9 @@ def openings(start: int = Query(0, ge=0, le=2**62, description="First entry inde
     """The openings of committed fields of entries ``[start, end)`` this key may have.
 
     Each opens one field of one entry against the commitment in the signed log (the rule:
-    docs/record.md, "Who opens which field"); each page is a bundle
-    ``truceline record replay --openings FILE`` takes (once per page). Everyone may ask; the public gets the
-    published findings' fields outside the mission's exact ones.
+    docs/record.md, "Who opens which field"); each page is a bundle that
+    ``truceline record replay --openings FILE`` takes (once per page). Everyone may ask; the
+    public gets the published findings' fields outside the mission's exact ones.
     """
     if end is not None and not start < end <= start + OPENINGS_PAGE:
         raise ValidationError(f"must be above start and at most start + {OPENINGS_PAGE}",
