@@ -2,8 +2,9 @@
 guaranteed provision; the check finds it; a real webhook receiver on loopback gets the
 signed notifications and checks their signatures; the UK acknowledges through the API;
 France does not and is reported overdue after its deadline (simulated clock), escalated and
-named in the daily report; RU disputes the finding, the analyst answers, RU withdraws; every step is in the record, and `record replay --db` on another
-machine (another directory, from the exported tiles alone) reproduces the same states."""
+named in the daily report; RU disputes the finding, the analyst answers, RU withdraws; every
+step is in the record, and `record replay --db` on another machine (another directory, from
+the exported tiles alone) reproduces the same states."""
 
 from __future__ import annotations
 
