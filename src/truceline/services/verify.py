@@ -463,6 +463,7 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
             if t == "incident":
                 incidents_at = (i, body)
         i = j
+    store.preset_openings([])  # every preset was used: later appends are salted afresh
     if incidents_at is not None:
         _rebuild_incidents(store, entries, incidents_at, documents or {})
     v = Verifier.from_vkey(log_vkey)
