@@ -47,6 +47,13 @@ def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> 
     return _fuse(ctx, counted(observations))[0]
 
 
+def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Observation]
+                                 ) -> tuple[list[Incident], list[dict[str, Any]]]:
+    """:func:`derive_incidents` and the per-source estimates of the same fusion (what a
+    rebuilt mirror stores, as the check that recorded them did)."""
+    return _fuse(ctx, counted(observations))
+
+
 def _fuse(ctx: AgreementContext, observations: list[Observation]
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
     return fuse_with_sources(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
@@ -93,8 +100,8 @@ def withdrawn_entry(finding_id: str) -> bytes:
                                          "status": "withdrawn"})
 
 
-def incident_entries(store: Store, incidents: list[Incident],
-                     observations: int) -> list[tuple[str, bytes]]:
+def incident_entries(store: Store, incidents: list[Incident], observations: int,
+                     sources: list[dict[str, Any]] | None = None) -> list[tuple[str, bytes]]:
     """The ``incident`` entry committing to this incident set, unless the last one does.
 
     One entry per change of the set (its count and digest), not one per incident: a check
@@ -104,7 +111,7 @@ def incident_entries(store: Store, incidents: list[Incident],
     last = store.last_entry("incident")
     if last is not None and parse_entry(last.data)[1].get("sha256") == incidents_digest(records):
         return []
-    return [("incident", incidents_entry(records, observations))]
+    return [("incident", incidents_entry(records, observations, sources))]
 
 
 def run_check(store: Store) -> CheckResult:
@@ -120,7 +127,7 @@ def run_check(store: Store) -> CheckResult:
     ]
     now = {f.id for f in findings}
     entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
-    recorded = incident_entries(store, incidents, len(observations))
+    recorded = incident_entries(store, incidents, len(observations), sources)
     store.replace_incidents(incidents, recorded)
     store.replace_findings(findings, entries)
     store_source_estimates(store, sources)

@@ -38,7 +38,7 @@ from truceline.errors import (
     ValidationError,
 )
 from truceline.services import openings, verify_guarantees
-from truceline.services.check import derive_findings, derive_incidents
+from truceline.services.check import derive_findings, derive_incidents_and_sources
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
 from truceline.services.record import (
@@ -50,7 +50,13 @@ from truceline.services.record import (
     open_log_checkpoint,
     unb64,
 )
-from truceline.services.verify_rows import PUBLISHED_KEY, check_rows, incidents_digest
+from truceline.services.sources import store_source_estimates
+from truceline.services.verify_rows import (
+    PUBLISHED_KEY,
+    check_rows,
+    incidents_digest,
+    sources_digest,
+)
 from truceline.services.witnesses import add_cosignature, cosigned_note, witness_keys
 
 
@@ -497,9 +503,15 @@ def _rebuild_incidents(store: Store, entries: Sequence[bytes], at: tuple[int, di
         raise IntegrityError(f"entry {index}: incidents before any agreement version",
                              field="entry", index=index)
     obs.sort(key=lambda o: (o.time, o.id))
-    incidents = derive_incidents(context_for_doc(doc), obs)
+    incidents, sources = derive_incidents_and_sources(context_for_doc(doc), obs)
     if incidents_digest([x.to_record() for x in incidents]) != body.get("sha256"):
         raise IntegrityError(f"entry {index}: the incidents fused from its {len(obs)} "
                              "observations are not the set it records", field="entry",
                              index=index)
+    if "sources_sha256" in body and sources_digest(sources) != body["sources_sha256"]:
+        raise IntegrityError(f"entry {index}: the per-source estimates fused from its "
+                             f"{len(obs)} observations are not those it records",
+                             field="entry", index=index)
     store.replace_incidents(incidents)
+    if "sources_sha256" in body:
+        store_source_estimates(store, sources)

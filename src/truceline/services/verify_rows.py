@@ -21,6 +21,7 @@ from truceline.errors import TrucelineError
 from truceline.services import verify_guarantees
 from truceline.services.ports import Store
 from truceline.services.record import agreement_matches, unb64
+from truceline.services.sources import SOURCES_META
 
 #: The meta key holding the published findings' ids (a JSON list), each one recorded by a
 #: ``status_change`` entry with ``"status": "published"`` appended in the same transaction.
@@ -43,14 +44,22 @@ def incidents_digest(records: Sequence[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical_bytes(ordered)).hexdigest()
 
 
-def incidents_entry(records: Sequence[dict[str, Any]], observations: int) -> bytes:
+def incidents_entry(records: Sequence[dict[str, Any]], observations: int,
+                    sources: Sequence[dict[str, Any]] | None = None) -> bytes:
     """The entry a check appends when its incidents differ from the last recorded set:
-    their count and digest, and how many observations (the first, in log order) they were
-    fused from."""
-    return entry_bytes(
-        "incident",
-        {"count": len(records), "observations": observations, "sha256": incidents_digest(records)},
-    )
+    their count and digest, how many observations (the first, in log order) they were
+    fused from, and the digest of the per-source estimates the same fusion gave (what
+    ``truceline sources`` and GET /sources serve; they change only with the incidents)."""
+    body: dict[str, Any] = {"count": len(records), "observations": observations,
+                            "sha256": incidents_digest(records)}
+    if sources is not None:
+        body["sources_sha256"] = sources_digest(sources)
+    return entry_bytes("incident", body)
+
+
+def sources_digest(sources: Sequence[dict[str, Any]]) -> str:
+    """SHA-256 (hex) of the per-source estimates as stored (canonical JSON)."""
+    return hashlib.sha256(canonical_bytes(list(sources))).hexdigest()
 
 
 def published_ids(bodies: Bodies) -> dict[str, int]:
@@ -226,6 +235,19 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
             f"the {len(rows)} stored incidents are not the set of "
             f"{body.get('count')} that entry {i} records",
         )
+    if "sources_sha256" in body:  # entries from before the estimates existed have none
+        text = store.get_meta(SOURCES_META)
+        try:
+            got = sources_digest(json.loads(text)) if text is not None else None
+        except (ValueError, TypeError, TrucelineError):
+            got = ""
+        if got != body["sources_sha256"]:
+            yield (
+                "changed",
+                i,
+                f"the stored per-source estimates (meta {SOURCES_META}) are not those entry "
+                f"{i} records",
+            )
 
 
 def _findings(store: Store, bodies: Bodies) -> Iterator[Issue]:
