@@ -12,14 +12,12 @@ only the delivered rows, so a mirror never sends the mission's notifications aga
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
-from truceline.core.record.canonical import canonical_bytes
-from truceline.errors import TrucelineError
 from truceline.services.guarantees import guarantee_store
 from truceline.services.ports import Store
+from truceline.services.verify_pairs import pair_rows
 
 Issue = tuple[str, int | None, str]
 Bodies = dict[str, list[tuple[int, dict[str, Any], bytes]]]
@@ -36,39 +34,13 @@ def _withdrawals(bodies: Bodies) -> dict[str, int]:
 
 def _table(store: Store, table: str, key: str, entry_type: str, bodies: Bodies,
            what: str) -> Iterator[tuple[Issue | None, dict[str, Any], int, dict[str, Any]]]:
-    """Pair each row with its entry (yielding issues for rows without one and entries
-    without a row); yields (None, row, index, body) for each pair."""
+    """Pair each row with its entry (:func:`~truceline.services.verify_pairs.pair_rows`),
+    the first entry of ``entry_type`` for each ``key``."""
     recorded: dict[str, tuple[int, dict[str, Any]]] = {}
     for i, b, _ in bodies.get(entry_type, []):
         if isinstance(b.get(key), str):
             recorded.setdefault(b[key], (i, b))
-    seen: set[str] = set()
-    for row in store.table_rows(table):
-        rid = row[key]
-        hit = recorded.get(rid)
-        if hit is None or rid in seen:
-            yield ("unrecorded", None, f"{what} {rid!r} has no entry"), row, -1, {}
-            continue
-        seen.add(rid)
-        i, body = hit
-        try:
-            same = canonical_bytes(json.loads(row["record"])) == canonical_bytes(body)
-        except (ValueError, TrucelineError):
-            same = False
-        if not same:
-            yield ("changed", i, f"{what} {rid!r} differs from its entry"), row, i, body
-        try:
-            want = store.derived_columns(table, body)
-        except (KeyError, TypeError, ValueError):
-            want = {}
-        for col, value in want.items():
-            if row.get(col) != value:
-                yield (("changed", i, f"{what} {rid!r}: column {col} is {row.get(col)!r}, "
-                        f"the record says {value!r}"), row, i, body)
-        yield None, row, i, body
-    for rid, (i, _) in recorded.items():
-        if rid not in seen:
-            yield ("missing", i, f"{what} {rid!r} is in the record but not stored"), {}, i, {}
+    yield from pair_rows(store, table, key, recorded, what)
 
 
 def check_rows(store: Store, bodies: Bodies) -> Iterator[Issue]:

@@ -22,6 +22,7 @@ from truceline.services import verify_guarantees
 from truceline.services.ports import Store
 from truceline.services.record import agreement_matches, unb64
 from truceline.services.sources import SOURCES_META
+from truceline.services.verify_pairs import columns, pair_rows
 
 #: The meta key holding the published findings' ids (a JSON list), each one recorded by a
 #: ``status_change`` entry with ``"status": "published"`` appended in the same transaction.
@@ -89,29 +90,6 @@ def check_rows(store: Store, bodies: Bodies) -> list[Issue]:
     return out
 
 
-def _columns(
-    store: Store,
-    table: str,
-    what: str,
-    row: dict[str, Any],
-    recorded: dict[str, Any],
-    index: int | None,
-) -> Iterator[Issue]:
-    """The row's indexed columns against those the store derives from the recorded body."""
-    try:
-        want = store.derived_columns(table, recorded)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        yield ("changed", index, f"{what}: the entry does not hold the row's columns")
-        return
-    for col, value in want.items():
-        if row.get(col) != value:
-            yield (
-                "changed",
-                index,
-                f"{what}: column {col} is {row.get(col)!r}, the record says {value!r}",
-            )
-
-
 def _agreements(store: Store, bodies: Bodies) -> Iterator[Issue]:
     rows = {r["version"]: r for r in store.table_rows("agreement_versions")}
     versions = bodies.get("agreement_version", [])
@@ -128,7 +106,7 @@ def _agreements(store: Store, bodies: Bodies) -> Iterator[Issue]:
         if not same:
             yield ("changed", i, f"agreement version {n} differs from its entry")
         else:
-            yield from _columns(store, "agreement_versions", f"agreement version {n}", row, doc, i)
+            yield from columns(store, "agreement_versions", f"agreement version {n}", row, doc, i)
     for v in sorted(rows, key=str):
         yield ("unrecorded", None, f"agreement version {v} has no entry")
 
@@ -166,7 +144,7 @@ def _observations(store: Store, bodies: Bodies) -> Iterator[Issue]:
                 i,
                 f"{what}: column seq is {row.get('seq')!r}, the record makes it observation {rank}",
             )
-        yield from _columns(store, "observations", what, row, body, i)
+        yield from columns(store, "observations", what, row, body, i)
         if "duplicate_of" in row and row["duplicate_of"] != links.get(oid):
             yield (
                 "changed",
@@ -211,7 +189,7 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
             )
             continue
         records.append(rec)
-        yield from _columns(
+        yield from columns(
             store, "incidents", f"incident {row['id']!r}", row, rec, last[-1][0] if last else None
         )
     if not last:
@@ -279,7 +257,7 @@ def _findings(store: Store, bodies: Bodies) -> Iterator[Issue]:
             same = False
         if not same:
             yield ("changed", i, f"finding {fid!r} differs from its latest entry")
-        yield from _columns(store, "findings", f"finding {fid!r}", row, body, i)
+        yield from columns(store, "findings", f"finding {fid!r}", row, body, i)
     for fid, (i, _, _) in current.items():
         if fid not in seen:
             yield ("missing", i, f"finding {fid!r} is current in the record but not stored")
@@ -302,7 +280,7 @@ def _keys(store: Store, bodies: Bodies) -> Iterator[Issue]:
         seen.add(kid)
         i, body = hit
         what = f"key {kid!r}"
-        yield from _columns(store, "keys", what, row, body, i)
+        yield from columns(store, "keys", what, row, body, i)
         try:
             same = bytes(row["public_key"]) == unb64(body["public_key"], "public_key")
         except (KeyError, TypeError, TrucelineError):
@@ -318,31 +296,15 @@ def _keys(store: Store, bodies: Bodies) -> Iterator[Issue]:
 
 def _disputes(store: Store, bodies: Bodies) -> Iterator[Issue]:
     """Each row's record is its filing folded with its steps (status changes about it)."""
-    recorded = {b.get("id"): (i, b) for i, b, _ in bodies.get("dispute", [])}
+    recorded: dict[str, tuple[int, dict[str, Any]]] = {
+        str(b.get("id")): (i, b) for i, b, _ in bodies.get("dispute", [])}
     for i, b, _ in bodies.get("status_change", []):
         did = b.get("dispute_id") if b.get("subject") == "dispute" else None
-        hit = recorded.get(did) if isinstance(did, str) else None
-        if hit is not None:
-            recorded[did] = (i, dispute_life.apply(hit[1], b))
-    seen: set[str] = set()
-    for row in store.table_rows("disputes"):
-        did = row["id"]
-        hit = recorded.get(did)
-        if hit is None or did in seen:
-            yield ("unrecorded", None, f"dispute {did!r} has no entry")
-            continue
-        seen.add(did)
-        i, body = hit
-        try:
-            same = canonical_bytes(json.loads(row["record"])) == canonical_bytes(body)
-        except (ValueError, TrucelineError):
-            same = False
-        if not same:
-            yield ("changed", i, f"dispute {did!r} differs from its entry")
-        yield from _columns(store, "disputes", f"dispute {did!r}", row, body, i)
-    for did, (i, _) in recorded.items():
-        if did not in seen:
-            yield ("missing", i, f"dispute {did!r} is in the record but not stored")
+        if isinstance(did, str) and did in recorded:
+            recorded[did] = (i, dispute_life.apply(recorded[did][1], b))
+    for issue, _, _, _ in pair_rows(store, "disputes", "id", recorded, "dispute"):
+        if issue is not None:
+            yield issue
 
 
 def _cosignatures(store: Store, bodies: Bodies) -> Iterator[Issue]:
