@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,20 +22,25 @@ from truceline.settings import Settings
 LEVEL = click.Choice(list(log_key.LEVELS))
 
 
+def _key_file_options(f: Callable[..., None]) -> Callable[..., None]:
+    """``--out`` and ``--kdf-level``: where and how hard a new key file is sealed."""
+    f = click.option(
+        "--kdf-level",
+        type=LEVEL,
+        default="moderate",
+        show_default=True,
+        help="Argon2id cost (libsodium's levels: 64 MiB, 256 MiB, 1 GiB of memory).",
+    )(f)
+    return click.option(
+        "--out",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help="Where to write the encrypted key file (mode 0600, never overwritten).",
+    )(f)
+
+
 @record.command("log-keygen")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the encrypted key file (mode 0600, never overwritten).",
-)
-@click.option(
-    "--kdf-level",
-    type=LEVEL,
-    default="moderate",
-    show_default=True,
-    help="Argon2id cost (libsodium's levels: 64 MiB, 256 MiB, 1 GiB of memory).",
-)
+@_key_file_options
 @handle_errors
 def log_keygen(out: str, kdf_level: str) -> None:
     """Make the log's key, named after TRUCELINE_LOG_ORIGIN, sealed with the passphrase from
@@ -48,19 +54,7 @@ def log_keygen(out: str, kdf_level: str) -> None:
 
 @record.command("migrate-log-key")
 @db_option
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Where to write the encrypted key file (mode 0600, never overwritten).",
-)
-@click.option(
-    "--kdf-level",
-    type=LEVEL,
-    default="moderate",
-    show_default=True,
-    help="Argon2id cost (libsodium's levels).",
-)
+@_key_file_options
 @handle_errors
 def migrate_log_key(db: str, out: str, kdf_level: str) -> None:
     """Move the plaintext log key an older store holds (meta log_skey) into an encrypted key
