@@ -21,12 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.cli.main import cli
 from truceline.adapters.store import open_store
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
-from truceline.services.record import initialize_store
+from truceline.services.ports import Store
+from truceline.services.record import initialize_store, publish_checkpoint
+
+from ..log_keys import DEFAULT_ORIGIN, fixed_key
 
 #: When the planted day's check runs (simulated): the morning after the breach.
 T0 = datetime(2025, 3, 28, 6, 0, tzinfo=UTC)
@@ -130,3 +135,25 @@ def receiver() -> Iterator[Receiver]:
     yield rec
     server.shutdown()
     server.server_close()
+
+
+def replay_elsewhere(store: Store, db: Path, tmp_path: Path) -> Path:
+    """Sign a checkpoint of ``store`` (closed after), export its tiles and the analyst's
+    openings, and rebuild a store from them alone in another directory, as another machine
+    would (`record replay --db`); returns the rebuilt store's path."""
+    key = fixed_key(DEFAULT_ORIGIN)
+    publish_checkpoint(store, key, 1_743_200_000)
+    store.close()
+    tiles, other = tmp_path / "tiles", tmp_path / "elsewhere" / "mirror.db"
+    bundle = tmp_path / "analyst.openings"
+    other.parent.mkdir()
+    run = CliRunner()
+    assert run.invoke(cli, ["record", "export", "--db", str(db), "--out", str(tiles)]
+                      ).exit_code == 0
+    assert run.invoke(cli, ["record", "openings", "--db", str(db), "--out", str(bundle),
+                            "--for", "analyst"]).exit_code == 0
+    res = run.invoke(cli, ["record", "replay", "--tiles", str(tiles), "--log-vkey",
+                           key.verifier().to_vkey(), "--db", str(other),
+                           "--openings", str(bundle)])
+    assert res.exit_code == 0, res.output
+    return other

@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from truceline.adapters.cli.main import cli
 from truceline.adapters.http import create_app
 from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.render.report import render_report
@@ -25,13 +23,11 @@ from truceline.adapters.webhooks import HttpxTransport
 from truceline.services.delivery import deliver
 from truceline.services.guarantees import guarantee_store, notify, states
 from truceline.services.ports import Store
-from truceline.services.record import publish_checkpoint
 from truceline.services.report import daily_report
 from truceline.services.verify import verify_record
 from truceline.settings import Settings
 
-from ..log_keys import DEFAULT_ORIGIN, fixed_key
-from .conftest import T0, Receiver, SimClock
+from .conftest import T0, Receiver, SimClock, replay_elsewhere
 
 KEYS = {"analyst": ("analyst", None), "UK": ("guarantor", "UK"), "FR": ("guarantor", "FR"),
         "US": ("guarantor", "US"), "RU": ("party", "RU"), "UA": ("party", "UA"),
@@ -156,24 +152,7 @@ def test_planted_breach_notified_acknowledged_overdue_replayed(
     assert _kinds(store).count("acknowledgement") == 1
     assert [r["id"] for r in _rows(store) if r["acknowledgement"]] == [uk]
     assert verify_record(store).ok, verify_record(store).problems
-    key = fixed_key(DEFAULT_ORIGIN)
-    publish_checkpoint(store, key, 1_743_200_000)
-    store.close()
-    tiles, other = tmp_path / "tiles", tmp_path / "elsewhere" / "mirror.db"
-    other.parent.mkdir()
-    run = CliRunner()
-    assert run.invoke(cli, ["record", "export", "--db", str(planted), "--out", str(tiles)]
-                      ).exit_code == 0
-    replay = ["record", "replay", "--tiles", str(tiles), "--log-vkey",
-              key.verifier().to_vkey(), "--db", str(other)]
-    record_cmds = getattr(cli.commands["record"], "commands", {})
-    if "openings" in record_cmds:  # a log whose entries commit to their fields
-        bundle = tmp_path / "analyst.openings"
-        assert run.invoke(cli, ["record", "openings", "--db", str(planted), "--out",
-                                str(bundle), "--for", "analyst"]).exit_code == 0
-        replay += ["--openings", str(bundle)]
-    res = run.invoke(cli, replay)
-    assert res.exit_code == 0, res.output
+    other = replay_elsewhere(store, planted, tmp_path)
     a, b = open_store(str(planted)), open_store(str(other))
     for t in (T0, T0 + timedelta(hours=2, minutes=1), clock.now, clock.now + timedelta(days=9)):
         assert states(a, t) == states(b, t)

@@ -12,11 +12,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from truceline.adapters.agreement_files import load_agreement_file
-from truceline.adapters.cli.main import cli
 from truceline.adapters.http import create_app
 from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.simulate_files import write_simulation
@@ -26,12 +24,11 @@ from truceline.services.check import run_check
 from truceline.services.delivery import deliver
 from truceline.services.guarantees import guarantee_store, notify, states
 from truceline.services.ingest import ingest
-from truceline.services.record import initialize_store, publish_checkpoint
+from truceline.services.record import initialize_store
 from truceline.services.verify import verify_record
 from truceline.settings import Settings
 
-from ..log_keys import DEFAULT_ORIGIN, fixed_key
-from .conftest import T0, Receiver, SimClock, breach
+from .conftest import T0, Receiver, SimClock, breach, replay_elsewhere
 
 KEYS = {"analyst": ("analyst", None), "UK": ("guarantor", "UK"), "FR": ("guarantor", "FR"),
         "RU": ("party", "RU")}
@@ -100,21 +97,7 @@ def test_a_simulated_day_with_a_planted_breach_end_to_end(receiver: Receiver,
         assert (r.status_code, r.json()["status"]) == (200, "withdrawn"), r.text
 
     assert verify_record(store).ok, verify_record(store).problems
-    key = fixed_key(DEFAULT_ORIGIN)
-    publish_checkpoint(store, key, 1_743_200_000)
-    store.close()
-    tiles, other = tmp_path / "tiles", tmp_path / "elsewhere" / "mirror.db"
-    other.parent.mkdir()
-    run = CliRunner()
-    assert run.invoke(cli, ["record", "export", "--db", str(db), "--out", str(tiles)]
-                      ).exit_code == 0
-    bundle = tmp_path / "analyst.openings"
-    assert run.invoke(cli, ["record", "openings", "--db", str(db), "--out", str(bundle),
-                            "--for", "analyst"]).exit_code == 0
-    res = run.invoke(cli, ["record", "replay", "--tiles", str(tiles), "--log-vkey",
-                           key.verifier().to_vkey(), "--db", str(other),
-                           "--openings", str(bundle)])
-    assert res.exit_code == 0, res.output
+    other = replay_elsewhere(store, db, tmp_path)
     a, b = open_store(str(db)), open_store(str(other))
     for t in (T0, T0 + timedelta(hours=3), clock.now):
         assert states(a, t) == states(b, t)

@@ -69,18 +69,11 @@ class LinkParams:
     #: octaves of implied projectile speed.
     pair_margin: float = 0.5
 
-    def windows(self, cls: NDArray[np.object_]) -> list[tuple[NDArray[np.bool_], float,
-                                                              float, float]]:
-        """``(rows, max range, min speed, max speed)`` per weapon class: a named class's own
-        window for its rows, and every known class's window for the unnamed rows (a shot of
-        unknown class fits if it fits one of them)."""
-        out = []
-        unnamed = np.asarray(cls == None)  # noqa: E711
-        for name, rmax in self.max_range_m.items():
-            v = self.speed_ms[name]
-            rows = np.asarray(cls == name) | unnamed
-            out.append((rows, rmax, v * self.speed_factor[0], v * self.speed_factor[1]))
-        return out
+    def windows(self) -> list[tuple[float, float, float]]:
+        """``(max range, min speed, max speed)`` of each known weapon class."""
+        lo, hi = self.speed_factor
+        return [(r, self.speed_ms[name] * lo, self.speed_ms[name] * hi)
+                for name, r in self.max_range_m.items()]
 
 
 def link_origin_impact(
@@ -238,9 +231,9 @@ def pair_by_arrival_order(
     # veto true pairs, and a wrong class here types no report, it only orders two fixes
     misfit = np.full(len(a), np.inf)
     v_obs = d / np.maximum(dt, 1e-9)
-    for rows, rmax, vlo, vhi in p.windows(np.full(len(a), None, object)):
+    for rmax, vlo, vhi in p.windows():
         fmin, fmax = np.maximum(d - s, 0.0) / vhi, (d + s) / vlo
-        fits = rows & (d - s <= rmax) & (dt + dts >= fmin) & (dt - dts <= fmax) & (dt > 0)
+        fits = (d - s <= rmax) & (dt + dts >= fmin) & (dt - dts <= fmax) & (dt > 0)
         mid = np.sqrt(vlo * vhi)
         misfit = np.where(fits, np.minimum(misfit, np.abs(np.log2(v_obs / mid))), misfit)
     keep = np.isfinite(misfit)
