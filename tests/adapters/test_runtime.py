@@ -53,8 +53,18 @@ def test_zero_leaves_the_allocator_alone() -> None:
 
 def test_bad_setting_is_one_line_naming_the_variable() -> None:
     env = {**os.environ, "TRUCELINE_RETAIN_MEMORY_MB": "lots"}
-    res = subprocess.run([sys.executable, "-m", "truceline", "--version"], env=env,
+    res = subprocess.run([sys.executable, "-m", "truceline", "settings"], env=env,
                          capture_output=True, text=True)
     assert res.returncode == 65
     assert res.stderr.startswith("error: TRUCELINE_RETAIN_MEMORY_MB: ")
     assert "integer" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_version_and_help_read_no_setting() -> None:
+    """They run no command, so they start without the settings (and a bad one is not theirs
+    to refuse)."""
+    env = {**os.environ, "TRUCELINE_RETAIN_MEMORY_MB": "lots"}
+    for args in (["--version"], ["--help"]):
+        res = subprocess.run([sys.executable, "-m", "truceline", *args], env=env,
+                             capture_output=True, text=True)
+        assert res.returncode == 0 and res.stderr == "", res.stderr

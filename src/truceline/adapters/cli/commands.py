@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from truceline.adapters.agreement_files import example_path, load_agreement_file
-from truceline.adapters.cli.group import cli, db_option, handle_errors
+from truceline.adapters.cli.group import db_option, handle_errors
 from truceline.adapters.importers import read_records
 from truceline.adapters.store import open_store
 from truceline.errors import EXIT_PARTIAL, ValidationError
@@ -20,7 +20,7 @@ from truceline.services.record import initialize_store
 err = Console(stderr=True)
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.option(
     "--agreement",
@@ -59,7 +59,7 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     click.echo(f"{db}: agreement {ag.id} version {version} ({what}{len(ag.provisions)} provisions)")
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.argument("files", nargs=-1, required=True)
 @click.option(
@@ -161,7 +161,7 @@ def _counts(added: int, duplicates: int, rejected: int, skipped: int, copies: in
     return out + (f", {copies} linked as resubmitted copies" if copies else "")
 
 
-@cli.command()
+@click.command()
 @db_option
 @handle_errors
 def check(db: str) -> None:
@@ -185,7 +185,7 @@ def check(db: str) -> None:
     )
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.option(
     "--format",
@@ -207,7 +207,7 @@ def findings(db: str, fmt: str, out: str | None) -> None:
         sys.stdout.write(text)
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.option(
     "--date",
@@ -233,7 +233,7 @@ def report(db: str, day: str, out: str) -> None:
         click.echo(f"wrote {p}")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--out",
     default="truceline-demo",
@@ -259,7 +259,7 @@ def demo(out: str, scale: float, sample_only: bool) -> None:
     click.echo(f"\nreport: {result.report_html}\nfindings: {result.findings_path}")
 
 
-@cli.command()
+@click.command()
 def settings() -> None:
     """List every setting, its environment variable, default and meaning."""
     from truceline.settings import settings_table

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from truceline.adapters.cli.group import cli, db_option, handle_errors
+from truceline.adapters.cli.group import db_option, handle_errors
 from truceline.adapters.store import open_store
 from truceline.core import disputes as life
 from truceline.errors import NotFoundError
@@ -30,7 +30,7 @@ def _show(state: dict[str, Any]) -> None:
     click.echo(json.dumps({**state, "status": life.status_of(state)}, ensure_ascii=False, indent=1))
 
 
-@cli.group()
+@click.group()
 def dispute() -> None:
     """Disputes of findings: file, answer, uphold, reject, withdraw, counter-evidence."""
 

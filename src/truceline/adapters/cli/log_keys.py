@@ -1,5 +1,6 @@
 """`truceline record log-keygen` and `record migrate-log-key`: the log's private key in an
-encrypted key file, never in the store (see :mod:`truceline.adapters.log_key`)."""
+encrypted key file, never in the store (see :mod:`truceline.adapters.log_key`). The
+`record` group (:mod:`~truceline.adapters.cli.record`) adds them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import click
 
 from truceline.adapters import log_key
 from truceline.adapters.cli.group import db_option, handle_errors
-from truceline.adapters.cli.record import record
 from truceline.adapters.store import open_store
 from truceline.core.record.note import ALG_ED25519, Signer
 from truceline.errors import NotFoundError
@@ -39,7 +39,7 @@ def _key_file_options(f: Callable[..., None]) -> Callable[..., None]:
     )(f)
 
 
-@record.command("log-keygen")
+@click.command("log-keygen")
 @_key_file_options
 @handle_errors
 def log_keygen(out: str, kdf_level: str) -> None:
@@ -52,7 +52,7 @@ def log_keygen(out: str, kdf_level: str) -> None:
     click.echo(key.verifier().to_vkey())
 
 
-@record.command("migrate-log-key")
+@click.command("migrate-log-key")
 @db_option
 @_key_file_options
 @handle_errors

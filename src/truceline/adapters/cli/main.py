@@ -1,8 +1,8 @@
 """The `truceline` command: each command parses, calls a service, renders. Nothing more.
 
-The group and the options its commands share are in :mod:`~truceline.adapters.cli.group`; each
-command module registers its commands on it, and importing this module imports them all, so
-:data:`cli` here is the whole command. :func:`main` is the entry point (``pyproject.toml``).
+:data:`cli` is the whole command: the group in :mod:`~truceline.adapters.cli.group` knows every
+command by name and imports a command's module when that command runs. :func:`main` is the
+entry point (``pyproject.toml``).
 """
 
 from __future__ import annotations
@@ -12,16 +12,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from truceline.adapters.cli import (  # noqa: F401  (each module registers its commands)
-    commands,
-    disputes,
-    log_keys,
-    notify,
-    record,
-    serve,
-    simulate,
-    sources,
-)
 from truceline.adapters.cli.group import cli
 from truceline.errors import mapping_for
 
@@ -32,10 +22,19 @@ __all__ = ["cli", "main"]
 
 
 def main() -> None:
-    from truceline.adapters.runtime import retain_freed_memory
+    """Run the command line. The settings are read (and a bad one refused) only when a command
+    runs: the group's own options (``--help``, ``--version``) read none, so they start fast."""
+    if _runs_a_command(sys.argv[1:]):
+        from truceline.adapters.runtime import retain_freed_memory
 
-    retain_freed_memory(_settings().retain_memory_mb)
+        retain_freed_memory(_settings().retain_memory_mb)
     cli()
+
+
+def _runs_a_command(args: list[str]) -> bool:
+    """Whether ``args`` name a command: the group itself takes only options (``--help``,
+    ``--version``), so arguments that start with one run none."""
+    return bool(args) and not args[0].startswith("-")
 
 
 def _settings() -> Settings:

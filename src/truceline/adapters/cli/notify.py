@@ -11,11 +11,11 @@ import json
 
 import click
 
-from truceline.adapters.cli.group import cli, db_option, handle_errors
+from truceline.adapters.cli.group import db_option, handle_errors
 from truceline.adapters.store import open_store
 
 
-@cli.group()
+@click.group()
 def notify() -> None:
     """Notifications to guarantors: endpoints, delivery, states."""
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from truceline.adapters.cli.group import cli, db_option, handle_errors
+from truceline.adapters.cli.group import db_option, handle_errors
+from truceline.adapters.cli.log_keys import log_keygen, migrate_log_key
 from truceline.adapters.store import open_store
 from truceline.core.observations import parse_observation
 from truceline.core.record.note import ALG_COSIGNATURE_V1, ALG_ED25519, Signer
@@ -23,7 +24,6 @@ from truceline.core.record.tiles import TileReader
 from truceline.errors import IntegrityError, ValidationError
 from truceline.services import keys, submissions, witnesses
 from truceline.services import record as svc
-from truceline.services import verify as audit
 
 ROLE = click.Choice(list(keys.ROLES))
 
@@ -55,9 +55,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-@cli.group()
+@click.group()
 def record() -> None:
     """The tamper-evident record: checkpoints, proofs, witnesses, verify, export, replay."""
+
+
+record.add_command(log_keygen)
+record.add_command(migrate_log_key)
 
 
 @record.command()
@@ -87,6 +91,8 @@ def vkey(db: str) -> None:
 @handle_errors
 def verify(db: str) -> None:
     """Re-hash every entry and check tree, checkpoints and rows; non-zero on any problem."""
+    from truceline.services import verify as audit  # re-derives: imports fusion (numba, scipy)
+
     store = open_store(db)
     rep = audit.verify_record(store)
     if rep.ok:
@@ -268,6 +274,8 @@ def final(db: str, quorum: int | None) -> None:
 @handle_errors
 def export(db: str, out: str) -> None:
     """Write the log at its latest checkpoint as C2SP tlog-tiles."""
+    from truceline.services import verify as audit
+
     files = audit.export_tiles(open_store(db))
     root = Path(out)
     for path, data in sorted(files.items(), key=lambda kv: kv[0] == "checkpoint"):
@@ -323,6 +331,7 @@ def replay(tiles_dir: str, log_vkey: str, openings_files: tuple[str, ...], db: s
            kept: str | None) -> None:
     """Verify the tiles and the openings, re-derive the findings, compare with the published
     ones (with a partial bundle: those the openings allow; the rest by commitment)."""
+    from truceline.services import verify as audit
     from truceline.services.openings import parse_bundle
 
     read = _read_dir(Path(tiles_dir))
@@ -358,7 +367,7 @@ def replay(tiles_dir: str, log_vkey: str, openings_files: tuple[str, ...], db: s
                "no difference in what your openings show")
 
 
-@cli.command()
+@click.command()
 @click.option("--key", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The source's private key (from `record keygen`).")
 @click.argument("infile", type=click.Path(exists=True, dir_okay=False))

@@ -6,11 +6,11 @@ import os
 
 import click
 
-from truceline.adapters.cli.group import cli, db_option, handle_errors
+from truceline.adapters.cli.group import db_option, handle_errors
 from truceline.adapters.http.auth import Role
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.option("--host", default=None, help="Address to bind (default: settings.host, loopback).")
 @click.option("--port", type=int, default=None, help="Port (default: settings.port, 8765).")
@@ -37,7 +37,7 @@ def serve(db: str, host: str | None, port: int | None, workers: int) -> None:
                     port=port, workers=workers, log_level="warning")
 
 
-@cli.group()
+@click.group()
 def apikey() -> None:
     """Create and revoke API keys (the token is printed once; only its hash is stored)."""
 

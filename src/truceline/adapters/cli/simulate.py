@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from truceline.adapters.cli.group import cli, handle_errors
+from truceline.adapters.cli.group import handle_errors
 from truceline.simulation.presets import SCENARIOS
 
 
-@cli.command()
+@click.command()
 @click.option("--agreement", required=True, help="Agreement YAML file, or an example name "
               "(march2025, minsk2, new_start).")
 @click.option("--days", type=click.IntRange(1, 3650), default=7, show_default=True)
@@ -65,7 +65,7 @@ def simulate(agreement: str, days: int, seed: int, out: str, scale: float,
                f"({c.get('planted.violating', 0)} violations)")
 
 
-@cli.command()
+@click.command()
 @click.option("--truth", "truth_dir", required=True, type=click.Path(file_okay=False),
               help="Directory written by `truceline simulate`.")
 @click.option("--db", envvar="TRUCELINE_DB", default="truceline.db", show_default=True,

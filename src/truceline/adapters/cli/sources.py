@@ -6,7 +6,7 @@ import json
 
 import click
 
-from truceline.adapters.cli.group import cli, db_option, handle_errors
+from truceline.adapters.cli.group import db_option, handle_errors
 
 _COLUMNS = (
     "source_id",
@@ -31,7 +31,7 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.option("--flagged", is_flag=True, help="Only the sources whose bearings show a bias.")
 @click.option(

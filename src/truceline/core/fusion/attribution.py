@@ -28,7 +28,6 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtri
-from scipy.stats import qmc
 
 from truceline.core.classify import CompiledGeometry
 
@@ -59,6 +58,8 @@ def normal_points(n: int, seed: int) -> F64:
     >>> z.shape, bool(abs(z.mean()) < 0.05), bool(abs(z.std() - 1) < 0.05)
     ((256, 2), True, True)
     """
+    from scipy.stats import qmc  # scipy.stats costs ~0.5 s to import; made once (cached)
+
     u = qmc.Sobol(d=2, scramble=True, seed=seed).random(max(n // 2, 1))
     z = ndtri(np.clip(u, 1e-9, 1 - 1e-9))
     # antithetic pairs: exact zero mean, so a straight border through the estimate gives 0.5

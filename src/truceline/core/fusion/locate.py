@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import chi2
 
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
@@ -232,6 +231,8 @@ def locate(
     dof = nrow - 2 - has_t
     ssq = np.bincount(rw.g, np.where(bad_row, 0.0, r * r), minlength=G)
     at = np.maximum(dof, 1).astype(np.int64)
+    from scipy.stats import chi2  # here: scipy.stats costs ~0.5 s to import for every command
+
     limit = chi2.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))  # by degrees of freedom
     fail = (dof >= 1) & (ssq > limit[at - 1])
     cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
