@@ -19,6 +19,8 @@ from shapely.geometry.base import BaseGeometry
 from truceline.core.agreements import Agreement, ControlArea, GeometryRef
 from truceline.core.classify import ControlPeriod, GeometrySpec, SectorSpec, ZoneSpec
 from truceline.core.geo import choose_projection
+from truceline.core.recognition import areas_in_scope
+from truceline.core.status import RecognitionScope
 from truceline.errors import AgreementError
 
 
@@ -125,6 +127,9 @@ def geometry_spec(agreement: Agreement) -> GeometrySpec:
     zones = []
     for i, z in enumerate(g.zones):
         poly = resolve(z.geometry, f"geography.zones[{i}].geometry") if z.geometry else None
+        if z.areas_recognised is not None:
+            poly = _recognised(agreement, z.areas_recognised, aoi, explicit, resolved,
+                               f"geography.zones[{i}].areas_recognised")
         zones.append(ZoneSpec(z.id, poly, z.line, z.within_km_of_line, z.party_side))
     sectors = tuple(SectorSpec(s.id, s.line, s.from_km, s.to_km) for s in g.sectors)
     refs = {p.id: agreement.reference_line(p.id) for p in agreement.parties}
@@ -137,6 +142,31 @@ def geometry_spec(agreement: Agreement) -> GeometrySpec:
         sectors=sectors,
         area_of_interest=aoi,
     )
+
+
+def _recognised(
+    agreement: Agreement, scope: RecognitionScope, aoi: BaseGeometry,
+    explicit: list[ControlArea], resolved: dict[int, BaseGeometry], field: str,
+) -> BaseGeometry:
+    """The union of the areas of control in ``scope`` as they stood on ``scope.on``."""
+    assert agreement.geography is not None
+    areas = agreement.geography.areas_of_control
+    parts = []
+    for k in areas_in_scope(agreement, scope):
+        a = areas[k]
+        if a.geometry is not None:
+            parts.append(resolved[id(a)])
+            continue
+        for lo, hi, cut in _rest_periods(a, explicit):
+            if (lo is None or lo <= scope.on) and (hi is None or scope.on < hi):
+                parts.append(aoi.difference(shapely.union_all([resolved[id(o)] for o in cut]))
+                             if cut else aoi)
+    if not parts:
+        by = f" by {scope.by}" if scope.by else ""
+        raise AgreementError(
+            f"no area of control has recognition {', '.join(s.value for s in scope.status)}"
+            f"{by} on {scope.on}", field=field)
+    return shapely.union_all(parts)
 
 
 def _rest_periods(

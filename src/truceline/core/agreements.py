@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from truceline.core.guarantees import RECIPIENT_WORDS, GuaranteeClause, Mediator
 from truceline.core.nationality import country_code
 from truceline.core.provisions import AgreementPart, Provision, WithdrawalRule
+from truceline.core.status import Recognition, RecognitionScope
 from truceline.errors import AgreementError
 
 
@@ -98,12 +99,18 @@ class ControlArea(AgreementPart):
     """A party's area of control, valid over [valid_from, valid_to) (open ends allowed)."""
 
     party: str
+    name: str | None = Field(None, description="What reports call the area.")
     geometry: GeometryRef | None = None
     rest_of_area: bool = Field(
         False, description="The area of interest minus every other party's area at that date."
     )
     valid_from: date | None = None
     valid_to: date | None = None
+    recognition: list[Recognition] = Field(
+        default_factory=list,
+        description="Who recognises this control (de facto, de jure) or disputes it, when, "
+        "and on what source (docs/agreements.md, 'Status of areas').",
+    )
 
     @model_validator(mode="after")
     def _geom(self) -> ControlArea:
@@ -119,12 +126,16 @@ class Zone(AgreementPart):
     within_km_of_line: float | None = Field(None, gt=0, le=1000)
     line: str | None = None
     party_side: str | None = Field(None, description="Only the side this party holds.")
+    areas_recognised: RecognitionScope | None = Field(
+        None, description="The areas of control with this recognition status on a date.")
 
     @model_validator(mode="after")
     def _shape(self) -> Zone:
         by_line = self.within_km_of_line is not None
-        if by_line == (self.geometry is not None):
-            raise ValueError("give either geometry or within_km_of_line (with line)")
+        shapes = (by_line, self.geometry is not None, self.areas_recognised is not None)
+        if sum(shapes) != 1:
+            raise ValueError("give one of geometry, within_km_of_line (with line) or "
+                             "areas_recognised")
         if by_line and self.line is None:
             raise ValueError("line is required with within_km_of_line")
         return self
@@ -409,6 +420,8 @@ def _path(loc: tuple[Any, ...]) -> str:
             "prohibited_presence",
             "freedom_of_movement",
             "quantitative_limit",
+            "non_accession",
+            "neutrality",
         ):
             continue  # the discriminator tag pydantic inserts
         else:

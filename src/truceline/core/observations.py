@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from truceline.core.alliances import StatusAct
 from truceline.core.taxonomy import (
     AssetStatus,
     AssetType,
@@ -38,6 +39,7 @@ from truceline.errors import ObservationError
 _FIRE, _WEAPON_SIGHTING, _RESTRICTION = Kind.FIRE, Kind.WEAPON_SIGHTING, Kind.RESTRICTION
 _DECLARATION, _INSPECTION, _PRESENCE = Kind.DECLARATION, Kind.INSPECTION, Kind.PRESENCE
 _MONITORING = Kind.MONITORING
+_STATUS = Kind.STATUS
 _EXPLOSION = FireType.EXPLOSION
 #: What no stored text may hold: a NUL (PostgreSQL text cannot) or a lone surrogate (not
 #: Unicode text: it has no UTF-8 form). Refused at validation so every store behaves alike.
@@ -108,6 +110,13 @@ class Observation(BaseModel):
     category: str | None = Field(None, max_length=100, description="Declared quantity's category.")
     quantity: float | None = Field(None, ge=0)
     as_of: date | None = None
+
+    status_act: StatusAct | None = Field(
+        None, description="Status: what happened (application, accession, ...); party is the "
+        "state whose status it is.")
+    alliance: str | None = Field(None, max_length=200, description="Status: the alliance.")
+    member: bool | None = Field(
+        None, description="Status, membership_check: is the party a member as of time?")
 
     killed: int | None = Field(None, ge=0)
     injured: int | None = Field(None, ge=0)
@@ -219,6 +228,9 @@ class Observation(BaseModel):
             raise ValueError("end_time must be after time")
         if k is _PRESENCE and self.presence_category is None:
             raise ValueError("presence_category is required for kind 'presence'")
+        if k is _STATUS or self.status_act is not None or self.alliance is not None \
+                or self.member is not None:
+            _check_status(self)
         return self
 
     # -- derived values ----------------------------------------------------------------------
@@ -256,6 +268,25 @@ class Observation(BaseModel):
             if isinstance(value, str):
                 out[name] = value.replace("+00:00", "Z")
         return out
+
+def _check_status(o: Observation) -> None:
+    """A status event names the state (party), the act, and the alliance it is about."""
+    if o.kind is not _STATUS:
+        given = next(n for n in ("status_act", "alliance", "member") if getattr(o, n) is not None)
+        raise ValueError(f"{given} is only for kind 'status'")
+    act = o.status_act
+    if act is None:
+        raise ValueError("status_act is required for kind 'status'")
+    if o.party is None:
+        raise ValueError("party is required for kind 'status' (the state whose status it is)")
+    if act is StatusAct.BASING_AGREEMENT:
+        if o.nationality is None:
+            raise ValueError("nationality is required for a basing_agreement (whose base)")
+    elif o.alliance is None and act is not StatusAct.STATUS_DECLARATION:
+        raise ValueError(f"alliance is required for status_act '{act.value}'")
+    if (o.member is None) == (act is StatusAct.MEMBERSHIP_CHECK):
+        raise ValueError("member is required for a membership_check, and only for it")
+
 
 ALL_FIELDS: tuple[str, ...] = tuple(Observation.model_fields)
 _FIELD_SET = frozenset(ALL_FIELDS)

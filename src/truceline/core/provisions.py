@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from truceline.core.nationality import country_code
+from truceline.core.status import NeutralityRule, NonAccessionRule
 from truceline.core.taxonomy import (
     FireType,
     Kind,
@@ -200,7 +201,8 @@ class LimitRule(AgreementPart):
 
 
 Rule = Annotated[
-    CeasefireRule | WithdrawalRule | PresenceRule | MovementRule | LimitRule,
+    CeasefireRule | WithdrawalRule | PresenceRule | MovementRule | LimitRule
+    | NonAccessionRule | NeutralityRule,
     Field(discriminator="kind"),
 ]
 
@@ -211,6 +213,8 @@ RULE_EVIDENCE: dict[str, tuple[Kind, ...]] = {
     "prohibited_presence": (Kind.PRESENCE,),
     "freedom_of_movement": (Kind.RESTRICTION,),
     "quantitative_limit": (Kind.DECLARATION, Kind.INSPECTION),
+    "non_accession": (Kind.STATUS,),
+    "neutrality": (Kind.STATUS,),
 }
 
 

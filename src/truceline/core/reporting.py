@@ -27,6 +27,7 @@ from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.precision import region_of, unassigned
+from truceline.core.recognition import AreaStatus
 from truceline.core.taxonomy import CountUnit, Kind
 from truceline.errors import ValidationError
 
@@ -88,6 +89,9 @@ class DailyReport:
     #: Guarantee notifications unacknowledged past their deadline at the period's end, one
     #: line per guarantor ("awaiting acknowledgement: UK, 2 notifications, 26 h overdue").
     awaiting: list[str] = field(default_factory=list)
+    #: The status of areas on the report's day: recognition entries in force (public: the
+    #: agreement states them), as :class:`truceline.core.recognition.AreaStatus`.
+    areas: list[AreaStatus] = field(default_factory=list)
 
     @property
     def category_totals(self) -> Counter[str]:

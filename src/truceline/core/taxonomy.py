@@ -23,6 +23,8 @@ class Kind(StrEnum):
     CIVILIAN_HARM = "civilian_harm"
     MONITORING = "monitoring"
     """A monitoring asset's status over a time: post manned, camera down, patrol at a stop."""
+    STATUS = "status"
+    """A status event: an application, accession, declaration of status (core/alliances.py)."""
 
 
 class CountUnit(StrEnum):

@@ -6,6 +6,7 @@ from datetime import date
 
 from truceline.core.agreement_geometry import regions
 from truceline.core.evidence import gather
+from truceline.core.recognition import status_of_areas
 from truceline.core.reporting import DailyReport, build_daily_report
 from truceline.core.resubmissions import counted
 from truceline.errors import ValidationError
@@ -35,4 +36,5 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     )
     # measured at the period's end, so the same day always gives the same report
     rep.awaiting = awaiting_lines(store, rep.period_end)
+    rep.areas = status_of_areas(ctx.agreement, d)
     return rep

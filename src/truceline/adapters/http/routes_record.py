@@ -7,6 +7,7 @@ Every proof is the record service's document, which a third party checks offline
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from truceline.adapters.http.disclosure import may_open
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import entry_readable, visible_findings
 from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.recognition import status_of_areas
 from truceline.core.record.canonical import parse_entry
 from truceline.errors import NotFoundError, StoreError, TrucelineError, ValidationError
 from truceline.services import record, witnesses
@@ -80,6 +82,25 @@ def agreement_version(version: int = Path(ge=1, le=2**31), who: Principal = Depe
         return st.raw_store.agreement_doc(version)
     except StoreError:
         raise NotFoundError(f"no agreement version {version}", field="version") from None
+
+
+@router.get("/agreement/areas", responses=error_responses(503))
+def areas_status(date: str | None = Query(None, max_length=10,
+                                          description="YYYY-MM-DD: only what is in force then."),
+                 who: Principal = Depends(principal),
+                 st: AppState = Depends(app_state)) -> dict[str, Any]:
+    """The status of areas: who recognises (de facto, de jure) or disputes each area of
+    control, when, and on what source, as the agreement states it. Public."""
+    day = None
+    if date is not None:
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise ValidationError("not a date (YYYY-MM-DD)", field="date") from None
+    ctx = st.context()
+    rows = [x.to_json() for x in status_of_areas(ctx.agreement, day)]
+    return {"agreement": ctx.agreement.id, "version": ctx.agreement.version,
+            "date": date, "areas": rows}
 
 
 @router.get("/record/checkpoints", responses=error_responses())

@@ -43,6 +43,7 @@ def report_json(r: DailyReport) -> dict[str, Any]:
         "totals": dict(sorted(r.category_totals.items())),
         "findings": [f.to_record() for f in r.findings],
         "restrictions": r.restrictions, "coverage": r.coverage, "events": r.events,
+        "areas": [x.to_json() for x in r.areas],
     }
 
 

@@ -3,7 +3,8 @@
 Each rule kind is one module with one function that takes the provision's
 :class:`~truceline.core.verdicts.Builder`, the rule and the classified evidence
 (:func:`~truceline.core.evidence.gather`) and adds findings: :mod:`.ceasefire`,
-:mod:`.withdrawal`, :mod:`.presence`, :mod:`.movement`, and quantitative limits in
+:mod:`.withdrawal`, :mod:`.presence`, :mod:`.movement`, :mod:`.status` (non-accession and
+neutrality), and quantitative limits in
 :mod:`truceline.core.limits`. A finding says which clause, which evidence, which line and
 distance, which weapon class, which window and with what confidence; a summary finding per
 obligated party says "compliant" only when there was evidence to look at in the window, and
@@ -21,6 +22,7 @@ from truceline.core.provisions import RULE_EVIDENCE, LimitRule
 from truceline.core.rules.ceasefire import check_ceasefire
 from truceline.core.rules.movement import check_movement
 from truceline.core.rules.presence import check_presence
+from truceline.core.rules.status import check_status
 from truceline.core.rules.withdrawal import check_withdrawal
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
@@ -37,7 +39,11 @@ _CHECKS = {
     "prohibited_presence": check_presence,
     "freedom_of_movement": check_movement,
     "quantitative_limit": _check_limit,
+    "non_accession": check_status,
+    "neutrality": check_status,
 }
+#: Rule kinds whose check gives its own summaries (not :meth:`Builder.summaries`).
+_OWN_SUMMARIES = ("non_accession", "neutrality")
 
 
 def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> list[Finding]:
@@ -49,7 +55,7 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
         _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
         if prov.rule.kind == "quantitative_limit":
             limit_summaries(b, prov.rule)
-        else:
+        elif prov.rule.kind not in _OWN_SUMMARIES:
             b.summaries(ev)
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
