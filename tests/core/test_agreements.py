@@ -17,7 +17,7 @@ from truceline.errors import AgreementError
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["minsk2", "march2025", "new_start"])
+@pytest.mark.parametrize("name", ["minsk2", "march2025", "new_start", "inf2"])
 def test_examples_load_and_match_published_schema(name: str) -> None:
     ag, doc = load_agreement_file(name)
     published = json.loads((ROOT / "docs/schemas/agreement.schema.json").read_text())

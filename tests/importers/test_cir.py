@@ -17,8 +17,9 @@ import pytest
 
 from truceline.adapters.importers import iter_observations
 from truceline.adapters.importers.cir import WEAPON_RULES, classify_weapon
+from truceline.core.catalogue import lookup_system
 from truceline.core.observations import Observation, Rejection
-from truceline.core.taxonomy import Kind, PresenceCategory, WeaponClass, lookup_system
+from truceline.core.taxonomy import Kind, PresenceCategory, WeaponClass
 from truceline.errors import ObservationError
 
 from .conftest import CIR
@@ -157,7 +158,7 @@ def test_reused_entries_get_unique_ids(
         ("cir-UW5455", "Tocha-U", WeaponClass.TACTICAL_MISSILE, "9K79 Tochka"),
         ("cir-UW0031", "2S19 “MSTA-S”", WeaponClass.TUBE_ARTILLERY, "2S19 Msta-S"),
         ("cir-UW8641", "BMD-4/GAZ Tigr/Ural/BM-27 URAGAN/BMD-2/", WeaponClass.MLRS, "9K57 Uragan"),
-        ("cir-UW0329", "TOS-1A MLRS", WeaponClass.MLRS, "TOS-1"),
+        ("cir-UW0329", "TOS-1A MLRS", WeaponClass.MLRS, "TOS-1 Buratino"),
         ("cir-UW0172", "T-80BV and T-72B3", WeaponClass.TANK, "T-80"),
         ("cir-UW0024", "SAM missiles (likely S300 or 400)", WeaponClass.AIR_DEFENCE, None),
         ("cir-UW8034", "Russian soldiers with AK-74M", WeaponClass.SMALL_ARMS, None),
@@ -229,6 +230,6 @@ def test_classify_weapon_keywords(text: str, weapon_class: WeaponClass | None) -
 
 def test_named_systems_are_in_the_taxonomy() -> None:
     for _, weapon in WEAPON_RULES:
-        if weapon.system and weapon.system != "TOS-1":  # TOS-1 is not in the taxonomy
+        if weapon.system:
             known = lookup_system(weapon.system)
             assert known is not None and known.calibre_mm == weapon.calibre_mm

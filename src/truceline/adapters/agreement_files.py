@@ -16,11 +16,12 @@ import yaml
 from truceline.core.agreements import Agreement, parse_agreement
 from truceline.errors import AgreementError
 
-EXAMPLES = {"minsk2": "minsk2.yaml", "march2025": "march2025.yaml", "new_start": "new_start.yaml"}
+EXAMPLES = {"minsk2": "minsk2.yaml", "march2025": "march2025.yaml", "new_start": "new_start.yaml",
+            "inf2": "inf2.yaml"}
 
 
 def example_path(name: str) -> Path:
-    """Path of a shipped example agreement (``minsk2``, ``march2025``, ``new_start``)."""
+    """Path of a shipped example agreement (``minsk2``, ``march2025``, ``new_start``, ``inf2``)."""
     return Path(str(resources.files("truceline") / "examples" / EXAMPLES[name]))
 
 

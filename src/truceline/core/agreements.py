@@ -422,6 +422,7 @@ def _path(loc: tuple[Any, ...]) -> str:
             "quantitative_limit",
             "non_accession",
             "neutrality",
+            "range_ban",
         ):
             continue  # the discriminator tag pydantic inserts
         else:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from truceline.core.alliances import StatusAct
+from truceline.core.catalogue import lookup_system
 from truceline.core.taxonomy import (
     AssetStatus,
     AssetType,
@@ -31,8 +32,8 @@ from truceline.core.taxonomy import (
     RestrictionType,
     SourceType,
     TimePrecision,
+    WeaponActivity,
     WeaponClass,
-    lookup_system,
 )
 from truceline.errors import ObservationError
 
@@ -84,6 +85,11 @@ class Observation(BaseModel):
     weapon_class: WeaponClass | None = None
     calibre_mm: float | None = Field(None, gt=0, le=1000)
     system: str | None = Field(None, max_length=100)
+    activity: WeaponActivity | None = Field(
+        None,
+        description="Weapon sighting: what the weapon was seen doing: 'held' (deployed, stored, "
+        "moved; the default), 'launch' or 'test_launch' (affiliation: the launching party).",
+    )
 
     affiliation: str | None = Field(
         None, max_length=100, description="Whose forces, as assessed (party id or state)."
@@ -212,6 +218,8 @@ class Observation(BaseModel):
             raise ValueError("explosion_type is only for fire_type 'explosion'")
         if k is _WEAPON_SIGHTING and not (self.weapon_class or self.system or self.calibre_mm):
             raise ValueError("a weapon_sighting needs weapon_class, system or calibre_mm")
+        if self.activity is not None and k is not _WEAPON_SIGHTING:
+            raise ValueError("activity is only for kind 'weapon_sighting'")
         if k is _RESTRICTION and self.restriction_type is None:
             raise ValueError("restriction_type is required for kind 'restriction'")
         if k is _DECLARATION or k is _INSPECTION:

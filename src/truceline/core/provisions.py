@@ -14,7 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from truceline.core.catalogue import lookup_system
 from truceline.core.nationality import country_code
+from truceline.core.range_bans import RangeBanRule
 from truceline.core.status import NeutralityRule, NonAccessionRule
 from truceline.core.taxonomy import (
     FireType,
@@ -22,7 +24,6 @@ from truceline.core.taxonomy import (
     PresenceCategory,
     RestrictionType,
     WeaponClass,
-    lookup_system,
 )
 
 
@@ -202,7 +203,7 @@ class LimitRule(AgreementPart):
 
 Rule = Annotated[
     CeasefireRule | WithdrawalRule | PresenceRule | MovementRule | LimitRule
-    | NonAccessionRule | NeutralityRule,
+    | NonAccessionRule | NeutralityRule | RangeBanRule,
     Field(discriminator="kind"),
 ]
 
@@ -215,6 +216,7 @@ RULE_EVIDENCE: dict[str, tuple[Kind, ...]] = {
     "quantitative_limit": (Kind.DECLARATION, Kind.INSPECTION),
     "non_accession": (Kind.STATUS,),
     "neutrality": (Kind.STATUS,),
+    "range_ban": (Kind.WEAPON_SIGHTING, Kind.DECLARATION, Kind.INSPECTION),
 }
 
 

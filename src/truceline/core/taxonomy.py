@@ -3,11 +3,11 @@
 One count per explosion, projectile in flight, muzzle flash, illumination flare, or burst/shot;
 explosions typed impact / outgoing / airburst / undetermined. Weapon classes carry the calibre
 bands that withdrawal provisions are written in (e.g. Minsk II: artillery of 100 mm and more).
+Named systems, with their calibres and published ranges, are in :mod:`truceline.core.catalogue`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -64,6 +64,11 @@ class WeaponClass(StrEnum):
     TUBE_ARTILLERY = "tube_artillery"
     MLRS = "mlrs"
     TACTICAL_MISSILE = "tactical_missile"
+    """Short-range ground-launched missiles (Tochka, Iskander-M, ATACMS)."""
+    CRUISE_MISSILE = "cruise_missile"
+    """Cruise missiles of longer range, from ground, sea or air (9M729, Kalibr, Kh-101)."""
+    BALLISTIC_MISSILE = "ballistic_missile"
+    """Ballistic missiles beyond the tactical class (Pershing II, SS-20, Oreshnik)."""
     TANK = "tank"
     ARMOURED_VEHICLE = "armoured_vehicle"
     ANTI_TANK_GUIDED_MISSILE = "anti_tank_guided_missile"
@@ -72,6 +77,23 @@ class WeaponClass(StrEnum):
     AIRCRAFT = "aircraft"
     MINE = "mine"
     UNKNOWN = "unknown"
+
+
+class Basing(StrEnum):
+    """Where a weapon is launched from (the INF Treaty bans ground-launched missiles only)."""
+
+    GROUND = "ground"
+    SEA = "sea"
+    AIR = "air"
+
+
+class WeaponActivity(StrEnum):
+    """What a weapon sighting saw the weapon do: held (deployed, stored, moved), launched in
+    combat, or launched in a test (a test flight of a banned missile is itself prohibited)."""
+
+    HELD = "held"
+    LAUNCH = "launch"
+    TEST_LAUNCH = "test_launch"
 
 
 class RestrictionType(StrEnum):
@@ -137,67 +159,3 @@ TIME_PRECISION_SECONDS: dict[TimePrecision, float] = {
     TimePrecision.MONTH: 31 * 86400.0,
     TimePrecision.YEAR: 366 * 86400.0,
 }
-
-
-@dataclass(frozen=True)
-class WeaponSystem:
-    name: str
-    weapon_class: WeaponClass
-    calibre_mm: float | None
-    aliases: tuple[str, ...] = ()
-
-
-#: Systems named in the Minsk documents and common in monitors' reports (public reference data).
-SYSTEMS: tuple[WeaponSystem, ...] = (
-    WeaponSystem("2B9 Vasilek", WeaponClass.MORTAR, 82, ("vasilek", "2b9")),
-    WeaponSystem("2B11 Sani", WeaponClass.MORTAR, 120, ("2b11", "sani", "pm-38")),
-    WeaponSystem("2S12 Sani", WeaponClass.MORTAR, 120, ("2s12",)),
-    WeaponSystem("MT-12 Rapira", WeaponClass.ANTI_TANK_GUN, 100, ("mt-12", "rapira")),
-    WeaponSystem("D-30", WeaponClass.TUBE_ARTILLERY, 122, ("d-30", "d30")),
-    WeaponSystem("2S1 Gvozdika", WeaponClass.TUBE_ARTILLERY, 122, ("2s1", "gvozdika")),
-    WeaponSystem("2S3 Akatsiya", WeaponClass.TUBE_ARTILLERY, 152, ("2s3", "akatsiya", "akatsia")),
-    WeaponSystem("2S5 Giatsint-S", WeaponClass.TUBE_ARTILLERY, 152, ("2s5", "giatsint")),
-    WeaponSystem("2A65 Msta-B", WeaponClass.TUBE_ARTILLERY, 152, ("2a65", "msta-b")),
-    WeaponSystem("2S19 Msta-S", WeaponClass.TUBE_ARTILLERY, 152, ("2s19", "msta-s")),
-    WeaponSystem("2A36 Giatsint-B", WeaponClass.TUBE_ARTILLERY, 152, ("2a36", "giatsint-b")),
-    WeaponSystem("2S7 Pion", WeaponClass.TUBE_ARTILLERY, 203, ("2s7", "pion", "malka")),
-    WeaponSystem("M777", WeaponClass.TUBE_ARTILLERY, 155, ("m777",)),
-    WeaponSystem("BM-21 Grad", WeaponClass.MLRS, 122, ("bm-21", "grad")),
-    WeaponSystem("9K51M Tornado-G", WeaponClass.MLRS, 122, ("tornado-g",)),
-    WeaponSystem("9K57 Uragan", WeaponClass.MLRS, 220, ("bm-27", "uragan")),
-    WeaponSystem("9K58 Smerch", WeaponClass.MLRS, 300, ("bm-30", "smerch")),
-    WeaponSystem("9K515 Tornado-S", WeaponClass.MLRS, 300, ("tornado-s",)),
-    WeaponSystem("9A52-4 Tornado-U", WeaponClass.MLRS, 220, ("tornado-u",)),
-    WeaponSystem(
-        "TOS-1 Buratino", WeaponClass.MLRS, 220, ("tos-1", "tos-1a", "buratino", "solntsepek")
-    ),
-    WeaponSystem("9M133 Kornet", WeaponClass.ANTI_TANK_GUIDED_MISSILE, 152, ("kornet",)),
-    WeaponSystem("HIMARS", WeaponClass.MLRS, 227, ("m142", "himars")),
-    WeaponSystem("9K79 Tochka", WeaponClass.TACTICAL_MISSILE, 650, ("tochka", "tochka-u", "9k79")),
-    WeaponSystem("9K720 Iskander", WeaponClass.TACTICAL_MISSILE, 920, ("iskander",)),
-    WeaponSystem("T-64", WeaponClass.TANK, 125, ("t-64",)),
-    WeaponSystem("T-72", WeaponClass.TANK, 125, ("t-72",)),
-    WeaponSystem("T-80", WeaponClass.TANK, 125, ("t-80",)),
-    WeaponSystem("T-90", WeaponClass.TANK, 125, ("t-90",)),
-)
-
-
-def _norm(name: str) -> str:
-    return " ".join(name.lower().replace("_", "-").split())
-
-
-_SYSTEM_INDEX: dict[str, WeaponSystem] = {}
-for _s in SYSTEMS:
-    for _key in (_s.name, *_s.aliases):
-        _SYSTEM_INDEX[_norm(_key)] = _s
-
-
-def lookup_system(name: str) -> WeaponSystem | None:
-    """The known system for a name or alias (case- and spacing-insensitive), else None."""
-    key = _norm(name)
-    if key in _SYSTEM_INDEX:
-        return _SYSTEM_INDEX[key]
-    for alias, system in _SYSTEM_INDEX.items():
-        if alias in key.split() or key.startswith(alias + " "):
-            return system
-    return None

@@ -16,9 +16,10 @@ import numpy as np
 from numpy.random import Generator
 from numpy.typing import NDArray
 
+from truceline.core.catalogue import SYSTEMS
 from truceline.core.classify import Classification
 from truceline.core.provisions import CeasefireRule
-from truceline.core.taxonomy import SYSTEMS, WeaponClass
+from truceline.core.taxonomy import WeaponClass
 from truceline.simulation.records import iso_ns
 from truceline.simulation.world import F64, I64, S_NS, World, ns_of, rounded
 

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 from numpy.random import Generator
 
+from truceline.core.catalogue import SYSTEMS
 from truceline.core.classify import Classification
 from truceline.core.provisions import LimitRule, MovementRule, PresenceRule, WithdrawalRule
-from truceline.core.taxonomy import SYSTEMS, RestrictionType
+from truceline.core.taxonomy import RestrictionType
 from truceline.simulation.records import ObsBatch, iso_ns
 from truceline.simulation.world import DAY_NS, F64, I64, PATROL, S_NS, Sources, World, ns_of
 

@@ -48,6 +48,7 @@ from truceline.adapters.importers.formats import (
     local_noon,
     open_text,
 )
+from truceline.core.catalogue import lookup_system
 from truceline.core.observations import Rejection
 from truceline.core.taxonomy import (
     ExplosionType,
@@ -57,7 +58,6 @@ from truceline.core.taxonomy import (
     SourceType,
     TimePrecision,
     WeaponClass,
-    lookup_system,
 )
 
 DATASET = "cir-bellingcat"
@@ -118,14 +118,20 @@ W = WeaponClass
 WEAPON_RULES: tuple[tuple[re.Pattern[str], Weapon], ...] = tuple(
     (re.compile(p, re.IGNORECASE), w)
     for p, w in (
+        (r"9m729|ssc-8", _system("9M729")),
+        (r"kalibr|calibr\b|3m-?14|3m54", _system("Kalibr")),
+        (r"\b[kx]h?-10[12]\b", _system("Kh-101")),
+        (r"storm shadow|\bscalp", _system("Storm Shadow")),
+        (r"oreshnik", _system("Oreshnik")),
         (r"iskand?er|iskender|9k720|9m723", _system("9K720 Iskander")),
         (r"\btochka|\btocha\b|9k79|9m79|otr-21", _system("9K79 Tochka")),
+        (r"atacms|mgm-140", _system("ATACMS")),
         (r"smerch|bm-30|9k58|9m55|9m54[49]", _system("9K58 Smerch")),
         (r"tornado-s", _system("9K515 Tornado-S")),
         (r"uragan|bm-27|9k57|9m27", _system("9K57 Uragan")),
         (r"himars|m142", _system("HIMARS")),
         (r"\bgrad\b|bm-21|9k55\b|9m22", _system("BM-21 Grad")),
-        (r"tos-1", Weapon(W.MLRS, "TOS-1", 220)),
+        (r"tos-1", _system("TOS-1 Buratino")),
         (r"2s7\b|\bpion\b|\bmalka\b", _system("2S7 Pion")),
         (r"2s19|msta-s", _system("2S19 Msta-S")),
         (r"2a65|msta-b", _system("2A65 Msta-B")),
@@ -143,7 +149,8 @@ WEAPON_RULES: tuple[tuple[re.Pattern[str], Weapon], ...] = tuple(
         (r"\bt-?72", _system("T-72")),
         (r"\bt-?64", _system("T-64")),
         (r"\bmlrs|\bmrls?\b|multiple (launch )?rocket", Weapon(W.MLRS)),
-        (r"kalibr|3m54|\bkh-\d+|cruise missile|ballistic missile", Weapon(W.TACTICAL_MISSILE)),
+        (r"cruise missile", Weapon(W.CRUISE_MISSILE)),
+        (r"\bkh-\d+|ballistic missile", Weapon(W.TACTICAL_MISSILE)),
         (
             r"\bs-?[234]00|\bbuk\b|buk-m|\btor\b|tor-m|pantsir|tunguska|\bosa\b|osa-akm|9k33"
             r"|\bsam\b|anti-aircraft|air defen[cs]e",

@@ -4,7 +4,7 @@ Each rule kind is one module with one function that takes the provision's
 :class:`~truceline.core.verdicts.Builder`, the rule and the classified evidence
 (:func:`~truceline.core.evidence.gather`) and adds findings: :mod:`.ceasefire`,
 :mod:`.withdrawal`, :mod:`.presence`, :mod:`.movement`, :mod:`.status` (non-accession and
-neutrality), and quantitative limits in
+neutrality), :mod:`.range_ban` (INF-type range bans), and quantitative limits in
 :mod:`truceline.core.limits`. A finding says which clause, which evidence, which line and
 distance, which weapon class, which window and with what confidence; a summary finding per
 obligated party says "compliant" only when there was evidence to look at in the window, and
@@ -22,6 +22,7 @@ from truceline.core.provisions import RULE_EVIDENCE, LimitRule
 from truceline.core.rules.ceasefire import check_ceasefire
 from truceline.core.rules.movement import check_movement
 from truceline.core.rules.presence import check_presence
+from truceline.core.rules.range_ban import check_range_ban
 from truceline.core.rules.status import check_status
 from truceline.core.rules.withdrawal import check_withdrawal
 from truceline.core.taxonomy import Kind
@@ -41,6 +42,7 @@ _CHECKS = {
     "quantitative_limit": _check_limit,
     "non_accession": check_status,
     "neutrality": check_status,
+    "range_ban": check_range_ban,
 }
 #: Rule kinds whose check gives its own summaries (not :meth:`Builder.summaries`).
 _OWN_SUMMARIES = ("non_accession", "neutrality")
