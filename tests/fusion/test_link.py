@@ -6,7 +6,12 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
-from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_by_arrival_order
+from truceline.core.fusion.link import (
+    LinkParams,
+    link_origin_impact,
+    pair_by_arrival_order,
+    pair_launch_to_burst,
+)
 from truceline.core.fusion.locate import ellipse
 from truceline.core.fusion.pipeline import fuse_batch
 
@@ -86,6 +91,45 @@ def test_an_ambiguous_pair_stays_undetermined():
     assert _timed([0.0, 6_000.0, 7_000.0], [100.0, 140.0, 170.0], [0, 1, 1]) == [(0, 1)]
     # within the margin it is not clear
     assert _timed([0.0, 6_000.0, 7_000.0], [100.0, 140.0, 155.0], [0, 1, 1]) == []
+
+
+def _bursts(fixes: list[tuple[float, float, float, str]], cls: str | None = "mortar"
+            ) -> list[tuple[int, int]]:
+    """Pairs of :func:`pair_launch_to_burst` for fixes on the x axis (100 m sigma each):
+    ``(x, emission time, half-width of its time window, kind)`` with kind ``fix`` (untyped,
+    timed: a launch candidate), ``burst`` (typed impact) or ``origin`` (typed origin)."""
+    n = len(fixes)
+    x = np.array([f[0] for f in fixes])
+    t = np.array([f[1] for f in fixes])
+    half = np.array([f[2] for f in fixes])
+    kind = np.array([f[3] for f in fixes])
+    side = np.where(x < 3_000.0, 0, 1).astype(np.int64)  # the line at x = 3 km
+    o, i = pair_launch_to_burst(
+        x, np.zeros(n), np.tile(np.eye(2) * 100.0**2, (n, 1, 1)), t - half, t + half,
+        np.array([cls if k == "burst" else None for k in kind], object), side,
+        kind == "fix", kind == "burst", kind != "burst")
+    return sorted(zip(o.tolist(), i.tolist(), strict=True))
+
+
+def test_a_timed_fix_is_the_launch_of_the_one_burst_monitors_saw():
+    # sensors fixed x=0 at t=100 s; monitors saw a mortar burst 6 km away, timed to +-3 min
+    assert _bursts([(0.0, 100.0, 2.0, "fix"), (6_000.0, 140.0, 180.0, "burst")]) == [(0, 1)]
+    # the monitors' clocks may put the burst before the fix: within its window it still fits
+    assert _bursts([(0.0, 100.0, 2.0, "fix"), (6_000.0, 60.0, 180.0, "burst")]) == [(0, 1)]
+
+
+def test_no_launch_without_physics_or_when_something_else_explains_it():
+    fix, burst = (0.0, 100.0, 2.0, "fix"), (6_000.0, 140.0, 180.0, "burst")
+    assert _bursts([fix, (2_000.0, 140.0, 180.0, "burst")]) == []  # same side: not fire across
+    assert _bursts([fix, (12_000.0, 140.0, 180.0, "burst")]) == []  # beyond a mortar's range
+    assert _bursts([fix, (12_000.0, 140.0, 180.0, "burst")], cls=None) == [(0, 1)]  # a gun's
+    assert _bursts([fix, (6_000.0, 900.0, 180.0, "burst")]) == []  # minutes too late
+    # a second candidate launch of the burst (an origin monitors saw): which one is not known
+    assert _bursts([fix, burst, (500.0, 110.0, 180.0, "origin")]) == []
+    # a second burst the fix could have fired at: kept apart, undetermined
+    assert _bursts([fix, burst, (6_500.0, 150.0, 180.0, "burst")]) == []
+    # a launch on the other side that could have fired at the fix: it may be a burst itself
+    assert _bursts([fix, burst, (7_000.0, 60.0, 180.0, "origin")]) == []
 
 
 def test_a_lone_report_with_a_band_is_a_segment_fix_attributed_only_when_clear():

@@ -253,3 +253,66 @@ def pair_by_arrival_order(
     alone = ((misfit == best[a]) & (misfit == best[b])
              & (second[a] >= misfit + p.pair_margin) & (second[b] >= misfit + p.pair_margin))
     return a[alone].astype(np.int64), b[alone].astype(np.int64)
+
+
+def pair_launch_to_burst(
+    x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
+    launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
+    params: LinkParams | None = None,
+) -> tuple[I64, I64]:
+    """Unambiguous ``(launch, burst)`` pairs of an untyped fix and a typed impact.
+
+    An acoustic fix (``launch`` candidates: untyped, precisely timed) is the launch or the
+    burst of some shot. It is typed as the launch of a burst that monitors saw (``burst``
+    candidates: typed impacts, however coarsely timed) when the burst lies on the other side
+    of the line, within the range of its named weapon class (any known class when it names
+    none) and in time for some class's flight time, and when nothing else explains either:
+    the burst has no other candidate launch (``may_fire``: any located fix that could be an
+    origin, on a side other than the burst's), the fix no other burst, and no candidate
+    launch on another side could have fired the fix itself (else it may be a burst too).
+    ``lo``/``hi`` bound each fix's emission time (s); ``side`` is the party whose area holds
+    the fix with probability ``own_side_max`` or more (-1 when none does).
+    """
+    p = params or LinkParams()
+    empty = np.zeros(0, np.int64)
+    sig = np.sqrt(np.nan_to_num(np.trace(cov, axis1=1, axis2=2), nan=np.inf)) if len(x) \
+        else np.zeros(0)
+    good = np.isfinite(x) & np.isfinite(y) & (sig <= p.max_sigma_m) & np.isfinite(lo) \
+        & np.isfinite(hi)
+    launch, burst, may_fire = launch & good & (side >= 0), burst & good & (side >= 0), \
+        may_fire & good
+    if not launch.any() or not burst.any():
+        return empty, empty
+    wins = p.windows()
+    reach = max(r for r, _, _ in wins) + 2.5 * np.sqrt(2) * p.max_sigma_m
+    v_min = min(v for _, v, _ in wins)
+    idx = np.flatnonzero(may_fire | burst)
+    mid = (lo + hi) / 2
+    span = float(np.max(hi[idx] - lo[idx])) + reach / v_min
+    k = reach / span  # a Chebyshev ball of ``reach`` bounds both the range and the time
+    pts = np.column_stack([x[idx], y[idx], mid[idx] * k])
+    pr = cKDTree(pts).query_pairs(float(reach), p=np.inf, output_type="ndarray")
+    if not len(pr):
+        return empty, empty
+    i, j = idx[pr[:, 0]], idx[pr[:, 1]]
+    a, b = np.concatenate([i, j]), np.concatenate([j, i])  # a fires, b is hit: both orders
+    keep = may_fire[a] & burst[b] | may_fire[a] & launch[b]
+    keep &= side[a] != side[b]
+    a, b = a[keep], b[keep]
+    d = np.hypot(x[a] - x[b], y[a] - y[b])
+    s = 2.5 * np.sqrt(sig[a] ** 2 + sig[b] ** 2)
+    fits = np.zeros(len(a), bool)
+    named = cls[b] != None  # noqa: E711
+    for name, (rmax, vlo, vhi) in zip(p.max_range_m, wins, strict=True):
+        fmin, fmax = np.maximum(d - s, 0.0) / vhi, (d + s) / vlo
+        ok = (d - s <= rmax) & (hi[b] - lo[a] >= fmin) & (lo[b] - hi[a] <= fmax)
+        fits |= ok & (~named | (cls[b] == name) | ~burst[b])
+    a, b = a[fits], b[fits]
+    # how many ways each fix can be explained: fired at a burst, or hit by a launch
+    n = len(x)
+    fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
+    hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
+    pair = burst[b] & launch[a] & (fires_at[a] == 1) & (hit_by[b] == 1) & (hit_by[a] == 0)
+    pa, pb = a[pair], b[pair]
+    # a launch fix that also fired at another launch candidate stays: it is not a burst
+    return pa.astype(np.int64), pb.astype(np.int64)

@@ -26,7 +26,12 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.grouping import group
-from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_by_arrival_order
+from truceline.core.fusion.link import (
+    LinkParams,
+    link_origin_impact,
+    pair_by_arrival_order,
+    pair_launch_to_burst,
+)
 from truceline.core.fusion.locate import (
     M_ARRIVAL,
     M_BAND,
@@ -233,6 +238,7 @@ def _locate_attribute(
         partner = _link(b, labels, fixes, role, prob, geometry, params)
         if geometry is not None:
             _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
+            _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
     return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
 
 
@@ -295,6 +301,36 @@ def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
     role[go], role[gi] = ROLE_ORIGIN, ROLE_IMPACT
     prob[go] = pw[o]
     partner[go], partner[gi] = gi, go
+
+
+def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+                 partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
+                 ) -> None:
+    """Type as launches, in place, the precisely timed untyped fixes that are the only
+    possible launch of a burst monitors saw (:func:`~truceline.core.fusion.link.
+    pair_launch_to_burst`); they are attributed like any other origin."""
+    G = len(role)
+    loc = fixes.located
+    launch = loc & (fixes.method & M_ARRIVAL > 0) & (role == ROLE_ANY) & (partner < 0)
+    burst = loc & (role == ROLE_IMPACT) & (partner < 0)
+    if not launch.any() or not burst.any():
+        return
+    w = np.flatnonzero(loc)
+    when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
+    pw = np.zeros((G, prob.shape[1]))
+    pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
+    if not pw.shape[1]:
+        return
+    side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
+    lo, hi = _windows(b, labels, fixes, G)
+    o, i = pair_launch_to_burst(
+        fixes.x, fixes.y, fixes.cov, lo, hi, _group_classes(b, labels, G),
+        side.astype(np.int64), launch, burst, loc & (role != ROLE_IMPACT), params.link)
+    if not len(o):
+        return
+    role[o] = ROLE_ORIGIN
+    prob[o] = pw[o]
+    partner[o], partner[i] = i, o
 
 
 def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
