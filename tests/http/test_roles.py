@@ -95,6 +95,7 @@ TABLE = [
     row("GET", "/reports/daily/2025-03-28?format=md", ANYONE, 200),
     row("GET", "/agreement", ANYONE, 200),
     row("GET", "/agreement/versions/1", ANYONE, 200),
+    row("GET", "/agreement/areas", ANYONE, 200),
     row("GET", "/agreement/versions/99", ANYONE, 404),
     row("GET", "/record/checkpoints", ANYONE, 200),
     row("POST", "/record/checkpoints", {A: 401, N: 201}, 403, mutates=True),
