@@ -19,7 +19,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from truceline.core.alliances import DEFAULT_BREACH_ON, OWN_ACTS, StatusAct, alliance_key
 
@@ -30,13 +30,16 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _breach_on_own_acts(acts: list[StatusAct]) -> None:
+def _own_acts(acts: list[StatusAct]) -> list[StatusAct]:
+    if not acts:
+        raise ValueError("give at least one act")
     for i, act in enumerate(acts):
         if act not in OWN_ACTS:
             raise ValueError(
-                f"breach_on[{i}]: {act.value!r} is not an act of the obligated state; give "
+                f"item {i}: {act.value!r} is not an act of the obligated state; give "
                 + ", ".join(a.value for a in OWN_ACTS)
             )
+    return acts
 
 
 class NonAccessionRule(_Part):
@@ -52,12 +55,7 @@ class NonAccessionRule(_Part):
         "always a breach.",
     )
 
-    @model_validator(mode="after")
-    def _acts(self) -> NonAccessionRule:
-        _breach_on_own_acts(self.breach_on)
-        if not self.breach_on:
-            raise ValueError("breach_on: give at least one act")
-        return self
+    _acts = field_validator("breach_on")(_own_acts)
 
     def covers(self, alliance: str) -> bool:
         return alliance_key(alliance) in {alliance_key(a) for a in self.alliances}
@@ -81,12 +79,7 @@ class NeutralityRule(_Part):
         "obligated party) breaches too. Troops on the ground are prohibited_presence's matter.",
     )
 
-    @model_validator(mode="after")
-    def _acts(self) -> NeutralityRule:
-        _breach_on_own_acts(self.breach_on)
-        if not self.breach_on:
-            raise ValueError("breach_on: give at least one act")
-        return self
+    _acts = field_validator("breach_on")(_own_acts)
 
 
 class RecognitionStatus(StrEnum):
