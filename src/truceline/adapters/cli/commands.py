@@ -25,7 +25,7 @@ err = Console(stderr=True)
 @click.option(
     "--agreement",
     required=True,
-    help="Agreement YAML file, or an example name (march2025, minsk2, new_start).",
+    help="Agreement YAML file, or an example name (march2025, minsk2, new_start, inf2).",
 )
 @click.option(
     "--amend",
