@@ -151,8 +151,8 @@ def test_partly_in_band_names_the_interval(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("rule", "field", "reason"), [
-    ("{kind: range_ban, min_km: 5500, max_km: 500}", "provisions[0].rule",
-     "min_km: must not exceed max_km"),
+    ("{kind: range_ban, min_km: 5500, max_km: 500}", "provisions[0].rule.max_km",
+     "must be at least min_km (5500)"),
     ("{kind: range_ban, min_km: 500, max_km: 5500, basing: [space]}",
      "provisions[0].rule.basing[0]", "ground"),
     ("{kind: range_ban, min_km: 500}", "provisions[0].rule.max_km", "Field required"),

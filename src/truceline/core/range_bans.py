@@ -14,7 +14,7 @@ import math
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from truceline.core.catalogue import WeaponSystem
 from truceline.core.taxonomy import Basing, WeaponClass
@@ -51,11 +51,13 @@ class RangeBanRule(BaseModel):
         "missiles in the band: a declaration or inspection of it is a finding (more than zero: "
         "violation; zero: evidence of compliance).")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> RangeBanRule:
-        if self.min_km > self.max_km:
-            raise ValueError("min_km: must not exceed max_km")
-        return self
+    @field_validator("max_km")
+    @classmethod
+    def _ordered(cls, v: float, info: ValidationInfo) -> float:
+        lo = info.data.get("min_km")
+        if lo is not None and v < lo:
+            raise ValueError(f"must be at least min_km ({lo:g})")
+        return v
 
     def band(self) -> str:
         """The band as text, e.g. "500-5,500 km (ground-launched)"."""
