@@ -261,12 +261,13 @@ def test_new_start_nothing_is_found_after_the_treaty_lapsed(tmp_path: Path, data
                 "category": "warheads_on_deployed", "quantity": qty, "as_of": as_of}
 
     findings = _new_start(tmp_path, data_dir, [
-        decl("RUS", "2025-09-01", 1500),  # in force: a compliant finding
+        decl("RUS", "2025-09-01", 1500),  # in force, but Russia declared a suspension
         decl("RUS", "2026-03-01", 1700),  # over the limit, after the lapse: nothing
         decl("USA", "2026-02-05", 1600),  # the day it lapsed (exclusive end): nothing
     ])
     (ok,) = [f for f in findings if f.evidence == ("late-RUS-2025-09-01",) and f.party == "RUS"]
-    assert ok.verdict is Verdict.COMPLIANT
+    assert ok.verdict is Verdict.INSUFFICIENT_EVIDENCE  # issue 20: suspended since 2023-02-21
+    assert "at or under the limit" in ok.explanation and "not judged compliant" in ok.explanation
     (usa,) = [f for f in findings if f.evidence == ("late-RUS-2025-09-01",) and f.party == "USA"]
     assert usa.details["missing_declaration"] == {"as_of": "2025-09-01", "due": "2025-09-30"}
     assert not [f for f in findings if {"late-RUS-2026-03-01", "late-USA-2026-02-05"}

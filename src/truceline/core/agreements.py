@@ -20,6 +20,7 @@ from truceline.core.guarantees import RECIPIENT_WORDS, GuaranteeClause, Mediator
 from truceline.core.nationality import country_code
 from truceline.core.provisions import AgreementPart, Provision, WithdrawalRule
 from truceline.core.status import Recognition, RecognitionScope
+from truceline.core.suspensions import Extension, Suspension
 from truceline.errors import AgreementError
 
 
@@ -197,6 +198,17 @@ class Agreement(AgreementPart):
         description="When the agreement lapses (local time, exclusive): every provision's window "
         "ends then at the latest, so nothing is found compliant or in violation after it.",
     )
+    extensions: list[Extension] = Field(
+        default_factory=list,
+        description="New end dates (with their source) of the agreement or of named provisions; "
+        "the latest that applies replaces `expires` and the provision's own end.",
+    )
+    suspensions: list[Suspension] = Field(
+        default_factory=list,
+        description="Parties' declared suspensions (date, source, who contested them): while one "
+        "runs, nothing about that party is found compliant or in violation, and the suspension "
+        "is reported.",
+    )
     timezone: str = "Europe/Kyiv"
     reporting_period_start: time = Field(time(19, 30), description="Local time; SMM uses 19:30.")
     attribution_confidence: float = Field(
@@ -295,6 +307,17 @@ class Agreement(AgreementPart):
             terr = getattr(r, "territory_of", None)
             if terr is not None and terr not in pset:
                 raise ValueError(f"provisions[{i}].rule.territory_of: unknown party {terr!r}")
+        lapses: list[tuple[str, int, list[str], list[str]]] = [
+            ("extensions", i, e.provisions, []) for i, e in enumerate(self.extensions)]
+        lapses += [("suspensions", i, s.provisions, [s.party, *s.contested_by])
+                   for i, s in enumerate(self.suspensions)]
+        for name, i, pids, who in lapses:
+            for pid in pids:
+                if pid not in prov_ids:
+                    raise ValueError(f"{name}[{i}].provisions: no provision {pid!r}")
+            for w in who:
+                if w not in pset:
+                    raise ValueError(f"{name}[{i}]: unknown party {w!r}")
         for i, gu in enumerate(self.guarantors):
             for pid in gu.guarantees:
                 if pid not in prov_ids:
@@ -359,7 +382,11 @@ class Agreement(AgreementPart):
             end = start + timedelta(days=eff.duration_days)
         else:
             end = None
-        if self.expires is not None:
+        ext = [self.local(e.until) for e in self.extensions
+               if not e.provisions or provision.id in e.provisions]
+        if ext:
+            end = max(ext)  # extended: the new end replaces the old one and the lapse
+        elif self.expires is not None:
             lapse = self.local(self.expires)
             end = lapse if end is None else min(end, lapse)
         if end is not None and end < start:
@@ -394,6 +421,11 @@ class Agreement(AgreementPart):
         return sorted(out)
 
 
+#: Fields a nested part's validator names at the start of its message ("baseline: ..."),
+#: appended to the path pydantic gives (the part's own).
+_NESTED_FIELDS = frozenset({"baseline", "price_year", "values", "source", "contest_source"})
+
+
 def parse_agreement(doc: Any) -> Agreement:
     """Validate a parsed YAML/JSON document; errors name the path and the reason."""
     if not isinstance(doc, dict):
@@ -406,6 +438,9 @@ def parse_agreement(doc: Any) -> Agreement:
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         if not loc and ": " in msg and not msg.startswith("unknown"):
             loc, msg = msg.split(": ", 1)
+        elif msg.split(": ", 1)[0].split(".")[0] in _NESTED_FIELDS:  # a part's own field
+            sub, msg = msg.split(": ", 1)
+            loc = f"{loc}.{sub}" if loc else sub
         raise AgreementError(msg, field=loc or "(document)") from None
 
 

@@ -116,6 +116,13 @@ class Observation(BaseModel):
     category: str | None = Field(None, max_length=100, description="Declared quantity's category.")
     quantity: float | None = Field(None, ge=0)
     as_of: date | None = None
+    currency: str | None = Field(
+        None, pattern=r"^[A-Z]{3}$",
+        description="Declared or reported spending: ISO 4217 currency of the quantity.")
+    price_year: int | None = Field(
+        None, ge=1900, le=2200,
+        description="Spending: the year whose prices the quantity is in (current prices: the "
+        "year of as_of).")
 
     status_act: StatusAct | None = Field(
         None, description="Status: what happened (application, accession, ...); party is the "

@@ -9,6 +9,7 @@ agreement that holds the provisions is :class:`truceline.core.agreements.Agreeme
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -189,16 +190,94 @@ class DeclarationSchedule(AgreementPart):
                 out.append((as_of, as_of + timedelta(days=self.due_days - 1)))
 
 
+class Baseline(AgreementPart):
+    """The figure a limit is a share of: given per party (with its source), or else each
+    party's own declaration of the category as of ``as_of`` (a spending figure in the rule's
+    currency at ``price_year`` prices, default: the baseline year's own prices)."""
+
+    as_of: date = Field(description="The baseline date (a year's spending: 1 January of it).")
+    values: dict[str, float] = Field(
+        default_factory=dict, description="Party -> baseline figure; absent: its declaration.")
+    source: str | None = Field(None, description="Where the given figures come from.")
+    price_year: int | None = Field(None, ge=1900, le=2200)
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Baseline:
+        if self.values and not self.source:
+            raise ValueError("source: baseline values need their source")
+        for party, v in self.values.items():
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"values.{party}: must be a finite number >= 0")
+        return self
+
+
+class LimitStep(AgreementPart):
+    """From ``by`` on, the limit is ``limit`` (absolute) or ``share`` of the baseline."""
+
+    by: date
+    limit: float | None = Field(None, ge=0)
+    share: float | None = Field(None, gt=0, le=10, description="0.5 = 50 % of the baseline.")
+
+    @model_validator(mode="after")
+    def _one(self) -> LimitStep:
+        if (self.limit is None) == (self.share is None):
+            raise ValueError("give limit or share")
+        return self
+
+
 class LimitRule(AgreementPart):
     kind: Literal["quantitative_limit"]
     category: str
-    limit: float = Field(ge=0)
+    limit: float | None = Field(None, ge=0, description="An absolute limit (or give share).")
+    share: float | None = Field(
+        None, gt=0, le=10, description="The limit as a share of the baseline (0.5 = 50 %).")
+    baseline: Baseline | None = None
+    steps: list[LimitStep] = Field(
+        default_factory=list,
+        description="A phased limit: each step applies from its date; before the first, "
+        "`limit`/`share` if given, else nothing is in force yet.")
     unit: str = ""
+    currency: str | None = Field(
+        None, pattern=r"^[A-Z]{3}$",
+        description="Spending: ISO 4217 currency of the limit; figures in another are not "
+        "converted (insufficient evidence).")
+    price_year: int | None = Field(
+        None, ge=1900, le=2200,
+        description="Spending: the limit is in constant prices of this year; figures are "
+        "deflated with the package's deflator table (truceline.core.deflators).")
+    match_days: int = Field(
+        0, ge=0, le=366,
+        description="A declaration and an inspection (or estimate) of the same party and "
+        "category at most this many days apart are reconciled.")
+    tolerance: float = Field(
+        0.0, ge=0, le=1,
+        description="A reconciled figure differing from the declared one by more than this "
+        "share of the declared figure is a discrepancy finding (0.03 = 3 %).")
+    evidence_rule: Literal["inspection_over_declaration", "max_of"] = Field(
+        "inspection_over_declaration",
+        description="What the limit's verdict rests on when both exist: the inspection (or "
+        "estimate), or the highest figure.")
     declarations: DeclarationSchedule | None = Field(
         None,
         description="When declarations are due: a party's declaration missing after its due "
         "date is a finding ('declaration not provided by its due date').",
     )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> LimitRule:
+        if self.limit is not None and self.share is not None:
+            raise ValueError("give limit or share, not both")
+        if self.limit is None and self.share is None and not self.steps:
+            raise ValueError("give limit, share or steps")
+        if (self.share is not None or any(s.share is not None for s in self.steps)) \
+                and self.baseline is None:
+            raise ValueError("baseline: a share needs a baseline")
+        if (self.currency is None) != (self.price_year is None):
+            raise ValueError("price_year: give currency and price_year together")
+        days = [s.by for s in self.steps]
+        if days != sorted(set(days)):
+            raise ValueError("steps: dates must increase")
+        return self
 
 
 Rule = Annotated[

@@ -44,7 +44,8 @@ def plan_planted(scn: World) -> dict[int, list[tuple[str, Any, int, int]]]:
             items += [("presence_foreign", 0)] * scn.p.presence_violations
             items += [("presence_allowed", 0)] * scn.p.presence_compliant
             items += [("presence_unknown", 0)] * scn.p.presence_unknown
-        elif isinstance(r, LimitRule):
+        elif isinstance(r, LimitRule) and r.limit is not None and not r.steps:
+            # (baseline-relative and phased limits are not planted: their bound is per party)
             for k, party in enumerate(prov.obligated):
                 pi = scn.parties.index(party)
                 kind = "limit_over" if k == 0 else "limit_under"
@@ -121,6 +122,7 @@ def plant(scn: World, rng: Generator, d: int, kind: str, prov: Any, pi: int, t: 
     tmin = iso_ns(np.array([t - t % (60 * S_NS)]))[0]
     if kind.startswith("limit"):
         r: LimitRule = prov.rule
+        assert r.limit is not None
         over = kind == "limit_over"
         f = rng.uniform(1.02, 1.15) if over else rng.uniform(0.85, 1.0)
         q = float(round(r.limit * f))
@@ -128,7 +130,8 @@ def plant(scn: World, rng: Generator, d: int, kind: str, prov: Any, pi: int, t: 
         party = scn.parties[pi]
         violates = [x.id for x in scn.agreement.provisions if isinstance(x.rule, LimitRule)
                     and x.rule.category == r.category and party in x.obligated
-                    and q > x.rule.limit and in_window(scn, x, t)]
+                    and x.rule.limit is not None and q > x.rule.limit
+                    and in_window(scn, x, t)]
         truth.append({**base, "party": party, "category": r.category, "quantity": q,
                       "as_of": day.isoformat(), "violates": violates, "observation_ids": []})
         rec = {"id": "", "kind": "declaration", "time": tmin, "time_precision": "minute",

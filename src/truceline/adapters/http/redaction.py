@@ -34,7 +34,10 @@ _OBSERVER_FIELDS = frozenset({
     "distance_max_m", "arrival_time", "signature", "description", "dataset_ref",
 })
 #: Finding details an outsider may see (the rest may carry fusion internals).
-_FINDING_DETAILS = frozenset({"attribution", "probabilities", "quantity", "limit", "as_of"})
+#: (A limit's reconciled figures, discrepancy and a party's suspension say no more than the
+#: explanation does.)
+_FINDING_DETAILS = frozenset({"attribution", "probabilities", "quantity", "limit", "as_of",
+                              "figures", "discrepancy", "suspension"})
 _COORDS_IN_TEXT = re.compile(r"(-?\d{1,2}\.\d+)N (-?\d{1,3}\.\d+)E")
 
 

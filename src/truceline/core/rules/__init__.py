@@ -25,6 +25,7 @@ from truceline.core.rules.presence import check_presence
 from truceline.core.rules.range_ban import check_range_ban
 from truceline.core.rules.status import check_status
 from truceline.core.rules.withdrawal import check_withdrawal
+from truceline.core.suspensions import apply_suspensions
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
 
@@ -59,6 +60,7 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
             limit_summaries(b, prov.rule)
         elif prov.rule.kind not in _OWN_SUMMARIES:
             b.summaries(ev)
+        apply_suspensions(b, agreement.suspensions)
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
     return sort_findings(out)
