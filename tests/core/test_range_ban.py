@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from truceline.adapters.agreement_files import load_agreement_file, read_agreement_text
 from truceline.adapters.store.sqlite import SQLiteStore
+from truceline.core.catalogue import WeaponSystem
 from truceline.core.findings import Finding, Verdict
 from truceline.core.observations import parse_observation
+from truceline.core.range_bans import Placement, RangeBanRule
+from truceline.core.taxonomy import WeaponClass
 from truceline.errors import AgreementError, ObservationError
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
@@ -181,3 +186,36 @@ def test_activity_belongs_to_weapon_sightings() -> None:
     with pytest.raises(ObservationError) as err:
         parse_observation(sighting("s", "9M729", activity="flyby"))
     assert err.value.field == "activity"
+
+
+def test_an_inspection_finding_banned_missiles_is_the_inspected_partys_violation(
+        tmp_path: Path) -> None:
+    rec = {"id": "insp-1", "kind": "inspection", "time": "2026-05-02T09:00:00Z",
+           "source_id": "inspectors", "source_type": "inspection_team", "party": "RUS",
+           "category": "missiles", "quantity": 2, "as_of": "2026-05-02", "system": "9M729"}
+    (f,) = about(checked(tmp_path, [rec]), "insp-1")
+    assert (f.verdict, f.party) == (Verdict.VIOLATION, "RUS")
+    assert "2 x 9M729" in f.explanation and "of RUS inspected as of 2026-05-02" in f.explanation
+
+
+_KM = st.floats(0, 20_000, allow_nan=False)
+
+
+@given(lo=st.none() | _KM, hi=st.none() | _KM, a=_KM, w=st.floats(0.001, 20_000))
+def test_placement_is_containment_of_the_stated_interval(
+        lo: float | None, hi: float | None, a: float, w: float) -> None:
+    """In: the whole interval lies in the band; out: none of it; partly: the rest."""
+    if lo is not None and hi is not None and lo > hi:
+        lo, hi = hi, lo
+    band = RangeBanRule(kind="range_ban", min_km=a, max_km=a + w)
+    s = WeaponSystem("x", WeaponClass.CRUISE_MISSILE, None, min_range_km=lo, max_range_km=hi)
+    got = band.place(s)
+    if lo is None and hi is None:
+        assert got is Placement.UNKNOWN
+        return
+    first = lo if lo is not None else hi
+    last = hi if hi is not None else float("inf")
+    assert first is not None
+    inside = band.min_km <= first and last <= band.max_km
+    apart = last < band.min_km or first > band.max_km
+    assert got is (Placement.IN if inside else Placement.OUT if apart else Placement.PARTLY)
