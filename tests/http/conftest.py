@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 import truceline.adapters.cli.serve  # noqa: F401  (registers `serve` and `apikey` until main() does)
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.http import create_app
-from truceline.adapters.http.auth import create_api_key
+from truceline.adapters.http.auth import create_api_key, revoke_api_key
 from truceline.adapters.http.state import PUBLISHED_KEY
 from truceline.adapters.store import open_store
 from truceline.core.observations import parse_observation
@@ -99,7 +99,7 @@ def build_world(db: Path) -> World:
     register_source_key(store, "smm-post-1", "monitor",
                         base64.b64encode(Signer("smm-post-1", seed).public_key).decode())
     tokens = {role: create_api_key(store, role, r, bound) for role, (r, bound) in KEYS.items()}
-    store.revoke_api_key("revoked")
+    revoke_api_key(store, "revoked")
     store.set_meta(PUBLISHED_KEY, json.dumps([F_PUBLISHED]))
     publish_checkpoint(store, LOG_KEY, 1_743_000_000)
     store.close()

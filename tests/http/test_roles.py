@@ -226,12 +226,13 @@ def test_disputes_are_seen_by_their_party_and_guarantors_only(
 
 def test_revoked_key_is_refused_at_once(world: World, make_client: Callable[..., TestClient]
                                         ) -> None:
+    from truceline.adapters.http.auth import revoke_api_key
     from truceline.adapters.store import open_store
 
     c = make_client()
     h = world.headers("party_RU")
     assert c.get("/findings", headers=h).status_code == 200
-    open_store(str(c.app.state.truceline.raw_store.url)).revoke_api_key("party_RU")
+    revoke_api_key(open_store(str(c.app.state.truceline.raw_store.url)), "party_RU")
     r = c.get("/findings", headers=h)
     assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
     assert r.headers["www-authenticate"] == "Bearer"

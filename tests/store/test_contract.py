@@ -33,6 +33,7 @@ from truceline.core.record.merkle import (
     verify_inclusion,
 )
 from truceline.errors import ConflictError, NotFoundError, StoreError
+from truceline.services import access
 from truceline.services.ingest import ingest
 from truceline.services.openings import full_entries
 from truceline.services.ports import Store
@@ -240,15 +241,20 @@ def test_disputes(store: Store, backend: Backend, request: pytest.FixtureRequest
 
 
 def test_api_keys(store: Store) -> None:
-    store.add_api_key("h1", "alice", "analyst", None)
-    store.add_api_key("h2", "ru-liaison", "party", "RU")
+    """Each registration and revocation is an ``api_key`` entry in its row's transaction."""
+    access.register_api_key(store, "h1", "alice", "analyst", None)
+    access.register_api_key(store, "h2", "ru-liaison", "party", "RU")
     assert store.api_key("h2") == {"name": "ru-liaison", "role": "party", "party": "RU",
                                    "revoked": False}
     assert store.api_key("nope") is None
-    assert store.revoke_api_key("alice") == 1
-    assert store.revoke_api_key("nobody") == 0
+    with pytest.raises(ConflictError):
+        access.register_api_key(store, "h3", "alice", "analyst", None)
+    assert store.api_key("h3") is None and store.entry_count() == 2  # nothing written
+    assert access.revoke_api_keys(store, "alice") == 1
+    assert access.revoke_api_keys(store, "nobody") == 0
     assert store.api_key("h1") == {"name": "alice", "role": "analyst", "party": None,
                                    "revoked": True}
+    assert [e.type for e in store.entries()] == ["api_key"] * 3
 
 
 def test_meta(store: Store) -> None:

@@ -132,12 +132,12 @@ def test_api_key_names_are_unique_and_revoke_takes_one(backend: Backend) -> None
     assert second.exit_code == 0
     store = backend.open()
     try:
-        from truceline.adapters.http.auth import hash_token
+        from truceline.adapters.http.auth import hash_token, revoke_api_key
 
         assert store.api_key(hash_token(first.stdout.strip()))["revoked"]  # type: ignore[index]
         assert not store.api_key(hash_token(second.stdout.strip()))["revoked"]  # type: ignore[index]
         # two live keys of one name, as stores made before names were unique may hold
-        store.revoke_api_key("post-7 tablet")
+        revoke_api_key(store, "post-7 tablet")
         store._execute(  # type: ignore[attr-defined]
             "INSERT INTO api_keys(token_hash, name, role, party) VALUES (?,?,?,?)",
             ("h-old-1", "shared", "analyst", None))

@@ -5,9 +5,10 @@ A delivery is a row of the store's outbox, made with its notification in one tra
 and whose recipient has an endpoint, POSTs each as a signed webhook
 (:mod:`truceline.core.webhooks`) through a :class:`Transport`, and marks the row delivered
 on a 2xx answer (with a ``status_change`` entry saying so: the record shows who was
-told and when), or schedules the next attempt with exponential backoff. Marking comes after
-the answer, so a crash in between sends it again: at least once, and the receiver drops the
-repeat by its ``webhook-id`` (the delivery id, stable across attempts).
+told and when), or schedules the next attempt with exponential backoff (an entry too, with
+the attempts, the next time and the error: every outbox column a reader sees is recorded).
+Marking comes after the answer, so a crash in between sends it again: at least once, and the
+receiver drops the repeat by its ``webhook-id`` (the delivery id, stable across attempts).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from typing import Any, Protocol
 from truceline.core import webhooks
 from truceline.core.findings import iso
 from truceline.core.record.canonical import canonical_bytes
-from truceline.services.guarantees import delivered_entry, guarantee_store, iso_text
+from truceline.services.guarantees import (
+    delivered_entry,
+    delivery_entry,
+    guarantee_store,
+    iso_text,
+)
 from truceline.services.ports import Clock, Store, system_clock
 
 #: The first retry waits this long; each further one twice as long, up to ``BACKOFF_MAX``.
@@ -80,11 +86,12 @@ def deliver(store: Store, transport: Transport, clock: Clock = system_clock,
             gs.mark_delivery(d["id"], "delivered", attempts, iso_text(after), iso(after), None,
                              entry)
             res.delivered.append(d["id"])
-        elif attempts >= MAX_ATTEMPTS:
-            gs.mark_delivery(d["id"], "failed", attempts, iso_text(after), None, error)
-            res.failed.append(d["id"])
         else:
-            gs.mark_delivery(d["id"], "pending", attempts, iso_text(after + backoff(attempts)),
-                             None, error)
-            res.retrying.append(d["id"])
+            state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+            row = {"id": d["id"], "state": state, "attempts": attempts, "delivered_at": None,
+                   "next_at": iso_text(after if state == "failed" else after + backoff(attempts)),
+                   "last_error": error}
+            gs.mark_delivery(d["id"], state, attempts, row["next_at"], None, error,
+                             delivery_entry(row))
+            (res.failed if state == "failed" else res.retrying).append(d["id"])
     return res

@@ -31,6 +31,7 @@ from truceline.errors import (
     SignatureError,
     ValidationError,
 )
+from truceline.services import access
 from truceline.services.context import load_context
 from truceline.services.ports import Store
 from truceline.services.record import unb64
@@ -57,10 +58,10 @@ class GuaranteeStore(Store, Protocol):
                       at: str | None, error: str | None, entry: bytes | None = None
                       ) -> bool: ...
 
-    def record_delivery(self, delivery_id: str, notification_id: str, recipient: str, at: str,
-                        entry: bytes) -> None: ...
+    def put_delivery(self, row: dict[str, Any], entry: bytes) -> None: ...
 
-    def set_endpoint(self, recipient: str, url: str, secret: str, registered: str) -> None: ...
+    def set_endpoint(self, recipient: str, url: str, secret: str, registered: str,
+                     entry: bytes) -> None: ...
 
     def endpoints(self) -> list[dict[str, Any]]: ...
 
@@ -83,6 +84,18 @@ def delivered_entry(delivery_id: str, notification_id: str, recipient: str, at: 
                                          "notification_id": notification_id,
                                          "delivery_id": delivery_id, "recipient": recipient,
                                          "time": at})
+
+
+#: The outbox columns a delivery's entries set (its key columns come from the notification).
+OUTBOX_STATE = ("state", "attempts", "next_at", "delivered_at", "last_error")
+
+
+def delivery_entry(row: dict[str, Any]) -> bytes:
+    """The record's note of an outbox row's state after an attempt that did not deliver (to
+    retry, or given up), or as a store from before these notes stood (``adopt-access``)."""
+    return entry_bytes("status_change", {"subject": "delivery", "status": row["state"],
+                                         "delivery_id": row["id"],
+                                         **{c: row[c] for c in OUTBOX_STATE if c != "state"}})
 
 
 def withdrawn_entry(notification_id: str, finding_id: str) -> bytes:
@@ -255,11 +268,12 @@ def check_url(url: str) -> str:
 
 def register_endpoint(store: Store, recipient: str, url: str, now: datetime) -> str:
     """Register (or replace) a recipient's webhook endpoint; returns its new signing secret,
-    shown this once. Replacing an endpoint gives it a new secret."""
+    shown this once. Replacing an endpoint gives it a new secret. The registration is an
+    ``endpoint`` entry holding a salted hash of the secret (:mod:`truceline.services.access`)."""
     if recipient not in recipients_known(store):
         raise ValidationError(f"{recipient!r} is not a guarantor, party or mediator of the "
                               "agreement", field="recipient")
     check_url(url)
     secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-    guarantee_store(store).set_endpoint(recipient, url, secret, iso(now))
+    access.set_endpoint(store, recipient, url, secret, iso(now))
     return secret

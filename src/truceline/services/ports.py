@@ -7,7 +7,7 @@ returning an aware ``datetime``: :func:`system_clock` in production, a fixed one
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -168,14 +168,18 @@ class Store(Protocol):
         """Replace state ``old`` by ``new`` and append the transition's entry in one
         transaction; ConflictError (field ``status``) if the state is no longer ``old``."""
 
-    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None) -> None:
-        """Store a key; ConflictError (field ``name``) if an unrevoked key has this name."""
+    def add_api_key(self, token_hash: str, name: str, role: str, party: str | None,
+                    entry: bytes) -> None:
+        """Store a key with its ``api_key`` entry in one transaction; ConflictError (field
+        ``name``) if an unrevoked key has this name."""
 
     def api_key(self, token_hash: str) -> dict[str, Any] | None: ...
 
-    def revoke_api_key(self, name: str, every: bool = False) -> int:
+    def revoke_api_key(self, name: str, every: bool,
+                       entry_for: Callable[[dict[str, Any]], bytes]) -> int:
         """Revoke the one unrevoked key with this name (or, with ``every``, all of them, for
-        names shared before names were unique); how many were revoked."""
+        names shared before names were unique), appending ``entry_for(row)`` for each in the
+        same transaction; how many were revoked."""
 
     def table_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of a table, each column by name: what ``record verify`` compares."""

@@ -37,7 +37,7 @@ from truceline.errors import (
     TrucelineError,
     ValidationError,
 )
-from truceline.services import openings, verify_guarantees
+from truceline.services import openings, verify_access, verify_guarantees
 from truceline.services.check import derive_findings, derive_incidents_and_sources
 from truceline.services.context import context_for_doc
 from truceline.services.ports import Store
@@ -104,8 +104,9 @@ def verify_record(store: Store) -> RecordReport:
     root at its size (else a fork, bounded between the last agreeing checkpoint and it);
     stored cosignatures verify; and every row a reader serves follows from the entries, column
     by column, and every entry has its row (:func:`truceline.services.verify_rows.check_rows`:
-    agreement versions, observations, the incident set, current findings, keys, disputes and
-    the published set).
+    agreement versions, observations, the incident set, current findings, keys, disputes,
+    the published set, the guarantee rows and outbox, API keys, endpoints and the pseudonym
+    secret).
     """
     rep = RecordReport()
     add = rep.problems.append
@@ -462,8 +463,9 @@ def rebuild(store: Store, entries: Sequence[bytes], note: bytes, log_vkey: str,
                 store.append_entries([(t, run[0])])
         elif t == "dispute":
             store.add_dispute(body["id"], body["finding_id"], body["party"], body, run[0])
-        elif verify_guarantees.rebuild_entry(store, t, body, run[0]):
-            pass  # a notification, an acknowledgement or a withdrawal, with its row
+        elif verify_guarantees.rebuild_entry(store, t, body, run[0]) or \
+                verify_access.rebuild_entry(store, t, body, run[0]):
+            pass  # a notification, an acknowledgement, a delivery note, a key..., with its row
         else:
             store.append_entries([(t, run[0])])
             if t == "incident":

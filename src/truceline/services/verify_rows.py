@@ -18,7 +18,7 @@ from truceline.core.findings import Finding
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import canonical_bytes, entry_bytes
 from truceline.errors import TrucelineError
-from truceline.services import verify_guarantees
+from truceline.services import verify_access, verify_guarantees
 from truceline.services.ports import Store
 from truceline.services.record import agreement_matches, unb64
 from truceline.services.sources import SOURCES_META
@@ -85,6 +85,7 @@ def check_rows(store: Store, bodies: Bodies) -> list[Issue]:
         _cosignatures,
         _published,
         verify_guarantees.check_rows,
+        verify_access.check_rows,
     ):
         out.extend(check(store, bodies))
     return out

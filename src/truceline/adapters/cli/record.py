@@ -106,6 +106,11 @@ def verify(db: str) -> None:
             click.echo(f"note: {rep.plaintext} entries were stored in plaintext, before entries "
                        "committed to their private fields; exported tiles carry their content "
                        "(docs/record.md, 'Stores from before commitments')")
+        from truceline.services.verify_access import withheld
+
+        if held := withheld(store):
+            click.echo(f"note: this store holds only the hash of: {', '.join(held)} (a mirror "
+                       "rebuilt from the log: it delivers no webhooks and makes no pseudonyms)")
         return
     for p in rep.problems:
         click.echo(str(p), err=True)
@@ -113,6 +118,20 @@ def verify(db: str) -> None:
     assert first is not None
     raise IntegrityError(f"the record does not verify ({len(rep.problems)} problems); first: "
                          f"{first}", field="entry", index=first.index)
+
+
+@record.command("adopt-access")
+@db_option
+@handle_errors
+def adopt_access(db: str) -> None:
+    """Record, once, the API keys, endpoints, pseudonym secret and outbox state of a store made
+    before they were recorded, each row as it stands (run `record verify` first)."""
+    from truceline.services.access import adopt
+
+    done = adopt(open_store(db))
+    click.echo(f"recorded {len(done.api_keys)} API keys, {len(done.endpoints)} endpoints, "
+               f"{'the' if done.pseudonym_secret else 'no'} pseudonym secret and "
+               f"{len(done.deliveries)} outbox rows")
 
 
 @record.command()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from truceline.errors import AuthError, ForbiddenError, RateLimitError, ValidationError
+from truceline.services import access
 from truceline.services.ports import Store
 
 
@@ -65,7 +66,8 @@ def hash_token(token: str) -> str:
 
 
 def create_api_key(store: Store, name: str, role: str, bound: str | None) -> str:
-    """Store a new key and return its token (the only time the token exists in clear)."""
+    """Store a new key and return its token (the only time the token exists in clear); the
+    registration is an ``api_key`` entry in the same transaction (:mod:`services.access`)."""
     try:
         r = Role(role)
     except ValueError:
@@ -79,14 +81,14 @@ def create_api_key(store: Store, name: str, role: str, bound: str | None) -> str
     if not name.strip():
         raise ValidationError("must not be empty", field="name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    store.add_api_key(hash_token(token), name, r.value, bound)
+    access.register_api_key(store, hash_token(token), name, r.value, bound)
     return token
 
 
 def revoke_api_key(store: Store, name: str, every: bool = False) -> int:
     """Revoke the key with this name (names are unique among unrevoked keys); ``every``
     revokes all keys that share a name from before names were unique. How many were revoked."""
-    return store.revoke_api_key(name, every)
+    return access.revoke_api_keys(store, name, every)
 
 
 def authenticate(store: Store, authorization: str | None, client: str) -> Principal:

@@ -8,7 +8,6 @@ new version is picked up within that time without a restart.
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from typing import Any, cast
@@ -20,6 +19,7 @@ from truceline.adapters.http.auth import Principal, RateLimiter, authenticate
 from truceline.adapters.http.redaction import DEFAULT_GRID_DEG
 from truceline.core.findings import Finding
 from truceline.errors import AuthError
+from truceline.services import access
 from truceline.services.context import AgreementContext, context_for_doc
 from truceline.services.ports import Store
 from truceline.services.record import LogSigner
@@ -30,7 +30,7 @@ AGREEMENT_TTL_S = 2.0
 #: (``/check``, publication) drop it at once; another process's within this time.
 FINDINGS_TTL_S = 1.0
 PUBLISHED_KEY = "http.published_findings"
-SECRET_KEY = "http.pseudonym_secret"
+SECRET_KEY = access.PSEUDONYM_KEY
 
 
 class CachedAgreement:
@@ -109,13 +109,10 @@ class AppState:
 
     @property
     def secret(self) -> bytes:
-        """Per-store secret for source pseudonyms (stable across restarts and workers)."""
+        """Per-store secret for source pseudonyms (stable across restarts and workers; made
+    once, with its entry in the record: :func:`truceline.services.access.pseudonym_secret`)."""
         if self._secret is None:
-            value = self.raw_store.get_meta(SECRET_KEY)
-            if value is None:
-                self.raw_store.set_meta(SECRET_KEY, secrets.token_hex(32))
-                value = self.raw_store.get_meta(SECRET_KEY)
-            self._secret = bytes.fromhex(str(value))
+            self._secret = access.pseudonym_secret(self.raw_store)
         return self._secret
 
     def published(self) -> frozenset[str]:

@@ -5,7 +5,9 @@ A notification, its entry and one outbox row per recipient commit in one transac
 transactional outbox): a crash after the commit leaves every delivery pending, a crash before
 it leaves nothing, so nothing is lost and nothing is half-made. Delivery marks a row only
 after the receiver answered; a crash between the two sends it again (at least once), and the
-receiver drops the repeat by its idempotency key (the delivery id).
+receiver drops the repeat by its idempotency key (the delivery id). Every change of a row
+appends its entry in the same transaction (``record verify`` checks them all:
+:mod:`truceline.services.verify_guarantees`, :mod:`truceline.services.verify_access`).
 """
 
 from __future__ import annotations
@@ -98,13 +100,14 @@ class NotificationTables:
         return [dict(zip(names, r, strict=True)) for r in self._all(sql + " ORDER BY id", args)]
 
     def due_deliveries(self, now: str, limit: int) -> list[dict[str, Any]]:
-        """Pending deliveries due by ``now`` whose recipient has an endpoint, oldest first,
-        each with the notification's record, the endpoint's URL and its secret."""
+        """Pending deliveries due by ``now`` whose recipient has an endpoint with its secret,
+        oldest first, each with the notification's record, the endpoint's URL and secret."""
         rows = self._all(
             "SELECT d.id, d.recipient, d.attempts, n.record, e.url, e.secret FROM deliveries d "
             "JOIN notifications n ON n.id = d.notification_id "
             "JOIN endpoints e ON e.recipient = d.recipient "
-            "WHERE d.state = ? AND d.next_at <= ? ORDER BY d.next_at, d.id LIMIT ?",
+            "WHERE d.state = ? AND d.next_at <= ? AND e.secret <> '' "
+            "ORDER BY d.next_at, d.id LIMIT ?",
             (PENDING, now, limit))
         return [{"id": i, "recipient": r, "attempts": int(a), "notification": json.loads(rec),
                  "url": u, "secret": s} for i, r, a, rec, u, s in rows]
@@ -126,23 +129,28 @@ class NotificationTables:
                 self._append([("status_change", entry)])
             return True
 
-    def record_delivery(self, delivery_id: str, notification_id: str, recipient: str, at: str,
-                        entry: bytes) -> None:
-        """A delivery as the record says it happened (a store rebuilt from the log): its row,
-        delivered, and its entry. A rebuilt store never has a pending delivery to send."""
+    def put_delivery(self, row: dict[str, Any], entry: bytes) -> None:
+        """An outbox row as the record makes it (a store rebuilt from the log), with the
+        entry that made it so, in one transaction."""
         with self._tx():
-            self._execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+            self._execute("DELETE FROM deliveries WHERE id = ?", (row["id"],))
             self._execute(
                 "INSERT INTO deliveries(id, notification_id, recipient, state, attempts, next_at,"
-                " delivered_at) VALUES (?,?,?,?,?,?,?)",
-                (delivery_id, notification_id, recipient, DELIVERED, 0, at, at))
+                " delivered_at, last_error) VALUES (?,?,?,?,?,?,?,?)",
+                tuple(row[c] for c in ("id", "notification_id", "recipient", "state",
+                                       "attempts", "next_at", "delivered_at", "last_error")))
             self._append([("status_change", entry)])
 
-    def set_endpoint(self, recipient: str, url: str, secret: str, registered: str) -> None:
+    def set_endpoint(self, recipient: str, url: str, secret: str, registered: str,
+                     entry: bytes) -> None:
+        """Store (or replace) an endpoint with its ``endpoint`` entry in one transaction. An
+        empty ``secret`` is one withheld (a store rebuilt from the log holds only its hash):
+        such an endpoint is never delivered to."""
         with self._tx():
             self._execute("DELETE FROM endpoints WHERE recipient = ?", (recipient,))
             self._execute("INSERT INTO endpoints(recipient, url, secret, registered) "
                           "VALUES (?,?,?,?)", (recipient, url, secret, registered))
+            self._append([("endpoint", entry)])
 
     def endpoints(self) -> list[dict[str, Any]]:
         """Registered endpoints, without their secrets."""

@@ -514,6 +514,17 @@ class SQLStore(ApiKeyTable, DisputeTable):
             self._execute("DELETE FROM meta WHERE key = ?", (key,))
             self._execute("INSERT INTO meta(key, value) VALUES (?,?)", (key, value))
 
+    def set_meta_once(self, key: str, value: str, entries: Sequence[tuple[str, bytes]]) -> str:
+        """Set meta ``key`` to ``value`` with ``entries`` in one transaction, unless it is set
+        already (then nothing is written); the value it holds."""
+        with self._tx():
+            row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+            if row is not None:
+                return str(row[0])
+            self._execute("INSERT INTO meta(key, value) VALUES (?,?)", (key, value))
+            self._append(entries)
+            return value
+
     def delete_meta(self, key: str) -> None:
         with self._tx():
             self._execute("DELETE FROM meta WHERE key = ?", (key,))

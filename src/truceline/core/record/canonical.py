@@ -46,6 +46,9 @@ ENTRY_TYPES = frozenset(
         "key_registration",
         "notification",
         "acknowledgement",
+        "api_key",
+        "endpoint",
+        "pseudonym_secret",
     }
 )
 
