@@ -151,8 +151,9 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             key = (r["scenario"], f["provision"], str(f["party"]))
             c = pool[key]
             for k in ("true_violations", "found", "true_observable", "found_observable",
-                      "violation_findings", "correct", "compliant_despite_violation"):
-                c[k] += f[k]
+                      "true_origin2", "found_origin2", "violation_findings", "correct",
+                      "compliant_despite_violation"):
+                c[k] += f.get(k, 0)
             miss[key].update(f["misses"])
             wrong[key].update(f["precision_misses"])
             if f["true_violations"]:
@@ -160,9 +161,13 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
                                                     or f["precision"] >= BAR)
                 seeds_ok[key].append(ok and not f["compliant_despite_violation"])
     lines += ["", f"## Pooled over the seeds, against the bar ({BAR})", "",
+              "Recall (origin >= 2 sources): among the true violations whose origin at "
+              "least two sources reported (stored reports), how many were found; one report "
+              "of an origin does not place it, so this is what fusion could fix at all.", "",
               "| scenario | provision | party | true | recall | recall (observable) | "
+              "origin >= 2 sources | recall (origin >= 2 sources) | "
               "precision | compliant despite | seeds at the bar |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, c in sorted(pool.items()):
         if not c["true_violations"] and not c["violation_findings"]:
             continue
@@ -171,6 +176,7 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             f"| {key[0]} | {key[1]} | {key[2]} | {c['true_violations']} | "
             f"{v(ratio(c['found'], c['true_violations']))} | "
             f"{v(ratio(c['found_observable'], c['true_observable']))} | "
+            f"{c['true_origin2']} | {v(ratio(c['found_origin2'], c['true_origin2']))} | "
             f"{v(ratio(c['correct'], c['violation_findings']))} | "
             f"{c['compliant_despite_violation']} | {sum(ok)}/{len(ok)} |")
     lines += ["", "## Why true violations were missed, and why violation findings were wrong "

@@ -146,7 +146,9 @@ def test_findings_recall_observable_summaries_and_why_missed() -> None:
 
     truth = [event("e1", "RU", ["o1", "o2"], ["i1"]), event("e2", "UA", [], [], observable=False),
              event("e3", "UA", ["o3"], ["i3"]), event("e4", "UA", ["o4", "o5"], [])]
-    obs = {i: {"id": i} for i in ("o1", "o2", "i1", "o3", "i3", "o4", "o5")}
+    # e1's origin heard by two posts; e4's reported twice by one post (one source)
+    src = {"o1": "p1", "o2": "p2", "i1": "p1", "o3": "p1", "i3": "p2", "o4": "p3", "o5": "p3"}
+    obs = {i: {"id": i, "source_id": s} for i, s in src.items()}
     w = {"window_start": "2025-03-20T00:00:00Z", "window_end": "2025-04-19T00:00:00Z"}
     early = {"window_start": "2025-03-20T00:00:00Z", "window_end": "2025-03-24T00:00:00Z"}
     findings: list[dict[str, Any]] = [
@@ -171,6 +173,9 @@ def test_findings_recall_observable_summaries_and_why_missed() -> None:
     assert ua["unattributed"] == 3
     assert ua["summary"]["compliant"] == 2 and ua["compliant_despite_violation"] == 1
     assert ua["misses"] == {"not_observable": 1, "origin_one_report": 1, "origin_split": 1}
+    # among the events whose origin two sources reported: e1 (found); e4 is one post's twice
+    assert (ru["true_origin2"], ru["found_origin2"], ru["recall_origin2"]) == (1, 1, 1.0)
+    assert (ua["true_origin2"], ua["recall_origin2"]) == (0, None)
 
 
 def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:

@@ -325,7 +325,9 @@ def evaluate(
     }
 
     out = {"grouping": grouping, "location": location, "attribution": attribution,
-           "findings": score_findings(events, planted, obs_item, findings, stored_ids),
+           "findings": score_findings(events, planted, obs_item, findings, stored_ids,
+                                      {k: str(o.get("source_id")) for k, o in
+                                       observations.items()}),
            "detection": _detection(events, stored_ids, inc_of)}
     copies = {r["id"] for r in truth if r.get("type") == "resubmission"}
     if copies:

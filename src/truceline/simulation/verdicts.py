@@ -64,14 +64,17 @@ def _summary_reason(explanation: str) -> str:
 
 def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mapping[str, Any]],
               obs_item: Mapping[str, str], findings: Sequence[Mapping[str, Any]],
-              stored_ids: set[str] | None = None) -> list[dict[str, Any]]:
+              stored_ids: set[str] | None = None,
+              source_of: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Per provision and party: true violations (and those observable by an active source),
     how many were found with the right party (recall, overall and among the observable),
     violation findings naming that party and how many were right (precision), unattributed
     violations, 'insufficient evidence' findings about events, the summary verdicts of the
     provision's window (compliant, compliant despite a true violation in the window,
     insufficient evidence by reason), and why each missed violation and each wrong finding
-    went wrong (:data:`MISS_REASONS`, :data:`PRECISION_MISSES`)."""
+    went wrong (:data:`MISS_REASONS`, :data:`PRECISION_MISSES`). With ``source_of`` (report
+    id -> source id), also the recall among the events whose origin at least two sources
+    reported (what fusion could fix at all: one report of an origin does not place it)."""
     stored = stored_ids if stored_ids is not None else set(obs_item)
     true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
     thing_of: dict[str, Mapping[str, Any]] = {}
@@ -81,12 +84,18 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             true_party[(pid, thing["id"])] = thing.get("party")
     rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     observable: dict[str, bool] = {}
+    two: dict[str, bool] = {}
+    for thing in events:
+        origin = (thing.get("reports") or {}).get("origin", ())
+        two[thing["id"]] = source_of is not None and len(
+            {source_of.get(i, i) for i in origin if i in stored}) >= 2
     for (pid, iid), party in true_party.items():
         th = thing_of[iid]
         observable[iid] = bool(th.get("observable", True)) if th["type"] == "event" \
             else bool(th.get("observation_ids"))
         rows[(pid, str(party))]["true"] += 1
         rows[(pid, str(party))]["true_observable"] += observable[iid]
+        rows[(pid, str(party))]["true_origin2"] += two.get(iid, False)
     found: set[tuple[str, str]] = set()
     owned: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
     touched: set[tuple[str, str]] = set()
@@ -141,6 +150,7 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
     for pid, iid in found:
         rows[(pid, str(true_party[(pid, iid)]))]["found"] += 1
         rows[(pid, str(true_party[(pid, iid)]))]["found_observable"] += observable[iid]
+        rows[(pid, str(true_party[(pid, iid)]))]["found_origin2"] += two.get(iid, False)
     miss_dist: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: defaultdict(list))
     for (pid, iid), party in true_party.items():
@@ -161,6 +171,9 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             "true_observable": c["true_observable"], "found_observable": c["found_observable"],
             "recall_observable": round(c["found_observable"] / c["true_observable"], 4)
             if c["true_observable"] else None,
+            "true_origin2": c["true_origin2"], "found_origin2": c["found_origin2"],
+            "recall_origin2": round(c["found_origin2"] / c["true_origin2"], 4)
+            if c["true_origin2"] else None,
             "violation_findings": c["flagged"], "correct": c["correct"],
             "precision": round(c["correct"] / c["flagged"], 4) if c["flagged"] else None,
             "unattributed": c["unattributed"], "insufficient_evidence": c["insufficient"],
