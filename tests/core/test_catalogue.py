@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from truceline.adapters.importers.cir import WEAPON_RULES, classify_weapon
-from truceline.core.catalogue import SYSTEMS, lookup_system, normalise_name
+from truceline.core.catalogue import SYSTEMS, lookup_system, normalise_name, parse_catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "src/truceline/core/data/weapons.csv"
@@ -31,6 +31,13 @@ def test_no_name_or_alias_names_two_systems() -> None:
     for s in SYSTEMS:
         for key in {normalise_name(k) for k in (s.name, *s.aliases)}:
             assert seen.setdefault(key, s.name) == s.name, (key, seen[key], s.name)
+
+
+def test_a_row_with_an_unquoted_comma_is_refused() -> None:
+    head = DATA.read_text(encoding="utf-8").splitlines()[0]
+    row = "X,cruise_missile,,air,,4500,x,source,a note with 5,500 km unquoted"
+    with pytest.raises(ValueError, match="line 2: 10 cells where 9 are expected"):
+        parse_catalogue(f"{head}\n{row}\n")
 
 
 def test_the_data_file_is_what_is_loaded() -> None:

@@ -152,7 +152,7 @@ def test_partly_in_band_names_the_interval(tmp_path: Path) -> None:
     fs = checked(tmp_path, [sighting("iskander", "9K720 Iskander", affiliation="RUS")])
     (f,) = about(fs, "iskander")
     assert "lies partly in the band 500-5,500 km" in f.explanation
-    assert "CSIS Missile Defense Project" in f.explanation
+    assert "source: Missile Defense Advocacy Alliance" in f.explanation
 
 
 @pytest.mark.parametrize(("rule", "field", "reason"), [

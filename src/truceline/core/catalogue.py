@@ -74,10 +74,18 @@ def _float(text: str) -> float | None:
     return float(text) if text.strip() else None
 
 
-def _load() -> tuple[WeaponSystem, ...]:
-    text = files("truceline.core").joinpath("data/weapons.csv").read_text(encoding="utf-8")
+def parse_catalogue(text: str) -> tuple[WeaponSystem, ...]:
+    """The catalogue's rows from its CSV text; a row with a cell too many or too few (an
+    unquoted comma in a source) is refused naming its line, never read shifted."""
     rows = []
-    for r in csv.DictReader(io.StringIO(text)):
+    reader = csv.DictReader(io.StringIO(text))
+    for r in reader:
+        if None in r or None in r.values():
+            cells = sum(v is not None for k, v in r.items() if k is not None)
+            cells += len(r.get(None) or ())
+            raise ValueError(f"weapons.csv line {reader.line_num}: {cells} cells where "
+                             f"{len(reader.fieldnames or ())} are expected (quote a cell that "
+                             "holds a comma)")
         rows.append(WeaponSystem(
             name=r["name"],
             weapon_class=WeaponClass(r["class"]),
@@ -93,7 +101,8 @@ def _load() -> tuple[WeaponSystem, ...]:
 
 
 #: Every system in the catalogue, in the data file's order.
-SYSTEMS: tuple[WeaponSystem, ...] = _load()
+SYSTEMS: tuple[WeaponSystem, ...] = parse_catalogue(
+    files("truceline.core").joinpath("data/weapons.csv").read_text(encoding="utf-8"))
 
 _INDEX: dict[str, WeaponSystem] = {}
 for _s in SYSTEMS:
