@@ -243,4 +243,4 @@ def test_bad_limit_documents_name_the_field(rule: dict, top: dict, field: str) -
 def test_a_bad_currency_names_the_field() -> None:
     with pytest.raises(ObservationError) as e:
         parse_observation(_spent("s", 2024, 1.0, currency="usd"))
-    assert e.value.field == "currency"
+    assert e.value.field == "currency" and "ISO 4217" in e.value.message

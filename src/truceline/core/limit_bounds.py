@@ -103,6 +103,7 @@ def describe(rule: LimitRule) -> str:
     if rule.limit is not None or rule.share is not None:
         parts.append(num(rule.limit) if rule.limit is not None
                      else f"{100 * (rule.share or 0):g} % of the baseline")
-    parts += [f"{num(s.limit) if s.limit is not None else f'{100 * (s.share or 0):g} %'} "
-              f"from {s.by}" for s in rule.steps]
+    parts += [f"{num(s.limit) if s.limit is not None else f'{100 * (s.share or 0):g} %'}"
+              f"{' of the baseline' if s.share is not None else ''} from {s.by}"
+              for s in rule.steps]
     return "the limit (" + "; ".join(parts) + ")"

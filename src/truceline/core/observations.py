@@ -117,8 +117,7 @@ class Observation(BaseModel):
     quantity: float | None = Field(None, ge=0)
     as_of: date | None = None
     currency: str | None = Field(
-        None, pattern=r"^[A-Z]{3}$",
-        description="Declared or reported spending: ISO 4217 currency of the quantity.")
+        None, description="Declared or reported spending: ISO 4217 currency of the quantity.")
     price_year: int | None = Field(
         None, ge=1900, le=2200,
         description="Spending: the year whose prices the quantity is in (current prices: the "
@@ -197,6 +196,13 @@ class Observation(BaseModel):
             return v.astimezone(UTC)
         except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is in the year 10000 in UTC
             raise ValueError("is out of range: in UTC it must be in the years 1 to 9999") from None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso4217(cls, v: str | None) -> str | None:
+        if v is not None and not (len(v) == 3 and v.isascii() and v.isalpha() and v.isupper()):
+            raise ValueError("must be an ISO 4217 currency code in capitals, e.g. USD")
+        return v
 
     @field_validator("lon", "lat", "observer_lon", "observer_lat", "bearing_deg", "quantity")
     @classmethod

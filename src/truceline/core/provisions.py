@@ -239,8 +239,8 @@ class LimitRule(AgreementPart):
     unit: str = ""
     currency: str | None = Field(
         None, pattern=r"^[A-Z]{3}$",
-        description="Spending: ISO 4217 currency of the limit; figures in another are not "
-        "converted (insufficient evidence).")
+        description="Spending: ISO 4217 currency of the limit (capitals, e.g. USD); figures "
+        "in another are not converted (insufficient evidence).")
     price_year: int | None = Field(
         None, ge=1900, le=2200,
         description="Spending: the limit is in constant prices of this year; figures are "
