@@ -222,6 +222,28 @@ def test_new_start_suspension_is_reported_and_nothing_is_judged_after_the_lapse(
                            and f.verdict is Verdict.INSUFFICIENT_EVIDENCE for f in missing)
 
 
+def test_a_suspension_notified_by_observation() -> None:
+    """The same suspension, not in the document but notified as a record: reported with the
+    record that notified it, and Russia's later figure is not judged."""
+    doc = _new_start_doc()
+    del doc["suspensions"]
+    notice = {"id": "rus-notice", "kind": "suspension", "time": "2023-02-21T12:00:00+03:00",
+              "source_id": "RUS", "source_type": "party", "party": "RUS",
+              "description": "Federal Law of 28 February 2023 suspending the Treaty"}
+    rus = _fig("rus-2024", "2024-03-01", 1600, party="RUS", category="warheads_on_deployed")
+    findings = [f for f in _check(doc, [notice, rus]) if f.provision_id == "NS-II-1b"]
+    status = _only(findings, party="RUS", evidence=(), time="2023-02-21T00:00:00Z")
+    assert "suspended by RUS since 2023-02-21 (Federal Law of 28 February 2023 suspending the " \
+        "Treaty (record rus-notice from RUS))" in status.explanation
+    f = _only(findings, evidence=("rus-2024",), party="RUS")
+    assert f.verdict is Verdict.INSUFFICIENT_EVIDENCE and "not judged violation" in f.explanation
+    # a notice by a state that is no party suspends nothing
+    other = {**notice, "party": "FRA"}
+    f2 = _only([f for f in _check(doc, [other, rus]) if f.provision_id == "NS-II-1b"],
+               evidence=("rus-2024",), party="RUS")
+    assert f2.verdict is Verdict.VIOLATION
+
+
 # -- bad documents and records name the field ------------------------------------------------
 
 @pytest.mark.parametrize(("rule", "top", "field"), [
@@ -238,6 +260,13 @@ def test_bad_limit_documents_name_the_field(rule: dict, top: dict, field: str) -
     with pytest.raises(AgreementError) as e:
         parse_agreement(_agreement(rule, **top))
     assert field in e.value.field
+
+
+def test_a_suspension_record_names_who_suspends() -> None:
+    with pytest.raises(ObservationError) as e:
+        parse_observation({"id": "n", "kind": "suspension", "time": "2023-02-21T12:00:00Z",
+                           "source_id": "RUS", "description": "notice"})
+    assert e.value.field == "party" and "who suspends" in e.value.message
 
 
 def test_a_bad_currency_names_the_field() -> None:

@@ -249,6 +249,11 @@ class Observation(BaseModel):
             raise ValueError("end_time must be after time")
         if k is _PRESENCE and self.presence_category is None:
             raise ValueError("presence_category is required for kind 'presence'")
+        if k is Kind.SUSPENSION:
+            for name, why in (("party", "who suspends"), ("description", "the notice, and where "
+                                                                         "it was made")):
+                if getattr(self, name) is None:
+                    raise ValueError(f"{name} is required for kind 'suspension' ({why})")
         if k is _STATUS or self.status_act is not None or self.alliance is not None \
                 or self.member is not None:
             _check_status(self)

@@ -12,13 +12,16 @@ provision reports the suspension itself ("suspended by RUS since 2023-02-21 (sou
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
 from truceline.core.findings import Finding, Verdict
+from truceline.core.observations import Observation
 from truceline.core.provisions import AgreementPart, Provision
 
 
@@ -116,6 +119,25 @@ def apply_suspensions(b: Builder, suspensions: list[Suspension]) -> None:
               f"it runs",
               kind=f"suspension {s.since}", time=f"{s.since.isoformat()}T00:00:00Z",
               details={"suspension": _record(s)})
+
+
+def from_observations(records: Sequence[Observation], parties: set[str], provisions: set[str],
+                      tz: ZoneInfo) -> list[Suspension]:
+    """Suspensions notified by observation (kind ``suspension``): from the record's local date,
+    until its ``end_time`` if given; of the provision ``category`` names, else of the whole
+    agreement. A notice by a state that is not a party, or about no provision of the
+    agreement, suspends nothing."""
+    out = []
+    for o in sorted(records, key=lambda x: (x.time, x.id)):
+        if o.party not in parties or (o.category is not None and o.category not in provisions):
+            continue
+        since = o.time.astimezone(tz).date()
+        until = o.end_time.astimezone(tz).date() if o.end_time is not None else None
+        out.append(Suspension(
+            party=str(o.party), since=since, until=until if until and until > since else None,
+            source=f"{o.description} (record {o.id} from {o.source_id})",
+            provisions=[o.category] if o.category else []))
+    return out
 
 
 def _record(s: Suspension) -> dict[str, Any]:

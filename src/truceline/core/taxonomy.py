@@ -25,6 +25,9 @@ class Kind(StrEnum):
     """A monitoring asset's status over a time: post manned, camera down, patrol at a stop."""
     STATUS = "status"
     """A status event: an application, accession, declaration of status (core/alliances.py)."""
+    SUSPENSION = "suspension"
+    """A party's notice that it suspends the agreement (or the provision ``category`` names)
+    from ``time``, until ``end_time`` if it resumed; ``description`` says where it was made."""
 
 
 class CountUnit(StrEnum):

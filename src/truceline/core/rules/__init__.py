@@ -25,7 +25,7 @@ from truceline.core.rules.presence import check_presence
 from truceline.core.rules.range_ban import check_range_ban
 from truceline.core.rules.status import check_status
 from truceline.core.rules.withdrawal import check_withdrawal
-from truceline.core.suspensions import apply_suspensions
+from truceline.core.suspensions import apply_suspensions, from_observations
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
 
@@ -52,6 +52,9 @@ _OWN_SUMMARIES = ("non_accession", "neutrality")
 def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> list[Finding]:
     """Every provision's findings, in the canonical order."""
     parties = [p.id for p in agreement.parties]
+    suspended = agreement.suspensions + from_observations(
+        ev.by_kind.get(Kind.SUSPENSION.value, []), set(parties),
+        {p.id for p in agreement.provisions}, agreement.tz)
     out: list[Finding] = []
     for prov in agreement.provisions:
         b = Builder(agreement, prov)
@@ -60,7 +63,7 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
             limit_summaries(b, prov.rule)
         elif prov.rule.kind not in _OWN_SUMMARIES:
             b.summaries(ev)
-        apply_suspensions(b, agreement.suspensions)
+        apply_suspensions(b, suspended)
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
     return sort_findings(out)
