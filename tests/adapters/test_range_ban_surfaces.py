@@ -92,3 +92,15 @@ def test_get_findings_by_role(db: str) -> None:
         assert {f["party"] for f in get("rus")} == {"RUS"}
         assert {f["party"] for f in get("usa")} == {"USA"}
         assert get("public") == []
+
+
+def test_the_api_refuses_a_bad_activity_naming_the_field(db: str) -> None:
+    store = open_store(db)
+    token = create_api_key(store, "imagery", "monitor", "imagery-1")
+    before = len(store.observations())
+    store.close()
+    bad = {**RECORDS[0], "id": "x", "activity": "flyby"}
+    with TestClient(create_app(db, Settings())) as c:
+        r = c.post("/observations", json=bad, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 422 and r.json()["field"] == "activity", r.text
+    assert len(open_store(db).observations()) == before
