@@ -219,3 +219,33 @@ def test_placement_is_containment_of_the_stated_interval(
     inside = band.min_km <= first and last <= band.max_km
     apart = last < band.min_km or first > band.max_km
     assert got is (Placement.IN if inside else Placement.OUT if apart else Placement.PARTLY)
+
+
+def test_a_test_flight_in_the_band_decides_whatever_is_published(tmp_path: Path) -> None:
+    """The Iskander-M's published 400-500 km lies partly in the band; a test flight of 600 km
+    shows a range in it (the INF Treaty counted a missile's tested range). A flight of 300 km
+    leaves the published range to decide; a sea-launched flight is not covered."""
+    fs = checked(tmp_path, [
+        sighting("isk-600", "Iskander-M", affiliation="RUS", activity="test_launch",
+                 flight_km=600),
+        sighting("isk-300", "Iskander-M", affiliation="RUS", activity="test_launch",
+                 flight_km=300),
+        sighting("kalibr-1500", "Kalibr", affiliation="RUS", activity="launch", flight_km=1500),
+    ])
+    (f,) = about(fs, "isk-600")
+    assert (f.verdict, f.party) == (Verdict.VIOLATION, "RUS")
+    assert "test-launched at 2026-04-10T10:00:00Z, flying 600 km: in the banned band" in (
+        f.explanation)
+    assert f.details["flight_km"] == 600
+    (g,) = about(fs, "isk-300")
+    assert g.verdict is Verdict.INSUFFICIENT_EVIDENCE and "lies partly in the band" in g.explanation
+    assert about(fs, "kalibr-1500") == []
+
+
+def test_flight_km_belongs_to_launches() -> None:
+    with pytest.raises(ObservationError) as err:
+        parse_observation(sighting("s", "9M729", flight_km=600))
+    assert err.value.field == "flight_km"
+    with pytest.raises(ObservationError) as err:
+        parse_observation(sighting("s", "9M729", activity="launch", flight_km=0))
+    assert err.value.field == "flight_km"

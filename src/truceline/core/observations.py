@@ -40,6 +40,7 @@ from truceline.errors import ObservationError
 _FIRE, _WEAPON_SIGHTING, _RESTRICTION = Kind.FIRE, Kind.WEAPON_SIGHTING, Kind.RESTRICTION
 _DECLARATION, _INSPECTION, _PRESENCE = Kind.DECLARATION, Kind.INSPECTION, Kind.PRESENCE
 _MONITORING = Kind.MONITORING
+_LAUNCHES = (WeaponActivity.LAUNCH, WeaponActivity.TEST_LAUNCH)
 _STATUS = Kind.STATUS
 _EXPLOSION = FireType.EXPLOSION
 #: What no stored text may hold: a NUL (PostgreSQL text cannot) or a lone surrogate (not
@@ -89,6 +90,11 @@ class Observation(BaseModel):
         None,
         description="Weapon sighting: what the weapon was seen doing: 'held' (deployed, stored, "
         "moved; the default), 'launch' or 'test_launch' (affiliation: the launching party).",
+    )
+    flight_km: float | None = Field(
+        None, gt=0, le=50_000,
+        description="Launch or test launch: the distance the missile flew, km (a flight shows "
+        "a range the system can reach; the INF Treaty counted a missile's tested range).",
     )
 
     affiliation: str | None = Field(
@@ -233,6 +239,8 @@ class Observation(BaseModel):
             raise ValueError("a weapon_sighting needs weapon_class, system or calibre_mm")
         if self.activity is not None and k is not _WEAPON_SIGHTING:
             raise ValueError("activity is only for kind 'weapon_sighting'")
+        if self.flight_km is not None and self.activity not in _LAUNCHES:
+            raise ValueError("flight_km is only for activity 'launch' or 'test_launch'")
         if k is _RESTRICTION and self.restriction_type is None:
             raise ValueError("restriction_type is required for kind 'restriction'")
         if k is _DECLARATION or k is _INSPECTION:

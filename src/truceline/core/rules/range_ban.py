@@ -6,7 +6,9 @@ matched to a party's nationality). A sighting of another state's system is not e
 the obligated parties; a sighting that states no owner is insufficient evidence, never a
 violation of anyone. Compliance needs evidence that covers a party's holdings: a declaration
 or inspection of the rule's ``declared_category``, or a zero declaration of a banned system;
-seeing only systems outside the band says nothing about whether banned ones exist.
+seeing only systems outside the band says nothing about whether banned ones exist. A launch or
+test launch reported with the distance flown (``flight_km``) in the band puts the system in the
+band whatever its published range (the INF Treaty counted a missile's tested range).
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ def check_range_ban(b: Builder, rule: RangeBanRule, ev: Evidence, parties: list[
         if not rule.covers(system):
             continue
         place = rule.place(system)
+        flown = None if declared else o.flight_km
+        if flown is not None and rule.min_km <= flown <= rule.max_km:
+            place = Placement.IN  # a flight in the band shows the range, whatever is published
         if place is Placement.OUT:
             continue
         relevant += 1
@@ -112,10 +117,15 @@ def check_range_ban(b: Builder, rule: RangeBanRule, ev: Evidence, parties: list[
         act = o.activity or WeaponActivity.HELD
         verb = _VERB[act] if not declared else src
         what = f"{qty:g} x {_about(system)}{f' of {party}' if party else ''} {verb} {when}"
-        details = {"system": system.name, "range_km": [system.min_range_km, system.max_range_km],
-                   "range_source": system.source, "band_km": [rule.min_km, rule.max_km]}
+        if flown is not None:
+            what += f", flying {flown:,g} km"
+        details: dict[str, Any] = {
+            "system": system.name, "range_km": [system.min_range_km, system.max_range_km],
+            "range_source": system.source, "band_km": [rule.min_km, rule.max_km]}
         if not declared:
             details["activity"] = act.value
+        if flown is not None:
+            details["flight_km"] = flown
         kw.update(weapon_class=system.weapon_class.value, details=details)
         if place is Placement.UNKNOWN:
             b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (o.id,),
