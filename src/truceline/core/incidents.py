@@ -50,6 +50,19 @@ class Incident:
         d["evidence"] = list(self.evidence)
         return d
 
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Incident:
+        """The incident a stored record (:meth:`to_record`, through JSON) describes."""
+
+        def loc(v: dict[str, Any] | None) -> Located | None:
+            if v is None:
+                return None
+            cov = v.get("cov_m2")
+            return Located(v["lon"], v["lat"], None if cov is None else tuple(cov))
+
+        return cls(**{**d, "evidence": tuple(d["evidence"]), "origin": loc(d.get("origin")),
+                      "impact": loc(d.get("impact")), "location": loc(d.get("location"))})
+
 
 def _located(o: Observation) -> Located | None:
     if o.lon is None or o.lat is None:

@@ -92,6 +92,9 @@ class DailyReport:
     #: The status of areas on the report's day: recognition entries in force (public: the
     #: agreement states them), as :class:`truceline.core.recognition.AreaStatus`.
     areas: list[AreaStatus] = field(default_factory=list)
+    #: Observations stored since the last check: the report reads that check's incidents and
+    #: findings, so these are not in it (it says so rather than fusing them itself).
+    unchecked: int = 0
 
     @property
     def category_totals(self) -> Counter[str]:
@@ -163,7 +166,9 @@ def build_daily_report(
     obs_by_id = {o.id: o for o in ev.observations}
     counts: dict[tuple[str, str], Counter[str]] = {}
     events = []
-    for inc in ev.incidents:
+    # in (time, id) order, as the store keeps them: the map and the event list must not
+    # depend on the order fusion happened to produce
+    for inc in sorted(ev.incidents, key=lambda i: (i.time, i.id)):
         t = datetime.fromisoformat(inc.time)
         if inc.kind != Kind.FIRE.value or not _in(t, start, end):
             continue

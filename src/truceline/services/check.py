@@ -24,7 +24,7 @@ from truceline.core.record.canonical import entry_bytes, parse_entry
 from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
-from truceline.services.ports import Store
+from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import incidents_digest, incidents_entry
 
@@ -131,4 +131,5 @@ def run_check(store: Store) -> CheckResult:
     store.replace_incidents(incidents, recorded)
     store.replace_findings(findings, entries)
     store_source_estimates(store, sources)
+    store.set_meta(CHECKED_META, str(len(observations)))
     return CheckResult(findings, len(incidents), len(entries) + len(recorded))

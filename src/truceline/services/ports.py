@@ -16,6 +16,10 @@ from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 
+#: Meta key: how many observations the store held when the last check read them, so that a
+#: report (which reads the check's incidents and findings) can say how many it does not cover.
+CHECKED_META = "checked_observations"
+
 
 @dataclass
 class AddResult:
@@ -100,20 +104,32 @@ class Store(Protocol):
     ) -> list[Observation]:
         """Observations in (time, id) order, optionally filtered by kind and [start, end)."""
 
+    def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
+                              ) -> list[Observation]:
+        """Observations of ``kinds`` whose window ``[time, end_time)`` reaches into
+        ``[start, end)`` (without an ``end_time``: every one that began before ``end``), in
+        (time, id) order: the monitoring a period's coverage is built from."""
+
     def count_observations(self) -> int: ...
 
     def replace_incidents(self, incidents: Sequence[Incident],
                           entries: Sequence[tuple[str, bytes]] = ()) -> None:
         """Replace the incidents; append the (type, bytes) entries that commit to them."""
 
-    def incident_records(self) -> list[dict[str, Any]]: ...
+    def incident_records(self, start: datetime | None = None, end: datetime | None = None
+                         ) -> list[dict[str, Any]]:
+        """The stored incidents' records in (time, id) order; with ``start``/``end`` only those
+        whose time is in ``[start, end)`` (what one reporting period reports)."""
 
     def replace_findings(
         self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
     ) -> None:
         """Replace the current findings; append the (type, bytes) entries of what changed."""
 
-    def findings(self) -> list[Finding]: ...
+    def findings(self, start: datetime | None = None, end: datetime | None = None
+                 ) -> list[Finding]:
+        """The stored findings (by provision, time, party, id); with ``start``/``end`` only
+        those whose time is in ``[start, end)``."""
 
     def append_entries(self, entries: Sequence[tuple[str, bytes]]) -> list[int]: ...
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from truceline.adapters.store.api_keys import ApiKeyTable
+from truceline.adapters.store.check_results import CheckResultTables
 from truceline.adapters.store.disputes import DisputeTable
 from truceline.adapters.store.schema import (
     TABLES,
@@ -27,8 +28,6 @@ from truceline.adapters.store.schema import (
     observation_text,
     time_text,
 )
-from truceline.core.findings import Finding
-from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.merkle import CompactRange, leaf_hash
 from truceline.errors import NotFoundError, StoreError
@@ -45,7 +44,7 @@ def peak_positions(size: int) -> list[tuple[int, int]]:
     return out
 
 
-class SQLStore(ApiKeyTable, DisputeTable):
+class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
     """Everything a truceline store does, written once over a DB-API connection."""
 
     url: str
@@ -261,6 +260,21 @@ class SQLStore(ApiKeyTable, DisputeTable):
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return [Observation.model_validate_json(r[0]) for r in self._all(sql, args)]
 
+    def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
+                              ) -> list[Observation]:
+        """Observations of ``kinds`` whose window ``[time, end_time)`` reaches into
+        ``[start, end)`` (without an ``end_time``: every one that began before ``end``), in
+        (time, id) order. ``end_time`` is read from the record text before any validation, so
+        windows long closed cost a JSON parse, not an object."""
+        where, args = self._obs_filter(kinds, None, end, None)
+        out = []
+        for (rec,) in self._all("SELECT record FROM observations" + where + " ORDER BY time, id",
+                                args):
+            until = json.loads(rec).get("end_time")
+            if until is None or datetime.fromisoformat(until) > start:
+                out.append(Observation.model_validate_json(rec))
+        return out
+
     def _obs_filter(
         self,
         kinds: Sequence[str] | None,
@@ -292,66 +306,6 @@ class SQLStore(ApiKeyTable, DisputeTable):
 
     def count_observations(self) -> int:
         return int(self._one("SELECT count(*) FROM observations")[0])
-
-    # -- incidents and findings ----------------------------------------------------------------
-    def replace_incidents(self, incidents: Sequence[Incident],
-                          entries: Sequence[tuple[str, bytes]] = ()) -> None:
-        rows = []
-        for i in incidents:
-            loc = i.origin or i.impact or i.location
-            rows.append(
-                (
-                    i.id,
-                    i.time,
-                    loc.lon if loc else None,
-                    loc.lat if loc else None,
-                    json_text(i.to_record()),
-                )
-            )
-        with self._tx():
-            self._execute("DELETE FROM incidents")
-            if rows:
-                self._executemany(
-                    "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows
-                )
-            self._append(list(entries))
-
-    def incident_records(self) -> list[dict[str, Any]]:
-        return [
-            json.loads(r[0]) for r in self._all("SELECT record FROM incidents ORDER BY time, id")
-        ]
-
-    def replace_findings(
-        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
-    ) -> None:
-        rows = [
-            (
-                f.id,
-                f.provision_id,
-                f.party,
-                f.verdict.value,
-                f.time,
-                f.lon,
-                f.lat,
-                json_text(f.to_record()),
-            )
-            for f in findings
-        ]
-        with self._tx():
-            self._execute("DELETE FROM findings")
-            if rows:
-                self._executemany(
-                    "INSERT INTO findings(id, provision_id, party, verdict, time, lon, lat, "
-                    "record) VALUES (?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-            self._append(list(entries))
-
-    def findings(self) -> list[Finding]:
-        rows = self._all("SELECT record FROM findings")
-        out = [Finding.from_record(json.loads(r[0])) for r in rows]
-        out.sort(key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
-        return out
 
     # -- the record ----------------------------------------------------------------------------
     def _tree(self) -> CompactRange:

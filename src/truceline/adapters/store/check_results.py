@@ -1,0 +1,107 @@
+"""The ``incidents`` and ``findings`` tables of a SQL store: what the last check derived, and
+the reads of one reporting period, so that a report reads what it reports instead of fusing
+the whole store again.
+
+Both tables are replaced whole by a check, with the entries that commit to them, in one
+transaction. Their ``time`` is the RFC 3339 text the check wrote (UTC ``Z`` from fusion; any
+offset from elsewhere), so a window is read in two steps: a text range widened by a day (no
+UTC offset reaches a day) that the database can narrow, then the exact test on parsed times.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any
+
+from truceline.adapters.store.schema import json_text, time_text
+from truceline.core.findings import Finding
+from truceline.core.incidents import Incident
+
+#: More than any UTC offset: a stored time in another offset still falls in the text range.
+_TEXT_MARGIN = timedelta(days=1)
+
+
+def _window(start: datetime | None, end: datetime | None) -> tuple[str, list[str]]:
+    """A ``WHERE`` on the ``time`` text that keeps every row of ``[start, end)`` (and some
+    around it: :func:`_inside` decides)."""
+    where, args = [], []
+    if start is not None:
+        where.append("time >= ?")
+        args.append(time_text(start - _TEXT_MARGIN))
+    if end is not None:
+        where.append("time < ?")
+        args.append(time_text(end + _TEXT_MARGIN))
+    return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
+def _inside(t: str | None, start: datetime | None, end: datetime | None) -> bool:
+    """Is the stored time ``t`` in ``[start, end)`` (no bound: always; a bound and no time:
+    never)?"""
+    if start is None and end is None:
+        return True
+    if t is None:
+        return False
+    when = datetime.fromisoformat(t)
+    return (start is None or when >= start) and (end is None or when < end)
+
+
+class CheckResultTables:
+    """The incident and finding methods of :class:`~truceline.adapters.store.sql.SQLStore`."""
+
+    _tx: Callable[[], AbstractContextManager[None]]
+    _all: Callable[..., list[Any]]
+    _execute: Callable[..., Any]
+    _executemany: Callable[[str, Sequence[Sequence[Any]]], None]
+    _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
+
+    def replace_incidents(self, incidents: Sequence[Incident],
+                          entries: Sequence[tuple[str, bytes]] = ()) -> None:
+        rows = []
+        for i in incidents:
+            loc = i.origin or i.impact or i.location
+            rows.append((i.id, i.time, loc.lon if loc else None, loc.lat if loc else None,
+                         json_text(i.to_record())))
+        with self._tx():
+            self._execute("DELETE FROM incidents")
+            if rows:
+                self._executemany(
+                    "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows
+                )
+            self._append(list(entries))
+
+    def incident_records(self, start: datetime | None = None, end: datetime | None = None
+                         ) -> list[dict[str, Any]]:
+        """The stored incidents' records in (time, id) order; with ``start``/``end`` only
+        those whose time is in ``[start, end)``."""
+        where, args = _window(start, end)
+        rows = self._all("SELECT record, time FROM incidents" + where + " ORDER BY time, id",
+                         args)
+        return [json.loads(r[0]) for r in rows if _inside(r[1], start, end)]
+
+    def replace_findings(
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
+    ) -> None:
+        rows = [(f.id, f.provision_id, f.party, f.verdict.value, f.time, f.lon, f.lat,
+                 json_text(f.to_record())) for f in findings]
+        with self._tx():
+            self._execute("DELETE FROM findings")
+            if rows:
+                self._executemany(
+                    "INSERT INTO findings(id, provision_id, party, verdict, time, lon, lat, "
+                    "record) VALUES (?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+            self._append(list(entries))
+
+    def findings(self, start: datetime | None = None, end: datetime | None = None
+                 ) -> list[Finding]:
+        """The stored findings by provision, time, party and id; with ``start``/``end`` only
+        those whose time is in ``[start, end)`` (a finding without a time is in no window)."""
+        where, args = _window(start, end)
+        rows = self._all("SELECT record, time FROM findings" + where, args)
+        out = [Finding.from_record(json.loads(r[0])) for r in rows if _inside(r[1], start, end)]
+        out.sort(key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
+        return out

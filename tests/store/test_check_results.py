@@ -1,0 +1,101 @@
+"""The reads a report makes of one period, on SQLite and PostgreSQL alike: the incidents and
+findings the last check stored whose time lies in ``[start, end)``, and the monitoring whose
+window reaches into it. Times in other offsets and at the edges are where a text range lies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from truceline.core.findings import Finding, Verdict
+from truceline.core.incidents import Incident, Located
+from truceline.core.observations import Observation
+from truceline.core.record.canonical import entry_bytes
+from truceline.services.ports import Store
+
+START = datetime(2025, 3, 27, 17, 30, tzinfo=UTC)  # 19:30 EET
+END = START + timedelta(days=1)
+KYIV = timezone(timedelta(hours=2))
+
+
+def incident(iid: str, time: str) -> Incident:
+    return Incident(iid, "fire", time, (iid + "-o",), "explosion", "impact", count=2,
+                    impact=Located(37.75, 48.28, (4.0, 0.5, 9.0)))
+
+
+def finding(fid: str, time: str | None, provision: str = "P1") -> Finding:
+    return Finding(fid, provision, "no_fire", Verdict.VIOLATION, "RU", (fid + "-o",), "why",
+                   time=time, lon=37.8, lat=48.1)
+
+
+# times at the edges, in UTC text and in another offset (the text orders them otherwise)
+INSIDE = {"first": "2025-03-27T17:30:00Z", "local": "2025-03-28T19:29:59+02:00",
+          "frac": "2025-03-28T17:29:59.999Z", "mid": "2025-03-28T03:00:00Z"}
+OUTSIDE = {"end": "2025-03-28T17:30:00Z", "before": "2025-03-27T17:29:59Z",
+           "local-end": "2025-03-28T19:30:00+02:00", "early-local": "2025-03-27T19:29:00+02:00",
+           "far": "2025-04-20T00:00:00Z"}
+
+
+def test_incidents_of_a_period_are_those_whose_time_is_in_it(store: Store) -> None:
+    every = [incident(f"i-{k}", t) for k, t in {**INSIDE, **OUTSIDE}.items()]
+    store.replace_incidents(every)
+    got = store.incident_records(START, END)
+    assert sorted(r["id"] for r in got) == sorted(f"i-{k}" for k in INSIDE)
+    # each record is the stored one, and reads back as the incident it was
+    assert {r["id"]: Incident.from_record(r) for r in got} == \
+        {i.id: i for i in every if i.id in {r["id"] for r in got}}
+    # without a window: all, in (time, id) order as before
+    assert [r["id"] for r in store.incident_records()] == \
+        [r["id"] for r in sorted((i.to_record() for i in every), key=lambda r: (r["time"],
+                                                                                r["id"]))]
+    assert store.incident_records(END + timedelta(days=30), END + timedelta(days=31)) == []
+
+
+def test_findings_of_a_period_are_those_whose_time_is_in_it(store: Store) -> None:
+    every = [finding(f"f-{k}", t, provision=f"P{n % 3}")
+             for n, (k, t) in enumerate({**INSIDE, **OUTSIDE}.items())]
+    every.append(finding("f-timeless", None))
+    store.replace_findings(every, [("finding", entry_bytes("finding", f.to_record()))
+                                   for f in every])
+    got = store.findings(START, END)
+    assert sorted(f.id for f in got) == sorted(f"f-{k}" for k in INSIDE)
+    # the same order as the whole list's, restricted to the period
+    assert [f.id for f in got] == [f.id for f in store.findings() if f.id in {g.id for g in got}]
+    assert [f.to_record() for f in got] == \
+        [f.to_record() for f in store.findings() if f.id in {g.id for g in got}]
+    assert len(store.findings()) == len(every)  # the timeless one too
+
+
+def _monitoring(oid: str, time: datetime, end: datetime | None) -> Observation:
+    rec: dict[str, object] = {"id": oid, "kind": "monitoring", "time": time.isoformat(),
+                              "source_id": "post-" + oid, "source_type": "monitor",
+                              "asset_type": "post", "asset_status": "active",
+                              "observer_lon": 37.7, "observer_lat": 48.2, "range_m": 5000}
+    if end is not None:
+        rec["end_time"] = end.isoformat()
+    return Observation.model_validate(rec)
+
+
+def test_monitoring_reaching_a_period(store: Store) -> None:
+    h = timedelta(hours=1)
+    cases = {
+        "ended-before": (START - 5 * h, START),          # ends as the period begins: out
+        "overlaps-start": (START - 5 * h, START + h),    # in
+        "long-ago-open": (START - 30 * 24 * h, None),    # open window from a month ago: in
+        "inside": (START + h, START + 2 * h),            # in
+        "local-offset": (START.astimezone(KYIV) - h, (START + h).astimezone(KYIV)),  # in
+        "starts-at-end": (END, END + h),                 # out
+        "after": (END + h, None),                        # out
+        "long-ago-closed": (START - 30 * 24 * h, START - 29 * 24 * h),  # out
+    }
+    made = [_monitoring(k, s, e) for k, (s, e) in cases.items()]
+    fire = Observation.model_validate({"id": "fire-in", "kind": "fire",
+                                       "time": (START + h).isoformat(), "source_id": "p1",
+                                       "fire_type": "explosion", "lon": 37.75, "lat": 48.28})
+    store.add_observations([(o, entry_bytes("observation", o.to_record()))
+                            for o in [*made, fire]])
+    got = store.observations_reaching(["monitoring"], START, END)
+    assert sorted(o.id for o in got) == ["inside", "local-offset", "long-ago-open",
+                                         "overlaps-start"]
+    assert [o.id for o in got] == [o.id for o in sorted(got, key=lambda o: (o.time, o.id))]
+    assert {o.id: o for o in got} == {o.id: o for o in made if o.id in {g.id for g in got}}
+    assert [o.id for o in store.observations_reaching(["fire"], START, END)] == ["fire-in"]
