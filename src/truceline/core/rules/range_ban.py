@@ -8,7 +8,8 @@ violation of anyone. Compliance needs evidence that covers a party's holdings: a
 or inspection of the rule's ``declared_category``, or a zero declaration of a banned system;
 seeing only systems outside the band says nothing about whether banned ones exist. A launch or
 test launch reported with the distance flown (``flight_km``) in the band puts the system in the
-band whatever its published range (the INF Treaty counted a missile's tested range).
+band whatever its published range (INF Article VII.4: a ballistic missile's range capability is
+the greatest range it was tested to; a cruise missile flies at least as far as any flight shows).
 """
 
 from __future__ import annotations
