@@ -180,6 +180,25 @@ def test_spending_that_cannot_be_deflated_is_insufficient(kw: dict[str, Any], wh
     assert f.verdict is Verdict.INSUFFICIENT_EVIDENCE and why in f.explanation
 
 
+def test_a_spending_discrepancy_is_stated_in_the_limit_s_terms() -> None:
+    d21, d24 = (sum(GDPDEF[y]) / 4 for y in (2021, 2024))
+    doc = _agreement({**SPENDING, "tolerance": 0.05}, entry_into_force="2021-01-01T00:00:00")
+    recs = [_spent("b-21", 2021, 100e9, currency="USD"),
+            _spent("s-24", 2024, 40e9, currency="USD"),
+            _fig("e-24", "2024-01-01", 60e9, "inspection", category="military_spending",
+                 currency="USD", source_type="open_source", source_id="sipri")]
+    findings = _check(doc, recs)
+    disc = _only(findings, evidence=("s-24", "e-24"))
+    want = (60e9 - 40e9) / 40e9  # the same deflator on both: the share is the nominal one
+    assert disc.details["discrepancy"]["share"] == pytest.approx(want)
+    assert (f"RU declared {40e9 * d21 / d24:,.0f}, estimated (third party) "
+            f"{60e9 * d21 / d24:,.0f} on 2024-01-01 (e-24) (USD at 2021 prices): discrepancy "
+            f"{100 * want:.0f} % of the declared figure, above the 5 % tolerance"
+            in disc.explanation)
+    v = _only(findings, evidence=("s-24", "e-24", "b-21"))
+    assert v.verdict is Verdict.VIOLATION  # the estimate, 52.8 bn at 2021 prices, over 50 bn
+
+
 # -- lapse, extension, suspension (New START) ------------------------------------------------
 
 def _new_start_doc() -> dict[str, Any]:

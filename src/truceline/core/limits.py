@@ -147,11 +147,13 @@ def _discrepancies(b: Builder, rule: LimitRule, d: Observation, matched: list[Ob
         rel = abs(iv - dv) / dv if dv > 0 else (0.0 if iv == 0 else float("inf"))
         if rel <= rule.tolerance:
             continue
-        share = f"{100 * rel:.0f} %" if dv > 0 else "the declared figure is 0"
+        share = (f"discrepancy {100 * rel:.0f} % of the declared figure" if dv > 0
+                 else "a discrepancy from a declared 0")
+        terms = f" ({rule.currency} at {rule.price_year} prices)" if rule.currency else ""
         b.add(Verdict.INSUFFICIENT_EVIDENCE, d.party, (d.id, i.id),
               f"discrepancy: {d.party} declared {num(dv)}, {_verb(i)} {num(iv)} on {i.as_of} "
-              f"({i.id}): discrepancy {share} of the declared figure, above the "
-              f"{100 * rule.tolerance:g} % tolerance; the declaration is not borne out",
+              f"({i.id}){terms}: {share}, above the {100 * rule.tolerance:g} % tolerance; the "
+              f"declaration is not borne out",
               kind="discrepancy",
               details={"as_of": (d.as_of or i.as_of or date.min).isoformat(), "discrepancy": {
                   "declared": dv, "reported": iv, "share": None if dv == 0 else round(rel, 6),
