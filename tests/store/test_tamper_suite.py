@@ -350,6 +350,14 @@ PG_EDITS: dict[str, str] = {
                       "FROM disputes WHERE id = 'd-1'",
     "key-owner": "UPDATE keys SET owner = 'RU' WHERE owner = 'UA'",
     "published": f"UPDATE meta SET value = '[\"f-x\"]' WHERE key = '{PUBLISHED_KEY}'",
+    "api-key-role": "UPDATE api_keys SET role = 'analyst' WHERE name = 'ua-1'",
+    "api-key-insert": "INSERT INTO api_keys(token_hash, name, role, party) "
+                      "VALUES ('ff', 'forged', 'analyst', NULL)",
+    "endpoint-url": "UPDATE endpoints SET url = 'https://evil.example/' WHERE recipient = 'UK'",
+    "delivery-attempts": "UPDATE deliveries SET attempts = attempts + 5 WHERE recipient = 'FR'",
+    "delivery-delete": "DELETE FROM deliveries WHERE recipient = 'UK'",
+    "pseudonym-secret": f"UPDATE meta SET value = '{'00' * 32}' "
+                        f"WHERE key = '{access.PSEUDONYM_KEY}'",
 }
 
 
