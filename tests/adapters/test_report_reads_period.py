@@ -19,6 +19,7 @@ import pytest
 from tests.http.conftest import sample_records
 from tests.partial_mission import mission_records
 from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.http.routes_reports import report_json
 from truceline.adapters.importers import read_records
 from truceline.adapters.render.mapfig import render_map_png
 from truceline.adapters.render.report import render_report
@@ -133,6 +134,7 @@ def test_observations_after_the_check_are_named_not_fused(store_path: Path,
         assert "3 observations since the last check are not in this report" in \
             render_report(after, "html", None)
         assert "since the last check" not in render_report(before, "md", None)
+        assert (report_json(after)["unchecked"], report_json(before)["unchecked"]) == (3, 0)
         run_check(store)
         checked = daily_report(store, "2025-03-28")
         assert checked.unchecked == 0

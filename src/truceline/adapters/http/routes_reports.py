@@ -44,6 +44,7 @@ def report_json(r: DailyReport) -> dict[str, Any]:
         "findings": [f.to_record() for f in r.findings],
         "restrictions": r.restrictions, "coverage": r.coverage, "events": r.events,
         "areas": [x.to_json() for x in r.areas],
+        "unchecked": r.unchecked,  # observations since the last check, not in this report
     }
 
 
