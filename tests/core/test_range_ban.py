@@ -8,6 +8,7 @@ outside it; the Kalibr is sea-launched, which the INF Treaty did not cover.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,10 @@ def test_a_9m729_sighting_is_a_violation_with_its_range_and_source(tmp_path: Pat
     assert "in the banned band 500-5,500 km (ground-launched)" in f.explanation
     assert "[illustrative values]" in f.explanation
     assert f.details["range_km"] == [500.0, 5500.0] and f.details["activity"] == "held"
+    # the catalogue version the range was read from (a replay with another one differs)
+    text = (Path(__file__).parents[2] / "src/truceline/core/data/weapons.csv").read_text(
+        encoding="utf-8")  # lines end in \n whatever the checkout, so the digest is the same
+    assert f.details["catalogue_sha256"] == hashlib.sha256(text.encode()).hexdigest()[:16]
     assert f.weapon_class == "cruise_missile"
     assert [x for x in fs if x.party == "RUS" and not x.evidence] == []  # found in violation
     assert summary(fs, "USA").verdict is Verdict.INSUFFICIENT_EVIDENCE  # nothing about USA

@@ -16,6 +16,7 @@ says what the others state. A blank range is "not recorded", never zero.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
 from importlib.resources import files
@@ -100,9 +101,13 @@ def parse_catalogue(text: str) -> tuple[WeaponSystem, ...]:
     return tuple(rows)
 
 
+_TEXT = files("truceline.core").joinpath("data/weapons.csv").read_text(encoding="utf-8")
 #: Every system in the catalogue, in the data file's order.
-SYSTEMS: tuple[WeaponSystem, ...] = parse_catalogue(
-    files("truceline.core").joinpath("data/weapons.csv").read_text(encoding="utf-8"))
+SYSTEMS: tuple[WeaponSystem, ...] = parse_catalogue(_TEXT)
+#: The catalogue's version as a digest of its data file's text (lines ending in \n whatever the
+#: checkout): findings that rest on a published range quote it, so a replay with another
+#: catalogue is seen to differ, not taken for the same basis.
+CATALOGUE_SHA256: str = hashlib.sha256(_TEXT.encode("utf-8")).hexdigest()
 
 _INDEX: dict[str, WeaponSystem] = {}
 for _s in SYSTEMS:

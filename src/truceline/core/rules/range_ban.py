@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from truceline.core.catalogue import WeaponSystem, lookup_system
+from truceline.core.catalogue import CATALOGUE_SHA256, WeaponSystem, lookup_system
 from truceline.core.evidence import Evidence, in_window
 from truceline.core.findings import Verdict, iso
 from truceline.core.nationality import country_code
@@ -103,7 +103,7 @@ def check_range_ban(b: Builder, rule: RangeBanRule, ev: Evidence, parties: list[
             b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (o.id,),
                   f"system {o.system!r} not in the catalogue, so its range is not known and "
                   f"whether it is in the band {band} cannot be determined ({src} {when})",
-                  details={"system": o.system}, **kw)
+                  details={"system": o.system, "catalogue_sha256": CATALOGUE_SHA256[:16]}, **kw)
             continue
         if not rule.covers(system):
             continue
@@ -122,7 +122,8 @@ def check_range_ban(b: Builder, rule: RangeBanRule, ev: Evidence, parties: list[
             what += f", flying {flown:,g} km"
         details: dict[str, Any] = {
             "system": system.name, "range_km": [system.min_range_km, system.max_range_km],
-            "range_source": system.source, "band_km": [rule.min_km, rule.max_km]}
+            "range_source": system.source, "band_km": [rule.min_km, rule.max_km],
+            "catalogue_sha256": CATALOGUE_SHA256[:16]}
         if not declared:
             details["activity"] = act.value
         if flown is not None:
