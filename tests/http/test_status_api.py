@@ -87,6 +87,8 @@ def test_the_daily_report_shows_the_finding_and_the_status_of_areas(
     assert "## Status of areas" in md
     assert "| Russian-held part of Ukraine (DeepStateMap 2025-04-02) | RU | disputed | UA, " \
            "UN General Assembly | 2022-10-12 |" in md
+    html = c.get("/reports/daily/2025-03-28?format=html", headers=h).text
+    assert '<table id="areas">' in html and "<td>de jure</td><td>RU</td>" in html
     # the status of areas is the agreement's text: the public's report shows it too
     public = c.get("/reports/daily/2025-03-28?format=md").text
     assert "## Status of areas" in public and PROVISION not in public
