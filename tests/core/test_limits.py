@@ -232,8 +232,14 @@ def test_new_start_suspension_is_reported_and_nothing_is_judged_after_the_lapse(
         in rus.explanation
     # the suspension is Russia's: the United States is still judged
     assert _only(findings, evidence=("usa-2024",), party="USA").verdict is Verdict.VIOLATION
-    # after the lapse nothing at all
+    # after the lapse nothing at all, and the lapse is said once per provision
     assert not [f for f in findings if "rus-2026" in f.evidence]
+    lapse = _only(findings, time="2026-02-05T00:00:00Z")
+    assert (lapse.party, lapse.verdict, lapse.evidence) == (None, Verdict.INSUFFICIENT_EVIDENCE, ())
+    assert lapse.explanation.startswith(
+        "NS-II-1b: the agreement lapsed on 2026-02-05 (extended to then: Exchange of diplomatic "
+        "notes of 3 February 2021")
+    assert "1 records dated from then on give no finding" in lapse.explanation
     # Russia's missing exchanges after the suspension are reported with it, not dropped
     missing = [f for f in findings if f.party == "RUS" and "missing_declaration" in f.details
                and f.details["missing_declaration"]["as_of"] >= "2023-03-01"]

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
-from truceline.core.findings import Finding, Verdict
+from truceline.core.findings import Finding, Verdict, iso
 from truceline.core.observations import Observation
 from truceline.core.provisions import AgreementPart, Provision
 
@@ -138,6 +138,15 @@ def from_observations(records: Sequence[Observation], parties: set[str], provisi
             source=f"{o.description} (record {o.id} from {o.source_id})",
             provisions=[o.category] if o.category else []))
     return out
+
+
+def note_lapse(b: Builder, lapse: datetime, why: str, after: int) -> None:
+    """Say that the agreement lapsed, once the record holds evidence from after it: the
+    records dated from then on give no finding, and a reader of the report is told why."""
+    b.add(Verdict.INSUFFICIENT_EVIDENCE, None, (),
+          f"the agreement lapsed on {lapse.date()} ({why}); {after} records dated from then on "
+          f"give no finding under it", kind="lapse", time=iso(lapse),
+          details={"lapsed": lapse.date().isoformat()})
 
 
 def _record(s: Suspension) -> dict[str, Any]:

@@ -13,19 +13,21 @@ obligated party says "compliant" only when there was evidence to look at in the 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
 from truceline.core.evidence import Evidence
 from truceline.core.findings import Finding, sort_findings
 from truceline.core.limits import check_limit, limit_summaries
-from truceline.core.provisions import RULE_EVIDENCE, LimitRule
+from truceline.core.provisions import RULE_EVIDENCE, LimitRule, Provision
 from truceline.core.rules.ceasefire import check_ceasefire
 from truceline.core.rules.movement import check_movement
 from truceline.core.rules.presence import check_presence
 from truceline.core.rules.range_ban import check_range_ban
 from truceline.core.rules.status import check_status
 from truceline.core.rules.withdrawal import check_withdrawal
-from truceline.core.suspensions import apply_suspensions, from_observations
+from truceline.core.suspensions import apply_suspensions, from_observations, note_lapse
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
 
@@ -49,6 +51,17 @@ _CHECKS = {
 _OWN_SUMMARIES = ("non_accession", "neutrality")
 
 
+def _lapse(agreement: Agreement, prov: Provision) -> tuple[datetime, str] | None:
+    """When the agreement itself ends for ``prov`` (its term or its latest extension), and why."""
+    ext = [e for e in agreement.extensions if not e.provisions or prov.id in e.provisions]
+    if ext:
+        e = max(ext, key=lambda x: agreement.local(x.until))
+        return agreement.local(e.until), f"extended to then: {e.source}"
+    if agreement.expires is not None:
+        return agreement.local(agreement.expires), "the end of its term"
+    return None
+
+
 def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> list[Finding]:
     """Every provision's findings, in the canonical order."""
     parties = [p.id for p in agreement.parties]
@@ -64,6 +77,10 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
         elif prov.rule.kind not in _OWN_SUMMARIES:
             b.summaries(ev)
         apply_suspensions(b, suspended)
+        lapse = _lapse(agreement, prov)
+        if lapse is not None and b.end == lapse[0] and ev.as_of is not None \
+                and ev.as_of >= lapse[0]:
+            note_lapse(b, lapse[0], lapse[1], sum(o.time >= lapse[0] for o in ev.observations))
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
     return sort_findings(out)
