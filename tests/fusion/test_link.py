@@ -116,6 +116,8 @@ def test_a_timed_fix_is_the_launch_of_the_one_burst_monitors_saw():
     assert _bursts([(0.0, 100.0, 2.0, "fix"), (6_000.0, 140.0, 180.0, "burst")]) == [(0, 1)]
     # the monitors' clocks may put the burst before the fix: within its window it still fits
     assert _bursts([(0.0, 100.0, 2.0, "fix"), (6_000.0, 60.0, 180.0, "burst")]) == [(0, 1)]
+    # a monitor's "undetermined" explosion, timed to minutes, is typed the same way
+    assert _bursts([(0.0, 100.0, 180.0, "fix"), (6_000.0, 60.0, 180.0, "burst")]) == [(0, 1)]
 
 
 def test_no_launch_without_physics_or_when_something_else_explains_it():
@@ -156,3 +158,44 @@ def test_a_lone_report_with_a_band_is_a_segment_fix_attributed_only_when_clear()
     east = list(res.parties).index("east")
     assert res.prob[g0, east] >= 0.9  # the segment lies east of the line (1.5 sigma)
     assert res.prob[g1].max() < 0.9  # 2-5 km straddles the line: undecided
+
+
+def test_an_array_fix_becomes_the_launch_of_the_burst_monitors_saw_across_the_line():
+    """Four sensors of one array fix a bang 2 km west of the line but cannot say whether it
+    was a launch or a burst; monitors east of the line saw a mortar bomb burst 40 s later, in
+    range. Fused, the bang is that burst's launch, attributed to the west; without the burst
+    it stays undetermined."""
+    rng = np.random.default_rng(5)
+    launch = (LINE_LON - 0.027, 48.0)  # ~2 km west of the line
+    burst = synth.offset(*launch, 80.0, 5_000.0)  # ~3 km east of it
+    centre = synth.offset(*launch, 340.0, 5_000.0)  # north of it: the burst is across its range
+    sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0.0, 120.0, 240.0)]
+
+    def reports(with_burst: bool) -> synth.Reports:
+        r = synth.Reports()
+        for k, s in enumerate(sensors):
+            _, _, dist = synth.GEOD.inv(*launch, *s)
+            arr = 100.0 + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
+            r.add(0, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
+                  time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+                  observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+        if with_burst:
+            for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+                d = synth.GEOD.inv(*post, *burst)[2]
+                synth.bearing_report(r, 1, post, burst, 140.0, 3.0, rng, source=f"op-{k}",
+                                     band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        return r
+
+    for with_burst in (True, False):
+        r = reports(with_burst)
+        r.cols["weapon_class"] = ["mortar"] * len(r.event)
+        res = fuse_batch(r.batch(), synth.geometry())
+        g = int(res.labels[0])
+        assert res.fixes.located[g] and int((res.labels == g).sum()) == 4
+        west = list(res.parties).index("west")
+        if with_burst:
+            h = int(res.labels[-1])
+            assert res.role[g] == 0 and res.partner[g] == h and res.role[h] == 1
+            assert res.prob[g, west] >= 0.9
+        else:
+            assert res.role[g] == 2 and res.partner[g] == -1 and not res.prob[g].any()

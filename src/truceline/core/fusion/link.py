@@ -262,11 +262,12 @@ def pair_launch_to_burst(
 ) -> tuple[I64, I64]:
     """Unambiguous ``(launch, burst)`` pairs of an untyped fix and a typed impact.
 
-    An acoustic fix (``launch`` candidates: untyped, precisely timed) is the launch or the
-    burst of some shot. It is typed as the launch of a burst that monitors saw (``burst``
-    candidates: typed impacts, however coarsely timed) when the burst lies on the other side
-    of the line, within the range of its named weapon class (any known class when it names
-    none) and in time for some class's flight time, and when nothing else explains either:
+    An untyped fix (``launch`` candidates: an acoustic array's, or a monitor's "undetermined"
+    explosion on its ray) is the launch or the burst of some shot. It is typed as the launch
+    of a burst that monitors saw (``burst`` candidates: typed impacts) when the burst lies on
+    the other side of the line, within the range of its named weapon class (any known class
+    when it names none) and in time for some class's flight time given both emission-time
+    windows, and when nothing else explains either:
     the burst has no other candidate launch (``may_fire``: any located fix that could be an
     origin, on a side other than the burst's), the fix no other burst, and no candidate
     launch on another side could have fired the fix itself (else it may be a burst too).
@@ -313,6 +314,4 @@ def pair_launch_to_burst(
     fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
     hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
     pair = burst[b] & launch[a] & (fires_at[a] == 1) & (hit_by[b] == 1) & (hit_by[a] == 0)
-    pa, pb = a[pair], b[pair]
-    # a launch fix that also fired at another launch candidate stays: it is not a burst
-    return pa.astype(np.int64), pb.astype(np.int64)
+    return a[pair].astype(np.int64), b[pair].astype(np.int64)

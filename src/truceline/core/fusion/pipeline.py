@@ -306,12 +306,13 @@ def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
 def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                  partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
                  ) -> None:
-    """Type as launches, in place, the precisely timed untyped fixes that are the only
-    possible launch of a burst monitors saw (:func:`~truceline.core.fusion.link.
-    pair_launch_to_burst`); they are attributed like any other origin."""
+    """Type as launches, in place, the untyped fixes (sensors', or a monitor's
+    "undetermined" on its ray) that are the only possible launch of a burst monitors saw
+    (:func:`~truceline.core.fusion.link.pair_launch_to_burst`); they keep their own ellipse
+    and are attributed like any other origin."""
     G = len(role)
     loc = fixes.located
-    launch = loc & (fixes.method & M_ARRIVAL > 0) & (role == ROLE_ANY) & (partner < 0)
+    launch = loc & (role == ROLE_ANY) & (partner < 0)
     burst = loc & (role == ROLE_IMPACT) & (partner < 0)
     if not launch.any() or not burst.any():
         return
