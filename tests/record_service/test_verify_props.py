@@ -1,6 +1,6 @@
 """Any tampering with a stored record is found by verify_record and named by its entry.
 
-Each example copies a real SQLite log (~312 entries, 4 checkpoints), edits the file with
+Each example copies a real SQLite log (~317 entries, 4 checkpoints), edits the file with
 sqlite3 directly, as someone with access to the disk would, and verifies it.
 """
 
@@ -21,8 +21,8 @@ from truceline.services.verify import RecordReport, verify_record
 
 from .conftest import LOG_KEY, copy_db
 
-SIZE = 312  # the sample, its incident set and findings, then 3 x 90 observations
-CHECKPOINTS = [42, 132, 222, 312]
+SIZE = 317  # the sample, its incident set and findings, then 3 x 90 observations
+CHECKPOINTS = [47, 137, 227, 317]
 PROPS = settings(max_examples=20, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -159,17 +159,20 @@ def test_rewritten_history_is_a_fork_against_the_checkpoints(base_log: Path, k: 
 def test_a_forked_checkpoint_signed_by_the_log_key_is_found(base_log: Path) -> None:
     """A checkpoint the log's own key signed over another tree (a split view) is a fork."""
     signer = LOG_KEY
-    forged = Checkpoint(signer.name, 222, sha256(b"another history").digest()).sign([signer])
-    rep = _tampered(base_log, [("UPDATE checkpoints SET note = ? WHERE size = 222", (forged,))])
+    size, before = CHECKPOINTS[2], CHECKPOINTS[1]
+    forged = Checkpoint(signer.name, size, sha256(b"another history").digest()).sign([signer])
+    rep = _tampered(base_log, [("UPDATE checkpoints SET note = ? WHERE size = ?",
+                                (forged, size))])
     assert [p.kind for p in rep.problems] == ["fork"]
-    assert rep.first is not None and rep.first.index == 132
-    assert "222" in rep.first.message
+    assert rep.first is not None and rep.first.index == before
+    assert str(size) in rep.first.message
 
 
 def test_a_checkpoint_not_signed_by_the_log_is_found(base_log: Path) -> None:
     other = Signer("truceline.test/log", b"\x01" * 32)
-    forged = Checkpoint(other.name, 132, b"\x00" * 32).sign([other])
-    rep = _tampered(base_log, [("UPDATE checkpoints SET note = ? WHERE size = 132", (forged,))])
+    forged = Checkpoint(other.name, CHECKPOINTS[1], b"\x00" * 32).sign([other])
+    rep = _tampered(base_log, [("UPDATE checkpoints SET note = ? WHERE size = ?",
+                                (forged, CHECKPOINTS[1]))])
     assert [p.kind for p in rep.problems] == ["bad_signature"]
 
 
