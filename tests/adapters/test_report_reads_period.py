@@ -141,3 +141,14 @@ def test_observations_after_the_check_are_named_not_fused(store_path: Path,
         assert checked.violations_total > before.violations_total
     finally:
         store.close()
+
+
+def test_a_bad_output_name_is_refused_before_the_store_is_read(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from truceline.adapters.cli.main import cli
+
+    res = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "none.db"), "--date",
+                                   "2025-03-28", "--out", str(tmp_path / "r.pdf")])
+    assert res.exit_code == 65 and "error: out: must end in .html or .md" in res.output
+    assert not (tmp_path / "none.db").exists() and not (tmp_path / "r.pdf").exists()

@@ -224,9 +224,10 @@ def findings(db: str, fmt: str, out: str | None) -> None:
 @handle_errors
 def report(db: str, day: str, out: str) -> None:
     """Write the daily report (HTML with a map, or Markdown) for one reporting period."""
-    from truceline.adapters.render.report import write_report
+    from truceline.adapters.render.report import check_out, write_report
     from truceline.services.report import daily_report
 
+    check_out(Path(out))
     rep = daily_report(open_store(db), day)
     paths = write_report(rep, Path(out))
     for p in paths:

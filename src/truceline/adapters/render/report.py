@@ -28,13 +28,20 @@ def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
     return tpl.render(r=r, categories=CATEGORIES, local=local, map_png=map_ref)
 
 
+def check_out(out: Path) -> str:
+    """The report's format from ``out``'s extension; ValidationError (field ``out``) if none:
+    checked before a report is built, so a bad name costs nothing."""
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".htm", ".md"):
+        raise ValidationError("must end in .html or .md", field="out")
+    return suffix
+
+
 def write_report(r: DailyReport, out: Path) -> list[Path]:
     """Write ``out`` (.html or .md); Markdown gets its map as ``<stem>.png`` beside it."""
     from truceline.adapters.render.mapfig import render_map_png
 
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".htm", ".md"):
-        raise ValidationError("must end in .html or .md", field="out")
+    suffix = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     png = render_map_png(r) if r.agreement.geography is not None else None
     if suffix == ".md":
