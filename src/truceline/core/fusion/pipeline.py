@@ -314,14 +314,12 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     loc = fixes.located
     launch = loc & (role == ROLE_ANY) & (partner < 0)
     burst = loc & (role == ROLE_IMPACT) & (partner < 0)
-    if not launch.any() or not burst.any():
+    if not launch.any() or not burst.any() or not prob.shape[1]:
         return
-    w = np.flatnonzero(loc)
+    pw = prob.copy()  # the origins are attributed already; the other fixes' sides here
+    w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
     when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
-    pw = np.zeros((G, prob.shape[1]))
     pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
-    if not pw.shape[1]:
-        return
     side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
     lo, hi = _windows(b, labels, fixes, G)
     o, i = pair_launch_to_burst(
