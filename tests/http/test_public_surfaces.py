@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from tests.http.conftest import F_PUBLISHED, F_UNATTRIBUTED, World
 from tests.http.test_record_leaks import OUTSIDERS, TEXTS, _secrets
 from tests.http.test_record_leaks import busy as busy
-from truceline.adapters.http.auth import Principal, Role
+from truceline.adapters.http.auth import Principal, Role, create_api_key
 from truceline.adapters.http.disclosure import may_open
 from truceline.adapters.store import open_store
 from truceline.core.record import merkle
@@ -31,7 +31,7 @@ from truceline.core.record.canonical import parse_entry
 from truceline.core.record.commit import open_body
 from truceline.core.record.tiles import TileReader, read_log
 from truceline.errors import IntegrityError
-from truceline.services import guarantees
+from truceline.services import access, guarantees
 from truceline.services.openings import bundle, parse_bundle
 from truceline.services.record import open_log_checkpoint
 from truceline.services.verify import export_tiles
@@ -39,13 +39,39 @@ from truceline.services.verify import export_tiles
 BOUND = {"party_UA": "UA", "party_RU": "RU"}
 
 
+#: Who may read and where webhooks go (api_key, endpoint, pseudonym_secret entries): the
+#: operator's, never anyone else's; the test adds each value to what no outsider may read.
+KEY_NAME, HOOK = "kx-7f3e liaison", "https://uk-hook-5d1c.example/in"
+
+
 @pytest.fixture()
 def surfaces(world: World, busy: TestClient, fresh_db: Path) -> tuple[TestClient, Path]:
-    """``busy`` with one more publication, as an entry, and a checkpoint over it."""
+    """``busy`` with one more publication, as an entry, an API key, an endpoint and the
+    pseudonym secret (each recorded), and a checkpoint over them all."""
     a = world.headers("analyst")
     assert busy.post(f"/findings/{F_UNATTRIBUTED}/publish", headers=a).status_code == 200
+    store = open_store(str(fresh_db))
+    create_api_key(store, KEY_NAME, "party", "UA")
+    access.pseudonym_secret(store)  # what the app makes on the first redacted observation
+    store.close()
+    r = busy.post("/notifications/endpoints", headers=a, json={"recipient": "UK", "url": HOOK})
+    assert r.status_code == 201, r.text
     assert busy.post("/record/checkpoints", headers=a).status_code == 201
     return busy, fresh_db
+
+
+def _access_secrets(db: Path) -> set[str]:
+    """API key names and token hashes, endpoint URLs and secrets, the pseudonym secret."""
+    store = open_store(str(db))
+    try:
+        out = {KEY_NAME, HOOK} | {r["token_hash"] for r in store.table_rows("api_keys")}
+        out |= {r["secret"] for r in store.table_rows("endpoints")}
+        out.add(store.get_meta(access.PSEUDONYM_KEY) or "")
+        assert all(out) and {"api_key", "endpoint", "pseudonym_secret"} <= {
+            e.type for e in store.entries()}
+        return out
+    finally:
+        store.close()
 
 
 def _paths(c: TestClient, world: World) -> list[str]:
@@ -111,7 +137,7 @@ def test_every_endpoint_and_every_tile_leak_nothing(
 ) -> None:
     c, db = surfaces
     public = c.get("/agreement").text  # the agreement is public, its vertices too
-    secrets = {s for s in _secrets(c, world, role) if s not in public}
+    secrets = {s for s in _secrets(c, world, role) if s not in public} | _access_secrets(db)
     assert F_UNATTRIBUTED not in secrets and F_PUBLISHED not in secrets
     assert "smm-post-1" in secrets
     paths = _paths(c, world)
