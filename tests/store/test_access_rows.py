@@ -148,6 +148,8 @@ def test_a_mirror_holds_no_secret_and_sends_nothing(store: Store, tmp_path: Any)
     from truceline.services.verify_access import withheld
 
     assert sorted(withheld(mirror)) == ["endpoint FR", "endpoint UK", "pseudonym secret"]
+    out = CliRunner().invoke(cli, ["record", "verify", "--db", str(tmp_path / "mirror.db")])
+    assert out.exit_code == 0 and "holds only the hash of: endpoint" in out.stdout, out.output
     later = T0 + timedelta(days=1)
     assert gm.due_deliveries(guarantees.iso_text(later), 10) == []
     answers = Answers()
@@ -165,7 +167,7 @@ def test_failed_attempts_give_up_with_an_entry_each(store: Store) -> None:
     t = T0
     for _ in range(delivery.MAX_ATTEMPTS):
         t += timedelta(hours=7)
-        delivery.deliver(store, Answers(), lambda t=t: t)  # type: ignore[misc]
+        delivery.deliver(store, Answers(), lambda t=t: t)
     rows = [d for d in guarantees.guarantee_store(store).deliveries() if d["recipient"] == "FR"]
     assert rows and {d["state"] for d in rows} == {"failed"}
     assert {d["attempts"] for d in rows} == {delivery.MAX_ATTEMPTS}

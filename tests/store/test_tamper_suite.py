@@ -272,7 +272,10 @@ def test_the_untouched_store_verifies_and_every_table_has_rows(base: Path) -> No
 
 def test_every_edit_of_every_table_is_detected(base: Path, tmp_path: Path) -> None:
     """Each case alone; the unchecked ones must really pass (so the list stays honest)."""
-    missed, wrongly_listed, passed, caught = [], [], [], 0
+    missed: list[str] = []
+    wrongly_listed: list[tuple[str, str]] = []
+    passed: list[str] = []
+    caught = 0
     for case in cases(base):
         d = tmp_path / str(len(missed) + len(wrongly_listed) + caught + len(passed))
         d.mkdir()
