@@ -72,3 +72,18 @@ def areas_in_scope(agreement: Agreement, scope: RecognitionScope) -> list[int]:
     g = agreement.geography
     return [i for i, a in enumerate(g.areas_of_control if g else [])
             if scope.matches(a.recognition, a.valid_from, a.valid_to)]
+
+
+def statuses_on(agreement: Agreement, day: date) -> list[tuple[int, str]]:
+    """(area index, "de jure (RU); disputed (UA, UN General Assembly)") for each area of
+    control in force on ``day`` with recognition entries in force then (for the map)."""
+    by_area: dict[int, list[str]] = {}
+    g = agreement.geography
+    for i, a in enumerate(g.areas_of_control if g else []):
+        if not _area_in_force(a, day):
+            continue
+        for r in a.recognition:
+            if r.in_force(day):
+                by_area.setdefault(i, []).append(
+                    f"{r.status.value.replace('_', ' ')} ({', '.join(r.by)})")
+    return [(i, "; ".join(v)) for i, v in by_area.items()]

@@ -1,5 +1,6 @@
-"""The report's map figure: line of contact, areas of control, zones, the stretches the mission
-could not observe ("not covered"), events, restrictions."""
+"""The report's map figure: line of contact, areas of control (outlined where their recognition
+is stated), zones, the stretches the mission could not observe ("not covered"), events,
+restrictions."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from matplotlib.patches import Ellipse, PathPatch
 from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
-from truceline.core.agreement_geometry import geometry_spec
+from truceline.core.agreement_geometry import geometry_spec, resolve
+from truceline.core.recognition import area_label, statuses_on
 from truceline.core.reporting import DailyReport
 
 COLOURS = {
@@ -35,6 +37,9 @@ PARTY_FILL = ["#cfe2f3", "#f4cccc", "#d9ead3", "#fff2cc"]  # first party blue, s
 UNCOVERED_FILL = "#444444"
 UNCOVERED_LINE = "#ff00ff"
 UNCOVERED_GID = "not-covered"
+#: The status of areas: each area with recognition in force, outlined and labelled.
+AREA_STATUS_GID = "area-status"
+AREA_STATUS_LINE = "#b45f06"
 
 
 def _polys(g: BaseGeometry) -> list[Any]:
@@ -67,6 +72,25 @@ def _draw_uncovered(ax: Any, uncovered: list[dict[str, Any]], seen: set[str]) ->
             xy = np.asarray(part, float).reshape(-1, 2)
             ax.plot(xy[:, 0], xy[:, 1], color=UNCOVERED_LINE, lw=3.0, alpha=0.8, zorder=3,
                     solid_capstyle="butt", gid=UNCOVERED_GID, label=label)
+            label = None
+
+
+def _draw_area_status(ax: Any, r: DailyReport) -> None:
+    """Outline each area of control whose recognition is stated for the report's day, with its
+    statuses in the legend (an area given as the rest of the area of interest is not drawn)."""
+    g = r.agreement.geography
+    assert g is not None
+    for i, statuses in statuses_on(r.agreement, r.day):
+        a = g.areas_of_control[i]
+        if a.geometry is None:
+            continue
+        label: str | None = f"{area_label(a, i)}: {statuses}"
+        for p in _polys(resolve(a.geometry, f"geography.areas_of_control[{i}].geometry")):
+            if p.geom_type != "Polygon":
+                continue
+            x, y = p.exterior.xy
+            ax.plot(x, y, color=AREA_STATUS_LINE, ls="-.", lw=0.9, zorder=3,
+                    gid=AREA_STATUS_GID, label=label)
             label = None
 
 
@@ -107,6 +131,7 @@ def map_figure(r: DailyReport) -> Figure:
                 x, y = p.exterior.xy
                 ax.plot(x, y, ls="--", lw=0.6, color="#555", alpha=0.6)
     _draw_uncovered(ax, r.uncovered, seen)
+    _draw_area_status(ax, r)
     for e in r.events:
         c = COLOURS.get(str(e["category"]), "black")
         ax.scatter(
