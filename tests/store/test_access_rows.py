@@ -18,6 +18,7 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.errors import ConflictError, StoreError
 from truceline.services import access, delivery, guarantees, verify
 from truceline.services.ports import Store
+from truceline.services.verify_access import Adopted, adopt, withheld
 
 from .conftest import Backend
 from .test_guarantee_rows import T0, _setup
@@ -116,7 +117,7 @@ def test_a_store_from_before_is_told_what_to_run_and_then_verifies(
     assert "1 API keys, 1 endpoints, the pseudonym secret and 1 outbox rows" in res.stdout
     assert _problems(store) == []
     n = store.entry_count()
-    assert access.adopt(store) == access.Adopted() and store.entry_count() == n  # once
+    assert adopt(store) == Adopted() and store.entry_count() == n  # once
 
 
 def guarantee_rows_for(store: Store, recipient: str) -> str:
@@ -145,8 +146,6 @@ def test_a_mirror_holds_no_secret_and_sends_nothing(store: Store, tmp_path: Any)
     assert _problems(mirror) == []
     gs, gm = guarantees.guarantee_store(store), guarantees.guarantee_store(mirror)
     assert gm.deliveries() == gs.deliveries()  # the outbox, every column, from the log
-    from truceline.services.verify_access import withheld
-
     assert sorted(withheld(mirror)) == ["endpoint FR", "endpoint UK", "pseudonym secret"]
     out = CliRunner().invoke(cli, ["record", "verify", "--db", str(tmp_path / "mirror.db")])
     assert out.exit_code == 0 and "holds only the hash of: endpoint" in out.stdout, out.output

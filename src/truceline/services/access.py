@@ -11,15 +11,15 @@ so every field is a salted commitment and only analysts open them. Secrets never
 log: an API key is recorded by the hash of its token (all the store keeps), an endpoint's
 signing secret and the pseudonym secret by a salted SHA-256 (:func:`salted_digest`).
 
-A store made before these entries existed is brought in once by :func:`adopt`
-(``truceline record adopt-access``): it records every row that has no entry yet as it stands.
+A store made before these entries existed is brought in once by
+:func:`truceline.services.verify_access.adopt` (``truceline record adopt-access``): it records
+every row that has no entry yet as it stands.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from truceline.core.record.canonical import entry_bytes
@@ -37,7 +37,7 @@ ADOPT_HINT = ("the log holds no such entry at all: a store from before API keys,
 
 def predates(bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]]) -> bool:
     """Whether a log holds none of these entries (a store made before them): only then does
-    ``record verify`` suggest :func:`adopt` for a row without its entry (elsewhere such a row
+    ``record verify`` suggest ``adopt-access`` for a row without its entry (elsewhere such a row
     is a tampering, and adopting it would launder it)."""
     return not any(bodies.get(t) for t in (API_KEY, ENDPOINT, PSEUDONYM)) and not any(
         b.get("subject") == "delivery" for _, b, _ in bodies.get("status_change", []))
@@ -132,67 +132,3 @@ def pseudonym_secret(store: Store) -> bytes:
         raise StoreError("this store holds no usable pseudonym secret (a mirror's is withheld;"
                          " `truceline record verify` tells which)", field=PSEUDONYM_KEY)
     return secret
-
-
-@dataclass
-class Adopted:
-    """What :func:`adopt` recorded."""
-
-    api_keys: list[str] = field(default_factory=list)
-    endpoints: list[str] = field(default_factory=list)
-    pseudonym_secret: bool = False
-    deliveries: list[str] = field(default_factory=list)
-
-
-def adopt(store: Store) -> Adopted:
-    """Record, once, the rows of a store made before they were recorded: each API key,
-    endpoint and outbox row that no entry mentions yet, and the pseudonym secret if no entry
-    records it, each as it stands. A row that has entries and differs from them is left for
-    ``record verify`` to report (adopting it would launder a tampering)."""
-    from truceline.services import verify_guarantees
-    from truceline.services.guarantees import OUTBOX_STATE, delivery_entry
-    from truceline.services.openings import full_entries
-
-    seen: dict[str, set[str]] = {API_KEY: set(), ENDPOINT: set(), "delivery": set()}
-    pseudonym = False
-    bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]] = {}
-    for i, t, b in full_entries(store):
-        if t == API_KEY:
-            seen[API_KEY].add(str(b.get("token_hash")))
-        elif t == ENDPOINT:
-            seen[ENDPOINT].add(str(b.get("recipient")))
-        elif t == PSEUDONYM:
-            pseudonym = True
-        elif t in ("notification", "status_change"):
-            bodies.setdefault(t, []).append((i, b, b""))
-            if b.get("subject") == "delivery":
-                seen["delivery"].add(str(b.get("delivery_id")))
-    out = Adopted()
-    entries: list[tuple[str, bytes]] = []
-    for r in store.table_rows("api_keys"):
-        if r["token_hash"] not in seen[API_KEY]:
-            entries.append((API_KEY, api_key_entry(r["token_hash"], r["name"], r["role"],
-                                                   r["party"], bool(r["revoked"]))))
-            out.api_keys.append(r["name"])
-    for r in store.table_rows("endpoints"):
-        if r["recipient"] not in seen[ENDPOINT]:
-            entries.append((ENDPOINT, endpoint_entry(r["recipient"], r["url"], r["secret"],
-                                                     r["registered"])))
-            out.endpoints.append(r["recipient"])
-    value = store.get_meta(PSEUDONYM_KEY)
-    if value is not None and not pseudonym:
-        entries.append((PSEUDONYM, pseudonym_entry(value)))
-        out.pseudonym_secret = True
-    derived = verify_guarantees.outbox(bodies)
-    for r in store.table_rows("deliveries"):
-        want = derived.get(r["id"])
-        if (r["id"] in seen["delivery"] or want is None
-                or (want[1]["notification_id"], want[1]["recipient"])
-                != (r["notification_id"], r["recipient"])):
-            continue
-        if any(r[c] != want[1][c] for c in OUTBOX_STATE):
-            entries.append(("status_change", delivery_entry(r)))
-            out.deliveries.append(r["id"])
-    if entries:
-        store.append_entries(entries)
-    return out

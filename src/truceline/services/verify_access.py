@@ -9,17 +9,22 @@ without its entry and an entry without its row are named. ``record replay --db``
 :func:`rebuild_entry`: a mirror gets the keys (their hashes) and the endpoints without their
 secrets, which the log does not hold (such an endpoint is never delivered to), and its
 pseudonym secret withheld too (the server then refuses to make pseudonyms); :func:`withheld`
-lists them, and ``record verify`` prints them.
+lists them, and ``record verify`` prints them. :func:`adopt` brings a store made before these
+entries in (``truceline record adopt-access``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from truceline.services import access
 from truceline.services.access import API_KEY, ENDPOINT, PSEUDONYM, PSEUDONYM_KEY
+from truceline.services.guarantees import OUTBOX_STATE, delivery_entry
+from truceline.services.openings import full_entries
 from truceline.services.ports import Store
+from truceline.services.verify_guarantees import outbox
 
 Issue = tuple[str, int | None, str]
 Bodies = dict[str, list[tuple[int, dict[str, Any], bytes]]]
@@ -127,3 +132,63 @@ def rebuild_entry(store: Store, entry_type: str, body: dict[str, Any], data: byt
     else:
         return False
     return True
+
+
+@dataclass
+class Adopted:
+    """What :func:`adopt` recorded."""
+
+    api_keys: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)
+    pseudonym_secret: bool = False
+    deliveries: list[str] = field(default_factory=list)
+
+
+def adopt(store: Store) -> Adopted:
+    """Record, once, the rows of a store made before they were recorded: each API key,
+    endpoint and outbox row that no entry mentions yet, and the pseudonym secret if no entry
+    records it, each as it stands. A row that has entries and differs from them is left for
+    ``record verify`` to report (adopting it would launder a tampering)."""
+    seen: dict[str, set[str]] = {API_KEY: set(), ENDPOINT: set(), "delivery": set()}
+    pseudonym = False
+    bodies: dict[str, list[tuple[int, dict[str, Any], bytes]]] = {}
+    for i, t, b in full_entries(store):
+        if t == API_KEY:
+            seen[API_KEY].add(str(b.get("token_hash")))
+        elif t == ENDPOINT:
+            seen[ENDPOINT].add(str(b.get("recipient")))
+        elif t == PSEUDONYM:
+            pseudonym = True
+        elif t in ("notification", "status_change"):
+            bodies.setdefault(t, []).append((i, b, b""))
+            if b.get("subject") == "delivery":
+                seen["delivery"].add(str(b.get("delivery_id")))
+    out = Adopted()
+    entries: list[tuple[str, bytes]] = []
+    for r in store.table_rows("api_keys"):
+        if r["token_hash"] not in seen[API_KEY]:
+            entries.append((API_KEY, access.api_key_entry(
+                r["token_hash"], r["name"], r["role"], r["party"], bool(r["revoked"]))))
+            out.api_keys.append(r["name"])
+    for r in store.table_rows("endpoints"):
+        if r["recipient"] not in seen[ENDPOINT]:
+            entries.append((ENDPOINT, access.endpoint_entry(
+                r["recipient"], r["url"], r["secret"], r["registered"])))
+            out.endpoints.append(r["recipient"])
+    value = store.get_meta(PSEUDONYM_KEY)
+    if value is not None and not pseudonym:
+        entries.append((PSEUDONYM, access.pseudonym_entry(value)))
+        out.pseudonym_secret = True
+    derived = outbox(bodies)
+    for r in store.table_rows("deliveries"):
+        want = derived.get(r["id"])
+        if (r["id"] in seen["delivery"] or want is None
+                or (want[1]["notification_id"], want[1]["recipient"])
+                != (r["notification_id"], r["recipient"])):
+            continue
+        if any(r[c] != want[1][c] for c in OUTBOX_STATE):
+            entries.append(("status_change", delivery_entry(r)))
+            out.deliveries.append(r["id"])
+    if entries:
+        store.append_entries(entries)
+    return out

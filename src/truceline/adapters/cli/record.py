@@ -126,7 +126,7 @@ def verify(db: str) -> None:
 def adopt_access(db: str) -> None:
     """Record, once, the API keys, endpoints, pseudonym secret and outbox state of a store made
     before they were recorded, each row as it stands (run `record verify` first)."""
-    from truceline.services.access import adopt
+    from truceline.services.verify_access import adopt
 
     done = adopt(open_store(db))
     click.echo(f"recorded {len(done.api_keys)} API keys, {len(done.endpoints)} endpoints, "
