@@ -105,3 +105,17 @@ def test_status_of_areas_is_public_by_date_and_a_bad_date_names_the_field(
     assert client.get("/agreement/areas?date=2025-02-01").json()["areas"] == []
     r = client.get("/agreement/areas?date=2022-13-01")
     assert r.status_code == 422 and r.json()["field"] == "date"
+
+
+def test_a_bad_status_event_is_refused_naming_the_field_and_nothing_is_stored(
+        world: World, make_client: Callable[..., TestClient]) -> None:
+    c = make_client()
+    h = world.headers("monitor")
+    before = c.get("/observations?limit=1000", headers=world.headers("analyst")).json()
+    bad = {**HYPOTHETICAL, "source_id": "smm-post-1"}
+    del bad["alliance"]
+    r = c.post("/observations", headers=h, json=bad)
+    assert r.status_code == 422 and r.json()["field"] == "alliance"
+    assert "alliance is required for status_act 'application'" in r.json()["message"]
+    after = c.get("/observations?limit=1000", headers=world.headers("analyst")).json()
+    assert after == before
