@@ -318,6 +318,12 @@ class Agreement(AgreementPart):
             for w in who:
                 if w not in pset:
                     raise ValueError(f"{name}[{i}]: unknown party {w!r}")
+        for i, p in enumerate(self.provisions):
+            base = getattr(p.rule, "baseline", None)
+            for who in base.values if base is not None else {}:
+                if who not in pset:
+                    raise ValueError(f"provisions[{i}].rule.baseline.values: unknown party "
+                                     f"{who!r}")
         for i, gu in enumerate(self.guarantors):
             for pid in gu.guarantees:
                 if pid not in prov_ids:
