@@ -13,9 +13,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.agreements import parse_agreement
+from truceline.core.deflators import to_constant
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding, Verdict
 from truceline.core.observations import parse_observation
@@ -136,6 +139,32 @@ def test_reduce_in_steps() -> None:
     late = _only(findings, evidence=("d-2027",))
     assert late.verdict is Verdict.VIOLATION
     assert "the limit of 2,000 tanks, the step from 2027-01-01" in late.explanation
+
+
+@settings(max_examples=60, deadline=None)
+@given(declared=st.integers(0, 2_000_000), inspected=st.integers(0, 2_000_000),
+       rule=st.sampled_from(["inspection_over_declaration", "max_of"]))
+def test_never_compliant_while_an_inspection_shows_a_violation(declared: int, inspected: int,
+                                                               rule: str) -> None:
+    findings = _check(_agreement({**TROOPS, "evidence_rule": rule}), [
+        _fig("d", "2025-06-01", declared), _fig("i", "2025-06-01", inspected, "inspection")])
+    (v,) = [f for f in findings if "discrepancy" not in f.details]
+    over = inspected > 600_000 if rule == "inspection_over_declaration" \
+        else max(declared, inspected) > 600_000
+    assert v.verdict is (Verdict.VIOLATION if over else Verdict.COMPLIANT)
+    flagged = [f for f in findings if "discrepancy" in f.details]
+    gap = abs(inspected - declared)
+    if declared and abs(gap - 0.03 * declared) < 1e-6 * declared:
+        return  # on the tolerance itself float rounding decides; not what this property is about
+    assert len(flagged) == int(gap > 0.03 * declared if declared else gap > 0)
+
+
+@given(amount=st.floats(1.0, 1e13), a=st.integers(2018, 2024), b=st.integers(2018, 2024))
+def test_deflating_there_and_back_gives_the_amount(amount: float, a: int, b: int) -> None:
+    there = to_constant(amount, "USD", a, "USD", b).value
+    assert there is not None
+    back = to_constant(there, "USD", b, "USD", a).value
+    assert back == pytest.approx(amount, rel=1e-12)
 
 
 # -- spending in constant prices -------------------------------------------------------------
