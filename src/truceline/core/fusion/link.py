@@ -34,7 +34,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["LinkParams", "link_origin_impact", "pair_by_arrival_order"]
+__all__ = ["LinkParams", "compatible_shots", "link_origin_impact", "pair_by_arrival_order",
+           "pair_launch_to_burst"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -255,39 +256,27 @@ def pair_by_arrival_order(
     return a[alone].astype(np.int64), b[alone].astype(np.int64)
 
 
-def pair_launch_to_burst(
+def compatible_shots(
     x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
-    launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
-    params: LinkParams | None = None,
+    fires: NDArray[np.bool_], hit: NDArray[np.bool_], params: LinkParams | None = None,
 ) -> tuple[I64, I64]:
-    """Unambiguous ``(launch, burst)`` pairs of an untyped fix and a typed impact.
-
-    An untyped fix (``launch`` candidates: an acoustic array's, or a monitor's "undetermined"
-    explosion on its ray) is the launch or the burst of some shot. It is typed as the launch
-    of a burst that monitors saw (``burst`` candidates: typed impacts) when the burst lies on
-    the other side of the line, within the range of its named weapon class (any known class
-    when it names none) and in time for some class's flight time given both emission-time
-    windows, and when nothing else explains either:
-    the burst has no other candidate launch (``may_fire``: any located fix that could be an
-    origin, on a side other than the burst's), the fix no other burst, and no candidate
-    launch on another side could have fired the fix itself (else it may be a burst too).
-    ``lo``/``hi`` bound each fix's emission time (s); ``side`` is the party whose area holds
-    the fix with probability ``own_side_max`` or more (-1 when none does).
-    """
+    """Every ``(firer, target)`` pair that one shot across the line could make: the firer
+    (``fires``) and the target (``hit``) on different sides (-1, unknown, differs from all),
+    within the range of the target's named weapon class (any known class when it names none)
+    and in time for that class's flight, given both emission-time windows ``lo``/``hi`` (s)."""
     p = params or LinkParams()
     empty = np.zeros(0, np.int64)
     sig = np.sqrt(np.nan_to_num(np.trace(cov, axis1=1, axis2=2), nan=np.inf)) if len(x) \
         else np.zeros(0)
     good = np.isfinite(x) & np.isfinite(y) & (sig <= p.max_sigma_m) & np.isfinite(lo) \
         & np.isfinite(hi)
-    launch, burst, may_fire = launch & good & (side >= 0), burst & good & (side >= 0), \
-        may_fire & good
-    if not launch.any() or not burst.any():
+    fires, hit = fires & good, hit & good
+    idx = np.flatnonzero(fires | hit)
+    if not fires.any() or not hit.any():
         return empty, empty
     wins = p.windows()
     reach = max(r for r, _, _ in wins) + 2.5 * np.sqrt(2) * p.max_sigma_m
     v_min = min(v for _, v, _ in wins)
-    idx = np.flatnonzero(may_fire | burst)
     mid = (lo + hi) / 2
     span = float(np.max(hi[idx] - lo[idx])) + reach / v_min
     k = reach / span  # a Chebyshev ball of ``reach`` bounds both the range and the time
@@ -297,8 +286,7 @@ def pair_launch_to_burst(
         return empty, empty
     i, j = idx[pr[:, 0]], idx[pr[:, 1]]
     a, b = np.concatenate([i, j]), np.concatenate([j, i])  # a fires, b is hit: both orders
-    keep = may_fire[a] & burst[b] | may_fire[a] & launch[b]
-    keep &= side[a] != side[b]
+    keep = fires[a] & hit[b] & (side[a] != side[b])
     a, b = a[keep], b[keep]
     d = np.hypot(x[a] - x[b], y[a] - y[b])
     s = 2.5 * np.sqrt(sig[a] ** 2 + sig[b] ** 2)
@@ -307,9 +295,28 @@ def pair_launch_to_burst(
     for name, (rmax, vlo, vhi) in zip(p.max_range_m, wins, strict=True):
         fmin, fmax = np.maximum(d - s, 0.0) / vhi, (d + s) / vlo
         ok = (d - s <= rmax) & (hi[b] - lo[a] >= fmin) & (lo[b] - hi[a] <= fmax)
-        fits |= ok & (~named | (cls[b] == name) | ~burst[b])
-    a, b = a[fits], b[fits]
-    # how many ways each fix can be explained: fired at a burst, or hit by a launch
+        fits |= ok & (~named | (cls[b] == name))
+    return a[fits].astype(np.int64), b[fits].astype(np.int64)
+
+
+def pair_launch_to_burst(
+    x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
+    launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
+    params: LinkParams | None = None,
+) -> tuple[I64, I64]:
+    """Unambiguous ``(launch, burst)`` pairs of an untyped fix and a typed impact.
+
+    An untyped fix (``launch`` candidates: an acoustic array's, or a monitor's "undetermined"
+    explosion on its ray) is the launch or the burst of some shot. It is typed as the launch
+    of a burst that monitors saw (``burst`` candidates: typed impacts) when the pair is a
+    :func:`compatible_shots` pair and nothing else explains either: the burst has no other
+    candidate launch (``may_fire``: any located fix that could be an origin), the fix no
+    other burst, and no candidate launch could have fired the fix itself (else it may be a
+    burst too). ``side`` is the party whose area holds the fix with probability
+    ``own_side_max`` or more (-1 when none does); a launch and its burst need one each.
+    """
+    launch, burst = launch & (side >= 0), burst & (side >= 0)
+    a, b = compatible_shots(x, y, cov, lo, hi, cls, side, may_fire, burst | launch, params)
     n = len(x)
     fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
     hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix

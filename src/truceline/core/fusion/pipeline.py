@@ -41,6 +41,7 @@ from truceline.core.fusion.locate import (
     ellipse,
     locate,
 )
+from truceline.core.fusion.region import ArcParams, arc_launches
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
 
@@ -58,6 +59,8 @@ class FusionParams:
     link: LinkParams = field(default_factory=LinkParams)
     #: Sources' bearing biases and clock offsets from their shared events (:mod:`.calibration`).
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
+    #: The feasible region of an array's too-few arrivals (:mod:`.region`).
+    arc: ArcParams = field(default_factory=ArcParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Partitions for :func:`fuse_partitioned`: square tiles of the plane and time periods,
@@ -239,6 +242,7 @@ def _locate_attribute(
         if geometry is not None:
             _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
+            _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
     return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
 
 
@@ -330,6 +334,35 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     role[o] = ROLE_ORIGIN
     prob[o] = pw[o]
     partner[o], partner[i] = i, o
+
+
+def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+               partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
+               ) -> None:
+    """Type as launches and locate by their feasible region, in place, the groups of a few
+    arrivals of one array that no fix placed (:func:`~truceline.core.fusion.region.
+    arc_launches`); they are attributed by the region's likelihood mass on each side."""
+    G = len(role)
+    loc = fixes.located
+    if not prob.shape[1] or not (loc & (role == ROLE_IMPACT) & (partner < 0)).any():
+        return
+    pw = prob.copy()
+    w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
+    when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
+    pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
+    side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
+    lo, hi = _windows(b, labels, fixes, G)
+    for u, yb, x, y, cov, t0, pr in arc_launches(
+            b, labels, fixes, role, partner, side.astype(np.int64), lo, hi,
+            _group_classes(b, labels, G), geometry, params.link, params.arc,
+            params.attribution):
+        fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
+        fixes.located[u] = True
+        fixes.method[u] = M_ARRIVAL
+        tg[u] = t0
+        role[u] = ROLE_ORIGIN
+        prob[u] = pr
+        partner[u], partner[yb] = yb, u
 
 
 def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,

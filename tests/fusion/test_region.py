@@ -1,0 +1,83 @@
+"""An array's too-few arrivals: the feasible region, and the launch it becomes only when a
+burst across the line leaves no other reading."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.pipeline import FusionParams, fuse_batch
+from truceline.core.fusion.region import ArcParams, arc_region
+
+
+def test_two_arrivals_put_the_bang_on_a_hyperbola_and_its_mirror():
+    # sensors 1.5 km apart on the x axis; a bang 10 km away at 60 deg from north
+    sx, sy = np.array([0.0, 1_500.0]), np.zeros(2)
+    px, py = 10_000 * np.sin(np.radians(60)), 10_000 * np.cos(np.radians(60))
+    c = np.full(2, 330.0)
+    arr = 5.0 + np.hypot(px - sx, py - sy) / c
+    x, y, _, t0 = arc_region(sx, sy, arr, c, ArcParams())
+    # the true point and its mirror image about the baseline (y -> -y) are both in it
+    assert np.hypot(x - px, y - py).min() < 400.0
+    assert np.hypot(x - px, y + py).min() < 400.0
+    # but not the other side of the array (the sign of the difference is known)
+    assert np.hypot(x + px, y - py).min() > 2_000.0
+    # the emission time each point implies: the true one at the true point
+    assert abs(t0[np.argmin(np.hypot(x - px, y - py))] - 5.0) < 1.5
+
+
+def _two_arrivals(r: synth.Reports, array: list[tuple[float, float]], bang: tuple[float, float],
+                  t: float, event: int) -> None:
+    for k, s in enumerate(array):
+        _, _, dist = synth.GEOD.inv(*bang, *s)
+        arr = t + dist / synth.sound_speed(10.0)
+        r.add(event, id=f"a{event}-{k}", source_id=f"ac0-{k}", source_type="sensor",
+              time_s=arr, time_precision_s=1.0, fire_type="explosion",
+              explosion_type="undetermined", observer_lon=s[0], observer_lat=s[1],
+              arrival_s=arr, temperature_c=10.0)
+
+
+def test_two_arrivals_become_the_launch_of_the_burst_only_when_nothing_else_fits():
+    """Two sensors of an array 20 km west of the line (a north-south baseline, hearing
+    20 km) hear a gun 4 km west of the line; monitors east of it saw its shell burst. The
+    region (both arms of the hyperbola, as far as the array hears) lies west: the bang is the
+    burst's launch, attributed west, with the region's ellipse. Without the burst it stays
+    unlocated; with a located launch candidate that could also have fired at the burst, too."""
+    rng = np.random.default_rng(11)
+    gun = (LINE_LON - 0.054, 48.0)  # ~4 km west of the line
+    burst = synth.offset(*gun, 90.0, 9_000.0)  # ~5 km east of it
+    centre = synth.offset(*gun, 260.0, 16_000.0)
+    array = [centre, synth.offset(*centre, 0.0, 1_500.0)]
+    params = FusionParams(arc=ArcParams(hearing_m=20_000.0))
+
+    def fuse(with_burst: bool, rival: bool = False):  # type: ignore[no-untyped-def]
+        r = synth.Reports()
+        _two_arrivals(r, array, gun, 100.0, 0)
+        if with_burst:
+            for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+                d = synth.GEOD.inv(*post, *burst)[2]
+                synth.bearing_report(r, 1, post, burst, 130.0, 3.0, rng, source=f"op-{k}",
+                                     band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        if rival:  # another gun, located by three posts, in range of the burst
+            other = synth.offset(*gun, 0.0, 8_000.0)
+            for k, post in enumerate(synth.posts_around(other, 3, rng)):
+                d = synth.GEOD.inv(*post, *other)[2]
+                synth.bearing_report(r, 2, post, other, 100.0, 3.0, rng, source=f"op-r{k}",
+                                     band=(d - 1_000.0, d + 1_000.0))
+        r.cols["weapon_class"] = ["tube_artillery"] * len(r.event)
+        return fuse_batch(r.batch(), synth.geometry(), params)
+
+    res = fuse(True)
+    g = int(res.labels[0])
+    assert int(res.labels[1]) == g and int((res.labels == g).sum()) == 2
+    assert res.fixes.located[g] and res.role[g] == 0
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
+    x, y = synth.true_xy([gun])[0]
+    err = np.array([res.fixes.x[g] - x, res.fixes.y[g] - y])
+    # the ellipse is the region's: the gun lies within it (Mahalanobis, 95 %)
+    assert err @ np.linalg.solve(res.fixes.cov[g], err) < 5.99
+    for with_burst, rival in ((False, False), (True, True)):
+        res = fuse(with_burst, rival)
+        g = int(res.labels[0])
+        assert not res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any()
