@@ -95,7 +95,7 @@ def build(tmp: Path, days: int, scale: float) -> tuple[Path, dict[str, Any]]:
     info: dict[str, Any] = {}
     _, out = _run([CLI, "simulate", "--agreement", "march2025", "--days", str(days),
                    "--scale", str(scale), "--out", str(sim)])
-    info["simulate"] = out.strip()
+    info["simulate"] = out.strip().split(": ", 1)[-1]  # without the temporary path
     _run([CLI, "init", "--db", str(db), "--agreement", "march2025"])
     info["ingest_s"], _ = _run([CLI, "ingest", "--db", str(db), str(sim / "observations.jsonl")])
     info["check_s"], info["check"] = _run([CLI, "check", "--db", str(db)])
