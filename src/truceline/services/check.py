@@ -102,14 +102,19 @@ def withdrawn_entry(finding_id: str) -> bytes:
 
 def incident_entries(store: Store, incidents: list[Incident], observations: int,
                      sources: list[dict[str, Any]] | None = None) -> list[tuple[str, bytes]]:
-    """The ``incident`` entry committing to this incident set, unless the last one does.
+    """The ``incident`` entry committing to this incident set and to how many observations
+    the check read, unless the last one says both.
 
-    One entry per change of the set (its count and digest), not one per incident: a check
-    replaces every incident, and ``record verify`` needs only the digest to check the rows.
+    One entry per change of the set (its count and digest) or of the observations read, not
+    one per incident: a check replaces every incident, and ``record verify`` needs only the
+    digest to check the rows, and the count to check what the report says is unchecked
+    (meta ``checked_observations``).
     """
     records = [i.to_record() for i in incidents]
     last = store.last_entry("incident")
-    if last is not None and parse_entry(last.data)[1].get("sha256") == incidents_digest(records):
+    said = parse_entry(last.data)[1] if last is not None else {}
+    if said.get("sha256") == incidents_digest(records) and said.get("observations") == \
+            observations:
         return []
     return [("incident", incidents_entry(records, observations, sources))]
 

@@ -40,7 +40,7 @@ from truceline.errors import (
 from truceline.services import openings, verify_access, verify_guarantees
 from truceline.services.check import derive_findings, derive_incidents_and_sources
 from truceline.services.context import context_for_doc
-from truceline.services.ports import Store
+from truceline.services.ports import CHECKED_META, Store
 from truceline.services.record import (
     MAX_ENTRY_BYTES,
     TileRead,
@@ -515,5 +515,6 @@ def _rebuild_incidents(store: Store, entries: Sequence[bytes], at: tuple[int, di
                              f"{len(obs)} observations are not those it records",
                              field="entry", index=index)
     store.replace_incidents(incidents)
+    store.set_meta(CHECKED_META, str(body.get("observations", 0)))  # what that check read
     if "sources_sha256" in body:
         store_source_estimates(store, sources)

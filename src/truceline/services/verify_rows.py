@@ -19,7 +19,7 @@ from truceline.core.observations import Observation
 from truceline.core.record.canonical import canonical_bytes, entry_bytes
 from truceline.errors import TrucelineError
 from truceline.services import verify_access, verify_guarantees
-from truceline.services.ports import Store
+from truceline.services.ports import CHECKED_META, Store
 from truceline.services.record import agreement_matches, unb64
 from truceline.services.sources import SOURCES_META
 from truceline.services.verify_pairs import columns, pair_rows
@@ -201,6 +201,8 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
                 f"{len(rows)} incidents are stored and no entry "
                 "records an incident set (run a check)",
             )
+        if store.get_meta(CHECKED_META) is not None:
+            yield ("unrecorded", None, f"meta {CHECKED_META} is stored and no check is recorded")
         return
     i, body, _ = last[-1]
     try:
@@ -214,6 +216,7 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
             f"the {len(rows)} stored incidents are not the set of "
             f"{body.get('count')} that entry {i} records",
         )
+    yield from _checked(store, i, body)
     if "sources_sha256" in body:  # entries from before the estimates existed have none
         text = store.get_meta(SOURCES_META)
         try:
@@ -227,6 +230,17 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
                 f"the stored per-source estimates (meta {SOURCES_META}) are not those entry "
                 f"{i} records",
             )
+
+
+def _checked(store: Store, i: int, body: dict[str, Any]) -> Iterator[Issue]:
+    """Meta ``checked_observations`` (what the daily report counts as unchecked from) is
+    what the last incident entry says the last check read."""
+    value, want = store.get_meta(CHECKED_META), str(body.get("observations"))
+    if value != want:
+        got = "not stored" if value is None else f"{value!r}"
+        yield ("changed", i, f"meta {CHECKED_META} is {got}; entry {i} says the last check "
+               f"read {want} observations (a store checked before the count was recorded: "
+               "run a check)")
 
 
 def _findings(store: Store, bodies: Bodies) -> Iterator[Issue]:
