@@ -152,8 +152,9 @@ def test_a_mirror_holds_no_secret_and_sends_nothing(store: Store, tmp_path: Any)
     later = T0 + timedelta(days=1)
     assert gm.due_deliveries(guarantees.iso_text(later), 10) == []
     answers = Answers()
-    assert delivery.deliver(mirror, answers, lambda: later).retrying == []
-    assert answers.posted == []
+    held = delivery.deliver(mirror, answers, lambda: later)
+    assert answers.posted == [] and held.retrying == [] and held.delivered == []
+    assert held.held and all(d.endswith(".FR") for d in held.held)  # said, not silent
     with pytest.raises(StoreError):
         access.pseudonym_secret(mirror)
     mirror.close()

@@ -50,6 +50,9 @@ class DeliveryResult:
     delivered: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: Due deliveries not sent because their endpoint holds no secret (withheld: a mirror's,
+    #: or blanked on disk); said, so that such a store never stops delivering in silence.
+    held: list[str] = field(default_factory=list)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -94,4 +97,9 @@ def deliver(store: Store, transport: Transport, clock: Clock = system_clock,
             gs.mark_delivery(d["id"], state, attempts, row["next_at"], None, error,
                              delivery_entry(row))
             (res.failed if state == "failed" else res.retrying).append(d["id"])
+    blank = {e["recipient"] for e in store.table_rows("endpoints") if e["secret"] == ""}
+    if blank:
+        due = iso_text(clock())
+        res.held = [d["id"] for d in gs.deliveries() if d["state"] == "pending"
+                    and d["recipient"] in blank and d["next_at"] <= due]
     return res

@@ -36,7 +36,9 @@ def deliver_pass(db: str) -> str:
         store.close()
     return (f"{len(made.created)} notifications created, {len(made.withdrawn)} withdrawn, "
             f"{len(made.escalated)} escalations; {len(sent.delivered)} delivered, "
-            f"{len(sent.retrying)} to retry, {len(sent.failed)} failed")
+            f"{len(sent.retrying)} to retry, {len(sent.failed)} failed"
+            + (f"; {len(sent.held)} held: their endpoint holds no secret (see record verify)"
+               if sent.held else ""))
 
 
 @notify.command("deliver")

@@ -146,7 +146,10 @@ def _pass(st: AppState, clock: Clock) -> None:
 
     svc.notify(st.raw_store, clock())
     with HttpxTransport() as transport:
-        deliver(st.raw_store, transport, clock)
+        held = deliver(st.raw_store, transport, clock).held
+    if held:
+        log.warning("%d deliveries held: their endpoint holds no secret (see record verify)",
+                    len(held))
 
 
 async def _loop(st: AppState, clock: Clock, interval_s: float) -> None:
