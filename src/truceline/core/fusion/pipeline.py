@@ -344,7 +344,11 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     arc_launches`); they are attributed by the region's likelihood mass on each side."""
     G = len(role)
     loc = fixes.located
-    if not prob.shape[1] or not (loc & (role == ROLE_IMPACT) & (partner < 0)).any():
+    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has_a, minlength=G)
+    heard = ~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G)) & (role == ROLE_ANY)
+    if not prob.shape[1] or not (loc & (role == ROLE_IMPACT) & (partner < 0)).any() \
+            or not (heard & (partner < 0)).any():
         return
     pw = prob.copy()
     w = np.flatnonzero(loc & (role != ROLE_ORIGIN))

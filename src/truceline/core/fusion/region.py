@@ -14,10 +14,12 @@ covariance are reported as the fix, so the ellipse shows the whole region.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
@@ -25,6 +27,7 @@ from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.parallel import PARALLEL
 
 __all__ = ["ArcParams", "arc_launches", "arc_region"]
 
@@ -48,24 +51,51 @@ class ArcParams:
     chi2_max: float = 16.0
 
 
+@njit(cache=True, error_model="numpy", parallel=True)
+def _grid_fit(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, nt: int, nr: int,
+              step_deg: float, step_m: float, sd: float) -> tuple[F64, F64]:
+    """Chi-square of the arrival-time differences and the implied emission time at every
+    cell of the polar grid around ``(cx, cy)`` (bearing rows in parallel)."""
+    m = len(sx)
+    chi2 = np.empty(nt * nr)
+    t0 = np.empty(nt * nr)
+    for i in prange(nt):
+        th = math.radians(i * step_deg)
+        st, ct = math.sin(th), math.cos(th)
+        e = np.empty(m)
+        for j in range(nr):
+            r = (j + 0.5) * step_m
+            x, y = cx + r * st, cy + r * ct
+            mean = 0.0
+            for q in range(m):
+                e[q] = arr[q] - math.hypot(x - sx[q], y - sy[q]) / c[q]
+                mean += e[q]
+            mean /= m
+            s2 = 0.0
+            for q in range(m):
+                s2 += ((e[q] - mean) / sd) ** 2
+            chi2[i * nr + j] = s2
+            t0[i * nr + j] = mean
+    return chi2, t0
+
+
 def arc_region(sx: F64, sy: F64, arr: F64, c: F64,
                params: ArcParams | None = None) -> tuple[F64, F64, F64, F64]:
     """The grid points whose arrival-time differences fit ``arr`` at sensors ``(sx, sy)``:
     ``(x, y, weight, t0)``, weight the likelihood times the area each point stands for,
     ``t0`` the emission time each implies (s). ``c`` is each path's sound speed (grid m/s)."""
     p = params or ArcParams()
-    cx, cy = float(np.mean(sx)), float(np.mean(sy))
-    th = np.radians(np.arange(0.0, 360.0, p.step_deg))
-    r = np.arange(p.step_m / 2, p.hearing_m, p.step_m)
-    x = (cx + np.outer(np.sin(th), r)).ravel()
-    y = (cy + np.outer(np.cos(th), r)).ravel()
-    area = np.tile(r, len(th))  # a polar cell's area grows with its radius
-    e = arr[None, :] - np.hypot(x[:, None] - sx[None, :], y[:, None] - sy[None, :]) / c[None, :]
-    t0 = e.mean(axis=1)
-    chi2 = (((e - t0[:, None]) / p.tdoa_sd_s) ** 2).sum(axis=1)
-    keep = chi2 <= p.chi2_max
-    w = np.exp(-0.5 * chi2[keep]) * area[keep]
-    return x[keep], y[keep], w, t0[keep]
+    sx, sy = np.asarray(sx, float), np.asarray(sy, float)
+    cx, cy = float(sx.mean()), float(sy.mean())
+    nt, nr = round(360.0 / p.step_deg), int(p.hearing_m // p.step_m)
+    with PARALLEL:
+        chi2, t0 = _grid_fit(cx, cy, sx, sy, np.asarray(arr, float), np.asarray(c, float),
+                             nt, nr, p.step_deg, p.step_m, p.tdoa_sd_s)
+    keep = np.flatnonzero(np.asarray(chi2) <= p.chi2_max)
+    th = np.radians(keep // nr * p.step_deg)
+    r = (keep % nr + 0.5) * p.step_m
+    w = np.exp(-0.5 * np.asarray(chi2)[keep]) * r  # a polar cell's area grows with its radius
+    return cx + r * np.sin(th), cy + r * np.cos(th), w, np.asarray(t0)[keep]
 
 
 def arc_launches(
