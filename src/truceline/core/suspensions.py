@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
 from truceline.core.findings import Finding, Verdict, iso
+from truceline.core.limits import Builder
 from truceline.core.observations import Observation
-from truceline.core.provisions import AgreementPart, Provision
+from truceline.core.provisions import AgreementPart
 
 
 class Extension(AgreementPart):
@@ -64,18 +65,6 @@ class Suspension(AgreementPart):
         if self.contested_by:
             out += f"; contested by {', '.join(self.contested_by)} ({self.contest_source})"
         return out
-
-
-class Builder(Protocol):
-    """What this module needs of :class:`truceline.core.verdicts.Builder`."""
-
-    p: Provision
-    start: datetime
-    end: datetime | None
-    out: list[Finding]
-
-    def add(self, verdict: Verdict, party: str | None, evidence: tuple[str, ...], why: str,
-            kind: str = "event", **kw: Any) -> None: ...
 
 
 def finding_day(f: Finding) -> date | None:
