@@ -28,10 +28,12 @@ def _window(start: datetime | None, end: datetime | None) -> tuple[str, list[str
     """A ``WHERE`` on the ``time`` text that keeps every row of ``[start, end)`` (and some
     around it: :func:`_inside` decides)."""
     where, args = [], []
-    if start is not None:
+    # A bound within the margin of the calendar's ends (a report of 0001-01-02 or 9999-12-31)
+    # leaves that side open: :func:`_inside` still keeps exactly ``[start, end)``.
+    if start is not None and start.replace(tzinfo=None) - datetime.min > _TEXT_MARGIN:
         where.append("time >= ?")
         args.append(time_text(start - _TEXT_MARGIN))
-    if end is not None:
+    if end is not None and datetime.max - end.replace(tzinfo=None) > _TEXT_MARGIN:
         where.append("time < ?")
         args.append(time_text(end + _TEXT_MARGIN))
     return (" WHERE " + " AND ".join(where) if where else ""), args
