@@ -11,11 +11,11 @@ not in the record is a finding of its own; a party with no declaration at all ge
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from truceline.core.deflators import Constant
-from truceline.core.findings import Finding, Verdict
+from truceline.core.findings import Finding, Verdict, iso
 from truceline.core.limit_bounds import bound_on, describe, measure, num
 from truceline.core.observations import Observation
 from truceline.core.provisions import DeclarationSchedule, LimitRule, Provision
@@ -32,10 +32,6 @@ class Builder(Protocol):
 
     def add(self, verdict: Verdict, party: str | None, evidence: tuple[str, ...], why: str,
             kind: str = "event", **kw: Any) -> None: ...
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _verb(o: Observation) -> str:
@@ -102,7 +98,7 @@ def _judge(b: Builder, rule: LimitRule, d: Observation | None, matched: list[Obs
     head = f"{party} " + "; ".join(said) + ("" if len(group) > 1 else f" of {rule.category}")
     when = max(o.time for o in group)
     evidence = tuple(o.id for o in group) + bound.evidence
-    kw: dict[str, Any] = dict(time=_iso(when))
+    kw: dict[str, Any] = dict(time=iso(when))
     if d is not None:
         _discrepancies(b, rule, d, matched, figs, kw)
     if d is not None and matched and rule.evidence_rule == "inspection_over_declaration":
@@ -211,7 +207,7 @@ def limit_summaries(b: Builder, rule: LimitRule) -> None:
     for party in b.p.obligated:
         if party not in seen:
             why = (f"no declaration or inspection of {rule.category} by {party} "
-                   f"since the limit took effect on {_iso(b.start)}")
+                   f"since the limit took effect on {iso(b.start)}")
             if rule.steps and rule.limit is None and rule.share is None:
                 why = (f"no figure of {rule.category} by {party} to judge under "
                        f"{describe(rule)}: none in the record dated from its first step "

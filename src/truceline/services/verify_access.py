@@ -15,7 +15,7 @@ entries in (``truceline record adopt-access``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,50 +45,56 @@ def check_rows(store: Store, bodies: Bodies) -> Iterator[Issue]:
     yield from _pseudonym(store, bodies)
 
 
-def _api_keys(store: Store, bodies: Bodies) -> Iterator[Issue]:
-    said = _latest(bodies, API_KEY, "token_hash")
+def _rows_against(
+    store: Store, bodies: Bodies, table: str, entry_type: str, key: str, columns: tuple[str, ...],
+    what: Callable[[dict[str, Any]], str],
+    more: Callable[[dict[str, Any], dict[str, Any]], str | None],
+) -> Iterator[Issue]:
+    """Each row of ``table`` against the latest entry with its ``key``, and back: a row with no
+    entry, a column or check (``more``) that differs, an entry with no row."""
+    said = _latest(bodies, entry_type, key)
     seen: set[str] = set()
-    for row in store.table_rows("api_keys"):
-        what = f"API key {row['name']!r}"
-        hit = said.get(row["token_hash"])
+    for row in store.table_rows(table):
+        hit = said.get(row[key])
         if hit is None:
-            yield ("unrecorded", None, f"{what} has no entry{access.hint(bodies)}")
+            yield ("unrecorded", None, f"{what(row)} has no entry{access.hint(bodies)}")
             continue
-        seen.add(row["token_hash"])
+        seen.add(row[key])
         i, b = hit
-        for col in ("name", "role", "party"):
+        for col in columns:
             if row[col] != b.get(col):
-                yield ("changed", i, f"{what}: column {col} is {row[col]!r}, the record says "
-                       f"{b.get(col)!r}")
+                yield ("changed", i, f"{what(row)}: column {col} is {row[col]!r}, the record "
+                       f"says {b.get(col)!r}")
+        differs = more(row, b)
+        if differs:
+            yield ("changed", i, f"{what(row)}: {differs}")
+    for k, (i, b) in said.items():
+        if k not in seen:
+            yield ("missing", i, f"{what({**b, key: k})} is in the record but not stored")
+
+
+def _api_keys(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    def revoked(row: dict[str, Any], b: dict[str, Any]) -> str | None:
         if row["revoked"] not in (0, 1) or bool(row["revoked"]) is not b.get("revoked"):
-            yield ("changed", i, f"{what}: revocation differs from the record")
-    for th, (i, b) in said.items():
-        if th not in seen:
-            yield ("missing", i, f"API key {b.get('name')!r} is in the record but not stored")
+            return "revocation differs from the record"
+        return None
+
+    yield from _rows_against(store, bodies, "api_keys", API_KEY, "token_hash",
+                             ("name", "role", "party"),
+                             lambda r: f"API key {r.get('name')!r}", revoked)
 
 
 def _endpoints(store: Store, bodies: Bodies) -> Iterator[Issue]:
-    said = _latest(bodies, ENDPOINT, "recipient")
-    seen: set[str] = set()
-    for row in store.table_rows("endpoints"):
-        what = f"the endpoint of {row['recipient']!r}"
-        hit = said.get(row["recipient"])
-        if hit is None:
-            yield ("unrecorded", None, f"{what} has no entry{access.hint(bodies)}")
-            continue
-        seen.add(row["recipient"])
-        i, b = hit
-        for col in ("url", "registered"):
-            if row[col] != b.get(col):
-                yield ("changed", i, f"{what}: column {col} is {row[col]!r}, the record says "
-                       f"{b.get(col)!r}")
-        secret = row["secret"]
-        if secret != "" and (not isinstance(secret, str) or access.salted_digest(
-                secret, str(b.get("secret_salt"))) != b.get("secret_sha256")):
-            yield ("changed", i, f"{what}: its secret is not the one registered")
-    for who, (i, _) in said.items():
-        if who not in seen:
-            yield ("missing", i, f"the endpoint of {who!r} is in the record but not stored")
+    def secret(row: dict[str, Any], b: dict[str, Any]) -> str | None:
+        value = row["secret"]
+        if value != "" and (not isinstance(value, str) or access.salted_digest(
+                value, str(b.get("secret_salt"))) != b.get("secret_sha256")):
+            return "its secret is not the one registered"
+        return None
+
+    yield from _rows_against(store, bodies, "endpoints", ENDPOINT, "recipient",
+                             ("url", "registered"),
+                             lambda r: f"the endpoint of {r['recipient']!r}", secret)
 
 
 def _pseudonym(store: Store, bodies: Bodies) -> Iterator[Issue]:
