@@ -88,6 +88,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return build_world(tmp_path_factory.mktemp("http") / "base.db")
 
 
+def ingest_and_check(db: Path, records: list[dict[str, Any]]) -> None:
+    """Add ``records`` to the store at ``db`` and check it again, as an analyst would."""
+    store = open_store(str(db))
+    try:
+        ingest(store, list(enumerate(records, 1)))
+        run_check(store)
+    finally:
+        store.close()
+
+
 def build_world(db: Path) -> World:
     """The base store: agreement, sample, findings, a source key, API keys, a checkpoint."""
     _, doc = load_agreement_file("march2025")

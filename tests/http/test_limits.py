@@ -21,7 +21,7 @@ from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
 from truceline.services.report import daily_report
 
-from .conftest import World
+from .conftest import World, ingest_and_check
 
 
 def _fig(oid: str, kind: str, as_of: str, qty: float, party: str = "RU") -> dict[str, Any]:
@@ -38,17 +38,8 @@ DOWNSIZING = [_fig("ru-base", "declaration", "2025-01-01", 750_000),
               _fig("insp-2026", "inspection", "2026-06-01", 650_000)]
 
 
-def _add(db: Path, records: list[dict[str, Any]]) -> None:
-    store = open_store(str(db))
-    try:
-        ingest(store, list(enumerate(records, 1)))
-        run_check(store)
-    finally:
-        store.close()
-
-
 def test_downsizing_discrepancy_in_the_daily_report(world: World, fresh_db: Path) -> None:
-    _add(fresh_db, DOWNSIZING)
+    ingest_and_check(fresh_db, DOWNSIZING)
     store = open_store(str(fresh_db))
     try:
         rep = daily_report(store, "2026-06-01")
@@ -65,7 +56,7 @@ def test_downsizing_discrepancy_in_the_daily_report(world: World, fresh_db: Path
 
 def test_downsizing_findings_in_the_api_by_role(
         world: World, fresh_db: Path, make_client: Callable[..., TestClient]) -> None:
-    _add(fresh_db, DOWNSIZING)
+    ingest_and_check(fresh_db, DOWNSIZING)
     c = make_client()
 
     def seen(role: str) -> list[dict[str, Any]]:

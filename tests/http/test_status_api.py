@@ -14,11 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from truceline.adapters.store import open_store
-from truceline.services.check import run_check
-from truceline.services.ingest import ingest
-
-from .conftest import World
+from .conftest import World, ingest_and_check
 
 PROVISION = "M25-non-accession"
 DATA = Path(__file__).resolve().parents[1] / "data/status/alliance_status_events_sourced.jsonl"
@@ -32,15 +28,6 @@ HYPOTHETICAL = {"id": "ua-applies-hypothetical", "kind": "status",
 def _fact(oid: str) -> dict[str, Any]:
     recs = [json.loads(s) for s in DATA.read_text(encoding="utf-8").splitlines() if s.strip()]
     return next(r for r in recs if r["id"] == oid)
-
-
-def _with(db: Path, *recs: dict[str, Any]) -> None:
-    store = open_store(str(db))
-    try:
-        ingest(store, list(enumerate(recs, 1)))
-        run_check(store)
-    finally:
-        store.close()
 
 
 def _findings(c: TestClient, world: World, role: str) -> list[dict[str, Any]]:
@@ -58,7 +45,7 @@ def test_without_status_evidence_the_provision_is_insufficient_evidence(
 
 def test_an_application_is_a_violation_seen_by_whom_it_may_concern(
         world: World, fresh_db: Path, make_client: Callable[..., TestClient]) -> None:
-    _with(fresh_db, HYPOTHETICAL)
+    ingest_and_check(fresh_db, [HYPOTHETICAL])
     c = make_client()
     (v,) = [f for f in _findings(c, world, "analyst") if f["verdict"] == "violation"]
     assert v["party"] == "UA" and v["evidence"] == ["ua-applies-hypothetical"]
@@ -73,7 +60,7 @@ def test_an_application_is_a_violation_seen_by_whom_it_may_concern(
 
 def test_the_daily_report_shows_the_finding_and_the_status_of_areas(
         world: World, fresh_db: Path, make_client: Callable[..., TestClient]) -> None:
-    _with(fresh_db, _fact("ua-check-2025"))
+    ingest_and_check(fresh_db, [_fact("ua-check-2025")])
     c = make_client()
     h = world.headers("analyst")
     rep = c.get("/reports/daily/2025-03-28", headers=h).json()
