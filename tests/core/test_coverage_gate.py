@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.coverage import RULE_COVERAGE_KINDS
 from truceline.core.findings import Verdict
 from truceline.core.observations import parse_observation
+from truceline.core.verdicts import _rounded
 from truceline.services.check import derive_coverage, derive_findings
 from truceline.services.context import context_for_doc
 
@@ -103,3 +105,13 @@ def test_no_compliant_verdict_below_min_coverage(
     for f in findings:  # and every "not covered" names a share below the threshold
         if f.explanation.split(": ", 1)[-1].startswith("not covered: observed"):
             assert f.coverage is not None and f.coverage < min_coverage
+
+
+@pytest.mark.parametrize(("share", "need"), [(0.00196, 0.002), (0.59996, 0.6), (0.60004, 0.6),
+                                             (0.6, 0.6), (0.123456, 0.00005), (0.0, 0.3)])
+def test_the_published_share_stays_on_its_side_of_min_coverage(share: float, need: float) -> None:
+    """A share just below the threshold once came out rounded to it ("not covered" with a
+    coverage equal to min_coverage): the rounding must never cross the threshold."""
+    published = _rounded(share, need)
+    assert (published >= need) == (share >= need)
+    assert abs(published - share) <= 1e-4

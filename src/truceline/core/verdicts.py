@@ -12,6 +12,7 @@ forces in the window, no violation, no open finding that could be its own
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,17 @@ from truceline.core.coverage import RULE_COVERAGE_KINDS
 from truceline.core.evidence import Evidence
 from truceline.core.findings import Finding, Verdict, finding_id, iso
 from truceline.core.provisions import Provision
+
+
+def _rounded(share: float, need: float) -> float:
+    """``share`` to 4 decimals, on the same side of ``need`` as the share itself: a share just
+    below the threshold must not be published as equal to it (nor one above as below)."""
+    r = round(share, 4)
+    if share < need <= r:
+        return min(math.floor(share * 1e4) / 1e4, math.nextafter(need, 0.0))
+    if r < need <= share:
+        return max(math.ceil(share * 1e4) / 1e4, need)
+    return r
 
 
 class Builder:
@@ -111,9 +123,9 @@ class Builder:
                           f"been observed; min_coverage is {100 * need:.0f} %")
         share = ev.coverage.share(party, self.start, as_of, kinds)
         if share >= need:
-            return round(share, 4), None
+            return _rounded(share, need), None
         what = ", ".join(sorted(kinds))
-        return round(share, 4), (
+        return _rounded(share, need), (
             f"not covered: observed {100 * share:.0f} % of {party}'s side ({what}, within "
             f"{ev.coverage.grid.band_m / 1e3:g} km of the line, {iso(self.start)} to "
             f"{iso(as_of)}), "
