@@ -13,9 +13,10 @@ The model: choose at most ``budget[k]`` sites of each kind ``k`` to maximise the
 the covered cells, a cell counting once per site that covers it up to ``depth`` times (1:
 plain coverage; 3: what locating a fire by bearings needs, so that a large force does not
 stop placing once every cell is seen once). :func:`solve_exact` solves it as a MILP with
-HiGHS (``scipy.optimize.milp``: binary ``x`` per site, continuous ``0 <= y <= depth`` per coverable cell, ``y_j <=
-sum of x_i covering j``); :func:`solve_greedy` is the classic greedy, within ``1 - 1/e`` of
-the optimum for one budget, reported next to it. Pure: arrays in, arrays out.
+HiGHS (``scipy.optimize.milp``: binary ``x`` per site, continuous ``0 <= y <= depth`` per
+coverable cell, ``y_j <= sum of x_i covering j``); :func:`solve_greedy` is the classic
+greedy (within ``1 - 1/e`` of the optimum for one budget and depth 1), reported next to it.
+Pure: arrays in, arrays out.
 """
 
 from __future__ import annotations
