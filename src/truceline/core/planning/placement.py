@@ -90,7 +90,8 @@ def candidate_sites(geom: CompiledGeometry, line: str, when: np.datetime64, *,
                     no_go: Any = None) -> Sites:
     """Sites every ``spacing_km`` along ``line`` at each depth (km behind the line) per kind,
     on both sides, kept where the point lies in the area of interest, in the area of control
-    of the party holding that side at ``when``, and outside ``no_go`` (a shapely geometry in
+    of the party holding that side at ``when``, at least half its depth from the line (an
+    offset across a bend can land nearer), and outside ``no_go`` (a shapely geometry in
     lon/lat). Cameras face the nearest point of the line."""
     if not spacing_km > 0:
         raise ValidationError("must be positive", field="spacing_km")
@@ -101,7 +102,7 @@ def candidate_sites(geom: CompiledGeometry, line: str, when: np.datetime64, *,
     if line not in geom.lines:
         raise ValidationError(f"no line {line!r}", field="line")
     cl = geom.lines[line]
-    xs, ys, px, py, ch, kd = [], [], [], [], [], []
+    xs, ys, px, py, ch, kd, dp = [], [], [], [], [], [], []
     base = 0.0
     for part in cl.parts_lonlat:
         x, y = geom.projection.forward(part[:, 0], part[:, 1])
@@ -123,6 +124,7 @@ def candidate_sites(geom: CompiledGeometry, line: str, when: np.datetime64, *,
                     py.append(shapely.get_y(p))
                     ch.append(base + s)
                     kd.append(np.full(len(s), k, np.int8))
+                    dp.append(np.full(len(s), d * 1e3))
         base += ls.length
     if not xs:
         return Sites(np.zeros(0, np.int8), *(np.zeros(0),) * 3, np.zeros(0, np.int16),
@@ -133,6 +135,7 @@ def candidate_sites(geom: CompiledGeometry, line: str, when: np.datetime64, *,
     c = classify(geom, lon, lat, np.full(len(lon), when, "datetime64[s]"))
     party = c.control.astype(np.int16)
     keep = c.in_aoi & (party >= 0) & (party == c.side_party[line])
+    keep &= c.dist_m[line] >= 0.5 * np.concatenate(dp)  # not pushed onto a bend of the line
     if no_go is not None:
         keep &= ~shapely.contains_xy(no_go, lon, lat)
     facing = np.asarray(GEOD.inv(lon, lat, llon, llat)[0], float) % 360.0
