@@ -233,6 +233,14 @@ class SimulationParams:
     sighting_uncertainty_m: float = 150.0
     """Location uncertainty (1 sigma) of a sighting: GPS plus an estimated offset."""
 
+    # -- a planned layout (issue 16: `truceline plan` measures what a layout buys) -----------
+    layout_sites: tuple[tuple[str, float, float, float], ...] = ()
+    """A planned layout's fixed sites, ``(kind, lon, lat, facing_deg)`` with kind ``post``,
+    ``camera`` or ``array``: when given they replace the posts, cameras and arrays spaced by
+    ``post_spacing_km``, ``camera_every_nth_post`` and ``sensor_array_spacing_km`` (patrols
+    stay ``patrols_per_100km_side``). Each site belongs to the party whose area holds it;
+    a site in nobody's area is dropped."""
+
     def weapon(self, wc: WeaponClass) -> WeaponModel:
         for w in self.weapons:
             if w.weapon_class == wc:

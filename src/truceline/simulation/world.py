@@ -286,6 +286,8 @@ class World:
     def _layout(self) -> Sources:
         """Posts every ~``post_spacing_km`` on both sides, cameras at every n-th post, sensor
         arrays every ``sensor_array_spacing_km``; all inside their side's area of control."""
+        if self.p.layout_sites:
+            return self._planned_layout()
         p, rng = self.p, self.rng
         total = self.track(self.loc).total
         t = np.full(1, self.start_ns, "int64")
@@ -348,6 +350,54 @@ class World:
             np.array(cols["lat"]), np.array(cols["facing"]),
             rng.normal(0.0, self.p.clock_sd_s, n), np.array(cols["post"], np.int64),
             self._compass_bias(role == POST))
+
+    def _planned_layout(self) -> Sources:
+        """The fixed sources of ``layout_sites`` (a planned layout): posts, cameras (each
+        tied to the nearest post of its side within 3 km, else to itself, for restrictions)
+        and acoustic arrays (a ring of ``sensor_array_size`` sensors, as in :meth:`_layout`)."""
+        p, rng = self.p, self.rng
+        assert self.geom is not None
+        code = {"post": POST, "camera": CAMERA, "array": SENSOR}
+        bad = sorted({s[0] for s in p.layout_sites} - set(code))
+        if bad:
+            raise ValidationError(f"unknown site kind {bad[0]!r}; known: post, camera, array",
+                                  field="layout_sites")
+        kind = np.array([code[s[0]] for s in p.layout_sites], np.int8)
+        lon0 = np.array([s[1] for s in p.layout_sites], float)
+        lat0 = np.array([s[2] for s in p.layout_sites], float)
+        facing0 = np.array([s[3] for s in p.layout_sites], float)
+        x0, y0 = self.geom.projection.forward(lon0, lat0)
+        k = p.sensor_array_size
+        ang = np.concatenate([[0.0], np.arange(k - 1) * 2 * np.pi / max(k - 1, 1)])
+        rad = np.concatenate([[0.0], np.full(k - 1, p.sensor_array_radius_km * 1e3)])
+        rows: list[tuple[int, int, float, float, float]] = []  # role, site, x, y, facing
+        for i in np.argsort(kind, kind="stable").tolist():  # posts first, cameras, sensors
+            if kind[i] == SENSOR:
+                rows += [(SENSOR, i, x0[i] + r * np.cos(a), y0[i] + r * np.sin(a), 0.0)
+                         for r, a in zip(rad, ang, strict=True)]
+            else:
+                rows.append((int(kind[i]), i, x0[i], y0[i], facing0[i]))
+        role = np.array([r[0] for r in rows], np.int8)
+        x, y = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+        lon, lat, c = self.classify_xy(x, y, np.full(len(rows), self.start_ns, "int64"))
+        ok = c.in_aoi & (c.control >= 0)
+        role, x, y, lon, lat = role[ok], x[ok], y[ok], lon[ok], lat[ok]
+        party = c.control[ok].astype(np.int16)
+        facing = np.array([r[4] for r in rows])[ok]
+        site = np.array([r[1] for r in rows])[ok]
+        n = len(role)
+        post_of = np.full(n, -1, np.int64)
+        posts = np.flatnonzero(role == POST)
+        for i in np.flatnonzero(role == CAMERA).tolist():
+            same = posts[party[posts] == party[i]]
+            d = np.hypot(x[same] - x[i], y[same] - y[i]) if len(same) else np.zeros(0)
+            post_of[i] = int(same[np.argmin(d)]) if len(d) and d.min() <= 3_000.0 else i
+        prefix = {POST: "op", CAMERA: "cam", SENSOR: "ac"}
+        ids = [f"{prefix[int(role[j])]}{site[j]:04d}-{self.parties[int(party[j])].lower()}"
+               f"-{j:05d}" for j in range(n)]
+        return Sources(ids, role, party, x, y, lon, lat, facing,
+                       rng.normal(0.0, self.p.clock_sd_s, n), post_of,
+                       self._compass_bias(role == POST))
 
     def _compass_bias(self, post: NDArray[np.bool_]) -> F64:
         """Each post's compass bias (deg): a small error for all (``bias_sd_deg``) and, for a

@@ -74,6 +74,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "version into it."),
     "notify": (f"{_CLI}.notify:notify", "Notifications to guarantors: endpoints, delivery, "
                "states."),
+    "plan": (f"{_CLI}.plan:plan", "Plan a monitoring force: what each force size staffs, "
+             "where, and what it buys."),
     "record": (f"{_CLI}.record:record", "The tamper-evident record: checkpoints, proofs, "
                "witnesses, verify, export, replay."),
     "report": (f"{_CLI}.commands:report", "Write the daily report (HTML with a map, or "

@@ -25,6 +25,7 @@ from truceline.adapters.http import (
     routes_guarantees,
     routes_health,
     routes_observations,
+    routes_plan,
     routes_record,
     routes_reports,
     routes_sources,
@@ -99,6 +100,7 @@ def create_app(store_url: str, settings: Settings | None = None,
               routes_guarantees, routes_coverage, routes_reports, routes_record, routes_sources,
               ogc):
         app.include_router(r.router)
+    app.include_router(routes_plan.router)  # issue 16: force plans (analysts)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

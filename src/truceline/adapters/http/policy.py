@@ -128,3 +128,8 @@ def notification_visible(who: Principal, n: dict[str, Any], agreement: Agreement
     if who.role is Role.GUARANTOR:
         return to_me and guarantees(agreement, who.bound, str(n.get("provision_id")))
     return who.role is Role.PARTY and to_me
+
+
+#: Force plans (``/plan``, issue 16) name where every post, camera and array would stand:
+#: the mission's analysts only.
+PLANNERS: tuple[Role, ...] = (Role.ANALYST,)
