@@ -145,6 +145,8 @@ function drawFindings() {
 }
 
 function openFinding(x) {
+  // close enough that single incidents (with their ellipses) replace the clusters
+  if (x.lat != null) map.setView([x.lat, x.lon], Math.max(map.getZoom(), 11));
   showFinding($("detail"), x, state.cfg, state.published, drawFindings);
 }
 
@@ -263,6 +265,7 @@ async function loadTimeline() {
   await Promise.all([worker(), worker(), worker()]);
   fill($("f-sector"), [...sectors].sort());
   drawTimeline();
+  document.body.dataset.timeline = "ready";
 }
 
 async function drawNotifications() {
