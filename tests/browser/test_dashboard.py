@@ -128,6 +128,7 @@ def test_party_opens_its_finding_and_files_a_dispute(browser: Any, site: tuple[s
     page.click("#dispute-btn")
     page.wait_for_selector("#disputes .dispute")
     assert "open" in page.inner_text("#disputes .dispute")
+    page.wait_for_selector("#proof.proof-ok")
     page.screenshot(path=str(shots(tmp_path) / "dashboard-party-dispute.png"))
     got = httpx.get(f"{url}/findings/{F_RU}/disputes", headers=world.headers("party_RU")).json()
     assert [d["text"] for d in got] == ["Our battery was not at that position on 27 March."]
@@ -159,6 +160,7 @@ def test_analyst_publishes_a_finding(browser: Any, site: tuple[str, World],
     assert "not published" in page.inner_text("#detail")
     page.click("#publish-btn")
     page.wait_for_selector("#publish-btn", state="detached")
+    page.wait_for_selector("#proof.proof-ok")
     assert "\npublished" in page.inner_text("#detail")
     page.screenshot(path=str(shots(tmp_path) / "dashboard-analyst-publish.png"))
     public = {f["id"] for f in httpx.get(f"{url}/findings").json()["findings"]}
@@ -181,7 +183,7 @@ def _flip_root(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("pattern", "tamper", "why"), [
     ("**/record/proof/inclusion**", _flip_first_hash, "does not lead to the checkpoint's root"),
-    ("**/dashboard/checkpoint/**", _flip_root, "does not lead to the checkpoint's root"),
+    ("**/dashboard/checkpoint?**", _flip_root, "does not lead to the checkpoint's root"),
 ])
 def test_proof_check_fails_on_a_tampered_answer(browser: Any, site: tuple[str, World],
                                                 tmp_path: Path, pattern: str, tamper: Any,
@@ -219,7 +221,7 @@ def test_a_forged_log_signature_fails(browser: Any, site: tuple[str, World]) -> 
                                                   *rest])
         route.fulfill(response=real, body=json.dumps(body))
 
-    page.route("**/dashboard/checkpoint/**", handle)
+    page.route("**/dashboard/checkpoint?**", handle)
     assert open_finding(page, F_PUBLISHED) == "failed: no valid log signature"
 
 
@@ -286,7 +288,7 @@ def test_public_payloads_hold_no_monitor_id_and_no_fine_coordinate(
     # every kind of payload the page reads was looked at
     for want in ("/dashboard/config", "/reports/daily/2025-03-28", "/dashboard/incidents",
                  "/coverage", "/dashboard/record/", "/record/proof/inclusion",
-                 "/dashboard/checkpoint/", "/dashboard/published"):
+                 "/dashboard/checkpoint", "/dashboard/published"):
         assert any(p.startswith(want) for p in checked), want
     zoomed = [r.json() for r in seen if "/dashboard/incidents" in r.url]
     assert any(m.get("incident") for z in zoomed for m in z["marks"])  # singles were sent too

@@ -15,10 +15,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections import defaultdict
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import LineString, mapping
 
@@ -132,6 +133,31 @@ def _position(rec: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+@dataclass(frozen=True)
+class IncidentIndex:
+    """Located incidents as arrays, built once per answer set and clustered per request."""
+
+    recs: list[dict[str, Any]]
+    lon: np.ndarray
+    lat: np.ndarray
+    count: np.ndarray
+    kind: np.ndarray  # index into ``kinds``
+    kinds: tuple[str, ...]
+
+
+def index_incidents(recs: list[dict[str, Any]]) -> IncidentIndex:
+    located = [(r, p) for r in recs if (p := _position(r)) is not None]
+    names: dict[str, int] = {}
+    codes = [names.setdefault(str(r.get("fire_type") or r.get("kind")), len(names))
+             for r, _ in located]
+    return IncidentIndex(
+        recs=[r for r, _ in located],
+        lon=np.array([p[0] for _, p in located], dtype=float),
+        lat=np.array([p[1] for _, p in located], dtype=float),
+        count=np.array([int(r.get("count") or 1) for r, _ in located], dtype=float),
+        kind=np.array(codes, dtype=np.int64), kinds=tuple(names))
+
+
 def cell_deg(zoom: int, grid: float | None) -> float:
     """A cluster cell's size (degrees) at ``zoom``: ``CLUSTER_PX`` on screen, and for anyone
     outside the mission a whole multiple of the public grid (``grid``), never finer."""
@@ -141,38 +167,46 @@ def cell_deg(zoom: int, grid: float | None) -> float:
     return cell
 
 
-def cluster(recs: list[dict[str, Any]], zoom: int, grid: float | None,
-            single_from_zoom: int = 11) -> list[dict[str, Any]]:
-    """Incidents grouped per cell at ``zoom``.
+def cluster(ix: IncidentIndex, zoom: int, grid: float | None,
+            bbox: tuple[float, float, float, float] | None = None,
+            single_from_zoom: int = 11) -> tuple[int, list[dict[str, Any]]]:
+    """The incidents inside ``bbox`` (all if None), grouped per cell at ``zoom``: their number
+    and the marks to draw.
 
-    A cluster carries its number of incidents, their summed counts, its kinds, its first and
-    last time and a position: the mean for the mission (``grid`` None), the cell's centre for
-    everyone else. From ``single_from_zoom`` on, a cell holding one incident gives the incident
-    itself (redacted as the caller passed it) so it can be clicked and its ellipse drawn.
+    A cluster carries its number of incidents, their summed counts, the number per kind and a
+    position: the mean for the mission (``grid`` None), for everyone else the centre of the
+    public grid's cell that holds the cluster cell's centre. From ``single_from_zoom`` on, a
+    cell holding one incident gives the incident itself (redacted as the caller passed it),
+    so it can be clicked and its ellipse drawn.
     """
+    keep = np.ones(len(ix.lon), dtype=bool)
+    if bbox is not None:
+        w, s, e, n = bbox
+        keep = (ix.lon >= w) & (ix.lon <= e) & (ix.lat >= s) & (ix.lat <= n)
+    rows = np.flatnonzero(keep)
+    if not len(rows):
+        return 0, []
     cell = cell_deg(zoom, grid)
-    cells: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-    for r in recs:
-        p = _position(r)
-        if p is not None:
-            cells[(math.floor(p[0] / cell), math.floor(p[1] / cell))].append(r)
+    cx = np.floor(ix.lon[rows] / cell).astype(np.int64)
+    cy = np.floor(ix.lat[rows] / cell).astype(np.int64)
+    _, first, inv, n = np.unique(cx * (1 << 32) + cy, return_index=True, return_inverse=True,
+                                 return_counts=True)
+    g, k = len(n), len(ix.kinds)
+    counts = np.bincount(inv, weights=ix.count[rows], minlength=g)
+    mean_lon = np.bincount(inv, weights=ix.lon[rows], minlength=g) / n
+    mean_lat = np.bincount(inv, weights=ix.lat[rows], minlength=g) / n
+    per_kind = np.bincount(inv * k + ix.kind[rows], minlength=g * k).reshape(g, k)
     out: list[dict[str, Any]] = []
-    for (i, j), rs in cells.items():
-        if len(rs) == 1 and zoom >= single_from_zoom:
-            out.append({"incident": rs[0]})
+    for c in range(g):
+        if n[c] == 1 and zoom >= single_from_zoom:
+            out.append({"incident": ix.recs[int(rows[first[c]])]})
             continue
         if grid is None:
-            pts = [p for p in (_position(r) for r in rs) if p is not None]
-            lon = sum(p[0] for p in pts) / len(pts)
-            lat = sum(p[1] for p in pts) / len(pts)
+            lon, lat = float(mean_lon[c]), float(mean_lat[c])
         else:
-            # the public grid's cell holding the cluster cell's centre: a grid position
+            i, j = int(cx[first[c]]), int(cy[first[c]])
             lon, lat = coarsen((i + 0.5) * cell, (j + 0.5) * cell, grid)
-        kinds: dict[str, int] = defaultdict(int)
-        for r in rs:
-            kinds[str(r.get("fire_type") or r.get("kind"))] += 1
-        out.append({"lon": round(lon, 6), "lat": round(lat, 6), "n": len(rs),
-                    "count": sum(int(r.get("count") or 1) for r in rs), "kinds": dict(kinds),
-                    "first": min(str(r["time"]) for r in rs),
-                    "last": max(str(r["time"]) for r in rs)})
-    return out
+        out.append({"lon": round(lon, 6), "lat": round(lat, 6), "n": int(n[c]),
+                    "count": int(counts[c]),
+                    "kinds": {ix.kinds[x]: int(v) for x, v in enumerate(per_kind[c]) if v}})
+    return len(rows), out

@@ -10,7 +10,7 @@ only what has no home elsewhere, each through :mod:`policy` and :mod:`redaction`
   control, zones, sectors), simplified for the screen;
 * ``/dashboard/incidents``: incidents the caller may see, clustered per zoom on the server, so
   a day of 100,000 incidents is a few hundred marks (bench/bench_dashboard.py);
-* ``/dashboard/record/{finding_id}`` and ``/dashboard/checkpoint/{size}``: where a finding's
+* ``/dashboard/record/{finding_id}`` and ``/dashboard/checkpoint``: where a finding's
   entry is in the record, and a checkpoint with its cosignatures and the keys to check them,
   so the browser verifies the inclusion proof and the signatures itself (``static/verify.js``).
 """
@@ -151,12 +151,37 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return w, s, e, n
 
 
-def _inside(rec: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
-    p = layers._position(rec)
-    return p is not None and box[0] <= p[0] <= box[2] and box[1] <= p[1] <= box[3]
+_incident_cache: dict[tuple[Any, ...], layers.IncidentIndex] = {}
+_incident_lock = threading.Lock()
 
 
-@router.get("/dashboard/incidents", responses=error_responses(400, 503))
+def _incident_index(st: AppState, who: Principal, t0: datetime | None,
+                    t1: datetime | None) -> layers.IncidentIndex:
+    """The incidents ``who`` may see in ``[t0, t1)``, redacted, as arrays; kept until the
+    record grows or a publication changes what an outsider sees (so panning costs only the
+    clustering, not reading and redacting every incident again)."""
+    exact = sees_exact(who)
+    pub = st.published()
+    key = (st.raw_store.url, st.raw_store.entry_count(), t0, t1,
+           "exact" if exact else (who.role.value, who.bound, hash(pub)))
+    with _incident_lock:
+        hit = _incident_cache.get(key)
+    if hit is not None:
+        return hit
+    recs = st.reader.incident_records(t0, t1)
+    if not exact:
+        ctx = st.context()
+        behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement, pub))
+        recs = [redact_incident(r, st.grid) for r in recs if r["id"] in behind]
+    ix = layers.index_incidents(recs)
+    with _incident_lock:
+        if len(_incident_cache) >= 16:
+            _incident_cache.clear()
+        _incident_cache[key] = ix
+    return ix
+
+
+@router.get("/dashboard/incidents", responses=error_responses(503))
 def incidents(start: str | None = Query(None, max_length=40),
               end: str | None = Query(None, max_length=40),
               zoom: int = Query(6, ge=0, le=20),
@@ -169,19 +194,10 @@ def incidents(start: str | None = Query(None, max_length=40),
     t0, t1 = _time(start, "start"), _time(end, "end")
     if t0 and t1 and (t1 <= t0 or t1 - t0 > timedelta(days=MAX_DAYS)):
         raise ValidationError(f"must be after start, at most {MAX_DAYS} days", field="end")
-    recs = st.reader.incident_records(t0, t1)
-    grid: float | None = None
-    if not sees_exact(who):
-        ctx = st.context()
-        behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement,
-                                                   st.published()))
-        recs = [redact_incident(r, st.grid) for r in recs if r["id"] in behind]
-        grid = st.grid
     box = _bbox(bbox)
-    if box is not None:
-        recs = [r for r in recs if _inside(r, box)]
-    marks = layers.cluster(recs, zoom, grid)
-    return {"zoom": zoom, "cell_deg": layers.cell_deg(zoom, grid), "total": len(recs),
+    grid = None if sees_exact(who) else st.grid
+    total, marks = layers.cluster(_incident_index(st, who, t0, t1), zoom, grid, box)
+    return {"zoom": zoom, "cell_deg": layers.cell_deg(zoom, grid), "total": total,
             "marks": marks}
 
 
@@ -245,15 +261,23 @@ def finding_record(finding_id: str, who: Principal = Depends(principal),
     return {"finding_id": f.id, "index": index, "size": size, "opening": opening}
 
 
-@router.get("/dashboard/checkpoint/{size}", responses=error_responses(404))
-def checkpoint(size: int, who: Principal = Depends(principal),
+@router.get("/dashboard/checkpoint", responses=error_responses(404))
+def checkpoint(size: int | None = Query(None, ge=1, le=2**62,
+                                        description="Default: the latest checkpoint."),
+               who: Principal = Depends(principal),
                st: AppState = Depends(app_state)) -> dict[str, Any]:
     """A stored checkpoint with every cosignature, the log's key and the parties' witness
-    keys: all a browser needs to check the signatures itself. Public."""
+    keys (in the agreement's order of parties): all a browser needs to check the signatures
+    itself. Public."""
+    if size is None:
+        stored = st.raw_store.checkpoints()
+        if not stored:
+            raise NotFoundError("no checkpoint yet", field="size")
+        size = stored[-1].size
     note = witnesses.cosigned_note(st.raw_store, size)
     order = [p.id for p in st.context().agreement.parties]
     found = witnesses.witness_keys(st.raw_store)
-    keys = {party: [v.to_vkey() for v in found[party]]  # in the agreement's order of parties
+    keys = {party: [v.to_vkey() for v in found[party]]
             for party in sorted(found, key=lambda p: (p not in order, order.index(p)
                                                       if p in order else 0, p))}
     return {"size": size, "note": note.decode(),

@@ -98,7 +98,7 @@ export async function checkFinding(findingId) {
   try {
     const loc = await get(`/dashboard/record/${encodeURIComponent(findingId)}`);
     const proof = await get(`/record/proof/inclusion?index=${loc.index}&size=${loc.size}`);
-    const cp = await get(`/dashboard/checkpoint/${loc.size}`);
+    const cp = await get(`/dashboard/checkpoint?size=${loc.size}`);
     const note = parseNote(cp.note);
     if (note.size !== proof.size) throw new Error("the checkpoint is not of the proof's size");
     const leaf = b64(proof.leaf_hash);
