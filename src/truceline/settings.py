@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         600_000, description="Requests per minute allowed per API key before 429."
     )
+    dashboard_tile_url: str | None = Field(
+        None,
+        description="Optional raster tile URL template ({z}/{x}/{y}) for the dashboard's base "
+        "map, for a mission with its own tile server; without it the map is drawn offline "
+        "from the shipped outline, oblasts and places.",
+    )
     redaction_grid_deg: float = Field(
         0.05, gt=0, le=1,
         description="Cell size (degrees) to which event locations are coarsened for everyone "
