@@ -178,6 +178,12 @@ class Observation(BaseModel):
         "'event' for a dataset's coded event (a UCDP GED event is a day's fighting with at "
         "least one death, not one explosion). Counted apart from monitors' units.",
     )
+    supersedes: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="An edited report: the id of the version it replaces (the same source's; "
+        "e.g. a form submission's deprecatedID). Both stay in the record; the replaced one is "
+        "no longer counted.",
+    )
     signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
 
     @model_validator(mode="before")
@@ -253,6 +259,8 @@ class Observation(BaseModel):
                     raise ValueError(f"{name} is required for kind 'monitoring' (the asset)")
         elif self.asset_type is not None or self.asset_status is not None:
             raise ValueError("asset_type and asset_status are only for kind 'monitoring'")
+        if self.supersedes is not None and self.supersedes == self.id:
+            raise ValueError("supersedes must name another observation, not itself")
         if self.end_time is not None and self.end_time <= self.time:
             raise ValueError("end_time must be after time")
         if k is _PRESENCE and self.presence_category is None:

@@ -67,7 +67,8 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart"]),
+    type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart", "odk-csv",
+                       "odk-json", "kobo-csv", "kobo-json"]),
     help="Input format; auto goes by the file extension.",
 )
 @click.option(

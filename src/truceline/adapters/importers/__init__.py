@@ -31,6 +31,12 @@ from truceline.adapters.importers.formats import (
     write_jsonl,
 )
 from truceline.adapters.importers.formats import detect_format as detect_own_format
+from truceline.adapters.importers.odk import (
+    read_kobo_csv,
+    read_kobo_json,
+    read_odk_csv,
+    read_odk_json,
+)
 from truceline.adapters.importers.ucdp import read_ucdp
 from truceline.core.observations import Observation, Rejection, parse_observation, safe_id
 from truceline.errors import ObservationError
@@ -45,6 +51,10 @@ IMPORTERS: dict[str, Reader] = {
     "ucdp": read_ucdp,
     "cir": read_cir,
     "newstart": read_new_start,
+    "odk-csv": read_odk_csv,
+    "odk-json": read_odk_json,
+    "kobo-csv": read_kobo_csv,
+    "kobo-json": read_kobo_json,
 }
 
 #: A CSV header containing all of these columns is that dataset, not truceline's own CSV.
@@ -52,7 +62,11 @@ _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
     ("ucdp", frozenset({"id", "type_of_violence", "where_prec", "date_prec", "best"})),
     ("cir", frozenset({"entry", "event_group", "arms/munition", "violence level"})),
     ("newstart", frozenset({"as_of_date", "party", "warheads_on_deployed"})),
+    ("odk-csv", frozenset({"SubmissionDate", "meta-instanceID", "KEY", "SubmitterID"})),
+    ("kobo-csv", frozenset({"_id", "_uuid", "_submission_time", "_submitted_by"})),
 )
+#: A ``.json`` file whose start holds this key is that platform's export.
+_JSON_SIGNATURES = (("odk-json", '"__system"'), ("kobo-json", '"_uuid"'))
 
 __all__ = [
     "IMPORTERS",
@@ -68,17 +82,28 @@ __all__ = [
 
 def detect_format(path: str | os.PathLike[str]) -> str:
     """The format name for a file: its extension, and for a CSV the dataset its header names."""
+    if os.fspath(path).lower().endswith(".json"):
+        head = _head(path)
+        for name, key in _JSON_SIGNATURES:
+            if key in head:
+                return name
     fmt = detect_own_format(path)
     if fmt != "csv":
         return fmt
-    try:
-        header = {h.strip() for h in next(csv.reader([first_line(path)]), [])}
+    line = first_line(path)
+    try:  # KoboToolbox writes ';' by default
+        header = {h.strip() for sep in ",;" for h in next(csv.reader([line], delimiter=sep), [])}
     except csv.Error:  # not a CSV header at all: reading it as one will say what is wrong
         return "csv"
     for name, columns in _SIGNATURES:
         if columns <= header:
             return name
     return "csv"
+
+
+def _head(path: str | os.PathLike[str], size: int = 1 << 16) -> str:
+    with open(path, "rb") as fh:
+        return fh.read(size).decode("utf-8", errors="replace")
 
 
 def read_records(source: Source, fmt: str | None = None) -> Iterator[RawItem]:
