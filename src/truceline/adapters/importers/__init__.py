@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Literal
 
+from truceline.adapters.importers.acled import read_acled
 from truceline.adapters.importers.arms_control import read_new_start
 from truceline.adapters.importers.cir import read_cir
 from truceline.adapters.importers.formats import (
@@ -55,6 +56,7 @@ IMPORTERS: dict[str, Reader] = {
     "odk-json": read_odk_json,
     "kobo-csv": read_kobo_csv,
     "kobo-json": read_kobo_json,
+    "acled": read_acled,
 }
 
 #: A CSV header containing all of these columns is that dataset, not truceline's own CSV.
@@ -64,6 +66,7 @@ _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
     ("newstart", frozenset({"as_of_date", "party", "warheads_on_deployed"})),
     ("odk-csv", frozenset({"SubmissionDate", "meta-instanceID", "KEY", "SubmitterID"})),
     ("kobo-csv", frozenset({"_id", "_uuid", "_submission_time", "_submitted_by"})),
+    ("acled", frozenset({"event_id_cnty", "event_type", "sub_event_type", "geo_precision"})),
 )
 #: A ``.json`` file whose start holds this key is that platform's export.
 _JSON_SIGNATURES = (("odk-json", '"__system"'), ("kobo-json", '"_uuid"'))
@@ -106,12 +109,20 @@ def _head(path: str | os.PathLike[str], size: int = 1 << 16) -> str:
         return fh.read(size).decode("utf-8", errors="replace")
 
 
-def read_records(source: Source, fmt: str | None = None) -> Iterator[RawItem]:
-    """``(line, raw dict | Rejection)`` pairs from ``source`` in format ``fmt`` (or detected)."""
+def read_records(
+    source: Source, fmt: str | None = None, *, acled: Reader | None = None
+) -> Iterator[RawItem]:
+    """``(line, raw dict | Rejection)`` pairs from ``source`` in format ``fmt`` (or detected).
+
+    ``acled``: the reader for an ACLED file (one with the user's actor table,
+    :func:`truceline.adapters.importers.acled.reader`).
+    """
     if fmt is None:
         if not isinstance(source, (str, os.PathLike)):
             raise ObservationError("needed when reading a stream", field="format")
         fmt = detect_format(source)
+    if fmt == "acled" and acled is not None:
+        return acled(source)
     try:
         reader = IMPORTERS[fmt]
     except KeyError:
