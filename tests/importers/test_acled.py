@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import truceline.adapters.cli.commands  # noqa: F401  (registers the commands)
 from truceline.adapters.cli.main import cli
 from truceline.adapters.importers import detect_format, iter_observations
-from truceline.adapters.importers.acled import reader, read_actor_table
+from truceline.adapters.importers.acled import read_actor_table, reader
 from truceline.adapters.importers.formats import Skipped
 from truceline.core.observations import Observation, Rejection, parse_observation
 from truceline.errors import ObservationError
