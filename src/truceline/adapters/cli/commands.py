@@ -68,7 +68,7 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     default="auto",
     show_default=True,
     type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart", "odk-csv",
-                       "odk-json", "kobo-csv", "kobo-json", "acled"]),
+                       "odk-json", "kobo-csv", "kobo-json", "acled", "osce-smm"]),
     help="Input format; auto goes by the file extension.",
 )
 @click.option(

@@ -38,6 +38,7 @@ from truceline.adapters.importers.odk import (
     read_odk_csv,
     read_odk_json,
 )
+from truceline.adapters.importers.osce_smm import read_osce_smm
 from truceline.adapters.importers.ucdp import read_ucdp
 from truceline.core.observations import Observation, Rejection, parse_observation, safe_id
 from truceline.errors import ObservationError
@@ -57,6 +58,7 @@ IMPORTERS: dict[str, Reader] = {
     "kobo-csv": read_kobo_csv,
     "kobo-json": read_kobo_json,
     "acled": read_acled,
+    "osce-smm": read_osce_smm,
 }
 
 #: A CSV header containing all of these columns is that dataset, not truceline's own CSV.
@@ -67,6 +69,7 @@ _SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
     ("odk-csv", frozenset({"SubmissionDate", "meta-instanceID", "KEY", "SubmitterID"})),
     ("kobo-csv", frozenset({"_id", "_uuid", "_submission_time", "_submitted_by"})),
     ("acled", frozenset({"event_id_cnty", "event_type", "sub_event_type", "geo_precision"})),
+    ("osce-smm", frozenset({"report_ref", "period_start_local", "period_end_local", "region"})),
 )
 #: A ``.json`` file whose start holds this key is that platform's export.
 _JSON_SIGNATURES = (("odk-json", '"__system"'), ("kobo-json", '"_uuid"'))
