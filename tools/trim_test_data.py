@@ -29,6 +29,7 @@ HISTORY = "deepstate/history/deepstate_20250803_1754251105.geojson"
 DATA_WHOLE = (
     "arms_control/new_start_aggregate_numbers_sourced.csv",
     "osce_smm/smm_weapons_in_violation_sourced.csv",
+    "osce_smm/smm_reported_counts_sourced.csv",
     "frontline/frontline_20250401.geojson",
     "deepstate/monthly/deepstatemap_data_20250402.geojson",
     "deepstate/monthly/LICENSE",

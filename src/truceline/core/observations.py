@@ -22,6 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from truceline.core.alliances import StatusAct
 from truceline.core.catalogue import lookup_system
 from truceline.core.taxonomy import (
+    AGGREGATE_CATEGORIES,
     AssetStatus,
     AssetType,
     CountUnit,
@@ -167,6 +168,11 @@ class Observation(BaseModel):
         description="Restriction: radius of the area denied around the observer's position.",
     )
 
+    area: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="Aggregate: the named area its count covers (e.g. an SMM region); a count "
+        "over an area, not a point.",
+    )
     description: str | None = Field(None, max_length=5000)
     dataset: str | None = Field(
         None, max_length=100, description="Originating dataset, if imported."
@@ -177,6 +183,12 @@ class Observation(BaseModel):
         description="What one count of this record is, when not what kind and fire type say: "
         "'event' for a dataset's coded event (a UCDP GED event is a day's fighting with at "
         "least one death, not one explosion). Counted apart from monitors' units.",
+    )
+    supersedes: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="An edited report: the id of the version it replaces (the same source's; "
+        "e.g. a form submission's deprecatedID). Both stay in the record; the replaced one is "
+        "no longer counted.",
     )
     signature: str | None = Field(None, description="Source's Ed25519 signature (base64).")
 
@@ -253,6 +265,10 @@ class Observation(BaseModel):
                     raise ValueError(f"{name} is required for kind 'monitoring' (the asset)")
         elif self.asset_type is not None or self.asset_status is not None:
             raise ValueError("asset_type and asset_status are only for kind 'monitoring'")
+        if k is Kind.AGGREGATE or self.area is not None:
+            _check_aggregate(self)
+        if self.supersedes is not None and self.supersedes == self.id:
+            raise ValueError("supersedes must name another observation, not itself")
         if self.end_time is not None and self.end_time <= self.time:
             raise ValueError("end_time must be after time")
         if k is _PRESENCE and self.presence_category is None:
@@ -302,6 +318,23 @@ class Observation(BaseModel):
             if isinstance(value, str):
                 out[name] = value.replace("+00:00", "Z")
         return out
+
+def _check_aggregate(o: Observation) -> None:
+    """An aggregate is a whole count of one category over a named area and a period."""
+    if o.kind is not Kind.AGGREGATE:
+        raise ValueError("area is only for kind 'aggregate'")
+    for name in ("area", "end_time", "category", "quantity"):
+        if getattr(o, name) is None:
+            raise ValueError(f"{name} is required for kind 'aggregate'")
+    if o.category not in AGGREGATE_CATEGORIES:
+        raise ValueError(f"category must be one of {', '.join(AGGREGATE_CATEGORIES)} for kind "
+                         "'aggregate'")
+    if o.quantity is not None and o.quantity != int(o.quantity):
+        raise ValueError("quantity must be a whole count for kind 'aggregate'")
+    if o.lon is not None or o.observer_lon is not None:
+        raise ValueError("lon must not be given for kind 'aggregate' (counted over an area, "
+                         "not located)")
+
 
 def _check_status(o: Observation) -> None:
     """A status event names the state (party), the act, and the alliance it is about."""

@@ -95,6 +95,9 @@ class DailyReport:
     #: Observations stored since the last check: the report reads that check's incidents and
     #: findings, so these are not in it (it says so rather than fusing them itself).
     unchecked: int = 0
+    #: Counts over an area and a period (kind ``aggregate``), listed apart as published:
+    #: :func:`truceline.core.aggregates.aggregate_rows`.
+    aggregates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def category_totals(self) -> Counter[str]:

@@ -48,7 +48,7 @@ from typing import Any
 
 from truceline.core.observations import ALL_FIELDS, Observation
 
-__all__ = ["ResubmissionParams", "counted", "duplicates", "same_content"]
+__all__ = ["ResubmissionParams", "counted", "duplicates", "same_content", "superseded"]
 
 
 @dataclass(frozen=True)
@@ -187,11 +187,32 @@ def duplicates(
     return {i: root(i) for i in sorted(parent) if root(i) != i}
 
 
+def superseded(observations: Iterable[Observation]) -> dict[str, str]:
+    """Each edited-away version's id mapped to the id of a version that replaces it.
+
+    An edit (a form submission edited on the server, :mod:`truceline.adapters.importers.odk`)
+    is a new observation whose ``supersedes`` names the version it replaces; both stay in the
+    record, and the replaced one is not counted. Only a version *of the same source* replaces
+    another: no one can retract someone else's report by naming it. Like :func:`duplicates`,
+    a function of the set alone (a version whose successor is absent stays counted).
+    """
+    by_id = {o.id: o for o in observations}
+    out: dict[str, str] = {}
+    for o in by_id.values():
+        old = by_id.get(o.supersedes) if o.supersedes is not None else None
+        if old is not None and old.source_id == o.source_id:
+            out.setdefault(old.id, o.id)
+    return out
+
+
 def counted(
     observations: Sequence[Observation], params: ResubmissionParams | None = None
 ) -> list[Observation]:
-    """``observations`` without the copies (order kept): what fusion and the checks count."""
+    """``observations`` without the copies and the edited-away versions (order kept): what
+    fusion and the checks count."""
     dup = duplicates(observations, params)
+    if any(o.supersedes is not None for o in observations):
+        dup = {**superseded(observations), **dup}
     if not dup:
         return list(observations)
     return [o for o in observations if o.id not in dup]

@@ -28,6 +28,11 @@ class Kind(StrEnum):
     SUSPENSION = "suspension"
     """A party's notice that it suspends the agreement (or the provision ``category`` names)
     from ``time``, until ``end_time`` if it resumed; ``description`` says where it was made."""
+    AGGREGATE = "aggregate"
+    """A count over a named ``area`` and the period [``time``, ``end_time``), as a mission
+    published it (e.g. the OSCE SMM's daily counts by region): ``category`` says what was
+    counted (:data:`AGGREGATE_CATEGORIES`), ``quantity`` how many. Counted, not located: no
+    point, so no sector, distance or attribution; the daily report lists it apart."""
 
 
 class CountUnit(StrEnum):
@@ -49,6 +54,12 @@ class FireType(StrEnum):
     MUZZLE_FLASH = "muzzle_flash"
     ILLUMINATION_FLARE = "illumination_flare"
     BURST_OR_SHOT = "burst_or_shot"
+
+
+#: What an aggregate counts: one of the monitors' fire units, or ``ceasefire_violation``, a
+#: total of all of them (as published when no breakdown is given).
+AGGREGATE_CATEGORIES: tuple[str, ...] = (
+    "ceasefire_violation", *(f.value for f in FireType))
 
 
 class ExplosionType(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from truceline.core.aggregates import aggregate_rows
 from truceline.core.agreement_geometry import regions
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations
@@ -60,6 +61,7 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     rep.awaiting = awaiting_lines(store, rep.period_end)
     rep.areas = status_of_areas(ag, d)
     rep.unchecked = unchecked_observations(store)
+    rep.aggregates = aggregate_rows(near, rep.period_start, rep.period_end)
     return rep
 
 

@@ -67,7 +67,8 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart"]),
+    type=click.Choice(["auto", "jsonl", "csv", "geojson", "ucdp", "cir", "newstart", "odk-csv",
+                       "odk-json", "kobo-csv", "kobo-json", "acled", "osce-smm"]),
     help="Input format; auto goes by the file extension.",
 )
 @click.option(
@@ -80,6 +81,11 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     "e.g. a blank New START value, are listed as skipped and are not rejections).",
 )
 @click.option(
+    "--actors",
+    type=click.Path(exists=True, dir_okay=False),
+    help="ACLED: a CSV table (columns actor, party) saying which party each ACLED actor is.",
+)
+@click.option(
     "--require-signatures/--allow-unsigned",
     default=False,
     show_default=True,
@@ -88,7 +94,8 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
 )
 @handle_errors
 def ingest(
-    db: str, files: tuple[str, ...], fmt: str, on_invalid: str, require_signatures: bool
+    db: str, files: tuple[str, ...], fmt: str, on_invalid: str, require_signatures: bool,
+    actors: str | None = None,
 ) -> None:
     """Validate observations and store them (idempotent by observation id).
 
@@ -102,6 +109,10 @@ def ingest(
     from truceline.services.ingest import ingest as run_ingest
     from truceline.settings import Settings
 
+    acled = None
+    if actors is not None:  # read (and checked) before anything is stored
+        from truceline.adapters.importers.acled import read_actor_table, reader
+        acled = reader(read_actor_table(actors))
     store = open_store(db)
     tolerance = timedelta(minutes=Settings().future_tolerance_minutes)
     total_added = total_dup = total_rej = total_skip = total_copies = 0
@@ -124,7 +135,7 @@ def ingest(
 
             rep = run_ingest(
                 store,
-                read_records(path, None if fmt == "auto" else fmt),
+                read_records(path, None if fmt == "auto" else fmt, acled=acled),
                 on_invalid=on_invalid,  # type: ignore[arg-type]
                 progress=advance,
                 require_signatures=require_signatures,

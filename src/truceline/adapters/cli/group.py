@@ -68,6 +68,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "tables."),
     "findings": (f"{_CLI}.commands:findings", "Print the stored findings (deterministic: same "
                  "data, same bytes)."),
+    "form": (f"{_CLI}.form:form", "Write the field form (XLSForm) for an agreement, validated "
+             "by pyxform."),
     "ingest": (f"{_CLI}.commands:ingest", "Validate observations and store them (idempotent by "
                "observation id)."),
     "init": (f"{_CLI}.commands:init", "Create the store (if needed) and load an agreement "

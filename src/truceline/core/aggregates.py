@@ -1,0 +1,43 @@
+"""Aggregates in the daily report: counts over an area and a period, listed as published.
+
+An aggregate (kind ``aggregate``, e.g. the OSCE SMM's count of explosions in Donetsk region
+over one reporting period) has no point: it cannot be fused, given a sector or a distance to
+the line, or attributed. The report lists it apart from the located violations, as counted,
+per area and period, with a blank (not a zero) for a category the source did not give, and
+never adds it into the located totals (the same explosions may be in both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from truceline.core.observations import Observation
+from truceline.core.taxonomy import AGGREGATE_CATEGORIES, Kind
+
+
+def aggregate_rows(
+    observations: Iterable[Observation], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """One row per (area, period, source report) whose period lies within [start, end).
+
+    A row is ``{"area", "period_start", "period_end", "source", "counts": {category: n}}``,
+    sorted by area and period; a longer period (a weekend, a cumulative figure) is not in a
+    day's report, whose period it exceeds.
+    """
+    rows: dict[tuple[str, datetime, datetime, str], dict[str, int]] = {}
+    for o in observations:
+        if o.kind is not Kind.AGGREGATE or o.end_time is None or o.area is None:
+            continue
+        if not (start <= o.time and o.end_time <= end):
+            continue
+        key = (o.area, o.time, o.end_time, o.dataset_ref or o.source_id)
+        counts = rows.setdefault(key, {})
+        if o.category is not None and o.quantity is not None:
+            counts[o.category] = counts.get(o.category, 0) + int(o.quantity)
+    return [
+        {"area": a, "period_start": t0, "period_end": t1, "source": src,
+         "counts": {c: counts[c] for c in AGGREGATE_CATEGORIES if c in counts}}
+        for (a, t0, t1, src), counts in sorted(rows.items())
+    ]
