@@ -42,7 +42,9 @@ def runs() -> dict[str, tuple[Scenario, list[dict[str, Any]], list[dict[str, Any
 
 def test_the_scenarios_and_an_unknown_name() -> None:
     assert list(SCENARIOS) == ["baseline", "restrictions", "cameras_down", "uncovered",
-                               "resubmissions", "resubmissions_channel", "biased_observers"]
+                               "resubmissions", "resubmissions_channel", "biased_observers",
+                               "coarse_bands", "wild_bearings", "clock_offsets", "wind",
+                               "all_conditions"]
     assert scenario_params("baseline") == scenario_params("baseline", None)
     with pytest.raises(ValidationError, match="unknown scenario"):
         scenario_params("snow")

@@ -35,6 +35,7 @@ _SENSOR = (',"kind":"fire","time":"%s","time_precision":"second","source_id":%s,
            '"source_type":"sensor","observer_lon":%r,"observer_lat":%r,"fire_type":"explosion",'
            '"explosion_type":"undetermined","count":1,"arrival_time":"%s","temperature_c":%r,'
            '"wind_u_ms":%r,"wind_v_ms":%r}\n')
+_SENSOR_NO_WIND = _SENSOR.replace(',"wind_u_ms":%r,"wind_v_ms":%r', "")
 _CAMERA = (',"kind":"fire","time":"%s","time_precision":"second","source_id":%s,'
            '"source_type":"camera","observer_lon":%r,"observer_lat":%r,"bearing_deg":%r,'
            '"bearing_sd_deg":%r,"fire_type":"muzzle_flash","count":%r}\n')
@@ -68,6 +69,8 @@ def detect(scn: World, rng: Generator, day_ns: int, src: Sources, act_a: I64, ac
     night = (lh >= p.night_hours[0]) | (lh < p.night_hours[1])
     temp = temperature(scn, rng, lh)
     wind_u, wind_v = (float(v) for v in rng.normal(0.0, p.wind_sd_ms, 2))
+    if scn.wind is not None:  # one steady wind for the run (the day's draw is still made)
+        wind_u, wind_v = scn.wind
     reach_e = np.zeros(2 * n, bool)
     reach_all = np.zeros(2 * n, bool)
     hits_e, hits_s = [], []
@@ -128,15 +131,19 @@ def detect(scn: World, rng: Generator, day_ns: int, src: Sources, act_a: I64, ac
     if len(m):
         e = ev[ei[m]]
         f = sensor_fields(rng, p, gd[m], az[m], et[ei[m]], temp[ei[m]], wind_u, wind_v)
-        bodies = [_SENSOR % row for row in zip(
-            iso_ns(f["time_ns"]), sids_json(m), olon_r[m].tolist(), olat_r[m].tolist(),
-            iso_ns(f["arrival_ns"], "us"), f["temp"].tolist(), f["wu"].tolist(),
-            f["wv"].tolist(), strict=True)]
+        cols = [iso_ns(f["time_ns"]), sids_json(m), olon_r[m].tolist(), olat_r[m].tolist(),
+                iso_ns(f["arrival_ns"], "us"), f["temp"].tolist()]
+        if p.sensor_reports_wind:
+            bodies = [_SENSOR % row for row in zip(*cols, f["wu"].tolist(), f["wv"].tolist(),
+                                                    strict=True)]
+        else:
+            bodies = [_SENSOR_NO_WIND % row for row in zip(*cols, strict=True)]
         batch.add("fire", "sensor", f["arrival_ns"], sids(m), bodies, link_key(e, epart[ei[m]]))
     m = np.flatnonzero(role == CAMERA)
     if len(m):
         e = ev[ei[m]]
-        f = camera_fields(rng, p, az[m], et[ei[m]], rounds[e])
+        f = camera_fields(rng, p, az[m], et[ei[m]], rounds[e],
+                          src.clock_s[sj[m]] if p.camera_clock_sd_s > 0 else None)
         sd = p.camera_bearing_sd_deg
         bodies = [_CAMERA % (tx, sid, ox_, oy_, br, sd, cnt) for tx, sid, ox_, oy_, br, cnt in zip(
             iso_ns(f["time_ns"]), sids_json(m), olon_r[m].tolist(), olat_r[m].tolist(),

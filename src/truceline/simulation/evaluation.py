@@ -159,6 +159,27 @@ def event_crlb(target: tuple[float, float], reports: Sequence[Mapping[str, Any]]
     return crlb_rms(jb, jt)
 
 
+#: chi-square(2) quantile at 0.95: the stated 95 % ellipse is ``d^T C^-1 d <= CHI2_95``.
+CHI2_95 = 5.991464547107979
+
+
+def ellipse_covers(cov_m2: Sequence[float], az_deg: float, dist_m: float) -> bool:
+    """Whether the truth, ``dist_m`` away from the estimate at azimuth ``az_deg``, lies inside
+    the estimate's 95 % ellipse (covariance ``(var_e, cov_en, var_n)`` in m^2).
+
+    >>> c = (100.0, 0.0, 100.0)  # 10 m (1 sigma) each way: the ellipse's radius is 24.5 m
+    >>> ellipse_covers(c, 0.0, 24.0), ellipse_covers(c, 90.0, 25.0)
+    (True, False)
+    """
+    ve, c, vn = (float(v) for v in cov_m2)
+    det = ve * vn - c * c
+    if not det > 0:
+        return False
+    a = math.radians(az_deg)
+    de, dn = dist_m * math.sin(a), dist_m * math.cos(a)
+    return (vn * de * de - 2 * c * de * dn + ve * dn * dn) / det <= CHI2_95
+
+
 # ----------------------------------------------------------------------------------------------
 # attribution
 # ----------------------------------------------------------------------------------------------
@@ -273,15 +294,17 @@ def evaluate(
 
     location: dict[str, Any] = {}
     for part in ("origin", "impact"):
-        errs, ratios, bounds = [], [], []
+        errs, ratios, bounds, inside = [], [], [], []
         for e in events:
             key = f"{e['id']}/{part}"
             cands = [inc_by_id[i] for i, _ in share[key].most_common() if inc_by_id[i].get(part)]
             if not cands:
                 continue
             est = cands[0][part]
-            _, _, d = GEOD.inv(est["lon"], est["lat"], e[part]["lon"], e[part]["lat"])
+            az, _, d = GEOD.inv(est["lon"], est["lat"], e[part]["lon"], e[part]["lat"])
             errs.append(float(d))
+            if est.get("cov_m2"):
+                inside.append(ellipse_covers(est["cov_m2"], float(az), float(d)))
             wild = set(e.get("wild", ()))
             reps = [observations[i] for i in e["reports"][part]
                     if i not in wild and i in observations and i in stored_ids]
@@ -293,6 +316,8 @@ def evaluate(
         q["located_share"] = round(len(errs) / len(events), 4) if events else None
         q["crlb_median_m"] = round(float(np.median(bounds)), 1) if bounds else None
         q["ratio_to_crlb_median"] = round(float(np.median(ratios)), 3) if ratios else None
+        q["ellipse_n"] = len(inside)
+        q["ellipse_coverage"] = round(float(np.mean(inside)), 4) if inside else None
         location[part] = q
 
     # attribution: one claim per event, from the attributed incident holding most of its
@@ -433,12 +458,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     for k in ("by_event", "by_part"):
         lines.append(f"| {k} ({g['observations']} obs, {g['incidents']} incidents) | "
                      f"{v(g[k]['ari'])} | {v(g[k]['pair_precision'])} | {v(g[k]['pair_recall'])} |")
-    lines += ["", "| location | located | median m | p90 m | CRLB median m | median error/CRLB |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| location | located | median m | p90 m | CRLB median m | median error/CRLB "
+              "| truth inside the 95 % ellipse |", "|---|---|---|---|---|---|---|"]
     for k in ("origin", "impact"):
         q = loc[k]
         lines.append(f"| {k} | {v(q['located_share'])} | {v(q['median_m'])} | {v(q['p90_m'])} | "
-                     f"{v(q['crlb_median_m'])} | {v(q['ratio_to_crlb_median'])} |")
+                     f"{v(q['crlb_median_m'])} | {v(q['ratio_to_crlb_median'])} | "
+                     f"{v(q.get('ellipse_coverage'))} ({q.get('ellipse_n', 0)}) |")
     lines += ["", "| attribution | claims / events | accuracy | accuracy (>=2 km, >=3 bearings) "
               "| Brier |", "|---|---|---|---|---|",
               f"| all | {at['claims']} / {at['events']} | {v(at['accuracy'])} | "

@@ -13,6 +13,16 @@ Each preset is what a verdict must survive (``docs/simulation.md``, "Scenarios")
   ``resubmissions_channel`` — the same by a second channel that rounds coordinates and times.
 * ``biased_observers`` — 10 % of the posts' compasses 4-10° off on every bearing, every other
   post's within 0.5° (1 sigma); each monitor's clock off by 30 s (1 sigma) as always (issue 14).
+* ``coarse_bands`` — distance bands 0-1-2-5-10-20-50 km instead of the SMM's finer ones
+  (a monitor who can only say '10-20 km' or '20-50 km').
+* ``wild_bearings`` — 5 % of the monitors' bearings wild, off by a normal error of 30°
+  (instead of 2 % off by 20-90°).
+* ``clock_offsets`` — every observer's clock off by 25 s (1 sigma): the monitors' (as in the
+  baseline, 30 s there) and now the cameras' too, whose times are otherwise GPS-exact.
+* ``wind`` — one steady 6 m/s wind over the whole week from a direction drawn from the seed,
+  and acoustic sensors that do not report it (truth: a ``wind`` record).
+* ``all_conditions`` — every condition of issue 14 at once: the four above, resubmissions by
+  a second channel, and biased observers.
 
 Pure: a preset is data; the choices it leaves to chance (which sectors, which cameras, which
 days) are drawn from generators seeded by the scenario's seed, apart from the main streams.
@@ -29,6 +39,12 @@ if TYPE_CHECKING:  # the CLI lists the names without importing numpy
     from truceline.simulation.sources import SimulationParams
 
 __all__ = ["SCENARIOS", "scenario_params"]
+
+# issue 14's conditions, alone and (``all_conditions``) together
+_COARSE_BANDS: dict[str, Any] = {"distance_bands_km": (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)}
+_WILD_BEARINGS: dict[str, Any] = {"wild_bearing_rate": 0.05, "wild_bearing_sd_deg": 30.0}
+_CLOCK_OFFSETS: dict[str, Any] = {"clock_sd_s": 25.0, "camera_clock_sd_s": 25.0}
+_WIND: dict[str, Any] = {"steady_wind_ms": 6.0, "sensor_reports_wind": False}
 
 #: name -> (one-line description, overrides of the defaults)
 SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -61,6 +77,29 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
         "10 % of the posts' compasses 4-10 deg off on every bearing, the others' within "
         "0.5 deg (1 sigma)",
         {"bias_share": 0.1, "bias_deg": (4.0, 10.0), "bias_sd_deg": 0.5},
+    ),
+    "coarse_bands": (
+        "distance bands 0-1-2-5-10-20-50 km (up to 10-20 and 20-50 km)",
+        _COARSE_BANDS,
+    ),
+    "wild_bearings": (
+        "5 % of the monitors' bearings wild, off by a normal error of 30 deg (1 sigma)",
+        _WILD_BEARINGS,
+    ),
+    "clock_offsets": (
+        "every monitor's and camera's clock off by 25 s (1 sigma); sensors stay GPS-timed",
+        _CLOCK_OFFSETS,
+    ),
+    "wind": (
+        "a steady 6 m/s wind all week (direction from the seed), not reported by the sensors",
+        _WIND,
+    ),
+    "all_conditions": (
+        "every condition of issue 14 together: coarse bands, wild bearings, clock offsets, "
+        "wind, resubmissions by a second channel, biased observers",
+        {**_COARSE_BANDS, **_WILD_BEARINGS, **_CLOCK_OFFSETS, **_WIND,
+         "resubmit_share": 0.1, "resubmit_channel": True,
+         "bias_share": 0.1, "bias_deg": (4.0, 10.0), "bias_sd_deg": 0.5},
     ),
 }
 

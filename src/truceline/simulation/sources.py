@@ -241,6 +241,26 @@ class SimulationParams:
     stay ``patrols_per_100km_side``). Each site belongs to the party whose area holds it;
     a site in nobody's area is dropped."""
 
+    # -- issue 14's conditions: error models the fusion was not tuned to --------------------------
+    # (scenarios ``coarse_bands``, ``wild_bearings``, ``clock_offsets``, ``wind`` and
+    # ``all_conditions`` in :mod:`truceline.simulation.presets`; docs/simulation.md)
+    distance_bands_km: tuple[float, ...] = DISTANCE_BANDS_KM
+    """Edges (km) of the distance bands monitors report in. Coarser bands (``coarse_bands``:
+    ..., 10-20, 20-50 km) are what a monitor writes when it can only say 'far'."""
+    wild_bearing_sd_deg: float = 0.0
+    """0: a wild bearing is off by 20-90 deg either way (uniform); above 0: by a normal error
+    of this sd (``wild_bearings``: 30 deg), so most wild bearings are only moderately off and
+    no gap separates them from good ones. Truth: the event's ``wild`` reports."""
+    camera_clock_sd_s: float = 0.0
+    """Per-camera clock offset (1 sigma); 0: cameras are GPS-timed. Truth: ``clock_offset_s``
+    on each camera's ``source`` record (acoustic sensors are GPS-timed: 0)."""
+    steady_wind_ms: float = 0.0
+    """Above 0: one wind of this speed blows over the whole run, from a direction drawn from
+    the seed (instead of a new wind each day, ``wind_sd_ms``). Truth: a ``wind`` record."""
+    sensor_reports_wind: bool = True
+    """Whether acoustic sensors write the wind they measure (``wind_u_ms``/``wind_v_ms``); off,
+    the fusion must estimate it from the arrivals themselves."""
+
     def weapon(self, wc: WeaponClass) -> WeaponModel:
         for w in self.weapons:
             if w.weapon_class == wc:
@@ -265,9 +285,11 @@ def detection_probability(dist_m: F64, range_m: F64 | float, p_max: F64 | float)
     return np.asarray(p_max * frac, float)
 
 
-def bearing_error_deg(rng: np.random.Generator, sd_deg: F64, wild_rate: float) -> tuple[F64, F64]:
+def bearing_error_deg(rng: np.random.Generator, sd_deg: F64, wild_rate: float,
+                      wild_sd_deg: float = 0.0) -> tuple[F64, F64]:
     """Bearing errors: normal, truncated at 3.5 sigma (a compass reading is never wildly off by
-    chance), except a ``wild_rate`` share of gross errors of 20-90 deg either way.
+    chance), except a ``wild_rate`` share of gross errors: 20-90 deg either way, or normal
+    with sd ``wild_sd_deg`` when that is above 0 (drawn only then: the default stream stays).
     Returns (error, is_wild)."""
     n = len(sd_deg)
     z = rng.standard_normal(n)
@@ -275,13 +297,17 @@ def bearing_error_deg(rng: np.random.Generator, sd_deg: F64, wild_rate: float) -
     err = z * sd_deg
     wild = rng.random(n) < wild_rate
     gross = rng.uniform(20.0, 90.0, n) * np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    if wild_sd_deg > 0:
+        gross = rng.normal(0.0, wild_sd_deg, n)
     return np.where(wild, gross, err), wild.astype(float)
 
 
-def distance_band(rng: np.random.Generator, dist_m: F64, log_sd: float) -> tuple[F64, F64]:
-    """The band (min, max metres) a monitor reports: judged distance (log-normal), binned."""
+def distance_band(rng: np.random.Generator, dist_m: F64, log_sd: float,
+                  bands_km: tuple[float, ...] = DISTANCE_BANDS_KM) -> tuple[F64, F64]:
+    """The band (min, max metres) a monitor reports: judged distance (log-normal), binned by
+    the edges ``bands_km``."""
     judged = dist_m * np.exp(log_sd * rng.standard_normal(len(dist_m)))
-    edges = np.asarray(DISTANCE_BANDS_KM) * 1000.0
+    edges = np.asarray(bands_km) * 1000.0
     k = np.clip(np.searchsorted(edges, judged, side="right") - 1, 0, len(edges) - 2)
     return edges[k], edges[k + 1]
 
@@ -312,11 +338,11 @@ def monitor_fields(
     each reporter's compass bias, added to every bearing it writes."""
     n = len(dist_m)
     sd = np.where(night, p.bearing_sd_seen_deg, p.bearing_sd_heard_deg)
-    err, wild = bearing_error_deg(rng, sd, p.wild_bearing_rate)
+    err, wild = bearing_error_deg(rng, sd, p.wild_bearing_rate, p.wild_bearing_sd_deg)
     bias = 0.0 if bias_deg is None else bias_deg
     bearing = np.round((az_deg + err + bias) % 360.0, 1)
     bearing[bearing >= 360.0] = 0.0
-    dmin, dmax = distance_band(rng, dist_m, p.distance_log_sd)
+    dmin, dmax = distance_band(rng, dist_m, p.distance_log_sd, p.distance_bands_km)
     etype = np.where(part == 0, "outgoing", np.where(airburst, "airburst", "impact"))
     etype = np.where(rng.random(n) < p.undetermined_share, "undetermined", etype)
     names = np.array([w.weapon_class.value for w in p.weapons] + [""])
@@ -356,12 +382,14 @@ def sensor_fields(
 
 def camera_fields(
     rng: np.random.Generator, p: SimulationParams, az_deg: F64, t_ns: NDArray[np.int64],
-    rounds: NDArray[np.int64],
+    rounds: NDArray[np.int64], clock_s: F64 | None = None,
 ) -> dict[str, np.ndarray]:
-    """A flash located in a camera image: precise bearing, GPS time (to the second)."""
+    """A flash located in a camera image: precise bearing, time to the second (GPS, or off by
+    the camera's ``clock_s``)."""
     n = len(az_deg)
     err = np.clip(rng.standard_normal(n), -3.5, 3.5) * p.camera_bearing_sd_deg
     bearing = np.round((az_deg + err) % 360.0, 2)
     bearing[bearing >= 360.0] = 0.0
-    t = t_ns - t_ns % 10**9
+    t = t_ns if clock_s is None else t_ns + np.round(np.asarray(clock_s) * 1e9).astype(np.int64)
+    t = t - t % 10**9
     return {"time_ns": t, "bearing": bearing, "count": np.maximum(1, rng.binomial(rounds, 0.9))}

@@ -139,6 +139,8 @@ class World:
         self.uncovered: list[tuple[str, float, float]] = []
         self.camera_outage = np.zeros((days, 0), bool)
         self.outages: list[dict[str, Any]] = []
+        self.wind_from_deg = float("nan")
+        self.wind = self._steady_wind()
         if geometry is not None:
             assert agreement.geography is not None
             self.loc = agreement.geography.line_of_contact
@@ -348,8 +350,28 @@ class World:
             ids, role, np.array(cols["party"], np.int16),
             np.array(cols["x"]), np.array(cols["y"]), np.array(cols["lon"]),
             np.array(cols["lat"]), np.array(cols["facing"]),
-            rng.normal(0.0, self.p.clock_sd_s, n), np.array(cols["post"], np.int64),
-            self._compass_bias(role == POST))
+            self._clocks(role, rng.normal(0.0, self.p.clock_sd_s, n)),
+            np.array(cols["post"], np.int64), self._compass_bias(role == POST))
+
+    def _clocks(self, role: NDArray[np.int8], drawn: F64) -> F64:
+        """Each source's clock offset (s) as applied: the monitors' ``drawn`` ones; the
+        cameras' from a stream of their own (``camera_clock_sd_s``, 0 by default: GPS time);
+        the acoustic sensors' 0 (GPS)."""
+        cam = role == CAMERA
+        own = Generator(PCG64([self.seed, 0xC10C])).normal(0.0, 1.0, len(role))
+        out = np.where(cam, own * self.p.camera_clock_sd_s, drawn)
+        return np.asarray(np.where(role == SENSOR, 0.0, out), float)
+
+    def _steady_wind(self) -> tuple[float, float] | None:
+        """(u east, v north) m/s of the run's one wind (``steady_wind_ms``), blowing from a
+        direction drawn from a stream of its own; None: a new wind each day."""
+        if self.p.steady_wind_ms <= 0:
+            return None
+        frm = float(Generator(PCG64([self.seed, 0x417D])).uniform(0.0, 360.0))
+        self.wind_from_deg = frm
+        a = np.radians(frm)
+        return (-self.p.steady_wind_ms * float(np.sin(a)),
+                -self.p.steady_wind_ms * float(np.cos(a)))
 
     def _planned_layout(self) -> Sources:
         """The fixed sources of ``layout_sites`` (a planned layout): posts, cameras (each
@@ -438,6 +460,11 @@ class World:
             out.append(rec)
         out.extend(self.episodes)
         out.extend(self.outages)
+        if self.wind is not None:
+            out.append({"type": "wind", "u_ms": round(self.wind[0], 3),
+                        "v_ms": round(self.wind[1], 3), "speed_ms": self.p.steady_wind_ms,
+                        "from_deg": round(self.wind_from_deg, 2),
+                        "reported": self.p.sensor_reports_wind})
         return out
 
     def rate(self, length_m: float) -> float:

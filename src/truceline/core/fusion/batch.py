@@ -155,6 +155,8 @@ class FireBatch:
     fire_type: NDArray[Any]
     explosion_type: NDArray[Any]
     weapon_class: NDArray[Any]
+    #: whether the report gave the wind (else ``wu``/``wv`` are 0: unknown, not calm)
+    wind_known: NDArray[np.bool_]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -235,6 +237,7 @@ class FireBatch:
             dmin=num("distance_min_m"), dmax=num("distance_max_m"), ex=ex, ey=ey, esd=esd,
             arr=arr, c=c, wu=wu, wv=wv, k=scale, count=count, fire_type=ft, explosion_type=et,
             weapon_class=obj("weapon_class"),
+            wind_known=np.isfinite(num("wind_u_ms")) & np.isfinite(num("wind_v_ms")),
         )
 
     def take(self, rows: I64, numbers_only: bool = False) -> FireBatch:

@@ -35,7 +35,7 @@ from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
-__all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "locate"]
+__all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "heavy_tail_factor", "locate"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -76,6 +76,20 @@ class LocateParams:
     outlier_sigma: float = 3.5
     #: A group whose 95 % semi-major axis exceeds this is left unlocated (m).
     max_semi_major_m: float = 30_000.0
+    #: Error (1 sigma) of the temperature (deg C) and of each wind component (m/s) one sensor
+    #: reports; the group's pooled sound speed and wind are off by these over sqrt(arrivals).
+    #: Where a report gives no wind, the wind is unknown to ``wind_unknown_sd_ms`` (a day's
+    #: wind, 1 sigma per component). The covariance is marginalised over these errors.
+    #: Share of bearings that are gross errors (the error model's wild bearings, 2 %). With
+    #: three or more bearings or arrival times the robust fit finds them; a fix resting on
+    #: one or two bearings cannot, so its ellipse is drawn at the level ``q`` at which it
+    #: still covers 95 % counting the chance that a bearing is wild: ``q (1 - rate)^k = 0.95``
+    #: (at most ``max_level``).
+    wild_bearing_rate: float = 0.02
+    max_level: float = 0.999
+    met_temperature_sd_c: float = 0.5
+    met_wind_sd_ms: float = 0.5
+    wind_unknown_sd_ms: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -223,8 +237,13 @@ def locate(
     bad_row = np.abs(r) > p.outlier_sigma
     rc, Jc = _residuals(rw, p, x, y, t0, for_cov=True)
     wc = np.where(bad_row, w, 1.0)
+    # a fix resting on one or two bearings alone cannot tell a wild one: their weight in the
+    # covariance is lowered so that the ellipse still covers 95 % (heavy_tail_factor)
+    n_brg = np.bincount(rw.g[rw.typ == _BRG], minlength=G)
+    lone = np.where((n_brg <= 2) & ~has_t, n_brg, 0)
+    wc = np.where(rw.typ == _BRG, wc / heavy_tail_factor(lone, p)[rw.g], wc)
     A, _ = _normal(rc, Jc, wc, rw.g, G)
-    cov = _marginal_xy(A, has_t)
+    cov = _marginal_xy(A, has_t) + _air_cov(A, b, rw, p, x, y, Jc, wc, G)
     # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
     # the variance of unit weight, so an undetected bad report makes the fix less certain.
     nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
@@ -248,6 +267,70 @@ def locate(
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
     return Fixes(x, y, t0, cov, located, method, rms, outlier)
+
+
+def heavy_tail_factor(k: I64 | int, p: LocateParams) -> F64:
+    """By how much to widen a Gaussian covariance so that its stated 95 % ellipse covers the
+    truth 95 % of the time when it rests on ``k`` bearings none of which the fit could find
+    wild: the ellipse at level ``q = 0.95 / (1 - rate)^k`` (capped at ``max_level``),
+    ``chi2_2(q) / chi2_2(0.95) = ln(1 - q) / ln(0.05)``.
+
+    >>> p = LocateParams()
+    >>> float(heavy_tail_factor(0, p)), round(float(heavy_tail_factor(1, p)), 3)
+    (1.0, 1.165)
+    """
+    q = np.minimum(0.95 / (1.0 - p.wild_bearing_rate) ** np.asarray(k, float), p.max_level)
+    return np.asarray(np.log1p(-q) / np.log(0.05), float)
+
+
+def _air_cov(A: F64, b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64, Jc: F64,
+             w: F64, G: int) -> F64:
+    """What the air's errors add to each group's (x, y) covariance (G, 2, 2).
+
+    The group's arrivals share one sound speed and wind (pooled from the sensors' own
+    readings), so their errors are common to every arrival and do not average out with the
+    timing jitter: a speed error stretches every range alike, a wind error stretches them by
+    direction. The fix takes the pooled values as they are, so an error ``dn`` in them moves
+    it by ``-A^-1 B dn`` (``B`` the arrivals' sensitivity to the speed and the wind's two
+    components); with ``dn`` of covariance ``S`` (the readings' stated error over the square
+    root of their number, or ``wind_unknown_sd_ms`` where a report gave no wind) that adds
+    ``A^-1 B S B^T A^-1`` (a 'consider' covariance). Without it, fixes of many arrivals
+    claimed ellipses a few metres wide and missed by tens (docs/fusion.md, "Ellipses")."""
+    out = np.zeros((G, 2, 2))
+    ia = np.flatnonzero(rw.typ == _ARR)
+    if not len(ia):
+        return out
+    g = rw.g[ia]
+    dx, dy = x[g] - rw.ox[ia], y[g] - rw.oy[ia]
+    rng = np.maximum(np.hypot(dx, dy), 1.0)
+    ux, uy = -dx / rng, -dy / rng  # from the source to the sensor
+    ce = (rw.c[ia] + rw.wu[ia] * ux + rw.wv[ia] * uy) * rw.k[ia]
+    dc = -rng * rw.k[ia] / (ce * ce) / p.arrival_sd_s  # d residual / d speed (m/s)
+    Jn = np.stack([dc, dc * ux, dc * uy], axis=1)  # by (speed, wind east, wind north)
+    wi = w[ia]
+    n_a = np.maximum(np.bincount(g, minlength=G), 1)
+    known = np.bincount(g, b.wind_known[rw.obs[ia]], minlength=G) == n_a
+    c0 = rw.c[ia]
+    dcdt = np.bincount(g, c0 / (2.0 * (273.15 + _temperature(c0))), minlength=G) / n_a
+    S = np.zeros((G, 3, 3))
+    S[:, 0, 0] = (dcdt * p.met_temperature_sd_c) ** 2 / n_a
+    S[:, 1, 1] = S[:, 2, 2] = np.where(known, p.met_wind_sd_ms**2 / n_a,
+                                       p.wind_unknown_sd_ms**2)
+    B = np.zeros((G, 3, 3))
+    for i in range(3):
+        for j in range(3):
+            B[:, i, j] = np.bincount(g, wi * Jc[ia, i] * Jn[:, j], minlength=G)
+    has = (np.bincount(g, minlength=G) > 0) & (np.abs(np.linalg.det(A)) > 0)
+    if has.any():
+        M = np.linalg.solve(A[has], B[has])
+        out[has] = (M @ S[has] @ np.swapaxes(M, 1, 2))[:, :2, :2]
+    return out
+
+
+def _temperature(c: F64) -> F64:
+    """The air temperature (deg C) that gives the sound speed ``c`` (inverse of
+    :func:`~truceline.core.fusion.batch.sound_speed`)."""
+    return 273.15 * ((c / 331.3) ** 2 - 1.0)
 
 
 def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:

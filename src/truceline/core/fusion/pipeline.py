@@ -39,6 +39,7 @@ from truceline.core.fusion.locate import (
     Fixes,
     LocateParams,
     ellipse,
+    heavy_tail_factor,
     locate,
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
@@ -195,7 +196,8 @@ def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> 
     k = b.k[r]
     mid = (b.dmin[r] + b.dmax[r]) / 2 * k
     s_along = np.maximum((b.dmax[r] - b.dmin[r]) / 2 * k, p.band_wall_frac * mid)
-    s_across = np.maximum(mid * b.brg_sd[r], 1.0)
+    # its one bearing may be wild, and nothing would show it
+    s_across = np.maximum(mid * b.brg_sd[r], 1.0) * np.sqrt(heavy_tail_factor(1, p))
     ux, uy = np.sin(b.brg[r]), np.cos(b.brg[r])  # along the ray (grid east, north)
     cov = np.empty((len(g), 2, 2))
     cov[:, 0, 0] = s_along**2 * ux * ux + s_across**2 * uy * uy
