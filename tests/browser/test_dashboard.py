@@ -25,6 +25,8 @@ import pytest
 
 from tests.browser.dashboard_world import build, serve
 from tests.http.conftest import F_PUBLISHED, F_RU, SAMPLE, World
+from truceline.adapters.store import open_store
+from truceline.services.guarantees import notify
 
 DAY = "2025-03-28"
 GRID = 0.05
@@ -165,6 +167,35 @@ def test_analyst_publishes_a_finding(browser: Any, site: tuple[str, World],
     page.screenshot(path=str(shots(tmp_path) / "dashboard-analyst-publish.png"))
     public = {f["id"] for f in httpx.get(f"{url}/findings").json()["findings"]}
     assert F_RU in public
+
+
+def test_guarantor_acknowledges_a_notification(browser: Any, base: World, tmp_path: Path
+                                               ) -> None:
+    """Notifications as `truceline serve`'s delivery loop makes them after a check (the day
+    after the sample); the guarantor acknowledges one of its own on the page."""
+    db = tmp_path / "mission.db"
+    shutil.copy(base.db, db)
+    store = open_store(str(db))
+    try:
+        notify(store, datetime(2025, 3, 29, tzinfo=UTC))
+    finally:
+        store.close()
+    world = World(db, base.tokens, base.seed)
+    with serve(db) as url:
+        mine = [n for n in httpx.get(f"{url}/notifications", headers=world.headers(
+            "guarantor_UK")).json()["notifications"] if n["guarantor"] == "UK"]
+        assert mine and all(n["acknowledgement"] is None for n in mine)
+        page = open_page(browser, url, world.tokens["guarantor_UK"])
+        assert page.inner_text("#whoami") == "guarantor UK"
+        target = mine[0]["id"]
+        page.click(f"#notifications li[data-id='{target}'] button")
+        page.wait_for_selector(f"#notifications li[data-id='{target}']:not(:has(button))")
+        assert "acknowledged" in page.inner_text(f"#notifications li[data-id='{target}']")
+        page.screenshot(path=str(shots(tmp_path) / "dashboard-guarantor.png"))
+        after = {n["id"]: n for n in httpx.get(f"{url}/notifications", headers=world.headers(
+            "guarantor_UK")).json()["notifications"]}
+        assert after[target]["acknowledgement"] is not None
+        assert all(after[n["id"]]["acknowledgement"] is None for n in mine[1:])
 
 
 def _flip_first_hash(body: dict[str, Any]) -> dict[str, Any]:

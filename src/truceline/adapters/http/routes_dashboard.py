@@ -201,39 +201,36 @@ def incidents(start: str | None = Query(None, max_length=40),
             "marks": marks}
 
 
-_index_cache: dict[tuple[str, int], dict[str, int]] = {}
+#: Per store: how many entries were read, and finding id -> index of its latest entry.
+_index_cache: dict[str, tuple[int, dict[str, int]]] = {}
 _index_lock = threading.Lock()
 
 
 def finding_entries(st: AppState) -> dict[str, int]:
-    """Finding id -> index of its latest ``finding`` entry in the record (read from the
-    openings of the finding entries; kept until the record grows)."""
+    """Finding id -> index of its latest ``finding`` entry in the record, read from the
+    openings of the finding entries (or the body of a plaintext one). The record only grows,
+    so each call reads just the entries appended since the last."""
     store = st.raw_store
-    n = store.entry_count()
-    key = (store.url, n)
     with _index_lock:
-        hit = _index_cache.get(key)
-    if hit is not None:
-        return hit
-    out: dict[str, int] = {}
-    step = 20_000
-    for lo in range(0, n, step):
-        found = [e.index for e in store.entries(lo, min(n, lo + step)) if e.type == "finding"]
-        if not found:
-            continue
-        ops = store.openings(found[0], found[-1] + 1)
-        for i in found:
-            fid = ops.get(i, {}).get("id")
-            if fid is not None:
-                out[str(fid[1])] = i
-            else:  # a plaintext entry from before commitments
-                body = parse_entry(next(iter(store.entries(i, i + 1))).data)[1]
-                if isinstance(body.get("id"), str):
-                    out[body["id"]] = i
-    with _index_lock:
-        _index_cache.clear()
-        _index_cache[key] = out
-    return out
+        done, known = _index_cache.get(store.url, (0, {}))
+        n = store.entry_count()
+        if done > n:  # another store at the same URL: start again
+            done, known = 0, {}
+        out = dict(known)
+        step = 20_000
+        for lo in range(done, n, step):
+            found = [e for e in store.entries(lo, min(n, lo + step)) if e.type == "finding"]
+            if not found:
+                continue
+            ops = store.openings(found[0].index, found[-1].index + 1)
+            for e in found:
+                opened = ops.get(e.index, {}).get("id")
+                # without an opening: a plaintext entry from before commitments
+                fid = opened[1] if opened is not None else parse_entry(e.data)[1].get("id")
+                if isinstance(fid, str):
+                    out[fid] = e.index
+        _index_cache[store.url] = (n, out)
+        return out
 
 
 @router.get("/dashboard/record/{finding_id}", responses=error_responses(404))

@@ -126,7 +126,7 @@ async function drawIncidents() {
     }
   }
   state.drawn = (state.drawn || 0) + 1;  // for tests and bench/bench_dashboard.py
-  window.__incidents = { n: state.drawn, ms: performance.now() - t0, marks: res.marks.length, total: res.total };
+  window.__incidents = { n: state.drawn, at: performance.now(), ms: performance.now() - t0, marks: res.marks.length, total: res.total };
 }
 
 function drawFindings() {
@@ -287,8 +287,10 @@ async function drawNotifications() {
   if (!res.notifications.length) ul.textContent = "none";
   for (const n of res.notifications) {
     const li = document.createElement("li");
-    li.textContent = `${n.provision_id || ""} ${n.finding_id || ""}: ${n.status || (n.acknowledged ? "acknowledged" : "open")} `;
-    if (state.cfg.role === "guarantor" && !n.acknowledged) {
+    li.dataset.id = n.id;
+    li.textContent = `${n.kind} ${n.provision_id} ${n.finding_id} (${n.party || "unattributed"}), ` +
+      `for ${n.guarantor}: ${n.acknowledgement ? "acknowledged" : n.state} `;
+    if (state.cfg.role === "guarantor" && n.guarantor === state.cfg.bound && !n.acknowledgement) {
       const b = document.createElement("button");
       b.textContent = "Acknowledge";
       b.onclick = async () => { try { await post(`/notifications/${n.id}/acknowledge`, {}); await drawNotifications(); } catch (e) { li.append(` refused: ${e.message}`); } };
