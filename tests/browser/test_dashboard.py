@@ -158,6 +158,16 @@ def test_analyst_publishes_a_finding(browser: Any, site: tuple[str, World],
     assert F_RU not in public
     page = open_page(browser, url, world.tokens["analyst"])
     assert page.inner_text("#whoami") == "analyst"
+    # the filters narrow the day's findings as the report lists them
+    day = httpx.get(f"{url}/reports/daily/{DAY}", headers=world.headers("analyst")).json()
+    for field, value in (("verdict", "insufficient_evidence"), ("party", "UA"),
+                         ("provision", "M25-pullback")):
+        page.select_option(f"#f-{field}", value)
+        key = "provision_id" if field == "provision" else field
+        want = sorted(f["id"] for f in day["findings"] if f[key] == value)
+        got = page.locator("#findings .finding").evaluate_all("els => els.map(e => e.dataset.id)")
+        assert sorted(got) == want and want, field
+        page.select_option(f"#f-{field}", "")
     assert open_finding(page, F_RU).startswith("verified against checkpoint")
     assert "not published" in page.inner_text("#detail")
     page.click("#publish-btn")

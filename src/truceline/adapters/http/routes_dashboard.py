@@ -39,6 +39,7 @@ from truceline.core.agreements import Agreement
 from truceline.core.record.canonical import parse_entry
 from truceline.errors import NotFoundError, ValidationError
 from truceline.services import record, witnesses
+from truceline.services.ports import CHECKED_META
 
 router = APIRouter(tags=["dashboard"])
 
@@ -157,21 +158,24 @@ _incident_lock = threading.Lock()
 
 def _incident_index(st: AppState, who: Principal, t0: datetime | None,
                     t1: datetime | None) -> layers.IncidentIndex:
-    """The incidents ``who`` may see in ``[t0, t1)``, redacted, as arrays; kept until the
-    record grows or a publication changes what an outsider sees (so panning costs only the
-    clustering, not reading and redacting every incident again)."""
+    """The incidents ``who`` may see in ``[t0, t1)``, redacted, as arrays; kept until a check
+    changes the incidents (incidents follow the observations a check read) or, outside the
+    mission, the set behind the findings the key may see changes (a publication, a new
+    finding). Panning then costs the clustering only, not reading every incident again."""
     exact = sees_exact(who)
-    pub = st.published()
-    key = (st.raw_store.url, st.raw_store.entry_count(), t0, t1,
-           "exact" if exact else (who.role.value, who.bound, hash(pub)))
+    behind: frozenset[str] = frozenset()
+    if not exact:
+        ctx = st.context()
+        behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement,
+                                                   st.published()))
+    key = (st.raw_store.url, st.raw_reader.get_meta(CHECKED_META), t0, t1,
+           "exact" if exact else hash(behind))
     with _incident_lock:
         hit = _incident_cache.get(key)
     if hit is not None:
         return hit
     recs = st.reader.incident_records(t0, t1)
     if not exact:
-        ctx = st.context()
-        behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement, pub))
         recs = [redact_incident(r, st.grid) for r in recs if r["id"] in behind]
     ix = layers.index_incidents(recs)
     with _incident_lock:
