@@ -112,7 +112,8 @@ const map = L.map("map", {preferCanvas: PREFER_CANVAS}).setView([48.4, 36.8], 6)
 window.truceMap = map; window.__incidents = {n: 0};
 const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
 map.on("moveend", () => painted().then(() => { window.__incidents.n += 1; }));
-fetch("/incidents", {headers: {Authorization: "Bearer TOKEN"}}).then(r => r.json()).then(async d => {
+const auth = {headers: {Authorization: "Bearer TOKEN"}};
+fetch("/incidents", auth).then(r => r.json()).then(async d => {
   const group = L.layerGroup();
   for (const i of d.incidents) {
     const p = i.impact || i.location || i.origin;
@@ -187,6 +188,11 @@ def main() -> None:
     write(results, a.n, built)
 
 
+HEADER = ("| path | incidents | first render, cold (ms) | first render, warm median (ms) | "
+          "pan/zoom median (ms) | pan/zoom worst (ms) | JS heap (MB) |\n"
+          "|---|---:|---:|---:|---:|---:|---:|")
+
+
 def write(results: dict[str, list[dict[str, Any]]], n: int, built: float) -> None:
     names = {"dashboard": "(a) dashboard: server clusters per zoom",
              "svg": "(b) baseline: every incident an SVG marker",
@@ -205,8 +211,7 @@ def write(results: dict[str, list[dict[str, Any]]], n: int, built: float) -> Non
 Chromium via Playwright, viewport 1400x900; store built in {built:.0f} s. Pan/zoom: the
 {len(VIEWS)} views of `VIEWS` per round; warm = rounds 2+.
 
-| path | incidents | first render, cold (ms) | first render, warm median (ms) | pan/zoom median (ms) | pan/zoom worst (ms) | JS heap (MB) |
-|---|---:|---:|---:|---:|---:|---:|
+{HEADER}
 {chr(10).join(rows)}
 
 Raw: {json.dumps({k: [{**r, "marks": r["marks"]} for r in v] for k, v in results.items()})}

@@ -64,6 +64,7 @@ def open_page(browser: Any, url: str, token: str | None, day: str = DAY) -> Any:
         page.fill("#apikey", token)
         page.click("#signin-btn")
         page.wait_for_selector(f"body[data-ready='{day}']")
+    page.wait_for_selector("body[data-timeline]")  # every day's counts are in
     return page
 
 

@@ -97,7 +97,7 @@ def _base() -> dict[str, Any]:
     return layers.base_map()
 
 
-@router.get("/dashboard/basemap")
+@router.get("/dashboard/basemap", responses=error_responses())
 def basemap() -> JSONResponse:
     """Outline, oblasts, Russia near Ukraine and named places (public, shipped data)."""
     return JSONResponse(_base(), headers={"Cache-Control": "max-age=3600"})
