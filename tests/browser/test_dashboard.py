@@ -27,6 +27,7 @@ from tests.browser.dashboard_world import build, serve
 from tests.http.conftest import F_PUBLISHED, F_RU, SAMPLE, World
 from truceline.adapters.store import open_store
 from truceline.services.guarantees import notify
+from truceline.settings import Settings
 
 DAY = "2025-03-28"
 GRID = 0.05
@@ -87,7 +88,12 @@ def counted_in_period() -> int:
 
 def test_public_browses_a_day(browser: Any, site: tuple[str, World], tmp_path: Path) -> None:
     url, _ = site
-    page = open_page(browser, url, None)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"{url}/?day={DAY}")
+    page.wait_for_selector(f"body[data-ready='{DAY}']")
+    page.wait_for_selector("body[data-timeline]")
     assert page.inner_text("#whoami") == "public"
     assert page.inner_text("#day-label") == DAY
     want = counted_in_period()
@@ -115,6 +121,28 @@ def test_public_browses_a_day(browser: Any, site: tuple[str, World], tmp_path: P
                                   "s.dispatchEvent(new Event('change')); }")
     page.wait_for_selector("body[data-ready='2025-03-27']")
     assert page.inner_text("#day-label") == "2025-03-27"
+    # offline: nothing but this server was asked for anything (no tiles, fonts or CDNs)
+    assert asked and all(u.startswith(url + "/") for u in asked), \
+        [u for u in asked if not u.startswith(url + "/")]
+
+
+def test_a_tile_server_when_the_mission_has_one(browser: Any, base: World,
+                                                tmp_path: Path) -> None:
+    db = tmp_path / "mission.db"
+    shutil.copy(base.db, db)
+    tiles: list[str] = []
+    png = (Path(__file__).parents[2] / "src/truceline/adapters/http/static/vendor/"
+           "leaflet-1.9.4/images/marker-icon.png").read_bytes()
+    with serve(db, Settings(dashboard_tile_url="https://tiles.mission.invalid/{z}/{x}/{y}.png")
+               ) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.route("https://tiles.mission.invalid/**",
+                   lambda r: (tiles.append(r.request.url),
+                              r.fulfill(body=png, content_type="image/png")))
+        page.goto(f"{url}/?day={DAY}")
+        page.wait_for_selector(f"body[data-ready='{DAY}']")
+        page.wait_for_load_state("networkidle")
+    assert tiles and all(re.search(r"/6/\d+/\d+\.png$", t) for t in tiles), tiles[:3]
 
 
 def test_party_opens_its_finding_and_files_a_dispute(browser: Any, site: tuple[str, World],
