@@ -25,6 +25,9 @@ import pytest
 
 from tests.browser.dashboard_world import build, serve
 from tests.http.conftest import F_PUBLISHED, F_RU, SAMPLE, World
+from truceline.adapters.store import open_store
+from truceline.services.guarantees import notify
+from truceline.settings import Settings
 
 DAY = "2025-03-28"
 GRID = 0.05
@@ -62,6 +65,7 @@ def open_page(browser: Any, url: str, token: str | None, day: str = DAY) -> Any:
         page.fill("#apikey", token)
         page.click("#signin-btn")
         page.wait_for_selector(f"body[data-ready='{day}']")
+    page.wait_for_selector("body[data-timeline]")  # every day's counts are in
     return page
 
 
@@ -84,7 +88,12 @@ def counted_in_period() -> int:
 
 def test_public_browses_a_day(browser: Any, site: tuple[str, World], tmp_path: Path) -> None:
     url, _ = site
-    page = open_page(browser, url, None)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"{url}/?day={DAY}")
+    page.wait_for_selector(f"body[data-ready='{DAY}']")
+    page.wait_for_selector("body[data-timeline]")
     assert page.inner_text("#whoami") == "public"
     assert page.inner_text("#day-label") == DAY
     want = counted_in_period()
@@ -112,6 +121,28 @@ def test_public_browses_a_day(browser: Any, site: tuple[str, World], tmp_path: P
                                   "s.dispatchEvent(new Event('change')); }")
     page.wait_for_selector("body[data-ready='2025-03-27']")
     assert page.inner_text("#day-label") == "2025-03-27"
+    # offline: nothing but this server was asked for anything (no tiles, fonts or CDNs)
+    assert asked and all(u.startswith(url + "/") for u in asked), \
+        [u for u in asked if not u.startswith(url + "/")]
+
+
+def test_a_tile_server_when_the_mission_has_one(browser: Any, base: World,
+                                                tmp_path: Path) -> None:
+    db = tmp_path / "mission.db"
+    shutil.copy(base.db, db)
+    tiles: list[str] = []
+    png = (Path(__file__).parents[2] / "src/truceline/adapters/http/static/vendor/"
+           "leaflet-1.9.4/images/marker-icon.png").read_bytes()
+    with serve(db, Settings(dashboard_tile_url="https://tiles.mission.invalid/{z}/{x}/{y}.png")
+               ) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.route("https://tiles.mission.invalid/**",
+                   lambda r: (tiles.append(r.request.url),
+                              r.fulfill(body=png, content_type="image/png")))
+        page.goto(f"{url}/?day={DAY}")
+        page.wait_for_selector(f"body[data-ready='{DAY}']")
+        page.wait_for_load_state("networkidle")
+    assert tiles and all(re.search(r"/6/\d+/\d+\.png$", t) for t in tiles), tiles[:3]
 
 
 def test_party_opens_its_finding_and_files_a_dispute(browser: Any, site: tuple[str, World],
@@ -156,6 +187,16 @@ def test_analyst_publishes_a_finding(browser: Any, site: tuple[str, World],
     assert F_RU not in public
     page = open_page(browser, url, world.tokens["analyst"])
     assert page.inner_text("#whoami") == "analyst"
+    # the filters narrow the day's findings as the report lists them
+    day = httpx.get(f"{url}/reports/daily/{DAY}", headers=world.headers("analyst")).json()
+    for field, value in (("verdict", "insufficient_evidence"), ("party", "UA"),
+                         ("provision", "M25-pullback")):
+        page.select_option(f"#f-{field}", value)
+        key = "provision_id" if field == "provision" else field
+        want = sorted(f["id"] for f in day["findings"] if f[key] == value)
+        got = page.locator("#findings .finding").evaluate_all("els => els.map(e => e.dataset.id)")
+        assert sorted(got) == want and want, field
+        page.select_option(f"#f-{field}", "")
     assert open_finding(page, F_RU).startswith("verified against checkpoint")
     assert "not published" in page.inner_text("#detail")
     page.click("#publish-btn")
@@ -165,6 +206,35 @@ def test_analyst_publishes_a_finding(browser: Any, site: tuple[str, World],
     page.screenshot(path=str(shots(tmp_path) / "dashboard-analyst-publish.png"))
     public = {f["id"] for f in httpx.get(f"{url}/findings").json()["findings"]}
     assert F_RU in public
+
+
+def test_guarantor_acknowledges_a_notification(browser: Any, base: World, tmp_path: Path
+                                               ) -> None:
+    """Notifications as `truceline serve`'s delivery loop makes them after a check (the day
+    after the sample); the guarantor acknowledges one of its own on the page."""
+    db = tmp_path / "mission.db"
+    shutil.copy(base.db, db)
+    store = open_store(str(db))
+    try:
+        notify(store, datetime(2025, 3, 29, tzinfo=UTC))
+    finally:
+        store.close()
+    world = World(db, base.tokens, base.seed)
+    with serve(db) as url:
+        mine = [n for n in httpx.get(f"{url}/notifications", headers=world.headers(
+            "guarantor_UK")).json()["notifications"] if n["guarantor"] == "UK"]
+        assert mine and all(n["acknowledgement"] is None for n in mine)
+        page = open_page(browser, url, world.tokens["guarantor_UK"])
+        assert page.inner_text("#whoami") == "guarantor UK"
+        target = mine[0]["id"]
+        page.click(f"#notifications li[data-id='{target}'] button")
+        page.wait_for_selector(f"#notifications li[data-id='{target}']:not(:has(button))")
+        assert "acknowledged" in page.inner_text(f"#notifications li[data-id='{target}']")
+        page.screenshot(path=str(shots(tmp_path) / "dashboard-guarantor.png"))
+        after = {n["id"]: n for n in httpx.get(f"{url}/notifications", headers=world.headers(
+            "guarantor_UK")).json()["notifications"]}
+        assert after[target]["acknowledgement"] is not None
+        assert all(after[n["id"]]["acknowledgement"] is None for n in mine[1:])
 
 
 def _flip_first_hash(body: dict[str, Any]) -> dict[str, Any]:

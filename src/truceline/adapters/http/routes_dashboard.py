@@ -39,6 +39,7 @@ from truceline.core.agreements import Agreement
 from truceline.core.record.canonical import parse_entry
 from truceline.errors import NotFoundError, ValidationError
 from truceline.services import record, witnesses
+from truceline.services.ports import CHECKED_META
 
 router = APIRouter(tags=["dashboard"])
 
@@ -96,7 +97,7 @@ def _base() -> dict[str, Any]:
     return layers.base_map()
 
 
-@router.get("/dashboard/basemap")
+@router.get("/dashboard/basemap", responses=error_responses())
 def basemap() -> JSONResponse:
     """Outline, oblasts, Russia near Ukraine and named places (public, shipped data)."""
     return JSONResponse(_base(), headers={"Cache-Control": "max-age=3600"})
@@ -157,21 +158,24 @@ _incident_lock = threading.Lock()
 
 def _incident_index(st: AppState, who: Principal, t0: datetime | None,
                     t1: datetime | None) -> layers.IncidentIndex:
-    """The incidents ``who`` may see in ``[t0, t1)``, redacted, as arrays; kept until the
-    record grows or a publication changes what an outsider sees (so panning costs only the
-    clustering, not reading and redacting every incident again)."""
+    """The incidents ``who`` may see in ``[t0, t1)``, redacted, as arrays; kept until a check
+    changes the incidents (incidents follow the observations a check read) or, outside the
+    mission, the set behind the findings the key may see changes (a publication, a new
+    finding). Panning then costs the clustering only, not reading every incident again."""
     exact = sees_exact(who)
-    pub = st.published()
-    key = (st.raw_store.url, st.raw_store.entry_count(), t0, t1,
-           "exact" if exact else (who.role.value, who.bound, hash(pub)))
+    behind: frozenset[str] = frozenset()
+    if not exact:
+        ctx = st.context()
+        behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement,
+                                                   st.published()))
+    key = (st.raw_store.url, st.raw_reader.get_meta(CHECKED_META), t0, t1,
+           "exact" if exact else hash(behind))
     with _incident_lock:
         hit = _incident_cache.get(key)
     if hit is not None:
         return hit
     recs = st.reader.incident_records(t0, t1)
     if not exact:
-        ctx = st.context()
-        behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement, pub))
         recs = [redact_incident(r, st.grid) for r in recs if r["id"] in behind]
     ix = layers.index_incidents(recs)
     with _incident_lock:
@@ -201,39 +205,36 @@ def incidents(start: str | None = Query(None, max_length=40),
             "marks": marks}
 
 
-_index_cache: dict[tuple[str, int], dict[str, int]] = {}
+#: Per store: how many entries were read, and finding id -> index of its latest entry.
+_index_cache: dict[str, tuple[int, dict[str, int]]] = {}
 _index_lock = threading.Lock()
 
 
 def finding_entries(st: AppState) -> dict[str, int]:
-    """Finding id -> index of its latest ``finding`` entry in the record (read from the
-    openings of the finding entries; kept until the record grows)."""
+    """Finding id -> index of its latest ``finding`` entry in the record, read from the
+    openings of the finding entries (or the body of a plaintext one). The record only grows,
+    so each call reads just the entries appended since the last."""
     store = st.raw_store
-    n = store.entry_count()
-    key = (store.url, n)
     with _index_lock:
-        hit = _index_cache.get(key)
-    if hit is not None:
-        return hit
-    out: dict[str, int] = {}
-    step = 20_000
-    for lo in range(0, n, step):
-        found = [e.index for e in store.entries(lo, min(n, lo + step)) if e.type == "finding"]
-        if not found:
-            continue
-        ops = store.openings(found[0], found[-1] + 1)
-        for i in found:
-            fid = ops.get(i, {}).get("id")
-            if fid is not None:
-                out[str(fid[1])] = i
-            else:  # a plaintext entry from before commitments
-                body = parse_entry(next(iter(store.entries(i, i + 1))).data)[1]
-                if isinstance(body.get("id"), str):
-                    out[body["id"]] = i
-    with _index_lock:
-        _index_cache.clear()
-        _index_cache[key] = out
-    return out
+        done, known = _index_cache.get(store.url, (0, {}))
+        n = store.entry_count()
+        if done > n:  # another store at the same URL: start again
+            done, known = 0, {}
+        out = dict(known)
+        step = 20_000
+        for lo in range(done, n, step):
+            found = [e for e in store.entries(lo, min(n, lo + step)) if e.type == "finding"]
+            if not found:
+                continue
+            ops = store.openings(found[0].index, found[-1].index + 1)
+            for e in found:
+                opened = ops.get(e.index, {}).get("id")
+                # without an opening: a plaintext entry from before commitments
+                fid = opened[1] if opened is not None else parse_entry(e.data)[1].get("id")
+                if isinstance(fid, str):
+                    out[fid] = e.index
+        _index_cache[store.url] = (n, out)
+        return out
 
 
 @router.get("/dashboard/record/{finding_id}", responses=error_responses(404))

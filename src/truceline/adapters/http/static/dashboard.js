@@ -6,13 +6,14 @@ import { showFinding } from "./finding.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
-const VERDICT = { violation: "#c0392b", compliant: "#27ae60", indeterminate: "#e0a800", not_applicable: "#888" };
+const VERDICT = { violation: "#c0392b", compliant: "#27ae60", insufficient_evidence: "#e0a800" };
 const PARTY = ["#4a78b5", "#b5524a", "#6a9a3a", "#8a5ab5"];
 const CATEGORY = ["#c0392b", "#e67e22", "#8e44ad", "#2980b9", "#16a085", "#7f8c8d", "#d35400", "#2c3e50"];
 
 const state = { cfg: null, days: [], day: null, report: null, published: new Set(), reports: new Map() };
 const map = L.map("map", { zoomControl: true, preferCanvas: false }).setView([48.4, 36.8], 6);
 window.truceMap = map;
+map.createPane("base").style.zIndex = 350;  // under the overlays, whatever arrives first
 L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
 const groups = {
   control: L.layerGroup().addTo(map), lines: L.layerGroup().addTo(map), zones: L.layerGroup().addTo(map),
@@ -42,9 +43,9 @@ function fill(select, values) {
 async function drawBase() {
   const base = await get("/dashboard/basemap");
   if (state.cfg.tile_url) L.tileLayer(state.cfg.tile_url, { maxZoom: 14 }).addTo(map);
-  L.geoJSON(base.russia, { style: { color: "#aaa", weight: 0.6, fillColor: "#ececec", fillOpacity: 1 }, interactive: false }).addTo(map);
-  L.geoJSON(base.outline, { style: { color: "#555", weight: 1.2, fillColor: "#fbfaf5", fillOpacity: 1 }, interactive: false }).addTo(map);
-  L.geoJSON(base.oblasts, { style: { color: "#999", weight: 0.6, dashArray: "3 3", fill: false }, interactive: false }).addTo(map);
+  L.geoJSON(base.russia, { pane: "base", style: { color: "#aaa", weight: 0.6, fillColor: "#ececec", fillOpacity: 1 }, interactive: false }).addTo(map);
+  L.geoJSON(base.outline, { pane: "base", style: { color: "#555", weight: 1.2, fillColor: "#fbfaf5", fillOpacity: 1 }, interactive: false }).addTo(map);
+  L.geoJSON(base.oblasts, { pane: "base", style: { color: "#999", weight: 0.6, dashArray: "3 3", fill: false }, interactive: false }).addTo(map);
   const places = L.layerGroup().addTo(map);
   const labels = () => {
     places.clearLayers();
@@ -126,7 +127,7 @@ async function drawIncidents() {
     }
   }
   state.drawn = (state.drawn || 0) + 1;  // for tests and bench/bench_dashboard.py
-  window.__incidents = { n: state.drawn, ms: performance.now() - t0, marks: res.marks.length, total: res.total };
+  window.__incidents = { n: state.drawn, at: performance.now(), ms: performance.now() - t0, marks: res.marks.length, total: res.total };
 }
 
 function drawFindings() {
@@ -219,13 +220,15 @@ async function selectDay(i) {
   state.day = dayISO(i);
   $("day-label").textContent = state.day;
   state.drawControl();
+  const whole = $("whole-period").checked;
+  const incidents = whole ? drawIncidents() : null;  // not tied to the day's period: at once
   state.report = await report(state.day);
   const total = Object.values(state.report.totals).reduce((a, b) => a + b, 0);
   $("day-summary").textContent = `${total} counted, ${state.report.findings.length} findings`;
   fill($("f-category"), Object.keys(state.report.totals));
   drawFindings();
   drawRestrictions();
-  await Promise.all([drawIncidents(), drawCoverage()]);
+  await Promise.all([incidents || drawIncidents(), drawCoverage()]);
   drawTimeline();
   document.body.dataset.ready = state.day;
 }
@@ -287,8 +290,10 @@ async function drawNotifications() {
   if (!res.notifications.length) ul.textContent = "none";
   for (const n of res.notifications) {
     const li = document.createElement("li");
-    li.textContent = `${n.provision_id || ""} ${n.finding_id || ""}: ${n.status || (n.acknowledged ? "acknowledged" : "open")} `;
-    if (state.cfg.role === "guarantor" && !n.acknowledged) {
+    li.dataset.id = n.id;
+    li.textContent = `${n.kind} ${n.provision_id} ${n.finding_id} (${n.party || "unattributed"}), ` +
+      `for ${n.guarantor}: ${n.acknowledgement ? "acknowledged" : n.state} `;
+    if (state.cfg.role === "guarantor" && n.guarantor === state.cfg.bound && !n.acknowledgement) {
       const b = document.createElement("button");
       b.textContent = "Acknowledge";
       b.onclick = async () => { try { await post(`/notifications/${n.id}/acknowledge`, {}); await drawNotifications(); } catch (e) { li.append(` refused: ${e.message}`); } };
@@ -325,8 +330,7 @@ async function start() {
   $("whole-period").checked = query.get("span") === "all";
   $("whole-period").onchange = drawIncidents;
   slider.value = String(Math.max(0, state.days.indexOf(want)));
-  await drawBase();
-  await drawAgreement();
+  await Promise.all([drawBase(), drawAgreement(), report(dayISO(Number(slider.value)))]);
   await selectDay(Number(slider.value));
   slider.oninput = () => { $("day-label").textContent = dayISO(Number(slider.value)); };
   slider.onchange = () => selectDay(Number(slider.value));
