@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.http.routes_reports import report_json
 from truceline.adapters.importers import detect_format, iter_observations, read_records
 from truceline.adapters.render.report import render_report
 from truceline.adapters.store import open_store
@@ -75,8 +76,13 @@ def test_daily_report_reproduces_the_smm_totals(tmp_path: Path) -> None:
         got = {a["area"]: a["counts"] for a in r.aggregates}
         assert got == want, day
         assert r.violations_total == 0  # counted over areas, never located into the table
-    text = render_report(daily_report(store, date(2020, 12, 28)), "md", None)
+    r = daily_report(store, date(2020, 12, 28))
+    text = render_report(r, "md", None)
     assert "| Donetsk | 2020-12-27 19:30 EET to 2020-12-28 19:30 EET | 299 | 46 |  |" in text
+    doc = report_json(r)["aggregates"]
+    assert doc[0] == {"area": "Donetsk", "period_start": "2020-12-27T17:30:00Z",
+                      "period_end": "2020-12-28T17:30:00Z", "source": "Daily 2020-12-29",
+                      "counts": {"ceasefire_violation": 299, "explosion": 46}}
 
 
 @pytest.mark.parametrize(("column", "value", "reason"), [
