@@ -70,7 +70,10 @@ def test_daily_report_reproduces_the_smm_totals(tmp_path: Path) -> None:
     rep = ingest(store, read_records(str(SMM)))
     assert rep.rejected == [] and rep.added == sum(
         1 for r in rows for c in FIGURES if r[c].strip())
-    run_check(store)
+    checked = run_check(store)
+    # counted, not located: no aggregate becomes an incident or a finding's evidence
+    assert checked.incidents == 0
+    assert not [f for f in checked.findings if any(e.startswith("smm-") for e in f.evidence)]
     for day, want in sorted(days.items()):
         r = daily_report(store, day)
         got = {a["area"]: a["counts"] for a in r.aggregates}
