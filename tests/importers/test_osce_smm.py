@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.http.redaction import redact_report
 from truceline.adapters.http.routes_reports import report_json
 from truceline.adapters.importers import detect_format, iter_observations, read_records
 from truceline.adapters.render.report import render_report
@@ -81,11 +82,16 @@ def test_daily_report_reproduces_the_smm_totals(tmp_path: Path) -> None:
         assert r.violations_total == 0  # counted over areas, never located into the table
     r = daily_report(store, date(2020, 12, 28))
     text = render_report(r, "md", None)
-    assert "| Donetsk | 2020-12-27 19:30 EET to 2020-12-28 19:30 EET | 299 | 46 |  |" in text
+    assert ("| Donetsk | 2020-12-27 19:30 EET to 2020-12-28 19:30 EET | 299 | 46 |  |  |  |  "
+            "| osce-smm (Daily 2020-12-29) |") in text
     doc = report_json(r)["aggregates"]
     assert doc[0] == {"area": "Donetsk", "period_start": "2020-12-27T17:30:00Z",
-                      "period_end": "2020-12-28T17:30:00Z", "source": "Daily 2020-12-29",
+                      "period_end": "2020-12-28T17:30:00Z", "source": "osce-smm",
+                      "ref": "Daily 2020-12-29",
                       "counts": {"ceasefire_violation": 299, "explosion": 46}}
+    # an outsider's report keeps the counts, drops the source's own reference
+    public = report_json(redact_report(r, [], 0.05))["aggregates"]
+    assert public[0] == {**doc[0], "ref": ""}
 
 
 @pytest.mark.parametrize(("column", "value", "reason"), [
