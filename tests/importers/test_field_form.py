@@ -129,6 +129,18 @@ def test_form_converts_with_every_choice(xform: str) -> None:
     assert 'appearance="bearing"' in xform
 
 
+@pytest.mark.parametrize("agreement", ["march2025", "minsk2", "new_start", "inf2"])
+def test_every_example_agreement_gives_a_form_without_warnings(agreement: str) -> None:
+    from io import BytesIO
+
+    from pyxform.xls2xform import convert
+
+    warnings: list[str] = []
+    ag, _ = load_agreement_file(agreement)
+    convert(xlsform=BytesIO(build_xlsform(ag)), file_type=".xlsx", warnings=warnings)
+    assert warnings == []
+
+
 def test_cli_writes_a_form_pyxform_accepts(tmp_path: Path) -> None:
     out, xml = tmp_path / "form.xlsx", tmp_path / "form.xml"
     res = run("form", "--agreement", "march2025", "--out", str(out), "--xform", str(xml))
