@@ -75,6 +75,10 @@ def test_daily_report_reproduces_the_smm_totals(tmp_path: Path) -> None:
     # counted, not located: no aggregate becomes an incident or a finding's evidence
     assert checked.incidents == 0
     assert not [f for f in checked.findings if any(e.startswith("smm-") for e in f.evidence)]
+    ceasefire = [f for f in checked.findings if f.provision_id == "MII-1"]
+    assert ceasefire and all(f.verdict.value == "insufficient_evidence" and
+                             f"{rep.added} counts over areas (osce-smm) overlap the window"
+                             in f.explanation for f in ceasefire)
     for day, want in sorted(days.items()):
         r = daily_report(store, day)
         got = {a["area"]: a["counts"] for a in r.aggregates}

@@ -45,3 +45,19 @@ def aggregate_rows(
          "counts": {c: counts[c] for c in AGGREGATE_CATEGORIES if c in counts}}
         for (a, t0, t1, src, ref), counts in sorted(rows.items())
     ]
+
+
+def aggregate_note(
+    observations: Iterable[Observation], start: datetime, end: datetime | None
+) -> str | None:
+    """What a check says of the aggregates overlapping its window: they exist, they are not
+    located, so they are evidence about no party (None when there are none). Figures are not
+    summed: a day's count and a cumulative one overlap."""
+    hits = [o for o in observations if o.kind is Kind.AGGREGATE and o.end_time is not None
+            and o.end_time > start and (end is None or o.time < end)]
+    if not hits:
+        return None
+    sources = ", ".join(sorted({source_of(o) for o in hits}))
+    return (f"{len(hits)} counts over areas ({sources}) overlap the window; counted, not "
+            "located, they are evidence about no party's side")
+
