@@ -18,9 +18,11 @@ import truceline.adapters.cli.commands  # noqa: F401  (registers the commands)
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.cli.main import cli
 from truceline.adapters.forms import SYSTEM_CHOICES, build_xlsform, form_fields, to_xform
+from truceline.adapters.store import open_store
 from truceline.core.catalogue import SYSTEMS
 from truceline.core.taxonomy import RestrictionType, WeaponClass
 from truceline.errors import ValidationError
+from truceline.services.openings import full_entries
 
 NS = {"x": "http://www.w3.org/2002/xforms"}
 
@@ -127,6 +129,18 @@ def test_form_converts_with_every_choice(xform: str) -> None:
     assert 'appearance="bearing"' in xform
 
 
+@pytest.mark.parametrize("agreement", ["march2025", "minsk2", "new_start", "inf2"])
+def test_every_example_agreement_gives_a_form_without_warnings(agreement: str) -> None:
+    from io import BytesIO
+
+    from pyxform.xls2xform import convert
+
+    warnings: list[str] = []
+    ag, _ = load_agreement_file(agreement)
+    convert(xlsform=BytesIO(build_xlsform(ag)), file_type=".xlsx", warnings=warnings)
+    assert warnings == []
+
+
 def test_cli_writes_a_form_pyxform_accepts(tmp_path: Path) -> None:
     out, xml = tmp_path / "form.xlsx", tmp_path / "form.xml"
     res = run("form", "--agreement", "march2025", "--out", str(out), "--xform", str(xml))
@@ -210,3 +224,37 @@ def test_an_answer_the_form_cannot_give_is_rejected_naming_the_field(
     assert res.exit_code == 4
     assert "line 3: _submitted_by: missing" in res.output
     assert "1 added, 0 already stored, 2 rejected" in res.output
+
+
+def test_server_signs_for_accounts_and_says_so(xform: str, tmp_path: Path) -> None:
+    """--sign-for-accounts: each account gets a server-held key whose registration entry says
+    so; its submissions are stored signed, idempotently; an unsigned one is then refused."""
+    form = FilledForm(xform)
+    db, keys = str(tmp_path / "t.db"), tmp_path / "keys"
+    run("init", "--db", db, "--agreement", "march2025")
+    export = tmp_path / "kobo.json"
+    args = ["ingest", "--db", db, "--sign-for-accounts", str(keys), str(export)]
+    # a bad file registers no key and stores nothing
+    export.write_text(json.dumps([form.kobo(1, FIRE), {**form.kobo(2, CHECKPOINT),
+                                                        "distance_band": "far"}]))
+    assert run(*args).exit_code == 65
+    assert not keys.exists() and open_store(db).keys() == [] and _ids(db) == {}
+    export.write_text(json.dumps([form.kobo(1, FIRE), form.kobo(2, CHECKPOINT),
+                                  form.kobo(3, CHECKPOINT, account="monitor_bogdan")]))
+    res = run(*args)
+    assert res.exit_code == 0 and "3 added, 0 already stored, 0 rejected" in res.output
+    regs = [b for _, t, b in full_entries(open_store(db)) if t == "key_registration"]
+    with sqlite3.connect(db) as c:
+        signed = [json.loads(r).get("signature") for (r,) in c.execute(
+            "SELECT record FROM observations")]
+    assert sorted(r["owner"] for r in regs) == ["kobo:monitor_alice", "kobo:monitor_bogdan"]
+    assert all(r["custody"].startswith("server: held by the server") for r in regs)
+    assert all(signed) and len(set(signed)) == 3
+    assert sorted(p.stat().st_mode & 0o777 for p in keys.iterdir()) == [0o600, 0o600]
+    # the same export again: the same keys, the same signatures, nothing new
+    assert "0 added, 3 already stored, 0 rejected" in run(*args).output
+    assert run("record", "verify", "--db", db).exit_code == 0
+    # the account now has a key: an unsigned submission of it is refused
+    export.write_text(json.dumps([form.kobo(4, CHECKPOINT)]))
+    res = run("ingest", "--db", db, "--on-invalid", "skip", str(export))
+    assert res.exit_code == 4 and "signature" in res.output

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.http.redaction import redact_report
+from truceline.adapters.http.routes_reports import report_json
 from truceline.adapters.importers import detect_format, iter_observations, read_records
 from truceline.adapters.render.report import render_report
 from truceline.adapters.store import open_store
@@ -69,14 +71,31 @@ def test_daily_report_reproduces_the_smm_totals(tmp_path: Path) -> None:
     rep = ingest(store, read_records(str(SMM)))
     assert rep.rejected == [] and rep.added == sum(
         1 for r in rows for c in FIGURES if r[c].strip())
-    run_check(store)
+    checked = run_check(store)
+    # counted, not located: no aggregate becomes an incident or a finding's evidence
+    assert checked.incidents == 0
+    assert not [f for f in checked.findings if any(e.startswith("smm-") for e in f.evidence)]
+    ceasefire = [f for f in checked.findings if f.provision_id == "MII-1"]
+    assert ceasefire and all(f.verdict.value == "insufficient_evidence" and
+                             f"{rep.added} counts over areas (osce-smm) overlap the window"
+                             in f.explanation for f in ceasefire)
     for day, want in sorted(days.items()):
         r = daily_report(store, day)
         got = {a["area"]: a["counts"] for a in r.aggregates}
         assert got == want, day
         assert r.violations_total == 0  # counted over areas, never located into the table
-    text = render_report(daily_report(store, date(2020, 12, 28)), "md", None)
-    assert "| Donetsk | 2020-12-27 19:30 EET to 2020-12-28 19:30 EET | 299 | 46 |  |" in text
+    r = daily_report(store, date(2020, 12, 28))
+    text = render_report(r, "md", None)
+    assert ("| Donetsk | 2020-12-27 19:30 EET to 2020-12-28 19:30 EET | 299 | 46 |  |  |  |  "
+            "| osce-smm (Daily 2020-12-29) |") in text
+    doc = report_json(r)["aggregates"]
+    assert doc[0] == {"area": "Donetsk", "period_start": "2020-12-27T17:30:00Z",
+                      "period_end": "2020-12-28T17:30:00Z", "source": "osce-smm",
+                      "ref": "Daily 2020-12-29",
+                      "counts": {"ceasefire_violation": 299, "explosion": 46}}
+    # an outsider's report keeps the counts, drops the source's own reference
+    public = report_json(redact_report(r, [], 0.05))["aggregates"]
+    assert public[0] == {**doc[0], "ref": ""}
 
 
 @pytest.mark.parametrize(("column", "value", "reason"), [

@@ -92,6 +92,7 @@ class Question:
     appearance: str = ""
     calculation: str = ""
     default: str = ""
+    parameters: str = ""
 
 
 _FIRE_OR_SIGHTING = "${kind}='fire' or ${kind}='weapon_sighting'"
@@ -151,12 +152,13 @@ QUESTIONS: tuple[Question, ...] = (
              relevant=_NOT_RESTRICTION),
     Question("text", "description", "What happened", appearance="multiline"),
     Question("begin_repeat", "photos", "Photos"),
-    Question("image", "photo", "Photo"),
+    # 2048 px keeps what a photo is evidence of and spares a field phone's upload
+    Question("image", "photo", "Photo", parameters="max-pixels=2048"),
     Question("end_repeat", ""),
 )
 
 _COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint",
-            "constraint_message", "appearance", "calculation", "default")
+            "constraint_message", "appearance", "calculation", "default", "parameters")
 
 
 def _label(value: str) -> str:

@@ -16,11 +16,13 @@ import math
 from datetime import datetime
 from typing import Any
 
+from truceline.core.aggregates import aggregate_note
 from truceline.core.agreements import Agreement
 from truceline.core.coverage import RULE_COVERAGE_KINDS
 from truceline.core.evidence import Evidence
 from truceline.core.findings import Finding, Verdict, finding_id, iso
 from truceline.core.provisions import Provision
+from truceline.core.taxonomy import Kind
 
 
 def _rounded(share: float, need: float) -> float:
@@ -169,12 +171,15 @@ class Builder:
                     time=iso(as_of),
                 )
             elif as_of is None or (relevant == 0 and not watched):
+                counts = aggregate_note(ev.by_kind.get(Kind.AGGREGATE.value, ()), self.start,
+                                        self.end) if self.p.rule.kind == "ceasefire" else None
                 self.add(
                     Verdict.INSUFFICIENT_EVIDENCE,
                     party,
                     (),
                     f"no relevant evidence about {party}'s side or forces in the window "
-                    f"{window}, so no determination for {party}",
+                    f"{window}, so no determination for {party}"
+                    + (f" ({counts})" if counts else ""),
                     kind="summary",
                     time=iso(self.end) if self.end else None,
                 )

@@ -48,16 +48,21 @@ def parse_key(public_key: str, owner: str, role: str) -> Verifier:
     return v
 
 
-def register_source_key(store: Store, owner: str, role: str, public_key_b64: str) -> str:
+def register_source_key(store: Store, owner: str, role: str, public_key_b64: str,
+                        custody: str | None = None) -> str:
     """Register a source's or witness's public key; returns its key id (the vkey).
 
     A weak key (non-canonical, small-order) raises SignatureError naming ``public_key``.
+    ``custody``, when given, goes into the registration entry: who holds the private key when
+    it is not the owner (a form account's key held by the server, services.account_keys).
     """
     if not owner:
         raise ValidationError("owner must not be empty", field="owner")
     v = parse_key(public_key_b64, owner, role)
     key_id = v.to_vkey()
     body = {"key_id": key_id, "owner": owner, "role": role, "public_key": b64(v.public_key)}
+    if custody is not None:
+        body["custody"] = custody
     store.register_key(key_id, owner, role, v.public_key, entry_bytes("key_registration", body))
     return key_id
 

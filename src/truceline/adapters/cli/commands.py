@@ -86,6 +86,14 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     help="ACLED: a CSV table (columns actor, party) saying which party each ACLED actor is.",
 )
 @click.option(
+    "--sign-for-accounts",
+    "key_dir",
+    type=click.Path(file_okay=False),
+    help="ODK/Kobo exports: sign each unsigned submission as its account with a key the "
+    "server holds in this directory (created and registered on first use; the key's record "
+    "entry says the server holds it).",
+)
+@click.option(
     "--require-signatures/--allow-unsigned",
     default=False,
     show_default=True,
@@ -95,7 +103,7 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
 @handle_errors
 def ingest(
     db: str, files: tuple[str, ...], fmt: str, on_invalid: str, require_signatures: bool,
-    actors: str | None = None,
+    actors: str | None = None, key_dir: str | None = None,
 ) -> None:
     """Validate observations and store them (idempotent by observation id).
 
@@ -133,9 +141,14 @@ def ingest(
             def advance(n: int, t: Any = task) -> None:
                 bar.advance(t, n)
 
+            records = read_records(path, None if fmt == "auto" else fmt, acled=acled)
+            if key_dir is not None:
+                from truceline.services.account_keys import sign_for_accounts
+                records = sign_for_accounts(store, records, Path(key_dir),
+                                            on_invalid=on_invalid)  # type: ignore[arg-type]
             rep = run_ingest(
                 store,
-                read_records(path, None if fmt == "auto" else fmt, acled=acled),
+                records,
                 on_invalid=on_invalid,  # type: ignore[arg-type]
                 progress=advance,
                 require_signatures=require_signatures,

@@ -124,5 +124,6 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> Daily
         _point(y, "lon", "lat", grid)
         restrictions.append(y)
     fs = [Finding.from_record(redact_finding(f.to_record(), grid)) for f in findings]
+    aggregates = [{**a, "ref": ""} for a in r.aggregates]  # as an observation's dataset_ref
     return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
-                               awaiting=[])
+                               awaiting=[], aggregates=aggregates)

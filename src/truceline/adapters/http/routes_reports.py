@@ -45,6 +45,9 @@ def report_json(r: DailyReport) -> dict[str, Any]:
         "restrictions": r.restrictions, "coverage": r.coverage, "events": r.events,
         "areas": [x.to_json() for x in r.areas],
         "unchecked": r.unchecked,  # observations since the last check, not in this report
+        # counts over an area and a period (kind aggregate), as published: not located
+        "aggregates": [{**a, "period_start": utc_iso(a["period_start"]),
+                        "period_end": utc_iso(a["period_end"])} for a in r.aggregates],
     }
 
 
