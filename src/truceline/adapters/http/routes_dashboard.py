@@ -18,6 +18,7 @@ only what has no home elsewhere, each through :mod:`policy` and :mod:`redaction`
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -147,6 +148,10 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
         w, s, e, n = (float(v) for v in text.split(","))
     except ValueError:
         raise ValidationError("four numbers: west,south,east,north", field="bbox") from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)) or not (
+            -180 <= w and e <= 180 and -90 <= s and n <= 90):
+        raise ValidationError("degrees: longitude within -180..180, latitude -90..90",
+                              field="bbox")
     if not (w <= e and s <= n):
         raise ValidationError("west must not exceed east, south not north", field="bbox")
     return w, s, e, n
@@ -168,8 +173,10 @@ def _incident_index(st: AppState, who: Principal, t0: datetime | None,
         ctx = st.context()
         behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement,
                                                    st.published()))
+    # the answer is a function of the store, the check, the span and what is redacted how:
+    # the set itself (not its hash, which two sets may share) and the grid it is coarsened to
     key = (st.raw_store.url, st.raw_reader.get_meta(CHECKED_META), t0, t1,
-           "exact" if exact else hash(behind))
+           ("exact",) if exact else (st.grid, behind))
     with _incident_lock:
         hit = _incident_cache.get(key)
     if hit is not None:
