@@ -149,7 +149,7 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     except ValueError:
         raise ValidationError("four numbers: west,south,east,north", field="bbox") from None
     if not all(math.isfinite(v) for v in (w, s, e, n)) or not (
-            -180 <= w and e <= 180 and -90 <= s and n <= 90):
+            w >= -180 and e <= 180 and s >= -90 and n <= 90):
         raise ValidationError("degrees: longitude within -180..180, latitude -90..90",
                               field="bbox")
     if not (w <= e and s <= n):
