@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 
@@ -95,3 +96,22 @@ def test_bad_input_on_every_dashboard_route_is_a_4xx_naming_the_field(
         assert body["code"] and "Traceback" not in r.text, path
         if field is not None:
             assert body["field"] == field, (path, body)
+
+
+def test_record_opening_is_one_the_key_gets_from_record_openings(client: TestClient,
+                                                                 world: World) -> None:
+    """The dashboard's opening of a finding's id is never more than ``/record/openings``
+    gives the same key for that entry."""
+    for role in ("anon", "monitor", "party_RU", "party_UA", "guarantor_UK", "analyst"):
+        h = world.headers(role)
+        seen = [f["id"] for f in client.get("/findings", headers=h).json()["findings"]]
+        assert seen, role
+        for fid in seen[:4]:
+            loc = client.get(f"/dashboard/record/{fid}", headers=h).json()
+            i = loc["index"]
+            bundle = client.get(f"/record/openings?start={i}&end={i + 1}", headers=h).json()
+            allowed = {(o["field"], o["salt"], json.dumps(o["value"]))
+                       for o in bundle["openings"] if o["index"] == i}
+            op = loc["opening"]
+            assert (op["field"], op["salt"], json.dumps(op["value"])) in allowed, (role, fid)
+            assert op["value"] == fid
