@@ -115,3 +115,10 @@ def test_record_opening_is_one_the_key_gets_from_record_openings(client: TestCli
             op = loc["opening"]
             assert (op["field"], op["salt"], json.dumps(op["value"])) in allowed, (role, fid)
             assert op["value"] == fid
+
+
+def test_the_page_runs_only_its_own_scripts(client: TestClient) -> None:
+    csp = client.get("/").headers.get("content-security-policy", "")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives.get("script-src") == "'self'"  # no inline handlers, no eval
+    assert directives.get("frame-ancestors") == "'none'"

@@ -49,10 +49,16 @@ STATIC = Path(str(files("truceline.adapters.http").joinpath("static")))
 MAX_DAYS = 62
 
 
+#: The page runs only its own script files: markup that slips into it (text from a report is a
+#: party's or a monitor's) cannot run, and no other site may frame it (its buttons publish).
+CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
 @router.get("/", include_in_schema=False)
 def index() -> HTMLResponse:
     """The dashboard page."""
-    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"),
+                        headers={"Content-Security-Policy": CSP})
 
 
 @router.get("/dashboard/static/{path:path}", include_in_schema=False)
