@@ -122,3 +122,18 @@ def test_the_page_runs_only_its_own_scripts(client: TestClient) -> None:
     directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
     assert directives.get("script-src") == "'self'"  # no inline handlers, no eval
     assert directives.get("frame-ancestors") == "'none'"
+
+
+def test_one_bound_alone_spans_at_most_the_limit(client: TestClient, world: World) -> None:
+    """A start without an end is not "from then on, everything" (each such query would read
+    every incident in the store again): it spans the same 62 days as an explicit pair."""
+    h = world.headers("analyst")
+    everything = client.get("/dashboard/incidents", headers=h).json()["total"]
+    assert everything > 0
+    early = client.get("/dashboard/incidents?start=2024-12-01T00:00:00Z", headers=h)
+    assert early.status_code == 200 and early.json()["total"] == 0  # ends 2025-02-01
+    late = client.get("/dashboard/incidents?end=2025-06-30T00:00:00Z", headers=h)
+    assert late.status_code == 200 and late.json()["total"] == 0  # starts 2025-04-29
+    for q, field in (("start=9999-12-31T00:00:00Z", "start"), ("end=0001-01-02T00:00:00Z", "end")):
+        r = client.get(f"/dashboard/incidents?{q}", headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, (q, r.text)

@@ -209,7 +209,14 @@ def incidents(start: str | None = Query(None, max_length=40),
     """Incidents in ``[start, end)`` inside ``bbox``, clustered for ``zoom``: analysts all,
     exact; everyone else those behind the findings it may see, on the public grid."""
     t0, t1 = _time(start, "start"), _time(end, "end")
-    if t0 and t1 and (t1 <= t0 or t1 - t0 > timedelta(days=MAX_DAYS)):
+    span = timedelta(days=MAX_DAYS)
+    try:  # one bound alone spans MAX_DAYS too: no query reads every incident from a day on
+        t1 = t0 + span if t0 and not t1 else t1
+        t0 = t1 - span if t1 and not t0 else t0
+    except OverflowError:
+        raise ValidationError("too far from year 1 or 9999", field="start" if start else "end") \
+            from None
+    if t0 and t1 and (t1 <= t0 or t1 - t0 > span):
         raise ValidationError(f"must be after start, at most {MAX_DAYS} days", field="end")
     box = _bbox(bbox)
     grid = None if sees_exact(who) else st.grid
