@@ -153,7 +153,9 @@ def test_party_opens_its_finding_and_files_a_dispute(browser: Any, site: tuple[s
     ids = page.locator("#findings .finding").evaluate_all("els => els.map(e => e.dataset.id)")
     assert F_RU in ids
     size = _checkpoint_size(url)
-    assert open_finding(page, F_RU) == f"verified against checkpoint {size} cosigned by UA, RU"
+    got = open_finding(page, F_RU)
+    assert re.match(rf"verified against checkpoint {size} cosigned by UA \(key [0-9a-f]{{8}}\), "
+                    r"RU \(key [0-9a-f]{8}\); log key \S+ as served, not pinned", got), got
     assert "violation (RU)" in page.inner_text("#detail")
     page.fill("#dispute-text", "Our battery was not at that position on 27 March.")
     page.click("#dispute-btn")

@@ -18,6 +18,7 @@ only what has no home elsewhere, each through :mod:`policy` and :mod:`redaction`
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -48,10 +49,16 @@ STATIC = Path(str(files("truceline.adapters.http").joinpath("static")))
 MAX_DAYS = 62
 
 
+#: The page runs only its own script files: markup that slips into it (text from a report is a
+#: party's or a monitor's) cannot run, and no other site may frame it (its buttons publish).
+CSP = "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
 @router.get("/", include_in_schema=False)
 def index() -> HTMLResponse:
     """The dashboard page."""
-    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+    return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"),
+                        headers={"Content-Security-Policy": CSP})
 
 
 @router.get("/dashboard/static/{path:path}", include_in_schema=False)
@@ -147,6 +154,10 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
         w, s, e, n = (float(v) for v in text.split(","))
     except ValueError:
         raise ValidationError("four numbers: west,south,east,north", field="bbox") from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)) or not (
+            w >= -180 and e <= 180 and s >= -90 and n <= 90):
+        raise ValidationError("degrees: longitude within -180..180, latitude -90..90",
+                              field="bbox")
     if not (w <= e and s <= n):
         raise ValidationError("west must not exceed east, south not north", field="bbox")
     return w, s, e, n
@@ -168,8 +179,10 @@ def _incident_index(st: AppState, who: Principal, t0: datetime | None,
         ctx = st.context()
         behind = incidents_behind(visible_findings(who, st.findings(), ctx.agreement,
                                                    st.published()))
+    # the answer is a function of the store, the check, the span and what is redacted how:
+    # the set itself (not its hash, which two sets may share) and the grid it is coarsened to
     key = (st.raw_store.url, st.raw_reader.get_meta(CHECKED_META), t0, t1,
-           "exact" if exact else hash(behind))
+           ("exact",) if exact else (st.grid, behind))
     with _incident_lock:
         hit = _incident_cache.get(key)
     if hit is not None:
@@ -196,7 +209,14 @@ def incidents(start: str | None = Query(None, max_length=40),
     """Incidents in ``[start, end)`` inside ``bbox``, clustered for ``zoom``: analysts all,
     exact; everyone else those behind the findings it may see, on the public grid."""
     t0, t1 = _time(start, "start"), _time(end, "end")
-    if t0 and t1 and (t1 <= t0 or t1 - t0 > timedelta(days=MAX_DAYS)):
+    span = timedelta(days=MAX_DAYS)
+    try:  # one bound alone spans MAX_DAYS too: no query reads every incident from a day on
+        t1 = t0 + span if t0 and not t1 else t1
+        t0 = t1 - span if t1 and not t0 else t0
+    except OverflowError:
+        raise ValidationError("too far from year 1 or 9999", field="start" if start else "end") \
+            from None
+    if t0 and t1 and (t1 <= t0 or t1 - t0 > span):
         raise ValidationError(f"must be after start, at most {MAX_DAYS} days", field="end")
     box = _bbox(bbox)
     grid = None if sees_exact(who) else st.grid

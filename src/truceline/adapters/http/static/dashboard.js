@@ -3,6 +3,7 @@
 // roles that may see them), filters, and a timeline of the daily report's counts.
 import { apiKey, get, post, setApiKey } from "./api.js";
 import { showFinding } from "./finding.js";
+import { pinLogKey, pinnedLogKey } from "./verify.js";
 
 const L = window.L;
 const $ = (id) => document.getElementById(id);
@@ -27,6 +28,10 @@ L.control.layers(null, {
 }, { collapsed: true }).addTo(map);
 
 const status = (t) => { $("status").textContent = t; };
+// Text for a tooltip as a node, never as HTML: ids, regions and names come from submitted
+// reports (a party's too), and Leaflet parses a string tooltip as HTML in the reader's page.
+const text = (t) => { const s = document.createElement("span"); s.textContent = String(t); return s; };
+const esc = (t) => String(t).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dayISO = (i) => state.days[i];
 const filters = () => ({
   provision: $("f-provision").value, party: $("f-party").value, verdict: $("f-verdict").value,
@@ -53,7 +58,7 @@ async function drawBase() {
       if (p.properties.rank > (map.getZoom() >= 8 ? 3 : map.getZoom() >= 7 ? 2 : 1)) continue;
       const [lon, lat] = p.geometry.coordinates;
       L.circleMarker([lat, lon], { radius: 2, color: "#333", weight: 1, fillOpacity: 1, interactive: false })
-        .bindTooltip(p.properties.name, { permanent: true, direction: "right", className: "place-label" }).addTo(places);
+        .bindTooltip(text(p.properties.name), { permanent: true, direction: "right", className: "place-label" }).addTo(places);
     }
   };
   map.on("zoomend", labels);
@@ -70,13 +75,13 @@ async function drawAgreement() {
       const p = c.properties, d = state.day;
       if ((p.valid_from && d < p.valid_from) || (p.valid_to && d >= p.valid_to)) continue;
       L.geoJSON(c, { style: { stroke: false, fillColor: PARTY[parties.indexOf(p.party) % PARTY.length], fillOpacity: 0.18 } })
-        .bindTooltip(`area held by ${p.party}`).addTo(groups.control);
+        .bindTooltip(text(`area held by ${p.party}`)).addTo(groups.control);
     }
   };
-  for (const l of ly.lines) L.geoJSON(l, { style: { color: "#111", weight: 2 } }).bindTooltip(l.properties.name).addTo(groups.lines);
-  for (const z of ly.zones) L.geoJSON(z, { style: { color: "#555", weight: 1, dashArray: "6 4", fill: false } }).bindTooltip(`zone ${z.properties.id}`).addTo(groups.zones);
+  for (const l of ly.lines) L.geoJSON(l, { style: { color: "#111", weight: 2 } }).bindTooltip(text(l.properties.name)).addTo(groups.lines);
+  for (const z of ly.zones) L.geoJSON(z, { style: { color: "#555", weight: 1, dashArray: "6 4", fill: false } }).bindTooltip(text(`zone ${z.properties.id}`)).addTo(groups.zones);
   ly.sectors.forEach((s, i) => L.geoJSON(s, { style: { color: CATEGORY[i % CATEGORY.length], weight: 5, opacity: 0.35 } })
-    .bindTooltip(`sector ${s.properties.name}`).addTo(groups.sectors));
+    .bindTooltip(text(`sector ${s.properties.name}`)).addTo(groups.sectors));
 }
 
 // A 95 % error ellipse as a polygon (semi-axes in metres, azimuth of the major axis from north).
@@ -115,14 +120,14 @@ async function drawIncidents() {
       const i = m.incident, loc = i.impact || i.location || i.origin;
       if (f.category && !(i.fire_type || i.kind).includes(f.category.split(":")[0].replace(/ /g, "_"))) continue;
       L.circleMarker([loc.lat, loc.lon], { radius: 4, color: "#7b241c", fillColor: "#c0392b", fillOpacity: 0.8, weight: 1 })
-        .bindTooltip(`${i.id}: ${i.fire_type || i.kind} x${i.count} at ${i.time}`).addTo(groups.incidents);
+        .bindTooltip(text(`${i.id}: ${i.fire_type || i.kind} x${i.count} at ${i.time}`)).addTo(groups.incidents);
       const e = i.details && i.details.ellipse;
       if (e) L.polygon(ellipse(loc.lat, loc.lon, e), { color: "#c0392b", weight: 1, fill: false, dashArray: "2 2" }).addTo(groups.incidents);
     } else {
       const size = 18 + Math.min(22, Math.round(Math.log2(m.n + 1) * 3));
       L.marker([m.lat, m.lon], { icon: L.divIcon({ className: "", iconSize: [size, size],
         html: `<div class="cluster" style="width:${size}px;height:${size}px;line-height:${size}px">${m.n}</div>` }) })
-        .bindTooltip(`${m.n} incidents (${m.count} counted): ${Object.entries(m.kinds).map(([k, v]) => `${k} ${v}`).join(", ")}`)
+        .bindTooltip(text(`${m.n} incidents (${m.count} counted): ${Object.entries(m.kinds).map(([k, v]) => `${k} ${v}`).join(", ")}`))
         .addTo(groups.incidents);
     }
   }
@@ -147,7 +152,7 @@ function drawFindings() {
     ul.append(li);
     if (x.lat != null) {
       L.circleMarker([x.lat, x.lon], { radius: 7, color: "#222", weight: 1, fillColor: VERDICT[x.verdict] || "#888", fillOpacity: 0.9 })
-        .bindTooltip(`${x.provision_id}: ${x.verdict}`).on("click", () => openFinding(x)).addTo(groups.findings);
+        .bindTooltip(text(`${x.provision_id}: ${x.verdict}`)).on("click", () => openFinding(x)).addTo(groups.findings);
     }
   }
   $("findings-count").textContent = `(${list.length})`;
@@ -164,7 +169,7 @@ function drawRestrictions() {
   for (const r of state.report.restrictions) {
     if (r.lon == null) continue;
     L.marker([r.lat, r.lon], { icon: L.divIcon({ className: "", html: "<b style='font-size:18px'>\u2716</b>", iconSize: [16, 16] }) })
-      .bindTooltip(`restriction: ${r.type} (${r.region || ""}) ${r.time}`).addTo(groups.restrictions);
+      .bindTooltip(text(`restriction: ${r.type} (${r.region || ""}) ${r.time}`)).addTo(groups.restrictions);
   }
 }
 
@@ -199,14 +204,14 @@ async function drawCoverage() {
     const line = state.layers.lines.find((l) => l.properties.id === c.line);
     for (const g of line ? c.gaps : []) {
       for (const seg of stretch(line, g.from_km, g.to_km)) {
-        L.polyline(seg, { color: "#555", weight: 9, opacity: 0.35 }).bindTooltip(`not covered (${g.party} side): ${g.from_km}-${g.to_km} km, ${(100 * g.share).toFixed(0)} % observed`).addTo(groups.coverage);
+        L.polyline(seg, { color: "#555", weight: 9, opacity: 0.35 }).bindTooltip(text(`not covered (${g.party} side): ${g.from_km}-${g.to_km} km, ${(100 * g.share).toFixed(0)} % observed`)).addTo(groups.coverage);
       }
     }
   }
   for (const a of c.assets || []) {  // only analysts and monitors are sent the mission's assets
     if (a.lat == null) continue;
     L.circleMarker([a.lat, a.lon], { radius: 5, color: "#1f3447", fillColor: "#fff", fillOpacity: 1, weight: 2 })
-      .bindTooltip(`${a.asset_type || "observer"} ${a.source_id} (${a.asset_status})`).addTo(groups.observers);
+      .bindTooltip(text(`${a.asset_type || "observer"} ${a.source_id} (${a.asset_status})`)).addTo(groups.observers);
     if (a.range_m) L.circle([a.lat, a.lon], { radius: a.range_m, color: "#1f3447", weight: 0.5, fill: false }).addTo(groups.observers);
   }
 }
@@ -252,13 +257,13 @@ function drawTimeline() {
     let y = H - pad;
     for (const k of order) {
       const h = ((c[k] || 0) / max) * (H - 2 * pad);
-      if (h > 0) parts.push(`<rect x="${pad + i * bw + 1}" y="${y - h}" width="${Math.max(1, bw - 2)}" height="${h}" fill="${CATEGORY[order.indexOf(k) % CATEGORY.length]}"><title>${days[i]} ${k}: ${c[k]}</title></rect>`);
+      if (h > 0) parts.push(`<rect x="${pad + i * bw + 1}" y="${y - h}" width="${Math.max(1, bw - 2)}" height="${h}" fill="${CATEGORY[order.indexOf(k) % CATEGORY.length]}"><title>${esc(days[i])} ${esc(k)}: ${esc(c[k])}</title></rect>`);
       y -= h;
     }
     if (days[i] === state.day) parts.push(`<rect x="${pad + i * bw}" y="2" width="${bw}" height="${H - pad}" fill="none" stroke="#000"/>`);
   });
-  parts.push(`<text x="${pad}" y="12" font-size="11">counts per day (daily report)${f.category ? ": " + f.category : ""} \u2014 max ${max}</text>`);
-  order.forEach((k, j) => parts.push(`<text x="${W - 200}" y="${12 + 11 * j}" font-size="10" fill="${CATEGORY[j % CATEGORY.length]}">${k}</text>`));
+  parts.push(`<text x="${pad}" y="12" font-size="11">counts per day (daily report)${f.category ? ": " + esc(f.category) : ""} \u2014 max ${max}</text>`);
+  order.forEach((k, j) => parts.push(`<text x="${W - 200}" y="${12 + 11 * j}" font-size="10" fill="${CATEGORY[j % CATEGORY.length]}">${esc(k)}</text>`));
   parts.push(`<text x="${pad}" y="${H - 4}" font-size="10">${days[0]}</text><text x="${W - pad - 60}" y="${H - 4}" font-size="10">${days[days.length - 1]}</text>`);
   svg.innerHTML = parts.join("");
 }
@@ -344,4 +349,6 @@ async function start() {
 
 $("signin").onsubmit = (ev) => { ev.preventDefault(); setApiKey($("apikey").value.trim()); location.reload(); };
 $("signout-btn").onclick = () => { setApiKey(""); location.reload(); };
+$("logkey").value = pinnedLogKey();
+$("pin").onsubmit = (ev) => { ev.preventDefault(); pinLogKey($("logkey").value.trim()); status(pinnedLogKey() ? "log key pinned" : "log key unpinned"); };
 start().catch((e) => status(`error: ${e.message}`));

@@ -89,10 +89,21 @@ async function commitment(type, field, saltHex, value) {
   return hex(await sha256(DOMAIN, name, fromHex(saltHex), enc.encode(JSON.stringify(value))));
 }
 
+//: Where the page keeps the log key its user pinned (a public key, so localStorage): what the
+//: served checkpoint must be signed with, compared out of band (docs/dashboard.md).
+const PIN = "truceline.logkey";
+export function pinnedLogKey() { return localStorage.getItem(PIN) || ""; }
+export function pinLogKey(vkey) { vkey ? localStorage.setItem(PIN, vkey) : localStorage.removeItem(PIN); }
+
 /**
  * Check a finding's record entry: its id opening against the entry's commitment, the entry's
  * leaf hash, the inclusion proof against the checkpoint's root, the log's signature and each
- * party's cosignature. Returns {ok, text, checkpoint, cosigners}; never throws.
+ * party's cosignature. Returns {ok, text, checkpoint, cosigners, pinned}; never throws.
+ *
+ * The leaf must be shown to be this finding's (entry bytes hashing to it and an opening of
+ * its id, or a plaintext id): a valid proof of some other leaf proves nothing about it. The
+ * log's key is the one the user pinned when there is one; it must also be the one
+ * ``/record/log-key`` serves, so one tampered answer cannot bring its own key.
  */
 export async function checkFinding(findingId) {
   try {
@@ -100,32 +111,39 @@ export async function checkFinding(findingId) {
     const proof = await get(`/record/proof/inclusion?index=${loc.index}&size=${loc.size}`);
     const cp = await get(`/dashboard/checkpoint?size=${loc.size}`);
     const note = parseNote(cp.note);
+    if (proof.index !== loc.index || proof.size !== loc.size) throw new Error("the proof is not for the entry asked about");
     if (note.size !== proof.size) throw new Error("the checkpoint is not of the proof's size");
     const leaf = b64(proof.leaf_hash);
-    if (proof.entry) {
-      const bytes = b64(proof.entry);
-      if (!same(await sha256(Uint8Array.of(0), bytes), leaf)) throw new Error("entry does not hash to the leaf");
-      const entry = JSON.parse(new TextDecoder().decode(bytes));
-      if (entry.type !== "finding") throw new Error("the entry is not a finding");
-      const c = entry.body.id && entry.body.id.c;
-      if (loc.opening && c) {
-        const got = await commitment("finding", "id", loc.opening.salt, loc.opening.value);
-        if (got !== c || loc.opening.value !== findingId) throw new Error("the id opening does not match the entry");
-      } else if (!c && entry.body.id !== findingId) throw new Error("the entry is another finding's");
-    }
+    if (!proof.entry) throw new Error("the entry is not served to this key: the leaf cannot be tied to the finding");
+    const bytes = b64(proof.entry);
+    if (!same(await sha256(Uint8Array.of(0), bytes), leaf)) throw new Error("entry does not hash to the leaf");
+    const entry = JSON.parse(new TextDecoder().decode(bytes));
+    if (entry.type !== "finding") throw new Error("the entry is not a finding");
+    const c = entry.body.id && entry.body.id.c;
+    if (c) {
+      if (!loc.opening || loc.opening.field !== "id") throw new Error("no opening of the entry's id: the leaf cannot be tied to the finding");
+      const got = await commitment("finding", "id", loc.opening.salt, loc.opening.value);
+      if (got !== c || loc.opening.value !== findingId) throw new Error("the id opening does not match the entry");
+    } else if (entry.body.id !== findingId) throw new Error("the entry is another finding's");
     const root = await rootFromInclusion(leaf, proof.index, proof.size, proof.proof.map(b64));
     if (!same(root, note.root)) throw new Error("the inclusion proof does not lead to the checkpoint's root");
-    const logKey = await parseVkey(cp.log_vkey);
+    const pinned = pinnedLogKey();
+    if (pinned && cp.log_vkey !== pinned) throw new Error("the checkpoint's log key is not the pinned one");
+    const served = (await get("/record/log-key")).vkey;
+    if (cp.log_vkey !== served) throw new Error("the checkpoint's log key is not the log's key");
+    const logKey = await parseVkey(pinned || served);
     if (note.origin !== logKey.name || !(await signedBy(note, logKey))) throw new Error("no valid log signature");
-    const cosigners = [];
+    const cosigners = [], named = [];
     for (const [party, vkeys] of Object.entries(cp.witnesses)) {
       for (const vk of vkeys) {
         const key = await parseVkey(vk);
-        if (key.alg === ALG_COSIGNATURE_V1 && (await signedBy(note, key))) { cosigners.push(party); break; }
+        if (key.alg === ALG_COSIGNATURE_V1 && (await signedBy(note, key))) { cosigners.push(party); named.push(`${party} (key ${hex(key.id)})`); break; }
       }
     }
-    const by = cosigners.length ? ` cosigned by ${cosigners.join(", ")}` : " (not cosigned by any party yet)";
-    return { ok: true, checkpoint: note.size, cosigners, text: `verified against checkpoint ${note.size}${by}` };
+    const by = cosigners.length ? ` cosigned by ${named.join(", ")}` : " (not cosigned by any party yet)";
+    const trust = pinned ? "; log key pinned" : `; log key ${logKey.name}+${hex(logKey.id)} as served, not pinned: compare it out of band`;
+    return { ok: true, checkpoint: note.size, cosigners, pinned: Boolean(pinned),
+      text: `verified against checkpoint ${note.size}${by}${trust}` };
   } catch (e) {
     return { ok: false, text: `failed: ${e.message}` };
   }
