@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,6 +29,7 @@ from truceline.core.fusion.locate import (
     ellipse,
     locate,
 )
+from truceline.core.fusion.wind import estimate_wind
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -130,6 +133,10 @@ def test_arrival_times_recover_origin_and_emission_time(seed, n, temp, wu, wv):
     assert abs(res.fixes.t0[0] - t0) < 0.2
 
 
+#: these sensors write the air exactly as it is (``arrival_report``): no error to allow for
+EXACT_AIR = FusionParams(locate=LocateParams(met_temperature_sd_c=0.0, met_wind_sd_ms=0.0))
+
+
 def test_mixed_bearings_and_arrivals_give_one_estimate_better_than_either():
     rng = np.random.default_rng(3)
     target = (37.8, 48.9)
@@ -148,7 +155,7 @@ def test_mixed_bearings_and_arrivals_give_one_estimate_better_than_either():
                 if use_a:
                     arrival_report(rep, 0, s, target, 50.0, 0.01, sub, source=f"s{k}")
         for key, rep in (("ab", both), ("b", only_b), ("a", only_a)):
-            res = fuse_batch(rep.batch(), None)
+            res = fuse_batch(rep.batch(), None, EXACT_AIR)
             assert res.n_groups == 1
             errs[key].append(np.sqrt(np.trace(res.fixes.cov[0])))
             if key == "ab":
@@ -260,3 +267,36 @@ def test_arrival_ellipses_count_the_error_of_the_air(report_wind: bool) -> None:
         assert coverage(LocateParams(met_temperature_sd_c=0.0, met_wind_sd_ms=0.0)) < 0.8
     else:
         assert coverage(LocateParams(wind_unknown_sd_ms=0.5)) < 0.8
+
+
+def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() -> None:
+    """Sensors that write no wind under a steady 3.6 m/s one: each day's wind is estimated
+    from the bangs heard by two arrays (their arrivals from different directions disagree by
+    the wind), and the fixes located with it are several times closer to the truth than with
+    calm air assumed, their ellipses still honest."""
+    r, truth = _air_week(12, 96, report_wind=False)
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    cd = candidates(b, GroupingParams())
+    off = LocateParams(estimate_wind=False)
+    fx0 = locate(b, labels, cd, off)
+    b1, fx1 = estimate_wind(b, labels, cd, fx0, LocateParams())
+    unk = np.isfinite(b1.arr)
+    assert not b.wind_known[unk].any()
+    assert np.allclose(b1.wu[unk], 3.0, atol=0.5) and np.allclose(b1.wv[unk], -2.0, atol=0.5)
+    assert (b1.wind_sd[unk] < 0.5).all()
+
+    def err(fx: Any) -> np.ndarray:
+        return np.hypot(fx.x - truth[:, 0], fx.y - truth[:, 1])
+
+    assert np.median(err(fx1)) < np.median(err(fx0)) / 3
+    d2 = [synth.true_cov_frame_error(fx1.x[g], fx1.y[g], fx1.cov[g], truth[g])
+          for g in range(len(truth))]
+    assert 0.9 <= float(np.mean(np.asarray(d2) <= CHI2_95_2DOF)) <= 0.99
+    # a report that gives its wind keeps it
+    r2, _ = _air_week(12, 8, report_wind=True)
+    b2 = r2.batch()
+    l2 = np.asarray(r2.event, np.int64)
+    c2 = candidates(b2, GroupingParams())
+    same, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
+    assert same is b2

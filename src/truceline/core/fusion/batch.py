@@ -155,8 +155,12 @@ class FireBatch:
     fire_type: NDArray[Any]
     explosion_type: NDArray[Any]
     weapon_class: NDArray[Any]
-    #: whether the report gave the wind (else ``wu``/``wv`` are 0: unknown, not calm)
+    #: whether the report gave the wind (else ``wu``/``wv`` are 0: unknown, not calm, until
+    #: the fusion estimates it from the arrivals: :func:`.wind.estimate_wind`)
     wind_known: NDArray[np.bool_]
+    #: where the report gave no wind, the error (1 sigma per component, m/s) of the wind in
+    #: ``wu``/``wv``: inf while unknown, the estimate's error once estimated; NaN where given
+    wind_sd: F64
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -237,7 +241,8 @@ class FireBatch:
             dmin=num("distance_min_m"), dmax=num("distance_max_m"), ex=ex, ey=ey, esd=esd,
             arr=arr, c=c, wu=wu, wv=wv, k=scale, count=count, fire_type=ft, explosion_type=et,
             weapon_class=obj("weapon_class"),
-            wind_known=np.isfinite(num("wind_u_ms")) & np.isfinite(num("wind_v_ms")),
+            wind_known=(known := np.isfinite(num("wind_u_ms")) & np.isfinite(num("wind_v_ms"))),
+            wind_sd=np.where(known, np.nan, np.inf),
         )
 
     def take(self, rows: I64, numbers_only: bool = False) -> FireBatch:

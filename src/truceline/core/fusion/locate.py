@@ -87,6 +87,11 @@ class LocateParams:
     #: (at most ``max_level``).
     wild_bearing_rate: float = 0.02
     max_level: float = 0.999
+    #: Estimate the wind from the arrivals where reports give none (:mod:`.wind`): one wind
+    #: per period of this many seconds, located again this many times.
+    estimate_wind: bool = True
+    wind_period_s: float = 86_400.0
+    wind_iterations: int = 3
     met_temperature_sd_c: float = 0.5
     met_wind_sd_ms: float = 0.5
     wind_unknown_sd_ms: float = 4.0
@@ -276,8 +281,8 @@ def heavy_tail_factor(k: I64 | int, p: LocateParams) -> F64:
     ``chi2_2(q) / chi2_2(0.95) = ln(1 - q) / ln(0.05)``.
 
     >>> p = LocateParams()
-    >>> float(heavy_tail_factor(0, p)), round(float(heavy_tail_factor(1, p)), 3)
-    (1.0, 1.165)
+    >>> round(float(heavy_tail_factor(0, p)), 3), round(float(heavy_tail_factor(1, p)), 3)
+    (1.0, 1.164)
     """
     q = np.minimum(0.95 / (1.0 - p.wild_bearing_rate) ** np.asarray(k, float), p.max_level)
     return np.asarray(np.log1p(-q) / np.log(0.05), float)
@@ -314,8 +319,11 @@ def _air_cov(A: F64, b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64, J
     dcdt = np.bincount(g, c0 / (2.0 * (273.15 + _temperature(c0))), minlength=G) / n_a
     S = np.zeros((G, 3, 3))
     S[:, 0, 0] = (dcdt * p.met_temperature_sd_c) ** 2 / n_a
-    S[:, 1, 1] = S[:, 2, 2] = np.where(known, p.met_wind_sd_ms**2 / n_a,
-                                       p.wind_unknown_sd_ms**2)
+    # where the wind was estimated from the arrivals, its error is common to every arrival
+    est = np.zeros(G)
+    np.maximum.at(est, g, np.nan_to_num(b.wind_sd[rw.obs[ia]], nan=0.0))
+    unknown_var = np.minimum(est, p.wind_unknown_sd_ms) ** 2
+    S[:, 1, 1] = S[:, 2, 2] = np.where(known, p.met_wind_sd_ms**2 / n_a, unknown_var)
     B = np.zeros((G, 3, 3))
     for i in range(3):
         for j in range(3):

@@ -43,6 +43,7 @@ from truceline.core.fusion.locate import (
     locate,
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
+from truceline.core.fusion.wind import estimate_wind
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
 
@@ -222,6 +223,7 @@ def _locate_attribute(
 ) -> FusionResult:
     cd = candidates(b, params.grouping)
     fixes = locate(b, labels, cd, params.locate)
+    b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
     new = _detach(b, labels, fixes.outlier)
     G = int(new.max()) + 1 if len(new) else 0
     if len(fixes.x) != G:

@@ -1,0 +1,122 @@
+"""The wind from the arrival times themselves, where the sensors report none (issue 14).
+
+Sound travels at ``c(T) + wind . u`` along each path, so an unknown steady wind of 6 m/s
+moves multilateration fixes by hundreds of metres. But every event heard by two or more
+arrays (or by an array and bearings) says something about the wind: the arrivals from
+different directions disagree by ``r / c^2 (w . u)``. With one wind per period (a day, within
+the batch: fusion is already partitioned into tiles of 100 km), the linearised problem over all
+its groups is solved for the wind with each group's position and emission time eliminated
+(Schur complement of the normal equations, so a group's own unknowns absorb what they can),
+under a weak prior of a day's wind (``wind_unknown_sd_ms``) towards calm. The fixes are then
+located again with that wind, a few times. A report that gives its wind keeps it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion import locate_kernels as lk
+from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.locate import (
+    _ARR,
+    Fixes,
+    LocateParams,
+    _residuals,
+    _rows,
+    locate,
+)
+from truceline.core.fusion.parallel import PARALLEL
+
+__all__ = ["estimate_wind"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+def estimate_wind(b: FireBatch, labels: I64, cd: Candidates, fixes: Fixes,
+                  p: LocateParams) -> tuple[FireBatch, Fixes]:
+    """``b`` with the wind estimated per period where reports gave none (``wind_sd`` its
+    error), and the fixes located again with it; unchanged where no arrival lacks a wind."""
+    unk = np.isfinite(b.arr) & ~b.wind_known
+    if not p.estimate_wind or not unk.any() or not len(labels):
+        return b, fixes
+    G = int(labels.max()) + 1
+    period = np.floor(np.nan_to_num(b.arr) / p.wind_period_s).astype(np.int64)
+    for _ in range(p.wind_iterations):
+        wind, sd = _solve(b, labels, fixes, p, unk, period, G)
+        if not wind:
+            break
+        wu, wv, wsd = b.wu.copy(), b.wv.copy(), b.wind_sd.copy()
+        for k, (u, v) in wind.items():
+            m = unk & (period == k)
+            wu[m], wv[m], wsd[m] = u, v, sd[k]
+        b = replace(b, wu=wu, wv=wv, wind_sd=wsd)
+        fixes = locate(b, labels, cd, p)
+    return b, fixes
+
+
+def _solve(b: FireBatch, labels: I64, fx: Fixes, p: LocateParams, unk: NDArray[np.bool_],
+           period: I64, G: int) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
+    """One Gauss-Newton step for each period's wind, every group's (x, y, t0) eliminated."""
+    rw, _ = _rows(b, labels)
+    r, J = _residuals(rw, p, fx.x, fx.y, fx.t0, for_cov=True)
+    with PARALLEL:
+        _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)
+    w = np.where(np.abs(r) > p.outlier_sigma, 0.0, w)
+    g = rw.g
+    is_a = (rw.typ == _ARR) & unk[rw.obs]
+    dx, dy = fx.x[g] - rw.ox, fx.y[g] - rw.oy
+    rng = np.maximum(np.hypot(dx, dy), 1.0)
+    ux, uy = -dx / rng, -dy / rng
+    ce = np.where(is_a, (rw.c + rw.wu * ux + rw.wv * uy) * rw.k, 1.0)
+    dc = np.where(is_a, -rng * rw.k / (ce * ce) / p.arrival_sd_s, 0.0)
+    Jw = np.nan_to_num(np.stack([dc * ux, dc * uy], axis=1))
+    # a group informs the wind when it is located with four or more such arrivals
+    n_a = np.bincount(g[is_a], minlength=G)
+    gp = np.full(G, -1, np.int64)
+    first = np.flatnonzero(is_a)
+    gp[g[first[::-1]]] = period[rw.obs[first[::-1]]]
+    use = fx.located & (n_a >= 4) & (gp >= 0) & (np.bincount(g[is_a], minlength=G) ==
+                                                 np.bincount(g[rw.typ == _ARR], minlength=G))
+    rr = np.where(use[g], r, 0.0)
+    A = np.zeros((G, 3, 3))
+    B = np.zeros((G, 3, 2))
+    C = np.zeros((G, 2, 2))
+    a = np.zeros((G, 3))
+    c = np.zeros((G, 2))
+    for i in range(3):
+        a[:, i] = np.bincount(g, w * J[:, i] * rr, minlength=G)
+        for j in range(3):
+            A[:, i, j] = np.bincount(g, w * J[:, i] * J[:, j], minlength=G)
+        for j in range(2):
+            B[:, i, j] = np.bincount(g, w * J[:, i] * Jw[:, j], minlength=G)
+    for i in range(2):
+        c[:, i] = np.bincount(g, w * Jw[:, i] * rr, minlength=G)
+        for j in range(2):
+            C[:, i, j] = np.bincount(g, w * Jw[:, i] * Jw[:, j], minlength=G)
+    use &= np.abs(np.linalg.det(A)) > 0
+    wind: dict[int, tuple[float, float]] = {}
+    sd: dict[int, float] = {}
+    if not use.any():
+        return wind, sd
+    ug = np.flatnonzero(use)
+    Ai_B = np.linalg.solve(A[ug], B[ug])
+    Ai_a = np.linalg.solve(A[ug], a[ug][..., None])[..., 0]
+    Bt = np.swapaxes(B[ug], 1, 2)
+    N_g = C[ug] - Bt @ Ai_B
+    v_g = c[ug] - (Bt @ Ai_a[..., None])[..., 0]
+    prior = 1.0 / p.wind_unknown_sd_ms**2
+    for k in np.unique(gp[ug]).tolist():
+        m = gp[ug] == k
+        rows = np.flatnonzero(unk & (period == k))
+        cur = np.array([b.wu[rows[0]], b.wv[rows[0]]])
+        N = N_g[m].sum(axis=0) + prior * np.eye(2)
+        v = v_g[m].sum(axis=0) + prior * cur
+        step = -np.linalg.solve(N, v)
+        new = cur + step
+        wind[k] = (float(new[0]), float(new[1]))
+        sd[k] = float(np.sqrt(np.linalg.eigvalsh(np.linalg.inv(N)).max()))
+    return wind, sd
