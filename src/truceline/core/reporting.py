@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
 from truceline.core.counting import incident_records
-from truceline.core.coverage_map import gap_shapes
+from truceline.core.coverage_map import gap_shapes, line_stretch
 from truceline.core.evidence import Evidence, precision_of, where_inc, where_obs
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
@@ -29,6 +29,8 @@ from truceline.core.observations import Observation
 from truceline.core.precision import region_of, unassigned
 from truceline.core.recognition import AreaStatus
 from truceline.core.taxonomy import CountUnit, Kind
+from truceline.core.wording import place_words
+from truceline.core.zone_map import zone_shapes
 from truceline.errors import ValidationError
 
 #: Report categories in the order monitors read them.
@@ -95,6 +97,11 @@ class DailyReport:
     #: Observations stored since the last check: the report reads that check's incidents and
     #: findings, so these are not in it (it says so rather than fusing them itself).
     unchecked: int = 0
+    #: The map's zones, as the checks decide them (:func:`truceline.core.zone_map.zone_shapes`
+    #: ``to_json()`` plus the zone's ``name``).
+    zones: list[dict[str, Any]] = field(default_factory=list)
+    #: The map's sectors: id, name, chainages and the stretch of the line (lon/lat parts).
+    sectors: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def category_totals(self) -> Counter[str]:
@@ -120,12 +127,27 @@ class DailyReport:
         """Records in other units, by unit and source (e.g. 'event (ucdp-ged)': 3)."""
         return {c: n for c, n in sorted(self.category_totals.items()) if c not in CATEGORIES}
 
+    @property
+    def weapons_in_violation(self) -> list[Finding]:
+        """Withdrawal findings with a violation: weapons seen inside a withdrawal distance
+        (the SMM's table of weapons in violation of the withdrawal lines)."""
+        return [f for f in self.findings
+                if f.rule_kind == "withdrawal" and f.verdict.value == "violation"]
+
+    def party_name(self, pid: str | None) -> str:
+        """A party's name ("unattributed" for none)."""
+        return _party_name(self.agreement, pid) if pid else "unattributed"
+
     def findings_table(self) -> list[tuple[str, str, str, int]]:
         """(provision, party, verdict, count) rows, sorted."""
         c = Counter(
             (f.provision_id, f.party or "unattributed", f.verdict.value) for f in self.findings
         )
         return sorted((p, party, v, n) for (p, party, v), n in c.items())
+
+
+#: The region of a point outside every region of the agreement.
+OUTSIDE = "outside the report's regions"
 
 
 def _region_of(
@@ -135,13 +157,31 @@ def _region_of(
     sigma_m: float | None = None,
     precision: str | None = None,
 ) -> str:
-    """The region of a point, "other" outside every region, or "unassigned (precision: ...)"
-    when the point's 95 % disk reaches beyond its region (e.g. an oblast-level location)."""
+    """The region of a point, :data:`OUTSIDE` every region (the caller may name it by a
+    region of the map's base), or "unassigned (precision: ...)" when the point's 95 % disk
+    reaches beyond its region (e.g. an oblast-level location)."""
     for name, geom in regions:
         if shapely.contains_xy(geom, lon, lat):
             got = region_of([(name, geom)], lon, lat, sigma_m)
             return name if got is not None else unassigned(precision, sigma_m)
-    return "other"
+    return OUTSIDE
+
+
+def _map_layers(agreement: Agreement, geom: CompiledGeometry
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The zones (as the checks decide them) and the sectors (stretches of their line)."""
+    g = agreement.geography
+    assert g is not None
+    names = {z.id: z.name or z.id for z in g.zones}
+    zones = [{**z.to_json(), "name": names.get(z.id, z.id)} for z in zone_shapes(geom)]
+    sectors = []
+    for s in g.sectors:
+        if s.line not in geom.lines:
+            continue
+        parts = line_stretch(geom, s.line, s.from_km * 1e3, s.to_km * 1e3)
+        sectors.append({"id": s.id, "name": s.name or s.id, "from_km": s.from_km,
+                        "to_km": s.to_km, "stretch": [p.round(4).tolist() for p in parts]})
+    return zones, sectors
 
 
 def _in(t: datetime, a: datetime, b: datetime) -> bool:
@@ -166,6 +206,11 @@ def build_daily_report(
     obs_by_id = {o.id: o for o in ev.observations}
     counts: dict[tuple[str, str], Counter[str]] = {}
     events = []
+    attributed = {f.incident_id: f.party for f in findings
+                  if f.incident_id is not None and f.party is not None}
+    # the party the freedom-of-movement check held responsible for each restriction
+    restricted_by = {e: _party_name(agreement, f.party) for f in findings
+                     if f.rule_kind == "freedom_of_movement" and f.party for e in f.evidence}
     # in (time, id) order, as the store keeps them: the map and the event list must not
     # depend on the order fusion happened to produce
     for inc in sorted(ev.incidents, key=lambda i: (i.time, i.id)):
@@ -182,6 +227,8 @@ def build_daily_report(
         region = _region_of(regions, *pos, sigma if loc else None, plabel) if pos else "unknown"
         sector = "-"
         row = ev.inc_row.get(inc.id)
+        if region == OUTSIDE and ev.inc_cls is not None and row is not None and loc:
+            region = _outside(agreement, int(ev.inc_cls.control[row]))
         if ev.inc_cls is not None and row is not None and int(ev.inc_cls.sector[row]) >= 0:
             k = int(ev.inc_sector[row]) if ev.inc_sector is not None else -1
             sector = sector_names[k] if k >= 0 else unassigned(plabel, sigma)
@@ -198,6 +245,11 @@ def build_daily_report(
                     "id": inc.id,
                     "ellipse": inc.details.get("ellipse"),
                     "sigma_m": sigma,
+                    # the party a finding attributed it to (None: unattributed), and the
+                    # impact an origin is linked to, for the map
+                    "party": attributed.get(inc.id),
+                    "impact": ([inc.impact.lon, inc.impact.lat]
+                               if inc.origin is not None and inc.impact is not None else None),
                 }
             )
     restrictions = []
@@ -210,7 +262,9 @@ def build_daily_report(
                 "id": o.id,
                 "time": o.time.astimezone(agreement.tz).strftime("%Y-%m-%d %H:%M"),
                 "type": o.restriction_type.value if o.restriction_type else "",
-                "region": _region_of(regions, *pos) if pos else "unknown",
+                "region": _obs_region(agreement, regions, ev, o.id, pos),
+                "party": restricted_by.get(o.id, ""),
+                "place": place_words(*pos) if pos else "place not reported",
                 "lon": pos[0] if pos else None,
                 "lat": pos[1] if pos else None,
                 "description": o.description or "",
@@ -227,9 +281,12 @@ def build_daily_report(
     if ev.coverage is not None:  # where the mission could and could not see (fire, by day)
         seen = ev.coverage.summary(start, end, frozenset({"fire"}))
         coverage["observed"] = seen
+        sec = {x.id: x.name or x.id for x in agreement.geography.sectors} \
+            if agreement.geography else {}
         coverage["not_covered"] = "; ".join(
-            f"{g['party']}'s side, {g['sector'] or 'no sector'}, km {g['from_km']:.0f}-"
-            f"{g['to_km']:.0f}" for g in seen["gaps"]) or "none"
+            f"{_party_name(agreement, g['party'])}'s side, "
+            f"{sec.get(g['sector'], g['sector']) if g['sector'] else 'no sector'}, "
+            f"km {g['from_km']:.0f}-{g['to_km']:.0f}" for g in seen["gaps"]) or "none"
         if geom is not None:  # the same gaps (same window, kinds and threshold), as shapes
             gaps = ev.coverage.gaps(start, end, frozenset({"fire"}))
             uncovered = [s.to_json() for s in gap_shapes(geom, ev.coverage, gaps)]
@@ -238,6 +295,7 @@ def build_daily_report(
         for f in findings
         if f.time is not None and _in(datetime.fromisoformat(f.time), start, end)
     ]
+    zones, sectors = _map_layers(agreement, geom) if geom is not None else ([], [])
     return DailyReport(
         agreement,
         day,
@@ -249,7 +307,33 @@ def build_daily_report(
         coverage,
         events,
         uncovered,
+        zones=zones,
+        sectors=sectors,
     )
+
+
+def _outside(agreement: Agreement, control: int) -> str:
+    """A point outside every region, named by the party holding it (Russia's own territory
+    along the border is "outside the report's regions, held by Russian Federation")."""
+    if control < 0:
+        return OUTSIDE
+    return f"{OUTSIDE}, held by {agreement.parties[control].name or agreement.parties[control].id}"
+
+
+def _obs_region(agreement: Agreement, regions: list[tuple[str, BaseGeometry]], ev: Evidence,
+                oid: str, pos: tuple[float, float] | None) -> str:
+    if pos is None:
+        return "unknown"
+    region = _region_of(regions, *pos)
+    row = ev.obs_row.get(oid)
+    if region == OUTSIDE and ev.obs_cls is not None and row is not None:
+        region = _outside(agreement, int(ev.obs_cls.control[row]))
+    return region
+
+
+def _party_name(agreement: Agreement, pid: str) -> str:
+    p = next((p for p in agreement.parties if p.id == pid), None)
+    return p.name if p is not None and p.name else pid
 
 
 def utc_iso(t: datetime) -> str:

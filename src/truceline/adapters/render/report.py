@@ -8,7 +8,9 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from truceline.core.findings import Finding
 from truceline.core.reporting import CATEGORIES, DailyReport
+from truceline.core.wording import local_times, place_words, tz_label, words
 from truceline.errors import ValidationError
 
 _env = Environment(
@@ -16,6 +18,20 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
     keep_trailing_newline=True,
 )
+_env.filters["words"] = words
+
+
+def weapons_of(explanation: str) -> str:
+    """The weapons a withdrawal finding names ("3 x 220 mm MLRS (9A52-4 Tornado-U)"): its
+    explanation, after its provision's prefix, up to the verb the rule writes after them."""
+    explanation = explanation.split("]: ", 1)[-1] if "]: " in explanation[:80] else explanation
+    for verb in (" sighted", " reported", " seen"):
+        if verb in explanation:
+            return explanation.split(verb, 1)[0]
+    return explanation
+
+
+_env.filters["weapons_of"] = weapons_of
 
 
 def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
@@ -24,8 +40,16 @@ def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
     def local(t: datetime) -> str:
         return t.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
+    def local_iso(t: str | None) -> str:
+        return local(datetime.fromisoformat(t)) if t else ""
+
+    def place(f: Finding) -> str:
+        return place_words(f.lon, f.lat) if f.lon is not None and f.lat is not None else ""
+
     tpl = _env.get_template(f"report.{fmt}.j2")
-    return tpl.render(r=r, categories=CATEGORIES, local=local, map_png=map_ref)
+    return tpl.render(r=r, categories=CATEGORIES, local=local, local_iso=local_iso,
+                      place=place, map_png=map_ref, tz_label=tz_label(tz, r.period_end),
+                      local_times=lambda text: local_times(text, tz))
 
 
 def check_out(out: Path) -> str:
