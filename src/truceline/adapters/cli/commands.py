@@ -219,17 +219,23 @@ def findings(db: str, fmt: str, out: str | None) -> None:
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="report.html or report.md (by extension).",
+    help="report.html, report.md or report.pdf.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "md", "pdf"]), default=None,
+    help="html (map embedded), md (map as a PNG beside it) or pdf (the HTML printed by "
+    "headless Chromium, TRUCELINE_CHROMIUM); default: by --out's extension, which must agree.",
 )
 @handle_errors
-def report(db: str, day: str, out: str) -> None:
-    """Write the daily report (HTML with a map, or Markdown) for one reporting period."""
+def report(db: str, day: str, out: str, fmt: str | None) -> None:
+    """Write the daily report (HTML with a map, Markdown or PDF) for one reporting period."""
     from truceline.adapters.render.report import check_out, write_report
     from truceline.services.report import daily_report
+    from truceline.settings import Settings
 
-    check_out(Path(out))
+    check_out(Path(out), fmt)
     rep = daily_report(open_store(db), day)
-    paths = write_report(rep, Path(out))
+    paths = write_report(rep, Path(out), chromium=Settings().chromium)
     for p in paths:
         click.echo(f"wrote {p}")
 

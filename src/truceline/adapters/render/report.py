@@ -52,23 +52,38 @@ def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
                       local_times=lambda text: local_times(text, tz))
 
 
-def check_out(out: Path) -> str:
-    """The report's format from ``out``'s extension; ValidationError (field ``out``) if none:
-    checked before a report is built, so a bad name costs nothing."""
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".htm", ".md"):
-        raise ValidationError("must end in .html or .md", field="out")
-    return suffix
+FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".pdf": "pdf"}
 
 
-def write_report(r: DailyReport, out: Path) -> list[Path]:
-    """Write ``out`` (.html or .md); Markdown gets its map as ``<stem>.png`` beside it."""
+def check_out(out: Path, fmt: str | None = None) -> str:
+    """The report's format (html, md or pdf): ``fmt`` if given, else ``out``'s extension;
+    ValidationError (field ``out`` or ``format``) if neither names one, or they disagree.
+    Checked before a report is built, so a bad name costs nothing."""
+    by_ext = FORMATS.get(out.suffix.lower())
+    if fmt is not None and fmt not in ("html", "md", "pdf"):
+        raise ValidationError(f"must be html, md or pdf, not {fmt!r}", field="format")
+    if by_ext is None:
+        raise ValidationError("must end in .html, .md or .pdf", field="out")
+    if fmt is not None and fmt != by_ext:
+        raise ValidationError(f"--format {fmt} but the file name ends in {out.suffix}",
+                              field="out")
+    return by_ext
+
+
+def _png_ref(png: bytes | None) -> str | None:
+    return "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+
+
+def write_report(r: DailyReport, out: Path, *, chromium: str = "/usr/bin/chromium"
+                 ) -> list[Path]:
+    """Write ``out`` (.html, .md or .pdf); Markdown gets its map as ``<stem>.png`` beside
+    it; a PDF is the HTML report printed by Chromium (``chromium``: its path)."""
     from truceline.adapters.render.mapfig import render_map_png
 
-    suffix = check_out(out)
+    fmt = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     png = render_map_png(r) if r.agreement.geography is not None else None
-    if suffix == ".md":
+    if fmt == "md":
         paths = [out]
         ref = None
         if png is not None:
@@ -78,6 +93,11 @@ def write_report(r: DailyReport, out: Path) -> list[Path]:
             ref = png_path.name
         out.write_text(render_report(r, "md", ref), encoding="utf-8")
         return paths
-    ref = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
-    out.write_text(render_report(r, "html", ref), encoding="utf-8")
+    html = render_report(r, "html", _png_ref(png))
+    if fmt == "pdf":
+        from truceline.adapters.render.pdf import html_to_pdf
+
+        out.write_bytes(html_to_pdf(html, chromium, r.period_end))
+    else:
+        out.write_text(html, encoding="utf-8")
     return [out]
