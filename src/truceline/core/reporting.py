@@ -28,6 +28,7 @@ from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.precision import region_of, unassigned
 from truceline.core.recognition import AreaStatus
+from truceline.core.report_sections import harm_in, period_day
 from truceline.core.taxonomy import CountUnit, Kind
 from truceline.core.wording import place_words
 from truceline.core.zone_map import zone_shapes
@@ -102,6 +103,53 @@ class DailyReport:
     zones: list[dict[str, Any]] = field(default_factory=list)
     #: The map's sectors: id, name, chainages and the stretch of the line (lon/lat parts).
     sectors: list[dict[str, Any]] = field(default_factory=list)
+    #: Counts by (reporting day, sector) -> category, for trend charts over several days.
+    daily: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    #: What the report covers: "day", "weekend" (two periods), "week" or "custom".
+    kind: str = "day"
+    #: A thematic report's scope in words ("sector Lyman - Siversk"); "" for all.
+    scope: str = ""
+    #: The previous period of the same length: category totals (None: not computed).
+    previous: Counter[str] | None = None
+    #: Civilian casualties reported in the period (:func:`report_sections.harm_in`).
+    civilian_harm: list[dict[str, Any]] = field(default_factory=list)
+    #: Cameras reported down during the period (:func:`report_sections.cameras_down`).
+    cameras_down: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[str]:
+        """The reporting days the report covers (ISO dates of their ends)."""
+        out, d = [], self.period_end.astimezone(self.agreement.tz).date()
+        n = max(round((self.period_end - self.period_start).total_seconds() / 86400), 1)
+        for k in range(n - 1, -1, -1):
+            out.append((d - timedelta(days=k)).isoformat())
+        return out
+
+    @property
+    def heading(self) -> str:
+        """The report's name: "Daily report 2025-03-28", "Weekly report 2025-03-22 to
+        2025-03-28 (7 reporting periods)", with its scope if thematic."""
+        days = self.days
+        span = f"{days[0]} to {days[-1]} ({len(days)} reporting periods)"
+        head = {"day": f"Daily report {self.day.isoformat()}",
+                "weekend": f"Weekend report {span}", "week": f"Weekly report {span}"
+                }.get(self.kind, f"Report {span}")
+        return f"{head}: {self.scope}" if self.scope else head
+
+    def comparison(self) -> list[tuple[str, int, int]]:
+        """(category, this period, previous period) for every category either has."""
+        if self.previous is None:
+            return []
+        now = self.category_totals
+        return [(c, now.get(c, 0), self.previous.get(c, 0)) for c in CATEGORIES
+                if now.get(c, 0) or self.previous.get(c, 0)]
+
+    def trend(self) -> dict[str, int]:
+        """Violations per reporting day (the monitors' units), every day of the report."""
+        per = dict.fromkeys(self.days, 0)
+        for (d, _), c in self.daily.items():
+            per[d] = per.get(d, 0) + self.row_total(c)
+        return per
 
     @property
     def category_totals(self) -> Counter[str]:
@@ -197,14 +245,17 @@ def build_daily_report(
     day: date,
     *,
     geom: CompiledGeometry | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> DailyReport:
-    """The report for the period ending on ``day``; with ``geom`` (the agreement's compiled
-    geometry) the gaps in coverage also get their geometry for the map (``uncovered``)."""
-    start, end = reporting_period(day, agreement.tz, agreement.reporting_period_start)
+    """The report for the period ending on ``day`` (or for ``window``, [start, end), e.g. a
+    week of periods ending on ``day``); with ``geom`` (the agreement's compiled geometry) the
+    gaps in coverage also get their geometry for the map (``uncovered``)."""
+    start, end = window or reporting_period(day, agreement.tz, agreement.reporting_period_start)
     for _, g in regions:
         shapely.prepare(g)
     obs_by_id = {o.id: o for o in ev.observations}
     counts: dict[tuple[str, str], Counter[str]] = {}
+    daily: dict[tuple[str, str], Counter[str]] = {}
     events = []
     attributed = {f.incident_id: f.party for f in findings
                   if f.incident_id is not None and f.party is not None}
@@ -234,6 +285,8 @@ def build_daily_report(
             sector = sector_names[k] if k >= 0 else unassigned(plabel, sigma)
         cat = category_of(inc, obs_by_id)
         counts.setdefault((region, sector), Counter())[cat] += inc.count
+        pday = period_day(t, agreement.tz, agreement.reporting_period_start).isoformat()
+        daily.setdefault((pday, sector), Counter())[cat] += inc.count
         if pos is not None:
             events.append(
                 {
@@ -243,6 +296,8 @@ def build_daily_report(
                     "count": inc.count,
                     "located": loc is not None,
                     "id": inc.id,
+                    "time": inc.time,
+                    "sector": sector,
                     "ellipse": inc.details.get("ellipse"),
                     "sigma_m": sigma,
                     # the party a finding attributed it to (None: unattributed), and the
@@ -309,6 +364,9 @@ def build_daily_report(
         uncovered,
         zones=zones,
         sectors=sectors,
+        daily=dict(sorted(daily.items())),
+        civilian_harm=harm_in(ev.by_kind.get(Kind.CIVILIAN_HARM.value, []), start, end,
+                              agreement.tz),
     )
 
 

@@ -34,7 +34,8 @@ def weapons_of(explanation: str) -> str:
 _env.filters["weapons_of"] = weapons_of
 
 
-def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
+def render_report(r: DailyReport, fmt: str, map_ref: str | None,
+                  trend_ref: str | None = None) -> str:
     tz = r.agreement.tz
 
     def local(t: datetime) -> str:
@@ -48,7 +49,8 @@ def render_report(r: DailyReport, fmt: str, map_ref: str | None) -> str:
 
     tpl = _env.get_template(f"report.{fmt}.j2")
     return tpl.render(r=r, categories=CATEGORIES, local=local, local_iso=local_iso,
-                      place=place, map_png=map_ref, tz_label=tz_label(tz, r.period_end),
+                      place=place, map_png=map_ref, trend_png=trend_ref,
+                      tz_label=tz_label(tz, r.period_end),
                       local_times=lambda text: local_times(text, tz))
 
 
@@ -83,17 +85,27 @@ def write_report(r: DailyReport, out: Path, *, chromium: str = "/usr/bin/chromiu
     fmt = check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     png = render_map_png(r) if r.agreement.geography is not None else None
+    trend = None
+    if len(r.days) > 1:
+        from truceline.adapters.render.trend import render_trend_png
+
+        trend = render_trend_png(r)
     if fmt == "md":
         paths = [out]
-        ref = None
+        ref = trend_ref = None
         if png is not None:
             png_path = out.with_suffix(".png")
             png_path.write_bytes(png)
             paths.append(png_path)
             ref = png_path.name
-        out.write_text(render_report(r, "md", ref), encoding="utf-8")
+        if trend is not None:
+            trend_path = out.with_name(f"{out.stem}-trend.png")
+            trend_path.write_bytes(trend)
+            paths.append(trend_path)
+            trend_ref = trend_path.name
+        out.write_text(render_report(r, "md", ref, trend_ref), encoding="utf-8")
         return paths
-    html = render_report(r, "html", _png_ref(png))
+    html = render_report(r, "html", _png_ref(png), _png_ref(trend))
     if fmt == "pdf":
         from truceline.adapters.render.pdf import html_to_pdf
 
