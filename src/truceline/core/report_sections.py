@@ -71,6 +71,7 @@ def harm_in(obs: Iterable[Observation], start: datetime, end: datetime, tz: Zone
         pos = (o.lon, o.lat) if o.lon is not None and o.lat is not None else None
         out.append({"id": o.id, "time": o.time.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                     "killed": o.killed or 0, "injured": o.injured or 0,
+                    "lon": pos[0] if pos else None, "lat": pos[1] if pos else None,
                     "place": place_words(*pos) if pos else "place not reported",
                     "description": o.description or ""})
     return out
