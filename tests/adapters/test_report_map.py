@@ -119,7 +119,7 @@ def test_the_map_has_its_base_and_explains_every_symbol(report: DailyReport) -> 
     fig = map_figure(report)
     try:
         ax = fig.axes[0]
-        legend = ax.get_legend()
+        (legend,) = fig.legends
         labels = [t.get_text() for t in legend.get_texts()]
         texts = [t.get_text() for t in ax.texts]
         zones = [p for p in ax.patches if p.get_gid() == "zone"]

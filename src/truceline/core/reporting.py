@@ -103,6 +103,9 @@ class DailyReport:
     zones: list[dict[str, Any]] = field(default_factory=list)
     #: The map's sectors: id, name, chainages and the stretch of the line (lon/lat parts).
     sectors: list[dict[str, Any]] = field(default_factory=list)
+    #: The agreement's geometry as the checks compiled it (``GeometrySpec``), for the map;
+    #: None: the map resolves it from the agreement.
+    spec: Any = None
     #: Counts by (reporting day, sector) -> category, for trend charts over several days.
     daily: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     #: What the report covers: "day", "weekend" (two periods), "week" or "custom".
@@ -364,6 +367,7 @@ def build_daily_report(
         uncovered,
         zones=zones,
         sectors=sectors,
+        spec=geom.spec if geom is not None else None,
         daily=dict(sorted(daily.items())),
         civilian_harm=harm_in(ev.by_kind.get(Kind.CIVILIAN_HARM.value, []), start, end,
                               agreement.tz),

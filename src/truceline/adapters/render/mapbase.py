@@ -67,7 +67,7 @@ def draw_places(ax: Any, box: tuple[float, ...]) -> None:
 
 def draw_sectors(ax: Any, r: DailyReport) -> None:
     """Each sector's stretch of the line in alternating shades, a tick at its start, and its
-    name beside its middle."""
+    name beside its middle, on the west (the map's open side: the line runs along its east)."""
     for k, s in enumerate(r.sectors):
         parts = [np.asarray(p, float).reshape(-1, 2) for p in s["stretch"]]
         parts = [p for p in parts if len(p) >= 2]
@@ -82,8 +82,8 @@ def draw_sectors(ax: Any, r: DailyReport) -> None:
         allp = np.vstack(parts)
         mid = allp[len(allp) // 2]
         ax.annotate(f"{k + 1}. {s['name']}\n(km {s['from_km']:g}-{s['to_km']:g})",
-                    (mid[0], mid[1]), xytext=(14, -4), textcoords="offset points", fontsize=7,
-                    color="black", zorder=8,
+                    (mid[0], mid[1]), xytext=(-40, -4), textcoords="offset points", fontsize=7,
+                    color="black", zorder=8, ha="right",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999", "alpha": 0.8})
 
 

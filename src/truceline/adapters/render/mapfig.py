@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import shapely
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, PathPatch
@@ -130,8 +131,12 @@ def _draw_zones(ax: Any, r: DailyReport, parties: list[str]) -> None:
 
 def _draw_events(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
     """Fire events: colour by category, outline by the party attributed (grey: none), a line
-    from each located origin to its impact, the 95 % ellipse where fusion gave one."""
+    from each located origin to its impact, the 95 % ellipse where fusion gave one. Drawn as
+    a few collections (one per marker shape, one for links, one for ellipses), not one
+    artist per event, in the events' order."""
     cats: set[str] = set()
+    marks: dict[str, dict[str, list[Any]]] = {}
+    links, link_colours, impacts, ellipses = [], [], [], []
     for e in r.events:
         c = COLOURS.get(str(e["category"]), "black")
         cats.add(str(e["category"]))
@@ -140,16 +145,32 @@ def _draw_events(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
         edge = PARTY_EDGE[k % len(PARTY_EDGE)] if k >= 0 else UNATTRIBUTED_EDGE
         if e.get("impact"):
             ix, iy = e["impact"]
-            ax.plot([e["lon"], ix], [e["lat"], iy], color=c, lw=0.8, zorder=4.8)
-            ax.plot([ix], [iy], marker="x", ms=4, color=c, zorder=4.9)
-        ax.scatter([e["lon"]], [e["lat"]], s=14 + 4 * min(int(e["count"]), 20), color=c,
-                   marker="o" if e["located"] else "^", edgecolor=edge,
-                   lw=1.4 if k >= 0 else 0.6, zorder=5)
+            links.append([(e["lon"], e["lat"]), (ix, iy)])
+            link_colours.append(c)
+            impacts.append((ix, iy, c))
+        m = marks.setdefault("o" if e["located"] else "^",
+                             {"xy": [], "s": [], "c": [], "ec": [], "lw": []})
+        m["xy"].append((e["lon"], e["lat"]))
+        m["s"].append(14 + 4 * min(int(e["count"]), 20))
+        m["c"].append(c)
+        m["ec"].append(edge)
+        m["lw"].append(1.4 if k >= 0 else 0.6)
         ell = e.get("ellipse")
         if ell:
-            ax.add_patch(Ellipse((float(e["lon"]), float(e["lat"])), float(ell["width_deg"]),
-                                 float(ell["height_deg"]), angle=float(ell["map_angle_deg"]),
-                                 fill=False, color=c, lw=0.8, zorder=4))
+            ellipses.append(Ellipse((float(e["lon"]), float(e["lat"])), float(ell["width_deg"]),
+                                    float(ell["height_deg"]), angle=float(ell["map_angle_deg"]),
+                                    fill=False, edgecolor=c, lw=0.8))
+    if links:
+        ax.add_collection(LineCollection(links, colors=link_colours, linewidths=0.8,
+                                         zorder=4.8, gid="origin-impact"))
+        xs, ys, cs = zip(*impacts, strict=True)
+        ax.scatter(xs, ys, marker="x", s=16, c=list(cs), lw=1.0, zorder=4.9)
+    for marker, m in marks.items():
+        xy = np.asarray(m["xy"], float)
+        ax.scatter(xy[:, 0], xy[:, 1], s=m["s"], c=m["c"], marker=marker, edgecolors=m["ec"],
+                   linewidths=m["lw"], zorder=5, gid=f"events-{marker}")
+    if ellipses:
+        ax.add_collection(PatchCollection(ellipses, match_original=True, zorder=4))
     return cats
 
 
@@ -192,9 +213,9 @@ def _legend(ax: Any, r: DailyReport, parties: list[str], cats: set[str],
         proxy(f"outline: attributed to {names.get(p, p)}", marker="o", mfc="white",
               mec=PARTY_EDGE[k % len(PARTY_EDGE)], mew=1.6, ms=7)
     proxy("grey outline: unattributed", marker="o", mfc="white", mec=UNATTRIBUTED_EDGE, ms=7)
-    proxy("○ located event (origin, or impact when no origin)", marker="o", mfc="white",
+    proxy("located event (origin, or impact when no origin)", marker="o", mfc="white",
           mec="black", ms=7)
-    proxy("△ location unknown: at the reporting monitor", marker="^", mfc="white",
+    proxy("location unknown: at the reporting monitor", marker="^", mfc="white",
           mec="black", ms=7)
     proxy("origin → impact (x)", ls="-", marker="x", color="black", lw=0.8, ms=4)
     proxy("95 % location ellipse", marker="o", mfc="none", mec="black", ms=10, mew=0.6)
@@ -204,15 +225,19 @@ def _legend(ax: Any, r: DailyReport, parties: list[str], cats: set[str],
     if r.restrictions:
         proxy("restriction of the monitors' movement", marker="X", color="black", ms=8)
     proxy("start of a sector", marker="|", color="black", ms=10, mew=2)
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.03), ncol=3,
-              fontsize=7.5, framealpha=0.95, title="Legend", title_fontsize=8)
+    ax.figure.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.02, 0.003, 0.96, 0.19),
+                     mode="expand", ncol=2, fontsize=7, framealpha=0.95, title="Legend",
+                     title_fontsize=8)
 
 
 def map_figure(r: DailyReport) -> Figure:
     """The map as a matplotlib figure (close it with ``plt.close``); artists of the "not
     covered" shading carry ``gid="not-covered"``, zones ``gid="zone"``."""
-    spec = geometry_spec(r.agreement)
-    fig, ax = plt.subplots(figsize=(11, 12.5), dpi=90)
+    # the service's compiled spec when the report carries it (resolving it again costs ~1 s)
+    spec = r.spec if r.spec is not None else geometry_spec(r.agreement)
+    fig = plt.figure(figsize=(11, 12.6), dpi=90)
+    # fixed axes and legend places: saved without bbox_inches="tight", drawn once, not twice
+    ax = fig.add_axes((0.07, 0.245, 0.9, 0.705))
     parties = list(spec.parties)
     names = _party_names(r)
     seen: set[str] = set()
@@ -271,6 +296,6 @@ def map_figure(r: DailyReport) -> Figure:
 def render_map_png(r: DailyReport) -> bytes:
     fig = map_figure(r)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", metadata=PNG_METADATA)
+    fig.savefig(buf, format="png", metadata=PNG_METADATA)
     plt.close(fig)
     return buf.getvalue()
