@@ -1,6 +1,6 @@
 """The parts of a report beyond the counts: which window a report covers (a day, a two-day
-weekend, a week, any run of days), civilian harm, cameras down, and thematic narrowing (one
-sector, one provision, one party).
+weekend, a week, any run of days), civilian harm, cameras down (thematic narrowing is in
+:mod:`truceline.core.report_scope`).
 
 Every window is a run of whole reporting periods (19:30 to 19:30 local time by default, as the
 OSCE SMM counted): a weekly report is the seven periods ending on its date, a weekend report
@@ -10,19 +10,15 @@ the two (Saturday's and Sunday's), so a week's figures are the sum of its days'.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from truceline.core.observations import Observation
 from truceline.core.wording import place_words
 from truceline.errors import ValidationError
 
-if TYPE_CHECKING:
-    from truceline.core.reporting import DailyReport
-
-__all__ = ["PERIODS", "cameras_down", "harm_in", "narrow", "period_day", "report_window"]
+__all__ = ["PERIODS", "cameras_down", "harm_in", "period_day", "report_window"]
 
 #: Report windows and how many reporting periods each holds (custom: from --from to --date).
 PERIODS = {"day": 1, "weekend": 2, "week": 7, "custom": 0}
@@ -97,41 +93,3 @@ def cameras_down(assets: Sequence[Observation], start: datetime, end: datetime,
                                    / 3600, 1),
                     "place": place_words(*pos) if pos else "place not reported"})
     return out
-
-
-def narrow(r: DailyReport, *, sector: str | None = None, provision: str | None = None,
-           party: str | None = None) -> DailyReport:
-    """A thematic report: only one sector's counts and events, one provision's or one
-    party's findings (and restrictions the party was held responsible for)."""
-    scope = []
-    counts, daily, events, findings, restrictions = (r.counts, r.daily, r.events, r.findings,
-                                                     r.restrictions)
-    if sector is not None:
-        g = r.agreement.geography
-        names = {s.id: s.name or s.id for s in g.sectors} if g else {}
-        if sector not in names and sector not in names.values():
-            raise ValidationError(f"no sector {sector!r} (sectors: {', '.join(names)})",
-                                  field="sector")
-        name = names.get(sector, sector)
-        counts = {k: c for k, c in counts.items() if k[1] == name}
-        daily = {k: c for k, c in daily.items() if k[1] == name}
-        events = [e for e in events if e.get("sector") == name]
-        ids = {e["id"] for e in events}
-        findings = [f for f in findings if f.incident_id in ids]
-        restrictions = []
-        scope.append(f"sector {name}")
-    if provision is not None:
-        if provision not in {p.id for p in r.agreement.provisions}:
-            raise ValidationError(f"no provision {provision!r}", field="provision")
-        findings = [f for f in findings if f.provision_id == provision]
-        scope.append(f"provision {provision}")
-    if party is not None:
-        if party not in {p.id for p in r.agreement.parties}:
-            raise ValidationError(f"no party {party!r}", field="party")
-        findings = [f for f in findings if f.party == party]
-        restrictions = [x for x in restrictions if x.get("party") == r.party_name(party)]
-        scope.append(f"party {r.party_name(party)}")
-    # the previous period's totals are the whole line's: not comparable with one sector's
-    return replace(r, counts=counts, daily=daily, events=events, findings=findings,
-                   restrictions=restrictions, scope="; ".join(scope),
-                   previous=r.previous if sector is None else None)

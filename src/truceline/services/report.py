@@ -19,7 +19,8 @@ from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.recognition import status_of_areas
 from truceline.core.record.canonical import parse_entry
-from truceline.core.report_sections import cameras_down, narrow, report_window
+from truceline.core.report_scope import narrow
+from truceline.core.report_sections import cameras_down, report_window
 from truceline.core.reporting import (
     DailyReport,
     build_daily_report,
