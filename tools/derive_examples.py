@@ -91,7 +91,8 @@ def main() -> None:
         feats,
         {
             "source": "EugeneBorshch/ukraine_geojson UA_FULL_Ukraine.geojson (OpenStreetMap 2013, ODbL)",
-            "note": "simplified to 0.003 degrees; names from name:en, Kyiv, Odesa and Zaporizhzhia in the 2010 national romanisation",
+            "note": "simplified to 0.003 degrees; names from name:en, Kyiv, Odesa and "
+            "Zaporizhzhia in the 2010 national romanisation",
         },
     )
     outline = shapely.union_all([shape(f["geometry"]) for f in feats]).buffer(0)
