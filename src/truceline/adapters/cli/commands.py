@@ -240,8 +240,10 @@ def findings(db: str, fmt: str, out: str | None) -> None:
 @handle_errors
 def report(db: str, day: str, out: str, fmt: str | None, period: str, first: str | None,
            sector: str | None, provision: str | None, party: str | None) -> None:
-    """Write a report (HTML with a map, Markdown or PDF): daily by default; weekend, weekly
-    or any run of reporting periods, on everything or on one sector, provision or party."""
+    """Write a report (HTML with a map, Markdown or PDF) for a day, a weekend, a week or any
+    run of reporting periods.
+
+    On everything, or on one sector, provision or party (a thematic report)."""
     from truceline.adapters.render.report import check_out, write_report
     from truceline.services.report import period_report
     from truceline.settings import Settings
