@@ -77,6 +77,8 @@ def main() -> None:
         g = shape(f["geometry"]).simplify(0.003, preserve_topology=True)
         name = p.get("name:en") or p.get("name")
         name = name.replace(" Oblast", "").replace(" oblast", "")
+        # one spelling, the national system of 2010 (as core/data/places.csv), not OSM's name:en
+        name = {"Kiev": "Kyiv", "Odessa": "Odesa", "Zaporizhia": "Zaporizhzhia"}.get(name, name)
         feats.append(
             {
                 "type": "Feature",
@@ -89,7 +91,8 @@ def main() -> None:
         feats,
         {
             "source": "EugeneBorshch/ukraine_geojson UA_FULL_Ukraine.geojson (OpenStreetMap 2013, ODbL)",
-            "note": "simplified to 0.003 degrees; names from name:en",
+            "note": "simplified to 0.003 degrees; names from name:en, Kyiv, Odesa and "
+            "Zaporizhzhia in the 2010 national romanisation",
         },
     )
     outline = shapely.union_all([shape(f["geometry"]) for f in feats]).buffer(0)

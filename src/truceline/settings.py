@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         "received (clock drift between a source and the server); a later time is refused at "
         "ingest (field time), since the record keeps what it accepts for good.",
     )
+    chromium: str = Field(
+        "/usr/bin/chromium",
+        description="Headless Chromium that prints reports to PDF (`truceline report --format "
+        "pdf`): a path or a command name.",
+    )
     log_origin: str = Field(
         "truceline.example/log",
         description="Origin line of the record's signed checkpoints (C2SP checkpoint).",

@@ -92,8 +92,8 @@ def test_missing_database_and_bad_date(tmp_path: Path, db: str) -> None:
     assert res.exit_code == 74 and "error: db: no database at" in res.output
     res = run("report", "--db", db, "--date", "28/03/2025", "--out", str(tmp_path / "r.html"))
     assert res.exit_code == 65 and "error: date: not a date" in res.output
-    res = run("report", "--db", db, "--date", "2025-03-28", "--out", str(tmp_path / "r.pdf"))
-    assert res.exit_code == 65 and "error: out: must end in .html or .md" in res.output
+    res = run("report", "--db", db, "--date", "2025-03-28", "--out", str(tmp_path / "r.txt"))
+    assert res.exit_code == 65 and "error: out: must end in .html, .md or .pdf" in res.output
 
 
 def test_bad_agreement_file(tmp_path: Path) -> None:

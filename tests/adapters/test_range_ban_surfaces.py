@@ -54,10 +54,11 @@ def test_the_daily_report_shows_the_range_ban_findings(db: str, tmp_path: Path) 
     res = run("report", "--db", db, "--date", "2026-04-10", "--out", str(out))
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
-    assert "**violation** (RUS) — INF2-1 [illustrative values]: 4 x 9M729" in text
+    assert "**violation** (Russian Federation) — INF2-1 [illustrative values]: 4 x 9M729" in text
     assert "published range 500-5,500 km, source: U.S. Department of State" in text
-    assert "**insufficient_evidence** (unattributed)" in text
-    assert "test-launched at 2026-04-10T11:00:00Z" in text
+    assert "**insufficient evidence** (unattributed)" in text
+    # in the report's one time convention (this agreement's zone is UTC)
+    assert "test-launched at 2026-04-10 11:00 UTC" in text
 
 
 def test_a_bad_observation_changes_nothing(db: str, tmp_path: Path) -> None:

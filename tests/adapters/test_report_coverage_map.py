@@ -173,8 +173,13 @@ def test_html_and_markdown_reports_say_what_the_map_shades(
     (html,) = write_report(report, tmp_path / "r.html")
     text = html.read_text()
     assert "not covered: " in text
+    g = report.agreement.geography
+    assert g is not None
+    sector = {s.id: s.name for s in g.sectors}  # named in words, not by their ids
     for u in report.uncovered:
-        assert f"{u['party']}'s side, {u['sector']}, km {u['from_km']:.0f}-" in text
+        assert (f"{report.party_name(u['party'])}'s side, {sector[u['sector']]}, "
+                f"km {u['from_km']:.0f}-") in text
     md, png = write_report(report, tmp_path / "r.md")
     assert png.stat().st_size > 10_000
-    assert "RU's side, donetsk, km 400-1265" in md.read_text()
+    assert ("Russian Federation's side, Kostiantynivka - Pokrovsk - Kurakhove, km 400-1265"
+            in md.read_text())

@@ -10,7 +10,7 @@ says how many.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from truceline.adapters.store import open_store
 from truceline.core.agreement_geometry import regions
 from truceline.core.evidence import gather
 from truceline.core.recognition import status_of_areas
+from truceline.core.report_sections import cameras_down
 from truceline.core.reporting import DailyReport, build_daily_report
 from truceline.core.resubmissions import counted
 from truceline.services.check import derive_coverage, derive_incidents, run_check
@@ -41,8 +42,9 @@ from truceline.services.report import daily_report, parse_day
 DAYS = ("2025-03-26", "2025-03-27", "2025-03-28", "2025-03-29", "2025-04-02")
 
 
-def fused_again(store: Store, day: str) -> DailyReport:
-    """The report as it was built before issue 21: every stored observation fused again."""
+def fused_again(store: Store, day: str, *, previous: bool = True) -> DailyReport:
+    """The report as it was built before issue 21: every stored observation fused again
+    (the previous period's totals too: the day before's report, fused again)."""
     d = parse_day(day)
     ctx = load_context(store)
     obs = counted(store.observations())
@@ -53,6 +55,10 @@ def fused_again(store: Store, day: str) -> DailyReport:
                              sectors, d, geom=ctx.geometry)
     rep.awaiting = awaiting_lines(store, rep.period_end)
     rep.areas = status_of_areas(ctx.agreement, d)
+    rep.cameras_down = cameras_down(obs, rep.period_start, rep.period_end, ctx.agreement.tz)
+    if previous:
+        before = (d - timedelta(days=1)).isoformat()
+        rep.previous = fused_again(store, before, previous=False).category_totals
     return rep
 
 
@@ -76,6 +82,8 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _fields(r: DailyReport) -> dict[str, Any]:
     return {"counts": r.counts, "findings": [f.to_record() for f in r.findings],
+            "previous": r.previous, "cameras_down": r.cameras_down, "daily": r.daily,
+            "civilian_harm": r.civilian_harm,
             "restrictions": r.restrictions, "coverage": r.coverage, "events": r.events,
             "uncovered": r.uncovered, "awaiting": r.awaiting, "areas": r.areas,
             "period": (r.period_start, r.period_end)}
@@ -149,6 +157,6 @@ def test_a_bad_output_name_is_refused_before_the_store_is_read(tmp_path: Path) -
     from truceline.adapters.cli.main import cli
 
     res = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "none.db"), "--date",
-                                   "2025-03-28", "--out", str(tmp_path / "r.pdf")])
-    assert res.exit_code == 65 and "error: out: must end in .html or .md" in res.output
-    assert not (tmp_path / "none.db").exists() and not (tmp_path / "r.pdf").exists()
+                                   "2025-03-28", "--out", str(tmp_path / "r.txt")])
+    assert res.exit_code == 65 and "error: out: must end in .html, .md or .pdf" in res.output
+    assert not (tmp_path / "none.db").exists() and not (tmp_path / "r.txt").exists()

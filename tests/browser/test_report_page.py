@@ -30,8 +30,9 @@ def test_demo_report_renders_in_a_browser(browser, tmp_path: Path) -> None:
     rows = page.locator("#counts tr").count()
     assert rows >= 3
     verdicts = page.locator("#findings .finding").all_inner_texts()
-    assert any("M25-pullback" in v and "violation" in v and "(RU)" in v for v in verdicts)
-    assert any("checkpoint" in v for v in page.locator("#restrictions li").all_inner_texts())
+    assert any("M25-pullback" in v and "violation" in v and "(Russian Federation)" in v
+               for v in verdicts)
+    assert any("checkpoint" in v for v in page.locator("#restrictions tr").all_inner_texts())
     # the map is a real decoded image, not a broken link
     width = page.eval_on_selector("#map", "img => img.naturalWidth")
     assert width > 400

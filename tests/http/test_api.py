@@ -90,6 +90,7 @@ def _on_grid(v: float, grid: float = 0.05) -> bool:
 
 
 OUTWARD = ["/findings", "/incidents", "/reports/daily/2025-03-28",
+           "/reports/periods/2025-03-28?period=weekend",
            "/ogc/collections/findings/items", "/ogc/collections/incidents/items",
            f"/findings/{F_PUBLISHED}", f"/observations/{OBS_RU}"]
 

@@ -93,6 +93,9 @@ TABLE = [
     row("GET", "/sources", {A: 401, N: 200}, 403),  # source identities: analysts only
     row("GET", "/reports/daily/2025-03-28", ANYONE, 200),
     row("GET", "/reports/daily/2025-03-28?format=md", ANYONE, 200),
+    row("GET", "/reports/periods/2025-03-28?period=week", ANYONE, 200),
+    row("GET", "/reports/periods/2025-03-28?period=weekend&sector=donetsk&format=md",
+        ANYONE, 200),
     row("GET", "/agreement", ANYONE, 200),
     row("GET", "/agreement/versions/1", ANYONE, 200),
     row("GET", "/agreement/areas", ANYONE, 200),

@@ -26,6 +26,7 @@ from truceline.core.taxonomy import (
     RestrictionType,
     WeaponClass,
 )
+from truceline.core.wording import words
 
 
 # The base of every part of an agreement document: unknown keys are errors; values are frozen.
@@ -109,7 +110,8 @@ class WeaponSelector(AgreementPart):
             if self.max_calibre_mm is not None:
                 band.append(f"<= {self.max_calibre_mm:g} mm")
             parts.append(
-                ", ".join(c.value for c in self.classes) + (f" ({' '.join(band)})" if band else "")
+                ", ".join(words(c.value) for c in self.classes)
+                + (f" ({' '.join(band)})" if band else "")
             )
         if self.systems:
             parts.append("systems " + ", ".join(self.systems))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -21,14 +22,17 @@ from shapely.geometry.base import BaseGeometry
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
 from truceline.core.counting import incident_records
-from truceline.core.coverage_map import gap_shapes
+from truceline.core.coverage_map import gap_shapes, line_stretch
 from truceline.core.evidence import Evidence, precision_of, where_inc, where_obs
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.precision import region_of, unassigned
 from truceline.core.recognition import AreaStatus
+from truceline.core.report_sections import harm_in, period_day
 from truceline.core.taxonomy import CountUnit, Kind
+from truceline.core.wording import place_words
+from truceline.core.zone_map import zone_shapes
 from truceline.errors import ValidationError
 
 #: Report categories in the order monitors read them.
@@ -98,6 +102,61 @@ class DailyReport:
     #: Counts over an area and a period (kind ``aggregate``), listed apart as published:
     #: :func:`truceline.core.aggregates.aggregate_rows`.
     aggregates: list[dict[str, Any]] = field(default_factory=list)
+    #: The map's zones, as the checks decide them (:func:`truceline.core.zone_map.zone_shapes`
+    #: ``to_json()`` plus the zone's ``name``).
+    zones: list[dict[str, Any]] = field(default_factory=list)
+    #: The map's sectors: id, name, chainages and the stretch of the line (lon/lat parts).
+    sectors: list[dict[str, Any]] = field(default_factory=list)
+    #: The agreement's geometry as the checks compiled it (``GeometrySpec``), for the map;
+    #: None: the map resolves it from the agreement.
+    spec: Any = None
+    #: Counts by (reporting day, sector) -> category, for trend charts over several days.
+    daily: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    #: What the report covers: "day", "weekend" (two periods), "week" or "custom".
+    kind: str = "day"
+    #: A thematic report's scope in words ("sector Lyman - Siversk"); "" for all.
+    scope: str = ""
+    #: The previous period of the same length: category totals (None: not computed).
+    previous: Counter[str] | None = None
+    #: Civilian casualties reported in the period (:func:`report_sections.harm_in`).
+    civilian_harm: list[dict[str, Any]] = field(default_factory=list)
+    #: Cameras reported down during the period (:func:`report_sections.cameras_down`).
+    cameras_down: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[str]:
+        """The reporting days the report covers (ISO dates of their ends)."""
+        out, d = [], self.period_end.astimezone(self.agreement.tz).date()
+        n = max(round((self.period_end - self.period_start).total_seconds() / 86400), 1)
+        for k in range(n - 1, -1, -1):
+            out.append((d - timedelta(days=k)).isoformat())
+        return out
+
+    @property
+    def heading(self) -> str:
+        """The report's name: "Daily report 2025-03-28", "Weekly report 2025-03-22 to
+        2025-03-28 (7 reporting periods)", with its scope if thematic."""
+        days = self.days
+        span = f"{days[0]} to {days[-1]} ({len(days)} reporting periods)"
+        head = {"day": f"Daily report {self.day.isoformat()}",
+                "weekend": f"Weekend report {span}", "week": f"Weekly report {span}"
+                }.get(self.kind, f"Report {span}")
+        return f"{head}: {self.scope}" if self.scope else head
+
+    def comparison(self) -> list[tuple[str, int, int]]:
+        """(category, this period, previous period) for every category either has."""
+        if self.previous is None:
+            return []
+        now = self.category_totals
+        return [(c, now.get(c, 0), self.previous.get(c, 0)) for c in CATEGORIES
+                if now.get(c, 0) or self.previous.get(c, 0)]
+
+    def trend(self) -> dict[str, int]:
+        """Violations per reporting day (the monitors' units), every day of the report."""
+        per = dict.fromkeys(self.days, 0)
+        for (d, _), c in self.daily.items():
+            per[d] = per.get(d, 0) + self.row_total(c)
+        return per
 
     @property
     def category_totals(self) -> Counter[str]:
@@ -123,12 +182,27 @@ class DailyReport:
         """Records in other units, by unit and source (e.g. 'event (ucdp-ged)': 3)."""
         return {c: n for c, n in sorted(self.category_totals.items()) if c not in CATEGORIES}
 
+    @property
+    def weapons_in_violation(self) -> list[Finding]:
+        """Withdrawal findings with a violation: weapons seen inside a withdrawal distance
+        (the SMM's table of weapons in violation of the withdrawal lines)."""
+        return [f for f in self.findings
+                if f.rule_kind == "withdrawal" and f.verdict.value == "violation"]
+
+    def party_name(self, pid: str | None) -> str:
+        """A party's name ("unattributed" for none)."""
+        return _party_name(self.agreement, pid) if pid else "unattributed"
+
     def findings_table(self) -> list[tuple[str, str, str, int]]:
         """(provision, party, verdict, count) rows, sorted."""
         c = Counter(
             (f.provision_id, f.party or "unattributed", f.verdict.value) for f in self.findings
         )
         return sorted((p, party, v, n) for (p, party, v), n in c.items())
+
+
+#: The region of a point outside every region of the agreement.
+OUTSIDE = "outside the report's regions"
 
 
 def _region_of(
@@ -138,13 +212,45 @@ def _region_of(
     sigma_m: float | None = None,
     precision: str | None = None,
 ) -> str:
-    """The region of a point, "other" outside every region, or "unassigned (precision: ...)"
-    when the point's 95 % disk reaches beyond its region (e.g. an oblast-level location)."""
+    """The region of a point, :data:`OUTSIDE` every region (the caller may name it by a
+    region of the map's base), or "unassigned (precision: ...)" when the point's 95 % disk
+    reaches beyond its region (e.g. an oblast-level location)."""
     for name, geom in regions:
         if shapely.contains_xy(geom, lon, lat):
             got = region_of([(name, geom)], lon, lat, sigma_m)
             return name if got is not None else unassigned(precision, sigma_m)
-    return "other"
+    return OUTSIDE
+
+
+#: The map's layers per compiled geometry (they depend on it alone): a server or a run of
+#: reports builds them once (buffering a 1,262 km line costs ~0.2-0.4 s).
+_LAYERS: WeakKeyDictionary[CompiledGeometry, tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+_LAYERS = WeakKeyDictionary()
+
+
+def _map_layers(agreement: Agreement, geom: CompiledGeometry
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The zones (as the checks decide them) and the sectors (stretches of their line)."""
+    hit = _LAYERS.get(geom)
+    if hit is None:
+        hit = _LAYERS[geom] = _build_layers(agreement, geom)
+    return hit
+
+
+def _build_layers(agreement: Agreement, geom: CompiledGeometry
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    g = agreement.geography
+    assert g is not None
+    names = {z.id: z.name or z.id for z in g.zones}
+    zones = [{**z.to_json(), "name": names.get(z.id, z.id)} for z in zone_shapes(geom)]
+    sectors = []
+    for s in g.sectors:
+        if s.line not in geom.lines:
+            continue
+        parts = line_stretch(geom, s.line, s.from_km * 1e3, s.to_km * 1e3)
+        sectors.append({"id": s.id, "name": s.name or s.id, "from_km": s.from_km,
+                        "to_km": s.to_km, "stretch": [p.round(4).tolist() for p in parts]})
+    return zones, sectors
 
 
 def _in(t: datetime, a: datetime, b: datetime) -> bool:
@@ -160,15 +266,23 @@ def build_daily_report(
     day: date,
     *,
     geom: CompiledGeometry | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> DailyReport:
-    """The report for the period ending on ``day``; with ``geom`` (the agreement's compiled
-    geometry) the gaps in coverage also get their geometry for the map (``uncovered``)."""
-    start, end = reporting_period(day, agreement.tz, agreement.reporting_period_start)
+    """The report for the period ending on ``day`` (or for ``window``, [start, end), e.g. a
+    week of periods ending on ``day``); with ``geom`` (the agreement's compiled geometry) the
+    gaps in coverage also get their geometry for the map (``uncovered``)."""
+    start, end = window or reporting_period(day, agreement.tz, agreement.reporting_period_start)
     for _, g in regions:
         shapely.prepare(g)
     obs_by_id = {o.id: o for o in ev.observations}
     counts: dict[tuple[str, str], Counter[str]] = {}
+    daily: dict[tuple[str, str], Counter[str]] = {}
     events = []
+    attributed = {f.incident_id: f.party for f in findings
+                  if f.incident_id is not None and f.party is not None}
+    # the party the freedom-of-movement check held responsible for each restriction
+    restricted_by = {e: _party_name(agreement, f.party) for f in findings
+                     if f.rule_kind == "freedom_of_movement" and f.party for e in f.evidence}
     # in (time, id) order, as the store keeps them: the map and the event list must not
     # depend on the order fusion happened to produce
     for inc in sorted(ev.incidents, key=lambda i: (i.time, i.id)):
@@ -185,11 +299,15 @@ def build_daily_report(
         region = _region_of(regions, *pos, sigma if loc else None, plabel) if pos else "unknown"
         sector = "-"
         row = ev.inc_row.get(inc.id)
+        if region == OUTSIDE and ev.inc_cls is not None and row is not None and loc:
+            region = _outside(agreement, int(ev.inc_cls.control[row]))
         if ev.inc_cls is not None and row is not None and int(ev.inc_cls.sector[row]) >= 0:
             k = int(ev.inc_sector[row]) if ev.inc_sector is not None else -1
             sector = sector_names[k] if k >= 0 else unassigned(plabel, sigma)
         cat = category_of(inc, obs_by_id)
         counts.setdefault((region, sector), Counter())[cat] += inc.count
+        pday = period_day(t, agreement.tz, agreement.reporting_period_start).isoformat()
+        daily.setdefault((pday, sector), Counter())[cat] += inc.count
         if pos is not None:
             events.append(
                 {
@@ -199,8 +317,15 @@ def build_daily_report(
                     "count": inc.count,
                     "located": loc is not None,
                     "id": inc.id,
+                    "time": inc.time,
+                    "sector": sector,
                     "ellipse": inc.details.get("ellipse"),
                     "sigma_m": sigma,
+                    # the party a finding attributed it to (None: unattributed), and the
+                    # impact an origin is linked to, for the map
+                    "party": attributed.get(inc.id),
+                    "impact": ([inc.impact.lon, inc.impact.lat]
+                               if inc.origin is not None and inc.impact is not None else None),
                 }
             )
     restrictions = []
@@ -213,7 +338,9 @@ def build_daily_report(
                 "id": o.id,
                 "time": o.time.astimezone(agreement.tz).strftime("%Y-%m-%d %H:%M"),
                 "type": o.restriction_type.value if o.restriction_type else "",
-                "region": _region_of(regions, *pos) if pos else "unknown",
+                "region": _obs_region(agreement, regions, ev, o.id, pos),
+                "party": restricted_by.get(o.id, ""),
+                "place": place_words(*pos) if pos else "place not reported",
                 "lon": pos[0] if pos else None,
                 "lat": pos[1] if pos else None,
                 "description": o.description or "",
@@ -230,9 +357,12 @@ def build_daily_report(
     if ev.coverage is not None:  # where the mission could and could not see (fire, by day)
         seen = ev.coverage.summary(start, end, frozenset({"fire"}))
         coverage["observed"] = seen
+        sec = {x.id: x.name or x.id for x in agreement.geography.sectors} \
+            if agreement.geography else {}
         coverage["not_covered"] = "; ".join(
-            f"{g['party']}'s side, {g['sector'] or 'no sector'}, km {g['from_km']:.0f}-"
-            f"{g['to_km']:.0f}" for g in seen["gaps"]) or "none"
+            f"{_party_name(agreement, g['party'])}'s side, "
+            f"{sec.get(g['sector'], g['sector']) if g['sector'] else 'no sector'}, "
+            f"km {g['from_km']:.0f}-{g['to_km']:.0f}" for g in seen["gaps"]) or "none"
         if geom is not None:  # the same gaps (same window, kinds and threshold), as shapes
             gaps = ev.coverage.gaps(start, end, frozenset({"fire"}))
             uncovered = [s.to_json() for s in gap_shapes(geom, ev.coverage, gaps)]
@@ -241,6 +371,7 @@ def build_daily_report(
         for f in findings
         if f.time is not None and _in(datetime.fromisoformat(f.time), start, end)
     ]
+    zones, sectors = _map_layers(agreement, geom) if geom is not None else ([], [])
     return DailyReport(
         agreement,
         day,
@@ -252,7 +383,37 @@ def build_daily_report(
         coverage,
         events,
         uncovered,
+        zones=zones,
+        sectors=sectors,
+        spec=geom.spec if geom is not None else None,
+        daily=dict(sorted(daily.items())),
+        civilian_harm=harm_in(ev.by_kind.get(Kind.CIVILIAN_HARM.value, []), start, end,
+                              agreement.tz),
     )
+
+
+def _outside(agreement: Agreement, control: int) -> str:
+    """A point outside every region, named by the party holding it (Russia's own territory
+    along the border is "outside the report's regions, held by Russian Federation")."""
+    if control < 0:
+        return OUTSIDE
+    return f"{OUTSIDE}, held by {agreement.parties[control].name or agreement.parties[control].id}"
+
+
+def _obs_region(agreement: Agreement, regions: list[tuple[str, BaseGeometry]], ev: Evidence,
+                oid: str, pos: tuple[float, float] | None) -> str:
+    if pos is None:
+        return "unknown"
+    region = _region_of(regions, *pos)
+    row = ev.obs_row.get(oid)
+    if region == OUTSIDE and ev.obs_cls is not None and row is not None:
+        region = _outside(agreement, int(ev.obs_cls.control[row]))
+    return region
+
+
+def _party_name(agreement: Agreement, pid: str) -> str:
+    p = next((p for p in agreement.parties if p.id == pid), None)
+    return p.name if p is not None and p.name else pid
 
 
 def utc_iso(t: datetime) -> str:

@@ -9,19 +9,27 @@ it; it says how many (:attr:`~truceline.core.reporting.DailyReport.unchecked`).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 from truceline.core.aggregates import aggregate_rows
 from truceline.core.agreement_geometry import regions
-from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations
 from truceline.core.evidence import gather
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.recognition import status_of_areas
 from truceline.core.record.canonical import parse_entry
-from truceline.core.reporting import DailyReport, build_daily_report, reporting_period
+from truceline.core.report_scope import narrow
+from truceline.core.report_sections import cameras_down, report_window
+from truceline.core.reporting import (
+    DailyReport,
+    build_daily_report,
+    category_of,
+    reporting_period,
+)
 from truceline.core.resubmissions import counted
+from truceline.core.taxonomy import Kind
 from truceline.errors import ValidationError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.guarantees import awaiting_lines
@@ -42,21 +50,64 @@ def parse_day(text: str) -> date:
 
 def daily_report(store: Store, day: str | date) -> DailyReport:
     """The report for the period ending on ``day``, from what the last check stored."""
+    return period_report(store, "day", day)
+
+
+def period_report(store: Store, kind: str, day: str | date, first: str | date | None = None,
+                  *, sector: str | None = None, provision: str | None = None,
+                  party: str | None = None) -> DailyReport:
+    """The report for the ``kind`` window (day, weekend, week, custom from ``first``) ending
+    on ``day``, narrowed to a sector, provision or party if given (a thematic report), with
+    the previous window of the same length for comparison."""
     d = parse_day(day) if isinstance(day, str) else day
+    f0 = parse_day(first) if isinstance(first, str) else first
+    lo, hi = report_window(kind, d, f0)
     ctx = load_context(store)
     ag = ctx.agreement
-    start, end = reporting_period(d, ag.tz, ag.reporting_period_start)
+    start = reporting_period(lo, ag.tz, ag.reporting_period_start)[0]
+    end = reporting_period(hi, ag.tz, ag.reporting_period_start)[1]
+    rep = _build(store, ctx, d, start, end)
+    rep.kind = kind
+    n = (hi - lo).days + 1
+    p_start = reporting_period(lo - timedelta(days=n), ag.tz, ag.reporting_period_start)[0]
+    rep.previous = window_totals(store, p_start, start)
+    if sector is provision is party is None:
+        return rep
+    return narrow(rep, sector=sector, provision=provision, party=party)
+
+
+def window_totals(store: Store, start: datetime, end: datetime) -> Counter[str]:
+    """Category totals of [start, end) from the incidents the last check stored, counted as
+    the report counts them (a dataset's coded event apart), without locating anything."""
+    incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
+    fire = [i for i in incidents if i.kind == Kind.FIRE.value
+            and start <= datetime.fromisoformat(i.time) < end]
+    ids = sorted({e for i in fire for e in i.evidence})
+    obs = {k: Observation.model_validate_json(v) for k, v in store.stored_records(ids).items()}
+    out: Counter[str] = Counter()
+    for i in fire:
+        out[category_of(i, obs)] += i.count
+    return out
+
+
+def _build(store: Store, ctx: AgreementContext, d: date, start: datetime, end: datetime
+           ) -> DailyReport:
+    ag = ctx.agreement
     incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
     near = counted(store.observations(start=start - MARGIN, end=end + MARGIN))
     have = {o.id for o in near}
     # the reports an incident was fused from, where they lie outside the period's margin
     missing = sorted({e for i in incidents for e in i.evidence} - have)
     near += [Observation.model_validate_json(r) for r in store.stored_records(missing).values()]
-    ev = gather(ctx.geometry, near, incidents, _coverage(store, ctx, start, end))
+    assets = _assets(store, ctx, start, end)
+    cov = None if assets is None or ctx.geometry is None \
+        else coverage_from_observations(ctx.geometry, ag, assets)
+    ev = gather(ctx.geometry, near, incidents, cov)
     g = ag.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
     rep = build_daily_report(ag, ev, store.findings(start, end), regions(ag), sectors, d,
-                             geom=ctx.geometry)
+                             geom=ctx.geometry, window=(start, end))
+    rep.cameras_down = cameras_down(assets or [], start, end, ag.tz)
     # measured at the period's end, so the same day always gives the same report
     rep.awaiting = awaiting_lines(store, rep.period_end)
     rep.areas = status_of_areas(ag, d)
@@ -65,16 +116,15 @@ def daily_report(store: Store, day: str | date) -> DailyReport:
     return rep
 
 
-def _coverage(store: Store, ctx: AgreementContext, start: datetime, end: datetime
-              ) -> Coverage | None:
-    """What the mission could observe in the period: built from the monitoring and
-    restriction records whose windows reach into it (one that ended before the period or
-    began after it adds nothing to the period's figures). None as for the whole store: no
-    geography, or no monitoring record at all."""
+def _assets(store: Store, ctx: AgreementContext, start: datetime, end: datetime
+            ) -> list[Observation] | None:
+    """The monitoring and restriction records whose windows reach into the period, which
+    coverage is built from (one that ended before the period or began after it adds nothing
+    to the period's figures). None as for the whole store: no geography, or no monitoring
+    record at all."""
     if ctx.geometry is None or not store.observations(kinds=["monitoring"], limit=1):
         return None
-    assets = counted(store.observations_reaching(_ASSETS, start - MARGIN, end + MARGIN))
-    return coverage_from_observations(ctx.geometry, ctx.agreement, assets)
+    return counted(store.observations_reaching(_ASSETS, start - MARGIN, end + MARGIN))
 
 
 def unchecked_observations(store: Store) -> int:

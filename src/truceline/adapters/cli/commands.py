@@ -243,17 +243,39 @@ def findings(db: str, fmt: str, out: str | None) -> None:
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="report.html or report.md (by extension).",
+    help="report.html, report.md or report.pdf.",
 )
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "md", "pdf"]), default=None,
+    help="html (map embedded), md (map as a PNG beside it) or pdf (the HTML printed by "
+    "headless Chromium, TRUCELINE_CHROMIUM); default: by --out's extension, which must agree.",
+)
+@click.option(
+    "--period", type=click.Choice(["day", "weekend", "week", "custom"]), default="day",
+    show_default=True,
+    help="The reporting periods covered, ending on --date: one, two (a weekend report), "
+    "seven (a weekly report), or from --from (custom).",
+)
+@click.option("--from", "first", metavar="YYYY-MM-DD",
+              help="With --period custom: the first reporting date.")
+@click.option("--sector", help="A thematic report on one sector (its id or name).")
+@click.option("--provision", help="A thematic report on one provision's findings (its id).")
+@click.option("--party", help="A thematic report on one party's findings (its id).")
 @handle_errors
-def report(db: str, day: str, out: str) -> None:
-    """Write the daily report (HTML with a map, or Markdown) for one reporting period."""
-    from truceline.adapters.render.report import check_out, write_report
-    from truceline.services.report import daily_report
+def report(db: str, day: str, out: str, fmt: str | None, period: str, first: str | None,
+           sector: str | None, provision: str | None, party: str | None) -> None:
+    """Write a report (HTML with a map, Markdown or PDF) for a day, a weekend, a week or any
+    run of reporting periods.
 
-    check_out(Path(out))
-    rep = daily_report(open_store(db), day)
-    paths = write_report(rep, Path(out))
+    On everything, or on one sector, provision or party (a thematic report)."""
+    from truceline.adapters.render.report import check_out, write_report
+    from truceline.services.report import period_report
+    from truceline.settings import Settings
+
+    check_out(Path(out), fmt)
+    rep = period_report(open_store(db), period, day, first, sector=sector,
+                        provision=provision, party=party)
+    paths = write_report(rep, Path(out), chromium=Settings().chromium)
     for p in paths:
         click.echo(f"wrote {p}")
 

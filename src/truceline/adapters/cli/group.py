@@ -80,8 +80,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "where, and what it buys."),
     "record": (f"{_CLI}.record:record", "The tamper-evident record: checkpoints, proofs, "
                "witnesses, verify, export, replay."),
-    "report": (f"{_CLI}.commands:report", "Write the daily report (HTML with a map, or "
-               "Markdown) for one reporting period."),
+    "report": (f"{_CLI}.commands:report", "Write a report (HTML with a map, Markdown or PDF) "
+               "for a day, a weekend, a week or any run of reporting periods."),
     "serve": (f"{_CLI}.serve:serve", "Run the HTTP API and OGC API - Features over the store "
               "(until Ctrl-C)."),
     "settings": (f"{_CLI}.commands:settings", "List every setting, its environment variable, "

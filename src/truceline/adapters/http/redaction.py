@@ -25,6 +25,7 @@ from typing import Any
 
 from truceline.core.findings import Finding
 from truceline.core.reporting import DailyReport
+from truceline.core.wording import place_words
 
 DEFAULT_GRID_DEG = 0.05
 
@@ -113,17 +114,41 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> Daily
     """A report for outsiders: only ``findings`` (already filtered), every location coarsened,
     no error ellipses (their centres are exact), no free-text restriction descriptions, and
     no overdue-acknowledgement lines (they count notifications about findings the reader may
-    not see; a guarantor or party reads its own at ``GET /notifications``)."""
+    not see; a guarantor or party reads its own at ``GET /notifications``). An event's or a
+    restriction's party is shown only where a finding the reader sees names it; places in
+    words are said of the coarsened point; cameras down keep their hours, not which camera
+    or where (the mission's assets are not public)."""
+    by_incident = {f.incident_id: f.party for f in findings if f.incident_id and f.party}
+    by_evidence = {e: r.party_name(f.party) for f in findings
+                   if f.rule_kind == "freedom_of_movement" and f.party for e in f.evidence}
     events = []
     for e in r.events:
         lon, lat = coarsen(e["lon"], e["lat"], grid)
-        events.append({**e, "lon": lon, "lat": lat, "ellipse": None})
+        impact = list(coarsen(e["impact"][0], e["impact"][1], grid)) if e.get("impact") else None
+        events.append({**e, "lon": lon, "lat": lat, "ellipse": None, "impact": impact,
+                       "party": by_incident.get(e["id"])})
     restrictions = []
     for x in r.restrictions:
+        y = {**x, "description": "", "party": by_evidence.get(x["id"], "")}
+        _point(y, "lon", "lat", grid)
+        y["place"] = _place(y, grid)
+        restrictions.append(y)
+    harm = []
+    for x in r.civilian_harm:
         y = {**x, "description": ""}
         _point(y, "lon", "lat", grid)
-        restrictions.append(y)
+        y["place"] = _place(y, grid)
+        harm.append(y)
+    cameras = [{**x, "camera": "camera", "place": "withheld"} for x in r.cameras_down]
     fs = [Finding.from_record(redact_finding(f.to_record(), grid)) for f in findings]
     aggregates = [{**a, "ref": ""} for a in r.aggregates]  # as an observation's dataset_ref
     return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
-                               awaiting=[], aggregates=aggregates)
+                               civilian_harm=harm, cameras_down=cameras, awaiting=[],
+                               aggregates=aggregates)
+
+
+def _place(rec: dict[str, Any], grid: float) -> str:
+    """A coarsened point in words, saying it is only the grid cell's centre."""
+    if rec.get("lon") is None or rec.get("lat") is None:
+        return "place not reported"
+    return f"{place_words(rec['lon'], rec['lat'])} (within a {grid:g} degree cell)"

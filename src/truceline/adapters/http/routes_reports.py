@@ -26,7 +26,7 @@ from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.adapters.render.report import render_report
 from truceline.core.reporting import DailyReport, utc_iso
 from truceline.errors import ValidationError
-from truceline.services.report import daily_report
+from truceline.services.report import period_report
 
 router = APIRouter(tags=["reports"])
 
@@ -48,11 +48,18 @@ def report_json(r: DailyReport) -> dict[str, Any]:
         # counts over an area and a period (kind aggregate), as published: not located
         "aggregates": [{**a, "period_start": utc_iso(a["period_start"]),
                         "period_end": utc_iso(a["period_end"])} for a in r.aggregates],
+        "period": r.kind, "scope": r.scope, "days": r.trend(),
+        "previous_totals": None if r.previous is None else dict(sorted(r.previous.items())),
+        "civilian_harm": r.civilian_harm, "cameras_down": r.cameras_down,
     }
 
 
-def _render(st: AppState, who: Principal, day: date, fmt: str) -> Response:
-    r = daily_report(st.reader, day)
+def _render(st: AppState, who: Principal, day: date, fmt: str,
+            spec: tuple[str, str | None, str | None, str | None, str | None] = (
+                "day", None, None, None, None)) -> Response:
+    kind, first, sector, provision, party = spec
+    r = period_report(st.reader, kind, day, first, sector=sector, provision=provision,
+                      party=party)
     if not sees_exact(who):
         ctx = st.context()
         mine = visible_findings(who, r.findings, ctx.agreement, st.published())
@@ -65,7 +72,36 @@ def _render(st: AppState, who: Principal, day: date, fmt: str) -> Response:
 
     png = render_map_png(r) if r.agreement.geography is not None else None
     ref = "data:image/png;base64," + base64.b64encode(png).decode() if png else None
-    return HTMLResponse(render_report(r, "html", ref))
+    trend = None
+    if len(r.days) > 1:
+        from truceline.adapters.render.trend import render_trend_png
+
+        trend = "data:image/png;base64," + base64.b64encode(render_trend_png(r)).decode()
+    return HTMLResponse(render_report(r, "html", ref, trend))
+
+
+async def _cached(st: AppState, who: Principal, d: date, fmt: str,
+                  spec: tuple[str, str | None, str | None, str | None, str | None]) -> Response:
+    audience = ("exact",) if sees_exact(who) else (who.role.value, who.bound)
+    key = (st.raw_store.url, d, fmt, spec, audience, st.raw_store.entry_count(),
+           st.raw_store.get_meta("http.published_findings"))
+    with _lock:
+        hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    resp = await run_in_threadpool(_render, st, who, d, fmt, spec)
+    with _lock:
+        _cache[key] = resp
+        while len(_cache) > 64:
+            _cache.popitem(last=False)
+    return resp
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("not a date (YYYY-MM-DD)", field=field) from None
 
 
 @router.get("/reports/daily/{day}", responses={
@@ -78,20 +114,26 @@ async def daily(day: str, format: Literal["json", "md", "html"] = Query("json"),
                 who: Principal = Depends(principal),
                 st: AppState = Depends(app_state)) -> Response:
     """The daily report for the reporting period ending on ``day`` (YYYY-MM-DD, local)."""
-    try:
-        d = date.fromisoformat(day)
-    except ValueError:
-        raise ValidationError("not a date (YYYY-MM-DD)", field="day") from None
-    audience = ("exact",) if sees_exact(who) else (who.role.value, who.bound)
-    key = (st.raw_store.url, d, format, audience, st.raw_store.entry_count(), st.raw_store.get_meta(
-        "http.published_findings"))
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None:
-        return hit
-    resp = await run_in_threadpool(_render, st, who, d, format)
-    with _lock:
-        _cache[key] = resp
-        while len(_cache) > 64:
-            _cache.popitem(last=False)
-    return resp
+    return await _cached(st, who, _day(day, "day"), format, ("day", None, None, None, None))
+
+
+@router.get("/reports/periods/{day}", responses={
+    **error_responses(503),
+    200: {"description": "The report", "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "text/markdown": {"schema": {"type": "string"}},
+        "text/html": {"schema": {"type": "string"}}}}})
+async def periods(day: str, period: Literal["day", "weekend", "week", "custom"] = Query("week"),
+                  from_: str | None = Query(None, alias="from",
+                                            description="custom: the first reporting date"),
+                  sector: str | None = Query(None), provision: str | None = Query(None),
+                  party: str | None = Query(None),
+                  format: Literal["json", "md", "html"] = Query("json"),
+                  who: Principal = Depends(principal),
+                  st: AppState = Depends(app_state)) -> Response:
+    """A report over several reporting periods ending on ``day`` (weekend: two, week: seven,
+    custom: from ``from``), on everything or one sector, provision or party (a thematic
+    report); each role sees what it sees in the daily report (public: published findings)."""
+    d = _day(day, "day")
+    first = _day(from_, "from").isoformat() if from_ is not None else None
+    return await _cached(st, who, d, format, (period, first, sector, provision, party))

@@ -1,6 +1,10 @@
-"""The report's map figure: line of contact, areas of control (outlined where their recognition
-is stated), zones, the stretches the mission could not observe ("not covered"), events,
-restrictions."""
+"""The report's map figure: areas of control (outlined where their recognition is stated), the
+line of contact by sector, zones as the checks decide them, the stretches the mission could not
+observe ("not covered"), events (attributed or not, origins linked to impacts), weapon
+sightings and presence findings, restrictions, over a base of regions, towns and a scale bar
+(:mod:`truceline.adapters.render.mapbase`). Every symbol is in the legend.
+
+Deterministic: the same report gives the same PNG bytes (no dates in its metadata)."""
 
 from __future__ import annotations
 
@@ -13,12 +17,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import shapely
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, PathPatch
 from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
-from truceline.core.agreement_geometry import geometry_spec, resolve
+from truceline.adapters.render.mapbase import (
+    aspect_of,
+    draw_places,
+    draw_regions,
+    draw_scale_bar,
+    draw_sectors,
+)
+from truceline.core.agreement_geometry import geometry_spec, regions, resolve
 from truceline.core.recognition import area_label, statuses_on
 from truceline.core.reporting import DailyReport
 
@@ -33,6 +46,10 @@ COLOURS = {
     "burst or shot": "#17becf",
 }
 PARTY_FILL = ["#cfe2f3", "#f4cccc", "#d9ead3", "#fff2cc"]  # first party blue, second red
+PARTY_EDGE = ["#1c4587", "#990000", "#274e13", "#7f6000"]  # attributed: the party's colour
+UNATTRIBUTED_EDGE = "#9e9e9e"
+#: PNG metadata: no software version or date, so the same report gives the same bytes.
+PNG_METADATA: dict[str, str | None] = {"Software": None}
 #: "Not covered": the party's side of the band, hatched grey, and the stretch of the line.
 UNCOVERED_FILL = "#444444"
 UNCOVERED_LINE = "#ff00ff"
@@ -94,12 +111,135 @@ def _draw_area_status(ax: Any, r: DailyReport) -> None:
             label = None
 
 
+def _party_names(r: DailyReport) -> dict[str, str]:
+    return {p.id: p.name or p.id for p in r.agreement.parties}
+
+
+def _draw_zones(ax: Any, r: DailyReport, parties: list[str]) -> None:
+    """Each zone as the checks decide it: hatched in the colour of the party whose side it
+    is on, outlined, named in the legend with its width."""
+    for z in r.zones:
+        k = parties.index(z["party_side"]) if z["party_side"] in parties else -1
+        colour = PARTY_EDGE[k % len(PARTY_EDGE)] if k >= 0 else "#555555"
+        label: str | None = f"zone: {z['name']}"
+        for rings in z["area"]["coordinates"]:
+            ax.add_patch(PathPatch(_polygon_path(rings), facecolor="none", hatch="....",
+                                   edgecolor=colour, lw=0.8, ls="--", alpha=0.55, zorder=2.5,
+                                   gid="zone", label=label))
+            label = None
+
+
+def _draw_events(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
+    """Fire events: colour by category, outline by the party attributed (grey: none), a line
+    from each located origin to its impact, the 95 % ellipse where fusion gave one. Drawn as
+    a few collections (one per marker shape, one for links, one for ellipses), not one
+    artist per event, in the events' order."""
+    cats: set[str] = set()
+    marks: dict[str, dict[str, list[Any]]] = {}
+    links, link_colours, impacts, ellipses = [], [], [], []
+    for e in r.events:
+        c = COLOURS.get(str(e["category"]), "black")
+        cats.add(str(e["category"]))
+        party = e.get("party")
+        k = parties.index(party) if party in parties else -1
+        edge = PARTY_EDGE[k % len(PARTY_EDGE)] if k >= 0 else UNATTRIBUTED_EDGE
+        if e.get("impact"):
+            ix, iy = e["impact"]
+            links.append([(e["lon"], e["lat"]), (ix, iy)])
+            link_colours.append(c)
+            impacts.append((ix, iy, c))
+        m = marks.setdefault("o" if e["located"] else "^",
+                             {"xy": [], "s": [], "c": [], "ec": [], "lw": []})
+        m["xy"].append((e["lon"], e["lat"]))
+        m["s"].append(14 + 4 * min(int(e["count"]), 20))
+        m["c"].append(c)
+        m["ec"].append(edge)
+        m["lw"].append(1.4 if k >= 0 else 0.6)
+        ell = e.get("ellipse")
+        if ell:
+            ellipses.append(Ellipse((float(e["lon"]), float(e["lat"])), float(ell["width_deg"]),
+                                    float(ell["height_deg"]), angle=float(ell["map_angle_deg"]),
+                                    fill=False, edgecolor=c, lw=0.8))
+    if links:
+        ax.add_collection(LineCollection(links, colors=link_colours, linewidths=0.8,
+                                         zorder=4.8, gid="origin-impact"))
+        xs, ys, cs = zip(*impacts, strict=True)
+        ax.scatter(xs, ys, marker="x", s=16, c=list(cs), lw=1.0, zorder=4.9)
+    for marker, m in marks.items():
+        xy = np.asarray(m["xy"], float)
+        ax.scatter(xy[:, 0], xy[:, 1], s=m["s"], c=m["c"], marker=marker, edgecolors=m["ec"],
+                   linewidths=m["lw"], zorder=5, gid=f"events-{marker}")
+    if ellipses:
+        ax.add_collection(PatchCollection(ellipses, match_original=True, zorder=4))
+    return cats
+
+
+#: Findings drawn at their place (beyond fire): rule kind -> marker and legend words.
+_FINDING_MARKS = {
+    "withdrawal": ("s", "weapon sighted inside a withdrawal zone (finding)"),
+    "prohibited_presence": ("D", "foreign forces present (finding)"),
+}
+
+
+def _draw_findings(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
+    kinds: set[str] = set()
+    for f in r.findings:
+        mark = _FINDING_MARKS.get(f.rule_kind)
+        if mark is None or f.lon is None or f.lat is None:
+            continue
+        k = parties.index(f.party) if f.party in parties else -1
+        edge = PARTY_EDGE[k % len(PARTY_EDGE)] if k >= 0 else UNATTRIBUTED_EDGE
+        ax.scatter([f.lon], [f.lat], marker=mark[0], s=55, color="#ffd966", edgecolor=edge,
+                   lw=1.4, zorder=6, gid=f"finding-{f.rule_kind}")
+        kinds.add(f.rule_kind)
+    return kinds
+
+
+def _legend(ax: Any, r: DailyReport, parties: list[str], cats: set[str],
+            kinds: set[str]) -> None:
+    """One legend for every symbol: the labelled artists, then proxies for the encodings
+    (category colour, outline by party, marker shapes, links)."""
+    handles, labels = ax.get_legend_handles_labels()
+    names = _party_names(r)
+
+    def proxy(label: str, **kw: Any) -> None:
+        handles.append(Line2D([], [], ls=kw.pop("ls", "none"), **kw))
+        labels.append(label)
+
+    for c in (*COLOURS, *sorted(cats - set(COLOURS))):
+        if c in cats:
+            proxy(c, marker="o", color=COLOURS.get(c, "black"), mec="none", ms=7)
+    for k, p in enumerate(parties):
+        proxy(f"outline: attributed to {names.get(p, p)}", marker="o", mfc="white",
+              mec=PARTY_EDGE[k % len(PARTY_EDGE)], mew=1.6, ms=7)
+    proxy("grey outline: unattributed", marker="o", mfc="white", mec=UNATTRIBUTED_EDGE, ms=7)
+    proxy("located event (origin, or impact when no origin)", marker="o", mfc="white",
+          mec="black", ms=7)
+    proxy("location unknown: at the reporting monitor", marker="^", mfc="white",
+          mec="black", ms=7)
+    proxy("origin → impact (x)", ls="-", marker="x", color="black", lw=0.8, ms=4)
+    proxy("95 % location ellipse", marker="o", mfc="none", mec="black", ms=10, mew=0.6)
+    for kind in sorted(kinds):
+        m, words = _FINDING_MARKS[kind]
+        proxy(words, marker=m, mfc="#ffd966", mec="black", ms=7)
+    if r.restrictions:
+        proxy("restriction of the monitors' movement", marker="X", color="black", ms=8)
+    proxy("start of a sector", marker="|", color="black", ms=10, mew=2)
+    ax.figure.legend(handles, labels, loc="lower left", bbox_to_anchor=(0.02, 0.003, 0.96, 0.19),
+                     mode="expand", ncol=2, fontsize=7, framealpha=0.95, title="Legend",
+                     title_fontsize=8)
+
+
 def map_figure(r: DailyReport) -> Figure:
     """The map as a matplotlib figure (close it with ``plt.close``); artists of the "not
-    covered" shading carry ``gid="not-covered"``."""
-    spec = geometry_spec(r.agreement)
-    fig, ax = plt.subplots(figsize=(10, 7), dpi=90)
+    covered" shading carry ``gid="not-covered"``, zones ``gid="zone"``."""
+    # the service's compiled spec when the report carries it (resolving it again costs ~1 s)
+    spec = r.spec if r.spec is not None else geometry_spec(r.agreement)
+    fig = plt.figure(figsize=(11, 12.6), dpi=90)
+    # fixed axes and legend places: saved without bbox_inches="tight", drawn once, not twice
+    ax = fig.add_axes((0.07, 0.245, 0.9, 0.705))
     parties = list(spec.parties)
+    names = _party_names(r)
     seen: set[str] = set()
     for cp in spec.control:
         colour = PARTY_FILL[parties.index(cp.party) % len(PARTY_FILL)]
@@ -107,89 +247,55 @@ def map_figure(r: DailyReport) -> Figure:
             if p.geom_type != "Polygon":
                 continue
             x, y = p.exterior.xy
-            ax.fill(
-                x,
-                y,
-                color=colour,
-                alpha=0.6,
-                lw=0,
-                label=None if cp.party in seen else f"area held by {cp.party}",
-            )
+            ax.fill(x, y, color=colour, alpha=0.6, lw=0,
+                    label=None if cp.party in seen else f"area held by {names[cp.party]}")
             seen.add(cp.party)
+    line_names = {ln.id: ln.name or ln.id for ln in r.agreement.geography.lines} \
+        if r.agreement.geography else {}
+    sector_lines = {s.line for s in spec.sectors} if r.sectors else set()
     for lid, line in spec.lines.items():
         for part in getattr(line, "geoms", [line]):
             x, y = part.xy
-            ax.plot(x, y, color="black", lw=1.4, label=lid if lid not in seen else None)
+            ax.plot(x, y, color="black", lw=1.0, zorder=4.4,
+                    label=line_names.get(lid, lid) if lid not in seen else None)
             seen.add(lid)
-    for z in spec.zones:
-        if z.line is None or z.within_km is None:
-            continue
-        line = spec.lines[z.line]
-        band = shapely.buffer(line, z.within_km / 111.0 * 0.8)  # outline only, for orientation
-        for p in _polys(band):
-            if p.geom_type == "Polygon":
-                x, y = p.exterior.xy
-                ax.plot(x, y, ls="--", lw=0.6, color="#555", alpha=0.6)
+    _draw_zones(ax, r, parties)
     _draw_uncovered(ax, r.uncovered, seen)
     _draw_area_status(ax, r)
-    for e in r.events:
-        c = COLOURS.get(str(e["category"]), "black")
-        ax.scatter(
-            [e["lon"]],
-            [e["lat"]],
-            s=14 + 4 * min(int(e["count"]), 20),
-            color=c,
-            marker="o" if e["located"] else "^",
-            edgecolor="black",
-            lw=0.4,
-            zorder=5,
-            label=str(e["category"]) if e["category"] not in seen else None,
-        )
-        seen.add(str(e["category"]))
-        ell = e.get("ellipse")
-        if ell:
-            ax.add_patch(
-                Ellipse(
-                    (float(e["lon"]), float(e["lat"])),
-                    float(ell["width_deg"]),
-                    float(ell["height_deg"]),
-                    angle=float(ell["map_angle_deg"]),
-                    fill=False,
-                    color=c,
-                    lw=0.8,
-                    zorder=4,
-                )
-            )
+    if sector_lines:
+        draw_sectors(ax, r)
+    cats = _draw_events(ax, r, parties)
+    kinds = _draw_findings(ax, r, parties)
     for x in r.restrictions:
         if x["lon"] is not None:
-            ax.scatter(
-                [x["lon"]],
-                [x["lat"]],
-                marker="X",
-                s=60,
-                color="black",
-                zorder=6,
-                label="restriction" if "restriction" not in seen else None,
-            )
-            seen.add("restriction")
+            ax.scatter([x["lon"]], [x["lat"]], marker="X", s=60, color="black", zorder=6)
     pts = np.array([[e["lon"], e["lat"]] for e in r.events], dtype=float).reshape(-1, 2)
     minx, miny, maxx, maxy = shapely.union_all(list(spec.lines.values())).bounds
     if len(pts):
         minx, miny = min(minx, pts[:, 0].min()), min(miny, pts[:, 1].min())
         maxx, maxy = max(maxx, pts[:, 0].max()), max(maxy, pts[:, 1].max())
-    ax.set_xlim(minx - 0.5, maxx + 0.5)
-    ax.set_ylim(miny - 0.4, maxy + 0.4)
-    ax.set_aspect(1.0 / np.cos(np.radians((miny + maxy) / 2)))
-    ax.set_title(f"{r.agreement.id}: {r.day.isoformat()} (events in the reporting period)")
-    ax.set_xlabel("longitude")
-    ax.set_ylabel("latitude")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, framealpha=0.9)
+    box = (minx - 0.6, miny - 0.45, maxx + 0.6, maxy + 0.45)
+    draw_regions(ax, regions(r.agreement), box)
+    draw_places(ax, box)
+    draw_scale_bar(ax, box)
+    ax.set_xlim(box[0], box[2])
+    ax.set_ylim(box[1], box[3])
+    ax.set_aspect(aspect_of(box[1], box[3]))
+    tz = r.agreement.tz
+    ax.set_title(f"{r.agreement.title}\nDaily report {r.day.isoformat()}: events from "
+                 f"{r.period_start.astimezone(tz):%d %b %H:%M} to "
+                 f"{r.period_end.astimezone(tz):%d %b %H:%M} local time "
+                 f"({r.agreement.timezone}, {r.period_end.astimezone(tz):%Z})", fontsize=10)
+    ax.set_xlabel("longitude (\u00b0E)", fontsize=8)
+    ax.set_ylabel("latitude (\u00b0N)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    _legend(ax, r, parties, cats, kinds)
     return fig
 
 
 def render_map_png(r: DailyReport) -> bytes:
     fig = map_figure(r)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
+    fig.savefig(buf, format="png", metadata=PNG_METADATA)
     plt.close(fig)
     return buf.getvalue()

@@ -31,6 +31,7 @@ from truceline.core.precision import (
 from truceline.core.provisions import CeasefireRule
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
+from truceline.core.wording import words
 
 
 def _phi(x: float) -> float:
@@ -91,7 +92,7 @@ def check_ceasefire(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list
         if inc.weapon_class:
             wc = inc.weapon_class
             # after the sources, so the weapon never reads as one of them
-            what += "; weapon not known" if wc == "unknown" else f"; weapon: {wc}"
+            what += "; weapon not known" if wc == "unknown" else f"; weapon: {words(wc)}"
         common: dict[str, Any] = dict(
             time=inc.time, incident_id=inc.id, weapon_class=inc.weapon_class
         )

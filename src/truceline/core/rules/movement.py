@@ -9,6 +9,7 @@ from truceline.core.findings import Verdict, iso
 from truceline.core.provisions import MovementRule
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
+from truceline.core.wording import restriction_words
 
 
 def check_movement(b: Builder, rule: MovementRule, ev: Evidence, parties: list[str]) -> int:
@@ -21,7 +22,7 @@ def check_movement(b: Builder, rule: MovementRule, ev: Evidence, parties: list[s
         relevant += 1
         row = ev.obs_row.get(o.id)
         cls = ev.obs_cls
-        rtype = o.restriction_type.value if o.restriction_type else "restriction"
+        what = restriction_words(o.restriction_type.value if o.restriction_type else "other")
         where = where_obs(o)
         kw: dict[str, Any] = dict(
             time=iso(o.time), lon=where[0] if where else None, lat=where[1] if where else None
@@ -33,7 +34,7 @@ def check_movement(b: Builder, rule: MovementRule, ev: Evidence, parties: list[s
                 Verdict.INSUFFICIENT_EVIDENCE,
                 None,
                 (o.id,),
-                f"{rtype} at {iso(o.time)} where control is not known",
+                f"{what} at {iso(o.time)} where control is not known",
                 **kw,
             )
         elif party in b.p.obligated:
@@ -41,7 +42,7 @@ def check_movement(b: Builder, rule: MovementRule, ev: Evidence, parties: list[s
                 Verdict.VIOLATION,
                 party,
                 (o.id,),
-                f"{rtype} of the monitors at {iso(o.time)} in the area controlled by {party}"
+                f"{what} at {iso(o.time)} in the area controlled by {party}"
                 + (f": {o.description}" if o.description else ""),
                 **kw,
             )

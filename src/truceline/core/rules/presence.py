@@ -10,6 +10,7 @@ from truceline.core.nationality import country_code, country_name
 from truceline.core.provisions import PresenceRule
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
+from truceline.core.wording import presence_words
 
 
 def check_presence(b: Builder, rule: PresenceRule, ev: Evidence, parties: list[str]) -> int:
@@ -52,7 +53,8 @@ def check_presence(b: Builder, rule: PresenceRule, ev: Evidence, parties: list[s
             party = b.p.obligated[0]
         else:
             party = None  # a zone whose holder at that place is not known: could be either's
-        what = f"{o.count} x {o.presence_category or 'presence'}"
+        cat = o.presence_category.value if o.presence_category else None
+        what = presence_words(o.count, cat)
         label = f" under the label '{o.unit_label}'" if o.unit_label else ""
         kw: dict[str, Any] = dict(time=iso(o.time), lon=o.lon, lat=o.lat)
         code = country_code(o.nationality) if o.nationality is not None else None

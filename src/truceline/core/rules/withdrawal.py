@@ -9,6 +9,7 @@ from truceline.core.findings import Verdict, iso
 from truceline.core.provisions import WithdrawalRule
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Builder
+from truceline.core.wording import words
 
 
 def _km(m: float) -> str:
@@ -43,7 +44,7 @@ def check_withdrawal(b: Builder, rule: WithdrawalRule, ev: Evidence, parties: li
             x
             for x in (
                 f"{cal:g} mm" if cal else "",
-                wc.value if wc else "",
+                words(wc.value) if wc else "",
                 f"({o.system})" if o.system else "",
             )
             if x
