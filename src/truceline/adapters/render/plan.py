@@ -70,14 +70,20 @@ def plan_markdown(plan: dict[str, Any]) -> str:
             out.append(f"Smallest force reaching {s['target']:.0%} attributed: **none measured"
                        f"** ({s['note']}; best {s['best_measured']['attributed_share']:.1%} at "
                        f"{s['best_measured']['personnel']:,}).")
-    out += ["", "Per sector (line covered for fire; measured attributed share):", "",
-            "| personnel | sector | party | covered | attributed |", "|---|---|---|---|---|"]
+    out += ["", "Per sector: the share of each party's side covered for fire, and of the "
+            "sector's true events detected, located within 1 km and attributed:", "",
+            "| personnel | sector | covered (per side) | events | detected | located | "
+            "attributed |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         ms = (r.get("measured") or {}).get("sectors", {})
+        sides: dict[str, list[str]] = {}
         for sec in r["covered"]["sectors"]:
-            att = (ms.get(sec["sector"]) or {}).get("attributed_share")
-            out.append(f"| {r['personnel']:,} | {sec['sector']} | {sec['party']} | "
-                       f"{_fmt(sec['share'])} | {_fmt(att)} |")
+            sides.setdefault(sec["sector"], []).append(f"{sec['party']} {_fmt(sec['share'])}")
+        for name, cov in sides.items():
+            m = ms.get(name) or {}
+            out.append(f"| {r['personnel']:,} | {name} | {', '.join(cov)} | "
+                       f"{m.get('events', '-')} | {_fmt(m.get('detected_share'))} | "
+                       f"{_fmt(m.get('located_share'))} | {_fmt(m.get('attributed_share'))} |")
     out += ["", f"Coverage model: {plan['coverage_model']['terrain']}; patrols: "
             f"{plan['coverage_model']['patrols']}.", "",
             "People per unit (field personnel, before support and reserve): "
