@@ -125,6 +125,10 @@ def plan_plot_png(plan: dict[str, Any]) -> bytes:
     s = plan.get("smallest_for_target")
     if s:
         ax.axhline(s["target"], color="grey", lw=0.8, ls=":")
+        tried = s.get("tried") or []
+        if tried:
+            ax.plot([t["personnel"] for t in tried], [t["attributed_share"] for t in tried],
+                    "x", color="#d62728", label="attributed (search for the target)")
     ax.set_xscale("log")
     ax.set_xlabel("personnel")
     ax.set_ylabel("share")
