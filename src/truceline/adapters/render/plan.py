@@ -22,7 +22,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("patrols/day", lambda r: r["placed"]["patrols"]),
     ("cameras", lambda r: r["placed"]["cameras"]),
     ("arrays", lambda r: r["placed"]["arrays"]),
-    ("staffed, no site", lambda r: sum(r["unplaced"].values())),
+    ("units staffed, no site", lambda r: sum(r["unplaced"].values())),
     ("line covered (fire)", lambda r: r["covered"]["line_share"]),
     ("exact objective", lambda r: r["placement"]["exact"]["weighted_share"]),
     ("greedy objective", lambda r: r["placement"]["greedy"]["weighted_share"]),
