@@ -5,7 +5,7 @@ shipped force model: the layout each figure staffs, its placement (exact MILP by
 the greedy baseline, side by side, with their times), the share of the line covered, and a
 simulated run of ``--days`` days with that layout through the real pipeline (simulate ->
 ingest -> check -> score every true event), then the smallest force reaching 90 %
-attributed by bisection. Writes bench/results/planning_<mission>.md and .json (and the plot).
+attributed by bisection. Writes bench/results/planning_<mission><tag>.md, .json and .png.
 
     python bench/bench_planning.py [--days 7] [--missions unarmed,armed] [--steps 3]
 """
@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--missions", default="unarmed,armed")
     ap.add_argument("--personnel", default="10000,30000,120000")
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--tag", default="", help="Suffix of the result files (e.g. _7d).")
     args = ap.parse_args()
     ag, doc = load_agreement_file("march2025")
     ctx = context_for_doc(doc)
@@ -47,10 +48,10 @@ def main() -> None:
         res = plan(ctx, fm, figures, PlanOptions(mission=mission, search_steps=args.steps),
                    measure=m)
         res["bench_seconds"] = round(time.perf_counter() - t0, 1)
-        (OUT / f"planning_{mission}.json").write_text(
+        (OUT / f"planning_{mission}{args.tag}.json").write_text(
             json.dumps(res, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        (OUT / f"planning_{mission}.md").write_text(plan_markdown(res), encoding="utf-8")
-        (OUT / f"planning_{mission}.png").write_bytes(plan_plot_png(res))
+        (OUT / f"planning_{mission}{args.tag}.md").write_text(plan_markdown(res), encoding="utf-8")
+        (OUT / f"planning_{mission}{args.tag}.png").write_bytes(plan_plot_png(res))
         print(mission, res["bench_seconds"], "s")
         for r in res["layouts"]:
             pl = r["placement"]

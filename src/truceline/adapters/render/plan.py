@@ -22,7 +22,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("patrols/day", lambda r: r["placed"]["patrols"]),
     ("cameras", lambda r: r["placed"]["cameras"]),
     ("arrays", lambda r: r["placed"]["arrays"]),
-    ("staffed, no site", lambda r: sum(r["unplaced"].values())),
+    ("units staffed, no site", lambda r: sum(r["unplaced"].values())),
     ("line covered (fire)", lambda r: r["covered"]["line_share"]),
     ("exact objective", lambda r: r["placement"]["exact"]["weighted_share"]),
     ("greedy objective", lambda r: r["placement"]["greedy"]["weighted_share"]),
@@ -70,14 +70,20 @@ def plan_markdown(plan: dict[str, Any]) -> str:
             out.append(f"Smallest force reaching {s['target']:.0%} attributed: **none measured"
                        f"** ({s['note']}; best {s['best_measured']['attributed_share']:.1%} at "
                        f"{s['best_measured']['personnel']:,}).")
-    out += ["", "Per sector (line covered for fire; measured attributed share):", "",
-            "| personnel | sector | party | covered | attributed |", "|---|---|---|---|---|"]
+    out += ["", "Per sector: the share of each party's side covered for fire, and of the "
+            "sector's true events detected, located within 1 km and attributed:", "",
+            "| personnel | sector | covered (per side) | events | detected | located | "
+            "attributed |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         ms = (r.get("measured") or {}).get("sectors", {})
+        sides: dict[str, list[str]] = {}
         for sec in r["covered"]["sectors"]:
-            att = (ms.get(sec["sector"]) or {}).get("attributed_share")
-            out.append(f"| {r['personnel']:,} | {sec['sector']} | {sec['party']} | "
-                       f"{_fmt(sec['share'])} | {_fmt(att)} |")
+            sides.setdefault(sec["sector"], []).append(f"{sec['party']} {_fmt(sec['share'])}")
+        for name, cov in sides.items():
+            m = ms.get(name) or {}
+            out.append(f"| {r['personnel']:,} | {name} | {', '.join(cov)} | "
+                       f"{m.get('events', '-')} | {_fmt(m.get('detected_share'))} | "
+                       f"{_fmt(m.get('located_share'))} | {_fmt(m.get('attributed_share'))} |")
     out += ["", f"Coverage model: {plan['coverage_model']['terrain']}; patrols: "
             f"{plan['coverage_model']['patrols']}.", "",
             "People per unit (field personnel, before support and reserve): "
@@ -119,6 +125,10 @@ def plan_plot_png(plan: dict[str, Any]) -> bytes:
     s = plan.get("smallest_for_target")
     if s:
         ax.axhline(s["target"], color="grey", lw=0.8, ls=":")
+        tried = s.get("tried") or []
+        if tried:
+            ax.plot([t["personnel"] for t in tried], [t["attributed_share"] for t in tried],
+                    "x", color="#d62728", label="attributed (search for the target)")
     ax.set_xscale("log")
     ax.set_xlabel("personnel")
     ax.set_ylabel("share")
