@@ -107,6 +107,31 @@ def in_control(db: str, reps: int) -> dict[str, Any]:
     return out
 
 
+def chain_delays(db: str) -> dict[str, Any]:
+    """(c): per series of a store (the chart as the service builds it: pooled dispersion,
+    guarded threshold), its zero-state ARL under a doubling by the Markov chain at the
+    baseline's mean coverage: how long the chart takes, on average, to see a doubling that
+    starts when the statistic is at 0; and its ARL0 at the fitted values."""
+    from truceline.adapters.store import open_store
+    from truceline.core.early_warning import Baseline, arl_markov
+    from truceline.services.early_warning import escalation_alarms
+
+    store = open_store(db)
+    rep = escalation_alarms(store)
+    store.close()
+    out: dict[str, Any] = {}
+    for s in rep.series:
+        if "rate_per_day" not in s:
+            continue
+        size = float("inf") if s["size"] is None else s["size"]
+        base = Baseline(s["rate_per_day"], size, s["days"], (s["mean_coverage"],))
+        h = s["threshold"]
+        out.setdefault(s["sector"], {})[s["category"]] = {
+            "rate": s["rate_per_day"], "h": h, "arl1": round(arl_markov(base, h, shift=2.0), 2),
+            "arl0": round(arl_markov(base, h), 1)}
+    return out
+
+
 def markdown(runs: list[dict[str, Any]], ic: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [f"bench_alarms: {len(runs)} runs, {args.days} days "
              f"each (28-day baseline; escalation from day {args.first}), March 2025 line, "
@@ -161,6 +186,9 @@ def main() -> None:
                     help="A checked store of the baseline scenario (>= 28 days) whose fitted "
                     "series the in-control part draws from; without it that part is skipped.")
     ap.add_argument("--in-control-only", action="store_true")
+    ap.add_argument("--chain-db", default=None,
+                    help="Also print each series' Markov-chain delay to a doubling in this "
+                    "store (written to results/alarms_chain.json).")
     args = ap.parse_args()
     path = Path(args.runs)
     done = ([json.loads(x) for x in path.read_text().splitlines()] if path.exists() else [])
@@ -178,6 +206,13 @@ def main() -> None:
                 done.append(r)
                 print(r["kind"], r["seed"], r["truth"]["sector"], r["delay"], r["false"],
                       r["seconds"], flush=True)
+    if args.chain_db:
+        chain = chain_delays(args.chain_db)
+        (OUT / "alarms_chain.json").write_text(json.dumps(chain, indent=1, sort_keys=True),
+                                               encoding="utf-8")
+        for sec, cats in chain.items():
+            print(sec, {k: (v["rate"], v["arl1"], v["arl0"]) for k, v in cats.items()})
+        return
     runs = [r for r in done if r["days"] == args.days]
     ic_path = OUT / "alarms_in_control.json"
     if args.in_control_db:

@@ -14,10 +14,11 @@ from truceline.adapters.http.auth import create_api_key
 from truceline.adapters.http.state import PUBLISHED_KEY
 from truceline.adapters.store import open_store
 from truceline.services.check import run_check
+from truceline.services.early_warning import escalation_alarms
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
 
-from .records import ESCALATED, ESCALATION_DAY, records
+from .records import BASELINE, ESCALATED, records
 
 ROLES = {"public": ("public", None), "analyst": ("analyst", None),
          "monitor": ("monitor", "ew-src-lyman-00"), "party_UA": ("party", "UA"),
@@ -41,11 +42,11 @@ def mission(tmp_path_factory: pytest.TempPathFactory) -> Mission:
         ingest(store, list(enumerate(records(), 1)))
         found = run_check(store).findings
         tokens = {k: create_api_key(store, k, r, b) for k, (r, b) in ROLES.items()}
-        # publish one finding about an incident of the escalated sector's first day
-        day = ESCALATION_DAY.isoformat()
-        pick = next(f for f in sorted(found, key=lambda f: f.id)
-                    if f.incident_id and any(e.startswith(f"ew-{day}-{ESCALATED}-")
-                                             for e in f.evidence))
+        # publish one finding about an incident counted in an alarm's evidence
+        body = escalation_alarms(store, baseline_days=BASELINE).to_json()
+        counted = {i for a in body["alarms"] if a["sector"] == ESCALATED
+                   for r in a["evidence"] for i in r["incidents"]}
+        pick = next(f for f in sorted(found, key=lambda f: f.id) if f.incident_id in counted)
         store.set_meta(PUBLISHED_KEY, json.dumps([pick.id]))
     finally:
         store.close()
