@@ -44,7 +44,8 @@ def test_the_scenarios_and_an_unknown_name() -> None:
     assert list(SCENARIOS) == ["baseline", "restrictions", "cameras_down", "uncovered",
                                "resubmissions", "resubmissions_channel", "biased_observers",
                                "coarse_bands", "wild_bearings", "clock_offsets", "wind",
-                               "all_conditions"]
+                               "all_conditions",
+                               "escalation_doubling", "escalation_ramp", "escalation_spike"]
     assert scenario_params("baseline") == scenario_params("baseline", None)
     with pytest.raises(ValidationError, match="unknown scenario"):
         scenario_params("snow")
@@ -155,3 +156,30 @@ def test_the_cli_selects_a_scenario(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["simulate", "--agreement", "march2025", "--scenario", "fog",
                                    "--out", str(out)])
     assert res.exit_code != 0 and "fog" in res.output
+
+
+def test_escalation_scenarios_change_one_sector_from_the_day_their_truth_says() -> None:
+    """Issue 19: doubling, ramp and spike, each with its truth; the world's setup only."""
+    ag, doc = load_agreement_file("march2025")
+    geom = context_for_doc(doc).geometry
+    for kind in ("doubling", "ramp", "spike"):
+        scn = Scenario(ag, geom, days=45, seed=4, params=scenario_params(f"escalation_{kind}"))
+        truth = [t for t in scn.setup_truth() if t["type"] == "escalation_truth"]
+        assert len(truth) == 1 and truth[0]["kind"] == kind
+        assert not [t for t in scn.setup_truth() if t["type"] == "escalation"]  # none random
+        d = truth[0]["first_day"]
+        assert 32 <= d <= 38
+        k = [s[0] for s in scn.sectors].index(truth[0]["sector"])
+        esc = scn.escalation
+        assert (esc[:d] == 1.0).all() and (np.delete(esc, k, axis=1) == 1.0).all()
+        want = {"doubling": np.full(45 - d, 2.0),
+                "ramp": 1.0 + 0.1 * np.arange(1, 46 - d),
+                "spike": np.r_[4.0, np.ones(44 - d)]}[kind]
+        np.testing.assert_allclose(esc[d:, k], want)
+        assert truth[0]["local_date"] == (scn.start + timedelta(days=d)).astimezone(
+            ag.tz).date().isoformat()
+    with pytest.raises(ValidationError) as e:
+        Scenario(ag, geom, days=5, seed=1, params=scenario_params(
+            "baseline", scenario_params("escalation_doubling").__class__(
+                escalation_kind="storm")))
+    assert e.value.field == "escalation_kind"

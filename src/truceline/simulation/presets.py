@@ -23,6 +23,9 @@ Each preset is what a verdict must survive (``docs/simulation.md``, "Scenarios")
   and acoustic sensors that do not report it (truth: a ``wind`` record).
 * ``all_conditions`` — every condition of issue 14 at once: the four above, resubmissions by
   a second channel, and biased observers.
+* ``escalation_doubling``, ``escalation_ramp``, ``escalation_spike`` — one sector's fire rate
+  doubles, ramps up or spikes from a day chosen by the seed, the random episodes switched off;
+  truth: an ``escalation_truth`` record (issue 19, ``docs/early_warning.md``).
 
 Pure: a preset is data; the choices it leaves to chance (which sectors, which cameras, which
 days) are drawn from generators seeded by the scenario's seed, apart from the main streams.
@@ -100,6 +103,19 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
         {**_COARSE_BANDS, **_WILD_BEARINGS, **_CLOCK_OFFSETS, **_WIND,
          "resubmit_share": 0.1, "resubmit_channel": True,
          "bias_share": 0.1, "bias_deg": (4.0, 10.0), "bias_sd_deg": 0.5},
+    "escalation_doubling": (
+        "one sector's fire rate doubles from a day 32-38 on (sector and day from the seed; "
+        "no random episodes)",
+        {"escalation_kind": "doubling", "escalation_start_prob": 0.0},
+    ),
+    "escalation_ramp": (
+        "one sector's fire rate rises by 10 % of its baseline a day from a day 32-38 on (no "
+        "random episodes)",
+        {"escalation_kind": "ramp", "escalation_start_prob": 0.0},
+    ),
+    "escalation_spike": (
+        "one sector's fire rate is 4 times its baseline on one day 32-38 (no random episodes)",
+        {"escalation_kind": "spike", "escalation_start_prob": 0.0},
     ),
 }
 

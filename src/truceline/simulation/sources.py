@@ -260,6 +260,23 @@ class SimulationParams:
     sensor_reports_wind: bool = True
     """Whether acoustic sensors write the wind they measure (``wind_u_ms``/``wind_v_ms``); off,
     the fusion must estimate it from the arrivals themselves."""
+    # -- planted escalation (issue 19: early warning), with its truth ----------------------------
+    escalation_kind: str | None = None
+    """One sector's fire rate changes from a day on, on top of the random episodes: ``doubling``
+    (x2 from then on), ``ramp`` (x(1 + ``escalation_ramp_per_day`` * days since), rising) or
+    ``spike`` (x``escalation_spike_factor`` on that one day). Truth: an ``escalation_truth``
+    record (sector, first day, kind). Presets ``escalation_*`` also switch the random episodes
+    off, so the planted change is the only one."""
+    escalation_sector: str | None = None
+    """The sector that escalates (an id of the agreement's sectors); default: drawn from the
+    seed among the sectors."""
+    escalation_first_day: tuple[int, int] = (32, 38)
+    """The day (index from the run's start) the change begins, drawn uniformly from this range
+    (inclusive) and cut to the run: after a 28-day baseline with room to detect."""
+    escalation_ramp_per_day: float = 0.1
+    """``ramp``: the rate rises by this share of the baseline per day (doubled after 10 days)."""
+    escalation_spike_factor: float = 4.0
+    """``spike``: the rate on the one day, as a multiple of the baseline."""
 
     def weapon(self, wc: WeaponClass) -> WeaponModel:
         for w in self.weapons:

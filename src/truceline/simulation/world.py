@@ -198,6 +198,41 @@ class World:
                 else:
                     d += 1
         self.escalation = esc
+        self._planted_escalation()
+
+    def _planted_escalation(self) -> None:
+        """Apply ``escalation_kind`` (doubling, ramp, spike) to one sector, chosen with its
+        first day from a generator of its own (seed, 0xE5C), so the rest of the world is the
+        same with and without it; its truth joins the episodes."""
+        p = self.p
+        if p.escalation_kind is None:
+            return
+        kinds = ("doubling", "ramp", "spike")
+        if p.escalation_kind not in kinds:
+            raise ValidationError(f"unknown kind {p.escalation_kind!r}; one of "
+                                  f"{', '.join(kinds)}", field="escalation_kind")
+        rng = Generator(PCG64([self.seed, 0xE5C]))
+        names = [s[0] for s in self.sectors]
+        k = int(rng.integers(0, len(names)))
+        if p.escalation_sector is not None:
+            if p.escalation_sector not in names:
+                raise ValidationError(f"unknown sector {p.escalation_sector!r}; the line has "
+                                      f"{', '.join(names)}", field="escalation_sector")
+            k = names.index(p.escalation_sector)
+        lo, hi = p.escalation_first_day
+        first = min(int(rng.integers(lo, hi + 1)), self.days - 1)
+        if p.escalation_kind == "doubling":
+            self.escalation[first:, k] *= 2.0
+        elif p.escalation_kind == "ramp":
+            steps = np.arange(1, self.days - first + 1, dtype=float)
+            self.escalation[first:, k] *= 1.0 + p.escalation_ramp_per_day * steps
+        else:
+            self.escalation[first, k] *= p.escalation_spike_factor
+        start = self.start + timedelta(days=first)
+        self.episodes.append({"type": "escalation_truth", "kind": p.escalation_kind,
+                              "sector": names[k], "first_day": first,
+                              "local_date": start.astimezone(self.agreement.tz).date()
+                              .isoformat()})
 
     def _uncovered_sectors(self) -> list[tuple[str, float, float]]:
         """The sectors nobody watches: those ``uncovered_sectors`` names, else

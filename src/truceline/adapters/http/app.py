@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 
 from truceline.adapters.http import (
     ogc,
+    routes_alarms,
     routes_coverage,
     routes_dashboard,
     routes_disputes,
@@ -99,7 +100,7 @@ def create_app(store_url: str, settings: Settings | None = None,
     install_error_handlers(app)
     for r in (routes_health, routes_observations, routes_findings, routes_disputes,
               routes_guarantees, routes_coverage, routes_reports, routes_record, routes_sources,
-              ogc, routes_dashboard):
+              routes_alarms, ogc, routes_dashboard):
         app.include_router(r.router)
     app.include_router(routes_plan.router)  # issue 16: force plans (analysts)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -1,0 +1,52 @@
+"""`truceline alarms` on a checked store: the planted doubling found, same bytes twice."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from truceline.adapters.cli.main import cli
+
+from .conftest import Mission
+from .records import BASELINE, ESCALATED, ESCALATION_DAY
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_the_doubled_sector_alarms_and_no_other(mission: Mission) -> None:
+    res = run("alarms", "--db", str(mission.db), "--baseline-days", str(BASELINE),
+              "--format", "json")
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.output)
+    assert body["first_day"] == "2025-03-21" and body["baseline_days"] == BASELINE
+    assert {a["sector"] for a in body["alarms"]} == {ESCALATED}
+    first = min(body["alarms"], key=lambda a: a["day"])
+    day = ESCALATION_DAY.isoformat()
+    assert first["start"] >= day and first["day"] <= "2025-04-03"  # within 3 days
+    assert first["statistic"] >= first["threshold"]
+    rows = first["evidence"]
+    assert rows[0]["day"] == first["start"] and rows[-1]["day"] == first["day"]
+    assert all(0.5 < r["coverage"] <= 1.0 for r in rows)
+    # each day's count is its incidents (one report each): ids as many as the count
+    if first["category"] == "fire incidents":
+        assert all(len(r["incidents"]) == r["count"] for r in rows)
+
+
+def test_text_is_the_same_bytes_twice_and_names_the_sector(mission: Mission) -> None:
+    a = run("alarms", "--db", str(mission.db), "--baseline-days", str(BASELINE))
+    b = run("alarms", "--db", str(mission.db), "--baseline-days", str(BASELINE))
+    assert a.exit_code == 0 and a.output == b.output
+    assert "Lyman - Siversk" in a.output and "rising since" in a.output
+
+
+def test_too_short_a_record_says_so_and_bad_input_names_the_option(mission: Mission) -> None:
+    res = run("alarms", "--db", str(mission.db), "--baseline-days", "40")
+    assert res.exit_code == 0
+    assert "not assessed: 16 complete reporting days; the baseline needs 40" in res.output
+    res = run("alarms", "--db", str(mission.db), "--baseline-days", "3")
+    assert res.exit_code == 2 and "--baseline-days" in res.output
+    res = run("alarms", "--db", str(mission.db), "--since", "April")
+    assert res.exit_code == 2 and "--since" in res.output
