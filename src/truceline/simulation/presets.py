@@ -103,6 +103,7 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
         {**_COARSE_BANDS, **_WILD_BEARINGS, **_CLOCK_OFFSETS, **_WIND,
          "resubmit_share": 0.1, "resubmit_channel": True,
          "bias_share": 0.1, "bias_deg": (4.0, 10.0), "bias_sd_deg": 0.5},
+    ),
     "escalation_doubling": (
         "one sector's fire rate doubles from a day 32-38 on (sector and day from the seed; "
         "no random episodes)",
