@@ -18,7 +18,6 @@ import shapely
 from matplotlib.patches import PathPatch
 from pyproj import Geod
 
-from tests.http.conftest import sample_records
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.render.mapfig import map_figure, render_map_png
 from truceline.adapters.store import open_store
@@ -28,9 +27,6 @@ from truceline.core.classify import CompiledGeometry, classify, compile_geometry
 from truceline.core.places import PLACES
 from truceline.core.reporting import DailyReport
 from truceline.core.zone_map import SIMPLIFY_M, zone_shapes
-from truceline.services.check import run_check
-from truceline.services.ingest import ingest
-from truceline.services.record import initialize_store
 from truceline.services.report import daily_report
 
 DAY = "2025-03-28"
@@ -43,14 +39,9 @@ def example() -> tuple[Agreement, CompiledGeometry]:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> DailyReport:
-    db = tmp_path_factory.mktemp("map") / "m.db"
-    _, doc = load_agreement_file("march2025")
-    store = open_store(str(db), create=True)
+def report(sample_db: Path) -> DailyReport:
+    store = open_store(str(sample_db))
     try:
-        initialize_store(store, doc)
-        assert not ingest(store, list(enumerate(sample_records()))).rejected
-        run_check(store)
         return daily_report(store, DAY)
     finally:
         store.close()

@@ -12,30 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.http.conftest import sample_records
-from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.render.report import write_report
 from truceline.adapters.store import open_store
 from truceline.core.reporting import CATEGORIES, DailyReport
 from truceline.errors import ValidationError
-from truceline.services.check import run_check
-from truceline.services.ingest import ingest
-from truceline.services.record import initialize_store
 from truceline.services.report import daily_report, period_report
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("periods") / "m.db"
-    _, doc = load_agreement_file("march2025")
-    store = open_store(str(path), create=True)
-    try:
-        initialize_store(store, doc)
-        assert not ingest(store, list(enumerate(sample_records()))).rejected
-        run_check(store)
-    finally:
-        store.close()
-    return path
+def db(sample_db: Path) -> Path:
+    return sample_db
 
 
 def _report(db: Path, *args: object, **kw: object) -> DailyReport:
