@@ -41,6 +41,7 @@ from truceline.core.classify import CompiledGeometry
 from truceline.core.coverage_footprints import COLUMNS, VISUAL, Assets, CoverageParams, footprints
 from truceline.core.coverage_grid import Grid, band_grid
 from truceline.core.coverage_time import DeniedAreas, Intervals, available, inputs_end_ns, to_ns
+from truceline.core.terrain import Dem
 from truceline.errors import ValidationError
 
 __all__ = [
@@ -121,6 +122,7 @@ def build_coverage(
     cell_m: float = 1_000.0,
     params: CoverageParams | None = None,
     as_of: datetime | None = None,
+    terrain: Dem | None = None,
 ) -> Coverage:
     """The coverage model of a mission's assets against an agreement's compiled geometry.
 
@@ -137,6 +139,8 @@ def build_coverage(
     cell_m : the grid's cell size in metres (projected CRS).
     as_of : the latest time the inputs speak for (``end=None`` in queries means this); default
         the latest finite interval end.
+    terrain : a digital elevation model; what is seen then needs a terrain line of sight
+        (:func:`truceline.core.coverage_footprints.footprints`). None: range only.
 
     Examples
     --------
@@ -163,7 +167,7 @@ def build_coverage(
     """
     p = params or CoverageParams()
     grid = band_grid(geom, line, (p.band_km if band_km is None else band_km) * 1000.0, cell_m)
-    fp = footprints(geom, grid, assets, p)
+    fp = footprints(geom, grid, assets, p, terrain)
     avail = available(len(assets), active, down or Intervals.empty())
     den = denied or DeniedAreas.empty()
     den_i: I64 = np.zeros(0, np.int64)

@@ -3,9 +3,13 @@
 An asset covers a cell for a kind of event when the cell centre is within the asset's range for
 that kind (planar distance in the projection; its scale error, < 0.05 % for the 2025 line, is far
 below any range's own uncertainty) and, for a camera, within its field of view (true azimuths:
-the grid bearing is corrected by the meridian convergence at the camera). Terrain is not
-modelled (no elevation data): visual range stands for line of sight, the observer's geometric
-horizon by default (:class:`CoverageParams`). Ranges differ by asset type (post, patrol, camera,
+the grid bearing is corrected by the meridian convergence at the camera). Without a digital
+elevation model, visual range stands for line of sight, the observer's geometric horizon by
+default (:class:`CoverageParams`). With one (``terrain``), what is *seen* needs a terrain line
+of sight too (:func:`truceline.core.terrain.visible`): every column of a camera (muzzle flashes
+and bursts are seen) and the visual column of posts and patrols. What is *heard* stays
+range-only: the fire columns of posts and patrols (heard by day) and of acoustic arrays, since
+sound diffracts over ridges. Ranges differ by asset type (post, patrol, camera,
 acoustic array) and by column: fire of each heavy weapon class, and visual sightings. The grid
 is :mod:`truceline.core.coverage_grid`; the model and its queries :mod:`truceline.core.coverage`.
 """
@@ -22,6 +26,7 @@ from numpy.typing import NDArray
 from truceline.core.classify import CompiledGeometry
 from truceline.core.coverage_grid import Grid
 from truceline.core.taxonomy import AssetType
+from truceline.core.terrain import Dem, visible
 from truceline.errors import ValidationError
 
 __all__ = [
@@ -79,6 +84,11 @@ class CoverageParams:
     """Posts, patrols and cameras without a ``range_m``: the horizon of a 2 m observer."""
     camera_fov_deg: float = 90.0
     """A camera's field of view when its record gives none."""
+    eye_height_m: tuple[float, float, float, float] = (2.0, 2.0, 5.0, 0.0)
+    """With a terrain model: the observer's height above ground by asset type (post, patrol:
+    eyes; camera: a mast; arrays are not line-of-sight limited)."""
+    target_height_m: float = 2.0
+    """With a terrain model: the height above ground of what is seen (a muzzle flash)."""
 
     def ranges(self) -> F64:
         """``(asset type, column)`` default ranges in metres (0: that type cannot observe it)."""
@@ -148,10 +158,34 @@ def _true_north_grid_angle(geom: CompiledGeometry, lon: F64, lat: F64) -> F64:
     return np.asarray(np.degrees(np.arctan2(x1 - x0, y1 - y0)), float)
 
 
+def _terrain_mask(geom: CompiledGeometry, grid: Grid, assets: Assets, params: CoverageParams,
+                  terrain: Dem, pair_a: I64, pair_c: I64, ok: NDArray[np.bool_]) -> None:
+    """Clear, in place, the seen columns of the pairs whose cell centre the asset cannot see
+    over the terrain (cameras: every column; posts, patrols: visual; arrays: none)."""
+    seen = np.zeros((len(ASSET_TYPES), len(COLUMNS)), bool)
+    seen[CAMERA, :] = True
+    seen[[POST, PATROL], VISUAL] = True
+    mask = seen[assets.asset_type.astype(np.intp)][pair_a]
+    check = np.flatnonzero((ok & mask).any(axis=1))
+    if not len(check):
+        return
+    clon, clat = geom.projection.inverse(grid.x[pair_c[check]], grid.y[pair_c[check]])
+    hidden = np.zeros(len(check), bool)
+    pa = pair_a[check]
+    for i in np.unique(pa):
+        s = pa == i
+        hidden[s] = ~visible(terrain, float(assets.lon[i]), float(assets.lat[i]), clon[s],
+                             clat[s], observer_h_m=params.eye_height_m[int(assets.asset_type[i])],
+                             target_h_m=params.target_height_m)
+    rows = check[hidden]
+    ok[rows] &= ~mask[rows]
+
+
 def footprints(geom: CompiledGeometry, grid: Grid, assets: Assets,
-               params: CoverageParams) -> Footprints:
+               params: CoverageParams, terrain: Dem | None = None) -> Footprints:
     """Each asset's footprint on the grid: ranges by type (or the record's own visual range),
-    and a camera's (or any aimed asset's) field of view around its true facing."""
+    a camera's (or any aimed asset's) field of view around its true facing, and, given a
+    ``terrain`` model, a line of sight for what is seen (module docstring)."""
     n = len(assets)
     ranges = params.ranges()[assets.asset_type.astype(np.intp)] if n else np.zeros((0, 4))
     own = np.isfinite(assets.range_m) & (assets.range_m > 0)
@@ -176,6 +210,8 @@ def footprints(geom: CompiledGeometry, grid: Grid, assets: Assets,
             az = np.degrees(np.arctan2(ddx[sel], ddy[sel])) - north[pa]
             off = np.abs((az - assets.facing_deg[pa] + 180.0) % 360.0 - 180.0)
             ok[sel] &= ((off <= fov[pa] / 2) | (d[sel] < 1.0))[:, None]
+        if terrain is not None:
+            _terrain_mask(geom, grid, assets, params, terrain, pair_a, pair_c, ok)
         bits = (ok * (1 << np.arange(len(COLUMNS)))).sum(axis=1).astype(np.uint8)
         nz = bits > 0
         pair_a, pair_c, bits = pair_a[nz], pair_c[nz], bits[nz]

@@ -35,6 +35,7 @@ from truceline.core.planning.placement import (
     solve_exact,
     solve_greedy,
 )
+from truceline.core.terrain import Dem
 from truceline.errors import ValidationError
 from truceline.services.context import AgreementContext
 from truceline.simulation.sources import SimulationParams
@@ -62,6 +63,17 @@ class PlanOptions:
     no_go: Any = None
     target_attributed: float = 0.9
     search_steps: int = 3
+    terrain: Dem | None = None
+    """A digital elevation model: what is seen needs a terrain line of sight (None: range
+    only)."""
+
+
+def visibility(terrain: Dem | None) -> str:
+    """What the plan's coverage assumed about line of sight, stated in its output."""
+    if terrain is None:
+        return "visibility: range only (no elevation model given)"
+    return (f"visibility: terrain from {terrain.source or 'the given elevation model'} (seen: "
+            "cameras, and posts' sightings; heard: posts' fire and acoustic arrays, range only)")
 
 
 def _layout_sites(sites: Sites) -> tuple[tuple[str, float, float, float], ...]:
@@ -94,7 +106,7 @@ def plan(ctx: AgreementContext, force: ForceModel, personnel: list[int], opts: P
     params = CoverageParams()
     grid = band_grid(geom, line, params.band_km * 1e3, opts.cell_km * 1e3)
     sites = candidate_sites(geom, line, when, spacing_km=opts.spacing_km, no_go=opts.no_go)
-    cov = coverable(geom, grid, sites, kind=opts.kind, params=params)
+    cov = coverable(geom, grid, sites, kind=opts.kind, params=params, terrain=opts.terrain)
     ev = None
     if opts.events_lonlat is not None:
         ev = geom.projection.forward(np.asarray(opts.events_lonlat[0], float),
@@ -119,7 +131,7 @@ def plan(ctx: AgreementContext, force: ForceModel, personnel: list[int], opts: P
         c = build_coverage(geom, chosen.assets(), Intervals.of(
             np.arange(len(chosen)), np.full(len(chosen), t0),
             np.full(len(chosen), t0 + 86_400 * 10**9)), line=line, cell_m=opts.cell_km * 1e3,
-            params=params)
+            params=params, terrain=opts.terrain)
         summ = c.summary(start, start + timedelta(days=1), frozenset({opts.kind}))
         total_w = float(w.sum())
         row: dict[str, Any] = {
@@ -161,7 +173,7 @@ def plan(ctx: AgreementContext, force: ForceModel, personnel: list[int], opts: P
                     "history_weight": opts.history_weight,
                     "sector_priority": opts.sector_priority, "no_go": opts.no_go is not None},
         "coverage_model": {"band_km": params.band_km, "cell_km": opts.cell_km,
-                           "terrain": "none: range-only visibility (no elevation model given)",
+                           "terrain": visibility(opts.terrain),
                            "patrols": "not in the static coverage (their stops change daily); "
                                       "they are in the measured figures"},
         "candidates": n_cand,

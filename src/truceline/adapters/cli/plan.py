@@ -106,13 +106,17 @@ def _no_go(path: str | None) -> Any:
               help="Candidate sites every this many km along the line.")
 @click.option("--time-limit", type=click.FloatRange(1, 3600), default=60.0, show_default=True,
               help="Seconds the exact solver may take per layout.")
+@click.option("--dem", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Digital elevation model (GeoTIFF) for terrain line of sight (default: "
+                   "range-only visibility).")
 @handle_errors
 def plan(agreement: str, personnel: str, mission: str, out: str, force_model: str | None,
          days: int, seed: int, events: str | None, history_weight: float,
          sector_priority: str | None, no_go: str | None, spacing_km: float,
-         time_limit: float) -> None:
+         time_limit: float, dem: str | None) -> None:
     """Plan a monitoring force: what each force size staffs, where, and what it buys."""
     from truceline.adapters.agreement_files import load_agreement_file
+    from truceline.adapters.dem import read_dem
     from truceline.adapters.render.plan import (
         layout_map_png,
         plan_csv,
@@ -134,7 +138,7 @@ def plan(agreement: str, personnel: str, mission: str, out: str, force_model: st
                        sector_priority=_priorities(sector_priority), events_lonlat=ev,
                        history_weight=history_weight if ev else 0.0,
                        weights_source=f"events: {Path(events).name}" if events else "uniform",
-                       no_go=_no_go(no_go))
+                       no_go=_no_go(no_go), terrain=read_dem(dem) if dem else None)
     measure = None
     if days:
         from truceline.adapters.plan_measure import measurer

@@ -45,6 +45,7 @@ from truceline.core.coverage_footprints import (
 )
 from truceline.core.coverage_grid import Grid
 from truceline.core.geo import GEOD
+from truceline.core.terrain import Dem
 from truceline.errors import ValidationError
 
 __all__ = ["SITE_KINDS", "Coverable", "Placement", "Sites", "brute_force", "candidate_sites",
@@ -185,13 +186,13 @@ class Coverable:
 
 
 def coverable(geom: CompiledGeometry, grid: Grid, sites: Sites, *, kind: str = "fire",
-              params: CoverageParams | None = None) -> Coverable:
+              params: CoverageParams | None = None, terrain: Dem | None = None) -> Coverable:
     """Which cells each site covers for ``kind`` (a coverage kind), from the coverage model's
-    own footprints."""
+    own footprints (with ``terrain``: hidden cells are not covered)."""
     if kind not in COVERAGE_KINDS:
         raise ValidationError(f"unknown kind {kind!r}; known: {', '.join(COVERAGE_KINDS)}",
                               field="kind")
-    fp = footprints(geom, grid, sites.assets(), params or CoverageParams())
+    fp = footprints(geom, grid, sites.assets(), params or CoverageParams(), terrain)
     ok = (fp.bits & (1 << COVERAGE_KINDS[kind])) != 0
     cells, cell = np.unique(fp.cell[ok], return_inverse=True)
     return Coverable(fp.asset[ok], cell.astype(np.int64), cells.astype(np.int64), len(sites))
