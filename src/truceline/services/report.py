@@ -69,8 +69,12 @@ def period_report(store: Store, kind: str, day: str | date, first: str | date | 
     rep = _build(store, ctx, d, start, end)
     rep.kind = kind
     n = (hi - lo).days + 1
-    p_start = reporting_period(lo - timedelta(days=n), ag.tz, ag.reporting_period_start)[0]
-    rep.previous = window_totals(store, p_start, start)
+    try:  # no previous window before the calendar's start: nothing to compare with
+        p_start = reporting_period(lo - timedelta(days=n), ag.tz, ag.reporting_period_start)[0]
+    except (OverflowError, ValidationError):
+        rep.previous = None
+    else:
+        rep.previous = window_totals(store, p_start, start)
     if sector is provision is party is None:
         return rep
     return narrow(rep, sector=sector, provision=provision, party=party)
