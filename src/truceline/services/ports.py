@@ -8,6 +8,7 @@ returning an aware ``datetime``: :func:`system_clock` in production, a fixed one
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -216,5 +217,11 @@ class Store(Protocol):
         transaction; False (nothing written) if it was there already."""
 
     def observation(self, obs_id: str) -> Observation: ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """One write transaction around everything inside (the writes' own transactions join
+        it): all of it is stored, or on an error none of it. A file ingested in raise mode
+        runs in one, so a bad row late in a large file leaves the store as it was."""
+        ...
 
     def close(self) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,19 +142,22 @@ def ingest(
             def advance(n: int, t: Any = task) -> None:
                 bar.advance(t, n)
 
-            records = read_records(path, None if fmt == "auto" else fmt, acled=acled)
-            if key_dir is not None:
-                from truceline.services.account_keys import sign_for_accounts
-                records = sign_for_accounts(store, records, Path(key_dir),
-                                            on_invalid=on_invalid)  # type: ignore[arg-type]
-            rep = run_ingest(
-                store,
-                records,
-                on_invalid=on_invalid,  # type: ignore[arg-type]
-                progress=advance,
-                require_signatures=require_signatures,
-                future_tolerance=tolerance,
-            )
+            # raise mode: the file in one transaction, so a bad row anywhere stores nothing
+            # of it (skip mode stores the good rows and reports the rest)
+            with store.atomic() if on_invalid == "raise" else contextlib.nullcontext():
+                records = read_records(path, None if fmt == "auto" else fmt, acled=acled)
+                if key_dir is not None:
+                    from truceline.services.account_keys import sign_for_accounts
+                    records = sign_for_accounts(store, records, Path(key_dir),
+                                                on_invalid=on_invalid)  # type: ignore[arg-type]
+                rep = run_ingest(
+                    store,
+                    records,
+                    on_invalid=on_invalid,  # type: ignore[arg-type]
+                    progress=advance,
+                    require_signatures=require_signatures,
+                    future_tolerance=tolerance,
+                )
         rejected = [r for r in rep.rejected if not r.deliberate]
         skipped = [r for r in rep.rejected if r.deliberate]
         for r in rep.rejected:  # in file order; a skipped row is reported, never an error

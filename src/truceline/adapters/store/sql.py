@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +86,10 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
                 self._commit_tx(handle)
             finally:
                 self._depth = 0
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """The port's one transaction around several writes (:meth:`_tx`, public)."""
+        return self._tx()
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
