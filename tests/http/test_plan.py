@@ -22,6 +22,8 @@ def test_analyst_gets_the_plan(client: TestClient, world: World) -> None:
     assert row["layout"]["posts"] > 0 and len(row["sites"]) == sum(
         row["placed"][k] for k in ("posts", "cameras", "arrays"))
     assert 0.0 < row["covered"]["line_share"] <= 1.0
+    # the served plan has no DEM, and says so
+    assert body["coverage_model"]["terrain"] == "visibility: range only (no elevation model given)"
     keys = {a["key"] for a in body["assumptions"]}
     assert "roster.shift_hours" in keys and all(a["source"] for a in body["assumptions"])
 

@@ -83,3 +83,4 @@ def test_measured_shares_follow_the_layout(kharkiv_only: tuple, tmp_path: Path) 
     assert watched["detected_share"] > 0.8 > 0.2 > far["detected_share"]
     assert watched["attributed_share"] > far["attributed_share"]
     assert 0.0 <= out["line"]["located_share"] <= out["line"]["detected_share"]
+    assert out["visibility"].startswith("range only")  # the simulator has no terrain

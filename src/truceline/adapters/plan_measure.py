@@ -23,7 +23,10 @@ from truceline.services.record import initialize_store
 from truceline.simulation.layout_score import score_layout
 from truceline.simulation.sources import SimulationParams
 
-__all__ = ["measurer"]
+__all__ = ["VISIBILITY", "measurer"]
+
+#: What the simulated runs see: the simulator has no terrain, whatever ``--dem`` says.
+VISIBILITY = "range only: the simulator has no terrain model (flat ground), even with --dem"
 
 
 def measurer(agreement: str, doc: dict[str, Any], confidence: float, *, days: int, seed: int,
@@ -48,6 +51,7 @@ def measurer(agreement: str, doc: dict[str, Any], confidence: float, *, days: in
             finally:
                 store.close()
         out["days"], out["seed"], out["scale"] = days, seed, scale
+        out["visibility"] = VISIBILITY
         return out
 
     return measure

@@ -2,8 +2,9 @@
 
 The same JSON as ``plan.json`` (``docs/planning.md``), with the shipped force model and
 uniform weights, unmeasured (``measured`` is null: a simulated week per layout is a batch
-job for ``truceline plan --days N``, not a request). A plan names every site, so only the
-roles in ``policy.PLANNERS`` may ask. Plans are cached per agreement, figures and mission.
+job for ``truceline plan --days N``, not a request), and range-only (no DEM on the server:
+``coverage_model.terrain`` says so). A plan names every site, so only the roles in
+``policy.PLANNERS`` may ask. Plans are cached per agreement, figures and mission.
 """
 
 from __future__ import annotations

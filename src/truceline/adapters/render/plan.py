@@ -59,7 +59,8 @@ def plan_markdown(plan: dict[str, Any]) -> str:
     if m:
         out.append(f"Measured on {m['days']} simulated day(s), seed {m['seed']}, scale "
                    f"{m['scale']}: shares of all true firing events; attributed = the true "
-                   f"party named with at least {m['confidence']:.0%} probability.")
+                   f"party named with at least {m['confidence']:.0%} probability; "
+                   f"visibility {m.get('visibility', 'not stated')}.")
     s = plan.get("smallest_for_target")
     if s:
         out.append("")
