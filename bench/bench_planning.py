@@ -11,13 +11,14 @@ planning_<mission><tag>.md and .png over the seeds: mean and min-max of each sha
 smallest force per seed.
 
     python bench/bench_planning.py [--days 7] [--seeds 1,2,3] [--missions unarmed,armed]
-        [--steps 3] [--tag _7d] [--summary-only]
+        [--steps 3] [--tag _7d] [--refine N] [--summary-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from pathlib import Path
@@ -49,6 +50,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--tag", default="", help="Suffix of the result files (e.g. _7d).")
     ap.add_argument(
+        "--refine",
+        type=int,
+        default=0,
+        help="Continue each seed's stored bisection by this many steps (no full re-run).",
+    )
+    ap.add_argument(
         "--summary-only",
         action="store_true",
         help="Only rewrite the summaries from the per-seed JSON files.",
@@ -65,6 +72,12 @@ def main() -> None:
     fm = default_force_model()
     figures = [int(x) for x in args.personnel.split(",")]
     OUT.mkdir(exist_ok=True)
+    if args.refine:
+        for seed, mission in [(s, m) for s in seeds for m in missions]:
+            m = measurer("march2025", doc, ag.attribution_confidence, days=args.days, seed=seed)
+            refine(ctx, fm, mission, args.tag, seed, args.refine, m)
+            summarise(mission, args.tag, seeds)
+        return
     for seed, mission in [(s, m) for s in seeds for m in missions]:
         t0 = time.perf_counter()
         m = measurer("march2025", doc, ag.attribution_confidence, days=args.days, seed=seed)
@@ -88,6 +101,30 @@ def main() -> None:
             )
         print("  smallest for 90 % attributed:", res["smallest_for_target"], flush=True)
         summarise(mission, args.tag, seeds)
+
+
+def refine(ctx: Any, fm: Any, mission: str, tag: str, seed: int, steps: int, m: Any) -> None:
+    """More bisection steps on one seed's stored search (the planner's own rule: midpoint
+    rounded up to 100, stop within max(100, 2 %))."""
+    f = OUT / f"planning_{mission}{tag}_s{seed}.json"
+    if not f.exists():
+        return
+    res = json.loads(f.read_text(encoding="utf-8"))
+    s = res["smallest_for_target"]
+    if not s["reached"]:
+        return
+    for _ in range(steps):
+        lo, hi = s["below"], s["personnel"]
+        if hi - lo <= max(100, hi // 50):
+            break
+        mid = int(math.ceil((lo + hi) / 2 / 100.0) * 100)
+        row = plan(ctx, fm, [mid], PlanOptions(mission=mission, search_steps=0), measure=m)
+        share = row["layouts"][0]["measured"]["line"]["attributed_share"]
+        s["tried"].append({"personnel": mid, "attributed_share": share})
+        s["personnel" if share >= s["target"] else "below"] = mid
+        s["refined_steps"] = s.get("refined_steps", 0) + 1
+        f.write_text(json.dumps(res, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(mission, "seed", seed, "refine", mid, share, flush=True)
 
 
 SHARES = (
