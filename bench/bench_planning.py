@@ -163,10 +163,9 @@ def summarise(mission: str, tag: str, seeds: list[int]) -> None:
         f"(min-max over seeds) of the shares of all true firing events, in per cent. "
         f"Layout and coverage are the same on every seed (placement does not depend on it).",
         "",
-        "| personnel | posts | patrols/day | cameras | arrays | covered | events | "
-        + " | ".join(lab for _, lab in SHARES)
-        + " |",
-        "|" + "---|" * 10,
+        "| personnel | posts | patrols/day | cameras | arrays | staffed, no site | covered | "
+        "events | " + " | ".join(lab for _, lab in SHARES) + " |",
+        "|" + "---|" * 11,
     ]
     by_p: dict[int, dict[int, dict[str, Any]]] = {}
     for seed, res in runs.items():
@@ -179,7 +178,8 @@ def summarise(mission: str, tag: str, seeds: list[int]) -> None:
         pl = r0["placed"]
         out.append(
             f"| {p:,} | {pl['posts']:,} | {pl['patrols']:,} | {pl['cameras']:,} | "
-            f"{pl['arrays']:,} | {_pct(r0['covered']['line_share'])} | "
+            f"{pl['arrays']:,} | {sum(r0['unplaced'].values()):,} | "
+            f"{_pct(r0['covered']['line_share'])} | "
             f"{min(ev):,}-{max(ev):,} | "
             + " | ".join(_spread([m[k] for m in ms]) for k, _ in SHARES)
             + " |"
