@@ -204,6 +204,15 @@ class Store(Protocol):
     def derived_columns(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
         """The columns the store keeps beside a row's record, as it would write them."""
 
+    def derived(self, key: str) -> tuple[str, bytes] | None:
+        """The (sha256, data) kept under ``key`` in the derived cache, or None."""
+
+    def derived_rows(self) -> list[tuple[str, str, bytes]]:
+        """Every (key, sha256, data) of the derived cache (what ``record verify`` checks)."""
+
+    def set_derived(self, key: str, sha256: str, data: bytes) -> None:
+        """Keep ``data`` under ``key``, replacing whatever the cache held."""
+
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...

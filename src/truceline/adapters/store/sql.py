@@ -463,6 +463,20 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
     def derived_columns(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
         return derived_columns(table, record)
 
+    def derived(self, key: str) -> tuple[str, bytes] | None:
+        row = self._one("SELECT sha256, data FROM derived_cache WHERE key = ?", (key,))
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def derived_rows(self) -> list[tuple[str, str, bytes]]:
+        return [(str(k), str(h), bytes(d))
+                for k, h, d in self._all("SELECT key, sha256, data FROM derived_cache")]
+
+    def set_derived(self, key: str, sha256: str, data: bytes) -> None:
+        with self._tx():  # the one value kept: older keys are never read again
+            self._execute("DELETE FROM derived_cache")
+            self._execute("INSERT INTO derived_cache(key, sha256, data) VALUES (?,?,?)",
+                          (key, sha256, self._blob(data)))
+
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])
