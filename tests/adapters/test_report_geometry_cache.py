@@ -52,7 +52,8 @@ def _doc_key(store: SQLiteStore) -> tuple[str, str]:
 
 
 def test_the_report_from_the_kept_geometry_is_the_compiled_report(
-        store: SQLiteStore, tmp_path: Path) -> None:
+    store: SQLiteStore, tmp_path: Path
+) -> None:
     assert store.derived_rows() == []
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -90,8 +91,9 @@ def test_the_kept_geometry_classifies_as_the_compiled_one(store: SQLiteStore) ->
 def _other_geometry(store: SQLiteStore) -> bytes:
     """A compiled geometry of the same agreement that is not the one it compiles to."""
     ag = context.load_context(store).agreement
-    return geometry_cache.dump(compile_geometry(geometry_spec(ag), ag.thresholds_km(),
-                                                cell_m=5_000.0))
+    return geometry_cache.dump(
+        compile_geometry(geometry_spec(ag), ag.thresholds_km(), cell_m=5_000.0)
+    )
 
 
 def test_a_value_under_another_code_or_agreement_is_never_read(store: SQLiteStore) -> None:
@@ -137,7 +139,8 @@ def test_a_value_naming_anything_else_is_not_run(store: SQLiteStore, tmp_path: P
 
 
 def test_record_verify_reports_a_kept_geometry_that_is_not_the_agreements(
-        store: SQLiteStore) -> None:
+    store: SQLiteStore,
+) -> None:
     _, key = _doc_key(store)
     wrong = _other_geometry(store)
     store.set_derived(key, hashlib.sha256(wrong).hexdigest(), wrong)

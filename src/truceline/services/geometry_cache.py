@@ -17,6 +17,7 @@ and the checks re-run from the log never read it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import pickle
@@ -30,26 +31,28 @@ from truceline.errors import StoreError
 from truceline.services.ports import Store
 
 #: What a compiled geometry is made of: the only globals a cached value may name.
-_ALLOWED = frozenset({
-    ("numpy", "dtype"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"),
-    ("pyproj.crs.crs", "CRS"),
-    ("pyproj.transformer", "Transformer"),
-    ("pyproj.transformer", "TransformerFromCRS"),
-    ("shapely.io", "from_wkb"),
-    ("truceline.core.classify", "AreaMask"),
-    ("truceline.core.classify", "CompiledGeometry"),
-    ("truceline.core.classify", "CompiledLine"),
-    ("truceline.core.classify", "ControlPeriod"),
-    ("truceline.core.classify", "GeometrySpec"),
-    ("truceline.core.classify", "SectorSpec"),
-    ("truceline.core.classify", "ZoneSpec"),
-    ("truceline.core.geo.index", "LineIndex"),
-    ("truceline.core.geo.projection", "Projection"),
-})
+_ALLOWED = frozenset(
+    {
+        ("numpy", "dtype"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+        ("pyproj.crs.crs", "CRS"),
+        ("pyproj.transformer", "Transformer"),
+        ("pyproj.transformer", "TransformerFromCRS"),
+        ("shapely.io", "from_wkb"),
+        ("truceline.core.classify", "AreaMask"),
+        ("truceline.core.classify", "CompiledGeometry"),
+        ("truceline.core.classify", "CompiledLine"),
+        ("truceline.core.classify", "ControlPeriod"),
+        ("truceline.core.classify", "GeometrySpec"),
+        ("truceline.core.classify", "SectorSpec"),
+        ("truceline.core.classify", "ZoneSpec"),
+        ("truceline.core.geo.index", "LineIndex"),
+        ("truceline.core.geo.projection", "Projection"),
+    }
+)
 _PROTOCOL = 5
 
 
@@ -75,10 +78,13 @@ def code_fingerprint() -> str:
     import truceline.core
 
     h = hashlib.sha256()
-    for lib in (f"python {platform.python_version()}", f"numpy {numpy.__version__}",
-                f"shapely {shapely.__version__} geos {shapely.geos_version_string}",
-                f"pyproj {pyproj.__version__} proj {pyproj.proj_version_str}",
-                f"pickle {_PROTOCOL}"):
+    for lib in (
+        f"python {platform.python_version()}",
+        f"numpy {numpy.__version__}",
+        f"shapely {shapely.__version__} geos {shapely.geos_version_string}",
+        f"pyproj {pyproj.__version__} proj {pyproj.proj_version_str}",
+        f"pickle {_PROTOCOL}",
+    ):
         h.update(lib.encode() + b"\n")
     root = Path(truceline.core.__file__).parent
     for p in sorted(root.rglob("*")):
@@ -104,14 +110,14 @@ def load(data: bytes, sha256: str) -> CompiledGeometry | None:
         return None
     try:
         geom = _Unpickler(io.BytesIO(data)).load()
-    except (_Refused, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
-            ValueError):
+    except (_Refused, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
         return None
     return geom if isinstance(geom, CompiledGeometry) else None
 
 
-def cached_geometry(store: Store, doc_sha256: str,
-                    compile_: Callable[[], CompiledGeometry]) -> CompiledGeometry:
+def cached_geometry(
+    store: Store, doc_sha256: str, compile_: Callable[[], CompiledGeometry]
+) -> CompiledGeometry:
     """The store's compiled geometry for this agreement and code, or ``compile_()`` kept in
     the store for the next process (a store that cannot be written to, e.g. a read-only file,
     just does not keep it)."""
@@ -121,15 +127,14 @@ def cached_geometry(store: Store, doc_sha256: str,
         return geom
     geom = compile_()
     data = dump(geom)
-    try:
+    with contextlib.suppress(StoreError):
         store.set_derived(key, hashlib.sha256(data).hexdigest(), data)
-    except StoreError:
-        pass
     return geom
 
 
-def cache_issues(store: Store, doc_sha256: str,
-                 fresh: Callable[[], CompiledGeometry | None]) -> list[str]:
+def cache_issues(
+    store: Store, doc_sha256: str, fresh: Callable[[], CompiledGeometry | None]
+) -> list[str]:
     """What ``record verify`` reports about the cache: the row a reader would use (this
     agreement under this code, matching its digest) must hold exactly what compiling the
     agreement gives. Rows under other keys, or not matching their digest, are never read."""
@@ -139,6 +144,8 @@ def cache_issues(store: Store, doc_sha256: str,
             continue
         geom = fresh()
         if geom is None or data != dump(geom):
-            return [f"derived_cache row {k[:60]}...: the compiled geometry differs from "
-                    "compiling the stored agreement"]
+            return [
+                f"derived_cache row {k[:60]}...: the compiled geometry differs from "
+                "compiling the stored agreement"
+            ]
     return []
