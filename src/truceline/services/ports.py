@@ -79,10 +79,14 @@ class Store(Protocol):
         empty: a rebuild from the log sets each link as its entry comes).
         """
 
-    def duplicate_candidates(self, windows: Sequence[tuple[str, datetime, datetime]]
-                             ) -> list[tuple[Observation, str | None]]:
-        """Stored observations of each (source id, start, end) window, times inclusive, each
-        with the id it is a duplicate of (None when counted itself)."""
+    def duplicate_candidates(
+        self, windows: Sequence[tuple[str, datetime, datetime]],
+        wanted: Callable[[str, float | None], bool] | None = None,
+    ) -> list[tuple[str, Observation | None, str | None]]:
+        """Stored observations of each (source id, start, end) window, times inclusive: each
+        one's id, the observation (None, unparsed, where ``wanted(source_id, lat)`` says it
+        cannot be a copy of what is being stored) and the id it is a duplicate of (None
+        when counted itself)."""
 
     def duplicate_links(self) -> dict[str, str]:
         """Every stored copy's id and the id of the report it is counted through."""
