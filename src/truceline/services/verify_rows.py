@@ -332,9 +332,13 @@ def _derived_cache(store: Store, bodies: Bodies) -> Iterator[Issue]:
     from truceline.services.context import compile_agreement, doc_sha256
     from truceline.services.geometry_cache import cache_issues
 
-    doc = store.agreement_doc()
-    for msg in cache_issues(store, doc_sha256(doc),
-                            lambda: compile_agreement(parse_agreement(doc))):
+    try:  # an agreement that does not read is reported by _agreements
+        doc = store.agreement_doc()
+        issues = cache_issues(store, doc_sha256(doc),
+                              lambda: compile_agreement(parse_agreement(doc)))
+    except (ValueError, TrucelineError):
+        return
+    for msg in issues:
         yield ("changed", None, msg)
 
 

@@ -96,8 +96,8 @@ SCHEMA_V4 = [
 #: The derived cache: values derived from the agreement alone and kept between processes
 #: (the compiled geometry, :mod:`truceline.services.geometry_cache`). One row per key;
 #: ``sha256`` is the digest of ``data``. Nothing in the record commits to it: a reader that
-#: finds a row whose key, digest or content is not what it would compute compiles again, and
-#: ``record verify`` checks the row a reader would use against a fresh compile.
+#: finds no row under its key, or one failing its digest, compiles again, and ``record
+#: verify`` checks the row a reader would use against a fresh compile.
 SCHEMA_DERIVED = [
     "CREATE TABLE derived_cache (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, data BLOB NOT NULL)",
 ]
