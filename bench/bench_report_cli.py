@@ -40,8 +40,23 @@ def _report(src: Path, db: Path, day: str, out: Path) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "truceline", "report", "--db", str(db), "--date", day,
-                    "--out", str(out)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "truceline",
+            "report",
+            "--db",
+            str(db),
+            "--date",
+            day,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -63,8 +78,11 @@ def main() -> None:
     try:
         old_src = tmp / "baseline"
         old_src.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "src"],
-                                 check=True, capture_output=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.baseline, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
         old_db, new_db = tmp / "old.db", tmp / "new.db"
         for path in (old_db, new_db):
@@ -83,8 +101,9 @@ def main() -> None:
             for _ in range(args.rounds):
                 old.append(_report(old_src / "src", old_db, day, tmp / f"old-{day}.md"))
                 new.append(_report(new_src, new_db, day, tmp / f"new-{day}.md"))
-            same_md = ((tmp / f"old-{day}.md").read_text().replace("old-", "x-")
-                       == (tmp / f"new-{day}.md").read_text().replace("new-", "x-"))
+            same_md = (tmp / f"old-{day}.md").read_text().replace("old-", "x-") == (
+                tmp / f"new-{day}.md"
+            ).read_text().replace("new-", "x-")
             png = [(tmp / f"{v}-{day}.png").read_bytes() for v in ("old", "new")]
             same_png = png[0] == png[1]
             rows.append((day, first, old, new, same_md and same_png))
@@ -96,8 +115,7 @@ def main() -> None:
         return statistics.median(x[k] for x in xs)
 
     lines = [
-        f"# `truceline report` of one day, end to end: {n_obs:,} observations, "
-        f"{n_inc:,} incidents",
+        f"# `truceline report` of one day, end to end: {n_obs:,} observations, {n_inc:,} incidents",
         "",
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, SQLite. Baseline in the "
         f"same run: `src` at {args.baseline} (compiles the agreement's geometry in every "
@@ -113,7 +131,8 @@ def main() -> None:
             f"| {day} | {med(old, 0):.2f} s | **{med(new, 0):.2f} s** | "
             f"{med(new, 0) / med(old, 0):.2f} | {med(old, 1):.2f} s | {med(new, 1):.2f} s | "
             f"{med(new, 1) / med(old, 1):.2f} | {first[0]:.2f} / {first[1]:.2f} s | "
-            f"{'yes' if same else '**no**'} |")
+            f"{'yes' if same else '**no**'} |"
+        )
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
