@@ -143,3 +143,52 @@ def test_what_is_counted_does_not_depend_on_order(
     for copy in duplicates(reports):
         c = next(o for o in reports if o.id == copy)
         assert any(same_content(c, o) for o in reports if o.id != copy)
+
+
+def _all_pairs(reports: list[Observation]) -> dict[str, str]:
+    """The groups by comparing every pair (the definition, without any cells)."""
+    parent = {o.id: o.id for o in reports}
+
+    def root(i: str) -> str:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for k, a in enumerate(reports):
+        for b in reports[k + 1 :]:
+            if same_content(a, b):
+                ra, rb = root(a.id), root(b.id)
+                parent[max(ra, rb)] = min(ra, rb)
+    return {i: root(i) for i in sorted(parent) if root(i) != i}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            # seconds and latitudes on and around the cells' edges (1 s, ~10 m)
+            st.sampled_from([0.0, 0.4, 0.999, 1.0, 1.001, 1.9, 2.0, 2.2]),
+            st.one_of(st.none(), st.sampled_from([48.0, 48.00004, 48.00009, 48.0000905,
+                                                  48.00018, 48.0002])),
+            st.sampled_from([37.5, 37.50005, 37.5003]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=14,
+    ),
+)
+def test_groups_are_those_of_comparing_every_pair(
+    rows: list[tuple[float, float | None, float, bool]],
+) -> None:
+    """A burst of one source's reports (a sensor: many a second, metres apart): comparing
+    them cell by cell finds exactly the groups that comparing all pairs finds."""
+    reports = [
+        obs(f"r{i:02d}", time=T0 + timedelta(seconds=dt),
+            **({"lon": lon, "lat": lat} if lat is not None else {}),
+            **({} if observer else {"observer_lon": None, "observer_lat": None,
+                                   "bearing_deg": None, "distance_min_m": None,
+                                   "distance_max_m": None}))
+        for i, (dt, lat, lon, observer) in enumerate(rows)
+        if lat is not None or observer
+    ]
+    assert duplicates(reports) == _all_pairs(reports)

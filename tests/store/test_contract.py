@@ -264,6 +264,17 @@ def test_meta(store: Store) -> None:
     assert store.get_meta("k") == "v2"
 
 
+def test_derived_cache_keeps_one_value(store: Store) -> None:
+    assert store.derived("k1") is None and store.derived_rows() == []
+    data = bytes(range(256)) * 3  # every byte value survives the round trip
+    store.set_derived("k1", "d1", data)
+    assert store.derived("k1") == ("d1", data)
+    store.set_derived("k2", "d2", b"\x00new")
+    assert store.derived("k1") is None  # a new key replaces what was kept
+    assert store.derived_rows() == [("k2", "d2", b"\x00new")]
+    assert [e.type for e in store.entries()] == []  # nothing of it in the record
+
+
 def test_reopened_store_has_everything(store: Store, opened: Callable[..., Store]) -> None:
     doc = {"id": "a"}
     store.initialize(doc, entry_bytes("agreement_version", doc))

@@ -28,10 +28,23 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.cli.main import cli
 from truceline.adapters.store import open_store
 from truceline.adapters.store.sqlite import SQLiteStore
+from truceline.core.agreement_geometry import geometry_spec
+from truceline.core.agreements import parse_agreement
+from truceline.core.classify import compile_geometry
 from truceline.core.record.canonical import entry_bytes
 from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
-from truceline.services import access, delivery, guarantees, keys, record, verify, witnesses
+from truceline.services import (
+    access,
+    delivery,
+    geometry_cache,
+    guarantees,
+    keys,
+    record,
+    verify,
+    witnesses,
+)
 from truceline.services.check import run_check
+from truceline.services.context import doc_sha256
 from truceline.services.ingest import ingest
 from truceline.services.ports import Store
 from truceline.services.verify_rows import PUBLISHED_KEY
@@ -60,6 +73,15 @@ UNCHECKED: dict[tuple[str, str, str], str] = {
     **{("meta", "log_checkpoint_time", e): "written by `record checkpoint`, read by no reader"
        for e in ("change", "delete")},
     ("meta", "*", "insert"): "a meta key no reader asks for is read by no reader",
+    # the compiled geometry a report reads (services/geometry_cache.py): a row is read only
+    # under this agreement's and this code's key and when it matches its digest; a row changed
+    # with its digest recomputed is what verify reports (tests/adapters/
+    # test_report_geometry_cache.py)
+    **{("derived_cache", c, e): "a row under another key is never read: a reader compiles"
+       for c, e in (("key", "change"), ("*", "insert"))},
+    **{("derived_cache", c, "change"): "a row failing its digest is never read: a reader "
+       "compiles" for c in ("sha256", "data")},
+    ("derived_cache", "*", "delete"): "a reader compiles the agreement again",
 }
 
 
@@ -107,6 +129,9 @@ def build(store: Store) -> None:
     access.revoke_api_keys(store, "ua-2")
     access.pseudonym_secret(store)
     record.publish_checkpoint(store, LOG_KEY, NOW + 1)  # a later one, not cosigned yet
+    geometry_cache.cached_geometry(  # the compiled geometry, as a report keeps it
+        store, doc_sha256(doc), lambda: compile_geometry(geometry_spec(parse_agreement(doc)),
+                                                         parse_agreement(doc).thresholds_km()))
 
 
 class UkAnswers:

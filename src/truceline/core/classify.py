@@ -150,6 +150,18 @@ class AreaMask:
         self._sat_any = _sat(grid != 0)
         self._sat_not_in = _sat(grid != 1)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Kept without the summed-area tables (8 bytes a cell, rebuilt from ``state`` in
+        milliseconds): a compiled geometry kept between processes is a third the size."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_sat_any", "_sat_not_in")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        shapely.prepare(self.geom)  # preparation is not pickled
+        grid = self.state.reshape(self.ny, self.nx)
+        self._sat_any = _sat(grid != 0)
+        self._sat_not_in = _sat(grid != 1)
+
     def __call__(self, x: F64, y: F64) -> Mask:
         fx = (x - self.x0) / self.cell
         fy = (y - self.y0) / self.cell

@@ -48,7 +48,14 @@ from typing import Any
 
 from truceline.core.observations import ALL_FIELDS, Observation
 
-__all__ = ["ResubmissionParams", "counted", "duplicates", "same_content", "superseded"]
+__all__ = [
+    "ResubmissionParams",
+    "counted",
+    "duplicates",
+    "near_any",
+    "same_content",
+    "superseded",
+]
 
 
 @dataclass(frozen=True)
@@ -177,14 +184,67 @@ def duplicates(
     for group in buckets.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda o: o.time)
-        for k, a in enumerate(group):
-            for b in group[k + 1 :]:
-                if (b.time - a.time).total_seconds() > p.time_s:
-                    break
-                if _tolerable(a, b, p):
-                    join(a.id, b.id)
+        for a, b in _pairs(group, p):
+            if _tolerable(a, b, p):
+                join(a.id, b.id)
     return {i: root(i) for i in sorted(parent) if root(i) != i}
+
+
+#: Cells a little wider than the tolerances, so that rounding never puts two reports within
+#: a tolerance more than one cell apart.
+_WIDEN = 1.001
+
+
+def _pairs(group: list[Observation], p: ResubmissionParams
+           ) -> Iterable[tuple[Observation, Observation]]:
+    """Every pair of ``group`` that could be copies, each once: those in neighbouring cells
+    of (time, latitude) of the tolerances' size. Copies are within ``time_s`` of each other
+    and their event latitudes (else their observers') within ``position_m``, and a position
+    is never a copy of its absence, so no pair of copies is left out; a source's burst of
+    reports in one second (a sensor) is compared cell by cell, not all with all."""
+    dt = p.time_s * _WIDEN
+    dlat = p.position_m / 110_574.0 * _WIDEN
+    cells: dict[tuple[Any, ...], list[Observation]] = {}
+    for o in group:
+        lat, where = (o.lat, 0) if o.lat is not None else (o.observer_lat, 1)
+        band = None if lat is None else math.floor(lat / dlat)
+        cells.setdefault((math.floor(o.time.timestamp() / dt), where, band), []).append(o)
+    for (t, where, band), here in cells.items():
+        for k, a in enumerate(here):
+            for b in here[k + 1 :]:
+                yield a, b
+        # the neighbours "after" this cell (each pair of cells visited once)
+        for dt_, db in ((0, 1), (1, -1), (1, 0), (1, 1)) if band is not None else ((1, 0),):
+            there = cells.get((t + dt_, where, None if band is None else band + db))
+            if there:
+                for a in here:
+                    for b in there:
+                        yield a, b
+
+
+def near_any(observations: Iterable[Observation], params: ResubmissionParams | None = None
+             ) -> Callable[[str, float | None], bool]:
+    """Could a stored report of this source and event latitude be a copy of one of
+    ``observations``? False only where it cannot (another source, a latitude farther than
+    ``position_m`` from theirs, an event position where they have none or the reverse), so
+    a reader may skip those: they join a group only through their stored link."""
+    dlat = (params or ResubmissionParams()).position_m / 110_574.0 * _WIDEN
+    bands: dict[str, set[int | None]] = {}
+    for o in observations:
+        b = bands.setdefault(o.source_id, set())
+        if o.lat is None:
+            b.add(None)
+        else:
+            k = math.floor(o.lat / dlat)
+            b.update((k - 1, k, k + 1))
+
+    def wanted(source_id: str, lat: float | None) -> bool:
+        b = bands.get(source_id)
+        if b is None:
+            return False
+        return (None if lat is None else math.floor(lat / dlat)) in b
+
+    return wanted
 
 
 def superseded(observations: Iterable[Observation]) -> dict[str, str]:

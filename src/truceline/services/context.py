@@ -23,19 +23,39 @@ class AgreementContext:
 _CACHE: dict[str, AgreementContext] = {}
 
 
-def context_for_doc(doc: dict[str, Any]) -> AgreementContext:
-    """Parse and compile a bundled agreement document (cached by its content hash)."""
-    key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+def doc_sha256(doc: dict[str, Any]) -> str:
+    """The agreement document's content hash (hex) over its sorted-key JSON."""
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def compile_agreement(agreement: Agreement) -> CompiledGeometry | None:
+    """The agreement's compiled geometry, None without a geography (no cache: the answer
+    a verifier compares a cached one with)."""
+    if agreement.geography is None:
+        return None
+    return compile_geometry(geometry_spec(agreement), agreement.thresholds_km())
+
+
+def context_for_doc(doc: dict[str, Any], store: Store | None = None) -> AgreementContext:
+    """Parse and compile a bundled agreement document (cached by its content hash in this
+    process and, given the ``store`` it came from, in that store between processes)."""
+    key = doc_sha256(doc)
     ctx = _CACHE.get(key)
     if ctx is None:
         agreement = parse_agreement(doc)
-        geom = None
-        if agreement.geography is not None:
-            geom = compile_geometry(geometry_spec(agreement), agreement.thresholds_km())
+        geom = compile_agreement(agreement) if store is None else None
+        if store is not None and agreement.geography is not None:
+            from truceline.services.geometry_cache import cached_geometry
+
+            geom = cached_geometry(store, key, lambda: compile_geometry(
+                geometry_spec(agreement), agreement.thresholds_km()))
         ctx = AgreementContext(agreement, geom, doc)
         _CACHE[key] = ctx
     return ctx
 
 
-def load_context(store: Store) -> AgreementContext:
-    return context_for_doc(store.agreement_doc())
+def load_context(store: Store, *, keep: bool = False) -> AgreementContext:
+    """The store's agreement, compiled; with ``keep``, the compiled geometry is read from (or
+    kept in) the store's derived cache (:mod:`truceline.services.geometry_cache`), so the next
+    process does not compile it again."""
+    return context_for_doc(store.agreement_doc(), store if keep else None)

@@ -79,10 +79,14 @@ class Store(Protocol):
         empty: a rebuild from the log sets each link as its entry comes).
         """
 
-    def duplicate_candidates(self, windows: Sequence[tuple[str, datetime, datetime]]
-                             ) -> list[tuple[Observation, str | None]]:
-        """Stored observations of each (source id, start, end) window, times inclusive, each
-        with the id it is a duplicate of (None when counted itself)."""
+    def duplicate_candidates(
+        self, windows: Sequence[tuple[str, datetime, datetime]],
+        wanted: Callable[[str, float | None], bool] | None = None,
+    ) -> list[tuple[str, Observation | None, str | None]]:
+        """Stored observations of each (source id, start, end) window, times inclusive: each
+        one's id, the observation (None, unparsed, where ``wanted(source_id, lat)`` says it
+        cannot be a copy of what is being stored) and the id it is a duplicate of (None
+        when counted itself)."""
 
     def duplicate_links(self) -> dict[str, str]:
         """Every stored copy's id and the id of the report it is counted through."""
@@ -203,6 +207,15 @@ class Store(Protocol):
 
     def derived_columns(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
         """The columns the store keeps beside a row's record, as it would write them."""
+
+    def derived(self, key: str) -> tuple[str, bytes] | None:
+        """The (sha256, data) kept under ``key`` in the derived cache, or None."""
+
+    def derived_rows(self) -> list[tuple[str, str, bytes]]:
+        """Every (key, sha256, data) of the derived cache (what ``record verify`` checks)."""
+
+    def set_derived(self, key: str, sha256: str, data: bytes) -> None:
+        """Keep ``data`` under ``key``, replacing whatever the cache held."""
 
     def get_meta(self, key: str) -> str | None: ...
 

@@ -62,7 +62,7 @@ def period_report(store: Store, kind: str, day: str | date, first: str | date | 
     d = parse_day(day) if isinstance(day, str) else day
     f0 = parse_day(first) if isinstance(first, str) else first
     lo, hi = report_window(kind, d, f0)
-    ctx = load_context(store)
+    ctx = load_context(store, keep=True)
     ag = ctx.agreement
     start = reporting_period(lo, ag.tz, ag.reporting_period_start)[0]
     end = reporting_period(hi, ag.tz, ag.reporting_period_start)[1]

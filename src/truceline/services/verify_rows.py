@@ -84,6 +84,7 @@ def check_rows(store: Store, bodies: Bodies) -> list[Issue]:
         _disputes,
         _cosignatures,
         _published,
+        _derived_cache,
         verify_guarantees.check_rows,
         verify_access.check_rows,
     ):
@@ -320,6 +321,25 @@ def _disputes(store: Store, bodies: Bodies) -> Iterator[Issue]:
     for issue, _, _, _ in pair_rows(store, "disputes", "id", recorded, "dispute"):
         if issue is not None:
             yield issue
+
+
+def _derived_cache(store: Store, bodies: Bodies) -> Iterator[Issue]:
+    """The compiled geometry a report would read from the store must be what compiling the
+    stored agreement gives (checked only when such a row is there: it costs one compile)."""
+    if not bodies.get("agreement_version"):
+        return
+    from truceline.core.agreements import parse_agreement
+    from truceline.services.context import compile_agreement, doc_sha256
+    from truceline.services.geometry_cache import cache_issues
+
+    try:  # an agreement that does not read is reported by _agreements
+        doc = store.agreement_doc()
+        issues = cache_issues(store, doc_sha256(doc),
+                              lambda: compile_agreement(parse_agreement(doc)))
+    except (ValueError, TrucelineError):
+        return
+    for msg in issues:
+        yield ("changed", None, msg)
 
 
 def _cosignatures(store: Store, bodies: Bodies) -> Iterator[Issue]:

@@ -36,7 +36,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
-from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4
+from truceline.adapters.store.schema import (
+    SCHEMA_DERIVED,
+    SCHEMA_V1,
+    SCHEMA_V2,
+    SCHEMA_V3,
+    SCHEMA_V4,
+)
 from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
 
@@ -72,6 +78,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_V3],
     [_pg_table(s) for s in SCHEMA_V4],
     [_pg_table(s) for s in SCHEMA_OPENINGS],
+    [_pg_table(s) for s in SCHEMA_DERIVED],
 ]
 
 

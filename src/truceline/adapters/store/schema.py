@@ -93,6 +93,16 @@ SCHEMA_V4 = [
 ]
 
 
+#: The derived cache: values derived from the agreement alone and kept between processes
+#: (the compiled geometry, :mod:`truceline.services.geometry_cache`). One row per key;
+#: ``sha256`` is the digest of ``data``. Nothing in the record commits to it: a reader that
+#: finds no row under its key, or one failing its digest, compiles again, and ``record
+#: verify`` checks the row a reader would use against a fresh compile.
+SCHEMA_DERIVED = [
+    "CREATE TABLE derived_cache (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, data BLOB NOT NULL)",
+]
+
+
 def time_text(t: datetime) -> str:
     """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
     order is time order and a filter given in any offset compares correctly."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -221,27 +221,32 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
                 self._append(entries)
         return result
 
-    def duplicate_candidates(self, windows: Sequence[tuple[str, datetime, datetime]]
-                             ) -> list[tuple[Observation, str | None]]:
+    def duplicate_candidates(
+        self, windows: Sequence[tuple[str, datetime, datetime]],
+        wanted: Callable[[str, float | None], bool] | None = None,
+    ) -> list[tuple[str, Observation | None, str | None]]:
         """Stored observations of each (source id, start, end) window, times inclusive, each
-        with the id it is a duplicate of (None when counted itself)."""
+        with the id it is a duplicate of (None when counted itself); parsed only where
+        ``wanted(source_id, lat)`` (parsing is most of the cost when a source sends many
+        reports a second)."""
         merged: list[list[Any]] = []  # a source's overlapping windows as one
         for sid, a, b in sorted((s, time_text(a), time_text(b)) for s, a, b in windows):
             if merged and merged[-1][0] == sid and a <= merged[-1][2]:
                 merged[-1][2] = max(merged[-1][2], b)
             else:
                 merged.append([sid, a, b])
-        out: dict[str, tuple[Observation, str | None]] = {}
+        out: dict[str, tuple[str, Observation | None, str | None]] = {}
         for k in range(0, len(merged), 300):
             part = merged[k : k + 300]
             values = ",".join(["(?, ?, ?)"] * len(part))
             rows = self._all(
-                f"WITH w(s, a, b) AS (VALUES {values}) SELECT o.id, o.record, o.duplicate_of "
-                "FROM w JOIN observations o ON o.source_id = w.s AND o.time >= w.a "
-                "AND o.time <= w.b", [v for row in part for v in row])
-            for oid, rec, dup in rows:
+                f"WITH w(s, a, b) AS (VALUES {values}) SELECT o.id, o.record, o.duplicate_of, "
+                "o.source_id, o.lat FROM w JOIN observations o ON o.source_id = w.s "
+                "AND o.time >= w.a AND o.time <= w.b", [v for row in part for v in row])
+            for oid, rec, dup, sid, lat in rows:
                 if oid not in out:
-                    out[oid] = (Observation.model_validate_json(rec), dup)
+                    parse = wanted is None or wanted(sid, lat)
+                    out[oid] = (oid, Observation.model_validate_json(rec) if parse else None, dup)
         return list(out.values())
 
     def duplicate_links(self) -> dict[str, str]:
@@ -462,6 +467,20 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
 
     def derived_columns(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
         return derived_columns(table, record)
+
+    def derived(self, key: str) -> tuple[str, bytes] | None:
+        row = self._one("SELECT sha256, data FROM derived_cache WHERE key = ?", (key,))
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def derived_rows(self) -> list[tuple[str, str, bytes]]:
+        return [(str(k), str(h), bytes(d))
+                for k, h, d in self._all("SELECT key, sha256, data FROM derived_cache")]
+
+    def set_derived(self, key: str, sha256: str, data: bytes) -> None:
+        with self._tx():  # the one value kept: older keys are never read again
+            self._execute("DELETE FROM derived_cache")
+            self._execute("INSERT INTO derived_cache(key, sha256, data) VALUES (?,?,?)",
+                          (key, sha256, self._blob(data)))
 
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))

@@ -17,7 +17,13 @@ from typing import Any
 
 from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
-from truceline.adapters.store.schema import SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4
+from truceline.adapters.store.schema import (
+    SCHEMA_DERIVED,
+    SCHEMA_V1,
+    SCHEMA_V2,
+    SCHEMA_V3,
+    SCHEMA_V4,
+)
 from truceline.adapters.store.sql import SQLStore
 from truceline.errors import ConflictError, StoreError
 
@@ -41,7 +47,8 @@ def _sqlite_table(stmt: str) -> str:
 
 #: Ordered migrations; the file's ``user_version`` is how many have run.
 MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2),
-                                list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS)]
+                                list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS),
+                                list(SCHEMA_DERIVED)]
 
 
 @contextmanager

@@ -1,0 +1,142 @@
+"""`truceline report` of one day, end to end, against the code before it kept the compiled
+geometry (issue 21: a one-day report <= 3 s).
+
+Baseline in the same run: ``src`` of ``--baseline`` (a git revision, exported with ``git
+archive``) on its own copy of the store (the baseline cannot open a store whose schema has the
+derived cache). Each report is a fresh process (`python -m truceline report --db ... --date
+... --out day.md`, start, imports, report, map, Markdown), the two taking turns; the first
+run of this code compiles the geometry and keeps it (timed apart), the later ones read it.
+Wall time and the child's CPU time (user + system, less sensitive to other jobs on a shared
+machine) are medians over ``--rounds``. The Markdown and the map PNG must be identical.
+
+    python bench/bench_report_cli.py --db checked.db [--days 2025-04-04] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "report_cli.md"
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split(" ")[0]
+
+
+def _report(src: Path, db: Path, day: str, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one `truceline report` process."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "truceline",
+            "report",
+            "--db",
+            str(db),
+            "--date",
+            day,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True, help="A checked store (not changed: copied).")
+    ap.add_argument("--days", default="2025-04-04")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--baseline", default="f5a43f3", help="Git revision of the baseline.")
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+    with sqlite3.connect(args.db) as conn:
+        (n_obs,) = conn.execute("SELECT count(*) FROM observations").fetchone()
+        (n_inc,) = conn.execute("SELECT count(*) FROM incidents").fetchone()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-report-cli-"))
+    try:
+        old_src = tmp / "baseline"
+        old_src.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", args.baseline, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
+        old_db, new_db = tmp / "old.db", tmp / "new.db"
+        for path in (old_db, new_db):
+            shutil.copy(args.db, path)
+        with sqlite3.connect(old_db) as conn:  # the baseline reads schema 5, before the cache
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 6:
+                conn.execute("DROP TABLE derived_cache")
+                conn.execute("PRAGMA user_version=5")
+        new_src = ROOT / "src"
+        load_before = _load()
+        rows = []
+        for day in args.days.split(","):
+            first = _report(new_src, new_db, day, tmp / f"first-{day}.md")  # compiles, keeps
+            old: list[tuple[float, float]] = []
+            new: list[tuple[float, float]] = []
+            for _ in range(args.rounds):
+                old.append(_report(old_src / "src", old_db, day, tmp / f"old-{day}.md"))
+                new.append(_report(new_src, new_db, day, tmp / f"new-{day}.md"))
+            same_md = (tmp / f"old-{day}.md").read_text().replace("old-", "x-") == (
+                tmp / f"new-{day}.md"
+            ).read_text().replace("new-", "x-")
+            png = [(tmp / f"{v}-{day}.png").read_bytes() for v in ("old", "new")]
+            same_png = png[0] == png[1]
+            rows.append((day, first, old, new, same_md and same_png))
+        load_after = _load()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def med(xs: list[tuple[float, float]], k: int) -> float:
+        return statistics.median(x[k] for x in xs)
+
+    lines = [
+        f"# `truceline report` of one day, end to end: {n_obs:,} observations, {n_inc:,} incidents",
+        "",
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, SQLite. Baseline in the "
+        f"same run: `src` at {args.baseline} (compiles the agreement's geometry in every "
+        f"process). Median of {args.rounds} fresh processes each, taking turns; machine load "
+        f"(1 min) {load_before} before, {load_after} after (other jobs on the machine).",
+        "",
+        "| day | baseline wall | kept geometry wall | ratio | baseline CPU | kept geometry CPU "
+        "| ratio | first run (compiles, keeps) wall / CPU | Markdown and PNG identical |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for day, first, old, new, same in rows:
+        lines.append(
+            f"| {day} | {med(old, 0):.2f} s | **{med(new, 0):.2f} s** | "
+            f"{med(new, 0) / med(old, 0):.2f} | {med(old, 1):.2f} s | {med(new, 1):.2f} s | "
+            f"{med(new, 1) / med(old, 1):.2f} | {first[0]:.2f} / {first[1]:.2f} s | "
+            f"{'yes' if same else '**no**'} |"
+        )
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
