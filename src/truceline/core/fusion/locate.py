@@ -87,11 +87,14 @@ class LocateParams:
     #: (at most ``max_level``).
     wild_bearing_rate: float = 0.02
     max_level: float = 0.999
+    #: A fix that rejected an arrival time is located only when its inlying rows leave at
+    #: least this many to spare beyond the unknowns (see :func:`locate`).
+    mixed_redundancy: int = 2
     #: Estimate the wind from the arrivals where reports give none (:mod:`.wind`): one wind
     #: per period of this many seconds, located again this many times.
     estimate_wind: bool = True
     wind_period_s: float = 86_400.0
-    wind_iterations: int = 3
+    wind_iterations: int = 8
     met_temperature_sd_c: float = 0.5
     met_wind_sd_ms: float = 0.5
     wind_unknown_sd_ms: float = 4.0
@@ -260,6 +263,21 @@ def locate(
     limit = chi2.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))  # by degrees of freedom
     fail = (dof >= 1) & (ssq > limit[at - 1])
     cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
+    # An arrival the fit rejects is no wild reading (the error model has none: 10 ms of
+    # jitter) but another sound, a launch among bursts: the group mixes sounds, and which of
+    # its subsets is the event the fit cannot tell unless the rest over-determines it. So a
+    # fix that rejected an arrival is not located when its inliers leave fewer than
+    # ``mixed_redundancy`` rows to spare, and otherwise its covariance grows by the variance
+    # of unit weight of all its rows, the rejected ones included (docs/fusion.md, "Ellipses").
+    # Not where the wind is unknown and not yet estimated: there a day's wind explains them.
+    air = (rw.typ == _ARR) & (b.wind_known | np.isfinite(b.wind_sd))[rw.obs]
+    n_arr = np.bincount(rw.g, rw.typ == _ARR, minlength=G)
+    arr_out = (np.bincount(rw.g, bad_row & (rw.typ == _ARR), minlength=G) > 0) & (
+        np.bincount(rw.g, air, minlength=G) == n_arr)
+    spare = np.bincount(rw.g, ~bad_row & (rw.typ != _BAND), minlength=G) - 2 - has_t
+    s2_all = np.bincount(rw.g, r * r, minlength=G) / np.maximum(dof, 1)
+    cov = np.where((arr_out & (spare < p.mixed_redundancy))[:, None, None], np.nan, cov)
+    cov = np.where(arr_out[:, None, None], cov * np.maximum(1.0, s2_all)[:, None, None], cov)
     a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)
     for typ, bit in ((_BRG, M_BEARING), (_BAND, M_BAND), (_PX, M_POINT), (_ARR, M_ARRIVAL)):

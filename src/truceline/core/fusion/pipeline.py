@@ -173,6 +173,21 @@ def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
                  per_group("located"), per_group("method"), per_group("rms"), outlier)
 
 
+def wild_rate(b: FireBatch, labels: I64, fixes: Fixes, min_bearings: int = 3) -> float:
+    """The share of bearings the fixes reject, over the located groups with at least
+    ``min_bearings`` bearings (where a wild one shows): the batch's own wild-bearing rate,
+    for the fixes that rest on one or two bearings and cannot tell (``heavy_tail_factor``).
+    It counts what the fit can see (a bearing beyond ``outlier_sigma``), so it is a lower
+    bound when wild bearings are often only moderately off."""
+    if not len(labels):
+        return 0.0
+    G = len(fixes.x)
+    brg = np.isfinite(b.brg) & np.isfinite(b.ox)
+    n = np.bincount(labels[brg], minlength=G)
+    use = brg & (fixes.located & (n >= min_bearings))[labels]
+    return float(fixes.outlier[use].mean()) if use.any() else 0.0
+
+
 def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> Fixes:
     """Locate a lone report that gives a bearing and a distance band: it places the event on a
     segment of the ray, a fix in its own right (one monitor's "outgoing, 5-7 km at 95°").
@@ -222,14 +237,19 @@ def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams
 ) -> FusionResult:
     cd = candidates(b, params.grouping)
-    fixes = locate(b, labels, cd, params.locate)
-    b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
+    lp = params.locate
+    fixes = locate(b, labels, cd, lp)
+    rate = wild_rate(b, labels, fixes)
+    if rate > lp.wild_bearing_rate:  # more wild bearings than the error model says
+        lp = replace(lp, wild_bearing_rate=rate)
+        fixes = locate(b, labels, cd, lp)
+    b, fixes = estimate_wind(b, labels, cd, fixes, lp)
     new = _detach(b, labels, fixes.outlier)
     G = int(new.max()) + 1 if len(new) else 0
     if len(fixes.x) != G:
-        fixes = _relocate(b, labels, new, fixes, cd, params.locate)
+        fixes = _relocate(b, labels, new, fixes, cd, lp)
     labels = new
-    fixes = _segment_fixes(b, labels, fixes, params.locate)
+    fixes = _segment_fixes(b, labels, fixes, lp)
     role = _group_roles(b, labels, G)
     tg = _group_times(b, labels, fixes, G)
     parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
