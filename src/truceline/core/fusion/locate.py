@@ -25,7 +25,7 @@ chi-square(2) = 5.991.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,9 +87,6 @@ class LocateParams:
     #: (at most ``max_level``).
     wild_bearing_rate: float = 0.02
     max_level: float = 0.999
-    #: A fix that rejected an arrival time is located only when its inlying rows leave at
-    #: least this many to spare beyond the unknowns (see :func:`locate`).
-    mixed_redundancy: int = 2
     #: Estimate the wind from the arrivals where reports give none (:mod:`.wind`): one wind
     #: per period of this many seconds, located again this many times.
     estimate_wind: bool = True
@@ -112,6 +109,9 @@ class Fixes:
     method: I64  #: bit set of M_BEARING | M_BAND | M_POINT | M_ARRIVAL used
     rms: F64  #: root mean square of the normalised residuals at the solution
     outlier: NDArray[np.bool_]  #: per report: a residual beyond ``outlier_sigma``
+    #: per group: by how much the stated covariance must grow for the sounds a mixed group
+    #: rejected (1 where none; :func:`locate`)
+    widen: F64 = field(default_factory=lambda: np.zeros(0))
 
 
 def ellipse(cov: F64, chi2: float = CHI2_95_2DOF) -> tuple[F64, F64, F64]:
@@ -264,20 +264,18 @@ def locate(
     fail = (dof >= 1) & (ssq > limit[at - 1])
     cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
     # An arrival the fit rejects is no wild reading (the error model has none: 10 ms of
-    # jitter) but another sound, a launch among bursts: the group mixes sounds, and which of
-    # its subsets is the event the fit cannot tell unless the rest over-determines it. So a
-    # fix that rejected an arrival is not located when its inliers leave fewer than
-    # ``mixed_redundancy`` rows to spare, and otherwise its covariance grows by the variance
-    # of unit weight of all its rows, the rejected ones included (docs/fusion.md, "Ellipses").
-    # Not where the wind is unknown and not yet estimated: there a day's wind explains them.
+    # jitter) but another sound, typically the launch among the burst's arrivals: the group
+    # mixes sounds, and the fit cannot tell which subset is the event. Its stated ellipse
+    # grows by the variance of unit weight of all its rows, the rejected ones included
+    # (``widen``; applied by the pipeline once the groups are linked into incidents, since
+    # linking rests on timing and the fix's own ellipse). Not where the wind is unknown and
+    # not yet estimated: there a day's wind explains the misfit.
     air = (rw.typ == _ARR) & (b.wind_known | np.isfinite(b.wind_sd))[rw.obs]
     n_arr = np.bincount(rw.g, rw.typ == _ARR, minlength=G)
     arr_out = (np.bincount(rw.g, bad_row & (rw.typ == _ARR), minlength=G) > 0) & (
         np.bincount(rw.g, air, minlength=G) == n_arr)
-    spare = np.bincount(rw.g, ~bad_row & (rw.typ != _BAND), minlength=G) - 2 - has_t
     s2_all = np.bincount(rw.g, r * r, minlength=G) / np.maximum(dof, 1)
-    cov = np.where((arr_out & (spare < p.mixed_redundancy))[:, None, None], np.nan, cov)
-    cov = np.where(arr_out[:, None, None], cov * np.maximum(1.0, s2_all)[:, None, None], cov)
+    widen = np.where(arr_out, np.maximum(1.0, s2_all), 1.0)
     a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)
     for typ, bit in ((_BRG, M_BEARING), (_BAND, M_BAND), (_PX, M_POINT), (_ARR, M_ARRIVAL)):
@@ -289,7 +287,7 @@ def locate(
     rms = np.sqrt(np.bincount(rw.g, r * r, minlength=G) / nrow)
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
-    return Fixes(x, y, t0, cov, located, method, rms, outlier)
+    return Fixes(x, y, t0, cov, located, method, rms, outlier, widen)
 
 
 def heavy_tail_factor(k: I64 | int, p: LocateParams) -> F64:
