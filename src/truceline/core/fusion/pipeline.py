@@ -174,79 +174,32 @@ def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
                  per_group("widen"))
 
 
-def wild_rate(b: FireBatch, labels: I64, fixes: Fixes, prior: float,
-              min_bearings: int = 3) -> float:
-    """The chance that a bearing of a fix resting on one or two bearings is wild.
-
-    Where three or more bearings locate a group, the fit shows a wild one (beyond
-    ``outlier_sigma``). The batch's wild bearings number at least ``prior`` (the error
-    model's rate) or the share so shown, whichever is larger, of all its bearings; those
-    not shown in such groups are in the others, for a wild bearing fails the gates that would
-    have joined it to its event's reports and stays alone or nearly. So a lone bearing is wild
-    far more often than a bearing in general: on the simulated weeks 5-15 % against 2-5 %."""
-    if not len(labels):
-        return prior
-    G = len(fixes.x)
-    brg = np.isfinite(b.brg) & np.isfinite(b.ox)
-    n = np.bincount(labels[brg], minlength=G)
-    crowd = brg & (fixes.located & (n >= min_bearings))[labels]
-    shown = int((fixes.outlier & crowd).sum())
-    rate = max(prior, shown / crowd.sum()) if crowd.any() else prior
-    lone = brg & ((n >= 1) & (n <= 2))[labels]
-    if not lone.any():
-        return prior
-    return float(np.clip((rate * brg.sum() - shown) / lone.sum(), prior, 0.5))
-
-
-def band_moments(dmin: F64, dmax: F64, log_sd: float) -> tuple[F64, F64]:
-    """Mean and sd of the true distance given a reported band ``[dmin, dmax]`` (m), when the
-    observer judged the distance with a log-normal error of ``log_sd`` before naming the band,
-    under a prior uniform over the plane (density ``∝ d``, as :mod:`.region` takes it).
-
-    The likelihood of a distance ``d`` is ``P(a <= d e^eps <= b)``, and
-    ``∫ d^k P(a <= d e^eps <= b) dd = (b^(k+1) - a^(k+1)) / (k+1) e^((k+1)^2 s^2 / 2)``, so
-    ``E[d] = 2/3 (a^2 + ab + b^2) / (a + b) e^(5 s^2 / 2)`` and
-    ``E[d^2] = (a^2 + b^2) / 2 e^(6 s^2)``: the truth lies beyond the band more often than
-    short of it (:func:`.locate_kernels.band_spread` gives the spread about the middle).
-
-    >>> m, sd = band_moments(np.array([5000.0]), np.array([7000.0]), 0.25)
-    >>> round(float(m[0])), round(float(sd[0]))
-    (7080, 1927)
-    """
-    a, b_ = np.asarray(dmin, float), np.asarray(dmax, float)
-    s2 = log_sd * log_sd
-    mean = 2.0 / 3.0 * (a * a + a * b_ + b_ * b_) / np.maximum(a + b_, 1e-9) * np.exp(2.5 * s2)
-    second = (a * a + b_ * b_) / 2 * np.exp(6.0 * s2)
-    return mean, np.sqrt(np.maximum(second - mean * mean, 0.0))
-
-
 def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> Fixes:
     """Locate a lone report that gives a bearing and a distance band: it places the event on a
     segment of the ray, a fix in its own right (one monitor's "outgoing, 5-7 km at 95°").
 
-    Inside its band a report says nothing about the distance, so the least-squares fix sits
-    wherever it started (the band's middle). Here it is a Gaussian on the ray at the mean of
-    the distance the band implies (:func:`band_moments`: beyond the middle, since distances
-    are misjudged by ~25 % log-normally) with that distance's sd along the ray, and across
-    it the bearing's sigma at the RMS distance, widened for the chance that the one bearing is
-    wild (``heavy_tail_factor``); wide enough that attribution near the line stays undecided
-    rather than certain."""
+    The least-squares fix cannot use it (inside its band a report says nothing about the
+    distance, so the normal matrix is singular along the ray); here it is a Gaussian centred on
+    the band's middle with the band's half-width as one sigma along the ray (at least
+    ``band_wall_frac`` of the distance, since observers misjudge distance by about that much)
+    and the bearing's sigma across: wider than the segment, so attribution near the line stays
+    undecided rather than certain."""
     G = len(fixes.x)
     size = np.bincount(labels, minlength=G)
     first = np.full(G, len(b), np.int64)
     first[labels[::-1]] = np.arange(len(b) - 1, -1, -1)
-    g = np.flatnonzero(size == 1)
+    g = np.flatnonzero((size == 1) & ~fixes.located)
     r = first[g]
     ok = (np.isfinite(b.ox[r]) & np.isfinite(b.brg[r]) & np.isfinite(b.dmin[r])
-          & np.isfinite(b.dmax[r]) & (b.dmax[r] >= b.dmin[r]) & (b.dmin[r] >= 0)
-          & ~np.isfinite(b.arr[r]))
+          & np.isfinite(b.dmax[r]) & (b.dmax[r] >= b.dmin[r]) & (b.dmin[r] >= 0))
     g, r = g[ok], r[ok]
     if not len(g):
         return fixes
-    mid, s_along = band_moments(b.dmin[r], b.dmax[r], p.band_wall_frac)
-    rms = np.hypot(mid, s_along) * b.k[r]
-    mid, s_along = mid * b.k[r], s_along * b.k[r]
-    s_across = np.maximum(rms * b.brg_sd[r], 1.0) * np.sqrt(heavy_tail_factor(1, p))
+    k = b.k[r]
+    mid = (b.dmin[r] + b.dmax[r]) / 2 * k
+    s_along = np.maximum((b.dmax[r] - b.dmin[r]) / 2 * k, p.band_wall_frac * mid)
+    # its one bearing may be wild, and nothing would show it
+    s_across = np.maximum(mid * b.brg_sd[r], 1.0) * np.sqrt(heavy_tail_factor(1, p))
     ux, uy = np.sin(b.brg[r]), np.cos(b.brg[r])  # along the ray (grid east, north)
     cov = np.empty((len(g), 2, 2))
     cov[:, 0, 0] = s_along**2 * ux * ux + s_across**2 * uy * uy
@@ -270,19 +223,14 @@ def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams
 ) -> FusionResult:
     cd = candidates(b, params.grouping)
-    lp = params.locate
-    fixes = locate(b, labels, cd, lp)
-    rate = wild_rate(b, labels, fixes, lp.wild_bearing_rate)
-    if rate > lp.wild_bearing_rate:  # lone bearings are wild more often than others
-        lp = replace(lp, wild_bearing_rate=rate)
-        fixes = locate(b, labels, cd, lp)
-    b, fixes = estimate_wind(b, labels, cd, fixes, lp)
+    fixes = locate(b, labels, cd, params.locate)
+    b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
     new = _detach(b, labels, fixes.outlier)
     G = int(new.max()) + 1 if len(new) else 0
     if len(fixes.x) != G:
-        fixes = _relocate(b, labels, new, fixes, cd, lp)
+        fixes = _relocate(b, labels, new, fixes, cd, params.locate)
     labels = new
-    fixes = _segment_fixes(b, labels, fixes, lp)
+    fixes = _segment_fixes(b, labels, fixes, params.locate)
     role = _group_roles(b, labels, G)
     tg = _group_times(b, labels, fixes, G)
     parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
