@@ -21,28 +21,6 @@ BRG, BAND, PX, PY, ARR = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def band_spread(lo: float, hi: float, log_sd: float) -> float:
-    """RMS distance (m) of the truth from the middle of a reported band ``[lo, hi]``, for
-    the band's information along the ray in the covariance.
-
-    The observer judged the distance with a log-normal error ``log_sd`` before naming the
-    band, so the likelihood of a true distance ``d`` is ``P(lo <= d e^eps <= hi)``; under a
-    prior uniform over the plane (``∝ d``) its moments are closed-form,
-    ``∫ d^k P(lo <= d e^eps <= hi) dd = (hi^(k+1) - lo^(k+1)) / (k+1) e^((k+1)^2 s^2 / 2)``:
-    ``E[d] = 2/3 (lo^2 + lo hi + hi^2) / (lo + hi) e^(5 s^2 / 2)``,
-    ``E[d^2] = (lo^2 + hi^2) / 2 e^(6 s^2)``. The truth lies beyond the band more often than
-    short of it, which a spread taken about the middle must include: ``E[(d - mid)^2]``
-    (2.2 km for '5-7 km', 0.45 km for '0-1 km', 17 km for '20-50 km'; the band's width over
-    sqrt(12) and 25 % of the middle in quadrature gave 1.6, 0.32 and 12 km).
-    """
-    s2 = log_sd * log_sd
-    mid = (lo + hi) / 2.0
-    mean = 2.0 / 3.0 * (lo * lo + lo * hi + hi * hi) / max(lo + hi, 1e-9) * math.exp(2.5 * s2)
-    second = (lo * lo + hi * hi) / 2.0 * math.exp(6.0 * s2)
-    return math.sqrt(max(second - 2.0 * mid * mean + mid * mid, 1.0))
-
-
-@njit(cache=True, error_model="numpy", inline="always")
 def _row(t: int, ox: float, oy: float, val: float, sd: float, lo: float, hi: float, c: float,
          wu: float, wv: float, k: float, px: float, py: float, t0: float, for_cov: bool,
          band_wall_frac: float, band_wall_m: float, arrival_sd: float
@@ -61,7 +39,9 @@ def _row(t: int, ox: float, oy: float, val: float, sd: float, lo: float, hi: flo
                 dy / r2 / sd, -dx / r2 / sd, 0.0)
     if t == BAND:
         if for_cov:
-            s = band_spread(lo, hi, band_wall_frac) if math.isfinite(hi) else np.inf
+            w = hi - lo
+            s = (math.sqrt(w * w / 12.0 + (band_wall_frac * (lo + hi) / 2.0) ** 2)
+                 if math.isfinite(w) else np.inf)
             return 0.0, dx / rng / s, dy / rng / s, 0.0
         edge = lo if rng < lo else (hi if math.isfinite(hi) else lo)
         s = band_wall_frac * edge + band_wall_m
