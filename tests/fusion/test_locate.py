@@ -300,3 +300,42 @@ def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() ->
     c2 = candidates(b2, GroupingParams())
     same, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
     assert same is b2
+
+
+def test_a_group_that_mixes_the_launch_and_the_burst_states_a_wider_ellipse() -> None:
+    """An array hears the launch and the burst alike; a group holding some sensors' burst
+    among the others' launch fits neither, and the fit cannot tell which subset is the event.
+    Its ``widen`` (the variance of unit weight of all its rows, the rejected arrivals
+    included) makes the stated ellipse cover the launch where the inliers' alone did not;
+    clean groups keep 1."""
+    rng = np.random.default_rng(14)
+    r = synth.Reports()
+    launches, clean = [], []
+    n = 200
+    for e in range(n):
+        launch = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
+        burst = synth.offset(*launch, rng.uniform(0, 360), rng.uniform(3_000, 8_000))
+        launches.append(launch)
+        centre = synth.offset(*launch, rng.uniform(0, 360), rng.uniform(4_000, 10_000))
+        sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0, 72, 144, 216, 288)]
+        k_burst = int(rng.integers(1, 3)) if e % 2 == 0 else 0  # half mix in 1-2 bursts
+        for j, s in enumerate(sensors):
+            target, t0 = (burst, e * 3600.0 + 20.0) if j < k_burst else (launch, e * 3600.0)
+            arrival_report(r, e, s, target, t0, 0.01, rng, source=f"s{e}-{j}")
+        clean.append(k_burst == 0)
+    b = r.batch()
+    fx = locate(b, np.asarray(r.event, np.int64), candidates(b, GroupingParams()))
+    truth = true_xy(launches)
+    ok = np.array(clean)
+    assert (fx.widen[ok] == 1.0).all()
+    mixed = ~ok & fx.located
+    assert mixed.sum() >= 20 and (fx.widen[mixed] > 1.0).all()
+
+    def covered(widen: bool) -> float:
+        k = fx.widen if widen else np.ones(len(fx.widen))
+        m2 = [synth.true_cov_frame_error(fx.x[g], fx.y[g], fx.cov[g] * k[g], truth[g])
+              for g in np.flatnonzero(mixed)]
+        return float(np.mean(np.asarray(m2) <= CHI2_95_2DOF))
+
+    assert covered(False) < 0.8  # 0.74: ellipses of metres for misses of kilometres
+    assert covered(True) >= 0.9  # 0.93
