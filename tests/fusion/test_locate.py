@@ -300,3 +300,81 @@ def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() ->
     c2 = candidates(b2, GroupingParams())
     same, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
     assert same is b2
+
+
+def test_a_group_that_mixes_the_launch_and_the_burst_states_a_wider_ellipse() -> None:
+    """An array hears the launch and the burst alike; a group holding some sensors' burst
+    among the others' launch fits neither, and the fit cannot tell which subset is the event.
+    Its ``widen`` (the variance of unit weight of all its rows, the rejected arrivals
+    included) makes the stated ellipse cover the launch where the inliers' alone did not;
+    clean groups keep 1."""
+    rng = np.random.default_rng(14)
+    r = synth.Reports()
+    launches, clean = [], []
+    n = 200
+    for e in range(n):
+        launch = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
+        burst = synth.offset(*launch, rng.uniform(0, 360), rng.uniform(3_000, 8_000))
+        launches.append(launch)
+        centre = synth.offset(*launch, rng.uniform(0, 360), rng.uniform(4_000, 10_000))
+        sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0, 72, 144, 216, 288)]
+        k_burst = int(rng.integers(1, 3)) if e % 2 == 0 else 0  # half mix in 1-2 bursts
+        for j, s in enumerate(sensors):
+            target, t0 = (burst, e * 3600.0 + 20.0) if j < k_burst else (launch, e * 3600.0)
+            arrival_report(r, e, s, target, t0, 0.01, rng, source=f"s{e}-{j}")
+        clean.append(k_burst == 0)
+    b = r.batch()
+    fx = locate(b, np.asarray(r.event, np.int64), candidates(b, GroupingParams()))
+    truth = true_xy(launches)
+    ok = np.array(clean)
+    assert (fx.widen[ok] == 1.0).all()
+    mixed = ~ok & fx.located
+    assert mixed.sum() >= 20 and (fx.widen[mixed] > 1.0).all()
+
+    def covered(widen: bool) -> float:
+        k = fx.widen if widen else np.ones(len(fx.widen))
+        m2 = [synth.true_cov_frame_error(fx.x[g], fx.y[g], fx.cov[g] * k[g], truth[g])
+              for g in np.flatnonzero(mixed)]
+        return float(np.mean(np.asarray(m2) <= CHI2_95_2DOF))
+
+    assert covered(False) < 0.8  # 0.74: ellipses of metres for misses of kilometres
+    assert covered(True) >= 0.9  # 0.93
+
+
+def test_one_wind_is_one_true_vector_along_the_whole_line() -> None:
+    """A steady 6 m/s wind from the west over bangs from one end of the line to the other
+    (32.5-40 deg E, where the meridian convergence runs from -3.8 to +1.9 deg): each sensor
+    sees it turned into the grid by its own convergence, and so does the estimate, within two
+    of its stated standard deviations everywhere (a single grid-frame wind was off by up to
+    0.3 m/s, 5.7 of them, at the line's ends)."""
+    import pyproj
+
+    rng = np.random.default_rng(21)
+    r = synth.Reports()
+    wind = np.array([6.0, 0.0])  # true east, north
+    n = 140
+    for e in range(n):
+        target = (32.5 + 7.5 * e / (n - 1), rng.uniform(47.5, 48.5))
+        for k in range(2):
+            centre = offset(*target, rng.uniform(0, 360), rng.uniform(6_000, 12_000))
+            for j, s_az in enumerate((None, 0.0, 120.0, 240.0)):
+                s = centre if s_az is None else offset(*centre, s_az, 1_500.0)
+                a, _, d = synth.GEOD.inv(target[0], target[1], s[0], s[1])
+                u = np.array([np.sin(np.radians(a)), np.cos(np.radians(a))])
+                arr = e * 600.0 + d / (synth.sound_speed(10.0) + wind @ u) + rng.normal(0, 0.01)
+                r.add(e, id=f"e{e}-{k}-{j}", source_id=f"ac{k}{j}-{e}", source_type="sensor",
+                      time_s=arr, time_precision_s=1.0, fire_type="explosion",
+                      explosion_type="undetermined", observer_lon=s[0], observer_lat=s[1],
+                      arrival_s=arr, temperature_c=10.0)
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    cd = candidates(b, GroupingParams())
+    fx0 = locate(b, labels, cd, LocateParams(estimate_wind=False))
+    b1, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
+    lon, lat = b.projection.inverse(b.ox, b.oy)
+    g = np.radians(pyproj.Proj(b.projection.crs).get_factors(lon, lat).meridian_convergence)
+    wu = wind[0] * np.cos(g) - wind[1] * np.sin(g)
+    wv = wind[0] * np.sin(g) + wind[1] * np.cos(g)
+    sd = float(b1.wind_sd.max())
+    assert sd < 0.1
+    assert np.abs(b1.wu - wu).max() < 2 * sd and np.abs(b1.wv - wv).max() < 2 * sd

@@ -170,7 +170,8 @@ def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
     outlier = fx.outlier.copy()
     outlier[rows] = sf.outlier
     return Fixes(per_group("x"), per_group("y"), per_group("t0"), per_group("cov"),
-                 per_group("located"), per_group("method"), per_group("rms"), outlier)
+                 per_group("located"), per_group("method"), per_group("rms"), outlier,
+                 per_group("widen"))
 
 
 def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> Fixes:
@@ -215,7 +216,7 @@ def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> 
     located[g] = True
     method[g] = M_BEARING | M_BAND
     t0[g] = b.t[r]
-    return Fixes(x, y, t0, cv, located, method, fixes.rms, fixes.outlier)
+    return Fixes(x, y, t0, cv, located, method, fixes.rms, fixes.outlier, fixes.widen)
 
 
 def _locate_attribute(
@@ -247,7 +248,28 @@ def _locate_attribute(
             _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
+    fixes = _widen(b, fixes, role, prob, tg, geometry, params)
     return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
+
+
+def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
+           geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
+    """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``),
+    widened once the groups are linked into incidents, and those origins attributed again
+    with them (``prob`` in place)."""
+    if len(fixes.widen) != len(fixes.x):
+        return fixes
+    w = np.flatnonzero(fixes.located & (fixes.widen > 1.0))
+    if not len(w):
+        return fixes
+    cov = fixes.cov.copy()
+    cov[w] *= fixes.widen[w][:, None, None]
+    o = w[role[w] == ROLE_ORIGIN]
+    if geometry is not None and len(o):
+        when = b.epoch + np.round(tg[o] * 1e6).astype("timedelta64[us]")
+        prob[o] = attribute(geometry, fixes.x[o], fixes.y[o], cov[o],
+                            when.astype("datetime64[ns]"), params.attribution)
+    return replace(fixes, cov=cov)
 
 
 def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
