@@ -279,6 +279,7 @@ def main() -> None:
         "sector and the escalations), --sim-seeds processes.",
     )
     ap.add_argument("--sim-seeds", type=int, default=2)
+    ap.add_argument("--kinds", default=",".join(KINDS), help="Scenarios of part (a).")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="The simulator's fire rate scale.")
     ap.add_argument(
@@ -322,7 +323,7 @@ def main() -> None:
     jobs = [
         (k, s, args.days, args.scale, first)
         for s in range(1, args.seeds + 1)
-        for k in KINDS
+        for k in args.kinds.split(",")
         if (k, s, args.days) not in have
     ]
     models_path = OUT / "alarms_models.json"

@@ -62,6 +62,7 @@ __all__ = [
     "calibrated_threshold",
     "cusum",
     "detect",
+    "dispersion_error",
     "fit_baseline",
     "guarded_threshold",
     "llr",
@@ -187,6 +188,26 @@ def pooled_dispersion(
     if dof <= 0:
         raise ValidationError("no baseline days to pool", field="baseline")
     return max(1.0, num / dof)
+
+
+def dispersion_error(
+    baselines: list[tuple[F64, F64]], *, min_coverage: float = MIN_COVERAGE
+) -> float:
+    """The standard error of :func:`pooled_dispersion`'s ``D``: the spread of the days'
+    Pearson terms ``(y - mu)^2 / mu`` over the root of their number. Empirical, so it holds
+    for counts with heavy tails (a barrage day), where the chi-square's ``D sqrt(2 / n)``
+    would be several times too small."""
+    terms = []
+    dof = 0
+    for counts, coverage in baselines:
+        y, c = _checked(counts, coverage, min_coverage)
+        mu = (y.sum() + 0.5) / c.sum() * c
+        terms.append((y - mu) ** 2 / mu)
+        dof += len(y) - 1
+    if dof <= 0:
+        raise ValidationError("no baseline days to pool", field="baseline")
+    z = np.concatenate(terms)
+    return float(math.sqrt(len(z) * float(z.var())) / dof)
 
 
 def _coefficients(mu0: F64, size: float, ratio: float) -> tuple[F64, F64]:
@@ -409,6 +430,7 @@ def calibrated_threshold(
     *,
     ratio: float = RATIO,
     dispersion: float | None = None,
+    dispersion_se: float = 0.0,
     nodes: int = NODES,
     boot: int = CALIBRATION_BOOT,
     states: int = BOOT_STATES,
@@ -421,69 +443,90 @@ def calibrated_threshold(
 
     With a plain threshold the chart of an under-estimated rate reads ordinary days as
     escalation; the false-alarm rate ``1 / ARL0`` is convex in the estimation error (nearly
-    exponential in it), so errors of either sign do not cancel: a 28-day baseline gave ~3.5
+    exponential in it), so errors of either sign do not cancel: a 28-day baseline gave 1.6-7
     times the promised rate. Here the rate is ``E[1 / ARL(h; lam*, lam)]``: the chart
     designed from ``lam*`` (what the fit could have given) with counts from the fitted model
     (the parametric bootstrap's substitution, Gandy & Kvaloy 2013, who bound a quantile of the
     ARL; the mean of its reciprocal is what "one false alarm per sector per 15 months" means
-    over many sectors and baselines). With the dispersion pooled (or Poisson: 1) only the rate
-    is re-estimated and the expectation is a quadrature over ``lam*`` (:func:`_rate_nodes`:
-    gamma by Wilson-Hilferty); with each series' own dispersion, ``boot`` seeded bootstrap
-    baselines over ``(lam, r)``.
+    over many sectors and baselines). With the dispersion pooled (or Poisson: 1) the
+    expectation is a quadrature: over ``lam*`` (:func:`_rate_nodes`: gamma by
+    Wilson-Hilferty) and, given ``dispersion_se`` (:func:`dispersion_error`), over the
+    pooled ``D*`` (normal, 3 Gauss-Hermite nodes, at least 1). With each series' own
+    dispersion, ``boot`` seeded bootstrap baselines over ``(lam, r)``.
 
-    The procedure's own threshold moves with its estimate (a chart of a lower rate needs a
-    lower ``h`` for the same run length), so the baselines that under-estimate the rate — the
-    ones that cause false alarms — also get a lower ``h``; a single ``h`` over the nodes missed
-    that and gave ~10-20 % more false alarms than promised. In the pooled case each node's
-    chart therefore runs with ``h + s log(lam* / lam)``, ``s`` the slope of the plain
-    threshold in ``log lam`` (from one more plain threshold one standard error lower): the
-    bootstrap world then does what the procedure does.
+    The procedure's own threshold moves with its estimates (a chart of a lower rate, or of a
+    smaller dispersion, needs a lower ``h`` for the same run length), so the baselines that
+    under-estimate — the ones that cause false alarms — also get a lower ``h``; one ``h`` for
+    every node missed that and gave ~10-20 % more false alarms than promised. In the pooled
+    case each node's chart therefore runs with ``h + s (log lam* - log lam) + t (D* - D)``,
+    ``s`` and ``t`` the slopes of the plain threshold (each from one more plain threshold,
+    one standard error lower): the bootstrap world then does what the procedure does.
     """
     if not arl0 > 1:
         raise ValidationError("must be more than 1 day", field="arl0")
     goal = math.log(arl0)
-    designs: list[tuple[float, Baseline]]
-    slope = 0.0
     # the designs share the baseline's coverage days, so the truth's count tables too
     tables = [_pmf_table(base.rate * c, base.size) for c, _ in _mixture(base)]
-    own = _parts(base, base, ratio, tables)
+    c = np.asarray(base.coverage, float)
+
+    def plain(b: Baseline, start: float | None) -> float:
+        p = _parts(b, b, ratio)
+        return _smallest_h(lambda h: math.log(_run_length(p, h, states)) - goal, start, goal)
+
     with _one_blas_thread():
-        h0 = _smallest_h(lambda h: math.log(_run_length(own, h, states)) - goal, None, goal)
+        h0 = plain(base, None)
+        designs: list[tuple[float, float, Baseline]] = []  # weight, shift of h, design
         if dispersion is not None:
-            nodes_all = _rate_nodes(base, dispersion, nodes)
-            # nodes so far out that, even alarming every day, they add < 0.1 % of the target
-            designs = [(wt, d) for wt, d in nodes_all if wt * arl0 * nodes >= 1e-3]
-            c = np.asarray(base.coverage, float)
             mu = base.rate * c
-            cv = math.sqrt(
-                float((mu if math.isinf(base.size) else mu + mu**2 / base.size).sum())
-            ) / float(mu.sum())
-            step = min(cv, 0.5)
-            lower = Baseline(
-                base.rate * math.exp(-step),
-                _pooled_size(base.rate * math.exp(-step) * float(c.mean()), dispersion),
-                base.days,
-                base.coverage,
-            )
-            low = _parts(lower, lower, ratio)
-            h_low = _smallest_h(lambda h: math.log(_run_length(low, h, states)) - goal, h0, goal)
-            slope = (h0 - h_low) / step
+            var = float((mu if math.isinf(base.size) else mu + mu**2 / base.size).sum())
+            step = min(math.sqrt(var) / float(mu.sum()), 0.5)
+            lam_low = base.rate * math.exp(-step)
+            s = (
+                h0
+                - plain(
+                    Baseline(
+                        lam_low,
+                        _pooled_size(lam_low * float(c.mean()), dispersion),
+                        base.days,
+                        base.coverage,
+                    ),
+                    h0,
+                )
+            ) / step
+            d_nodes = [(1.0, dispersion)]
+            t = 0.0
+            if dispersion_se > 0 and dispersion > 1.0:
+                d_low = max(1.0, dispersion - dispersion_se)
+                low = Baseline(
+                    base.rate,
+                    _pooled_size(base.rate * float(c.mean()), d_low),
+                    base.days,
+                    base.coverage,
+                )
+                t = (h0 - plain(low, h0)) / (dispersion - d_low)
+                d_nodes = [
+                    (wd, max(1.0, dispersion + dispersion_se * z))
+                    for wd, z in ((1 / 6, -math.sqrt(3)), (2 / 3, 0.0), (1 / 6, math.sqrt(3)))
+                ]
+            for wd, d_star in d_nodes:
+                for wr, node in _rate_nodes(base, d_star, nodes):
+                    # nodes so far out that, alarming every day, they add < 0.1 % of the target
+                    if wd * wr * arl0 * nodes * len(d_nodes) >= 1e-3:
+                        shift = s * math.log(node.rate / base.rate) + t * (d_star - dispersion)
+                        designs.append((wd * wr, shift, node))
         else:
             rng = np.random.default_rng(seed)
-            c = np.asarray(base.coverage, float)
             designs = [
                 (
                     1.0 / boot,
+                    0.0,
                     fit_baseline(
                         nb_draw(rng, base.rate * c, base.size), c, min_coverage=min_coverage
                     ),
                 )
                 for _ in range(boot)
             ]
-        parts = [
-            (wt, math.log(d.rate / base.rate) * slope, _parts(d, base, ratio, tables))
-            for wt, d in designs
-        ]
+        parts = [(wt, shift, _parts(d, base, ratio, tables)) for wt, shift, d in designs]
 
         def f(h: float) -> float:
             rate = sum(wt / _run_length(p, max(h + shift, 1e-2), states) for wt, shift, p in parts)
@@ -593,12 +636,14 @@ def detect(
     h: float | None = None,
     poisson: bool = False,
     dispersion: float | None = None,
+    dispersion_se: float = 0.0,
 ) -> tuple[Baseline, float, list[Alarm]]:
     """Fit the baseline on the first ``baseline_days``, choose ``h`` for ``arl0`` (unless
     given), and run the CUSUM over the days after the baseline. Returns the baseline, ``h``
     and the alarms in day order. ``poisson``: ignore the over-dispersion (the Poisson CUSUM,
     kept as the benchmark's baseline to show what that costs). ``dispersion``: the pooled
-    variance-to-mean ratio of the series' kind (:func:`pooled_dispersion`)."""
+    variance-to-mean ratio of the series' kind (:func:`pooled_dispersion`), and its standard
+    error (:func:`dispersion_error`), which the calibrated threshold accounts for."""
     y, c = np.asarray(series.counts, float), np.asarray(series.coverage, float)
     if len(y) != len(series.days) or len(c) != len(series.days):
         raise ValidationError("counts, coverage and days must have the same length", field="series")
@@ -607,7 +652,7 @@ def detect(
             f"must be at least 2 and less than the series' {len(y)} days", field="baseline_days"
         )
     if poisson:
-        dispersion = 1.0
+        dispersion, dispersion_se = 1.0, 0.0
     base = fit_baseline(
         y[:baseline_days], c[:baseline_days], min_coverage=min_coverage, dispersion=dispersion
     )
@@ -616,7 +661,13 @@ def detect(
             hashlib.sha256(y[:baseline_days].tobytes() + c[:baseline_days].tobytes()).digest()[:8]
         )
         h = calibrated_threshold(
-            base, arl0, ratio=ratio, min_coverage=min_coverage, seed=seed, dispersion=dispersion
+            base,
+            arl0,
+            ratio=ratio,
+            min_coverage=min_coverage,
+            seed=seed,
+            dispersion=dispersion,
+            dispersion_se=dispersion_se,
         )
     mu0 = base.rate * c[baseline_days:]
     steps = llr(y[baseline_days:], np.maximum(mu0, 1e-12), base.size, ratio)

@@ -39,6 +39,7 @@ from truceline.core.early_warning import (
     arl_markov,
     calibrated_threshold,
     cusum,
+    dispersion_error,
     fit_baseline,
     llr,
     nb_draw,
@@ -114,11 +115,14 @@ ESCALATIONS: dict[str, Any] = {
     "ramp_5": lambda k: 1.0 + 0.05 * (k + 1),
     "spike": lambda k: np.where(k == 0, 4.0, 1.0),
 }
+#: Days after a spike in which an alarm counts as its detection (the statistic it raised
+#: decays within a few days; a later alarm is an ordinary false alarm's odds).
+SPIKE_WINDOW = 3
 
 
-def _thresholds(method: str, base: Baseline, arl0: float, disp: float) -> float:
+def _thresholds(method: str, base: Baseline, arl0: float, disp: float, se: float) -> float:
     if method == "calibrated":
-        return calibrated_threshold(base, arl0, dispersion=disp)
+        return calibrated_threshold(base, arl0, dispersion=disp, dispersion_se=se)
     if method == "plain":
         return threshold_for(base, arl0)
     raise ValueError(method)
@@ -155,7 +159,8 @@ def evaluate_procedure(
     * per escalation kind (:data:`ESCALATIONS`), a fresh continuation: ``lead`` (uniform)
       in-control days, so that the statistic is in a typical state, then the change on every
       series of the sector for ``horizon`` days; delay = days from the change to the sector's
-      first alarm on or after it (``None``: not within the horizon).
+      first alarm on or after it (``None``: not within the horizon; for the one-day spike,
+      not within :data:`SPIKE_WINDOW` days).
 
     Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
     intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
@@ -185,6 +190,7 @@ def evaluate_procedure(
             for cat, _, _, y in drawn[n]:
                 pool.setdefault(cat, []).append((y, base_c[n]))
         disp = {k: pooled_dispersion(v) for k, v in pool.items()}
+        disp_se = {k: dispersion_error(v) for k, v in pool.items()}
         # the continuations' coverage and counts, shared by the methods (paired comparison)
         watch_c = {n: rng.choice(cov[n], watch_days) for n in names}
         watch_y = {
@@ -211,7 +217,7 @@ def evaluate_procedure(
                 expected = 0.0
                 for cat, rate, size, y in series:
                     b = fit_baseline(y, base_c[n], dispersion=disp[cat])
-                    h = _thresholds(m, b, arl0 * len(series), disp[cat])
+                    h = _thresholds(m, b, arl0 * len(series), disp[cat], disp_se[cat])
                     charts.append((b, h))
                     truth = Baseline(rate, size, b.days, b.coverage)
                     expected += 1.0 / arl_markov(b, h, truth=truth, states=BOOT_STATES)
@@ -228,7 +234,10 @@ def evaluate_procedure(
                         for d in _alarm_days(y, c, b, h)
                         if d >= pre
                     ]
-                    rec[kind].append(min(first) - pre if first else None)
+                    delay = min(first) - pre if first else None
+                    if kind == "spike" and delay is not None and delay >= SPIKE_WINDOW:
+                        delay = None
+                    rec[kind].append(delay)
     return out
 
 
