@@ -89,6 +89,7 @@ GUARANTEE = 0.8
 #: Gauss-Hermite nodes over the baseline rate's estimation error, and bootstrap baselines
 #: when the dispersion is the series' own (:func:`calibrated_threshold`).
 NODES = 16
+DISPERSION_NODES = 3
 CALIBRATION_BOOT = 40
 #: Sizes above this are treated as the Poisson limit.
 POISSON_SIZE = 1e6
@@ -432,6 +433,7 @@ def calibrated_threshold(
     dispersion: float | None = None,
     dispersion_se: float = 0.0,
     nodes: int = NODES,
+    dispersion_nodes: int = DISPERSION_NODES,
     boot: int = CALIBRATION_BOOT,
     states: int = BOOT_STATES,
     min_coverage: float = MIN_COVERAGE,
@@ -504,9 +506,13 @@ def calibrated_threshold(
                     base.coverage,
                 )
                 t = (h0 - plain(low, h0)) / (dispersion - d_low)
+                xd, wdd = np.polynomial.hermite.hermgauss(dispersion_nodes)
                 d_nodes = [
-                    (wd, max(1.0, dispersion + dispersion_se * z))
-                    for wd, z in ((1 / 6, -math.sqrt(3)), (2 / 3, 0.0), (1 / 6, math.sqrt(3)))
+                    (
+                        wd / math.sqrt(math.pi),
+                        max(1.0, dispersion + dispersion_se * math.sqrt(2) * z),
+                    )
+                    for z, wd in zip(xd.tolist(), wdd.tolist(), strict=True)
                 ]
             for wd, d_star in d_nodes:
                 for wr, node in _rate_nodes(base, d_star, nodes):
