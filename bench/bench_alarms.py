@@ -6,16 +6,20 @@
     (:func:`truceline.services.early_warning.escalation_alarms`), scored against the truth
     (:mod:`truceline.simulation.alarms`). The other sectors of the same runs give false alarms
     on real pipeline output (short: ~20 watched days each).
-(b) False alarms over 15 months: the whole procedure on long in-control series drawn from the
-    negative binomial with the (rate, size) fitted on a baseline-scenario store's sectors and
-    its coverage days (15 months of full simulation per replicate would take hours), against
-    the named baseline: the Poisson CUSUM on the same series (over-dispersion ignored).
+(b) The whole procedure on simulated series (:func:`truceline.simulation.alarms.
+    evaluate_procedure`): per replicate and sector, a 28-day baseline drawn from the sector's
+    model as the service fitted it on a real ``baseline``-scenario store (``--models-db``,
+    saved to results/alarms_models.json), the pooled dispersion, the fit and the threshold;
+    then 456 in-control days (false alarms) and fresh continuations with a doubling, ramps
+    of +10 and +5 %/day and a one-day spike x4 (delays). 15 months of full simulation per
+    replicate would take hours; the fitted model is what the threshold promises about.
+    Against the named baseline on the same draws: the plain threshold of the estimates.
 
-Prints Markdown and writes it to bench/results/alarms.md (and the raw figures to
-bench/results/alarms.json).
+(a) prints Markdown and writes it to bench/results/alarms.md (raw runs: alarms.json); (b) to
+bench/results/alarms_simulated.md and .json.
 
-    python bench/bench_alarms.py [--seeds 4] [--days 50] [--jobs 2] [--report]
-    python bench/bench_alarms.py --in-control-only --in-control-db BASELINE.db [--reps 20]
+    python bench/bench_alarms.py [--seeds 4] [--days 50] [--kinds doubling,ramp] [--jobs 2]
+    python bench/bench_alarms.py --models-db BASELINE.db --simulated [--reps 50 --sim-seeds 2]
 """
 
 from __future__ import annotations
@@ -161,7 +165,7 @@ def evaluate(models: list[dict[str, Any]], reps: int, seeds: int, jobs: int) -> 
 
 def chain_delays(db: str) -> dict[str, Any]:
     """(c): per series of a store (the chart as the service builds it: pooled dispersion,
-    guarded threshold), its zero-state ARL under a doubling by the Markov chain at the
+    calibrated threshold), its zero-state ARL under a doubling by the Markov chain at the
     baseline's mean coverage: how long the chart takes, on average, to see a doubling that
     starts when the statistic is at 0; and its ARL0 at the fitted values."""
     from truceline.adapters.store import open_store

@@ -121,7 +121,7 @@ SPIKE_WINDOW = 3
 
 
 def _thresholds(method: str, base: Baseline, arl0: float, disp: float, se: float) -> float:
-    if method == "calibrated":
+    if method in ("calibrated", "calibrated_own"):
         return calibrated_threshold(base, arl0, dispersion=disp, dispersion_se=se)
     if method == "plain":
         return threshold_for(base, arl0)
@@ -161,6 +161,10 @@ def evaluate_procedure(
       series of the sector for ``horizon`` days; delay = days from the change to the sector's
       first alarm on or after it (``None``: not within the horizon; for the one-day spike,
       not within :data:`SPIKE_WINDOW` days).
+
+    Methods: ``calibrated`` (the service's), ``plain`` (the threshold of the estimates, the
+    baseline), ``calibrated_own`` (calibrated on each series' own dispersion and its error
+    instead of the pool's: measured in BENCHMARKS.md, not better).
 
     Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
     intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
@@ -216,8 +220,14 @@ def evaluate_procedure(
                 charts = []
                 expected = 0.0
                 for cat, rate, size, y in series:
-                    b = fit_baseline(y, base_c[n], dispersion=disp[cat])
-                    h = _thresholds(m, b, arl0 * len(series), disp[cat], disp_se[cat])
+                    d, se = disp[cat], disp_se[cat]
+                    if m == "calibrated_own":  # the series' own dispersion, not the pool's
+                        d, se = (
+                            pooled_dispersion([(y, base_c[n])]),
+                            dispersion_error([(y, base_c[n])]),
+                        )
+                    b = fit_baseline(y, base_c[n], dispersion=d)
+                    h = _thresholds(m, b, arl0 * len(series), d, se)
                     charts.append((b, h))
                     truth = Baseline(rate, size, b.days, b.coverage)
                     expected += 1.0 / arl_markov(b, h, truth=truth, states=BOOT_STATES)
