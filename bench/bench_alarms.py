@@ -283,6 +283,10 @@ def main() -> None:
         "sector and the escalations), --sim-seeds processes.",
     )
     ap.add_argument("--sim-seeds", type=int, default=2)
+    ap.add_argument(
+        "--models", default=None, help="Sector models (default: results/alarms_models.json)."
+    )
+    ap.add_argument("--tag", default="", help="Suffix of the simulated part's result files.")
     ap.add_argument("--kinds", default=",".join(KINDS), help="Scenarios of part (a).")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="The simulator's fire rate scale.")
@@ -330,19 +334,19 @@ def main() -> None:
         for k in args.kinds.split(",")
         if (k, s, args.days) not in have
     ]
-    models_path = OUT / "alarms_models.json"
+    models_path = Path(args.models) if args.models else OUT / "alarms_models.json"
     if args.models_db:
         models_path.write_text(
             json.dumps(models_from_store(args.models_db), indent=1), encoding="utf-8"
         )
     if args.simulated:
         ev = evaluate(json.loads(models_path.read_text()), args.reps, args.sim_seeds, args.jobs)
-        (OUT / "alarms_simulated.json").write_text(
+        (OUT / f"alarms_simulated{args.tag}.json").write_text(
             json.dumps(ev, indent=1, sort_keys=True), encoding="utf-8"
         )
         text = sim_markdown(ev)
         print(text)
-        (OUT / "alarms_simulated.md").write_text(text, encoding="utf-8")
+        (OUT / f"alarms_simulated{args.tag}.md").write_text(text, encoding="utf-8")
         return
     if not args.report and jobs:
         with ProcessPoolExecutor(args.jobs) as ex, open(path, "a", encoding="utf-8") as f:

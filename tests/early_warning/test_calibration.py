@@ -14,6 +14,7 @@ from truceline.core.early_warning import (
     arl_markov,
     calibrated_threshold,
     dispersion_error,
+    dispersion_spread,
     fit_baseline,
     llr,
     nb_draw,
@@ -142,3 +143,16 @@ def test_the_dispersions_standard_error_matches_its_spread(rate: float, size: fl
         d.append(pooled_dispersion(pool))
         se.append(dispersion_error(pool))
     assert float(np.median(se)) == pytest.approx(float(np.std(d)), rel=0.25)
+
+
+def test_the_dispersions_spread_over_sectors_is_told_from_its_noise() -> None:
+    """40 series of 28 days at one dispersion: the random effect's spread comes out near 0;
+    with the series' dispersions spread evenly over 2-6 (standard deviation 1.15), near that."""
+    rng = np.random.default_rng(12)
+    mean_mu = 10.0 * float(COVERAGE.mean())
+
+    def pool(disps: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(nb_draw(rng, 10.0 * COVERAGE, mean_mu / (d - 1.0)), COVERAGE) for d in disps]
+
+    assert dispersion_spread(pool(np.full(40, 3.0))) < 0.4
+    assert 0.4 < dispersion_spread(pool(np.linspace(2.0, 6.0, 40))) < 1.8

@@ -66,6 +66,7 @@ __all__ = [
     "cusum",
     "detect",
     "dispersion_error",
+    "dispersion_spread",
     "fit_baseline",
     "guarded_threshold",
     "llr",
@@ -212,6 +213,26 @@ def dispersion_error(
         raise ValidationError("no baseline days to pool", field="baseline")
     z = np.concatenate(terms)
     return float(math.sqrt(len(z) * float(z.var())) / dof)
+
+
+def dispersion_spread(
+    baselines: list[tuple[F64, F64]], *, min_coverage: float = MIN_COVERAGE
+) -> float:
+    """How far the series' own dispersions scatter around the pooled one beyond their own
+    estimation error (the standard deviation ``tau`` of a random effect, by the method of
+    moments: ``tau^2 = mean((D_s - D)^2) - mean(se_s^2)``, at least 0).
+
+    Sectors of one category need not share one dispersion (a sector with bursts of fighting
+    is burstier); where a sector's exceeds the pool's, its chart alarms more often than
+    promised. :func:`calibrated_threshold` takes ``sqrt(se^2 + tau^2)`` as the dispersion's
+    uncertainty, so that the promise holds on average over such sectors."""
+    usable = [b for b in baselines if (np.asarray(b[1]) >= min_coverage).sum() >= 3]
+    if len(usable) < 2:
+        return 0.0
+    pooled = pooled_dispersion(usable, min_coverage=min_coverage)
+    dev = [(pooled_dispersion([b], min_coverage=min_coverage) - pooled) ** 2 for b in usable]
+    err = [dispersion_error([b], min_coverage=min_coverage) ** 2 for b in usable]
+    return math.sqrt(max(0.0, float(np.mean(dev)) - float(np.mean(err))))
 
 
 def _coefficients(mu0: F64, size: float, ratio: float) -> tuple[F64, F64]:
@@ -455,9 +476,11 @@ def calibrated_threshold(
     ARL; the mean of its reciprocal is what "one false alarm per sector per 15 months" means
     over many sectors and baselines). With the dispersion pooled (or Poisson: 1) the
     expectation is a quadrature: over ``lam*`` (:func:`_rate_nodes`: gamma by
-    Wilson-Hilferty) and, given ``dispersion_se`` (:func:`dispersion_error`), over the
-    pooled ``D*`` (normal, 3 Gauss-Hermite nodes, at least 1). With each series' own
-    dispersion, ``boot`` seeded bootstrap baselines over ``(lam, r)``.
+    Wilson-Hilferty) and, given ``dispersion_se``, over ``D*`` (normal, 3 Gauss-Hermite
+    nodes, at least 1); the service passes the pooled estimate's error
+    (:func:`dispersion_error`) combined with the sectors' spread around it
+    (:func:`dispersion_spread`), the uncertainty about this sector's own dispersion. With
+    each series' own dispersion, ``boot`` seeded bootstrap baselines over ``(lam, r)``.
 
     The procedure's own threshold moves with its estimates (a chart of a lower rate, or of a
     smaller dispersion, needs a lower ``h`` for the same run length), so the baselines that

@@ -9,6 +9,7 @@ detector of :mod:`truceline.core.early_warning` on every series. ``docs/early_wa
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,6 +27,7 @@ from truceline.core.early_warning import (
     Series,
     detect,
     dispersion_error,
+    dispersion_spread,
     pooled_dispersion,
 )
 from truceline.core.evidence import gather
@@ -227,7 +229,10 @@ def escalation_alarms(
         if (s.coverage[:baseline_days] >= MIN_COVERAGE).sum() >= 2:
             by_category[s.category].append((s.counts[:baseline_days], s.coverage[:baseline_days]))
     pooled = {k: pooled_dispersion(v) for k, v in by_category.items()}
-    pooled_se = {k: dispersion_error(v) for k, v in by_category.items()}
+    # the pooled dispersion's own error and the sectors' spread around it (random effect)
+    pooled_se = {
+        k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in by_category.items()
+    }
     rep.dispersion = {k: round(v, 4) for k, v in sorted(pooled.items())}
     for s in series:
         target = arl0 * per_sector[s.sector]

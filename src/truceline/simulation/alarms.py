@@ -40,6 +40,7 @@ from truceline.core.early_warning import (
     calibrated_threshold,
     cusum,
     dispersion_error,
+    dispersion_spread,
     fit_baseline,
     llr,
     nb_draw,
@@ -194,7 +195,9 @@ def evaluate_procedure(
             for cat, _, _, y in drawn[n]:
                 pool.setdefault(cat, []).append((y, base_c[n]))
         disp = {k: pooled_dispersion(v) for k, v in pool.items()}
-        disp_se = {k: dispersion_error(v) for k, v in pool.items()}
+        disp_se = {
+            k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in pool.items()
+        }
         # the continuations' coverage and counts, shared by the methods (paired comparison)
         watch_c = {n: rng.choice(cov[n], watch_days) for n in names}
         watch_y = {
@@ -307,7 +310,9 @@ def _rate_ci(per_rep: F64, days: int, per_days: float) -> dict[str, float]:
 def _delays(ds: Sequence[int | None]) -> dict[str, Any]:
     got = sorted(d for d in ds if d is not None)
     ranked = got + [10**6] * (len(ds) - len(got))
-    med = float(np.median(ranked)) if ranked else math.nan
+    # the lower median: with half detected it is the slowest detected, not an average with
+    # "never"
+    med = float(ranked[(len(ranked) - 1) // 2]) if ranked else math.nan
     return {
         "n": len(ds),
         "detected": len(got),
