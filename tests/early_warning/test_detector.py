@@ -14,6 +14,7 @@ from truceline.core.early_warning import (
     arl_markov,
     cusum,
     detect,
+    dispersion_error,
     fit_baseline,
     guarded_threshold,
     llr,
@@ -93,11 +94,19 @@ def test_the_thresholds_run_length_holds_by_simulation(rate: float, size: float)
     assert run.mean() == pytest.approx(arl_markov(base, h), rel=0.10)
 
 
-def _series(rng: np.random.Generator, days: int, start: int, factor: float,
-            coverage: np.ndarray, rate: float = 40.0, size: float = 30.0) -> Series:
+def _series(
+    rng: np.random.Generator,
+    days: int,
+    start: int,
+    factor: float,
+    coverage: np.ndarray,
+    rate: float = 40.0,
+    size: float = 30.0,
+) -> Series:
     mu = rate * coverage * np.where(np.arange(days) >= start, factor, 1.0)
-    return Series("s1", "all fire", tuple(f"d{i:03d}" for i in range(days)),
-                  nb_draw(rng, mu, size), coverage)
+    return Series(
+        "s1", "all fire", tuple(f"d{i:03d}" for i in range(days)), nb_draw(rng, mu, size), coverage
+    )
 
 
 def test_a_planted_doubling_is_found_soon_after_it_began() -> None:
@@ -106,9 +115,12 @@ def test_a_planted_doubling_is_found_soon_after_it_began() -> None:
     for seed in range(20):
         rng = np.random.default_rng(seed)
         s = _series(rng, 80, 60, 2.0, rng.uniform(0.5, 0.9, 80))
-        pool = [(_series(rng, 28, 99, 1.0, s.coverage[:28]).counts, s.coverage[:28])
-                for _ in range(4)] + [(s.counts[:28], s.coverage[:28])]
-        _, _, alarms = detect(s, arl0=456.0, dispersion=pooled_dispersion(pool))
+        pool = [
+            (_series(rng, 28, 99, 1.0, s.coverage[:28]).counts, s.coverage[:28]) for _ in range(4)
+        ] + [(s.counts[:28], s.coverage[:28])]
+        _, _, alarms = detect(
+            s, arl0=456.0, dispersion=pooled_dispersion(pool), dispersion_se=dispersion_error(pool)
+        )
         early += sum(1 for a in alarms if a.day < "d060")
         late = [a for a in alarms if a.day >= "d060"]
         assert late, seed
@@ -116,8 +128,10 @@ def test_a_planted_doubling_is_found_soon_after_it_began() -> None:
         starts.append(int(late[0].start[1:]))
     assert np.median(delays) <= 4
     assert abs(np.median(starts) - 60) <= 2  # the start of the shift is estimated near it
-    # 20 runs x 32 in-control days = 640 days: 1.4 expected at the ARL0 asked (456 days);
-    # a 28-day baseline's estimation error makes it more (5 here); the bench measures it
+    # 20 runs x 32 in-control days = 640 days: 1.4 expected at the ARL0 asked (456 days),
+    # with the calibrated threshold also over the baselines' estimation error (6 in these
+    # seeds; over 200 such baselines the chain's expectation is 0.98 of the target, and
+    # test_calibration.py measures it on many more days)
     assert early <= 6
 
 

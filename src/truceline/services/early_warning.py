@@ -9,6 +9,7 @@ detector of :mod:`truceline.core.early_warning` on every series. ``docs/early_wa
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,6 +26,8 @@ from truceline.core.early_warning import (
     Alarm,
     Series,
     detect,
+    dispersion_error,
+    dispersion_spread,
     pooled_dispersion,
 )
 from truceline.core.evidence import gather
@@ -36,8 +39,15 @@ from truceline.services.context import load_context
 from truceline.services.coverage import load_mission_coverage
 from truceline.services.ports import Store
 
-__all__ = ["ALL", "INCIDENTS", "AlarmReport", "daily_series", "escalation_alarms", "parse_since",
-           "sector_shares"]
+__all__ = [
+    "ALL",
+    "INCIDENTS",
+    "AlarmReport",
+    "daily_series",
+    "escalation_alarms",
+    "parse_since",
+    "sector_shares",
+]
 
 #: The category of every fire count of a sector together, in the monitors' units.
 ALL = "all fire"
@@ -66,11 +76,17 @@ class AlarmReport:
     dispersion: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"agreement": self.agreement, "first_day": self.days[0] if self.days else None,
-                "last_day": self.days[-1] if self.days else None,
-                "baseline_days": self.baseline_days, "arl0_days_per_sector": self.arl0_days,
-                "reason": self.reason, "dispersion": self.dispersion, "series": self.series,
-                "alarms": [self.alarm_json(a) for a in self.alarms]}
+        return {
+            "agreement": self.agreement,
+            "first_day": self.days[0] if self.days else None,
+            "last_day": self.days[-1] if self.days else None,
+            "baseline_days": self.baseline_days,
+            "arl0_days_per_sector": self.arl0_days,
+            "reason": self.reason,
+            "dispersion": self.dispersion,
+            "series": self.series,
+            "alarms": [self.alarm_json(a) for a in self.alarms],
+        }
 
     def alarm_json(self, a: Alarm) -> dict[str, Any]:
         rec = a.to_record()
@@ -94,8 +110,9 @@ def _category_order(c: str) -> tuple[int, str]:
     return (0 if c == INCIDENTS else 1 if c == ALL else 2, c)
 
 
-def sector_shares(cov: Coverage | None, start: datetime, end: datetime,
-                  sectors: list[str]) -> dict[str, float]:
+def sector_shares(
+    cov: Coverage | None, start: datetime, end: datetime, sectors: list[str]
+) -> dict[str, float]:
     """Each sector's observed share of ``[start, end)`` for fire, both sides by area."""
     out = dict.fromkeys(sectors, 0.0)
     if cov is None:
@@ -111,21 +128,25 @@ def sector_shares(cov: Coverage | None, start: datetime, end: datetime,
     return out
 
 
-def daily_series(store: Store, baseline: int = BASELINE_DAYS
-                 ) -> tuple[list[str], dict[str, str], list[Series],
-                            dict[tuple[str, str, str], list[str]]]:
+def daily_series(
+    store: Store, baseline: int = BASELINE_DAYS
+) -> tuple[list[str], dict[str, str], list[Series], dict[tuple[str, str, str], list[str]]]:
     """Per sector and category, the counts and observed shares of every complete reporting
     day from the first to the last one the records speak for; sector names; incident ids."""
     ctx = load_context(store)
     ag, geom = ctx.agreement, ctx.geometry
     g = ag.geography
     if geom is None or g is None or not g.sectors:
-        raise ValidationError("the agreement has no sectors of its line to watch",
-                              field="geography.sectors")
+        raise ValidationError(
+            "the agreement has no sectors of its line to watch", field="geography.sectors"
+        )
     sectors = [s.id for s in g.sectors]
     names = {s.id: s.name or s.id for s in g.sectors}
-    incidents = [i for i in (Incident.from_record(r) for r in store.incident_records())
-                 if i.kind == Kind.FIRE.value]
+    incidents = [
+        i
+        for i in (Incident.from_record(r) for r in store.incident_records())
+        if i.kind == Kind.FIRE.value
+    ]
     mc = load_mission_coverage(store)
     times = [datetime.fromisoformat(i.time) for i in incidents]
     if mc.model is not None and mc.model.as_of is not None:
@@ -166,15 +187,23 @@ def daily_series(store: Store, baseline: int = BASELINE_DAYS
     # each sector's categories: its fire incidents, all its fire, and the categories it had
     # at least once a day on average in the baseline (a rarer one still counts in all fire;
     # its own series would have little power and dilute the sector's false-alarm budget)
-    series = [Series(sec, cat, iso, counts[(sec, cat)], shares[:, k])
-              for k, sec in enumerate(sectors) for cat in cats
-              if (sec, cat) in counts
-              and (cat in (INCIDENTS, ALL) or counts[(sec, cat)][:baseline].mean() >= 1.0)]
+    series = [
+        Series(sec, cat, iso, counts[(sec, cat)], shares[:, k])
+        for k, sec in enumerate(sectors)
+        for cat in cats
+        if (sec, cat) in counts
+        and (cat in (INCIDENTS, ALL) or counts[(sec, cat)][:baseline].mean() >= 1.0)
+    ]
     return list(iso), names, series, {k: sorted(v) for k, v in ids.items()}
 
 
-def escalation_alarms(store: Store, *, baseline_days: int = BASELINE_DAYS,
-                      arl0: float = ARL0_DAYS, since: date | None = None) -> AlarmReport:
+def escalation_alarms(
+    store: Store,
+    *,
+    baseline_days: int = BASELINE_DAYS,
+    arl0: float = ARL0_DAYS,
+    since: date | None = None,
+) -> AlarmReport:
     """The alarms of every sector and category after the first ``baseline_days`` reporting
     days; each sector's series share ``arl0`` (days between false alarms per sector).
     ``since``: only alarms raised on or after that day."""
@@ -184,33 +213,50 @@ def escalation_alarms(store: Store, *, baseline_days: int = BASELINE_DAYS,
         raise ValidationError("must be at least 30 days", field="arl0")
     ctx = load_context(store)
     days, names, series, ids = daily_series(store, baseline_days)
-    rep = AlarmReport(ctx.agreement.id, days, baseline_days, arl0, sector_names=names,
-                      incidents=ids)
+    rep = AlarmReport(
+        ctx.agreement.id, days, baseline_days, arl0, sector_names=names, incidents=ids
+    )
     if len(days) <= baseline_days:
-        rep.reason = (f"{len(days)} complete reporting days; the baseline needs "
-                      f"{baseline_days} and the watch at least one more")
+        rep.reason = (
+            f"{len(days)} complete reporting days; the baseline needs "
+            f"{baseline_days} and the watch at least one more"
+        )
         return rep
     per_sector: dict[str, int] = defaultdict(int)
     by_category: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     for s in series:
         per_sector[s.sector] += 1
         if (s.coverage[:baseline_days] >= MIN_COVERAGE).sum() >= 2:
-            by_category[s.category].append((s.counts[:baseline_days],
-                                            s.coverage[:baseline_days]))
+            by_category[s.category].append((s.counts[:baseline_days], s.coverage[:baseline_days]))
     pooled = {k: pooled_dispersion(v) for k, v in by_category.items()}
+    # the pooled dispersion's own error and the sectors' spread around it (random effect)
+    pooled_se = {
+        k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in by_category.items()
+    }
     rep.dispersion = {k: round(v, 4) for k, v in sorted(pooled.items())}
     for s in series:
         target = arl0 * per_sector[s.sector]
         try:
-            base, h, alarms = detect(s, arl0=target, baseline_days=baseline_days,
-                                     dispersion=pooled.get(s.category))
+            base, h, alarms = detect(
+                s,
+                arl0=target,
+                baseline_days=baseline_days,
+                dispersion=pooled.get(s.category),
+                dispersion_se=pooled_se.get(s.category, 0.0),
+            )
         except ValidationError as exc:  # e.g. a sector the mission never observed
-            rep.series.append({"sector": s.sector, "category": s.category,
-                               "skipped": exc.message})
+            rep.series.append({"sector": s.sector, "category": s.category, "skipped": exc.message})
             continue
-        rep.series.append({"sector": s.sector, "category": s.category, **base.to_json(),
-                           "threshold": round(h, 4), "arl0_days": target,
-                           "alarms": len(alarms)})
+        rep.series.append(
+            {
+                "sector": s.sector,
+                "category": s.category,
+                **base.to_json(),
+                "threshold": round(h, 4),
+                "arl0_days": target,
+                "alarms": len(alarms),
+            }
+        )
         rep.alarms += [a for a in alarms if since is None or a.day >= since.isoformat()]
     rep.alarms.sort(key=lambda a: (a.day, a.sector, _category_order(a.category)))
     return rep

@@ -23,34 +23,61 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from truceline.core.early_warning import (
     ARL0_DAYS,
     BASELINE_DAYS,
-    Series,
-    detect,
+    BOOT_STATES,
+    MIN_COVERAGE,
+    Baseline,
+    arl_markov,
+    calibrated_threshold,
+    cusum,
+    dispersion_error,
+    dispersion_spread,
+    fit_baseline,
+    llr,
     nb_draw,
     pooled_dispersion,
+    threshold_for,
 )
 
-__all__ = ["detection_delay", "false_alarms_in_control", "run_false_alarms"]
+__all__ = [
+    "ESCALATIONS",
+    "SectorModel",
+    "detection_delay",
+    "evaluate_procedure",
+    "run_false_alarms",
+    "summarise",
+]
+
+F64 = NDArray[np.float64]
 
 
 def detection_delay(alarms: Sequence[dict[str, Any]], truth: dict[str, Any]) -> int | None:
     """Days from the escalation's first local date to the first alarm in its sector on or
     after it (None: not detected in the run)."""
     first = date.fromisoformat(truth["local_date"])
-    days = sorted(date.fromisoformat(a["day"]) for a in alarms
-                  if a["sector"] == truth["sector"] and date.fromisoformat(a["day"]) >= first)
+    days = sorted(
+        date.fromisoformat(a["day"])
+        for a in alarms
+        if a["sector"] == truth["sector"] and date.fromisoformat(a["day"]) >= first
+    )
     return (days[0] - first).days if days else None
 
 
-def run_false_alarms(alarms: Sequence[dict[str, Any]], truth: dict[str, Any] | None,
-                     sectors: Sequence[str], watched_days: Sequence[str]) -> tuple[int, int]:
+def run_false_alarms(
+    alarms: Sequence[dict[str, Any]],
+    truth: dict[str, Any] | None,
+    sectors: Sequence[str],
+    watched_days: Sequence[str],
+) -> tuple[int, int]:
     """(false alarms, sector-days watched) of one run: every alarm outside the escalated
     sector from its first date on (distinct (sector, day) pairs: several categories of one
     sector on one day are one warning)."""
@@ -71,43 +98,226 @@ def run_false_alarms(alarms: Sequence[dict[str, Any]], truth: dict[str, Any] | N
     return len(false), sector_days
 
 
-def false_alarms_in_control(
-    sectors: dict[str, list[tuple[str, float, float]]], coverage: Sequence[float], *,
-    reps: int, seed: int, watch_days: int = round(ARL0_DAYS),
-    baseline_days: int = BASELINE_DAYS, arl0: float = ARL0_DAYS, poisson: bool = False,
-) -> dict[str, Any]:
-    """Per sector (its series' ``(category, true rate, true size)``), false alarms over
-    ``watch_days`` of in-control counts, mean over ``reps`` replicates; each day's coverage
-    drawn from ``coverage``. As the service does, each category's dispersion is pooled over
-    the sectors' baselines, and a sector's series share its ARL0.
+@dataclass(frozen=True)
+class SectorModel:
+    """One sector's in-control model: per series ``(category, rate at full coverage, NB
+    size)``, and the observed shares its days are drawn from."""
 
-    Series are drawn independently (in the runs those of a sector are correlated, which makes
-    the sum of their alarm rates an upper bound all the more)."""
+    name: str
+    series: tuple[tuple[str, float, float], ...]
+    coverage: tuple[float, ...]
+
+
+#: The escalations the evaluator plants: the rate's factor on day ``k`` from the start
+#: (``k = 0, 1, ...``), as the simulator's ``escalation_*`` scenarios (``world.py``).
+ESCALATIONS: dict[str, Any] = {
+    "doubling": lambda k: np.full(len(k), 2.0),
+    "ramp_10": lambda k: 1.0 + 0.10 * (k + 1),
+    "ramp_5": lambda k: 1.0 + 0.05 * (k + 1),
+    "spike": lambda k: np.where(k == 0, 4.0, 1.0),
+}
+#: Days after a spike in which an alarm counts as its detection (the statistic it raised
+#: decays within a few days; a later alarm is an ordinary false alarm's odds).
+SPIKE_WINDOW = 3
+
+
+def _thresholds(method: str, base: Baseline, arl0: float, disp: float, se: float) -> float:
+    if method in ("calibrated", "calibrated_own"):
+        return calibrated_threshold(base, arl0, dispersion=disp, dispersion_se=se)
+    if method == "plain":
+        return threshold_for(base, arl0)
+    raise ValueError(method)
+
+
+def _alarm_days(y: F64, c: F64, base: Baseline, h: float) -> list[int]:
+    steps = llr(y, np.maximum(base.rate * c, 1e-12), base.size)
+    steps[c < MIN_COVERAGE] = np.nan
+    return [t for _, t in cusum(steps, h)[1]]
+
+
+def evaluate_procedure(
+    sectors: Sequence[SectorModel],
+    *,
+    reps: int,
+    seed: int,
+    watch_days: int = round(ARL0_DAYS),
+    baseline_days: int = BASELINE_DAYS,
+    arl0: float = ARL0_DAYS,
+    methods: Sequence[str] = ("calibrated", "plain"),
+    lead: tuple[int, int] = (0, 14),
+    horizon: int = 60,
+) -> dict[str, Any]:
+    """The whole procedure on simulated count series, ``reps`` times: per sector, a baseline
+    drawn from its in-control model (each series independently, NB), the dispersion pooled
+    per category over the sectors' baselines, the fit and each ``method``'s threshold (a
+    sector's ``K`` series get ``K x arl0`` each, as the service does); then from the same
+    fitted charts
+
+    * ``watch_days`` in-control days: false alarms (distinct alarm days per sector), and the
+      Markov chain's expected number given the fitted charts (the sum over the sector's series
+      of ``1 / ARL`` of each chart on its true model: the same quantity without the day-to-day
+      noise);
+    * per escalation kind (:data:`ESCALATIONS`), a fresh continuation: ``lead`` (uniform)
+      in-control days, so that the statistic is in a typical state, then the change on every
+      series of the sector for ``horizon`` days; delay = days from the change to the sector's
+      first alarm on or after it (``None``: not within the horizon; for the one-day spike,
+      not within :data:`SPIKE_WINDOW` days).
+
+    Methods: ``calibrated`` (the service's), ``plain`` (the threshold of the estimates, the
+    baseline), ``calibrated_own`` (calibrated on each series' own dispersion and its error
+    instead of the pool's: measured in BENCHMARKS.md, not better).
+
+    Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
+    intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
+    day across replicates.
+    """
     rng = np.random.default_rng(seed)
-    cov = np.asarray(coverage, float)
-    n = baseline_days + watch_days
-    days = tuple(f"{i:04d}" for i in range(n))
-    alarms_of: dict[str, list[int]] = {k: [] for k in sectors}
+    names = [s.name for s in sectors]
+    out: dict[str, Any] = {
+        m: {
+            n: {"false": [], "expected": [], "days": 0, **{k: [] for k in ESCALATIONS}}
+            for n in names
+        }
+        for m in methods
+    }
     for _ in range(reps):
-        drawn: dict[str, list[Series]] = {}
-        pool: dict[str, list[tuple[Any, Any]]] = {}
-        for name, params in sectors.items():
-            c = rng.choice(cov, n)
-            for cat, rate, size in params:
-                s = Series(name, cat, days, nb_draw(rng, rate * c, size), c)
-                drawn.setdefault(name, []).append(s)
-                pool.setdefault(cat, []).append((s.counts[:baseline_days],
-                                                 c[:baseline_days]))
+        cov = {s.name: np.asarray(s.coverage, float) for s in sectors}
+        base_c = {n: rng.choice(cov[n], baseline_days) for n in names}
+        drawn = {
+            s.name: [
+                (cat, rate, size, nb_draw(rng, rate * base_c[s.name], size))
+                for cat, rate, size in s.series
+            ]
+            for s in sectors
+        }
+        pool: dict[str, list[tuple[F64, F64]]] = {}
+        for n in names:
+            for cat, _, _, y in drawn[n]:
+                pool.setdefault(cat, []).append((y, base_c[n]))
         disp = {k: pooled_dispersion(v) for k, v in pool.items()}
-        for name, series in drawn.items():
-            hit: set[str] = set()
-            for s in series:
-                _, _, alarms = detect(s, arl0=arl0 * len(series), baseline_days=baseline_days,
-                                      poisson=poisson, dispersion=disp[s.category])
-                hit |= {a.day for a in alarms}
-            alarms_of[name].append(len(hit))
-    per = {s: float(np.mean(v)) * ARL0_DAYS / watch_days for s, v in alarms_of.items()}
-    return {"per_sector_per_15_months": per,
-            "mean": float(np.mean(list(per.values()))) if per else math.nan,
-            "max": float(max(per.values())) if per else math.nan,
-            "reps": reps, "watch_days": watch_days}
+        disp_se = {
+            k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in pool.items()
+        }
+        # the continuations' coverage and counts, shared by the methods (paired comparison)
+        watch_c = {n: rng.choice(cov[n], watch_days) for n in names}
+        watch_y = {
+            n: [nb_draw(rng, rate * watch_c[n], size) for _, rate, size, _ in drawn[n]]
+            for n in names
+        }
+        esc: dict[str, dict[str, tuple[int, F64, list[F64]]]] = {}
+        for n in names:
+            for kind, factor in ESCALATIONS.items():
+                pre = int(rng.integers(lead[0], lead[1] + 1))
+                c = rng.choice(cov[n], pre + horizon)
+                k = np.arange(pre + horizon) - pre
+                f = np.where(k >= 0, factor(np.maximum(k, 0)), 1.0)
+                esc.setdefault(n, {})[kind] = (
+                    pre,
+                    c,
+                    [nb_draw(rng, rate * f * c, size) for _, rate, size, _ in drawn[n]],
+                )
+        for m in methods:
+            for n in names:
+                rec = out[m][n]
+                series = drawn[n]
+                charts = []
+                expected = 0.0
+                for cat, rate, size, y in series:
+                    d, se = disp[cat], disp_se[cat]
+                    if m == "calibrated_own":  # the series' own dispersion, not the pool's
+                        d, se = (
+                            pooled_dispersion([(y, base_c[n])]),
+                            dispersion_error([(y, base_c[n])]),
+                        )
+                    b = fit_baseline(y, base_c[n], dispersion=d)
+                    h = _thresholds(m, b, arl0 * len(series), d, se)
+                    charts.append((b, h))
+                    truth = Baseline(rate, size, b.days, b.coverage)
+                    expected += 1.0 / arl_markov(b, h, truth=truth, states=BOOT_STATES)
+                hit: set[int] = set()
+                for (b, h), y in zip(charts, watch_y[n], strict=True):
+                    hit |= set(_alarm_days(y, watch_c[n], b, h))
+                rec["false"].append(len(hit))
+                rec["expected"].append(expected * watch_days)
+                rec["days"] += watch_days
+                for kind, (pre, c, ys) in esc[n].items():
+                    first = [
+                        d
+                        for (b, h), y in zip(charts, ys, strict=True)
+                        for d in _alarm_days(y, c, b, h)
+                        if d >= pre
+                    ]
+                    delay = min(first) - pre if first else None
+                    if kind == "spike" and delay is not None and delay >= SPIKE_WINDOW:
+                        delay = None
+                    rec[kind].append(delay)
+    return out
+
+
+def summarise(raw: dict[str, Any], *, per_days: float = ARL0_DAYS) -> dict[str, Any]:
+    """Rates per ``per_days`` with a 95 % interval (replicates as independent clusters: the
+    baseline's error makes a replicate's alarms come together), and delay medians (an
+    escalation not detected within the horizon counts as longer than any detected one)."""
+    out: dict[str, Any] = {}
+    for m, by_sector in raw.items():
+        rows: dict[str, Any] = {}
+        all_false = np.zeros(0)
+        for n, rec in by_sector.items():
+            per_rep = np.asarray(rec["false"], float)
+            all_false = per_rep if not len(all_false) else all_false + per_rep
+            rows[n] = {
+                "false_per_15_months": _rate_ci(per_rep, rec["days"], per_days),
+                "expected_per_15_months": round(
+                    float(np.sum(rec["expected"])) * per_days / rec["days"], 3
+                ),
+                "false_alarms": int(per_rep.sum()),
+                "sector_days": rec["days"],
+            }
+            for kind in ESCALATIONS:
+                rows[n][kind] = _delays(rec[kind])
+        days = next(iter(by_sector.values()))["days"] * len(by_sector)
+        everything = {
+            k: _delays([d for rec in by_sector.values() for d in rec[k]]) for k in ESCALATIONS
+        }
+        exp = sum(float(np.sum(r["expected"])) for r in by_sector.values())
+        out[m] = {
+            "sectors": rows,
+            "all": {
+                "false_per_15_months": _rate_ci(all_false, days, per_days),
+                "expected_per_15_months": round(exp * per_days / days, 3),
+                "false_alarms": int(all_false.sum()),
+                "sector_days": days,
+                **everything,
+            },
+        }
+    return out
+
+
+def _rate_ci(per_rep: F64, days: int, per_days: float) -> dict[str, float]:
+    n = len(per_rep)
+    scale = per_days * n / days  # a replicate's count -> per ``per_days`` of its sector-days
+    mean = float(per_rep.mean()) * scale
+    se = float(per_rep.std(ddof=1)) * scale / math.sqrt(n) if n > 1 else math.nan
+    # at least the Poisson interval's half-width, for replicates that saw (almost) none
+    se = max(se, math.sqrt(max(float(per_rep.sum()), 1.0)) * per_days / days)
+    return {
+        "rate": round(mean, 3),
+        "lo": round(max(0.0, mean - 1.96 * se), 3),
+        "hi": round(mean + 1.96 * se, 3),
+    }
+
+
+def _delays(ds: Sequence[int | None]) -> dict[str, Any]:
+    got = sorted(d for d in ds if d is not None)
+    ranked = got + [10**6] * (len(ds) - len(got))
+    # the lower median: with half detected it is the slowest detected, not an average with
+    # "never"
+    med = float(ranked[(len(ranked) - 1) // 2]) if ranked else math.nan
+    return {
+        "n": len(ds),
+        "detected": len(got),
+        "median": None if med >= 10**6 else med,
+        "within_4": sum(1 for d in got if d <= 4),
+        "same_day": sum(1 for d in got if d == 0),
+        "p90": float(np.quantile(got, 0.9)) if got else None,
+    }
