@@ -46,6 +46,8 @@ class GuaranteeStore(Store, Protocol):
 
     def notification_rows(self) -> list[dict[str, Any]]: ...
 
+    def late_notification_rows(self, now: datetime) -> list[dict[str, Any]]: ...
+
     def withdraw_notification(self, notification_id: str, entry: bytes) -> None: ...
 
     def add_acknowledgement(self, record: dict[str, Any], entry: bytes) -> None: ...
@@ -169,8 +171,9 @@ def states(store: Store, now: datetime) -> list[dict[str, Any]]:
 def awaiting_lines(store: Store, now: datetime) -> list[str]:
     """'awaiting acknowledgement: UK, 2 notifications, 26 h overdue', one per guarantor, as
     things stood at ``now``: notifications made by then, acknowledgements made by then (so a
-    day's report says the same whenever it is written)."""
-    rows = [r for r in guarantee_store(store).notification_rows()
+    day's report says the same whenever it is written). Reads only the notifications that may
+    be late at ``now`` (a superset, decided exactly here), not every one ever made."""
+    rows = [r for r in guarantee_store(store).late_notification_rows(now)
             if datetime.fromisoformat(r["created"]) <= now]
     closed = {r["id"] for r in rows if r["withdrawn"] or (
         r["acknowledgement"] and datetime.fromisoformat(r["acknowledgement"]["time"]) <= now)}

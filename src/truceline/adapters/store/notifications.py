@@ -15,12 +15,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from truceline.adapters.store.schema import json_text
 from truceline.errors import ConflictError, NotFoundError
 
 PENDING, DELIVERED, WITHDRAWN, FAILED = "pending", "delivered", "withdrawn", "failed"
+
+#: A record's times are RFC 3339 with a ``T``, seconds and any UTC offset (under a day); their
+#: first 19 characters order as text like the local time to the second. A bound widened by a
+#: day on each side is therefore crossed by every row that could qualify in UTC, whatever its
+#: offset or fraction of a second: SQL narrows the read, the caller decides exactly.
+_TIME_MARGIN = timedelta(days=1)
+
+
+def _second_text(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class NotificationTables:
@@ -31,6 +42,7 @@ class NotificationTables:
     _all: Callable[..., list[Any]]
     _execute: Callable[..., Any]
     _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
+    _json_text: Callable[[str, str], str]
 
     def add_notifications(self, items: Sequence[tuple[dict[str, Any], bytes]],
                           next_at: str, deliveries: bool = True) -> int:
@@ -64,6 +76,25 @@ class NotificationTables:
         return [{**json.loads(rec), "withdrawn": bool(w), "acknowledgement": acks.get(i)}
                 for i, rec, w in self._all(
                     "SELECT id, record, withdrawn FROM notifications ORDER BY id")]
+
+    def late_notification_rows(self, now: datetime) -> list[dict[str, Any]]:
+        """The notifications that may be past their deadline unacknowledged at ``now``, as
+        :meth:`notification_rows` gives them: breach notifications not withdrawn, with a
+        deadline up to about a day after ``now`` and no acknowledgement from more than about a
+        day before it (see ``_TIME_MARGIN``). A superset of those overdue at ``now`` that grows
+        with the notifications still open, not with the store; the exact test is the caller's
+        (:func:`truceline.services.guarantees.awaiting_lines`)."""
+        ack_time = self._json_text("a.record", "time")
+        rows = self._all(
+            "SELECT n.record, a.record FROM notifications n "
+            "LEFT JOIN acknowledgements a ON a.notification_id = n.id "
+            "WHERE n.kind = 'breach' AND n.withdrawn = 0 AND n.deadline IS NOT NULL "
+            "AND substr(n.deadline, 1, 19) <= ? "
+            f"AND (a.record IS NULL OR substr({ack_time}, 1, 19) >= ?) ORDER BY n.id",
+            (_second_text(now + _TIME_MARGIN), _second_text(now - _TIME_MARGIN)))
+        return [{**json.loads(rec), "withdrawn": False,
+                 "acknowledgement": None if ack is None else json.loads(ack)}
+                for rec, ack in rows]
 
     def withdraw_notification(self, notification_id: str, entry: bytes) -> None:
         """Mark it withdrawn, cancel its pending deliveries, append the entry: one transaction."""

@@ -314,3 +314,6 @@ class PostgresStore(OpeningsTable, SQLStore, NotificationTables):
 
     def _blob(self, b: bytes) -> Any:
         return bytes(b)
+
+    def _json_text(self, column: str, key: str) -> str:
+        return f"(({column})::json ->> '{key}') COLLATE \"C\""

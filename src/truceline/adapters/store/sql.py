@@ -100,6 +100,11 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
     def _blob(self, b: bytes) -> Any:
         return b
 
+    def _json_text(self, column: str, key: str) -> str:
+        """SQL for the text at top-level ``key`` of the JSON text in ``column``, compared
+        bytewise (each dialect spells it its own way)."""
+        raise NotImplementedError
+
     def _on_observations(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Hook: a dialect may keep more per observation (PostGIS keeps a geometry)."""
 

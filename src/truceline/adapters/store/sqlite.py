@@ -148,5 +148,8 @@ class SQLiteStore(OpeningsTable, SQLStore, NotificationTables):
         with self._lock, _mapped_errors():
             self._db.executemany(sql, rows)
 
+    def _json_text(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
+
     def close(self) -> None:
         self._db.close()
