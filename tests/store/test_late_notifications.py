@@ -25,14 +25,26 @@ US = timedelta(microseconds=1)
 
 def full_scan(store: Store, now: datetime) -> list[str]:
     """The overdue lines as they were computed before issue 21: every notification parsed."""
-    rows = [r for r in guarantee_store(store).notification_rows()
-            if datetime.fromisoformat(r["created"]) <= now]
-    closed = {r["id"] for r in rows if r["withdrawn"] or (
-        r["acknowledgement"] and datetime.fromisoformat(r["acknowledgement"]["time"]) <= now)}
+    rows = [
+        r
+        for r in guarantee_store(store).notification_rows()
+        if datetime.fromisoformat(r["created"]) <= now
+    ]
+    closed = {
+        r["id"]
+        for r in rows
+        if r["withdrawn"]
+        or (r["acknowledgement"] and datetime.fromisoformat(r["acknowledgement"]["time"]) <= now)
+    }
     record_keys = ("withdrawn", "acknowledgement")
-    late = notes.overdue([Notification.from_record({k: v for k, v in r.items()
-                                                    if k not in record_keys}) for r in rows],
-                         closed, now)
+    late = notes.overdue(
+        [
+            Notification.from_record({k: v for k, v in r.items() if k not in record_keys})
+            for r in rows
+        ],
+        closed,
+        now,
+    )
     return notes.awaiting(late, now)
 
 
@@ -45,13 +57,30 @@ def _text(t: datetime, offset_h: int = 0) -> str:
     return t.astimezone(timezone(timedelta(hours=offset_h))).isoformat()
 
 
-def _note(n: int, guarantor: str, created: datetime, deadline: datetime | None, *,
-          kind: str = notes.BREACH, offset_h: int = 0) -> dict[str, Any]:
+def _note(
+    n: int,
+    guarantor: str,
+    created: datetime,
+    deadline: datetime | None,
+    *,
+    kind: str = notes.BREACH,
+    offset_h: int = 0,
+) -> dict[str, Any]:
     return Notification(
-        f"n-{n:04d}", kind, guarantor, f"{guarantor}-breach", "M25-ceasefire", f"f-{n:04d}",
-        "RU", "violation", (guarantor, "MED"), _text(created),
-        None if deadline is None else _text(deadline, offset_h), "consultations",
-        escalates="n-0001" if kind == notes.ESCALATION else None).to_record()
+        f"n-{n:04d}",
+        kind,
+        guarantor,
+        f"{guarantor}-breach",
+        "M25-ceasefire",
+        f"f-{n:04d}",
+        "RU",
+        "violation",
+        (guarantor, "MED"),
+        _text(created),
+        None if deadline is None else _text(deadline, offset_h),
+        "consultations",
+        escalates="n-0001" if kind == notes.ESCALATION else None,
+    ).to_record()
 
 
 def _fill(store: Store) -> list[datetime]:
@@ -60,30 +89,33 @@ def _fill(store: Store) -> list[datetime]:
     d = timedelta(hours=24)
     late_frac = T0 + timedelta(seconds=7, microseconds=250000)
     recs = [
-        _note(1, "FR", T0, T0 + d),                              # overdue from T0+24h
-        _note(2, "FR", T0 + timedelta(hours=2), T0 + 2 * d),     # later, same guarantor
-        _note(3, "UK", late_frac, late_frac + d),                # fraction of a second
-        _note(4, "UK", T0, T0 + d, offset_h=5),                  # deadline at +05:00
-        _note(5, "US", T0, T0 + d, offset_h=-9),                 # deadline at -09:00
-        _note(6, "US", T0, T0 + d),                              # acknowledged in time
-        _note(7, "US", T0, T0 + d),                              # acknowledged late
-        _note(8, "FR", T0, T0 + d),                              # withdrawn
-        _note(9, "UK", T0 + 5 * d, T0 + 6 * d),                  # made after most moments
-        _note(10, "FR", T0 + d, None, kind=notes.ESCALATION),    # an escalation: no deadline
-        _note(11, "UK", T0 - 40 * d, T0 - 39 * d),               # long overdue
-        _note(12, "FR", T0 - 40 * d, T0 - 39 * d),               # long ago, acknowledged
+        _note(1, "FR", T0, T0 + d),  # overdue from T0+24h
+        _note(2, "FR", T0 + timedelta(hours=2), T0 + 2 * d),  # later, same guarantor
+        _note(3, "UK", late_frac, late_frac + d),  # fraction of a second
+        _note(4, "UK", T0, T0 + d, offset_h=5),  # deadline at +05:00
+        _note(5, "US", T0, T0 + d, offset_h=-9),  # deadline at -09:00
+        _note(6, "US", T0, T0 + d),  # acknowledged in time
+        _note(7, "US", T0, T0 + d),  # acknowledged late
+        _note(8, "FR", T0, T0 + d),  # withdrawn
+        _note(9, "UK", T0 + 5 * d, T0 + 6 * d),  # made after most moments
+        _note(10, "FR", T0 + d, None, kind=notes.ESCALATION),  # an escalation: no deadline
+        _note(11, "UK", T0 - 40 * d, T0 - 39 * d),  # long overdue
+        _note(12, "FR", T0 - 40 * d, T0 - 39 * d),  # long ago, acknowledged
     ]
     gs.add_notifications([(r, entry_bytes("notification", r)) for r in recs], _text(T0))
-    acks = {"n-0006": T0 + timedelta(hours=3), "n-0007": T0 + 3 * d + timedelta(seconds=1.5),
-            "n-0012": T0 - 30 * d}
+    acks = {
+        "n-0006": T0 + timedelta(hours=3),
+        "n-0007": T0 + 3 * d + timedelta(seconds=1.5),
+        "n-0012": T0 - 30 * d,
+    }
     for nid, at in acks.items():
         g = next(r["guarantor"] for r in recs if r["id"] == nid)
-        rec = {"notification_id": nid, "guarantor": g, "by": "k", "time": _text(at),
-               "late": False}
+        rec = {"notification_id": nid, "guarantor": g, "by": "k", "time": _text(at), "late": False}
         gs.add_acknowledgement(rec, entry_bytes("acknowledgement", rec))
     gs.withdraw_notification("n-0008", withdrawn_entry("n-0008", "f-0008"))
-    edges = [datetime.fromisoformat(r[k]) for r in recs for k in ("created", "deadline")
-             if r[k]] + list(acks.values())
+    edges = [
+        datetime.fromisoformat(r[k]) for r in recs for k in ("created", "deadline") if r[k]
+    ] + list(acks.values())
     moments = {T0 - 60 * d, T0 + 30 * d} | {t + s for t in edges for s in (-US, 0 * US, US)}
     moments |= {T0 + k * timedelta(hours=7) for k in range(-150, 40)}
     return sorted(moments)
@@ -96,15 +128,25 @@ def test_the_narrow_read_says_what_the_full_scan_said(store: Store) -> None:
         assert awaiting_lines(store, now) == full_scan(store, now), now
     # the store's notifications give every kind of line: none, one guarantor, several
     day = timedelta(hours=24)
-    assert awaiting_lines(store, T0) == ["awaiting acknowledgement: UK, 1 notification, 936 h overdue"]
+    assert awaiting_lines(store, T0) == [
+        "awaiting acknowledgement: UK, 1 notification, 936 h overdue"
+    ]
     assert awaiting_lines(store, T0 + 4 * day) == [
         "awaiting acknowledgement: FR, 2 notifications, 72 h overdue",
         "awaiting acknowledgement: UK, 3 notifications, 1032 h overdue",
-        "awaiting acknowledgement: US, 1 notification, 72 h overdue"]
+        "awaiting acknowledgement: US, 1 notification, 72 h overdue",
+    ]
     assert awaiting_lines(store, T0 - 60 * day) == []
     # and it reads what may be late, not every notification
     assert len(gs.notification_rows()) == 12
     assert gs.late_notification_rows(T0 - 60 * day) == []
     assert {r["id"] for r in gs.late_notification_rows(T0 - 2 * day)} == {"n-0011"}
     assert {r["id"] for r in gs.late_notification_rows(T0 + 30 * day)} == {
-        "n-0001", "n-0002", "n-0003", "n-0004", "n-0005", "n-0009", "n-0011"}
+        "n-0001",
+        "n-0002",
+        "n-0003",
+        "n-0004",
+        "n-0005",
+        "n-0009",
+        "n-0011",
+    }
