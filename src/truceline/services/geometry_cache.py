@@ -42,7 +42,7 @@ _ALLOWED = frozenset(
         ("pyproj.transformer", "Transformer"),
         ("pyproj.transformer", "TransformerFromCRS"),
         ("shapely.io", "from_wkb"),
-        ("truceline.core.classify", "AreaMask"),
+        ("truceline.core.geo.area_mask", "AreaMask"),
         ("truceline.core.classify", "CompiledGeometry"),
         ("truceline.core.classify", "CompiledLine"),
         ("truceline.core.classify", "ControlPeriod"),

@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from truceline.core.alarm_threshold import BOOT_STATES
 from truceline.core.early_warning import (
     ARL0_DAYS,
     BASELINE_DAYS,
-    BOOT_STATES,
     MIN_COVERAGE,
     Baseline,
     arl_markov,
