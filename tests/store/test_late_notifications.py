@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from truceline.core import notifications as notes
 from truceline.core.notifications import Notification
 from truceline.core.record.canonical import entry_bytes
@@ -150,3 +152,17 @@ def test_the_narrow_read_says_what_the_full_scan_said(store: Store) -> None:
         "n-0009",
         "n-0011",
     }
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+)
+def test_the_calendar_s_ends_widen_the_read_instead_of_failing(store: Store, now: datetime) -> None:
+    """The read's margin of a day would leave the calendar at its ends (CI found a 500 on
+    /reports/daily/9999-12-31): the bound stops at the end and the lines are the full scan's."""
+    _fill(store)
+    assert awaiting_lines(store, now) == full_scan(store, now)

@@ -30,8 +30,13 @@ PENDING, DELIVERED, WITHDRAWN, FAILED = "pending", "delivered", "withdrawn", "fa
 _TIME_MARGIN = timedelta(days=1)
 
 
-def _second_text(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+def _second_text(t: datetime, shift: timedelta) -> str:
+    """``t + shift`` in UTC to the second; past either end of the calendar, that end (a wider
+    bound only reads more candidates, never fewer)."""
+    try:
+        return (t.astimezone(UTC) + shift).strftime("%Y-%m-%dT%H:%M:%S")
+    except OverflowError:
+        return "9999-12-31T23:59:59" if shift > timedelta(0) else "0001-01-01T00:00:00"
 
 
 class NotificationTables:
@@ -91,7 +96,7 @@ class NotificationTables:
             "WHERE n.kind = 'breach' AND n.withdrawn = 0 AND n.deadline IS NOT NULL "
             "AND substr(n.deadline, 1, 19) <= ? "
             f"AND (a.record IS NULL OR substr({ack_time}, 1, 19) >= ?) ORDER BY n.id",
-            (_second_text(now + _TIME_MARGIN), _second_text(now - _TIME_MARGIN)))
+            (_second_text(now, _TIME_MARGIN), _second_text(now, -_TIME_MARGIN)))
         return [{**json.loads(rec), "withdrawn": False,
                  "acknowledgement": None if ack is None else json.loads(ack)}
                 for rec, ack in rows]
