@@ -249,6 +249,10 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         qj = ulab[qj]
         pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
+        # a group holding an array's fix takes only arrivals of that fix's sound
+        same = _same_sound(b, arows, alab, vague, fx_ids, _take_units(aunits, fx_ids),
+                           ulab[len(rrows):], qi, qj, p)
+        qi, qj = qi[same], qj[same]
         # the group must not already hold one of the vague group's sources
         n_fit = np.bincount(qi, minlength=len(vu))
         one = n_fit[qi] == 1
@@ -291,6 +295,59 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     label[lone] = nxt + np.arange(len(lone))
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
+
+
+def _expand(lo: I64, n: I64) -> tuple[I64, I64]:
+    """``(owner, index)`` of every element of the ranges ``[lo[k], lo[k] + n[k])``."""
+    owner = np.repeat(np.arange(len(n)), n)
+    return owner, np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+
+
+def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu: _Units,
+                fgroup: I64, qi: I64, qj: I64, p: GroupingParams) -> NDArray[np.bool_]:
+    """Whether vague arrival group ``vague[qi]`` may join group ``qj``: yes where ``qj``
+    holds no array's fix, else where every arrival of it comes when one of those fixes says
+    its sound reaches that sensor.
+
+    Without this, the burst heard by two sensors of a second array joined the launch an
+    array had located (the only group its wide time window fitted), and the group's fit,
+    mixing two sounds a minute apart, placed nothing: the launch was lost. The predicted
+    arrival's error is the fix's position error along ``u_s - u_a`` (the directions from
+    this sensor and from the fixing array to the fix: the fix's own arrivals pin its
+    emission time to its range from that array).
+    """
+    ok = np.ones(len(qi), bool)
+    if not len(qi) or not len(fgroup):
+        return ok
+    order = np.argsort(fgroup, kind="stable")
+    lo = np.searchsorted(fgroup[order], qj)
+    pk, at = _expand(lo, np.searchsorted(fgroup[order], qj, side="right") - lo)
+    fk = order[at]  # (pair, fix) entries: the fixes in each candidate group
+    GA = int(alab.max()) + 1
+    size = np.maximum(np.bincount(alab, minlength=GA), 1)
+    cx = np.bincount(alab, b.ox[arows], minlength=GA)[fx_ids] / size[fx_ids]
+    cy = np.bincount(alab, b.oy[arows], minlength=GA)[fx_ids] / size[fx_ids]
+    srt = arows[np.argsort(alab, kind="stable")]
+    st = _bounds(alab, GA)
+    vg = vague[qi[pk]]
+    ek, rk = _expand(st[vg], st[vg + 1] - st[vg])  # (entry, arrival row of the vague group)
+    f, r = fk[ek], srt[rk]
+    x, y = fu.mx[f], fu.my[f]
+    dx, dy = x - b.ox[r], y - b.oy[r]
+    d = np.maximum(np.hypot(dx, dy), 1.0)
+    ax, ay = x - cx[f], y - cy[f]
+    da = np.maximum(np.hypot(ax, ay), 1.0)
+    gx, gy = dx / d - ax / da, dy / d - ay / da
+    var = gx * gx * fu.sxx[f] + 2 * gx * gy * fu.sxy[f] + gy * gy * fu.syy[f]
+    t0 = (fu.t_lo[f] + fu.t_hi[f]) / 2
+    travel = d / b.c[r]
+    tol = p.vague_fit_sigma * np.sqrt(np.maximum(var, 0.0)) / b.c[r] + p.tdoa_slack_s \
+        + p.wind_frac * travel
+    fits = np.abs(b.arr[r] - t0 - travel) <= tol
+    entry_ok = np.bincount(ek, ~fits, minlength=len(fk)) == 0
+    ok[np.unique(pk)] = False
+    ok[pk[entry_ok]] = True
+    return ok
 
 
 def _bounds(lab: I64, G: int) -> I64:
