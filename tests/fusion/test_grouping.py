@@ -191,3 +191,37 @@ def test_a_lone_sensor_that_heard_the_launch_still_joins_its_fix():
     labels = group(r.batch())
     assert labels[5] == labels[0]
     assert labels[3] != labels[0]
+
+
+def _two_arrays(one_sound: bool) -> Reports:
+    """Two arrays 14 km apart: three sensors at A, two at B. Either both hear one bang
+    between them, or A hears a launch 15 km off and B, 20 s later, that shell's burst 1.5 km
+    away: within the TDOA limit of A and B (41 s) either way."""
+    rng = np.random.default_rng(23)
+    r = Reports()
+    a = (38.28, 48.79)
+    b = offset(*a, 290.0, 14_000.0)
+    launch = offset(*a, 175.0, 15_000.0)
+    burst = offset(*b, 10.0, 1_500.0)
+    bang = offset(*a, 290.0, 7_000.0)
+    for k, az in enumerate((0.0, 120.0, 240.0)):
+        arrival_report(r, 0, offset(*a, az, 900.0), bang if one_sound else launch, 1_000.0,
+                       0.01, rng, source=f"a{k}")
+    for k, az in enumerate((60.0, 240.0)):
+        arrival_report(r, 0 if one_sound else 1, offset(*b, az, 900.0),
+                       bang if one_sound else burst, 1_000.0 if one_sound else 1_050.0, 0.01,
+                       rng, source=f"b{k}")
+    return r
+
+
+def test_a_launch_and_a_burst_heard_by_two_arrays_are_not_one_arrival_group():
+    labels = group(_two_arrays(one_sound=False).batch())
+    assert len(set(labels[:3].tolist())) == 1
+    assert labels[3] != labels[0] and labels[4] != labels[0]
+
+
+def test_one_bang_heard_by_two_arrays_stays_one_located_group():
+    r = _two_arrays(one_sound=True)
+    res = fuse_batch(r.batch(), None)
+    assert len(set(res.labels.tolist())) == 1
+    assert res.fixes.located[res.labels[0]]
