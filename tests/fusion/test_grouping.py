@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
-from tests.fusion.synth import Reports, bearing_report, offset, posts_around
+from tests.fusion.synth import (
+    Reports,
+    arrival_report,
+    bearing_report,
+    offset,
+    posts_around,
+    true_xy,
+)
 from truceline.core.fusion import FusionParams, fuse_batch, fuse_partitioned
 from truceline.core.fusion.batch import GroupingParams
 from truceline.core.fusion.grouping import group
@@ -146,3 +153,75 @@ def test_grouping_params_are_documented_physical_allowances():
     p = GroupingParams()
     assert p.gate_chi2 > 9.21  # at least the 99 % gate
     assert p.k_neighbours >= 16
+
+
+def _launch_and_burst(extra_launch_sensor: bool) -> tuple[Reports, tuple[float, float]]:
+    """An array of three sensors hears a launch; two sensors of a second array, 9 km off,
+    hear only its burst 40 s later (the case that lost the launch in the simulated weeks)."""
+    rng = np.random.default_rng(21)
+    r = Reports()
+    launch = (37.60, 48.00)
+    burst = offset(*launch, 200.0, 8_000.0)
+    for k, az in enumerate((0.0, 120.0, 240.0)):
+        arrival_report(r, 0, offset(*launch, az, 2_500.0), launch, 1_000.0, 0.01, rng,
+                       source=f"a{k}")
+    for k, az in enumerate((90.0, 180.0)):
+        arrival_report(r, 0, offset(*burst, az, 1_500.0), burst, 1_040.0, 0.01, rng,
+                       source=f"b{k}")
+    if extra_launch_sensor:  # a lone sensor 6 km away hears the launch itself
+        arrival_report(r, 0, offset(*launch, 300.0, 6_000.0), launch, 1_000.0, 0.01, rng,
+                       source="c0")
+    return r, launch
+
+
+def test_a_burst_heard_by_a_second_array_does_not_spoil_the_launchs_fix():
+    r, launch = _launch_and_burst(extra_launch_sensor=False)
+    res = fuse_batch(r.batch(), None)
+    labels = res.labels
+    assert len(set(labels[:3].tolist())) == 1
+    assert labels[3] != labels[0] and labels[4] != labels[0]
+    g = labels[0]
+    assert res.fixes.located[g]
+    x, y = true_xy([launch])[0]
+    assert np.hypot(res.fixes.x[g] - x, res.fixes.y[g] - y) < 100.0
+
+
+def test_a_lone_sensor_that_heard_the_launch_still_joins_its_fix():
+    r, _ = _launch_and_burst(extra_launch_sensor=True)
+    labels = group(r.batch())
+    assert labels[5] == labels[0]
+    assert labels[3] != labels[0]
+
+
+def _two_arrays(one_sound: bool) -> Reports:
+    """Two arrays 14 km apart: three sensors at A, two at B. Either both hear one bang
+    between them, or A hears a launch 15 km off and B, 20 s later, that shell's burst 1.5 km
+    away: within the TDOA limit of A and B (41 s) either way."""
+    rng = np.random.default_rng(23)
+    r = Reports()
+    a = (38.28, 48.79)
+    b = offset(*a, 290.0, 14_000.0)
+    launch = offset(*a, 175.0, 15_000.0)
+    burst = offset(*b, 10.0, 1_500.0)
+    bang = offset(*a, 290.0, 7_000.0)
+    for k, az in enumerate((0.0, 120.0, 240.0)):
+        arrival_report(r, 0, offset(*a, az, 900.0), bang if one_sound else launch, 1_000.0,
+                       0.01, rng, source=f"a{k}")
+    for k, az in enumerate((60.0, 240.0)):
+        arrival_report(r, 0 if one_sound else 1, offset(*b, az, 900.0),
+                       bang if one_sound else burst, 1_000.0 if one_sound else 1_050.0, 0.01,
+                       rng, source=f"b{k}")
+    return r
+
+
+def test_a_launch_and_a_burst_heard_by_two_arrays_are_not_one_arrival_group():
+    labels = group(_two_arrays(one_sound=False).batch())
+    assert len(set(labels[:3].tolist())) == 1
+    assert labels[3] != labels[0] and labels[4] != labels[0]
+
+
+def test_one_bang_heard_by_two_arrays_stays_one_located_group():
+    r = _two_arrays(one_sound=True)
+    res = fuse_batch(r.batch(), None)
+    assert len(set(res.labels.tolist())) == 1
+    assert res.fixes.located[res.labels[0]]

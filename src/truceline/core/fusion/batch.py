@@ -118,6 +118,17 @@ class GroupingParams:
     arrival_fix_inflation: float = 2.0
     arrival_fix_floor_m: float = 200.0
     arrival_range_frac: float = 0.3
+    #: A vague arrival group joins a group holding an array's fix only if each of its
+    #: arrivals is that fix's sound: within this many sigmas of the arrival time the fix
+    #: predicts (its position's error propagated), plus ``tdoa_slack_s`` and
+    #: ``wind_frac`` of the travel time (a wind up to ~7 m/s). Another sound of the event
+    #: (the burst heard by a second array) or another event's would make the fit mix them.
+    vague_fit_sigma: float = 3.5
+    #: Sensors this close belong to one array. An arrival group spanning two arrays whose
+    #: joint fit fails or rejects arrivals mixes sounds (the launch at one, the burst at the
+    #: other, both within the TDOA limit); it is split into its arrays.
+    sub_array_m: float = 5_000.0
+    wind_frac: float = 0.02
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
@@ -164,7 +166,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     zero = np.zeros(m)
     au = _Units.of(ox, oy, zero, zero, zero, arr, arr + wmax, np.full(m, ROLE_ANY, np.int8),
                    source[:, None], arr, ox, oy, c)
-    lab = _cluster(au, 1, p)[0]
+    lab = _split_mixed(b, cd, p, rows, _cluster(au, 1, p)[0]) if m else np.zeros(0, np.int64)
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     cx = np.bincount(lab, ox, minlength=G) / np.maximum(size, 1)
@@ -249,6 +251,10 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         qj = ulab[qj]
         pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
+        # a group holding an array's fix takes only arrivals of that fix's sound
+        same = _same_sound(b, arows, alab, vague, fx_ids, _take_units(aunits, fx_ids),
+                           ulab[len(rrows):], qi, qj, p)
+        qi, qj = qi[same], qj[same]
         # the group must not already hold one of the vague group's sources
         n_fit = np.bincount(qi, minlength=len(vu))
         one = n_fit[qi] == 1
@@ -291,6 +297,104 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     label[lone] = nxt + np.arange(len(lone))
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
+
+
+def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab: I64) -> I64:
+    """Arrival groups that span two or more arrays (sensors within ``sub_array_m`` of each
+    other) and whose joint fit fails or rejects an arrival, split into their arrays.
+
+    The TDOA limit between two arrays 14 km apart is 40 s: the launch at one and the burst
+    at the other pass it, and complete linkage cannot tell them apart. Their joint fit then
+    places nothing (or rejects a sound and is widened), and the launch is lost; each array
+    alone gives its own sound's fix or, with too few arrivals, a vague group that joins only
+    what it fits. A group whose arrays heard one sound fits, and keeps the long baseline.
+    """
+    from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
+
+    G = int(lab.max()) + 1
+    # groups of four or more arrivals, every one with its wind (where a wind is unknown, a
+    # joint fit's misfit at this stage is the wind's as much as another sound's)
+    windless = np.bincount(lab, ~b.wind_known[rows], minlength=G) > 0
+    cand = np.flatnonzero((np.bincount(lab, minlength=G)[lab] >= 4) & ~windless[lab])
+    if not len(cand):
+        return lab
+    xy = np.column_stack([b.ox[rows[cand]], b.oy[rows[cand]]])
+    pr = cKDTree(xy).query_pairs(p.sub_array_m, output_type="ndarray")
+    pr = pr[lab[cand[pr[:, 0]]] == lab[cand[pr[:, 1]]]]
+    n = len(cand)
+    _, comp = connected_components(coo_matrix(
+        (np.ones(len(pr)), (pr[:, 0], pr[:, 1])), shape=(n, n)), directed=False)
+    parts = np.bincount(np.unique(lab[cand] * n + comp) // n, minlength=G)
+    sel = cand[parts[lab[cand]] >= 2]
+    if not len(sel):
+        return lab
+    _, g = np.unique(lab[sel], return_inverse=True)
+    fx = locate(b.take(rows[sel], numbers_only=True), g, cd.take(rows[sel]),
+                LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5,
+                             converged_s=5e-4))
+    mixed = ~fx.located | (np.bincount(g, fx.outlier, minlength=len(fx.located)) > 0)
+    go = mixed[g]
+    out = lab.copy()
+    comp_of = np.full(len(lab), -1, np.int64)
+    comp_of[cand] = comp
+    out[sel[go]] = G + comp_of[sel[go]]
+    return np.unique(out, return_inverse=True)[1].astype(np.int64)
+
+
+def _expand(lo: I64, n: I64) -> tuple[I64, I64]:
+    """``(owner, index)`` of every element of the ranges ``[lo[k], lo[k] + n[k])``."""
+    owner = np.repeat(np.arange(len(n)), n)
+    return owner, np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+
+
+def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu: _Units,
+                fgroup: I64, qi: I64, qj: I64, p: GroupingParams) -> NDArray[np.bool_]:
+    """Whether vague arrival group ``vague[qi]`` may join group ``qj``: yes where ``qj``
+    holds no array's fix, else where every arrival of it comes when one of those fixes says
+    its sound reaches that sensor.
+
+    Without this, the burst heard by two sensors of a second array joined the launch an
+    array had located (the only group its wide time window fitted), and the group's fit,
+    mixing two sounds a minute apart, placed nothing: the launch was lost. The predicted
+    arrival's error is the fix's position error along ``u_s - u_a`` (the directions from
+    this sensor and from the fixing array to the fix: the fix's own arrivals pin its
+    emission time to its range from that array).
+    """
+    ok = np.ones(len(qi), bool)
+    if not len(qi) or not len(fgroup):
+        return ok
+    order = np.argsort(fgroup, kind="stable")
+    lo = np.searchsorted(fgroup[order], qj)
+    pk, at = _expand(lo, np.searchsorted(fgroup[order], qj, side="right") - lo)
+    fk = order[at]  # (pair, fix) entries: the fixes in each candidate group
+    GA = int(alab.max()) + 1
+    size = np.maximum(np.bincount(alab, minlength=GA), 1)
+    cx = np.bincount(alab, b.ox[arows], minlength=GA)[fx_ids] / size[fx_ids]
+    cy = np.bincount(alab, b.oy[arows], minlength=GA)[fx_ids] / size[fx_ids]
+    srt = arows[np.argsort(alab, kind="stable")]
+    st = _bounds(alab, GA)
+    vg = vague[qi[pk]]
+    ek, rk = _expand(st[vg], st[vg + 1] - st[vg])  # (entry, arrival row of the vague group)
+    f, r = fk[ek], srt[rk]
+    x, y = fu.mx[f], fu.my[f]
+    dx, dy = x - b.ox[r], y - b.oy[r]
+    d = np.maximum(np.hypot(dx, dy), 1.0)
+    ax, ay = x - cx[f], y - cy[f]
+    da = np.maximum(np.hypot(ax, ay), 1.0)
+    gx, gy = dx / d - ax / da, dy / d - ay / da
+    var = gx * gx * fu.sxx[f] + 2 * gx * gy * fu.sxy[f] + gy * gy * fu.syy[f]
+    t0 = (fu.t_lo[f] + fu.t_hi[f]) / 2
+    travel = d / b.c[r]
+    tol = p.vague_fit_sigma * np.sqrt(np.maximum(var, 0.0)) / b.c[r] + p.tdoa_slack_s \
+        + p.wind_frac * travel
+    # where a sensor gave no wind, the fixes at this stage are off by the unknown wind (the
+    # wind is estimated from the grouped arrivals later): no test there, as before
+    calm = np.bincount(alab, ~b.wind_known[arows], minlength=GA)[fx_ids] == 0
+    fits = (np.abs(b.arr[r] - t0 - travel) <= tol) | ~(calm[f] & b.wind_known[r])
+    entry_ok = np.bincount(ek, ~fits, minlength=len(fk)) == 0
+    ok[np.unique(pk)] = False
+    ok[pk[entry_ok]] = True
+    return ok
 
 
 def _bounds(lab: I64, G: int) -> I64:
