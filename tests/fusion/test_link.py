@@ -36,8 +36,60 @@ def test_out_of_range_too_early_too_late_or_own_side_is_not_linked():
     assert _run(10_000.0, -60.0, "tube_artillery") == 0  # impact before the shot
     assert _run(10_000.0, 600.0, "tube_artillery") == 0  # far too slow
     assert _run(10_000.0, 10_000.0 / 350.0, "tube_artillery", own=0.99) == 0
-    assert _run(10_000.0, 10_000.0 / 350.0, None) == 0  # no class, no range to test
-    assert _run(10_000.0, 10_000.0 / 350.0, None, params=LinkParams(link_unknown_class=True)) == 1
+    off = LinkParams(class_mixture=False)
+    assert _run(10_000.0, 10_000.0 / 350.0, None, params=off) == 0  # no class, no range
+    assert _run(10_000.0, 10_000.0 / 350.0, None,
+                params=LinkParams(class_mixture=False, link_unknown_class=True)) == 1
+
+
+def _unclassed(ox: list[float], ot: list[float], ix: list[float], it: list[float],
+               params: LinkParams | None = None) -> list[tuple[int, int]]:
+    """Pairs for origins and impacts on the x axis (200 m sigma, 10 s windows), no class
+    named, the origins party 0's, the impacts in party 1's area."""
+    no, ni = len(ox), len(ix)
+    po, pi = link_origin_impact(
+        np.array(ox, float), np.zeros(no), np.tile(np.eye(2) * 200.0**2, (no, 1, 1)),
+        np.array(ot, float), np.array(ot, float) + 10.0, np.full(no, None, object),
+        np.zeros(no, np.int64),
+        np.array(ix, float), np.zeros(ni), np.tile(np.eye(2) * 200.0**2, (ni, 1, 1)),
+        np.array(it, float), np.array(it, float) + 10.0, np.full(ni, None, object),
+        np.tile([0.0, 1.0], (ni, 1)), params)
+    return sorted(zip(po.tolist(), pi.tolist(), strict=True))
+
+
+def test_a_clear_pair_is_linked_without_a_class():
+    # one shell 10 km in 29 s (tube artillery's speed), nothing else near in space and time
+    assert _unclassed([0.0], [100.0], [10_000.0], [129.0]) == [(0, 0)]
+    # two such shots ten minutes apart: each is clear on its own
+    assert _unclassed([0.0, 0.0], [100.0, 700.0], [10_000.0, 10_000.0],
+                      [129.0, 729.0]) == [(0, 0), (1, 1)]
+    # beyond every class's range, or an impact before the shot: nothing
+    assert _unclassed([0.0], [100.0], [60_000.0], [209.0]) == []
+    assert _unclassed([0.0], [100.0], [10_000.0], [40.0]) == []
+
+
+def test_a_barrage_of_unclassed_shots_stays_unlinked():
+    # two guns 1 km apart fire within 5 s at two targets 1 km apart: either pairing fits
+    # (a wrong link would merge two shots); the old rule pairs them anyway
+    args = ([0.0, 1_000.0], [100.0, 105.0], [10_000.0, 11_000.0], [130.0, 134.0])
+    assert _unclassed(*args) == []
+    assert len(_unclassed(*args, params=LinkParams(class_mixture=False,
+                                                   link_unknown_class=True))) == 2
+    # a fix with more candidates in reach than ``mixture_neighbours`` is not linked
+    assert _unclassed([0.0], [100.0], [10_000.0, 40_000.0], [129.0, 129.0]) == [(0, 0)]
+    assert _unclassed([0.0], [100.0], [10_000.0, 40_000.0], [129.0, 129.0],
+                      LinkParams(mixture_neighbours=1)) == []
+
+
+def test_a_named_class_keeps_its_own_rule():
+    # the origin names a mortar (8 km): 10 km is out of its range; the mixture does not
+    # overrule a named class
+    cov = np.tile(np.eye(2) * 200.0**2, (1, 1, 1))
+    po, _ = link_origin_impact(
+        np.zeros(1), np.zeros(1), cov, np.array([0.0]), np.array([10.0]),
+        np.array(["mortar"], object), np.array([0]), np.array([10_000.0]), np.zeros(1), cov,
+        np.array([29.0]), np.array([39.0]), np.array([None], object), np.array([[0.0, 1.0]]))
+    assert len(po) == 0
 
 
 def test_each_origin_takes_one_impact_the_best_timed():

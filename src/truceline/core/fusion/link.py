@@ -5,8 +5,8 @@ Grouping keeps the two places apart (they are kilometres away from each other); 
 pairs a located origin with a located impact when the physics allows it:
 
 * **range** — the distance between the two fixes is within the maximum range of the weapon
-  class the reports name (no link when neither names one, unless ``link_unknown_class``),
-  allowing for both ellipses;
+  class the reports name, allowing for both ellipses (when neither names one, or the two name
+  different ones, the class mixture below decides);
 * **time** — the impact's emission window overlaps the origin's shifted by the flight time,
   ``range / speed`` for speeds between half and twice the class's mean (any speed between
   100 and 1,100 m/s when the class is unknown);
@@ -14,7 +14,10 @@ pairs a located origin with a located impact when the physics allows it:
   attributed to (fire across the line), when both sides are known.
 
 Among the compatible pairs, each origin takes at most one impact and vice versa: the pairs
-whose timing fits best are taken first (mutual best matches, repeated).
+whose timing fits best are taken first (mutual best matches, repeated). A pair without a
+(consistent) class is then scored against every known class, weighted, and taken only when
+it is clearly the best of both its fixes (:func:`_class_mixture_pairs`): a barrage of
+unnamed shots stays apart rather than merge two of them.
 
 :func:`pair_by_arrival_order` then types what sensors alone located. An acoustic array hears
 the launch and the burst alike, so its fixes are "origin or impact". Two such fixes of one
@@ -27,7 +30,7 @@ risk a reversed pair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,9 +59,23 @@ class LinkParams:
     speed_factor: tuple[float, float] = (0.5, 2.0)
     #: An impact this likely in the origin party's own area is not its target.
     own_side_max: float = 0.9
-    #: Link also when neither group names a weapon class (range and speed then unbounded
-    #: but for the defaults). Off: without a class there is no range to test.
+    #: Link also when neither group names a weapon class, with the default range and speeds
+    #: in the same best-first matching as named classes (the old rule; off: it paired
+    #: barrages wrongly). The class mixture below is the guarded way.
     link_unknown_class: bool = False
+    #: When neither group names a class (:func:`_class_mixture_pairs`): test the pair against
+    #: every known class, each weighted by its share of the batch's named groups, and link
+    #: only a pair that is the best of both its fixes by ``mixture_margin`` (natural log of
+    #: the likelihood ratio) over every other candidate of either.
+    class_mixture: bool = True
+    mixture_margin: float = 2.3
+    #: ... also when the two name different classes (observers misname them).
+    mixture_on_conflict: bool = True
+    #: A fix with more than this many candidates within reach in space and time is in a
+    #: barrage: it is not linked by the mixture (this bounds the search).
+    mixture_neighbours: int = 16
+    #: Weights of the classes (None: each class's share of the named groups, plus one).
+    class_weights: Mapping[str, float] | None = None
     #: Fixes less certain than this (RMS of the covariance, m) are not linked.
     max_sigma_m: float = 5_000.0
     #: Rounds of mutual-best matching.
@@ -114,11 +131,14 @@ def link_origin_impact(
     # weapon class on either side there is no range to test, so such pairs are not looked for
     # (in a week of unclassed reports they were millions)
     sides = [(np.arange(len(og)), np.arange(len(ig)))]
+    conflict = _conflict(o_class, i_class, p)
     if not p.link_unknown_class:
         oc = np.flatnonzero(o_class[og] != None)  # noqa: E711
         nc = np.flatnonzero(o_class[og] == None)  # noqa: E711
         sides = [(oc, np.arange(len(ig))), (nc, np.flatnonzero(i_class[ig] != None))]  # noqa: E711
     po, pi = [], []
+    mix = _class_mixture_pairs(ox, oy, o_cov, o_lo, o_hi, o_class, o_party, ix, iy, i_cov, i_lo,
+                               i_hi, i_class, i_prob, og, ig, p)
     for a, b in sides:
         if len(a) and len(b):
             pr = cKDTree(zo[a]).sparse_distance_matrix(cKDTree(zi[b]), float(reach), p=np.inf,
@@ -126,12 +146,15 @@ def link_origin_impact(
             po.append(a[pr["i"]])
             pi.append(b[pr["j"]])
     if not po:
-        return empty, empty
+        return mix(np.ones(no, bool), np.ones(ni, bool))
     po_, pi_ = np.concatenate(po), np.concatenate(pi)
     srt = np.lexsort((pi_, po_))
     oi, ii = og[po_[srt]], ig[pi_[srt]]
+    if p.mixture_on_conflict:  # named differently: the mixture's, not the origin's class
+        keep = ~conflict(oi, ii)
+        oi, ii = oi[keep], ii[keep]
     if not len(oi):
-        return empty, empty
+        return mix(np.ones(no, bool), np.ones(ni, bool))
     d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])
     sig = np.sqrt(np.trace(o_cov[oi], axis1=1, axis2=2) + np.trace(i_cov[ii], axis1=1, axis2=2))
     # class: the origin's, else the impact's
@@ -156,7 +179,7 @@ def link_origin_impact(
     ok &= own < p.own_side_max
     oi, ii, d = oi[ok], ii[ok], d[ok]
     if not len(oi):
-        return empty, empty
+        return mix(np.ones(no, bool), np.ones(ni, bool))
     # timing mismatch: the impact window's middle against the origin's + the expected flight
     v_mid = np.sqrt(vlo[ok] * vhi[ok])
     mid_o, mid_i = (o_lo[oi] + o_hi[oi]) / 2, (i_lo[ii] + i_hi[ii]) / 2
@@ -184,7 +207,135 @@ def link_origin_impact(
         used_i[ii[sel]] = True
         take_o.append(oi[sel])
         take_i.append(ii[sel])
-    return np.concatenate(take_o).astype(np.int64), np.concatenate(take_i).astype(np.int64)
+    mo_, mi_ = mix(~used_o, ~used_i)
+    return (np.concatenate([*take_o, mo_]).astype(np.int64),
+            np.concatenate([*take_i, mi_]).astype(np.int64))
+
+
+def _conflict(o_class: NDArray[np.object_], i_class: NDArray[np.object_], p: LinkParams
+              ) -> Callable[[I64, I64], NDArray[np.bool_]]:
+    """Whether pairs name two different classes (never, unless ``mixture_on_conflict``)."""
+    def f(oi: I64, ii: I64) -> NDArray[np.bool_]:
+        a, b = o_class[oi], i_class[ii]
+        return np.asarray((a != None) & (b != None) & (a != b), bool)  # noqa: E711
+    return f
+
+
+def _class_mixture_pairs(
+    ox: F64, oy: F64, o_cov: F64, o_lo: F64, o_hi: F64, o_class: NDArray[np.object_],
+    o_party: I64, ix: F64, iy: F64, i_cov: F64, i_lo: F64, i_hi: F64,
+    i_class: NDArray[np.object_], i_prob: F64, og: I64, ig: I64, p: LinkParams,
+) -> Callable[[NDArray[np.bool_], NDArray[np.bool_]], tuple[I64, I64]]:
+    """The class-free pass, to run on the fixes the named classes left ``free``.
+
+    A pair whose class is unknown is scored by its likelihood under a mixture of the known
+    classes: each class ``k`` (weight ``w_k``) that reaches that far (``d - 2.5 sigma <= r_k``)
+    and whose flight time fits both emission windows contributes ``w_k / r_k`` (the distance
+    uniform up to its range) times the Gaussian density of the timing mismatch (the impact's
+    window middle minus the origin's minus ``d / v_k``, with the windows' and the speed
+    window's spread). The misfit is minus its log. A pair is taken only when it is the best
+    candidate of both its fixes and every other candidate of either, used or free, named or
+    not, is ``mixture_margin`` worse: in a barrage, where several fit alike, nothing is taken.
+    The candidates of each fix are its ``mixture_neighbours`` nearest in a Chebyshev ball in
+    space and time; a fix with more is crowded and not taken (the search stays ``O(n k)``).
+    """
+    empty = np.zeros(0, np.int64)
+    no, ni = len(ox), len(ix)
+    names = list(p.max_range_m)
+    if not p.class_mixture or not len(og) or not len(ig) or not names:
+        return lambda fo, fi: (empty, empty)
+    if p.class_weights is not None:
+        w = np.array([p.class_weights.get(n, 0.0) for n in names], float)
+    else:  # the batch's own mix of weapons: unnamed shots come from the same mix
+        named = np.concatenate([o_class[og], i_class[ig]])
+        w = np.array([np.count_nonzero(named == n) + 1.0 for n in names])
+    w = w / w.sum()
+    lo_f, hi_f = p.speed_factor
+    rng = np.array([p.max_range_m[n] for n in names])
+    vlo = np.array([p.speed_ms.get(n, p.default_speed_ms[0] / lo_f) * lo_f for n in names])
+    vhi = np.array([p.speed_ms.get(n, p.default_speed_ms[1] / hi_f) * hi_f for n in names])
+    reach = float(rng.max()) + 2.5 * np.sqrt(2) * p.max_sigma_m
+    v_min = float(vlo.min())
+    mo, mi = (o_lo + o_hi) / 2, (i_lo + i_hi) / 2
+    span = (float(np.max(o_hi[og] - o_lo[og])) + float(np.max(i_hi[ig] - i_lo[ig]))) / 2 \
+        + reach / v_min
+    kt = reach / span
+    zo = np.column_stack([ox[og], oy[og], (mo[og] + reach / v_min / 2) * kt])
+    zi = np.column_stack([ix[ig], iy[ig], mi[ig] * kt])
+    K = p.mixture_neighbours
+
+    def near(src: F64, dst: F64) -> tuple[I64, I64, NDArray[np.bool_]]:
+        _, j = cKDTree(dst).query(src, k=K + 1, p=np.inf, distance_upper_bound=reach)
+        j = j.reshape(len(src), K + 1)
+        hit = j < len(dst)
+        a = np.repeat(np.arange(len(src)), K + 1)[hit.ravel()]
+        return a, j[hit], hit.all(axis=1)
+
+    def pairs(free_o: NDArray[np.bool_], free_i: NDArray[np.bool_]) -> tuple[I64, I64]:
+        o_un = (o_class[og] == None) | p.mixture_on_conflict  # noqa: E711
+        i_un = (i_class[ig] == None) | p.mixture_on_conflict  # noqa: E711
+        ao, ai = og[free_o[og] & o_un], ig[free_i[ig] & i_un]
+        if not len(ao) or not len(ai):
+            return empty, empty
+        pos_o = np.searchsorted(og, ao)
+        pos_i = np.searchsorted(ig, ai)
+        a1, b1, crowd_o = near(zo[pos_o], zi)
+        b2, a2, crowd_i = near(zi[pos_i], zo)
+        crowded_o, crowded_i = np.zeros(no, bool), np.zeros(ni, bool)
+        crowded_o[ao[crowd_o]] = True
+        crowded_i[ai[crowd_i]] = True
+        oi = np.concatenate([ao[a1], og[a2]])
+        ii = np.concatenate([ig[b1], ai[b2]])
+        key = np.unique(oi * ni + ii)
+        oi, ii = key // ni, key % ni
+        d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])
+        sig = np.sqrt(np.trace(o_cov[oi], axis1=1, axis2=2)
+                      + np.trace(i_cov[ii], axis1=1, axis2=2))
+        dt = mi[ii] - mo[oi]
+        win2 = ((o_hi[oi] - o_lo[oi]) ** 2 + (i_hi[ii] - i_lo[ii]) ** 2) / 12.0
+        like = np.zeros(len(oi))
+        for k in range(len(names)):
+            fmin, fmax = np.maximum(d - 2.5 * sig, 0.0) / vhi[k], (d + 2.5 * sig) / vlo[k]
+            fits = (d - 2.5 * sig <= rng[k]) & (i_lo[ii] - o_hi[oi] <= fmax) \
+                & (i_hi[ii] - o_lo[oi] >= fmin)
+            tof = d / np.sqrt(vlo[k] * vhi[k])
+            sd = np.sqrt(win2 + ((d / vlo[k] - d / vhi[k]) / 4.0) ** 2 + 1.0)
+            like += np.where(fits, w[k] / rng[k] * np.exp(-0.5 * ((dt - tof) / sd) ** 2) / sd,
+                             0.0)
+        own = np.where(o_party[oi] >= 0,
+                       i_prob[ii, np.maximum(o_party[oi], 0)] if i_prob.shape[1] else 0.0, 0.0)
+        with np.errstate(divide="ignore"):
+            mis = np.where(own < p.own_side_max, -np.log(like), np.inf)
+        fin = np.isfinite(mis)
+        oi, ii, mis = oi[fin], ii[fin], mis[fin]
+        if not len(oi):
+            return empty, empty
+        b_o, s_o = _best_two(oi, mis, no)
+        b_i, s_i = _best_two(ii, mis, ni)
+        unknown = (o_class[oi] == None) & (i_class[ii] == None)  # noqa: E711
+        if p.mixture_on_conflict:
+            unknown |= _conflict(o_class, i_class, p)(oi, ii)
+        take = (unknown & free_o[oi] & free_i[ii] & ~crowded_o[oi] & ~crowded_i[ii]
+                & (mis == b_o[oi]) & (mis == b_i[ii])
+                & (s_o[oi] >= mis + p.mixture_margin) & (s_i[ii] >= mis + p.mixture_margin))
+        return oi[take].astype(np.int64), ii[take].astype(np.int64)
+
+    return pairs
+
+
+def _best_two(f: I64, mis: F64, n: int) -> tuple[F64, F64]:
+    """The lowest and second-lowest misfit of each fix's candidates (inf when none)."""
+    order = np.lexsort((mis, f))
+    fs, ms = f[order], mis[order]
+    first = np.r_[True, fs[1:] != fs[:-1]]
+    best, second = np.full(n, np.inf), np.full(n, np.inf)
+    best[fs[first]] = ms[first]
+    nxt = np.flatnonzero(first) + 1
+    has = nxt < len(fs)
+    nxt = nxt[has]
+    same = fs[nxt] == fs[nxt - 1]
+    second[fs[nxt[same]]] = ms[nxt[same]]
+    return best, second
 
 
 def pair_by_arrival_order(
