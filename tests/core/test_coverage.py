@@ -186,3 +186,33 @@ def test_kinds_need_every_kind_and_unknown_ones_are_refused(
     assert e.value.field == "kinds"
     gaps = cov.gaps(T0, T0 + DAY, frozenset({"fire"}), party=own)
     assert sum(g.length_km for g in gaps) > 0.9 * cov.grid.line_length_m / 1000.0
+
+
+@pytest.mark.parametrize("cell_m", [500.0, 1_000.0])
+def test_grid_within_matches_a_kd_tree(march: tuple[Any, CompiledGeometry], cell_m: float
+                                       ) -> None:
+    """The grid's lattice lookup finds exactly the cells a k-d tree finds, for one radius and
+    for one radius per point (0, small, ranges, larger than the grid; points off the band,
+    on cell centres, NaN)."""
+    from scipy.spatial import cKDTree
+
+    from truceline.core.coverage_grid import band_grid
+
+    _, geom = march
+    grid = band_grid(geom, None, 15_000.0, cell_m)
+    rng = np.random.default_rng(7)
+    k = rng.integers(0, len(grid), 300)
+    px = np.concatenate([grid.x[k] + rng.normal(0, 20_000, 300), grid.x[k[:20]],
+                         [np.nan, 0.0]])
+    py = np.concatenate([grid.y[k] + rng.normal(0, 20_000, 300), grid.y[k[:20]],
+                         [0.0, np.nan]])
+    radii = np.concatenate([rng.choice([0.0, 300.0, 5_000.0, 25_000.0], 320), [1e3, 1e3]])
+    tree = cKDTree(np.column_stack([grid.x, grid.y]))
+    for r in (7_000.0, radii):
+        row, cell = grid.within(px, py, r)
+        rs = np.broadcast_to(r, px.shape)
+        want = sorted((p, int(c)) for p in range(len(px)) if np.isfinite(px[p] + py[p])
+                      for c in tree.query_ball_point([px[p], py[p]], rs[p]))
+        assert np.all(np.diff(row) >= 0)  # sorted by point
+        assert sorted(zip(row.tolist(), cell.tolist(), strict=True)) == want
+    assert grid.within(px[:3], py[:3], np.inf)[0].size == 3 * len(grid)

@@ -99,3 +99,71 @@ def test_monitoring_reaching_a_period(store: Store) -> None:
     assert [o.id for o in got] == [o.id for o in sorted(got, key=lambda o: (o.time, o.id))]
     assert {o.id: o for o in got} == {o.id: o for o in made if o.id in {g.id for g in got}}
     assert [o.id for o in store.observations_reaching(["fire"], START, END)] == ["fire-in"]
+
+
+def test_monitoring_reaching_equals_the_full_scan(store: Store) -> None:
+    """The narrow read (SQL drops windows closed a day before the period) gives exactly what
+    a scan of every monitoring record gives, at moments around every window's ends, for
+    windows in UTC and in other offsets, with fractions of a second and open ones."""
+    import random
+
+    rnd = random.Random(21)
+    zones = [UTC, KYIV, timezone(timedelta(hours=-11)), timezone(timedelta(hours=13, minutes=45))]
+    made = []
+    for k in range(120):
+        t0 = START + timedelta(minutes=rnd.randrange(-3 * 24 * 60, 3 * 24 * 60),
+                               microseconds=rnd.choice([0, 1, 999_999]))
+        end = None if k % 9 == 0 else t0 + timedelta(minutes=rnd.randrange(1, 36 * 60),
+                                                     microseconds=rnd.choice([0, 7]))
+        tz = rnd.choice(zones)
+        made.append(_monitoring(f"m{k:03d}", t0.astimezone(tz),
+                                None if end is None else end.astimezone(rnd.choice(zones))))
+    store.add_observations([(o, entry_bytes("observation", o.to_record())) for o in made])
+    every = store.observations(kinds=["monitoring"])
+    edges = sorted({t for o in made for t in (o.time, o.end_time) if t is not None})
+    moments = [t + d for t in edges[::4] for d in (timedelta(0), timedelta(microseconds=1),
+                                                   -timedelta(microseconds=1))]
+    for a in moments:
+        for span in (timedelta(hours=1), timedelta(days=1)):
+            want = [o.id for o in every if o.time < a + span
+                    and (o.end_time is None or o.end_time > a)]
+            got = [o.id for o in store.observations_reaching(["monitoring"], a, a + span)]
+            assert got == want, (a, span)
+
+
+def test_previous_window_totals_read_only_coded_events(store: Store) -> None:
+    """A window's totals read only the incidents with a dataset's coded event among their
+    reports, and count exactly as reading every report does (the full scan, as before)."""
+    from collections import Counter
+
+    from truceline.core.reporting import category_of
+    from truceline.services.report import window_totals
+
+    def report(oid: str, coded: bool, fire_type: str = "explosion") -> Observation:
+        rec: dict[str, object] = {"id": oid, "kind": "fire", "source_id": "s-" + oid,
+                                  "time": (START + timedelta(hours=2)).isoformat(),
+                                  "fire_type": fire_type, "lon": 37.75, "lat": 48.28}
+        if coded:
+            rec.update(count_unit="event", dataset="ucdp-ged", source_type="open_source")
+        return Observation.model_validate(rec)
+
+    # evidence: all coded, mixed, none coded, unknown ids, a coded report in no incident
+    obs = [report("c1", True), report("c2", True), report("m1", True), report("m2", False),
+           report("p1", False, "muzzle_flash"), report("lone", True)]
+    store.add_observations([(o, entry_bytes("observation", o.to_record())) for o in obs])
+    t = (START + timedelta(hours=3)).isoformat()
+    incs = [Incident("all-coded", "fire", t, ("c1", "c2"), "explosion", "impact", count=1),
+            Incident("mixed", "fire", t, ("m1", "m2"), "explosion", "outgoing", count=3),
+            Incident("plain", "fire", t, ("p1",), "muzzle_flash", None, count=2),
+            Incident("unknown", "fire", t, ("gone",), "explosion", None, count=5),
+            Incident("outside", "fire", END.isoformat(), ("c1",), "explosion", None, count=7)]
+    store.replace_incidents(incs)
+    assert store.coded_event_ids(["c1", "m2", "lone", "gone", "p1"]) == {"c1", "lone"}
+    assert store.coded_event_ids([]) == set()
+    # the full scan: every report of every incident in the window read and validated
+    every = {o.id: o for o in store.observations()}
+    want: Counter[str] = Counter()
+    for i in incs[:4]:
+        want[category_of(i, every)] += i.count
+    assert window_totals(store, START, END) == want
+    assert want["event (ucdp-ged)"] == 1  # the coded one is counted apart

@@ -285,6 +285,8 @@ def build_daily_report(
                      if f.rule_kind == "freedom_of_movement" and f.party for e in f.evidence}
     # in (time, id) order, as the store keeps them: the map and the event list must not
     # depend on the order fusion happened to produce
+    # each event tests the regions in turn: prepared, a test does not walk every vertex
+    shapely.prepare([g for _, g in regions])
     for inc in sorted(ev.incidents, key=lambda i: (i.time, i.id)):
         t = datetime.fromisoformat(inc.time)
         if inc.kind != Kind.FIRE.value or not _in(t, start, end):

@@ -98,6 +98,9 @@ class Store(Protocol):
     def stored_records(self, ids: Sequence[str]) -> dict[str, str]:
         """For each of ``ids`` that is stored: its record (the canonical JSON of its entry)."""
 
+    def coded_event_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` stored as a dataset's coded event (``count_unit`` "event")."""
+
     def observations(
         self,
         kinds: Sequence[str] | None = None,

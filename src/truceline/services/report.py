@@ -82,11 +82,16 @@ def period_report(store: Store, kind: str, day: str | date, first: str | date | 
 
 def window_totals(store: Store, start: datetime, end: datetime) -> Counter[str]:
     """Category totals of [start, end) from the incidents the last check stored, counted as
-    the report counts them (a dataset's coded event apart), without locating anything."""
+    the report counts them (a dataset's coded event apart), without locating anything.
+
+    Only an incident with a coded event among its reports can be counted otherwise than by
+    its fire type (:func:`~truceline.core.reporting.category_of`: the unit is an event only
+    when no report gives a finer one), so only those incidents' reports are read."""
     incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
     fire = [i for i in incidents if i.kind == Kind.FIRE.value
             and start <= datetime.fromisoformat(i.time) < end]
-    ids = sorted({e for i in fire for e in i.evidence})
+    coded = store.coded_event_ids(sorted({e for i in fire for e in i.evidence}))
+    ids = sorted({e for i in fire if coded.intersection(i.evidence) for e in i.evidence})
     obs = {k: Observation.model_validate_json(v) for k, v in store.stored_records(ids).items()}
     out: Counter[str] = Counter()
     for i in fire:

@@ -8,17 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from truceline.adapters.agreement_files import example_path, load_agreement_file
 from truceline.adapters.cli.group import db_option, handle_errors
-from truceline.adapters.importers import read_records
 from truceline.adapters.store import open_store
 from truceline.errors import EXIT_PARTIAL, ValidationError
-from truceline.services.record import initialize_store
-
-err = Console(stderr=True)
 
 
 @click.command()
@@ -47,6 +41,8 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     a new version of the same agreement needs --amend --effective YYYY-MM-DD.
     """
     from datetime import date
+
+    from truceline.services.record import initialize_store  # here: only init needs it
 
     try:
         eff = None if effective is None else date.fromisoformat(effective)
@@ -115,6 +111,10 @@ def ingest(
     """
     from datetime import timedelta
 
+    from rich.console import Console  # here: ~0.1 s to import, which only ingest needs
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from truceline.adapters.importers import read_records
     from truceline.services.ingest import ingest as run_ingest
     from truceline.settings import Settings
 
@@ -123,6 +123,7 @@ def ingest(
         from truceline.adapters.importers.acled import read_actor_table, reader
         acled = reader(read_actor_table(actors))
     store = open_store(db)
+    err = Console(stderr=True)
     tolerance = timedelta(minutes=Settings().future_tolerance_minutes)
     total_added = total_dup = total_rej = total_skip = total_copies = 0
     for path in files:

@@ -58,6 +58,8 @@ class CheckResultTables:
     _execute: Callable[..., Any]
     _executemany: Callable[[str, Sequence[Sequence[Any]]], None]
     _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
+    _json_text: Callable[[str, str], str]
+    _in: Callable[[int], str]
 
     def replace_incidents(self, incidents: Sequence[Incident],
                           entries: Sequence[tuple[str, bytes]] = ()) -> None:
@@ -106,4 +108,18 @@ class CheckResultTables:
         rows = self._all("SELECT record, time FROM findings" + where, args)
         out = [Finding.from_record(json.loads(r[0])) for r in rows if _inside(r[1], start, end)]
         out.sort(key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
+        return out
+
+    def coded_event_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` stored as a dataset's coded event (``count_unit`` "event"): the
+        only reports that can change how an incident is counted (a day's totals,
+        :func:`truceline.services.report.window_totals`), found by SQL without reading the
+        others' records."""
+        unit = self._json_text("record", "count_unit")
+        out: set[str] = set()
+        for k in range(0, len(ids), 500):
+            part = list(ids[k : k + 500])
+            out.update(r[0] for r in self._all(
+                f"SELECT id FROM observations WHERE id IN ({self._in(len(part))}) "
+                f"AND {unit} = 'event'", part))
         return out

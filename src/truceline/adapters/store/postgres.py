@@ -38,6 +38,7 @@ from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import (
     SCHEMA_DERIVED,
+    SCHEMA_PERIOD_INDEXES,
     SCHEMA_V1,
     SCHEMA_V2,
     SCHEMA_V3,
@@ -79,6 +80,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_V4],
     [_pg_table(s) for s in SCHEMA_OPENINGS],
     [_pg_table(s) for s in SCHEMA_DERIVED],
+    [_pg_table(s) for s in SCHEMA_PERIOD_INDEXES],
 ]
 
 

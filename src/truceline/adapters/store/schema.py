@@ -102,6 +102,15 @@ SCHEMA_DERIVED = [
     "CREATE TABLE derived_cache (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, data BLOB NOT NULL)",
 ]
 
+#: Schema 8 on PostgreSQL, 7 on SQLite: the report's period reads (:mod:`.check_results`)
+#: narrow ``incidents`` and ``findings`` by a text range on ``time``; an index makes that a
+#: range scan of the period (and its margin) instead of a scan of every row the last check
+#: stored, so a day's report follows the day, not the store.
+SCHEMA_PERIOD_INDEXES = [
+    "CREATE INDEX incidents_time ON incidents(time)",
+    "CREATE INDEX findings_time ON findings(time)",
+]
+
 
 def time_text(t: datetime) -> str:
     """Fixed-width UTC (microseconds, 'Z'): the form stored in ``time`` columns, so that text
