@@ -253,9 +253,9 @@ def sim_markdown(ev: dict[str, Any]) -> str:
         "",
     ]
     for m, label in (
-        ("posterior", "NB-CUSUM per series, shrunk dispersion, posterior threshold (this)"),
-        ("joint", "one joint NB-CUSUM per sector, shrunk dispersions, posterior threshold"),
-        ("calibrated", "NB-CUSUM, pooled dispersion, calibrated threshold (main's)"),
+        ("posterior", "NB-CUSUM per series, shrunk dispersion, posterior threshold (tried)"),
+        ("joint", "one joint NB-CUSUM per sector, shrunk dispersions, posterior threshold (tried)"),
+        ("calibrated", "NB-CUSUM, pooled dispersion, calibrated threshold (the service)"),
         ("plain", "NB-CUSUM, plain threshold of the estimates"),
     ):
         if m not in ev:

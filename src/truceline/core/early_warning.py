@@ -33,10 +33,11 @@ Markov-chain approximation (Brook & Evans 1972): ``S`` on a grid of ``h / states
 coverage days, ARL0 = the mean absorption time from 0. The target is per sector: a sector's
 ``K`` category series share it (each gets ``K x`` the sector's ARL0, so that the false alarm
 rates, ~1/ARL0 each, add up to at most the sector's). Because the baseline is estimated, the
-threshold is calibrated (:func:`posterior_threshold`) so that the false-alarm rate averaged
-over the models the series may truly have, given its baseline (the rate's posterior and its
-dispersion's, shrunk toward its category's pool), meets the target; the plain threshold of
-the estimates gave 4-7 false alarms per sector per 15 months instead of one.
+threshold is calibrated (:func:`calibrated_threshold`) so that the false-alarm rate averaged
+over the estimation error of the rate and the pooled dispersion meets the target; the plain
+threshold of the estimates gave 4-7 false alarms per sector per 15 months instead of one.
+(:func:`posterior_threshold` with :func:`sector_dispersion`, and the joint chart of
+:mod:`truceline.core.alarm_bound`, were measured against it: ``docs/early_warning.md``.)
 
 Pure and columnar: numpy arrays in, values out.
 """
@@ -164,12 +165,9 @@ def detect(
     """Fit the baseline on the first ``baseline_days``, choose ``h`` for ``arl0`` (unless
     given), and run the CUSUM over the days after the baseline. Returns the baseline, ``h``
     and the alarms in day order. ``poisson``: ignore the over-dispersion (the Poisson CUSUM,
-    kept as the benchmark's baseline to show what that costs). ``dispersion``: the series'
-    variance-to-mean ratio (the service's: its own shrunk toward its category's pool,
-    :func:`sector_dispersion`) and its standard error; the threshold then averages the
-    false-alarm rate over the models the series may truly have given its baseline
-    (:func:`posterior_threshold`). Without it, the series' own fit and a bootstrap
-    (:func:`calibrated_threshold`)."""
+    kept as the benchmark's baseline to show what that costs). ``dispersion``: the pooled
+    variance-to-mean ratio of the series' kind (:func:`pooled_dispersion`), and its standard
+    error (:func:`dispersion_error`), which the calibrated threshold accounts for."""
     y, c = np.asarray(series.counts, float), np.asarray(series.coverage, float)
     if len(y) != len(series.days) or len(c) != len(series.days):
         raise ValidationError("counts, coverage and days must have the same length", field="series")
@@ -186,14 +184,14 @@ def detect(
         seed = int.from_bytes(
             hashlib.sha256(y[:baseline_days].tobytes() + c[:baseline_days].tobytes()).digest()[:8]
         )
-        h = (
-            calibrated_threshold(
-                base, arl0, ratio=ratio, min_coverage=min_coverage, seed=seed, dispersion=None
-            )
-            if dispersion is None
-            else posterior_threshold(
-                base, arl0, ratio=ratio, dispersion=dispersion, dispersion_se=dispersion_se
-            )
+        h = calibrated_threshold(
+            base,
+            arl0,
+            ratio=ratio,
+            min_coverage=min_coverage,
+            seed=seed,
+            dispersion=dispersion,
+            dispersion_se=dispersion_se,
         )
     mu0 = base.rate * c[baseline_days:]
     steps = llr(y[baseline_days:], np.maximum(mu0, 1e-12), base.size, ratio)

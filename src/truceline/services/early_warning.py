@@ -9,6 +9,7 @@ detector of :mod:`truceline.core.early_warning` on every series. ``docs/early_wa
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,8 +26,9 @@ from truceline.core.early_warning import (
     Alarm,
     Series,
     detect,
+    dispersion_error,
+    dispersion_spread,
     pooled_dispersion,
-    sector_dispersion,
 )
 from truceline.core.evidence import gather
 from truceline.core.incidents import Incident
@@ -227,21 +229,20 @@ def escalation_alarms(
         if (s.coverage[:baseline_days] >= MIN_COVERAGE).sum() >= 2:
             by_category[s.category].append((s.counts[:baseline_days], s.coverage[:baseline_days]))
     pooled = {k: pooled_dispersion(v) for k, v in by_category.items()}
+    # the pooled dispersion's own error and the sectors' spread around it (random effect)
+    pooled_se = {
+        k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in by_category.items()
+    }
     rep.dispersion = {k: round(v, 4) for k, v in sorted(pooled.items())}
     for s in series:
         target = arl0 * per_sector[s.sector]
         try:
-            # the series' own dispersion shrunk toward its category's pool, and its error
-            d, se = (
-                sector_dispersion(
-                    s.counts[:baseline_days], s.coverage[:baseline_days], by_category[s.category]
-                )
-                if s.category in by_category
-                and (s.coverage[:baseline_days] >= MIN_COVERAGE).sum() >= 2
-                else (None, 0.0)
-            )
             base, h, alarms = detect(
-                s, arl0=target, baseline_days=baseline_days, dispersion=d, dispersion_se=se
+                s,
+                arl0=target,
+                baseline_days=baseline_days,
+                dispersion=pooled.get(s.category),
+                dispersion_se=pooled_se.get(s.category, 0.0),
             )
         except ValidationError as exc:  # e.g. a sector the mission never observed
             rep.series.append({"sector": s.sector, "category": s.category, "skipped": exc.message})
