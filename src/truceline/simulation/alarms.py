@@ -182,7 +182,11 @@ def evaluate_procedure(
 
     Methods: ``calibrated`` (the service's), ``plain`` (the threshold of the estimates, the
     baseline), ``calibrated_own`` (calibrated on each series' own dispersion and its error
-    instead of the pool's: measured in BENCHMARKS.md, not better).
+    instead of the pool's: measured in BENCHMARKS.md, not better), ``shrunk`` and
+    ``posterior`` (the series' dispersion shrunk toward the pool, :func:`sector_dispersion`;
+    calibrated, or averaged over the sector's posterior, :func:`posterior_threshold`), and
+    ``joint`` (one chart per sector over the sum of its series' llrs,
+    :func:`~truceline.core.alarm_bound.joint_calibrated_threshold`).
 
     Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
     intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
