@@ -127,7 +127,9 @@ def models_from_store(db: str) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _evaluate(models: list[dict[str, Any]], reps: int, seed: int) -> dict[str, Any]:
+def _evaluate(
+    models: list[dict[str, Any]], reps: int, seed: int, methods: tuple[str, ...]
+) -> dict[str, Any]:
     from truceline.simulation.alarms import SectorModel, evaluate_procedure
 
     sectors = [
@@ -138,10 +140,16 @@ def _evaluate(models: list[dict[str, Any]], reps: int, seed: int) -> dict[str, A
         )
         for m in models
     ]
-    return evaluate_procedure(sectors, reps=reps, seed=seed)
+    return evaluate_procedure(sectors, reps=reps, seed=seed, methods=methods)
 
 
-def evaluate(models: list[dict[str, Any]], reps: int, seeds: int, jobs: int) -> dict[str, Any]:
+def evaluate(
+    models: list[dict[str, Any]],
+    reps: int,
+    seeds: int,
+    jobs: int,
+    methods: tuple[str, ...] = ("calibrated", "plain"),
+) -> dict[str, Any]:
     """(b): the whole procedure on simulated series drawn from ``models``: ``seeds``
     independent streams of ``reps`` replicates (each 28 baseline days + 456 watched days per
     sector, plus the escalations), merged."""
@@ -149,7 +157,11 @@ def evaluate(models: list[dict[str, Any]], reps: int, seeds: int, jobs: int) -> 
 
     t0 = time.perf_counter()
     with ProcessPoolExecutor(jobs) as ex:
-        parts = list(ex.map(_evaluate, [models] * seeds, [reps] * seeds, range(1, seeds + 1)))
+        parts = list(
+            ex.map(
+                _evaluate, [models] * seeds, [reps] * seeds, range(1, seeds + 1), [methods] * seeds
+            )
+        )
     raw = parts[0]
     for p in parts[1:]:
         for m, by in p.items():
@@ -191,6 +203,41 @@ def chain_delays(db: str) -> dict[str, Any]:
     return out
 
 
+def bounds_markdown(models: list[dict[str, Any]], arl0: float = 456.0) -> str:
+    """(d): per sector of ``models``, how soon any detector can see a doubling at one false
+    alarm per ``arl0`` days, with the parameters known (:mod:`truceline.core.alarm_bound`):
+    Lai's first-order floor ``log(arl0) / I - 1``, the sector's joint CUSUM (exact, by the
+    chain: Lorden-optimal), and the floor of each series alone at ``K x arl0`` (today's
+    separate charts). Delays in days from the change's first day (0: that day)."""
+    from truceline.core.alarm_bound import delay_bound, information, optimal_delay
+    from truceline.core.early_warning import Baseline
+
+    lines = [
+        "| sector | observed fire incidents / day | information I (nats/day) | "
+        "Lai's floor | joint CUSUM: mean (median) | best single series alone at K x ARL0 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in models:
+        cov = tuple(float(c) for c in m["coverage"])
+        ds = [Baseline(float(r), float(z), len(cov), cov) for _, r, z in m["series"]]
+        k = len(ds)
+        alone = {
+            c: delay_bound(information(d), arl0 * k) - 1.0
+            for (c, _, _), d in zip(m["series"], ds, strict=True)
+        }
+        best = min(alone, key=lambda c: alone[c])
+        o = optimal_delay(ds, arl0)
+        seen = next(float(r) for c, r, _ in m["series"] if c == "fire incidents") * (
+            sum(cov) / len(cov)
+        )
+        lines.append(
+            f"| {m['name']} | {seen:.1f} | {o['information']:.2f} | "
+            f"{max(o['bound'], 0.0):.1f} | {o['mean']:.1f} ({o['median']:g}) | "
+            f"{alone[best]:.1f} ({best}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def sim_markdown(ev: dict[str, Any]) -> str:
     """(b) as Markdown: per method, per sector and over all sectors."""
     from truceline.simulation.alarms import ESCALATIONS
@@ -206,8 +253,10 @@ def sim_markdown(ev: dict[str, Any]) -> str:
         "",
     ]
     for m, label in (
-        ("calibrated", "NB-CUSUM, calibrated threshold (this)"),
-        ("plain", "NB-CUSUM, plain threshold of the estimates (baseline)"),
+        ("posterior", "NB-CUSUM per series, shrunk dispersion, posterior threshold (tried)"),
+        ("joint", "one joint NB-CUSUM per sector, shrunk dispersions, posterior threshold (tried)"),
+        ("calibrated", "NB-CUSUM, pooled dispersion, calibrated threshold (the service)"),
+        ("plain", "NB-CUSUM, plain threshold of the estimates"),
     ):
         if m not in ev:
             continue
@@ -284,6 +333,11 @@ def main() -> None:
     )
     ap.add_argument("--sim-seeds", type=int, default=2)
     ap.add_argument(
+        "--methods",
+        default="posterior,calibrated,plain",
+        help="Evaluator methods of part (b) (truceline.simulation.alarms.evaluate_procedure).",
+    )
+    ap.add_argument(
         "--models", default=None, help="Sector models (default: results/alarms_models.json)."
     )
     ap.add_argument("--tag", default="", help="Suffix of the simulated part's result files.")
@@ -317,6 +371,11 @@ def main() -> None:
         help="Only part (b): the evaluator on series drawn from results/alarms_models.json.",
     )
     ap.add_argument(
+        "--bounds",
+        action="store_true",
+        help="Only part (d): per sector, the shortest delay any detector could reach.",
+    )
+    ap.add_argument(
         "--chain-db",
         default=None,
         help="Also print each series' Markov-chain delay to a doubling in this "
@@ -339,8 +398,19 @@ def main() -> None:
         models_path.write_text(
             json.dumps(models_from_store(args.models_db), indent=1), encoding="utf-8"
         )
+    if args.bounds:
+        text = bounds_markdown(json.loads(models_path.read_text()))
+        print(text)
+        (OUT / f"alarms_bounds{args.tag}.md").write_text(text, encoding="utf-8")
+        return
     if args.simulated:
-        ev = evaluate(json.loads(models_path.read_text()), args.reps, args.sim_seeds, args.jobs)
+        ev = evaluate(
+            json.loads(models_path.read_text()),
+            args.reps,
+            args.sim_seeds,
+            args.jobs,
+            tuple(args.methods.split(",")),
+        )
         (OUT / f"alarms_simulated{args.tag}.json").write_text(
             json.dumps(ev, indent=1, sort_keys=True), encoding="utf-8"
         )

@@ -36,6 +36,8 @@ rates, ~1/ARL0 each, add up to at most the sector's). Because the baseline is es
 threshold is calibrated (:func:`calibrated_threshold`) so that the false-alarm rate averaged
 over the estimation error of the rate and the pooled dispersion meets the target; the plain
 threshold of the estimates gave 4-7 false alarms per sector per 15 months instead of one.
+(:func:`posterior_threshold` with :func:`sector_dispersion`, and the joint chart of
+:mod:`truceline.core.alarm_bound`, were measured against it: ``docs/early_warning.md``.)
 
 Pure and columnar: numpy arrays in, values out.
 """
@@ -62,11 +64,14 @@ from truceline.core.alarm_model import (
     llr,
     nb_draw,
     pooled_dispersion,
+    sector_dispersion,
+    shrunk_dispersion,
 )
 from truceline.core.alarm_threshold import (
     arl_markov,
     calibrated_threshold,
     guarded_threshold,
+    posterior_threshold,
     threshold_for,
 )
 from truceline.errors import ValidationError
@@ -88,6 +93,9 @@ __all__ = [
     "llr",
     "nb_draw",
     "pooled_dispersion",
+    "posterior_threshold",
+    "sector_dispersion",
+    "shrunk_dispersion",
     "threshold_for",
 ]
 

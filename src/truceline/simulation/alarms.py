@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from truceline.core.alarm_bound import joint_arl, joint_calibrated_threshold
 from truceline.core.alarm_threshold import BOOT_STATES
 from truceline.core.early_warning import (
     ARL0_DAYS,
@@ -45,6 +46,8 @@ from truceline.core.early_warning import (
     llr,
     nb_draw,
     pooled_dispersion,
+    posterior_threshold,
+    sector_dispersion,
     threshold_for,
 )
 
@@ -122,7 +125,9 @@ SPIKE_WINDOW = 3
 
 
 def _thresholds(method: str, base: Baseline, arl0: float, disp: float, se: float) -> float:
-    if method in ("calibrated", "calibrated_own"):
+    if method == "posterior":
+        return posterior_threshold(base, arl0, dispersion=disp, dispersion_se=se)
+    if method in ("calibrated", "calibrated_own", "shrunk"):
         return calibrated_threshold(base, arl0, dispersion=disp, dispersion_se=se)
     if method == "plain":
         return threshold_for(base, arl0)
@@ -133,6 +138,18 @@ def _alarm_days(y: F64, c: F64, base: Baseline, h: float) -> list[int]:
     steps = llr(y, np.maximum(base.rate * c, 1e-12), base.size)
     steps[c < MIN_COVERAGE] = np.nan
     return [t for _, t in cusum(steps, h)[1]]
+
+
+def _joint_alarm_days(
+    ys: Sequence[F64], c: F64, charts: Sequence[tuple[Baseline, float]]
+) -> list[int]:
+    """Alarm days of the sector's joint chart: one CUSUM over the sum of its series' llrs."""
+    steps = sum(
+        llr(y, np.maximum(b.rate * c, 1e-12), b.size) for (b, _), y in zip(charts, ys, strict=True)
+    )
+    steps = np.asarray(steps, float)
+    steps[c < MIN_COVERAGE] = np.nan
+    return [t for _, t in cusum(steps, charts[0][1])[1]]
 
 
 def evaluate_procedure(
@@ -165,7 +182,11 @@ def evaluate_procedure(
 
     Methods: ``calibrated`` (the service's), ``plain`` (the threshold of the estimates, the
     baseline), ``calibrated_own`` (calibrated on each series' own dispersion and its error
-    instead of the pool's: measured in BENCHMARKS.md, not better).
+    instead of the pool's: measured in BENCHMARKS.md, not better), ``shrunk`` and
+    ``posterior`` (the series' dispersion shrunk toward the pool, :func:`sector_dispersion`;
+    calibrated, or averaged over the sector's posterior, :func:`posterior_threshold`), and
+    ``joint`` (one chart per sector over the sum of its series' llrs,
+    :func:`~truceline.core.alarm_bound.joint_calibrated_threshold`).
 
     Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
     intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
@@ -195,9 +216,9 @@ def evaluate_procedure(
             for cat, _, _, y in drawn[n]:
                 pool.setdefault(cat, []).append((y, base_c[n]))
         disp = {k: pooled_dispersion(v) for k, v in pool.items()}
-        disp_se = {
-            k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in pool.items()
-        }
+        disp_err = {k: dispersion_error(v) for k, v in pool.items()}
+        disp_spread = {k: dispersion_spread(v) for k, v in pool.items()}
+        disp_se = {k: math.hypot(disp_err[k], disp_spread[k]) for k in pool}
         # the continuations' coverage and counts, shared by the methods (paired comparison)
         watch_c = {n: rng.choice(cov[n], watch_days) for n in names}
         watch_y = {
@@ -220,7 +241,8 @@ def evaluate_procedure(
             for n in names:
                 rec = out[m][n]
                 series = drawn[n]
-                charts = []
+                charts: list[tuple[Baseline, float]] = []
+                joint: list[tuple[Baseline, Baseline, float, float]] = []
                 expected = 0.0
                 for cat, rate, size, y in series:
                     d, se = disp[cat], disp_se[cat]
@@ -229,24 +251,48 @@ def evaluate_procedure(
                             pooled_dispersion([(y, base_c[n])]),
                             dispersion_error([(y, base_c[n])]),
                         )
+                    elif m in ("shrunk", "posterior", "joint"):  # own, shrunk to the pool
+                        d, se = sector_dispersion(y, base_c[n], pool[cat])
                     b = fit_baseline(y, base_c[n], dispersion=d)
+                    truth = Baseline(rate, size, b.days, b.coverage)
+                    if m == "joint":  # one chart per sector: its threshold below
+                        charts.append((b, math.nan))
+                        joint.append((b, truth, d, se))
+                        continue
                     h = _thresholds(m, b, arl0 * len(series), d, se)
                     charts.append((b, h))
-                    truth = Baseline(rate, size, b.days, b.coverage)
                     expected += 1.0 / arl_markov(b, h, truth=truth, states=BOOT_STATES)
+                if m == "joint":
+                    designs = [j[0] for j in joint]
+                    h = joint_calibrated_threshold(
+                        designs,
+                        arl0,
+                        dispersions=[j[2] for j in joint],
+                        dispersion_ses=[j[3] for j in joint],
+                    )
+                    expected = 1.0 / joint_arl(designs, [j[1] for j in joint], h)
+                    charts = [(b, h) for b, _ in charts]
                 hit: set[int] = set()
+                if m == "joint":
+                    hit = set(_joint_alarm_days(watch_y[n], watch_c[n], charts))
                 for (b, h), y in zip(charts, watch_y[n], strict=True):
+                    if m == "joint":
+                        break
                     hit |= set(_alarm_days(y, watch_c[n], b, h))
                 rec["false"].append(len(hit))
                 rec["expected"].append(expected * watch_days)
                 rec["days"] += watch_days
                 for kind, (pre, c, ys) in esc[n].items():
-                    first = [
-                        d
-                        for (b, h), y in zip(charts, ys, strict=True)
-                        for d in _alarm_days(y, c, b, h)
-                        if d >= pre
-                    ]
+                    days_ = (
+                        _joint_alarm_days(ys, c, charts)
+                        if m == "joint"
+                        else [
+                            d
+                            for (b, h), y in zip(charts, ys, strict=True)
+                            for d in _alarm_days(y, c, b, h)
+                        ]
+                    )
+                    first = [d for d in days_ if d >= pre]
                     delay = min(first) - pre if first else None
                     if kind == "spike" and delay is not None and delay >= SPIKE_WINDOW:
                         delay = None
