@@ -88,13 +88,16 @@ def main() -> None:
     tmp = Path(args.work or tempfile.mkdtemp(prefix="bench-check-"))
     tmp.mkdir(parents=True, exist_ok=True)
     base_src = tmp / "baseline"
-    if not base_src.exists():
+    if not base_src.exists():  # kept between runs in ``--work`` (with numba's cache)
         base_src.mkdir()
         arch = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "src"],
                               check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(base_src)], input=arch, check=True)
-    rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline],
-                         check=True, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", args.baseline],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        (base_src / "REV").write_text(rev)
+    rev_file = base_src / "REV"
+    rev = rev_file.read_text().strip() if rev_file.exists() else "unknown revision"
     here = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           check=True, capture_output=True, text=True).stdout.strip()
     rows = []
@@ -113,7 +116,7 @@ def main() -> None:
         same = res["baseline"]["digests"] == res["this"]["digests"]
         rows.append((n_obs, res, same, res["this"]["out"]))
     lines = [
-        f"# `truceline check` by store size: {here} against {args.baseline} ({rev})",
+        f"# `truceline check` by store size: {here} against {args.baseline} at {rev}",
         "",
         "Fresh processes, one after the other, on copies of the same store; CPU = user + "
         "system of the check process; peak = its maximum RSS. Identical: incidents, findings, "
