@@ -121,3 +121,23 @@ def test_overdue_escalation_and_the_report_line(doc: dict[str, Any]) -> None:
     assert [(e.escalates, e.recipients, e.deadline) for e in esc] == [
         (n.id, ("MED", "UK"), None) for n in ns]
     assert escalations(a, overdue(ns, set(), later), {e.id for e in esc}, later) == []
+
+
+def test_a_count_at_the_period_edges_and_many_findings(doc: dict[str, Any]) -> None:
+    # the count takes both ends of the period: 24 h before a finding's time counts, 24 h and
+    # a second does not; a finding without a time is never counted nor completes a count
+    a = _agreement(doc, provisions=["M25-ceasefire"],
+                   trigger={"count": {"at_least": 3, "within_hours": 24}})
+    edge = [_f(1, 48), _f(2, 36), _f(3, 24), Finding("f-9", "M25-ceasefire", "ceasefire",
+                                                      Verdict.VIOLATION, "RU", ("o-9",), "x")]
+    made = [n.finding_id for n in due(a, edge, set(), NOW) if n.guarantor == "UK"]
+    assert made == ["f-3"]
+    late = [_f(1, 48 + 1 / 3600), _f(2, 36), _f(3, 24)]
+    assert [n for n in due(a, late, set(), NOW) if n.guarantor == "UK"] == []
+    # many findings, unsorted: each one's count is the brute-force count over all of them
+    hours = [(i * 7919) % 500 / 3.0 for i in range(400)]
+    fs = [_f(i, h) for i, h in enumerate(hours)]
+    made = {n.finding_id for n in due(a, fs, set(), NOW) if n.guarantor == "UK"}
+    want = {f"f-{i}" for i, h in enumerate(hours)
+            if sum(1 for g in hours if h <= g <= h + 24) >= 3}
+    assert made == want and 0 < len(want) < len(fs)

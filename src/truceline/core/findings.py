@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from truceline.core.plain_records import plain
 
 
 class Verdict(StrEnum):
@@ -47,7 +49,7 @@ class Finding:
     coverage: float | None = None
 
     def to_record(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = plain(self)
         d["verdict"] = self.verdict.value
         d["evidence"] = list(self.evidence)
         if d["coverage"] is None:  # absent, so findings without coverage keep their bytes

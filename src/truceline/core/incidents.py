@@ -7,10 +7,11 @@ so the checks have one input shape either way.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from truceline.core.observations import Observation
+from truceline.core.plain_records import plain
 from truceline.core.taxonomy import ExplosionType
 
 
@@ -46,7 +47,7 @@ class Incident:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_record(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = plain(self)
         d["evidence"] = list(self.evidence)
         return d
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,9 +78,11 @@ def meets(trigger: Trigger, f: Finding) -> bool:
     return not trigger.weapon_classes or f.weapon_class in trigger.weapon_classes
 
 
-def _counted(trigger: Trigger, f: Finding, matching: Sequence[Finding]) -> bool:
+def _counted(trigger: Trigger, f: Finding, times: Callable[[], list[datetime]]) -> bool:
     """The count condition: at least ``at_least`` matching findings in the period ending at
-    ``f``'s time (``f`` included). A finding without a time never completes a count."""
+    ``f``'s time (``f`` included). A finding without a time never completes a count.
+    ``times``: the matching findings' times, sorted (made once per clause, when first needed:
+    counting by bisection keeps a clause's cost at m log m where a scan per finding was m²)."""
     c = trigger.count
     if c is None:
         return True
@@ -87,8 +90,19 @@ def _counted(trigger: Trigger, f: Finding, matching: Sequence[Finding]) -> bool:
         return False
     end = datetime.fromisoformat(f.time)
     start = end - timedelta(hours=c.within_hours)
-    n = sum(1 for g in matching if g.time and start <= datetime.fromisoformat(g.time) <= end)
-    return n >= c.at_least
+    ts = times()
+    return bisect_right(ts, end) - bisect_left(ts, start) >= c.at_least
+
+
+def _sorted_times(matching: Sequence[Finding]) -> Callable[[], list[datetime]]:
+    """The matching findings' times, parsed and sorted on first call, then kept."""
+    kept: list[list[datetime]] = []
+
+    def times() -> list[datetime]:
+        if not kept:
+            kept.append(sorted(datetime.fromisoformat(g.time) for g in matching if g.time))
+        return kept[0]
+    return times
 
 
 def recipients(agreement: Agreement, guarantor: Guarantor, words: Iterable[str],
@@ -116,9 +130,10 @@ def due(agreement: Agreement, findings: Sequence[Finding], existing: set[str],
         for c in g.clauses:
             provs = covered(agreement, g, c)
             matching = [f for f in findings if f.provision_id in provs and meets(c.trigger, f)]
+            times = _sorted_times(matching)
             for f in matching:
                 nid = _nid(g.id, c.id, f.id)
-                if nid in existing or not _counted(c.trigger, f, matching):
+                if nid in existing or not _counted(c.trigger, f, times):
                     continue
                 out.append(Notification(
                     nid, BREACH, g.id, c.id, f.provision_id, f.id, f.party, f.verdict.value,

@@ -122,8 +122,10 @@ def incident_entries(store: Store, incidents: list[Incident], observations: int,
 def run_check(store: Store) -> CheckResult:
     ctx = load_context(store)
     observations = store.observations()
+    read = len(observations)
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
     incidents, findings, sources = _derive(ctx, observations, upheld)
+    del observations  # the largest thing held (an object each); writing needs only the count
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     entries = [
         ("finding", entry_bytes("finding", f.to_record()))
@@ -132,9 +134,9 @@ def run_check(store: Store) -> CheckResult:
     ]
     now = {f.id for f in findings}
     entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
-    recorded = incident_entries(store, incidents, len(observations), sources)
+    recorded = incident_entries(store, incidents, read, sources)
     store.replace_incidents(incidents, recorded)
     store.replace_findings(findings, entries)
     store_source_estimates(store, sources)
-    store.set_meta(CHECKED_META, str(len(observations)))
+    store.set_meta(CHECKED_META, str(read))
     return CheckResult(findings, len(incidents), len(entries) + len(recorded))

@@ -26,12 +26,7 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.grouping import group
-from truceline.core.fusion.link import (
-    LinkParams,
-    link_origin_impact,
-    pair_by_arrival_order,
-    pair_launch_to_burst,
-)
+from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import (
     M_ARRIVAL,
     M_BAND,
@@ -43,6 +38,7 @@ from truceline.core.fusion.locate import (
     locate,
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
+from truceline.core.fusion.timed_pairs import pair_by_arrival_order_parts
 from truceline.core.fusion.wind import estimate_wind
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
@@ -309,7 +305,8 @@ def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                 partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
                 ) -> None:
     """Type and pair the precisely timed fixes left alone by :func:`_link`, in place
-    (:func:`~truceline.core.fusion.link.pair_by_arrival_order`): the earlier of a pair becomes
+    (:func:`~truceline.core.fusion.link.pair_by_arrival_order`, on space-time parts:
+    :mod:`.timed_pairs`): the earlier of a pair becomes
     the origin, attributed like any other, the later its impact."""
     timed = fixes.located & (fixes.method & M_ARRIVAL > 0) & (partner < 0)
     w = np.flatnonzero(timed)
@@ -322,7 +319,7 @@ def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
         if pw.shape[1] else np.full(len(w), -1)
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov[w], axis1=1, axis2=2)))
     t_sd = 0.5 + sig / 330.0  # the emission time follows the range: ~1 s per 330 m of doubt
-    o, i = pair_by_arrival_order(
+    o, i = pair_by_arrival_order_parts(
         fixes.x[w], fixes.y[w], fixes.cov[w], tg[w], t_sd, role[w] != ROLE_IMPACT,
         role[w] != ROLE_ORIGIN, side.astype(np.int64), lp)
     if not len(o):
