@@ -94,6 +94,19 @@ class LinkParams:
                 for name, r in self.max_range_m.items()]
 
 
+def _space_time(ox: F64, oy: F64, o_lo: F64, o_hi: F64, ix: F64, iy: F64, i_lo: F64,
+                i_hi: F64, reach: float, v_min: float) -> tuple[F64, F64]:
+    """Origins and impacts as points of one space-time in which a Chebyshev ball of radius
+    ``reach`` holds every pair within range whose timing could fit (the impact's window
+    after the origin's by up to ``reach / v_min``): time scaled so that the widest windows
+    plus the longest flight span ``reach``."""
+    span = (float(np.max(o_hi - o_lo)) + float(np.max(i_hi - i_lo))) / 2 + reach / v_min
+    k = reach / span
+    zo = np.column_stack([ox, oy, ((o_lo + o_hi) / 2 + reach / v_min / 2) * k])
+    zi = np.column_stack([ix, iy, (i_lo + i_hi) / 2 * k])
+    return zo, zi
+
+
 def link_origin_impact(
     ox: F64, oy: F64, o_cov: F64, o_lo: F64, o_hi: F64, o_class: NDArray[np.object_],
     o_party: I64,
@@ -121,12 +134,8 @@ def link_origin_impact(
     reach = max(*p.max_range_m.values(), p.default_range_m) + 2.5 * np.sqrt(2) \
         * p.max_sigma_m
     v_min = min([v * p.speed_factor[0] for v in p.speed_ms.values()] + [p.default_speed_ms[0]])
-    mo, mi = (o_lo + o_hi) / 2, (i_lo + i_hi) / 2
-    span = (float(np.max(o_hi[og] - o_lo[og])) + float(np.max(i_hi[ig] - i_lo[ig]))) / 2 \
-        + reach / v_min
-    k = reach / span
-    zo = np.column_stack([ox[og], oy[og], (mo[og] + reach / v_min / 2) * k])
-    zi = np.column_stack([ix[ig], iy[ig], mi[ig] * k])
+    zo, zi = _space_time(ox[og], oy[og], o_lo[og], o_hi[og], ix[ig], iy[ig], i_lo[ig],
+                         i_hi[ig], reach, v_min)
     # candidate pairs as arrays (not per-origin lists), in (origin, impact) order; without a
     # weapon class on either side there is no range to test, so such pairs are not looked for
     # (in a week of unclassed reports they were millions)
@@ -256,12 +265,8 @@ def _class_mixture_pairs(
     vhi = np.array([p.speed_ms.get(n, p.default_speed_ms[1] / hi_f) * hi_f for n in names])
     reach = float(rng.max()) + 2.5 * np.sqrt(2) * p.max_sigma_m
     v_min = float(vlo.min())
-    mo, mi = (o_lo + o_hi) / 2, (i_lo + i_hi) / 2
-    span = (float(np.max(o_hi[og] - o_lo[og])) + float(np.max(i_hi[ig] - i_lo[ig]))) / 2 \
-        + reach / v_min
-    kt = reach / span
-    zo = np.column_stack([ox[og], oy[og], (mo[og] + reach / v_min / 2) * kt])
-    zi = np.column_stack([ix[ig], iy[ig], mi[ig] * kt])
+    zo, zi = _space_time(ox[og], oy[og], o_lo[og], o_hi[og], ix[ig], iy[ig], i_lo[ig],
+                         i_hi[ig], reach, v_min)
     K = p.mixture_neighbours
 
     def near(src: F64, dst: F64) -> tuple[I64, I64, NDArray[np.bool_]]:
@@ -291,7 +296,7 @@ def _class_mixture_pairs(
         d = np.hypot(ox[oi] - ix[ii], oy[oi] - iy[ii])
         sig = np.sqrt(np.trace(o_cov[oi], axis1=1, axis2=2)
                       + np.trace(i_cov[ii], axis1=1, axis2=2))
-        dt = mi[ii] - mo[oi]
+        dt = (i_lo[ii] + i_hi[ii]) / 2 - (o_lo[oi] + o_hi[oi]) / 2
         win2 = ((o_hi[oi] - o_lo[oi]) ** 2 + (i_hi[ii] - i_lo[ii]) ** 2) / 12.0
         like = np.zeros(len(oi))
         for k in range(len(names)):
