@@ -151,7 +151,8 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             key = (r["scenario"], f["provision"], str(f["party"]))
             c = pool[key]
             for k in ("true_violations", "found", "true_observable", "found_observable",
-                      "true_origin2", "found_origin2", "violation_findings", "correct",
+                      "true_origin1", "found_origin1", "true_origin2", "found_origin2",
+                      "violation_findings", "correct",
                       "compliant_despite_violation"):
                 c[k] += f.get(k, 0)
             miss[key].update(f["misses"])
@@ -163,11 +164,15 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
     lines += ["", f"## Pooled over the seeds, against the bar ({BAR})", "",
               "Recall (origin >= 2 sources): among the true violations whose origin at "
               "least two sources reported (stored reports), how many were found; one report "
-              "of an origin does not place it, so this is what fusion could fix at all.", "",
+              "of an origin does not place it, so this is what fusion could fix at all. "
+              "Origin reported: the true violations with at least one stored report of "
+              "their origin (for planted items, all); an impact alone does not say who fired, "
+              "so origin reported / true bounds the recall any honest check can reach.", "",
               "| scenario | provision | party | true | recall | recall (observable) | "
+              "origin reported (share) | recall (origin reported) | "
               "origin >= 2 sources | recall (origin >= 2 sources) | "
               "precision | compliant despite | seeds at the bar |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, c in sorted(pool.items()):
         if not c["true_violations"] and not c["violation_findings"]:
             continue
@@ -176,6 +181,8 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             f"| {key[0]} | {key[1]} | {key[2]} | {c['true_violations']} | "
             f"{v(ratio(c['found'], c['true_violations']))} | "
             f"{v(ratio(c['found_observable'], c['true_observable']))} | "
+            f"{c['true_origin1']} ({v(ratio(c['true_origin1'], c['true_violations']))}) | "
+            f"{v(ratio(c['found_origin1'], c['true_origin1']))} | "
             f"{c['true_origin2']} | {v(ratio(c['found_origin2'], c['true_origin2']))} | "
             f"{v(ratio(c['correct'], c['violation_findings']))} | "
             f"{c['compliant_despite_violation']} | {sum(ok)}/{len(ok)} |")

@@ -176,6 +176,9 @@ def test_findings_recall_observable_summaries_and_why_missed() -> None:
     # among the events whose origin two sources reported: e1 (found); e4 is one post's twice
     assert (ru["true_origin2"], ru["found_origin2"], ru["recall_origin2"]) == (1, 1, 1.0)
     assert (ua["true_origin2"], ua["recall_origin2"]) == (0, None)
+    # with any report of its origin (what bounds recall): e1; e3 and e4, not e2 (none)
+    assert (ru["true_origin1"], ru["found_origin1"], ru["recall_origin1"]) == (1, 1, 1.0)
+    assert (ua["true_origin1"], ua["found_origin1"], ua["recall_origin1"]) == (2, 0, 0.0)
 
 
 def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:

@@ -85,10 +85,12 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
     rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     observable: dict[str, bool] = {}
     two: dict[str, bool] = {}
+    one: dict[str, bool] = {}  # some report of its origin is stored: attributable at all
     for thing in events:
         origin = (thing.get("reports") or {}).get("origin", ())
         two[thing["id"]] = source_of is not None and len(
             {source_of.get(i, i) for i in origin if i in stored}) >= 2
+        one[thing["id"]] = any(i in stored for i in origin)
     for (pid, iid), party in true_party.items():
         th = thing_of[iid]
         observable[iid] = bool(th.get("observable", True)) if th["type"] == "event" \
@@ -96,6 +98,7 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(party))]["true"] += 1
         rows[(pid, str(party))]["true_observable"] += observable[iid]
         rows[(pid, str(party))]["true_origin2"] += two.get(iid, False)
+        rows[(pid, str(party))]["true_origin1"] += one.get(iid, th["type"] != "event")
     found: set[tuple[str, str]] = set()
     owned: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
     touched: set[tuple[str, str]] = set()
@@ -151,6 +154,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(true_party[(pid, iid)]))]["found"] += 1
         rows[(pid, str(true_party[(pid, iid)]))]["found_observable"] += observable[iid]
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin2"] += two.get(iid, False)
+        rows[(pid, str(true_party[(pid, iid)]))]["found_origin1"] += one.get(
+            iid, thing_of[iid]["type"] != "event")
     miss_dist: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
         lambda: defaultdict(list))
     for (pid, iid), party in true_party.items():
@@ -174,6 +179,9 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             "true_origin2": c["true_origin2"], "found_origin2": c["found_origin2"],
             "recall_origin2": round(c["found_origin2"] / c["true_origin2"], 4)
             if c["true_origin2"] else None,
+            "true_origin1": c["true_origin1"], "found_origin1": c["found_origin1"],
+            "recall_origin1": round(c["found_origin1"] / c["true_origin1"], 4)
+            if c["true_origin1"] else None,
             "violation_findings": c["flagged"], "correct": c["correct"],
             "precision": round(c["correct"] / c["flagged"], 4) if c["flagged"] else None,
             "unattributed": c["unattributed"], "insufficient_evidence": c["insufficient"],
