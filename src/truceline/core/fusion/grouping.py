@@ -316,10 +316,21 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     # joint fit's misfit at this stage is the wind's as much as another sound's)
     windless = np.bincount(lab, ~b.wind_known[rows], minlength=G) > 0
     cand = np.flatnonzero((np.bincount(lab, minlength=G)[lab] >= 4) & ~windless[lab])
+    # one array for sure where every sensor is within half the distance of the centre
+    ox, oy = b.ox[rows[cand]], b.oy[rows[cand]]
+    size = np.maximum(np.bincount(lab[cand], minlength=G), 1)
+    mx = np.bincount(lab[cand], ox, minlength=G) / size
+    my = np.bincount(lab[cand], oy, minlength=G) / size
+    far = np.zeros(G)
+    np.maximum.at(far, lab[cand], np.hypot(ox - mx[lab[cand]], oy - my[lab[cand]]))
+    cand = cand[far[lab[cand]] > p.sub_array_m / 2]
     if not len(cand):
         return lab
-    xy = np.column_stack([b.ox[rows[cand]], b.oy[rows[cand]]])
-    pr = cKDTree(xy).query_pairs(p.sub_array_m, output_type="ndarray")
+    # pairs only within a group: the group as a third coordinate far beyond the radius (one
+    # sensor hears many events, so pairs across groups would grow with the square of them)
+    xyz = np.column_stack([b.ox[rows[cand]], b.oy[rows[cand]],
+                           lab[cand] * (4.0 * p.sub_array_m)])
+    pr = cKDTree(xyz).query_pairs(p.sub_array_m, output_type="ndarray")
     pr = pr[lab[cand[pr[:, 0]]] == lab[cand[pr[:, 1]]]]
     n = len(cand)
     _, comp = connected_components(coo_matrix(
