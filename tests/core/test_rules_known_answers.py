@@ -155,10 +155,10 @@ def test_minsk_ii_ceasefire_presence_movement(tmp_path: Path, donbas) -> None:
             fire_type="explosion",
             explosion_type="outgoing",
         ),
-        _obs(
+        _obs(  # 20 minutes on: no shot's flight, so not the outgoing's impact
             "impact-ua",
             "fire",
-            t,
+            "2015-06-01T22:30:00+03:00",
             place(line, 100, 3, in_ordlo, False),
             fire_type="explosion",
             explosion_type="impact",
