@@ -241,7 +241,8 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
                        np.minimum.reduceat(b.t_lo[srt], st)[vague],
                        np.maximum.reduceat(b.t_hi[srt], st)[vague],
                        vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
-    both = _units_of_reports(b, cd, rrows, _take_units(aunits, fx_ids), vu)
+    fixed_units = _take_units(aunits, fx_ids)
+    both = _units_of_reports(b, cd, rrows, fixed_units, vu)
     ulab, qi, qj = _cluster(both, 0, p, n_main=U)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]
@@ -252,8 +253,8 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
         pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
-        same = _same_sound(b, arows, alab, vague, fx_ids, _take_units(aunits, fx_ids),
-                           ulab[len(rrows):], qi, qj, p)
+        same = _same_sound(b, arows, alab, vague, fx_ids, fixed_units, ulab[len(rrows):],
+                           qi, qj, p)
         qi, qj = qi[same], qj[same]
         # the group must not already hold one of the vague group's sources
         n_fit = np.bincount(qi, minlength=len(vu))
@@ -331,7 +332,6 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     xyz = np.column_stack([b.ox[rows[cand]], b.oy[rows[cand]],
                            lab[cand] * (4.0 * p.sub_array_m)])
     pr = cKDTree(xyz).query_pairs(p.sub_array_m, output_type="ndarray")
-    pr = pr[lab[cand[pr[:, 0]]] == lab[cand[pr[:, 1]]]]
     n = len(cand)
     _, comp = connected_components(coo_matrix(
         (np.ones(len(pr)), (pr[:, 0], pr[:, 1])), shape=(n, n)), directed=False)

@@ -140,7 +140,7 @@ def link_origin_impact(
     # weapon class on either side there is no range to test, so such pairs are not looked for
     # (in a week of unclassed reports they were millions)
     sides = [(np.arange(len(og)), np.arange(len(ig)))]
-    conflict = _conflict(o_class, i_class, p)
+    conflict = _conflict(o_class, i_class)
     if not p.link_unknown_class:
         oc = np.flatnonzero(o_class[og] != None)  # noqa: E711
         nc = np.flatnonzero(o_class[og] == None)  # noqa: E711
@@ -221,9 +221,9 @@ def link_origin_impact(
             np.concatenate([*take_i, mi_]).astype(np.int64))
 
 
-def _conflict(o_class: NDArray[np.object_], i_class: NDArray[np.object_], p: LinkParams
+def _conflict(o_class: NDArray[np.object_], i_class: NDArray[np.object_]
               ) -> Callable[[I64, I64], NDArray[np.bool_]]:
-    """Whether pairs name two different classes (never, unless ``mixture_on_conflict``)."""
+    """Whether pairs name two different classes."""
     def f(oi: I64, ii: I64) -> NDArray[np.bool_]:
         a, b = o_class[oi], i_class[ii]
         return np.asarray((a != None) & (b != None) & (a != b), bool)  # noqa: E711
@@ -319,7 +319,7 @@ def _class_mixture_pairs(
         b_i, s_i = _best_two(ii, mis, ni)
         unknown = (o_class[oi] == None) & (i_class[ii] == None)  # noqa: E711
         if p.mixture_on_conflict:
-            unknown |= _conflict(o_class, i_class, p)(oi, ii)
+            unknown |= _conflict(o_class, i_class)(oi, ii)
         take = (unknown & free_o[oi] & free_i[ii] & ~crowded_o[oi] & ~crowded_i[ii]
                 & (mis == b_o[oi]) & (mis == b_i[ii])
                 & (s_o[oi] >= mis + p.mixture_margin) & (s_i[ii] >= mis + p.mixture_margin))
