@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,14 +58,23 @@ def sources(n: int) -> list[Signer]:
     return [Signer(f"bench-post-{k}", bytes([k + 1]) * 32) for k in range(n)]
 
 
-def make_batches(signers: list[Signer], total: int, batch: int, tag: str) -> list[list[dict]]:
-    """Signed fire observations spread over the Donetsk front (each id unique)."""
+def make_batches(signers: list[Signer], total: int, batch: int, tag: str,
+                 burst: bool = False) -> list[list[dict]]:
+    """Signed fire observations spread over the Donetsk front (each id unique).
+
+    Each monitor reports once a second, its reports' times advancing with their order (a
+    busy sensor's feed). With ``burst``, the earlier layout: every report falls in one of 480
+    minutes, so each monitor has ever more reports in the same second as the run goes on
+    (~70 at the end of a 40 s run), the worst case of ingest's lookup of resubmitted copies.
+    """
     out, cur = [], []
+    start = datetime(2025, 3, 25 if tag == "base" else 21, 20, tzinfo=UTC)  # no copies across
     for i in range(total):
         s = signers[i % len(signers)]
+        t = (f"2025-03-{21 + i % 8:02d}T20:{i % 60:02d}:00Z" if burst else
+             (start + timedelta(seconds=i // len(signers))).strftime("%Y-%m-%dT%H:%M:%SZ"))
         rec = {"id": f"{tag}-{i}", "kind": "fire", "fire_type": "explosion",
-               "explosion_type": "outgoing", "source_id": s.name,
-               "time": f"2025-03-{21 + i % 8:02d}T20:{i % 60:02d}:00Z",
+               "explosion_type": "outgoing", "source_id": s.name, "time": t,
                "lon": 37.3 + (i % 997) * 0.0008, "lat": 48.1 + (i % 613) * 0.0008,
                "location_uncertainty_m": 300.0, "weapon_class": "tube_artillery"}
         cur.append(sign_observation(parse_observation(rec), s).to_record())
@@ -258,14 +268,17 @@ def main() -> None:
                     "of the run (the run stops early when they are used up).")
     ap.add_argument("--pg", help="Also run on the PostgreSQL server of this URL (in a scratch "
                     "database created for the run and dropped after it).")
+    ap.add_argument("--burst", action="store_true", help="The earlier layout: each monitor's "
+                    "reports crowd into 480 seconds (the copies lookup's worst case).")
     ap.add_argument("--out", default=str(ROOT / "bench/results/http.md"))
     args = ap.parse_args()
     args.seconds = min(args.seconds, (HARD_LIMIT_S - 60) / (2 if args.pg else 1) - 20)
     started = time.monotonic()
     signers = sources(args.sources)
     t = time.perf_counter()
-    load_batches = make_batches(signers, int(args.rate * args.seconds), args.batch, "load")
-    base_batches = make_batches(signers, 10 * args.batch, args.batch, "base")
+    load_batches = make_batches(signers, int(args.rate * args.seconds), args.batch, "load",
+                                args.burst)
+    base_batches = make_batches(signers, 10 * args.batch, args.batch, "base", args.burst)
     sign_rate = sum(map(len, load_batches + base_batches)) / (time.perf_counter() - t)
     results = []
     tmp = Path(tempfile.mkdtemp(prefix="truceline-bench-"))
@@ -310,9 +323,9 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], sign_rate: f
             f"{r['submit_p50']:.0f} | {r['submit_p99']:.0f} | {r['read_p50']:.1f} | "
             f"{r['read_p99']:.1f} | {r['requests']} | {r['reads']} | {err} |")
     for r in results:
-        ok_ingest = "met" if r["obs_per_s"] >= 5000 else "**not met**"
+        ok_ingest = "met" if r["obs_per_s"] >= 10000 else "**not met**"
         ok_read = "met" if r["read_p99"] < 100 else "**not met**"
-        lines.append(f"\n{r['label']}: target ≥ 5,000 signed obs/s {ok_ingest}; "
+        lines.append(f"\n{r['label']}: target ≥ 10,000 signed obs/s {ok_ingest}; "
                      f"reads p99 < 100 ms {ok_read}.")
     lines += [
         "", "Reading: the submit route parses the body once and hands the raw records to "

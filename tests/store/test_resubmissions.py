@@ -168,3 +168,29 @@ def test_record_verify_replay_and_a_rebuilt_mirror_keep_the_links(
         assert verify.verify_record(mirror).ok, verify.verify_record(mirror).problems
     finally:
         mirror.close()
+
+
+def test_copies_lookup_reads_the_latitude_band_and_the_links(ready: Store) -> None:
+    """The lookup of a batch's possible copies is narrowed in the store by source, second and
+    latitude band: a busy source's other reports of that second are not read, the copies
+    are, and a stored copy outside the band still comes back with its link (unparsed), since
+    a new report can change which member of its group is counted."""
+    from truceline.core.observations import parse_observation
+    from truceline.core.resubmissions import candidate_windows
+
+    def at(oid: str, lat: float) -> dict[str, Any]:
+        return {"id": oid, "kind": "fire", "fire_type": "explosion", "explosion_type": "impact",
+                "time": "2025-03-27T20:15:00Z", "source_id": "sensor-1", "lon": 37.8,
+                "lat": lat, "location_uncertainty_m": 50.0}
+
+    busy = [at(f"busy-{k:03d}", 48.5 + 0.001 * k) for k in range(1, 60)]  # 111 m apart
+    _ingest(ready, [at("m-far", 48.45), at("m-far-copy", 48.45), *busy])
+    assert ready.duplicate_links() == {"m-far-copy": "m-far"}
+    new = parse_observation(at("m-new", 48.5 + 0.001 * 30 + 0.00002))  # 2 m from busy-030
+    rows = {oid: (obs, dup) for oid, obs, dup in ready.duplicate_candidates(
+        candidate_windows([new]))}
+    assert set(rows) == {"busy-030", "m-far-copy"}
+    assert rows["busy-030"][0] is not None and rows["busy-030"][0].lat == pytest.approx(48.53)
+    assert rows["m-far-copy"] == (None, "m-far")
+    _ingest(ready, [at("m-new", 48.5 + 0.001 * 30 + 0.00002)])
+    assert ready.duplicate_links() == {"m-far-copy": "m-far", "m-new": "busy-030"}

@@ -43,19 +43,31 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from truceline.core.observations import ALL_FIELDS, Observation
 
 __all__ = [
+    "CandidateWindow",
     "ResubmissionParams",
+    "candidate_windows",
     "counted",
     "duplicates",
-    "near_any",
     "same_content",
     "superseded",
 ]
+
+
+class CandidateWindow(NamedTuple):
+    """Where stored copies of one report can be (see :func:`candidate_windows`)."""
+
+    source_id: str
+    start: datetime
+    end: datetime
+    lat_min: float | None
+    lat_max: float | None
 
 
 @dataclass(frozen=True)
@@ -222,29 +234,20 @@ def _pairs(group: list[Observation], p: ResubmissionParams
                         yield a, b
 
 
-def near_any(observations: Iterable[Observation], params: ResubmissionParams | None = None
-             ) -> Callable[[str, float | None], bool]:
-    """Could a stored report of this source and event latitude be a copy of one of
-    ``observations``? False only where it cannot (another source, a latitude farther than
-    ``position_m`` from theirs, an event position where they have none or the reverse), so
-    a reader may skip those: they join a group only through their stored link."""
-    dlat = (params or ResubmissionParams()).position_m / 110_574.0 * _WIDEN
-    bands: dict[str, set[int | None]] = {}
-    for o in observations:
-        b = bands.setdefault(o.source_id, set())
-        if o.lat is None:
-            b.add(None)
-        else:
-            k = math.floor(o.lat / dlat)
-            b.update((k - 1, k, k + 1))
-
-    def wanted(source_id: str, lat: float | None) -> bool:
-        b = bands.get(source_id)
-        if b is None:
-            return False
-        return (None if lat is None else math.floor(lat / dlat)) in b
-
-    return wanted
+def candidate_windows(observations: Iterable[Observation],
+                      params: ResubmissionParams | None = None) -> list[CandidateWindow]:
+    """Where a stored copy of each of ``observations`` can be: its source, the time
+    tolerance around it and a latitude band a little wider than ``position_m`` around its
+    event latitude (None, None: a report without an event position, whose copies have none
+    either). A reader may skip stored reports outside every window's band: they join a group
+    only through their stored link."""
+    p = params or ResubmissionParams()
+    tol = timedelta(seconds=p.time_s)
+    dlat = 2.0 * p.position_m / 110_574.0 * _WIDEN
+    return [CandidateWindow(o.source_id, o.time - tol, o.time + tol,
+                            None if o.lat is None else o.lat - dlat,
+                            None if o.lat is None else o.lat + dlat)
+            for o in observations]
 
 
 def superseded(observations: Iterable[Observation]) -> dict[str, str]:

@@ -47,7 +47,7 @@ import shapely
 
 from truceline.core.observations import Observation, Rejection, is_text, validate_records
 from truceline.core.record.canonical import entry_bytes
-from truceline.core.resubmissions import ResubmissionParams, duplicates, near_any
+from truceline.core.resubmissions import candidate_windows, duplicates
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Clock, Store, system_clock
@@ -95,9 +95,7 @@ def resubmission_links(store: Store, obs: list[Observation]) -> dict[str, tuple[
     """
     if not obs:
         return {}
-    tol = timedelta(seconds=ResubmissionParams().time_s)
-    rows = store.duplicate_candidates([(o.source_id, o.time - tol, o.time + tol) for o in obs],
-                                      near_any(obs))
+    rows = store.duplicate_candidates(candidate_windows(obs))
     known = {i: d for i, _, d in rows if d is not None}
     group = duplicates([*(o for _, o, _ in rows if o is not None), *obs], known=known)
     out = {}

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
+from truceline.core.resubmissions import CandidateWindow
 
 #: Meta key: how many observations the store held when the last check read them, so that a
 #: report (which reads the check's incidents and findings) can say how many it does not cover.
@@ -79,14 +80,14 @@ class Store(Protocol):
         empty: a rebuild from the log sets each link as its entry comes).
         """
 
-    def duplicate_candidates(
-        self, windows: Sequence[tuple[str, datetime, datetime]],
-        wanted: Callable[[str, float | None], bool] | None = None,
-    ) -> list[tuple[str, Observation | None, str | None]]:
-        """Stored observations of each (source id, start, end) window, times inclusive: each
-        one's id, the observation (None, unparsed, where ``wanted(source_id, lat)`` says it
-        cannot be a copy of what is being stored) and the id it is a duplicate of (None
-        when counted itself)."""
+    def duplicate_candidates(self, windows: Sequence[CandidateWindow]
+                             ) -> list[tuple[str, Observation | None, str | None]]:
+        """The stored observations that may be copies of what is being stored, and the
+        stored copies among the others: each one's id, the observation (None, unparsed,
+        where it lies outside every window's latitude band) and the id it is a duplicate of
+        (None when counted itself). A window's times are inclusive; its band is inclusive,
+        or (None, None) for reports without an event latitude. Counted reports outside
+        every band are left out: they cannot join a group."""
 
     def duplicate_links(self) -> dict[str, str]:
         """Every stored copy's id and the id of the report it is counted through."""

@@ -37,6 +37,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import (
+    SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
     SCHEMA_PERIOD_INDEXES,
     SCHEMA_V1,
@@ -81,6 +82,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_OPENINGS],
     [_pg_table(s) for s in SCHEMA_DERIVED],
     [_pg_table(s) for s in SCHEMA_PERIOD_INDEXES],
+    [_pg_table(s) for s in SCHEMA_COPY_INDEX],
 ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from truceline.adapters.store.schema import (
 )
 from truceline.core.observations import Observation
 from truceline.core.record.merkle import CompactRange, leaf_hash
+from truceline.core.resubmissions import CandidateWindow
 from truceline.errors import NotFoundError, StoreError
 from truceline.services.ports import AddResult, Entry, StoredCheckpoint
 
@@ -227,32 +228,29 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
                 self._append(entries)
         return result
 
-    def duplicate_candidates(
-        self, windows: Sequence[tuple[str, datetime, datetime]],
-        wanted: Callable[[str, float | None], bool] | None = None,
-    ) -> list[tuple[str, Observation | None, str | None]]:
-        """Stored observations of each (source id, start, end) window, times inclusive, each
-        with the id it is a duplicate of (None when counted itself); parsed only where
-        ``wanted(source_id, lat)`` (parsing is most of the cost when a source sends many
-        reports a second)."""
-        merged: list[list[Any]] = []  # a source's overlapping windows as one
-        for sid, a, b in sorted((s, time_text(a), time_text(b)) for s, a, b in windows):
-            if merged and merged[-1][0] == sid and a <= merged[-1][2]:
-                merged[-1][2] = max(merged[-1][2], b)
-            else:
-                merged.append([sid, a, b])
+    def duplicate_candidates(self, windows: Sequence[CandidateWindow]
+                             ) -> list[tuple[str, Observation | None, str | None]]:
+        # The bands are tested in SQL: a source that sends hundreds of reports a second
+        # (a sensor) has only a few within a copy's latitude band, and parsing or even
+        # fetching the others made a batch's cost grow with the store.
+        near = ("((w.lo IS NULL AND o.lat IS NULL) OR (o.lat >= w.lo AND o.lat <= w.hi))")
         out: dict[str, tuple[str, Observation | None, str | None]] = {}
-        for k in range(0, len(merged), 300):
-            part = merged[k : k + 300]
-            values = ",".join(["(?, ?, ?)"] * len(part))
+        cast = "CAST(? AS DOUBLE PRECISION)"
+        for k in range(0, len(windows), 200):
+            part = windows[k : k + 200]
+            values = ",".join([f"(?, ?, ?, {cast}, {cast})"] * len(part))
+            args = [v for w in part for v in (w.source_id, time_text(w.start),
+                                                time_text(w.end), w.lat_min, w.lat_max)]
             rows = self._all(
-                f"WITH w(s, a, b) AS (VALUES {values}) SELECT o.id, o.record, o.duplicate_of, "
-                "o.source_id, o.lat FROM w JOIN observations o ON o.source_id = w.s "
-                "AND o.time >= w.a AND o.time <= w.b", [v for row in part for v in row])
-            for oid, rec, dup, sid, lat in rows:
-                if oid not in out:
-                    parse = wanted is None or wanted(sid, lat)
-                    out[oid] = (oid, Observation.model_validate_json(rec) if parse else None, dup)
+                f"WITH w(s, a, b, lo, hi) AS (VALUES {values}) SELECT o.id, "
+                f"CASE WHEN {near} THEN o.record END, o.duplicate_of FROM w JOIN observations "
+                "o ON o.source_id = w.s AND o.time >= w.a AND o.time <= w.b "
+                f"WHERE o.duplicate_of IS NOT NULL OR {near}", args)
+            for oid, rec, dup in rows:
+                if rec is not None and (oid not in out or out[oid][1] is None):
+                    out[oid] = (oid, Observation.model_validate_json(rec), dup)
+                elif oid not in out:
+                    out[oid] = (oid, None, dup)
         return list(out.values())
 
     def duplicate_links(self) -> dict[str, str]:

@@ -18,6 +18,7 @@ from typing import Any
 from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import (
+    SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
     SCHEMA_PERIOD_INDEXES,
     SCHEMA_V1,
@@ -49,7 +50,8 @@ def _sqlite_table(stmt: str) -> str:
 #: Ordered migrations; the file's ``user_version`` is how many have run.
 MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2),
                                 list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS),
-                                list(SCHEMA_DERIVED), list(SCHEMA_PERIOD_INDEXES)]
+                                list(SCHEMA_DERIVED), list(SCHEMA_PERIOD_INDEXES),
+                                list(SCHEMA_COPY_INDEX)]
 
 
 @contextmanager
