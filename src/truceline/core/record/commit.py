@@ -170,20 +170,46 @@ def commit_entry(data: bytes, salt: Callable[[], bytes]) -> tuple[bytes, dict[st
     try:
         obj = json.loads(data)
         entry_type, body = obj["type"], obj["body"]
-        names = committed_fields(entry_type, body)
-        if not names or is_committed(entry_type, body):
+        clear = CLEAR.get(entry_type, frozenset())
+        if clear is None:
             return data, {}
-        out = dict(body)
-        openings: dict[str, Opening] = {}
-        for name in names:  # the values come from JSON: the fast canonical path holds
-            s = salt()
-            out[name] = {"c": _commit(entry_type, name, s, json_canonical(body[name]))}
-            openings[name] = (s, body[name])
+        names = sorted(k for k in body if k not in clear)
+        committed_form = any(type(body[n]) is dict for n in names) and \
+            is_committed(entry_type, body)
+        if not names or committed_form:
+            return data, {}
         if entry_type not in ENTRY_TYPES:
             raise ValidationError(f"unknown entry type {entry_type!r}", field="type")
-        return full_entry_bytes(entry_type, out), openings
+        openings: dict[str, Opening] = {}
+        commits: dict[str, str] = {}
+        for name in names:  # the values come from JSON: the fast canonical path holds
+            s = salt()
+            value = body[name]
+            commits[name] = _commit(entry_type, name, s, json_canonical(value))
+            openings[name] = (s, value)
+        return _committed_bytes(entry_type, body, commits), openings
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, TrucelineError):
         return data, {}
+
+
+def _committed_bytes(entry_type: str, body: Mapping[str, Any], commits: Mapping[str, str]
+                     ) -> bytes:
+    """:func:`full_entry_bytes` of ``body`` with ``commits`` in place of those fields' values,
+    written item by item: the encoder's output for a dict is its sorted items joined, and a
+    commitment is always ``{"c":"<hex>"}`` (a third of an observation's ingest cost went to
+    encoding those small dicts through the encoder's Python layer)."""
+    try:
+        items = []
+        for k in sorted(body):
+            c = commits.get(k)
+            v = f'{{"c":"{c}"}}' if c is not None else _JSON.encode(body[k])
+            items.append(f"{encode_basestring(k)}:{v}")
+        text = f'{{"body":{{{",".join(items)}}},"type":{encode_basestring(entry_type)}}}'
+        return text.encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        out = dict(body)
+        out.update((k, {"c": c}) for k, c in commits.items())
+        return full_entry_bytes(entry_type, out)
 
 
 def open_body(
