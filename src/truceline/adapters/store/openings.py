@@ -24,6 +24,19 @@ SCHEMA_OPENINGS = [
 ]
 
 
+#: SQLite, with schema 8: the openings table keyed by ``(idx, field)`` itself (``WITHOUT
+#: ROWID``), so each opening is written once, not to a rowid table and again to its key's
+#: index: an observation has about eleven (a third less of ingest's writes). PostgreSQL keeps
+#: its heap and key index.
+SQLITE_OPENINGS_BY_KEY = [
+    """CREATE TABLE openings_by_key (idx BIGINT NOT NULL, field TEXT NOT NULL,
+        salt BLOB NOT NULL, value TEXT NOT NULL, PRIMARY KEY (idx, field)) WITHOUT ROWID""",
+    "INSERT INTO openings_by_key SELECT idx, field, salt, value FROM openings",
+    "DROP TABLE openings",
+    "ALTER TABLE openings_by_key RENAME TO openings",
+]
+
+
 class _Salts:
     """Fresh random salts, read from the system's generator 256 at a time (one call per
     field costs a system call each); one per append, never shared between threads."""

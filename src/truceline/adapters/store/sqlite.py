@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from truceline.adapters.store.notifications import NotificationTables
-from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
+from truceline.adapters.store.openings import (
+    SCHEMA_OPENINGS,
+    SQLITE_OPENINGS_BY_KEY,
+    OpeningsTable,
+)
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
@@ -51,7 +55,7 @@ def _sqlite_table(stmt: str) -> str:
 MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2),
                                 list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS),
                                 list(SCHEMA_DERIVED), list(SCHEMA_PERIOD_INDEXES),
-                                list(SCHEMA_COPY_INDEX)]
+                                [*SCHEMA_COPY_INDEX, *SQLITE_OPENINGS_BY_KEY]]
 
 
 @contextmanager
