@@ -177,7 +177,8 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     # linking needs the fix to metres, not millimetres
     fx = locate(b.take(rows[keep], numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
                 cd.take(rows[keep]), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
-                                                  converged_m=0.5, converged_s=5e-4))
+                                                  converged_m=0.5, converged_s=5e-4,
+                                                  two_roots=False))
     fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
     fx_x[big], fx_y[big], fx_t0[big] = fx.x, fx.y, fx.t0
     fixed = np.zeros(G, bool)
@@ -342,7 +343,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     _, g = np.unique(lab[sel], return_inverse=True)
     fx = locate(b.take(rows[sel], numbers_only=True), g, cd.take(rows[sel]),
                 LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5,
-                             converged_s=5e-4))
+                             converged_s=5e-4, two_roots=False))
     mixed = ~fx.located | (np.bincount(g, fx.outlier, minlength=len(fx.located)) > 0)
     go = mixed[g]
     out = lab.copy()

@@ -20,7 +20,8 @@ intersection of the bearing lines and points, or the linear (Bancroft-style) sol
 arrival equations for four or more arrivals. The covariance is ``(J^T W J)^-1`` at the
 solution, marginalised over ``t0``, widened by the variance of unit weight where the inliers
 disagree beyond chance (chi-square test at 99 %); the 95 % ellipse scales it by
-chi-square(2) = 5.991.
+chi-square(2) = 5.991. A fix on exactly three arrival times states both crossings of its
+hyperbolas (:func:`_two_roots`), once the groups are linked.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ class LocateParams:
     met_temperature_sd_c: float = 0.5
     met_wind_sd_ms: float = 0.5
     wind_unknown_sd_ms: float = 4.0
+    #: Three arrival times and nothing else fix a source exactly, at one of (generally) two
+    #: points (:func:`_two_roots`): state the covariance about the fit that counts both.
+    two_roots: bool = True
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,10 @@ class Fixes:
     #: per group: by how much the stated covariance must grow for the sounds a mixed group
     #: rejected (1 where none; :func:`locate`)
     widen: F64 = field(default_factory=lambda: np.zeros(0))
+    #: per group: the covariance to state once the groups are linked, where the fix rests on
+    #: exactly three arrival times (both crossings of their hyperbolas, :func:`_two_roots`);
+    #: NaN elsewhere
+    stated: F64 = field(default_factory=lambda: np.zeros((0, 2, 2)))
 
 
 def ellipse(cov: F64, chi2: float = CHI2_95_2DOF) -> tuple[F64, F64, F64]:
@@ -252,6 +260,7 @@ def locate(
     wc = np.where(rw.typ == _BRG, wc / heavy_tail_factor(lone, p)[rw.g], wc)
     A, _ = _normal(rc, Jc, wc, rw.g, G)
     cov = _marginal_xy(A, has_t) + _air_cov(A, b, rw, p, x, y, Jc, wc, G)
+    stated = _two_roots(b, rw, p, x, y) if p.two_roots else np.full((G, 2, 2), np.nan)
     # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
     # the variance of unit weight, so an undetected bad report makes the fix less certain.
     nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
@@ -287,7 +296,97 @@ def locate(
     rms = np.sqrt(np.bincount(rw.g, r * r, minlength=G) / nrow)
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
-    return Fixes(x, y, t0, cov, located, method, rms, outlier, widen)
+    return Fixes(x, y, t0, cov, located, method, rms, outlier, widen, stated)
+
+
+def _two_roots(b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64) -> F64:
+    """The covariance to state (:attr:`Fixes.stated`; NaN where none) of fixes resting on
+    exactly three arrival times and nothing else.
+
+    Three arrivals give two time differences for two unknowns: the hyperbolas generally cross
+    twice, and both crossings fit with no residual (no degree of freedom is left to tell
+    them apart). With ``p = s_1 + P + Q t`` from the two differenced equations, ``|p - s_1|^2
+    = c^2 (a_1 - t)^2`` is a quadratic in the emission time ``t``; a root is physical when
+    the sound is emitted before every arrival. For a small array the fit often lands on the
+    crossing near the array while the source is the far one, or, far out where the two
+    crossings nearly meet, between them (baseline seed 1: 35 origins, 24 impacts; 29 % / 33 %
+    inside their ellipses). Each physical root is refined by the same fit; those that
+    explain the arrivals are, as far as the data go, equally likely places of the source, so
+    the stated covariance is the mean squared error about the fit's point:
+    ``mean_i (C_i + d_i d_i^T)``, ``d_i`` from the fit to root ``i`` and ``C_i`` its own
+    covariance. It is stated once the groups are linked (as :attr:`Fixes.widen`): linked with
+    it, the wide ellipses split origin-impact incidents apart."""
+    G = len(x)
+    out = np.full((G, 2, 2), np.nan)
+    start = np.searchsorted(rw.g, np.arange(G + 1))
+    n = np.diff(start)
+    n_arr = np.bincount(rw.g, rw.typ == _ARR, minlength=G)
+    tg = np.flatnonzero((n == 3) & (n_arr == 3) & np.isfinite(x) & np.isfinite(y))
+    if not len(tg):
+        return out
+    i1, i2, i3 = start[tg], start[tg] + 1, start[tg] + 2
+    ce = (rw.c[i1] + rw.c[i2] + rw.c[i3]) / 3.0 * rw.k[i1]  # grid metres per second
+    s1x, s1y, a1 = rw.ox[i1], rw.oy[i1], rw.val[i1]
+    s = [(rw.ox[i] - s1x, rw.oy[i] - s1y, rw.val[i] - a1) for i in (i2, i3)]
+    # -2 s_i . p + 2 c^2 a_i t = c^2 a_i^2 - |s_i|^2  (offsets from sensor 1 and its arrival)
+    m00, m01, m10, m11 = -2 * s[0][0], -2 * s[0][1], -2 * s[1][0], -2 * s[1][1]
+    det = m00 * m11 - m01 * m10
+    ok = np.abs(det) > 1e-6
+    det = np.where(ok, det, 1.0)
+    u = [ce * ce * a * a - sx * sx - sy * sy for sx, sy, a in s]
+    w = [-2 * ce * ce * a for _, _, a in s]
+    Px, Py = (m11 * u[0] - m01 * u[1]) / det, (-m10 * u[0] + m00 * u[1]) / det
+    Qx, Qy = (m11 * w[0] - m01 * w[1]) / det, (-m10 * w[0] + m00 * w[1]) / det
+    qa, qb, qc = Qx * Qx + Qy * Qy - ce * ce, 2 * (Px * Qx + Py * Qy), Px * Px + Py * Py
+    ok &= np.abs(qa) > 1e-12
+    qa = np.where(ok, qa, 1.0)
+    # noise can part a double root into a complex pair: then its real part, once
+    sq = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0))
+    latest = np.minimum(0.0, np.minimum(s[0][2], s[1][2])) + 1e-3  # emitted before all
+    K = len(tg)
+    sums = np.zeros((K, 2, 2))
+    count = np.zeros(K)
+    for sign in (1.0, -1.0):
+        t = (-qb + sign * sq) / (2 * qa)
+        rx, ry = s1x + Px + Qx * t, s1y + Py + Qy * t
+        use = ok & (t <= latest) & np.isfinite(rx) & np.isfinite(ry)
+        if sign < 0:
+            use &= sq > 0
+        C, fx, fy, fits = _refit(b, rw, p, tg, rx, ry, a1 + t)
+        d = np.stack([fx - x[tg], fy - y[tg]], axis=1)
+        term = C + d[:, :, None] * d[:, None, :]
+        use &= fits & np.isfinite(term).all(axis=(1, 2))
+        sums[use] += term[use]
+        count[use] += 1
+    has = count > 0
+    out[tg[has]] = sums[has] / count[has][:, None, None]
+    return out
+
+
+def _refit(b: FireBatch, rw: _Rows, p: LocateParams, tg: I64, x0: F64, y0: F64, t0: F64
+           ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """The groups ``tg`` fitted again from ``(x0, y0, t0)`` on their rows alone: each one's
+    (x, y) covariance, position, and whether every residual is within ``outlier_sigma``."""
+    K = len(tg)
+    new = np.full(int(rw.g.max(initial=-1)) + 1, -1, np.int64)
+    new[tg] = np.arange(K)
+    sel = np.flatnonzero(new[rw.g] >= 0)
+    sub = _Rows(**{f: getattr(rw, f)[sel] for f in _Rows.__dataclass_fields__})
+    sub = _Rows(**{**sub.__dict__, "g": new[rw.g[sel]]})
+    x0, y0, t0 = (np.nan_to_num(np.asarray(v, float)) for v in (x0, y0, t0))
+    with PARALLEL:
+        x, y, t = lk.levenberg_marquardt(
+            sub.typ, np.searchsorted(sub.g, np.arange(K + 1)), sub.ox, sub.oy, sub.val, sub.sd,
+            sub.lo, sub.hi, sub.c, sub.wu, sub.wv, sub.k, x0, y0, t0, np.zeros(K),
+            np.zeros(len(sel), bool), p.iterations, p.band_wall_frac, p.band_wall_m,
+            p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
+    r, _ = _residuals(sub, p, x, y, t, jac=False)
+    fits = np.bincount(sub.g, np.abs(r) > p.outlier_sigma, minlength=K) == 0
+    rc, J = _residuals(sub, p, x, y, t, for_cov=True)
+    ones = np.ones(len(sel))
+    A, _ = _normal(rc, J, ones, sub.g, K)
+    C = _marginal_xy(A, np.ones(K, bool)) + _air_cov(A, b, sub, p, x, y, J, ones, K)
+    return C, x, y, fits
 
 
 def heavy_tail_factor(k: I64 | int, p: LocateParams) -> F64:

@@ -167,7 +167,7 @@ def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
     outlier[rows] = sf.outlier
     return Fixes(per_group("x"), per_group("y"), per_group("t0"), per_group("cov"),
                  per_group("located"), per_group("method"), per_group("rms"), outlier,
-                 per_group("widen"))
+                 per_group("widen"), per_group("stated"))
 
 
 def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> Fixes:
@@ -212,7 +212,8 @@ def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> 
     located[g] = True
     method[g] = M_BEARING | M_BAND
     t0[g] = b.t[r]
-    return Fixes(x, y, t0, cv, located, method, fixes.rms, fixes.outlier, fixes.widen)
+    return Fixes(x, y, t0, cv, located, method, fixes.rms, fixes.outlier, fixes.widen,
+                 fixes.stated)
 
 
 def _locate_attribute(
@@ -250,15 +251,18 @@ def _locate_attribute(
 
 def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
            geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
-    """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``),
-    widened once the groups are linked into incidents, and those origins attributed again
-    with them (``prob`` in place)."""
+    """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
+    that rest on three arrival times (``Fixes.stated``), set once the groups are linked into
+    incidents, and those origins attributed again with them (``prob`` in place)."""
     if len(fixes.widen) != len(fixes.x):
         return fixes
-    w = np.flatnonzero(fixes.located & (fixes.widen > 1.0))
+    has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
+           else np.zeros(len(fixes.x), bool))
+    w = np.flatnonzero(fixes.located & ((fixes.widen > 1.0) | has))
     if not len(w):
         return fixes
     cov = fixes.cov.copy()
+    cov[has] = fixes.stated[has]
     cov[w] *= fixes.widen[w][:, None, None]
     o = w[role[w] == ROLE_ORIGIN]
     if geometry is not None and len(o):
