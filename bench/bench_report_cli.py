@@ -10,6 +10,10 @@ migrates its copy of the store, if its schema is newer), timed apart; the later 
 Wall time and the child's CPU time (user + system, less sensitive to other jobs on a shared
 machine) are medians over ``--rounds``. The Markdown and the map PNG must be identical.
 
+``--bytecode`` lets the children keep compiled modules (``__pycache__``), as an installed
+package does; without it they inherit the environment (``PYTHONDONTWRITEBYTECODE=1`` here
+compiles every module of ``truceline`` from source in every process, ~0.3 s).
+
     python bench/bench_report_cli.py --db checked.db [--days 2025-04-04] [--rounds 5]
 """
 
@@ -36,9 +40,12 @@ def _load() -> str:
     return Path("/proc/loadavg").read_text().split(" ")[0]
 
 
-def _report(src: Path, db: Path, day: str, out: Path) -> tuple[float, float]:
+def _report(src: Path, db: Path, day: str, out: Path, bytecode: bool = False
+            ) -> tuple[float, float]:
     """Wall and CPU seconds of one `truceline report` process."""
     env = {**os.environ, "PYTHONPATH": str(src)}
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(
@@ -71,6 +78,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--baseline", default="f5a43f3", help="Git revision of the baseline.")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--bytecode", action="store_true",
+                    help="Children keep compiled modules (as installed), whatever the env says.")
     args = ap.parse_args()
     with sqlite3.connect(args.db) as conn:
         (n_obs,) = conn.execute("SELECT count(*) FROM observations").fetchone()
@@ -98,13 +107,14 @@ def main() -> None:
         load_before = _load()
         rows = []
         for day in args.days.split(","):
-            first_old = _report(old_src / "src", old_db, day, tmp / f"first-old-{day}.md")
-            first = _report(new_src, new_db, day, tmp / f"first-{day}.md")  # compiles, keeps
+            bc = args.bytecode
+            first_old = _report(old_src / "src", old_db, day, tmp / f"first-old-{day}.md", bc)
+            first = _report(new_src, new_db, day, tmp / f"first-{day}.md", bc)  # compiles, keeps
             old: list[tuple[float, float]] = []
             new: list[tuple[float, float]] = []
             for _ in range(args.rounds):
-                old.append(_report(old_src / "src", old_db, day, tmp / f"old-{day}.md"))
-                new.append(_report(new_src, new_db, day, tmp / f"new-{day}.md"))
+                old.append(_report(old_src / "src", old_db, day, tmp / f"old-{day}.md", bc))
+                new.append(_report(new_src, new_db, day, tmp / f"new-{day}.md", bc))
             same_md = (tmp / f"old-{day}.md").read_text().replace("old-", "x-") == (
                 tmp / f"new-{day}.md"
             ).read_text().replace("new-", "x-")
@@ -123,7 +133,8 @@ def main() -> None:
         "",
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, SQLite. Baseline in the "
         f"same run: `src` at {args.baseline}. Median of {args.rounds} fresh processes each, "
-        "taking turns, after a first run of each (compiles and keeps the geometry); machine load "
+        "taking turns, after a first run of each (compiles and keeps the geometry"
+        f"{'; and the modules: bytecode kept' if args.bytecode else ''}); machine load "
         f"(1 min) {load_before} before, {load_after} after (other jobs on the machine).",
         "",
         "| day | baseline wall | this wall | ratio | baseline CPU | this CPU "

@@ -160,3 +160,33 @@ def test_a_bad_output_name_is_refused_before_the_store_is_read(tmp_path: Path) -
                                    "2025-03-28", "--out", str(tmp_path / "r.txt")])
     assert res.exit_code == 65 and "error: out: must end in .html, .md or .pdf" in res.output
     assert not (tmp_path / "none.db").exists() and not (tmp_path / "r.txt").exists()
+
+
+def test_the_command_writes_the_same_report_each_time(store_path: Path, tmp_path: Path) -> None:
+    """`truceline report` in fresh processes (which leave their objects out of the collector's
+    walks and skip its last walk at exit): the files are whole and the same bytes each time,
+    they are the report built in this process, and the store closes cleanly behind it."""
+    import subprocess
+    import sys
+
+    def run(out: Path) -> None:
+        subprocess.run([sys.executable, "-m", "truceline", "report", "--db", str(store_path),
+                        "--date", "2025-03-28", "--out", str(out)], check=True,
+                       capture_output=True)
+
+    for name in ("a", "b"):
+        run(tmp_path / f"{name}.md")
+        run(tmp_path / f"{name}.html")
+    md = [(tmp_path / f"{n}.md").read_text(encoding="utf-8") for n in "ab"]
+    assert md[0].replace("a.png", "x.png") == md[1].replace("b.png", "x.png")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+    assert not store_path.with_name(store_path.name + "-wal").exists()
+    store = open_store(str(store_path))
+    try:
+        here = daily_report(store, "2025-03-28")
+    finally:
+        store.close()
+    assert md[0] == render_report(here, "md", "a.png")
+    assert (tmp_path / "a.png").read_bytes() == render_map_png(here)
+    assert (tmp_path / "a.html").read_text(encoding="utf-8").endswith("</html>\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,54 @@ def test_version_and_help_read_no_setting() -> None:
         res = subprocess.run([sys.executable, "-m", "truceline", *args], env=env,
                              capture_output=True, text=True)
         assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+# settle(): what is alive leaves the collector's walks; what is made later is still collected
+_SETTLE = """
+import gc, weakref
+from truceline.adapters.runtime import settle
+kept = [[i] for i in range(50_000)]
+settle()
+tracked = {id(o) for o in gc.get_objects()}
+class Cycle:
+    pass
+c = Cycle(); c.me = c; gone = weakref.ref(c); del c
+gc.collect()
+print(gc.get_freeze_count() >= 50_000, any(id(x) in tracked for x in kept), gone() is None)
+"""
+
+
+def test_settle_takes_live_objects_out_of_later_collections() -> None:
+    out = subprocess.run([sys.executable, "-c", _SETTLE], check=True, capture_output=True,
+                         text=True).stdout.split()
+    # frozen, not walked by a collection, and garbage made after it is still freed
+    assert out == ["True", "False", "True"]
+
+
+# an object in a reference cycle, alive until the interpreter exits, whose finalizer writes
+# to a file descriptor; an atexit handler and a file written before the exit
+_EXIT = """
+import atexit, os, sys
+from pathlib import Path
+from truceline.adapters.runtime import skip_exit_collection
+out = Path(sys.argv[1])
+fd = os.open(out / "finalized", os.O_WRONLY | os.O_CREAT)
+class Cycle:
+    def __del__(self, write=os.write, fd=fd):
+        write(fd, b"finalized")
+kept = Cycle(); kept.me = kept
+atexit.register(lambda: (out / "handler").write_text("ran"))
+(out / "report.md").write_text("x" * 1_000_000)
+if sys.argv[2] == "skip":
+    skip_exit_collection()
+"""
+
+
+@pytest.mark.parametrize("mode", ["skip", "collect"])
+def test_exit_without_the_last_collection_still_runs_handlers_and_closes_files(
+        mode: str, tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-c", _EXIT, str(tmp_path), mode], check=True)
+    assert (tmp_path / "report.md").read_text() == "x" * 1_000_000
+    assert (tmp_path / "handler").read_text() == "ran"
+    # the exit's collection finalizes the cycle only when it is not skipped
+    assert (tmp_path / "finalized").read_bytes() == (b"" if mode == "skip" else b"finalized")
