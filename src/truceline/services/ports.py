@@ -66,6 +66,10 @@ class Store(Protocol):
     def agreement_doc(self, version: int | None = None) -> dict[str, Any]:
         """The latest agreement version (bundled document); StoreError if none."""
 
+    def agreement_version(self) -> int | None:
+        """The latest agreement version's number (None before ``init``): a cheap way to tell
+        whether a cached document is still the latest."""
+
     def add_observations(self, items: Sequence[tuple[Observation, bytes]],
                          inputs: Sequence[bytes | None] | None = None,
                          links: Mapping[str, tuple[str, bytes]] | None = None) -> AddResult:

@@ -34,16 +34,20 @@ SECRET_KEY = access.PSEUDONYM_KEY
 
 
 class CachedAgreement:
-    """The store, with the latest agreement document cached for ``AGREEMENT_TTL_S``.
+    """The store, with the latest agreement document cached.
 
     Services such as ingest read the agreement on every call; through this view a batch does
-    not pay for reading and parsing the whole bundled document again. Every other method is
-    the store's own.
+    not pay for reading and parsing the whole bundled document again. Every
+    ``AGREEMENT_TTL_S`` the store's latest version number is read (one small query), and the
+    document only when that changed: the same dict is kept otherwise, so what is derived from
+    it by identity (the compiled context) is not derived again. Every other method is the
+    store's own.
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._doc: dict[str, Any] | None = None
+        self._version: int | None = None
         self._at = 0.0
         self._lock = threading.Lock()
 
@@ -53,7 +57,11 @@ class CachedAgreement:
         with self._lock:
             now = time.monotonic()
             if self._doc is None or now - self._at > AGREEMENT_TTL_S:
-                self._doc, self._at = self._store.agreement_doc(), now
+                latest = self._store.agreement_version()
+                if self._doc is None or latest != self._version:
+                    self._doc = self._store.agreement_doc()
+                    self._version = latest
+                self._at = now
             return self._doc
 
     def __getattr__(self, name: str) -> Any:

@@ -149,6 +149,10 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
             raise StoreError("the store has no agreement; run `truceline init`", field="db")
         return dict(json.loads(row[0]))
 
+    def agreement_version(self) -> int | None:
+        row = self._one("SELECT MAX(version) FROM agreement_versions")
+        return None if row is None or row[0] is None else int(row[0])
+
     # -- observations --------------------------------------------------------------------------
     def stored_inputs(self, ids: Sequence[str]) -> dict[str, bytes | None]:
         out: dict[str, bytes | None] = {}
