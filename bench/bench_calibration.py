@@ -44,7 +44,12 @@ from truceline.services.context import load_context
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
 from truceline.services.sources import source_estimates
-from truceline.simulation.evaluation import BIASED_DEG, REVEALED_BEARINGS, evaluate
+from truceline.simulation.evaluation import (
+    BIASED_DEG,
+    DETECTABLE_Z,
+    REVEALED_BEARINGS,
+    evaluate,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calibration.md"
 OFF = FusionParams(calibration=CalibrationParams(enabled=False))
@@ -190,11 +195,12 @@ def main() -> None:
             print(seed, base, biased, flush=True)
     lines = [
         "| seed | scenario | records | flagged (false) | recall: all biased / with >= "
-        f"{REVEALED_BEARINGS} bearings | precision | bias error, median abs (deg) | clock "
-        "error, median / median abs (s) | ARI by event: off → on | origin median m: off → on "
-        "| origin / CRLB: off → on | attribution accuracy (≥ 2 km, ≥ 3 bearings): off → on | "
-        "origin error of the events a biased post reported, median / mean m (events): off → "
-        f"on | violation findings: off → on | fusion s: off / on (min of {REPEATS}, ratio) |",
+        f"{REVEALED_BEARINGS} bearings / detectable | precision | bias error, median abs (deg) "
+        "| clock error, median / median abs (s) | ARI by event: off → on | origin median m: "
+        "off → on | origin / CRLB: off → on | attribution accuracy (≥ 2 km, ≥ 3 bearings): "
+        "off → on | origin error of the events a biased post reported, median / mean m "
+        "(events): off → on | violation findings: off → on | fusion s: off / on (min of "
+        f"{REPEATS}, ratio) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for seed, b, x in rows:
@@ -203,7 +209,8 @@ def main() -> None:
             lines.append(
                 f"| {seed} | `{name}` | {r['observations']:,} | {c['flagged']} "
                 f"({len(c['false_flags'])}) | {c['true_flags']}/{c['biased']} / "
-                f"{c['recall_revealed']} of {c['revealed']} | {c['precision']} | "
+                f"{c['recall_revealed']} of {c['revealed']} / {c['recall_detectable']} of "
+                f"{c['detectable']} | {c['precision']} | "
                 f"{c['bias_error_median_abs_deg']} | {c['clock_error_median_s']} / "
                 f"{c['clock_error_median_abs_s']} | {f['ari']} → {n['ari']} | "
                 f"{f['origin_median_m']} → {n['origin_median_m']} | {f['origin_crlb']} → "
@@ -217,10 +224,14 @@ def main() -> None:
     tp = sum(c["true_flags"] for c in xs)
     rev = sum(c["revealed"] for c in xs)
     tp_rev = sum(round((c["recall_revealed"] or 0) * c["revealed"]) for c in xs)
+    det = sum(c["detectable"] for c in xs)
+    tp_det = sum(round((c["recall_detectable"] or 0) * c["detectable"]) for c in xs)
     fl = sum(c["flagged"] for c in xs) + sum(b["cal"]["flagged"] for _, b, _ in rows)
     tot = (
         f"Over the seeds: {tp_rev}/{rev} biased posts with >= {REVEALED_BEARINGS} bearings "
-        f"flagged, {tp}/{sum(c['biased'] for c in xs)} of all biased posts; {fl - tp} "
+        f"flagged, {tp_det}/{det} of the detectable ones (bias >= {DETECTABLE_Z} se of "
+        "the mean of the post's bearings, every position known), "
+        f"{tp}/{sum(c['biased'] for c in xs)} of all biased posts; {fl - tp} "
         f"false flags among {fl} (baseline and biased weeks)."
     )
     head = (

@@ -114,7 +114,9 @@ def row(name: str, runs: list[dict[str, Any]]) -> str:
     biased = sum(c["biased"] for c in cal)
     tp = sum(c["true_flags"] for c in cal)
     flagged = sum(c["flagged"] for c in cal)
-    rec = f"{tp / biased:.3f} ({tp}/{biased})" if biased else "–"
+    det = sum(c.get("detectable", 0) for c in cal)
+    tp_det = sum(round((c.get("recall_detectable") or 0) * c.get("detectable", 0)) for c in cal)
+    rec = f"{tp / biased:.3f} ({tp}/{biased}; detectable {tp_det}/{det})" if biased else "–"
     prec = f"{tp / flagged:.3f} ({tp}/{flagged})" if flagged else "– (0 flags)"
     return (f"| `{name}` | {sum(r['records'] for r in runs):,} | {ari} | {loc['origin']} | "
             f"{loc['impact']} | {att} | {cover[0]} / {cover[1]} | {added} | {rec} | {prec} |")

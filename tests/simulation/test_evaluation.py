@@ -192,8 +192,8 @@ def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:
     truth = [src("a", 6.0), src("b", -4.0), src("c", 8.0), src("d", 2.9),
              {"type": "source", "id": "e", "role": "camera"}]
     n = {"a": 12, "b": 12, "c": 3, "d": 12, "e": 12}  # c wrote too few bearings to show
-    obs = {f"{s}{k}": {"source_id": s, "bearing_deg": 90.0} for s, m in n.items()
-           for k in range(m)}
+    obs = {f"{s}{k}": {"source_id": s, "bearing_deg": 90.0, "bearing_sd_deg": 3.0}
+           for s, m in n.items() for k in range(m)}
     obs["x"] = {"source_id": "a"}  # no bearing: not counted
 
     def est(sid: str, bias: float, flagged: bool, used: int = 12) -> dict[str, Any]:
@@ -206,6 +206,8 @@ def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:
     assert got["biased"] == 3 and got["revealed"] == 2  # a, b (c: 2 stored bearings)
     assert got["flagged"] == 2 and got["true_flags"] == 1
     assert got["recall"] == round(1 / 3, 4) and got["recall_revealed"] == 0.5
+    # detectable at 4.28 se of the mean (sd 3 deg): a 6/0.87, b 4/0.87 = 4.6; c 8/2.12 = 3.8
+    assert got["detectable"] == 2 and got["recall_detectable"] == 0.5
     assert got["precision"] == 0.5 and got["false_flags"] == ["d"]
     # errors over the sources estimated from >= 10 reports: 0.5, 1.0, 0.2, 0.2 -> median 0.35
     assert got["bias_error_median_abs_deg"] == 0.35
