@@ -129,6 +129,9 @@ class Alarm:
     baseline: dict[str, Any]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """Per day from ``start`` to ``day``: count, observed share, expected count, CUSUM."""
+    contributions: dict[str, float] = field(default_factory=dict)
+    """A sector's joint chart: each category's sum of llrs from ``start`` to ``day`` (its share
+    of the rise; ``category`` is the largest)."""
 
     @property
     def id(self) -> str:
@@ -147,6 +150,7 @@ class Alarm:
             "arl0_days": round(self.arl0_days, 1),
             "baseline": self.baseline,
             "evidence": self.evidence,
+            **({"contributions": self.contributions} if self.contributions else {}),
         }
 
 
