@@ -105,8 +105,10 @@ def one_run(
 def models_from_store(db: str) -> list[dict[str, Any]]:
     """Each sector's in-control model as the service fits it on a real pipeline store (a
     ``baseline`` scenario run, random episodes and all): per series the rate at full
-    coverage and the NB size from the pooled dispersion; the sector's observed shares over
-    the baseline days."""
+    coverage and the NB size from its chart's dispersion; the sector's observed shares over
+    the baseline days. (The stored results/alarms_models*.json were written before the
+    sector chart: sizes from the pooled dispersion, and all fire among the series, which the
+    evaluator's sector chart leaves out as the service does.)"""
     from truceline.adapters.store import open_store
     from truceline.services.early_warning import daily_series, escalation_alarms
 
@@ -176,29 +178,40 @@ def evaluate(
 
 
 def chain_delays(db: str) -> dict[str, Any]:
-    """(c): per series of a store (the chart as the service builds it: pooled dispersion,
-    calibrated threshold), its zero-state ARL under a doubling by the Markov chain at the
-    baseline's mean coverage: how long the chart takes, on average, to see a doubling that
-    starts when the statistic is at 0; and its ARL0 at the fitted values."""
+    """(c): per sector of a store (its chart as the service builds it: one CUSUM over its
+    series, each with its chart dispersion, the sector's calibrated threshold), the
+    zero-state ARL under a doubling of every series by the Markov chain over the baseline's
+    mean coverage: how long the chart takes, on average, to see a doubling that starts when
+    the statistic is at 0; and its ARL0 at the fitted values."""
     from truceline.adapters.store import open_store
-    from truceline.core.early_warning import Baseline, arl_markov
+    from truceline.core.alarm_bound import joint_run_length
+    from truceline.core.early_warning import Baseline
     from truceline.services.early_warning import escalation_alarms
 
     store = open_store(db)
     rep = escalation_alarms(store)
     store.close()
-    out: dict[str, Any] = {}
+    by: dict[str, list[dict[str, Any]]] = {}
     for s in rep.series:
-        if "rate_per_day" not in s:
-            continue
-        size = float("inf") if s["size"] is None else s["size"]
-        base = Baseline(s["rate_per_day"], size, s["days"], (s["mean_coverage"],))
-        h = s["threshold"]
-        out.setdefault(s["sector"], {})[s["category"]] = {
-            "rate": s["rate_per_day"],
+        if "rate_per_day" in s:
+            by.setdefault(s["sector"], []).append(s)
+    out: dict[str, Any] = {}
+    for sector, rows in by.items():
+        bases = [
+            Baseline(
+                r["rate_per_day"],
+                float("inf") if r["size"] is None else r["size"],
+                r["days"],
+                (r["mean_coverage"],),
+            )
+            for r in rows
+        ]
+        h = rows[0]["threshold"]
+        out[sector] = {
+            "categories": [r["category"] for r in rows],
             "h": h,
-            "arl1": round(arl_markov(base, h, shift=2.0), 2),
-            "arl0": round(arl_markov(base, h), 1),
+            "arl1": round(joint_run_length(bases, h, shift=2.0)[0], 2),
+            "arl0": round(joint_run_length(bases, h)[0], 1),
         }
     return out
 
@@ -255,7 +268,12 @@ def sim_markdown(ev: dict[str, Any]) -> str:
     for m, label in (
         ("posterior", "NB-CUSUM per series, shrunk dispersion, posterior threshold (tried)"),
         ("joint", "one joint NB-CUSUM per sector, shrunk dispersions, posterior threshold (tried)"),
-        ("calibrated", "NB-CUSUM, pooled dispersion, calibrated threshold (the service)"),
+        (
+            "sector",
+            "one NB-CUSUM per sector without all fire, dispersions shrunk and floored at the "
+            "own, posterior threshold (the service since 2026-12-03)",
+        ),
+        ("calibrated", "NB-CUSUM per series, pooled dispersion, calibrated threshold (main)"),
         ("plain", "NB-CUSUM, plain threshold of the estimates"),
     ):
         if m not in ev:
@@ -334,7 +352,7 @@ def main() -> None:
     ap.add_argument("--sim-seeds", type=int, default=2)
     ap.add_argument(
         "--methods",
-        default="posterior,calibrated,plain",
+        default="sector,calibrated,plain",
         help="Evaluator methods of part (b) (truceline.simulation.alarms.evaluate_procedure).",
     )
     ap.add_argument(
@@ -439,8 +457,8 @@ def main() -> None:
         (OUT / "alarms_chain.json").write_text(
             json.dumps(chain, indent=1, sort_keys=True), encoding="utf-8"
         )
-        for sec, cats in chain.items():
-            print(sec, {k: (v["rate"], v["arl1"], v["arl0"]) for k, v in cats.items()})
+        for sec, v in chain.items():
+            print(sec, v["categories"], v["h"], v["arl1"], v["arl0"])
         return
     runs = [r for r in done if r["days"] == args.days]
     text = markdown(runs, args)

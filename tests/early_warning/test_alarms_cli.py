@@ -27,6 +27,12 @@ def test_the_doubled_sector_alarms_and_no_other(mission: Mission) -> None:
     day = ESCALATION_DAY.isoformat()
     assert first["start"] >= day and first["day"] <= "2025-04-03"  # within 3 days
     assert first["statistic"] >= first["threshold"]
+    # one chart per sector: the alarm names the category whose evidence rose most, and all
+    # fire (the categories' sum) is not counted twice
+    rise = first["contributions"]
+    assert "all fire" not in rise and "fire incidents" in rise
+    assert first["category"] == max(rise, key=rise.get)
+    assert all(set(r["categories"]) == set(rise) for r in first["evidence"])
     rows = first["evidence"]
     assert rows[0]["day"] == first["start"] and rows[-1]["day"] == first["day"]
     assert all(0.5 < r["coverage"] <= 1.0 for r in rows)

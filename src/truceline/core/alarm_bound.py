@@ -210,7 +210,12 @@ def joint_calibrated_threshold(
             var = float((mu if math.isinf(d.size) else mu + mu**2 / d.size).sum())
             k = float(mu.sum()) ** 2 / var
             lam = d.rate / max(float(stats.gamma.ppf(1.0 - u[2 * i, j], k)) / k, 1 / RATE_CAP)
-            dt = excess_node(disp, se, float(z[2 * i + 1, j]))
+            # the excess's median at least its error: around a near-Poisson estimate (D - 1
+            # much below se) a log-normal excess of relative error se / (D - 1) reached
+            # dispersions of 30 and thresholds of 50 for a 10-day baseline; at most RATE_CAP
+            # times the design's, as the rate (count tables stay finite)
+            dt = excess_node(max(disp, 1.0 + se), se, float(z[2 * i + 1, j]))
+            dt = min(dt, RATE_CAP * max(disp, 1.0))
             size = lam * float(c.mean()) / (dt - 1.0) if dt > 1.0 else math.inf
             truths.append(Baseline(lam, size, d.days, d.coverage))
         tables.append(_table(designs, truths, ratio))

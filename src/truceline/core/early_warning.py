@@ -36,8 +36,10 @@ rates, ~1/ARL0 each, add up to at most the sector's). Because the baseline is es
 threshold is calibrated (:func:`calibrated_threshold`) so that the false-alarm rate averaged
 over the estimation error of the rate and the pooled dispersion meets the target; the plain
 threshold of the estimates gave 4-7 false alarms per sector per 15 months instead of one.
-(:func:`posterior_threshold` with :func:`sector_dispersion`, and the joint chart of
-:mod:`truceline.core.alarm_bound`, were measured against it: ``docs/early_warning.md``.)
+(:func:`posterior_threshold` with :func:`sector_dispersion` was measured against it.) The
+service runs one chart per sector over these series' llrs instead
+(:mod:`truceline.core.alarm_sector`); :func:`detect` is the per-series chart it replaced, kept
+for the evaluator's comparison: ``docs/early_warning.md``.
 
 Pure and columnar: numpy arrays in, values out.
 """
@@ -129,6 +131,9 @@ class Alarm:
     baseline: dict[str, Any]
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """Per day from ``start`` to ``day``: count, observed share, expected count, CUSUM."""
+    contributions: dict[str, float] = field(default_factory=dict)
+    """A sector's joint chart: each category's sum of llrs from ``start`` to ``day`` (its share
+    of the rise; ``category`` is the largest)."""
 
     @property
     def id(self) -> str:
@@ -147,6 +152,7 @@ class Alarm:
             "arl0_days": round(self.arl0_days, 1),
             "baseline": self.baseline,
             "evidence": self.evidence,
+            **({"contributions": self.contributions} if self.contributions else {}),
         }
 
 

@@ -1,15 +1,15 @@
-"""Early warning: escalation alarms per sector and category from what the last check stored.
+"""Early warning: escalation alarms per sector from what the last check stored.
 
 Reads the stored fire incidents (the last check's, so each event counts once however many
 monitors reported it) and the monitoring and restriction records coverage is built from;
 counts each reporting day's incidents per sector and category in the monitors' units, with the
-sector's observed share that day (kind ``fire``, both sides weighted by area); and runs the
-detector of :mod:`truceline.core.early_warning` on every series. ``docs/early_warning.md``.
+sector's observed share that day (kind ``fire``, both sides weighted by area); and runs one
+chart per sector over its series (:mod:`truceline.core.alarm_sector`), each alarm naming the
+category that drove it. ``docs/early_warning.md``.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from truceline.core.alarm_sector import chart_dispersion, detect_sector
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import period_end
 from truceline.core.early_warning import (
@@ -25,9 +26,6 @@ from truceline.core.early_warning import (
     MIN_COVERAGE,
     Alarm,
     Series,
-    detect,
-    dispersion_error,
-    dispersion_spread,
     pooled_dispersion,
 )
 from truceline.core.evidence import gather
@@ -42,6 +40,7 @@ from truceline.services.ports import Store
 __all__ = [
     "ALL",
     "INCIDENTS",
+    "OTHER",
     "AlarmReport",
     "daily_series",
     "escalation_alarms",
@@ -55,6 +54,9 @@ ALL = "all fire"
 #: barrage of 40 rounds is one incident, so this series is far less over-dispersed than the
 #: counted rounds and shows a change in how often fire is opened soonest.
 INCIDENTS = "fire incidents"
+#: A sector's fire in the categories too rare to watch one by one (less than once a day in
+#: the baseline), together: all fire less the watched categories.
+OTHER = "other fire"
 _FIRE = frozenset({"fire"})
 
 
@@ -107,7 +109,7 @@ def parse_since(text: str | None) -> date | None:
 
 
 def _category_order(c: str) -> tuple[int, str]:
-    return (0 if c == INCIDENTS else 1 if c == ALL else 2, c)
+    return (0 if c == INCIDENTS else 1 if c == ALL else 3 if c == OTHER else 2, c)
 
 
 def sector_shares(
@@ -183,16 +185,36 @@ def daily_series(
         got = sector_shares(mc.model, s, e, sectors)
         shares[j] = [got[k] for k in sectors]
     iso = tuple(d.isoformat() for d in days)
-    cats = sorted({c for _, c in counts}, key=_category_order)
     # each sector's categories: its fire incidents, all its fire, and the categories it had
-    # at least once a day on average in the baseline (a rarer one still counts in all fire;
-    # its own series would have little power and dilute the sector's false-alarm budget)
+    # at least once a day on average in the baseline; the rarer ones together as "other fire"
+    # (so that the sector chart, which leaves all fire out, still sees every round)
+    for sec in sectors:
+        total = counts.get((sec, ALL))
+        if total is None:
+            continue
+        kept = [
+            c
+            for (s2, c) in counts
+            if s2 == sec
+            and c not in (INCIDENTS, ALL, OTHER)
+            and counts[(s2, c)][:baseline].mean() >= 1.0
+        ]
+        rest = total - sum((counts[(sec, c)] for c in kept), np.zeros(len(days)))
+        if rest[:baseline].mean() >= 1.0 and rest.sum() < total.sum():
+            counts[(sec, OTHER)] = rest
+            for day in iso:
+                inc_ids = set(ids.get((sec, ALL, day), [])) - {
+                    i for c in kept for i in ids.get((sec, c, day), [])
+                }
+                if inc_ids:
+                    ids[(sec, OTHER, day)] = sorted(inc_ids)
+    cats = sorted({c for _, c in counts}, key=_category_order)
     series = [
         Series(sec, cat, iso, counts[(sec, cat)], shares[:, k])
         for k, sec in enumerate(sectors)
         for cat in cats
         if (sec, cat) in counts
-        and (cat in (INCIDENTS, ALL) or counts[(sec, cat)][:baseline].mean() >= 1.0)
+        and (cat in (INCIDENTS, ALL, OTHER) or counts[(sec, cat)][:baseline].mean() >= 1.0)
     ]
     return list(iso), names, series, {k: sorted(v) for k, v in ids.items()}
 
@@ -204,8 +226,9 @@ def escalation_alarms(
     arl0: float = ARL0_DAYS,
     since: date | None = None,
 ) -> AlarmReport:
-    """The alarms of every sector and category after the first ``baseline_days`` reporting
-    days; each sector's series share ``arl0`` (days between false alarms per sector).
+    """The alarms of every sector after the first ``baseline_days`` reporting days: one chart
+    per sector over its fire incidents and categories at ``arl0`` (days between false alarms
+    per sector), each alarm naming the category that drove it.
     ``since``: only alarms raised on or after that day."""
     if baseline_days < 7:
         raise ValidationError("must be at least 7 days", field="baseline_days")
@@ -222,41 +245,49 @@ def escalation_alarms(
             f"{baseline_days} and the watch at least one more"
         )
         return rep
-    per_sector: dict[str, int] = defaultdict(int)
+    # the sector chart leaves all fire out: it is the sum of the categories, whose rounds its
+    # llr would count twice
+    watched = [s for s in series if s.category != ALL]
     by_category: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-    for s in series:
-        per_sector[s.sector] += 1
+    by_sector: dict[str, list[Series]] = defaultdict(list)
+    for s in watched:
+        by_sector[s.sector].append(s)
         if (s.coverage[:baseline_days] >= MIN_COVERAGE).sum() >= 2:
             by_category[s.category].append((s.counts[:baseline_days], s.coverage[:baseline_days]))
     pooled = {k: pooled_dispersion(v) for k, v in by_category.items()}
-    # the pooled dispersion's own error and the sectors' spread around it (random effect)
-    pooled_se = {
-        k: math.hypot(dispersion_error(v), dispersion_spread(v)) for k, v in by_category.items()
-    }
     rep.dispersion = {k: round(v, 4) for k, v in sorted(pooled.items())}
-    for s in series:
-        target = arl0 * per_sector[s.sector]
+    for group in by_sector.values():
         try:
-            base, h, alarms = detect(
-                s,
-                arl0=target,
+            disp = [
+                chart_dispersion(
+                    s.counts[:baseline_days], s.coverage[:baseline_days], by_category[s.category]
+                )
+                for s in group
+            ]
+            bases, h, alarms = detect_sector(
+                group,
+                dispersions=[d for d, _ in disp],
+                dispersion_ses=[se for _, se in disp],
+                arl0=arl0,
                 baseline_days=baseline_days,
-                dispersion=pooled.get(s.category),
-                dispersion_se=pooled_se.get(s.category, 0.0),
             )
         except ValidationError as exc:  # e.g. a sector the mission never observed
-            rep.series.append({"sector": s.sector, "category": s.category, "skipped": exc.message})
+            rep.series += [
+                {"sector": s.sector, "category": s.category, "skipped": exc.message} for s in group
+            ]
             continue
-        rep.series.append(
+        rep.series += [
             {
                 "sector": s.sector,
                 "category": s.category,
                 **base.to_json(),
+                "dispersion": round(d, 4),
                 "threshold": round(h, 4),
-                "arl0_days": target,
-                "alarms": len(alarms),
+                "arl0_days": arl0,
+                "alarms": sum(1 for a in alarms if a.category == s.category),
             }
-        )
+            for s, base, (d, _) in zip(group, bases, disp, strict=True)
+        ]
         rep.alarms += [a for a in alarms if since is None or a.day >= since.isoformat()]
     rep.alarms.sort(key=lambda a: (a.day, a.sector, _category_order(a.category)))
     return rep

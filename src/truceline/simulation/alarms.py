@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.alarm_bound import joint_arl, joint_calibrated_threshold
+from truceline.core.alarm_sector import chart_dispersion
 from truceline.core.alarm_threshold import BOOT_STATES
 from truceline.core.early_warning import (
     ARL0_DAYS,
@@ -119,6 +120,11 @@ ESCALATIONS: dict[str, Any] = {
     "ramp_5": lambda k: 1.0 + 0.05 * (k + 1),
     "spike": lambda k: np.where(k == 0, 4.0, 1.0),
 }
+#: Methods with one chart per sector (the service's is ``sector``).
+JOINT = frozenset({"joint", "sector", "sector_shrunk"})
+#: The series that sums the categories: the service's sector chart leaves it out (its llr
+#: would count the same rounds twice).
+SUMMED = "all fire"
 #: Days after a spike in which an alarm counts as its detection (the statistic it raised
 #: decays within a few days; a later alarm is an ordinary false alarm's odds).
 SPIKE_WINDOW = 3
@@ -150,6 +156,13 @@ def _joint_alarm_days(
     steps = np.asarray(steps, float)
     steps[c < MIN_COVERAGE] = np.nan
     return [t for _, t in cusum(steps, charts[0][1])[1]]
+
+
+def _kept(method: str, series: Sequence[tuple[Any, ...]], ys: Sequence[F64]) -> list[F64]:
+    """The counts of the series a method's sector chart watches."""
+    if method not in ("sector", "sector_shrunk"):
+        return list(ys)
+    return [y for s, y in zip(series, ys, strict=True) if s[0] != SUMMED]
 
 
 def evaluate_procedure(
@@ -245,24 +258,28 @@ def evaluate_procedure(
                 joint: list[tuple[Baseline, Baseline, float, float]] = []
                 expected = 0.0
                 for cat, rate, size, y in series:
+                    if m in ("sector", "sector_shrunk") and cat == SUMMED:
+                        continue
                     d, se = disp[cat], disp_se[cat]
                     if m == "calibrated_own":  # the series' own dispersion, not the pool's
                         d, se = (
                             pooled_dispersion([(y, base_c[n])]),
                             dispersion_error([(y, base_c[n])]),
                         )
-                    elif m in ("shrunk", "posterior", "joint"):  # own, shrunk to the pool
+                    elif m in ("shrunk", "posterior", "joint", "sector_shrunk"):  # own, shrunk
                         d, se = sector_dispersion(y, base_c[n], pool[cat])
+                    elif m == "sector":  # shrunk, floored at the own (the service's)
+                        d, se = chart_dispersion(y, base_c[n], pool[cat])
                     b = fit_baseline(y, base_c[n], dispersion=d)
                     truth = Baseline(rate, size, b.days, b.coverage)
-                    if m == "joint":  # one chart per sector: its threshold below
+                    if m in JOINT:  # one chart per sector: its threshold below
                         charts.append((b, math.nan))
                         joint.append((b, truth, d, se))
                         continue
                     h = _thresholds(m, b, arl0 * len(series), d, se)
                     charts.append((b, h))
                     expected += 1.0 / arl_markov(b, h, truth=truth, states=BOOT_STATES)
-                if m == "joint":
+                if m in JOINT:
                     designs = [j[0] for j in joint]
                     h = joint_calibrated_threshold(
                         designs,
@@ -273,10 +290,10 @@ def evaluate_procedure(
                     expected = 1.0 / joint_arl(designs, [j[1] for j in joint], h)
                     charts = [(b, h) for b, _ in charts]
                 hit: set[int] = set()
-                if m == "joint":
-                    hit = set(_joint_alarm_days(watch_y[n], watch_c[n], charts))
+                if m in JOINT:
+                    hit = set(_joint_alarm_days(_kept(m, series, watch_y[n]), watch_c[n], charts))
                 for (b, h), y in zip(charts, watch_y[n], strict=True):
-                    if m == "joint":
+                    if m in JOINT:
                         break
                     hit |= set(_alarm_days(y, watch_c[n], b, h))
                 rec["false"].append(len(hit))
@@ -284,8 +301,8 @@ def evaluate_procedure(
                 rec["days"] += watch_days
                 for kind, (pre, c, ys) in esc[n].items():
                     days_ = (
-                        _joint_alarm_days(ys, c, charts)
-                        if m == "joint"
+                        _joint_alarm_days(_kept(m, series, ys), c, charts)
+                        if m in JOINT
                         else [
                             d
                             for (b, h), y in zip(charts, ys, strict=True)

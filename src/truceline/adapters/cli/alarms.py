@@ -14,8 +14,9 @@ from truceline.adapters.cli.group import db_option, handle_errors
 
 
 def render_text(body: dict[str, Any]) -> str:
-    """The alarms as lines a duty officer reads: day, sector, category, since when, how far
-    over the threshold, and the days behind it (count, observed share, expected count)."""
+    """The alarms as lines a duty officer reads: day, sector, since when, how far over the
+    threshold, the category that drove it and each category's share of the rise (llr sum),
+    and the days behind it (the driving category's count, observed share, expected count)."""
     out = [f"escalation alarms, {body['agreement']}: reporting days {body['first_day']} to "
            f"{body['last_day']}, baseline the first {body['baseline_days']} days, one false "
            f"alarm per sector in {body['arl0_days_per_sector']:g} days on average"]
@@ -26,10 +27,14 @@ def render_text(body: dict[str, Any]) -> str:
     if not body["alarms"] and not body["reason"]:
         out.append("no alarm")
     for a in body["alarms"]:
-        out.append(f"{a['day']}  {a['sector_name']}  {a['category']}: rising since "
-                   f"{a['start']} (CUSUM {a['statistic']:.2f} >= {a['threshold']:.2f})")
+        out.append(f"{a['day']}  {a['sector_name']}: rising since {a['start']} (CUSUM "
+                   f"{a['statistic']:.2f} >= {a['threshold']:.2f}), driven by {a['category']}")
+        rise = a.get("contributions", {})
+        if len(rise) > 1:
+            out.append("    evidence by category: " + ", ".join(
+                f"{c} {v:+.2f}" for c, v in sorted(rise.items(), key=lambda kv: -kv[1])))
         for r in a["evidence"]:
-            out.append(f"    {r['day']}: {r['count']:g} counted, observed "
+            out.append(f"    {r['day']}: {a['category']} {r['count']:g} counted, observed "
                        f"{100 * r['coverage']:.0f} %, expected {r['expected']:.1f}")
     return "\n".join(out) + "\n"
 
@@ -45,12 +50,12 @@ def render_text(body: dict[str, Any]) -> str:
 @click.option("--out", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @handle_errors
 def alarms(db: str, baseline_days: int, since: Any, fmt: str, out: str | None) -> None:
-    """Escalation alarms per sector and category from the stored incidents and coverage (same
-    store, same bytes).
+    """Escalation alarms per sector from the stored incidents and coverage, each naming the
+    category that drove it (same store, same bytes).
 
-    A negative-binomial CUSUM on each sector's daily counts, normalised by the share of the
-    sector the mission observed that day; its threshold holds false alarms to one per sector
-    in 15 months on average (docs/early_warning.md).
+    One negative-binomial CUSUM per sector over its categories' daily counts, normalised by
+    the share of the sector the mission observed that day; its threshold holds false alarms
+    to one per sector in 15 months on average (docs/early_warning.md).
     """
     from truceline.adapters.store import open_store
     from truceline.services.early_warning import escalation_alarms

@@ -1,4 +1,5 @@
-"""Escalation alarms per sector and category (``GET /alarms``, docs/early_warning.md).
+"""Escalation alarms per sector (``GET /alarms``, docs/early_warning.md), each naming the
+category that drove it.
 
 Alarms are sector-level aggregates: a sector's counts per category and reporting day, the
 share of it the mission observed, the statistic and its threshold. Everyone may read them at
@@ -30,6 +31,12 @@ _lock = threading.Lock()
 _cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
+class CategoryDay(BaseModel):
+    count: float
+    expected: float
+    llr: float
+
+
 class EvidenceDay(BaseModel):
     day: str
     count: float
@@ -37,6 +44,7 @@ class EvidenceDay(BaseModel):
     expected: float
     cusum: float
     incidents: list[str]
+    categories: dict[str, CategoryDay] = {}
 
 
 class AlarmOut(BaseModel):
@@ -51,6 +59,7 @@ class AlarmOut(BaseModel):
     arl0_days: float
     baseline: dict[str, Any]
     evidence: list[EvidenceDay]
+    contributions: dict[str, float] = {}
 
 
 class AlarmsOut(BaseModel):
@@ -103,8 +112,9 @@ async def list_alarms(
                                            "in-control rates."),
     who: Principal = Depends(principal), st: AppState = Depends(app_state),
 ) -> dict[str, Any]:
-    """Escalation alarms per sector and category: a negative-binomial CUSUM on each sector's
-    coverage-normalised daily counts (docs/early_warning.md).
+    """Escalation alarms per sector: one negative-binomial CUSUM over each sector's
+    coverage-normalised daily counts per category, the alarm naming the category that drove
+    it (docs/early_warning.md).
 
     Sector-level for everyone; the incident ids behind each day's count only where the
     reader may see those incidents (analysts: all).
