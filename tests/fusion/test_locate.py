@@ -413,3 +413,39 @@ def test_three_arrivals_state_both_crossings_of_their_hyperbolas() -> None:
     assert fx.located.sum() >= 0.9 * n
     assert coverage(fx.cov) < 0.5  # 0.40: the crossing by the array, stated to metres
     assert coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) >= 0.88  # 0.91
+
+
+def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() -> None:
+    """A monitor's bearing and two sensors of an array 3-15 km off: the ray crosses the time
+    difference's hyperbola twice and both crossings fit exactly. Stated with both counted,
+    the 95 % ellipse covers the truth about as often as it claims."""
+    rng = np.random.default_rng(5)
+    r = synth.Reports()
+    targets = []
+    n = 200
+    for e in range(n):
+        target = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
+        targets.append(target)
+        centre = synth.offset(*target, rng.uniform(0, 360), rng.uniform(3_000, 15_000))
+        sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0, 90, 180, 270)]
+        for j in rng.choice(5, 2, replace=False):
+            arrival_report(r, e, sensors[j], target, e * 3600.0, 0.01, rng, source=f"s{e}-{j}")
+        post = synth.offset(*target, rng.uniform(0, 360), rng.uniform(2_000, 8_000))
+        bearing_report(r, e, post, target, e * 3600.0, 2.0, rng, source=f"p{e}")
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    truth = true_xy(targets)
+
+    fx = locate(b, labels, candidates(b, GroupingParams()))
+    stated = np.isfinite(fx.stated).all(axis=(1, 2))
+    assert fx.located.sum() >= 0.9 * n
+    assert stated[fx.located].mean() > 0.95
+
+    def coverage(cov: np.ndarray) -> float:
+        m2 = [synth.true_cov_frame_error(fx.x[g], fx.y[g], cov[g], truth[g])
+              for g in np.flatnonzero(fx.located)]
+        return float(np.mean(np.asarray(m2) <= CHI2_95_2DOF))
+
+    assert coverage(fx.cov) < 0.88  # the fit's own covariance: 0.82
+    assert 0.92 <= coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) <= 0.98  # 0.94
+

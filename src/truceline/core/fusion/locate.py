@@ -20,8 +20,8 @@ intersection of the bearing lines and points, or the linear (Bancroft-style) sol
 arrival equations for four or more arrivals. The covariance is ``(J^T W J)^-1`` at the
 solution, marginalised over ``t0``, widened by the variance of unit weight where the inliers
 disagree beyond chance (chi-square test at 99 %); the 95 % ellipse scales it by
-chi-square(2) = 5.991. A fix on exactly three arrival times states both crossings of its
-hyperbolas (:func:`_two_roots`), once the groups are linked.
+chi-square(2) = 5.991. A fix on exactly three arrival times, or on one bearing and two,
+states both crossings of its curves (:func:`_two_roots`), once the groups are linked.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class Fixes:
     #: rejected (1 where none; :func:`locate`)
     widen: F64 = field(default_factory=lambda: np.zeros(0))
     #: per group: the covariance to state once the groups are linked, where the fix rests on
-    #: exactly three arrival times (both crossings of their hyperbolas, :func:`_two_roots`);
+    #: exactly three arrival times, or one bearing and two (both crossings, :func:`_two_roots`);
     #: NaN elsewhere
     stated: F64 = field(default_factory=lambda: np.zeros((0, 2, 2)))
 
@@ -300,31 +300,59 @@ def locate(
 
 
 def _two_roots(b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64) -> F64:
-    """The covariance to state (:attr:`Fixes.stated`; NaN where none) of fixes resting on
-    exactly three arrival times and nothing else.
+    """The covariance to state (:attr:`Fixes.stated`; NaN where none) of fixes that are
+    exactly determined by a curve crossing another twice: exactly three arrival times and
+    nothing else (two hyperbolas), or one bearing (with or without its band) and two arrival
+    times (a ray and a hyperbola, :func:`_ray_crossings`).
 
-    Three arrivals give two time differences for two unknowns: the hyperbolas generally cross
-    twice, and both crossings fit with no residual (no degree of freedom is left to tell
-    them apart). With ``p = s_1 + P + Q t`` from the two differenced equations, ``|p - s_1|^2
+    No degree of freedom is left to tell the crossings apart: both fit with no residual. With
+    three arrivals, ``p = s_1 + P + Q t`` from the two differenced equations, and ``|p - s_1|^2
     = c^2 (a_1 - t)^2`` is a quadratic in the emission time ``t``; a root is physical when
     the sound is emitted before every arrival. For a small array the fit often lands on the
     crossing near the array while the source is the far one, or, far out where the two
     crossings nearly meet, between them (baseline seed 1: 35 origins, 24 impacts; 29 % / 33 %
     inside their ellipses). Each physical root is refined by the same fit; those that
-    explain the arrivals are, as far as the data go, equally likely places of the source, so
-    the stated covariance is the mean squared error about the fit's point:
-    ``mean_i (C_i + d_i d_i^T)``, ``d_i`` from the fit to root ``i`` and ``C_i`` its own
-    covariance. It is stated once the groups are linked (as :attr:`Fixes.widen`): linked with
-    it, the wide ellipses split origin-impact incidents apart."""
+    explain the reports (every residual, a band's included, within ``outlier_sigma``) are, as
+    far as the data go, equally likely places of the source, so the stated covariance is the
+    mean squared error about the fit's point: ``mean_i (C_i + d_i d_i^T)``, ``d_i`` from the
+    fit to root ``i`` and ``C_i`` its own covariance. It is stated once the groups are linked
+    (as :attr:`Fixes.widen`): linked with it, the wide ellipses split origin-impact incidents
+    apart."""
     G = len(x)
     out = np.full((G, 2, 2), np.nan)
     start = np.searchsorted(rw.g, np.arange(G + 1))
     n = np.diff(start)
     n_arr = np.bincount(rw.g, rw.typ == _ARR, minlength=G)
-    tg = np.flatnonzero((n == 3) & (n_arr == 3) & np.isfinite(x) & np.isfinite(y))
-    if not len(tg):
-        return out
-    i1, i2, i3 = start[tg], start[tg] + 1, start[tg] + 2
+    n_brg = np.bincount(rw.g, rw.typ == _BRG, minlength=G)
+    n_band = np.bincount(rw.g, rw.typ == _BAND, minlength=G)
+    fin = np.isfinite(x) & np.isfinite(y)
+    for tg, crossings in (
+            (np.flatnonzero((n == 3) & (n_arr == 3) & fin), _hyperbola_crossings),
+            (np.flatnonzero((n_brg == 1) & (n_arr == 2) & (n == 3 + n_band) & fin),
+             _ray_crossings)):
+        if not len(tg):
+            continue
+        K = len(tg)
+        sums = np.zeros((K, 2, 2))
+        count = np.zeros(K)
+        for rx, ry, t0, use in crossings(rw, start[tg], n[tg]):
+            C, fx, fy, fits = _refit(b, rw, p, tg, rx, ry, t0)
+            d = np.stack([fx - x[tg], fy - y[tg]], axis=1)
+            term = C + d[:, :, None] * d[:, None, :]
+            use = use & fits & np.isfinite(term).all(axis=(1, 2))
+            sums[use] += term[use]
+            count[use] += 1
+        has = count > 0
+        out[tg[has]] = sums[has] / count[has][:, None, None]
+    return out
+
+
+_Crossing = tuple[F64, F64, F64, NDArray[np.bool_]]  # x, y, emission time, physical
+
+
+def _hyperbola_crossings(rw: _Rows, i1: I64, n: I64) -> list[_Crossing]:
+    """Both crossings of the two hyperbolas of three arrival times (rows ``i1 .. i1 + 2``)."""
+    i2, i3 = i1 + 1, i1 + 2
     ce = (rw.c[i1] + rw.c[i2] + rw.c[i3]) / 3.0 * rw.k[i1]  # grid metres per second
     s1x, s1y, a1 = rw.ox[i1], rw.oy[i1], rw.val[i1]
     s = [(rw.ox[i] - s1x, rw.oy[i] - s1y, rw.val[i] - a1) for i in (i2, i3)]
@@ -343,23 +371,45 @@ def _two_roots(b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64) -> F64:
     # noise can part a double root into a complex pair: then its real part, once
     sq = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0))
     latest = np.minimum(0.0, np.minimum(s[0][2], s[1][2])) + 1e-3  # emitted before all
-    K = len(tg)
-    sums = np.zeros((K, 2, 2))
-    count = np.zeros(K)
+    out = []
     for sign in (1.0, -1.0):
         t = (-qb + sign * sq) / (2 * qa)
         rx, ry = s1x + Px + Qx * t, s1y + Py + Qy * t
-        use = ok & (t <= latest) & np.isfinite(rx) & np.isfinite(ry)
-        if sign < 0:
-            use &= sq > 0
-        C, fx, fy, fits = _refit(b, rw, p, tg, rx, ry, a1 + t)
-        d = np.stack([fx - x[tg], fy - y[tg]], axis=1)
-        term = C + d[:, :, None] * d[:, None, :]
-        use &= fits & np.isfinite(term).all(axis=(1, 2))
-        sums[use] += term[use]
-        count[use] += 1
-    has = count > 0
-    out[tg[has]] = sums[has] / count[has][:, None, None]
+        use = ok & (t <= latest) & np.isfinite(rx) & np.isfinite(ry) & ((sign > 0) | (sq > 0))
+        out.append((rx, ry, a1 + t, use))
+    return out
+
+
+def _ray_crossings(rw: _Rows, i0: I64, n: I64) -> list[_Crossing]:
+    """Both crossings of a bearing's ray (row ``i0``) with the hyperbola of two arrival times
+    (the group's last two rows). On the ray ``p = o + r u``, ``|p - s_2| - |p - s_1| = D``
+    (``D = c (a_2 - a_1)``) squared is ``alpha + beta r = 2 D |p - s_1|`` with ``alpha =
+    |o - s_2|^2 - |o - s_1|^2 - D^2`` and ``beta = 2 u . (s_1 - s_2)``; squared again, a
+    quadratic in ``r``. A root is a crossing when ``r > 0`` and ``alpha + beta r`` has the
+    sign of ``D`` (the squarings add the other branch)."""
+    j1, j2 = i0 + n - 2, i0 + n - 1
+    ce = (rw.c[j1] + rw.c[j2]) / 2.0 * rw.k[j1]
+    ux, uy = np.sin(rw.val[i0]), np.cos(rw.val[i0])
+    e1x, e1y = rw.ox[i0] - rw.ox[j1], rw.oy[i0] - rw.oy[j1]
+    e2x, e2y = rw.ox[i0] - rw.ox[j2], rw.oy[i0] - rw.oy[j2]
+    D = ce * (rw.val[j2] - rw.val[j1])
+    alpha = e2x * e2x + e2y * e2y - e1x * e1x - e1y * e1y - D * D
+    beta = 2 * (ux * (e2x - e1x) + uy * (e2y - e1y))
+    ue1 = ux * e1x + uy * e1y
+    qa = beta * beta - 4 * D * D
+    qb = 2 * alpha * beta - 8 * D * D * ue1
+    qc = alpha * alpha - 4 * D * D * (e1x * e1x + e1y * e1y)
+    ok = np.abs(qa) > 1e-12
+    qa = np.where(ok, qa, 1.0)
+    sq = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0))  # a complex pair: its real part
+    out = []
+    for sign in (1.0, -1.0):
+        r = (-qb + sign * sq) / (2 * qa)
+        rx, ry = rw.ox[i0] + r * ux, rw.oy[i0] + r * uy
+        use = (ok & (r > 0) & ((alpha + beta * r) * D >= 0) & np.isfinite(rx)
+               & np.isfinite(ry) & ((sign > 0) | (sq > 0)))
+        t0 = rw.val[j1] - np.hypot(rx - rw.ox[j1], ry - rw.oy[j1]) / ce
+        out.append((rx, ry, t0, use))
     return out
 
 

@@ -252,8 +252,9 @@ def _locate_attribute(
 def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
            geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
-    that rest on three arrival times (``Fixes.stated``), set once the groups are linked into
-    incidents, and those origins attributed again with them (``prob`` in place)."""
+    that rest on three arrival times or a bearing and two (``Fixes.stated``), set once the
+    groups are linked into incidents, and those origins attributed again with them (``prob``
+    in place)."""
     if len(fixes.widen) != len(fixes.x):
         return fixes
     has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
