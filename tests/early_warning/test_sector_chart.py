@@ -120,3 +120,21 @@ def test_series_of_different_sectors_or_days_are_refused() -> None:
     with pytest.raises(ValidationError) as e:
         detect_sector([], dispersions=[], dispersion_ses=[])
     assert e.value.field == "series"
+
+
+def test_a_sector_of_rare_categories_still_has_its_fire_watched() -> None:
+    """No category reaches once a day: the rest is all the sector's fire and is watched, since
+    the sector chart leaves all fire out (found in review: such a sector's rounds were watched
+    by no series)."""
+    import numpy as np
+
+    from truceline.services.early_warning import other_fire
+
+    total = np.array([1.0, 2.0, 1.0, 0.0, 2.0, 1.0, 1.0, 30.0])  # 1.14 a day, then a surge
+    got = other_fire(total, [], baseline=7)
+    assert got is not None and list(got) == list(total)
+    kept = [np.array([1.0, 2.0, 1.0, 0.0, 2.0, 0.0, 1.0, 1.0])]  # one kept category
+    assert other_fire(total, kept, baseline=7) is None  # the rest: 1 in 7 days, rare
+    kept = [np.zeros(8)]
+    assert list(other_fire(total, kept, baseline=7)) == list(total)  # type: ignore[arg-type]
+    assert other_fire(np.zeros(8), [], baseline=7) is None

@@ -44,6 +44,7 @@ __all__ = [
     "AlarmReport",
     "daily_series",
     "escalation_alarms",
+    "other_fire",
     "parse_since",
     "sector_shares",
 ]
@@ -199,8 +200,8 @@ def daily_series(
             and c not in (INCIDENTS, ALL, OTHER)
             and counts[(s2, c)][:baseline].mean() >= 1.0
         ]
-        rest = total - sum((counts[(sec, c)] for c in kept), np.zeros(len(days)))
-        if rest[:baseline].mean() >= 1.0 and rest.sum() < total.sum():
+        rest = other_fire(total, [counts[(sec, c)] for c in kept], baseline)
+        if rest is not None:
             counts[(sec, OTHER)] = rest
             for day in iso:
                 inc_ids = set(ids.get((sec, ALL, day), [])) - {
@@ -217,6 +218,18 @@ def daily_series(
         and (cat in (INCIDENTS, ALL, OTHER) or counts[(sec, cat)][:baseline].mean() >= 1.0)
     ]
     return list(iso), names, series, {k: sorted(v) for k, v in ids.items()}
+
+
+def other_fire(total: np.ndarray, kept: list[np.ndarray], baseline: int) -> np.ndarray | None:
+    """A sector's fire outside its ``kept`` categories, as the series its chart watches in
+    their place (the chart leaves all fire out, so this is how it sees every round): when
+    it reaches once a day in the baseline, and always when no category is kept, where it is
+    all the sector's fire (else a sector of rare categories would have its rounds watched by
+    no series). None when there is nothing outside the kept categories."""
+    rest = total - sum(kept, np.zeros(len(total)))
+    if not rest.any():
+        return None
+    return rest if not kept or rest[:baseline].mean() >= 1.0 else None
 
 
 def escalation_alarms(

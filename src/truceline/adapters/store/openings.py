@@ -13,6 +13,7 @@ import json
 import os
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from truceline.core.record.commit import SALT_BYTES, Opening, commit_entry, json_canonical
@@ -24,17 +25,47 @@ SCHEMA_OPENINGS = [
 ]
 
 
-#: SQLite, with schema 8: the openings table keyed by ``(idx, field)`` itself (``WITHOUT
-#: ROWID``), so each opening is written once, not to a rowid table and again to its key's
-#: index: an observation has about eleven (a third less of ingest's writes). PostgreSQL keeps
-#: its heap and key index.
-SQLITE_OPENINGS_BY_KEY = [
-    """CREATE TABLE openings_by_key (idx BIGINT NOT NULL, field TEXT NOT NULL,
-        salt BLOB NOT NULL, value TEXT NOT NULL, PRIMARY KEY (idx, field)) WITHOUT ROWID""",
-    "INSERT INTO openings_by_key SELECT idx, field, salt, value FROM openings",
+#: Schema 8 on SQLite, 9 on PostgreSQL: one row per entry, its openings as one JSON object
+#: ``{field: [salt hex, value]}`` (the value as its canonical JSON), in place of one row per
+#: field: an observation has about eleven committed fields, and writing eleven keyed rows was
+#: the largest part of signed ingest's own cost (issue 21). The old rows are folded in: their
+#: ``value`` is canonical JSON text already, so the object is spliced from it, not re-encoded.
+ENTRY_OPENINGS = """CREATE TABLE entry_openings (idx BIGINT PRIMARY KEY,
+    fields TEXT NOT NULL)"""
+SQLITE_ENTRY_OPENINGS = [
+    ENTRY_OPENINGS,
+    """INSERT INTO entry_openings SELECT idx, '{' || group_concat('"' || field || '":["'
+        || lower(hex(salt)) || '",' || value || ']', ',') || '}' FROM openings GROUP BY idx""",
     "DROP TABLE openings",
-    "ALTER TABLE openings_by_key RENAME TO openings",
 ]
+PG_ENTRY_OPENINGS = [
+    ENTRY_OPENINGS,
+    """INSERT INTO entry_openings SELECT idx, '{' || string_agg('"' || field || '":["'
+        || encode(salt, 'hex') || '",' || value || ']', ',' ORDER BY field) || '}'
+        FROM openings GROUP BY idx""",
+    "DROP TABLE openings",
+]
+
+#: What an unreadable row opens to: a field no entry has, so checking it against its entry
+#: fails and names the row, instead of the entry looking merely unopened.
+UNREADABLE = "(unreadable openings)"
+
+
+def openings_text(ops: Mapping[str, Opening]) -> str:
+    """One entry's openings as the JSON object the table keeps (fields sorted)."""
+    return "{" + ",".join(
+        f'{encode_basestring(name)}:["{salt.hex()}",{json_canonical(value).decode("utf-8")}]'
+        for name, (salt, value) in sorted(ops.items())) + "}"
+
+
+def parse_openings_text(text: str) -> dict[str, Opening]:
+    """:func:`openings_text` read back; a row that is not one (tampered, truncated) opens
+    to :data:`UNREADABLE` with its text."""
+    try:
+        obj = json.loads(text)
+        return {str(name): (bytes.fromhex(pair[0]), pair[1]) for name, pair in obj.items()}
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        return {UNREADABLE: (b"", text)}
 
 
 class _Salts:
@@ -77,21 +108,9 @@ class OpeningsTable:
             committed.append((t, c))
             openings.append(ops)
         idxs: list[int] = super()._append(committed)  # type: ignore[misc]
-        blob = self._blob
-        rows = [
-            (
-                i,
-                name,
-                blob(salt),
-                json_canonical(value).decode("utf-8"),
-            )
-            for i, ops in zip(idxs, openings, strict=True)
-            for name, (salt, value) in sorted(ops.items())
-        ]
+        rows = [(i, openings_text(ops)) for i, ops in zip(idxs, openings, strict=True) if ops]
         if rows:
-            self._executemany(
-                "INSERT INTO openings(idx, field, salt, value) VALUES (?,?,?,?)", rows
-            )
+            self._executemany("INSERT INTO entry_openings(idx, fields) VALUES (?,?)", rows)
         return idxs
 
     def preset_openings(self, items: Sequence[tuple[bytes, bytes, Mapping[str, Opening]]]) -> None:
@@ -105,16 +124,10 @@ class OpeningsTable:
 
     def openings(self, start: int = 0, end: int | None = None) -> dict[int, dict[str, Opening]]:
         """The stored openings of entries ``[start, end)``, by entry index and field."""
-        sql = "SELECT idx, field, salt, value FROM openings WHERE idx >= ?"
+        sql = "SELECT idx, fields FROM entry_openings WHERE idx >= ?"
         args: list[Any] = [start]
         if end is not None:
             sql += " AND idx < ?"
             args.append(end)
-        out: dict[int, dict[str, Opening]] = {}
-        for idx, name, salt, value in self._all(sql + " ORDER BY idx, field", args):
-            try:
-                v = json.loads(value)
-            except (TypeError, ValueError):
-                v = value  # a tampered value: it will not match its commitment
-            out.setdefault(int(idx), {})[str(name)] = (bytes(salt), v)
-        return out
+        return {int(idx): parse_openings_text(text)
+                for idx, text in self._all(sql + " ORDER BY idx", args)}

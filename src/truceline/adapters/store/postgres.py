@@ -35,7 +35,7 @@ from psycopg import errors as pgerrors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from truceline.adapters.store.notifications import NotificationTables
-from truceline.adapters.store.openings import SCHEMA_OPENINGS, OpeningsTable
+from truceline.adapters.store.openings import PG_ENTRY_OPENINGS, SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
@@ -82,7 +82,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_OPENINGS],
     [_pg_table(s) for s in SCHEMA_DERIVED],
     [_pg_table(s) for s in SCHEMA_PERIOD_INDEXES],
-    [_pg_table(s) for s in SCHEMA_COPY_INDEX],
+    [*(_pg_table(s) for s in SCHEMA_COPY_INDEX), *PG_ENTRY_OPENINGS],
 ]
 
 

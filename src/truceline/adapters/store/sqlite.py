@@ -18,7 +18,7 @@ from typing import Any
 from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import (
     SCHEMA_OPENINGS,
-    SQLITE_OPENINGS_BY_KEY,
+    SQLITE_ENTRY_OPENINGS,
     OpeningsTable,
 )
 from truceline.adapters.store.schema import (
@@ -55,7 +55,8 @@ def _sqlite_table(stmt: str) -> str:
 MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEMA_V2),
                                 list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS),
                                 list(SCHEMA_DERIVED), list(SCHEMA_PERIOD_INDEXES),
-                                [*SCHEMA_COPY_INDEX, *SQLITE_OPENINGS_BY_KEY]]
+                                [*SCHEMA_COPY_INDEX,
+                                 *map(_sqlite_table, SQLITE_ENTRY_OPENINGS)]]
 
 
 @contextmanager
