@@ -240,8 +240,8 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
         near = ("((w.lo IS NULL AND o.lat IS NULL) OR (o.lat >= w.lo AND o.lat <= w.hi))")
         out: dict[str, tuple[str, Observation | None, str | None]] = {}
         cast = "CAST(? AS DOUBLE PRECISION)"
-        for k in range(0, len(windows), 200):
-            part = windows[k : k + 200]
+        for k in range(0, len(windows), 190):  # 5 parameters each: under SQLite's old 999
+            part = windows[k : k + 190]
             values = ",".join([f"(?, ?, ?, {cast}, {cast})"] * len(part))
             args = [v for w in part for v in (w.source_id, time_text(w.start),
                                                 time_text(w.end), w.lat_min, w.lat_max)]
