@@ -121,13 +121,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def _tail(log: Any, n: int = 3000) -> str:
+    log.flush()
+    log.seek(0)
+    return str(log.read().decode(errors="replace")[-n:])
+
+
+def start_server(url: str, port: int, workers: int, log: Any) -> subprocess.Popen[bytes]:
+    """The server under test, its stderr into ``log`` (a file: a pipe nobody reads would
+    stall it once full, and a crash's traceback must be seen)."""
     code = ("import truceline.adapters.cli.serve; from truceline.adapters.cli.main import cli; "
             "cli()")
     env = {**os.environ, "TRUCELINE_RATE_LIMIT_PER_MINUTE": "100000000"}
     proc = subprocess.Popen([sys.executable, "-c", code, "serve", "--db", url, "--port",
                              str(port), "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -136,7 +144,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+    raise SystemExit(f"server did not start: {_tail(log)}")
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -227,13 +235,18 @@ def run(label: str, url: str, args: argparse.Namespace, signers: list[Signer],
     service = baseline(url, base_batches[:half], cached=False)
     floor = baseline(url, base_batches[half:], cached=True)
     port = free_port()
-    proc = start_server(url, port, args.workers)
-    try:
-        res = load(f"http://127.0.0.1:{port}", tokens["analyst"], load_batches,
-                   args.clients, args.readers, args.seconds)
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with tempfile.TemporaryFile() as log:
+        proc = start_server(url, port, args.workers, log)
+        try:
+            res = load(f"http://127.0.0.1:{port}", tokens["analyst"], load_batches,
+                       args.clients, args.readers, args.seconds)
+        finally:
+            died = proc.poll()
+            proc.terminate()
+            proc.wait(10)
+        if died is not None or res["errors"]:
+            print(f"server {'exited ' + str(died) if died is not None else 'errors'}; "
+                  f"its stderr:\n{_tail(log)}", file=sys.stderr)
     res.update(label=label, service=service, baseline=floor, ratio=res["obs_per_s"] / floor)
     return res
 
