@@ -54,8 +54,9 @@ _CLI = "truceline.adapters.cli"
 #: Every command: its name, ``module:attribute`` and its short help (the first sentence of its
 #: docstring, kept here so that ``--help`` imports no command module; a test holds them equal).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "alarms": (f"{_CLI}.alarms:alarms", "Escalation alarms per sector and category from the "
-               "stored incidents and coverage (same store, same bytes)."),
+    "alarms": (f"{_CLI}.alarms:alarms", "Escalation alarms per sector from the stored "
+               "incidents and coverage, each naming the category that drove it (same store, "
+               "same bytes)."),
     "apikey": (f"{_CLI}.serve:apikey", "Create and revoke API keys (the token is printed once; "
                "only its hash is stored)."),
     "check": (f"{_CLI}.commands:check", "Evaluate every provision against the stored evidence "
