@@ -198,7 +198,7 @@ def daily_series(
             for (s2, c) in counts
             if s2 == sec
             and c not in (INCIDENTS, ALL, OTHER)
-            and counts[(s2, c)][:baseline].mean() >= 1.0
+            and _daily(counts[(s2, c)], baseline)
         ]
         rest = other_fire(total, [counts[(sec, c)] for c in kept], baseline)
         if rest is not None:
@@ -215,7 +215,7 @@ def daily_series(
         for k, sec in enumerate(sectors)
         for cat in cats
         if (sec, cat) in counts
-        and (cat in (INCIDENTS, ALL, OTHER) or counts[(sec, cat)][:baseline].mean() >= 1.0)
+        and (cat in (INCIDENTS, ALL, OTHER) or _daily(counts[(sec, cat)], baseline))
     ]
     return list(iso), names, series, {k: sorted(v) for k, v in ids.items()}
 
@@ -229,7 +229,12 @@ def other_fire(total: np.ndarray, kept: list[np.ndarray], baseline: int) -> np.n
     rest = total - sum(kept, np.zeros(len(total)))
     if not rest.any():
         return None
-    return rest if not kept or rest[:baseline].mean() >= 1.0 else None
+    return rest if not kept or _daily(rest, baseline) else None
+
+
+def _daily(y: np.ndarray, baseline: int) -> bool:
+    """Seen at least once a day on average in the baseline: often enough to watch alone."""
+    return bool(y[:baseline].mean() >= 1.0)
 
 
 def escalation_alarms(

@@ -379,10 +379,10 @@ def score_calibration(
 ) -> dict[str, Any]:
     """Flagged sources against the truly biased (``|bias| >= BIASED_DEG``): recall over all of
     them, over those with at least ``REVEALED_BEARINGS`` stored bearings and over those a week
-can reveal at all (``DETECTABLE_Z``), precision over
-    every flag (a source without a truth bias counts as unbiased), and the estimates' errors
-    (bias where estimated from ten or more reports; clock offset where timed ten or more
-    times, with its median, which the reporting lag and the writing to the minute shift)."""
+    can reveal at all (``DETECTABLE_Z``), precision over every flag (a source without a truth
+    bias counts as unbiased), and the estimates' errors (bias where estimated from ten or
+    more reports; clock offset where timed ten or more times, with its median, which the
+    reporting lag and the writing to the minute shift)."""
     bias = {r["id"]: float(r.get("bearing_bias_deg", 0.0)) for r in truth
             if r.get("type") == "source"}
     clock = {r["id"]: float(r["clock_offset_s"]) for r in truth

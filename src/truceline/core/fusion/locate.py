@@ -26,7 +26,7 @@ states both crossings of its curves (:func:`_two_roots`), once the groups are li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -421,8 +421,8 @@ def _refit(b: FireBatch, rw: _Rows, p: LocateParams, tg: I64, x0: F64, y0: F64, 
     new = np.full(int(rw.g.max(initial=-1)) + 1, -1, np.int64)
     new[tg] = np.arange(K)
     sel = np.flatnonzero(new[rw.g] >= 0)
-    sub = _Rows(**{f: getattr(rw, f)[sel] for f in _Rows.__dataclass_fields__})
-    sub = _Rows(**{**sub.__dict__, "g": new[rw.g[sel]]})
+    sub = replace(_Rows(**{f: getattr(rw, f)[sel] for f in _Rows.__dataclass_fields__}),
+                  g=new[rw.g[sel]])
     x0, y0, t0 = (np.nan_to_num(np.asarray(v, float)) for v in (x0, y0, t0))
     with PARALLEL:
         x, y, t = lk.levenberg_marquardt(
