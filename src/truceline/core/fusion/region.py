@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
@@ -27,7 +27,6 @@ from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
-from truceline.core.fusion.parallel import PARALLEL
 
 __all__ = ["ArcParams", "arc_launches", "arc_region"]
 
@@ -51,31 +50,100 @@ class ArcParams:
     chi2_max: float = 16.0
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
-def _grid_fit(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, nt: int, nr: int,
-              step_deg: float, step_m: float, sd: float) -> tuple[F64, F64]:
-    """Chi-square of the arrival-time differences and the implied emission time at every
-    cell of the polar grid around ``(cx, cy)`` (bearing rows in parallel)."""
+#: Cells per block of the grid's pruning (bearing rows x range columns): 4 deg x 1.6 km.
+BLOCK_ROWS, BLOCK_COLS = 16, 4
+#: Bearing rows of the smaller blocks a passing block is tested in again (one range column
+#: each).
+SUB_ROWS = 4
+
+
+@njit(cache=True, error_model="numpy")
+def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, i0: int, i1: int,
+                  j0: int, j1: int, step_deg: float, step_m: float, sd: float,
+                  chi2_max: float, reach: float) -> bool:
+    """Can any cell of bearing rows ``i0:i1`` and range columns ``j0:j1`` have a chi-square
+    at most ``chi2_max``? A lower bound over the block, from its middle point.
+
+    The chi-square is ``(1/m) sum over pairs (e_q - e_p)^2 / sd^2``, ``e_q = arr_q - d_q /
+    c_q``. From the middle, any cell is reached along the middle bearing, then along an arc:
+    ``g = d_q / c_q - d_p / c_p`` changes by at most the radial move times ``|r.grad g|``
+    plus the arc's length times ``|t.grad g|``. Seen from a point at least ``near`` beyond
+    the array's reach, each sensor's direction is within ``asin(reach / near)`` of the
+    radial one, so ``|r.(u_q - u_p)| <= s^2`` and ``|t.(u_q - u_p)| <= 2 s`` (``s = reach /
+    near``), plus ``|1/c_q - 1/c_p|`` for unequal sound speeds: far from the array a
+    block of kilometres in range moves the differences by milliseconds, and the bearings
+    away from the hyperbola's arms fall out whole.
+    """
     m = len(sx)
-    chi2 = np.empty(nt * nr)
-    t0 = np.empty(nt * nr)
-    for i in prange(nt):
-        th = math.radians(i * step_deg)
-        st, ct = math.sin(th), math.cos(th)
-        e = np.empty(m)
-        for j in range(nr):
-            r = (j + 0.5) * step_m
-            x, y = cx + r * st, cy + r * ct
-            mean = 0.0
-            for q in range(m):
-                e[q] = arr[q] - math.hypot(x - sx[q], y - sy[q]) / c[q]
-                mean += e[q]
-            mean /= m
-            s2 = 0.0
-            for q in range(m):
-                s2 += ((e[q] - mean) / sd) ** 2
-            chi2[i * nr + j] = s2
-            t0[i * nr + j] = mean
+    th0, th1 = math.radians(i0 * step_deg), math.radians((i1 - 1) * step_deg)
+    r0, r1 = (j0 + 0.5) * step_m, (j1 - 0.5) * step_m
+    thm, rm = 0.5 * (th0 + th1), 0.5 * (r0 + r1)
+    px, py = cx + rm * math.sin(thm), cy + rm * math.cos(thm)
+    near = r0 - reach
+    s = reach / near if near > 0.0 else 2.0
+    radial, tangential = (s * s, 2.0 * s) if s < 1.0 else (2.0, 2.0)
+    move_r, move_t = 0.5 * (r1 - r0), 0.5 * r1 * (th1 - th0)
+    lb = 0.0
+    for q in range(m):
+        eq = arr[q] - math.hypot(px - sx[q], py - sy[q]) / c[q]
+        for p in range(q + 1, m):
+            ep = arr[p] - math.hypot(px - sx[p], py - sy[p]) / c[p]
+            dc = abs(1.0 / c[q] - 1.0 / c[p])
+            cmin = min(c[q], c[p])
+            slack = (move_r * (radial / cmin + dc) + move_t * (tangential / cmin + dc))
+            gap = abs(eq - ep) - slack * (1.0 + 1e-9) - 1e-12
+            if gap > 0.0:
+                lb += (gap / sd) ** 2
+    return lb / m <= chi2_max * (1.0 + 1e-9) + 1e-9
+
+
+@njit(cache=True, error_model="numpy")
+def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, nt: int,
+                     nr: int, step_deg: float, step_m: float, sd: float, chi2_max: float,
+                     rows: int, cols: int) -> tuple[F64, F64]:
+    """Chi-square of the arrival-time differences and the implied emission time at the
+    cells of the polar grid around ``(cx, cy)`` that can fit: blocks of ``rows`` x ``cols``
+    cells (then of ``SUB_ROWS`` x 1 inside them) whose lower bound (:func:`_block_passes`)
+    exceeds ``chi2_max`` are skipped whole, their chi-square left +inf. Every cell that can
+    fit is computed, so the region is that of the full grid at a fraction of its cost (the
+    check's largest single cost on a month of a dense line before). One thread: most calls
+    are a few hundred cells, and numba's threads spent more waiting than working on them."""
+    m = len(sx)
+    reach = 0.0
+    for q in range(m):
+        reach = max(reach, math.hypot(sx[q] - cx, sy[q] - cy))
+    chi2 = np.full(nt * nr, np.inf)
+    t0 = np.zeros(nt * nr)
+    nbi = (nt + rows - 1) // rows
+    nbj = (nr + cols - 1) // cols
+    e = np.empty(m)
+    for bi in range(nbi):
+        i0, i1 = bi * rows, min(nt, (bi + 1) * rows)
+        for bj in range(nbj):
+            j0, j1 = bj * cols, min(nr, (bj + 1) * cols)
+            if not _block_passes(cx, cy, sx, sy, arr, c, i0, i1, j0, j1, step_deg, step_m,
+                                 sd, chi2_max, reach):
+                continue
+            for k0 in range(i0, i1, SUB_ROWS):  # the same test on smaller blocks inside
+                k1 = min(i1, k0 + SUB_ROWS)
+                for j in range(j0, j1):
+                    if not _block_passes(cx, cy, sx, sy, arr, c, k0, k1, j, j + 1, step_deg,
+                                         step_m, sd, chi2_max, reach):
+                        continue
+                    r = (j + 0.5) * step_m
+                    for i in range(k0, k1):
+                        th = math.radians(i * step_deg)
+                        x, y = cx + r * math.sin(th), cy + r * math.cos(th)
+                        mean = 0.0
+                        for q in range(m):
+                            e[q] = arr[q] - math.hypot(x - sx[q], y - sy[q]) / c[q]
+                            mean += e[q]
+                        mean /= m
+                        s2 = 0.0
+                        for q in range(m):
+                            s2 += ((e[q] - mean) / sd) ** 2
+                        chi2[i * nr + j] = s2
+                        t0[i * nr + j] = mean
     return chi2, t0
 
 
@@ -88,9 +156,9 @@ def arc_region(sx: F64, sy: F64, arr: F64, c: F64,
     sx, sy = np.asarray(sx, float), np.asarray(sy, float)
     cx, cy = float(sx.mean()), float(sy.mean())
     nt, nr = round(360.0 / p.step_deg), int(p.hearing_m // p.step_m)
-    with PARALLEL:
-        chi2, t0 = _grid_fit(cx, cy, sx, sy, np.asarray(arr, float), np.asarray(c, float),
-                             nt, nr, p.step_deg, p.step_m, p.tdoa_sd_s)
+    chi2, t0 = _grid_fit_blocks(cx, cy, sx, sy, np.asarray(arr, float), np.asarray(c, float),
+                                nt, nr, p.step_deg, p.step_m, p.tdoa_sd_s, p.chi2_max,
+                                BLOCK_ROWS, BLOCK_COLS)
     keep = np.flatnonzero(np.asarray(chi2) <= p.chi2_max)
     th = np.radians(keep // nr * p.step_deg)
     r = (keep % nr + 0.5) * p.step_m
