@@ -37,7 +37,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["LinkParams", "compatible_shots", "link_origin_impact", "pair_by_arrival_order",
+__all__ = ["LinkParams", "best_timed_pairs", "compatible_shots", "link_origin_impact",
+           "pair_by_arrival_order",
            "pair_launch_to_burst"]
 
 F64 = NDArray[np.float64]
@@ -369,9 +370,22 @@ def pair_by_arrival_order(
     reach = max(p.max_range_m.values()) + 2.5 * np.sqrt(2) * p.max_sigma_m
     pr = cKDTree(np.column_stack([x[idx], y[idx]])).query_pairs(float(reach),
                                                                 output_type="ndarray")
-    if not len(pr):
+    return best_timed_pairs(idx[pr[:, 0]], idx[pr[:, 1]], x, y, t0, t_sd, sig, can_origin,
+                            can_impact, side, p)
+
+
+def best_timed_pairs(
+    i: I64, j: I64, x: F64, y: F64, t0: F64, t_sd: F64, sig: F64,
+    can_origin: NDArray[np.bool_], can_impact: NDArray[np.bool_], side: I64, p: LinkParams,
+) -> tuple[I64, I64]:
+    """:func:`pair_by_arrival_order` given candidate pairs ``(i, j)`` of usable fixes (any
+    order, each pair once) that include every pair within a weapon's reach in the plane and
+    a flight time in time; ``sig`` is each fix's RMS spread. Any superset gives the same
+    pairs: a candidate's test and each fix's best and second fits depend only on the pairs
+    that fit a class."""
+    empty = np.zeros(0, np.int64)
+    if not len(i):
         return empty, empty
-    i, j = idx[pr[:, 0]], idx[pr[:, 1]]
     first = t0[i] <= t0[j]
     a, b = np.where(first, i, j), np.where(first, j, i)  # a fires first
     keep = can_origin[a] & can_impact[b] & (side[a] != side[b])
