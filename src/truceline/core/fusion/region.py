@@ -201,14 +201,22 @@ def arc_launches(
     mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(G + 1))
+    # the free bursts by the start of their window: a group's candidates are a run of them
+    # (a window ending after ``early`` starts after ``early - width``); NaN sorts last, out
+    by_lo = free[np.argsort(lo[free], kind="stable")]
+    lo_sorted = lo[by_lo]
+    span = hi[free] - lo[free]
+    width = float(np.max(np.where(np.isnan(span), np.inf, span)))
     found: list[tuple[int, int, tuple[F64, F64, F64, F64]]] = []
     for u in cand.tolist():
         rows = order[starts[u]:starts[u + 1]]
         cx, cy = float(b.ox[rows].mean()), float(b.oy[rows].mean())
         tu = float(b.arr[rows].min())
-        near = free[(np.hypot(fixes.x[free] - cx, fixes.y[free] - cy)
-                     <= ap.hearing_m + any_r + 2.5 * sig[free])
-                    & (hi[free] >= tu - ap.hearing_m / 250.0) & (lo[free] <= tu + 600.0)]
+        early = tu - ap.hearing_m / 250.0
+        f = np.sort(by_lo[np.searchsorted(lo_sorted, early - width, "left"):
+                          np.searchsorted(lo_sorted, tu + 600.0, "right")])
+        near = f[(np.hypot(fixes.x[f] - cx, fixes.y[f] - cy) <= ap.hearing_m + any_r + 2.5 * sig[f])
+                 & (hi[f] >= early) & (lo[f] <= tu + 600.0)]
         if not len(near):
             continue
         x, y, wt, t0 = arc_region(b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows] * b.k[rows],
