@@ -27,6 +27,7 @@ Examples
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import FireBatch, GroupingParams, batch_from_observations
 from truceline.core.fusion.calibration import CalibrationParams, SourceCalibration
+from truceline.core.fusion.heard import HeardParams
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import CHI2_95_2DOF, LocateParams
 from truceline.core.fusion.partition import fuse_partitioned, partitions
@@ -47,6 +48,7 @@ __all__ = [
     "FusionParams",
     "FusionResult",
     "GroupingParams",
+    "HeardParams",
     "LinkParams",
     "LocateParams",
     "SourceCalibration",

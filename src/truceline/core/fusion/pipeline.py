@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
+from truceline.core.fusion import kernels
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import (
     ROLE_ANY,
@@ -26,6 +27,7 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.grouping import group
+from truceline.core.fusion.heard import HeardParams, join_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import (
     M_ARRIVAL,
@@ -59,6 +61,8 @@ class FusionParams:
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
     #: The feasible region of an array's too-few arrivals (:mod:`.region`).
     arc: ArcParams = field(default_factory=ArcParams)
+    #: Join an array's unlocated arrivals to the event they fit (:mod:`.heard`).
+    heard: HeardParams = field(default_factory=HeardParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Partitions for :func:`fuse_partitioned`: square tiles of the plane and time periods,
@@ -241,12 +245,92 @@ def _locate_attribute(
     partner = np.full(G, -1, np.int64)
     if params.link_events and G:
         partner = _link(b, labels, fixes, role, prob, geometry, params)
+        if params.heard.enabled:
+            labels, fixes, role, tg, prob, partner = _join_heard(
+                b, labels, fixes, cd, role, tg, prob, partner, geometry, params)
         if geometry is not None:
             _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
     fixes = _widen(b, fixes, role, prob, tg, geometry, params)
     return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
+
+
+def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
+                role: NDArray[np.int8], tg: F64, prob: F64, partner: I64,
+                geometry: CompiledGeometry | None, params: FusionParams
+                ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
+    """Join each array's unlocated arrival group to the located part of the one event its
+    arrival times fit (:func:`~truceline.core.fusion.heard.join_heard`), refit the parts
+    that clearly heard it, and attribute the refitted origins again. Groups are renumbered
+    in order of their first report; every per-group array follows."""
+    G = len(role)
+    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    vague = (~fixes.located & (role == ROLE_ANY) & (partner < 0)
+             & (np.bincount(labels, has_a, minlength=G) == np.bincount(labels, minlength=G)))
+    if not vague.any() or not fixes.located.any():
+        return labels, fixes, role, tg, prob, partner
+    with np.errstate(invalid="ignore"):  # a report without a time has no window
+        lo, hi = _windows(b, labels, fixes, G)
+    timed = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    u, g, clear = join_heard(b, labels, fixes.x, fixes.y, fixes.cov, fixes.located, lo, hi,
+                             partner, vague, timed, params.heard)
+    if not len(u):
+        return labels, fixes, role, tg, prob, partner
+    to = np.arange(G)
+    to[u] = g
+    merged = to[labels]
+    new = kernels.first_seen(merged)
+    keep = np.ones(G, bool)
+    keep[u] = False
+    kept = np.flatnonzero(keep)
+    newg = np.full(G, -1, np.int64)
+    first = np.full(G, len(labels), np.int64)
+    first[merged[::-1]] = np.arange(len(labels) - 1, -1, -1)
+    newg[kept] = new[first[kept]]
+    Gn = len(kept)
+    refit = _relocate(b, labels, new, fixes, cd, params.locate)
+    # parts not clearly the sound's, or whose refit fails or rejects a joined arrival,
+    # keep their fix (the join stays: the arrivals fit it)
+    joined = np.zeros(len(labels), bool)
+    joined[np.isin(labels, u)] = True
+    bad = np.bincount(new, joined & refit.outlier, minlength=Gn) > 0
+    back = np.zeros(Gn, bool)
+    back[newg[g[~clear]]] = True
+    back |= ~refit.located
+    back &= np.isin(np.arange(Gn), newg[g])
+    back |= bad
+    src = np.zeros(Gn, np.int64)
+    src[newg[kept]] = kept
+
+    def field_(name: str) -> Any:
+        a = getattr(refit, name).copy()
+        if len(a) == Gn:
+            a[back] = getattr(fixes, name)[src[back]]
+        return a
+
+    outlier = refit.outlier.copy()
+    outlier[back[new]] = fixes.outlier[back[new]]
+    fx = Fixes(field_("x"), field_("y"), field_("t0"), field_("cov"), field_("located"),
+               field_("method"), field_("rms"), outlier, field_("widen"), field_("stated"))
+    role_n = np.empty(Gn, np.int8)
+    role_n[newg[kept]] = role[kept]
+    tg_n, prob_n = np.empty(Gn), np.zeros((Gn, prob.shape[1]))
+    tg_n[newg[kept]], prob_n[newg[kept]] = tg[kept], prob[kept]
+    part_n = np.full(Gn, -1, np.int64)
+    pk = partner[kept]
+    part_n[newg[kept]] = np.where(pk >= 0, newg[np.maximum(pk, 0)], -1)
+    redone = np.zeros(Gn, bool)
+    redone[newg[g]] = True
+    redone &= ~back
+    w = np.flatnonzero(redone)
+    tg_n[w] = _group_times(b, new, fx, Gn)[w]
+    o = w[role_n[w] == ROLE_ORIGIN]
+    if geometry is not None and len(o):
+        when = b.epoch + np.round(tg_n[o] * 1e6).astype("timedelta64[us]")
+        prob_n[o] = attribute(geometry, fx.x[o], fx.y[o], fx.cov[o],
+                              when.astype("datetime64[ns]"), params.attribution)
+    return new, fx, role_n, tg_n, prob_n, part_n
 
 
 def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,

@@ -1,0 +1,278 @@
+"""An array's too-few arrivals joined to the event other reports located.
+
+Two arrival times of one acoustic array (or three it could not fix alone) put a bang on a
+hyperbola and its mirror image at an unknown range, and cannot say launch or burst; left
+alone they are an incident of their own, unlocated, and the event they were part of is
+split (issue 14: 400 of the 524 split events of a simulated week). Once other reports have
+located the event, the arrivals can be *tested* against it: the located point predicts
+when its sound reaches each sensor, and the arrival-time differences either fit or not.
+
+For a located group ``g`` at ``p`` (covariance ``P``) and arrivals ``a_i`` at sensors
+``s_i`` with effective sound speeds ``c_i`` (the pooled air and the estimated wind along
+each path, grid metres per second), the residuals ``e_i = a_i - |p - s_i| / c_i`` share
+the unknown emission time, so only their differences ``D e`` (each minus the first) are
+tested: ``chi2 = (D e)^T (D S D^T)^-1 (D e)`` with ``m - 1`` degrees of freedom, where
+
+* ``S = sd^2 I + J P J^T + W``: the arrivals' timing error (``arrival_sd_s``, jitter and
+  each path's own air), the fix's position error propagated (``J_i = (p - s_i)^T / (|p -
+  s_i| c_i)``), and the air common to all paths (``W``: a wind error ``dw`` delays arrival
+  ``i`` by ``-tau_i u_i . dw / c_i``, ``u_i`` the path's direction, ``tau_i`` its travel
+  time; a speed error scales every travel time alike);
+* the emission time the arrivals then imply, ``mean(e)``, must lie in ``g``'s emission
+  window (a monitor's minutes, or an array's fix's seconds) widened by three of its sds;
+  where ``g``'s own arrivals timed it (its window is ``t0 +- 3 sd``), the misfit of that
+  time adds one term and one degree of freedom, which also lets a lone arrival be tested.
+
+A group is joined only when exactly one event (a located group with its linked partner)
+has a part within the gate (``chi2 <= chi2_dof(level)``) and no other event comes within
+the looser ``clear_level`` gate (its window widened by a clock's error, ``alt_slack_s``: a
+camera's clock off by seconds put the true launch out of its window and the arrivals
+joined another shot of the same gun) or could not be tested at all (a lone arrival against
+a part no arrival timed); within that event the part that fits says launch (origin) or burst
+(impact). The part is refitted with the arrivals only when it is clearly the one (the
+other part fails the gate or fits worse by ``part_margin``) and the test was sharp (the
+part's position blurs the differences it predicts by at most ``max_blur`` of their span);
+otherwise the arrivals join and the fix stays. A group whose sensors lie farther apart
+than one array (``array_m``: two arrays may have heard two sounds) joins only on a sharp
+test; a part that already holds one of its sensors is out (one source never reports one
+sound twice); two groups of one sensor that fit one part join neither. A part alone in its
+event (its launch or burst not located) and not timed by arrivals takes nothing: the
+event's other sound, wherever it was, may be what the array heard, and nothing here tests
+that (a timed part does: the other sound comes a flight time earlier or later).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+from scipy.stats import chi2 as chi2_dist
+
+from truceline.core.fusion.batch import FireBatch
+
+__all__ = ["HeardParams", "heard_chi2", "join_heard"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class HeardParams:
+    """The test of :func:`join_heard`."""
+
+    enabled: bool = True
+    #: Farthest an array hears a gun or a rocket (m).
+    hearing_m: float = 25_000.0
+    #: 1-sigma of one arrival time against the model (s): timing jitter and the path's air.
+    arrival_sd_s: float = 0.02
+    #: Wind error (1 sigma per component, m/s) where the batch has no estimate of its own.
+    wind_sd_ms: float = 4.0
+    #: Error of the sound speed common to the paths (share of c): 0.5 deg C.
+    speed_frac_sd: float = 0.0009
+    #: A part whose window misses the arrivals by less than this (s, a clock's error)
+    #: still counts as an alternative (it cannot take them, but may be their source).
+    alt_slack_s: float = 60.0
+    #: Sensors of one array lie within this of each other (m); a group spread wider holds
+    #: two arrays, which may have heard two sounds: it joins only on a sharp test.
+    array_m: float = 5_000.0
+    #: The most a part's position may blur the differences it predicts (sd over span) for
+    #: the arrivals to refit it (or, spread over two arrays, to join it).
+    max_blur: float = 0.05
+    #: Leave apart the arrivals that fit only a part alone in its event and not timed.
+    lone_apart: bool = True
+    #: Parts whose emission window is wider than this (s) are not candidates.
+    max_window_s: float = 1_800.0
+    #: The gate a part must pass, and the looser one no other event may pass.
+    level: float = 0.99
+    clear_level: float = 0.999
+    #: A part is the clear one (launch or burst) when the other part's chi-square exceeds
+    #: its own by this much (2 ln 20: twenty times less likely).
+    part_margin: float = 6.0
+
+
+def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,
+               wind_sd: F64, p: HeardParams) -> tuple[F64, F64, F64, F64]:
+    """Chi-square of the arrival-time differences, the implied emission time and its sd,
+    and the test's blur, for ``N`` tests of ``m`` arrivals each.
+
+    The blur is the largest sd with which the located point predicts a difference, over that
+    difference's span (the sensors' distance over the speed, the most it can be): a point
+    known so loosely that its prediction spans much of what any sound could give tests
+    nothing, and passing it says nothing.
+
+    ``sx``/``sy``/``arr``/``ce``: ``(N, m)`` sensors, arrival times, effective speeds (grid
+    m/s); ``wdir``: ``(N, m, 2)`` unit vectors of the paths (source to sensor) for the wind;
+    ``px``/``py``/``P``: ``(N,)``/``(N, 2, 2)`` the located point and its covariance;
+    ``wind_sd``: ``(N,)`` the wind's error per component (m/s).
+    """
+    N, m = arr.shape
+    dx, dy = px[:, None] - sx, py[:, None] - sy
+    r = np.maximum(np.hypot(dx, dy), 1.0)
+    tau = r / ce
+    e = arr - tau
+    J = np.stack([dx / (r * ce), dy / (r * ce)], axis=-1)  # (N, m, 2)
+    S = np.einsum("nia,nab,njb->nij", J, P, J)
+    S += np.eye(m)[None] * p.arrival_sd_s**2
+    g = tau / ce  # delay per m/s of wind along the path
+    S += (wind_sd**2)[:, None, None] * np.einsum("ni,nia,nj,nja->nij", g, wdir, g, wdir)
+    S += p.speed_frac_sd**2 * tau[:, :, None] * tau[:, None, :]
+    t0 = e.mean(axis=1)
+    t0_sd = np.sqrt(np.maximum(S.sum(axis=(1, 2)), 0.0)) / m
+    if m < 2:
+        return np.zeros(N), t0, t0_sd, np.zeros(N)
+    D = np.hstack([-np.ones((m - 1, 1)), np.eye(m - 1)])
+    de = e @ D.T
+    C = D[None] @ S @ D.T[None]
+    sol = np.linalg.solve(C, de[:, :, None])[:, :, 0]
+    pred = np.einsum("ia,nab,jb->nij", D, S - np.eye(m)[None] * p.arrival_sd_s**2, D)
+    span = np.hypot(sx[:, 1:] - sx[:, :1], sy[:, 1:] - sy[:, :1]) / ce[:, 1:]
+    blur = (np.sqrt(np.maximum(np.diagonal(pred, axis1=1, axis2=2), 0.0))
+            / np.maximum(span, 1e-3)).max(axis=1)
+    return np.einsum("ni,ni->n", de, sol), t0, t0_sd, blur
+
+
+def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
+               lo: F64, hi: F64, partner: I64, vague: NDArray[np.bool_],
+               timed: NDArray[np.bool_], p: HeardParams | None = None
+               ) -> tuple[I64, I64, NDArray[np.bool_]]:
+    """``(group, part, clear)``: each vague arrival group joined to the located ``part`` of
+    the one event its arrivals fit, and whether that part is clearly the sound's (refit it).
+
+    ``x``/``y``/``cov``/``located``: the groups' fixes; ``lo``/``hi``: their emission-time
+    windows (s); ``partner``: each group's linked origin or impact (-1); ``vague``: the
+    groups to test (bare arrivals, not located); ``timed``: the groups whose emission time
+    arrivals of their own fixed (their window is that time +- 3 sd). Candidates come from
+    one space-time KD-tree query (the hearing range, and the window widened by the longest
+    travel time; parts whose window is wider than ``max_window_s`` say nothing of when and
+    are not candidates), so the cost follows the vague groups and their neighbours, not the
+    store.
+    """
+    p = p or HeardParams()
+    empty = np.zeros(0, np.int64)
+    G = len(x)
+    none = (empty, empty, np.zeros(0, bool))
+    sig = np.sqrt(np.nan_to_num(np.trace(cov, axis1=1, axis2=2), nan=np.inf)) if G \
+        else np.zeros(0)
+    cand = np.flatnonzero(located & np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
+                          & (hi - lo <= p.max_window_s) & (sig <= p.hearing_m))
+    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    rows = np.flatnonzero(vague[labels] & has)
+    if not len(cand) or not len(rows):
+        return none
+    order = rows[np.argsort(labels[rows], kind="stable")]
+    ul, st, grp, n_u = np.unique(labels[order], return_index=True, return_inverse=True,
+                                 return_counts=True)
+    # each vague group's array centre, first arrival and spread (its rows are contiguous)
+    ox, oy = b.ox[order], b.oy[order]
+    ucx = np.bincount(grp, ox, minlength=len(ul)) / n_u
+    ucy = np.bincount(grp, oy, minlength=len(ul)) / n_u
+    ua = np.full(len(ul), np.inf)
+    np.minimum.at(ua, grp, b.arr[order])
+    far = np.zeros(len(ul))
+    np.maximum.at(far, grp, np.hypot(ox - ucx[grp], oy - ucy[grp]))
+    one_array = 2.0 * far <= p.array_m
+    # candidates: within hearing range in the plane, and an emission window that ends no
+    # earlier than the first arrival minus the longest travel and starts before it
+    c_min = 300.0
+    reach = p.hearing_m + 3.0 * float(sig[cand].max())
+    travel = p.hearing_m / c_min
+    half = (hi[cand] - lo[cand]) / 2
+    k = reach / (float(half.max()) + travel)
+    zc = np.column_stack([x[cand], y[cand], (lo[cand] + hi[cand]) / 2 * k])
+    zu = np.column_stack([ucx, ucy, (ua - travel / 2) * k])
+    hits = cKDTree(zc).query_ball_point(zu, reach, p=np.inf)
+    lens = np.fromiter((len(h) for h in hits), np.int64, len(hits))
+    if not lens.sum():
+        return none
+    pu = np.repeat(np.arange(len(ul)), lens)
+    pg = cand[np.concatenate([np.asarray(h, np.int64) for h in hits if len(h)])]
+    near = ((np.hypot(x[pg] - ucx[pu], y[pg] - ucy[pu]) <= p.hearing_m + 3.0 * sig[pg])
+            & (hi[pg] >= ua[pu] - travel) & (lo[pg] <= ua[pu]))
+    pu, pg = pu[near], pg[near]
+    # one source never reports one sound twice: a part holding a sensor of the group is out
+    src_max = int(b.source.max()) + 1
+    have = np.unique(labels.astype(np.int64) * src_max + b.source)
+    chi = np.full(len(pu), np.inf)
+    clash = np.zeros(len(pu), bool)
+    dof = np.zeros(len(pu), np.int64)
+    inside = np.zeros(len(pu), bool)
+    alt = np.full(len(pu), np.inf)
+    sharp = np.zeros(len(pu), bool)
+    wsd = np.where(np.isfinite(b.wind_sd), b.wind_sd, p.wind_sd_ms)
+    wsd = np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)
+    for m in np.unique(n_u[pu]):
+        sel = np.flatnonzero(n_u[pu] == m)
+        u, g = pu[sel], pg[sel]
+        idx = order[st[u][:, None] + np.arange(m)[None, :]]  # (N, m) rows
+        keys = g[:, None] * src_max + b.source[idx]
+        at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
+        clash[sel] = (have[at] == keys).any(axis=1)
+        sx, sy = b.ox[idx], b.oy[idx]
+        dx, dy = sx - x[g][:, None], sy - y[g][:, None]
+        r = np.maximum(np.hypot(dx, dy), 1.0)
+        ux, uy = dx / r, dy / r
+        ce = (b.c[idx] + b.wu[idx] * ux + b.wv[idx] * uy) * b.k[idx]
+        wdir = np.stack([ux, uy], axis=-1)
+        c2, tt, tsd, bl = heard_chi2(sx, sy, b.arr[idx], ce, wdir, x[g], y[g], cov[g],
+                                 wsd[idx].max(axis=1), p)
+        inwin = (tt >= lo[g] - 3.0 * tsd) & (tt <= hi[g] + 3.0 * tsd)
+        # a part timed by arrivals of its own states its emission time (its window is
+        # about +-3 sd): one more degree of freedom
+        z2 = ((tt - (lo[g] + hi[g]) / 2) ** 2
+              / (((hi[g] - lo[g]) / 6) ** 2 + tsd**2))
+        fit = c2 + np.where(timed[g], z2, 0.0)
+        chi[sel] = np.where(inwin, fit, np.inf)
+        # as an alternative, a part counts within a clock's error of its window too
+        near_win = ((tt >= lo[g] - p.alt_slack_s - 3.0 * tsd)
+                    & (tt <= hi[g] + p.alt_slack_s + 3.0 * tsd))
+        alt[sel] = np.where(near_win, fit, np.inf)
+        dof[sel] = m - 1 + timed[g]
+        inside[sel] = near_win
+        sharp[sel] = bl <= p.max_blur
+    tested = dof >= 1
+    chi[~tested] = np.inf
+    alt[~tested] = np.inf
+    gate = chi2_dist.ppf(p.level, np.maximum(dof, 1))
+    loose = chi2_dist.ppf(p.clear_level, np.maximum(dof, 1))
+    evg = np.where(partner >= 0, np.minimum(np.arange(G), partner), np.arange(G))
+    event = evg[pg]
+    # a part alone in its event and untimed: the event's other sound, unlocated, may be what
+    # the array heard (on the line from the array through the part, or anywhere the other
+    # sound could be that gives the same differences), and nothing here tests it
+    lone = (partner[pg] < 0) & ~timed[pg]
+    passes = (chi <= gate) & ~clash & (one_array[pu] | sharp) & ~(lone & p.lone_apart)
+    # a part the arrivals cannot test (one arrival, a part not timed) is an alternative
+    near_fit = (alt <= loose) | (~tested & inside)
+    # per vague group: the events within the gate, and those within the loose gate
+    key_p = np.unique(pu[passes] * (G + 1) + event[passes])
+    key_l = np.unique(pu[near_fit] * (G + 1) + event[near_fit])
+    n_pass = np.bincount(key_p // (G + 1), minlength=len(ul))
+    n_loose = np.bincount(key_l // (G + 1), minlength=len(ul))
+    one = (n_pass == 1) & (n_loose == 1)
+    cand_pairs = np.flatnonzero(passes & one[pu])
+    if not len(cand_pairs):
+        return none
+    # within the event: the best part, clear when the other part is out or much worse
+    srt = cand_pairs[np.lexsort((chi[cand_pairs], pu[cand_pairs]))]
+    first = np.r_[True, pu[srt][1:] != pu[srt][:-1]]
+    best = srt[first]
+    bg = np.full(len(ul), -1, np.int64)
+    bg[pu[best]] = pg[best]
+    other = np.full(len(ul), np.inf)
+    o = np.flatnonzero(one[pu] & (bg[pu] >= 0) & (pg != bg[pu])
+                       & (event == evg[np.maximum(bg[pu], 0)]))
+    np.minimum.at(other, pu[o], chi[o])
+    # refit only with a sharp test: a loose fix that the arrivals pass says little of them
+    clear = (other[pu[best]] >= chi[best] + p.part_margin) & sharp[best]
+    # two vague groups of one sensor may not join one part (two shells of a salvo)
+    jb = np.repeat(np.arange(len(best)), n_u[pu[best]])
+    ub = pu[best]
+    at = st[ub].repeat(n_u[ub]) + np.arange(int(n_u[ub].sum())) \
+        - np.repeat(np.cumsum(n_u[ub]) - n_u[ub], n_u[ub])
+    flat = pg[best][jb] * src_max + b.source[order[at]]
+    _, inv, cnt = np.unique(flat, return_inverse=True, return_counts=True)
+    keep = np.bincount(jb, cnt[inv] > 1, minlength=len(best)) == 0
+    return (ul[pu[best]][keep].astype(np.int64), pg[best][keep].astype(np.int64),
+            clear[keep])

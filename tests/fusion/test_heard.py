@@ -1,0 +1,139 @@
+"""An array's unlocated arrivals joined to the event other reports located: launch or burst
+by which part the arrival times fit, and left apart when two events fit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN
+from truceline.core.fusion.heard import HeardParams, heard_chi2
+from truceline.core.fusion.locate import M_ARRIVAL
+from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
+
+GUN = (LINE_LON - 0.07, 48.0)  # ~5 km west of the line
+BURST = synth.offset(*GUN, 90.0, 9_000.0)  # ~4 km east of it
+MID = synth.offset(*GUN, 90.0, 4_500.0)
+ON = FusionParams()
+OFF = replace(ON, heard=HeardParams(enabled=False))
+
+
+def test_the_arrival_differences_fit_the_true_point_and_not_another():
+    # sensors 1.5 km apart; a bang 10 km away at 60 deg; the fix is known to 100 m
+    sx, sy = np.array([[0.0, 1_500.0]]), np.zeros((1, 2))
+    c = np.full((1, 2), 330.0)
+    P = np.eye(2)[None] * 100.0**2
+    wdir = np.zeros((1, 2, 2))
+    p = HeardParams()
+    for az, want in ((60.0, True), (80.0, False)):
+        px = np.array([10_000 * np.sin(np.radians(60))])
+        py = np.array([10_000 * np.cos(np.radians(60))])
+        arr = 5.0 + np.hypot(px[:, None] - sx, py[:, None] - sy) / c
+        qx, qy = 10_000 * np.sin(np.radians(az)), 10_000 * np.cos(np.radians(az))
+        chi, t0, t0_sd, blur = heard_chi2(sx, sy, arr, c, wdir, np.array([qx]), np.array([qy]), P,
+                                    np.array([0.5]), p)
+        assert bool(chi[0] <= 6.63) is want
+        assert blur[0] < 0.05
+        if want:
+            assert abs(t0[0] - 5.0) < 3 * t0_sd[0] + 0.01
+
+
+def _array(r: synth.Reports, event: int, sensors: list[tuple[float, float]],
+           bang: tuple[float, float], t: float, rng: np.random.Generator) -> None:
+    """Two sensors' arrivals of one bang: no bearing, "undetermined" (an array cannot tell a
+    launch from a burst), with the sensors' air."""
+    for k, s in enumerate(sensors):
+        dist = synth.GEOD.inv(*bang, *s)[2]
+        arr = t + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
+        r.add(event, id=f"a{event}-{k}", source_id=f"ac{event}-{k}", source_type="sensor",
+              time_s=arr, time_precision_s=1.0, fire_type="explosion",
+              explosion_type="undetermined", observer_lon=s[0], observer_lat=s[1],
+              arrival_s=arr, temperature_c=10.0, wind_u_ms=0.0, wind_v_ms=0.0)
+
+
+def _shot(r: synth.Reports, event: int, gun: tuple[float, float], burst: tuple[float, float],
+          t: float, rng: np.random.Generator) -> None:
+    """Three posts see the launch, three the burst (bearing and band each)."""
+    for part, where, kind, dt in (("o", gun, "outgoing", 0.0), ("i", burst, "impact", 26.0)):
+        for k, post in enumerate(synth.posts_around(where, 3, rng)):
+            d = synth.GEOD.inv(*post, *where)[2]
+            synth.bearing_report(r, event, post, where, t + dt, 2.0, rng,
+                                 source=f"op{event}{part}{k}", band=(d - 1_000.0, d + 1_000.0),
+                                 explosion_type=kind)
+
+
+def _fuse(r: synth.Reports, params: FusionParams) -> FusionResult:
+    r.cols["weapon_class"] = ["tube_artillery" if s.startswith("op") else None
+                              for s in r.cols["source_id"]]
+    return fuse_batch(r.batch(), synth.geometry(), params)
+
+
+def _group_of(res: FusionResult, r: synth.Reports, prefix: str) -> set[int]:
+    return {int(res.labels[k]) for k, s in enumerate(r.cols["source_id"]) if s.startswith(prefix)}
+
+
+def test_an_arrays_two_arrivals_join_the_launch_they_fit_and_refine_it():
+    """A gun west of the line and its burst east of it, each seen by three posts (linked into
+    one shot); an array 10 km south of the shot hears the launch. Grouping cannot tell
+    which of the two groups the two arrivals belong to (both fit their sensors' area and
+    time), so they stayed an unlocated incident of their own. The arrival-time difference
+    fits the gun, not the burst: they join the origin, whose fix now uses them."""
+    rng = np.random.default_rng(5)
+    centre = synth.offset(*MID, 180.0, 10_000.0)
+    sensors = [centre, synth.offset(*centre, 90.0, 1_500.0)]
+    r = synth.Reports()
+    _shot(r, 0, GUN, BURST, 100.0, rng)
+    _array(r, 0, sensors, GUN, 100.0, rng)
+    off = _fuse(r, OFF)
+    assert _group_of(off, r, "ac") & (_group_of(off, r, "op0o") | _group_of(off, r, "op0i")) \
+        == set()
+    res = _fuse(r, ON)
+    (g,) = _group_of(res, r, "ac")
+    assert _group_of(res, r, "op0o") == {g}
+    assert res.role[g] == ROLE_ORIGIN and res.fixes.located[g]
+    assert res.fixes.method[g] & M_ARRIVAL
+    assert res.partner[g] >= 0 and res.role[res.partner[g]] == ROLE_IMPACT
+    x, y = synth.true_xy([GUN])[0]
+    assert synth.true_cov_frame_error(res.fixes.x[g], res.fixes.y[g], res.fixes.cov[g],
+                                      np.array([x, y])) < 13.8
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
+
+
+def test_the_arrivals_of_the_burst_join_the_impact():
+    rng = np.random.default_rng(6)
+    centre = synth.offset(*MID, 180.0, 10_000.0)
+    sensors = [centre, synth.offset(*centre, 90.0, 1_500.0)]
+    r = synth.Reports()
+    _shot(r, 0, GUN, BURST, 100.0, rng)
+    _array(r, 0, sensors, BURST, 126.0, rng)
+    res = _fuse(r, ON)
+    (g,) = _group_of(res, r, "ac")
+    assert _group_of(res, r, "op0i") == {g} and res.role[g] == ROLE_IMPACT
+    assert _group_of(res, r, "op0o") != {g}
+
+
+def test_two_events_the_arrivals_fit_alike_leave_them_apart():
+    """A second shot ten seconds later, its gun on the same bearing from the array and
+    nearer: both guns' points predict the same arrival-time difference, so the arrivals join
+    neither (alone, the first shot takes them)."""
+    rng = np.random.default_rng(7)
+    centre = synth.offset(*GUN, 225.0, 12_000.0)
+    sensors = [centre, synth.offset(*centre, 90.0, 1_500.0)]
+    gun2 = synth.offset(*centre, 45.0, 7_000.0)
+    burst2 = synth.offset(*gun2, 90.0, 9_000.0)
+    for rival in (False, True):
+        r = synth.Reports()
+        _shot(r, 0, GUN, BURST, 100.0, rng)
+        if rival:
+            _shot(r, 1, gun2, burst2, 110.0, rng)
+        _array(r, 0, sensors, GUN, 100.0, rng)
+        res = _fuse(r, ON)
+        (g,) = _group_of(res, r, "ac")
+        assert bool(res.fixes.located[g]) is not rival
+        assert (_group_of(res, r, "op0o") == {g}) is not rival
+        if rival:
+            for part in ("op0i", "op1o", "op1i"):
+                assert g not in _group_of(res, r, part)
