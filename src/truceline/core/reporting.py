@@ -27,7 +27,7 @@ from truceline.core.evidence import Evidence, precision_of, where_inc, where_obs
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
-from truceline.core.precision import region_of, unassigned
+from truceline.core.precision import region_of, regions_of, unassigned
 from truceline.core.recognition import AreaStatus
 from truceline.core.report_sections import harm_in, period_day
 from truceline.core.taxonomy import CountUnit, Kind
@@ -222,6 +222,15 @@ def _region_of(
     return OUTSIDE
 
 
+def _regions_of(regions: list[tuple[str, BaseGeometry]], pos: list[tuple[float, float]],
+                sigma_m: list[float | None], precision: list[str | None]) -> list[str]:
+    """:func:`_region_of` of many points (one containment test per region for them all)."""
+    idx, ok = regions_of(regions, [p[0] for p in pos], [p[1] for p in pos], sigma_m)
+    return [OUTSIDE if k < 0 else regions[k][0] if good else unassigned(lab, s)
+            for k, good, s, lab in zip(idx.tolist(), ok.tolist(), sigma_m, precision,
+                                       strict=True)]
+
+
 #: The map's layers per compiled geometry (they depend on it alone): a server or a run of
 #: reports builds them once (buffering a 1,262 km line costs ~0.2-0.4 s).
 _LAYERS: WeakKeyDictionary[CompiledGeometry, tuple[list[dict[str, Any]], list[dict[str, Any]]]]
@@ -287,6 +296,7 @@ def build_daily_report(
     # depend on the order fusion happened to produce
     # each event tests the regions in turn: prepared, a test does not walk every vertex
     shapely.prepare([g for _, g in regions])
+    todo = []
     for inc in sorted(ev.incidents, key=lambda i: (i.time, i.id)):
         t = datetime.fromisoformat(inc.time)
         if inc.kind != Kind.FIRE.value or not _in(t, start, end):
@@ -296,9 +306,14 @@ def build_daily_report(
         if pos is None:  # no event location: count it where the reporting monitor was
             first = obs_by_id.get(inc.evidence[0])
             pos = where_obs(first) if first else None
-        # a region and a sector only where the location's uncertainty allows one
-        sigma, plabel = precision_of(inc, loc, ev)
-        region = _region_of(regions, *pos, sigma if loc else None, plabel) if pos else "unknown"
+        todo.append((inc, t, loc, pos, *precision_of(inc, loc, ev)))
+    # a region only where the location's uncertainty allows one: all events at once
+    placed = [x for x in todo if x[3] is not None]
+    where = _regions_of(regions, [x[3] for x in placed if x[3] is not None],
+                        [x[4] if x[2] else None for x in placed], [x[5] for x in placed])
+    region_at = {id(x[0]): r for x, r in zip(placed, where, strict=True)}
+    for inc, t, loc, pos, sigma, plabel in todo:
+        region = region_at[id(inc)] if pos else "unknown"
         sector = "-"
         row = ev.inc_row.get(inc.id)
         if region == OUTSIDE and ev.inc_cls is not None and row is not None and loc:

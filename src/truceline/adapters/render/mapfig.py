@@ -9,6 +9,7 @@ Deterministic: the same report gives the same PNG bytes (no dates in its metadat
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import matplotlib
@@ -17,10 +18,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import shapely
-from matplotlib.collections import LineCollection, PatchCollection
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Ellipse, PathPatch, Polygon
+from matplotlib.patches import PathPatch, Polygon
 from matplotlib.path import Path
 from shapely.geometry.base import BaseGeometry
 
@@ -165,9 +167,8 @@ def _draw_events(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
         m["lw"].append(1.4 if k >= 0 else 0.6)
         ell = e.get("ellipse")
         if ell:
-            ellipses.append(Ellipse((float(e["lon"]), float(e["lat"])), float(ell["width_deg"]),
-                                    float(ell["height_deg"]), angle=float(ell["map_angle_deg"]),
-                                    fill=False, edgecolor=c, lw=0.8))
+            ellipses.append((float(e["lon"]), float(e["lat"]), float(ell["width_deg"]),
+                             float(ell["height_deg"]), float(ell["map_angle_deg"]), c))
     if links:
         ax.add_collection(LineCollection(links, colors=link_colours, linewidths=0.8,
                                          zorder=4.8, gid="origin-impact"))
@@ -178,8 +179,46 @@ def _draw_events(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
         ax.scatter(xy[:, 0], xy[:, 1], s=m["s"], c=m["c"], marker=marker, edgecolors=m["ec"],
                    linewidths=m["lw"], zorder=5, gid=f"events-{marker}")
     if ellipses:
-        ax.add_collection(PatchCollection(ellipses, match_original=True, zorder=4))
+        ax.add_collection(_ellipse_collection(ellipses))
     return cats
+
+
+def ellipse_paths(ellipses: list[tuple[float, float, float, float, float]]) -> list[Path]:
+    """The outline of each (lon, lat, width, height, angle in degrees) ellipse in data
+    coordinates: the vertices an ``Ellipse`` patch gives (its unit circle scaled by half the
+    axes, rotated, moved to its centre, in the order and with the rounding of
+    ``Affine2D().scale().rotate_deg().translate()``), for all ellipses at once. A day's ~7k
+    ``Ellipse`` artists cost ~0.5 s to make; these paths draw the same pixels."""
+    if not ellipses:
+        return []
+    circle = Path.unit_circle()
+    unit = np.asarray(circle.vertices, float)
+    vx, vy = unit[:, 0], unit[:, 1]
+    rows = []
+    for x, y, w, h, deg in ellipses:
+        a, b = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+        sx, sy = w * 0.5, h * 0.5
+        rows.append((a * sx - b * 0.0, a * 0.0 - b * sy, 0.0 + x,
+                     b * sx + a * 0.0, b * 0.0 + a * sy, 0.0 + y))
+    m = np.asarray(rows, float)
+    xs = m[:, 0:1] * vx + m[:, 1:2] * vy + m[:, 2:3]
+    ys = m[:, 3:4] * vx + m[:, 4:5] * vy + m[:, 5:6]
+    verts = np.stack([xs, ys], axis=-1)
+    return [Path(v, circle.codes) for v in verts]
+
+
+def _ellipse_collection(ellipses: list[tuple[float, float, float, float, float, str]]
+                        ) -> PathCollection:
+    """The 95 % ellipses, unfilled, outlined in their event's colour: what a
+    ``PatchCollection`` of ``Ellipse(fill=False, lw=0.8)`` patches with ``match_original``
+    draws, without an artist per ellipse."""
+    n = len(ellipses)
+    return PathCollection(ellipse_paths([x[:5] for x in ellipses]),
+                          facecolors=[[0, 0, 0, 0]] * n,
+                          edgecolors=[to_rgba(x[5]) for x in ellipses], linewidths=[0.8] * n,
+                          linestyles=["solid"] * n,
+                          antialiaseds=[matplotlib.rcParams["patch.antialiased"]] * n,
+                          zorder=4)
 
 
 #: Findings drawn at their place (beyond fire): rule kind -> marker and legend words.
