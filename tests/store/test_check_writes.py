@@ -134,3 +134,25 @@ def test_a_check_and_notify_write_what_the_plain_functions_make(store: Store) ->
     later = _check_and_compare(store)
     assert later[0] == "incident" and "finding" in later and "status_change" in later
     assert verify_record(store).problems == []
+
+
+def test_the_last_entry_of_a_type_by_the_index_or_not(store: Store) -> None:
+    """``last_entry`` finds the latest entry of a type: ``incident`` entries by their partial
+    index (schema 9 on SQLite, 10 on PostgreSQL), any other type as before."""
+    assert store.last_entry("incident") is None
+    body = {"count": 0, "observations": 0, "sha256": "0" * 64}
+    kinds = ["incident", "status_change", "incident", "key_registration", "status_change"]
+    made = [(t, entry_bytes(t, {**body, "n": n} if t == "incident" else
+                            {"subject": "x", "status": "y", "n": n}))
+            for n, t in enumerate(kinds)]
+    idx = store.append_entries(made)
+    for t in set(kinds):
+        last = store.last_entry(t)
+        assert last is not None and last.index == max(
+            i for i, (k, _) in zip(idx, made, strict=True) if k == t)
+    assert store.last_entry("dispute") is None
+    db = getattr(store, "_db", None)  # SQLite: the query reads the index, not the table
+    if db is not None:
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT idx FROM entries WHERE type = 'incident' "
+                          "ORDER BY idx DESC LIMIT 1").fetchall()
+        assert "entries_incident" in str(plan)
