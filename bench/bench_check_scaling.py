@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -37,9 +38,12 @@ DIGESTS = [
     ("entry types", "SELECT idx, type FROM entries ORDER BY idx"),
     ("entries", "SELECT idx, type, data FROM entries WHERE type NOT IN ('notification', "
                 "'finding') ORDER BY idx"),
-    ("finding openings", "SELECT o.idx, o.field, o.value FROM openings o JOIN entries e "
-                         "ON e.idx = o.idx WHERE e.type = 'finding' ORDER BY o.idx, o.field"),
 ]
+#: The opened values of the entries whose salts are random (the salts themselves differ),
+#: but a notification's times, which are the check's clock.
+CLOCK = {("notification", "created"), ("notification", "deadline")}
+OPENED = ("SELECT o.idx, e.type, o.fields FROM entry_openings o JOIN entries e ON e.idx = o.idx "
+          "WHERE e.type IN ('finding', 'notification') ORDER BY o.idx")
 
 
 def _load() -> str:
@@ -73,6 +77,11 @@ def _digests(db: Path) -> dict[str, str]:
         for row in conn.execute(sql):
             h.update(repr(row).encode())
         out[name] = h.hexdigest()
+    h = hashlib.sha256()
+    for idx, kind, text in conn.execute(OPENED):  # {field: [salt hex, value]}: the values
+        h.update(repr((idx, kind, {k: v for k, (_, v) in json.loads(text).items()
+                                   if (kind, k) not in CLOCK})).encode())
+    out["opened values"] = h.hexdigest()
     conn.close()
     return out
 
@@ -121,7 +130,7 @@ def main() -> None:
         "Fresh processes, one after the other, on copies of the same store; CPU = user + "
         "system of the check process; peak = its maximum RSS. Identical: incidents, findings, "
         "notification ids, entry types, entry bytes (but findings' and notifications'), "
-        "findings' opened values.",
+        "findings' and notifications' opened values.",
         "",
         "| observations | baseline wall / CPU / peak | this wall / CPU / peak | CPU ratio | "
         "identical | load (baseline; this) |",

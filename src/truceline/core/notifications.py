@@ -126,19 +126,24 @@ def due(agreement: Agreement, findings: Sequence[Finding], existing: set[str],
         now: datetime) -> list[Notification]:
     """The breach notifications the findings call for that ``existing`` does not hold yet."""
     out: list[Notification] = []
+    created = iso(now)
     for g in agreement.guarantors:
         for c in g.clauses:
             provs = covered(agreement, g, c)
             matching = [f for f in findings if f.provision_id in provs and meets(c.trigger, f)]
             times = _sorted_times(matching)
+            deadline = iso(now + timedelta(hours=c.acknowledge_within_hours))
+            to: dict[tuple[str, str | None], tuple[str, ...]] = {}  # the same for many findings
             for f in matching:
                 nid = _nid(g.id, c.id, f.id)
                 if nid in existing or not _counted(c.trigger, f, times):
                     continue
+                key = (f.provision_id, f.party)
+                if key not in to:
+                    to[key] = recipients(agreement, g, c.notify, f.provision_id, f.party)
                 out.append(Notification(
                     nid, BREACH, g.id, c.id, f.provision_id, f.id, f.party, f.verdict.value,
-                    recipients(agreement, g, c.notify, f.provision_id, f.party), iso(now),
-                    iso(now + timedelta(hours=c.acknowledge_within_hours)), c.next_step))
+                    to[key], created, deadline, c.next_step))
     out.sort(key=lambda n: n.id)
     return out
 

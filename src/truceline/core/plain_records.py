@@ -24,14 +24,20 @@ def plain(obj: Any) -> Any:
     t = type(obj)
     if t in _ATOMIC:
         return obj
+    atomic = _ATOMIC  # below, leaves are tested in place: most values are leaves
     if t is dict:
-        return {plain(k): plain(v) for k, v in obj.items()}
+        return {k if type(k) in atomic else plain(k): v if type(v) in atomic else plain(v)
+                for k, v in obj.items()}
     if t is list:
-        return [plain(v) for v in obj]
+        return [v if type(v) in atomic else plain(v) for v in obj]
     if t is tuple:
-        return tuple(plain(v) for v in obj)
+        return tuple([v if type(v) in atomic else plain(v) for v in obj])
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
+        out = {}
+        for name in _field_names(t):
+            v = getattr(obj, name)
+            out[name] = v if type(v) in atomic else plain(v)
+        return out
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a named tuple
         return t(*[plain(v) for v in obj])
     if isinstance(obj, (list, tuple)):
@@ -39,3 +45,14 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return t((plain(k), plain(v)) for k, v in obj.items())
     return copy.deepcopy(obj)
+
+
+#: Each dataclass's field names, in order (``fields`` rebuilds that tuple on every call).
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(t: type) -> tuple[str, ...]:
+    names = _NAMES.get(t)
+    if names is None:
+        names = _NAMES[t] = tuple(f.name for f in fields(t))
+    return names

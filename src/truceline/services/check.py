@@ -8,7 +8,7 @@ the record shows every change of a finding's status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +20,18 @@ from truceline.core.findings import Finding
 from truceline.core.fusion import fuse_with_sources
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
-from truceline.core.record.canonical import entry_bytes, parse_entry
+from truceline.core.record.canonical import (
+    canonical_bytes,
+    entry_bytes,
+    parse_entry,
+    prepared_entry,
+)
 from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
-from truceline.services.verify_rows import incidents_digest, incidents_entry
+from truceline.services.verify_rows import incident_set_entry, incidents_digest_of
 
 
 @dataclass
@@ -101,42 +106,68 @@ def withdrawn_entry(finding_id: str) -> bytes:
 
 
 def incident_entries(store: Store, incidents: list[Incident], observations: int,
-                     sources: list[dict[str, Any]] | None = None) -> list[tuple[str, bytes]]:
+                     sources: list[dict[str, Any]] | None = None,
+                     encoded: Sequence[bytes] | None = None) -> list[tuple[str, bytes]]:
     """The ``incident`` entry committing to this incident set and to how many observations
     the check read, unless the last one says both.
 
     One entry per change of the set (its count and digest) or of the observations read, not
     one per incident: a check replaces every incident, and ``record verify`` needs only the
     digest to check the rows, and the count to check what the report says is unchecked
-    (meta ``checked_observations``).
+    (meta ``checked_observations``). ``encoded``: each incident's record as canonical bytes,
+    in the order of ``incidents``, when the caller has them (the rows' text).
     """
-    records = [i.to_record() for i in incidents]
+    if encoded is None:
+        encoded = [canonical_bytes(i.to_record()) for i in incidents]
+    order = sorted(range(len(incidents)), key=lambda k: str(incidents[k].id))  # stable, by id
+    digest = incidents_digest_of(encoded[k] for k in order)
     last = store.last_entry("incident")
     said = parse_entry(last.data)[1] if last is not None else {}
-    if said.get("sha256") == incidents_digest(records) and said.get("observations") == \
-            observations:
+    if said.get("sha256") == digest and said.get("observations") == observations:
         return []
-    return [("incident", incidents_entry(records, observations, sources))]
+    return [("incident", incident_set_entry(len(incidents), digest, observations, sources))]
+
+
+def _changed(stored: str | None, body: bytes) -> bool:
+    """Whether a finding whose record is now ``body`` (canonical bytes) differs from the
+    stored row's record text (None: a new finding). The same text is the same finding
+    (a check stores its canonical text); other text, from an older check, is compared by
+    what it reads as (the record :class:`Finding` makes of it)."""
+    if stored is None:
+        return True
+    if stored.encode("utf-8") == body:
+        return False
+    return canonical_bytes(Finding.from_record(json.loads(stored)).to_record()) != body
 
 
 def run_check(store: Store) -> CheckResult:
+    """Derive the incidents and findings from the stored observations and store them, with
+    the entries of what changed, in one transaction.
+
+    Each incident's and finding's record is encoded once (canonical JSON): the same bytes
+    are the row's text, the incident set's digest and the finding's entry (whose fields the
+    store commits without parsing it again:
+    :class:`~truceline.core.record.canonical.PreparedEntry`)."""
     ctx = load_context(store)
     observations = store.observations()
     read = len(observations)
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
     incidents, findings, sources = _derive(ctx, observations, upheld)
     del observations  # the largest thing held (an object each); writing needs only the count
-    before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
-    entries = [
-        ("finding", entry_bytes("finding", f.to_record()))
-        for f in findings
-        if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)
-    ]
-    now = {f.id for f in findings}
-    entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
-    recorded = incident_entries(store, incidents, read, sources)
-    store.replace_incidents(incidents, recorded)
-    store.replace_findings(findings, entries)
-    store_source_estimates(store, sources)
-    store.set_meta(CHECKED_META, str(read))
+    encoded = [canonical_bytes(i.to_record()) for i in incidents]
+    prepared = [prepared_entry("finding", f.to_record()) for f in findings]
+    with store.atomic():
+        before = {r["id"]: r["record"] for r in store.table_rows("findings")}
+        entries: list[tuple[str, bytes]] = [
+            ("finding", p) for f, p in zip(findings, prepared, strict=True)
+            if _changed(before.get(f.id), p.body)
+        ]
+        now = {f.id for f in findings}
+        entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
+        recorded = incident_entries(store, incidents, read, sources, encoded)
+        store.replace_incidents(incidents, recorded, [b.decode("utf-8") for b in encoded])
+        del encoded
+        store.replace_findings(findings, entries, [p.body.decode("utf-8") for p in prepared])
+        store_source_estimates(store, sources)
+        store.set_meta(CHECKED_META, str(read))
     return CheckResult(findings, len(incidents), len(entries) + len(recorded))

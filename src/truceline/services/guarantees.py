@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from ipaddress import ip_address
@@ -19,10 +20,10 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from truceline.core import notifications as notes
-from truceline.core.findings import iso
+from truceline.core.findings import Finding, iso
 from truceline.core.notifications import Notification
 from truceline.core.record import signing
-from truceline.core.record.canonical import entry_bytes
+from truceline.core.record.canonical import entry_bytes, prepared_entry
 from truceline.core.webhooks import SECRET_PREFIX
 from truceline.errors import (
     ConflictError,
@@ -49,6 +50,8 @@ class GuaranteeStore(Store, Protocol):
     def late_notification_rows(self, now: datetime) -> list[dict[str, Any]]: ...
 
     def withdraw_notification(self, notification_id: str, entry: bytes) -> None: ...
+
+    def withdraw_notifications(self, items: list[tuple[str, bytes]]) -> None: ...
 
     def add_acknowledgement(self, record: dict[str, Any], entry: bytes) -> None: ...
 
@@ -106,24 +109,33 @@ def withdrawn_entry(notification_id: str, finding_id: str) -> bytes:
                                          "finding_id": finding_id})
 
 
-def notify(store: Store, now: datetime) -> NotifyResult:
-    """Bring the notifications in line with the current findings at ``now`` (see module)."""
+def notify(store: Store, now: datetime, findings: Sequence[Finding] | None = None
+           ) -> NotifyResult:
+    """Bring the notifications in line with the current findings at ``now`` (see module).
+    ``findings``: the stored findings, when the caller holds them (the check that just
+    stored them), so they are not read back."""
     gs = guarantee_store(store)
     agreement = load_context(store).agreement
     res = NotifyResult()
-    findings = store.findings()
+    if findings is None:
+        findings = store.findings()
     current = {f.id for f in findings}
     rows = gs.notification_rows()
     existing = {r["id"] for r in rows}
-    for r in rows:  # a finding withdrawn before acknowledgement withdraws its notification
-        if not r["withdrawn"] and r["acknowledgement"] is None and r["finding_id"] not in current:
-            gs.withdraw_notification(r["id"], withdrawn_entry(r["id"], r["finding_id"]))
-            res.withdrawn.append(r["id"])
+    gone = [r for r in rows  # a finding withdrawn before acknowledgement withdraws its
+            if not r["withdrawn"] and r["acknowledgement"] is None  # notification (in one
+            and r["finding_id"] not in current]  # transaction, as notifications are made)
+    gs.withdraw_notifications([(r["id"], withdrawn_entry(r["id"], r["finding_id"]))
+                               for r in gone])
+    res.withdrawn = [r["id"] for r in gone]
     new = notes.due(agreement, findings, existing, now)
     closed = {r["id"] for r in rows if r["withdrawn"] or r["acknowledgement"]} | set(res.withdrawn)
     late = notes.overdue([Notification.from_record(_record(r)) for r in rows], closed, now)
     esc = notes.escalations(agreement, late, existing, now)
-    items = [(n.to_record(), entry_bytes("notification", n.to_record())) for n in new + esc]
+    items: list[tuple[dict[str, Any], bytes]] = []
+    for n in new + esc:
+        rec = n.to_record()
+        items.append((rec, prepared_entry("notification", rec)))
     if items:
         gs.add_notifications(items, iso_text(now))
     res.created = [n.id for n in new]

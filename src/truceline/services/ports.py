@@ -126,8 +126,11 @@ class Store(Protocol):
     def count_observations(self) -> int: ...
 
     def replace_incidents(self, incidents: Sequence[Incident],
-                          entries: Sequence[tuple[str, bytes]] = ()) -> None:
-        """Replace the incidents; append the (type, bytes) entries that commit to them."""
+                          entries: Sequence[tuple[str, bytes]] = (),
+                          records: Sequence[str] | None = None) -> None:
+        """Replace the incidents; append the (type, bytes) entries that commit to them.
+        ``records``: each incident's record as the row keeps it (its canonical JSON text),
+        when the caller has encoded them already."""
 
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:
@@ -135,9 +138,11 @@ class Store(Protocol):
         whose time is in ``[start, end)`` (what one reporting period reports)."""
 
     def replace_findings(
-        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
+        records: Sequence[str] | None = None,
     ) -> None:
-        """Replace the current findings; append the (type, bytes) entries of what changed."""
+        """Replace the current findings; append the (type, bytes) entries of what changed.
+        ``records``: as for :meth:`replace_incidents`."""
 
     def findings(self, start: datetime | None = None, end: datetime | None = None
                  ) -> list[Finding]:

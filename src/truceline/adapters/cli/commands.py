@@ -202,7 +202,7 @@ def check(db: str) -> None:
 
     store = open_store(db)
     res = run_check(store)
-    made = notify(store, system_clock())
+    made = notify(store, system_clock(), res.findings)
     counts: dict[str, int] = {}
     for f in res.findings:
         counts[f.verdict.value] = counts.get(f.verdict.value, 0) + 1

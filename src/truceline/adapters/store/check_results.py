@@ -62,12 +62,15 @@ class CheckResultTables:
     _in: Callable[[int], str]
 
     def replace_incidents(self, incidents: Sequence[Incident],
-                          entries: Sequence[tuple[str, bytes]] = ()) -> None:
+                          entries: Sequence[tuple[str, bytes]] = (),
+                          records: Sequence[str] | None = None) -> None:
+        if records is None:
+            records = [json_text(i.to_record()) for i in incidents]
         rows = []
-        for i in incidents:
+        for i, text in zip(incidents, records, strict=True):
             loc = i.origin or i.impact or i.location
             rows.append((i.id, i.time, loc.lon if loc else None, loc.lat if loc else None,
-                         json_text(i.to_record())))
+                         text))
         with self._tx():
             self._execute("DELETE FROM incidents")
             if rows:
@@ -86,10 +89,13 @@ class CheckResultTables:
         return [json.loads(r[0]) for r in rows if _inside(r[1], start, end)]
 
     def replace_findings(
-        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]]
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
+        records: Sequence[str] | None = None,
     ) -> None:
-        rows = [(f.id, f.provision_id, f.party, f.verdict.value, f.time, f.lon, f.lat,
-                 json_text(f.to_record())) for f in findings]
+        if records is None:
+            records = [json_text(f.to_record()) for f in findings]
+        rows = [(f.id, f.provision_id, f.party, f.verdict.value, f.time, f.lon, f.lat, text)
+                for f, text in zip(findings, records, strict=True)]
         with self._tx():
             self._execute("DELETE FROM findings")
             if rows:

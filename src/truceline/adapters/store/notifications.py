@@ -46,32 +46,45 @@ class NotificationTables:
     _one: Callable[..., Any]
     _all: Callable[..., list[Any]]
     _execute: Callable[..., Any]
+    _executemany: Callable[[str, Sequence[Sequence[Any]]], None]
     _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
     _json_text: Callable[[str, str], str]
+    _in: Callable[[int], str]
 
     def add_notifications(self, items: Sequence[tuple[dict[str, Any], bytes]],
                           next_at: str, deliveries: bool = True) -> int:
         """Store new notifications with their entries and one pending delivery per recipient
         (none without ``deliveries``: a store rebuilt from the log sends nothing), all in one
         transaction; ids already stored are skipped. How many were added."""
-        added = 0
-        with self._tx():
+        rows: list[tuple[Any, ...]] = []
+        outbox: list[tuple[Any, ...]] = []
+        entries: list[tuple[str, bytes]] = []
+        with self._tx():  # all at once: one lookup, one insert per table, one append
+            ids = [rec["id"] for rec, _ in items]
+            seen: set[str] = set()
+            for k in range(0, len(ids), 500):
+                part = ids[k : k + 500]
+                seen.update(r[0] for r in self._all(
+                    f"SELECT id FROM notifications WHERE id IN ({self._in(len(part))})", part))
             for rec, entry in items:
-                if self._one("SELECT 1 FROM notifications WHERE id = ?", (rec["id"],)):
+                if rec["id"] in seen:
                     continue
-                self._execute(
+                seen.add(rec["id"])
+                rows.append((rec["id"], rec["kind"], rec["guarantor"], rec["finding_id"],
+                             rec.get("deadline"), json_text(rec)))
+                outbox += [(f"{rec['id']}.{who}", rec["id"], who, PENDING, next_at)
+                           for who in (rec["recipients"] if deliveries else ())]
+                entries.append(("notification", entry))
+            if rows:
+                self._executemany(
                     "INSERT INTO notifications(id, kind, guarantor, finding_id, deadline, record)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (rec["id"], rec["kind"], rec["guarantor"], rec["finding_id"],
-                     rec.get("deadline"), json_text(rec)))
-                for who in rec["recipients"] if deliveries else ():
-                    self._execute(
-                        "INSERT INTO deliveries(id, notification_id, recipient, state, next_at)"
-                        " VALUES (?,?,?,?,?)", (f"{rec['id']}.{who}", rec["id"], who, PENDING,
-                                                next_at))
-                self._append([("notification", entry)])
-                added += 1
-        return added
+                    " VALUES (?,?,?,?,?,?)", rows)
+            if outbox:
+                self._executemany(
+                    "INSERT INTO deliveries(id, notification_id, recipient, state, next_at)"
+                    " VALUES (?,?,?,?,?)", outbox)
+            self._append(entries)
+        return len(rows)
 
     def notification_rows(self) -> list[dict[str, Any]]:
         """Every notification: its record, with ``withdrawn`` and ``acknowledgement`` (the
@@ -103,12 +116,19 @@ class NotificationTables:
 
     def withdraw_notification(self, notification_id: str, entry: bytes) -> None:
         """Mark it withdrawn, cancel its pending deliveries, append the entry: one transaction."""
+        self.withdraw_notifications([(notification_id, entry)])
+
+    def withdraw_notifications(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """:meth:`withdraw_notification` of each ``(notification_id, entry)``, in order, all
+        in one transaction."""
+        if not items:
+            return
         with self._tx():
-            self._execute("UPDATE notifications SET withdrawn = 1 WHERE id = ?",
-                          (notification_id,))
-            self._execute("UPDATE deliveries SET state = ? WHERE notification_id = ? AND "
-                          "state = ?", (WITHDRAWN, notification_id, PENDING))
-            self._append([("status_change", entry)])
+            self._executemany("UPDATE notifications SET withdrawn = 1 WHERE id = ?",
+                              [(nid,) for nid, _ in items])
+            self._executemany("UPDATE deliveries SET state = ? WHERE notification_id = ? AND "
+                              "state = ?", [(WITHDRAWN, nid, PENDING) for nid, _ in items])
+            self._append([("status_change", entry) for _, entry in items])
 
     def add_acknowledgement(self, record: dict[str, Any], entry: bytes) -> None:
         """Store an acknowledgement with its entry; ConflictError (field ``notification_id``)

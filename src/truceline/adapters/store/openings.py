@@ -16,7 +16,15 @@ from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
-from truceline.core.record.commit import SALT_BYTES, Opening, commit_entry, json_canonical
+from truceline.core.record.canonical import PreparedEntry
+from truceline.core.record.commit import (
+    SALT_BYTES,
+    Opening,
+    RawOpening,
+    commit_entry,
+    commit_prepared,
+    json_canonical,
+)
 
 #: Schema 5: the openings of committed entry fields (one row per entry and field).
 SCHEMA_OPENINGS = [
@@ -58,6 +66,14 @@ def openings_text(ops: Mapping[str, Opening]) -> str:
         for name, (salt, value) in sorted(ops.items())) + "}"
 
 
+def raw_openings_text(ops: Sequence[RawOpening]) -> str:
+    """:func:`openings_text` of openings whose values are given as their canonical bytes
+    (:func:`~truceline.core.record.commit.commit_prepared`, fields in order): the same text."""
+    return (b"{" + b",".join([b'%s:["%s",%s]' % (encode_basestring(name).encode("utf-8"),
+                                                  salt.hex().encode("ascii"), value)
+                              for name, salt, value in ops]) + b"}").decode("utf-8")
+
+
 def parse_openings_text(text: str) -> dict[str, Opening]:
     """:func:`openings_text` read back; a row that is not one (tampered, truncated) opens
     to :data:`UNREADABLE` with its text."""
@@ -96,19 +112,24 @@ class OpeningsTable:
 
     def _append(self, entries: Sequence[tuple[str, bytes]]) -> list[int]:
         committed: list[tuple[str, bytes]] = []
-        openings: list[dict[str, Opening]] = []
+        texts: list[str | None] = []
         preset = self._preset
         salts = _Salts()
         for t, data in entries:
             given = preset.get(data) if preset else None
             if given:
                 c, ops = given.popleft()
+                text = openings_text(ops) if ops else None
+            elif type(data) is PreparedEntry:  # a check's findings: fields encoded once
+                c, raw = commit_prepared(data, salts)
+                text = raw_openings_text(raw) if raw else None
             else:
                 c, ops = commit_entry(data, salts)
+                text = openings_text(ops) if ops else None
             committed.append((t, c))
-            openings.append(ops)
+            texts.append(text)
         idxs: list[int] = super()._append(committed)  # type: ignore[misc]
-        rows = [(i, openings_text(ops)) for i, ops in zip(idxs, openings, strict=True) if ops]
+        rows = [(i, text) for i, text in zip(idxs, texts, strict=True) if text is not None]
         if rows:
             self._executemany("INSERT INTO entry_openings(idx, fields) VALUES (?,?)", rows)
         return idxs

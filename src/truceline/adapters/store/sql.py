@@ -23,6 +23,7 @@ from truceline.adapters.store.check_results import CheckResultTables
 from truceline.adapters.store.disputes import DisputeTable
 from truceline.adapters.store.notifications import _TIME_MARGIN, _second_text
 from truceline.adapters.store.schema import (
+    INDEXED_LAST,
     TABLES,
     derived_columns,
     json_text,
@@ -383,8 +384,13 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
             yield Entry(int(idx), str(t), bytes(d), bytes(h))
 
     def last_entry(self, entry_type: str) -> Entry | None:
-        row = self._one("SELECT idx, type, data, leaf_hash FROM entries WHERE type = ? "
-                        "ORDER BY idx DESC LIMIT 1", (entry_type,))
+        args: tuple[str, ...] = ()
+        if entry_type in INDEXED_LAST:  # a literal from a fixed set: the partial index's own
+            where = f"type = '{entry_type}'"
+        else:
+            where, args = "type = ?", (entry_type,)
+        row = self._one(f"SELECT idx, type, data, leaf_hash FROM entries WHERE {where} "
+                        "ORDER BY idx DESC LIMIT 1", args)
         return None if row is None else Entry(int(row[0]), str(row[1]), bytes(row[2]),
                                               bytes(row[3]))
 

@@ -24,6 +24,7 @@ from truceline.adapters.store.openings import (
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
+    SCHEMA_INCIDENT_ENTRIES,
     SCHEMA_PERIOD_INDEXES,
     SCHEMA_V1,
     SCHEMA_V2,
@@ -56,7 +57,8 @@ MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEM
                                 list(SCHEMA_V3), list(SCHEMA_V4), list(SCHEMA_OPENINGS),
                                 list(SCHEMA_DERIVED), list(SCHEMA_PERIOD_INDEXES),
                                 [*SCHEMA_COPY_INDEX,
-                                 *map(_sqlite_table, SQLITE_ENTRY_OPENINGS)]]
+                                 *map(_sqlite_table, SQLITE_ENTRY_OPENINGS)],
+                                list(SCHEMA_INCIDENT_ENTRIES)]
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -33,7 +34,7 @@ from collections.abc import Callable, Mapping
 from json.encoder import encode_basestring
 from typing import Any
 
-from truceline.core.record.canonical import ENTRY_TYPES, canonical_bytes
+from truceline.core.record.canonical import ENTRY_TYPES, PreparedEntry, canonical_bytes
 from truceline.errors import IntegrityError, TrucelineError, ValidationError
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "Opening",
     "commit_body",
     "commit_entry",
+    "commit_prepared",
     "commitment",
     "committed_fields",
     "full_entry_bytes",
@@ -190,6 +192,54 @@ def commit_entry(data: bytes, salt: Callable[[], bytes]) -> tuple[bytes, dict[st
         return _committed_bytes(entry_type, body, commits), openings
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError, TrucelineError):
         return data, {}
+
+
+#: One opened field as :func:`commit_prepared` gives it: name, salt, the value's canonical bytes.
+RawOpening = tuple[str, bytes, bytes]
+
+_COMMITMENT_HEAD = b'{"c":"'
+
+
+def commit_prepared(entry: PreparedEntry, salt: Callable[[], bytes]
+                    ) -> tuple[bytes, list[RawOpening]]:
+    """:func:`commit_entry` of a :class:`~truceline.core.record.canonical.PreparedEntry`,
+    from the canonical bytes of its fields: the same committed bytes for the same salts, and
+    each opening with its value's canonical bytes (what the store keeps), in field order.
+    The committed bytes are the entry's own with each committed value's span replaced by its
+    commitment (keys, clear fields and punctuation are already canonical there). A field that
+    looks like a commitment already, or a salt of the wrong size, takes :func:`commit_entry`'s
+    own path."""
+    t = entry.entry_type
+    clear = CLEAR.get(t, frozenset())
+    if clear is None:
+        return bytes(entry), []
+    names, sp = entry.names, entry.spans
+    committed = [n for n, k in enumerate(names) if k not in clear]
+    if not committed:
+        return bytes(entry), []
+    if any(entry.startswith(_COMMITMENT_HEAD, sp[2 * n]) for n in committed):
+        return _commit_parsed(entry, salt)
+    out: list[bytes] = []
+    openings: list[RawOpening] = []
+    at = 0
+    for n in committed:
+        a, b = sp[2 * n], sp[2 * n + 1]
+        k, v, s = names[n], entry[a:b], salt()
+        if len(s) != SALT_BYTES:
+            return _commit_parsed(entry, itertools.repeat(s).__next__)  # commit_entry's error
+        h = _prefix(t, k).copy()
+        h.update(s)
+        h.update(v)
+        out += (entry[at:a], b'{"c":"', h.hexdigest().encode("ascii"), b'"}')
+        openings.append((k, s, v))
+        at = b
+    out.append(entry[at:])
+    return b"".join(out), openings
+
+
+def _commit_parsed(entry: bytes, salt: Callable[[], bytes]) -> tuple[bytes, list[RawOpening]]:
+    committed, ops = commit_entry(bytes(entry), salt)
+    return committed, [(k, s, json_canonical(v)) for k, (s, v) in sorted(ops.items())]
 
 
 def _committed_bytes(entry_type: str, body: Mapping[str, Any], commits: Mapping[str, str]

@@ -1,0 +1,158 @@
+"""A check stores exactly what the straightforward path stored, on SQLite and PostgreSQL.
+
+The check encodes each incident's and finding's record once and commits its findings'
+entries from their fields' spans; notify appends its entries in one batch. Here the rows, the
+entries (opened with the stored openings, so the random salts drop out) and their order are
+held to what the plain functions give for the same derived incidents and findings: the rows'
+JSON text, the incident set's digest over the whole canonical array, ``entry_bytes`` of each
+new or changed finding and of each notification, a withdrawal for each finding that is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.store.schema import json_text
+from truceline.core.record.canonical import _dump, _prepare, entry_bytes, parse_entry
+from truceline.core.record.commit import open_body
+from truceline.services.check import (
+    derive_findings,
+    derive_incidents_and_sources,
+    run_check,
+    withdrawn_entry,
+)
+from truceline.services.context import load_context
+from truceline.services.guarantees import guarantee_store, notify
+from truceline.services.ingest import ingest
+from truceline.services.ports import Store
+from truceline.services.record import initialize_store
+from truceline.services.verify import verify_record
+from truceline.services.verify_rows import incidents_entry
+
+from ..record_service.conftest import sample_rows, synthetic
+
+T0 = datetime(2025, 4, 30, 6, 0, tzinfo=UTC)
+
+
+def _opened(store: Store, start: int) -> list[tuple[str, bytes]]:
+    """The entries from ``start`` on, each as its full (uncommitted) canonical bytes."""
+    ops = store.openings(start)
+    out = []
+    for e in store.entries(start):
+        t, body = parse_entry(e.data)
+        full, left = open_body(t, body, ops.get(e.index, {}))
+        assert left == []
+        out.append((e.type, entry_bytes(t, full)))
+    return out
+
+
+def _derived(store: Store) -> tuple[list[Any], list[Any], list[dict[str, Any]], int]:
+    ctx = load_context(store)
+    obs = store.observations()
+    incidents, sources = derive_incidents_and_sources(ctx, obs)
+    return incidents, derive_findings(ctx, obs)[1], sources, len(obs)
+
+
+def _expected(store: Store) -> tuple[list[tuple[str, bytes]], dict[str, str], dict[str, str]]:
+    """What the straightforward path appends and stores for the store as it is now."""
+    incidents, findings, sources, read = _derived(store)
+    records = [i.to_record() for i in incidents]
+    whole = _dump(_prepare(sorted(records, key=lambda r: str(r["id"])), "$"))
+    entry = incidents_entry(records, read, sources)
+    assert parse_entry(entry)[1]["sha256"] == hashlib.sha256(whole).hexdigest()
+    before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
+    last = store.last_entry("incident")
+    said = parse_entry(last.data)[1] if last is not None else {}
+    entries = [] if (said.get("sha256"), said.get("observations")) == (
+        parse_entry(entry)[1]["sha256"], read) else [("incident", entry)]
+    entries += [("finding", entry_bytes("finding", f.to_record())) for f in findings
+                if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)]
+    gone = sorted(set(before) - {f.id for f in findings})
+    entries += [("status_change", withdrawn_entry(fid)) for fid in gone]
+    return (entries, {i.id: json_text(i.to_record()) for i in incidents},
+            {f.id: json_text(f.to_record()) for f in findings})
+
+
+def _rows(store: Store, table: str) -> dict[str, str]:
+    return {r["id"]: r["record"] for r in store.table_rows(table)}
+
+
+def _check_and_compare(store: Store) -> list[str]:
+    """Check; compare; the types of the entries appended."""
+    entries, incidents, findings = _expected(store)
+    start = store.entry_count()
+    res = run_check(store)
+    assert res.new_entries == len(entries)
+    assert _opened(store, start) == entries
+    assert _rows(store, "incidents") == incidents
+    assert _rows(store, "findings") == findings
+    return [t for t, _ in entries]
+
+
+def _fire(oid: str, source: str, lon: float, observer_lon: float) -> dict[str, Any]:
+    """A fire report (a second post's report of the same explosion joins its incident)."""
+    return {"id": oid, "kind": "fire", "fire_type": "explosion", "explosion_type": "outgoing",
+            "time": "2025-03-27T20:40:00+02:00", "source_id": source, "lon": lon, "lat": 48.35,
+            "location_uncertainty_m": 300.0, "observer_lon": observer_lon,
+            "observer_lat": 48.37, "bearing_deg": 100.0, "weapon_class": "tube_artillery"}
+
+
+def test_a_check_and_notify_write_what_the_plain_functions_make(store: Store) -> None:
+    _, doc = load_agreement_file("march2025")
+    initialize_store(store, doc)
+    rows = [*sample_rows(), _fire("w-fire-1", "smm-post-1", 38.0, 37.93)]
+    ingest(store, list(enumerate(rows, 1)), clock=lambda: T0)
+    first = _check_and_compare(store)
+    assert first[0] == "incident" and first.count("finding") == len(store.findings()) > 10
+
+    start = store.entry_count()
+    made = notify(store, T0, store.findings())
+    assert made.created
+    notes = {r["id"]: r for r in guarantee_store(store).notification_rows()}
+    want = [("notification", entry_bytes("notification", {
+        k: v for k, v in notes[nid].items() if k not in ("withdrawn", "acknowledgement")}))
+        for nid in sorted(made.created)]
+    assert _opened(store, start) == want
+    assert len(guarantee_store(store).deliveries()) == sum(
+        len(notes[n]["recipients"]) for n in made.created)
+    assert notify(store, T0).created == []  # read back from the store: nothing new
+
+    assert _check_and_compare(store) == []  # nothing changed: nothing appended
+    # a row written by an older check (same finding, other text: spaced, coverage null) is
+    # the same finding, as before
+    fid, text = next(iter(_rows(store, "findings").items()))
+    older = json.dumps({**json.loads(text), "coverage": None}, sort_keys=True)
+    store._execute("UPDATE findings SET record = ? WHERE id = ?", (older, fid))  # type: ignore[attr-defined]
+    assert _check_and_compare(store) == []
+    # more reports: changed and new findings, and the withdrawal of those now gone
+    rows = [_fire("w-fire-2", "smm-post-2", 38.0005, 37.95), *synthetic(60)]
+    ingest(store, list(enumerate(rows, 1)), clock=lambda: T0)
+    later = _check_and_compare(store)
+    assert later[0] == "incident" and "finding" in later and "status_change" in later
+    assert verify_record(store).problems == []
+
+
+def test_the_last_entry_of_a_type_by_the_index_or_not(store: Store) -> None:
+    """``last_entry`` finds the latest entry of a type: ``incident`` entries by their partial
+    index (schema 9 on SQLite, 10 on PostgreSQL), any other type as before."""
+    assert store.last_entry("incident") is None
+    body = {"count": 0, "observations": 0, "sha256": "0" * 64}
+    kinds = ["incident", "status_change", "incident", "key_registration", "status_change"]
+    made = [(t, entry_bytes(t, {**body, "n": n} if t == "incident" else
+                            {"subject": "x", "status": "y", "n": n}))
+            for n, t in enumerate(kinds)]
+    idx = store.append_entries(made)
+    for t in set(kinds):
+        last = store.last_entry(t)
+        assert last is not None and last.index == max(
+            i for i, (k, _) in zip(idx, made, strict=True) if k == t)
+    assert store.last_entry("dispute") is None
+    db = getattr(store, "_db", None)  # SQLite: the query reads the index, not the table
+    if db is not None:
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT idx FROM entries WHERE type = 'incident' "
+                          "ORDER BY idx DESC LIMIT 1").fetchall()
+        assert "entries_incident" in str(plan)
