@@ -29,7 +29,7 @@ from truceline.core.record.canonical import (
 from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.services.context import AgreementContext, load_context
-from truceline.services.ports import CHECKED_META, CHECKED_SEQ_META, Store
+from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import incident_set_entry, incidents_digest_of
 
@@ -149,7 +149,6 @@ def run_check(store: Store) -> CheckResult:
     store commits without parsing it again:
     :class:`~truceline.core.record.canonical.PreparedEntry`)."""
     ctx = load_context(store)
-    seq = store.max_observation_seq()  # before the read: what it adds later counts as new
     observations = store.observations()
     read = len(observations)
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
@@ -171,5 +170,4 @@ def run_check(store: Store) -> CheckResult:
         store.replace_findings(findings, entries, [p.body.decode("utf-8") for p in prepared])
         store_source_estimates(store, sources)
         store.set_meta(CHECKED_META, str(read))
-        store.set_meta(CHECKED_SEQ_META, str(seq))
     return CheckResult(findings, len(incidents), len(entries) + len(recorded))

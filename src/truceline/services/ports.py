@@ -21,9 +21,6 @@ from truceline.core.resubmissions import CandidateWindow
 #: Meta key: how many observations the store held when the last check read them, so that a
 #: report (which reads the check's incidents and findings) can say how many it does not cover.
 CHECKED_META = "checked_observations"
-#: Meta key: the highest observation ``seq`` stored when the last check began reading (every
-#: observation at or below it was read by that check).
-CHECKED_SEQ_META = "checked_observation_seq"
 
 
 @dataclass
@@ -127,12 +124,6 @@ class Store(Protocol):
         (time, id) order: the monitoring a period's coverage is built from."""
 
     def count_observations(self) -> int: ...
-
-    def max_observation_seq(self) -> int:
-        """The highest ``seq`` of a stored observation (0 when none): an index read."""
-
-    def count_observations_after(self, seq: int) -> int:
-        """How many stored observations have a ``seq`` above ``seq``: an index range."""
 
     def replace_incidents(self, incidents: Sequence[Incident],
                           entries: Sequence[tuple[str, bytes]] = (),

@@ -33,7 +33,7 @@ from truceline.core.taxonomy import Kind
 from truceline.errors import ValidationError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.guarantees import awaiting_lines
-from truceline.services.ports import CHECKED_META, CHECKED_SEQ_META, Store
+from truceline.services.ports import CHECKED_META, Store
 
 #: Observations read on each side of the period, so that a resubmitted copy near its edge is
 #: counted once exactly as the whole store counts it (copies are minutes apart, not hours).
@@ -137,16 +137,7 @@ def _assets(store: Store, ctx: AgreementContext, start: datetime, end: datetime
 
 
 def unchecked_observations(store: Store) -> int:
-    """How many stored observations the last check did not read (all of them before any).
-
-    Observations are numbered as stored (``seq``) and never removed, so those above the
-    highest number the last check saw are an index range: the report reads what arrived
-    since, not a count of the whole store. (An observation stored while that check was
-    reading may be counted as unchecked: never the other way round.) A store checked before
-    the number was kept falls back to the whole count less the check's."""
-    after = store.get_meta(CHECKED_SEQ_META)
-    if after is not None:
-        return store.count_observations_after(int(after))
+    """How many stored observations the last check did not read (all of them before any)."""
     seen = store.get_meta(CHECKED_META)
     if seen is None:  # a store checked before the count was kept: the last incident entry's
         last = store.last_entry("incident")

@@ -330,12 +330,6 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
     def count_observations(self) -> int:
         return int(self._one("SELECT count(*) FROM observations")[0])
 
-    def max_observation_seq(self) -> int:
-        return int(self._one("SELECT COALESCE(MAX(seq), 0) FROM observations")[0])
-
-    def count_observations_after(self, seq: int) -> int:
-        return int(self._one("SELECT count(*) FROM observations WHERE seq > ?", (seq,))[0])
-
     # -- the record ----------------------------------------------------------------------------
     def _tree(self) -> CompactRange:
         (n,) = self._one("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")
