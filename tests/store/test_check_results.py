@@ -136,6 +136,7 @@ def test_previous_window_totals_read_only_coded_events(store: Store) -> None:
     reports, and count exactly as reading every report does (the full scan, as before)."""
     from collections import Counter
 
+    from truceline.core.counting import facts_of
     from truceline.core.reporting import category_of
     from truceline.services.report import window_totals
 
@@ -161,7 +162,7 @@ def test_previous_window_totals_read_only_coded_events(store: Store) -> None:
     assert store.coded_event_ids(["c1", "m2", "lone", "gone", "p1"]) == {"c1", "lone"}
     assert store.coded_event_ids([]) == set()
     # the full scan: every report of every incident in the window read and validated
-    every = {o.id: o for o in store.observations()}
+    every = {o.id: facts_of(o) for o in store.observations()}
     want: Counter[str] = Counter()
     for i in incs[:4]:
         want[category_of(i, every)] += i.count

@@ -10,6 +10,7 @@ different units apart, so that 3 GED events are never read as 3 explosions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
@@ -52,8 +53,24 @@ def label(unit: CountUnit, n: int = 1) -> str:
     return text if n == 1 else f"{n} x {text}"
 
 
+class ReportFacts(NamedTuple):
+    """What a finding says of one report behind an incident: the unit it counts, the source
+    to name, and how precisely it placed the event. A check keeps this much of each fire
+    report, not the report (hundreds of thousands of them on a month's store)."""
+
+    unit: CountUnit
+    source: str
+    precision: str | None
+    uncertainty_m: float | None
+
+
+def facts_of(o: Observation) -> ReportFacts:
+    """:class:`ReportFacts` of one observation."""
+    return ReportFacts(unit_of(o), source_of(o), o.location_precision, o.location_uncertainty_m)
+
+
 def incident_records(
-    inc: Incident, observations: Mapping[str, Observation]
+    inc: Incident, facts: Mapping[str, ReportFacts]
 ) -> tuple[CountUnit, list[str]]:
     """The unit an incident counts and the sources behind it (sorted, each once).
 
@@ -61,15 +78,15 @@ def incident_records(
     event corroborates the explosion); an incident with no known observation keeps the unit of
     its fire type.
     """
-    obs = [o for i in inc.evidence if (o := observations.get(i)) is not None]
-    units = {unit_of(o) for o in obs}
+    obs = [o for i in inc.evidence if (o := facts.get(i)) is not None]
+    units = {o.unit for o in obs}
     if not units:
         ft = FireType(inc.fire_type) if inc.fire_type else FireType.EXPLOSION
         return FIRE_UNITS[ft], []
     precise = sorted(u for u in units if u is not CountUnit.EVENT)
     own = FIRE_UNITS.get(FireType(inc.fire_type)) if inc.fire_type else None
     unit = (own if own in precise else CountUnit(precise[0])) if precise else CountUnit.EVENT
-    return unit, sorted({source_of(o) for o in obs})
+    return unit, sorted({o.source for o in obs})
 
 
 def describe(

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.classify import Classification, CompiledGeometry, classify
+from truceline.core.counting import ReportFacts, facts_of
 from truceline.core.coverage import Coverage
 from truceline.core.incidents import Incident, Located, singleton
 from truceline.core.observations import Observation
@@ -36,11 +37,38 @@ class Evidence:
     inc_row: dict[str, int]
     as_of: datetime | None  # latest evidence time: summaries of open windows are "as of" this
     by_kind: dict[str, list[Observation]] = field(default_factory=dict)
-    obs_by_id: dict[str, Observation] = field(default_factory=dict)
+    #: What each counted report says of its count and precision, by id (those given as
+    #: observations and those given as :class:`Reported` facts alike).
+    facts: dict[str, ReportFacts] = field(default_factory=dict)
+    #: Every counted report's time, in microseconds from the Unix epoch, sorted.
+    times_us: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
     #: What the mission could observe (None: no monitoring assets in the record).
     coverage: Coverage | None = None
     #: Per incident row: the sector its location's uncertainty allows (-1: none or unassigned).
     inc_sector: NDArray[np.int16] | None = None
+
+    def observed_since(self, t: datetime) -> int:
+        """How many counted reports were made at or after ``t``."""
+        return int(len(self.times_us) - np.searchsorted(self.times_us, _micros(t)))
+
+
+@dataclass(frozen=True)
+class Reported:
+    """Reports the checks reach only through the incidents fusion made of them (a check's
+    fire reports, read from the store as columns): each one's :class:`ReportFacts` by id,
+    its time, and the latest time any of them speaks for. Nothing else of them is kept."""
+
+    facts: dict[str, ReportFacts]
+    times_us: NDArray[np.int64]
+    latest: datetime | None
+
+
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def _micros(t: datetime) -> int:
+    return (t - _UNIX) // _US
 
 
 def where_obs(o: Observation) -> tuple[float, float] | None:
@@ -73,12 +101,14 @@ def gather(
     observations: Sequence[Observation],
     incidents: Sequence[Incident] | None = None,
     coverage: Coverage | None = None,
+    reported: Reported | None = None,
 ) -> Evidence:
     """Classify every located observation and incident in one columnar call each.
 
     ``coverage`` is the mission's coverage model (:mod:`truceline.core.coverage_inputs`);
     without it no party is found compliant on a spatial provision (unless the agreement's
-    ``min_coverage`` is 0).
+    ``min_coverage`` is 0). ``reported``: counted reports given as facts only, besides
+    ``observations`` (their incidents are classified; they are not).
     """
     obs = list(observations)
     if incidents is None:
@@ -98,8 +128,14 @@ def gather(
     inc_cls, inc_row = _classify_points(geom, ipts)
     # the latest evidence: a post manned until 08:00 is evidence until 08:00, not its start
     times = [o.time for o in obs] + [o.end_time for o in obs if o.end_time is not None]
+    if reported is not None and reported.latest is not None:
+        times.append(reported.latest)
     ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None,
                   coverage=coverage)
+    own = np.fromiter((_micros(o.time) for o in obs), np.int64, len(obs))
+    ev.times_us = np.sort(own if reported is None else np.concatenate([own, reported.times_us]))
+    if reported is not None:
+        ev.facts.update(reported.facts)
     if geom is not None and inc_cls is not None:
         sig = np.full(len(ipts), np.nan)
         for i in incs:
@@ -112,7 +148,7 @@ def gather(
         )
     for o in obs:
         ev.by_kind.setdefault(o.kind.value, []).append(o)
-        ev.obs_by_id[o.id] = o
+        ev.facts[o.id] = facts_of(o)
     return ev
 
 
@@ -138,9 +174,9 @@ def precision_of(
     sigma = loc.sigma_m if loc is not None else None
     worst: tuple[float, str] | None = None
     for oid in inc.evidence:
-        o = ev.obs_by_id.get(oid)
-        if o is not None and o.location_precision:
-            u = o.location_uncertainty_m or 0.0
+        o = ev.facts.get(oid)
+        if o is not None and o.precision:
+            u = o.uncertainty_m or 0.0
             if worst is None or u > worst[0]:
-                worst = (u, o.location_precision)
+                worst = (u, o.precision)
     return sigma, worst[1] if worst else None

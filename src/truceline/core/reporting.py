@@ -21,12 +21,11 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
-from truceline.core.counting import incident_records
+from truceline.core.counting import ReportFacts, incident_records
 from truceline.core.coverage_map import gap_shapes, line_stretch
 from truceline.core.evidence import Evidence, precision_of, where_inc, where_obs
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
-from truceline.core.observations import Observation
 from truceline.core.precision import region_of, regions_of, unassigned
 from truceline.core.recognition import AreaStatus
 from truceline.core.report_sections import harm_in, period_day
@@ -48,11 +47,11 @@ CATEGORIES = (
 )
 
 
-def category_of(inc: Incident, observations: Mapping[str, Observation] | None = None) -> str:
+def category_of(inc: Incident, facts: Mapping[str, ReportFacts] | None = None) -> str:
     """The monitors' category of an incident; a dataset's coded event (e.g. a UCDP GED day of
     fighting) is counted apart, under 'event (<source>)', never as an explosion."""
-    if observations is not None:
-        unit, sources = incident_records(inc, observations)
+    if facts is not None:
+        unit, sources = incident_records(inc, facts)
         if unit is CountUnit.EVENT:
             return f"event ({', '.join(sources) or 'dataset'})"
     if inc.fire_type == "explosion":
@@ -321,7 +320,7 @@ def build_daily_report(
         if ev.inc_cls is not None and row is not None and int(ev.inc_cls.sector[row]) >= 0:
             k = int(ev.inc_sector[row]) if ev.inc_sector is not None else -1
             sector = sector_names[k] if k >= 0 else unassigned(plabel, sigma)
-        cat = category_of(inc, obs_by_id)
+        cat = category_of(inc, ev.facts)
         counts.setdefault((region, sector), Counter())[cat] += inc.count
         pday = period_day(t, agreement.tz, agreement.reporting_period_start).isoformat()
         daily.setdefault((pday, sector), Counter())[cat] += inc.count

@@ -47,6 +47,9 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, NamedTuple
 
+import numpy as np
+from numpy.typing import NDArray
+
 from truceline.core.observations import ALL_FIELDS, Observation
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "candidate_windows",
     "counted",
     "duplicates",
+    "possible_copies",
     "same_content",
     "superseded",
 ]
@@ -232,6 +236,26 @@ def _pairs(group: list[Observation], p: ResubmissionParams
                 for a in here:
                     for b in there:
                         yield a, b
+
+
+def possible_copies(source: NDArray[Any], time_us: NDArray[np.int64],
+                    params: ResubmissionParams | None = None) -> NDArray[np.bool_]:
+    """Which reports may have a copy among them: those with another report of the same
+    source within ``time_s`` (a little widened, as :func:`_pairs` does). Every copy and
+    every original is one; :func:`duplicates` of only these finds every group, so a reader
+    that holds its reports as columns materialises these few (a few per cent) and no more."""
+    p = params or ResubmissionParams()
+    n = len(time_us)
+    out = np.zeros(n, bool)
+    if n < 2:
+        return out
+    _, src = np.unique(np.asarray(source).astype(str), return_inverse=True)
+    order = np.lexsort((time_us, src))
+    s, t = src[order], time_us[order]
+    near = (s[1:] == s[:-1]) & (t[1:] - t[:-1] <= math.ceil(p.time_s * _WIDEN * 1e6))
+    out[order[1:][near]] = True
+    out[order[:-1][near]] = True
+    return out
 
 
 def candidate_windows(observations: Iterable[Observation],

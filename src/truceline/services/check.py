@@ -8,8 +8,9 @@ the record shows every change of a finding's status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from truceline.core.coverage import Coverage
@@ -17,7 +18,7 @@ from truceline.core.coverage_inputs import coverage_from_observations, has_monit
 from truceline.core.disputes import apply_outcomes, upheld_outcomes
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding
-from truceline.core.fusion import fuse_with_sources
+from truceline.core.fusion import fuse_columns
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import (
@@ -26,12 +27,12 @@ from truceline.core.record.canonical import (
     parse_entry,
     prepared_entry,
 )
-from truceline.core.resubmissions import counted
 from truceline.core.rules import check
+from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
-from truceline.services.verify_rows import incident_set_entry, incidents_digest_of
+from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
 
 
 @dataclass
@@ -49,27 +50,30 @@ def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> 
     counted once). A resubmitted copy (:mod:`truceline.core.resubmissions`) is left out, so
     whoever fuses a set of observations (check, report, a rebuilt mirror) counts it once.
     """
-    return _fuse(ctx, counted(observations))[0]
+    return _fuse(ctx, list_input(observations))[0]
 
 
 def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Observation]
                                  ) -> tuple[list[Incident], list[dict[str, Any]]]:
     """:func:`derive_incidents` and the per-source estimates of the same fusion (what a
     rebuilt mirror stores, as the check that recorded them did)."""
-    return _fuse(ctx, counted(observations))
+    return _fuse(ctx, list_input(observations))
 
 
-def _fuse(ctx: AgreementContext, observations: list[Observation]
+def _fuse(ctx: AgreementContext, inp: CheckInput
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
-    return fuse_with_sources(observations, ctx.geometry, [p.id for p in ctx.agreement.parties])
+    return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
+                        inp.fire_reports)
 
 
-def derive_coverage(ctx: AgreementContext, observations: list[Observation]) -> Coverage | None:
+def derive_coverage(ctx: AgreementContext, observations: list[Observation],
+                    as_of: datetime | None = None) -> Coverage | None:
     """The coverage model from the record's monitoring and restriction observations (None when
-    the agreement has no geography or the record holds no monitoring assets)."""
+    the agreement has no geography or the record holds no monitoring assets). ``as_of``:
+    what an open window ends at (default: the latest time of ``observations``)."""
     if ctx.geometry is None or not has_monitoring(observations):
         return None
-    return coverage_from_observations(ctx.geometry, ctx.agreement, observations)
+    return coverage_from_observations(ctx.geometry, ctx.agreement, observations, as_of=as_of)
 
 
 def derive_findings(
@@ -83,18 +87,18 @@ def derive_findings(
     ``upheld``: the upheld disputes' outcomes by finding id
     (:func:`~truceline.core.disputes.upheld_outcomes`), applied after the rules.
     """
-    incidents, findings, _ = _derive(ctx, observations, upheld or {})
+    incidents, findings, _ = _derive(ctx, list_input(observations), upheld or {})
     return incidents, findings
 
 
-def _derive(ctx: AgreementContext, observations: list[Observation],
-            upheld: Mapping[str, dict[str, Any]]
+def _derive(ctx: AgreementContext, inp: CheckInput, upheld: Mapping[str, dict[str, Any]]
             ) -> tuple[list[Incident], list[Finding], list[dict[str, Any]]]:
-    """:func:`derive_findings`, and what the shared events say about each source
+    """:func:`derive_findings` of a read input (:mod:`~truceline.services.check_read`), and
+    what the shared events say about each source
     (:func:`~truceline.core.fusion.fuse_with_sources`)."""
-    observations = counted(observations)
-    incidents, sources = _fuse(ctx, observations)
-    ev = gather(ctx.geometry, observations, incidents, derive_coverage(ctx, observations))
+    incidents, sources = _fuse(ctx, inp)
+    ev = gather(ctx.geometry, inp.others, incidents,
+                derive_coverage(ctx, inp.others, inp.as_of), inp.reported)
     findings = apply_outcomes(check(ctx.agreement, ctx.geometry, ev), upheld)
     return incidents, findings, sources
 
@@ -105,27 +109,22 @@ def withdrawn_entry(finding_id: str) -> bytes:
                                          "status": "withdrawn"})
 
 
-def incident_entries(store: Store, incidents: list[Incident], observations: int,
-                     sources: list[dict[str, Any]] | None = None,
-                     encoded: Sequence[bytes] | None = None) -> list[tuple[str, bytes]]:
-    """The ``incident`` entry committing to this incident set and to how many observations
-    the check read, unless the last one says both.
+def incident_entries(store: Store, count: int, digest: str, observations: int,
+                     sources: list[dict[str, Any]] | None = None) -> list[tuple[str, bytes]]:
+    """The ``incident`` entry committing to an incident set of ``count`` incidents whose
+    digest is ``digest`` (:func:`~truceline.services.verify_rows.incidents_digest`) and to
+    how many observations the check read, unless the last one says both.
 
     One entry per change of the set (its count and digest) or of the observations read, not
     one per incident: a check replaces every incident, and ``record verify`` needs only the
     digest to check the rows, and the count to check what the report says is unchecked
-    (meta ``checked_observations``). ``encoded``: each incident's record as canonical bytes,
-    in the order of ``incidents``, when the caller has them (the rows' text).
+    (meta ``checked_observations``).
     """
-    if encoded is None:
-        encoded = [canonical_bytes(i.to_record()) for i in incidents]
-    order = sorted(range(len(incidents)), key=lambda k: str(incidents[k].id))  # stable, by id
-    digest = incidents_digest_of(encoded[k] for k in order)
     last = store.last_entry("incident")
     said = parse_entry(last.data)[1] if last is not None else {}
     if said.get("sha256") == digest and said.get("observations") == observations:
         return []
-    return [("incident", incident_set_entry(len(incidents), digest, observations, sources))]
+    return [("incident", incident_set_entry(count, digest, observations, sources))]
 
 
 def _changed(stored: str | None, body: bytes) -> bool:
@@ -140,6 +139,11 @@ def _changed(stored: str | None, body: bytes) -> bool:
     return canonical_bytes(Finding.from_record(json.loads(stored)).to_record()) != body
 
 
+#: Incidents and findings encoded and written this many at a time: what a check holds of
+#: their bytes at once (a month's set of either is hundreds of MB encoded).
+WRITE_CHUNK = 10_000
+
+
 def run_check(store: Store) -> CheckResult:
     """Derive the incidents and findings from the stored observations and store them, with
     the entries of what changed, in one transaction.
@@ -147,27 +151,55 @@ def run_check(store: Store) -> CheckResult:
     Each incident's and finding's record is encoded once (canonical JSON): the same bytes
     are the row's text, the incident set's digest and the finding's entry (whose fields the
     store commits without parsing it again:
-    :class:`~truceline.core.record.canonical.PreparedEntry`)."""
+    :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
+    :data:`WRITE_CHUNK` at a time, inside the one transaction."""
     ctx = load_context(store)
-    observations = store.observations()
-    read = len(observations)
+    inp = store_input(store)
+    read = inp.read
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
-    incidents, findings, sources = _derive(ctx, observations, upheld)
-    del observations  # the largest thing held (an object each); writing needs only the count
-    encoded = [canonical_bytes(i.to_record()) for i in incidents]
-    prepared = [prepared_entry("finding", f.to_record()) for f in findings]
+    incidents, findings, sources = _derive(ctx, inp, upheld)
+    del inp  # the columns and facts of every report; writing needs only the count
     with store.atomic():
-        before = {r["id"]: r["record"] for r in store.table_rows("findings")}
-        entries: list[tuple[str, bytes]] = [
-            ("finding", p) for f, p in zip(findings, prepared, strict=True)
-            if _changed(before.get(f.id), p.body)
-        ]
-        now = {f.id for f in findings}
-        entries += [("status_change", withdrawn_entry(fid)) for fid in sorted(set(before) - now)]
-        recorded = incident_entries(store, incidents, read, sources, encoded)
-        store.replace_incidents(incidents, recorded, [b.decode("utf-8") for b in encoded])
-        del encoded
-        store.replace_findings(findings, entries, [p.body.decode("utf-8") for p in prepared])
+        recorded = _write_incidents(store, incidents, read, sources)
+        changed = _write_findings(store, findings)
         store_source_estimates(store, sources)
         store.set_meta(CHECKED_META, str(read))
-    return CheckResult(findings, len(incidents), len(entries) + len(recorded))
+    return CheckResult(findings, len(incidents), changed + len(recorded))
+
+
+def _write_incidents(store: Store, incidents: list[Incident], read: int,
+                     sources: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    """Replace the stored incidents, a chunk at a time in id order (the order the set's
+    digest hashes them in, as they are encoded), then append the set's entry if it changed."""
+    order = sorted(range(len(incidents)), key=lambda k: str(incidents[k].id))
+    store.replace_incidents([])
+    digest = IncidentsDigest()
+    for at in range(0, len(order), WRITE_CHUNK):
+        part = [incidents[k] for k in order[at : at + WRITE_CHUNK]]
+        encoded = [canonical_bytes(i.to_record()) for i in part]
+        digest.update(encoded)
+        store.add_incidents(part, [b.decode("utf-8") for b in encoded])
+    recorded = incident_entries(store, len(incidents), digest.hexdigest(), read, sources)
+    store.append_entries(recorded)
+    return recorded
+
+
+def _write_findings(store: Store, findings: list[Finding]) -> int:
+    """Store the findings a chunk at a time, each chunk with the entries of the findings in
+    it that are new or changed, then withdraw those no longer found; how many entries."""
+    gone = store.finding_ids() - {f.id for f in findings}
+    n = 0
+    for at in range(0, len(findings), WRITE_CHUNK):
+        part = findings[at : at + WRITE_CHUNK]
+        prepared = [prepared_entry("finding", f.to_record()) for f in part]
+        before = store.finding_texts([f.id for f in part])
+        entries: list[tuple[str, bytes]] = [
+            ("finding", p) for f, p in zip(part, prepared, strict=True)
+            if _changed(before.get(f.id), p.body)
+        ]
+        store.put_findings(part, entries, [p.body.decode("utf-8") for p in prepared])
+        n += len(entries)
+    withdrawn = [("status_change", withdrawn_entry(fid)) for fid in sorted(gone)]
+    store.drop_findings(sorted(gone))
+    store.append_entries(withdrawn)
+    return n + len(withdrawn)

@@ -117,6 +117,9 @@ class Store(Protocol):
     ) -> list[Observation]:
         """Observations in (time, id) order, optionally filtered by kind and [start, end)."""
 
+    def observation_pages(self, size: int = 20_000) -> Iterator[list[Observation]]:
+        """Every observation in (time, id) order, ``size`` at a time (what a check reads)."""
+
     def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
                               ) -> list[Observation]:
         """Observations of ``kinds`` whose window ``[time, end_time)`` reaches into
@@ -132,6 +135,11 @@ class Store(Protocol):
         ``records``: each incident's record as the row keeps it (its canonical JSON text),
         when the caller has encoded them already."""
 
+    def add_incidents(self, incidents: Sequence[Incident],
+                      records: Sequence[str] | None = None) -> None:
+        """Store more incidents beside those stored (a check writes its set in parts, inside
+        one :meth:`atomic`); ``records`` as for :meth:`replace_incidents`."""
+
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:
         """The stored incidents' records in (time, id) order; with ``start``/``end`` only those
@@ -143,6 +151,23 @@ class Store(Protocol):
     ) -> None:
         """Replace the current findings; append the (type, bytes) entries of what changed.
         ``records``: as for :meth:`replace_incidents`."""
+
+    def put_findings(
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
+        records: Sequence[str] | None = None,
+    ) -> None:
+        """Store these findings in place of any stored under their ids, and append the
+        entries of what changed (a check writes its findings in parts, inside one
+        :meth:`atomic`)."""
+
+    def drop_findings(self, ids: Sequence[str]) -> None:
+        """Delete the stored findings of ``ids``."""
+
+    def finding_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored record text of each of ``ids`` that is stored."""
+
+    def finding_ids(self) -> set[str]:
+        """The ids of every stored finding."""
 
     def findings(self, start: datetime | None = None, end: datetime | None = None
                  ) -> list[Finding]:

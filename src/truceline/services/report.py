@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from truceline.core.aggregates import aggregate_rows
 from truceline.core.agreement_geometry import regions
+from truceline.core.counting import facts_of
 from truceline.core.coverage_inputs import coverage_from_observations
 from truceline.core.evidence import gather
 from truceline.core.incidents import Incident
@@ -92,7 +93,8 @@ def window_totals(store: Store, start: datetime, end: datetime) -> Counter[str]:
             and start <= datetime.fromisoformat(i.time) < end]
     coded = store.coded_event_ids(sorted({e for i in fire for e in i.evidence}))
     ids = sorted({e for i in fire if coded.intersection(i.evidence) for e in i.evidence})
-    obs = {k: Observation.model_validate_json(v) for k, v in store.stored_records(ids).items()}
+    obs = {k: facts_of(Observation.model_validate_json(v))
+           for k, v in store.stored_records(ids).items()}
     out: Counter[str] = Counter()
     for i in fire:
         out[category_of(i, obs)] += i.count

@@ -46,17 +46,31 @@ def incidents_digest(records: Sequence[dict[str, Any]]) -> str:
 
 
 def incidents_digest_of(encoded: Iterable[bytes]) -> str:
-    """:func:`incidents_digest` from the records' canonical bytes, already in id order,
-    hashed as they come: the array's bytes (``[``, the records joined by ``,``, ``]``) are
-    never held whole (at ~1 KB an incident, a month's set is hundreds of MB)."""
-    h = hashlib.sha256(b"[")
-    sep = b""
-    for b in encoded:
-        h.update(sep)
-        h.update(b)
-        sep = b","
-    h.update(b"]")
-    return h.hexdigest()
+    """:func:`incidents_digest` from the records' canonical bytes, already in id order."""
+    d = IncidentsDigest()
+    d.update(encoded)
+    return d.hexdigest()
+
+
+class IncidentsDigest:
+    """:func:`incidents_digest` hashed as the records' canonical bytes come, in id order, in
+    as many parts as the writer likes: the array's bytes (``[``, the records joined by ``,``,
+    ``]``) are never held whole (at ~1 KB an incident, a month's set is hundreds of MB)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256(b"[")
+        self._sep = b""
+
+    def update(self, encoded: Iterable[bytes]) -> None:
+        for b in encoded:
+            self._h.update(self._sep)
+            self._h.update(b)
+            self._sep = b","
+
+    def hexdigest(self) -> str:
+        h = self._h.copy()
+        h.update(b"]")
+        return h.hexdigest()
 
 
 def incidents_entry(records: Sequence[dict[str, Any]], observations: int,

@@ -64,6 +64,14 @@ class CheckResultTables:
     def replace_incidents(self, incidents: Sequence[Incident],
                           entries: Sequence[tuple[str, bytes]] = (),
                           records: Sequence[str] | None = None) -> None:
+        with self._tx():
+            self._execute("DELETE FROM incidents")
+            self.add_incidents(incidents, records)
+            self._append(list(entries))
+
+    def add_incidents(self, incidents: Sequence[Incident],
+                      records: Sequence[str] | None = None) -> None:
+        """Store more incidents (a check writes its set in parts, in one transaction)."""
         if records is None:
             records = [json_text(i.to_record()) for i in incidents]
         rows = []
@@ -71,13 +79,11 @@ class CheckResultTables:
             loc = i.origin or i.impact or i.location
             rows.append((i.id, i.time, loc.lon if loc else None, loc.lat if loc else None,
                          text))
-        with self._tx():
-            self._execute("DELETE FROM incidents")
-            if rows:
+        if rows:
+            with self._tx():
                 self._executemany(
                     "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows
                 )
-            self._append(list(entries))
 
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:
@@ -92,19 +98,54 @@ class CheckResultTables:
         self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
         records: Sequence[str] | None = None,
     ) -> None:
+        with self._tx():
+            self._execute("DELETE FROM findings")
+            self._insert_findings(findings, records)
+            self._append(list(entries))
+
+    def put_findings(
+        self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
+        records: Sequence[str] | None = None,
+    ) -> None:
+        """Store these findings in place of any stored under their ids, and append the
+        entries of what changed (a check writes its findings in parts, in one transaction)."""
+        with self._tx():
+            self.drop_findings([f.id for f in findings])
+            self._insert_findings(findings, records)
+            self._append(list(entries))
+
+    def drop_findings(self, ids: Sequence[str]) -> None:
+        """Delete the stored findings of ``ids``."""
+        with self._tx():
+            for k in range(0, len(ids), 500):
+                part = list(ids[k : k + 500])
+                self._execute(f"DELETE FROM findings WHERE id IN ({self._in(len(part))})", part)
+
+    def finding_texts(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored record text of each of ``ids`` that is stored."""
+        out: dict[str, str] = {}
+        for k in range(0, len(ids), 500):
+            part = list(ids[k : k + 500])
+            out.update(self._all(
+                f"SELECT id, record FROM findings WHERE id IN ({self._in(len(part))})", part))
+        return out
+
+    def finding_ids(self) -> set[str]:
+        """The ids of every stored finding."""
+        return {r[0] for r in self._all("SELECT id FROM findings")}
+
+    def _insert_findings(self, findings: Sequence[Finding], records: Sequence[str] | None
+                         ) -> None:
         if records is None:
             records = [json_text(f.to_record()) for f in findings]
         rows = [(f.id, f.provision_id, f.party, f.verdict.value, f.time, f.lon, f.lat, text)
                 for f, text in zip(findings, records, strict=True)]
-        with self._tx():
-            self._execute("DELETE FROM findings")
-            if rows:
-                self._executemany(
-                    "INSERT INTO findings(id, provision_id, party, verdict, time, lon, lat, "
-                    "record) VALUES (?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-            self._append(list(entries))
+        if rows:
+            self._executemany(
+                "INSERT INTO findings(id, provision_id, party, verdict, time, lon, lat, "
+                "record) VALUES (?,?,?,?,?,?,?,?)",
+                rows,
+            )
 
     def findings(self, start: datetime | None = None, end: datetime | None = None
                  ) -> list[Finding]:

@@ -278,6 +278,24 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return [Observation.model_validate_json(r[0]) for r in self._all(sql, args)]
 
+    def observation_pages(self, size: int = 20_000) -> Iterator[list[Observation]]:
+        """Every observation in (time, id) order, ``size`` at a time: one indexed range read
+        per page from where the last one ended, so that a reader of the whole store holds
+        one page of records, not all of them."""
+        after: tuple[str, str] | None = None
+        while True:
+            if after is None:
+                rows = self._all("SELECT time, id, record FROM observations ORDER BY time, id "
+                                 f"LIMIT {int(size)}")
+            else:
+                rows = self._all("SELECT time, id, record FROM observations WHERE time >= ? "
+                                 "AND (time > ? OR id > ?) ORDER BY time, id "
+                                 f"LIMIT {int(size)}", (after[0], after[0], after[1]))
+            if not rows:
+                return
+            after = (rows[-1][0], rows[-1][1])
+            yield [Observation.model_validate_json(r[2]) for r in rows]
+
     def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
                               ) -> list[Observation]:
         """Observations of ``kinds`` whose window ``[time, end_time)`` reaches into

@@ -25,7 +25,14 @@ Examples
 """
 
 from truceline.core.fusion.attribution import AttributionParams
-from truceline.core.fusion.batch import FireBatch, GroupingParams, batch_from_observations
+from truceline.core.fusion.batch import (
+    FireBatch,
+    GroupingParams,
+    batch_from_observations,
+    join_columns,
+    report_columns,
+    take_columns,
+)
 from truceline.core.fusion.calibration import CalibrationParams, SourceCalibration
 from truceline.core.fusion.heard import HeardParams
 from truceline.core.fusion.link import LinkParams
@@ -35,6 +42,7 @@ from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batc
 from truceline.core.fusion.pipeline import _locate_attribute as _locate_attribute  # bench
 from truceline.core.fusion.to_incidents import (
     fuse,
+    fuse_columns,
     fuse_with_sources,
     incidents_from,
     source_records,
@@ -55,9 +63,13 @@ __all__ = [
     "batch_from_observations",
     "fuse",
     "fuse_batch",
+    "fuse_columns",
     "fuse_partitioned",
     "fuse_with_sources",
     "incidents_from",
+    "join_columns",
     "partitions",
+    "report_columns",
     "source_records",
+    "take_columns",
 ]

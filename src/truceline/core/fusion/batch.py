@@ -25,16 +25,21 @@ from truceline.core.observations import Observation
 from truceline.core.taxonomy import TIME_PRECISION_SECONDS
 
 __all__ = [
+    "NO_TIME",
     "ROLE_ANY",
     "ROLE_IMPACT",
     "ROLE_ORIGIN",
     "Candidates",
     "FireBatch",
     "GroupingParams",
+    "batch_from_columns",
     "batch_from_observations",
     "candidates",
+    "join_columns",
+    "report_columns",
     "role_of",
     "sound_speed",
+    "take_columns",
 ]
 
 F64 = NDArray[np.float64]
@@ -344,51 +349,89 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
     return mx, my, sxx, sxy, syy, ok
 
 
-def _epoch(obs: Sequence[Observation]) -> np.datetime64:
-    t = min(o.time for o in obs)
-    return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "s")
-
-
+#: An absent time in a column of whole microseconds from the Unix epoch.
+NO_TIME = np.iinfo(np.int64).min
 _US = timedelta(microseconds=1)
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+_NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
+            "distance_max_m", "lon", "lat", "temperature_c", "wind_u_ms", "wind_v_ms")
 
 
-def _seconds(t: datetime | None, epoch: datetime) -> float:
-    """Seconds from ``epoch`` (aware, UTC) to ``t``, from whole microseconds as numpy's
-    ``datetime64[us]`` difference gives them, in Python's own arithmetic (4x faster per
-    report than a numpy scalar each)."""
-    if t is None:
-        return float("nan")
-    return float((t.astimezone(UTC) - epoch) // _US) * 1e-6
+def _micros(t: datetime | None) -> int:
+    """Whole microseconds from the Unix epoch to ``t`` (aware), as numpy's ``datetime64[us]``
+    would count them, in Python's own integer arithmetic."""
+    return NO_TIME if t is None else (t - _UNIX) // _US
+
+
+def report_columns(obs: Sequence[Observation]) -> dict[str, NDArray[Any]]:
+    """Fire reports as the columns a batch is built from (:func:`batch_from_columns`), in one
+    pass over the list.
+
+    Times are whole microseconds from the Unix epoch (:data:`NO_TIME`: absent), not seconds
+    from the batch's epoch: a check reads the store a page at a time and joins the pages'
+    columns (:func:`join_columns`) before it knows the batch's first report, and keeps no
+    object per report."""
+
+    def col(get: Callable[[Observation], Any], dtype: Any = object) -> NDArray[Any]:
+        out = np.empty(len(obs), dtype)
+        out[:] = [get(o) for o in obs]
+        return out
+
+    def f(v: float | None) -> float:
+        return float("nan") if v is None else float(v)
+
+    cols: dict[str, NDArray[Any]] = {
+        "id": col(lambda o: o.id),
+        "source_id": col(lambda o: o.source_id),
+        "source_type": col(lambda o: o.source_type.value),
+        "time_us": col(lambda o: _micros(o.time), np.int64),
+        "arrival_us": col(lambda o: _micros(o.arrival_time), np.int64),
+        "time_precision_s": col(lambda o: TIME_PRECISION_SECONDS[o.time_precision], float),
+        "fire_type": col(lambda o: o.fire_type.value if o.fire_type else None),
+        "explosion_type": col(lambda o: o.explosion_type.value if o.explosion_type else None),
+        "weapon_class": col(lambda o: (lambda w: w.value if w else None)(o.resolved_weapon()[0])),
+        "count": col(lambda o: o.count, np.int64),
+        "location_sd_m": col(lambda o: f(o.location_uncertainty_m), float),
+    }
+    for name in _NUMBERS:
+        cols[name] = col(lambda o, name=name: f(getattr(o, name)), float)  # type: ignore[misc]
+    return cols
+
+
+def join_columns(parts: Sequence[Mapping[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
+    """The columns of several :func:`report_columns` calls as one set, rows in order."""
+    if not parts:
+        return report_columns([])
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def take_columns(cols: Mapping[str, NDArray[Any]], rows: NDArray[Any]) -> dict[str, NDArray[Any]]:
+    """The rows ``rows`` (indexes or a mask) of :func:`report_columns`'s columns."""
+    return {k: v[rows] for k, v in cols.items()}
+
+
+def batch_from_columns(cols: Mapping[str, NDArray[Any]], projection: Projection,
+                       params: GroupingParams | None = None) -> FireBatch:
+    """:func:`report_columns`' columns as a batch: the epoch is the first report's time,
+    truncated to the second, and each time becomes seconds from it (from whole microseconds,
+    so the same reports give the same numbers however they were read)."""
+    t_us = np.asarray(cols["time_us"], np.int64)
+    first = int(t_us.min()) // 1_000_000 if len(t_us) else 0
+    epoch = np.datetime64(first, "s")
+
+    def seconds(us: NDArray[np.int64]) -> F64:
+        absent = us == NO_TIME
+        return np.where(absent, np.nan,
+                        np.where(absent, 0, us - first * 1_000_000).astype(float) * 1e-6)
+
+    out = {k: v for k, v in cols.items() if k not in ("time_us", "arrival_us")}
+    out["time_s"] = seconds(t_us)
+    out["arrival_s"] = seconds(np.asarray(cols["arrival_us"], np.int64))
+    return FireBatch.from_columns(out, projection, epoch, params)
 
 
 def batch_from_observations(
     obs: Sequence[Observation], projection: Projection, params: GroupingParams | None = None
 ) -> FireBatch:
     """The fire reports as columns (a single pass over the list; the rest is vectorised)."""
-    epoch = _epoch(obs) if obs else np.datetime64("1970-01-01T00:00:00", "s")
-    start = epoch.astype(datetime).replace(tzinfo=UTC)
-
-    def col(get: Callable[[Observation], Any]) -> list[Any]:
-        return [get(o) for o in obs]
-
-    def f(v: float | None) -> float:
-        return float("nan") if v is None else float(v)
-
-    cols: dict[str, Any] = {
-        "id": col(lambda o: o.id),
-        "source_id": col(lambda o: o.source_id),
-        "source_type": col(lambda o: o.source_type.value),
-        "time_s": col(lambda o: _seconds(o.time, start)),
-        "arrival_s": col(lambda o: _seconds(o.arrival_time, start)),
-        "time_precision_s": col(lambda o: TIME_PRECISION_SECONDS[o.time_precision]),
-        "fire_type": col(lambda o: o.fire_type.value if o.fire_type else None),
-        "explosion_type": col(lambda o: o.explosion_type.value if o.explosion_type else None),
-        "weapon_class": col(lambda o: (lambda w: w.value if w else None)(o.resolved_weapon()[0])),
-        "count": col(lambda o: o.count),
-    }
-    for name in ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg",
-                 "distance_min_m", "distance_max_m", "lon", "lat", "temperature_c",
-                 "wind_u_ms", "wind_v_ms"):
-        cols[name] = [f(getattr(o, name)) for o in obs]
-    cols["location_sd_m"] = col(lambda o: f(o.location_uncertainty_m))
-    return FireBatch.from_columns(cols, projection, epoch, params)
+    return batch_from_columns(report_columns(obs), projection, params)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,13 @@ import pyproj
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, batch_from_observations
+from truceline.core.fusion.batch import (
+    ROLE_ANY,
+    ROLE_IMPACT,
+    ROLE_ORIGIN,
+    batch_from_columns,
+    report_columns,
+)
 from truceline.core.fusion.calibration import SourceCalibration
 from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, M_POINT, ellipse
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
@@ -20,15 +27,22 @@ from truceline.core.incidents import Incident, Located, singleton
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import Kind
 
-__all__ = ["fuse", "fuse_with_sources", "incidents_from", "source_records"]
+__all__ = ["Reports", "fuse", "fuse_columns", "fuse_with_sources", "incidents_from",
+           "source_records"]
 
 F64 = NDArray[np.float64]
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
 I64 = NDArray[np.int64]
 
 
 def _iso(epoch: np.datetime64, s: float) -> str:
     t = epoch + np.timedelta64(round(s * 1e6), "us")
     return str(np.datetime_as_string(t, unit="s")) + "Z"
+
+
+def _utc_text(us: int) -> str:
+    """A report's own time from its microseconds, as ``Observation.time`` writes it (UTC)."""
+    return (_UNIX + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
 
 
 def _mode(values: Iterable[Any]) -> Any:
@@ -67,12 +81,19 @@ _METHODS = ((M_BEARING, "bearings"), (M_BAND, "distance_bands"), (M_POINT, "repo
             (M_ARRIVAL, "arrival_times"))
 
 
-def incidents_from(r: FusionResult, observations: Sequence[Observation] | None = None
-                   ) -> list[Incident]:
+#: The reports of some of a batch's rows, in the order of the rows asked for.
+Reports = Callable[[Sequence[int]], Sequence[Observation]]
+
+
+def incidents_from(r: FusionResult, reports: Reports | Sequence[Observation] | None = None,
+                   time_us: NDArray[np.int64] | None = None) -> list[Incident]:
     """One :class:`Incident` per group, in order of each group's first report.
 
-    With ``observations`` (the batch's rows, same order), a group of one report that could not
-    be located keeps :func:`~truceline.core.incidents.singleton`'s answer.
+    With ``reports`` (the batch's rows as a list in the same order, or a function that reads
+    the rows asked for: a check holds no object per report), a group of one report that could
+    not be located keeps :func:`~truceline.core.incidents.singleton`'s answer. With
+    ``time_us`` (each row's time in microseconds from the Unix epoch), a group of one report
+    keeps that report's own time, to the microsecond, as its singleton would.
     """
     b, fx = r.batch, r.fixes
     G = r.n_groups
@@ -90,6 +111,12 @@ def incidents_from(r: FusionResult, observations: Sequence[Observation] | None =
     starts = np.searchsorted(r.labels[order], np.arange(G + 1))
     out = []
     partner = r.partner if len(r.partner) == G else np.full(G, -1, np.int64)
+    lone = np.flatnonzero((np.diff(starts) == 1) & ~fx.located[:G] & (partner < 0))
+    single: dict[int, Observation] = {}
+    if reports is not None and len(lone):
+        rows1 = order[starts[lone]].tolist()
+        got = reports(rows1) if callable(reports) else [reports[k] for k in rows1]
+        single = dict(zip(rows1, got, strict=True))
     for g in range(G):
         if partner[g] >= 0 and r.role[g] == ROLE_IMPACT:
             continue  # told with its origin
@@ -100,8 +127,8 @@ def incidents_from(r: FusionResult, observations: Sequence[Observation] | None =
             out.append(_linked(r, g, h, rows, rows_i, lon, lat, cov_t, ell))
             continue
         ids = [str(v) for v in b.ids[rows]]
-        if len(rows) == 1 and not fx.located[g] and observations is not None:
-            out.append(singleton(observations[int(rows[0])]))
+        if len(rows) == 1 and int(rows[0]) in single:
+            out.append(singleton(single[int(rows[0])]))
             continue
         where = None
         details: dict[str, Any] = {"n_reports": len(rows),
@@ -121,8 +148,8 @@ def incidents_from(r: FusionResult, observations: Sequence[Observation] | None =
             probs = {party: round(float(r.prob[g, k]), 4) for k, party in enumerate(r.parties)}
             details["attribution_unassigned"] = round(max(0.0, 1.0 - float(r.prob[g].sum())), 4)
         role = int(r.role[g])
-        time = (observations[int(rows[0])].time.isoformat().replace("+00:00", "Z")
-                if len(rows) == 1 and observations is not None else _iso(b.epoch, r.time_s[g]))
+        time = (_utc_text(int(time_us[rows[0]])) if len(rows) == 1 and time_us is not None
+                else _iso(b.epoch, r.time_s[g]))
         out.append(Incident(
             id="i-" + min(ids), kind=Kind.FIRE.value, time=time, evidence=tuple(sorted(ids)),
             fire_type=_mode(b.fire_type[rows]), explosion_type=_mode(b.explosion_type[rows]),
@@ -200,29 +227,45 @@ def fuse_with_sources(
 ) -> tuple[list[Incident], list[dict[str, Any]]]:
     """:func:`fuse`, and what the shared events say about each source that reported a
     bearing or was timed by the acoustic arrays (:func:`source_records`)."""
-    p = params or FusionParams()
     fire = [o for o in observations if o.kind is Kind.FIRE]
-    if not fire:
+    return fuse_columns(report_columns(fire), geometry, parties,
+                        lambda rows: [fire[k] for k in rows], params=params)
+
+
+def fuse_columns(
+    cols: Mapping[str, NDArray[Any]],
+    geometry: CompiledGeometry | None,
+    parties: Sequence[str],
+    reports: Reports,
+    *,
+    params: FusionParams | None = None,
+) -> tuple[list[Incident], list[dict[str, Any]]]:
+    """:func:`fuse_with_sources` of fire reports given as columns
+    (:func:`~truceline.core.fusion.batch.report_columns`); ``reports`` reads the few rows
+    that stay alone and unlocated (:func:`incidents_from`)."""
+    p = params or FusionParams()
+    n = len(cols["id"])
+    if not n:
         return [], []
     if geometry is not None:
         proj = geometry.projection
     else:
-        pts = [(o.observer_lon, o.observer_lat) for o in fire if o.observer_lon is not None]
-        pts += [(o.lon, o.lat) for o in fire if o.lon is not None]
-        if not pts:
-            return [singleton(o) for o in fire], []
-        a = np.asarray(pts, float)
+        has_o, has_e = np.isfinite(cols["observer_lon"]), np.isfinite(cols["lon"])
+        if not (has_o.any() or has_e.any()):
+            return [singleton(o) for o in reports(range(n))], []
+        a = np.concatenate([np.stack([cols["observer_lon"][has_o], cols["observer_lat"][has_o]], 1),
+                            np.stack([cols["lon"][has_e], cols["lat"][has_e]], 1)])
         proj = choose_projection((a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()))
-    b = batch_from_observations(fire, proj, p.grouping)
+    b = batch_from_columns(cols, proj, p.grouping)
     res = fuse_batch(b, geometry, p)
-    out = incidents_from(res, fire)
+    out = incidents_from(res, reports, cols["time_us"])
     if parties:
         keep = set(parties)
         out = [inc if not inc.party_probability else Incident(**{
             **inc.__dict__,
             "party_probability": {k: v for k, v in inc.party_probability.items() if k in keep}})
             for inc in out]
-    names = np.unique(np.asarray([o.source_id for o in fire]).astype(str))
+    names = np.unique(np.asarray(cols["source_id"]).astype(str))
     return out, source_records(res.calibration, names)
 
 

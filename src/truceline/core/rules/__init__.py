@@ -80,7 +80,7 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
         lapse = _lapse(agreement, prov)
         if lapse is not None and b.end == lapse[0] and ev.as_of is not None \
                 and ev.as_of >= lapse[0]:
-            note_lapse(b, lapse[0], lapse[1], sum(o.time >= lapse[0] for o in ev.observations))
+            note_lapse(b, lapse[0], lapse[1], ev.observed_since(lapse[0]))
         out.extend(b.out)
     assert set(_CHECKS) == set(RULE_EVIDENCE)
     return sort_findings(out)

@@ -86,7 +86,7 @@ def check_ceasefire(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list
         ):
             b.saw(party_at(cls, row, parties))
         # What was counted, in its own unit and from its source (a GED event is no explosion).
-        unit, sources = incident_records(inc, ev.obs_by_id)
+        unit, sources = incident_records(inc, ev.facts)
         counted = {"counted": {"unit": unit.value, "sources": sources}}
         what = describe(unit, inc.count, sources, inc.explosion_type)
         if inc.weapon_class:

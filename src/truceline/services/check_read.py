@@ -1,0 +1,142 @@
+"""What a check derives from, read once: fire reports as columns, everything else as objects.
+
+A month's store at sensor density holds ~900k fire reports; held as validated objects they
+took ~2.7 KB each (2.4 GB for the month), though fusion reads them as columns and the rules
+only need, of each, the unit it counts, the source to name and its precision
+(:class:`~truceline.core.counting.ReportFacts`). So the check reads the store a page at a
+time (:meth:`~truceline.services.ports.Store.observation_pages`), turns each page's fire
+reports into columns and facts, and keeps objects only for the other kinds (monitoring,
+sightings, declarations...: a few per cent of the rows).
+
+What is counted is what :func:`~truceline.core.resubmissions.counted` counts of the whole
+store: copies are found among the few fire reports that have another of their source within
+the time tolerance (:func:`~truceline.core.resubmissions.possible_copies`), read again by id,
+and edits among the reports that name a version they replace. The same function serves a list
+of observations held in memory (a replay, a rebuilt mirror), so both derive from one input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.counting import ReportFacts, facts_of
+from truceline.core.evidence import Reported
+from truceline.core.fusion import join_columns, report_columns, take_columns
+from truceline.core.observations import Observation
+from truceline.core.resubmissions import duplicates, possible_copies, superseded
+from truceline.core.taxonomy import Kind
+from truceline.services.ports import Store
+
+#: Reads observations by id: those of the ids that exist, in the order asked.
+Fetch = Callable[[Sequence[str]], list[Observation]]
+
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+@dataclass
+class CheckInput:
+    """The counted observations a check derives from."""
+
+    #: Counted observations of every kind but fire, as read.
+    others: list[Observation]
+    #: Counted fire reports as columns (:func:`~truceline.core.fusion.report_columns`).
+    fire: dict[str, NDArray[Any]]
+    #: What the rules read of each counted fire report.
+    reported: Reported
+    #: Observations read, copies and replaced versions included.
+    read: int
+    fetch: Fetch
+
+    def fire_reports(self, rows: Sequence[int]) -> list[Observation]:
+        """The counted fire reports of columns' rows ``rows``, read again, in that order."""
+        ids = [str(i) for i in self.fire["id"][np.asarray(rows, np.int64)]]
+        got = {o.id: o for o in self.fetch(ids)}
+        return [got[i] for i in ids]
+
+    @property
+    def as_of(self) -> datetime | None:
+        """The latest time (or end time) any counted observation speaks for."""
+        times = [o.time for o in self.others] + [o.end_time for o in self.others if o.end_time]
+        if self.reported.latest is not None:
+            times.append(self.reported.latest)
+        return max(times) if times else None
+
+
+def _micros(t: datetime) -> int:
+    return (t - _UNIX) // _US
+
+
+def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckInput:
+    """Read ``pages`` of observations once into a :class:`CheckInput` (see the module)."""
+    others: list[Observation] = []
+    parts: list[dict[str, NDArray[Any]]] = []
+    latest: list[NDArray[np.int64]] = []
+    facts: dict[str, ReportFacts] = {}
+    edits: set[str] = set()
+    read = 0
+    for page in pages:
+        fire = [o for o in page if o.kind is Kind.FIRE]
+        others += [o for o in page if o.kind is not Kind.FIRE]
+        read += len(page)
+        parts.append(report_columns(fire))
+        latest.append(np.fromiter((_micros(max(o.time, o.end_time or o.time)) for o in fire),
+                                  np.int64, len(fire)))
+        facts.update((o.id, facts_of(o)) for o in fire)
+        edits.update(o.id for o in fire if o.supersedes is not None)
+        del fire
+    cols = join_columns(parts)
+    del parts
+    last = np.concatenate(latest) if latest else np.empty(0, np.int64)
+    drop = _not_counted(others, cols, edits, fetch)
+    keep = ~np.isin(cols["id"], np.asarray(sorted(drop), object)) if drop else \
+        np.ones(len(cols["id"]), bool)
+    for i in drop:
+        facts.pop(i, None)
+    cols = take_columns(cols, keep)
+    last = last[keep]
+    top = (_UNIX + timedelta(microseconds=int(last.max()))) if len(last) else None
+    return CheckInput(
+        others=[o for o in others if o.id not in drop], fire=cols,
+        reported=Reported(facts, np.asarray(cols["time_us"], np.int64), top),
+        read=read, fetch=fetch)
+
+
+def _not_counted(others: list[Observation], cols: dict[str, NDArray[Any]], edits: set[str],
+                 fetch: Fetch) -> set[str]:
+    """The ids :func:`~truceline.core.resubmissions.counted` leaves out of everything read:
+    copies (among the other kinds and the fire reports that may be copies) and replaced
+    versions (named by an edit of any kind)."""
+    maybe = cols["id"][possible_copies(cols["source_id"], cols["time_us"])].tolist()
+    have = {o.id for o in others}
+    named = {o.supersedes for o in others if o.supersedes is not None}
+    edited = fetch(sorted(edits))
+    named |= {o.supersedes for o in edited if o.supersedes is not None}
+    copies = fetch(maybe)
+    versions = fetch(sorted(named - have))
+    dup = duplicates([*others, *copies])
+    sup = superseded([*others, *edited, *versions])
+    return set(dup) | set(sup)
+
+
+def store_input(store: Store, page: int = 20_000) -> CheckInput:
+    """:func:`check_input` of the whole store, read a page at a time."""
+    return check_input(store.observation_pages(page), lambda ids: read_by_id(store, ids))
+
+
+def list_input(observations: Sequence[Observation]) -> CheckInput:
+    """:func:`check_input` of observations held in memory, in their order."""
+    by_id = {o.id: o for o in observations}
+    return check_input([observations], lambda ids: [by_id[i] for i in ids if i in by_id])
+
+
+def read_by_id(store: Store, ids: Sequence[str]) -> list[Observation]:
+    """The stored observations of ``ids``, in that order (absent ones left out)."""
+    recs = store.stored_records(list(ids))
+    return [Observation.model_validate_json(recs[i]) for i in ids if i in recs]
