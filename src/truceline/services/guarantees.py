@@ -109,6 +109,10 @@ def withdrawn_entry(notification_id: str, finding_id: str) -> bytes:
                                          "finding_id": finding_id})
 
 
+#: Notifications encoded and added this many at a time (a month's check makes ~100k).
+_ADD_PART = 10_000
+
+
 def notify(store: Store, now: datetime, findings: Sequence[Finding] | None = None
            ) -> NotifyResult:
     """Bring the notifications in line with the current findings at ``now`` (see module).
@@ -132,12 +136,14 @@ def notify(store: Store, now: datetime, findings: Sequence[Finding] | None = Non
     closed = {r["id"] for r in rows if r["withdrawn"] or r["acknowledgement"]} | set(res.withdrawn)
     late = notes.overdue([Notification.from_record(_record(r)) for r in rows], closed, now)
     esc = notes.escalations(agreement, late, existing, now)
-    items: list[tuple[dict[str, Any], bytes]] = []
-    for n in new + esc:
-        rec = n.to_record()
-        items.append((rec, prepared_entry("notification", rec)))
-    if items:
-        gs.add_notifications(items, iso_text(now))
+    made = new + esc
+    with store.atomic():  # one transaction; encoded and added a part at a time
+        for at in range(0, len(made), _ADD_PART):
+            items: list[tuple[dict[str, Any], bytes]] = []
+            for n in made[at : at + _ADD_PART]:
+                rec = n.to_record()
+                items.append((rec, prepared_entry("notification", rec)))
+            gs.add_notifications(items, iso_text(now))
     res.created = [n.id for n in new]
     res.escalated = [n.id for n in esc]
     return res

@@ -32,12 +32,18 @@ __all__ = ["Reports", "fuse", "fuse_columns", "fuse_with_sources", "incidents_fr
 
 F64 = NDArray[np.float64]
 _UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+#: Lone reports read again (:func:`incidents_from`) this many at a time.
+_READ_PART = 10_000
 I64 = NDArray[np.int64]
 
 
 def _iso(epoch: np.datetime64, s: float) -> str:
     t = epoch + np.timedelta64(round(s * 1e6), "us")
     return str(np.datetime_as_string(t, unit="s")) + "Z"
+
+
+def _rows_of(reports: Sequence[Observation]) -> Reports:
+    return lambda rows: [reports[k] for k in rows]
 
 
 def _utc_text(us: int) -> str:
@@ -112,11 +118,13 @@ def incidents_from(r: FusionResult, reports: Reports | Sequence[Observation] | N
     out = []
     partner = r.partner if len(r.partner) == G else np.full(G, -1, np.int64)
     lone = np.flatnonzero((np.diff(starts) == 1) & ~fx.located[:G] & (partner < 0))
-    single: dict[int, Observation] = {}
-    if reports is not None and len(lone):
-        rows1 = order[starts[lone]].tolist()
-        got = reports(rows1) if callable(reports) else [reports[k] for k in rows1]
-        single = dict(zip(rows1, got, strict=True))
+    single: dict[int, Incident] = {}  # read and turned into incidents a part at a time
+    rows1 = order[starts[lone]].tolist() if reports is not None else []
+    read = reports if callable(reports) or reports is None else _rows_of(reports)
+    for at in range(0, len(rows1), _READ_PART):
+        part = rows1[at : at + _READ_PART]
+        got = read(part) if read is not None else []
+        single.update(zip(part, map(singleton, got), strict=True))
     for g in range(G):
         if partner[g] >= 0 and r.role[g] == ROLE_IMPACT:
             continue  # told with its origin
@@ -128,7 +136,7 @@ def incidents_from(r: FusionResult, reports: Reports | Sequence[Observation] | N
             continue
         ids = [str(v) for v in b.ids[rows]]
         if len(rows) == 1 and int(rows[0]) in single:
-            out.append(singleton(single[int(rows[0])]))
+            out.append(single.pop(int(rows[0])))
             continue
         where = None
         details: dict[str, Any] = {"n_reports": len(rows),
