@@ -132,3 +132,54 @@ def test_the_pruned_grid_keeps_every_cell_that_fits():
         np.testing.assert_allclose(w, np.exp(-0.5 * chi2[want]) * r, rtol=1e-6)
         points += len(x)
     assert points > 10_000  # the sweep did exercise regions, not only empty ones
+
+
+def test_a_located_gun_that_could_not_have_fired_at_the_region_in_time_does_not_block_it():
+    """The arrivals may be a burst only if some located gun could have fired at the region in
+    time for a flight: the point each cell of the region stands for has its own emission
+    time, and a shell needs at least distance / top speed and at most distance / lowest speed
+    to get there. A gun located by three posts 6 minutes before the bang (its window ends 4
+    minutes before it; no class flies that long) is no alternative, so the two arrivals are
+    the launch of the burst across the line, attributed west; main's rule (any located fix
+    within 45 km and 10 minutes) kept them unlocated. The same gun reported 130 s before the
+    bang could have sent a howitzer's shell (30 km at 175 m/s and up) to the region's far
+    cells in time: the arrivals stay no launch."""
+    rng = np.random.default_rng(11)
+    gun = (LINE_LON - 0.054, 48.0)  # ~4 km west of the line
+    burst = synth.offset(*gun, 90.0, 9_000.0)  # ~5 km east of it
+    centre = synth.offset(*gun, 260.0, 16_000.0)
+    array = [centre, synth.offset(*centre, 0.0, 1_500.0)]
+    rival = synth.offset(*centre, 300.0, 8_000.0)  # west, 20 deg off the mirror arm
+    # out of the burst's (tube artillery's, 30 km) range: no candidate launch of the burst,
+    # but within reach of the region, whose mirror arm passes ~3 km from it
+    assert synth.GEOD.inv(*rival, *burst)[2] > 31_000.0
+    params = FusionParams(arc=ArcParams(hearing_m=20_000.0))
+
+    def fuse(rival_t: float):  # type: ignore[no-untyped-def]
+        r = synth.Reports()
+        _two_arrivals(r, array, gun, 100.0, 0)
+        for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+            d = synth.GEOD.inv(*post, *burst)[2]
+            synth.bearing_report(r, 1, post, burst, 130.0, 3.0, rng, source=f"op-{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        for k, post in enumerate(synth.posts_around(rival, 3, rng)):
+            d = synth.GEOD.inv(*post, *rival)[2]
+            synth.bearing_report(r, 2, post, rival, rival_t, 3.0, rng, source=f"op-r{k}",
+                                 band=(d - 1_000.0, d + 1_000.0))
+        r.cols["weapon_class"] = ["tube_artillery"] * len(r.event)
+        return fuse_batch(r.batch(), synth.geometry(), params)
+
+    res = fuse(100.0 - 360.0)
+    g = int(res.labels[0])
+    assert int(res.labels[1]) == g and int((res.labels == g).sum()) == 2
+    assert res.fixes.located[g] and res.role[g] == 0  # the launch
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
+    r_g = int(res.labels[-1])  # the rival: located, its own incident
+    assert r_g != g and res.fixes.located[r_g]
+    x, y = synth.true_xy([gun])[0]
+    err = np.array([res.fixes.x[g] - x, res.fixes.y[g] - y])
+    assert err @ np.linalg.solve(res.fixes.cov[g], err) < 5.99
+    res = fuse(100.0 - 130.0)
+    g = int(res.labels[0])
+    assert int((res.labels == g).sum()) == 2  # not joined to the rival's reports either
+    assert res.role[g] != 0 and not res.prob[g].any()

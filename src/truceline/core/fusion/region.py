@@ -28,7 +28,7 @@ from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
-__all__ = ["ArcParams", "arc_launches", "arc_region"]
+__all__ = ["ArcParams", "arc_launches", "arc_region", "could_be_hit"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -166,6 +166,38 @@ def arc_region(sx: F64, sy: F64, arr: F64, c: F64,
     return cx + r * np.sin(th), cy + r * np.cos(th), w, np.asarray(t0)[keep]
 
 
+#: Slack of a grid point's implied emission time (s): its 400 m cell and the air.
+T0_SLACK_S = 3.0
+
+
+def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,
+                 wins: list[tuple[float, float, float]], step_m: float) -> bool:
+    """Could any fix ``z`` (position, RMS error ``zsig``, emission window ``zlo``..``zhi``)
+    have fired a shell that burst at a point of the region ``(x, y)`` at the emission time
+    ``t0`` that point implies? For some class ``(max range, min speed, max speed)``: within
+    range (+ 2.5 sigma and a cell), and the flight from the fix's window to ``t0`` neither
+    shorter than at the highest speed nor longer than at the lowest. The whole region
+    counts, both arms: as a burst, the arrivals could come from anywhere on it."""
+    if not len(zx) or not len(x):
+        return False
+    v_min = min(v for _, v, _ in wins)
+    r_max = max(r for r, _, _ in wins)
+    t_lo, t_hi = float(t0.min()) - T0_SLACK_S, float(t0.max()) + T0_SLACK_S
+    z = np.flatnonzero((zlo <= t_hi) & (zhi + (r_max + 2.5 * zsig + step_m) / v_min >= t_lo))
+    for k in z.tolist():
+        s = 2.5 * float(zsig[k]) + step_m
+        d = np.hypot(x - zx[k], y - zy[k])
+        near = d - s <= r_max
+        if not near.any():
+            continue
+        dn, tn = d[near], t0[near]
+        for rmax, vlo, vhi in wins:
+            if ((dn - s <= rmax) & (zlo[k] + np.maximum(dn - s, 0.0) / vhi <= tn + T0_SLACK_S)
+                    & (tn - T0_SLACK_S <= zhi[k] + (dn + s) / vlo)).any():
+                return True
+    return False
+
+
 def arc_launches(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
@@ -207,7 +239,7 @@ def arc_launches(
     lo_sorted = lo[by_lo]
     span = hi[free] - lo[free]
     width = float(np.max(np.where(np.isnan(span), np.inf, span)))
-    found: list[tuple[int, int, tuple[F64, F64, F64, F64]]] = []
+    found: list[tuple[int, int, tuple[F64, F64, F64, F64], tuple[F64, F64, F64]]] = []
     for u in cand.tolist():
         rows = order[starts[u]:starts[u + 1]]
         cx, cy = float(b.ox[rows].mean()), float(b.oy[rows].mean())
@@ -240,16 +272,15 @@ def arc_launches(
                 fits.append((yb, ok))
         if len(fits) == 1 and not heard_burst:
             yb, ok = fits[0]
-            found.append((u, yb, (x[ok], y[ok], wt[ok], t0[ok])))
+            found.append((u, yb, (x[ok], y[ok], wt[ok], t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
-    for u, yb, (x, y, wt, t0) in found:
+    for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
             continue
+        if could_be_hit(*whole, fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf],
+                        list(wins.values()), ap.step_m):
+            continue  # the arrivals may be the burst of a shot from a located fix
         tm = float(np.average(t0, weights=wt))
-        z = mf[np.abs((lo[mf] + hi[mf]) / 2 - tm) <= 600.0]
-        if len(z) and (np.hypot(fixes.x[z, None] - x[None, ::50],
-                                fixes.y[z, None] - y[None, ::50]).min(axis=1) <= any_r).any():
-            continue
         when = np.full(len(x), b.epoch + np.round(tm * 1e6).astype("timedelta64[us]"))
         one = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
                         when.astype("datetime64[ns]"), attribution)
