@@ -287,7 +287,8 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
 def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
            geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
-    that rest on three arrival times or a bearing and two (``Fixes.stated``), set once the
+    that rest on three arrival times or a bearing and two, or on one bearing and its band
+    (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
     in place)."""
     if len(fixes.widen) != len(fixes.x):
