@@ -90,7 +90,7 @@ class LocateParams:
     max_level: float = 0.999
     #: Spread (RMS, deg) of a wild bearing's error, and the fewest wild bearings a batch's
     #: groups must show before their own rate and spread replace ``wild_bearing_rate`` and
-    #: this for lone reports (:func:`~truceline.core.fusion.pipeline._lone_wild`); a lone
+    #: this for lone reports (:func:`~truceline.core.fusion.segment.lone_wild`); a lone
     #: report is taken as wild with at most ``max_lone_wild``.
     wild_bearing_sd_deg: float = 40.0
     min_wild: int = 5
