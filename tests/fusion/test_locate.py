@@ -110,7 +110,9 @@ def test_one_bearing_without_a_band_is_not_located_but_with_a_band_it_is():
     res = fuse_batch(r.batch(), None)
     assert res.fixes.located.tolist() == [False, True]
     a, b, az = ellipse(res.fixes.cov[1:])
-    assert a[0] > 3 * b[0]  # long along the ray, narrow across it
+    # long along the ray, narrower across it: across, the bearing's 2 deg and the chance
+    # that a lone bearing is wild (segment.lone_wild)
+    assert a[0] > 1.5 * b[0]
     assert abs(((az[0] - 20.0 + 90) % 180) - 90) < 5  # the ray points 20 deg (200 - 180)
     assert _m2(res, 1, true_xy([target])[0]) < CHI2_95_2DOF
 

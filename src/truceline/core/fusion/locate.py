@@ -88,6 +88,15 @@ class LocateParams:
     #: (at most ``max_level``).
     wild_bearing_rate: float = 0.02
     max_level: float = 0.999
+    #: Spread (RMS, deg) of a wild bearing's error, and the fewest wild bearings a batch's
+    #: groups must show before their own rate and spread replace ``wild_bearing_rate`` and
+    #: this for lone reports (:func:`~truceline.core.fusion.segment.lone_wild`); a lone
+    #: report is taken as wild with at most ``max_lone_wild``. The 40° stands in only where a
+    #: batch's fits flag fewer than ``min_wild`` bearings (the simulated weeks' batches
+    #: measured 35°); it lies between a normal 30° error and gross errors of 20-90° (59° RMS).
+    wild_bearing_sd_deg: float = 40.0
+    min_wild: int = 5
+    max_lone_wild: float = 0.5
     #: Estimate the wind from the arrivals where reports give none (:mod:`.wind`): one wind
     #: per period of this many seconds, located again this many times.
     estimate_wind: bool = True

@@ -31,15 +31,12 @@ from truceline.core.fusion.heard import HeardParams, join_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import (
     M_ARRIVAL,
-    M_BAND,
-    M_BEARING,
     Fixes,
     LocateParams,
-    ellipse,
-    heavy_tail_factor,
     locate,
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
+from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_parts
 from truceline.core.fusion.wind import estimate_wind
 
@@ -174,52 +171,6 @@ def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
                  per_group("widen"), per_group("stated"))
 
 
-def _segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> Fixes:
-    """Locate a lone report that gives a bearing and a distance band: it places the event on a
-    segment of the ray, a fix in its own right (one monitor's "outgoing, 5-7 km at 95°").
-
-    The least-squares fix cannot use it (inside its band a report says nothing about the
-    distance, so the normal matrix is singular along the ray); here it is a Gaussian centred on
-    the band's middle with the band's half-width as one sigma along the ray (at least
-    ``band_wall_frac`` of the distance, since observers misjudge distance by about that much)
-    and the bearing's sigma across: wider than the segment, so attribution near the line stays
-    undecided rather than certain."""
-    G = len(fixes.x)
-    size = np.bincount(labels, minlength=G)
-    first = np.full(G, len(b), np.int64)
-    first[labels[::-1]] = np.arange(len(b) - 1, -1, -1)
-    g = np.flatnonzero((size == 1) & ~fixes.located)
-    r = first[g]
-    ok = (np.isfinite(b.ox[r]) & np.isfinite(b.brg[r]) & np.isfinite(b.dmin[r])
-          & np.isfinite(b.dmax[r]) & (b.dmax[r] >= b.dmin[r]) & (b.dmin[r] >= 0))
-    g, r = g[ok], r[ok]
-    if not len(g):
-        return fixes
-    k = b.k[r]
-    mid = (b.dmin[r] + b.dmax[r]) / 2 * k
-    s_along = np.maximum((b.dmax[r] - b.dmin[r]) / 2 * k, p.band_wall_frac * mid)
-    # its one bearing may be wild, and nothing would show it
-    s_across = np.maximum(mid * b.brg_sd[r], 1.0) * np.sqrt(heavy_tail_factor(1, p))
-    ux, uy = np.sin(b.brg[r]), np.cos(b.brg[r])  # along the ray (grid east, north)
-    cov = np.empty((len(g), 2, 2))
-    cov[:, 0, 0] = s_along**2 * ux * ux + s_across**2 * uy * uy
-    cov[:, 1, 1] = s_along**2 * uy * uy + s_across**2 * ux * ux
-    cov[:, 0, 1] = cov[:, 1, 0] = (s_along**2 - s_across**2) * ux * uy
-    a95, _, _ = ellipse(cov)
-    fit = a95 <= p.max_semi_major_m
-    g, r, cov = g[fit], r[fit], cov[fit]
-    x, y, cv = fixes.x.copy(), fixes.y.copy(), fixes.cov.copy()
-    located, method, t0 = fixes.located.copy(), fixes.method.copy(), fixes.t0.copy()
-    x[g] = b.ox[r] + mid[fit] * ux[fit]
-    y[g] = b.oy[r] + mid[fit] * uy[fit]
-    cv[g] = cov
-    located[g] = True
-    method[g] = M_BEARING | M_BAND
-    t0[g] = b.t[r]
-    return Fixes(x, y, t0, cv, located, method, fixes.rms, fixes.outlier, fixes.widen,
-                 fixes.stated)
-
-
 def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams
 ) -> FusionResult:
@@ -231,7 +182,7 @@ def _locate_attribute(
     if len(fixes.x) != G:
         fixes = _relocate(b, labels, new, fixes, cd, params.locate)
     labels = new
-    fixes = _segment_fixes(b, labels, fixes, params.locate)
+    fixes = segment_fixes(b, labels, fixes, params.locate)
     role = _group_roles(b, labels, G)
     tg = _group_times(b, labels, fixes, G)
     parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
@@ -336,7 +287,8 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
 def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
            geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
-    that rest on three arrival times or a bearing and two (``Fixes.stated``), set once the
+    that rest on three arrival times or a bearing and two, or on one bearing and its band
+    (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
     in place)."""
     if len(fixes.widen) != len(fixes.x):
