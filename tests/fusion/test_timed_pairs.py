@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from truceline.core.fusion.link import LinkParams, pair_by_arrival_order
-from truceline.core.fusion.timed_pairs import pair_by_arrival_order_parts
+from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 
 
 def _month(seed: int, shots: int = 600, noise: int = 300, days: float = 30.0):
@@ -60,14 +60,14 @@ def test_space_time_candidates_pair_as_one_run(seed: int, days: float) -> None:
     args = _month(seed, days=days)
     o, i = pair_by_arrival_order(*args, LinkParams())
     s = np.argsort(o, kind="stable")
-    po, pi = pair_by_arrival_order_parts(*args, LinkParams())
+    po, pi = pair_by_arrival_order_near(*args, LinkParams())
     assert len(o) > 50  # the shots have pairs to find, and ambiguities that leave some out
     assert po.tolist() == o[s].tolist() and pi.tolist() == i[s].tolist()
 
 
 def test_few_fixes() -> None:
     args = _month(4, shots=1, noise=0)
-    assert [a.tolist() for a in pair_by_arrival_order_parts(*args)] == \
+    assert [a.tolist() for a in pair_by_arrival_order_near(*args)] == \
         [np.sort(a).tolist() for a in pair_by_arrival_order(*args)]
     none = tuple(a[:0] for a in args)
-    assert [len(a) for a in pair_by_arrival_order_parts(*none)] == [0, 0]
+    assert [len(a) for a in pair_by_arrival_order_near(*none)] == [0, 0]

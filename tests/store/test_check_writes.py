@@ -34,6 +34,7 @@ from truceline.services.verify import verify_record
 from truceline.services.verify_rows import incidents_entry
 
 from ..record_service.conftest import sample_rows, synthetic
+from .rows import fire_row
 
 T0 = datetime(2025, 4, 30, 6, 0, tzinfo=UTC)
 
@@ -93,18 +94,10 @@ def _check_and_compare(store: Store) -> list[str]:
     return [t for t, _ in entries]
 
 
-def _fire(oid: str, source: str, lon: float, observer_lon: float) -> dict[str, Any]:
-    """A fire report (a second post's report of the same explosion joins its incident)."""
-    return {"id": oid, "kind": "fire", "fire_type": "explosion", "explosion_type": "outgoing",
-            "time": "2025-03-27T20:40:00+02:00", "source_id": source, "lon": lon, "lat": 48.35,
-            "location_uncertainty_m": 300.0, "observer_lon": observer_lon,
-            "observer_lat": 48.37, "bearing_deg": 100.0, "weapon_class": "tube_artillery"}
-
-
 def test_a_check_and_notify_write_what_the_plain_functions_make(store: Store) -> None:
     _, doc = load_agreement_file("march2025")
     initialize_store(store, doc)
-    rows = [*sample_rows(), _fire("w-fire-1", "smm-post-1", 38.0, 37.93)]
+    rows = [*sample_rows(), fire_row("w-fire-1", "smm-post-1", 38.0, 37.93)]
     ingest(store, list(enumerate(rows, 1)), clock=lambda: T0)
     first = _check_and_compare(store)
     assert first[0] == "incident" and first.count("finding") == len(store.findings()) > 10
@@ -129,7 +122,7 @@ def test_a_check_and_notify_write_what_the_plain_functions_make(store: Store) ->
     store._execute("UPDATE findings SET record = ? WHERE id = ?", (older, fid))  # type: ignore[attr-defined]
     assert _check_and_compare(store) == []
     # more reports: changed and new findings, and the withdrawal of those now gone
-    rows = [_fire("w-fire-2", "smm-post-2", 38.0005, 37.95), *synthetic(60)]
+    rows = [fire_row("w-fire-2", "smm-post-2", 38.0005, 37.95), *synthetic(60)]
     ingest(store, list(enumerate(rows, 1)), clock=lambda: T0)
     later = _check_and_compare(store)
     assert later[0] == "incident" and "finding" in later and "status_change" in later

@@ -138,6 +138,10 @@ def test_observation_filters_order_and_paging(store: Store) -> None:
     assert [o.id for o in store.observations(start=end)] == ["late"]
     assert [o.id for o in store.observations(limit=3, offset=2)] == got[2:5]
     assert [o.id for o in store.observations(kinds=["fire", "restriction"], limit=2)] == got[:2]
+    # pages of any size, one after another, are the whole store in the same order (the
+    # same-time ids included: a page may end inside a run of one time)
+    for size in (1, 2, 3, 20):
+        assert [o.id for page in store.observation_pages(size) for o in page] == got
 
 
 def test_time_filters_are_instants(store: Store) -> None:
@@ -159,6 +163,9 @@ def test_incidents_are_replaced(store: Store) -> None:
     assert store.incident_records() == [incs[0].to_record()]
     store.replace_incidents([])
     assert store.incident_records() == []
+    store.add_incidents(incs[:2])
+    store.add_incidents(incs[2:])
+    assert store.incident_records() == [i.to_record() for i in (incs[2], incs[0], incs[1])]
 
 
 def test_findings_are_replaced_and_recorded(store: Store) -> None:
@@ -168,6 +175,15 @@ def test_findings_are_replaced_and_recorded(store: Store) -> None:
     store.replace_findings(fs[:1], [])
     assert store.findings() == fs[:1]
     assert [e.type for e in store.entries()] == ["finding"] * 3
+    # a check's writes in parts: put in place of the same ids, add, drop
+    changed = finding("f2", "P1")
+    store.put_findings([changed, fs[2]], [("finding", entry_bytes("finding", changed.to_record()))])
+    assert store.findings() == [changed, fs[2]]
+    assert store.finding_ids() == {"f2", "f3"}
+    assert set(store.finding_texts(["f3", "nope"])) == {"f3"}
+    store.drop_findings(["f3", "nope"])
+    assert store.findings() == [changed]
+    assert [e.type for e in store.entries()] == ["finding"] * 4
 
 
 def test_record_tree_roots_and_proofs(store: Store) -> None:

@@ -20,20 +20,15 @@ from truceline.services.ports import Store
 from truceline.services.record import initialize_store
 from truceline.services.verify import verify_record
 
+from .rows import fire_row
+
 T0 = datetime(2025, 3, 28, 6, 0, tzinfo=UTC)
-
-
-def _fire(oid: str, source: str, lon: float, observer_lon: float) -> dict[str, Any]:
-    return {"id": oid, "kind": "fire", "fire_type": "explosion", "explosion_type": "outgoing",
-            "time": "2025-03-27T20:40:00+02:00", "source_id": source, "lon": lon, "lat": 48.35,
-            "location_uncertainty_m": 300.0, "observer_lon": observer_lon,
-            "observer_lat": 48.37, "bearing_deg": 100.0, "weapon_class": "tube_artillery"}
 
 
 def _setup(store: Store) -> None:
     _, doc = load_agreement_file("march2025")
     initialize_store(store, doc)
-    ingest(store, [(1, _fire("rows-fire-1", "smm-post-1", 38.0, 37.93))], clock=lambda: T0)
+    ingest(store, [(1, fire_row("rows-fire-1", "smm-post-1", 38.0, 37.93))], clock=lambda: T0)
     run_check(store)
 
 
@@ -58,7 +53,7 @@ def test_a_withdrawn_finding_withdraws_its_notification(store: Store) -> None:
     _setup(store)
     first = notify(store, T0).created
     # a second post reports the same explosion: one incident, new evidence, a new finding
-    ingest(store, [(1, _fire("rows-fire-2", "smm-post-2", 38.0005, 37.95))], clock=lambda: T0)
+    ingest(store, [(1, fire_row("rows-fire-2", "smm-post-2", 38.0005, 37.95))], clock=lambda: T0)
     run_check(store)
     res = notify(store, T0 + timedelta(hours=1))
     assert sorted(res.withdrawn) == sorted(first)

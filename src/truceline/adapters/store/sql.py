@@ -284,13 +284,10 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
         one page of records, not all of them."""
         after: tuple[str, str] | None = None
         while True:
-            if after is None:
-                rows = self._all("SELECT time, id, record FROM observations ORDER BY time, id "
-                                 f"LIMIT {int(size)}")
-            else:
-                rows = self._all("SELECT time, id, record FROM observations WHERE time >= ? "
-                                 "AND (time > ? OR id > ?) ORDER BY time, id "
-                                 f"LIMIT {int(size)}", (after[0], after[0], after[1]))
+            where = "" if after is None else " WHERE time >= ? AND (time > ? OR id > ?)"
+            rows = self._all(f"SELECT time, id, record FROM observations{where} ORDER BY "
+                             f"time, id LIMIT {int(size)}", () if after is None else
+                             (after[0], after[0], after[1]))
             if not rows:
                 return
             after = (rows[-1][0], rows[-1][1])

@@ -65,6 +65,9 @@ class HeardParams:
     enabled: bool = True
     #: Farthest an array hears a gun or a rocket (m).
     hearing_m: float = 25_000.0
+    #: Slowest sound speed over the ground the travel window allows (m/s): still air at about
+    #: -50 deg C, or 0 deg C against a 30 m/s wind, so that no real arrival is cut off.
+    slowest_sound_ms: float = 300.0
     #: 1-sigma of one arrival time against the model (s): timing jitter and the path's air.
     arrival_sd_s: float = 0.02
     #: Wind error (1 sigma per component, m/s) where the batch has no estimate of its own.
@@ -175,9 +178,8 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     one_array = 2.0 * far <= p.array_m
     # candidates: within hearing range in the plane, and an emission window that ends no
     # earlier than the first arrival minus the longest travel and starts before it
-    c_min = 300.0
     reach = p.hearing_m + 3.0 * float(sig[cand].max())
-    travel = p.hearing_m / c_min
+    travel = p.hearing_m / p.slowest_sound_ms
     half = (hi[cand] - lo[cand]) / 2
     k = reach / (float(half.max()) + travel)
     zc = np.column_stack([x[cand], y[cand], (lo[cand] + hi[cand]) / 2 * k])

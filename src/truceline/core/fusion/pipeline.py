@@ -37,7 +37,7 @@ from truceline.core.fusion.locate import (
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.segment import segment_fixes
-from truceline.core.fusion.timed_pairs import pair_by_arrival_order_parts
+from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 from truceline.core.fusion.wind import estimate_wind
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
@@ -360,7 +360,7 @@ def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
         if pw.shape[1] else np.full(len(w), -1)
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov[w], axis1=1, axis2=2)))
     t_sd = 0.5 + sig / 330.0  # the emission time follows the range: ~1 s per 330 m of doubt
-    o, i = pair_by_arrival_order_parts(
+    o, i = pair_by_arrival_order_near(
         fixes.x[w], fixes.y[w], fixes.cov[w], tg[w], t_sd, role[w] != ROLE_IMPACT,
         role[w] != ROLE_ORIGIN, side.astype(np.int64), lp)
     if not len(o):

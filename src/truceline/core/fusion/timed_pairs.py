@@ -6,7 +6,7 @@ within a weapon's reach in the plane, whatever their times: over a month of a de
 is every fix near a place against every other one ever made there, so its memory grew with
 the square of the store (4 GB at 282k observations, 17.6 GB at 639k). A pair can only be a
 candidate when the later fix follows the earlier within a flight time, so
-:func:`pair_by_arrival_order_parts` lists the pairs within a Chebyshev ball of the reach in
+:func:`pair_by_arrival_order_near` lists the pairs within a Chebyshev ball of the reach in
 the plane and of the longest flight time (plus both fixes' spread and timing allowance) in
 time: a superset of the candidates that fit a class, and only a few per fix. The same test
 then runs on them (:func:`~truceline.core.fusion.link.best_timed_pairs`), so the pairs are
@@ -22,13 +22,13 @@ from scipy.spatial import cKDTree
 
 from truceline.core.fusion.link import LinkParams, best_timed_pairs
 
-__all__ = ["pair_by_arrival_order_parts"]
+__all__ = ["pair_by_arrival_order_near"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def pair_by_arrival_order_parts(
+def pair_by_arrival_order_near(
     x: F64, y: F64, cov: F64, t0: F64, t_sd: F64, can_origin: NDArray[np.bool_],
     can_impact: NDArray[np.bool_], side: I64, params: LinkParams | None = None,
 ) -> tuple[I64, I64]:
