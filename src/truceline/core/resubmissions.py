@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from truceline.core.observations import ALL_FIELDS, Observation
+from truceline.core.observations import ALL_FIELDS, Observation, ObservationRow
 
 __all__ = [
     "CandidateWindow",
@@ -234,7 +234,7 @@ def _pairs(group: list[Observation], p: ResubmissionParams
                         yield a, b
 
 
-def candidate_windows(observations: Iterable[Observation],
+def candidate_windows(observations: Iterable[ObservationRow],
                       params: ResubmissionParams | None = None) -> list[CandidateWindow]:
     """Where a stored copy of each of ``observations`` can be: its source, the time
     tolerance around it and a latitude band a little wider than ``position_m`` around its
