@@ -147,6 +147,39 @@ def start_server(url: str, port: int, workers: int, log: Any) -> subprocess.Pope
     raise SystemExit(f"server did not start: {_tail(log)}")
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc; 0 if gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (its verifier/preparation workers), from /proc."""
+    parent: dict[int, int] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+def cpu_split(server: int) -> tuple[float, float, float]:
+    """CPU seconds so far of the server's own process, of its worker processes, and of this
+    process (the clients)."""
+    return (_cpu(server), sum(_cpu(p) for p in _descendants(server)), time.process_time())
+
+
 def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
@@ -238,8 +271,12 @@ def run(label: str, url: str, args: argparse.Namespace, signers: list[Signer],
     with tempfile.TemporaryFile() as log:
         proc = start_server(url, port, args.workers, log)
         try:
+            cpu0 = cpu_split(proc.pid)
             res = load(f"http://127.0.0.1:{port}", tokens["analyst"], load_batches,
                        args.clients, args.readers, args.seconds)
+            cpu1 = cpu_split(proc.pid)
+            n = max(1, res["added"])
+            res["cpu_us"] = [(b - a) / n * 1e6 for a, b in zip(cpu0, cpu1, strict=True)]
         finally:
             died = proc.poll()
             proc.terminate()
@@ -325,8 +362,9 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], sign_rate: f
         "connection per submission. Client-side "
         f"signing (not timed): {sign_rate:,.0f} obs/s.", "",
         "| store | HTTP ingest obs/s | service obs/s | floor obs/s | HTTP / floor | "
-        "submit p50 ms | submit p99 ms | read p50 ms | read p99 ms | requests | reads | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "submit p50 ms | submit p99 ms | read p50 ms | read p99 ms | requests | reads | "
+        "CPU µs/obs: server / workers / clients | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         err = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "none"
@@ -334,32 +372,32 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], sign_rate: f
             f"| {r['label']} | {r['obs_per_s']:,.0f} | {r['service']:,.0f} | "
             f"{r['baseline']:,.0f} | {r['ratio']:.2f} | "
             f"{r['submit_p50']:.0f} | {r['submit_p99']:.0f} | {r['read_p50']:.1f} | "
-            f"{r['read_p99']:.1f} | {r['requests']} | {r['reads']} | {err} |")
+            f"{r['read_p99']:.1f} | {r['requests']} | {r['reads']} | "
+            f"{' / '.join(f'{x:.0f}' for x in r['cpu_us'])} | {err} |")
     for r in results:
         ok_ingest = "met" if r["obs_per_s"] >= 10000 else "**not met**"
         ok_read = "met" if r["read_p99"] < 100 else "**not met**"
         lines.append(f"\n{r['label']}: target ≥ 10,000 signed obs/s {ok_ingest}; "
                      f"reads p99 < 100 ms {ok_read}.")
     lines += [
-        "", "Reading: the submit route parses the body once and hands the raw records to "
-        "ingest, which validates each once, encodes it canonically once and sends the "
-        "signatures to verifier processes (`truceline.services.verifiers`, one per CPU, fed "
-        "over pipes) instead of verifier threads. That is what moved ingest and the read tail: "
-        "a verifying thread in the server needed the GIL back after every signature "
-        "(~57 µs of libsodium each), so the server's one GIL was handed between the event "
-        "loop, the ingest threads and the verifying threads thousands of times a second, "
-        "and a read waited behind all of them. With the verification out of the process, "
-        "the event loop competes only with the ingest threads' Python (validation, "
-        "`to_record`, JSON, the store). The machine is still the bound: two cores carry the "
-        "server, its verifier processes and the clients, ~120 µs of CPU per observation all "
-        "told. `/findings` is answered from a rendered cache (≤ 1 s old, dropped by `/check` "
-        "and publication) on the event loop; the server also (a) runs with a 1 ms thread "
-        "switch interval instead of 5 ms, (b) freezes the objects loaded at start-up "
-        "(`gc.freeze()`), so full collections do not scan them while every thread waits, and "
-        "(c) re-renders a polled findings list in the background once it is half a TTL old. "
-        "A request is still one ingest batch and one commit (all or nothing). "
-        "One worker process is the SQLite configuration: with two, cross-process "
-        "`BEGIN IMMEDIATE` can fail at once with 'database is locked' (see the store).",
+        "", "Reading: the submit route parses the body (off the event loop) and hands the raw "
+        "records to ingest, which sends them to worker processes "
+        "(`truceline.services.verifiers`, one per CPU, fed over pipes; a batch split among "
+        "them by source): there each record is validated, encoded canonically, committed "
+        "(salts, commitments, openings) and its signature checked under the submission "
+        "policy (`truceline.services.ingest_prepare`). The server's own process applies the "
+        "rules that read the store (stored already, conflicts, resubmitted copies stored "
+        "before) and writes one transaction per request, committed before the answer. "
+        "*CPU µs/obs* splits the CPU time used during the load between the server's process, "
+        "its worker processes and this process (the submitting and reading clients), per "
+        "stored observation (Linux /proc). Verifying a signature costs ~57 µs on a quiet "
+        "core; two cores carry all three. `/findings` is answered from a rendered cache "
+        "(≤ 1 s old, dropped by `/check` and publication) on the event loop; the server also "
+        "(a) runs with a 1 ms thread switch interval instead of 5 ms, (b) freezes the objects "
+        "loaded at start-up (`gc.freeze()`), and (c) re-renders a polled findings list in the "
+        "background once it is half a TTL old. One worker process is the SQLite "
+        "configuration: with two, cross-process `BEGIN IMMEDIATE` can fail at once with "
+        "'database is locked' (see the store).",
     ]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text, encoding="utf-8")

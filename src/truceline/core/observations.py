@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -416,6 +416,25 @@ def parse_observation(record: dict[str, Any], *, line: int | None = None) -> Obs
 def _blank(v: Any) -> bool:
     """Empty strings (as CSV gives for blank cells) and None count as absent."""
     return v is None or (isinstance(v, str) and v == "")
+
+class ObservationRow(Protocol):
+    """What a store writes of an observation beside its record: an :class:`Observation`, or
+    one ingest prepared in a worker process (its fields as read from its record)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> Kind: ...
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def source_id(self) -> str: ...
+    def to_record(self) -> dict[str, Any]: ...
+
 
 @dataclass
 class Rejection:

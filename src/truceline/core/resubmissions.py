@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.observations import ALL_FIELDS, Observation
+from truceline.core.observations import ALL_FIELDS, Observation, ObservationRow
 
 __all__ = [
     "CandidateWindow",
@@ -258,7 +258,7 @@ def possible_copies(source: NDArray[Any], time_us: NDArray[np.int64],
     return out
 
 
-def candidate_windows(observations: Iterable[Observation],
+def candidate_windows(observations: Iterable[ObservationRow],
                       params: ResubmissionParams | None = None) -> list[CandidateWindow]:
     """Where a stored copy of each of ``observations`` can be: its source, the time
     tolerance around it and a latitude band a little wider than ``position_m`` around its

@@ -35,23 +35,32 @@ it for good.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 import shapely
 
-from truceline.core.observations import Observation, Rejection, is_text, validate_records
+from truceline.core.observations import Observation, Rejection, is_text
 from truceline.core.record.canonical import entry_bytes
 from truceline.core.resubmissions import candidate_windows, duplicates
 from truceline.errors import ConflictError, ObservationError, OutsideAreaError, SignatureError
 from truceline.services.context import AgreementContext, load_context
+from truceline.services.ingest_prepare import (
+    Invalid,
+    Keys,
+    PreparedBatch,
+    PreparedObservation,
+    input_digest,
+    prepare_chunk,
+    start_prepare,
+)
 from truceline.services.ports import Clock, Store, system_clock
-from truceline.services.submissions import start_submission_checks, submission_messages
+from truceline.services.submissions import source_keys
+
+__all__ = ["IngestReport", "ingest", "input_digest", "resubmission_links"]
 
 
 @dataclass
@@ -69,15 +78,15 @@ class IngestReport:
         return self.added + self.duplicates + len(self.rejected)
 
 
-def _outside(aoi: Any, batch: list[tuple[int, Observation]]) -> list[bool]:
+def _outside(aoi: Any, batch: Sequence[PreparedObservation]) -> list[bool]:
     """For each observation: is its event or observer position outside the area of interest?"""
     flags = np.zeros(len(batch), dtype=bool)
     for lon_f, lat_f in (("lon", "lat"), ("observer_lon", "observer_lat")):
         lon = np.array(
-            [getattr(o, lon_f) if getattr(o, lon_f) is not None else np.nan for _, o in batch]
+            [getattr(o, lon_f) if getattr(o, lon_f) is not None else np.nan for o in batch]
         )
         lat = np.array(
-            [getattr(o, lat_f) if getattr(o, lat_f) is not None else np.nan for _, o in batch]
+            [getattr(o, lat_f) if getattr(o, lat_f) is not None else np.nan for o in batch]
         )
         has = ~np.isnan(lon)
         inside = np.ones(len(batch), dtype=bool)
@@ -95,11 +104,19 @@ def resubmission_links(store: Store, obs: list[Observation]) -> dict[str, tuple[
     """
     if not obs:
         return {}
-    rows = store.duplicate_candidates(candidate_windows(obs))
+    return _links(store.duplicate_candidates(candidate_windows(obs)), lambda: obs)
+
+
+def _links(rows: list[tuple[str, Observation | None, str | None]],
+           obs: Callable[[], list[Observation]], found: dict[str, str] | None = None
+           ) -> dict[str, tuple[str, bytes]]:
+    """:func:`resubmission_links` given the stored candidates ``rows``; ``found``: the copies
+    among ``obs`` when they are known already (only used when ``rows`` is empty)."""
     known = {i: d for i, _, d in rows if d is not None}
-    group = duplicates([*(o for _, o, _ in rows if o is not None), *obs], known=known)
+    if rows or found is None:
+        found = duplicates([*(o for _, o, _ in rows if o is not None), *obs()], known=known)
     out = {}
-    for oid, orig in group.items():
+    for oid, orig in found.items():
         if oid in known and known[oid] == orig:
             continue  # stored so already
         body = {"subject": "observation", "observation_id": oid, "status": "duplicate",
@@ -114,54 +131,20 @@ FUTURE_TOLERANCE = timedelta(minutes=60)
 CONFLICT = "already stored with different content; nothing changed"
 
 
-def _tagged(v: Any) -> Any:
-    """A value JSON cannot hold (a date from a spreadsheet, bytes), named with its type so
-    that no other input digests the same."""
-    return {"$type": type(v).__qualname__, "$str": str(v)}
-
-
-_DIGEST_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                                   default=_tagged)
-
-
-def input_digest(record: Mapping[str, Any]) -> bytes | None:
-    """SHA-256 of a raw input record, before validation; None if it cannot be encoded.
-
-    Two records digest alike only when they are the same input (same keys, same values of
-    the same JSON types), and validation is deterministic: so a stored observation's input
-    digest says that this input was already validated, checked and stored under its id.
-    """
-    try:
-        text = _DIGEST_ENCODER.encode(record)
-    except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deeply
-        return None
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-
-
-#: An observation's entry is its canonical record inside ``{"body": ..., "type": ...}``.
-_ENTRY_HEAD, _ENTRY_TAIL = b'{"body":', b',"type":"observation"}'
-
-
 @dataclass
 class _Batch:
-    """A validated batch whose signatures are being verified (worker processes) until stored."""
+    """A batch being prepared (worker processes) until stored."""
 
     taken: int  # raw records it came from, for ``progress``
-    obs: list[tuple[int, Observation]]
-    digests: list[bytes | None]  # of each one's input (input_digest)
-    entries: list[bytes]
-    check: Callable[[], list[SignatureError | None]]
-    #: Rejections reported before its own signature checks (in the order a one-stage
-    #: ingest reports them): rows skipped while it filled, then its invalid records.
+    prepared: Callable[[], PreparedBatch]  # waits for the workers
+    #: Rejections reported before its own (in the order a one-stage ingest reports them):
+    #: rows skipped while it filled.
     rejected: list[Rejection]
-    skipped: int = 0  # already stored from the same input or with the same record
-    _errors: list[SignatureError | None] | None = None
-
-    def errors(self) -> list[SignatureError | None]:
-        """Wait for the signature checks (once) and return one error or None each."""
-        if self._errors is None:
-            self._errors = self.check()
-        return self._errors
+    skipped: int  # already stored from the same input
+    known: frozenset[str]  # ids stored from another input: compared, not stored again
+    chunk: list[tuple[int, dict[str, Any]]]  # what was sent to the workers
+    keys: Keys  # its sources' keys
+    limit: datetime | None  # the time of receipt plus the tolerance
 
 
 def ingest(
@@ -188,14 +171,14 @@ def ingest(
     receipt (read once per batch); a time later than it plus ``future_tolerance`` is refused
     (None: no limit, for replaying data whose receipt time has passed).
 
-    Batches flow through a pipeline: the signatures of batch k are verified in worker
-    processes (:mod:`truceline.services.verifiers`) while this thread validates batch k+1
-    and then writes batch k-1 to the store (one durable commit). Batches are still stored
-    strictly in order, each only after all of its checks, and an error stops everything
-    from the failing record onwards exactly as it would without the overlap. Batches are
-    small (1,000) so that the pipeline fills and drains quickly: the first batch is
-    validated with no verification beside it and the last verified with nothing else to
-    do; a commit per 1,000 costs no more CPU than one per 5,000.
+    Batches flow through a pipeline: batch k+1 is prepared (validated, encoded, committed
+    and its signatures verified: :mod:`truceline.services.ingest_prepare`) in worker
+    processes while this thread applies the rules that read the store to batch k and writes
+    it (one durable commit). Batches are still stored strictly in order, each only after
+    all of its checks, and an error stops everything from the failing record onwards
+    exactly as it would without the overlap (the earlier batch's error first). Batches are
+    small (1,000) so that the pipeline fills and drains quickly; a commit per 1,000 costs
+    no more CPU than one per 5,000.
     """
     sig_policy = on_invalid if on_bad_signature is None else on_bad_signature
     ctx = load_context(store) if context is None else context
@@ -216,127 +199,120 @@ def ingest(
         (report.rejected if into is None else into).append(Rejection(line, field, msg, oid))
 
     def prepare(chunk: list[tuple[int, dict[str, Any]]]) -> _Batch:
-        """Skip what is stored, validate, check repeats, times and area, build canonical
-        bytes, start the signature checks."""
+        """Skip what is stored from the same input; start the others' preparation (validation,
+        encoding, commitments, signatures) in the worker processes."""
         nonlocal held
         rejected, held = held, []
         taken = len(chunk)
-        digests = [input_digest(rec) for _, rec in chunk]
         ids = [rec.get("id") for _, rec in chunk]
         known = store.stored_inputs(sorted({i for i in ids if type(i) is str and is_text(i)}))
         skipped = 0
         if known:  # stored from the same input: nothing to validate or verify again
-            fresh = [k for k, (i, d) in enumerate(zip(ids, digests, strict=True))
-                     if d is None or type(i) is not str or known.get(i, b"") != d]
+            fresh = [k for k, (i, (_, rec)) in enumerate(zip(ids, chunk, strict=True))
+                     if type(i) is not str or i not in known
+                     or (d := input_digest(rec)) is None or known[i] != d]
             skipped = len(chunk) - len(fresh)
-            chunk, digests = [chunk[k] for k in fresh], [digests[k] for k in fresh]
-        batch: list[tuple[int, Observation]] = []
-        bdigests: list[bytes | None] = []
-        for (line, item), d in zip(validate_records(chunk, on_invalid=on_invalid), digests,
-                                   strict=True):
-            if isinstance(item, Rejection):
-                rejected.append(item)
-            else:
-                batch.append((line, item))
-                bdigests.append(d)
-        # Canonical bytes once per observation: the signed message and the entry (whose
-        # body the store keeps as the record's text) are cut from the same bytes.
-        pairs = submission_messages([o.to_record() for _, o in batch])
-        drop: set[int] = set()
-        again = [k for k, (_, o) in enumerate(batch) if o.id in known]
-        if again:  # stored from another input: the same record is a duplicate, else a conflict
-            stored = store.stored_records([batch[k][1].id for k in again])
-            for k in again:
-                line, o = batch[k]
-                prior = stored.get(o.id)
-                if prior is not None:
-                    drop.add(k)
-                    if prior.encode("utf-8") == pairs[k][0]:
-                        skipped += 1
-                    else:
-                        reject(line, "id", CONFLICT, o.id, ConflictError, rejected)
-        first: dict[str, int] = {}  # an id given again in this batch: held to its first record
-        for k, (line, o) in enumerate(batch):
-            if k in drop:
-                continue
-            j = first.setdefault(o.id, k)
-            if j != k:
-                drop.add(k)
-                if pairs[j][0] == pairs[k][0]:
-                    skipped += 1
-                else:
-                    reject(line, "id", f"already given on line {batch[j][0]} with different "
-                           "content; nothing of this one is stored", o.id, ConflictError,
-                           rejected)
-        if future_tolerance is not None and batch:
-            limit = clock() + future_tolerance
-            now = (limit - future_tolerance).isoformat(timespec="seconds")
-            minutes = future_tolerance.total_seconds() / 60
-            for k, (line, o) in enumerate(batch):
-                if k in drop:
-                    continue
-                late = "time" if o.time > limit else "arrival_time" if (
-                    o.arrival_time is not None and o.arrival_time > limit) else None
-                if late is not None:
-                    drop.add(k)
-                    reject(line, late,
-                           f"{getattr(o, late).isoformat()} is later than the time of receipt "
-                           f"({now}) plus the tolerance of {minutes:g} min: a time in the "
-                           "future is refused", o.id, ObservationError, rejected)
-        if drop:
-            keep = [k for k in range(len(batch)) if k not in drop]
-            batch, bdigests = [batch[k] for k in keep], [bdigests[k] for k in keep]
-            pairs = [pairs[k] for k in keep]
-        if aoi is not None and batch:
-            keep = []
-            for k, ((line, o), out) in enumerate(zip(batch, _outside(aoi, batch), strict=True)):
-                if out:
-                    field = "lon" if o.lon is not None else "observer_lon"
-                    reject(
-                        line,
-                        field,
-                        "outside the agreement's area of interest",
-                        o.id,
-                        OutsideAreaError,
-                        rejected,
-                    )
-                else:
-                    keep.append(k)
-            if len(keep) < len(batch):
-                batch, bdigests = [batch[k] for k in keep], [bdigests[k] for k in keep]
-                pairs = [pairs[k] for k in keep]
-        entries = [_ENTRY_HEAD + data + _ENTRY_TAIL for data, _ in pairs]
-        if batch:
-            check = start_submission_checks(
-                store, [o for _, o in batch], messages=[m for _, m in pairs],
-                require_signatures=require_signatures)
-        else:
-            def check() -> list[SignatureError | None]:
-                return []
-        return _Batch(taken, batch, bdigests, entries, check, rejected, skipped)
+            chunk = [chunk[k] for k in fresh]
+        again = frozenset(i for _, rec in chunk if type(i := rec.get("id")) is str and i in known)
+        sources = {s for _, rec in chunk if type(s := rec.get("source_id")) is str}
+        keys = source_keys(store, sources) if chunk else {}
+        limit = None if future_tolerance is None or not chunk else clock() + future_tolerance
+        return _Batch(taken, start_prepare(chunk, keys, require_signatures, again), rejected,
+                      skipped, again, chunk, keys, limit)
 
     def commit(b: _Batch) -> None:
-        """Store a prepared batch once its checks are in (one durable transaction)."""
+        """Apply to a prepared batch, once its workers are done, the rules that read the
+        store (in a one-stage ingest's order, with its errors), and store it (one durable
+        transaction)."""
+        got = b.prepared()
         report.rejected += b.rejected
         report.duplicates += b.skipped
-        items = []
-        inputs = []
-        for (line, o), digest, entry, err in zip(b.obs, b.digests, b.entries, b.errors(),
-                                                 strict=True):
-            if err is None:
-                items.append((o, entry))
-                inputs.append(digest)
-            elif sig_policy == "raise":
-                raise SignatureError(f"line {line}: {err.message}", field="signature",
-                                     line=line, id=o.id)
+        batch: list[PreparedObservation] = []
+        for item in got.items:
+            if isinstance(item, Invalid):
+                if on_invalid == "raise":
+                    raise item.exception()
+                report.rejected.append(item.rejection())
             else:
-                report.rejected.append(Rejection(line, "signature", err.message, o.id))
-        links = resubmission_links(store, [o for o, _ in items])
+                batch.append(item)
+        drop: set[int] = set()
+        again = [k for k, p in enumerate(batch) if not p.fresh]
+        if again:  # stored from another input: the same record is a duplicate, else a conflict
+            stored = store.stored_records([batch[k].id for k in again])
+            for k in again:
+                p = batch[k]
+                prior = stored.get(p.id)
+                if prior is None:  # not stored after all: prepared here as a new one
+                    rec = next(r for line, r in b.chunk if line == p.line)
+                    (fresh, ), _, _ = prepare_chunk([(p.line, rec)], b.keys,
+                                                    require_signatures)
+                    assert isinstance(fresh, PreparedObservation)  # it validated just now
+                    batch[k] = fresh
+                    continue
+                drop.add(k)
+                if prior.encode("utf-8") == p.record:
+                    report.duplicates += 1
+                else:
+                    reject(p.line, "id", CONFLICT, p.id, ConflictError)
+        first: dict[str, int] = {}  # an id given again in this batch: held to its first record
+        for k, p in enumerate(batch):
+            if k in drop:
+                continue
+            j = first.setdefault(p.id, k)
+            if j != k:
+                drop.add(k)
+                if batch[j].record == p.record:
+                    report.duplicates += 1
+                else:
+                    reject(p.line, "id", f"already given on line {batch[j].line} with different "
+                           "content; nothing of this one is stored", p.id, ConflictError)
+        if b.limit is not None and future_tolerance is not None:
+            now = (b.limit - future_tolerance).isoformat(timespec="seconds")
+            minutes = future_tolerance.total_seconds() / 60
+            for k, p in enumerate(batch):
+                if k in drop:
+                    continue
+                late = "time" if p.time > b.limit else "arrival_time" if (
+                    p.arrival_time is not None and p.arrival_time > b.limit) else None
+                if late is not None:
+                    drop.add(k)
+                    reject(p.line, late,
+                           f"{getattr(p, late).isoformat()} is later than the time of receipt "
+                           f"({now}) plus the tolerance of {minutes:g} min: a time in the "
+                           "future is refused", p.id, ObservationError)
+        if drop:
+            batch = [p for k, p in enumerate(batch) if k not in drop]
+        if aoi is not None and batch:
+            keep = []
+            for p, out in zip(batch, _outside(aoi, batch), strict=True):
+                if out:
+                    field = "lon" if p.lon is not None else "observer_lon"
+                    reject(p.line, field, "outside the agreement's area of interest", p.id,
+                           OutsideAreaError)
+                else:
+                    keep.append(p)
+            batch = keep
+        items: list[tuple[PreparedObservation, bytes]] = []
+        inputs = []
+        final = []
+        for p in batch:
+            if p.sig_error is None:
+                items.append((p, p.entry()))
+                inputs.append(p.digest)
+                final.append(p)
+            elif sig_policy == "raise":
+                raise SignatureError(f"line {p.line}: {p.sig_error}", field="signature",
+                                     line=p.line, id=p.id)
+            else:
+                report.rejected.append(Rejection(p.line, "signature", p.sig_error, p.id))
+        links = _links(store.duplicate_candidates(candidate_windows(final)),
+                       lambda: [p.observation() for p in final],
+                       got.copies_of(final)) if final else {}
         res = store.add_observations(items, inputs, links)
         report.added += len(res.added)
         report.copies += sum(1 for oid in links if oid not in res.conflicts)
         report.duplicates += len(res.duplicates)
-        by_id = {o.id: line for line, o in b.obs}
+        by_id = {p.id: p.line for p in batch}
         for oid in res.conflicts:
             reject(by_id[oid], "id", CONFLICT, oid, ConflictError)
         if progress is not None:

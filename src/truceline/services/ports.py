@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, ObservationRow
 from truceline.core.resubmissions import CandidateWindow
 
 #: Meta key: how many observations the store held when the last check read them, so that a
@@ -70,7 +70,7 @@ class Store(Protocol):
         """The latest agreement version's number (None before ``init``): a cheap way to tell
         whether a cached document is still the latest."""
 
-    def add_observations(self, items: Sequence[tuple[Observation, bytes]],
+    def add_observations(self, items: Sequence[tuple[ObservationRow, bytes]],
                          inputs: Sequence[bytes | None] | None = None,
                          links: Mapping[str, tuple[str, bytes]] | None = None) -> AddResult:
         """Store new observations and their record entries in one durable transaction.

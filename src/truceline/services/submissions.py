@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from truceline.core.observations import Observation, parse_observation
@@ -57,9 +58,15 @@ def _record_and_message(rec: dict[str, Any]) -> tuple[bytes, bytes]:
         data = _ENCODER.encode(rec).encode("utf-8")
     except (TypeError, ValueError):
         data = canonical_bytes(rec)
+    return data, message_of(rec, data)
+
+
+def message_of(rec: dict[str, Any], data: bytes) -> bytes:
+    """The submission message of ``rec`` (an ``Observation.to_record()``) given ``data``, its
+    canonical bytes: those bytes without the ``signature`` member."""
     sig = rec.get("signature")
     if sig is None:
-        return data, data
+        return data
     # Removing one member from a canonical object removes its text and one comma: keys
     # are sorted and no member nests. A raw '"signature":' can only be that key (inside
     # a JSON string every '"' is escaped), so exactly one match is required; the slow
@@ -67,10 +74,10 @@ def _record_and_message(rec: dict[str, Any]) -> tuple[bytes, bytes]:
     member = b'"signature":' + _ENCODER.encode(sig).encode("utf-8")
     if type(sig) is str and data.count(member) == 1:
         if member + b"," in data:
-            return data, data.replace(member + b",", b"", 1)
+            return data.replace(member + b",", b"", 1)
         if b"," + member + b"}" in data:
-            return data, data.replace(b"," + member + b"}", b"}", 1)
-    return data, canonical_bytes({k: v for k, v in rec.items() if k != "signature"})
+            return data.replace(b"," + member + b"}", b"}", 1)
+    return canonical_bytes({k: v for k, v in rec.items() if k != "signature"})
 
 
 def submission_message(obs: Observation) -> bytes:
@@ -86,6 +93,90 @@ def sign_observation(obs: Observation, signer: Signer) -> Observation:
         raise ValidationError("sign observations with a plain Ed25519 key", field="key")
     sig = sign(signer.seed, submission_message(obs))
     return obs.model_copy(update={"signature": b64(sig)})
+
+
+def source_keys(store: Store, sources: Iterable[Any] | None = None
+                ) -> dict[str, list[tuple[bytes, bool]]]:
+    """Each source's registered keys, ``(public key, revoked)``, for :func:`apply_policy`
+    (only those of ``sources`` when given)."""
+    keys: dict[str, list[tuple[bytes, bool]]] = {}
+    want = None if sources is None else set(sources)
+    for row in store.keys():  # noqa: SIM118 (a store, not a dict)
+        if row["role"] != "witness" and (want is None or row["owner"] in want):
+            keys.setdefault(row["owner"], []).append((row["public_key"], bool(row["revoked"])))
+    return keys
+
+
+@dataclass
+class Policy:
+    """The policy applied to a batch: an error or None each, and the signature checks still
+    to run (observation index, public key, message, signature; one per unrevoked key)."""
+
+    errors: list[SignatureError | None]
+    idx: list[int] = field(default_factory=list)
+    pks: list[bytes] = field(default_factory=list)
+    msgs: list[bytes] = field(default_factory=list)
+    sigs: list[bytes] = field(default_factory=list)
+
+    def finish(self, ok: Iterable[Any], observations: Sequence[Observation]
+               ) -> list[SignatureError | None]:
+        """The errors once the checks' results ``ok`` are in: a signature that verifies
+        under none of its source's unrevoked keys is an error."""
+        out = self.errors
+        good = {i for i, g in zip(self.idx, ok, strict=True) if g}
+        for i in sorted(set(self.idx) - good):
+            o = observations[i]
+            out[i] = SignatureError(
+                f"the signature of {o.id!r} does not verify under any key of {o.source_id!r}",
+                field="signature", id=o.id)
+        return out
+
+
+def apply_policy(
+    observations: Sequence[Observation], keys: Mapping[str, Sequence[tuple[bytes, bool]]], *,
+    require_signatures: bool, records: Sequence[dict[str, Any]] | None = None,
+    messages: Sequence[bytes | None] | None = None,
+) -> Policy:
+    """The submission policy (module docstring) short of verifying the signatures: pure,
+    given ``keys`` (:func:`source_keys`), so a worker process applies it as the server would."""
+    pol = Policy([None] * len(observations))
+    out, idx, pks, msgs, sigs = pol.errors, pol.idx, pol.pks, pol.msgs, pol.sigs
+    live_of: dict[str, list[bytes]] = {}
+    for i, o in enumerate(observations):
+        mine = keys.get(o.source_id, [])
+        live = live_of.get(o.source_id)
+        if live is None:
+            live = live_of[o.source_id] = [pk for pk, revoked in mine if not revoked]
+        if o.signature is None:
+            if mine or require_signatures:
+                why = "its key is revoked" if mine and not live else "signatures are required"
+                out[i] = SignatureError(
+                    f"observation {o.id!r} is unsigned and {why} for source {o.source_id!r}",
+                    field="signature", id=o.id)
+            continue
+        if not live:
+            why = "only revoked keys" if mine else "no registered key"
+            out[i] = SignatureError(
+                f"source {o.source_id!r} of {o.id!r} has {why}: the signature cannot be accepted",
+                field="signature", id=o.id)
+            continue
+        try:
+            sig = unb64(o.signature, "signature")
+        except ValidationError as e:
+            out[i] = SignatureError(f"{o.id!r}: {e.message}", field="signature", id=o.id)
+            continue
+        msg = messages[i] if messages is not None else None
+        if msg is None:
+            if records is None:
+                msg = submission_message(o)
+            else:
+                msg = canonical_bytes({k: v for k, v in records[i].items() if k != "signature"})
+        for pk in live:
+            idx.append(i)
+            pks.append(pk)
+            msgs.append(msg)
+            sigs.append(sig)
+    return pol
 
 
 def check_submissions(
@@ -117,63 +208,13 @@ def start_submission_checks(
     Ingest uses this to verify one batch while it validates the next and stores the one
     before: the verifying processes never wait for this one's GIL.
     """
-    keys: dict[str, list[dict[str, Any]]] = {}
-    for row in store.keys():  # noqa: SIM118 (a store, not a dict)
-        if row["role"] != "witness":
-            keys.setdefault(row["owner"], []).append(row)
-    out: list[SignatureError | None] = [None] * len(observations)
-    idx: list[int] = []
-    pks: list[bytes] = []
-    msgs: list[bytes] = []
-    sigs: list[bytes] = []
-    live_of: dict[str, list[bytes]] = {}
-    for i, o in enumerate(observations):
-        mine = keys.get(o.source_id, [])
-        live = live_of.get(o.source_id)
-        if live is None:
-            live = live_of[o.source_id] = [k["public_key"] for k in mine if not k["revoked"]]
-        if o.signature is None:
-            if mine or require_signatures:
-                why = "its key is revoked" if mine and not live else "signatures are required"
-                out[i] = SignatureError(
-                    f"observation {o.id!r} is unsigned and {why} for source {o.source_id!r}",
-                    field="signature", id=o.id)
-            continue
-        if not live:
-            why = "only revoked keys" if mine else "no registered key"
-            out[i] = SignatureError(
-                f"source {o.source_id!r} of {o.id!r} has {why}: the signature cannot be accepted",
-                field="signature", id=o.id)
-            continue
-        try:
-            sig = unb64(o.signature, "signature")
-        except ValidationError as e:
-            out[i] = SignatureError(f"{o.id!r}: {e.message}", field="signature", id=o.id)
-            continue
-        msg = messages[i] if messages is not None else None
-        if msg is None:
-            if records is None:
-                msg = submission_message(o)
-            else:
-                msg = canonical_bytes({k: v for k, v in records[i].items() if k != "signature"})
-        for pk in live:
-            idx.append(i)
-            pks.append(pk)
-            msgs.append(msg)
-            sigs.append(sig)
-    wait = start_verify(pks, msgs, sigs)
+    pol = apply_policy(observations, source_keys(store), require_signatures=require_signatures,
+                       records=records, messages=messages)
+    out, idx = pol.errors, pol.idx
+    wait = start_verify(pol.pks, pol.msgs, pol.sigs)
 
     def finish() -> list[SignatureError | None]:
-        if not idx:
-            return out
-        ok = wait()
-        good = {i for i, g in zip(idx, ok, strict=True) if g}
-        for i in sorted(set(idx) - good):
-            o = observations[i]
-            out[i] = SignatureError(
-                f"the signature of {o.id!r} does not verify under any key of {o.source_id!r}",
-                field="signature", id=o.id)
-        return out
+        return out if not idx else pol.finish(wait(), observations)
 
     return finish
 

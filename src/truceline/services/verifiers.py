@@ -1,15 +1,17 @@
-"""Signature verification in worker processes, so that it never waits for this one's GIL.
+"""Worker processes for ingest's per-record work, so that it never waits for this one's GIL.
 
 libsodium releases the GIL, but each signature still needs it for a few microseconds of
 Python around the call. A thread verifying beside a thread that runs Python (validation,
 the store, a server's event loop) gets it back only once per switch interval (5 ms by
 default): measured here, a verifying thread drops from ~58 µs to ~4 ms per signature while
 the main thread validates. So verification runs in ``python -m truceline.services.verifiers``
-child processes (one per CPU), fed over pipes, and the parent's Python runs meanwhile.
+child processes (one per CPU), fed over pipes, and the parent's Python runs meanwhile; so
+does the rest of ingest's work on each record (validation, encoding, commitments:
+:mod:`truceline.services.ingest_prepare`), the ``prepare`` job beside ``verify``.
 
 The children apply :func:`truceline.core.record.signing.verify_many`, the same rule as
 everywhere else. They exit when the parent's end of their stdin closes, including when the
-parent is killed. If a child cannot be started or dies, the batch is verified here instead:
+parent is killed. If a child cannot be started, fails or dies, its part is run here instead:
 slower, never a different answer.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import os
 import pickle
 import subprocess
@@ -24,7 +27,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from truceline.core.record.signing import verify_many
 
@@ -140,6 +143,11 @@ _POOL = _Pool()
 atexit.register(_POOL.close)
 
 
+def pool_size() -> int:
+    """How many worker processes a batch may be split among (0: none, work here)."""
+    return 0 if _POOL.disabled else _POOL.size
+
+
 def set_verifier_processes(n: int) -> None:
     """How many verifying processes to keep (0: verify in the calling thread)."""
     _POOL.close()
@@ -161,6 +169,46 @@ def signatures_started() -> int:
     return _started
 
 
+def _verify_job(pks: Sequence[bytes], msgs: Sequence[bytes], sigs: Sequence[bytes]) -> bytes:
+    return verify_many(pks, msgs, sigs).tobytes()
+
+
+def run_jobs(job: Callable[..., bytes], parts: Sequence[tuple[Any, ...]], *,
+             here: bool = False) -> Callable[[], list[bytes]]:
+    """Start ``job`` (a module-level function, sent by name) on each of ``parts`` (its
+    arguments), one child each (in this thread when ``here``, or when no child can be had);
+    returns a function that waits for the answers, in order. A child that fails or dies
+    costs only time: its part is run here instead, so the answer, or the error, is the one
+    this process would give."""
+    children = [] if here else _POOL.children(len(parts))
+    jobs: list[tuple[_Child | None, int]] = []
+    for k, part in enumerate(parts):
+        c = children[k] if k < len(children) else None
+        ticket = 0
+        if c is not None:
+            try:
+                ticket = c.send(pickle.dumps((job, part), protocol=5))
+            except OSError:
+                c = None
+        jobs.append((c, ticket))
+
+    def wait() -> list[bytes]:
+        out = []
+        for (c, ticket), part in zip(jobs, parts, strict=True):
+            try:
+                if c is None:
+                    raise OSError
+                answer = c.answer(ticket)
+                if answer[:1] != b"\x00":
+                    raise OSError("a worker process could not run its part")
+                out.append(answer[1:])
+            except OSError:
+                out.append(job(*part))
+        return out
+
+    return wait
+
+
 def start_verify(pks: Sequence[bytes], msgs: Sequence[bytes],
                  sigs: Sequence[bytes]) -> Callable[[], list[bool]]:
     """Start ``verify_many`` over the children (small batches: here, now); returns a function
@@ -169,34 +217,31 @@ def start_verify(pks: Sequence[bytes], msgs: Sequence[bytes],
     n = len(pks)
     with _started_lock:
         _started += n
-    children = _POOL.children(n // (MIN_OFFLOAD // 2)) if n >= MIN_OFFLOAD else []
-    if not children:
+    if n < MIN_OFFLOAD:
         ok = [bool(x) for x in verify_many(pks, msgs, sigs)] if n else []
         return lambda: ok
-    bounds = [n * k // len(children) for k in range(len(children) + 1)]
-    jobs: list[tuple[_Child | None, int, int, int]] = []
-    for c, a, b in zip(children, bounds, bounds[1:], strict=False):
-        try:
-            jobs.append((c, c.send(pickle.dumps((list(pks[a:b]), list(msgs[a:b]),
-                                                 list(sigs[a:b])), protocol=5)), a, b))
-        except OSError:
-            jobs.append((None, 0, a, b))
+    parts = max(1, min(_POOL.size, n // (MIN_OFFLOAD // 2)))
+    bounds = [n * k // parts for k in range(parts + 1)]
+    wait = run_jobs(_verify_job, [(list(pks[a:b]), list(msgs[a:b]), list(sigs[a:b]))
+                               for a, b in itertools.pairwise(bounds)])
 
-    def wait() -> list[bool]:
+    def results() -> list[bool]:
         out: list[bool] = []
-        for c, ticket, a, b in jobs:
-            try:
-                if c is None:
-                    raise OSError
-                part = c.answer(ticket)
-                if len(part) != b - a:
-                    raise OSError("a signature verifier answered the wrong number of results")
-            except OSError:
+        for (a, b), part in zip(itertools.pairwise(bounds), wait(), strict=True):
+            if len(part) != b - a:  # a child's answer of the wrong size: verify here
                 part = verify_many(pks[a:b], msgs[a:b], sigs[a:b]).tobytes()
             out += [x == 1 for x in part]
         return out
 
-    return wait
+    return results
+
+
+def count_signatures(n: int) -> None:
+    """Count ``n`` signature verifications started (by a job that verifies, e.g. ingest's
+    preparation) in :func:`signatures_started`."""
+    global _started
+    with _started_lock:
+        _started += n
 
 
 def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
@@ -218,8 +263,11 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
     threading.Thread(target=read, daemon=True).start()
     while (req := todo.get()) is not None:
-        pks, msgs, sigs = pickle.loads(req)  # from our own parent, over a private pipe
-        ok = verify_many(pks, msgs, sigs).tobytes()
+        try:
+            job, args = pickle.loads(req)  # from our own parent, over a private pipe
+            ok = b"\x00" + job(*args)
+        except Exception:  # the parent runs the part itself and gets the error
+            ok = b"\x01"
         out.write(len(ok).to_bytes(8, "little") + ok)
         out.flush()
 

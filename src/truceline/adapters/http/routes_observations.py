@@ -162,7 +162,13 @@ async def submit_batch(request: Request,
                        st: AppState = Depends(app_state)) -> IngestResult:
     """Submit up to 10,000 observations in one request."""
     _require_json(request)
-    body = _json_body(await request.body())
+    return await run_in_threadpool(_submit_body, st, who, await request.body(), on_invalid)
+
+
+def _submit_body(st: AppState, who: Principal, raw: bytes, on_invalid: str) -> IngestResult:
+    """Read a batch's body and submit it, off the event loop (a body of 10,000 observations
+    takes tens of milliseconds to parse, which reads of ``/findings`` would wait for)."""
+    body = _json_body(raw)
     if not isinstance(body, dict) or set(body) != {"observations"}:
         raise ValidationError("expected {\"observations\": [...]}", field="observations")
     records = body["observations"]
@@ -170,7 +176,7 @@ async def submit_batch(request: Request,
         raise ValidationError(f"must be a list of 1 to {MAX_BATCH} observations",
                               field="observations")
     _check_submitter(who, records, "observations")
-    return await run_in_threadpool(_submit, st, records, on_invalid, "observations")
+    return _submit(st, records, on_invalid, "observations")
 
 
 def _aware(text: str | None, field: str) -> datetime | None:

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 from truceline.core.record.canonical import PreparedEntry
 from truceline.core.record.commit import (
     SALT_BYTES,
+    CommittedEntry,
     Opening,
-    RawOpening,
     commit_entry,
     commit_prepared,
     json_canonical,
+    raw_openings_text,
 )
 
 #: Schema 5: the openings of committed entry fields (one row per entry and field).
@@ -64,14 +65,6 @@ def openings_text(ops: Mapping[str, Opening]) -> str:
     return "{" + ",".join(
         f'{encode_basestring(name)}:["{salt.hex()}",{json_canonical(value).decode("utf-8")}]'
         for name, (salt, value) in sorted(ops.items())) + "}"
-
-
-def raw_openings_text(ops: Sequence[RawOpening]) -> str:
-    """:func:`openings_text` of openings whose values are given as their canonical bytes
-    (:func:`~truceline.core.record.commit.commit_prepared`, fields in order): the same text."""
-    return (b"{" + b",".join([b'%s:["%s",%s]' % (encode_basestring(name).encode("utf-8"),
-                                                  salt.hex().encode("ascii"), value)
-                              for name, salt, value in ops]) + b"}").decode("utf-8")
 
 
 def parse_openings_text(text: str) -> dict[str, Opening]:
@@ -120,6 +113,8 @@ class OpeningsTable:
             if given:
                 c, ops = given.popleft()
                 text = openings_text(ops) if ops else None
+            elif type(data) is CommittedEntry:  # committed by ingest's worker processes
+                c, text = data.committed, data.openings
             elif type(data) is PreparedEntry:  # a check's findings: fields encoded once
                 c, raw = commit_prepared(data, salts)
                 text = raw_openings_text(raw) if raw else None

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from truceline.core.observations import Observation
+from truceline.core.observations import ObservationRow
 
 #: The tables, in a neutral dialect: BLOB, BIGINT and TEXT are mapped per database.
 #:
@@ -156,7 +156,7 @@ def json_text(obj: Any) -> str:
 _OBS_HEAD, _OBS_TAIL = b'{"body":', b',"type":"observation"}'
 
 
-def observation_text(o: Observation, entry: bytes) -> str:
+def observation_text(o: ObservationRow, entry: bytes) -> str:
     """The observation's record JSON, sliced from its canonical entry when it has one.
 
     Canonical JSON of a JSON-typed record is byte for byte what :func:`json_text` writes (same

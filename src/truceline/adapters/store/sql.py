@@ -30,7 +30,7 @@ from truceline.adapters.store.schema import (
     observation_text,
     time_text,
 )
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, ObservationRow
 from truceline.core.record.merkle import CompactRange, leaf_hash
 from truceline.core.resubmissions import CandidateWindow
 from truceline.errors import NotFoundError, StoreError
@@ -173,7 +173,7 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
                 f"SELECT id, record FROM observations WHERE id IN ({self._in(len(part))})", part))
         return out
 
-    def add_observations(self, items: Sequence[tuple[Observation, bytes]],
+    def add_observations(self, items: Sequence[tuple[ObservationRow, bytes]],
                          inputs: Sequence[bytes | None] | None = None,
                          links: Mapping[str, tuple[str, bytes]] | None = None) -> AddResult:
         result = AddResult()

@@ -30,7 +30,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "CLEAR",
     "DOMAIN",
     "SALT_BYTES",
+    "CommittedEntry",
     "Opening",
     "commit_body",
     "commit_entry",
@@ -52,6 +53,7 @@ __all__ = [
     "is_committed",
     "json_canonical",
     "open_body",
+    "raw_openings_text",
 ]
 
 DOMAIN = b"truceline/commitment/v1\x00"
@@ -235,6 +237,32 @@ def commit_prepared(entry: PreparedEntry, salt: Callable[[], bytes]
         at = b
     out.append(entry[at:])
     return b"".join(out), openings
+
+
+def raw_openings_text(ops: Sequence[RawOpening]) -> str:
+    """The openings of one entry as the JSON object a store keeps, ``{field: [salt hex,
+    value]}``, from openings whose values are given as their canonical bytes
+    (:func:`commit_prepared`, fields in order)."""
+    return (b"{" + b",".join([b'%s:["%s",%s]' % (encode_basestring(name).encode("utf-8"),
+                                                  salt.hex().encode("ascii"), value)
+                              for name, salt, value in ops]) + b"}").decode("utf-8")
+
+
+class CommittedEntry(bytes):
+    """An entry's canonical bytes that were committed where they were made: a store appends
+    :attr:`committed` (its log's leaf data) with :attr:`openings` (:func:`raw_openings_text`,
+    None when nothing is committed) instead of committing it again. Signed ingest commits
+    its observations in worker processes (:mod:`truceline.services.ingest_prepare`), so the
+    process that owns the store only writes them."""
+
+    committed: bytes
+    openings: str | None
+
+    @classmethod
+    def of(cls, full: bytes, committed: bytes, openings: str | None) -> CommittedEntry:
+        out = cls(full)
+        out.committed, out.openings = committed, openings
+        return out
 
 
 def _commit_parsed(entry: bytes, salt: Callable[[], bytes]) -> tuple[bytes, list[RawOpening]]:
