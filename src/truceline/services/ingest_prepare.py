@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -32,8 +31,8 @@ from typing import Any, NamedTuple
 from truceline.core.observations import Observation, Rejection, parse_observation, safe_id
 from truceline.core.record.canonical import prepared_entry
 from truceline.core.record.commit import (
-    SALT_BYTES,
     CommittedEntry,
+    Salts,
     commit_prepared,
     raw_openings_text,
 )
@@ -73,20 +72,6 @@ def input_digest(record: Mapping[str, Any]) -> bytes | None:
     except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-
-
-class Salts:
-    """Fresh random salts, read from the system's generator 256 at a time."""
-
-    def __init__(self) -> None:
-        self.buf = b""
-        self.pos = 0
-
-    def __call__(self) -> bytes:
-        if self.pos + SALT_BYTES > len(self.buf):
-            self.buf, self.pos = os.urandom(SALT_BYTES * 256), 0
-        self.pos += SALT_BYTES
-        return self.buf[self.pos - SALT_BYTES : self.pos]
 
 
 class Invalid(NamedTuple):

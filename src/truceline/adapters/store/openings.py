@@ -10,7 +10,6 @@ rebuilt from a log gives the log's own committed bytes and openings beforehand
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
@@ -18,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from truceline.core.record.canonical import PreparedEntry
 from truceline.core.record.commit import (
-    SALT_BYTES,
     CommittedEntry,
     Opening,
+    Salts,
     commit_entry,
     commit_prepared,
     json_canonical,
@@ -77,21 +76,6 @@ def parse_openings_text(text: str) -> dict[str, Opening]:
         return {UNREADABLE: (b"", text)}
 
 
-class _Salts:
-    """Fresh random salts, read from the system's generator 256 at a time (one call per
-    field costs a system call each); one per append, never shared between threads."""
-
-    def __init__(self) -> None:
-        self.buf = b""
-        self.pos = 0
-
-    def __call__(self) -> bytes:
-        if self.pos + SALT_BYTES > len(self.buf):
-            self.buf, self.pos = os.urandom(SALT_BYTES * 256), 0
-        self.pos += SALT_BYTES
-        return self.buf[self.pos - SALT_BYTES : self.pos]
-
-
 class OpeningsTable:
     """Commits entries on append and keeps their openings; mixed in before ``SQLStore``."""
 
@@ -107,7 +91,7 @@ class OpeningsTable:
         committed: list[tuple[str, bytes]] = []
         texts: list[str | None] = []
         preset = self._preset
-        salts = _Salts()
+        salts = Salts()
         for t, data in entries:
             given = preset.get(data) if preset else None
             if given:

@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
@@ -43,6 +44,7 @@ __all__ = [
     "SALT_BYTES",
     "CommittedEntry",
     "Opening",
+    "Salts",
     "commit_body",
     "commit_entry",
     "commit_prepared",
@@ -58,6 +60,22 @@ __all__ = [
 
 DOMAIN = b"truceline/commitment/v1\x00"
 SALT_BYTES = 32
+
+
+class Salts:
+    """Fresh random salts for :func:`commit_entry` and :func:`commit_prepared`, read from the
+    system's generator 256 at a time (one call per field costs a system call each); one per
+    writer, never shared between threads."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.pos = 0
+
+    def __call__(self) -> bytes:
+        if self.pos + SALT_BYTES > len(self.buf):
+            self.buf, self.pos = os.urandom(SALT_BYTES * 256), 0
+        self.pos += SALT_BYTES
+        return self.buf[self.pos - SALT_BYTES : self.pos]
 
 #: The fields each entry type keeps in clear; every other field is committed. ``None``: the
 #: whole entry is public. A type missing here commits every field.
