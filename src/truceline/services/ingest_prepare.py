@@ -244,8 +244,9 @@ def start_prepare(chunk: Sequence[tuple[int, Any]], keys: Keys, require_signatur
     args = []
     for w in where:
         part = [chunk[k] for k in w]
-        mine = {rec.get("source_id") for _, rec in part if isinstance(rec, dict)}
-        args.append((part, {s: keys[s] for s in mine if isinstance(s, str) and s in keys},
+        mine = {s for _, rec in part if isinstance(rec, dict)  # a bad id is validation's to
+                and isinstance(s := rec.get("source_id"), str)}  # name, not a crash here
+        args.append((part, {s: keys[s] for s in mine if s in keys},
                      require_signatures, known))
     wait = run_jobs(prepare_job, args, here=len(chunk) < MIN_OFFLOAD)
 
