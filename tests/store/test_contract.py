@@ -142,6 +142,14 @@ def test_observation_filters_order_and_paging(store: Store) -> None:
     # same-time ids included: a page may end inside a run of one time)
     for size in (1, 2, 3, 20):
         assert [o.id for page in store.observation_pages(size) for o in page] == got
+    # ``upto``: the first n stored (the log's order: the rows were added reversed), in time
+    # order, whatever comes after them
+    stored_first = [o.id for o in reversed(rows)]
+    for n in (0, 1, 4, len(rows)):
+        want = [i for i in got if i in stored_first[:n]]
+        for size in (1, 3, 20):
+            assert [o.id for page in store.observation_pages(size, upto=n)
+                    for o in page] == want
 
 
 def test_time_filters_are_instants(store: Store) -> None:

@@ -126,8 +126,14 @@ def _not_counted(others: list[Observation], cols: dict[str, NDArray[Any]], edits
 
 
 def store_input(store: Store, page: int = 20_000) -> CheckInput:
-    """:func:`check_input` of the whole store, read a page at a time."""
-    return check_input(store.observation_pages(page), lambda ids: read_by_id(store, ids))
+    """:func:`check_input` of the whole store as it stands when the read begins, a page at a
+    time: the first ``n`` observations stored, ``n`` counted first, so that what is ingested
+    while a check reads is left to the next check rather than half read (pages go in time
+    order; the ingested report may fall behind or ahead of them). The check records ``n``
+    in its incident entry; a replay judges the log's first ``n`` observation entries."""
+    n = store.count_observations()
+    return check_input(store.observation_pages(page, upto=n),
+                       lambda ids: read_by_id(store, ids))
 
 
 def list_input(observations: Sequence[Observation]) -> CheckInput:

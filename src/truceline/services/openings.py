@@ -166,23 +166,23 @@ class Partial:
 def partial_findings(
     parsed: Sequence[tuple[str, dict[str, Any]]],
     sealed: set[int],
-    last: int,
+    judged: int,
     derive: Callable[[list[Observation]], list[Finding]],
 ) -> Partial:
     """Re-derive what the opened observations allow; the rest verifies by commitment.
 
     ``derive`` runs the checks (agreement in force) over observations; as in a full replay,
-    only observations before entry ``last`` (the last check's) are judged. A finding the reader
-    opened (its id at least) is *re-derived* when the checks over the observations it could
-    open give a finding of that id whose every opened field is equal; otherwise it is verified
-    by commitment only: each opened field matches the signed log, nothing more. A re-derived
-    finding that differs in an opened field is a difference.
+    only observations before entry ``judged`` (those the last check read) are judged. A
+    finding the reader opened (its id at least) is *re-derived* when the checks over the
+    observations it could open give a finding of that id whose every opened field is
+    equal; otherwise it is verified by commitment only: each opened field matches the signed
+    log, nothing more. A re-derived finding that differs in an opened field is a difference.
     """
     obs: list[Observation] = []
     current: dict[str, dict[str, Any]] = {}
     for i, (t, body) in enumerate(parsed):
         try:
-            if t == "observation" and i not in sealed and i < last:
+            if t == "observation" and i not in sealed and i < judged:
                 obs.append(Observation.model_validate(body))
             elif t == "finding" and isinstance(body.get("id"), str):
                 current[body["id"]] = body

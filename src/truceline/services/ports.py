@@ -117,8 +117,11 @@ class Store(Protocol):
     ) -> list[Observation]:
         """Observations in (time, id) order, optionally filtered by kind and [start, end)."""
 
-    def observation_pages(self, size: int = 20_000) -> Iterator[list[Observation]]:
-        """Every observation in (time, id) order, ``size`` at a time (what a check reads)."""
+    def observation_pages(self, size: int = 20_000, upto: int | None = None
+                          ) -> Iterator[list[Observation]]:
+        """Every observation in (time, id) order, ``size`` at a time (what a check reads);
+        with ``upto``, only the first ``upto`` stored (the log's first ``upto``
+        observation entries, whatever is ingested while the pages are read)."""
 
     def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
                               ) -> list[Observation]:

@@ -320,6 +320,7 @@ def replay(read: TileRead, log_vkey: str,
     parsed, sealed = openings.apply([_entry(e, i) for i, e in enumerate(entries)], bundle or {})
     last = max((i for i, (t, b) in enumerate(parsed) if t == "finding" or (
         t == "status_change" and b.get("subject") == "finding")), default=len(parsed))
+    judged = judged_end(parsed, last)
     doc: dict[str, Any] | None = None
     docs: dict[str, dict[str, Any]] = {}
     obs: list[Observation] = []
@@ -337,7 +338,7 @@ def replay(read: TileRead, log_vkey: str,
                     doc = docs[sha] if i < last else doc
             elif t == "observation":  # each one must be valid, judged or not yet
                 o = Observation.model_validate(body)
-                if i < last:
+                if i < judged:
                     obs.append(o)
             elif t == "finding":
                 published[body["id"]] = Finding.from_record(body)
@@ -350,7 +351,7 @@ def replay(read: TileRead, log_vkey: str,
         raise IntegrityError("the log holds no agreement version", field="entries")
     if sealed:  # some entries stay committed: re-derive what the openings allow
         ctx = context_for_doc(doc)
-        part = openings.partial_findings(parsed, sealed, last,
+        part = openings.partial_findings(parsed, sealed, judged,
                                          lambda o: derive_findings(ctx, o, upheld)[1])
         return ReplayResult(cp, entries, docs, part.observations, part.derived,
                             [], part.differences, part.rederived, part.by_commitment,
@@ -371,6 +372,25 @@ def replay(read: TileRead, log_vkey: str,
             keys = sorted(k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k))
             diffs.append(f"{fid}: differs in {', '.join(keys)}")
     return ReplayResult(cp, entries, docs, len(obs), derived, list(published.values()), diffs)
+
+
+def judged_end(parsed: Sequence[tuple[str, dict[str, Any]]], last: int) -> int:
+    """The end (exclusive) of the observation entries the check that appended entry ``last``
+    judged: the first ``n`` observation entries, ``n`` as the incident entry before ``last``
+    records it (what that check read; observations ingested while it ran come after them).
+    Without such an entry (no fusion yet, an older log): every observation before ``last``."""
+    said: dict[str, Any] = next(
+        (b for t, b in reversed(parsed[:last]) if t == "incident"), {})
+    n = said.get("observations")
+    if not isinstance(n, int) or isinstance(n, bool):
+        return last
+    seen = 0
+    for i, (t, _) in enumerate(parsed[:last]):
+        if t == "observation":
+            if seen == n:
+                return i
+            seen += 1
+    return last
 
 
 def _entry(data: bytes, index: int) -> tuple[str, dict[str, Any]]:

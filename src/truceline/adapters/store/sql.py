@@ -278,13 +278,18 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return [Observation.model_validate_json(r[0]) for r in self._all(sql, args)]
 
-    def observation_pages(self, size: int = 20_000) -> Iterator[list[Observation]]:
+    def observation_pages(self, size: int = 20_000, upto: int | None = None
+                          ) -> Iterator[list[Observation]]:
         """Every observation in (time, id) order, ``size`` at a time: one indexed range read
         per page from where the last one ended, so that a reader of the whole store holds
-        one page of records, not all of them."""
+        one page of records, not all of them. ``upto``: only rows with ``seq <= upto``
+        (appends number them 1, 2, ... under the write lock, in the log's order)."""
         after: tuple[str, str] | None = None
+        bound = "" if upto is None else f"seq <= {int(upto)}"
         while True:
-            where = "" if after is None else " WHERE time >= ? AND (time > ? OR id > ?)"
+            conds = [c for c in (bound, "" if after is None else
+                                 "time >= ? AND (time > ? OR id > ?)") if c]
+            where = f" WHERE {' AND '.join(conds)}" if conds else ""
             rows = self._all(f"SELECT time, id, record FROM observations{where} ORDER BY "
                              f"time, id LIMIT {int(size)}", () if after is None else
                              (after[0], after[0], after[1]))
