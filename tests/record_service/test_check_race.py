@@ -4,11 +4,12 @@ during the check, or between the check and a dispute's ruling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.observations import Observation
 from truceline.services import disputes, record, verify
@@ -24,12 +25,13 @@ LATE = ("m25-flash-ua-1", "m25-restr-jamming-ua")
 T = datetime(2025, 3, 28, 12, tzinfo=UTC)
 
 
-class IngestWhileReading:
-    """The store a check runs on, as another process ingests ``rows`` (through its own
+class WhileReading:
+    """The store a check runs on, as another process writes (``act``, through its own
     connection to the same file) just after the check has read its first page."""
 
-    def __init__(self, store: SQLiteStore, path: Path, rows: list[dict[str, Any]]) -> None:
-        self._store, self._path, self._rows = store, path, rows
+    def __init__(self, store: SQLiteStore, path: Path, act: Callable[[SQLiteStore], Any]
+                 ) -> None:
+        self._store, self._path, self._act = store, path, act
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -39,9 +41,20 @@ class IngestWhileReading:
         pages = self._store.observation_pages(size, upto=upto)
         yield next(pages)
         other = SQLiteStore(self._path)
-        ingest(other, list(enumerate(self._rows, 1)))
+        self._act(other)
         other.close()
         yield from pages
+
+
+def _ingest(rows: list[dict[str, Any]]) -> Callable[[SQLiteStore], Any]:
+    return lambda s: ingest(s, list(enumerate(rows, 1)))
+
+
+def _amend(s: SQLiteStore) -> None:
+    """Version 2 of the agreement: the non-accession provision dropped."""
+    _, doc = load_agreement_file("march2025")
+    doc["provisions"] = [p for p in doc["provisions"] if p["id"] != "M25-non-accession"]
+    assert s.initialize(doc, record.agreement_entry(doc)) == 2
 
 
 def _replay(store: SQLiteStore) -> verify.ReplayResult:
@@ -57,7 +70,8 @@ def test_what_is_ingested_during_a_check_is_judged_by_the_next_one(tmp_path: Pat
     first = [r for r in rows if r["id"] not in LATE]
     ingest(store, list(enumerate(first, 1)))
 
-    run_check(IngestWhileReading(store, path, [r for r in rows if r["id"] in LATE]))  # type: ignore[arg-type]
+    late = [r for r in rows if r["id"] in LATE]
+    run_check(WhileReading(store, path, _ingest(late)))  # type: ignore[arg-type]
     assert store.count_observations() == len(rows)  # both stored, neither judged
     assert store.get_meta("checked_observations") == str(len(first))
     flash = {f.id for f in store.findings() if "m25-flash-ua-1" in f.evidence}
@@ -89,3 +103,31 @@ def test_a_ruling_after_new_reports_replays_against_what_the_check_read(tmp_path
     res = _replay(store)
     assert res.identical, res.differences
     assert res.observations == len(rows) - len(LATE)
+
+
+def test_an_amendment_during_a_check_or_before_a_ruling_replays_under_the_version_judged(
+        tmp_path: Path) -> None:
+    """The check judges under the version it loaded and names it in its incident entry; a
+    replay judges under that version, though a later one stands before the finding entries
+    (of the same check, or of a ruling after it)."""
+    path = tmp_path / "a.db"
+    store = new_store(path)
+    ingest(store, list(enumerate(sample_rows(), 1)))
+    run_check(WhileReading(store, path, _amend))  # type: ignore[arg-type]
+    assert store.agreement_version() == 2
+    assert any(f.provision_id == "M25-non-accession" for f in store.findings())  # judged under 1
+    res = _replay(store)
+    assert res.identical, res.differences
+
+    target = next(f for f in store.findings() if f.party == "RU" and f.evidence
+                  and f.provision_id != "M25-non-accession")
+    d, _ = disputes.file_dispute(store, target, "RU", "not ours", [], T)
+    disputes.answer(store, d["id"], "the reply", "analyst", T)
+    disputes.uphold(store, d["id"], "withdrawn", "the crater was older", "analyst", T)
+    res = _replay(store)
+    assert res.identical, res.differences
+
+    run_check(store)  # the next check judges under version 2
+    assert not any(f.provision_id == "M25-non-accession" for f in store.findings())
+    res = _replay(store)
+    assert res.identical, res.differences

@@ -63,13 +63,15 @@ def _expected(store: Store) -> tuple[list[tuple[str, bytes]], dict[str, str], di
     incidents, findings, sources, read = _derived(store)
     records = [i.to_record() for i in incidents]
     whole = _dump(_prepare(sorted(records, key=lambda r: str(r["id"])), "$"))
-    entry = incidents_entry(records, read, sources)
+    version = store.agreement_version()
+    entry = incidents_entry(records, read, sources, version)
     assert parse_entry(entry)[1]["sha256"] == hashlib.sha256(whole).hexdigest()
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     last = store.last_entry("incident")
     said = parse_entry(last.data)[1] if last is not None else {}
-    entries = [] if (said.get("sha256"), said.get("observations")) == (
-        parse_entry(entry)[1]["sha256"], read) else [("incident", entry)]
+    entries = [] if (said.get("sha256"), said.get("observations"),
+                      said.get("agreement_version")) == (
+        parse_entry(entry)[1]["sha256"], read, version) else [("incident", entry)]
     entries += [("finding", entry_bytes("finding", f.to_record())) for f in findings
                 if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)]
     gone = sorted(set(before) - {f.id for f in findings})

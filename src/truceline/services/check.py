@@ -110,21 +110,25 @@ def withdrawn_entry(finding_id: str) -> bytes:
 
 
 def incident_entries(store: Store, count: int, digest: str, observations: int,
-                     sources: list[dict[str, Any]] | None = None) -> list[tuple[str, bytes]]:
+                     sources: list[dict[str, Any]] | None = None,
+                     agreement_version: int | None = None) -> list[tuple[str, bytes]]:
     """The ``incident`` entry committing to an incident set of ``count`` incidents whose
     digest is ``digest`` (:func:`~truceline.services.verify_rows.incidents_digest`) and to
     how many observations the check read, unless the last one says both.
 
-    One entry per change of the set (its count and digest) or of the observations read, not
-    one per incident: a check replaces every incident, and ``record verify`` needs only the
-    digest to check the rows, and the count to check what the report says is unchecked
-    (meta ``checked_observations``).
+    One entry per change of the set (its count and digest), of the observations read or of
+    the agreement version judged under, not one per incident: a check replaces every
+    incident, and ``record verify`` needs only the digest to check the rows, and the count
+    to check what the report says is unchecked (meta ``checked_observations``); a replay
+    judges the observations and the version the entry names.
     """
     last = store.last_entry("incident")
     said = parse_entry(last.data)[1] if last is not None else {}
-    if said.get("sha256") == digest and said.get("observations") == observations:
+    if said.get("sha256") == digest and said.get("observations") == observations and \
+            said.get("agreement_version") == agreement_version:
         return []
-    return [("incident", incident_set_entry(count, digest, observations, sources))]
+    return [("incident", incident_set_entry(count, digest, observations, sources,
+                                            agreement_version))]
 
 
 def _changed(stored: str | None, body: bytes) -> bool:
@@ -153,14 +157,15 @@ def run_check(store: Store) -> CheckResult:
     store commits without parsing it again:
     :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
     :data:`WRITE_CHUNK` at a time, inside the one transaction."""
-    ctx = load_context(store)
+    version = store.agreement_version()
+    ctx = load_context(store, version=version)
     inp = store_input(store)
     read = inp.read
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
     incidents, findings, sources = _derive(ctx, inp, upheld)
     del inp  # the columns and facts of every report; writing needs only the count
     with store.atomic():
-        recorded = _write_incidents(store, incidents, read, sources)
+        recorded = _write_incidents(store, incidents, read, sources, version)
         changed = _write_findings(store, findings)
         store_source_estimates(store, sources)
         store.set_meta(CHECKED_META, str(read))
@@ -168,7 +173,8 @@ def run_check(store: Store) -> CheckResult:
 
 
 def _write_incidents(store: Store, incidents: list[Incident], read: int,
-                     sources: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+                     sources: list[dict[str, Any]], version: int | None
+                     ) -> list[tuple[str, bytes]]:
     """Replace the stored incidents, a chunk at a time in id order (the order the set's
     digest hashes them in, as they are encoded), then append the set's entry if it changed."""
     order = sorted(range(len(incidents)), key=lambda k: str(incidents[k].id))
@@ -179,7 +185,8 @@ def _write_incidents(store: Store, incidents: list[Incident], read: int,
         encoded = [canonical_bytes(i.to_record()) for i in part]
         digest.update(encoded)
         store.add_incidents(part, [b.decode("utf-8") for b in encoded])
-    recorded = incident_entries(store, len(incidents), digest.hexdigest(), read, sources)
+    recorded = incident_entries(store, len(incidents), digest.hexdigest(), read, sources,
+                                version)
     store.append_entries(recorded)
     return recorded
 

@@ -54,8 +54,10 @@ def context_for_doc(doc: dict[str, Any], store: Store | None = None) -> Agreemen
     return ctx
 
 
-def load_context(store: Store, *, keep: bool = False) -> AgreementContext:
-    """The store's agreement, compiled; with ``keep``, the compiled geometry is read from (or
-    kept in) the store's derived cache (:mod:`truceline.services.geometry_cache`), so the next
-    process does not compile it again."""
-    return context_for_doc(store.agreement_doc(), store if keep else None)
+def load_context(store: Store, *, keep: bool = False, version: int | None = None
+                 ) -> AgreementContext:
+    """The store's agreement (its latest version, or ``version``), compiled; with ``keep``,
+    the compiled geometry is read from (or kept in) the store's derived cache
+    (:mod:`truceline.services.geometry_cache`), so the next process does not compile it
+    again."""
+    return context_for_doc(store.agreement_doc(version), store if keep else None)

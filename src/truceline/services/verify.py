@@ -320,9 +320,10 @@ def replay(read: TileRead, log_vkey: str,
     parsed, sealed = openings.apply([_entry(e, i) for i, e in enumerate(entries)], bundle or {})
     last = max((i for i, (t, b) in enumerate(parsed) if t == "finding" or (
         t == "status_change" and b.get("subject") == "finding")), default=len(parsed))
-    judged = judged_end(parsed, last)
+    judged, version = judged_by(parsed, last)
     doc: dict[str, Any] | None = None
     docs: dict[str, dict[str, Any]] = {}
+    versions: list[dict[str, Any]] = []  # the agreement's versions, in the log's order
     obs: list[Observation] = []
     published: dict[str, Finding] = {}
     steps: list[dict[str, Any]] = []  # dispute steps the last check saw (upheld outcomes)
@@ -336,6 +337,7 @@ def replay(read: TileRead, log_vkey: str,
                     sha = body["document_sha256"]
                     docs[sha] = _fetch_document(read, sha, i)
                     doc = docs[sha] if i < last else doc
+                versions.append(docs.get(body.get("document_sha256", ""), body))
             elif t == "observation":  # each one must be valid, judged or not yet
                 o = Observation.model_validate(body)
                 if i < judged:
@@ -347,6 +349,8 @@ def replay(read: TileRead, log_vkey: str,
             elif t == "status_change" and body.get("subject") == "dispute" and i < last:
                 steps.append(body)
     upheld = dispute_life.upheld_outcomes(steps)
+    if version is not None and 1 <= version <= len(versions):
+        doc = versions[version - 1]  # what the check judged under, amended since or not
     if doc is None:
         raise IntegrityError("the log holds no agreement version", field="entries")
     if sealed:  # some entries stay committed: re-derive what the openings allow
@@ -374,23 +378,27 @@ def replay(read: TileRead, log_vkey: str,
     return ReplayResult(cp, entries, docs, len(obs), derived, list(published.values()), diffs)
 
 
-def judged_end(parsed: Sequence[tuple[str, dict[str, Any]]], last: int) -> int:
-    """The end (exclusive) of the observation entries the check that appended entry ``last``
-    judged: the first ``n`` observation entries, ``n`` as the incident entry before ``last``
-    records it (what that check read; observations ingested while it ran come after them).
-    Without such an entry (no fusion yet, an older log): every observation before ``last``."""
+def judged_by(parsed: Sequence[tuple[str, dict[str, Any]]], last: int
+              ) -> tuple[int, int | None]:
+    """What the check behind the finding entries up to entry ``last`` judged, as the
+    incident entry before ``last`` records it: the end (exclusive) of its observation entries
+    (the log's first ``n``: what it read; what was ingested while it ran comes after them)
+    and the agreement version it judged under (None: not recorded). Without the count (no
+    fusion yet, an older log): every observation before ``last``."""
     said: dict[str, Any] = next(
         (b for t, b in reversed(parsed[:last]) if t == "incident"), {})
+    v = said.get("agreement_version")
+    version = v if isinstance(v, int) and not isinstance(v, bool) else None
     n = said.get("observations")
     if not isinstance(n, int) or isinstance(n, bool):
-        return last
+        return last, version
     seen = 0
     for i, (t, _) in enumerate(parsed[:last]):
         if t == "observation":
             if seen == n:
-                return i
+                return i, version
             seen += 1
-    return last
+    return last, version
 
 
 def _entry(data: bytes, index: int) -> tuple[str, dict[str, Any]]:
@@ -514,11 +522,14 @@ def _rebuild_incidents(store: Store, entries: Sequence[bytes], at: tuple[int, di
     set it commits to, else IntegrityError naming it."""
     index, body = at
     doc: dict[str, Any] | None = None
+    versions = 0
     obs: list[Observation] = []
     for data in entries[:index]:
         t, b = parse_entry(data)
         if t == "agreement_version":
-            doc = documents.get(b.get("document_sha256", ""), b)
+            versions += 1
+            if body.get("agreement_version") in (None, versions) or doc is None:
+                doc = documents.get(b.get("document_sha256", ""), b)
         elif t == "observation" and len(obs) < body.get("observations", 0):
             obs.append(Observation.model_validate(b))
     if doc is None:

@@ -74,18 +74,26 @@ class IncidentsDigest:
 
 
 def incidents_entry(records: Sequence[dict[str, Any]], observations: int,
-                    sources: Sequence[dict[str, Any]] | None = None) -> bytes:
+                    sources: Sequence[dict[str, Any]] | None = None,
+                    agreement_version: int | None = None) -> bytes:
     """The entry a check appends when its incidents differ from the last recorded set:
     their count and digest, how many observations (the first, in log order) they were
-    fused from, and the digest of the per-source estimates the same fusion gave (what
-    ``truceline sources`` and GET /sources serve; they change only with the incidents)."""
-    return incident_set_entry(len(records), incidents_digest(records), observations, sources)
+    fused from, the agreement version judged under, and the digest of the per-source
+    estimates the same fusion gave (what ``truceline sources`` and GET /sources serve;
+    they change only with the incidents)."""
+    return incident_set_entry(len(records), incidents_digest(records), observations, sources,
+                              agreement_version)
 
 
 def incident_set_entry(count: int, digest: str, observations: int,
-                       sources: Sequence[dict[str, Any]] | None = None) -> bytes:
-    """:func:`incidents_entry` from the set's count and :func:`incidents_digest`."""
+                       sources: Sequence[dict[str, Any]] | None = None,
+                       agreement_version: int | None = None) -> bytes:
+    """:func:`incidents_entry` from the set's count and :func:`incidents_digest`;
+    ``agreement_version``: the version the check judged under (a replay uses it, whatever
+    was amended while the check ran or before a ruling's finding entries)."""
     body: dict[str, Any] = {"count": count, "observations": observations, "sha256": digest}
+    if agreement_version is not None:
+        body["agreement_version"] = agreement_version
     if sources is not None:
         body["sources_sha256"] = sources_digest(sources)
     return entry_bytes("incident", body)
