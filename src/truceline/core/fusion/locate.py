@@ -102,6 +102,10 @@ class LocateParams:
     estimate_wind: bool = True
     wind_period_s: float = 86_400.0
     wind_iterations: int = 8
+    #: The estimate's stated error (its normal equations' largest sd) times this: against
+    #: the simulator's true wind it was off by 0.8-1.5 of it (RMS per component and week,
+    #: six weeks; 1.16 pooled, z up to 3.2): the bound, not the mean (docs/fusion.md).
+    wind_sd_scale: float = 1.5
     met_temperature_sd_c: float = 0.5
     met_wind_sd_ms: float = 0.5
     wind_unknown_sd_ms: float = 4.0

@@ -27,7 +27,7 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.grouping import group
-from truceline.core.fusion.heard import HeardParams, join_heard
+from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import (
     M_ARRIVAL,
@@ -275,6 +275,12 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     redone[newg[g]] = True
     redone &= ~back
     w = np.flatnonzero(redone)
+    # stated once linked (as Fixes.stated): the joined arrivals' error as the join tested it
+    extra = joined_cov(b, new, fx, joined, params.locate, params.heard.arrival_sd_s)
+    stated = fx.stated.copy()
+    own = np.asarray(~np.isfinite(stated[w]).all(axis=(1, 2)), bool)
+    stated[w] = np.where(own[:, None, None], fx.cov[w], stated[w]) + extra[w]
+    fx = replace(fx, stated=stated)
     tg_n[w] = _group_times(b, new, fx, Gn)[w]
     o = w[role_n[w] == ROLE_ORIGIN]
     if geometry is not None and len(o):

@@ -59,7 +59,7 @@ def estimate_wind(b: FireBatch, labels: I64, cd: Candidates, fixes: Fixes,
         for k, (u, v) in wind.items():
             m = unk & (period == k)
             wu[m], wv[m] = u * cg[m] - v * sg[m], u * sg[m] + v * cg[m]
-            wsd[m] = sd[k]
+            wsd[m] = sd[k] * p.wind_sd_scale
         b = replace(b, wu=wu, wv=wv, wind_sd=wsd)
         fixes = locate(b, labels, cd, p)
     return b, fixes
