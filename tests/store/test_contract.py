@@ -111,6 +111,8 @@ def test_add_observations_idempotent_and_conflicts_change_nothing(store: Store) 
             for i in range(40)]
     assert store.add_observations(items(*bulk, a)).added == [o.id for o in bulk]
     assert store.observation("bulk39") == bulk[-1] and store.count_observations() == 44
+    # stored after the first n (what a check that read n has not read)
+    assert [store.count_observations(after=n) for n in (0, 4, 43, 44, 50)] == [44, 40, 1, 0, 0]
     with pytest.raises(NotFoundError):
         store.observation("zz")
     record_is_whole(store)

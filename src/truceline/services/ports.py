@@ -129,7 +129,9 @@ class Store(Protocol):
         ``[start, end)`` (without an ``end_time``: every one that began before ``end``), in
         (time, id) order: the monitoring a period's coverage is built from."""
 
-    def count_observations(self) -> int: ...
+    def count_observations(self, after: int = 0) -> int:
+        """How many observations are stored, or (``after``) stored after the first ``after``
+        (an index range: what a check that read ``after`` has not read)."""
 
     def replace_incidents(self, incidents: Sequence[Incident],
                           entries: Sequence[tuple[str, bytes]] = (),

@@ -139,9 +139,11 @@ def _assets(store: Store, ctx: AgreementContext, start: datetime, end: datetime
 
 
 def unchecked_observations(store: Store) -> int:
-    """How many stored observations the last check did not read (all of them before any)."""
+    """How many stored observations the last check did not read (all of them before any):
+    those after the first ``n`` it read, an index range whose cost follows them, not the
+    store."""
     seen = store.get_meta(CHECKED_META)
     if seen is None:  # a store checked before the count was kept: the last incident entry's
         last = store.last_entry("incident")
         seen = None if last is None else str(parse_entry(last.data)[1].get("observations", 0))
-    return max(store.count_observations() - int(seen or 0), 0)
+    return store.count_observations(after=int(seen or 0))

@@ -347,8 +347,10 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
             raise NotFoundError("no such observation", field="id", id=obs_id)
         return Observation.model_validate_json(row[0])
 
-    def count_observations(self) -> int:
-        return int(self._one("SELECT count(*) FROM observations")[0])
+    def count_observations(self, after: int = 0) -> int:
+        if after <= 0:
+            return int(self._one("SELECT count(*) FROM observations")[0])
+        return int(self._one("SELECT count(*) FROM observations WHERE seq > ?", (after,))[0])
 
     # -- the record ----------------------------------------------------------------------------
     def _tree(self) -> CompactRange:
