@@ -264,6 +264,14 @@ def arc_launches(
         return
     wins = dict(zip(lp.max_range_m, lp.windows(), strict=True))
     any_r = max(r for r, _, _ in wins.values())
+    # how far from the region each free burst can be and still matter: its class's range
+    # (any class's when it has none), or, of a class with no window, only as near as a burst
+    # the array heard (a cell within 2.5 sigma and a cell's size of it)
+    reach_of = {name: r for name, (r, _, _) in wins.items()}
+    cls_r = np.array([any_r if k is None else reach_of.get(k, ap.step_m) for k in cls[free]],
+                     float)
+    reach = np.full(G, np.nan)
+    reach[free] = cls_r
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
     order = np.argsort(labels, kind="stable")
@@ -282,7 +290,8 @@ def arc_launches(
         early = tu - ap.hearing_m / 250.0
         f = np.sort(by_lo[np.searchsorted(lo_sorted, early - width, "left"):
                           np.searchsorted(lo_sorted, tu + 600.0, "right")])
-        near = f[(np.hypot(fixes.x[f] - cx, fixes.y[f] - cy) <= ap.hearing_m + any_r + 2.5 * sig[f])
+        dist = np.hypot(fixes.x[f] - cx, fixes.y[f] - cy)
+        near = f[(dist <= ap.hearing_m + reach[f] + 2.5 * sig[f])
                  & (hi[f] >= early) & (lo[f] <= tu + 600.0)]
         if not len(near):
             continue
