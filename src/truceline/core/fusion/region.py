@@ -318,11 +318,12 @@ def arc_launches(
             yb, ok = fits[0]
             found.append((u, yb, (x[ok], y[ok], wt[ok], t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
+    zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
+    all_wins = list(wins.values())
     for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
             continue
-        if could_be_hit(*whole, fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf],
-                        list(wins.values()), ap.step_m):
+        if could_be_hit(*whole, zx, zy, zsig, zlo, zhi, all_wins, ap.step_m):
             continue  # the arrivals may be the burst of a shot from a located fix
         tm = float(np.average(t0, weights=wt))
         when = np.full(len(x), b.epoch + np.round(tm * 1e6).astype("timedelta64[us]"))
