@@ -215,3 +215,44 @@ def test_the_pruned_grid_keeps_every_cell_that_fits_on_ragged_grids():
             np.testing.assert_allclose(w, np.exp(-0.5 * chi2[want]) * r, rtol=1e-6)
             points += len(x)
     assert points > 5_000
+
+
+def test_a_second_burst_in_its_own_class_range_of_the_region_keeps_the_arrivals_unlocated():
+    """Two bursts across the line that the arrivals could each have fired at leave them no
+    launch: a mortar's burst 5 km from the gun (within a mortar's 8 km of the region) is such
+    a second burst, even though it is farther from the array than the array hears; the same
+    burst 30 km away (beyond a mortar's range of any point the array hears) is not, and the
+    arrivals are the tube artillery burst's launch again."""
+    rng = np.random.default_rng(11)
+    gun = (LINE_LON - 0.054, 48.0)
+    burst = synth.offset(*gun, 90.0, 9_000.0)
+    centre = synth.offset(*gun, 260.0, 16_000.0)
+    array = [centre, synth.offset(*centre, 0.0, 1_500.0)]
+    params = FusionParams(arc=ArcParams(hearing_m=20_000.0))
+
+    def fuse(mortar_km: float):  # type: ignore[no-untyped-def]
+        r = synth.Reports()
+        _two_arrivals(r, array, gun, 100.0, 0)
+        for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+            d = synth.GEOD.inv(*post, *burst)[2]
+            synth.bearing_report(r, 1, post, burst, 130.0, 3.0, rng, source=f"op-{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        mortar = synth.offset(*gun, 80.0, mortar_km * 1_000.0)
+        for k, post in enumerate(synth.posts_around(mortar, 3, rng)):
+            d = synth.GEOD.inv(*post, *mortar)[2]
+            synth.bearing_report(r, 2, post, mortar, 100.0 + mortar_km * 1_000.0 / 150.0,
+                                 3.0, rng, source=f"op-m{k}", band=(d - 1_000.0, d + 1_000.0),
+                                 explosion_type="impact")
+        r.cols["weapon_class"] = ["mortar" if e == 2 else "tube_artillery" for e in r.event]
+        return fuse_batch(r.batch(), synth.geometry(), params)
+
+    # the mortar's burst is farther from the array's middle than it hears, within 8 km of
+    # the gun: only its own class's range brings it near the region
+    assert synth.GEOD.inv(*centre, *synth.offset(*gun, 80.0, 5_000.0))[2] > 20_000.0
+    res = fuse(5.0)
+    g = int(res.labels[0])
+    assert res.role[g] != 0 and not res.prob[g].any()
+    res = fuse(30.0)
+    g = int(res.labels[0])
+    assert res.fixes.located[g] and res.role[g] == 0
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
