@@ -50,3 +50,15 @@ def test_findings_give_asdicts_records() -> None:
                 coverage=0.5)
     assert _same(plain(g), asdict(g))
     assert g.to_record()["coverage"] == 0.5 and g.to_record()["verdict"] == "compliant"
+
+
+def test_enum_members_and_known_dataclasses_take_the_fast_paths_to_asdicts_answer() -> None:
+    """A dataclass type seen before and an enum member seen before (both remembered after
+    the first) give what ``asdict`` and ``deepcopy`` give, every time."""
+    f = Finding(id="f-1", provision_id="p1", rule_kind="ceasefire", verdict=Verdict.VIOLATION,
+                party="west", evidence=("o-1",), explanation="x",
+                details={"v": [Verdict.COMPLIANT, (1, 2)]})
+    for _ in range(3):
+        assert _same(plain(f), asdict(f))
+        assert plain(Verdict.VIOLATION) is Verdict.VIOLATION
+        assert plain({"v": Verdict.COMPLIANT})["v"] is Verdict.COMPLIANT

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import fields, is_dataclass
+from enum import Enum
 from typing import Any
 
 __all__ = ["plain"]
@@ -32,20 +33,31 @@ def plain(obj: Any) -> Any:
         return [v if type(v) in atomic else plain(v) for v in obj]
     if t is tuple:
         return tuple([v if type(v) in atomic else plain(v) for v in obj])
-    if is_dataclass(obj) and not isinstance(obj, type):
+    names = _NAMES.get(t)  # a dataclass seen before: no is_dataclass per record
+    if names is None and is_dataclass(obj) and not isinstance(obj, type):
+        names = _field_names(t)
+    if names is not None:
         out = {}
-        for name in _field_names(t):
+        for name in names:
             v = getattr(obj, name)
             out[name] = v if type(v) in atomic else plain(v)
         return out
+    if t in _SELF_COPIES:  # an enum member: deepcopy returns it
+        return obj
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a named tuple
         return t(*[plain(v) for v in obj])
     if isinstance(obj, (list, tuple)):
         return t(plain(v) for v in obj)
     if isinstance(obj, dict):
         return t((plain(k), plain(v)) for k, v in obj.items())
-    return copy.deepcopy(obj)
+    out_copy = copy.deepcopy(obj)
+    if out_copy is obj and isinstance(obj, Enum) and type(obj).__deepcopy__ is Enum.__deepcopy__:
+        _SELF_COPIES.add(t)
+    return out_copy
 
+
+#: Enum types whose members ``deepcopy`` returns as they are (learnt from the first copy).
+_SELF_COPIES: set[type] = set()
 
 #: Each dataclass's field names, in order (``fields`` rebuilds that tuple on every call).
 _NAMES: dict[type, tuple[str, ...]] = {}

@@ -14,6 +14,7 @@ covariance are reported as the fix, so the ellipse shows the whole region.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,19 +51,41 @@ class ArcParams:
     chi2_max: float = 16.0
 
 
-#: Cells per block of the grid's pruning (bearing rows x range columns): 4 deg x 1.6 km.
+#: The grid's pruning, coarse to fine (bearing rows x range columns): super-blocks of 16 deg
+#: x 6.4 km, blocks of 4 deg x 1.6 km, then one range column of 1 deg; a block is tested only
+#: inside a super-block that passed, and its cells only inside a small block that passed.
+SUPER_ROWS, SUPER_COLS = 64, 16
 BLOCK_ROWS, BLOCK_COLS = 16, 4
-#: Bearing rows of the smaller blocks a passing block is tested in again (one range column
-#: each).
 SUB_ROWS = 4
 
 
+@njit(cache=True)
+def _bearings(nt: int, step_deg: float) -> tuple[F64, F64, F64, F64]:
+    """Sine and cosine of each grid row's bearing (the cells' points) and of each half-row
+    bearing (a block's middle), computed once per grid."""
+    s, c = np.empty(nt), np.empty(nt)
+    hs, hc = np.empty(2 * nt), np.empty(2 * nt)
+    for i in range(nt):
+        th = math.radians(i * step_deg)
+        s[i], c[i] = math.sin(th), math.cos(th)
+    for k in range(2 * nt):
+        th = math.radians(0.5 * k * step_deg)
+        hs[k], hc[k] = math.sin(th), math.cos(th)
+    return s, c, hs, hc
+
+
+@functools.lru_cache(maxsize=4)
+def _bearing_table(nt: int, step_deg: float) -> tuple[F64, F64, F64, F64]:
+    return _bearings(nt, step_deg)
+
+
 @njit(cache=True, error_model="numpy")
-def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, i0: int, i1: int,
-                  j0: int, j1: int, step_deg: float, step_m: float, sd: float,
-                  chi2_max: float, reach: float) -> bool:
+def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, hs: F64, hc: F64,
+                  e: F64, i0: int, i1: int, j0: int, j1: int, step_deg: float, step_m: float,
+                  sd: float, chi2_max: float, reach: float) -> bool:
     """Can any cell of bearing rows ``i0:i1`` and range columns ``j0:j1`` have a chi-square
-    at most ``chi2_max``? A lower bound over the block, from its middle point.
+    at most ``chi2_max``? A lower bound over the block, from its middle point (bearing
+    ``hs``/``hc`` at half-row ``i0 + i1 - 1``; ``e`` is scratch, one value per sensor).
 
     The chi-square is ``(1/m) sum over pairs (e_q - e_p)^2 / sd^2``, ``e_q = arr_q - d_q /
     c_q``. From the middle, any cell is reached along the middle bearing, then along an arc:
@@ -72,79 +95,92 @@ def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, i0: 
     radial one, so ``|r.(u_q - u_p)| <= s^2`` and ``|t.(u_q - u_p)| <= 2 s`` (``s = reach /
     near``), plus ``|1/c_q - 1/c_p|`` for unequal sound speeds: far from the array a
     block of kilometres in range moves the differences by milliseconds, and the bearings
-    away from the hyperbola's arms fall out whole.
+    away from the hyperbola's arms fall out whole. Only a bound: the cells that pass are
+    computed exactly (:func:`_grid_fit_blocks`), so its last bits do not matter.
     """
     m = len(sx)
     th0, th1 = math.radians(i0 * step_deg), math.radians((i1 - 1) * step_deg)
     r0, r1 = (j0 + 0.5) * step_m, (j1 - 0.5) * step_m
-    thm, rm = 0.5 * (th0 + th1), 0.5 * (r0 + r1)
-    px, py = cx + rm * math.sin(thm), cy + rm * math.cos(thm)
+    rm = 0.5 * (r0 + r1)
+    px, py = cx + rm * hs[i0 + i1 - 1], cy + rm * hc[i0 + i1 - 1]
     near = r0 - reach
     s = reach / near if near > 0.0 else 2.0
     radial, tangential = (s * s, 2.0 * s) if s < 1.0 else (2.0, 2.0)
     move_r, move_t = 0.5 * (r1 - r0), 0.5 * r1 * (th1 - th0)
+    for q in range(m):  # each sensor's distance once (sqrt: a bound needs no last bit)
+        dx, dy = px - sx[q], py - sy[q]
+        e[q] = arr[q] - math.sqrt(dx * dx + dy * dy) / c[q]
     lb = 0.0
     for q in range(m):
-        eq = arr[q] - math.hypot(px - sx[q], py - sy[q]) / c[q]
         for p in range(q + 1, m):
-            ep = arr[p] - math.hypot(px - sx[p], py - sy[p]) / c[p]
             dc = abs(1.0 / c[q] - 1.0 / c[p])
             cmin = min(c[q], c[p])
             slack = (move_r * (radial / cmin + dc) + move_t * (tangential / cmin + dc))
-            gap = abs(eq - ep) - slack * (1.0 + 1e-9) - 1e-12
+            gap = abs(e[q] - e[p]) - slack * (1.0 + 1e-9) - 1e-12
             if gap > 0.0:
                 lb += (gap / sd) ** 2
     return lb / m <= chi2_max * (1.0 + 1e-9) + 1e-9
 
 
 @njit(cache=True, error_model="numpy")
-def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, nt: int,
-                     nr: int, step_deg: float, step_m: float, sd: float, chi2_max: float,
-                     rows: int, cols: int) -> tuple[F64, F64]:
-    """Chi-square of the arrival-time differences and the implied emission time at the
-    cells of the polar grid around ``(cx, cy)`` that can fit: blocks of ``rows`` x ``cols``
-    cells (then of ``SUB_ROWS`` x 1 inside them) whose lower bound (:func:`_block_passes`)
-    exceeds ``chi2_max`` are skipped whole, their chi-square left +inf. Every cell that can
-    fit is computed, so the region is that of the full grid at a fraction of its cost (the
-    check's largest single cost on a month of a dense line before). One thread: most calls
-    are a few hundred cells, and numba's threads spent more waiting than working on them."""
-    m = len(sx)
+def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, sin_t: F64,
+                     cos_t: F64, hs: F64, hc: F64, nr: int, step_deg: float, step_m: float,
+                     sd: float, chi2_max: float) -> tuple[I64, F64, F64]:
+    """The cells of the polar grid around ``(cx, cy)`` whose chi-square of the
+    arrival-time differences is at most ``chi2_max``: their index (row-major, ascending),
+    chi-square and implied emission time. Blocks whose lower bound (:func:`_block_passes`)
+    exceeds ``chi2_max`` are skipped whole, coarse to fine (:data:`SUPER_ROWS` ...); every
+    cell that can fit is computed, so the region is that of the full grid at a fraction of
+    its cost (the check's largest single cost on a month of a dense line before). One
+    thread: most calls are a few hundred cells, and numba's threads spent more waiting than
+    working on them."""
+    m, nt = len(sx), len(sin_t)
     reach = 0.0
     for q in range(m):
         reach = max(reach, math.hypot(sx[q] - cx, sy[q] - cy))
-    chi2 = np.full(nt * nr, np.inf)
-    t0 = np.zeros(nt * nr)
-    nbi = (nt + rows - 1) // rows
-    nbj = (nr + cols - 1) // cols
+    idx = np.empty(nt * nr, np.int64)
+    chi2 = np.empty(nt * nr)
+    t0 = np.empty(nt * nr)
+    n = 0
     e = np.empty(m)
-    for bi in range(nbi):
-        i0, i1 = bi * rows, min(nt, (bi + 1) * rows)
-        for bj in range(nbj):
-            j0, j1 = bj * cols, min(nr, (bj + 1) * cols)
-            if not _block_passes(cx, cy, sx, sy, arr, c, i0, i1, j0, j1, step_deg, step_m,
-                                 sd, chi2_max, reach):
+    eb = np.empty(m)
+    for si0 in range(0, nt, SUPER_ROWS):
+        si1 = min(nt, si0 + SUPER_ROWS)
+        for sj0 in range(0, nr, SUPER_COLS):
+            sj1 = min(nr, sj0 + SUPER_COLS)
+            if not _block_passes(cx, cy, sx, sy, arr, c, hs, hc, eb, si0, si1, sj0, sj1,
+                                 step_deg, step_m, sd, chi2_max, reach):
                 continue
-            for k0 in range(i0, i1, SUB_ROWS):  # the same test on smaller blocks inside
-                k1 = min(i1, k0 + SUB_ROWS)
-                for j in range(j0, j1):
-                    if not _block_passes(cx, cy, sx, sy, arr, c, k0, k1, j, j + 1, step_deg,
-                                         step_m, sd, chi2_max, reach):
+            for i0 in range(si0, si1, BLOCK_ROWS):
+                i1 = min(si1, i0 + BLOCK_ROWS)
+                for j0 in range(sj0, sj1, BLOCK_COLS):
+                    j1 = min(sj1, j0 + BLOCK_COLS)
+                    if not _block_passes(cx, cy, sx, sy, arr, c, hs, hc, eb, i0, i1, j0, j1,
+                                         step_deg, step_m, sd, chi2_max, reach):
                         continue
-                    r = (j + 0.5) * step_m
-                    for i in range(k0, k1):
-                        th = math.radians(i * step_deg)
-                        x, y = cx + r * math.sin(th), cy + r * math.cos(th)
-                        mean = 0.0
-                        for q in range(m):
-                            e[q] = arr[q] - math.hypot(x - sx[q], y - sy[q]) / c[q]
-                            mean += e[q]
-                        mean /= m
-                        s2 = 0.0
-                        for q in range(m):
-                            s2 += ((e[q] - mean) / sd) ** 2
-                        chi2[i * nr + j] = s2
-                        t0[i * nr + j] = mean
-    return chi2, t0
+                    for k0 in range(i0, i1, SUB_ROWS):
+                        k1 = min(i1, k0 + SUB_ROWS)
+                        for j in range(j0, j1):
+                            if not _block_passes(cx, cy, sx, sy, arr, c, hs, hc, eb, k0, k1,
+                                                 j, j + 1, step_deg, step_m, sd, chi2_max,
+                                                 reach):
+                                continue
+                            r = (j + 0.5) * step_m
+                            for i in range(k0, k1):
+                                x, y = cx + r * sin_t[i], cy + r * cos_t[i]
+                                mean = 0.0
+                                for q in range(m):
+                                    e[q] = arr[q] - math.hypot(x - sx[q], y - sy[q]) / c[q]
+                                    mean += e[q]
+                                mean /= m
+                                s2 = 0.0
+                                for q in range(m):
+                                    s2 += ((e[q] - mean) / sd) ** 2
+                                if s2 <= chi2_max:
+                                    idx[n], chi2[n], t0[n] = i * nr + j, s2, mean
+                                    n += 1
+    order = np.argsort(idx[:n])
+    return idx[:n][order], chi2[:n][order], t0[:n][order]
 
 
 def arc_region(sx: F64, sy: F64, arr: F64, c: F64,
@@ -156,14 +192,13 @@ def arc_region(sx: F64, sy: F64, arr: F64, c: F64,
     sx, sy = np.asarray(sx, float), np.asarray(sy, float)
     cx, cy = float(sx.mean()), float(sy.mean())
     nt, nr = round(360.0 / p.step_deg), int(p.hearing_m // p.step_m)
-    chi2, t0 = _grid_fit_blocks(cx, cy, sx, sy, np.asarray(arr, float), np.asarray(c, float),
-                                nt, nr, p.step_deg, p.step_m, p.tdoa_sd_s, p.chi2_max,
-                                BLOCK_ROWS, BLOCK_COLS)
-    keep = np.flatnonzero(np.asarray(chi2) <= p.chi2_max)
+    keep, chi2, t0 = _grid_fit_blocks(cx, cy, sx, sy, np.asarray(arr, float),
+                                      np.asarray(c, float), *_bearing_table(nt, p.step_deg),
+                                      nr, p.step_deg, p.step_m, p.tdoa_sd_s, p.chi2_max)
     th = np.radians(keep // nr * p.step_deg)
     r = (keep % nr + 0.5) * p.step_m
-    w = np.exp(-0.5 * np.asarray(chi2)[keep]) * r  # a polar cell's area grows with its radius
-    return cx + r * np.sin(th), cy + r * np.cos(th), w, np.asarray(t0)[keep]
+    w = np.exp(-0.5 * chi2) * r  # a polar cell's area grows with its radius
+    return cx + r * np.sin(th), cy + r * np.cos(th), w, t0
 
 
 #: Slack of a grid point's implied emission time (s): its 400 m cell and the air.
@@ -229,6 +264,14 @@ def arc_launches(
         return
     wins = dict(zip(lp.max_range_m, lp.windows(), strict=True))
     any_r = max(r for r, _, _ in wins.values())
+    # how far from the region each free burst can be and still matter: its class's range
+    # (any class's when it has none), or, of a class with no window, only as near as a burst
+    # the array heard (a cell within 2.5 sigma and a cell's size of it)
+    reach_of = {name: r for name, (r, _, _) in wins.items()}
+    cls_r = np.array([any_r if k is None else reach_of.get(k, ap.step_m) for k in cls[free]],
+                     float)
+    reach = np.full(G, np.nan)
+    reach[free] = cls_r
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
     order = np.argsort(labels, kind="stable")
@@ -247,7 +290,8 @@ def arc_launches(
         early = tu - ap.hearing_m / 250.0
         f = np.sort(by_lo[np.searchsorted(lo_sorted, early - width, "left"):
                           np.searchsorted(lo_sorted, tu + 600.0, "right")])
-        near = f[(np.hypot(fixes.x[f] - cx, fixes.y[f] - cy) <= ap.hearing_m + any_r + 2.5 * sig[f])
+        dist = np.hypot(fixes.x[f] - cx, fixes.y[f] - cy)
+        near = f[(dist <= ap.hearing_m + reach[f] + 2.5 * sig[f])
                  & (hi[f] >= early) & (lo[f] <= tu + 600.0)]
         if not len(near):
             continue
@@ -274,11 +318,12 @@ def arc_launches(
             yb, ok = fits[0]
             found.append((u, yb, (x[ok], y[ok], wt[ok], t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
+    zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
+    all_wins = list(wins.values())
     for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
             continue
-        if could_be_hit(*whole, fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf],
-                        list(wins.values()), ap.step_m):
+        if could_be_hit(*whole, zx, zy, zsig, zlo, zhi, all_wins, ap.step_m):
             continue  # the arrivals may be the burst of a shot from a located fix
         tm = float(np.average(t0, weights=wt))
         when = np.full(len(x), b.epoch + np.round(tm * 1e6).astype("timedelta64[us]"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,7 +51,12 @@ def _utc_text(us: int) -> str:
     return (_UNIX + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
 
 
-def _mode(values: Iterable[Any]) -> Any:
+def _mode(values: NDArray[np.object_]) -> Any:
+    """The most common value but None (the first seen of a tie); None when there is none.
+    One value is its own mode: most groups are one report, and a Counter each cost more than
+    the rest of their incident."""
+    if len(values) == 1:
+        return values[0]
     c = Counter(v for v in values if v is not None)
     return c.most_common(1)[0][0] if c else None
 
