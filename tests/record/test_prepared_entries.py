@@ -31,7 +31,14 @@ from truceline.core.record.canonical import (
     entry_bytes,
     prepared_entry,
 )
-from truceline.core.record.commit import commit_entry, commit_prepared, json_canonical
+from truceline.core.record.commit import (
+    Salts,
+    commit_entry,
+    commit_prepared,
+    commit_prepared_text,
+    json_canonical,
+    raw_openings_text,
+)
 from truceline.errors import ValidationError
 
 scalars = (st.none() | st.booleans() | st.integers()
@@ -141,3 +148,43 @@ def test_real_incidents_and_findings_encode_and_commit_the_same() -> None:
     for rec in findings:
         assert bytes(prepared_entry("finding", rec)) == entry_bytes("finding", rec)
         _same_commit("finding", rec)
+
+
+def _fixed_salts(n: int = 4096) -> Salts:
+    """Salts that are known bytes (the same sequence for every instance)."""
+    s = Salts()
+    s.buf = b"".join(k.to_bytes(32, "big") for k in range(1, n + 1))
+    return s
+
+
+def test_salts_taken_at_once_are_the_salts_given_one_by_one() -> None:
+    a, b = _fixed_salts(10), _fixed_salts(10)
+    assert a.take(3) == b() + b() + b()  # the same stream either way
+    assert a() == b() and a.take(2) == b() + b()
+    live = Salts()
+    got = live.take(300)  # past the buffer: the rest by single calls, fresh
+    assert len(got) == 300 * 32 and live.take(1) != got[-32:]
+
+
+@given(bodies)
+@settings(max_examples=200)
+def test_commit_prepared_text_is_commit_prepared_and_its_openings(body: dict[str, Any]) -> None:
+    for t in ("finding", "observation", "status_change", "incident", "notification"):
+        p = prepared_entry(t, body)
+        want, raw = commit_prepared(p, _fixed_salts())
+        assert commit_prepared_text(p, _fixed_salts()) == (
+            want, raw_openings_text(raw) if raw else None)
+
+
+def test_commit_prepared_text_on_observations_and_bodies_committed_already() -> None:
+    text = files("truceline.examples").joinpath("march2025_sample.jsonl").read_text("utf-8")
+    c = {"c": "ab" * 32}
+    bodies_ = [Observation.model_validate_json(x).to_record() for x in text.splitlines() if x]
+    for body in [*bodies_, {"id": c, "x": c}, {"id": c, "kind": "fire"}, {"kind": "fire"}]:
+        p = prepared_entry("observation", body)
+        want, raw = commit_prepared(p, _fixed_salts())
+        got = commit_prepared_text(p, _fixed_salts())
+        assert got == (want, raw_openings_text(raw) if raw else None)
+        # and the path it replaced in ingest: commit_entry of the entry's bytes
+        old, _ = commit_entry(entry_bytes("observation", body), _fixed_salts())
+        assert got[0] == old

@@ -8,6 +8,7 @@ verification must be the same as with no child at all (everything in the calling
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,43 @@ def test_errors_are_the_same_and_nothing_is_stored(tmp_path: Path, processes: An
                     sig.value.message))
     assert got[0][1:3] == (151, "lat") and got[1][1:3] == (21, "signature")
     assert got[:2] == got[2:]
+
+
+def _variants(rec: dict[str, Any]) -> list[Any]:
+    """``rec`` and inputs that validate to the same record but are other inputs: keys in
+    another order, an int where a float is kept, a zero of either sign, a blank field, a
+    time with an offset; and inputs that are no JSON (a tuple value)."""
+    out: list[Any] = [rec, dict(reversed(rec.items())), {**rec, "description": None},
+                      {**rec, "description": ""}, {**rec, "lon": 37.0}, {**rec, "lon": 37},
+                      {**rec, "lon": 0.0}, {**rec, "lon": -0.0}, {**rec, "count": 1},
+                      {**rec, "time": rec["time"].replace("Z", "+00:00")},
+                      {**rec, "time": "2025-03-21T22:05:00+02:00"}, {**rec, "armed": False},
+                      {**rec, "description": "caf\u00e9 \u2028 \"q\""}]
+    return out
+
+
+def test_the_input_digest_is_the_same_when_the_record_is_encoded_once() -> None:
+    """Ingest digests an input that is its own canonical record from the bytes it stores
+    (not encoding it twice): the digest is :func:`input_digest`'s, for every kind of input."""
+    from truceline.services.ingest_prepare import input_digest, prepare_chunk, record_digest
+
+    data = rows(200)
+    keyring = {SOURCES[k]: [(signer(k).public_key, False)] for k in range(4)}
+    canon = []  # what a source that submits what it signed sends: the fast path's inputs
+    for r in data:
+        with contextlib.suppress(ObservationError):
+            canon.append(parse_observation(r).to_record())
+    assert canon[0] == parse_observation(canon[0]).to_record()
+    inputs = [v for rec in canon[:40] for v in _variants(rec)] + canon + data
+    for known in (frozenset(), frozenset(r["id"] for r in data)):
+        items, _, _ = prepare_chunk(list(enumerate(inputs)), keyring, True, known)
+        seen = 0
+        for rec, item in zip(inputs, items, strict=True):
+            if hasattr(item, "digest"):
+                assert item.digest == input_digest(rec), rec
+                seen += 1
+        assert seen > len(inputs) // 2
+    rec = canon[0]
+    body = submissions.submission_messages([rec])[0][0]
+    assert record_digest(rec, rec, body) == input_digest(rec)
+    assert record_digest({**rec, "lon": (1,)}, rec, body) == input_digest({**rec, "lon": (1,)})

@@ -33,8 +33,7 @@ from truceline.core.record.canonical import prepared_entry
 from truceline.core.record.commit import (
     CommittedEntry,
     Salts,
-    commit_prepared,
-    raw_openings_text,
+    commit_prepared_text,
 )
 from truceline.core.record.signing import verify_many
 from truceline.core.resubmissions import duplicates
@@ -72,6 +71,20 @@ def input_digest(record: Mapping[str, Any]) -> bytes | None:
     except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def record_digest(record: Any, canonical: Mapping[str, Any], body: bytes) -> bytes | None:
+    """:func:`input_digest` of ``record`` given its validated ``canonical`` record
+    (``to_record()``) and that record's canonical bytes ``body``: when the input is already
+    its canonical record (the same keys in the same order, the same values of the same
+    types: what a source sends when it submits what it signed), the digest's encoding is
+    those bytes and the record is not encoded twice. A zero (whose sign a float equality
+    would not see) or any difference takes :func:`input_digest`."""
+    if (type(record) is dict and record == canonical and 0 not in record.values()
+            and list(record) == list(canonical)
+            and list(map(type, record.values())) == list(map(type, canonical.values()))):
+        return hashlib.sha256(body).digest()
+    return input_digest(record)
 
 
 class Invalid(NamedTuple):
@@ -145,7 +158,6 @@ def prepare_chunk(chunk: Sequence[tuple[int, Any]], keys: Keys, require_signatur
     parts: list[tuple[int, bytes | None, dict[str, Any], bytes, bytes, str | None]] = []
     msgs: list[bytes | None] = []
     for line, rec in chunk:
-        digest = input_digest(rec)
         try:
             o = parse_observation(rec, line=line)
         except ObservationError as exc:
@@ -155,16 +167,17 @@ def prepare_chunk(chunk: Sequence[tuple[int, Any]], keys: Keys, require_signatur
         r = o.to_record()
         if o.id in known:
             data = submission_messages([r])[0][0]  # to compare with the stored record
+            digest = record_digest(rec, r, data)
             out.append(PreparedObservation(line, digest, o.id, o.kind, o.time, o.arrival_time,
                                            o.lon, o.lat, o.observer_lon, o.observer_lat,
                                            o.source_id, data, b"", None, None, False))
             continue
         pe = prepared_entry("observation", r)
         data = pe.body
-        committed, raw = commit_prepared(pe, salt)
+        committed, ops = commit_prepared_text(pe, salt)
         obs.append(o)
         msgs.append(message_of(r, data))
-        parts.append((line, digest, r, data, committed, raw_openings_text(raw) if raw else None))
+        parts.append((line, record_digest(rec, r, data), r, data, committed, ops))
         out.append(o)  # type: ignore[arg-type]  # replaced below, once its signature is known
     pol = apply_policy(obs, keys, require_signatures=require_signatures, messages=msgs)
     errors = pol.finish(verify_many(pol.pks, pol.msgs, pol.sigs), obs) if pol.idx else pol.errors

@@ -229,16 +229,18 @@ def prepared_entry(entry_type: str, body: Mapping[str, Any]) -> PreparedEntry:
     """:func:`entry_bytes` of ``body``, as a :class:`PreparedEntry` (same bytes, same errors)."""
     _check_type(entry_type, body)
     try:
-        if any(type(k) is not str for k in body):
-            raise TypeError
         names = tuple(sorted(body))  # canonical order: by code point, as strings sort
         parts = []
         spans = array("I")
         add = spans.append
         at = 9  # past '{"body":{'
-        for k in names:
-            key = _key_bytes(k)
-            v = _field_bytes(body[k])
+        known = _KEYS.get
+        for k in names:  # _key_bytes and _field_bytes inlined for keys seen and text (hot)
+            if type(k) is not str:
+                raise TypeError
+            key = known(k) or _key_bytes(k)
+            x = body[k]
+            v = encode_basestring(x).encode("utf-8") if type(x) is str else _field_bytes(x)
             at += len(key)
             add(at)
             at += len(v)

@@ -24,6 +24,7 @@ it still verifies, and :func:`is_committed` tells it apart.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import itertools
@@ -48,6 +49,7 @@ __all__ = [
     "commit_body",
     "commit_entry",
     "commit_prepared",
+    "commit_prepared_text",
     "commitment",
     "committed_fields",
     "full_entry_bytes",
@@ -76,6 +78,14 @@ class Salts:
             self.buf, self.pos = os.urandom(SALT_BYTES * 256), 0
         self.pos += SALT_BYTES
         return self.buf[self.pos - SALT_BYTES : self.pos]
+
+    def take(self, n: int) -> bytes:
+        """The next ``n`` salts at once, as one string: the same bytes as ``n`` calls."""
+        size = n * SALT_BYTES
+        if self.pos + size <= len(self.buf):
+            self.pos += size
+            return self.buf[self.pos - size : self.pos]
+        return b"".join([self() for _ in range(n)])
 
 #: The fields each entry type keeps in clear; every other field is committed. ``None``: the
 #: whole entry is public. A type missing here commits every field.
@@ -255,6 +265,49 @@ def commit_prepared(entry: PreparedEntry, salt: Callable[[], bytes]
         at = b
     out.append(entry[at:])
     return b"".join(out), openings
+
+
+@functools.lru_cache(maxsize=1024)
+def _committing(entry_type: str, names: tuple[str, ...]
+                ) -> tuple[tuple[int, ...], tuple[Any, ...], tuple[bytes, ...]]:
+    """For a body with these field names (in canonical order): the indexes of the committed
+    fields, each one's hash prefix and its name as an openings key (``"name":["``)."""
+    clear = CLEAR.get(entry_type, frozenset()) or frozenset()
+    idx = tuple(n for n, k in enumerate(names) if k not in clear)
+    return (idx, tuple(_prefix(entry_type, names[n]) for n in idx),
+            tuple(encode_basestring(names[n]).encode("utf-8") + b':["' for n in idx))
+
+
+def commit_prepared_text(entry: PreparedEntry, salts: Salts) -> tuple[bytes, str | None]:
+    """``commit_prepared(entry, salts)`` and its openings as :func:`raw_openings_text` (None
+    when nothing is committed): the same bytes and text for the same salts, in one pass.
+    Ingest commits every observation this way (issue 21: ~11 fields per observation, each
+    with a salt, a hash and its opening's text, were a sixth of the worker's time)."""
+    t = entry.entry_type
+    if CLEAR.get(t, frozenset()) is None:
+        c, raw = commit_prepared(entry, salts)
+        return c, raw_openings_text(raw) if raw else None
+    idx, prefixes, keys = _committing(t, entry.names)
+    sp = entry.spans
+    if not idx or any(entry.startswith(_COMMITMENT_HEAD, sp[2 * n]) for n in idx):
+        c, raw = commit_prepared(entry, salts)
+        return c, raw_openings_text(raw) if raw else None
+    block = salts.take(len(idx))
+    hexes = binascii.hexlify(block)
+    out: list[bytes] = []
+    ops: list[bytes] = []
+    at = 0
+    for j, n in enumerate(idx):
+        a, b = sp[2 * n], sp[2 * n + 1]
+        v = entry[a:b]
+        h = prefixes[j].copy()
+        h.update(block[32 * j : 32 * j + 32])
+        h.update(v)
+        out += (entry[at:a], b'{"c":"', binascii.hexlify(h.digest()), b'"}')
+        ops.append(b"".join((keys[j], hexes[64 * j : 64 * j + 64], b'",', v, b"]")))
+        at = b
+    out.append(entry[at:])
+    return b"".join(out), (b"{" + b",".join(ops) + b"}").decode("utf-8")
 
 
 def raw_openings_text(ops: Sequence[RawOpening]) -> str:
