@@ -284,15 +284,11 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
         per page from where the last one ended, so that a reader of the whole store holds
         one page of records, not all of them. ``upto``: only rows with ``seq <= upto``
         (appends number them 1, 2, ... under the write lock, in the log's order)."""
-        after: tuple[str, str] | None = None
-        bound = "" if upto is None else f"seq <= {int(upto)}"
+        after, cap = ("", ""), 2**62 if upto is None else int(upto)  # times are never ""
         while True:
-            conds = [c for c in (bound, "" if after is None else
-                                 "time >= ? AND (time > ? OR id > ?)") if c]
-            where = f" WHERE {' AND '.join(conds)}" if conds else ""
-            rows = self._all(f"SELECT time, id, record FROM observations{where} ORDER BY "
-                             f"time, id LIMIT {int(size)}", () if after is None else
-                             (after[0], after[0], after[1]))
+            rows = self._all("SELECT time, id, record FROM observations WHERE seq <= ? AND time "
+                             ">= ? AND (time > ? OR id > ?) ORDER BY time, id LIMIT "
+                             f"{int(size)}", (cap, after[0], after[0], after[1]))
             if not rows:
                 return
             after = (rows[-1][0], rows[-1][1])
@@ -348,9 +344,8 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
         return Observation.model_validate_json(row[0])
 
     def count_observations(self, after: int = 0) -> int:
-        if after <= 0:
-            return int(self._one("SELECT count(*) FROM observations")[0])
-        return int(self._one("SELECT count(*) FROM observations WHERE seq > ?", (after,))[0])
+        where, args = (" WHERE seq > ?", (after,)) if after > 0 else ("", ())
+        return int(self._one("SELECT count(*) FROM observations" + where, args)[0])
 
     # -- the record ----------------------------------------------------------------------------
     def _tree(self) -> CompactRange:
