@@ -304,8 +304,18 @@ def joined_cov(b: FireBatch, labels: I64, fx: Fixes, joined: NDArray[np.bool_],
     A, _ = _normal(r, J, use.astype(float), rw.g, G)
     M, _ = _normal(r, J, extra * k, rw.g, G)
     g = np.flatnonzero((np.bincount(rw.g, extra, minlength=G) > 0) & fx.located
-                       & (np.abs(np.linalg.det(A)) > 0))
+                       & (np.linalg.cond(A) < _COND_MAX))
     if len(g):
         Ai = np.linalg.inv(A[g])
-        out[g] = (Ai @ M[g] @ Ai)[:, :2, :2]
+        add = (Ai @ M[g] @ Ai)[:, :2, :2]
+        # roundoff can leave a sandwich of a nearly singular system indefinite: such a
+        # fix's own covariance already says it is unbounded; add nothing rather than that
+        ok = (add[:, 0, 0] >= 0) & (add[:, 1, 1] >= 0) & (np.linalg.det(add) >= -1e-9 * (
+            add[:, 0, 0] * add[:, 1, 1])) & np.isfinite(add).all(axis=(1, 2))
+        out[g[ok]] = add[ok]
     return out
+
+
+#: Normal equations worse conditioned than this are not inverted for the joined arrivals'
+#: term (their inverse is roundoff: a fix of arrivals nearly on one line).
+_COND_MAX = 1e10
