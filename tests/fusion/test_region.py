@@ -3,6 +3,8 @@ burst across the line leaves no other reading."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tests.fusion import synth
@@ -10,6 +12,31 @@ from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
 from truceline.core.fusion.region import ArcParams, arc_region
 
+
+def _banded(r: synth.Reports, event: int, place: tuple[float, float], t: float,
+            rng: np.random.Generator, prefix: str, **kw: Any) -> None:
+    """Three posts around ``place`` report it at ``t``: a bearing (3 deg) and a +-1 km band."""
+    for k, post in enumerate(synth.posts_around(place, 3, rng)):
+        d = synth.GEOD.inv(*post, *place)[2]
+        synth.bearing_report(r, event, post, place, t, 3.0, rng, source=f"{prefix}{k}",
+                             band=(d - 1_000.0, d + 1_000.0), **kw)
+
+
+def _same_as_full_grid(sx: Any, sy: Any, arr: Any, c: Any, p: ArcParams) -> int:
+    """Assert ``arc_region`` gives the full numpy grid's fitting cells, in the grid's order;
+    how many (0 where a cell lies on the edge: numpy's and numba's last bits may differ)."""
+    chi2, t0, gx, gy = _full_grid(sx, sy, arr, c, p)
+    if (np.abs(chi2 - p.chi2_max) < 1e-7).any():
+        return 0
+    want = np.flatnonzero(chi2 <= p.chi2_max)
+    x, y, w, t = arc_region(sx, sy, arr, c, p)
+    assert len(x) == len(want)
+    np.testing.assert_allclose(x, gx[want], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(y, gy[want], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t, t0[want], rtol=0, atol=1e-9)
+    r = np.hypot(x - sx.mean(), y - sy.mean())
+    np.testing.assert_allclose(w, np.exp(-0.5 * chi2[want]) * r, rtol=1e-6)
+    return len(x)
 
 def test_two_arrivals_put_the_bang_on_a_hyperbola_and_its_mirror():
     # sensors 1.5 km apart on the x axis; a bang 10 km away at 60 deg from north
@@ -56,16 +83,10 @@ def test_two_arrivals_become_the_launch_of_the_burst_only_when_nothing_else_fits
         r = synth.Reports()
         _two_arrivals(r, array, gun, 100.0, 0)
         if with_burst:
-            for k, post in enumerate(synth.posts_around(burst, 3, rng)):
-                d = synth.GEOD.inv(*post, *burst)[2]
-                synth.bearing_report(r, 1, post, burst, 130.0, 3.0, rng, source=f"op-{k}",
-                                     band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+            _banded(r, 1, burst, 130.0, rng, "op-", explosion_type="impact")
         if rival:  # another gun, located by three posts, in range of the burst
             other = synth.offset(*gun, 0.0, 8_000.0)
-            for k, post in enumerate(synth.posts_around(other, 3, rng)):
-                d = synth.GEOD.inv(*post, *other)[2]
-                synth.bearing_report(r, 2, post, other, 100.0, 3.0, rng, source=f"op-r{k}",
-                                     band=(d - 1_000.0, d + 1_000.0))
+            _banded(r, 2, other, 100.0, rng, "op-r")
         r.cols["weapon_class"] = ["tube_artillery"] * len(r.event)
         return fuse_batch(r.batch(), synth.geometry(), params)
 
@@ -119,18 +140,7 @@ def test_the_pruned_grid_keeps_every_cell_that_fits():
         arr = 4.0 + np.hypot(px - sx, py - sy) / c + rng.normal(0, 0.02 * rng.uniform(0.5, 4), m)
         if rng.random() < 0.15:
             arr = rng.uniform(0, 10, m)
-        chi2, t0, gx, gy = _full_grid(sx, sy, arr, c, p)
-        if (np.abs(chi2 - p.chi2_max) < 1e-7).any():
-            continue  # a cell on the edge: numpy's and numba's last bits may differ
-        want = np.flatnonzero(chi2 <= p.chi2_max)  # in the grid's order, as arc_region's
-        x, y, w, t = arc_region(sx, sy, arr, c, p)
-        assert len(x) == len(want)
-        np.testing.assert_allclose(x, gx[want], rtol=0, atol=1e-6)
-        np.testing.assert_allclose(y, gy[want], rtol=0, atol=1e-6)
-        np.testing.assert_allclose(t, t0[want], rtol=0, atol=1e-9)
-        r = np.hypot(x - sx.mean(), y - sy.mean())
-        np.testing.assert_allclose(w, np.exp(-0.5 * chi2[want]) * r, rtol=1e-6)
-        points += len(x)
+        points += _same_as_full_grid(sx, sy, arr, c, p)
     assert points > 10_000  # the sweep did exercise regions, not only empty ones
 
 
@@ -158,14 +168,8 @@ def test_a_located_gun_that_could_not_have_fired_at_the_region_in_time_does_not_
     def fuse(rival_t: float):  # type: ignore[no-untyped-def]
         r = synth.Reports()
         _two_arrivals(r, array, gun, 100.0, 0)
-        for k, post in enumerate(synth.posts_around(burst, 3, rng)):
-            d = synth.GEOD.inv(*post, *burst)[2]
-            synth.bearing_report(r, 1, post, burst, 130.0, 3.0, rng, source=f"op-{k}",
-                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
-        for k, post in enumerate(synth.posts_around(rival, 3, rng)):
-            d = synth.GEOD.inv(*post, *rival)[2]
-            synth.bearing_report(r, 2, post, rival, rival_t, 3.0, rng, source=f"op-r{k}",
-                                 band=(d - 1_000.0, d + 1_000.0))
+        _banded(r, 1, burst, 130.0, rng, "op-", explosion_type="impact")
+        _banded(r, 2, rival, rival_t, rng, "op-r")
         r.cols["weapon_class"] = ["tube_artillery"] * len(r.event)
         return fuse_batch(r.batch(), synth.geometry(), params)
 
@@ -202,18 +206,7 @@ def test_the_pruned_grid_keeps_every_cell_that_fits_on_ragged_grids():
             px, py = sx.mean() + far * np.sin(az), sy.mean() + far * np.cos(az)
             c = rng.uniform(320, 350, m) if rng.random() < 0.5 else np.full(m, 331.0)
             arr = 9.0 + np.hypot(px - sx, py - sy) / c + rng.normal(0, 0.03, m)
-            chi2, t0, gx, gy = _full_grid(sx, sy, arr, c, p)
-            if (np.abs(chi2 - p.chi2_max) < 1e-7).any():
-                continue  # a cell on the edge: numpy's and numba's last bits may differ
-            want = np.flatnonzero(chi2 <= p.chi2_max)
-            x, y, w, t = arc_region(sx, sy, arr, c, p)
-            assert len(x) == len(want)
-            np.testing.assert_allclose(x, gx[want], rtol=0, atol=1e-6)
-            np.testing.assert_allclose(y, gy[want], rtol=0, atol=1e-6)
-            np.testing.assert_allclose(t, t0[want], rtol=0, atol=1e-9)
-            r = np.hypot(x - sx.mean(), y - sy.mean())
-            np.testing.assert_allclose(w, np.exp(-0.5 * chi2[want]) * r, rtol=1e-6)
-            points += len(x)
+            points += _same_as_full_grid(sx, sy, arr, c, p)
     assert points > 5_000
 
 
@@ -233,16 +226,10 @@ def test_a_second_burst_in_its_own_class_range_of_the_region_keeps_the_arrivals_
     def fuse(mortar_km: float):  # type: ignore[no-untyped-def]
         r = synth.Reports()
         _two_arrivals(r, array, gun, 100.0, 0)
-        for k, post in enumerate(synth.posts_around(burst, 3, rng)):
-            d = synth.GEOD.inv(*post, *burst)[2]
-            synth.bearing_report(r, 1, post, burst, 130.0, 3.0, rng, source=f"op-{k}",
-                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        _banded(r, 1, burst, 130.0, rng, "op-", explosion_type="impact")
         mortar = synth.offset(*gun, 80.0, mortar_km * 1_000.0)
-        for k, post in enumerate(synth.posts_around(mortar, 3, rng)):
-            d = synth.GEOD.inv(*post, *mortar)[2]
-            synth.bearing_report(r, 2, post, mortar, 100.0 + mortar_km * 1_000.0 / 150.0,
-                                 3.0, rng, source=f"op-m{k}", band=(d - 1_000.0, d + 1_000.0),
-                                 explosion_type="impact")
+        _banded(r, 2, mortar, 100.0 + mortar_km * 1_000.0 / 150.0, rng, "op-m",
+                explosion_type="impact")
         r.cols["weapon_class"] = ["mortar" if e == 2 else "tube_artillery" for e in r.event]
         return fuse_batch(r.batch(), synth.geometry(), params)
 
