@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,7 +20,7 @@ from truceline.core.classify import Classification, CompiledGeometry, classify
 from truceline.core.counting import ReportFacts, facts_of
 from truceline.core.coverage import Coverage
 from truceline.core.incidents import Incident, Located, singleton
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, micros
 from truceline.core.precision import assignable_sectors
 from truceline.core.taxonomy import Kind
 
@@ -49,7 +49,7 @@ class Evidence:
 
     def observed_since(self, t: datetime) -> int:
         """How many counted reports were made at or after ``t``."""
-        return int(len(self.times_us) - np.searchsorted(self.times_us, _micros(t)))
+        return int(len(self.times_us) - np.searchsorted(self.times_us, micros(t)))
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,6 @@ class Reported:
     times_us: NDArray[np.int64]
     latest: datetime | None
 
-
-_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-
-def _micros(t: datetime) -> int:
-    return (t - _UNIX) // _US
 
 
 def where_obs(o: Observation) -> tuple[float, float] | None:
@@ -132,7 +125,7 @@ def gather(
         times.append(reported.latest)
     ev = Evidence(obs, incs, obs_cls, obs_row, inc_cls, inc_row, max(times) if times else None,
                   coverage=coverage)
-    own = np.fromiter((_micros(o.time) for o in obs), np.int64, len(obs))
+    own = np.fromiter((micros(o.time) for o in obs), np.int64, len(obs))
     ev.times_us = np.sort(own if reported is None else np.concatenate([own, reported.times_us]))
     if reported is not None:
         ev.facts.update(reported.facts)

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -47,6 +47,21 @@ _EXPLOSION = FireType.EXPLOSION
 #: What no stored text may hold: a NUL (PostgreSQL text cannot) or a lone surrogate (not
 #: Unicode text: it has no UTF-8 form). Refused at validation so every store behaves alike.
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+#: Where report times counted in whole microseconds start (the columns a check reads).
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(t: datetime) -> int:
+    """Whole microseconds from the Unix epoch to ``t`` (aware), as numpy's ``datetime64[us]``
+    counts them, in Python's integer arithmetic (exact, unlike a float timestamp)."""
+    return (t - UNIX_EPOCH) // _MICROSECOND
+
+
+def from_micros(us: int) -> datetime:
+    """The UTC time :func:`micros` counted as ``us``."""
+    return UNIX_EPOCH + timedelta(microseconds=us)
 
 
 class Observation(BaseModel):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from truceline.core.counting import ReportFacts, facts_of
 from truceline.core.evidence import Reported
 from truceline.core.fusion import join_columns, report_columns, take_columns
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, from_micros, micros
 from truceline.core.resubmissions import duplicates, possible_copies, superseded
 from truceline.core.taxonomy import Kind
 from truceline.services.ports import Store
@@ -36,8 +36,6 @@ from truceline.services.ports import Store
 #: Reads observations by id: those of the ids that exist, in the order asked.
 Fetch = Callable[[Sequence[str]], list[Observation]]
 
-_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 
 
 @dataclass
@@ -69,10 +67,6 @@ class CheckInput:
         return max(times) if times else None
 
 
-def _micros(t: datetime) -> int:
-    return (t - _UNIX) // _US
-
-
 def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckInput:
     """Read ``pages`` of observations once into a :class:`CheckInput` (see the module)."""
     others: list[Observation] = []
@@ -86,7 +80,7 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckIn
         others += [o for o in page if o.kind is not Kind.FIRE]
         read += len(page)
         parts.append(report_columns(fire))
-        latest.append(np.fromiter((_micros(max(o.time, o.end_time or o.time)) for o in fire),
+        latest.append(np.fromiter((micros(max(o.time, o.end_time or o.time)) for o in fire),
                                   np.int64, len(fire)))
         facts.update((o.id, facts_of(o)) for o in fire)
         edits.update(o.id for o in fire if o.supersedes is not None)
@@ -101,7 +95,7 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckIn
         facts.pop(i, None)
     cols = take_columns(cols, keep)
     last = last[keep]
-    top = (_UNIX + timedelta(microseconds=int(last.max()))) if len(last) else None
+    top = from_micros(int(last.max())) if len(last) else None
     return CheckInput(
         others=[o for o in others if o.id not in drop], fire=cols,
         reported=Reported(facts, np.asarray(cols["time_us"], np.int64), top),

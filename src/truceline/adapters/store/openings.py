@@ -21,9 +21,8 @@ from truceline.core.record.commit import (
     Opening,
     Salts,
     commit_entry,
-    commit_prepared,
+    commit_prepared_text,
     json_canonical,
-    raw_openings_text,
 )
 
 #: Schema 5: the openings of committed entry fields (one row per entry and field).
@@ -100,8 +99,7 @@ class OpeningsTable:
             elif type(data) is CommittedEntry:  # committed by ingest's worker processes
                 c, text = data.committed, data.openings
             elif type(data) is PreparedEntry:  # a check's findings: fields encoded once
-                c, raw = commit_prepared(data, salts)
-                text = raw_openings_text(raw) if raw else None
+                c, text = commit_prepared_text(data, salts)
             else:
                 c, ops = commit_entry(data, salts)
                 text = openings_text(ops) if ops else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.geo import Projection
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, micros
 from truceline.core.taxonomy import TIME_PRECISION_SECONDS
 
 __all__ = [
@@ -351,8 +351,6 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
 
 #: An absent time in a column of whole microseconds from the Unix epoch.
 NO_TIME = np.iinfo(np.int64).min
-_US = timedelta(microseconds=1)
-_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
             "distance_max_m", "lon", "lat", "temperature_c", "wind_u_ms", "wind_v_ms")
 
@@ -360,7 +358,7 @@ _NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "di
 def _micros(t: datetime | None) -> int:
     """Whole microseconds from the Unix epoch to ``t`` (aware), as numpy's ``datetime64[us]``
     would count them, in Python's own integer arithmetic."""
-    return NO_TIME if t is None else (t - _UNIX) // _US
+    return NO_TIME if t is None else micros(t)
 
 
 def report_columns(obs: Sequence[Observation]) -> dict[str, NDArray[Any]]:

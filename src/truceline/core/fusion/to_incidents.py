@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,14 +23,13 @@ from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, M_POINT, 
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
 from truceline.core.geo import Projection, choose_projection
 from truceline.core.incidents import Incident, Located, singleton
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, from_micros
 from truceline.core.taxonomy import Kind
 
 __all__ = ["Reports", "fuse", "fuse_columns", "fuse_with_sources", "incidents_from",
            "source_records"]
 
 F64 = NDArray[np.float64]
-_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
 #: Lone reports read again (:func:`incidents_from`) this many at a time.
 _READ_PART = 10_000
 I64 = NDArray[np.int64]
@@ -48,7 +46,7 @@ def _rows_of(reports: Sequence[Observation]) -> Reports:
 
 def _utc_text(us: int) -> str:
     """A report's own time from its microseconds, as ``Observation.time`` writes it (UTC)."""
-    return (_UNIX + timedelta(microseconds=us)).isoformat().replace("+00:00", "Z")
+    return from_micros(us).isoformat().replace("+00:00", "Z")
 
 
 def _mode(values: NDArray[np.object_]) -> Any:
