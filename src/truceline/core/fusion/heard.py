@@ -50,8 +50,15 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
+from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import FireBatch
-from truceline.core.fusion.locate import _ARR, Fixes, LocateParams, _normal, _residuals, _rows
+from truceline.core.fusion.locate import (
+    Fixes,
+    LocateParams,
+    measurement_rows,
+    normal_equations,
+    residuals,
+)
 
 __all__ = ["HeardParams", "heard_chi2", "join_heard", "joined_cov"]
 
@@ -297,12 +304,12 @@ def joined_cov(b: FireBatch, labels: I64, fx: Fixes, joined: NDArray[np.bool_],
     k = (sd_s / p.arrival_sd_s) ** 2 - 1.0
     if k <= 0 or not joined.any() or not G:
         return out
-    rw, _ = _rows(b, labels)
-    r, J = _residuals(rw, p, fx.x, fx.y, fx.t0, for_cov=True)
+    rw, _ = measurement_rows(b, labels)
+    r, J = residuals(rw, p, fx.x, fx.y, fx.t0, for_cov=True)
     use = np.abs(r) <= p.outlier_sigma
-    extra = use & (rw.typ == _ARR) & joined[rw.obs]
-    A, _ = _normal(r, J, use.astype(float), rw.g, G)
-    M, _ = _normal(r, J, extra * k, rw.g, G)
+    extra = use & (rw.typ == lk.ARR) & joined[rw.obs]
+    A, _ = normal_equations(r, J, use.astype(float), rw.g, G)
+    M, _ = normal_equations(r, J, extra * k, rw.g, G)
     g = np.flatnonzero((np.bincount(rw.g, extra, minlength=G) > 0) & fx.located
                        & (np.linalg.cond(A) < _COND_MAX))
     if len(g):

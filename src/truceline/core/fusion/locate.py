@@ -156,7 +156,7 @@ def ellipse(cov: F64, chi2: float = CHI2_95_2DOF) -> tuple[F64, F64, F64]:
 
 
 @dataclass(frozen=True)
-class _Rows:
+class MeasurementRows:
     """One row per measurement, sorted by group, with everything the model reads of it
     (gathered once, not once per iteration): its report and type, its group, the observer,
     the measured value (bearing, coordinate or arrival time) and its sd, a band's edges, and
@@ -179,7 +179,7 @@ class _Rows:
     k: F64
 
 
-def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
+def measurement_rows(b: FireBatch, labels: I64) -> tuple[MeasurementRows, NDArray[np.bool_]]:
     has_o = np.isfinite(b.ox) & np.isfinite(b.oy)
     use_b = has_o & np.isfinite(b.brg)
     use_band = use_b & (np.isfinite(b.dmin) | np.isfinite(b.dmax))
@@ -207,11 +207,12 @@ def _rows(b: FireBatch, labels: I64) -> tuple[_Rows, NDArray[np.bool_]]:
     band = typ == _BAND
     lo = np.where(band, np.where(np.isfinite(b.dmin[o]), b.dmin[o], 0.0), np.nan)
     hi = np.where(band, np.where(np.isfinite(b.dmax[o]), b.dmax[o], np.inf), np.nan)
-    return _Rows(typ, o, g, b.ox[o], b.oy[o], val, sd, lo, hi, c, wu, wv, b.k[o]), use_band
+    rows = MeasurementRows(typ, o, g, b.ox[o], b.oy[o], val, sd, lo, hi, c, wu, wv, b.k[o])
+    return rows, use_band
 
 
-def _residuals(
-    rw: _Rows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False,
+def residuals(
+    rw: MeasurementRows, p: LocateParams, x: F64, y: F64, t0: F64, for_cov: bool = False,
     jac: bool = True,
 ) -> tuple[F64, F64]:
     """Normalised residuals ``r`` (M,) and Jacobian ``J`` (M, 3) w.r.t. (x, y, t0)
@@ -224,7 +225,7 @@ def _residuals(
     return np.asarray(r), np.asarray(J)
 
 
-def _normal(
+def normal_equations(
     r: F64, J: F64, w: F64, g: I64, G: int
 ) -> tuple[F64, F64]:
     """Per-group ``A = sum w J J^T`` (G, 3, 3) and ``v = sum w J r`` (G, 3)."""
@@ -238,7 +239,7 @@ def locate(
     """Estimate every group's position at once; see the module docstring for the model."""
     p = params or LocateParams()
     G = int(labels.max()) + 1 if len(labels) else 0
-    rw, use_band = _rows(b, labels)
+    rw, use_band = measurement_rows(b, labels)
     x, y = _start(b, cd, labels, G, use_band)
     x, y = _bancroft(b, labels, G, x, y)
     mx, my, robust = _best_crossing(b, labels, G, p.crossing_pairs, p.inlier_sigma)
@@ -260,18 +261,18 @@ def locate(
             np.asarray(t0, float), np.asarray(prior_t, float),
             np.ascontiguousarray(robust[rw.g]), p.iterations, p.band_wall_frac, p.band_wall_m,
             p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
-    r, _ = _residuals(rw, p, x, y, t0, jac=False)
+    r, _ = residuals(rw, p, x, y, t0, jac=False)
     with PARALLEL:
         _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
     bad_row = np.abs(r) > p.outlier_sigma
-    rc, Jc = _residuals(rw, p, x, y, t0, for_cov=True)
+    rc, Jc = residuals(rw, p, x, y, t0, for_cov=True)
     wc = np.where(bad_row, w, 1.0)
     # a fix resting on one or two bearings alone cannot tell a wild one: their weight in the
     # covariance is lowered so that the ellipse still covers 95 % (heavy_tail_factor)
     n_brg = np.bincount(rw.g[rw.typ == _BRG], minlength=G)
     lone = np.where((n_brg <= 2) & ~has_t, n_brg, 0)
     wc = np.where(rw.typ == _BRG, wc / heavy_tail_factor(lone, p)[rw.g], wc)
-    A, _ = _normal(rc, Jc, wc, rw.g, G)
+    A, _ = normal_equations(rc, Jc, wc, rw.g, G)
     cov = _marginal_xy(A, has_t) + _air_cov(A, b, rw, p, x, y, Jc, wc, G)
     stated = _two_roots(b, rw, p, x, y) if p.two_roots else np.full((G, 2, 2), np.nan)
     # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
@@ -312,7 +313,7 @@ def locate(
     return Fixes(x, y, t0, cov, located, method, rms, outlier, widen, stated)
 
 
-def _two_roots(b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64) -> F64:
+def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F64) -> F64:
     """The covariance to state (:attr:`Fixes.stated`; NaN where none) of fixes that are
     exactly determined by a curve crossing another twice: exactly three arrival times and
     nothing else (two hyperbolas), or one bearing (with or without its band) and two arrival
@@ -363,7 +364,7 @@ def _two_roots(b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64) -> F64:
 _Crossing = tuple[F64, F64, F64, NDArray[np.bool_]]  # x, y, emission time, physical
 
 
-def _hyperbola_crossings(rw: _Rows, i1: I64, n: I64) -> list[_Crossing]:
+def _hyperbola_crossings(rw: MeasurementRows, i1: I64, n: I64) -> list[_Crossing]:
     """Both crossings of the two hyperbolas of three arrival times (rows ``i1 .. i1 + 2``)."""
     i2, i3 = i1 + 1, i1 + 2
     ce = (rw.c[i1] + rw.c[i2] + rw.c[i3]) / 3.0 * rw.k[i1]  # grid metres per second
@@ -393,7 +394,7 @@ def _hyperbola_crossings(rw: _Rows, i1: I64, n: I64) -> list[_Crossing]:
     return out
 
 
-def _ray_crossings(rw: _Rows, i0: I64, n: I64) -> list[_Crossing]:
+def _ray_crossings(rw: MeasurementRows, i0: I64, n: I64) -> list[_Crossing]:
     """Both crossings of a bearing's ray (row ``i0``) with the hyperbola of two arrival times
     (the group's last two rows). On the ray ``p = o + r u``, ``|p - s_2| - |p - s_1| = D``
     (``D = c (a_2 - a_1)``) squared is ``alpha + beta r = 2 D |p - s_1|`` with ``alpha =
@@ -426,7 +427,7 @@ def _ray_crossings(rw: _Rows, i0: I64, n: I64) -> list[_Crossing]:
     return out
 
 
-def _refit(b: FireBatch, rw: _Rows, p: LocateParams, tg: I64, x0: F64, y0: F64, t0: F64
+def _refit(b: FireBatch, rw: MeasurementRows, p: LocateParams, tg: I64, x0: F64, y0: F64, t0: F64
            ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
     """The groups ``tg`` fitted again from ``(x0, y0, t0)`` on their rows alone: each one's
     (x, y) covariance, position, and whether every residual is within ``outlier_sigma``."""
@@ -434,8 +435,8 @@ def _refit(b: FireBatch, rw: _Rows, p: LocateParams, tg: I64, x0: F64, y0: F64, 
     new = np.full(int(rw.g.max(initial=-1)) + 1, -1, np.int64)
     new[tg] = np.arange(K)
     sel = np.flatnonzero(new[rw.g] >= 0)
-    sub = replace(_Rows(**{f: getattr(rw, f)[sel] for f in _Rows.__dataclass_fields__}),
-                  g=new[rw.g[sel]])
+    fields = MeasurementRows.__dataclass_fields__
+    sub = replace(MeasurementRows(**{f: getattr(rw, f)[sel] for f in fields}), g=new[rw.g[sel]])
     x0, y0, t0 = (np.nan_to_num(np.asarray(v, float)) for v in (x0, y0, t0))
     with PARALLEL:
         x, y, t = lk.levenberg_marquardt(
@@ -443,11 +444,11 @@ def _refit(b: FireBatch, rw: _Rows, p: LocateParams, tg: I64, x0: F64, y0: F64, 
             sub.lo, sub.hi, sub.c, sub.wu, sub.wv, sub.k, x0, y0, t0, np.zeros(K),
             np.zeros(len(sel), bool), p.iterations, p.band_wall_frac, p.band_wall_m,
             p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
-    r, _ = _residuals(sub, p, x, y, t, jac=False)
+    r, _ = residuals(sub, p, x, y, t, jac=False)
     fits = np.bincount(sub.g, np.abs(r) > p.outlier_sigma, minlength=K) == 0
-    rc, J = _residuals(sub, p, x, y, t, for_cov=True)
+    rc, J = residuals(sub, p, x, y, t, for_cov=True)
     ones = np.ones(len(sel))
-    A, _ = _normal(rc, J, ones, sub.g, K)
+    A, _ = normal_equations(rc, J, ones, sub.g, K)
     C = _marginal_xy(A, np.ones(K, bool)) + _air_cov(A, b, sub, p, x, y, J, ones, K)
     return C, x, y, fits
 
@@ -466,7 +467,7 @@ def heavy_tail_factor(k: I64 | int, p: LocateParams) -> F64:
     return np.asarray(np.log1p(-q) / np.log(0.05), float)
 
 
-def _air_cov(A: F64, b: FireBatch, rw: _Rows, p: LocateParams, x: F64, y: F64, Jc: F64,
+def _air_cov(A: F64, b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F64, Jc: F64,
              w: F64, G: int) -> F64:
     """What the air's errors add to each group's (x, y) covariance (G, 2, 2).
 

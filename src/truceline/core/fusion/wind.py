@@ -21,12 +21,11 @@ from numpy.typing import NDArray
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.locate import (
-    _ARR,
     Fixes,
     LocateParams,
-    _residuals,
-    _rows,
     locate,
+    measurement_rows,
+    residuals,
 )
 from truceline.core.fusion.parallel import PARALLEL
 
@@ -84,13 +83,13 @@ def _solve(b: FireBatch, labels: I64, fx: Fixes, p: LocateParams, unk: NDArray[n
            ) -> tuple[dict[int, tuple[float, float]], dict[int, float]]:
     """One Gauss-Newton step for each period's true (east, north) wind, every group's
     (x, y, t0) eliminated; ``true`` holds the current estimates (calm where absent)."""
-    rw, _ = _rows(b, labels)
-    r, J = _residuals(rw, p, fx.x, fx.y, fx.t0, for_cov=True)
+    rw, _ = measurement_rows(b, labels)
+    r, J = residuals(rw, p, fx.x, fx.y, fx.t0, for_cov=True)
     with PARALLEL:
         _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)
     w = np.where(np.abs(r) > p.outlier_sigma, 0.0, w)
     g = rw.g
-    is_a = (rw.typ == _ARR) & unk[rw.obs]
+    is_a = (rw.typ == lk.ARR) & unk[rw.obs]
     dx, dy = fx.x[g] - rw.ox, fx.y[g] - rw.oy
     rng = np.maximum(np.hypot(dx, dy), 1.0)
     ux, uy = -dx / rng, -dy / rng
@@ -105,7 +104,7 @@ def _solve(b: FireBatch, labels: I64, fx: Fixes, p: LocateParams, unk: NDArray[n
     first = np.flatnonzero(is_a)
     gp[g[first[::-1]]] = period[rw.obs[first[::-1]]]
     use = fx.located & (n_a >= 4) & (gp >= 0) & (np.bincount(g[is_a], minlength=G) ==
-                                                 np.bincount(g[rw.typ == _ARR], minlength=G))
+                                                 np.bincount(g[rw.typ == lk.ARR], minlength=G))
     rr = np.where(use[g], r, 0.0)
     A = np.zeros((G, 3, 3))
     B = np.zeros((G, 3, 2))
