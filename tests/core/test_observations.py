@@ -251,3 +251,18 @@ def test_a_stored_time_with_an_offset_is_read_in_utc() -> None:
     o = stored_observation(text)
     _same(o, Observation.model_validate_json(text))
     assert o.time.isoformat() == "2025-03-28T19:05:00+00:00"
+
+
+def test_a_bound_in_utc_is_the_same_instant_and_the_calendars_ends_stay() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from truceline.core.observations import in_utc
+
+    kyiv = datetime(2025, 3, 30, 19, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
+    assert in_utc(kyiv) == kyiv and in_utc(kyiv).tzinfo is UTC
+    assert in_utc(kyiv).isoformat() == "2025-03-30T16:30:00+00:00"
+    naive = datetime(2025, 3, 30, 19, 30)
+    assert in_utc(naive) is naive  # never read as the machine's local time
+    first = datetime(1, 1, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))  # no UTC form in year 1
+    assert in_utc(first) is first

@@ -66,6 +66,19 @@ def from_micros(us: int) -> datetime:
     return UNIX_EPOCH + timedelta(microseconds=us)
 
 
+def in_utc(t: datetime) -> datetime:
+    """``t`` (aware) in UTC, the zone stored times are in (a window's bounds are local):
+    comparing two times of one zone object needs no ``utcoffset`` call each (a ZoneInfo's
+    costs ~1 us), the same answer. Unchanged if it is naive or has no UTC form (the
+    calendar's ends)."""
+    if t.tzinfo is None:
+        return t
+    try:
+        return t.astimezone(UTC)
+    except OverflowError:
+        return t
+
+
 class Observation(BaseModel):
     """One source's report of one thing it saw, heard, declared or was stopped from doing."""
 

@@ -18,7 +18,7 @@ from truceline.core.counting import facts_of
 from truceline.core.coverage_inputs import coverage_from_observations
 from truceline.core.evidence import gather
 from truceline.core.incidents import Incident
-from truceline.core.observations import Observation, stored_observation
+from truceline.core.observations import Observation, in_utc, stored_observation
 from truceline.core.recognition import status_of_areas
 from truceline.core.record.canonical import parse_entry
 from truceline.core.report_scope import narrow
@@ -89,8 +89,9 @@ def window_totals(store: Store, start: datetime, end: datetime) -> Counter[str]:
     its fire type (:func:`~truceline.core.reporting.category_of`: the unit is an event only
     when no report gives a finer one), so only those incidents' reports are read."""
     incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
+    lo, hi = in_utc(start), in_utc(end)
     fire = [i for i in incidents if i.kind == Kind.FIRE.value
-            and start <= datetime.fromisoformat(i.time) < end]
+            and lo <= datetime.fromisoformat(i.time) < hi]
     coded = store.coded_event_ids(sorted({e for i in fire for e in i.evidence}))
     ids = sorted({e for i in fire if coded.intersection(i.evidence) for e in i.evidence})
     obs = {k: facts_of(stored_observation(v))
