@@ -120,3 +120,27 @@ def test_exit_without_the_last_collection_still_runs_handlers_and_closes_files(
     assert (tmp_path / "handler").read_text() == "ran"
     # the exit's collection finalizes the cycle only when it is not skipped
     assert (tmp_path / "finalized").read_bytes() == (b"" if mode == "skip" else b"finalized")
+
+
+# the report command run as `truceline report`, counting the collector's passes from main() on
+_COUNTED = """
+import atexit, gc, sys
+from truceline.adapters.cli.main import main
+runs = []
+gc.callbacks.append(lambda phase, info: runs.append(info["generation"]) if phase == "start"
+                    else None)
+atexit.register(lambda: print("passes", len(runs), gc.isenabled(), file=sys.stderr))
+sys.argv = ["truceline", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_report_runs_without_the_collectors_passes(sample_db: Path, tmp_path: Path) -> None:
+    """Its start and its work make objects that live to its end or are freed by reference
+    counting: the cyclic collector, which walked them again and again, stays off until the
+    report is written (and is on again after)."""
+    res = subprocess.run([sys.executable, "-c", _COUNTED, "report", "--db", str(sample_db),
+                          "--date", "2025-03-21", "--out", str(tmp_path / "day.md")],
+                         check=True, capture_output=True, text=True)
+    assert (tmp_path / "day.md").exists() and (tmp_path / "day.png").exists()
+    assert res.stderr.splitlines()[-1] == "passes 0 True"

@@ -214,3 +214,55 @@ def test_fast_paths_match_on_the_sample(examples: Path) -> None:
         assert o == _reference_parse(rec)
         assert o.to_record() == o._to_record_pydantic()
         assert parse_observation(o.to_record()) == o
+
+
+# -- a store's own record text read back with the types checked only ----------------------------
+
+from truceline.core.observations import stored_observation  # noqa: E402
+
+
+def _same(a: Observation, b: Observation, fields_set: bool = True) -> None:
+    assert a == b and (a.model_fields_set == b.model_fields_set or not fields_set)
+    for name in ALL_FIELDS:  # the same values of the same types (a UTC time's tzinfo too)
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x, type(x)) == (y, type(y)), name
+        assert getattr(x, "tzinfo", None) is getattr(y, "tzinfo", None), name
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_records())
+def test_a_stored_record_reads_back_as_the_validated_observation(rec: dict) -> None:
+    try:
+        o = parse_observation(rec)
+    except ObservationError:
+        return
+    text = json.dumps(o.to_record())
+    _same(stored_observation(text), Observation.model_validate_json(text))
+    _same(stored_observation(text.encode()), o, fields_set=False)  # the text writes defaults
+
+
+def test_a_stored_time_with_an_offset_is_read_in_utc() -> None:
+    """Text another writer stored with an offset: the same instant in UTC, as validation
+    gives it."""
+    text = json.dumps({"id": "a", "kind": "monitoring", "time": "2025-03-28T21:05:00+02:00",
+                       "end_time": "2025-03-29T08:00:00+03:00", "source_id": "op-1",
+                       "observer_lon": 37.5, "observer_lat": 48.0, "asset_type": "post",
+                       "asset_status": "active"})
+    o = stored_observation(text)
+    _same(o, Observation.model_validate_json(text))
+    assert o.time.isoformat() == "2025-03-28T19:05:00+00:00"
+
+
+def test_a_bound_in_utc_is_the_same_instant_and_the_calendars_ends_stay() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from truceline.core.observations import in_utc
+
+    kyiv = datetime(2025, 3, 30, 19, 30, tzinfo=ZoneInfo("Europe/Kyiv"))
+    assert in_utc(kyiv) == kyiv and in_utc(kyiv).tzinfo is UTC
+    assert in_utc(kyiv).isoformat() == "2025-03-30T16:30:00+00:00"
+    naive = datetime(2025, 3, 30, 19, 30)
+    assert in_utc(naive) is naive  # never read as the machine's local time
+    first = datetime(1, 1, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))  # no UTC form in year 1
+    assert in_utc(first) is first

@@ -192,3 +192,28 @@ def test_groups_are_those_of_comparing_every_pair(
         if lat is not None or observer
     ]
     assert duplicates(reports) == _all_pairs(reports)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            # times around the tolerance (1 s) and far apart, three sources, two contents
+            st.sampled_from([0.0, 0.5, 0.999, 1.0, 1.001, 1.5, 2.0, 2.002, 60.0, 61.0]),
+            st.sampled_from(["post-1", "post-2", "sensor-3"]),
+            st.sampled_from([100.0, 100.3, 140.0]),
+        ),
+        min_size=1,
+        max_size=16,
+    ),
+)
+def test_counted_looks_for_copies_among_possible_ones_and_finds_every_group(
+    rows: list[tuple[float, str, float]],
+) -> None:
+    """counted() compares only the reports that have another of their source within the
+    time tolerance; what it leaves out is what comparing every pair leaves out, in order."""
+    reports = [obs(f"r{i:02d}", time=T0 + timedelta(seconds=dt), source_id=src,
+                   bearing_deg=bearing)
+               for i, (dt, src, bearing) in enumerate(rows)]
+    copies = _all_pairs(reports)
+    assert [o.id for o in counted(reports)] == [o.id for o in reports if o.id not in copies]

@@ -19,16 +19,24 @@ the same as the interpreter exits (atexit handlers still run, files and streams 
 and closed as usual; only objects in reference cycles are left to the OS, whose finalizers
 Python never promises at exit). For one-shot commands only: a long-running server would keep
 whatever it froze.
+
+Freezing what is alive does not stop the walks over what a command makes next: a one-day
+report of the 907k store reads ~26,000 observations and ~14,000 incidents and findings, whose
+objects set off the collector ~1,000 times (6 full passes), 0.45 s of a 4.5 s report for no
+garbage (everything made is freed by reference counting or read to the end; the peak memory
+was the same without them, 307 / 310 MB). :func:`paused_collection` runs such a command
+without the cyclic collector and gives it back after.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["retain_freed_memory", "settle", "skip_exit_collection"]
+__all__ = ["paused_collection", "retain_freed_memory", "settle", "skip_exit_collection"]
 
 # mallopt(3) parameters (glibc's malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
@@ -42,6 +50,8 @@ def retain_freed_memory(limit_mb: int) -> bool:
     (False off glibc, e.g. on macOS or musl)."""
     if limit_mb <= 0 or not sys.platform.startswith("linux"):
         return False
+    import ctypes  # not on import: main() imports this module before it pauses the collector
+
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
     except (OSError, AttributeError):
@@ -57,6 +67,22 @@ def settle() -> None:
     """Leave every object alive now out of the cyclic collector's later passes (a one-shot
     command's imports and inputs, which live to its end)."""
     gc.freeze()
+
+
+@contextmanager
+def paused_collection() -> Iterator[None]:
+    """No cyclic collection inside the block (a one-shot command's work, whose objects are
+    freed by reference counting or live to its end); after it, what is alive is settled
+    (:func:`settle`: else the first pass would walk all of it) and the collector is as it
+    was."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        settle()
+        if was:
+            gc.enable()
 
 
 def skip_exit_collection() -> None:

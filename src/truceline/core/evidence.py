@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,7 +85,10 @@ def _classify_points(
         return None, {}
     lon = np.array([p[1] for p in pts], dtype=np.float64)
     lat = np.array([p[2] for p in pts], dtype=np.float64)
-    t = np.array([np.datetime64(p[3].astimezone(UTC).replace(tzinfo=None), "ns") for p in pts])
+    # whole microseconds, then nanoseconds: the values (and the wrap of times past 2262)
+    # of a datetime64[ns] made from each UTC time, without a numpy scalar per point
+    t = np.fromiter((micros(p[3]) for p in pts), np.int64, len(pts)).astype(
+        "datetime64[us]").astype("datetime64[ns]")
     return classify(geom, lon, lat, t), {p[0]: i for i, p in enumerate(pts)}
 
 

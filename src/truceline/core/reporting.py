@@ -26,6 +26,7 @@ from truceline.core.coverage_map import gap_shapes, line_stretch
 from truceline.core.evidence import Evidence, precision_of, where_inc, where_obs
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
+from truceline.core.observations import in_utc
 from truceline.core.precision import region_of, regions_of, unassigned
 from truceline.core.recognition import AreaStatus
 from truceline.core.report_sections import harm_in, period_day
@@ -280,6 +281,7 @@ def build_daily_report(
     week of periods ending on ``day``); with ``geom`` (the agreement's compiled geometry) the
     gaps in coverage also get their geometry for the map (``uncovered``)."""
     start, end = window or reporting_period(day, agreement.tz, agreement.reporting_period_start)
+    lo, hi = in_utc(start), in_utc(end)  # the same window, for the many tests of stored times
     for _, g in regions:
         shapely.prepare(g)
     obs_by_id = {o.id: o for o in ev.observations}
@@ -298,7 +300,7 @@ def build_daily_report(
     todo = []
     for inc in sorted(ev.incidents, key=lambda i: (i.time, i.id)):
         t = datetime.fromisoformat(inc.time)
-        if inc.kind != Kind.FIRE.value or not _in(t, start, end):
+        if inc.kind != Kind.FIRE.value or not _in(t, lo, hi):
             continue
         loc = where_inc(inc)
         pos = (loc.lon, loc.lat) if loc else None
@@ -346,7 +348,7 @@ def build_daily_report(
             )
     restrictions = []
     for o in ev.by_kind.get(Kind.RESTRICTION.value, []):
-        if not _in(o.time, start, end):
+        if not _in(o.time, lo, hi):
             continue
         pos = where_obs(o)
         restrictions.append(
@@ -362,7 +364,7 @@ def build_daily_report(
                 "description": o.description or "",
             }
         )
-    in_period = [o for o in ev.observations if _in(o.time, start, end)]
+    in_period = [o for o in ev.observations if _in(o.time, lo, hi)]
     by_type = Counter(o.source_type.value for o in in_period)
     uncovered: list[dict[str, Any]] = []
     coverage = {
@@ -385,7 +387,7 @@ def build_daily_report(
     period_findings = [
         f
         for f in findings
-        if f.time is not None and _in(datetime.fromisoformat(f.time), start, end)
+        if f.time is not None and _in(datetime.fromisoformat(f.time), lo, hi)
     ]
     zones, sectors = _map_layers(agreement, geom) if geom is not None else ([], [])
     return DailyReport(

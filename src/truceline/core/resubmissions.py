@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.observations import ALL_FIELDS, Observation, ObservationRow
+from truceline.core.observations import ALL_FIELDS, Observation, ObservationRow, micros
 
 __all__ = [
     "CandidateWindow",
@@ -296,8 +296,13 @@ def counted(
     observations: Sequence[Observation], params: ResubmissionParams | None = None
 ) -> list[Observation]:
     """``observations`` without the copies and the edited-away versions (order kept): what
-    fusion and the checks count."""
-    dup = duplicates(observations, params)
+    fusion and the checks count. Copies are looked for among the reports that may have one
+    (:func:`possible_copies`, a sort: a few per cent of a day's reports), the same groups."""
+    p = params or ResubmissionParams()
+    maybe = possible_copies(np.array([o.source_id for o in observations], dtype=object),
+                            np.fromiter((micros(o.time) for o in observations), np.int64,
+                                        len(observations)), p)
+    dup = duplicates([o for o, m in zip(observations, maybe.tolist(), strict=True) if m], p)
     if any(o.supersedes is not None for o in observations):
         dup = {**superseded(observations), **dup}
     if not dup:

@@ -18,7 +18,7 @@ from truceline.core.counting import facts_of
 from truceline.core.coverage_inputs import coverage_from_observations
 from truceline.core.evidence import gather
 from truceline.core.incidents import Incident
-from truceline.core.observations import Observation
+from truceline.core.observations import Observation, in_utc, stored_observation
 from truceline.core.recognition import status_of_areas
 from truceline.core.record.canonical import parse_entry
 from truceline.core.report_scope import narrow
@@ -89,11 +89,12 @@ def window_totals(store: Store, start: datetime, end: datetime) -> Counter[str]:
     its fire type (:func:`~truceline.core.reporting.category_of`: the unit is an event only
     when no report gives a finer one), so only those incidents' reports are read."""
     incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
+    lo, hi = in_utc(start), in_utc(end)
     fire = [i for i in incidents if i.kind == Kind.FIRE.value
-            and start <= datetime.fromisoformat(i.time) < end]
+            and lo <= datetime.fromisoformat(i.time) < hi]
     coded = store.coded_event_ids(sorted({e for i in fire for e in i.evidence}))
     ids = sorted({e for i in fire if coded.intersection(i.evidence) for e in i.evidence})
-    obs = {k: facts_of(Observation.model_validate_json(v))
+    obs = {k: facts_of(stored_observation(v))
            for k, v in store.stored_records(ids).items()}
     out: Counter[str] = Counter()
     for i in fire:
@@ -109,7 +110,7 @@ def _build(store: Store, ctx: AgreementContext, d: date, start: datetime, end: d
     have = {o.id for o in near}
     # the reports an incident was fused from, where they lie outside the period's margin
     missing = sorted({e for i in incidents for e in i.evidence} - have)
-    near += [Observation.model_validate_json(r) for r in store.stored_records(missing).values()]
+    near += [stored_observation(r) for r in store.stored_records(missing).values()]
     assets = _assets(store, ctx, start, end)
     cov = None if assets is None or ctx.geometry is None \
         else coverage_from_observations(ctx.geometry, ag, assets)

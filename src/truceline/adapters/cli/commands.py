@@ -273,21 +273,21 @@ def report(db: str, day: str, out: str, fmt: str | None, period: str, first: str
     run of reporting periods.
 
     On everything, or on one sector, provision or party (a thematic report)."""
-    from truceline.adapters.render.report import check_out, write_report
-    from truceline.adapters.runtime import settle, skip_exit_collection
-    from truceline.services.report import period_report
-    from truceline.settings import Settings
+    from truceline.adapters.runtime import paused_collection, skip_exit_collection
 
-    check_out(Path(out), fmt)
-    settle()  # the imports live to the end: later collections need not walk them
-    store = open_store(db)
-    try:
-        rep = period_report(store, period, day, first, sector=sector, provision=provision,
-                            party=party)
-    finally:
-        store.close()
-    settle()  # nor the report, which the map and the text read to the end
-    paths = write_report(rep, Path(out), chromium=Settings().chromium)
+    with paused_collection():  # its objects are freed by reference counting or kept to the end
+        from truceline.adapters.render.report import check_out, write_report
+        from truceline.services.report import period_report
+        from truceline.settings import Settings
+
+        check_out(Path(out), fmt)
+        store = open_store(db)
+        try:
+            rep = period_report(store, period, day, first, sector=sector, provision=provision,
+                                party=party)
+        finally:
+            store.close()
+        paths = write_report(rep, Path(out), chromium=Settings().chromium)
     skip_exit_collection()
     for p in paths:
         click.echo(f"wrote {p}")

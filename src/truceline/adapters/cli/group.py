@@ -112,9 +112,14 @@ class LazyGroup(click.Group):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in self.lazy:
-            self.add_command(self.load(cmd_name), cmd_name)
+        self.preload(cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def preload(self, name: str) -> None:
+        """Import the command ``name`` now if the registry has it (any other name is left
+        to click, which names it in its error)."""
+        if name not in self.commands and name in self.lazy:
+            self.add_command(self.load(name), name)
 
     def load(self, name: str) -> click.Command:
         """Import the command ``name`` from where the registry says it lives."""

@@ -23,11 +23,17 @@ __all__ = ["cli", "main"]
 
 def main() -> None:
     """Run the command line. The settings are read (and a bad one refused) only when a command
-    runs: the group's own options (``--help``, ``--version``) read none, so they start fast."""
-    if _runs_a_command(sys.argv[1:]):
-        from truceline.adapters.runtime import retain_freed_memory
+    runs: the group's own options (``--help``, ``--version``) read none, so they start fast.
 
-        retain_freed_memory(_settings().retain_memory_mb)
+    A command's start (the settings, its module's imports: objects that live to the end) runs
+    without the cyclic collector, which walked them ~120 times for no garbage (0.14 s of a
+    one-day report); what it imported is then left out of later walks."""
+    if _runs_a_command(sys.argv[1:]):
+        from truceline.adapters.runtime import paused_collection, retain_freed_memory
+
+        with paused_collection():
+            retain_freed_memory(_settings().retain_memory_mb)
+            cli.preload(sys.argv[1])
     cli()
 
 

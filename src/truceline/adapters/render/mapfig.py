@@ -12,10 +12,11 @@ import io
 import math
 from typing import Any
 
-import matplotlib
+# isort: off
+from truceline.adapters.render.pyplot import plt  # first: before any other matplotlib module
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+# isort: on
+import matplotlib
 import numpy as np
 import shapely
 from matplotlib.collections import LineCollection, PathCollection

@@ -19,6 +19,7 @@ from typing import Any
 from truceline.adapters.store.schema import json_text, time_text
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
+from truceline.core.observations import in_utc
 
 #: More than any UTC offset: a stored time in another offset still falls in the text range.
 _TEXT_MARGIN = timedelta(days=1)
@@ -37,6 +38,11 @@ def _window(start: datetime | None, end: datetime | None) -> tuple[str, list[str
         where.append("time < ?")
         args.append(time_text(end + _TEXT_MARGIN))
     return (" WHERE " + " AND ".join(where) if where else ""), args
+
+
+def _utc(t: datetime | None) -> datetime | None:
+    """A bound in UTC, the stored times' zone (:func:`~truceline.core.observations.in_utc`)."""
+    return None if t is None else in_utc(t)
 
 
 def _inside(t: str | None, start: datetime | None, end: datetime | None) -> bool:
@@ -92,6 +98,7 @@ class CheckResultTables:
         where, args = _window(start, end)
         rows = self._all("SELECT record, time FROM incidents" + where + " ORDER BY time, id",
                          args)
+        start, end = _utc(start), _utc(end)
         return [json.loads(r[0]) for r in rows if _inside(r[1], start, end)]
 
     def replace_findings(
@@ -153,6 +160,7 @@ class CheckResultTables:
         those whose time is in ``[start, end)`` (a finding without a time is in no window)."""
         where, args = _window(start, end)
         rows = self._all("SELECT record, time FROM findings" + where, args)
+        start, end = _utc(start), _utc(end)
         out = [Finding.from_record(json.loads(r[0])) for r in rows if _inside(r[1], start, end)]
         out.sort(key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
         return out

@@ -30,7 +30,7 @@ from truceline.adapters.store.schema import (
     observation_text,
     time_text,
 )
-from truceline.core.observations import Observation, ObservationRow
+from truceline.core.observations import Observation, ObservationRow, stored_observation
 from truceline.core.record.merkle import CompactRange, leaf_hash
 from truceline.core.resubmissions import CandidateWindow
 from truceline.errors import NotFoundError, StoreError
@@ -276,7 +276,7 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
         sql = "SELECT record FROM observations" + where + " ORDER BY time, id"
         if limit is not None:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
-        return [Observation.model_validate_json(r[0]) for r in self._all(sql, args)]
+        return [stored_observation(r[0]) for r in self._all(sql, args)]
 
     def observation_pages(self, size: int = 20_000, upto: int | None = None
                           ) -> Iterator[list[Observation]]:
@@ -311,7 +311,7 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
         for rec, until in self._all(f"SELECT record, {closes} FROM observations" + where
                                     + " ORDER BY time, id", args):
             if until is None or datetime.fromisoformat(until) > start:
-                out.append(Observation.model_validate_json(rec))
+                out.append(stored_observation(rec))
         return out
 
     def _obs_filter(
