@@ -110,7 +110,16 @@ def main() -> None:
     for s in signers:
         register_source_key(store, s.name, "monitor", base64.b64encode(s.public_key).decode())
     lines = []
-    for batch in [*make_batches(signers, 3000, 500, "load"), tricky(signers)]:
+    odd = tricky(signers)
+    by_name = {x.name: x for x in signers}
+    late = []  # copies of stored reports, arriving later: a smaller id relinks their group
+    for i, rec in enumerate(odd[:200:7]):
+        if rec["source_id"] in by_name and rec["lat"] <= 90 and rec["time"] < "2099":
+            copy = {k: v for k, v in rec.items() if k != "signature"} | {"id": f"aa-late-{i}"}
+            who = by_name[copy["source_id"]]
+            late.append(copy | {"signature": sign_observation(parse_observation(copy),
+                                                              who).signature})
+    for batch in [*make_batches(signers, 3000, 500, "load"), odd, late]:
         rep = ingest(store, list(enumerate(batch)), on_invalid="skip",
                      batch_size=len(batch) + 1, require_signatures=True,
                      clock=lambda: RECEIVED)
