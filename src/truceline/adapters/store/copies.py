@@ -33,11 +33,16 @@ class CopiesLookup:
         # source with several windows, its latest time is one index seek, and only the
         # windows it can reach are looked up (issue 21: the per-window join was a tenth of
         # the server's ingest work). A source's single window is looked up as it is.
-        last = {s: _latest(self._one("SELECT MAX(time) FROM observations WHERE source_id = ?",
-                                     (s,))[0])
-                for s, n in Counter(w.source_id for w in windows).items() if n > 1}
-        windows = [w for w in windows if (t := last.get(w.source_id, True)) is True or (
-            t is not None and (w.start.tzinfo is None or w.start <= t))]
+        last: dict[str, datetime | None] = {}  # None: the source has no stored report
+        for s, n in Counter(w.source_id for w in windows).items():
+            if n > 1:
+                text = self._one("SELECT MAX(time) FROM observations WHERE source_id = ?",
+                                 (s,))[0]
+                t = None if text is None else _instant(text)
+                if text is None or t is not None:
+                    last[s] = t
+        windows = [w for w in windows if w.source_id not in last or (
+            (t := last[w.source_id]) is not None and (w.start.tzinfo is None or w.start <= t))]
         # The bands are tested in SQL: a source that sends hundreds of reports a second
         # (a sensor) has only a few within a copy's latitude band, and parsing or even
         # fetching the others made a batch's cost grow with the store.
@@ -67,14 +72,12 @@ class CopiesLookup:
                               "WHERE duplicate_of IS NOT NULL ORDER BY id", ()))
 
 
-def _latest(text: str | None) -> datetime | bool | None:
-    """A source's latest stored ``time`` (:func:`time_text`: fixed width, so its order is
-    the text's) as an instant to compare windows with; None when it has no report; True
-    (look every window up) for a text that is not that form."""
-    if text is None:
-        return None
+def _instant(text: str) -> datetime | None:
+    """A stored ``time`` (:func:`time_text`: fixed width, so its order is the text's) as an
+    instant to compare windows with; None for a text that is not that form (then every
+    window of its source is looked up)."""
     try:
         t = datetime.fromisoformat(text)
     except ValueError:
-        return True
-    return t if t.tzinfo is not None and time_text(t) == text else True
+        return None
+    return t if t.tzinfo is not None and time_text(t) == text else None
