@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -104,7 +105,8 @@ def main() -> None:
     commit.os = SimpleNamespace(urandom=_Stream().urandom)  # type: ignore[assignment]
     verifiers.set_verifier_processes(0)
     signers = sources(8)
-    url = str(Path(tempfile.mkdtemp(prefix="truceline-identity-")) / "id.db")
+    tmp = Path(tempfile.mkdtemp(prefix="truceline-identity-"))
+    url = str(tmp / "id.db")
     store = open_store(url, create=True)
     initialize_store(store, load_agreement_file("march2025")[1])
     for s in signers:
@@ -128,6 +130,7 @@ def main() -> None:
                      f"{rep.copies}, rejected {why}")
     store.close()
     print("\n".join([*lines, *digests(url)]))
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
