@@ -36,6 +36,7 @@ from truceline.core.record.commit import (
     commit_entry,
     commit_prepared,
     commit_prepared_text,
+    encode_committed,
     json_canonical,
     raw_openings_text,
 )
@@ -188,3 +189,61 @@ def test_commit_prepared_text_on_observations_and_bodies_committed_already() -> 
         # and the path it replaced in ingest: commit_entry of the entry's bytes
         old, _ = commit_entry(entry_bytes("observation", body), _fixed_salts())
         assert got[0] == old
+
+
+def _encoded_by_the_calls(t: str, body: dict[str, Any], omit: str | None) -> tuple[Any, ...]:
+    p = prepared_entry(t, body)
+    committed, ops = commit_prepared_text(p, _fixed_salts())
+    without = (canonical_bytes({k: v for k, v in body.items() if k != omit})
+               if omit is not None and omit in body else p.body)
+    return p.body, committed, ops, without
+
+
+@given(bodies, st.sampled_from([None, "", "signature", "id"]))
+@settings(max_examples=300)
+def test_encode_committed_is_prepared_entry_and_commit_prepared_text(
+        body: dict[str, Any], omit: str | None) -> None:
+    """One pass gives the bytes, openings and salts of the two calls it replaces in ingest."""
+    for t in ("finding", "observation", "status_change", "incident", "dispute"):
+        want = _encoded_by_the_calls(t, body, omit)
+        salts = _fixed_salts()
+        assert tuple(encode_committed(t, body, salts, omit)) == want
+        assert salts() == _fixed_salts().take(len(committed_fields_of(t, body)) + 1)[-32:]
+
+
+def committed_fields_of(t: str, body: dict[str, Any]) -> list[str]:
+    """The fields ``commit_prepared_text`` takes a salt for (none for a type in clear, or
+    when it falls back to parsing a body committed already: then it takes them itself)."""
+    from truceline.core.record.commit import CLEAR
+
+    clear = CLEAR.get(t, frozenset())
+    return [] if clear is None else [k for k in body if k not in clear]
+
+
+def test_encode_committed_on_signed_observations_and_odd_bodies() -> None:
+    from truceline.core.record.note import Signer
+    from truceline.services.submissions import message_of, sign_observation
+
+    text = files("truceline.examples").joinpath("march2025_sample.jsonl").read_text("utf-8")
+    signer = Signer("post-1", bytes([7]) * 32)
+    obs = [Observation.model_validate_json(x) for x in text.splitlines() if x]
+    c = {"c": "ab" * 32}
+    records = [*(o.to_record() for o in obs),
+               *(sign_observation(o, signer).to_record() for o in obs[:50])]
+    for body in [*records, {"id": c, "x": c}, {"id": c, "kind": "fire"}, {"kind": "fire"}, {},
+                 {"id": "a\u2028\"b", "signature": None}, {"é": 1.5, "signature": "x"}]:
+        got = encode_committed("observation", body, _fixed_salts(), "signature")
+        assert tuple(got) == _encoded_by_the_calls("observation", body, "signature")
+        if body.get("signature") is not None:  # the message its source signs
+            assert got.without == message_of(body, got.body)
+        # the committed form is commit_entry's, as for the path before commit_prepared_text
+        assert got.committed == commit_entry(entry_bytes("observation", body), _fixed_salts())[0]
+
+
+@pytest.mark.parametrize("body", [{"x": math.nan}, {"x": "\ud800"}, {1: "a"}, {"x": {2: 1}},
+                                  {"x": [math.inf]}])
+def test_encode_committed_fails_as_the_calls_it_replaces(body: dict[Any, Any]) -> None:
+    assert _error(encode_committed, "observation", body, _fixed_salts()) == _error(
+        prepared_entry, "observation", body)
+    assert _error(encode_committed, "nonsense", {"x": 1}, _fixed_salts()) == _error(
+        prepared_entry, "nonsense", {"x": 1})

@@ -194,3 +194,36 @@ def test_copies_lookup_reads_the_latitude_band_and_the_links(ready: Store) -> No
     assert rows["m-far-copy"] == (None, "m-far")
     _ingest(ready, [at("m-new", 48.5 + 0.001 * 30 + 0.00002)])
     assert ready.duplicate_links() == {"m-far-copy": "m-far", "m-new": "busy-030"}
+
+
+def test_copies_lookup_skips_the_windows_past_a_sources_latest_report(ready: Store) -> None:
+    """A feed sends in time order: the windows of a batch that start after its source's
+    latest stored report cannot find anything and are not looked up (one index seek for
+    the source instead of a join per window); a window that starts at that very time is,
+    and finds it."""
+    import sqlite3
+
+    from truceline.core.observations import parse_observation
+    from truceline.core.resubmissions import candidate_windows
+
+    def at(oid: str, second: int, lat: float) -> dict[str, Any]:
+        return {"id": oid, "kind": "fire", "fire_type": "explosion", "explosion_type": "impact",
+                "time": f"2025-03-27T20:15:{second:02d}Z", "source_id": "feed-1", "lon": 37.8,
+                "lat": lat, "location_uncertainty_m": 50.0}
+
+    _ingest(ready, [at(f"f-{k}", k, 48.5 + 0.01 * k) for k in range(10)])  # 20:15:00-09
+    later = [parse_observation(at(f"n-{k}", 20 + k, 48.5)) for k in range(5)]
+    edge = parse_observation(at("n-edge", 10, 48.59002))  # its window starts at 20:15:09
+    got = ready.duplicate_candidates(candidate_windows([*later, edge]))
+    assert [(oid, obs is not None, dup) for oid, obs, dup in got] == [("f-9", True, None)]
+    db = getattr(ready, "_db", None)
+    if isinstance(db, sqlite3.Connection):  # what was asked of the store
+        asked: list[str] = []
+        db.set_trace_callback(asked.append)
+        try:
+            assert ready.duplicate_candidates(candidate_windows(later)) == []
+        finally:
+            db.set_trace_callback(None)
+        assert asked and not any("JOIN observations" in q for q in asked), asked
+    _ingest(ready, [at("n-edge", 10, 48.59002)])
+    assert ready.duplicate_links() == {"n-edge": "f-9"}

@@ -29,17 +29,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from truceline.core.observations import Observation, Rejection, parse_observation, safe_id
-from truceline.core.record.canonical import prepared_entry
-from truceline.core.record.commit import (
-    CommittedEntry,
-    Salts,
-    commit_prepared_text,
-)
+from truceline.core.record.commit import CommittedEntry, Salts, encode_committed
 from truceline.core.record.signing import verify_many
 from truceline.core.resubmissions import duplicates
 from truceline.core.taxonomy import Kind
 from truceline.errors import ObservationError
-from truceline.services.submissions import apply_policy, message_of, submission_messages
+from truceline.services.submissions import apply_policy, submission_messages
 from truceline.services.verifiers import MIN_OFFLOAD, count_signatures, pool_size, run_jobs
 
 #: Source keys as a worker takes them: each source's ``(public key, revoked)``.
@@ -172,12 +167,12 @@ def prepare_chunk(chunk: Sequence[tuple[int, Any]], keys: Keys, require_signatur
                                            o.lon, o.lat, o.observer_lon, o.observer_lat,
                                            o.source_id, data, b"", None, None, False))
             continue
-        pe = prepared_entry("observation", r)
-        data = pe.body
-        committed, ops = commit_prepared_text(pe, salt)
+        enc = encode_committed("observation", r, salt, "signature")
+        data = enc.body
         obs.append(o)
-        msgs.append(message_of(r, data))
-        parts.append((line, record_digest(rec, r, data), r, data, committed, ops))
+        # what its source signed: the record without its signature (as ``message_of``)
+        msgs.append(data if r.get("signature") is None else enc.without)
+        parts.append((line, record_digest(rec, r, data), r, data, enc.committed, enc.openings))
         out.append(o)  # type: ignore[arg-type]  # replaced below, once its signature is known
     pol = apply_policy(obs, keys, require_signatures=require_signatures, messages=msgs)
     errors = pol.finish(verify_many(pol.pks, pol.msgs, pol.sigs), obs) if pol.idx else pol.errors

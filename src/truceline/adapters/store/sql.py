@@ -20,6 +20,7 @@ from typing import Any
 
 from truceline.adapters.store.api_keys import ApiKeyTable
 from truceline.adapters.store.check_results import CheckResultTables
+from truceline.adapters.store.copies import CopiesLookup
 from truceline.adapters.store.disputes import DisputeTable
 from truceline.adapters.store.notifications import _TIME_MARGIN, _second_text
 from truceline.adapters.store.schema import (
@@ -32,7 +33,6 @@ from truceline.adapters.store.schema import (
 )
 from truceline.core.observations import Observation, ObservationRow, stored_observation
 from truceline.core.record.merkle import CompactRange, leaf_hash
-from truceline.core.resubmissions import CandidateWindow
 from truceline.errors import NotFoundError, StoreError
 from truceline.services.ports import AddResult, Entry, StoredCheckpoint
 
@@ -47,7 +47,7 @@ def peak_positions(size: int) -> list[tuple[int, int]]:
     return out
 
 
-class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
+class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
     """Everything a truceline store does, written once over a DB-API connection."""
 
     url: str
@@ -232,36 +232,6 @@ class SQLStore(ApiKeyTable, CheckResultTables, DisputeTable):
             if entries:
                 self._append(entries)
         return result
-
-    def duplicate_candidates(self, windows: Sequence[CandidateWindow]
-                             ) -> list[tuple[str, Observation | None, str | None]]:
-        # The bands are tested in SQL: a source that sends hundreds of reports a second
-        # (a sensor) has only a few within a copy's latitude band, and parsing or even
-        # fetching the others made a batch's cost grow with the store.
-        near = ("((w.lo IS NULL AND o.lat IS NULL) OR (o.lat >= w.lo AND o.lat <= w.hi))")
-        out: dict[str, tuple[str, Observation | None, str | None]] = {}
-        cast = "CAST(? AS DOUBLE PRECISION)"
-        for k in range(0, len(windows), 190):  # 5 parameters each: under SQLite's old 999
-            part = windows[k : k + 190]
-            values = ",".join([f"(?, ?, ?, {cast}, {cast})"] * len(part))
-            args = [v for w in part for v in (w.source_id, time_text(w.start),
-                                                time_text(w.end), w.lat_min, w.lat_max)]
-            rows = self._all(
-                f"WITH w(s, a, b, lo, hi) AS (VALUES {values}) SELECT o.id, "
-                f"CASE WHEN {near} THEN o.record END, o.duplicate_of FROM w JOIN observations "
-                "o ON o.source_id = w.s AND o.time >= w.a AND o.time <= w.b "
-                f"WHERE o.duplicate_of IS NOT NULL OR {near}", args)
-            for oid, rec, dup in rows:
-                if rec is not None and (oid not in out or out[oid][1] is None):
-                    out[oid] = (oid, Observation.model_validate_json(rec), dup)
-                elif oid not in out:
-                    out[oid] = (oid, None, dup)
-        return list(out.values())
-
-    def duplicate_links(self) -> dict[str, str]:
-        """Every stored copy's id and the id of the report it is counted through."""
-        return dict(self._all("SELECT id, duplicate_of FROM observations "
-                              "WHERE duplicate_of IS NOT NULL ORDER BY id"))
 
     def observations(
         self,

@@ -34,9 +34,15 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, NamedTuple
 
-from truceline.core.record.canonical import ENTRY_TYPES, PreparedEntry, canonical_bytes
+from truceline.core.record.canonical import (
+    ENTRY_TYPES,
+    PreparedEntry,
+    _field_bytes,
+    canonical_bytes,
+    prepared_entry,
+)
 from truceline.errors import IntegrityError, TrucelineError, ValidationError
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "DOMAIN",
     "SALT_BYTES",
     "CommittedEntry",
+    "EncodedEntry",
     "Opening",
     "Salts",
     "commit_body",
@@ -52,6 +59,7 @@ __all__ = [
     "commit_prepared_text",
     "commitment",
     "committed_fields",
+    "encode_committed",
     "full_entry_bytes",
     "is_commitment",
     "is_committed",
@@ -308,6 +316,81 @@ def commit_prepared_text(entry: PreparedEntry, salts: Salts) -> tuple[bytes, str
         at = b
     out.append(entry[at:])
     return b"".join(out), (b"{" + b",".join(ops) + b"}").decode("utf-8")
+
+
+class EncodedEntry(NamedTuple):
+    """A body encoded and committed in one pass (:func:`encode_committed`)."""
+
+    body: bytes  # canonical bytes of the body (``prepared_entry(...).body``)
+    committed: bytes  # the entry in committed form (``commit_prepared_text``'s bytes)
+    openings: str | None  # ``commit_prepared_text``'s openings text
+    without: bytes  # canonical bytes of the body without field ``omit`` (``body`` if absent)
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoding(entry_type: str, names: tuple[str, ...]
+              ) -> tuple[tuple[bytes, ...], tuple[bool, ...], bytes]:
+    """For a body with these field names (in canonical order): each name as a key
+    (``"name":``), whether it is committed, and the entry type's text."""
+    clear = CLEAR.get(entry_type, frozenset()) or frozenset()
+    return (tuple(encode_basestring(k).encode("utf-8") + b":" for k in names),
+            tuple(k not in clear for k in names), encode_basestring(entry_type).encode("utf-8"))
+
+
+def encode_committed(entry_type: str, body: Mapping[str, Any], salts: Salts,
+                     omit: str | None = None) -> EncodedEntry:
+    """``prepared_entry(entry_type, body)`` committed by :func:`commit_prepared_text`, and
+    the body's canonical bytes without ``omit`` (what a source signs: the record without
+    its signature), in one pass over the fields: each value is encoded once and the
+    committed form, the openings and both bodies are joined from those bytes, instead of
+    encoding the entry and slicing it again (ingest's workers do this for every
+    observation: issue 21). The same bytes and the same salts taken as the two calls; any
+    body they would treat otherwise (a type in clear, a key that is no string, a value
+    that is no canonical scalar or looks committed already) takes them."""
+    try:
+        if (type(body) is not dict or entry_type not in ENTRY_TYPES
+                or CLEAR.get(entry_type, frozenset()) is None):
+            raise TypeError
+        names = tuple(sorted(body))
+        keys, secret, kind = _encoding(entry_type, names)
+        vals = [encode_basestring(x).encode("utf-8") if type(x) is str else _field_bytes(x)
+                for x in map(body.__getitem__, names)]
+    except (TypeError, UnicodeEncodeError, ValidationError):
+        return _encode_committed_slowly(entry_type, body, salts, omit)
+    idx = [n for n, c in enumerate(secret) if c]
+    if not idx or any(vals[n].startswith(_COMMITMENT_HEAD) for n in idx):
+        return _encode_committed_slowly(entry_type, body, salts, omit)
+    _, prefixes, okeys = _committing(entry_type, names)
+    block = salts.take(len(idx))
+    hexes = binascii.hexlify(block)
+    full = [k + v for k, v in zip(keys, vals, strict=True)]
+    out = list(full)
+    ops = []
+    for j, n in enumerate(idx):
+        v = vals[n]
+        h = prefixes[j].copy()
+        h.update(block[32 * j : 32 * j + 32])
+        h.update(v)
+        out[n] = b"".join((keys[n], b'{"c":"', binascii.hexlify(h.digest()), b'"}'))
+        ops.append(b"".join((okeys[j], hexes[64 * j : 64 * j + 64], b'",', v, b"]")))
+    data = b"{" + b",".join(full) + b"}"
+    without = data
+    if omit is not None and omit in body:
+        k = names.index(omit)
+        without = b"{" + b",".join(full[:k] + full[k + 1 :]) + b"}"
+    return EncodedEntry(data, b'{"body":{' + b",".join(out) + b'},"type":' + kind + b"}",
+                        (b"{" + b",".join(ops) + b"}").decode("utf-8"), without)
+
+
+def _encode_committed_slowly(entry_type: str, body: Mapping[str, Any], salts: Salts,
+                             omit: str | None) -> EncodedEntry:
+    """:func:`encode_committed` by the calls it stands for (and with their errors)."""
+    pe = prepared_entry(entry_type, body)
+    committed, ops = commit_prepared_text(pe, salts)
+    without = pe.body
+    if omit is not None and omit in body:
+        without = canonical_bytes({k: v for k, v in body.items() if k != omit})
+    return EncodedEntry(pe.body, committed, ops, without)
 
 
 def raw_openings_text(ops: Sequence[RawOpening]) -> str:
