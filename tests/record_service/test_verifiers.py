@@ -120,3 +120,35 @@ def test_ingest_through_children_rejects_a_bad_signature_and_stores_nothing(
     assert (store.count_observations(), store.entry_count()) == before
     rep = ingest(store, list(enumerate(rows, 1)), require_signatures=True, batch_size=150)
     assert rep.added == 400 and not rep.rejected
+
+
+#: A child that reads one request and answers with a length no answer has (as a pipe read out
+#: of step gives), then waits.
+_OUT_OF_STEP = ("import sys; sys.stdin.buffer.read(8); "
+                "sys.stdout.buffer.write((1 << 40).to_bytes(8, 'little') + b'x' * 64); "
+                "sys.stdout.flush(); sys.stdin.buffer.read()")
+
+
+def test_answers_out_of_step_break_the_child_and_its_parts_run_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    c = verifiers._Child([sys.executable, "-c", _OUT_OF_STEP])
+    try:
+        ticket = c.send(b"request")
+        with pytest.raises(OSError, match="out of step"):
+            c.answer(ticket)  # not a 1 TB read
+        assert c.broken
+        with pytest.raises(OSError):
+            c.answer(ticket)  # nothing after it is read as an answer
+    finally:
+        c.close()
+    pool = verifiers._Pool()
+    pool._children = [verifiers._Child([sys.executable, "-c", _OUT_OF_STEP])]
+    pool.size = 1
+    monkeypatch.setattr(verifiers, "_POOL", pool)
+    pks, msgs, sigs = _batch(40)
+    want = signing.verify_many(pks, msgs, sigs).tobytes()
+    wait = verifiers.run_jobs(verifiers._verify_job, [(pks, msgs, sigs)])
+    assert wait() == [want]  # the part ran here
+    bad = pool._children[0]
+    assert bad.broken and bad not in pool.live()
+    pool.close()

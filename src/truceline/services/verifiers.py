@@ -47,16 +47,21 @@ def _read_exact(f: IO[bytes], n: int) -> bytes | None:
     return bytes(buf)
 
 
+#: No answer is this large (a part's answer is a few MB); a length above it was read out of
+#: step, and reading it would ask for that much memory.
+_MAX_ANSWER = 1 << 32
+
+
 class _Child:
     """One verifying process; requests and answers are length-prefixed, answered in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, argv: Sequence[str] = (sys.executable, "-m", "truceline.services.verifiers")
+                 ) -> None:
         src = str(Path(__file__).resolve().parents[2])  # so the child imports this truceline
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [src, *filter(None, [os.environ.get("PYTHONPATH")])])}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "truceline.services.verifiers"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._send_lock = threading.Lock()
         self._recv_lock = threading.Lock()
         self._sent = 0
@@ -82,9 +87,17 @@ class _Child:
         assert self.proc.stdout is not None
         with self._recv_lock:
             while ticket not in self._answers:
+                if self.broken:
+                    raise OSError("a worker process's answers are out of step")
                 head = _read_exact(self.proc.stdout, 8)
-                body = None if head is None else _read_exact(
-                    self.proc.stdout, int.from_bytes(head, "little"))
+                size = None if head is None else int.from_bytes(head, "little")
+                if size is not None and size > _MAX_ANSWER:
+                    # the pipe is out of step (a length read from the middle of an answer):
+                    # nothing more can be read from it in order; the parts run here instead
+                    self.broken = True
+                    self.proc.kill()
+                    raise OSError("a worker process's answers are out of step")
+                body = None if size is None else _read_exact(self.proc.stdout, size)
                 if body is None:
                     self.broken = True
                     raise OSError("a signature verifier process ended")
