@@ -35,8 +35,8 @@ loose fix is where the arrivals add most; the refit is undone where it rejects a
 arrival); otherwise the arrivals join and the fix stays. Three arrivals that fixed the bang
 on their own are tested like two: their fix is one of two crossings of their hyperbolas.
 A group whose sensors lie farther apart than one array (``array_m``: two arrays may have
-heard two sounds) joins only on a sharp test; a part that already holds one of its sensors is out (one source never reports one
-sound twice); two groups of one sensor that fit one part join neither. A part alone in its
+heard two sounds) joins only on a sharp test; a part that already holds one of its sensors
+is out (one source never reports one sound twice); two groups of one sensor that fit one part join neither. A part alone in its
 event (its launch or burst not located) and not timed by arrivals takes nothing: the
 event's other sound, wherever it was, may be what the array heard, and nothing here tests
 that (a timed part does: the other sound comes a flight time earlier or later).
