@@ -23,23 +23,24 @@ tested: ``chi2 = (D e)^T (D S D^T)^-1 (D e)`` with ``m - 1`` degrees of freedom,
   where ``g``'s own arrivals timed it (its window is ``t0 +- 3 sd``), the misfit of that
   time adds one term and one degree of freedom, which also lets a lone arrival be tested.
 
-A group is joined only when exactly one event (a located group with its linked partner)
-has a part within the gate (``chi2 <= chi2_dof(level)``) and no other event comes within
-the looser ``clear_level`` gate (its window widened by a clock's error, ``alt_slack_s``: a
-camera's clock off by seconds put the true launch out of its window and the arrivals
-joined another shot of the same gun) or could not be tested at all (a lone arrival against
-a part no arrival timed); within that event the part that fits says launch (origin) or burst
-(impact). The part is refitted with the arrivals when it is clearly the one (the other
-part fails the gate or fits worse by ``part_margin``), whether or not the test was sharp (a
-loose fix is where the arrivals add most; the refit is undone where it rejects a joined
-arrival); otherwise the arrivals join and the fix stays. Three arrivals that fixed the bang
-on their own are tested like two: their fix is one of two crossings of their hyperbolas.
-A group whose sensors lie farther apart than one array (``array_m``: two arrays may have
-heard two sounds) joins only on a sharp test; a part that already holds one of its sensors
-is out (one source never reports one sound twice); two groups of one sensor that fit one part join neither. A part alone in its
-event (its launch or burst not located) and not timed by arrivals takes nothing: the
-event's other sound, wherever it was, may be what the array heard, and nothing here tests
-that (a timed part does: the other sound comes a flight time earlier or later).
+A group is joined only when exactly one event (a located group with its linked partner) has
+a part within the gate (``chi2 <= chi2_dof(level)``) and no other event comes within the
+looser ``clear_level`` gate (its window widened by a clock's error, ``alt_slack_s``: a
+camera's clock off by seconds put the true launch out of its window and the arrivals joined
+another shot of the same gun) or could not be tested at all (a lone arrival against a part
+no arrival timed); within that event the part that fits says launch (origin) or burst
+(impact). The part is refitted with the arrivals when it is clearly the one (the other part
+fails the gate or fits worse by ``part_margin``), whether or not the test was sharp (a loose
+fix is where the arrivals add most; the refit is undone where it rejects a joined arrival);
+otherwise the arrivals join and the fix stays. Three arrivals that fixed the bang on their
+own are tested like two: their fix is one of two crossings of their hyperbolas. A group
+whose sensors lie farther apart than one array (``array_m``: two arrays may have heard two
+sounds) joins only on a sharp test; a part that already holds one of its sensors is out (one
+source never reports one sound twice); two groups of one sensor that fit one part join
+neither. A part alone in its event (its launch or burst not located) and not timed by
+arrivals takes nothing: the event's other sound, wherever it was, may be what the array
+heard, and nothing here tests that (a timed part does: the other sound comes a flight time
+earlier or later).
 """
 
 from __future__ import annotations
