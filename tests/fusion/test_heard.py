@@ -174,3 +174,61 @@ def test_a_refit_with_joined_arrivals_states_the_error_they_were_joined_with():
                                                  res.fixes.cov[g], truth[e]) <= 5.991)
     assert refit >= 100
     assert 0.93 <= float(np.mean(inside)) <= 0.99
+
+
+def test_an_arrays_three_arrivals_located_alone_join_the_launch_and_refine_it():
+    """Three arrivals of one array fix the bang on their own, at one of the two crossings of
+    their hyperbolas (``locate._two_roots``), so grouping left them an incident of their own
+    beside the shot the posts located, and the shot's fix did not use them. Their
+    differences fit the gun, not the burst: they join the origin and its fix uses them,
+    although with the array 14 km off the posts' fix blurs what it predicts by more than
+    ``max_blur`` (the test is not sharp; the refit still rejects nothing)."""
+    x, y = synth.true_xy([GUN])[0]
+    for seed in (21, 22, 23):
+        rng = np.random.default_rng(seed)
+        centre = synth.offset(*MID, 180.0, 14_000.0)
+        sensors = [centre, synth.offset(*centre, 90.0, 1_500.0),
+                   synth.offset(*centre, 0.0, 1_500.0)]
+        r = synth.Reports()
+        _shot(r, 0, GUN, BURST, 100.0, rng)
+        _array(r, 0, sensors, GUN, 100.0, rng)
+        off = _fuse(r, OFF)
+        (a,) = _group_of(off, r, "ac")
+        assert off.fixes.located[a] and a not in _group_of(off, r, "op0")
+        res = _fuse(r, ON)
+        (g,) = _group_of(res, r, "ac")
+        assert _group_of(res, r, "op0o") == {g} and res.role[g] == ROLE_ORIGIN
+        assert res.fixes.method[g] & M_ARRIVAL
+        assert synth.true_cov_frame_error(res.fixes.x[g], res.fixes.y[g], res.fixes.cov[g],
+                                          np.array([x, y])) < 13.8
+
+
+def test_arrivals_joined_to_a_loose_fix_refine_it():
+    """The launch seen by two posts 8-10 km off with 6° bearings is known to a kilometre or
+    so, and from an array 10 km south it predicts the arrival-time difference only loosely
+    (more than ``max_blur`` of its span): the join's test is not sharp. The arrivals still
+    fit the gun and not the burst by far more than ``part_margin``, so they join the origin
+    and its fix uses them, as it would any report of its event; it had kept the posts' fix
+    and left the joined arrivals out of it."""
+    x, y = synth.true_xy([GUN])[0]
+    errs = []
+    for seed in (31, 32, 33, 34):
+        rng = np.random.default_rng(seed)
+        r = synth.Reports()
+        for k, post in enumerate(synth.posts_around(GUN, 2, rng, dist=(8_000.0, 10_000.0),
+                                                    spread_deg=90.0)):
+            synth.bearing_report(r, 0, post, GUN, 100.0, 6.0, rng, source=f"op0o{k}",
+                                 explosion_type="outgoing")
+        for k, post in enumerate(synth.posts_around(BURST, 3, rng)):
+            d = synth.GEOD.inv(*post, *BURST)[2]
+            synth.bearing_report(r, 0, post, BURST, 126.0, 2.0, rng, source=f"op0i{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        centre = synth.offset(*GUN, 180.0, 10_000.0)
+        sensors = [centre, synth.offset(*centre, 90.0, 1_500.0)]
+        _array(r, 0, sensors, GUN, 100.0, rng)
+        res = _fuse(r, ON)
+        (g,) = _group_of(res, r, "ac")
+        assert _group_of(res, r, "op0o") == {g} and res.role[g] == ROLE_ORIGIN
+        assert res.fixes.method[g] & M_ARRIVAL
+        errs.append(float(np.hypot(res.fixes.x[g] - x, res.fixes.y[g] - y)))
+    assert max(errs) < 1_000.0

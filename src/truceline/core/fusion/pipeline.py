@@ -217,8 +217,11 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     in order of their first report; every per-group array follows."""
     G = len(role)
     has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    vague = (~fixes.located & (role == ROLE_ANY) & (partner < 0)
-             & (np.bincount(labels, has_a, minlength=G) == np.bincount(labels, minlength=G)))
+    n_a = np.bincount(labels, has_a, minlength=G)
+    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
+    # three arrivals fix a bang at one of two crossings (locate._two_roots): such a fix of
+    # its own says less of where the sound was than the event the arrivals fit
+    vague = bare & (~fixes.located | (n_a == 3))
     if not vague.any() or not fixes.located.any():
         return labels, fixes, role, tg, prob, partner
     with np.errstate(invalid="ignore"):  # a report without a time has no window
@@ -226,6 +229,8 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     timed = fixes.located & (fixes.method & M_ARRIVAL > 0)
     u, g, clear = join_heard(b, labels, fixes.x, fixes.y, fixes.cov, fixes.located, lo, hi,
                              partner, vague, timed, params.heard)
+    keep_join = ~np.isin(g, u)  # a group joined elsewhere takes nothing itself
+    u, g, clear = u[keep_join], g[keep_join], clear[keep_join]
     if not len(u):
         return labels, fixes, role, tg, prob, partner
     to = np.arange(G)
