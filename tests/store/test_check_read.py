@@ -89,3 +89,15 @@ def test_check_equals_fusing_and_checking_the_objects(tmp_path: Path) -> None:
         [f.to_record() for f in sorted(findings, key=lambda f: (f.provision_id, f.time or "",
                                                                  f.party or "", f.id))]
     assert any(f.verdict.value == "violation" for f in findings)
+
+
+def test_the_read_keeps_one_object_per_source_and_per_kind_of_facts(tmp_path: Path) -> None:
+    """Reports of one source share one ``source_id`` string, and reports with the same facts
+    one :class:`ReportFacts` (a month's store holds ~900k reports of a few hundred sources):
+    same values as the objects read, one object each."""
+    store, _ = _store(tmp_path)
+    inp = store_input(store, page=97)
+    sources = inp.fire["source_id"].tolist()
+    assert len({id(s) for s in sources}) == len(set(sources)) < len(sources) // 2
+    facts = list(inp.reported.facts.values())
+    assert len({id(f) for f in facts}) == len(set(facts)) < len(facts) // 10

@@ -121,7 +121,7 @@ def _per_source_median(src: I64, v: F64, S: int) -> F64:
 #: Rows copied into one leave-one-out solve at most: the copies of a month's groups, one
 #: sub-group per bearing, are several times the batch, and the solve's working arrays a
 #: multiple of them (~0.9 GB at once at 907k reports).
-LEAVE_OUT_ROWS = 200_000
+LEAVE_OUT_ROWS = 100_000
 
 
 def _sub_fixes(b: FireBatch, cd: Candidates, lp: LocateParams, rows: I64, sub: I64, n: int
