@@ -273,7 +273,7 @@ def fuse_columns(
     if parties:  # in place: a second list of the month's incidents cost ~0.13 GB at 907k
         keep = set(parties)
         for k, inc in enumerate(out):
-            if inc.party_probability:
+            if not keep.issuperset(inc.party_probability):  # else the same dict
                 out[k] = Incident(**{**inc.__dict__, "party_probability": {
                     p: v for p, v in inc.party_probability.items() if p in keep}})
     names = np.unique(np.asarray(cols["source_id"]).astype(str))
