@@ -64,7 +64,7 @@ def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Obser
 def _fuse(ctx: AgreementContext, inp: CheckInput
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
     return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                        inp.fire_reports)
+                        inp.fire_reports, fused=give_back)
 
 
 def derive_coverage(ctx: AgreementContext, observations: list[Observation],
@@ -99,7 +99,7 @@ def _derive(ctx: AgreementContext, inp: CheckInput, upheld: Mapping[str, dict[st
     (:func:`~truceline.core.fusion.fuse_with_sources`)."""
     incidents, sources = _fuse(ctx, inp)
     inp.fire = {}  # fusion's alone (the rules read ``reported``): ~0.15 GB at 907k reports
-    give_back()  # fusion's working arrays
+    give_back()  # the incidents' making
     ev = gather(ctx.geometry, inp.others, incidents,
                 derive_coverage(ctx, inp.others, inp.as_of), inp.reported)
     findings = apply_outcomes(check(ctx.agreement, ctx.geometry, ev), upheld)

@@ -250,10 +250,13 @@ def fuse_columns(
     reports: Reports,
     *,
     params: FusionParams | None = None,
+    fused: Callable[[], object] | None = None,
 ) -> tuple[list[Incident], list[dict[str, Any]]]:
     """:func:`fuse_with_sources` of fire reports given as columns
     (:func:`~truceline.core.fusion.batch.report_columns`); ``reports`` reads the few rows
-    that stay alone and unlocated (:func:`incidents_from`)."""
+    that stay alone and unlocated (:func:`incidents_from`). ``fused`` is called once the
+    fusion's working arrays are freed, before the incidents are made (where a check gives
+    the memory they held back to the system)."""
     p = params or FusionParams()
     n = len(cols["id"])
     if not n:
@@ -269,6 +272,8 @@ def fuse_columns(
         proj = choose_projection((a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()))
     b = batch_from_columns(cols, proj, p.grouping)
     res = fuse_batch(b, geometry, p)
+    if fused is not None:
+        fused()
     out = incidents_from(res, reports, cols["time_us"])
     if parties:  # in place: a second list of the month's incidents cost ~0.13 GB at 907k
         keep = set(parties)
