@@ -120,3 +120,21 @@ def test_a_clock_offset_is_estimated_from_the_arrays_emission_times():
     assert cal.timed[p0] == 12
     assert cal.clock_offset_s[p0] == pytest.approx(45.0, abs=3.0)
     assert np.isnan(cal.clock_offset_s[by_source(res, "s0")])  # a sensor's time is the fix's
+
+
+@pytest.mark.parametrize("rows", [3, 7, 50])
+def test_the_leave_one_out_solved_in_parts_gives_the_same_numbers(monkeypatch, rows):
+    """The sub-groups solved a few rows at a time (a part's edge inside a sub-group's
+    rows is moved to its end) give, bit for bit, what one solve over all of them gives."""
+    from truceline.core.fusion import calibration
+
+    r, _ = week(30, {"p0": 7.0, "p2": -4.0}, seed=5, wild={"p1": 3})
+    whole = fuse_batch(r.batch(), None)
+    monkeypatch.setattr(calibration, "LEAVE_OUT_ROWS", rows)
+    parts = fuse_batch(r.batch(), None)
+    for name in ("bias_deg", "bias_se_deg", "used", "flagged", "correction_deg", "wild_rate"):
+        np.testing.assert_array_equal(getattr(parts.calibration, name),
+                                      getattr(whole.calibration, name))
+    np.testing.assert_array_equal(parts.fixes.x, whole.fixes.x)
+    np.testing.assert_array_equal(parts.fixes.cov, whole.fixes.cov)
+    assert whole.calibration.used.sum() > 100

@@ -89,3 +89,36 @@ def test_check_equals_fusing_and_checking_the_objects(tmp_path: Path) -> None:
         [f.to_record() for f in sorted(findings, key=lambda f: (f.provision_id, f.time or "",
                                                                  f.party or "", f.id))]
     assert any(f.verdict.value == "violation" for f in findings)
+
+
+def test_the_read_keeps_one_object_per_source_and_per_kind_of_facts(tmp_path: Path) -> None:
+    """Reports of one source share one ``source_id`` string, and reports with the same facts
+    one :class:`ReportFacts` (a month's store holds ~900k reports of a few hundred sources):
+    same values as the objects read, one object each."""
+    store, _ = _store(tmp_path)
+    inp = store_input(store, page=97)
+    sources = inp.fire["source_id"].tolist()
+    assert len({id(s) for s in sources}) == len(set(sources)) < len(sources) // 2
+    facts = list(inp.reported.facts.values())
+    assert len({id(f) for f in facts}) == len(set(facts)) < len(facts) // 10
+
+
+def test_fusion_calls_back_once_between_fusing_and_making_the_incidents(tmp_path: Path) -> None:
+    """``fused`` (where a check gives fusion's freed memory back) is called once, before
+    any lone report is read again, and changes nothing of what is made."""
+    from truceline.core.fusion import fuse_columns
+
+    store, _ = _store(tmp_path)
+    ctx = load_context(store)
+    inp = store_input(store, page=97)
+    parties = [p.id for p in ctx.agreement.parties]
+    calls: list[str] = []
+
+    def reports(rows):  # type: ignore[no-untyped-def]
+        calls.append("read")
+        return inp.fire_reports(rows)
+
+    got = fuse_columns(inp.fire, ctx.geometry, parties, reports,
+                       fused=lambda: calls.append("fused"))
+    assert calls[0] == "fused" and calls.count("fused") == 1 and "read" in calls
+    assert got == fuse_columns(inp.fire, ctx.geometry, parties, inp.fire_reports)

@@ -118,6 +118,33 @@ def _per_source_median(src: I64, v: F64, S: int) -> F64:
     return out
 
 
+#: Rows copied into one leave-one-out solve at most: the copies of a month's groups, one
+#: sub-group per bearing, are several times the batch, and the solve's working arrays a
+#: multiple of them (~0.9 GB at once at 907k reports).
+LEAVE_OUT_ROWS = 100_000
+
+
+def _sub_fixes(b: FireBatch, cd: Candidates, lp: LocateParams, rows: I64, sub: I64, n: int
+               ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """Position, covariance and whether located of the ``n`` sub-groups ``sub`` (sorted:
+    each sub-group's copied ``rows`` together), solved :data:`LEAVE_OUT_ROWS` rows at a
+    time. Each group's fix reads only its own rows, in the same order, so the parts give
+    the numbers one solve over all of them gives."""
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    cov, located = np.full((n, 2, 2), np.nan), np.zeros(n, bool)
+    at = 0
+    while at < n:
+        lo = int(np.searchsorted(sub, at, "left"))
+        cut = min(lo + LEAVE_OUT_ROWS, len(sub))
+        end = n if cut == len(sub) else max(at + 1, int(sub[cut]))
+        hi = int(np.searchsorted(sub, end, "left"))
+        part = rows[lo:hi]
+        sf = locate(b.take(part, numbers_only=True), sub[lo:hi] - at, cd.take(part), lp)
+        x[at:end], y[at:end], cov[at:end], located[at:end] = sf.x, sf.y, sf.cov, sf.located
+        at = end
+    return x, y, cov, located
+
+
 def _leave_one_out(
     b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams, lp: LocateParams
 ) -> tuple[I64, F64, F64]:
@@ -140,15 +167,14 @@ def _leave_one_out(
     rows = order[starts[labels[lead]][reps] + within]
     keep = rows != lead[reps]
     rows, sub = rows[keep], reps[keep]
-    sf = locate(b.take(rows, numbers_only=True), sub, cd.take(rows), lp)
-    dx, dy = sf.x - b.ox[lead], sf.y - b.oy[lead]
+    sx, sy, c, located = _sub_fixes(b, cd, lp, rows, sub, len(lead))
+    dx, dy = sx - b.ox[lead], sy - b.oy[lead]
     r2 = np.maximum(dx * dx + dy * dy, 1.0)
     pred = np.arctan2(dx, dy)
     # the fix's variance across the ray (unit vector (dy, -dx) / r), as an angle
-    c = sf.cov
     across = (c[:, 0, 0] * dy * dy - 2 * c[:, 0, 1] * dx * dy + c[:, 1, 1] * dx * dx) / r2
     var_fix = across / r2
-    ok = sf.located & np.isfinite(var_fix) & (var_fix <= np.radians(p.max_fix_sd_deg) ** 2)
+    ok = located & np.isfinite(var_fix) & (var_fix <= np.radians(p.max_fix_sd_deg) ** 2)
     res = _wrap(b.brg[lead] - pred)
     return lead[ok], res[ok], (b.brg_sd[lead] ** 2 + var_fix)[ok]
 

@@ -250,10 +250,13 @@ def fuse_columns(
     reports: Reports,
     *,
     params: FusionParams | None = None,
+    fused: Callable[[], object] | None = None,
 ) -> tuple[list[Incident], list[dict[str, Any]]]:
     """:func:`fuse_with_sources` of fire reports given as columns
     (:func:`~truceline.core.fusion.batch.report_columns`); ``reports`` reads the few rows
-    that stay alone and unlocated (:func:`incidents_from`)."""
+    that stay alone and unlocated (:func:`incidents_from`). ``fused`` is called once the
+    fusion's working arrays are freed, before the incidents are made (where a check gives
+    the memory they held back to the system)."""
     p = params or FusionParams()
     n = len(cols["id"])
     if not n:
@@ -269,13 +272,15 @@ def fuse_columns(
         proj = choose_projection((a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()))
     b = batch_from_columns(cols, proj, p.grouping)
     res = fuse_batch(b, geometry, p)
+    if fused is not None:
+        fused()
     out = incidents_from(res, reports, cols["time_us"])
-    if parties:
+    if parties:  # in place: a second list of the month's incidents cost ~0.13 GB at 907k
         keep = set(parties)
-        out = [inc if not inc.party_probability else Incident(**{
-            **inc.__dict__,
-            "party_probability": {k: v for k, v in inc.party_probability.items() if k in keep}})
-            for inc in out]
+        for k, inc in enumerate(out):
+            if not keep.issuperset(inc.party_probability):  # else the same dict
+                out[k] = Incident(**{**inc.__dict__, "party_probability": {
+                    p: v for p, v in inc.party_probability.items() if p in keep}})
     names = np.unique(np.asarray(cols["source_id"]).astype(str))
     return out, source_records(res.calibration, names)
 

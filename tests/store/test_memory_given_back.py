@@ -1,0 +1,49 @@
+"""Freed memory given back to the system between a check's stages
+(:mod:`truceline.services.memory`)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from truceline.services.memory import give_back, large_blocks_apart
+
+
+def _resident_kb() -> int:
+    with open("/proc/self/status", encoding="ascii") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_freed_blocks_under_a_live_one_are_given_back() -> None:
+    """200 MB of blocks freed below one still in use stay resident until given back."""
+    give_back()
+    blocks = [bytearray(100_000) for _ in range(2_000)]  # under the mmap threshold: heap
+    for b in blocks:
+        b[::4096] = b"\x01" * len(b[::4096])  # touched: resident
+    top = bytearray(100_000)  # keeps the heap's top in use
+    before = _resident_kb()
+    del blocks
+    kept = _resident_kb()
+    assert give_back()
+    after = _resident_kb()
+    assert kept - after > 100_000 and before - kept < 100_000
+    del top
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_large_blocks_are_returned_when_freed() -> None:
+    """Once a 2 MB block has been freed, glibc would serve the next ones from its heap (and
+    keep them when freed under a block in use); mapped apart, they go back at once."""
+    assert large_blocks_apart()
+    first = bytearray(2 << 20)
+    del first
+    blocks = [bytearray(2 << 20) for _ in range(100)]
+    for b in blocks:
+        b[::4096] = b"\x01" * len(b[::4096])
+    top = bytearray(200_000)  # on the heap, above whatever the heap served
+    kept = _resident_kb()
+    del blocks
+    assert kept - _resident_kb() > 150_000
+    del top
