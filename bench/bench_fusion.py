@@ -30,13 +30,13 @@ from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score
 
 from truceline.adapters.agreement_files import load_agreement_file
-from truceline.adapters.runtime import retain_freed_memory
 from truceline.core.fusion import FireBatch, FusionParams
 from truceline.core.fusion.batch import candidates
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.locate import CHI2_95_2DOF
 from truceline.core.geo import GEOD
 from truceline.services.context import context_for_doc
+from truceline.services.memory import retain_freed_memory
 from truceline.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "results" / "fusion.md"

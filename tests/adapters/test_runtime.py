@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from truceline.adapters.runtime import retain_freed_memory
+from truceline.services.memory import retain_freed_memory
 
 # allocate and free ~60 MB in blocks of several sizes (as a batch's arrays are), twice, and
 # print the page faults of the second round
 _WORKLOAD = """
 import resource, sys
 import numpy as np
-from truceline.adapters.runtime import retain_freed_memory
+from truceline.services.memory import retain_freed_memory
 took = retain_freed_memory(int(sys.argv[1]))
 def work():
     arrs = [np.ones(n) for n in (3_000_000, 1_500_000, 700_000, 2_200_000, 400_000)]

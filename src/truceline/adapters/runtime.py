@@ -1,13 +1,5 @@
-"""Process settings for batch work: keep freed memory in the process for the next batch, and
-keep a one-shot command's long-lived objects out of the cyclic collector's passes.
-
-glibc gives large freed blocks back to the kernel at once (a block over its mmap threshold is
-its own mapping, and the heap is trimmed once enough is free at its top), so the next batch's
-arrays fault in again, one 4 KiB page at a time. On the 2-core VMs measured that was ~6,000
-faults and 12-16 % of grouping 200,000 reports (BENCHMARKS.md). Keeping blocks up to
-``limit_mb`` in the heap and never trimming it trades resident memory, which stays at the
-high-water mark of the largest batch, for that time. An entry point applies it
-(:func:`truceline.adapters.cli.main.main`, ``retain_memory_mb``); the core never does.
+"""Process settings for one-shot commands: keep a command's long-lived objects out of the
+cyclic collector's passes (the allocator's settings are :mod:`truceline.services.memory`'s).
 
 The cyclic collector walks every tracked object each time it collects the oldest generation,
 and once more as the interpreter exits. A command that imports the whole report stack, builds
@@ -32,36 +24,10 @@ from __future__ import annotations
 
 import atexit
 import gc
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["paused_collection", "retain_freed_memory", "settle", "skip_exit_collection"]
-
-# mallopt(3) parameters (glibc's malloc.h)
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-#: glibc refuses an mmap threshold above half its largest heap (32 MiB on 64-bit).
-_MMAP_MAX_MB = 32
-
-
-def retain_freed_memory(limit_mb: int) -> bool:
-    """Keep freed blocks of up to ``limit_mb`` MiB (at most 32) in the process and never trim
-    the heap; 0 leaves the allocator alone. Returns whether the allocator took the settings
-    (False off glibc, e.g. on macOS or musl)."""
-    if limit_mb <= 0 or not sys.platform.startswith("linux"):
-        return False
-    import ctypes  # not on import: main() imports this module before it pauses the collector
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mb = min(int(limit_mb), _MMAP_MAX_MB)
-    return bool(mallopt(_M_MMAP_THRESHOLD, mb << 20)
-                and mallopt(_M_TRIM_THRESHOLD, 1 << 30)
-                and mallopt(_M_TOP_PAD, mb << 20))
-
+__all__ = ["paused_collection", "settle", "skip_exit_collection"]
 
 def settle() -> None:
     """Leave every object alive now out of the cyclic collector's later passes (a one-shot

@@ -1,13 +1,23 @@
-"""What a check's stages free goes back to the operating system, not only to ``malloc``.
+"""What the process keeps of the memory it frees: glibc's allocator set for the work at hand.
 
+Two opposite needs, one allocator. **Batch work keeps what it frees**
+(:func:`retain_freed_memory`, applied by the CLI's entry point from ``retain_memory_mb``):
+glibc gives large freed blocks back to the kernel at once, so the next batch's arrays fault in
+again, one 4 KiB page at a time; on the 2-core VMs measured that was ~6,000 faults and 12-16 %
+of grouping 200,000 reports (BENCHMARKS.md). Keeping blocks up to ``limit_mb`` in the heap and
+never trimming it trades resident memory, which stays at the high-water mark of the largest
+batch, for that time.
+
+**A check over a month gives back between its stages** (:func:`large_blocks_apart`,
+:func:`give_back`), since its peak, not its page faults, is what bounds the store it can check.
 glibc's ``malloc`` keeps what a program frees for its next allocations, and returns to the
-system only the top of its heap: a freed block under one still in use stays resident. A
-check's stages free hundreds of MB so placed (the read's pages of record text and columns;
-fusion's working arrays: glibc raises its threshold for ``mmap`` to the largest block freed,
-up to 32 MB, so a month's columns of 7 MB each come from the heap), and the next stage
-allocates mostly elsewhere (Python's own arenas), so the process keeps both. Blocks of
-:data:`APART` or more are mapped apart (returned when freed), and :func:`give_back` returns
-the heap's free pages between stages. Elsewhere than glibc both do nothing.
+system only the top of its heap: a freed block under one still in use stays resident. A check's
+stages free hundreds of MB so placed (the read's pages of record text and columns; fusion's
+working arrays: glibc raises its threshold for ``mmap`` to the largest block freed, up to 32
+MB, so a month's columns of 7 MB each come from the heap), and the next stage allocates mostly
+elsewhere (Python's own arenas), so the process keeps both. Blocks of :data:`APART` or more are
+mapped apart (returned when freed), and :func:`give_back` returns the heap's free pages between
+stages. Elsewhere than glibc both do nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +31,10 @@ from typing import Any
 #: Blocks this large or larger get their own mapping, returned to the system when freed
 #: (glibc's ``M_MMAP_THRESHOLD``, fixed: no longer raised by what is freed).
 APART = 1 << 20
-_M_MMAP_THRESHOLD = -3
+# mallopt(3) parameters (glibc's malloc.h)
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+#: glibc refuses an mmap threshold above half its largest heap (32 MiB on 64-bit).
+_MMAP_MAX_MB = 32
 
 
 @cache
@@ -48,3 +61,16 @@ def large_blocks_apart() -> bool:
     process; whether the C library took it."""
     libc = _libc()
     return bool(libc.mallopt(_M_MMAP_THRESHOLD, APART)) if libc is not None else False
+
+
+def retain_freed_memory(limit_mb: int) -> bool:
+    """Keep freed blocks of up to ``limit_mb`` MiB (at most 32) in the process and never trim
+    the heap; 0 leaves the allocator alone. Returns whether the allocator took the settings
+    (False off glibc, e.g. on macOS or musl)."""
+    libc = _libc()
+    if limit_mb <= 0 or libc is None:
+        return False
+    mb = min(int(limit_mb), _MMAP_MAX_MB)
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, mb << 20)
+                and libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+                and libc.mallopt(_M_TOP_PAD, mb << 20))

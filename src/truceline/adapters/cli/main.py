@@ -29,9 +29,11 @@ def main() -> None:
     without the cyclic collector, which walked them ~120 times for no garbage (0.14 s of a
     one-day report); what it imported is then left out of later walks."""
     if _runs_a_command(sys.argv[1:]):
-        from truceline.adapters.runtime import paused_collection, retain_freed_memory
+        from truceline.adapters.runtime import paused_collection
 
         with paused_collection():
+            from truceline.services.memory import retain_freed_memory
+
             retain_freed_memory(_settings().retain_memory_mb)
             cli.preload(sys.argv[1])
     cli()
