@@ -37,7 +37,7 @@ from typing import Any
 from truceline.errors import ValidationError
 
 __all__ = ["ENTRY_TYPES", "PreparedEntry", "canonical_bytes", "entry_bytes", "parse_entry",
-           "prepared_entry"]
+           "prepared_entry", "value_bytes"]
 
 ENTRY_TYPES = frozenset(
     {
@@ -193,7 +193,7 @@ class PreparedEntry(bytes):
         return self[8 : self._end]
 
 
-def _field_bytes(v: Any) -> bytes:
+def value_bytes(v: Any) -> bytes:
     """``canonical_bytes(v)``, without its walk for the scalars most fields hold."""
     t = type(v)
     try:
@@ -235,12 +235,12 @@ def prepared_entry(entry_type: str, body: Mapping[str, Any]) -> PreparedEntry:
         add = spans.append
         at = 9  # past '{"body":{'
         known = _KEYS.get
-        for k in names:  # _key_bytes and _field_bytes inlined for keys seen and text (hot)
+        for k in names:  # _key_bytes and value_bytes inlined for keys seen and text (hot)
             if type(k) is not str:
                 raise TypeError
             key = known(k) or _key_bytes(k)
             x = body[k]
-            v = encode_basestring(x).encode("utf-8") if type(x) is str else _field_bytes(x)
+            v = encode_basestring(x).encode("utf-8") if type(x) is str else value_bytes(x)
             at += len(key)
             add(at)
             at += len(v)

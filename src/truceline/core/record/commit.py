@@ -39,9 +39,9 @@ from typing import Any, NamedTuple
 from truceline.core.record.canonical import (
     ENTRY_TYPES,
     PreparedEntry,
-    _field_bytes,
     canonical_bytes,
     prepared_entry,
+    value_bytes,
 )
 from truceline.errors import IntegrityError, TrucelineError, ValidationError
 
@@ -353,7 +353,7 @@ def encode_committed(entry_type: str, body: Mapping[str, Any], salts: Salts,
             raise TypeError
         names = tuple(sorted(body))
         keys, secret, kind = _encoding(entry_type, names)
-        vals = [encode_basestring(x).encode("utf-8") if type(x) is str else _field_bytes(x)
+        vals = [encode_basestring(x).encode("utf-8") if type(x) is str else value_bytes(x)
                 for x in map(body.__getitem__, names)]
     except (TypeError, UnicodeEncodeError, ValidationError):
         return _encode_committed_slowly(entry_type, body, salts, omit)
