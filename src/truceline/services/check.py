@@ -30,7 +30,7 @@ from truceline.core.record.canonical import (
 from truceline.core.rules import check
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
-from truceline.services.memory import give_back, large_blocks_apart
+from truceline.services.memory import give_back
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
@@ -160,7 +160,8 @@ def run_check(store: Store) -> CheckResult:
     store commits without parsing it again:
     :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
     :data:`WRITE_CHUNK` at a time, inside the one transaction."""
-    large_blocks_apart()  # a month's columns, freed, go back to the system at once
+    # (blocks are not mapped apart here: every large array then faults its pages in anew,
+    # 1.25x the check's CPU on the 907k store; give_back between the stages is enough)
     version = store.agreement_version()
     ctx = load_context(store, version=version)
     inp = store_input(store)
