@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from truceline.services.memory import give_back, large_blocks_apart
+from truceline.services.memory import give_back
 
 
 def _resident_kb() -> int:
@@ -29,22 +29,4 @@ def test_freed_blocks_under_a_live_one_are_given_back() -> None:
     assert give_back()
     after = _resident_kb()
     assert kept - after > 100_000 and before - kept < 100_000
-    del top
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_large_blocks_are_returned_when_freed() -> None:
-    """Once a 2 MB block has been freed, glibc would serve the next ones from its heap (and
-    keep them when freed under a block in use); mapped apart, they go back at once."""
-    assert large_blocks_apart()
-    first = bytearray(2 << 20)
-    del first
-    blocks = [bytearray(2 << 20) for _ in range(100)]
-    for b in blocks:
-        b[::4096] = b"\x01" * len(b[::4096])
-    top = bytearray(200_000)  # on the heap, above whatever the heap served
-    kept = _resident_kb()
-    del blocks
-    assert kept - _resident_kb() > 100_000  # of 200 MB freed (glibc keeps ~all by default;
-    # 149.8 MB came back once beside two 907k checks: RSS is not exact under memory pressure)
     del top

@@ -160,8 +160,8 @@ def run_check(store: Store) -> CheckResult:
     store commits without parsing it again:
     :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
     :data:`WRITE_CHUNK` at a time, inside the one transaction."""
-    # (blocks are not mapped apart here: every large array then faults its pages in anew,
-    # 1.25x the check's CPU on the 907k store; give_back between the stages is enough)
+    # (large blocks are not mapped apart: each of fusion's arrays then faulted its pages in
+    # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
     ctx = load_context(store, version=version)
     inp = store_input(store)

@@ -8,16 +8,16 @@ of grouping 200,000 reports (BENCHMARKS.md). Keeping blocks up to ``limit_mb`` i
 never trimming it trades resident memory, which stays at the high-water mark of the largest
 batch, for that time.
 
-**A check over a month gives back between its stages** (:func:`large_blocks_apart`,
-:func:`give_back`), since its peak, not its page faults, is what bounds the store it can check.
-glibc's ``malloc`` keeps what a program frees for its next allocations, and returns to the
-system only the top of its heap: a freed block under one still in use stays resident. A check's
-stages free hundreds of MB so placed (the read's pages of record text and columns; fusion's
-working arrays: glibc raises its threshold for ``mmap`` to the largest block freed, up to 32
-MB, so a month's columns of 7 MB each come from the heap), and the next stage allocates mostly
-elsewhere (Python's own arenas), so the process keeps both. Blocks of :data:`APART` or more are
-mapped apart (returned when freed), and :func:`give_back` returns the heap's free pages between
-stages. Elsewhere than glibc both do nothing.
+**A check over a month gives back between its stages** (:func:`give_back`), since its peak, not
+its page faults, is what bounds the store it can check. glibc's ``malloc`` keeps what a program
+frees for its next allocations, and returns to the system only the top of its heap: a freed
+block under one still in use stays resident. A check's stages free hundreds of MB so placed
+(the read's pages of record text and columns; fusion's working arrays: glibc raises its
+threshold for ``mmap`` to the largest block freed, up to 32 MB, so a month's columns of 7 MB
+each come from the heap), and the next stage allocates mostly elsewhere (Python's own arenas),
+so the process keeps both. :func:`give_back` returns the heap's free pages between stages
+(mapping large blocks apart as well was measured and dropped: every large array then faulted
+its pages in anew). Elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ import sys
 from functools import cache
 from typing import Any
 
-#: Blocks this large or larger get their own mapping, returned to the system when freed
-#: (glibc's ``M_MMAP_THRESHOLD``, fixed: no longer raised by what is freed).
-APART = 1 << 20
 # mallopt(3) parameters (glibc's malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 #: glibc refuses an mmap threshold above half its largest heap (32 MiB on 64-bit).
@@ -54,13 +51,6 @@ def give_back() -> bool:
     the C library cannot)."""
     libc = _libc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
-
-
-def large_blocks_apart() -> bool:
-    """Map every block of :data:`APART` or more apart from the heap, for the rest of the
-    process; whether the C library took it."""
-    libc = _libc()
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, APART)) if libc is not None else False
 
 
 def retain_freed_memory(limit_mb: int) -> bool:
