@@ -31,7 +31,6 @@ from truceline.core.fusion.batch import (
     batch_from_observations,
     join_columns,
     report_columns,
-    take_columns,
 )
 from truceline.core.fusion.calibration import CalibrationParams, SourceCalibration
 from truceline.core.fusion.heard import HeardParams
@@ -71,5 +70,4 @@ __all__ = [
     "partitions",
     "report_columns",
     "source_records",
-    "take_columns",
 ]

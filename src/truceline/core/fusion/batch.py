@@ -39,7 +39,6 @@ __all__ = [
     "report_columns",
     "role_of",
     "sound_speed",
-    "take_columns",
 ]
 
 F64 = NDArray[np.float64]
@@ -396,16 +395,13 @@ def report_columns(obs: Sequence[Observation]) -> dict[str, NDArray[Any]]:
     return cols
 
 
-def join_columns(parts: Sequence[Mapping[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
-    """The columns of several :func:`report_columns` calls as one set, rows in order."""
+def join_columns(parts: Sequence[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
+    """The columns of several :func:`report_columns` calls as one set, rows in order. Each
+    part gives up its columns as they are joined (the parts are left empty), so a column is
+    held once and a half at most, not the whole set twice (~0.2 GB a column set at 907k)."""
     if not parts:
         return report_columns([])
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-
-
-def take_columns(cols: Mapping[str, NDArray[Any]], rows: NDArray[Any]) -> dict[str, NDArray[Any]]:
-    """The rows ``rows`` (indexes or a mask) of :func:`report_columns`'s columns."""
-    return {k: v[rows] for k, v in cols.items()}
+    return {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
 
 
 def batch_from_columns(cols: Mapping[str, NDArray[Any]], projection: Projection,
