@@ -132,6 +132,12 @@ class GroupingParams:
     #: joint fit fails or rejects arrivals mixes sounds (the launch at one, the burst at the
     #: other, both within the TDOA limit); it is split into its arrays.
     sub_array_m: float = 5_000.0
+    #: Where no array of such a group holds three arrivals, no part of it could be located
+    #: alone, so splitting it loses the sound: it is split only where an arrival misses the
+    #: joint fit by more than this many arrival sds. The fit's outlier level (3.5) is reached
+    #: by the timing jitter alone in about one in 400 groups of seven lone sensors (the robust
+    #: fit lets one large draw grow); another sound misses by seconds (hundreds of sds).
+    mixed_sound_sigma: float = 8.0
     wind_frac: float = 0.02
 
 

@@ -303,7 +303,8 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
 
 def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab: I64) -> I64:
     """Arrival groups that span two or more arrays (sensors within ``sub_array_m`` of each
-    other) and whose joint fit fails or rejects an arrival, split into their arrays.
+    other) and whose joint fit fails or rejects an arrival, split into their arrays (where no
+    array holds three arrivals, only on a misfit beyond ``mixed_sound_sigma``).
 
     The TDOA limit between two arrays 14 km apart is 40 s: the launch at one and the burst
     at the other pass it, and complete linkage cannot tell them apart. Their joint fit then
@@ -311,7 +312,12 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     alone gives its own sound's fix or, with too few arrivals, a vague group that joins only
     what it fits. A group whose arrays heard one sound fits, and keeps the long baseline.
     """
-    from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
+    from truceline.core.fusion.locate import (  # locate imports grouping
+        LocateParams,
+        locate,
+        measurement_rows,
+        residuals,
+    )
 
     G = int(lab.max()) + 1
     # groups of four or more arrivals, every one with its wind (where a wind is unknown, a
@@ -341,14 +347,24 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     if not len(sel):
         return lab
     _, g = np.unique(lab[sel], return_inverse=True)
-    fx = locate(b.take(rows[sel], numbers_only=True), g, cd.take(rows[sel]),
-                LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5,
-                             converged_s=5e-4, two_roots=False))
-    mixed = ~fx.located | (np.bincount(g, fx.outlier, minlength=len(fx.located)) > 0)
-    go = mixed[g]
-    out = lab.copy()
+    lp = LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
+                      two_roots=False)
+    sb = b.take(rows[sel], numbers_only=True)
+    fx = locate(sb, g, cd.take(rows[sel]), lp)
+    rw, _ = measurement_rows(sb, g)
+    r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
+    K = len(fx.located)
+    worst = np.zeros(K)
+    np.maximum.at(worst, rw.g, np.abs(r))
     comp_of = np.full(len(lab), -1, np.int64)
     comp_of[cand] = comp
+    # where no array of the group holds three arrivals, its parts could not be located alone:
+    # split, the sound is lost, so only a gross misfit splits it
+    fixable = np.zeros(K, bool)
+    np.logical_or.at(fixable, g, np.bincount(comp)[comp_of[sel]] >= 3)
+    mixed = ~fx.located | (worst > p.mixed_sound_sigma) | ((worst > lp.outlier_sigma) & fixable)
+    go = mixed[g]
+    out = lab.copy()
     out[sel[go]] = G + comp_of[sel[go]]
     return np.unique(out, return_inverse=True)[1].astype(np.int64)
 

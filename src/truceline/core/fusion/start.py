@@ -125,28 +125,34 @@ def _bancroft(b: FireBatch, labels: I64, G: int, x: F64, y: F64) -> tuple[F64, F
     (:func:`_bancroft_kernel`)."""
     if not len(labels):
         return x, y
-    return _bancroft_kernel(b.ox, b.oy, b.arr, b.c, b.brg, b.ex, np.asarray(labels, np.int64),
-                            G, np.asarray(x, float), np.asarray(y, float))
+    return _bancroft_kernel(b.ox, b.oy, b.arr, b.c, b.wu, b.wv, b.brg, b.ex,
+                            np.asarray(labels, np.int64), G, np.asarray(x, float),
+                            np.asarray(y, float))
 
 
 @njit(cache=True, error_model="numpy")
-def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labels: I64,
-                     G: int, x: F64, y: F64) -> tuple[F64, F64]:
+def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, wu: F64, wv: F64, brg: F64, ex: F64,
+                     labels: I64, G: int, x: F64, y: F64) -> tuple[F64, F64]:
     """Per group of four or more arrival times and nothing else: with sensor offsets ``s``
     and arrival offsets ``a`` from the group's first sensor, ``|p - s|^2 = c^2 (t0 - a)^2``
-    is linear in ``(p, t0, R)`` once ``R = |p|^2 - c^2 t0^2`` is a fourth unknown; its least
-    squares (scaled by 1/1000 for conditioning, a 1e-9 ridge) is the start, kept when finite
-    and within 200 km."""
+    is linear in ``(p, t0, R)`` once ``R = |p|^2 - c^2 t0^2`` is a fourth unknown (in a wind,
+    ``p`` the origin drifted back to the first arrival and ``s`` drifted alike); its least
+    squares (scaled by 1/1000 for conditioning, a 1e-9 ridge) is the start, kept when finite,
+    within 200 km and no worse a fit of the arrivals than the start it would replace."""
     n = len(labels)
     na = np.zeros(G, np.int64)
     other = np.zeros(G, np.int64)
     first = np.full(G, -1, np.int64)
     csum = np.zeros(G)
+    wus = np.zeros(G)
+    wvs = np.zeros(G)
     for i in range(n):
         g = labels[i]
         if math.isfinite(arr[i]) and math.isfinite(ox[i]):
             na[g] += 1
             csum[g] += c[i]
+            wus[g] += wu[i]
+            wvs[g] += wv[i]
             if first[g] < 0:
                 first[g] = i
         if math.isfinite(brg[i]) or math.isfinite(ex[i]):
@@ -160,7 +166,12 @@ def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labe
             continue
         f = first[g]
         cg = csum[g] / na[g]
-        sx, sy, a = ox[i] - ox[f], oy[i] - oy[f], arr[i] - arr[f]
+        # in a steady wind the wavefront is a circle whose centre drifts with the wind: the
+        # sensor moved back by the drift since the first arrival makes the model Bancroft's
+        # again, about the drifted origin ``q = p - w t0``
+        a = arr[i] - arr[f]
+        sx = ox[i] - ox[f] - wus[g] / na[g] * a
+        sy = oy[i] - oy[f] - wvs[g] / na[g] * a
         col[0], col[1], col[2], col[3] = -2 * sx, -2 * sy, 2 * cg * cg * a, 1.0
         rhs = (cg * cg * a * a - sx * sx - sy * sy) / 1000.0
         for j in range(4):
@@ -170,6 +181,7 @@ def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labe
             for k in range(4):
                 A[g, j, k] += col[j] * col[k]
     x, y = x.copy(), y.copy()
+    bx, by = np.full(G, np.nan), np.full(G, np.nan)
     M = np.empty((4, 5))
     sol = np.empty(4)
     for g in range(G):
@@ -200,6 +212,29 @@ def _bancroft_kernel(ox: F64, oy: F64, arr: F64, c: F64, brg: F64, ex: F64, labe
         for j in range(4):
             ok = ok and math.isfinite(sol[j])
         if ok and math.hypot(sol[0], sol[1]) < 200_000.0:
-            x[g] = sol[0] + ox[first[g]]
-            y[g] = sol[1] + oy[first[g]]
+            bx[g] = sol[0] + wus[g] / na[g] * sol[2] + ox[first[g]]
+            by[g] = sol[1] + wvs[g] / na[g] * sol[2] + oy[first[g]]
+    # With four or five arrivals the linear system is (nearly) exactly determined and a
+    # jitter of 10 ms can throw it tens of km off, where the solver then settles on a far
+    # spurious fit: keep it only where it explains the arrivals better than the other start
+    # (the spread of the emission times each arrival implies from there, with the sensor's
+    # wind where it gave one: 0 where not).
+    s1 = np.zeros((G, 2))
+    s2 = np.zeros((G, 2))
+    for i in range(n):
+        g = labels[i]
+        if not math.isfinite(bx[g]) or not (math.isfinite(arr[i]) and math.isfinite(ox[i])):
+            continue
+        cg = csum[g] / na[g]
+        for k in range(2):
+            px, py = (x[g], y[g]) if k == 0 else (bx[g], by[g])
+            d = max(math.hypot(ox[i] - px, oy[i] - py), 1.0)
+            e = arr[i] - d / (cg + (wu[i] * (ox[i] - px) + wv[i] * (oy[i] - py)) / d)
+            s1[g, k] += e
+            s2[g, k] += e * e
+    for g in range(G):
+        if math.isfinite(bx[g]):
+            spread = s2[g] - s1[g] * s1[g] / na[g]
+            if not math.isfinite(x[g]) or not math.isfinite(y[g]) or spread[1] <= spread[0]:
+                x[g], y[g] = bx[g], by[g]
     return x, y
