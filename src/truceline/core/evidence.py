@@ -98,13 +98,18 @@ def gather(
     incidents: Sequence[Incident] | None = None,
     coverage: Coverage | None = None,
     reported: Reported | None = None,
+    *,
+    classified_kinds: frozenset[Kind] | None = None,
 ) -> Evidence:
     """Classify every located observation and incident in one columnar call each.
 
     ``coverage`` is the mission's coverage model (:mod:`truceline.core.coverage_inputs`);
     without it no party is found compliant on a spatial provision (unless the agreement's
     ``min_coverage`` is 0). ``reported``: counted reports given as facts only, besides
-    ``observations`` (their incidents are classified; they are not).
+    ``observations`` (their incidents are classified; they are not). ``classified_kinds``:
+    classify only the observations of these kinds (None: all, as the rules need); a daily
+    report places only its restrictions (the places of a dense day's other ~55,000 reports
+    were classified for nothing: 0.07 s).
     """
     obs = list(observations)
     if incidents is None:
@@ -112,6 +117,8 @@ def gather(
     incs = list(incidents)
     opts = []
     for o in obs:
+        if classified_kinds is not None and o.kind not in classified_kinds:
+            continue
         w = where_obs(o)
         if w is not None:
             opts.append((o.id, w[0], w[1], o.time))

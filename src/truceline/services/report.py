@@ -40,6 +40,8 @@ from truceline.services.ports import CHECKED_META, Store
 #: counted once exactly as the whole store counts it (copies are minutes apart, not hours).
 MARGIN = timedelta(hours=1)
 _ASSETS = ("monitoring", "restriction")
+#: The observations a report places by classifying them (its other reports count by id).
+_PLACED = frozenset({Kind.RESTRICTION})
 
 
 def parse_day(text: str) -> date:
@@ -114,7 +116,8 @@ def _build(store: Store, ctx: AgreementContext, d: date, start: datetime, end: d
     assets = _assets(store, ctx, start, end)
     cov = None if assets is None or ctx.geometry is None \
         else coverage_from_observations(ctx.geometry, ag, assets)
-    ev = gather(ctx.geometry, near, incidents, cov)
+    # the report places only the period's restrictions (:func:`build_daily_report`)
+    ev = gather(ctx.geometry, near, incidents, cov, classified_kinds=_PLACED)
     g = ag.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
     rep = build_daily_report(ag, ev, store.findings(start, end), regions(ag), sectors, d,

@@ -171,14 +171,15 @@ def _draw_events(ax: Any, r: DailyReport, parties: list[str]) -> set[str]:
             ellipses.append((float(e["lon"]), float(e["lat"]), float(ell["width_deg"]),
                              float(ell["height_deg"]), float(ell["map_angle_deg"]), c))
     if links:
-        ax.add_collection(LineCollection(links, colors=link_colours, linewidths=0.8,
+        ax.add_collection(LineCollection(links, colors=_rgba(link_colours), linewidths=0.8,
                                          zorder=4.8, gid="origin-impact"))
         xs, ys, cs = zip(*impacts, strict=True)
-        ax.scatter(xs, ys, marker="x", s=16, c=list(cs), lw=1.0, zorder=4.9)
+        ax.scatter(xs, ys, marker="x", s=16, c=_rgba(list(cs)), lw=1.0, zorder=4.9)
     for marker, m in marks.items():
         xy = np.asarray(m["xy"], float)
-        ax.scatter(xy[:, 0], xy[:, 1], s=m["s"], c=m["c"], marker=marker, edgecolors=m["ec"],
-                   linewidths=m["lw"], zorder=5, gid=f"events-{marker}")
+        ax.scatter(xy[:, 0], xy[:, 1], s=np.asarray(m["s"], float), c=_rgba(m["c"]),
+                   marker=marker, edgecolors=_rgba(m["ec"]),
+                   linewidths=np.asarray(m["lw"], float), zorder=5, gid=f"events-{marker}")
     if ellipses:
         ax.add_collection(_ellipse_collection(ellipses))
     return cats
@@ -213,13 +214,20 @@ def _ellipse_collection(ellipses: list[tuple[float, float, float, float, float, 
     """The 95 % ellipses, unfilled, outlined in their event's colour: what a
     ``PatchCollection`` of ``Ellipse(fill=False, lw=0.8)`` patches with ``match_original``
     draws, without an artist per ellipse."""
-    n = len(ellipses)
     return PathCollection(ellipse_paths([x[:5] for x in ellipses]),
-                          facecolors=[[0, 0, 0, 0]] * n,
-                          edgecolors=[to_rgba(x[5]) for x in ellipses], linewidths=[0.8] * n,
-                          linestyles=["solid"] * n,
-                          antialiaseds=[matplotlib.rcParams["patch.antialiased"]] * n,
+                          facecolors=[[0, 0, 0, 0]],
+                          edgecolors=_rgba([x[5] for x in ellipses]), linewidths=[0.8],
+                          linestyles=["solid"],
+                          antialiaseds=[matplotlib.rcParams["patch.antialiased"]],
                           zorder=4)
+
+
+def _rgba(colours: list[str]) -> np.ndarray:
+    """``to_rgba`` of each colour, as one N x 4 array: each distinct colour converted once."""
+    ids: dict[str, int] = {}
+    k = [ids.setdefault(c, len(ids)) for c in colours]
+    table = np.array([to_rgba(c) for c in ids], float).reshape(-1, 4)
+    return table[np.asarray(k, np.intp)]
 
 
 #: Findings drawn at their place (beyond fire): rule kind -> marker and legend words.

@@ -10,13 +10,12 @@ UTC offset reaches a day) that the database can narrow, then the exact test on p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
-from truceline.adapters.store.schema import json_text, time_text
+from truceline.adapters.store.schema import json_text, record_value, time_text
 from truceline.core.findings import Finding
 from truceline.core.incidents import Incident
 from truceline.core.observations import in_utc
@@ -99,7 +98,7 @@ class CheckResultTables:
         rows = self._all("SELECT record, time FROM incidents" + where + " ORDER BY time, id",
                          args)
         start, end = _utc(start), _utc(end)
-        return [json.loads(r[0]) for r in rows if _inside(r[1], start, end)]
+        return [record_value(r[0]) for r in rows if _inside(r[1], start, end)]
 
     def replace_findings(
         self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
@@ -161,7 +160,8 @@ class CheckResultTables:
         where, args = _window(start, end)
         rows = self._all("SELECT record, time FROM findings" + where, args)
         start, end = _utc(start), _utc(end)
-        out = [Finding.from_record(json.loads(r[0])) for r in rows if _inside(r[1], start, end)]
+        out = [Finding.from_record(record_value(r[0])) for r in rows
+               if _inside(r[1], start, end)]
         out.sort(key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
         return out
 

@@ -12,6 +12,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import from_json
+
 from truceline.core.observations import ObservationRow
 
 #: The tables, in a neutral dialect: BLOB, BIGINT and TEXT are mapped per database.
@@ -151,6 +153,18 @@ def time_text(t: datetime) -> str:
 def json_text(obj: Any) -> str:
     """Compact JSON, keys sorted, non-ASCII kept: the text of ``record`` and ``doc`` columns."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_value(text: str) -> Any:
+    """What ``json.loads(text)`` gives for a ``record`` column's text, parsed by pydantic-core
+    (Rust): the same dicts, lists, keys in the same order, numbers to the bit, at about half
+    the cost (a one-day report of the 907k store parses ~37,000 incident and finding records).
+    A text that parser refuses (a lone surrogate's escape, which :func:`json_text` never
+    writes) goes to ``json.loads``, so the answer is always the standard library's."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)
 
 
 _OBS_HEAD, _OBS_TAIL = b'{"body":', b',"type":"observation"}'
