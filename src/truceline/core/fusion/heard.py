@@ -93,6 +93,9 @@ class HeardParams:
     #: The most a part's position may blur the differences it predicts (sd over span) for
     #: arrivals spread over two arrays to join it.
     max_blur: float = 0.05
+    #: Test with one air for all the group's paths (the mean of its sensors' readings), not
+    #: each sensor's own reading, whose independent errors the test does not model.
+    pool_air: bool = True
     #: Leave apart the arrivals that fit only a part alone in its event and not timed.
     lone_apart: bool = True
     #: Parts whose emission window is wider than this (s) are not candidates.
@@ -226,7 +229,12 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
         dx, dy = sx - x[g][:, None], sy - y[g][:, None]
         r = np.maximum(np.hypot(dx, dy), 1.0)
         ux, uy = dx / r, dy / r
-        ce = (b.c[idx] + b.wu[idx] * ux + b.wv[idx] * uy) * b.k[idx]
+        # one air along the paths of one sound (as in locate): each sensor's own reading of
+        # temperature and wind errs on its own (0.5 degC, 0.5 m/s: ~50 ms over 10 km, apart
+        # at each sensor, which no common-error term of S covers), their mean only in common
+        air = [v[idx].mean(axis=1, keepdims=True) for v in (b.c, b.wu, b.wv)] if p.pool_air \
+            else [b.c[idx], b.wu[idx], b.wv[idx]]
+        ce = (air[0] + air[1] * ux + air[2] * uy) * b.k[idx]
         wdir = np.stack([ux, uy], axis=-1)
         c2, tt, tsd, bl = heard_chi2(sx, sy, b.arr[idx], ce, wdir, x[g], y[g], cov[g],
                                  wsd[idx].max(axis=1), p)
