@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -473,24 +474,32 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
 
 
 def fuse_batch(
-    b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None
+    b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None,
+    *, settle: Callable[[], object] | None = None,
 ) -> FusionResult:
     """Group, locate and attribute one batch in a single partition; then, with
     ``params.calibration.enabled``, estimate every source's bias from the shared events
     (:func:`~truceline.core.fusion.calibration.calibrate`) and, while a bias is left to
-    correct, fuse again with those bearings corrected (``passes`` times at most)."""
+    correct, fuse again with those bearings corrected (``passes`` times at most).
+
+    A pass's result is let go once calibrated, before the next pass groups: held through
+    it, with its candidates, it was what set a month's peak (~0.3 GB at 907k reports).
+    ``settle`` is called then, with nothing of the pass left (where a check gives the
+    memory back to the system)."""
     p = params or FusionParams()
     res = _locate_attribute(b, group(b, p.grouping), geometry, p)
     cp = p.calibration
     if not cp.enabled or not len(b):
         return res
-    cd = candidates(b, p.grouping)
-    cal = calibrate(b, res.labels, res.fixes, cd, cp, p.locate)
+    cal = calibrate(b, res.labels, res.fixes, candidates(b, p.grouping), cp, p.locate)
     for _ in range(cp.passes):
         if not cal.pick.any():
             break
         correction = np.where(cal.pick, np.nan_to_num(cal.bias_deg), cal.correction_deg)
         nb = corrected(b, correction)
+        del res
+        if settle is not None:
+            settle()
         res = _locate_attribute(nb, group(nb, p.grouping), geometry, p)
         cal = calibrate(nb, res.labels, res.fixes, candidates(nb, p.grouping), cp, p.locate,
                         correction)
