@@ -138,3 +138,25 @@ def test_the_leave_one_out_solved_in_parts_gives_the_same_numbers(monkeypatch, r
     np.testing.assert_array_equal(parts.fixes.x, whole.fixes.x)
     np.testing.assert_array_equal(parts.fixes.cov, whole.fixes.cov)
     assert whole.calibration.used.sum() > 100
+
+
+def test_a_pass_is_let_go_before_the_next_one_groups():
+    """``settle`` runs between passes with no pass's result left alive (the month's peak was
+    the pass before held through the next one's grouping), and the result is the same."""
+    import gc
+
+    from truceline.core.fusion import FusionResult
+
+    r, _ = week(40, {"p0": 7.0}, seed=3)
+    alive: list[int] = []
+
+    def settle() -> None:
+        gc.collect()
+        alive.append(sum(isinstance(o, FusionResult) for o in gc.get_objects()))
+
+    res = fuse_batch(r.batch(), None, settle=settle)
+    assert alive and alive == [0] * len(alive)  # a second pass ran, with nothing held
+    plain = fuse_batch(r.batch(), None)
+    np.testing.assert_array_equal(res.labels, plain.labels)
+    np.testing.assert_array_equal(res.fixes.cov, plain.fixes.cov)
+    np.testing.assert_array_equal(res.calibration.bias_deg, plain.calibration.bias_deg)

@@ -243,3 +243,41 @@ def test_a_second_burst_in_its_own_class_range_of_the_region_keeps_the_arrivals_
     g = int(res.labels[0])
     assert res.fixes.located[g] and res.role[g] == 0
     assert res.prob[g, list(res.parties).index("west")] >= 0.9
+
+
+def test_a_pass_calibrated_before_its_arcs_and_pairs_calibrates_the_same():
+    """A pass that another follows is calibrated before its last stages (the timed and
+    class-free pairs, the arcs, the widened ellipses): what they change is nothing the
+    calibration reads. Here the arcs do locate a group (the launch of the test above), and
+    the calibration of the pass without them equals that of the finished pass."""
+    from truceline.core.fusion.batch import candidates
+    from truceline.core.fusion.calibration import calibrate
+    from truceline.core.fusion.grouping import group
+    from truceline.core.fusion.pipeline import _locate_attribute
+
+    rng = np.random.default_rng(11)
+    gun = (LINE_LON - 0.054, 48.0)
+    centre = synth.offset(*gun, 260.0, 16_000.0)
+    r = synth.Reports()
+    _two_arrivals(r, [centre, synth.offset(*centre, 0.0, 1_500.0)], gun, 100.0, 0)
+    _banded(r, 1, synth.offset(*gun, 90.0, 9_000.0), 130.0, rng, "op-",
+            explosion_type="impact")
+    for e in range(2, 12):  # more bearings for the calibration to read
+        _banded(r, e, synth.offset(*gun, 90.0 + 7 * e, 12_000.0), 600.0 * e, rng, "op-")
+    r.cols["weapon_class"] = ["tube_artillery"] * len(r.event)
+    p = FusionParams(arc=ArcParams(hearing_m=20_000.0))
+    b = r.batch()
+    labels = group(b, p.grouping)
+    whole = _locate_attribute(b, labels, synth.geometry(), p)
+    part = _locate_attribute(b, labels, synth.geometry(), p, finish=False)
+    g = int(whole.labels[0])
+    assert whole.fixes.located[g] and not part.fixes.located[g]  # the arc located it
+    cw = calibrate(whole.batch, whole.labels, whole.fixes, candidates(whole.batch, p.grouping))
+    cp = calibrate(part.batch, part.labels, part.fixes, candidates(part.batch, p.grouping))
+    assert cw.used.sum() > 10
+    for name in cw.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(cp, name), getattr(cw, name))
+    # and the whole of fuse_batch is the finished pass, calibrated
+    res = fuse_batch(b, synth.geometry(), p)
+    np.testing.assert_array_equal(res.fixes.cov, whole.fixes.cov)
+    np.testing.assert_array_equal(res.prob, whole.prob)

@@ -64,7 +64,7 @@ def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Obser
 def _fuse(ctx: AgreementContext, inp: CheckInput
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
     return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                        inp.fire_reports, fused=give_back)
+                        inp.fire_reports, fused=give_back, settle=give_back)
 
 
 def derive_coverage(ctx: AgreementContext, observations: list[Observation],
