@@ -112,6 +112,9 @@ class LocateParams:
     #: Three arrival times and nothing else fix a source exactly, at one of (generally) two
     #: points (:func:`_two_roots`): state the covariance about the fit that counts both.
     two_roots: bool = True
+    #: State each fix's posterior predictive ellipse, the errors' scale measured on the
+    #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
+    dispersion: bool = True
 
 
 @dataclass(frozen=True)

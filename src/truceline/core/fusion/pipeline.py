@@ -27,6 +27,7 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.grouping import group
+from truceline.core.fusion.dispersion import stated_factor
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import (
@@ -203,7 +204,7 @@ def _locate_attribute(
             _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
             _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
-    fixes = _widen(b, fixes, role, prob, tg, geometry, params)
+    fixes = _widen(b, labels, fixes, role, prob, tg, geometry, params)
     return FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
 
 
@@ -295,23 +296,24 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     return new, fx, role_n, tg_n, prob_n, part_n
 
 
-def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
-           geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
+def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+           tg: F64, geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
     that rest on three arrival times or a bearing and two, or on one bearing and its band
     (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
-    in place)."""
+    in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`)."""
     if len(fixes.widen) != len(fixes.x):
         return fixes
     has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
            else np.zeros(len(fixes.x), bool))
-    w = np.flatnonzero(fixes.located & ((fixes.widen > 1.0) | has))
+    grow = fixes.widen * stated_factor(b, labels, fixes, params.locate)
+    w = np.flatnonzero(fixes.located & ((grow > 1.0) | has))
     if not len(w):
         return fixes
     cov = fixes.cov.copy()
     cov[has] = fixes.stated[has]
-    cov[w] *= fixes.widen[w][:, None, None]
+    cov[w] *= grow[w][:, None, None]
     o = w[role[w] == ROLE_ORIGIN]
     if geometry is not None and len(o):
         when = b.epoch + np.round(tg[o] * 1e6).astype("timedelta64[us]")
