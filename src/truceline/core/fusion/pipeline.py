@@ -308,7 +308,7 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
            else np.zeros(len(fixes.x), bool))
     grow = fixes.widen * stated_factor(b, labels, fixes, params.locate)
-    w = np.flatnonzero(fixes.located & ((grow > 1.0) | has))
+    w = np.flatnonzero(fixes.located & ((grow != 1.0) | has))
     if not len(w):
         return fixes
     cov = fixes.cov.copy()
