@@ -1,4 +1,4 @@
-"""The error model's scale measured on the batch's redundant fits (``core/fusion/dispersion.py``)."""
+"""The error model's scale measured on the batch's redundant fits (core/fusion/dispersion.py)."""
 
 from __future__ import annotations
 
