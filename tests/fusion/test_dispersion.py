@@ -72,7 +72,7 @@ def test_fixes_without_a_spare_bearing_state_the_scale_the_redundant_fits_show()
     assert before < 0.9
     assert 0.92 <= after <= 0.98
     assert _coverage(r, targets, ~two, dispersion=False) < 0.85  # 0.780
-    assert 0.9 <= _coverage(r, targets, ~two, dispersion=True) <= 0.98  # 0.923
+    assert 0.92 <= _coverage(r, targets, ~two, dispersion=True) <= 0.98  # 0.943
     r, targets, two = _two_and_five_posts(1.0)
-    for sel in (two, ~two):  # 0.973 -> 0.987 (two: the wild-bearing allowance), 0.947 -> 0.963
+    for sel in (two, ~two):  # 0.973 -> 0.987 (two: the wild-bearing allowance), 0.947 -> 0.967
         assert 0.93 <= _coverage(r, targets, sel, dispersion=True) <= 0.99
