@@ -21,7 +21,9 @@ arrival equations for four or more arrivals. The covariance is ``(J^T W J)^-1`` 
 solution, marginalised over ``t0``, widened by the variance of unit weight where the inliers
 disagree beyond chance (chi-square test at 99 %); the 95 % ellipse scales it by
 chi-square(2) = 5.991. A fix on exactly three arrival times, or on one bearing and two,
-states both crossings of its curves (:func:`_two_roots`), once the groups are linked.
+states both crossings of its curves (:func:`_two_roots`), once the groups are linked. Then
+too, every fix states its posterior predictive ellipse, the errors' scale measured on the
+batch's redundant fits (:mod:`.dispersion`).
 """
 
 from __future__ import annotations
@@ -112,6 +114,9 @@ class LocateParams:
     #: Three arrival times and nothing else fix a source exactly, at one of (generally) two
     #: points (:func:`_two_roots`): state the covariance about the fit that counts both.
     two_roots: bool = True
+    #: State each fix's posterior predictive ellipse, the errors' scale measured on the
+    #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
+    dispersion: bool = True
 
 
 @dataclass(frozen=True)

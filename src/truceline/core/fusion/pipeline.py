@@ -27,6 +27,7 @@ from truceline.core.fusion.calibration import (
     calibrate,
     corrected,
 )
+from truceline.core.fusion.dispersion import stated_factor
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
@@ -217,11 +218,12 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
     arcs' regions at 20x density)."""
     b, labels, fixes, role, tg, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                                  res.time_s, res.prob, res.partner)
+    arcs = np.zeros(0, np.int64)
     if params.link_events and len(role) and geometry is not None:
         _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
         _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
-        _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
-    return replace(res, fixes=_widen(b, fixes, role, prob, tg, geometry, params))
+        arcs = _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
+    return replace(res, fixes=_widen(b, labels, fixes, role, prob, tg, geometry, params, arcs))
 
 
 def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
@@ -312,23 +314,27 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     return new, fx, role_n, tg_n, prob_n, part_n
 
 
-def _widen(b: FireBatch, fixes: Fixes, role: NDArray[np.int8], prob: F64, tg: F64,
-           geometry: CompiledGeometry | None, params: FusionParams) -> Fixes:
+def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+           tg: F64, geometry: CompiledGeometry | None, params: FusionParams,
+           arcs: I64) -> Fixes:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
     that rest on three arrival times or a bearing and two, or on one bearing and its band
     (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
-    in place)."""
+    in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
+    launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`)."""
     if len(fixes.widen) != len(fixes.x):
         return fixes
     has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
            else np.zeros(len(fixes.x), bool))
-    w = np.flatnonzero(fixes.located & ((fixes.widen > 1.0) | has))
+    grow = fixes.widen * stated_factor(b, labels, fixes, params.locate)
+    grow[arcs] = fixes.widen[arcs]
+    w = np.flatnonzero(fixes.located & ((grow != 1.0) | has))
     if not len(w):
         return fixes
     cov = fixes.cov.copy()
     cov[has] = fixes.stated[has]
-    cov[w] *= fixes.widen[w][:, None, None]
+    cov[w] *= grow[w][:, None, None]
     o = w[role[w] == ROLE_ORIGIN]
     if geometry is not None and len(o):
         when = b.epoch + np.round(tg[o] * 1e6).astype("timedelta64[us]")
@@ -430,10 +436,11 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
 
 def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
-               ) -> None:
+               ) -> I64:
     """Type as launches and locate by their feasible region, in place, the groups of a few
     arrivals of one array that no fix placed (:func:`~truceline.core.fusion.region.
-    arc_launches`); they are attributed by the region's likelihood mass on each side."""
+    arc_launches`); they are attributed by the region's likelihood mass on each side.
+    Returns those groups."""
     G = len(role)
     loc = fixes.located
     has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
@@ -441,13 +448,14 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     heard = ~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G)) & (role == ROLE_ANY)
     if not prob.shape[1] or not (loc & (role == ROLE_IMPACT) & (partner < 0)).any() \
             or not (heard & (partner < 0)).any():
-        return
+        return np.zeros(0, np.int64)
     pw = prob.copy()
     w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
     when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
     pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
     side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
     lo, hi = _windows(b, labels, fixes, G)
+    done: list[int] = []
     for u, yb, x, y, cov, t0, pr in arc_launches(
             b, labels, fixes, role, partner, side.astype(np.int64), lo, hi,
             _group_classes(b, labels, G), geometry, params.link, params.arc,
@@ -459,6 +467,8 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         role[u] = ROLE_ORIGIN
         prob[u] = pr
         partner[u], partner[yb] = yb, u
+        done.append(u)
+    return np.asarray(done, np.int64)
 
 
 def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,

@@ -1,0 +1,78 @@
+"""The error model's scale measured on the batch's redundant fits (core/fusion/dispersion.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.fusion import synth
+from tests.fusion.synth import Reports, bearing_report, posts_around, true_xy
+from truceline.core.fusion import FusionParams, fuse_batch
+from truceline.core.fusion.dispersion import Dispersion, fit_dispersion, predictive_factor
+from truceline.core.fusion.locate import CHI2_95_2DOF, LocateParams
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def test_the_prior_on_the_errors_scale_is_recovered_from_f_distributed_misfits() -> None:
+    """``χ²/ν = s₀² F(ν, ν₀)``: drawn with ``s₀² = 2``, ``ν₀ = 8`` over 3,000 fits of 1-6
+    degrees of freedom, the maximum-likelihood estimate lands near both; misfits exactly as
+    the model says (``s₀² = 1``, ``ν₀`` infinite) give ``s₀² ≈ 1`` and a large ``ν₀``; too
+    few redundant fits leave the model as stated."""
+    rng = np.random.default_rng(3)
+    dof = rng.integers(1, 7, 3000)
+    sigma2 = 2.0 * 8 / rng.chisquare(8, 3000)  # inverse-gamma scale of each fit's errors
+    d = fit_dispersion(sigma2 * rng.chisquare(dof), dof, np.ones(3000, bool))
+    assert 1.6 < d.s0sq < 2.5 and 4 < d.nu0 < 16
+    exact = fit_dispersion(rng.chisquare(dof), dof, np.ones(3000, bool))
+    assert 0.9 < exact.s0sq < 1.1 and exact.nu0 > 100
+    assert fit_dispersion(rng.chisquare(dof[:10]), dof[:10], np.ones(10, bool)) == Dispersion()
+    # the model as stated and no spare row: the ellipse of the covariance itself
+    np.testing.assert_allclose(predictive_factor(np.zeros(1), np.zeros(1, np.int64),
+                                                 Dispersion(1.0, 1e9)), 1.0, atol=1e-6)
+
+
+def _two_and_five_posts(true_scale: float, n: int = 600) -> tuple[Reports, list, np.ndarray]:
+    """``n`` shots, every other one seen by two posts (no spare bearing), the others by five;
+    every bearing stated at 2° but off by ``true_scale`` times that."""
+    rng = np.random.default_rng(77)
+    r = Reports()
+    targets, two = [], []
+    for e in range(n):
+        target = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
+        targets.append(target)
+        k = 2 if e % 2 == 0 else 5
+        two.append(k == 2)
+        for j, post in enumerate(posts_around(target, k, rng)):
+            bearing_report(r, e, post, target, e * 7200.0, 2.0, rng, source=f"p{e}-{j}",
+                           error_deg=float(rng.normal(0.0, 2.0 * true_scale)))
+    return r, targets, np.asarray(two)
+
+
+def _coverage(r: Reports, targets: list, sel: np.ndarray, dispersion: bool) -> float:
+    params = FusionParams(locate=LocateParams(dispersion=dispersion))
+    res = fuse_batch(r.batch(), None, params)
+    assert res.n_groups == len(targets) and res.fixes.located.all()
+    truth = true_xy(targets)
+    m2 = np.array([synth.true_cov_frame_error(res.fixes.x[g], res.fixes.y[g], res.fixes.cov[g],
+                                              truth[g]) for g in np.flatnonzero(sel)])
+    return float(np.mean(m2 <= CHI2_95_2DOF))
+
+
+def test_fixes_without_a_spare_bearing_state_the_scale_the_redundant_fits_show() -> None:
+    """Bearings 1.5x worse than their stated sd: a two-bearing fix cannot show it (no degree
+    of freedom), so its ellipse from the stated sds covers the truth for ~85 % of shots; the
+    five-bearing fixes of the same batch show it (``χ²/ν ≈ 2``), and stated with the batch's
+    measured scale the two-bearing ellipses cover ~95 %. Where the bearings are as good as
+    stated, the five-bearing fits still show ``χ²/ν ≈ 1.12`` here (the scale comes out 1.15)
+    and the ellipses cover 1-2 points more than 95 %."""
+    r, targets, two = _two_and_five_posts(1.5)
+    before = _coverage(r, targets, two, dispersion=False)  # 0.863
+    after = _coverage(r, targets, two, dispersion=True)  # 0.960
+    assert before < 0.9
+    assert 0.92 <= after <= 0.98
+    assert _coverage(r, targets, ~two, dispersion=False) < 0.85  # 0.780
+    assert 0.92 <= _coverage(r, targets, ~two, dispersion=True) <= 0.98  # 0.943
+    r, targets, two = _two_and_five_posts(1.0)
+    for sel in (two, ~two):  # 0.973 -> 0.987 (two: the wild-bearing allowance), 0.947 -> 0.967
+        assert 0.93 <= _coverage(r, targets, sel, dispersion=True) <= 0.99
