@@ -26,14 +26,14 @@ from scipy.special import gammaln
 
 from truceline.core.fusion.batch import FireBatch
 from truceline.core.fusion.locate import (
-    _ARR,
-    _BAND,
     CHI2_95_2DOF,
     Fixes,
     LocateParams,
+    degrees_of_freedom,
     measurement_rows,
     normal_equations,
     residuals,
+    unit_variance_factor,
 )
 
 __all__ = ["Dispersion", "fit_dispersion", "group_chi2", "predictive_factor", "stated_factor"]
@@ -73,9 +73,8 @@ def group_chi2(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> tupl
     ok = np.isfinite(r) & np.isfinite(J).all(axis=1)
     r, J = np.where(ok, r, 0.0), np.where(ok[:, None], J, 0.0)
     inlier = ok & (np.abs(r) <= p.outlier_sigma)
-    has_t = np.bincount(rw.g, rw.typ == _ARR, minlength=G) > 0
-    nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
-    dof = (nrow - 2 - has_t).astype(np.int64)
+    dof_f, has_t = degrees_of_freedom(rw, r, G)
+    dof = dof_f.astype(np.int64)
     ssq = np.bincount(rw.g, np.where(inlier, r * r, 0.0), minlength=G)
     A, v = normal_equations(r, J, inlier.astype(float), rw.g, G)
     A[:, 2, 2] += np.where(has_t, 0.0, 1.0)  # no arrival: the emission time is no unknown
@@ -135,8 +134,6 @@ def stated_factor(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     drawn at the level ``q`` at which it still covers 95 % counting that chance,
     ``q (1 - rate)^arrivals = 0.95`` (at most ``max_level``), as
     :func:`~truceline.core.fusion.locate.heavy_tail_factor` does for wild bearings."""
-    from scipy.stats import chi2 as chi2_dist
-
     G = len(fixes.x)
     out = np.ones(G)
     if not G or not p.dispersion:
@@ -151,9 +148,7 @@ def stated_factor(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     level = np.where(dof == 0, np.minimum(0.95 / (1.0 - rate) ** n_a, p.max_level), 0.95)
     pred = predictive_factor(c2, dof, disp, level)
     # what locate already applied: the 99 % test's variance of unit weight, and ``widen``
-    at = np.maximum(dof, 1)
-    limit = chi2_dist.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))
-    applied = np.where((dof >= 1) & (c2 > limit[at - 1]), c2 / at, 1.0)
+    applied = unit_variance_factor(c2, dof)
     widen = fixes.widen if len(fixes.widen) == G else np.ones(G)
     out[located] = np.maximum(1.0, pred / (applied * widen))[located]
     return np.where(np.isfinite(out), out, 1.0)

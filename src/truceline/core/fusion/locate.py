@@ -29,6 +29,7 @@ batch's redundant fits (:mod:`.dispersion`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -230,6 +231,26 @@ def residuals(
     return np.asarray(r), np.asarray(J)
 
 
+def degrees_of_freedom(rw: MeasurementRows, r: F64, G: int) -> tuple[F64, NDArray[np.bool_]]:
+    """Each group's degrees of freedom (its rows, a band's only where it bites, less the
+    position and, where an arrival time informs it, the emission time) and whether it has
+    an arrival time."""
+    has_t = np.bincount(rw.g, rw.typ == _ARR, minlength=G) > 0
+    nrow = np.asarray(np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G), float)
+    return nrow - 2 - has_t, has_t
+
+
+def unit_variance_factor(ssq: NDArray[Any], dof: NDArray[Any]) -> F64:
+    """The variance of unit weight ``ssq / dof`` where the chi-square test at 99 % fails
+    (evidence that disagrees beyond chance), else 1: what a fix's covariance is widened by."""
+    at = np.maximum(dof, 1).astype(np.int64)
+    from scipy.stats import chi2  # here: scipy.stats costs ~0.5 s to import for every command
+
+    limit = chi2.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))  # by degrees of freedom
+    fail = (dof >= 1) & (ssq > limit[at - 1])
+    return np.where(fail, ssq / np.maximum(dof, 1), 1.0)
+
+
 def normal_equations(
     r: F64, J: F64, w: F64, g: I64, G: int
 ) -> tuple[F64, F64]:
@@ -282,15 +303,9 @@ def locate(
     stated = _two_roots(b, rw, p, x, y) if p.two_roots else np.full((G, 2, 2), np.nan)
     # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
     # the variance of unit weight, so an undetected bad report makes the fix less certain.
-    nrow = np.bincount(rw.g, (rw.typ != _BAND) | (r != 0.0), minlength=G)
-    dof = nrow - 2 - has_t
+    dof, _ = degrees_of_freedom(rw, r, G)
     ssq = np.bincount(rw.g, np.where(bad_row, 0.0, r * r), minlength=G)
-    at = np.maximum(dof, 1).astype(np.int64)
-    from scipy.stats import chi2  # here: scipy.stats costs ~0.5 s to import for every command
-
-    limit = chi2.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))  # by degrees of freedom
-    fail = (dof >= 1) & (ssq > limit[at - 1])
-    cov = np.where(fail[:, None, None], cov * (ssq / np.maximum(dof, 1))[:, None, None], cov)
+    cov = np.multiply(cov, unit_variance_factor(ssq, dof)[:, None, None])
     # An arrival the fit rejects is no wild reading (the error model has none: 10 ms of
     # jitter) but another sound, typically the launch among the burst's arrivals: the group
     # mixes sounds, and the fit cannot tell which subset is the event. Its stated ellipse
