@@ -7,9 +7,23 @@ import pytest
 
 from tests.fusion import synth
 from tests.fusion.synth import Reports, bearing_report, posts_around, true_xy
+from tests.fusion.test_locate import _array_bangs
 from truceline.core.fusion import FusionParams, fuse_batch
-from truceline.core.fusion.dispersion import Dispersion, fit_dispersion, predictive_factor
-from truceline.core.fusion.locate import CHI2_95_2DOF, LocateParams
+from truceline.core.fusion.batch import GroupingParams, candidates
+from truceline.core.fusion.dispersion import (
+    Dispersion,
+    fit_dispersion,
+    group_chi2,
+    predictive_factor,
+    stated_factor,
+)
+from truceline.core.fusion.locate import (
+    CHI2_95_2DOF,
+    LocateParams,
+    heavy_tail_factor,
+    locate,
+    unit_variance_factor,
+)
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -76,3 +90,54 @@ def test_fixes_without_a_spare_bearing_state_the_scale_the_redundant_fits_show()
     r, targets, two = _two_and_five_posts(1.0)
     for sel in (two, ~two):  # 0.973 -> 0.987 (two: the wild-bearing allowance), 0.947 -> 0.967
         assert 0.93 <= _coverage(r, targets, sel, dispersion=True) <= 0.99
+
+
+def test_a_bearing_beside_two_arrivals_counts_its_chance_of_being_wild() -> None:
+    """A monitor's bearing and two arrival times: three rows for three unknowns, so the fit
+    cannot reject a wild bearing, and locate's ``heavy_tail_factor`` is for fixes on bearings
+    alone. The stated factor draws such a fix at the level that still covers 95 % counting
+    the bearing's chance of being wild (the model's 2 % where the batch shows less): as much
+    as a fix on one bearing alone, ``ln(1 - q) / ln 0.05`` = 1.16 (1.0 before)."""
+    rng = np.random.default_rng(5)
+    r, _ = _array_bangs(rng, 60, 2, bearing_sd=2.0)
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    p = LocateParams()
+    fx = locate(b, labels, candidates(b, GroupingParams()), p)
+    sf = stated_factor(b, labels, fx, p)
+    _, dof, _ = group_chi2(b, labels, fx, p)
+    sel = fx.located & (dof == 0)
+    assert sel.sum() >= 50
+    assert np.mean(np.isclose(sf[sel], heavy_tail_factor(1, p), rtol=2e-3)) > 0.95  # 57 of 58
+
+
+def test_the_stated_factor_divides_out_what_locate_applied_at_its_own_point() -> None:
+    """Six posts whose bearings are 2.5x worse than stated fail locate's 99 % test, which
+    widens their covariance by the variance of unit weight at the robust fit's point. The
+    predictive factor rests on the (smaller) least-squares sum, so the stated covariance is
+    the model's times the larger of the two; dividing out the least-squares figure instead
+    (the previous code) grew such fixes by the ratio of the sums (up to ~14 % here)."""
+    rng = np.random.default_rng(11)
+    r = Reports()
+    targets = []
+    for e in range(180):
+        target = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
+        targets.append(target)
+        scale = 2.5 if e % 3 == 0 else 1.0
+        for j, post in enumerate(posts_around(target, 6, rng)):
+            bearing_report(r, e, post, target, e * 7200.0, 2.0, rng, source=f"p{e}-{j}",
+                           error_deg=float(rng.normal(0.0, 2.0 * scale)))
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    p = LocateParams()
+    fx = locate(b, labels, candidates(b, GroupingParams()), p)
+    c2, dof, at_fix = group_chi2(b, labels, fx, p)
+    applied = unit_variance_factor(at_fix, dof)
+    failed = fx.located & (applied > 1.0)
+    assert failed.sum() >= 10 and (at_fix[failed] > c2[failed]).all()
+    disp = fit_dispersion(c2, dof, fx.located)
+    pred = predictive_factor(c2, dof, disp)
+    sf = stated_factor(b, labels, fx, p)
+    # the stated covariance over the model's (locate's divided by what it applied)
+    np.testing.assert_allclose((applied * sf)[failed], np.maximum(applied, pred)[failed],
+                               rtol=1e-9)

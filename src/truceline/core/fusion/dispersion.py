@@ -57,16 +57,18 @@ class Dispersion:
     groups: int = 0
 
 
-def group_chi2(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> tuple[F64, I64]:
-    """Each group's least-squares sum of squared normalised residuals over its inlying rows and
+def group_chi2(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams
+               ) -> tuple[F64, I64, F64]:
+    """Each group's least-squares sum of squared normalised residuals over its inlying rows,
     its degrees of freedom (rows, a band's only where it bites, minus the position and the
     emission time), as :func:`~truceline.core.fusion.locate.locate` counts them for its 99 %
-    test. The robust fit's point is not the least-squares one (its weights fall below 1 from
-    1.5 sigma), so the sum there is too large by ``vᵀA⁻¹v`` (one Gauss-Newton step over the
-    inliers: 14 % on five bearings as modelled), which is taken off."""
+    test, and the sum at the fix's own point, which that test read. The robust fit's point is
+    not the least-squares one (its weights fall below 1 from 1.5 sigma), so the sum there is
+    too large by ``vᵀA⁻¹v`` (one Gauss-Newton step over the inliers: 14 % on five bearings as
+    modelled), which the first sum takes off."""
     G = len(fixes.x)
     if not len(labels) or not G:
-        return np.zeros(G), np.zeros(G, np.int64)
+        return np.zeros(G), np.zeros(G, np.int64), np.zeros(G)
     rw, _ = measurement_rows(b, labels)
     x, y, t0 = (np.nan_to_num(np.asarray(v, float)) for v in (fixes.x, fixes.y, fixes.t0))
     r, J = residuals(rw, p, x, y, t0)
@@ -82,7 +84,7 @@ def group_chi2(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> tupl
     with np.errstate(all="ignore"):
         step = np.linalg.solve(A, v[:, :, None])[:, :, 0]
     drop = np.where(np.isfinite(step).all(axis=1), np.einsum("gi,gi->g", v, step), 0.0)
-    return np.clip(ssq - drop, 0.0, ssq), np.maximum(dof, 0)
+    return np.clip(ssq - drop, 0.0, ssq), np.maximum(dof, 0), np.asarray(ssq, float)
 
 
 def _log_f_pdf(x: F64, d1: F64, d2: float) -> F64:
@@ -129,26 +131,36 @@ def stated_factor(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     joined arrival's, a second crossing, a lone bearing's chance of being wild).
 
     Two things the batch measures and a fix cannot: the scale of the errors
-    (:func:`fit_dispersion`), and how often an arrival is another sound (the share of arrivals
-    the redundant fits rejected). A fix with no spare row cannot reject one, so its region is
-    drawn at the level ``q`` at which it still covers 95 % counting that chance,
-    ``q (1 - rate)^arrivals = 0.95`` (at most ``max_level``), as
-    :func:`~truceline.core.fusion.locate.heavy_tail_factor` does for wild bearings."""
+    (:func:`fit_dispersion`), and how often a report is gross: an arrival another sound, a
+    bearing wild or another event's (the share of each the redundant fits rejected; for
+    bearings at least the error model's ``wild_bearing_rate``). A fix with no spare row
+    cannot reject one, so its region is drawn at the level ``q`` at which it still covers
+    95 % counting that chance, ``q (1 - ε_a)^arrivals (1 - ε_b)^bearings = 0.95`` (at most
+    ``max_level``), as :func:`~truceline.core.fusion.locate.heavy_tail_factor` does for the
+    fixes on one or two bearings alone (whose bearings are counted there, not here)."""
     G = len(fixes.x)
     out = np.ones(G)
     if not G or not p.dispersion:
         return out
-    c2, dof = group_chi2(b, labels, fixes, p)
+    c2, dof, at_fix = group_chi2(b, labels, fixes, p)
     located = np.asarray(fixes.located, bool)
     disp = fit_dispersion(c2, dof, located)
-    is_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, is_a, minlength=G)
-    spare = (located & (dof >= 1))[labels] & is_a
-    rate = float((spare & fixes.outlier).sum() / max(int(spare.sum()), 1))
-    level = np.where(dof == 0, np.minimum(0.95 / (1.0 - rate) ** n_a, p.max_level), 0.95)
+    has_o = np.isfinite(b.ox) & np.isfinite(b.oy)
+    is_a, is_b = np.isfinite(b.arr) & has_o, np.isfinite(b.brg) & has_o
+    n_a, n_b = (np.bincount(labels, v, minlength=G) for v in (is_a, is_b))
+    spare = (located & (dof >= 1))[labels]
+    rate_a, rate_b = (float((spare & v & fixes.outlier).sum() / max(int((spare & v).sum()), 1))
+                      for v in (is_a, is_b))
+    # a bearing beside arrival times: no heavy_tail_factor in locate (that is for fixes on
+    # bearings alone), so its chance of being gross is counted here, at the rate the
+    # redundant fits reject bearings, at least the error model's
+    rate_b = max(rate_b, p.wild_bearing_rate)
+    clean = (1.0 - rate_a) ** n_a * (1.0 - rate_b) ** np.where(n_a > 0, n_b, 0)
+    level = np.where(dof == 0, np.minimum(0.95 / clean, p.max_level), 0.95)
     pred = predictive_factor(c2, dof, disp, level)
-    # what locate already applied: the 99 % test's variance of unit weight, and ``widen``
-    applied = unit_variance_factor(c2, dof)
+    # what locate already applied: the 99 % test's variance of unit weight, read (as locate
+    # read it) at the fix's own point, not the smaller least-squares sum; and ``widen``
+    applied = unit_variance_factor(at_fix, dof)
     widen = fixes.widen if len(fixes.widen) == G else np.ones(G)
     out[located] = np.maximum(1.0, pred / (applied * widen))[located]
     return np.where(np.isfinite(out), out, 1.0)
