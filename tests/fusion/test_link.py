@@ -186,29 +186,6 @@ def test_no_launch_without_physics_or_when_something_else_explains_it():
     assert _bursts([fix, burst, (7_000.0, 60.0, 180.0, "origin")]) == []
 
 
-def _near_line(p_launch_side: float) -> list[tuple[int, int]]:
-    """A fix at x=0 (party 0's, timed) and a mortar burst 6 km away, 42 s later, near the
-    line: no party holds it with ``own_side_max``; it is party 0's with ``p_launch_side``
-    and party 1's with 0.8 (the rest between the lines)."""
-    cov = np.tile(np.eye(2) * 100.0**2, (2, 1, 1))
-    prob = np.array([[1.0, 0.0], [p_launch_side, 0.8]])
-    o, i = pair_launch_to_burst(
-        np.array([0.0, 6_000.0]), np.zeros(2), cov, np.array([98.0, -40.0]),
-        np.array([102.0, 320.0]), np.array([None, "mortar"], object), np.array([0, -1]),
-        np.array([True, False]), np.array([False, True]), np.array([True, False]),
-        prob=prob)
-    return sorted(zip(o.tolist(), i.tolist(), strict=True))
-
-
-def test_a_burst_near_the_line_is_the_launch_s_when_it_is_off_the_launch_s_side():
-    """Issue 12: a burst monitors saw between the lines (P 0.8 on the far side, 0.01 on the
-    launch's) is fire across the line, as a linked origin's impact is judged; the launch was
-    left untyped and its violation unattributed. Where the burst may be on the launch's own
-    side, it is not paired."""
-    assert _near_line(0.01) == [(0, 1)]
-    assert _near_line(0.15) == []
-
-
 def test_a_lone_report_with_a_band_is_a_segment_fix_attributed_only_when_clear():
     """One monitor's "outgoing, 5-7 km" is located on its ray; the ellipse covers the band;
     attribution is certain deep on one side and undecided where the segment crosses the line."""

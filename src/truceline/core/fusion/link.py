@@ -472,7 +472,7 @@ def compatible_shots(
 def pair_launch_to_burst(
     x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
     launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
-    params: LinkParams | None = None, prob: F64 | None = None,
+    params: LinkParams | None = None,
 ) -> tuple[I64, I64]:
     """Unambiguous ``(launch, burst)`` pairs of an untyped fix and a typed impact.
 
@@ -483,20 +483,12 @@ def pair_launch_to_burst(
     candidate launch (``may_fire``: any located fix that could be an origin), the fix no
     other burst, and no candidate launch could have fired the fix itself (else it may be a
     burst too). ``side`` is the party whose area holds the fix with probability
-    ``own_side_max`` or more (-1 when none does); a launch needs one. So does a burst, unless
-    ``prob`` (each fix's probability per party) puts it outside the launch's party's area
-    with ``own_side_max``: a burst near the line, on the far side or between the lines,
-    is still fire across it (so :func:`link_origin_impact` judges direction too).
+    ``own_side_max`` or more (-1 when none does); a launch and its burst need one each.
     """
-    p = params or LinkParams()
-    launch = launch & (side >= 0)
-    burst = burst & ((side >= 0) | (prob is not None))
-    a, b = compatible_shots(x, y, cov, lo, hi, cls, side, may_fire, burst | launch, p)
+    launch, burst = launch & (side >= 0), burst & (side >= 0)
+    a, b = compatible_shots(x, y, cov, lo, hi, cls, side, may_fire, burst | launch, params)
     n = len(x)
     fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
     hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
     pair = burst[b] & launch[a] & (fires_at[a] == 1) & (hit_by[b] == 1) & (hit_by[a] == 0)
-    if prob is not None:  # a burst of no known side: confidently off the launch's side
-        away = prob[b, np.maximum(side[a], 0)] <= 1.0 - p.own_side_max
-        pair &= (side[b] >= 0) | ((side[a] >= 0) & away)
     return a[pair].astype(np.int64), b[pair].astype(np.int64)

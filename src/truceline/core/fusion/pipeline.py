@@ -426,8 +426,7 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     lo, hi = _windows(b, labels, fixes, G)
     o, i = pair_launch_to_burst(
         fixes.x, fixes.y, fixes.cov, lo, hi, _group_classes(b, labels, G),
-        side.astype(np.int64), launch, burst, loc & (role != ROLE_IMPACT), params.link,
-        pw)
+        side.astype(np.int64), launch, burst, loc & (role != ROLE_IMPACT), params.link)
     if not len(o):
         return
     role[o] = ROLE_ORIGIN
@@ -460,7 +459,7 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     for u, yb, x, y, cov, t0, pr in arc_launches(
             b, labels, fixes, role, partner, side.astype(np.int64), lo, hi,
             _group_classes(b, labels, G), geometry, params.link, params.arc,
-            params.attribution, pw):
+            params.attribution):
         fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
         fixes.located[u] = True
         fixes.method[u] = M_ARRIVAL

@@ -236,7 +236,7 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
 def arc_launches(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
-    ap: ArcParams, attribution: AttributionParams, prob: F64 | None = None,
+    ap: ArcParams, attribution: AttributionParams,
 ) -> Iterator[tuple[int, int, float, float, F64, float, F64]]:
     """``(group, burst, x, y, cov, t0, prob)`` for each group of arrivals of one array left
     unlocated that is taken as the launch of a burst monitors saw: the burst (typed, located,
@@ -246,17 +246,14 @@ def arc_launches(
     pass through the burst itself (the array may have heard the burst); no located fix could
     have fired at the region (the group may be a burst); and the region within the burst's
     range lies on one party's side with ``own_side_max``, not the burst's. ``side``: each
-    fix's party (-1 when none is that likely); with ``prob`` (each fix's probability per
-    party) a burst of no such party counts too where it lies off the launch's side with
-    ``own_side_max`` (near the line, as :func:`~truceline.core.fusion.link.
-    pair_launch_to_burst` judges it); ``lo``/``hi``: emission-time windows (s)."""
+    fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
     has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     n_a = np.bincount(labels, has_a, minlength=G)
     loc = fixes.located
     cand = np.flatnonzero(~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G))
                           & (role == ROLE_ANY) & (partner < 0))
-    burst = loc & (role == ROLE_IMPACT) & (partner < 0) & ((side >= 0) | (prob is not None))
+    burst = loc & (role == ROLE_IMPACT) & (partner < 0) & (side >= 0)
     if not len(cand) or not burst.any():
         return
     may_fire = loc & (role != ROLE_IMPACT)
@@ -334,8 +331,7 @@ def arc_launches(
                         when.astype("datetime64[ns]"), attribution)
         pr = (one * wt[:, None]).sum(axis=0) / wt.sum()
         k = int(pr.argmax())
-        if pr[k] < lp.own_side_max or k == side[yb] or (
-                side[yb] < 0 and prob is not None and prob[yb, k] > 1.0 - lp.own_side_max):
+        if pr[k] < lp.own_side_max or k == side[yb]:
             continue
         cov = np.cov(np.vstack([x, y]), aweights=wt) + np.eye(2) * ap.step_m**2 / 12
         yield (u, yb, float(np.average(x, weights=wt)), float(np.average(y, weights=wt)),
