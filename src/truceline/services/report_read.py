@@ -34,44 +34,40 @@ from truceline.core.taxonomy import CountUnit, FireType, Kind
 _FIRE = Kind.FIRE.value
 
 
-def read_period(texts: Sequence[tuple[str, str]], placed: Collection[str] = ()
+def read_period(rows: Sequence[tuple[str, str, str, str]], placed: Collection[str] = ()
                 ) -> tuple[list[Observation], FireReports | None, Reported | None]:
-    """The counted observations of ``texts`` ((kind, record text) in the store's (time, id)
-    order): the other kinds as objects, the fire reports as values, where the event is kept
-    for the ids in ``placed`` only (None, None: every observation is an object in the first
-    list, when a fire report names a version it replaces or a record is not as the store
-    writes it)."""
+    """The counted observations of ``rows`` ((kind, time column, source id, record text) in
+    the store's (time, id) order): the other kinds as objects, the fire reports as values,
+    where the event is kept for the ids in ``placed`` only (None, None: every observation is
+    an object in the first list, when a fire report names a version it replaces or a record
+    is not as the store writes it)."""
     others: list[Observation] = []
     fire: list[dict[str, Any]] = []
-    order: list[tuple[bool, int]] = []  # each row: (is fire, its index in fire or others)
     try:
-        for kind, text in texts:
+        for kind, _, _, text in rows:
             if kind == _FIRE:
                 d = from_json(text)
                 if d.get("supersedes") is not None:
                     raise ValueError("an edit: counted with every version as objects")
-                order.append((True, len(fire)))
                 fire.append(d)
             else:
-                order.append((False, len(others)))
                 others.append(stored_observation(text))
-        fire_us = np.fromiter((micros(_utc(d["time"])) for d in fire), np.int64, len(fire))
-        end_us = np.fromiter((micros(_utc(d["end_time"])) if d.get("end_time") is not None
-                              else -(2**62) for d in fire), np.int64, len(fire))
+        # the time column is each time in UTC, fixed width with microseconds and a "Z"
+        at = np.array([r[1][:-1] for r in rows], "datetime64[us]").astype(np.int64)
+        ends = {k: micros(_utc(e)) for k, d in enumerate(fire)
+                if (e := d.get("end_time")) is not None}
     except (ValueError, KeyError, TypeError):
-        return counted([stored_observation(t) for _, t in texts]), None, None
+        return counted([stored_observation(r[3]) for r in rows]), None, None
     if any(o.supersedes is not None for o in others):
-        return counted([stored_observation(t) for _, t in texts]), None, None
-    source = np.array([fire[k]["source_id"] if f else others[k].source_id for f, k in order],
-                      dtype=object)
-    at = np.array([fire_us[k] if f else micros(others[k].time) for f, k in order], np.int64)
+        return counted([stored_observation(r[3]) for r in rows]), None, None
+    source = np.array([r[2] for r in rows], dtype=object)
     maybe = np.flatnonzero(possible_copies(source, at)).tolist()
-    dup = duplicates([stored_observation(texts[r][1]) if order[r][0] else others[order[r][1]]
-                      for r in maybe])
+    dup = duplicates([stored_observation(rows[r][3]) for r in maybe])
     keep = [k for k, d in enumerate(fire) if d["id"] not in dup] if dup else range(len(fire))
     others = [o for o in others if o.id not in dup]
-    rows = np.asarray(keep, np.intp)
-    kept_us = fire_us[rows]
+    at_fire = np.flatnonzero(np.array([r[0] == _FIRE for r in rows], bool))[np.asarray(
+        keep, np.intp)]
+    kept_us = at[at_fire]
     ids = [fire[k]["id"] for k in keep]
     same: dict[tuple[Any, ...], ReportFacts] = {}  # a few kinds of facts among thousands
     facts = {}
@@ -85,12 +81,16 @@ def read_period(texts: Sequence[tuple[str, str]], placed: Collection[str] = ()
             f = same[key] = _facts(*key)
         facts[i] = f
     reports = FireReports(
-        ids=ids, times_us=kept_us, source_ids=[fire[k]["source_id"] for k in keep],
+        ids=ids, times_us=kept_us, source_ids=source[at_fire].tolist(),
         source_types=[fire[k].get("source_type", "monitor") for k in keep],
         where={i: w for i, k in zip(ids, keep, strict=True)
                if i in placed and (w := _where(fire[k])) is not None})
-    latest = from_micros(int(np.maximum(kept_us, end_us[rows]).max())) if len(rows) else None
-    return others, reports, Reported(facts, kept_us, latest)
+    last = int(kept_us.max()) if len(kept_us) else None
+    if ends:
+        dropped = set(range(len(fire))) - set(keep) if dup else set()
+        last = max([*([last] if last is not None else []),
+                    *(e for k, e in ends.items() if k not in dropped)])
+    return others, reports, Reported(facts, kept_us, None if last is None else from_micros(last))
 
 
 def _utc(text: str) -> datetime:
