@@ -59,7 +59,7 @@ class FireReports:
     """A period's counted fire reports as a daily report reads them besides their facts
     (:class:`Reported`), held as values rather than objects (~55,000 on a dense day): each
     one's id, time, source and kind of source, in the store's order, and where it places its
-    event (:func:`where_obs`) by id."""
+    event (:func:`where_obs`), by id, for the reports an unlocated incident is placed by."""
 
     ids: list[str]
     times_us: NDArray[np.int64]
