@@ -125,3 +125,14 @@ def test_probe_sees_a_heavy_import_when_a_command_needs_it() -> None:
     """The probe above can fail: the dispute commands load the check service (fusion)."""
     got = _probe("dispute", "--help")
     assert got["code"] in (0, None) and "scipy" in got["heavy"]
+
+
+def test_the_report_command_reads_no_yaml() -> None:
+    """Only ``init`` and ``demo`` read agreement files (YAML): the report command's module, its
+    service and its rendering import no YAML parser (20-50 ms of every report's start)."""
+    code = ("import sys, truceline.adapters.cli.commands, truceline.services.report, "
+            "truceline.adapters.render.report; print('yaml' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

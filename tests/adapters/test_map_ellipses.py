@@ -16,7 +16,12 @@ from matplotlib.colors import to_rgba
 from matplotlib.patches import Ellipse
 
 from truceline.adapters.render.mapbase import aspect_of
-from truceline.adapters.render.mapfig import _ellipse_collection, _rgba, ellipse_paths
+from truceline.adapters.render.mapfig import (
+    _ellipse_collection,
+    _rgba,
+    ellipse_paths,
+    scatter_widths,
+)
 
 COLOURS = ["#d62728", "#1f77b4", "#9467bd", "#7f7f7f", "#ff7f0e"]
 
@@ -67,7 +72,7 @@ def test_same_pixels_as_a_patch_collection() -> None:
     assert _png("paths") == _png("patches")
 
 
-def _scatter_png(arrays: bool) -> bytes:
+def _scatter_png(arrays: bool, widths_after: bool = False) -> bytes:
     """A day's events as the map draws them: sizes, fills, outlines and widths per event,
     given as lists of colour names (as matplotlib is usually called) or as the arrays
     :func:`_rgba` makes."""
@@ -80,7 +85,10 @@ def _scatter_png(arrays: bool) -> bytes:
     lw = [1.4 if e != "#9e9e9e" else 0.6 for e in ec]
     fig = plt.figure(figsize=(4, 4), dpi=90)
     ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
-    if arrays:
+    if widths_after:
+        scatter_widths(ax, xy[:, 0], xy[:, 1], np.asarray(lw, float), s=np.asarray(s, float),
+                       c=_rgba(c), marker="o", edgecolors=_rgba(ec), zorder=5)
+    elif arrays:
         ax.scatter(xy[:, 0], xy[:, 1], s=np.asarray(s, float), c=_rgba(c), marker="o",
                    edgecolors=_rgba(ec), linewidths=np.asarray(lw, float), zorder=5)
     else:
@@ -96,6 +104,12 @@ def _scatter_png(arrays: bool) -> bytes:
 
 def test_events_given_as_arrays_draw_the_pixels_of_colour_lists() -> None:
     assert _scatter_png(arrays=True) == _scatter_png(arrays=False)
+
+
+def test_widths_set_after_the_scatter_draw_the_same_pixels() -> None:
+    """:func:`scatter_widths` (the outline widths set once the collection is made, as a plain
+    array) draws what ``scatter(linewidths=...)`` draws."""
+    assert _scatter_png(arrays=True, widths_after=True) == _scatter_png(arrays=False)
 
 
 def test_rgba_is_to_rgba_of_each_colour() -> None:

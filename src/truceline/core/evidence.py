@@ -46,10 +46,31 @@ class Evidence:
     coverage: Coverage | None = None
     #: Per incident row: the sector its location's uncertainty allows (-1: none or unassigned).
     inc_sector: NDArray[np.int16] | None = None
+    #: Counted fire reports held as values, not among :attr:`observations` (a daily report's).
+    fire: FireReports | None = None
 
     def observed_since(self, t: datetime) -> int:
         """How many counted reports were made at or after ``t``."""
         return int(len(self.times_us) - np.searchsorted(self.times_us, micros(t)))
+
+
+@dataclass(frozen=True)
+class FireReports:
+    """A period's counted fire reports as a daily report reads them besides their facts
+    (:class:`Reported`), held as values rather than objects (~55,000 on a dense day): each
+    one's id, time, source and kind of source, in the store's order, and where it places its
+    event (:func:`where_obs`), by id, for the reports an unlocated incident is placed by."""
+
+    ids: list[str]
+    times_us: NDArray[np.int64]
+    source_ids: list[str]
+    source_types: list[str]
+    where: dict[str, tuple[float, float]]
+
+    def in_window(self, start: datetime, end: datetime) -> list[int]:
+        """The rows of the reports made in ``[start, end)``."""
+        t = self.times_us
+        return np.flatnonzero((t >= micros(start)) & (t < micros(end))).tolist()
 
 
 @dataclass(frozen=True)

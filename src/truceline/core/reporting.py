@@ -51,13 +51,22 @@ CATEGORIES = (
 def category_of(inc: Incident, facts: Mapping[str, ReportFacts] | None = None) -> str:
     """The monitors' category of an incident; a dataset's coded event (e.g. a UCDP GED day of
     fighting) is counted apart, under 'event (<source>)', never as an explosion."""
-    if facts is not None:
+    # the unit is an event only when every known report behind it counts events (a day's
+    # ~12,000 incidents are tested; only those are described)
+    if facts is not None and _events_only(inc, facts):
         unit, sources = incident_records(inc, facts)
         if unit is CountUnit.EVENT:
             return f"event ({', '.join(sources) or 'dataset'})"
     if inc.fire_type == "explosion":
         return f"explosion: {inc.explosion_type or 'undetermined'}"
     return (inc.fire_type or "burst_or_shot").replace("_", " ")
+
+
+def _events_only(inc: Incident, facts: Mapping[str, ReportFacts]) -> bool:
+    """Whether :func:`incident_records` can give ``inc`` the unit event: it has a known
+    report, and every known report counts events."""
+    known = [f for i in inc.evidence if (f := facts.get(i)) is not None]
+    return bool(known) and all(f.unit is CountUnit.EVENT for f in known)
 
 
 def reporting_period(day: date, tz: ZoneInfo, start: time) -> tuple[datetime, datetime]:
@@ -306,7 +315,8 @@ def build_daily_report(
         pos = (loc.lon, loc.lat) if loc else None
         if pos is None:  # no event location: count it where the reporting monitor was
             first = obs_by_id.get(inc.evidence[0])
-            pos = where_obs(first) if first else None
+            pos = where_obs(first) if first else \
+                ev.fire.where.get(inc.evidence[0]) if ev.fire is not None else None
         todo.append((inc, t, loc, pos, *precision_of(inc, loc, ev)))
     # a region only where the location's uncertainty allows one: all events at once
     placed = [x for x in todo if x[3] is not None]
@@ -366,10 +376,17 @@ def build_daily_report(
         )
     in_period = [o for o in ev.observations if _in(o.time, lo, hi)]
     by_type = Counter(o.source_type.value for o in in_period)
+    sources = {o.source_id for o in in_period}
+    n_obs = len(in_period)
+    if ev.fire is not None:  # the fire reports held as values
+        rows = ev.fire.in_window(lo, hi)
+        n_obs += len(rows)
+        by_type.update(ev.fire.source_types[k] for k in rows)
+        sources.update(ev.fire.source_ids[k] for k in rows)
     uncovered: list[dict[str, Any]] = []
     coverage = {
-        "observations": len(in_period),
-        "sources": len({o.source_id for o in in_period}),
+        "observations": n_obs,
+        "sources": len(sources),
         "by_source_type": dict(sorted(by_type.items())),
     }
     if ev.coverage is not None:  # where the mission could and could not see (fire, by day)

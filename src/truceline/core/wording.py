@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 __all__ = ["local_times", "presence_words", "restriction_words", "tz_label", "words"]
@@ -82,10 +83,17 @@ def local_times(text: str, tz: ZoneInfo) -> str:
     'at 2025-03-28 07:14 EET, deadline 2025-06-01 03:00 EEST'
     """
     def sub(m: re.Match[str]) -> str:
-        t = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}:00+00:00").astimezone(tz)
-        return t.strftime("%Y-%m-%d %H:%M %Z")
+        return _local_minute(m.group(1), m.group(2), tz)
 
     return _ISO_Z.sub(sub, text)
+
+
+@lru_cache(maxsize=4096)
+def _local_minute(day: str, hh_mm: str, tz: ZoneInfo) -> str:
+    """A UTC minute as local time: a day's ~12,000 findings name ~1,400 distinct minutes
+    (a dense day's report spent ~0.1 s converting them one finding at a time)."""
+    t = datetime.fromisoformat(f"{day}T{hh_mm}:00+00:00").astimezone(tz)
+    return t.strftime("%Y-%m-%d %H:%M %Z")
 
 
 _COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west",

@@ -117,6 +117,13 @@ class Store(Protocol):
     ) -> list[Observation]:
         """Observations in (time, id) order, optionally filtered by kind and [start, end)."""
 
+    def observation_texts(self, start: datetime, end: datetime
+                          ) -> list[tuple[str, str, str, str]]:
+        """(kind, time column, source id, record text) of each observation in ``[start,
+        end)``, in (time, id) order, unvalidated: a reader that holds some kinds as values (a
+        report's fire reports). The time column is the UTC time, fixed width, microseconds
+        and a "Z" (``2025-03-27T16:30:00.000000Z``)."""
+
     def observation_pages(self, size: int = 20_000, upto: int | None = None
                           ) -> Iterator[list[Observation]]:
         """Every observation in (time, id) order, ``size`` at a time (what a check reads);

@@ -16,7 +16,7 @@ from truceline.core.aggregates import aggregate_rows
 from truceline.core.agreement_geometry import regions
 from truceline.core.counting import facts_of
 from truceline.core.coverage_inputs import coverage_from_observations
-from truceline.core.evidence import gather
+from truceline.core.evidence import gather, where_inc
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation, in_utc, stored_observation
 from truceline.core.recognition import status_of_areas
@@ -35,6 +35,7 @@ from truceline.errors import ValidationError
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.guarantees import awaiting_lines
 from truceline.services.ports import CHECKED_META, Store
+from truceline.services.report_read import read_period
 
 #: Observations read on each side of the period, so that a resubmitted copy near its edge is
 #: counted once exactly as the whole store counts it (copies are minutes apart, not hours).
@@ -108,8 +109,12 @@ def _build(store: Store, ctx: AgreementContext, d: date, start: datetime, end: d
            ) -> DailyReport:
     ag = ctx.agreement
     incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
-    near = counted(store.observations(start=start - MARGIN, end=end + MARGIN))
-    have = {o.id for o in near}
+    # the fire reports as values (:mod:`truceline.services.report_read`), the rest as objects
+    # the reports placing an event that has no location of its own (:func:`where_inc`)
+    placed = {i.evidence[0] for i in incidents if i.evidence and where_inc(i) is None}
+    near, fire, reported = read_period(store.observation_texts(start - MARGIN, end + MARGIN),
+                                       placed)
+    have = {o.id for o in near}.union(fire.ids if fire is not None else ())
     # the reports an incident was fused from, where they lie outside the period's margin
     missing = sorted({e for i in incidents for e in i.evidence} - have)
     near += [stored_observation(r) for r in store.stored_records(missing).values()]
@@ -117,7 +122,8 @@ def _build(store: Store, ctx: AgreementContext, d: date, start: datetime, end: d
     cov = None if assets is None or ctx.geometry is None \
         else coverage_from_observations(ctx.geometry, ag, assets)
     # the report places only the period's restrictions (:func:`build_daily_report`)
-    ev = gather(ctx.geometry, near, incidents, cov, classified_kinds=_PLACED)
+    ev = gather(ctx.geometry, near, incidents, cov, reported, classified_kinds=_PLACED)
+    ev.fire = fire
     g = ag.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
     rep = build_daily_report(ag, ev, store.findings(start, end), regions(ag), sectors, d,

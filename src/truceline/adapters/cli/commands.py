@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 
-from truceline.adapters.agreement_files import example_path, load_agreement_file
 from truceline.adapters.cli.group import db_option, handle_errors
 from truceline.adapters.store import open_store
 from truceline.errors import EXIT_PARTIAL, ValidationError
@@ -42,6 +41,7 @@ def init(db: str, agreement: str, amend: bool, effective: str | None) -> None:
     """
     from datetime import date
 
+    from truceline.adapters.agreement_files import load_agreement_file  # YAML: init only
     from truceline.services.record import initialize_store  # here: only init needs it
 
     try:
@@ -307,6 +307,7 @@ def report(db: str, day: str, out: str, fmt: str | None, period: str, first: str
 @handle_errors
 def demo(out: str, scale: float, sample_only: bool) -> None:
     """The whole path on the March 2025 example: a simulated day plus the shipped sample."""
+    from truceline.adapters.agreement_files import example_path
     from truceline.adapters.demo import run_demo
 
     result = run_demo(

@@ -248,6 +248,13 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         return [stored_observation(r[0]) for r in self._all(sql, args)]
 
+    def observation_texts(self, start: datetime, end: datetime
+                          ) -> list[tuple[str, str, str, str]]:
+        where, args = self._obs_filter(None, start, end, None)
+        return [(str(k), str(t), str(s), str(r)) for k, t, s, r in self._all(
+            "SELECT kind, time, source_id, record FROM observations" + where
+            + " ORDER BY time, id", args)]
+
     def observation_pages(self, size: int = 20_000, upto: int | None = None
                           ) -> Iterator[list[Observation]]:
         """Every observation in (time, id) order, ``size`` at a time: one indexed range read
