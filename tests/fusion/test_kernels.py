@@ -140,3 +140,25 @@ print(numba.threading_layer())
                           text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "workqueue"
+
+
+def test_split_small_cuts_alike_from_the_sweeps_edges_and_by_gating_every_pair():
+    """With the sweep's edges complete, a cut reads its distances from them; it must cut as
+    gating every pair of the component does, and leave the components over ``max_size``."""
+    u, p = _units(120, 2)  # components of every kind: cliques, cut, too large
+    F, role, src = u.packed
+    i, j, d, ok = _sweep(u, p, 2)
+    ncomp, comp = kernels.components(len(u), i, j)
+    size = np.bincount(comp)
+    edges = np.bincount(comp[i], minlength=ncomp)
+    cliques = edges == size * (size - 1) // 2
+    max_size = 12
+    assert ok and (~cliques & (size <= max_size)).sum() > 10 and (size > max_size).any()
+    out = [kernels.split_small(F, role, src, 0, p.gate_chi2, p.arrival_slack_s,
+                               p.array_span_m, comp, ncomp, i, j, d, complete, max_size, 2)
+           for complete in (True, False)]
+    (sub_e, left_e), (sub_g, left_g) = out
+    np.testing.assert_array_equal(left_e, left_g)
+    np.testing.assert_array_equal(left_e, ~cliques & (size > max_size))
+    np.testing.assert_array_equal(sub_e, sub_g)
+    assert (sub_e[~cliques[comp] & (size[comp] <= max_size)] > 0).any()  # some were cut

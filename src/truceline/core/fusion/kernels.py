@@ -431,15 +431,24 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
     for c in range(ncomp):
         for k in range(start[c], start[c + 1]):
             pos[mem[k]] = k - start[c]
-    estart = np.zeros(ncomp + 1, np.int64)  # the edges, by component
+    # the edges of the components to cut, by component: their ends' places in it and their
+    # distance, contiguous (a cut then reads its edges in one stretch, not all over the list)
+    cut = np.zeros(ncomp, np.bool_)
     for c in range(ncomp):
-        estart[c + 1] = estart[c] + edges[c]
+        cut[c] = complete and edges[c] != size[c] * (size[c] - 1) // 2 and size[c] <= max_size
+    estart = np.zeros(ncomp + 1, np.int64)
+    for c in range(ncomp):
+        estart[c + 1] = estart[c] + (edges[c] if cut[c] else 0)
     efill = estart[:-1].copy()
-    eidx = np.empty(len(ei), np.int64)
+    ea = np.empty(estart[-1], np.int64)
+    eb = np.empty(estart[-1], np.int64)
+    ed = np.empty(estart[-1])
     for k in range(len(ei)):
         c = comp[ei[k]]
-        eidx[efill[c]] = k
-        efill[c] += 1
+        if cut[c]:
+            q = efill[c]
+            ea[q], eb[q], ed[q] = pos[ei[k]], pos[ej[k]], dist[k]
+            efill[c] = q + 1
     sub = np.zeros(m, np.int64)
     left = np.zeros(ncomp, np.bool_)
     P = max(1, min(chunks, ncomp // 256 + 1))
@@ -463,10 +472,9 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
                     for b in range(S):
                         D[a, b] = np.inf
                 for q in range(estart[c], estart[c + 1]):
-                    k = eidx[q]
-                    a, b = pos[ei[k]], pos[ej[k]]
-                    D[a, b] = dist[k]
-                    D[b, a] = dist[k]
+                    a, b = ea[q], eb[q]
+                    D[a, b] = ed[q]
+                    D[b, a] = ed[q]
             else:
                 clique = True
                 for a in range(S):

@@ -504,40 +504,23 @@ def _air_cov(A: F64, b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64,
     ia = np.flatnonzero(rw.typ == _ARR)
     if not len(ia):
         return out
-    g = rw.g[ia]
-    dx, dy = x[g] - rw.ox[ia], y[g] - rw.oy[ia]
-    rng = np.maximum(np.hypot(dx, dy), 1.0)
-    ux, uy = -dx / rng, -dy / rng  # from the source to the sensor
-    ce = (rw.c[ia] + rw.wu[ia] * ux + rw.wv[ia] * uy) * rw.k[ia]
-    dc = -rng * rw.k[ia] / (ce * ce) / p.arrival_sd_s  # d residual / d speed (m/s)
-    Jn = np.stack([dc, dc * ux, dc * uy], axis=1)  # by (speed, wind east, wind north)
-    wi = w[ia]
-    n_a = np.maximum(np.bincount(g, minlength=G), 1)
-    known = np.bincount(g, b.wind_known[rw.obs[ia]], minlength=G) == n_a
-    c0 = rw.c[ia]
-    dcdt = np.bincount(g, c0 / (2.0 * (273.15 + _temperature(c0))), minlength=G) / n_a
+    o = rw.obs[ia]
+    B, n, n_known, dcdt, est = lk.air_sums(
+        rw.g[ia], rw.ox[ia], rw.oy[ia], rw.c[ia], rw.wu[ia], rw.wv[ia], rw.k[ia],
+        np.ascontiguousarray(Jc[ia]), np.asarray(w, float)[ia], b.wind_known[o], b.wind_sd[o],
+        np.asarray(x, float), np.asarray(y, float), p.arrival_sd_s, G)
+    n_a = np.maximum(n, 1)
+    known = n_known == n_a
     S = np.zeros((G, 3, 3))
-    S[:, 0, 0] = (dcdt * p.met_temperature_sd_c) ** 2 / n_a
+    S[:, 0, 0] = (dcdt / n_a * p.met_temperature_sd_c) ** 2 / n_a
     # where the wind was estimated from the arrivals, its error is common to every arrival
-    est = np.zeros(G)
-    np.maximum.at(est, g, np.nan_to_num(b.wind_sd[rw.obs[ia]], nan=0.0))
     unknown_var = np.minimum(est, p.wind_unknown_sd_ms) ** 2
     S[:, 1, 1] = S[:, 2, 2] = np.where(known, p.met_wind_sd_ms**2 / n_a, unknown_var)
-    B = np.zeros((G, 3, 3))
-    for i in range(3):
-        for j in range(3):
-            B[:, i, j] = np.bincount(g, wi * Jc[ia, i] * Jn[:, j], minlength=G)
-    has = (np.bincount(g, minlength=G) > 0) & (np.abs(np.linalg.det(A)) > 0)
+    has = (n > 0) & (np.abs(np.linalg.det(A)) > 0)
     if has.any():
         M = np.linalg.solve(A[has], B[has])
         out[has] = (M @ S[has] @ np.swapaxes(M, 1, 2))[:, :2, :2]
     return out
-
-
-def _temperature(c: F64) -> F64:
-    """The air temperature (deg C) that gives the sound speed ``c`` (inverse of
-    :func:`~truceline.core.fusion.batch.sound_speed`)."""
-    return 273.15 * ((c / 331.3) ** 2 - 1.0)
 
 
 def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:

@@ -216,3 +216,45 @@ def _solve3(a: float, b: float, c: float, d: float, e: float, f: float, v0: floa
     return ((c00 * v0 + c01 * v1 + c02 * v2) / det,
             (c01 * v0 + c11 * v1 + c12 * v2) / det,
             (c02 * v0 + c12 * v1 + c22 * v2) / det)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _temperature(c: float) -> float:
+    """The air temperature (deg C) that gives the sound speed ``c`` (inverse of
+    :func:`~truceline.core.fusion.batch.sound_speed`)."""
+    return 273.15 * ((c / 331.3) ** 2 - 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def air_sums(g: I64, ox: F64, oy: F64, c: F64, wu: F64, wv: F64, k: F64, Jc: F64, w: F64,
+             wind_known: NDArray[np.bool_], wind_sd: F64, x: F64, y: F64, arrival_sd: float,
+             G: int) -> tuple[F64, F64, F64, F64, F64]:
+    """The per-group sums :func:`.locate._air_cov` needs, in one pass over the arrival rows
+    (in row order, as ``bincount`` sums, so the same numbers): ``B = sum w J_c J_n^T`` (G, 3,
+    3; ``J_n`` a residual's sensitivity to the sound speed and the wind's two components),
+    the arrivals, those with a wind, ``sum dc/dT`` and the largest estimated wind error."""
+    B = np.zeros((G, 3, 3))
+    n = np.zeros(G)
+    known = np.zeros(G)
+    dcdt = np.zeros(G)
+    est = np.zeros(G)
+    for q in range(len(g)):
+        gi = g[q]
+        dx, dy = x[gi] - ox[q], y[gi] - oy[q]
+        rng = max(math.hypot(dx, dy), 1.0)
+        ux, uy = -dx / rng, -dy / rng  # from the source to the sensor
+        ce = (c[q] + wu[q] * ux + wv[q] * uy) * k[q]
+        dc = -rng * k[q] / (ce * ce) / arrival_sd  # d residual / d speed (m/s)
+        jn0, jn1, jn2 = dc, dc * ux, dc * uy
+        for a in range(3):
+            wj = w[q] * Jc[q, a]
+            B[gi, a, 0] += wj * jn0
+            B[gi, a, 1] += wj * jn1
+            B[gi, a, 2] += wj * jn2
+        n[gi] += 1.0
+        known[gi] += wind_known[q]
+        c0 = c[q]
+        dcdt[gi] += c0 / (2.0 * (273.15 + _temperature(c0)))
+        s = wind_sd[q]  # as ``np.nan_to_num``: NaN (a wind given) 0, inf the largest float
+        est[gi] = max(est[gi], 0.0 if math.isnan(s) else min(s, 1.7976931348623157e308))
+    return B, n, known, dcdt, est
