@@ -225,3 +225,25 @@ def test_one_bang_heard_by_two_arrays_stays_one_located_group():
     res = fuse_batch(r.batch(), None)
     assert len(set(res.labels.tolist())) == 1
     assert res.fixes.located[res.labels[0]]
+
+
+def test_each_arrays_arrivals_of_one_sound_stay_together_when_both_arrays_hear_both():
+    """Two arrays of four sensors 14 km apart both hear a launch and, 48 s later, its burst.
+    Between the arrays the TDOA limit (41 s) passes the launch at one with the burst at the
+    other closer, in its share of the limit, than two sensors of one array pass one sound:
+    ranked by that share alone, complete linkage merged such cross pairs first and left an
+    array's arrival of the launch in the bursts' group (the 3 + 1 splits of the simulated
+    weeks). Within-array pairs now merge first."""
+    rng = np.random.default_rng(16)
+    r = Reports()
+    a = (38.28, 48.79)
+    b = offset(*a, 290.0, 14_000.0)
+    launch = offset(*a, 191.0, 8_969.0)
+    burst = offset(*b, 149.0, 6_500.0)
+    for event, (where, t) in enumerate(((launch, 1_000.0), (burst, 1_047.9))):
+        for centre, name in ((a, "a"), (b, "b")):
+            for k, az in enumerate((0.0, 90.0, 180.0, 270.0)):
+                arrival_report(r, event, offset(*centre, az, 900.0 + 200.0 * k), where, t,
+                               0.01, rng, source=f"{name}{k}")
+    labels = group(r.batch())
+    assert adjusted_rand_score(r.event, labels) == 1.0

@@ -67,6 +67,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
         return none, none, none
     F, role, src = u.packed
     slack = p.tdoa_slack_s if mode == 1 else p.arrival_slack_s
+    # mode 1 reads the gate's bound as the sensors' distance within one array
+    bound = p.sub_array_m if mode == 1 else p.gate_chi2
     radius = p.pair_radius
     if mode == 1:  # sensors of one array: within its span
         reach2 = np.full(m, p.array_span_m**2 / 2.0)
@@ -82,7 +84,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
     order = np.argsort(F[:, kernels.F_TLO], kind="stable")
     while True:
         with kernels.PARALLEL:
-            i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, p.gate_chi2, slack,
+            i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, bound, slack,
                                                 p.array_span_m, reach2, p.link_scale_m, scale_s,
                                                 radius, 64 * m + 1_000_000, caps, order)
         if not ok or (counts <= caps).all():
@@ -91,7 +93,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
 
     def dist(a: I64, b: I64) -> F64:
         return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(a, np.int64),
-                                             np.asarray(b, np.int64), mode, p.gate_chi2,
+                                             np.asarray(b, np.int64), mode, bound,
                                              slack, p.array_span_m))
 
     if ok:
@@ -108,7 +110,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
         qi, qj = _query_knn(z, nm, dist, p)
     ncomp, comp = kernels.components(nm, i, j)
     with kernels.PARALLEL:
-        sub, left = kernels.split_small(F, role, src, mode, p.gate_chi2, slack, p.array_span_m,
+        sub, left = kernels.split_small(F, role, src, mode, bound, slack, p.array_span_m,
                                         comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
     if left.any():
         tm = (u.t_lo + u.t_hi) / 2.0

@@ -67,7 +67,13 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
     """Gated distance of units ``i`` and ``j``: ``<= 1`` passes every gate, ``BIG`` fails one.
 
     Mode 1 (two bare arrival times): the TDOA limit ``|a_i - a_j| <= 1.03 |s_i - s_j| / c``
-    plus ``slack``, sensors of one array (``span``), two sources. Mode 0: compatible roles,
+    plus ``slack``, sensors within ``span``, two sources; there ``gate_chi2`` is the
+    distance (m) within which two sensors are of one array. A pair of one array ranks in
+    ``[0, 0.5]``, one across arrays in ``[0.5, 1]``, so that complete linkage gathers each
+    array's arrivals of one sound first: the limit between arrays 14 km apart is 40 s, which
+    the launch at one and the burst at the other pass closer (in ``dt / limit``) than two
+    sensors of one array pass for one sound, and an array's arrival merged first with the
+    other array's other sound was left out of its own array's group. Mode 0: compatible roles,
     overlapping time windows, the Mahalanobis distance of both covariances under
     ``gate_chi2``, cannot-link per source, the TDOA limit where both carry an arrival time;
     the distance mixes the Mahalanobis and the time-window terms.
@@ -77,7 +83,7 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
         lim = 1.03 * sep / min(F[i, F_C], F[j, F_C]) + slack
         dt = abs(F[i, F_ARR] - F[j, F_ARR])
         if dt <= lim and src[i, 0] != src[j, 0] and sep <= span:
-            return dt / lim
+            return 0.5 * dt / lim + (0.0 if sep <= gate_chi2 else 0.5)
         return BIG
     if not _roles_link(role[i], role[j]):
         return BIG
