@@ -67,7 +67,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
         return none, none, none
     F, role, src = u.packed
     slack = p.tdoa_slack_s if mode == 1 else p.arrival_slack_s
-    # mode 1 reads the gate's bound as the sensors' distance within one array
+    # the gate's per-mode bound: one array's extent for bare arrivals, the chi-square otherwise
     bound = p.sub_array_m if mode == 1 else p.gate_chi2
     radius = p.pair_radius
     if mode == 1:  # sensors of one array: within its span

@@ -63,19 +63,21 @@ def _roles_link(a: int, b: int) -> bool:
 
 @njit(cache=True, inline="always", error_model="numpy")
 def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
-         gate_chi2: float, slack: float, span: float) -> float:
+         bound: float, slack: float, span: float) -> float:
     """Gated distance of units ``i`` and ``j``: ``<= 1`` passes every gate, ``BIG`` fails one.
 
+    ``bound`` is the mode's own: the Mahalanobis gate (chi-square, mode 0) or the distance (m)
+    within which two sensors are of one array (mode 1).
+
     Mode 1 (two bare arrival times): the TDOA limit ``|a_i - a_j| <= 1.03 |s_i - s_j| / c``
-    plus ``slack``, sensors within ``span``, two sources; there ``gate_chi2`` is the
-    distance (m) within which two sensors are of one array. A pair of one array ranks in
+    plus ``slack``, sensors within ``span``, two sources. A pair of one array ranks in
     ``[0, 0.5]``, one across arrays in ``[0.5, 1]``, so that complete linkage gathers each
     array's arrivals of one sound first: the limit between arrays 14 km apart is 40 s, which
     the launch at one and the burst at the other pass closer (in ``dt / limit``) than two
     sensors of one array pass for one sound, and an array's arrival merged first with the
     other array's other sound was left out of its own array's group. Mode 0: compatible roles,
     overlapping time windows, the Mahalanobis distance of both covariances under
-    ``gate_chi2``, cannot-link per source, the TDOA limit where both carry an arrival time;
+    ``bound``, cannot-link per source, the TDOA limit where both carry an arrival time;
     the distance mixes the Mahalanobis and the time-window terms.
     """
     if mode == 1:
@@ -83,7 +85,7 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
         lim = 1.03 * sep / min(F[i, F_C], F[j, F_C]) + slack
         dt = abs(F[i, F_ARR] - F[j, F_ARR])
         if dt <= lim and src[i, 0] != src[j, 0] and sep <= span:
-            return 0.5 * dt / lim + (0.0 if sep <= gate_chi2 else 0.5)
+            return 0.5 * dt / lim + (0.0 if sep <= bound else 0.5)
         return BIG
     if not _roles_link(role[i], role[j]):
         return BIG
@@ -95,7 +97,7 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
     b = F[i, F_SXY] + F[j, F_SXY]
     c = F[i, F_SYY] + F[j, F_SYY]
     m2 = (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b)
-    if not m2 <= gate_chi2:
+    if not m2 <= bound:
         return BIG
     if _shares(src, i, j):  # cannot-link: one source, one report per event
         return BIG
@@ -107,7 +109,7 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
             return BIG
     half = (thi - tli + thj - tlj) / 2.0 + 1e-9
     dt = abs((tli + thi) / 2.0 - (tlj + thj) / 2.0) / half
-    return math.sqrt(0.5 * (m2 / gate_chi2 + dt * dt))
+    return math.sqrt(0.5 * (m2 / bound + dt * dt))
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
@@ -126,11 +128,11 @@ def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F
 
 @njit(cache=True, error_model="numpy")
 def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode: int,
-               gate_chi2: float, slack: float, span: float) -> F64:
+               bound: float, slack: float, span: float) -> F64:
     """:func:`gate` for many pairs."""
     out = np.empty(len(ei))
     for k in range(len(ei)):
-        out[k] = gate(F, role, src, ei[k], ej[k], mode, gate_chi2, slack, span)
+        out[k] = gate(F, role, src, ei[k], ej[k], mode, bound, slack, span)
     return out
 
 
@@ -148,7 +150,7 @@ def reach2(F: F64, gate_chi2: float) -> F64:
 
 
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
-          gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
+          bound: float, slack: float, span: float, reach2: F64, scale_m: float,
           scale_s: float, radius: float, budget: int, caps: I64, order: I64
           ) -> tuple[I64, I64, F64, I64, bool]:
     """Every pair of units that passes :func:`gate` and lies within ``radius`` of each other
@@ -170,7 +172,7 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
     m, P = F.shape[0], len(caps)
     # the large arrays come from numpy, which asks the kernel for huge pages: allocated in
     # compiled code, each 4 KiB page would fault on first touch (thousands per call)
-    return _sweep(F, role, src, query, mode, gate_chi2, slack, span, reach2, scale_m, scale_s,
+    return _sweep(F, role, src, query, mode, bound, slack, span, reach2, scale_m, scale_s,
                   radius, budget, np.asarray(caps, np.int64), order, np.empty((m, F.shape[1])),
                   np.empty((m, src.shape[1]), np.int64), np.empty(int(np.sum(caps)), np.int64),
                   np.empty(int(np.sum(caps)), np.int64), np.empty(int(np.sum(caps))),
@@ -179,7 +181,7 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
-           gate_chi2: float, slack: float, span: float, reach2: F64, scale_m: float,
+           bound: float, slack: float, span: float, reach2: F64, scale_m: float,
            scale_s: float, radius: float, budget: int, caps: I64, order: I64, Fs: F64, ss: I64,
            out_i: I64, out_j: I64, out_d: F64, scratch_f: F64, scratch_i: I64
            ) -> tuple[I64, I64, F64, I64, bool]:
@@ -224,7 +226,7 @@ def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], m
     for c in prange(P):
         lo, hi = c * m // P, (c + 1) * m // P
         counts[c], checked[c] = _sweep_chunk(
-            Fs, rs, ss, es, qs, order, lo, hi, max_w, H, roles, mode, gate_chi2, slack, span,
+            Fs, rs, ss, es, qs, order, lo, hi, max_w, H, roles, mode, bound, slack, span,
             scale_m, scale_s, radius, budget, out_i[offs[c]:offs[c + 1]],
             out_j[offs[c]:offs[c + 1]], out_d[offs[c]:offs[c + 1]], scratch_f[c], scratch_i[c])
     if checked.sum() > budget:
@@ -255,7 +257,7 @@ def _square(gx: int, gy: int, r: int) -> int:
 @njit(cache=True, error_model="numpy")
 def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np.bool_],
                  order: I64, lo: int, hi: int, max_w: float, H: int, roles: int, mode: int,
-                 gate_chi2: float, slack: float, span: float, scale_m: float, scale_s: float,
+                 bound: float, slack: float, span: float, scale_m: float, scale_s: float,
                  radius: float, budget: int, out_i: I64, out_j: I64, out_d: F64,
                  scratch_f: F64, scratch_i: I64) -> tuple[int, int]:
     """The pairs whose later unit (in window-start order) is one of ``lo .. hi - 1``.
@@ -265,8 +267,8 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
     in the 3 x 3 squares around its own of the roles it may link with (an origin never links
     an impact: the gate's first test), drops the units whose window closed (they can overlap
     no later one) and gates the rest whose centres are within the
-    Mahalanobis bound ``gate_chi2 * (l_i + l_j)`` (``es`` holds each covariance's largest
-    eigenvalue times ``gate_chi2``). Work is the number of near pairs, not of all pairs.
+    Mahalanobis bound ``chi2 * (l_i + l_j)`` (``es`` holds each covariance's largest
+    eigenvalue ``l`` times the gate's ``chi2``). Work is the number of near pairs, not of all pairs.
     Returns the number of pairs (written up to the buffers' length) and of pairs gated,
     stopping once that passes ``budget``.
     """
@@ -322,7 +324,7 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
                                 if (d2 <= eu + es[v] and d2 * inv_m2 + dt * dt <= r2
                                         and not (qu and qs[v])):
                                     checked += 1
-                                    d = gate(Fs, rs, ss, u, v, mode, gate_chi2, slack, span)
+                                    d = gate(Fs, rs, ss, u, v, mode, bound, slack, span)
                                     if d <= 1.0:
                                         if n_out < cap:
                                             a, b = order[u], order[v]
@@ -407,7 +409,7 @@ def components(m: int, ei: I64, ej: I64) -> tuple[int, I64]:
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
-def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: float,
+def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, bound: float,
                 slack: float, span: float, comp: I64, ncomp: int, ei: I64, ej: I64, dist: F64,
                 complete: bool, max_size: int, chunks: int) -> tuple[I64, NDArray[np.bool_]]:
     """Sub-labels (unique within a component) so that every pair of a group passes the gate.
@@ -487,7 +489,7 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, gate_chi2: 
                     D[a, a] = np.inf
                     lab[a] = a
                     for b in range(a + 1, S):
-                        d = gate(F, role, src, rows[a], rows[b], mode, gate_chi2, slack, span)
+                        d = gate(F, role, src, rows[a], rows[b], mode, bound, slack, span)
                         D[a, b] = d
                         D[b, a] = d
                         if d > 1.0:
