@@ -33,11 +33,17 @@ DATASET_EVENTS: dict[str, str] = {
 
 def unit_of(o: Observation) -> CountUnit:
     """The unit one count of this record stands for: as tagged, else by kind and fire type."""
-    if o.count_unit is not None:
-        return o.count_unit
-    if o.kind is Kind.FIRE and o.fire_type is not None:
-        return FIRE_UNITS[o.fire_type]
-    if o.kind in (Kind.WEAPON_SIGHTING, Kind.PRESENCE):
+    return unit_for(o.kind, o.count_unit, o.fire_type)
+
+
+def unit_for(kind: Kind, count_unit: CountUnit | None, fire_type: FireType | None
+             ) -> CountUnit:
+    """:func:`unit_of` from the record's values (a reader that holds records unvalidated)."""
+    if count_unit is not None:
+        return count_unit
+    if kind is Kind.FIRE and fire_type is not None:
+        return FIRE_UNITS[fire_type]
+    if kind in (Kind.WEAPON_SIGHTING, Kind.PRESENCE):
         return CountUnit.SIGHTING
     return CountUnit.REPORT
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic_core import from_json
 
-from truceline.core.counting import FIRE_UNITS, ReportFacts
+from truceline.core.counting import ReportFacts, unit_for
 from truceline.core.evidence import FireReports, Reported
 from truceline.core.observations import Observation, from_micros, micros, stored_observation
 from truceline.core.resubmissions import counted, duplicates, possible_copies
@@ -115,10 +115,6 @@ def _where(d: dict[str, Any]) -> tuple[float, float] | None:
 def _facts(unit: str | None, fire_type: str | None, dataset: str | None, source_type: str,
            precision: str | None, uncertainty_m: float | None) -> ReportFacts:
     """:func:`~truceline.core.counting.facts_of` of a fire report, from its record's values."""
-    if unit is not None:
-        u = CountUnit(unit)
-    elif fire_type is not None:
-        u = FIRE_UNITS[FireType(fire_type)]
-    else:
-        u = CountUnit.REPORT
+    u = unit_for(Kind.FIRE, None if unit is None else CountUnit(unit),
+                 None if fire_type is None else FireType(fire_type))
     return ReportFacts(u, dataset or source_type, precision, _num(uncertainty_m))
