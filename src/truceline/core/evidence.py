@@ -85,13 +85,20 @@ class Reported:
 
 
 
-def where_obs(o: Observation) -> tuple[float, float] | None:
-    """Where an observation happened: the event location, else the observer's position."""
-    if o.lon is not None and o.lat is not None:
-        return o.lon, o.lat
-    if o.observer_lon is not None and o.observer_lat is not None:
-        return o.observer_lon, o.observer_lat
+def where_of(lon: float | None, lat: float | None, observer_lon: float | None,
+             observer_lat: float | None) -> tuple[float, float] | None:
+    """Where a report happened: the event location, else the observer's position. One rule
+    for an observation object and for a record's plain values (the report's reader)."""
+    if lon is not None and lat is not None:
+        return lon, lat
+    if observer_lon is not None and observer_lat is not None:
+        return observer_lon, observer_lat
     return None
+
+
+def where_obs(o: Observation) -> tuple[float, float] | None:
+    """Where an observation happened (:func:`where_of`)."""
+    return where_of(o.lon, o.lat, o.observer_lon, o.observer_lat)
 
 
 def where_inc(i: Incident) -> Located | None:

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic_core import from_json
 
 from truceline.core.counting import ReportFacts, unit_for
-from truceline.core.evidence import FireReports, Reported
+from truceline.core.evidence import FireReports, Reported, where_of
 from truceline.core.observations import Observation, from_micros, micros, stored_observation
 from truceline.core.resubmissions import counted, duplicates, possible_copies
 from truceline.core.taxonomy import CountUnit, FireType, Kind
@@ -102,14 +102,9 @@ def _num(v: Any) -> float | None:
 
 
 def _where(d: dict[str, Any]) -> tuple[float, float] | None:
-    """:func:`~truceline.core.evidence.where_obs` of a record's values."""
-    lon, lat = _num(d.get("lon")), _num(d.get("lat"))
-    if lon is not None and lat is not None:
-        return lon, lat
-    lon, lat = _num(d.get("observer_lon")), _num(d.get("observer_lat"))
-    if lon is not None and lat is not None:
-        return lon, lat
-    return None
+    """:func:`~truceline.core.evidence.where_of` a record's values."""
+    return where_of(_num(d.get("lon")), _num(d.get("lat")), _num(d.get("observer_lon")),
+                    _num(d.get("observer_lat")))
 
 
 def _facts(unit: str | None, fire_type: str | None, dataset: str | None, source_type: str,
