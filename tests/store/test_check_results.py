@@ -50,6 +50,35 @@ def test_incidents_of_a_period_are_those_whose_time_is_in_it(store: Store) -> No
     assert store.incident_records(END + timedelta(days=30), END + timedelta(days=31)) == []
 
 
+def test_incident_fields_are_those_of_the_records(store: Store) -> None:
+    """The few keys a report's totals read are those the whole records give, for the same
+    incidents in the same order; a key a record lacks is left out."""
+    every = [incident(f"i-{k}", t) for k, t in {**INSIDE, **OUTSIDE}.items()]
+    every.append(Incident("i-sighting", "sighting", INSIDE["mid"], ("x",), None, None, count=4,
+                          details={"evidence": ["not", "these"], "kind": "nested"}))
+    store.replace_incidents(every)
+    keys = ("id", "kind", "time", "evidence", "fire_type", "explosion_type", "count", "absent")
+    whole = store.incident_records(START, END)
+    got = store.incident_fields(START, END, keys)
+    assert got == [{k: r[k] for k in keys if k in r} for r in whole]
+    assert len(got) == len(INSIDE) + 1 and all("absent" not in d for d in got)
+    assert store.incident_fields(END + timedelta(days=30), END + timedelta(days=31), keys) == []
+
+
+def test_record_fields_read_what_the_standard_library_reads() -> None:
+    """Of any record text, the named keys' values are those ``json.loads`` gives, also for a
+    text pydantic-core's reader refuses (an unpaired surrogate's escape)."""
+    import json
+
+    from truceline.adapters.store.schema import record_fields
+
+    keys = ("a", "b", "z")
+    for text in ('{"a": 1.5e-7, "b": [1, {"c": null}], "d": "\\ud800x"}',
+                 '{"a": "\\ud800", "b": 2}', '{"b": {"a": 1}}', "{}"):
+        whole = json.loads(text)
+        assert record_fields(text, keys) == {k: whole[k] for k in keys if k in whole}, text
+
+
 def test_findings_of_a_period_are_those_whose_time_is_in_it(store: Store) -> None:
     every = [finding(f"f-{k}", t, provision=f"P{n % 3}")
              for n, (k, t) in enumerate({**INSIDE, **OUTSIDE}.items())]

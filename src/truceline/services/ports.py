@@ -157,6 +157,11 @@ class Store(Protocol):
         """The stored incidents' records in (time, id) order; with ``start``/``end`` only those
         whose time is in ``[start, end)`` (what one reporting period reports)."""
 
+    def incident_fields(self, start: datetime, end: datetime, fields: Sequence[str]
+                        ) -> list[dict[str, Any]]:
+        """Of each record :meth:`incident_records` gives for ``[start, end)``, in its order,
+        the keys among ``fields`` and their values, without reading the rest."""
+
     def replace_findings(
         self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],
         records: Sequence[str] | None = None,

@@ -43,6 +43,8 @@ MARGIN = timedelta(hours=1)
 _ASSETS = ("monitoring", "restriction")
 #: The observations a report places by classifying them (its other reports count by id).
 _PLACED = frozenset({Kind.RESTRICTION})
+#: What :func:`window_totals` reads of an incident's record.
+_COUNTED = ("id", "kind", "time", "evidence", "fire_type", "explosion_type", "count")
 
 
 def parse_day(text: str) -> date:
@@ -91,10 +93,12 @@ def window_totals(store: Store, start: datetime, end: datetime) -> Counter[str]:
     Only an incident with a coded event among its reports can be counted otherwise than by
     its fire type (:func:`~truceline.core.reporting.category_of`: the unit is an event only
     when no report gives a finer one), so only those incidents' reports are read."""
-    incidents = [Incident.from_record(r) for r in store.incident_records(start, end)]
     lo, hi = in_utc(start), in_utc(end)
-    fire = [i for i in incidents if i.kind == Kind.FIRE.value
-            and lo <= datetime.fromisoformat(i.time) < hi]
+    # of each record, only what counting reads (not its locations, ellipses and details)
+    fire = [Incident(d["id"], d["kind"], d["time"], tuple(d["evidence"]), d.get("fire_type"),
+                     d.get("explosion_type"), count=d.get("count", 1))
+            for d in store.incident_fields(start, end, _COUNTED)
+            if d["kind"] == Kind.FIRE.value and lo <= datetime.fromisoformat(d["time"]) < hi]
     coded = store.coded_event_ids(sorted({e for i in fire for e in i.evidence}))
     ids = sorted({e for i in fire if coded.intersection(i.evidence) for e in i.evidence})
     obs = {k: facts_of(stored_observation(v))
