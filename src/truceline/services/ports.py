@@ -103,6 +103,9 @@ class Store(Protocol):
     def stored_records(self, ids: Sequence[str]) -> dict[str, str]:
         """For each of ``ids`` that is stored: its record (the canonical JSON of its entry)."""
 
+    def count_units(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """For each of ``ids`` that is stored: its record's ``count_unit`` (None: none)."""
+
     def coded_event_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` stored as a dataset's coded event (``count_unit`` "event")."""
 
