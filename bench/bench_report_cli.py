@@ -99,6 +99,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(OUT))
     ap.add_argument("--bytecode", action="store_true",
                     help="Children keep compiled modules (as installed), whatever the env says.")
+    ap.add_argument("--first-once", action="store_true",
+                    help="The untimed first runs (geometry compiled and kept, bytecode "
+                    "written) on the first day only: a sweep of every day of a month.")
     args = ap.parse_args()
     with sqlite3.connect(args.db) as conn:
         (n_obs,) = conn.execute("SELECT count(*) FROM observations").fetchone()
@@ -123,11 +126,15 @@ def main() -> None:
             new_src = tmp / "this" / "src"
         load_before = _load()
         rows = []
-        for day in args.days.split(","):
+        for n, day in enumerate(args.days.split(",")):
             bc = args.bytecode
             day_load = _load()
-            first_old = _report(old_src / "src", old_db, day, tmp / f"first-old-{day}.md", bc)
-            first = _report(new_src, new_db, day, tmp / f"first-{day}.md", bc)  # compiles, keeps
+            if n == 0 or not args.first_once:
+                first_old = _report(old_src / "src", old_db, day, tmp / f"first-old-{day}.md",
+                                    bc)
+                first = _report(new_src, new_db, day, tmp / f"first-{day}.md", bc)  # compiles
+            else:
+                first_old = first = (float("nan"),) * 3
             old: list[tuple[float, float, float]] = []
             new: list[tuple[float, float, float]] = []
             for _ in range(args.rounds):

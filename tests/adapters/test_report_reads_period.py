@@ -103,6 +103,36 @@ def test_the_report_is_the_one_fusing_everything_gave(store_path: Path, day: str
     assert render_map_png(new) == render_map_png(old)
 
 
+#: The Markdown template's loop over the findings before the lines were written in Python.
+_FINDINGS_LOOP = (
+    "{% for f in r.findings %}\n"
+    "- **{{ f.verdict.value | words }}** ({{ r.party_name(f.party) }}) — "
+    "{{ local_times(f.explanation) }}"
+    '{% if f.evidence %} Evidence: {{ f.evidence | join(", ") }}.{% endif %}\n'
+    "{%- endfor %}")
+
+
+def test_the_findings_are_listed_as_the_template_listed_them(store_path: Path) -> None:
+    """``finding_lines`` writes each day's findings as the template's loop wrote them (the
+    same text, byte for byte), and the Markdown holds them where the loop was."""
+    from truceline.adapters.render.report import _env, finding_lines
+    from truceline.core.wording import local_times
+
+    store = open_store(str(store_path))
+    try:
+        reps = [daily_report(store, d) for d in DAYS]
+    finally:
+        store.close()
+    assert sum(len(r.findings) for r in reps) > 50
+    for r in reps:
+        tz = r.agreement.tz
+        loop = _env.overlay(autoescape=False).from_string(_FINDINGS_LOOP).render(
+            r=r, local_times=lambda text, tz=tz: local_times(text, tz))
+        assert finding_lines(r) == loop
+        md = render_report(r, "md", "map.png")
+        assert "\n## Findings by provision and party\n" in md and loop in md
+
+
 def test_the_example_has_what_the_comparison_needs(store_path: Path) -> None:
     """The comparison above is not between empty reports: the days have fused incidents,
     findings, coverage and resubmitted copies."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from truceline.core.findings import Finding, Verdict
 from truceline.core.incidents import Incident, Located
 from truceline.core.observations import Observation
@@ -48,6 +50,79 @@ def test_incidents_of_a_period_are_those_whose_time_is_in_it(store: Store) -> No
         [r["id"] for r in sorted((i.to_record() for i in every), key=lambda r: (r["time"],
                                                                                 r["id"]))]
     assert store.incident_records(END + timedelta(days=30), END + timedelta(days=31)) == []
+
+
+# stored as a check writes them (UTC, "Z", with and without a fraction), around both edges
+UTC_TEXTS = {
+    "sec-before": ("2025-03-27T17:29:59Z", False),
+    "frac-before": ("2025-03-27T17:29:59.999999Z", False),
+    "first": ("2025-03-27T17:30:00Z", True),
+    "first-frac": ("2025-03-27T17:30:00.0Z", True),
+    "micro": ("2025-03-27T17:30:00.000001Z", True),
+    "mid": ("2025-03-28T03:00:00Z", True),
+    "last-frac": ("2025-03-28T17:29:59.9Z", True),
+    "last": ("2025-03-28T17:29:59Z", True),
+    "end": ("2025-03-28T17:30:00Z", False),
+    "end-frac": ("2025-03-28T17:30:00.5Z", False),
+    "day-before": ("2025-03-26T18:00:00Z", False),
+    "day-after": ("2025-03-29T01:00:00Z", False),
+}
+
+
+@pytest.mark.parametrize("other", [None, "2025-03-28T19:00:00+02:00", "2025-03-27 18:00:00Z"])
+def test_a_period_read_narrowly_keeps_exactly_its_rows(store: Store, other: str | None) -> None:
+    """Where every time near the period is stored in UTC (read from a range a second wider
+    than the period), and where one is not (read from a range a day wider), the incidents and
+    findings of the period are those whose parsed time is in it, in the same order as all."""
+    texts = {k: t for k, (t, _) in UTC_TEXTS.items()}
+    if other is not None:
+        texts["other"] = other
+    every = [incident(f"i-{k}", t) for k, t in texts.items()]
+    store.replace_incidents(every)
+    found = [finding(f"f-{k}", t) for k, t in texts.items()]
+    store.replace_findings(found, [("finding", entry_bytes("finding", f.to_record()))
+                                   for f in found])
+
+    def inside(t: str) -> bool:
+        return START <= datetime.fromisoformat(t) < END
+
+    want = [r["id"] for r in store.incident_records() if inside(r["time"])]
+    assert sorted(want) == sorted(f"i-{k}" for k, t in texts.items() if inside(t))
+    assert {k for k, (_, inn) in UTC_TEXTS.items() if inn} == \
+        {k for k, (t, _) in UTC_TEXTS.items() if inside(t)}
+    assert [r["id"] for r in store.incident_records(START, END)] == want
+    assert [d["id"] for d in store.incident_fields(START, END, ("id",))] == want
+    assert [f.id for f in store.findings(START, END)] == \
+        [f.id for f in store.findings() if f.time is not None and inside(f.time)]
+
+
+def test_incident_fields_are_those_of_the_records(store: Store) -> None:
+    """The few keys a report's totals read are those the whole records give, for the same
+    incidents in the same order; a key a record lacks is left out."""
+    every = [incident(f"i-{k}", t) for k, t in {**INSIDE, **OUTSIDE}.items()]
+    every.append(Incident("i-sighting", "sighting", INSIDE["mid"], ("x",), None, None, count=4,
+                          details={"evidence": ["not", "these"], "kind": "nested"}))
+    store.replace_incidents(every)
+    keys = ("id", "kind", "time", "evidence", "fire_type", "explosion_type", "count", "absent")
+    whole = store.incident_records(START, END)
+    got = store.incident_fields(START, END, keys)
+    assert got == [{k: r[k] for k in keys if k in r} for r in whole]
+    assert len(got) == len(INSIDE) + 1 and all("absent" not in d for d in got)
+    assert store.incident_fields(END + timedelta(days=30), END + timedelta(days=31), keys) == []
+
+
+def test_record_fields_read_what_the_standard_library_reads() -> None:
+    """Of any record text, the named keys' values are those ``json.loads`` gives, also for a
+    text pydantic-core's reader refuses (an unpaired surrogate's escape)."""
+    import json
+
+    from truceline.adapters.store.schema import record_fields
+
+    keys = ("a", "b", "z")
+    for text in ('{"a": 1.5e-7, "b": [1, {"c": null}], "d": "\\ud800x"}',
+                 '{"a": "\\ud800", "b": 2}', '{"b": {"a": 1}}', "{}"):
+        whole = json.loads(text)
+        assert record_fields(text, keys) == {k: whole[k] for k in keys if k in whole}, text
 
 
 def test_findings_of_a_period_are_those_whose_time_is_in_it(store: Store) -> None:
@@ -157,14 +232,18 @@ def test_previous_window_totals_read_only_coded_events(store: Store) -> None:
             Incident("mixed", "fire", t, ("m1", "m2"), "explosion", "outgoing", count=3),
             Incident("plain", "fire", t, ("p1",), "muzzle_flash", None, count=2),
             Incident("unknown", "fire", t, ("gone",), "explosion", None, count=5),
+            # a coded event behind a first report that is not one, or is not stored
+            Incident("mixed-late", "fire", t, ("m2", "c2"), "explosion", "outgoing", count=11),
+            Incident("unknown-first", "fire", t, ("gone", "c2"), "explosion", None, count=13),
             Incident("outside", "fire", END.isoformat(), ("c1",), "explosion", None, count=7)]
+    assert store.count_units(["c1", "m2", "gone"]) == {"c1": "event", "m2": None}
     store.replace_incidents(incs)
     assert store.coded_event_ids(["c1", "m2", "lone", "gone", "p1"]) == {"c1", "lone"}
     assert store.coded_event_ids([]) == set()
     # the full scan: every report of every incident in the window read and validated
     every = {o.id: facts_of(o) for o in store.observations()}
     want: Counter[str] = Counter()
-    for i in incs[:4]:
+    for i in incs[:6]:
         want[category_of(i, every)] += i.count
     assert window_totals(store, START, END) == want
-    assert want["event (ucdp-ged)"] == 1  # the coded one is counted apart
+    assert want["event (ucdp-ged)"] == 1 + 13  # the coded ones are counted apart

@@ -103,6 +103,9 @@ class Store(Protocol):
     def stored_records(self, ids: Sequence[str]) -> dict[str, str]:
         """For each of ``ids`` that is stored: its record (the canonical JSON of its entry)."""
 
+    def count_units(self, ids: Sequence[str]) -> dict[str, str | None]:
+        """For each of ``ids`` that is stored: its record's ``count_unit`` (None: none)."""
+
     def coded_event_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` stored as a dataset's coded event (``count_unit`` "event")."""
 
@@ -156,6 +159,11 @@ class Store(Protocol):
                          ) -> list[dict[str, Any]]:
         """The stored incidents' records in (time, id) order; with ``start``/``end`` only those
         whose time is in ``[start, end)`` (what one reporting period reports)."""
+
+    def incident_fields(self, start: datetime, end: datetime, fields: Sequence[str]
+                        ) -> list[dict[str, Any]]:
+        """Of each record :meth:`incident_records` gives for ``[start, end)``, in its order,
+        the keys among ``fields`` and their values, without reading the rest."""
 
     def replace_findings(
         self, findings: Sequence[Finding], entries: Sequence[tuple[str, bytes]],

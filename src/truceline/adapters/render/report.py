@@ -51,7 +51,22 @@ def render_report(r: DailyReport, fmt: str, map_ref: str | None,
     return tpl.render(r=r, categories=CATEGORIES, local=local, local_iso=local_iso,
                       place=place, map_png=map_ref, trend_png=trend_ref,
                       tz_label=tz_label(tz, r.period_end),
-                      local_times=lambda text: local_times(text, tz))
+                      local_times=lambda text: local_times(text, tz),
+                      finding_lines=finding_lines(r) if fmt == "md" else "")
+
+
+def finding_lines(r: DailyReport) -> str:
+    """The Markdown list of the report's findings, each on a line after a newline: verdict,
+    party, explanation in local time, evidence. Written here rather than as a loop in the
+    template: a dense day lists ~10,000 findings, and the loop's ~10 template steps a line
+    took ~0.4 s of a one-day report for this text."""
+    tz = r.agreement.tz
+    out = []
+    for f in r.findings:
+        ev = f" Evidence: {', '.join(f.evidence)}." if f.evidence else ""
+        out.append(f"\n- **{words(f.verdict.value)}** ({r.party_name(f.party)}) — "
+                   f"{local_times(f.explanation, tz)}{ev}")
+    return "".join(out)
 
 
 FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".pdf": "pdf"}

