@@ -145,7 +145,8 @@ class GroupingParams:
 class FireBatch:
     """Fire reports as columns in one projected frame (one row per report, NaN when absent).
 
-    Times are float seconds since ``epoch``; bearings are *grid* azimuths (radians, clockwise
+    Times are float seconds since ``epoch`` (:data:`TIME_ORIGIN` for a batch of stored
+    reports: :func:`batch_from_columns`); bearings are *grid* azimuths (radians, clockwise
     from grid north) already corrected for the meridian convergence at the observer; wind is in
     grid east/north components. ``t_lo``/``t_hi`` bound the event's emission time.
     """
@@ -266,6 +267,19 @@ class FireBatch:
             wind_sd=np.where(known, np.nan, np.inf),
         )
 
+    def since_origin(self, t: F64) -> F64:
+        """Times ``t`` (seconds since :attr:`epoch`) as seconds since :data:`TIME_ORIGIN`
+        (the same numbers where the epoch is the origin, as :func:`batch_from_columns` sets
+        it)."""
+        shift = float((self.epoch - TIME_ORIGIN) / np.timedelta64(1, "us")) * 1e-6
+        return t + shift if shift else t
+
+    def periods(self, t: F64, period_s: float) -> I64:
+        """The period of each time ``t`` (seconds since :attr:`epoch`, finite): whole
+        ``period_s`` counted from :data:`TIME_ORIGIN`, whatever this batch's epoch, so that a
+        batch of one day and one of the month put a report in the same period."""
+        return np.floor(self.since_origin(t) / period_s).astype(np.int64)
+
     def take(self, rows: I64, numbers_only: bool = False) -> FireBatch:
         """The rows ``rows`` as a new batch (same frame and epoch).
 
@@ -356,6 +370,14 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
 
 #: An absent time in a column of whole microseconds from the Unix epoch.
 NO_TIME = np.iinfo(np.int64).min
+#: The instant a batch's times count from (:func:`batch_from_columns`), the same for every
+#: batch: a day fused alone computes in the numbers the month computes in, and periods of
+#: whole days counted from it (the wind's, :func:`periods`; the partitions') are UTC days
+#: whatever the batch's first report. Not the Unix epoch: float64 seconds from 2020 step by
+#: 3e-8 s until mid-2028 and 1.2e-7 s until 2054; from 1970 they step by 2.4e-7 s, and by
+#: 4.8e-7 s after 2038, against the 1e-6 s in which a fix's emission time counts as
+#: converged (``LocateParams.converged_s``). Earlier reports are negative seconds.
+TIME_ORIGIN = np.datetime64("2020-01-01T00:00:00", "s")
 _NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
             "distance_max_m", "lon", "lat", "temperature_c", "wind_u_ms", "wind_v_ms")
 
@@ -370,10 +392,10 @@ def report_columns(obs: Sequence[Observation]) -> dict[str, NDArray[Any]]:
     """Fire reports as the columns a batch is built from (:func:`batch_from_columns`), in one
     pass over the list.
 
-    Times are whole microseconds from the Unix epoch (:data:`NO_TIME`: absent), not seconds
-    from the batch's epoch: a check reads the store a page at a time and joins the pages'
-    columns (:func:`join_columns`) before it knows the batch's first report, and keeps no
-    object per report."""
+    Times are whole microseconds from the Unix epoch (:data:`NO_TIME`: absent): a check
+    reads the store a page at a time and joins the pages' columns (:func:`join_columns`),
+    keeping no object per report, and a report's time stays exact to the microsecond until
+    the batch turns it into seconds from :data:`TIME_ORIGIN`."""
 
     def col(get: Callable[[Observation], Any], dtype: Any = object) -> NDArray[Any]:
         out = np.empty(len(obs), dtype)
@@ -412,22 +434,20 @@ def join_columns(parts: Sequence[dict[str, NDArray[Any]]]) -> dict[str, NDArray[
 
 def batch_from_columns(cols: Mapping[str, NDArray[Any]], projection: Projection,
                        params: GroupingParams | None = None) -> FireBatch:
-    """:func:`report_columns`' columns as a batch: the epoch is the first report's time,
-    truncated to the second, and each time becomes seconds from it (from whole microseconds,
-    so the same reports give the same numbers however they were read)."""
-    t_us = np.asarray(cols["time_us"], np.int64)
-    first = int(t_us.min()) // 1_000_000 if len(t_us) else 0
-    epoch = np.datetime64(first, "s")
+    """:func:`report_columns`' columns as a batch: each time becomes seconds from
+    :data:`TIME_ORIGIN` (from whole microseconds, so the same reports give the same numbers
+    however they were read, and whichever other reports share the batch)."""
+    origin_us = int(TIME_ORIGIN.astype(np.int64)) * 1_000_000
 
     def seconds(us: NDArray[np.int64]) -> F64:
         absent = us == NO_TIME
         return np.where(absent, np.nan,
-                        np.where(absent, 0, us - first * 1_000_000).astype(float) * 1e-6)
+                        np.where(absent, 0, us - origin_us).astype(float) * 1e-6)
 
     out = {k: v for k, v in cols.items() if k not in ("time_us", "arrival_us")}
-    out["time_s"] = seconds(t_us)
+    out["time_s"] = seconds(np.asarray(cols["time_us"], np.int64))
     out["arrival_s"] = seconds(np.asarray(cols["arrival_us"], np.int64))
-    return FireBatch.from_columns(out, projection, epoch, params)
+    return FireBatch.from_columns(out, projection, TIME_ORIGIN, params)
 
 
 def batch_from_observations(

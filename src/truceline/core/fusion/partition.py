@@ -28,7 +28,9 @@ def partitions(b: FireBatch, params: FusionParams | None = None) -> list[tuple[I
     cd = candidates(b, p.grouping)
     x = np.where(cd.ok, cd.mx, 0.0)
     y = np.where(cd.ok, cd.my, 0.0)
-    t = np.where(np.isfinite(b.t_lo + b.t_hi), (b.t_lo + b.t_hi) / 2, 0.0)
+    # days counted from a fixed instant (not the batch's first report): a day's batch
+    # cuts where the month's does
+    t = b.since_origin(np.where(np.isfinite(b.t_lo + b.t_hi), (b.t_lo + b.t_hi) / 2, 0.0))
     ix, iy = np.floor(x / p.tile_m), np.floor(y / p.tile_m)
     it = np.floor(t / p.period_s)
     keys = np.stack([ix, iy, it], axis=1)

@@ -3,8 +3,9 @@
 Sound travels at ``c(T) + wind . u`` along each path, so an unknown steady wind of 6 m/s
 moves multilateration fixes by hundreds of metres. But every event heard by two or more
 arrays (or by an array and bearings) says something about the wind: the arrivals from
-different directions disagree by ``r / c^2 (w . u)``. With one wind per period (a day, within
-the batch: fusion is already partitioned into tiles of 100 km), the linearised problem over all
+different directions disagree by ``r / c^2 (w . u)``. With one wind per period (a UTC day,
+counted from a fixed instant: :meth:`~.batch.FireBatch.periods`; fusion is already
+partitioned into tiles of 100 km), the linearised problem over all
 its groups is solved for the wind with each group's position and emission time eliminated
 (Schur complement of the normal equations, so a group's own unknowns absorb what they can),
 under a weak prior of a day's wind (``wind_unknown_sd_ms``) towards calm. The fixes are then
@@ -43,7 +44,7 @@ def estimate_wind(b: FireBatch, labels: I64, cd: Candidates, fixes: Fixes,
     if not p.estimate_wind or not unk.any() or not len(labels):
         return b, fixes
     G = int(labels.max()) + 1
-    period = np.floor(np.nan_to_num(b.arr) / p.wind_period_s).astype(np.int64)
+    period = _periods(b, labels, unk, G, p.wind_period_s)
     # One wind is one vector in true east/north; in the grid its components turn with the
     # meridian convergence, which differs by degrees along a 1,200 km line (0.3 m/s of a
     # 6 m/s wind): each arrival sees the period's true wind rotated at its sensor.
@@ -62,6 +63,20 @@ def estimate_wind(b: FireBatch, labels: I64, cd: Candidates, fixes: Fixes,
         b = replace(b, wu=wu, wv=wv, wind_sd=wsd)
         fixes = locate(b, labels, cd, p)
     return b, fixes
+
+
+def _periods(b: FireBatch, labels: I64, unk: NDArray[np.bool_], G: int, period_s: float
+             ) -> I64:
+    """Each row's wind period: its group's, the period of the group's earliest arrival that
+    lacks a wind, counted from a fixed instant (:meth:`~.batch.FireBatch.periods`), not from
+    the batch's first report. One bang takes one wind: were each arrival to take its own
+    period's, an event heard across midnight would tie one day's wind to the next day's
+    (each fix then moving with both), and a day fused alone would not take the wind the
+    month gives it, nor the month the wind a day alone gives."""
+    first = np.full(G, np.inf)
+    np.minimum.at(first, labels[unk], b.arr[unk])
+    per = b.periods(np.where(np.isfinite(first), first, 0.0), period_s)
+    return per[labels]
 
 
 def _convergence(b: FireBatch, rows: NDArray[np.bool_]) -> tuple[F64, F64]:
