@@ -142,45 +142,6 @@ print(numba.threading_layer())
     assert done.stdout.strip() == "workqueue"
 
 
-def test_parallel_loops_run_on_numbas_workqueue_layer_unless_the_environment_names_one():
-    """Fusion's parallel loops run on numba's workqueue layer (no worker spinning between
-    regions: parallel.py) whichever others are installed, unless NUMBA_THREADING_LAYER names
-    one; the layer changes how fast the groups come, not the groups (the same labels)."""
-    script = """
-import numba
-import numpy as np
-from truceline.core.fusion.grouping import group
-from tests.fusion.synth import Reports, bearing_report, posts_around
-
-rng = np.random.default_rng(3)
-r = Reports()
-for e in range(800):
-    target = (37.0 + rng.uniform(0, 0.5), 48.0 + rng.uniform(0, 0.3))
-    for k, post in enumerate(posts_around(target, 3, rng)):
-        bearing_report(r, e, post, target, rng.uniform(0, 7_200), 3.0, rng,
-                       source=f"e{e}m{k}", band=(2_000, 10_000))
-labels = ",".join(map(str, group(r.batch()).tolist()))
-print(numba.threading_layer(), labels)
-"""
-    root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
-    out = {}
-    for layer in (None, "workqueue", "threadsafe"):
-        e = {**env, "NUMBA_NUM_THREADS": "2"}
-        if layer:
-            e["NUMBA_THREADING_LAYER"] = layer
-        cmd = [sys.executable, "-c", script]
-        done = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=300, cwd=root)
-        if layer == "threadsafe" and "No threading layer could be loaded" in done.stderr:
-            continue  # neither OpenMP nor TBB here: nothing else to choose
-        assert done.returncode == 0, done.stderr[-2000:]
-        out[layer] = done.stdout.split()
-    assert out[None][0] == "workqueue"  # the default here
-    if "threadsafe" in out:
-        assert out["threadsafe"][0] in ("tbb", "omp")  # the environment's choice stands
-    assert len({o[1] for o in out.values()}) == 1
-
-
 def test_split_small_cuts_alike_from_the_sweeps_edges_and_by_gating_every_pair():
     """With the sweep's edges complete, a cut reads its distances from them; it must cut as
     gating every pair of the component does, and leave the components over ``max_size``."""
