@@ -32,7 +32,7 @@ from truceline.core.rules import check
 from truceline.errors import ValidationError
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
-from truceline.services.memory import give_back
+from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
@@ -65,8 +65,9 @@ def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Obser
 
 def _fuse(ctx: AgreementContext, inp: CheckInput
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
-    return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                        inp.fire_reports, fused=give_back, settle=give_back)
+    with collecting():  # fusion's reference cycles hold arrays: not left to the end
+        return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
+                            inp.fire_reports, fused=give_back, settle=give_back)
 
 
 def derive_coverage(ctx: AgreementContext, observations: list[Observation],
