@@ -62,3 +62,33 @@ def test_enum_members_and_known_dataclasses_take_the_fast_paths_to_asdicts_answe
         assert _same(plain(f), asdict(f))
         assert plain(Verdict.VIOLATION) is Verdict.VIOLATION
         assert plain({"v": Verdict.COMPLIANT})["v"] is Verdict.COMPLIANT
+
+
+def test_a_record_view_encodes_as_the_record_and_shares_the_containers() -> None:
+    """``to_record(copy=False)`` (what a check encodes) is the record, with the incident's
+    and finding's own containers in place of copies; a dataclass in a container (none in
+    fusion's records) leaves the view unencodable, so the check takes the copy's path."""
+    from truceline.core.record.canonical import canonical_bytes, prepared_entry
+    from truceline.errors import ValidationError
+    from truceline.services.check import _finding_entry, _incident_bytes
+
+    obs = _sample()
+    incidents = fuse(obs, None, ()) + [singleton(o) for o in obs if o.kind.value == "fire"]
+    for inc in incidents:
+        view = inc.to_record(copy=False)
+        assert _same(view, inc.to_record())
+        assert view["details"] is inc.details
+        assert _incident_bytes(inc) == canonical_bytes(inc.to_record())
+    f = Finding("f-1", "M25-ceasefire", "ceasefire", Verdict.VIOLATION, "RU", ("o-1",), "why",
+                details={"ellipse": {"a": 1.5, "b": [1, (3, 4)]}}, coverage=None)
+    assert _same(f.to_record(copy=False), f.to_record())
+    assert f.to_record(copy=False)["details"] is f.details
+    held = Finding("f-2", "p", "ceasefire", Verdict.VIOLATION, None, (), "x",
+                   details={"spot": [incidents[0].origin]})
+    assert held.to_record(copy=False)["details"]["spot"][0] is incidents[0].origin
+    try:
+        prepared_entry("finding", held.to_record(copy=False))
+        raise AssertionError("a dataclass has no canonical form")
+    except ValidationError:
+        pass
+    assert bytes(_finding_entry(held)) == bytes(prepared_entry("finding", held.to_record()))

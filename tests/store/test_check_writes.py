@@ -112,6 +112,9 @@ def test_a_check_and_notify_write_what_the_plain_functions_make(store: Store) ->
         k: v for k, v in notes[nid].items() if k not in ("withdrawn", "acknowledgement")}))
         for nid in sorted(made.created)]
     assert _opened(store, start) == want
+    stored = _rows(store, "notifications")  # the rows' text: the record as json_text writes it
+    assert stored == {nid: json_text(dict(parse_entry(e)[1])) for (_, e), nid in
+                      zip(want, sorted(made.created), strict=True)}
     assert len(guarantee_store(store).deliveries()) == sum(
         len(notes[n]["recipients"]) for n in made.created)
     assert notify(store, T0).created == []  # read back from the store: nothing new

@@ -30,3 +30,46 @@ def test_freed_blocks_under_a_live_one_are_given_back() -> None:
     after = _resident_kb()
     assert kept - after > 100_000 and before - kept < 100_000
     del top
+
+
+def test_cycles_made_while_collecting_are_freed_inside_a_paused_command() -> None:
+    """A command run without the cyclic collector (``check``) turns it on for fusion: a
+    reference cycle holding an array made there is freed there, not kept to the end; what
+    lived before is settled, and the collector is off again after the block."""
+    import gc
+    import weakref
+
+    import numpy as np
+
+    from truceline.services.memory import collecting
+
+    class Holder:
+        pass
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        with collecting():
+            assert gc.isenabled()
+            h = Holder()
+            h.self, h.data = h, np.ones(1_000)  # a cycle holding an array
+            alive = weakref.ref(h)
+            del h
+            for _ in range(20):  # allocations: the collector's own passes, none called here
+                junk = [[] for _ in range(1_000)]
+            del junk
+            assert alive() is None
+        assert not gc.isenabled()
+        h = Holder()
+        h.self = h
+        kept = weakref.ref(h)
+        del h
+        for _ in range(20):
+            junk = [[] for _ in range(1_000)]
+        del junk
+        assert kept() is not None  # outside the block nothing collects it
+    finally:
+        gc.unfreeze()
+        gc.collect()
+        if was:
+            gc.enable()

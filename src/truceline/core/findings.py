@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from truceline.core.plain_records import plain
+from truceline.core.plain_records import plain, plain_view
 
 
 class Verdict(StrEnum):
@@ -48,8 +48,12 @@ class Finding:
     #: (docs/coverage.md); None where coverage does not apply or was not assessed.
     coverage: float | None = None
 
-    def to_record(self) -> dict[str, Any]:
-        d = plain(self)
+    def to_record(self, copy: bool = True) -> dict[str, Any]:
+        """The record (``dataclasses.asdict`` with the verdict's value, evidence as a list,
+        no ``coverage`` when None). ``copy=False``: its containers are the finding's own
+        (:func:`~truceline.core.plain_records.plain_view`), to be encoded at once, never
+        changed."""
+        d = plain(self) if copy else plain_view(self)
         d["verdict"] = self.verdict.value
         d["evidence"] = list(self.evidence)
         if d["coverage"] is None:  # absent, so findings without coverage keep their bytes

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from truceline.core.observations import Observation
-from truceline.core.plain_records import plain
+from truceline.core.plain_records import plain, plain_view
 from truceline.core.taxonomy import ExplosionType
 
 
@@ -46,8 +46,11 @@ class Incident:
     party_probability: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_record(self) -> dict[str, Any]:
-        d = plain(self)
+    def to_record(self, copy: bool = True) -> dict[str, Any]:
+        """The record (``dataclasses.asdict``, evidence as a list). ``copy=False``: its
+        containers are the incident's own (:func:`~truceline.core.plain_records.plain_view`),
+        to be encoded at once, never changed."""
+        d = plain(self) if copy else plain_view(self)
         d["evidence"] = list(self.evidence)
         return d
 

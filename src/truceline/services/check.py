@@ -22,15 +22,17 @@ from truceline.core.fusion import fuse_columns
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import (
+    PreparedEntry,
     canonical_bytes,
     entry_bytes,
     parse_entry,
     prepared_entry,
 )
 from truceline.core.rules import check
+from truceline.errors import ValidationError
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
-from truceline.services.memory import give_back
+from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
@@ -63,8 +65,9 @@ def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Obser
 
 def _fuse(ctx: AgreementContext, inp: CheckInput
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
-    return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                        inp.fire_reports, fused=give_back, settle=give_back)
+    with collecting():  # fusion's reference cycles hold arrays: not left to the end
+        return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
+                            inp.fire_reports, fused=give_back, settle=give_back)
 
 
 def derive_coverage(ctx: AgreementContext, observations: list[Observation],
@@ -189,13 +192,30 @@ def _write_incidents(store: Store, incidents: list[Incident], read: int,
     digest = IncidentsDigest()
     for at in range(0, len(order), WRITE_CHUNK):
         part = [incidents[k] for k in order[at : at + WRITE_CHUNK]]
-        encoded = [canonical_bytes(i.to_record()) for i in part]
+        encoded = [_incident_bytes(i) for i in part]
         digest.update(encoded)
         store.add_incidents(part, [b.decode("utf-8") for b in encoded])
     recorded = incident_entries(store, len(incidents), digest.hexdigest(), read, sources,
                                 version)
     store.append_entries(recorded)
     return recorded
+
+
+def _incident_bytes(i: Incident) -> bytes:
+    """``canonical_bytes(i.to_record())``, encoded from the incident's own containers rather
+    than a copy of them (a record holding a dataclass deep inside takes the copy's path)."""
+    try:
+        return canonical_bytes(i.to_record(copy=False))
+    except ValidationError:
+        return canonical_bytes(i.to_record())
+
+
+def _finding_entry(f: Finding) -> PreparedEntry:
+    """``prepared_entry("finding", f.to_record())``, encoded as :func:`_incident_bytes` is."""
+    try:
+        return prepared_entry("finding", f.to_record(copy=False))
+    except ValidationError:
+        return prepared_entry("finding", f.to_record())
 
 
 def _write_findings(store: Store, findings: list[Finding]) -> int:
@@ -205,7 +225,7 @@ def _write_findings(store: Store, findings: list[Finding]) -> int:
     n = 0
     for at in range(0, len(findings), WRITE_CHUNK):
         part = findings[at : at + WRITE_CHUNK]
-        prepared = [prepared_entry("finding", f.to_record()) for f in part]
+        prepared = [_finding_entry(f) for f in part]
         before = store.finding_texts([f.id for f in part])
         entries: list[tuple[str, bytes]] = [
             ("finding", p) for f, p in zip(part, prepared, strict=True)

@@ -196,13 +196,19 @@ def _counts(added: int, duplicates: int, rejected: int, skipped: int, copies: in
 def check(db: str) -> None:
     """Evaluate every provision against the stored evidence and store the findings; then
     the notifications the guarantee clauses call for (delivered by `notify deliver`)."""
+    from truceline.adapters.runtime import paused_collection, skip_exit_collection
     from truceline.services.check import run_check
     from truceline.services.guarantees import notify
     from truceline.services.ports import system_clock
 
-    store = open_store(db)
-    res = run_check(store)
-    made = notify(store, system_clock(), res.findings)
+    # without the cyclic collector: a month's check makes millions of objects (columns'
+    # pages, incidents, findings, their records), freed by reference counting or kept to
+    # the end, and each full pass walked all of them (BENCHMARKS.md, session 17, hE)
+    with paused_collection():
+        store = open_store(db)
+        res = run_check(store)
+        made = notify(store, system_clock(), res.findings)
+    skip_exit_collection()
     counts: dict[str, int] = {}
     for f in res.findings:
         counts[f.verdict.value] = counts.get(f.verdict.value, 0) + 1

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from truceline.adapters.store.schema import json_text
+from truceline.core.record.canonical import PreparedEntry
 from truceline.errors import ConflictError, NotFoundError
 
 PENDING, DELIVERED, WITHDRAWN, FAILED = "pending", "delivered", "withdrawn", "failed"
@@ -37,6 +38,15 @@ def _second_text(t: datetime, shift: timedelta) -> str:
         return (t.astimezone(UTC) + shift).strftime("%Y-%m-%dT%H:%M:%S")
     except OverflowError:
         return "9999-12-31T23:59:59" if shift > timedelta(0) else "0001-01-01T00:00:00"
+
+
+def _record_text(rec: dict[str, Any], entry: bytes) -> str:
+    """The row's record text: a prepared entry's body when the entry is one (its canonical
+    bytes, which for a record of JSON's own types are what :func:`json_text` writes: same
+    key order, separators and escaping), so a check's notifications are encoded once."""
+    if type(entry) is PreparedEntry:
+        return entry.body.decode("utf-8")
+    return json_text(rec)
 
 
 class NotificationTables:
@@ -71,7 +81,7 @@ class NotificationTables:
                     continue
                 seen.add(rec["id"])
                 rows.append((rec["id"], rec["kind"], rec["guarantor"], rec["finding_id"],
-                             rec.get("deadline"), json_text(rec)))
+                             rec.get("deadline"), _record_text(rec, entry)))
                 outbox += [(f"{rec['id']}.{who}", rec["id"], who, PENDING, next_at)
                            for who in (rec["recipients"] if deliveries else ())]
                 entries.append(("notification", entry))

@@ -207,6 +207,10 @@ def value_bytes(v: Any) -> bytes:
             return b"true" if v else b"false"
         if t is int:
             return repr(v).encode("ascii")
+        if (t is list or t is tuple) and all(type(x) is str for x in v):
+            # a list of text (a finding's evidence, a notification's recipients): the
+            # encoder's own strings, joined as it joins them, without its walk and setup
+            return b"[" + ",".join(map(encode_basestring, v)).encode("utf-8") + b"]"
     except (UnicodeEncodeError, ValueError):
         pass  # a lone surrogate, an int too long to write: canonical_bytes names it
     return canonical_bytes(v)
