@@ -253,3 +253,35 @@ def test_an_array_fix_becomes_the_launch_of_the_burst_monitors_saw_across_the_li
             assert res.prob[g, west] >= 0.9
         else:
             assert res.role[g] == 2 and res.partner[g] == -1 and not res.prob[g].any()
+
+
+def test_the_class_free_pass_weighs_the_classes_by_the_days_own_mix():
+    # Day 1: one unclassed launch at x = 0 and two bursts, one a mortar's (5 km, 33 s later),
+    # one only an MLRS's (40 km, 73 s). With the classes weighed alike the mortar's fits
+    # better by more than the margin and is linked. Day 0, far away, named 50 MLRS: weighed
+    # by the batch's mix, the MLRS's burst would come within the margin and nothing would be
+    # linked in the two days together, though day 1 alone links it. By the day's own mix, day
+    # 1 pairs the same alone and in its month (docs/partitions.md, blocker 6).
+    day = 86_400.0
+    cov1 = np.eye(2) * 200.0**2
+
+    def run(with_day0: bool) -> list[tuple[float, float]]:
+        ox, ot, ocl, od = [0.0], [day], [None], [1]
+        ix, it, icl, idy = [5_000.0, 40_000.0], [day + 5_000.0 / 150.0,
+                                                  day + 40_000.0 / 550.0], [None, None], [1, 1]
+        if with_day0:
+            ox += [1e6 + 1e4 * k for k in range(50)]
+            ot += [1_000.0 + 60.0 * k for k in range(50)]
+            ocl += ["mlrs"] * 50
+            od += [0] * 50
+        no, ni = len(ox), len(ix)
+        po, pi = link_origin_impact(
+            np.array(ox), np.zeros(no), np.tile(cov1, (no, 1, 1)), np.array(ot),
+            np.array(ot) + 10.0, np.array(ocl, object), np.zeros(no, np.int64),
+            np.array(ix), np.zeros(ni), np.tile(cov1, (ni, 1, 1)), np.array(it),
+            np.array(it) + 10.0, np.array(icl, object), np.tile([0.0, 1.0], (ni, 1)),
+            o_day=np.array(od), i_day=np.array(idy))
+        return sorted((ox[o], ix[i]) for o, i in zip(po.tolist(), pi.tolist(), strict=True))
+
+    assert run(False) == [(0.0, 5_000.0)]
+    assert run(True) == run(False)

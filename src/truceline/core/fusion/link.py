@@ -65,7 +65,7 @@ class LinkParams:
     #: barrages wrongly). The class mixture below is the guarded way.
     link_unknown_class: bool = False
     #: When neither group names a class (:func:`_class_mixture_pairs`): test the pair against
-    #: every known class, each weighted by its share of the batch's named groups, and link
+    #: every known class, each weighted by its share of the day's named groups, and link
     #: only a pair that is the best of both its fixes by ``mixture_margin`` (natural log of
     #: the likelihood ratio) over every other candidate of either.
     class_mixture: bool = True
@@ -75,7 +75,8 @@ class LinkParams:
     #: A fix with more than this many candidates within reach in space and time is in a
     #: barrage: it is not linked by the mixture (this bounds the search).
     mixture_neighbours: int = 16
-    #: Weights of the classes (None: each class's share of the named groups, plus one).
+    #: Weights of the classes (None: each class's share of the UTC day's named groups, plus
+    #: one).
     class_weights: Mapping[str, float] | None = None
     #: Fixes less certain than this (RMS of the covariance, m) are not linked.
     max_sigma_m: float = 5_000.0
@@ -114,12 +115,15 @@ def link_origin_impact(
     ix: F64, iy: F64, i_cov: F64, i_lo: F64, i_hi: F64, i_class: NDArray[np.object_],
     i_prob: F64,
     params: LinkParams | None = None,
+    o_day: I64 | None = None, i_day: I64 | None = None,
 ) -> tuple[I64, I64]:
     """Matched ``(origin index, impact index)`` pairs.
 
     ``*_lo``/``*_hi`` bound each emission time (s); ``o_party`` is the origin's attributed
     party (index into the columns of ``i_prob``, or -1), ``i_prob`` the probability that each
-    impact lies in each party's area.
+    impact lies in each party's area. ``o_day``/``i_day``: each fix's UTC day (any integer
+    label of a day), so that the class-free pass weighs the classes by the day's own mix of
+    weapons and a day fused alone pairs as in its month; without them, the batch is one day.
     """
     p = params or LinkParams()
     no, ni = len(ox), len(ix)
@@ -148,7 +152,7 @@ def link_origin_impact(
         sides = [(oc, np.arange(len(ig))), (nc, np.flatnonzero(i_class[ig] != None))]  # noqa: E711
     po, pi = [], []
     mix = _class_mixture_pairs(ox, oy, o_cov, o_lo, o_hi, o_class, o_party, ix, iy, i_cov, i_lo,
-                               i_hi, i_class, i_prob, og, ig, p)
+                               i_hi, i_class, i_prob, og, ig, p, o_day, i_day)
     for a, b in sides:
         if len(a) and len(b):
             pr = cKDTree(zo[a]).sparse_distance_matrix(cKDTree(zi[b]), float(reach), p=np.inf,
@@ -235,6 +239,7 @@ def _class_mixture_pairs(
     ox: F64, oy: F64, o_cov: F64, o_lo: F64, o_hi: F64, o_class: NDArray[np.object_],
     o_party: I64, ix: F64, iy: F64, i_cov: F64, i_lo: F64, i_hi: F64,
     i_class: NDArray[np.object_], i_prob: F64, og: I64, ig: I64, p: LinkParams,
+    o_day: I64 | None = None, i_day: I64 | None = None,
 ) -> Callable[[NDArray[np.bool_], NDArray[np.bool_]], tuple[I64, I64]]:
     """The class-free pass, to run on the fixes the named classes left ``free``.
 
@@ -254,12 +259,22 @@ def _class_mixture_pairs(
     names = list(p.max_range_m)
     if not p.class_mixture or not len(og) or not len(ig) or not names:
         return lambda fo, fi: (empty, empty)
+    # the weights of the classes, one row per day; each pair takes its origin's day's row
+    row_o = np.zeros(no, np.int64)
     if p.class_weights is not None:
-        w = np.array([p.class_weights.get(n, 0.0) for n in names], float)
-    else:  # the batch's own mix of weapons: unnamed shots come from the same mix
+        W = np.array([[p.class_weights.get(n, 0.0) for n in names]], float)
+    else:  # the day's own mix of weapons: unnamed shots come from the same mix. Per UTC day,
+        # not per batch, so that a day fused alone weighs as its month does (docs/partitions.md,
+        # blocker 6)
+        od = np.zeros(no, np.int64) if o_day is None else np.asarray(o_day, np.int64)
+        idy = np.zeros(ni, np.int64) if i_day is None else np.asarray(i_day, np.int64)
+        days, inv = np.unique(np.concatenate([od[og], idy[ig]]), return_inverse=True)
         named = np.concatenate([o_class[og], i_class[ig]])
-        w = np.array([np.count_nonzero(named == n) + 1.0 for n in names])
-    w = w / w.sum()
+        W = np.ones((len(days), len(names)))
+        for k, n in enumerate(names):
+            np.add.at(W[:, k], inv[named == n], 1.0)
+        row_o[og] = np.searchsorted(days, od[og])
+    W = W / W.sum(axis=1, keepdims=True)
     lo_f, hi_f = p.speed_factor
     rng = np.array([p.max_range_m[n] for n in names])
     vlo = np.array([p.speed_ms.get(n, p.default_speed_ms[0] / lo_f) * lo_f for n in names])
@@ -306,7 +321,8 @@ def _class_mixture_pairs(
                 & (i_hi[ii] - o_lo[oi] >= fmin)
             tof = d / np.sqrt(vlo[k] * vhi[k])
             sd = np.sqrt(win2 + ((d / vlo[k] - d / vhi[k]) / 4.0) ** 2 + 1.0)
-            like += np.where(fits, w[k] / rng[k] * np.exp(-0.5 * ((dt - tof) / sd) ** 2) / sd,
+            like += np.where(fits, W[row_o[oi], k] / rng[k]
+                             * np.exp(-0.5 * ((dt - tof) / sd) ** 2) / sd,
                              0.0)
         own = np.where(o_party[oi] >= 0,
                        i_prob[ii, np.maximum(o_party[oi], 0)] if i_prob.shape[1] else 0.0, 0.0)

@@ -491,9 +491,12 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
         when = b.epoch + np.round((lo[ig] + hi[ig]) / 2 * 1e6).astype("timedelta64[us]")
         i_prob = attribute(geometry, fixes.x[ig], fixes.y[ig], fixes.cov[ig],
                            when.astype("datetime64[ns]"), params.attribution)
+    # each fix's UTC day (from the fixed origin: the same in a day's batch and the month's)
+    day = b.periods(np.nan_to_num((lo + hi) / 2), 86_400.0)
     po, pi = link_origin_impact(
         fixes.x[og], fixes.y[og], fixes.cov[og], lo[og], hi[og], wc[og], o_party,
-        fixes.x[ig], fixes.y[ig], fixes.cov[ig], lo[ig], hi[ig], wc[ig], i_prob, params.link)
+        fixes.x[ig], fixes.y[ig], fixes.cov[ig], lo[ig], hi[ig], wc[ig], i_prob, params.link,
+        o_day=day[og], i_day=day[ig])
     partner[og[po]] = ig[pi]
     partner[ig[pi]] = og[po]
     return partner
