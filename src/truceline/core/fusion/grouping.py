@@ -313,7 +313,16 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     places nothing (or rejects a sound and is widened), and the launch is lost; each array
     alone gives its own sound's fix or, with too few arrivals, a vague group that joins only
     what it fits. A group whose arrays heard one sound fits, and keeps the long baseline.
+
+    Where a sensor of the group gave no wind, the fit assumes calm air and a true sound's
+    arrivals miss it by up to ``wind_frac`` of their travel time (a wind up to ~7 m/s), tens
+    of the jitter's sds: such a group is mixed only where an arrival misses by more than
+    that plus ``tdoa_slack_s``, or misses its own array's other arrivals so (their paths
+    share the wind's direction, so the wind barely moves their differences). Until
+    2026-12-04 such groups were never tested, and under the simulated weeks' unreported wind
+    each array's launch stayed with the other array's burst.
     """
+    from truceline.core.fusion import locate_kernels as lk
     from truceline.core.fusion.locate import (  # locate imports grouping
         LocateParams,
         locate,
@@ -322,10 +331,10 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     )
 
     G = int(lab.max()) + 1
-    # groups of four or more arrivals, every one with its wind (where a wind is unknown, a
-    # joint fit's misfit at this stage is the wind's as much as another sound's)
+    # groups of four or more arrivals; where a wind is unknown, a joint fit's misfit at this
+    # stage is the wind's as much as another sound's, up to ``wind_frac`` of the travel time
     windless = np.bincount(lab, ~b.wind_known[rows], minlength=G) > 0
-    cand = np.flatnonzero((np.bincount(lab, minlength=G)[lab] >= 4) & ~windless[lab])
+    cand = np.flatnonzero(np.bincount(lab, minlength=G)[lab] >= 4)
     # one array for sure where every sensor is within half the distance of the centre
     ox, oy = b.ox[rows[cand]], b.oy[rows[cand]]
     size = np.maximum(np.bincount(lab[cand], minlength=G), 1)
@@ -358,13 +367,34 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     K = len(fx.located)
     worst = np.zeros(K)
     np.maximum.at(worst, rw.g, np.abs(r))
+    # the unknown wind's share (s): a wind up to ~7 m/s moves an arrival by ``wind_frac`` of
+    # its travel time, hundreds of the jitter's sds; another sound misses by seconds
+    arr_rows = rw.typ == lk.ARR
+    travel = np.hypot(fx.x[rw.g] - rw.ox, fx.y[rw.g] - rw.oy) / rw.c
+    excess = np.zeros(K)
+    np.maximum.at(excess, rw.g[arr_rows], (np.abs(r[arr_rows]) * lp.arrival_sd_s
+                  - p.wind_frac * np.nan_to_num(travel[arr_rows], nan=np.inf)))
     comp_of = np.full(len(lab), -1, np.int64)
     comp_of[cand] = comp
+    # within one array the wind barely moves the differences (its paths share a direction):
+    # each arrival's residual against its array's mean, less the wind's share of its travel
+    # time's difference from the array's mean
+    ka = np.flatnonzero(arr_rows)
+    key = np.unique(rw.g[ka] * (n + 1) + comp_of[sel[rw.obs[ka]]], return_inverse=True)[1]
+    na = np.maximum(np.bincount(key), 1)
+    e, tv = r[ka] * lp.arrival_sd_s, np.nan_to_num(travel[ka], nan=1e9)
+    de = np.abs(e - (np.bincount(key, e) / na)[key]) \
+        - p.wind_frac * np.abs(tv - (np.bincount(key, tv) / na)[key])
+    np.maximum.at(excess, rw.g[ka], de)
+    wl = windless[np.unique(lab[sel])]
+    gross = np.where(wl, excess > p.tdoa_slack_s, worst > p.mixed_sound_sigma)
     # where no array of the group holds three arrivals, its parts could not be located alone:
-    # split, the sound is lost, so only a gross misfit splits it
+    # split, the sound is lost, so only a gross misfit splits it (and, the wind unknown, not
+    # a fit that fails: the wind may be why)
     fixable = np.zeros(K, bool)
     np.logical_or.at(fixable, g, np.bincount(comp)[comp_of[sel]] >= 3)
-    mixed = ~fx.located | (worst > p.mixed_sound_sigma) | ((worst > lp.outlier_sigma) & fixable)
+    mixed = (~fx.located & (fixable | ~wl)) | gross \
+        | ((worst > lp.outlier_sigma) & fixable & ~wl)
     go = mixed[g]
     out = lab.copy()
     out[sel[go]] = G + comp_of[sel[go]]
