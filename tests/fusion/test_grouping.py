@@ -280,3 +280,28 @@ def test_a_launch_and_its_burst_heard_by_two_arrays_are_told_apart_under_an_unre
     assert not b_.wind_known.any()
     labels = group(b_)
     assert adjusted_rand_score(r.event, labels) == 1.0
+
+
+def test_a_burst_heard_by_a_second_array_stays_off_the_launchs_fix_under_an_unreported_wind():
+    """As above, the three sensors of one array fix a launch and two of a second array hear
+    its burst 40 s later, but under a steady 5.8 m/s wind no sensor reports. The burst's two
+    arrivals fit only the launch's group (their time window, widened back by the longest
+    travel time, reaches it) and used to join it untested where the wind was unknown; the
+    arrival times the fix predicts are now tested there too, allowing the wind's 2 % of the
+    travel time along both the fixing array's paths and the sensor's."""
+    rng = np.random.default_rng(21)
+    r = Reports()
+    launch = (37.60, 48.00)
+    burst = offset(*launch, 200.0, 8_000.0)
+    wind = (5.0, -3.0)
+    for k, az in enumerate((0.0, 120.0, 240.0)):
+        arrival_report(r, 0, offset(*launch, az, 2_500.0), launch, 1_000.0, 0.01, rng,
+                       source=f"a{k}", wind=wind)
+    for k, az in enumerate((90.0, 180.0)):
+        arrival_report(r, 1, offset(*burst, az, 1_500.0), burst, 1_040.0, 0.01, rng,
+                       source=f"b{k}", wind=wind)
+    for k in ("wind_u_ms", "wind_v_ms"):
+        r.cols[k] = [None] * len(r.event)  # the sensors write no wind
+    labels = group(r.batch())
+    assert len(set(labels[:3].tolist())) == 1
+    assert labels[3] != labels[0] and labels[4] != labels[0]

@@ -447,10 +447,11 @@ def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu
     travel = d / b.c[r]
     tol = p.vague_fit_sigma * np.sqrt(np.maximum(var, 0.0)) / b.c[r] + p.tdoa_slack_s \
         + p.wind_frac * travel
-    # where a sensor gave no wind, the fixes at this stage are off by the unknown wind (the
-    # wind is estimated from the grouped arrivals later): no test there, as before
+    # where a sensor gave no wind, the fix's emission time is off by the unknown wind along
+    # the fixing array's paths too (the wind is estimated from the grouped arrivals later)
     calm = np.bincount(alab, ~b.wind_known[arows], minlength=GA)[fx_ids] == 0
-    fits = (np.abs(b.arr[r] - t0 - travel) <= tol) | ~(calm[f] & b.wind_known[r])
+    tol = tol + np.where(calm[f] & b.wind_known[r], 0.0, p.wind_frac * da / b.c[r])
+    fits = np.abs(b.arr[r] - t0 - travel) <= tol
     entry_ok = np.bincount(ek, ~fits, minlength=len(fk)) == 0
     ok[np.unique(pk)] = False
     ok[pk[entry_ok]] = True
