@@ -8,10 +8,10 @@ the record shows every change of a finding's status.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
@@ -36,6 +36,8 @@ from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
+
+_E = TypeVar("_E")
 
 
 @dataclass
@@ -201,21 +203,25 @@ def _write_incidents(store: Store, incidents: list[Incident], read: int,
     return recorded
 
 
-def _incident_bytes(i: Incident) -> bytes:
-    """``canonical_bytes(i.to_record())``, encoded from the incident's own containers rather
-    than a copy of them (a record holding a dataclass deep inside takes the copy's path)."""
+def _viewed(encode: Callable[[dict[str, Any]], _E], record: Callable[[bool], dict[str, Any]]
+            ) -> _E:
+    """``encode(record(True))``, encoded from the object's own containers rather than a copy
+    of them (``record(False)``); a record holding a dataclass deep inside, which the view
+    leaves as it is and the encoder refuses, takes the copy's path."""
     try:
-        return canonical_bytes(i.to_record(copy=False))
+        return encode(record(False))
     except ValidationError:
-        return canonical_bytes(i.to_record())
+        return encode(record(True))
+
+
+def _incident_bytes(i: Incident) -> bytes:
+    """``canonical_bytes(i.to_record())`` (:func:`_viewed`)."""
+    return _viewed(canonical_bytes, i.to_record)
 
 
 def _finding_entry(f: Finding) -> PreparedEntry:
-    """``prepared_entry("finding", f.to_record())``, encoded as :func:`_incident_bytes` is."""
-    try:
-        return prepared_entry("finding", f.to_record(copy=False))
-    except ValidationError:
-        return prepared_entry("finding", f.to_record())
+    """``prepared_entry("finding", f.to_record())`` (:func:`_viewed`)."""
+    return _viewed(lambda r: prepared_entry("finding", r), f.to_record)
 
 
 def _write_findings(store: Store, findings: list[Finding]) -> int:

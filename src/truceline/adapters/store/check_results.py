@@ -221,11 +221,4 @@ class CheckResultTables:
         only reports that can change how an incident is counted (a day's totals,
         :func:`truceline.services.report.window_totals`), found by SQL without reading the
         others' records."""
-        unit = self._json_text("record", "count_unit")
-        out: set[str] = set()
-        for k in range(0, len(ids), 500):
-            part = list(ids[k : k + 500])
-            out.update(r[0] for r in self._all(
-                f"SELECT id FROM observations WHERE id IN ({self._in(len(part))}) "
-                f"AND {unit} = 'event'", part))
-        return out
+        return {k for k, u in self.count_units(ids).items() if u == "event"}
