@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 
-__all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "corrected"]
+__all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "corrected", "estimate", "shown"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -71,6 +71,10 @@ class CalibrationParams:
     max_fix_sd_deg: float = 8.0
     #: Sound speed for the clock offsets' travel time (m/s).
     sound_speed_ms: float = 337.0
+    #: Causal per UTC day (:mod:`.calibration_days`): a report is corrected by what the
+    #: days before its own showed, so a later day never moves an earlier one. Off: one
+    #: estimate from the whole batch, applied everywhere.
+    daily: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,9 +225,27 @@ def calibrate(
     bearings = np.bincount(b.source[has_brg], minlength=S).astype(np.int64)
     rows, res, var = _leave_one_out(b, labels, fixes, cd, p, lp)
     src = b.source[rows]
+    n_in, left, se_deg = estimate(src, res, var, S, p)
+    used = np.bincount(src, minlength=S).astype(np.int64)
+    bias = applied + np.where(n_in > 0, left, 0.0)
+    bias = np.where((n_in > 0) | (applied != 0), bias, np.nan)
+    flagged = shown(bias, n_in, se_deg, p)
+    pick = _strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src, labels[rows])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
+    timed, offset, offset_se = _clock(b, labels, fixes, p, S)
+    return SourceCalibration(
+        bearings, used, bias, se_deg, flagged, wild, timed, offset, offset_se, applied, pick
+    )
+
+
+def estimate(src: I64, res: F64, var: F64, S: int, p: CalibrationParams
+             ) -> tuple[I64, F64, F64]:
+    """Per source: inlying samples, their weighted mean and its standard error (degrees;
+    the mean NaN where none inlies, the error where fewer than two do), from residual
+    samples ``res`` (radians) of variance ``var`` (the module docstring's estimator)."""
     med = _per_source_median(src, res, S)
-    sd = np.sqrt(var)
-    inl = np.abs(res - med[src]) <= p.inlier_sigma * sd
+    inl = np.abs(res - med[src]) <= p.inlier_sigma * np.sqrt(var)
     w = np.where(inl, 1.0 / var, 0.0)
     sw = np.bincount(src, w, minlength=S)
     n_in = np.bincount(src, inl, minlength=S)
@@ -232,24 +254,15 @@ def calibrate(
         chi = np.bincount(src, w * (res - np.nan_to_num(mean)[src]) ** 2, minlength=S)
         scatter = np.maximum(1.0, chi / np.maximum(n_in - 1, 1))
         se = np.sqrt(scatter / sw)
-    used = np.bincount(src, minlength=S).astype(np.int64)
-    left = np.degrees(mean)
-    bias = applied + np.where(n_in > 0, left, 0.0)
-    bias = np.where((n_in > 0) | (applied != 0), bias, np.nan)
     se_deg = np.where(n_in > 1, np.hypot(np.degrees(se), p.systematic_deg), np.nan)
+    return n_in.astype(np.int64), np.degrees(mean), se_deg
 
-    def shown(v: F64) -> NDArray[np.bool_]:
-        return np.asarray(
-            (n_in >= p.min_events) & (np.abs(v) >= p.floor_deg) & (np.abs(v) >= p.flag_se * se_deg)
-        )
 
-    flagged = shown(bias)
-    pick = _strongest(shown(left), np.abs(left) / se_deg, src, labels[rows])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
-    timed, offset, offset_se = _clock(b, labels, fixes, p, S)
-    return SourceCalibration(
-        bearings, used, bias, se_deg, flagged, wild, timed, offset, offset_se, applied, pick
+def shown(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams) -> NDArray[np.bool_]:
+    """Whether a bias (or what is left of one) ``v`` is shown: enough samples, beyond the
+    floor and beyond ``flag_se`` standard errors."""
+    return np.asarray(
+        (n_in >= p.min_events) & (np.abs(v) >= p.floor_deg) & (np.abs(v) >= p.flag_se * se_deg)
     )
 
 

@@ -27,6 +27,7 @@ from truceline.core.fusion.calibration import (
     calibrate,
     corrected,
 )
+from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.dispersion import stated_factor
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
@@ -88,6 +89,8 @@ class FusionResult:
     partner: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     #: per source (index of ``batch.source``): bias and clock estimates; None when not run
     calibration: SourceCalibration | None = None
+    #: with calibration per day: each pass's samples of the days fused (what a day keeps)
+    day_samples: tuple[Samples, ...] = ()
 
     @property
     def n_groups(self) -> int:
@@ -504,7 +507,8 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
 
 def fuse_batch(
     b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None,
-    *, settle: Callable[[], object] | None = None,
+    *, settle: Callable[[], object] | None = None, names: NDArray[Any] | None = None,
+    prior: Prior | None = None,
 ) -> FusionResult:
     """Group, locate and attribute one batch in a single partition; then, with
     ``params.calibration.enabled``, estimate every source's bias from the shared events
@@ -516,7 +520,8 @@ def fuse_batch(
     ``settle`` is called before and after each grouping, with nothing of the pass before
     left (where a check gives back to the system what the pass before and the grouping
     freed: ~0.6 GB each at 907k reports, otherwise kept beside what the next stage
-    allocates)."""
+    allocates). With ``calibration.daily``, :func:`.calibration_days.fuse_daily` (sources
+    named by ``names``, default their indices; ``prior``: the earlier days' samples)."""
     p = params or FusionParams()
     # an arrival that also gives a bearing would let an arc's fix reach the calibration
     lite = not (np.isfinite(b.arr) & np.isfinite(b.brg)).any()
@@ -524,6 +529,13 @@ def fuse_batch(
     cp = p.calibration
     if not cp.enabled or not len(b):
         return _finish(res, geometry, p) if lite else res
+    if cp.daily:
+        res, cal, made = fuse_daily(b, res, lambda nb: _locate_attribute(
+            nb, _group(nb, p.grouping, settle), geometry, p, finish=not lite),
+            lambda nb: candidates(nb, p.grouping), cp, p.locate,
+            np.arange(int(b.source.max()) + 1).astype(str) if names is None else names, prior)
+        return replace(_finish(res, geometry, p) if lite else res, calibration=cal,
+                       day_samples=made)
     cal = calibrate(b, res.labels, res.fixes, candidates(b, p.grouping), cp, p.locate)
     for _ in range(cp.passes):
         if not cal.pick.any():

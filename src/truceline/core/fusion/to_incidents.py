@@ -276,7 +276,8 @@ def fuse_columns(
     b = batch_from_columns(cols, proj, p.grouping)
     if settle is not None:
         settle()
-    res = fuse_batch(b, geometry, p, settle=settle)
+    names = np.unique(np.asarray(cols["source_id"]).astype(str))
+    res = fuse_batch(b, geometry, p, settle=settle, names=names)
     if fused is not None:
         fused()
     out = incidents_from(res, reports, cols["time_us"])
@@ -286,7 +287,6 @@ def fuse_columns(
             if not keep.issuperset(inc.party_probability):  # else the same dict
                 out[k] = Incident(**{**inc.__dict__, "party_probability": {
                     p: v for p, v in inc.party_probability.items() if p in keep}})
-    names = np.unique(np.asarray(cols["source_id"]).astype(str))
     return out, source_records(res.calibration, names)
 
 

@@ -1,0 +1,210 @@
+"""Self-calibration causal per UTC day: a later day never moves an earlier one.
+
+:func:`~truceline.core.fusion.calibration.calibrate` estimates a source's bias from every
+event it shares in the batch and the correction applies everywhere, so a new day moves every
+earlier fix of that source, and a day fused again alone (issue 21's incremental check) is
+corrected by another estimate than the month's. Here a report is corrected by the estimate
+from the samples of the UTC days (:data:`~truceline.core.fusion.batch.TIME_ORIGIN`, as
+:meth:`~truceline.core.fusion.batch.FireBatch.periods` counts them) **before its own**.
+
+Why before, not up to and including its own: a day is fused with a halo of the next day's
+first hour (an event heard across midnight belongs to the day of its first report and takes
+its later reports with it; docs/partitions.md, item 3). Were a report corrected by its own
+day's estimate, those halo reports would take the next day's, and the next day's arrival
+would move the day before it. Corrected by the days before, the halo's correction reads only
+the samples of the days up to the one fused: a day re-fused with the earlier days' samples
+(:class:`Prior`) corrects every report it reads exactly as the whole run did.
+
+A sample counts for the day of its group's first report (the day that owns the group, as
+partitions own them), so a day alone makes the samples the whole run made of its groups.
+The statistics a day keeps are its samples themselves (:class:`Samples`: source, group,
+residual plus the correction applied, variance; a few per source and day), not sums: the
+estimator's inlier test is against a median. Passes correct one source at a time, as the
+whole-batch rule does, so a day's samples are kept per pass (a run that stopped early
+repeats its last); stored, they would be rows keyed by (day, pass) beside the day's
+incidents. The per-source report (``truceline sources``) pools the last pass's samples of
+every day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.calibration import (
+    CalibrationParams,
+    SourceCalibration,
+    _clock,
+    _leave_one_out,
+    _strongest,
+    estimate,
+    shown,
+)
+from truceline.core.fusion.locate import Fixes, LocateParams
+
+__all__ = ["Prior", "Samples", "day_corrections", "fuse_daily"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True, eq=False)
+class Samples:
+    """One pass's leave-one-out samples, in order of day (then of the batch's rows)."""
+
+    source: NDArray[Any]  #: source id (text: the same in any batch)
+    day: I64  #: UTC day of the sample's group's first report
+    group: I64  #: the group within its day and pass (for the one-at-a-time correction)
+    total: F64  #: residual plus the correction the bearing had (radians): the bias
+    var: F64
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def take(self, m: NDArray[Any]) -> Samples:
+        return Samples(self.source[m], self.day[m], self.group[m], self.total[m], self.var[m])
+
+    def before(self, day: int) -> Samples:
+        """The samples of the days before ``day`` (what a re-fusion of ``day`` reads)."""
+        return self.take(self.day < day)
+
+    def __add__(self, other: Samples) -> Samples:
+        return Samples(*(np.concatenate([getattr(self, k), getattr(other, k)])
+                         for k in ("source", "day", "group", "total", "var")))
+
+
+@dataclass(frozen=True, eq=False)
+class Prior:
+    """The samples of the days before ``day``, one :class:`Samples` per pass of the run that
+    made them; a batch fused with it owns the samples of ``day`` on."""
+
+    passes: tuple[Samples, ...]
+    day: int
+
+
+def _report_days(b: FireBatch) -> I64:
+    """Each report's UTC day (one without a time: the batch's first)."""
+    t, fin = b.t, np.isfinite(b.t)
+    return b.periods(np.where(fin, t, t[fin].min() if fin.any() else 0.0), DAY_S)
+
+
+def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams,
+             lp: LocateParams, names: NDArray[Any], applied_deg: F64, rday: I64) -> Samples:
+    """The pass's samples, each with its group's day (of its first report)."""
+    G = len(fixes.x)
+    gday = np.full(G, np.iinfo(np.int64).max)
+    np.minimum.at(gday, labels, rday)
+    rows, res, var = _leave_one_out(b, labels, fixes, cd, p, lp)
+    s = Samples(names[b.source[rows]], gday[labels[rows]], labels[rows],
+                res + np.radians(applied_deg[rows]), var)
+    return s.take(np.argsort(s.day, kind="stable"))
+
+
+def _indexed(s: Samples, names: NDArray[Any]) -> tuple[I64, int]:
+    """Each sample's source as an index of ``names``, the others after them; and how many."""
+    S = len(names)
+    allnames, inv = np.unique(np.concatenate([names, s.source]).astype(str), return_inverse=True)
+    at = np.full(len(allnames), -1, np.int64)
+    at[inv[:S]] = np.arange(S)
+    other = np.flatnonzero(at < 0)
+    at[other] = S + np.arange(len(other))
+    return at[inv[S:]], S + len(other)
+
+
+def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
+                    p: CalibrationParams) -> F64:
+    """Per source (``names``) and day (``days``): the correction (degrees) from the samples
+    of the days before, where what is left of a bias over ``old`` is shown and the strongest
+    among the sources it shares groups with (as :func:`.calibration.calibrate` picks), else
+    ``old``'s."""
+    if not len(s):
+        return old.copy()
+    src, S_all = _indexed(s, names)
+    S = len(names)
+    _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
+    grp = grp.reshape(-1)
+    new = old.copy()
+    for j, e in enumerate(days.tolist()):
+        m = s.day < e
+        if not m.any():
+            continue
+        n_in, mean, se_deg = estimate(src[m], s.total[m], s.var[m], S_all, p)
+        left = mean - np.concatenate([old[:, j], np.zeros(S_all - S)])
+        pick = _strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src[m], grp[m])
+        new[:, j] = np.where(pick[:S], np.nan_to_num(mean[:S]), old[:, j])
+    return new
+
+
+def _report(s: Samples, names: NDArray[Any], b: FireBatch, labels: I64, fixes: Fixes,
+            p: CalibrationParams, last_deg: F64) -> SourceCalibration:
+    """The per-source report: the estimator over every day's samples (the batch's sources)."""
+    S = len(names)
+    src, _ = _indexed(s, names)
+    s, src = s.take(src < S), src[src < S]
+    has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
+    bearings = np.bincount(b.source[has_brg], minlength=S).astype(np.int64)
+    used = np.bincount(src, minlength=S).astype(np.int64)
+    n_in, mean, se_deg = estimate(src, s.total, s.var, S, p)
+    bias = np.where(n_in > 0, mean, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
+    timed, offset, offset_se = _clock(b, labels, fixes, p, S)
+    return SourceCalibration(bearings, used, bias, se_deg, shown(bias, n_in, se_deg, p), wild,
+                             timed, offset, offset_se, last_deg, np.zeros(S, bool))
+
+
+class _Fused(Protocol):
+    @property
+    def labels(self) -> I64: ...
+    @property
+    def fixes(self) -> Fixes: ...
+
+
+R = TypeVar("R", bound=_Fused)
+
+
+def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
+               cands: Callable[[FireBatch], Candidates], p: CalibrationParams,
+               lp: LocateParams, names: NDArray[Any], prior: Prior | None = None,
+               ) -> tuple[R, SourceCalibration, tuple[Samples, ...]]:
+    """From ``b``'s first fusion ``first``, up to ``p.passes`` times, correct each report by
+    :func:`day_corrections` of the pass before and fuse again; stops when no correction
+    moves (and ``prior`` has no later pass). Returns the last pass, the report and each
+    pass's samples of the days from ``prior.day`` (all days without ``prior``)."""
+    rday = _report_days(b)
+    days, col = np.unique(rday, return_inverse=True)  # the days with reports
+    own = -np.inf if prior is None else prior.day
+    c = np.zeros((len(names), len(days)))
+    applied = np.zeros(len(b))
+    nb, res = b, first
+
+    def made_by(fb: FireBatch, r: R) -> Samples:
+        s = _samples(fb, r.labels, r.fixes, cands(fb), p, lp, names, applied, rday)
+        return s.take(s.day >= own)
+
+    made = [made_by(nb, res)]
+    for k in range(1, p.passes + 1):
+        earlier = prior.passes[min(k - 1, len(prior.passes) - 1)] if prior else None
+        pool = made[-1] if earlier is None else earlier + made[-1]
+        new = day_corrections(pool, names, days, c, p)
+        if np.array_equal(new, c):
+            if prior is None or k > len(prior.passes) - 1:
+                break
+            made.append(made[-1])  # the same corrections fuse to the same
+            continue
+        c = new
+        applied = c[b.source, col.reshape(-1)]
+        nb = FireBatch(**{**{f: getattr(b, f) for f in b.__dataclass_fields__},
+                          "brg": b.brg - np.radians(applied)})
+        del res
+        res = fuse_pass(nb)
+        made.append(made_by(nb, res))
+    pool = made[-1] if prior is None else prior.passes[-1] + made[-1]
+    cal = _report(pool, names, nb, res.labels, res.fixes, p, c[:, -1])
+    return res, cal, tuple(made)
