@@ -118,6 +118,9 @@ class LocateParams:
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
+    #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per UTC day,
+    #: each day over the days up to it (:mod:`.day_stats`), not over the whole batch.
+    stats_by_day: bool = True
 
 
 @dataclass(frozen=True)

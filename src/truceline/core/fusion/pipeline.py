@@ -27,7 +27,8 @@ from truceline.core.fusion.calibration import (
     calibrate,
     corrected,
 )
-from truceline.core.fusion.dispersion import stated_factor
+from truceline.core.fusion.day_stats import DayStats, ErrorStats
+from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
@@ -88,6 +89,9 @@ class FusionResult:
     partner: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     #: per source (index of ``batch.source``): bias and clock estimates; None when not run
     calibration: SourceCalibration | None = None
+    #: what the batch measured of its own errors, per UTC day (:mod:`.day_stats`), with the
+    #: ``prior`` days' rows it was given in place of its own
+    errors: ErrorStats = field(default_factory=ErrorStats)
 
     @property
     def n_groups(self) -> int:
@@ -175,10 +179,10 @@ def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
 
 def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams,
-    finish: bool = True,
+    finish: bool = True, prior: ErrorStats | None = None,
 ) -> FusionResult:
     """One pass: locate, type, attribute and link ``labels``' groups; without ``finish``,
-    only as far as calibration reads (:func:`_finish` the rest)."""
+    only as far as calibration reads (:func:`_finish` the rest); ``prior``: :func:`fuse_batch`'s."""
     cd = candidates(b, params.grouping)
     fixes = locate(b, labels, cd, params.locate)
     b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
@@ -187,7 +191,8 @@ def _locate_attribute(
     if len(fixes.x) != G:
         fixes = _relocate(b, labels, new, fixes, cd, params.locate)
     labels = new
-    fixes = segment_fixes(b, labels, fixes, params.locate)
+    prior = prior or ErrorStats()
+    fixes, lone = segment_fixes(b, labels, fixes, params.locate, prior.lone)
     role = _group_roles(b, labels, G)
     tg = _group_times(b, labels, fixes, G)
     parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
@@ -204,7 +209,8 @@ def _locate_attribute(
         if params.heard.enabled:
             labels, fixes, role, tg, prob, partner = _join_heard(
                 b, labels, fixes, cd, role, tg, prob, partner, geometry, params)
-    res = FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
+    res = FusionResult(b, labels, fixes, role, tg, prob, parties, partner,
+                       errors=replace(prior, lone=lone))
     return _finish(res, geometry, params) if finish else res
 
 
@@ -223,7 +229,9 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
         _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
         _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
         arcs = _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
-    return replace(res, fixes=_widen(b, labels, fixes, role, prob, tg, geometry, params, arcs))
+    fixes, disp = _widen(b, labels, fixes, role, prob, tg, geometry, params, arcs, partner,
+                         res.errors.dispersion)
+    return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
 
 
 def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
@@ -316,22 +324,25 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
 
 def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
            tg: F64, geometry: CompiledGeometry | None, params: FusionParams,
-           arcs: I64) -> Fixes:
+           arcs: I64, partner: I64, prior: DayStats) -> tuple[Fixes, DayStats]:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
     that rest on three arrival times or a bearing and two, or on one bearing and its band
     (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
     in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
-    launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`)."""
-    if len(fixes.widen) != len(fixes.x):
-        return fixes
-    has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
-           else np.zeros(len(fixes.x), bool))
-    grow = fixes.widen * stated_factor(b, labels, fixes, params.locate)
+    launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`);
+    with the fits' statistics per day (``prior``'s rows in place of the days it holds)."""
+    G = len(fixes.x)
+    if len(fixes.widen) != G:
+        return fixes, prior
+    has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == G
+           else np.zeros(G, bool))
+    factor, disp = stated_by_day(b, labels, fixes, params.locate, partner, prior)
+    grow = fixes.widen * factor
     grow[arcs] = fixes.widen[arcs]
     w = np.flatnonzero(fixes.located & ((grow != 1.0) | has))
     if not len(w):
-        return fixes
+        return fixes, disp
     cov = fixes.cov.copy()
     cov[has] = fixes.stated[has]
     cov[w] *= grow[w][:, None, None]
@@ -340,7 +351,7 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
         when = b.epoch + np.round(tg[o] * 1e6).astype("timedelta64[us]")
         prob[o] = attribute(geometry, fixes.x[o], fixes.y[o], cov[o],
                             when.astype("datetime64[ns]"), params.attribution)
-    return replace(fixes, cov=cov)
+    return replace(fixes, cov=cov), disp
 
 
 def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
@@ -504,7 +515,7 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
 
 def fuse_batch(
     b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None,
-    *, settle: Callable[[], object] | None = None,
+    *, settle: Callable[[], object] | None = None, prior: ErrorStats | None = None,
 ) -> FusionResult:
     """Group, locate and attribute one batch in a single partition; then, with
     ``params.calibration.enabled``, estimate every source's bias from the shared events
@@ -516,11 +527,13 @@ def fuse_batch(
     ``settle`` is called before and after each grouping, with nothing of the pass before
     left (where a check gives back to the system what the pass before and the grouping
     freed: ~0.6 GB each at 907k reports, otherwise kept beside what the next stage
-    allocates)."""
+    allocates). ``prior``: the error statistics of the days already fused
+    (:meth:`~.day_stats.ErrorStats.before`), read in place of the batch's for those days."""
     p = params or FusionParams()
     # an arrival that also gives a bearing would let an arc's fix reach the calibration
     lite = not (np.isfinite(b.arr) & np.isfinite(b.brg)).any()
-    res = _locate_attribute(b, _group(b, p.grouping, settle), geometry, p, finish=not lite)
+    res = _locate_attribute(b, _group(b, p.grouping, settle), geometry, p, finish=not lite,
+                            prior=prior)
     cp = p.calibration
     if not cp.enabled or not len(b):
         return _finish(res, geometry, p) if lite else res
@@ -534,7 +547,7 @@ def fuse_batch(
         if settle is not None:
             settle()
         res = _locate_attribute(nb, _group(nb, p.grouping, settle), geometry, p,
-                                finish=not lite)
+                                finish=not lite, prior=prior)
         cal = calibrate(nb, res.labels, res.fixes, candidates(nb, p.grouping), cp, p.locate,
                         correction)
     return replace(_finish(res, geometry, p) if lite else res, calibration=cal)
