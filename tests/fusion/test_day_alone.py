@@ -47,7 +47,7 @@ def test_a_day_fused_alone_gives_the_runs_incidents_bit_for_bit() -> None:
     # control is held still here: the sources' calibration, the ellipses' scale measured on
     # the batch (``dispersion``) and the lone bearings' wild share and spread measured on it
     # (``max_lone_wild`` at the base rate, ``min_wild`` never reached) were each estimated
-    # over the whole batch (measured per day now: the test below), so a day alone stated
+    # over the whole batch (per day with ``stats_by_day``: the test below), so a day alone stated
     # other ellipses (docs/partitions.md, blockers 1 and 5).
     ag, doc = load_agreement_file("march2025")
     geom = context_for_doc(doc).geometry
@@ -82,7 +82,8 @@ def test_a_day_fused_again_with_the_days_before_its_statistics_gives_the_runs_in
     # The same three days with the batch's own error statistics measured, as a check
     # measures them (calibration aside: blocker 1): the ellipses' scale (``dispersion``) and
     # the lone bearings' wild share and spread, per UTC day, each day over the days up to
-    # it. The run keeps each day's statistics (``errors``); 25 March fused again with a
+    # it (``stats_by_day``, off by default for its cost: BENCHMARKS.md, session 18). The run
+    # keeps each day's statistics (``errors``); 25 March fused again with a
     # quarter of an hour around it and the statistics of the days before it
     # (``errors.before``) gives each of its 256 incidents exactly. Measured over the whole
     # batch, as before, 97 of them differed (their ellipses and the probabilities they
@@ -92,7 +93,8 @@ def test_a_day_fused_again_with_the_days_before_its_statistics_gives_the_runs_in
     geom = context_for_doc(doc).geometry
     fire = _wind_week()
     first = {o.id: o.time for o in fire}
-    params = FusionParams(calibration=CalibrationParams(enabled=False))
+    params = FusionParams(calibration=CalibrationParams(enabled=False),
+                          locate=dataclasses.replace(FusionParams().locate, stats_by_day=True))
     day = int((np.datetime64(DAY.replace(tzinfo=None), "s") - TIME_ORIGIN)
               // np.timedelta64(86_400, "s"))
 
