@@ -285,3 +285,32 @@ def test_the_class_free_pass_weighs_the_classes_by_the_days_own_mix():
 
     assert run(False) == [(0.0, 5_000.0)]
     assert run(True) == run(False)
+
+
+def test_the_class_free_pass_finds_the_same_neighbours_whatever_else_the_batch_holds():
+    # One unclassed launch at x = 0 and its burst 4 km and 27 s later (a mortar's), and 16
+    # bursts 10-12 km away 32 minutes later: no class's flight fits them, but in a
+    # space-time scaled by the batch's widest emission windows they are within reach once
+    # the batch holds one wide window, and the launch, with 17 candidates, is crowded and
+    # left alone. An unrelated fix 1,000 km away with a 2,000 s window did that: the day
+    # that held it did not link a pair its neighbour day linked. The time scale is a
+    # parameter (``mixture_window_s``), so the pair is linked either way
+    # (docs/partitions.md, blocker 6).
+    cov1 = np.eye(2) * 200.0**2
+
+    def run(with_far: bool) -> list[tuple[float, float]]:
+        ix = [4_000.0] + [10_000.0 + 125.0 * k for k in range(16)]
+        i_lo = [27.0] + [1_900.0 + k for k in range(16)]
+        i_hi = [t + 10.0 for t in i_lo]
+        if with_far:
+            ix, i_lo, i_hi = [*ix, 1e6], [*i_lo, 0.0], [*i_hi, 2_000.0]
+        ni = len(ix)
+        _, pi = link_origin_impact(
+            np.zeros(1), np.zeros(1), cov1[None], np.zeros(1), np.full(1, 10.0),
+            np.array([None], object), np.zeros(1, np.int64),
+            np.array(ix), np.zeros(ni), np.tile(cov1, (ni, 1, 1)), np.array(i_lo),
+            np.array(i_hi), np.full(ni, None, object), np.tile([0.0, 1.0], (ni, 1)))
+        return [(0.0, ix[i]) for i in pi.tolist()]
+
+    assert run(False) == [(0.0, 4_000.0)]
+    assert run(True) == run(False)

@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from scipy.special import gammaln
 
 from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.day_stats import DayStats, group_days
 from truceline.core.fusion.locate import (
     CHI2_95_2DOF,
     Fixes,
@@ -36,7 +37,8 @@ from truceline.core.fusion.locate import (
     unit_variance_factor,
 )
 
-__all__ = ["Dispersion", "fit_dispersion", "group_chi2", "predictive_factor", "stated_factor"]
+__all__ = ["Dispersion", "fit_dispersion", "group_chi2", "predictive_factor", "stated_by_day",
+           "stated_factor"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -93,6 +95,29 @@ def _log_f_pdf(x: F64, d1: F64, d2: float) -> F64:
             - np.log(x) - (gammaln(d1 / 2) + gammaln(d2 / 2) - gammaln((d1 + d2) / 2)))
 
 
+def _loglik(chi2: F64, dof: I64) -> F64:
+    """The log-likelihood of ``χ²/ν ~ s₀² F(ν, ν₀)`` summed over these fits, at every point of
+    the grid (``ν₀`` by rows, ``s₀²`` by columns, flattened): a sum over fits, so the days'
+    grids add up to the pooled one (:mod:`.day_stats`)."""
+    d1 = dof.astype(float)[:, None]
+    x = np.maximum(chi2 / np.maximum(dof, 1), 1e-9)[:, None] / _S0[None, :]
+    return np.concatenate([np.sum(_log_f_pdf(x, d1, float(nu0)), axis=0)
+                           - len(d1) * np.log(_S0) for nu0 in _NU0])
+
+
+def _best(ll: F64, n: int, min_groups: int) -> Dispersion:
+    """The grid's maximum of the summed log-likelihood ``ll`` of ``n`` fits."""
+    if n < min_groups:
+        return Dispersion()
+    grid = ll.reshape(len(_NU0), len(_S0))
+    best, arg = -np.inf, (1.0, float(_NU0[-1]))
+    for i, nu0 in enumerate(_NU0):
+        k = int(np.argmax(grid[i]))
+        if grid[i, k] > best:
+            best, arg = float(grid[i, k]), (float(_S0[k]), float(nu0))
+    return Dispersion(arg[0], arg[1], n)
+
+
 def fit_dispersion(chi2: F64, dof: I64, use: NDArray[np.bool_], min_groups: int = 30
                    ) -> Dispersion:
     """Maximum-likelihood ``(s₀², ν₀)`` of ``χ²/ν ~ s₀² F(ν, ν₀)`` over the groups ``use``
@@ -101,34 +126,61 @@ def fit_dispersion(chi2: F64, dof: I64, use: NDArray[np.bool_], min_groups: int 
     sel = use & (dof >= 1) & np.isfinite(chi2)
     if sel.sum() < min_groups:
         return Dispersion()
-    d1 = dof[sel].astype(float)[:, None]
-    x = np.maximum(chi2[sel] / dof[sel], 1e-9)[:, None] / _S0[None, :]
-    best, arg = -np.inf, (1.0, float(_NU0[-1]))
-    for nu0 in _NU0:  # every scale at once
-        ll = np.sum(_log_f_pdf(x, d1, float(nu0)), axis=0) - len(d1) * np.log(_S0)
-        k = int(np.argmax(ll))
-        if ll[k] > best:
-            best, arg = float(ll[k]), (float(_S0[k]), float(nu0))
-    return Dispersion(arg[0], arg[1], int(sel.sum()))
+    return _best(_loglik(chi2[sel], dof[sel]), int(sel.sum()), min_groups)
 
 
-def predictive_factor(chi2: F64, dof: I64, disp: Dispersion, level: F64 | float = 0.95
-                      ) -> F64:
+def predictive_factor(chi2: F64, dof: I64, disp: Dispersion | tuple[F64, F64],
+                      level: F64 | float = 0.95) -> F64:
     """By how much each fix's model covariance grows so that its 95 % ellipse is the posterior
-    predictive's (bivariate t) at ``level``: ``s² · 2 F_level(2, ν₀ + ν) / χ²₂(0.95)``."""
+    predictive's (bivariate t) at ``level``: ``s² · 2 F_level(2, ν₀ + ν) / χ²₂(0.95)``;
+    ``disp`` one prior, or each fix's ``(s₀², ν₀)``."""
     from scipy.stats import f  # here: scipy.stats costs ~0.5 s to import for every command
 
-    nu = disp.nu0 + dof
-    s2 = (disp.nu0 * disp.s0sq + chi2) / nu
+    s0sq, nu0 = (disp.s0sq, disp.nu0) if isinstance(disp, Dispersion) else disp
+    nu = nu0 + dof
+    s2 = (nu0 * s0sq + chi2) / nu
     return np.asarray(s2 * 2.0 * f.ppf(level, 2, nu) / CHI2_95_2DOF, float)
 
 
 def stated_factor(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F64:
+    """:func:`stated_by_day` with the batch pooled whole, as one day."""
+    return stated_by_day(b, labels, fixes, p)[0]
+
+
+#: The columns of a day's row of statistics (:class:`~.day_stats.DayStats`): the redundant
+#: fits, the arrivals and bearings they rejected and held, then the fits' log-likelihood grid.
+_N, _A_REJ, _A_ALL, _B_REJ, _B_ALL, _GRID = range(6)
+_WIDTH = _GRID + len(_NU0) * len(_S0)
+
+
+def _day_rows(c2: F64, dof: I64, fit: NDArray[np.bool_], day: I64,
+              counts: list[tuple[I64, NDArray[np.bool_]]]) -> DayStats:
+    """Each day's row: the fits ``fit`` of the groups of that ``day``, their log-likelihood
+    summed in a canonical order (by ``ν`` then ``χ²``), and the ``counts`` (rows' days, which
+    rows count) in the columns after the fits' number."""
+    days = np.unique(np.concatenate([day[fit], *(d[m] for d, m in counts)]))
+    vals = np.zeros((len(days), _WIDTH))
+    g = np.flatnonzero(fit)
+    g = g[np.lexsort((c2[g], dof[g], day[g]))]
+    at = np.searchsorted(days, day[g])
+    for k in np.unique(at):
+        s = g[at == k]
+        vals[k, _N] = len(s)
+        vals[k, _GRID:] = _loglik(c2[s], dof[s])
+    for j, (d, m) in enumerate(counts, start=_A_REJ):
+        np.add.at(vals[:, j], np.searchsorted(days, d[m]), 1.0)
+    return DayStats(days, vals)
+
+
+def stated_by_day(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
+                  partner: I64 | None = None, prior: DayStats | None = None
+                  ) -> tuple[F64, DayStats]:
     """By how much each located fix's covariance (as :func:`~truceline.core.fusion.locate.
     locate` left it, with ``fixes.widen`` still to apply) grows to state its posterior
     predictive 95 % ellipse; never below 1: residuals smaller than the prior's scale do not
     narrow it, since part of every covariance is in no residual (the air's common error, a
-    joined arrival's, a second crossing, a lone bearing's chance of being wild).
+    joined arrival's, a second crossing, a lone bearing's chance of being wild). And the
+    statistics it read, per day.
 
     Two things the batch measures and a fix cannot: the scale of the errors
     (:func:`fit_dispersion`), and how often a report is gross: an arrival another sound, a
@@ -137,30 +189,46 @@ def stated_factor(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     cannot reject one, so its region is drawn at the level ``q`` at which it still covers
     95 % counting that chance, ``q (1 - ε_a)^arrivals (1 - ε_b)^bearings = 0.95`` (at most
     ``max_level``), as :func:`~truceline.core.fusion.locate.heavy_tail_factor` does for the
-    fixes on one or two bearings alone (whose bearings are counted there, not here)."""
+    fixes on one or two bearings alone (whose bearings are counted there, not here).
+
+    Each fit counts in its group's UTC day (:func:`~.day_stats.group_days`; the batch is one
+    day without ``p.stats_by_day``) and states the estimate of its incident's (its own, or
+    its ``partner``'s if earlier: a day re-fused owns its incidents whole), each measured
+    over the days up to it, ``prior``'s rows in place of the days it holds
+    (:mod:`.day_stats`). Returned with the factors: the days' rows it read."""
     G = len(fixes.x)
     out = np.ones(G)
     if not G or not p.dispersion:
-        return out
+        return out, prior or DayStats(np.zeros(0, np.int64), np.zeros((0, _WIDTH)))
+    own = group_days(b, labels, G, p.stats_by_day)
+    use = own if partner is None or len(partner) != G else \
+        np.where(partner >= 0, np.minimum(own, own[np.maximum(partner, 0)]), own)
     c2, dof, at_fix = group_chi2(b, labels, fixes, p)
     located = np.asarray(fixes.located, bool)
-    disp = fit_dispersion(c2, dof, located)
     has_o = np.isfinite(b.ox) & np.isfinite(b.oy)
     is_a, is_b = np.isfinite(b.arr) & has_o, np.isfinite(b.brg) & has_o
     n_a, n_b = (np.bincount(labels, v, minlength=G) for v in (is_a, is_b))
     spare = (located & (dof >= 1))[labels]
-    rate_a, rate_b = (float((spare & v & fixes.outlier).sum() / max(int((spare & v).sum()), 1))
-                      for v in (is_a, is_b))
+    rd = own[labels]
+    stats = _day_rows(c2, dof, located & (dof >= 1) & np.isfinite(c2), own,
+                      [(rd, spare & is_a & fixes.outlier), (rd, spare & is_a),
+                       (rd, spare & is_b & fixes.outlier), (rd, spare & is_b)])
+    u_days, u_at = np.unique(use, return_inverse=True)
+    pool = stats.merged(prior).pooled(u_days, _WIDTH)
+    rate_a = (pool[:, _A_REJ] / np.maximum(pool[:, _A_ALL], 1.0))[u_at]
     # a bearing beside arrival times: no heavy_tail_factor in locate (that is for fixes on
     # bearings alone), so its chance of being gross is counted here, at the rate the
     # redundant fits reject bearings, at least the error model's
-    rate_b = max(rate_b, p.wild_bearing_rate)
+    rate_b = np.maximum(pool[:, _B_REJ] / np.maximum(pool[:, _B_ALL], 1.0),
+                        p.wild_bearing_rate)[u_at]
+    disp = [_best(row[_GRID:], int(row[_N]), 30) for row in pool]
+    s0sq, nu0 = (np.array([getattr(d, a) for d in disp])[u_at] for a in ("s0sq", "nu0"))
     clean = (1.0 - rate_a) ** n_a * (1.0 - rate_b) ** np.where(n_a > 0, n_b, 0)
     level = np.where(dof == 0, np.minimum(0.95 / clean, p.max_level), 0.95)
-    pred = predictive_factor(c2, dof, disp, level)
+    pred = predictive_factor(c2, dof, (s0sq, nu0), level)
     # what locate already applied: the 99 % test's variance of unit weight, read (as locate
     # read it) at the fix's own point, not the smaller least-squares sum; and ``widen``
     applied = unit_variance_factor(at_fix, dof)
     widen = fixes.widen if len(fixes.widen) == G else np.ones(G)
     out[located] = np.maximum(1.0, pred / (applied * widen))[located]
-    return np.where(np.isfinite(out), out, 1.0)
+    return np.where(np.isfinite(out), out, 1.0), stats.merged(prior)

@@ -75,6 +75,12 @@ class LinkParams:
     #: A fix with more than this many candidates within reach in space and time is in a
     #: barrage: it is not linked by the mixture (this bounds the search).
     mixture_neighbours: int = 16
+    #: ... within reach in a space-time whose time scale allows emission windows this wide
+    #: (s; a monitor's report to the minute: 60 s either side, its clock's 60 s and 120 s of
+    #: lag), not the batch's widest, so that a fix's neighbours do not depend on what else
+    #: the batch holds (a day fused alone: docs/partitions.md, blocker 6). Pairs whose
+    #: windows average up to this plus half the longest flight (418 s) are within reach.
+    mixture_window_s: float = 360.0
     #: Weights of the classes (None: each class's share of the UTC day's named groups, plus
     #: one).
     class_weights: Mapping[str, float] | None = None
@@ -97,12 +103,15 @@ class LinkParams:
 
 
 def _space_time(ox: F64, oy: F64, o_lo: F64, o_hi: F64, ix: F64, iy: F64, i_lo: F64,
-                i_hi: F64, reach: float, v_min: float) -> tuple[F64, F64]:
+                i_hi: F64, reach: float, v_min: float, window: float | None = None
+                ) -> tuple[F64, F64]:
     """Origins and impacts as points of one space-time in which a Chebyshev ball of radius
     ``reach`` holds every pair within range whose timing could fit (the impact's window
     after the origin's by up to ``reach / v_min``): time scaled so that the widest windows
-    plus the longest flight span ``reach``."""
-    span = (float(np.max(o_hi - o_lo)) + float(np.max(i_hi - i_lo))) / 2 + reach / v_min
+    (or windows ``window`` wide) plus the longest flight span ``reach``."""
+    wide = (float(np.max(o_hi - o_lo)) + float(np.max(i_hi - i_lo))) / 2 if window is None \
+        else window
+    span = wide + reach / v_min
     k = reach / span
     zo = np.column_stack([ox, oy, ((o_lo + o_hi) / 2 + reach / v_min / 2) * k])
     zi = np.column_stack([ix, iy, (i_lo + i_hi) / 2 * k])
@@ -252,7 +261,9 @@ def _class_mixture_pairs(
     candidate of both its fixes and every other candidate of either, used or free, named or
     not, is ``mixture_margin`` worse: in a barrage, where several fit alike, nothing is taken.
     The candidates of each fix are its ``mixture_neighbours`` nearest in a Chebyshev ball in
-    space and time; a fix with more is crowded and not taken (the search stays ``O(n k)``).
+    space and time (time scaled by ``mixture_window_s``, a parameter: a nearest-k query is
+    no superset, so a scale set by the batch would pick other neighbours in a day alone);
+    a fix with more is crowded and not taken (the search stays ``O(n k)``).
     """
     empty = np.zeros(0, np.int64)
     no, ni = len(ox), len(ix)
@@ -282,7 +293,7 @@ def _class_mixture_pairs(
     reach = float(rng.max()) + 2.5 * np.sqrt(2) * p.max_sigma_m
     v_min = float(vlo.min())
     zo, zi = _space_time(ox[og], oy[og], o_lo[og], o_hi[og], ix[ig], iy[ig], i_lo[ig],
-                         i_hi[ig], reach, v_min)
+                         i_hi[ig], reach, v_min, p.mixture_window_s)
     K = p.mixture_neighbours
 
     def near(src: F64, dst: F64) -> tuple[I64, I64, NDArray[np.bool_]]:

@@ -118,6 +118,12 @@ class LocateParams:
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
+    #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per UTC day,
+    #: each day over the days up to it (:mod:`.day_stats`), so that a day fused again reads
+    #: what its run read; off, over the whole batch. Off by default: on the simulated weeks
+    #: the first days, pooled over fewer fits, stated narrower ellipses (BENCHMARKS.md,
+    #: session 18, hA: `wild_bearings` seed 1's origins inside 0.929 -> 0.919).
+    stats_by_day: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
-from truceline.core.fusion.dispersion import stated_factor
+from truceline.core.fusion.day_stats import DayStats, ErrorStats
+from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
@@ -39,6 +40,7 @@ from truceline.core.fusion.locate import (
     locate,
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
+from truceline.core.fusion.regroup import detach, relocate
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 from truceline.core.fusion.wind import estimate_wind
@@ -91,6 +93,9 @@ class FusionResult:
     calibration: SourceCalibration | None = None
     #: with calibration per day: each pass's samples of the days fused (what a day keeps)
     day_samples: tuple[Samples, ...] = ()
+    #: what the batch measured of its own errors, per UTC day (:mod:`.day_stats`), with the
+    #: ``prior_errors`` days' rows it was given in place of its own
+    errors: ErrorStats = field(default_factory=ErrorStats)
 
     @property
     def n_groups(self) -> int:
@@ -112,85 +117,22 @@ def _group_times(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> F64:
     return np.where(fixes.located & (fixes.method & M_ARRIVAL > 0), fixes.t0, med)
 
 
-def _detach(b: FireBatch, labels: I64, outlier: NDArray[np.bool_]) -> I64:
-    """Give an outlying report its own group when nothing else in its group shares its role.
-
-    A monitor's 'outgoing' report that joined the arrival times of the *impact* (sensors
-    cannot tell the two apart) is an outlier of the fix; left in, it would make the impact's
-    position an origin and attribute it to the side that was hit. A wild bearing among other
-    bearings of the same origin stays: the robust fix already ignores it, and it counts once.
-    """
-    if not outlier.any() or not len(labels):
-        return labels
-    G = int(labels.max()) + 1
-    specific = b.role != ROLE_ANY
-    inlier = ~outlier
-    same = np.zeros(len(b), bool)
-    for role in (ROLE_ORIGIN, ROLE_IMPACT):
-        has = np.bincount(labels, inlier & (b.role == role), minlength=G) > 0
-        same |= (b.role == role) & has[labels]
-    size = np.bincount(labels, minlength=G)
-    go = np.flatnonzero(outlier & specific & ~same & (size[labels] > 1))
-    if not len(go):
-        return labels
-    out = labels.copy()
-    out[go] = G + np.arange(len(go))
-    _, first, inv = np.unique(out, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inv]
-
-
-def _relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
-              p: LocateParams) -> Fixes:
-    """Fixes for the labels ``new`` (after :func:`_detach`), locating again only the groups
-    whose reports changed: every group's fix depends on its own rows alone, and detaching
-    touches a few percent of groups, so relocating all of them doubled the cost of locating.
-    """
-    G = int(new.max()) + 1
-    n = len(new)
-    first = np.full(G, n, np.int64)
-    first[new[::-1]] = np.arange(n - 1, -1, -1)
-    was = old[first]  # the old group of each new group's first row
-    size_new = np.bincount(new, minlength=G)
-    size_old = np.bincount(old, minlength=len(fx.x))
-    same = ((np.bincount(new, old == was[new], minlength=G) == size_new)
-            & (size_new == size_old[was]))
-    rows = np.flatnonzero(~same[new])
-    redo = np.flatnonzero(~same)
-    sub_of = np.full(G, -1, np.int64)
-    sub_of[redo] = np.arange(len(redo))
-    sub_cd = Candidates(*(getattr(cd, f)[rows] for f in cd.__dataclass_fields__))
-    sf = locate(b.take(rows), sub_of[new[rows]], sub_cd, p)
-    src = np.where(same, was, 0)
-
-    def per_group(name: str) -> Any:
-        a, s_ = getattr(fx, name)[src], getattr(sf, name)
-        a[redo] = s_[sub_of[redo]]
-        return a
-
-    outlier = fx.outlier.copy()
-    outlier[rows] = sf.outlier
-    return Fixes(per_group("x"), per_group("y"), per_group("t0"), per_group("cov"),
-                 per_group("located"), per_group("method"), per_group("rms"), outlier,
-                 per_group("widen"), per_group("stated"))
-
-
 def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams,
-    finish: bool = True,
+    finish: bool = True, prior: ErrorStats | None = None,
 ) -> FusionResult:
     """One pass: locate, type, attribute and link ``labels``' groups; without ``finish``,
-    only as far as calibration reads (:func:`_finish` the rest)."""
+    only as far as calibration reads (:func:`_finish` the rest); ``prior``: :func:`fuse_batch`'s."""
     cd = candidates(b, params.grouping)
     fixes = locate(b, labels, cd, params.locate)
     b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
-    new = _detach(b, labels, fixes.outlier)
+    new = detach(b, labels, fixes.outlier)
     G = int(new.max()) + 1 if len(new) else 0
     if len(fixes.x) != G:
-        fixes = _relocate(b, labels, new, fixes, cd, params.locate)
+        fixes = relocate(b, labels, new, fixes, cd, params.locate)
     labels = new
-    fixes = segment_fixes(b, labels, fixes, params.locate)
+    prior = prior or ErrorStats()
+    fixes, lone = segment_fixes(b, labels, fixes, params.locate, prior.lone)
     role = _group_roles(b, labels, G)
     tg = _group_times(b, labels, fixes, G)
     parties: tuple[str, ...] = geometry.spec.parties if geometry is not None else ()
@@ -207,7 +149,8 @@ def _locate_attribute(
         if params.heard.enabled:
             labels, fixes, role, tg, prob, partner = _join_heard(
                 b, labels, fixes, cd, role, tg, prob, partner, geometry, params)
-    res = FusionResult(b, labels, fixes, role, tg, prob, parties, partner)
+    res = FusionResult(b, labels, fixes, role, tg, prob, parties, partner,
+                       errors=replace(prior, lone=lone))
     return _finish(res, geometry, params) if finish else res
 
 
@@ -226,7 +169,9 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
         _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
         _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
         arcs = _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
-    return replace(res, fixes=_widen(b, labels, fixes, role, prob, tg, geometry, params, arcs))
+    fixes, disp = _widen(b, labels, fixes, role, prob, tg, geometry, params, arcs, partner,
+                         res.errors.dispersion)
+    return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
 
 
 def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
@@ -267,7 +212,7 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     first[merged[::-1]] = np.arange(len(labels) - 1, -1, -1)
     newg[kept] = new[first[kept]]
     Gn = len(kept)
-    refit = _relocate(b, labels, new, fixes, cd, params.locate)
+    refit = relocate(b, labels, new, fixes, cd, params.locate)
     # parts not clearly the sound's, or whose refit fails or rejects a joined arrival,
     # keep their fix (the join stays: the arrivals fit it)
     joined = np.zeros(len(labels), bool)
@@ -319,22 +264,25 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
 
 def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
            tg: F64, geometry: CompiledGeometry | None, params: FusionParams,
-           arcs: I64) -> Fixes:
+           arcs: I64, partner: I64, prior: DayStats) -> tuple[Fixes, DayStats]:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
     that rest on three arrival times or a bearing and two, or on one bearing and its band
     (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
     in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
-    launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`)."""
-    if len(fixes.widen) != len(fixes.x):
-        return fixes
-    has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == len(fixes.x)
-           else np.zeros(len(fixes.x), bool))
-    grow = fixes.widen * stated_factor(b, labels, fixes, params.locate)
+    launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`);
+    with the fits' statistics per day (``prior``'s rows in place of the days it holds)."""
+    G = len(fixes.x)
+    if len(fixes.widen) != G:
+        return fixes, prior
+    has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == G
+           else np.zeros(G, bool))
+    factor, disp = stated_by_day(b, labels, fixes, params.locate, partner, prior)
+    grow = fixes.widen * factor
     grow[arcs] = fixes.widen[arcs]
     w = np.flatnonzero(fixes.located & ((grow != 1.0) | has))
     if not len(w):
-        return fixes
+        return fixes, disp
     cov = fixes.cov.copy()
     cov[has] = fixes.stated[has]
     cov[w] *= grow[w][:, None, None]
@@ -343,7 +291,7 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
         when = b.epoch + np.round(tg[o] * 1e6).astype("timedelta64[us]")
         prob[o] = attribute(geometry, fixes.x[o], fixes.y[o], cov[o],
                             when.astype("datetime64[ns]"), params.attribution)
-    return replace(fixes, cov=cov)
+    return replace(fixes, cov=cov), disp
 
 
 def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
@@ -508,7 +456,7 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
 def fuse_batch(
     b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None,
     *, settle: Callable[[], object] | None = None, names: NDArray[Any] | None = None,
-    prior: Prior | None = None,
+    prior_samples: Prior | None = None, prior_errors: ErrorStats | None = None,
 ) -> FusionResult:
     """Group, locate and attribute one batch in a single partition; then, with
     ``params.calibration.enabled``, estimate every source's bias from the shared events
@@ -521,19 +469,24 @@ def fuse_batch(
     left (where a check gives back to the system what the pass before and the grouping
     freed: ~0.6 GB each at 907k reports, otherwise kept beside what the next stage
     allocates). With ``calibration.daily``, :func:`.calibration_days.fuse_daily` (sources
-    named by ``names``, default their indices; ``prior``: the earlier days' samples)."""
+    named by ``names``, default their indices; ``prior_samples``: the earlier days' samples).
+    ``prior_errors``: the error statistics of the days already fused
+    (:meth:`~.day_stats.ErrorStats.before`), read in place of the batch's for those days."""
     p = params or FusionParams()
     # an arrival that also gives a bearing would let an arc's fix reach the calibration
     lite = not (np.isfinite(b.arr) & np.isfinite(b.brg)).any()
-    res = _locate_attribute(b, _group(b, p.grouping, settle), geometry, p, finish=not lite)
+    res = _locate_attribute(b, _group(b, p.grouping, settle), geometry, p, finish=not lite,
+                            prior=prior_errors)
     cp = p.calibration
     if not cp.enabled or not len(b):
         return _finish(res, geometry, p) if lite else res
     if cp.daily:
         res, cal, made = fuse_daily(b, res, lambda nb: _locate_attribute(
-            nb, _group(nb, p.grouping, settle), geometry, p, finish=not lite),
+            nb, _group(nb, p.grouping, settle), geometry, p, finish=not lite,
+            prior=prior_errors),
             lambda nb: candidates(nb, p.grouping), cp, p.locate,
-            np.arange(int(b.source.max()) + 1).astype(str) if names is None else names, prior)
+            np.arange(int(b.source.max()) + 1).astype(str) if names is None else names,
+            prior_samples)
         return replace(_finish(res, geometry, p) if lite else res, calibration=cal,
                        day_samples=made)
     cal = calibrate(b, res.labels, res.fixes, candidates(b, p.grouping), cp, p.locate)
@@ -546,7 +499,7 @@ def fuse_batch(
         if settle is not None:
             settle()
         res = _locate_attribute(nb, _group(nb, p.grouping, settle), geometry, p,
-                                finish=not lite)
+                                finish=not lite, prior=prior_errors)
         cal = calibrate(nb, res.labels, res.fixes, candidates(nb, p.grouping), cp, p.locate,
                         correction)
     return replace(_finish(res, geometry, p) if lite else res, calibration=cal)

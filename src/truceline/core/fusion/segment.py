@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.day_stats import DayStats, by_day, group_days
 from truceline.core.fusion.locate import (
     M_BAND,
     M_BEARING,
@@ -30,7 +31,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> Fixes:
+def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
+                  prior: DayStats | None = None) -> tuple[Fixes, DayStats]:
     """Locate every unlocated group of one report that gives a bearing and a distance band,
     and state the ellipse of every such group (:attr:`Fixes.stated`, set once the groups are
     linked: :func:`~truceline.core.fusion.pipeline._widen`).
@@ -57,7 +59,11 @@ def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     ellipses changed which origins and impacts were joined (ARI by event -0.002, the worst
     seed's origin error / CRLB under ``coarse_bands`` 1.244 -> 1.268). The origins among them
     are attributed again with it, so attribution near the line stays undecided rather than
-    certain."""
+    certain.
+
+    ``prior``: the counts of the days already fused (:func:`lone_wild`, each group by its
+    UTC day: :func:`~.day_stats.group_days`); returned with the fixes, the counts per day it
+    read, ``prior``'s in place of the days it holds."""
     G = len(fixes.x)
     size = np.bincount(labels, minlength=G)
     first = np.full(G, len(b), np.int64)
@@ -68,8 +74,11 @@ def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     ok = (np.isfinite(b.ox[r]) & np.isfinite(b.brg[r]) & np.isfinite(b.dmin[r])
           & np.isfinite(b.dmax[r]) & (b.dmax[r] >= b.dmin[r]) & (b.dmin[r] >= 0))
     g, r = g[ok], r[ok]
+    days = group_days(b, labels, G, p.stats_by_day)
+    w, sd_wild, stats = lone_wild(b, labels, fixes, g, p, days, prior)
+    stats = stats.merged(prior)
     if not len(g):
-        return fixes
+        return fixes, stats
     k = b.k[r]
     mid = (b.dmin[r] + b.dmax[r]) / 2 * k
     ux, uy = np.sin(b.brg[r]), np.cos(b.brg[r])  # along the ray (grid east, north)
@@ -88,13 +97,12 @@ def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F
     located[gn] = True
     method[gn] = M_BEARING | M_BAND
     t0[gn] = b.t[rn]
-    w, sd_wild = lone_wild(b, labels, fixes, len(g), p)
     s_along = np.sqrt(((b.dmax[r] - b.dmin[r]) * k) ** 2 / 12.0 + (p.band_wall_frac * mid) ** 2)
     s_across = np.maximum(mid * np.sqrt((1.0 - w) * b.brg_sd[r] ** 2 + w * sd_wild**2), 1.0)
     stated = fixes.stated.copy() if len(fixes.stated) == G else np.full((G, 2, 2), np.nan)
     stated[g] = _ray_cov(s_along, s_across, ux, uy)
     return Fixes(x, y, t0, cv, located, method, fixes.rms, fixes.outlier, fixes.widen,
-                 stated)
+                 stated), stats
 
 
 def _ray_cov(s_along: F64, s_across: F64, ux: F64, uy: F64) -> F64:
@@ -106,10 +114,14 @@ def _ray_cov(s_along: F64, s_across: F64, ux: F64, uy: F64) -> F64:
     return cov
 
 
-def lone_wild(b: FireBatch, labels: I64, fixes: Fixes, n_lone: int, p: LocateParams
-              ) -> tuple[float, float]:
-    """The share ``w`` of wild bearings among the batch's ``n_lone`` lone reports and the wild
-    bearings' spread (radians, RMS), both from the batch itself.
+def lone_wild(b: FireBatch, labels: I64, fixes: Fixes, lone: I64, p: LocateParams,
+              days: I64 | None = None, prior: DayStats | None = None
+              ) -> tuple[F64, F64, DayStats]:
+    """The share ``w`` of wild bearings among the lone reports (the groups ``lone``) and the
+    wild bearings' spread (radians, RMS), both from the batch itself: for each lone group,
+    from the days up to its own (``days``: each group's; without them the batch is one day),
+    with ``prior``'s rows in place of the days it holds (:mod:`.day_stats`); and the counts
+    per day they read.
 
     Where a group has three or more bearings the robust fit finds its wild ones (flagged
     outliers, beyond ``outlier_sigma``): their share there estimates the wild rate ``q`` of
@@ -124,20 +136,30 @@ def lone_wild(b: FireBatch, labels: I64, fixes: Fixes, n_lone: int, p: LocatePar
     where 2 % of 1,602 were wild), so most wild bearings are among the lone ones."""
     has = np.isfinite(b.brg) & np.isfinite(b.ox) & np.isfinite(b.oy)
     G = len(fixes.x)
+    day = np.zeros(G, np.int64) if days is None else days
     n_brg = np.bincount(labels, has, minlength=G)
     in_fix = has & fixes.located[labels]
     in3 = in_fix & (n_brg[labels] >= 3)
     f3 = in3 & fixes.outlier
     flag = in_fix & fixes.outlier & (n_brg[labels] >= 2)
-    if not n_lone:
-        return p.wild_bearing_rate, float(np.radians(p.wild_bearing_sd_deg))
-    rate = p.wild_bearing_rate
-    if int(f3.sum()) >= p.min_wild:
-        rate = max(float(f3.sum()) / int(in3.sum()), rate)
-    sd = float(np.radians(p.wild_bearing_sd_deg))
-    if int(flag.sum()) >= p.min_wild:
-        gi = labels[flag]
-        az = np.arctan2(fixes.x[gi] - b.ox[flag], fixes.y[gi] - b.oy[flag])
-        sd = float(np.sqrt(np.mean(np.angle(np.exp(1j * (az - b.brg[flag]))) ** 2)))
-    w = (rate * int(has.sum()) - int(flag.sum())) / n_lone
-    return float(np.clip(w, rate, p.max_lone_wild)), sd
+    sq = np.zeros(len(b))
+    gi = labels[flag]
+    az = np.arctan2(fixes.x[gi] - b.ox[flag], fixes.y[gi] - b.oy[flag])
+    sq[flag] = np.angle(np.exp(1j * (az - b.brg[flag]))) ** 2
+    rows = np.flatnonzero(has)
+    cols = np.zeros((len(rows) + len(lone), 6))
+    cols[:len(rows), :5] = np.column_stack([f3[rows], in3[rows], flag[rows], sq[rows],
+                                            np.ones(len(rows))])
+    cols[len(rows):, 5] = 1.0
+    stats = by_day(np.concatenate([day[labels[rows]], day[lone]]), cols)
+    if not len(lone):
+        return np.zeros(0), np.zeros(0), stats
+    u_days, u_at = np.unique(day[lone], return_inverse=True)
+    n_f3, n_in3, n_flag, ssq, n_has, n_lone = stats.merged(prior).pooled(u_days, 6).T
+    rate = np.where(n_f3 >= p.min_wild,
+                    np.maximum(n_f3 / np.maximum(n_in3, 1.0), p.wild_bearing_rate),
+                    p.wild_bearing_rate)
+    sd = np.where(n_flag >= p.min_wild, np.sqrt(ssq / np.maximum(n_flag, 1.0)),
+                  np.radians(p.wild_bearing_sd_deg))
+    w = np.clip((rate * n_has - n_flag) / np.maximum(n_lone, 1.0), rate, p.max_lone_wild)
+    return w[u_at], sd[u_at], stats

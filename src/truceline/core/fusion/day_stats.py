@@ -1,0 +1,100 @@
+"""What the batch measures of its own errors, kept per UTC day and pooled causally.
+
+The ellipses' scale (:mod:`.dispersion`) and the lone bearings' wild share and spread
+(:mod:`.segment`) are estimated from the batch's own fits. Estimated over the whole batch, a
+day fused alone measures them on its own fits and states other ellipses than its month
+(docs/partitions.md, blocker 5). Here each estimate reads *sufficient statistics* kept per UTC
+day (days counted from :data:`~.batch.TIME_ORIGIN`: :meth:`~.batch.FireBatch.periods`), and
+day ``d`` reads them summed over the days ``<= d``: adding a later day changes no earlier one,
+and a day fused again, given the earlier days' statistics as its ``prior``, reads what the run
+read. Each statistic is a sum (counts, and sums over a day's fits taken in a canonical order),
+so the days' rows add exactly the same way in a day's batch and in the month's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion.batch import FireBatch
+
+__all__ = ["DayStats", "ErrorStats", "by_day", "group_days"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class DayStats:
+    """One row of summed statistics per UTC day: ``days`` ascending, ``values`` ``(D, k)``."""
+
+    days: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    values: F64 = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def merged(self, prior: DayStats | None) -> DayStats:
+        """These rows with ``prior``'s in place of any day ``prior`` holds: a day already
+        fused keeps what it measured then, not the part of it a batch's halo sees again."""
+        if prior is None or not len(prior.days):
+            return self
+        if not len(self.days):
+            return prior
+        mine = ~np.isin(self.days, prior.days)
+        days = np.concatenate([prior.days, self.days[mine]])
+        values = np.concatenate([prior.values, self.values[mine]])
+        order = np.argsort(days, kind="stable")
+        return DayStats(days[order], values[order])
+
+    def before(self, day: int) -> DayStats:
+        """The rows of the days before ``day``: what a re-fusion of ``day`` takes as prior."""
+        m = self.days < day
+        return DayStats(self.days[m], self.values[m])
+
+    def pooled(self, days: I64, width: int) -> F64:
+        """``(len(days), width)``: the rows summed over every day ``<=`` each of ``days``, in
+        day order (zeros before the first)."""
+        out = np.zeros((len(days), width))
+        if not len(self.days):
+            return out
+        cum = np.cumsum(self.values, axis=0)  # sequential: the same sums for the same rows
+        at = np.searchsorted(self.days, days, side="right") - 1
+        out[at >= 0] = cum[at[at >= 0]]
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorStats:
+    """The statistics fusion measured per day: the redundant fits' (:mod:`.dispersion`) and
+    the bearings' (:mod:`.segment`). A store keeps them per day, so that day ``d`` can be
+    fused again with ``prior = stats.before(d)``."""
+
+    dispersion: DayStats = field(default_factory=DayStats)
+    lone: DayStats = field(default_factory=DayStats)
+
+    def before(self, day: int) -> ErrorStats:
+        return ErrorStats(self.dispersion.before(day), self.lone.before(day))
+
+
+def group_days(b: FireBatch, labels: I64, G: int, by_day: bool = True) -> I64:
+    """The UTC day of each group's earliest report (the day that owns it: docs/partitions.md),
+    or 0 for every group where the batch is pooled whole (``by_day`` off)."""
+    if not by_day or not G:
+        return np.zeros(G, np.int64)
+    first = np.full(G, np.inf)
+    np.minimum.at(first, labels, b.t)
+    return b.periods(np.where(np.isfinite(first), first, 0.0), 86_400.0)
+
+
+def by_day(day: I64, columns: F64) -> DayStats:
+    """Sum ``columns`` ``(n, k)`` over the rows of each day; each day's rows summed sorted
+    (lexicographically by column), so the sums do not depend on the order groups came in."""
+    if not len(day):
+        return DayStats(np.zeros(0, np.int64), np.zeros((0, columns.shape[1])))
+    keys = [columns[:, j] for j in range(columns.shape[1] - 1, -1, -1)]
+    order = np.lexsort((*keys, day))
+    day, columns = day[order], columns[order]
+    days, start = np.unique(day, return_index=True)
+    stop = np.r_[start[1:], len(day)]
+    values = np.stack([columns[a:z].sum(axis=0) for a, z in zip(start, stop, strict=True)])
+    return DayStats(days, values)
