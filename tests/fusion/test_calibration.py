@@ -27,10 +27,11 @@ def week(
     bias: dict[str, float],
     seed: int,
     wild: dict[str, int] | None = None,
+    errors: dict[str, list[float]] | None = None,
 ) -> tuple[Reports, list[tuple[float, float]]]:
     """``n_events`` origins near the centre, 20 minutes apart, each seen by the four posts
     (bearing sd 2°); ``bias`` adds a constant to a post's every bearing, ``wild`` makes the
-    first few of a post's bearings 40° off."""
+    first few of a post's bearings 40° off, ``errors`` gives a post's every error."""
     rng = np.random.default_rng(seed)
     r, targets = Reports(), []
     for e in range(n_events):
@@ -40,6 +41,8 @@ def week(
             err = rng.normal(0, 2.0) + bias.get(name, 0.0)
             if e < (wild or {}).get(name, 0):
                 err = 40.0
+            if errors and name in errors:
+                err = errors[name][e]
             bearing_report(r, e, post, target, e * 1_200.0, 2.0, rng, source=name, error_deg=err)
     return r, targets
 
@@ -100,6 +103,22 @@ def test_too_few_events_are_not_flagged():
     assert cal.used[p0] == 2 < CalibrationParams().min_events
     assert cal.bias_deg[p0] > 3.0  # estimated, but two events do not show it
     assert not cal.flagged.any()
+
+
+def test_a_scatter_within_chance_does_not_widen_the_standard_error():
+    """Twelve samples 4.5° off, four of them 7° either side: their scatter about the mean is
+    within chance at 99 % (chi-square on 11 degrees of freedom), so the bias's standard
+    error is the samples' own (1.29°: 3.6 se); widened by that scatter, as every scatter
+    above 1 once was, it was 1.56° and the bias showed at 2.99 se, not flagged."""
+    dev = [7.0, -7.0, 7.0, -7.0] + [0.0] * 8
+    r, _ = week(12, {}, seed=11, errors={"p0": [4.5 + d for d in dev]})
+    res = fuse_batch(r.batch(), None)
+    cal = res.calibration
+    p0 = by_source(res, "p0")
+    assert cal.used[p0] == 12 and cal.flagged[p0]
+    assert abs(cal.bias_deg[p0] - 4.5) < 1.0
+    assert cal.bias_se_deg[p0] < 1.4
+    assert not np.delete(cal.flagged, p0).any()
 
 
 def test_a_clock_offset_is_estimated_from_the_arrays_emission_times():

@@ -9,11 +9,13 @@ bearing cannot pull the reference it is measured against), and the signed, wrapp
 ``reported - azimuth to that fix`` is one sample of the source's bias, with the variance of
 the bearing plus the fix's own uncertainty across the ray. A source's bias is the weighted
 mean of its samples within ``inlier_sigma`` of their median (wild bearings, 20-90° off, do not
-count), with a standard error widened where the samples scatter more than their sds say and
-by the references' own systematic error (``systematic_deg``), which no number of events
-averages out. It
-is *flagged* when it has at least ``min_events`` samples and its bias exceeds both
-``floor_deg`` and ``flag_se`` standard errors; the pipeline then subtracts the bias from that
+count), with a standard error widened where the samples scatter more than their sds say
+beyond chance (chi-square test at 99 %, as a fix's covariance) and by the references' own
+systematic error (``systematic_deg``), which no number of events averages out. It is
+*flagged* when it has at least ``min_events`` samples and its bias exceeds both
+``floor_deg`` and ``flag_se`` standard errors: under no bias, with the
+samples' errors as stated, ``|bias| / se`` is about a standard normal or narrower, so a source is
+flagged falsely with probability at most 0.27 %; the pipeline then subtracts the bias from that
 source's bearings and fuses again (:func:`~truceline.core.fusion.pipeline.fuse_batch`).
 
 The clock offset is the median of ``report time - (emission time + sound travel)`` over the
@@ -32,7 +34,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import Candidates, FireBatch
-from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
+from truceline.core.fusion.locate import (
+    M_ARRIVAL,
+    Fixes,
+    LocateParams,
+    locate,
+    unit_variance_factor,
+)
 
 __all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "corrected", "estimate", "shown"]
 
@@ -51,7 +59,9 @@ class CalibrationParams:
     passes: int = 3
     #: A bias is flagged only with at least this many samples (events shared with others;
     #: three, so that their median still rejects a wild one: with two, an unbiased post of a
-    #: simulated week was flagged at -35° from two wild bearings) ...
+    #: simulated week was flagged at -35° from two wild bearings, and even two that agree
+    #: flagged three honest posts of the wind and wild-bearing weeks, 3-5 se from two
+    #: references off by more than their covariance said) ...
     min_events: int = 3
     #: ... only beyond this size (degrees: below it a compass is within its maker's spec) ...
     floor_deg: float = 2.0
@@ -252,7 +262,11 @@ def estimate(src: I64, res: F64, var: F64, S: int, p: CalibrationParams
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(src, w * res, minlength=S) / sw
         chi = np.bincount(src, w * (res - np.nan_to_num(mean)[src]) ** 2, minlength=S)
-        scatter = np.maximum(1.0, chi / np.maximum(n_in - 1, 1))
+        # widened only where the samples disagree beyond chance (99 %), as a fix's covariance
+        # is: widened by every sample's scatter above 1, a post 5.8° off was missed at 2.99
+        # se, its one sample at 3.3 sigma (chi-square 15.4 on 7 degrees of freedom) taken as
+        # everyone's spread
+        scatter = unit_variance_factor(chi, n_in - 1)
         se = np.sqrt(scatter / sw)
     se_deg = np.where(n_in > 1, np.hypot(np.degrees(se), p.systematic_deg), np.nan)
     return n_in.astype(np.int64), np.degrees(mean), se_deg
