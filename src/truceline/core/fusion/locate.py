@@ -118,6 +118,8 @@ class LocateParams:
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
+    #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
+    band_step: bool = True
 
 
 @dataclass(frozen=True)
