@@ -124,6 +124,8 @@ class LocateParams:
     #: the first days, pooled over fewer fits, stated narrower ellipses (BENCHMARKS.md,
     #: session 18, hA: `wild_bearings` seed 1's origins inside 0.929 -> 0.919).
     stats_by_day: bool = False
+    #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
+    band_step: bool = True
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion import kernels
 from truceline.core.fusion.attribution import AttributionParams, attribute
+from truceline.core.fusion.bands import band_step
 from truceline.core.fusion.batch import (
     ROLE_ANY,
     ROLE_IMPACT,
@@ -267,7 +268,8 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
            arcs: I64, partner: I64, prior: DayStats) -> tuple[Fixes, DayStats]:
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
     that rest on three arrival times or a bearing and two, or on one bearing and its band
-    (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), set once the
+    (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), or that a distance band placed
+    (:mod:`.bands`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
     in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
     launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`);
@@ -280,10 +282,15 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     factor, disp = stated_by_day(b, labels, fixes, params.locate, partner, prior)
     grow = fixes.widen * factor
     grow[arcs] = fixes.widen[arcs]
-    w = np.flatnonzero(fixes.located & ((grow != 1.0) | has))
+    step = (band_step(b, labels, fixes, params.locate) if params.locate.band_step
+            else np.zeros((len(fixes.x), 2, 2)))
+    step[has] = 0.0
+    step[arcs] = 0.0
+    moved = (step != 0.0).any(axis=(1, 2))
+    w = np.flatnonzero(fixes.located & ((grow != 1.0) | has | moved))
     if not len(w):
         return fixes, disp
-    cov = fixes.cov.copy()
+    cov = fixes.cov + step
     cov[has] = fixes.stated[has]
     cov[w] *= grow[w][:, None, None]
     o = w[role[w] == ROLE_ORIGIN]
