@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
@@ -40,6 +38,7 @@ from truceline.core.fusion.graph import (
     _Units,
     _units_of_reports,
     candidate_edges,
+    near_pairs,
 )
 from truceline.core.fusion.split import SMALL, split_large
 
@@ -158,9 +157,10 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
 
     m = len(rows)
-    # each column gathered once: the arrival rows are spread over the batch, so a gather
-    # misses the cache on nearly every row
-    ox, oy, arr, c, source = b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows], b.source[rows]
+    # the arrival rows' columns gathered once (the splits and fixes below take theirs from
+    # these): the rows are spread over the batch, so a gather misses the cache on nearly each
+    ab, acd = b.take(rows, numbers_only=True), cd.take(rows)
+    ox, oy, arr, c, source = ab.ox, ab.oy, ab.arr, ab.c, ab.source
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
     # (arrivals further apart than the sweep's radius in time are never paired anyway)
     wmax = min(1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s,
@@ -168,7 +168,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     zero = np.zeros(m)
     au = _Units.of(ox, oy, zero, zero, zero, arr, arr + wmax, np.full(m, ROLE_ANY, np.int8),
                    source[:, None], arr, ox, oy, c)
-    lab = _split_mixed(b, cd, p, rows, _cluster(au, 1, p)[0]) if m else np.zeros(0, np.int64)
+    lab = _split_mixed(ab, acd, p, _cluster(au, 1, p)[0]) if m else np.zeros(0, np.int64)
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     cx = np.bincount(lab, ox, minlength=G) / np.maximum(size, 1)
@@ -177,8 +177,8 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     big = size >= 3
     keep = np.flatnonzero(big[lab])
     # linking needs the fix to metres, not millimetres
-    fx = locate(b.take(rows[keep], numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
-                cd.take(rows[keep]), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
+    fx = locate(ab.take(keep, numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
+                acd.take(keep), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
                                                   converged_m=0.5, converged_s=5e-4,
                                                   two_roots=False))
     fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
@@ -253,7 +253,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     a_label[fx_ids] = ulab[len(rrows):]
     if len(vague) and U:
         qj = ulab[qj]
-        pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
+        pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
         same = _same_sound(b, arows, alab, vague, fx_ids, fixed_units, ulab[len(rrows):],
@@ -303,8 +303,8 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     return kernels.first_seen(label)
 
 
-def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab: I64) -> I64:
-    """Arrival groups that span two or more arrays (sensors within ``sub_array_m`` of each
+def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I64:
+    """Arrival groups (``lab``, of every report of ``b``: the arrival rows alone) that span two or more arrays (sensors within ``sub_array_m`` of each
     other) and whose joint fit fails or rejects an arrival, split into their arrays (where no
     array holds three arrivals, only on a misfit beyond ``mixed_sound_sigma``).
 
@@ -333,10 +333,10 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     G = int(lab.max()) + 1
     # groups of four or more arrivals; where a wind is unknown, a joint fit's misfit at this
     # stage is the wind's as much as another sound's, up to ``wind_frac`` of the travel time
-    windless = np.bincount(lab, ~b.wind_known[rows], minlength=G) > 0
+    windless = np.bincount(lab, ~b.wind_known, minlength=G) > 0
     cand = np.flatnonzero(np.bincount(lab, minlength=G)[lab] >= 4)
     # one array for sure where every sensor is within half the distance of the centre
-    ox, oy = b.ox[rows[cand]], b.oy[rows[cand]]
+    ox, oy = b.ox[cand], b.oy[cand]
     size = np.maximum(np.bincount(lab[cand], minlength=G), 1)
     mx = np.bincount(lab[cand], ox, minlength=G) / size
     my = np.bincount(lab[cand], oy, minlength=G) / size
@@ -345,23 +345,20 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     cand = cand[far[lab[cand]] > p.sub_array_m / 2]
     if not len(cand):
         return lab
-    # pairs only within a group: the group as a third coordinate far beyond the radius (one
-    # sensor hears many events, so pairs across groups would grow with the square of them)
-    xyz = np.column_stack([b.ox[rows[cand]], b.oy[rows[cand]],
-                           lab[cand] * (4.0 * p.sub_array_m)])
-    pr = cKDTree(xyz).query_pairs(p.sub_array_m, output_type="ndarray")
+    # the sensors within ``sub_array_m`` of each other, pairs only within a group (one sensor
+    # hears many events, so pairs across groups would grow with the square of them)
     n = len(cand)
-    _, comp = connected_components(coo_matrix(
-        (np.ones(len(pr)), (pr[:, 0], pr[:, 1])), shape=(n, n)), directed=False)
-    parts = np.bincount(np.unique(lab[cand] * n + comp) // n, minlength=G)
+    _, comp = kernels.components(n, *near_pairs(lab[cand], b.ox[cand], b.oy[cand],
+                                                p.sub_array_m))
+    parts = np.bincount(_distinct(lab[cand] * n + comp) // n, minlength=G)
     sel = cand[parts[lab[cand]] >= 2]
     if not len(sel):
         return lab
     _, g = np.unique(lab[sel], return_inverse=True)
     lp = LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
                       two_roots=False)
-    sb = b.take(rows[sel], numbers_only=True)
-    fx = locate(sb, g, cd.take(rows[sel]), lp)
+    sb = b.take(sel, numbers_only=True)
+    fx = locate(sb, g, cd.take(sel), lp)
     rw, _ = measurement_rows(sb, g)
     r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
     K = len(fx.located)
@@ -386,7 +383,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     de = np.abs(e - (np.bincount(key, e) / na)[key]) \
         - p.wind_frac * np.abs(tv - (np.bincount(key, tv) / na)[key])
     np.maximum.at(excess, rw.g[ka], de)
-    wl = windless[np.unique(lab[sel])]
+    wl = windless[_distinct(lab[sel])]
     gross = np.where(wl, excess > p.tdoa_slack_s, worst > p.mixed_sound_sigma)
     # where no array of the group holds three arrivals, its parts could not be located alone:
     # split, the sound is lost, so only a gross misfit splits it (and, the wind unknown, not
@@ -453,7 +450,7 @@ def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu
     tol = tol + np.where(calm[f] & b.wind_known[r], 0.0, p.wind_frac * da / b.c[r])
     fits = np.abs(b.arr[r] - t0 - travel) <= tol
     entry_ok = np.bincount(ek, ~fits, minlength=len(fk)) == 0
-    ok[np.unique(pk)] = False
+    ok[_distinct(pk)] = False
     ok[pk[entry_ok]] = True
     return ok
 
@@ -462,3 +459,10 @@ def _bounds(lab: I64, G: int) -> I64:
     """Where each label's rows start in ``lab`` sorted stably (labels 0..G-1), and the end:
     label ``g`` holds sorted rows ``[out[g], out[g + 1])``."""
     return np.concatenate([[0], np.cumsum(np.bincount(lab, minlength=G))]).astype(np.int64)
+
+
+def _distinct(x: I64) -> I64:
+    """The sorted distinct values of the integers ``x``, as ``np.unique(x)`` gives them, by a
+    sort: numpy 2's hashed ``unique`` took 10-20x longer on these keys (tens of thousands)."""
+    s = np.sort(x)
+    return s[np.concatenate([s[:1] == s[:1], s[1:] != s[:-1]])]
