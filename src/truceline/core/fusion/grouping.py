@@ -358,8 +358,9 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I
     lp = LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
                       two_roots=False)
     sb = b.take(sel, numbers_only=True)
-    fx = locate(sb, g, cd.take(sel), lp)
-    rw, _ = measurement_rows(sb, g)
+    measured = measurement_rows(sb, g)
+    fx = locate(sb, g, cd.take(sel), lp, measured)
+    rw = measured[0]
     r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
     K = len(fx.located)
     worst = np.zeros(K)
