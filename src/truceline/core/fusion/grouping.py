@@ -26,6 +26,8 @@ sound travel time). Then:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
@@ -41,6 +43,9 @@ from truceline.core.fusion.graph import (
     near_pairs,
 )
 from truceline.core.fusion.split import SMALL, split_large
+
+if TYPE_CHECKING:
+    from truceline.core.fusion.locate import Fixes
 
 __all__ = ["group"]
 
@@ -168,25 +173,33 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     zero = np.zeros(m)
     au = _Units.of(ox, oy, zero, zero, zero, arr, arr + wmax, np.full(m, ROLE_ANY, np.int8),
                    source[:, None], arr, ox, oy, c)
-    lab = _split_mixed(ab, acd, p, _cluster(au, 1, p)[0]) if m else np.zeros(0, np.int64)
+    lab, fitted = (_split_mixed(ab, acd, p, _cluster(au, 1, p)[0]) if m
+                   else (np.zeros(0, np.int64), None))
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     cx = np.bincount(lab, ox, minlength=G) / np.maximum(size, 1)
     cy = np.bincount(lab, oy, minlength=G) / np.maximum(size, 1)
-    # only groups of three or more arrivals can be fixed: the others are not located at all
-    big = size >= 3
-    keep = np.flatnonzero(big[lab])
+    # only groups of three or more arrivals can be fixed: the others are not located at all;
+    # those the split fitted and left whole keep that fit (the same rows, the same numbers)
+    todo = size >= 3
+    fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
+    fixed = np.zeros(G, bool)
+    fcov = np.zeros((G, 2, 2))
+    if fitted is not None:
+        at, k, fk = fitted
+        todo[at] = False
+        fx_x[at], fx_y[at], fx_t0[at] = fk.x[k], fk.y[k], fk.t0[k]
+        fixed[at], fcov[at] = fk.located[k], fk.cov[k]
+    keep = np.flatnonzero(todo[lab])
     # linking needs the fix to metres, not millimetres
-    fx = locate(ab.take(keep, numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
+    fx = locate(ab.take(keep, numbers_only=True), (np.cumsum(todo) - 1)[lab[keep]],
                 acd.take(keep), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
                                                   converged_m=0.5, converged_s=5e-4,
                                                   two_roots=False))
-    fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
-    fx_x[big], fx_y[big], fx_t0[big] = fx.x, fx.y, fx.t0
-    fixed = np.zeros(G, bool)
-    fixed[big] = fx.located
+    fx_x[todo], fx_y[todo], fx_t0[todo] = fx.x, fx.y, fx.t0
+    fixed[todo], fcov[todo] = fx.located, fx.cov
     cov = np.zeros((G, 2, 2))
-    cov[fixed] = fx.cov[fx.located] * p.arrival_fix_inflation
+    cov[fixed] = fcov[fixed] * p.arrival_fix_inflation
     # A small array ranges badly and non-linearly (the likelihood is a banana, not an
     # ellipse): along the line of sight from the array, allow at least ``arrival_range_frac``
     # of the range, across it the fix's own spread.
@@ -303,7 +316,8 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     return kernels.first_seen(label)
 
 
-def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I64:
+def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
+                 ) -> tuple[I64, tuple[I64, I64, Fixes] | None]:
     """Arrival groups (``lab``, of every report of ``b``: the arrival rows alone) that span two or more arrays (sensors within ``sub_array_m`` of each
     other) and whose joint fit fails or rejects an arrival, split into their arrays (where no
     array holds three arrivals, only on a misfit beyond ``mixed_sound_sigma``).
@@ -321,6 +335,11 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I
     share the wind's direction, so the wind barely moves their differences). Until
     2026-12-04 such groups were never tested, and under the simulated weeks' unreported wind
     each array's launch stayed with the other array's burst.
+
+    Returns the labels, and the fits of the groups it tested and left whole: their new
+    labels, their places in the fits, the fits (``None`` where it tested none). A group's
+    fit rests on its rows alone, so :func:`_arrival_units` takes these instead of fitting
+    the same rows again.
     """
     from truceline.core.fusion import locate_kernels as lk
     from truceline.core.fusion.locate import (  # locate imports grouping
@@ -344,7 +363,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I
     np.maximum.at(far, lab[cand], np.hypot(ox - mx[lab[cand]], oy - my[lab[cand]]))
     cand = cand[far[lab[cand]] > p.sub_array_m / 2]
     if not len(cand):
-        return lab
+        return lab, None
     # the sensors within ``sub_array_m`` of each other, pairs only within a group (one sensor
     # hears many events, so pairs across groups would grow with the square of them)
     n = len(cand)
@@ -353,7 +372,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I
     parts = np.bincount(_distinct(lab[cand] * n + comp) // n, minlength=G)
     sel = cand[parts[lab[cand]] >= 2]
     if not len(sel):
-        return lab
+        return lab, None
     _, g = np.unique(lab[sel], return_inverse=True)
     lp = LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
                       two_roots=False)
@@ -396,7 +415,11 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64) -> I
     go = mixed[g]
     out = lab.copy()
     out[sel[go]] = G + comp_of[sel[go]]
-    return np.unique(out, return_inverse=True)[1].astype(np.int64)
+    new = np.unique(out, return_inverse=True)[1].astype(np.int64)
+    whole = np.flatnonzero(~mixed)
+    first = np.empty(K, np.int64)
+    first[g[::-1]] = sel[::-1]
+    return new, (new[first[whole]], whole, fx)
 
 
 def _expand(lo: I64, n: I64) -> tuple[I64, I64]:
