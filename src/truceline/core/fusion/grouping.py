@@ -318,9 +318,10 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
 
 def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
                  ) -> tuple[I64, tuple[I64, I64, Fixes] | None]:
-    """Arrival groups (``lab``, of every report of ``b``: the arrival rows alone) that span two or more arrays (sensors within ``sub_array_m`` of each
-    other) and whose joint fit fails or rejects an arrival, split into their arrays (where no
-    array holds three arrivals, only on a misfit beyond ``mixed_sound_sigma``).
+    """Arrival groups (``lab``, one per report of ``b``: the arrival rows alone) that span two
+    or more arrays (sensors within ``sub_array_m`` of each other) and whose joint fit fails or
+    rejects an arrival, split into their arrays (where no array holds three arrivals, only on
+    a misfit beyond ``mixed_sound_sigma``).
 
     The TDOA limit between two arrays 14 km apart is 40 s: the launch at one and the burst
     at the other pass it, and complete linkage cannot tell them apart. Their joint fit then
