@@ -26,9 +26,11 @@ sound travel time). Then:
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
@@ -383,15 +385,13 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     rw = measured[0]
     r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
     K = len(fx.located)
-    worst = np.zeros(K)
-    np.maximum.at(worst, rw.g, np.abs(r))
+    worst = _max_at(np.zeros(K), rw.g, np.abs(r))
     # the unknown wind's share (s): a wind up to ~7 m/s moves an arrival by ``wind_frac`` of
     # its travel time, hundreds of the jitter's sds; another sound misses by seconds
     arr_rows = rw.typ == lk.ARR
     travel = np.hypot(fx.x[rw.g] - rw.ox, fx.y[rw.g] - rw.oy) / rw.c
-    excess = np.zeros(K)
-    np.maximum.at(excess, rw.g[arr_rows], (np.abs(r[arr_rows]) * lp.arrival_sd_s
-                  - p.wind_frac * np.nan_to_num(travel[arr_rows], nan=np.inf)))
+    excess = _max_at(np.zeros(K), rw.g[arr_rows], (np.abs(r[arr_rows]) * lp.arrival_sd_s
+                     - p.wind_frac * np.nan_to_num(travel[arr_rows], nan=np.inf)))
     comp_of = np.full(len(lab), -1, np.int64)
     comp_of[cand] = comp
     # within one array the wind barely moves the differences (its paths share a direction):
@@ -403,14 +403,13 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     e, tv = r[ka] * lp.arrival_sd_s, np.nan_to_num(travel[ka], nan=1e9)
     de = np.abs(e - (np.bincount(key, e) / na)[key]) \
         - p.wind_frac * np.abs(tv - (np.bincount(key, tv) / na)[key])
-    np.maximum.at(excess, rw.g[ka], de)
+    _max_at(excess, rw.g[ka], de)
     wl = windless[_distinct(lab[sel])]
     gross = np.where(wl, excess > p.tdoa_slack_s, worst > p.mixed_sound_sigma)
     # where no array of the group holds three arrivals, its parts could not be located alone:
     # split, the sound is lost, so only a gross misfit splits it (and, the wind unknown, not
     # a fit that fails: the wind may be why)
-    fixable = np.zeros(K, bool)
-    np.logical_or.at(fixable, g, np.bincount(comp)[comp_of[sel]] >= 3)
+    fixable = np.bincount(g, np.bincount(comp)[comp_of[sel]] >= 3, minlength=K) > 0
     mixed = (~fx.located & (fixable | ~wl)) | gross \
         | ((worst > lp.outlier_sigma) & fixable & ~wl)
     go = mixed[g]
@@ -491,3 +490,14 @@ def _distinct(x: I64) -> I64:
     sort: numpy 2's hashed ``unique`` took 10-20x longer on these keys (tens of thousands)."""
     s = np.sort(x)
     return s[np.concatenate([s[:1] == s[:1], s[1:] != s[:-1]])]
+
+
+@njit(cache=True, error_model="numpy")
+def _max_at(out: F64, at: I64, v: F64) -> F64:
+    """``np.maximum.at(out, at, v)`` (NaN wins, as there) in one compiled pass, returning
+    ``out``: numpy's ``ufunc.at`` took several times longer on the arrival rows."""
+    for q in range(len(at)):
+        k = at[q]
+        if not (out[k] > v[q] or math.isnan(out[k])):  # numpy's rule: ties take ``v``
+            out[k] = v[q]
+    return out
