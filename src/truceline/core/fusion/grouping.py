@@ -362,8 +362,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     size = np.maximum(np.bincount(lab[cand], minlength=G), 1)
     mx = np.bincount(lab[cand], ox, minlength=G) / size
     my = np.bincount(lab[cand], oy, minlength=G) / size
-    far = np.zeros(G)
-    np.maximum.at(far, lab[cand], np.hypot(ox - mx[lab[cand]], oy - my[lab[cand]]))
+    far = _max_at(np.zeros(G), lab[cand], np.hypot(ox - mx[lab[cand]], oy - my[lab[cand]]))
     cand = cand[far[lab[cand]] > p.sub_array_m / 2]
     if not len(cand):
         return lab, None
