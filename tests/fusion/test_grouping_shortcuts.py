@@ -15,6 +15,8 @@ from truceline.core.fusion.grouping import (
     _arrival_scale_s,
     _arrival_units,
     _cluster,
+    _distinct,
+    _max_at,
     _split_mixed,
 )
 from truceline.core.fusion.locate import LocateParams, locate, measurement_rows
@@ -41,6 +43,23 @@ def test_near_pairs_are_the_kd_trees_pairs_within_each_group():
     _, want = connected_components(coo_matrix((np.ones(len(tree)), (tree[:, 0], tree[:, 1])),
                                               shape=(n, n)), directed=False)
     assert (kernels.components(n, ei, ej)[1] == want).all()
+
+
+def test_max_at_and_distinct_give_numpys_bits():
+    """``_max_at`` as ``np.maximum.at`` (NaN wins, ties take the new value: signed zeros
+    show it) and ``_distinct`` as ``np.unique``, empty inputs included."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        k, n = int(rng.integers(1, 12)), int(rng.integers(0, 60))
+        at = rng.integers(0, k, n)
+        v = rng.choice([np.nan, -0.0, 0.0, np.inf, -1.0, 0.5, 2.0], n)
+        init = rng.choice([0.0, -0.0, np.nan, -np.inf, 1.0], k)
+        want = init.copy()
+        with np.errstate(invalid="ignore"):
+            np.maximum.at(want, at, v)
+        assert _max_at(init.copy(), at, v).tobytes() == want.tobytes()
+        keys = rng.integers(-5, 20, n)
+        assert np.array_equal(_distinct(keys), np.unique(keys))
 
 
 def _arrays_hearing(n_bangs: int) -> Reports:
