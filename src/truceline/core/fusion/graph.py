@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
@@ -173,3 +174,39 @@ def _knn_pairs(z: F64, k_nb: int, radius: float) -> tuple[I64, I64]:
     seen[rev] = (nb[dst[rev]] == src[rev][:, None]).any(axis=1)
     src, dst = src[~seen], dst[~seen]
     return np.minimum(src, dst), np.maximum(src, dst)
+
+
+@njit(cache=True, error_model="numpy")
+def near_pairs(g: I64, x: F64, y: F64, r: float) -> tuple[I64, I64]:
+    """Each pair ``(i, j)``, ``i < j``, of points of one group ``g`` within ``r`` of each other
+    (as cKDTree's ``query_pairs`` tests it: ``dx**2 + dy**2 <= r**2``). Groups are a handful of
+    points each, so every pair within one is tested: no tree to build."""
+    order = np.argsort(g, kind="mergesort")
+    n = len(g)
+    total = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and g[order[e]] == g[order[s]]:
+            e += 1
+        total += (e - s) * (e - s - 1) // 2
+        s = e
+    ei = np.empty(total, np.int64)
+    ej = np.empty(total, np.int64)
+    r2 = r * r
+    k = 0
+    s = 0
+    while s < n:
+        e = s + 1
+        while e < n and g[order[e]] == g[order[s]]:
+            e += 1
+        for a in range(s, e):
+            i = order[a]
+            for q in range(a + 1, e):
+                j = order[q]
+                dx, dy = x[i] - x[j], y[i] - y[j]
+                if dx * dx + dy * dy <= r2:
+                    ei[k], ej[k] = min(i, j), max(i, j)
+                    k += 1
+        s = e
+    return ei[:k], ej[:k]

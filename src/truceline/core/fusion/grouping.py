@@ -26,10 +26,12 @@ sound travel time). Then:
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
@@ -40,8 +42,12 @@ from truceline.core.fusion.graph import (
     _Units,
     _units_of_reports,
     candidate_edges,
+    near_pairs,
 )
 from truceline.core.fusion.split import SMALL, split_large
+
+if TYPE_CHECKING:
+    from truceline.core.fusion.locate import Fixes
 
 __all__ = ["group"]
 
@@ -158,9 +164,10 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
 
     m = len(rows)
-    # each column gathered once: the arrival rows are spread over the batch, so a gather
-    # misses the cache on nearly every row
-    ox, oy, arr, c, source = b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows], b.source[rows]
+    # the arrival rows' columns gathered once (the splits and fixes below take theirs from
+    # these): the rows are spread over the batch, so a gather misses the cache on nearly each
+    ab, acd = b.take(rows, numbers_only=True), cd.take(rows)
+    ox, oy, arr, c, source = ab.ox, ab.oy, ab.arr, ab.c, ab.source
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
     # (arrivals further apart than the sweep's radius in time are never paired anyway)
     wmax = min(1.03 * p.array_span_m / float(c.min()) + p.tdoa_slack_s,
@@ -168,25 +175,33 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     zero = np.zeros(m)
     au = _Units.of(ox, oy, zero, zero, zero, arr, arr + wmax, np.full(m, ROLE_ANY, np.int8),
                    source[:, None], arr, ox, oy, c)
-    lab = _split_mixed(b, cd, p, rows, _cluster(au, 1, p)[0]) if m else np.zeros(0, np.int64)
+    lab, fitted = (_split_mixed(ab, acd, p, _cluster(au, 1, p)[0]) if m
+                   else (np.zeros(0, np.int64), None))
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
     cx = np.bincount(lab, ox, minlength=G) / np.maximum(size, 1)
     cy = np.bincount(lab, oy, minlength=G) / np.maximum(size, 1)
-    # only groups of three or more arrivals can be fixed: the others are not located at all
-    big = size >= 3
-    keep = np.flatnonzero(big[lab])
+    # only groups of three or more arrivals can be fixed: the others are not located at all;
+    # those the split fitted and left whole keep that fit (the same rows, the same numbers)
+    todo = size >= 3
+    fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
+    fixed = np.zeros(G, bool)
+    fcov = np.zeros((G, 2, 2))
+    if fitted is not None:
+        at, k, fk = fitted
+        todo[at] = False
+        fx_x[at], fx_y[at], fx_t0[at] = fk.x[k], fk.y[k], fk.t0[k]
+        fixed[at], fcov[at] = fk.located[k], fk.cov[k]
+    keep = np.flatnonzero(todo[lab])
     # linking needs the fix to metres, not millimetres
-    fx = locate(b.take(rows[keep], numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
-                cd.take(rows[keep]), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
+    fx = locate(ab.take(keep, numbers_only=True), (np.cumsum(todo) - 1)[lab[keep]],
+                acd.take(keep), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
                                                   converged_m=0.5, converged_s=5e-4,
                                                   two_roots=False))
-    fx_x, fx_y, fx_t0 = cx.copy(), cy.copy(), np.zeros(G)
-    fx_x[big], fx_y[big], fx_t0[big] = fx.x, fx.y, fx.t0
-    fixed = np.zeros(G, bool)
-    fixed[big] = fx.located
+    fx_x[todo], fx_y[todo], fx_t0[todo] = fx.x, fx.y, fx.t0
+    fixed[todo], fcov[todo] = fx.located, fx.cov
     cov = np.zeros((G, 2, 2))
-    cov[fixed] = fx.cov[fx.located] * p.arrival_fix_inflation
+    cov[fixed] = fcov[fixed] * p.arrival_fix_inflation
     # A small array ranges badly and non-linearly (the likelihood is a banana, not an
     # ellipse): along the line of sight from the array, allow at least ``arrival_range_frac``
     # of the range, across it the fix's own spread.
@@ -253,7 +268,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     a_label[fx_ids] = ulab[len(rrows):]
     if len(vague) and U:
         qj = ulab[qj]
-        pair = np.unique(qi.astype(np.int64) * (U + 1) + qj)
+        pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
         same = _same_sound(b, arows, alab, vague, fx_ids, fixed_units, ulab[len(rrows):],
@@ -303,10 +318,12 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     return kernels.first_seen(label)
 
 
-def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab: I64) -> I64:
-    """Arrival groups that span two or more arrays (sensors within ``sub_array_m`` of each
-    other) and whose joint fit fails or rejects an arrival, split into their arrays (where no
-    array holds three arrivals, only on a misfit beyond ``mixed_sound_sigma``).
+def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
+                 ) -> tuple[I64, tuple[I64, I64, Fixes] | None]:
+    """Arrival groups (``lab``, one per report of ``b``: the arrival rows alone) that span two
+    or more arrays (sensors within ``sub_array_m`` of each other) and whose joint fit fails or
+    rejects an arrival, split into their arrays (where no array holds three arrivals, only on
+    a misfit beyond ``mixed_sound_sigma``).
 
     The TDOA limit between two arrays 14 km apart is 40 s: the launch at one and the burst
     at the other pass it, and complete linkage cannot tell them apart. Their joint fit then
@@ -321,6 +338,11 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     share the wind's direction, so the wind barely moves their differences). Until
     2026-12-04 such groups were never tested, and under the simulated weeks' unreported wind
     each array's launch stayed with the other array's burst.
+
+    Returns the labels, and the fits of the groups it tested and left whole: their new
+    labels, their places in the fits, the fits (``None`` where it tested none). A group's
+    fit rests on its rows alone, so :func:`_arrival_units` takes these instead of fitting
+    the same rows again.
     """
     from truceline.core.fusion import locate_kernels as lk
     from truceline.core.fusion.locate import (  # locate imports grouping
@@ -333,47 +355,42 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     G = int(lab.max()) + 1
     # groups of four or more arrivals; where a wind is unknown, a joint fit's misfit at this
     # stage is the wind's as much as another sound's, up to ``wind_frac`` of the travel time
-    windless = np.bincount(lab, ~b.wind_known[rows], minlength=G) > 0
+    windless = np.bincount(lab, ~b.wind_known, minlength=G) > 0
     cand = np.flatnonzero(np.bincount(lab, minlength=G)[lab] >= 4)
     # one array for sure where every sensor is within half the distance of the centre
-    ox, oy = b.ox[rows[cand]], b.oy[rows[cand]]
+    ox, oy = b.ox[cand], b.oy[cand]
     size = np.maximum(np.bincount(lab[cand], minlength=G), 1)
     mx = np.bincount(lab[cand], ox, minlength=G) / size
     my = np.bincount(lab[cand], oy, minlength=G) / size
-    far = np.zeros(G)
-    np.maximum.at(far, lab[cand], np.hypot(ox - mx[lab[cand]], oy - my[lab[cand]]))
+    far = _max_at(np.zeros(G), lab[cand], np.hypot(ox - mx[lab[cand]], oy - my[lab[cand]]))
     cand = cand[far[lab[cand]] > p.sub_array_m / 2]
     if not len(cand):
-        return lab
-    # pairs only within a group: the group as a third coordinate far beyond the radius (one
-    # sensor hears many events, so pairs across groups would grow with the square of them)
-    xyz = np.column_stack([b.ox[rows[cand]], b.oy[rows[cand]],
-                           lab[cand] * (4.0 * p.sub_array_m)])
-    pr = cKDTree(xyz).query_pairs(p.sub_array_m, output_type="ndarray")
+        return lab, None
+    # the sensors within ``sub_array_m`` of each other, pairs only within a group (one sensor
+    # hears many events, so pairs across groups would grow with the square of them)
     n = len(cand)
-    _, comp = connected_components(coo_matrix(
-        (np.ones(len(pr)), (pr[:, 0], pr[:, 1])), shape=(n, n)), directed=False)
-    parts = np.bincount(np.unique(lab[cand] * n + comp) // n, minlength=G)
+    _, comp = kernels.components(n, *near_pairs(lab[cand], b.ox[cand], b.oy[cand],
+                                                p.sub_array_m))
+    parts = np.bincount(_distinct(lab[cand] * n + comp) // n, minlength=G)
     sel = cand[parts[lab[cand]] >= 2]
     if not len(sel):
-        return lab
+        return lab, None
     _, g = np.unique(lab[sel], return_inverse=True)
     lp = LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
                       two_roots=False)
-    sb = b.take(rows[sel], numbers_only=True)
-    fx = locate(sb, g, cd.take(rows[sel]), lp)
-    rw, _ = measurement_rows(sb, g)
+    sb = b.take(sel, numbers_only=True)
+    measured = measurement_rows(sb, g)
+    fx = locate(sb, g, cd.take(sel), lp, measured)
+    rw = measured[0]
     r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
     K = len(fx.located)
-    worst = np.zeros(K)
-    np.maximum.at(worst, rw.g, np.abs(r))
+    worst = _max_at(np.zeros(K), rw.g, np.abs(r))
     # the unknown wind's share (s): a wind up to ~7 m/s moves an arrival by ``wind_frac`` of
     # its travel time, hundreds of the jitter's sds; another sound misses by seconds
     arr_rows = rw.typ == lk.ARR
     travel = np.hypot(fx.x[rw.g] - rw.ox, fx.y[rw.g] - rw.oy) / rw.c
-    excess = np.zeros(K)
-    np.maximum.at(excess, rw.g[arr_rows], (np.abs(r[arr_rows]) * lp.arrival_sd_s
-                  - p.wind_frac * np.nan_to_num(travel[arr_rows], nan=np.inf)))
+    excess = _max_at(np.zeros(K), rw.g[arr_rows], (np.abs(r[arr_rows]) * lp.arrival_sd_s
+                     - p.wind_frac * np.nan_to_num(travel[arr_rows], nan=np.inf)))
     comp_of = np.full(len(lab), -1, np.int64)
     comp_of[cand] = comp
     # within one array the wind barely moves the differences (its paths share a direction):
@@ -385,20 +402,23 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64, lab
     e, tv = r[ka] * lp.arrival_sd_s, np.nan_to_num(travel[ka], nan=1e9)
     de = np.abs(e - (np.bincount(key, e) / na)[key]) \
         - p.wind_frac * np.abs(tv - (np.bincount(key, tv) / na)[key])
-    np.maximum.at(excess, rw.g[ka], de)
-    wl = windless[np.unique(lab[sel])]
+    _max_at(excess, rw.g[ka], de)
+    wl = windless[_distinct(lab[sel])]
     gross = np.where(wl, excess > p.tdoa_slack_s, worst > p.mixed_sound_sigma)
     # where no array of the group holds three arrivals, its parts could not be located alone:
     # split, the sound is lost, so only a gross misfit splits it (and, the wind unknown, not
     # a fit that fails: the wind may be why)
-    fixable = np.zeros(K, bool)
-    np.logical_or.at(fixable, g, np.bincount(comp)[comp_of[sel]] >= 3)
+    fixable = np.bincount(g, np.bincount(comp)[comp_of[sel]] >= 3, minlength=K) > 0
     mixed = (~fx.located & (fixable | ~wl)) | gross \
         | ((worst > lp.outlier_sigma) & fixable & ~wl)
     go = mixed[g]
     out = lab.copy()
     out[sel[go]] = G + comp_of[sel[go]]
-    return np.unique(out, return_inverse=True)[1].astype(np.int64)
+    new = np.unique(out, return_inverse=True)[1].astype(np.int64)
+    whole = np.flatnonzero(~mixed)
+    first = np.empty(K, np.int64)
+    first[g[::-1]] = sel[::-1]
+    return new, (new[first[whole]], whole, fx)
 
 
 def _expand(lo: I64, n: I64) -> tuple[I64, I64]:
@@ -453,7 +473,7 @@ def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu
     tol = tol + np.where(calm[f] & b.wind_known[r], 0.0, p.wind_frac * da / b.c[r])
     fits = np.abs(b.arr[r] - t0 - travel) <= tol
     entry_ok = np.bincount(ek, ~fits, minlength=len(fk)) == 0
-    ok[np.unique(pk)] = False
+    ok[_distinct(pk)] = False
     ok[pk[entry_ok]] = True
     return ok
 
@@ -462,3 +482,21 @@ def _bounds(lab: I64, G: int) -> I64:
     """Where each label's rows start in ``lab`` sorted stably (labels 0..G-1), and the end:
     label ``g`` holds sorted rows ``[out[g], out[g + 1])``."""
     return np.concatenate([[0], np.cumsum(np.bincount(lab, minlength=G))]).astype(np.int64)
+
+
+def _distinct(x: I64) -> I64:
+    """The sorted distinct values of the integers ``x``, as ``np.unique(x)`` gives them, by a
+    sort: numpy 2's hashed ``unique`` took 10-20x longer on these keys (tens of thousands)."""
+    s = np.sort(x)
+    return s[np.concatenate([s[:1] == s[:1], s[1:] != s[:-1]])]
+
+
+@njit(cache=True, error_model="numpy")
+def _max_at(out: F64, at: I64, v: F64) -> F64:
+    """``np.maximum.at(out, at, v)`` (NaN wins, as there) in one compiled pass, returning
+    ``out``: numpy's ``ufunc.at`` took several times longer on the arrival rows."""
+    for q in range(len(at)):
+        k = at[q]
+        if not (out[k] > v[q] or math.isnan(out[k])):  # numpy's rule: ties take ``v``
+            out[k] = v[q]
+    return out

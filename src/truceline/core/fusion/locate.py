@@ -268,12 +268,16 @@ def normal_equations(
 
 
 def locate(
-    b: FireBatch, labels: I64, cd: Candidates, params: LocateParams | None = None
+    b: FireBatch, labels: I64, cd: Candidates, params: LocateParams | None = None,
+    rows: tuple[MeasurementRows, NDArray[np.bool_]] | None = None,
 ) -> Fixes:
-    """Estimate every group's position at once; see the module docstring for the model."""
+    """Estimate every group's position at once; see the module docstring for the model.
+
+    ``rows``: :func:`measurement_rows` of ``b`` and ``labels``, where the caller needs them
+    too (not built twice)."""
     p = params or LocateParams()
     G = int(labels.max()) + 1 if len(labels) else 0
-    rw, use_band = measurement_rows(b, labels)
+    rw, use_band = rows if rows is not None else measurement_rows(b, labels)
     x, y = _start(b, cd, labels, G, use_band)
     x, y = _bancroft(b, labels, G, x, y)
     mx, my, robust = _best_crossing(b, labels, G, p.crossing_pairs, p.inlier_sigma)
