@@ -42,7 +42,8 @@ from truceline.core.fusion.locate import (
     unit_variance_factor,
 )
 
-__all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "corrected", "estimate", "shown"]
+__all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "clock_offsets", "corrected",
+           "estimate", "leave_one_out", "shown", "strongest"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -159,7 +160,7 @@ def _sub_fixes(b: FireBatch, cd: Candidates, lp: LocateParams, rows: I64, sub: I
     return x, y, cov, located
 
 
-def _leave_one_out(
+def leave_one_out(
     b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams, lp: LocateParams
 ) -> tuple[I64, F64, F64]:
     """Each usable bearing row, its residual against the fix without it (radians, wrapped),
@@ -193,7 +194,7 @@ def _leave_one_out(
     return lead[ok], res[ok], (b.brg_sd[lead] ** 2 + var_fix)[ok]
 
 
-def _clock(
+def clock_offsets(
     b: FireBatch, labels: I64, fixes: Fixes, p: CalibrationParams, S: int
 ) -> tuple[I64, F64, F64]:
     """Per source: reports timed by an arrival fix, median delay, and its standard error."""
@@ -233,17 +234,17 @@ def calibrate(
     applied = np.zeros(S) if applied_deg is None else np.asarray(applied_deg, float)
     has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
     bearings = np.bincount(b.source[has_brg], minlength=S).astype(np.int64)
-    rows, res, var = _leave_one_out(b, labels, fixes, cd, p, lp)
+    rows, res, var = leave_one_out(b, labels, fixes, cd, p, lp)
     src = b.source[rows]
     n_in, left, se_deg = estimate(src, res, var, S, p)
     used = np.bincount(src, minlength=S).astype(np.int64)
     bias = applied + np.where(n_in > 0, left, 0.0)
     bias = np.where((n_in > 0) | (applied != 0), bias, np.nan)
     flagged = shown(bias, n_in, se_deg, p)
-    pick = _strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src, labels[rows])
+    pick = strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src, labels[rows])
     with np.errstate(invalid="ignore", divide="ignore"):
         wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
-    timed, offset, offset_se = _clock(b, labels, fixes, p, S)
+    timed, offset, offset_se = clock_offsets(b, labels, fixes, p, S)
     return SourceCalibration(
         bearings, used, bias, se_deg, flagged, wild, timed, offset, offset_se, applied, pick
     )
@@ -280,7 +281,7 @@ def shown(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams) -> NDArray[np.bo
     )
 
 
-def _strongest(cand: NDArray[np.bool_], z: F64, src: I64, grp: I64) -> NDArray[np.bool_]:
+def strongest(cand: NDArray[np.bool_], z: F64, src: I64, grp: I64) -> NDArray[np.bool_]:
     """The candidates whose ``z`` is the largest among the candidates they share a group with.
 
     Two observers facing each other across an event fix its position along one axis together,

@@ -39,11 +39,11 @@ from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.calibration import (
     CalibrationParams,
     SourceCalibration,
-    _clock,
-    _leave_one_out,
-    _strongest,
+    clock_offsets,
     estimate,
+    leave_one_out,
     shown,
+    strongest,
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
 
@@ -100,7 +100,7 @@ def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: Calibra
     G = len(fixes.x)
     gday = np.full(G, np.iinfo(np.int64).max)
     np.minimum.at(gday, labels, rday)
-    rows, res, var = _leave_one_out(b, labels, fixes, cd, p, lp)
+    rows, res, var = leave_one_out(b, labels, fixes, cd, p, lp)
     s = Samples(names[b.source[rows]], gday[labels[rows]], labels[rows],
                 res + np.radians(applied_deg[rows]), var)
     return s.take(np.argsort(s.day, kind="stable"))
@@ -136,7 +136,7 @@ def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
             continue
         n_in, mean, se_deg = estimate(src[m], s.total[m], s.var[m], S_all, p)
         left = mean - np.concatenate([old[:, j], np.zeros(S_all - S)])
-        pick = _strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src[m], grp[m])
+        pick = strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src[m], grp[m])
         new[:, j] = np.where(pick[:S], np.nan_to_num(mean[:S]), old[:, j])
     return new
 
@@ -154,7 +154,7 @@ def _report(s: Samples, names: NDArray[Any], b: FireBatch, labels: I64, fixes: F
     bias = np.where(n_in > 0, mean, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
-    timed, offset, offset_se = _clock(b, labels, fixes, p, S)
+    timed, offset, offset_se = clock_offsets(b, labels, fixes, p, S)
     return SourceCalibration(bearings, used, bias, se_deg, shown(bias, n_in, se_deg, p), wild,
                              timed, offset, offset_se, last_deg, np.zeros(S, bool))
 
