@@ -13,6 +13,7 @@ from tests.fusion.synth import (
     true_xy,
 )
 from truceline.core.fusion import CalibrationParams, FusionParams, fuse_batch
+from truceline.core.fusion.calibration_days import Samples, day_corrections, with_earlier_sources
 from truceline.core.geo import GEOD
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -179,3 +180,26 @@ def test_a_pass_is_let_go_before_the_next_one_groups():
     np.testing.assert_array_equal(res.labels, plain.labels)
     np.testing.assert_array_equal(res.fixes.cov, plain.fixes.cov)
     np.testing.assert_array_equal(res.calibration.bias_deg, plain.calibration.bias_deg)
+
+
+def test_a_day_fused_again_keeps_the_corrections_of_sources_that_report_no_more() -> None:
+    # Day 0: posts A (5 degrees off) and O (8 degrees off) share ten events; the run corrected
+    # O first (the stronger) and, one pass later, A. Fused again on day 1, where O reports
+    # nothing, A must be corrected as in the run: O's correction held with the earlier days'
+    # sources, not taken as nought (then O's corrected 8 degrees count as unexplained, O is
+    # the strongest of the pair, and A is never corrected).
+    rng = np.random.default_rng(3)
+    n = 10
+    var = np.full(2 * n, np.radians(1.0) ** 2)
+    total = np.radians(np.r_[np.full(n, 5.0), np.full(n, 8.0)]) + rng.normal(0, np.radians(0.2),
+                                                                               2 * n)
+    s = Samples(np.array(["A"] * n + ["O"] * n, object), np.zeros(2 * n, np.int64),
+                np.r_[np.arange(n), np.arange(n)], total, var)
+    names = with_earlier_sources(np.array(["A"], object), (s,))
+    assert list(names) == ["A", "O"]
+    p = CalibrationParams()
+    days = np.array([1])
+    corrected = day_corrections(s, names, days, np.array([[0.0], [8.0]]), p)
+    assert 4.5 < corrected[0, 0] < 5.5 and corrected[1, 0] == 8.0
+    # without O among the names (the batch's own sources alone), A stayed uncorrected
+    assert day_corrections(s, np.array(["A"], object), days, np.array([[0.0]]), p)[0, 0] == 0.0

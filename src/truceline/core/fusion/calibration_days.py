@@ -47,7 +47,7 @@ from truceline.core.fusion.calibration import (
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
 
-__all__ = ["Prior", "Samples", "day_corrections", "fuse_daily"]
+__all__ = ["Prior", "Samples", "day_corrections", "fuse_daily", "with_earlier_sources"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -60,7 +60,7 @@ class Samples:
 
     source: NDArray[Any]  #: source id (text: the same in any batch)
     day: I64  #: UTC day of the sample's group's first report
-    group: I64  #: the group within its day and pass (for the one-at-a-time correction)
+    group: I64  #: the group's label in its batch and pass (with ``day``: one group)
     total: F64  #: residual plus the correction the bearing had (radians): the bias
     var: F64
 
@@ -141,6 +141,17 @@ def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
     return new
 
 
+def with_earlier_sources(names: NDArray[Any], passes: tuple[Samples, ...]) -> NDArray[Any]:
+    """``names``, then the earlier days' sources that report nothing in the batch: they hold
+    corrections too (the whole run's), and without them their corrected bias would count as
+    unexplained and, the strongest among the sources they share groups with, stop those
+    being corrected (:func:`day_corrections`)."""
+    own = np.asarray(names).astype(str)
+    seen = (np.unique(np.concatenate([s.source for s in passes]).astype(str)) if passes
+            else np.zeros(0, str))
+    return np.concatenate([own, np.setdiff1d(seen, own)])
+
+
 def _report(s: Samples, names: NDArray[Any], b: FireBatch, labels: I64, fixes: Fixes,
             p: CalibrationParams, last_deg: F64) -> SourceCalibration:
     """The per-source report: the estimator over every day's samples (the batch's sources)."""
@@ -180,7 +191,9 @@ def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
     rday = _report_days(b)
     days, col = np.unique(rday, return_inverse=True)  # the days with reports
     own = -np.inf if prior is None else prior.day
-    c = np.zeros((len(names), len(days)))
+    earlier_passes = prior.passes if prior is not None else ()
+    everyone = with_earlier_sources(names, earlier_passes)
+    c = np.zeros((len(everyone), len(days)))
     applied = np.zeros(len(b))
     nb, res = b, first
 
@@ -190,11 +203,12 @@ def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
 
     made = [made_by(nb, res)]
     for k in range(1, p.passes + 1):
-        earlier = prior.passes[min(k - 1, len(prior.passes) - 1)] if prior else None
+        earlier = (earlier_passes[min(k - 1, len(earlier_passes) - 1)] if earlier_passes
+                   else None)
         pool = made[-1] if earlier is None else earlier + made[-1]
-        new = day_corrections(pool, names, days, c, p)
+        new = day_corrections(pool, everyone, days, c, p)
         if np.array_equal(new, c):
-            if prior is None or k > len(prior.passes) - 1:
+            if k > len(earlier_passes) - 1:
                 break
             made.append(made[-1])  # the same corrections fuse to the same
             continue
@@ -205,6 +219,6 @@ def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
         del res
         res = fuse_pass(nb)
         made.append(made_by(nb, res))
-    pool = made[-1] if prior is None else prior.passes[-1] + made[-1]
-    cal = _report(pool, names, nb, res.labels, res.fixes, p, c[:, -1])
+    pool = made[-1] if not earlier_passes else earlier_passes[-1] + made[-1]
+    cal = _report(pool, names, nb, res.labels, res.fixes, p, c[: len(names), -1])
     return res, cal, tuple(made)

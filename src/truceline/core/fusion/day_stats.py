@@ -6,9 +6,9 @@ day fused alone measures them on its own fits and states other ellipses than its
 (docs/partitions.md, blocker 5). Here each estimate reads *sufficient statistics* kept per UTC
 day (days counted from :data:`~.batch.TIME_ORIGIN`: :meth:`~.batch.FireBatch.periods`), and
 day ``d`` reads them summed over the days ``<= d``: adding a later day changes no earlier one,
-and a day fused again, given the earlier days' statistics as its ``prior``, reads what the run
-read. Each statistic is a sum (counts, and sums over a day's fits taken in a canonical order),
-so the days' rows add exactly the same way in a day's batch and in the month's.
+and a day fused again, given the earlier days' statistics as its ``prior_errors``, reads what
+the run read. Each statistic is a sum (counts, and sums over a day's fits taken in a canonical
+order), so the days' rows add exactly the same way in a day's batch and in the month's.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class DayStats:
 class ErrorStats:
     """The statistics fusion measured per day: the redundant fits' (:mod:`.dispersion`) and
     the bearings' (:mod:`.segment`). A store keeps them per day, so that day ``d`` can be
-    fused again with ``prior = stats.before(d)``."""
+    fused again with ``prior_errors = stats.before(d)``."""
 
     dispersion: DayStats = field(default_factory=DayStats)
     lone: DayStats = field(default_factory=DayStats)

@@ -123,7 +123,8 @@ def _locate_attribute(
     finish: bool = True, prior: ErrorStats | None = None,
 ) -> FusionResult:
     """One pass: locate, type, attribute and link ``labels``' groups; without ``finish``,
-    only as far as calibration reads (:func:`_finish` the rest); ``prior``: :func:`fuse_batch`'s."""
+    only as far as calibration reads (:func:`_finish` the rest); ``prior``: :func:`fuse_batch`'s
+    ``prior_errors``."""
     cd = candidates(b, params.grouping)
     fixes = locate(b, labels, cd, params.locate)
     b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
@@ -480,6 +481,8 @@ def fuse_batch(
     ``prior_errors``: the error statistics of the days already fused
     (:meth:`~.day_stats.ErrorStats.before`), read in place of the batch's for those days."""
     p = params or FusionParams()
+    if prior_errors is not None and not p.locate.stats_by_day:
+        raise ValueError("prior_errors are per-day statistics: set locate.stats_by_day")
     # an arrival that also gives a bearing would let an arc's fix reach the calibration
     lite = not (np.isfinite(b.arr) & np.isfinite(b.brg)).any()
     res = _locate_attribute(b, _group(b, p.grouping, settle), geometry, p, finish=not lite,
@@ -488,6 +491,8 @@ def fuse_batch(
     if not cp.enabled or not len(b):
         return _finish(res, geometry, p) if lite else res
     if cp.daily:
+        if prior_samples is not None and names is None:
+            raise ValueError("prior_samples names its sources: give the batch's `names` too")
         res, cal, made = fuse_daily(b, res, lambda nb: _locate_attribute(
             nb, _group(nb, p.grouping, settle), geometry, p, finish=not lite,
             prior=prior_errors),
