@@ -15,8 +15,10 @@ systematic error (``systematic_deg``), which no number of events averages out. I
 *flagged* when it has at least ``min_events`` samples and its bias exceeds both
 ``floor_deg`` and ``flag_se`` standard errors: under no bias, with the
 samples' errors as stated, ``|bias| / se`` is about a standard normal or narrower, so a source is
-flagged falsely with probability at most 0.27 %; the pipeline then subtracts the bias from that
-source's bearings and fuses again (:func:`~truceline.core.fusion.pipeline.fuse_batch`).
+flagged falsely with probability about 0.27 % per source and pass (a scatter above the
+stated one that passes the 99 % test leaves it a little wider); the pipeline then subtracts
+the bias from that source's bearings and fuses again
+(:func:`~truceline.core.fusion.pipeline.fuse_batch`).
 
 The clock offset is the median of ``report time - (emission time + sound travel)`` over the
 groups whose emission time the acoustic arrays fixed (the time is not in the bearing fit, so
