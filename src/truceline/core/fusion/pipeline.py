@@ -92,7 +92,8 @@ class FusionResult:
     partner: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     #: per source (index of ``batch.source``): bias and clock estimates; None when not run
     calibration: SourceCalibration | None = None
-    #: with calibration per day: each pass's samples of the days fused (what a day keeps)
+    #: with calibration per day: each pass's samples of the days fused (what a day keeps; a
+    #: day fused again holds its halo's part of the next day too: keep ``day == prior.day``)
     day_samples: tuple[Samples, ...] = ()
     #: what the batch measured of its own errors, per UTC day (:mod:`.day_stats`), with the
     #: ``prior_errors`` days' rows it was given in place of its own
