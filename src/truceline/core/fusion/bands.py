@@ -23,12 +23,10 @@ from truceline.core.fusion.batch import FireBatch
 from truceline.core.fusion.locate import (
     Fixes,
     LocateParams,
-    heavy_tail_factor,
+    covariance_rows,
     measurement_rows,
     normal_equations,
-    residuals,
 )
-from truceline.core.fusion.parallel import PARALLEL
 
 __all__ = ["band_step"]
 
@@ -52,16 +50,8 @@ def band_step(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams) -> F64:
     if not band.any():
         return out
     x, y, t0 = (np.nan_to_num(np.asarray(v, float)) for v in (fixes.x, fixes.y, fixes.t0))
-    r, _ = residuals(rw, p, x, y, t0, jac=False)
-    with PARALLEL:
-        _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)
-    rc, J = residuals(rw, p, x, y, t0, for_cov=True)
-    wc = np.where(np.abs(r) > p.outlier_sigma, w, 1.0)
     has_t = np.bincount(rw.g, rw.typ == lk.ARR, minlength=G) > 0
-    n_brg = np.bincount(rw.g, rw.typ == lk.BRG, minlength=G)
-    lone = np.where((n_brg <= 2) & ~has_t, n_brg, 0)
-    wc = np.where(rw.typ == lk.BRG, wc / heavy_tail_factor(lone, p)[rw.g], wc)
-    A, _ = normal_equations(rc, J, wc, rw.g, G)
+    _, _, rc, J, wc, A = covariance_rows(rw, p, x, y, t0, has_t, G)
     # the band's residual as the covariance reads it: from its middle, in its Gaussian's sd
     rng = np.hypot(x[rw.g] - rw.ox, y[rw.g] - rw.oy)
     mid = (rw.lo + rw.hi) / 2.0

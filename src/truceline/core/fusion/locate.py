@@ -39,7 +39,8 @@ from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
-__all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "ellipse", "heavy_tail_factor", "locate"]
+__all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "covariance_rows", "ellipse",
+           "heavy_tail_factor", "locate"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -267,6 +268,22 @@ def normal_equations(
     return np.asarray(A), np.asarray(v)
 
 
+def covariance_rows(rw: MeasurementRows, p: LocateParams, x: F64, y: F64, t0: F64, has_t: Any,
+                    G: int) -> tuple[F64, Any, F64, F64, F64, F64]:
+    """At a fit: residuals, rejected rows, and the rows, Jacobian, weights (a lone bearing's
+    lowered: :func:`heavy_tail_factor`) and ``JᵀWJ`` the covariance reads (:mod:`.bands` too)."""
+    r, _ = residuals(rw, p, x, y, t0, jac=False)
+    with PARALLEL:
+        _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
+    bad_row = np.abs(r) > p.outlier_sigma
+    rc, Jc = residuals(rw, p, x, y, t0, for_cov=True)
+    n_brg = np.bincount(rw.g[rw.typ == _BRG], minlength=G)
+    lone = np.where((n_brg <= 2) & ~has_t, n_brg, 0)
+    wc = np.where(bad_row, w, 1.0) / np.where(rw.typ == _BRG, heavy_tail_factor(lone, p)[rw.g], 1.0)
+    A, _ = normal_equations(rc, Jc, wc, rw.g, G)
+    return r, bad_row, rc, Jc, wc, A
+
+
 def locate(
     b: FireBatch, labels: I64, cd: Candidates, params: LocateParams | None = None,
     rows: tuple[MeasurementRows, NDArray[np.bool_]] | None = None,
@@ -299,18 +316,7 @@ def locate(
             np.asarray(t0, float), np.asarray(prior_t, float),
             np.ascontiguousarray(robust[rw.g]), p.iterations, p.band_wall_frac, p.band_wall_m,
             p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
-    r, _ = residuals(rw, p, x, y, t0, jac=False)
-    with PARALLEL:
-        _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
-    bad_row = np.abs(r) > p.outlier_sigma
-    rc, Jc = residuals(rw, p, x, y, t0, for_cov=True)
-    wc = np.where(bad_row, w, 1.0)
-    # a fix resting on one or two bearings alone cannot tell a wild one: their weight in the
-    # covariance is lowered so that the ellipse still covers 95 % (heavy_tail_factor)
-    n_brg = np.bincount(rw.g[rw.typ == _BRG], minlength=G)
-    lone = np.where((n_brg <= 2) & ~has_t, n_brg, 0)
-    wc = np.where(rw.typ == _BRG, wc / heavy_tail_factor(lone, p)[rw.g], wc)
-    A, _ = normal_equations(rc, Jc, wc, rw.g, G)
+    r, bad_row, _, Jc, wc, A = covariance_rows(rw, p, x, y, t0, has_t, G)
     cov = _marginal_xy(A, has_t) + _air_cov(A, b, rw, p, x, y, Jc, wc, G)
     stated = _two_roots(b, rw, p, x, y) if p.two_roots else np.full((G, 2, 2), np.nan)
     # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
