@@ -18,6 +18,7 @@ from truceline.core.fusion.grouping import (
     _distinct,
     _max_at,
     _split_mixed,
+    arrival_fit_params,
 )
 from truceline.core.fusion.locate import LocateParams, locate, measurement_rows
 
@@ -112,9 +113,7 @@ def test_arrival_groups_the_split_left_whole_keep_its_fit_which_a_second_fit_rep
     big = np.bincount(lab, minlength=G) >= 3
     keep = np.flatnonzero(big[lab])
     fx = locate(b.take(keep, numbers_only=True), (np.cumsum(big) - 1)[lab[keep]],
-                cd.take(keep), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
-                                            converged_m=0.5, converged_s=5e-4,
-                                            two_roots=False))
+                cd.take(keep), arrival_fit_params(p))
     assert np.array_equal(fixed[big], fx.located)
     assert np.array_equal(units.mx[big], fx.x) and np.array_equal(units.my[big], fx.y)
     mid = (units.t_lo + units.t_hi) / 2

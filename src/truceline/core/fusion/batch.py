@@ -378,6 +378,8 @@ NO_TIME = np.iinfo(np.int64).min
 #: 4.8e-7 s after 2038, against the 1e-6 s in which a fix's emission time counts as
 #: converged (``LocateParams.converged_s``). Earlier reports are negative seconds.
 TIME_ORIGIN = np.datetime64("2020-01-01T00:00:00", "s")
+#: A UTC day, the period of the per-day rules (wind, calibration, error statistics).
+DAY_S = 86_400.0
 _NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
             "distance_max_m", "lon", "lat", "temperature_c", "wind_u_ms", "wind_v_ms")
 

@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.batch import DAY_S, Candidates, FireBatch
 from truceline.core.fusion.calibration import (
     CalibrationParams,
     SourceCalibration,
@@ -51,7 +51,6 @@ __all__ = ["Prior", "Samples", "day_corrections", "fuse_daily", "with_earlier_so
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-DAY_S = 86_400.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.batch import DAY_S, FireBatch
 
 __all__ = ["DayStats", "ErrorStats", "by_day", "group_days"]
 
@@ -83,7 +83,7 @@ def group_days(b: FireBatch, labels: I64, G: int, by_day: bool = True) -> I64:
         return np.zeros(G, np.int64)
     first = np.full(G, np.inf)
     np.minimum.at(first, labels, b.t)
-    return b.periods(np.where(np.isfinite(first), first, 0.0), 86_400.0)
+    return b.periods(np.where(np.isfinite(first), first, 0.0), DAY_S)
 
 
 def by_day(day: I64, columns: F64) -> DayStats:

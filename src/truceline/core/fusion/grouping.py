@@ -47,7 +47,7 @@ from truceline.core.fusion.graph import (
 from truceline.core.fusion.split import SMALL, split_large
 
 if TYPE_CHECKING:
-    from truceline.core.fusion.locate import Fixes
+    from truceline.core.fusion.locate import Fixes, LocateParams
 
 __all__ = ["group"]
 
@@ -152,6 +152,16 @@ def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64
     return qi[ok], qj[ok]
 
 
+
+def arrival_fit_params(p: GroupingParams) -> LocateParams:
+    """How an array's arrival group is fitted, by the split and by the arrival units alike
+    (the units keep the split's fits, which holds only while both fit the same way); linking
+    needs the fix to metres, not millimetres."""
+    from truceline.core.fusion.locate import LocateParams  # locate imports grouping
+
+    return LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
+                        two_roots=False)
+
 def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
                    ) -> tuple[I64, _Units, NDArray[np.bool_]]:
     """Bare arrival times grouped by the TDOA limit and located by multilateration.
@@ -161,7 +171,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     (three or more arrivals and a regular fix). The others are vague: they join an event
     later only where exactly one fits, so a vague report never chains two events together.
     """
-    from truceline.core.fusion.locate import LocateParams, locate  # locate imports grouping
+    from truceline.core.fusion.locate import locate  # locate imports grouping
 
     m = len(rows)
     # the arrival rows' columns gathered once (the splits and fixes below take theirs from
@@ -193,11 +203,8 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
         fx_x[at], fx_y[at], fx_t0[at] = fk.x[k], fk.y[k], fk.t0[k]
         fixed[at], fcov[at] = fk.located[k], fk.cov[k]
     keep = np.flatnonzero(todo[lab])
-    # linking needs the fix to metres, not millimetres
     fx = locate(ab.take(keep, numbers_only=True), (np.cumsum(todo) - 1)[lab[keep]],
-                acd.take(keep), LocateParams(max_semi_major_m=p.max_arrival_fix_m,
-                                                  converged_m=0.5, converged_s=5e-4,
-                                                  two_roots=False))
+                acd.take(keep), arrival_fit_params(p))
     fx_x[todo], fx_y[todo], fx_t0[todo] = fx.x, fx.y, fx.t0
     fixed[todo], fcov[todo] = fx.located, fx.cov
     cov = np.zeros((G, 2, 2))
@@ -346,7 +353,6 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     """
     from truceline.core.fusion import locate_kernels as lk
     from truceline.core.fusion.locate import (  # locate imports grouping
-        LocateParams,
         locate,
         measurement_rows,
         residuals,
@@ -376,8 +382,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     if not len(sel):
         return lab, None
     _, g = np.unique(lab[sel], return_inverse=True)
-    lp = LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
-                      two_roots=False)
+    lp = arrival_fit_params(p)
     sb = b.take(sel, numbers_only=True)
     measured = measurement_rows(sb, g)
     fx = locate(sb, g, cd.take(sel), lp, measured)
