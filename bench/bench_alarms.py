@@ -102,35 +102,59 @@ def one_run(
     }
 
 
-def models_from_store(db: str) -> list[dict[str, Any]]:
+def models_from_store(db: str, truth: str = "chart") -> list[dict[str, Any]]:
     """Each sector's in-control model as the service fits it on a real pipeline store (a
     ``baseline`` scenario run, random episodes and all): per series the rate at full
-    coverage and the NB size from its chart's dispersion; the sector's observed shares over
-    the baseline days. (The stored results/alarms_models*.json were written before the
-    sector chart: sizes from the pooled dispersion, and all fire among the series, which the
-    evaluator's sector chart leaves out as the service does.)"""
+    coverage and an NB size; the sector's observed shares over the baseline days.
+
+    ``truth`` says which dispersion gives the size: ``chart`` (each series' chart dispersion,
+    shrunk toward the pool and floored at its own: the service's sector chart; its series
+    only), ``pooled`` (the category's dispersion pooled over the sectors) or ``own`` (each
+    series' own baseline fit) — the latter two with all fire among the series, as the stored
+    results/alarms_models.json (pooled) and alarms_models_own_dispersion.json (own) were
+    written before the sector chart; the evaluator's sector chart leaves all fire out as the
+    service does."""
     from truceline.adapters.store import open_store
+    from truceline.core.alarm_model import MIN_COVERAGE, fit_baseline, pooled_dispersion
     from truceline.services.early_warning import daily_series, escalation_alarms
 
     store = open_store(db)
     rep = escalation_alarms(store)
     _, _, series, _ = daily_series(store)
     store.close()
-    cov = {s.sector: [round(float(c), 4) for c in s.coverage[: rep.baseline_days]] for s in series}
+    n = rep.baseline_days
+    cov = {s.sector: [round(float(c), 4) for c in s.coverage[:n]] for s in series}
     out: dict[str, dict[str, Any]] = {}
-    for s in rep.series:
-        if "rate_per_day" not in s:
-            continue
-        m = out.setdefault(
-            s["sector"], {"name": s["sector"], "series": [], "coverage": cov[s["sector"]]}
-        )
-        size = float("inf") if s["size"] is None else s["size"]
-        m["series"].append([s["category"], s["rate_per_day"], size])
+    if truth == "chart":
+        rows = [
+            (s["sector"], s["category"], s["rate_per_day"], s["size"])
+            for s in rep.series
+            if "rate_per_day" in s
+        ]
+    else:
+        watched = {(s["sector"], s["category"]) for s in rep.series if "rate_per_day" in s}
+        kept = [s for s in series if (s.sector, s.category) in watched or s.category == "all fire"]
+        pool: dict[str, list[tuple[Any, Any]]] = {}
+        for s in kept:
+            if (s.coverage[:n] >= MIN_COVERAGE).sum() >= 2:
+                pool.setdefault(s.category, []).append((s.counts[:n], s.coverage[:n]))
+        rows = []
+        for s in kept:
+            d = pooled_dispersion(pool[s.category]) if truth == "pooled" else None
+            b = fit_baseline(s.counts[:n], s.coverage[:n], dispersion=d).to_json()
+            rows.append((s.sector, s.category, b["rate_per_day"], b["size"]))
+    for sector, category, rate, size in rows:
+        m = out.setdefault(sector, {"name": sector, "series": [], "coverage": cov[sector]})
+        m["series"].append([category, rate, float("inf") if size is None else size])
     return list(out.values())
 
 
 def _evaluate(
-    models: list[dict[str, Any]], reps: int, seed: int, methods: tuple[str, ...]
+    models: list[dict[str, Any]],
+    reps: int,
+    seed: int,
+    methods: tuple[str, ...],
+    baseline_days: int = 28,
 ) -> dict[str, Any]:
     from truceline.simulation.alarms import SectorModel, evaluate_procedure
 
@@ -142,7 +166,9 @@ def _evaluate(
         )
         for m in models
     ]
-    return evaluate_procedure(sectors, reps=reps, seed=seed, methods=methods)
+    return evaluate_procedure(
+        sectors, reps=reps, seed=seed, methods=methods, baseline_days=baseline_days
+    )
 
 
 def evaluate(
@@ -151,6 +177,7 @@ def evaluate(
     seeds: int,
     jobs: int,
     methods: tuple[str, ...] = ("calibrated", "plain"),
+    baseline_days: int = 28,
 ) -> dict[str, Any]:
     """(b): the whole procedure on simulated series drawn from ``models``: ``seeds``
     independent streams of ``reps`` replicates (each 28 baseline days + 456 watched days per
@@ -161,7 +188,12 @@ def evaluate(
     with ProcessPoolExecutor(jobs) as ex:
         parts = list(
             ex.map(
-                _evaluate, [models] * seeds, [reps] * seeds, range(1, seeds + 1), [methods] * seeds
+                _evaluate,
+                [models] * seeds,
+                [reps] * seeds,
+                range(1, seeds + 1),
+                [methods] * seeds,
+                [baseline_days] * seeds,
             )
         )
     raw = parts[0]
@@ -174,6 +206,7 @@ def evaluate(
     out = summarise(raw)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     out["reps"] = reps * seeds
+    out["baseline_days"] = baseline_days
     return out
 
 
@@ -260,7 +293,8 @@ def sim_markdown(ev: dict[str, Any]) -> str:
         return f"{med} ({d['detected']}/{d['n']}; ≤4: {d['within_4']})"
 
     lines = [
-        f"Simulated series (the whole procedure: 28-day baseline, pooled dispersion, "
+        f"Simulated series (the whole procedure: {ev.get('baseline_days', 28)}-day baseline, "
+        f"pooled dispersion, "
         f"fit, threshold, then 456 watched days and the escalations): {ev['reps']} "
         f"replicates per sector, {ev['seconds']} s; load {os.getloadavg()[0]:.1f}",
         "",
@@ -358,6 +392,12 @@ def main() -> None:
     ap.add_argument(
         "--models", default=None, help="Sector models (default: results/alarms_models.json)."
     )
+    ap.add_argument(
+        "--baseline-days",
+        type=int,
+        default=28,
+        help="Part (b): baseline days the procedure learns from (the service's default 28).",
+    )
     ap.add_argument("--tag", default="", help="Suffix of the simulated part's result files.")
     ap.add_argument("--kinds", default=",".join(KINDS), help="Scenarios of part (a).")
     ap.add_argument("--jobs", type=int, default=2)
@@ -381,7 +421,13 @@ def main() -> None:
         "--models-db",
         default=None,
         help="A checked store of the baseline scenario (>= 28 days): its sectors' "
-        "fitted models are written to results/alarms_models.json.",
+        "fitted models are written to --models (default results/alarms_models.json).",
+    )
+    ap.add_argument(
+        "--models-truth",
+        default="chart",
+        choices=("chart", "pooled", "own"),
+        help="With --models-db: the dispersion of the models written (models_from_store).",
     )
     ap.add_argument(
         "--simulated",
@@ -414,7 +460,8 @@ def main() -> None:
     models_path = Path(args.models) if args.models else OUT / "alarms_models.json"
     if args.models_db:
         models_path.write_text(
-            json.dumps(models_from_store(args.models_db), indent=1), encoding="utf-8"
+            json.dumps(models_from_store(args.models_db, args.models_truth), indent=1),
+            encoding="utf-8",
         )
     if args.bounds:
         text = bounds_markdown(json.loads(models_path.read_text()))
@@ -428,6 +475,7 @@ def main() -> None:
             args.sim_seeds,
             args.jobs,
             tuple(args.methods.split(",")),
+            args.baseline_days,
         )
         (OUT / f"alarms_simulated{args.tag}.json").write_text(
             json.dumps(ev, indent=1, sort_keys=True), encoding="utf-8"
