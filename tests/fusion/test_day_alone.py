@@ -118,7 +118,7 @@ def test_a_day_fused_alone_with_the_days_before_calibrates_as_the_run() -> None:
     d = (DAY - datetime(2020, 1, 1, tzinfo=UTC)).days
     assert whole_res.calibration is not None and whole_res.calibration.flagged.any()
     assert len(whole_res.day_samples) > 1  # a correction was made, and fused again
-    prior = Prior(tuple(s.before(d) for s in whole_res.day_samples), d)
+    prior = Prior(tuple(s.before(d) for s in whole_res.day_samples), d, _first_day(fire))
     near = [o for o in fire if DAY - HALO <= o.time < DAY + timedelta(days=1) + HALO]
     alone_inc, alone_res, _ = _fused(near, geom, params, prior)
     alone = _own(alone_inc, first)
@@ -133,6 +133,11 @@ def test_a_day_fused_alone_with_the_days_before_calibrates_as_the_run() -> None:
     mine = alone_res.day_samples[-1].take(alone_res.day_samples[-1].day == d)
     theirs = whole_res.day_samples[-1].take(whole_res.day_samples[-1].day == d)
     assert len(mine) > 0 and np.array_equal(mine.total, theirs.total)
+
+
+def _first_day(fire: list[Observation]) -> int:
+    """The run's first UTC day (of its earliest report), as the fixed origin counts days."""
+    return (min(o.time for o in fire) - datetime(2020, 1, 1, tzinfo=UTC)).days
 
 
 @cache
@@ -201,9 +206,8 @@ def test_with_every_estimate_per_day_a_day_fused_again_gives_the_runs_incidents(
                            locate=dataclasses.replace(FusionParams().locate, stats_by_day=True))
     whole_inc, res, _ = _fused(fire, geom, per_day)
     assert res.calibration is not None and res.calibration.flagged.any()
-    alone_inc, _, _ = _fused(near, geom, per_day,
-                             Prior(tuple(s.before(d) for s in res.day_samples), d),
-                             res.errors.before(d))
+    prior = Prior(tuple(s.before(d) for s in res.day_samples), d, _first_day(fire))
+    alone_inc, _, _ = _fused(near, geom, per_day, prior, res.errors.before(d))
     whole, alone = _own(whole_inc, first), _own(alone_inc, first)
     assert len(whole) >= 300
     assert alone.keys() == whole.keys()
