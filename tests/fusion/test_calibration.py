@@ -160,9 +160,11 @@ def test_the_leave_one_out_solved_in_parts_gives_the_same_numbers(monkeypatch, r
     assert whole.calibration.used.sum() > 100
 
 
-def test_a_pass_is_let_go_before_the_next_one_groups():
+@pytest.mark.parametrize("daily", [False, True])
+def test_a_pass_is_let_go_before_the_next_one_groups(daily: bool):
     """``settle`` runs between passes with no pass's result left alive (the month's peak was
-    the pass before held through the next one's grouping), and the result is the same."""
+    the pass before held through the next one's grouping), and the result is the same; per
+    UTC day too (the week is one day, its first: corrected by its own samples)."""
     import gc
 
     from truceline.core.fusion import FusionResult
@@ -174,9 +176,10 @@ def test_a_pass_is_let_go_before_the_next_one_groups():
         gc.collect()
         alive.append(sum(isinstance(o, FusionResult) for o in gc.get_objects()))
 
-    res = fuse_batch(r.batch(), None, settle=settle)
-    assert alive and alive == [0] * len(alive)  # a second pass ran, with nothing held
-    plain = fuse_batch(r.batch(), None)
+    p = FusionParams(calibration=CalibrationParams(daily=daily))
+    res = fuse_batch(r.batch(), None, p, settle=settle)
+    assert len(alive) > 1 and alive == [0] * len(alive)  # a second pass ran, nothing held
+    plain = fuse_batch(r.batch(), None, p)
     np.testing.assert_array_equal(res.labels, plain.labels)
     np.testing.assert_array_equal(res.fixes.cov, plain.fixes.cov)
     np.testing.assert_array_equal(res.calibration.bias_deg, plain.calibration.bias_deg)
@@ -203,3 +206,23 @@ def test_a_day_fused_again_keeps_the_corrections_of_sources_that_report_no_more(
     assert 4.5 < corrected[0, 0] < 5.5 and corrected[1, 0] == 8.0
     # without O among the names (the batch's own sources alone), A stayed uncorrected
     assert day_corrections(s, np.array(["A"], object), days, np.array([[0.0]]), p)[0, 0] == 0.0
+
+
+def test_per_utc_day_the_runs_first_day_is_corrected_by_its_own_samples() -> None:
+    # The week is one UTC day, the run's first: no day before it, so it is corrected by its
+    # own samples (the next day's, whose days before are exactly this one, would be alike);
+    # corrected by the days before alone, as in session 18, the bias stayed in every fix. A
+    # day fused again is told the run's first day, and one with a report before it is not a
+    # day of that run.
+    from truceline.core.fusion.calibration_days import Prior
+
+    r, _ = week(40, {"p0": 7.0}, seed=3)
+    p = FusionParams(calibration=CalibrationParams(daily=True))
+    res = fuse_batch(r.batch(), None, p)
+    p0 = by_source(res, "p0")
+    assert res.calibration.flagged[p0]
+    assert res.calibration.correction_deg[p0] == pytest.approx(7.0, abs=1.0)
+    day = int(res.day_samples[0].day.min())
+    with pytest.raises(ValueError, match="first day"):
+        fuse_batch(r.batch(), None, p, names=np.array(["p0", "p1", "p2", "p3"]),
+                   prior_samples=Prior((), day, day + 1))

@@ -5,15 +5,25 @@ event it shares in the batch and the correction applies everywhere, so a new day
 earlier fix of that source, and a day fused again alone (issue 21's incremental check) is
 corrected by another estimate than the month's. Here a report is corrected by the estimate
 from the samples of the UTC days (:data:`~truceline.core.fusion.batch.TIME_ORIGIN`, as
-:meth:`~truceline.core.fusion.batch.FireBatch.periods` counts them) **before its own**.
+:meth:`~truceline.core.fusion.batch.FireBatch.periods` counts them) **up to its own**, but
+for the day's first ``halo_s`` (an hour), corrected by the days **before** its own.
 
-Why before, not up to and including its own: a day is fused with a halo of the next day's
-first hour (an event heard across midnight belongs to the day of its first report and takes
-its later reports with it; docs/partitions.md, item 3). Were a report corrected by its own
-day's estimate, those halo reports would take the next day's, and the next day's arrival
-would move the day before it. Corrected by the days before, the halo's correction reads only
-the samples of the days up to the one fused: a day re-fused with the earlier days' samples
-(:class:`Prior`) corrects every report it reads exactly as the whole run did.
+Why: a day is fused with a halo of the neighbouring days' reports (an event heard across
+midnight belongs to the day of its first report and takes its later reports with it;
+docs/partitions.md, item 3). The next day's halo reports must not take that day's estimate:
+the batch holds only the first minutes of it, and the next day's arrival would move the day
+before. Corrected by the days before, they read the samples of the days up to the one fused,
+which that fusion makes itself (its own groups, whole). The day's other reports, and the
+halo before it (the end of the day before), read the same: a day re-fused with the earlier
+days' samples (:class:`Prior`) corrects every report it reads exactly as the whole run did,
+if its halo is at most ``halo_s``. The run's first day (its earliest report's) has no day
+before, and its first hour is corrected by its own samples too (no day fused again holds it
+as a halo; :attr:`Prior.first` tells a day fused again which day that is). A late report on
+a day before it makes that day the first, so every day from the new one is fused again, as
+any report on an earlier day requires (its samples move every later day's corrections).
+Corrected by the days before alone (session 18), the run's first day was never corrected and
+each day's by one day less than this rule: on the simulated weeks, which start at 22:00 UTC,
+their first 26 hours by two hours' samples at most (BENCHMARKS.md, session 19, helper hC).
 
 A sample counts for the day of its group's first report (the day that owns the group, as
 partitions own them), so a day alone makes the samples the whole run made of its groups.
@@ -85,12 +95,18 @@ class Prior:
 
     passes: tuple[Samples, ...]
     day: int
+    #: The run's first day (its earliest report's): its first hour is corrected by its own
+    #: samples, as the rest of it (no day before it holds that hour as its halo).
+    first: int
 
 
-def _report_days(b: FireBatch) -> I64:
-    """Each report's UTC day (one without a time: the batch's first)."""
+def _report_days(b: FireBatch, halo_s: float) -> tuple[I64, NDArray[np.bool_]]:
+    """Each report's UTC day (one without a time: the batch's first), and whether it is in
+    the day's first ``halo_s``."""
     t, fin = b.t, np.isfinite(b.t)
-    return b.periods(np.where(fin, t, t[fin].min() if fin.any() else 0.0), DAY_S)
+    t = np.where(fin, t, t[fin].min() if fin.any() else 0.0)
+    day = b.periods(t, DAY_S)
+    return day, b.periods(t - halo_s, DAY_S) < day
 
 
 def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams,
@@ -179,22 +195,30 @@ class _Fused(Protocol):
 R = TypeVar("R", bound=_Fused)
 
 
-def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
+def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
                cands: Callable[[FireBatch], Candidates], p: CalibrationParams,
                lp: LocateParams, names: NDArray[Any], prior: Prior | None = None,
+               settle: Callable[[], object] | None = None,
                ) -> tuple[R, SourceCalibration, tuple[Samples, ...]]:
-    """From ``b``'s first fusion ``first``, up to ``p.passes`` times, correct each report by
-    :func:`day_corrections` of the pass before and fuse again; stops when no correction
+    """Fuse ``b`` (``fuse_pass``); then, up to ``p.passes`` times, correct each report by
+    :func:`day_corrections` of the pass before (the days up to its own; in a day's first
+    ``p.halo_s``, but for the run's first day, before it) and fuse again; stops when no correction
     moves (and ``prior`` has no later pass). Returns the last pass, the report and each
-    pass's samples of the days from ``prior.day`` (all days without ``prior``)."""
-    rday = _report_days(b)
-    days, col = np.unique(rday, return_inverse=True)  # the days with reports
+    pass's samples of the days from ``prior.day`` (all days without ``prior``). A pass is
+    let go, and ``settle`` called, before the next one (as :func:`.pipeline.fuse_batch`)."""
+    rday, head = _report_days(b, p.halo_s)
     own = -np.inf if prior is None else prior.day
+    day0 = (int(rday.min()) if len(b) else 0) if prior is None else prior.first
+    if len(b) and rday.min() < day0:
+        raise ValueError(f"reports before the run's first day ({day0}): fuse the days from "
+                         f"{int(rday.min())} again")
+    # each report is corrected by the samples of the days before this one
+    upto, col = np.unique(np.where(head & (rday > day0), rday, rday + 1), return_inverse=True)
     earlier_passes = prior.passes if prior is not None else ()
     everyone = with_earlier_sources(names, earlier_passes)
-    c = np.zeros((len(everyone), len(days)))
+    c = np.zeros((len(everyone), len(upto)))
     applied = np.zeros(len(b))
-    nb, res = b, first
+    nb, res = b, fuse_pass(b)
 
     def made_by(fb: FireBatch, r: R) -> Samples:
         s = _samples(fb, r.labels, r.fixes, cands(fb), p, lp, names, applied, rday)
@@ -205,7 +229,7 @@ def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
         earlier = (earlier_passes[min(k - 1, len(earlier_passes) - 1)] if earlier_passes
                    else None)
         pool = made[-1] if earlier is None else earlier + made[-1]
-        new = day_corrections(pool, everyone, days, c, p)
+        new = day_corrections(pool, everyone, upto, c, p)
         if np.array_equal(new, c):
             if k > len(earlier_passes) - 1:
                 break
@@ -216,6 +240,8 @@ def fuse_daily(b: FireBatch, first: R, fuse_pass: Callable[[FireBatch], R],
         nb = FireBatch(**{**{f: getattr(b, f) for f in b.__dataclass_fields__},
                           "brg": b.brg - np.radians(applied)})
         del res
+        if settle is not None:
+            settle()
         res = fuse_pass(nb)
         made.append(made_by(nb, res))
     pool = made[-1] if not earlier_passes else earlier_passes[-1] + made[-1]

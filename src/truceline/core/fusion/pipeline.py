@@ -486,22 +486,24 @@ def fuse_batch(
         raise ValueError("prior_errors are per-day statistics: set locate.stats_by_day")
     # an arrival that also gives a bearing would let an arc's fix reach the calibration
     lite = not (np.isfinite(b.arr) & np.isfinite(b.brg)).any()
-    res = _locate_attribute(b, _group(b, p.grouping, settle), geometry, p, finish=not lite,
-                            prior=prior_errors)
     cp = p.calibration
-    if not cp.enabled or not len(b):
-        return _finish(res, geometry, p) if lite else res
-    if cp.daily:
+
+    def fused(nb: FireBatch) -> FusionResult:
+        return _locate_attribute(nb, _group(nb, p.grouping, settle), geometry, p,
+                                 finish=not lite, prior=prior_errors)
+
+    if cp.enabled and cp.daily and len(b):
         if prior_samples is not None and names is None:
             raise ValueError("prior_samples names its sources: give the batch's `names` too")
-        res, cal, made = fuse_daily(b, res, lambda nb: _locate_attribute(
-            nb, _group(nb, p.grouping, settle), geometry, p, finish=not lite,
-            prior=prior_errors),
-            lambda nb: candidates(nb, p.grouping), cp, p.locate,
+        res, cal, made = fuse_daily(
+            b, fused, lambda nb: candidates(nb, p.grouping), cp, p.locate,
             np.arange(int(b.source.max()) + 1).astype(str) if names is None else names,
-            prior_samples)
+            prior_samples, settle)
         return replace(_finish(res, geometry, p) if lite else res, calibration=cal,
                        day_samples=made)
+    res = fused(b)
+    if not cp.enabled or not len(b):
+        return _finish(res, geometry, p) if lite else res
     cal = calibrate(b, res.labels, res.fixes, candidates(b, p.grouping), cp, p.locate)
     for _ in range(cp.passes):
         if not cal.pick.any():
