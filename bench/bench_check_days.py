@@ -83,9 +83,29 @@ def check(db: str) -> None:
     res = run_check(store, PER_DAY)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(json.dumps({"db": db, "incidents": res.incidents, "findings": len(res.findings),
-                      "new_entries": res.new_entries, "wall_s": round(wall, 1),
-                      "cpu_s": round(cpu, 1)}))
+                      "new_entries": res.new_entries, "fused_days": res.fused_days,
+                      "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}))
     store.close()
+
+
+#: The stages :func:`stages` reports, by function name (their cumulative CPU time).
+STAGES = ("store_input", "fuse_days", "fuse_columns", "_stored_incidents", "_rules",
+          "write_days", "_write_findings")
+
+
+def stages(db: str) -> None:
+    """:func:`check` under cProfile: each stage's cumulative time (profiled: slower)."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    check(db)
+    prof.disable()
+    st = pstats.Stats(prof)
+    got = {fn[2]: v[3] for fn, v in st.stats.items()  # type: ignore[attr-defined]
+           if fn[2] in STAGES and "truceline" in fn[0]}
+    print(json.dumps({k: round(v, 1) for k, v in sorted(got.items(), key=lambda kv: -kv[1])}))
 
 
 def main() -> None:
@@ -99,9 +119,12 @@ def main() -> None:
     p.add_argument("--alone", required=True)
     c = sub.add_parser("check")
     c.add_argument("--db", required=True)
+    c.add_argument("--stages", action="store_true", help="profile: each stage's time")
     a = ap.parse_args()
     if a.cmd == "prepare":
         prepare(a.month, a.jsonl, a.day, a.out, a.alone)
+    elif a.stages:
+        stages(a.db)
     else:
         check(a.db)
 

@@ -46,6 +46,8 @@ class CheckResult:
     findings: list[Finding]
     incidents: int
     new_entries: int
+    #: the UTC days (from 2020-01-01) fused again by an incremental check (None: every day)
+    fused_days: list[int] | None = None
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
@@ -220,7 +222,8 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
         changed = _write_findings(store, findings)
         store_source_estimates(store, days.sources)
         store.set_meta(CHECKED_META, str(read))
-    return CheckResult(findings, n, changed + len(recorded))
+    return CheckResult(findings, n, changed + len(recorded),
+                       None if days.every else days.fused_days)
 
 
 def _write_incidents(store: Store, incidents: list[Incident], read: int,
