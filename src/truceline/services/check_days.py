@@ -10,7 +10,7 @@ the counted reports it reads: the earliest day whose reports changed (the day be
 when they changed in its first ``halo_s``, the day before's halo) is where fusion starts
 again, and every later day is fused with it, since its statistics feed them all. The
 incidents owned by those days are replaced; the others stay as stored. The result is the
-one a check of every day gives (``tests/services/test_check_days.py``).
+one a check of every day gives (``tests/store/test_check_days.py``).
 
 What is not incremental yet: the read (every stored observation, as today: the rules count
 every report's facts and the copies are found over the whole store) and the rules (run over
@@ -42,7 +42,8 @@ from truceline.core.incidents import Incident
 from truceline.services.check_read import CheckInput
 from truceline.services.context import AgreementContext
 from truceline.services.memory import collecting, give_back
-from truceline.services.ports import FUSION_DAYS_META, Store
+from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
+from truceline.services.sources import SOURCES_META
 from truceline.services.verify_rows import IncidentsDigest
 
 __all__ = ["DaysFused", "fuse_days", "per_day", "write_days"]
@@ -119,7 +120,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     incidents of the others."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
     version = store.agreement_version()
-    kept = _kept(store, params, version, store.get_meta("checked_observations"))
+    kept = _kept(store, params, version, store.get_meta(CHECKED_META))
     cols = inp.fire
     digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
     every = not kept
@@ -171,8 +172,7 @@ def _stored_incidents(store: Store, dropped: set[str] | None) -> list[Incident]:
 
 
 def _kept_sources(store: Store) -> list[dict[str, Any]]:
-    from truceline.services.sources import SOURCES_META
-
+    """The last check's per-source estimates (no day fused again: they stand)."""
     text = store.get_meta(SOURCES_META)
     return list(json.loads(text)) if text else []
 
