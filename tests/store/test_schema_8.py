@@ -31,6 +31,7 @@ def _as_schema_7(path: Path) -> dict[int, dict[str, tuple[bytes, str]]]:
         DROP INDEX observations_copies;
         CREATE INDEX observations_source_time ON observations(source_id, time);
         DROP INDEX entries_incident;
+        DROP TABLE fusion_days;
         PRAGMA user_version=7;""")
     old: dict[int, dict[str, tuple[bytes, str]]] = {}
     for idx, text in rows:
@@ -60,7 +61,7 @@ def test_a_schema_7_store_opens_with_its_openings_folded(tmp_path: Path) -> None
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)  # 8 and on
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     assert "openings" not in names and {"entry_openings", "observations_copies",
-                                        "entries_incident"} <= names
+                                        "entries_incident", "fusion_days"} <= names
     db.close()
     assert store.openings() == old  # same salts, same values, every entry
     assert [(i, t, body) for i, t, body in full_entries(store)] == before

@@ -18,7 +18,7 @@ from truceline.core.coverage_inputs import coverage_from_observations, has_monit
 from truceline.core.disputes import apply_outcomes, upheld_outcomes
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding
-from truceline.core.fusion import fuse_columns
+from truceline.core.fusion import FusionParams, fuse_columns
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import (
@@ -30,10 +30,11 @@ from truceline.core.record.canonical import (
 )
 from truceline.core.rules import check
 from truceline.errors import ValidationError
+from truceline.services.check_days import fuse_days, per_day, write_days
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.memory import collecting, give_back
-from truceline.services.ports import CHECKED_META, Store
+from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
 
@@ -45,6 +46,8 @@ class CheckResult:
     findings: list[Finding]
     incidents: int
     new_entries: int
+    #: the UTC days (from 2020-01-01) fused again by an incremental check (None: every day)
+    fused_days: list[int] | None = None
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
@@ -65,11 +68,12 @@ def derive_incidents_and_sources(ctx: AgreementContext, observations: list[Obser
     return _fuse(ctx, list_input(observations))
 
 
-def _fuse(ctx: AgreementContext, inp: CheckInput
+def _fuse(ctx: AgreementContext, inp: CheckInput, params: FusionParams | None = None
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
     with collecting():  # fusion's reference cycles hold arrays: not left to the end
         return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                            inp.fire_reports, fused=give_back, settle=give_back)
+                            inp.fire_reports, params=params, fused=give_back,
+                            settle=give_back)
 
 
 def derive_coverage(ctx: AgreementContext, observations: list[Observation],
@@ -97,18 +101,24 @@ def derive_findings(
     return incidents, findings
 
 
-def _derive(ctx: AgreementContext, inp: CheckInput, upheld: Mapping[str, dict[str, Any]]
+def _derive(ctx: AgreementContext, inp: CheckInput, upheld: Mapping[str, dict[str, Any]],
+            params: FusionParams | None = None
             ) -> tuple[list[Incident], list[Finding], list[dict[str, Any]]]:
     """:func:`derive_findings` of a read input (:mod:`~truceline.services.check_read`), and
     what the shared events say about each source
     (:func:`~truceline.core.fusion.fuse_with_sources`)."""
-    incidents, sources = _fuse(ctx, inp)
+    incidents, sources = _fuse(ctx, inp, params)
+    return incidents, _rules(ctx, inp, incidents, upheld), sources
+
+
+def _rules(ctx: AgreementContext, inp: CheckInput, incidents: list[Incident],
+           upheld: Mapping[str, dict[str, Any]]) -> list[Finding]:
+    """Every provision's findings from the incidents and ``inp``'s other observations."""
     inp.fire = {}  # fusion's alone (the rules read ``reported``): ~0.15 GB at 907k reports
     give_back()  # the incidents' making
     ev = gather(ctx.geometry, inp.others, incidents,
                 derive_coverage(ctx, inp.others, inp.as_of), inp.reported)
-    findings = apply_outcomes(check(ctx.agreement, ctx.geometry, ev), upheld)
-    return incidents, findings, sources
+    return apply_outcomes(check(ctx.agreement, ctx.geometry, ev), upheld)
 
 
 def withdrawn_entry(finding_id: str) -> bytes:
@@ -156,9 +166,15 @@ def _changed(stored: str | None, body: bytes) -> bool:
 WRITE_CHUNK = 10_000
 
 
-def run_check(store: Store) -> CheckResult:
+def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     """Derive the incidents and findings from the stored observations and store them, with
     the entries of what changed, in one transaction.
+
+    ``params``: fusion's (default: :class:`~truceline.core.fusion.FusionParams`'). Where
+    they make fusion a function of each day and the days before it
+    (:func:`~truceline.services.check_days.per_day`) and the agreement has a geography,
+    only the days new reports touch are fused again (:mod:`~truceline.services.check_days`);
+    the result is the one a check of every day gives.
 
     Each incident's and finding's record is encoded once (canonical JSON): the same bytes
     are the row's text, the incident set's digest and the finding's entry (whose fields the
@@ -173,7 +189,9 @@ def run_check(store: Store) -> CheckResult:
     give_back()  # the pages read, their text and columns
     read = inp.read
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
-    incidents, findings, sources = _derive(ctx, inp, upheld)
+    if params is not None and per_day(params) and ctx.geometry is not None:
+        return _check_days(store, ctx, inp, upheld, params, version)
+    incidents, findings, sources = _derive(ctx, inp, upheld, params)
     del inp  # the columns and facts of every report; writing needs only the count
     give_back()  # the rules' evidence
     with store.atomic():
@@ -181,7 +199,31 @@ def run_check(store: Store) -> CheckResult:
         changed = _write_findings(store, findings)
         store_source_estimates(store, sources)
         store.set_meta(CHECKED_META, str(read))
+        if store.get_meta(FUSION_DAYS_META) is not None:  # another fusion made these
+            store.delete_meta(FUSION_DAYS_META)
+            store.put_fusion_days(None, [])
     return CheckResult(findings, len(incidents), changed + len(recorded))
+
+
+def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
+                upheld: Mapping[str, dict[str, Any]], params: FusionParams,
+                version: int | None) -> CheckResult:
+    """:func:`run_check` fusing only the days new reports touch
+    (:func:`~truceline.services.check_days.fuse_days`); the rules over every incident."""
+    read = inp.read
+    days = fuse_days(store, ctx, inp, params)
+    findings = _rules(ctx, inp, days.incidents, upheld)
+    del inp
+    give_back()
+    with store.atomic():
+        n, digest = write_days(store, days, _incident_bytes, params, read, WRITE_CHUNK)
+        recorded = incident_entries(store, n, digest, read, days.sources, version)
+        store.append_entries(recorded)
+        changed = _write_findings(store, findings)
+        store_source_estimates(store, days.sources)
+        store.set_meta(CHECKED_META, str(read))
+    return CheckResult(findings, n, changed + len(recorded),
+                       None if days.every else days.fused_days)
 
 
 def _write_incidents(store: Store, incidents: list[Incident], read: int,

@@ -22,6 +22,11 @@ from truceline.core.resubmissions import CandidateWindow
 #: report (which reads the check's incidents and findings) can say how many it does not cover.
 CHECKED_META = "checked_observations"
 
+#: Meta key: what the kept per-day fusion states (``fusion_days``) were made under (the
+#: fusion parameters, the agreement version, the observations read); a check whose own
+#: differ fuses every day again.
+FUSION_DAYS_META = "fusion_days"
+
 
 @dataclass
 class AddResult:
@@ -154,6 +159,19 @@ class Store(Protocol):
                       records: Sequence[str] | None = None) -> None:
         """Store more incidents beside those stored (a check writes its set in parts, inside
         one :meth:`atomic`); ``records`` as for :meth:`replace_incidents`."""
+
+    def drop_incidents(self, ids: Sequence[str]) -> None:
+        """Delete the stored incidents of ``ids`` (a check replacing the days it fused)."""
+
+    def incident_text_pages(self, size: int = 10_000) -> Iterator[list[tuple[str, str]]]:
+        """(id, record text) of every stored incident in id order, ``size`` at a time."""
+
+    def fusion_days(self) -> dict[int, bytes]:
+        """Every kept day's fusion state (:mod:`truceline.core.fusion.day_state`), by day."""
+
+    def put_fusion_days(self, start: int | None, states: Sequence[tuple[int, bytes]]) -> None:
+        """Drop the kept states of the days from ``start`` on (None: every day) and keep
+        ``states`` (day, encoded state)."""
 
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ UTC offset reaches a day) that the database can narrow, then the exact test on p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,7 @@ class CheckResultTables:
     _executemany: Callable[[str, Sequence[Sequence[Any]]], None]
     _append: Callable[[Sequence[tuple[str, bytes]]], list[int]]
     _json_text: Callable[[str, str], str]
+    _blob: Callable[[bytes], Any]
     _in: Callable[[int], str]
 
     _utc_text: Callable[[str], str]
@@ -126,6 +127,42 @@ class CheckResultTables:
                 self._executemany(
                     "INSERT INTO incidents(id, time, lon, lat, record) VALUES (?,?,?,?,?)", rows
                 )
+
+    def drop_incidents(self, ids: Sequence[str]) -> None:
+        """Delete the stored incidents of ``ids`` (a check replacing the days it fused)."""
+        with self._tx():
+            for k in range(0, len(ids), 500):
+                part = list(ids[k : k + 500])
+                self._execute(f"DELETE FROM incidents WHERE id IN ({self._in(len(part))})",
+                              part)
+
+    def incident_text_pages(self, size: int = 10_000) -> Iterator[list[tuple[str, str]]]:
+        """(id, record text) of every stored incident in id order, ``size`` at a time."""
+        after = None
+        while True:
+            where, args = ("", ()) if after is None else (" WHERE id > ?", (after,))
+            rows = self._all(f"SELECT id, record FROM incidents{where} ORDER BY id "
+                             f"LIMIT {int(size)}", args)
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [(str(i), str(r)) for i, r in rows]
+
+    def fusion_days(self) -> dict[int, bytes]:
+        """Every kept day's fusion state, by day."""
+        return {int(d): bytes(b) for d, b in self._all("SELECT day, state FROM fusion_days")}
+
+    def put_fusion_days(self, start: int | None, states: Sequence[tuple[int, bytes]]) -> None:
+        """Drop the kept states of the days from ``start`` on (None: every day) and keep
+        ``states`` (day, encoded state)."""
+        with self._tx():
+            if start is None:
+                self._execute("DELETE FROM fusion_days")
+            else:
+                self._execute("DELETE FROM fusion_days WHERE day >= ?", (int(start),))
+            if states:
+                self._executemany("INSERT INTO fusion_days(day, state) VALUES (?,?)",
+                                  [(int(d), self._blob(b)) for d, b in states])
 
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ from truceline.adapters.store.openings import PG_ENTRY_OPENINGS, SCHEMA_OPENINGS
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
+    SCHEMA_FUSION_DAYS,
     SCHEMA_INCIDENT_ENTRIES,
     SCHEMA_PERIOD_INDEXES,
     SCHEMA_V1,
@@ -85,6 +86,7 @@ MIGRATIONS: list[list[str]] = [
     [_pg_table(s) for s in SCHEMA_PERIOD_INDEXES],
     [*(_pg_table(s) for s in SCHEMA_COPY_INDEX), *PG_ENTRY_OPENINGS],
     [_pg_table(s) for s in SCHEMA_INCIDENT_ENTRIES],
+    [_pg_table(s) for s in SCHEMA_FUSION_DAYS],
 ]
 
 

@@ -134,6 +134,15 @@ SCHEMA_INCIDENT_ENTRIES = [
     "CREATE INDEX entries_incident ON entries(idx) WHERE type = 'incident'",
 ]
 
+#: Schema 11 on PostgreSQL, 10 on SQLite: what a check keeps of each UTC day's fusion when
+#: both per-day rules are on (:class:`~truceline.core.fusion.day_state.DayState`, encoded), so
+#: that the next check fuses only the days new reports touch (docs/partitions.md). Derived,
+#: like the incidents beside it: nothing in the record commits to it, and a check whose
+#: fingerprint (meta ``fusion_days``) does not match fuses every day again.
+SCHEMA_FUSION_DAYS = [
+    "CREATE TABLE fusion_days (day BIGINT PRIMARY KEY, state BLOB NOT NULL)",
+]
+
 #: The entry types :meth:`SqlStore.last_entry` finds by an index (its query names the type as
 #: the index's condition does, so both databases' planners see that the index applies).
 INDEXED_LAST = frozenset({"incident"})

@@ -24,6 +24,7 @@ from truceline.adapters.store.openings import (
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
     SCHEMA_DERIVED,
+    SCHEMA_FUSION_DAYS,
     SCHEMA_INCIDENT_ENTRIES,
     SCHEMA_PERIOD_INDEXES,
     SCHEMA_V1,
@@ -58,7 +59,8 @@ MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEM
                                 list(SCHEMA_DERIVED), list(SCHEMA_PERIOD_INDEXES),
                                 [*SCHEMA_COPY_INDEX,
                                  *map(_sqlite_table, SQLITE_ENTRY_OPENINGS)],
-                                list(SCHEMA_INCIDENT_ENTRIES)]
+                                list(SCHEMA_INCIDENT_ENTRIES),
+                                [_sqlite_table(s) for s in SCHEMA_FUSION_DAYS]]
 
 
 @contextmanager

@@ -19,6 +19,8 @@ from truceline.core.fusion.batch import (
     report_columns,
 )
 from truceline.core.fusion.calibration import SourceCalibration
+from truceline.core.fusion.calibration_days import Prior
+from truceline.core.fusion.day_stats import ErrorStats
 from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, M_POINT, ellipse
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
 from truceline.core.geo import Projection, choose_projection
@@ -252,6 +254,9 @@ def fuse_columns(
     params: FusionParams | None = None,
     fused: Callable[[], object] | None = None,
     settle: Callable[[], object] | None = None,
+    prior_samples: Prior | None = None,
+    prior_errors: ErrorStats | None = None,
+    kept: Callable[[FusionResult], object] | None = None,
 ) -> tuple[list[Incident], list[dict[str, Any]]]:
     """:func:`fuse_with_sources` of fire reports given as columns
     (:func:`~truceline.core.fusion.batch.report_columns`); ``reports`` reads the few rows
@@ -259,7 +264,10 @@ def fuse_columns(
     fusion's working arrays are freed, before the incidents are made (where a check gives
     the memory they held back to the system); ``settle`` once the batch is made (what making
     it freed: ~0.2 GB at 907k reports) and after each grouping
-    (:func:`~truceline.core.fusion.pipeline.fuse_batch`)."""
+    (:func:`~truceline.core.fusion.pipeline.fuse_batch`). ``prior_samples``,
+    ``prior_errors``: :func:`~truceline.core.fusion.pipeline.fuse_batch`'s (the days before
+    the batch's, for a check that fuses only new days); ``kept`` is called with the
+    fusion's result before the incidents are made (what such a check keeps of each day)."""
     p = params or FusionParams()
     n = len(cols["id"])
     if not n:
@@ -277,7 +285,10 @@ def fuse_columns(
     if settle is not None:
         settle()
     names = np.unique(np.asarray(cols["source_id"]).astype(str))
-    res = fuse_batch(b, geometry, p, settle=settle, names=names)
+    res = fuse_batch(b, geometry, p, settle=settle, names=names,
+                     prior_samples=prior_samples, prior_errors=prior_errors)
+    if kept is not None:
+        kept(res)
     if fused is not None:
         fused()
     out = incidents_from(res, reports, cols["time_us"])

@@ -1,0 +1,162 @@
+"""What a check keeps of each UTC day's fusion, so that a later check fuses only new days.
+
+With both per-day rules on (:mod:`.calibration_days`, :mod:`.day_stats`), a day's incidents
+are a function of its reports, a quarter of an hour either side, and what the days before it
+measured: their calibration samples (one set per pass) and their error statistics
+(docs/partitions.md). A :class:`DayState` holds that much of one day, and what a later check
+needs to tell whether the day must be fused again and what to replace: the digests of the
+day's counted fire reports (its first ``halo`` seconds apart: they are the day before's
+halo) and the ids of the incidents the day owns (those whose first report is in it).
+
+Encoded as an ``.npz`` of plain arrays (no pickles): a few KB a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion.batch import DAY_S, TIME_ORIGIN
+from truceline.core.fusion.calibration_days import Prior, Samples
+from truceline.core.fusion.day_stats import DayStats, ErrorStats
+
+__all__ = ["DayState", "day_of_us", "prior_of", "report_digests"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: Microseconds from the Unix epoch to :data:`~.batch.TIME_ORIGIN`.
+ORIGIN_US = int((TIME_ORIGIN - np.datetime64("1970-01-01T00:00:00", "s"))
+                / np.timedelta64(1, "us"))
+DAY_US = int(DAY_S * 1e6)
+
+
+def day_of_us(time_us: NDArray[np.int64]) -> I64:
+    """The UTC day (counted from :data:`~.batch.TIME_ORIGIN`) of times in microseconds from
+    the Unix epoch, as :meth:`~.batch.FireBatch.periods` counts them."""
+    return np.floor_divide(np.asarray(time_us, np.int64) - ORIGIN_US, DAY_US)
+
+
+def day_start_us(day: int) -> int:
+    """The first microsecond (from the Unix epoch) of UTC day ``day``."""
+    return ORIGIN_US + day * DAY_US
+
+
+@dataclass(frozen=True, eq=False)
+class DayState:
+    """One UTC day's fusion as a check keeps it."""
+
+    day: int
+    #: each calibration pass's samples of this day (the run's last repeated where it stopped)
+    passes: tuple[Samples, ...]
+    #: this day's rows of the error statistics (None: the day had none)
+    dispersion: F64 | None
+    lone: F64 | None
+    #: ids of the incidents this day owns
+    incidents: tuple[str, ...]
+    #: digests of the day's counted fire reports: those in its first ``halo`` seconds, the rest
+    head: str
+    body: str
+
+    def to_bytes(self) -> bytes:
+        arrays: dict[str, NDArray[np.generic]] = {
+            "day": np.asarray([self.day], np.int64),
+            "passes": np.asarray([len(self.passes)], np.int64),
+            "incidents": np.asarray(self.incidents, str),
+            "digests": np.asarray([self.head, self.body], str),
+        }
+        for k, s in enumerate(self.passes):
+            arrays[f"p{k}_source"] = np.asarray(s.source, str)
+            arrays[f"p{k}_group"] = s.group
+            arrays[f"p{k}_total"] = s.total
+            arrays[f"p{k}_var"] = s.var
+        if self.dispersion is not None:
+            arrays["dispersion"] = self.dispersion
+        if self.lone is not None:
+            arrays["lone"] = self.lone
+        out = io.BytesIO()
+        np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DayState:
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+        day = int(z["day"][0])
+        passes = []
+        for k in range(int(z["passes"][0])):
+            n = len(z[f"p{k}_group"])
+            passes.append(Samples(z[f"p{k}_source"], np.full(n, day, np.int64),
+                                  z[f"p{k}_group"], z[f"p{k}_total"], z[f"p{k}_var"]))
+        head, body = (str(v) for v in z["digests"])
+        return cls(day, tuple(passes), z.get("dispersion"), z.get("lone"),
+                   tuple(str(v) for v in z["incidents"]), head, body)
+
+
+def prior_of(states: Sequence[DayState], day: int) -> tuple[Prior, ErrorStats]:
+    """What a fusion of ``day`` on reads of the days before it: each pass's samples (a day
+    that stopped early repeats its last, as the run that made it did) and the error
+    statistics' rows, in day order."""
+    earlier = sorted((s for s in states if s.day < day), key=lambda s: s.day)
+    width = max((len(s.passes) for s in earlier), default=0)
+    passes = []
+    for k in range(width):
+        parts = [s.passes[min(k, len(s.passes) - 1)] for s in earlier if s.passes]
+        acc = parts[0]
+        for p in parts[1:]:
+            acc = acc + p
+        passes.append(acc)
+
+    def rows(name: str) -> DayStats:
+        have = [(s.day, getattr(s, name)) for s in earlier if getattr(s, name) is not None]
+        if not have:
+            return DayStats()
+        return DayStats(np.asarray([d for d, _ in have], np.int64),
+                        np.stack([v for _, v in have]))
+
+    return Prior(tuple(passes), day), ErrorStats(rows("dispersion"), rows("lone"))
+
+
+def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
+              incidents: dict[int, list[str]], digests: dict[int, tuple[str, str]]
+              ) -> list[DayState]:
+    """The states of ``days`` from a fusion's ``day_samples`` and ``errors``
+    (:class:`~.pipeline.FusionResult`), the incidents each owns and its reports' digests."""
+    out = []
+    for d in days.tolist():
+        passes = tuple(s.take(s.day == d) for s in day_samples)
+
+        def row(st: DayStats, d: int = d) -> F64 | None:
+            at = np.flatnonzero(st.days == d)
+            return st.values[at[0]].copy() if len(at) else None
+
+        head, body = digests.get(d, ("", ""))
+        out.append(DayState(d, passes, row(errors.dispersion), row(errors.lone),
+                            tuple(sorted(incidents.get(d, []))), head, body))
+    return out
+
+
+def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s: float
+                   ) -> dict[int, tuple[str, str]]:
+    """Per UTC day: the SHA-256 of the sorted ids of its reports in its first ``halo_s``
+    seconds, and of the rest (a report's record never changes under its id, so a changed
+    digest is a report added or no longer counted)."""
+    if not len(ids):
+        return {}
+    day = day_of_us(time_us)
+    head = (np.asarray(time_us, np.int64) - (ORIGIN_US + day * DAY_US)) < int(halo_s * 1e6)
+    order = np.lexsort((np.asarray(ids, str), ~head, day))
+    out: dict[int, tuple[str, str]] = {}
+    days, start = np.unique(day[order], return_index=True)
+    stop = np.r_[start[1:], len(order)]
+    for d, a, z in zip(days.tolist(), start.tolist(), stop.tolist(), strict=True):
+        rows = order[a:z]
+        h = [hashlib.sha256(), hashlib.sha256()]
+        for k in rows.tolist():
+            h[0 if head[k] else 1].update(str(ids[k]).encode("utf-8") + b"\n")
+        out[d] = (h[0].hexdigest(), h[1].hexdigest())
+    return out

@@ -1,0 +1,201 @@
+"""The incremental check's fusion: only the UTC days new reports touch are fused again.
+
+With both per-day rules on (``calibration.daily`` and ``locate.stats_by_day``), a day's
+incidents are a function of its counted fire reports, ``halo_s`` either side, and the days
+before it's calibration samples and error statistics (docs/partitions.md). A check keeps
+those per day (``fusion_days``: :class:`~truceline.core.fusion.day_state.DayState`) beside
+the incidents, with the digests of each day's counted reports and the ids of the incidents
+it owns (those whose first report falls in it). The next check compares the digests with
+the counted reports it reads: the earliest day whose reports changed (the day before it too,
+when they changed in its first ``halo_s``, the day before's halo) is where fusion starts
+again, and every later day is fused with it, since its statistics feed them all. The
+incidents owned by those days are replaced; the others stay as stored. The result is the
+one a check of every day gives (``tests/store/test_check_days.py``).
+
+What is not incremental yet: the read (every stored observation, as today: the rules count
+every report's facts and the copies are found over the whole store) and the rules (run over
+every incident, the stored ones read back).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from truceline.core.fusion import FusionParams, FusionResult, fuse_columns
+from truceline.core.fusion.calibration_days import Samples
+from truceline.core.fusion.day_state import (
+    DayState,
+    day_of_us,
+    day_start_us,
+    prior_of,
+    report_digests,
+    states_of,
+)
+from truceline.core.fusion.day_stats import ErrorStats
+from truceline.core.incidents import Incident
+from truceline.services.check_read import CheckInput
+from truceline.services.context import AgreementContext
+from truceline.services.memory import collecting, give_back
+from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
+from truceline.services.sources import SOURCES_META
+from truceline.services.verify_rows import IncidentsDigest
+
+__all__ = ["DaysFused", "fuse_days", "per_day", "write_days"]
+
+
+def per_day(params: FusionParams | None) -> bool:
+    """Whether fusion under ``params`` is a function of each day and the days before it:
+    the error statistics per day, and the calibration per day or off."""
+    if params is None or not params.locate.stats_by_day:
+        return False
+    return not params.calibration.enabled or params.calibration.daily
+
+
+def fingerprint(params: FusionParams, version: int | None) -> str:
+    """What kept states were made under, besides the observations read."""
+    return hashlib.sha256(f"{params!r}|{version}".encode()).hexdigest()
+
+
+@dataclass
+class DaysFused:
+    """What :func:`fuse_days` derived: every incident (kept and new, by id) and what to
+    write."""
+
+    incidents: list[Incident]
+    new: list[Incident]
+    dropped: list[str]
+    #: the first day fused again (None: none)
+    start: int | None
+    #: every stored incident and kept state replaced (none was kept, or made otherwise)
+    every: bool
+    states: list[DayState]
+    sources: list[dict[str, Any]]
+    #: days fused again (for a reader of the check's cost)
+    fused_days: list[int] = field(default_factory=list)
+
+
+def _kept(store: Store, params: FusionParams, version: int | None, checked: str | None
+          ) -> dict[int, DayState]:
+    """The kept states, if they were made under these parameters and version by the check
+    that read what meta ``checked_observations`` says."""
+    said = store.get_meta(FUSION_DAYS_META)
+    if said is None or checked is None:
+        return {}
+    want = {"fingerprint": fingerprint(params, version), "observations": int(checked)}
+    if json.loads(said) != want:
+        return {}
+    return {d: DayState.from_bytes(b) for d, b in store.fusion_days().items()}
+
+
+def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]]
+                   ) -> int | None:
+    """The first day to fuse again (None: no day's counted reports changed).
+
+    A day's incidents read more than its own reports: those of the next day's first
+    ``halo_s`` (an event heard across midnight) and, through such an event's later
+    groups, that next day's own estimates (its wind: an impact heard after midnight takes
+    the wind of its own day, estimated from that whole day's events, whose last ones reach
+    into the day after it). So a change in day ``e`` fuses again from ``e - 1``, and a
+    change in its first ``halo_s`` from ``e - 2``."""
+    out: list[int] = []
+    for d in sorted(set(kept) | set(digests)):
+        st, now = kept.get(d), digests.get(d, ("", ""))
+        if st is None or st.head != now[0]:
+            out.append(d - 2)
+        elif st.body != now[1]:
+            out.append(d - 1)
+    return min(out) if out else None
+
+
+def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams
+              ) -> DaysFused:
+    """Fuse the days the counted reports of ``inp`` changed since the kept states (every
+    day where none are kept or they were made otherwise) and read back the stored
+    incidents of the others."""
+    assert ctx.geometry is not None, "the incremental check places reports by the agreement"
+    version = store.agreement_version()
+    kept = _kept(store, params, version, store.get_meta(CHECKED_META))
+    cols = inp.fire
+    digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
+    every = not kept
+    start = min(digests) if every and digests else _first_changed(kept, digests)
+    dropped = sorted({i for d, st in kept.items() if start is not None and d >= start
+                      for i in st.incidents}) if not every else None
+    stored = _stored_incidents(store, set(dropped) if dropped is not None else None)
+    if start is None:
+        return DaysFused(stored, [], [], None, every, [], [] if every else _kept_sources(store))
+    prior, errors = prior_of(list(kept.values()), start)
+    rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64)
+                          >= day_start_us(start) - int(params.halo_s * 1e6))
+    sub = {k: v[rows] for k, v in cols.items()}
+    got: dict[str, tuple[tuple[Samples, ...], ErrorStats]] = {}
+
+    def keep(res: FusionResult) -> None:
+        got["res"] = (res.day_samples, res.errors)
+
+    with collecting():
+        new, sources = fuse_columns(
+            sub, ctx.geometry, [p.id for p in ctx.agreement.parties],
+            lambda r: inp.fire_reports(rows[np.asarray(r, np.int64)].tolist()), params=params,
+            fused=give_back, settle=give_back, prior_samples=prior, prior_errors=errors,
+            kept=keep)
+    when = dict(zip(sub["id"].tolist(), np.asarray(sub["time_us"], np.int64).tolist(),
+                    strict=True))
+    owner = day_of_us(np.asarray([min(when[e] for e in i.evidence) for i in new], np.int64))
+    mine = owner >= start
+    new = [i for i, m in zip(new, mine.tolist(), strict=True) if m]
+    owned: dict[int, list[str]] = {}
+    for i, d in zip(new, owner[mine].tolist(), strict=True):
+        owned.setdefault(d, []).append(i.id)
+    day_samples, errs = got["res"] if got else ((), ErrorStats())
+    days = np.asarray(sorted(d for d in set(digests) | set(owned) if d >= start), np.int64)
+    states = states_of(day_samples, errs, days, owned, digests)
+    everything = sorted([*stored, *new], key=lambda i: i.id)
+    return DaysFused(everything, new, dropped or [], start, every, states, sources,
+                     days.tolist())
+
+
+def _stored_incidents(store: Store, dropped: set[str] | None) -> list[Incident]:
+    """The stored incidents but ``dropped`` (None: none is kept)."""
+    if dropped is None:
+        return []
+    out = []
+    for page in store.incident_text_pages():
+        out += [Incident.from_record(json.loads(t)) for i, t in page if i not in dropped]
+    return out
+
+
+def _kept_sources(store: Store) -> list[dict[str, Any]]:
+    """The last check's per-source estimates (no day fused again: they stand)."""
+    text = store.get_meta(SOURCES_META)
+    return list(json.loads(text)) if text else []
+
+
+def write_days(store: Store, days: DaysFused, encode: Callable[[Incident], bytes],
+               params: FusionParams, read: int, chunk: int) -> tuple[int, str]:
+    """Replace the fused days' incidents and states (inside the caller's transaction) and
+    keep what they were made under; the stored set's count and digest (read back in id
+    order, the order the set's digest hashes them in)."""
+    if days.every:
+        store.replace_incidents([])
+    store.drop_incidents(days.dropped)
+    for at in range(0, len(days.new), chunk):
+        part = days.new[at : at + chunk]
+        store.add_incidents(part, [encode(i).decode("utf-8") for i in part])
+    if days.every or days.start is not None:
+        store.put_fusion_days(None if days.every else days.start,
+                              [(s.day, s.to_bytes()) for s in days.states])
+    store.set_meta(FUSION_DAYS_META, json.dumps(
+        {"fingerprint": fingerprint(params, store.agreement_version()), "observations": read},
+        sort_keys=True))
+    digest, n = IncidentsDigest(), 0
+    for page in store.incident_text_pages():
+        digest.update(t.encode("utf-8") for _, t in page)
+        n += len(page)
+    return n, digest.hexdigest()
