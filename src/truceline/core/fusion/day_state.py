@@ -100,7 +100,8 @@ class DayState:
 def prior_of(states: Sequence[DayState], day: int) -> tuple[Prior, ErrorStats]:
     """What a fusion of ``day`` on reads of the days before it: each pass's samples (a day
     that stopped early repeats its last, as the run that made it did) and the error
-    statistics' rows, in day order."""
+    statistics' rows, in day order. The run's first day is the earliest kept (its own
+    samples correct it: :class:`~.calibration_days.Prior`), or ``day`` when none is."""
     earlier = sorted((s for s in states if s.day < day), key=lambda s: s.day)
     width = max((len(s.passes) for s in earlier), default=0)
     passes = []
@@ -118,7 +119,8 @@ def prior_of(states: Sequence[DayState], day: int) -> tuple[Prior, ErrorStats]:
         return DayStats(np.asarray([d for d, _ in have], np.int64),
                         np.stack([v for _, v in have]))
 
-    return Prior(tuple(passes), day), ErrorStats(rows("dispersion"), rows("lone"))
+    first = earlier[0].day if earlier else day
+    return Prior(tuple(passes), day, first), ErrorStats(rows("dispersion"), rows("lone"))
 
 
 def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
