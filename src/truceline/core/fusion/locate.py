@@ -121,10 +121,10 @@ class LocateParams:
     dispersion: bool = True
     #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per UTC day,
     #: each day over the days up to it (:mod:`.day_stats`), so that a day fused again reads
-    #: what its run read; off, over the whole batch. Off by default: on the simulated weeks
-    #: the first days, pooled over fewer fits, stated narrower ellipses (BENCHMARKS.md,
-    #: session 18, hA: `wild_bearings` seed 1's origins inside 0.929 -> 0.919).
-    stats_by_day: bool = False
+    #: what its run read; off, over the whole batch. On since the stated ``ν₀`` is the lowest
+    #: the fits allow (:func:`.dispersion._best`): with the maximum, the first days, pooled
+    #: over fewer fits, stated narrower ellipses (BENCHMARKS.md, session 18, hA, and 19, hB).
+    stats_by_day: bool = True
     #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
     band_step: bool = True
 
