@@ -155,7 +155,7 @@ def test_a_day_fused_again_with_the_days_before_its_statistics_gives_the_runs_in
     # The same three days with the batch's own error statistics measured, as a check
     # measures them (calibration aside: blocker 1): the ellipses' scale (``dispersion``) and
     # the lone bearings' wild share and spread, per UTC day, each day over the days up to
-    # it (``stats_by_day``, off by default for its cost: BENCHMARKS.md, session 18). The run
+    # it (``stats_by_day``, off by default: BENCHMARKS.md, sessions 18-19). The run
     # keeps each day's statistics (``errors``); 25 March fused again with a
     # quarter of an hour around it and the statistics of the days before it
     # (``errors.before``) gives each of its 256 incidents exactly. Measured over the whole
@@ -196,9 +196,8 @@ def test_with_every_estimate_per_day_a_day_fused_again_gives_the_runs_incidents(
     # (biased compasses, wind, wild bearings, coarse bands, clock offsets, copies), seed 1.
     # The middle day fused again with a quarter of an hour either side, the earlier days'
     # calibration samples and error statistics gives all 458 of its incidents bit for bit as
-    # the run; with the batch-wide rules (``daily=False``, and ``stats_by_day``'s default)
-    # 100 or more of them differ. This is
-    # the fusion an incremental check re-runs for a day (docs/partitions.md).
+    # the run; with the batch-wide rules 100 or more of them differ. This is the fusion an
+    # incremental check re-runs for a day (docs/partitions.md).
     geom, fire = _all_conditions_week()
     first = {o.id: o.time for o in fire}
     d = (DAY - datetime(2020, 1, 1, tzinfo=UTC)).days
@@ -214,7 +213,8 @@ def test_with_every_estimate_per_day_a_day_fused_again_gives_the_runs_incidents(
     assert len(whole) >= 300
     assert alone.keys() == whole.keys()
     assert [k for k in whole if alone[k] != whole[k]] == []
-    wide = FusionParams(calibration=CalibrationParams(daily=False))
+    wide = FusionParams(calibration=CalibrationParams(daily=False),
+                        locate=dataclasses.replace(FusionParams().locate, stats_by_day=False))
     wide_whole = _own(_fused(fire, geom, wide)[0], first)
     wide_alone = _own(_fused(near, geom, wide)[0], first)
     assert len([k for k in wide_whole if wide_alone.get(k) != wide_whole[k]]) >= 100

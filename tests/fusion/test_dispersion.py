@@ -46,6 +46,25 @@ def test_the_prior_on_the_errors_scale_is_recovered_from_f_distributed_misfits()
                                                  Dispersion(1.0, 1e9)), 1.0, atol=1e-6)
 
 
+def test_the_stated_prior_is_the_heaviest_tailed_the_fits_allow_and_steady_as_they_pool() -> None:
+    """The likelihood is flat above a few tens of ``ν₀``: over the first 150, 600 and 1,200
+    fits drawn with ``ν₀ = 87`` its maximum is at the grid's top (the model exact) each time
+    (at 300 fits, ``ν₀ = 300``), so the maximum would state a fix's own residuals as worth
+    nothing, and a run's days, pooled over the days up to each, would jump between that and
+    wider. The stated ``ν₀`` is the lowest the fits do not reject
+    (within ``χ²₁(0.95)/2`` of the maximum): below the truth, never the model exact, and
+    rising as the fits pool."""
+    rng = np.random.default_rng(5)
+    dof = rng.integers(1, 7, 1200)
+    c2 = 87 / rng.chisquare(87, 1200) * rng.chisquare(dof)
+    use = np.ones(1200, bool)
+    stated = [fit_dispersion(c2[:k], dof[:k], use[:k]) for k in (150, 600, 1200)]
+    assert [d.groups for d in stated] == [150, 600, 1200]
+    assert all(10 < d.nu0 < 87 for d in stated)
+    assert stated[0].nu0 <= stated[1].nu0 <= stated[2].nu0
+    assert all(0.8 < d.s0sq < 1.1 for d in stated)
+
+
 def _two_and_five_posts(true_scale: float, n: int = 600) -> tuple[Reports, list, np.ndarray]:
     """``n`` shots, every other one seen by two posts (no spare bearing), the others by five;
     every bearing stated at 2° but off by ``true_scale`` times that."""

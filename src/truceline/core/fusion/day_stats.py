@@ -82,7 +82,7 @@ def group_days(b: FireBatch, labels: I64, G: int, by_day: bool = True) -> I64:
     if not by_day or not G:
         return np.zeros(G, np.int64)
     first = np.full(G, np.inf)
-    np.minimum.at(first, labels, b.t)
+    np.fmin.at(first, labels, b.t)  # fmin: a report without a time owns no day
     return b.periods(np.where(np.isfinite(first), first, 0.0), DAY_S)
 
 
