@@ -210,3 +210,25 @@ def near_pairs(g: I64, x: F64, y: F64, r: float) -> tuple[I64, I64]:
                     k += 1
         s = e
     return ei[:k], ej[:k]
+
+
+@njit(cache=True, error_model="numpy")
+def split_queries(i: I64, j: I64, d: F64, nm: int) -> tuple[I64, I64, F64, I64, I64]:
+    """The sweep's pairs ``(i, j)``, ``i < j``, parted in one pass, each part in its order:
+    those between main units (``j < nm``) with their distances, and the query pairs as
+    ``(query - nm, main unit)``."""
+    n = len(i)
+    nq = 0
+    for k in range(n):
+        nq += j[k] >= nm
+    mi, mj, md = np.empty(n - nq, np.int64), np.empty(n - nq, np.int64), np.empty(n - nq)
+    qi, qj = np.empty(nq, np.int64), np.empty(nq, np.int64)
+    a = b = 0
+    for k in range(n):
+        if j[k] >= nm:
+            qi[b], qj[b] = j[k] - nm, i[k]
+            b += 1
+        else:
+            mi[a], mj[a], md[a] = i[k], j[k], d[k]
+            a += 1
+    return mi, mj, md, qi, qj

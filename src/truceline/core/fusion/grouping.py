@@ -43,6 +43,7 @@ from truceline.core.fusion.graph import (
     _units_of_reports,
     candidate_edges,
     near_pairs,
+    split_queries,
 )
 from truceline.core.fusion.split import SMALL, split_large
 
@@ -104,10 +105,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
 
     if ok:
         qi, qj = none, none
-        if nm < m:
-            q = j >= nm  # i < j: a query pair has its query second
-            qi, qj = j[q] - nm, i[q]
-            i, j, d = i[~q], j[~q], d[~q]
+        if nm < m:  # i < j: a query pair has its query second
+            i, j, d, qi, qj = split_queries(i, j, d, nm)
     else:
         z = np.column_stack([u.mx / p.link_scale_m, u.my / p.link_scale_m,
                              (u.t_lo + u.t_hi) / 2.0 / scale_s])
@@ -381,7 +380,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     sel = cand[parts[lab[cand]] >= 2]
     if not len(sel):
         return lab, None
-    _, g = np.unique(lab[sel], return_inverse=True)
+    g = _rank(lab[sel], G)
     lp = arrival_fit_params(p)
     sb = b.take(sel, numbers_only=True)
     measured = measurement_rows(sb, g)
@@ -402,7 +401,8 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     # each arrival's residual against its array's mean, less the wind's share of its travel
     # time's difference from the array's mean
     ka = np.flatnonzero(arr_rows)
-    key = np.unique(rw.g[ka] * (n + 1) + comp_of[sel[rw.obs[ka]]], return_inverse=True)[1]
+    # each array of each group: a near-pairs component lies within one group, so it is the key
+    key = comp_of[sel[rw.obs[ka]]]
     na = np.maximum(np.bincount(key), 1)
     e, tv = r[ka] * lp.arrival_sd_s, np.nan_to_num(travel[ka], nan=1e9)
     de = np.abs(e - (np.bincount(key, e) / na)[key]) \
@@ -419,7 +419,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     go = mixed[g]
     out = lab.copy()
     out[sel[go]] = G + comp_of[sel[go]]
-    new = np.unique(out, return_inverse=True)[1].astype(np.int64)
+    new = _rank(out, G + n)
     whole = np.flatnonzero(~mixed)
     first = np.empty(K, np.int64)
     first[g[::-1]] = sel[::-1]
@@ -487,6 +487,14 @@ def _bounds(lab: I64, G: int) -> I64:
     """Where each label's rows start in ``lab`` sorted stably (labels 0..G-1), and the end:
     label ``g`` holds sorted rows ``[out[g], out[g + 1])``."""
     return np.concatenate([[0], np.cumsum(np.bincount(lab, minlength=G))]).astype(np.int64)
+
+
+def _rank(x: I64, size: int) -> I64:
+    """Each of ``x`` (integers in ``[0, size)``) as its rank among the distinct values of
+    ``x``: ``np.unique(x, return_inverse=True)[1]``, by a count instead of a sort."""
+    seen = np.zeros(size, bool)
+    seen[x] = True
+    return (np.cumsum(seen) - 1)[x]
 
 
 def _distinct(x: I64) -> I64:

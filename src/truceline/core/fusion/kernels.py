@@ -531,17 +531,17 @@ def _complete_linkage(D: F64, S: int, lab: I64, best: F64, arg: I64) -> None:
         if not bv <= 1.0:
             return
         bj = arg[bi]
+        # one pass: row and column bi the farther of the two, bj's cleared, bj's points to bi
         for k in range(S):
-            D[bi, k] = max(D[bi, k], D[bj, k])
-            D[k, bi] = D[bi, k]
-        D[bi, bi] = np.inf
-        for k in range(S):
+            v = max(D[bi, k], D[bj, k])
+            D[bi, k] = v
+            D[k, bi] = v
             D[bj, k] = np.inf
             D[k, bj] = np.inf
-        best[bj] = np.inf
-        for k in range(S):
             if lab[k] == bj:
                 lab[k] = bi
+        D[bi, bi] = np.inf
+        best[bj], arg[bj] = np.inf, -1  # row bj is all inf: never scanned again
         for a in range(S):
-            if a != bj and (a == bi or arg[a] == bi or arg[a] == bj):
+            if a == bi or arg[a] == bi or arg[a] == bj:
                 _row_min(D, S, a, best, arg)
