@@ -233,6 +233,17 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
     return False
 
 
+def _spread(x: F64, y: F64, w: F64) -> F64:
+    """The weighted covariance of the cells' centres (``np.cov`` with ``aweights``, its
+    reliability-weighted n - 1 correction); where the weights leave that correction no
+    degrees of freedom (one cell: ``np.cov`` divided by zero, and a NaN covariance stopped
+    the check at writing the incident), the population one: zero for one cell, whose region
+    is then the cell's own spread, which the caller adds to every region."""
+    v1 = w.sum()
+    dof = v1 - (w * w).sum() / v1  # np.cov's own divisor for ddof=1 and aweights
+    return np.asarray(np.cov(np.vstack([x, y]), aweights=w, bias=not dof > 0), float)
+
+
 def arc_launches(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
@@ -333,6 +344,6 @@ def arc_launches(
         k = int(pr.argmax())
         if pr[k] < lp.own_side_max or k == side[yb]:
             continue
-        cov = np.cov(np.vstack([x, y]), aweights=wt) + np.eye(2) * ap.step_m**2 / 12
+        cov = _spread(x, y, wt) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
         yield (u, yb, float(np.average(x, weights=wt)), float(np.average(y, weights=wt)),
                cov, tm, pr)
