@@ -148,3 +148,36 @@ def test_a_late_report_fuses_its_day_again_and_ends_as_one_check(backend: Backen
     _add(once, [r for rows in days for r in rows])
     run_check(once, PER_DAY)
     _same(step, once)
+
+
+@cache
+def _from_midnight() -> list[list[dict[str, Any]]]:
+    """Two simulated days of all conditions from 00:00 UTC, at the simulator's density,
+    split by UTC day: the run's first day has reports in its first hour (13 fire reports),
+    which its own samples correct (:class:`~truceline.core.fusion.calibration_days.Prior`)."""
+    ag, doc = load_agreement_file("march2025")
+    scn = Scenario(ag, context_for_doc(doc).geometry, days=2, seed=1, scale=1.0,
+                   params=scenario_params("all_conditions"),
+                   start=ag.entry_into_force_at + timedelta(days=4, hours=2))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in (r for day in scn for r in day.observations):
+        out.setdefault(str(r["time"])[:10], []).append(r)
+    return [out[k] for k in sorted(out)]
+
+
+@pytest.mark.slow
+def test_a_check_fusing_again_from_before_the_first_day_corrects_its_first_hour_as_one_check(
+        backend: Backend, second: Backend) -> None:
+    # the second day fuses again from two days back, a day before the run's first: no day
+    # is kept before it, and the run's first day was taken to be that empty day, so the
+    # first day's first hour was corrected by no samples (478 of 484 incidents differed)
+    days = _from_midnight()
+    assert min(str(r["time"]) for r in days[0]) < "2025-03-24T00:10"
+    step = _new(backend)
+    for rows in days:
+        _add(step, rows)
+        run_check(step, PER_DAY)
+    once = _new(second)
+    _add(once, [r for rows in days for r in rows])
+    run_check(once, PER_DAY)
+    _same(step, once)

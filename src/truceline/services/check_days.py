@@ -130,7 +130,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     stored = _stored_incidents(store, set(dropped) if dropped is not None else None)
     if start is None:
         return DaysFused(stored, [], [], None, every, [], [] if every else _kept_sources(store))
-    prior, errors = prior_of(list(kept.values()), start)
+    prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
     rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64)
                           >= day_start_us(start) - int(params.halo_s * 1e6))
     sub = {k: v[rows] for k, v in cols.items()}
