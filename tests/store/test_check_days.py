@@ -5,10 +5,11 @@ set digest; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import secrets
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -16,14 +17,14 @@ import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import CalibrationParams, FusionParams
-from truceline.core.record.canonical import parse_entry
+from truceline.core.record.canonical import canonical_bytes, parse_entry
 from truceline.services import record
 from truceline.services.check import run_check
-from truceline.services.check_days import DaysFused, fuse_days
+from truceline.services.check_days import DaysFused, fuse_days, write_days
 from truceline.services.check_read import store_input
 from truceline.services.context import context_for_doc, load_context
 from truceline.services.ingest import ingest
-from truceline.services.ports import Store
+from truceline.services.ports import CHECKED_META, Store
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
@@ -181,3 +182,27 @@ def test_a_check_fusing_again_from_before_the_first_day_corrects_its_first_hour_
     _add(once, [r for rows in days for r in rows])
     run_check(once, PER_DAY)
     _same(step, once)
+
+
+@pytest.mark.slow
+def test_states_fused_under_a_version_amended_meanwhile_are_not_kept(backend: Backend) -> None:
+    # an amendment stored while a check fuses (its read of every observation takes minutes
+    # on a month) under the version it read: the states it keeps were made under that one,
+    # and the next check, under the amendment, fuses every day again (they were written as
+    # made under the store's latest version, so the next check kept them)
+    days = _days()
+    store = _new(backend)
+    _add(store, days[0])
+    run_check(store, PER_DAY)
+    _add(store, days[1])
+    ctx, inp = load_context(store), store_input(store)
+    fused = fuse_days(store, ctx, inp, PER_DAY)
+    assert not fused.every
+    amended = copy.deepcopy(ctx.doc)
+    amended["title"] = str(amended.get("title", "")) + " (amended)"
+    amended["version"] = int(ctx.doc.get("version", 1)) + 1
+    record.initialize_store(store, amended, amend=True, effective=date(2025, 3, 1))
+    with store.atomic():  # the check's write, as run_check makes it
+        write_days(store, fused, lambda i: canonical_bytes(i.to_record()), inp.read, 1000)
+        store.set_meta(CHECKED_META, str(inp.read))
+    assert _fused(store).every
