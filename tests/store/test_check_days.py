@@ -5,10 +5,11 @@ set digest; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import secrets
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -16,14 +17,14 @@ import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import CalibrationParams, FusionParams
-from truceline.core.record.canonical import parse_entry
+from truceline.core.record.canonical import canonical_bytes, parse_entry
 from truceline.services import record
 from truceline.services.check import run_check
-from truceline.services.check_days import DaysFused, fuse_days
+from truceline.services.check_days import DaysFused, fuse_days, write_days
 from truceline.services.check_read import store_input
 from truceline.services.context import context_for_doc, load_context
 from truceline.services.ingest import ingest
-from truceline.services.ports import Store
+from truceline.services.ports import CHECKED_META, Store
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
@@ -148,3 +149,60 @@ def test_a_late_report_fuses_its_day_again_and_ends_as_one_check(backend: Backen
     _add(once, [r for rows in days for r in rows])
     run_check(once, PER_DAY)
     _same(step, once)
+
+
+@cache
+def _from_midnight() -> list[list[dict[str, Any]]]:
+    """Two simulated days of all conditions from 00:00 UTC, at the simulator's density,
+    split by UTC day: the run's first day has reports in its first hour (13 fire reports),
+    which its own samples correct (:class:`~truceline.core.fusion.calibration_days.Prior`)."""
+    ag, doc = load_agreement_file("march2025")
+    scn = Scenario(ag, context_for_doc(doc).geometry, days=2, seed=1, scale=1.0,
+                   params=scenario_params("all_conditions"),
+                   start=ag.entry_into_force_at + timedelta(days=4, hours=2))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in (r for day in scn for r in day.observations):
+        out.setdefault(str(r["time"])[:10], []).append(r)
+    return [out[k] for k in sorted(out)]
+
+
+@pytest.mark.slow
+def test_a_check_fusing_again_from_before_the_first_day_corrects_its_first_hour_as_one_check(
+        backend: Backend, second: Backend) -> None:
+    # the second day fuses again from two days back, a day before the run's first: no day
+    # is kept before it, and the run's first day was taken to be that empty day, so the
+    # first day's first hour was corrected by no samples (478 of 484 incidents differed)
+    days = _from_midnight()
+    assert min(str(r["time"]) for r in days[0]) < "2025-03-24T00:10"
+    step = _new(backend)
+    for rows in days:
+        _add(step, rows)
+        run_check(step, PER_DAY)
+    once = _new(second)
+    _add(once, [r for rows in days for r in rows])
+    run_check(once, PER_DAY)
+    _same(step, once)
+
+
+@pytest.mark.slow
+def test_states_fused_under_a_version_amended_meanwhile_are_not_kept(backend: Backend) -> None:
+    # an amendment stored while a check fuses (its read of every observation takes minutes
+    # on a month) under the version it read: the states it keeps were made under that one,
+    # and the next check, under the amendment, fuses every day again (they were written as
+    # made under the store's latest version, so the next check kept them)
+    days = _days()
+    store = _new(backend)
+    _add(store, days[0])
+    run_check(store, PER_DAY)
+    _add(store, days[1])
+    ctx, inp = load_context(store), store_input(store)
+    fused = fuse_days(store, ctx, inp, PER_DAY)
+    assert not fused.every
+    amended = copy.deepcopy(ctx.doc)
+    amended["title"] = str(amended.get("title", "")) + " (amended)"
+    amended["version"] = int(ctx.doc.get("version", 1)) + 1
+    record.initialize_store(store, amended, amend=True, effective=date(2025, 3, 1))
+    with store.atomic():  # the check's write, as run_check makes it
+        write_days(store, fused, lambda i: canonical_bytes(i.to_record()), inp.read, 1000)
+        store.set_meta(CHECKED_META, str(inp.read))
+    assert _fused(store).every

@@ -216,7 +216,7 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     del inp
     give_back()
     with store.atomic():
-        n, digest = write_days(store, days, _incident_bytes, params, read, WRITE_CHUNK)
+        n, digest = write_days(store, days, _incident_bytes, read, WRITE_CHUNK)
         recorded = incident_entries(store, n, digest, read, days.sources, version)
         store.append_entries(recorded)
         changed = _write_findings(store, findings)

@@ -40,7 +40,7 @@ from truceline.core.fusion.day_state import (
 from truceline.core.fusion.day_stats import ErrorStats
 from truceline.core.incidents import Incident
 from truceline.services.check_read import CheckInput
-from truceline.services.context import AgreementContext
+from truceline.services.context import AgreementContext, doc_sha256
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
@@ -57,9 +57,11 @@ def per_day(params: FusionParams | None) -> bool:
     return not params.calibration.enabled or params.calibration.daily
 
 
-def fingerprint(params: FusionParams, version: int | None) -> str:
-    """What kept states were made under, besides the observations read."""
-    return hashlib.sha256(f"{params!r}|{version}".encode()).hexdigest()
+def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
+    """What kept states were made under, besides the observations read: the parameters and
+    the agreement fused under (its document, not the store's latest version, which an
+    amendment moves while a check fuses under the version it read)."""
+    return hashlib.sha256(f"{params!r}|{doc_sha256(ctx.doc)}".encode()).hexdigest()
 
 
 @dataclass
@@ -78,16 +80,17 @@ class DaysFused:
     sources: list[dict[str, Any]]
     #: days fused again (for a reader of the check's cost)
     fused_days: list[int] = field(default_factory=list)
+    #: what the states were made under (:func:`fingerprint`)
+    fingerprint: str = ""
 
 
-def _kept(store: Store, params: FusionParams, version: int | None, checked: str | None
-          ) -> dict[int, DayState]:
-    """The kept states, if they were made under these parameters and version by the check
+def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
+    """The kept states, if they were made under ``made`` (:func:`fingerprint`) by the check
     that read what meta ``checked_observations`` says."""
     said = store.get_meta(FUSION_DAYS_META)
     if said is None or checked is None:
         return {}
-    want = {"fingerprint": fingerprint(params, version), "observations": int(checked)}
+    want = {"fingerprint": made, "observations": int(checked)}
     if json.loads(said) != want:
         return {}
     return {d: DayState.from_bytes(b) for d, b in store.fusion_days().items()}
@@ -119,8 +122,8 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     day where none are kept or they were made otherwise) and read back the stored
     incidents of the others."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
-    version = store.agreement_version()
-    kept = _kept(store, params, version, store.get_meta(CHECKED_META))
+    made = fingerprint(params, ctx)
+    kept = _kept(store, made, store.get_meta(CHECKED_META))
     cols = inp.fire
     digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
     every = not kept
@@ -129,8 +132,9 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
                       for i in st.incidents}) if not every else None
     stored = _stored_incidents(store, set(dropped) if dropped is not None else None)
     if start is None:
-        return DaysFused(stored, [], [], None, every, [], [] if every else _kept_sources(store))
-    prior, errors = prior_of(list(kept.values()), start)
+        return DaysFused(stored, [], [], None, every, [], [] if every else _kept_sources(store),
+                         fingerprint=made)
+    prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
     rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64)
                           >= day_start_us(start) - int(params.halo_s * 1e6))
     sub = {k: v[rows] for k, v in cols.items()}
@@ -158,7 +162,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     states = states_of(day_samples, errs, days, owned, digests)
     everything = sorted([*stored, *new], key=lambda i: i.id)
     return DaysFused(everything, new, dropped or [], start, every, states, sources,
-                     days.tolist())
+                     days.tolist(), made)
 
 
 def _stored_incidents(store: Store, dropped: set[str] | None) -> list[Incident]:
@@ -178,10 +182,11 @@ def _kept_sources(store: Store) -> list[dict[str, Any]]:
 
 
 def write_days(store: Store, days: DaysFused, encode: Callable[[Incident], bytes],
-               params: FusionParams, read: int, chunk: int) -> tuple[int, str]:
+               read: int, chunk: int) -> tuple[int, str]:
     """Replace the fused days' incidents and states (inside the caller's transaction) and
-    keep what they were made under; the stored set's count and digest (read back in id
-    order, the order the set's digest hashes them in)."""
+    keep what they were made under (``days.fingerprint``, not the store's agreement now);
+    the stored set's count and digest (read back in id order, the order the set's digest
+    hashes them in)."""
     if days.every:
         store.replace_incidents([])
     store.drop_incidents(days.dropped)
@@ -192,7 +197,7 @@ def write_days(store: Store, days: DaysFused, encode: Callable[[Incident], bytes
         store.put_fusion_days(None if days.every else days.start,
                               [(s.day, s.to_bytes()) for s in days.states])
     store.set_meta(FUSION_DAYS_META, json.dumps(
-        {"fingerprint": fingerprint(params, store.agreement_version()), "observations": read},
+        {"fingerprint": days.fingerprint, "observations": read},
         sort_keys=True))
     digest, n = IncidentsDigest(), 0
     for page in store.incident_text_pages():

@@ -97,11 +97,14 @@ class DayState:
                    tuple(str(v) for v in z["incidents"]), head, body)
 
 
-def prior_of(states: Sequence[DayState], day: int) -> tuple[Prior, ErrorStats]:
+def prior_of(states: Sequence[DayState], day: int, first: int
+             ) -> tuple[Prior, ErrorStats]:
     """What a fusion of ``day`` on reads of the days before it: each pass's samples (a day
     that stopped early repeats its last, as the run that made it did) and the error
-    statistics' rows, in day order. The run's first day is the earliest kept (its own
-    samples correct it: :class:`~.calibration_days.Prior`), or ``day`` when none is."""
+    statistics' rows, in day order. ``first``: the run's first day, the earliest with
+    counted reports (its own samples correct it: :class:`~.calibration_days.Prior`); not
+    the earliest kept, as none is kept before ``day`` when a check fuses again from before
+    the first day (its first hour was then corrected by no samples at all)."""
     earlier = sorted((s for s in states if s.day < day), key=lambda s: s.day)
     width = max((len(s.passes) for s in earlier), default=0)
     passes = []
@@ -119,7 +122,6 @@ def prior_of(states: Sequence[DayState], day: int) -> tuple[Prior, ErrorStats]:
         return DayStats(np.asarray([d for d, _ in have], np.int64),
                         np.stack([v for _, v in have]))
 
-    first = earlier[0].day if earlier else day
     return Prior(tuple(passes), day, first), ErrorStats(rows("dispersion"), rows("lone"))
 
 

@@ -119,14 +119,11 @@ class LocateParams:
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
-    #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per UTC day,
-    #: each day over the days up to it (:mod:`.day_stats`), so that a day fused again reads
-    #: what its run read; off, over the whole batch. With it the stated ``ν₀`` is the lowest
-    #: the fits allow (:func:`.dispersion._best`): with the maximum, the first days, pooled
-    #: over fewer fits, stated narrower ellipses (BENCHMARKS.md, session 18, hA, and 19, hB).
-    #: Off by default: on, a sparse run (a dozen fits a day) states its first days' ellipses
-    #: wide (test_locate's 3,000 events two hours apart: 0.965 inside, the bar's edge), and
-    #: an incremental check needs the calibration per day too, which is still off.
+    #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per UTC day
+    #: over the days up to it (:mod:`.day_stats`), so a day fused again reads what its run
+    #: read; off, over the whole batch. With it ``ν₀`` is the lowest the fits allow
+    #: (:func:`.dispersion._best`; BENCHMARKS.md, sessions 18 hA, 19 hB). Off by default: a
+    #: sparse run's first days state wide ellipses (test_locate: 0.965 inside, at the bar).
     stats_by_day: bool = False
     #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
     band_step: bool = True
