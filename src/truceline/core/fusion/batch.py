@@ -378,6 +378,8 @@ NO_TIME = np.iinfo(np.int64).min
 #: 4.8e-7 s after 2038, against the 1e-6 s in which a fix's emission time counts as
 #: converged (``LocateParams.converged_s``). Earlier reports are negative seconds.
 TIME_ORIGIN = np.datetime64("2020-01-01T00:00:00", "s")
+#: :data:`TIME_ORIGIN` in microseconds from the Unix epoch (stored times' unit).
+TIME_ORIGIN_US = int(TIME_ORIGIN.astype(np.int64)) * 1_000_000
 #: A UTC day, the period of the per-day rules (wind, calibration, error statistics).
 DAY_S = 86_400.0
 _NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
@@ -439,12 +441,10 @@ def batch_from_columns(cols: Mapping[str, NDArray[Any]], projection: Projection,
     """:func:`report_columns`' columns as a batch: each time becomes seconds from
     :data:`TIME_ORIGIN` (from whole microseconds, so the same reports give the same numbers
     however they were read, and whichever other reports share the batch)."""
-    origin_us = int(TIME_ORIGIN.astype(np.int64)) * 1_000_000
-
     def seconds(us: NDArray[np.int64]) -> F64:
         absent = us == NO_TIME
         return np.where(absent, np.nan,
-                        np.where(absent, 0, us - origin_us).astype(float) * 1e-6)
+                        np.where(absent, 0, us - TIME_ORIGIN_US).astype(float) * 1e-6)
 
     out = {k: v for k, v in cols.items() if k not in ("time_us", "arrival_us")}
     out["time_s"] = seconds(np.asarray(cols["time_us"], np.int64))

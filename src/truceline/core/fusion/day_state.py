@@ -1,7 +1,7 @@
 """What a check keeps of each UTC day's fusion, so that a later check fuses only new days.
 
 With both per-day rules on (:mod:`.calibration_days`, :mod:`.day_stats`), a day's incidents
-are a function of its reports, a quarter of an hour either side, and what the days before it
+are a function of its reports, ``halo_s`` either side, and what the days before it
 measured: their calibration samples (one set per pass) and their error statistics
 (docs/partitions.md). A :class:`DayState` holds that much of one day, and what a later check
 needs to tell whether the day must be fused again and what to replace: the digests of the
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import DAY_S, TIME_ORIGIN
+from truceline.core.fusion.batch import DAY_S
+from truceline.core.fusion.batch import TIME_ORIGIN_US as ORIGIN_US
 from truceline.core.fusion.calibration_days import Prior, Samples
 from truceline.core.fusion.day_stats import DayStats, ErrorStats
 
@@ -30,9 +31,6 @@ __all__ = ["DayState", "day_of_us", "prior_of", "report_digests"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-#: Microseconds from the Unix epoch to :data:`~.batch.TIME_ORIGIN`.
-ORIGIN_US = int((TIME_ORIGIN - np.datetime64("1970-01-01T00:00:00", "s"))
-                / np.timedelta64(1, "us"))
 DAY_US = int(DAY_S * 1e6)
 
 
@@ -42,8 +40,8 @@ def day_of_us(time_us: NDArray[np.int64]) -> I64:
     return np.floor_divide(np.asarray(time_us, np.int64) - ORIGIN_US, DAY_US)
 
 
-def day_start_us(day: int) -> int:
-    """The first microsecond (from the Unix epoch) of UTC day ``day``."""
+def day_start_us(day: I64 | int) -> I64 | int:
+    """The first microsecond (from the Unix epoch) of UTC day ``day`` (or of each of days)."""
     return ORIGIN_US + day * DAY_US
 
 
@@ -152,7 +150,7 @@ def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s:
     if not len(ids):
         return {}
     day = day_of_us(time_us)
-    head = (np.asarray(time_us, np.int64) - (ORIGIN_US + day * DAY_US)) < int(halo_s * 1e6)
+    head = (np.asarray(time_us, np.int64) - day_start_us(day)) < int(halo_s * 1e6)
     order = np.lexsort((np.asarray(ids, str), ~head, day))
     out: dict[int, tuple[str, str]] = {}
     days, start = np.unique(day[order], return_index=True)
