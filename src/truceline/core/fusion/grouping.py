@@ -159,7 +159,7 @@ def arrival_fit_params(p: GroupingParams) -> LocateParams:
     from truceline.core.fusion.locate import LocateParams  # locate imports grouping
 
     return LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
-                        two_roots=False)
+                        two_roots=False, compiled_air=True)
 
 def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
                    ) -> tuple[I64, _Units, NDArray[np.bool_]]:
@@ -374,9 +374,12 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     # the sensors within ``sub_array_m`` of each other, pairs only within a group (one sensor
     # hears many events, so pairs across groups would grow with the square of them)
     n = len(cand)
-    _, comp = kernels.components(n, *near_pairs(lab[cand], b.ox[cand], b.oy[cand],
-                                                p.sub_array_m))
-    parts = np.bincount(_distinct(lab[cand] * n + comp) // n, minlength=G)
+    ncomp, comp = kernels.components(n, *near_pairs(lab[cand], b.ox[cand], b.oy[cand],
+                                                     p.sub_array_m))
+    # the arrays of each group: a near-pairs component lies within one group
+    group_of = np.zeros(ncomp, np.int64)
+    group_of[comp] = lab[cand]
+    parts = np.bincount(group_of, minlength=G)
     sel = cand[parts[lab[cand]] >= 2]
     if not len(sel):
         return lab, None
@@ -408,7 +411,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     de = np.abs(e - (np.bincount(key, e) / na)[key]) \
         - p.wind_frac * np.abs(tv - (np.bincount(key, tv) / na)[key])
     _max_at(excess, rw.g[ka], de)
-    wl = windless[_distinct(lab[sel])]
+    wl = windless[np.flatnonzero(np.bincount(lab[sel], minlength=G))]  # the K groups, in order
     gross = np.where(wl, excess > p.tdoa_slack_s, worst > p.mixed_sound_sigma)
     # where no array of the group holds three arrivals, its parts could not be located alone:
     # split, the sound is lost, so only a gross misfit splits it (and, the wind unknown, not
@@ -478,7 +481,7 @@ def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu
     tol = tol + np.where(calm[f] & b.wind_known[r], 0.0, p.wind_frac * da / b.c[r])
     fits = np.abs(b.arr[r] - t0 - travel) <= tol
     entry_ok = np.bincount(ek, ~fits, minlength=len(fk)) == 0
-    ok[_distinct(pk)] = False
+    ok[pk] = False
     ok[pk[entry_ok]] = True
     return ok
 

@@ -127,6 +127,9 @@ class LocateParams:
     stats_by_day: bool = False
     #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
     band_step: bool = True
+    #: The air's share of the covariance by compiled 3x3 solves (LAPACK's numbers to a few
+    #: ulps: :func:`.locate_kernels.consider`): grouping's arrival fits; stated fixes: LAPACK.
+    compiled_air: bool = False
 
 
 @dataclass(frozen=True)
@@ -518,10 +521,9 @@ def _air_cov(A: F64, b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64,
     root of their number, or ``wind_unknown_sd_ms`` where a report gave no wind) that adds
     ``A^-1 B S B^T A^-1`` (a 'consider' covariance). Without it, fixes of many arrivals
     claimed ellipses a few metres wide and missed by tens (docs/fusion.md, "Ellipses")."""
-    out = np.zeros((G, 2, 2))
     ia = np.flatnonzero(rw.typ == _ARR)
     if not len(ia):
-        return out
+        return np.zeros((G, 2, 2))
     o = rw.obs[ia]
     B, n, n_known, dcdt, est = lk.air_sums(
         rw.g[ia], rw.ox[ia], rw.oy[ia], rw.c[ia], rw.wu[ia], rw.wv[ia], rw.k[ia],
@@ -529,16 +531,11 @@ def _air_cov(A: F64, b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64,
         np.asarray(x, float), np.asarray(y, float), p.arrival_sd_s, G)
     n_a = np.maximum(n, 1)
     known = n_known == n_a
-    S = np.zeros((G, 3, 3))
-    S[:, 0, 0] = (dcdt / n_a * p.met_temperature_sd_c) ** 2 / n_a
+    s_c = (dcdt / n_a * p.met_temperature_sd_c) ** 2 / n_a
     # where the wind was estimated from the arrivals, its error is common to every arrival
     unknown_var = np.minimum(est, p.wind_unknown_sd_ms) ** 2
-    S[:, 1, 1] = S[:, 2, 2] = np.where(known, p.met_wind_sd_ms**2 / n_a, unknown_var)
-    has = (n > 0) & (np.abs(np.linalg.det(A)) > 0)
-    if has.any():
-        M = np.linalg.solve(A[has], B[has])
-        out[has] = (M @ S[has] @ np.swapaxes(M, 1, 2))[:, :2, :2]
-    return out
+    s_w = np.where(known, p.met_wind_sd_ms**2 / n_a, unknown_var)
+    return lk.consider(A, B, s_c, s_w, n > 0, p.compiled_air)
 
 
 def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:

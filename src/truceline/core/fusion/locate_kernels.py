@@ -14,6 +14,8 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from truceline.core.fusion.parallel import PARALLEL
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
@@ -158,26 +160,31 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
         for q in range(a, b):
             all_cauchy = all_cauchy and cauchy_row[q]
         it = 0
+        a00 = a01 = a02 = a11 = a12 = a22 = v0 = v1 = v2 = cost = 0.0
+        held = -1  # the loss (0 Huber, 1 Cauchy) the sums below hold at this point; -1 none
         while it < iterations:
             late = it >= half
-            # the normal equations A s = v (A symmetric: six numbers), in registers
-            a00 = a01 = a02 = a11 = a12 = a22 = v0 = v1 = v2 = cost = 0.0
-            for q in range(a, b):
-                rq, j0, j1, j2 = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q], c[q],
-                                      wu[q], wv[q], k[q], xg, yg, tg, False, band_wall_frac,
-                                      band_wall_m, arrival_sd)
-                rho, w = _rho1(rq, cauchy_row[q] or late, huber_k, cauchy_c)
-                cost += rho
-                v0 += w * j0 * rq
-                v1 += w * j1 * rq
-                v2 += w * j2 * rq
-                a00 += w * j0 * j0
-                a01 += w * j0 * j1
-                a02 += w * j0 * j2
-                a11 += w * j1 * j1
-                a12 += w * j1 * j2
-                a22 += w * j2 * j2
-            a22 += prior_t[gi]
+            loss = 1 if late else 0
+            if held != loss:  # after a rejected step the point and its sums are the same
+                # the normal equations A s = v (A symmetric: six numbers), in registers
+                a00 = a01 = a02 = a11 = a12 = a22 = v0 = v1 = v2 = cost = 0.0
+                for q in range(a, b):
+                    rq, j0, j1, j2 = _row(typ[q], ox[q], oy[q], val[q], sd[q], lo[q], hi[q],
+                                          c[q], wu[q], wv[q], k[q], xg, yg, tg, False,
+                                          band_wall_frac, band_wall_m, arrival_sd)
+                    rho, w = _rho1(rq, cauchy_row[q] or late, huber_k, cauchy_c)
+                    cost += rho
+                    v0 += w * j0 * rq
+                    v1 += w * j1 * rq
+                    v2 += w * j2 * rq
+                    a00 += w * j0 * j0
+                    a01 += w * j0 * j1
+                    a02 += w * j0 * j2
+                    a11 += w * j1 * j1
+                    a12 += w * j1 * j2
+                    a22 += w * j2 * j2
+                a22 += prior_t[gi]
+                held = loss
             s0, s1, s2 = _solve3(a00 * (1.0 + lam) + ridge, a01, a02,
                                  a11 * (1.0 + lam) + ridge, a12, a22 * (1.0 + lam) + ridge,
                                  v0, v1, v2)
@@ -190,6 +197,7 @@ def levenberg_marquardt(typ: NDArray[np.int8], start: I64, ox: F64, oy: F64, val
                 cost2 += _rho1(rq, cauchy_row[q] or late, huber_k, cauchy_c)[0]
             if math.isfinite(cost2) and cost2 <= cost:
                 xg, yg, tg = nx, ny, nt
+                held = -1
                 lam = max(lam / 3.0, 1e-9)
                 if (abs(s0) + abs(s1) < converged_m and abs(s2) < converged_s
                         and lam < 1e-2):  # a full Gauss-Newton step, not a damped one
@@ -258,3 +266,79 @@ def air_sums(g: I64, ox: F64, oy: F64, c: F64, wu: F64, wv: F64, k: F64, Jc: F64
         s = wind_sd[q]  # as ``np.nan_to_num``: NaN (a wind given) 0, inf the largest float
         est[gi] = max(est[gi], 0.0 if math.isnan(s) else min(s, 1.7976931348623157e308))
     return B, n, known, dcdt, est
+
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _pivot_solve3(a: tuple[float, ...], b0: float, b1: float, b2: float
+                  ) -> tuple[float, float, float, bool]:
+    """``A x = b`` for a 3x3 ``A`` (``a`` its entries row by row) by Gaussian elimination
+    with partial pivoting (as LAPACK's ``dgesv`` pivots), and whether ``|det A|`` (the
+    pivots' product) is over 0."""
+    a00, a01, a02, a10, a11, a12, a20, a21, a22 = a
+    # first column: the largest entry's row on top
+    if abs(a10) > abs(a00) and abs(a10) >= abs(a20):
+        a00, a01, a02, b0, a10, a11, a12, b1 = a10, a11, a12, b1, a00, a01, a02, b0
+    elif abs(a20) > abs(a00):
+        a00, a01, a02, b0, a20, a21, a22, b2 = a20, a21, a22, b2, a00, a01, a02, b0
+    f1, f2 = a10 / a00, a20 / a00
+    a11, a12, b1 = a11 - f1 * a01, a12 - f1 * a02, b1 - f1 * b0
+    a21, a22, b2 = a21 - f2 * a01, a22 - f2 * a02, b2 - f2 * b0
+    if abs(a21) > abs(a11):
+        a11, a12, b1, a21, a22, b2 = a21, a22, b2, a11, a12, b1
+    f = a21 / a11
+    a22, b2 = a22 - f * a12, b2 - f * b1
+    x2 = b2 / a22
+    x1 = (b1 - a12 * x2) / a11
+    x0 = (b0 - a01 * x1 - a02 * x2) / a00
+    # LAPACK's determinant is the product of these pivots: numpy's path solves where it is
+    # not 0 (nor NaN)
+    return x0, x1, x2, abs(a00 * a11 * a22) > 0.0
+
+
+def consider(A: F64, B: F64, s_c: F64, s_w: F64, use: NDArray[np.bool_], compiled: bool
+             ) -> F64:
+    """The (x, y) block of ``M S Mᵀ`` (G, 2, 2), ``M = A⁻¹ B``, ``S = diag(s_c, s_w, s_w)``,
+    for the groups ``use`` whose ``A`` is not singular (0 elsewhere): the air's share of a
+    fix's covariance (:func:`.locate._air_cov`). By numpy's stacked ``det``, ``solve`` and
+    ``matmul`` (LAPACK's numbers, which the stated fixes keep), or where ``compiled`` by
+    :func:`air_consider` (the same to a few ulps, several times faster: grouping's fits)."""
+    if compiled:
+        with PARALLEL:
+            return np.asarray(air_consider(A, B, s_c, s_w, use))
+    G = len(use)
+    out = np.zeros((G, 2, 2))
+    S = np.zeros((G, 3, 3))
+    S[:, 0, 0] = s_c
+    S[:, 1, 1] = S[:, 2, 2] = s_w
+    has = use & (np.abs(np.linalg.det(A)) > 0)
+    if has.any():
+        M = np.linalg.solve(A[has], B[has])
+        out[has] = (M @ S[has] @ np.swapaxes(M, 1, 2))[:, :2, :2]
+    return out
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def air_consider(A: F64, B: F64, s_c: F64, s_w: F64, use: NDArray[np.bool_]) -> F64:
+    """:func:`consider` in one parallel pass of 3x3 solves. Equal to numpy's path to a few
+    ulps, not bit for bit (LAPACK's kernels order their sums their own way; an exactly
+    singular ``A`` LAPACK's rounding may solve, to ~1e37, where this leaves 0: either way
+    :func:`.locate._marginal_xy` makes that covariance NaN)."""
+    G = len(use)
+    out = np.zeros((G, 2, 2))
+    for gi in prange(G):
+        if not use[gi]:
+            continue
+        a = (A[gi, 0, 0], A[gi, 0, 1], A[gi, 0, 2], A[gi, 1, 0], A[gi, 1, 1], A[gi, 1, 2],
+             A[gi, 2, 0], A[gi, 2, 1], A[gi, 2, 2])
+        # M's columns: the solves for B's columns (the speed's, the wind's two)
+        c0, c1, _, ok = _pivot_solve3(a, B[gi, 0, 0], B[gi, 1, 0], B[gi, 2, 0])
+        if not ok:
+            continue
+        u0, u1, _, _ = _pivot_solve3(a, B[gi, 0, 1], B[gi, 1, 1], B[gi, 2, 1])
+        v0, v1, _, _ = _pivot_solve3(a, B[gi, 0, 2], B[gi, 1, 2], B[gi, 2, 2])
+        sc, sw = s_c[gi], s_w[gi]
+        out[gi, 0, 0] = c0 * sc * c0 + sw * (u0 * u0 + v0 * v0)
+        out[gi, 0, 1] = out[gi, 1, 0] = c0 * sc * c1 + sw * (u0 * u1 + v0 * v1)
+        out[gi, 1, 1] = c1 * sc * c1 + sw * (u1 * u1 + v1 * v1)
+    return out
