@@ -14,8 +14,6 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from truceline.core.fusion.parallel import PARALLEL
-
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
@@ -304,8 +302,7 @@ def consider(A: F64, B: F64, s_c: F64, s_w: F64, use: NDArray[np.bool_], compile
     ``matmul`` (LAPACK's numbers, which the stated fixes keep), or where ``compiled`` by
     :func:`air_consider` (the same to a few ulps, several times faster: grouping's fits)."""
     if compiled:
-        with PARALLEL:
-            return np.asarray(air_consider(A, B, s_c, s_w, use))
+        return np.asarray(air_consider(A, B, s_c, s_w, use))
     G = len(use)
     out = np.zeros((G, 2, 2))
     S = np.zeros((G, 3, 3))
@@ -318,15 +315,16 @@ def consider(A: F64, B: F64, s_c: F64, s_w: F64, use: NDArray[np.bool_], compile
     return out
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, error_model="numpy")
 def air_consider(A: F64, B: F64, s_c: F64, s_w: F64, use: NDArray[np.bool_]) -> F64:
-    """:func:`consider` in one parallel pass of 3x3 solves. Equal to numpy's path to a few
+    """:func:`consider` in one pass of 3x3 solves (~100 flops a group: serial, as a parallel
+    region would cost more than it saves, most under load). Equal to numpy's path to a few
     ulps, not bit for bit (LAPACK's kernels order their sums their own way; an exactly
     singular ``A`` LAPACK's rounding may solve, to ~1e37, where this leaves 0: either way
     :func:`.locate._marginal_xy` makes that covariance NaN)."""
     G = len(use)
     out = np.zeros((G, 2, 2))
-    for gi in prange(G):
+    for gi in range(G):
         if not use[gi]:
             continue
         a = (A[gi, 0, 0], A[gi, 0, 1], A[gi, 0, 2], A[gi, 1, 0], A[gi, 1, 1], A[gi, 1, 2],
