@@ -11,7 +11,8 @@ rate unchanged (``docs/early_warning.md``).
 
 The threshold is calibrated over the models the sector may truly have given its baseline
 (:func:`~truceline.core.alarm_bound.joint_calibrated_threshold`); each series' dispersion is
-:func:`chart_dispersion`: shrunk toward its category's pool, never below its own baseline's.
+:func:`chart_dispersion`: shrunk toward its category's pool, never below its own baseline's;
+its error, for a series calmer than the pool, the posterior of the pool's and its own.
 
 Pure: series in, charts and alarms out.
 """
