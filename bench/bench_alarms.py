@@ -305,7 +305,8 @@ def sim_markdown(ev: dict[str, Any]) -> str:
         (
             "sector",
             "one NB-CUSUM per sector without all fire, dispersions shrunk and floored at the "
-            "own, posterior threshold (the service since 2026-12-03)",
+            "own, posterior threshold (the service since 2026-12-03; since 2026-12-05 a calm "
+            "series' dispersion error the posterior of the pool's and its own)",
         ),
         ("calibrated", "NB-CUSUM per series, pooled dispersion, calibrated threshold (main)"),
         ("plain", "NB-CUSUM, plain threshold of the estimates"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from truceline.core.alarm_model import nb_draw, pooled_dispersion, sector_dispersion
+from truceline.core.alarm_bound import joint_arl, joint_threshold
+from truceline.core.alarm_model import Baseline, nb_draw, pooled_dispersion, sector_dispersion
 from truceline.core.alarm_sector import chart_dispersion, detect_sector
 from truceline.core.early_warning import Series, detect
 from truceline.errors import ValidationError
@@ -107,6 +108,50 @@ def test_the_dispersion_is_never_below_the_series_own() -> None:
     d, se = chart_dispersion(bursty, cov, pool)
     assert own > shrunk and d == pytest.approx(own)
     assert se >= min(2 * d * np.sqrt(2 / 27), d - 1) - 1e-12
+
+
+def test_a_calm_series_error_adds_its_own_evidence_to_the_pools() -> None:
+    """A series calmer than its pool keeps the shrunk (higher) dispersion; the error its
+    threshold allows is the posterior's of two sources, the pool with the sectors' spread and
+    its own baseline (WIDTH times the chi-square's), narrower than either: until 2026-12-05
+    it was the larger of the two, and a calm sector's threshold allowed for dispersions its
+    own evidence rules out."""
+    rng = np.random.default_rng(1)
+    cov = np.full(28, 0.7)
+    bursty = [(nb_draw(rng, 30 * cov, 3.0), cov) for _ in range(4)]
+    calm = nb_draw(rng, 30 * cov, 60.0)
+    pool = [*bursty, (calm, cov)]
+    own = pooled_dispersion([(calm, cov)])
+    shrunk, prior = sector_dispersion(calm, cov, pool)
+    d, se = chart_dispersion(calm, cov, pool)
+    assert own < d == pytest.approx(shrunk)
+    chi = min(2 * d * np.sqrt(2 / 27), d - 1)
+    assert 0 < se < min(prior, chi)
+    assert se == pytest.approx(1 / np.sqrt(1 / prior**2 + 1 / chi**2))
+
+
+def test_a_calm_sectors_threshold_keeps_its_promise_nearer_the_known_parameters() -> None:
+    """A sector calmer than its four neighbours (dispersions six times lower): its own 28
+    days narrow the margin its threshold keeps over the threshold of known parameters (before
+    2026-12-05: 2.3-3.9, the quiet sector's delay 5-7 days where 2-3 were possible), and its
+    chart still sees fewer than one false alarm per 456 days at its true model (the chain)."""
+    days = DAYS[:40]
+    calm = (("fire incidents", 10.0, 40.0), ("explosion: impact", 6.0, 8.0))
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        cov = rng.uniform(0.5, 0.8, len(days))
+        series = [Series("calm", c, days, nb_draw(rng, r * cov, z), cov) for c, r, z in calm]
+        design = []
+        for s, (_, rate, size) in zip(series, calm, strict=True):
+            pool = [(nb_draw(rng, rate * cov[:28], size / 6), cov[:28]) for _ in range(4)]
+            design.append(chart_dispersion(s.counts[:28], cov[:28],
+                                           [*pool, (s.counts[:28], cov[:28])]))
+        bases, h, _ = detect_sector(series, dispersions=[d for d, _ in design],
+                                    dispersion_ses=[se for _, se in design])
+        truths = [Baseline(r, z, b.days, b.coverage)
+                  for (_, r, z), b in zip(calm, bases, strict=True)]
+        assert h - joint_threshold(bases, 456.0) < 1.8
+        assert joint_arl(bases, truths, h) >= 456.0
 
 
 def test_series_of_different_sectors_or_days_are_refused() -> None:

@@ -11,7 +11,8 @@ rate unchanged (``docs/early_warning.md``).
 
 The threshold is calibrated over the models the sector may truly have given its baseline
 (:func:`~truceline.core.alarm_bound.joint_calibrated_threshold`); each series' dispersion is
-:func:`chart_dispersion`: shrunk toward its category's pool, never below its own baseline's.
+:func:`chart_dispersion`: shrunk toward its category's pool, never below its own baseline's;
+its error, for a series calmer than the pool, the posterior of the pool's and its own.
 
 Pure: series in, charts and alarms out.
 """
@@ -60,17 +61,28 @@ def chart_dispersion(
     The floor is for a sector burstier than the pool: 28 days of bursty counts mostly
     under-state their variance (the estimate is skewed low), so shrinking a high own estimate
     toward a calmer pool moves it further from the truth, and the sector alarms more often than
-    promised (2.25 per 15 months in the busiest sector with the shrunk value alone).
-    A sector calmer than the pool keeps the shrunk (higher) value: conservative."""
+    promised (2.25 per 15 months in the busiest sector with the shrunk value alone). Its error
+    is at least ``WIDTH`` times the chi-square's of its own ``D``.
+
+    A series calmer than the pool keeps the shrunk (higher) value, and two sources tell how
+    far its truth may lie above it: the pool, within the sectors' spread (``hypot(err, tau)``,
+    what a sector without its own estimate would get), and its own baseline, which says lower,
+    within ``WIDTH`` times the chi-square's error of the chart's ``D``. Their precisions add
+    (the normal posterior's ``1/se^2 = 1/prior^2 + 1/own^2``): taking the larger of the two
+    errors instead, as until 2026-12-05, gave a calm sector's chart a threshold for
+    dispersions its own evidence rules out (the quiet sector's ``h`` 8.3 where 4.3 would do
+    with the parameters known, ``docs/early_warning.md``)."""
     d, se = sector_dispersion(counts, coverage, pool, min_coverage=min_coverage)
     own = pooled_dispersion([(counts, coverage)], min_coverage=min_coverage)
     d = max(d, own)
     n = int((np.asarray(coverage, float) >= min_coverage).sum())
     # a variance from n days errs by about sqrt(2 / (n - 1)) of itself (chi-square), more for
-    # bursty counts: the error allowed is at least WIDTH times that, and at most the excess
-    # itself (a log-normal excess wider than that asks for counts tables without end)
-    floor = min(WIDTH * d * math.sqrt(2.0 / max(n - 1, 1)), d - 1.0)
-    return d, max(se, floor)
+    # bursty counts: WIDTH times that, at most the excess itself (a log-normal excess wider
+    # than that asks for counts tables without end)
+    chi = min(WIDTH * d * math.sqrt(2.0 / max(n - 1, 1)), d - 1.0)
+    if own >= d or chi <= 0.0 or se <= 0.0:
+        return d, max(se, chi)
+    return d, 1.0 / math.sqrt(1.0 / se**2 + 1.0 / chi**2)
 
 
 def _seed(series: Sequence[Series], baseline_days: int) -> int:
