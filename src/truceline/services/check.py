@@ -30,7 +30,7 @@ from truceline.core.record.canonical import (
 )
 from truceline.core.rules import check
 from truceline.errors import ValidationError
-from truceline.services.check_days import fuse_days, per_day, write_days
+from truceline.services.check_days import days_input, fuse_days, per_day, write_days
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.memory import collecting, give_back
@@ -185,12 +185,13 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
     ctx = load_context(store, version=version)
+    upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
+    if params is not None and per_day(params) and ctx.geometry is not None:
+        return _check_days(store, ctx, days_input(store, ctx, params), upheld, params,
+                           version)
     inp = store_input(store)
     give_back()  # the pages read, their text and columns
     read = inp.read
-    upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
-    if params is not None and per_day(params) and ctx.geometry is not None:
-        return _check_days(store, ctx, inp, upheld, params, version)
     incidents, findings, sources = _derive(ctx, inp, upheld, params)
     del inp  # the columns and facts of every report; writing needs only the count
     give_back()  # the rules' evidence

@@ -39,14 +39,15 @@ from truceline.core.fusion.day_state import (
 )
 from truceline.core.fusion.day_stats import ErrorStats
 from truceline.core.incidents import Incident
-from truceline.services.check_read import CheckInput
+from truceline.services.check_read import CheckInput, store_input
 from truceline.services.context import AgreementContext, doc_sha256
+from truceline.services.day_reports import decode_all, first_touched, split_days, window_input
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
 from truceline.services.verify_rows import IncidentsDigest
 
-__all__ = ["DaysFused", "fuse_days", "per_day", "write_days"]
+__all__ = ["DaysFused", "days_input", "fuse_days", "per_day", "write_days"]
 
 
 def per_day(params: FusionParams | None) -> bool:
@@ -82,6 +83,8 @@ class DaysFused:
     fused_days: list[int] = field(default_factory=list)
     #: what the states were made under (:func:`fingerprint`)
     fingerprint: str = ""
+    #: each state's day's reports (:class:`~truceline.services.day_reports.DayReports`)
+    reports: dict[int, bytes] = field(default_factory=dict)
 
 
 def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
@@ -116,6 +119,21 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     return min(out) if out else None
 
 
+def days_input(store: Store, ctx: AgreementContext, params: FusionParams) -> CheckInput:
+    """What the check derives from: fire reports read only from two days before the first
+    day the observations stored since the last check touch, where its states and each
+    day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store."""
+    n = store.count_observations()
+    checked = store.get_meta(CHECKED_META)
+    states = _kept(store, fingerprint(params, ctx), checked)
+    reports = decode_all(store.day_reports()) if states else None
+    if not states or reports is None or checked is None or int(checked) > n:
+        return store_input(store)
+    touched = first_touched(store, int(checked), n, params.halo_s)
+    first = max(states) + 1 if touched is None else min(touched - 2, max(states) + 1)
+    return window_input(store, n, first, params.halo_s, reports)
+
+
 def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams
               ) -> DaysFused:
     """Fuse the days the counted reports of ``inp`` changed since the kept states (every
@@ -126,6 +144,11 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     kept = _kept(store, made, store.get_meta(CHECKED_META))
     cols = inp.fire
     digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
+    if inp.first_us is not None:  # a window read: the days before it as kept
+        whole = int(day_of_us(np.asarray([inp.first_us], np.int64))[0]) + 1
+        digests = {d: v for d, v in digests.items() if d >= whole}
+        digests.update({d: (st.head, st.body) for d, st in kept.items()
+                        if d < whole and (st.head or st.body)})
     every = not kept
     start = min(digests) if every and digests else _first_changed(kept, digests)
     dropped = sorted({i for d, st in kept.items() if start is not None and d >= start
@@ -135,8 +158,9 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
         return DaysFused(stored, [], [], None, every, [], [] if every else _kept_sources(store),
                          fingerprint=made)
     prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
-    rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64)
-                          >= day_start_us(start) - int(params.halo_s * 1e6))
+    since = day_start_us(start) - int(params.halo_s * 1e6)
+    assert inp.first_us is None or since > inp.first_us, "fusion reads before the window"
+    rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64) >= since)
     sub = {k: v[rows] for k, v in cols.items()}
     got: dict[str, tuple[tuple[Samples, ...], ErrorStats]] = {}
 
@@ -158,11 +182,13 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     for i, d in zip(new, owner[mine].tolist(), strict=True):
         owned.setdefault(d, []).append(i.id)
     day_samples, errs = got["res"] if got else ((), ErrorStats())
-    days = np.asarray(sorted(d for d in set(digests) | set(owned) if d >= start), np.int64)
+    gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64)).tolist())
+    days = np.asarray(sorted(d for d in set(digests) | set(owned) | gone if d >= start),
+                      np.int64)
     states = states_of(day_samples, errs, days, owned, digests)
     everything = sorted([*stored, *new], key=lambda i: i.id)
     return DaysFused(everything, new, dropped or [], start, every, states, sources,
-                     days.tolist(), made)
+                     days.tolist(), made, split_days(inp, days.tolist()))
 
 
 def _stored_incidents(store: Store, dropped: set[str] | None) -> list[Incident]:
@@ -195,7 +221,7 @@ def write_days(store: Store, days: DaysFused, encode: Callable[[Incident], bytes
         store.add_incidents(part, [encode(i).decode("utf-8") for i in part])
     if days.every or days.start is not None:
         store.put_fusion_days(None if days.every else days.start,
-                              [(s.day, s.to_bytes()) for s in days.states])
+                              [(s.day, s.to_bytes()) for s in days.states], days.reports)
     store.set_meta(FUSION_DAYS_META, json.dumps(
         {"fingerprint": days.fingerprint, "observations": read},
         sort_keys=True))
