@@ -212,7 +212,7 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     """:func:`run_check` fusing only the days new reports touch
     (:func:`~truceline.services.check_days.fuse_days`); the rules over every incident."""
     read = inp.read
-    days = fuse_days(store, ctx, inp, params)
+    days = fuse_days(store, ctx, inp, params, _incident_bytes)
     findings = _rules(ctx, inp, days.incidents, upheld)
     del inp
     give_back()
@@ -276,11 +276,15 @@ def _write_findings(store: Store, findings: list[Finding]) -> int:
         part = findings[at : at + WRITE_CHUNK]
         prepared = [_finding_entry(f) for f in part]
         before = store.finding_texts([f.id for f in part])
+        texts = [p.body.decode("utf-8") for p in prepared]
         entries: list[tuple[str, bytes]] = [
             ("finding", p) for f, p in zip(part, prepared, strict=True)
             if _changed(before.get(f.id), p.body)
         ]
-        store.put_findings(part, entries, [p.body.decode("utf-8") for p in prepared])
+        # a row whose text is the one written stays as it is: only the others are rewritten
+        put = [k for k, f in enumerate(part) if before.get(f.id) != texts[k]]
+        if put or entries:
+            store.put_findings([part[k] for k in put], entries, [texts[k] for k in put])
         n += len(entries)
     withdrawn = [("status_change", withdrawn_entry(fid)) for fid in sorted(gone)]
     store.drop_findings(sorted(gone))
