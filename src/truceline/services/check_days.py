@@ -12,9 +12,10 @@ again, and every later day is fused with it, since its statistics feed them all.
 incidents owned by those days are replaced; the others stay as stored. The result is the
 one a check of every day gives (``tests/store/test_check_days.py``).
 
-What is not incremental yet: the read (every stored observation, as today: the rules count
-every report's facts and the copies are found over the whole store) and the rules (run over
-every incident, the stored ones read back).
+Fire reports are read only from two days before the first day the observations stored
+since the last check touch; the days before come from what the check kept of their reports
+(:mod:`~truceline.services.day_reports`). What is not incremental yet: the rules (run over
+every incident, the stored ones read back) and the read of the other kinds (whole).
 """
 
 from __future__ import annotations
