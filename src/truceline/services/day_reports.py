@@ -22,7 +22,6 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +33,7 @@ from truceline.core.taxonomy import CountUnit, Kind
 from truceline.services.check_read import CheckInput, check_input, read_by_id
 from truceline.services.ports import Store
 
-__all__ = ["DayReports", "first_touched", "split_days", "window_input"]
+__all__ = ["DayReports", "decode_all", "first_touched", "split_days", "window_input"]
 
 I64 = NDArray[np.int64]
 
@@ -106,14 +105,16 @@ def first_touched(store: Store, after: int, upto: int, halo_s: float) -> int | N
 def window_input(store: Store, upto: int, first: int, halo_s: float,
                  kept: Mapping[int, DayReports], page: int = 20_000) -> CheckInput:
     """:func:`~truceline.services.check_read.store_input` of the first ``upto`` stored, reading
-    fire reports only from ``halo_s`` before day ``first`` (a copy's reach beyond the
-    halo fusion reads): the reports before that as ``kept`` (every kept day's), the others
-    of every kind read whole (a few per cent of the rows)."""
+    fire reports only from two ``halo_s`` before day ``first`` (the halo fusion reads, and
+    as much again where copies of the reports before it are found): the reports before
+    that as ``kept`` (every kept day's, with the ids they did not count), the other kinds
+    read whole (a few per cent of the rows)."""
     start_us = int(day_start_us(first)) - int(2 * halo_s * 1e6)
     others = sorted((o for k in Kind if k is not Kind.FIRE
                      for p in store.observation_pages(page, upto=upto, kind=k.value) for o in p),
                     key=lambda o: (micros(o.time), o.id))
-    fire = store.observation_pages(page, upto=upto, start=_utc(start_us), kind=Kind.FIRE.value)
+    fire = store.observation_pages(page, upto=upto, start=from_micros(start_us),
+                                   kind=Kind.FIRE.value)
     before = [_cut(r, start_us) for r in kept.values()]
     dropped = {i for r in kept.values() for i in r.dropped}
     inp = check_input([others, *fire], lambda ids: read_by_id(store, ids), dropped)
@@ -133,14 +134,11 @@ def window_input(store: Store, upto: int, first: int, halo_s: float,
 
 
 def _cut(r: DayReports, before_us: int) -> DayReports:
+    """``r``'s reports before ``before_us``."""
     keep = r.time_us < before_us
     rows = np.flatnonzero(keep).tolist()
     return DayReports(r.ids[keep], r.time_us[keep], r.latest_us[keep],
                       [r.facts[k] for k in rows], r.dropped)
-
-
-def _utc(us: int) -> datetime:
-    return from_micros(us)
 
 
 def decode_all(blobs: Mapping[int, bytes | None]) -> dict[int, DayReports] | None:
@@ -148,6 +146,3 @@ def decode_all(blobs: Mapping[int, bytes | None]) -> dict[int, DayReports] | Non
     if any(b is None for b in blobs.values()):
         return None
     return {d: DayReports.from_bytes(b) for d, b in blobs.items() if b is not None}
-
-
-
