@@ -89,8 +89,9 @@ def check(db: str) -> None:
 
 
 #: The stages :func:`stages` reports, by function name (their cumulative CPU time).
-STAGES = ("store_input", "fuse_days", "fuse_columns", "_stored_incidents", "_rules",
-          "write_days", "_write_findings")
+STAGES = ("store_input", "days_input", "first_touched", "window_input", "decode_all",
+          "fuse_days", "fuse_columns", "_stored_incidents", "_rules", "write_days",
+          "_write_findings")
 
 
 def stages(db: str) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import secrets
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -17,10 +18,12 @@ import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import CalibrationParams, FusionParams
+from truceline.core.fusion.day_state import DAY_US
+from truceline.core.observations import micros
 from truceline.core.record.canonical import canonical_bytes, parse_entry
 from truceline.services import record
 from truceline.services.check import run_check
-from truceline.services.check_days import DaysFused, fuse_days, write_days
+from truceline.services.check_days import DaysFused, days_input, fuse_days, write_days
 from truceline.services.check_read import store_input
 from truceline.services.context import context_for_doc, load_context
 from truceline.services.ingest import ingest
@@ -119,8 +122,13 @@ def test_days_checked_one_by_one_end_as_one_check_of_them(backend: Backend, seco
     days = _days() if split == "reporting days" else _utc_days()
     assert min(str(r["time"]) for r in days[0])[:10] == "2025-03-23" and len(days) >= 3
     step = _new(backend)
-    for rows in days:
+    for k, rows in enumerate(days):
         _add(step, rows)
+        if k:  # fire reports read from two days before the new ones only (and their halo)
+            ctx = load_context(step)
+            first = days_input(step, ctx, PER_DAY).first_us
+            new = min(str(r["time"]) for r in rows if r["kind"] == "fire")
+            assert first is not None and _us(new) - first <= 4 * DAY_US
         run_check(step, PER_DAY)
     # a check with nothing new fuses nothing
     assert _fused(step).fused_days == []
@@ -149,6 +157,58 @@ def test_a_late_report_fuses_its_day_again_and_ends_as_one_check(backend: Backen
     _add(once, [r for rows in days for r in rows])
     run_check(once, PER_DAY)
     _same(step, once)
+
+
+def _us(text: str) -> int:
+    return micros(datetime.fromisoformat(text))
+
+
+def _shifted(row: dict[str, Any], days: float) -> dict[str, Any]:
+    out = dict(row)
+    for k in ("time", "arrival_time"):
+        if k in out:
+            t = datetime.fromisoformat(str(out[k])) + timedelta(days=days)
+            out[k] = t.isoformat().replace("+00:00", "Z")
+    return out
+
+
+@pytest.mark.slow
+def test_late_copies_and_edits_read_from_their_days_end_as_one_check(backend: Backend,
+                                                                    second: Backend) -> None:
+    # an edit stored with the third UTC day moves a report of it four days back: the check
+    # after the fourth day reads fire reports from the first day on (two days before the
+    # third, where the late ones below are), where the replaced version is and its edit
+    # is not (kept as not counted: without that, counted); with the fourth day come a
+    # copy of a third day's report under a smaller id (which then stands for both: the
+    # report already checked is no longer counted) and an edit of another
+    days = _utc_days()
+    fire3 = [r for r in days[2] if r["kind"] == "fire" and "-c" not in r["id"]]  # no copies
+    moved = {**_shifted(fire3[7], -4), "id": fire3[7]["id"] + "-v2",
+             "supersedes": fire3[7]["id"]}
+    assert str(moved["time"]) < "2025-03-22"
+    copy_ = {**fire3[-3], "id": "0-" + str(fire3[-3]["id"])}
+    edit = {**fire3[-9], "id": fire3[-9]["id"] + "-v2", "supersedes": fire3[-9]["id"],
+            "temperature_c": 9.5}
+    batches = [days[0], days[1], [*days[2], moved], [*days[3], copy_, edit]]
+    step = _new(backend)
+    for rows in batches:
+        _add(step, rows)
+        run_check(step, PER_DAY)
+    once = _new(second)
+    _add(once, [r for rows in batches for r in rows])
+    run_check(once, PER_DAY)
+    _same(step, once)
+    counted_ = {r["id"] for r in _rows_of(step, "incidents")}
+    assert fire3[7]["id"] not in counted_ and fire3[-9]["id"] not in counted_
+    assert copy_["id"] in counted_ and fire3[-3]["id"] not in counted_
+
+
+def _rows_of(store: Store, table: str) -> list[dict[str, Any]]:
+    """Each evidence id of the stored incidents, as rows of one key (what they count)."""
+    out = []
+    for r in store.table_rows(table):
+        out += [{"id": e} for e in json.loads(str(r["record"]))["evidence"]]
+    return out
 
 
 @cache

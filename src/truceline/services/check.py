@@ -30,7 +30,7 @@ from truceline.core.record.canonical import (
 )
 from truceline.core.rules import check
 from truceline.errors import ValidationError
-from truceline.services.check_days import fuse_days, per_day, write_days
+from truceline.services.check_days import days_input, fuse_days, per_day, write_days
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.memory import collecting, give_back
@@ -185,12 +185,13 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
     ctx = load_context(store, version=version)
+    upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
+    if params is not None and per_day(params) and ctx.geometry is not None:
+        return _check_days(store, ctx, days_input(store, ctx, params), upheld, params,
+                           version)
     inp = store_input(store)
     give_back()  # the pages read, their text and columns
     read = inp.read
-    upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
-    if params is not None and per_day(params) and ctx.geometry is not None:
-        return _check_days(store, ctx, inp, upheld, params, version)
     incidents, findings, sources = _derive(ctx, inp, upheld, params)
     del inp  # the columns and facts of every report; writing needs only the count
     give_back()  # the rules' evidence
@@ -211,7 +212,7 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     """:func:`run_check` fusing only the days new reports touch
     (:func:`~truceline.services.check_days.fuse_days`); the rules over every incident."""
     read = inp.read
-    days = fuse_days(store, ctx, inp, params)
+    days = fuse_days(store, ctx, inp, params, _incident_bytes)
     findings = _rules(ctx, inp, days.incidents, upheld)
     del inp
     give_back()
@@ -275,11 +276,15 @@ def _write_findings(store: Store, findings: list[Finding]) -> int:
         part = findings[at : at + WRITE_CHUNK]
         prepared = [_finding_entry(f) for f in part]
         before = store.finding_texts([f.id for f in part])
+        texts = [p.body.decode("utf-8") for p in prepared]
         entries: list[tuple[str, bytes]] = [
             ("finding", p) for f, p in zip(part, prepared, strict=True)
             if _changed(before.get(f.id), p.body)
         ]
-        store.put_findings(part, entries, [p.body.decode("utf-8") for p in prepared])
+        # a row whose text is the one written stays as it is: only the others are rewritten
+        put = [k for k, f in enumerate(part) if before.get(f.id) != texts[k]]
+        if put or entries:
+            store.put_findings([part[k] for k in put], entries, [texts[k] for k in put])
         n += len(entries)
     withdrawn = [("status_change", withdrawn_entry(fid)) for fid in sorted(gone)]
     store.drop_findings(sorted(gone))

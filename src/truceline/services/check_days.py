@@ -12,9 +12,10 @@ again, and every later day is fused with it, since its statistics feed them all.
 incidents owned by those days are replaced; the others stay as stored. The result is the
 one a check of every day gives (``tests/store/test_check_days.py``).
 
-What is not incremental yet: the read (every stored observation, as today: the rules count
-every report's facts and the copies are found over the whole store) and the rules (run over
-every incident, the stored ones read back).
+Fire reports are read only from two days before the first day the observations stored
+since the last check touch; the days before come from what the check kept of their reports
+(:mod:`~truceline.services.day_reports`). What is not incremental yet: the rules (run over
+every incident, the stored ones read back) and the read of the other kinds (whole).
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ from truceline.core.fusion.day_state import (
 )
 from truceline.core.fusion.day_stats import ErrorStats
 from truceline.core.incidents import Incident
-from truceline.services.check_read import CheckInput
+from truceline.core.record.canonical import canonical_bytes
+from truceline.services.check_read import CheckInput, store_input
 from truceline.services.context import AgreementContext, doc_sha256
+from truceline.services.day_reports import decode_all, first_touched, split_days, window_input
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
 from truceline.services.verify_rows import IncidentsDigest
 
-__all__ = ["DaysFused", "fuse_days", "per_day", "write_days"]
+__all__ = ["DaysFused", "days_input", "fuse_days", "per_day", "write_days"]
 
 
 def per_day(params: FusionParams | None) -> bool:
@@ -82,6 +85,12 @@ class DaysFused:
     fused_days: list[int] = field(default_factory=list)
     #: what the states were made under (:func:`fingerprint`)
     fingerprint: str = ""
+    #: each state's day's reports (:class:`~truceline.services.day_reports.DayReports`)
+    reports: dict[int, bytes] = field(default_factory=dict)
+    #: ``new``'s encoded records, as ordered (None: encoded as written)
+    texts: list[bytes] | None = None
+    #: the stored set's count and digest once written (None: read back as written)
+    counted: tuple[int, str] | None = None
 
 
 def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
@@ -116,27 +125,52 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     return min(out) if out else None
 
 
-def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams
+def days_input(store: Store, ctx: AgreementContext, params: FusionParams) -> CheckInput:
+    """What the check derives from: fire reports read only from two days before the first
+    day the observations stored since the last check touch, where its states and each
+    day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store."""
+    n = store.count_observations()
+    checked = store.get_meta(CHECKED_META)
+    states = _kept(store, fingerprint(params, ctx), checked)
+    reports = decode_all(store.day_reports()) if states else None
+    if not states or reports is None or checked is None or int(checked) > n:
+        return store_input(store)
+    touched = first_touched(store, int(checked), n, params.halo_s)
+    first = max(states) + 1 if touched is None else min(touched - 2, max(states) + 1)
+    return window_input(store, n, first, params.halo_s, reports)
+
+
+def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams,
+              encode: Callable[[Incident], bytes] = lambda i: canonical_bytes(i.to_record())
               ) -> DaysFused:
     """Fuse the days the counted reports of ``inp`` changed since the kept states (every
     day where none are kept or they were made otherwise) and read back the stored
-    incidents of the others."""
+    incidents of the others; ``encode``: an incident's record's canonical bytes (the
+    stored set's digest is taken as they are read back, the new ones' among them)."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
     made = fingerprint(params, ctx)
     kept = _kept(store, made, store.get_meta(CHECKED_META))
     cols = inp.fire
     digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
+    if inp.first_us is not None:  # a window read: the days before it as kept
+        whole = int(day_of_us(np.asarray([inp.first_us], np.int64))[0]) + 1
+        digests = {d: v for d, v in digests.items() if d >= whole}
+        digests.update({d: (st.head, st.body) for d, st in kept.items()
+                        if d < whole and (st.head or st.body)})
     every = not kept
     start = min(digests) if every and digests else _first_changed(kept, digests)
     dropped = sorted({i for d, st in kept.items() if start is not None and d >= start
                       for i in st.incidents}) if not every else None
-    stored = _stored_incidents(store, set(dropped) if dropped is not None else None)
     if start is None:
-        return DaysFused(stored, [], [], None, every, [], [] if every else _kept_sources(store),
-                         fingerprint=made)
+        if every:
+            return DaysFused([], [], [], None, every, [], [], fingerprint=made)
+        stored, counted = _stored_incidents(store, set(), [])
+        return DaysFused(stored, [], [], None, every, [], _kept_sources(store),
+                         fingerprint=made, counted=counted)
     prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
-    rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64)
-                          >= day_start_us(start) - int(params.halo_s * 1e6))
+    since = day_start_us(start) - int(params.halo_s * 1e6)
+    assert inp.first_us is None or since > inp.first_us, "fusion reads before the window"
+    rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64) >= since)
     sub = {k: v[rows] for k, v in cols.items()}
     got: dict[str, tuple[tuple[Samples, ...], ErrorStats]] = {}
 
@@ -158,21 +192,41 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     for i, d in zip(new, owner[mine].tolist(), strict=True):
         owned.setdefault(d, []).append(i.id)
     day_samples, errs = got["res"] if got else ((), ErrorStats())
-    days = np.asarray(sorted(d for d in set(digests) | set(owned) if d >= start), np.int64)
+    gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64)).tolist())
+    days = np.asarray(sorted(d for d in set(digests) | set(owned) | gone if d >= start),
+                      np.int64)
     states = states_of(day_samples, errs, days, owned, digests)
+    reports = split_days(inp, days.tolist())
+    if every:
+        return DaysFused(sorted(new, key=lambda i: i.id), new, [], start, every, states,
+                         sources, days.tolist(), made, reports)
+    new.sort(key=lambda i: i.id)
+    texts = [encode(i) for i in new]
+    stored, counted = _stored_incidents(store, set(dropped or []),
+                                        list(zip([i.id for i in new], texts, strict=True)))
     everything = sorted([*stored, *new], key=lambda i: i.id)
     return DaysFused(everything, new, dropped or [], start, every, states, sources,
-                     days.tolist(), made)
+                     days.tolist(), made, reports, texts, counted)
 
 
-def _stored_incidents(store: Store, dropped: set[str] | None) -> list[Incident]:
-    """The stored incidents but ``dropped`` (None: none is kept)."""
-    if dropped is None:
-        return []
-    out = []
+def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, bytes]]
+                      ) -> tuple[list[Incident], tuple[int, str]]:
+    """The stored incidents but ``dropped``, and the count and digest of the set they make
+    with ``new`` ((id, encoded) in id order) once written: each text hashed as read, in id
+    order, not read back again."""
+    out: list[Incident] = []
+    digest, at = IncidentsDigest(), 0
     for page in store.incident_text_pages():
-        out += [Incident.from_record(json.loads(t)) for i, t in page if i not in dropped]
-    return out
+        for i, t in page:
+            if i in dropped:
+                continue
+            while at < len(new) and new[at][0] < i:
+                digest.update([new[at][1]])
+                at += 1
+            digest.update([t.encode("utf-8")])
+            out.append(Incident.from_record(json.loads(t)))
+    digest.update(b for _, b in new[at:])
+    return out, (len(out) + len(new), digest.hexdigest())
 
 
 def _kept_sources(store: Store) -> list[dict[str, Any]]:
@@ -192,13 +246,17 @@ def write_days(store: Store, days: DaysFused, encode: Callable[[Incident], bytes
     store.drop_incidents(days.dropped)
     for at in range(0, len(days.new), chunk):
         part = days.new[at : at + chunk]
-        store.add_incidents(part, [encode(i).decode("utf-8") for i in part])
+        texts = days.texts[at : at + chunk] if days.texts is not None else \
+            [encode(i) for i in part]
+        store.add_incidents(part, [b.decode("utf-8") for b in texts])
     if days.every or days.start is not None:
         store.put_fusion_days(None if days.every else days.start,
-                              [(s.day, s.to_bytes()) for s in days.states])
+                              [(s.day, s.to_bytes()) for s in days.states], days.reports)
     store.set_meta(FUSION_DAYS_META, json.dumps(
         {"fingerprint": days.fingerprint, "observations": read},
         sort_keys=True))
+    if days.counted is not None:
+        return days.counted
     digest, n = IncidentsDigest(), 0
     for page in store.incident_text_pages():
         digest.update(t.encode("utf-8") for _, t in page)

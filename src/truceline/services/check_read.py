@@ -17,8 +17,8 @@ of observations held in memory (a replay, a rebuilt mirror), so both derive from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence, Set
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +51,12 @@ class CheckInput:
     #: Observations read, copies and replaced versions included.
     read: int
     fetch: Fetch
+    #: Each counted fire report's latest time (its end time, if later), as ``fire``'s rows.
+    latest_us: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    #: The fire reports read and not counted, with their times (microseconds).
+    dropped_us: dict[str, int] = field(default_factory=dict)
+    #: Fire reports were read from this time on (None: all; :mod:`.day_reports`).
+    first_us: int | None = None
 
     def fire_reports(self, rows: Sequence[int]) -> list[Observation]:
         """The counted fire reports of columns' rows ``rows``, read again, in that order."""
@@ -67,8 +73,10 @@ class CheckInput:
         return max(times) if times else None
 
 
-def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckInput:
-    """Read ``pages`` of observations once into a :class:`CheckInput` (see the module)."""
+def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch,
+                not_counted: Set[str] = frozenset()) -> CheckInput:
+    """Read ``pages`` of observations once into a :class:`CheckInput` (see the module).
+    ``not_counted``: ids known not to be counted (a kept day's: :mod:`.day_reports`)."""
     others: list[Observation] = []
     parts: list[dict[str, NDArray[Any]]] = []
     latest: list[NDArray[np.int64]] = []
@@ -101,8 +109,13 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckIn
     del parts
     last = np.concatenate(latest) if latest else np.empty(0, np.int64)
     drop = _not_counted(others, cols, edits, fetch)
+    if not_counted:
+        drop |= set(cols["id"][np.isin(cols["id"], np.asarray(sorted(not_counted), object))]
+                    .tolist())
     keep = ~np.isin(cols["id"], np.asarray(sorted(drop), object)) if drop else \
         np.ones(len(cols["id"]), bool)
+    gone = dict(zip(cols["id"][~keep].tolist(),
+                    np.asarray(cols["time_us"], np.int64)[~keep].tolist(), strict=True))
     for i in drop:
         facts.pop(i, None)
     if drop:
@@ -113,7 +126,7 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch) -> CheckIn
     return CheckInput(
         others=[o for o in others if o.id not in drop], fire=cols,
         reported=Reported(facts, np.asarray(cols["time_us"], np.int64), top),
-        read=read, fetch=fetch)
+        read=read, fetch=fetch, latest_us=last, dropped_us=gone)
 
 
 def _not_counted(others: list[Observation], cols: dict[str, NDArray[Any]], edits: set[str],

@@ -132,11 +132,17 @@ class Store(Protocol):
         report's fire reports). The time column is the UTC time, fixed width, microseconds
         and a "Z" (``2025-03-27T16:30:00.000000Z``)."""
 
-    def observation_pages(self, size: int = 20_000, upto: int | None = None
+    def observation_pages(self, size: int = 20_000, upto: int | None = None,
+                          start: datetime | None = None, kind: str | None = None
                           ) -> Iterator[list[Observation]]:
         """Every observation in (time, id) order, ``size`` at a time (what a check reads);
         with ``upto``, only the first ``upto`` stored (the log's first ``upto``
-        observation entries, whatever is ingested while the pages are read)."""
+        observation entries, whatever is ingested while the pages are read); with
+        ``start``, ``kind``: only those at or after it, of that kind."""
+
+    def observations_after(self, after: int, upto: int) -> list[Observation]:
+        """The observations stored after the first ``after`` and among the first ``upto``
+        (what a check that read ``after`` has not read), in the order stored."""
 
     def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
                               ) -> list[Observation]:
@@ -169,9 +175,14 @@ class Store(Protocol):
     def fusion_days(self) -> dict[int, bytes]:
         """Every kept day's fusion state (:mod:`truceline.core.fusion.day_state`), by day."""
 
-    def put_fusion_days(self, start: int | None, states: Sequence[tuple[int, bytes]]) -> None:
+    def day_reports(self) -> dict[int, bytes | None]:
+        """Every kept day's reports (:mod:`truceline.services.day_reports`; None: kept
+        without them), by day."""
+
+    def put_fusion_days(self, start: int | None, states: Sequence[tuple[int, bytes]],
+                        reports: Mapping[int, bytes] | None = None) -> None:
         """Drop the kept states of the days from ``start`` on (None: every day) and keep
-        ``states`` (day, encoded state)."""
+        ``states`` (day, encoded state), each with its day's ``reports`` (if given)."""
 
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ UTC offset reaches a day) that the database can narrow, then the exact test on p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -152,17 +152,26 @@ class CheckResultTables:
         """Every kept day's fusion state, by day."""
         return {int(d): bytes(b) for d, b in self._all("SELECT day, state FROM fusion_days")}
 
-    def put_fusion_days(self, start: int | None, states: Sequence[tuple[int, bytes]]) -> None:
+    def day_reports(self) -> dict[int, bytes | None]:
+        """Every kept day's reports (None: kept without them), by day."""
+        return {int(d): None if b is None else bytes(b)
+                for d, b in self._all("SELECT day, reports FROM fusion_days")}
+
+    def put_fusion_days(self, start: int | None, states: Sequence[tuple[int, bytes]],
+                        reports: Mapping[int, bytes] | None = None) -> None:
         """Drop the kept states of the days from ``start`` on (None: every day) and keep
-        ``states`` (day, encoded state)."""
+        ``states`` (day, encoded state), each with its day's ``reports`` (if given)."""
+        have = reports or {}
         with self._tx():
             if start is None:
                 self._execute("DELETE FROM fusion_days")
             else:
                 self._execute("DELETE FROM fusion_days WHERE day >= ?", (int(start),))
             if states:
-                self._executemany("INSERT INTO fusion_days(day, state) VALUES (?,?)",
-                                  [(int(d), self._blob(b)) for d, b in states])
+                self._executemany(
+                    "INSERT INTO fusion_days(day, state, reports) VALUES (?,?,?)",
+                    [(int(d), self._blob(b), None if d not in have else self._blob(have[d]))
+                     for d, b in states])
 
     def incident_records(self, start: datetime | None = None, end: datetime | None = None
                          ) -> list[dict[str, Any]]:

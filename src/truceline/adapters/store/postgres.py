@@ -38,6 +38,7 @@ from truceline.adapters.store.notifications import NotificationTables
 from truceline.adapters.store.openings import PG_ENTRY_OPENINGS, SCHEMA_OPENINGS, OpeningsTable
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
+    SCHEMA_DAY_REPORTS,
     SCHEMA_DERIVED,
     SCHEMA_FUSION_DAYS,
     SCHEMA_INCIDENT_ENTRIES,
@@ -87,6 +88,7 @@ MIGRATIONS: list[list[str]] = [
     [*(_pg_table(s) for s in SCHEMA_COPY_INDEX), *PG_ENTRY_OPENINGS],
     [_pg_table(s) for s in SCHEMA_INCIDENT_ENTRIES],
     [_pg_table(s) for s in SCHEMA_FUSION_DAYS],
+    [_pg_table(s) for s in SCHEMA_DAY_REPORTS],
 ]
 
 

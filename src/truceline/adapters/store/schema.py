@@ -143,6 +143,15 @@ SCHEMA_FUSION_DAYS = [
     "CREATE TABLE fusion_days (day BIGINT PRIMARY KEY, state BLOB NOT NULL)",
 ]
 
+#: Schema 12 on PostgreSQL, 11 on SQLite: beside each kept day's fusion state, what the rules
+#: read of the day's counted fire reports (:mod:`~truceline.services.day_reports`: each one's
+#: id, time and facts, and the ids not counted), so that the next check reads the store only
+#: from the days new reports touch. NULL in the rows kept before it: such states are not
+#: kept (the next check reads and fuses every day).
+SCHEMA_DAY_REPORTS = [
+    "ALTER TABLE fusion_days ADD COLUMN reports BLOB",
+]
+
 #: The entry types :meth:`SqlStore.last_entry` finds by an index (its query names the type as
 #: the index's condition does, so both databases' planners see that the index applies).
 INDEXED_LAST = frozenset({"incident"})

@@ -23,6 +23,7 @@ from truceline.adapters.store.openings import (
 )
 from truceline.adapters.store.schema import (
     SCHEMA_COPY_INDEX,
+    SCHEMA_DAY_REPORTS,
     SCHEMA_DERIVED,
     SCHEMA_FUSION_DAYS,
     SCHEMA_INCIDENT_ENTRIES,
@@ -60,7 +61,8 @@ MIGRATIONS: list[list[str]] = [[_sqlite_table(s) for s in SCHEMA_V1], list(SCHEM
                                 [*SCHEMA_COPY_INDEX,
                                  *map(_sqlite_table, SQLITE_ENTRY_OPENINGS)],
                                 list(SCHEMA_INCIDENT_ENTRIES),
-                                [_sqlite_table(s) for s in SCHEMA_FUSION_DAYS]]
+                                [_sqlite_table(s) for s in SCHEMA_FUSION_DAYS],
+                                list(SCHEMA_DAY_REPORTS)]
 
 
 @contextmanager

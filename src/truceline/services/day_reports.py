@@ -1,0 +1,148 @@
+"""What the rules read of each UTC day's fire reports, kept beside the day's fusion state, so
+that an incremental check reads the store only from the days new reports touch.
+
+The rules read every counted fire report's :class:`~truceline.core.counting.ReportFacts` and
+time (and the latest time any speaks for), though only the days fused again need the reports
+themselves. So a check keeps, per day, each counted fire report's id, time, latest time and
+facts, and the ids of the day's fire reports it did not count (copies, replaced versions),
+in ``fusion_days.reports`` (:class:`DayReports`). The next check reads the observations that
+arrived since (:meth:`~truceline.services.ports.Store.observations_after`), finds the first
+day they touch (:func:`first_touched`), and reads fire reports from there
+(:func:`window_input`): the earlier days' facts come from what was kept. What is counted is
+what a read of the whole store counts: copies join within a second and replaced versions
+are named by id, so a report ingested later changes what is counted within a second of it
+or of the version it replaces, and the ids not counted before stay not counted (a copy's
+group only grows, its smallest id standing for it; an edit stays an edit); those kept are
+dropped from the days read again too. Encoded as an ``.npz`` of plain arrays (no pickles).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.counting import ReportFacts
+from truceline.core.fusion.day_state import day_of_us, day_start_us
+from truceline.core.observations import from_micros, micros
+from truceline.core.taxonomy import CountUnit, Kind
+from truceline.services.check_read import CheckInput, check_input, read_by_id
+from truceline.services.ports import Store
+
+__all__ = ["DayReports", "decode_all", "first_touched", "split_days", "window_input"]
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class DayReports:
+    """One UTC day's counted fire reports as the rules read them, and the ids not counted."""
+
+    ids: NDArray[np.str_]
+    time_us: I64
+    latest_us: I64
+    facts: list[ReportFacts]
+    dropped: tuple[str, ...]
+
+    def to_bytes(self) -> bytes:
+        table: dict[ReportFacts, int] = {}
+        index = np.fromiter((table.setdefault(f, len(table)) for f in self.facts), np.int64,
+                            len(self.facts))
+        rows = [[f.unit.value, f.source, f.precision, f.uncertainty_m] for f in table]
+        out = io.BytesIO()
+        np.savez_compressed(out, ids=np.asarray(self.ids, str), time_us=self.time_us,
+                            latest_us=self.latest_us, facts=index,
+                            table=np.asarray([json.dumps(rows)], str),
+                            dropped=np.asarray(self.dropped, str))
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DayReports:
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+        rows = json.loads(str(z["table"][0]))
+        table = [ReportFacts(CountUnit(u), s, p, c) for u, s, p, c in rows]
+        return cls(z["ids"], z["time_us"], z["latest_us"],
+                   [table[k] for k in z["facts"].tolist()],
+                   tuple(str(i) for i in z["dropped"]))
+
+
+def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
+    """Each of ``days``' :class:`DayReports` (encoded) from a check's read input (its fire
+    columns still held: before the rules take them)."""
+    ids = inp.fire["id"]
+    time_us = np.asarray(inp.fire["time_us"], np.int64)
+    day = day_of_us(time_us)
+    gone: dict[int, list[str]] = {}
+    for i, t in inp.dropped_us.items():
+        gone.setdefault(int(day_of_us(np.asarray([t], np.int64))[0]), []).append(i)
+    out = {}
+    for d in days:
+        rows = np.flatnonzero(day == d)
+        out[d] = DayReports(np.asarray(ids[rows], str), time_us[rows], inp.latest_us[rows],
+                            [inp.reported.facts[str(ids[k])] for k in rows.tolist()],
+                            tuple(sorted(gone.get(d, [])))).to_bytes()
+    return out
+
+
+def first_touched(store: Store, after: int, upto: int, halo_s: float) -> int | None:
+    """The first UTC day whose counted fire reports the observations stored after the first
+    ``after`` (among the first ``upto``) may change: a fire report's day (its time less
+    ``halo_s``, the reach of a copy's group), and the day of the version any of them
+    replaces (None: they change none)."""
+    new = store.observations_after(after, upto)
+    named = [o.supersedes for o in new if o.supersedes is not None]
+    times = [micros(o.time) for o in new if o.kind is Kind.FIRE]
+    times += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
+    if not times:
+        return None
+    return int(day_of_us(np.asarray([min(times) - int(halo_s * 1e6)], np.int64))[0])
+
+
+def window_input(store: Store, upto: int, first: int, halo_s: float,
+                 kept: Mapping[int, DayReports], page: int = 20_000) -> CheckInput:
+    """:func:`~truceline.services.check_read.store_input` of the first ``upto`` stored, reading
+    fire reports only from two ``halo_s`` before day ``first`` (the halo fusion reads, and
+    as much again where copies of the reports before it are found): the reports before
+    that as ``kept`` (every kept day's, with the ids they did not count), the other kinds
+    read whole (a few per cent of the rows)."""
+    start_us = int(day_start_us(first)) - int(2 * halo_s * 1e6)
+    others = sorted((o for k in Kind if k is not Kind.FIRE
+                     for p in store.observation_pages(page, upto=upto, kind=k.value) for o in p),
+                    key=lambda o: (micros(o.time), o.id))
+    fire = store.observation_pages(page, upto=upto, start=from_micros(start_us),
+                                   kind=Kind.FIRE.value)
+    before = [_cut(r, start_us) for r in kept.values()]
+    dropped = {i for r in kept.values() for i in r.dropped}
+    inp = check_input([others, *fire], lambda ids: read_by_id(store, ids), dropped)
+    inp.read = upto
+    # the kept days' reports before the window, as if read with it
+    facts = inp.reported.facts
+    for r in before:
+        facts.update(zip(r.ids.tolist(), r.facts, strict=True))
+    times = np.concatenate([*(r.time_us for r in before), inp.reported.times_us])
+    lasts = [int(r.latest_us.max()) for r in before if len(r.latest_us)]
+    top = inp.reported.latest
+    if lasts and (top is None or micros(top) < max(lasts)):
+        top = from_micros(max(lasts))
+    inp.reported = type(inp.reported)(facts, times, top)
+    inp.first_us = start_us
+    return inp
+
+
+def _cut(r: DayReports, before_us: int) -> DayReports:
+    """``r``'s reports before ``before_us``."""
+    keep = r.time_us < before_us
+    rows = np.flatnonzero(keep).tolist()
+    return DayReports(r.ids[keep], r.time_us[keep], r.latest_us[keep],
+                      [r.facts[k] for k in rows], r.dropped)
+
+
+def decode_all(blobs: Mapping[int, bytes | None]) -> dict[int, DayReports] | None:
+    """The kept days' reports (None: a day kept without them)."""
+    if any(b is None for b in blobs.values()):
+        return None
+    return {d: DayReports.from_bytes(b) for d, b in blobs.items() if b is not None}
