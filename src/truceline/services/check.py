@@ -189,8 +189,8 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     give_back()  # the pages read, their text and columns
     read = inp.read
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
-    if params is not None and per_day(params) and ctx.geometry is not None:
-        return _check_days(store, ctx, inp, upheld, params, version)
+    if per_day(fp := params or FusionParams()) and ctx.geometry is not None:
+        return _check_days(store, ctx, inp, upheld, fp, version)
     incidents, findings, sources = _derive(ctx, inp, upheld, params)
     del inp  # the columns and facts of every report; writing needs only the count
     give_back()  # the rules' evidence

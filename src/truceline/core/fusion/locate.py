@@ -124,7 +124,7 @@ class LocateParams:
     #: read; off, over the whole batch. With it ``ν₀`` is the lowest the fits allow
     #: (:func:`.dispersion._best`; BENCHMARKS.md, sessions 18 hA, 19 hB). Off by default: a
     #: sparse run's first days state wide ellipses (test_locate: 0.965 inside, at the bar).
-    stats_by_day: bool = False
+    stats_by_day: bool = True
     #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
     band_step: bool = True
 
