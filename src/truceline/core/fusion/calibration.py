@@ -85,7 +85,8 @@ class CalibrationParams:
     #: Sound speed for the clock offsets' travel time (m/s).
     sound_speed_ms: float = 337.0
     #: Causal per UTC day (:mod:`.calibration_days`): a report is corrected by what the
-    #: days up to its own showed, so a later day never moves an earlier one. Off: one
+    #: days up to its own showed, so a later day never moves an earlier one; on by default
+    #: (session 20: with ``LocateParams.stats_by_day`` the check is incremental). Off: one
     #: estimate from the whole batch, applied everywhere.
     daily: bool = True
     #: With ``daily``: a day's first this many seconds are corrected by the days before it

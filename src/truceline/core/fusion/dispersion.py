@@ -54,8 +54,8 @@ _SLACK = 1.92
 #: this many redundant fits: with fewer, the lowest ``ν₀`` the fits allow states their number,
 #: not the errors. On ``test_locate``'s model-exact sparse run (~12 fits a day), pools of 31 to
 #: 101 fits allowed ``ν₀`` 6 to 9 (``s₀²`` 0.76-0.87: a fix without a spare row stated 1.15-1.5
-#: times the model's variance) and 322 fits 31; the simulated weeks pool 150 or more by their
-#: second day (their first: 16 on ``wild_bearings`` seed 1, already under the batch's 30).
+#: times the model's variance) and 322 fits 31; the simulated weeks pool under 30 on their
+#: first UTC day (two hours) and 175-221 by their second, so none of their days changes.
 #: BENCHMARKS.md, session 20, helper hD.
 MIN_DAY_FITS = 100
 
@@ -129,8 +129,8 @@ def _best(ll: F64, n: int, min_groups: int, lowest: bool = True) -> Dispersion:
     uncertain ``ν₀`` is taken at the heaviest tails the fits do not reject at 95 %
     (``χ²₁(0.95)/2``): the low side of the profile is steep and is fixed by a day's fits
     (BENCHMARKS.md, session 19, hB). ``lowest`` off: the maximum itself, as a batch pooled
-    whole states it (the per-day statistics' rule is measured with ``lowest``; the batch-wide
-    default with the maximum: its change was not measured, session 19)."""
+    whole states it (the per-day statistics, the default, are measured with ``lowest``; the
+    batch-wide path, ``stats_by_day`` off, with the maximum: its change was not measured)."""
     if n < min_groups:
         return Dispersion()
     grid = ll.reshape(len(_NU0), len(_S0))
