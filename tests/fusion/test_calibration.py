@@ -196,8 +196,9 @@ def test_a_day_fused_again_keeps_the_corrections_of_sources_that_report_no_more(
     var = np.full(2 * n, np.radians(1.0) ** 2)
     total = np.radians(np.r_[np.full(n, 5.0), np.full(n, 8.0)]) + rng.normal(0, np.radians(0.2),
                                                                                2 * n)
+    # the samples of the pass that corrected A were made with O corrected by its 8 degrees
     s = Samples(np.array(["A"] * n + ["O"] * n, object), np.zeros(2 * n, np.int64),
-                np.r_[np.arange(n), np.arange(n)], total, var)
+                np.r_[np.arange(n), np.arange(n)], total, var, np.r_[np.zeros(n), np.full(n, 8.0)])
     names = with_earlier_sources(np.array(["A"], object), (s,))
     assert list(names) == ["A", "O"]
     p = CalibrationParams()
@@ -226,3 +227,28 @@ def test_per_utc_day_the_runs_first_day_is_corrected_by_its_own_samples() -> Non
     with pytest.raises(ValueError, match="first day"):
         fuse_batch(r.batch(), None, p, names=np.array(["p0", "p1", "p2", "p3"]),
                    prior_samples=Prior((), day, day + 1))
+
+
+def test_a_day_does_not_pool_samples_made_under_another_correction_of_their_group() -> None:
+    # Two posts share every event, O's compass 7 degrees off. Day 0 (few events) picked the
+    # honest A and corrected it by 8: its samples read 8, O's about 1. Day 1 picked O: its
+    # samples read 7, A's 0. Pooled as they are, day 1 sees A 4 degrees off (half its samples
+    # made while O's error was taken for A's) and corrects the honest post; day 0's samples
+    # were made with O corrected otherwise than day 1 corrects it, so day 1 leaves them out.
+    rng = np.random.default_rng(4)
+    n = 10
+    var = np.full(4 * n, np.radians(3.0) ** 2)
+    deg = np.r_[np.full(n, 8.0), np.full(n, 1.0), np.zeros(n), np.full(n, 7.0)]
+    applied = np.r_[np.full(n, 8.0), np.zeros(n), np.zeros(n), np.full(n, 7.0)]
+    s = Samples(np.array(["A"] * n + ["O"] * n + ["A"] * n + ["O"] * n, object),
+                np.r_[np.zeros(2 * n, np.int64), np.ones(2 * n, np.int64)],
+                np.r_[np.arange(n), np.arange(n), np.arange(n), np.arange(n)],
+                np.radians(deg) + rng.normal(0, np.radians(0.2), 4 * n), var, applied)
+    names = np.array(["A", "O"], object)
+    p = CalibrationParams()
+    # day 1's reports (corrected by the days up to theirs), with day 1's corrections so far
+    corrected = day_corrections(s, names, np.array([2]), np.array([[0.0], [7.0]]), p)
+    assert corrected[:, 0].tolist() == [0.0, 7.0]
+    # the same samples, all made without corrections, pool as before
+    same = Samples(s.source, s.day, s.group, s.total, s.var, np.zeros(4 * n))
+    assert day_corrections(same, names, np.array([2]), np.array([[0.0], [0.0]]), p)[1, 0] > 3

@@ -85,9 +85,10 @@ class CalibrationParams:
     #: Sound speed for the clock offsets' travel time (m/s).
     sound_speed_ms: float = 337.0
     #: Causal per UTC day (:mod:`.calibration_days`): a report is corrected by what the
-    #: days up to its own showed, so a later day never moves an earlier one. Off: one
+    #: days up to its own showed, so a later day never moves an earlier one; on by default
+    #: (session 20: with ``LocateParams.stats_by_day`` the check is incremental). Off: one
     #: estimate from the whole batch, applied everywhere.
-    daily: bool = False
+    daily: bool = True
     #: With ``daily``: a day's first this many seconds are corrected by the days before it
     #: alone, so that the day before, fused again with a halo of at most this, corrects
     #: them as the whole run does (a day is fused with a quarter of an hour's halo; tests

@@ -39,7 +39,7 @@ every day.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -57,7 +57,8 @@ from truceline.core.fusion.calibration import (
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
 
-__all__ = ["Prior", "Samples", "day_corrections", "fuse_daily", "with_earlier_sources"]
+__all__ = ["Prior", "Samples", "consistent", "day_corrections", "fuse_daily",
+           "with_earlier_sources"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -72,12 +73,20 @@ class Samples:
     group: I64  #: the group's label in its batch and pass (with ``day``: one group)
     total: F64  #: residual plus the correction the bearing had (radians): the bias
     var: F64
+    #: the correction the bearing had (degrees): what its group's other samples say the
+    #: other sources were corrected by when it was made (:func:`consistent`); none: 0
+    applied: F64 = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if len(self.applied) != len(self.day):
+            object.__setattr__(self, "applied", np.zeros(len(self.day)))
 
     def __len__(self) -> int:
         return len(self.day)
 
     def take(self, m: NDArray[Any]) -> Samples:
-        return Samples(self.source[m], self.day[m], self.group[m], self.total[m], self.var[m])
+        return Samples(self.source[m], self.day[m], self.group[m], self.total[m], self.var[m],
+                       self.applied[m])
 
     def before(self, day: int) -> Samples:
         """The samples of the days before ``day`` (what a re-fusion of ``day`` reads)."""
@@ -85,7 +94,7 @@ class Samples:
 
     def __add__(self, other: Samples) -> Samples:
         return Samples(*(np.concatenate([getattr(self, k), getattr(other, k)])
-                         for k in ("source", "day", "group", "total", "var")))
+                         for k in ("source", "day", "group", "total", "var", "applied")))
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +126,7 @@ def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: Calibra
     np.minimum.at(gday, labels, rday)
     rows, res, var = leave_one_out(b, labels, fixes, cd, p, lp)
     s = Samples(names[b.source[rows]], gday[labels[rows]], labels[rows],
-                res + np.radians(applied_deg[rows]), var)
+                res + np.radians(applied_deg[rows]), var, applied_deg[rows])
     return s.take(np.argsort(s.day, kind="stable"))
 
 
@@ -132,12 +141,31 @@ def _indexed(s: Samples, names: NDArray[Any]) -> tuple[I64, int]:
     return at[inv[S:]], S + len(other)
 
 
+def consistent(src: I64, grp: I64, applied: F64, now: F64, p: CalibrationParams
+               ) -> NDArray[np.bool_]:
+    """Whether each sample was made with the other sources of its group corrected as ``now``
+    (per source index, degrees) says, within ``p.floor_deg``.
+
+    A sample is its source's residual against a fix of the others: made while another
+    source of the group was corrected otherwise (an earlier day that picked the other of
+    two posts fixing an event together, or had not yet corrected it), it holds that
+    source's error, not its own. Pooled with samples made after, it shows a bias the later
+    days' fixes do not have, and the pool corrects or flags the wrong source (a run whose
+    first day, 21 events, picked the honest post of a pair: BENCHMARKS.md, session 20,
+    helper hD). The whole-batch rule makes every sample again each pass; a day cannot make
+    the earlier days' again, so it leaves out theirs that disagree. Within the floor, a
+    correction is one calibration would not change."""
+    off = (np.abs(applied - now[src]) > p.floor_deg).astype(np.int64)
+    G = int(grp.max()) + 1 if len(grp) else 0
+    return np.asarray(np.bincount(grp, off, minlength=G)[grp] - off == 0)
+
+
 def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
                     p: CalibrationParams) -> F64:
     """Per source (``names``) and day (``days``): the correction (degrees) from the samples
-    of the days before, where what is left of a bias over ``old`` is shown and the strongest
-    among the sources it shares groups with (as :func:`.calibration.calibrate` picks), else
-    ``old``'s."""
+    of the days before that are :func:`consistent` with the day's corrections in ``old``,
+    where what is left of a bias over ``old`` is shown and the strongest among the sources
+    it shares groups with (as :func:`.calibration.calibrate` picks), else ``old``'s."""
     if not len(s):
         return old.copy()
     src, S_all = _indexed(s, names)
@@ -146,7 +174,8 @@ def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
     grp = grp.reshape(-1)
     new = old.copy()
     for j, e in enumerate(days.tolist()):
-        m = s.day < e
+        now = np.concatenate([old[:, j], np.zeros(S_all - S)])
+        m = (s.day < e) & consistent(src, grp, s.applied, now, p)
         if not m.any():
             continue
         n_in, mean, se_deg = estimate(src[m], s.total[m], s.var[m], S_all, p)
@@ -167,12 +196,18 @@ def with_earlier_sources(names: NDArray[Any], passes: tuple[Samples, ...]) -> ND
     return np.concatenate([own, np.setdiff1d(seen, own)])
 
 
-def _report(s: Samples, names: NDArray[Any], b: FireBatch, labels: I64, fixes: Fixes,
-            p: CalibrationParams, last_deg: F64) -> SourceCalibration:
-    """The per-source report: the estimator over every day's samples (the batch's sources)."""
+def _report(s: Samples, names: NDArray[Any], everyone: NDArray[Any], b: FireBatch,
+            labels: I64, fixes: Fixes, p: CalibrationParams, last: F64) -> SourceCalibration:
+    """The per-source report: the estimator over every day's samples (the batch's sources,
+    ``names``) :func:`consistent` with the last day's corrections ``last`` (of
+    ``everyone``: :func:`with_earlier_sources`)."""
     S = len(names)
-    src, _ = _indexed(s, names)
-    s, src = s.take(src < S), src[src < S]
+    last_deg = last[:S]
+    src, S_all = _indexed(s, everyone)
+    _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
+    now = np.concatenate([last, np.zeros(S_all - len(last))])
+    keep = consistent(src, grp.reshape(-1), s.applied, now, p) & (src < S)
+    s, src = s.take(keep), src[keep]
     has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
     bearings = np.bincount(b.source[has_brg], minlength=S).astype(np.int64)
     used = np.bincount(src, minlength=S).astype(np.int64)
@@ -245,5 +280,5 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
         res = fuse_pass(nb)
         made.append(made_by(nb, res))
     pool = made[-1] if not earlier_passes else earlier_passes[-1] + made[-1]
-    cal = _report(pool, names, nb, res.labels, res.fixes, p, c[: len(names), -1])
+    cal = _report(pool, names, everyone, nb, res.labels, res.fixes, p, c[:, -1])
     return res, cal, tuple(made)

@@ -73,6 +73,7 @@ class DayState:
             arrays[f"p{k}_group"] = s.group
             arrays[f"p{k}_total"] = s.total
             arrays[f"p{k}_var"] = s.var
+            arrays[f"p{k}_applied"] = s.applied
         if self.dispersion is not None:
             arrays["dispersion"] = self.dispersion
         if self.lone is not None:
@@ -89,7 +90,8 @@ class DayState:
         for k in range(int(z["passes"][0])):
             n = len(z[f"p{k}_group"])
             passes.append(Samples(z[f"p{k}_source"], np.full(n, day, np.int64),
-                                  z[f"p{k}_group"], z[f"p{k}_total"], z[f"p{k}_var"]))
+                                  z[f"p{k}_group"], z[f"p{k}_total"], z[f"p{k}_var"],
+                                  z[f"p{k}_applied"]))
         head, body = (str(v) for v in z["digests"])
         return cls(day, tuple(passes), z.get("dispersion"), z.get("lone"),
                    tuple(str(v) for v in z["incidents"]), head, body)
