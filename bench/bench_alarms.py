@@ -178,10 +178,12 @@ def evaluate(
     jobs: int,
     methods: tuple[str, ...] = ("calibrated", "plain"),
     baseline_days: int = 28,
+    first_seed: int = 1,
 ) -> dict[str, Any]:
     """(b): the whole procedure on simulated series drawn from ``models``: ``seeds``
     independent streams of ``reps`` replicates (each 28 baseline days + 456 watched days per
-    sector, plus the escalations), merged."""
+    sector, plus the escalations), seeded ``first_seed`` on, merged. The per-replicate
+    records are kept under ``raw``, so that runs on disjoint seeds can be pooled later."""
     from truceline.simulation.alarms import summarise
 
     t0 = time.perf_counter()
@@ -191,7 +193,7 @@ def evaluate(
                 _evaluate,
                 [models] * seeds,
                 [reps] * seeds,
-                range(1, seeds + 1),
+                range(first_seed, first_seed + seeds),
                 [methods] * seeds,
                 [baseline_days] * seeds,
             )
@@ -207,6 +209,8 @@ def evaluate(
     out["seconds"] = round(time.perf_counter() - t0, 1)
     out["reps"] = reps * seeds
     out["baseline_days"] = baseline_days
+    out["sim_seeds"] = [first_seed, first_seed + seeds - 1]
+    out["raw"] = raw
     return out
 
 
@@ -386,6 +390,12 @@ def main() -> None:
     )
     ap.add_argument("--sim-seeds", type=int, default=2)
     ap.add_argument(
+        "--first-sim-seed",
+        type=int,
+        default=1,
+        help="The first of the --sim-seeds streams' seeds (disjoint runs can be pooled).",
+    )
+    ap.add_argument(
         "--methods",
         default="sector,calibrated,plain",
         help="Evaluator methods of part (b) (truceline.simulation.alarms.evaluate_procedure).",
@@ -477,9 +487,11 @@ def main() -> None:
             args.jobs,
             tuple(args.methods.split(",")),
             args.baseline_days,
+            args.first_sim_seed,
         )
         (OUT / f"alarms_simulated{args.tag}.json").write_text(
-            json.dumps(ev, indent=1, sort_keys=True), encoding="utf-8"
+            json.dumps(ev, indent=1, sort_keys=True, default=lambda o: o.item()),
+            encoding="utf-8",
         )
         text = sim_markdown(ev)
         print(text)
