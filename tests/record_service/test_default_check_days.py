@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.fusion import FusionParams
 from truceline.services import record, verify
 from truceline.services.check import run_check
@@ -18,6 +19,7 @@ from truceline.services.check_days import per_day
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.openings import bundle, parse_bundle
+from truceline.services.sources import SOURCES_META
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
@@ -66,3 +68,10 @@ def test_a_plain_check_day_by_day_is_incremental_and_replays(tmp_path: Path) -> 
     everything = parse_bundle(bundle(store, lambda i, t, b: None))
     res = verify.replay(lambda p: tiles[p], store.get_meta("log_vkey") or "", everything)
     assert res.derived and res.differences == [], res.differences[:5]
+    # a mirror rebuilt from the log fuses every day at once and stores the set (and the
+    # per-source estimates) only if they are those the last incremental check committed to
+    mirror = SQLiteStore(tmp_path / "mirror.db", create=True)
+    verify.rebuild(mirror, res.entries, tiles["checkpoint"], store.get_meta("log_vkey") or "",
+                   res.documents, everything)
+    assert mirror.table_rows("incidents") == store.table_rows("incidents")
+    assert mirror.get_meta(SOURCES_META) == store.get_meta(SOURCES_META) is not None

@@ -114,7 +114,10 @@ def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
     if said is None or checked is None:
         return {}
     want = {"fingerprint": made, "observations": int(checked)}
-    if json.loads(said) != want:
+    try:
+        if json.loads(said) != want:
+            return {}
+    except ValueError:  # not JSON (a damaged cache): every day is fused again
         return {}
     try:
         return {d: DayState.from_bytes(b) for d, b in store.fusion_days().items()}

@@ -109,15 +109,21 @@ def _by_day(times_us: Mapping[str, int]) -> dict[int, list[str]]:
     return out
 
 
-def first_touched(store: Store, after: int, upto: int, halo_s: float) -> int | None:
+def first_touched(store: Store, after: int, upto: int, halo_s: float, page: int = 20_000
+                  ) -> int | None:
     """The first UTC day whose counted fire reports the observations stored after the first
     ``after`` (among the first ``upto``) may change: a fire report's day (its time less
     ``halo_s``, the reach of a copy's group), and the day of the version any of them
-    replaces (None: they change none)."""
-    new = store.observations_after(after, upto)
-    named = [o.supersedes for o in new if o.supersedes is not None]
-    times = [micros(o.time) for o in new if o.kind is Kind.FIRE]
-    times += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
+    replaces (None: they change none). Read ``page`` at a time: what arrived since the last
+    check may be a month's import, held whole as objects ~2.7 KB a report (check_read)."""
+    times: list[int] = []
+    for at in range(after, upto, page):
+        new = store.observations_after(at, min(at + page, upto))
+        named = [o.supersedes for o in new if o.supersedes is not None]
+        here = [micros(o.time) for o in new if o.kind is Kind.FIRE]
+        here += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
+        times += [min(here)] if here else []
+        del new
     if not times:
         return None
     return int(day_of_us(np.asarray([min(times) - int(halo_s * 1e6)], np.int64))[0])
