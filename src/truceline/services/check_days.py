@@ -43,7 +43,13 @@ from truceline.core.incidents import Incident
 from truceline.core.record.canonical import canonical_bytes
 from truceline.services.check_read import CheckInput, store_input
 from truceline.services.context import AgreementContext, doc_sha256
-from truceline.services.day_reports import decode_all, first_touched, split_days, window_input
+from truceline.services.day_reports import (
+    UNREADABLE,
+    decode_all,
+    first_touched,
+    split_days,
+    window_input,
+)
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
@@ -60,11 +66,19 @@ def per_day(params: FusionParams | None) -> bool:
     return not params.calibration.enabled or params.calibration.daily
 
 
+#: The encoding of what is kept (states and each day's reports), part of the fingerprint: a
+#: store kept by an older one (states without the samples' ``applied``, rows without
+#: ``reports`` or without their edits) fuses every day once and keeps them anew, rather than
+#: reading the whole store at every check (a day is rewritten only when fused again).
+KEPT_FORMAT = 2
+
+
 def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
-    """What kept states were made under, besides the observations read: the parameters and
-    the agreement fused under (its document, not the store's latest version, which an
-    amendment moves while a check fuses under the version it read)."""
-    return hashlib.sha256(f"{params!r}|{doc_sha256(ctx.doc)}".encode()).hexdigest()
+    """What kept states were made under, besides the observations read: the encoding, the
+    parameters and the agreement fused under (its document, not the store's latest version,
+    which an amendment moves while a check fuses under the version it read)."""
+    return hashlib.sha256(f"{KEPT_FORMAT}|{params!r}|{doc_sha256(ctx.doc)}".encode()
+                          ).hexdigest()
 
 
 @dataclass
@@ -100,9 +114,15 @@ def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
     if said is None or checked is None:
         return {}
     want = {"fingerprint": made, "observations": int(checked)}
-    if json.loads(said) != want:
+    try:
+        if json.loads(said) != want:
+            return {}
+    except ValueError:  # not JSON (a damaged cache): every day is fused again
         return {}
-    return {d: DayState.from_bytes(b) for d, b in store.fusion_days().items()}
+    try:
+        return {d: DayState.from_bytes(b) for d, b in store.fusion_days().items()}
+    except UNREADABLE:  # damaged, or kept by an older encoding: every day is fused again
+        return {}
 
 
 def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]]

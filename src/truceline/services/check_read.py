@@ -57,6 +57,8 @@ class CheckInput:
     dropped_us: dict[str, int] = field(default_factory=dict)
     #: Fire reports were read from this time on (None: all; :mod:`.day_reports`).
     first_us: int | None = None
+    #: The fire reports read that name a version they replace (edits), with their times.
+    edits_us: dict[str, int] = field(default_factory=dict)
 
     def fire_reports(self, rows: Sequence[int]) -> list[Observation]:
         """The counted fire reports of columns' rows ``rows``, read again, in that order."""
@@ -74,9 +76,12 @@ class CheckInput:
 
 
 def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch,
-                not_counted: Set[str] = frozenset()) -> CheckInput:
+                not_counted: Set[str] = frozenset(), edits_before: Set[str] = frozenset()
+                ) -> CheckInput:
     """Read ``pages`` of observations once into a :class:`CheckInput` (see the module).
-    ``not_counted``: ids known not to be counted (a kept day's: :mod:`.day_reports`)."""
+    ``not_counted``: ids known not to be counted (a kept day's: :mod:`.day_reports`);
+    ``edits_before``: fire edits not among the pages (a kept day's), read again by id, since
+    a version they replace may be stored after them and be among the pages."""
     others: list[Observation] = []
     parts: list[dict[str, NDArray[Any]]] = []
     latest: list[NDArray[np.int64]] = []
@@ -89,7 +94,7 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch,
     def one(v: Any) -> Any:
         return same.setdefault(v, v)
 
-    edits: set[str] = set()
+    edits: dict[str, int] = {}
     read = 0
     for page in pages:
         fire = [o for o in page if o.kind is Kind.FIRE]
@@ -101,14 +106,14 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch,
         latest.append(np.fromiter((micros(max(o.time, o.end_time or o.time)) for o in fire),
                                   np.int64, len(fire)))
         facts.update((o.id, one(facts_of(o))) for o in fire)
-        edits.update(o.id for o in fire if o.supersedes is not None)
+        edits.update((o.id, micros(o.time)) for o in fire if o.supersedes is not None)
         del fire
     # the counted rows are taken in place below: the month's columns are held once at the
     # end of the read, not two or three times (~0.2 GB each at 907k reports)
     cols = join_columns(parts)
     del parts
     last = np.concatenate(latest) if latest else np.empty(0, np.int64)
-    drop = _not_counted(others, cols, edits, fetch)
+    drop = _not_counted(others, cols, set(edits) | edits_before, fetch)
     if not_counted:
         drop |= set(cols["id"][np.isin(cols["id"], np.asarray(sorted(not_counted), object))]
                     .tolist())
@@ -126,7 +131,7 @@ def check_input(pages: Iterable[Sequence[Observation]], fetch: Fetch,
     return CheckInput(
         others=[o for o in others if o.id not in drop], fire=cols,
         reported=Reported(facts, np.asarray(cols["time_us"], np.int64), top),
-        read=read, fetch=fetch, latest_us=last, dropped_us=gone)
+        read=read, fetch=fetch, latest_us=last, dropped_us=gone, edits_us=edits)
 
 
 def _not_counted(others: list[Observation], cols: dict[str, NDArray[Any]], edits: set[str],

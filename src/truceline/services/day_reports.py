@@ -13,13 +13,17 @@ what a read of the whole store counts: copies join within a second and replaced 
 are named by id, so a report ingested later changes what is counted within a second of it
 or of the version it replaces, and the ids not counted before stay not counted (a copy's
 group only grows, its smallest id standing for it; an edit stays an edit); those kept are
-dropped from the days read again too. Encoded as an ``.npz`` of plain arrays (no pickles).
+dropped from the days read again too. A version may be stored after the edit that replaces
+it (an importer's pages, a relay), and the edit's time be days before the version's: so the
+ids of each day's fire edits are kept too, and read again by id with the window. Encoded as
+an ``.npz`` of plain arrays (no pickles).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -33,9 +37,14 @@ from truceline.core.taxonomy import CountUnit, Kind
 from truceline.services.check_read import CheckInput, check_input, read_by_id
 from truceline.services.ports import Store
 
-__all__ = ["DayReports", "decode_all", "first_touched", "split_days", "window_input"]
+__all__ = ["UNREADABLE", "DayReports", "decode_all", "first_touched", "split_days",
+           "window_input"]
 
 I64 = NDArray[np.int64]
+
+#: What reading a kept ``.npz`` raises when it is damaged or of an older encoding (an array
+#: it lacks: ``KeyError``): a cache, so the check then derives without it, never fails.
+UNREADABLE = (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile)
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +56,8 @@ class DayReports:
     latest_us: I64
     facts: list[ReportFacts]
     dropped: tuple[str, ...]
+    #: the day's fire reports that name a version they replace (counted or not)
+    edits: tuple[str, ...] = ()
 
     def to_bytes(self) -> bytes:
         table: dict[ReportFacts, int] = {}
@@ -57,7 +68,8 @@ class DayReports:
         np.savez_compressed(out, ids=np.asarray(self.ids, str), time_us=self.time_us,
                             latest_us=self.latest_us, facts=index,
                             table=np.asarray([json.dumps(rows)], str),
-                            dropped=np.asarray(self.dropped, str))
+                            dropped=np.asarray(self.dropped, str),
+                            edits=np.asarray(self.edits, str))
         return out.getvalue()
 
     @classmethod
@@ -67,7 +79,7 @@ class DayReports:
         table = [ReportFacts(CountUnit(u), s, p, c) for u, s, p, c in rows]
         return cls(z["ids"], z["time_us"], z["latest_us"],
                    [table[k] for k in z["facts"].tolist()],
-                   tuple(str(i) for i in z["dropped"]))
+                   tuple(str(i) for i in z["dropped"]), tuple(str(i) for i in z["edits"]))
 
 
 def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
@@ -76,27 +88,42 @@ def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
     ids = inp.fire["id"]
     time_us = np.asarray(inp.fire["time_us"], np.int64)
     day = day_of_us(time_us)
-    gone: dict[int, list[str]] = {}
-    for i, t in inp.dropped_us.items():
-        gone.setdefault(int(day_of_us(np.asarray([t], np.int64))[0]), []).append(i)
+    gone, edits = _by_day(inp.dropped_us), _by_day(inp.edits_us)
     out = {}
     for d in days:
         rows = np.flatnonzero(day == d)
         out[d] = DayReports(np.asarray(ids[rows], str), time_us[rows], inp.latest_us[rows],
                             [inp.reported.facts[str(ids[k])] for k in rows.tolist()],
-                            tuple(sorted(gone.get(d, [])))).to_bytes()
+                            tuple(sorted(gone.get(d, []))),
+                            tuple(sorted(edits.get(d, [])))).to_bytes()
     return out
 
 
-def first_touched(store: Store, after: int, upto: int, halo_s: float) -> int | None:
+def _by_day(times_us: Mapping[str, int]) -> dict[int, list[str]]:
+    """The ids of ``times_us`` by UTC day."""
+    ids = list(times_us)
+    out: dict[int, list[str]] = {}
+    for i, d in zip(ids, day_of_us(np.fromiter(times_us.values(), np.int64, len(ids))).tolist(),
+                    strict=True):
+        out.setdefault(int(d), []).append(i)
+    return out
+
+
+def first_touched(store: Store, after: int, upto: int, halo_s: float, page: int = 20_000
+                  ) -> int | None:
     """The first UTC day whose counted fire reports the observations stored after the first
     ``after`` (among the first ``upto``) may change: a fire report's day (its time less
     ``halo_s``, the reach of a copy's group), and the day of the version any of them
-    replaces (None: they change none)."""
-    new = store.observations_after(after, upto)
-    named = [o.supersedes for o in new if o.supersedes is not None]
-    times = [micros(o.time) for o in new if o.kind is Kind.FIRE]
-    times += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
+    replaces (None: they change none). Read ``page`` at a time: what arrived since the last
+    check may be a month's import, held whole as objects ~2.7 KB a report (check_read)."""
+    times: list[int] = []
+    for at in range(after, upto, page):
+        new = store.observations_after(at, min(at + page, upto))
+        named = [o.supersedes for o in new if o.supersedes is not None]
+        here = [micros(o.time) for o in new if o.kind is Kind.FIRE]
+        here += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
+        times += [min(here)] if here else []
+        del new
     if not times:
         return None
     return int(day_of_us(np.asarray([min(times) - int(halo_s * 1e6)], np.int64))[0])
@@ -117,7 +144,8 @@ def window_input(store: Store, upto: int, first: int, halo_s: float,
                                    kind=Kind.FIRE.value)
     before = [_cut(r, start_us) for r in kept.values()]
     dropped = {i for r in kept.values() for i in r.dropped}
-    inp = check_input([others, *fire], lambda ids: read_by_id(store, ids), dropped)
+    edits = {i for r in kept.values() for i in r.edits}
+    inp = check_input([others, *fire], lambda ids: read_by_id(store, ids), dropped, edits)
     inp.read = upto
     # the kept days' reports before the window, as if read with it
     facts = inp.reported.facts
@@ -138,11 +166,15 @@ def _cut(r: DayReports, before_us: int) -> DayReports:
     keep = r.time_us < before_us
     rows = np.flatnonzero(keep).tolist()
     return DayReports(r.ids[keep], r.time_us[keep], r.latest_us[keep],
-                      [r.facts[k] for k in rows], r.dropped)
+                      [r.facts[k] for k in rows], r.dropped, r.edits)
 
 
 def decode_all(blobs: Mapping[int, bytes | None]) -> dict[int, DayReports] | None:
-    """The kept days' reports (None: a day kept without them)."""
+    """The kept days' reports (None: a day kept without them, or as this code cannot read:
+    the check then reads the whole store)."""
     if any(b is None for b in blobs.values()):
         return None
-    return {d: DayReports.from_bytes(b) for d, b in blobs.items() if b is not None}
+    try:
+        return {d: DayReports.from_bytes(b) for d, b in blobs.items() if b is not None}
+    except UNREADABLE:
+        return None
