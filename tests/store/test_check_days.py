@@ -141,7 +141,7 @@ def test_days_checked_one_by_one_end_as_one_check_of_them(backend: Backend, seco
         _add(step, rows)
         if k:  # fire reports read from two days before the new ones only (and their halo)
             ctx = load_context(step)
-            first = days_input(step, ctx, PER_DAY).first_us
+            first = days_input(step, ctx, PER_DAY)[0].first_us
             new = min(str(r["time"]) for r in rows if r["kind"] == "fire")
             assert first is not None and _us(new) - first <= 4 * DAY_US
         run_check(step, PER_DAY)

@@ -19,6 +19,7 @@ from truceline.core.disputes import apply_outcomes, upheld_outcomes
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding
 from truceline.core.fusion import FusionParams, fuse_columns
+from truceline.core.fusion.day_state import DayState
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import (
@@ -191,7 +192,8 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     ctx = load_context(store, version=version)
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
     if per_day(fp := params or FusionParams()) and ctx.geometry is not None:
-        return _check_days(store, ctx, days_input(store, ctx, fp), upheld, fp, version)
+        inp, kept = days_input(store, ctx, fp)
+        return _check_days(store, ctx, inp, upheld, fp, version, kept)
     inp = store_input(store)
     give_back()  # the pages read, their text and columns
     read = inp.read
@@ -211,11 +213,11 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
 
 def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
                 upheld: Mapping[str, dict[str, Any]], params: FusionParams,
-                version: int | None) -> CheckResult:
+                version: int | None, kept: dict[int, DayState]) -> CheckResult:
     """:func:`run_check` fusing only the days new reports touch
     (:func:`~truceline.services.check_days.fuse_days`); the rules over every incident."""
     read = inp.read
-    days = fuse_days(store, ctx, inp, params, _incident_bytes)
+    days = fuse_days(store, ctx, inp, params, _incident_bytes, kept)
     findings = _rules(ctx, inp, days.incidents, upheld)
     del inp
     give_back()

@@ -145,31 +145,35 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     return min(out) if out else None
 
 
-def days_input(store: Store, ctx: AgreementContext, params: FusionParams) -> CheckInput:
+def days_input(store: Store, ctx: AgreementContext, params: FusionParams
+               ) -> tuple[CheckInput, dict[int, DayState]]:
     """What the check derives from: fire reports read only from two days before the first
     day the observations stored since the last check touch, where its states and each
-    day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store."""
+    day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store.
+    With the kept states read, for :func:`fuse_days` (read and decoded once)."""
     n = store.count_observations()
     checked = store.get_meta(CHECKED_META)
     states = _kept(store, fingerprint(params, ctx), checked)
     reports = decode_all(store.day_reports()) if states else None
     if not states or reports is None or checked is None or int(checked) > n:
-        return store_input(store)
+        return store_input(store), states
     touched = first_touched(store, int(checked), n, params.halo_s)
     first = max(states) + 1 if touched is None else min(touched - 2, max(states) + 1)
-    return window_input(store, n, first, params.halo_s, reports)
+    return window_input(store, n, first, params.halo_s, reports), states
 
 
 def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams,
-              encode: Callable[[Incident], bytes] = lambda i: canonical_bytes(i.to_record())
-              ) -> DaysFused:
+              encode: Callable[[Incident], bytes] = lambda i: canonical_bytes(i.to_record()),
+              kept: dict[int, DayState] | None = None) -> DaysFused:
     """Fuse the days the counted reports of ``inp`` changed since the kept states (every
     day where none are kept or they were made otherwise) and read back the stored
     incidents of the others; ``encode``: an incident's record's canonical bytes (the
-    stored set's digest is taken as they are read back, the new ones' among them)."""
+    stored set's digest is taken as they are read back, the new ones' among them); ``kept``:
+    the kept states as :func:`days_input` read them (None: read here)."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
     made = fingerprint(params, ctx)
-    kept = _kept(store, made, store.get_meta(CHECKED_META))
+    if kept is None:
+        kept = _kept(store, made, store.get_meta(CHECKED_META))
     cols = inp.fire
     digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
     if inp.first_us is not None:  # a window read: the days before it as kept

@@ -552,4 +552,3 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
                           (key, json.dumps(sorted(members))))
             self._append(entries)
             return True
-
