@@ -82,7 +82,8 @@ def check(db: str) -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     res = run_check(store, PER_DAY)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(json.dumps({"db": db, "incidents": res.incidents, "findings": len(res.findings),
+    print(json.dumps({"db": db, "incidents": res.incidents, "findings": res.stored,
+                      "judged": res.judged, "findings_judged": len(res.findings),
                       "new_entries": res.new_entries, "fused_days": res.fused_days,
                       "wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}))
     store.close()

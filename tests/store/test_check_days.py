@@ -20,13 +20,14 @@ import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import CalibrationParams, FusionParams
-from truceline.core.fusion.day_state import DAY_US
+from truceline.core.fusion.day_state import DAY_US, DayState
 from truceline.core.observations import micros
 from truceline.core.record.canonical import canonical_bytes, parse_entry
 from truceline.services import record
 from truceline.services.check import run_check
 from truceline.services.check_days import DaysFused, days_input, fuse_days, write_days
 from truceline.services.check_read import store_input
+from truceline.services.check_rules import RULES_META
 from truceline.services.context import context_for_doc, load_context
 from truceline.services.ingest import ingest
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
@@ -67,11 +68,23 @@ def second(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Backend
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def _new(backend: Backend) -> Store:
+def _new(backend: Backend, doc: dict[str, Any] | None = None) -> Store:
     store = backend.open()
-    _, doc = load_agreement_file("march2025")
-    record.initialize_store(store, doc)
+    record.initialize_store(store, doc or load_agreement_file("march2025")[1])
     return store
+
+
+def _with_flashes() -> dict[str, Any]:
+    """march2025 with a ceasefire on muzzle flashes alone: none is attributed at the
+    agreement's confidence in these days, so its summaries name open findings (how many,
+    the first three) and the records about each side, which a check of a few days reads
+    from the other days' kept tallies (the plain ceasefire's parties both violate: no
+    summary)."""
+    doc = copy.deepcopy(load_agreement_file("march2025")[1])
+    first = doc["provisions"][0]
+    doc["provisions"].append({**first, "id": "M25-flashes",
+                              "rule": {**first["rule"], "fire_types": ["muzzle_flash"]}})
+    return doc
 
 
 def _add(store: Store, rows: list[dict[str, Any]]) -> None:
@@ -361,3 +374,72 @@ def test_the_first_day_touched_is_read_a_page_at_a_time(backend: Backend) -> Non
         tracemalloc.stop()
     assert got[0] is not None and got == [got[0]] * 3
     assert peaks[1] < peaks[0] / 3
+
+
+def _day_text(day: int) -> str:
+    """The UTC day ``day`` (from 2020-01-01) as a time's first characters."""
+    return (date(2020, 1, 1) + timedelta(days=day)).isoformat()
+
+
+def _owned_from(store: Store, start: int) -> int:
+    """How many incidents the kept states of the days from ``start`` on own."""
+    return sum(len(DayState.from_bytes(b).incidents) for d, b in store.fusion_days().items()
+               if d >= start)
+
+
+@pytest.mark.slow
+def test_the_rules_judge_only_the_incidents_of_the_days_fused_again(backend: Backend,
+                                                                    second: Backend) -> None:
+    # the rules judged every stored incident at each check (read back as objects) and every
+    # finding was encoded and compared with its stored text; now only the fused days'
+    # incidents are judged, the summaries read the other days' kept tallies, and the
+    # findings of the other days stay as stored: still what one check of everything gives
+    # (a suspension notified with the last day rewrites findings of every day: all judged)
+    days = _utc_days()
+    noon = str(days[-1][0]["time"])[:10] + "T12:00"  # the last day's afternoon comes last
+    days = [*days[:-1], [r for r in days[-1] if str(r["time"]) < noon],
+            [r for r in days[-1] if str(r["time"]) >= noon]]
+    step = _new(backend, _with_flashes())
+    judged = []
+    for rows in days:
+        _add(step, rows)
+        res = run_check(step, PER_DAY)
+        judged.append(res)
+        assert res.stored == len(_rows(step, "findings"))
+    last = judged[-1]
+    assert last.fused_days and not last.complete
+    assert last.judged == _owned_from(step, min(last.fused_days)) < last.incidents
+    assert judged[0].complete and judged[0].judged == judged[0].incidents
+    once = _new(second, _with_flashes())
+    _add(once, [r for rows in days for r in rows])
+    run_check(once, PER_DAY)
+    _same(step, once)
+    flashes = [f for f in (json.loads(t) for _, t in _rows(step, "findings"))
+               if f["provision_id"] == "M25-flashes"]
+    kept = [f for f in flashes if f["incident_id"] and f["time"] < _day_text(last.fused_days[0])]
+    summary = [f for f in flashes if "open findings could be" in f["explanation"]]
+    assert kept and len(summary) == 1  # the kept days' unattributed flashes count in it
+    notice = {"id": "ru-notice", "kind": "suspension", "time": "2025-03-25T12:00:00Z",
+              "source_id": "RU", "source_type": "party", "party": "RU",
+              "description": "a notice suspending the ceasefire"}
+    for store in (step, once):
+        _add(store, [notice])
+        res = run_check(store, PER_DAY)
+    assert res.complete and res.judged == res.incidents
+    _same(step, once)
+    assert any("suspension" in t for _, t in _rows(step, "findings"))
+
+
+def test_damaged_kept_rules_judge_every_incident(backend: Backend) -> None:
+    # meta ``check_rules`` not JSON (a cache, as ``fusion_days``): every incident judged
+    days = _days()
+    store = _new(backend)
+    _add(store, days[0])
+    run_check(store, PER_DAY)
+    _add(store, days[1])
+    store.set_meta(RULES_META, "{not json")
+    res = run_check(store, PER_DAY)
+    assert res.complete and res.judged == res.incidents
+    _add(store, days[2])
+    res = run_check(store, PER_DAY)
+    assert not res.complete and res.judged < res.incidents  # kept again

@@ -72,10 +72,11 @@ def run_demo(
         echo(f"observations from {src.name}: {rep.added} added, {rep.duplicates} already "
              f"stored, {len(rep.rejected)} rejected")
     res = run_check(store)
-    echo(f"findings ({len(res.findings)}); the first 25:")
-    echo("\n".join(render_findings(res.findings, "text").splitlines()[:25]))
+    found = res.findings if res.complete else store.findings()
+    echo(f"findings ({len(found)}); the first 25:")
+    echo("\n".join(render_findings(found, "text").splitlines()[:25]))
     findings_path = out / "findings.json"
-    findings_path.write_text(render_findings(res.findings, "json"), encoding="utf-8")
+    findings_path.write_text(render_findings(found, "json"), encoding="utf-8")
     r = daily_report(store, day)
     html = write_report(r, out / f"report-{day}.html")[0]
     md = write_report(r, out / f"report-{day}.md")[0]

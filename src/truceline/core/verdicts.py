@@ -13,6 +13,7 @@ forces in the window, no violation, no open finding that could be its own
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,9 @@ from truceline.core.evidence import Evidence
 from truceline.core.findings import Finding, Verdict, finding_id, iso
 from truceline.core.provisions import Provision
 from truceline.core.taxonomy import Kind
+
+#: How many of the open findings that keep a party from being found compliant a summary names.
+SHOWN = 3
 
 
 def _rounded(share: float, need: float) -> float:
@@ -133,38 +137,40 @@ class Builder:
             f"{iso(as_of)}), "
             f"below min_coverage {100 * need:.0f} %")
 
-    def summaries(self, ev: Evidence) -> None:
+    def summaries(self, ev: Evidence, tally: Tally | None = None) -> None:
         """Per obligated party: compliant only with evidence about it, no violation and no doubt.
 
         "Insufficient evidence" says why: the open findings that could be the party's (an
         unattributed violation, or an undecided one with P(party) at or above the agreement's
         ``doubt_threshold``), or no relevant evidence about the party's side or forces.
+        ``tally``: what the provision's findings so far give them (default: :meth:`Tally.of`
+        this builder; the incremental check merges the kept days' with the days judged).
         """
         if ev.as_of is None or ev.as_of < self.start:
             as_of = None
         else:
             as_of = ev.as_of if self.end is None else min(ev.as_of, self.end)
         window = f"{iso(self.start)} to {iso(self.end) if self.end else 'open'}"
-        findings = list(self.out)
+        t = tally if tally is not None else Tally.of(self)
         for party in self.p.obligated:
-            if party in self.violators:
+            if party in t.violators:
                 continue
-            doubts = [d for f in findings if (d := self.doubt(f, party)) is not None]
-            relevant = self.relevant.get(party, 0)
+            n = t.doubts.get(party, 0)
+            relevant = t.relevant.get(party, 0)
             cov, not_covered = self.coverage_of(ev, party, as_of)
             # A ceasefire is kept by *not* firing: watching a party's side and seeing no fire
             # from it is evidence about it, as much as an incident located there.
             watched = self.p.rule.kind == "ceasefire" and bool(cov)
-            if doubts and as_of is not None:
-                shown = "; ".join(doubts[:3]) + (
-                    f"; and {len(doubts) - 3} more" if len(doubts) > 3 else ""
+            if n and as_of is not None:
+                shown = "; ".join(why for _, why in t.first.get(party, [])) + (
+                    f"; and {n - SHOWN} more" if n > SHOWN else ""
                 )
                 self.add(
                     Verdict.INSUFFICIENT_EVIDENCE,
                     party,
                     (),
                     f"no violation attributed to {party} in the window {window}, but "
-                    f"{len(doubts)} open findings could be {party}'s ({shown}; doubt threshold "
+                    f"{n} open findings could be {party}'s ({shown}; doubt threshold "
                     f"{self.a.doubt_threshold:g}), so {party} is not found compliant "
                     f"(as of {iso(as_of)})",
                     kind="summary",
@@ -202,3 +208,52 @@ class Builder:
                     time=iso(as_of),
                     coverage=cov,
                 )
+
+
+@dataclass
+class Tally:
+    """What a provision's summaries read of its findings before them: who was found in
+    violation, how many records bore on each party, and the open findings that could be
+    each party's (how many, and the first :data:`SHOWN` in the order of the findings,
+    by incident id: a check takes the incidents in that order). A sum over any split of
+    the findings (:meth:`merge`), so the incremental check keeps one per UTC day and
+    provision and judges again only the days whose incidents changed."""
+
+    violators: set[str] = field(default_factory=set)
+    relevant: dict[str, int] = field(default_factory=dict)
+    doubts: dict[str, int] = field(default_factory=dict)
+    #: per party: (incident id, why) of its first :data:`SHOWN` open findings
+    first: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, b: Builder) -> Tally:
+        """The tally of ``b``'s findings so far (in the order added, which is id order)."""
+        t = cls(set(b.violators), dict(b.relevant))
+        for party in b.p.obligated:
+            whys = [(f.incident_id or f.id, d) for f in b.out
+                    if (d := b.doubt(f, party)) is not None]
+            if whys:
+                t.doubts[party] = len(whys)
+                t.first[party] = whys[:SHOWN]
+        return t
+
+    def merge(self, other: Tally) -> Tally:
+        """The tally of both sets of findings (disjoint), the first open ones by id."""
+        parties = set(self.relevant) | set(other.relevant)
+        first = {p: sorted([*self.first.get(p, []), *other.first.get(p, [])])[:SHOWN]
+                 for p in set(self.first) | set(other.first)}
+        return Tally(self.violators | other.violators,
+                     {p: self.relevant.get(p, 0) + other.relevant.get(p, 0) for p in parties},
+                     {p: self.doubts.get(p, 0) + other.doubts.get(p, 0)
+                      for p in set(self.doubts) | set(other.doubts)}, first)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"violators": sorted(self.violators), "relevant": self.relevant,
+                "doubts": self.doubts,
+                "first": {p: [list(x) for x in v] for p, v in self.first.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Tally:
+        return cls(set(d["violators"]), {str(k): int(v) for k, v in d["relevant"].items()},
+                   {str(k): int(v) for k, v in d["doubts"].items()},
+                   {str(p): [(str(a), str(b)) for a, b in v] for p, v in d["first"].items()})

@@ -29,10 +29,24 @@ from truceline.core.record.canonical import (
     parse_entry,
     prepared_entry,
 )
-from truceline.core.rules import check
+from truceline.core.rules import ByDay, check
 from truceline.errors import ValidationError
-from truceline.services.check_days import days_input, fuse_days, per_day, write_days
+from truceline.services.check_days import (
+    days_input,
+    fingerprint,
+    fuse_days,
+    per_day,
+    write_days,
+)
 from truceline.services.check_read import CheckInput, list_input, store_input
+from truceline.services.check_rules import (
+    RULES_META,
+    by_owner,
+    keep_rules,
+    kept_rules,
+    owners,
+    rules_fingerprint,
+)
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
@@ -49,6 +63,13 @@ class CheckResult:
     new_entries: int
     #: the UTC days (from 2020-01-01) fused again by an incremental check (None: every day)
     fused_days: list[int] | None = None
+    #: whether ``findings`` is every stored finding (False: the incremental check judged
+    #: only the incidents of the days it fused, and every other finding; the store holds all)
+    complete: bool = True
+    #: how many findings are stored after the check
+    stored: int = 0
+    #: how many incidents the rules judged
+    judged: int = 0
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
@@ -113,17 +134,19 @@ def _derive(ctx: AgreementContext, inp: CheckInput, upheld: Mapping[str, dict[st
 
 
 def _rules(ctx: AgreementContext, inp: CheckInput, incidents: list[Incident],
-           upheld: Mapping[str, dict[str, Any]]) -> list[Finding]:
+           upheld: Mapping[str, dict[str, Any]], by_day: ByDay | None = None
+           ) -> list[Finding]:
     """Every provision's findings from the incidents and ``inp``'s other observations, the
     incidents taken in order of id: an incremental check holds the kept and new ones by id,
     a full one and a replay in fusion's order, and a finding's text lists them in the order
-    given (a compliance finding's open findings: tests/record_service/test_check_race.py)."""
+    given (a compliance finding's open findings: tests/record_service/test_check_race.py).
+    ``by_day``: the incidents judged are its groups' (:class:`~truceline.core.rules.ByDay`)."""
     inp.fire = {}  # fusion's alone (the rules read ``reported``): ~0.15 GB at 907k reports
     give_back()  # the incidents' making
     incidents = sorted(incidents, key=lambda i: i.id)
     ev = gather(ctx.geometry, inp.others, incidents,
                 derive_coverage(ctx, inp.others, inp.as_of), inp.reported)
-    return apply_outcomes(check(ctx.agreement, ctx.geometry, ev), upheld)
+    return apply_outcomes(check(ctx.agreement, ctx.geometry, ev, by_day), upheld)
 
 
 def withdrawn_entry(finding_id: str) -> bytes:
@@ -202,34 +225,56 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     give_back()  # the rules' evidence
     with store.atomic():
         recorded = _write_incidents(store, incidents, read, sources, version)
-        changed = _write_findings(store, findings)
+        changed, stored = _write_findings(store, findings)
         store_source_estimates(store, sources)
         store.set_meta(CHECKED_META, str(read))
         if store.get_meta(FUSION_DAYS_META) is not None:  # another fusion made these
             store.delete_meta(FUSION_DAYS_META)
             store.put_fusion_days(None, [])
-    return CheckResult(findings, len(incidents), changed + len(recorded))
+        if store.get_meta(RULES_META) is not None:
+            store.delete_meta(RULES_META)
+    return CheckResult(findings, len(incidents), changed + len(recorded), stored=stored,
+                       judged=len(incidents))
 
 
 def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
                 upheld: Mapping[str, dict[str, Any]], params: FusionParams,
                 version: int | None, kept: dict[int, DayState]) -> CheckResult:
     """:func:`run_check` fusing only the days new reports touch
-    (:func:`~truceline.services.check_days.fuse_days`); the rules over every incident."""
+    (:func:`~truceline.services.check_days.fuse_days`) and judging only their incidents
+    where the last check's rules are kept (:mod:`~truceline.services.check_rules`)."""
     read = inp.read
-    days = fuse_days(store, ctx, inp, params, _incident_bytes, kept)
-    findings = _rules(ctx, inp, days.incidents, upheld)
+    made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
+    rules = kept_rules(store, made, store.get_meta(CHECKED_META)) if kept else None
+    days = fuse_days(store, ctx, inp, params, _incident_bytes, kept, parse=rules is None)
+    before = {d: st for d, st in kept.items() if days.start is None or d < days.start}
+    # the kept days' owners only where their incidents are judged too (none kept by the rules)
+    owner = owners([*([] if days.every or rules is not None else before.values()),
+                    *days.states])
+    groups = by_owner(days.incidents, owner)
+    assert rules is None or groups is not None, "fused again, each is owned by its day"
+    by_day = None if groups is None else ByDay(
+        groups, rules.before(days.start) if rules is not None else {})
+    findings = _rules(ctx, inp, days.incidents, upheld, by_day)
     del inp
     give_back()
+    scope = rules.judged_again(days.start) if rules is not None else None
+    # an incident fused again alike gives its findings as stored: not encoded nor written
+    alike = {f.id for f in findings if f.incident_id in days.same} if scope is not None \
+        else set()
     with store.atomic():
         n, digest = write_days(store, days, _incident_bytes, read, WRITE_CHUNK)
         recorded = incident_entries(store, n, digest, read, days.sources, version)
         store.append_entries(recorded)
-        changed = _write_findings(store, findings)
+        changed, stored = _write_findings(
+            store, [f for f in findings if f.id not in alike], scope, alike)
         store_source_estimates(store, days.sources)
         store.set_meta(CHECKED_META, str(read))
+        keep_rules(store, made, read, by_day, findings, owner, rules, days.start,
+                   [*before, *(s.day for s in days.states)])
     return CheckResult(findings, n, changed + len(recorded),
-                       None if days.every else days.fused_days)
+                       None if days.every else days.fused_days, complete=scope is None,
+                       stored=stored, judged=len(days.incidents))
 
 
 def _write_incidents(store: Store, incidents: list[Incident], read: int,
@@ -272,10 +317,16 @@ def _finding_entry(f: Finding) -> PreparedEntry:
     return _viewed(lambda r: prepared_entry("finding", r), f.to_record)
 
 
-def _write_findings(store: Store, findings: list[Finding]) -> int:
+def _write_findings(store: Store, findings: list[Finding], scope: set[str] | None = None,
+                    alike: set[str] | frozenset[str] = frozenset()) -> tuple[int, int]:
     """Store the findings a chunk at a time, each chunk with the entries of the findings in
-    it that are new or changed, then withdraw those no longer found; how many entries."""
-    gone = store.finding_ids() - {f.id for f in findings}
+    it that are new or changed, then withdraw those no longer found; how many entries, and
+    how many findings are stored. ``scope``: the stored findings ``findings`` would give
+    again (None: every stored finding); the others stay as stored. ``alike``: the ids of
+    findings given again as stored (not in ``findings``, not withdrawn)."""
+    have = store.finding_ids()
+    ids = {f.id for f in findings} | alike
+    gone = (have if scope is None else have & scope) - ids
     n = 0
     for at in range(0, len(findings), WRITE_CHUNK):
         part = findings[at : at + WRITE_CHUNK]
@@ -294,4 +345,4 @@ def _write_findings(store: Store, findings: list[Finding]) -> int:
     withdrawn = [("status_change", withdrawn_entry(fid)) for fid in sorted(gone)]
     store.drop_findings(sorted(gone))
     store.append_entries(withdrawn)
-    return n + len(withdrawn)
+    return n + len(withdrawn), len((have - gone) | ids)

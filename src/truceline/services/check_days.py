@@ -14,8 +14,9 @@ one a check of every day gives (``tests/store/test_check_days.py``).
 
 Fire reports are read only from two days before the first day the observations stored
 since the last check touch; the days before come from what the check kept of their reports
-(:mod:`~truceline.services.day_reports`). What is not incremental yet: the rules (run over
-every incident, the stored ones read back) and the read of the other kinds (whole).
+(:mod:`~truceline.services.day_reports`); the rules judge only the incidents of the days
+fused again (:mod:`~truceline.services.check_rules`). What is not incremental yet: the read
+of the other kinds (whole).
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ class DaysFused:
     texts: list[bytes] | None = None
     #: the stored set's count and digest once written (None: read back as written)
     counted: tuple[int, str] | None = None
+    #: the ids of ``new``'s incidents stored before with the same text (fused again alike)
+    same: set[str] = field(default_factory=set)
 
 
 def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
@@ -164,12 +167,14 @@ def days_input(store: Store, ctx: AgreementContext, params: FusionParams
 
 def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams,
               encode: Callable[[Incident], bytes] = lambda i: canonical_bytes(i.to_record()),
-              kept: dict[int, DayState] | None = None) -> DaysFused:
+              kept: dict[int, DayState] | None = None, parse: bool = True) -> DaysFused:
     """Fuse the days the counted reports of ``inp`` changed since the kept states (every
     day where none are kept or they were made otherwise) and read back the stored
     incidents of the others; ``encode``: an incident's record's canonical bytes (the
     stored set's digest is taken as they are read back, the new ones' among them); ``kept``:
-    the kept states as :func:`days_input` read them (None: read here)."""
+    the kept states as :func:`days_input` read them (None: read here); ``parse``: the
+    stored incidents made objects (False: only their digest is taken, the rules judging
+    only the days fused again: ``DaysFused.incidents`` holds the new ones alone)."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
     made = fingerprint(params, ctx)
     if kept is None:
@@ -188,7 +193,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     if start is None:
         if every:
             return DaysFused([], [], [], None, every, [], [], fingerprint=made)
-        stored, counted = _stored_incidents(store, set(), [])
+        stored, counted = _stored_incidents(store, set(), [], parse)
         return DaysFused(stored, [], [], None, every, [], _kept_sources(store),
                          fingerprint=made, counted=counted)
     prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
@@ -226,31 +231,41 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
                          sources, days.tolist(), made, reports)
     new.sort(key=lambda i: i.id)
     texts = [encode(i) for i in new]
+    was: dict[str, str] = {}
     stored, counted = _stored_incidents(store, set(dropped or []),
-                                        list(zip([i.id for i in new], texts, strict=True)))
-    everything = sorted([*stored, *new], key=lambda i: i.id)
+                                        list(zip([i.id for i in new], texts, strict=True)),
+                                        parse, was)
+    everything = sorted([*stored, *new], key=lambda i: i.id) if parse else list(new)
+    same = {i.id for i, t in zip(new, texts, strict=True) if was.get(i.id) == t.decode()}
     return DaysFused(everything, new, dropped or [], start, every, states, sources,
-                     days.tolist(), made, reports, texts, counted)
+                     days.tolist(), made, reports, texts, counted, same)
 
 
-def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, bytes]]
+def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, bytes]],
+                      parse: bool = True, was: dict[str, str] | None = None
                       ) -> tuple[list[Incident], tuple[int, str]]:
-    """The stored incidents but ``dropped``, and the count and digest of the set they make
-    with ``new`` ((id, encoded) in id order) once written: each text hashed as read, in id
-    order, not read back again."""
+    """The stored incidents but ``dropped`` (``parse`` False: none, only counted), and the
+    count and digest of the set they make with ``new`` ((id, encoded) in id order) once
+    written: each text hashed as read, in id order, not read back again. ``was``: filled
+    with the dropped ones' texts."""
     out: list[Incident] = []
+    n = 0
     digest, at = IncidentsDigest(), 0
     for page in store.incident_text_pages():
         for i, t in page:
             if i in dropped:
+                if was is not None:
+                    was[i] = t
                 continue
             while at < len(new) and new[at][0] < i:
                 digest.update([new[at][1]])
                 at += 1
             digest.update([t.encode("utf-8")])
-            out.append(Incident.from_record(json.loads(t)))
+            n += 1
+            if parse:
+                out.append(Incident.from_record(json.loads(t)))
     digest.update(b for _, b in new[at:])
-    return out, (len(out) + len(new), digest.hexdigest())
+    return out, (n + len(new), digest.hexdigest())
 
 
 def _kept_sources(store: Store) -> list[dict[str, Any]]:

@@ -207,14 +207,16 @@ def check(db: str) -> None:
     with paused_collection():
         store = open_store(db)
         res = run_check(store)
-        made = notify(store, system_clock(), res.findings)
+        # the incremental check gives the findings it judged again; the store holds all
+        found = res.findings if res.complete else store.findings()
+        made = notify(store, system_clock(), found)
     skip_exit_collection()
     counts: dict[str, int] = {}
-    for f in res.findings:
+    for f in found:
         counts[f.verdict.value] = counts.get(f.verdict.value, 0) + 1
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
     click.echo(
-        f"{len(res.findings)} findings ({summary}); {res.incidents} incidents; "
+        f"{len(found)} findings ({summary}); {res.incidents} incidents; "
         f"{res.new_entries} new record entries"
         + (f"; {len(made.created)} notifications" if made.created else "")
     )

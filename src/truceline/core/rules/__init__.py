@@ -13,14 +13,16 @@ obligated party says "compliant" only when there was evidence to look at in the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from truceline.core.agreements import Agreement
 from truceline.core.classify import CompiledGeometry
 from truceline.core.evidence import Evidence
 from truceline.core.findings import Finding, sort_findings
+from truceline.core.incidents import Incident
 from truceline.core.limits import check_limit, limit_summaries
-from truceline.core.provisions import RULE_EVIDENCE, LimitRule, Provision
+from truceline.core.provisions import RULE_EVIDENCE, CeasefireRule, LimitRule, Provision
 from truceline.core.rules.ceasefire import check_ceasefire
 from truceline.core.rules.movement import check_movement
 from truceline.core.rules.presence import check_presence
@@ -29,7 +31,7 @@ from truceline.core.rules.status import check_status
 from truceline.core.rules.withdrawal import check_withdrawal
 from truceline.core.suspensions import apply_suspensions, from_observations, note_lapse
 from truceline.core.taxonomy import Kind
-from truceline.core.verdicts import Builder
+from truceline.core.verdicts import Builder, Tally
 
 
 def _check_limit(b: Builder, rule: LimitRule, ev: Evidence, parties: list[str]) -> int:
@@ -62,8 +64,42 @@ def _lapse(agreement: Agreement, prov: Provision) -> tuple[datetime, str] | None
     return None
 
 
-def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> list[Finding]:
-    """Every provision's findings, in the canonical order."""
+@dataclass
+class ByDay:
+    """The incremental check's judging (docs/partitions.md): a ceasefire provision's
+    per-incident findings read nothing but the incident, so only ``groups``' incidents (the
+    UTC days fused again, by the day that owns each) are judged, and its summaries read the
+    other days' :class:`~truceline.core.verdicts.Tally` (``kept``, by day and provision)
+    merged with the judged days' (``made``, filled by :func:`check`). The other rules read
+    the observations, not the incidents, and are judged whole."""
+
+    groups: dict[int, list[Incident]]
+    kept: dict[int, dict[str, Tally]] = field(default_factory=dict)
+    made: dict[int, dict[str, Tally]] = field(default_factory=dict)
+
+
+def _ceasefire_by_day(b: Builder, rule: CeasefireRule, ev: Evidence, parties: list[str],
+                      by_day: ByDay) -> Tally:
+    """Judge each day of ``by_day.groups`` into ``b`` (its findings, id order per day) and
+    give the provision's tally over every day."""
+    total = Tally()
+    for day, group in sorted(by_day.groups.items()):
+        bd = Builder(b.a, b.p)
+        check_ceasefire(bd, rule, replace(ev, incidents=group), parties)
+        made = by_day.made.setdefault(day, {})[b.p.id] = Tally.of(bd)
+        total = total.merge(made)
+        b.out.extend(bd.out)
+    for day, kept in sorted(by_day.kept.items()):
+        if day not in by_day.groups and b.p.id in kept:
+            total = total.merge(kept[b.p.id])
+    b.violators |= total.violators
+    return total
+
+
+def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence,
+          by_day: ByDay | None = None) -> list[Finding]:
+    """Every provision's findings, in the canonical order (``by_day``: only those of the
+    incidents it groups, and every other finding; :class:`ByDay`)."""
     parties = [p.id for p in agreement.parties]
     suspended = agreement.suspensions + from_observations(
         ev.by_kind.get(Kind.SUSPENSION.value, []), set(parties),
@@ -71,11 +107,14 @@ def check(agreement: Agreement, geom: CompiledGeometry | None, ev: Evidence) -> 
     out: list[Finding] = []
     for prov in agreement.provisions:
         b = Builder(agreement, prov)
-        _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
-        if prov.rule.kind == "quantitative_limit":
-            limit_summaries(b, prov.rule)
-        elif prov.rule.kind not in _OWN_SUMMARIES:
-            b.summaries(ev)
+        if by_day is not None and isinstance(prov.rule, CeasefireRule):
+            b.summaries(ev, _ceasefire_by_day(b, prov.rule, ev, parties, by_day))
+        else:
+            _CHECKS[prov.rule.kind](b, prov.rule, ev, parties)  # type: ignore[operator]
+            if prov.rule.kind == "quantitative_limit":
+                limit_summaries(b, prov.rule)
+            elif prov.rule.kind not in _OWN_SUMMARIES:
+                b.summaries(ev)
         apply_suspensions(b, suspended)
         lapse = _lapse(agreement, prov)
         if lapse is not None and b.end == lapse[0] and ev.as_of is not None \
