@@ -23,6 +23,7 @@ from truceline.core.fusion import (
 from truceline.core.fusion.batch import TIME_ORIGIN, batch_from_columns
 from truceline.core.fusion.calibration import CalibrationParams, SourceCalibration
 from truceline.core.fusion.calibration_days import Prior
+from truceline.core.fusion.day_state import DayState, prior_of, states_of
 from truceline.core.fusion.day_stats import ErrorStats
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation, parse_observation
@@ -248,9 +249,13 @@ def test_the_days_fused_again_with_the_days_before_report_every_sources_estimate
                            locate=dataclasses.replace(FusionParams().locate, stats_by_day=True))
     _, res, _ = _fused(fire, geom, per_day)
     assert res.calibration is not None and res.day_sources is not None
-    prior = Prior(tuple(s.before(d) for s in res.day_samples), d, _first_day(fire),
-                  res.day_sources.before(d))
-    _, again, _ = _fused(since, geom, per_day, prior, res.errors.before(d))
+    # the earlier days as a check keeps them: each day's state encoded, read back, combined
+    days = np.arange(_first_day(fire), d)
+    kept = [DayState.from_bytes(st.to_bytes()) for st in
+            states_of(res.day_samples, res.errors, days, {}, {}, res.day_sources)]
+    prior, errors = prior_of(kept, d, _first_day(fire))
+    assert len(prior.sources.delay) == int(np.sum(res.day_sources.t_day < d)) > 0
+    _, again, _ = _fused(since, geom, per_day, prior, errors)
     assert again.calibration is not None
     whole = _by_source(res.calibration, np.unique([o.source_id for o in fire]))
     part = _by_source(again.calibration, np.unique([o.source_id for o in since]))
@@ -261,7 +266,7 @@ def test_the_days_fused_again_with_the_days_before_report_every_sources_estimate
     # without the earlier days' contributions, counted over the days fused again: of the
     # 159 sources 19 are left out, 99 differ in bearings, 90 in timed, 76 in clock offset
     bare = Prior(prior.passes, d, prior.first)
-    _, cold, _ = _fused(since, geom, per_day, bare, res.errors.before(d))
+    _, cold, _ = _fused(since, geom, per_day, bare, errors)
     assert cold.calibration is not None
     counted = _by_source(cold.calibration, np.unique([o.source_id for o in since]))
     assert len(whole.keys() - counted.keys()) >= 10
