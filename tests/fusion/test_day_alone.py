@@ -21,8 +21,9 @@ from truceline.core.fusion import (
     report_columns,
 )
 from truceline.core.fusion.batch import TIME_ORIGIN, batch_from_columns
-from truceline.core.fusion.calibration import CalibrationParams
+from truceline.core.fusion.calibration import CalibrationParams, SourceCalibration
 from truceline.core.fusion.calibration_days import Prior
+from truceline.core.fusion.day_state import DayState, prior_of, states_of
 from truceline.core.fusion.day_stats import ErrorStats
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation, parse_observation
@@ -155,8 +156,8 @@ def test_a_day_fused_again_with_the_days_before_its_statistics_gives_the_runs_in
     # The same three days with the batch's own error statistics measured, as a check
     # measures them (calibration aside: blocker 1): the ellipses' scale (``dispersion``) and
     # the lone bearings' wild share and spread, per UTC day, each day over the days up to
-    # it (``stats_by_day``, off by default: BENCHMARKS.md, sessions 18-19). The run
-    # keeps each day's statistics (``errors``); 25 March fused again with a
+    # it (``stats_by_day``, on by default since session 21: BENCHMARKS.md, sessions
+    # 18-19). The run keeps each day's statistics (``errors``); 25 March fused again with a
     # quarter of an hour around it and the statistics of the days before it
     # (``errors.before``) gives each of its 256 incidents exactly. Measured over the whole
     # batch, as before, 97 of them differed (their ellipses and the probabilities they
@@ -218,3 +219,55 @@ def test_with_every_estimate_per_day_a_day_fused_again_gives_the_runs_incidents(
     wide_whole = _own(_fused(fire, geom, wide)[0], first)
     wide_alone = _own(_fused(near, geom, wide)[0], first)
     assert len([k for k in wide_whole if wide_alone.get(k) != wide_whole[k]]) >= 100
+
+
+def _by_source(cal: SourceCalibration, ids: np.ndarray) -> dict[str, tuple[object, ...]]:
+    """The estimates (every field but the pick) of each source with a bearing or a timed
+    report (those :func:`~truceline.core.fusion.source_records` reports), exact (NaN: None)."""
+    ids = np.asarray(ids if cal.names is None else cal.names).astype(str)
+    fields = ("bearings", "used", "bias_deg", "bias_se_deg", "flagged", "wild_rate", "timed",
+              "clock_offset_s", "clock_se_s", "correction_deg")
+    return {str(ids[i]): tuple(None if isinstance(v, float) and np.isnan(v) else v
+                               for v in (getattr(cal, f)[i].item() for f in fields))
+            for i in np.flatnonzero((cal.bearings > 0) | (cal.timed > 0)).tolist()}
+
+
+def test_the_days_fused_again_with_the_days_before_report_every_sources_estimates_as_the_run(
+) -> None:
+    # The per-source report (``truceline sources``, and the ``sources_sha256`` a check's
+    # ``incident`` entry commits to) of the days from 25 March fused again, given the earlier
+    # days' samples, statistics and contributions (bearings counted, timed reports' clock
+    # delays: ``day_sources``), is the whole run's, every number of every source, the
+    # sources that report only on the earlier days among them. Counted over the fused days
+    # alone (session 20), a check per UTC day left 6 of 119 sources' bearings, 4 timed
+    # counts, 8 clock offsets and 9 of their errors other than a fusion of every day's, and a
+    # mirror rebuilt from the log refused it.
+    geom, fire = _all_conditions_week()
+    d = (DAY - datetime(2020, 1, 1, tzinfo=UTC)).days
+    since = [o for o in fire if DAY - timedelta(minutes=15) <= o.time]
+    per_day = FusionParams(calibration=CalibrationParams(daily=True),
+                           locate=dataclasses.replace(FusionParams().locate, stats_by_day=True))
+    _, res, _ = _fused(fire, geom, per_day)
+    assert res.calibration is not None and res.day_sources is not None
+    # the earlier days as a check keeps them: each day's state encoded, read back, combined
+    days = np.arange(_first_day(fire), d)
+    kept = [DayState.from_bytes(st.to_bytes()) for st in
+            states_of(res.day_samples, res.errors, days, {}, {}, res.day_sources)]
+    prior, errors = prior_of(kept, d, _first_day(fire))
+    assert len(prior.sources.delay) == int(np.sum(res.day_sources.t_day < d)) > 0
+    _, again, _ = _fused(since, geom, per_day, prior, errors)
+    assert again.calibration is not None
+    whole = _by_source(res.calibration, np.unique([o.source_id for o in fire]))
+    part = _by_source(again.calibration, np.unique([o.source_id for o in since]))
+    assert len(set(whole) - {o.source_id for o in since}) >= 10  # the earlier days' only: 19
+    assert sum(v[6] > 0 for v in whole.values()) >= 20  # with timed reports
+    assert part.keys() == whole.keys()
+    assert [k for k in whole if part[k] != whole[k]] == []
+    # without the earlier days' contributions, counted over the days fused again: of the
+    # 159 sources 19 are left out, 99 differ in bearings, 90 in timed, 76 in clock offset
+    bare = Prior(prior.passes, d, prior.first)
+    _, cold, _ = _fused(since, geom, per_day, bare, errors)
+    assert cold.calibration is not None
+    counted = _by_source(cold.calibration, np.unique([o.source_id for o in since]))
+    assert len(whole.keys() - counted.keys()) >= 10
+    assert len([k for k in counted if counted[k] != whole[k]]) >= 50

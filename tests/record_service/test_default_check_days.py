@@ -1,8 +1,9 @@
-"""What the check users run records after each day is what ``record verify`` accepts, a replay
-from the tiles derives again and a mirror rebuilt from the log stores (issue 21). The per-day
-fusion rules that would make ``truceline check`` incremental were the defaults for part of
-session 20 and broke the rebuild (an incremental check's per-source estimates are counted over
-the days it fused): these tests hold the default check to all three, whichever it is."""
+"""The check users run is the incremental one (issue 21), and what it records after each day is
+what ``record verify`` accepts, a replay from the tiles derives again and a mirror rebuilt
+from the log stores. The per-day fusion rules that make ``truceline check`` incremental were
+the defaults for part of session 20 and broke the rebuild (an incremental check's per-source
+estimates were counted over the days it fused); each day now keeps its contributions to them
+(session 21), and these tests hold the default check to all three."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
+from truceline.core.fusion import FusionParams
 from truceline.services import record, verify
 from truceline.services.check import run_check
+from truceline.services.check_days import per_day
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.openings import bundle, parse_bundle
@@ -39,6 +42,12 @@ def _utc_days() -> list[list[dict[str, Any]]]:
     return [out[k] for k in sorted(out)]
 
 
+def test_the_default_fusion_parameters_are_per_day() -> None:
+    # both per-day rules (calibration per day, error statistics per day) on: a day's fusion
+    # is a function of it and the days before it, what the incremental check needs
+    assert per_day(FusionParams())
+
+
 @pytest.mark.slow
 def test_a_plain_check_day_by_day_is_incremental_and_replays(tmp_path: Path) -> None:
     days = _utc_days()
@@ -50,9 +59,11 @@ def test_a_plain_check_day_by_day_is_incremental_and_replays(tmp_path: Path) -> 
         ingest(store, list(enumerate(rows, n + 1)))
         n += len(rows)
         fused.append(run_check(store).fused_days)
-    # an incremental default check fuses from two days back at most (a day's incidents
-    # straddling midnight take the next day's wind); the full one every day (None)
-    assert fused[0] is None and all(f is None or 0 < len(f) <= 3 for f in fused[1:]), fused
+    # the first check fuses every day (None); each later one from two days back at most (a
+    # day's incidents straddling midnight take the next day's wind), not every day: with the
+    # batch-wide rules every check fused every day
+    assert fused[0] is None and all(f is not None for f in fused[1:]), fused
+    assert all(0 < len(f or []) <= 3 for f in fused[1:]) and len(fused[-1] or []) < len(days)
     rep = verify.verify_record(store)
     assert rep.ok, rep.problems
     record.publish_checkpoint(store, LOG_KEY, NOW)
@@ -67,11 +78,10 @@ def test_a_plain_check_day_by_day_is_incremental_and_replays(tmp_path: Path) -> 
 def test_a_mirror_rebuilt_after_plain_checks_day_by_day_stores_what_they_committed(
         tmp_path: Path) -> None:
     # a mirror rebuilt from the log fuses every day at once and stores the set and the
-    # per-source estimates only if they are those the last check committed to. With the
-    # per-day rules as defaults (session 20, hD) the check was incremental and committed
-    # estimates counted over the days it fused: of the 119 sources 6 differed in bearings,
-    # 4 in timed, 8 in the clock offset, 9 in its error, and the rebuild raised
-    # IntegrityError (hR); the defaults were turned off again until they are kept per day
+    # per-source estimates only if they are those the last (incremental) check committed
+    # to. Counted over the days it fused (session 20, hD's defaults), of the 119 sources 6
+    # differed in bearings, 4 in timed, 8 in the clock offset, 9 in its error, and the
+    # rebuild raised IntegrityError (hR); each day now keeps what it adds to them
     store = new_store(tmp_path / "mission.db")
     n = 0
     for rows in _utc_days():

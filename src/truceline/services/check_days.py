@@ -40,6 +40,7 @@ from truceline.core.fusion.day_state import (
     states_of,
 )
 from truceline.core.fusion.day_stats import ErrorStats
+from truceline.core.fusion.source_days import SourceDays
 from truceline.core.incidents import Incident
 from truceline.core.record.canonical import canonical_bytes
 from truceline.services.check_read import CheckInput, store_input
@@ -68,10 +69,11 @@ def per_day(params: FusionParams | None) -> bool:
 
 
 #: The encoding of what is kept (states and each day's reports), part of the fingerprint: a
-#: store kept by an older one (states without the samples' ``applied``, rows without
-#: ``reports`` or without their edits) fuses every day once and keeps them anew, rather than
-#: reading the whole store at every check (a day is rewritten only when fused again).
-KEPT_FORMAT = 2
+#: store kept by an older one (states without the samples' ``applied`` or without the day's
+#: contributions to the per-source report, rows without ``reports`` or without their edits)
+#: fuses every day once and keeps them anew, rather than reading the whole store at every
+#: check (a day is rewritten only when fused again).
+KEPT_FORMAT = 3
 
 
 def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
@@ -201,10 +203,10 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     assert inp.first_us is None or since > inp.first_us, "fusion reads before the window"
     rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64) >= since)
     sub = {k: v[rows] for k, v in cols.items()}
-    got: dict[str, tuple[tuple[Samples, ...], ErrorStats]] = {}
+    got: dict[str, tuple[tuple[Samples, ...], ErrorStats, SourceDays | None]] = {}
 
     def keep(res: FusionResult) -> None:
-        got["res"] = (res.day_samples, res.errors)
+        got["res"] = (res.day_samples, res.errors, res.day_sources)
 
     with collecting():
         new, sources = fuse_columns(
@@ -220,11 +222,11 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     owned: dict[int, list[str]] = {}
     for i, d in zip(new, owner[mine].tolist(), strict=True):
         owned.setdefault(d, []).append(i.id)
-    day_samples, errs = got["res"] if got else ((), ErrorStats())
+    day_samples, errs, day_sources = got["res"] if got else ((), ErrorStats(), None)
     gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64)).tolist())
     days = np.asarray(sorted(d for d in set(digests) | set(owned) | gone if d >= start),
                       np.int64)
-    states = states_of(day_samples, errs, days, owned, digests)
+    states = states_of(day_samples, errs, days, owned, digests, day_sources)
     reports = split_days(inp, days.tolist())
     if every:
         return DaysFused(sorted(new, key=lambda i: i.id), new, [], start, every, states,

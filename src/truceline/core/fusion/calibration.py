@@ -45,7 +45,7 @@ from truceline.core.fusion.locate import (
 )
 
 __all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "clock_offsets", "corrected",
-           "estimate", "leave_one_out", "shown", "strongest"]
+           "estimate", "leave_one_out", "offsets_of", "shown", "strongest", "timed_delays"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -85,12 +85,12 @@ class CalibrationParams:
     #: Sound speed for the clock offsets' travel time (m/s).
     sound_speed_ms: float = 337.0
     #: Causal per UTC day (:mod:`.calibration_days`): a report is corrected by what the
-    #: days up to its own showed, so a later day never moves an earlier one (with
-    #: ``LocateParams.stats_by_day`` the check is incremental). Off by default until an
-    #: incremental check's per-source estimates equal a fusion of every day's (a rebuilt
-    #: mirror refuses them: docs/partitions.md, left). Off: one estimate from the whole
-    #: batch, applied everywhere.
-    daily: bool = False
+    #: days up to its own showed, so a later day never moves an earlier one; on by default
+    #: (session 21: with ``LocateParams.stats_by_day`` the check is incremental, and each
+    #: day keeps what it adds to the per-source report, :mod:`.source_days`, so an
+    #: incremental check reports what a fusion of every day does). Off: one estimate from
+    #: the whole batch, applied everywhere.
+    daily: bool = True
     #: With ``daily``: a day's first this many seconds are corrected by the days before it
     #: alone, so that the day before, fused again with a halo of at most this, corrects
     #: them as the whole run does (a day is fused with a quarter of an hour's halo; tests
@@ -119,6 +119,9 @@ class SourceCalibration:
     #: the bias still shown after that correction shows, and is the strongest among the
     #: sources it shares events with: the next pass corrects it by ``bias - correction``
     pick: NDArray[np.bool_]
+    #: the source ids it is indexed by where they are not the batch's alone (per day: the
+    #: batch's first, then the earlier days' others; :mod:`.source_days`)
+    names: NDArray[np.str_] | None = None
 
     def __len__(self) -> int:
         return len(self.bearings)
@@ -204,10 +207,10 @@ def leave_one_out(
     return lead[ok], res[ok], (b.brg_sd[lead] ** 2 + var_fix)[ok]
 
 
-def clock_offsets(
-    b: FireBatch, labels: I64, fixes: Fixes, p: CalibrationParams, S: int
-) -> tuple[I64, F64, F64]:
-    """Per source: reports timed by an arrival fix, median delay, and its standard error."""
+def timed_delays(b: FireBatch, labels: I64, fixes: Fixes, p: CalibrationParams
+                 ) -> tuple[I64, F64]:
+    """The rows of reports in groups an arrival fix timed (but the arrivals themselves), and
+    each one's delay: report time less emission time and the sound's travel (seconds)."""
     timed_g = fixes.located & (fixes.method & M_ARRIVAL > 0)
     rows = np.flatnonzero(
         timed_g[labels] & ~np.isfinite(b.arr) & np.isfinite(b.t) & np.isfinite(b.ox)
@@ -215,13 +218,25 @@ def clock_offsets(
     g = labels[rows]
     rng = np.hypot(fixes.x[g] - b.ox[rows], fixes.y[g] - b.oy[rows])
     sound = b.fire_type[rows] != "muzzle_flash"
-    delay = b.t[rows] - fixes.t0[g] - np.where(sound, rng / p.sound_speed_ms, 0.0)
-    src = b.source[rows]
+    return rows, b.t[rows] - fixes.t0[g] - np.where(sound, rng / p.sound_speed_ms, 0.0)
+
+
+def offsets_of(src: I64, delay: F64, S: int) -> tuple[I64, F64, F64]:
+    """Per source (index ``src`` of each delay): delays, their median, and its standard
+    error (from the MAD). Medians of the values: the order they come in does not matter."""
     n = np.bincount(src, minlength=S)
     med = _per_source_median(src, delay, S)
     mad = _per_source_median(src, np.abs(delay - med[src]), S)
     se = 1.4826 * 1.2533 * mad / np.sqrt(np.maximum(n, 1))  # the median's se, from the MAD
     return n.astype(np.int64), np.where(n > 0, med, np.nan), np.where(n > 1, se, np.nan)
+
+
+def clock_offsets(
+    b: FireBatch, labels: I64, fixes: Fixes, p: CalibrationParams, S: int
+) -> tuple[I64, F64, F64]:
+    """Per source: reports timed by an arrival fix, median delay, and its standard error."""
+    rows, delay = timed_delays(b, labels, fixes, p)
+    return offsets_of(b.source[rows], delay, S)
 
 
 def calibrate(

@@ -33,7 +33,8 @@ estimator's inlier test is against a median. Passes correct one source at a time
 whole-batch rule does, so a day's samples are kept per pass (a run that stopped early
 repeats its last); stored, they would be rows keyed by (day, pass) beside the day's
 incidents. The per-source report (``truceline sources``) pools the last pass's samples of
-every day.
+every day, and takes its counts and clock offsets from every day's other contributions
+(:mod:`.source_days`: a day fused again is given the earlier days', :attr:`Prior.sources`).
 """
 
 from __future__ import annotations
@@ -49,13 +50,13 @@ from truceline.core.fusion.batch import DAY_S, Candidates, FireBatch
 from truceline.core.fusion.calibration import (
     CalibrationParams,
     SourceCalibration,
-    clock_offsets,
     estimate,
     leave_one_out,
     shown,
     strongest,
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
+from truceline.core.fusion.source_days import SourceDays, contributions, extended
 
 __all__ = ["Prior", "Samples", "consistent", "day_corrections", "fuse_daily",
            "with_earlier_sources"]
@@ -107,6 +108,9 @@ class Prior:
     #: The run's first day (its earliest report's): its first hour is corrected by its own
     #: samples, as the rest of it (no day before it holds that hour as its halo).
     first: int
+    #: What the days before ``day`` contribute to the per-source report besides their
+    #: samples (:mod:`.source_days`): the report is of every day, as a run of them all.
+    sources: SourceDays = field(default_factory=SourceDays.empty)
 
 
 def _report_days(b: FireBatch, halo_s: float) -> tuple[I64, NDArray[np.bool_]]:
@@ -196,28 +200,29 @@ def with_earlier_sources(names: NDArray[Any], passes: tuple[Samples, ...]) -> ND
     return np.concatenate([own, np.setdiff1d(seen, own)])
 
 
-def _report(s: Samples, names: NDArray[Any], everyone: NDArray[Any], b: FireBatch,
-            labels: I64, fixes: Fixes, p: CalibrationParams, last: F64) -> SourceCalibration:
-    """The per-source report: the estimator over every day's samples (the batch's sources,
-    ``names``) :func:`consistent` with the last day's corrections ``last`` (of
-    ``everyone``: :func:`with_earlier_sources`)."""
-    S = len(names)
-    last_deg = last[:S]
-    src, S_all = _indexed(s, everyone)
+def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: CalibrationParams,
+            last: F64) -> SourceCalibration:
+    """The per-source report of every day: the estimator over every day's samples
+    :func:`consistent` with the last day's corrections ``last`` (of ``everyone``:
+    :func:`with_earlier_sources`, the batch's sources first), the counts and clock offsets
+    from every day's contributions ``days`` (:mod:`.source_days`). Indexed by ``everyone``,
+    then the sources only ``days`` names: a day fused again with the earlier days' samples
+    and contributions reports what a run of every day does, and of the same sources."""
+    ids = extended(everyone, days.ids())
+    S = len(ids)
+    src, _ = _indexed(s, ids)
     _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
-    now = np.concatenate([last, np.zeros(S_all - len(last))])
-    keep = consistent(src, grp.reshape(-1), s.applied, now, p) & (src < S)
+    now = np.concatenate([last, np.zeros(S - len(last))])
+    keep = consistent(src, grp.reshape(-1), s.applied, now, p)
     s, src = s.take(keep), src[keep]
-    has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
-    bearings = np.bincount(b.source[has_brg], minlength=S).astype(np.int64)
+    bearings, timed, offset, offset_se = days.estimates(ids, p)
     used = np.bincount(src, minlength=S).astype(np.int64)
     n_in, mean, se_deg = estimate(src, s.total, s.var, S, p)
     bias = np.where(n_in > 0, mean, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
-    timed, offset, offset_se = clock_offsets(b, labels, fixes, p, S)
     return SourceCalibration(bearings, used, bias, se_deg, shown(bias, n_in, se_deg, p), wild,
-                             timed, offset, offset_se, last_deg, np.zeros(S, bool))
+                             timed, offset, offset_se, now, np.zeros(S, bool), ids)
 
 
 class _Fused(Protocol):
@@ -234,12 +239,13 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
                cands: Callable[[FireBatch], Candidates], p: CalibrationParams,
                lp: LocateParams, names: NDArray[Any], prior: Prior | None = None,
                settle: Callable[[], object] | None = None,
-               ) -> tuple[R, SourceCalibration, tuple[Samples, ...]]:
+               ) -> tuple[R, SourceCalibration, tuple[Samples, ...], SourceDays]:
     """Fuse ``b`` (``fuse_pass``); then, up to ``p.passes`` times, correct each report by
     :func:`day_corrections` of the pass before (the days up to its own; in a day's first
     ``p.halo_s``, but for the run's first day, before it) and fuse again; stops when no correction
-    moves (and ``prior`` has no later pass). Returns the last pass, the report and each
-    pass's samples of the days from ``prior.day`` (all days without ``prior``). A pass is
+    moves (and ``prior`` has no later pass). Returns the last pass, the report (of every
+    day: ``prior``'s and the batch's), each pass's samples of the days from ``prior.day``
+    (all days without ``prior``) and those days' other contributions to it. A pass is
     let go, and ``settle`` called, before the next one (as :func:`.pipeline.fuse_batch`)."""
     rday, head = _report_days(b, p.halo_s)
     own = -np.inf if prior is None else prior.day
@@ -280,5 +286,7 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
         res = fuse_pass(nb)
         made.append(made_by(nb, res))
     pool = made[-1] if not earlier_passes else earlier_passes[-1] + made[-1]
-    cal = _report(pool, names, everyone, nb, res.labels, res.fixes, p, c[:, -1])
-    return res, cal, tuple(made)
+    days = contributions(nb, res.labels, res.fixes, p, names, rday, own)
+    earlier_days = prior.sources if prior is not None else SourceDays.empty()
+    cal = _report(pool, everyone, earlier_days + days, p, c[:, -1])
+    return res, cal, tuple(made), days

@@ -3,12 +3,15 @@
 With both per-day rules on (:mod:`.calibration_days`, :mod:`.day_stats`), a day's incidents
 are a function of its reports, ``halo_s`` either side, and what the days before it
 measured: their calibration samples (one set per pass) and their error statistics
-(docs/partitions.md). A :class:`DayState` holds that much of one day, and what a later check
+(docs/partitions.md). The per-source report is of every day: a day also keeps what it adds
+to it besides its samples (:mod:`.source_days`: bearings counted, timed reports' clock
+delays). A :class:`DayState` holds that much of one day, and what a later check
 needs to tell whether the day must be fused again and what to replace: the digests of the
 day's counted fire reports (its first ``halo`` seconds apart: they are the day before's
 halo) and the ids of the incidents the day owns (those whose first report is in it).
 
-Encoded as an ``.npz`` of plain arrays (no pickles): a few KB a day.
+Encoded as an ``.npz`` of plain arrays (no pickles): a few KB a day, and a number per timed
+report.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +28,7 @@ from truceline.core.fusion.batch import DAY_S
 from truceline.core.fusion.batch import TIME_ORIGIN_US as ORIGIN_US
 from truceline.core.fusion.calibration_days import Prior, Samples
 from truceline.core.fusion.day_stats import DayStats, ErrorStats
+from truceline.core.fusion.source_days import SourceDays
 
 __all__ = ["DayState", "day_of_us", "prior_of", "report_digests"]
 
@@ -60,6 +64,8 @@ class DayState:
     #: digests of the day's counted fire reports: those in its first ``halo`` seconds, the rest
     head: str
     body: str
+    #: what the day adds to the per-source report besides its samples
+    sources: SourceDays = field(default_factory=SourceDays.empty)
 
     def to_bytes(self) -> bytes:
         arrays: dict[str, NDArray[np.generic]] = {
@@ -74,6 +80,9 @@ class DayState:
             arrays[f"p{k}_total"] = s.total
             arrays[f"p{k}_var"] = s.var
             arrays[f"p{k}_applied"] = s.applied
+        src = self.sources
+        arrays.update({"s_source": np.asarray(src.source, str), "s_bearings": src.bearings,
+                       "t_source": np.asarray(src.t_source, str), "t_delay": src.delay})
         if self.dispersion is not None:
             arrays["dispersion"] = self.dispersion
         if self.lone is not None:
@@ -93,18 +102,22 @@ class DayState:
                                   z[f"p{k}_group"], z[f"p{k}_total"], z[f"p{k}_var"],
                                   z[f"p{k}_applied"]))
         head, body = (str(v) for v in z["digests"])
+        n, t = len(z["s_bearings"]), len(z["t_delay"])
+        sources = SourceDays(np.full(n, day, np.int64), z["s_source"], z["s_bearings"],
+                             np.full(t, day, np.int64), z["t_source"], z["t_delay"])
         return cls(day, tuple(passes), z.get("dispersion"), z.get("lone"),
-                   tuple(str(v) for v in z["incidents"]), head, body)
+                   tuple(str(v) for v in z["incidents"]), head, body, sources)
 
 
 def prior_of(states: Sequence[DayState], day: int, first: int
              ) -> tuple[Prior, ErrorStats]:
     """What a fusion of ``day`` on reads of the days before it: each pass's samples (a day
-    that stopped early repeats its last, as the run that made it did) and the error
-    statistics' rows, in day order. ``first``: the run's first day, the earliest with
-    counted reports (its own samples correct it: :class:`~.calibration_days.Prior`); not
-    the earliest kept, as none is kept before ``day`` when a check fuses again from before
-    the first day (its first hour was then corrected by no samples at all)."""
+    that stopped early repeats its last, as the run that made it did), their other
+    contributions to the per-source report and the error statistics' rows, in day order.
+    ``first``: the run's first day, the earliest with counted reports (its own samples
+    correct it: :class:`~.calibration_days.Prior`); not the earliest kept, as none is kept
+    before ``day`` when a check fuses again from before the first day (its first hour was
+    then corrected by no samples at all)."""
     earlier = sorted((s for s in states if s.day < day), key=lambda s: s.day)
     width = max((len(s.passes) for s in earlier), default=0)
     passes = []
@@ -122,14 +135,20 @@ def prior_of(states: Sequence[DayState], day: int, first: int
         return DayStats(np.asarray([d for d, _ in have], np.int64),
                         np.stack([v for _, v in have]))
 
-    return Prior(tuple(passes), day, first), ErrorStats(rows("dispersion"), rows("lone"))
+    sources = SourceDays.empty()
+    for s in earlier:
+        sources = sources + s.sources
+    return (Prior(tuple(passes), day, first, sources),
+            ErrorStats(rows("dispersion"), rows("lone")))
 
 
 def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
-              incidents: dict[int, list[str]], digests: dict[int, tuple[str, str]]
-              ) -> list[DayState]:
-    """The states of ``days`` from a fusion's ``day_samples`` and ``errors``
-    (:class:`~.pipeline.FusionResult`), the incidents each owns and its reports' digests."""
+              incidents: dict[int, list[str]], digests: dict[int, tuple[str, str]],
+              sources: SourceDays | None = None) -> list[DayState]:
+    """The states of ``days`` from a fusion's ``day_samples``, ``errors`` and
+    ``day_sources`` (:class:`~.pipeline.FusionResult`), the incidents each owns and its
+    reports' digests."""
+    sources = sources if sources is not None else SourceDays.empty()
     out = []
     for d in days.tolist():
         passes = tuple(s.take(s.day == d) for s in day_samples)
@@ -140,7 +159,7 @@ def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
 
         head, body = digests.get(d, ("", ""))
         out.append(DayState(d, passes, row(errors.dispersion), row(errors.lone),
-                            tuple(sorted(incidents.get(d, []))), head, body))
+                            tuple(sorted(incidents.get(d, []))), head, body, sources.of(d)))
     return out
 
 

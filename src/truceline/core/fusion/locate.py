@@ -123,8 +123,8 @@ class LocateParams:
     #: over the days up to it (:mod:`.day_stats`), so a day fused again reads what its run
     #: read; off, over the whole batch. With it ``ν₀`` is the lowest the fits allow
     #: (:func:`.dispersion._best`; BENCHMARKS.md, sessions 18-20), the model as stated under
-    #: ``dispersion.MIN_DAY_FITS`` pooled fits. Off by default, as ``CalibrationParams.daily``.
-    stats_by_day: bool = False
+    #: ``dispersion.MIN_DAY_FITS`` pooled fits. On by default: the check is incremental.
+    stats_by_day: bool = True
     #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
     band_step: bool = True
     #: The air's share of the covariance by compiled 3x3 solves (LAPACK's numbers to a few

@@ -43,6 +43,7 @@ from truceline.core.fusion.locate import (
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.regroup import detach, relocate
 from truceline.core.fusion.segment import segment_fixes
+from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 from truceline.core.fusion.wind import estimate_wind
 
@@ -100,6 +101,8 @@ class FusionResult:
     #: with calibration per day: each pass's samples of the days fused (what a day keeps; a
     #: day fused again holds its halo's part of the next day too: keep ``day == prior.day``)
     day_samples: tuple[Samples, ...] = ()
+    #: with them: those days' other contributions to the per-source report (:mod:`.source_days`)
+    day_sources: SourceDays | None = None
     #: what the batch measured of its own errors, per UTC day (:mod:`.day_stats`), with the
     #: ``prior_errors`` days' rows it was given in place of its own
     errors: ErrorStats = field(default_factory=ErrorStats)
@@ -483,7 +486,8 @@ def fuse_batch(
     left (where a check gives back to the system what the pass before and the grouping
     freed: ~0.6 GB each at 907k reports, otherwise kept beside what the next stage
     allocates). With ``calibration.daily``, :func:`.calibration_days.fuse_daily` (sources
-    named by ``names``, default their indices; ``prior_samples``: the earlier days' samples).
+    named by ``names``, default their indices; ``prior_samples``: the earlier days' samples
+    and contributions to the per-source report).
     ``prior_errors``: the error statistics of the days already fused
     (:meth:`~.day_stats.ErrorStats.before`), read in place of the batch's for those days."""
     p = params or FusionParams()
@@ -500,12 +504,12 @@ def fuse_batch(
     if cp.enabled and cp.daily and len(b):
         if prior_samples is not None and names is None:
             raise ValueError("prior_samples names its sources: give the batch's `names` too")
-        res, cal, made = fuse_daily(
+        res, cal, made, sources = fuse_daily(
             b, fused, lambda nb: candidates(nb, p.grouping), cp, p.locate,
             np.arange(int(b.source.max()) + 1).astype(str) if names is None else names,
             prior_samples, settle)
         return replace(_finish(res, geometry, p) if lite else res, calibration=cal,
-                       day_samples=made)
+                       day_samples=made, day_sources=sources)
     res = fused(b)
     if not cp.enabled or not len(b):
         return _finish(res, geometry, p) if lite else res

@@ -305,17 +305,21 @@ def source_records(cal: SourceCalibration | None, names: NDArray[Any]) -> list[d
     """One plain record per source with something to estimate from, in source-id order:
     ``source_id``, ``bearings``, ``reports_used`` (bearings with a leave-one-out reference),
     ``bias_deg`` +- ``bias_se_deg``, ``flagged``, ``corrected_deg`` (what fusion subtracted),
-    ``wild_rate``, ``timed`` and ``clock_offset_s`` +- ``clock_se_s`` (None where unknown)."""
+    ``wild_rate``, ``timed`` and ``clock_offset_s`` +- ``clock_se_s`` (None where unknown).
+    ``names``: the batch's sources, unless ``cal`` names its own (a day fused again reports
+    the earlier days' sources too)."""
     if cal is None:
         return []
+    ids = np.asarray(names if cal.names is None else cal.names).astype(str)
 
     def num(v: float, nd: int) -> float | None:
         return round(float(v), nd) if np.isfinite(v) else None
 
     out = []
-    for i in np.flatnonzero((cal.bearings > 0) | (cal.timed > 0)).tolist():
+    have = np.flatnonzero((cal.bearings > 0) | (cal.timed > 0))
+    for i in have[np.argsort(ids[have], kind="stable")].tolist():
         out.append({
-            "source_id": str(names[i]), "bearings": int(cal.bearings[i]),
+            "source_id": str(ids[i]), "bearings": int(cal.bearings[i]),
             "reports_used": int(cal.used[i]), "bias_deg": num(cal.bias_deg[i], 2),
             "bias_se_deg": num(cal.bias_se_deg[i], 2), "flagged": bool(cal.flagged[i]),
             "corrected_deg": num(cal.correction_deg[i], 2),
