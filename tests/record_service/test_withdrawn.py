@@ -31,7 +31,9 @@ def test_withdrawn_summary_is_recorded_and_replayed(tmp_path: Path) -> None:
     assert summary.verdict is Verdict.INSUFFICIENT_EVIDENCE
     assert "not covered" in summary.explanation
     ingest(store, [(1, foreign)])
-    second = {f.id: f for f in run_check(store).findings}
+    second_check = run_check(store)
+    assert not second_check.complete  # incremental: it gives only what it judged again
+    second = {f.id: f for f in store.findings()}
     assert summary.id not in second  # now a violation: the compliant summary is withdrawn
     changes = [b for _, t, b in full_entries(store) if t == "status_change"]
     assert {"subject": "finding", "finding_id": summary.id, "status": "withdrawn"} in changes

@@ -182,5 +182,5 @@ async def check(request: Request, who: Principal = Depends(principal),
     res = await run_in_threadpool(run_check, st.store)
     st.findings_changed()
     await run_in_threadpool(notify, st.raw_store, clock_of(request)())
-    return CheckSummary(findings=len(res.findings), incidents=res.incidents,
+    return CheckSummary(findings=res.stored, incidents=res.incidents,
                         new_entries=res.new_entries)
