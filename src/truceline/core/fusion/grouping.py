@@ -34,7 +34,7 @@ from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from truceline.core.fusion import kernels
+from truceline.core.fusion import kernels, report_pairs
 from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
 from truceline.core.fusion.graph import (
     Dist,
@@ -56,8 +56,8 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
-             ) -> tuple[I64, I64, I64]:
+def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
+             ahead: report_pairs.Ahead | None = None) -> tuple[I64, I64, I64]:
     """Labels (0..) of the first ``n_main`` units (all by default): every gated pair
     (:func:`.kernels.sweep`), connected components, and the complete-linkage split of every
     component that is not a clique of the gate (:func:`.kernels.split_small`,
@@ -66,6 +66,8 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
 
     A dense burst (more gates than the sweep's budget) takes a bounded path: each unit's
     ``k_neighbours`` nearest in the normalised space-time are gated, so memory stays ``n * k``.
+    ``ahead``: the first units' (the reports') pairs among themselves, swept meanwhile
+    (:mod:`.report_pairs`): the same pairs.
     """
     m = len(u)
     nm = m if n_main is None else n_main
@@ -88,15 +90,20 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None
     query = np.arange(m) >= nm
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
-    order = np.argsort(F[:, kernels.F_TLO], kind="stable")
-    while True:
-        with kernels.PARALLEL:
-            i, j, d, counts, ok = kernels.sweep(F, role, src, query, mode, bound, slack,
-                                                p.array_span_m, reach2, p.link_scale_m, scale_s,
-                                                radius, 64 * m + 1_000_000, caps, order)
-        if not ok or (counts <= caps).all():
-            break
-        caps = counts  # room for exactly what each chunk found
+    if ahead is not None:
+        i, j, d, ok = report_pairs.finish(ahead, F, role, src, query, reach2, bound, slack,
+                                          p.array_span_m, p.link_scale_m, scale_s, radius,
+                                          64 * m + 1_000_000)
+    else:
+        order = np.argsort(F[:, kernels.F_TLO], kind="stable")
+        while True:
+            with kernels.PARALLEL:
+                i, j, d, counts, ok = kernels.sweep(
+                    F, role, src, query, mode, bound, slack, p.array_span_m, reach2,
+                    p.link_scale_m, scale_s, radius, 64 * m + 1_000_000, caps, order)
+            if not ok or (counts <= caps).all():
+                break
+            caps = counts  # room for exactly what each chunk found
 
     def dist(a: I64, b: I64) -> F64:
         return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(a, np.int64),
@@ -235,10 +242,14 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     return lab, units, fixed
 
 
-def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
+def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None = None
+          ) -> I64:
     """Group label per report (0..G-1, in order of each group's first row).
 
     Reports without any position (no location, no observer) are groups of their own.
+    ``ahead``: whether the reports' pairs are swept in a thread while the arrivals are
+    grouped (:mod:`.report_pairs`; by default with two threads or more and
+    :data:`~.report_pairs.MIN_REPORTS` reports): the same labels either way.
     """
     p = params or GroupingParams()
     n = len(b)
@@ -248,7 +259,20 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
     bare = cd.ok & np.isfinite(b.arr) & ~np.isfinite(b.brg) & ~np.isfinite(b.ex)
     arows = np.flatnonzero(bare)
     rrows = np.flatnonzero(cd.ok & ~bare)
-    alab, aunits, fixed = _arrival_units(b, cd, p, arows)
+    if (kernels.threads() > 1 and len(rrows) >= report_pairs.MIN_REPORTS) if ahead is None \
+            else ahead:
+        ru = _units_of_reports(b, cd, rrows)
+        with kernels.PARALLEL:
+            r2 = kernels.reach2(ru.F, p.gate_chi2)
+        # a budget no smaller than the one sweep's (its units are the reports and at most
+        # one per arrival): the sweep is judged against its own in :func:`_cluster`
+        early = report_pairs.start(ru.F, ru.role, ru.src, r2, p.gate_chi2, p.arrival_slack_s,
+                                   p.array_span_m, p.link_scale_m, p.link_scale_s,
+                                   p.pair_radius, 64 * (len(rrows) + len(arows)) + 1_000_000)
+    else:
+        early = None
+    with report_pairs.one_thread_less(early):
+        alab, aunits, fixed = _arrival_units(b, cd, p, arows)
     fx_ids = np.flatnonzero(fixed)
     U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
     # vague arrival groups join the one group they fit, if exactly one: they are queries
@@ -267,7 +291,7 @@ def group(b: FireBatch, params: GroupingParams | None = None) -> I64:
                        vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
     fixed_units = _take_units(aunits, fx_ids)
     both = _units_of_reports(b, cd, rrows, fixed_units, vu)
-    ulab, qi, qj = _cluster(both, 0, p, n_main=U)
+    ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]
     a_label = np.full(len(fixed), -1, np.int64)

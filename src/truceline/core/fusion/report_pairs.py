@@ -1,0 +1,425 @@
+"""The reports' pairs among themselves, swept on a core of their own while the arrivals are
+grouped.
+
+Grouping links the reports and the arrays' fixes in one sweep (:func:`.kernels.sweep`), but
+the fixes are known only once the bare arrivals are grouped and located
+(:func:`.grouping._arrival_units`: a third of grouping's time and nearly all of it serial
+numpy). With two threads or more, the pairs among the reports (nine units in ten) are swept
+meanwhile in a thread of their own, compiled without the GIL (:func:`start`), and the rest
+once the fixes are known (:func:`finish`): the arrival units among themselves by the same
+sweep, and each arrival unit against the reports through an index of the reports by square
+and window start (:func:`_cross_pairs`).
+
+The pairs are the one sweep's, each with the same gated distance (the gate called with the
+same unit first: the later in window-start order) and the same count of gated pairs for the
+budget; only their order differs, which nothing downstream reads (connected components, the
+complete-linkage matrix, the sorted query pairs). ``tests/fusion/test_report_pairs.py``
+holds both ways to one result.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import get_num_threads, njit, prange, set_num_threads
+from numpy.typing import NDArray
+
+from truceline.core.fusion import kernels
+from truceline.core.fusion.kernels import F_MX, F_MY, F_THI, F_TLO, _roles_link, gate
+
+__all__ = ["MIN_REPORTS", "Ahead", "finish", "one_thread_less", "start"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: Columns of a report in the index (:func:`_index`): the gate's row (``F_*``), then these.
+M_E, M_SRC, M_ROLE = kernels.N_F, kernels.N_F + 1, kernels.N_F + 2
+N_MEM = kernels.N_F + 3
+
+#: Fewer reports than this are swept with the rest: a thread costs more than it saves.
+MIN_REPORTS = 20_000
+
+
+@dataclass
+class Ahead:
+    """The reports' sweep under way: the first ``R`` units of the sweep to come, its
+    result once the thread is joined."""
+
+    R: int
+    thread: threading.Thread
+    out: dict[str, Any]
+
+    def result(self) -> dict[str, Any]:
+        self.thread.join()
+        if "error" in self.out:
+            raise self.out["error"]
+        return self.out
+
+
+def start(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, bound: float, slack: float,
+          span: float, scale_m: float, scale_s: float, radius: float, budget: int) -> Ahead:
+    """Start sweeping the reports' units (mode 0: ``F``, ``role``, ``src``, ``reach2`` as
+    :func:`.kernels.sweep` takes them; ``budget`` at least the one sweep's) in a thread;
+    :func:`finish` joins it."""
+    R = len(F)
+
+    def run(out: dict[str, Any]) -> None:
+        try:
+            order = _stable_order(F)
+            got = _sweep_all(F, role, src, np.zeros(R, np.bool_), reach2, order, bound,
+                             slack, span, scale_m, scale_s, radius, budget)
+            i, j, d, checked, Fs, rs, ss, es, max_w = got
+            idx = (_index(Fs, rs, ss, es, order, radius * scale_m) if checked <= budget
+                   else None)
+            out.update(i=i, j=j, d=d, checked=checked, index=idx, max_w=max_w)
+        except BaseException as e:  # raised again in the caller's thread
+            out["error"] = e
+
+    out: dict[str, Any] = {}
+    ahead = Ahead(R, threading.Thread(target=run, args=(out,), daemon=True), out)
+    ahead.thread.start()
+    return ahead
+
+
+def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
+           reach2: F64, bound: float, slack: float, span: float, scale_m: float,
+           scale_s: float, radius: float, budget: int
+           ) -> tuple[I64, I64, F64, bool]:
+    """The pairs of the one sweep over all units (the reports first, ``ahead.R`` of them, as
+    :func:`start` had them), and whether it stayed within ``budget``."""
+    got = ahead.result()
+    R, m = ahead.R, len(F)
+    checked = int(got["checked"])
+    none = np.zeros(0, np.int64)
+    if checked > budget:
+        return none, none, np.zeros(0), False
+    # the arrival units among themselves: the same sweep on their rows alone (their order
+    # in window start is the one sweep's, restricted to them)
+    Fa = F[R:]
+    order = np.argsort(Fa[:, F_TLO], kind="stable")
+    ai, aj, ad, c_a, _, _, _, _, _ = _sweep_all(
+        Fa, role[R:], src[R:], query[R:], reach2[R:], order, bound, slack, span, scale_m,
+        scale_s, radius, budget - checked)
+    checked += c_a
+    if checked > budget:
+        return none, none, np.zeros(0), False
+    # each arrival unit against the reports
+    chunks = max(1, min(kernels.threads(), (m - R) // 1_000 + 1))
+    caps = np.full(chunks, (8 * (m - R) + 1_000) // chunks, np.int64)
+    kx, ky, kr, kb, start, mem, ix = got["index"]
+    while True:
+        with kernels.PARALLEL:
+            xi, xj, xd, counts, c_x = _cross_all(
+                F, role, src, reach2, R, order, kx, ky, kr, kb, start, mem, ix, got["max_w"],
+                bound, slack, span, scale_m, scale_s, radius, budget - checked, caps)
+        if c_x > budget - checked or (counts <= caps).all():
+            break
+        caps = counts
+    if c_x > budget - checked:
+        return none, none, np.zeros(0), False
+    return (np.concatenate([got["i"], ai + R, xi]), np.concatenate([got["j"], aj + R, xj]),
+            np.concatenate([got["d"], ad, xd]), True)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _stable_order(F: F64) -> I64:
+    """The units by window start, ties in index order (as numpy's stable argsort; a unit
+    without a finite start is never swept, so where it sorts does not matter)."""
+    return np.argsort(F[:, F_TLO].copy(), kind="mergesort")
+
+
+def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
+               reach2: F64, order: I64, bound: float, slack: float, span: float,
+               scale_m: float, scale_s: float, radius: float, budget: int
+               ) -> tuple[I64, I64, F64, int, F64, NDArray[np.int8], I64, F64, float]:
+    """:func:`.kernels.sweep` in one chunk, with the pairs gated (the total the budget
+    counts) and the units in window-start order as it read them."""
+    cap = 4 * len(F) + 1_000
+    while True:
+        i, j, d, n, checked, Fs, rs, ss, es, max_w = _one_sweep(
+            F, role, src, query, reach2, order, bound, slack, span, scale_m, scale_s, radius,
+            budget, cap)
+        if checked > budget or n <= cap:
+            return i, j, d, checked, Fs, rs, ss, es, max_w
+        cap = n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
+               reach2: F64, order: I64, bound: float, slack: float, span: float,
+               scale_m: float, scale_s: float, radius: float, budget: int, cap: int
+               ) -> tuple[I64, I64, F64, int, int, F64, NDArray[np.int8], I64, F64, float]:
+    """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it."""
+    m = F.shape[0]
+    lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
+    roles = 0
+    for u in range(m):
+        roles |= 1 << role[u]
+        w = F[u, F_THI] - F[u, F_TLO]
+        if math.isfinite(w):
+            lo_t, hi_t = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI])
+            open_s, max_w = open_s + w, max(max_w, w)
+    H = 1024
+    while 32.0 * open_s / max(hi_t - lo_t, 1.0) > H and H < (1 << 20):
+        H *= 2
+    Fs = np.empty_like(F)
+    ss = np.empty_like(src)
+    rs = np.empty(m, np.int8)
+    es = np.empty(m)
+    qs = np.empty(m, np.bool_)
+    for r in range(m):
+        u = order[r]
+        rs[r] = role[u]
+        es[r] = reach2[u]
+        qs[r] = query[u]
+        for col in range(F.shape[1]):
+            Fs[r, col] = F[u, col]
+        for col in range(src.shape[1]):
+            ss[r, col] = src[u, col]
+    out_i = np.empty(cap, np.int64)
+    out_j = np.empty(cap, np.int64)
+    out_d = np.empty(cap)
+    n, checked = kernels._sweep_chunk(
+        Fs, rs, ss, es, qs, order, 0, m, max_w, H, roles, 0, bound, slack, span, scale_m,
+        scale_s, radius, budget, out_i, out_j, out_d, np.empty((4, m)),
+        np.empty((2, m), np.int64))
+    k = min(n, cap)
+    return out_i[:k], out_j[:k], out_d[:k], n, checked, Fs, rs, ss, es, max_w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _index(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, order: I64, cell: float
+           ) -> tuple[I64, I64, I64, I64, I64, F64, I64]:
+    """The reports (rows of ``Fs``, in window-start order) by square, as the sweep files them
+    but with every role in one bucket (the arrival units that meet them may link with every
+    role, so one look-up a square instead of three): each bucket's square (and role 0), an
+    open-addressing table of them (:func:`_find`), and each bucket's members (``start``) in
+    window-start order with what a scan and the gate read of them."""
+    m = Fs.shape[0]
+    T = 1024  # kept at most half full, so that it stays small and in cache
+    kb = np.full(T, -1, np.int64)
+    kx = np.empty(m, np.int64)  # each bucket's square and role
+    ky = np.empty(m, np.int64)
+    kr = np.empty(m, np.int64)
+    bucket = np.full(m, -1, np.int64)
+    nb = 0
+    for u in range(m):
+        x, y, lo = Fs[u, F_MX], Fs[u, F_MY], Fs[u, F_TLO]
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(lo)):
+            continue
+        gx, gy, r = math.floor(x / cell), math.floor(y / cell), 0  # all roles: see below
+        h = _find(kb, kx, ky, kr, gx, gy, r)
+        if kb[h] < 0:
+            kx[nb], ky[nb], kr[nb] = gx, gy, r
+            kb[h] = nb
+            nb += 1
+            if 2 * nb > T:
+                T *= 2
+                kb = np.full(T, -1, np.int64)
+                for c in range(nb):
+                    kb[_find(kb, kx, ky, kr, kx[c], ky[c], kr[c])] = c
+        bucket[u] = kb[_find(kb, kx, ky, kr, gx, gy, r)]
+    start = np.zeros(nb + 1, np.int64)
+    for u in range(m):
+        if bucket[u] >= 0:
+            start[bucket[u] + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    fill = start[:-1].copy()
+    n = start[nb]
+    # a member's gate row, reach, source and role, in bucket order: a scan and the gates it
+    # calls read neighbouring rows, not rows all over the reports
+    mem = np.empty((n, N_MEM))
+    ix = np.empty(n, np.int64)
+    for u in range(m):
+        b = bucket[u]
+        if b < 0:
+            continue
+        q = fill[b]
+        fill[b] = q + 1
+        for col in range(Fs.shape[1]):
+            mem[q, col] = Fs[u, col]
+        mem[q, M_E], mem[q, M_SRC], mem[q, M_ROLE] = es[u], ss[u, 0], rs[u]
+        ix[q] = order[u]
+    return kx[:nb], ky[:nb], kr[:nb], kb, start, mem, ix
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, order: I64,
+                 o0: int, o1: int, kx: I64, ky: I64, kr: I64, kb: I64, start: I64, mem: F64,
+                 ix: I64, max_w: float, bound: float, slack: float, span: float,
+                 scale_m: float, scale_s: float, radius: float, budget: int, out_i: I64,
+                 out_j: I64, out_d: F64) -> tuple[int, int]:
+    """The pairs of each unit after the first ``R`` with the reports (the first ``R``), as
+    the one sweep finds them, for the ``o0 .. o1 - 1``-th of them by window start
+    (``order``, less ``R``): the same squares (3 x 3 around the later unit's, of roles that
+    link), the later unit's start before the earlier one's window closes, the same bounds,
+    the gate with the later unit first (window start, ties in index order: a report is
+    earlier than an arrival unit starting with it). Returns the number of pairs (written up
+    to the buffers' length) and of pairs gated."""
+    cell = radius * scale_m
+    r2 = radius * radius
+    inv_s = 1.0 / (2.0 * scale_s)
+    inv_m2 = 1.0 / (scale_m * scale_m)
+    cap = len(out_i)
+    n_out = 0
+    checked = 0
+    # each bucket's first report starting after the unit at hand
+    cur = start[:-1].copy()
+    if o0 < o1 and o0 > 0:
+        lo0 = F[R + order[o0], F_TLO]
+        for b in range(len(cur)):
+            k0, k1 = start[b], start[b + 1]
+            while k0 < k1:
+                mid = (k0 + k1) // 2
+                if mem[mid, F_TLO] < lo0:
+                    k0 = mid + 1
+                else:
+                    k1 = mid
+            cur[b] = k0
+    # the gate reads two rows: this unit's (0) and the report's (1), copied here
+    F2 = np.empty((2, F.shape[1]))
+    role2 = np.empty(2, np.int8)
+    src2 = np.full((2, src.shape[1]), -1, np.int64)
+    for o in range(o0, o1):
+        a = R + order[o]
+        lo_a, hi_a = F[a, F_TLO], F[a, F_THI]
+        xa, ya, ea = F[a, F_MX], F[a, F_MY], reach2[a]
+        if not (math.isfinite(xa) and math.isfinite(ya) and math.isfinite(lo_a)):
+            continue
+        cx, cy = math.floor(xa / cell), math.floor(ya / cell)
+        tm_a = lo_a + hi_a
+        for col in range(F.shape[1]):
+            F2[0, col] = F[a, col]
+        role2[0] = role[a]
+        for col in range(src.shape[1]):
+            src2[0, col] = src[a, col]
+        # a report whose window is open at ``lo_a`` started within the widest window before
+        back = lo_a - (max_w + 1e-9 * (abs(lo_a) + max_w) + 1e-9)
+        ra = role[a]
+        for gx in range(cx - 1, cx + 2):
+            for gy in range(cy - 1, cy + 2):
+                b = kb[_find(kb, kx, ky, kr, gx, gy, 0)]
+                if b < 0:
+                    continue
+                s, e = start[b], start[b + 1]
+                # the reports starting no later than this unit: earlier in the sweep
+                k0 = cur[b]
+                while k0 < e and mem[k0, F_TLO] <= lo_a:
+                    k0 += 1
+                cur[b] = k0
+                for k in range(k0 - 1, s - 1, -1):  # earlier: open at this one's start?
+                    if mem[k, F_TLO] < back:
+                        break  # closed before (the widest window, with room)
+                    if mem[k, F_THI] < lo_a or not _roles_link(ra, int(mem[k, M_ROLE])):
+                        continue
+                    dx, dy = mem[k, F_MX] - xa, mem[k, F_MY] - ya
+                    d2 = dx * dx + dy * dy
+                    dt = ((mem[k, F_TLO] + mem[k, F_THI]) - tm_a) * inv_s
+                    if d2 <= ea + mem[k, M_E] and d2 * inv_m2 + dt * dt <= r2:
+                        checked += 1
+                        _row_of(mem, k, F2, role2, src2)
+                        d = gate(F2, role2, src2, 0, 1, 0, bound, slack, span)
+                        v = ix[k]
+                        if d <= 1.0:
+                            if n_out < cap:
+                                out_i[n_out], out_j[n_out] = min(a, v), max(a, v)
+                                out_d[n_out] = d
+                            n_out += 1
+                for k in range(k0, e):  # later: starts before this one's window closes?
+                    if hi_a < mem[k, F_TLO]:
+                        break
+                    if not _roles_link(ra, int(mem[k, M_ROLE])):
+                        continue
+                    dx, dy = xa - mem[k, F_MX], ya - mem[k, F_MY]
+                    d2 = dx * dx + dy * dy
+                    dt = (tm_a - (mem[k, F_TLO] + mem[k, F_THI])) * inv_s
+                    if d2 <= mem[k, M_E] + ea and d2 * inv_m2 + dt * dt <= r2:
+                        checked += 1
+                        _row_of(mem, k, F2, role2, src2)
+                        d = gate(F2, role2, src2, 1, 0, 0, bound, slack, span)
+                        v = ix[k]
+                        if d <= 1.0:
+                            if n_out < cap:
+                                out_i[n_out], out_j[n_out] = min(a, v), max(a, v)
+                                out_d[n_out] = d
+                            n_out += 1
+                if checked > budget:
+                    return n_out, checked
+    return n_out, checked
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def _cross_all(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, order: I64,
+               kx: I64, ky: I64, kr: I64, kb: I64, start: I64, mem: F64, ix: I64,
+               max_w: float, bound: float, slack: float, span: float, scale_m: float,
+               scale_s: float, radius: float, budget: int, caps: I64
+               ) -> tuple[I64, I64, F64, I64, int]:
+    """:func:`_cross_pairs` of all the units after the first ``R``, their window-start order
+    cut into ``len(caps)`` chunks run in parallel (the pairs the same for any number):
+    the pairs (where every chunk had room), each chunk's count and the pairs gated."""
+    P, n = len(caps), len(order)
+    offs = np.zeros(P + 1, np.int64)
+    for c in range(P):
+        offs[c + 1] = offs[c] + caps[c]
+    out_i = np.empty(offs[P], np.int64)
+    out_j = np.empty(offs[P], np.int64)
+    out_d = np.empty(offs[P])
+    counts = np.zeros(P, np.int64)
+    checked = np.zeros(P, np.int64)
+    for c in prange(P):
+        counts[c], checked[c] = _cross_pairs(
+            F, role, src, reach2, R, order, c * n // P, (c + 1) * n // P, kx, ky, kr, kb,
+            start, mem, ix, max_w, bound, slack, span, scale_m, scale_s, radius, budget,
+            out_i[offs[c]:offs[c + 1]], out_j[offs[c]:offs[c + 1]], out_d[offs[c]:offs[c + 1]])
+    k = 0
+    for c in range(P):
+        for q in range(offs[c], offs[c] + min(counts[c], caps[c])):
+            out_i[k], out_j[k], out_d[k] = out_i[q], out_j[q], out_d[q]
+            k += 1
+    return out_i[:k], out_j[:k], out_d[:k], counts, int(checked.sum())
+
+
+@contextmanager
+def one_thread_less(ahead: Ahead | None) -> Iterator[None]:
+    """While ``ahead`` sweeps, this thread's compiled loops take one thread less (numba's
+    count is per thread): a parallel loop waiting for a core the sweep holds would stall."""
+    if ahead is None:
+        yield
+        return
+    n = get_num_threads()
+    set_num_threads(max(1, n - 1))
+    try:
+        yield
+    finally:
+        set_num_threads(n)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _find(kb: I64, kx: I64, ky: I64, kr: I64, gx: int, gy: int, r: int) -> int:
+    """The slot of square ``(gx, gy)`` of role ``r`` in the table ``kb`` (bucket ids, ``-1``
+    empty; the buckets' keys in ``kx``, ``ky``, ``kr``): its own, or the empty one it
+    would take."""
+    T = len(kb)
+    h = kernels._slot(gx, gy, r, T)
+    while kb[h] >= 0:
+        c = kb[h]
+        if kx[c] == gx and ky[c] == gy and kr[c] == r:
+            return h
+        h = (h + 1) & (T - 1)
+    return h
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _row_of(mem: F64, k: int, F2: F64, role2: NDArray[np.int8], src2: I64) -> None:
+    """Index member ``k`` as the gate's row 1 (a report: one source)."""
+    for col in range(F2.shape[1]):
+        F2[1, col] = mem[k, col]
+    role2[1] = np.int8(mem[k, M_ROLE])
+    src2[1, 0] = np.int64(mem[k, M_SRC])

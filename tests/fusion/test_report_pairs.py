@@ -1,0 +1,125 @@
+"""The reports' pairs swept ahead (:mod:`truceline.core.fusion.report_pairs`) are the one
+sweep's: the same pairs with the same distances, the same verdict on the budget, and the same
+labels from ``group``."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from tests.fusion.synth import Reports, arrival_report, bearing_report, offset, posts_around
+from truceline.core.fusion import kernels, report_pairs
+from truceline.core.fusion.batch import ROLE_ANY, GroupingParams
+from truceline.core.fusion.grouping import group
+
+P = GroupingParams()
+
+
+def _units(seed: int, R: int = 3_000, A: int = 400, Q: int = 150):  # type: ignore[no-untyped-def]
+    """``R`` reports, then ``A`` arrival fixes (undetermined role, up to four sources) and
+    ``Q`` queries, crowded into 60 km and an hour; window starts on a grid of 30 s, so that
+    many tie, reports with arrival units too."""
+    rng = np.random.default_rng(seed)
+    m = R + A + Q
+    F = np.full((m, kernels.N_F), np.nan)
+    F[:, kernels.F_MX] = rng.uniform(0, 60_000, m)
+    F[:, kernels.F_MY] = rng.uniform(0, 20_000, m)
+    s = rng.uniform(200.0, 3_000.0, m) ** 2
+    F[:, kernels.F_SXX], F[:, kernels.F_SYY] = s, s * rng.uniform(0.2, 1.0, m)
+    F[:, kernels.F_SXY] = rng.uniform(-0.3, 0.3, m) * np.sqrt(s * F[:, kernels.F_SYY])
+    F[:, kernels.F_TLO] = np.round(rng.uniform(0, 3_600, m) / 30.0) * 30.0
+    F[:, kernels.F_THI] = F[:, kernels.F_TLO] + rng.choice([30.0, 60.0, 360.0, 900.0], m)
+    F[:, kernels.F_C] = 335.0
+    F[rng.random(m) < 0.01, kernels.F_MX] = np.nan  # never swept
+    role = rng.choice(np.array([0, 1, ROLE_ANY], np.int8), m, p=[0.45, 0.45, 0.1])
+    role[R:] = ROLE_ANY
+    src = np.full((m, 4), -1, np.int64)
+    src[:, 0] = rng.integers(0, 400, m)  # shared sources: the cannot-link rule bites
+    for u in range(R, m):
+        k = int(rng.integers(1, 5))
+        src[u, :k] = rng.choice(400, k, replace=False)
+    query = np.arange(m) >= R + A
+    reach2 = kernels.reach2(F, P.gate_chi2)
+    return F, role, src, query, reach2, R
+
+
+def _one_sweep(F, role, src, query, reach2, budget):  # type: ignore[no-untyped-def]
+    caps = np.full(2, 10**6, np.int64)  # room for every pair
+    i, j, d, _, ok = kernels.sweep(F, role, src, query, 0, P.gate_chi2, P.arrival_slack_s,
+                                   P.array_span_m, reach2, P.link_scale_m, P.link_scale_s,
+                                   P.pair_radius, budget, caps,
+                                   np.argsort(F[:, kernels.F_TLO], kind="stable"))
+    return i, j, d, ok
+
+
+def _ahead(F, role, src, query, reach2, R, budget):  # type: ignore[no-untyped-def]
+    a = report_pairs.start(F[:R], role[:R], src[:R, :1], reach2[:R], P.gate_chi2,
+                           P.arrival_slack_s, P.array_span_m, P.link_scale_m, P.link_scale_s,
+                           P.pair_radius, budget + 1_000)
+    return report_pairs.finish(a, F, role, src, query, reach2, P.gate_chi2, P.arrival_slack_s,
+                               P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
+                               budget)
+
+
+def _sorted(i, j, d):  # type: ignore[no-untyped-def]
+    o = np.lexsort((j, i))
+    return i[o], j[o], d[o]
+
+
+def test_the_pairs_swept_ahead_are_the_one_sweeps():
+    for seed in (1, 2, 3):
+        F, role, src, query, reach2, R = _units(seed)
+        want = _one_sweep(F, role, src, query, reach2, 10**9)
+        got = _ahead(F, role, src, query, reach2, R, 10**9)
+        assert want[3] and got[3]
+        assert len(want[0]) > 2_000
+        w, g = _sorted(*want[:3]), _sorted(*got[:3])
+        # arrival units paired with reports, both ways round in window start
+        cross = (w[0] < R) & (w[1] >= R)
+        assert cross.sum() > 200
+        for a, b in zip(w, g, strict=True):
+            assert np.array_equal(a, b)  # distances bit for bit: the gate called alike
+
+
+def test_the_budget_is_judged_alike():
+    F, role, src, query, reach2, R = _units(4)
+    lo, hi = 0, 10**7  # the fewest gated pairs the one sweep allows: it gates exactly that many
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if _one_sweep(F, role, src, query, reach2, mid)[3] else (mid + 1, hi)
+    for budget in (lo - 1, lo, lo + 1):
+        assert _ahead(F, role, src, query, reach2, R, budget)[3] == (budget >= lo)
+
+
+def _batch(seed: int):  # type: ignore[no-untyped-def]
+    """Bearing reports and arrays' arrivals of events crowded into 50 km and two hours."""
+    rng = np.random.default_rng(seed)
+    r = Reports()
+    arrays = [[offset(37.0 + 0.15 * a, 48.15, 90.0 * s, 1_500.0) for s in range(4)]
+              for a in range(5)]
+    for e in range(350):
+        target = (37.0 + rng.uniform(0, 0.6), 48.0 + rng.uniform(0, 0.3))
+        t = rng.uniform(0, 7_200)
+        kind = str(rng.choice(["outgoing", "impact", "undetermined"], p=[0.45, 0.45, 0.1]))
+        for k, post in enumerate(posts_around(target, int(rng.integers(1, 5)), rng)):
+            bearing_report(r, e, post, target, t + rng.uniform(0, 90), 3.0, rng,
+                           source=f"e{e}m{k}", band=(2_000, 10_000), explosion_type=kind)
+        if rng.random() < 0.4:  # two to four sensors of an array heard it
+            a = int(rng.integers(0, len(arrays)))
+            for s in rng.choice(4, int(rng.integers(2, 5)), replace=False):
+                arrival_report(r, e, arrays[a][s], target, t, 0.01, rng, source=f"a{a}s{s}")
+    return r.batch()
+
+
+def test_group_gives_the_same_labels_ahead_or_not():
+    threads = numba.get_num_threads()
+    try:
+        for seed in (5, 6):
+            b = _batch(seed)
+            want = group(b, P, ahead=False)
+            assert len(np.unique(want)) < 0.8 * len(b)
+            for n in {1, threads}:
+                numba.set_num_threads(n)
+                assert np.array_equal(group(b, P, ahead=True), want)
+    finally:
+        numba.set_num_threads(threads)
