@@ -271,8 +271,13 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
                                    p.pair_radius, 64 * (len(rrows) + len(arows)) + 1_000_000)
     else:
         early = None
-    with report_pairs.one_thread_less(early):
-        alab, aunits, fixed = _arrival_units(b, cd, p, arows)
+    try:
+        with report_pairs.one_thread_less(early):
+            alab, aunits, fixed = _arrival_units(b, cd, p, arows)
+    except BaseException:
+        if early is not None:  # no sweep left running behind an error
+            early.thread.join()
+        raise
     fx_ids = np.flatnonzero(fixed)
     U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
     # vague arrival groups join the one group they fit, if exactly one: they are queries
