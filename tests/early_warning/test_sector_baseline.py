@@ -8,6 +8,7 @@ import numpy as np
 from truceline.core.alarm_model import nb_draw
 from truceline.core.alarm_sector import chart_dispersion, design_sector, detect_sector
 from truceline.core.early_warning import Series
+from truceline.simulation.alarms import SectorModel, evaluate_procedure
 
 # (category, rate at full coverage, NB size) as fitted at scale 1 on the pooled models
 # (bench/results/alarms_models_scale1.json): the quiet sector and an ordinary one
@@ -87,3 +88,15 @@ def test_growth_is_decided_on_the_days_up_to_it() -> None:
     # fewer days than the next step needs: not ready, nothing watched yet
     early = design_sector([y[:30] for y in ys], c[:30], pools, available=30)
     assert not early.ready and early.baseline_days == 35
+
+
+def test_the_evaluator_scores_one_sector_on_a_full_runs_draws() -> None:
+    """``only``: a paired rerun of the sectors a change touches gives their full-run figures."""
+    cov = tuple(np.linspace(0.55, 0.65, 28).tolist())
+    sectors = [SectorModel("quiet", QUIET, cov), SectorModel("kharkiv", KHARKIV, cov)]
+    kw = {"reps": 1, "seed": 3, "watch_days": 120, "methods": ("sector",), "horizon": 15}
+    full = evaluate_procedure(sectors, **kw)["sector"]
+    alone = evaluate_procedure(sectors, only=("quiet",), **kw)["sector"]
+    assert set(alone) == {"quiet"}
+    assert alone["quiet"] == full["quiet"]
+    assert full["kharkiv"]["baseline"] == [28]

@@ -176,6 +176,7 @@ def evaluate_procedure(
     methods: Sequence[str] = ("calibrated", "plain"),
     lead: tuple[int, int] = (0, 14),
     horizon: int = 60,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The whole procedure on simulated count series, ``reps`` times: per sector, a baseline
     drawn from its in-control model (each series independently, NB), the dispersion pooled
@@ -201,16 +202,20 @@ def evaluate_procedure(
     ``joint`` (one chart per sector over the sum of its series' llrs,
     :func:`~truceline.core.alarm_bound.joint_calibrated_threshold`).
 
+    ``only``: score these sectors alone (every sector's draws are made all the same, so their
+    figures equal a full run's: a paired rerun of the sectors a change touches).
+
     Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
     intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
     day across replicates.
     """
     rng = np.random.default_rng(seed)
     names = [s.name for s in sectors]
+    scored = [n for n in names if only is None or n in only]
     out: dict[str, Any] = {
         m: {
             n: {"false": [], "expected": [], "days": 0, **{k: [] for k in ESCALATIONS}}
-            for n in names
+            for n in scored
         }
         for m in methods
     }
@@ -263,7 +268,7 @@ def evaluate_procedure(
                     [nb_draw(rng, rate * f * c, size) for _, rate, size, _ in drawn[n]],
                 )
         for m in methods:
-            for n in names:
+            for n in scored:
                 rec = out[m][n]
                 series = drawn[n]
                 charts: list[tuple[Baseline, float]] = []
