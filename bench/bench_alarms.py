@@ -313,7 +313,8 @@ def sim_markdown(ev: dict[str, Any]) -> str:
             "sector",
             "one NB-CUSUM per sector without all fire, dispersions shrunk and floored at the "
             "own, posterior threshold (the service since 2026-12-03; since 2026-12-05 a calm "
-            "series' dispersion error the posterior of the pool's and its own)",
+            "series' dispersion error the posterior of the pool's and its own, and a thin "
+            "sector's baseline grows to at most 56 days: the json's baseline_days)",
         ),
         ("calibrated", "NB-CUSUM per series, pooled dispersion, calibrated threshold (main)"),
         ("plain", "NB-CUSUM, plain threshold of the estimates"),
