@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from truceline.core.alarm_sector import chart_dispersion, detect_sector
+from truceline.core.alarm_sector import design_sector, detect_sector
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import period_end
 from truceline.core.early_warning import (
@@ -196,9 +196,7 @@ def daily_series(
         kept = [
             c
             for (s2, c) in counts
-            if s2 == sec
-            and c not in (INCIDENTS, ALL, OTHER)
-            and _daily(counts[(s2, c)], baseline)
+            if s2 == sec and c not in (INCIDENTS, ALL, OTHER) and _daily(counts[(s2, c)], baseline)
         ]
         rest = other_fire(total, [counts[(sec, c)] for c in kept], baseline)
         if rest is not None:
@@ -276,18 +274,34 @@ def escalation_alarms(
     rep.dispersion = {k: round(v, 4) for k, v in sorted(pooled.items())}
     for group in by_sector.values():
         try:
-            disp = [
-                chart_dispersion(
-                    s.counts[:baseline_days], s.coverage[:baseline_days], by_category[s.category]
-                )
-                for s in group
-            ]
-            bases, h, alarms = detect_sector(
-                group,
-                dispersions=[d for d, _ in disp],
-                dispersion_ses=[se for _, se in disp],
+            # a thin sector's baseline grows until its own evidence supports the requirement
+            design = design_sector(
+                [s.counts for s in group],
+                group[0].coverage,
+                [by_category[s.category] for s in group],
+                available=len(days),
                 arl0=arl0,
                 baseline_days=baseline_days,
+                categories=[s.category for s in group],
+            )
+            if not design.ready:
+                rep.series += [
+                    {
+                        "sector": s.sector,
+                        "category": s.category,
+                        "skipped": f"the baseline grows to {design.baseline_days} days: "
+                        "its counts are too thin to show a doubling in time on fewer",
+                    }
+                    for s in group
+                ]
+                continue
+            bases, h, alarms = detect_sector(
+                group,
+                dispersions=design.dispersions,
+                dispersion_ses=design.dispersion_ses,
+                arl0=arl0,
+                baseline_days=design.baseline_days,
+                h=design.h,
             )
         except ValidationError as exc:  # e.g. a sector the mission never observed
             rep.series += [
@@ -302,9 +316,10 @@ def escalation_alarms(
                 "dispersion": round(d, 4),
                 "threshold": round(h, 4),
                 "arl0_days": arl0,
+                "baseline_days": design.baseline_days,
                 "alarms": sum(1 for a in alarms if a.category == s.category),
             }
-            for s, base, (d, _) in zip(group, bases, disp, strict=True)
+            for s, base, d in zip(group, bases, design.dispersions, strict=True)
         ]
         rep.alarms += [a for a in alarms if since is None or a.day >= since.isoformat()]
     rep.alarms.sort(key=lambda a: (a.day, a.sector, _category_order(a.category)))

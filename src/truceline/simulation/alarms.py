@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.alarm_bound import joint_arl, joint_calibrated_threshold
-from truceline.core.alarm_sector import chart_dispersion
+from truceline.core.alarm_sector import LONGEST_BASELINE_DAYS, chart_dispersion, design_sector
 from truceline.core.alarm_threshold import BOOT_STATES
 from truceline.core.early_warning import (
     ARL0_DAYS,
@@ -176,6 +176,7 @@ def evaluate_procedure(
     methods: Sequence[str] = ("calibrated", "plain"),
     lead: tuple[int, int] = (0, 14),
     horizon: int = 60,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The whole procedure on simulated count series, ``reps`` times: per sector, a baseline
     drawn from its in-control model (each series independently, NB), the dispersion pooled
@@ -201,26 +202,42 @@ def evaluate_procedure(
     ``joint`` (one chart per sector over the sum of its series' llrs,
     :func:`~truceline.core.alarm_bound.joint_calibrated_threshold`).
 
+    ``only``: score these sectors alone (every sector's draws are made all the same, so their
+    figures equal a full run's: a paired rerun of the sectors a change touches).
+
     Returns per method and sector the raw figures (:func:`summarise` turns them into rates,
     intervals and medians). Memory is bounded by one replicate's series: nothing is kept per
     day across replicates.
     """
     rng = np.random.default_rng(seed)
     names = [s.name for s in sectors]
+    scored = [n for n in names if only is None or n in only]
     out: dict[str, Any] = {
         m: {
             n: {"false": [], "expected": [], "days": 0, **{k: [] for k in ESCALATIONS}}
-            for n in names
+            for n in scored
         }
         for m in methods
     }
-    for _ in range(reps):
+    for rep in range(reps):
         cov = {s.name: np.asarray(s.coverage, float) for s in sectors}
         base_c = {n: rng.choice(cov[n], baseline_days) for n in names}
         drawn = {
             s.name: [
                 (cat, rate, size, nb_draw(rng, rate * base_c[s.name], size))
                 for cat, rate, size in s.series
+            ]
+            for s in sectors
+        }
+        # the days a growing baseline (``sector``, :func:`design_sector`) may add, from their
+        # own stream: every other draw is the same as without them
+        ext = np.random.default_rng([seed, rep, 1])
+        more = max(LONGEST_BASELINE_DAYS - baseline_days, 0)
+        grown_c = {n: np.concatenate([base_c[n], ext.choice(cov[n], more)]) for n in names}
+        grown = {
+            s.name: [
+                np.concatenate([y, nb_draw(ext, rate * grown_c[s.name][baseline_days:], size)])
+                for _, rate, size, y in drawn[s.name]
             ]
             for s in sectors
         }
@@ -251,7 +268,7 @@ def evaluate_procedure(
                     [nb_draw(rng, rate * f * c, size) for _, rate, size, _ in drawn[n]],
                 )
         for m in methods:
-            for n in names:
+            for n in scored:
                 rec = out[m][n]
                 series = drawn[n]
                 charts: list[tuple[Baseline, float]] = []
@@ -279,7 +296,25 @@ def evaluate_procedure(
                     h = _thresholds(m, b, arl0 * len(series), d, se)
                     charts.append((b, h))
                     expected += 1.0 / arl_markov(b, h, truth=truth, states=BOOT_STATES)
-                if m in JOINT:
+                if m == "sector":  # the service's: the baseline grows while the sector is thin
+                    kept = [i for i, t in enumerate(series) if t[0] != SUMMED]
+                    sd = design_sector(
+                        [grown[n][i] for i in kept],
+                        grown_c[n],
+                        [pool[series[i][0]] for i in kept],
+                        available=len(grown_c[n]) + 1,
+                        arl0=arl0,
+                        baseline_days=baseline_days,
+                        seed=0,
+                    )
+                    truths = [
+                        Baseline(series[i][1], series[i][2], b.days, b.coverage)
+                        for i, b in zip(kept, sd.bases, strict=True)
+                    ]
+                    expected = 1.0 / joint_arl(list(sd.bases), truths, sd.h)
+                    rec.setdefault("baseline", []).append(sd.baseline_days)
+                    charts = [(b, sd.h) for b in sd.bases]
+                elif m in JOINT:
                     designs = [j[0] for j in joint]
                     h = joint_calibrated_threshold(
                         designs,
@@ -338,6 +373,11 @@ def summarise(raw: dict[str, Any], *, per_days: float = ARL0_DAYS) -> dict[str, 
             }
             for kind in ESCALATIONS:
                 rows[n][kind] = _delays(rec[kind])
+            if rec.get("baseline"):  # a growing baseline's lengths (days: replicates)
+                lengths = np.asarray(rec["baseline"])
+                rows[n]["baseline_days"] = {
+                    str(v): int((lengths == v).sum()) for v in np.unique(lengths)
+                }
         days = next(iter(by_sector.values()))["days"] * len(by_sector)
         everything = {
             k: _delays([d for rec in by_sector.values() for d in rec[k]]) for k in ESCALATIONS
