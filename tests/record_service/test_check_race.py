@@ -11,7 +11,6 @@ from typing import Any
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
-from truceline.core.observations import Observation
 from truceline.services import disputes, record, verify
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
@@ -36,9 +35,9 @@ class WhileReading:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def observation_pages(self, size: int = 20_000, upto: int | None = None
-                          ) -> Iterator[list[Observation]]:
-        pages = self._store.observation_pages(size, upto=upto)
+    def record_pages(self, size: int = 20_000, upto: int | None = None
+                     ) -> Iterator[list[tuple[str, str, str]]]:
+        pages = self._store.record_pages(size, upto=upto)
         yield next(pages)
         other = SQLiteStore(self._path)
         self._act(other)

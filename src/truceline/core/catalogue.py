@@ -129,3 +129,15 @@ def lookup_system(name: str) -> WeaponSystem | None:
         if alias in words or key.startswith(alias + " "):
             return system
     return None
+
+
+def resolve_weapon(weapon_class: WeaponClass | None, calibre_mm: float | None,
+                   system: str | None) -> tuple[WeaponClass | None, float | None]:
+    """Weapon class and calibre, filled in from the named system when not given (one rule
+    for an observation object and for a check's columns read from its record)."""
+    if system and (weapon_class is None or calibre_mm is None):
+        known = lookup_system(system)
+        if known is not None:
+            weapon_class = weapon_class or known.weapon_class
+            calibre_mm = calibre_mm if calibre_mm is not None else known.calibre_mm
+    return weapon_class, calibre_mm

@@ -22,7 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import SchemaValidator
 
 from truceline.core.alliances import StatusAct
-from truceline.core.catalogue import lookup_system
+from truceline.core.catalogue import resolve_weapon
 from truceline.core.taxonomy import (
     AGGREGATE_CATEGORIES,
     AssetStatus,
@@ -316,13 +316,7 @@ class Observation(BaseModel):
     # -- derived values ----------------------------------------------------------------------
     def resolved_weapon(self) -> tuple[WeaponClass | None, float | None]:
         """Weapon class and calibre, filled in from the named system when not given."""
-        wc, cal = self.weapon_class, self.calibre_mm
-        if self.system and (wc is None or cal is None):
-            known = lookup_system(self.system)
-            if known is not None:
-                wc = wc or known.weapon_class
-                cal = cal if cal is not None else known.calibre_mm
-        return wc, cal
+        return resolve_weapon(self.weapon_class, self.calibre_mm, self.system)
 
     @property
     def has_location(self) -> bool:
@@ -405,6 +399,14 @@ def _types_only(schema: Any) -> Any:
     if isinstance(schema, list):
         return [_types_only(v) for v in schema]
     return schema
+
+
+def stored_fields(names: Iterable[str]) -> dict[str, Any]:
+    """The core schemas of the fields ``names`` as :func:`stored_observation` checks them
+    (types, bounds, defaults; not the model's Python rules): a reader of a few fields of many
+    stored records (a check's fire columns, :mod:`truceline.services.fire_columns`)."""
+    fields = _types_only(Observation.__pydantic_core_schema__)["schema"]["fields"]
+    return {k: fields[k]["schema"] for k in names}
 
 
 @cache

@@ -26,6 +26,7 @@ import json
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +36,7 @@ from truceline.core.fusion.day_state import day_of_us, day_start_us
 from truceline.core.observations import from_micros, micros
 from truceline.core.taxonomy import CountUnit, Kind
 from truceline.services.check_read import CheckInput, check_input, read_by_id
+from truceline.services.fire_columns import objects_page, texts_page
 from truceline.services.ports import Store
 
 __all__ = ["UNREADABLE", "DayReports", "decode_all", "first_touched", "split_days",
@@ -140,12 +142,13 @@ def window_input(store: Store, upto: int, first: int, halo_s: float,
     others = sorted((o for k in Kind if k is not Kind.FIRE
                      for p in store.observation_pages(page, upto=upto, kind=k.value) for o in p),
                     key=lambda o: (micros(o.time), o.id))
-    fire = store.observation_pages(page, upto=upto, start=from_micros(start_us),
-                                   kind=Kind.FIRE.value)
+    fire = map(texts_page, store.record_pages(page, upto=upto, start=from_micros(start_us),
+                                              kind=Kind.FIRE.value))
     before = [_cut(r, start_us) for r in kept.values()]
     dropped = {i for r in kept.values() for i in r.dropped}
     edits = {i for r in kept.values() for i in r.edits}
-    inp = check_input([others, *fire], lambda ids: read_by_id(store, ids), dropped, edits)
+    inp = check_input(chain([objects_page(others)], fire), lambda ids: read_by_id(store, ids),
+                      dropped, edits)
     inp.read = upto
     # the kept days' reports before the window, as if read with it
     facts = inp.reported.facts

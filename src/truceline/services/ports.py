@@ -140,6 +140,12 @@ class Store(Protocol):
         observation entries, whatever is ingested while the pages are read); with
         ``start``, ``kind``: only those at or after it, of that kind."""
 
+    def record_pages(self, size: int = 20_000, upto: int | None = None,
+                     start: datetime | None = None, kind: str | None = None
+                     ) -> Iterator[list[tuple[str, str, str]]]:
+        """:meth:`observation_pages` as stored, unvalidated: each one's (id, kind, record
+        text), for a reader that makes columns of them (a check's fire reports)."""
+
     def observations_after(self, after: int, upto: int) -> list[Observation]:
         """The observations stored after the first ``after`` and among the first ``upto``
         (what a check that read ``after`` has not read), in the order stored."""

@@ -264,22 +264,28 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
     def observation_pages(self, size: int = 20_000, upto: int | None = None,
                           start: datetime | None = None, kind: str | None = None
                           ) -> Iterator[list[Observation]]:
-        """Every observation in (time, id) order, ``size`` at a time: one indexed range read
-        per page from where the last one ended, so that a reader of the whole store holds
-        one page of records, not all of them. ``upto``: only rows with ``seq <= upto``
-        (appends number them 1, 2, ... under the write lock, in the log's order); ``start``,
-        ``kind``: only those at or after it, of that kind (the (kind, time) index)."""
+        for rows in self.record_pages(size, upto, start, kind):
+            yield [Observation.model_validate_json(r[2]) for r in rows]
+
+    def record_pages(self, size: int = 20_000, upto: int | None = None,
+                     start: datetime | None = None, kind: str | None = None
+                     ) -> Iterator[list[tuple[str, str, str]]]:
+        """Every observation's (id, kind, record) in (time, id) order, ``size`` at a time:
+        one indexed range read per page from where the last one ended, so that a reader of
+        the whole store holds one page of records, not all of them. ``upto``: only rows with
+        ``seq <= upto`` (appends number them 1, 2, ... under the write lock, in the log's
+        order); ``start``, ``kind``: only those at or after it, of that kind."""
         after = (time_text(start), "") if start is not None else ("", "")  # never ""
         cap = 2**62 if upto is None else int(upto)
         which, head = ("kind = ? AND ", (kind,)) if kind is not None else ("", ())
         while True:
-            rows = self._all(f"SELECT time, id, record FROM observations WHERE {which}seq <= ? "
-                             "AND time >= ? AND (time > ? OR id > ?) ORDER BY time, id LIMIT "
-                             f"{int(size)}", (*head, cap, after[0], after[0], after[1]))
+            rows = self._all(f"SELECT time, id, kind, record FROM observations WHERE {which}"
+                             "seq <= ? AND time >= ? AND (time > ? OR id > ?) ORDER BY time, "
+                             f"id LIMIT {int(size)}", (*head, cap, after[0], after[0], after[1]))
             if not rows:
                 return
             after = (rows[-1][0], rows[-1][1])
-            yield [Observation.model_validate_json(r[2]) for r in rows]
+            yield [(str(i), str(k), str(r)) for _, i, k, r in rows]
 
     def observations_after(self, after: int, upto: int) -> list[Observation]:
         """The observations stored after the first ``after`` and among the first ``upto``
