@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from truceline.core.counting import ReportFacts
 from truceline.core.evidence import Reported
 from truceline.core.fusion import join_columns
-from truceline.core.observations import Observation, from_micros
+from truceline.core.observations import Observation, from_micros, stored_observation
 from truceline.core.resubmissions import duplicates, possible_copies, superseded
 from truceline.services.fire_columns import PageRead, objects_page, texts_page
 from truceline.services.ports import Store
@@ -170,6 +170,7 @@ def list_input(observations: Sequence[Observation]) -> CheckInput:
 
 
 def read_by_id(store: Store, ids: Sequence[str]) -> list[Observation]:
-    """The stored observations of ``ids``, in that order (absent ones left out)."""
+    """The stored observations of ``ids``, in that order (absent ones left out), as stored
+    (validated when appended: :func:`~truceline.core.observations.stored_observation`)."""
     recs = store.stored_records(list(ids))
-    return [Observation.model_validate_json(recs[i]) for i in ids if i in recs]
+    return [stored_observation(recs[i]) for i in ids if i in recs]

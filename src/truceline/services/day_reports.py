@@ -140,8 +140,8 @@ def window_input(store: Store, upto: int, first: int, halo_s: float,
     read whole (a few per cent of the rows)."""
     start_us = int(day_start_us(first)) - int(2 * halo_s * 1e6)
     others = sorted((o for k in Kind if k is not Kind.FIRE
-                     for p in store.observation_pages(page, upto=upto, kind=k.value) for o in p),
-                    key=lambda o: (micros(o.time), o.id))
+                     for p in store.record_pages(page, upto=upto, kind=k.value)
+                     for o in texts_page(p).others), key=lambda o: (micros(o.time), o.id))
     fire = map(texts_page, store.record_pages(page, upto=upto, start=from_micros(start_us),
                                               kind=Kind.FIRE.value))
     before = [_cut(r, start_us) for r in kept.values()]

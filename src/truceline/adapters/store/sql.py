@@ -290,7 +290,7 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
     def observations_after(self, after: int, upto: int) -> list[Observation]:
         """The observations stored after the first ``after`` and among the first ``upto``
         (what a check that read ``after`` has not read), in the order stored."""
-        return [Observation.model_validate_json(r[0]) for r in self._all(
+        return [stored_observation(r[0]) for r in self._all(
             "SELECT record FROM observations WHERE seq > ? AND seq <= ? ORDER BY seq",
             (int(after), int(upto)))]
 
