@@ -34,9 +34,15 @@ def _day() -> list[dict[str, Any]]:
     class, a dataset's coded event, a located report with its uncertainty, other time
     precisions, an end time, a time given with an offset and microseconds, weather."""
     ag, doc = load_agreement_file("march2025")
-    scn = Scenario(ag, context_for_doc(doc).geometry, days=1, seed=3, scale=0.2,
-                   params=scenario_params("all_conditions"),
-                   start=ag.entry_into_force_at + timedelta(days=3))
+    scn = Scenario(
+        ag,
+        context_for_doc(doc).geometry,
+        days=1,
+        seed=3,
+        scale=0.2,
+        params=scenario_params("all_conditions"),
+        start=ag.entry_into_force_at + timedelta(days=3),
+    )
     rows = [dict(r) for day in scn for r in day.observations]
     fire = [r for r in rows if r["kind"] == "fire"]
     assert any(r.get("arrival_time") for r in fire)
@@ -46,13 +52,35 @@ def _day() -> list[dict[str, Any]]:
         {**fire[1], "id": fire[1]["id"] + "-v2", "supersedes": fire[1]["id"]},
         {**base, "id": "x-system", "weapon_class": None, "system": "BM-21 Grad"},
         {**base, "id": "x-system-known", "weapon_class": "mortar", "system": "BM-21 Grad"},
-        {**base, "id": "x-event", "dataset": "ucdp-ged", "count_unit": "event", "count": 3,
-         "location_precision": "2", "lon": 37.9, "lat": 48.5, "location_uncertainty_m": 2500},
-        {**base, "id": "x-hour", "time_precision": "hour", "explosion_type": None,
-         "fire_type": "burst_or_shot", "end_time": "2025-03-23T23:30:00+00:00"},
-        {**base, "id": "x-offset", "time": "2025-03-23T14:05:00.123456+02:00",
-         "time_precision": "second", "temperature_c": -3.5, "wind_u_ms": 2, "wind_v_ms": -1.25,
-         "source_type": "sensor"},
+        {
+            **base,
+            "id": "x-event",
+            "dataset": "ucdp-ged",
+            "count_unit": "event",
+            "count": 3,
+            "location_precision": "2",
+            "lon": 37.9,
+            "lat": 48.5,
+            "location_uncertainty_m": 2500,
+        },
+        {
+            **base,
+            "id": "x-hour",
+            "time_precision": "hour",
+            "explosion_type": None,
+            "fire_type": "burst_or_shot",
+            "end_time": "2025-03-23T23:30:00+00:00",
+        },
+        {
+            **base,
+            "id": "x-offset",
+            "time": "2025-03-23T14:05:00.123456+02:00",
+            "time_precision": "second",
+            "temperature_c": -3.5,
+            "wind_u_ms": 2,
+            "wind_v_ms": -1.25,
+            "source_type": "sensor",
+        },
     ]
     return rows + [{k: v for k, v in r.items() if v is not None} for r in made]
 
@@ -89,8 +117,7 @@ def test_texts_read_as_columns_are_the_objects_columns(store: Store) -> None:
     made = {r[0] for r in rows} & {"x-system", "x-event", "x-hour", "x-offset"}
     assert len(made) == 4
     for page in pages:
-        _same(texts_page(page), objects_page([Observation.model_validate_json(r[2])
-                                              for r in page]))
+        _same(texts_page(page), objects_page([Observation.model_validate_json(r[2]) for r in page]))
     whole = texts_page(rows)
     assert whole.edits and whole.others and len(set(whole.fire["weapon_class"].tolist())) > 2
     at = {str(i): k for k, i in enumerate(whole.fire["id"])}
@@ -109,8 +136,10 @@ def test_an_unreadable_stored_fire_report_is_an_error_naming_it(store: Store) ->
     victim = next(r for r in _day() if r["kind"] == "fire")["id"]
     text = store.stored_records([victim])[victim]
     bad = json.dumps({**json.loads(text), "count": "many"}, sort_keys=True)
-    store._execute("UPDATE observations SET record = ? WHERE id = ?",  # type: ignore[attr-defined]
-                   (bad, victim))
+    store._execute(
+        "UPDATE observations SET record = ? WHERE id = ?",  # type: ignore[attr-defined]
+        (bad, victim),
+    )
     with pytest.raises(StoreError) as err:
         store_input(store, page=50)
     assert err.value.details["id"] == victim and err.value.field == "record"
