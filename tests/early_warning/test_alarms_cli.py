@@ -17,8 +17,9 @@ def run(*args: str):
 
 
 def test_the_doubled_sector_alarms_and_no_other(mission: Mission) -> None:
-    res = run("alarms", "--db", str(mission.db), "--baseline-days", str(BASELINE),
-              "--format", "json")
+    res = run(
+        "alarms", "--db", str(mission.db), "--baseline-days", str(BASELINE), "--format", "json"
+    )
     assert res.exit_code == 0, res.output
     body = json.loads(res.output)
     assert body["first_day"] == "2025-03-21" and body["baseline_days"] == BASELINE
@@ -56,3 +57,41 @@ def test_too_short_a_record_says_so_and_bad_input_names_the_option(mission: Miss
     assert res.exit_code == 2 and "--baseline-days" in res.output
     res = run("alarms", "--db", str(mission.db), "--since", "April")
     assert res.exit_code == 2 and "--since" in res.output
+
+
+def test_no_alarm_is_not_said_when_no_sector_is_watched_yet() -> None:
+    # a thin sector's baseline grows up to 56 days (design_sector): while every sector still
+    # learns, no chart ran, and "no alarm" would read as a quiet line; said as not watched
+    from truceline.adapters.cli.alarms import render_text
+
+    learning = {
+        "sector": "s1",
+        "category": "fire incidents",
+        "skipped": "the baseline grows to 35 days: its counts are too thin to show "
+        "a doubling in time on fewer",
+    }
+    body = {
+        "agreement": "a",
+        "first_day": "2025-03-21",
+        "last_day": "2025-04-20",
+        "baseline_days": 28,
+        "arl0_days_per_sector": 450.0,
+        "reason": None,
+        "dispersion": {},
+        "series": [learning],
+        "alarms": [],
+    }
+    text = render_text(body)
+    assert "no alarm\n" not in text
+    assert "not watched: s1, fire incidents: the baseline grows to 35 days" in text
+    assert "no sector is watched yet" in text
+    watched = {
+        "sector": "s2",
+        "category": "fire incidents",
+        "dispersion": 1.2,
+        "threshold": 4.1,
+        "arl0_days": 450.0,
+        "baseline_days": 28,
+        "alarms": 0,
+    }
+    assert render_text({**body, "series": [learning, watched]}).endswith("no alarm\n")

@@ -130,3 +130,58 @@ def test_an_amendment_during_a_check_or_before_a_ruling_replays_under_the_versio
     assert not any(f.provision_id == "M25-non-accession" for f in store.findings())
     res = _replay(store)
     assert res.identical, res.differences
+
+
+class WhileWindowReading:
+    """The store an incremental check runs on, as another process (``act``, its own
+    connection to the same file) writes after the check has read its first page of any kind
+    (the incremental check reads a window of pages by kind and time)."""
+
+    def __init__(self, store: SQLiteStore, path: Path, act: Callable[[SQLiteStore], Any]
+                 ) -> None:
+        self._store, self._path, self._act = store, path, act
+        self.acted = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def observation_pages(self, *args: Any, **kw: Any) -> Iterator[list[Observation]]:
+        for page in self._store.observation_pages(*args, **kw):
+            yield page
+            if not self.acted:
+                self.acted = True
+                other = SQLiteStore(self._path)
+                self._act(other)
+                other.close()
+
+
+def test_a_check_that_another_check_overtook_checks_again_rather_than_fail(
+        tmp_path: Path) -> None:
+    # two plain checks at once (an analyst's POST /check and a scheduled `truceline check`):
+    # since the plain check is incremental (session 21), the one that committed second
+    # found the incidents the first had just stored "already stored" (ConflictError) and
+    # failed; now it sees that another check stored its results meanwhile and checks again
+    path = tmp_path / "a.db"
+    store = new_store(path)
+    rows = sorted(sample_rows(), key=lambda r: (r["time"], r["id"]))
+    fire = [r for r in rows if r["kind"] == "fire"]
+    third = len(fire) // 3
+    late = {r["id"] for r in fire[third:]}
+    later = {r["id"] for r in fire[2 * third:]}
+    ingest(store, list(enumerate([r for r in rows if r["id"] not in late], 1)))
+    assert run_check(store).complete
+    ingest(store, list(enumerate([r for r in rows if r["id"] in late - later], 1)))
+
+    def overtake(other: SQLiteStore) -> None:
+        ingest(other, list(enumerate([r for r in rows if r["id"] in later], 1)))
+        run_check(other)
+
+    racing = WhileWindowReading(store, path, overtake)
+    run_check(racing)  # type: ignore[arg-type]
+    assert racing.acted
+    once = new_store(tmp_path / "once.db")
+    ingest(once, list(enumerate(rows, 1)))
+    run_check(once)
+    for table in ("incidents", "findings"):
+        assert sorted((r["id"], r["record"]) for r in store.table_rows(table)) == sorted(
+            (r["id"], r["record"]) for r in once.table_rows(table)), table

@@ -125,7 +125,15 @@ def test_a_check_and_notify_write_what_the_plain_functions_make(store: Store) ->
     fid, text = next(iter(_rows(store, "findings").items()))
     older = json.dumps({**json.loads(text), "coverage": None}, sort_keys=True)
     store._execute("UPDATE findings SET record = ? WHERE id = ?", (older, fid))  # type: ignore[attr-defined]
-    assert _check_and_compare(store) == []
+    # the plain check is incremental (session 21): with nothing new it judges no incident
+    # again, and a kept day's finding stays as stored, its row's text too; nothing appended
+    start = store.entry_count()
+    res = run_check(store)
+    assert not res.complete and res.judged == 0 and res.new_entries == 0
+    assert _opened(store, start) == [] and _rows(store, "findings")[fid] == older
+    (read,) = [f for f in store.findings() if f.id == fid]
+    assert json_text(read.to_record()) == text  # the same finding
+    store._execute("UPDATE findings SET record = ? WHERE id = ?", (text, fid))  # type: ignore[attr-defined]
     # more reports: changed and new findings, and the withdrawal of those now gone
     rows = [fire_row("w-fire-2", "smm-post-2", 38.0005, 37.95), *synthetic(60)]
     ingest(store, list(enumerate(rows, 1)), clock=lambda: T0)

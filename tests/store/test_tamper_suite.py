@@ -108,6 +108,19 @@ UNCHECKED.update({
        for e in ("change", "null", "json", "delete")},
 })
 
+#: What the incremental check's rules kept (meta ``check_rules``: per UTC day and ceasefire
+#: provision the tally its summaries read, the ids of each day's findings and of the others),
+#: written by every plain check since the rules judge only the days fused again (issue 21,
+#: services/check_rules.py): a cache of derivations beside ``fusion_days``, not tamper-evident
+#: either. An edit moves only what a later incremental check gives (a summary, or which
+#: stored findings it compares and withdraws), which that check commits anew and a replay
+#: from the observations contradicts; damaged or made otherwise, every incident is judged.
+_CHECK_RULES = ("the incremental check's kept tallies and finding ids: a cache no reader "
+                "serves; an edit moves only what a later check derives, which a replay "
+                "contradicts (services/check_rules.py)")
+UNCHECKED.update({("meta", "check_rules", e): _CHECK_RULES
+                  for e in ("change", "null", "json", "delete")})
+
 
 def build(store: Store) -> None:
     """The store every case starts from (see the module docstring)."""

@@ -215,8 +215,11 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     ctx = load_context(store, version=version)
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
     if per_day(fp := params or FusionParams()) and ctx.geometry is not None:
+        checked = store.get_meta(CHECKED_META)  # before the kept states are read
         inp, kept = days_input(store, ctx, fp)
-        return _check_days(store, ctx, inp, upheld, fp, version, kept)
+        res = _check_days(store, ctx, inp, upheld, fp, version, kept, checked)
+        # None: another check stored its results meanwhile; this one's kept states are stale
+        return res if res is not None else run_check(store, params)
     inp = store_input(store)
     give_back()  # the pages read, their text and columns
     read = inp.read
@@ -239,10 +242,15 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
 
 def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
                 upheld: Mapping[str, dict[str, Any]], params: FusionParams,
-                version: int | None, kept: dict[int, DayState]) -> CheckResult:
+                version: int | None, kept: dict[int, DayState], checked: str | None
+                ) -> CheckResult | None:
     """:func:`run_check` fusing only the days new reports touch
     (:func:`~truceline.services.check_days.fuse_days`) and judging only their incidents
-    where the last check's rules are kept (:mod:`~truceline.services.check_rules`)."""
+    where the last check's rules are kept (:mod:`~truceline.services.check_rules`).
+    ``checked``: meta ``checked_observations`` before ``kept`` was read. None (nothing
+    written): another check committed since then (two plain checks at once, a POST /check
+    and a scheduled one): what this one derived is relative to states no longer kept, and
+    its writes would meet the other's incidents as "already stored"."""
     read = inp.read
     made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
     rules = kept_rules(store, made, store.get_meta(CHECKED_META)) if kept else None
@@ -262,7 +270,9 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     # an incident fused again alike gives its findings as stored: not encoded nor written
     alike = {f.id for f in findings if f.incident_id in days.same} if scope is not None \
         else set()
-    with store.atomic():
+    with store.atomic():  # the store's one writer from here (SQLite: BEGIN IMMEDIATE)
+        if store.get_meta(CHECKED_META) != checked:
+            return None
         n, digest = write_days(store, days, _incident_bytes, read, WRITE_CHUNK)
         recorded = incident_entries(store, n, digest, read, days.sources, version)
         store.append_entries(recorded)
