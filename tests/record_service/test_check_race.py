@@ -145,8 +145,8 @@ class WhileWindowReading:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def observation_pages(self, *args: Any, **kw: Any) -> Iterator[list[Observation]]:
-        for page in self._store.observation_pages(*args, **kw):
+    def record_pages(self, *args: Any, **kw: Any) -> Iterator[list[tuple[str, str, str]]]:
+        for page in self._store.record_pages(*args, **kw):
             yield page
             if not self.acted:
                 self.acted = True

@@ -30,7 +30,7 @@ from truceline.core.record.canonical import (
     prepared_entry,
 )
 from truceline.core.rules import ByDay, check
-from truceline.errors import ValidationError
+from truceline.errors import StoreError, ValidationError
 from truceline.services.check_days import (
     days_input,
     fingerprint,
@@ -260,7 +260,9 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     owner = owners([*([] if days.every or rules is not None else before.values()),
                     *days.states])
     groups = by_owner(days.incidents, owner)
-    assert rules is None or groups is not None, "fused again, each is owned by its day"
+    if rules is not None and groups is None:  # not an assert: -O would judge new ones alone
+        raise StoreError("an incident fused again has no owning day, so the kept rules "
+                         "cannot be combined with it; nothing was written", field="fusion_days")
     by_day = None if groups is None else ByDay(
         groups, rules.before(days.start) if rules is not None else {})
     findings = _rules(ctx, inp, days.incidents, upheld, by_day)

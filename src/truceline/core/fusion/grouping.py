@@ -271,32 +271,32 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
                                    p.pair_radius, 64 * (len(rrows) + len(arows)) + 1_000_000)
     else:
         early = None
-    try:
+    try:  # until the sweep's pairs are taken (:func:`_cluster` joins it)
         with report_pairs.one_thread_less(early):
             alab, aunits, fixed = _arrival_units(b, cd, p, arows)
+        fx_ids = np.flatnonzero(fixed)
+        U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
+        # vague arrival groups join the one group they fit, if exactly one: they are queries
+        # of the same sweep, as the sensors' area (where the event could have been heard)
+        vague = np.flatnonzero(~fixed)
+        vu = _take_units(aunits, vague)
+        if len(vague):
+            first = np.full(len(fixed), -1, np.int64)
+            first[alab[::-1]] = arows[::-1]
+            fr = first[vague]
+            srt = arows[np.argsort(alab, kind="stable")]
+            st = _bounds(alab, len(fixed))[:-1]
+            vu = _Units.of(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
+                           np.minimum.reduceat(b.t_lo[srt], st)[vague],
+                           np.maximum.reduceat(b.t_hi[srt], st)[vague],
+                           vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
+        fixed_units = _take_units(aunits, fx_ids)
+        both = _units_of_reports(b, cd, rrows, fixed_units, vu)
+        ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     except BaseException:
         if early is not None:  # no sweep left running behind an error
             early.thread.join()
         raise
-    fx_ids = np.flatnonzero(fixed)
-    U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
-    # vague arrival groups join the one group they fit, if exactly one: they are queries
-    # of the same sweep, as the sensors' area (where the event could have been heard)
-    vague = np.flatnonzero(~fixed)
-    vu = _take_units(aunits, vague)
-    if len(vague):
-        first = np.full(len(fixed), -1, np.int64)
-        first[alab[::-1]] = arows[::-1]
-        fr = first[vague]
-        srt = arows[np.argsort(alab, kind="stable")]
-        st = _bounds(alab, len(fixed))[:-1]
-        vu = _Units.of(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
-                       np.minimum.reduceat(b.t_lo[srt], st)[vague],
-                       np.maximum.reduceat(b.t_hi[srt], st)[vague],
-                       vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
-    fixed_units = _take_units(aunits, fx_ids)
-    both = _units_of_reports(b, cd, rrows, fixed_units, vu)
-    ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     label = np.full(n, -1, np.int64)
     label[rrows] = ulab[:len(rrows)]
     a_label = np.full(len(fixed), -1, np.int64)
