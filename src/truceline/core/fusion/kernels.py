@@ -179,6 +179,25 @@ def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mo
                   np.empty((P, 4, m)), np.empty((P, 2, m), np.int64))
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def sweep_shape(F: F64, role: NDArray[np.int8]) -> tuple[int, float, int]:
+    """The sweep's roles present (bit r: some unit has role r), widest window and hash size:
+    the table needs room for the open units only; small, it stays in cache (the units come
+    in time order from all over the line, so a large table misses on every lookup)."""
+    lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
+    roles = 0
+    for u in range(F.shape[0]):
+        roles |= 1 << role[u]
+        w = F[u, F_THI] - F[u, F_TLO]
+        if math.isfinite(w):
+            lo_t, hi_t = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI])
+            open_s, max_w = open_s + w, max(max_w, w)
+    H = 1024
+    while 32.0 * open_s / max(hi_t - lo_t, 1.0) > H and H < (1 << 20):
+        H *= 2
+    return roles, max_w, H
+
+
 @njit(cache=True, error_model="numpy", parallel=True)
 def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
            bound: float, slack: float, span: float, reach2: F64, scale_m: float,
@@ -195,19 +214,7 @@ def _sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], m
     counts = np.zeros(P, np.int64)
     if m < 2:
         return out_i[:0], out_j[:0], out_d[:0], counts, True
-    # the table needs room for the open units only; small, it stays in cache (the units
-    # come in time order from all over the line, so a large table misses on every lookup)
-    lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
-    roles = 0  # bit r set: some unit has role r
-    for u in range(m):
-        roles |= 1 << role[u]
-        w = F[u, F_THI] - F[u, F_TLO]
-        if math.isfinite(w):
-            lo_t, hi_t = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI])
-            open_s, max_w = open_s + w, max(max_w, w)
-    H = 1024
-    while 32.0 * open_s / max(hi_t - lo_t, 1.0) > H and H < (1 << 20):
-        H *= 2
+    roles, max_w, H = sweep_shape(F, role)
     # work on a copy in window-start order: the open units are then a recent, contiguous
     # stretch of rows that stays in cache, where random rows of ``F`` would each miss
     rs = np.empty(m, np.int8)

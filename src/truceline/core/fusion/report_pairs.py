@@ -157,17 +157,7 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
                ) -> tuple[I64, I64, F64, int, int, F64, NDArray[np.int8], I64, F64, float]:
     """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it."""
     m = F.shape[0]
-    lo_t, hi_t, open_s, max_w = np.inf, -np.inf, 0.0, 0.0
-    roles = 0
-    for u in range(m):
-        roles |= 1 << role[u]
-        w = F[u, F_THI] - F[u, F_TLO]
-        if math.isfinite(w):
-            lo_t, hi_t = min(lo_t, F[u, F_TLO]), max(hi_t, F[u, F_THI])
-            open_s, max_w = open_s + w, max(max_w, w)
-    H = 1024
-    while 32.0 * open_s / max(hi_t - lo_t, 1.0) > H and H < (1 << 20):
-        H *= 2
+    roles, max_w, H = kernels.sweep_shape(F, role)
     Fs = np.empty_like(F)
     ss = np.empty_like(src)
     rs = np.empty(m, np.int8)
