@@ -13,9 +13,10 @@ import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
-from truceline.services import record
+from truceline.services import record, verify
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
+from truceline.services.openings import Openings, bundle, parse_bundle
 
 from ..log_keys import fixed_key
 
@@ -77,3 +78,14 @@ def copy_db(src: Path, dst: Path) -> Path:
 @pytest.fixture()
 def log_db(base_log: Path, tmp_path: Path) -> Iterator[Path]:
     yield copy_db(base_log, tmp_path / "log.db")
+
+
+def replay_everything(store: SQLiteStore
+                      ) -> tuple[verify.ReplayResult, dict[str, bytes], Openings, str]:
+    """A party holding every opening: a checkpoint signed, the tiles exported and replayed.
+    The result, the tiles, the openings and the log's key (what a rebuild needs too)."""
+    record.publish_checkpoint(store, LOG_KEY, NOW)
+    tiles = verify.export_tiles(store)
+    everything = parse_bundle(bundle(store, lambda i, t, b: None))
+    vkey = store.get_meta("log_vkey") or ""
+    return verify.replay(lambda p: tiles[p], vkey, everything), tiles, everything, vkey

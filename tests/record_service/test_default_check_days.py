@@ -16,17 +16,16 @@ import pytest
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.fusion import FusionParams
-from truceline.services import record, verify
+from truceline.services import verify
 from truceline.services.check import run_check
 from truceline.services.check_days import per_day
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
-from truceline.services.openings import bundle, parse_bundle
 from truceline.services.sources import SOURCES_META
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
-from .conftest import LOG_KEY, NOW, new_store
+from .conftest import new_store, replay_everything
 
 
 def _utc_days() -> list[list[dict[str, Any]]]:
@@ -66,10 +65,7 @@ def test_a_plain_check_day_by_day_is_incremental_and_replays(tmp_path: Path) -> 
     assert all(0 < len(f or []) <= 3 for f in fused[1:]) and len(fused[-1] or []) < len(days)
     rep = verify.verify_record(store)
     assert rep.ok, rep.problems
-    record.publish_checkpoint(store, LOG_KEY, NOW)
-    tiles = verify.export_tiles(store)
-    everything = parse_bundle(bundle(store, lambda i, t, b: None))
-    res = verify.replay(lambda p: tiles[p], store.get_meta("log_vkey") or "", everything)
+    res = replay_everything(store)[0]
     assert res.derived and res.differences == [], res.differences[:5]
 
 
@@ -88,11 +84,7 @@ def test_a_mirror_rebuilt_after_plain_checks_day_by_day_stores_what_they_committ
         ingest(store, list(enumerate(rows, n + 1)))
         n += len(rows)
         run_check(store)
-    record.publish_checkpoint(store, LOG_KEY, NOW)
-    tiles = verify.export_tiles(store)
-    everything = parse_bundle(bundle(store, lambda i, t, b: None))
-    vkey = store.get_meta("log_vkey") or ""
-    res = verify.replay(lambda p: tiles[p], vkey, everything)
+    res, tiles, everything, vkey = replay_everything(store)
     mirror = SQLiteStore(tmp_path / "mirror.db", create=True)
     verify.rebuild(mirror, res.entries, tiles["checkpoint"], vkey, res.documents, everything)
     assert mirror.table_rows("incidents") == store.table_rows("incidents")

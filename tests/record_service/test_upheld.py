@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from truceline.core.record.canonical import parse_entry
-from truceline.services import record, verify
+from truceline.services import verify
 from truceline.services.check import run_check
 from truceline.services.disputes import answer, file_dispute, uphold
 from truceline.services.ingest import ingest
-from truceline.services.openings import bundle, parse_bundle
 
-from .conftest import LOG_KEY, NOW, new_store, sample_rows
+from .conftest import new_store, replay_everything, sample_rows
 
 T = datetime(2025, 3, 28, 12, tzinfo=UTC)
 
@@ -53,9 +52,6 @@ def test_upheld_withdrawn_and_amended_findings_hold_through_checks_and_replay(
     rep = verify.verify_record(store)
     assert rep.ok, rep.problems
 
-    record.publish_checkpoint(store, LOG_KEY, NOW)
-    tiles = verify.export_tiles(store)
-    everything = parse_bundle(bundle(store, lambda i, t, b: None))
-    res = verify.replay(lambda p: tiles[p], store.get_meta("log_vkey") or "", everything)
+    res = replay_everything(store)[0]
     assert res.differences == [], res.differences
     assert gone.id not in {f.id for f in res.derived}

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
-from truceline.core.taxonomy import CountUnit, FireType, Kind
+from truceline.core.taxonomy import CountUnit, FireType, Kind, SourceType
 
 #: The unit of a fire report by its fire type (one count per each, as monitors count).
 FIRE_UNITS: dict[FireType, CountUnit] = {
@@ -50,7 +50,12 @@ def unit_for(kind: Kind, count_unit: CountUnit | None, fire_type: FireType | Non
 
 def source_of(o: Observation) -> str:
     """The source to name: the dataset it was imported from, else the kind of source."""
-    return o.dataset or o.source_type.value
+    return source_for(o.dataset, o.source_type)
+
+
+def source_for(dataset: str | None, source_type: SourceType) -> str:
+    """:func:`source_of` from the record's values (a reader that holds records unvalidated)."""
+    return dataset or source_type.value
 
 
 def label(unit: CountUnit, n: int = 1) -> str:

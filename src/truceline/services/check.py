@@ -253,7 +253,7 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     its writes would meet the other's incidents as "already stored"."""
     read = inp.read
     made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
-    rules = kept_rules(store, made, store.get_meta(CHECKED_META)) if kept else None
+    rules = kept_rules(store, made, checked) if kept else None  # read with the states
     days = fuse_days(store, ctx, inp, params, _incident_bytes, kept, parse=rules is None)
     before = {d: st for d, st in kept.items() if days.start is None or d < days.start}
     # the kept days' owners only where their incidents are judged too (none kept by the rules)

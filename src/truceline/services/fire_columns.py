@@ -29,7 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import SchemaValidator, core_schema
 
 from truceline.core.catalogue import resolve_weapon
-from truceline.core.counting import ReportFacts, facts_of, unit_for
+from truceline.core.counting import ReportFacts, facts_of, source_for, unit_for
 from truceline.core.fusion import report_columns
 from truceline.core.fusion.batch import NO_TIME
 from truceline.core.observations import (
@@ -238,7 +238,7 @@ def texts_page(rows: Sequence[tuple[str, str, str]]) -> PageRead:
         if f is None:
             unit, ft, dataset, st, precision, sd = key
             f = same[key] = ReportFacts(
-                unit_for(Kind.FIRE, unit, ft), dataset or st.value, precision, sd
+                unit_for(Kind.FIRE, unit, ft), source_for(dataset, st), precision, sd
             )
         facts.append(f)
     edits = {

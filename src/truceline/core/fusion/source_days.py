@@ -81,9 +81,6 @@ class SourceDays:
         """The days before ``day`` (what a fusion of ``day`` on is given)."""
         return self.where(lambda d: d < day)
 
-    def since(self, day: float) -> SourceDays:
-        return self.where(lambda d: d >= day)
-
     def of(self, day: int) -> SourceDays:
         return self.where(lambda d: d == day)
 
