@@ -10,6 +10,7 @@ import numpy as np
 from tests.fusion.synth import Reports, arrival_report, bearing_report, offset, posts_around
 from truceline.core.fusion import kernels, report_pairs
 from truceline.core.fusion.batch import ROLE_ANY, GroupingParams
+from truceline.core.fusion.graph import split_queries
 from truceline.core.fusion.grouping import group
 
 P = GroupingParams()
@@ -44,26 +45,33 @@ def _units(seed: int, R: int = 3_000, A: int = 400, Q: int = 150):  # type: igno
 
 
 def _one_sweep(F, role, src, query, reach2, budget):  # type: ignore[no-untyped-def]
+    """The one sweep's pairs as ``_cluster`` takes them (main pairs, query pairs parted,
+    components), or ``None`` beyond the budget."""
     caps = np.full(2, 10**6, np.int64)  # room for every pair
     i, j, d, _, ok = kernels.sweep(F, role, src, query, 0, P.gate_chi2, P.arrival_slack_s,
                                    P.array_span_m, reach2, P.link_scale_m, P.link_scale_s,
                                    P.pair_radius, budget, caps,
                                    np.argsort(F[:, kernels.F_TLO], kind="stable"))
-    return i, j, d, ok
+    if not ok:
+        return None
+    nm = int(np.argmax(query)) if query.any() else len(F)
+    i, j, d, qi, qj = split_queries(i, j, d, nm)
+    return (i, j, d, qi, qj, *kernels.components(nm, i, j))
 
 
 def _ahead(F, role, src, query, reach2, R, budget):  # type: ignore[no-untyped-def]
     a = report_pairs.start(F[:R], role[:R], src[:R, :1], reach2[:R], P.gate_chi2,
                            P.arrival_slack_s, P.array_span_m, P.link_scale_m, P.link_scale_s,
                            P.pair_radius, budget + 1_000)
-    return report_pairs.finish(a, F, role, src, query, reach2, P.gate_chi2, P.arrival_slack_s,
+    nm = int(np.argmax(query)) if query.any() else len(F)
+    return report_pairs.finish(a, F, role, src, nm, reach2, P.gate_chi2, P.arrival_slack_s,
                                P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
                                budget)
 
 
-def _sorted(i, j, d):  # type: ignore[no-untyped-def]
+def _sorted(i, j, d=None):  # type: ignore[no-untyped-def]
     o = np.lexsort((j, i))
-    return i[o], j[o], d[o]
+    return (i[o], j[o]) if d is None else (i[o], j[o], d[o])
 
 
 def test_the_pairs_swept_ahead_are_the_one_sweeps():
@@ -71,7 +79,7 @@ def test_the_pairs_swept_ahead_are_the_one_sweeps():
         F, role, src, query, reach2, R = _units(seed)
         want = _one_sweep(F, role, src, query, reach2, 10**9)
         got = _ahead(F, role, src, query, reach2, R, 10**9)
-        assert want[3] and got[3]
+        assert want is not None and got is not None
         assert len(want[0]) > 2_000
         w, g = _sorted(*want[:3]), _sorted(*got[:3])
         # arrival units paired with reports, both ways round in window start
@@ -79,6 +87,12 @@ def test_the_pairs_swept_ahead_are_the_one_sweeps():
         assert cross.sum() > 200
         for a, b in zip(w, g, strict=True):
             assert np.array_equal(a, b)  # distances bit for bit: the gate called alike
+        wq, gq = _sorted(*want[3:5]), _sorted(*got[3:5])
+        assert len(wq[0]) > 100  # queries paired with reports and with arrival units
+        assert np.array_equal(wq[0], gq[0]) and np.array_equal(wq[1], gq[1])
+        # the components continue the reports' own (found in the thread): the same labels
+        assert want[5] == got[5] and np.array_equal(want[6], got[6])
+        assert want[5] < R + 300  # pairs across the reports and the arrival units join some
 
 
 def test_the_budget_is_judged_alike():
@@ -86,9 +100,10 @@ def test_the_budget_is_judged_alike():
     lo, hi = 0, 10**7  # the fewest gated pairs the one sweep allows: it gates exactly that many
     while lo < hi:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if _one_sweep(F, role, src, query, reach2, mid)[3] else (mid + 1, hi)
+        lo, hi = ((lo, mid) if _one_sweep(F, role, src, query, reach2, mid) is not None
+                  else (mid + 1, hi))
     for budget in (lo - 1, lo, lo + 1):
-        assert _ahead(F, role, src, query, reach2, R, budget)[3] == (budget >= lo)
+        assert (_ahead(F, role, src, query, reach2, R, budget) is not None) == (budget >= lo)
 
 
 def _batch(seed: int):  # type: ignore[no-untyped-def]

@@ -78,20 +78,34 @@ class _Units:
         return self.F, self.role, self.src
 
 
-def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units) -> _Units:
+def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, room: int = 0,
+                      packed: _Units | None = None) -> _Units:
     """The units of reports ``rows``, followed by the units ``after``: one allocation, the
-    reports packed straight into it (sources padded to the widest)."""
+    reports packed straight into it (sources padded to the widest).
+
+    ``room``: rows left free after these in the float rows and roles, so that a later call
+    can take this one's units as ``packed`` (the same ``rows``): the units ``after`` are then
+    written into that room and the reports' rows are not packed again (~4 ms at 200k).
+    """
     rows = np.asarray(rows, np.int64)
     R = len(rows)
     m = R + sum(len(u) for u in after)
     w = max([1, *(u.src.shape[1] for u in after)])
-    F = np.empty((m, kernels.N_F))
-    role = np.empty(m, np.int8)
+    Fb = None if packed is None else packed.F.base
+    rb = None if packed is None else packed.role.base
+    if (packed is not None and isinstance(Fb, np.ndarray) and isinstance(rb, np.ndarray)
+            and len(packed) == R and len(Fb) >= m and len(rb) >= m
+            and packed.F.ctypes.data == Fb.ctypes.data
+            and packed.role.ctypes.data == rb.ctypes.data):
+        F, role = Fb[:m], rb[:m]  # the reports' rows are there already
+    else:
+        F = np.empty((m + room, kernels.N_F))[:m]
+        role = np.empty(m + room, np.int8)[:m]
+        with kernels.PARALLEL:
+            kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi,
+                              b.arr, b.ox, b.oy, b.c, F[:R])
+        role[:R] = b.role[rows]
     src = np.full((m, w), -1, np.int64)
-    with kernels.PARALLEL:
-        kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr,
-                          b.ox, b.oy, b.c, F[:R])
-    role[:R] = b.role[rows]
     src[:R, 0] = b.source[rows]
     k = R
     for u in after:
