@@ -60,13 +60,21 @@ def _one_sweep(F, role, src, query, reach2, budget):  # type: ignore[no-untyped-
 
 
 def _ahead(F, role, src, query, reach2, R, budget):  # type: ignore[no-untyped-def]
-    a = report_pairs.start(F[:R], role[:R], src[:R, :1], reach2[:R], P.gate_chi2,
+    """The same through the thread, which fills the reports' rows from their columns (here
+    every other report's, to check it packs the rows it is given)."""
+    rows = np.arange(R) * 2
+    cols = tuple(np.repeat(np.ascontiguousarray(F[:R, k]), 2) for k in range(kernels.N_F))
+    G = F.copy()
+    G[:R] = -1.0  # the thread's to fill
+    a = report_pairs.start(rows, cols, G[:R], role[:R], src[:R, :1], P.gate_chi2,
                            P.arrival_slack_s, P.array_span_m, P.link_scale_m, P.link_scale_s,
                            P.pair_radius, budget + 1_000)
     nm = int(np.argmax(query)) if query.any() else len(F)
-    return report_pairs.finish(a, F, role, src, nm, reach2, P.gate_chi2, P.arrival_slack_s,
-                               P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
-                               budget)
+    got = report_pairs.finish(a, G, role, src, nm, reach2[R:], P.gate_chi2, P.arrival_slack_s,
+                              P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
+                              budget)
+    assert np.array_equal(G, F, equal_nan=True)  # the rows it filled
+    return got
 
 
 def _sorted(i, j, d=None):  # type: ignore[no-untyped-def]

@@ -43,6 +43,7 @@ from truceline.core.fusion.graph import (
     _units_of_reports,
     candidate_edges,
     near_pairs,
+    report_columns,
     split_queries,
 )
 from truceline.core.fusion.split import SMALL, split_large
@@ -84,11 +85,9 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
         scale_s = _arrival_scale_s(p)
         radius = p.search_radius
     else:  # the gate's Mahalanobis bound, by each covariance's largest axis
-        R = 0 if ahead is None else ahead.R  # the reports' reach is known already
+        R = 0 if ahead is None else ahead.R  # the reports' reach is the thread's
         with kernels.PARALLEL:
             reach2 = kernels.reach2(F[R:], p.gate_chi2)
-        if ahead is not None:
-            reach2 = np.concatenate([ahead.reach2, reach2])
         scale_s = p.link_scale_s
     query = np.arange(m) >= nm
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
@@ -270,14 +269,14 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     ru = None
     if (kernels.threads() > 1 and len(rrows) >= report_pairs.MIN_REPORTS) if ahead is None \
             else ahead:
-        ru = _units_of_reports(b, cd, rrows, room=len(arows))  # the arrival units go after
-        with kernels.PARALLEL:
-            r2 = kernels.reach2(ru.F, p.gate_chi2)
+        # the arrival units go after the reports; the thread fills the reports' rows
+        ru = _units_of_reports(b, cd, rrows, room=len(arows), fill=False)
         # a budget no smaller than the one sweep's (its units are the reports and at most
         # one per arrival): the sweep is judged against its own in :func:`_cluster`
-        early = report_pairs.start(ru.F, ru.role, ru.src, r2, p.gate_chi2, p.arrival_slack_s,
-                                   p.array_span_m, p.link_scale_m, p.link_scale_s,
-                                   p.pair_radius, 64 * (len(rrows) + len(arows)) + 1_000_000)
+        early = report_pairs.start(rrows, report_columns(b, cd), ru.F, ru.role, ru.src,
+                                   p.gate_chi2, p.arrival_slack_s, p.array_span_m,
+                                   p.link_scale_m, p.link_scale_s, p.pair_radius,
+                                   64 * (len(rrows) + len(arows)) + 1_000_000)
     else:
         early = None
     try:  # until the sweep's pairs are taken (:func:`_cluster` joins it)
@@ -300,8 +299,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
                            np.maximum.reduceat(b.t_hi[srt], st)[vague],
                            vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
         fixed_units = _take_units(aunits, fx_ids)
-        both = _units_of_reports(b, cd, rrows, fixed_units, vu,
-                                 packed=None if early is None else ru)
+        both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
         ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     except BaseException:
         if early is not None:  # no sweep left running behind an error

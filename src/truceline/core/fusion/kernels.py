@@ -125,12 +125,18 @@ def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F
     """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass into
     ``F`` (``len(rows)`` by ``N_F``, allocated by the caller: see :func:`sweep`)."""
     for k in prange(len(rows)):
-        r = rows[k]
-        F[k, F_MX], F[k, F_MY] = mx[r], my[r]
-        F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
-        F[k, F_TLO], F[k, F_THI], F[k, F_ARR] = t_lo[r], t_hi[r], arr[r]
-        F[k, F_OX], F[k, F_OY], F[k, F_C] = ox[r], oy[r], c[r]
+        pack_row(F, k, rows[k], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
     return F
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pack_row(F: F64, k: int, r: int, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64,
+             t_lo: F64, t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64) -> None:
+    """Row ``k`` of ``F``: report ``r``'s (:func:`pack_rows`)."""
+    F[k, F_MX], F[k, F_MY] = mx[r], my[r]
+    F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
+    F[k, F_TLO], F[k, F_THI], F[k, F_ARR] = t_lo[r], t_hi[r], arr[r]
+    F[k, F_OX], F[k, F_OY], F[k, F_C] = ox[r], oy[r], c[r]
 
 
 @njit(cache=True, error_model="numpy")
@@ -150,10 +156,16 @@ def reach2(F: F64, gate_chi2: float) -> F64:
     centres are farther apart than ``sqrt(reach2_i + reach2_j)`` fail the gate."""
     out = np.empty(F.shape[0])
     for u in prange(F.shape[0]):
-        a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
-        e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
-        out[u] = e if math.isfinite(e) else np.inf
+        out[u] = reach2_of(F, u, gate_chi2)
     return out
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def reach2_of(F: F64, u: int, gate_chi2: float) -> float:
+    """:func:`reach2` of unit ``u``."""
+    a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
+    e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
+    return e if math.isfinite(e) else np.inf
 
 
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,

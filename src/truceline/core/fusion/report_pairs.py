@@ -49,11 +49,10 @@ MIN_REPORTS = 20_000
 
 @dataclass
 class Ahead:
-    """The reports' sweep under way: the first ``R`` units of the sweep to come, their
-    gates' reach (:func:`.kernels.reach2`), the sweep's result once the thread is joined."""
+    """The reports' sweep under way: the first ``R`` units of the sweep to come, the sweep's
+    result once the thread is joined."""
 
     R: int
-    reach2: F64
     thread: threading.Thread
     out: dict[str, Any]
 
@@ -64,12 +63,18 @@ class Ahead:
         return self.out
 
 
-def start(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, bound: float, slack: float,
-          span: float, scale_m: float, scale_s: float, radius: float, budget: int) -> Ahead:
-    """Start sweeping the reports' units (mode 0: ``F``, ``role``, ``src``, ``reach2`` as
-    :func:`.kernels.sweep` takes them; ``budget`` at least the one sweep's) in a thread;
-    :func:`finish` joins it."""
-    R = len(F)
+def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src: I64,
+          bound: float, slack: float, span: float, scale_m: float, scale_s: float,
+          radius: float, budget: int) -> Ahead:
+    """Start sweeping the reports' units (mode 0; ``bound`` the gate's chi-square; ``budget``
+    at least the one sweep's) in a thread; :func:`finish` joins it.
+
+    The thread first fills their float rows ``F`` (as :func:`.kernels.pack_rows` would: rows
+    ``rows`` of the gate's columns ``cols``, in ``F_*`` order), so ``F`` is not to be read
+    before :func:`finish`; ``role`` and ``src`` (one source each) as :func:`.kernels.sweep`
+    takes them.
+    """
+    R = len(rows)
 
     def run(out: dict[str, Any]) -> None:
         try:
@@ -77,16 +82,16 @@ def start(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, bound: float, s
             # mergesort's 5), then the rest in one compiled call: the caller's own compiled
             # loops hold the GIL for milliseconds at a time, so each return to Python
             # between steps could wait that long for it
-            order = np.argsort(F[:, F_TLO], kind="stable")
+            order = np.argsort(cols[kernels.F_TLO][rows], kind="stable")
             i, j, d, checked, max_w, idx, parent = _reports_ahead(
-                F, role, src, reach2, order, bound, slack, span, scale_m, scale_s, radius,
+                rows, cols, F, role, src, order, bound, slack, span, scale_m, scale_s, radius,
                 budget)
             out.update(i=i, j=j, d=d, checked=checked, index=idx, max_w=max_w, parent=parent)
         except BaseException as e:  # raised again in the caller's thread
             out["error"] = e
 
     out: dict[str, Any] = {}
-    ahead = Ahead(R, reach2, threading.Thread(target=run, args=(out,), daemon=True), out)
+    ahead = Ahead(R, threading.Thread(target=run, args=(out,), daemon=True), out)
     ahead.thread.start()
     return ahead
 
@@ -95,7 +100,8 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reac
            bound: float, slack: float, span: float, scale_m: float, scale_s: float,
            radius: float, budget: int) -> tuple[I64, I64, F64, I64, I64, int, I64] | None:
     """The one sweep's pairs over all units (the reports first, ``ahead.R`` of them, as
-    :func:`start` had them; those from ``nm`` on are queries), as :func:`.grouping._cluster`
+    :func:`start` had them; those from ``nm`` on are queries; ``reach2`` of the units after
+    the reports, :func:`.kernels.reach2`), as :func:`.grouping._cluster`
     takes them: the pairs among the first ``nm`` (``i < j``) and their distances, the query
     pairs ``(query - nm, unit)`` (:func:`.graph.split_queries`), and the components of the
     first ``nm`` (:func:`.kernels.components`); ``None`` beyond ``budget``."""
@@ -109,7 +115,7 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reac
     Fa = F[R:]
     order = np.argsort(Fa[:, F_TLO], kind="stable")
     ai, aj, ad, c_a, _, _, _, _, _ = _sweep_all(
-        Fa, role[R:], src[R:], np.arange(R, m) >= nm, reach2[R:], order, bound, slack, span,
+        Fa, role[R:], src[R:], np.arange(R, m) >= nm, reach2, order, bound, slack, span,
         scale_m, scale_s, radius, budget - checked)
     checked += c_a
     if checked > budget:
@@ -172,16 +178,22 @@ def _join(ri: I64, rj: I64, rd: F64, parent_r: I64, ai: I64, aj: I64, ad: F64, x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _reports_ahead(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, order: I64,
-                   bound: float, slack: float, span: float, scale_m: float, scale_s: float,
-                   radius: float, budget: int
+def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src: I64,
+                   order: I64, bound: float, slack: float, span: float, scale_m: float,
+                   scale_s: float, radius: float, budget: int
                    ) -> tuple[I64, I64, F64, int, float,
                               tuple[I64, I64, I64, I64, I64, F64, I64], I64]:
-    """The thread's work on the reports' units in window-start ``order``: their pairs
-    (:func:`_one_sweep`, again with room for every pair where the first guess was short),
-    the pairs gated, the widest window, and within ``budget`` their index (:func:`_index`)
-    and forest (:func:`.kernels.union`: the reports' components while the arrivals go on)."""
+    """The thread's work on the reports' units in window-start ``order``: their float rows
+    (:func:`start`) and reach, their pairs (:func:`_one_sweep`, again with room for every
+    pair where the first guess was short), the pairs gated, the widest window, and within
+    ``budget`` their index (:func:`_index`) and forest (:func:`.labels.union`: the reports'
+    components while the arrivals go on)."""
     R = F.shape[0]
+    mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c = cols
+    reach2 = np.empty(R)
+    for k in range(R):
+        kernels.pack_row(F, k, rows[k], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
+        reach2[k] = kernels.reach2_of(F, k, bound)
     query = np.zeros(R, np.bool_)
     cap = 4 * R + 1_000
     while True:
@@ -320,8 +332,9 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
     (``order``, less ``R``): the same squares (3 x 3 around the later unit's, of roles that
     link), the later unit's start before the earlier one's window closes, the same bounds,
     the gate with the later unit first (window start, ties in index order: a report is
-    earlier than an arrival unit starting with it). Returns the number of pairs (written up
-    to the buffers' length) and of pairs gated."""
+    earlier than an arrival unit starting with it; ``reach2`` theirs, the reports' in
+    ``mem``). Returns the number of pairs (written up to the buffers' length) and of pairs
+    gated."""
     cell = radius * scale_m
     r2 = radius * radius
     inv_s = 1.0 / (2.0 * scale_s)
@@ -349,7 +362,7 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
     for o in range(o0, o1):
         a = R + order[o]
         lo_a, hi_a = F[a, F_TLO], F[a, F_THI]
-        xa, ya, ea = F[a, F_MX], F[a, F_MY], reach2[a]
+        xa, ya, ea = F[a, F_MX], F[a, F_MY], reach2[a - R]
         if not (math.isfinite(xa) and math.isfinite(ya) and math.isfinite(lo_a)):
             continue
         cx, cy = math.floor(xa / cell), math.floor(ya / cell)
