@@ -103,6 +103,27 @@ def test_the_pairs_swept_ahead_are_the_one_sweeps():
         assert want[5] < R + 300  # pairs across the reports and the arrival units join some
 
 
+def test_the_pairs_are_joined_alike_without_room_after_the_reports():
+    rng = np.random.default_rng(7)
+    R, nm, m = 50, 60, 70  # reports, then arrival units, then queries
+    ri = np.sort(rng.integers(0, R, (2, 40)), axis=0)
+    ai = np.sort(rng.integers(0, m - R, (2, 15)), axis=0)
+    ai = ai[:, (ai[0] < ai[1]) & (ai[0] + R < nm)]  # two queries are never paired
+    xj = rng.integers(R, m, 20)
+    xi = rng.integers(0, R, 20)
+    parent = np.arange(R)
+    kernels.union(parent, ri[0], ri[1])
+    room = [np.concatenate([a, np.full(100, -7, a.dtype)]) for a in (ri[0], ri[1], ri[0] * 0.5)]
+    got = [report_pairs._join(*r, 40, parent, ai[0], ai[1], ai[0] * 0.25, xi, xj, xi * 0.125,
+                              R, nm) for r in (room, (ri[0], ri[1], ri[0] * 0.5))]
+    for a, b in zip(got[0], got[1], strict=True):
+        assert np.array_equal(a, b)
+    pairs = np.concatenate([ri, ai + R, [xi, xj]], axis=1)
+    main = pairs[1] < nm
+    assert np.array_equal(got[0][0], pairs[0, main]) and len(got[0][3]) == (~main).sum()
+    assert np.array_equal(got[0][6], kernels.components(nm, *pairs[:, main])[1])
+
+
 def test_the_budget_is_judged_alike():
     F, role, src, query, reach2, R = _units(4)
     lo, hi = 0, 10**7  # the fewest gated pairs the one sweep allows: it gates exactly that many

@@ -83,10 +83,11 @@ def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src:
             # loops hold the GIL for milliseconds at a time, so each return to Python
             # between steps could wait that long for it
             order = np.argsort(cols[kernels.F_TLO][rows], kind="stable")
-            i, j, d, checked, max_w, idx, parent = _reports_ahead(
+            i, j, d, n, checked, max_w, idx, parent = _reports_ahead(
                 rows, cols, F, role, src, order, bound, slack, span, scale_m, scale_s, radius,
                 budget)
-            out.update(i=i, j=j, d=d, checked=checked, index=idx, max_w=max_w, parent=parent)
+            out.update(i=i, j=j, d=d, n=n, checked=checked, index=idx, max_w=max_w,
+                       parent=parent)
         except BaseException as e:  # raised again in the caller's thread
             out["error"] = e
 
@@ -134,26 +135,33 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reac
         caps = counts
     if c_x > budget - checked:
         return None
-    return _join(got["i"], got["j"], got["d"], got["parent"], ai, aj, ad, xi, xj, xd, R, nm)
+    return _join(got["i"], got["j"], got["d"], got["n"], got["parent"], ai, aj, ad, xi, xj,
+                 xd, R, nm)
 
 
 @njit(cache=True, error_model="numpy")
-def _join(ri: I64, rj: I64, rd: F64, parent_r: I64, ai: I64, aj: I64, ad: F64, xi: I64,
-          xj: I64, xd: F64, R: int, nm: int) -> tuple[I64, I64, F64, I64, I64, int, I64]:
-    """The reports' pairs (``r*``, with their forest ``parent_r``: :func:`.kernels.union`),
-    the arrival units' among themselves (``a*``, numbered from ``R``) and across (``x*``) as
-    :func:`finish` returns them, in one pass: the one sweep's pairs in the order of the
-    three parts, each part's order kept; its components continue the reports' forest."""
+def _join(ri: I64, rj: I64, rd: F64, nr: int, parent_r: I64, ai: I64, aj: I64, ad: F64,
+          xi: I64, xj: I64, xd: F64, R: int, nm: int
+          ) -> tuple[I64, I64, F64, I64, I64, int, I64]:
+    """The reports' pairs (the first ``nr`` of ``r*``, with their forest ``parent_r``:
+    :func:`.labels.union`), the arrival units' among themselves (``a*``, numbered from
+    ``R``) and across (``x*``) as :func:`finish` returns them, in one pass: the one sweep's
+    pairs in the order of the three parts, each part's order kept (after the reports' in
+    their own buffers where these have room: ~8 MB not copied); its components continue
+    the reports' forest."""
     nq = 0
     for k in range(len(aj)):
         nq += aj[k] + R >= nm
     for k in range(len(xj)):
         nq += xj[k] >= nm
-    n = len(ri) + len(ai) + len(xi) - nq
-    mi, mj, md = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+    n = nr + len(ai) + len(xi) - nq
+    if len(ri) >= n:
+        mi, mj, md = ri[:n], rj[:n], rd[:n]
+    else:
+        mi, mj, md = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+        mi[:nr], mj[:nr], md[:nr] = ri[:nr], rj[:nr], rd[:nr]
     qi, qj = np.empty(nq, np.int64), np.empty(nq, np.int64)
-    mi[:len(ri)], mj[:len(ri)], md[:len(ri)] = ri, rj, rd
-    a, b = len(ri), 0
+    a, b = nr, 0
     for k in range(len(ai)):
         if aj[k] + R >= nm:
             qi[b], qj[b] = aj[k] + R - nm, ai[k] + R
@@ -172,7 +180,7 @@ def _join(ri: I64, rj: I64, rd: F64, parent_r: I64, ai: I64, aj: I64, ad: F64, x
     parent[:R] = parent_r
     for u in range(R, nm):
         parent[u] = u
-    kernels.union(parent, mi[len(ri):], mj[len(ri):])
+    kernels.union(parent, mi[nr:], mj[nr:])
     ncomp, comp = kernels.component_labels(parent)
     return mi, mj, md, qi, qj, ncomp, comp
 
@@ -181,13 +189,14 @@ def _join(ri: I64, rj: I64, rd: F64, parent_r: I64, ai: I64, aj: I64, ad: F64, x
 def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src: I64,
                    order: I64, bound: float, slack: float, span: float, scale_m: float,
                    scale_s: float, radius: float, budget: int
-                   ) -> tuple[I64, I64, F64, int, float,
+                   ) -> tuple[I64, I64, F64, int, int, float,
                               tuple[I64, I64, I64, I64, I64, F64, I64], I64]:
     """The thread's work on the reports' units in window-start ``order``: their float rows
     (:func:`start`) and reach, their pairs (:func:`_one_sweep`, again with room for every
     pair where the first guess was short), the pairs gated, the widest window, and within
     ``budget`` their index (:func:`_index`) and forest (:func:`.labels.union`: the reports'
-    components while the arrivals go on)."""
+    components while the arrivals go on). The pairs are the first ``n`` of buffers with
+    room after them, where :func:`_join` puts the rest."""
     R = F.shape[0]
     mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c = cols
     reach2 = np.empty(R)
@@ -205,10 +214,10 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
         cap = n
     parent = np.arange(R)
     if checked > budget:  # the caller's sweep gives up: nothing else is read
-        return i, j, d, checked, max_w, _index(Fs[:0], rs[:0], ss[:0], es[:0], order[:0],
-                                              1.0), parent
-    kernels.union(parent, i, j)
-    return i, j, d, checked, max_w, _index(Fs, rs, ss, es, order, radius * scale_m), parent
+        return i, j, d, n, checked, max_w, _index(Fs[:0], rs[:0], ss[:0], es[:0], order[:0],
+                                                 1.0), parent
+    kernels.union(parent, i[:n], j[:n])
+    return i, j, d, n, checked, max_w, _index(Fs, rs, ss, es, order, radius * scale_m), parent
 
 
 def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
@@ -223,7 +232,8 @@ def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
             F, role, src, query, reach2, order, bound, slack, span, scale_m, scale_s, radius,
             budget, cap)
         if checked > budget or n <= cap:
-            return i, j, d, checked, Fs, rs, ss, es, max_w
+            k = min(n, cap)
+            return i[:k], j[:k], d[:k], checked, Fs, rs, ss, es, max_w
         cap = n
 
 
@@ -232,7 +242,8 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
                reach2: F64, order: I64, bound: float, slack: float, span: float,
                scale_m: float, scale_s: float, radius: float, budget: int, cap: int
                ) -> tuple[I64, I64, F64, int, int, F64, NDArray[np.int8], I64, F64, float]:
-    """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it."""
+    """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it: the
+    pairs' buffers (``cap`` long, the first ``min(n, cap)`` written), ``n``, ..."""
     m = F.shape[0]
     roles, max_w, H = kernels.sweep_shape(F, role)
     Fs = np.empty_like(F)
@@ -256,8 +267,7 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
         Fs, rs, ss, es, qs, order, 0, m, max_w, H, roles, 0, bound, slack, span, scale_m,
         scale_s, radius, budget, out_i, out_j, out_d, np.empty((4, m)),
         np.empty((2, m), np.int64))
-    k = min(n, cap)
-    return out_i[:k], out_j[:k], out_d[:k], n, checked, Fs, rs, ss, es, max_w
+    return out_i, out_j, out_d, n, checked, Fs, rs, ss, es, max_w
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
