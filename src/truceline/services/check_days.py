@@ -202,7 +202,9 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     since = day_start_us(start) - int(params.halo_s * 1e6)
     assert inp.first_us is None or since > inp.first_us, "fusion reads before the window"
     rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64) >= since)
-    sub = {k: v[rows] for k, v in cols.items()}
+    # every row (a full check): the columns themselves, not a copy of them held beside them
+    # through fusion (~0.2 GB at 907k reports, at the check's peak)
+    sub = cols if len(rows) == len(cols["id"]) else {k: v[rows] for k, v in cols.items()}
     got: dict[str, tuple[tuple[Samples, ...], ErrorStats, SourceDays | None]] = {}
 
     def keep(res: FusionResult) -> None:
