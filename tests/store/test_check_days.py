@@ -23,7 +23,7 @@ from truceline.core.fusion import CalibrationParams, FusionParams
 from truceline.core.fusion.day_state import DAY_US, DayState
 from truceline.core.observations import micros
 from truceline.core.record.canonical import canonical_bytes, parse_entry
-from truceline.services import record
+from truceline.services import record, verify
 from truceline.services.check import run_check
 from truceline.services.check_days import DaysFused, days_input, fuse_days, write_days
 from truceline.services.check_read import store_input
@@ -467,3 +467,54 @@ def test_damaged_kept_rules_judge_every_incident(backend: Backend) -> None:
     _add(store, days[2])
     res = run_check(store, PER_DAY)
     assert not res.complete and res.judged < res.incidents  # kept again
+
+
+@pytest.mark.slow
+def test_kept_tallies_edited_on_disk_are_not_trusted(backend: Backend, second: Backend) -> None:
+    # someone with the database adds UA to a kept day's violators of the flashes' ceasefire
+    # (valid JSON, the right fingerprint): the next check used to sum it into the summaries
+    # and commit them; now the kept rows are bound to the last incident entry's digest, so
+    # record verify reports the edit and the next check judges every incident again, ending
+    # as one check of everything does
+    days = _utc_days()
+    step = _new(backend, _with_flashes())
+    for rows in days[:2]:
+        _add(step, rows)
+        run_check(step, PER_DAY)
+    assert verify.verify_record(step).ok
+    kept = json.loads(str(step.get_meta(RULES_META)))
+    first = min(kept["tallies"], key=int)
+    kept["tallies"][first]["M25-flashes"]["violators"] = ["UA"]
+    step.set_meta(RULES_META, json.dumps(kept, sort_keys=True))
+    problems = verify.verify_record(step).problems
+    assert any("kept" in p.message and "check_rules" in p.message for p in problems), problems
+    _add(step, days[2])
+    res = run_check(step, PER_DAY)
+    assert res.complete and res.judged == res.incidents
+    assert verify.verify_record(step).ok
+    for rows in days[3:]:
+        _add(step, rows)
+        assert not run_check(step, PER_DAY).complete  # kept again, and trusted
+    once = _new(second, _with_flashes())
+    _add(once, [r for rows in days for r in rows])
+    run_check(once, PER_DAY)
+    _same(step, once)
+
+
+def test_a_kept_day_state_edited_on_disk_is_not_trusted(backend: Backend) -> None:
+    # a kept day's state replaced by another day's (each decodes): not what the entry commits
+    # to, so the next check fuses every day again
+    days = _days()
+    store = _new(backend)
+    _add(store, days[0])
+    run_check(store, PER_DAY)
+    _add(store, days[1])
+    run_check(store, PER_DAY)
+    states = store.fusion_days()
+    a, b = sorted(states)[:2]
+    store.put_fusion_days(a, [(a, states[b]), *((d, s) for d, s in states.items() if d > a)],
+                          {d: r for d, r in store.day_reports().items() if r is not None})
+    assert not verify.verify_record(store).ok
+    _add(store, days[2])
+    res = run_check(store, PER_DAY)
+    assert res.fused_days is None  # every day fused again

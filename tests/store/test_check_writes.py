@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,10 +29,11 @@ from truceline.services.check import (
 from truceline.services.context import load_context
 from truceline.services.guarantees import guarantee_store, notify
 from truceline.services.ingest import ingest
+from truceline.services.kept_digest import KEPT_FIELD, stored_kept_digest
 from truceline.services.ports import Store
 from truceline.services.record import initialize_store
 from truceline.services.verify import verify_record
-from truceline.services.verify_rows import incidents_entry
+from truceline.services.verify_rows import incident_set_entry, incidents_entry
 
 from ..record_service.conftest import sample_rows, synthetic
 from .rows import fire_row
@@ -58,24 +60,30 @@ def _derived(store: Store) -> tuple[list[Any], list[Any], list[dict[str, Any]], 
     return incidents, derive_findings(ctx, obs)[1], sources, len(obs)
 
 
-def _expected(store: Store) -> tuple[list[tuple[str, bytes]], dict[str, str], dict[str, str]]:
-    """What the straightforward path appends and stores for the store as it is now."""
+def _expected(store: Store) -> tuple[Callable[[str | None], list[tuple[str, bytes]]],
+                                     dict[str, str], dict[str, str]]:
+    """What the straightforward path appends (given the digest of what the check keeps for
+    the next one: known once it has written it) and stores for the store as it is now."""
     incidents, findings, sources, read = _derived(store)
     records = [i.to_record() for i in incidents]
     whole = _dump(_prepare(sorted(records, key=lambda r: str(r["id"])), "$"))
     version = store.agreement_version()
-    entry = incidents_entry(records, read, sources, version)
-    assert parse_entry(entry)[1]["sha256"] == hashlib.sha256(whole).hexdigest()
+    digest = hashlib.sha256(whole).hexdigest()
+    assert parse_entry(incidents_entry(records, read, sources, version))[1]["sha256"] == digest
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     last = store.last_entry("incident")
     said = parse_entry(last.data)[1] if last is not None else {}
-    entries = [] if (said.get("sha256"), said.get("observations"),
-                      said.get("agreement_version")) == (
-        parse_entry(entry)[1]["sha256"], read, version) else [("incident", entry)]
-    entries += [("finding", entry_bytes("finding", f.to_record())) for f in findings
-                if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)]
+    rest = [("finding", entry_bytes("finding", f.to_record())) for f in findings
+            if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)]
     gone = sorted(set(before) - {f.id for f in findings})
-    entries += [("status_change", withdrawn_entry(fid)) for fid in gone]
+    rest += [("status_change", withdrawn_entry(fid)) for fid in gone]
+
+    def entries(kept: str | None) -> list[tuple[str, bytes]]:
+        entry = incident_set_entry(len(records), digest, read, sources, version, kept)
+        same = (said.get("sha256"), said.get("observations"), said.get("agreement_version"),
+                said.get(KEPT_FIELD)) == (digest, read, version, kept)
+        return ([] if same else [("incident", entry)]) + rest
+
     return (entries, {i.id: json_text(i.to_record()) for i in incidents},
             {f.id: json_text(f.to_record()) for f in findings})
 
@@ -86,9 +94,10 @@ def _rows(store: Store, table: str) -> dict[str, str]:
 
 def _check_and_compare(store: Store) -> list[str]:
     """Check; compare; the types of the entries appended."""
-    entries, incidents, findings = _expected(store)
+    expected, incidents, findings = _expected(store)
     start = store.entry_count()
     res = run_check(store)
+    entries = expected(stored_kept_digest(store))  # what it kept, as stored
     assert res.new_entries == len(entries)
     assert _opened(store, start) == entries
     assert _rows(store, "incidents") == incidents

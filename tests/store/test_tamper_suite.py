@@ -89,37 +89,9 @@ UNCHECKED: dict[tuple[str, str, str], str] = {
 #: empty in it (the test below fails when one gets rows, so the cases then cover it).
 EMPTY: dict[str, str] = {}
 
-#: The incremental check's kept per-day fusion state (``fusion_days``: each day's state and
-#: reports, and the meta key of what they were made under), written by every plain check
-#: since the per-day rules are the default again (session 21, with each day's contributions
-#: to the per-source estimates kept: docs/partitions.md): a cache of derivations, not
-#: evidence, and not tamper-evident yet. An edit changes what a later incremental check
-#: derives for the days it keeps, which that check commits anew and a replay from the
-#: observations contradicts; a check whose states are gone or unreadable fuses every day
-#: again (docs/partitions.md, "The incremental check", left).
-_FUSION_DAYS = ("the incremental check's kept per-day state: a cache no reader serves; an "
-                "edit moves only what a later check derives, which a replay contradicts "
-                "(docs/partitions.md)")
-UNCHECKED.update({
-    **{("fusion_days", c, e): _FUSION_DAYS
-       for c in ("day", "state", "reports", "*")
-       for e in ("change", "null", "json", "delete", "insert", "reorder")},
-    **{("meta", "fusion_days", e): _FUSION_DAYS
-       for e in ("change", "null", "json", "delete")},
-})
-
-#: What the incremental check's rules kept (meta ``check_rules``: per UTC day and ceasefire
-#: provision the tally its summaries read, the ids of each day's findings and of the others),
-#: written by every plain check since the rules judge only the days fused again (issue 21,
-#: services/check_rules.py): a cache of derivations beside ``fusion_days``, not tamper-evident
-#: either. An edit moves only what a later incremental check gives (a summary, or which
-#: stored findings it compares and withdraws), which that check commits anew and a replay
-#: from the observations contradicts; damaged or made otherwise, every incident is judged.
-_CHECK_RULES = ("the incremental check's kept tallies and finding ids: a cache no reader "
-                "serves; an edit moves only what a later check derives, which a replay "
-                "contradicts (services/check_rules.py)")
-UNCHECKED.update({("meta", "check_rules", e): _CHECK_RULES
-                  for e in ("change", "null", "json", "delete")})
+# The incremental check's kept state (table ``fusion_days``, meta ``fusion_days`` and
+# ``check_rules``) is bound to the last incident entry's ``kept_sha256``
+# (services/kept_digest.py): every edit of it is detected, and never trusted by a check.
 
 
 def build(store: Store) -> None:

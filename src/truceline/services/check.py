@@ -48,6 +48,7 @@ from truceline.services.check_rules import (
     rules_fingerprint,
 )
 from truceline.services.context import AgreementContext, load_context
+from truceline.services.kept_digest import KEPT_FIELD, stored_kept_digest
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import store_source_estimates
@@ -157,7 +158,8 @@ def withdrawn_entry(finding_id: str) -> bytes:
 
 def incident_entries(store: Store, count: int, digest: str, observations: int,
                      sources: list[dict[str, Any]] | None = None,
-                     agreement_version: int | None = None) -> list[tuple[str, bytes]]:
+                     agreement_version: int | None = None, kept: str | None = None
+                     ) -> list[tuple[str, bytes]]:
     """The ``incident`` entry committing to an incident set of ``count`` incidents whose
     digest is ``digest`` (:func:`~truceline.services.verify_rows.incidents_digest`) and to
     how many observations the check read, unless the last one says both.
@@ -166,15 +168,18 @@ def incident_entries(store: Store, count: int, digest: str, observations: int,
     the agreement version judged under, not one per incident: a check replaces every
     incident, and ``record verify`` needs only the digest to check the rows, and the count
     to check what the report says is unchecked (meta ``checked_observations``); a replay
-    judges the observations and the version the entry names.
+    judges the observations and the version the entry names. ``kept``: the digest of what
+    the check keeps for the next one (:mod:`~truceline.services.kept_digest`; a change of
+    it is a change too).
     """
     last = store.last_entry("incident")
     said = parse_entry(last.data)[1] if last is not None else {}
     if said.get("sha256") == digest and said.get("observations") == observations and \
-            said.get("agreement_version") == agreement_version:
+            said.get("agreement_version") == agreement_version and \
+            said.get(KEPT_FIELD) == kept:
         return []
     return [("incident", incident_set_entry(count, digest, observations, sources,
-                                            agreement_version))]
+                                            agreement_version, kept))]
 
 
 def _changed(stored: str | None, body: bytes) -> bool:
@@ -276,14 +281,16 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
         if store.get_meta(CHECKED_META) != checked:
             return None
         n, digest = write_days(store, days, _incident_bytes, read, WRITE_CHUNK)
-        recorded = incident_entries(store, n, digest, read, days.sources, version)
+        keep_rules(store, made, read, by_day, findings, owner, rules, days.start,
+                   [*before, *(s.day for s in days.states)])
+        # what is kept, as written, bound to the entry: the next check trusts only that
+        recorded = incident_entries(store, n, digest, read, days.sources, version,
+                                    stored_kept_digest(store))
         store.append_entries(recorded)
         changed, stored = _write_findings(
             store, [f for f in findings if f.id not in alike], scope, alike)
         store_source_estimates(store, days.sources)
         store.set_meta(CHECKED_META, str(read))
-        keep_rules(store, made, read, by_day, findings, owner, rules, days.start,
-                   [*before, *(s.day for s in days.states)])
     return CheckResult(findings, n, changed + len(recorded),
                        None if days.every else days.fused_days, complete=scope is None,
                        stored=stored, judged=len(days.incidents))

@@ -52,6 +52,7 @@ from truceline.services.day_reports import (
     split_days,
     window_input,
 )
+from truceline.services.kept_digest import committed_kept, stored_kept_digest
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
@@ -112,22 +113,29 @@ class DaysFused:
     same: set[str] = field(default_factory=set)
 
 
-def _kept(store: Store, made: str, checked: str | None) -> dict[int, DayState]:
-    """The kept states, if they were made under ``made`` (:func:`fingerprint`) by the check
-    that read what meta ``checked_observations`` says."""
+def _kept(store: Store, made: str, checked: str | None
+          ) -> tuple[dict[int, DayState], dict[int, bytes | None]]:
+    """The kept states and each day's reports as stored, if they were made under ``made``
+    (:func:`fingerprint`) by the check that read what meta ``checked_observations`` says,
+    and are what the last ``incident`` entry commits to (:mod:`~truceline.services.kept_digest`:
+    kept rows edited since are never trusted); else nothing (every day is fused again)."""
     said = store.get_meta(FUSION_DAYS_META)
     if said is None or checked is None:
-        return {}
+        return {}, {}
     want = {"fingerprint": made, "observations": int(checked)}
     try:
         if json.loads(said) != want:
-            return {}
+            return {}, {}
     except ValueError:  # not JSON (a damaged cache): every day is fused again
-        return {}
+        return {}, {}
+    raw, reports = store.fusion_days(), store.day_reports()
+    committed = committed_kept(store)
+    if committed is None or stored_kept_digest(store, reports, raw) != committed:
+        return {}, {}
     try:
-        return {d: DayState.from_bytes(b) for d, b in store.fusion_days().items()}
+        return {d: DayState.from_bytes(b) for d, b in raw.items()}, reports
     except UNREADABLE:  # damaged, or kept by an older encoding: every day is fused again
-        return {}
+        return {}, {}
 
 
 def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]]
@@ -158,8 +166,8 @@ def days_input(store: Store, ctx: AgreementContext, params: FusionParams
     With the kept states read, for :func:`fuse_days` (read and decoded once)."""
     n = store.count_observations()
     checked = store.get_meta(CHECKED_META)
-    states = _kept(store, fingerprint(params, ctx), checked)
-    reports = decode_all(store.day_reports()) if states else None
+    states, raw = _kept(store, fingerprint(params, ctx), checked)
+    reports = decode_all(raw) if states else None
     if not states or reports is None or checked is None or int(checked) > n:
         return store_input(store), states
     touched = first_touched(store, int(checked), n, params.halo_s)
@@ -180,7 +188,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
     made = fingerprint(params, ctx)
     if kept is None:
-        kept = _kept(store, made, store.get_meta(CHECKED_META))
+        kept = _kept(store, made, store.get_meta(CHECKED_META))[0]
     cols = inp.fire
     digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
     if inp.first_us is not None:  # a window read: the days before it as kept

@@ -31,7 +31,7 @@ from truceline.core.observations import Observation
 from truceline.core.rules import ByDay
 from truceline.core.taxonomy import Kind
 from truceline.core.verdicts import Tally
-from truceline.services.ports import Store
+from truceline.services.ports import RULES_META, Store
 
 __all__ = [
     "RULES_META",
@@ -42,10 +42,6 @@ __all__ = [
     "owners",
     "rules_fingerprint",
 ]
-
-#: Meta key of what the last incremental check's rules kept.
-RULES_META = "check_rules"
-
 
 @dataclass
 class KeptRules:

@@ -27,6 +27,9 @@ CHECKED_META = "checked_observations"
 #: differ fuses every day again.
 FUSION_DAYS_META = "fusion_days"
 
+#: Meta key: what the last incremental check's rules kept (services/check_rules.py).
+RULES_META = "check_rules"
+
 
 @dataclass
 class AddResult:

@@ -19,6 +19,7 @@ from truceline.core.observations import Observation
 from truceline.core.record.canonical import canonical_bytes, entry_bytes
 from truceline.errors import TrucelineError
 from truceline.services import verify_access, verify_guarantees
+from truceline.services.kept_digest import KEPT_FIELD, stored_kept_digest
 from truceline.services.ports import CHECKED_META, Store
 from truceline.services.record import agreement_matches, unb64
 from truceline.services.sources import SOURCES_META
@@ -87,13 +88,16 @@ def incidents_entry(records: Sequence[dict[str, Any]], observations: int,
 
 def incident_set_entry(count: int, digest: str, observations: int,
                        sources: Sequence[dict[str, Any]] | None = None,
-                       agreement_version: int | None = None) -> bytes:
+                       agreement_version: int | None = None, kept: str | None = None) -> bytes:
     """:func:`incidents_entry` from the set's count and :func:`incidents_digest`;
     ``agreement_version``: the version the check judged under (a replay uses it, whatever
-    was amended while the check ran or before a ruling's finding entries)."""
+    was amended while the check ran or before a ruling's finding entries); ``kept``: the
+    digest of what the check kept for the next one (services/kept_digest.py)."""
     body: dict[str, Any] = {"count": count, "observations": observations, "sha256": digest}
     if agreement_version is not None:
         body["agreement_version"] = agreement_version
+    if kept is not None:
+        body[KEPT_FIELD] = kept
     if sources is not None:
         body["sources_sha256"] = sources_digest(sources)
     return entry_bytes("incident", body)
@@ -271,6 +275,16 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
                 i,
                 f"the stored per-source estimates (meta {SOURCES_META}) are not those entry "
                 f"{i} records",
+            )
+    if KEPT_FIELD in body:  # entries from before the digest was recorded have none
+        now = stored_kept_digest(store)
+        if now is not None and now != body[KEPT_FIELD]:  # none kept: the next check fuses all
+            yield (
+                "changed",
+                i,
+                "what the last check kept for the next one (table fusion_days, meta "
+                f"fusion_days and check_rules) is not what entry {i} records (a next check "
+                "fuses and judges every day again)",
             )
 
 
