@@ -265,6 +265,8 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
                          "cannot be combined with it; nothing was written", field="fusion_days")
     by_day = None if groups is None else ByDay(
         groups, rules.before(days.start) if rules is not None else {})
+    if rules is None:  # every incident judged: the reports' facts before the read too
+        inp.read_kept_facts()
     findings = _rules(ctx, inp, days.incidents, upheld, by_day)
     del inp
     give_back()
