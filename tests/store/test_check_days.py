@@ -403,7 +403,7 @@ def test_the_first_day_touched_is_read_a_page_at_a_time(backend: Backend) -> Non
 def test_new_reports_after_a_days_first_hour_are_read_from_the_day_before(
         backend: Backend) -> None:
     # they fuse again from the day before theirs (the day's first hour unchanged), but fire
-    # reports were read from two days before it: a day's ~30k reports parsed for nothing on
+    # reports were read from two days before it: a day's ~23k reports parsed for nothing on
     # the 907k month (a reporting day from 22:00 UTC added, BENCHMARKS.md, session 22)
     from truceline.core.fusion.day_state import day_of_us, day_start_us
     from truceline.services.day_reports import first_fused
@@ -427,10 +427,10 @@ def test_new_reports_after_a_days_first_hour_are_read_from_the_day_before(
 
 def test_the_kept_days_facts_are_read_only_for_rules_that_judge_every_incident(
         backend: Backend) -> None:
-    # a window read put every kept day's reports' facts in one dict (~0.5 s on the 907k
-    # month), though rules that judge only the days fused again read none of them; they are
-    # put there when every incident is judged (the suspension in the test above, damaged
-    # kept rules), as a read of the whole store has them
+    # a window read put every kept day's reports' facts in one dict (~3 % of the CPU of one
+    # more day on the 907k month), though rules that judge only the days fused again read
+    # none of them; they are put there when every incident is judged (the suspension in the
+    # test above, damaged kept rules), as a read of the whole store has them
     days = _days()
     fourth = [{**_shifted(r, 3), "id": "x" + str(r["id"])} for r in days[0]
               if r["kind"] == "fire"]
