@@ -252,3 +252,28 @@ def test_a_day_does_not_pool_samples_made_under_another_correction_of_their_grou
     # the same samples, all made without corrections, pool as before
     same = Samples(s.source, s.day, s.group, s.total, s.var, np.zeros(4 * n))
     assert day_corrections(same, names, np.array([2]), np.array([[0.0], [0.0]]), p)[1, 0] > 3
+
+
+def test_samples_index_their_sources_and_groups_as_a_sort_of_every_sample_does() -> None:
+    # a day fused again pools the month's samples (193k at 907k reports) and indexed their
+    # sources and (day, group) pairs by np.unique over them, ~0.2 and ~0.3 s a call, several
+    # calls a check; a dict of the few hundred names and one integer key give the same
+    from truceline.core.fusion.calibration_days import _groups, _indexed
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    pool = np.asarray([f"src-{k:03d}" for k in range(60)])
+    s = Samples(rng.choice(pool, n), rng.integers(1900, 1930, n), rng.integers(0, 400, n),
+                rng.normal(size=n), np.ones(n))
+    names = np.concatenate([pool[40:5:-2], pool[7:9], ["nobody"]])  # one twice, one absent
+    allnames, inv = np.unique(np.concatenate([names, s.source]).astype(str),
+                              return_inverse=True)
+    at = np.full(len(allnames), -1, np.int64)
+    at[inv[: len(names)]] = np.arange(len(names))
+    other = np.flatnonzero(at < 0)
+    at[other] = len(names) + np.arange(len(other))
+    src, count = _indexed(s, names)
+    assert np.array_equal(src, at[inv[len(names):]]) and count == len(names) + len(other)
+    _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
+    assert np.array_equal(_groups(s), grp.reshape(-1))
+    assert len(_groups(s.take(np.zeros(n, bool)))) == 0

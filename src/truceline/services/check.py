@@ -259,6 +259,8 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     read = inp.read
     made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
     rules = kept_rules(store, made, checked) if kept else None  # read with the states
+    if rules is not None:  # only the fused days judged: the kept days' facts are not read
+        inp.kept_facts = None
     days = fuse_days(store, ctx, inp, params, _incident_bytes, kept, parse=rules is None)
     before = {d: st for d, st in kept.items() if days.start is None or d < days.start}
     # the kept days' owners only where their incidents are judged too (none kept by the rules)
@@ -270,6 +272,7 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
                          "cannot be combined with it; nothing was written", field="fusion_days")
     by_day = None if groups is None else ByDay(
         groups, rules.before(days.start) if rules is not None else {})
+    inp.read_kept_facts()  # every incident judged: the reports' facts before the read too
     findings = _rules(ctx, inp, days.incidents, upheld, by_day)
     del inp
     give_back()

@@ -12,9 +12,10 @@ again, and every later day is fused with it, since its statistics feed them all.
 incidents owned by those days are replaced; the others stay as stored. The result is the
 one a check of every day gives (``tests/store/test_check_days.py``).
 
-Fire reports are read only from two days before the first day the observations stored
-since the last check touch; the days before come from what the check kept of their reports
-(:mod:`~truceline.services.day_reports`); the rules judge only the incidents of the days
+Fire reports are read only from the first day the observations stored since the last
+check may fuse again (:func:`~truceline.services.day_reports.first_fused`); the days before
+come from what the check kept of their reports (:mod:`~truceline.services.day_reports`; their
+facts only where every incident is judged); the rules judge only the incidents of the days
 fused again (:mod:`~truceline.services.check_rules`). What is not incremental yet: the read
 of the other kinds (whole).
 """
@@ -48,6 +49,7 @@ from truceline.services.context import AgreementContext, doc_sha256
 from truceline.services.day_reports import (
     UNREADABLE,
     decode_all,
+    first_fused,
     first_touched,
     split_days,
     window_input,
@@ -160,8 +162,8 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
 
 def days_input(store: Store, ctx: AgreementContext, params: FusionParams
                ) -> tuple[CheckInput, dict[int, DayState]]:
-    """What the check derives from: fire reports read only from two days before the first
-    day the observations stored since the last check touch, where its states and each
+    """What the check derives from: fire reports read only from the first day the
+    observations stored since the last check may fuse again, where its states and each
     day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store.
     With the kept states read, for :func:`fuse_days` (read and decoded once)."""
     n = store.count_observations()
@@ -171,7 +173,8 @@ def days_input(store: Store, ctx: AgreementContext, params: FusionParams
     if not states or reports is None or checked is None or int(checked) > n:
         return store_input(store), states
     touched = first_touched(store, int(checked), n, params.halo_s)
-    first = max(states) + 1 if touched is None else min(touched - 2, max(states) + 1)
+    first = max(states) + 1 if touched is None else \
+        min(first_fused(touched, params.halo_s), max(states) + 1)
     return window_input(store, n, first, params.halo_s, reports), states
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 
@@ -39,8 +39,8 @@ from truceline.services.check_read import CheckInput, check_input, read_by_id
 from truceline.services.fire_columns import objects_page, texts_page
 from truceline.services.ports import Store
 
-__all__ = ["UNREADABLE", "DayReports", "decode_all", "first_touched", "split_days",
-           "window_input"]
+__all__ = ["UNREADABLE", "DayReports", "decode_all", "first_fused", "first_touched",
+           "split_days", "window_input"]
 
 I64 = NDArray[np.int64]
 
@@ -113,10 +113,11 @@ def _by_day(times_us: Mapping[str, int]) -> dict[int, list[str]]:
 
 def first_touched(store: Store, after: int, upto: int, halo_s: float, page: int = 20_000
                   ) -> int | None:
-    """The first UTC day whose counted fire reports the observations stored after the first
-    ``after`` (among the first ``upto``) may change: a fire report's day (its time less
-    ``halo_s``, the reach of a copy's group), and the day of the version any of them
-    replaces (None: they change none). Read ``page`` at a time: what arrived since the last
+    """The earliest time (microseconds from the Unix epoch) whose counted fire reports the
+    observations stored after the first ``after`` (among the first ``upto``) may change: a
+    fire report's time less ``halo_s`` (the reach of a copy's group), or that of the version
+    any of them replaces (None: they change none); :func:`first_fused` gives the first day
+    that may then be fused again. Read ``page`` at a time: what arrived since the last
     check may be a month's import, held whole as objects ~2.7 KB a report (check_read)."""
     times: list[int] = []
     for at in range(after, upto, page):
@@ -128,7 +129,20 @@ def first_touched(store: Store, after: int, upto: int, halo_s: float, page: int 
         del new
     if not times:
         return None
-    return int(day_of_us(np.asarray([min(times) - int(halo_s * 1e6)], np.int64))[0])
+    return min(times) - int(halo_s * 1e6)
+
+
+def first_fused(touched_us: int, halo_s: float) -> int:
+    """The first UTC day a check may fuse again when counted reports change from
+    ``touched_us`` on (:func:`first_touched`), by the incremental check's rule
+    (:mod:`~truceline.services.check_days`): a change in a day's first
+    ``halo_s`` fuses again from two days before it, a later one from the day before. So the
+    day before ``touched_us``'s, unless ``touched_us`` is in its day's first ``halo_s``
+    (then the day before that): the window read one day shorter, where a change starts
+    after a day's first hour (a day ingested from 22:00 UTC, as the simulated ones)."""
+    day = int(day_of_us(np.asarray([touched_us], np.int64))[0])
+    head = touched_us - int(day_start_us(day)) < int(halo_s * 1e6)
+    return day - 2 if head else day - 1
 
 
 def window_input(store: Store, upto: int, first: int, halo_s: float,
@@ -136,7 +150,8 @@ def window_input(store: Store, upto: int, first: int, halo_s: float,
     """:func:`~truceline.services.check_read.store_input` of the first ``upto`` stored, reading
     fire reports only from two ``halo_s`` before day ``first`` (the halo fusion reads, and
     as much again where copies of the reports before it are found): the reports before
-    that as ``kept`` (every kept day's, with the ids they did not count), the other kinds
+    that as ``kept`` (every kept day's, with the ids they did not count; their facts only
+    in ``kept_facts``: :meth:`~.check_read.CheckInput.read_kept_facts`), the other kinds
     read whole (a few per cent of the rows)."""
     start_us = int(day_start_us(first)) - int(2 * halo_s * 1e6)
     others = sorted((o for k in Kind if k is not Kind.FIRE
@@ -144,32 +159,28 @@ def window_input(store: Store, upto: int, first: int, halo_s: float,
                      for o in texts_page(p).others), key=lambda o: (micros(o.time), o.id))
     fire = map(texts_page, store.record_pages(page, upto=upto, start=from_micros(start_us),
                                               kind=Kind.FIRE.value))
-    before = [_cut(r, start_us) for r in kept.values()]
     dropped = {i for r in kept.values() for i in r.dropped}
     edits = {i for r in kept.values() for i in r.edits}
     inp = check_input(chain([objects_page(others)], fire), lambda ids: read_by_id(store, ids),
                       dropped, edits)
     inp.read = upto
-    # the kept days' reports before the window, as if read with it
-    facts = inp.reported.facts
-    for r in before:
-        facts.update(zip(r.ids.tolist(), r.facts, strict=True))
-    times = np.concatenate([*(r.time_us for r in before), inp.reported.times_us])
-    lasts = [int(r.latest_us.max()) for r in before if len(r.latest_us)]
+    # the kept days' reports before the window, as if read with it (their facts when asked)
+    before = [(r, np.flatnonzero(r.time_us < start_us)) for r in kept.values()]
+    times = np.concatenate([*(r.time_us[k] for r, k in before), inp.reported.times_us])
+    lasts = [int(r.latest_us[k].max()) for r, k in before if len(k)]
     top = inp.reported.latest
     if lasts and (top is None or micros(top) < max(lasts)):
         top = from_micros(max(lasts))
-    inp.reported = type(inp.reported)(facts, times, top)
+    inp.reported = type(inp.reported)(inp.reported.facts, times, top)
     inp.first_us = start_us
+
+    def kept_facts() -> Iterator[tuple[str, ReportFacts]]:
+        for r, rows in before:
+            ids = r.ids[rows].tolist()
+            yield from zip(ids, [r.facts[k] for k in rows.tolist()], strict=True)
+
+    inp.kept_facts = kept_facts if before else None
     return inp
-
-
-def _cut(r: DayReports, before_us: int) -> DayReports:
-    """``r``'s reports before ``before_us``."""
-    keep = r.time_us < before_us
-    rows = np.flatnonzero(keep).tolist()
-    return DayReports(r.ids[keep], r.time_us[keep], r.latest_us[keep],
-                      [r.facts[k] for k in rows], r.dropped, r.edits)
 
 
 def decode_all(blobs: Mapping[int, bytes | None]) -> dict[int, DayReports] | None:

@@ -135,14 +135,25 @@ def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: Calibra
 
 
 def _indexed(s: Samples, names: NDArray[Any]) -> tuple[I64, int]:
-    """Each sample's source as an index of ``names``, the others after them; and how many."""
+    """Each sample's source as an index of ``names`` (the last of a name given twice), the
+    others after them in sorted order; and how many. By a dict of the few hundred names,
+    not a sort of every sample's text (a month's pool: ~0.2 s a call, several a check)."""
+    at = {n: k for k, n in enumerate(np.asarray(names).astype(str).tolist())}
     S = len(names)
-    allnames, inv = np.unique(np.concatenate([names, s.source]).astype(str), return_inverse=True)
-    at = np.full(len(allnames), -1, np.int64)
-    at[inv[:S]] = np.arange(S)
-    other = np.flatnonzero(at < 0)
-    at[other] = S + np.arange(len(other))
-    return at[inv[S:]], S + len(other)
+    src = np.asarray(s.source).astype(str).tolist()
+    other = sorted(set(src) - at.keys())
+    at.update((n, S + k) for k, n in enumerate(other))
+    return np.fromiter(map(at.__getitem__, src), np.int64, len(src)), S + len(other)
+
+
+def _groups(s: Samples) -> I64:
+    """Each sample's group (its day and label) as an index, in (day, label) order: what
+    ``np.unique`` over the pairs gives, from one integer key (~40x faster on a month)."""
+    if not len(s):
+        return np.zeros(0, np.int64)
+    lo = int(s.group.min())
+    key = (s.day - int(s.day.min())) * (int(s.group.max()) - lo + 1) + (s.group - lo)
+    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def consistent(src: I64, grp: I64, applied: F64, now: F64, p: CalibrationParams
@@ -174,8 +185,7 @@ def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
         return old.copy()
     src, S_all = _indexed(s, names)
     S = len(names)
-    _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
-    grp = grp.reshape(-1)
+    grp = _groups(s)
     new = old.copy()
     for j, e in enumerate(days.tolist()):
         now = np.concatenate([old[:, j], np.zeros(S_all - S)])
@@ -211,9 +221,8 @@ def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: Calibration
     ids = extended(everyone, days.ids())
     S = len(ids)
     src, _ = _indexed(s, ids)
-    _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
     now = np.concatenate([last, np.zeros(S - len(last))])
-    keep = consistent(src, grp.reshape(-1), s.applied, now, p)
+    keep = consistent(src, _groups(s), s.applied, now, p)
     s, src = s.take(keep), src[keep]
     bearings, timed, offset, offset_se = days.estimates(ids, p)
     used = np.bincount(src, minlength=S).astype(np.int64)
