@@ -21,6 +21,7 @@ from tests.fusion.synth import (
 )
 from truceline.core.fusion import FusionParams, fuse_batch
 from truceline.core.fusion.batch import GroupingParams, candidates
+from truceline.core.fusion.far_range import far_stretch
 from truceline.core.fusion.locate import (
     CHI2_95_2DOF,
     M_ARRIVAL,
@@ -453,7 +454,55 @@ def test_three_arrivals_state_both_crossings_of_their_hyperbolas() -> None:
 
     assert fx.located.sum() >= 0.9 * n
     assert coverage(fx.cov) < 0.5  # 0.40: the crossing by the array, stated to metres
-    assert coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) >= 0.88  # 0.91
+    assert coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) >= 0.88  # 0.97; 0.91 off
+
+
+def test_three_arrivals_state_the_far_side_of_their_range() -> None:
+    """One small array's three arrivals fix a bang by the curvature of its wavefront, which
+    is linear in the inverse range: the errors stretch the range out beyond the fix far more
+    than in front of it. Stated symmetric about the fit (``far_range`` off), the ellipse's
+    misses are nearly all beyond the fix (18 of 20); widened until its 95 % ellipse reaches
+    the edge of the region the errors allow in inverse range and angle, it covers the truth
+    about as often as it claims, a little more (the near side is shorter than the far)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    r, targets = _array_bangs(rng, n, 3)
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    truth = true_xy(targets)
+
+    def misses(far: bool) -> tuple[float, int, int]:
+        fx = locate(b, labels, candidates(b, GroupingParams()), LocateParams(far_range=far))
+        stated = np.isfinite(fx.stated).all(axis=(1, 2))
+        gs = np.flatnonzero(fx.located & stated)
+        assert len(gs) >= 0.85 * n
+        m2 = np.array([synth.true_cov_frame_error(fx.x[g], fx.y[g], fx.stated[g], truth[g])
+                       for g in gs])
+        beyond = 0
+        for g in gs[m2 > CHI2_95_2DOF]:
+            rows = np.flatnonzero(labels == g)
+            centre = np.array([b.ox[rows].mean(), b.oy[rows].mean()])
+            beyond += int(np.hypot(*(truth[g] - centre))
+                          > np.hypot(fx.x[g] - centre[0], fx.y[g] - centre[1]))
+        return float(np.mean(m2 <= CHI2_95_2DOF)), int((m2 > CHI2_95_2DOF).sum()), beyond
+
+    cov_off, n_off, beyond_off = misses(False)
+    assert cov_off < 0.935 and beyond_off >= 0.8 * n_off  # 0.928; 18 of 20 beyond
+    cov_on, _, _ = misses(True)
+    assert 0.94 <= cov_on <= 0.975  # 0.968
+
+
+def test_far_stretch_never_narrows_and_leaves_the_near_field() -> None:
+    """A fix within the sensors' spread of their centre keeps its covariance; one far out is
+    widened along the way out, never narrowed, and reaches past the fix on that side."""
+    ox = np.array([0.0, 1_500.0, 0.0, 0.0, 1_500.0, 0.0])
+    oy = np.array([0.0, 0.0, 1_500.0, 0.0, 0.0, 1_500.0])
+    C = np.array([[[4e6, 0.0], [0.0, 1e4]], [[4e6, 0.0], [0.0, 1e4]]])
+    x, y = np.array([10_000.0, 600.0]), np.array([500.0, 500.0])
+    out = far_stretch(C, x, y, ox, oy, np.array([0, 3]), 30_000.0)
+    np.testing.assert_array_equal(out[1], C[1])
+    grown = np.linalg.eigvalsh(out[0] - C[0])
+    assert grown.min() >= -1e-6 and out[0, 0, 0] > 2.0 * C[0, 0, 0]
 
 
 def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from tests.fusion.synth import Reports, arrival_report, bearing_report, offset, posts_around
 from truceline.core.fusion import kernels, report_pairs
 from truceline.core.fusion.batch import ROLE_ANY, GroupingParams
+from truceline.core.fusion.graph import split_queries
 from truceline.core.fusion.grouping import group
 
 P = GroupingParams()
@@ -44,26 +45,41 @@ def _units(seed: int, R: int = 3_000, A: int = 400, Q: int = 150):  # type: igno
 
 
 def _one_sweep(F, role, src, query, reach2, budget):  # type: ignore[no-untyped-def]
+    """The one sweep's pairs as ``_cluster`` takes them (main pairs, query pairs parted,
+    components), or ``None`` beyond the budget."""
     caps = np.full(2, 10**6, np.int64)  # room for every pair
     i, j, d, _, ok = kernels.sweep(F, role, src, query, 0, P.gate_chi2, P.arrival_slack_s,
                                    P.array_span_m, reach2, P.link_scale_m, P.link_scale_s,
                                    P.pair_radius, budget, caps,
                                    np.argsort(F[:, kernels.F_TLO], kind="stable"))
-    return i, j, d, ok
+    if not ok:
+        return None
+    nm = int(np.argmax(query)) if query.any() else len(F)
+    i, j, d, qi, qj = split_queries(i, j, d, nm)
+    return (i, j, d, qi, qj, *kernels.components(nm, i, j))
 
 
 def _ahead(F, role, src, query, reach2, R, budget):  # type: ignore[no-untyped-def]
-    a = report_pairs.start(F[:R], role[:R], src[:R, :1], reach2[:R], P.gate_chi2,
+    """The same through the thread, which fills the reports' rows from their columns (here
+    every other report's, to check it packs the rows it is given)."""
+    rows = np.arange(R) * 2
+    cols = tuple(np.repeat(np.ascontiguousarray(F[:R, k]), 2) for k in range(kernels.N_F))
+    G = F.copy()
+    G[:R] = -1.0  # the thread's to fill
+    a = report_pairs.start(rows, cols, G[:R], role[:R], src[:R, :1], P.gate_chi2,
                            P.arrival_slack_s, P.array_span_m, P.link_scale_m, P.link_scale_s,
                            P.pair_radius, budget + 1_000)
-    return report_pairs.finish(a, F, role, src, query, reach2, P.gate_chi2, P.arrival_slack_s,
-                               P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
-                               budget)
+    nm = int(np.argmax(query)) if query.any() else len(F)
+    got = report_pairs.finish(a, G, role, src, nm, reach2[R:], P.gate_chi2, P.arrival_slack_s,
+                              P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
+                              budget)
+    assert np.array_equal(G, F, equal_nan=True)  # the rows it filled
+    return got
 
 
-def _sorted(i, j, d):  # type: ignore[no-untyped-def]
+def _sorted(i, j, d=None):  # type: ignore[no-untyped-def]
     o = np.lexsort((j, i))
-    return i[o], j[o], d[o]
+    return (i[o], j[o]) if d is None else (i[o], j[o], d[o])
 
 
 def test_the_pairs_swept_ahead_are_the_one_sweeps():
@@ -71,7 +87,7 @@ def test_the_pairs_swept_ahead_are_the_one_sweeps():
         F, role, src, query, reach2, R = _units(seed)
         want = _one_sweep(F, role, src, query, reach2, 10**9)
         got = _ahead(F, role, src, query, reach2, R, 10**9)
-        assert want[3] and got[3]
+        assert want is not None and got is not None
         assert len(want[0]) > 2_000
         w, g = _sorted(*want[:3]), _sorted(*got[:3])
         # arrival units paired with reports, both ways round in window start
@@ -79,6 +95,33 @@ def test_the_pairs_swept_ahead_are_the_one_sweeps():
         assert cross.sum() > 200
         for a, b in zip(w, g, strict=True):
             assert np.array_equal(a, b)  # distances bit for bit: the gate called alike
+        wq, gq = _sorted(*want[3:5]), _sorted(*got[3:5])
+        assert len(wq[0]) > 100  # queries paired with reports and with arrival units
+        assert np.array_equal(wq[0], gq[0]) and np.array_equal(wq[1], gq[1])
+        # the components continue the reports' own (found in the thread): the same labels
+        assert want[5] == got[5] and np.array_equal(want[6], got[6])
+        assert want[5] < R + 300  # pairs across the reports and the arrival units join some
+
+
+def test_the_pairs_are_joined_alike_without_room_after_the_reports():
+    rng = np.random.default_rng(7)
+    R, nm, m = 50, 60, 70  # reports, then arrival units, then queries
+    ri = np.sort(rng.integers(0, R, (2, 40)), axis=0)
+    ai = np.sort(rng.integers(0, m - R, (2, 15)), axis=0)
+    ai = ai[:, (ai[0] < ai[1]) & (ai[0] + R < nm)]  # two queries are never paired
+    xj = rng.integers(R, m, 20)
+    xi = rng.integers(0, R, 20)
+    parent = np.arange(R)
+    kernels.union(parent, ri[0], ri[1])
+    room = [np.concatenate([a, np.full(100, -7, a.dtype)]) for a in (ri[0], ri[1], ri[0] * 0.5)]
+    got = [report_pairs._join(*r, 40, parent, ai[0], ai[1], ai[0] * 0.25, xi, xj, xi * 0.125,
+                              R, nm) for r in (room, (ri[0], ri[1], ri[0] * 0.5))]
+    for a, b in zip(got[0], got[1], strict=True):
+        assert np.array_equal(a, b)
+    pairs = np.concatenate([ri, ai + R, [xi, xj]], axis=1)
+    main = pairs[1] < nm
+    assert np.array_equal(got[0][0], pairs[0, main]) and len(got[0][3]) == (~main).sum()
+    assert np.array_equal(got[0][6], kernels.components(nm, *pairs[:, main])[1])
 
 
 def test_the_budget_is_judged_alike():
@@ -86,9 +129,10 @@ def test_the_budget_is_judged_alike():
     lo, hi = 0, 10**7  # the fewest gated pairs the one sweep allows: it gates exactly that many
     while lo < hi:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if _one_sweep(F, role, src, query, reach2, mid)[3] else (mid + 1, hi)
+        lo, hi = ((lo, mid) if _one_sweep(F, role, src, query, reach2, mid) is not None
+                  else (mid + 1, hi))
     for budget in (lo - 1, lo, lo + 1):
-        assert _ahead(F, role, src, query, reach2, R, budget)[3] == (budget >= lo)
+        assert (_ahead(F, role, src, query, reach2, R, budget) is not None) == (budget >= lo)
 
 
 def _batch(seed: int):  # type: ignore[no-untyped-def]

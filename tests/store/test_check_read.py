@@ -122,3 +122,21 @@ def test_fusion_calls_back_once_between_fusing_and_making_the_incidents(tmp_path
                        fused=lambda: calls.append("fused"))
     assert calls[0] == "fused" and calls.count("fused") == 1 and "read" in calls
     assert got == fuse_columns(inp.fire, ctx.geometry, parties, inp.fire_reports)
+
+
+def test_columns_given_up_to_fusion_are_let_go_and_make_the_same_incidents(tmp_path: Path) -> None:
+    """A full check gives fusion its columns (``given``): once the batch is made, fusion
+    takes every column out of the dict but the ids and times the incidents read, and the
+    incidents and per-source estimates are the ones made from columns it keeps."""
+    from truceline.core.fusion import fuse_columns
+
+    store, _ = _store(tmp_path)
+    ctx = load_context(store)
+    inp = store_input(store, page=97)
+    parties = [p.id for p in ctx.agreement.parties]
+    cols = dict(inp.fire)
+    kept = fuse_columns(inp.fire, ctx.geometry, parties, inp.fire_reports)
+    assert set(inp.fire) == set(cols)  # not given: left as it was
+    given = fuse_columns(cols, ctx.geometry, parties, inp.fire_reports, given=True)
+    assert set(cols) == {"id", "time_us"}
+    assert given == kept and len(kept[0]) > 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from truceline.services.kept_digest import KEPT_FIELD, stored_kept_digest
 from truceline.services.ports import Store
 from truceline.services.record import initialize_store
 from truceline.services.verify import verify_record
-from truceline.services.verify_rows import incidents_entry
+from truceline.services.verify_rows import incident_set_entry, incidents_entry
 
 from ..record_service.conftest import sample_rows, synthetic
 from .rows import fire_row
@@ -59,28 +60,31 @@ def _derived(store: Store) -> tuple[list[Any], list[Any], list[dict[str, Any]], 
     return incidents, derive_findings(ctx, obs)[1], sources, len(obs)
 
 
-Expected = tuple[dict[str, Any], dict[str, Any], list[tuple[str, bytes]], dict[str, str],
-                 dict[str, str]]
-
-
-def _expected(store: Store) -> Expected:
-    """What the straightforward path appends and stores for the store as it is now: the
-    incident set entry's body (without what the check keeps: known once it has run), the
-    last incident entry's, the other entries, the incidents' and findings' rows."""
+def _expected(store: Store) -> tuple[Callable[[str | None], list[tuple[str, bytes]]],
+                                     dict[str, str], dict[str, str]]:
+    """What the straightforward path appends (given the digest of what the check keeps for
+    the next one: known once it has written it) and stores for the store as it is now."""
     incidents, findings, sources, read = _derived(store)
     records = [i.to_record() for i in incidents]
     whole = _dump(_prepare(sorted(records, key=lambda r: str(r["id"])), "$"))
     version = store.agreement_version()
-    body = dict(parse_entry(incidents_entry(records, read, sources, version))[1])
-    assert body["sha256"] == hashlib.sha256(whole).hexdigest()
+    digest = hashlib.sha256(whole).hexdigest()
+    assert parse_entry(incidents_entry(records, read, sources, version))[1]["sha256"] == digest
     before = {f.id: json.dumps(f.to_record(), sort_keys=True) for f in store.findings()}
     last = store.last_entry("incident")
-    said = dict(parse_entry(last.data)[1]) if last is not None else {}
-    entries = [("finding", entry_bytes("finding", f.to_record())) for f in findings
-               if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)]
+    said = parse_entry(last.data)[1] if last is not None else {}
+    rest = [("finding", entry_bytes("finding", f.to_record())) for f in findings
+            if before.get(f.id) != json.dumps(f.to_record(), sort_keys=True)]
     gone = sorted(set(before) - {f.id for f in findings})
-    entries += [("status_change", withdrawn_entry(fid)) for fid in gone]
-    return (body, said, entries, {i.id: json_text(i.to_record()) for i in incidents},
+    rest += [("status_change", withdrawn_entry(fid)) for fid in gone]
+
+    def entries(kept: str | None) -> list[tuple[str, bytes]]:
+        entry = incident_set_entry(len(records), digest, read, sources, version, kept)
+        same = (said.get("sha256"), said.get("observations"), said.get("agreement_version"),
+                said.get(KEPT_FIELD)) == (digest, read, version, kept)
+        return ([] if same else [("incident", entry)]) + rest
+
+    return (entries, {i.id: json_text(i.to_record()) for i in incidents},
             {f.id: json_text(f.to_record()) for f in findings})
 
 
@@ -89,18 +93,11 @@ def _rows(store: Store, table: str) -> dict[str, str]:
 
 
 def _check_and_compare(store: Store) -> list[str]:
-    """Check; compare; the types of the entries appended. The incident set entry also names
-    the digest of what the check kept for the next one, as stored after it
-    (services/kept_digest.py); it is appended unless the last one says all of it."""
-    body, said, others, incidents, findings = _expected(store)
+    """Check; compare; the types of the entries appended."""
+    expected, incidents, findings = _expected(store)
     start = store.entry_count()
     res = run_check(store)
-    kept = stored_kept_digest(store)
-    if kept is not None:
-        body[KEPT_FIELD] = kept
-    same = all(said.get(k) == body.get(k)
-               for k in ("sha256", "observations", "agreement_version", KEPT_FIELD))
-    entries = ([] if same else [("incident", entry_bytes("incident", body))]) + others
+    entries = expected(stored_kept_digest(store))  # what it kept, as stored
     assert res.new_entries == len(entries)
     assert _opened(store, start) == entries
     assert _rows(store, "incidents") == incidents

@@ -78,20 +78,42 @@ class _Units:
         return self.F, self.role, self.src
 
 
-def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units) -> _Units:
+def report_columns(b: FireBatch, cd: Candidates) -> tuple[F64, ...]:
+    """The reports' columns the gate's float rows hold, in ``kernels.F_*`` order."""
+    return cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr, b.ox, b.oy, b.c
+
+
+def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, room: int = 0,
+                      fill: bool = True, reports: _Units | None = None) -> _Units:
     """The units of reports ``rows``, followed by the units ``after``: one allocation, the
-    reports packed straight into it (sources padded to the widest)."""
+    reports packed straight into it (sources padded to the widest).
+
+    ``room``: rows left free after these in the float rows and roles, so that a later call
+    can take this one's units as ``reports`` (the same ``rows``): the units ``after`` are
+    then written into that room and the reports' rows are not packed again. ``fill=False``
+    leaves the reports' float rows to the caller (:func:`.report_pairs.start` fills them in
+    its thread).
+    """
     rows = np.asarray(rows, np.int64)
     R = len(rows)
     m = R + sum(len(u) for u in after)
     w = max([1, *(u.src.shape[1] for u in after)])
-    F = np.empty((m, kernels.N_F))
-    role = np.empty(m, np.int8)
+    Fb = None if reports is None else reports.F.base
+    rb = None if reports is None else reports.role.base
+    if (reports is not None and isinstance(Fb, np.ndarray) and isinstance(rb, np.ndarray)
+            and len(reports) == R and len(Fb) >= m and len(rb) >= m
+            and reports.F.ctypes.data == Fb.ctypes.data
+            and reports.role.ctypes.data == rb.ctypes.data):
+        F, role = Fb[:m], rb[:m]  # the reports' rows are there already
+    else:
+        F = np.empty((m + room, kernels.N_F))[:m]
+        role = np.empty(m + room, np.int8)[:m]
+        if fill:
+            with kernels.PARALLEL:
+                kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi,
+                                  b.arr, b.ox, b.oy, b.c, F[:R])
+        role[:R] = b.role[rows]
     src = np.full((m, w), -1, np.int64)
-    with kernels.PARALLEL:
-        kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr,
-                          b.ox, b.oy, b.c, F[:R])
-    role[:R] = b.role[rows]
     src[:R, 0] = b.source[rows]
     k = R
     for u in after:

@@ -43,6 +43,7 @@ from truceline.core.fusion.graph import (
     _units_of_reports,
     candidate_edges,
     near_pairs,
+    report_columns,
     split_queries,
 )
 from truceline.core.fusion.split import SMALL, split_large
@@ -84,16 +85,19 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
         scale_s = _arrival_scale_s(p)
         radius = p.search_radius
     else:  # the gate's Mahalanobis bound, by each covariance's largest axis
+        R = 0 if ahead is None else ahead.R  # the reports' reach is the thread's
         with kernels.PARALLEL:
-            reach2 = kernels.reach2(F, p.gate_chi2)
+            reach2 = kernels.reach2(F[R:], p.gate_chi2)
         scale_s = p.link_scale_s
     query = np.arange(m) >= nm
     chunks = max(1, min(kernels.threads(), m // 1_000 + 1))
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
-    if ahead is not None:
-        i, j, d, ok = report_pairs.finish(ahead, F, role, src, query, reach2, bound, slack,
-                                          p.array_span_m, p.link_scale_m, scale_s, radius,
-                                          64 * m + 1_000_000)
+    joined = None
+    if ahead is not None:  # the pairs, queries parted, and the components
+        joined = report_pairs.finish(ahead, F, role, src, nm, reach2, bound, slack,
+                                     p.array_span_m, p.link_scale_m, scale_s, radius,
+                                     64 * m + 1_000_000)
+        ok = joined is not None
     else:
         order = np.argsort(F[:, kernels.F_TLO], kind="stable")
         while True:
@@ -110,17 +114,20 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
                                              np.asarray(b, np.int64), mode, bound,
                                              slack, p.array_span_m))
 
-    if ok:
-        qi, qj = none, none
-        if nm < m:  # i < j: a query pair has its query second
-            i, j, d, qi, qj = split_queries(i, j, d, nm)
+    if joined is not None:
+        i, j, d, qi, qj, ncomp, comp = joined
     else:
-        z = np.column_stack([u.mx / p.link_scale_m, u.my / p.link_scale_m,
-                             (u.t_lo + u.t_hi) / 2.0 / scale_s])
-        i, j, d = candidate_edges(z[:nm], dist, p.k_neighbours, p.pair_radius,
-                                  p.search_radius)
-        qi, qj = _query_knn(z, nm, dist, p)
-    ncomp, comp = kernels.components(nm, i, j)
+        if ok:
+            qi, qj = none, none
+            if nm < m:  # i < j: a query pair has its query second
+                i, j, d, qi, qj = split_queries(i, j, d, nm)
+        else:
+            z = np.column_stack([u.mx / p.link_scale_m, u.my / p.link_scale_m,
+                                 (u.t_lo + u.t_hi) / 2.0 / scale_s])
+            i, j, d = candidate_edges(z[:nm], dist, p.k_neighbours, p.pair_radius,
+                                      p.search_radius)
+            qi, qj = _query_knn(z, nm, dist, p)
+        ncomp, comp = kernels.components(nm, i, j)
     with kernels.PARALLEL:
         sub, left = kernels.split_small(F, role, src, mode, bound, slack, p.array_span_m,
                                         comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
@@ -259,16 +266,17 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     bare = cd.ok & np.isfinite(b.arr) & ~np.isfinite(b.brg) & ~np.isfinite(b.ex)
     arows = np.flatnonzero(bare)
     rrows = np.flatnonzero(cd.ok & ~bare)
+    ru = None
     if (kernels.threads() > 1 and len(rrows) >= report_pairs.MIN_REPORTS) if ahead is None \
             else ahead:
-        ru = _units_of_reports(b, cd, rrows)
-        with kernels.PARALLEL:
-            r2 = kernels.reach2(ru.F, p.gate_chi2)
+        # the arrival units go after the reports; the thread fills the reports' rows
+        ru = _units_of_reports(b, cd, rrows, room=len(arows), fill=False)
         # a budget no smaller than the one sweep's (its units are the reports and at most
         # one per arrival): the sweep is judged against its own in :func:`_cluster`
-        early = report_pairs.start(ru.F, ru.role, ru.src, r2, p.gate_chi2, p.arrival_slack_s,
-                                   p.array_span_m, p.link_scale_m, p.link_scale_s,
-                                   p.pair_radius, 64 * (len(rrows) + len(arows)) + 1_000_000)
+        early = report_pairs.start(rrows, report_columns(b, cd), ru.F, ru.role, ru.src,
+                                   p.gate_chi2, p.arrival_slack_s, p.array_span_m,
+                                   p.link_scale_m, p.link_scale_s, p.pair_radius,
+                                   64 * (len(rrows) + len(arows)) + 1_000_000)
     else:
         early = None
     try:  # until the sweep's pairs are taken (:func:`_cluster` joins it)
@@ -291,7 +299,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
                            np.maximum.reduceat(b.t_hi[srt], st)[vague],
                            vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
         fixed_units = _take_units(aunits, fx_ids)
-        both = _units_of_reports(b, cd, rrows, fixed_units, vu)
+        both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
         ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     except BaseException:
         if early is not None:  # no sweep left running behind an error

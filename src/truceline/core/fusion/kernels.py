@@ -1,5 +1,5 @@
-"""Compiled loops of grouping: the pair gates, the gated candidate sweep, connected components
-and complete linkage of small components.
+"""Compiled loops of grouping: the pair gates, the gated candidate sweep and complete linkage
+of small components (connected components and labels are in :mod:`.labels`, named here too).
 
 These are the loops numpy cannot express without gathering every candidate pair into
 temporaries (which is what bounded grouping at a million reports); numba compiles them once
@@ -19,10 +19,17 @@ from numba import get_num_threads, njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
+from truceline.core.fusion.labels import (
+    component_labels,
+    components,
+    dense_labels,
+    first_seen,
+    union,
+)
 from truceline.core.fusion.parallel import PARALLEL
 
-__all__ = ["PARALLEL", "components", "dense_labels", "first_seen", "gate", "gate_pairs",
-           "pack_rows", "reach2", "split_small", "sweep", "threads"]
+__all__ = ["PARALLEL", "component_labels", "components", "dense_labels", "first_seen", "gate",
+           "gate_pairs", "pack_rows", "reach2", "split_small", "sweep", "threads", "union"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -118,12 +125,18 @@ def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F
     """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass into
     ``F`` (``len(rows)`` by ``N_F``, allocated by the caller: see :func:`sweep`)."""
     for k in prange(len(rows)):
-        r = rows[k]
-        F[k, F_MX], F[k, F_MY] = mx[r], my[r]
-        F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
-        F[k, F_TLO], F[k, F_THI], F[k, F_ARR] = t_lo[r], t_hi[r], arr[r]
-        F[k, F_OX], F[k, F_OY], F[k, F_C] = ox[r], oy[r], c[r]
+        pack_row(F, k, rows[k], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
     return F
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pack_row(F: F64, k: int, r: int, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64,
+             t_lo: F64, t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64) -> None:
+    """Row ``k`` of ``F``: report ``r``'s (:func:`pack_rows`)."""
+    F[k, F_MX], F[k, F_MY] = mx[r], my[r]
+    F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
+    F[k, F_TLO], F[k, F_THI], F[k, F_ARR] = t_lo[r], t_hi[r], arr[r]
+    F[k, F_OX], F[k, F_OY], F[k, F_C] = ox[r], oy[r], c[r]
 
 
 @njit(cache=True, error_model="numpy")
@@ -143,10 +156,16 @@ def reach2(F: F64, gate_chi2: float) -> F64:
     centres are farther apart than ``sqrt(reach2_i + reach2_j)`` fail the gate."""
     out = np.empty(F.shape[0])
     for u in prange(F.shape[0]):
-        a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
-        e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
-        out[u] = e if math.isfinite(e) else np.inf
+        out[u] = reach2_of(F, u, gate_chi2)
     return out
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def reach2_of(F: F64, u: int, gate_chi2: float) -> float:
+    """:func:`reach2` of unit ``u``."""
+    a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
+    e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
+    return e if math.isfinite(e) else np.inf
 
 
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,
@@ -349,70 +368,6 @@ def _sweep_chunk(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np
         nxt[u] = head[h]
         head[h] = u
     return n_out, checked
-
-
-@njit(cache=True, error_model="numpy")
-def dense_labels(comp: I64, sub: I64, ncomp: int) -> I64:
-    """Labels 0.. of the ``(component, sub-label)`` pairs, in order of component then
-    sub-label."""
-    m = len(comp)
-    width = np.zeros(ncomp + 1, np.int64)
-    for u in range(m):
-        width[comp[u] + 1] = max(width[comp[u] + 1], sub[u] + 1)
-    start = np.cumsum(width)
-    used = np.zeros(start[-1] + 1, np.int64)
-    for u in range(m):
-        used[start[comp[u]] + sub[u] + 1] = 1
-    rank = np.cumsum(used)
-    out = np.empty(m, np.int64)
-    for u in range(m):
-        out[u] = rank[start[comp[u]] + sub[u] + 1] - 1
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def first_seen(label: I64) -> I64:
-    """``label`` (non-negative) renumbered 0.. in order of first appearance."""
-    rank = np.full(label.max() + 1 if len(label) else 0, -1, np.int64)
-    out = np.empty(len(label), np.int64)
-    n = 0
-    for r in range(len(label)):
-        g = label[r]
-        if rank[g] < 0:
-            rank[g] = n
-            n += 1
-        out[r] = rank[g]
-    return out
-
-
-@njit(cache=True, error_model="numpy")
-def components(m: int, ei: I64, ej: I64) -> tuple[int, I64]:
-    """Connected components (labels 0.. in order of first member) by union-find."""
-    parent = np.arange(m)
-    for k in range(len(ei)):
-        a, b = ei[k], ej[k]
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        while parent[b] != b:
-            parent[b] = parent[parent[b]]
-            b = parent[b]
-        if a != b:
-            if a < b:
-                parent[b] = a
-            else:
-                parent[a] = b
-    label = np.full(m, -1, np.int64)
-    n = 0
-    for u in range(m):
-        r = u
-        while parent[r] != r:
-            r = parent[r]
-        if label[r] < 0:
-            label[r] = n
-            n += 1
-        label[u] = label[r]
-    return n, label
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

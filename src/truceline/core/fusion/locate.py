@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.far_range import far_stretch
 from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
@@ -116,6 +117,8 @@ class LocateParams:
     #: Three arrival times and nothing else fix a source exactly, at one of (generally) two
     #: points (:func:`_two_roots`): state the covariance about the fit that counts both.
     two_roots: bool = True
+    #: and its far side (the range Gaussian in its inverse: :mod:`.far_range`).
+    far_range: bool = True
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
@@ -263,9 +266,7 @@ def unit_variance_factor(ssq: NDArray[Any], dof: NDArray[Any]) -> F64:
     return np.where(fail, ssq / np.maximum(dof, 1), 1.0)
 
 
-def normal_equations(
-    r: F64, J: F64, w: F64, g: I64, G: int
-) -> tuple[F64, F64]:
+def normal_equations(r: F64, J: F64, w: F64, g: I64, G: int) -> tuple[F64, F64]:
     """Per-group ``A = sum w J J^T`` (G, 3, 3) and ``v = sum w J r`` (G, 3)."""
     A, v = lk.normal(r, J, np.asarray(w, float), g, G)
     return np.asarray(A), np.asarray(v)
@@ -392,6 +393,8 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
         count = np.zeros(K)
         for rx, ry, t0, use in crossings(rw, start[tg], n[tg]):
             C, fx, fy, fits = _refit(b, rw, p, tg, rx, ry, t0)
+            if crossings is _hyperbola_crossings and p.far_range:  # one array's far side
+                C = far_stretch(C, fx, fy, rw.ox, rw.oy, start[tg], p.max_semi_major_m)
             d = np.stack([fx - x[tg], fy - y[tg]], axis=1)
             term = C + d[:, :, None] * d[:, None, :]
             use = use & fits & np.isfinite(term).all(axis=(1, 2))

@@ -8,7 +8,8 @@ numpy). With two threads or more, the pairs among the reports (nine units in ten
 meanwhile in a thread of their own, compiled without the GIL (:func:`start`), and the rest
 once the fixes are known (:func:`finish`): the arrival units among themselves by the same
 sweep, and each arrival unit against the reports through an index of the reports by square
-and window start (:func:`_cross_pairs`).
+and window start (:func:`_cross_pairs`). The thread also files the reports into that index
+and joins their pairs' components (:func:`.labels.union`); the rest are joined to those.
 
 The pairs are the one sweep's, each with the same gated distance (the gate called with the
 same unit first: the later in window-start order) and the same count of gated pairs for the
@@ -48,7 +49,7 @@ MIN_REPORTS = 20_000
 
 @dataclass
 class Ahead:
-    """The reports' sweep under way: the first ``R`` units of the sweep to come, its
+    """The reports' sweep under way: the first ``R`` units of the sweep to come, the sweep's
     result once the thread is joined."""
 
     R: int
@@ -62,22 +63,31 @@ class Ahead:
         return self.out
 
 
-def start(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, bound: float, slack: float,
-          span: float, scale_m: float, scale_s: float, radius: float, budget: int) -> Ahead:
-    """Start sweeping the reports' units (mode 0: ``F``, ``role``, ``src``, ``reach2`` as
-    :func:`.kernels.sweep` takes them; ``budget`` at least the one sweep's) in a thread;
-    :func:`finish` joins it."""
-    R = len(F)
+def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src: I64,
+          bound: float, slack: float, span: float, scale_m: float, scale_s: float,
+          radius: float, budget: int) -> Ahead:
+    """Start sweeping the reports' units (mode 0; ``bound`` the gate's chi-square; ``budget``
+    at least the one sweep's) in a thread; :func:`finish` joins it.
+
+    The thread first fills their float rows ``F`` (as :func:`.kernels.pack_rows` would: rows
+    ``rows`` of the gate's columns ``cols``, in ``F_*`` order), so ``F`` is not to be read
+    before :func:`finish`; ``role`` and ``src`` (one source each) as :func:`.kernels.sweep`
+    takes them.
+    """
+    R = len(rows)
 
     def run(out: dict[str, Any]) -> None:
         try:
-            order = _stable_order(F)
-            got = _sweep_all(F, role, src, np.zeros(R, np.bool_), reach2, order, bound,
-                             slack, span, scale_m, scale_s, radius, budget)
-            i, j, d, checked, Fs, rs, ss, es, max_w = got
-            idx = (_index(Fs, rs, ss, es, order, radius * scale_m) if checked <= budget
-                   else None)
-            out.update(i=i, j=j, d=d, checked=checked, index=idx, max_w=max_w)
+            # numpy's stable sort (timsort, without the GIL: ~3 ms here against numba's
+            # mergesort's 5), then the rest in one compiled call: the caller's own compiled
+            # loops hold the GIL for milliseconds at a time, so each return to Python
+            # between steps could wait that long for it
+            order = np.argsort(cols[kernels.F_TLO][rows], kind="stable")
+            i, j, d, n, checked, max_w, idx, parent = _reports_ahead(
+                rows, cols, F, role, src, order, bound, slack, span, scale_m, scale_s, radius,
+                budget)
+            out.update(i=i, j=j, d=d, n=n, checked=checked, index=idx, max_w=max_w,
+                       parent=parent)
         except BaseException as e:  # raised again in the caller's thread
             out["error"] = e
 
@@ -87,28 +97,30 @@ def start(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, bound: float, s
     return ahead
 
 
-def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
-           reach2: F64, bound: float, slack: float, span: float, scale_m: float,
-           scale_s: float, radius: float, budget: int
-           ) -> tuple[I64, I64, F64, bool]:
-    """The pairs of the one sweep over all units (the reports first, ``ahead.R`` of them, as
-    :func:`start` had them), and whether it stayed within ``budget``."""
+def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reach2: F64,
+           bound: float, slack: float, span: float, scale_m: float, scale_s: float,
+           radius: float, budget: int) -> tuple[I64, I64, F64, I64, I64, int, I64] | None:
+    """The one sweep's pairs over all units (the reports first, ``ahead.R`` of them, as
+    :func:`start` had them; those from ``nm`` on are queries; ``reach2`` of the units after
+    the reports, :func:`.kernels.reach2`), as :func:`.grouping._cluster`
+    takes them: the pairs among the first ``nm`` (``i < j``) and their distances, the query
+    pairs ``(query - nm, unit)`` (:func:`.graph.split_queries`), and the components of the
+    first ``nm`` (:func:`.kernels.components`); ``None`` beyond ``budget``."""
     got = ahead.result()
     R, m = ahead.R, len(F)
     checked = int(got["checked"])
-    none = np.zeros(0, np.int64)
     if checked > budget:
-        return none, none, np.zeros(0), False
+        return None
     # the arrival units among themselves: the same sweep on their rows alone (their order
     # in window start is the one sweep's, restricted to them)
     Fa = F[R:]
     order = np.argsort(Fa[:, F_TLO], kind="stable")
     ai, aj, ad, c_a, _, _, _, _, _ = _sweep_all(
-        Fa, role[R:], src[R:], query[R:], reach2[R:], order, bound, slack, span, scale_m,
-        scale_s, radius, budget - checked)
+        Fa, role[R:], src[R:], np.arange(R, m) >= nm, reach2, order, bound, slack, span,
+        scale_m, scale_s, radius, budget - checked)
     checked += c_a
     if checked > budget:
-        return none, none, np.zeros(0), False
+        return None
     # each arrival unit against the reports
     chunks = max(1, min(kernels.threads(), (m - R) // 1_000 + 1))
     caps = np.full(chunks, (8 * (m - R) + 1_000) // chunks, np.int64)
@@ -122,16 +134,90 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, query: NDArra
             break
         caps = counts
     if c_x > budget - checked:
-        return none, none, np.zeros(0), False
-    return (np.concatenate([got["i"], ai + R, xi]), np.concatenate([got["j"], aj + R, xj]),
-            np.concatenate([got["d"], ad, xd]), True)
+        return None
+    return _join(got["i"], got["j"], got["d"], got["n"], got["parent"], ai, aj, ad, xi, xj,
+                 xd, R, nm)
+
+
+@njit(cache=True, error_model="numpy")
+def _join(ri: I64, rj: I64, rd: F64, nr: int, parent_r: I64, ai: I64, aj: I64, ad: F64,
+          xi: I64, xj: I64, xd: F64, R: int, nm: int
+          ) -> tuple[I64, I64, F64, I64, I64, int, I64]:
+    """The reports' pairs (the first ``nr`` of ``r*``, with their forest ``parent_r``:
+    :func:`.labels.union`), the arrival units' among themselves (``a*``, numbered from
+    ``R``) and across (``x*``) as :func:`finish` returns them, in one pass: the one sweep's
+    pairs in the order of the three parts, each part's order kept (after the reports' in
+    their own buffers where these have room: ~8 MB not copied); its components continue
+    the reports' forest."""
+    nq = 0
+    for k in range(len(aj)):
+        nq += aj[k] + R >= nm
+    for k in range(len(xj)):
+        nq += xj[k] >= nm
+    n = nr + len(ai) + len(xi) - nq
+    if len(ri) >= n:
+        mi, mj, md = ri[:n], rj[:n], rd[:n]
+    else:
+        mi, mj, md = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n)
+        mi[:nr], mj[:nr], md[:nr] = ri[:nr], rj[:nr], rd[:nr]
+    qi, qj = np.empty(nq, np.int64), np.empty(nq, np.int64)
+    a, b = nr, 0
+    for k in range(len(ai)):
+        if aj[k] + R >= nm:
+            qi[b], qj[b] = aj[k] + R - nm, ai[k] + R
+            b += 1
+        else:
+            mi[a], mj[a], md[a] = ai[k] + R, aj[k] + R, ad[k]
+            a += 1
+    for k in range(len(xi)):
+        if xj[k] >= nm:
+            qi[b], qj[b] = xj[k] - nm, xi[k]
+            b += 1
+        else:
+            mi[a], mj[a], md[a] = xi[k], xj[k], xd[k]
+            a += 1
+    parent = np.empty(nm, np.int64)
+    parent[:R] = parent_r
+    for u in range(R, nm):
+        parent[u] = u
+    kernels.union(parent, mi[nr:], mj[nr:])
+    ncomp, comp = kernels.component_labels(parent)
+    return mi, mj, md, qi, qj, ncomp, comp
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _stable_order(F: F64) -> I64:
-    """The units by window start, ties in index order (as numpy's stable argsort; a unit
-    without a finite start is never swept, so where it sorts does not matter)."""
-    return np.argsort(F[:, F_TLO].copy(), kind="mergesort")
+def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src: I64,
+                   order: I64, bound: float, slack: float, span: float, scale_m: float,
+                   scale_s: float, radius: float, budget: int
+                   ) -> tuple[I64, I64, F64, int, int, float,
+                              tuple[I64, I64, I64, I64, I64, F64, I64], I64]:
+    """The thread's work on the reports' units in window-start ``order``: their float rows
+    (:func:`start`) and reach, their pairs (:func:`_one_sweep`, again with room for every
+    pair where the first guess was short), the pairs gated, the widest window, and within
+    ``budget`` their index (:func:`_index`) and forest (:func:`.labels.union`: the reports'
+    components while the arrivals go on). The pairs are the first ``n`` of buffers with
+    room after them, where :func:`_join` puts the rest."""
+    R = F.shape[0]
+    mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c = cols
+    reach2 = np.empty(R)
+    for k in range(R):
+        kernels.pack_row(F, k, rows[k], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
+        reach2[k] = kernels.reach2_of(F, k, bound)
+    query = np.zeros(R, np.bool_)
+    cap = 4 * R + 1_000
+    while True:
+        i, j, d, n, checked, Fs, rs, ss, es, max_w = _one_sweep(
+            F, role, src, query, reach2, order, bound, slack, span, scale_m, scale_s, radius,
+            budget, cap)
+        if checked > budget or n <= cap:
+            break
+        cap = n
+    parent = np.arange(R)
+    if checked > budget:  # the caller's sweep gives up: nothing else is read
+        return i, j, d, n, checked, max_w, _index(Fs[:0], rs[:0], ss[:0], es[:0], order[:0],
+                                                 1.0), parent
+    kernels.union(parent, i[:n], j[:n])
+    return i, j, d, n, checked, max_w, _index(Fs, rs, ss, es, order, radius * scale_m), parent
 
 
 def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
@@ -146,7 +232,8 @@ def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
             F, role, src, query, reach2, order, bound, slack, span, scale_m, scale_s, radius,
             budget, cap)
         if checked > budget or n <= cap:
-            return i, j, d, checked, Fs, rs, ss, es, max_w
+            k = min(n, cap)
+            return i[:k], j[:k], d[:k], checked, Fs, rs, ss, es, max_w
         cap = n
 
 
@@ -155,7 +242,8 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
                reach2: F64, order: I64, bound: float, slack: float, span: float,
                scale_m: float, scale_s: float, radius: float, budget: int, cap: int
                ) -> tuple[I64, I64, F64, int, int, F64, NDArray[np.int8], I64, F64, float]:
-    """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it."""
+    """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it: the
+    pairs' buffers (``cap`` long, the first ``min(n, cap)`` written), ``n``, ..."""
     m = F.shape[0]
     roles, max_w, H = kernels.sweep_shape(F, role)
     Fs = np.empty_like(F)
@@ -179,8 +267,7 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
         Fs, rs, ss, es, qs, order, 0, m, max_w, H, roles, 0, bound, slack, span, scale_m,
         scale_s, radius, budget, out_i, out_j, out_d, np.empty((4, m)),
         np.empty((2, m), np.int64))
-    k = min(n, cap)
-    return out_i[:k], out_j[:k], out_d[:k], n, checked, Fs, rs, ss, es, max_w
+    return out_i, out_j, out_d, n, checked, Fs, rs, ss, es, max_w
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -198,6 +285,7 @@ def _index(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, order: I64, cell: fl
     ky = np.empty(m, np.int64)
     kr = np.empty(m, np.int64)
     bucket = np.full(m, -1, np.int64)
+    start = np.zeros(m + 1, np.int64)  # each bucket's count, then where its members start
     nb = 0
     for u in range(m):
         x, y, lo = Fs[u, F_MX], Fs[u, F_MY], Fs[u, F_TLO]
@@ -205,7 +293,9 @@ def _index(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, order: I64, cell: fl
             continue
         gx, gy, r = math.floor(x / cell), math.floor(y / cell), 0  # all roles: see below
         h = _find(kb, kx, ky, kr, gx, gy, r)
-        if kb[h] < 0:
+        b = kb[h]
+        if b < 0:
+            b = nb
             kx[nb], ky[nb], kr[nb] = gx, gy, r
             kb[h] = nb
             nb += 1
@@ -214,30 +304,31 @@ def _index(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, order: I64, cell: fl
                 kb = np.full(T, -1, np.int64)
                 for c in range(nb):
                     kb[_find(kb, kx, ky, kr, kx[c], ky[c], kr[c])] = c
-        bucket[u] = kb[_find(kb, kx, ky, kr, gx, gy, r)]
-    start = np.zeros(nb + 1, np.int64)
-    for u in range(m):
-        if bucket[u] >= 0:
-            start[bucket[u] + 1] += 1
+        bucket[u] = b
+        start[b + 1] += 1
     for b in range(nb):
         start[b + 1] += start[b]
-    fill = start[:-1].copy()
+    fill = start[:nb].copy()
     n = start[nb]
+    # the members in bucket order first (one number each), then their rows gathered in that
+    # order: written in one stretch, not scattered over every bucket (a row is two cache lines)
+    at = np.empty(n, np.int64)
+    for u in range(m):
+        b = bucket[u]
+        if b >= 0:
+            at[fill[b]] = u
+            fill[b] += 1
     # a member's gate row, reach, source and role, in bucket order: a scan and the gates it
     # calls read neighbouring rows, not rows all over the reports
     mem = np.empty((n, N_MEM))
     ix = np.empty(n, np.int64)
-    for u in range(m):
-        b = bucket[u]
-        if b < 0:
-            continue
-        q = fill[b]
-        fill[b] = q + 1
+    for q in range(n):
+        u = at[q]
         for col in range(Fs.shape[1]):
             mem[q, col] = Fs[u, col]
         mem[q, M_E], mem[q, M_SRC], mem[q, M_ROLE] = es[u], ss[u, 0], rs[u]
         ix[q] = order[u]
-    return kx[:nb], ky[:nb], kr[:nb], kb, start, mem, ix
+    return kx[:nb], ky[:nb], kr[:nb], kb, start[:nb + 1], mem, ix
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -251,8 +342,9 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
     (``order``, less ``R``): the same squares (3 x 3 around the later unit's, of roles that
     link), the later unit's start before the earlier one's window closes, the same bounds,
     the gate with the later unit first (window start, ties in index order: a report is
-    earlier than an arrival unit starting with it). Returns the number of pairs (written up
-    to the buffers' length) and of pairs gated."""
+    earlier than an arrival unit starting with it; ``reach2`` theirs, the reports' in
+    ``mem``). Returns the number of pairs (written up to the buffers' length) and of pairs
+    gated."""
     cell = radius * scale_m
     r2 = radius * radius
     inv_s = 1.0 / (2.0 * scale_s)
@@ -280,7 +372,7 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
     for o in range(o0, o1):
         a = R + order[o]
         lo_a, hi_a = F[a, F_TLO], F[a, F_THI]
-        xa, ya, ea = F[a, F_MX], F[a, F_MY], reach2[a]
+        xa, ya, ea = F[a, F_MX], F[a, F_MY], reach2[a - R]
         if not (math.isfinite(xa) and math.isfinite(ya) and math.isfinite(lo_a)):
             continue
         cx, cy = math.floor(xa / cell), math.floor(ya / cell)
