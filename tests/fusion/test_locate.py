@@ -505,6 +505,18 @@ def test_far_stretch_never_narrows_and_leaves_the_near_field() -> None:
     assert grown.min() >= -1e-6 and out[0, 0, 0] > 2.0 * C[0, 0, 0]
 
 
+def test_far_stretch_leaves_a_covariance_that_states_no_ellipse() -> None:
+    """A singular (or not positive definite) covariance is returned as it is, and does not
+    stop the others of the batch being widened (np.linalg.solve raised for the whole batch)."""
+    ox = np.array([0.0, 1_500.0, 0.0])
+    oy = np.array([0.0, 0.0, 1_500.0])
+    C = np.array([[[4e6, 0.0], [0.0, 1e4]], [[4e6, 2e5], [2e5, 1e4]], [[0.0, 0.0], [0.0, 0.0]]])
+    x, y = np.full(3, 10_000.0), np.full(3, 500.0)
+    out = far_stretch(C, x, y, ox, oy, np.zeros(3, np.int64), 30_000.0)
+    np.testing.assert_array_equal(out[1:], C[1:])
+    assert out[0, 0, 0] > 2.0 * C[0, 0, 0]
+
+
 def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() -> None:
     """A monitor's bearing and two sensors of an array 3-15 km off: the ray crosses the time
     difference's hyperbola twice and both crossings fit exactly. Stated with both counted,

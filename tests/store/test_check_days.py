@@ -22,7 +22,7 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import CalibrationParams, FusionParams
 from truceline.core.fusion.day_state import DAY_US, DayState
 from truceline.core.observations import micros
-from truceline.core.record.canonical import canonical_bytes, parse_entry
+from truceline.core.record.canonical import canonical_bytes, entry_bytes, parse_entry
 from truceline.services import record, verify
 from truceline.services.check import run_check
 from truceline.services.check_days import DaysFused, days_input, fuse_days, write_days
@@ -30,8 +30,9 @@ from truceline.services.check_read import store_input
 from truceline.services.check_rules import RULES_META
 from truceline.services.context import context_for_doc, load_context
 from truceline.services.ingest import ingest
+from truceline.services.kept_digest import KEPT_FIELD, stored_kept_digest
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
-from truceline.services.sources import source_estimates
+from truceline.services.sources import SOURCES_META, source_estimates
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
@@ -568,3 +569,91 @@ def test_a_kept_day_state_edited_on_disk_is_not_trusted(backend: Backend) -> Non
     _add(store, days[2])
     res = run_check(store, PER_DAY)
     assert res.fused_days is None  # every day fused again
+
+
+def test_kept_source_estimates_edited_on_disk_are_not_committed(backend: Backend) -> None:
+    # the per-source estimates (meta sources) stand for a check that fuses no day again (a
+    # suspension notice is no fire report): an edit of them (a source flagged) was written
+    # back and committed in the new entry's sources_sha256, so record verify, which reported
+    # it, then passed; they are part of what is kept, so the check fuses every day again
+    store = _new(backend)
+    _add(store, _days()[0])
+    run_check(store, PER_DAY)
+    honest = source_estimates(store)
+    edited = [{**s, "flagged": not s["flagged"]} if k == 0 else s for k, s in enumerate(honest)]
+    store.set_meta(SOURCES_META, json.dumps(edited, separators=(",", ":")))
+    assert not verify.verify_record(store).ok
+    notice = {"id": "ru-notice", "kind": "suspension", "time": "2025-03-25T12:00:00Z",
+              "source_id": "RU", "source_type": "party", "party": "RU",
+              "description": "a notice suspending the ceasefire"}
+    _add(store, [notice])
+    run_check(store, PER_DAY)
+    assert source_estimates(store) == honest
+    assert verify.verify_record(store).ok
+
+
+def test_kept_rows_edited_with_their_entry_text_are_not_trusted(backend: Backend) -> None:
+    # someone with the database edits a kept row and, to match, the kept_sha256 in the last
+    # incident entry's text (not the log's tree, which still holds the entry as appended):
+    # the check trusts the digest only as the tree's leaf commits to it
+    store = _new(backend)
+    days = _days()
+    _add(store, days[0])
+    run_check(store, PER_DAY)
+    kept = json.loads(str(store.get_meta(RULES_META)))
+    kept["others"] = [*kept["others"], "forged"]
+    store.set_meta(RULES_META, json.dumps(kept, sort_keys=True))
+    last = store.last_entry("incident")
+    assert last is not None
+    body = {**parse_entry(last.data)[1], KEPT_FIELD: stored_kept_digest(store)}
+    store._execute("UPDATE entries SET data = ? WHERE idx = ?",  # type: ignore[attr-defined]
+                   (entry_bytes("incident", body), last.index))
+    assert not verify.verify_record(store).ok
+    _add(store, days[1])
+    res = run_check(store, PER_DAY)
+    assert res.complete and res.judged == res.incidents  # every incident judged again
+
+
+def test_a_kept_days_incident_edited_on_disk_is_not_committed(backend: Backend) -> None:
+    # an incident of a day no check fuses again (a suspension notice is no fire report) with
+    # its attribution turned (canonical text, its columns as they were): the next check read
+    # it back as stored, judged it, and committed it in its entry's digest, so record verify,
+    # which reported it, then passed; now the stored set must be the one the last entry
+    # commits to, else every day is fused again
+    store = _new(backend)
+    _add(store, _days()[0])
+    run_check(store, PER_DAY)
+    honest = _rows(store, "incidents")
+    iid, text = honest[0]
+    rec = json.loads(text)
+    rec["party_probability"] = {p: 1.0 - float(v) for p, v in rec["party_probability"].items()}
+    store._execute("UPDATE incidents SET record = ? WHERE id = ?",  # type: ignore[attr-defined]
+                   (canonical_bytes(rec).decode(), iid))
+    assert not verify.verify_record(store).ok
+    notice = {"id": "ru-notice", "kind": "suspension", "time": "2025-03-25T12:00:00Z",
+              "source_id": "RU", "source_type": "party", "party": "RU",
+              "description": "a notice suspending the ceasefire"}
+    _add(store, [notice])
+    res = run_check(store, PER_DAY)
+    assert res.fused_days is None  # every day fused again
+    assert _rows(store, "incidents") == honest
+    assert verify.verify_record(store).ok
+
+
+def test_a_store_kept_before_the_estimates_were_in_the_digest_verifies(backend: Backend) -> None:
+    # the last entry as the first version of the digest wrote it (no estimates in it):
+    # record verify accepts it, and the next check fuses every day once, then trusts again
+    store = _new(backend)
+    days = _days()
+    _add(store, days[0])
+    run_check(store, PER_DAY)
+    last = store.last_entry("incident")
+    assert last is not None
+    body = {**parse_entry(last.data)[1], KEPT_FIELD: stored_kept_digest(store, first=True)}
+    store.append_entries([("incident", entry_bytes("incident", body))])
+    assert verify.verify_record(store).ok
+    _add(store, days[1])
+    assert run_check(store, PER_DAY).fused_days is None  # every day fused once
+    assert verify.verify_record(store).ok
+    _add(store, days[2])
+    assert run_check(store, PER_DAY).fused_days  # kept again, and trusted

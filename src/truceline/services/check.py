@@ -256,12 +256,17 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     written): another check committed since then (two plain checks at once, a POST /check
     and a scheduled one): what this one derived is relative to states no longer kept, and
     its writes would meet the other's incidents as "already stored"."""
-    read = inp.read
     made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
     rules = kept_rules(store, made, checked) if kept else None  # read with the states
     if rules is not None:  # only the fused days judged: the kept days' facts are not read
         inp.kept_facts = None
     days = fuse_days(store, ctx, inp, params, _incident_bytes, kept, parse=rules is None)
+    if not days.trusted:  # the kept days' stored incidents were edited: carry none of them
+        del days
+        inp, kept, rules = store_input(store), {}, None
+        made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
+        days = fuse_days(store, ctx, inp, params, _incident_bytes, kept)
+    read = inp.read
     before = {d: st for d, st in kept.items() if days.start is None or d < days.start}
     # the kept days' owners only where their incidents are judged too (none kept by the rules)
     owner = owners([*([] if days.every or rules is not None else before.values()),
@@ -286,13 +291,13 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
         n, digest = write_days(store, days, _incident_bytes, read, WRITE_CHUNK)
         keep_rules(store, made, read, by_day, findings, owner, rules, days.start,
                    [*before, *(s.day for s in days.states)])
+        store_source_estimates(store, days.sources)  # kept too: before the digest
         # what is kept, as written, bound to the entry: the next check trusts only that
         recorded = incident_entries(store, n, digest, read, days.sources, version,
                                     stored_kept_digest(store))
         store.append_entries(recorded)
         changed, stored = _write_findings(
             store, [f for f in findings if f.id not in alike], scope, alike)
-        store_source_estimates(store, days.sources)
         store.set_meta(CHECKED_META, str(read))
     return CheckResult(findings, n, changed + len(recorded),
                        None if days.every else days.fused_days, complete=scope is None,

@@ -54,7 +54,7 @@ from truceline.services.day_reports import (
     split_days,
     window_input,
 )
-from truceline.services.kept_digest import committed_kept, stored_kept_digest
+from truceline.services.kept_digest import committed_kept, committed_set, stored_kept_digest
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
@@ -113,6 +113,9 @@ class DaysFused:
     counted: tuple[int, str] | None = None
     #: the ids of ``new``'s incidents stored before with the same text (fused again alike)
     same: set[str] = field(default_factory=set)
+    #: the stored incidents read for the days kept are the set the last ``incident`` entry
+    #: commits to (False: edited since; nothing derived here may be written)
+    trusted: bool = True
 
 
 def _kept(store: Store, made: str, checked: str | None
@@ -206,9 +209,10 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     if start is None:
         if every:
             return DaysFused([], [], [], None, every, [], [], fingerprint=made)
-        stored, counted = _stored_incidents(store, set(), [], parse)
+        stored, counted, as_stored = _stored_incidents(store, set(), [], parse)
         return DaysFused(stored, [], [], None, every, [], _kept_sources(store),
-                         fingerprint=made, counted=counted)
+                         fingerprint=made, counted=counted,
+                         trusted=as_stored == committed_set(store))
     prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
     since = day_start_us(start) - int(params.halo_s * 1e6)
     assert inp.first_us is None or since > inp.first_us, "fusion reads before the window"
@@ -250,26 +254,34 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     new.sort(key=lambda i: i.id)
     texts = [encode(i) for i in new]
     was: dict[str, str] = {}
-    stored, counted = _stored_incidents(store, set(dropped or []),
-                                        list(zip([i.id for i in new], texts, strict=True)),
-                                        parse, was)
+    stored, counted, as_stored = _stored_incidents(
+        store, set(dropped or []), list(zip([i.id for i in new], texts, strict=True)), parse,
+        was)
     everything = sorted([*stored, *new], key=lambda i: i.id) if parse else list(new)
     same = {i.id for i, t in zip(new, texts, strict=True) if was.get(i.id) == t.decode()}
     return DaysFused(everything, new, dropped or [], start, every, states, sources,
-                     days.tolist(), made, reports, texts, counted, same)
+                     days.tolist(), made, reports, texts, counted, same,
+                     as_stored == committed_set(store))
 
 
 def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, bytes]],
                       parse: bool = True, was: dict[str, str] | None = None
-                      ) -> tuple[list[Incident], tuple[int, str]]:
-    """The stored incidents but ``dropped`` (``parse`` False: none, only counted), and the
+                      ) -> tuple[list[Incident], tuple[int, str], tuple[int, str]]:
+    """The stored incidents but ``dropped`` (``parse`` False: none, only counted), the
     count and digest of the set they make with ``new`` ((id, encoded) in id order) once
-    written: each text hashed as read, in id order, not read back again. ``was``: filled
-    with the dropped ones' texts."""
+    written: each text hashed as read, in id order, not read back again; and those of the
+    stored set as it is (what the last check committed to, unless edited since: the kept
+    days' incidents are carried into the new set, so they must be trusted as the states
+    are). ``was``: filled with the dropped ones' texts."""
     out: list[Incident] = []
     n = 0
     digest, at = IncidentsDigest(), 0
+    whole = IncidentsDigest() if dropped or new else None
+    every = 0
     for page in store.incident_text_pages():
+        every += len(page)
+        if whole is not None:
+            whole.update(t.encode("utf-8") for _, t in page)
         for i, t in page:
             if i in dropped:
                 if was is not None:
@@ -283,7 +295,8 @@ def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, byte
             if parse:
                 out.append(Incident.from_record(json.loads(t)))
     digest.update(b for _, b in new[at:])
-    return out, (n + len(new), digest.hexdigest())
+    counted = (n + len(new), digest.hexdigest())
+    return out, counted, counted if whole is None else (every, whole.hexdigest())
 
 
 def _kept_sources(store: Store) -> list[dict[str, Any]]:

@@ -49,7 +49,12 @@ def far_stretch(
     spread = np.hypot(sx - cx[:, None], sy - cy[:, None]).max(axis=1)
     dx, dy = x - cx, y - cy
     r = np.hypot(dx, dy)
-    far = np.isfinite(r) & (r > spread) & np.isfinite(C).all(axis=(1, 2))
+    # a covariance not positive definite states no ellipse to widen (and one singular row
+    # would make the batch's solve below raise for every fix): left as it is
+    a, b, c = C[:, 0, 0], C[:, 0, 1], C[:, 1, 1]
+    with np.errstate(invalid="ignore", over="ignore"):
+        definite = (a > 0) & (c > 0) & (a * c - b * b > 0)
+    far = np.isfinite(r) & (r > spread) & np.isfinite(C).all(axis=(1, 2)) & definite
     out = np.array(C, float)
     if not far.any():
         return out
