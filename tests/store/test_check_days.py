@@ -638,22 +638,3 @@ def test_a_kept_days_incident_edited_on_disk_is_not_committed(backend: Backend) 
     assert res.fused_days is None  # every day fused again
     assert _rows(store, "incidents") == honest
     assert verify.verify_record(store).ok
-
-
-def test_a_store_kept_before_the_estimates_were_in_the_digest_verifies(backend: Backend) -> None:
-    # the last entry as the first version of the digest wrote it (no estimates in it):
-    # record verify accepts it, and the next check fuses every day once, then trusts again
-    store = _new(backend)
-    days = _days()
-    _add(store, days[0])
-    run_check(store, PER_DAY)
-    last = store.last_entry("incident")
-    assert last is not None
-    body = {**parse_entry(last.data)[1], KEPT_FIELD: stored_kept_digest(store, first=True)}
-    store.append_entries([("incident", entry_bytes("incident", body))])
-    assert verify.verify_record(store).ok
-    _add(store, days[1])
-    assert run_check(store, PER_DAY).fused_days is None  # every day fused once
-    assert verify.verify_record(store).ok
-    _add(store, days[2])
-    assert run_check(store, PER_DAY).fused_days  # kept again, and trusted

@@ -58,25 +58,20 @@ def kept_digest(
     days_meta: str | None,
     rules_meta: str | None,
     sources_meta: str | None = None,
-    first: bool = False,
 ) -> str | None:
     """SHA-256 (hex) of what is kept: every day's hash and the meta texts as stored (None:
     nothing is kept; the estimates alone are not: a check of every day writes them too).
     The estimates are in it because a check that fuses no day again writes them back as
-    read, and its entry's ``sources_sha256`` would then commit to an edit of them.
-    ``first``: the digest as the first version of it was taken (without the estimates,
-    which its entry's ``sources_sha256`` binds): verify accepts it, a check never trusts it."""
+    read, and its entry's ``sources_sha256`` would then commit to an edit of them."""
     if not days and days_meta is None and rules_meta is None:
         return None
-    kept: dict[str, object] = {
-        "days": [[d, days[d]] for d in sorted(days)],
-        FUSION_DAYS_META: days_meta,
-        RULES_META: rules_meta,
-    }
-    if not first:
-        kept[SOURCES_META] = sources_meta
     text = json.dumps(
-        kept,
+        {
+            "days": [[d, days[d]] for d in sorted(days)],
+            FUSION_DAYS_META: days_meta,
+            RULES_META: rules_meta,
+            SOURCES_META: sources_meta,
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -87,7 +82,6 @@ def stored_kept_digest(
     store: Store,
     reports: Mapping[int, bytes | None] | None = None,
     states: Mapping[int, bytes] | None = None,
-    first: bool = False,
 ) -> str | None:
     """:func:`kept_digest` of what the store keeps now; ``reports`` and ``states``: the
     kept rows as already read (None: read here)."""
@@ -98,7 +92,6 @@ def stored_kept_digest(
         store.get_meta(FUSION_DAYS_META),
         store.get_meta(RULES_META),
         store.get_meta(SOURCES_META),
-        first,
     )
 
 

@@ -278,10 +278,7 @@ def _incidents(store: Store, bodies: Bodies) -> Iterator[Issue]:
             )
     if KEPT_FIELD in body:  # entries from before the digest was recorded have none
         now = stored_kept_digest(store)
-        # none kept: the next check fuses all; an entry from before the estimates were in
-        # the digest commits to it without them (the next check fuses every day once)
-        if now is not None and now != body[KEPT_FIELD] and \
-                stored_kept_digest(store, first=True) != body[KEPT_FIELD]:
+        if now is not None and now != body[KEPT_FIELD]:  # none kept: the next check fuses all
             yield (
                 "changed",
                 i,
