@@ -280,9 +280,10 @@ def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, byte
     every = 0
     for page in store.incident_text_pages():
         every += len(page)
-        if whole is not None:
-            whole.update(t.encode("utf-8") for _, t in page)
         for i, t in page:
+            b = t.encode("utf-8")  # once, for both digests
+            if whole is not None:
+                whole.update((b,))
             if i in dropped:
                 if was is not None:
                     was[i] = t
@@ -290,7 +291,7 @@ def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, byte
             while at < len(new) and new[at][0] < i:
                 digest.update([new[at][1]])
                 at += 1
-            digest.update([t.encode("utf-8")])
+            digest.update((b,))
             n += 1
             if parse:
                 out.append(Incident.from_record(json.loads(t)))
