@@ -8,7 +8,7 @@ import pytest
 from tests.fusion import synth
 from tests.fusion.synth import Reports, bearing_report, posts_around, true_xy
 from tests.fusion.test_locate import _array_bangs
-from truceline.core.fusion import FusionParams, fuse_batch
+from truceline.core.fusion import FusionParams, dispersion, fuse_batch
 from truceline.core.fusion.batch import GroupingParams, candidates
 from truceline.core.fusion.dispersion import (
     Dispersion,
@@ -44,6 +44,24 @@ def test_the_prior_on_the_errors_scale_is_recovered_from_f_distributed_misfits()
     # the model as stated and no spare row: the ellipse of the covariance itself
     np.testing.assert_allclose(predictive_factor(np.zeros(1), np.zeros(1, np.int64),
                                                  Dispersion(1.0, 1e9)), 1.0, atol=1e-6)
+
+
+def test_the_grids_log_likelihood_is_the_sum_of_each_fits_f_log_density() -> None:
+    """The grid's likelihood, split into the fits' parts and the grid's, equals the sum over
+    fits of ``log f_F(r / s₀²; ν, ν₀) − log s₀²`` (scipy's density), at every grid point and
+    for one fit, a few, and many, including a fit with no misfit (``χ² = 0``)."""
+    from scipy.stats import f
+
+    rng = np.random.default_rng(5)
+    for n in (1, 7, 400):
+        dof = rng.integers(1, 9, n)
+        chi2 = rng.chisquare(dof) * 1.7
+        chi2[0] = 0.0
+        r = np.maximum(chi2 / dof, 1e-9)
+        nu0, s0 = np.meshgrid(dispersion._NU0, dispersion._S0, indexing="ij")
+        want = np.array([f.logpdf(r[k] / s0, dof[k], nu0) - np.log(s0)
+                         for k in range(n)]).sum(axis=0).ravel()
+        np.testing.assert_allclose(dispersion._loglik(chi2, dof), want, rtol=1e-10, atol=1e-8)
 
 
 def test_the_stated_prior_is_the_heaviest_tailed_the_fits_allow_and_steady_as_they_pool() -> None:
