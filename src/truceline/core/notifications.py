@@ -10,7 +10,6 @@ from the caller's clock, recorded in its entry, so a replay reads them rather th
 from __future__ import annotations
 
 import hashlib
-import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from truceline.core.agreements import Agreement, Guarantor
-from truceline.core.findings import Finding, iso
+from truceline.core.findings import Finding, compact_json, iso
 from truceline.core.guarantees import GuaranteeClause, Trigger
 from truceline.core.record.canonical import canonical_bytes
 
@@ -58,7 +57,7 @@ class Notification:
 
 
 def _nid(*parts: str) -> str:
-    key = json.dumps(list(parts), separators=(",", ":"))
+    key = compact_json(list(parts))
     return "n-" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
