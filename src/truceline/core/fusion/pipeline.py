@@ -408,8 +408,11 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
                ) -> I64:
     """Type as launches and locate by their feasible region, in place, the groups of a few
     arrivals of one array that no fix placed (:func:`~truceline.core.fusion.region.
-    arc_launches`); they are attributed by the region's likelihood mass on each side.
-    Returns those groups."""
+    arc_launches`); they are attributed by the region's likelihood mass on each side. Then
+    pair those left with an untyped fix, in the order causality allows
+    (:func:`~truceline.core.fusion.region_pairs.region_pairs`): the fix typed the origin
+    (its own ellipse) or the impact (the region the origin). Returns the groups placed by
+    their region."""
     G = len(role)
     loc = fixes.located
     has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)

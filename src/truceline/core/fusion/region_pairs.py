@@ -8,23 +8,26 @@ as the region is. The two are one shot only in one order, and causality says whi
 burst comes one flight time after the launch, within the weapon's range, across the line.
 
 * **the fix fired** (the region is its burst): some cells of the region lie within a class's
-  range of the fix and imply an emission time one flight time after the fix's window; those
-  cells lie with ``own_side_max`` on the other party's side; no cell could instead have fired
+  range of the fix (the fix's named class, any known class when it names none) and imply an
+  emission time one flight time after the fix's window, and no cell could instead have fired
   at the fix (the reverse order, with :data:`~.region.T0_SLACK_S` and the fix's 2.5 sigma);
-  no other located fix that may fire could have fired at the region
-  (:func:`~.region.could_be_hit`), and the region could have fired at no located fix
-  (it may be a launch). The fix is typed the origin, attributed by its own ellipse; the
-  region becomes its impact (mean and spread of the fitting cells).
-* **the region fired** (the fix is its burst): the same with the roles swapped: the cells
-  that could have fired at the fix lie with ``own_side_max`` on one side, not the fix's, no
-  cell's emission fits a burst of the fix, and no located fix could have fired at the region
-  at all. The region is typed the origin and attributed by its mass on each side (as
-  :func:`~.region.arc_launches`); the fix its impact.
+  the cells that fit lie with ``own_side_max`` on the other party's side. The fix is typed
+  the origin, attributed by its own ellipse; the region becomes its impact (the fitting
+  cells' weighted mean and spread).
+* **the region fired** (the fix is its burst): the same with the roles swapped: some cells
+  could have fired at the fix, none could be its burst (with slack), and the cells that fit
+  lie with ``own_side_max`` on one side, not the fix's. The region is typed the origin and
+  attributed by that mass (as :func:`~.region.arc_launches`); the fix its impact.
 
-Only unambiguous pairs: the region has one candidate fix in one order, the fix one candidate
-region, the fix is no :func:`~.link.compatible_shots` partner of any located fix (in either
-role: else another reading exists), and the region does not pass through the fix at the fix's
-time (the array may have heard the fix itself).
+Which order fits is judged on the cells not on the fix's own side (``own_side_max``): fire
+across the line, as every pairing rule of :mod:`.link` assumes. Both orders must not fit.
+Only unambiguous pairs besides: the region has one candidate fix in one order, the fix one
+candidate region; the fix is no :func:`~.link.compatible_shots` partner of any located fix
+(in either role: else another reading exists); no other located fix that may fire could have
+fired at the region (:func:`~.region.could_be_hit`: it may be that fix's burst) and the region
+could have fired at no other located fix (:func:`could_fire_at`: it may be a launch); and the
+region does not pass through the fix at the fix's time (the array may have heard the fix
+itself).
 """
 
 from __future__ import annotations
@@ -178,17 +181,14 @@ def region_pairs(
         one = np.asarray([k])
         # the other order across the line, with slack: the region could have fired at the
         # fix / the fix at the region
-        c = pc[:, side[k]] < lp.own_side_max
-        if fired:
-            if could_fire_at(x[c], y[c], t0[c], fixes.x[one], fixes.y[one], sig[one],
-                             lo[one], hi[one], all_wins, ap.step_m):
-                continue
-            others = mf[mf != k]
-        else:
-            if could_be_hit(x[c], y[c], t0[c], fixes.x[one], fixes.y[one], sig[one],
-                            lo[one], hi[one], all_wins, ap.step_m):
-                continue
-            others = mf[mf != k]
+        cross = pc[:, side[k]] < lp.own_side_max
+        xc, yc, tc = x[cross], y[cross], t0[cross]
+        if (could_fire_at(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one], hi[one],
+                          all_wins, ap.step_m) if fired else
+                could_be_hit(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one],
+                             hi[one], all_wins, ap.step_m)):
+            continue
+        others = mf[mf != k]
         # another located fix could have fired at the region, or the region at one
         if could_be_hit(x, y, t0, fixes.x[others], fixes.y[others], sig[others], lo[others],
                         hi[others], all_wins, ap.step_m):
