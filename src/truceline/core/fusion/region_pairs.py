@@ -127,7 +127,9 @@ def region_pairs(
     all_wins = lp.windows()
     by_name = dict(zip(lp.max_range_m, all_wins, strict=True))
     any_r = max(r for r, _, _ in all_wins)
-    longest = max(r / v for r, v, _ in all_wins)  # the slowest, farthest flight (s)
+    # the slowest, farthest flight (s), a fix's 2.5 sigma beyond the range: the search
+    # window in time holds every fix either order could fit
+    longest = max((r + 2.5 * lp.max_sigma_m) / v for r, v, _ in all_wins)
     by_lo = free[np.argsort(lo[free], kind="stable")]
     lo_sorted = lo[by_lo]
     width = float(np.max(hi[free] - lo[free]))
