@@ -41,6 +41,7 @@ from truceline.core.fusion.locate import (
     locate,
 )
 from truceline.core.fusion.region import ArcParams, arc_launches
+from truceline.core.fusion.region_pairs import region_pairs
 from truceline.core.fusion.regroup import detach, relocate
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.source_days import SourceDays
@@ -407,27 +408,29 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
                ) -> I64:
     """Type as launches and locate by their feasible region, in place, the groups of a few
     arrivals of one array that no fix placed (:func:`~truceline.core.fusion.region.
-    arc_launches`); they are attributed by the region's likelihood mass on each side.
-    Returns those groups."""
+    arc_launches`); they are attributed by the region's likelihood mass on each side. Then
+    pair those left with an untyped fix, in the order causality allows
+    (:func:`~truceline.core.fusion.region_pairs.region_pairs`): the fix typed the origin
+    (its own ellipse) or the impact (the region the origin). Returns the groups placed by
+    their region."""
     G = len(role)
     loc = fixes.located
     has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     n_a = np.bincount(labels, has_a, minlength=G)
     heard = ~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G)) & (role == ROLE_ANY)
-    if not prob.shape[1] or not (loc & (role == ROLE_IMPACT) & (partner < 0)).any() \
-            or not (heard & (partner < 0)).any():
+    if not prob.shape[1] or not (heard & (partner < 0)).any():
         return np.zeros(0, np.int64)
     pw = prob.copy()
     w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
     when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
     pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
-    side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
+    lp, cls = params.link, _group_classes(b, labels, G)
+    side = np.where(pw.max(axis=1) >= lp.own_side_max, pw.argmax(axis=1), -1).astype(np.int64)
     lo, hi = _windows(b, labels, fixes, G)
     done: list[int] = []
-    for u, yb, x, y, cov, t0, pr in arc_launches(
-            b, labels, fixes, role, partner, side.astype(np.int64), lo, hi,
-            _group_classes(b, labels, G), geometry, params.link, params.arc,
-            params.attribution):
+    for u, yb, x, y, cov, t0, pr in (arc_launches(
+            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
+            params.attribution) if (loc & (role == ROLE_IMPACT) & (partner < 0)).any() else ()):
         fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
         fixes.located[u] = True
         fixes.method[u] = M_ARRIVAL
@@ -435,6 +438,25 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         role[u] = ROLE_ORIGIN
         prob[u] = pr
         partner[u], partner[yb] = yb, u
+        done.append(u)
+    if not params.arc.pair_untyped:
+        return np.asarray(done, np.int64)
+    if done:  # the launches just placed: their sides and windows as placed
+        pw[done] = prob[done]
+        side[done] = np.where(prob[done].max(axis=1) >= lp.own_side_max,
+                              prob[done].argmax(axis=1), -1)
+        lo, hi = _windows(b, labels, fixes, G)
+    for u, k, fired, x, y, cov, t0, pr in region_pairs(
+            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
+            params.attribution):
+        fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
+        fixes.located[u] = True
+        fixes.method[u] = M_ARRIVAL
+        tg[u] = t0
+        o, i = (k, u) if fired else (u, k)
+        role[o], role[i] = ROLE_ORIGIN, ROLE_IMPACT
+        prob[o] = pw[k] if fired else pr
+        partner[u], partner[k] = k, u
         done.append(u)
     return np.asarray(done, np.int64)
 

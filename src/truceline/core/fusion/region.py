@@ -29,7 +29,7 @@ from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
-__all__ = ["ArcParams", "arc_launches", "arc_region", "could_be_hit"]
+__all__ = ["ArcParams", "arc_launches", "arc_region", "could_be_hit", "spread"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -49,6 +49,9 @@ class ArcParams:
     tdoa_sd_s: float = 0.02
     #: Grid points beyond this chi-square are outside the region.
     chi2_max: float = 16.0
+    #: Pair such groups with an untyped located fix too, in the order causality allows
+    #: (:func:`~truceline.core.fusion.region_pairs.region_pairs`).
+    pair_untyped: bool = True
 
 
 #: The grid's pruning, coarse to fine (bearing rows x range columns): super-blocks of 16 deg
@@ -233,7 +236,7 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
     return False
 
 
-def _spread(x: F64, y: F64, w: F64) -> F64:
+def spread(x: F64, y: F64, w: F64) -> F64:
     """The weighted covariance of the cells' centres (``np.cov`` with ``aweights``, its
     reliability-weighted n - 1 correction); where the weights leave that correction no
     degrees of freedom (one cell: ``np.cov`` divided by zero, and a NaN covariance stopped
@@ -344,6 +347,6 @@ def arc_launches(
         k = int(pr.argmax())
         if pr[k] < lp.own_side_max or k == side[yb]:
             continue
-        cov = _spread(x, y, wt) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
+        cov = spread(x, y, wt) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
         yield (u, yb, float(np.average(x, weights=wt)), float(np.average(y, weights=wt)),
                cov, tm, pr)

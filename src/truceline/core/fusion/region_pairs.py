@@ -1,0 +1,210 @@
+"""An array's too-few arrivals against an untyped fix: which of the two fired.
+
+:func:`~truceline.core.fusion.region.arc_launches` takes an array's unlocated arrivals
+(two or three of one array: a region, not a point) as the launch of a burst monitors *typed*.
+Its mirror here pairs such a region with a located fix nobody typed (an array's own fix, or a
+monitor's "undetermined" on its ray), which is the launch or the burst of some shot as much
+as the region is. The two are one shot only in one order, and causality says which: the
+burst comes one flight time after the launch, within the weapon's range, across the line.
+
+* **the fix fired** (the region is its burst): some cells of the region lie within a class's
+  range of the fix (the fix's named class, any known class when it names none) and imply an
+  emission time one flight time after the fix's window, and no cell could instead have fired
+  at the fix (the reverse order, with :data:`~.region.T0_SLACK_S` and the fix's 2.5 sigma);
+  the cells that fit lie with ``own_side_max`` on the other party's side. The fix is typed
+  the origin, attributed by its own ellipse; the region becomes its impact (the fitting
+  cells' weighted mean and spread).
+* **the region fired** (the fix is its burst): the same with the roles swapped: some cells
+  could have fired at the fix, none could be its burst (with slack), and the cells that fit
+  lie with ``own_side_max`` on one side, not the fix's. The region is typed the origin and
+  attributed by that mass (as :func:`~.region.arc_launches`); the fix its impact.
+
+Which order fits is judged on the cells not on the fix's own side (``own_side_max``): fire
+across the line, as every pairing rule of :mod:`.link` assumes. Both orders must not fit.
+Only unambiguous pairs besides: the region has one candidate fix in one order, the fix one
+candidate region; the fix is no :func:`~.link.compatible_shots` partner of any located fix
+(in either role: else another reading exists); no other located fix that may fire could have
+fired at the region (:func:`~.region.could_be_hit`: it may be that fix's burst) and the region
+could have fired at no other located fix (:func:`could_fire_at`: it may be a launch); and the
+region does not pass through the fix at the fix's time (the array may have heard the fix
+itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.classify import CompiledGeometry
+from truceline.core.fusion.attribution import AttributionParams, attribute
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.link import LinkParams, compatible_shots
+from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.region import T0_SLACK_S, ArcParams, arc_region, could_be_hit, spread
+
+__all__ = ["could_fire_at", "region_pairs"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Win = tuple[float, float, float]
+
+
+def could_fire_at(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,
+                  wins: list[Win], step_m: float) -> bool:
+    """Could a shell fired from some point of the region ``(x, y)`` at the emission time
+    ``t0`` that point implies have burst at some fix ``z`` (position, RMS error ``zsig``,
+    emission window ``zlo``..``zhi``)? The mirror of :func:`~.region.could_be_hit`: for
+    some class ``(max range, min speed, max speed)``, within range (+ 2.5 sigma and a cell)
+    and in time for its flight (+- :data:`~.region.T0_SLACK_S`)."""
+    if not len(zx) or not len(x):
+        return False
+    v_min = min(v for _, v, _ in wins)
+    r_max = max(r for r, _, _ in wins)
+    t_lo, t_hi = float(t0.min()) - T0_SLACK_S, float(t0.max()) + T0_SLACK_S
+    z = np.flatnonzero((zhi >= t_lo) & (zlo <= t_hi + (r_max + 2.5 * zsig + step_m) / v_min))
+    for k in z.tolist():
+        s = 2.5 * float(zsig[k]) + step_m
+        d = np.hypot(x - zx[k], y - zy[k])
+        near = d - s <= r_max
+        if not near.any():
+            continue
+        dn, tn = d[near], t0[near]
+        for rmax, vlo, vhi in wins:
+            if ((dn - s <= rmax) & (tn + np.maximum(dn - s, 0.0) / vhi <= zhi[k] + T0_SLACK_S)
+                    & (tn + (dn + s) / vlo >= zlo[k] - T0_SLACK_S)).any():
+                return True
+    return False
+
+
+def _fits(x: F64, y: F64, t0: F64, fx: float, fy: float, s: float, lo: float, hi: float,
+          wins: list[Win]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Which cells could be the burst of a shot from the fix (``burst``), and which could
+    have fired a shell that burst at the fix (``launch``): within a class's range (the fix's
+    ``s`` = 2.5 sigma) and flight time, without slack (as :func:`~.region.arc_launches`)."""
+    d = np.hypot(x - fx, y - fy)
+    burst = np.zeros(len(x), bool)
+    launch = np.zeros(len(x), bool)
+    for rmax, vlo, vhi in wins:
+        inr = d - s <= rmax
+        burst |= inr & (lo + np.maximum(d - s, 0.0) / vhi <= t0) & (t0 <= hi + (d + s) / vlo)
+        launch |= inr & (t0 + np.maximum(d - s, 0.0) / vhi <= hi) & (t0 + (d + s) / vlo >= lo)
+    return burst, launch
+
+
+def region_pairs(
+    b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
+    lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
+    ap: ArcParams, attribution: AttributionParams,
+) -> Iterator[tuple[int, int, bool, float, float, F64, float, F64]]:
+    """``(group, fix, fix_fired, x, y, cov, t0, prob)`` for each group of arrivals of one
+    array left unlocated that forms one shot with an untyped located fix (module docstring):
+    ``fix_fired`` says which fired; ``x, y, cov, t0`` place the group by its fitting cells;
+    ``prob`` is the region's mass on each side (used when the group fired). ``side``: each
+    fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
+    G = len(role)
+    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has_a, minlength=G)
+    loc = fixes.located
+    cand = np.flatnonzero(~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G))
+                          & (role == ROLE_ANY) & (partner < 0))
+    sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
+    untyped = (loc & (role == ROLE_ANY) & (partner < 0) & (side >= 0) & (sig <= lp.max_sigma_m)
+               & np.isfinite(lo) & np.isfinite(hi))
+    if not len(cand) or not untyped.any():
+        return
+    # a fix another located fix could have fired at, or could have fired at, has another
+    # reading than the region's
+    may_fire = loc & (role != ROLE_IMPACT)
+    may_burst = loc & (role != ROLE_ORIGIN)
+    a, c = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side, may_fire,
+                            may_burst, lp)
+    busy = np.bincount(np.concatenate([a, c]), minlength=G) > 0
+    free = np.flatnonzero(untyped & ~busy)
+    if not len(free):
+        return
+    all_wins = lp.windows()
+    by_name = dict(zip(lp.max_range_m, all_wins, strict=True))
+    any_r = max(r for r, _, _ in all_wins)
+    # the slowest, farthest flight (s), a fix's 2.5 sigma beyond the range: the search
+    # window in time holds every fix either order could fit
+    longest = max((r + 2.5 * lp.max_sigma_m) / v for r, v, _ in all_wins)
+    by_lo = free[np.argsort(lo[free], kind="stable")]
+    lo_sorted = lo[by_lo]
+    width = float(np.max(hi[free] - lo[free]))
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(G + 1))
+    mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
+    mb = np.flatnonzero(may_burst & (sig <= lp.max_sigma_m))
+    found: list[tuple[int, int, bool, NDArray[np.bool_], tuple[F64, F64, F64, F64], F64]] = []
+    for u in cand.tolist():
+        rows = order[starts[u]:starts[u + 1]]
+        cx, cy = float(b.ox[rows].mean()), float(b.oy[rows].mean())
+        tu = float(b.arr[rows].min())
+        early = tu - ap.hearing_m / 250.0
+        f = by_lo[np.searchsorted(lo_sorted, early - longest - width - T0_SLACK_S, "left"):
+                  np.searchsorted(lo_sorted, tu + longest + T0_SLACK_S, "right")]
+        f = f[np.hypot(fixes.x[f] - cx, fixes.y[f] - cy) <= ap.hearing_m + any_r + 2.5 * sig[f]]
+        if not len(f):
+            continue
+        x, y, wt, t0 = arc_region(b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows] * b.k[rows],
+                                  ap)
+        if not len(x):
+            continue
+        when = np.full(len(x), b.epoch + np.round(tu * 1e6).astype("timedelta64[us]"))
+        pc = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
+                       when.astype("datetime64[ns]"), attribution)
+        hits: list[tuple[int, bool, NDArray[np.bool_]]] = []
+        heard = False
+        for k in f.tolist():
+            s = 2.5 * float(sig[k])
+            d = np.hypot(x - fixes.x[k], y - fixes.y[k])
+            if ((d <= s + ap.step_m) & (t0 >= lo[k] - T0_SLACK_S)
+                    & (t0 <= hi[k] + T0_SLACK_S)).any():
+                heard = True  # the array may have heard the fix itself
+                break
+            wins = [by_name[cls[k]]] if cls[k] in by_name else all_wins
+            burst, launch = _fits(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s,
+                                  float(lo[k]), float(hi[k]), wins)
+            across = pc[:, side[k]] < lp.own_side_max  # which order: across the line only
+            if (burst & across).any():
+                hits.append((k, True, burst))
+            if (launch & across).any():
+                hits.append((k, False, launch))
+        if heard or len(hits) != 1:
+            continue
+        k, fired, ok = hits[0]
+        found.append((u, k, fired, ok, (x, y, wt, t0), pc))
+    n_f = np.bincount(np.asarray([h[1] for h in found], np.int64), minlength=G)
+    for u, k, fired, ok, (x, y, wt, t0), pc in found:
+        if n_f[k] != 1:
+            continue
+        one = np.asarray([k])
+        # the other order across the line, with slack: the region could have fired at the
+        # fix / the fix at the region
+        cross = pc[:, side[k]] < lp.own_side_max
+        xc, yc, tc = x[cross], y[cross], t0[cross]
+        if (could_fire_at(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one], hi[one],
+                          all_wins, ap.step_m) if fired else
+                could_be_hit(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one],
+                             hi[one], all_wins, ap.step_m)):
+            continue
+        others = mf[mf != k]
+        # another located fix could have fired at the region, or the region at one
+        if could_be_hit(x, y, t0, fixes.x[others], fixes.y[others], sig[others], lo[others],
+                        hi[others], all_wins, ap.step_m):
+            continue
+        tgt = mb[mb != k]
+        if could_fire_at(x, y, t0, fixes.x[tgt], fixes.y[tgt], sig[tgt], lo[tgt], hi[tgt],
+                         all_wins, ap.step_m):
+            continue
+        xs, ys, ws, ts = x[ok], y[ok], wt[ok], t0[ok]
+        tm = float(np.average(ts, weights=ws))
+        pr = (pc[ok] * ws[:, None]).sum(axis=0) / ws.sum()
+        top = int(pr.argmax())
+        if pr[top] < lp.own_side_max or top == side[k]:
+            continue
+        cov = spread(xs, ys, ws) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
+        yield (u, k, fired, float(np.average(xs, weights=ws)),
+               float(np.average(ys, weights=ws)), cov, tm, pr)

@@ -1,0 +1,99 @@
+"""An array's two arrivals against a fix nobody typed: one shot, in the order causality allows
+(core/fusion/region_pairs.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.pipeline import FusionParams, fuse_batch
+from truceline.core.fusion.region import ArcParams
+
+GUN = (LINE_LON - 0.054, 48.0)  # ~4 km west of the line
+BURST = synth.offset(*GUN, 90.0, 11_000.0)  # ~7 km east of it
+T_GUN = 100.0
+T_BURST = T_GUN + 11_000.0 / 220.0  # a howitzer's shell (175-700 m/s)
+PARAMS = FusionParams(arc=ArcParams(hearing_m=12_000.0))
+
+
+def _heard(r: synth.Reports, event: int, sensors: list[tuple[float, float]],
+           bang: tuple[float, float], t: float, prefix: str,
+           rng: np.random.Generator | None = None) -> None:
+    """Each sensor's arrival time of a bang at ``t``, "undetermined" (an array cannot tell a
+    launch from a burst)."""
+    for k, s in enumerate(sensors):
+        dist = synth.GEOD.inv(*bang, *s)[2]
+        arr = t + dist / synth.sound_speed(10.0) + (0.0 if rng is None else rng.normal(0, 0.005))
+        r.add(event, id=f"{prefix}{event}-{k}", source_id=f"{prefix}-{k}",
+              source_type="sensor", time_s=arr, time_precision_s=1.0, fire_type="explosion",
+              explosion_type="undetermined", observer_lon=s[0], observer_lat=s[1],
+              arrival_s=arr, temperature_c=10.0)
+
+
+def _square(centre: tuple[float, float]) -> list[tuple[float, float]]:
+    return [synth.offset(*centre, az, 1_000.0) for az in (0.0, 90.0, 180.0, 270.0)]
+
+
+def _pair(centre: tuple[float, float]) -> list[tuple[float, float]]:
+    """Two sensors 1.5 km apart east-west: a bang due north or south is broadside."""
+    return [synth.offset(*centre, 270.0, 750.0), synth.offset(*centre, 90.0, 750.0)]
+
+
+def _fuse(r: synth.Reports) -> Any:
+    return fuse_batch(r.batch(), synth.geometry(), PARAMS)
+
+
+def test_a_fix_nobody_typed_is_the_launch_of_the_burst_an_array_heard_after_it():
+    """An array of four west of the line fixes a gun (arrival times only: launch or burst?);
+    two sensors of another array, 8 km north of the burst across the line, hear the shell
+    burst one flight later. The burst's region (a north-south line through the pair, as far
+    as it hears) lies east, and no cell of it could have fired at the gun: the gun fired,
+    west's, by its own ellipse, and the pair's region is its impact. On main the gun stayed
+    "origin or impact", unattributed. Heard 10 minutes later, or not at all, the arrivals
+    fit no flight from the gun: nothing is typed."""
+    rng = np.random.default_rng(5)
+
+    def run(t_heard: float | None) -> Any:
+        r = synth.Reports()
+        _heard(r, 0, _square(synth.offset(*GUN, 270.0, 5_000.0)), GUN, T_GUN, "ac0", rng)
+        if t_heard is not None:
+            _heard(r, 1, _pair(synth.offset(*BURST, 0.0, 8_000.0)), BURST, t_heard, "ac1")
+        return _fuse(r)
+
+    res = run(T_BURST)
+    g, h = int(res.labels[0]), int(res.labels[-1])
+    assert int((res.labels == g).sum()) == 4 and int((res.labels == h).sum()) == 2
+    assert res.fixes.located[g] and res.role[g] == 0  # the launch
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
+    assert res.role[h] == 1 and res.fixes.located[h]  # the burst, placed by its region
+    assert res.partner[g] == h and res.partner[h] == g
+    bx, by = synth.true_xy([BURST])[0]
+    err = np.array([res.fixes.x[h] - bx, res.fixes.y[h] - by])
+    assert err @ np.linalg.solve(res.fixes.cov[h], err) < 5.99
+    for t_heard in (T_BURST + 600.0, None):
+        res = run(t_heard)
+        g = int(res.labels[0])
+        assert res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any()
+
+
+def test_two_arrivals_heard_before_a_fix_nobody_typed_are_its_launch():
+    """The mirror: the pair, 8 km north of the gun on its side, hears the gun; the array of
+    four across the line fixes the burst one flight later (arrival times only). The pair's
+    region lies west and could have fired at the fix in time; no cell of it could be the
+    fix's burst: the pair is the launch, west's by the region's mass, the fix its impact."""
+    rng = np.random.default_rng(6)
+    r = synth.Reports()
+    _heard(r, 0, _pair(synth.offset(*GUN, 0.0, 8_000.0)), GUN, T_GUN, "ac1")
+    _heard(r, 1, _square(synth.offset(*BURST, 90.0, 5_000.0)), BURST, T_BURST, "ac0", rng)
+    res = _fuse(r)
+    g, h = int(res.labels[0]), int(res.labels[-1])
+    assert int((res.labels == g).sum()) == 2 and int((res.labels == h).sum()) == 4
+    assert res.fixes.located[g] and res.role[g] == 0
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
+    assert res.role[h] == 1 and res.partner[g] == h and res.partner[h] == g
+    x, y = synth.true_xy([GUN])[0]
+    err = np.array([res.fixes.x[g] - x, res.fixes.y[g] - y])
+    assert err @ np.linalg.solve(res.fixes.cov[g], err) < 5.99
