@@ -254,8 +254,10 @@ def stated_by_day(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
     s0sq, nu0 = (np.array([getattr(d, a) for d in disp])[u_at] for a in ("s0sq", "nu0"))
     clean = (1.0 - rate_a) ** n_a * (1.0 - rate_b) ** np.where(n_a > 0, n_b, 0)
     # with spare rows: the chance a wild bearing is in the fit, unrejected and moving it
-    # beyond its ellipse (not where heavy_tail_factor counted the bearings: on two alone)
-    kept = wild_level(b, labels, fixes, p, rate_b, located & (dof >= 1) & ((n_a > 0) | (n_b > 2)))
+    # beyond its ellipse (not where heavy_tail_factor counted the bearings: on two alone), at
+    # the rate such fits show (no floor: where they reject none, none is allowed for)
+    shown = (pool[:, _B_REJ] / np.maximum(pool[:, _B_ALL], 1.0))[u_at]
+    kept = wild_level(b, labels, fixes, p, shown, located & (dof >= 1) & ((n_a > 0) | (n_b > 2)))
     level = np.where(dof == 0, np.minimum(0.95 / clean, p.max_level), kept)
     pred = predictive_factor(c2, dof, (s0sq, nu0), level)
     # what locate already applied: the 99 % test's variance of unit weight, read (as locate

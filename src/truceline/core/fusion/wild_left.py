@@ -16,10 +16,11 @@ spoils that ellipse with probability
 
 (``σ_w`` the wild bearings' spread, ``wild_bearing_sd_deg``; ``σ_i`` the bearing's sd), and
 the fix is unspoilt with probability ``Π_i (1 - ε u_i)`` over its inlying bearings, ``ε`` the
-batch's wild rate (:func:`~.dispersion.stated_by_day`: the share the redundant fits reject,
-at least the error model's). Its ellipse is drawn at the level ``q`` with
-``q Π_i (1 - ε u_i(k_q)) = 0.95``, ``k_q = ln(1 - q) / ln 0.05`` (at most ``max_level``). With
-no spare row ``r_i = 0``: every wild error the ellipse does not hold counts (there the rule is
+share of bearings the batch's redundant fits reject (:func:`~.dispersion.stated_by_day`; a
+floor of the wild rate: the wild bearings no fit found are not in it). Its ellipse is drawn
+at the level ``q`` with ``q Π_i (1 - ε u_i(k_q)) = 0.95``, ``k_q = ln(1 - q) / ln 0.05`` (at
+most ``max_level``). With no spare row ``r_i = 0``: every wild error the ellipse does not hold
+counts (there the rule is
 :func:`~.locate.heavy_tail_factor`'s and the dispersion's, which count every wild bearing);
 with many, ``r_i → 1`` and the window closes. Left out: the noise on the residual, the robust
 loss (which rejects more than the least-squares test), and that with one spare row a found
@@ -95,11 +96,14 @@ def wild_level(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams, rate: F
     if not len(brg):
         return out
     g = rw.g[brg]
+    C = np.asarray(fixes.cov, float)[g]
     with np.errstate(all="ignore"):
-        Ai = np.linalg.inv(A)
+        Ai = np.linalg.inv(A)  # regularised above, as group_chi2's solve
         q = np.einsum("nij,nj->ni", Ai[g], J[brg])  # the fit's move per unit error of the row
-        Ci = np.linalg.inv(np.asarray(fixes.cov, float)[g])
-        s = np.einsum("ni,nij,nj->n", q[:, :2], Ci, q[:, :2])
+        # against the fix's (2, 2) covariance, inverted in closed form (a degenerate one: NaN)
+        det = C[:, 0, 0] * C[:, 1, 1] - C[:, 0, 1] * C[:, 1, 0]
+        s = (C[:, 1, 1] * q[:, 0] ** 2 - (C[:, 0, 1] + C[:, 1, 0]) * q[:, 0] * q[:, 1]
+             + C[:, 0, 0] * q[:, 1] ** 2) / np.where(det > 0, det, np.nan)
     red = np.clip(1.0 - np.einsum("ni,ni->n", J[brg], q), 0.0, 1.0)
     s = np.where(np.isfinite(s), s, 0.0)
     kappa = np.radians(p.wild_bearing_sd_deg) / rw.sd[brg]
@@ -108,6 +112,7 @@ def wild_level(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams, rate: F
     def covers(level: F64) -> F64:  # q Π (1 - ε u_i(q)) per group
         grow = np.log1p(-level) / np.log(0.05)
         u = spoil_chance(red, s, kappa, p.outlier_sigma, grow[g])
+        u = np.where(np.isfinite(u), u, 0.0)  # a row whose fit is degenerate: not counted
         return level * np.exp(np.bincount(g, np.log1p(-eps * u), minlength=G))
 
     lo, hi = np.full(G, 0.95), np.full(G, p.max_level)
