@@ -38,6 +38,7 @@ from truceline.core.fusion.locate import (
     residuals,
     unit_variance_factor,
 )
+from truceline.core.fusion.wild_left import wild_level
 
 __all__ = ["Dispersion", "fit_dispersion", "group_chi2", "predictive_factor", "stated_by_day",
            "stated_factor"]
@@ -276,7 +277,12 @@ def stated_by_day(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
             for row in pool]
     s0sq, nu0 = (np.array([getattr(d, a) for d in disp])[u_at] for a in ("s0sq", "nu0"))
     clean = (1.0 - rate_a) ** n_a * (1.0 - rate_b) ** np.where(n_a > 0, n_b, 0)
-    level = np.where(dof == 0, np.minimum(0.95 / clean, p.max_level), 0.95)
+    # with spare rows: the chance a wild bearing is in the fit, unrejected and moving it
+    # beyond its ellipse (not where heavy_tail_factor counted the bearings: on two alone), at
+    # the rate such fits show (no floor: where they reject none, none is allowed for)
+    shown = (pool[:, _B_REJ] / np.maximum(pool[:, _B_ALL], 1.0))[u_at]
+    kept = wild_level(b, labels, fixes, p, shown, located & (dof >= 1) & ((n_a > 0) | (n_b > 2)))
+    level = np.where(dof == 0, np.minimum(0.95 / clean, p.max_level), kept)
     pred = predictive_factor(c2, dof, (s0sq, nu0), level)
     # what locate already applied: the 99 % test's variance of unit weight, read (as locate
     # read it) at the fix's own point, not the smaller least-squares sum; and ``widen``
