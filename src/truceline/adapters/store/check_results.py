@@ -146,7 +146,7 @@ class CheckResultTables:
             if not rows:
                 return
             after = rows[-1][0]
-            yield [(str(i), str(r)) for i, r in rows]
+            yield rows  # (TEXT, TEXT) rows: str already (a month's 171k not copied, 0.1 s)
 
     def fusion_days(self) -> dict[int, bytes]:
         """Every kept day's fusion state, by day."""
