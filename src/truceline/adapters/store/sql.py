@@ -294,19 +294,6 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
             "SELECT record FROM observations WHERE seq > ? AND seq <= ? ORDER BY seq",
             (int(after), int(upto)))]
 
-    def changes_after(self, after: int, upto: int) -> tuple[str | None, list[str]]:
-        """Of the observations stored after the first ``after`` and among the first
-        ``upto``: the earliest fire report's ``time`` column (None: no fire report) and the
-        ids those that replace a version name, read by SQL (no record parsed: they were
-        validated when stored)."""
-        args = (int(after), int(upto))
-        ((first,),) = self._all("SELECT min(time) FROM observations WHERE seq > ? AND "
-                                "seq <= ? AND kind = 'fire'", args)
-        named = self._json_text("record", "supersedes")
-        rows = self._all(f"SELECT {named} FROM observations WHERE seq > ? AND seq <= ? AND "
-                         f"{named} IS NOT NULL ORDER BY seq", args)
-        return (None if first is None else str(first)), [str(r[0]) for r in rows]
-
     def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
                               ) -> list[Observation]:
         """Observations of ``kinds`` whose window ``[time, end_time)`` reaches into
