@@ -272,30 +272,44 @@ def _stored_incidents(store: Store, dropped: set[str], new: list[tuple[str, byte
     written: each text hashed as read, in id order, not read back again; and those of the
     stored set as it is (what the last check committed to, unless edited since: the kept
     days' incidents are carried into the new set, so they must be trusted as the states
-    are). ``was``: filled with the dropped ones' texts."""
+    are). ``was``: filled with the dropped ones' texts.
+
+    Both digests hash the same texts up to the first one dropped or new (the days fused
+    again are the latest, so that is most of the set): those are hashed once, a page at a
+    time, and the stored set's digest forks from there (``IncidentsDigest.copy``)."""
     out: list[Incident] = []
-    n = 0
-    digest, at = IncidentsDigest(), 0
-    whole = IncidentsDigest() if dropped or new else None
-    every = 0
+    n = every = at = 0
+    digest = IncidentsDigest()
+    whole: IncidentsDigest | None = None  # forked at the first difference
     for page in store.incident_text_pages():
         every += len(page)
+        run: list[bytes] = []  # texts in both sets, not yet hashed
         for i, t in page:
-            b = t.encode("utf-8")  # once, for both digests
-            if whole is not None:
-                whole.update((b,))
-            if i in dropped:
-                if was is not None:
-                    was[i] = t
-                continue
-            while at < len(new) and new[at][0] < i:
-                digest.update([new[at][1]])
-                at += 1
-            digest.update((b,))
+            if i in dropped or (at < len(new) and new[at][0] < i):
+                digest.update(run)
+                if whole is None:
+                    whole = digest.copy()
+                else:
+                    whole.update(run)
+                run = []
+                if i in dropped:
+                    if was is not None:
+                        was[i] = t
+                    whole.update((t.encode("utf-8"),))
+                    continue
+                while at < len(new) and new[at][0] < i:
+                    digest.update([new[at][1]])
+                    at += 1
+            run.append(t.encode("utf-8"))  # once, for both digests
             n += 1
             if parse:
                 out.append(Incident.from_record(json.loads(t)))
-    digest.update(b for _, b in new[at:])
+        digest.update(run)
+        if whole is not None:
+            whole.update(run)
+    if whole is None and at < len(new):
+        whole = digest.copy()
+    digest.update([b for _, b in new[at:]])
     counted = (n + len(new), digest.hexdigest())
     return out, counted, counted if whole is None else (every, whole.hexdigest())
 

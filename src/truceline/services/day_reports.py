@@ -5,9 +5,10 @@ The rules read every counted fire report's :class:`~truceline.core.counting.Repo
 time (and the latest time any speaks for), though only the days fused again need the reports
 themselves. So a check keeps, per day, each counted fire report's id, time, latest time and
 facts, and the ids of the day's fire reports it did not count (copies, replaced versions),
-in ``fusion_days.reports`` (:class:`DayReports`). The next check reads the observations that
-arrived since (:meth:`~truceline.services.ports.Store.observations_after`), finds the first
-day they touch (:func:`first_touched`), and reads fire reports from there
+in ``fusion_days.reports`` (:class:`DayReports`). The next check reads of the observations
+that arrived since their earliest fire time and the versions they replace
+(:meth:`~truceline.services.ports.Store.changes_after`), finds the first day they touch
+(:func:`first_touched`), and reads fire reports from there
 (:func:`window_input`): the earlier days' facts come from what was kept. What is counted is
 what a read of the whole store counts: copies join within a second and replaced versions
 are named by id, so a report ingested later changes what is counted within a second of it
@@ -26,6 +27,7 @@ import json
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 
 import numpy as np
@@ -117,16 +119,17 @@ def first_touched(store: Store, after: int, upto: int, halo_s: float, page: int 
     observations stored after the first ``after`` (among the first ``upto``) may change: a
     fire report's time less ``halo_s`` (the reach of a copy's group), or that of the version
     any of them replaces (None: they change none); :func:`first_fused` gives the first day
-    that may then be fused again. Read ``page`` at a time: what arrived since the last
-    check may be a month's import, held whole as objects ~2.7 KB a report (check_read)."""
+    that may then be fused again. Read by SQL ``page`` at a time (the earliest fire time
+    and the versions named: :meth:`~truceline.services.ports.Store.changes_after`), no
+    record parsed: what arrived since the last check may be a month's import (made objects,
+    ~2.7 KB a report: check_read; parsed, a day's 23k reports took ~0.3 s of one more day's
+    check on the 907k month, BENCHMARKS.md session 23)."""
     times: list[int] = []
     for at in range(after, upto, page):
-        new = store.observations_after(at, min(at + page, upto))
-        named = [o.supersedes for o in new if o.supersedes is not None]
-        here = [micros(o.time) for o in new if o.kind is Kind.FIRE]
-        here += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
-        times += [min(here)] if here else []
-        del new
+        first, named = store.changes_after(at, min(at + page, upto))
+        if first is not None:
+            times.append(micros(datetime.fromisoformat(first)))
+        times += [micros(o.time) for o in read_by_id(store, named) if o.kind is Kind.FIRE]
     if not times:
         return None
     return min(times) - int(halo_s * 1e6)

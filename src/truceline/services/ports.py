@@ -153,6 +153,12 @@ class Store(Protocol):
         """The observations stored after the first ``after`` and among the first ``upto``
         (what a check that read ``after`` has not read), in the order stored."""
 
+    def changes_after(self, after: int, upto: int) -> tuple[str | None, list[str]]:
+        """Of the observations stored after the first ``after`` and among the first
+        ``upto``: the earliest fire report's stored time text (fixed-width UTC with
+        microseconds and ``Z``; None: none is a fire report) and the ids of the versions
+        those that replace one name, in the order stored."""
+
     def observations_reaching(self, kinds: Sequence[str], start: datetime, end: datetime
                               ) -> list[Observation]:
         """Observations of ``kinds`` whose window ``[time, end_time)`` reaches into

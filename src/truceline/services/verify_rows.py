@@ -63,10 +63,17 @@ class IncidentsDigest:
         self._sep = b""
 
     def update(self, encoded: Iterable[bytes]) -> None:
-        for b in encoded:
+        parts = encoded if isinstance(encoded, list) else list(encoded)
+        if parts:  # one call for a page, not two per record (the same bytes hashed)
             self._h.update(self._sep)
-            self._h.update(b)
+            self._h.update(b",".join(parts))
             self._sep = b","
+
+    def copy(self) -> IncidentsDigest:
+        """A digest of what this one has hashed so far, updated apart from it from here."""
+        out = IncidentsDigest.__new__(IncidentsDigest)
+        out._h, out._sep = self._h.copy(), self._sep
+        return out
 
     def hexdigest(self) -> str:
         h = self._h.copy()

@@ -136,6 +136,19 @@ class CheckResultTables:
                 self._execute(f"DELETE FROM incidents WHERE id IN ({self._in(len(part))})",
                               part)
 
+    def changes_after(self, after: int, upto: int) -> tuple[str | None, list[str]]:
+        """Of the observations stored after the first ``after`` and among the first
+        ``upto``: the earliest fire report's ``time`` column (None: no fire report) and the
+        ids those that replace a version name, read by SQL (no record parsed: they were
+        validated when stored)."""
+        args = (int(after), int(upto))
+        ((first,),) = self._all("SELECT min(time) FROM observations WHERE seq > ? AND "
+                                "seq <= ? AND kind = 'fire'", args)
+        named = self._json_text("record", "supersedes")
+        rows = self._all(f"SELECT {named} FROM observations WHERE seq > ? AND seq <= ? AND "
+                         f"{named} IS NOT NULL ORDER BY seq", args)
+        return (None if first is None else str(first)), [str(r[0]) for r in rows]
+
     def incident_text_pages(self, size: int = 10_000) -> Iterator[list[tuple[str, str]]]:
         """(id, record text) of every stored incident in id order, ``size`` at a time."""
         after = None
@@ -146,7 +159,7 @@ class CheckResultTables:
             if not rows:
                 return
             after = rows[-1][0]
-            yield [(str(i), str(r)) for i, r in rows]
+            yield rows  # (TEXT, TEXT) rows: str already (a month's 171k not copied, 0.1 s)
 
     def fusion_days(self) -> dict[int, bytes]:
         """Every kept day's fusion state, by day."""
