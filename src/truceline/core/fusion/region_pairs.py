@@ -8,7 +8,8 @@ as the region is. The two are one shot only in one order, and causality says whi
 burst comes one flight time after the launch, within the weapon's range, across the line.
 
 * **the fix fired** (the region is its burst): some cells of the region lie within a class's
-  range of the fix (the fix's named class, any known class when it names none) and imply an
+  range of the fix (the fix's named class, any known class when it names none, none when it
+  names a class the link has no range and speeds for: a drone, a tank) and imply an
   emission time one flight time after the fix's window, and no cell could instead have fired
   at the fix (the reverse order, with :data:`~.region.T0_SLACK_S` and the fix's 2.5 sigma);
   the cells that fit lie with ``own_side_max`` on the other party's side. The fix is typed
@@ -125,7 +126,7 @@ def region_pairs(
     if not len(free):
         return
     all_wins = lp.windows()
-    by_name = dict(zip(lp.max_range_m, all_wins, strict=True))
+    by_name = {name: [w] for name, w in zip(lp.max_range_m, all_wins, strict=True)}
     any_r = max(r for r, _, _ in all_wins)
     # the slowest, farthest flight (s), a fix's 2.5 sigma beyond the range: the search
     # window in time holds every fix either order could fit
@@ -164,7 +165,11 @@ def region_pairs(
                     & (t0 <= hi[k] + T0_SLACK_S)).any():
                 heard = True  # the array may have heard the fix itself
                 break
-            wins = [by_name[cls[k]]] if cls[k] in by_name else all_wins
+            # its class's flight; any known class's when it names none; a class with no
+            # range and speeds (a drone, a tank) no flight, as in arc_launches
+            wins = all_wins if cls[k] is None else by_name.get(cls[k])
+            if wins is None:
+                continue
             burst, launch = _fits(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s,
                                   float(lo[k]), float(hi[k]), wins)
             across = pc[:, side[k]] < lp.own_side_max  # which order: across the line only
