@@ -114,3 +114,24 @@ def test_a_fix_of_a_class_with_no_flight_window_is_not_typed_by_the_others_fligh
         g, h = int(res.labels[0]), int(res.labels[-1])
         assert res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any(), wc
         assert res.partner[g] < 0 and not res.fixes.located[h], wc
+
+
+def test_a_fix_two_regions_fit_is_typed_by_neither():
+    """The first test's gun and burst, and a third pair 11 km north of a bang 4 km east of
+    the line 15 s before the gun's (a shell at ~530 m/s from there could have burst at the
+    gun's fix): that pair's region fits the fix in both orders, so it pairs with nothing,
+    but it is a second region the fix could be one shot with, and in the order that makes
+    the gun's fix east's burst. The fix has two candidate regions: nothing is typed. Before,
+    only regions that fitted one fix in one order were counted, and the fix was typed
+    west's launch on the first pair's word alone."""
+    r = synth.Reports()
+    _heard(r, 0, _square(synth.offset(*GUN, 270.0, 1_500.0)), GUN, T_GUN, "ac0",
+           np.random.default_rng(5))
+    _heard(r, 1, _pair(synth.offset(*BURST, 0.0, 8_000.0)), BURST, T_BURST, "ac1")
+    east = synth.offset(*GUN, 90.0, 8_000.0)
+    _heard(r, 2, _pair(synth.offset(*east, 0.0, 11_000.0)), east, T_GUN - 15.0, "ac2")
+    res = _fuse(r)
+    g = int(res.labels[0])
+    assert [int((res.labels == k).sum()) for k in range(3)] == [4, 2, 2]
+    assert res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any()
+    assert (res.partner < 0).all() and not res.fixes.located[res.labels[-1]]
