@@ -21,16 +21,16 @@ PARAMS = FusionParams(arc=ArcParams(hearing_m=12_000.0))
 
 def _heard(r: synth.Reports, event: int, sensors: list[tuple[float, float]],
            bang: tuple[float, float], t: float, prefix: str,
-           rng: np.random.Generator | None = None) -> None:
+           rng: np.random.Generator | None = None, **kw: Any) -> None:
     """Each sensor's arrival time of a bang at ``t``, "undetermined" (an array cannot tell a
-    launch from a burst)."""
+    launch from a burst); ``kw`` more fields of each report."""
     for k, s in enumerate(sensors):
         dist = synth.GEOD.inv(*bang, *s)[2]
         arr = t + dist / synth.sound_speed(10.0) + (0.0 if rng is None else rng.normal(0, 0.005))
         r.add(event, id=f"{prefix}{event}-{k}", source_id=f"{prefix}-{k}",
               source_type="sensor", time_s=arr, time_precision_s=1.0, fire_type="explosion",
               explosion_type="undetermined", observer_lon=s[0], observer_lat=s[1],
-              arrival_s=arr, temperature_c=10.0)
+              arrival_s=arr, temperature_c=10.0, **kw)
 
 
 def _square(centre: tuple[float, float]) -> list[tuple[float, float]]:
@@ -97,3 +97,41 @@ def test_two_arrivals_heard_before_a_fix_nobody_typed_are_its_launch():
     x, y = synth.true_xy([GUN])[0]
     err = np.array([res.fixes.x[g] - x, res.fixes.y[g] - y])
     assert err @ np.linalg.solve(res.fixes.cov[g], err) < 5.99
+
+
+def test_a_fix_of_a_class_with_no_flight_window_is_not_typed_by_the_others_flights():
+    """As the first test, but the gun's reports name a class the link has no range and speeds
+    for ("uav": a drone's strike is an impact; "tank": direct fire at 1.5 km/s): no flight
+    of that class is known, so the burst heard one howitzer's flight later says nothing of
+    which fired (as :func:`~truceline.core.fusion.region.arc_launches` treats such a class).
+    Before, any known class's flight was tried, and the fix was typed west's launch."""
+    for wc in ("uav", "tank"):
+        r = synth.Reports()
+        _heard(r, 0, _square(synth.offset(*GUN, 270.0, 5_000.0)), GUN, T_GUN, "ac0",
+               np.random.default_rng(5), weapon_class=wc)
+        _heard(r, 1, _pair(synth.offset(*BURST, 0.0, 8_000.0)), BURST, T_BURST, "ac1")
+        res = _fuse(r)
+        g, h = int(res.labels[0]), int(res.labels[-1])
+        assert res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any(), wc
+        assert res.partner[g] < 0 and not res.fixes.located[h], wc
+
+
+def test_a_fix_two_regions_fit_is_typed_by_neither():
+    """The first test's gun and burst, and a third pair 11 km north of a bang 4 km east of
+    the line 15 s before the gun's (a shell at ~530 m/s from there could have burst at the
+    gun's fix): that pair's region fits the fix in both orders, so it pairs with nothing,
+    but it is a second region the fix could be one shot with, and in the order that makes
+    the gun's fix east's burst. The fix has two candidate regions: nothing is typed. Before,
+    only regions that fitted one fix in one order were counted, and the fix was typed
+    west's launch on the first pair's word alone."""
+    r = synth.Reports()
+    _heard(r, 0, _square(synth.offset(*GUN, 270.0, 1_500.0)), GUN, T_GUN, "ac0",
+           np.random.default_rng(5))
+    _heard(r, 1, _pair(synth.offset(*BURST, 0.0, 8_000.0)), BURST, T_BURST, "ac1")
+    east = synth.offset(*GUN, 90.0, 8_000.0)
+    _heard(r, 2, _pair(synth.offset(*east, 0.0, 11_000.0)), east, T_GUN - 15.0, "ac2")
+    res = _fuse(r)
+    g = int(res.labels[0])
+    assert [int((res.labels == k).sum()) for k in range(3)] == [4, 2, 2]
+    assert res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any()
+    assert (res.partner < 0).all() and not res.fixes.located[res.labels[-1]]

@@ -8,7 +8,8 @@ as the region is. The two are one shot only in one order, and causality says whi
 burst comes one flight time after the launch, within the weapon's range, across the line.
 
 * **the fix fired** (the region is its burst): some cells of the region lie within a class's
-  range of the fix (the fix's named class, any known class when it names none) and imply an
+  range of the fix (the fix's named class, any known class when it names none, none when it
+  names a class the link has no range and speeds for: a drone, a tank) and imply an
   emission time one flight time after the fix's window, and no cell could instead have fired
   at the fix (the reverse order, with :data:`~.region.T0_SLACK_S` and the fix's 2.5 sigma);
   the cells that fit lie with ``own_side_max`` on the other party's side. The fix is typed
@@ -22,8 +23,9 @@ burst comes one flight time after the launch, within the weapon's range, across 
 Which order fits is judged on the cells not on the fix's own side (``own_side_max``): fire
 across the line, as every pairing rule of :mod:`.link` assumes. Both orders must not fit.
 Only unambiguous pairs besides: the region has one candidate fix in one order, the fix one
-candidate region; the fix is no :func:`~.link.compatible_shots` partner of any located fix
-(in either role: else another reading exists); no other located fix that may fire could have
+candidate region (a region that fits it in any order counts, whether or not it pairs); the
+fix is no :func:`~.link.compatible_shots` partner of any located fix (in either role: else
+another reading exists); no other located fix that may fire could have
 fired at the region (:func:`~.region.could_be_hit`: it may be that fix's burst) and the region
 could have fired at no other located fix (:func:`could_fire_at`: it may be a launch); and the
 region does not pass through the fix at the fix's time (the array may have heard the fix
@@ -125,7 +127,7 @@ def region_pairs(
     if not len(free):
         return
     all_wins = lp.windows()
-    by_name = dict(zip(lp.max_range_m, all_wins, strict=True))
+    by_name = {name: [w] for name, w in zip(lp.max_range_m, all_wins, strict=True)}
     any_r = max(r for r, _, _ in all_wins)
     # the slowest, farthest flight (s), a fix's 2.5 sigma beyond the range: the search
     # window in time holds every fix either order could fit
@@ -138,6 +140,7 @@ def region_pairs(
     mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
     mb = np.flatnonzero(may_burst & (sig <= lp.max_sigma_m))
     found: list[tuple[int, int, bool, NDArray[np.bool_], tuple[F64, F64, F64, F64], F64]] = []
+    fitted: list[int] = []  # each fix once per region that fits it, in either order
     for u in cand.tolist():
         rows = order[starts[u]:starts[u + 1]]
         cx, cy = float(b.ox[rows].mean()), float(b.oy[rows].mean())
@@ -163,8 +166,12 @@ def region_pairs(
             if ((d <= s + ap.step_m) & (t0 >= lo[k] - T0_SLACK_S)
                     & (t0 <= hi[k] + T0_SLACK_S)).any():
                 heard = True  # the array may have heard the fix itself
-                break
-            wins = [by_name[cls[k]]] if cls[k] in by_name else all_wins
+                continue
+            # its class's flight; any known class's when it names none; a class with no
+            # range and speeds (a drone, a tank) no flight, as in arc_launches
+            wins = all_wins if cls[k] is None else by_name.get(cls[k])
+            if wins is None:
+                continue
             burst, launch = _fits(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s,
                                   float(lo[k]), float(hi[k]), wins)
             across = pc[:, side[k]] < lp.own_side_max  # which order: across the line only
@@ -172,11 +179,15 @@ def region_pairs(
                 hits.append((k, True, burst))
             if (launch & across).any():
                 hits.append((k, False, launch))
+        # a region that fits a fix is a candidate of that fix even when it pairs with none
+        # (it fits another fix too, or both orders, or heard one): the fix has another
+        # reading, perhaps the opposite order
+        fitted.extend(sorted({h[0] for h in hits}))
         if heard or len(hits) != 1:
             continue
         k, fired, ok = hits[0]
         found.append((u, k, fired, ok, (x, y, wt, t0), pc))
-    n_f = np.bincount(np.asarray([h[1] for h in found], np.int64), minlength=G)
+    n_f = np.bincount(np.asarray(fitted, np.int64), minlength=G)
     for u, k, fired, ok, (x, y, wt, t0), pc in found:
         if n_f[k] != 1:
             continue
