@@ -51,6 +51,8 @@ __all__ = ["could_fire_at", "region_pairs"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Win = tuple[float, float, float]
+#: What :func:`region_pairs` yields: group, fix, whether the fix fired, x, y, cov, t0, prob.
+Pair = tuple[int, int, bool, float, float, F64, float, F64]
 
 
 def could_fire_at(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,
@@ -99,7 +101,7 @@ def region_pairs(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
     ap: ArcParams, attribution: AttributionParams,
-) -> Iterator[tuple[int, int, bool, float, float, F64, float, F64]]:
+) -> Iterator[Pair]:
     """``(group, fix, fix_fired, x, y, cov, t0, prob)`` for each group of arrivals of one
     array left unlocated that forms one shot with an untyped located fix (module docstring):
     ``fix_fired`` says which fired; ``x, y, cov, t0`` place the group by its fitting cells;
@@ -139,7 +141,7 @@ def region_pairs(
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
     mb = np.flatnonzero(may_burst & (sig <= lp.max_sigma_m))
-    found: list[tuple[int, int, bool, NDArray[np.bool_], tuple[F64, F64, F64, F64], F64]] = []
+    found: list[Pair] = []
     fitted: list[int] = []  # each fix once per region that fits it, in either order
     for u in cand.tolist():
         rows = order[starts[u]:starts[u + 1]]
@@ -186,36 +188,49 @@ def region_pairs(
         if heard or len(hits) != 1:
             continue
         k, fired, ok = hits[0]
-        found.append((u, k, fired, ok, (x, y, wt, t0), pc))
+        pair = _judged(u, k, fired, ok, x, y, wt, t0, pc, fixes, sig, lo, hi, side, mf, mb,
+                       all_wins, lp, ap)
+        if pair is not None:
+            found.append(pair)
     n_f = np.bincount(np.asarray(fitted, np.int64), minlength=G)
-    for u, k, fired, ok, (x, y, wt, t0), pc in found:
-        if n_f[k] != 1:
-            continue
-        one = np.asarray([k])
-        # the other order across the line, with slack: the region could have fired at the
-        # fix / the fix at the region
-        cross = pc[:, side[k]] < lp.own_side_max
-        xc, yc, tc = x[cross], y[cross], t0[cross]
-        if (could_fire_at(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one], hi[one],
-                          all_wins, ap.step_m) if fired else
-                could_be_hit(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one],
-                             hi[one], all_wins, ap.step_m)):
-            continue
-        others = mf[mf != k]
-        # another located fix could have fired at the region, or the region at one
-        if could_be_hit(x, y, t0, fixes.x[others], fixes.y[others], sig[others], lo[others],
-                        hi[others], all_wins, ap.step_m):
-            continue
-        tgt = mb[mb != k]
-        if could_fire_at(x, y, t0, fixes.x[tgt], fixes.y[tgt], sig[tgt], lo[tgt], hi[tgt],
-                         all_wins, ap.step_m):
-            continue
-        xs, ys, ws, ts = x[ok], y[ok], wt[ok], t0[ok]
-        tm = float(np.average(ts, weights=ws))
-        pr = (pc[ok] * ws[:, None]).sum(axis=0) / ws.sum()
-        top = int(pr.argmax())
-        if pr[top] < lp.own_side_max or top == side[k]:
-            continue
-        cov = spread(xs, ys, ws) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
-        yield (u, k, fired, float(np.average(xs, weights=ws)),
-               float(np.average(ys, weights=ws)), cov, tm, pr)
+    for pair in found:
+        if n_f[pair[1]] == 1:
+            yield pair
+
+
+def _judged(u: int, k: int, fired: bool, ok: NDArray[np.bool_], x: F64, y: F64, wt: F64,
+            t0: F64, pc: F64, fixes: Fixes, sig: F64, lo: F64, hi: F64, side: I64, mf: I64,
+            mb: I64, all_wins: list[Win], lp: LinkParams, ap: ArcParams) -> Pair | None:
+    """Region ``u`` with fix ``k`` in the one order that fits, unless the other order fits
+    with slack, another located fix could have fired at the region or the region at one, or
+    the fitting cells' mass is not across the line: the pair as :func:`region_pairs` yields
+    it. Judged as each region is made, so that only the pairs are held until every region
+    has been counted against its fix (at 907k reports the regions held whole were ~0.3 GB)."""
+    one = np.asarray([k])
+    # the other order across the line, with slack: the region could have fired at the
+    # fix / the fix at the region
+    cross = pc[:, side[k]] < lp.own_side_max
+    xc, yc, tc = x[cross], y[cross], t0[cross]
+    if (could_fire_at(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one], hi[one],
+                      all_wins, ap.step_m) if fired else
+            could_be_hit(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one],
+                         hi[one], all_wins, ap.step_m)):
+        return None
+    others = mf[mf != k]
+    # another located fix could have fired at the region, or the region at one
+    if could_be_hit(x, y, t0, fixes.x[others], fixes.y[others], sig[others], lo[others],
+                    hi[others], all_wins, ap.step_m):
+        return None
+    tgt = mb[mb != k]
+    if could_fire_at(x, y, t0, fixes.x[tgt], fixes.y[tgt], sig[tgt], lo[tgt], hi[tgt],
+                     all_wins, ap.step_m):
+        return None
+    xs, ys, ws, ts = x[ok], y[ok], wt[ok], t0[ok]
+    tm = float(np.average(ts, weights=ws))
+    pr = (pc[ok] * ws[:, None]).sum(axis=0) / ws.sum()
+    top = int(pr.argmax())
+    if pr[top] < lp.own_side_max or top == side[k]:
+        return None
+    cov = spread(xs, ys, ws) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
+    return (u, k, fired, float(np.average(xs, weights=ws)),
+            float(np.average(ys, weights=ws)), cov, tm, pr)
