@@ -107,37 +107,41 @@ def group_chi2(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams
 
 @njit(cache=True, error_model="numpy")
 def _coupled(r: F64, d1: F64, nu0: F64, s0: F64) -> F64:  # pragma: no cover - compiled
-    """``Σ_k (d1_k + ν₀) log(d1_k r_k / s₀² + ν₀)`` at every ``(ν₀, s₀²)``: the one term of
-    the F log-density that does not split into a fit's part plus the grid's, so the only
-    one worth a pass over the fits per grid point. Each point sums its fits in their order.
+    """``Σ_k (d1_k + ν₀) log(1 + d1_k r_k / (s₀² ν₀))`` at every ``(ν₀, s₀²)``: the one term
+    of the F log-density that does not split into a fit's part plus the grid's, so the only
+    one worth a pass over the fits per grid point. Its ``log ν₀`` is taken out (no large
+    terms to cancel at large ``ν₀``, where it tends to ``d1 r / s₀²``); ``log(1 + z)``, not
+    ``log1p``: as exact here (an absolute error ~1e-16 per fit) and 1.7x as fast compiled.
+    Each point sums its fits in their order.
     Serial: most calls are a day's few hundred fits, where threads cost more than they save."""
     m = len(s0)
     out = np.empty(len(nu0) * m)
     for ij in range(len(nu0) * m):
-        a, inv = nu0[ij // m], 1.0 / s0[ij % m]
+        a, inv = nu0[ij // m], 1.0 / (s0[ij % m] * nu0[ij // m])
         acc = 0.0
         for k in range(len(r)):
-            acc += (d1[k] + a) * np.log(d1[k] * r[k] * inv + a)
+            acc += (d1[k] + a) * np.log(1.0 + d1[k] * r[k] * inv)
         out[ij] = acc
     return out
 
 
 def _loglik(chi2: F64, dof: I64) -> F64:
-    """The log-likelihood of ``χ²/ν ~ s₀² F(ν, ν₀)`` summed over these fits, at every point of
-    the grid (``ν₀`` by rows, ``s₀²`` by columns, flattened): a sum over fits, so the days'
-    grids add up to the pooled one (:mod:`.day_stats`).
+    """The log-likelihood of ``χ²/ν ~ s₀² F(ν, ν₀)`` summed over these fits (``ν ≥ 1``, as
+    both callers select), at every point of the grid (``ν₀`` by rows, ``s₀²`` by columns,
+    flattened): a sum over fits, so the days' grids add up to the pooled one
+    (:mod:`.day_stats`).
 
     With ``r = χ²/ν`` and ``x = r / s₀²``, a fit's term is ``log f_F(x; ν, ν₀) − log s₀²``;
     every part but :func:`_coupled`'s is a sum over the fits times a function of the grid
-    (the Jacobian's ``log s₀²`` cancels ``−log x``'s), and the log-beta normaliser depends
-    on the fit only through ``ν``, an integer with few values."""
+    (the Jacobian's ``log s₀²`` cancels ``−log x``'s, and ``ν₀ log ν₀`` the coupled term's
+    ``log ν₀`` but ``−ν log ν₀``), and the log-beta normaliser depends on the fit only
+    through ``ν``, an integer with few values."""
     d1 = dof.astype(float)
     r = np.maximum(chi2 / np.maximum(dof, 1), 1e-9)
-    n = float(len(d1))
     nu, count = np.unique(d1, return_counts=True)
     beta = (count[None, :] * (gammaln(nu / 2)[None, :] + gammaln(_NU0 / 2)[:, None]
                               - gammaln((nu[None, :] + _NU0[:, None]) / 2))).sum(axis=1)
-    per_nu0 = 0.5 * n * _NU0 * np.log(_NU0) - beta
+    per_nu0 = -0.5 * d1.sum() * np.log(_NU0) - beta
     per_s0 = -0.5 * d1.sum() * np.log(_S0)
     fits = 0.5 * float(np.sum(d1 * np.log(d1 * r))) - float(np.sum(np.log(r)))
     grid = per_nu0[:, None] + per_s0[None, :] + fits
