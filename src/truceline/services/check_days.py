@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from truceline.core.fusion import FusionParams, FusionResult, fuse_columns
+from truceline.core.fusion import FUSION_REVISION, FusionParams, FusionResult, fuse_columns
 from truceline.core.fusion.calibration_days import Samples
 from truceline.core.fusion.day_state import (
     DayState,
@@ -81,10 +81,12 @@ KEPT_FORMAT = 3
 
 def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
     """What kept states were made under, besides the observations read: the encoding, the
-    parameters and the agreement fused under (its document, not the store's latest version,
-    which an amendment moves while a check fuses under the version it read)."""
-    return hashlib.sha256(f"{KEPT_FORMAT}|{params!r}|{doc_sha256(ctx.doc)}".encode()
-                          ).hexdigest()
+    fusion code's revision, the parameters and the agreement fused under (its document, not
+    the store's latest version, which an amendment moves while a check fuses under the
+    version it read)."""
+    return hashlib.sha256(
+        f"{KEPT_FORMAT}|{FUSION_REVISION}|{params!r}|{doc_sha256(ctx.doc)}".encode()
+    ).hexdigest()
 
 
 @dataclass

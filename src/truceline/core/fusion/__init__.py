@@ -47,8 +47,16 @@ from truceline.core.fusion.to_incidents import (
     source_records,
 )
 
+#: The fusion code's revision: raised by every change that alters what fusion gives for the
+#: same reports and parameters. It is part of the kept days' fingerprint, so a store whose
+#: days older code fused fuses every day again once, rather than joining its kept days to
+#: days the new code fuses (session 23: the pairs of a region and an untyped fix, ellipses
+#: allowing a kept wild bearing).
+FUSION_REVISION = 1
+
 __all__ = [
     "CHI2_95_2DOF",
+    "FUSION_REVISION",
     "AttributionParams",
     "CalibrationParams",
     "FireBatch",
