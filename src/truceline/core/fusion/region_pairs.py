@@ -123,7 +123,7 @@ def region_pairs(
     may_fire = loc & (role != ROLE_IMPACT)
     may_burst = loc & (role != ROLE_ORIGIN)
     a, c = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side, may_fire,
-                            may_burst, lp)
+                            may_burst, lp, among=untyped)
     busy = np.bincount(np.concatenate([a, c]), minlength=G) > 0
     free = np.flatnonzero(untyped & ~busy)
     if not len(free):
