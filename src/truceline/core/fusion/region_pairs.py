@@ -59,27 +59,11 @@ def could_fire_at(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64
                   wins: list[Win], step_m: float) -> bool:
     """Could a shell fired from some point of the region ``(x, y)`` at the emission time
     ``t0`` that point implies have burst at some fix ``z`` (position, RMS error ``zsig``,
-    emission window ``zlo``..``zhi``)? The mirror of :func:`~.region.could_be_hit`: for
-    some class ``(max range, min speed, max speed)``, within range (+ 2.5 sigma and a cell)
-    and in time for its flight (+- :data:`~.region.T0_SLACK_S`)."""
-    if not len(zx) or not len(x):
-        return False
-    v_min = min(v for _, v, _ in wins)
-    r_max = max(r for r, _, _ in wins)
-    t_lo, t_hi = float(t0.min()) - T0_SLACK_S, float(t0.max()) + T0_SLACK_S
-    z = np.flatnonzero((zhi >= t_lo) & (zlo <= t_hi + (r_max + 2.5 * zsig + step_m) / v_min))
-    for k in z.tolist():
-        s = 2.5 * float(zsig[k]) + step_m
-        d = np.hypot(x - zx[k], y - zy[k])
-        near = d - s <= r_max
-        if not near.any():
-            continue
-        dn, tn = d[near], t0[near]
-        for rmax, vlo, vhi in wins:
-            if ((dn - s <= rmax) & (tn + np.maximum(dn - s, 0.0) / vhi <= zhi[k] + T0_SLACK_S)
-                    & (tn + (dn + s) / vlo >= zlo[k] - T0_SLACK_S)).any():
-                return True
-    return False
+    emission window ``zlo``..``zhi``)? :func:`~.region.could_be_hit` with time reversed (the
+    fix's window then ends the flight the region's cell begins): for some class ``(max range,
+    min speed, max speed)``, within range (+ 2.5 sigma and a cell) and in time for its flight
+    (+- :data:`~.region.T0_SLACK_S`)."""
+    return could_be_hit(x, y, -t0, zx, zy, zsig, -zhi, -zlo, wins, step_m)
 
 
 def _fits(x: F64, y: F64, t0: F64, fx: float, fy: float, s: float, lo: float, hi: float,
