@@ -247,6 +247,17 @@ def spread(x: F64, y: F64, w: F64) -> F64:
     return np.asarray(np.cov(np.vstack([x, y]), aweights=w, bias=not dof > 0), float)
 
 
+def unlocated_arrivals(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
+                       partner: I64) -> I64:
+    """The groups made only of two or more arrivals (of one array) that no fix located and
+    nothing typed or paired: each a region, not a point (:func:`arc_region`)."""
+    G = len(role)
+    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has_a, minlength=G)
+    return np.flatnonzero(~fixes.located & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G))
+                          & (role == ROLE_ANY) & (partner < 0))
+
+
 def arc_launches(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
@@ -262,17 +273,13 @@ def arc_launches(
     range lies on one party's side with ``own_side_max``, not the burst's. ``side``: each
     fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
-    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, has_a, minlength=G)
-    loc = fixes.located
-    cand = np.flatnonzero(~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G))
-                          & (role == ROLE_ANY) & (partner < 0))
+    loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
     burst = loc & (role == ROLE_IMPACT) & (partner < 0) & (side >= 0)
     if not len(cand) or not burst.any():
         return
     may_fire = loc & (role != ROLE_IMPACT)
     _, hb = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side, may_fire, burst,
-                             lp)
+                             lp, among=burst)
     free = np.flatnonzero(burst & (np.bincount(hb, minlength=G) == 0))
     if not len(free):
         return

@@ -44,7 +44,14 @@ from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
-from truceline.core.fusion.region import T0_SLACK_S, ArcParams, arc_region, could_be_hit, spread
+from truceline.core.fusion.region import (
+    T0_SLACK_S,
+    ArcParams,
+    arc_region,
+    could_be_hit,
+    spread,
+    unlocated_arrivals,
+)
 
 __all__ = ["could_fire_at", "region_pairs"]
 
@@ -92,11 +99,7 @@ def region_pairs(
     ``prob`` is the region's mass on each side (used when the group fired). ``side``: each
     fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
-    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, has_a, minlength=G)
-    loc = fixes.located
-    cand = np.flatnonzero(~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G))
-                          & (role == ROLE_ANY) & (partner < 0))
+    loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     untyped = (loc & (role == ROLE_ANY) & (partner < 0) & (side >= 0) & (sig <= lp.max_sigma_m)
                & np.isfinite(lo) & np.isfinite(hi))
