@@ -144,9 +144,7 @@ def region_pairs(
                                   ap)
         if not len(x):
             continue
-        when = np.full(len(x), b.epoch + np.round(tu * 1e6).astype("timedelta64[us]"))
-        pc = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
-                       when.astype("datetime64[ns]"), attribution)
+        pc: F64 | None = None  # the cells' sides, taken once some fix fits them in time
         hits: list[tuple[int, bool, NDArray[np.bool_]]] = []
         heard = False
         for k in f.tolist():
@@ -163,6 +161,12 @@ def region_pairs(
                 continue
             burst, launch = _fits(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s,
                                   float(lo[k]), float(hi[k]), wins)
+            if not (burst.any() or launch.any()):
+                continue
+            if pc is None:  # most regions fit no fix: their cells' sides are not needed
+                when = np.full(len(x), b.epoch + np.round(tu * 1e6).astype("timedelta64[us]"))
+                pc = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
+                               when.astype("datetime64[ns]"), attribution)
             across = pc[:, side[k]] < lp.own_side_max  # which order: across the line only
             if (burst & across).any():
                 hits.append((k, True, burst))
@@ -175,6 +179,7 @@ def region_pairs(
         if heard or len(hits) != 1:
             continue
         k, fired, ok = hits[0]
+        assert pc is not None  # a hit took the sides
         pair = _judged(u, k, fired, ok, x, y, wt, t0, pc, fixes, sig, lo, hi, side, mf, mb,
                        all_wins, lp, ap)
         if pair is not None:
