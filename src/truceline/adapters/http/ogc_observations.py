@@ -67,9 +67,13 @@ def observation_page(st: AppState, who: Principal, q: Query) -> Page:
 
 def observation_one(st: AppState, who: Principal, feature_id: str) -> Item:
     """One observation, if the key may read it (404 otherwise: its existence is not told)."""
-    o = st.reader.observation(feature_id)
+    missing = NotFoundError("no such feature", field="feature_id")
+    try:  # the store's own not-found names the id: a hidden one must read the same
+        o = st.reader.observation(feature_id)
+    except NotFoundError:
+        raise missing from None
     if who.role is not Role.ANALYST and o.source_id != who.bound:
-        raise NotFoundError("no such feature", field="feature_id")
+        raise missing
     return _observation_item(o.to_record())
 
 

@@ -227,16 +227,22 @@ def get_observation(obs_id: str, who: Principal = Depends(principal),
                     st: AppState = Depends(app_state)) -> dict[str, Any]:
     """One observation: your own exactly; a finding's evidence redacted (parties, guarantors)."""
     require(who, *SUBMITTERS, Role.GUARANTOR)
+    # One answer for a missing observation and a hidden one: the store's own not-found
+    # (field ``id``, the id in details) would tell the two apart.
+    missing = NotFoundError("no such observation", field="obs_id")
     if not is_text(obs_id):  # no stored id holds a NUL or a lone surrogate
-        raise NotFoundError("no such observation", field="id")
-    o = st.reader.observation(obs_id)
+        raise missing
+    try:
+        o = st.reader.observation(obs_id)
+    except NotFoundError:
+        raise missing from None
     evidence: frozenset[str] = frozenset()
     if who.role in (Role.PARTY, Role.GUARANTOR) and not own_submission(who, o.source_id):
         ctx = st.context()
         seen = visible_findings(who, st.findings(), ctx.agreement, st.published())
         evidence = frozenset(e for f in seen for e in f.evidence)
     if not observation_visible(who, o.source_id, o.id, evidence):
-        raise NotFoundError("no such observation", field="obs_id")
+        raise missing
     rec = o.to_record()
     if who.role is Role.ANALYST or own_submission(who, o.source_id):
         return rec
