@@ -8,11 +8,12 @@ the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.http.conftest import OBS_FOREIGN, World
+from tests.http.conftest import F_RU, OBS_FOREIGN, World
 
 MISSING = "no-such-observation-anywhere"
 
@@ -38,3 +39,28 @@ def test_a_hidden_observation_feature_reads_as_a_missing_one(world: World,
         hidden = _answer(client.get(f"{base}/{OBS_FOREIGN}", headers=h))
         missing = _answer(client.get(f"{base}/{MISSING}", headers=h))
         assert hidden[0] == 404 and hidden == missing, (role, hidden, missing)
+
+
+def test_a_dispute_cannot_cite_an_observation_its_party_may_not_see(
+        world: World, make_client: Callable[..., TestClient]) -> None:
+    c = make_client()
+    h = world.headers("party_RU")
+
+    def file(evidence: list[str]) -> tuple[int, Any]:
+        return _answer(c.post(f"/findings/{F_RU}/disputes", headers=h,
+                              json={"text": "not ours", "evidence": evidence}))
+
+    hidden, missing = file([OBS_FOREIGN]), file([MISSING])
+    assert hidden[0] == 422 and hidden == missing, (hidden, missing)
+
+
+def test_counter_evidence_cannot_probe_for_observations(
+        world: World, make_client: Callable[..., TestClient]) -> None:
+    c = make_client()
+    h = world.headers("party_RU")
+    d = c.post(f"/findings/{F_RU}/disputes", headers=h, json={"text": "not ours"})
+    assert d.status_code == 201, d.text
+    url = f"/disputes/{d.json()['id']}/evidence"
+    hidden = _answer(c.post(url, headers=h, json={"evidence": [OBS_FOREIGN]}))
+    missing = _answer(c.post(url, headers=h, json={"evidence": [MISSING]}))
+    assert hidden[0] == 422 and hidden == missing, (hidden, missing)

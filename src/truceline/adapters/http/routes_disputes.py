@@ -20,7 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
-from truceline.adapters.http.policy import dispute_visible, visible_findings
+from truceline.adapters.http.policy import (
+    dispute_visible,
+    observation_visible,
+    visible_findings,
+)
 from truceline.adapters.http.routes_findings import finding_for
 from truceline.adapters.http.routes_observations import _check_submitter, _submit
 from truceline.adapters.http.state import AppState, app_state, principal
@@ -121,6 +125,23 @@ def _dispute_for(st: AppState, who: Principal, dispute_id: str) -> dict[str, Any
     return state
 
 
+def _cited(st: AppState, who: Principal, ids: list[str], field: str) -> None:
+    """Every id names an observation ``who`` may see (its own, or the evidence of a finding
+    it sees); any other is refused as missing, so citing ids cannot probe which exist."""
+    if not ids:
+        return
+    ctx = st.context()
+    evidence = frozenset(e for f in visible_findings(who, st.findings(), ctx.agreement,
+                                                     st.published()) for e in f.evidence)
+    for i, oid in enumerate(ids):
+        try:
+            source = st.reader.observation(oid).source_id
+        except NotFoundError:
+            source = None
+        if source is None or not observation_visible(who, source, oid, evidence):
+            raise ValidationError("no such observation", field=f"{field}[{i}]")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -145,6 +166,7 @@ def file_dispute(
     require(who, Role.PARTY)
     assert who.bound is not None
     f = finding_for(st, who, finding_id)
+    _cited(st, who, body.evidence, "evidence")
     rec, _ = svc.file_dispute(st.raw_store, f, who.bound, body.text, body.evidence, _now())
     return Dispute(**rec)
 
@@ -294,6 +316,7 @@ async def add_evidence(
     party = _party_step(st, who, dispute_id)
     if not body.observations and not body.evidence:
         raise ValidationError("give observations or evidence", field="observations")
+    _cited(st, who, body.evidence, "observations")  # the service's name for the ids
     state = st.raw_store.dispute(dispute_id)
     if state["party"] == party and life.status_of(state) not in life.ACTIONS["evidence"][0]:
         life.transition(state, "evidence", party, "")  # refused before anything is ingested
