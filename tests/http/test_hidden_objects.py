@@ -64,3 +64,20 @@ def test_counter_evidence_cannot_probe_for_observations(
     hidden = _answer(c.post(url, headers=h, json={"evidence": [OBS_FOREIGN]}))
     missing = _answer(c.post(url, headers=h, json={"evidence": [MISSING]}))
     assert hidden[0] == 422 and hidden == missing, (hidden, missing)
+
+
+def test_a_report_narrowed_to_a_party_says_no_more_than_its_party_column(
+        world: World, client: TestClient) -> None:
+    """``party=`` keeps the restrictions a party was held responsible for: outside the
+    mission only where a finding the reader sees says so, as the column shows."""
+    day = "/reports/periods/2025-03-28?period=day"
+    exact = client.get(f"{day}&party=RU", headers=world.headers("analyst")).json()
+    assert exact["restrictions"], "the sample holds a restriction attributed to RU"
+    names = {p["id"]: p["name"] for p in client.get("/agreement").json()["parties"]}
+    for role in ("anon", "public", "monitor", "party_UA", "party_RU", "guarantor_US"):
+        h = world.headers(role)
+        whole = client.get(day, headers=h).json()["restrictions"]
+        for party, name in names.items():
+            narrowed = client.get(f"{day}&party={party}", headers=h).json()["restrictions"]
+            shown = sorted(x["id"] for x in whole if x["party"] == name)
+            assert sorted(x["id"] for x in narrowed) == shown, (role, party, narrowed)

@@ -24,6 +24,7 @@ from truceline.adapters.http.policy import sees_exact, visible_findings
 from truceline.adapters.http.redaction import redact_report
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.adapters.render.report import render_report
+from truceline.core.report_scope import narrow
 from truceline.core.reporting import DailyReport, utc_iso
 from truceline.errors import ValidationError
 from truceline.services.report import period_report
@@ -58,12 +59,17 @@ def _render(st: AppState, who: Principal, day: date, fmt: str,
             spec: tuple[str, str | None, str | None, str | None, str | None] = (
                 "day", None, None, None, None)) -> Response:
     kind, first, sector, provision, party = spec
-    r = period_report(st.reader, kind, day, first, sector=sector, provision=provision,
-                      party=party)
-    if not sees_exact(who):
-        ctx = st.context()
-        mine = visible_findings(who, r.findings, ctx.agreement, st.published())
+    if sees_exact(who):
+        r = period_report(st.reader, kind, day, first, sector=sector, provision=provision,
+                          party=party)
+    else:
+        # Narrowed only once redacted: ``party`` keeps the restrictions a party was held
+        # responsible for, which outside the mission only findings the reader sees may say.
+        r = period_report(st.reader, kind, day, first)
+        mine = visible_findings(who, r.findings, st.context().agreement, st.published())
         r = redact_report(r, mine, st.grid)
+        if sector is not None or provision is not None or party is not None:
+            r = narrow(r, sector=sector, provision=provision, party=party)
     if fmt == "json":
         return JSONResponse(report_json(r))
     if fmt == "md":
