@@ -81,3 +81,25 @@ def test_a_report_narrowed_to_a_party_says_no_more_than_its_party_column(
             narrowed = client.get(f"{day}&party={party}", headers=h).json()["restrictions"]
             shown = sorted(x["id"] for x in whole if x["party"] == name)
             assert sorted(x["id"] for x in narrowed) == shown, (role, party, narrowed)
+
+
+def test_a_restrictions_free_text_stays_inside_the_mission(world: World,
+                                                            client: TestClient) -> None:
+    """Outside the mission an observation's ``description`` is withheld (it may place the
+    observer); the finding about a restriction must not carry it either."""
+    obs = "m25-restr-checkpoint-ru"
+    text = client.get(f"/observations/{obs}", headers=world.headers("analyst")).json()[
+        "description"]
+    assert text
+    shown = client.get(f"/observations/{obs}", headers=world.headers("party_RU")).json()
+    assert "description" not in shown  # the observation itself: withheld
+    for role in ("party_RU", "guarantor_UK"):
+        h = world.headers(role)
+        fs = client.get("/findings", headers=h).json()["findings"]
+        report = client.get("/reports/daily/2025-03-28", headers=h).json()["findings"]
+        ogc = [x["properties"] for x in client.get(
+            "/ogc/collections/findings/items?limit=1000", headers=h).json()["features"]]
+        for where, seen in (("findings", fs), ("report", report), ("ogc", ogc)):
+            about = [f for f in seen if obs in str(f["evidence"])]
+            assert about, (role, where)
+            assert all(text not in f["explanation"] for f in about), (role, where, about)

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from truceline.core.findings import Finding
@@ -78,10 +79,23 @@ def redact_observation(rec: dict[str, Any], secret: bytes, grid: float) -> dict[
     return out
 
 
-def redact_finding(rec: dict[str, Any], grid: float) -> dict[str, Any]:
+#: What stands in an explanation for a monitor's free text (see :func:`redact_finding`).
+WITHHELD = "(the monitors' description withheld)"
+#: Findings whose explanation quotes their evidence's free text (a restriction's description).
+QUOTING = frozenset({"freedom_of_movement"})
+
+
+def redact_finding(rec: dict[str, Any], grid: float,
+                   free_text: Iterable[str] = ()) -> dict[str, Any]:
+    """A finding for outsiders: coarsened, the outsiders' details only, and every one of
+    ``free_text`` (the descriptions of its evidence, which an outsider never reads on the
+    observation itself) cut out of the explanation."""
     out = dict(rec)
     _point(out, "lon", "lat", grid)
-    out["explanation"] = coarsen_text(str(rec.get("explanation", "")), grid)
+    text = str(rec.get("explanation", ""))
+    for t in sorted({t for t in free_text if t}, key=len, reverse=True):
+        text = text.replace(t, WITHHELD)
+    out["explanation"] = coarsen_text(text, grid)
     out["details"] = {k: v for k, v in (rec.get("details") or {}).items()
                       if k in _FINDING_DETAILS}
     return out
@@ -140,7 +154,10 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> Daily
         y["place"] = _place(y, grid)
         harm.append(y)
     cameras = [{**x, "camera": "camera", "place": "withheld"} for x in r.cameras_down]
-    fs = [Finding.from_record(redact_finding(f.to_record(), grid)) for f in findings]
+    said = [x["description"] for x in r.restrictions if x.get("description")]
+    fs = [Finding.from_record(redact_finding(f.to_record(), grid,
+                                             said if f.rule_kind in QUOTING else ()))
+          for f in findings]
     aggregates = [{**a, "ref": ""} for a in r.aggregates]  # as an observation's dataset_ref
     return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
                                civilian_harm=harm, cameras_down=cameras, awaiting=[],

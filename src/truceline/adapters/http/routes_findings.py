@@ -26,7 +26,7 @@ from truceline.adapters.http.policy import (
     sees_exact,
     visible_findings,
 )
-from truceline.adapters.http.redaction import redact_finding, redact_incident
+from truceline.adapters.http.redaction import QUOTING, redact_finding, redact_incident
 from truceline.adapters.http.routes_guarantees import clock_of
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.findings import Finding, Verdict
@@ -60,7 +60,19 @@ def findings_for(st: AppState, who: Principal) -> list[Finding]:
     seen = visible_findings(who, st.findings(), ctx.agreement, st.published())
     if sees_exact(who):
         return seen
-    return [Finding.from_record(redact_finding(f.to_record(), st.grid)) for f in seen]
+    return [Finding.from_record(redact_finding(f.to_record(), st.grid, _free_text(st, f)))
+            for f in seen]
+
+
+def _free_text(st: AppState, f: Finding) -> list[str]:
+    """The descriptions a finding's explanation may quote (a restriction's, few a day)."""
+    if f.rule_kind not in QUOTING:
+        return []
+    out = []
+    for oid in f.evidence:
+        with contextlib.suppress(NotFoundError):
+            out.append(st.reader.observation(oid).description or "")
+    return out
 
 
 def incidents_for(st: AppState, who: Principal) -> list[dict[str, Any]]:
