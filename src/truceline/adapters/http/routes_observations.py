@@ -228,8 +228,8 @@ def get_observation(obs_id: str, who: Principal = Depends(principal),
     """One observation: your own exactly; a finding's evidence redacted (parties, guarantors)."""
     require(who, *SUBMITTERS, Role.GUARANTOR)
     # One answer for a missing observation and a hidden one: the store's own not-found
-    # (field ``id``, the id in details) would tell the two apart.
-    missing = NotFoundError("no such observation", field="obs_id")
+    # (the id in its details) would tell the two apart.
+    missing = NotFoundError("no such observation", field="id")
     if not is_text(obs_id):  # no stored id holds a NUL or a lone surrogate
         raise missing
     try:
