@@ -8,12 +8,14 @@ the same answer.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.http.conftest import F_RU, OBS_FOREIGN, World
+from tests.http.conftest import F_RU, F_UA_FOREIGN, OBS_FOREIGN, World
+from truceline.core.record.canonical import parse_entry
 
 MISSING = "no-such-observation-anywhere"
 
@@ -103,3 +105,32 @@ def test_a_restrictions_free_text_stays_inside_the_mission(world: World,
             about = [f for f in seen if obs in str(f["evidence"])]
             assert about, (role, where)
             assert all(text not in f["explanation"] for f in about), (role, where, about)
+
+
+def test_publication_does_not_open_a_dispute_to_every_guarantor(
+        world: World, make_client: Callable[..., TestClient]) -> None:
+    """A dispute is read in full by its party and the guarantors of its finding's provision
+    (docs/guarantees.md); once the finding is published a guarantor of other provisions sees
+    what the public sees (status and steps), in the API and in the record's openings."""
+    c = make_client()
+    d = c.post(f"/findings/{F_UA_FOREIGN}/disputes", headers=world.headers("party_UA"),
+               json={"text": "they are instructors"})
+    assert d.status_code == 201, d.text
+    did = d.json()["id"]
+    assert c.post(f"/findings/{F_UA_FOREIGN}/publish",
+                  headers=world.headers("analyst")).status_code == 200
+    public = c.get(f"/disputes/{did}").json()
+    assert "text" not in public
+    us = c.get(f"/disputes/{did}", headers=world.headers("guarantor_US")).json()
+    assert us["text"] == "they are instructors"  # US guarantees the provision
+    uk = world.headers("guarantor_UK")  # UK does not
+    assert c.get(f"/disputes/{did}", headers=uk).json() == public
+    assert did not in {x["id"] for x in c.get("/disputes", headers=uk).json()}
+    index = c.get("/readyz").json()["entries"] - 2  # the dispute, then the publication
+    entry = c.get(f"/record/proof/inclusion?index={index}").json()["entry"]
+    assert parse_entry(base64.b64decode(entry))[0] == "dispute"
+    opened = c.get(f"/record/openings?start={index}&end={index + 1}", headers=uk).json()
+    assert opened["openings"] == []
+    opened = c.get(f"/record/openings?start={index}&end={index + 1}",
+                   headers=world.headers("guarantor_US")).json()
+    assert "they are instructors" in [o["value"] for o in opened["openings"]]

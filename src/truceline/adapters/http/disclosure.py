@@ -8,7 +8,7 @@ analyst        every field of every entry
 observation    every field to its source (a monitor or party key bound to its ``source_id``)
 key            every field of a key registration to its owner
 dispute        every field of a dispute, and of the status changes about it, to whoever may
-               see the dispute (its party; guarantors of findings they see)
+               read the dispute (its party; the guarantors of its finding's provision)
 finding        a finding a principal may see (published, or its own party's, or guaranteed):
                every field but the exact ones (``lon``, ``lat``, ``explanation``, ``details``),
                which the API coarsens for everyone outside the mission
@@ -30,6 +30,7 @@ from typing import Any
 from truceline.adapters.http.auth import Principal, Role
 from truceline.adapters.http.policy import (
     dispute_visible,
+    guaranteed_ids,
     notification_visible,
     own_submission,
     visible_findings,
@@ -51,11 +52,13 @@ def openable(
     body: dict[str, Any],
     visible_ids: Callable[[], frozenset[str]],
     agreement: Callable[[], Agreement] | None = None,
+    guaranteed: Callable[[], frozenset[str]] = frozenset,
 ) -> frozenset[str] | None:
     """The fields of an entry ``who`` may open (None: all; see the module's table).
 
     ``body`` is the full entry; ``visible_ids`` gives the ids of the findings ``who`` may see,
-    ``agreement`` the agreement in force (notifications: who guarantees what).
+    ``agreement`` the agreement in force (notifications: who guarantees what),
+    ``guaranteed`` :func:`~truceline.adapters.http.policy.guaranteed_ids` (disputes).
     """
     if who.role is Role.ANALYST:
         return None
@@ -65,7 +68,7 @@ def openable(
         return None if own_submission(who, str(body.get("owner"))) else _NOTHING
     subject = body.get("subject") if entry_type == "status_change" else None
     if entry_type == "dispute" or subject == "dispute":
-        ok = who.role in (Role.PARTY, Role.GUARANTOR) and dispute_visible(who, body, visible_ids())
+        ok = who.role in (Role.PARTY, Role.GUARANTOR) and dispute_visible(who, body, guaranteed())
         return None if ok else _NOTHING
     if entry_type == "finding":
         seen = body.get("id") in visible_ids()
@@ -113,4 +116,12 @@ def may_open(store: Store, who: Principal) -> MayOpen:
             memo.append(context_for_doc(store.agreement_doc()).agreement)
         return memo[0]
 
-    return lambda index, entry_type, body: openable(who, entry_type, body, ids, agreement)
+    kept: list[frozenset[str]] = []
+
+    def guaranteed() -> frozenset[str]:
+        if not kept:
+            kept.append(guaranteed_ids(who, store.findings(), agreement()))
+        return kept[0]
+
+    return lambda index, entry_type, body: openable(who, entry_type, body, ids, agreement,
+                                                    guaranteed)

@@ -7,7 +7,8 @@ analyst    everything, exact
 party      findings about its own party, and published ones; its own submissions;
            the evidence of findings it may see (redacted); its own disputes
 guarantor  findings on provisions it guarantees, and published ones; their evidence
-           (redacted); disputes about findings it may see
+           (redacted); disputes about findings on provisions it guarantees (those of
+           other published findings as the public sees them)
 monitor    its own submissions (exact); published findings (redacted)
 public     published findings (redacted)
 ========== =========================================================================
@@ -82,13 +83,24 @@ def observation_visible(who: Principal, source_id: str, obs_id: str,
     return who.role in (Role.PARTY, Role.GUARANTOR) and obs_id in evidence
 
 
-def dispute_visible(who: Principal, dispute: dict[str, Any], visible_ids: frozenset[str]) -> bool:
+def dispute_visible(who: Principal, dispute: dict[str, Any], guaranteed: frozenset[str]) -> bool:
+    """Whether ``who`` reads a dispute in full: analysts; its party; a guarantor of its
+    finding's provision. ``guaranteed``: :func:`guaranteed_ids` (not every finding the
+    guarantor may see: a published one's disputes it reads as the public does)."""
     if who.role is Role.ANALYST:
         return True
     if who.role is Role.PARTY:
         return bool(dispute.get("party") == who.bound)
     fid = dispute.get("finding_id")
-    return who.role is Role.GUARANTOR and isinstance(fid, str) and fid in visible_ids
+    return who.role is Role.GUARANTOR and isinstance(fid, str) and fid in guaranteed
+
+
+def guaranteed_ids(who: Principal, findings: Iterable[Finding], agreement: Agreement
+                   ) -> frozenset[str]:
+    """Ids of the findings on provisions a guarantor guarantees (none for other roles)."""
+    if who.role is not Role.GUARANTOR:
+        return frozenset()
+    return frozenset(f.id for f in findings if guarantees(agreement, who.bound, f.provision_id))
 
 
 def incidents_behind(seen: Iterable[Finding]) -> frozenset[str]:
@@ -97,10 +109,10 @@ def incidents_behind(seen: Iterable[Finding]) -> frozenset[str]:
 
 
 def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
-                   visible_ids: Callable[[], frozenset[str]]) -> bool:
+                   guaranteed: Callable[[], frozenset[str]]) -> bool:
     """Whether ``who`` may read a record entry's bytes (its exact, unredacted content).
 
-    ``visible_ids`` gives the ids of the findings ``who`` may see (called only when needed).
+    ``guaranteed`` gives :func:`guaranteed_ids` (called only when needed).
     The agreement's commitment is public; an observation is its submitter's; a dispute and
     its steps (status changes about it, which name its party and finding) are read by
     whoever may see the dispute; a key registration by its owner; findings (exact
@@ -115,7 +127,7 @@ def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
         return own_submission(who, str(body.get("owner")))
     steps = entry_type == "status_change" and body.get("subject") == "dispute"
     if (entry_type == "dispute" or steps) and who.role in (Role.PARTY, Role.GUARANTOR):
-        return dispute_visible(who, body, visible_ids())
+        return dispute_visible(who, body, guaranteed())
     return False
 
 

@@ -22,6 +22,7 @@ from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import (
     dispute_visible,
+    guaranteed_ids,
     observation_visible,
     visible_findings,
 )
@@ -106,8 +107,12 @@ def _visible_ids(st: AppState, who: Principal) -> frozenset[str]:
     )
 
 
-def _render(who: Principal, state: dict[str, Any], ids: frozenset[str]) -> Dispute:
-    if dispute_visible(who, state, ids):
+def _guaranteed(st: AppState, who: Principal) -> frozenset[str]:
+    return guaranteed_ids(who, st.findings(), st.context().agreement)
+
+
+def _render(who: Principal, state: dict[str, Any], guaranteed: frozenset[str]) -> Dispute:
+    if dispute_visible(who, state, guaranteed):
         return Dispute(**{**state, "status": life.status_of(state)})
     return Dispute(**life.public_view(state))
 
@@ -183,7 +188,7 @@ def list_disputes(
     """Disputes in full: analysts all, a party its own, a guarantor those on findings it
     may see."""
     require(who, Role.ANALYST, Role.PARTY, Role.GUARANTOR)
-    ids = _visible_ids(st, who)
+    ids = _guaranteed(st, who)
     rows = st.raw_store.disputes(who.bound if who.role is Role.PARTY else None)
     return [_render(who, d, ids) for d in rows if dispute_visible(who, d, ids)]
 
@@ -200,7 +205,7 @@ def get_dispute(
     """One dispute: in full for who may read it, its status and history for who may see its
     finding."""
     state = _dispute_for(st, who, dispute_id)
-    return _render(who, state, _visible_ids(st, who))
+    return _render(who, state, _guaranteed(st, who))
 
 
 @router.get(
@@ -215,7 +220,7 @@ def finding_disputes(
     """The disputes of a finding this key may see (the public: a published finding), each
     with its status and history; in full for who may read it."""
     f = finding_for(st, who, finding_id)
-    ids = _visible_ids(st, who)
+    ids = _guaranteed(st, who)
     return [_render(who, d, ids) for d in st.raw_store.disputes() if d["finding_id"] == f.id]
 
 

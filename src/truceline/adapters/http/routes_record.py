@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.disclosure import may_open
 from truceline.adapters.http.envelope import error_responses
-from truceline.adapters.http.policy import entry_readable, visible_findings
+from truceline.adapters.http.policy import entry_readable, guaranteed_ids
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.recognition import status_of_areas
 from truceline.core.record.canonical import parse_entry
@@ -172,12 +172,10 @@ def _readable(st: AppState, who: Principal, entry_b64: str) -> bool:
     if not plaintext(entry_type, body):
         return True
 
-    def visible_ids() -> frozenset[str]:
-        ctx = st.context()
-        return frozenset(f.id for f in visible_findings(who, st.findings(), ctx.agreement,
-                                                         st.published()))
+    def guaranteed() -> frozenset[str]:
+        return guaranteed_ids(who, st.findings(), st.context().agreement)
 
-    return entry_readable(who, entry_type, body, visible_ids)
+    return entry_readable(who, entry_type, body, guaranteed)
 
 
 @router.get("/record/proof/inclusion", response_model=InclusionProof,
