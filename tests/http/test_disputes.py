@@ -216,3 +216,22 @@ def test_steps_are_readable_in_the_record_by_who_may_see_the_dispute(
     assert {o["field"] for o in opened["party_RU"]} >= {"dispute_id", "action"}
     assert opened["guarantor_UK"] == opened["party_RU"]
     assert opened["party_UA"] == [] and opened["public"] == []
+
+
+def test_counter_evidence_on_another_partys_dispute_stores_nothing(
+        world: World, fresh_db: Path, ru_key: None,
+        make_client: Callable[..., TestClient]) -> None:
+    """RU may see UA's dispute of a published finding, not add to it: the refusal says
+    'nothing changed', and its observations must not have been ingested first."""
+    c = make_client()
+    d = c.post(f"/findings/{F_PUBLISHED}/disputes", headers=world.headers("party_UA"),
+               json={"text": "not ours"})
+    assert d.status_code == 201, d.text
+    before = _state(fresh_db)
+    obs = _ru_observation(9)
+    r = c.post(f"/disputes/{d.json()['id']}/evidence", headers=world.headers("party_RU"),
+               json={"observations": [obs]})
+    assert r.status_code == 403 and r.json()["field"] == "party", r.text
+    assert _state(fresh_db) == before
+    missing = c.get(f"/observations/{obs['id']}", headers=world.headers("analyst"))
+    assert missing.status_code == 404

@@ -107,6 +107,16 @@ def _step(
 ) -> dict[str, Any]:
     """Check who acts, build the step's entry, store the new state with it; the new state."""
     state = store.dispute(dispute_id)
+    may_act(state, action, actor)
+    body = life.transition(state, action, by, stamp(now), **fields)
+    new = life.apply(state, body)
+    store.update_dispute(dispute_id, state, new, transition_entry(body))
+    return new
+
+
+def may_act(state: dict[str, Any], action: str, actor: str | None) -> None:
+    """ForbiddenError (field ``party``) unless ``actor`` (a party id; None: the mission) may
+    take ``action`` on the dispute ``state``: asked before a step's own input is stored."""
     if action in PARTY_ACTIONS and actor != state["party"]:
         raise ForbiddenError(
             f"only the party that filed the dispute ({state['party']}) may "
@@ -119,10 +129,6 @@ def _step(
             f"a party may not {action} a dispute; the mission's analysts do (nothing changed)",
             field="party",
         )
-    body = life.transition(state, action, by, stamp(now), **fields)
-    new = life.apply(state, body)
-    store.update_dispute(dispute_id, state, new, transition_entry(body))
-    return new
 
 
 def answer(store: Store, dispute_id: str, text: str, by: str, now: datetime) -> dict[str, Any]:

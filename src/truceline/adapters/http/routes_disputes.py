@@ -323,8 +323,9 @@ async def add_evidence(
         raise ValidationError("give observations or evidence", field="observations")
     _cited(st, who, body.evidence, "observations")  # the service's name for the ids
     state = st.raw_store.dispute(dispute_id)
-    if state["party"] == party and life.status_of(state) not in life.ACTIONS["evidence"][0]:
-        life.transition(state, "evidence", party, "")  # refused before anything is ingested
+    svc.may_act(state, "evidence", party)  # refused before anything is ingested
+    if life.status_of(state) not in life.ACTIONS["evidence"][0]:
+        life.transition(state, "evidence", party, "")
     ids = list(body.evidence)
     if body.observations:
         _check_submitter(who, body.observations, "observations")
