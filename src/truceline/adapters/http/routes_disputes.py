@@ -185,8 +185,8 @@ def file_dispute(
 def list_disputes(
     who: Principal = Depends(principal), st: AppState = Depends(app_state)
 ) -> list[Dispute]:
-    """Disputes in full: analysts all, a party its own, a guarantor those on findings it
-    may see."""
+    """Disputes in full: analysts all, a party its own, a guarantor those on findings of
+    provisions it guarantees."""
     require(who, Role.ANALYST, Role.PARTY, Role.GUARANTOR)
     ids = _guaranteed(st, who)
     rows = st.raw_store.disputes(who.bound if who.role is Role.PARTY else None)
@@ -321,9 +321,9 @@ async def add_evidence(
     party = _party_step(st, who, dispute_id)
     if not body.observations and not body.evidence:
         raise ValidationError("give observations or evidence", field="observations")
-    _cited(st, who, body.evidence, "observations")  # the service's name for the ids
     state = st.raw_store.dispute(dispute_id)
     svc.may_act(state, "evidence", party)  # refused before anything is ingested
+    _cited(st, who, body.evidence, "observations")  # the service's name for the ids
     if life.status_of(state) not in life.ACTIONS["evidence"][0]:
         life.transition(state, "evidence", party, "")
     ids = list(body.evidence)
