@@ -154,10 +154,10 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> Daily
         y["place"] = _place(y, grid)
         harm.append(y)
     cameras = [{**x, "camera": "camera", "place": "withheld"} for x in r.cameras_down]
-    said = [x["description"] for x in r.restrictions if x.get("description")]
-    fs = [Finding.from_record(redact_finding(f.to_record(), grid,
-                                             said if f.rule_kind in QUOTING else ()))
-          for f in findings]
+    said = {x["id"]: x.get("description") or "" for x in r.restrictions}
+    fs = [Finding.from_record(redact_finding(
+        f.to_record(), grid, [said.get(e, "") for e in f.evidence] if f.rule_kind in QUOTING
+        else ())) for f in findings]
     aggregates = [{**a, "ref": ""} for a in r.aggregates]  # as an observation's dataset_ref
     return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
                                civilian_harm=harm, cameras_down=cameras, awaiting=[],
