@@ -237,3 +237,68 @@ def test_ogc_coverage_gaps_are_line_features_along_the_gaps(covered: TestClient,
     south = covered.get("/ogc/collections/coverage_gaps/items?bbox=32,46.4,33,46.8").json()
     assert {f["properties"]["party"] for f in south["features"]} == {"UA", "RU"}
     assert all(f["properties"]["to_km"] > 1_200 for f in south["features"])
+
+
+#: One post stays on into the next period, to 10:00 local: the record then speaks until the
+#: middle of a period, which outsiders may not have until it has ended.
+FILLING = [*MISSION, {**MISSION[0], "id": "mon-late", "time": PERIOD[1],
+                      "end_time": "2025-03-29T10:00:00+02:00"}]
+NEXT_DAY = "2025-03-29"
+
+
+@pytest.fixture(scope="module")
+def filling(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    db = tmp_path_factory.mktemp("coverage") / "filling.db"
+    shutil.copyfile(world.db, db)
+    store = open_store(str(db))
+    assert not ingest(store, list(enumerate(FILLING))).rejected
+    store.close()
+    with TestClient(create_app(str(db), Settings())) as c:
+        yield c
+
+
+@pytest.mark.parametrize("role", OUTSIDE)
+@pytest.mark.parametrize(("query", "field"), [
+    # an hour: finer than a period
+    ("?start=2025-03-28T08:00:00Z&end=2025-03-28T09:00:00Z", "start"),
+    ("?start=2025-03-27T17:30:00Z&end=2025-03-28T09:00:00Z", "end"),
+    ("?end=2025-03-28T09:00:00Z", "end"),
+    # the period still filling: asked again as records come in, it would show each hour
+    (f"?day={NEXT_DAY}", "day"),
+    ("?start=2025-03-28T17:30:00Z", "start"),
+    ("?start=2025-03-27T17:30:00Z&end=2025-03-29T17:30:00Z", "end"),
+])
+def test_outsiders_get_whole_ended_periods_only(filling: TestClient, world: World, role: str,
+                                                query: str, field: str) -> None:
+    r = _get(filling, world, role, query)
+    assert r.status_code == 403, r.text
+    body = r.json()
+    assert body["code"] == "forbidden" and body["field"] == field, body
+    assert "reporting period" in body["message"]
+    assert _get(filling, world, "analyst", query).status_code == 200
+
+
+@pytest.mark.parametrize("role", OUTSIDE)
+def test_an_outsiders_default_is_the_last_ended_period(filling: TestClient, world: World,
+                                                       role: str) -> None:
+    body = _get(filling, world, role, "").json()
+    assert (body["start"], body["end"]) == ("2025-03-27T17:30:00Z", "2025-03-28T17:30:00Z")
+    assert body["as_of"] == "2025-03-29T08:00:00Z"
+    assert body == _get(filling, world, role).json()  # the same as day=DAY
+    two = _get(filling, world, role, "?start=2025-03-26T17:30:00Z&end=2025-03-28T19:30:00%2B02:00")
+    assert two.status_code == 200 and two.json()["end"] == body["end"]
+    mission = _get(filling, world, "analyst", "").json()  # the mission: the last 24 h
+    assert (mission["start"], mission["end"]) == ("2025-03-28T08:00:00Z", "2025-03-29T08:00:00Z")
+
+
+def test_ogc_coverage_gaps_cover_the_last_ended_period(filling: TestClient,
+                                                      world: World) -> None:
+    """The OGC layer serves every role the gaps of that period, never of a window still
+    filling (which an outsider could not ask ``/coverage`` for)."""
+    gaps = _get(filling, world, "public", "").json()["gaps"]
+    for role in ("public", "guarantor_UK", "analyst"):
+        fc = filling.get("/ogc/collections/coverage_gaps/items?limit=1000",
+                         headers=world.headers(role)).json()
+        assert fc["numberMatched"] == len(gaps)
+        assert {(f["properties"]["start"], f["properties"]["end"]) for f in fc["features"]} \
+            == {("2025-03-27T17:30:00Z", "2025-03-28T17:30:00Z")}

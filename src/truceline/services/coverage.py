@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from truceline.core.agreements import Agreement
 from truceline.core.coverage import COVERAGE_KINDS, Coverage
 from truceline.core.coverage_inputs import period_end
 from truceline.core.coverage_map import gap_shapes
 from truceline.core.observations import Observation
 from truceline.core.reporting import reporting_period, utc_iso
 from truceline.core.taxonomy import AssetStatus, Kind
-from truceline.errors import ValidationError
+from truceline.errors import ForbiddenError, ValidationError
 from truceline.services.check import derive_coverage
 from truceline.services.context import AgreementContext, load_context
 from truceline.services.ports import Store
@@ -122,6 +123,49 @@ def _window(mc: MissionCoverage, start: datetime | None, end: datetime | None,
     return start, end
 
 
+def _period_start(a: Agreement, t: datetime) -> datetime:
+    """The start of the reporting period ``t`` falls in (a period boundary is its own)."""
+    end = period_end(a, t)
+    return reporting_period(end.astimezone(a.tz).date(), a.tz, a.reporting_period_start)[0]
+
+
+def _whole_periods(mc: MissionCoverage, start: datetime | None, end: datetime | None,
+                   day: date | None) -> tuple[datetime, datetime] | None:
+    """The window for a reader outside the mission: whole reporting periods that have ended
+    in the record (its ``as_of``). Shares of finer windows, or of a period still filling
+    (asked again as records arrive), sliced by sector and gap, would trace the monitors'
+    posts and patrols hour by hour; a period is what the daily report publishes. Default:
+    the last period that has ended. Anything else is a ForbiddenError naming the field."""
+    a = mc.ctx.agreement
+    if day is not None and (start is not None or end is not None):
+        raise ValidationError("give either day or start/end", field="day")
+    if start is not None and end is not None and end <= start:  # bad input before the role
+        raise ValidationError("must be after start", field="end")
+    when = f"{a.reporting_period_start:%H:%M} {a.timezone}"
+    for t, field in ((start, "start"), (end, "end")):
+        if t is not None and _period_start(a, t) != t:
+            raise ForbiddenError(
+                f"outside the mission, coverage is given over whole reporting periods only: "
+                f"{field} must be a period boundary ({when}), or ask by day", field=field)
+    field = "day" if day is not None else "end" if end is not None else "start"
+    if day is not None:
+        start, end = reporting_period(day, a.tz, a.reporting_period_start)
+    as_of = mc.model.as_of if mc.model is not None else None
+    if as_of is None:  # no monitoring records: coverage unknown, nothing to trace
+        return _window(mc, start, end, None)
+    last = _period_start(a, as_of)  # the end of the last period the record speaks for
+    end = last if end is None else end
+    start = _period_start(a, end - timedelta(microseconds=1)) if start is None else start
+    if end > last or start >= last:
+        raise ForbiddenError(
+            "outside the mission, coverage is given only for reporting periods that have "
+            f"ended in the record (it speaks until {utc_iso(as_of)}; the last period ended "
+            f"{utc_iso(last)})", field=field)
+    if end <= start:
+        raise ValidationError("must be after start", field="end")
+    return start, end
+
+
 def _assets(mc: MissionCoverage, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The monitoring records that overlap the window: which asset, where, when, up or down."""
     out = []
@@ -140,15 +184,16 @@ def _assets(mc: MissionCoverage, start: datetime, end: datetime) -> list[dict[st
 
 def coverage_answer(mc: MissionCoverage, *, start: datetime | None = None,
                     end: datetime | None = None, day: date | None = None,
-                    kinds: frozenset[str] = DEFAULT_KINDS, below: float = 0.5
-                    ) -> dict[str, Any]:
+                    kinds: frozenset[str] = DEFAULT_KINDS, below: float = 0.5,
+                    whole_periods: bool = False) -> dict[str, Any]:
     """Shares of the line, per party and per sector, and the gaps below ``below`` in the
     window (``day``: the reporting period ending on that day; default: the last 24 h the
-    records speak for). ``assets`` lists the mission's monitoring records in the window: the
-    mission's own information, which adapters keep from outsiders."""
+    records speak for; ``whole_periods``: as :func:`_whole_periods`, for outsiders).
+    ``assets`` lists the mission's monitoring records in the window: the mission's own
+    information, which adapters keep from outsiders."""
     if not 0.0 <= below <= 1.0 or not np.isfinite(below):
         raise ValidationError("must be a share between 0 and 1", field="below")
-    window = _window(mc, start, end, day)
+    window = (_whole_periods if whole_periods else _window)(mc, start, end, day)
     a = mc.ctx.agreement
     head: dict[str, Any] = {
         "agreement": a.id, "version": a.version,
@@ -172,12 +217,12 @@ def coverage_answer(mc: MissionCoverage, *, start: datetime | None = None,
 
 def gap_geometries(mc: MissionCoverage, *, start: datetime | None = None,
                    end: datetime | None = None, day: date | None = None,
-                   kinds: frozenset[str] = DEFAULT_KINDS, below: float = 0.5
-                   ) -> list[dict[str, Any]]:
+                   kinds: frozenset[str] = DEFAULT_KINDS, below: float = 0.5,
+                   whole_periods: bool = False) -> list[dict[str, Any]]:
     """The gaps of the window (as :func:`coverage_answer`) with their geometry in lon/lat:
     ``stretch`` (the line between the gap's chainages) and ``area`` (the party's side of the
     band there), GeoJSON-style, plus the window and kinds. No asset positions."""
-    window = _window(mc, start, end, day)
+    window = (_whole_periods if whole_periods else _window)(mc, start, end, day)
     if mc.model is None or mc.ctx.geometry is None or window is None:
         return []
     s, e = window

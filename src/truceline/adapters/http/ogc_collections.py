@@ -2,7 +2,8 @@
 
 Incidents and findings are what the key may see through ``/incidents`` and ``/findings``
 (coarsened outside the mission); zones and lines are the agreement's geography, computed once
-per agreement version; coverage gaps are ``GET /coverage``'s gaps over the last 24 h; the
+per agreement version; coverage gaps are ``GET /coverage``'s gaps over the last reporting period
+that has ended in the record (whole periods: what outsiders may ask ``/coverage`` for); the
 observations are read from the store a page at a time
 (:mod:`truceline.adapters.http.ogc_observations`).
 """
@@ -52,13 +53,14 @@ def _findings(st: AppState, who: Principal) -> list[Item]:
 
 
 def _coverage_gaps(st: AppState, who: Principal) -> list[Item]:
-    """Stretches of the line a party's side was observed less than half of the last 24 h
-    the monitoring records speak for (fire); the same gaps as ``GET /coverage``."""
+    """Stretches of the line a party's side was observed less than half of the last reporting
+    period that has ended in the monitoring records (fire): the same gaps as an outsider's
+    ``GET /coverage``, for every role (one layer; no window finer than a period)."""
     from truceline.adapters.http.routes_coverage import mission_coverage
     from truceline.services.coverage import gap_geometries
 
     out = []
-    for g in gap_geometries(mission_coverage(st)):
+    for g in gap_geometries(mission_coverage(st), whole_periods=True):
         geom = shapely.MultiLineString(g["stretch"]["coordinates"])
         props = {k: flat(v) for k, v in g.items() if k not in ("stretch", "area")}
         gid = f"gap-{g['party']}-{g['from_km']:g}-{g['to_km']:g}"

@@ -24,7 +24,8 @@ everyone; which committed fields a key may open (``/record/openings``) is
 version comes only to whoever may see its content exactly (:func:`entry_readable`).
 
 Coverage (``/coverage``): everyone gets the shares and gaps; only analysts and monitors get the
-mission's assets (ids and positions of posts, patrols, cameras and sensors).
+mission's assets (ids and positions of posts, patrols, cameras and sensors) and windows other
+than whole reporting periods that have ended (finer ones would trace the monitors' patrols).
 
 An object a principal may not see is reported as not found, so its existence does not leak.
 """

@@ -5,7 +5,9 @@
 and the gaps (stretches of a party's side observed less than ``below``). Everyone may ask; the
 mission's assets (ids, positions and hours of its posts, patrols, cameras and sensors) are
 added for analysts and monitors only (``policy.sees_assets``), and every other answer passes
-``redaction.redact_coverage``. The model is rebuilt only when the record grows.
+``redaction.redact_coverage`` and covers whole reporting periods that have ended (finer or
+still-filling windows would trace the monitors' patrols: 403 naming the field). The model is
+rebuilt only when the record grows.
 """
 
 from __future__ import annotations
@@ -104,8 +106,10 @@ def _answer(st: AppState, who: Principal, start: str | None, end: str | None, da
             kinds: str | None, below: float) -> dict[str, Any]:
     t0, t1, d = parse_time(start, "start"), parse_time(end, "end"), parse_day(day)
     ks = parse_kinds(kinds)
-    body = coverage_answer(mission_coverage(st), start=t0, end=t1, day=d, kinds=ks, below=below)
-    return body if sees_assets(who) else redact_coverage(body)
+    inside = sees_assets(who)
+    body = coverage_answer(mission_coverage(st), start=t0, end=t1, day=d, kinds=ks, below=below,
+                           whole_periods=not inside)
+    return body if inside else redact_coverage(body)
 
 
 @router.get("/coverage", response_model=CoverageOut, response_model_exclude_unset=True,
@@ -113,10 +117,13 @@ def _answer(st: AppState, who: Principal, start: str | None, end: str | None, da
 async def coverage(
     start: str | None = Query(None, max_length=40, json_schema_extra={"format": "date-time"},
                               description="From this time (RFC 3339 with offset); default "
-                                          "24 h before end."),
+                                          "24 h before end. Outside the mission: a "
+                                          "reporting period boundary (else 403)."),
     end: str | None = Query(None, max_length=40, json_schema_extra={"format": "date-time"},
                             description="Until this time (exclusive); default the latest time "
-                                        "the monitoring records speak for."),
+                                        "the monitoring records speak for (outside the "
+                                        "mission: the end of the last period that has "
+                                        "ended; a later or unaligned end is a 403)."),
     day: str | None = Query(None, max_length=10, json_schema_extra={"format": "date"},
                             description="Instead of start/end: the reporting period ending on "
                                         "this date (YYYY-MM-DD, local), as the daily report."),
@@ -132,6 +139,7 @@ async def coverage(
     """Observed shares of the line, of each party's side and each sector, and the gaps.
 
     "No violation observed" means something only where the mission could observe: this is
-    where it could (docs/coverage.md). Asset ids and positions: analysts and monitors only.
+    where it could (docs/coverage.md). Asset ids and positions, and windows other than whole
+    reporting periods that have ended: analysts and monitors only.
     """
     return await run_in_threadpool(_answer, st, who, start, end, day, kinds, below)
