@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from truceline.adapters.agreement_files import example_path, read_agreement_text
 from truceline.adapters.cli.main import cli
 from truceline.adapters.http import create_app
 from truceline.adapters.http.auth import create_api_key
@@ -18,12 +19,15 @@ from truceline.adapters.store import open_store
 from truceline.adapters.webhooks import HttpxTransport
 from truceline.core.notifications import ack_message
 from truceline.core.record import signing
+from truceline.services.check import run_check
 from truceline.services.delivery import MAX_ATTEMPTS, backoff, deliver
 from truceline.services.guarantees import guarantee_store, notify, register_endpoint
+from truceline.services.ingest import ingest
 from truceline.services.keys import register_source_key
+from truceline.services.record import initialize_store
 from truceline.settings import Settings
 
-from .conftest import T0, Receiver, SimClock
+from .conftest import T0, Receiver, SimClock, breach
 
 UK_SEED, OTHER_SEED = bytes(range(32)), bytes(range(1, 33))
 HANG_GUARD_POLLS = 600
@@ -165,3 +169,41 @@ def test_the_reports_overdue_lines_are_for_the_mission_only(planted: Path) -> No
             h = {"Authorization": f"Bearer {tokens[who]}"} if who else {}
             text = api.get("/reports/daily/2025-03-29", params={"format": "md"}, headers=h).text
             assert ("awaiting acknowledgement: FR, 1 notification" in text) is shown, who
+
+
+def test_a_guarantor_named_in_notify_reads_over_the_api_what_its_webhook_got(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """DE guarantees only M25-movement, but UK's breach clause names it in ``notify``: the
+    agreement entitles it to those notifications, so the API lists exactly what its webhook
+    delivered (as a guarantor reads them: no deliveries), and only UK acknowledges them."""
+    base = example_path("march2025")
+    text = base.read_text(encoding="utf-8").replace(
+        "  - id: US\n    name: United States\n",
+        "  - id: US\n    name: United States\n  - id: DE\n    name: Germany\n"
+        "    guarantees: [M25-movement]\n", 1).replace(
+        "notify: [guarantors, parties_concerned, mediator]",
+        "notify: [guarantors, parties_concerned, mediator, DE]", 1)
+    _, doc = read_agreement_text(text, base.parent)
+    db = tmp_path / "named.db"
+    store = open_store(str(db), create=True)
+    initialize_store(store, doc)
+    ingest(store, [(0, breach(0))], clock=lambda: T0)
+    run_check(store)
+    de = create_api_key(store, "de", "guarantor", "DE")
+    receiver.secrets["DE"] = register_endpoint(store, "DE", f"{receiver.url}/hook/DE", T0)
+    clock = SimClock(T0)
+    notify(store, T0)
+    with HttpxTransport() as t:
+        deliver(store, t, clock)
+    hooked = {b["notification"]["id"] for b in receiver.kept.values()}
+    assert len(hooked) == 1 and not receiver.bad
+    (nid,) = hooked
+    h = {"Authorization": f"Bearer {de}"}
+    with TestClient(create_app(str(db), Settings(), clock=clock)) as api:
+        listed = api.get("/notifications", headers=h).json()["notifications"]
+        assert [n["id"] for n in listed] == [nid]
+        assert listed[0]["guarantor"] == "UK" and "DE" in listed[0]["recipients"]
+        assert "deliveries" not in listed[0]
+        assert api.get(f"/notifications/{nid}", headers=h).status_code == 200
+        r = api.post(f"/notifications/{nid}/acknowledge", headers=h, json={})
+        assert (r.status_code, r.json()["field"]) == (403, "notification_id"), r.text

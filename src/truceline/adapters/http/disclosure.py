@@ -51,13 +51,11 @@ def openable(
     entry_type: str,
     body: dict[str, Any],
     visible_ids: Callable[[], frozenset[str]],
-    agreement: Callable[[], Agreement] | None = None,
     guaranteed: Callable[[], frozenset[str]] = frozenset,
 ) -> frozenset[str] | None:
     """The fields of an entry ``who`` may open (None: all; see the module's table).
 
     ``body`` is the full entry; ``visible_ids`` gives the ids of the findings ``who`` may see,
-    ``agreement`` the agreement in force (notifications: who guarantees what),
     ``guaranteed`` :func:`~truceline.adapters.http.policy.guaranteed_ids` (disputes).
     """
     if who.role is Role.ANALYST:
@@ -73,8 +71,8 @@ def openable(
     if entry_type == "finding":
         seen = body.get("id") in visible_ids()
         return frozenset(body) - EXACT_FINDING_FIELDS if seen else _NOTHING
-    if entry_type == "notification" and agreement is not None:
-        return None if notification_visible(who, body, agreement()) else _NOTHING
+    if entry_type == "notification":
+        return None if notification_visible(who, body) else _NOTHING
     if entry_type == "acknowledgement":
         mine = who.role is Role.GUARANTOR and body.get("guarantor") == who.bound
         return None if mine else _NOTHING
@@ -123,5 +121,4 @@ def may_open(store: Store, who: Principal) -> MayOpen:
             kept.append(guaranteed_ids(who, store.findings(), agreement()))
         return kept[0]
 
-    return lambda index, entry_type, body: openable(who, entry_type, body, ids, agreement,
-                                                    guaranteed)
+    return lambda index, entry_type, body: openable(who, entry_type, body, ids, guaranteed)

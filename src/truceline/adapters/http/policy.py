@@ -132,15 +132,14 @@ def entry_readable(who: Principal, entry_type: str, body: dict[str, Any],
     return False
 
 
-def notification_visible(who: Principal, n: dict[str, Any], agreement: Agreement) -> bool:
-    """A guarantee notification (docs/guarantees.md): analysts all; a guarantor those it is a
-    recipient of on a provision it guarantees; a party those addressed to it; no one else."""
-    if who.role is Role.ANALYST:
-        return True
-    to_me = who.bound is not None and who.bound in n.get("recipients", ())
-    if who.role is Role.GUARANTOR:
-        return to_me and guarantees(agreement, who.bound, str(n.get("provision_id")))
-    return who.role is Role.PARTY and to_me
+def notification_visible(who: Principal, n: dict[str, Any]) -> bool:
+    """A guarantee notification (docs/guarantees.md): analysts all; a guarantor or a party
+    those it is a recipient of; no one else. The recipients are the clause's ``notify`` (or
+    ``escalate_to``), which the agreement names: a guarantor named there reads over the API
+    what its webhook delivers, even on a provision it does not guarantee."""
+    if who.role not in (Role.GUARANTOR, Role.PARTY):
+        return who.role is Role.ANALYST
+    return who.bound is not None and who.bound in n.get("recipients", ())
 
 
 #: Force plans (``/plan``, issue 16) name where every post, camera and array would stand:

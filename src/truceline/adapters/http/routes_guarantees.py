@@ -1,8 +1,8 @@
 """Guarantee notifications over HTTP: read them, acknowledge them, register endpoints.
 
 Who sees what (:func:`truceline.adapters.http.policy.notification_visible`): analysts every
-notification with its deliveries; a guarantor those it is a recipient of on provisions it
-guarantees; a party those addressed to it; monitors and the public none. A guarantor
+notification with its deliveries; a guarantor or a party those it is a recipient of (named
+by the clause's ``notify``, as its webhooks are); monitors and the public none. A guarantor
 acknowledges only its own breach notifications. Times come from the app's clock
 (``app.state.clock``, the :class:`~truceline.services.ports.Clock` port), so tests run the
 deadlines on simulated time. The background delivery pass of ``truceline serve`` is
@@ -57,10 +57,9 @@ def clock_of(request: Request) -> Clock:
 
 
 def _visible(st: AppState, who: Principal, now: datetime) -> list[dict[str, Any]]:
-    agreement = st.context().agreement
     out = []
     for s in svc.states(st.raw_reader, now):
-        if not notification_visible(who, s, agreement):
+        if not notification_visible(who, s):
             continue
         if who.role is Role.ANALYST:
             s["deliveries"] = svc.guarantee_store(st.raw_reader).deliveries(s["id"])
@@ -131,9 +130,8 @@ def acknowledge(notification_id: str, body: AcknowledgementIn, request: Request,
     """A guarantor acknowledges its own notification (recorded as an entry)."""
     require(who, Role.GUARANTOR)
     assert who.bound is not None
-    agreement = st.context().agreement
     seen = {s["id"] for s in svc.states(st.raw_reader, clock_of(request)())
-            if notification_visible(who, s, agreement)}
+            if notification_visible(who, s)}
     if notification_id not in seen:
         raise NotFoundError("no such notification", field="notification_id")
     return svc.acknowledge(st.raw_store, notification_id, who.bound, who.name or "",
