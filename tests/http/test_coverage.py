@@ -302,3 +302,21 @@ def test_ogc_coverage_gaps_cover_the_last_ended_period(filling: TestClient,
         assert fc["numberMatched"] == len(gaps)
         assert {(f["properties"]["start"], f["properties"]["end"]) for f in fc["features"]} \
             == {("2025-03-27T17:30:00Z", "2025-03-28T17:30:00Z")}
+
+
+@pytest.mark.parametrize("role", ["public", "party_RU", "guarantor_UK"])
+def test_a_report_of_a_period_still_filling_withholds_its_coverage(filling: TestClient,
+                                                                   world: World,
+                                                                   role: str) -> None:
+    """The daily report holds to the rule of ``/coverage``: outside the mission, a period's
+    shares and gaps only once it has ended in the record."""
+    h = world.headers(role)
+    filled = filling.get(f"/reports/daily/{DAY}", headers=h).json()["coverage"]
+    assert filled["observed"]["line_share"] > 0 and "observed_withheld" not in filled
+    still = filling.get(f"/reports/daily/{NEXT_DAY}", headers=h).json()
+    assert "observed" not in still["coverage"] and "not_covered" not in still["coverage"]
+    assert "ended" in still["coverage"]["observed_withheld"]
+    md = filling.get(f"/reports/daily/{NEXT_DAY}?format=md", headers=h).text
+    assert "Observed" not in md and "not covered" not in md
+    mission = filling.get(f"/reports/daily/{NEXT_DAY}", headers=world.headers("analyst"))
+    assert mission.json()["coverage"]["observed"]["line_share"] > 0

@@ -36,6 +36,7 @@ __all__ = [
     "parse_day",
     "parse_kinds",
     "parse_time",
+    "period_ended",
 ]
 
 DEFAULT_KINDS = frozenset({"fire"})
@@ -164,6 +165,18 @@ def _whole_periods(mc: MissionCoverage, start: datetime | None, end: datetime | 
     if end <= start:
         raise ValidationError("must be after start", field="end")
     return start, end
+
+
+def period_ended(store: Store, end: datetime) -> bool:
+    """Whether the record speaks for the time up to ``end`` (a reporting period's end): some
+    monitoring or restriction record begins or ends at or after it, so the coverage model's
+    ``as_of`` reaches it. A period's coverage goes outside the mission only then (as
+    :func:`_whole_periods`); two small reads, not the model."""
+    kinds = [Kind.MONITORING.value, Kind.RESTRICTION.value]
+    if store.observations(kinds, start=end, limit=1):
+        return True
+    last = store.observations_reaching(kinds, end - timedelta(microseconds=1), end)
+    return any(o.end_time is not None and o.end_time >= end for o in last)
 
 
 def _assets(mc: MissionCoverage, start: datetime, end: datetime) -> list[dict[str, Any]]:

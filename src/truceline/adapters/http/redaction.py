@@ -124,6 +124,17 @@ def redact_coverage(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k in _COVERAGE_FIELDS}
 
 
+def withhold_coverage(r: DailyReport) -> DailyReport:
+    """An outsider's report of a period that has not ended in the monitoring records: its
+    observed shares and gaps (text and map) withheld. Read again as the records come in,
+    they would show the monitors' movements hour by hour; ``GET /coverage`` refuses such a
+    period alike."""
+    cov = {k: v for k, v in r.coverage.items() if k not in ("observed", "not_covered")}
+    cov["observed_withheld"] = ("outside the mission, coverage is given for a reporting "
+                                "period once it has ended in the record")
+    return dataclasses.replace(r, coverage=cov, uncovered=[])
+
+
 def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> DailyReport:
     """A report for outsiders: only ``findings`` (already filtered), every location coarsened,
     no error ellipses (their centres are exact), no free-text restriction descriptions, and

@@ -1,7 +1,8 @@
 """Daily reports as JSON, Markdown or HTML (map embedded), redacted for outsiders.
 
 A report shows the findings its reader may see: everything for analysts, published findings
-(plus a party's own, a guarantor's guaranteed ones) for everyone else, with locations coarsened.
+(plus a party's own, a guarantor's guaranteed ones) for everyone else, with locations coarsened
+and, until the period has ended in the monitoring records, no coverage shares or gaps.
 Rendered reports are cached per (date, format, audience, record size), since the map takes a
 second to draw and nothing in a report changes unless the record grows.
 """
@@ -21,12 +22,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from truceline.adapters.http.auth import Principal
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import sees_exact, visible_findings
-from truceline.adapters.http.redaction import redact_report
+from truceline.adapters.http.redaction import redact_report, withhold_coverage
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.adapters.render.report import render_report
 from truceline.core.report_scope import narrow
 from truceline.core.reporting import DailyReport, utc_iso
 from truceline.errors import ValidationError
+from truceline.services.coverage import period_ended
 from truceline.services.report import period_report
 
 router = APIRouter(tags=["reports"])
@@ -68,6 +70,8 @@ def _render(st: AppState, who: Principal, day: date, fmt: str,
         r = period_report(st.reader, kind, day, first)
         mine = visible_findings(who, r.findings, st.context().agreement, st.published())
         r = redact_report(r, mine, st.grid)
+        if "observed" in r.coverage and not period_ended(st.reader, r.period_end):
+            r = withhold_coverage(r)
         if sector is not None or provision is not None or party is not None:
             r = narrow(r, sector=sector, provision=provision, party=party)
     if fmt == "json":
