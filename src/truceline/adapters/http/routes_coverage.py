@@ -113,7 +113,7 @@ def _answer(st: AppState, who: Principal, start: str | None, end: str | None, da
 
 
 @router.get("/coverage", response_model=CoverageOut, response_model_exclude_unset=True,
-            responses=error_responses())
+            responses=error_responses(403))
 async def coverage(
     start: str | None = Query(None, max_length=40, json_schema_extra={"format": "date-time"},
                               description="From this time (RFC 3339 with offset); default "
