@@ -311,7 +311,7 @@ def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() ->
     cd = candidates(b, GroupingParams())
     off = LocateParams(estimate_wind=False)
     fx0 = locate(b, labels, cd, off)
-    b1, fx1 = estimate_wind(b, labels, cd, fx0, LocateParams())
+    b1, fx1, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
     unk = np.isfinite(b1.arr)
     assert not b.wind_known[unk].any()
     assert np.allclose(b1.wu[unk], 3.0, atol=0.5) and np.allclose(b1.wv[unk], -2.0, atol=0.5)
@@ -329,7 +329,7 @@ def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() ->
     b2 = r2.batch()
     l2 = np.asarray(r2.event, np.int64)
     c2 = candidates(b2, GroupingParams())
-    same, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
+    same, _, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
     assert same is b2
 
 
@@ -401,7 +401,7 @@ def test_one_wind_is_one_true_vector_along_the_whole_line() -> None:
     labels = np.asarray(r.event, np.int64)
     cd = candidates(b, GroupingParams())
     fx0 = locate(b, labels, cd, LocateParams(estimate_wind=False))
-    b1, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
+    b1, _, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
     lon, lat = b.projection.inverse(b.ox, b.oy)
     g = np.radians(pyproj.Proj(b.projection.crs).get_factors(lon, lat).meridian_convergence)
     wu = wind[0] * np.cos(g) - wind[1] * np.sin(g)

@@ -75,8 +75,8 @@ def per_day(params: FusionParams | None) -> bool:
 #: store kept by an older one (states without the samples' ``applied`` or without the day's
 #: contributions to the per-source report, rows without ``reports`` or without their edits)
 #: fuses every day once and keeps them anew, rather than reading the whole store at every
-#: check (a day is rewritten only when fused again).
-KEPT_FORMAT = 3
+#: check (a day is rewritten only when fused again). 4: states with their winds.
+KEPT_FORMAT = 4
 
 
 def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
@@ -150,18 +150,19 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     """The first day to fuse again (None: no day's counted reports changed).
 
     A day's incidents read more than its own reports: those of the next day's first
-    ``halo_s`` (an event heard across midnight) and, through such an event's later
-    groups, that next day's own estimates (its wind: an impact heard after midnight takes
-    the wind of its own day, estimated from that whole day's events, whose last ones reach
-    into the day after it). So a change in day ``e`` fuses again from ``e - 1``, and a
-    change in its first ``halo_s`` from ``e - 2``."""
+    ``halo_s`` (an event heard across midnight), and its estimates (its wind, read by its
+    incidents' groups heard after midnight too, and by the next day's first
+    :data:`~truceline.core.fusion.day_stats.LAG_S`: estimated from its groups up to then,
+    within that halo). So a change in day ``e`` fuses again from ``e``, and a change in its
+    first ``halo_s`` from ``e - 1`` (two days back before session 24, when an impact heard
+    after midnight took the next day's wind, estimated from that whole day)."""
     out: list[int] = []
     for d in sorted(set(kept) | set(digests)):
         st, now = kept.get(d), digests.get(d, ("", ""))
         if st is None or st.head != now[0]:
-            out.append(d - 2)
-        elif st.body != now[1]:
             out.append(d - 1)
+        elif st.body != now[1]:
+            out.append(d)
     return min(out) if out else None
 
 
