@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from truceline.core.fusion import FUSION_REVISION, FusionParams, FusionResult, fuse_columns
+from truceline.core.fusion.batch import DAY_S
 from truceline.core.fusion.calibration_days import Samples
 from truceline.core.fusion.day_state import (
     DayState,
@@ -65,8 +66,11 @@ __all__ = ["DaysFused", "days_input", "fuse_days", "per_day", "write_days"]
 
 def per_day(params: FusionParams | None) -> bool:
     """Whether fusion under ``params`` is a function of each day and the days before it:
-    the error statistics per day, and the calibration per day or off."""
+    the error statistics per day, the calibration per day or off, and the wind per day
+    (its periods are what a day keeps) or not estimated."""
     if params is None or not params.locate.stats_by_day:
+        return False
+    if params.locate.estimate_wind and params.locate.wind_period_s != DAY_S:
         return False
     return not params.calibration.enabled or params.calibration.daily
 
