@@ -134,9 +134,10 @@ def _fused(store: Store) -> DaysFused:
 
 
 def _utc_days() -> list[list[dict[str, Any]]]:
-    """The same observations ingested a UTC day at a time: each new day's first quarter hour
-    is then the halo of a day already checked, whose straddling incidents took the day before
-    it's wind (so the check fuses again from two days back: docs/partitions.md)."""
+    """The same observations ingested a UTC day at a time: each new day's first hour is then
+    the halo of a day already checked, whose straddling incidents take that day's wind and
+    statistics, and whose wind reads the new day's first half hour (so the check fuses again
+    from the day before the new one: docs/partitions.md)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in (r for rows in _days() for r in rows):
         out.setdefault(str(r["time"])[:10], []).append(r)

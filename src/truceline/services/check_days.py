@@ -6,7 +6,7 @@ before it's calibration samples and error statistics (docs/partitions.md). A che
 those per day (``fusion_days``: :class:`~truceline.core.fusion.day_state.DayState`) beside
 the incidents, with the digests of each day's counted reports and the ids of the incidents
 it owns (those whose first report falls in it). The next check compares the digests with
-the counted reports it reads: the earliest day whose reports changed (the day before it too,
+the counted reports it reads: the earliest day whose reports changed (the day before it,
 when they changed in its first ``halo_s``, the day before's halo) is where fusion starts
 again, and every later day is fused with it, since its statistics feed them all. The
 incidents owned by those days are replaced; the others stay as stored. The result is the
