@@ -96,11 +96,12 @@ STAGES = ("store_input", "days_input", "first_touched", "window_input", "decode_
 
 
 def stages(db: str) -> None:
-    """:func:`check` under cProfile: each stage's cumulative time (profiled: slower)."""
+    """:func:`check` under cProfile: each stage's cumulative CPU time (``process_time``:
+    the machine is shared; profiled: slower)."""
     import cProfile
     import pstats
 
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)
     prof.enable()
     check(db)
     prof.disable()

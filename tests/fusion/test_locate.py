@@ -21,6 +21,7 @@ from tests.fusion.synth import (
 )
 from truceline.core.fusion import FusionParams, fuse_batch
 from truceline.core.fusion.batch import GroupingParams, candidates
+from truceline.core.fusion.day_stats import LAG_S
 from truceline.core.fusion.far_range import far_stretch
 from truceline.core.fusion.locate import (
     CHI2_95_2DOF,
@@ -260,7 +261,8 @@ def _air_week(seed: int, n: int, report_wind: bool) -> tuple[synth.Reports, np.n
                 s = centre if s_az is None else synth.offset(*centre, s_az, 1_500.0)
                 a, _, d = synth.GEOD.inv(target[0], target[1], s[0], s[1])
                 u = np.array([np.sin(np.radians(a)), np.cos(np.radians(a))])
-                arr = e * 3_600.0 + d / (synth.sound_speed(10.0) + wind @ u)
+                # from half past midnight: a group's wind is of its day less LAG_S
+                arr = LAG_S + e * 3_600.0 + d / (synth.sound_speed(10.0) + wind @ u)
                 arr += rng.normal(0, 0.01)
                 kw = {"wind_u_ms": wind[0] + rng.normal(0, 0.5),
                       "wind_v_ms": wind[1] + rng.normal(0, 0.5)} if report_wind else {}
@@ -311,7 +313,7 @@ def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() ->
     cd = candidates(b, GroupingParams())
     off = LocateParams(estimate_wind=False)
     fx0 = locate(b, labels, cd, off)
-    b1, fx1 = estimate_wind(b, labels, cd, fx0, LocateParams())
+    b1, fx1, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
     unk = np.isfinite(b1.arr)
     assert not b.wind_known[unk].any()
     assert np.allclose(b1.wu[unk], 3.0, atol=0.5) and np.allclose(b1.wv[unk], -2.0, atol=0.5)
@@ -329,7 +331,7 @@ def test_the_wind_is_estimated_from_the_arrivals_where_no_sensor_reports_it() ->
     b2 = r2.batch()
     l2 = np.asarray(r2.event, np.int64)
     c2 = candidates(b2, GroupingParams())
-    same, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
+    same, _, _ = estimate_wind(b2, l2, c2, locate(b2, l2, c2, off), LocateParams())
     assert same is b2
 
 
@@ -392,7 +394,8 @@ def test_one_wind_is_one_true_vector_along_the_whole_line() -> None:
                 s = centre if s_az is None else offset(*centre, s_az, 1_500.0)
                 a, _, d = synth.GEOD.inv(target[0], target[1], s[0], s[1])
                 u = np.array([np.sin(np.radians(a)), np.cos(np.radians(a))])
-                arr = e * 600.0 + d / (synth.sound_speed(10.0) + wind @ u) + rng.normal(0, 0.01)
+                arr = LAG_S + e * 600.0 + d / (synth.sound_speed(10.0) + wind @ u) \
+                    + rng.normal(0, 0.01)
                 r.add(e, id=f"e{e}-{k}-{j}", source_id=f"ac{k}{j}-{e}", source_type="sensor",
                       time_s=arr, time_precision_s=1.0, fire_type="explosion",
                       explosion_type="undetermined", observer_lon=s[0], observer_lat=s[1],
@@ -401,7 +404,7 @@ def test_one_wind_is_one_true_vector_along_the_whole_line() -> None:
     labels = np.asarray(r.event, np.int64)
     cd = candidates(b, GroupingParams())
     fx0 = locate(b, labels, cd, LocateParams(estimate_wind=False))
-    b1, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
+    b1, _, _ = estimate_wind(b, labels, cd, fx0, LocateParams())
     lon, lat = b.projection.inverse(b.ox, b.oy)
     g = np.radians(pyproj.Proj(b.projection.crs).get_factors(lon, lat).meridian_convergence)
     wu = wind[0] * np.cos(g) - wind[1] * np.sin(g)

@@ -134,9 +134,10 @@ def _fused(store: Store) -> DaysFused:
 
 
 def _utc_days() -> list[list[dict[str, Any]]]:
-    """The same observations ingested a UTC day at a time: each new day's first quarter hour
-    is then the halo of a day already checked, whose straddling incidents took the day before
-    it's wind (so the check fuses again from two days back: docs/partitions.md)."""
+    """The same observations ingested a UTC day at a time: each new day's first hour is then
+    the halo of a day already checked, whose straddling incidents take that day's wind and
+    statistics, and whose wind reads the new day's first half hour (so the check fuses again
+    from the day before the new one: docs/partitions.md)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in (r for rows in _days() for r in rows):
         out.setdefault(str(r["time"])[:10], []).append(r)
@@ -404,11 +405,12 @@ def test_the_first_day_touched_is_read_a_page_at_a_time_and_no_record_parsed(
     assert max(peaks) < 300 * n  # not an object (nor a record's text) per report
 
 
-def test_new_reports_after_a_days_first_hour_are_read_from_the_day_before(
+def test_new_reports_after_a_days_first_hour_fuse_again_from_their_own_day(
         backend: Backend) -> None:
-    # they fuse again from the day before theirs (the day's first hour unchanged), but fire
-    # reports were read from two days before it: a day's ~23k reports parsed for nothing on
-    # the 907k month (a reporting day from 22:00 UTC added, BENCHMARKS.md, session 22)
+    # they fuse again from their own day (its first hour unchanged; before session 24, when
+    # an impact heard after midnight took the next day's wind, from the day before), and
+    # fire reports are read from that day's halo on: not a day before it (a day's ~23k
+    # reports parsed for nothing on the 907k month, BENCHMARKS.md, session 22)
     from truceline.core.fusion.day_state import day_of_us, day_start_us
     from truceline.services.day_reports import first_fused
 
@@ -422,11 +424,11 @@ def test_new_reports_after_a_days_first_hour_are_read_from_the_day_before(
     halo = int(PER_DAY.halo_s * 1e6)
     assert new - halo >= day_start_us(day) + halo  # after its day's first hour, and a margin
     first = days_input(store, load_context(store), PER_DAY)[0].first_us
-    assert first == day_start_us(day - 1) - 2 * halo
-    assert run_check(store, PER_DAY).fused_days == [day - 1, day, day + 1]
-    # a change that may start in a day's first hour fuses again from two days before it
-    assert first_fused(int(day_start_us(day)) + halo - 1, PER_DAY.halo_s) == day - 2
-    assert first_fused(int(day_start_us(day)) + halo, PER_DAY.halo_s) == day - 1
+    assert first == day_start_us(day) - 2 * halo
+    assert run_check(store, PER_DAY).fused_days == [day, day + 1]
+    # a change that may start in a day's first hour fuses again from the day before it
+    assert first_fused(int(day_start_us(day)) + halo - 1, PER_DAY.halo_s) == day - 1
+    assert first_fused(int(day_start_us(day)) + halo, PER_DAY.halo_s) == day
 
 
 def test_the_kept_days_facts_are_read_only_for_rules_that_judge_every_incident(

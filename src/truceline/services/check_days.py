@@ -6,7 +6,7 @@ before it's calibration samples and error statistics (docs/partitions.md). A che
 those per day (``fusion_days``: :class:`~truceline.core.fusion.day_state.DayState`) beside
 the incidents, with the digests of each day's counted reports and the ids of the incidents
 it owns (those whose first report falls in it). The next check compares the digests with
-the counted reports it reads: the earliest day whose reports changed (the day before it too,
+the counted reports it reads: the earliest day whose reports changed (the day before it,
 when they changed in its first ``halo_s``, the day before's halo) is where fusion starts
 again, and every later day is fused with it, since its statistics feed them all. The
 incidents owned by those days are replaced; the others stay as stored. The result is the
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from truceline.core.fusion import FUSION_REVISION, FusionParams, FusionResult, fuse_columns
+from truceline.core.fusion.batch import DAY_S
 from truceline.core.fusion.calibration_days import Samples
 from truceline.core.fusion.day_state import (
     DayState,
@@ -65,8 +66,11 @@ __all__ = ["DaysFused", "days_input", "fuse_days", "per_day", "write_days"]
 
 def per_day(params: FusionParams | None) -> bool:
     """Whether fusion under ``params`` is a function of each day and the days before it:
-    the error statistics per day, and the calibration per day or off."""
+    the error statistics per day, the calibration per day or off, and the wind per day
+    (its periods are what a day keeps) or not estimated."""
     if params is None or not params.locate.stats_by_day:
+        return False
+    if params.locate.estimate_wind and params.locate.wind_period_s != DAY_S:
         return False
     return not params.calibration.enabled or params.calibration.daily
 
@@ -75,8 +79,8 @@ def per_day(params: FusionParams | None) -> bool:
 #: store kept by an older one (states without the samples' ``applied`` or without the day's
 #: contributions to the per-source report, rows without ``reports`` or without their edits)
 #: fuses every day once and keeps them anew, rather than reading the whole store at every
-#: check (a day is rewritten only when fused again).
-KEPT_FORMAT = 3
+#: check (a day is rewritten only when fused again). 4: states with their winds.
+KEPT_FORMAT = 4
 
 
 def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
@@ -150,18 +154,19 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     """The first day to fuse again (None: no day's counted reports changed).
 
     A day's incidents read more than its own reports: those of the next day's first
-    ``halo_s`` (an event heard across midnight) and, through such an event's later
-    groups, that next day's own estimates (its wind: an impact heard after midnight takes
-    the wind of its own day, estimated from that whole day's events, whose last ones reach
-    into the day after it). So a change in day ``e`` fuses again from ``e - 1``, and a
-    change in its first ``halo_s`` from ``e - 2``."""
+    ``halo_s`` (an event heard across midnight), and its estimates (its wind, read by its
+    incidents' groups heard after midnight too, and by the next day's first
+    :data:`~truceline.core.fusion.day_stats.LAG_S`: estimated from its groups up to then,
+    within that halo). So a change in day ``e`` fuses again from ``e``, and a change in its
+    first ``halo_s`` from ``e - 1`` (two days back before session 24, when an impact heard
+    after midnight took the next day's wind, estimated from that whole day)."""
     out: list[int] = []
     for d in sorted(set(kept) | set(digests)):
         st, now = kept.get(d), digests.get(d, ("", ""))
         if st is None or st.head != now[0]:
-            out.append(d - 2)
-        elif st.body != now[1]:
             out.append(d - 1)
+        elif st.body != now[1]:
+            out.append(d)
     return min(out) if out else None
 
 

@@ -139,13 +139,13 @@ def first_fused(touched_us: int, halo_s: float) -> int:
     """The first UTC day a check may fuse again when counted reports change from
     ``touched_us`` on (:func:`first_touched`), by the incremental check's rule
     (:mod:`~truceline.services.check_days`): a change in a day's first
-    ``halo_s`` fuses again from two days before it, a later one from the day before. So the
-    day before ``touched_us``'s, unless ``touched_us`` is in its day's first ``halo_s``
-    (then the day before that): the window read one day shorter, where a change starts
-    after a day's first hour (a day ingested from 22:00 UTC, as the simulated ones)."""
+    ``halo_s`` fuses again from the day before it, a later one from its own. So
+    ``touched_us``'s day, unless ``touched_us`` is in its day's first ``halo_s`` (then the
+    day before): the window read one day shorter, where a change starts after a day's
+    first hour (a day ingested from 22:00 UTC, as the simulated ones)."""
     day = int(day_of_us(np.asarray([touched_us], np.int64))[0])
     head = touched_us - int(day_start_us(day)) < int(halo_s * 1e6)
-    return day - 2 if head else day - 1
+    return day - 1 if head else day
 
 
 def window_input(store: Store, upto: int, first: int, halo_s: float,

@@ -51,8 +51,9 @@ from truceline.core.fusion.to_incidents import (
 #: same reports and parameters. It is part of the kept days' fingerprint, so a store whose
 #: days older code fused fuses every day again once, rather than joining its kept days to
 #: days the new code fuses (session 23: the pairs of a region and an untyped fix, ellipses
-#: allowing a kept wild bearing).
-FUSION_REVISION = 1
+#: allowing a kept wild bearing; session 24: a group's wind and lone-bearing statistics of
+#: its first report's day less ``day_stats.LAG_S``).
+FUSION_REVISION = 2
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -244,10 +244,10 @@ class _Fused(Protocol):
 R = TypeVar("R", bound=_Fused)
 
 
-def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
+def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch, int], R],
                cands: Callable[[FireBatch], Candidates], p: CalibrationParams,
                lp: LocateParams, names: NDArray[Any], prior: Prior | None = None,
-               settle: Callable[[], object] | None = None,
+               settle: Callable[[], object] | None = None, moved: set[int] | None = None,
                ) -> tuple[R, SourceCalibration, tuple[Samples, ...], SourceDays]:
     """Fuse ``b`` (``fuse_pass``); then, up to ``p.passes`` times, correct each report by
     :func:`day_corrections` of the pass before (the days up to its own; in a day's first
@@ -255,7 +255,10 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
     moves (and ``prior`` has no later pass). Returns the last pass, the report (of every
     day: ``prior``'s and the batch's), each pass's samples of the days from ``prior.day``
     (all days without ``prior``) and those days' other contributions to it. A pass is
-    let go, and ``settle`` called, before the next one (as :func:`.pipeline.fuse_batch`)."""
+    let go, and ``settle`` called, before the next one (as :func:`.pipeline.fuse_batch`).
+    ``fuse_pass`` is given the pass's index; ``moved``: the passes that read another input
+    than the pass before besides the corrections (the earlier days' winds), fused again
+    though no correction moves."""
     rday, head = _report_days(b, p.halo_s)
     own = -np.inf if prior is None else prior.day
     day0 = (int(rday.min()) if len(b) else 0) if prior is None else prior.first
@@ -268,7 +271,7 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
     everyone = with_earlier_sources(names, earlier_passes)
     c = np.zeros((len(everyone), len(upto)))
     applied = np.zeros(len(b))
-    nb, res = b, fuse_pass(b)
+    nb, res = b, fuse_pass(b, 0)
 
     def made_by(fb: FireBatch, r: R) -> Samples:
         s = _samples(fb, r.labels, r.fixes, cands(fb), p, lp, names, applied, rday)
@@ -280,7 +283,7 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
                    else None)
         pool = made[-1] if earlier is None else earlier + made[-1]
         new = day_corrections(pool, everyone, upto, c, p)
-        if np.array_equal(new, c):
+        if np.array_equal(new, c) and k not in (moved or set()):
             if k > len(earlier_passes) - 1:
                 break
             made.append(made[-1])  # the same corrections fuse to the same
@@ -292,7 +295,7 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch], R],
         del res
         if settle is not None:
             settle()
-        res = fuse_pass(nb)
+        res = fuse_pass(nb, k)
         made.append(made_by(nb, res))
     pool = made[-1] if not earlier_passes else earlier_passes[-1] + made[-1]
     days = contributions(nb, res.labels, res.fixes, p, names, rday, own)

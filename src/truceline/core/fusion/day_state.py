@@ -3,7 +3,8 @@
 With both per-day rules on (:mod:`.calibration_days`, :mod:`.day_stats`), a day's incidents
 are a function of its reports, ``halo_s`` either side, and what the days before it
 measured: their calibration samples (one set per pass) and their error statistics
-(docs/partitions.md). The per-source report is of every day: a day also keeps what it adds
+(docs/partitions.md), and the winds it estimated (:mod:`.wind`: read by the next day's
+first ``LAG_S``). The per-source report is of every day: a day also keeps what it adds
 to it besides its samples (:mod:`.source_days`: bearings counted, timed reports' clock
 delays). A :class:`DayState` holds that much of one day, and what a later check
 needs to tell whether the day must be fused again and what to replace: the digests of the
@@ -67,6 +68,8 @@ class DayState:
     body: str
     #: what the day adds to the per-source report besides its samples
     sources: SourceDays = field(default_factory=SourceDays.empty)
+    #: its wind per pass (true east, north, sd; NaN: none), as the run last applied it
+    wind: F64 = field(default_factory=lambda: np.zeros((0, 3)))
 
     def to_bytes(self) -> bytes:
         arrays: dict[str, NDArray[np.generic]] = {
@@ -83,7 +86,8 @@ class DayState:
             arrays[f"p{k}_applied"] = s.applied
         src = self.sources
         arrays.update({"s_source": np.asarray(src.source, str), "s_bearings": src.bearings,
-                       "t_source": np.asarray(src.t_source, str), "t_delay": src.delay})
+                       "t_source": np.asarray(src.t_source, str), "t_delay": src.delay,
+                       "wind": np.asarray(self.wind, float).reshape(-1, 3)})
         if self.dispersion is not None:
             arrays["dispersion"] = self.dispersion
         if self.lone is not None:
@@ -107,7 +111,7 @@ class DayState:
         sources = SourceDays(np.full(n, day, np.int64), z["s_source"], z["s_bearings"],
                              np.full(t, day, np.int64), z["t_source"], z["t_delay"])
         return cls(day, tuple(passes), z.get("dispersion"), z.get("lone"),
-                   tuple(z["incidents"].tolist()), head, body, sources)
+                   tuple(z["incidents"].tolist()), head, body, sources, z["wind"])
 
 
 def prior_of(states: Sequence[DayState], day: int, first: int
@@ -135,8 +139,13 @@ def prior_of(states: Sequence[DayState], day: int, first: int
 
     sources = _joined(SourceDays, [SourceDays.empty(), *(s.sources for s in earlier)],
                       _SOURCES)
+    # each pass's winds of every earlier day (none estimated: NaN, and not estimated again)
+    days = np.asarray([s.day for s in earlier], np.int64)
+    winds = tuple(DayStats(days, np.stack([s.wind[min(k, len(s.wind) - 1)] if len(s.wind)
+                                           else np.full(3, np.nan) for s in earlier]))
+                  for k in range(max((len(s.wind) for s in earlier), default=0)))
     return (Prior(tuple(passes), day, first, sources),
-            ErrorStats(rows("dispersion"), rows("lone")))
+            ErrorStats(rows("dispersion"), rows("lone"), winds))
 
 
 _SAMPLES = ("source", "day", "group", "total", "var", "applied")
@@ -168,8 +177,11 @@ def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
             return st.values[at[0]].copy() if len(at) else None
 
         head, body = digests.get(d, ("", ""))
+        wind = np.stack([r if (r := row(w)) is not None else np.full(3, np.nan)
+                         for w in errors.wind]) if errors.wind else np.zeros((0, 3))
         out.append(DayState(d, passes, row(errors.dispersion), row(errors.lone),
-                            tuple(sorted(incidents.get(d, []))), head, body, sources.of(d)))
+                            tuple(sorted(incidents.get(d, []))), head, body, sources.of(d),
+                            wind))
     return out
 
 

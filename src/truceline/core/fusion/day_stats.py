@@ -20,10 +20,20 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import DAY_S, FireBatch
 
-__all__ = ["DayStats", "ErrorStats", "by_day", "group_days"]
+__all__ = ["LAG_S", "DayStats", "ErrorStats", "by_day", "group_days"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+#: How long after a UTC midnight a group still reads the day before's estimates (the wind:
+#: :mod:`.wind`; the lone bearings' wild share: :mod:`.segment`), as the day's first
+#: ``halo_s`` is corrected by the days before (:mod:`.calibration_days`): an incident begun
+#: before midnight and heard on after it then reads one day's estimates, its owner's, and
+#: no day's incidents read the next day's (estimated from that whole day: a new day fused
+#: again the two days before it, a change in a day's body the day before). Longer than an
+#: incident's span (a shot's flight and sound: minutes); shorter than ``halo_s`` less a
+#: group's, so that a day's estimates read its own reports and its halo alone.
+LAG_S = 1800.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +55,10 @@ class DayStats:
         values = np.concatenate([prior.values, self.values[mine]])
         order = np.argsort(days, kind="stable")
         return DayStats(days[order], values[order])
+
+    def same(self, other: DayStats) -> bool:
+        return bool(np.array_equal(self.days, other.days)
+                    and np.array_equal(self.values, other.values, equal_nan=True))
 
     def before(self, day: int) -> DayStats:
         """The rows of the days before ``day``: what a re-fusion of ``day`` takes as prior."""
@@ -71,19 +85,40 @@ class ErrorStats:
 
     dispersion: DayStats = field(default_factory=DayStats)
     lone: DayStats = field(default_factory=DayStats)
+    #: per calibration pass, each day's wind as the run last applied it (true east, north,
+    #: sd in m/s; NaN: none estimated): what a day fused again reads of the days before it
+    #: (:func:`.wind.estimate_wind`), for the groups in its first ``LAG_S``
+    wind: tuple[DayStats, ...] = ()
 
     def before(self, day: int) -> ErrorStats:
-        return ErrorStats(self.dispersion.before(day), self.lone.before(day))
+        return ErrorStats(self.dispersion.before(day), self.lone.before(day),
+                          tuple(w.before(day) for w in self.wind))
+
+    def wind_of(self, k: int) -> DayStats | None:
+        """The kept winds pass ``k`` reads (a run that stopped early: its last pass's)."""
+        return self.wind[min(k, len(self.wind) - 1)] if self.wind else None
+
+    def wind_moves(self) -> set[int]:
+        """The passes whose kept winds differ from the pass before's: fused again though no
+        correction moved (:func:`.calibration_days.fuse_daily`)."""
+        return {k for k in range(1, len(self.wind)) if not self.wind[k].same(self.wind[k - 1])}
 
 
-def group_days(b: FireBatch, labels: I64, G: int, by_day: bool = True) -> I64:
+def passes(by_pass: dict[int, DayStats]) -> tuple[DayStats, ...]:
+    """Each pass's rows from those of the passes fused (one not fused: the pass before's)."""
+    return tuple(by_pass[max(j for j in by_pass if j <= k)] for k in range(max(by_pass) + 1))
+
+
+def group_days(b: FireBatch, labels: I64, G: int, by_day: bool = True, lag_s: float = 0.0
+               ) -> I64:
     """The UTC day of each group's earliest report (the day that owns it: docs/partitions.md),
-    or 0 for every group where the batch is pooled whole (``by_day`` off)."""
+    or 0 for every group where the batch is pooled whole (``by_day`` off); ``lag_s``: of
+    that report's time less it (:data:`LAG_S`: the day whose estimates the group reads)."""
     if not by_day or not G:
         return np.zeros(G, np.int64)
     first = np.full(G, np.inf)
     np.fmin.at(first, labels, b.t)  # fmin: a report without a time owns no day
-    return b.periods(np.where(np.isfinite(first), first, 0.0), DAY_S)
+    return b.periods(np.where(np.isfinite(first), first - lag_s, 0.0), DAY_S)
 
 
 def by_day(day: I64, columns: F64) -> DayStats:

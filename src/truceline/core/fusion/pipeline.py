@@ -29,7 +29,7 @@ from truceline.core.fusion.calibration import (
     corrected,
 )
 from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
-from truceline.core.fusion.day_stats import DayStats, ErrorStats
+from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
@@ -46,7 +46,7 @@ from truceline.core.fusion.regroup import detach, relocate
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
-from truceline.core.fusion.wind import estimate_wind
+from truceline.core.fusion.wind import estimate_wind, with_kept
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
 
@@ -72,11 +72,9 @@ class FusionParams:
     link_events: bool = True
     #: Partitions for :func:`fuse_partitioned` and the incremental check's days: square
     #: tiles of the plane and time periods, each widened by a halo in which the neighbours'
-    #: reports are read but not owned. An hour, not a quarter: on the 907k month (20x
-    #: density) days fused in turn with 15 minutes either side regrouped events at the
-    #: dense days' midnights (3,361 of 55,265 incidents differed by 27 March, through the
-    #: days' statistics), with an hour 4 (impacts after midnight: the next day's wind,
-    #: which the check's two days back covers). At most calibration's ``halo_s``.
+    #: reports are read but not owned. An hour, not a quarter: 15 minutes regrouped events
+    #: at the 907k month's midnights (3,361 of 55,265 incidents). At most calibration's
+    #: ``halo_s``, more than :data:`~.day_stats.LAG_S` and a group's span.
     tile_m: float = 100_000.0
     period_s: float = 86_400.0
     halo_m: float = 25_000.0
@@ -130,14 +128,16 @@ def _group_times(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> F64:
 
 def _locate_attribute(
     b: FireBatch, labels: I64, geometry: CompiledGeometry | None, params: FusionParams,
-    finish: bool = True, prior: ErrorStats | None = None,
+    finish: bool = True, prior: ErrorStats | None = None, at: int = 0,
 ) -> FusionResult:
-    """One pass: locate, type, attribute and link ``labels``' groups; without ``finish``,
-    only as far as calibration reads (:func:`_finish` the rest); ``prior``: :func:`fuse_batch`'s
-    ``prior_errors``."""
+    """One pass (the ``at``-th of the run): locate, type, attribute and link ``labels``'
+    groups; without ``finish``, only as far as calibration reads (:func:`_finish` the rest);
+    ``prior``: :func:`fuse_batch`'s ``prior_errors`` (with the days' winds of pass ``at``)."""
     cd = candidates(b, params.grouping)
+    kept = prior.wind_of(at) if prior is not None else None
+    b = with_kept(b, labels, params.locate, kept)
     fixes = locate(b, labels, cd, params.locate)
-    b, fixes = estimate_wind(b, labels, cd, fixes, params.locate)
+    b, fixes, wind = estimate_wind(b, labels, cd, fixes, params.locate, kept)
     new = detach(b, labels, fixes.outlier)
     G = int(new.max()) + 1 if len(new) else 0
     if len(fixes.x) != G:
@@ -162,7 +162,7 @@ def _locate_attribute(
             labels, fixes, role, tg, prob, partner = _join_heard(
                 b, labels, fixes, cd, role, tg, prob, partner, geometry, params)
     res = FusionResult(b, labels, fixes, role, tg, prob, parties, partner,
-                       errors=replace(prior, lone=lone))
+                       errors=replace(prior, lone=lone, wind=(wind,)))
     return _finish(res, geometry, params) if finish else res
 
 
@@ -502,16 +502,15 @@ def fuse_batch(
     (:func:`~truceline.core.fusion.calibration.calibrate`) and, while a bias is left to
     correct, fuse again with those bearings corrected (``passes`` times at most).
 
-    A pass's result is let go once calibrated, before the next pass groups: held through
-    it, with its candidates, it was what set a month's peak (~0.3 GB at 907k reports).
-    ``settle`` is called before and after each grouping, with nothing of the pass before
-    left (where a check gives back to the system what the pass before and the grouping
-    freed: ~0.6 GB each at 907k reports, otherwise kept beside what the next stage
-    allocates). With ``calibration.daily``, :func:`.calibration_days.fuse_daily` (sources
-    named by ``names``, default their indices; ``prior_samples``: the earlier days' samples
-    and contributions to the per-source report).
-    ``prior_errors``: the error statistics of the days already fused
-    (:meth:`~.day_stats.ErrorStats.before`), read in place of the batch's for those days."""
+    A pass's result is let go once calibrated, before the next pass groups (held, it set a
+    month's peak: ~0.3 GB at 907k reports). ``settle`` is called before and after each
+    grouping, with nothing of the pass before left (where a check gives back what the pass
+    before and the grouping freed: ~0.6 GB each at 907k reports, otherwise kept beside what
+    the next stage allocates). With ``calibration.daily``, :func:`.calibration_days.fuse_daily`
+    (sources named by ``names``, default their indices; ``prior_samples``: the earlier days'
+    samples and contributions to the per-source report); ``prior_errors``: the error
+    statistics and winds of the days already fused (:meth:`~.day_stats.ErrorStats.before`),
+    read in place of the batch's for those days."""
     p = params or FusionParams()
     if prior_errors is not None and not p.locate.stats_by_day:
         raise ValueError("prior_errors are per-day statistics: set locate.stats_by_day")
@@ -519,9 +518,12 @@ def fuse_batch(
     lite = not (np.isfinite(b.arr) & np.isfinite(b.brg)).any()
     cp = p.calibration
 
-    def fused(nb: FireBatch) -> FusionResult:
-        return _locate_attribute(nb, _group(nb, p.grouping, settle), geometry, p,
-                                 finish=not lite, prior=prior_errors)
+    winds: dict[int, DayStats] = {}  # each pass's, as the days keep them
+    def fused(nb: FireBatch, at: int = 0) -> FusionResult:
+        r = _locate_attribute(nb, _group(nb, p.grouping, settle), geometry, p,
+                              finish=not lite, prior=prior_errors, at=at)
+        winds[at] = r.errors.wind[0]
+        return replace(r, errors=replace(r.errors, wind=passes(winds)))
 
     if cp.enabled and cp.daily and len(b):
         if prior_samples is not None and names is None:
@@ -529,7 +531,7 @@ def fuse_batch(
         res, cal, made, sources = fuse_daily(
             b, fused, lambda nb: candidates(nb, p.grouping), cp, p.locate,
             np.arange(int(b.source.max()) + 1).astype(str) if names is None else names,
-            prior_samples, settle)
+            prior_samples, settle, prior_errors.wind_moves() if prior_errors else set())
         return replace(_finish(res, geometry, p) if lite else res, calibration=cal,
                        day_samples=made, day_sources=sources)
     res = fused(b)

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import FireBatch
-from truceline.core.fusion.day_stats import DayStats, by_day, group_days
+from truceline.core.fusion.day_stats import LAG_S, DayStats, by_day, group_days
 from truceline.core.fusion.locate import (
     M_BAND,
     M_BEARING,
@@ -75,7 +75,8 @@ def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
           & np.isfinite(b.dmax[r]) & (b.dmax[r] >= b.dmin[r]) & (b.dmin[r] >= 0))
     g, r = g[ok], r[ok]
     days = group_days(b, labels, G, p.stats_by_day)
-    w, sd_wild, stats = lone_wild(b, labels, fixes, g, p, days, prior)
+    w, sd_wild, stats = lone_wild(b, labels, fixes, g, p, days, prior,
+                                  group_days(b, labels, G, p.stats_by_day, LAG_S))
     stats = stats.merged(prior)
     if not len(g):
         return fixes, stats
@@ -115,13 +116,15 @@ def _ray_cov(s_along: F64, s_across: F64, ux: F64, uy: F64) -> F64:
 
 
 def lone_wild(b: FireBatch, labels: I64, fixes: Fixes, lone: I64, p: LocateParams,
-              days: I64 | None = None, prior: DayStats | None = None
-              ) -> tuple[F64, F64, DayStats]:
+              days: I64 | None = None, prior: DayStats | None = None,
+              read: I64 | None = None) -> tuple[F64, F64, DayStats]:
     """The share ``w`` of wild bearings among the lone reports (the groups ``lone``) and the
     wild bearings' spread (radians, RMS), both from the batch itself: for each lone group,
     from the days up to its own (``days``: each group's; without them the batch is one day),
     with ``prior``'s rows in place of the days it holds (:mod:`.day_stats`); and the counts
-    per day they read.
+    per day they read. ``read``: each group's day it reads up to, if not its own (its first
+    report's less :data:`~.day_stats.LAG_S`: a lone bearing after midnight, perhaps of an
+    incident begun before it, reads the days before; not before the first day counted).
 
     Where a group has three or more bearings the robust fit finds its wild ones (flagged
     outliers, beyond ``outlier_sigma``): their share there estimates the wild rate ``q`` of
@@ -154,8 +157,11 @@ def lone_wild(b: FireBatch, labels: I64, fixes: Fixes, lone: I64, p: LocateParam
     stats = by_day(np.concatenate([day[labels[rows]], day[lone]]), cols)
     if not len(lone):
         return np.zeros(0), np.zeros(0), stats
-    u_days, u_at = np.unique(day[lone], return_inverse=True)
-    n_f3, n_in3, n_flag, ssq, n_has, n_lone = stats.merged(prior).pooled(u_days, 6).T
+    pool = stats.merged(prior)
+    upto = day[lone] if read is None or not len(pool.days) else \
+        np.maximum(read[lone], pool.days[0])
+    u_days, u_at = np.unique(upto, return_inverse=True)
+    n_f3, n_in3, n_flag, ssq, n_has, n_lone = pool.pooled(u_days, 6).T
     rate = np.where(n_f3 >= p.min_wild,
                     np.maximum(n_f3 / np.maximum(n_in3, 1.0), p.wild_bearing_rate),
                     p.wild_bearing_rate)

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.day_stats import LAG_S, DayStats
 from truceline.core.fusion.locate import (
     Fixes,
     LocateParams,
@@ -30,28 +31,34 @@ from truceline.core.fusion.locate import (
 )
 from truceline.core.fusion.parallel import PARALLEL
 
-__all__ = ["estimate_wind"]
+__all__ = ["estimate_wind", "with_kept"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
 def estimate_wind(b: FireBatch, labels: I64, cd: Candidates, fixes: Fixes,
-                  p: LocateParams) -> tuple[FireBatch, Fixes]:
+                  p: LocateParams, kept: DayStats | None = None
+                  ) -> tuple[FireBatch, Fixes, DayStats]:
     """``b`` with the wind estimated per period where reports gave none (``wind_sd`` its
-    error), and the fixes located again with it; unchanged where no arrival lacks a wind."""
+    error), and the fixes located again with it; unchanged where no arrival lacks a wind.
+    ``kept``: the winds of the periods a run fused before (:func:`with_kept`, applied
+    already): not estimated again. And each period's wind as last applied (true east,
+    north, sd), the periods estimated here (what a day keeps of it)."""
     unk = np.isfinite(b.arr) & ~b.wind_known
     if not p.estimate_wind or not unk.any() or not len(labels):
-        return b, fixes
+        return b, fixes, _rows({})
     G = int(labels.max()) + 1
     period = _periods(b, labels, unk, G, p.wind_period_s)
     # One wind is one vector in true east/north; in the grid its components turn with the
     # meridian convergence, which differs by degrees along a 1,200 km line (0.3 m/s of a
     # 6 m/s wind): each arrival sees the period's true wind rotated at its sensor.
     cg, sg = _convergence(b, unk)
+    free = unk if kept is None else unk & ~np.isin(period, kept.days)
     true: dict[int, tuple[float, float]] = {}
+    applied: dict[int, tuple[float, float, float]] = {}
     for _ in range(p.wind_iterations):
-        wind, sd = _solve(b, labels, fixes, p, unk, period, G, cg, sg, true)
+        wind, sd = _solve(b, labels, fixes, p, free, period, G, cg, sg, true)
         if not wind:
             break
         true = wind
@@ -60,22 +67,54 @@ def estimate_wind(b: FireBatch, labels: I64, cd: Candidates, fixes: Fixes,
             m = unk & (period == k)
             wu[m], wv[m] = u * cg[m] - v * sg[m], u * sg[m] + v * cg[m]
             wsd[m] = sd[k] * p.wind_sd_scale
+            applied[k] = (u, v, sd[k])
         b = replace(b, wu=wu, wv=wv, wind_sd=wsd)
         fixes = locate(b, labels, cd, p)
-    return b, fixes
+    return b, fixes, _rows(applied)
+
+
+def with_kept(b: FireBatch, labels: I64, p: LocateParams, kept: DayStats | None
+              ) -> FireBatch:
+    """``b`` with each ``kept`` period's wind (:func:`estimate_wind`'s, of the run that fused
+    it: a day fused again reads the days before it as that run left them, not what its halo
+    of them shows) on its groups' arrivals that lack one; none where it has none (NaN)."""
+    unk = np.isfinite(b.arr) & ~b.wind_known
+    if kept is None or not len(kept.days) or not p.estimate_wind or not unk.any() \
+            or not len(labels):
+        return b
+    period = _periods(b, labels, unk, int(labels.max()) + 1, p.wind_period_s)
+    at = np.minimum(np.searchsorted(kept.days, period), len(kept.days) - 1)
+    m = unk & (kept.days[at] == period) & np.isfinite(kept.values[at, 0])
+    if not m.any():
+        return b
+    cg, sg = _convergence(b, m)
+    u, v, sd = (kept.values[at[m], j] for j in range(3))
+    wu, wv, wsd = b.wu.copy(), b.wv.copy(), b.wind_sd.copy()
+    wu[m], wv[m] = u * cg[m] - v * sg[m], u * sg[m] + v * cg[m]
+    wsd[m] = sd * p.wind_sd_scale
+    return replace(b, wu=wu, wv=wv, wind_sd=wsd)
+
+
+def _rows(applied: dict[int, tuple[float, float, float]]) -> DayStats:
+    days = sorted(applied)
+    return DayStats(np.asarray(days, np.int64),
+                    np.asarray([applied[d] for d in days], float).reshape(len(days), 3))
 
 
 def _periods(b: FireBatch, labels: I64, unk: NDArray[np.bool_], G: int, period_s: float
              ) -> I64:
     """Each row's wind period: its group's, the period of the group's earliest arrival that
-    lacks a wind, counted from a fixed instant (:meth:`~.batch.FireBatch.periods`), not from
-    the batch's first report. One bang takes one wind: were each arrival to take its own
-    period's, an event heard across midnight would tie one day's wind to the next day's
-    (each fix then moving with both), and a day fused alone would not take the wind the
-    month gives it, nor the month the wind a day alone gives."""
+    lacks a wind, less :data:`~.day_stats.LAG_S`, counted from a fixed instant
+    (:meth:`~.batch.FireBatch.periods`), not from the batch's first report. One bang takes
+    one wind: were each arrival to take its own period's, an event heard across midnight
+    would tie one day's wind to the next day's (each fix then moving with both), and a day
+    fused alone would not take the wind the month gives it, nor the month the wind a day
+    alone gives. Less the lag, an incident begun before midnight takes one wind, its owner's
+    day's, though its later groups start after it: no day's incidents read the next day's
+    wind, estimated from that whole day."""
     first = np.full(G, np.inf)
     np.minimum.at(first, labels[unk], b.arr[unk])
-    per = b.periods(np.where(np.isfinite(first), first, 0.0), period_s)
+    per = b.periods(np.where(np.isfinite(first), first - LAG_S, 0.0), period_s)
     return per[labels]
 
 
