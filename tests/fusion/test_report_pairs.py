@@ -60,7 +60,7 @@ def _one_sweep(F, role, src, query, reach2, budget):  # type: ignore[no-untyped-
 
 
 def _ahead(F, role, src, query, reach2, R, budget):  # type: ignore[no-untyped-def]
-    """The same through the thread, which fills the reports' rows from their columns (here
+    """The same through the thread, which packs the reports' rows from their columns (here
     every other report's, to check it packs the rows it is given)."""
     rows = np.arange(R) * 2
     cols = tuple(np.repeat(np.ascontiguousarray(F[:R, k]), 2) for k in range(kernels.N_F))
@@ -70,10 +70,12 @@ def _ahead(F, role, src, query, reach2, R, budget):  # type: ignore[no-untyped-d
                            P.arrival_slack_s, P.array_span_m, P.link_scale_m, P.link_scale_s,
                            P.pair_radius, budget + 1_000)
     nm = int(np.argmax(query)) if query.any() else len(F)
-    got = report_pairs.finish(a, G, role, src, nm, reach2[R:], P.gate_chi2, P.arrival_slack_s,
-                              P.array_span_m, P.link_scale_m, P.link_scale_s, P.pair_radius,
-                              budget)
-    assert np.array_equal(G, F, equal_nan=True)  # the rows it filled
+    got = report_pairs.finish(a, G, role, src[R:], nm, reach2[R:], P.gate_chi2,
+                              P.arrival_slack_s, P.array_span_m, P.link_scale_m,
+                              P.link_scale_s, P.pair_radius, budget)
+    assert (G[:R] == -1.0).all()  # the reports' rows: written only where asked
+    a.rows(G)
+    assert np.array_equal(G, F, equal_nan=True)  # the rows it packed
     return got
 
 

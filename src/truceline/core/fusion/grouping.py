@@ -75,7 +75,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
     none = np.zeros(0, np.int64)
     if m == 0:
         return none, none, none
-    F, role, src = u.packed
+    F, role = u.F, u.role
     slack = p.tdoa_slack_s if mode == 1 else p.arrival_slack_s
     # the gate's per-mode bound: one array's extent for bare arrivals, the chi-square otherwise
     bound = p.sub_array_m if mode == 1 else p.gate_chi2
@@ -94,12 +94,13 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
     joined = None
     if ahead is not None:  # the pairs, queries parted, and the components
-        joined = report_pairs.finish(ahead, F, role, src, nm, reach2, bound, slack,
+        joined = report_pairs.finish(ahead, F, role, u.tail(ahead.R), nm, reach2, bound, slack,
                                      p.array_span_m, p.link_scale_m, scale_s, radius,
                                      64 * m + 1_000_000)
         ok = joined is not None
     else:
         order = np.argsort(F[:, kernels.F_TLO], kind="stable")
+        src = u.sources
         while True:
             with kernels.PARALLEL:
                 i, j, d, counts, ok = kernels.sweep(
@@ -110,13 +111,15 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
             caps = counts  # room for exactly what each chunk found
 
     def dist(a: I64, b: I64) -> F64:
-        return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(a, np.int64),
+        return np.asarray(kernels.gate_pairs(F, role, u.sources, np.asarray(a, np.int64),
                                              np.asarray(b, np.int64), mode, bound,
                                              slack, p.array_span_m))
 
     if joined is not None:
         i, j, d, qi, qj, ncomp, comp = joined
     else:
+        if ahead is not None:  # the reports' rows are read below
+            ahead.rows(F)
         if ok:
             qi, qj = none, none
             if nm < m:  # i < j: a query pair has its query second
@@ -129,9 +132,12 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
             qi, qj = _query_knn(z, nm, dist, p)
         ncomp, comp = kernels.components(nm, i, j)
     with kernels.PARALLEL:
-        sub, left = kernels.split_small(F, role, src, mode, bound, slack, p.array_span_m,
-                                        comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
+        sub, left = kernels.split_small(F, role, u.src if ok else u.sources, mode, bound,
+                                        slack, p.array_span_m, comp, ncomp, i, j, d, ok, SMALL,
+                                        kernels.threads())
     if left.any():
+        if ahead is not None and joined is not None:  # the reports' rows are read here
+            ahead.rows(F)
         tm = (u.t_lo + u.t_hi) / 2.0
         order = np.argsort(comp, kind="stable")
         starts = _bounds(comp, ncomp)
@@ -163,7 +169,6 @@ def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64
     qi, qj = qi[ok], qj[ok]
     ok = dist(nm + qi, qj) <= 1.0
     return qi[ok], qj[ok]
-
 
 
 def arrival_fit_params(p: GroupingParams) -> LocateParams:
