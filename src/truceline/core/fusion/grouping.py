@@ -393,11 +393,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     the same rows again.
     """
     from truceline.core.fusion import locate_kernels as lk
-    from truceline.core.fusion.locate import (  # locate imports grouping
-        locate,
-        measurement_rows,
-        residuals,
-    )
+    from truceline.core.fusion.locate import locate, measurement_rows  # locate imports grouping
 
     G = int(lab.max()) + 1
     # groups of four or more arrivals; where a wind is unknown, a joint fit's misfit at this
@@ -430,8 +426,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     sb = b.take(sel, numbers_only=True)
     measured = measurement_rows(sb, g)
     fx = locate(sb, g, cd.take(sel), lp, measured)
-    rw = measured[0]
-    r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
+    rw, r = measured[0], fx.residual
     K = len(fx.located)
     worst = _max_at(np.zeros(K), rw.g, np.abs(r))
     # the unknown wind's share (s): a wind up to ~7 m/s moves an arrival by ``wind_frac`` of
