@@ -297,11 +297,11 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
             first = np.full(len(fixed), -1, np.int64)
             first[alab[::-1]] = arows[::-1]
             fr = first[vague]
-            srt = arows[np.argsort(alab, kind="stable")]
-            st = _bounds(alab, len(fixed))[:-1]
+            srt = arows[np.argsort(alab, kind="stable")]  # each arrival group's rows
+            st = _bounds(alab, len(fixed))
             vu = _Units.of(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
-                           np.minimum.reduceat(b.t_lo[srt], st)[vague],
-                           np.maximum.reduceat(b.t_hi[srt], st)[vague],
+                           np.minimum.reduceat(b.t_lo[srt], st[:-1])[vague],
+                           np.maximum.reduceat(b.t_hi[srt], st[:-1])[vague],
                            vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
         fixed_units = _take_units(aunits, fx_ids)
         both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
@@ -319,8 +319,8 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
-        same = _same_sound(b, arows, alab, vague, fx_ids, fixed_units, ulab[len(rrows):],
-                           qi, qj, p)
+        same = _same_sound(b, arows, alab, srt, st, vague, fx_ids, fixed_units,
+                           ulab[len(rrows):], qi, qj, p)
         qi, qj = qi[same], qj[same]
         # the group must not already hold one of the vague group's sources
         n_fit = np.bincount(qi, minlength=len(vu))
@@ -472,11 +472,13 @@ def _expand(lo: I64, n: I64) -> tuple[I64, I64]:
     return owner, np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
 
 
-def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu: _Units,
-                fgroup: I64, qi: I64, qj: I64, p: GroupingParams) -> NDArray[np.bool_]:
+def _same_sound(b: FireBatch, arows: I64, alab: I64, srt: I64, st: I64, vague: I64,
+                fx_ids: I64, fu: _Units, fgroup: I64, qi: I64, qj: I64, p: GroupingParams
+                ) -> NDArray[np.bool_]:
     """Whether vague arrival group ``vague[qi]`` may join group ``qj``: yes where ``qj``
     holds no array's fix, else where every arrival of it comes when one of those fixes says
-    its sound reaches that sensor.
+    its sound reaches that sensor (``srt``: the arrival rows by group, group ``g``'s from
+    ``st[g]`` to ``st[g + 1]``: :func:`_bounds`).
 
     Without this, the burst heard by two sensors of a second array joined the launch an
     array had located (the only group its wide time window fitted), and the group's fit,
@@ -489,15 +491,14 @@ def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu
     if not len(qi) or not len(fgroup):
         return ok
     order = np.argsort(fgroup, kind="stable")
-    lo = np.searchsorted(fgroup[order], qj)
-    pk, at = _expand(lo, np.searchsorted(fgroup[order], qj, side="right") - lo)
+    fs = fgroup[order]
+    lo = np.searchsorted(fs, qj)
+    pk, at = _expand(lo, np.searchsorted(fs, qj, side="right") - lo)
     fk = order[at]  # (pair, fix) entries: the fixes in each candidate group
     GA = int(alab.max()) + 1
     size = np.maximum(np.bincount(alab, minlength=GA), 1)
     cx = np.bincount(alab, b.ox[arows], minlength=GA)[fx_ids] / size[fx_ids]
     cy = np.bincount(alab, b.oy[arows], minlength=GA)[fx_ids] / size[fx_ids]
-    srt = arows[np.argsort(alab, kind="stable")]
-    st = _bounds(alab, GA)
     vg = vague[qi[pk]]
     ek, rk = _expand(st[vg], st[vg + 1] - st[vg])  # (entry, arrival row of the vague group)
     f, r = fk[ek], srt[rk]
