@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numba import njit
@@ -39,11 +40,16 @@ class _Units:
     covariance, time window, arrival time, observer, sound speed), roles, and sources
     (``-1`` padded: two units sharing one cannot link). ``arr`` is the arrival time of a
     single report (NaN for arrival groups, whose times are already reconciled by their fix).
+
+    ``head``: where given, the first ``len(head)`` units' one source each, and ``src`` the
+    sources of the units after them only; :attr:`sources` pads them into one array when a
+    gate reads a report's (the sweep's thread holds the reports' own): ~11 MB not written.
     """
 
     F: F64  # (U, kernels.N_F)
     role: NDArray[np.int8]
-    src: I64  # (U, W)
+    src: I64  # (U, W), or (U - len(head), W)
+    head: I64 | None = None
 
     @classmethod
     def of(cls, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64, t_hi: F64,
@@ -72,10 +78,27 @@ class _Units:
     oy = property(lambda self: self._col("oy"))
     c = property(lambda self: self._col("c"))
 
+    @cached_property
+    def sources(self) -> I64:
+        """Every unit's sources, ``-1`` padded (``src`` itself where there is no ``head``)."""
+        if self.head is None:
+            return self.src
+        H = len(self.head)
+        out = np.full((H + len(self.src), self.src.shape[1]), -1, np.int64)
+        out[:H, 0] = self.head
+        out[H:] = self.src
+        return out
+
+    def tail(self, start: int) -> I64:
+        """The sources of the units from ``start`` on."""
+        if self.head is not None and len(self.head) == start:
+            return self.src
+        return self.sources[start:]
+
     @property
     def packed(self) -> tuple[F64, NDArray[np.int8], I64]:
         """The gate's view: the float rows, roles, sources."""
-        return self.F, self.role, self.src
+        return self.F, self.role, self.sources
 
 
 def report_columns(b: FireBatch, cd: Candidates) -> tuple[F64, ...]:
@@ -105,7 +128,9 @@ def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, r
             and reports.F.ctypes.data == Fb.ctypes.data
             and reports.role.ctypes.data == rb.ctypes.data):
         F, role = Fb[:m], rb[:m]  # the reports' rows are there already
+        reused = True
     else:
+        reused = False
         F = np.empty((m + room, kernels.N_F))[:m]
         role = np.empty(m + room, np.int8)[:m]
         if fill:
@@ -113,19 +138,24 @@ def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, r
                 kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi,
                                   b.arr, b.ox, b.oy, b.c, F[:R])
         role[:R] = b.role[rows]
-    src = np.full((m, w), -1, np.int64)
-    src[:R, 0] = b.source[rows]
+    head = None
+    if reused and reports is not None and reports.src.shape[1] == 1:
+        # the reports' sources are theirs: only the units after them are written here
+        head, src, at = reports.src[:, 0], np.full((m - R, w), -1, np.int64), -R
+    else:
+        src, at = np.full((m, w), -1, np.int64), 0
+        src[:R, 0] = b.source[rows]
     k = R
     for u in after:
         F[k:k + len(u)] = u.F
         role[k:k + len(u)] = u.role
-        src[k:k + len(u), :u.src.shape[1]] = u.src
+        src[k + at:k + at + len(u), :u.src.shape[1]] = u.sources
         k += len(u)
-    return _Units(F, role, src)
+    return _Units(F, role, src, head)
 
 
 def _take_units(u: _Units, idx: I64) -> _Units:
-    return _Units(u.F[idx], u.role[idx], u.src[idx])
+    return _Units(u.F[idx], u.role[idx], u.sources[idx])
 
 
 def candidate_edges(z: F64, dist: Dist, k_nb: int, radius: float,

@@ -75,7 +75,7 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
     none = np.zeros(0, np.int64)
     if m == 0:
         return none, none, none
-    F, role, src = u.packed
+    F, role = u.F, u.role
     slack = p.tdoa_slack_s if mode == 1 else p.arrival_slack_s
     # the gate's per-mode bound: one array's extent for bare arrivals, the chi-square otherwise
     bound = p.sub_array_m if mode == 1 else p.gate_chi2
@@ -94,12 +94,13 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
     caps = np.full(chunks, (4 * m + 1_000) // chunks, np.int64)
     joined = None
     if ahead is not None:  # the pairs, queries parted, and the components
-        joined = report_pairs.finish(ahead, F, role, src, nm, reach2, bound, slack,
+        joined = report_pairs.finish(ahead, F, role, u.tail(ahead.R), nm, reach2, bound, slack,
                                      p.array_span_m, p.link_scale_m, scale_s, radius,
                                      64 * m + 1_000_000)
         ok = joined is not None
     else:
         order = np.argsort(F[:, kernels.F_TLO], kind="stable")
+        src = u.sources
         while True:
             with kernels.PARALLEL:
                 i, j, d, counts, ok = kernels.sweep(
@@ -110,13 +111,15 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
             caps = counts  # room for exactly what each chunk found
 
     def dist(a: I64, b: I64) -> F64:
-        return np.asarray(kernels.gate_pairs(F, role, src, np.asarray(a, np.int64),
+        return np.asarray(kernels.gate_pairs(F, role, u.sources, np.asarray(a, np.int64),
                                              np.asarray(b, np.int64), mode, bound,
                                              slack, p.array_span_m))
 
     if joined is not None:
         i, j, d, qi, qj, ncomp, comp = joined
     else:
+        if ahead is not None:  # the reports' rows are read below
+            ahead.rows(F)
         if ok:
             qi, qj = none, none
             if nm < m:  # i < j: a query pair has its query second
@@ -129,9 +132,12 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
             qi, qj = _query_knn(z, nm, dist, p)
         ncomp, comp = kernels.components(nm, i, j)
     with kernels.PARALLEL:
-        sub, left = kernels.split_small(F, role, src, mode, bound, slack, p.array_span_m,
-                                        comp, ncomp, i, j, d, ok, SMALL, kernels.threads())
+        sub, left = kernels.split_small(F, role, u.src if ok else u.sources, mode, bound,
+                                        slack, p.array_span_m, comp, ncomp, i, j, d, ok, SMALL,
+                                        kernels.threads())
     if left.any():
+        if ahead is not None and joined is not None:  # the reports' rows are read here
+            ahead.rows(F)
         tm = (u.t_lo + u.t_hi) / 2.0
         order = np.argsort(comp, kind="stable")
         starts = _bounds(comp, ncomp)
@@ -163,7 +169,6 @@ def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64
     qi, qj = qi[ok], qj[ok]
     ok = dist(nm + qi, qj) <= 1.0
     return qi[ok], qj[ok]
-
 
 
 def arrival_fit_params(p: GroupingParams) -> LocateParams:
@@ -292,11 +297,11 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
             first = np.full(len(fixed), -1, np.int64)
             first[alab[::-1]] = arows[::-1]
             fr = first[vague]
-            srt = arows[np.argsort(alab, kind="stable")]
-            st = _bounds(alab, len(fixed))[:-1]
+            srt = arows[np.argsort(alab, kind="stable")]  # each arrival group's rows
+            st = _bounds(alab, len(fixed))
             vu = _Units.of(cd.mx[fr], cd.my[fr], cd.sxx[fr], cd.sxy[fr], cd.syy[fr],
-                           np.minimum.reduceat(b.t_lo[srt], st)[vague],
-                           np.maximum.reduceat(b.t_hi[srt], st)[vague],
+                           np.minimum.reduceat(b.t_lo[srt], st[:-1])[vague],
+                           np.maximum.reduceat(b.t_hi[srt], st[:-1])[vague],
                            vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
         fixed_units = _take_units(aunits, fx_ids)
         both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
@@ -314,8 +319,8 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
-        same = _same_sound(b, arows, alab, vague, fx_ids, fixed_units, ulab[len(rrows):],
-                           qi, qj, p)
+        same = _same_sound(b, arows, alab, srt, st, vague, fx_ids, fixed_units,
+                           ulab[len(rrows):], qi, qj, p)
         qi, qj = qi[same], qj[same]
         # the group must not already hold one of the vague group's sources
         n_fit = np.bincount(qi, minlength=len(vu))
@@ -388,11 +393,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     the same rows again.
     """
     from truceline.core.fusion import locate_kernels as lk
-    from truceline.core.fusion.locate import (  # locate imports grouping
-        locate,
-        measurement_rows,
-        residuals,
-    )
+    from truceline.core.fusion.locate import locate, measurement_rows  # locate imports grouping
 
     G = int(lab.max()) + 1
     # groups of four or more arrivals; where a wind is unknown, a joint fit's misfit at this
@@ -425,8 +426,7 @@ def _split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
     sb = b.take(sel, numbers_only=True)
     measured = measurement_rows(sb, g)
     fx = locate(sb, g, cd.take(sel), lp, measured)
-    rw = measured[0]
-    r, _ = residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)
+    rw, r = measured[0], fx.residual
     K = len(fx.located)
     worst = _max_at(np.zeros(K), rw.g, np.abs(r))
     # the unknown wind's share (s): a wind up to ~7 m/s moves an arrival by ``wind_frac`` of
@@ -472,11 +472,13 @@ def _expand(lo: I64, n: I64) -> tuple[I64, I64]:
     return owner, np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
 
 
-def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu: _Units,
-                fgroup: I64, qi: I64, qj: I64, p: GroupingParams) -> NDArray[np.bool_]:
+def _same_sound(b: FireBatch, arows: I64, alab: I64, srt: I64, st: I64, vague: I64,
+                fx_ids: I64, fu: _Units, fgroup: I64, qi: I64, qj: I64, p: GroupingParams
+                ) -> NDArray[np.bool_]:
     """Whether vague arrival group ``vague[qi]`` may join group ``qj``: yes where ``qj``
     holds no array's fix, else where every arrival of it comes when one of those fixes says
-    its sound reaches that sensor.
+    its sound reaches that sensor (``srt``: the arrival rows by group, group ``g``'s from
+    ``st[g]`` to ``st[g + 1]``: :func:`_bounds`).
 
     Without this, the burst heard by two sensors of a second array joined the launch an
     array had located (the only group its wide time window fitted), and the group's fit,
@@ -489,15 +491,14 @@ def _same_sound(b: FireBatch, arows: I64, alab: I64, vague: I64, fx_ids: I64, fu
     if not len(qi) or not len(fgroup):
         return ok
     order = np.argsort(fgroup, kind="stable")
-    lo = np.searchsorted(fgroup[order], qj)
-    pk, at = _expand(lo, np.searchsorted(fgroup[order], qj, side="right") - lo)
+    fs = fgroup[order]
+    lo = np.searchsorted(fs, qj)
+    pk, at = _expand(lo, np.searchsorted(fs, qj, side="right") - lo)
     fk = order[at]  # (pair, fix) entries: the fixes in each candidate group
     GA = int(alab.max()) + 1
     size = np.maximum(np.bincount(alab, minlength=GA), 1)
     cx = np.bincount(alab, b.ox[arows], minlength=GA)[fx_ids] / size[fx_ids]
     cy = np.bincount(alab, b.oy[arows], minlength=GA)[fx_ids] / size[fx_ids]
-    srt = arows[np.argsort(alab, kind="stable")]
-    st = _bounds(alab, GA)
     vg = vague[qi[pk]]
     ek, rk = _expand(st[vg], st[vg + 1] - st[vg])  # (entry, arrival row of the vague group)
     f, r = fk[ek], srt[rk]

@@ -422,12 +422,27 @@ def split_small(F: F64, role: NDArray[np.int8], src: I64, mode: int, bound: floa
     sub = np.zeros(m, np.int64)
     left = np.zeros(ncomp, np.bool_)
     P = max(1, min(chunks, ncomp // 256 + 1))
+    # the chunks' bounds by the work of their cuts (a cut is ~S^2), not by their count: the
+    # components are in no order of size, and halves by count differed by a third
+    bounds = np.full(P + 1, ncomp, np.int64)
+    bounds[0] = 0
+    work = np.ones(ncomp, np.int64)
+    for c in range(ncomp):
+        if edges[c] != size[c] * (size[c] - 1) // 2 and size[c] <= max_size:
+            work[c] += size[c] * size[c]
+    total = work.sum()
+    acc, ch = 0, 1
+    for c in range(ncomp):
+        while ch < P and acc * P >= ch * total:
+            bounds[ch] = c
+            ch += 1
+        acc += work[c]
     for ch in prange(P):  # components are independent: cut them on every core
         buf = np.empty(max_size * max_size)
         lab = np.empty(max_size, np.int64)
         best = np.empty(max_size)
         arg = np.empty(max_size, np.int64)
-        for c in range(ch * ncomp // P, (ch + 1) * ncomp // P):
+        for c in range(bounds[ch], bounds[ch + 1]):
             S = size[c]
             if edges[c] == S * (S - 1) // 2:
                 continue

@@ -154,6 +154,8 @@ class Fixes:
     #: exactly three arrival times, or one bearing and two (both crossings, :func:`_two_roots`);
     #: NaN elsewhere
     stated: F64 = field(default_factory=lambda: np.zeros((0, 2, 2)))
+    #: per measurement row (:func:`measurement_rows`): its normalised residual at the fit
+    residual: F64 = field(default_factory=lambda: np.zeros(0))
 
 
 def ellipse(cov: F64, chi2: float = CHI2_95_2DOF) -> tuple[F64, F64, F64]:
@@ -339,20 +341,18 @@ def locate(
     n_arr = np.bincount(rw.g, rw.typ == _ARR, minlength=G)
     arr_out = (np.bincount(rw.g, bad_row & (rw.typ == _ARR), minlength=G) > 0) & (
         np.bincount(rw.g, air, minlength=G) == n_arr)
-    s2_all = np.bincount(rw.g, r * r, minlength=G) / np.maximum(dof, 1)
-    widen = np.where(arr_out, np.maximum(1.0, s2_all), 1.0)
+    rr = np.bincount(rw.g, r * r, minlength=G)
+    widen = np.where(arr_out, np.maximum(1.0, rr / np.maximum(dof, 1)), 1.0)
     a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)
     for typ, bit in ((_BRG, M_BEARING), (_BAND, M_BAND), (_PX, M_POINT), (_ARR, M_ARRIVAL)):
-        sel = rw.typ == typ
-        method |= np.where(np.bincount(rw.g[sel], minlength=G) > 0, bit, 0)
+        method |= np.where(np.bincount(rw.g[rw.typ == typ], minlength=G) > 0, bit, 0)
     located = (np.isfinite(x) & np.isfinite(y) & np.isfinite(cov).all(axis=(1, 2))
                & (a95 <= p.max_semi_major_m) & (np.bincount(rw.g, minlength=G) > 0))
-    nrow = np.maximum(np.bincount(rw.g, minlength=G), 1)
-    rms = np.sqrt(np.bincount(rw.g, r * r, minlength=G) / nrow)
+    rms = np.sqrt(rr / np.maximum(np.bincount(rw.g, minlength=G), 1))
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
-    return Fixes(x, y, t0, cov, located, method, rms, outlier, widen, stated)
+    return Fixes(x, y, t0, cov, located, method, rms, outlier, widen, stated, r)
 
 
 def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F64) -> F64:

@@ -62,6 +62,13 @@ class Ahead:
             raise self.out["error"]
         return self.out
 
+    def rows(self, F: F64) -> None:
+        """Fill the reports' float rows ``F[:R]`` (the thread packed them in window-start
+        order only): for the paths that read them, a large component's split or a sweep over
+        budget."""
+        got = self.result()
+        F[got["order"]] = got["rows"]
+
 
 def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src: I64,
           bound: float, slack: float, span: float, scale_m: float, scale_s: float,
@@ -69,10 +76,10 @@ def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src:
     """Start sweeping the reports' units (mode 0; ``bound`` the gate's chi-square; ``budget``
     at least the one sweep's) in a thread; :func:`finish` joins it.
 
-    The thread first fills their float rows ``F`` (as :func:`.kernels.pack_rows` would: rows
-    ``rows`` of the gate's columns ``cols``, in ``F_*`` order), so ``F`` is not to be read
-    before :func:`finish`; ``role`` and ``src`` (one source each) as :func:`.kernels.sweep`
-    takes them.
+    The thread packs their float rows (as :func:`.kernels.pack_rows` would: rows ``rows`` of
+    the gate's columns ``cols``, in ``F_*`` order) in window-start order, and writes them
+    into ``F`` only where :meth:`Ahead.rows` asks; ``role`` and ``src`` (one source each) as
+    :func:`.kernels.sweep` takes them.
     """
     R = len(rows)
 
@@ -83,11 +90,11 @@ def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src:
             # loops hold the GIL for milliseconds at a time, so each return to Python
             # between steps could wait that long for it
             order = np.argsort(cols[kernels.F_TLO][rows], kind="stable")
-            i, j, d, n, checked, max_w, idx, parent = _reports_ahead(
+            i, j, d, n, checked, max_w, idx, parent, Fs = _reports_ahead(
                 rows, cols, F, role, src, order, bound, slack, span, scale_m, scale_s, radius,
                 budget)
             out.update(i=i, j=j, d=d, n=n, checked=checked, index=idx, max_w=max_w,
-                       parent=parent)
+                       parent=parent, rows=Fs, order=order)
         except BaseException as e:  # raised again in the caller's thread
             out["error"] = e
 
@@ -101,8 +108,8 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reac
            bound: float, slack: float, span: float, scale_m: float, scale_s: float,
            radius: float, budget: int) -> tuple[I64, I64, F64, I64, I64, int, I64] | None:
     """The one sweep's pairs over all units (the reports first, ``ahead.R`` of them, as
-    :func:`start` had them; those from ``nm`` on are queries; ``reach2`` of the units after
-    the reports, :func:`.kernels.reach2`), as :func:`.grouping._cluster`
+    :func:`start` had them; those from ``nm`` on are queries; ``reach2`` and ``src`` of the
+    units after the reports, :func:`.kernels.reach2`), as :func:`.grouping._cluster`
     takes them: the pairs among the first ``nm`` (``i < j``) and their distances, the query
     pairs ``(query - nm, unit)`` (:func:`.graph.split_queries`), and the components of the
     first ``nm`` (:func:`.kernels.components`); ``None`` beyond ``budget``."""
@@ -116,7 +123,7 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reac
     Fa = F[R:]
     order = np.argsort(Fa[:, F_TLO], kind="stable")
     ai, aj, ad, c_a, _, _, _, _, _ = _sweep_all(
-        Fa, role[R:], src[R:], np.arange(R, m) >= nm, reach2, order, bound, slack, span,
+        Fa, role[R:], src, np.arange(R, m) >= nm, reach2, order, bound, slack, span,
         scale_m, scale_s, radius, budget - checked)
     checked += c_a
     if checked > budget:
@@ -190,34 +197,43 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
                    order: I64, bound: float, slack: float, span: float, scale_m: float,
                    scale_s: float, radius: float, budget: int
                    ) -> tuple[I64, I64, F64, int, int, float,
-                              tuple[I64, I64, I64, I64, I64, F64, I64], I64]:
+                              tuple[I64, I64, I64, I64, I64, F64, I64], I64, F64]:
     """The thread's work on the reports' units in window-start ``order``: their float rows
-    (:func:`start`) and reach, their pairs (:func:`_one_sweep`, again with room for every
-    pair where the first guess was short), the pairs gated, the widest window, and within
-    ``budget`` their index (:func:`_index`) and forest (:func:`.labels.union`: the reports'
-    components while the arrivals go on). The pairs are the first ``n`` of buffers with
-    room after them, where :func:`_join` puts the rest."""
+    and reach, packed straight in that order (``F``'s rows are left to :meth:`Ahead.rows`:
+    most calls never read them), their pairs (:func:`_sweep_sorted`, again with room for
+    every pair where the first guess was short), the pairs gated, the widest window, and
+    within ``budget`` their index (:func:`_index`) and forest (:func:`.labels.union`: the
+    reports' components while the arrivals go on), and the rows in that order. The pairs are
+    the first ``n`` of buffers with room after them, where :func:`_join` puts the rest."""
     R = F.shape[0]
     mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c = cols
-    reach2 = np.empty(R)
-    for k in range(R):
-        kernels.pack_row(F, k, rows[k], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
-        reach2[k] = kernels.reach2_of(F, k, bound)
-    query = np.zeros(R, np.bool_)
+    Fs = np.empty_like(F)
+    ss = np.empty_like(src)
+    rs = np.empty(R, np.int8)
+    es = np.empty(R)
+    for q in range(R):
+        u = order[q]
+        kernels.pack_row(Fs, q, rows[u], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
+        es[q] = kernels.reach2_of(Fs, q, bound)
+        rs[q] = role[u]
+        for col in range(src.shape[1]):
+            ss[q, col] = src[u, col]
+    qs = np.zeros(R, np.bool_)
     cap = 4 * R + 1_000
     while True:
-        i, j, d, n, checked, Fs, rs, ss, es, max_w = _one_sweep(
-            F, role, src, query, reach2, order, bound, slack, span, scale_m, scale_s, radius,
-            budget, cap)
+        i, j, d, n, checked, max_w = _sweep_sorted(
+            Fs, rs, ss, es, qs, order, bound, slack, span, scale_m, scale_s, radius, budget,
+            cap)
         if checked > budget or n <= cap:
             break
         cap = n
     parent = np.arange(R)
-    if checked > budget:  # the caller's sweep gives up: nothing else is read
+    if checked > budget:  # the caller's sweep gives up: the rows alone are read
         return i, j, d, n, checked, max_w, _index(Fs[:0], rs[:0], ss[:0], es[:0], order[:0],
-                                                 1.0), parent
+                                                 1.0), parent, Fs
     kernels.union(parent, i[:n], j[:n])
-    return i, j, d, n, checked, max_w, _index(Fs, rs, ss, es, order, radius * scale_m), parent
+    return (i, j, d, n, checked, max_w, _index(Fs, rs, ss, es, order, radius * scale_m),
+            parent, Fs)
 
 
 def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
@@ -245,7 +261,6 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
     """:func:`.kernels._sweep` in one chunk and serial (mode 0), as a thread runs it: the
     pairs' buffers (``cap`` long, the first ``min(n, cap)`` written), ``n``, ..."""
     m = F.shape[0]
-    roles, max_w, H = kernels.sweep_shape(F, role)
     Fs = np.empty_like(F)
     ss = np.empty_like(src)
     rs = np.empty(m, np.int8)
@@ -260,6 +275,20 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
             Fs[r, col] = F[u, col]
         for col in range(src.shape[1]):
             ss[r, col] = src[u, col]
+    out_i, out_j, out_d, n, checked, max_w = _sweep_sorted(
+        Fs, rs, ss, es, qs, order, bound, slack, span, scale_m, scale_s, radius, budget, cap)
+    return out_i, out_j, out_d, n, checked, Fs, rs, ss, es, max_w
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sweep_sorted(Fs: F64, rs: NDArray[np.int8], ss: I64, es: F64, qs: NDArray[np.bool_],
+                  order: I64, bound: float, slack: float, span: float, scale_m: float,
+                  scale_s: float, radius: float, budget: int, cap: int
+                  ) -> tuple[I64, I64, F64, int, int, float]:
+    """:func:`_one_sweep` of units already in window-start ``order`` (``Fs``, ``rs``, ...:
+    row ``r`` is unit ``order[r]``'s)."""
+    m = Fs.shape[0]
+    roles, max_w, H = kernels.sweep_shape(Fs, rs)
     out_i = np.empty(cap, np.int64)
     out_j = np.empty(cap, np.int64)
     out_d = np.empty(cap)
@@ -267,7 +296,7 @@ def _one_sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_
         Fs, rs, ss, es, qs, order, 0, m, max_w, H, roles, 0, bound, slack, span, scale_m,
         scale_s, radius, budget, out_i, out_j, out_d, np.empty((4, m)),
         np.empty((2, m), np.int64))
-    return out_i, out_j, out_d, n, checked, Fs, rs, ss, es, max_w
+    return out_i, out_j, out_d, n, checked, max_w
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -337,7 +366,8 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
                  ix: I64, max_w: float, bound: float, slack: float, span: float,
                  scale_m: float, scale_s: float, radius: float, budget: int, out_i: I64,
                  out_j: I64, out_d: F64) -> tuple[int, int]:
-    """The pairs of each unit after the first ``R`` with the reports (the first ``R``), as
+    """The pairs of each unit after the first ``R`` with the reports (the first ``R``; ``src``
+    the sources of those after), as
     the one sweep finds them, for the ``o0 .. o1 - 1``-th of them by window start
     (``order``, less ``R``): the same squares (3 x 3 around the later unit's, of roles that
     link), the later unit's start before the earlier one's window closes, the same bounds,
@@ -381,7 +411,7 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
             F2[0, col] = F[a, col]
         role2[0] = role[a]
         for col in range(src.shape[1]):
-            src2[0, col] = src[a, col]
+            src2[0, col] = src[a - R, col]
         # a report whose window is open at ``lo_a`` started within the widest window before
         back = lo_a - (max_w + 1e-9 * (abs(lo_a) + max_w) + 1e-9)
         ra = role[a]
