@@ -411,25 +411,6 @@ def test_one_wind_is_one_true_vector_along_the_whole_line() -> None:
     assert np.abs(b1.wu - wu).max() < 2 * sd and np.abs(b1.wv - wv).max() < 2 * sd
 
 
-def _array_bangs(rng: np.random.Generator, n: int, heard: int, bearing_sd: float | None = None
-                 ) -> tuple[synth.Reports, list[tuple[float, float]]]:
-    """``n`` bangs, each heard by ``heard`` of the five sensors of a small array (1.5 km
-    radius) 3-15 km away and, with ``bearing_sd``, seen by a monitor 2-8 km away."""
-    r = synth.Reports()
-    targets = []
-    for e in range(n):
-        target = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
-        targets.append(target)
-        centre = synth.offset(*target, rng.uniform(0, 360), rng.uniform(3_000, 15_000))
-        sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0, 90, 180, 270)]
-        for j in rng.choice(5, heard, replace=False):
-            arrival_report(r, e, sensors[j], target, e * 3600.0, 0.01, rng, source=f"s{e}-{j}")
-        if bearing_sd is not None:
-            post = synth.offset(*target, rng.uniform(0, 360), rng.uniform(2_000, 8_000))
-            bearing_report(r, e, post, target, e * 3600.0, bearing_sd, rng, source=f"p{e}")
-    return r, targets
-
-
 def test_three_arrivals_state_both_crossings_of_their_hyperbolas() -> None:
     """Three sensors of one small array (1.5 km radius) hear bangs 3-15 km away: two time
     differences for two unknowns, so the hyperbolas cross twice and both crossings fit
@@ -438,7 +419,7 @@ def test_three_arrivals_state_both_crossings_of_their_hyperbolas() -> None:
     as it claims, where the fit's own covariance covered it for fewer than half."""
     rng = np.random.default_rng(3)
     n = 200
-    r, targets = _array_bangs(rng, n, 3)
+    r, targets = synth.array_bangs(rng, n, 3)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     truth = true_xy(targets)
@@ -466,7 +447,7 @@ def test_three_arrivals_state_the_far_side_of_their_range() -> None:
     about as often as it claims, a little more (the near side is shorter than the far)."""
     rng = np.random.default_rng(3)
     n = 300
-    r, targets = _array_bangs(rng, n, 3)
+    r, targets = synth.array_bangs(rng, n, 3)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     truth = true_xy(targets)
@@ -523,7 +504,7 @@ def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() 
     the 95 % ellipse covers the truth about as often as it claims."""
     rng = np.random.default_rng(5)
     n = 200
-    r, targets = _array_bangs(rng, n, 2, bearing_sd=2.0)
+    r, targets = synth.array_bangs(rng, n, 2, bearing_sd=2.0)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     truth = true_xy(targets)
@@ -542,30 +523,3 @@ def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() 
     assert 0.92 <= coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) <= 0.98  # 0.94
 
 
-
-def test_three_arrivals_beside_a_bearing_state_both_crossings_and_the_far_side() -> None:
-    """A monitor's bearing beside three sensors of one small array: a spare row, so the fit
-    states its own covariance, but where the bearing runs nearly along the array's ray it
-    cannot tell the hyperbolas' two crossings apart, and the range rests on the wavefront's
-    curvature (Gaussian in its inverse). The fit's own ellipse covered the truth for 0.88;
-    stated like the three arrivals alone (both crossings that fit, each one's far side),
-    about as often as it claims, a little more (the near side is over-covered)."""
-    rng = np.random.default_rng(5)
-    n = 400
-    r, targets = _array_bangs(rng, n, 3, bearing_sd=2.0)
-    b = r.batch()
-    labels = np.asarray(r.event, np.int64)
-    truth = true_xy(targets)
-
-    fx = locate(b, labels, candidates(b, GroupingParams()))
-    stated = np.isfinite(fx.stated).all(axis=(1, 2))
-    assert fx.located.sum() >= 0.95 * n
-    assert stated[fx.located].mean() > 0.95  # 395 of 400
-
-    def coverage(cov: np.ndarray) -> float:
-        m2 = [synth.true_cov_frame_error(fx.x[g], fx.y[g], cov[g], truth[g])
-              for g in np.flatnonzero(fx.located)]
-        return float(np.mean(np.asarray(m2) <= CHI2_95_2DOF))
-
-    assert coverage(fx.cov) < 0.9  # the fit's own covariance: 0.8825
-    assert 0.94 <= coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) <= 0.985  # 0.970
