@@ -51,8 +51,8 @@ from truceline.core.fusion.to_incidents import (
 #: same reports and parameters. It is part of the kept days' fingerprint, so a store whose
 #: days older code fused fuses every day again once, rather than joining its kept days to
 #: days the new code fuses (session 23: the pairs of a region and an untyped fix, ellipses
-#: allowing a kept wild bearing; session 24: three arrivals beside a bearing stated by both
-#: crossings and the far side).
+#: allowing a kept wild bearing; session 24: the far side of one array's range stated for
+#: three arrivals beside a bearing and for four or more).
 FUSION_REVISION = 2
 
 __all__ = [
