@@ -130,3 +130,22 @@ def true_cov_frame_error(fx_x: float, fx_y: float, cov: np.ndarray, truth: np.nd
     """Squared Mahalanobis distance of the truth from an estimate."""
     d = np.array([truth[0] - fx_x, truth[1] - fx_y])
     return float(d @ np.linalg.solve(cov, d))
+
+
+def array_bangs(rng: np.random.Generator, n: int, heard: int, bearing_sd: float | None = None
+                ) -> tuple[Reports, list[tuple[float, float]]]:
+    """``n`` bangs, each heard by ``heard`` of the five sensors of a small array (1.5 km
+    radius) 3-15 km away and, with ``bearing_sd``, seen by a monitor 2-8 km away."""
+    r = Reports()
+    targets = []
+    for e in range(n):
+        target = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
+        targets.append(target)
+        centre = offset(*target, rng.uniform(0, 360), rng.uniform(3_000, 15_000))
+        sensors = [centre] + [offset(*centre, az, 1_500.0) for az in (0, 90, 180, 270)]
+        for j in rng.choice(5, heard, replace=False):
+            arrival_report(r, e, sensors[j], target, e * 3600.0, 0.01, rng, source=f"s{e}-{j}")
+        if bearing_sd is not None:
+            post = offset(*target, rng.uniform(0, 360), rng.uniform(2_000, 8_000))
+            bearing_report(r, e, post, target, e * 3600.0, bearing_sd, rng, source=f"p{e}")
+    return r, targets

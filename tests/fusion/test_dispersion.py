@@ -7,7 +7,6 @@ import pytest
 
 from tests.fusion import synth
 from tests.fusion.synth import Reports, bearing_report, posts_around, true_xy
-from tests.fusion.test_locate import _array_bangs
 from truceline.core.fusion import FusionParams, dispersion, fuse_batch
 from truceline.core.fusion.batch import GroupingParams, candidates
 from truceline.core.fusion.dispersion import (
@@ -136,7 +135,7 @@ def test_a_bearing_beside_two_arrivals_counts_its_chance_of_being_wild() -> None
     the bearing's chance of being wild (the model's 2 % where the batch shows less): as much
     as a fix on one bearing alone, ``ln(1 - q) / ln 0.05`` = 1.16 (1.0 before)."""
     rng = np.random.default_rng(5)
-    r, _ = _array_bangs(rng, 60, 2, bearing_sd=2.0)
+    r, _ = synth.array_bangs(rng, 60, 2, bearing_sd=2.0)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     p = LocateParams()

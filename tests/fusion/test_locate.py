@@ -414,25 +414,6 @@ def test_one_wind_is_one_true_vector_along_the_whole_line() -> None:
     assert np.abs(b1.wu - wu).max() < 2 * sd and np.abs(b1.wv - wv).max() < 2 * sd
 
 
-def _array_bangs(rng: np.random.Generator, n: int, heard: int, bearing_sd: float | None = None
-                 ) -> tuple[synth.Reports, list[tuple[float, float]]]:
-    """``n`` bangs, each heard by ``heard`` of the five sensors of a small array (1.5 km
-    radius) 3-15 km away and, with ``bearing_sd``, seen by a monitor 2-8 km away."""
-    r = synth.Reports()
-    targets = []
-    for e in range(n):
-        target = (rng.uniform(36.5, 38.5), rng.uniform(47.5, 49.0))
-        targets.append(target)
-        centre = synth.offset(*target, rng.uniform(0, 360), rng.uniform(3_000, 15_000))
-        sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0, 90, 180, 270)]
-        for j in rng.choice(5, heard, replace=False):
-            arrival_report(r, e, sensors[j], target, e * 3600.0, 0.01, rng, source=f"s{e}-{j}")
-        if bearing_sd is not None:
-            post = synth.offset(*target, rng.uniform(0, 360), rng.uniform(2_000, 8_000))
-            bearing_report(r, e, post, target, e * 3600.0, bearing_sd, rng, source=f"p{e}")
-    return r, targets
-
-
 def test_three_arrivals_state_both_crossings_of_their_hyperbolas() -> None:
     """Three sensors of one small array (1.5 km radius) hear bangs 3-15 km away: two time
     differences for two unknowns, so the hyperbolas cross twice and both crossings fit
@@ -441,7 +422,7 @@ def test_three_arrivals_state_both_crossings_of_their_hyperbolas() -> None:
     as it claims, where the fit's own covariance covered it for fewer than half."""
     rng = np.random.default_rng(3)
     n = 200
-    r, targets = _array_bangs(rng, n, 3)
+    r, targets = synth.array_bangs(rng, n, 3)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     truth = true_xy(targets)
@@ -469,7 +450,7 @@ def test_three_arrivals_state_the_far_side_of_their_range() -> None:
     about as often as it claims, a little more (the near side is shorter than the far)."""
     rng = np.random.default_rng(3)
     n = 300
-    r, targets = _array_bangs(rng, n, 3)
+    r, targets = synth.array_bangs(rng, n, 3)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     truth = true_xy(targets)
@@ -526,7 +507,7 @@ def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() 
     the 95 % ellipse covers the truth about as often as it claims."""
     rng = np.random.default_rng(5)
     n = 200
-    r, targets = _array_bangs(rng, n, 2, bearing_sd=2.0)
+    r, targets = synth.array_bangs(rng, n, 2, bearing_sd=2.0)
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     truth = true_xy(targets)
@@ -543,4 +524,5 @@ def test_a_bearing_and_two_arrivals_state_both_crossings_of_ray_and_hyperbola() 
 
     assert coverage(fx.cov) < 0.88  # the fit's own covariance: 0.82
     assert 0.92 <= coverage(np.where(stated[:, None, None], fx.stated, fx.cov)) <= 0.98  # 0.94
+
 

@@ -52,7 +52,9 @@ from truceline.core.fusion.to_incidents import (
 #: days older code fused fuses every day again once, rather than joining its kept days to
 #: days the new code fuses (session 23: the pairs of a region and an untyped fix, ellipses
 #: allowing a kept wild bearing; session 24: a group's wind and lone-bearing statistics of
-#: its first report's day less ``day_stats.LAG_S``).
+#: its first report's day less ``day_stats.LAG_S``, the far side of one array's range stated
+#: for three arrivals beside a bearing and for four or more, an origin one array placed
+#: attributed by its region).
 FUSION_REVISION = 2
 
 __all__ = [

@@ -150,9 +150,8 @@ class Fixes:
     #: per group: by how much the stated covariance must grow for the sounds a mixed group
     #: rejected (1 where none; :func:`locate`)
     widen: F64 = field(default_factory=lambda: np.zeros(0))
-    #: per group: the covariance to state once the groups are linked, where the fix rests on
-    #: exactly three arrival times, or one bearing and two (both crossings, :func:`_two_roots`);
-    #: NaN elsewhere
+    #: per group: the covariance to state once linked, where the fix rests on three arrival
+    #: times (and bearings), or one bearing and two (both crossings, :func:`_two_roots`); NaN
     stated: F64 = field(default_factory=lambda: np.zeros((0, 2, 2)))
     #: per measurement row (:func:`measurement_rows`): its normalised residual at the fit
     residual: F64 = field(default_factory=lambda: np.zeros(0))
@@ -359,7 +358,8 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
     """The covariance to state (:attr:`Fixes.stated`; NaN where none) of fixes that are
     exactly determined by a curve crossing another twice: exactly three arrival times and
     nothing else (two hyperbolas), or one bearing (with or without its band) and two arrival
-    times (a ray and a hyperbola, :func:`_ray_crossings`).
+    times (a ray and a hyperbola, :func:`_ray_crossings`); and three arrivals beside bearings
+    (a bearing along the array's ray fits both crossings: docs/fusion.md, :mod:`.far_range`).
 
     No degree of freedom is left to tell the crossings apart: both fit with no residual. With
     three arrivals, ``p = s_1 + P + Q t`` from the two differenced equations, and ``|p - s_1|^2
@@ -382,10 +382,9 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
     n_brg = np.bincount(rw.g, rw.typ == _BRG, minlength=G)
     n_band = np.bincount(rw.g, rw.typ == _BAND, minlength=G)
     fin = np.isfinite(x) & np.isfinite(y)
-    for tg, crossings in (
-            (np.flatnonzero((n == 3) & (n_arr == 3) & fin), _hyperbola_crossings),
-            (np.flatnonzero((n_brg == 1) & (n_arr == 2) & (n == 3 + n_band) & fin),
-             _ray_crossings)):
+    for sel, crossings in (((n_arr == 3) & ((n == 3) | (n_brg > 0)), _hyperbola_crossings),
+                           ((n_brg == 1) & (n_arr == 2) & (n == 3 + n_band), _ray_crossings)):
+        tg = np.flatnonzero(sel & fin)
         if not len(tg):
             continue
         K = len(tg)
@@ -394,7 +393,7 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
         for rx, ry, t0, use in crossings(rw, start[tg], n[tg]):
             C, fx, fy, fits = _refit(b, rw, p, tg, rx, ry, t0)
             if crossings is _hyperbola_crossings and p.far_range:  # one array's far side
-                C = far_stretch(C, fx, fy, rw.ox, rw.oy, start[tg], p.max_semi_major_m)
+                C = far_stretch(C, fx, fy, rw.ox, rw.oy, start[tg + 1] - 3, p.max_semi_major_m)
             d = np.stack([fx - x[tg], fy - y[tg]], axis=1)
             term = C + d[:, :, None] * d[:, None, :]
             use = use & fits & np.isfinite(term).all(axis=(1, 2))
@@ -409,7 +408,8 @@ _Crossing = tuple[F64, F64, F64, NDArray[np.bool_]]  # x, y, emission time, phys
 
 
 def _hyperbola_crossings(rw: MeasurementRows, i1: I64, n: I64) -> list[_Crossing]:
-    """Both crossings of the two hyperbolas of three arrival times (rows ``i1 .. i1 + 2``)."""
+    """Both crossings of the two hyperbolas of three arrival times (a group's last rows)."""
+    i1 = i1 + n - 3
     i2, i3 = i1 + 1, i1 + 2
     ce = (rw.c[i1] + rw.c[i2] + rw.c[i3]) / 3.0 * rw.k[i1]  # grid metres per second
     s1x, s1y, a1 = rw.ox[i1], rw.oy[i1], rw.val[i1]

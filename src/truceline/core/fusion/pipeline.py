@@ -31,15 +31,11 @@ from truceline.core.fusion.calibration import (
 from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.dispersion import stated_by_day
+from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
-from truceline.core.fusion.locate import (
-    M_ARRIVAL,
-    Fixes,
-    LocateParams,
-    locate,
-)
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.region_pairs import region_pairs
 from truceline.core.fusion.regroup import detach, relocate
@@ -280,7 +276,7 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
     that rest on three arrival times or a bearing and two, or on one bearing and its band
     (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), or that a distance band placed
-    (:mod:`.bands`), set once the
+    (:mod:`.bands`), or on four arrivals or more (:mod:`.far_array`), set once the
     groups are linked into incidents, and those origins attributed again with them (``prob``
     in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
     launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`);
@@ -299,11 +295,16 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     step[arcs] = 0.0
     moved = (step != 0.0).any(axis=(1, 2))
     w = np.flatnonzero(fixes.located & ((grow != 1.0) | has | moved))
-    if not len(w):
-        return fixes, disp
     cov = fixes.cov + step
     cov[has] = fixes.stated[has]
     cov[w] *= grow[w][:, None, None]
+    # four or more arrivals of one array: the far side of its range, grown (.far_array)
+    free = fixes.located.copy()
+    free[arcs] = False
+    cov, far = far_many(b, labels, fixes, cov, free, params.locate)
+    w = np.union1d(w, np.flatnonzero(far))
+    if not len(w):
+        return fixes, disp
     o = w[role[w] == ROLE_ORIGIN]
     if geometry is not None and len(o):
         when = b.epoch + np.round(tg[o] * 1e6).astype("timedelta64[us]")
