@@ -52,7 +52,7 @@ from truceline.core.fusion.to_incidents import (
 #: days older code fused fuses every day again once, rather than joining its kept days to
 #: days the new code fuses (session 23: the pairs of a region and an untyped fix, ellipses
 #: allowing a kept wild bearing).
-FUSION_REVISION = 1
+FUSION_REVISION = 2
 
 __all__ = [
     "CHI2_95_2DOF",
