@@ -4,7 +4,7 @@ Three or more arrival times at one acoustic array (sensors within ``array_radius
 centre) fix a direction well and a range poorly: the sounds fit a narrow arm of points that
 starts at the array and runs out along that direction. The fix's Gaussian ellipse, centred on
 one point of the arm and stretched along it to state the far side of its range
-(:mod:`.locate`, ``Fixes.stated``), is symmetric: its near half runs back through the array
+(:func:`~.far_range.far_stretch`), is symmetric: its near half runs back through the array
 and beyond it, where no point fits the arrivals, so for an origin a few kilometres behind an
 array near the line it puts mass on the far side that the arm never reaches, and the
 origin is left undecided. Such an origin is stated and attributed by its region instead
@@ -15,13 +15,12 @@ weighted mean and spread (plus a cell's own) as the fix. Its cells are those tha
 have fired at the impact it is linked to, as the link itself assumed: within the range of
 that impact's named weapon class (any known class when it names none) and in time for its
 flight (the impact's 2.5 sigma and emission window, no slack, as :func:`~.region.
-arc_launches`); the far reaches of an arm whose direction is a little off would otherwise
-weigh most (a cell stands for an area that grows with its range) and could cross the line
-where the origin does not. A group keeps its fix where its region passes through that impact
-(the array then lies on the line of fire, and the arm runs from the origin on to the burst:
-:func:`~.region.arc_launches` refuses such a region too) or has no cell within the fix's
-2.5 sigma and a cell (a bang inside the array, which the fix places to metres and the grid's
-400 m cells miss).
+arc_launches`), so the region claims no place the pairing itself ruled out. A group keeps
+its fix where its region passes through that impact (the array then lies on the line of
+fire, and the arm runs from the origin on to the burst: :func:`~.region.arc_launches`
+refuses such a region too) or has no cell within the fix's 2.5 sigma and a cell (a bang at
+the edge of the array, whose near-field curvature the fix resolves and the grid's 400 m
+cells miss).
 """
 
 from __future__ import annotations
