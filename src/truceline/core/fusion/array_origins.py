@@ -23,8 +23,8 @@ refuses such a region too) or has no cell within the fix's 2.5 sigma and a cell 
 the edge of the array, whose near-field curvature the fix resolves and the grid's 400 m
 cells miss), and where the region's mass leans to another side than the ellipse's (near
 the line, the grid's cells and the arm's far reach, which its area prior favours, are no
-better than the fit: on the simulated weeks the region overruled a fix at P(UA) 0.98-1.0
-wrongly three times before both this and the undecided-only rule were in).
+better than the fit: on the simulated weeks the region overruled three sharp fixes that
+said the right side with P 0.98-1.0 before both this and the undecided-only rule were in).
 """
 
 from __future__ import annotations
