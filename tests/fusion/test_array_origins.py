@@ -65,3 +65,33 @@ def test_an_array_on_the_line_of_fire_keeps_its_fix():
     assert res.partner[g] >= 0
     np.testing.assert_array_equal(res.prob[g], off.prob[h])
     np.testing.assert_array_equal(res.fixes.cov[g], off.fixes.cov[h])
+
+
+def test_the_region_decides_only_on_the_side_the_ellipse_leans_to():
+    """Near the line neither the region's 400 m cells nor its far reach beat the fit: the
+    region settles an undecided origin only where it leans to the side the ellipse leans to,
+    and leaves a decided one alone. The fix of the first test, undecided west (P 0.69), fed
+    again with its ellipse leaning east, or deciding west at 0.95, is kept as it was."""
+    from truceline.core.fusion.array_origins import place_array_origins
+    from truceline.core.fusion.pipeline import _group_classes, _windows
+
+    gun = synth.offset(*CENTRE, 275.0, 10_000.0)
+    off, g = _fuse(gun, on=False)
+    G = len(off.role)
+
+    def placed(p: list[float]) -> bool:
+        prob = off.prob.copy()
+        prob[g] = p
+        fixes = type(off.fixes)(**{k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                   for k, v in vars(off.fixes).items()})
+        p_ = FusionParams()
+        done = place_array_origins(off.batch, off.labels, fixes, off.role, prob, off.partner,
+                                   np.zeros(0, np.int64), *_windows(off.batch, off.labels,
+                                                                    fixes, G),
+                                   _group_classes(off.batch, off.labels, G), synth.geometry(),
+                                   p_.link, p_.arc, p_.attribution)
+        return g in done.tolist()
+
+    assert placed([0.69, 0.31])  # leans west, as the region: settled
+    assert not placed([0.31, 0.69])  # leans east: the region may not overrule it
+    assert not placed([0.95, 0.05])  # decided by its ellipse: left alone, same side or not
