@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion import kernels
+from truceline.core.fusion.array_origins import place_array_origins
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.bands import band_step
 from truceline.core.fusion.batch import (
@@ -164,12 +165,12 @@ def _locate_attribute(
 
 def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams
             ) -> FusionResult:
-    """The stages after the join: the timed and class-free pairs, the arcs' launches and the
-    widened ellipses. Calibration reads none of what they change (roles, probabilities and
-    partners; the covariances; the fixes of groups of arrivals alone, which hold no bearing
-    and no report an arrival fix times, unless an arrival gives a bearing too), so a pass
-    followed by another is calibrated without them: ~7 % of the 907k check's CPU (the
-    arcs' regions at 20x density)."""
+    """The stages after the join: the timed and class-free pairs, the arcs' launches, the
+    widened ellipses and the origins one array placed, by their regions. Calibration reads
+    none of what they change (roles, probabilities and partners; the covariances; the fixes
+    of groups of arrivals alone, which hold no bearing and no report an arrival fix times,
+    unless an arrival gives a bearing too), so a pass followed by another is calibrated
+    without them: ~7 % of the 907k check's CPU (the arcs' regions at 20x density)."""
     b, labels, fixes, role, tg, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                                  res.time_s, res.prob, res.partner)
     arcs = np.zeros(0, np.int64)
@@ -179,6 +180,11 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
         arcs = _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
     fixes, disp = _widen(b, labels, fixes, role, prob, tg, geometry, params, arcs, partner,
                          res.errors.dispersion)
+    if params.arc.array_origins and len(role) and geometry is not None:
+        place_array_origins(b, labels, fixes, role, prob, partner, arcs,
+                            *_windows(b, labels, fixes, len(role)),
+                            _group_classes(b, labels, len(role)), geometry, params.link,
+                            params.arc, params.attribution)
     return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
 
 

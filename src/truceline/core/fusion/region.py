@@ -52,6 +52,11 @@ class ArcParams:
     #: Pair such groups with an untyped located fix too, in the order causality allows
     #: (:func:`~truceline.core.fusion.region_pairs.region_pairs`).
     pair_untyped: bool = True
+    #: State and attribute the origins that one array's three or more arrivals alone placed
+    #: by their region, not their fix's ellipse (:mod:`.array_origins`) ...
+    array_origins: bool = True
+    #: ... an array's sensors lying within this of their centre (m).
+    array_radius_m: float = 3_000.0
 
 
 #: The grid's pruning, coarse to fine (bearing rows x range columns): super-blocks of 16 deg

@@ -1,0 +1,163 @@
+"""Why the ceasefire's true violations whose origin was reported got no finding (issue 12).
+
+Runs each week as ``bench_verdicts.py`` does (simulate -> ingest -> ``run_check``) and classes
+every true M25-ceasefire violation with at least one stored report of its origin but no
+violation finding naming its party, by the first class that applies, from the stored incidents
+alone (no fusion internals): a violation finding for another party; the origin located (in an
+incident whose majority is another event: merged; else attributed below 0.9, its ellipse's
+semi-major longer than the true distance to the line or not); the origin's reports an untyped
+fix (by where its burst went: located and typed, itself an untyped fix or in the same group,
+heard by arrays only and not located, unreported); typed an impact; not located (one report:
+an arrival, a camera's bearing without range, a monitor's; arrivals only, by whether the burst
+was located; mixed reports). "Two sources": the origin reported by two or more sources.
+
+    python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from truceline.adapters.agreement_files import load_agreement_file
+from truceline.adapters.importers import read_records
+from truceline.adapters.simulate_files import read_truth, write_simulation
+from truceline.adapters.store import open_store
+from truceline.services.check import run_check
+from truceline.services.ingest import ingest
+from truceline.services.record import initialize_store
+
+PROVISION = "M25-ceasefire"
+
+
+def week(scenario: str, seed: int) -> dict[str, Any]:
+    """One simulated 7-day week: truth, observations, stored ids, incidents, findings."""
+    ag, doc = load_agreement_file("march2025")
+    start = ag.entry_into_force_at + timedelta(days=4)
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = Path(tmp) / "sim"
+        write_simulation("march2025", sim, days=7, seed=seed, scale=1.0, start=start,
+                         scenario=scenario)
+        store = open_store(str(Path(tmp) / "sim.db"), create=True)
+        initialize_store(store, doc)
+        ingest(store, read_records(str(sim / "observations.jsonl"), "jsonl"))
+        _, truth, obs = read_truth(sim)
+        stored = {o.id for o in store.observations()}
+        run_check(store)
+        out = {"truth": truth, "obs": obs, "stored": stored,
+               "incidents": store.incident_records(),
+               "findings": [f.to_record() for f in store.findings()]}
+        store.close()
+    return out
+
+
+def _kind(o: Mapping[str, Any]) -> str:
+    return {"sensor": "arrival", "camera": "camera"}.get(str(o.get("source_type")), "monitor")
+
+
+def classify(w: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """``(class, two sources)`` of each missed violation whose origin was reported."""
+    obs, stored = w["obs"], w["stored"]
+    events = [r for r in w["truth"] if r.get("type") == "event"]
+    owner = {i: e["id"] for e in events for ids in e["reports"].values() for i in ids}
+    party = {e["id"]: e["party"] for e in events}
+
+    def majority(ids: Sequence[str]) -> str | None:
+        c = Counter(owner[i] for i in ids if i in owner)
+        return min(c, key=lambda k: (-c[k], k)) if c else None
+
+    found: set[str] = set()
+    wrong: set[str] = set()
+    for f in w["findings"]:
+        m = majority(f["evidence"])
+        if f["provision_id"] == PROVISION and f["verdict"] == "violation" and f.get("party") \
+                and m:
+            (found if f["party"] == party[m] else wrong).add(m)
+    inc_of: dict[str, Mapping[str, Any]] = {}
+    for inc in w["incidents"]:
+        for i in inc.get("evidence", []):
+            inc_of.setdefault(i, inc)
+
+    def located(ids: Sequence[str]) -> bool:
+        return any(inc_of[i].get(k) for i in ids if i in inc_of
+                   for k in ("origin", "impact", "location"))
+
+    out = []
+    for e in events:
+        origin = [i for i in e["reports"]["origin"] if i in stored]
+        if PROVISION not in e.get("violates", []) or not origin or e["id"] in found:
+            continue
+        impact = [i for i in e["reports"]["impact"] if i in stored]
+        two = len({obs[i]["source_id"] for i in origin}) >= 2
+        incs = {inc_of[i]["id"]: inc_of[i] for i in origin if i in inc_of}.values()
+        placed = [x for x in incs if x.get("origin")
+                  and set(x["details"].get("origin_evidence", x["evidence"])) & set(origin)]
+        untyped = [x for x in incs if x.get("location")]
+        as_impact = [x for x in incs if x.get("impact")
+                     and set(x["details"].get("impact_evidence", ())) & set(origin)]
+        if e["id"] in wrong:
+            cls = "a violation finding for the wrong party"
+        elif placed:
+            x = max(placed, key=lambda x: len(set(x["evidence"]) & set(origin)))
+            if majority(x["evidence"]) != e["id"]:
+                cls = "origin merged into another event's incident"
+            else:
+                longer = x["details"].get("ellipse", {}).get("semi_major_m", 0.0) \
+                    > e["origin"].get("dist_to_line_m", 0.0)
+                cls = "located, P < 0.9, ellipse " + ("longer" if longer else "shorter") \
+                    + " than the distance to the line"
+        elif untyped:
+            fix = untyped[0]["id"]
+            burst = {inc_of[i]["id"]: inc_of[i] for i in impact if i in inc_of}
+            if not impact:
+                cls = "untyped fix, burst unreported"
+            elif fix in burst or any(x.get("location") for x in burst.values()):
+                cls = "untyped fix, burst in the same group or an untyped fix too"
+            elif located(impact):
+                cls = "untyped fix, burst located and typed"
+            elif all(_kind(obs[i]) == "arrival" for i in impact):
+                cls = "untyped fix, burst heard by arrays only, not located"
+            else:
+                cls = "untyped fix, burst reported, not located"
+        elif as_impact:
+            cls = "origin typed an impact"
+        elif len(origin) == 1:
+            cls = f"one report: {_kind(obs[origin[0]])}"
+        elif all(_kind(obs[i]) == "arrival" for i in origin):
+            cls = "arrivals only, burst " + ("located" if located(impact) else
+                                             "not located" if impact else "unreported")
+        else:
+            cls = "mixed reports, not located"
+        out.append((cls, two))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenarios", nargs="+", default=["baseline", "wind"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = ap.parse_args()
+    cols = [(s, k) for s in args.scenarios for k in args.seeds]
+    tab = {c: Counter(classify(week(*c))) for c in cols}
+    names = sorted({n for t in tab.values() for n, _ in t},
+                   key=lambda n: -sum(v for t in tab.values() for (m, _), v in t.items()
+                                      if m == n))
+    print("| class | " + " | ".join(f"{s} s{k}" for s, k in cols) + " | all (two sources) |")
+    print("|---|" + "---|" * len(cols) + "---|")
+    for n in [*names, None]:
+        def count(t: Counter[tuple[str, bool]], two: bool | None = None, n: str | None = n
+                  ) -> int:
+            return sum(v for (m, b), v in t.items() if (n is None or m == n)
+                       and (two is None or b == two))
+        print(f"| {n or 'all'} | " + " | ".join(str(count(tab[c])) for c in cols)
+              + f" | {sum(count(t) for t in tab.values())} "
+              f"({sum(count(t, True) for t in tab.values())}) |")
+
+
+if __name__ == "__main__":
+    main()
