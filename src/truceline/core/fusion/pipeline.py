@@ -166,11 +166,10 @@ def _locate_attribute(
 def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams
             ) -> FusionResult:
     """The stages after the join: the timed and class-free pairs, the arcs' launches, the
-    widened ellipses and the origins one array placed, by their regions. Calibration reads
-    none of what they change (roles, probabilities and partners; the covariances; the fixes
-    of groups of arrivals alone, which hold no bearing and no report an arrival fix times,
-    unless an arrival gives a bearing too), so a pass followed by another is calibrated
-    without them: ~7 % of the 907k check's CPU (the arcs' regions at 20x density)."""
+    widened ellipses, the origins one array placed (by their regions). Calibration reads none
+    of what they change (roles, probabilities, partners, covariances; the fixes of groups of
+    arrivals alone, holding no bearing nor report an arrival fix times unless an arrival
+    gives a bearing), so a pass followed by another is calibrated without them (~7 %)."""
     b, labels, fixes, role, tg, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                                  res.time_s, res.prob, res.partner)
     arcs = np.zeros(0, np.int64)
@@ -305,9 +304,8 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     cov[has] = fixes.stated[has]
     cov[w] *= grow[w][:, None, None]
     # four or more arrivals of one array: the far side of its range, grown (.far_array)
-    free = fixes.located.copy()
-    free[arcs] = False
-    cov, far = far_many(b, labels, fixes, cov, free, params.locate)
+    cov, far = far_many(b, labels, fixes, cov, fixes.located & ~np.isin(np.arange(G), arcs),
+                        params.locate)
     w = np.union1d(w, np.flatnonzero(far))
     if not len(w):
         return fixes, disp
@@ -494,8 +492,7 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
         fixes.x[og], fixes.y[og], fixes.cov[og], lo[og], hi[og], wc[og], o_party,
         fixes.x[ig], fixes.y[ig], fixes.cov[ig], lo[ig], hi[ig], wc[ig], i_prob, params.link,
         o_day=day[og], i_day=day[ig])
-    partner[og[po]] = ig[pi]
-    partner[ig[pi]] = og[po]
+    partner[og[po]], partner[ig[pi]] = ig[pi], og[po]
     return partner
 
 
@@ -506,18 +503,14 @@ def fuse_batch(
 ) -> FusionResult:
     """Group, locate and attribute one batch in a single partition; then, with
     ``params.calibration.enabled``, estimate every source's bias from the shared events
-    (:func:`~truceline.core.fusion.calibration.calibrate`) and, while a bias is left to
-    correct, fuse again with those bearings corrected (``passes`` times at most).
-
-    A pass's result is let go once calibrated, before the next pass groups (held, it set a
-    month's peak: ~0.3 GB at 907k reports). ``settle`` is called before and after each
-    grouping, with nothing of the pass before left (where a check gives back what the pass
-    before and the grouping freed: ~0.6 GB each at 907k reports, otherwise kept beside what
-    the next stage allocates). With ``calibration.daily``, :func:`.calibration_days.fuse_daily`
-    (sources named by ``names``, default their indices; ``prior_samples``: the earlier days'
-    samples and contributions to the per-source report); ``prior_errors``: the error
-    statistics and winds of the days already fused (:meth:`~.day_stats.ErrorStats.before`),
-    read in place of the batch's for those days."""
+    (:func:`~.calibration.calibrate`) and, while a bias is left to correct, fuse again with
+    those bearings corrected (``passes`` times at most). A pass is let go once calibrated,
+    before the next groups (held, it set a month's peak: ~0.3 GB at 907k reports); ``settle``
+    is called before and after each grouping (a check gives back what was freed there: ~0.6
+    GB each at 907k). With ``calibration.daily``: :func:`.calibration_days.fuse_daily`
+    (``names``: the sources, default their indices; ``prior_samples``: the earlier days'
+    samples and contributions to the per-source report; ``prior_errors``: the error
+    statistics and winds of the days already fused, read in place of the batch's)."""
     p = params or FusionParams()
     if prior_errors is not None and not p.locate.stats_by_day:
         raise ValueError("prior_errors are per-day statistics: set locate.stats_by_day")
