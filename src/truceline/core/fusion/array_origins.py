@@ -33,11 +33,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
-from truceline.core.fusion.attribution import AttributionParams, attribute
+from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
-from truceline.core.fusion.region import ArcParams, arc_region, spread
+from truceline.core.fusion.region import (
+    ArcParams,
+    arc_region,
+    as_fix,
+    cell_sides,
+    class_windows,
+    fit_cells,
+)
 
 __all__ = ["array_origins", "place_array_origins"]
 
@@ -97,23 +104,17 @@ def place_array_origins(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[n
         if not len(x) or (d <= s + ap.step_m).any() \
                 or not (np.hypot(x - fixes.x[g], y - fixes.y[g]) <= own).any():
             continue  # along the line of fire, or the grid misses the fix (too near)
-        ok = np.zeros(len(x), bool)
-        for name, (rmax, vlo, vhi) in wins.items():
-            if cls[k] is None or cls[k] == name:
-                ok |= ((d - s <= rmax) & (t0 + np.maximum(d - s, 0.0) / vhi <= hi[k])
-                       & (t0 + (d + s) / vlo >= lo[k]))
+        _, ok = fit_cells(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s, float(lo[k]),
+                          float(hi[k]), class_windows(wins, cls[k]))
         x, y, wt, t0 = x[ok], y[ok], wt[ok], t0[ok]
         if not len(x) or not wt.sum() > 0:
             continue
-        tm = float(np.average(t0, weights=wt))
-        when = np.full(len(x), b.epoch + np.round(tm * 1e6).astype("timedelta64[us]"))
-        one = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
-                        when.astype("datetime64[ns]"), attribution)
+        one = cell_sides(geometry, x, y, float(np.average(t0, weights=wt)), b.epoch,
+                         attribution)
         pr = (one * wt[:, None]).sum(axis=0) / wt.sum()
         if pr.argmax() != prob[g].argmax():
             continue  # the region and the ellipse lean to different sides: neither decides
         prob[g] = pr
-        fixes.x[g], fixes.y[g] = np.average(x, weights=wt), np.average(y, weights=wt)
-        fixes.cov[g] = spread(x, y, wt) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
+        fixes.x[g], fixes.y[g], fixes.cov[g] = as_fix(x, y, wt, ap.step_m)
         done.append(g)
     return np.asarray(done, np.int64)

@@ -29,10 +29,13 @@ from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
-__all__ = ["ArcParams", "arc_launches", "arc_region", "could_be_hit", "spread"]
+__all__ = ["ArcParams", "Win", "arc_launches", "arc_region", "as_fix", "cell_sides",
+           "class_windows", "could_be_hit", "fit_cells", "spread"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+#: A weapon class's flight: (max range m, min speed m/s, max speed m/s).
+Win = tuple[float, float, float]
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ T0_SLACK_S = 3.0
 
 
 def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,
-                 wins: list[tuple[float, float, float]], step_m: float) -> bool:
+                 wins: list[Win], step_m: float) -> bool:
     """Could any fix ``z`` (position, RMS error ``zsig``, emission window ``zlo``..``zhi``)
     have fired a shell that burst at a point of the region ``(x, y)`` at the emission time
     ``t0`` that point implies? For some class ``(max range, min speed, max speed)``: within
@@ -250,6 +253,46 @@ def spread(x: F64, y: F64, w: F64) -> F64:
     v1 = w.sum()
     dof = v1 - (w * w).sum() / v1  # np.cov's own divisor for ddof=1 and aweights
     return np.asarray(np.cov(np.vstack([x, y]), aweights=w, bias=not dof > 0), float)
+
+
+
+def class_windows(wins: dict[str, Win], cls: str | None) -> list[Win]:
+    """The flights ``(max range, min speed, max speed)`` a fix of weapon class ``cls`` may
+    have: its class's, every known class's when it names none, none for a class with no
+    range and speeds (a drone, a tank)."""
+    if cls is None:
+        return list(wins.values())
+    return [wins[cls]] if cls in wins else []
+
+
+def fit_cells(x: F64, y: F64, t0: F64, fx: float, fy: float, s: float, lo: float, hi: float,
+              wins: list[Win]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Which cells could be the burst of a shot from the fix (``burst``), and which could
+    have fired a shell that burst at the fix (``launch``): within a class's range (the fix's
+    ``s`` = 2.5 sigma) and flight time from emission times ``t0``, without slack."""
+    d = np.hypot(x - fx, y - fy)
+    burst = np.zeros(len(x), bool)
+    launch = np.zeros(len(x), bool)
+    for rmax, vlo, vhi in wins:
+        inr = d - s <= rmax
+        burst |= inr & (lo + np.maximum(d - s, 0.0) / vhi <= t0) & (t0 <= hi + (d + s) / vlo)
+        launch |= inr & (t0 + np.maximum(d - s, 0.0) / vhi <= hi) & (t0 + (d + s) / vlo >= lo)
+    return burst, launch
+
+
+def cell_sides(geometry: CompiledGeometry, x: F64, y: F64, t_s: float, epoch: np.datetime64,
+               attribution: AttributionParams) -> F64:
+    """Each cell's party probabilities at ``t_s`` (seconds from ``epoch``), a cell as a point."""
+    when = np.full(len(x), epoch + np.round(t_s * 1e6).astype("timedelta64[us]"))
+    return attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
+                     when.astype("datetime64[ns]"), attribution)
+
+
+def as_fix(x: F64, y: F64, wt: F64, step_m: float) -> tuple[float, float, F64]:
+    """A region stated as a fix: its cells' weighted mean and :func:`spread`, plus a cell's
+    own spread (``step_m`` wide)."""
+    return (float(np.average(x, weights=wt)), float(np.average(y, weights=wt)),
+            spread(x, y, wt) + np.eye(2) * step_m**2 / 12)
 
 
 def unlocated_arrivals(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
@@ -333,11 +376,8 @@ def arc_launches(
             if (d <= s + ap.step_m).any():
                 heard_burst = True
                 break
-            ok = np.zeros(len(x), bool)
-            for name, (rmax, vlo, vhi) in wins.items():
-                if cls[yb] is None or cls[yb] == name:
-                    ok |= ((d - s <= rmax) & (t0 + np.maximum(d - s, 0.0) / vhi <= hi[yb])
-                           & (t0 + (d + s) / vlo >= lo[yb]))
+            _, ok = fit_cells(x, y, t0, float(fixes.x[yb]), float(fixes.y[yb]), s,
+                              float(lo[yb]), float(hi[yb]), class_windows(wins, cls[yb]))
             if ok.any():
                 fits.append((yb, ok))
         if len(fits) == 1 and not heard_burst:
@@ -352,13 +392,10 @@ def arc_launches(
         if could_be_hit(*whole, zx, zy, zsig, zlo, zhi, all_wins, ap.step_m):
             continue  # the arrivals may be the burst of a shot from a located fix
         tm = float(np.average(t0, weights=wt))
-        when = np.full(len(x), b.epoch + np.round(tm * 1e6).astype("timedelta64[us]"))
-        one = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
-                        when.astype("datetime64[ns]"), attribution)
+        one = cell_sides(geometry, x, y, tm, b.epoch, attribution)
         pr = (one * wt[:, None]).sum(axis=0) / wt.sum()
         k = int(pr.argmax())
         if pr[k] < lp.own_side_max or k == side[yb]:
             continue
-        cov = spread(x, y, wt) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
-        yield (u, yb, float(np.average(x, weights=wt)), float(np.average(y, weights=wt)),
-               cov, tm, pr)
+        mx, my, cov = as_fix(x, y, wt, ap.step_m)
+        yield (u, yb, mx, my, cov, tm, pr)

@@ -40,16 +40,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
-from truceline.core.fusion.attribution import AttributionParams, attribute
+from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.region import (
     T0_SLACK_S,
     ArcParams,
+    Win,
     arc_region,
+    as_fix,
+    cell_sides,
+    class_windows,
     could_be_hit,
-    spread,
+    fit_cells,
     unlocated_arrivals,
 )
 
@@ -57,7 +61,6 @@ __all__ = ["could_fire_at", "region_pairs"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-Win = tuple[float, float, float]
 #: What :func:`region_pairs` yields: group, fix, whether the fix fired, x, y, cov, t0, prob.
 Pair = tuple[int, int, bool, float, float, F64, float, F64]
 
@@ -71,21 +74,6 @@ def could_fire_at(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64
     min speed, max speed)``, within range (+ 2.5 sigma and a cell) and in time for its flight
     (+- :data:`~.region.T0_SLACK_S`)."""
     return could_be_hit(x, y, -t0, zx, zy, zsig, -zhi, -zlo, wins, step_m)
-
-
-def _fits(x: F64, y: F64, t0: F64, fx: float, fy: float, s: float, lo: float, hi: float,
-          wins: list[Win]) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Which cells could be the burst of a shot from the fix (``burst``), and which could
-    have fired a shell that burst at the fix (``launch``): within a class's range (the fix's
-    ``s`` = 2.5 sigma) and flight time, without slack (as :func:`~.region.arc_launches`)."""
-    d = np.hypot(x - fx, y - fy)
-    burst = np.zeros(len(x), bool)
-    launch = np.zeros(len(x), bool)
-    for rmax, vlo, vhi in wins:
-        inr = d - s <= rmax
-        burst |= inr & (lo + np.maximum(d - s, 0.0) / vhi <= t0) & (t0 <= hi + (d + s) / vlo)
-        launch |= inr & (t0 + np.maximum(d - s, 0.0) / vhi <= hi) & (t0 + (d + s) / vlo >= lo)
-    return burst, launch
 
 
 def region_pairs(
@@ -116,7 +104,7 @@ def region_pairs(
     if not len(free):
         return
     all_wins = lp.windows()
-    by_name = {name: [w] for name, w in zip(lp.max_range_m, all_wins, strict=True)}
+    by_name = dict(zip(lp.max_range_m, all_wins, strict=True))
     any_r = max(r for r, _, _ in all_wins)
     # the slowest, farthest flight (s), a fix's 2.5 sigma beyond the range: the search
     # window in time holds every fix either order could fit
@@ -156,17 +144,15 @@ def region_pairs(
                 continue
             # its class's flight; any known class's when it names none; a class with no
             # range and speeds (a drone, a tank) no flight, as in arc_launches
-            wins = all_wins if cls[k] is None else by_name.get(cls[k])
-            if wins is None:
+            wins = class_windows(by_name, cls[k])
+            if not wins:
                 continue
-            burst, launch = _fits(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s,
-                                  float(lo[k]), float(hi[k]), wins)
+            burst, launch = fit_cells(x, y, t0, float(fixes.x[k]), float(fixes.y[k]), s,
+                                      float(lo[k]), float(hi[k]), wins)
             if not (burst.any() or launch.any()):
                 continue
             if pc is None:  # most regions fit no fix: their cells' sides are not needed
-                when = np.full(len(x), b.epoch + np.round(tu * 1e6).astype("timedelta64[us]"))
-                pc = attribute(geometry, x, y, np.tile(np.eye(2), (len(x), 1, 1)),
-                               when.astype("datetime64[ns]"), attribution)
+                pc = cell_sides(geometry, x, y, tu, b.epoch, attribution)
             across = pc[:, side[k]] < lp.own_side_max  # which order: across the line only
             if (burst & across).any():
                 hits.append((k, True, burst))
@@ -223,6 +209,5 @@ def _judged(u: int, k: int, fired: bool, ok: NDArray[np.bool_], x: F64, y: F64, 
     top = int(pr.argmax())
     if pr[top] < lp.own_side_max or top == side[k]:
         return None
-    cov = spread(xs, ys, ws) + np.eye(2) * ap.step_m**2 / 12  # + within a cell
-    return (u, k, fired, float(np.average(xs, weights=ws)),
-            float(np.average(ys, weights=ws)), cov, tm, pr)
+    mx, my, cov = as_fix(xs, ys, ws, ap.step_m)
+    return (u, k, fired, mx, my, cov, tm, pr)
