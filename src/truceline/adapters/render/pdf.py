@@ -6,6 +6,11 @@ and ``/ModDate``); both are replaced by the report's period end, written in the 
 bytes so that the cross-reference offsets stay valid. With that, the same report printed by
 the same Chromium gives the same bytes (a different Chromium version writes a different
 ``/Creator`` and lays text out its own way).
+
+The PDF is printed untagged (``--disable-pdf-tagging``): Chromium builds a tagged PDF's
+structure tree from the page's accessibility tree, which it builds asynchronously, and one
+print in CI came out with other bytes than the next print of the same page. The HTML report
+is the accessible form (headings, tables, the map's text alternative).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-extensions", "--no-pdf-header-footer", "--hide-scrollbars",
+    "--disable-pdf-tagging",
 )
 _DATES = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}[+\-Z][0-9']*\)")
 
