@@ -19,9 +19,15 @@ from pydantic import BaseModel
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
-from truceline.adapters.http.policy import observation_visible, own_submission, visible_findings
+from truceline.adapters.http.policy import (
+    declarer,
+    observation_visible,
+    own_submission,
+    visible_findings,
+)
 from truceline.adapters.http.redaction import redact_observation
 from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.findings import Finding
 from truceline.core.observations import is_text
 from truceline.core.taxonomy import Kind
 from truceline.errors import (
@@ -236,12 +242,10 @@ def get_observation(obs_id: str, who: Principal = Depends(principal),
         o = st.reader.observation(obs_id)
     except NotFoundError:
         raise missing from None
-    evidence: frozenset[str] = frozenset()
+    seen: list[Finding] = []
     if who.role in (Role.PARTY, Role.GUARANTOR) and not own_submission(who, o.source_id):
-        ctx = st.context()
-        seen = visible_findings(who, st.findings(), ctx.agreement, st.published())
-        evidence = frozenset(e for f in seen for e in f.evidence)
-    if not observation_visible(who, o.source_id, o.id, evidence):
+        seen = visible_findings(who, st.findings(), st.context().agreement, st.published())
+    if not observation_visible(who, o.source_id, o.id, seen, declarer(o)):
         raise missing
     rec = o.to_record()
     if who.role is Role.ANALYST or own_submission(who, o.source_id):
