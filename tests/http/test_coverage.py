@@ -182,10 +182,11 @@ def summaries(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
         yield c, {k: {"Authorization": f"Bearer {t}"} for k, t in tokens.items()}
 
 
-def test_findings_carry_coverage_for_every_role(
+def test_findings_carry_coverage_inside_the_mission(
         summaries: tuple[TestClient, dict[str, dict[str, str]]]) -> None:
-    """Summary findings of spatial provisions carry the observed share of the party's side,
-    and the findings routes serve it to outsiders too (a share, not a position)."""
+    """Summary findings of spatial provisions carry the observed share of the party's side;
+    outside the mission only once final (the window has ended: test_coverage_growth.py),
+    since the share of an open window moves with every check."""
     c, keys = summaries
     analyst = c.get("/findings", headers=keys["analyst"]).json()["findings"]
     pull = {f["party"]: f for f in analyst if f["provision_id"] == "M25-pullback"}
@@ -198,14 +199,14 @@ def test_findings_carry_coverage_for_every_role(
     target = pull["UA"]
     for who in ("party_UA", "public"):
         listed = c.get("/findings", headers=keys[who]).json()["findings"]
-        assert next(f for f in listed if f["id"] == target["id"])["coverage"] == \
-            target["coverage"]
+        mine = next(f for f in listed if f["id"] == target["id"])
+        assert mine["coverage"] is None and "not covered" in mine["explanation"]
         one = c.get(f"/findings/{target['id']}", headers=keys[who]).json()
-        assert one["coverage"] == target["coverage"]
+        assert one["coverage"] is None and one["verdict"] == target["verdict"]
         assert not any(m["source_id"] in json.dumps(listed) for m in MISSION)
     ogc = c.get("/ogc/collections/findings/items", headers=keys["public"]).json()
     props = [f["properties"] for f in ogc["features"]]
-    assert any(p.get("coverage") == target["coverage"] for p in props)
+    assert any(p["id"] == target["id"] and p.get("coverage") is None for p in props)
 
 
 def test_openapi_documents_the_route(covered: TestClient) -> None:

@@ -22,6 +22,7 @@ import hmac
 import math
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from truceline.core.findings import Finding
@@ -85,14 +86,56 @@ WITHHELD = "(the monitors' description withheld)"
 QUOTING = frozenset({"freedom_of_movement"})
 
 
+def share_final(rec: dict[str, Any]) -> bool:
+    """Whether a finding's ``coverage`` is final: its provision's window has ended and the
+    share runs to its end. Until then each check moves the share's end to the latest
+    evidence, and two readings a few hours apart give the observed share of the party's side
+    over those hours (the cumulative shares differenced), hour by hour: what ``/coverage``
+    refuses outside the mission. The verdict stays (it says whether the share reached
+    ``min_coverage``, not how it grows); the shares of ended periods are ``/coverage``'s."""
+    end = rec.get("window_end")
+    return end is not None and rec.get("time") is not None and (
+        _instant(str(rec["time"])) == _instant(str(end)))
+
+
+def _instant(text: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return text
+
+
+#: A summary's share in its explanation (core.verdicts.Builder.coverage_of and summaries).
+_SHARE_IN_TEXT = (
+    (re.compile(r"observed \d+ % of (\S+) side \((.*?), within (\S+ km of the line), "
+                r"[^()]+\), below (min_coverage \d+ %)"),
+     r"observed \1 side below \4 (\2, within \3)"),
+    (re.compile(r"(\S+) side observed \(\d+ %\)"), r"\1 side observed"),
+)
+SHARE_WITHHELD = ("(the observed share is given outside the mission once the provision's "
+                  "window has ended; the share of each ended reporting period: GET /coverage)")
+
+
+def withhold_share(rec: dict[str, Any]) -> dict[str, Any]:
+    """A finding whose share is not final (:func:`share_final`) without it, in its
+    ``coverage`` and in its explanation."""
+    if rec.get("coverage") is None or share_final(rec):
+        return rec
+    text = str(rec.get("explanation", ""))
+    for pattern, words in _SHARE_IN_TEXT:
+        text = pattern.sub(words, text)
+    return {**rec, "coverage": None, "explanation": f"{text} {SHARE_WITHHELD}"}
+
+
 def redact_finding(rec: dict[str, Any], grid: float,
                    free_text: Iterable[str] = ()) -> dict[str, Any]:
-    """A finding for outsiders: coarsened, the outsiders' details only, and every one of
-    ``free_text`` (the descriptions of its evidence, which an outsider never reads on the
-    observation itself) cut out of the explanation."""
-    out = dict(rec)
+    """A finding for outsiders: coarsened, the outsiders' details only, a share of coverage
+    only once final (:func:`withhold_share`), and every one of ``free_text`` (the
+    descriptions of its evidence, which an outsider never reads on the observation itself)
+    cut out of the explanation."""
+    out = dict(withhold_share(rec))
     _point(out, "lon", "lat", grid)
-    text = str(rec.get("explanation", ""))
+    text = str(out.get("explanation", ""))
     for t in sorted({t for t in free_text if t}, key=len, reverse=True):
         text = text.replace(t, WITHHELD)
     out["explanation"] = coarsen_text(text, grid)
