@@ -110,6 +110,13 @@ def _check_submitter(who: Principal, records: list[Any], prefix: str) -> None:
         if who.role is not Role.ANALYST and rec.get("source_id") not in (None, who.bound):
             raise ForbiddenError(f"this key submits only for source {who.bound!r}",
                                  field=f"{where}.source_id" if where else "source_id")
+        oid = rec.get("id")
+        if who.role is Role.PARTY and isinstance(oid, str) and not oid.startswith(
+                f"{who.bound}:"):
+            # Ids are shared by every source: a conflict on another's would tell the
+            # party that it exists. In its own namespace a refused id is its own record.
+            raise ValidationError(f"a party's observation ids begin with '{who.bound}:'",
+                                  field=f"{where}.id" if where else "id")
 
 
 def _submit(st: AppState, records: list[dict[str, Any]], on_invalid: str, prefix: str
