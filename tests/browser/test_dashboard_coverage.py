@@ -7,9 +7,7 @@ saying so, rather than the refusal; the mission sees the day itself.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx

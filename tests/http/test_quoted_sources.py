@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 
 from tests.http.conftest import World, ingest_and_check
 from tests.http.test_status_api import HYPOTHETICAL
-from truceline.adapters.http.state import PUBLISHED_KEY
 from truceline.adapters.http.redaction import quotes
+from truceline.adapters.http.state import PUBLISHED_KEY
 from truceline.adapters.store import open_store
 from truceline.core.findings import Finding, Verdict
 
