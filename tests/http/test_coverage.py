@@ -276,6 +276,7 @@ def test_outsiders_get_whole_ended_periods_only(filling: TestClient, world: Worl
     body = r.json()
     assert body["code"] == "forbidden" and body["field"] == field, body
     assert "reporting period" in body["message"]
+    assert "2025-03-29T08:00" not in r.text  # when the last post's hours end: the mission's
     assert _get(filling, world, "analyst", query).status_code == 200
 
 
@@ -284,11 +285,13 @@ def test_an_outsiders_default_is_the_last_ended_period(filling: TestClient, worl
                                                        role: str) -> None:
     body = _get(filling, world, role, "").json()
     assert (body["start"], body["end"]) == ("2025-03-27T17:30:00Z", "2025-03-28T17:30:00Z")
-    assert body["as_of"] == "2025-03-29T08:00:00Z"
+    # not when the last post's hours end (a committed field): the end of the last period
+    assert body["as_of"] == "2025-03-28T17:30:00Z"
     assert body == _get(filling, world, role).json()  # the same as day=DAY
     two = _get(filling, world, role, "?start=2025-03-26T17:30:00Z&end=2025-03-28T19:30:00%2B02:00")
     assert two.status_code == 200 and two.json()["end"] == body["end"]
     mission = _get(filling, world, "analyst", "").json()  # the mission: the last 24 h
+    assert mission["as_of"] == "2025-03-29T08:00:00Z"
     assert (mission["start"], mission["end"]) == ("2025-03-28T08:00:00Z", "2025-03-29T08:00:00Z")
 
 
