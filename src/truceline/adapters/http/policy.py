@@ -5,7 +5,8 @@ One place decides, so every endpoint (JSON and OGC) applies the same rules:
 ========== =========================================================================
 analyst    everything, exact
 party      findings about its own party, and published ones; its own submissions;
-           the evidence of findings it may see (redacted); its own disputes
+           the evidence of findings it may see (redacted; a party's declaration only
+           through a finding about that party: :func:`observation_visible`); its own disputes
 guarantor  findings on provisions it guarantees, and published ones; their evidence
            (redacted); disputes about findings on provisions it guarantees (those of
            other published findings as the public sees them)
