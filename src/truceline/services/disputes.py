@@ -82,14 +82,15 @@ def file_dispute(
         )
     _text(text, "text")
     _stored(store, evidence, "evidence")
+    for d in store.disputes(party):  # by content: one filed before the ids were keyed
+        if (d.get("finding_id"), d.get("text"), list(d.get("evidence") or [])) == (
+                finding.id, text, list(evidence)):
+            return d, False
     key = json.dumps([finding.id, party, text, list(evidence)], separators=(",", ":"))
     # Keyed: the id is in clear in the log and shown to whoever sees the finding, the text
     # only to the dispute's readers; an unkeyed hash would confirm a guess of the text.
     did = "d-" + hmac.new(pseudonym_secret(store), b"dispute\x00" + key.encode(),
                           hashlib.sha256).hexdigest()[:20]
-    for d in store.disputes(party):
-        if d["id"] == did:
-            return d, False
     rec = {
         "id": did,
         "finding_id": finding.id,
