@@ -47,7 +47,7 @@ def _file(c: TestClient, world: World, text: str = "our guns were withdrawn") ->
 
 def _ru_observation(i: int) -> dict[str, Any]:
     """An observation by party RU's own source, signed with its registered key."""
-    obs = parse_observation(new_fire(500 + i, source="RU"))
+    obs = parse_observation({**new_fire(500 + i, source="RU"), "id": f"RU:fire-{i}"})
     return sign_observation(obs, Signer("RU", RU_SEED)).to_record()
 
 

@@ -160,8 +160,7 @@ def _whole_periods(mc: MissionCoverage, start: datetime | None, end: datetime | 
     if end > last or start >= last:
         raise ForbiddenError(
             "outside the mission, coverage is given only for reporting periods that have "
-            f"ended in the record (it speaks until {utc_iso(as_of)}; the last period ended "
-            f"{utc_iso(last)})", field=field)
+            f"ended in the record (the last ended {utc_iso(last)})", field=field)
     if end <= start:
         raise ValidationError("must be after start", field="end")
     return start, end
@@ -223,8 +222,13 @@ def coverage_answer(mc: MissionCoverage, *, start: datetime | None = None,
     cov, (s, e) = mc.model, window
     summary = cov.summary(s, e, kinds, below=below)
     summary.pop("kinds", None)
+    as_of = cov.as_of
+    if whole_periods and as_of is not None:
+        # The latest time the records speak for is the latest end of a post's or patrol's
+        # hours (committed in the log): outside the mission, the last period that has ended.
+        as_of = _period_start(a, as_of)
     return {**head, "assessed": True, "reason": None, "line": cov.grid.line,
-            "as_of": utc_iso(cov.as_of) if cov.as_of else None, **summary,
+            "as_of": utc_iso(as_of) if as_of else None, **summary,
             "assets": _assets(mc, s, e)}
 
 

@@ -12,6 +12,7 @@ Nothing here reads a clock: the time comes in as a value.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from truceline.core import disputes as life
 from truceline.core.findings import Finding
 from truceline.core.record.canonical import entry_bytes
 from truceline.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from truceline.services.access import pseudonym_secret
 from truceline.services.check import withdrawn_entry
 from truceline.services.ports import Store
 
@@ -68,7 +70,8 @@ def file_dispute(
 ) -> tuple[dict[str, Any], bool]:
     """File ``party``'s dispute of ``finding``; returns its record and whether it is new.
 
-    Idempotent: the same party, finding, text and evidence give the same dispute id. A party
+    Idempotent: the same party, finding, text and evidence give the same dispute id (keyed
+    with the store's secret, so the id, public, does not confirm a guess of the text). A party
     disputes only findings about itself (ForbiddenError, field ``finding_id``).
     """
     if finding.party != party:
@@ -79,11 +82,15 @@ def file_dispute(
         )
     _text(text, "text")
     _stored(store, evidence, "evidence")
-    key = json.dumps([finding.id, party, text, list(evidence)], separators=(",", ":"))
-    did = "d-" + hashlib.sha256(key.encode()).hexdigest()[:20]
-    for d in store.disputes(party):
-        if d["id"] == did:
+    for d in store.disputes(party):  # by content: one filed before the ids were keyed
+        if (d.get("finding_id"), d.get("text"), list(d.get("evidence") or [])) == (
+                finding.id, text, list(evidence)):
             return d, False
+    key = json.dumps([finding.id, party, text, list(evidence)], separators=(",", ":"))
+    # Keyed: the id is in clear in the log and shown to whoever sees the finding, the text
+    # only to the dispute's readers; an unkeyed hash would confirm a guess of the text.
+    did = "d-" + hmac.new(pseudonym_secret(store), b"dispute\x00" + key.encode(),
+                          hashlib.sha256).hexdigest()[:20]
     rec = {
         "id": did,
         "finding_id": finding.id,

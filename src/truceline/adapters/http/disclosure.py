@@ -11,7 +11,9 @@ dispute        every field of a dispute, and of the status changes about it, to 
                read the dispute (its party; the guarantors of its finding's provision)
 finding        a finding a principal may see (published, or its own party's, or guaranteed):
                every field but the exact ones (``lon``, ``lat``, ``explanation``, ``details``),
-               which the API coarsens for everyone outside the mission
+               which the API coarsens for everyone outside the mission, and a share of
+               coverage not yet final (``redaction.share_final``: the log keeps every
+               check's, whose differences would give the share hour by hour)
 publication    a published finding's id and the time it was published, to everyone
 notification   every field of a guarantee notification to whoever may see it (its recipients,
                as ``/notifications``); an acknowledgement to the guarantor that made it
@@ -35,6 +37,7 @@ from truceline.adapters.http.policy import (
     own_submission,
     visible_findings,
 )
+from truceline.adapters.http.redaction import share_final
 from truceline.core.agreements import Agreement
 from truceline.services.context import context_for_doc
 from truceline.services.openings import MayOpen
@@ -69,8 +72,10 @@ def openable(
         ok = who.role in (Role.PARTY, Role.GUARANTOR) and dispute_visible(who, body, guaranteed())
         return None if ok else _NOTHING
     if entry_type == "finding":
-        seen = body.get("id") in visible_ids()
-        return frozenset(body) - EXACT_FINDING_FIELDS if seen else _NOTHING
+        if body.get("id") not in visible_ids():
+            return _NOTHING
+        growing = frozenset() if share_final(body) else frozenset({"coverage"})
+        return frozenset(body) - EXACT_FINDING_FIELDS - growing
     if entry_type == "notification":
         return None if notification_visible(who, body) else _NOTHING
     if entry_type == "acknowledgement":

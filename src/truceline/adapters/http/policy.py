@@ -5,7 +5,8 @@ One place decides, so every endpoint (JSON and OGC) applies the same rules:
 ========== =========================================================================
 analyst    everything, exact
 party      findings about its own party, and published ones; its own submissions;
-           the evidence of findings it may see (redacted); its own disputes
+           the evidence of findings it may see (redacted; a party's declaration only
+           through a finding about that party: :func:`observation_visible`); its own disputes
 guarantor  findings on provisions it guarantees, and published ones; their evidence
            (redacted); disputes about findings on provisions it guarantees (those of
            other published findings as the public sees them)
@@ -38,6 +39,8 @@ from typing import Any
 from truceline.adapters.http.auth import Principal, Role
 from truceline.core.agreements import Agreement
 from truceline.core.findings import Finding
+from truceline.core.observations import Observation
+from truceline.core.taxonomy import Kind
 
 
 def sees_exact(who: Principal) -> bool:
@@ -77,11 +80,25 @@ def own_submission(who: Principal, source_id: str) -> bool:
 
 
 def observation_visible(who: Principal, source_id: str, obs_id: str,
-                        evidence: frozenset[str]) -> bool:
-    """``evidence``: observation ids cited by findings this principal may see."""
+                        seen: Iterable[Finding] = (), declarer: str | None = None) -> bool:
+    """Its source and analysts see an observation; a party or a guarantor the evidence of the
+    findings it may see (``seen``), but a declaration (``declarer``: the party whose
+    declaration it is) only through a finding about that party.
+
+    A declaration is a party's statement of its own holdings. Another party's "declaration
+    not provided" finding cites it only to show that the round took place, which its
+    explanation says; through it the late party would read the figures the other declared
+    (and may have withheld from it, as the United States did from Russia in 2023).
+    """
     if who.role is Role.ANALYST or own_submission(who, source_id):
         return True
-    return who.role in (Role.PARTY, Role.GUARANTOR) and obs_id in evidence
+    return who.role in (Role.PARTY, Role.GUARANTOR) and any(
+        obs_id in f.evidence and declarer in (None, f.party) for f in seen)
+
+
+def declarer(o: Observation) -> str | None:
+    """The party whose declaration ``o`` is (None: not a declaration)."""
+    return o.party if o.kind is Kind.DECLARATION else None
 
 
 def dispute_visible(who: Principal, dispute: dict[str, Any], guaranteed: frozenset[str]) -> bool:

@@ -21,11 +21,14 @@ import hashlib
 import hmac
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from truceline.core.findings import Finding
+from truceline.core.observations import Observation
 from truceline.core.reporting import DailyReport
+from truceline.core.rules.status import source_words
 from truceline.core.wording import place_words
 
 DEFAULT_GRID_DEG = 0.05
@@ -85,19 +88,98 @@ WITHHELD = "(the monitors' description withheld)"
 QUOTING = frozenset({"freedom_of_movement"})
 
 
-def redact_finding(rec: dict[str, Any], grid: float,
-                   free_text: Iterable[str] = ()) -> dict[str, Any]:
-    """A finding for outsiders: coarsened, the outsiders' details only, and every one of
-    ``free_text`` (the descriptions of its evidence, which an outsider never reads on the
-    observation itself) cut out of the explanation."""
-    out = dict(rec)
-    _point(out, "lon", "lat", grid)
+def share_final(rec: dict[str, Any]) -> bool:
+    """Whether a finding's ``coverage`` is final: its provision's window has ended and the
+    share runs to its end. Until then each check moves the share's end to the latest
+    evidence, and two readings a few hours apart give the observed share of the party's side
+    over those hours (the cumulative shares differenced), hour by hour: what ``/coverage``
+    refuses outside the mission. The verdict stays (it says whether the share reached
+    ``min_coverage``, not how it grows); the shares of ended periods are ``/coverage``'s."""
+    end = rec.get("window_end")
+    return end is not None and rec.get("time") is not None and (
+        _instant(str(rec["time"])) == _instant(str(end)))
+
+
+def _instant(text: str) -> datetime | str:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return text
+
+
+#: A summary's share in its explanation (core.verdicts.Builder.coverage_of and summaries).
+_SHARE_IN_TEXT = (
+    (re.compile(r"observed \d+ % of (\S+) side \((.*?), within (\S+ km of the line), "
+                r"[^()]+\), below (min_coverage \d+ %)"),
+     r"observed \1 side below \4 (\2, within \3)"),
+    (re.compile(r"(\S+) side observed \(\d+ %\)"), r"\1 side observed"),
+)
+SHARE_WITHHELD = ("(the observed share is given outside the mission once the provision's "
+                  "window has ended; the share of each ended reporting period: GET /coverage)")
+
+
+def withhold_share(rec: dict[str, Any]) -> dict[str, Any]:
+    """A finding whose share is not final (:func:`share_final`) without it, in its
+    ``coverage`` and in its explanation."""
+    if rec.get("coverage") is None or share_final(rec):
+        return rec
     text = str(rec.get("explanation", ""))
+    for pattern, words in _SHARE_IN_TEXT:
+        text = pattern.sub(words, text)
+    return {**rec, "coverage": None, "explanation": f"{text} {SHARE_WITHHELD}"}
+
+
+#: Findings whose explanation cites their evidence's source (core.rules.status).
+CITING = frozenset({"non_accession", "neutrality"})
+#: A suspension notified by an observation (core.suspensions.from_observations) names it so.
+_NOTICE = re.compile(r"^(?P<text>.*) \(record (?P<id>.+) from (?P<source>.+)\)$", re.DOTALL)
+NOTICE_WITHHELD = "(the notice's text withheld)"
+
+
+def quotes(f: Finding, observation: Callable[[str], Observation | None],
+           secret: Callable[[], bytes]) -> dict[str, str]:
+    """What a finding quotes of records an outsider never reads on the record itself, and
+    what stands for it outside the mission: a status record's source id (its pseudonym) and
+    ``dataset_ref``; a suspension notice's text and source id. A monitor's report of a
+    party's status or of its notice would otherwise name the monitor to the party.
+    ``secret`` gives the pseudonyms' secret (asked only when a finding quotes a source)."""
+    out: dict[str, str] = {}
+    if f.rule_kind in CITING:
+        for oid in f.evidence:
+            o = observation(oid)
+            if o is not None:
+                said = f"source: {pseudonym(o.source_id, secret())}"
+                out[source_words(o)] = said + (f" ({o.dataset})" if o.dataset else "")
+    sus = f.details.get("suspension")
+    m = _NOTICE.match(str(sus.get("source", ""))) if isinstance(sus, dict) else None
+    if m is not None:
+        o = observation(m["id"])
+        known = o is not None and (o.description, o.source_id) == (m["text"], m["source"])
+        out[m.string] = (f"{NOTICE_WITHHELD} (record {m['id']} from "
+                         f"{pseudonym(m['source'], secret())})" if known else NOTICE_WITHHELD)
+    return out
+
+
+def redact_finding(rec: dict[str, Any], grid: float, free_text: Iterable[str] = (),
+                   quoted: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A finding for outsiders: coarsened, the outsiders' details only, a share of coverage
+    only once final (:func:`withhold_share`), and every one of ``free_text`` (the
+    descriptions of its evidence, which an outsider never reads on the observation itself)
+    cut out of the explanation; ``quoted`` (:func:`quotes`) rewritten there and in its
+    suspension's source."""
+    out = dict(withhold_share(rec))
+    _point(out, "lon", "lat", grid)
+    text = str(out.get("explanation", ""))
     for t in sorted({t for t in free_text if t}, key=len, reverse=True):
         text = text.replace(t, WITHHELD)
+    for raw, said in sorted((quoted or {}).items(), key=lambda x: len(x[0]), reverse=True):
+        text = text.replace(raw, said)
     out["explanation"] = coarsen_text(text, grid)
     out["details"] = {k: v for k, v in (rec.get("details") or {}).items()
                       if k in _FINDING_DETAILS}
+    sus = out["details"].get("suspension")
+    if isinstance(sus, dict) and quoted and sus.get("source") in quoted:
+        out["details"]["suspension"] = {**sus, "source": quoted[sus["source"]]}
     return out
 
 
@@ -135,7 +217,9 @@ def withhold_coverage(r: DailyReport) -> DailyReport:
     return dataclasses.replace(r, coverage=cov, uncovered=[])
 
 
-def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> DailyReport:
+def redact_report(r: DailyReport, findings: list[Finding], grid: float,
+                  quoted: Callable[[Finding], Mapping[str, str]] = lambda f: {}
+                  ) -> DailyReport:
     """A report for outsiders: only ``findings`` (already filtered), every location coarsened,
     no error ellipses (their centres are exact), no free-text restriction descriptions, and
     no overdue-acknowledgement lines (they count notifications about findings the reader may
@@ -168,7 +252,7 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float) -> Daily
     said = {x["id"]: x.get("description") or "" for x in r.restrictions}
     fs = [Finding.from_record(redact_finding(
         f.to_record(), grid, [said.get(e, "") for e in f.evidence] if f.rule_kind in QUOTING
-        else ())) for f in findings]
+        else (), quoted(f))) for f in findings]
     aggregates = [{**a, "ref": ""} for a in r.aggregates]  # as an observation's dataset_ref
     return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
                                civilian_harm=harm, cameras_down=cameras, awaiting=[],

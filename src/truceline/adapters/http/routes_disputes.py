@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import (
+    declarer,
     dispute_visible,
     guaranteed_ids,
     observation_visible,
@@ -30,6 +31,7 @@ from truceline.adapters.http.routes_findings import finding_for
 from truceline.adapters.http.routes_observations import _check_submitter, _submit
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core import disputes as life
+from truceline.core.observations import Observation
 from truceline.errors import NotFoundError, ValidationError
 from truceline.services import disputes as svc
 
@@ -135,15 +137,13 @@ def _cited(st: AppState, who: Principal, ids: list[str], field: str) -> None:
     it sees); any other is refused as missing, so citing ids cannot probe which exist."""
     if not ids:
         return
-    ctx = st.context()
-    evidence = frozenset(e for f in visible_findings(who, st.findings(), ctx.agreement,
-                                                     st.published()) for e in f.evidence)
+    seen = visible_findings(who, st.findings(), st.context().agreement, st.published())
     for i, oid in enumerate(ids):
         try:
-            source = st.reader.observation(oid).source_id
+            o: Observation | None = st.reader.observation(oid)
         except NotFoundError:
-            source = None
-        if source is None or not observation_visible(who, source, oid, evidence):
+            o = None
+        if o is None or not observation_visible(who, o.source_id, oid, seen, declarer(o)):
             raise ValidationError("no such observation", field=f"{field}[{i}]")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,10 +27,16 @@ from truceline.adapters.http.policy import (
     sees_exact,
     visible_findings,
 )
-from truceline.adapters.http.redaction import QUOTING, redact_finding, redact_incident
+from truceline.adapters.http.redaction import (
+    QUOTING,
+    quotes,
+    redact_finding,
+    redact_incident,
+)
 from truceline.adapters.http.routes_guarantees import clock_of
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.core.findings import Finding, Verdict
+from truceline.core.observations import Observation
 from truceline.core.record.canonical import entry_bytes
 from truceline.errors import NotFoundError
 from truceline.services.check import run_check
@@ -60,8 +67,21 @@ def findings_for(st: AppState, who: Principal) -> list[Finding]:
     seen = visible_findings(who, st.findings(), ctx.agreement, st.published())
     if sees_exact(who):
         return seen
-    return [Finding.from_record(redact_finding(f.to_record(), st.grid, _free_text(st, f)))
+    quoted = quoted_by(st)
+    return [Finding.from_record(redact_finding(f.to_record(), st.grid, _free_text(st, f),
+                                               quoted(f)))
             for f in seen]
+
+
+def quoted_by(st: AppState) -> Callable[[Finding], dict[str, str]]:
+    """:func:`~truceline.adapters.http.redaction.quotes` over the store's observations."""
+    def observation(oid: str) -> Observation | None:
+        try:
+            return st.reader.observation(oid)
+        except NotFoundError:
+            return None
+
+    return lambda f: quotes(f, observation, lambda: st.secret)
 
 
 def _free_text(st: AppState, f: Finding) -> list[str]:

@@ -19,9 +19,15 @@ from pydantic import BaseModel
 
 from truceline.adapters.http.auth import Principal, Role, require
 from truceline.adapters.http.envelope import error_responses
-from truceline.adapters.http.policy import observation_visible, own_submission, visible_findings
+from truceline.adapters.http.policy import (
+    declarer,
+    observation_visible,
+    own_submission,
+    visible_findings,
+)
 from truceline.adapters.http.redaction import redact_observation
 from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.findings import Finding
 from truceline.core.observations import is_text
 from truceline.core.taxonomy import Kind
 from truceline.errors import (
@@ -104,6 +110,13 @@ def _check_submitter(who: Principal, records: list[Any], prefix: str) -> None:
         if who.role is not Role.ANALYST and rec.get("source_id") not in (None, who.bound):
             raise ForbiddenError(f"this key submits only for source {who.bound!r}",
                                  field=f"{where}.source_id" if where else "source_id")
+        oid = rec.get("id")
+        if who.role is Role.PARTY and isinstance(oid, str) and not oid.startswith(
+                f"{who.bound}:"):
+            # Ids are shared by every source: a conflict on another's would tell the
+            # party that it exists. In its own namespace a refused id is its own record.
+            raise ValidationError(f"a party's observation ids begin with '{who.bound}:'",
+                                  field=f"{where}.id" if where else "id")
 
 
 def _submit(st: AppState, records: list[dict[str, Any]], on_invalid: str, prefix: str
@@ -236,12 +249,10 @@ def get_observation(obs_id: str, who: Principal = Depends(principal),
         o = st.reader.observation(obs_id)
     except NotFoundError:
         raise missing from None
-    evidence: frozenset[str] = frozenset()
+    seen: list[Finding] = []
     if who.role in (Role.PARTY, Role.GUARANTOR) and not own_submission(who, o.source_id):
-        ctx = st.context()
-        seen = visible_findings(who, st.findings(), ctx.agreement, st.published())
-        evidence = frozenset(e for f in seen for e in f.evidence)
-    if not observation_visible(who, o.source_id, o.id, evidence):
+        seen = visible_findings(who, st.findings(), st.context().agreement, st.published())
+    if not observation_visible(who, o.source_id, o.id, seen, declarer(o)):
         raise missing
     rec = o.to_record()
     if who.role is Role.ANALYST or own_submission(who, o.source_id):

@@ -23,6 +23,7 @@ from truceline.adapters.http.auth import Principal
 from truceline.adapters.http.envelope import error_responses
 from truceline.adapters.http.policy import sees_exact, visible_findings
 from truceline.adapters.http.redaction import redact_report, withhold_coverage
+from truceline.adapters.http.routes_findings import quoted_by
 from truceline.adapters.http.state import AppState, app_state, principal
 from truceline.adapters.render.report import render_report
 from truceline.core.report_scope import narrow
@@ -69,7 +70,7 @@ def _render(st: AppState, who: Principal, day: date, fmt: str,
         # responsible for, which outside the mission only findings the reader sees may say.
         r = period_report(st.reader, kind, day, first)
         mine = visible_findings(who, r.findings, st.context().agreement, st.published())
-        r = redact_report(r, mine, st.grid)
+        r = redact_report(r, mine, st.grid, quoted_by(st))
         if "observed" in r.coverage and not period_ended(st.reader, r.period_end):
             r = withhold_coverage(r)
         if sector is not None or provision is not None or party is not None:

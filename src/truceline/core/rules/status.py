@@ -43,7 +43,8 @@ _ACT_WORDS = {
 }
 
 
-def _source(o: Observation) -> str:
+def source_words(o: Observation) -> str:
+    """How a finding cites a status record's source (the API rewrites it for outsiders)."""
     ref = ", ".join(x for x in (o.dataset, o.dataset_ref) if x)
     return f"source: {o.source_id}" + (f" ({ref})" if ref else "")
 
@@ -75,7 +76,7 @@ def check_status(
                 relevant += 1
                 b.add(Verdict.VIOLATION, party, (o.id,),
                       f"{party} agreed to a military base or stationing of {o.nationality} on "
-                      f"{day}, which neutrality excludes ({_source(o)})", **kw)
+                      f"{day}, which neutrality excludes ({source_words(o)})", **kw)
             continue
         if o.alliance is None:  # a status declaration as a whole (validation allows no other)
             relevant += 1
@@ -85,7 +86,7 @@ def check_status(
                   f"{party} declared its status on {day}: "
                   + ("neutral, in no military alliance and with no foreign bases"
                      if neutral else "not joining " + ", ".join(covered.values()))
-                  + f" ({_source(o)})", **kw)
+                  + f" ({source_words(o)})", **kw)
             continue
         key = alliance_key(o.alliance)
         kw["details"]["alliance"] = o.alliance
@@ -94,7 +95,7 @@ def check_status(
             if neutral and not rule.alliances and bears:
                 relevant += 1
                 b.add(Verdict.INSUFFICIENT_EVIDENCE, party, (o.id,),
-                      f"{party}: {act} about {o.alliance!r} on {day} ({_source(o)}): "
+                      f"{party}: {act} about {o.alliance!r} on {day} ({source_words(o)}): "
                       f"{o.alliance!r} is not a military alliance truceline knows (known: "
                       f"{', '.join(covered.values())}), so whether neutrality excludes it is "
                       "not known; list it in the provision's alliances if it does", **kw)
@@ -103,24 +104,24 @@ def check_status(
         if act in rule.breach_on:
             relevant += 1
             b.add(Verdict.VIOLATION, party, (o.id,),
-                  f"{party} {_ACT_WORDS[act]} {name} on {day} ({_source(o)})", **kw)
+                  f"{party} {_ACT_WORDS[act]} {name} on {day} ({source_words(o)})", **kw)
         elif act is StatusAct.MEMBERSHIP_CHECK:
             relevant += 1
             kw["details"]["member"] = o.member
             if o.member:
                 b.add(Verdict.VIOLATION, party, (o.id,),
-                      f"{party} is a member of {name} as of {day} ({_source(o)})", **kw)
+                      f"{party} is a member of {name} as of {day} ({source_words(o)})", **kw)
             else:
                 shown[party][key] = o
                 b.add(Verdict.COMPLIANT, party, (o.id,),
-                      f"{party} is not a member of {name} as of {day} ({_source(o)})", **kw)
+                      f"{party} is not a member of {name} as of {day} ({source_words(o)})", **kw)
         elif act in _SHOWS_STATUS:
             relevant += 1
             shown[party][key] = o
             what = ("declared it is not joining" if act is StatusAct.STATUS_DECLARATION
                     else "withdrew its application to")
             b.add(Verdict.COMPLIANT, party, (o.id,), f"{party} {what} {name} on {day} "
-                  f"({_source(o)})", **kw)
+                  f"({source_words(o)})", **kw)
     _summaries(b, rule, covered, need, shown)
     return relevant
 
@@ -149,7 +150,7 @@ def _summaries(b: Builder, rule: NonAccessionRule | NeutralityRule, covered: dic
             seen = sorted(shown[party].values(), key=lambda o: (o.time, o.id))
             last = seen[-1]
             basis = "; ".join(dict.fromkeys(
-                f"{o.status_act} {o.time.astimezone(b.a.tz).date()} ({_source(o)})"
+                f"{o.status_act} {o.time.astimezone(b.a.tz).date()} ({source_words(o)})"
                 for o in seen))
             b.add(Verdict.COMPLIANT, party, tuple(sorted({o.id for o in seen})),
                   f"no {acts} by {party} in the record for the window {window}, and its status "

@@ -195,12 +195,18 @@ function stretch(line, fromKm, toKm) {
 async function drawCoverage() {
   groups.coverage.clearLayers();
   groups.observers.clearLayers();
-  let c;
-  try { c = await get(`/coverage?day=${state.day}`); } catch (e) { $("coverage").textContent = `coverage: ${e.message}`; return; }
-  if (!c.assessed) { $("coverage").textContent = c.reason || "coverage not assessed"; }
+  let c, note = "";
+  try { c = await get(`/coverage?day=${state.day}`); } catch (e) {
+    // Outside the mission a period's coverage comes once it has ended in the record (finer
+    // or still-filling windows would trace the patrols): until then, the last that has.
+    if (e.status !== 403 || e.field !== "day") { $("coverage").textContent = `coverage: ${e.message}`; return; }
+    try { c = await get("/coverage"); } catch (e2) { $("coverage").textContent = `coverage: ${e2.message}`; return; }
+    note = ` (the last reporting period that has ended, to ${c.end}; ${state.day}'s once it has ended)`;
+  }
+  if (!c.assessed) { $("coverage").textContent = (c.reason || "coverage not assessed") + note; }
   else {
     const parts = Object.entries(c.parties).map(([p, s]) => `${p} side ${(100 * s).toFixed(0)} %`).join(", ");
-    $("coverage").textContent = `Observed: line ${(100 * c.line_share).toFixed(0)} %; ${parts}; ${c.gaps.length} gaps below ${(100 * c.below).toFixed(0)} %.`;
+    $("coverage").textContent = `Observed${note}: line ${(100 * c.line_share).toFixed(0)} %; ${parts}; ${c.gaps.length} gaps below ${(100 * c.below).toFixed(0)} %.`;
     const line = state.layers.lines.find((l) => l.properties.id === c.line);
     for (const g of line ? c.gaps : []) {
       for (const seg of stretch(line, g.from_km, g.to_km)) {
