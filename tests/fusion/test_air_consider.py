@@ -12,8 +12,8 @@ import numpy as np
 
 from tests.fusion.synth import Reports, arrival_report, offset
 from truceline.core.fusion import locate_kernels as lk
+from truceline.core.fusion.arrival_groups import arrival_fit_params
 from truceline.core.fusion.batch import GroupingParams, candidates
-from truceline.core.fusion.grouping import arrival_fit_params
 from truceline.core.fusion.locate import locate
 
 

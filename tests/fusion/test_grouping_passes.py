@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from truceline.core.fusion import kernels
+from truceline.core.fusion.arrival_groups import rank
 from truceline.core.fusion.graph import near_pairs, split_queries
-from truceline.core.fusion.grouping import _rank
 
 
 def _linkage_by_passes(D: np.ndarray) -> np.ndarray:
@@ -98,7 +98,7 @@ def test_rank_is_numpys_inverse():
     for n, size in ((0, 1), (1, 1), (200, 30), (500, 5_000)):
         x = rng.integers(0, size, n)
         want = np.unique(x, return_inverse=True)[1]
-        got = _rank(x, size)
+        got = rank(x, size)
         assert got.dtype == np.int64 and np.array_equal(got, want)
 
 

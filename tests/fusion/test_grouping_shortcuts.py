@@ -9,6 +9,7 @@ from scipy.spatial import cKDTree
 
 from tests.fusion.synth import Reports, arrival_report, offset
 from truceline.core.fusion import kernels
+from truceline.core.fusion.arrival_groups import arrival_fit_params, max_at, split_mixed
 from truceline.core.fusion.batch import ROLE_ANY, GroupingParams, candidates
 from truceline.core.fusion.graph import _Units, near_pairs
 from truceline.core.fusion.grouping import (
@@ -16,9 +17,6 @@ from truceline.core.fusion.grouping import (
     _arrival_units,
     _cluster,
     _distinct,
-    _max_at,
-    _split_mixed,
-    arrival_fit_params,
 )
 from truceline.core.fusion.locate import LocateParams, locate, measurement_rows
 
@@ -47,7 +45,7 @@ def test_near_pairs_are_the_kd_trees_pairs_within_each_group():
 
 
 def test_max_at_and_distinct_give_numpys_bits():
-    """``_max_at`` as ``np.maximum.at`` (NaN wins, ties take the new value: signed zeros
+    """``max_at`` as ``np.maximum.at`` (NaN wins, ties take the new value: signed zeros
     show it) and ``_distinct`` as ``np.unique``, empty inputs included."""
     rng = np.random.default_rng(3)
     for _ in range(200):
@@ -58,7 +56,7 @@ def test_max_at_and_distinct_give_numpys_bits():
         want = init.copy()
         with np.errstate(invalid="ignore"):
             np.maximum.at(want, at, v)
-        assert _max_at(init.copy(), at, v).tobytes() == want.tobytes()
+        assert max_at(init.copy(), at, v).tobytes() == want.tobytes()
         keys = rng.integers(-5, 20, n)
         assert np.array_equal(_distinct(keys), np.unique(keys))
 
@@ -106,7 +104,7 @@ def test_arrival_groups_the_split_left_whole_keep_its_fit_which_a_second_fit_rep
     rows = np.arange(len(b))
     lab, units, fixed = _arrival_units(b, cd, p, rows)
     au_lab = _cluster(_bare_arrivals(b, p), 1, p)[0]
-    new, fitted = _split_mixed(b.take(rows, numbers_only=True), cd.take(rows), p, au_lab)
+    new, fitted = split_mixed(b.take(rows, numbers_only=True), cd.take(rows), p, au_lab)
     assert np.array_equal(new, lab) and fitted is not None and len(fitted[0]) == 6
     assert len(set(lab[-5:].tolist())) == 2  # the launch and the burst, apart
     G = int(lab.max()) + 1

@@ -102,10 +102,45 @@ def test_complete_linkage_cuts_as_scipy_does():
             W = D.copy()
             np.fill_diagonal(W, np.inf)
             lab = np.arange(S)
-            kernels._complete_linkage(W, S, lab, np.empty(S), np.empty(S, np.int64))
+            kernels._complete_linkage(W, S, lab, np.empty(S), np.empty(S, np.int64),
+                                      np.empty(S, np.int64))
             assert adjusted_rand_score(want, lab) == 1.0
             for g in np.unique(lab):  # every pair in a group within the cut
                 assert D[np.ix_(lab == g, lab == g)].max() <= 1.0
+
+
+def _linkage_by_rule(D: np.ndarray) -> np.ndarray:
+    """Complete linkage as ``_complete_linkage`` states it, written out on the whole
+    matrix: the closest pair of live rows merges (the first row, then the first column, on
+    ties), the merged row the farther of the two; a point's label is its row's survivor."""
+    D = D.copy()
+    S = len(D)
+    lab = np.arange(S)
+    while True:
+        a = int(np.argmin(D.min(axis=1)))  # argmin: the first on ties
+        b = int(np.argmin(D[a]))
+        if not D[a, b] <= 1.0:
+            return lab
+        D[a] = D[:, a] = np.maximum(D[a], D[b])
+        D[a, a] = np.inf
+        D[b] = D[:, b] = np.inf
+        lab[lab == b] = a
+
+
+def test_complete_linkage_takes_the_first_pair_on_ties_as_its_rule_says():
+    """Distances on a coarse grid (many ties) and missing edges (``inf``): the same labels,
+    element by element, as the rule applied to the whole matrix (the live rows it scans and
+    the representatives it follows at the end change nothing)."""
+    rng = np.random.default_rng(11)
+    for S in (2, 3, 8, 30, 90):
+        for _ in range(20):
+            D = rng.choice([0.25, 0.5, 0.75, 1.0, 1.25, np.inf], (S, S))
+            D = np.minimum(D, D.T)
+            np.fill_diagonal(D, np.inf)
+            lab = np.arange(S)
+            kernels._complete_linkage(D.copy(), S, lab, np.empty(S), np.empty(S, np.int64),
+                                      np.empty(S, np.int64))
+            assert np.array_equal(lab, _linkage_by_rule(D))
 
 
 def test_concurrent_callers_are_safe_under_numba_fallback_threading_layer():
