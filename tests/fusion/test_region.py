@@ -22,14 +22,15 @@ def _banded(r: synth.Reports, event: int, place: tuple[float, float], t: float,
                              band=(d - 1_000.0, d + 1_000.0), **kw)
 
 
-def _same_as_full_grid(sx: Any, sy: Any, arr: Any, c: Any, p: ArcParams) -> int:
+def _same_as_full_grid(sx: Any, sy: Any, arr: Any, c: Any, p: ArcParams,
+                       wind: tuple[float, float] = (0.0, 0.0)) -> int:
     """Assert ``arc_region`` gives the full numpy grid's fitting cells, in the grid's order;
     how many (0 where a cell lies on the edge: numpy's and numba's last bits may differ)."""
-    chi2, t0, gx, gy = _full_grid(sx, sy, arr, c, p)
+    chi2, t0, gx, gy = _full_grid(sx, sy, arr, c, p, wind)
     if (np.abs(chi2 - p.chi2_max) < 1e-7).any():
         return 0
     want = np.flatnonzero(chi2 <= p.chi2_max)
-    x, y, w, t = arc_region(sx, sy, arr, c, p)
+    x, y, w, t = arc_region(sx, sy, arr, c, p, wind)
     assert len(x) == len(want)
     np.testing.assert_allclose(x, gx[want], rtol=0, atol=1e-6)
     np.testing.assert_allclose(y, gy[want], rtol=0, atol=1e-6)
@@ -109,15 +110,18 @@ def test_two_arrivals_become_the_launch_of_the_burst_only_when_nothing_else_fits
         assert (not res.fixes.located[g] and res.role[g] == 2) or (rival and res.role[g] == 1)
 
 
-def _full_grid(sx, sy, arr, c, p):  # type: ignore[no-untyped-def]
+def _full_grid(sx, sy, arr, c, p, wind=(0.0, 0.0)):  # type: ignore[no-untyped-def]
     """The whole polar grid's chi-square and emission times, plainly in numpy: what the
-    pruned kernel must agree with wherever a cell can fit."""
+    pruned kernel must agree with wherever a cell can fit (a path's speed ``c + wind . u``,
+    ``u`` its direction from the cell to the sensor)."""
     cx, cy = float(sx.mean()), float(sy.mean())
     nt, nr = round(360.0 / p.step_deg), int(p.hearing_m // p.step_m)
     th = np.radians(np.arange(nt) * p.step_deg)[:, None]
     r = ((np.arange(nr) + 0.5) * p.step_m)[None, :]
     x, y = (cx + r * np.sin(th)).ravel(), (cy + r * np.cos(th)).ravel()
-    e = arr[None, :] - np.hypot(x[:, None] - sx[None, :], y[:, None] - sy[None, :]) / c
+    dx, dy = sx[None, :] - x[:, None], sy[None, :] - y[:, None]
+    d = np.hypot(dx, dy)
+    e = arr[None, :] - d / (c + (wind[0] * dx + wind[1] * dy) / np.maximum(d, 1.0))
     t0 = e.mean(axis=1)
     return (((e - t0[:, None]) / p.tdoa_sd_s) ** 2).sum(axis=1), t0, x, y
 
@@ -281,3 +285,54 @@ def test_a_pass_calibrated_before_its_arcs_and_pairs_calibrates_the_same():
     res = fuse_batch(b, synth.geometry(), p)
     np.testing.assert_array_equal(res.fixes.cov, whole.fixes.cov)
     np.testing.assert_array_equal(res.prob, whole.prob)
+
+
+def test_the_pruned_grid_keeps_every_cell_that_fits_in_a_wind():
+    """The block bound allows for the group's wind (each path's speed ``c + w.u``): with
+    winds up to 12 m/s, on arrays of 2-4 sensors and bangs out to beyond hearing, the region
+    is still the full grid's, point for point."""
+    rng = np.random.default_rng(11)
+    p = ArcParams()
+    points = 0
+    for _ in range(100):
+        m = int(rng.integers(2, 5))
+        ang, rad = rng.uniform(0, 2 * np.pi, m), rng.uniform(0, rng.uniform(200, 3_000), m)
+        sx, sy = rad * np.sin(ang), rad * np.cos(ang)
+        far, az = rng.uniform(0, 27_000), rng.uniform(0, 2 * np.pi)
+        px, py = sx.mean() + far * np.sin(az), sy.mean() + far * np.cos(az)
+        wind = (float(rng.uniform(-12, 12)), float(rng.uniform(-12, 12)))
+        c = rng.uniform(320, 350, m) if rng.random() < 0.5 else np.full(m, 331.0)
+        dx, dy = sx - px, sy - py
+        d = np.hypot(dx, dy)
+        arr = 4.0 + d / (c + (wind[0] * dx + wind[1] * dy) / d) + rng.normal(0, 0.02, m)
+        points += _same_as_full_grid(sx, sy, arr, c, p, wind)
+    assert points > 5_000
+
+
+def test_a_bang_along_the_array_in_a_wind_keeps_its_far_arm():
+    """Three sensors nearly in a line (1.5 and 3 km) hear a bang 12-18 km off along it, a
+    10 m/s wind blowing from the bang: the wind moves the arrival differences by ~0.1 s,
+    five of the region's sds. Read with the speed alone, the region loses the bang's arm
+    (every one of 20); with the group's wind (as :func:`rows_region` reads it), a cell lies
+    within 600 m of every bang. (Seen on the weeks at 6 m/s, with each sensor's own speed:
+    BENCHMARKS.md, session 25.)"""
+    rng = np.random.default_rng(5)
+    p = ArcParams()
+    kept = lost = 0
+    for _ in range(20):
+        axis = rng.uniform(0, 2 * np.pi)
+        sx = np.array([0.0, 1_500.0 * np.sin(axis), 3_000.0 * np.sin(axis + 0.2)])
+        sy = np.array([0.0, 1_500.0 * np.cos(axis), 3_000.0 * np.cos(axis + 0.2)])
+        far, off = rng.uniform(12_000, 18_000), rng.uniform(-0.1, 0.1)
+        px, py = -far * np.sin(axis + off), -far * np.cos(axis + off)
+        wind = (10.0 * np.sin(axis + off), 10.0 * np.cos(axis + off))  # from the bang
+        dx, dy = sx - px, sy - py
+        d = np.hypot(dx, dy)
+        arr = 4.0 + d / (331.0 + (wind[0] * dx + wind[1] * dy) / d) + rng.normal(0, 0.01, 3)
+        for w in (wind, (0.0, 0.0)):
+            x, y, _, _ = arc_region(sx, sy, arr, np.full(3, 331.0), p, w)
+            near = len(x) > 0 and bool(np.hypot(x - px, y - py).min() <= 600.0)
+            kept += near and w is wind
+            lost += not near and w is not wind
+    assert kept == 20
+    assert lost == 20

@@ -39,11 +39,11 @@ from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 from truceline.core.fusion.region import (
     ArcParams,
-    arc_region,
     as_fix,
     cell_sides,
     class_windows,
     fit_cells,
+    rows_region,
 )
 
 __all__ = ["array_origins", "place_array_origins"]
@@ -96,8 +96,7 @@ def place_array_origins(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[n
     done: list[int] = []
     for g in todo.tolist():
         rows, k = order[starts[g]:starts[g + 1]], int(partner[g])
-        x, y, wt, t0 = arc_region(b.ox[rows], b.oy[rows], b.arr[rows],
-                                  b.c[rows] * b.k[rows], ap)
+        x, y, wt, t0 = rows_region(b, rows, ap)
         d = np.hypot(x - fixes.x[k], y - fixes.y[k])
         s = 2.5 * float(np.sqrt(np.trace(fixes.cov[k])))
         own = 2.5 * float(np.sqrt(np.trace(fixes.cov[g]))) + ap.step_m

@@ -15,14 +15,26 @@ session 22, helper hD. The stated covariance is widened, ``C + β d dᵀ`` one p
 95 % region's edge in ``(1/r, angle)`` mapped back to the ground; the near side, shorter, is
 then over-covered. In the array's near field (the fix within the sensors' spread of their
 centre) the curvature is no small term and nothing changes.
+
+The same noise can carry the inverse range past zero: a bang far out along the array's
+axis (its arrival differences nearly the sensors' spacing over ``c``) leaves the two
+hyperbolas' far crossing on their other sheets, emitted after it was heard, so only the
+crossing by the array is physical and the fit, with no residual there, states it to metres
+(on the conditions' weeks, misses of 5-12 km against ellipses of 60-600 m). The data then
+say ``1/r ~ N(û, σ_u)``, ``û`` near or below zero, on the ray opposite that lost crossing,
+and the physical part is ``1/r > 0``: :func:`far_mode` reads ``û`` and ``σ_u`` far out on
+the ray (where the arrivals are linear in ``1/r``) and places that mode at its mean
+``E[1/r | 1/r > 0]`` with the covariance the arrivals have there, for :func:`far_stretch` to
+reach its far side.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr
 
-__all__ = ["far_stretch"]
+__all__ = ["far_mode", "far_stretch"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -31,6 +43,39 @@ CHI2_95_2DOF = 5.991464547107979
 #: Points on the edge of the 95 % region in (inverse range, angle) that the stated ellipse
 #: is made to reach.
 _EDGE = 16
+
+
+def _to_polar(dx: F64, dy: F64) -> F64:
+    """The Jacobian of (inverse range, angle) by (east, north) at offsets ``dx, dy``."""
+    r = np.hypot(dx, dy)
+    return np.stack([np.stack([-dx / r**3, -dy / r**3], 1), np.stack([-dy / r**2, dx / r**2], 1)],
+                    1)
+
+
+def far_mode(C: F64, px: F64, py: F64, sx: F64, sy: F64, cx: F64, cy: F64
+             ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """The far mode of fixes whose far crossing was lost past ``1/r = 0``: ``C`` the
+    arrivals' covariance at a probe ``(px, py)`` far out from the sensors' centre ``(cx, cy)``
+    (where the arrivals are linear in the inverse range), ``(sx, sy)`` one Gauss-Newton step
+    from it, read in (inverse range, angle) as the data's ``û`` and angle. Returns the mode's
+    point at ``E[1/r | 1/r > 0]`` (``1/r ~ N(û, σ_u)``) on that ray, its covariance there
+    (``C`` carried through (inverse range, angle)), and whether the data allow it at all
+    (``û + 1.96 σ_u > 0``)."""
+    dx, dy = px - cx, py - cy
+    J = _to_polar(dx, dy)
+    S = J @ C @ np.swapaxes(J, 1, 2)
+    su = np.sqrt(np.maximum(S[:, 0, 0], 0.0))
+    step = np.einsum("kij,kj->ki", J, np.stack([sx - px, sy - py], 1))
+    u_hat, th = 1.0 / np.hypot(dx, dy) + step[:, 0], np.arctan2(dy, dx) + step[:, 1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = -u_hat / su
+        u = u_hat + su * np.exp(-0.5 * a * a) / np.sqrt(2 * np.pi) / ndtr(-a)
+        fx, fy = cx + np.cos(th) / u, cy + np.sin(th) / u
+        Ji = np.linalg.inv(np.where(np.isfinite(fx + fy)[:, None, None],
+                                    _to_polar(fx - cx, fy - cy), np.eye(2)))
+    ok = (u_hat + 1.96 * su > 0) & np.isfinite(u) & (u > 0) & np.isfinite(Ji).all(axis=(1, 2))
+    Cf = np.where(ok[:, None, None], Ji @ S @ np.swapaxes(Ji, 1, 2), np.nan)
+    return fx, fy, Cf, ok
 
 
 def far_stretch(
@@ -61,7 +106,7 @@ def far_stretch(
     f = np.flatnonzero(far)
     r, dx, dy, cx, cy = r[f], dx[f], dy[f], cx[f], cy[f]
     # the fix in (inverse range, angle) and its covariance there, linearised
-    J = np.stack([np.stack([-dx / r**3, -dy / r**3], 1), np.stack([-dy / r**2, dx / r**2], 1)], 1)
+    J = _to_polar(dx, dy)
     S = J @ out[f] @ np.swapaxes(J, 1, 2)
     lam, vec = np.linalg.eigh(S)
     half = vec * np.sqrt(k2 * np.maximum(lam, 0.0))[:, None, :]

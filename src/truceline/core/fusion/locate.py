@@ -36,7 +36,8 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion import locate_kernels as lk
 from truceline.core.fusion.batch import Candidates, FireBatch
-from truceline.core.fusion.far_range import far_stretch
+from truceline.core.fusion.crossings import Crossing, hyperbola_crossings, ray_crossings
+from truceline.core.fusion.far_range import far_mode, far_stretch
 from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
@@ -119,6 +120,9 @@ class LocateParams:
     two_roots: bool = True
     #: and its far side (the range Gaussian in its inverse: :mod:`.far_range`).
     far_range: bool = True
+    #: and, for three arrivals alone whose far crossing the noise carried past ``1/r = 0``
+    #: (emitted after it was heard), that far mode beside the crossing by the array.
+    far_mode: bool = True
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
@@ -358,7 +362,7 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
     """The covariance to state (:attr:`Fixes.stated`; NaN where none) of fixes that are
     exactly determined by a curve crossing another twice: exactly three arrival times and
     nothing else (two hyperbolas), or one bearing (with or without its band) and two arrival
-    times (a ray and a hyperbola, :func:`_ray_crossings`); and three arrivals beside bearings
+    times (a ray and a hyperbola, :func:`ray_crossings`); and three arrivals beside bearings
     (a bearing along the array's ray fits both crossings: docs/fusion.md, :mod:`.far_range`).
 
     No degree of freedom is left to tell the crossings apart: both fit with no residual. With
@@ -382,17 +386,21 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
     n_brg = np.bincount(rw.g, rw.typ == _BRG, minlength=G)
     n_band = np.bincount(rw.g, rw.typ == _BAND, minlength=G)
     fin = np.isfinite(x) & np.isfinite(y)
-    for sel, crossings in (((n_arr == 3) & ((n == 3) | (n_brg > 0)), _hyperbola_crossings),
-                           ((n_brg == 1) & (n_arr == 2) & (n == 3 + n_band), _ray_crossings)):
+    for sel, crossings in (((n_arr == 3) & ((n == 3) | (n_brg > 0)), hyperbola_crossings),
+                           ((n_brg == 1) & (n_arr == 2) & (n == 3 + n_band), ray_crossings)):
         tg = np.flatnonzero(sel & fin)
         if not len(tg):
             continue
         K = len(tg)
         sums = np.zeros((K, 2, 2))
         count = np.zeros(K)
-        for rx, ry, t0, use in crossings(rw, start[tg], n[tg]):
-            C, fx, fy, fits = _refit(b, rw, p, tg, rx, ry, t0)
-            if crossings is _hyperbola_crossings and p.far_range:  # one array's far side
+        cr = crossings(rw, start[tg], n[tg])
+        three = crossings is hyperbola_crossings and p.far_range
+        fitted = [(*_refit(b, rw, p, tg, rx, ry, t0), use) for rx, ry, t0, use in cr]
+        if three and p.far_mode:  # the far crossing lost past 1/r = 0: placed, not refitted
+            fitted.append(_lost(b, rw, p, tg, start, cr))
+        for C, fx, fy, fits, use in fitted:
+            if three:  # one array's far side
                 C = far_stretch(C, fx, fy, rw.ox, rw.oy, start[tg + 1] - 3, p.max_semi_major_m)
             d = np.stack([fx - x[tg], fy - y[tg]], axis=1)
             term = C + d[:, :, None] * d[:, None, :]
@@ -404,77 +412,37 @@ def _two_roots(b: FireBatch, rw: MeasurementRows, p: LocateParams, x: F64, y: F6
     return out
 
 
-_Crossing = tuple[F64, F64, F64, NDArray[np.bool_]]  # x, y, emission time, physical
+def _lost(b: FireBatch, rw: MeasurementRows, p: LocateParams, tg: I64, start: I64,
+          cr: list[Crossing]) -> tuple[F64, F64, F64, NDArray[np.bool_], NDArray[np.bool_]]:
+    """The far mode (:func:`.far_range.far_mode`) of the fixes on three arrivals alone whose
+    one crossing is physical and the other was emitted after it was heard (the far crossing
+    past ``1/r = 0``), as :func:`_two_roots` reads a refitted crossing: covariance, point,
+    and whether it counts (not elsewhere, nor where the lost crossing lies within the
+    sensors' spread or nearer than the kept one: the kept one is then the far mode)."""
+    (ax, ay, at, au), (bx, by, bt, bu) = cr
+    i1 = start[tg + 1] - 3
+    heard = np.minimum(np.minimum(rw.val[i1], rw.val[i1 + 1]), rw.val[i1 + 2])
+    mx, my = np.where(au, bx, ax), np.where(au, by, ay)
+    one = (np.diff(start)[tg] == 3) & (au ^ bu) & (np.where(au, bt, at) > heard + 1e-3)
+    at3 = i1[:, None] + np.arange(3)
+    cx, cy = rw.ox[at3].mean(axis=1), rw.oy[at3].mean(axis=1)
+    spread = np.hypot(rw.ox[at3] - cx[:, None], rw.oy[at3] - cy[:, None]).max(axis=1)
+    rm = np.hypot(mx - cx, my - cy)  # the lost crossing beyond the spread and the kept one
+    one &= np.isfinite(rm) & (rm > spread) & (np.hypot(np.where(au, ax, bx) - cx,
+                                                        np.where(au, ay, by) - cy) < rm)
+    r = np.where(one, np.hypot(mx - cx, my - cy), 1.0)
+    px = cx + np.where(one, cx - mx, 1.0) / r * p.max_semi_major_m  # far out on the ray
+    py = cy + np.where(one, cy - my, 0.0) / r * p.max_semi_major_m
+    C, sx, sy, _ = _refit(b, rw, p, tg, px, py, np.where(au, at, bt), move=False)
+    fx, fy, Cf, ok = far_mode(C, px, py, sx, sy, cx, cy)
+    return np.nan_to_num(Cf), fx, fy, one & ok, one & ok
 
 
-def _hyperbola_crossings(rw: MeasurementRows, i1: I64, n: I64) -> list[_Crossing]:
-    """Both crossings of the two hyperbolas of three arrival times (a group's last rows)."""
-    i1 = i1 + n - 3
-    i2, i3 = i1 + 1, i1 + 2
-    ce = (rw.c[i1] + rw.c[i2] + rw.c[i3]) / 3.0 * rw.k[i1]  # grid metres per second
-    s1x, s1y, a1 = rw.ox[i1], rw.oy[i1], rw.val[i1]
-    s = [(rw.ox[i] - s1x, rw.oy[i] - s1y, rw.val[i] - a1) for i in (i2, i3)]
-    # -2 s_i . p + 2 c^2 a_i t = c^2 a_i^2 - |s_i|^2  (offsets from sensor 1 and its arrival)
-    m00, m01, m10, m11 = -2 * s[0][0], -2 * s[0][1], -2 * s[1][0], -2 * s[1][1]
-    det = m00 * m11 - m01 * m10
-    ok = np.abs(det) > 1e-6
-    det = np.where(ok, det, 1.0)
-    u = [ce * ce * a * a - sx * sx - sy * sy for sx, sy, a in s]
-    w = [-2 * ce * ce * a for _, _, a in s]
-    Px, Py = (m11 * u[0] - m01 * u[1]) / det, (-m10 * u[0] + m00 * u[1]) / det
-    Qx, Qy = (m11 * w[0] - m01 * w[1]) / det, (-m10 * w[0] + m00 * w[1]) / det
-    qa, qb, qc = Qx * Qx + Qy * Qy - ce * ce, 2 * (Px * Qx + Py * Qy), Px * Px + Py * Py
-    ok &= np.abs(qa) > 1e-12
-    qa = np.where(ok, qa, 1.0)
-    # noise can part a double root into a complex pair: then its real part, once
-    sq = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0))
-    latest = np.minimum(0.0, np.minimum(s[0][2], s[1][2])) + 1e-3  # emitted before all
-    out = []
-    for sign in (1.0, -1.0):
-        t = (-qb + sign * sq) / (2 * qa)
-        rx, ry = s1x + Px + Qx * t, s1y + Py + Qy * t
-        use = ok & (t <= latest) & np.isfinite(rx) & np.isfinite(ry) & ((sign > 0) | (sq > 0))
-        out.append((rx, ry, a1 + t, use))
-    return out
-
-
-def _ray_crossings(rw: MeasurementRows, i0: I64, n: I64) -> list[_Crossing]:
-    """Both crossings of a bearing's ray (row ``i0``) with the hyperbola of two arrival times
-    (the group's last two rows). On the ray ``p = o + r u``, ``|p - s_2| - |p - s_1| = D``
-    (``D = c (a_2 - a_1)``) squared is ``alpha + beta r = 2 D |p - s_1|`` with ``alpha =
-    |o - s_2|^2 - |o - s_1|^2 - D^2`` and ``beta = 2 u . (s_1 - s_2)``; squared again, a
-    quadratic in ``r``. A root is a crossing when ``r > 0`` and ``alpha + beta r`` has the
-    sign of ``D`` (the squarings add the other branch)."""
-    j1, j2 = i0 + n - 2, i0 + n - 1
-    ce = (rw.c[j1] + rw.c[j2]) / 2.0 * rw.k[j1]
-    ux, uy = np.sin(rw.val[i0]), np.cos(rw.val[i0])
-    e1x, e1y = rw.ox[i0] - rw.ox[j1], rw.oy[i0] - rw.oy[j1]
-    e2x, e2y = rw.ox[i0] - rw.ox[j2], rw.oy[i0] - rw.oy[j2]
-    D = ce * (rw.val[j2] - rw.val[j1])
-    alpha = e2x * e2x + e2y * e2y - e1x * e1x - e1y * e1y - D * D
-    beta = 2 * (ux * (e2x - e1x) + uy * (e2y - e1y))
-    ue1 = ux * e1x + uy * e1y
-    qa = beta * beta - 4 * D * D
-    qb = 2 * alpha * beta - 8 * D * D * ue1
-    qc = alpha * alpha - 4 * D * D * (e1x * e1x + e1y * e1y)
-    ok = np.abs(qa) > 1e-12
-    qa = np.where(ok, qa, 1.0)
-    sq = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0.0))  # a complex pair: its real part
-    out = []
-    for sign in (1.0, -1.0):
-        r = (-qb + sign * sq) / (2 * qa)
-        rx, ry = rw.ox[i0] + r * ux, rw.oy[i0] + r * uy
-        use = (ok & (r > 0) & ((alpha + beta * r) * D >= 0) & np.isfinite(rx)
-               & np.isfinite(ry) & ((sign > 0) | (sq > 0)))
-        t0 = rw.val[j1] - np.hypot(rx - rw.ox[j1], ry - rw.oy[j1]) / ce
-        out.append((rx, ry, t0, use))
-    return out
-
-
-def _refit(b: FireBatch, rw: MeasurementRows, p: LocateParams, tg: I64, x0: F64, y0: F64, t0: F64
-           ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+def _refit(b: FireBatch, rw: MeasurementRows, p: LocateParams, tg: I64, x0: F64, y0: F64, t0: F64,
+           move: bool = True) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
     """The groups ``tg`` fitted again from ``(x0, y0, t0)`` on their rows alone: each one's
-    (x, y) covariance, position, and whether every residual is within ``outlier_sigma``."""
+    (x, y) covariance, position, and whether every residual is within ``outlier_sigma``.
+    ``move=False``: the covariance at ``(x0, y0)`` and the point one Gauss-Newton step on."""
     K = len(tg)
     new = np.full(int(rw.g.max(initial=-1)) + 1, -1, np.int64)
     new[tg] = np.arange(K)
@@ -482,18 +450,23 @@ def _refit(b: FireBatch, rw: MeasurementRows, p: LocateParams, tg: I64, x0: F64,
     fields = MeasurementRows.__dataclass_fields__
     sub = replace(MeasurementRows(**{f: getattr(rw, f)[sel] for f in fields}), g=new[rw.g[sel]])
     x0, y0, t0 = (np.nan_to_num(np.asarray(v, float)) for v in (x0, y0, t0))
-    with PARALLEL:
-        x, y, t = lk.levenberg_marquardt(
-            sub.typ, np.searchsorted(sub.g, np.arange(K + 1)), sub.ox, sub.oy, sub.val, sub.sd,
-            sub.lo, sub.hi, sub.c, sub.wu, sub.wv, sub.k, x0, y0, t0, np.zeros(K),
-            np.zeros(len(sel), bool), p.iterations, p.band_wall_frac, p.band_wall_m,
-            p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
+    x, y, t = x0, y0, t0
+    if move:
+        with PARALLEL:
+            x, y, t = lk.levenberg_marquardt(
+                sub.typ, np.searchsorted(sub.g, np.arange(K + 1)), sub.ox, sub.oy, sub.val,
+                sub.sd, sub.lo, sub.hi, sub.c, sub.wu, sub.wv, sub.k, x0, y0, t0, np.zeros(K),
+                np.zeros(len(sel), bool), p.iterations, p.band_wall_frac, p.band_wall_m,
+                p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
     r, _ = residuals(sub, p, x, y, t, jac=False)
     fits = np.bincount(sub.g, np.abs(r) > p.outlier_sigma, minlength=K) == 0
     rc, J = residuals(sub, p, x, y, t, for_cov=True)
     ones = np.ones(len(sel))
-    A, _ = normal_equations(rc, J, ones, sub.g, K)
+    A, v = normal_equations(rc, J, ones, sub.g, K)
     C = _marginal_xy(A, np.ones(K, bool)) + _air_cov(A, b, sub, p, x, y, J, ones, K)
+    if not move:  # the point one Gauss-Newton step on (:func:`_lost` reads it)
+        s = -np.einsum("kij,kj->ki", np.linalg.pinv(A), v)
+        x, y = x + s[:, 0], y + s[:, 1]
     return C, x, y, fits
 
 

@@ -30,7 +30,7 @@ from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
 __all__ = ["ArcParams", "Win", "arc_launches", "arc_region", "as_fix", "cell_sides",
-           "class_windows", "could_be_hit", "fit_cells", "spread"]
+           "class_windows", "could_be_hit", "fit_cells", "rows_region", "spread"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -91,9 +91,10 @@ def _bearing_table(nt: int, step_deg: float) -> tuple[F64, F64, F64, F64]:
 
 
 @njit(cache=True, error_model="numpy")
-def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, hs: F64, hc: F64,
-                  e: F64, i0: int, i1: int, j0: int, j1: int, step_deg: float, step_m: float,
-                  sd: float, chi2_max: float, reach: float) -> bool:
+def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, wu: float,
+                  wv: float, hs: F64, hc: F64, e: F64, i0: int, i1: int, j0: int, j1: int,
+                  step_deg: float, step_m: float, sd: float, chi2_max: float,
+                  reach: float) -> bool:
     """Can any cell of bearing rows ``i0:i1`` and range columns ``j0:j1`` have a chi-square
     at most ``chi2_max``? A lower bound over the block, from its middle point (bearing
     ``hs``/``hc`` at half-row ``i0 + i1 - 1``; ``e`` is scratch, one value per sensor).
@@ -106,8 +107,12 @@ def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, hs: 
     radial one, so ``|r.(u_q - u_p)| <= s^2`` and ``|t.(u_q - u_p)| <= 2 s`` (``s = reach /
     near``), plus ``|1/c_q - 1/c_p|`` for unequal sound speeds: far from the array a
     block of kilometres in range moves the differences by milliseconds, and the bearings
-    away from the hyperbola's arms fall out whole. Only a bound: the cells that pass are
-    computed exactly (:func:`_grid_fit_blocks`), so its last bits do not matter.
+    away from the hyperbola's arms fall out whole. The wind ``w`` (one for the group) makes
+    each path's speed ``c_q + w.u_q``: the speeds then differ by up to ``|w| |u_q - u_p|``
+    more, and ``grad(d_q / c'_q)`` gains ``w_perp / c'^2``, whose pair difference is at most
+    ``|w| |u_q - u_p| / c'^2`` plus ``|w| |1/c'_q^2 - 1/c'_p^2|``. Only a bound: the cells
+    that pass are computed exactly (:func:`_grid_fit_blocks`), so its last bits do not
+    matter.
     """
     m = len(sx)
     th0, th1 = math.radians(i0 * step_deg), math.radians((i1 - 1) * step_deg)
@@ -118,15 +123,19 @@ def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, hs: 
     s = reach / near if near > 0.0 else 2.0
     radial, tangential = (s * s, 2.0 * s) if s < 1.0 else (2.0, 2.0)
     move_r, move_t = 0.5 * (r1 - r0), 0.5 * r1 * (th1 - th0)
+    w = math.hypot(wu, wv)
+    du = min(tangential, 2.0)  # |u_q - u_p| seen from any point of the block
     for q in range(m):  # each sensor's distance once (sqrt: a bound needs no last bit)
-        dx, dy = px - sx[q], py - sy[q]
-        e[q] = arr[q] - math.sqrt(dx * dx + dy * dy) / c[q]
+        dx, dy = sx[q] - px, sy[q] - py
+        d = math.sqrt(dx * dx + dy * dy)
+        e[q] = arr[q] - d / (c[q] + (wu * dx + wv * dy) / max(d, 1.0))
     lb = 0.0
     for q in range(m):
         for p in range(q + 1, m):
-            dc = abs(1.0 / c[q] - 1.0 / c[p])
-            cmin = min(c[q], c[p])
-            slack = (move_r * (radial / cmin + dc) + move_t * (tangential / cmin + dc))
+            cmin = min(c[q], c[p]) - w
+            dc = (abs(c[q] - c[p]) + w * du) / (cmin * cmin)
+            dw = w * du / (cmin * cmin) + 2.0 * w * dc / cmin  # the wind's own gradient
+            slack = (move_r * (radial / cmin + dc + dw) + move_t * (tangential / cmin + dc + dw))
             gap = abs(e[q] - e[p]) - slack * (1.0 + 1e-9) - 1e-12
             if gap > 0.0:
                 lb += (gap / sd) ** 2
@@ -134,9 +143,10 @@ def _block_passes(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, hs: 
 
 
 @njit(cache=True, error_model="numpy")
-def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, sin_t: F64,
-                     cos_t: F64, hs: F64, hc: F64, nr: int, step_deg: float, step_m: float,
-                     sd: float, chi2_max: float) -> tuple[I64, F64, F64]:
+def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, wu: float,
+                     wv: float, sin_t: F64, cos_t: F64, hs: F64, hc: F64, nr: int,
+                     step_deg: float, step_m: float, sd: float, chi2_max: float
+                     ) -> tuple[I64, F64, F64]:
     """The cells of the polar grid around ``(cx, cy)`` whose chi-square of the
     arrival-time differences is at most ``chi2_max``: their index (row-major, ascending),
     chi-square and implied emission time. Blocks whose lower bound (:func:`_block_passes`)
@@ -159,20 +169,20 @@ def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, s
         si1 = min(nt, si0 + SUPER_ROWS)
         for sj0 in range(0, nr, SUPER_COLS):
             sj1 = min(nr, sj0 + SUPER_COLS)
-            if not _block_passes(cx, cy, sx, sy, arr, c, hs, hc, eb, si0, si1, sj0, sj1,
+            if not _block_passes(cx, cy, sx, sy, arr, c, wu, wv, hs, hc, eb, si0, si1, sj0, sj1,
                                  step_deg, step_m, sd, chi2_max, reach):
                 continue
             for i0 in range(si0, si1, BLOCK_ROWS):
                 i1 = min(si1, i0 + BLOCK_ROWS)
                 for j0 in range(sj0, sj1, BLOCK_COLS):
                     j1 = min(sj1, j0 + BLOCK_COLS)
-                    if not _block_passes(cx, cy, sx, sy, arr, c, hs, hc, eb, i0, i1, j0, j1,
+                    if not _block_passes(cx, cy, sx, sy, arr, c, wu, wv, hs, hc, eb, i0, i1, j0, j1,
                                          step_deg, step_m, sd, chi2_max, reach):
                         continue
                     for k0 in range(i0, i1, SUB_ROWS):
                         k1 = min(i1, k0 + SUB_ROWS)
                         for j in range(j0, j1):
-                            if not _block_passes(cx, cy, sx, sy, arr, c, hs, hc, eb, k0, k1,
+                            if not _block_passes(cx, cy, sx, sy, arr, c, wu, wv, hs, hc, eb, k0, k1,
                                                  j, j + 1, step_deg, step_m, sd, chi2_max,
                                                  reach):
                                 continue
@@ -181,7 +191,10 @@ def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, s
                                 x, y = cx + r * sin_t[i], cy + r * cos_t[i]
                                 mean = 0.0
                                 for q in range(m):
-                                    e[q] = arr[q] - math.hypot(x - sx[q], y - sy[q]) / c[q]
+                                    dx, dy = sx[q] - x, sy[q] - y
+                                    d = math.hypot(dx, dy)
+                                    e[q] = arr[q] - d / (c[q] + (wu * dx + wv * dy)
+                                                         / max(d, 1.0))
                                     mean += e[q]
                                 mean /= m
                                 s2 = 0.0
@@ -194,22 +207,39 @@ def _grid_fit_blocks(cx: float, cy: float, sx: F64, sy: F64, arr: F64, c: F64, s
     return idx[:n][order], chi2[:n][order], t0[:n][order]
 
 
-def arc_region(sx: F64, sy: F64, arr: F64, c: F64,
-               params: ArcParams | None = None) -> tuple[F64, F64, F64, F64]:
+def arc_region(sx: F64, sy: F64, arr: F64, c: F64, params: ArcParams | None = None,
+               wind: tuple[float, float] = (0.0, 0.0)) -> tuple[F64, F64, F64, F64]:
     """The grid points whose arrival-time differences fit ``arr`` at sensors ``(sx, sy)``:
     ``(x, y, weight, t0)``, weight the likelihood times the area each point stands for,
-    ``t0`` the emission time each implies (s). ``c`` is each path's sound speed (grid m/s)."""
+    ``t0`` the emission time each implies (s). ``c`` is each path's sound speed and
+    ``wind`` the group's wind (grid m/s): a path's speed is ``c + wind . u``, ``u`` its
+    direction (a steady 6 m/s along a 1.5 km baseline moves an arrival difference by
+    ~80 ms, four of ``tdoa_sd_s``; left out, the far arm of a bang along the array's axis
+    fell out of its region: BENCHMARKS.md, session 25)."""
     p = params or ArcParams()
     sx, sy = np.asarray(sx, float), np.asarray(sy, float)
     cx, cy = float(sx.mean()), float(sy.mean())
     nt, nr = round(360.0 / p.step_deg), int(p.hearing_m // p.step_m)
     keep, chi2, t0 = _grid_fit_blocks(cx, cy, sx, sy, np.asarray(arr, float),
-                                      np.asarray(c, float), *_bearing_table(nt, p.step_deg),
+                                      np.asarray(c, float), float(wind[0]), float(wind[1]),
+                                      *_bearing_table(nt, p.step_deg),
                                       nr, p.step_deg, p.step_m, p.tdoa_sd_s, p.chi2_max)
     th = np.radians(keep // nr * p.step_deg)
     r = (keep % nr + 0.5) * p.step_m
     w = np.exp(-0.5 * chi2) * r  # a polar cell's area grows with its radius
     return cx + r * np.sin(th), cy + r * np.cos(th), w, t0
+
+
+def rows_region(b: FireBatch, rows: I64, params: ArcParams) -> tuple[F64, F64, F64, F64]:
+    """:func:`arc_region` of a group's arrival ``rows`` in the group's air, as
+    :mod:`.locate` pools it (one air on every path of one sound: each sensor's own reading
+    is off by ~0.5 °C and 0.5 m/s, ~30 ms over 12 km, more than the region's differences
+    allow): the mean of the rows' sound speeds and of their reported or estimated wind,
+    each path's speed its grid metres per second."""
+    k = b.k[rows]
+    c = float(np.mean(b.c[rows]))
+    wind = (float(np.mean(b.wu[rows] * k)), float(np.mean(b.wv[rows] * k)))
+    return arc_region(b.ox[rows], b.oy[rows], b.arr[rows], c * k, params, wind)
 
 
 #: Slack of a grid point's implied emission time (s): its 400 m cell and the air.
@@ -364,8 +394,7 @@ def arc_launches(
                  & (hi[f] >= early) & (lo[f] <= tu + 600.0)]
         if not len(near):
             continue
-        x, y, wt, t0 = arc_region(b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows] * b.k[rows],
-                                  ap)
+        x, y, wt, t0 = rows_region(b, rows, ap)
         if not len(x):
             continue
         fits: list[tuple[int, NDArray[np.bool_]]] = []

@@ -48,12 +48,12 @@ from truceline.core.fusion.region import (
     T0_SLACK_S,
     ArcParams,
     Win,
-    arc_region,
     as_fix,
     cell_sides,
     class_windows,
     could_be_hit,
     fit_cells,
+    rows_region,
     unlocated_arrivals,
 )
 
@@ -128,8 +128,7 @@ def region_pairs(
         f = f[np.hypot(fixes.x[f] - cx, fixes.y[f] - cy) <= ap.hearing_m + any_r + 2.5 * sig[f]]
         if not len(f):
             continue
-        x, y, wt, t0 = arc_region(b.ox[rows], b.oy[rows], b.arr[rows], b.c[rows] * b.k[rows],
-                                  ap)
+        x, y, wt, t0 = rows_region(b, rows, ap)
         if not len(x):
             continue
         pc: F64 | None = None  # the cells' sides, taken once some fix fits them in time
