@@ -54,8 +54,9 @@ from truceline.core.fusion.to_incidents import (
 #: allowing a kept wild bearing; session 24: a group's wind and lone-bearing statistics of
 #: its first report's day less ``day_stats.LAG_S``, the far side of one array's range stated
 #: for three arrivals beside a bearing and for four or more, an origin one array placed
-#: attributed by its region).
-FUSION_REVISION = 2
+#: attributed by its region; session 25: a region and an untyped fix ordered, and a launch
+#: region's cells weighed, by the day's mix of weapon classes).
+FUSION_REVISION = 3
 
 __all__ = [
     "CHI2_95_2DOF",

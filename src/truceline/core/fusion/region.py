@@ -30,7 +30,8 @@ from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
 __all__ = ["ArcParams", "Win", "arc_launches", "arc_region", "as_fix", "cell_sides",
-           "class_windows", "could_be_hit", "fit_cells", "spread"]
+           "class_mix", "class_windows", "could_be_hit", "fit_cells", "flight_likelihood",
+           "spread"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -55,6 +56,14 @@ class ArcParams:
     #: Pair such groups with an untyped located fix too, in the order causality allows
     #: (:func:`~truceline.core.fusion.region_pairs.region_pairs`).
     pair_untyped: bool = True
+    #: ... and where both orders fit (or the other with slack), take the one the day's mix of
+    #: weapon classes makes ``LinkParams.mixture_margin`` likelier
+    #: (:func:`~truceline.core.fusion.region_pairs.order_odds`); off: type neither.
+    order_by_mixture: bool = True
+    #: Weigh a launch region's cells (:func:`arc_launches`) by how likely each one's flight to
+    #: the burst is under the day's mix of classes (:func:`flight_likelihood`), not only
+    #: whether it fits the class's speed window; off: every fitting cell by its arrivals alone.
+    launch_by_flight: bool = True
     #: State and attribute the origins that one array's three or more arrivals alone placed
     #: by their region, not their fix's ellipse (:mod:`.array_origins`) ...
     array_origins: bool = True
@@ -280,6 +289,44 @@ def fit_cells(x: F64, y: F64, t0: F64, fx: float, fy: float, s: float, lo: float
     return burst, launch
 
 
+def class_mix(b: FireBatch, located: NDArray[np.bool_], role: NDArray[np.int8], lo: F64,
+              hi: F64, cls: NDArray[np.object_], lp: LinkParams) -> F64:
+    """Each group's weights of the known classes (``lp.max_range_m``'s order): as the link's
+    class mixture (:func:`~.link.link_origin_impact`), each class's share of the located
+    origins and impacts of the group's UTC day that name one, plus one (``class_weights``
+    where given), so that a day fused alone weighs as its month does."""
+    names = list(lp.max_range_m)
+    if lp.class_weights is not None:
+        w = np.array([lp.class_weights.get(n, 0.0) for n in names], float)
+        return np.tile(w / w.sum(), (len(role), 1))
+    with np.errstate(invalid="ignore"):  # a group with no window: its day is any
+        day = b.periods(np.nan_to_num((lo + hi) / 2), 86_400.0)
+    days, inv = np.unique(day, return_inverse=True)
+    W = np.ones((len(days), len(names)))
+    typed = located & (role != ROLE_ANY)
+    for k, n in enumerate(names):
+        np.add.at(W[:, k], inv[typed & (cls == n)], 1.0)
+    return np.asarray((W / W.sum(axis=1, keepdims=True))[inv], float)
+
+
+def flight_likelihood(d: F64, dt: F64, s: float, lo: float, hi: float, wins: list[Win],
+                      mix: F64, step_m: float) -> F64:
+    """How likely a shot flew ``d`` (m) in ``dt`` (s, the burst's emission time less the
+    launch's) between a cell and a fix (2.5 sigma ``s``, emission window ``lo..hi``), under
+    the classes ``wins`` weighted ``mix``: as the link's class mixture scores a pair, each
+    class that reaches that far gives ``mix[k] / r_k`` (the distance uniform up to its range)
+    times the Gaussian density of ``dt`` less the flight at the class's middle speed, its
+    spread the window's, the speed window's, the fix's and a cell's (and the air's second)."""
+    base = (hi - lo) ** 2 / 12.0 + 1.0 + (T0_SLACK_S / 2) ** 2
+    out = np.zeros(len(d))
+    for (rmax, vlo, vhi), wk in zip(wins, mix, strict=True):
+        vm = np.sqrt(vlo * vhi)
+        sd = np.sqrt(base + ((d / vlo - d / vhi) / 4.0) ** 2 + ((s + step_m) / vm) ** 2)
+        out += np.where(d - s <= rmax, wk / rmax / sd * np.exp(-0.5 * ((dt - d / vm) / sd) ** 2),
+                        0.0)
+    return out
+
+
 def cell_sides(geometry: CompiledGeometry, x: F64, y: F64, t_s: float, epoch: np.datetime64,
                attribution: AttributionParams) -> F64:
     """Each cell's party probabilities at ``t_s`` (seconds from ``epoch``), a cell as a point."""
@@ -352,6 +399,7 @@ def arc_launches(
     span = hi[free] - lo[free]
     width = float(np.max(np.where(np.isnan(span), np.inf, span)))
     found: list[tuple[int, int, tuple[F64, F64, F64, F64], tuple[F64, F64, F64]]] = []
+    mix = class_mix(b, loc, role, lo, hi, cls, lp) if ap.launch_by_flight else None
     for u in cand.tolist():
         rows = order[starts[u]:starts[u + 1]]
         cx, cy = float(b.ox[rows].mean()), float(b.oy[rows].mean())
@@ -382,7 +430,16 @@ def arc_launches(
                 fits.append((yb, ok))
         if len(fits) == 1 and not heard_burst:
             yb, ok = fits[0]
-            found.append((u, yb, (x[ok], y[ok], wt[ok], t0[ok]), (x, y, t0)))
+            w = wt[ok]
+            if mix is not None:  # the cells' flights to the burst, by the day's mix
+                cw = class_windows(wins, cls[yb])
+                w = w * flight_likelihood(
+                    np.hypot(x[ok] - fixes.x[yb], y[ok] - fixes.y[yb]),
+                    0.5 * (lo[yb] + hi[yb]) - t0[ok], 2.5 * float(sig[yb]), float(lo[yb]),
+                    float(hi[yb]), cw, mix[yb] if cls[yb] is None else np.ones(len(cw)),
+                    ap.step_m)
+            if w.sum() > 0.0:
+                found.append((u, yb, (x[ok], y[ok], w, t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
     zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
     all_wins = list(wins.values())
