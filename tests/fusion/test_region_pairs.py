@@ -11,7 +11,7 @@ from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
-from truceline.core.fusion.region import ArcParams
+from truceline.core.fusion.region import ArcParams, flight_likelihood
 from truceline.core.fusion.region_pairs import order_odds
 
 GUN = (LINE_LON - 0.054, 48.0)  # ~4 km west of the line
@@ -181,3 +181,15 @@ def test_order_odds_follow_the_flight_and_are_even_when_timing_says_nothing():
     assert odds(tof) > 2 * lp.mixture_margin
     assert odds(-tof) < -2 * lp.mixture_margin
     assert abs(odds(0.0)) < 1e-9
+
+
+def test_a_cells_flight_is_likelier_at_the_class_s_middle_speed_than_at_its_window_s_edge():
+    """What weighs a launch region's cells (``ArcParams.launch_by_flight``): a howitzer's
+    burst 30 s after the cells' emissions is far likelier from a cell ~10.5 km away (350
+    m/s) than from one 5.5 km away (183 m/s, inside the 175-700 m/s window that alone
+    admitted both alike), and nothing from beyond the class's range."""
+    lp = LinkParams()
+    wins = [lp.windows()[list(lp.max_range_m).index("tube_artillery")]]
+    like = flight_likelihood(np.array([10_500.0, 5_500.0, 40_000.0]), np.full(3, 30.0), 50.0,
+                             129.0, 131.0, wins, np.ones(1), 400.0)
+    assert like[0] > 5 * like[1] > 0.0 and like[2] == 0.0
