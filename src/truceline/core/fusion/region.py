@@ -31,7 +31,7 @@ from truceline.core.fusion.locate import Fixes
 
 __all__ = ["ArcParams", "Win", "arc_launches", "arc_region", "as_fix", "cell_sides",
            "class_mix", "class_windows", "could_be_hit", "fit_cells", "flight_likelihood",
-           "spread"]
+           "passes_through", "spread"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -253,6 +253,21 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
     return False
 
 
+def passes_through(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,
+                   step_m: float) -> bool:
+    """Does the region ``(x, y)`` pass within 2.5 sigma and a cell of some fix ``z`` at a
+    time its emission window allows (``t0`` within ``zlo..zhi`` +- :data:`T0_SLACK_S`)? Then
+    the array may have heard that fix's own bang, and the region is no other sound."""
+    if not len(zx) or not len(x):
+        return False
+    t_lo, t_hi = float(t0.min()) - T0_SLACK_S, float(t0.max()) + T0_SLACK_S
+    for k in np.flatnonzero((zlo <= t_hi) & (zhi >= t_lo)).tolist():
+        near = np.hypot(x - zx[k], y - zy[k]) <= 2.5 * float(zsig[k]) + step_m
+        if (near & (t0 >= zlo[k] - T0_SLACK_S) & (t0 <= zhi[k] + T0_SLACK_S)).any():
+            return True
+    return False
+
+
 def spread(x: F64, y: F64, w: F64) -> F64:
     """The weighted covariance of the cells' centres (``np.cov`` with ``aweights``, its
     reliability-weighted n - 1 correction); where the weights leave that correction no
@@ -442,12 +457,16 @@ def arc_launches(
                 found.append((u, yb, (x[ok], y[ok], w, t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
     zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
+    wide = np.flatnonzero(may_fire & np.isfinite(sig))
     all_wins = list(wins.values())
     for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
             continue
         if could_be_hit(*whole, zx, zy, zsig, zlo, zhi, all_wins, ap.step_m):
             continue  # the arrivals may be the burst of a shot from a located fix
+        if passes_through(*whole, fixes.x[wide], fixes.y[wide], sig[wide], lo[wide], hi[wide],
+                          ap.step_m):
+            continue  # ... or a located launch's own bang, however wide: one shot, once
         tm = float(np.average(t0, weights=wt))
         one = cell_sides(geometry, x, y, tm, b.epoch, attribution)
         pr = (one * wt[:, None]).sum(axis=0) / wt.sum()
