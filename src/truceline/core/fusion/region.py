@@ -457,7 +457,9 @@ def arc_launches(
                 found.append((u, yb, (x[ok], y[ok], w, t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
     zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
-    wide = np.flatnonzero(may_fire & np.isfinite(sig))
+    # the located launches that are attributed, however wide (a monitor's "outgoing" on a
+    # 20-30 km band): arrivals through one may be its own bang, already counted
+    wide = np.flatnonzero(may_fire & np.isfinite(sig) & (side >= 0))
     all_wins = list(wins.values())
     for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
@@ -466,7 +468,7 @@ def arc_launches(
             continue  # the arrivals may be the burst of a shot from a located fix
         if passes_through(*whole, fixes.x[wide], fixes.y[wide], sig[wide], lo[wide], hi[wide],
                           ap.step_m):
-            continue  # ... or a located launch's own bang, however wide: one shot, once
+            continue  # ... or an attributed launch's own bang: one shot counted once
         tm = float(np.average(t0, weights=wt))
         one = cell_sides(geometry, x, y, tm, b.epoch, attribution)
         pr = (one * wt[:, None]).sum(axis=0) / wt.sum()
