@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams, attribute
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
@@ -457,9 +457,9 @@ def arc_launches(
                 found.append((u, yb, (x[ok], y[ok], w, t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
     zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
-    # the located launches that are attributed, however wide (a monitor's "outgoing" on a
+    # the located origins that are attributed, however wide (a monitor's "outgoing" on a
     # 20-30 km band): arrivals through one may be its own bang, already counted
-    wide = np.flatnonzero(may_fire & np.isfinite(sig) & (side >= 0))
+    wide = np.flatnonzero(loc & (role == ROLE_ORIGIN) & np.isfinite(sig) & (side >= 0))
     all_wins = list(wins.values())
     for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
