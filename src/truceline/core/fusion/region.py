@@ -7,9 +7,10 @@ across the line only under the rules of :func:`~truceline.core.fusion.link.pair_
 (the only candidate either way), and its region is then what the arrivals, the hearing range
 and the burst's weapon class allow together: the points of a polar grid around the array whose
 arrival-time differences fit (Gaussian likelihood, uniform prior over the area), that lie
-within the class's range of the burst and whose emission time fits a flight time to it.
-Attribution is the region's likelihood mass on each side, not a point's; its mean and
-covariance are reported as the fix, so the ellipse shows the whole region.
+within the class's range of the burst and whose emission time fits a flight time to it,
+each weighted by how likely that flight is under the day's mix of classes
+(:func:`flight_likelihood`). Attribution is the region's mass on each side, not a point's;
+its mean and covariance are reported as the fix, so the ellipse shows the whole region.
 """
 
 from __future__ import annotations
@@ -379,8 +380,11 @@ def arc_launches(
     (:func:`~truceline.core.fusion.link.compatible_shots`) and no other such group; the
     group's region (:func:`arc_region`) reaches no other burst in range and time and does not
     pass through the burst itself (the array may have heard the burst); no located fix could
-    have fired at the region (the group may be a burst); and the region within the burst's
-    range lies on one party's side with ``own_side_max``, not the burst's. ``side``: each
+    have fired at the region (the group may be a burst), nor does it pass through a located
+    origin attributed with ``own_side_max`` at its time (:func:`passes_through`: the group
+    may be that launch's own bang, counted already); and the region within the burst's
+    range, its cells weighted by their flight to it (``ap.launch_by_flight``), lies on one
+    party's side with ``own_side_max``, not the burst's. ``side``: each
     fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
     loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
