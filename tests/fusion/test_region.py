@@ -10,7 +10,7 @@ import numpy as np
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
-from truceline.core.fusion.region import ArcParams, arc_region
+from truceline.core.fusion.region import ArcParams, arc_region, passes_through
 
 
 def _banded(r: synth.Reports, event: int, place: tuple[float, float], t: float,
@@ -336,3 +336,20 @@ def test_a_bang_along_the_array_in_a_wind_keeps_its_far_arm():
             lost += not near and w is not wind
     assert kept == 20
     assert lost == 20
+
+
+def test_a_region_through_a_located_launch_at_its_time_may_be_that_launch_heard():
+    """What keeps an array's arrivals from becoming a second launch of a shot already
+    located and attributed (``arc_launches``): the region passes within 2.5 sigma and a cell
+    of that launch's fix, however wide, at a time its window allows. Away from it, or at
+    another time, it does not."""
+    x, y, t0 = np.array([0.0, 5_000.0, 10_000.0]), np.zeros(3), np.array([100.0, 95.0, 90.0])
+
+    def through(zx: float, lo: float, hi: float, sig: float = 2_000.0) -> bool:
+        return passes_through(x, y, t0, np.array([zx]), np.array([0.0]), np.array([sig]),
+                              np.array([lo]), np.array([hi]), 400.0)
+
+    assert through(12_000.0, 60.0, 120.0)  # 2 km from the far cell, within 2.5 sigma
+    assert through(30_000.0, 60.0, 120.0, sig=8_000.0)  # a wide fix (a 20-30 km band)
+    assert not through(20_000.0, 60.0, 120.0)  # 10 km from the nearest cell
+    assert not through(12_000.0, 200.0, 260.0)  # the cells' times are before its window

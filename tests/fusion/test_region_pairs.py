@@ -9,8 +9,10 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
-from truceline.core.fusion.region import ArcParams
+from truceline.core.fusion.region import ArcParams, flight_likelihood
+from truceline.core.fusion.region_pairs import order_odds
 
 GUN = (LINE_LON - 0.054, 48.0)  # ~4 km west of the line
 BURST = synth.offset(*GUN, 90.0, 11_000.0)  # ~7 km east of it
@@ -135,3 +137,59 @@ def test_a_fix_two_regions_fit_is_typed_by_neither():
     assert [int((res.labels == k).sum()) for k in range(3)] == [4, 2, 2]
     assert res.fixes.located[g] and res.role[g] == 2 and not res.prob[g].any()
     assert (res.partner < 0).all() and not res.fixes.located[res.labels[-1]]
+
+
+def test_both_orders_fit_on_a_long_arm_the_day_s_mix_of_classes_decides():
+    """The first test's gun and burst with an array that hears to 30 km: the pair's arm then
+    runs so far south that its far cells imply emissions early enough to have fired at the
+    gun (~1,000 m/s: a rocket's speed), so both orders fit, and before nothing was typed.
+    Weighed over the arm's cells by the mix of known classes (none named: each weighs
+    alike), the shell's ~220 m/s flight from the gun to the near cells is far likelier
+    than rockets from the far cells: the gun fired, west's, the pair its burst."""
+    def run(mix: bool) -> Any:
+        r = synth.Reports()
+        _heard(r, 0, _square(synth.offset(*GUN, 270.0, 5_000.0)), GUN, T_GUN, "ac0",
+               np.random.default_rng(5))
+        _heard(r, 1, _pair(synth.offset(*BURST, 0.0, 8_000.0)), BURST, T_BURST, "ac1")
+        return fuse_batch(r.batch(), synth.geometry(), FusionParams(
+            arc=ArcParams(hearing_m=30_000.0, order_by_mixture=mix)))
+
+    res = run(False)
+    g = int(res.labels[0])
+    assert res.role[g] == 2 and res.partner[g] < 0 and not res.prob[g].any()
+    res = run(True)
+    g, h = int(res.labels[0]), int(res.labels[-1])
+    assert res.role[g] == 0 and res.role[h] == 1
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
+    assert res.partner[g] == h and res.partner[h] == g
+
+
+def test_order_odds_follow_the_flight_and_are_even_when_timing_says_nothing():
+    """Cells 10 km from the fix, emitting one howitzer flight (10 km at 350 m/s) after its
+    window: the fix fired, by far more than the margin; one flight before: the cells fired;
+    at the fix's own time: neither order is favoured."""
+    lp = LinkParams()
+    wins = lp.windows()
+    mix = np.full(len(wins), 1.0 / len(wins))
+    x, y, wt = np.array([10_000.0, 0.0]), np.array([0.0, 10_000.0]), np.ones(2)
+    tof = 10_000.0 / 350.0
+
+    def odds(dt: float) -> float:
+        return order_odds(x, y, wt, np.full(2, 100.0 + dt), 0.0, 0.0, 50.0, 99.0, 101.0,
+                          wins, mix, lp, 400.0)
+
+    assert odds(tof) > 2 * lp.mixture_margin
+    assert odds(-tof) < -2 * lp.mixture_margin
+    assert abs(odds(0.0)) < 1e-9
+
+
+def test_a_cells_flight_is_likelier_at_the_class_s_middle_speed_than_at_its_window_s_edge():
+    """What weighs a launch region's cells (``ArcParams.launch_by_flight``): a howitzer's
+    burst 30 s after the cells' emissions is far likelier from a cell ~10.5 km away (350
+    m/s) than from one 5.5 km away (183 m/s, inside the 175-700 m/s window that alone
+    admitted both alike), and nothing from beyond the class's range."""
+    lp = LinkParams()
+    wins = [lp.windows()[list(lp.max_range_m).index("tube_artillery")]]
+    like = flight_likelihood(np.array([10_500.0, 5_500.0, 40_000.0]), np.full(3, 30.0), 50.0,
+                             129.0, 131.0, wins, np.ones(1), 400.0)
+    assert like[0] > 5 * like[1] > 0.0 and like[2] == 0.0

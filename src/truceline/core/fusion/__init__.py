@@ -56,7 +56,8 @@ from truceline.core.fusion.to_incidents import (
 #: for three arrivals beside a bearing and for four or more, an origin one array placed
 #: attributed by its region; session 25: the far mode of three arrivals whose far crossing
 #: the noise carried past ``1/r = 0``, an array's region read in the group's pooled air and
-#: wind).
+#: wind, a region and an untyped fix ordered, and a launch region's cells weighed, by the
+#: day's mix of weapon classes).
 FUSION_REVISION = 3
 
 __all__ = [

@@ -7,9 +7,10 @@ across the line only under the rules of :func:`~truceline.core.fusion.link.pair_
 (the only candidate either way), and its region is then what the arrivals, the hearing range
 and the burst's weapon class allow together: the points of a polar grid around the array whose
 arrival-time differences fit (Gaussian likelihood, uniform prior over the area), that lie
-within the class's range of the burst and whose emission time fits a flight time to it.
-Attribution is the region's likelihood mass on each side, not a point's; its mean and
-covariance are reported as the fix, so the ellipse shows the whole region.
+within the class's range of the burst and whose emission time fits a flight time to it,
+each weighted by how likely that flight is under the day's mix of classes
+(:func:`flight_likelihood`). Attribution is the region's mass on each side, not a point's;
+its mean and covariance are reported as the fix, so the ellipse shows the whole region.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams, attribute
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import Fixes
 
 __all__ = ["ArcParams", "Win", "arc_launches", "arc_region", "as_fix", "cell_sides",
-           "class_windows", "could_be_hit", "fit_cells", "rows_region", "spread"]
+           "class_mix", "class_windows", "could_be_hit", "fit_cells", "flight_likelihood",
+           "passes_through", "rows_region", "spread"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -55,6 +57,14 @@ class ArcParams:
     #: Pair such groups with an untyped located fix too, in the order causality allows
     #: (:func:`~truceline.core.fusion.region_pairs.region_pairs`).
     pair_untyped: bool = True
+    #: ... and where both orders fit (or the other with slack), take the one the day's mix of
+    #: weapon classes makes ``LinkParams.mixture_margin`` likelier
+    #: (:func:`~truceline.core.fusion.region_pairs.order_odds`); off: type neither.
+    order_by_mixture: bool = True
+    #: Weigh a launch region's cells (:func:`arc_launches`) by how likely each one's flight to
+    #: the burst is under the day's mix of classes (:func:`flight_likelihood`), not only
+    #: whether it fits the class's speed window; off: every fitting cell by its arrivals alone.
+    launch_by_flight: bool = True
     #: State and attribute the origins that one array's three or more arrivals alone placed
     #: by their region, not their fix's ellipse (:mod:`.array_origins`) ...
     array_origins: bool = True
@@ -274,6 +284,21 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
     return False
 
 
+def passes_through(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,
+                   step_m: float) -> bool:
+    """Does the region ``(x, y)`` pass within 2.5 sigma and a cell of some fix ``z`` at a
+    time its emission window allows (``t0`` within ``zlo..zhi`` +- :data:`T0_SLACK_S`)? Then
+    the array may have heard that fix's own bang, and the region is no other sound."""
+    if not len(zx) or not len(x):
+        return False
+    t_lo, t_hi = float(t0.min()) - T0_SLACK_S, float(t0.max()) + T0_SLACK_S
+    for k in np.flatnonzero((zlo <= t_hi) & (zhi >= t_lo)).tolist():
+        near = np.hypot(x - zx[k], y - zy[k]) <= 2.5 * float(zsig[k]) + step_m
+        if (near & (t0 >= zlo[k] - T0_SLACK_S) & (t0 <= zhi[k] + T0_SLACK_S)).any():
+            return True
+    return False
+
+
 def spread(x: F64, y: F64, w: F64) -> F64:
     """The weighted covariance of the cells' centres (``np.cov`` with ``aweights``, its
     reliability-weighted n - 1 correction); where the weights leave that correction no
@@ -308,6 +333,44 @@ def fit_cells(x: F64, y: F64, t0: F64, fx: float, fy: float, s: float, lo: float
         burst |= inr & (lo + np.maximum(d - s, 0.0) / vhi <= t0) & (t0 <= hi + (d + s) / vlo)
         launch |= inr & (t0 + np.maximum(d - s, 0.0) / vhi <= hi) & (t0 + (d + s) / vlo >= lo)
     return burst, launch
+
+
+def class_mix(b: FireBatch, located: NDArray[np.bool_], role: NDArray[np.int8], lo: F64,
+              hi: F64, cls: NDArray[np.object_], lp: LinkParams) -> F64:
+    """Each group's weights of the known classes (``lp.max_range_m``'s order): as the link's
+    class mixture (:func:`~.link.link_origin_impact`), each class's share of the located
+    origins and impacts of the group's UTC day that name one, plus one (``class_weights``
+    where given), so that a day fused alone weighs as its month does."""
+    names = list(lp.max_range_m)
+    if lp.class_weights is not None:
+        w = np.array([lp.class_weights.get(n, 0.0) for n in names], float)
+        return np.tile(w / w.sum(), (len(role), 1))
+    with np.errstate(invalid="ignore"):  # a group with no window: its day is any
+        day = b.periods(np.nan_to_num((lo + hi) / 2), 86_400.0)
+    days, inv = np.unique(day, return_inverse=True)
+    W = np.ones((len(days), len(names)))
+    typed = located & (role != ROLE_ANY)
+    for k, n in enumerate(names):
+        np.add.at(W[:, k], inv[typed & (cls == n)], 1.0)
+    return np.asarray((W / W.sum(axis=1, keepdims=True))[inv], float)
+
+
+def flight_likelihood(d: F64, dt: F64, s: float, lo: float, hi: float, wins: list[Win],
+                      mix: F64, step_m: float) -> F64:
+    """How likely a shot flew ``d`` (m) in ``dt`` (s, the burst's emission time less the
+    launch's) between a cell and a fix (2.5 sigma ``s``, emission window ``lo..hi``), under
+    the classes ``wins`` weighted ``mix``: as the link's class mixture scores a pair, each
+    class that reaches that far gives ``mix[k] / r_k`` (the distance uniform up to its range)
+    times the Gaussian density of ``dt`` less the flight at the class's middle speed, its
+    spread the window's, the speed window's, the fix's and a cell's (and the air's second)."""
+    base = (hi - lo) ** 2 / 12.0 + 1.0 + (T0_SLACK_S / 2) ** 2
+    out = np.zeros(len(d))
+    for (rmax, vlo, vhi), wk in zip(wins, mix, strict=True):
+        vm = np.sqrt(vlo * vhi)
+        sd = np.sqrt(base + ((d / vlo - d / vhi) / 4.0) ** 2 + ((s + step_m) / vm) ** 2)
+        out += np.where(d - s <= rmax, wk / rmax / sd * np.exp(-0.5 * ((dt - d / vm) / sd) ** 2),
+                        0.0)
+    return out
 
 
 def cell_sides(geometry: CompiledGeometry, x: F64, y: F64, t_s: float, epoch: np.datetime64,
@@ -347,8 +410,11 @@ def arc_launches(
     (:func:`~truceline.core.fusion.link.compatible_shots`) and no other such group; the
     group's region (:func:`arc_region`) reaches no other burst in range and time and does not
     pass through the burst itself (the array may have heard the burst); no located fix could
-    have fired at the region (the group may be a burst); and the region within the burst's
-    range lies on one party's side with ``own_side_max``, not the burst's. ``side``: each
+    have fired at the region (the group may be a burst), nor does it pass through a located
+    origin attributed with ``own_side_max`` at its time (:func:`passes_through`: the group
+    may be that launch's own bang, counted already); and the region within the burst's
+    range, its cells weighted by their flight to it (``ap.launch_by_flight``), lies on one
+    party's side with ``own_side_max``, not the burst's. ``side``: each
     fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
     loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
@@ -382,6 +448,7 @@ def arc_launches(
     span = hi[free] - lo[free]
     width = float(np.max(np.where(np.isnan(span), np.inf, span)))
     found: list[tuple[int, int, tuple[F64, F64, F64, F64], tuple[F64, F64, F64]]] = []
+    mix = class_mix(b, loc, role, lo, hi, cls, lp) if ap.launch_by_flight else None
     for u in cand.tolist():
         rows = order[starts[u]:starts[u + 1]]
         cx, cy = float(b.ox[rows].mean()), float(b.oy[rows].mean())
@@ -411,15 +478,30 @@ def arc_launches(
                 fits.append((yb, ok))
         if len(fits) == 1 and not heard_burst:
             yb, ok = fits[0]
-            found.append((u, yb, (x[ok], y[ok], wt[ok], t0[ok]), (x, y, t0)))
+            w = wt[ok]
+            if mix is not None:  # the cells' flights to the burst, by the day's mix
+                cw = class_windows(wins, cls[yb])
+                w = w * flight_likelihood(
+                    np.hypot(x[ok] - fixes.x[yb], y[ok] - fixes.y[yb]),
+                    0.5 * (lo[yb] + hi[yb]) - t0[ok], 2.5 * float(sig[yb]), float(lo[yb]),
+                    float(hi[yb]), cw, mix[yb] if cls[yb] is None else np.ones(len(cw)),
+                    ap.step_m)
+            if w.sum() > 0.0:
+                found.append((u, yb, (x[ok], y[ok], w, t0[ok]), (x, y, t0)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
     zx, zy, zsig, zlo, zhi = fixes.x[mf], fixes.y[mf], sig[mf], lo[mf], hi[mf]  # once
+    # the located origins that are attributed, however wide (a monitor's "outgoing" on a
+    # 20-30 km band): arrivals through one may be its own bang, already counted
+    wide = np.flatnonzero(loc & (role == ROLE_ORIGIN) & np.isfinite(sig) & (side >= 0))
     all_wins = list(wins.values())
     for u, yb, (x, y, wt, t0), whole in found:
         if n_u[yb] != 1:
             continue
         if could_be_hit(*whole, zx, zy, zsig, zlo, zhi, all_wins, ap.step_m):
             continue  # the arrivals may be the burst of a shot from a located fix
+        if passes_through(*whole, fixes.x[wide], fixes.y[wide], sig[wide], lo[wide], hi[wide],
+                          ap.step_m):
+            continue  # ... or an attributed launch's own bang: one shot counted once
         tm = float(np.average(t0, weights=wt))
         one = cell_sides(geometry, x, y, tm, b.epoch, attribution)
         pr = (one * wt[:, None]).sum(axis=0) / wt.sum()

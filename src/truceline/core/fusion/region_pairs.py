@@ -21,7 +21,10 @@ burst comes one flight time after the launch, within the weapon's range, across 
   attributed by that mass (as :func:`~.region.arc_launches`); the fix its impact.
 
 Which order fits is judged on the cells not on the fix's own side (``own_side_max``): fire
-across the line, as every pairing rule of :mod:`.link` assumes. Both orders must not fit.
+across the line, as every pairing rule of :mod:`.link` assumes. Where both orders fit (on a
+long arm far cells imply earlier emissions than near ones), or the other order fits with
+slack, the order is the one whose likelihood under the day's mix of weapon classes is
+``mixture_margin`` higher (:func:`order_odds`, ``ArcParams.order_by_mixture``); else none.
 Only unambiguous pairs besides: the region has one candidate fix in one order, the fix one
 candidate region (a region that fits it in any order counts, whether or not it pairs); the
 fix is no :func:`~.link.compatible_shots` partner of any located fix (in either role: else
@@ -50,14 +53,16 @@ from truceline.core.fusion.region import (
     Win,
     as_fix,
     cell_sides,
+    class_mix,
     class_windows,
     could_be_hit,
     fit_cells,
+    flight_likelihood,
     rows_region,
     unlocated_arrivals,
 )
 
-__all__ = ["could_fire_at", "region_pairs"]
+__all__ = ["could_fire_at", "order_odds", "region_pairs"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -74,6 +79,22 @@ def could_fire_at(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64
     min speed, max speed)``, within range (+ 2.5 sigma and a cell) and in time for its flight
     (+- :data:`~.region.T0_SLACK_S`)."""
     return could_be_hit(x, y, -t0, zx, zy, zsig, -zhi, -zlo, wins, step_m)
+
+
+def order_odds(x: F64, y: F64, wt: F64, t0: F64, fx: float, fy: float, s: float, lo: float,
+               hi: float, wins: list[Win], mix: F64, lp: LinkParams, step_m: float) -> float:
+    """Natural log of how much likelier the region's cells ``(x, y, wt, t0)`` are the burst
+    of a shot from the fix (at ``fx, fy``, 2.5 sigma ``s``, emission window ``lo..hi``) than
+    its launch: the cells' weights times each one's :func:`~.region.flight_likelihood` under
+    the classes ``wins`` (weights ``mix``), the flight from the fix's window's middle to the
+    cell's emission time, against the same with time reversed. 0 where neither fits."""
+    d = np.hypot(x - fx, y - fy)
+    dt = t0 - (lo + hi) / 2
+    fired = float((wt * flight_likelihood(d, dt, s, lo, hi, wins, mix, step_m)).sum())
+    region = float((wt * flight_likelihood(d, -dt, s, lo, hi, wins, mix, step_m)).sum())
+    if fired <= 0.0 or region <= 0.0:
+        return 0.0 if fired == region else (np.inf if fired > 0.0 else -np.inf)
+    return float(np.log(fired / region))
 
 
 def region_pairs(
@@ -116,6 +137,7 @@ def region_pairs(
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
     mb = np.flatnonzero(may_burst & (sig <= lp.max_sigma_m))
+    mix = class_mix(b, loc, role, lo, hi, cls, lp) if ap.order_by_mixture else None
     found: list[Pair] = []
     fitted: list[int] = []  # each fix once per region that fits it, in either order
     for u in cand.tolist():
@@ -161,12 +183,25 @@ def region_pairs(
         # (it fits another fix too, or both orders, or heard one): the fix has another
         # reading, perhaps the opposite order
         fitted.extend(sorted({h[0] for h in hits}))
-        if heard or len(hits) != 1:
+        if heard or len({h[0] for h in hits}) != 1:
             continue
-        k, fired, ok = hits[0]
+        k = hits[0][0]
         assert pc is not None  # a hit took the sides
+        odds = None  # the day's mix of classes on the order, across the line
+        if mix is not None:
+            wins = class_windows(by_name, cls[k])
+            cross = pc[:, side[k]] < lp.own_side_max
+            odds = order_odds(x[cross], y[cross], wt[cross], t0[cross], float(fixes.x[k]),
+                              float(fixes.y[k]), 2.5 * float(sig[k]), float(lo[k]),
+                              float(hi[k]), wins, mix[k] if cls[k] is None else np.ones(1),
+                              lp, ap.step_m)
+        if len(hits) == 2:  # both orders fit: only a clear likelihood ratio decides
+            if odds is None or abs(odds) < lp.mixture_margin:
+                continue
+            hits = [h for h in hits if h[1] == (odds > 0)]
+        k, fired, ok = hits[0]
         pair = _judged(u, k, fired, ok, x, y, wt, t0, pc, fixes, sig, lo, hi, side, mf, mb,
-                       all_wins, lp, ap)
+                       all_wins, lp, ap, odds)
         if pair is not None:
             found.append(pair)
     n_f = np.bincount(np.asarray(fitted, np.int64), minlength=G)
@@ -177,9 +212,11 @@ def region_pairs(
 
 def _judged(u: int, k: int, fired: bool, ok: NDArray[np.bool_], x: F64, y: F64, wt: F64,
             t0: F64, pc: F64, fixes: Fixes, sig: F64, lo: F64, hi: F64, side: I64, mf: I64,
-            mb: I64, all_wins: list[Win], lp: LinkParams, ap: ArcParams) -> Pair | None:
+            mb: I64, all_wins: list[Win], lp: LinkParams, ap: ArcParams,
+            odds: float | None = None) -> Pair | None:
     """Region ``u`` with fix ``k`` in the one order that fits, unless the other order fits
-    with slack, another located fix could have fired at the region or the region at one, or
+    with slack and ``odds`` (:func:`order_odds`; None: not weighed) do not favour this one by
+    ``mixture_margin``, another located fix could have fired at the region or the region at one, or
     the fitting cells' mass is not across the line: the pair as :func:`region_pairs` yields
     it. Judged as each region is made, so that only the pairs are held until every region
     has been counted against its fix (at 907k reports the regions held whole were ~0.3 GB)."""
@@ -188,10 +225,11 @@ def _judged(u: int, k: int, fired: bool, ok: NDArray[np.bool_], x: F64, y: F64, 
     # fix / the fix at the region
     cross = pc[:, side[k]] < lp.own_side_max
     xc, yc, tc = x[cross], y[cross], t0[cross]
-    if (could_fire_at(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one], hi[one],
-                      all_wins, ap.step_m) if fired else
-            could_be_hit(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one],
-                         hi[one], all_wins, ap.step_m)):
+    clear = odds is not None and (odds if fired else -odds) >= lp.mixture_margin
+    if not clear and (could_fire_at(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one],
+                                    lo[one], hi[one], all_wins, ap.step_m) if fired else
+                      could_be_hit(xc, yc, tc, fixes.x[one], fixes.y[one], sig[one], lo[one],
+                                   hi[one], all_wins, ap.step_m)):
         return None
     others = mf[mf != k]
     # another located fix could have fired at the region, or the region at one
