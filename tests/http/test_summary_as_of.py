@@ -13,6 +13,7 @@ openings, which keep every check's finding. The analyst keeps the exact time.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from tests.http.test_coverage import MISSION, PERIOD
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.http import create_app
 from truceline.adapters.http.auth import create_api_key
+from truceline.adapters.http.redaction import frontier_open, withhold_frontier
 from truceline.adapters.http.state import PUBLISHED_KEY
 from truceline.adapters.store import open_store
+from truceline.core.coverage_inputs import period_start
 from truceline.core.findings import finding_id
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
@@ -131,3 +134,37 @@ def test_an_open_summary_time_goes_outside_only_to_its_period(tmp_path: Path) ->
         # the log keeps every check's summary; its time is not opened outside the mission
         assert b["entries"], role
         assert all("time" not in e for e in b["entries"]), role
+
+
+def test_which_times_are_withheld() -> None:
+    """Only an open summary citing no record is moved, to its period's start or its window's
+    start if later; a time at a period boundary, a final one, a summary citing records and
+    an event finding keep theirs."""
+    agreement, _ = load_agreement_file("march2025")
+
+    def starts(t: datetime) -> datetime:
+        return period_start(agreement, t)
+
+    sid = finding_id("M25-ceasefire", "UA", "summary", ())
+    rec = {"id": sid, "provision_id": "M25-ceasefire", "party": "UA", "evidence": [],
+           "time": EXACT[0], "window_start": "2025-03-19T22:00:00Z",
+           "window_end": "2025-04-18T21:00:00Z",
+           "explanation": f"M25-ceasefire: UA's side observed (3 %) and no fire from it in the "
+                          f"window ..., none shows a violation by UA (as of {EXACT[0]})"}
+    out = withhold_frontier(rec, starts)
+    assert out["time"] == PERIOD_START and EXACT[0] not in out["explanation"]
+    assert out["explanation"].endswith("(as of the latest evidence, later than "
+                                       "2025-03-28T17:30:00Z: outside the mission a time "
+                                       "within the reporting period still running is not "
+                                       "given)")
+    # a window that began after the period's start: its start
+    late = withhold_frontier({**rec, "window_start": "2025-03-29T01:00:00Z"}, starts)
+    assert late["time"] == "2025-03-29T01:00:00Z"
+    for same in ({**rec, "time": PERIOD_START},  # a period boundary says nothing more
+                 {**rec, "time": rec["window_end"]},  # final
+                 {**rec, "evidence": ["m25-status-1"],  # as of its latest record
+                  "id": finding_id("M25-ceasefire", "UA", "summary", ("m25-status-1",))},
+                 {**rec, "id": finding_id("M25-ceasefire", "UA", "event", ())}):
+        assert withhold_frontier(same, starts) == same
+    assert not frontier_open({**rec, "window_end": None, "time": None})
+    assert frontier_open({**rec, "window_end": None})  # an open-ended provision
