@@ -23,7 +23,7 @@ from truceline.core.coverage_time import DeniedAreas, Intervals, to_ns
 from truceline.core.observations import Observation
 from truceline.core.taxonomy import AssetStatus, Kind
 
-__all__ = ["coverage_from_observations", "has_monitoring", "period_end"]
+__all__ = ["coverage_from_observations", "has_monitoring", "period_end", "period_start"]
 
 _OPEN = int(np.iinfo(np.int64).max)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,6 +38,14 @@ def period_end(agreement: Agreement, t: datetime) -> datetime:
         end = datetime.combine(local.date() + timedelta(days=1),
                                agreement.reporting_period_start, tzinfo=agreement.tz)
     return end
+
+
+def period_start(agreement: Agreement, t: datetime) -> datetime:
+    """The start of the reporting period ``t`` falls in (a period boundary is its own): the
+    end of the last period that has ended by ``t``."""
+    end = period_end(agreement, t).astimezone(agreement.tz)
+    return datetime.combine(end.date() - timedelta(days=1), agreement.reporting_period_start,
+                            tzinfo=agreement.tz)
 
 
 def has_monitoring(observations: Sequence[Observation]) -> bool:

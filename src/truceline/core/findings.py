@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -60,6 +61,12 @@ class Finding:
             del d["coverage"]
         return d
 
+    @property
+    def summary(self) -> bool:
+        """Whether this is a provision's summary verdict for a party (:mod:`.verdicts`), not a
+        finding about one event or record (:func:`is_summary`)."""
+        return is_summary(self.id, self.provision_id, self.party, self.evidence)
+
     @classmethod
     def from_record(cls, d: dict[str, Any]) -> Finding:
         d = dict(d)
@@ -83,6 +90,14 @@ def finding_id(provision_id: str, party: str | None, kind: str, evidence: tuple[
     """Stable id: the same provision, party, kind of finding and evidence give the same id."""
     key = compact_json([provision_id, party, kind, sorted(evidence)])
     return "f-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def is_summary(fid: str, provision_id: str, party: str | None,
+               evidence: Sequence[str]) -> bool:
+    """Whether the finding of this id is a summary: its id is :func:`finding_id` of the kind
+    ``"summary"``. Derived from fields every finding (and every finding entry in the log)
+    has, so no field is added and the records' bytes stay as they are."""
+    return fid == finding_id(provision_id, party, "summary", tuple(evidence))
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

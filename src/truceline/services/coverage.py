@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from truceline.core.agreements import Agreement
 from truceline.core.coverage import COVERAGE_KINDS, Coverage
-from truceline.core.coverage_inputs import period_end
+from truceline.core.coverage_inputs import period_end, period_start
 from truceline.core.coverage_map import gap_shapes
 from truceline.core.observations import Observation
 from truceline.core.reporting import reporting_period, utc_iso
@@ -124,12 +123,6 @@ def _window(mc: MissionCoverage, start: datetime | None, end: datetime | None,
     return start, end
 
 
-def _period_start(a: Agreement, t: datetime) -> datetime:
-    """The start of the reporting period ``t`` falls in (a period boundary is its own)."""
-    end = period_end(a, t)
-    return reporting_period(end.astimezone(a.tz).date(), a.tz, a.reporting_period_start)[0]
-
-
 def _whole_periods(mc: MissionCoverage, start: datetime | None, end: datetime | None,
                    day: date | None) -> tuple[datetime, datetime] | None:
     """The window for a reader outside the mission: whole reporting periods that have ended
@@ -144,7 +137,7 @@ def _whole_periods(mc: MissionCoverage, start: datetime | None, end: datetime | 
         raise ValidationError("must be after start", field="end")
     when = f"{a.reporting_period_start:%H:%M} {a.timezone}"
     for t, field in ((start, "start"), (end, "end")):
-        if t is not None and _period_start(a, t) != t:
+        if t is not None and period_start(a, t) != t:
             raise ForbiddenError(
                 f"outside the mission, coverage is given over whole reporting periods only: "
                 f"{field} must be a period boundary ({when}), or ask by day", field=field)
@@ -154,9 +147,9 @@ def _whole_periods(mc: MissionCoverage, start: datetime | None, end: datetime | 
     as_of = mc.model.as_of if mc.model is not None else None
     if as_of is None:  # no monitoring records: coverage unknown, nothing to trace
         return _window(mc, start, end, None)
-    last = _period_start(a, as_of)  # the end of the last period the record speaks for
+    last = period_start(a, as_of)  # the end of the last period the record speaks for
     end = last if end is None else end
-    start = _period_start(a, end - timedelta(microseconds=1)) if start is None else start
+    start = period_start(a, end - timedelta(microseconds=1)) if start is None else start
     if end > last or start >= last:
         raise ForbiddenError(
             "outside the mission, coverage is given only for reporting periods that have "
@@ -226,7 +219,7 @@ def coverage_answer(mc: MissionCoverage, *, start: datetime | None = None,
     if whole_periods and as_of is not None:
         # The latest time the records speak for is the latest end of a post's or patrol's
         # hours (committed in the log): outside the mission, the last period that has ended.
-        as_of = _period_start(a, as_of)
+        as_of = period_start(a, as_of)
     return {**head, "assessed": True, "reason": None, "line": cov.grid.line,
             "as_of": utc_iso(as_of) if as_of else None, **summary,
             "assets": _assets(mc, s, e)}

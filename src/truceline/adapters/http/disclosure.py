@@ -13,7 +13,9 @@ finding        a finding a principal may see (published, or its own party's, or 
                every field but the exact ones (``lon``, ``lat``, ``explanation``, ``details``),
                which the API coarsens for everyone outside the mission, and a share of
                coverage not yet final (``redaction.share_final``: the log keeps every
-               check's, whose differences would give the share hour by hour)
+               check's, whose differences would give the share hour by hour), and an open
+               summary's ``time`` (``redaction.frontier_open``: the latest end of a post's
+               or patrol's hours at that check; the API gives it only to the period)
 publication    a published finding's id and the time it was published, to everyone
 notification   every field of a guarantee notification to whoever may see it (its recipients,
                as ``/notifications``); an acknowledgement to the guarantor that made it
@@ -37,7 +39,7 @@ from truceline.adapters.http.policy import (
     own_submission,
     visible_findings,
 )
-from truceline.adapters.http.redaction import share_final
+from truceline.adapters.http.redaction import frontier_open, share_final
 from truceline.core.agreements import Agreement
 from truceline.services.context import context_for_doc
 from truceline.services.openings import MayOpen
@@ -75,6 +77,8 @@ def openable(
         if body.get("id") not in visible_ids():
             return _NOTHING
         growing = frozenset() if share_final(body) else frozenset({"coverage"})
+        if frontier_open(body):  # an open summary's time: the frontier of the watch
+            growing |= {"time"}
         return frozenset(body) - EXACT_FINDING_FIELDS - growing
     if entry_type == "notification":
         return None if notification_visible(who, body) else _NOTHING

@@ -23,9 +23,11 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from truceline.core.findings import Finding
+from truceline.core.coverage_inputs import period_start
+from truceline.core.findings import Finding, is_summary, iso
 from truceline.core.observations import Observation
 from truceline.core.reporting import DailyReport
 from truceline.core.rules.status import source_words
@@ -129,6 +131,44 @@ def withhold_share(rec: dict[str, Any]) -> dict[str, Any]:
     return {**rec, "coverage": None, "explanation": f"{text} {SHARE_WITHHELD}"}
 
 
+def frontier_open(rec: dict[str, Any]) -> bool:
+    """Whether a finding's ``time`` is the frontier of the mission's watch: a summary
+    (:func:`~truceline.core.findings.is_summary`) that cites no record, whose window had not
+    ended. Its time is then the check's "as of", the latest time the counted records speak
+    for: the latest end of a post's or patrol's hours (committed in the log), which each check
+    moves on. A summary citing records (a status shown) is as of its latest record, whose time
+    the log keeps in clear; an event finding is the event's time."""
+    if rec.get("time") is None or rec.get("evidence") or share_final(rec):
+        return False
+    return is_summary(str(rec.get("id")), str(rec.get("provision_id")), rec.get("party"), ())
+
+
+AS_OF_WITHHELD = ("outside the mission a time within the reporting period still running "
+                  "is not given")
+
+
+def withhold_frontier(rec: dict[str, Any],
+                      period_start: Callable[[datetime], datetime]) -> dict[str, Any]:
+    """An open summary (:func:`frontier_open`) as of the start of the reporting period its
+    time falls in (the end of the last period that has ended, as ``GET /coverage`` gives an
+    outsider), or of its window's start if later, in ``time`` and in its explanation's
+    "(as of T)", which then says the exact time is not given. ``period_start``: the start of
+    the period a time falls in (:func:`~truceline.core.coverage_inputs.period_start`)."""
+    if not frontier_open(rec):
+        return rec
+    raw = str(rec["time"])
+    t = datetime.fromisoformat(raw)
+    shown = period_start(t)
+    if rec.get("window_start") is not None:
+        shown = max(shown, datetime.fromisoformat(str(rec["window_start"])))
+    if shown >= t:
+        return rec
+    said = iso(shown)
+    text = str(rec.get("explanation", "")).replace(
+        f"(as of {raw})", f"(as of the latest evidence, later than {said}: {AS_OF_WITHHELD})")
+    return {**rec, "time": said, "explanation": text.replace(raw, f"{said} or later")}
+
+
 #: Findings whose explanation cites their evidence's source (core.rules.status).
 CITING = frozenset({"non_accession", "neutrality"})
 #: A suspension notified by an observation (core.suspensions.from_observations) names it so.
@@ -161,13 +201,15 @@ def quotes(f: Finding, observation: Callable[[str], Observation | None],
 
 
 def redact_finding(rec: dict[str, Any], grid: float, free_text: Iterable[str] = (),
-                   quoted: Mapping[str, str] | None = None) -> dict[str, Any]:
+                   quoted: Mapping[str, str] | None = None, *,
+                   period_start: Callable[[datetime], datetime]) -> dict[str, Any]:
     """A finding for outsiders: coarsened, the outsiders' details only, a share of coverage
-    only once final (:func:`withhold_share`), and every one of ``free_text`` (the
+    only once final (:func:`withhold_share`), an open summary's time only to its reporting
+    period (:func:`withhold_frontier`, with ``period_start``), and every one of ``free_text`` (the
     descriptions of its evidence, which an outsider never reads on the observation itself)
     cut out of the explanation; ``quoted`` (:func:`quotes`) rewritten there and in its
     suspension's source."""
-    out = dict(withhold_share(rec))
+    out = dict(withhold_frontier(withhold_share(rec), period_start))
     _point(out, "lon", "lat", grid)
     text = str(out.get("explanation", ""))
     for t in sorted({t for t in free_text if t}, key=len, reverse=True):
@@ -250,9 +292,10 @@ def redact_report(r: DailyReport, findings: list[Finding], grid: float,
         harm.append(y)
     cameras = [{**x, "camera": "camera", "place": "withheld"} for x in r.cameras_down]
     said = {x["id"]: x.get("description") or "" for x in r.restrictions}
+    starts = partial(period_start, r.agreement)
     fs = [Finding.from_record(redact_finding(
         f.to_record(), grid, [said.get(e, "") for e in f.evidence] if f.rule_kind in QUOTING
-        else (), quoted(f))) for f in findings]
+        else (), quoted(f), period_start=starts)) for f in findings]
     aggregates = [{**a, "ref": ""} for a in r.aggregates]  # as an observation's dataset_ref
     return dataclasses.replace(r, findings=fs, events=events, restrictions=restrictions,
                                civilian_harm=harm, cameras_down=cameras, awaiting=[],

@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -35,6 +36,7 @@ from truceline.adapters.http.redaction import (
 )
 from truceline.adapters.http.routes_guarantees import clock_of
 from truceline.adapters.http.state import AppState, app_state, principal
+from truceline.core.coverage_inputs import period_start
 from truceline.core.findings import Finding, Verdict
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import entry_bytes
@@ -68,8 +70,9 @@ def findings_for(st: AppState, who: Principal) -> list[Finding]:
     if sees_exact(who):
         return seen
     quoted = quoted_by(st)
+    starts = partial(period_start, ctx.agreement)
     return [Finding.from_record(redact_finding(f.to_record(), st.grid, _free_text(st, f),
-                                               quoted(f)))
+                                               quoted(f), period_start=starts))
             for f in seen]
 
 
