@@ -235,3 +235,19 @@ def test_counter_evidence_on_another_partys_dispute_stores_nothing(
     assert _state(fresh_db) == before
     missing = c.get(f"/observations/{obs['id']}", headers=world.headers("analyst"))
     assert missing.status_code == 404
+
+
+def test_counter_evidence_ids_follow_the_party_rule(
+        world: World, fresh_db: Path, ru_key: None,
+        make_client: Callable[..., TestClient]) -> None:
+    """Counter-evidence is a submission: outside its '<party>:' namespace an id is refused
+    (422 naming the field) before anything is stored, as on POST /observations."""
+    c = make_client()
+    d = _file(c, world)
+    obs = parse_observation({**new_fire(600, source="RU"), "id": "fire-600"})
+    bad = sign_observation(obs, Signer("RU", RU_SEED)).to_record()
+    r = c.post(f"/disputes/{d['id']}/evidence", headers=world.headers("party_RU"),
+               json={"observations": [bad]})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "observations[0].id" and "'RU:'" in r.json()["message"]
+    assert c.get("/observations/fire-600", headers=world.headers("analyst")).status_code == 404
