@@ -11,13 +11,13 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from truceline.core.coverage import Coverage
 from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
 from truceline.core.disputes import apply_outcomes, upheld_outcomes
 from truceline.core.evidence import gather
-from truceline.core.findings import Finding
+from truceline.core.findings import Finding, FindingHead
 from truceline.core.fusion import FusionParams, fuse_columns
 from truceline.core.fusion.day_state import DayState
 from truceline.core.incidents import Incident
@@ -54,6 +54,9 @@ from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
 
+if TYPE_CHECKING:
+    from truceline.services.check_parts import Parts
+
 _E = TypeVar("_E")
 
 
@@ -71,6 +74,9 @@ class CheckResult:
     stored: int = 0
     #: how many incidents the rules judged
     judged: int = 0
+    #: what the guarantee clauses read of every stored finding, where ``findings`` is not
+    #: every one (None: read them from the store)
+    heads: list[FindingHead] | None = None
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
@@ -199,7 +205,8 @@ def _changed(stored: str | None, body: bytes) -> bool:
 WRITE_CHUNK = 10_000
 
 
-def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
+def run_check(store: Store, params: FusionParams | None = None, *,
+              part_days: int | None = None) -> CheckResult:
     """Derive the incidents and findings from the stored observations and store them, with
     the entries of what changed, in one transaction.
 
@@ -213,7 +220,11 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     are the row's text, the incident set's digest and the finding's entry (whose fields the
     store commits without parsing it again:
     :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
-    :data:`WRITE_CHUNK` at a time, inside the one transaction."""
+    :data:`WRITE_CHUNK` at a time, inside the one transaction.
+
+    Where every day is fused, it is fused, judged and written ``part_days`` days at a time
+    (default :data:`~truceline.services.check_parts.PART_DAYS`; 0: all at once), with the
+    same result (:mod:`~truceline.services.check_parts`)."""
     # (large blocks are not mapped apart: each of fusion's arrays then faulted its pages in
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
@@ -222,9 +233,14 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     if per_day(fp := params or FusionParams()) and ctx.geometry is not None:
         checked = store.get_meta(CHECKED_META)  # before the kept states are read
         inp, kept = days_input(store, ctx, fp)
-        res = _check_days(store, ctx, inp, upheld, fp, version, kept, checked)
+        parts = _parts(inp, fp, part_days) if not kept else None
+        if parts is not None:
+            from truceline.services.check_parts import check_by_parts
+            res = check_by_parts(store, ctx, inp, upheld, fp, version, checked, parts)
+        else:
+            res = _check_days(store, ctx, inp, upheld, fp, version, kept, checked)
         # None: another check stored its results meanwhile; this one's kept states are stale
-        return res if res is not None else run_check(store, params)
+        return res if res is not None else run_check(store, params, part_days=part_days)
     inp = store_input(store)
     give_back()  # the pages read, their text and columns
     read = inp.read
@@ -243,6 +259,19 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
             store.delete_meta(RULES_META)
     return CheckResult(findings, len(incidents), changed + len(recorded), stored=stored,
                        judged=len(incidents))
+
+
+def _parts(inp: CheckInput, params: FusionParams, size: int | None) -> Parts | None:
+    """The parts a check fusing every day fuses, judges and writes in, ``size`` days each
+    (:func:`~truceline.services.check_parts.parts_of`); None: all at once (``size`` 0, or
+    the days make one part)."""
+    from truceline.services.check_parts import PART_DAYS, parts_of
+
+    size = PART_DAYS if size is None else size
+    if size < 1:
+        return None
+    parts = parts_of(inp, params, size)
+    return parts if len(parts.parts) > 1 else None
 
 
 def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,

@@ -170,7 +170,7 @@ def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
     sources = sources if sources is not None else SourceDays.empty()
     out = []
     for d in days.tolist():
-        passes = tuple(s.take(s.day == d) for s in day_samples)
+        passes = tuple(_ranked(s.take(s.day == d)) for s in day_samples)
 
         def row(st: DayStats, d: int = d) -> F64 | None:
             at = np.flatnonzero(st.days == d)
@@ -183,6 +183,17 @@ def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
                             tuple(sorted(incidents.get(d, []))), head, body, sources.of(d),
                             wind))
     return out
+
+
+def _ranked(s: Samples) -> Samples:
+    """``s`` (one day's) with each group's label its rank among the day's labels: a label is
+    its batch's (a part of the days numbers its groups from 0, the month from the days
+    before), and only the (day, label) order is read (``calibration_days._groups``), so a
+    day's state is the same bytes whichever batch fused it (docs/partitions.md)."""
+    if not len(s.group):
+        return s
+    rank = np.unique(s.group, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return Samples(s.source, s.day, rank, s.total, s.var, s.applied)
 
 
 def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s: float
