@@ -20,18 +20,20 @@ each day's reports, tallies) is the same too (``tests/store/test_check_parts.py`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from truceline.core.disputes import apply_outcomes
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding, FindingHead
 from truceline.core.fusion import FusionParams
 from truceline.core.fusion.day_parts import day_parts, fuse_part, padded
-from truceline.core.fusion.day_state import DayState, day_of_us, report_digests
+from truceline.core.fusion.day_state import DayState, day_of_us, day_start_us, report_digests
+from truceline.core.observations import Observation
 from truceline.core.record.canonical import prepared_entry
 from truceline.core.rules import ByDay, check
 from truceline.core.verdicts import Tally
@@ -111,11 +113,15 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
             return None
         have = store.finding_ids()
         store.replace_incidents([])
+        cols = inp.fire  # the parts' columns; the input keeps what the kept reports read
+        inp.fire = {k: cols[k] for k in ("id", "time_us")}
         for k, (s, e) in enumerate(parts):
             with collecting():  # fusion's reference cycles hold arrays
-                part = fuse_part(inp.fire, ctx.geometry, parties, inp.fire_reports, params,
+                part = fuse_part(cols, ctx.geometry, parties, _reader(inp, cols), params,
                                  s, e, states, first, digests, days,
                                  last=k == len(parts) - 1, fused=give_back, settle=give_back)
+            if k + 1 < len(parts):  # the rows the next parts read, the others let go
+                cols = _from(cols, parts[k + 1][0], params.halo_s)
             states += part.states
             sources = part.sources
             incidents = sorted(part.incidents, key=lambda i: i.id)
@@ -167,6 +173,25 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
     return CheckResult(found, count, entries + len(gone) + len(recorded), None,
                        complete=False, stored=len((have - set(gone)) | ids), judged=count,
                        heads=[k[5] for k in keys])
+
+
+def _reader(inp: CheckInput, cols: Mapping[str, NDArray[Any]]
+            ) -> Callable[[Sequence[int]], list[Observation]]:
+    """Rows of ``cols`` read again as observations, in that order."""
+    def read(rows: Sequence[int]) -> list[Observation]:
+        ids = [str(i) for i in cols["id"][np.asarray(rows, np.int64)]]
+        got = {o.id: o for o in inp.fetch(ids)}
+        return [got[i] for i in ids]
+    return read
+
+
+def _from(cols: dict[str, NDArray[Any]], day: int, halo_s: float
+          ) -> dict[str, NDArray[Any]]:
+    """The rows of ``cols`` a fusion from ``day`` on reads (``halo_s`` before it), copied:
+    the rows before are let go (the columns are ~0.2 GB at 907k reports)."""
+    keep = np.asarray(cols["time_us"], np.int64) >= \
+        int(day_start_us(day)) - int(halo_s * 1e6)
+    return {k: v[keep] for k, v in cols.items()}
 
 
 def _put(store: Store, found: list[Finding], have: set[str], keys: list[_Key],
