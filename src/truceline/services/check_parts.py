@@ -61,7 +61,7 @@ from truceline.services.verify_rows import IncidentsDigest
 __all__ = ["PART_DAYS", "Parts", "check_by_parts", "parts_of"]
 
 #: Days fused, judged and written at a time by a full check (docs/partitions.md).
-PART_DAYS = 5
+PART_DAYS = 3
 
 #: A finding's place in the canonical order (provision, time, party, id), its incident's
 #: owning day (None: a summary or another rule's finding) and its head.

@@ -6,8 +6,8 @@ either side, and what the days before it kept (:class:`~.day_state.DayState`): t
 incremental check fuses from a changed day on with the kept states of the days before it,
 and a change after a day's first ``halo_s`` fuses again from that day, not earlier. So the
 days ``[start, end]`` fused from their reports, ``halo_s`` before and a lookahead after
-(``lookahead_s`` past the end of ``end``: at least two ``halo_s``, the reach of a change
-that leaves ``end`` as it is), with the states of the days before as the prior, give the
+(:data:`LOOKAHEAD_HALOS` ``halo_s`` past the end of ``end``: more than two, the reach of a
+change that leaves ``end`` as it is), with the states of the days before as the prior, give the
 incidents owned by ``[start, end]`` (those whose first report falls in them) and those days'
 states exactly as one fusion of every day does. :func:`fuse_part` is pure: columns, the
 compiled geometry, the parameters and the earlier days' states in; incidents, states and
@@ -43,9 +43,12 @@ __all__ = ["DaysPart", "day_parts", "fuse_part", "padded"]
 
 I64 = NDArray[np.int64]
 
-#: What a part reads past its last day: the whole next day (the plan's lookahead; a change
-#: after the next day's first two ``halo_s`` leaves a day's incidents as they are).
-LOOKAHEAD_S = 86_400.0
+#: What a part reads past its last day, in ``halo_s``: a change from two ``halo_s`` into the
+#: next day on fuses again from that day (a change in a day's first ``halo_s`` from the day
+#: before, and a report reaches ``halo_s`` back: docs/partitions.md), and one more as a
+#: margin. (A whole day, the plan's, fused a day more per part: +20 % of fusion's CPU in
+#: parts of five days, and more memory.)
+LOOKAHEAD_HALOS = 3
 
 
 @dataclass
@@ -82,7 +85,7 @@ def day_parts(days: Iterable[int], size: int) -> list[tuple[int, int]]:
 
 
 def part_rows(time_us: NDArray[np.int64], start: int, end: int, halo_s: float,
-              lookahead_s: float = LOOKAHEAD_S) -> I64:
+              lookahead_s: float) -> I64:
     """The rows a fusion of days ``[start, end]`` reads: from ``halo_s`` before ``start``
     to ``lookahead_s`` after the end of ``end``."""
     t = np.asarray(time_us, np.int64)
@@ -104,7 +107,7 @@ def fuse_part(
     digests: Mapping[int, tuple[str, str]],
     days: Iterable[int],
     *,
-    lookahead_s: float = LOOKAHEAD_S,
+    lookahead_s: float | None = None,
     last: bool = False,
     fused: Callable[[], object] | None = None,
     settle: Callable[[], object] | None = None,
@@ -116,8 +119,8 @@ def fuse_part(
     (:func:`~.day_state.report_digests`); ``days``: the days a state is kept for (with
     reports, copies left out, or incidents); ``last``: no day after ``end`` has reports (the
     per-source records are then every day's)."""
-    rows = part_rows(cols["time_us"], start, end, params.halo_s,
-                     0.0 if last else lookahead_s)
+    ahead = LOOKAHEAD_HALOS * params.halo_s if lookahead_s is None else lookahead_s
+    rows = part_rows(cols["time_us"], start, end, params.halo_s, 0.0 if last else ahead)
     prior, errors = prior_of(list(before), start, first)
     sub = {k: np.asarray(v)[rows] for k, v in cols.items()}
     got: dict[str, tuple[tuple[Samples, ...], ErrorStats, SourceDays | None]] = {}

@@ -79,14 +79,14 @@ class DayState:
             "digests": np.asarray([self.head, self.body], str),
         }
         for k, s in enumerate(self.passes):
-            arrays[f"p{k}_source"] = np.asarray(s.source, str)
+            arrays[f"p{k}_source"] = _text(s.source)
             arrays[f"p{k}_group"] = s.group
             arrays[f"p{k}_total"] = s.total
             arrays[f"p{k}_var"] = s.var
             arrays[f"p{k}_applied"] = s.applied
         src = self.sources
-        arrays.update({"s_source": np.asarray(src.source, str), "s_bearings": src.bearings,
-                       "t_source": np.asarray(src.t_source, str), "t_delay": src.delay,
+        arrays.update({"s_source": _text(src.source), "s_bearings": src.bearings,
+                       "t_source": _text(src.t_source), "t_delay": src.delay,
                        "wind": np.asarray(self.wind, float).reshape(-1, 3)})
         if self.dispersion is not None:
             arrays["dispersion"] = self.dispersion
@@ -112,6 +112,12 @@ class DayState:
                              np.full(t, day, np.int64), z["t_source"], z["t_delay"])
         return cls(day, tuple(passes), z.get("dispersion"), z.get("lone"),
                    tuple(z["incidents"].tolist()), head, body, sources, z["wind"])
+
+
+def _text(a: NDArray[np.generic]) -> NDArray[np.str_]:
+    """Source ids as text as wide as the longest of them (not as the batch's widest): a
+    day's state is the same bytes whichever batch fused it."""
+    return np.asarray(np.asarray(a).astype(str).tolist(), str).reshape(-1)
 
 
 def prior_of(states: Sequence[DayState], day: int, first: int
