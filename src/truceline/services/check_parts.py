@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from truceline.core.disputes import apply_outcomes
 from truceline.core.evidence import gather
-from truceline.core.findings import Finding, FindingHead
+from truceline.core.findings import Finding
 from truceline.core.fusion import FusionParams
 from truceline.core.fusion.day_parts import day_parts, fuse_part, padded
 from truceline.core.fusion.day_state import DayState, day_of_us, day_start_us, report_digests
@@ -58,15 +58,12 @@ from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest
+from truceline.services.written import Key, Written
 
 __all__ = ["PART_DAYS", "Parts", "check_by_parts", "parts_of"]
 
 #: Days fused, judged and written at a time by a full check (docs/partitions.md).
 PART_DAYS = 3
-
-#: A finding's place in the canonical order (provision, time, party, id), its incident's
-#: owning day (None: a summary or another rule's finding) and its head.
-_Key = tuple[str, str, str, str, int | None, FindingHead]
 
 
 @dataclass(frozen=True)
@@ -105,8 +102,7 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
     read, first = inp.read, min(digests)
     states: list[DayState] = []
     tallies: dict[int, dict[str, Tally]] = {}
-    keys: list[_Key] = []
-    changed: dict[str, tuple[tuple[str, ...], bytes]] = {}  # id: its entry's names, spans
+    written = Written()
     sources: list[dict[str, Any]] = []
     n = 0
     with store.atomic():  # the store's one writer from here (SQLite: BEGIN IMMEDIATE)
@@ -142,7 +138,7 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
                                                upheld) if f.incident_id is not None]
             del ev, incidents
             tallies.update(by_day.made)
-            _put(store, found, have, keys, changed, owner)
+            _put(store, found, have, written, owner)
             del found, by_day, owner
             give_back()
         # the summaries, from every day's tallies, and the rules that read the observations
@@ -151,7 +147,7 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
                                                  ByDay({}, tallies)), upheld)
                  if f.incident_id is None]
         del ev
-        _put(store, found, have, keys, changed, {})
+        _put(store, found, have, written, {})
         states = padded(states)
         kept_days = [s.day for s in states]
         store.put_fusion_days(None, [(s.day, s.to_bytes()) for s in states],
@@ -161,7 +157,8 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
             sort_keys=True))
         del states, inp
         give_back()
-        keys.sort()
+        keys, changed = written.keys()
+        del written
         _keep(store, made, read, tallies, kept_days, keys)
         store_source_estimates(store, sources)
         count, digest = _stored_digest(store)
@@ -198,33 +195,27 @@ def _from(cols: dict[str, NDArray[Any]], day: int, halo_s: float
     return {k: v[keep] for k, v in cols.items()}
 
 
-def _put(store: Store, found: list[Finding], have: set[str], keys: list[_Key],
-         changed: dict[str, tuple[tuple[str, ...], bytes]], owner: Mapping[str, int]
-         ) -> None:
+def _put(store: Store, found: list[Finding], have: set[str], written: Written,
+         owner: Mapping[str, int]) -> None:
     """Store ``found``'s rows a chunk at a time (a row whose text is stored as is stays),
-    noting each one's key and, where its entry is due (new or changed: appended at the end,
-    in the canonical order), where its fields lie in the row's text (the entry is then
-    made of the text without encoding it again: ~3 s for the 907k month's findings)."""
-    names: dict[tuple[str, ...], tuple[str, ...]] = {}
+    keeping in ``written`` what the end needs of each: its place in the canonical order and,
+    where its entry is due (new or changed: appended at the end), where its fields lie in
+    the row's text (the entry is then made of the text, not encoded again: ~3 s of the 907k
+    month's findings)."""
     for at in range(0, len(found), WRITE_CHUNK):
         part = found[at : at + WRITE_CHUNK]
         prepared = [_finding_entry(f) for f in part]
-        bodies = [p.body for p in prepared]
         before = store.finding_texts([f.id for f in part if f.id in have])
-        texts = [b.decode("utf-8") for b in bodies]
-        for f, p, b in zip(part, prepared, bodies, strict=True):
-            if _changed(before.get(f.id), b):
-                changed[f.id] = (names.setdefault(p.names, p.names), p.spans.tobytes())
-            keys.append((f.provision_id, f.time or "", f.party or "", f.id,
-                         None if f.incident_id is None else owner[f.incident_id],
-                         FindingHead.of(f)))
+        texts = [p.body.decode("utf-8") for p in prepared]
+        written.add(part, prepared, [_changed(before.get(f.id), p.body)
+                                     for f, p in zip(part, prepared, strict=True)], owner)
         put = [k for k, f in enumerate(part) if before.get(f.id) != texts[k]]
         if put:
             store.put_findings([part[k] for k in put], [], [texts[k] for k in put])
 
 
 def _keep(store: Store, made: str, read: int, tallies: dict[int, dict[str, Tally]],
-          days: list[int], keys: list[_Key]) -> None:
+          days: list[int], keys: list[Key]) -> None:
     """What :func:`~truceline.services.check_rules.keep_rules` keeps of a check that judged
     every day (``keys`` in the canonical order)."""
     every: dict[int, dict[str, Tally]] = {d: {} for d in days}
