@@ -223,8 +223,9 @@ def run_check(store: Store, params: FusionParams | None = None, *,
     :data:`WRITE_CHUNK` at a time, inside the one transaction.
 
     Where every day is fused, it is fused, judged and written ``part_days`` days at a time
-    (default :data:`~truceline.services.check_parts.PART_DAYS`; 0: all at once), with the
-    same result (:mod:`~truceline.services.check_parts`)."""
+    (default: :data:`~truceline.services.check_parts.PART_DAYS` where the store holds
+    :data:`~truceline.services.check_parts.PART_MIN_REPORTS` counted fire reports or more;
+    0: all at once), with the same result (:mod:`~truceline.services.check_parts`)."""
     # (large blocks are not mapped apart: each of fusion's arrays then faulted its pages in
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
@@ -265,9 +266,12 @@ def _parts(inp: CheckInput, params: FusionParams, size: int | None) -> Parts | N
     """The parts a check fusing every day fuses, judges and writes in, ``size`` days each
     (:func:`~truceline.services.check_parts.parts_of`); None: all at once (``size`` 0, or
     the days make one part)."""
-    from truceline.services.check_parts import PART_DAYS, parts_of
+    from truceline.services.check_parts import PART_DAYS, PART_MIN_REPORTS, parts_of
 
-    size = PART_DAYS if size is None else size
+    if size is None:  # by default only where a whole check's working set is large
+        if len(inp.fire["id"]) < PART_MIN_REPORTS:
+            return None
+        size = PART_DAYS
     if size < 1:
         return None
     parts = parts_of(inp, params, size)
