@@ -489,7 +489,7 @@ def test_the_rules_judge_only_the_incidents_of_the_days_fused_again(backend: Bac
     last = judged[-1]
     assert last.fused_days and not last.complete
     assert last.judged == _owned_from(step, min(last.fused_days)) < last.incidents
-    assert judged[0].fused_days is None and judged[0].judged == judged[0].incidents
+    assert judged[0].complete and judged[0].judged == judged[0].incidents
     once = _new(second, _with_flashes())
     _add(once, [r for rows in days for r in rows])
     run_check(once, PER_DAY)
@@ -505,7 +505,7 @@ def test_the_rules_judge_only_the_incidents_of_the_days_fused_again(backend: Bac
     for store in (step, once):
         _add(store, [notice])
         res = run_check(store, PER_DAY)
-    assert res.fused_days is None and res.judged == res.incidents
+    assert res.complete and res.judged == res.incidents
     _same(step, once)
     assert any("suspension" in t for _, t in _rows(step, "findings"))
 
@@ -519,7 +519,7 @@ def test_damaged_kept_rules_judge_every_incident(backend: Backend) -> None:
     _add(store, days[1])
     store.set_meta(RULES_META, "{not json")
     res = run_check(store, PER_DAY)
-    assert res.fused_days is None and res.judged == res.incidents
+    assert res.complete and res.judged == res.incidents
     _add(store, days[2])
     res = run_check(store, PER_DAY)
     assert not res.complete and res.judged < res.incidents  # kept again
@@ -546,7 +546,7 @@ def test_kept_tallies_edited_on_disk_are_not_trusted(backend: Backend, second: B
     assert any("kept" in p.message and "check_rules" in p.message for p in problems), problems
     _add(step, days[2])
     res = run_check(step, PER_DAY)
-    assert res.fused_days is None and res.judged == res.incidents
+    assert res.complete and res.judged == res.incidents
     assert verify.verify_record(step).ok
     for rows in days[3:]:
         _add(step, rows)
@@ -616,7 +616,7 @@ def test_kept_rows_edited_with_their_entry_text_are_not_trusted(backend: Backend
     assert not verify.verify_record(store).ok
     _add(store, days[1])
     res = run_check(store, PER_DAY)
-    assert res.fused_days is None and res.judged == res.incidents  # every incident judged again
+    assert res.complete and res.judged == res.incidents  # every incident judged again
 
 
 def test_a_kept_days_incident_edited_on_disk_is_not_committed(backend: Backend) -> None:
