@@ -39,7 +39,8 @@ from truceline.core.observations import Observation
 from truceline.core.record.canonical import prepared_from
 from truceline.core.rules import ByDay, check
 from truceline.core.verdicts import Tally
-from truceline.services.check import (
+from truceline.services.check_days import fingerprint
+from truceline.services.check_output import (
     WRITE_CHUNK,
     CheckResult,
     _changed,
@@ -49,7 +50,6 @@ from truceline.services.check import (
     incident_entries,
     withdrawn_entry,
 )
-from truceline.services.check_days import fingerprint
 from truceline.services.check_read import CheckInput
 from truceline.services.check_rules import by_owner, put_rules, rules_fingerprint
 from truceline.services.context import AgreementContext
