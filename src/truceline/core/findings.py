@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from truceline.core.plain_records import plain, plain_view
 
@@ -103,3 +103,22 @@ def is_summary(fid: str, provision_id: str, party: str | None,
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """The canonical order: provision, time, party, id (what makes output byte-identical)."""
     return sorted(findings, key=lambda f: (f.provision_id, f.time or "", f.party or "", f.id))
+
+
+class FindingHead(NamedTuple):
+    """What a guarantee clause reads of a finding (:func:`~truceline.core.notifications.due`):
+    a check that writes its findings a part at a time hands these on rather than the
+    findings themselves (~0.2 KB each, not ~2 KB: a month's 171k findings)."""
+
+    id: str
+    provision_id: str
+    verdict: Verdict
+    party: str | None
+    time: str | None
+    confidence: float | None
+    weapon_class: str | None
+
+    @classmethod
+    def of(cls, f: Finding) -> FindingHead:
+        return cls(f.id, f.provision_id, f.verdict, f.party, f.time, f.confidence,
+                   f.weapon_class)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from truceline.core.agreements import Agreement, Guarantor
-from truceline.core.findings import Finding, compact_json, iso
+from truceline.core.findings import Finding, FindingHead, compact_json, iso
 from truceline.core.guarantees import GuaranteeClause, Trigger
 from truceline.core.record.canonical import canonical_bytes
 
@@ -66,7 +66,7 @@ def covered(agreement: Agreement, guarantor: Guarantor, clause: GuaranteeClause)
     return set(clause.provisions or guarantor.guarantees or [p.id for p in agreement.provisions])
 
 
-def meets(trigger: Trigger, f: Finding) -> bool:
+def meets(trigger: Trigger, f: Finding | FindingHead) -> bool:
     """The finding on its own meets the trigger (verdict, probability, weapon class)."""
     if f.verdict not in trigger.verdicts:
         return False
@@ -77,7 +77,8 @@ def meets(trigger: Trigger, f: Finding) -> bool:
     return not trigger.weapon_classes or f.weapon_class in trigger.weapon_classes
 
 
-def _counted(trigger: Trigger, f: Finding, times: Callable[[], list[datetime]]) -> bool:
+def _counted(trigger: Trigger, f: Finding | FindingHead,
+             times: Callable[[], list[datetime]]) -> bool:
     """The count condition: at least ``at_least`` matching findings in the period ending at
     ``f``'s time (``f`` included). A finding without a time never completes a count.
     ``times``: the matching findings' times, sorted (made once per clause, when first needed:
@@ -93,7 +94,7 @@ def _counted(trigger: Trigger, f: Finding, times: Callable[[], list[datetime]]) 
     return bisect_right(ts, end) - bisect_left(ts, start) >= c.at_least
 
 
-def _sorted_times(matching: Sequence[Finding]) -> Callable[[], list[datetime]]:
+def _sorted_times(matching: Sequence[Finding | FindingHead]) -> Callable[[], list[datetime]]:
     """The matching findings' times, parsed and sorted on first call, then kept."""
     kept: list[list[datetime]] = []
 
@@ -121,7 +122,7 @@ def recipients(agreement: Agreement, guarantor: Guarantor, words: Iterable[str],
     return tuple(sorted(out))
 
 
-def due(agreement: Agreement, findings: Sequence[Finding], existing: set[str],
+def due(agreement: Agreement, findings: Sequence[Finding | FindingHead], existing: set[str],
         now: datetime) -> list[Notification]:
     """The breach notifications the findings call for that ``existing`` does not hold yet."""
     out: list[Notification] = []

@@ -7,14 +7,9 @@ the record shows every change of a finding's status.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from truceline.core.coverage import Coverage
-from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
 from truceline.core.disputes import apply_outcomes, upheld_outcomes
 from truceline.core.evidence import gather
 from truceline.core.findings import Finding
@@ -22,21 +17,24 @@ from truceline.core.fusion import FusionParams, fuse_columns
 from truceline.core.fusion.day_state import DayState
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
-from truceline.core.record.canonical import (
-    PreparedEntry,
-    canonical_bytes,
-    entry_bytes,
-    parse_entry,
-    prepared_entry,
-)
 from truceline.core.rules import ByDay, check
-from truceline.errors import StoreError, ValidationError
+from truceline.errors import StoreError
 from truceline.services.check_days import (
     days_input,
     fingerprint,
     fuse_days,
     per_day,
     write_days,
+)
+from truceline.services.check_output import (
+    WRITE_CHUNK,
+    CheckResult,
+    _changed,
+    _finding_entry,
+    _incident_bytes,
+    derive_coverage,
+    incident_entries,
+    withdrawn_entry,
 )
 from truceline.services.check_read import CheckInput, list_input, store_input
 from truceline.services.check_rules import (
@@ -48,29 +46,16 @@ from truceline.services.check_rules import (
     rules_fingerprint,
 )
 from truceline.services.context import AgreementContext, load_context
-from truceline.services.kept_digest import KEPT_FIELD, stored_kept_digest
+from truceline.services.kept_digest import stored_kept_digest
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import store_source_estimates
-from truceline.services.verify_rows import IncidentsDigest, incident_set_entry
+from truceline.services.verify_rows import IncidentsDigest
 
-_E = TypeVar("_E")
+if TYPE_CHECKING:
+    from truceline.services.check_parts import Parts
 
 
-@dataclass
-class CheckResult:
-    findings: list[Finding]
-    incidents: int
-    new_entries: int
-    #: the UTC days (from 2020-01-01) fused again by an incremental check (None: every day)
-    fused_days: list[int] | None = None
-    #: whether ``findings`` is every stored finding (False: the incremental check judged
-    #: only the incidents of the days it fused, and every other finding; the store holds all)
-    complete: bool = True
-    #: how many findings are stored after the check
-    stored: int = 0
-    #: how many incidents the rules judged
-    judged: int = 0
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
@@ -98,15 +83,6 @@ def _fuse(ctx: AgreementContext, inp: CheckInput, params: FusionParams | None = 
                             inp.fire_reports, params=params, fused=give_back,
                             settle=give_back)
 
-
-def derive_coverage(ctx: AgreementContext, observations: list[Observation],
-                    as_of: datetime | None = None) -> Coverage | None:
-    """The coverage model from the record's monitoring and restriction observations (None when
-    the agreement has no geography or the record holds no monitoring assets). ``as_of``:
-    what an open window ends at (default: the latest time of ``observations``)."""
-    if ctx.geometry is None or not has_monitoring(observations):
-        return None
-    return coverage_from_observations(ctx.geometry, ctx.agreement, observations, as_of=as_of)
 
 
 def derive_findings(
@@ -150,56 +126,13 @@ def _rules(ctx: AgreementContext, inp: CheckInput, incidents: list[Incident],
     return apply_outcomes(check(ctx.agreement, ctx.geometry, ev, by_day), upheld)
 
 
-def withdrawn_entry(finding_id: str) -> bytes:
-    """The record's note that a published finding no longer follows from the evidence."""
-    return entry_bytes("status_change", {"subject": "finding", "finding_id": finding_id,
-                                         "status": "withdrawn"})
 
 
-def incident_entries(store: Store, count: int, digest: str, observations: int,
-                     sources: list[dict[str, Any]] | None = None,
-                     agreement_version: int | None = None, kept: str | None = None
-                     ) -> list[tuple[str, bytes]]:
-    """The ``incident`` entry committing to an incident set of ``count`` incidents whose
-    digest is ``digest`` (:func:`~truceline.services.verify_rows.incidents_digest`) and to
-    how many observations the check read, unless the last one says both.
-
-    One entry per change of the set (its count and digest), of the observations read or of
-    the agreement version judged under, not one per incident: a check replaces every
-    incident, and ``record verify`` needs only the digest to check the rows, and the count
-    to check what the report says is unchecked (meta ``checked_observations``); a replay
-    judges the observations and the version the entry names. ``kept``: the digest of what
-    the check keeps for the next one (:mod:`~truceline.services.kept_digest`; a change of
-    it is a change too).
-    """
-    last = store.last_entry("incident")
-    said = parse_entry(last.data)[1] if last is not None else {}
-    if said.get("sha256") == digest and said.get("observations") == observations and \
-            said.get("agreement_version") == agreement_version and \
-            said.get(KEPT_FIELD) == kept:
-        return []
-    return [("incident", incident_set_entry(count, digest, observations, sources,
-                                            agreement_version, kept))]
 
 
-def _changed(stored: str | None, body: bytes) -> bool:
-    """Whether a finding whose record is now ``body`` (canonical bytes) differs from the
-    stored row's record text (None: a new finding). The same text is the same finding
-    (a check stores its canonical text); other text, from an older check, is compared by
-    what it reads as (the record :class:`Finding` makes of it)."""
-    if stored is None:
-        return True
-    if stored.encode("utf-8") == body:
-        return False
-    return canonical_bytes(Finding.from_record(json.loads(stored)).to_record()) != body
 
-
-#: Incidents and findings encoded and written this many at a time: what a check holds of
-#: their bytes at once (a month's set of either is hundreds of MB encoded).
-WRITE_CHUNK = 10_000
-
-
-def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
+def run_check(store: Store, params: FusionParams | None = None, *,
+              part_days: int | None = None) -> CheckResult:
     """Derive the incidents and findings from the stored observations and store them, with
     the entries of what changed, in one transaction.
 
@@ -213,7 +146,12 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     are the row's text, the incident set's digest and the finding's entry (whose fields the
     store commits without parsing it again:
     :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
-    :data:`WRITE_CHUNK` at a time, inside the one transaction."""
+    :data:`WRITE_CHUNK` at a time, inside the one transaction.
+
+    Where every day is fused, it is fused, judged and written ``part_days`` days at a time
+    (default: :data:`~truceline.services.check_parts.PART_DAYS` where the store holds
+    :data:`~truceline.services.check_parts.PART_MIN_REPORTS` counted fire reports or more;
+    0: all at once), with the same result (:mod:`~truceline.services.check_parts`)."""
     # (large blocks are not mapped apart: each of fusion's arrays then faulted its pages in
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
@@ -222,9 +160,14 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
     if per_day(fp := params or FusionParams()) and ctx.geometry is not None:
         checked = store.get_meta(CHECKED_META)  # before the kept states are read
         inp, kept = days_input(store, ctx, fp)
-        res = _check_days(store, ctx, inp, upheld, fp, version, kept, checked)
+        parts = _parts(inp, fp, part_days) if not kept else None
+        if parts is not None:
+            from truceline.services.check_parts import check_by_parts
+            res = check_by_parts(store, ctx, inp, upheld, fp, version, checked, parts)
+        else:
+            res = _check_days(store, ctx, inp, upheld, fp, version, kept, checked)
         # None: another check stored its results meanwhile; this one's kept states are stale
-        return res if res is not None else run_check(store, params)
+        return res if res is not None else run_check(store, params, part_days=part_days)
     inp = store_input(store)
     give_back()  # the pages read, their text and columns
     read = inp.read
@@ -243,6 +186,22 @@ def run_check(store: Store, params: FusionParams | None = None) -> CheckResult:
             store.delete_meta(RULES_META)
     return CheckResult(findings, len(incidents), changed + len(recorded), stored=stored,
                        judged=len(incidents))
+
+
+def _parts(inp: CheckInput, params: FusionParams, size: int | None) -> Parts | None:
+    """The parts a check fusing every day fuses, judges and writes in, ``size`` days each
+    (:func:`~truceline.services.check_parts.parts_of`); None: all at once (``size`` 0, or
+    the days make one part)."""
+    from truceline.services.check_parts import PART_DAYS, PART_MIN_REPORTS, parts_of
+
+    if size is None:  # by default only where a whole check's working set is large
+        if len(inp.fire["id"]) < PART_MIN_REPORTS:
+            return None
+        size = PART_DAYS
+    if size < 1:
+        return None
+    parts = parts_of(inp, params, size)
+    return parts if len(parts.parts) > 1 else None
 
 
 def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
@@ -322,26 +281,6 @@ def _write_incidents(store: Store, incidents: list[Incident], read: int,
     store.append_entries(recorded)
     return recorded
 
-
-def _viewed(encode: Callable[[dict[str, Any]], _E], record: Callable[[bool], dict[str, Any]]
-            ) -> _E:
-    """``encode(record(True))``, encoded from the object's own containers rather than a copy
-    of them (``record(False)``); a record holding a dataclass deep inside, which the view
-    leaves as it is and the encoder refuses, takes the copy's path."""
-    try:
-        return encode(record(False))
-    except ValidationError:
-        return encode(record(True))
-
-
-def _incident_bytes(i: Incident) -> bytes:
-    """``canonical_bytes(i.to_record())`` (:func:`_viewed`)."""
-    return _viewed(canonical_bytes, i.to_record)
-
-
-def _finding_entry(f: Finding) -> PreparedEntry:
-    """``prepared_entry("finding", f.to_record())`` (:func:`_viewed`)."""
-    return _viewed(lambda r: prepared_entry("finding", r), f.to_record)
 
 
 def _write_findings(store: Store, findings: list[Finding], scope: set[str] | None = None,

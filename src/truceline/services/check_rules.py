@@ -40,6 +40,7 @@ __all__ = [
     "keep_rules",
     "kept_rules",
     "owners",
+    "put_rules",
     "rules_fingerprint",
 ]
 
@@ -146,6 +147,15 @@ def keep_rules(
             others.append(f.id)
         else:
             per_day.setdefault(owner[f.incident_id], []).append(f.id)
+    put_rules(store, made, read, tallies, per_day, others)
+
+
+def put_rules(store: Store, made: str, read: int, tallies: Mapping[int, Mapping[str, Tally]],
+              per_day: Mapping[int, Sequence[str]], others: Sequence[str]) -> None:
+    """Keep each day's tallies and findings' ids and the other findings' ids (meta
+    ``check_rules``, inside the caller's transaction): :func:`keep_rules`' write, and that
+    of a check by day parts (:mod:`~truceline.services.check_parts`), which keeps them as
+    each part is judged."""
     store.set_meta(
         RULES_META,
         json.dumps(
@@ -156,8 +166,8 @@ def keep_rules(
                     str(d): {p: t.to_json() for p, t in v.items()}
                     for d, v in sorted(tallies.items())
                 },
-                "findings": {str(d): v for d, v in sorted(per_day.items())},
-                "others": others,
+                "findings": {str(d): list(v) for d, v in sorted(per_day.items())},
+                "others": list(others),
             },
             sort_keys=True,
         ),

@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from truceline.core import notifications as notes
-from truceline.core.findings import Finding, iso
+from truceline.core.findings import Finding, FindingHead, iso
 from truceline.core.notifications import Notification
 from truceline.core.record import signing
 from truceline.core.record.canonical import entry_bytes, prepared_entry
@@ -113,11 +113,11 @@ def withdrawn_entry(notification_id: str, finding_id: str) -> bytes:
 _ADD_PART = 10_000
 
 
-def notify(store: Store, now: datetime, findings: Sequence[Finding] | None = None
-           ) -> NotifyResult:
+def notify(store: Store, now: datetime,
+           findings: Sequence[Finding | FindingHead] | None = None) -> NotifyResult:
     """Bring the notifications in line with the current findings at ``now`` (see module).
-    ``findings``: the stored findings, when the caller holds them (the check that just
-    stored them), so they are not read back."""
+    ``findings``: the stored findings (or their heads), when the caller holds them (the
+    check that just stored them), so they are not read back."""
     gs = guarantee_store(store)
     agreement = load_context(store).agreement
     res = NotifyResult()

@@ -207,8 +207,10 @@ def check(db: str) -> None:
     with paused_collection():
         store = open_store(db)
         res = run_check(store)
-        # the incremental check gives the findings it judged again; the store holds all
-        found = res.findings if res.complete else store.findings()
+        # the incremental check gives the findings it judged again, a check by day parts
+        # their heads (what notifications read); the store holds all
+        found = res.findings if res.complete else \
+            res.heads if res.heads is not None else store.findings()
         made = notify(store, system_clock(), found)
     skip_exit_collection()
     counts: dict[str, int] = {}

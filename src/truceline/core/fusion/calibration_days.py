@@ -71,7 +71,7 @@ class Samples:
 
     source: NDArray[Any]  #: source id (text: the same in any batch)
     day: I64  #: UTC day of the sample's group's first report
-    group: I64  #: the group's label in its batch and pass (with ``day``: one group)
+    group: I64  #: the group's label in its batch and pass (with ``day``: one group; kept: its rank)
     total: F64  #: residual plus the correction the bearing had (radians): the bias
     var: F64
     #: the correction the bearing had (degrees): what its group's other samples say the

@@ -79,14 +79,14 @@ class DayState:
             "digests": np.asarray([self.head, self.body], str),
         }
         for k, s in enumerate(self.passes):
-            arrays[f"p{k}_source"] = np.asarray(s.source, str)
+            arrays[f"p{k}_source"] = _text(s.source)
             arrays[f"p{k}_group"] = s.group
             arrays[f"p{k}_total"] = s.total
             arrays[f"p{k}_var"] = s.var
             arrays[f"p{k}_applied"] = s.applied
         src = self.sources
-        arrays.update({"s_source": np.asarray(src.source, str), "s_bearings": src.bearings,
-                       "t_source": np.asarray(src.t_source, str), "t_delay": src.delay,
+        arrays.update({"s_source": _text(src.source), "s_bearings": src.bearings,
+                       "t_source": _text(src.t_source), "t_delay": src.delay,
                        "wind": np.asarray(self.wind, float).reshape(-1, 3)})
         if self.dispersion is not None:
             arrays["dispersion"] = self.dispersion
@@ -112,6 +112,12 @@ class DayState:
                              np.full(t, day, np.int64), z["t_source"], z["t_delay"])
         return cls(day, tuple(passes), z.get("dispersion"), z.get("lone"),
                    tuple(z["incidents"].tolist()), head, body, sources, z["wind"])
+
+
+def _text(a: NDArray[np.generic]) -> NDArray[np.str_]:
+    """Source ids as text as wide as the longest of them (not as the batch's widest): a
+    day's state is the same bytes whichever batch fused it."""
+    return np.asarray(np.asarray(a).astype(str).tolist(), str).reshape(-1)
 
 
 def prior_of(states: Sequence[DayState], day: int, first: int
@@ -170,7 +176,7 @@ def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
     sources = sources if sources is not None else SourceDays.empty()
     out = []
     for d in days.tolist():
-        passes = tuple(s.take(s.day == d) for s in day_samples)
+        passes = tuple(_ranked(s.take(s.day == d)) for s in day_samples)
 
         def row(st: DayStats, d: int = d) -> F64 | None:
             at = np.flatnonzero(st.days == d)
@@ -183,6 +189,17 @@ def states_of(day_samples: Sequence[Samples], errors: ErrorStats, days: I64,
                             tuple(sorted(incidents.get(d, []))), head, body, sources.of(d),
                             wind))
     return out
+
+
+def _ranked(s: Samples) -> Samples:
+    """``s`` (one day's) with each group's label its rank among the day's labels: a label is
+    its batch's (a part of the days numbers its groups from 0, the month from the days
+    before), and only the (day, label) order is read (``calibration_days._groups``), so a
+    day's state is the same bytes whichever batch fused it (docs/partitions.md)."""
+    if not len(s.group):
+        return s
+    rank = np.unique(s.group, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return Samples(s.source, s.day, rank, s.total, s.var, s.applied)
 
 
 def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s: float

@@ -261,6 +261,19 @@ def prepared_entry(entry_type: str, body: Mapping[str, Any]) -> PreparedEntry:
     return out
 
 
+def prepared_from(entry_type: str, body: bytes, names: tuple[str, ...], spans: bytes
+                  ) -> PreparedEntry:
+    """The :class:`PreparedEntry` of ``prepared_entry(entry_type, b)`` from its ``body``
+    bytes and what it said of them (its ``names`` and ``spans.tobytes()``), not encoded
+    again: a check that writes its findings' rows first and their entries later keeps
+    those (~0.2 KB a finding) rather than the entries (~1 KB)."""
+    kind = encode_basestring(entry_type).encode("utf-8")
+    out = PreparedEntry(b'{"body":' + body + b',"type":' + kind + b"}")
+    out.entry_type, out.names, out.spans = entry_type, names, array("I", spans)
+    out._end = len(out) - len(kind) - 9
+    return out
+
+
 def _reject_constant(name: str) -> Any:
     raise ValidationError(f"{name} is not allowed in canonical JSON", field="$")
 
