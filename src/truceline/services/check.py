@@ -148,10 +148,11 @@ def run_check(store: Store, params: FusionParams | None = None, *,
     :class:`~truceline.core.record.canonical.PreparedEntry`); they are encoded and written
     :data:`WRITE_CHUNK` at a time, inside the one transaction.
 
-    Where every day is fused, it is fused, judged and written ``part_days`` days at a time
-    (default: :data:`~truceline.services.check_parts.PART_DAYS` where the store holds
-    :data:`~truceline.services.check_parts.PART_MIN_REPORTS` counted fire reports or more;
-    0: all at once), with the same result (:mod:`~truceline.services.check_parts`)."""
+    Where every day is fused and ``part_days`` is given, it is fused, judged and written
+    that many days at a time (:mod:`~truceline.services.check_parts`; the default and 0: all
+    at once). Off by default: parts of three days gave the whole check's result on the 907k
+    month and on simulated weeks, parts of two and of one day did not on the month
+    (:data:`~truceline.services.check_parts.PART_DAYS`, docs/partitions.md)."""
     # (large blocks are not mapped apart: each of fusion's arrays then faulted its pages in
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
@@ -192,12 +193,10 @@ def _parts(inp: CheckInput, params: FusionParams, size: int | None) -> Parts | N
     """The parts a check fusing every day fuses, judges and writes in, ``size`` days each
     (:func:`~truceline.services.check_parts.parts_of`); None: all at once (``size`` 0, or
     the days make one part)."""
-    from truceline.services.check_parts import PART_DAYS, PART_MIN_REPORTS, parts_of
+    from truceline.services.check_parts import parts_of
 
-    if size is None:  # by default only where a whole check's working set is large
-        if len(inp.fire["id"]) < PART_MIN_REPORTS:
-            return None
-        size = PART_DAYS
+    if size is None:  # off by default until parts of any size are exact (PART_DAYS)
+        return None
     if size < 1:
         return None
     parts = parts_of(inp, params, size)

@@ -61,18 +61,14 @@ from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest
 from truceline.services.written import Key, Written
 
-__all__ = ["PART_DAYS", "PART_MIN_REPORTS", "Parts", "check_by_parts", "parts_of"]
+__all__ = ["PART_DAYS", "Parts", "check_by_parts", "parts_of"]
 
-#: Days fused, judged and written at a time by a full check (docs/partitions.md). Three:
+#: Days a full check asked for parts (``run_check(part_days=...)``; not the default) should
+#: fuse, judge and write at a time (docs/partitions.md). Three:
 #: exact on the 907k month; parts of two days were not (2025-03-29's first hours: 12 of its
 #: incidents became 21 others, as an incremental check from that day would make them).
 PART_DAYS = 3
 
-#: Counted fire reports from which a full check runs by parts by default: below, the whole
-#: check's working set is a few hundred MB (a week at 1x: ~13k reports, 0.47 GB in all),
-#: and it returns every finding (``CheckResult.complete``), as callers of a small store's
-#: check read them.
-PART_MIN_REPORTS = 50_000
 
 
 @dataclass(frozen=True)
