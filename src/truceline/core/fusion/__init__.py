@@ -56,8 +56,9 @@ from truceline.core.fusion.to_incidents import (
 #: for three arrivals beside a bearing and for four or more, an origin one array placed
 #: attributed by its region; session 25: the far mode of three arrivals whose far crossing
 #: the noise carried past ``1/r = 0``, an array's region read in the group's pooled air and
-#: wind).
-FUSION_REVISION = 3
+#: wind; session 26: a lone report whose gate reaches past the pair search joins the group it
+#: fits, :mod:`.far_reach`).
+FUSION_REVISION = 4
 
 __all__ = [
     "CHI2_95_2DOF",
