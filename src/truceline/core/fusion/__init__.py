@@ -57,8 +57,9 @@ from truceline.core.fusion.to_incidents import (
 #: attributed by its region; session 25: the far mode of three arrivals whose far crossing
 #: the noise carried past ``1/r = 0``, an array's region read in the group's pooled air and
 #: wind, a region and an untyped fix ordered, and a launch region's cells weighed, by the
-#: day's mix of weapon classes).
-FUSION_REVISION = 3
+#: day's mix of weapon classes, a lone report whose gate reaches past the pair search
+#: joined to the group it fits, :mod:`.far_reach`).
+FUSION_REVISION = 4
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -3,7 +3,8 @@
 The columns (:class:`FireBatch`) and candidates are in :mod:`.batch`, the units in
 :mod:`.graph`, the gates, the sweep and the small splits in :mod:`.kernels`, the large splits
 in :mod:`.split`, the arrays' arrival groups' fit, split and test of one sound in
-:mod:`.arrival_groups`; this module composes them.
+:mod:`.arrival_groups`, the lone reports whose gate reaches past the search in
+:mod:`.far_reach`; this module composes them.
 Every report becomes a *candidate*: a 2-D Gaussian where the event probably is (the reported
 location, the middle of a bearing's distance band, or the sensor itself for a bare acoustic
 arrival) and an interval of possible emission times (report time widened by its precision,
@@ -34,6 +35,7 @@ from scipy.spatial import cKDTree
 from truceline.core.fusion import kernels, report_pairs
 from truceline.core.fusion.arrival_groups import arrival_fit_params, same_sound, split_mixed
 from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
+from truceline.core.fusion.far_reach import join_far
 from truceline.core.fusion.graph import (
     Dist,
     _take_units,
@@ -346,6 +348,8 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         nxt += len(lone_a)
     lone = np.flatnonzero(label < 0)
     label[lone] = nxt + np.arange(len(lone))
+    # a report whose gate reaches past the search, left alone, joins the group it fits
+    label = join_far(b, cd, label, rrows, p)
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
 
