@@ -73,8 +73,29 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
          bound: float, slack: float, span: float) -> float:
     """Gated distance of units ``i`` and ``j``: ``<= 1`` passes every gate, ``BIG`` fails one.
 
-    ``bound`` is the mode's own: the Mahalanobis gate (chi-square, mode 0) or the distance (m)
-    within which two sensors are of one array (mode 1).
+    :func:`gate_values` of the two rows, then mode 0's cannot-link rule per source.
+    """
+    d = gate_values(mode, role[i], F[i, F_MX], F[i, F_MY], F[i, F_SXX], F[i, F_SXY], F[i, F_SYY],
+                    F[i, F_TLO], F[i, F_THI], F[i, F_ARR], F[i, F_OX], F[i, F_OY], F[i, F_C],
+                    src[i, 0], role[j], F[j, F_MX], F[j, F_MY], F[j, F_SXX], F[j, F_SXY],
+                    F[j, F_SYY], F[j, F_TLO], F[j, F_THI], F[j, F_ARR], F[j, F_OX],
+                    F[j, F_OY], F[j, F_C], src[j, 0], bound, slack, span)
+    if mode == 0 and d < BIG and _shares(src, i, j):  # cannot-link: one report per event
+        return BIG
+    return d
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: float,
+                syyi: float, tli: float, thi: float, ai: float, oxi: float, oyi: float,
+                ci: float, si: int, rj: int, mxj: float, myj: float, sxxj: float,
+                sxyj: float, syyj: float, tlj: float, thj: float, aj: float, oxj: float,
+                oyj: float, cj: float, sj: int, bound: float, slack: float, span: float
+                ) -> float:
+    """:func:`gate` of two units given as plain values (role, ``F_*`` columns, first source)
+    but for mode 0's cannot-link rule, which the caller tests where this passes (a failed
+    test gives ``BIG``: the order makes no difference). A loop over many pairs reads its
+    arrays and calls this: the gate's array arguments, inlined, cost more than its work.
 
     Mode 1 (two bare arrival times): the TDOA limit ``|a_i - a_j| <= 1.03 |s_i - s_j| / c``
     plus ``slack``, sensors within ``span``, two sources. A pair of one array ranks in
@@ -83,35 +104,30 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
     the launch at one and the burst at the other pass closer (in ``dt / limit``) than two
     sensors of one array pass for one sound, and an array's arrival merged first with the
     other array's other sound was left out of its own array's group. Mode 0: compatible roles,
-    overlapping time windows, the Mahalanobis distance of both covariances under
-    ``bound``, cannot-link per source, the TDOA limit where both carry an arrival time;
-    the distance mixes the Mahalanobis and the time-window terms.
+    overlapping time windows, the Mahalanobis distance of both covariances under ``bound``,
+    the TDOA limit where both carry an arrival time; the distance mixes the Mahalanobis and
+    the time-window terms.
     """
     if mode == 1:
-        sep = math.hypot(F[i, F_OX] - F[j, F_OX], F[i, F_OY] - F[j, F_OY])
-        lim = 1.03 * sep / min(F[i, F_C], F[j, F_C]) + slack
-        dt = abs(F[i, F_ARR] - F[j, F_ARR])
-        if dt <= lim and src[i, 0] != src[j, 0] and sep <= span:
+        sep = math.hypot(oxi - oxj, oyi - oyj)
+        lim = 1.03 * sep / min(ci, cj) + slack
+        dt = abs(ai - aj)
+        if dt <= lim and si != sj and sep <= span:
             return 0.5 * dt / lim + (0.0 if sep <= bound else 0.5)
         return BIG
-    if not _roles_link(role[i], role[j]):
+    if not _roles_link(ri, rj):
         return BIG
-    tli, thi, tlj, thj = F[i, F_TLO], F[i, F_THI], F[j, F_TLO], F[j, F_THI]
     if not (tli <= thj and tlj <= thi):
         return BIG
-    dx, dy = F[i, F_MX] - F[j, F_MX], F[i, F_MY] - F[j, F_MY]
-    a = F[i, F_SXX] + F[j, F_SXX]
-    b = F[i, F_SXY] + F[j, F_SXY]
-    c = F[i, F_SYY] + F[j, F_SYY]
+    dx, dy = mxi - mxj, myi - myj
+    a = sxxi + sxxj
+    b = sxyi + sxyj
+    c = syyi + syyj
     m2 = (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b)
     if not m2 <= bound:
         return BIG
-    if _shares(src, i, j):  # cannot-link: one source, one report per event
-        return BIG
-    ai, aj = F[i, F_ARR], F[j, F_ARR]
     if math.isfinite(ai) and math.isfinite(aj):
-        base = math.hypot(F[i, F_OX] - F[j, F_OX], F[i, F_OY] - F[j, F_OY]) / min(
-            F[i, F_C], F[j, F_C])
+        base = math.hypot(oxi - oxj, oyi - oyj) / min(ci, cj)
         if abs(ai - aj) > 1.02 * base + slack:
             return BIG
     half = (thi - tli + thj - tlj) / 2.0 + 1e-9

@@ -32,7 +32,21 @@ from numba import get_num_threads, njit, prange, set_num_threads
 from numpy.typing import NDArray
 
 from truceline.core.fusion import kernels
-from truceline.core.fusion.kernels import F_MX, F_MY, F_THI, F_TLO, _roles_link, gate
+from truceline.core.fusion.kernels import (
+    F_ARR,
+    F_C,
+    F_MX,
+    F_MY,
+    F_OX,
+    F_OY,
+    F_SXX,
+    F_SXY,
+    F_SYY,
+    F_THI,
+    F_TLO,
+    _roles_link,
+    gate_values,
+)
 
 __all__ = ["MIN_REPORTS", "Ahead", "finish", "one_thread_less", "start"]
 
@@ -395,10 +409,6 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
                 else:
                     k1 = mid
             cur[b] = k0
-    # the gate reads two rows: this unit's (0) and the report's (1), copied here
-    F2 = np.empty((2, F.shape[1]))
-    role2 = np.empty(2, np.int8)
-    src2 = np.full((2, src.shape[1]), -1, np.int64)
     for o in range(o0, o1):
         a = R + order[o]
         lo_a, hi_a = F[a, F_TLO], F[a, F_THI]
@@ -407,11 +417,9 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
             continue
         cx, cy = math.floor(xa / cell), math.floor(ya / cell)
         tm_a = lo_a + hi_a
-        for col in range(F.shape[1]):
-            F2[0, col] = F[a, col]
-        role2[0] = role[a]
-        for col in range(src.shape[1]):
-            src2[0, col] = src[a - R, col]
+        # the gate given plain values, not the rows copied for the array gate (~15 % less)
+        sxa, sya, ssa = F[a, F_SXX], F[a, F_SXY], F[a, F_SYY]
+        ara, oxa, oya, ca, s0 = F[a, F_ARR], F[a, F_OX], F[a, F_OY], F[a, F_C], src[a - R, 0]
         # a report whose window is open at ``lo_a`` started within the widest window before
         back = lo_a - (max_w + 1e-9 * (abs(lo_a) + max_w) + 1e-9)
         ra = role[a]
@@ -436,8 +444,14 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
                     dt = ((mem[k, F_TLO] + mem[k, F_THI]) - tm_a) * inv_s
                     if d2 <= ea + mem[k, M_E] and d2 * inv_m2 + dt * dt <= r2:
                         checked += 1
-                        _row_of(mem, k, F2, role2, src2)
-                        d = gate(F2, role2, src2, 0, 1, 0, bound, slack, span)
+                        d = gate_values(
+                            0, ra, xa, ya, sxa, sya, ssa, lo_a, hi_a, ara, oxa, oya, ca, s0,
+                            int(mem[k, M_ROLE]), mem[k, F_MX], mem[k, F_MY], mem[k, F_SXX],
+                            mem[k, F_SXY], mem[k, F_SYY], mem[k, F_TLO], mem[k, F_THI],
+                            mem[k, F_ARR], mem[k, F_OX], mem[k, F_OY], mem[k, F_C],
+                            int(mem[k, M_SRC]), bound, slack, span)
+                        if d < kernels.BIG and _holds(src, a - R, int(mem[k, M_SRC])):
+                            d = kernels.BIG
                         v = ix[k]
                         if d <= 1.0:
                             if n_out < cap:
@@ -454,8 +468,14 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
                     dt = (tm_a - (mem[k, F_TLO] + mem[k, F_THI])) * inv_s
                     if d2 <= mem[k, M_E] + ea and d2 * inv_m2 + dt * dt <= r2:
                         checked += 1
-                        _row_of(mem, k, F2, role2, src2)
-                        d = gate(F2, role2, src2, 1, 0, 0, bound, slack, span)
+                        d = gate_values(
+                            0, int(mem[k, M_ROLE]), mem[k, F_MX], mem[k, F_MY], mem[k, F_SXX],
+                            mem[k, F_SXY], mem[k, F_SYY], mem[k, F_TLO], mem[k, F_THI],
+                            mem[k, F_ARR], mem[k, F_OX], mem[k, F_OY], mem[k, F_C],
+                            int(mem[k, M_SRC]), ra, xa, ya, sxa, sya, ssa, lo_a, hi_a, ara,
+                            oxa, oya, ca, s0, bound, slack, span)
+                        if d < kernels.BIG and _holds(src, a - R, int(mem[k, M_SRC])):
+                            d = kernels.BIG
                         v = ix[k]
                         if d <= 1.0:
                             if n_out < cap:
@@ -529,9 +549,12 @@ def _find(kb: I64, kx: I64, ky: I64, kr: I64, gx: int, gy: int, r: int) -> int:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _row_of(mem: F64, k: int, F2: F64, role2: NDArray[np.int8], src2: I64) -> None:
-    """Index member ``k`` as the gate's row 1 (a report: one source)."""
-    for col in range(F2.shape[1]):
-        F2[1, col] = mem[k, col]
-    role2[1] = np.int8(mem[k, M_ROLE])
-    src2[1, 0] = np.int64(mem[k, M_SRC])
+def _holds(src: I64, a: int, s: int) -> bool:
+    """Whether row ``a`` of ``src`` holds source ``s``: :func:`.kernels.gate`'s cannot-link."""
+    for p in range(src.shape[1]):
+        v = src[a, p]
+        if v < 0:
+            break
+        if v == s:
+            return True
+    return False
