@@ -129,6 +129,22 @@ def store(backend: Backend) -> Iterator[Store]:
 
 
 @pytest.fixture()
+def second(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Another empty store on the same backend (PostgreSQL: a schema of its own), for a
+    result made two ways and compared."""
+    if backend.name == "sqlite":
+        yield Backend("sqlite", backend.url.replace(".db", "-second.db"))
+        return
+    server = request.getfixturevalue("pg_server")
+    schema = "t_" + secrets.token_hex(6)
+    with server.connect() as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield Backend("postgres", with_database(PG_URL, server.dbname, f"{schema},public"))
+    with server.connect() as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture()
 def opened(backend: Backend) -> Iterator[Callable[..., Store]]:
     """Open more stores on the backend's database; all closed at teardown."""
     stores: list[Store] = []

@@ -9,8 +9,6 @@ import copy
 import dataclasses
 import io
 import json
-import secrets
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -36,7 +34,7 @@ from truceline.services.sources import SOURCES_META, source_estimates
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
-from .conftest import PG_URL, Backend, with_database
+from .conftest import Backend
 
 #: Both per-day rules on: what makes a day's fusion a function of it and the days before.
 PER_DAY = FusionParams(calibration=CalibrationParams(daily=True),
@@ -53,21 +51,6 @@ def _days() -> list[list[dict[str, Any]]]:
                    params=scenario_params("all_conditions"),
                    start=ag.entry_into_force_at + timedelta(days=4))
     return [list(day.observations) for day in scn]
-
-
-@pytest.fixture()
-def second(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """Another empty store on the same backend (PostgreSQL: a schema of its own)."""
-    if backend.name == "sqlite":
-        yield Backend("sqlite", backend.url.replace(".db", "-once.db"))
-        return
-    server = request.getfixturevalue("pg_server")
-    schema = "t_" + secrets.token_hex(6)
-    with server.connect() as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield Backend("postgres", with_database(PG_URL, server.dbname, f"{schema},public"))
-    with server.connect() as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def _new(backend: Backend, doc: dict[str, Any] | None = None) -> Store:

@@ -7,8 +7,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,23 +19,8 @@ from truceline.services.check_rules import RULES_META
 from truceline.services.ports import FUSION_DAYS_META, Store
 from truceline.services.sources import source_estimates
 
-from .conftest import PG_URL, Backend, with_database
+from .conftest import Backend
 from .test_check_days import PER_DAY, _add, _days, _new, _rows
-
-
-@pytest.fixture()
-def second(backend: Backend, request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """Another empty store on the same backend (PostgreSQL: a schema of its own)."""
-    if backend.name == "sqlite":
-        yield Backend("sqlite", backend.url.replace(".db", "-whole.db"))
-        return
-    server = request.getfixturevalue("pg_server")
-    schema = "t_" + secrets.token_hex(6)
-    with server.connect() as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield Backend("postgres", with_database(PG_URL, server.dbname, f"{schema},public"))
-    with server.connect() as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def _entries(store: Store) -> list[tuple[str, str]]:
