@@ -181,6 +181,28 @@ def test_findings_recall_observable_summaries_and_why_missed() -> None:
     assert (ua["true_origin1"], ua["found_origin1"], ua["recall_origin1"]) == (2, 0, 0.0)
 
 
+def test_a_violation_found_twice_is_counted_once() -> None:
+    """Two violation findings of one true event (its origin's reports split between them):
+    the first is correct, the second a double count, so precision is 1/2, not 2/2."""
+    from truceline.simulation.evaluation import evaluate
+
+    truth = [{"type": "event", "id": "e1", "party": "RU", "time": "2025-03-25T02:00:00.000Z",
+              "violates": ["C"], "origin": {"lon": 38.0, "lat": 48.0, "dist_to_line_m": 3000.0},
+              "impact": {"lon": 37.9, "lat": 48.0}, "observable": True,
+              "observable_origin": True, "reports": {"origin": ["o1", "o2"], "impact": ["i1"]}}]
+    obs = {i: {"id": i, "source_id": s} for i, s in (("o1", "p1"), ("o2", "p2"), ("i1", "p3"))}
+    findings: list[dict[str, Any]] = [
+        {"provision_id": "C", "verdict": "violation", "party": "RU", "evidence": ["o1", "i1"]},
+        {"provision_id": "C", "verdict": "violation", "party": "RU", "evidence": ["o2"]},
+    ]
+    rep = evaluate(truth, obs, set(obs), [], findings, parties=["RU", "UA"],
+                   sensor_timing_sd_s=0.01)
+    ru = next(r for r in rep["findings"] if r["party"] == "RU")
+    assert (ru["found"], ru["recall"], ru["violation_findings"]) == (1, 1.0, 2)
+    assert ru["correct"] == 1 and ru["precision"] == 0.5
+    assert ru["precision_misses"] == {"double_count": 1}
+
+
 def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:
     from truceline.simulation.evaluation import score_calibration
 

@@ -16,7 +16,8 @@ Definitions worth knowing (also in ``docs/simulation.md``):
   probabilities the ceasefire finding states); Brier = mean of sum over parties of
   (p - outcome)^2 (0 best, 2 worst).
 * **findings**: a violation finding counts as correct when its evidence belongs (by majority)
-  to a truly violating event or planted item and it names the true party.
+  to a truly violating event or planted item, it names the true party, and no finding before
+  it was counted for that item (a second one is a ``double_count``: one event, once).
 """
 
 from __future__ import annotations

@@ -40,7 +40,9 @@ MISS_REASONS = (
     "merged",                 # its reports sit only in findings of other items
     "no_finding",             # reported, but no finding of the provision holds its reports
 )
-PRECISION_MISSES = ("wrong_party", "not_a_violation", "no_true_item")
+#: Why a violation finding was not correct. ``double_count``: the violation it names was
+#: found already by another finding (one event is counted once, so only the first is right).
+PRECISION_MISSES = ("wrong_party", "double_count", "not_a_violation", "no_true_item")
 
 
 def _ts(x: Any) -> float | None:
@@ -124,11 +126,12 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
                 rows[(pid, str(tp))]["unattributed"] += 1
                 continue
             rows[(pid, party)]["flagged"] += 1
-            if is_true and tp == party:
+            if is_true and tp == party and (pid, str(item)) not in found:
                 rows[(pid, party)]["correct"] += 1
                 found.add((pid, str(item)))
-            else:
-                why = ("wrong_party" if is_true else
+            else:  # a second finding of a violation already found counts it twice
+                why = ("double_count" if is_true and tp == party else
+                       "wrong_party" if is_true else
                        "not_a_violation" if item is not None else "no_true_item")
                 rows[(pid, party)]["precision_miss:" + why] += 1
         elif verdict == "insufficient_evidence":
