@@ -70,7 +70,7 @@ def test_a_record_view_encodes_as_the_record_and_shares_the_containers() -> None
     fusion's records) leaves the view unencodable, so the check takes the copy's path."""
     from truceline.core.record.canonical import canonical_bytes, prepared_entry
     from truceline.errors import ValidationError
-    from truceline.services.check import _finding_entry, _incident_bytes
+    from truceline.services.check_output import _finding_entry, _incident_bytes
 
     obs = _sample()
     incidents = fuse(obs, None, ()) + [singleton(o) for o in obs if o.kind.value == "fire"]

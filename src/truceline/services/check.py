@@ -29,10 +29,9 @@ from truceline.services.check_days import (
 from truceline.services.check_output import (
     WRITE_CHUNK,
     CheckResult,
-    _changed,
-    _finding_entry,
     _incident_bytes,
     derive_coverage,
+    finding_rows,
     incident_entries,
     withdrawn_entry,
 )
@@ -54,8 +53,6 @@ from truceline.services.verify_rows import IncidentsDigest
 
 if TYPE_CHECKING:
     from truceline.services.check_parts import Parts
-
-
 
 
 def derive_incidents(ctx: AgreementContext, observations: list[Observation]) -> list[Incident]:
@@ -82,7 +79,6 @@ def _fuse(ctx: AgreementContext, inp: CheckInput, params: FusionParams | None = 
         return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
                             inp.fire_reports, params=params, fused=give_back,
                             settle=give_back)
-
 
 
 def derive_findings(
@@ -124,11 +120,6 @@ def _rules(ctx: AgreementContext, inp: CheckInput, incidents: list[Incident],
     ev = gather(ctx.geometry, inp.others, incidents,
                 derive_coverage(ctx, inp.others, inp.as_of), inp.reported)
     return apply_outcomes(check(ctx.agreement, ctx.geometry, ev, by_day), upheld)
-
-
-
-
-
 
 
 def run_check(store: Store, params: FusionParams | None = None, *,
@@ -281,7 +272,6 @@ def _write_incidents(store: Store, incidents: list[Incident], read: int,
     return recorded
 
 
-
 def _write_findings(store: Store, findings: list[Finding], scope: set[str] | None = None,
                     alike: set[str] | frozenset[str] = frozenset()) -> tuple[int, int]:
     """Store the findings a chunk at a time, each chunk with the entries of the findings in
@@ -295,15 +285,9 @@ def _write_findings(store: Store, findings: list[Finding], scope: set[str] | Non
     n = 0
     for at in range(0, len(findings), WRITE_CHUNK):
         part = findings[at : at + WRITE_CHUNK]
-        prepared = [_finding_entry(f) for f in part]
-        before = store.finding_texts([f.id for f in part])
-        texts = [p.body.decode("utf-8") for p in prepared]
+        prepared, texts, due, put = finding_rows(store, part)
         entries: list[tuple[str, bytes]] = [
-            ("finding", p) for f, p in zip(part, prepared, strict=True)
-            if _changed(before.get(f.id), p.body)
-        ]
-        # a row whose text is the one written stays as it is: only the others are rewritten
-        put = [k for k, f in enumerate(part) if before.get(f.id) != texts[k]]
+            ("finding", p) for p, d in zip(prepared, due, strict=True) if d]
         if put or entries:
             store.put_findings([part[k] for k in put], entries, [texts[k] for k in put])
         n += len(entries)

@@ -129,3 +129,16 @@ def _incident_bytes(i: Incident) -> bytes:
 def _finding_entry(f: Finding) -> PreparedEntry:
     """``prepared_entry("finding", f.to_record())`` (:func:`_viewed`)."""
     return _viewed(lambda r: prepared_entry("finding", r), f.to_record)
+
+
+def finding_rows(store: Store, part: list[Finding], known: set[str] | None = None
+                 ) -> tuple[list[PreparedEntry], list[str], list[bool], list[int]]:
+    """One chunk of findings to write: each one's entry, its row text, whether its entry is
+    due (new or changed) and which rows to rewrite (a row whose text is the one written
+    stays). ``known``: the ids that may have a row (None: any may)."""
+    prepared = [_finding_entry(f) for f in part]
+    before = store.finding_texts([f.id for f in part if known is None or f.id in known])
+    texts = [p.body.decode("utf-8") for p in prepared]
+    due = [_changed(before.get(f.id), p.body) for f, p in zip(part, prepared, strict=True)]
+    put = [k for k, f in enumerate(part) if before.get(f.id) != texts[k]]
+    return prepared, texts, due, put

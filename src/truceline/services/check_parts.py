@@ -43,10 +43,9 @@ from truceline.services.check_days import fingerprint
 from truceline.services.check_output import (
     WRITE_CHUNK,
     CheckResult,
-    _changed,
-    _finding_entry,
     _incident_bytes,
     derive_coverage,
+    finding_rows,
     incident_entries,
     withdrawn_entry,
 )
@@ -68,7 +67,6 @@ __all__ = ["PART_DAYS", "Parts", "check_by_parts", "parts_of"]
 #: exact on the 907k month; parts of two days were not (2025-03-29's first hours: 12 of its
 #: incidents became 21 others, as an incremental check from that day would make them).
 PART_DAYS = 3
-
 
 
 @dataclass(frozen=True)
@@ -218,12 +216,8 @@ def _put(store: Store, found: list[Finding], have: set[str], written: Written,
     month's findings)."""
     for at in range(0, len(found), WRITE_CHUNK):
         part = found[at : at + WRITE_CHUNK]
-        prepared = [_finding_entry(f) for f in part]
-        before = store.finding_texts([f.id for f in part if f.id in have])
-        texts = [p.body.decode("utf-8") for p in prepared]
-        written.add(part, prepared, [_changed(before.get(f.id), p.body)
-                                     for f, p in zip(part, prepared, strict=True)], owner)
-        put = [k for k, f in enumerate(part) if before.get(f.id) != texts[k]]
+        prepared, texts, due, put = finding_rows(store, part, have)
+        written.add(part, prepared, due, owner)
         if put:
             store.put_findings([part[k] for k in put], [], [texts[k] for k in put])
 
