@@ -17,14 +17,21 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion import kernels
 from truceline.core.fusion import locate_kernels as lk
-from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
+from truceline.core.fusion.batch import FireBatch, GroupingParams, sensor_candidates
 from truceline.core.fusion.graph import _Units, near_pairs
 from truceline.core.fusion.locate import Fixes, LocateParams, locate, measurement_rows
 
-__all__ = ["arrival_fit_params", "max_at", "rank", "same_sound", "split_mixed"]
+__all__ = ["FIT_COLUMNS", "arrival_fit_params", "max_at", "rank", "same_sound", "split_mixed"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+#: The columns of the bare arrivals that their grouping and fits read (:func:`split_mixed`,
+#: :func:`.locate.locate`): a batch of them takes only these (:meth:`.FireBatch.take`).
+#: ``brg`` and ``ex`` are NaN in every such row, so no bearing's or location's other column
+#: is read.
+FIT_COLUMNS = ("source", "ox", "oy", "arr", "c", "wu", "wv", "k", "wind_known", "wind_sd",
+               "brg", "ex")
 
 
 def arrival_fit_params(p: GroupingParams) -> LocateParams:
@@ -34,9 +41,10 @@ def arrival_fit_params(p: GroupingParams) -> LocateParams:
     return LocateParams(max_semi_major_m=p.max_arrival_fix_m, converged_m=0.5, converged_s=5e-4,
                         two_roots=False, compiled_air=True)
 
-def split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
-                 ) -> tuple[I64, tuple[I64, I64, Fixes] | None]:
-    """Arrival groups (``lab``, one per report of ``b``: the arrival rows alone) that span two
+def split_mixed(b: FireBatch, p: GroupingParams, lab: I64
+                ) -> tuple[I64, tuple[I64, I64, Fixes] | None]:
+    """Arrival groups (``lab``, one per report of ``b``: the bare arrival rows alone, at least
+    their :data:`FIT_COLUMNS`) that span two
     or more arrays (sensors within ``sub_array_m`` of each other) and whose joint fit fails or
     rejects an arrival, split into their arrays (where no array holds three arrivals, only on
     a misfit beyond ``mixed_sound_sigma``).
@@ -88,9 +96,9 @@ def split_mixed(b: FireBatch, cd: Candidates, p: GroupingParams, lab: I64
         return lab, None
     g = rank(lab[sel], G)
     lp = arrival_fit_params(p)
-    sb = b.take(sel, numbers_only=True)
+    sb = b.take(sel, numbers_only=True, columns=FIT_COLUMNS)
     measured = measurement_rows(sb, g)
-    fx = locate(sb, g, cd.take(sel), lp, measured)
+    fx = locate(sb, g, sensor_candidates(sb, p), lp, measured)
     rw, r = measured[0], fx.residual
     K = len(fx.located)
     worst = max_at(np.zeros(K), rw.g, np.abs(r))

@@ -9,7 +9,7 @@ grouping, locating and partitioning, which is why they live apart from any one s
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "join_columns",
     "report_columns",
     "role_of",
+    "sensor_candidates",
     "sound_speed",
 ]
 
@@ -280,20 +281,30 @@ class FireBatch:
         batch of one day and one of the month put a report in the same period."""
         return np.floor(self.since_origin(t) / period_s).astype(np.int64)
 
-    def take(self, rows: I64, numbers_only: bool = False) -> FireBatch:
+    def take(self, rows: I64, numbers_only: bool = False,
+             columns: Collection[str] | None = None) -> FireBatch:
         """The rows ``rows`` as a new batch (same frame and epoch).
 
         ``numbers_only`` leaves the descriptive columns (ids and types: Python objects, half
         the cost of the copy) as ``None``, for a solve that reads numbers only: one read-only
         column of ``None`` for all of them (an object array of its own each took as long to
-        fill as the numbers to gather).
+        fill as the numbers to gather). ``columns`` (with it) gathers only the numeric
+        columns named, for a solve that reads no others: the rest are placeholders (NaN,
+        zeros, ``False``), written, not gathered (the rows are spread over the batch, so each
+        gathered column misses the cache on nearly every row).
         """
         kw: dict[str, Any] = {"projection": self.projection, "epoch": self.epoch}
         blank = np.broadcast_to(np.empty(1, object), (len(rows),))
         for name in self.__dataclass_fields__:
             if name not in kw:
                 col = getattr(self, name)
-                kw[name] = blank if numbers_only and col.dtype == object else col[rows]
+                if numbers_only and col.dtype == object:
+                    kw[name] = blank
+                elif numbers_only and columns is not None and name not in columns:
+                    kw[name] = (np.full(len(rows), np.nan) if col.dtype.kind == "f"
+                                else np.zeros(len(rows), col.dtype))
+                else:
+                    kw[name] = col[rows]
         return FireBatch(**kw)
 
 
@@ -329,6 +340,15 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
             params.default_band_m[0], params.default_band_m[1], params.distance_judgement,
             params.acoustic_range_m)
     return Candidates(mx, my, sxx, sxy, syy, ok)
+
+
+def sensor_candidates(b: FireBatch, params: GroupingParams) -> Candidates:
+    """:func:`candidates` of a batch of bare arrival times (each with a sensor and a time
+    window, no bearing, no location): each one's sensor, the same numbers, its columns not
+    copied (``mx``, ``my`` are ``ox``, ``oy``)."""
+    n = len(b)
+    r2 = np.full(n, (params.acoustic_range_m / 2.0) ** 2)
+    return Candidates(b.ox, b.oy, r2, np.zeros(n), r2.copy(), np.ones(n, np.bool_))
 
 
 @njit(cache=True, error_model="numpy", parallel=True)

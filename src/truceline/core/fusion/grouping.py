@@ -33,8 +33,20 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels, report_pairs
-from truceline.core.fusion.arrival_groups import arrival_fit_params, same_sound, split_mixed
-from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
+from truceline.core.fusion.arrival_groups import (
+    FIT_COLUMNS,
+    arrival_fit_params,
+    same_sound,
+    split_mixed,
+)
+from truceline.core.fusion.batch import (
+    ROLE_ANY,
+    Candidates,
+    FireBatch,
+    GroupingParams,
+    candidates,
+    sensor_candidates,
+)
 from truceline.core.fusion.far_reach import join_far
 from truceline.core.fusion.graph import (
     Dist,
@@ -168,7 +180,7 @@ def _query_knn(z: F64, nm: int, dist: Dist, p: GroupingParams) -> tuple[I64, I64
     return qi[ok], qj[ok]
 
 
-def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
+def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
                    ) -> tuple[I64, _Units, NDArray[np.bool_]]:
     """Bare arrival times grouped by the TDOA limit and located by multilateration.
 
@@ -178,9 +190,10 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     later only where exactly one fits, so a vague report never chains two events together.
     """
     m = len(rows)
-    # the arrival rows' columns gathered once (the splits and fixes below take theirs from
-    # these): the rows are spread over the batch, so a gather misses the cache on nearly each
-    ab, acd = b.take(rows, numbers_only=True), cd.take(rows)
+    # the arrival rows' columns gathered once, those the fits read (the splits and fixes
+    # below take theirs from these): the rows are spread over the batch, so a gather misses
+    # the cache on nearly each; their candidates are their sensors
+    ab = b.take(rows, numbers_only=True, columns=FIT_COLUMNS)
     ox, oy, arr, c, source = ab.ox, ab.oy, ab.arr, ab.c, ab.source
     # the sweep's time windows: an arrival and every later one within the widest TDOA limit
     # (arrivals further apart than the sweep's radius in time are never paired anyway)
@@ -189,7 +202,7 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
     zero = np.zeros(m)
     au = _Units.of(ox, oy, zero, zero, zero, arr, arr + wmax, np.full(m, ROLE_ANY, np.int8),
                    source[:, None], arr, ox, oy, c)
-    lab, fitted = (split_mixed(ab, acd, p, _cluster(au, 1, p)[0]) if m
+    lab, fitted = (split_mixed(ab, p, _cluster(au, 1, p)[0]) if m
                    else (np.zeros(0, np.int64), None))
     G = int(lab.max()) + 1 if m else 0
     size = np.bincount(lab, minlength=G)
@@ -207,8 +220,9 @@ def _arrival_units(b: FireBatch, cd: Candidates, p: GroupingParams, rows: I64
         fx_x[at], fx_y[at], fx_t0[at] = fk.x[k], fk.y[k], fk.t0[k]
         fixed[at], fcov[at] = fk.located[k], fk.cov[k]
     keep = np.flatnonzero(todo[lab])
-    fx = locate(ab.take(keep, numbers_only=True), (np.cumsum(todo) - 1)[lab[keep]],
-                acd.take(keep), arrival_fit_params(p))
+    kb = ab.take(keep, numbers_only=True, columns=FIT_COLUMNS)
+    fx = locate(kb, (np.cumsum(todo) - 1)[lab[keep]], sensor_candidates(kb, p),
+                arrival_fit_params(p))
     fx_x[todo], fx_y[todo], fx_t0[todo] = fx.x, fx.y, fx.t0
     fixed[todo], fcov[todo] = fx.located, fx.cov
     cov = np.zeros((G, 2, 2))
@@ -272,7 +286,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         early = None
     try:  # until the sweep's pairs are taken (:func:`_cluster` joins it)
         with report_pairs.one_thread_less(early):
-            alab, aunits, fixed = _arrival_units(b, cd, p, arows)
+            alab, aunits, fixed = _arrival_units(b, p, arows)
         fx_ids = np.flatnonzero(fixed)
         U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
         # vague arrival groups join the one group they fit, if exactly one: they are queries
