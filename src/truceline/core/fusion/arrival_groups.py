@@ -27,11 +27,10 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 #: The columns of the bare arrivals that their grouping and fits read (:func:`split_mixed`,
-#: :func:`.locate.locate`): a batch of them takes only these (:meth:`.FireBatch.take`).
-#: ``brg`` and ``ex`` are NaN in every such row, so no bearing's or location's other column
-#: is read.
-FIT_COLUMNS = ("source", "ox", "oy", "arr", "c", "wu", "wv", "k", "wind_known", "wind_sd",
-               "brg", "ex")
+#: :func:`.locate.locate`): a batch of them takes only these (:meth:`.FireBatch.take`). A bare
+#: arrival has no bearing and no location (``brg``, ``ex`` not finite: the placeholders' NaN
+#: is read alike, by ``isfinite`` only), so no bearing's or location's column is read.
+FIT_COLUMNS = ("source", "ox", "oy", "arr", "c", "wu", "wv", "k", "wind_known", "wind_sd")
 
 
 def arrival_fit_params(p: GroupingParams) -> LocateParams:
@@ -98,7 +97,7 @@ def split_mixed(b: FireBatch, p: GroupingParams, lab: I64
     lp = arrival_fit_params(p)
     sb = b.take(sel, numbers_only=True, columns=FIT_COLUMNS)
     measured = measurement_rows(sb, g)
-    fx = locate(sb, g, sensor_candidates(sb, p), lp, measured)
+    fx = locate(sb, g, sensor_candidates(sb, p), lp, measured, fits_only=True)
     rw, r = measured[0], fx.residual
     K = len(fx.located)
     worst = max_at(np.zeros(K), rw.g, np.abs(r))

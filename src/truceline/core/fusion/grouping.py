@@ -222,7 +222,7 @@ def _arrival_units(b: FireBatch, p: GroupingParams, rows: I64
     keep = np.flatnonzero(todo[lab])
     kb = ab.take(keep, numbers_only=True, columns=FIT_COLUMNS)
     fx = locate(kb, (np.cumsum(todo) - 1)[lab[keep]], sensor_candidates(kb, p),
-                arrival_fit_params(p))
+                arrival_fit_params(p), fits_only=True)
     fx_x[todo], fx_y[todo], fx_t0[todo] = fx.x, fx.y, fx.t0
     fixed[todo], fcov[todo] = fx.located, fx.cov
     cov = np.zeros((G, 2, 2))

@@ -29,6 +29,7 @@ batch's redundant fits (:mod:`.dispersion`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -264,11 +265,20 @@ def unit_variance_factor(ssq: NDArray[Any], dof: NDArray[Any]) -> F64:
     """The variance of unit weight ``ssq / dof`` where the chi-square test at 99 % fails
     (evidence that disagrees beyond chance), else 1: what a fix's covariance is widened by."""
     at = np.maximum(dof, 1).astype(np.int64)
-    from scipy.stats import chi2  # here: scipy.stats costs ~0.5 s to import for every command
-
-    limit = chi2.ppf(0.99, np.arange(1, int(at.max(initial=1)) + 1))  # by degrees of freedom
+    limit = _chi2_99(int(at.max(initial=1)))  # by degrees of freedom
     fail = (dof >= 1) & (ssq > limit[at - 1])
     return np.where(fail, ssq / np.maximum(dof, 1), 1.0)
+
+
+@lru_cache(maxsize=64)
+def _chi2_99(n: int) -> F64:
+    """The chi-square 99 % quantiles of 1..``n`` degrees of freedom (read-only): scipy's
+    ``ppf`` took ~0.2 ms a call, each fit of grouping's arrays paying it."""
+    from scipy.stats import chi2  # here: scipy.stats costs ~0.5 s to import for every command
+
+    out = np.asarray(chi2.ppf(0.99, np.arange(1, n + 1)), float)
+    out.setflags(write=False)
+    return out
 
 
 def normal_equations(r: F64, J: F64, w: F64, g: I64, G: int) -> tuple[F64, F64]:
@@ -295,12 +305,14 @@ def covariance_rows(rw: MeasurementRows, p: LocateParams, x: F64, y: F64, t0: F6
 
 def locate(
     b: FireBatch, labels: I64, cd: Candidates, params: LocateParams | None = None,
-    rows: tuple[MeasurementRows, NDArray[np.bool_]] | None = None,
+    rows: tuple[MeasurementRows, NDArray[np.bool_]] | None = None, fits_only: bool = False,
 ) -> Fixes:
     """Estimate every group's position at once; see the module docstring for the model.
 
     ``rows``: :func:`measurement_rows` of ``b`` and ``labels``, where the caller needs them
-    too (not built twice)."""
+    too (not built twice). ``fits_only``: the fixes, covariances, whether located and the
+    residuals alone (``method``, ``rms``, ``outlier``, ``widen`` and ``stated`` empty), for
+    grouping's fits of the arrays, which read nothing else."""
     p = params or LocateParams()
     G = int(labels.max()) + 1 if len(labels) else 0
     rw, use_band = rows if rows is not None else measurement_rows(b, labels)
@@ -327,12 +339,18 @@ def locate(
             p.arrival_sd_s, p.huber_k, p.cauchy_c, p.converged_m, p.converged_s)
     r, bad_row, _, Jc, wc, A = covariance_rows(rw, p, x, y, t0, has_t, G)
     cov = _marginal_xy(A, has_t) + _air_cov(A, b, rw, p, x, y, Jc, wc, G)
-    stated = _two_roots(b, rw, p, x, y) if p.two_roots else np.full((G, 2, 2), np.nan)
     # Evidence that disagrees beyond chance (chi-square test at 99 %) widens the ellipse by
     # the variance of unit weight, so an undetected bad report makes the fix less certain.
     dof, _ = degrees_of_freedom(rw, r, G)
     ssq = np.bincount(rw.g, np.where(bad_row, 0.0, r * r), minlength=G)
     cov = np.multiply(cov, unit_variance_factor(ssq, dof)[:, None, None])
+    a95, _, _ = ellipse(cov)
+    located = (np.isfinite(x) & np.isfinite(y) & np.isfinite(cov).all(axis=(1, 2))
+               & (a95 <= p.max_semi_major_m) & (np.bincount(rw.g, minlength=G) > 0))
+    if fits_only:
+        return Fixes(x, y, t0, cov, located, np.zeros(0, np.int64), np.zeros(0),
+                     np.zeros(0, bool), residual=r)
+    stated = _two_roots(b, rw, p, x, y) if p.two_roots else np.full((G, 2, 2), np.nan)
     # An arrival the fit rejects is no wild reading (the error model has none: 10 ms of
     # jitter) but another sound, typically the launch among the burst's arrivals: the group
     # mixes sounds, and the fit cannot tell which subset is the event. Its stated ellipse
@@ -346,12 +364,9 @@ def locate(
         np.bincount(rw.g, air, minlength=G) == n_arr)
     rr = np.bincount(rw.g, r * r, minlength=G)
     widen = np.where(arr_out, np.maximum(1.0, rr / np.maximum(dof, 1)), 1.0)
-    a95, _, _ = ellipse(cov)
     method = np.zeros(G, np.int64)
     for typ, bit in ((_BRG, M_BEARING), (_BAND, M_BAND), (_PX, M_POINT), (_ARR, M_ARRIVAL)):
         method |= np.where(np.bincount(rw.g[rw.typ == typ], minlength=G) > 0, bit, 0)
-    located = (np.isfinite(x) & np.isfinite(y) & np.isfinite(cov).all(axis=(1, 2))
-               & (a95 <= p.max_semi_major_m) & (np.bincount(rw.g, minlength=G) > 0))
     rms = np.sqrt(rr / np.maximum(np.bincount(rw.g, minlength=G), 1))
     outlier = np.zeros(len(b), bool)
     outlier[rw.obs[bad_row]] = True
