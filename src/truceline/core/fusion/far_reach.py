@@ -28,24 +28,35 @@ from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
 from truceline.core.fusion.graph import _units_of_reports
 
-__all__ = ["join_far"]
+__all__ = ["join_far", "reaches"]
 
+F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def join_far(b: FireBatch, cd: Candidates, labels: I64, rows: I64, p: GroupingParams) -> I64:
-    """``labels`` with each lone report of ``rows`` (the reports the sweep grouped) whose gate
-    reaches past ``pair_radius`` joined to the one group of other reports it fits (module
-    docstring); groups are not renumbered (a joined report's own label is left empty)."""
-    if len(rows) < 2:
-        return labels
-    size = np.bincount(labels)
-    # each report's gate reach (squared): chi2 times its covariance's larger eigenvalue
+def reaches(b: FireBatch, cd: Candidates, rows: I64, p: GroupingParams
+            ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
+    """What :func:`join_far` reads of the reports ``rows`` before their labels: each one's
+    gate reach (squared: chi2 times its covariance's larger eigenvalue), window, and whether
+    all are finite. Apart so that grouping computes them while its thread still sweeps."""
     a, bb, c = cd.sxx[rows], cd.sxy[rows], cd.syy[rows]
     with np.errstate(invalid="ignore"):
         reach = p.gate_chi2 * ((a + c) / 2.0 + np.sqrt(((a - c) / 2.0) ** 2 + bb * bb))
     t_lo, t_hi = b.t_lo[rows], b.t_hi[rows]
     fine = np.isfinite(reach) & np.isfinite(cd.mx[rows]) & np.isfinite(t_lo) & np.isfinite(t_hi)
+    return reach, t_lo, t_hi, fine
+
+
+def join_far(b: FireBatch, cd: Candidates, labels: I64, rows: I64, p: GroupingParams,
+             pre: tuple[F64, F64, F64, NDArray[np.bool_]] | None = None) -> I64:
+    """``labels`` with each lone report of ``rows`` (the reports the sweep grouped) whose gate
+    reaches past ``pair_radius`` joined to the one group of other reports it fits (module
+    docstring); groups are not renumbered (a joined report's own label is left empty).
+    ``pre``: :func:`reaches` of ``rows``, where the caller has them."""
+    if len(rows) < 2:
+        return labels
+    size = np.bincount(labels)
+    reach, t_lo, t_hi, fine = reaches(b, cd, rows, p) if pre is None else pre
     lone = size[labels[rows]] == 1
     tg = np.flatnonzero(~lone & fine)
     if not len(tg):

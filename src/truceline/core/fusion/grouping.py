@@ -47,7 +47,7 @@ from truceline.core.fusion.batch import (
     candidates,
     sensor_candidates,
 )
-from truceline.core.fusion.far_reach import join_far
+from truceline.core.fusion.far_reach import join_far, reaches
 from truceline.core.fusion.graph import (
     Dist,
     _take_units,
@@ -305,6 +305,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
                            vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
         fixed_units = _take_units(aunits, fx_ids)
         both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
+        far = reaches(b, cd, rrows, p)  # for the end, while the thread may still sweep
         ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     except BaseException:
         if early is not None:  # no sweep left running behind an error
@@ -363,7 +364,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     lone = np.flatnonzero(label < 0)
     label[lone] = nxt + np.arange(len(lone))
     # a report whose gate reaches past the search, left alone, joins the group it fits
-    label = join_far(b, cd, label, rrows, p)
+    label = join_far(b, cd, label, rrows, p, far)
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
 

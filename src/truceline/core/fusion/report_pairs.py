@@ -127,19 +127,18 @@ def finish(ahead: Ahead, F: F64, role: NDArray[np.int8], src: I64, nm: int, reac
     takes them: the pairs among the first ``nm`` (``i < j``) and their distances, the query
     pairs ``(query - nm, unit)`` (:func:`.graph.split_queries`), and the components of the
     first ``nm`` (:func:`.kernels.components`); ``None`` beyond ``budget``."""
-    got = ahead.result()
     R, m = ahead.R, len(F)
-    checked = int(got["checked"])
-    if checked > budget:
-        return None
-    # the arrival units among themselves: the same sweep on their rows alone (their order
-    # in window start is the one sweep's, restricted to them)
+    # the arrival units among themselves, while the thread may still run (they need nothing
+    # of it): the same sweep on their rows alone (their order in window start is the one
+    # sweep's, restricted to them), within the whole budget: a sweep that stops past a
+    # smaller one's would have been over budget with the reports' pairs all the same
     Fa = F[R:]
     order = np.argsort(Fa[:, F_TLO], kind="stable")
     ai, aj, ad, c_a, _, _, _, _, _ = _sweep_all(
         Fa, role[R:], src, np.arange(R, m) >= nm, reach2, order, bound, slack, span,
-        scale_m, scale_s, radius, budget - checked)
-    checked += c_a
+        scale_m, scale_s, radius, budget)
+    got = ahead.result()
+    checked = int(got["checked"]) + c_a
     if checked > budget:
         return None
     # each arrival unit against the reports
