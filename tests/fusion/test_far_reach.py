@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from tests.fusion.synth import Reports, bearing_report, offset, posts_around
+from truceline.core.fusion.batch import GroupingParams, candidates
+from truceline.core.fusion.far_reach import join_far, reaches
 from truceline.core.fusion.grouping import group
 
 
@@ -45,3 +47,19 @@ def test_a_coarse_band_report_whose_ray_misses_the_events_stays_alone():
                    band=(20_000, 50_000), error_deg=30.0)
     labels = group(r.batch())
     assert (labels == labels[-1]).sum() == 1
+
+
+def test_the_reaches_computed_ahead_join_as_join_far_computing_them():
+    """Grouping computes each report's reach before the join (:func:`reaches`): given them,
+    :func:`join_far` joins the lone far report to event 0 as when it computes them itself."""
+    b = _coarse_band_scene(1).batch()
+    p = GroupingParams()
+    cd = candidates(b, p)
+    labels = group(b)
+    far = len(b) - 1  # the "20-50 km" report, alone before the join
+    lone = labels.copy()
+    lone[far] = labels.max() + 1
+    rows = np.arange(len(b))
+    want = join_far(b, cd, lone, rows, p)
+    got = join_far(b, cd, lone, rows, p, reaches(b, cd, rows, p))
+    assert np.array_equal(got, want) and got[far] == labels[0]

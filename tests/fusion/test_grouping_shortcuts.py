@@ -102,9 +102,9 @@ def test_arrival_groups_the_split_left_whole_keep_its_fit_which_a_second_fit_rep
     p = GroupingParams()
     cd = candidates(b, p)
     rows = np.arange(len(b))
-    lab, units, fixed = _arrival_units(b, cd, p, rows)
+    lab, units, fixed = _arrival_units(b, p, rows)
     au_lab = _cluster(_bare_arrivals(b, p), 1, p)[0]
-    new, fitted = split_mixed(b.take(rows, numbers_only=True), cd.take(rows), p, au_lab)
+    new, fitted = split_mixed(b.take(rows, numbers_only=True), p, au_lab)
     assert np.array_equal(new, lab) and fitted is not None and len(fitted[0]) == 6
     assert len(set(lab[-5:].tolist())) == 2  # the launch and the burst, apart
     G = int(lab.max()) + 1

@@ -41,7 +41,6 @@ from truceline.core.fusion.arrival_groups import (
 )
 from truceline.core.fusion.batch import (
     ROLE_ANY,
-    Candidates,
     FireBatch,
     GroupingParams,
     candidates,
