@@ -55,3 +55,26 @@ def test_the_arrays_fit_on_their_columns_alone_is_the_whole_batchs_to_the_bit():
     for name in ("x", "y", "t0", "cov", "located", "residual"):
         assert getattr(got, name).tobytes() == getattr(want, name).tobytes(), name
     assert len(got.method) == len(got.rms) == len(got.outlier) == 0
+
+
+def test_without_bands_the_covariances_residuals_are_the_fits_own():
+    """:func:`.locate.covariance_rows` reads the fit's residuals from the covariance's pass
+    where no row is a band (only a band's row differs between them): the same numbers as the
+    residuals computed on their own, with bands and without."""
+    from tests.fusion.test_far_reach import _coarse_band_scene
+    from truceline.core.fusion.locate import (
+        LocateParams,
+        covariance_rows,
+        measurement_rows,
+        residuals,
+    )
+
+    lp = LocateParams()
+    for b in (_bare()[0], _coarse_band_scene(1).batch()):
+        lab = np.arange(len(b)) // 5
+        G = int(lab.max()) + 1
+        rw, _ = measurement_rows(b, lab)
+        fx = locate(b, lab, candidates(b, GroupingParams()), lp)
+        has_t = np.bincount(rw.g, rw.typ == 4, minlength=G) > 0
+        r = covariance_rows(rw, lp, fx.x, fx.y, fx.t0, has_t, G)[0]
+        assert r.tobytes() == residuals(rw, lp, fx.x, fx.y, fx.t0, jac=False)[0].tobytes()

@@ -291,11 +291,12 @@ def covariance_rows(rw: MeasurementRows, p: LocateParams, x: F64, y: F64, t0: F6
                     G: int) -> tuple[F64, Any, F64, F64, F64, F64]:
     """At a fit: residuals, rejected rows, and the rows, Jacobian, weights (a lone bearing's
     lowered: :func:`heavy_tail_factor`) and ``JᵀWJ`` the covariance reads (:mod:`.bands` too)."""
-    r, _ = residuals(rw, p, x, y, t0, jac=False)
+    rc, Jc = residuals(rw, p, x, y, t0, for_cov=True)
+    # only a band's row differs for the covariance: without bands, the same residuals
+    r = residuals(rw, p, x, y, t0, jac=False)[0] if (rw.typ == _BAND).any() else rc.copy()
     with PARALLEL:
         _, w = lk.robust(r, np.ones(len(r), bool), p.huber_k, p.cauchy_c)  # Cauchy weights
     bad_row = np.abs(r) > p.outlier_sigma
-    rc, Jc = residuals(rw, p, x, y, t0, for_cov=True)
     n_brg = np.bincount(rw.g[rw.typ == _BRG], minlength=G)
     lone = np.where((n_brg <= 2) & ~has_t, n_brg, 0)
     wc = np.where(bad_row, w, 1.0) / np.where(rw.typ == _BRG, heavy_tail_factor(lone, p)[rw.g], 1.0)
