@@ -60,7 +60,8 @@ def test_a_fix_the_bands_placed_states_its_error_about_its_own_point() -> None:
     overlap, while the covariance reads each band as a Gaussian about its middle: the
     ellipses cover 0.88 of the bursts (seeds 1-3; 0.90 on seed 14). Stated about the fit's
     own point (``C + d dᵀ``) they cover 0.92-0.93 (0.945): the rest is the bands' Gaussian
-    reading of a log-normal judgement, binned, which this does not change."""
+    reading of a log-normal judgement, binned, which this does not change. (Seed 1 with a
+    fix near a post read across its ray at its range's sd, :mod:`.wedge`: 0.892 and 0.937.)"""
     r, targets = _facing_posts()
-    assert _coverage(r, targets, band_step=False) < 0.89  # 0.879
-    assert 0.915 <= _coverage(r, targets, band_step=True) <= 0.97  # 0.927
+    assert _coverage(r, targets, band_step=False) < 0.90  # 0.892 (0.879 before .wedge)
+    assert 0.915 <= _coverage(r, targets, band_step=True) <= 0.97  # 0.937 (0.927)

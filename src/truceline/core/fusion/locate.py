@@ -135,6 +135,8 @@ class LocateParams:
     stats_by_day: bool = True
     #: State a fix a distance band placed about its own point (:mod:`.bands`), once linked.
     band_step: bool = True
+    #: Read each bearing across its ray at the range the fix is unsure of (:mod:`.wedge`).
+    wedge: bool = True
     #: The air's share of the covariance by compiled 3x3 solves (LAPACK's numbers to a few
     #: ulps: :func:`.locate_kernels.consider`): grouping's arrival fits; stated fixes: LAPACK.
     compiled_air: bool = False

@@ -43,6 +43,7 @@ from truceline.core.fusion.regroup import detach, relocate
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
+from truceline.core.fusion.wedge import wedge_cov
 from truceline.core.fusion.wind import estimate_wind, with_kept
 
 __all__ = ["FusionParams", "FusionResult", "fuse_batch"]
@@ -278,34 +279,33 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
 def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
            tg: F64, geometry: CompiledGeometry | None, params: FusionParams,
            arcs: I64, partner: I64, prior: DayStats) -> tuple[Fixes, DayStats]:
-    """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``) or
-    that rest on three arrival times or a bearing and two, or on one bearing and its band
-    (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), or that a distance band placed
-    (:mod:`.bands`), or on four arrivals or more (:mod:`.far_array`), set once the
-    groups are linked into incidents, and those origins attributed again with them (``prob``
-    in place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
-    launch regions ``arcs``, stated and attributed by the region itself (:mod:`.region`);
-    with the fits' statistics per day (``prior``'s rows in place of the days it holds)."""
+    """The stated covariances of the groups whose fit rejected a sound (``Fixes.widen``),
+    that rest on three arrival times or a bearing and two, or one bearing and its band
+    (``Fixes.stated``: :mod:`.locate`, :mod:`.segment`), that a band placed (:mod:`.bands`),
+    unsure of a bearing's range (:mod:`.wedge`) or on four arrivals or more (:mod:`.far_array`),
+    set once the groups are linked, those origins attributed again with them (``prob`` in
+    place), each grown to its posterior predictive ellipse (:mod:`.dispersion`); not the
+    launch regions ``arcs``, stated and attributed by the region (:mod:`.region`); the
+    fits' statistics per day (``prior``'s rows in place of the days it holds)."""
     G = len(fixes.x)
     if len(fixes.widen) != G:
         return fixes, prior
     has = (np.isfinite(fixes.stated).all(axis=(1, 2)) if len(fixes.stated) == G
            else np.zeros(G, bool))
     factor, disp = stated_by_day(b, labels, fixes, params.locate, partner, prior)
-    grow = fixes.widen * factor
+    grow, free = fixes.widen * factor, ~np.isin(np.arange(G), arcs)
     grow[arcs] = fixes.widen[arcs]
-    step = (band_step(b, labels, fixes, params.locate) if params.locate.band_step
-            else np.zeros((len(fixes.x), 2, 2)))
-    step[has] = 0.0
-    step[arcs] = 0.0
-    moved = (step != 0.0).any(axis=(1, 2))
-    w = np.flatnonzero(fixes.located & ((grow != 1.0) | has | moved))
+    step = band_step(b, labels, fixes, params.locate) if params.locate.band_step else 0 * fixes.cov
+    step[has | ~free] = 0.0
     cov = fixes.cov + step
     cov[has] = fixes.stated[has]
+    if params.locate.wedge:  # each bearing across its ray at the range the fix is unsure of
+        wide = wedge_cov(b, labels, fixes, cov, params.locate, free)
+        cov, step = cov + wide, step + wide
+    w = np.flatnonzero(fixes.located & ((grow != 1.0) | has | (step != 0.0).any(axis=(1, 2))))
     cov[w] *= grow[w][:, None, None]
     # four or more arrivals of one array: the far side of its range, grown (.far_array)
-    cov, far = far_many(b, labels, fixes, cov, fixes.located & ~np.isin(np.arange(G), arcs),
-                        params.locate)
+    cov, far = far_many(b, labels, fixes, cov, fixes.located & free, params.locate)
     w = np.union1d(w, np.flatnonzero(far))
     if not len(w):
         return fixes, disp
