@@ -58,8 +58,9 @@ from truceline.core.fusion.to_incidents import (
 #: the noise carried past ``1/r = 0``, an array's region read in the group's pooled air and
 #: wind, a region and an untyped fix ordered, and a launch region's cells weighed, by the
 #: day's mix of weapon classes, a lone report whose gate reaches past the pair search
-#: joined to the group it fits, :mod:`.far_reach`).
-FUSION_REVISION = 4
+#: joined to the group it fits, :mod:`.far_reach`; session 26: one shot's origin fixed twice
+#: joined into one group, :mod:`.same_shot`).
+FUSION_REVISION = 5
 
 __all__ = [
     "CHI2_95_2DOF",
