@@ -53,3 +53,25 @@ def test_a_launch_elsewhere_stays_its_own_incident():
     on, _ = _fuse(synth.offset(*GUN, 0.0, 6000.0), on=True)
     west = list(on.parties).index("west")
     assert on.n_groups == 2 and (on.prob[:, west] >= 0.9).all()
+
+
+def test_a_larger_group_does_not_join_a_smaller_sharper_fix():
+    """Two mortars fire at once 500 m apart: two cameras fix one sharply, three monitors'
+    bearings on their bands the other, within 3 sigma of it. The larger group is no fragment
+    of the smaller's shot: two incidents."""
+    rng = np.random.default_rng(4)
+    r = synth.Reports()
+    other = synth.offset(*GUN, 90.0, 500.0)
+    for k, (az, d) in enumerate(((200.0, 5000.0), (300.0, 6000.0))):
+        synth.bearing_report(r, 0, synth.offset(*GUN, az, d), GUN, 100.0, 0.3, rng,
+                             source=f"cam-{k}")
+    for k, (az, d) in enumerate(((20.0, 7000.0), (150.0, 8000.0), (250.0, 9000.0))):
+        synth.bearing_report(r, 1, synth.offset(*other, az, d), other, 100.0, 2.5, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0))
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), synth.geometry(),
+                            FusionParams())
+    west = list(res.parties).index("west")
+    assert (res.prob[:, west] >= 0.9).all()
+    d = np.array([res.fixes.x[1] - res.fixes.x[0], res.fixes.y[1] - res.fixes.y[0]])
+    assert d @ np.linalg.solve(res.fixes.cov[0] + res.fixes.cov[1], d) <= 9.0  # they agree
+    assert res.n_groups == 2
