@@ -9,18 +9,18 @@ scenarios x three seeds, most of them a small group of monitors' reports beside 
 fix; between two different events' fixes of one party within five minutes, such agreement
 was rare: 1 of 549 pairs on the simulated weeks).
 
-A located origin attributed to a party with ``own_side_max`` is taken as the same shot as a
-more precise one (the smaller covariance trace) of more reports (a fragment split off, not a
-second event: two mortars firing at once a kilometre apart fix within 3 sigma of each other,
-and the larger group, joined into the smaller's sharper fix, took the incident's majority
-on the simulated weeks) when: both are attributed to that party with
+A located origin attributed to a party with ``own_side_max`` and linked to no impact is taken
+as the same shot as a more precise one (the smaller covariance trace) whose incident holds
+more reports (its linked impact's too): a fragment split off, not a second event (two mortars
+firing at once a kilometre apart fix within 3 sigma of each other; on the simulated weeks
+such a group, bringing its linked impact into the sharper fix's incident, outnumbered that
+fix's own reports there). It is joined when both are attributed to that party with
 ``own_side_max``; their fixes agree (the Mahalanobis distance of their difference under the
 sum of their covariances within ``max_mahalanobis``); their emission windows lie within
 ``gap_s`` of each other; no source reported in both (a source that reported twice saw two
-shots); at most one of them is linked to an impact; and the more precise one is the only
-such fix it agrees with, and is not itself taken into another. It joins that group: its
-reports become the shot's evidence; the fix, time and attribution stay the precise group's
-(its reports fit them), and an impact linked to it becomes the shot's.
+shots); and the more precise one is the only such fix it agrees with, and is not itself
+taken into another. It joins that group: its reports become the shot's evidence; the fix,
+time, attribution and linked impact stay the precise group's (its reports fit them).
 """
 
 from __future__ import annotations
@@ -70,10 +70,12 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     tr = np.trace(fixes.cov, axis1=1, axis2=2)
     cand = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN) & (top >= own_side_max)
                           & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi))
+    frag = partner < 0  # what may join another: linked to no impact
     if len(cand) < 2:
         return none
     side = prob.argmax(axis=1)
     size = np.bincount(labels, minlength=G)
+    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its impact's
     src = np.unique(labels.astype(np.int64) * (int(b.source.max()) + 1) + b.source)
     S = int(b.source.max()) + 1
     sources: dict[int, set[int]] = {}
@@ -83,14 +85,13 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     los = lo[order]
     width = float(np.max(hi[cand] - lo[cand]))
     better: dict[int, list[int]] = {}  # each group's more precise fixes that it agrees with
-    for u in cand.tolist():
+    for u in cand[frag[cand]].tolist():
         at = np.searchsorted(los, lo[u] - width - p.gap_s, "left")
         to = np.searchsorted(los, hi[u] + p.gap_s, "right")
         near = order[at:to]
         near = near[(near != u) & (side[near] == side[u]) & (tr[near] < tr[u])
-                     & (size[near] > size[u])
-                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)
-                     & ((partner[near] < 0) | (partner[u] < 0))]
+                     & (own[near] > size[u])
+                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
         if not len(near):
             continue
         d = np.stack([fixes.x[near] - fixes.x[u], fixes.y[near] - fixes.y[u]], -1)
@@ -102,7 +103,6 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             better[u] = ok
     absorbed, into = [], []
     taken: dict[int, set[int]] = {}
-    linked: dict[int, bool] = {}
     for u in sorted(better, key=lambda k: (-tr[k], k)):
         if len(better[u]) != 1:
             continue
@@ -110,11 +110,9 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         if g in better:  # itself the same shot as a more precise fix: leave the chain
             continue
         seen = taken.setdefault(g, set(sources[g]))
-        has = linked.setdefault(g, bool(partner[g] >= 0))
-        if seen & sources[u] or (has and partner[u] >= 0):
+        if seen & sources[u]:
             continue
         seen |= sources[u]
-        linked[g] = has or bool(partner[u] >= 0)
         absorbed.append(u)
         into.append(g)
     return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
@@ -123,15 +121,10 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
 def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob: F64,
                 partner: I64, u: I64, g: I64
                 ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
-    """Join each group ``u`` into its ``g`` (:func:`same_shots`): ``g`` keeps its fix, time,
-    role and probabilities, and takes ``u``'s impact where ``u`` was linked; groups are
-    renumbered in order of their first report, every per-group array following."""
+    """Join each group ``u`` (linked to no impact) into its ``g`` (:func:`same_shots`): ``g``
+    keeps its fix, time, role, probabilities and partner; groups are renumbered in order of
+    their first report, every per-group array following."""
     G = len(role)
-    partner = partner.copy()
-    for a, k in zip(u.tolist(), g.tolist(), strict=True):
-        if partner[a] >= 0:
-            partner[k], partner[partner[a]] = partner[a], k
-            partner[a] = -1
     to = np.arange(G)
     to[u] = g
     new = kernels.first_seen(to[labels])
