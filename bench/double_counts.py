@@ -110,6 +110,12 @@ def why_two(a: Mapping[str, Any], b: Mapping[str, Any], obs: Mapping[str, Any]) 
         return "a source in both"
     if a.get("impact") and b.get("impact"):
         return "both linked to an impact"
+    wide = max((a, b), key=lambda x: sum(np.array(x["origin"]["cov_m2"])[[0, 2]]))
+    sharp = b if wide is a else a
+    if wide.get("impact"):
+        return "the less precise one linked to an impact"
+    if len(wide["evidence"]) >= len(sharp["evidence"]):
+        return "the less precise one as large as the other's incident"
     return "passes (other: windows, ambiguity, chain)"
 
 
