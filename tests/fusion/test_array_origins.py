@@ -73,7 +73,8 @@ def test_the_region_decides_only_on_the_side_the_ellipse_leans_to():
     and leaves a decided one alone. The fix of the first test, undecided west (P 0.69), fed
     again with its ellipse leaning east, or deciding west at 0.95, is kept as it was."""
     from truceline.core.fusion.array_origins import place_array_origins
-    from truceline.core.fusion.pipeline import _group_classes, _windows
+    from truceline.core.fusion.locate import emission_windows
+    from truceline.core.fusion.pipeline import _group_classes
 
     gun = synth.offset(*CENTRE, 275.0, 10_000.0)
     off, g = _fuse(gun, on=False)
@@ -86,8 +87,8 @@ def test_the_region_decides_only_on_the_side_the_ellipse_leans_to():
                                    for k, v in vars(off.fixes).items()})
         p_ = FusionParams()
         done = place_array_origins(off.batch, off.labels, fixes, off.role, prob, off.partner,
-                                   np.zeros(0, np.int64), *_windows(off.batch, off.labels,
-                                                                    fixes, G),
+                                   np.zeros(0, np.int64),
+                                   *emission_windows(off.batch, off.labels, fixes, G),
                                    _group_classes(off.batch, off.labels, G), synth.geometry(),
                                    p_.link, p_.arc, p_.attribution)
         return g in done.tolist()

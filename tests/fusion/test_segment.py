@@ -11,6 +11,7 @@ import numpy as np
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import FusionParams, LocateParams, fuse
+from truceline.core.fusion.same_shot import SameShotParams
 from truceline.core.geo import GEOD
 from truceline.core.observations import parse_observation
 from truceline.services.context import context_for_doc
@@ -18,8 +19,12 @@ from truceline.simulation.evaluation import ellipse_covers
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
+#: What segment states of a lone fix, before one shot's fixes are joined (:mod:`truceline.
+#: core.fusion.same_shot` takes some lone fixes, most of them wild, into the launch's group).
+ALONE = FusionParams(same_shot=SameShotParams(enabled=False))
 
-def _lone(name: str, seed: int, days: int, params: FusionParams | None = None
+
+def _lone(name: str, seed: int, days: int, params: FusionParams = ALONE
           ) -> list[tuple[bool, bool]]:
     """(inside its 95 % ellipse, wild) for every simulated event part whose only report in its
     incident is one bearing with a band."""
@@ -62,7 +67,7 @@ def test_a_lone_bearing_states_the_chance_that_it_is_wild() -> None:
     # wild bearings beyond the mixture's ellipse and true distances far past the band.
     base_rate = LocateParams().wild_bearing_rate
     lone = np.array(_lone("baseline", 1, 3))
-    flat = np.array(_lone("baseline", 1, 3, FusionParams(locate=dataclasses.replace(
+    flat = np.array(_lone("baseline", 1, 3, dataclasses.replace(ALONE, locate=dataclasses.replace(
         LocateParams(), max_lone_wild=base_rate))))
     assert len(lone) >= 80 and len(flat) == len(lone)
     inside, wild = lone[:, 0], lone[:, 1]

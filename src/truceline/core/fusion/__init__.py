@@ -59,7 +59,8 @@ from truceline.core.fusion.to_incidents import (
 #: wind, a region and an untyped fix ordered, and a launch region's cells weighed, by the
 #: day's mix of weapon classes, a lone report whose gate reaches past the pair search
 #: joined to the group it fits, :mod:`.far_reach`; session 26: a bearing read across its
-#: ray at the range its fix is unsure of, :mod:`.wedge`).
+#: ray at the range its fix is unsure of, :mod:`.wedge`; one shot's origin fixed twice
+#: joined into one group, :mod:`.same_shot`).
 FUSION_REVISION = 5
 
 __all__ = [

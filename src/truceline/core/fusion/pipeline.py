@@ -36,10 +36,17 @@ from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
-from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
+from truceline.core.fusion.locate import (
+    M_ARRIVAL,
+    Fixes,
+    LocateParams,
+    emission_windows,
+    locate,
+)
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.region_pairs import region_pairs
 from truceline.core.fusion.regroup import detach, relocate
+from truceline.core.fusion.same_shot import SameShotParams, join_same_shots
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
@@ -66,6 +73,8 @@ class FusionParams:
     arc: ArcParams = field(default_factory=ArcParams)
     #: Join an array's unlocated arrivals to the event they fit (:mod:`.heard`).
     heard: HeardParams = field(default_factory=HeardParams)
+    #: One shot's origin fixed twice is one incident (:mod:`.same_shot`).
+    same_shot: SameShotParams = field(default_factory=SameShotParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Partitions for :func:`fuse_partitioned` and the incremental check's days: square
@@ -182,10 +191,14 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
                          res.errors.dispersion)
     if params.arc.array_origins and len(role) and geometry is not None:
         place_array_origins(b, labels, fixes, role, prob, partner, arcs,
-                            *_windows(b, labels, fixes, len(role)),
+                            *emission_windows(b, labels, fixes, len(role)),
                             _group_classes(b, labels, len(role)), geometry, params.link,
                             params.arc, params.attribution)
-    return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
+    res = replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
+    if params.same_shot.enabled and len(role) and geometry is not None:
+        res = join_same_shots(res, *emission_windows(b, labels, fixes, len(role)),
+                              params.link.own_side_max, params.same_shot)
+    return res
 
 
 def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
@@ -206,7 +219,7 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     if not vague.any() or not fixes.located.any():
         return labels, fixes, role, tg, prob, partner
     with np.errstate(invalid="ignore"):  # a report without a time has no window
-        lo, hi = _windows(b, labels, fixes, G)
+        lo, hi = emission_windows(b, labels, fixes, G)
     timed = fixes.located & (fixes.method & M_ARRIVAL > 0)
     u, g, clear = join_heard(b, labels, fixes.x, fixes.y, fixes.cov, fixes.located, lo, hi,
                              partner, vague, timed, params.heard)
@@ -317,24 +330,6 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     return replace(fixes, cov=cov), disp
 
 
-def _windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
-    """Each group's emission-time window: where its reports' windows overlap (their hull
-    where they do not), or the multilateration's emission time and its range uncertainty."""
-    lo, hi = np.full(G, -np.inf), np.full(G, np.inf)
-    np.maximum.at(lo, labels, b.t_lo)
-    np.minimum.at(hi, labels, b.t_hi)
-    hull_lo, hull_hi = np.full(G, np.inf), np.full(G, -np.inf)
-    np.minimum.at(hull_lo, labels, b.t_lo)
-    np.maximum.at(hull_hi, labels, b.t_hi)
-    bad = ~(lo <= hi)
-    lo, hi = np.where(bad, hull_lo, lo), np.where(bad, hull_hi, hi)
-    by_t = fixes.located & (fixes.method & M_ARRIVAL > 0)
-    spread = 2.0 + 3.0 * np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2))) / 330.0
-    lo = np.where(by_t, fixes.t0 - spread, lo)
-    hi = np.where(by_t, fixes.t0 + spread, hi)
-    return lo, hi
-
-
 def _group_classes(b: FireBatch, labels: I64, G: int) -> NDArray[np.object_]:
     """The weapon class of each group: the most common one its reports name (None if none)."""
     wc = np.full(G, None, object)
@@ -397,7 +392,7 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
     pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
     side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
-    lo, hi = _windows(b, labels, fixes, G)
+    lo, hi = emission_windows(b, labels, fixes, G)
     o, i = pair_launch_to_burst(
         fixes.x, fixes.y, fixes.cov, lo, hi, _group_classes(b, labels, G),
         side.astype(np.int64), launch, burst, loc & (role != ROLE_IMPACT), params.link)
@@ -431,7 +426,7 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
     lp, cls = params.link, _group_classes(b, labels, G)
     side = np.where(pw.max(axis=1) >= lp.own_side_max, pw.argmax(axis=1), -1).astype(np.int64)
-    lo, hi = _windows(b, labels, fixes, G)
+    lo, hi = emission_windows(b, labels, fixes, G)
     done: list[int] = []
     for u, yb, x, y, cov, t0, pr in (arc_launches(
             b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
@@ -450,7 +445,7 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         pw[done] = prob[done]
         side[done] = np.where(prob[done].max(axis=1) >= lp.own_side_max,
                               prob[done].argmax(axis=1), -1)
-        lo, hi = _windows(b, labels, fixes, G)
+        lo, hi = emission_windows(b, labels, fixes, G)
     for u, k, fired, x, y, cov, t0, pr in region_pairs(
             b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
             params.attribution):
@@ -475,7 +470,7 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
     ig = np.flatnonzero(fixes.located & (role == ROLE_IMPACT))
     if not len(og) or not len(ig):
         return partner
-    lo, hi = _windows(b, labels, fixes, G)
+    lo, hi = emission_windows(b, labels, fixes, G)
     wc = _group_classes(b, labels, G)
     nparty = prob.shape[1]
     o_party = np.full(len(og), -1, np.int64)

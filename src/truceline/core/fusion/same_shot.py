@@ -1,0 +1,164 @@
+"""One shot's origin fixed twice is one incident: a less precise origin fix that another fits.
+
+Grouping links reports pairwise (complete linkage), so one launch's reports can end in two
+groups that each fix an origin: a monitor's wild bearing on its band left alone, two or three
+monitors' reports timed to the minute beside the arrays' fix of the same launch timed to the
+millisecond, a camera whose clock runs late. Each such group is located and attributed on its
+own, and the check counted one violation twice (issue 12: 307 "double counts" over six
+scenarios x three seeds, most of them a small group of monitors' reports beside the launch's
+fix; between two different events' fixes of one party within five minutes, such agreement
+was rare: 1 of 549 pairs on the simulated weeks).
+
+A located origin attributed to a party with ``own_side_max`` and linked to no impact is taken
+as the same shot as a more precise one (the smaller covariance trace) whose incident holds
+more reports (its linked impact's too): a fragment split off, not a second event (two mortars
+firing at once a kilometre apart fix within 3 sigma of each other; on the simulated weeks
+such a group, bringing its linked impact into the sharper fix's incident, outnumbered that
+fix's own reports there). It is joined when both are attributed to that party with
+``own_side_max``; their fixes agree (the Mahalanobis distance of their difference under the
+sum of their covariances within ``max_mahalanobis``); their emission windows lie within
+``gap_s`` of each other; no source reported in both (a source that reported twice saw two
+shots); and the more precise one is the only such fix it agrees with, and is not itself
+taken into another. It joins that group: its reports become the shot's evidence; the fix,
+time, attribution and linked impact stay the precise group's (its reports fit them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion import kernels
+from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.locate import Fixes
+
+if TYPE_CHECKING:
+    from truceline.core.fusion.pipeline import FusionResult
+
+__all__ = ["SameShotParams", "join_groups", "join_same_shots", "same_shots"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+T = TypeVar("T", bound=np.generic)
+
+
+@dataclass(frozen=True)
+class SameShotParams:
+    """When two origin fixes are one shot's (:mod:`.same_shot`)."""
+
+    enabled: bool = True
+    #: the fixes' difference under the sum of their covariances, in standard deviations
+    max_mahalanobis: float = 3.0
+    #: how far apart their emission windows may lie (s): a minute's report beside a fix
+    #: timed to the millisecond, a camera's clock off by tens of seconds
+    gap_s: float = 60.0
+
+
+def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
+               partner: I64, lo: F64, hi: F64, own_side_max: float, p: SameShotParams
+               ) -> tuple[I64, I64]:
+    """``(absorbed, into)``: the groups taken as the same shot as a more precise origin fix
+    (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s)."""
+    G = len(role)
+    none = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if not G or not prob.shape[1]:
+        return none
+    top = prob.max(axis=1)
+    tr = np.trace(fixes.cov, axis1=1, axis2=2)
+    cand = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN) & (top >= own_side_max)
+                          & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi))
+    frag = partner < 0  # what may join another: linked to no impact
+    if len(cand) < 2:
+        return none
+    side = prob.argmax(axis=1)
+    size = np.bincount(labels, minlength=G)
+    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its impact's
+    src = np.unique(labels.astype(np.int64) * (int(b.source.max()) + 1) + b.source)
+    S = int(b.source.max()) + 1
+    sources: dict[int, set[int]] = {}
+    for g, s in zip((src // S).tolist(), (src % S).tolist(), strict=True):
+        sources.setdefault(g, set()).add(s)
+    order = cand[np.argsort(lo[cand], kind="stable")]
+    los = lo[order]
+    width = float(np.max(hi[cand] - lo[cand]))
+    better: dict[int, list[int]] = {}  # each group's more precise fixes that it agrees with
+    for u in cand[frag[cand]].tolist():
+        at = np.searchsorted(los, lo[u] - width - p.gap_s, "left")
+        to = np.searchsorted(los, hi[u] + p.gap_s, "right")
+        near = order[at:to]
+        near = near[(near != u) & (side[near] == side[u]) & (tr[near] < tr[u])
+                     & (own[near] > size[u])
+                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
+        if not len(near):
+            continue
+        d = np.stack([fixes.x[near] - fixes.x[u], fixes.y[near] - fixes.y[u]], -1)
+        c = fixes.cov[near] + fixes.cov[u]
+        m2 = np.einsum("ni,ni->n", d, np.linalg.solve(c, d[..., None])[..., 0])
+        ok = near[m2 <= p.max_mahalanobis**2]
+        ok = [g for g in ok.tolist() if not sources[g] & sources[u]]
+        if ok:
+            better[u] = ok
+    absorbed, into = [], []
+    taken: dict[int, set[int]] = {}
+    for u in sorted(better, key=lambda k: (-tr[k], k)):
+        if len(better[u]) != 1:
+            continue
+        g = better[u][0]
+        if g in better:  # itself the same shot as a more precise fix: leave the chain
+            continue
+        seen = taken.setdefault(g, set(sources[g]))
+        if seen & sources[u]:
+            continue
+        seen |= sources[u]
+        absorbed.append(u)
+        into.append(g)
+    return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
+
+
+def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob: F64,
+                partner: I64, u: I64, g: I64
+                ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
+    """Join each group ``u`` (linked to no impact) into its ``g`` (:func:`same_shots`): ``g``
+    keeps its fix, time, role, probabilities and partner; groups are renumbered in order of
+    their first report, every per-group array following."""
+    G = len(role)
+    to = np.arange(G)
+    to[u] = g
+    new = kernels.first_seen(to[labels])
+    keep = np.ones(G, bool)
+    keep[u] = False
+    kept = np.flatnonzero(keep)
+    first = np.full(G, len(labels), np.int64)
+    first[labels[::-1]] = np.arange(len(labels) - 1, -1, -1)
+    newg = np.full(G, -1, np.int64)
+    newg[kept] = new[first[kept]]
+    Gn = len(kept)
+    back = np.empty(Gn, np.int64)
+    back[newg[kept]] = kept
+
+    def take(a: NDArray[T]) -> NDArray[T]:
+        return a[back] if len(a) == G else a
+
+    fx = replace(fixes, x=take(fixes.x), y=take(fixes.y), t0=take(fixes.t0),
+                 cov=take(fixes.cov), located=take(fixes.located), method=take(fixes.method),
+                 rms=take(fixes.rms), widen=take(fixes.widen), stated=take(fixes.stated))
+    pk = partner[back]
+    part = np.where(pk >= 0, newg[np.maximum(pk, 0)], -1).astype(np.int64)
+    return new, fx, role[back], tg[back], prob[back], part
+
+
+def join_same_shots(res: FusionResult, lo: F64, hi: F64, own_side_max: float,
+                    p: SameShotParams) -> FusionResult:
+    """``res`` with each of :func:`same_shots` joined into its more precise fix's group
+    (:func:`join_groups`); ``res`` itself when there is none."""
+    u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
+                      hi, own_side_max, p)
+    if not len(u):
+        return res
+    labels, fixes, role, tg, prob, partner = join_groups(
+        res.labels, res.fixes, res.role, res.time_s, res.prob, res.partner, u, g)
+    return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
+                   partner=partner)

@@ -1,0 +1,77 @@
+"""One shot's origin fixed twice is one incident (issue 12; :mod:`truceline.core.fusion.
+same_shot`): a less precise origin fix that a more precise one fits joins its group."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.pipeline import FusionParams, FusionResult, _locate_attribute
+from truceline.core.fusion.same_shot import SameShotParams
+
+GUN = (LINE_LON - 0.11, 48.0)  # ~8 km west of the line
+
+
+def _fuse(second: tuple[float, float], on: bool) -> tuple[FusionResult, synth.Reports]:
+    """Three monitors fix ``GUN`` from their bearings and bands, timed to the second; two
+    more, one on a 10-20 km band timed to the minute, fix ``second`` at about the same time:
+    split from the first three as grouping splits them on the simulated weeks (a camera's
+    clock late, a wild bearing), so the two groups are given."""
+    rng = np.random.default_rng(3)
+    r = synth.Reports()
+    for k, (az, d) in enumerate(((200.0, 6000.0), (280.0, 9000.0), (340.0, 7000.0))):
+        synth.bearing_report(r, 0, synth.offset(*GUN, az, d), GUN, 100.0, 1.0, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0))
+    synth.bearing_report(r, 1, synth.offset(*second, 60.0, 15000.0), second, 60.0, 2.5, rng,
+                         source="op-far", band=(10000.0, 20000.0))
+    synth.bearing_report(r, 1, synth.offset(*second, 150.0, 12000.0), second, 75.0, 2.5, rng,
+                         source="cam", band=(10000.0, 20000.0))
+    r.cols["time_precision_s"][3] = 60.0
+    labels = np.asarray(r.event, np.int64)
+    params = FusionParams(same_shot=SameShotParams(enabled=on))
+    return _locate_attribute(r.batch(), labels, synth.geometry(), params), r
+
+
+def test_a_second_fix_of_the_same_launch_joins_the_precise_one():
+    """Both groups fix the gun west of the line and are attributed west: two incidents, one
+    shot counted twice. With the rule, one group of all five reports, its fix and
+    attribution the precise group's own."""
+    off, _ = _fuse(GUN, on=False)
+    west = list(off.parties).index("west")
+    assert off.n_groups == 2 and (off.role == 0).all() and (off.prob[:, west] >= 0.9).all()
+    on, _ = _fuse(GUN, on=True)
+    assert on.n_groups == 1 and (on.labels == 0).all()
+    precise = int(np.argmin(np.trace(off.fixes.cov, axis1=1, axis2=2)))
+    assert on.fixes.x[0] == off.fixes.x[precise] and on.fixes.y[0] == off.fixes.y[precise]
+    assert on.prob[0, west] == off.prob[precise, west]
+
+
+def test_a_launch_elsewhere_stays_its_own_incident():
+    """The second pair fixes a gun 6 km north of the first, also west, at the same time: its
+    fix does not fit the first, so two incidents, as without the rule."""
+    on, _ = _fuse(synth.offset(*GUN, 0.0, 6000.0), on=True)
+    west = list(on.parties).index("west")
+    assert on.n_groups == 2 and (on.prob[:, west] >= 0.9).all()
+
+
+def test_a_larger_group_does_not_join_a_smaller_sharper_fix():
+    """Two mortars fire at once 500 m apart: two cameras fix one sharply, three monitors'
+    bearings on their bands the other, within 3 sigma of it. The larger group is no fragment
+    of the smaller's shot: two incidents."""
+    rng = np.random.default_rng(4)
+    r = synth.Reports()
+    other = synth.offset(*GUN, 90.0, 500.0)
+    for k, (az, d) in enumerate(((200.0, 5000.0), (300.0, 6000.0))):
+        synth.bearing_report(r, 0, synth.offset(*GUN, az, d), GUN, 100.0, 0.3, rng,
+                             source=f"cam-{k}")
+    for k, (az, d) in enumerate(((20.0, 7000.0), (150.0, 8000.0), (250.0, 9000.0))):
+        synth.bearing_report(r, 1, synth.offset(*other, az, d), other, 100.0, 2.5, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0))
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), synth.geometry(),
+                            FusionParams())
+    west = list(res.parties).index("west")
+    assert (res.prob[:, west] >= 0.9).all()
+    d = np.array([res.fixes.x[1] - res.fixes.x[0], res.fixes.y[1] - res.fixes.y[0]])
+    assert d @ np.linalg.solve(res.fixes.cov[0] + res.fixes.cov[1], d) <= 9.0  # they agree
+    assert res.n_groups == 2
