@@ -118,3 +118,44 @@ def join_far(b: FireBatch, cd: Candidates, labels: I64, rows: I64, p: GroupingPa
         mates.append(me)
         out[rows[me]] = grp
     return out
+
+
+def far_queries(F: NDArray[np.float64], role: NDArray[np.int8], sources: I64, n_main: int,
+                q: I64, p: GroupingParams) -> tuple[I64, I64]:
+    """The gated pairs ``(query, unit)`` of the query units ``q`` (indices ``>= n_main`` of
+    ``F``; returned less ``n_main``, as the sweep gives them) with the main units
+    ``[0, n_main)``, over a search bounded by the gate itself rather than ``pair_radius``.
+
+    A vague arrival group is a query with its sensor's hearing area (a Gaussian of half the
+    acoustic range: a gate reaching ~37 km); its event is often 15-20 km away, past the
+    sweep's search (coarse by construction: 15 km), so it found nothing to fit and stayed
+    alone (baseline seed 1: 135 such groups, median 18 km from their event). The caller
+    gives the queries the sweep found no pair for; they then join as any vague group does:
+    the one group they fit, of the same sound.
+    """
+    none = np.zeros(0, np.int64)
+    if not len(q) or not n_main:
+        return none, none
+    reach = np.asarray(kernels.reach2(F, p.gate_chi2))
+    t_lo, t_hi = F[:, kernels.F_TLO], F[:, kernels.F_THI]
+    main = np.flatnonzero(np.isfinite(reach[:n_main]) & np.isfinite(F[:n_main, kernels.F_MX])
+                          & np.isfinite(t_lo[:n_main]) & np.isfinite(t_hi[:n_main]))
+    q = q[np.isfinite(reach[q]) & np.isfinite(F[q, kernels.F_MX])]
+    if not len(main) or not len(q):
+        return none, none
+    v = p.link_scale_m / p.link_scale_s
+    tm, half = (t_lo + t_hi) / 2.0, (t_hi - t_lo) / 2.0
+    far, wide = float(reach[main].max()), float(half[main].max())
+    rad = np.hypot(np.sqrt(reach[q] + far), v * (half[q] + wide))
+    tree = cKDTree(np.column_stack([F[main, kernels.F_MX], F[main, kernels.F_MY], v * tm[main]]))
+    hits = tree.query_ball_point(np.column_stack([F[q, kernels.F_MX], F[q, kernels.F_MY],
+                                                  v * tm[q]]), rad, workers=-1)
+    n_hit = np.fromiter((len(h) for h in hits), np.int64, len(hits))
+    if not n_hit.sum():
+        return none, none
+    qi = np.repeat(q, n_hit)
+    qj = main[np.concatenate([np.asarray(h, np.int64) for h in hits if len(h)])]
+    d = np.asarray(kernels.gate_pairs(F, role, sources, qi, qj, 0, p.gate_chi2,
+                                      p.arrival_slack_s, p.array_span_m))
+    ok = d <= 1.0
+    return qi[ok] - n_main, qj[ok]

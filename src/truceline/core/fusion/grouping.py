@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from truceline.core.fusion import kernels, report_pairs
 from truceline.core.fusion.arrival_groups import arrival_fit_params, same_sound, split_mixed
 from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
-from truceline.core.fusion.far_reach import join_far
+from truceline.core.fusion.far_reach import far_queries, join_far
 from truceline.core.fusion.graph import (
     Dist,
     _take_units,
@@ -277,7 +277,12 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
         # vague arrival groups join the one group they fit, if exactly one: they are queries
         # of the same sweep, as the sensors' area (where the event could have been heard)
-        vague = np.flatnonzero(~fixed)
+        # an exactly determined fix (three arrivals for x, y and the time: no residual to
+        # test it by) may be a wrong root kilometres off with a narrow covariance; where it
+        # is left alone, it tries again as a vague group (:func:`_retry`): a query as well
+        size = np.bincount(alab, minlength=len(fixed)) if len(arows) else np.zeros(0, np.int64)
+        retry = np.flatnonzero(fixed & (size == 3))
+        vague = np.concatenate([np.flatnonzero(~fixed), retry])
         vu = _take_units(aunits, vague)
         if len(vague):
             first = np.full(len(fixed), -1, np.int64)
@@ -292,6 +297,11 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         fixed_units = _take_units(aunits, fx_ids)
         both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
         ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
+        # the vague groups the search found nothing for: again over their gate's reach
+        found = np.zeros(len(vague), bool)
+        found[qi] = True
+        fi, fj = far_queries(both.F, both.role, both.sources, U, U + np.flatnonzero(~found), p)
+        qi, qj = np.concatenate([qi, fi]), np.concatenate([qj, fj])
     except BaseException:
         if early is not None:  # no sweep left running behind an error
             early.thread.join()
@@ -302,6 +312,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     a_label[fx_ids] = ulab[len(rrows):]
     if len(vague) and U:
         qj = ulab[qj]
+        qi, qj = _retry(qi, qj, len(vague) - len(retry), retry, fx_ids, ulab[len(rrows):], ulab)
         pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
@@ -352,6 +363,24 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     label = join_far(b, cd, label, rrows, p)
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
+
+
+def _retry(qi: I64, qj: I64, nv: int, retry: I64, fx_ids: I64, fgroup: I64, ulab: I64
+           ) -> tuple[I64, I64]:
+    """The vague queries' pairs ``(qi, qj)`` (``qj`` a group) less those of the retried
+    fixes (queries ``nv`` on, the arrival groups ``retry``) whose fix joined a group of more
+    than itself, or that name the fix's own group: a retried fix that is alone joins another
+    group only as a vague group does (the one group it fits; its own fix is not trusted)."""
+    if not len(retry):
+        return qi, qj
+    own = np.full(len(qi), -1, np.int64)
+    at = np.searchsorted(fx_ids, retry)  # both sorted; every retried group is fixed
+    own_r = fgroup[at]
+    alone = np.bincount(ulab, minlength=int(ulab.max()) + 1)[own_r] == 1
+    r = qi >= nv
+    own[r] = own_r[qi[r] - nv]
+    keep = ~r | ((qj != own) & alone[np.maximum(qi - nv, 0)])
+    return qi[keep], qj[keep]
 
 
 def _bounds(lab: I64, G: int) -> I64:
