@@ -43,7 +43,7 @@ def test_three_arrivals_whose_fix_is_the_wrong_crossing_join_their_event():
             r = _scene(seed, 3, dist)
             b = r.batch()
             rows = np.flatnonzero(np.isfinite(b.arr))
-            lab, units, fixed = _arrival_units(b, candidates(b, p), p, rows)
+            _, units, fixed = _arrival_units(b, candidates(b, p), p, rows)
             x, y = b.projection.forward(np.array([A[0]]), np.array([A[1]]))
             off = float(np.hypot(units.mx[0] - x[0], units.my[0] - y[0]))
             assert fixed.all() and off > 5_000.0 > 5 * np.sqrt(units.sxx[0])  # the premise

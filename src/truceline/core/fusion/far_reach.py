@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
-from truceline.core.fusion.graph import _units_of_reports
+from truceline.core.fusion.graph import _take_units, _Units, _units_of_reports
 
 __all__ = ["join_far"]
 
@@ -120,42 +120,57 @@ def join_far(b: FireBatch, cd: Candidates, labels: I64, rows: I64, p: GroupingPa
     return out
 
 
-def far_queries(F: NDArray[np.float64], role: NDArray[np.int8], sources: I64, n_main: int,
-                q: I64, p: GroupingParams) -> tuple[I64, I64]:
-    """The gated pairs ``(query, unit)`` of the query units ``q`` (indices ``>= n_main`` of
-    ``F``; returned less ``n_main``, as the sweep gives them) with the main units
-    ``[0, n_main)``, over a search bounded by the gate itself rather than ``pair_radius``.
+
+def far_queries(b: FireBatch, cd: Candidates, rows: I64, fixed: _Units, queries: _Units,
+                p: GroupingParams) -> tuple[I64, I64]:
+    """The gated pairs ``(query, unit)`` of the ``queries`` (vague arrival groups) with the
+    main units (the reports ``rows``, then the ``fixed`` arrival groups, as numbered in
+    :func:`.grouping.group`), over a search bounded by the gate rather than ``pair_radius``.
 
     A vague arrival group is a query with its sensor's hearing area (a Gaussian of half the
     acoustic range: a gate reaching ~37 km); its event is often 15-20 km away, past the
-    sweep's search (coarse by construction: 15 km), so it found nothing to fit and stayed
-    alone (baseline seed 1: 135 such groups, median 18 km from their event). The caller
-    gives the queries the sweep found no pair for; they then join as any vague group does:
-    the one group they fit, of the same sound.
+    sweep's search (15 km), so it found nothing and stayed alone (baseline seed 1: 135 such
+    groups, median 18 km from their event). The caller gives the queries the sweep found no
+    pair for; they then join as any vague group does: the one group they fit, of one sound.
+    Only the units whose window overlaps a query's are read (the gate needs overlapping
+    windows): the pairs are the overlaps, each gated.
     """
     none = np.zeros(0, np.int64)
-    if not len(q) or not n_main:
+    if not len(queries) or not len(rows) + len(fixed):
         return none, none
-    reach = np.asarray(kernels.reach2(F, p.gate_chi2))
-    t_lo, t_hi = F[:, kernels.F_TLO], F[:, kernels.F_THI]
-    main = np.flatnonzero(np.isfinite(reach[:n_main]) & np.isfinite(F[:n_main, kernels.F_MX])
-                          & np.isfinite(t_lo[:n_main]) & np.isfinite(t_hi[:n_main]))
-    q = q[np.isfinite(reach[q]) & np.isfinite(F[q, kernels.F_MX])]
-    if not len(main) or not len(q):
+    # the main units' windows: the reports' from the batch (their float rows may be the
+    # sweep's thread's still), the fixes' from their units
+    lo = np.concatenate([b.t_lo[rows], fixed.t_lo])
+    hi = np.concatenate([b.t_hi[rows], fixed.t_hi])
+    qlo, qhi = queries.t_lo, queries.t_hi
+    # the units overlapping some query's window: the queries' windows merged, then one search
+    o = np.argsort(qlo, kind="stable")
+    slo, shi = qlo[o], np.maximum.accumulate(qhi[o])
+    k = np.searchsorted(slo, hi, side="right") - 1  # the last query window starting by hi
+    near = np.flatnonzero((k >= 0) & (shi[np.maximum(k, 0)] >= lo))
+    if not len(near):
         return none, none
-    v = p.link_scale_m / p.link_scale_s
-    tm, half = (t_lo + t_hi) / 2.0, (t_hi - t_lo) / 2.0
-    far, wide = float(reach[main].max()), float(half[main].max())
-    rad = np.hypot(np.sqrt(reach[q] + far), v * (half[q] + wide))
-    tree = cKDTree(np.column_stack([F[main, kernels.F_MX], F[main, kernels.F_MY], v * tm[main]]))
-    hits = tree.query_ball_point(np.column_stack([F[q, kernels.F_MX], F[q, kernels.F_MY],
-                                                  v * tm[q]]), rad, workers=-1)
-    n_hit = np.fromiter((len(h) for h in hits), np.int64, len(hits))
-    if not n_hit.sum():
+    # each query's overlapping units (a sort of the few near ones by window start)
+    near = near[np.argsort(lo[near], kind="stable")]
+    nlo, nhi = lo[near], hi[near]
+    wide = float((nhi - nlo).max())
+    a = np.searchsorted(nlo, qlo - wide, side="left")
+    z = np.searchsorted(nlo, qhi, side="right")
+    n = np.maximum(z - a, 0)
+    qi = np.repeat(np.arange(len(queries)), n)
+    at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(a, n)
+    qj = near[at]
+    ok = (hi[qj] >= qlo[qi]) & (lo[qj] <= qhi[qi])
+    qi, qj = qi[ok], qj[ok]
+    if not len(qi):
         return none, none
-    qi = np.repeat(q, n_hit)
-    qj = main[np.concatenate([np.asarray(h, np.int64) for h in hits if len(h)])]
-    d = np.asarray(kernels.gate_pairs(F, role, sources, qi, qj, 0, p.gate_chi2,
-                                      p.arrival_slack_s, p.array_span_m))
+    # the gate on the units involved: reports, fixes, then the queries
+    used = np.unique(qj)
+    R = len(rows)
+    ur, uf = used[used < R], used[used >= R] - R
+    u = _units_of_reports(b, cd, rows[ur], _take_units(fixed, uf), queries)
+    pos = np.searchsorted(used, qj)  # reports then fixes: the order of ``used``
+    d = np.asarray(kernels.gate_pairs(u.F, u.role, u.sources, len(used) + qi, pos, 0,
+                                      p.gate_chi2, p.arrival_slack_s, p.array_span_m))
     ok = d <= 1.0
-    return qi[ok] - n_main, qj[ok]
+    return qi[ok], qj[ok]

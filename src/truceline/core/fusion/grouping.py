@@ -300,8 +300,9 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         # the vague groups the search found nothing for: again over their gate's reach
         found = np.zeros(len(vague), bool)
         found[qi] = True
-        fi, fj = far_queries(both.F, both.role, both.sources, U, U + np.flatnonzero(~found), p)
-        qi, qj = np.concatenate([qi, fi]), np.concatenate([qj, fj])
+        lost = np.flatnonzero(~found)
+        fi, fj = far_queries(b, cd, rrows, fixed_units, _take_units(vu, lost), p)
+        qi, qj = np.concatenate([qi, lost[fi]]), np.concatenate([qj, fj])
     except BaseException:
         if early is not None:  # no sweep left running behind an error
             early.thread.join()
