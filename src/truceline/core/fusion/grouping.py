@@ -313,7 +313,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     a_label[fx_ids] = ulab[len(rrows):]
     if len(vague) and U:
         qj = ulab[qj]
-        qi, qj = _retry(qi, qj, len(vague) - len(retry), retry, fx_ids, ulab[len(rrows):], ulab)
+        qi, qj = _retry(qi, qj, len(vague) - len(retry), retry, fx_ids, ulab, len(rrows))
         pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
@@ -366,21 +366,24 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     return kernels.first_seen(label)
 
 
-def _retry(qi: I64, qj: I64, nv: int, retry: I64, fx_ids: I64, fgroup: I64, ulab: I64
+def _retry(qi: I64, qj: I64, nv: int, retry: I64, fx_ids: I64, ulab: I64, R: int
            ) -> tuple[I64, I64]:
     """The vague queries' pairs ``(qi, qj)`` (``qj`` a group) less those of the retried
     fixes (queries ``nv`` on, the arrival groups ``retry``) whose fix joined a group of more
-    than itself, or that name the fix's own group: a retried fix that is alone joins another
-    group only as a vague group does (the one group it fits; its own fix is not trusted)."""
+    than itself, or that name a group without reports (``ulab``: the units' groups, the
+    first ``R`` the reports'). A retried fix that is alone joins another group only as a
+    vague group does (the one group it fits; its own fix is not trusted), and only one that
+    a report places: a group of arrivals alone (another array's lone fix: the burst of the
+    launch it heard, say) gives the hearing test nothing to tell the two sounds apart by."""
     if not len(retry):
         return qi, qj
-    own = np.full(len(qi), -1, np.int64)
-    at = np.searchsorted(fx_ids, retry)  # both sorted; every retried group is fixed
-    own_r = fgroup[at]
-    alone = np.bincount(ulab, minlength=int(ulab.max()) + 1)[own_r] == 1
+    G = int(ulab.max()) + 1
+    own_r = ulab[R + np.searchsorted(fx_ids, retry)]  # every retried group is fixed
+    alone = np.bincount(ulab, minlength=G)[own_r] == 1
+    placed = np.bincount(ulab[:R], minlength=G) > 0
     r = qi >= nv
-    own[r] = own_r[qi[r] - nv]
-    keep = ~r | ((qj != own) & alone[np.maximum(qi - nv, 0)])
+    at = np.maximum(qi - nv, 0)
+    keep = ~r | ((qj != own_r[at]) & alone[at] & placed[qj])
     return qi[keep], qj[keep]
 
 
