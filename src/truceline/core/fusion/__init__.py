@@ -59,8 +59,7 @@ from truceline.core.fusion.to_incidents import (
 #: wind, a region and an untyped fix ordered, and a launch region's cells weighed, by the
 #: day's mix of weapon classes, a lone report whose gate reaches past the pair search
 #: joined to the group it fits, :mod:`.far_reach`; session 26: an exactly determined fix of
-#: three arrivals left alone tried again as a vague group, a vague arrival group the search
-#: found nothing for looked for again over its gate's reach).
+#: three arrivals left alone tried again as a vague group).
 FUSION_REVISION = 5
 
 __all__ = [

@@ -20,21 +20,17 @@ join one group must pass the gate with each other too, else only the closer join
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
-from truceline.core.fusion.graph import _take_units, _Units, _units_of_reports
+from truceline.core.fusion.graph import _units_of_reports
 
 __all__ = ["join_far"]
 
 I64 = NDArray[np.int64]
-F64 = NDArray[np.float64]
 
 
 def join_far(b: FireBatch, cd: Candidates, labels: I64, rows: I64, p: GroupingParams) -> I64:
@@ -122,98 +118,3 @@ def join_far(b: FireBatch, cd: Candidates, labels: I64, rows: I64, p: GroupingPa
         mates.append(me)
         out[rows[me]] = grp
     return out
-
-
-
-def far_queries(b: FireBatch, cd: Candidates, rows: I64, fixed: _Units, queries: _Units,
-                p: GroupingParams) -> tuple[I64, I64]:
-    """The gated pairs ``(query, unit)`` of the ``queries`` (vague arrival groups) with the
-    main units (the reports ``rows``, then the ``fixed`` arrival groups, as numbered in
-    :func:`.grouping.group`), over a search bounded by the gate rather than ``pair_radius``.
-
-    A vague arrival group is a query with its sensor's hearing area (a Gaussian of half the
-    acoustic range: a gate reaching ~37 km); its event is often 15-20 km away, past the
-    sweep's search (15 km), so it found nothing and stayed alone (baseline seed 1: 135 such
-    groups, median 18 km from their event). The caller gives the queries the sweep found no
-    pair for; they then join as any vague group does: the one group they fit, of one sound.
-    Only the units whose window overlaps a query's are read (the gate needs overlapping
-    windows): the pairs are the overlaps, each gated.
-    """
-    none = np.zeros(0, np.int64)
-    if not len(queries) or not len(rows) + len(fixed):
-        return none, none
-    # the main units' windows: the reports' from the batch (their float rows may be the
-    # sweep's thread's still), the fixes' from their units
-    lo = np.concatenate([b.t_lo[rows], fixed.t_lo])
-    hi = np.concatenate([b.t_hi[rows], fixed.t_hi])
-    qlo, qhi = queries.t_lo, queries.t_hi
-    # the units overlapping some query's window: the queries' windows merged, then one search
-    o = np.argsort(qlo, kind="stable")
-    slo, shi = qlo[o], np.maximum.accumulate(qhi[o])
-    k = np.searchsorted(slo, hi, side="right") - 1  # the last query window starting by hi
-    near = np.flatnonzero((k >= 0) & (shi[np.maximum(k, 0)] >= lo))
-    if not len(near):
-        return none, none
-    # each query's units whose window overlaps and whose centre is within both gates' reach
-    near = near[np.argsort(lo[near], kind="stable")]
-    nlo = lo[near]
-    wide = float((hi[near] - nlo).max())
-    a = np.searchsorted(nlo, qlo - wide, side="left")
-    z = np.searchsorted(nlo, qhi, side="right")
-    qi, qj = _overlaps(a, z, near, rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, lo, hi,
-                       fixed.F, queries.F, p.gate_chi2)
-    if not len(qi):
-        return none, none
-    R = len(rows)
-    # the gate on the units involved: reports, fixes, then the queries
-    used = np.unique(qj)
-    ur, uf = used[used < R], used[used >= R] - R
-    u = _units_of_reports(b, cd, rows[ur], _take_units(fixed, uf), queries)
-    pos = np.searchsorted(used, qj)  # reports then fixes: the order of ``used``
-    d = np.asarray(kernels.gate_pairs(u.F, u.role, u.sources, len(used) + qi, pos, 0,
-                                      p.gate_chi2, p.arrival_slack_s, p.array_span_m))
-    ok = d <= 1.0
-    return qi[ok], qj[ok]
-
-
-@njit(cache=True, error_model="numpy")
-def _reach2(a: float, b: float, c: float, chi2: float) -> float:
-    return chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
-
-
-@njit(cache=True, error_model="numpy")
-def _overlaps(a: I64, z: I64, near: I64, rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64,
-              syy: F64, lo: F64, hi: F64, Ff: F64, Fq: F64, chi2: float) -> tuple[I64, I64]:
-    """The pairs (query ``q``, main unit ``near[t]``, ``a[q] <= t < z[q]``) whose windows
-    (``lo``, ``hi``) overlap and whose centres lie within ``sqrt(reach_q + reach_j)`` (else
-    the gate fails): main units ``< len(rows)`` are the reports ``rows`` (the candidates'
-    columns: their float rows may be the sweep thread's still), the others rows of ``Ff``."""
-    n = 0
-    for q in range(len(a)):
-        n += max(z[q] - a[q], 0)
-    qi = np.empty(n, np.int64)
-    qj = np.empty(n, np.int64)
-    R = len(rows)
-    k = 0
-    for q in range(len(a)):
-        qlo, qhi = Fq[q, kernels.F_TLO], Fq[q, kernels.F_THI]
-        qx, qy = Fq[q, kernels.F_MX], Fq[q, kernels.F_MY]
-        qr = _reach2(Fq[q, kernels.F_SXX], Fq[q, kernels.F_SXY], Fq[q, kernels.F_SYY], chi2)
-        for t in range(a[q], z[q]):
-            j = near[t]
-            if hi[j] < qlo or lo[j] > qhi:
-                continue
-            if j < R:
-                r = rows[j]
-                x, y = mx[r], my[r]
-                rj = _reach2(sxx[r], sxy[r], syy[r], chi2)
-            else:
-                f = j - R
-                x, y = Ff[f, kernels.F_MX], Ff[f, kernels.F_MY]
-                rj = _reach2(Ff[f, kernels.F_SXX], Ff[f, kernels.F_SXY], Ff[f, kernels.F_SYY],
-                             chi2)
-            if (x - qx) ** 2 + (y - qy) ** 2 <= qr + rj:  # NaN fails
-                qi[k] = q
-                qj[k] = j
-                k += 1
-    return qi[:k], qj[:k]

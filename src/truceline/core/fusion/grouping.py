@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from truceline.core.fusion import kernels, report_pairs
 from truceline.core.fusion.arrival_groups import arrival_fit_params, same_sound, split_mixed
 from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch, GroupingParams, candidates
-from truceline.core.fusion.far_reach import far_queries, join_far
+from truceline.core.fusion.far_reach import join_far
 from truceline.core.fusion.graph import (
     Dist,
     _take_units,
@@ -297,12 +297,6 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         fixed_units = _take_units(aunits, fx_ids)
         both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
         ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
-        # the vague groups the search found nothing for: again over their gate's reach
-        found = np.zeros(len(vague), bool)
-        found[qi] = True
-        lost = np.flatnonzero(~found)
-        fi, fj = far_queries(b, cd, rrows, fixed_units, _take_units(vu, lost), p)
-        qi, qj = np.concatenate([qi, lost[fi]]), np.concatenate([qj, fj])
     except BaseException:
         if early is not None:  # no sweep left running behind an error
             early.thread.join()
