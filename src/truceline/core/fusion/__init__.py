@@ -60,7 +60,8 @@ from truceline.core.fusion.to_incidents import (
 #: day's mix of weapon classes, a lone report whose gate reaches past the pair search
 #: joined to the group it fits, :mod:`.far_reach`; session 26: a bearing read across its
 #: ray at the range its fix is unsure of, :mod:`.wedge`; one shot's origin fixed twice
-#: joined into one group, :mod:`.same_shot`).
+#: joined into one group, :mod:`.same_shot`; an exactly determined fix of three arrivals
+#: left alone tried again as a vague group).
 FUSION_REVISION = 5
 
 __all__ = [

@@ -290,7 +290,12 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
         U = len(rrows) + len(fx_ids)  # the units: reports, then the fixed arrival groups
         # vague arrival groups join the one group they fit, if exactly one: they are queries
         # of the same sweep, as the sensors' area (where the event could have been heard)
-        vague = np.flatnonzero(~fixed)
+        # an exactly determined fix (three arrivals for x, y and the time: no residual to
+        # test it by) may be a wrong root kilometres off with a narrow covariance; where it
+        # is left alone, it tries again as a vague group (:func:`_retry`): a query as well
+        size = np.bincount(alab, minlength=len(fixed)) if len(arows) else np.zeros(0, np.int64)
+        retry = np.flatnonzero(fixed & (size == 3))
+        vague = np.concatenate([np.flatnonzero(~fixed), retry])
         vu = _take_units(aunits, vague)
         if len(vague):
             first = np.full(len(fixed), -1, np.int64)
@@ -316,6 +321,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     a_label[fx_ids] = ulab[len(rrows):]
     if len(vague) and U:
         qj = ulab[qj]
+        qi, qj = _retry(qi, qj, len(vague) - len(retry), retry, fx_ids, ulab, len(rrows))
         pair = _distinct(qi.astype(np.int64) * (U + 1) + qj)
         qi, qj = pair // (U + 1), pair % (U + 1)
         # a group holding an array's fix takes only arrivals of that fix's sound
@@ -366,6 +372,27 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     label = join_far(b, cd, label, rrows, p, far)
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
+
+
+def _retry(qi: I64, qj: I64, nv: int, retry: I64, fx_ids: I64, ulab: I64, R: int
+           ) -> tuple[I64, I64]:
+    """The vague queries' pairs ``(qi, qj)`` (``qj`` a group) less those of the retried
+    fixes (queries ``nv`` on, the arrival groups ``retry``) whose fix joined a group of more
+    than itself, or that name a group without reports (``ulab``: the units' groups, the
+    first ``R`` the reports'). A retried fix that is alone joins another group only as a
+    vague group does (the one group it fits; its own fix is not trusted), and only one that
+    a report places: a group of arrivals alone (another array's lone fix: the burst of the
+    launch it heard, say) gives the hearing test nothing to tell the two sounds apart by."""
+    if not len(retry):
+        return qi, qj
+    G = int(ulab.max()) + 1
+    own_r = ulab[R + np.searchsorted(fx_ids, retry)]  # every retried group is fixed
+    alone = np.bincount(ulab, minlength=G)[own_r] == 1
+    placed = np.bincount(ulab[:R], minlength=G) > 0
+    r = qi >= nv
+    at = np.maximum(qi - nv, 0)
+    keep = ~r | ((qj != own_r[at]) & alone[at] & placed[qj])
+    return qi[keep], qj[keep]
 
 
 def _bounds(lab: I64, G: int) -> I64:
