@@ -20,6 +20,7 @@ holds both ways to one result.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,11 +86,11 @@ def start(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.int8], src:
             # loops hold the GIL for milliseconds at a time, so each return to Python
             # between steps could wait that long for it
             order = np.argsort(cols[kernels.F_TLO][rows], kind="stable")
-            i, j, d, n, checked, max_w, idx, parent, Fs = _reports_ahead(
+            i, j, d, n, checked, max_w, idx, parent, Fs, far = _reports_ahead(
                 rows, cols, F, role, src, order, bound, slack, span, scale_m, scale_s, radius,
                 budget)
             out.update(i=i, j=j, d=d, n=n, checked=checked, index=idx, max_w=max_w,
-                       parent=parent, rows=Fs, order=order)
+                       parent=parent, rows=Fs, order=order, far=far)
         except BaseException as e:  # raised again in the caller's thread
             out["error"] = e
 
@@ -191,7 +192,8 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
                    order: I64, bound: float, slack: float, span: float, scale_m: float,
                    scale_s: float, radius: float, budget: int
                    ) -> tuple[I64, I64, F64, int, int, float,
-                              tuple[I64, I64, I64, I64, I64, F64, I64], I64, F64]:
+                              tuple[I64, I64, I64, I64, I64, F64, I64], I64, F64,
+                              tuple[F64, F64, F64, NDArray[np.bool_]]]:
     """The thread's work on the reports' units in window-start ``order``: their float rows
     and reach, packed straight in that order (``F``'s rows are left to :meth:`Ahead.rows`:
     most calls never read them), their pairs (:func:`_sweep_sorted`, again with room for
@@ -199,17 +201,25 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
     within ``budget`` their index (:func:`.report_index.index`) and forest
     (:func:`.labels.union`: the reports' components while the arrivals go on), and the rows
     in that order. The pairs are
-    the first ``n`` of buffers with room after them, where :func:`_join` puts the rest."""
+    the first ``n`` of buffers with room after them, where :func:`_join` puts the rest. Last,
+    :func:`.far_reach.reaches` of ``rows`` in their order, from the rows and reaches packed
+    (the same expression, :func:`.kernels.reach2_of`: ``inf`` where it reads ``nan``, not
+    finite alike), so that the caller does not compute them."""
     R = F.shape[0]
     mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c = cols
     Fs = np.empty_like(F)
     ss = np.empty_like(src)
     rs = np.empty(R, np.int8)
     es = np.empty(R)
+    reach, lo, hi, fine = np.empty(R), np.empty(R), np.empty(R), np.empty(R, np.bool_)
     for q in range(R):
         u = order[q]
         kernels.pack_row(Fs, q, rows[u], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
-        es[q] = kernels.reach2_of(Fs, q, bound)
+        e = kernels.reach2_of(Fs, q, bound)
+        es[q] = reach[u] = e
+        lo[u], hi[u] = Fs[q, F_TLO], Fs[q, kernels.F_THI]
+        fine[u] = (math.isfinite(e) and math.isfinite(Fs[q, kernels.F_MX])
+                   and math.isfinite(lo[u]) and math.isfinite(hi[u]))
         rs[q] = role[u]
         for col in range(src.shape[1]):
             ss[q, col] = src[u, col]
@@ -225,10 +235,10 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
     parent = np.arange(R)
     if checked > budget:  # the caller's sweep gives up: the rows alone are read
         idx = report_index.index(Fs[:0], rs[:0], ss[:0], es[:0], order[:0], 1.0)
-        return i, j, d, n, checked, max_w, idx, parent, Fs
+        return i, j, d, n, checked, max_w, idx, parent, Fs, (reach, lo, hi, fine)
     kernels.union(parent, i[:n], j[:n])
     idx = report_index.index(Fs, rs, ss, es, order, radius * scale_m)
-    return i, j, d, n, checked, max_w, idx, parent, Fs
+    return i, j, d, n, checked, max_w, idx, parent, Fs, (reach, lo, hi, fine)
 
 
 def _sweep_all(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_],
