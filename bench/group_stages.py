@@ -55,7 +55,7 @@ def _report_index() -> Any:
 
 def _wrap() -> None:
     for mod, names in ((grouping, ("candidates", "_arrival_units", "split_mixed", "same_sound",
-                                   "join_far", "_units_of_reports")),
+                                   "join_far", "reaches", "_units_of_reports")),
                        (arrival_groups, ("measurement_rows", "near_pairs", "max_at")),
                        (report_pairs, ("finish", "_cross_all", "_sweep_all", "_join")),
                        (_report_index(), ("cross_all",)),
