@@ -43,11 +43,22 @@ def _timed(key: str, f: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _report_index() -> Any:
+    """The module of the reports' index and cross pairs, where it is one (split off
+    report_pairs in session 26, helper hE2), else report_pairs (nothing to wrap)."""
+    try:
+        from truceline.core.fusion import report_index
+    except ImportError:
+        return report_pairs
+    return report_index
+
+
 def _wrap() -> None:
     for mod, names in ((grouping, ("candidates", "_arrival_units", "split_mixed", "same_sound",
-                                   "join_far", "_units_of_reports")),
+                                   "join_far", "reaches", "_units_of_reports")),
                        (arrival_groups, ("measurement_rows", "near_pairs", "max_at")),
                        (report_pairs, ("finish", "_cross_all", "_sweep_all", "_join")),
+                       (_report_index(), ("cross_all",)),
                        (kernels, ("sweep", "components", "dense_labels", "first_seen"))):
         for name in names:
             if hasattr(mod, name):

@@ -31,10 +31,12 @@ def _coarse_band_scene(seed: int) -> Reports:
 def test_a_coarse_band_report_joins_its_event_past_the_pair_search():
     for seed in (1, 2, 3):
         r = _coarse_band_scene(seed)
-        labels = group(r.batch())
         ev = np.asarray(r.event)
-        assert len(set(labels[ev == 0].tolist())) == 1, seed  # the far report joined event 0
-        assert not set(labels[ev == 0].tolist()) & set(labels[ev == 1].tolist()), seed
+        # ahead: the reaches from the reports' thread (:mod:`.report_pairs`)
+        for ahead in (None, True):
+            labels = group(r.batch(), ahead=ahead)
+            assert len(set(labels[ev == 0].tolist())) == 1, seed  # the far report joined
+            assert not set(labels[ev == 0].tolist()) & set(labels[ev == 1].tolist()), seed
 
 
 def test_a_coarse_band_report_whose_ray_misses_the_events_stays_alone():

@@ -4,13 +4,16 @@ labels from ``group``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numba
 import numpy as np
 
 from tests.fusion.synth import Reports, arrival_report, bearing_report, offset, posts_around
 from truceline.core.fusion import kernels, report_pairs
-from truceline.core.fusion.batch import ROLE_ANY, GroupingParams
-from truceline.core.fusion.graph import split_queries
+from truceline.core.fusion.batch import ROLE_ANY, GroupingParams, candidates
+from truceline.core.fusion.far_reach import reaches
+from truceline.core.fusion.graph import report_columns, split_queries
 from truceline.core.fusion.grouping import group
 
 P = GroupingParams()
@@ -169,6 +172,28 @@ def test_group_gives_the_same_labels_ahead_or_not():
                 assert np.array_equal(group(b, P, ahead=True), want)
     finally:
         numba.set_num_threads(threads)
+
+
+def test_the_thread_computes_join_fars_reaches_as_far_reach_does():
+    """The thread's :func:`.far_reach.reaches` of the reports, from the rows it packs: the
+    same reaches and windows bit for bit where finite, the same rows finite (one covariance
+    and one candidate made ``nan`` here: the thread reads ``inf``, not finite alike)."""
+    b = _batch(5)
+    cd = candidates(b, P)
+    sxx, mx = cd.sxx.copy(), cd.mx.copy()
+    rows = np.flatnonzero(cd.ok & ~(np.isfinite(b.arr) & ~np.isfinite(b.brg)))
+    sxx[rows[3]], mx[rows[7]] = np.nan, np.nan
+    cd = replace(cd, sxx=sxx, mx=mx)
+    R = len(rows)
+    a = report_pairs.start(rows, report_columns(b, cd), np.empty((R, kernels.N_F)),
+                           np.zeros(R, np.int8), np.arange(R)[:, None], P.gate_chi2,
+                           P.arrival_slack_s, P.array_span_m, P.link_scale_m, P.link_scale_s,
+                           P.pair_radius, 10**9)
+    got, want = a.result()["far"], reaches(b, cd, rows, P)
+    assert R > 500 and not want[3][[3, 7]].any() and want[3].sum() == R - 2
+    assert np.array_equal(got[3], want[3])
+    for g, w in zip(got[:3], want[:3], strict=True):
+        assert np.array_equal(g[want[3]], w[want[3]])
 
 
 def test_a_burst_over_the_budget_gives_the_same_labels_ahead_or_not():

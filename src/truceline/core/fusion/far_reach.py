@@ -38,7 +38,8 @@ def reaches(b: FireBatch, cd: Candidates, rows: I64, p: GroupingParams
             ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
     """What :func:`join_far` reads of the reports ``rows`` before their labels: each one's
     gate reach (squared: chi2 times its covariance's larger eigenvalue), window, and whether
-    all are finite. Apart so that grouping computes them while its thread still sweeps."""
+    all are finite. Apart so that grouping computes them while its thread still sweeps, or
+    takes them from that thread (:func:`.report_pairs.start`, the same numbers)."""
     a, bb, c = cd.sxx[rows], cd.sxy[rows], cd.syy[rows]
     with np.errstate(invalid="ignore"):
         reach = p.gate_chi2 * ((a + c) / 2.0 + np.sqrt(((a - c) / 2.0) ** 2 + bb * bb))

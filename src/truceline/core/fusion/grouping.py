@@ -309,7 +309,8 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
                            vu.role, vu.src, vu.arr, vu.ox, vu.oy, vu.c)
         fixed_units = _take_units(aunits, fx_ids)
         both = _units_of_reports(b, cd, rrows, fixed_units, vu, reports=ru)
-        far = reaches(b, cd, rrows, p)  # for the end, while the thread may still sweep
+        # for the end, while the thread may still sweep (the thread's own computes them)
+        far = reaches(b, cd, rrows, p) if early is None else None
         ulab, qi, qj = _cluster(both, 0, p, n_main=U, ahead=early)
     except BaseException:
         if early is not None:  # no sweep left running behind an error
@@ -369,7 +370,7 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     lone = np.flatnonzero(label < 0)
     label[lone] = nxt + np.arange(len(lone))
     # a report whose gate reaches past the search, left alone, joins the group it fits
-    label = join_far(b, cd, label, rrows, p, far)
+    label = join_far(b, cd, label, rrows, p, far if early is None else early.result()["far"])
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
 
