@@ -149,3 +149,15 @@ def array_bangs(rng: np.random.Generator, n: int, heard: int, bearing_sd: float 
             post = offset(*target, rng.uniform(0, 360), rng.uniform(2_000, 8_000))
             bearing_report(r, e, post, target, e * 3600.0, bearing_sd, rng, source=f"p{e}")
     return r, targets
+
+
+#: the band edges monitors report in (km), as the simulator's
+BAND_EDGES_KM = np.array([0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50])
+
+
+def judged_band(rng: np.random.Generator, dist_m: float) -> tuple[float, float]:
+    """The band a monitor names: the distance judged log-normally (25 %), then binned."""
+    judged = dist_m * np.exp(0.25 * rng.standard_normal()) / 1000.0
+    k = int(np.clip(np.searchsorted(BAND_EDGES_KM, judged, side="right") - 1, 0,
+                    len(BAND_EDGES_KM) - 2))
+    return float(BAND_EDGES_KM[k] * 1000.0), float(BAND_EDGES_KM[k + 1] * 1000.0)

@@ -73,7 +73,7 @@ def test_the_region_decides_only_on_the_side_the_ellipse_leans_to():
     and leaves a decided one alone. The fix of the first test, undecided west (P 0.69), fed
     again with its ellipse leaning east, or deciding west at 0.95, is kept as it was."""
     from truceline.core.fusion.array_origins import place_array_origins
-    from truceline.core.fusion.locate import emission_windows
+    from truceline.core.fusion.group_join import emission_windows
     from truceline.core.fusion.pipeline import _group_classes
 
     gun = synth.offset(*CENTRE, 275.0, 10_000.0)

@@ -12,17 +12,6 @@ from truceline.core.fusion.locate import CHI2_95_2DOF, LocateParams
 
 pytestmark = pytest.mark.filterwarnings("error")
 
-#: the band edges monitors report in (km), as the simulator's
-EDGES_KM = np.array([0, 1, 2, 3, 5, 7, 10, 15, 20, 30, 50])
-
-
-def _band(rng: np.random.Generator, dist_m: float) -> tuple[float, float]:
-    """The band a monitor names: the distance judged log-normally (25 %), then binned."""
-    judged = dist_m * np.exp(0.25 * rng.standard_normal()) / 1000.0
-    k = int(np.clip(np.searchsorted(EDGES_KM, judged, side="right") - 1, 0, len(EDGES_KM) - 2))
-    return float(EDGES_KM[k] * 1000.0), float(EDGES_KM[k + 1] * 1000.0)
-
-
 def _facing_posts(n: int = 400, seed: int = 1) -> tuple[Reports, list]:
     """``n`` bursts, each heard by day (6°) from two posts on either side of it that look at
     each other across it (their bearings 160-200° apart), each naming a band: along the line
@@ -38,7 +27,7 @@ def _facing_posts(n: int = 400, seed: int = 1) -> tuple[Reports, list]:
             dist = rng.uniform(1_000.0, 8_000.0)
             post = offset(*target, a % 360.0, dist)
             bearing_report(r, e, post, target, e * 7200.0, 6.0, rng, source=f"p{e}-{j}",
-                           band=_band(rng, dist), explosion_type="impact")
+                           band=synth.judged_band(rng, dist), explosion_type="impact")
     return r, targets
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
-from truceline.core.fusion.pipeline import FusionParams, FusionResult, _locate_attribute
+from truceline.core.fusion.pipeline import FusionParams, FusionResult, _last, _locate_attribute
 from truceline.core.fusion.same_shot import SameShotParams
 
 GUN = (LINE_LON - 0.11, 48.0)  # ~8 km west of the line
@@ -30,7 +30,9 @@ def _fuse(second: tuple[float, float], on: bool) -> tuple[FusionResult, synth.Re
     r.cols["time_precision_s"][3] = 60.0
     labels = np.asarray(r.event, np.int64)
     params = FusionParams(same_shot=SameShotParams(enabled=on))
-    return _locate_attribute(r.batch(), labels, synth.geometry(), params), r
+    geometry = synth.geometry()
+    res = _locate_attribute(r.batch(), labels, geometry, params, finish=False)
+    return _last(res, geometry, params, finish=True), r
 
 
 def test_a_second_fix_of_the_same_launch_joins_the_precise_one():
@@ -68,8 +70,9 @@ def test_a_larger_group_does_not_join_a_smaller_sharper_fix():
     for k, (az, d) in enumerate(((20.0, 7000.0), (150.0, 8000.0), (250.0, 9000.0))):
         synth.bearing_report(r, 1, synth.offset(*other, az, d), other, 100.0, 2.5, rng,
                              source=f"op-{k}", band=(5000.0, 10000.0))
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), synth.geometry(),
-                            FusionParams())
+    geometry, params = synth.geometry(), FusionParams()
+    res = _last(_locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                                  finish=False), geometry, params, finish=True)
     west = list(res.parties).index("west")
     assert (res.prob[:, west] >= 0.9).all()
     d = np.array([res.fixes.x[1] - res.fixes.x[0], res.fixes.y[1] - res.fixes.y[0]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.fusion.synth import Reports, arrival_report, bearing_report, offset, posts_around
-from truceline.core.fusion.batch import GroupingParams, candidates
+from truceline.core.fusion.batch import GroupingParams
 from truceline.core.fusion.grouping import _arrival_units, group
 
 A = (37.4, 48.2)
@@ -36,7 +36,7 @@ def test_three_arrivals_whose_fix_is_the_wrong_crossing_join_their_event():
             r = _scene(seed, 3, dist)
             b = r.batch()
             rows = np.flatnonzero(np.isfinite(b.arr))
-            _, units, fixed = _arrival_units(b, candidates(b, p), p, rows)
+            _, units, fixed = _arrival_units(b, p, rows)
             x, y = b.projection.forward(np.array([A[0]]), np.array([A[1]]))
             off = float(np.hypot(units.mx[0] - x[0], units.my[0] - y[0]))
             assert fixed.all() and off > 5_000.0 > 5 * np.sqrt(units.sxx[0])  # the premise

@@ -43,7 +43,7 @@ from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.fusion.start import _bancroft, _best_crossing, _start
 
 __all__ = ["CHI2_95_2DOF", "Fixes", "LocateParams", "covariance_rows", "ellipse",
-           "emission_windows", "heavy_tail_factor", "locate"]
+           "heavy_tail_factor", "locate"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -549,21 +549,3 @@ def _marginal_xy(A: F64, has_t: NDArray[np.bool_]) -> F64:
     cov[:, 1, 1] = np.where(ok, a / d, np.nan)
     cov[:, 0, 1] = cov[:, 1, 0] = np.where(ok, -bb / d, np.nan)
     return cov
-
-
-def emission_windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
-    """Each group's emission-time window: where its reports' windows overlap (their hull
-    where they do not), or the multilateration's emission time and its range uncertainty."""
-    lo, hi = np.full(G, -np.inf), np.full(G, np.inf)
-    np.maximum.at(lo, labels, b.t_lo)
-    np.minimum.at(hi, labels, b.t_hi)
-    hull_lo, hull_hi = np.full(G, np.inf), np.full(G, -np.inf)
-    np.minimum.at(hull_lo, labels, b.t_lo)
-    np.maximum.at(hull_hi, labels, b.t_hi)
-    bad = ~(lo <= hi)
-    lo, hi = np.where(bad, hull_lo, lo), np.where(bad, hull_hi, hi)
-    by_t = fixes.located & (fixes.method & M_ARRIVAL > 0)
-    spread = 2.0 + 3.0 * np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2))) / 330.0
-    lo = np.where(by_t, fixes.t0 - spread, lo)
-    hi = np.where(by_t, fixes.t0 + spread, hi)
-    return lo, hi

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.batch import FireBatch, GroupingParams, candidates
 from truceline.core.fusion.grouping import group
-from truceline.core.fusion.pipeline import FusionParams, FusionResult, _locate_attribute
+from truceline.core.fusion.pipeline import FusionParams, FusionResult, _last, _locate_attribute
 
 __all__ = ["fuse_partitioned", "partitions"]
 
@@ -91,4 +91,5 @@ def fuse_partitioned(
     lone = np.flatnonzero(labels < 0)
     labels[lone] = next_id + np.arange(len(lone))
     _, labels = np.unique(labels, return_inverse=True)  # dense after any emptied group
-    return _locate_attribute(b, labels.astype(np.int64), geometry, p)
+    return _last(_locate_attribute(b, labels.astype(np.int64), geometry, p, finish=False),
+                 geometry, p, True)

@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
-from truceline.core.fusion import kernels
 from truceline.core.fusion.array_origins import place_array_origins
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.bands import band_step
@@ -33,16 +32,11 @@ from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.far_array import far_many
+from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
-from truceline.core.fusion.locate import (
-    M_ARRIVAL,
-    Fixes,
-    LocateParams,
-    emission_windows,
-    locate,
-)
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.region_pairs import region_pairs
 from truceline.core.fusion.regroup import detach, relocate
@@ -194,11 +188,18 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
                             *emission_windows(b, labels, fixes, len(role)),
                             _group_classes(b, labels, len(role)), geometry, params.link,
                             params.arc, params.attribution)
-    res = replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
-    if params.same_shot.enabled and len(role) and geometry is not None:
-        res = join_same_shots(res, *emission_windows(b, labels, fixes, len(role)),
-                              params.link.own_side_max, params.same_shot)
-    return res
+    return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
+
+
+def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
+          finish: bool) -> FusionResult:
+    """After calibration: :func:`_finish` where the passes left it (``finish``), then one
+    shot's origins fixed twice joined (:func:`.same_shot.join_same_shots`; after the
+    calibration, which must not read a fragment's reports against another group's fix)."""
+    res = _finish(res, geometry, params) if finish else res
+    if geometry is None:
+        return res
+    return join_same_shots(res, params.link.own_side_max, params.same_shot)
 
 
 def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
@@ -227,18 +228,8 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     u, g, clear = u[keep_join], g[keep_join], clear[keep_join]
     if not len(u):
         return labels, fixes, role, tg, prob, partner
-    to = np.arange(G)
-    to[u] = g
-    merged = to[labels]
-    new = kernels.first_seen(merged)
-    keep = np.ones(G, bool)
-    keep[u] = False
-    kept = np.flatnonzero(keep)
-    newg = np.full(G, -1, np.int64)
-    first = np.full(G, len(labels), np.int64)
-    first[merged[::-1]] = np.arange(len(labels) - 1, -1, -1)
-    newg[kept] = new[first[kept]]
-    Gn = len(kept)
+    new, newg, src = joined_numbering(labels, u, g, G)
+    kept, Gn = np.flatnonzero(newg >= 0), len(src)
     refit = relocate(b, labels, new, fixes, cd, params.locate)
     # parts not clearly the sound's, or whose refit fails or rejects a joined arrival,
     # keep their fix (the join stays: the arrivals fit it)
@@ -250,8 +241,6 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     back |= ~refit.located
     back &= np.isin(np.arange(Gn), newg[g])
     back |= bad
-    src = np.zeros(Gn, np.int64)
-    src[newg[kept]] = kept
 
     def field_(name: str) -> Any:
         a = getattr(refit, name).copy()
@@ -308,7 +297,8 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     factor, disp = stated_by_day(b, labels, fixes, params.locate, partner, prior)
     grow, free = fixes.widen * factor, ~np.isin(np.arange(G), arcs)
     grow[arcs] = fixes.widen[arcs]
-    step = band_step(b, labels, fixes, params.locate) if params.locate.band_step else 0 * fixes.cov
+    step = (band_step(b, labels, fixes, params.locate) if params.locate.band_step
+            else np.zeros_like(fixes.cov))
     step[has | ~free] = 0.0
     cov = fixes.cov + step
     cov[has] = fixes.stated[has]
@@ -527,11 +517,11 @@ def fuse_batch(
             b, fused, lambda nb: candidates(nb, p.grouping), cp, p.locate,
             np.arange(int(b.source.max()) + 1).astype(str) if names is None else names,
             prior_samples, settle, prior_errors.wind_moves() if prior_errors else set())
-        return replace(_finish(res, geometry, p) if lite else res, calibration=cal,
-                       day_samples=made, day_sources=sources)
+        return replace(_last(res, geometry, p, lite), calibration=cal, day_samples=made,
+                       day_sources=sources)
     res = fused(b)
     if not cp.enabled or not len(b):
-        return _finish(res, geometry, p) if lite else res
+        return _last(res, geometry, p, lite)
     cal = calibrate(b, res.labels, res.fixes, candidates(b, p.grouping), cp, p.locate)
     for _ in range(cp.passes):
         if not cal.pick.any():
@@ -545,7 +535,7 @@ def fuse_batch(
                                 finish=not lite, prior=prior_errors)
         cal = calibrate(nb, res.labels, res.fixes, candidates(nb, p.grouping), cp, p.locate,
                         correction)
-    return replace(_finish(res, geometry, p) if lite else res, calibration=cal)
+    return replace(_last(res, geometry, p, lite), calibration=cal)
 
 
 def _group(b: FireBatch, p: GroupingParams, settle: Callable[[], object] | None) -> I64:

@@ -18,9 +18,11 @@ fix's own reports there). It is joined when both are attributed to that party wi
 ``own_side_max``; their fixes agree (the Mahalanobis distance of their difference under the
 sum of their covariances within ``max_mahalanobis``); their emission windows lie within
 ``gap_s`` of each other; no source reported in both (a source that reported twice saw two
-shots); and the more precise one is the only such fix it agrees with, and is not itself
-taken into another. It joins that group: its reports become the shot's evidence; the fix,
-time, attribution and linked impact stay the precise group's (its reports fit them).
+shots); and the more precise one is the only such fix it agrees with, and agrees itself
+with no fix more precise than it (a chain is left as it is). It joins that group: its
+reports become the shot's evidence; the fix, time, attribution and linked impact stay the
+precise group's (its reports fit them). The join runs after calibration, which must not
+read a fragment's reports against another group's fix.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.locate import Fixes
 
 if TYPE_CHECKING:
@@ -96,8 +98,11 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             continue
         d = np.stack([fixes.x[near] - fixes.x[u], fixes.y[near] - fixes.y[u]], -1)
         c = fixes.cov[near] + fixes.cov[u]
-        m2 = np.einsum("ni,ni->n", d, np.linalg.solve(c, d[..., None])[..., 0])
-        ok = near[m2 <= p.max_mahalanobis**2]
+        det = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] * c[:, 1, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a singular sum agrees with none
+            m2 = (c[:, 1, 1] * d[:, 0] ** 2 - 2 * c[:, 0, 1] * d[:, 0] * d[:, 1]
+                  + c[:, 0, 0] * d[:, 1] ** 2) / det
+        ok = near[(det > 0) & (m2 <= p.max_mahalanobis**2)]
         ok = [g for g in ok.tolist() if not sources[g] & sources[u]]
         if ok:
             better[u] = ok
@@ -123,37 +128,33 @@ def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob
                 ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
     """Join each group ``u`` (linked to no impact) into its ``g`` (:func:`same_shots`): ``g``
     keeps its fix, time, role, probabilities and partner; groups are renumbered in order of
-    their first report, every per-group array following."""
+    their first report (:func:`.group_join.joined_numbering`), every per-group array
+    following. The fixes' residuals (per measurement row, read by no later stage) are left
+    out."""
     G = len(role)
-    to = np.arange(G)
-    to[u] = g
-    new = kernels.first_seen(to[labels])
-    keep = np.ones(G, bool)
-    keep[u] = False
-    kept = np.flatnonzero(keep)
-    first = np.full(G, len(labels), np.int64)
-    first[labels[::-1]] = np.arange(len(labels) - 1, -1, -1)
-    newg = np.full(G, -1, np.int64)
-    newg[kept] = new[first[kept]]
-    Gn = len(kept)
-    back = np.empty(Gn, np.int64)
-    back[newg[kept]] = kept
+    new, newg, back = joined_numbering(labels, u, g, G)
 
     def take(a: NDArray[T]) -> NDArray[T]:
         return a[back] if len(a) == G else a
 
     fx = replace(fixes, x=take(fixes.x), y=take(fixes.y), t0=take(fixes.t0),
                  cov=take(fixes.cov), located=take(fixes.located), method=take(fixes.method),
-                 rms=take(fixes.rms), widen=take(fixes.widen), stated=take(fixes.stated))
+                 rms=take(fixes.rms), widen=take(fixes.widen), stated=take(fixes.stated),
+                 residual=np.zeros(0))
     pk = partner[back]
     part = np.where(pk >= 0, newg[np.maximum(pk, 0)], -1).astype(np.int64)
     return new, fx, role[back], tg[back], prob[back], part
 
 
-def join_same_shots(res: FusionResult, lo: F64, hi: F64, own_side_max: float,
-                    p: SameShotParams) -> FusionResult:
+def join_same_shots(res: FusionResult, own_side_max: float, p: SameShotParams
+                    ) -> FusionResult:
     """``res`` with each of :func:`same_shots` joined into its more precise fix's group
-    (:func:`join_groups`); ``res`` itself when there is none."""
+    (:func:`join_groups`); ``res`` itself when there is none or ``p`` is off."""
+    G = len(res.role)
+    if not p.enabled or not G:
+        return res
+    with np.errstate(invalid="ignore"):  # a report without a time has no window
+        lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
     u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
                       hi, own_side_max, p)
     if not len(u):

@@ -7,9 +7,12 @@ and across the ray it is off by ``σ`` times that range: on average ``σ² E[r²
 var_r)``, ``var_r`` the fix's own variance along the ray. The linearised covariance states
 ``σ² r̂²`` alone, and at the ray's apex (two rays that cross behind one observer, whose band
 reaches down to 0 km: the fit stops at the observer, ``r̂`` a metre or less) it states a
-fix a few centimetres wide across the ray for a source hundreds of metres out. Each
-bearing's rows are read at ``sqrt(r̂² + var_r)`` instead, ``var_r`` from the fix's own
-covariance, to a fixed point. docs/fusion.md, "Ellipses": "A bearing's wedge".
+fix a few centimetres wide across the ray for a source hundreds of metres out. Where a fix
+lies nearer a bearing's observer than its own largest sd, that bearing's row is read across
+the ray as measured at ``max(r̂, sd_r)`` instead (``sd_r`` the fix's sd along the ray, from
+its covariance plus the growth, to a fixed point); the growth added is kept positive
+semi-definite (a row turned to the measured direction could otherwise narrow an ellipse a
+little in one direction). docs/fusion.md, "Ellipses": "A bearing's wedge".
 """
 
 from __future__ import annotations
@@ -33,16 +36,16 @@ __all__ = ["wedge_cov"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-#: Passes of the fixed point ``var_r`` → covariance → ``var_r`` (the second moves the
-#: ellipses of the apex fixes by under 1 %).
+#: Passes of the fixed point ``sd_r`` → covariance → ``sd_r`` (the first reads the rows at
+#: ``r̂``; the third moves the ellipses of the apex fixes by under 1 %).
 PASSES = 3
 
 
 def wedge_cov(b: FireBatch, labels: I64, fixes: Fixes, cov: F64, p: LocateParams,
               use: NDArray[np.bool_]) -> F64:
-    """What reading each bearing at ``sqrt(r̂² + var_r)`` adds to ``cov`` (G, 2, 2): the
-    growth of the position block of ``(JᵀWJ)⁻¹`` (positive semi-definite: the bearings only
-    lose information), with ``var_r`` read from ``cov`` plus that growth. Zero where ``use``
+    """What reading the near bearings at ``max(r̂, sd_r)`` adds to ``cov`` (G, 2, 2): the
+    growth of the position block of ``(JᵀWJ)⁻¹``, its negative part dropped (the bearings
+    only lose information), with ``sd_r`` read from ``cov`` plus that growth. Zero where ``use``
     is off, and for a fix on one bearing and its band (:mod:`.segment` states the band's
     moments across the ray)."""
     G = len(fixes.x)
@@ -88,5 +91,6 @@ def wedge_cov(b: FireBatch, labels: I64, fixes: Fixes, cov: F64, p: LocateParams
         sd_r = np.sqrt(np.maximum(C[rw.g, 0, 0] * ux * ux + 2.0 * C[rw.g, 0, 1] * ux * uy
                                   + C[rw.g, 1, 1] * uy * uy, 0.0))
         r_eff = np.where(np.isfinite(sd_r), np.maximum(r, sd_r), r)
-    out[:] = grow
+    w, v = np.linalg.eigh(grow)  # a shrink in one direction is the rows' turn, not data
+    out[:] = np.einsum("gij,gj,gkj->gik", v, np.maximum(w, 0.0), v)
     return out

@@ -1,0 +1,59 @@
+"""Groups joined into others: each group's emission window, and the numbering after a join.
+
+Two stages join a group into another after locating (:mod:`.heard`'s unlocated arrivals
+and :mod:`.same_shot`'s second fix of one shot); both renumber the groups in order of their
+first report, so that a result does not depend on which stage ran, and read the same
+emission windows to decide what may join.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.fusion import kernels
+from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes
+
+__all__ = ["emission_windows", "joined_numbering"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+def emission_windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
+    """Each group's emission-time window: where its reports' windows overlap (their hull
+    where they do not), or the multilateration's emission time and its range uncertainty."""
+    lo, hi = np.full(G, -np.inf), np.full(G, np.inf)
+    np.maximum.at(lo, labels, b.t_lo)
+    np.minimum.at(hi, labels, b.t_hi)
+    hull_lo, hull_hi = np.full(G, np.inf), np.full(G, -np.inf)
+    np.minimum.at(hull_lo, labels, b.t_lo)
+    np.maximum.at(hull_hi, labels, b.t_hi)
+    bad = ~(lo <= hi)
+    lo, hi = np.where(bad, hull_lo, lo), np.where(bad, hull_hi, hi)
+    by_t = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    spread = 2.0 + 3.0 * np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2))) / 330.0
+    lo = np.where(by_t, fixes.t0 - spread, lo)
+    hi = np.where(by_t, fixes.t0 + spread, hi)
+    return lo, hi
+
+
+def joined_numbering(labels: I64, u: I64, g: I64, G: int) -> tuple[I64, I64, I64]:
+    """Each group ``u[i]`` joined into ``g[i]`` (no ``g`` itself joined): the reports' new
+    labels (in order of each new group's first report), each old group's new number (-1 for
+    a joined one) and, for each new group, the old group it keeps (``back``)."""
+    to = np.arange(G)
+    to[u] = g
+    merged = to[labels]
+    new = kernels.first_seen(merged)
+    keep = np.ones(G, bool)
+    keep[u] = False
+    kept = np.flatnonzero(keep)
+    first = np.full(G, len(labels), np.int64)
+    first[merged[::-1]] = np.arange(len(labels) - 1, -1, -1)
+    newg = np.full(G, -1, np.int64)
+    newg[kept] = new[first[kept]]
+    back = np.empty(len(kept), np.int64)
+    back[newg[kept]] = kept
+    return new, newg, back
