@@ -58,8 +58,10 @@ from truceline.core.fusion.to_incidents import (
 #: the noise carried past ``1/r = 0``, an array's region read in the group's pooled air and
 #: wind, a region and an untyped fix ordered, and a launch region's cells weighed, by the
 #: day's mix of weapon classes, a lone report whose gate reaches past the pair search
-#: joined to the group it fits, :mod:`.far_reach`).
-FUSION_REVISION = 4
+#: joined to the group it fits, :mod:`.far_reach`); session 26: a component too large for the
+#: compiled cut is cut by complete linkage from its gated edges, not in slices of
+#: ``max_component`` units counted from its first (:func:`.split.split_edges`).
+FUSION_REVISION = 5
 
 __all__ = [
     "CHI2_95_2DOF",
