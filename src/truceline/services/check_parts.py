@@ -63,11 +63,10 @@ from truceline.services.written import Key, Written
 __all__ = ["PARTS_FROM", "PART_DAYS", "Parts", "check_by_parts", "parts_of"]
 
 #: Days a full check by parts fuses, judges and writes at a time (docs/partitions.md). One:
-#: the lowest peak (the 907k month: 0.93-0.99 GB, three days 1.00 GB, all at once 1.67 GB),
-#: for ~20 % more CPU than all at once (three days: ~8 %); any size gives the check at once's
-#: result since
-#: grouping cuts a large component from its edges (session 26; before, parts of one and two
-#: days differed on 2025-03-29).
+#: the lowest peak (the 907k month: 0.93-0.99 GB, three days 1.00 GB, all at once 1.50-1.67
+#: GB), for ~24 % more CPU than all at once; any size gives the check at once's result
+#: since grouping cuts a large component from its edges (session 26; before, parts of one
+#: and two days differed on 2025-03-29).
 PART_DAYS = 1
 
 #: Counted fire reports from which a full check runs by parts unless asked otherwise
