@@ -11,6 +11,7 @@ import numpy as np
 from truceline.core.fusion import kernels
 from truceline.core.fusion.arrival_groups import rank
 from truceline.core.fusion.graph import near_pairs, split_queries
+from truceline.core.fusion.split import split_edges
 
 
 def _linkage_by_passes(D: np.ndarray) -> np.ndarray:
@@ -77,6 +78,39 @@ def test_split_small_cuts_as_the_separate_passes_did():
         if len(ei) < S * (S - 1) // 2:
             seen_cut += 1
             assert np.array_equal(sub, want)
+    assert seen_cut > 250
+
+
+def test_split_edges_cuts_as_split_small_does_with_ties_and_zeros():
+    """A large component is cut from its edges (:func:`.split.split_edges`, no matrix): the
+    same groups and representatives as the compiled cut of the dense matrix, ties (and exact
+    zeros, as copies give) common, edges past 1 given too."""
+    rng = np.random.default_rng(26)
+    seen_cut = 0
+    for _ in range(300):
+        S = int(rng.integers(3, 60))
+        keep = rng.random((S, S)) < rng.uniform(0.1, 0.9)
+        D = np.where(keep, rng.choice([0.0, 0.25, 0.5, 0.5, 0.75, 1.0, 1.5], (S, S)), np.inf)
+        D = np.minimum(D, D.T)
+        np.fill_diagonal(D, np.inf)
+        for a in range(S - 1):
+            D[a, a + 1] = D[a + 1, a] = min(D[a, a + 1], 0.9)
+        ei, ej = np.nonzero(np.triu(np.isfinite(D), 1))
+        ei, ej = ei.astype(np.int64), ej.astype(np.int64)
+        dist = D[ei, ej]
+        comp = np.zeros(S, np.int64)
+        F = np.zeros((S, kernels.N_F))
+        sub, left = kernels.split_small(F, np.zeros(S, np.int8), np.zeros((S, 1), np.int64), 0,
+                                        1.0, 0.0, 0.0, comp, 1, ei, ej, dist, True, 64, 1)
+        assert not left.any()
+        order = rng.permutation(len(ei))  # the edges in any order, either way round
+        flip = rng.random(len(ei)) < 0.5
+        a = np.where(flip, ej, ei)[order]
+        b = np.where(flip, ei, ej)[order]
+        got = split_edges(S, a, b, dist[order])
+        if len(ei) < S * (S - 1) // 2:
+            seen_cut += 1
+            assert np.array_equal(got, sub)
     assert seen_cut > 250
 
 

@@ -14,7 +14,9 @@ import pytest
 from truceline.core.fusion.day_parts import day_parts
 from truceline.core.record.canonical import parse_entry
 from truceline.core.record.commit import open_body
-from truceline.services.check import run_check
+from truceline.services.check import _parts, run_check
+from truceline.services.check_parts import PART_DAYS, PARTS_FROM, parts_of
+from truceline.services.check_read import store_input
 from truceline.services.check_rules import RULES_META
 from truceline.services.ports import FUSION_DAYS_META, Store
 from truceline.services.sources import source_estimates
@@ -84,3 +86,18 @@ def test_a_check_by_day_parts_stores_what_a_check_of_every_day_at_once_does(
         _add(store, days[-1])
         run_check(store, PER_DAY, part_days=1)
     _same(parts, whole)
+
+
+def test_a_full_check_runs_a_day_at_a_time_by_default_only_where_the_store_is_large(
+        backend: Backend) -> None:
+    store = _new(backend)
+    _add(store, [r for d in _days() for r in d])
+    inp = store_input(store)
+    n = len(inp.fire["id"])
+    assert 1_000 < n < PARTS_FROM  # this store is small: all at once
+    assert _parts(inp, PER_DAY, None) is None
+    parted = _parts(inp, PER_DAY, None, large=n)  # as large as the bar: a day at a time
+    assert parted is not None and PART_DAYS == 1
+    assert all(s == e for s, e in parted.parts) and len(parted.parts) >= 3
+    assert _parts(inp, PER_DAY, 0, large=n) is None  # asked all at once
+    assert _parts(inp, PER_DAY, 2, large=n) == parts_of(inp, PER_DAY, 2)

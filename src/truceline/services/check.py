@@ -140,10 +140,11 @@ def run_check(store: Store, params: FusionParams | None = None, *,
     :data:`WRITE_CHUNK` at a time, inside the one transaction.
 
     Where every day is fused and ``part_days`` is given, it is fused, judged and written
-    that many days at a time (:mod:`~truceline.services.check_parts`; the default and 0: all
-    at once). Off by default: parts of three days gave the whole check's result on the 907k
-    month and on simulated weeks, parts of two and of one day did not on the month
-    (:data:`~truceline.services.check_parts.PART_DAYS`, docs/partitions.md)."""
+    that many days at a time (:mod:`~truceline.services.check_parts`; 0: all at once; by
+    default a day at a time where the store holds
+    :data:`~truceline.services.check_parts.PARTS_FROM` counted fire reports or more, all at
+    once below). Parts of any size give the check at once's result (docs/partitions.md);
+    on the 907k month a day at a time peaks at 0.99 GB, all at once at 1.67 GB."""
     # (large blocks are not mapped apart: each of fusion's arrays then faulted its pages in
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
@@ -180,14 +181,19 @@ def run_check(store: Store, params: FusionParams | None = None, *,
                        judged=len(incidents))
 
 
-def _parts(inp: CheckInput, params: FusionParams, size: int | None) -> Parts | None:
+def _parts(inp: CheckInput, params: FusionParams, size: int | None,
+           large: int | None = None) -> Parts | None:
     """The parts a check fusing every day fuses, judges and writes in, ``size`` days each
-    (:func:`~truceline.services.check_parts.parts_of`); None: all at once (``size`` 0, or
-    the days make one part)."""
-    from truceline.services.check_parts import parts_of
+    (:func:`~truceline.services.check_parts.parts_of`; None: :data:`PART_DAYS` where
+    ``inp`` holds ``large`` counted fire reports or more, default
+    :data:`~truceline.services.check_parts.PARTS_FROM`); None: all at once (``size`` 0, a
+    smaller store by default, or the days make one part)."""
+    from truceline.services.check_parts import PART_DAYS, PARTS_FROM, parts_of
 
-    if size is None:  # off by default until parts of any size are exact (PART_DAYS)
-        return None
+    large = PARTS_FROM if large is None else large
+
+    if size is None:  # by default: parts where the store is large, all at once below
+        size = PART_DAYS if len(inp.fire["id"]) >= large else 0
     if size < 1:
         return None
     parts = parts_of(inp, params, size)

@@ -60,13 +60,20 @@ from truceline.services.sources import store_source_estimates
 from truceline.services.verify_rows import IncidentsDigest
 from truceline.services.written import Key, Written
 
-__all__ = ["PART_DAYS", "Parts", "check_by_parts", "parts_of"]
+__all__ = ["PARTS_FROM", "PART_DAYS", "Parts", "check_by_parts", "parts_of"]
 
-#: Days a full check asked for parts (``run_check(part_days=...)``; not the default) should
-#: fuse, judge and write at a time (docs/partitions.md). Three:
-#: exact on the 907k month; parts of two days were not (2025-03-29's first hours: 12 of its
-#: incidents became 21 others, as an incremental check from that day would make them).
-PART_DAYS = 3
+#: Days a full check by parts fuses, judges and writes at a time (docs/partitions.md). One:
+#: the lowest peak (the 907k month: 0.93-0.99 GB, three days 1.00 GB, all at once 1.50-1.67
+#: GB), for ~24 % more CPU than all at once; any size gives the check at once's result
+#: since grouping cuts a large component from its edges (session 26; before, parts of one
+#: and two days differed on 2025-03-29).
+PART_DAYS = 1
+
+#: Counted fire reports from which a full check runs by parts unless asked otherwise
+#: (``run_check(part_days=None)``): below, all at once (a week at the base rate, ~30,000,
+#: peaks far under the bar, and each part fuses its lookahead and judges the other rules
+#: again); the 907k month at 20x density holds ~890,000.
+PARTS_FROM = 200_000
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,9 @@ from truceline.core.fusion.to_incidents import (
 #: joined to the group it fits, :mod:`.far_reach`; session 26: a bearing read across its
 #: ray at the range its fix is unsure of, :mod:`.wedge`; one shot's origin fixed twice
 #: joined into one group, :mod:`.same_shot`; an exactly determined fix of three arrivals
-#: left alone tried again as a vague group).
+#: left alone tried again as a vague group; a component too large for the compiled cut
+#: cut by complete linkage from its gated edges, not in slices of ``max_component`` units
+#: counted from its first, :func:`.split.split_edges`).
 FUSION_REVISION = 5
 
 __all__ = [

@@ -86,7 +86,8 @@ class GroupingParams:
     #: Radius (normalised) of the all-pairs search used when no burst needs the kNN bound;
     #: at 5 it holds all but ~3 in a million of the pairs that pass the gates.
     pair_radius: float = 5.0
-    #: Components larger than this are cut into time slices before the complete linkage.
+    #: Where the sweep went over its budget (kNN edges): components larger than this are cut
+    #: into time slices before the complete linkage (otherwise cut whole from their edges).
     max_component: int = 3_000
     #: Relative 1-sigma error of a monitor's distance judgement behind a band.
     distance_judgement: float = 0.25

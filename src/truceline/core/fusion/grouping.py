@@ -57,7 +57,7 @@ from truceline.core.fusion.graph import (
     split_queries,
 )
 from truceline.core.fusion.locate import locate
-from truceline.core.fusion.split import SMALL, split_large
+from truceline.core.fusion.split import SMALL, split_edges, split_large
 
 __all__ = ["group"]
 
@@ -143,7 +143,9 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
         sub, left = kernels.split_small(F, role, u.src if ok else u.sources, mode, bound,
                                         slack, p.array_span_m, comp, ncomp, i, j, d, ok, SMALL,
                                         kernels.threads())
-    if left.any():
+    if left.any() and ok:  # every gated pair is an edge: cut each from its edges alone
+        _split_by_edges(comp, ncomp, left, i, j, d, sub)
+    elif left.any():
         if ahead is not None and joined is not None:  # the reports' rows are read here
             ahead.rows(F)
         tm = (u.t_lo + u.t_hi) / 2.0
@@ -153,6 +155,26 @@ def _cluster(u: _Units, mode: int, p: GroupingParams, n_main: int | None = None,
             members = order[starts[c]:starts[c + 1]]
             sub[members] = split_large(dist, p, tm, members)
     return kernels.dense_labels(comp, sub, ncomp), qi, qj
+
+
+def _split_by_edges(comp: I64, ncomp: int, left: NDArray[np.bool_], i: I64, j: I64, d: F64,
+                    sub: I64) -> None:
+    """Cut the components ``left`` (too large for :func:`.kernels.split_small`) by
+    complete linkage from their edges ``(i, j, d)`` (every gated pair), in place: each
+    unit's ``sub`` its group's first unit's place in the component, as there."""
+    order = np.argsort(comp, kind="stable")
+    starts = _bounds(comp, ncomp)
+    place = np.empty(len(comp), np.int64)
+    place[order] = np.arange(len(comp)) - starts[comp[order]]
+    mine = left[comp[i]]
+    ei, ej, ed = i[mine], j[mine], d[mine]
+    by = np.argsort(comp[ei], kind="stable")
+    ei, ej, ed = ei[by], ej[by], ed[by]
+    cuts = np.searchsorted(comp[ei], np.arange(ncomp + 1))
+    for c in np.flatnonzero(left).tolist():
+        members = order[starts[c]:starts[c + 1]]
+        e = slice(cuts[c], cuts[c + 1])
+        sub[members] = split_edges(len(members), place[ei[e]], place[ej[e]], ed[e])
 
 
 def _arrival_scale_s(p: GroupingParams) -> float:
