@@ -40,7 +40,7 @@ from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.region_pairs import region_pairs
 from truceline.core.fusion.regroup import detach, relocate
-from truceline.core.fusion.same_shot import SameShotParams, join_same_shots
+from truceline.core.fusion.same_shot import SameShotParams, join_groups, same_shots
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
@@ -194,12 +194,22 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
 def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
-    shot's origins fixed twice joined (:func:`.same_shot.join_same_shots`; after the
-    calibration, which must not read a fragment's reports against another group's fix)."""
+    shot's origins fixed twice joined (:mod:`.same_shot`; after the calibration, which must
+    not read a fragment's reports against another group's fix)."""
     res = _finish(res, geometry, params) if finish else res
-    if geometry is None:
+    G = len(res.role)
+    if geometry is None or not params.same_shot.enabled or not G:
         return res
-    return join_same_shots(res, params.link.own_side_max, params.same_shot)
+    with np.errstate(invalid="ignore"):  # a report without a time has no window
+        lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
+    u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
+                      hi, params.link.own_side_max, params.same_shot)
+    if not len(u):
+        return res
+    labels, fixes, role, tg, prob, partner = join_groups(
+        res.labels, res.fixes, res.role, res.time_s, res.prob, res.partner, u, g)
+    return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
+                   partner=partner)
 
 
 def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,

@@ -28,19 +28,16 @@ read a fragment's reports against another group's fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.group_join import emission_windows, joined_numbering
+from truceline.core.fusion.group_join import joined_numbering
 from truceline.core.fusion.locate import Fixes
 
-if TYPE_CHECKING:
-    from truceline.core.fusion.pipeline import FusionResult
-
-__all__ = ["SameShotParams", "join_groups", "join_same_shots", "same_shots"]
+__all__ = ["SameShotParams", "join_groups", "same_shots"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -144,22 +141,3 @@ def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob
     pk = partner[back]
     part = np.where(pk >= 0, newg[np.maximum(pk, 0)], -1).astype(np.int64)
     return new, fx, role[back], tg[back], prob[back], part
-
-
-def join_same_shots(res: FusionResult, own_side_max: float, p: SameShotParams
-                    ) -> FusionResult:
-    """``res`` with each of :func:`same_shots` joined into its more precise fix's group
-    (:func:`join_groups`); ``res`` itself when there is none or ``p`` is off."""
-    G = len(res.role)
-    if not p.enabled or not G:
-        return res
-    with np.errstate(invalid="ignore"):  # a report without a time has no window
-        lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
-    u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
-                      hi, own_side_max, p)
-    if not len(u):
-        return res
-    labels, fixes, role, tg, prob, partner = join_groups(
-        res.labels, res.fixes, res.role, res.time_s, res.prob, res.partner, u, g)
-    return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
-                   partner=partner)
