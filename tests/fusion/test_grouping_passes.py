@@ -53,27 +53,37 @@ def _linkage_by_passes(D: np.ndarray) -> np.ndarray:
                 row_min(a)
 
 
+def _gated_component(rng: np.random.Generator, max_size: int, keep_min: float,
+                     levels: tuple[float, ...]
+                     ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A random sparse gated graph of one component (a chain through it), its distances
+    drawn from ``levels`` so that ties and exact zeros are common: its size, dense matrix,
+    edges, their distances and the compiled cut's sub-labels of it."""
+    S = int(rng.integers(3, max_size))
+    keep = rng.random((S, S)) < rng.uniform(keep_min, 0.9)
+    D = np.where(keep, rng.choice(list(levels), (S, S)), np.inf)
+    D = np.minimum(D, D.T)
+    np.fill_diagonal(D, np.inf)
+    for a in range(S - 1):  # a chain: one connected component
+        D[a, a + 1] = D[a + 1, a] = min(D[a, a + 1], 0.9)
+    ei, ej = np.nonzero(np.triu(np.isfinite(D), 1))
+    ei, ej = ei.astype(np.int64), ej.astype(np.int64)
+    dist = D[ei, ej]
+    F = np.zeros((S, kernels.N_F))
+    sub, left = kernels.split_small(F, np.zeros(S, np.int8), np.zeros((S, 1), np.int64), 0,
+                                    1.0, 0.0, 0.0, np.zeros(S, np.int64), 1, ei, ej, dist,
+                                    True, 64, 1)
+    assert not left.any()
+    return S, D, ei, ej, dist, sub
+
+
 def test_split_small_cuts_as_the_separate_passes_did():
     """Random sparse gated graphs, one component each, with distances from a short list so
     that ties (and exact zeros, as copies give) are common: the same sub-labels."""
     rng = np.random.default_rng(19)
     seen_cut = 0
     for _ in range(300):
-        S = int(rng.integers(3, 40))
-        keep = rng.random((S, S)) < rng.uniform(0.2, 0.9)
-        D = np.where(keep, rng.choice([0.0, 0.25, 0.5, 0.5, 0.75, 1.0], (S, S)), np.inf)
-        D = np.minimum(D, D.T)
-        np.fill_diagonal(D, np.inf)
-        for a in range(S - 1):  # a chain: one connected component
-            D[a, a + 1] = D[a + 1, a] = min(D[a, a + 1], 0.9)
-        ei, ej = np.nonzero(np.triu(np.isfinite(D), 1))
-        ei, ej = ei.astype(np.int64), ej.astype(np.int64)
-        dist = D[ei, ej]
-        comp = np.zeros(S, np.int64)
-        F = np.zeros((S, kernels.N_F))
-        sub, left = kernels.split_small(F, np.zeros(S, np.int8), np.zeros((S, 1), np.int64), 0,
-                                        1.0, 0.0, 0.0, comp, 1, ei, ej, dist, True, 64, 1)
-        assert not left.any()
+        S, D, ei, _, _, sub = _gated_component(rng, 40, 0.2, (0.0, 0.25, 0.5, 0.5, 0.75, 1.0))
         want = _linkage_by_passes(D)
         if len(ei) < S * (S - 1) // 2:
             seen_cut += 1
@@ -88,21 +98,8 @@ def test_split_edges_cuts_as_split_small_does_with_ties_and_zeros():
     rng = np.random.default_rng(26)
     seen_cut = 0
     for _ in range(300):
-        S = int(rng.integers(3, 60))
-        keep = rng.random((S, S)) < rng.uniform(0.1, 0.9)
-        D = np.where(keep, rng.choice([0.0, 0.25, 0.5, 0.5, 0.75, 1.0, 1.5], (S, S)), np.inf)
-        D = np.minimum(D, D.T)
-        np.fill_diagonal(D, np.inf)
-        for a in range(S - 1):
-            D[a, a + 1] = D[a + 1, a] = min(D[a, a + 1], 0.9)
-        ei, ej = np.nonzero(np.triu(np.isfinite(D), 1))
-        ei, ej = ei.astype(np.int64), ej.astype(np.int64)
-        dist = D[ei, ej]
-        comp = np.zeros(S, np.int64)
-        F = np.zeros((S, kernels.N_F))
-        sub, left = kernels.split_small(F, np.zeros(S, np.int8), np.zeros((S, 1), np.int64), 0,
-                                        1.0, 0.0, 0.0, comp, 1, ei, ej, dist, True, 64, 1)
-        assert not left.any()
+        S, _, ei, ej, dist, sub = _gated_component(rng, 60, 0.1,
+                                                   (0.0, 0.25, 0.5, 0.5, 0.75, 1.0, 1.5))
         order = rng.permutation(len(ei))  # the edges in any order, either way round
         flip = rng.random(len(ei)) < 0.5
         a = np.where(flip, ej, ei)[order]
