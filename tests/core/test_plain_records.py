@@ -70,7 +70,7 @@ def test_a_record_view_encodes_as_the_record_and_shares_the_containers() -> None
     fusion's records) leaves the view unencodable, so the check takes the copy's path."""
     from truceline.core.record.canonical import canonical_bytes, prepared_entry
     from truceline.errors import ValidationError
-    from truceline.services.check_output import _finding_entry, _incident_bytes
+    from truceline.services.check_output import _finding_entry, incident_bytes
 
     obs = _sample()
     incidents = fuse(obs, None, ()) + [singleton(o) for o in obs if o.kind.value == "fire"]
@@ -78,7 +78,7 @@ def test_a_record_view_encodes_as_the_record_and_shares_the_containers() -> None
         view = inc.to_record(copy=False)
         assert _same(view, inc.to_record())
         assert view["details"] is inc.details
-        assert _incident_bytes(inc) == canonical_bytes(inc.to_record())
+        assert incident_bytes(inc) == canonical_bytes(inc.to_record())
     f = Finding("f-1", "M25-ceasefire", "ceasefire", Verdict.VIOLATION, "RU", ("o-1",), "why",
                 details={"ellipse": {"a": 1.5, "b": [1, (3, 4)]}}, coverage=None)
     assert _same(f.to_record(copy=False), f.to_record())

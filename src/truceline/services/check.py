@@ -29,9 +29,9 @@ from truceline.services.check_days import (
 from truceline.services.check_output import (
     WRITE_CHUNK,
     CheckResult,
-    _incident_bytes,
     derive_coverage,
     finding_rows,
+    incident_bytes,
     incident_entries,
     withdrawn_entry,
 )
@@ -215,12 +215,12 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     rules = kept_rules(store, made, checked) if kept else None  # read with the states
     if rules is not None:  # only the fused days judged: the kept days' facts are not read
         inp.kept_facts = None
-    days = fuse_days(store, ctx, inp, params, _incident_bytes, kept, parse=rules is None)
+    days = fuse_days(store, ctx, inp, params, incident_bytes, kept, parse=rules is None)
     if not days.trusted:  # the kept days' stored incidents were edited: carry none of them
         del days
         inp, kept, rules = store_input(store), {}, None
         made = rules_fingerprint(fingerprint(params, ctx), inp.others, upheld)
-        days = fuse_days(store, ctx, inp, params, _incident_bytes, kept)
+        days = fuse_days(store, ctx, inp, params, incident_bytes, kept)
     read = inp.read
     before = {d: st for d, st in kept.items() if days.start is None or d < days.start}
     # the kept days' owners only where their incidents are judged too (none kept by the rules)
@@ -243,7 +243,7 @@ def _check_days(store: Store, ctx: AgreementContext, inp: CheckInput,
     with store.atomic():  # the store's one writer from here (SQLite: BEGIN IMMEDIATE)
         if store.get_meta(CHECKED_META) != checked:
             return None
-        n, digest = write_days(store, days, _incident_bytes, read, WRITE_CHUNK)
+        n, digest = write_days(store, days, incident_bytes, read, WRITE_CHUNK)
         keep_rules(store, made, read, by_day, findings, owner, rules, days.start,
                    [*before, *(s.day for s in days.states)])
         store_source_estimates(store, days.sources)  # kept too: before the digest
@@ -269,7 +269,7 @@ def _write_incidents(store: Store, incidents: list[Incident], read: int,
     digest = IncidentsDigest()
     for at in range(0, len(order), WRITE_CHUNK):
         part = [incidents[k] for k in order[at : at + WRITE_CHUNK]]
-        encoded = [_incident_bytes(i) for i in part]
+        encoded = [incident_bytes(i) for i in part]
         digest.update(encoded)
         store.add_incidents(part, [b.decode("utf-8") for b in encoded])
     recorded = incident_entries(store, len(incidents), digest.hexdigest(), read, sources,

@@ -121,7 +121,7 @@ def _viewed(encode: Callable[[dict[str, Any]], _E], record: Callable[[bool], dic
         return encode(record(True))
 
 
-def _incident_bytes(i: Incident) -> bytes:
+def incident_bytes(i: Incident) -> bytes:
     """``canonical_bytes(i.to_record())`` (:func:`_viewed`)."""
     return _viewed(canonical_bytes, i.to_record)
 

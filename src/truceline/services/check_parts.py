@@ -43,9 +43,9 @@ from truceline.services.check_days import fingerprint
 from truceline.services.check_output import (
     WRITE_CHUNK,
     CheckResult,
-    _incident_bytes,
     derive_coverage,
     finding_rows,
+    incident_bytes,
     incident_entries,
     withdrawn_entry,
 )
@@ -139,7 +139,7 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
             del part
             for at in range(0, len(incidents), WRITE_CHUNK):
                 chunk = incidents[at : at + WRITE_CHUNK]
-                store.add_incidents(chunk, [_incident_bytes(i).decode("utf-8")
+                store.add_incidents(chunk, [incident_bytes(i).decode("utf-8")
                                             for i in chunk])
             n += len(incidents)
             by_day = ByDay(by_owner(incidents, owner) or {}, {})
