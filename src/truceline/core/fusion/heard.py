@@ -62,7 +62,7 @@ from truceline.core.fusion.locate import (
     residuals,
 )
 
-__all__ = ["HeardParams", "heard_chi2", "join_heard", "joined_cov"]
+__all__ = ["HeardParams", "heard_chi2", "join_heard", "joined_cov", "part_tests"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -106,6 +106,10 @@ class HeardParams:
     #: A part is the clear one (launch or burst) when the other part's chi-square exceeds
     #: its own by this much (2 ln 20: twenty times less likely).
     part_margin: float = 6.0
+    #: Part an array's group that fits neither part whole between a linked event's launch
+    #: and burst (:mod:`.heard_split`), for groups of at most ``max_split`` arrivals.
+    split: bool = True
+    max_split: int = 6
 
 
 def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,
@@ -147,6 +151,46 @@ def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64,
     blur = (np.sqrt(np.maximum(np.diagonal(pred, axis1=1, axis2=2), 0.0))
             / np.maximum(span, 1e-3)).max(axis=1)
     return np.einsum("ni,ni->n", de, sol), t0, t0_sd, blur
+
+
+def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64, hi: F64,
+               timed: NDArray[np.bool_], wsd: F64, have: I64, p: HeardParams
+               ) -> tuple[F64, F64, I64, NDArray[np.bool_], NDArray[np.bool_],
+                          NDArray[np.bool_]]:
+    """``N`` tests of ``m`` arrivals each (the rows ``idx``, ``(N, m)``) against the located
+    groups ``g``: the fit (chi-square, inf outside ``g``'s window), the fit as an alternative
+    (within a clock's error of the window), its degrees of freedom, whether the implied
+    emission time is that near, whether the test is sharp, and whether ``g`` already holds
+    one of the arrivals' sensors (``have``: group x source keys, sorted)."""
+    src_max = int(b.source.max()) + 1
+    keys = g[:, None] * src_max + b.source[idx]
+    at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
+    clash = (have[at] == keys).any(axis=1)
+    m = idx.shape[1]
+    sx, sy = b.ox[idx], b.oy[idx]
+    dx, dy = sx - x[g][:, None], sy - y[g][:, None]
+    r = np.maximum(np.hypot(dx, dy), 1.0)
+    ux, uy = dx / r, dy / r
+    # one air along the paths of one sound (as in locate): each sensor's own reading of
+    # temperature and wind errs on its own (0.5 degC, 0.5 m/s: ~50 ms over 10 km, apart
+    # at each sensor, which no common-error term of S covers), their mean only in common
+    air = [v[idx].mean(axis=1, keepdims=True) for v in (b.c, b.wu, b.wv)] if p.pool_air \
+        else [b.c[idx], b.wu[idx], b.wv[idx]]
+    ce = (air[0] + air[1] * ux + air[2] * uy) * b.k[idx]
+    wdir = np.stack([ux, uy], axis=-1)
+    c2, tt, tsd, bl = heard_chi2(sx, sy, b.arr[idx], ce, wdir, x[g], y[g], cov[g],
+                                 wsd[idx].max(axis=1), p)
+    inwin = (tt >= lo[g] - 3.0 * tsd) & (tt <= hi[g] + 3.0 * tsd)
+    # a part timed by arrivals of its own states its emission time (its window is
+    # about +-3 sd): one more degree of freedom
+    z2 = ((tt - (lo[g] + hi[g]) / 2) ** 2
+          / (((hi[g] - lo[g]) / 6) ** 2 + tsd**2))
+    fit = c2 + np.where(timed[g], z2, 0.0)
+    # as an alternative, a part counts within a clock's error of its window too
+    near_win = ((tt >= lo[g] - p.alt_slack_s - 3.0 * tsd)
+                & (tt <= hi[g] + p.alt_slack_s + 3.0 * tsd))
+    return (np.where(inwin, fit, np.inf), np.where(near_win, fit, np.inf),
+            m - 1 + timed[g].astype(np.int64), near_win, bl <= p.max_blur, clash)
 
 
 def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
@@ -220,38 +264,9 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     wsd = np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)
     for m in np.unique(n_u[pu]):
         sel = np.flatnonzero(n_u[pu] == m)
-        u, g = pu[sel], pg[sel]
-        idx = order[st[u][:, None] + np.arange(m)[None, :]]  # (N, m) rows
-        keys = g[:, None] * src_max + b.source[idx]
-        at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
-        clash[sel] = (have[at] == keys).any(axis=1)
-        sx, sy = b.ox[idx], b.oy[idx]
-        dx, dy = sx - x[g][:, None], sy - y[g][:, None]
-        r = np.maximum(np.hypot(dx, dy), 1.0)
-        ux, uy = dx / r, dy / r
-        # one air along the paths of one sound (as in locate): each sensor's own reading of
-        # temperature and wind errs on its own (0.5 degC, 0.5 m/s: ~50 ms over 10 km, apart
-        # at each sensor, which no common-error term of S covers), their mean only in common
-        air = [v[idx].mean(axis=1, keepdims=True) for v in (b.c, b.wu, b.wv)] if p.pool_air \
-            else [b.c[idx], b.wu[idx], b.wv[idx]]
-        ce = (air[0] + air[1] * ux + air[2] * uy) * b.k[idx]
-        wdir = np.stack([ux, uy], axis=-1)
-        c2, tt, tsd, bl = heard_chi2(sx, sy, b.arr[idx], ce, wdir, x[g], y[g], cov[g],
-                                 wsd[idx].max(axis=1), p)
-        inwin = (tt >= lo[g] - 3.0 * tsd) & (tt <= hi[g] + 3.0 * tsd)
-        # a part timed by arrivals of its own states its emission time (its window is
-        # about +-3 sd): one more degree of freedom
-        z2 = ((tt - (lo[g] + hi[g]) / 2) ** 2
-              / (((hi[g] - lo[g]) / 6) ** 2 + tsd**2))
-        fit = c2 + np.where(timed[g], z2, 0.0)
-        chi[sel] = np.where(inwin, fit, np.inf)
-        # as an alternative, a part counts within a clock's error of its window too
-        near_win = ((tt >= lo[g] - p.alt_slack_s - 3.0 * tsd)
-                    & (tt <= hi[g] + p.alt_slack_s + 3.0 * tsd))
-        alt[sel] = np.where(near_win, fit, np.inf)
-        dof[sel] = m - 1 + timed[g]
-        inside[sel] = near_win
-        sharp[sel] = bl <= p.max_blur
+        idx = order[st[pu[sel]][:, None] + np.arange(m)[None, :]]  # (N, m) rows
+        chi[sel], alt[sel], dof[sel], inside[sel], sharp[sel], clash[sel] = part_tests(
+            b, idx, pg[sel], x, y, cov, lo, hi, timed, wsd, have, p)
     tested = dof >= 1
     chi[~tested] = np.inf
     alt[~tested] = np.inf

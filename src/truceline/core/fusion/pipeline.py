@@ -35,6 +35,7 @@ from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
+from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams, arc_launches
@@ -227,7 +228,7 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     # three arrivals fix a bang at one of two crossings (locate._two_roots): such a fix of
     # its own says less of where the sound was than the event the arrivals fit
     vague = bare & (~fixes.located | (n_a == 3))
-    if not vague.any() or not fixes.located.any():
+    if not bare.any() or not fixes.located.any():
         return labels, fixes, role, tg, prob, partner
     with np.errstate(invalid="ignore"):  # a report without a time has no window
         lo, hi = emission_windows(b, labels, fixes, G)
@@ -236,6 +237,8 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
                              partner, vague, timed, params.heard)
     keep_join = ~np.isin(g, u)  # a group joined elsewhere takes nothing itself
     u, g, clear = u[keep_join], g[keep_join], clear[keep_join]
+    labels, u, g, clear = split_heard(b, labels, fixes, lo, hi, partner, vague, bare, timed,
+                                      u, g, clear, params.heard)
     if not len(u):
         return labels, fixes, role, tg, prob, partner
     new, newg, src = joined_numbering(labels, u, g, G)

@@ -1,0 +1,69 @@
+"""An array that heard a shot's launch at some sensors and its burst at others, within
+seconds (it lies near the line of fire): one arrival group that fits neither part whole,
+parted between the two (:mod:`truceline.core.fusion.heard_split`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.test_heard import BURST, GUN, ON, _fuse, _group_of, _shot
+
+OFF = replace(ON, heard=replace(ON.heard, split=False))
+
+
+def _heard(r: synth.Reports, sensors: list[tuple[float, float]], t_launch: float,
+           rng: np.random.Generator) -> None:
+    """The first two sensors report the launch, the other two the burst (26 s later)."""
+    for k, s in enumerate(sensors):
+        bang, t = (GUN, t_launch) if k < 2 else (BURST, t_launch + 26.0)
+        dist = synth.GEOD.inv(*bang, *s)[2]
+        arr = t + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
+        r.add(0, id=f"a0-{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
+              wind_u_ms=0.0, wind_v_ms=0.0)
+
+
+def _setup(late_s: float = 0.0) -> synth.Reports:
+    # an array of four sensors 1.3 km about its centre, 8 km past the burst a little off
+    # the line of fire: the launch (17 km off) and the burst reach it within seconds of each
+    # other, and the four arrivals are one group, fixed somewhere between the two
+    rng = np.random.default_rng(3)
+    centre = synth.offset(*BURST, 100.0, 8_000.0)
+    sensors = [synth.offset(*centre, az, 1_300.0) for az in (0.0, 180.0, 90.0, 270.0)]
+    r = synth.Reports()
+    _shot(r, 0, GUN, BURST, 100.0, rng)
+    _heard(r, sensors, 100.0, rng)
+    r.cols["arrival_s"][-1] += late_s
+    r.cols["time_s"][-1] += late_s
+    return r
+
+
+def test_an_arrays_launch_and_burst_in_one_group_join_their_parts():
+    r = _setup()
+    off = _fuse(r, OFF)
+    (a,) = _group_of(off, r, "ac")  # one arrival group, of both sounds, located
+    assert off.fixes.located[a]
+    assert a not in _group_of(off, r, "op0o") | _group_of(off, r, "op0i")
+    res = _fuse(r, ON)
+    o, i = _group_of(res, r, "op0o"), _group_of(res, r, "op0i")
+    assert _group_of(res, r, "ac0-0") | _group_of(res, r, "ac0-1") == o
+    assert _group_of(res, r, "ac0-2") | _group_of(res, r, "ac0-3") == i
+    # no fix moves: the parts were located without the arrivals
+    for part in ("op0o", "op0i"):
+        (g,) = _group_of(res, r, part)
+        (h,) = _group_of(off, r, part)
+        assert np.isclose(res.fixes.x[g], off.fixes.x[h])
+        assert np.isclose(res.fixes.y[g], off.fixes.y[h])
+
+
+def test_arrivals_no_split_fits_stay_apart():
+    """One burst arrival 1.5 s late (another sound): no split of the four fits the two
+    parts, and nothing joins."""
+    r = _setup(late_s=1.5)
+    res = _fuse(r, ON)
+    o, i = _group_of(res, r, "op0o"), _group_of(res, r, "op0i")
+    assert not _group_of(res, r, "ac") & (o | i)
