@@ -66,7 +66,6 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     ok = (located & np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
           & (hi - lo <= p.max_window_s) & (sig <= p.hearing_m))
     ok[u] = False
-    ok[g] = False
     linked = ok & (partner >= 0)
     linked &= linked[np.maximum(partner, 0)]
     cand = np.flatnonzero(linked)
@@ -98,7 +97,10 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
             & (hi[pg] >= ua[pu] - travel) & (lo[pg] <= ub[pu]))
     pu, pg = pu[near], pg[near]
     src_max = int(b.source.max()) + 1
-    have = np.unique(labels.astype(np.int64) * src_max + b.source)
+    # the sensors each group holds, those of the groups joined to it counted
+    to = np.arange(G)
+    to[u] = g
+    have = np.unique(to[labels].astype(np.int64) * src_max + b.source)
     wsd = np.where(np.isfinite(b.wind_sd), b.wind_sd, p.wind_sd_ms)
     wsd = np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)
     # all the group's arrivals against each part: another event's part near them is an
