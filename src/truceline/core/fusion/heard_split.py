@@ -126,29 +126,31 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     for m in np.unique(n_u[eu]):
         s = np.flatnonzero(n_u[eu] == m)
         idx = order[st[eu[s]][:, None] + np.arange(m)[None, :]]
-        for mask in range(2 ** m):
-            on = np.array([(mask >> j) & 1 for j in range(m)], bool)
-            # all to one part (only a located group: join_heard tested the vague ones
-            # whole), or a split, which must fit better by ``part_margin``
-            whole = mask in (0, 2 ** m - 1)
-            sc = np.where(vague[ul[eu[s]]], np.inf, 0.0) if whole \
-                else np.full(len(s), p.part_margin)
-            for side, part in ((on, eo[s]), (~on, ei[s])):
-                if not side.any():
-                    continue
-                ix = idx[:, side]
-                c, _, d, _, sh, cl = part_tests(b, ix, part, x, y, cov, lo, hi, timed, wsd,
-                                                have, p)
-                # a side spread over two arrays (two sounds, maybe) only on a sharp test
-                sx, sy = b.ox[ix], b.oy[ix]
-                spread = np.hypot(sx - sx.mean(axis=1, keepdims=True),
-                                  sy - sy.mean(axis=1, keepdims=True)).max(axis=1)
+        # every subset of the arrivals (a mask) against each part, one test per size
+        masks = np.arange(2 ** m)
+        bits = ((masks[:, None] >> np.arange(m)) & 1).astype(bool)
+        cost = np.zeros((2, len(s), len(masks)))  # the empty side costs nothing
+        for k in range(1, m + 1):
+            mk = masks[bits.sum(axis=1) == k]
+            cols = np.nonzero(bits[mk])[1].reshape(len(mk), k)
+            ix = idx[:, cols].reshape(-1, k)
+            sx, sy = b.ox[ix], b.oy[ix]
+            # a side spread over two arrays (two sounds, maybe) only on a sharp test
+            spread = np.hypot(sx - sx.mean(axis=1, keepdims=True),
+                              sy - sy.mean(axis=1, keepdims=True)).max(axis=1)
+            for j, part in enumerate((eo[s], ei[s])):
+                c, _, d, _, sh, cl = part_tests(b, ix, np.repeat(part, len(mk)), x, y, cov,
+                                                lo, hi, timed, wsd, have, p)
                 good = (d >= 1) & ~cl & (c <= chi2_dist.ppf(p.level, np.maximum(d, 1))) \
                     & (sh | (2.0 * spread <= p.array_m))
-                sc = np.where(good, sc + c, np.inf)
-            better = sc < score[s]
-            score[s] = np.where(better, sc, score[s])
-            best[s] = np.where(better, mask, best[s])
+                cost[j][:, mk] = np.where(good, c, np.inf).reshape(len(s), len(mk))
+        # all to one part (only a located group: join_heard tested the vague ones whole),
+        # or a split, which must fit better by ``part_margin``
+        base = np.full((len(s), len(masks)), p.part_margin)
+        base[:, [0, -1]] = np.where(vague[ul[eu[s]]], np.inf, 0.0)[:, None]
+        sc = base + cost[0] + cost[1][:, masks[::-1]]  # the complement: the reversed mask
+        best[s] = np.argmin(sc, axis=1)
+        score[s] = sc[np.arange(len(s)), best[s]]
     passed = np.isfinite(score)
     # exactly one event parts the group, and no other event's part is near all of it
     n_pass = np.bincount(eu[passed], minlength=len(ul))
