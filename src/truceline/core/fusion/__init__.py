@@ -63,8 +63,9 @@ from truceline.core.fusion.to_incidents import (
 #: joined into one group, :mod:`.same_shot`; an exactly determined fix of three arrivals
 #: left alone tried again as a vague group; a component too large for the compiled cut
 #: cut by complete linkage from its gated edges, not in slices of ``max_component`` units
-#: counted from its first, :func:`.split.split_edges`).
-FUSION_REVISION = 5
+#: counted from its first, :func:`.split.split_edges`; session 27: a lone muzzle flash taken
+#: as the launch of a burst across the line, :mod:`.flash_launches`).
+FUSION_REVISION = 6
 
 __all__ = [
     "CHI2_95_2DOF",
