@@ -126,9 +126,10 @@ def flash_launches(
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     # and the origins attributed however wide (a monitor's lone 20-30 km band): a burst one
     # of them could have fired has a launch already, and a flash is no better a candidate
+    # (searched from those few origins: from every burst, the wide reach meets many)
     loose = loc & (role == ROLE_ORIGIN) & (side >= 0) & (sig > lp.max_sigma_m)
     _, hw = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side, loose, burst,
-                             replace(lp, max_sigma_m=WIDE_SIGMA * lp.max_sigma_m), among=burst)
+                             replace(lp, max_sigma_m=WIDE_SIGMA * lp.max_sigma_m), among=loose)
     free = np.flatnonzero(burst & (np.bincount(np.concatenate([hb, hw]), minlength=G) == 0))
     if not len(free):
         return
