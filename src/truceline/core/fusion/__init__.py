@@ -64,7 +64,8 @@ from truceline.core.fusion.to_incidents import (
 #: left alone tried again as a vague group; a component too large for the compiled cut
 #: cut by complete linkage from its gated edges, not in slices of ``max_component`` units
 #: counted from its first, :func:`.split.split_edges`; session 27: an array's arrivals of
-#: one shot's launch and burst in one group parted between its two parts, :mod:`.heard_split`).
+#: one shot's launch and burst in one group parted between its two parts, :mod:`.heard_split`;
+#: a lone muzzle flash taken as the launch of a burst across the line, :mod:`.flash_launches`).
 FUSION_REVISION = 6
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,13 @@ from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.far_array import far_many
+from truceline.core.fusion.flash_launches import flash_launches, lone_flashes
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
-from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
+from truceline.core.fusion.locate import M_ARRIVAL, M_BEARING, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams, arc_launches
 from truceline.core.fusion.region_pairs import region_pairs
 from truceline.core.fusion.regroup import detach, relocate
@@ -410,18 +412,18 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
                partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
                ) -> I64:
     """Type as launches and locate by their feasible region, in place, the groups of a few
-    arrivals of one array that no fix placed (:func:`~truceline.core.fusion.region.
-    arc_launches`); they are attributed by the region's likelihood mass on each side. Then
-    pair those left with an untyped fix, in the order causality allows
-    (:func:`~truceline.core.fusion.region_pairs.region_pairs`): the fix typed the origin
-    (its own ellipse) or the impact (the region the origin). Returns the groups placed by
-    their region."""
+    arrivals of one array that no fix placed (:func:`.region.arc_launches`), then the lone
+    muzzle flashes (:func:`.flash_launches.flash_launches`); each attributed by its region's
+    likelihood mass on each side. Then pair the arrivals left with an untyped fix, in the
+    order causality allows (:func:`.region_pairs.region_pairs`): the fix typed the origin
+    (its ellipse) or the impact (the region the origin). Returns the groups so placed."""
     G = len(role)
     loc = fixes.located
     has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     n_a = np.bincount(labels, has_a, minlength=G)
     heard = ~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G)) & (role == ROLE_ANY)
-    if not prob.shape[1] or not (heard & (partner < 0)).any():
+    flash = params.arc.flash_launches and len(lone_flashes(b, labels, fixes, role, partner))
+    if not prob.shape[1] or not ((heard & (partner < 0)).any() or flash):
         return np.zeros(0, np.int64)
     pw = prob.copy()
     w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
@@ -431,13 +433,14 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     side = np.where(pw.max(axis=1) >= lp.own_side_max, pw.argmax(axis=1), -1).astype(np.int64)
     lo, hi = emission_windows(b, labels, fixes, G)
     done: list[int] = []
-    for u, yb, x, y, cov, t0, pr in (arc_launches(
+    free = (loc & (role == ROLE_IMPACT) & (partner < 0)).any()
+    for u, yb, x, y, cov, t0, pr in chain(arc_launches(  # then the lone flashes left
             b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
-            params.attribution) if (loc & (role == ROLE_IMPACT) & (partner < 0)).any() else ()):
+            params.attribution) if free else (), flash_launches(
+            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
+            params.attribution, params.locate.wild_bearing_rate) if free and flash else ()):
         fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
-        fixes.located[u] = True
-        fixes.method[u] = M_ARRIVAL
-        tg[u] = t0
+        fixes.located[u], fixes.method[u], tg[u] = True, M_ARRIVAL if n_a[u] else M_BEARING, t0
         role[u] = ROLE_ORIGIN
         prob[u] = pr
         partner[u], partner[yb] = yb, u
@@ -453,9 +456,7 @@ def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
             params.attribution):
         fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
-        fixes.located[u] = True
-        fixes.method[u] = M_ARRIVAL
-        tg[u] = t0
+        fixes.located[u], fixes.method[u], tg[u] = True, M_ARRIVAL, t0
         o, i = (k, u) if fired else (u, k)
         role[o], role[i] = ROLE_ORIGIN, ROLE_IMPACT
         prob[o] = pw[k] if fired else pr

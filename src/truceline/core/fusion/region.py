@@ -70,6 +70,11 @@ class ArcParams:
     array_origins: bool = True
     #: ... an array's sensors lying within this of their centre (m).
     array_radius_m: float = 3_000.0
+    #: Take a lone camera's muzzle flash as the launch of a burst across the line where the
+    #: plausible segment of its ray lies on one side (:mod:`.flash_launches`) ...
+    flash_launches: bool = True
+    #: ... the ray out to the farthest a camera sees a flash (m: 20 km by night).
+    flash_range_m: float = 20_000.0
 
 
 #: The grid's pruning, coarse to fine (bearing rows x range columns): super-blocks of 16 deg
