@@ -63,8 +63,10 @@ from truceline.core.fusion.to_incidents import (
 #: joined into one group, :mod:`.same_shot`; an exactly determined fix of three arrivals
 #: left alone tried again as a vague group; a component too large for the compiled cut
 #: cut by complete linkage from its gated edges, not in slices of ``max_component`` units
-#: counted from its first, :func:`.split.split_edges`).
-FUSION_REVISION = 5
+#: counted from its first, :func:`.split.split_edges`; session 27: a lone impact's ellipse
+#: at the level that holds 95 % of its bearing's mixture, :func:`.segment.mixture_sd`; a
+#: source with two samples that each show its bias flagged, :attr:`.CalibrationParams.pair_z`).
+FUSION_REVISION = 6
 
 __all__ = [
     "CHI2_95_2DOF",
