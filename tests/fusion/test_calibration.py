@@ -106,6 +106,43 @@ def test_too_few_events_are_not_flagged():
     assert not cal.flagged.any()
 
 
+@pytest.mark.parametrize(("second", "flag"), [(9.0, True), (1.0, False)])
+def test_two_samples_are_flagged_where_each_shows_the_bias(second: float, flag: bool):
+    """Two events, p0's bearings 9° off in the first and ``second`` in the other: with both
+    beyond ``pair_z`` of their sds (the leave-one-out fixes are good to ~1°) the bias shows;
+    where one sample sits near zero, a single reference off by more than it says could have
+    made the other, and the source is not flagged (session 18: a camera's +13° and +2°).
+    Flagged in the report, not corrected (the fixes are those of the run without it)."""
+    r, _ = week(2, {}, seed=7, errors={"p0": [9.0, second]})
+    res = fuse_batch(r.batch(), None)
+    cal = res.calibration
+    p0 = by_source(res, "p0")
+    assert cal.used[p0] == 2
+    assert bool(cal.flagged[p0]) is flag
+    assert not np.delete(cal.flagged, p0).any()
+    assert not cal.correction_deg.any()
+    off = fuse_batch(r.batch(), None, OFF)
+    assert np.array_equal(res.fixes.x, off.fixes.x)
+
+
+def test_two_samples_of_one_event_or_beside_a_wild_one_show_nothing_alone():
+    """Two samples from one group share its reference (a camera's two wild bearings of one
+    event, -28° at 6 se, flagged on a wild-bearing week until this rule), and a third sample
+    set aside as wild says the two left may be wild too: neither counts as two showing it."""
+    from truceline.core.fusion.calibration import weakest
+
+    p = CalibrationParams()
+    var = np.full(2, np.radians(2.0) ** 2)
+    two = np.radians([9.0, 9.0])
+    apart = weakest(np.array([0, 0]), two, var, np.array([9.0]), 1, p, np.array([5, 6]))
+    assert apart[0] == pytest.approx(9.0 / np.hypot(2.0, 1.0))
+    same = weakest(np.array([0, 0]), two, var, np.array([9.0]), 1, p, np.array([5, 5]))
+    assert same[0] == -np.inf
+    three = weakest(np.array([0, 0, 0]), np.radians([9.0, 9.0, -20.0]), np.full(3, var[0]),
+                    np.array([9.0]), 1, p, np.array([5, 6, 7]))
+    assert three[0] == -np.inf
+
+
 def test_a_scatter_within_chance_does_not_widen_the_standard_error():
     """Twelve samples 4.5° off, four of them 7° either side: their scatter about the mean is
     within chance at 99 % (chi-square on 11 degrees of freedom), so the bias's standard

@@ -65,7 +65,10 @@ from truceline.core.fusion.to_incidents import (
 #: cut by complete linkage from its gated edges, not in slices of ``max_component`` units
 #: counted from its first, :func:`.split.split_edges`; session 27: an array's arrivals of
 #: one shot's launch and burst in one group parted between its two parts, :mod:`.heard_split`;
-#: a lone muzzle flash taken as the launch of a burst across the line, :mod:`.flash_launches`).
+#: a lone muzzle flash taken as the launch of a burst across the line, :mod:`.flash_launches`;
+#: a lone impact's ellipse at the level that holds 95 % of its bearing's mixture,
+#: :func:`.segment.mixture_sd`; a source with two samples that each show its bias flagged,
+#: :attr:`.CalibrationParams.pair_z`).
 FUSION_REVISION = 6
 
 __all__ = [

@@ -45,7 +45,8 @@ from truceline.core.fusion.locate import (
 )
 
 __all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "clock_offsets", "corrected",
-           "estimate", "leave_one_out", "offsets_of", "shown", "strongest", "timed_delays"]
+           "estimate", "flags", "leave_one_out", "offsets_of", "shown", "strongest", "timed_delays",
+           "weakest"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -66,6 +67,19 @@ class CalibrationParams:
     #: flagged three honest posts of the wind and wild-bearing weeks, 3-5 se from two
     #: references off by more than their covariance said) ...
     min_events: int = 3
+    #: ... or, flagged in the report but not corrected, with two of two events (none set
+    #: aside as wild) where each alone shows it:
+    #: beyond this many of its own sds (with ``systematic_deg``) on the side of their mean.
+    #: Under no bias, with the samples' errors as stated, both beyond 2.5 sds on one side
+    #: has a chance of 2 x 0.0062² (8e-5) per source; one reference off by more than its
+    #: covariance says (session 18's false flags from two samples: a camera's +13° and +2°)
+    #: moves one sample, not both. Over the 27 simulated weeks the 544 honest sources with
+    #: two samples showed at most 1.49 (the biased ones 2.0-3.5), and posts biased by 8-10°
+    #: with two samples only (their other bearings in groups of one or two) were missed at
+    #: 4.2-4.7 se. Not corrected: a day's pool of two samples corrected a source the whole
+    #: week's did not flag, and moved the grouping (BENCHMARKS.md, session 27, helper hD).
+    #: None: three samples at least.
+    pair_z: float | None = 2.5
     #: ... only beyond this size (degrees: below it a compass is within its maker's spec) ...
     floor_deg: float = 2.0
     #: ... and only beyond this many standard errors.
@@ -272,7 +286,9 @@ def calibrate(
     used = np.bincount(src, minlength=S).astype(np.int64)
     bias = applied + np.where(n_in > 0, left, 0.0)
     bias = np.where((n_in > 0) | (applied != 0), bias, np.nan)
-    flagged = shown(bias, n_in, se_deg, p)
+    flagged = flags(bias, n_in, se_deg, p,
+                    weakest(src, res + np.radians(applied)[src], var, bias, S, p, labels[rows]),
+                    src, labels[rows])
     pick = strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src, labels[rows])
     with np.errstate(invalid="ignore", divide="ignore"):
         wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
@@ -287,8 +303,7 @@ def estimate(src: I64, res: F64, var: F64, S: int, p: CalibrationParams
     """Per source: inlying samples, their weighted mean and its standard error (degrees;
     the mean NaN where none inlies, the error where fewer than two do), from residual
     samples ``res`` (radians) of variance ``var`` (the module docstring's estimator)."""
-    med = _per_source_median(src, res, S)
-    inl = np.abs(res - med[src]) <= p.inlier_sigma * np.sqrt(var)
+    inl = _inliers(src, res, var, S, p)
     w = np.where(inl, 1.0 / var, 0.0)
     sw = np.bincount(src, w, minlength=S)
     n_in = np.bincount(src, inl, minlength=S)
@@ -305,12 +320,52 @@ def estimate(src: I64, res: F64, var: F64, S: int, p: CalibrationParams
     return n_in.astype(np.int64), np.degrees(mean), se_deg
 
 
-def shown(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams) -> NDArray[np.bool_]:
-    """Whether a bias (or what is left of one) ``v`` is shown: enough samples, beyond the
-    floor and beyond ``flag_se`` standard errors."""
-    return np.asarray(
-        (n_in >= p.min_events) & (np.abs(v) >= p.floor_deg) & (np.abs(v) >= p.flag_se * se_deg)
-    )
+def _inliers(src: I64, res: F64, var: F64, S: int, p: CalibrationParams) -> NDArray[np.bool_]:
+    """Whether each sample lies within ``inlier_sigma`` of its source's median (else wild)."""
+    med = _per_source_median(src, res, S)
+    return np.asarray(np.abs(res - med[src]) <= p.inlier_sigma * np.sqrt(var))
+
+
+def weakest(src: I64, res: F64, var: F64, v: F64, S: int, p: CalibrationParams, grp: I64
+            ) -> F64:
+    """Per source: the least of its samples' ``res`` (radians), each over its own sd with
+    ``systematic_deg``, on the side of ``v`` (degrees; what :func:`shown` tests): the sample
+    that shows the bias least. ``-inf`` where a sample is not an inlier (a third one set
+    aside says the others may be wild) or two come from one group ``grp`` (one reference,
+    not two: a camera's two wild bearings of one event showed -28° at 6 se)."""
+    inl = _inliers(src, res, var, S, p)
+    sd = np.sqrt(var + np.radians(p.systematic_deg) ** 2)
+    z = np.sign(np.nan_to_num(v))[src] * res / sd
+    out = np.full(S, np.inf)
+    np.minimum.at(out, src, z)
+    pairs = np.unique(np.stack([src, grp]), axis=1)[0] if len(src) else src
+    apart = np.bincount(pairs, minlength=S) == np.bincount(src, minlength=S)
+    kept = np.bincount(src, ~inl, minlength=S) == 0
+    return np.where(np.isfinite(out) & apart & kept, out, -np.inf)
+
+
+def shown(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams, least: F64 | None = None
+          ) -> NDArray[np.bool_]:
+    """Whether a bias (or what is left of one) ``v`` is shown: enough samples (``min_events``,
+    or two each beyond ``pair_z`` sds, ``least``: :func:`weakest`), beyond the floor and
+    beyond ``flag_se`` standard errors."""
+    enough = n_in >= p.min_events
+    if p.pair_z is not None and least is not None:
+        enough = enough | ((n_in == 2) & (least >= p.pair_z))
+    return np.asarray(enough & (np.abs(v) >= p.floor_deg) & (np.abs(v) >= p.flag_se * se_deg))
+
+
+def flags(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams, least: F64, src: I64, grp: I64
+          ) -> NDArray[np.bool_]:
+    """The sources the report flags: :func:`shown` with ``min_events`` samples, and with two
+    (``least``: :func:`weakest`) only the :func:`strongest` among the shown sources they share
+    a group with (``src``, ``grp``: each sample's): never corrected, a biased post's error
+    shows in the samples of the post facing it across their events too."""
+    full = shown(v, n_in, se_deg, p)
+    pair = shown(v, n_in, se_deg, p, least) & ~full
+    if not pair.any():
+        return full
+    return np.asarray(full | (pair & strongest(full | pair, np.abs(v) / se_deg, src, grp)))
 
 
 def strongest(cand: NDArray[np.bool_], z: F64, src: I64, grp: I64) -> NDArray[np.bool_]:

@@ -51,9 +51,11 @@ from truceline.core.fusion.calibration import (
     CalibrationParams,
     SourceCalibration,
     estimate,
+    flags,
     leave_one_out,
     shown,
     strongest,
+    weakest,
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
 from truceline.core.fusion.source_days import SourceDays, contributions, extended
@@ -193,7 +195,7 @@ def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
         if not m.any():
             continue
         n_in, mean, se_deg = estimate(src[m], s.total[m], s.var[m], S_all, p)
-        left = mean - np.concatenate([old[:, j], np.zeros(S_all - S)])
+        left = mean - now
         pick = strongest(shown(left, n_in, se_deg, p), np.abs(left) / se_deg, src[m], grp[m])
         new[:, j] = np.where(pick[:S], np.nan_to_num(mean[:S]), old[:, j])
     return new
@@ -222,15 +224,18 @@ def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: Calibration
     S = len(ids)
     src, _ = _indexed(s, ids)
     now = np.concatenate([last, np.zeros(S - len(last))])
-    keep = consistent(src, _groups(s), s.applied, now, p)
-    s, src = s.take(keep), src[keep]
+    grp = _groups(s)
+    keep = consistent(src, grp, s.applied, now, p)
+    s, src, grp = s.take(keep), src[keep], grp[keep]
     bearings, timed, offset, offset_se = days.estimates(ids, p)
     used = np.bincount(src, minlength=S).astype(np.int64)
     n_in, mean, se_deg = estimate(src, s.total, s.var, S, p)
     bias = np.where(n_in > 0, mean, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
-    return SourceCalibration(bearings, used, bias, se_deg, shown(bias, n_in, se_deg, p), wild,
+    flagged = flags(bias, n_in, se_deg, p, weakest(src, s.total, s.var, bias, S, p, grp), src,
+                    grp)
+    return SourceCalibration(bearings, used, bias, se_deg, flagged, wild,
                              timed, offset, offset_se, now, np.zeros(S, bool), ids)
 
 
