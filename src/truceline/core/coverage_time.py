@@ -25,6 +25,7 @@ I64 = NDArray[np.int64]
 
 _T_MIN = np.iinfo(np.int64).min
 _T_MAX = np.iinfo(np.int64).max
+_WRAP = 2**63
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,22 @@ class DeniedAreas:
         return cls(z, z, z, z.astype(np.int64), z.astype(np.int64))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_ns(t: datetime) -> int:
-    """An aware datetime as UTC nanoseconds since the epoch."""
+    """An aware datetime as UTC nanoseconds since the epoch: the value of a
+    ``datetime64[ns]`` made from its UTC time (wrapped as ``int64`` past 2262, as numpy's
+    is), by integer arithmetic rather than a numpy scalar per call (a month's 13k
+    monitoring records: ~10x faster; one more day's check on the 907k month reads them all)."""
     if t.tzinfo is None:
         raise ValidationError("needs a timezone", field="time")
-    u = t.astimezone(UTC).replace(tzinfo=None)
-    return int(np.datetime64(u, "ns").astype(np.int64))
+    if t.utcoffset() is None:  # a tzinfo that names no offset: read as numpy reads it
+        return int(np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "ns").astype(np.int64))
+    d = t - _EPOCH
+    ns = ((d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds) * 1_000
+    return (ns + _WRAP) % (2 * _WRAP) - _WRAP
+
 
 def available(n_assets: int, active: Intervals, down: Intervals) -> Intervals:
     """Per asset, its active intervals minus its down intervals, as disjoint pieces."""

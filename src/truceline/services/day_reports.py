@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -53,15 +53,40 @@ UNREADABLE = (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile)
 
 @dataclass(frozen=True, eq=False)
 class DayReports:
-    """One UTC day's counted fire reports as the rules read them, and the ids not counted."""
+    """One UTC day's counted fire reports as the rules read them, and the ids not counted.
 
-    ids: NDArray[np.str_]
+    A kept day's ids and facts are decoded when first read (:meth:`from_bytes`): one more
+    day's check reads only the times, the ids not counted and the edits of the days before
+    its window (the facts only where every incident is judged), and the month's ids were
+    most of the decoding (~0.1 s of its CPU on the 907k month; BENCHMARKS.md session 27)."""
+
     time_us: I64
     latest_us: I64
-    facts: list[ReportFacts]
     dropped: tuple[str, ...]
     #: the day's fire reports that name a version they replace (counted or not)
-    edits: tuple[str, ...] = ()
+    edits: tuple[str, ...]
+    #: (ids, facts) of the counted reports, as ``time_us``' rows, or what decodes them
+    named: tuple[NDArray[np.str_], list[ReportFacts]] | Callable[
+        [], tuple[NDArray[np.str_], list[ReportFacts]]]
+
+    @classmethod
+    def of(cls, ids: NDArray[np.str_], time_us: I64, latest_us: I64, facts: list[ReportFacts],
+           dropped: tuple[str, ...], edits: tuple[str, ...] = ()) -> DayReports:
+        return cls(time_us, latest_us, dropped, edits, (ids, facts))
+
+    def _named(self) -> tuple[NDArray[np.str_], list[ReportFacts]]:
+        if callable(self.named):
+            object.__setattr__(self, "named", self.named())  # decoded once
+        assert not callable(self.named)
+        return self.named
+
+    @property
+    def ids(self) -> NDArray[np.str_]:
+        return self._named()[0]
+
+    @property
+    def facts(self) -> list[ReportFacts]:
+        return self._named()[1]
 
     def to_bytes(self) -> bytes:
         table: dict[ReportFacts, int] = {}
@@ -79,11 +104,16 @@ class DayReports:
     @classmethod
     def from_bytes(cls, data: bytes) -> DayReports:
         z = np.load(io.BytesIO(data), allow_pickle=False)
-        rows = json.loads(str(z["table"][0]))
-        table = [ReportFacts(CountUnit(u), s, p, c) for u, s, p, c in rows]
-        return cls(z["ids"], z["time_us"], z["latest_us"],
-                   [table[k] for k in z["facts"].tolist()],
-                   tuple(str(i) for i in z["dropped"]), tuple(str(i) for i in z["edits"]))
+        if not {"ids", "facts", "table"} <= set(z.files):  # an older encoding: UNREADABLE
+            raise KeyError("ids")
+
+        def named() -> tuple[NDArray[np.str_], list[ReportFacts]]:
+            rows = json.loads(str(z["table"][0]))
+            table = [ReportFacts(CountUnit(u), s, p, c) for u, s, p, c in rows]
+            return z["ids"], [table[k] for k in z["facts"].tolist()]
+
+        return cls(z["time_us"], z["latest_us"], tuple(str(i) for i in z["dropped"]),
+                   tuple(str(i) for i in z["edits"]), named)
 
 
 def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
@@ -96,10 +126,10 @@ def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
     out = {}
     for d in days:
         rows = np.flatnonzero(day == d)
-        out[d] = DayReports(np.asarray(ids[rows], str), time_us[rows], inp.latest_us[rows],
-                            [inp.reported.facts[str(ids[k])] for k in rows.tolist()],
-                            tuple(sorted(gone.get(d, []))),
-                            tuple(sorted(edits.get(d, [])))).to_bytes()
+        out[d] = DayReports.of(np.asarray(ids[rows], str), time_us[rows], inp.latest_us[rows],
+                               [inp.reported.facts[str(ids[k])] for k in rows.tolist()],
+                               tuple(sorted(gone.get(d, []))),
+                               tuple(sorted(edits.get(d, [])))).to_bytes()
     return out
 
 
