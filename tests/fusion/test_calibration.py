@@ -106,14 +106,18 @@ def test_too_few_events_are_not_flagged():
     assert not cal.flagged.any()
 
 
-@pytest.mark.parametrize(("second", "flag"), [(9.0, True), (1.0, False)])
-def test_two_samples_are_flagged_where_each_shows_the_bias(second: float, flag: bool):
-    """Two events, p0's bearings 9° off in the first and ``second`` in the other: with both
-    beyond ``pair_z`` of their sds (the leave-one-out fixes are good to ~1°) the bias shows;
-    where one sample sits near zero, a single reference off by more than it says could have
-    made the other, and the source is not flagged (session 18: a camera's +13° and +2°).
-    Flagged in the report, not corrected (the fixes are those of the run without it)."""
-    r, _ = week(2, {}, seed=7, errors={"p0": [9.0, second]})
+@pytest.mark.parametrize(("first", "second", "flag"),
+                         [(9.0, 9.0, True), (9.0, 1.0, False), (14.0, 4.0, False)])
+def test_two_samples_are_flagged_where_each_shows_the_bias(first: float, second: float,
+                                                          flag: bool):
+    """Two events, p0's bearings ``first`` and ``second`` off: with both beyond ``pair_z`` of
+    their sds (the leave-one-out fixes are good to ~1°) the bias shows; where one sample sits
+    near zero, a single reference off by more than it says could have made the other, and the
+    source is not flagged (session 18: a camera's +13° and +2°). 9° and 1° fall under 3 se
+    anyway (6.3 ± 2.3); 14° and 4° make 10.6 ± 2.3, beyond 3 se and the floor, refused by
+    ``pair_z`` alone (the 4° sample under 2.5 sds). Flagged in the report, not corrected
+    (the fixes are those of the run without it)."""
+    r, _ = week(2, {}, seed=7, errors={"p0": [first, second]})
     res = fuse_batch(r.batch(), None)
     cal = res.calibration
     p0 = by_source(res, "p0")

@@ -68,8 +68,9 @@ from truceline.core.fusion.to_incidents import (
 #: a lone muzzle flash taken as the launch of a burst across the line, :mod:`.flash_launches`;
 #: a lone impact's ellipse at the level that holds 95 % of its bearing's mixture,
 #: :func:`.segment.mixture_sd`; a source with two samples that each show its bias flagged,
-#: :attr:`.CalibrationParams.pair_z`).
-FUSION_REVISION = 6
+#: :attr:`.CalibrationParams.pair_z`; a lone flash whose ray crosses the line not taken as
+#: the launch of a burst one bearing placed, :func:`.flash_launches.lone_burst`).
+FUSION_REVISION = 7
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -29,8 +29,13 @@ area prior's, which favours the far cells, not the evidence's, which allows eith
 The probability is
 the side's mass (a cell in no party's area, or disputed, counts for none) less the base
 rate of wild bearings (``LocateParams.wild_bearing_rate``: the flash may lie off its ray),
-and must still reach ``own_side_max``. The flash is then located at the fitting cells'
-weighted mean and spread, and linked to the burst.
+and must still reach ``own_side_max``. Nor is a burst that rests on one bearing and its band
+taken where the ray crosses the line (:func:`lone_burst`): the side then rests on where that
+one bearing put the burst, and a lone bearing is wild far more often than the base rate (the
+weeks' 0.11-0.17, :func:`~.segment.lone_wild`), a chance its fix does not state (its stated
+ellipse does; session 27's review: 8 of the weeks' flashes rested on such a burst, each ray
+crossing the line). The flash is then located at the fitting cells' weighted mean and spread,
+and linked to the burst.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
-from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.locate import M_BAND, M_BEARING, Fixes
 from truceline.core.fusion.region import (
     ArcParams,
     Win,
@@ -57,7 +62,7 @@ from truceline.core.fusion.region import (
     passes_through,
 )
 
-__all__ = ["flash_launches", "lone_flashes", "ray_cells", "ray_fits"]
+__all__ = ["flash_launches", "lone_burst", "lone_flashes", "ray_cells", "ray_fits"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -78,6 +83,14 @@ def lone_flashes(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
         & np.isfinite(b.ox) & np.isfinite(b.oy) & ~np.isfinite(b.dmax)
     flash = np.bincount(labels, ok, minlength=G) == 1
     return np.flatnonzero(one & flash & ~fixes.located & (role == ROLE_ORIGIN) & (partner < 0))
+
+
+def lone_burst(labels: I64, fixes: Fixes) -> NDArray[np.bool_]:
+    """The groups located by one bearing and its band alone (:func:`~.segment.segment_fixes`):
+    a burst whose place a single, possibly wild, bearing says."""
+    G = len(fixes.x)
+    one = np.bincount(labels, minlength=G) == 1
+    return np.asarray(one & (fixes.method == (M_BEARING | M_BAND)))
 
 
 def ray_cells(ox: float, oy: float, brg: float, sd: float, ap: ArcParams
@@ -138,7 +151,7 @@ def flash_launches(
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     reach = ap.flash_range_m + max(r for r, _, _ in wins.values())
-    found: list[tuple[int, int, F64, F64, F64, float]] = []
+    found: list[tuple[int, int, F64, F64, F64, float, tuple[F64, F64]]] = []
     for u in cand.tolist():
         (row,) = order[starts[u]:starts[u + 1]]
         t_lo, t_hi = float(b.t_lo[row]), float(b.t_hi[row])
@@ -165,12 +178,16 @@ def flash_launches(
             2.5 * float(sig[yb]), float(lo[yb]), float(hi[yb]), cw,
             mix[yb] if cls[yb] is None else np.ones(len(cw)), ap.step_m)
         if w.sum() > 0.0:
-            found.append((u, yb, x[ok], y[ok], w, t0))
+            found.append((u, yb, x[ok], y[ok], w, t0, (x, y)))
     n_u = np.bincount(np.asarray([f[1] for f in found], np.int64), minlength=G)
     wide = np.flatnonzero(loc & (role == ROLE_ORIGIN) & np.isfinite(sig) & (side >= 0))
-    for u, yb, x, y, w, t0 in found:
+    lone = lone_burst(labels, fixes)
+    for u, yb, x, y, w, t0, ray in found:
         if n_u[yb] != 1:
             continue  # two lone flashes fit the burst: which fired it is not known
+        if lone[yb] and (cell_sides(geometry, ray[0], ray[1], t0, b.epoch, attribution)
+                         > 0.0).any(axis=0).sum() > 1:
+            continue  # the side rests on where one, maybe wild, bearing put the burst
         if passes_through(x, y, np.full(len(x), t0), fixes.x[wide], fixes.y[wide], sig[wide],
                           lo[wide], hi[wide], ap.step_m):
             continue  # the flash may be an attributed launch's own: one shot counted once

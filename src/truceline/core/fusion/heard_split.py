@@ -49,14 +49,8 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     x, y, cov, located = fixes.x, fixes.y, fixes.cov, fixes.located
     G = len(x)
     has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    # the vague groups, and the fixes of two arrays' arrivals alone (a fix of a launch at
-    # one array and a burst at the other, where a windless fit let them pass together)
-    n_a = np.maximum(np.bincount(labels, has, minlength=G), 1)
-    cx = np.bincount(labels, np.where(has, b.ox, 0.0), minlength=G) / n_a
-    cy = np.bincount(labels, np.where(has, b.oy, 0.0), minlength=G) / n_a
-    spread = np.zeros(G)
-    np.maximum.at(spread, labels[has], np.hypot(b.ox[has] - cx[labels[has]],
-                                                 b.oy[has] - cy[labels[has]]))
+    # the vague groups join_heard left, and the arrays-only fixes (a launch at one array and
+    # a burst at another may pass together where a windless fit let them)
     left = vague | bare
     left[u] = False
     left[g] = False
