@@ -17,11 +17,12 @@ the day's mix of classes (:func:`~.region.flight_likelihood`). The rules are tho
 arrays' launches (:func:`~.region.arc_launches`): the burst (typed, located, on one side
 with ``own_side_max``) has no located candidate launch, not even an attributed origin too
 wide to be linked (:data:`WIDE_SIGMA`), and no other lone flash fits it; the flash fits no
-other such burst; the fitting cells pass through no located origin attributed with
-``own_side_max`` at its time (:func:`~.region.passes_through`: that launch is counted
-already). A ray through the burst itself is no reason to refuse (as it is for arrivals,
-which cannot tell a launch from a burst): were the flash the burst's own, the burst's place
-would be among the fitting cells, on the burst's side, which the next rule refuses.
+other such burst; the whole ray (not only its fitting cells) passes through no located
+origin attributed with ``own_side_max`` at its time, the arrays' launches just placed
+included (:func:`~.region.passes_through`: that launch is counted already). A ray through
+the burst itself is no reason to refuse (as it is for arrivals, which cannot tell a launch
+from a burst): were the flash the burst's own, the burst's place would be among the fitting
+cells, on the burst's side, which the next rule refuses.
 Stricter than the arrays' regions, whose mass need only reach ``own_side_max``: no fitting
 cell may lie in another party's area than the one, nor may that be the burst's (a segment
 that crosses the line is left alone however light its near part: that lightness is the
@@ -188,9 +189,9 @@ def flash_launches(
         if lone[yb] and (cell_sides(geometry, ray[0], ray[1], t0, b.epoch, attribution)
                          > 0.0).any(axis=0).sum() > 1:
             continue  # the side rests on where one, maybe wild, bearing put the burst
-        if passes_through(x, y, np.full(len(x), t0), fixes.x[wide], fixes.y[wide], sig[wide],
-                          lo[wide], hi[wide], ap.step_m):
-            continue  # the flash may be an attributed launch's own: one shot counted once
+        if passes_through(ray[0], ray[1], np.full(len(ray[0]), t0), fixes.x[wide],
+                          fixes.y[wide], sig[wide], lo[wide], hi[wide], ap.step_m):
+            continue  # the flash (anywhere on its ray) may be an attributed launch's own
         one = cell_sides(geometry, x, y, t0, b.epoch, attribution)
         k = int(one.sum(axis=0).argmax())
         if np.delete(one, k, axis=1).any() or k == side[yb]:

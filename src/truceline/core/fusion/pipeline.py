@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from itertools import chain
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
+from truceline.core.fusion.arcs import pair_arcs
 from truceline.core.fusion.array_origins import place_array_origins
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.bands import band_step
@@ -33,15 +33,13 @@ from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.far_array import far_many
-from truceline.core.fusion.flash_launches import flash_launches, lone_flashes
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, joined_cov
 from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
-from truceline.core.fusion.locate import M_ARRIVAL, M_BEARING, Fixes, LocateParams, locate
-from truceline.core.fusion.region import ArcParams, arc_launches
-from truceline.core.fusion.region_pairs import region_pairs
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
+from truceline.core.fusion.region import ArcParams
 from truceline.core.fusion.regroup import detach, relocate
 from truceline.core.fusion.same_shot import SameShotParams, join_groups, same_shots
 from truceline.core.fusion.segment import segment_fixes
@@ -180,17 +178,18 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
     b, labels, fixes, role, tg, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                                  res.time_s, res.prob, res.partner)
     arcs = np.zeros(0, np.int64)
+    cls = _group_classes(b, labels, len(role))  # the labels stay as they are from here
     if params.link_events and len(role) and geometry is not None:
         _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
         _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
-        arcs = _pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, params)
+        arcs = pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, cls, params.link,
+                         params.arc, params.attribution, params.locate.wild_bearing_rate)
     fixes, disp = _widen(b, labels, fixes, role, prob, tg, geometry, params, arcs, partner,
                          res.errors.dispersion)
     if params.arc.array_origins and len(role) and geometry is not None:
         place_array_origins(b, labels, fixes, role, prob, partner, arcs,
-                            *emission_windows(b, labels, fixes, len(role)),
-                            _group_classes(b, labels, len(role)), geometry, params.link,
-                            params.arc, params.attribution)
+                            *emission_windows(b, labels, fixes, len(role)), cls, geometry,
+                            params.link, params.arc, params.attribution)
     return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
 
 
@@ -406,63 +405,6 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     role[o] = ROLE_ORIGIN
     prob[o] = pw[o]
     partner[o], partner[i] = i, o
-
-
-def _pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
-               partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
-               ) -> I64:
-    """Type as launches and locate by their feasible region, in place, the groups of a few
-    arrivals of one array that no fix placed (:func:`.region.arc_launches`), then the lone
-    muzzle flashes (:func:`.flash_launches.flash_launches`); each attributed by its region's
-    likelihood mass on each side. Then pair the arrivals left with an untyped fix, in the
-    order causality allows (:func:`.region_pairs.region_pairs`): the fix typed the origin
-    (its ellipse) or the impact (the region the origin). Returns the groups so placed."""
-    G = len(role)
-    loc = fixes.located
-    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, has_a, minlength=G)
-    heard = ~loc & (n_a >= 2) & (n_a == np.bincount(labels, minlength=G)) & (role == ROLE_ANY)
-    flash = params.arc.flash_launches and len(lone_flashes(b, labels, fixes, role, partner))
-    if not prob.shape[1] or not ((heard & (partner < 0)).any() or flash):
-        return np.zeros(0, np.int64)
-    pw = prob.copy()
-    w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
-    when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
-    pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
-    lp, cls = params.link, _group_classes(b, labels, G)
-    side = np.where(pw.max(axis=1) >= lp.own_side_max, pw.argmax(axis=1), -1).astype(np.int64)
-    lo, hi = emission_windows(b, labels, fixes, G)
-    done: list[int] = []
-    free = (loc & (role == ROLE_IMPACT) & (partner < 0)).any()
-    for u, yb, x, y, cov, t0, pr in chain(arc_launches(  # then the lone flashes left
-            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
-            params.attribution) if free else (), flash_launches(
-            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
-            params.attribution, params.locate.wild_bearing_rate) if free and flash else ()):
-        fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
-        fixes.located[u], fixes.method[u], tg[u] = True, M_ARRIVAL if n_a[u] else M_BEARING, t0
-        role[u] = ROLE_ORIGIN
-        prob[u] = pr
-        partner[u], partner[yb] = yb, u
-        done.append(u)
-    if not params.arc.pair_untyped:
-        return np.asarray(done, np.int64)
-    if done:  # the launches just placed: their sides and windows as placed
-        pw[done] = prob[done]
-        side[done] = np.where(prob[done].max(axis=1) >= lp.own_side_max,
-                              prob[done].argmax(axis=1), -1)
-        lo, hi = emission_windows(b, labels, fixes, G)
-    for u, k, fired, x, y, cov, t0, pr in region_pairs(
-            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, params.arc,
-            params.attribution):
-        fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
-        fixes.located[u], fixes.method[u], tg[u] = True, M_ARRIVAL, t0
-        o, i = (k, u) if fired else (u, k)
-        role[o], role[i] = ROLE_ORIGIN, ROLE_IMPACT
-        prob[o] = pw[k] if fired else pr
-        partner[u], partner[k] = k, u
-        done.append(u)
-    return np.asarray(done, np.int64)
 
 
 def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
