@@ -20,7 +20,10 @@ a burst heard after it, an impact a launch before it, an untyped fix either. The
 (its arrivals, no refit: they are not the part's sound) only where exactly one part passes,
 that part's emission time is fixed by arrivals of its own (a window of minutes passes almost
 anything), and no located sound fits the arrivals directly within the looser gate (the array
-may have heard that one, fixed badly). Two groups of one sensor never join one part.
+may have heard that one, fixed badly). A part whose reports name a weapon class is tested with
+that class's flight only, and takes nothing if the link knows no flight of it (a drone, a
+tank: as :func:`.region.arc_launches`). A shot has one other sound: two groups that would join
+one part join neither.
 """
 
 from __future__ import annotations
@@ -73,11 +76,12 @@ def _points(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64
 
 
 def _fits(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: float, lo: float,
-          hi: float, role: int, link: LinkParams) -> bool:
+          hi: float, role: int, windows: list[tuple[float, float, float]]) -> bool:
     """Whether some fitting point is the other sound of a part at ``(x, y)`` emitted in
-    ``[lo, hi]``: within a class's range, one flight time before or after it."""
+    ``[lo, hi]``: within a class's range, one flight time before or after it (``windows``:
+    each class's range and speeds)."""
     d = np.hypot(px - x, py - y)
-    for rng, v_lo, v_hi in link.windows():
+    for rng, v_lo, v_hi in windows:
         near = d <= rng + 3.0 * sig
         f_lo, f_hi = np.maximum(d - 3.0 * sig, 0.0) / v_hi, (d + 3.0 * sig) / v_lo
         s = 3.0 * t_sd
@@ -149,6 +153,8 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     src_max = int(b.source.max()) + 1
     have = np.unique(labels.astype(np.int64) * src_max + b.source)
     loose = chi2_dist.ppf(p.clear_level, np.arange(1, p.max_split + 2))
+    windows = link.windows()
+    by_class = dict(zip(link.max_range_m, windows, strict=True))
     take_u, take_g = [], []
     for k in np.flatnonzero((n_u >= 2) & (n_u <= p.max_split)):
         r = order[st[k]:st[k] + n_u[k]]
@@ -174,22 +180,25 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         px, py, t0, t_sd = _points(b, r, p)
         if not len(px):
             continue
-        passed = [int(c) for c in near
-                  if _fits(px, py, t0, t_sd, float(x[c]), float(y[c]), float(sig[c]),
-                           float(lo[c]), float(hi[c]), int(role[c]), link)]
-        if len(passed) == 1 and timed[passed[0]]:
-            take_u.append(int(ul[k]))
-            take_g.append(passed[0])
+        args = [(px, py, t0, t_sd, float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
+                 float(hi[c]), int(role[c])) for c in near]
+        passed = [int(c) for c, a in zip(near, args, strict=True) if _fits(*a, windows)]
+        if len(passed) != 1 or not timed[passed[0]]:
+            continue
+        # a part whose reports name a class: that class's flight (none known: no join)
+        c = passed[0]
+        named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
+        if named and (not named <= set(link.max_range_m) or not _fits(
+                *args[int(np.flatnonzero(near == c)[0])], [by_class[w] for w in named])):
+            continue
+        take_u.append(int(ul[k]))
+        take_g.append(c)
     if not take_u:
         return u, g
     tu, tg = np.array(take_u, np.int64), np.array(take_g, np.int64)
-    # two groups of one sensor may not join one part (two shots of one gun)
-    rr = np.isin(labels, tu)
-    key = dict(zip(tu.tolist(), tg.tolist(), strict=True))
-    flat = np.array([key[int(lab)] for lab in labels[rr]], np.int64) * src_max + b.source[rr]
-    uq, cnt = np.unique(flat, return_counts=True)
-    bad_keys = uq[cnt > 1]
-    bad = np.unique(labels[rr][np.isin(flat, bad_keys)])
-    keep = ~np.isin(tu, bad) & ~np.isin(tg, tu)
+    # a shot has one other sound: two groups that would join one part join neither (an
+    # untyped fix may be heard as a launch by one, as a burst by the other)
+    _, inv, n_g = np.unique(tg, return_inverse=True, return_counts=True)
+    keep = ~np.isin(tg, tu) & (n_g[inv] == 1)
     return np.concatenate([u, tu[keep]]), np.concatenate([g, tg[keep]])
 
