@@ -10,9 +10,11 @@ time. The located part was emitted one flight time later (a launch heard) or ear
 burst heard), at a distance the flight allows: within a weapon class's range and at its
 speeds (:meth:`.link.LinkParams.windows`).
 
-So each arrival group left apart (two to ``max_split`` arrivals of one array, not joined nor
-parted) is tested against every located part not linked to another (``partner < 0``) within
-reach: some point within hearing of the array must fit the arrivals' differences
+So at the end of the pipeline (after the links, the arcs' launch regions of :mod:`.region`,
+which place such a launch where they can, and the calibration), each vague arrival group left
+(two to ``max_split`` arrivals of one array, unlocated or on three arrivals) is tested
+against every located part not linked to another (``partner < 0``) within reach: some point
+within hearing of the array must fit the arrivals' differences
 (``chi2 <= chi2_dof(level)``, sensors' pooled air, timing error ``arrival_sd_s``) and, with
 the emission time it implies (give or take three sds of the wind along the path), lie within
 a class's range of the part with a flight time the class's speeds allow. An origin part takes
