@@ -110,6 +110,9 @@ class HeardParams:
     #: and burst (:mod:`.heard_split`), for groups of at most ``max_split`` arrivals.
     split: bool = True
     max_split: int = 6
+    #: Join an array's group that heard the other sound of one unlinked, timed part
+    #: (:mod:`.heard_other`).
+    other: bool = True
 
 
 def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,

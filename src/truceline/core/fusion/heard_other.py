@@ -1,0 +1,206 @@
+"""An array that alone heard one sound of a shot whose other sound other arrays located.
+
+Where one array alone heard a launch (or a burst), its arrivals cannot be located, and
+:func:`.heard.join_heard` tests them only against *located* sounds: a shot whose burst other
+arrays fixed and timed, but whose launch only this array heard, stays two incidents (issue
+14, session 27: 66 launch and 30 burst groups of all_conditions seed 1, ~1,500 split pairs).
+The arrivals still say much: their differences put the sound on a hyperbola from the array
+(a bearing, far off), and each point of it, with the travel time to the sensors, an emission
+time. The located part was emitted one flight time later (a launch heard) or earlier (a
+burst heard), at a distance the flight allows: within a weapon class's range and at its
+speeds (:meth:`.link.LinkParams.windows`).
+
+So at the end of the pipeline (after the links, the arcs' launch regions of :mod:`.region`,
+which place such a launch where they can, and the calibration), each vague arrival group left
+(two to ``max_split`` arrivals of one array, unlocated or on three arrivals) is tested
+against every located part not linked to another (``partner < 0``) within reach: some point
+within hearing of the array must fit the arrivals' differences
+(``chi2 <= chi2_dof(level)``, sensors' pooled air, timing error ``arrival_sd_s``) and, with
+the emission time it implies (give or take three sds of the wind along the path), lie within
+a class's range of the part with a flight time the class's speeds allow. An origin part takes
+a burst heard after it, an impact a launch before it, an untyped fix either. The group joins
+(its arrivals, no refit: they are not the part's sound) only where exactly one part passes,
+that part's emission time is fixed by arrivals of its own (a window of minutes passes almost
+anything), and no located sound fits the arrivals directly within the looser gate (the array
+may have heard that one, fixed badly). A part whose reports name a weapon class is tested with
+that class's flight only, and takes nothing if the link knows no flight of it (a drone, a
+tank: as :func:`.region.arc_launches`). A shot has one other sound: two groups that would join
+one part join neither.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+from scipy.stats import chi2 as chi2_dist
+
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.heard import HeardParams, part_tests
+from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes
+
+__all__ = ["join_other_sound"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+#: Directions (0.1 deg) and ranges (log-spaced, 300 m to the hearing range) searched.
+_N_AZ, _N_R = 3_600, 48
+
+
+def _points(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64]:
+    """The points within hearing that fit the arrivals ``rows`` (their differences), each
+    one's implied emission time and its sd (the wind along the path), and the array's
+    centre distance."""
+    sx, sy, a = b.ox[rows], b.oy[rows], b.arr[rows]
+    cx, cy = sx.mean(), sy.mean()
+    az = np.linspace(0.0, 2 * np.pi, _N_AZ, endpoint=False)
+    rr = np.geomspace(300.0, p.hearing_m, _N_R)
+    px = (cx + np.outer(rr, np.sin(az))).ravel()
+    py = (cy + np.outer(rr, np.cos(az))).ravel()
+    dx, dy = sx[None, :] - px[:, None], sy[None, :] - py[:, None]
+    d = np.maximum(np.hypot(dx, dy), 1.0)
+    c, wu, wv = (float(v[rows].mean()) for v in (b.c, b.wu, b.wv))
+    ce = (c + wu * dx / d + wv * dy / d) * b.k[rows][None, :]
+    e = a[None, :] - d / ce
+    t0 = e.mean(axis=1)
+    chi = ((e - t0[:, None]) ** 2).sum(axis=1) / p.arrival_sd_s**2
+    ok = chi <= chi2_dist.ppf(p.level, len(rows) - 1)
+    wsd = b.wind_sd[rows]
+    w = float(np.nanmax(wsd)) if np.isfinite(wsd).any() else p.wind_sd_ms
+    tau = d.mean(axis=1) / c
+    t_sd = np.hypot(tau * w / c, p.arrival_sd_s)
+    return px[ok], py[ok], t0[ok], t_sd[ok]
+
+
+def _fits(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: float, lo: float,
+          hi: float, role: int, windows: list[tuple[float, float, float]]) -> bool:
+    """Whether some fitting point is the other sound of a part at ``(x, y)`` emitted in
+    ``[lo, hi]``: within a class's range, one flight time before or after it (``windows``:
+    each class's range and speeds)."""
+    d = np.hypot(px - x, py - y)
+    for rng, v_lo, v_hi in windows:
+        near = d <= rng + 3.0 * sig
+        f_lo, f_hi = np.maximum(d - 3.0 * sig, 0.0) / v_hi, (d + 3.0 * sig) / v_lo
+        s = 3.0 * t_sd
+        # the heard sound a launch (the part its burst): the part after it by a flight
+        later = (hi - t0 + s >= f_lo) & (lo - t0 - s <= f_hi)
+        earlier = (t0 - lo + s >= f_lo) & (t0 - hi - s <= f_hi)
+        ok = later if role == ROLE_IMPACT else earlier if role == ROLE_ORIGIN \
+            else later | earlier
+        if (near & ok).any():
+            return True
+    return False
+
+
+class Fused(Protocol):
+    """What :func:`join_other_sound` reads of a fusion pass."""
+
+    @property
+    def batch(self) -> FireBatch: ...
+    @property
+    def labels(self) -> I64: ...
+    @property
+    def fixes(self) -> Fixes: ...
+    @property
+    def role(self) -> NDArray[np.int8]: ...
+    @property
+    def partner(self) -> I64: ...
+
+
+def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParams,
+                     link: LinkParams) -> tuple[I64, I64]:
+    """``(u, g)`` (groups joined into parts: :func:`.same_shot.same_shots`' joins) with each
+    vague arrival group that heard the other sound of exactly one located, unlinked, timed
+    part joined to it. After the links and the arcs' launches (:mod:`.region`, which place
+    such a launch where they can), and after the calibration, which must not read the
+    arrivals against the part's fix."""
+    b, labels, fixes, role, partner = res.batch, res.labels, res.fixes, res.role, res.partner
+    x, y, cov, located = fixes.x, fixes.y, fixes.cov, fixes.located
+    G = len(x)
+    if not p.enabled or not p.other or not G:
+        return u, g
+    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has, minlength=G)
+    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
+    vague = bare & (~located | (n_a == 3))
+    timed = located & (fixes.method & M_ARRIVAL > 0)
+    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    left = vague.copy()
+    left[u] = False
+    left[g] = False
+    rows = np.flatnonzero(left[labels] & has)
+    sig = np.sqrt(np.nan_to_num(np.trace(cov, axis1=1, axis2=2), nan=np.inf)) if G \
+        else np.zeros(0)
+    part = (located & np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
+            & (hi - lo <= p.max_window_s) & (sig <= link.max_sigma_m))
+    part[u] = False
+    cand = np.flatnonzero(part & (partner < 0))
+    every = np.flatnonzero(part)
+    if not len(rows) or not len(cand):
+        return u, g
+    order = rows[np.argsort(labels[rows], kind="stable")]
+    ul, st, n_u = np.unique(labels[order], return_index=True, return_counts=True)
+    reach = p.hearing_m + max(link.max_range_m.values()) + 3.0 * float(sig[cand].max())
+    tree = cKDTree(np.column_stack([x[cand], y[cand]]))
+    tree_all = cKDTree(np.column_stack([x[every], y[every]]))
+    travel = p.hearing_m / p.slowest_sound_ms
+    flight = max(link.max_range_m.values()) / link.windows()[0][1]
+    wsd = np.where(np.isfinite(b.wind_sd), b.wind_sd, p.wind_sd_ms)
+    wsd = np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)
+    src_max = int(b.source.max()) + 1
+    have = np.unique(labels.astype(np.int64) * src_max + b.source)
+    loose = chi2_dist.ppf(p.clear_level, np.arange(1, p.max_split + 2))
+    windows = link.windows()
+    by_class = dict(zip(link.max_range_m, windows, strict=True))
+    take_u, take_g = [], []
+    for k in np.flatnonzero((n_u >= 2) & (n_u <= p.max_split)):
+        r = order[st[k]:st[k] + n_u[k]]
+        cx, cy = float(b.ox[r].mean()), float(b.oy[r].mean())
+        if 2.0 * float(np.hypot(b.ox[r] - cx, b.oy[r] - cy).max()) > p.array_m:
+            continue
+        a0, a1 = float(b.arr[r].min()), float(b.arr[r].max())
+        near = cand[tree.query_ball_point([cx, cy], reach)]
+        near = near[(hi[near] >= a0 - travel - flight) & (lo[near] <= a1 + flight)
+                    & (near != ul[k])]
+        if not len(near):
+            continue
+        # a located sound the arrivals fit themselves: the array may have heard that one
+        alt = every[tree_all.query_ball_point([cx, cy], p.hearing_m + 3.0 * float(
+            sig[every].max()))]
+        alt = alt[alt != ul[k]]
+        if len(alt):
+            idx = np.repeat(r[None, :], len(alt), axis=0)
+            _, fa, dof, _, _, _ = part_tests(b, idx, alt, x, y, cov, lo, hi, timed, wsd,
+                                             have, p)
+            if ((dof >= 1) & (fa <= loose[np.minimum(dof, p.max_split) - 1])).any():
+                continue
+        px, py, t0, t_sd = _points(b, r, p)
+        if not len(px):
+            continue
+        args = [(px, py, t0, t_sd, float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
+                 float(hi[c]), int(role[c])) for c in near]
+        passed = [int(c) for c, a in zip(near, args, strict=True) if _fits(*a, windows)]
+        if len(passed) != 1 or not timed[passed[0]]:
+            continue
+        # a part whose reports name a class: that class's flight (none known: no join)
+        c = passed[0]
+        named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
+        if named and (not named <= set(link.max_range_m) or not _fits(
+                *args[int(np.flatnonzero(near == c)[0])], [by_class[w] for w in named])):
+            continue
+        take_u.append(int(ul[k]))
+        take_g.append(c)
+    if not take_u:
+        return u, g
+    tu, tg = np.array(take_u, np.int64), np.array(take_g, np.int64)
+    # a shot has one other sound: two groups that would join one part join neither (an
+    # untyped fix may be heard as a launch by one, as a burst by the other)
+    _, inv, n_g = np.unique(tg, return_inverse=True, return_counts=True)
+    keep = ~np.isin(tg, tu) & (n_g[inv] == 1)
+    return np.concatenate([u, tu[keep]]), np.concatenate([g, tg[keep]])
+
