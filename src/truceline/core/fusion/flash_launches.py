@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams
-from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
 from truceline.core.fusion.locate import M_BAND, M_BEARING, Fixes
 from truceline.core.fusion.region import (
@@ -60,6 +60,7 @@ from truceline.core.fusion.region import (
     class_mix,
     class_windows,
     flight_likelihood,
+    open_bursts,
     passes_through,
 )
 
@@ -131,12 +132,11 @@ def flash_launches(
     of bearings that are gross errors."""
     G = len(role)
     loc, cand = fixes.located, lone_flashes(b, labels, fixes, role, partner)
-    burst = loc & (role == ROLE_IMPACT) & (partner < 0) & (side >= 0)
-    if not len(cand) or not burst.any():
+    if not len(cand):
         return
-    may_fire = loc & (role != ROLE_IMPACT)
-    _, hb = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side, may_fire, burst,
-                             lp, among=burst)
+    burst, hb = open_bursts(fixes, role, partner, side, lo, hi, cls, lp)
+    if not burst.any():
+        return
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     # and the origins attributed however wide (a monitor's lone 20-30 km band): a burst one
     # of them could have fired has a launch already, and a flash is no better a candidate

@@ -196,6 +196,24 @@ def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64
             m - 1 + timed[g].astype(np.int64), near_win, bl <= p.max_blur, clash)
 
 
+def arrival_groups(b: FireBatch, labels: I64, rows: I64
+                   ) -> tuple[I64, I64, I64, I64, I64, F64, F64, F64, F64]:
+    """The arrival ``rows`` by group, contiguous (``order``; each group's first row in it at
+    ``st``), the groups (``ul``), each row's group in ``ul`` (``grp``), each group's count,
+    array centre and first and last arrival: what every test of an array's arrivals against
+    a part reads first."""
+    order = rows[np.argsort(labels[rows], kind="stable")]
+    ul, st, grp, n_u = np.unique(labels[order], return_index=True, return_inverse=True,
+                                 return_counts=True)
+    ucx = np.bincount(grp, b.ox[order], minlength=len(ul)) / n_u
+    ucy = np.bincount(grp, b.oy[order], minlength=len(ul)) / n_u
+    ua = np.full(len(ul), np.inf)
+    np.minimum.at(ua, grp, b.arr[order])
+    ub = np.full(len(ul), -np.inf)
+    np.maximum.at(ub, grp, b.arr[order])
+    return order, ul, st, grp, n_u, ucx, ucy, ua, ub
+
+
 def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
                lo: F64, hi: F64, partner: I64, vague: NDArray[np.bool_],
                timed: NDArray[np.bool_], p: HeardParams | None = None
@@ -224,15 +242,9 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     rows = np.flatnonzero(vague[labels] & has)
     if not len(cand) or not len(rows):
         return none
-    order = rows[np.argsort(labels[rows], kind="stable")]
-    ul, st, grp, n_u = np.unique(labels[order], return_index=True, return_inverse=True,
-                                 return_counts=True)
     # each vague group's array centre, first arrival and spread (its rows are contiguous)
+    order, ul, st, grp, n_u, ucx, ucy, ua, _ = arrival_groups(b, labels, rows)
     ox, oy = b.ox[order], b.oy[order]
-    ucx = np.bincount(grp, ox, minlength=len(ul)) / n_u
-    ucy = np.bincount(grp, oy, minlength=len(ul)) / n_u
-    ua = np.full(len(ul), np.inf)
-    np.minimum.at(ua, grp, b.arr[order])
     far = np.zeros(len(ul))
     np.maximum.at(far, grp, np.hypot(ox - ucx[grp], oy - ucy[grp]))
     one_array = 2.0 * far <= p.array_m

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
 from truceline.core.fusion.batch import FireBatch
-from truceline.core.fusion.heard import HeardParams, part_tests
+from truceline.core.fusion.heard import HeardParams, arrival_groups, part_tests
 from truceline.core.fusion.locate import Fixes
 
 __all__ = ["split_heard"]
@@ -65,16 +65,7 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     cand = np.flatnonzero(linked)
     if not p.split or not len(rows) or not len(cand):
         return labels, u, g, clear
-    order = rows[np.argsort(labels[rows], kind="stable")]
-    ul, st, grp, n_u = np.unique(labels[order], return_index=True, return_inverse=True,
-                                 return_counts=True)
-    ox, oy = b.ox[order], b.oy[order]
-    ucx = np.bincount(grp, ox, minlength=len(ul)) / n_u
-    ucy = np.bincount(grp, oy, minlength=len(ul)) / n_u
-    ua = np.full(len(ul), np.inf)
-    np.minimum.at(ua, grp, b.arr[order])
-    ub = np.full(len(ul), -np.inf)
-    np.maximum.at(ub, grp, b.arr[order])
+    order, ul, st, _, n_u, ucx, ucy, ua, ub = arrival_groups(b, labels, rows)
     # two to ``max_split`` arrivals (2 ** m - 2 splits each)
     fit_u = (n_u >= 2) & (n_u <= p.max_split)
     # the linked parts within hearing whose window may hold a sound the arrivals heard

@@ -404,6 +404,21 @@ def unlocated_arrivals(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np
                           & (role == ROLE_ANY) & (partner < 0))
 
 
+def open_bursts(fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64, lo: F64,
+                hi: F64, cls: NDArray[np.object_], lp: LinkParams) -> tuple[NDArray[np.bool_], I64]:
+    """The located bursts on one side with no launch paired (``burst``), and the bursts a
+    located fix could have fired (``hb``, one per such pair; a burst not in it has no
+    candidate launch): where the regions of an array's arrivals or of a lone flash look for
+    a launch nobody placed."""
+    loc = fixes.located
+    burst = loc & (role == ROLE_IMPACT) & (partner < 0) & (side >= 0)
+    if not burst.any():
+        return burst, np.zeros(0, np.int64)
+    _, hb = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side,
+                             loc & (role != ROLE_IMPACT), burst, lp, among=burst)
+    return burst, hb
+
+
 def arc_launches(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
@@ -423,12 +438,11 @@ def arc_launches(
     fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
     loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
-    burst = loc & (role == ROLE_IMPACT) & (partner < 0) & (side >= 0)
-    if not len(cand) or not burst.any():
+    if not len(cand):
         return
-    may_fire = loc & (role != ROLE_IMPACT)
-    _, hb = compatible_shots(fixes.x, fixes.y, fixes.cov, lo, hi, cls, side, may_fire, burst,
-                             lp, among=burst)
+    burst, hb = open_bursts(fixes, role, partner, side, lo, hi, cls, lp)
+    if not burst.any():
+        return
     free = np.flatnonzero(burst & (np.bincount(hb, minlength=G) == 0))
     if not len(free):
         return
@@ -443,7 +457,7 @@ def arc_launches(
     reach = np.full(G, np.nan)
     reach[free] = cls_r
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
-    mf = np.flatnonzero(may_fire & (sig <= lp.max_sigma_m))
+    mf = np.flatnonzero(loc & (role != ROLE_IMPACT) & (sig <= lp.max_sigma_m))  # may fire
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     # the free bursts by the start of their window: a group's candidates are a run of them
