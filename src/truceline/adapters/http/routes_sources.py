@@ -47,8 +47,8 @@ async def sources(
     st: AppState = Depends(app_state),
 ) -> dict[str, Any]:
     """What the last check's shared events say about each source (docs/fusion.md, section 3a):
-    bearing bias ± its standard error, flagged when shown and then corrected, clock offset,
-    share of wild bearings, reports used. Analysts only."""
+    bearing bias ± its standard error, flagged when shown (corrected too, unless it rests on
+    two samples only), clock offset, share of wild bearings, reports used. Analysts only."""
     require(who, Role.ANALYST)
     rows = await run_in_threadpool(source_estimates, st.reader, flagged)
     return {"sources": rows, "flagged": sum(1 for r in rows if r["flagged"])}
