@@ -69,7 +69,9 @@ from truceline.core.fusion.to_incidents import (
 #: a lone impact's ellipse at the level that holds 95 % of its bearing's mixture,
 #: :func:`.segment.mixture_sd`; a source with two samples that each show its bias flagged,
 #: :attr:`.CalibrationParams.pair_z`; a lone flash whose ray crosses the line not taken as
-#: the launch of a burst one bearing placed, :func:`.flash_launches.lone_burst`).
+#: the launch of a burst one bearing placed, :func:`.flash_launches.lone_burst`; an array's
+#: lone group that heard the other sound of one unlinked, timed part joined to it,
+#: :mod:`.heard_other`; the flashes read the arrays' launches as placed, :mod:`.arcs`).
 FUSION_REVISION = 7
 
 __all__ = [
