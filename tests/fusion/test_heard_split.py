@@ -67,3 +67,49 @@ def test_arrivals_no_split_fits_stay_apart():
     res = _fuse(r, ON)
     o, i = _group_of(res, r, "op0o"), _group_of(res, r, "op0i")
     assert not _group_of(res, r, "ac") & (o | i)
+
+
+def test_arrivals_two_linked_events_part_alike_stay_apart():
+    """A second shot on the array's two rays, 3 km farther out and fired 3 km of sound
+    earlier: its launch and burst reach the array when the first shot's do, and the linked
+    events (the linker pairs the four parts across, each pair a linked event) both part the
+    four arrivals. Two events fit: which one heard them is not known, and nothing joins
+    (with one event passing required no longer, they joined the second shot's parts)."""
+    rng = np.random.default_rng(3)
+    centre = synth.offset(*BURST, 100.0, 8_000.0)
+    sensors = [synth.offset(*centre, az, 1_300.0) for az in (0.0, 180.0, 90.0, 270.0)]
+    rival = []
+    for bang in (GUN, BURST):
+        az, _, d = synth.GEOD.inv(*centre, *bang)
+        rival.append(synth.offset(*centre, az, d + 3_000.0))
+    r = synth.Reports()
+    _shot(r, 0, GUN, BURST, 100.0, rng)
+    _shot(r, 1, rival[0], rival[1], 100.0 - 3_000.0 / synth.sound_speed(10.0), rng)
+    _heard(r, sensors, 100.0, rng)
+    res = _fuse(r, ON)
+    parts = [_group_of(res, r, p) for p in ("op0o", "op0i", "op1o", "op1i")]
+    assert all(len(s) == 1 and res.partner[next(iter(s))] >= 0 for s in parts)
+    (a,) = _group_of(res, r, "ac")
+    assert a not in set().union(*parts)
+
+
+def test_two_groups_of_one_arrays_sensors_do_not_part_onto_one_event():
+    """The posts' reports timed to 20 s, and the array hearing two shells of a salvo 20 s
+    apart (its four sensors twice, two arrival groups): each group alone parts between the
+    shot's launch and burst, but a sensor heard each part once, and which group is that
+    shot's is not known. Neither joins (without the check, both did: each sensor twice in
+    each part)."""
+    r = _setup()
+    n = len(r.event)
+    r.cols["time_precision_s"] = [20.0 if s.startswith("op") else t for s, t in
+                                  zip(r.cols["source_id"], r.cols["time_precision_s"],
+                                      strict=True)]
+    for k in range(n - 4, n):  # the second shell: the same arrivals 20 s later
+        row = {c: v[k] for c, v in r.cols.items()}
+        r.add(0, **{**row, "id": f"{row['id']}b", "arrival_s": row["arrival_s"] + 20.0,
+                    "time_s": row["time_s"] + 20.0})
+    res = _fuse(r, ON)
+    first = {int(res.labels[k]) for k in range(n - 4, n)}
+    second = {int(res.labels[k]) for k in range(n, n + 4)}
+    assert len(first) == len(second) == 1 and first != second
+    assert not (first | second) & (_group_of(res, r, "op0o") | _group_of(res, r, "op0i"))

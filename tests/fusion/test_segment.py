@@ -99,3 +99,38 @@ def test_a_lone_impacts_ellipse_holds_95_percent_of_the_mixture() -> None:
         if w > 0.1:
             assert np.mean(along**2 + (across / spread) ** 2 <= 5.991464547107979) < 0.935
             assert np.degrees(sd) > spread
+
+
+def test_a_lone_impact_states_the_mixtures_95_percent_width_not_its_spread() -> None:
+    """One lone impact report (a 2° bearing, 6-8 km) where lone bearings are wild at 15 %
+    (40° wild): across the ray :func:`segment_fixes` states it at the width that holds 95 %
+    of the mixture (:func:`mixture_sd`), wider than the mixture's plain spread, which holds
+    too few of the wild bearings; an outgoing report of the same keeps the spread."""
+    from tests.fusion import synth
+    from truceline.core.fusion.locate import Fixes
+    from truceline.core.fusion.segment import mixture_sd, segment_fixes
+
+    rng = np.random.default_rng(8)
+    r = synth.Reports()
+    target = (synth.LINE_LON + 0.05, 48.0)
+    for e, kind in enumerate(("impact", "outgoing")):
+        post = synth.offset(*target, 200.0 + 90.0 * e, 7_000.0)
+        synth.bearing_report(r, e, post, target, 100.0 + 600.0 * e, 2.0, rng, source=f"op{e}",
+                             band=(6_000.0, 8_000.0), explosion_type=kind)
+    b = r.batch()
+    n = len(b)
+    unlocated = Fixes(np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan),
+                      np.full((n, 2, 2), np.nan), np.zeros(n, bool), np.zeros(n, np.int64),
+                      np.full(n, np.nan), np.zeros(n, bool))
+    p = dataclasses.replace(LocateParams(), wild_bearing_rate=0.15)
+    fixes, _ = segment_fixes(b, np.arange(n, dtype=np.int64), unlocated, p)
+    w, s_b, s_w = 0.15, np.radians(2.0), np.radians(p.wild_bearing_sd_deg)
+    spread = np.sqrt((1 - w) * s_b**2 + w * s_w**2)
+    level = float(mixture_sd(np.array([w]), np.array([s_b]), np.array([s_w]))[0])
+    assert level > 1.05 * spread
+    mid = 7_000.0 * b.k
+    across = np.column_stack([np.cos(b.brg), -np.sin(b.brg)])  # grid, normal to the ray
+    sd = np.sqrt(np.einsum("gi,gij,gj->g", across, fixes.stated, across))
+    assert fixes.located.all()
+    assert sd[0] >= 0.999 * level * mid[0]  # the impact
+    assert np.isclose(sd[1], spread * mid[1], rtol=1e-3)  # the origin
