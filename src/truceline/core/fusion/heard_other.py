@@ -38,7 +38,7 @@ from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.heard import HeardParams, part_tests
+from truceline.core.fusion.heard import HeardParams, arrival_groups, part_tests
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
@@ -54,8 +54,7 @@ _N_AZ, _N_R = 3_600, 48
 
 def _points(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64]:
     """The points within hearing that fit the arrivals ``rows`` (their differences), each
-    one's implied emission time and its sd (the wind along the path), and the array's
-    centre distance."""
+    one's implied emission time and its sd (the wind along the path)."""
     sx, sy, a = b.ox[rows], b.oy[rows], b.arr[rows]
     cx, cy = sx.mean(), sy.mean()
     az = np.linspace(0.0, 2 * np.pi, _N_AZ, endpoint=False)
@@ -129,13 +128,11 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
     vague = bare & (~located | (n_a == 3))
     timed = located & (fixes.method & M_ARRIVAL > 0)
-    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     left = vague.copy()
     left[u] = False
     left[g] = False
     rows = np.flatnonzero(left[labels] & has)
-    sig = np.sqrt(np.nan_to_num(np.trace(cov, axis1=1, axis2=2), nan=np.inf)) if G \
-        else np.zeros(0)
+    sig = np.sqrt(np.nan_to_num(np.trace(cov, axis1=1, axis2=2), nan=np.inf))
     part = (located & np.isfinite(x) & np.isfinite(lo) & np.isfinite(hi)
             & (hi - lo <= p.max_window_s) & (sig <= link.max_sigma_m))
     part[u] = False
@@ -143,8 +140,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     every = np.flatnonzero(part)
     if not len(rows) or not len(cand):
         return u, g
-    order = rows[np.argsort(labels[rows], kind="stable")]
-    ul, st, n_u = np.unique(labels[order], return_index=True, return_counts=True)
+    order, ul, st, _, n_u, _, _, first, last = arrival_groups(b, labels, rows)
     reach = p.hearing_m + max(link.max_range_m.values()) + 3.0 * float(sig[cand].max())
     tree = cKDTree(np.column_stack([x[cand], y[cand]]))
     tree_all = cKDTree(np.column_stack([x[every], y[every]]))
@@ -163,7 +159,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         cx, cy = float(b.ox[r].mean()), float(b.oy[r].mean())
         if 2.0 * float(np.hypot(b.ox[r] - cx, b.oy[r] - cy).max()) > p.array_m:
             continue
-        a0, a1 = float(b.arr[r].min()), float(b.arr[r].max())
+        a0, a1 = float(first[k]), float(last[k])
         near = cand[tree.query_ball_point([cx, cy], reach)]
         near = near[(hi[near] >= a0 - travel - flight) & (lo[near] <= a1 + flight)
                     & (near != ul[k])]

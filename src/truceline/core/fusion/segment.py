@@ -139,7 +139,7 @@ def covered(r: F64) -> F64:
     return np.asarray(inside @ wz, float)
 
 
-_COVERED = covered(_R)
+_COVERED, _LOG_R = covered(_R), np.log(_R)
 
 
 def mixture_sd(w: F64, s_core: F64, s_wild: F64, level: float = 0.95) -> F64:
@@ -156,10 +156,11 @@ def mixture_sd(w: F64, s_core: F64, s_wild: F64, level: float = 0.95) -> F64:
     lo = np.log(np.maximum(np.minimum(s_core, s_wild), 1e-12)) - np.log(20.0)
     hi = np.log(np.maximum(s_core, s_wild)) + np.log(1e3)
 
+    l_core, l_wild = np.log(s_core), np.log(s_wild)
+
     def cover(ls: F64) -> F64:
-        lr = np.log(_R)
-        a = np.interp(np.log(s_core) - ls, lr, _COVERED)
-        b = np.interp(np.log(s_wild) - ls, lr, _COVERED)
+        a = np.interp(l_core - ls, _LOG_R, _COVERED)
+        b = np.interp(l_wild - ls, _LOG_R, _COVERED)
         return np.asarray((1.0 - w) * a + w * b, float)
 
     for _ in range(60):
