@@ -71,8 +71,11 @@ from truceline.core.fusion.to_incidents import (
 #: :attr:`.CalibrationParams.pair_z`; a lone flash whose ray crosses the line not taken as
 #: the launch of a burst one bearing placed, :func:`.flash_launches.lone_burst`; an array's
 #: lone group that heard the other sound of one unlinked, timed part joined to it,
-#: :mod:`.heard_other`; the flashes read the arrays' launches as placed, :mod:`.arcs`).
-FUSION_REVISION = 7
+#: :mod:`.heard_other`; the flashes read the arrays' launches as placed, :mod:`.arcs`;
+#: session 28: an array's arrivals that fit only a part alone in its event and untimed, and
+#: one arrival whose only event within hearing and window is an untimed part's, joined to
+#: that event with its fix unmoved, :class:`.HeardParams` ``lone_event``, ``single_window``).
+FUSION_REVISION = 8
 
 __all__ = [
     "CHI2_95_2DOF",

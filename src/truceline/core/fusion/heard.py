@@ -98,6 +98,11 @@ class HeardParams:
     pool_air: bool = True
     #: Leave apart the arrivals that fit only a part alone in its event and not timed.
     lone_apart: bool = True
+    #: ... but join the event, the fix unmoved (the arrivals are one of its two sounds).
+    lone_event: bool = True
+    #: Join one arrival to the part of the only event within hearing and a clock's error of
+    #: its window, where no arrival timed that part (the fix unmoved).
+    single_window: bool = True
     #: Parts whose emission window is wider than this (s) are not candidates.
     max_window_s: float = 1_800.0
     #: The gate a part must pass, and the looser one no other event may pass.
@@ -283,6 +288,7 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
         chi[sel], alt[sel], dof[sel], inside[sel], sharp[sel], clash[sel] = part_tests(
             b, idx, pg[sel], x, y, cov, lo, hi, timed, wsd, have, p)
     tested = dof >= 1
+    in_window = np.isfinite(chi)  # the implied emission time lies in the part's window
     chi[~tested] = np.inf
     alt[~tested] = np.inf
     gate = chi2_dist.ppf(p.level, np.maximum(dof, 1))
@@ -294,6 +300,14 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # sound could be that gives the same differences), and nothing here tests it
     lone = (partner[pg] < 0) & ~timed[pg]
     passes = (chi <= gate) & ~clash & (one_array[pu] | sharp) & ~(lone & p.lone_apart)
+    # ... which is still a sound of that event: the arrivals join it, the fix unmoved
+    # (``clear`` below is never set for such a part)
+    with_lone = (chi <= gate) & ~clash & (one_array[pu] | sharp) & lone & p.lone_event
+    # one arrival against a part no arrival timed tests nothing but the window; where that
+    # part's event is the only one within hearing and a clock's error of the window (below,
+    # ``n_loose``), the arrival joins it, the fix unmoved
+    single = (n_u[pu] == 1) & ~tested & in_window & ~clash & p.single_window
+    passes |= with_lone | single
     # a part the arrivals cannot test (one arrival, a part not timed) is an alternative
     near_fit = (alt <= loose) | (~tested & inside)
     # per vague group: the events within the gate, and those within the loose gate
@@ -318,7 +332,7 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # refit where the part is clearly the sound's, sharp test or not: a loose fix is where
     # the arrivals add most (a sharp test left 39 of 203 such parts of baseline seed 1 as
     # they were, and the impacts' error / CRLB at 1.27; docs/fusion.md)
-    clear = other[pu[best]] >= chi[best] + p.part_margin
+    clear = (other[pu[best]] >= chi[best] + p.part_margin) & ~with_lone[best] & ~single[best]
     # two vague groups of one sensor may not join one part (two shells of a salvo)
     jb = np.repeat(np.arange(len(best)), n_u[pu[best]])
     ub = pu[best]
