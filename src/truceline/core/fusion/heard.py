@@ -53,8 +53,9 @@ from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
 from truceline.core.fusion import locate_kernels as lk
-from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, FireBatch
 from truceline.core.fusion.locate import (
+    M_ARRIVAL,
     Fixes,
     LocateParams,
     measurement_rows,
@@ -62,7 +63,8 @@ from truceline.core.fusion.locate import (
     residuals,
 )
 
-__all__ = ["HeardParams", "heard_chi2", "join_heard", "joined_cov", "part_tests"]
+__all__ = ["HeardParams", "heard_chi2", "join_heard", "join_untested", "joined_cov",
+           "part_tests"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -98,10 +100,11 @@ class HeardParams:
     pool_air: bool = True
     #: Leave apart the arrivals that fit only a part alone in its event and not timed.
     lone_apart: bool = True
-    #: ... but join the event, the fix unmoved (the arrivals are one of its two sounds).
+    #: ... but join its incident at the end (:func:`join_untested`): they are one of its
+    #: two sounds.
     lone_event: bool = True
-    #: Join one arrival to the part of the only event within hearing and a clock's error of
-    #: its window, where no arrival timed that part (the fix unmoved).
+    #: Join one arrival to the incident of the only event within hearing and a clock's error
+    #: of its window, where no arrival timed that part (:func:`join_untested`).
     single_window: bool = True
     #: Parts whose emission window is wider than this (s) are not candidates.
     max_window_s: float = 1_800.0
@@ -221,8 +224,8 @@ def arrival_groups(b: FireBatch, labels: I64, rows: I64
 
 def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
                lo: F64, hi: F64, partner: I64, vague: NDArray[np.bool_],
-               timed: NDArray[np.bool_], p: HeardParams | None = None
-               ) -> tuple[I64, I64, NDArray[np.bool_]]:
+               timed: NDArray[np.bool_], p: HeardParams | None = None,
+               untested: bool = False) -> tuple[I64, I64, NDArray[np.bool_]]:
     """``(group, part, clear)``: each vague arrival group joined to the located ``part`` of
     the one event its arrivals fit, and whether that part is clearly the sound's (refit it).
 
@@ -233,7 +236,8 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     one space-time KD-tree query (the hearing range, and the window widened by the longest
     travel time; parts whose window is wider than ``max_window_s`` say nothing of when and
     are not candidates), so the cost follows the vague groups and their neighbours, not the
-    store.
+    store. ``untested``: only the joins no test places within the event
+    (:func:`join_untested`).
     """
     p = p or HeardParams()
     empty = np.zeros(0, np.int64)
@@ -300,14 +304,14 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # sound could be that gives the same differences), and nothing here tests it
     lone = (partner[pg] < 0) & ~timed[pg]
     passes = (chi <= gate) & ~clash & (one_array[pu] | sharp) & ~(lone & p.lone_apart)
-    # ... which is still a sound of that event: the arrivals join it, the fix unmoved
-    # (``clear`` below is never set for such a part)
+    # ``untested`` (:func:`join_untested`, at the end): such a part's event still takes the
+    # arrivals (they are one of its two sounds), and so does a part no arrival timed from one
+    # arrival, which tests nothing but its window, where that part's event is the only one
+    # within hearing and a clock's error of the window (``n_loose`` below)
     with_lone = (chi <= gate) & ~clash & (one_array[pu] | sharp) & lone & p.lone_event
-    # one arrival against a part no arrival timed tests nothing but the window; where that
-    # part's event is the only one within hearing and a clock's error of the window (below,
-    # ``n_loose``), the arrival joins it, the fix unmoved
     single = (n_u[pu] == 1) & ~tested & in_window & ~clash & p.single_window
-    passes |= with_lone | single
+    if untested:
+        passes |= with_lone | single
     # a part the arrivals cannot test (one arrival, a part not timed) is an alternative
     near_fit = (alt <= loose) | (~tested & inside)
     # per vague group: the events within the gate, and those within the loose gate
@@ -332,7 +336,7 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # refit where the part is clearly the sound's, sharp test or not: a loose fix is where
     # the arrivals add most (a sharp test left 39 of 203 such parts of baseline seed 1 as
     # they were, and the impacts' error / CRLB at 1.27; docs/fusion.md)
-    clear = (other[pu[best]] >= chi[best] + p.part_margin) & ~with_lone[best] & ~single[best]
+    clear = other[pu[best]] >= chi[best] + p.part_margin
     # two vague groups of one sensor may not join one part (two shells of a salvo)
     jb = np.repeat(np.arange(len(best)), n_u[pu[best]])
     ub = pu[best]
@@ -341,8 +345,40 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     flat = pg[best][jb] * src_max + b.source[order[at]]
     _, inv, cnt = np.unique(flat, return_inverse=True, return_counts=True)
     keep = np.bincount(jb, cnt[inv] > 1, minlength=len(best)) == 0
+    if untested:
+        keep &= with_lone[best] | single[best]
     return (ul[pu[best]][keep].astype(np.int64), pg[best][keep].astype(np.int64),
             clear[keep])
+
+
+def join_untested(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
+                  partner: I64, lo: F64, hi: F64, u: I64, g: I64, p: HeardParams
+                  ) -> tuple[I64, I64]:
+    """``(u, g)`` (groups joined into parts at the end of the pipeline) with each vague
+    arrival group that no test can place within its event joined to the one event it can
+    be of (``untested`` joins of :func:`join_heard`): an array's arrivals that fit only a part
+    alone in its event and untimed, and one arrival whose only event within hearing and a
+    clock's error of its window is a part no arrival timed. Nothing says which sound of the
+    event they heard, so at the end, beside :mod:`.same_shot`'s and :mod:`.heard_other`'s
+    joins: no fix, ellipse, time or probability reads them (joined before, their rows moved
+    the stated ellipses of the fixes they did not enter, and with them the attributions)."""
+    G = len(role)
+    if not p.enabled or not (p.lone_event or p.single_window) or not G:
+        return u, g
+    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has_a, minlength=G)
+    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
+    vague = bare & (~fixes.located | (n_a == 3))
+    vague[u] = False
+    vague[g] = False
+    if not vague.any() or not fixes.located.any():
+        return u, g
+    timed = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    located = fixes.located.copy()
+    located[u] = False  # a group joined elsewhere is no part
+    ju, jg, _ = join_heard(b, labels, fixes.x, fixes.y, fixes.cov, located, lo, hi, partner,
+                           vague, timed, p, untested=True)
+    return np.concatenate([u, ju]), np.concatenate([g, jg])
 
 
 def joined_cov(b: FireBatch, labels: I64, fx: Fixes, joined: NDArray[np.bool_],

@@ -1,0 +1,85 @@
+"""Arrivals that no test can place within their event, joined to it where it is the only one
+they could be of (:mod:`truceline.core.fusion.heard`, ``lone_event`` and ``single_window``):
+one sensor's arrival near one shot the posts located, an array's arrivals of a launch whose
+burst nobody located; left apart where another shot is within hearing and time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.test_heard import BURST, GUN, MID, ON, _array, _fuse, _group_of, _shot
+from truceline.core.fusion.locate import M_ARRIVAL
+
+BEFORE = replace(ON, heard=replace(ON.heard, lone_event=False, single_window=False))
+
+
+def _one_sensor(r: synth.Reports, bang: tuple[float, float], t: float,
+                rng: np.random.Generator) -> None:
+    """One sensor 10 km south of the shot's middle hears ``bang`` (untyped, no bearing)."""
+    _array(r, 0, [synth.offset(*MID, 180.0, 10_000.0)], bang, t, rng)
+
+
+def test_one_arrival_joins_the_only_shot_within_hearing_and_time():
+    """The posts located the launch and the burst (their times a monitor's minute); one
+    sensor heard the launch. One arrival tests nothing but the window, so it stayed an
+    incident of its own; this shot is the only event within hearing whose window holds it:
+    it joins the shot's incident, and no fix moves (nothing says which sound it was)."""
+    for seed in (51, 52, 53):
+        rng = np.random.default_rng(seed)
+        r = synth.Reports()
+        _shot(r, 0, GUN, BURST, 100.0, rng)
+        _one_sensor(r, GUN, 100.0, rng)
+        before = _fuse(r, BEFORE)
+        (a,) = _group_of(before, r, "ac")
+        assert a not in _group_of(before, r, "op0")
+        res = _fuse(r, ON)
+        (g,) = _group_of(res, r, "ac")
+        shot = _group_of(res, r, "op0")
+        assert g in shot and res.partner[g] in shot
+        assert not res.fixes.method[g] & M_ARRIVAL
+        for grp in shot:
+            assert (res.fixes.x[grp], res.fixes.y[grp]) in {
+                (before.fixes.x[k], before.fixes.y[k]) for k in _group_of(before, r, "op0")}
+
+
+def test_one_arrival_with_another_shot_in_hearing_and_time_stays_apart():
+    """A second shot 8 km north, 40 s later: the arrival could be of either; it joins
+    neither."""
+    rng = np.random.default_rng(54)
+    r = synth.Reports()
+    _shot(r, 0, GUN, BURST, 100.0, rng)
+    gun2 = synth.offset(*GUN, 0.0, 8_000.0)
+    _shot(r, 1, gun2, synth.offset(*gun2, 90.0, 9_000.0), 140.0, rng)
+    _one_sensor(r, GUN, 100.0, rng)
+    res = _fuse(r, ON)
+    (g,) = _group_of(res, r, "ac")
+    assert g not in _group_of(res, r, "op")
+
+
+def test_an_arrays_arrivals_join_a_launch_whose_burst_nobody_located():
+    """Only the launch was seen (three posts); an array of two sensors 18 km south heard it
+    (too far for grouping to pair its arrivals with the posts).
+    The differences fit the gun, but the gun's event is the launch alone and untimed, so its
+    burst, wherever it was, might be what the array heard, and the arrivals stayed apart.
+    Either way they are a sound of this shot: they join its incident, the fix unmoved."""
+    for seed in (55, 56, 57):
+        rng = np.random.default_rng(seed)
+        r = synth.Reports()
+        for k, post in enumerate(synth.posts_around(GUN, 3, rng)):
+            d = synth.GEOD.inv(*post, *GUN)[2]
+            synth.bearing_report(r, 0, post, GUN, 100.0, 2.0, rng, source=f"op0o{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+        centre = synth.offset(*GUN, 180.0, 18_000.0)
+        _array(r, 0, [centre, synth.offset(*centre, 90.0, 1_500.0)], GUN, 100.0, rng)
+        before = _fuse(r, BEFORE)
+        (a,) = _group_of(before, r, "ac")
+        (o,) = _group_of(before, r, "op0o")
+        assert a != o
+        res = _fuse(r, ON)
+        (g,) = _group_of(res, r, "ac")
+        assert _group_of(res, r, "op0o") == {g}
+        assert not res.fixes.method[g] & M_ARRIVAL
+        assert (res.fixes.x[g], res.fixes.y[g]) == (before.fixes.x[o], before.fixes.y[o])
