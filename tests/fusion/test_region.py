@@ -189,7 +189,11 @@ def test_a_located_gun_that_could_not_have_fired_at_the_region_in_time_does_not_
     assert err @ np.linalg.solve(res.fixes.cov[g], err) < 5.99
     res = fuse(100.0 - 130.0)
     g = int(res.labels[0])
-    assert int((res.labels == g).sum()) == 2  # not joined to the rival's reports either
+    # not joined to the rival's reports either; the burst's event may take them at the end
+    # (heard.join_untested: the array lies on the line through the gun and the burst, so the
+    # burst's point fits their differences, and they are a sound of its shot)
+    assert g not in set(res.labels[-3:].tolist())
+    assert int((res.labels == g).sum()) in (2, 5)
     assert res.role[g] != 0 and not res.prob[g].any()
 
 

@@ -74,7 +74,8 @@ from truceline.core.fusion.to_incidents import (
 #: :mod:`.heard_other`; the flashes read the arrays' launches as placed, :mod:`.arcs`;
 #: session 28: an array's arrivals that fit only a part alone in its event and untimed, and
 #: one arrival whose only event within hearing and window is an untimed part's, joined to
-#: that event with its fix unmoved, :class:`.HeardParams` ``lone_event``, ``single_window``).
+#: that event's incident at the end (no fix, ellipse or probability reads them),
+#: :func:`.heard.join_untested`).
 FUSION_REVISION = 8
 
 __all__ = [

@@ -38,9 +38,13 @@ whose sensors lie farther apart than one array (``array_m``: two arrays may have
 sounds) joins only on a sharp test; a part that already holds one of its sensors is out (one
 source never reports one sound twice); two groups of one sensor that fit one part join
 neither. A part alone in its event (its launch or burst not located) and not timed by
-arrivals takes nothing: the event's other sound, wherever it was, may be what the array
+arrivals takes nothing here: the event's other sound, wherever it was, may be what the array
 heard, and nothing here tests that (a timed part does: the other sound comes a flight time
-earlier or later).
+earlier or later). Either way the arrivals are a sound of that event, so at the end of the
+pipeline (:func:`join_untested`) they join its incident, as does one arrival whose only event
+within hearing and a clock's error of its window is a part no arrival timed (one arrival then
+tests nothing but the window, so the join rests on there being no other event it could be of);
+no fix, ellipse or attribution reads those arrivals.
 """
 
 from __future__ import annotations

@@ -198,7 +198,9 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
     shot's origins fixed twice joined (:mod:`.same_shot`; after the calibration, which must
-    not read a fragment's reports against another group's fix)."""
+    not read a fragment's reports against another group's fix), and the arrival groups that
+    heard a part's other sound (:mod:`.heard_other`) or that no test places within their one
+    event (:func:`.heard.join_untested`) joined to it."""
     res = _finish(res, geometry, params) if finish else res
     G = len(res.role)
     if geometry is None or not params.same_shot.enabled or not G:
