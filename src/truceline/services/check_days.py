@@ -183,11 +183,20 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     out: list[int] = []
     for d in sorted(set(kept) | set(digests)):
         st, now = kept.get(d), digests.get(d, ("", ""))
-        if st is None or st.head != now[0]:
+        if st is None:  # a new day: the day before reads its first hour only if it holds any
+            out.append(d if now[0] in _NO_REPORTS else d - 1)
+        elif st.head != now[0]:
             out.append(d - 1)
         elif st.body != now[1]:
             out.append(d)
     return min(out) if out else None
+
+
+#: A day's first hour without counted reports, as :func:`report_digests` and a day without
+#: them give it: a new day whose first hour is empty changes nothing the day before reads
+#: (:func:`~truceline.services.day_reports.first_fused` reads from its own day then: a report
+#: moved by an edit to a day before the first kept one, past that day's first hour).
+_NO_REPORTS = ("", hashlib.sha256().hexdigest())
 
 
 def days_input(store: Store, ctx: AgreementContext, params: FusionParams
