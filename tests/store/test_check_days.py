@@ -393,8 +393,10 @@ def test_new_reports_after_a_days_first_hour_fuse_again_from_their_own_day(
     # they fuse again from their own day (its first hour unchanged; before session 24, when
     # an impact heard after midnight took the next day's wind, from the day before), and
     # fire reports are read from that day's halo on: not a day before it (a day's ~23k
-    # reports parsed for nothing on the 907k month, BENCHMARKS.md, session 22)
+    # reports parsed for nothing on the 907k month, BENCHMARKS.md, session 22); the days
+    # are the agreement's reporting periods (19:30 Kyiv time), as the check counts them
     from truceline.core.fusion.day_state import day_of_us, day_start_us
+    from truceline.services.check_days import local_days
     from truceline.services.day_reports import first_fused
 
     days = _days()
@@ -402,16 +404,18 @@ def test_new_reports_after_a_days_first_hour_fuse_again_from_their_own_day(
     _add(store, days[0])
     run_check(store, PER_DAY)
     _add(store, days[1])
+    clock = local_days(PER_DAY, load_context(store)).days
+    assert (clock.zone, clock.start_s) == ("Europe/Kyiv", 19.5 * 3600)
     new = min(_us(str(r["time"])) for r in days[1] if r["kind"] == "fire")
-    day = int(day_of_us(np.asarray([new]))[0])
+    day = int(day_of_us(np.asarray([new]), clock)[0])
     halo = int(PER_DAY.halo_s * 1e6)
-    assert new - halo >= day_start_us(day) + halo  # after its day's first hour, and a margin
+    assert new - halo >= day_start_us(day, clock) + halo  # after its first hour, and a margin
     first = days_input(store, load_context(store), PER_DAY)[0].first_us
-    assert first == day_start_us(day) - 2 * halo
+    assert first == day_start_us(day, clock) - 2 * halo
     assert run_check(store, PER_DAY).fused_days == [day, day + 1]
     # a change that may start in a day's first hour fuses again from the day before it
-    assert first_fused(int(day_start_us(day)) + halo - 1, PER_DAY.halo_s) == day - 1
-    assert first_fused(int(day_start_us(day)) + halo, PER_DAY.halo_s) == day
+    assert first_fused(int(day_start_us(day, clock)) + halo - 1, PER_DAY.halo_s, clock) == day - 1
+    assert first_fused(int(day_start_us(day, clock)) + halo, PER_DAY.halo_s, clock) == day
 
 
 def test_the_kept_days_facts_are_read_only_for_rules_that_judge_every_incident(

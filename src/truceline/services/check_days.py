@@ -1,4 +1,4 @@
-"""The incremental check's fusion: only the UTC days new reports touch are fused again.
+"""The incremental check's fusion: only the days new reports touch are fused again.
 
 With both per-day rules on (``calibration.daily`` and ``locate.stats_by_day``), a day's
 incidents are a function of its counted fire reports, ``halo_s`` either side, and the days
@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from truceline.core.fusion.day_state import (
     states_of,
 )
 from truceline.core.fusion.day_stats import ErrorStats
+from truceline.core.fusion.days import Days
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.incidents import Incident
 from truceline.core.record.canonical import canonical_bytes
@@ -61,7 +62,7 @@ from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
 from truceline.services.verify_rows import IncidentsDigest
 
-__all__ = ["DaysFused", "days_input", "fuse_days", "per_day", "write_days"]
+__all__ = ["DaysFused", "days_input", "fuse_days", "local_days", "per_day", "write_days"]
 
 
 def per_day(params: FusionParams | None) -> bool:
@@ -79,15 +80,34 @@ def per_day(params: FusionParams | None) -> bool:
 #: store kept by an older one (states without the samples' ``applied`` or without the day's
 #: contributions to the per-source report, rows without ``reports`` or without their edits)
 #: fuses every day once and keeps them anew, rather than reading the whole store at every
-#: check (a day is rewritten only when fused again). 4: states with their winds.
-KEPT_FORMAT = 4
+#: check (a day is rewritten only when fused again). 4: states with their winds. 5: days are
+#: the agreement's reporting periods (:func:`local_days`), not UTC days: a store kept by UTC
+#: days fuses every day once and keeps them anew, never joining the two keys (the days are in
+#: the parameters too, hence in the fingerprint).
+KEPT_FORMAT = 5
+
+
+def local_days(params: FusionParams, ctx: AgreementContext) -> FusionParams:
+    """``params`` with fusion's days the agreement's reporting periods (from its
+    ``reporting_period_start``, 19:30 by default, to the next, in its ``timezone``: 23 or 25
+    hours where the clocks change; :mod:`~truceline.core.fusion.days`). A mission reports by
+    them, and a day of reports ingested midnight to midnight (local or UTC) then adds to one
+    kept day's body and the next one's first hours: with UTC days, Kyiv's day began at 21:00
+    or 22:00 UTC and the check fused two whole days again; with days from local midnight a
+    day of reports from midnight reaches the kept day's first hour, whose change fuses the
+    day before again too (its incidents read that hour). Every derivation (a check, a replay,
+    a rebuilt mirror) fuses under it, so they agree."""
+    at = ctx.agreement.reporting_period_start
+    start = at.hour * 3600 + at.minute * 60 + at.second + at.microsecond * 1e-6
+    return replace(params, days=Days(ctx.agreement.timezone, float(start)))
 
 
 def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
     """What kept states were made under, besides the observations read: the encoding, the
     fusion code's revision, the parameters and the agreement fused under (its document, not
     the store's latest version, which an amendment moves while a check fuses under the
-    version it read)."""
+    version it read), its days the agreement's local days (:func:`local_days`)."""
+    params = local_days(params, ctx)
     return hashlib.sha256(
         f"{KEPT_FORMAT}|{FUSION_REVISION}|{params!r}|{doc_sha256(ctx.doc)}".encode()
     ).hexdigest()
@@ -163,11 +183,20 @@ def _first_changed(kept: dict[int, DayState], digests: dict[int, tuple[str, str]
     out: list[int] = []
     for d in sorted(set(kept) | set(digests)):
         st, now = kept.get(d), digests.get(d, ("", ""))
-        if st is None or st.head != now[0]:
+        if st is None:  # a new day: the day before reads its first hour only if it holds any
+            out.append(d if now[0] in _NO_REPORTS else d - 1)
+        elif st.head != now[0]:
             out.append(d - 1)
         elif st.body != now[1]:
             out.append(d)
     return min(out) if out else None
+
+
+#: A day's first hour without counted reports, as :func:`report_digests` and a day without
+#: them give it: a new day whose first hour is empty changes nothing the day before reads
+#: (:func:`~truceline.services.day_reports.first_fused` reads from its own day then: a report
+#: moved by an edit to a day before the first kept one, past that day's first hour).
+_NO_REPORTS = ("", hashlib.sha256().hexdigest())
 
 
 def days_input(store: Store, ctx: AgreementContext, params: FusionParams
@@ -176,6 +205,7 @@ def days_input(store: Store, ctx: AgreementContext, params: FusionParams
     observations stored since the last check may fuse again, where its states and each
     day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store.
     With the kept states read, for :func:`fuse_days` (read and decoded once)."""
+    params = local_days(params, ctx)
     n = store.count_observations()
     checked = store.get_meta(CHECKED_META)
     states, raw = _kept(store, fingerprint(params, ctx), checked)
@@ -184,8 +214,8 @@ def days_input(store: Store, ctx: AgreementContext, params: FusionParams
         return store_input(store), states
     touched = first_touched(store, int(checked), n, params.halo_s)
     first = max(states) + 1 if touched is None else \
-        min(first_fused(touched, params.halo_s), max(states) + 1)
-    return window_input(store, n, first, params.halo_s, reports), states
+        min(first_fused(touched, params.halo_s, params.days), max(states) + 1)
+    return window_input(store, n, first, params.halo_s, reports, params.days), states
 
 
 def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: FusionParams,
@@ -199,13 +229,15 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     stored incidents made objects (False: only their digest is taken, the rules judging
     only the days fused again: ``DaysFused.incidents`` holds the new ones alone)."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
+    params = local_days(params, ctx)  # its days, whatever ``params`` say
     made = fingerprint(params, ctx)
     if kept is None:
         kept = _kept(store, made, store.get_meta(CHECKED_META))[0]
     cols = inp.fire
-    digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
+    clock = params.days
+    digests = report_digests(cols["id"], cols["time_us"], params.halo_s, clock)
     if inp.first_us is not None:  # a window read: the days before it as kept
-        whole = int(day_of_us(np.asarray([inp.first_us], np.int64))[0]) + 1
+        whole = int(day_of_us(np.asarray([inp.first_us], np.int64), clock)[0]) + 1
         digests = {d: v for d, v in digests.items() if d >= whole}
         digests.update({d: (st.head, st.body) for d, st in kept.items()
                         if d < whole and (st.head or st.body)})
@@ -221,7 +253,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
                          fingerprint=made, counted=counted,
                          trusted=as_stored == committed_set(store))
     prior, errors = prior_of(list(kept.values()), start, min(digests, default=start))
-    since = day_start_us(start) - int(params.halo_s * 1e6)
+    since = day_start_us(start, clock) - int(params.halo_s * 1e6)
     assert inp.first_us is None or since > inp.first_us, "fusion reads before the window"
     rows = np.flatnonzero(np.asarray(cols["time_us"], np.int64) >= since)
     # every row (a full check): the columns themselves, not a copy of them held beside them
@@ -243,18 +275,19 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
             kept=keep, given=True)
     when = dict(zip(sub["id"].tolist(), np.asarray(sub["time_us"], np.int64).tolist(),
                     strict=True))
-    owner = day_of_us(np.asarray([min(when[e] for e in i.evidence) for i in new], np.int64))
+    owner = day_of_us(np.asarray([min(when[e] for e in i.evidence) for i in new], np.int64),
+                      clock)
     mine = owner >= start
     new = [i for i, m in zip(new, mine.tolist(), strict=True) if m]
     owned: dict[int, list[str]] = {}
     for i, d in zip(new, owner[mine].tolist(), strict=True):
         owned.setdefault(d, []).append(i.id)
     day_samples, errs, day_sources = got["res"] if got else ((), ErrorStats(), None)
-    gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64)).tolist())
+    gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64), clock).tolist())
     days = np.asarray(sorted(d for d in set(digests) | set(owned) | gone if d >= start),
                       np.int64)
     states = states_of(day_samples, errs, days, owned, digests, day_sources)
-    reports = split_days(inp, days.tolist())
+    reports = split_days(inp, days.tolist(), clock)
     if every:
         return DaysFused(sorted(new, key=lambda i: i.id), new, [], start, every, states,
                          sources, days.tolist(), made, reports)

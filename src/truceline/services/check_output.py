@@ -37,7 +37,7 @@ class CheckResult:
     findings: list[Finding]
     incidents: int
     new_entries: int
-    #: the UTC days (from 2020-01-01) fused again by an incremental check (None: every day)
+    #: the days (from 2020-01-01) fused again by an incremental check (None: every day)
     fused_days: list[int] | None = None
     #: whether ``findings`` is every stored finding (False: the incremental check judged
     #: only the incidents of the days it fused, and every other finding; the store holds all)

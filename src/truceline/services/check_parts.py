@@ -1,4 +1,4 @@
-"""A full check by day parts: fused, judged and written a few UTC days at a time, inside the
+"""A full check by day parts: fused, judged and written a few days at a time, inside the
 one check, so that its peak follows a part rather than the store (issue 21).
 
 Where every day is fused (no kept states: a store never checked, or kept under other
@@ -34,6 +34,7 @@ from truceline.core.findings import Finding
 from truceline.core.fusion import FusionParams
 from truceline.core.fusion.day_parts import day_parts, fuse_part, padded
 from truceline.core.fusion.day_state import DayState, day_of_us, day_start_us, report_digests
+from truceline.core.fusion.days import Days
 from truceline.core.incidents import Incident
 from truceline.core.observations import Observation
 from truceline.core.record.canonical import prepared_from
@@ -90,8 +91,9 @@ class Parts:
 def parts_of(inp: CheckInput, params: FusionParams, size: int) -> Parts:
     """The parts of ``size`` days a full check of ``inp`` runs in."""
     cols = inp.fire
-    digests = report_digests(cols["id"], cols["time_us"], params.halo_s)
-    gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64)).tolist())
+    clock = params.days
+    digests = report_digests(cols["id"], cols["time_us"], params.halo_s, clock)
+    gone = set(day_of_us(np.asarray(list(inp.dropped_us.values()), np.int64), clock).tolist())
     first = min(digests, default=None)
     days = {d for d in set(digests) | gone if first is not None and d >= first}
     return Parts(day_parts(days, size), digests, days)
@@ -131,7 +133,7 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
                                  s, e, states, first, digests, days,
                                  last=k == len(parts) - 1, fused=give_back, settle=give_back)
             if k + 1 < len(parts):  # the rows the next parts read, the others let go
-                cols = _from(cols, parts[k + 1][0], params.halo_s)
+                cols = _from(cols, parts[k + 1][0], params.halo_s, params.days)
             states += part.states
             sources = part.sources
             incidents = sorted(part.incidents, key=lambda i: i.id)
@@ -161,7 +163,7 @@ def check_by_parts(store: Store, ctx: AgreementContext, inp: CheckInput,
         states = padded(states)
         kept_days = [s.day for s in states]
         store.put_fusion_days(None, [(s.day, s.to_bytes()) for s in states],
-                              split_days(inp, kept_days))
+                              split_days(inp, kept_days, params.days))
         store.set_meta(FUSION_DAYS_META, json.dumps(
             {"fingerprint": fingerprint(params, ctx), "observations": read},
             sort_keys=True))
@@ -205,12 +207,12 @@ def _reader(inp: CheckInput, cols: Mapping[str, NDArray[Any]]
     return read
 
 
-def _from(cols: dict[str, NDArray[Any]], day: int, halo_s: float
+def _from(cols: dict[str, NDArray[Any]], day: int, halo_s: float, clock: Days
           ) -> dict[str, NDArray[Any]]:
-    """The rows of ``cols`` a fusion from ``day`` on reads (``halo_s`` before it), copied:
-    the rows before are let go (the columns are ~0.2 GB at 907k reports)."""
+    """The rows of ``cols`` a fusion from ``day`` (of ``clock``) on reads (``halo_s`` before
+    it), copied: the rows before are let go (the columns are ~0.2 GB at 907k reports)."""
     keep = np.asarray(cols["time_us"], np.int64) >= \
-        int(day_start_us(day)) - int(halo_s * 1e6)
+        int(day_start_us(day, clock)) - int(halo_s * 1e6)
     return {k: v[keep] for k, v in cols.items()}
 
 

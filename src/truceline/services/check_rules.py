@@ -3,7 +3,7 @@
 A ceasefire finding about an incident reads that incident alone (its place, its reports'
 facts, the agreement), so an incident kept as stored keeps its findings as stored; what
 every incident gives a provision's summaries is a sum (:class:`~truceline.core.verdicts.Tally`),
-kept per UTC day and provision in meta ``check_rules``, with the ids of the findings each
+kept per day and provision in meta ``check_rules``, with the ids of the findings each
 day's incidents gave and of every other finding (summaries and the other rules' findings,
 judged whole at each check from the observations, a few per cent of the rows). The next
 check judges the incidents of the days it fuses again, merges their tallies with the other
@@ -46,7 +46,7 @@ __all__ = [
 
 @dataclass
 class KeptRules:
-    """What a check's rules kept: per UTC day, each ceasefire provision's tally of the
+    """What a check's rules kept: per day, each ceasefire provision's tally of the
     day's incidents' findings and those findings' ids; the ids of every other finding."""
 
     tallies: dict[int, dict[str, Tally]]
@@ -101,7 +101,7 @@ def kept_rules(store: Store, made: str, checked: str | None) -> KeptRules | None
 
 
 def owners(states: Iterable[DayState]) -> dict[str, int]:
-    """Each incident's owning UTC day, as the states list them."""
+    """Each incident's owning day, as the states list them."""
     return {i: s.day for s in states for i in s.incidents}
 
 

@@ -1,4 +1,4 @@
-"""What the rules read of each UTC day's fire reports, kept beside the day's fusion state, so
+"""What the rules read of each day's fire reports, kept beside the day's fusion state, so
 that an incremental check reads the store only from the days new reports touch.
 
 The rules read every counted fire report's :class:`~truceline.core.counting.ReportFacts` and
@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from truceline.core.counting import ReportFacts
 from truceline.core.fusion.day_state import day_of_us, day_start_us
+from truceline.core.fusion.days import UTC_DAYS, Days
 from truceline.core.observations import from_micros, micros
 from truceline.core.taxonomy import CountUnit, Kind
 from truceline.services.check_read import CheckInput, check_input, read_by_id
@@ -53,7 +54,7 @@ UNREADABLE = (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile)
 
 @dataclass(frozen=True, eq=False)
 class DayReports:
-    """One UTC day's counted fire reports as the rules read them, and the ids not counted.
+    """One day's counted fire reports as the rules read them, and the ids not counted.
 
     A kept day's ids and facts are decoded when first read (:meth:`from_bytes`): one more
     day's check reads only the times, the ids not counted and the edits of the days before
@@ -116,13 +117,13 @@ class DayReports:
                    tuple(str(i) for i in z["edits"]), named)
 
 
-def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
-    """Each of ``days``' :class:`DayReports` (encoded) from a check's read input (its fire
-    columns still held: before the rules take them)."""
+def split_days(inp: CheckInput, days: Iterable[int], clock: Days = UTC_DAYS) -> dict[int, bytes]:
+    """Each of ``days``' (of ``clock``) :class:`DayReports` (encoded) from a check's read
+    input (its fire columns still held: before the rules take them)."""
     ids = inp.fire["id"]
     time_us = np.asarray(inp.fire["time_us"], np.int64)
-    day = day_of_us(time_us)
-    gone, edits = _by_day(inp.dropped_us), _by_day(inp.edits_us)
+    day = day_of_us(time_us, clock)
+    gone, edits = _by_day(inp.dropped_us, clock), _by_day(inp.edits_us, clock)
     out = {}
     for d in days:
         rows = np.flatnonzero(day == d)
@@ -133,12 +134,12 @@ def split_days(inp: CheckInput, days: Iterable[int]) -> dict[int, bytes]:
     return out
 
 
-def _by_day(times_us: Mapping[str, int]) -> dict[int, list[str]]:
-    """The ids of ``times_us`` by UTC day."""
+def _by_day(times_us: Mapping[str, int], clock: Days) -> dict[int, list[str]]:
+    """The ids of ``times_us`` by day of ``clock``."""
     ids = list(times_us)
     out: dict[int, list[str]] = {}
-    for i, d in zip(ids, day_of_us(np.fromiter(times_us.values(), np.int64, len(ids))).tolist(),
-                    strict=True):
+    days = day_of_us(np.fromiter(times_us.values(), np.int64, len(ids)), clock)
+    for i, d in zip(ids, days.tolist(), strict=True):
         out.setdefault(int(d), []).append(i)
     return out
 
@@ -165,28 +166,29 @@ def first_touched(store: Store, after: int, upto: int, halo_s: float, page: int 
     return min(times) - int(halo_s * 1e6)
 
 
-def first_fused(touched_us: int, halo_s: float) -> int:
-    """The first UTC day a check may fuse again when counted reports change from
+def first_fused(touched_us: int, halo_s: float, clock: Days = UTC_DAYS) -> int:
+    """The first day a check may fuse again when counted reports change from
     ``touched_us`` on (:func:`first_touched`), by the incremental check's rule
     (:mod:`~truceline.services.check_days`): a change in a day's first
     ``halo_s`` fuses again from the day before it, a later one from its own. So
     ``touched_us``'s day, unless ``touched_us`` is in its day's first ``halo_s`` (then the
     day before): the window read one day shorter, where a change starts after a day's
     first hour (a day ingested from 22:00 UTC, as the simulated ones)."""
-    day = int(day_of_us(np.asarray([touched_us], np.int64))[0])
-    head = touched_us - int(day_start_us(day)) < int(halo_s * 1e6)
+    day = int(day_of_us(np.asarray([touched_us], np.int64), clock)[0])
+    head = touched_us - int(day_start_us(day, clock)) < int(halo_s * 1e6)
     return day - 1 if head else day
 
 
 def window_input(store: Store, upto: int, first: int, halo_s: float,
-                 kept: Mapping[int, DayReports], page: int = 20_000) -> CheckInput:
+                 kept: Mapping[int, DayReports], clock: Days = UTC_DAYS, page: int = 20_000
+                 ) -> CheckInput:
     """:func:`~truceline.services.check_read.store_input` of the first ``upto`` stored, reading
     fire reports only from two ``halo_s`` before day ``first`` (the halo fusion reads, and
     as much again where copies of the reports before it are found): the reports before
     that as ``kept`` (every kept day's, with the ids they did not count; their facts only
     in ``kept_facts``: :meth:`~.check_read.CheckInput.read_kept_facts`), the other kinds
     read whole (a few per cent of the rows)."""
-    start_us = int(day_start_us(first)) - int(2 * halo_s * 1e6)
+    start_us = int(day_start_us(first, clock)) - int(2 * halo_s * 1e6)
     others = sorted((o for k in Kind if k is not Kind.FIRE
                      for p in store.record_pages(page, upto=upto, kind=k.value)
                      for o in texts_page(p).others), key=lambda o: (micros(o.time), o.id))

@@ -1,6 +1,6 @@
 """What a check keeps for the next one, bound to the record by a digest.
 
-The incremental check trusts what the last check kept (``fusion_days``: each UTC day's
+The incremental check trusts what the last check kept (``fusion_days``: each day's
 state and reports; meta ``fusion_days`` and ``check_rules``) to stand for the days it does
 not fuse or judge again, and the per-source estimates (meta ``sources``) to stand when it
 fuses no day again. Those rows are derivations, not evidence, but someone with write

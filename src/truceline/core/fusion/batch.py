@@ -19,6 +19,9 @@ import pyproj
 from numba import njit, prange
 from numpy.typing import NDArray
 
+from truceline.core.fusion.days import DAY_S as DAY_S  # re-exported: the per-day rules' period
+from truceline.core.fusion.days import TIME_ORIGIN_US as TIME_ORIGIN_US
+from truceline.core.fusion.days import UTC_DAYS, Days, day_of_s
 from truceline.core.fusion.parallel import PARALLEL
 from truceline.core.geo import Projection
 from truceline.core.observations import Observation, micros
@@ -185,6 +188,8 @@ class FireBatch:
     #: where the report gave no wind, the error (1 sigma per component, m/s) of the wind in
     #: ``wu``/``wv``: inf while unknown, the estimate's error once estimated; NaN where given
     wind_sd: F64
+    #: the days the per-day rules count by (:mod:`.days`)
+    day_clock: Days = UTC_DAYS
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -196,8 +201,10 @@ class FireBatch:
         projection: Projection,
         epoch: np.datetime64,
         params: GroupingParams | None = None,
+        day_clock: Days = UTC_DAYS,
     ) -> FireBatch:
-        """Build from lon/lat columns; missing columns are absent values.
+        """Build from lon/lat columns; missing columns are absent values (``day_clock``: the
+        per-day rules' days, :attr:`FireBatch.day_clock`).
 
         Keys: ``id``, ``source_id``, ``source_type``, ``time_s`` and ``arrival_s`` (seconds
         since ``epoch``), ``time_precision_s`` (half-width), ``fire_type``, ``explosion_type``,
@@ -266,7 +273,7 @@ class FireBatch:
             arr=arr, c=c, wu=wu, wv=wv, k=scale, count=count, fire_type=ft, explosion_type=et,
             weapon_class=obj("weapon_class"),
             wind_known=(known := np.isfinite(num("wind_u_ms")) & np.isfinite(num("wind_v_ms"))),
-            wind_sd=np.where(known, np.nan, np.inf),
+            wind_sd=np.where(known, np.nan, np.inf), day_clock=day_clock,
         )
 
     def since_origin(self, t: F64) -> F64:
@@ -282,6 +289,12 @@ class FireBatch:
         batch of one day and one of the month put a report in the same period."""
         return np.floor(self.since_origin(t) / period_s).astype(np.int64)
 
+    def days(self, t: F64) -> I64:
+        """The day of :attr:`day_clock` of each time ``t`` (seconds since :attr:`epoch`),
+        numbered by date from :data:`TIME_ORIGIN` (:func:`.days.day_of_s`): the period of
+        the per-day rules, whatever this batch's epoch and first report."""
+        return day_of_s(self.since_origin(t), self.day_clock)
+
     def take(self, rows: I64, numbers_only: bool = False,
              columns: Collection[str] | None = None) -> FireBatch:
         """The rows ``rows`` as a new batch (same frame and epoch).
@@ -294,7 +307,8 @@ class FireBatch:
         zeros, ``False``), written, not gathered (the rows are spread over the batch, so each
         gathered column misses the cache on nearly every row).
         """
-        kw: dict[str, Any] = {"projection": self.projection, "epoch": self.epoch}
+        kw: dict[str, Any] = {"projection": self.projection, "epoch": self.epoch,
+                              "day_clock": self.day_clock}
         blank = np.broadcast_to(np.empty(1, object), (len(rows),))
         for name in self.__dataclass_fields__:
             if name not in kw:
@@ -395,16 +409,12 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
 NO_TIME = np.iinfo(np.int64).min
 #: The instant a batch's times count from (:func:`batch_from_columns`), the same for every
 #: batch: a day fused alone computes in the numbers the month computes in, and periods of
-#: whole days counted from it (the wind's, :func:`periods`; the partitions') are UTC days
+#: whole days counted from it (the wind's, :func:`periods`; the partitions') are days
 #: whatever the batch's first report. Not the Unix epoch: float64 seconds from 2020 step by
 #: 3e-8 s until mid-2028 and 1.2e-7 s until 2054; from 1970 they step by 2.4e-7 s, and by
 #: 4.8e-7 s after 2038, against the 1e-6 s in which a fix's emission time counts as
 #: converged (``LocateParams.converged_s``). Earlier reports are negative seconds.
 TIME_ORIGIN = np.datetime64("2020-01-01T00:00:00", "s")
-#: :data:`TIME_ORIGIN` in microseconds from the Unix epoch (stored times' unit).
-TIME_ORIGIN_US = int(TIME_ORIGIN.astype(np.int64)) * 1_000_000
-#: A UTC day, the period of the per-day rules (wind, calibration, error statistics).
-DAY_S = 86_400.0
 _NUMBERS = ("observer_lon", "observer_lat", "bearing_deg", "bearing_sd_deg", "distance_min_m",
             "distance_max_m", "lon", "lat", "temperature_c", "wind_u_ms", "wind_v_ms")
 
@@ -460,10 +470,12 @@ def join_columns(parts: Sequence[dict[str, NDArray[Any]]]) -> dict[str, NDArray[
 
 
 def batch_from_columns(cols: Mapping[str, NDArray[Any]], projection: Projection,
-                       params: GroupingParams | None = None) -> FireBatch:
+                       params: GroupingParams | None = None, clock: Days = UTC_DAYS
+                       ) -> FireBatch:
     """:func:`report_columns`' columns as a batch: each time becomes seconds from
     :data:`TIME_ORIGIN` (from whole microseconds, so the same reports give the same numbers
-    however they were read, and whichever other reports share the batch)."""
+    however they were read, and whichever other reports share the batch); ``clock``: the
+    per-day rules' days (:mod:`.days`)."""
     def seconds(us: NDArray[np.int64]) -> F64:
         absent = us == NO_TIME
         return np.where(absent, np.nan,
@@ -472,7 +484,7 @@ def batch_from_columns(cols: Mapping[str, NDArray[Any]], projection: Projection,
     out = {k: v for k, v in cols.items() if k not in ("time_us", "arrival_us")}
     out["time_s"] = seconds(np.asarray(cols["time_us"], np.int64))
     out["arrival_s"] = seconds(np.asarray(cols["arrival_us"], np.int64))
-    return FireBatch.from_columns(out, projection, TIME_ORIGIN, params)
+    return FireBatch.from_columns(out, projection, TIME_ORIGIN, params, clock)
 
 
 def batch_from_observations(

@@ -98,7 +98,7 @@ class CalibrationParams:
     max_fix_sd_deg: float = 8.0
     #: Sound speed for the clock offsets' travel time (m/s).
     sound_speed_ms: float = 337.0
-    #: Causal per UTC day (:mod:`.calibration_days`): a report is corrected by what the
+    #: Causal per day (:mod:`.calibration_days`): a report is corrected by what the
     #: days up to its own showed, so a later day never moves an earlier one; on by default
     #: (session 21: with ``LocateParams.stats_by_day`` the check is incremental, and each
     #: day keeps what it adds to the per-source report, :mod:`.source_days`, so an

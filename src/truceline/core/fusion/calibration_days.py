@@ -1,11 +1,11 @@
-"""Self-calibration causal per UTC day: a later day never moves an earlier one.
+"""Self-calibration causal per day: a later day never moves an earlier one.
 
 :func:`~truceline.core.fusion.calibration.calibrate` estimates a source's bias from every
 event it shares in the batch and the correction applies everywhere, so a new day moves every
 earlier fix of that source, and a day fused again alone (issue 21's incremental check) is
 corrected by another estimate than the month's. Here a report is corrected by the estimate
-from the samples of the UTC days (:data:`~truceline.core.fusion.batch.TIME_ORIGIN`, as
-:meth:`~truceline.core.fusion.batch.FireBatch.periods` counts them) **up to its own**, but
+from the samples of the days (the batch's zone's, the agreement's local days in a check:
+:meth:`~truceline.core.fusion.batch.FireBatch.days`) **up to its own**, but
 for the day's first ``halo_s`` (an hour), corrected by the days **before** its own.
 
 Why: a day is fused with a halo of the neighbouring days' reports (an event heard across
@@ -46,7 +46,7 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import DAY_S, Candidates, FireBatch
+from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.calibration import (
     CalibrationParams,
     SourceCalibration,
@@ -72,7 +72,7 @@ class Samples:
     """One pass's leave-one-out samples, in order of day (then of the batch's rows)."""
 
     source: NDArray[Any]  #: source id (text: the same in any batch)
-    day: I64  #: UTC day of the sample's group's first report
+    day: I64  #: day of the sample's group's first report
     group: I64  #: the group's label in its batch and pass (with ``day``: one group; kept: its rank)
     total: F64  #: residual plus the correction the bearing had (radians): the bias
     var: F64
@@ -116,12 +116,12 @@ class Prior:
 
 
 def _report_days(b: FireBatch, halo_s: float) -> tuple[I64, NDArray[np.bool_]]:
-    """Each report's UTC day (one without a time: the batch's first), and whether it is in
+    """Each report's day (one without a time: the batch's first), and whether it is in
     the day's first ``halo_s``."""
     t, fin = b.t, np.isfinite(b.t)
     t = np.where(fin, t, t[fin].min() if fin.any() else 0.0)
-    day = b.periods(t, DAY_S)
-    return day, b.periods(t - halo_s, DAY_S) < day
+    day = b.days(t)
+    return day, b.days(t - halo_s) < day
 
 
 def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams,

@@ -1,4 +1,4 @@
-"""A full check's fusion by parts of a few UTC days, so that its working set follows a part,
+"""A full check's fusion by parts of a few days, so that its working set follows a part,
 not the store (issue 21; docs/partitions.md, "A full check by day parts").
 
 With both per-day rules on, a day's incidents are a function of its reports, ``halo_s``
@@ -33,6 +33,7 @@ from truceline.core.fusion.day_state import (
     states_of,
 )
 from truceline.core.fusion.day_stats import ErrorStats
+from truceline.core.fusion.days import UTC_DAYS, Days
 from truceline.core.fusion.pipeline import FusionParams, FusionResult
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.to_incidents import fuse_columns
@@ -85,12 +86,12 @@ def day_parts(days: Iterable[int], size: int) -> list[tuple[int, int]]:
 
 
 def part_rows(time_us: NDArray[np.int64], start: int, end: int, halo_s: float,
-              lookahead_s: float) -> I64:
-    """The rows a fusion of days ``[start, end]`` reads: from ``halo_s`` before ``start``
-    to ``lookahead_s`` after the end of ``end``."""
+              lookahead_s: float, clock: Days = UTC_DAYS) -> I64:
+    """The rows a fusion of days ``[start, end]`` (of ``clock``) reads: from ``halo_s``
+    before ``start`` to ``lookahead_s`` after the end of ``end``."""
     t = np.asarray(time_us, np.int64)
-    lo = int(day_start_us(start)) - int(halo_s * 1e6)
-    hi = int(day_start_us(end + 1)) + int(lookahead_s * 1e6)
+    lo = int(day_start_us(start, clock)) - int(halo_s * 1e6)
+    hi = int(day_start_us(end + 1, clock)) + int(lookahead_s * 1e6)
     return np.flatnonzero((t >= lo) & (t < hi))
 
 
@@ -120,7 +121,8 @@ def fuse_part(
     reports, copies left out, or incidents); ``last``: no day after ``end`` has reports (the
     per-source records are then every day's)."""
     ahead = LOOKAHEAD_HALOS * params.halo_s if lookahead_s is None else lookahead_s
-    rows = part_rows(cols["time_us"], start, end, params.halo_s, 0.0 if last else ahead)
+    rows = part_rows(cols["time_us"], start, end, params.halo_s, 0.0 if last else ahead,
+                     params.days)
     prior, errors = prior_of(list(before), start, first)
     sub = {k: np.asarray(v)[rows] for k, v in cols.items()}
     got: dict[str, tuple[tuple[Samples, ...], ErrorStats, SourceDays | None]] = {}
@@ -135,7 +137,8 @@ def fuse_part(
     when = dict(zip(sub["id"].tolist(), np.asarray(sub["time_us"], np.int64).tolist(),
                     strict=True))
     del sub
-    owner = day_of_us(np.asarray([min(when[e] for e in i.evidence) for i in new], np.int64))
+    owner = day_of_us(np.asarray([min(when[e] for e in i.evidence) for i in new], np.int64),
+                      params.days)
     mine = (owner >= start) & (owner <= end)
     incidents = [i for i, m in zip(new, mine.tolist(), strict=True) if m]
     owners = owner[mine].tolist()

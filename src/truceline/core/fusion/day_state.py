@@ -1,4 +1,5 @@
-"""What a check keeps of each UTC day's fusion, so that a later check fuses only new days.
+"""What a check keeps of each day's fusion (the agreement's local day: :mod:`.days`), so
+that a later check fuses only new days.
 
 With both per-day rules on (:mod:`.calibration_days`, :mod:`.day_stats`), a day's incidents
 are a function of its reports, ``halo_s`` either side, and what the days before it
@@ -26,34 +27,20 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import DAY_S
-from truceline.core.fusion.batch import TIME_ORIGIN_US as ORIGIN_US
 from truceline.core.fusion.calibration_days import Prior, Samples
 from truceline.core.fusion.day_stats import DayStats, ErrorStats
+from truceline.core.fusion.days import DAY_US, UTC_DAYS, Days, day_of_us, day_start_us
 from truceline.core.fusion.source_days import SourceDays
 
-__all__ = ["DayState", "day_of_us", "prior_of", "report_digests"]
+__all__ = ["DAY_US", "DayState", "day_of_us", "day_start_us", "prior_of", "report_digests"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-DAY_US = int(DAY_S * 1e6)
-
-
-def day_of_us(time_us: NDArray[np.int64]) -> I64:
-    """The UTC day (counted from :data:`~.batch.TIME_ORIGIN`) of times in microseconds from
-    the Unix epoch, as :meth:`~.batch.FireBatch.periods` counts them."""
-    return np.floor_divide(np.asarray(time_us, np.int64) - ORIGIN_US, DAY_US)
-
-
-def day_start_us(day: I64 | int) -> I64 | int:
-    """The first microsecond (from the Unix epoch) of UTC day ``day`` (or of each of days)."""
-    return ORIGIN_US + day * DAY_US
-
 
 @dataclass(frozen=True, eq=False)
 class DayState:
-    """One UTC day's fusion as a check keeps it."""
+    """One day's fusion as a check keeps it."""
 
     day: int
     #: each calibration pass's samples of this day (the run's last repeated where it stopped)
@@ -202,15 +189,15 @@ def _ranked(s: Samples) -> Samples:
     return Samples(s.source, s.day, rank, s.total, s.var, s.applied)
 
 
-def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s: float
-                   ) -> dict[int, tuple[str, str]]:
-    """Per UTC day: the SHA-256 of the sorted ids of its reports in its first ``halo_s``
-    seconds, and of the rest (a report's record never changes under its id, so a changed
-    digest is a report added or no longer counted)."""
+def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s: float,
+                   clock: Days = UTC_DAYS) -> dict[int, tuple[str, str]]:
+    """Per day of ``clock`` (:mod:`.days`): the SHA-256 of the sorted ids of its reports in
+    its first ``halo_s`` seconds, and of the rest (a report's record never changes under its
+    id, so a changed digest is a report added or no longer counted)."""
     if not len(ids):
         return {}
-    day = day_of_us(time_us)
-    head = (np.asarray(time_us, np.int64) - day_start_us(day)) < int(halo_s * 1e6)
+    day = day_of_us(time_us, clock)
+    head = (np.asarray(time_us, np.int64) - day_start_us(day, clock)) < int(halo_s * 1e6)
     order = np.lexsort((np.asarray(ids, str), ~head, day))
     out: dict[int, tuple[str, str]] = {}
     days, start = np.unique(day[order], return_index=True)

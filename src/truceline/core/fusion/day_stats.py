@@ -1,10 +1,10 @@
-"""What the batch measures of its own errors, kept per UTC day and pooled causally.
+"""What the batch measures of its own errors, kept per day and pooled causally.
 
 The ellipses' scale (:mod:`.dispersion`) and the lone bearings' wild share and spread
 (:mod:`.segment`) are estimated from the batch's own fits. Estimated over the whole batch, a
 day fused alone measures them on its own fits and states other ellipses than its month
-(docs/partitions.md, blocker 5). Here each estimate reads *sufficient statistics* kept per UTC
-day (days counted from :data:`~.batch.TIME_ORIGIN`: :meth:`~.batch.FireBatch.periods`), and
+(docs/partitions.md, blocker 5). Here each estimate reads *sufficient statistics* kept per
+day (the batch's zone's, the agreement's local days in a check: :meth:`~.batch.FireBatch.days`), and
 day ``d`` reads them summed over the days ``<= d``: adding a later day changes no earlier one,
 and a day fused again, given the earlier days' statistics as its ``prior_errors``, reads what
 the run read. Each statistic is a sum (counts, and sums over a day's fits taken in a canonical
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import DAY_S, FireBatch
+from truceline.core.fusion.batch import FireBatch
 
 __all__ = ["LAG_S", "DayStats", "ErrorStats", "by_day", "group_days"]
 
@@ -38,7 +38,7 @@ LAG_S = 1800.0
 
 @dataclass(frozen=True, eq=False)
 class DayStats:
-    """One row of summed statistics per UTC day: ``days`` ascending, ``values`` ``(D, k)``."""
+    """One row of summed statistics per day: ``days`` ascending, ``values`` ``(D, k)``."""
 
     days: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     values: F64 = field(default_factory=lambda: np.zeros((0, 0)))
@@ -111,14 +111,14 @@ def passes(by_pass: dict[int, DayStats]) -> tuple[DayStats, ...]:
 
 def group_days(b: FireBatch, labels: I64, G: int, by_day: bool = True, lag_s: float = 0.0
                ) -> I64:
-    """The UTC day of each group's earliest report (the day that owns it: docs/partitions.md),
+    """The day of each group's earliest report (the day that owns it: docs/partitions.md),
     or 0 for every group where the batch is pooled whole (``by_day`` off); ``lag_s``: of
     that report's time less it (:data:`LAG_S`: the day whose estimates the group reads)."""
     if not by_day or not G:
         return np.zeros(G, np.int64)
     first = np.full(G, np.inf)
     np.fmin.at(first, labels, b.t)  # fmin: a report without a time owns no day
-    return b.periods(np.where(np.isfinite(first), first - lag_s, 0.0), DAY_S)
+    return b.days(np.where(np.isfinite(first), first - lag_s, 0.0))
 
 
 def by_day(day: I64, columns: F64) -> DayStats:

@@ -60,7 +60,7 @@ _SLACK = 1.92
 #: ``ν₀`` 6 to 9 (``s₀²`` 0.76-0.87: a fix without a spare row stated 1.15-1.5 times the
 #: model's variance), 322 fits 31; the model itself in their place left bearings 1.5 times
 #: worse than stated at 0.89 inside (``test_dispersion``), which the maximum shows. The
-#: simulated weeks pool under 30 on their first UTC day (two hours) and 175-221 by their
+#: simulated weeks pool under 30 on their first day (two hours) and 175-221 by their
 #: second, so none of their days changes. BENCHMARKS.md, session 20, helper hD.
 MIN_DAY_FITS = 100
 
@@ -247,7 +247,7 @@ def stated_by_day(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
     ``max_level``), as :func:`~truceline.core.fusion.locate.heavy_tail_factor` does for the
     fixes on one or two bearings alone (whose bearings are counted there, not here).
 
-    Each fit counts in its group's UTC day (:func:`~.day_stats.group_days`; the batch is one
+    Each fit counts in its group's day (:func:`~.day_stats.group_days`; the batch is one
     day without ``p.stats_by_day``) and states the estimate of its incident's (its own, or
     its ``partner``'s if earlier: a day re-fused owns its incidents whole), each measured
     over the days up to it, ``prior``'s rows in place of the days it holds

@@ -81,7 +81,7 @@ class LinkParams:
     #: the batch holds (a day fused alone: docs/partitions.md, blocker 6). Pairs whose
     #: windows average up to this plus half the longest flight (418 s) are within reach.
     mixture_window_s: float = 360.0
-    #: Weights of the classes (None: each class's share of the UTC day's named groups, plus
+    #: Weights of the classes (None: each class's share of the day's named groups, plus
     #: one).
     class_weights: Mapping[str, float] | None = None
     #: Fixes less certain than this (RMS of the covariance, m) are not linked.
@@ -130,7 +130,7 @@ def link_origin_impact(
 
     ``*_lo``/``*_hi`` bound each emission time (s); ``o_party`` is the origin's attributed
     party (index into the columns of ``i_prob``, or -1), ``i_prob`` the probability that each
-    impact lies in each party's area. ``o_day``/``i_day``: each fix's UTC day (any integer
+    impact lies in each party's area. ``o_day``/``i_day``: each fix's day (any integer
     label of a day), so that the class-free pass weighs the classes by the day's own mix of
     weapons and a day fused alone pairs as in its month; without them, the batch is one day.
     """
@@ -274,7 +274,7 @@ def _class_mixture_pairs(
     row_o = np.zeros(no, np.int64)
     if p.class_weights is not None:
         W = np.array([[p.class_weights.get(n, 0.0) for n in names]], float)
-    else:  # the day's own mix of weapons: unnamed shots come from the same mix. Per UTC day,
+    else:  # the day's own mix of weapons: unnamed shots come from the same mix. Per day,
         # not per batch, so that a day fused alone weighs as its month does (docs/partitions.md,
         # blocker 6)
         od = np.zeros(no, np.int64) if o_day is None else np.asarray(o_day, np.int64)

@@ -127,7 +127,7 @@ class LocateParams:
     #: State each fix's posterior predictive ellipse, the errors' scale measured on the
     #: batch's redundant fits (:mod:`.dispersion`), once the groups are linked.
     dispersion: bool = True
-    #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per UTC day
+    #: Measure those errors (and the lone bearings' wild share: :mod:`.segment`) per day
     #: over the days up to it (:mod:`.day_stats`), so a day fused again reads what its run
     #: read; off, over the whole batch. With it ``ν₀`` is the lowest the fits allow
     #: (:func:`.dispersion._best`; BENCHMARKS.md, sessions 18-20), the model as stated under

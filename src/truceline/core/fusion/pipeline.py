@@ -31,6 +31,7 @@ from truceline.core.fusion.calibration import (
 )
 from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
+from truceline.core.fusion.days import UTC_DAYS, Days
 from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
@@ -82,6 +83,9 @@ class FusionParams:
     period_s: float = 86_400.0
     halo_m: float = 25_000.0
     halo_s: float = 3600.0
+    #: The days the per-day rules count by (:mod:`.days`): a check fuses by the agreement's
+    #: reporting periods (``services.check_days.local_days``).
+    days: Days = UTC_DAYS
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,7 +109,7 @@ class FusionResult:
     day_samples: tuple[Samples, ...] = ()
     #: with them: those days' other contributions to the per-source report (:mod:`.source_days`)
     day_sources: SourceDays | None = None
-    #: what the batch measured of its own errors, per UTC day (:mod:`.day_stats`), with the
+    #: what the batch measured of its own errors, per day (:mod:`.day_stats`), with the
     #: ``prior_errors`` days' rows it was given in place of its own
     errors: ErrorStats = field(default_factory=ErrorStats)
 
@@ -433,8 +437,8 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
         when = b.epoch + np.round((lo[ig] + hi[ig]) / 2 * 1e6).astype("timedelta64[us]")
         i_prob = attribute(geometry, fixes.x[ig], fixes.y[ig], fixes.cov[ig],
                            when.astype("datetime64[ns]"), params.attribution)
-    # each fix's UTC day (from the fixed origin: the same in a day's batch and the month's)
-    day = b.periods(np.nan_to_num((lo + hi) / 2), 86_400.0)
+    # each fix's day (from the fixed origin: the same in a day's batch and the month's)
+    day = b.days(np.nan_to_num((lo + hi) / 2))
     po, pi = link_origin_impact(
         fixes.x[og], fixes.y[og], fixes.cov[og], lo[og], hi[og], wc[og], o_party,
         fixes.x[ig], fixes.y[ig], fixes.cov[ig], lo[ig], hi[ig], wc[ig], i_prob, params.link,

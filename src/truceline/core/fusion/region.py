@@ -344,14 +344,14 @@ def class_mix(b: FireBatch, located: NDArray[np.bool_], role: NDArray[np.int8], 
               hi: F64, cls: NDArray[np.object_], lp: LinkParams) -> F64:
     """Each group's weights of the known classes (``lp.max_range_m``'s order): as the link's
     class mixture (:func:`~.link.link_origin_impact`), each class's share of the located
-    origins and impacts of the group's UTC day that name one, plus one (``class_weights``
+    origins and impacts of the group's day that name one, plus one (``class_weights``
     where given), so that a day fused alone weighs as its month does."""
     names = list(lp.max_range_m)
     if lp.class_weights is not None:
         w = np.array([lp.class_weights.get(n, 0.0) for n in names], float)
         return np.tile(w / w.sum(), (len(role), 1))
     with np.errstate(invalid="ignore"):  # a group with no window: its day is any
-        day = b.periods(np.nan_to_num((lo + hi) / 2), 86_400.0)
+        day = b.days(np.nan_to_num((lo + hi) / 2))
     days, inv = np.unique(day, return_inverse=True)
     W = np.ones((len(days), len(names)))
     typed = located & (role != ROLE_ANY)

@@ -69,7 +69,7 @@ def segment_fixes(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
     certain.
 
     ``prior``: the counts of the days already fused (:func:`lone_wild`, each group by its
-    UTC day: :func:`~.day_stats.group_days`); returned with the fixes, the counts per day it
+    day: :func:`~.day_stats.group_days`); returned with the fixes, the counts per day it
     read, ``prior``'s in place of the days it holds."""
     G = len(fixes.x)
     size = np.bincount(labels, minlength=G)

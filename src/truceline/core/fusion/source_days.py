@@ -1,4 +1,4 @@
-"""What each UTC day contributes to the per-source estimates that are not pooled from the
+"""What each day contributes to the per-source estimates that are not pooled from the
 calibration samples: bearing reports counted, and each timed report's clock delay.
 
 The per-source report (``truceline sources``, and the ``sources_sha256`` an ``incident``
@@ -12,7 +12,7 @@ fusion of every day combines them all the same way, so both give the same record
 bit:
 
 - ``bearings``: a source's reports with a bearing and an observer position, per the
-  report's own UTC day (a count: the days' counts sum to the batch's).
+  report's own day (a count: the days' counts sum to the batch's).
 - ``delay``: one per report of a group the acoustic arrays timed (its report time less the
   emission time and the sound's travel: :func:`.calibration.timed_delays`), per the day of
   its group's first report (the day that owns the group, and fuses it whole). A source's
@@ -125,7 +125,7 @@ def contributions(
     since: float,
 ) -> SourceDays:
     """What the days from ``since`` contribute in a fused batch (its sources named by
-    ``names``, each report's UTC day ``rday``): its reports' bearings counted per report
+    ``names``, each report's day ``rday``): its reports' bearings counted per report
     day, its timed reports' delays per their group's day. A group whose first report is
     before ``since`` (the halo of the day before, which that day fuses whole) gives none."""
     has_brg = np.isfinite(b.brg) & np.isfinite(b.ox) & (rday >= since)

@@ -354,7 +354,7 @@ def fuse_columns(
         a = np.concatenate([np.stack([cols["observer_lon"][has_o], cols["observer_lat"][has_o]], 1),
                             np.stack([cols["lon"][has_e], cols["lat"][has_e]], 1)])
         proj = choose_projection((a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()))
-    b = batch_from_columns(cols, proj, p.grouping)
+    b = batch_from_columns(cols, proj, p.grouping, p.days)
     names = np.unique(np.asarray(cols["source_id"]).astype(str))
     if given and isinstance(cols, dict):
         for k in [k for k in cols if k not in ("id", "time_us")]:

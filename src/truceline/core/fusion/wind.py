@@ -3,8 +3,9 @@
 Sound travels at ``c(T) + wind . u`` along each path, so an unknown steady wind of 6 m/s
 moves multilateration fixes by hundreds of metres. But every event heard by two or more
 arrays (or by an array and bearings) says something about the wind: the arrivals from
-different directions disagree by ``r / c^2 (w . u)``. With one wind per period (a UTC day,
-counted from a fixed instant: :meth:`~.batch.FireBatch.periods`; fusion is already
+different directions disagree by ``r / c^2 (w . u)``. With one wind per period (a day of the
+batch's zone, :meth:`~.batch.FireBatch.days`, or periods counted from a fixed instant:
+:meth:`~.batch.FireBatch.periods`; fusion is already
 partitioned into tiles of 100 km), the linearised problem over all
 its groups is solved for the wind with each group's position and emission time eliminated
 (Schur complement of the normal equations, so a group's own unknowns absorb what they can),
@@ -20,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion import locate_kernels as lk
-from truceline.core.fusion.batch import Candidates, FireBatch
+from truceline.core.fusion.batch import DAY_S, Candidates, FireBatch
 from truceline.core.fusion.day_stats import LAG_S, DayStats
 from truceline.core.fusion.locate import (
     Fixes,
@@ -104,8 +105,9 @@ def _rows(applied: dict[int, tuple[float, float, float]]) -> DayStats:
 def _periods(b: FireBatch, labels: I64, unk: NDArray[np.bool_], G: int, period_s: float
              ) -> I64:
     """Each row's wind period: its group's, the period of the group's earliest arrival that
-    lacks a wind, less :data:`~.day_stats.LAG_S`, counted from a fixed instant
-    (:meth:`~.batch.FireBatch.periods`), not from the batch's first report. One bang takes
+    lacks a wind, less :data:`~.day_stats.LAG_S`: a day of the batch's zone where the period
+    is a day (:meth:`~.batch.FireBatch.days`), else counted from a fixed instant, never from
+    the batch's first report. One bang takes
     one wind: were each arrival to take its own period's, an event heard across midnight
     would tie one day's wind to the next day's (each fix then moving with both), and a day
     fused alone would not take the wind the month gives it, nor the month the wind a day
@@ -114,7 +116,8 @@ def _periods(b: FireBatch, labels: I64, unk: NDArray[np.bool_], G: int, period_s
     wind, estimated from that whole day."""
     first = np.full(G, np.inf)
     np.minimum.at(first, labels[unk], b.arr[unk])
-    per = b.periods(np.where(np.isfinite(first), first - LAG_S, 0.0), period_s)
+    at = np.where(np.isfinite(first), first - LAG_S, 0.0)
+    per = b.days(at) if period_s == DAY_S else b.periods(at, period_s)
     return per[labels]
 
 
