@@ -239,16 +239,6 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
                     & (near != ul[k])]
         if not len(near):
             continue
-        # a located sound the arrivals fit themselves: the array may have heard that one
-        alt = every[tree_all.query_ball_point([cx, cy], p.hearing_m + 3.0 * float(
-            sig[every].max()))]
-        alt = alt[alt != ul[k]]
-        if len(alt):
-            idx = np.repeat(r[None, :], len(alt), axis=0)
-            _, fa, dof, _, _, _ = part_tests(b, idx, alt, x, y, cov, lo, hi, timed, wsd,
-                                             have, p)
-            if ((dof >= 1) & (fa <= loose[np.minimum(dof, p.max_split) - 1])).any():
-                continue
         px, py, t0, t_sd = _points(b, r, p)
         if not len(px):
             continue
@@ -263,6 +253,18 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         if named and (not named <= set(link.max_range_m) or not _fits(
                 *args[int(np.flatnonzero(near == c)[0])], [by_class[w] for w in named])):
             continue
+        # a located sound the arrivals fit themselves: the array may have heard that one
+        # (tested last, for the few groups that would join: each test is pure, so the
+        # order does not change which join; first, it cost more than the search above)
+        alt = every[tree_all.query_ball_point([cx, cy], p.hearing_m + 3.0 * float(
+            sig[every].max()))]
+        alt = alt[alt != ul[k]]
+        if len(alt):
+            idx = np.repeat(r[None, :], len(alt), axis=0)
+            _, fa, dof, _, _, _ = part_tests(b, idx, alt, x, y, cov, lo, hi, timed, wsd,
+                                             have, p)
+            if ((dof >= 1) & (fa <= loose[np.minimum(dof, p.max_split) - 1])).any():
+                continue
         take_u.append(int(ul[k]))
         take_g.append(c)
     if not take_u:
