@@ -83,3 +83,46 @@ def test_an_arrays_arrivals_join_a_launch_whose_burst_nobody_located():
         assert _group_of(res, r, "op0o") == {g}
         assert not res.fixes.method[g] & M_ARRIVAL
         assert (res.fixes.x[g], res.fixes.y[g]) == (before.fixes.x[o], before.fixes.y[o])
+
+
+def test_one_arrival_that_may_be_the_launch_of_a_located_burst_joins_no_other_shot():
+    """Baseline seed 3's wrong join, made small. A post alone sees a gun fire (its minute's
+    window, no arrival times it); one sensor 22 km south (beyond grouping's reach) hears a
+    bang whose time fits that gun. It was the launch of another shot, from a gun 12 km west
+    of the sensor, whose burst (45 km from the lone gun: no link) three posts and an array
+    located and timed 50 s later; nobody saw that launch. A burst makes no sound heard
+    before it, so the only located sound in reach was the lone gun's, and the arrival joined
+    its incident (whose finding then held the other shot's report). The launch of a located,
+    unlinked burst is heard a flight time before it: the arrival joins neither. Without the
+    other shot it still joins the lone gun."""
+    for seed in (61, 62, 63):
+        for other in (True, False):
+            rng = np.random.default_rng(seed)
+            r = synth.Reports()
+            post = synth.posts_around(GUN, 1, rng)[0]
+            d = synth.GEOD.inv(*post, *GUN)[2]
+            synth.bearing_report(r, 0, post, GUN, 100.0, 2.0, rng, source="op0o0",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+            r.cols["time_precision_s"][-1] = 60.0  # a monitor's minute
+            sensor = synth.offset(*GUN, 180.0, 22_000.0)
+            gun2 = synth.offset(*sensor, 270.0, 12_000.0)
+            burst2 = synth.offset(*gun2, 200.0, 20_000.0)
+            t2 = 165.0 - synth.GEOD.inv(*gun2, *sensor)[2] / synth.sound_speed(10.0)
+            _array(r, 9, [sensor], gun2, t2, rng)  # the lone sensor hears the launch
+            if other:
+                for k, p2 in enumerate(synth.posts_around(burst2, 3, rng)):
+                    d2 = synth.GEOD.inv(*p2, *burst2)[2]
+                    synth.bearing_report(r, 1, p2, burst2, t2 + 50.0, 2.0, rng,
+                                         source=f"op1i{k}", band=(d2 - 1_000.0, d2 + 1_000.0),
+                                         explosion_type="impact")
+                centre = synth.offset(*burst2, 20.0, 5_000.0)
+                _array(r, 1, [centre, synth.offset(*centre, 90.0, 1_500.0),
+                              synth.offset(*centre, 0.0, 1_500.0)], burst2, t2 + 50.0, rng)
+            res = _fuse(r, ON)
+            (g,) = _group_of(res, r, "ac9")
+            if other:
+                (b,) = _group_of(res, r, "op1i")
+                assert res.fixes.method[b] & M_ARRIVAL  # the burst is timed
+                assert g not in _group_of(res, r, "op0o") | _group_of(res, r, "op1i")
+            else:
+                assert _group_of(res, r, "op0o") == {g}

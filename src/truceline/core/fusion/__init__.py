@@ -75,8 +75,9 @@ from truceline.core.fusion.to_incidents import (
 #: session 28: an array's arrivals that fit only a part alone in its event and untimed, and
 #: one arrival whose only event within hearing and window is an untimed part's, joined to
 #: that event's incident at the end (no fix, ellipse or probability reads them),
-#: :func:`.heard.join_untested`).
-FUSION_REVISION = 8
+#: :func:`.heard.join_untested`; undone where the arrivals could be another event's other
+#: sound, :func:`.heard_other.other_sound_apart`).
+FUSION_REVISION = 9
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -37,7 +37,7 @@ from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import HeardParams, join_heard, join_untested, joined_cov
-from truceline.core.fusion.heard_other import join_other_sound
+from truceline.core.fusion.heard_other import join_other_sound, other_sound_apart
 from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
@@ -214,8 +214,10 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
     u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
                       hi, params.link.own_side_max, params.same_shot)
     u, g = join_other_sound(res, lo, hi, u, g, params.heard, params.link)
+    n0 = len(u)
     u, g = join_untested(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi, u, g,
                          params.heard)
+    u, g = other_sound_apart(res, lo, hi, u, g, n0, params.heard, params.link)
     if not len(u):
         return res
     labels, fixes, role, tg, prob, partner = join_groups(
