@@ -17,11 +17,12 @@ from truceline.adapters.store import open_store
 from truceline.core.counting import facts_of
 from truceline.core.coverage_inputs import coverage_from_observations, has_monitoring
 from truceline.core.evidence import gather
-from truceline.core.fusion import fuse_with_sources
+from truceline.core.fusion import FusionParams, fuse_with_sources
 from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.core.taxonomy import Kind
 from truceline.services.check import run_check
+from truceline.services.check_days import local_days
 from truceline.services.check_read import list_input, store_input
 from truceline.services.context import load_context
 from truceline.services.ingest import ingest
@@ -78,7 +79,9 @@ def test_check_equals_fusing_and_checking_the_objects(tmp_path: Path) -> None:
     ctx = load_context(store)
     assert ctx.geometry is not None
     kept = counted(store.observations())
-    incidents, _ = fuse_with_sources(kept, ctx.geometry, [p.id for p in ctx.agreement.parties])
+    # fused under the check's days, the agreement's reporting periods (check_days.local_days)
+    incidents, _ = fuse_with_sources(kept, ctx.geometry, [p.id for p in ctx.agreement.parties],
+                                     params=local_days(FusionParams(), ctx))
     cov = (coverage_from_observations(ctx.geometry, ctx.agreement, kept)
            if has_monitoring(kept) else None)
     findings = check(ctx.agreement, ctx.geometry, gather(ctx.geometry, kept, incidents, cov))
