@@ -152,6 +152,7 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             c = pool[key]
             for k in ("true_violations", "found", "true_observable", "found_observable",
                       "true_origin1", "found_origin1", "true_origin2", "found_origin2",
+                      "true_origin2_sites", "found_origin2_sites",
                       "violation_findings", "correct",
                       "compliant_despite_violation"):
                 c[k] += f.get(k, 0)
@@ -167,12 +168,16 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
               "of an origin does not place it, so this is what fusion could fix at all. "
               "Origin reported: the true violations with at least one stored report of "
               "their origin (for planted items, all); an impact alone does not say who fired, "
-              "so origin reported / true bounds the recall any honest check can reach.", "",
+              "so origin reported / true bounds the recall any honest check can reach. "
+              "Origin >= 2 sites: the same with an acoustic array's sensors counted as one "
+              "site (one array's arrivals give a bearing, not a fix); the column before "
+              "counts each sensor (the figure of sessions 23-28).", "",
               "| scenario | provision | party | true | recall | recall (observable) | "
               "origin reported (share) | recall (origin reported) | "
               "origin >= 2 sources | recall (origin >= 2 sources) | "
+              "origin >= 2 sites | recall (origin >= 2 sites) | "
               "precision | compliant despite | seeds at the bar |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, c in sorted(pool.items()):
         if not c["true_violations"] and not c["violation_findings"]:
             continue
@@ -184,6 +189,8 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             f"{c['true_origin1']} ({v(ratio(c['true_origin1'], c['true_violations']))}) | "
             f"{v(ratio(c['found_origin1'], c['true_origin1']))} | "
             f"{c['true_origin2']} | {v(ratio(c['found_origin2'], c['true_origin2']))} | "
+            f"{c['true_origin2_sites']} | "
+            f"{v(ratio(c['found_origin2_sites'], c['true_origin2_sites']))} | "
             f"{v(ratio(c['correct'], c['violation_findings']))} | "
             f"{c['compliant_despite_violation']} | {sum(ok)}/{len(ok)} |")
     lines += ["", "## Why true violations were missed, and why violation findings were wrong "

@@ -11,7 +11,16 @@ heard by arrays only and not located, unreported); typed an impact; not located 
 an arrival, a camera's bearing without range, a monitor's; arrivals only, by whether the burst
 was located; mixed reports). "Two sources": the origin reported by two or more sources.
 
-    python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3]
+    python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3] [--all]
+
+With ``--all``, every true M25-ceasefire violation not found is classed instead (session 29),
+by what the evidence allowed, the first that applies: a wrong party's finding; nothing could
+observe it (no active source in reach: the evaluator's ``not_observable``); observable but
+never reported; only its impact reported (the firing not observable, or observable but
+unreported); its firing reported by one *site* only (an acoustic array's sensors are one
+site: :func:`truceline.simulation.evaluation.site_of`), placed at P < 0.9, in another event's
+incident, or not placed at all; from two sites or more: located at P < 0.9, in another
+event's incident, split over incidents, or not located.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from truceline.adapters.store import open_store
 from truceline.services.check import run_check
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
+from truceline.simulation.evaluation import site_of
 
 PROVISION = "M25-ceasefire"
 
@@ -137,12 +147,84 @@ def classify(w: Mapping[str, Any]) -> list[tuple[str, bool]]:
     return out
 
 
+def cause(w: Mapping[str, Any]) -> list[str]:
+    """The cause class (``--all``, above) of each true ceasefire violation not found."""
+    obs, stored = w["obs"], w["stored"]
+    events = [r for r in w["truth"] if r.get("type") == "event"]
+    owner = {i: e["id"] for e in events for ids in e["reports"].values() for i in ids}
+    party = {e["id"]: e["party"] for e in events}
+
+    def majority(ids: Sequence[str]) -> str | None:
+        c = Counter(owner[i] for i in ids if i in owner)
+        return min(c, key=lambda k: (-c[k], k)) if c else None
+
+    found: set[str] = set()
+    wrong: set[str] = set()
+    unsure: set[str] = set()
+    for f in w["findings"]:
+        m = majority(f["evidence"])
+        if f["provision_id"] != PROVISION or not m:
+            continue
+        if f["verdict"] == "violation" and f.get("party"):
+            (found if f["party"] == party[m] else wrong).add(m)
+        elif f["verdict"] == "insufficient_evidence":
+            unsure.add(m)
+    inc_of: dict[str, Mapping[str, Any]] = {}
+    for inc in w["incidents"]:
+        for i in inc.get("evidence", []):
+            inc_of.setdefault(i, inc)
+    out = []
+    for e in events:
+        if PROVISION not in e.get("violates", []) or e["id"] in found:
+            continue
+        origin = [i for i in e["reports"]["origin"] if i in stored]
+        impact = [i for i in e["reports"]["impact"] if i in stored]
+        incs = list({inc_of[i]["id"]: inc_of[i] for i in origin if i in inc_of}.values())
+        other = any(majority(x["evidence"]) != e["id"] for x in incs)
+        if e["id"] in wrong:
+            cls = "a finding for the wrong party"
+        elif not e.get("observable", True):
+            cls = "not observable (no active source in reach)"
+        elif not origin and not impact:
+            cls = "observable, never reported"
+        elif not origin:
+            cls = "impact only: firing " + ("observable, unreported"
+                                            if e.get("observable_origin", True)
+                                            else "not observable")
+        elif len({site_of(obs[i]) for i in origin}) == 1:
+            cls = "firing by one site: " + (
+                "in another event's incident" if other else
+                "located, P < 0.9" if e["id"] in unsure else
+                _kind(obs[origin[0]]) + ("" if len(origin) == 1 else "s") + ", not placed")
+        elif other:
+            cls = ">= 2 sites: in another event's incident"
+        elif e["id"] in unsure:
+            cls = ">= 2 sites: located, P < 0.9"
+        elif len(incs) > 1:
+            cls = ">= 2 sites: split over incidents"
+        else:
+            cls = ">= 2 sites: not located (untyped fix, unlocated group)"
+        out.append(cls)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", nargs="+", default=["baseline", "wind"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--all", action="store_true",
+                    help="class every true violation not found, by what the evidence allowed")
     args = ap.parse_args()
     cols = [(s, k) for s in args.scenarios for k in args.seeds]
+    if args.all:
+        tab_all = {c: Counter(cause(week(*c))) for c in cols}
+        kinds = sorted({n for t in tab_all.values() for n in t})
+        print("| cause | " + " | ".join(f"{s} s{k}" for s, k in cols) + " | all |")
+        print("|---|" + "---|" * len(cols) + "---|")
+        for n in kinds:
+            print(f"| {n} | " + " | ".join(str(tab_all[c][n]) for c in cols)
+                  + f" | {sum(t[n] for t in tab_all.values())} |")
+        return
     tab = {c: Counter(classify(week(*c))) for c in cols}
     names = sorted({n for t in tab.values() for n, _ in t},
                    key=lambda n: -sum(v for t in tab.values() for (m, _), v in t.items()

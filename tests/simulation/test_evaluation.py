@@ -234,3 +234,31 @@ def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:
     # errors over the sources estimated from >= 10 reports: 0.5, 1.0, 0.2, 0.2 -> median 0.35
     assert got["bias_error_median_abs_deg"] == 0.35
     assert got["clock_error_median_s"] == 4.0  # e has no clock in the truth: not counted
+
+
+def test_two_sensors_of_one_array_are_one_site_of_an_origin() -> None:
+    """An origin heard by two sensors of one acoustic array counts among the origins two
+    *sources* reported (as before) but not among those two *sites* reported: one array's
+    arrivals give one bearing, not a fix. With a post's bearing beside them, it is two."""
+    from truceline.simulation.evaluation import evaluate, site_of
+
+    def event(eid: str, origin: list[str]) -> dict:
+        return {"type": "event", "id": eid, "party": "RU", "time": "2025-03-25T02:00:00.000Z",
+                "violates": ["C"], "origin": {"lon": 38.0, "lat": 48.0, "dist_to_line_m": 3e3},
+                "impact": {"lon": 37.9, "lat": 48.0}, "observable": True,
+                "observable_origin": True, "reports": {"origin": origin, "impact": []}}
+
+    truth = [event("e1", ["a1", "a2"]), event("e2", ["a3", "p1"])]
+    src = {"a1": ("ac004-ru-0112", "sensor"), "a2": ("ac004-ru-0113", "sensor"),
+           "a3": ("ac005-ru-0116", "sensor"), "p1": ("op-ru-0003", "monitor")}
+    obs = {i: {"id": i, "source_id": s, "source_type": t} for i, (s, t) in src.items()}
+    assert site_of(obs["a1"]) == site_of(obs["a2"]) == "ac004-ru" != site_of(obs["a3"])
+    findings: list[dict[str, Any]] = [
+        {"provision_id": "C", "verdict": "violation", "party": "RU", "evidence": ["a3", "p1"]},
+        {"provision_id": "C", "verdict": "violation", "party": None, "evidence": ["a1", "a2"]}]
+    rep = evaluate(truth, obs, set(obs), [], findings, parties=["RU", "UA"],
+                   sensor_timing_sd_s=0.01)
+    ru = next(r for r in rep["findings"] if r["party"] == "RU")
+    assert (ru["true_origin2"], ru["found_origin2"], ru["recall_origin2"]) == (2, 1, 0.5)
+    assert (ru["true_origin2_sites"], ru["found_origin2_sites"],
+            ru["recall_origin2_sites"]) == (1, 1, 1.0)

@@ -42,7 +42,8 @@ from truceline.simulation.verdicts import (
 
 __all__ = ["MISS_REASONS", "PRECISION_MISSES", "adjusted_rand_index", "brier_score",
            "counts_text", "crlb_rms", "evaluate", "event_crlb", "fisher_bearings", "fisher_tdoa",
-           "pairwise_precision_recall", "reliability_table", "render_markdown", "summary_text"]
+           "pairwise_precision_recall", "reliability_table", "render_markdown", "site_of",
+           "summary_text"]
 
 F64 = NDArray[np.float64]
 
@@ -353,7 +354,8 @@ def evaluate(
     out = {"grouping": grouping, "location": location, "attribution": attribution,
            "findings": score_findings(events, planted, obs_item, findings, stored_ids,
                                       {k: str(o.get("source_id")) for k, o in
-                                       observations.items()}),
+                                       observations.items()},
+                                      {k: site_of(o) for k, o in observations.items()}),
            "detection": _detection(events, stored_ids, inc_of)}
     copies = {r["id"] for r in truth if r.get("type") == "resubmission"}
     if copies:
@@ -458,6 +460,19 @@ def _detection(events: Sequence[Mapping[str, Any]], stored_ids: set[str],
             "reported": len(reported), "reported_share_of_observable":
                 ratio(len(reported), len(could)),
             "in_incident_share_of_observable": ratio(in_inc, len(could))}
+
+
+def site_of(o: Mapping[str, Any]) -> str:
+    """The site a report came from: an acoustic sensor's array (the simulator names a sensor
+    ``<array>-<index>``), any other source itself. One array's arrivals give one bearing.
+
+    >>> site_of({"source_id": "ac012-ru-00140", "source_type": "sensor"})
+    'ac012-ru'
+    >>> site_of({"source_id": "op-ru-0003", "source_type": "monitor"})
+    'op-ru-0003'
+    """
+    sid = str(o.get("source_id"))
+    return sid.rsplit("-", 1)[0] if o.get("source_type") == "sensor" and "-" in sid else sid
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:

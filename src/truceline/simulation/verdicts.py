@@ -67,7 +67,8 @@ def _summary_reason(explanation: str) -> str:
 def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mapping[str, Any]],
               obs_item: Mapping[str, str], findings: Sequence[Mapping[str, Any]],
               stored_ids: set[str] | None = None,
-              source_of: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+              source_of: Mapping[str, str] | None = None,
+              site_of: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Per provision and party: true violations (and those observable by an active source),
     how many were found with the right party (recall, overall and among the observable),
     violation findings naming that party and how many were right (precision), unattributed
@@ -76,7 +77,11 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
     insufficient evidence by reason), and why each missed violation and each wrong finding
     went wrong (:data:`MISS_REASONS`, :data:`PRECISION_MISSES`). With ``source_of`` (report
     id -> source id), also the recall among the events whose origin at least two sources
-    reported (what fusion could fix at all: one report of an origin does not place it)."""
+    reported (what fusion could fix at all: one report of an origin does not place it). With
+    ``site_of`` (report id -> site: an acoustic array's sensors are one site, every other
+    source its own), also that recall over the events whose origin two *sites* reported: an
+    array's arrivals alone put a bang on a hyperbola, not a point, so two sensors of one array
+    are one bearing, not two sources."""
     stored = stored_ids if stored_ids is not None else set(obs_item)
     true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
     thing_of: dict[str, Mapping[str, Any]] = {}
@@ -87,12 +92,15 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
     rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     observable: dict[str, bool] = {}
     two: dict[str, bool] = {}
+    two_sites: dict[str, bool] = {}
     one: dict[str, bool] = {}  # some report of its origin is stored: attributable at all
     for thing in events:
         origin = (thing.get("reports") or {}).get("origin", ())
         two[thing["id"]] = source_of is not None and len(
             {source_of.get(i, i) for i in origin if i in stored}) >= 2
         one[thing["id"]] = any(i in stored for i in origin)
+        two_sites[thing["id"]] = site_of is not None and len(
+            {site_of.get(i, i) for i in origin if i in stored}) >= 2
     for (pid, iid), party in true_party.items():
         th = thing_of[iid]
         observable[iid] = bool(th.get("observable", True)) if th["type"] == "event" \
@@ -100,6 +108,7 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(party))]["true"] += 1
         rows[(pid, str(party))]["true_observable"] += observable[iid]
         rows[(pid, str(party))]["true_origin2"] += two.get(iid, False)
+        rows[(pid, str(party))]["true_origin2_sites"] += two_sites.get(iid, False)
         rows[(pid, str(party))]["true_origin1"] += one.get(iid, th["type"] != "event")
     found: set[tuple[str, str]] = set()
     owned: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
@@ -157,6 +166,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(true_party[(pid, iid)]))]["found"] += 1
         rows[(pid, str(true_party[(pid, iid)]))]["found_observable"] += observable[iid]
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin2"] += two.get(iid, False)
+        rows[(pid, str(true_party[(pid, iid)]))]["found_origin2_sites"] += two_sites.get(
+            iid, False)
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin1"] += one.get(
             iid, thing_of[iid]["type"] != "event")
     miss_dist: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
@@ -182,6 +193,10 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             "true_origin2": c["true_origin2"], "found_origin2": c["found_origin2"],
             "recall_origin2": round(c["found_origin2"] / c["true_origin2"], 4)
             if c["true_origin2"] else None,
+            "true_origin2_sites": c["true_origin2_sites"],
+            "found_origin2_sites": c["found_origin2_sites"],
+            "recall_origin2_sites": round(c["found_origin2_sites"] / c["true_origin2_sites"], 4)
+            if c["true_origin2_sites"] else None,
             "true_origin1": c["true_origin1"], "found_origin1": c["found_origin1"],
             "recall_origin1": round(c["found_origin1"] / c["true_origin1"], 4)
             if c["true_origin1"] else None,
