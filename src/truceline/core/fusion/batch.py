@@ -104,12 +104,9 @@ class GroupingParams:
     default_location_sd_m: float = 500.0
     #: How far an acoustic sensor hears an explosion (a bare arrival time's candidate radius).
     acoustic_range_m: float = 20_000.0
-    #: Clock error and reporting lag allowed per source type (seconds). A camera's time is
-    #: its recorder's clock, set by hand or by the network, not a GPS receiver's: a minute,
-    #: as a monitor's (issue 14's clock condition puts cameras 25 s off, 1 sigma, and at 2 s a
-    #: camera 30 s off was split from its own shot's arrays: docs/fusion.md, "Frames").
+    #: Clock error and reporting lag allowed per source type (seconds).
     clock_error_s: Mapping[str, float] = field(
-        default_factory=lambda: {"monitor": 60.0, "camera": 60.0, "sensor": 0.5})
+        default_factory=lambda: {"monitor": 60.0, "camera": 2.0, "sensor": 0.5})
     report_lag_s: Mapping[str, float] = field(
         default_factory=lambda: {"monitor": 120.0, "camera": 5.0, "sensor": 0.0})
     default_clock_error_s: float = 300.0
