@@ -76,8 +76,9 @@ from truceline.core.fusion.to_incidents import (
 #: one arrival whose only event within hearing and window is an untimed part's, joined to
 #: that event's incident at the end (no fix, ellipse or probability reads them),
 #: :func:`.heard.join_untested`; undone where the arrivals could be another event's other
-#: sound, :func:`.heard_other.other_sound_apart`).
-FUSION_REVISION = 9
+#: sound, :func:`.heard_other.other_sound_apart`; session 29: a report timed to the second
+#: left alone tried again with a clock's minute against the arrays' fixes, :mod:`.late_clock`).
+FUSION_REVISION = 10
 
 __all__ = [
     "CHI2_95_2DOF",

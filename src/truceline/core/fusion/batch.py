@@ -109,6 +109,9 @@ class GroupingParams:
         default_factory=lambda: {"monitor": 60.0, "camera": 2.0, "sensor": 0.5})
     report_lag_s: Mapping[str, float] = field(
         default_factory=lambda: {"monitor": 120.0, "camera": 5.0, "sensor": 0.0})
+    #: A report timed to the second (a camera) that grouping left alone tries again with its
+    #: window widened by a clock's error, against the arrays' fixes (:mod:`.late_clock`).
+    late_clock_s: float = 60.0
     default_clock_error_s: float = 300.0
     default_report_lag_s: float = 600.0
     #: Timing allowance between two arrival times beyond the TDOA limit (seconds), for

@@ -56,6 +56,7 @@ from truceline.core.fusion.graph import (
     report_columns,
     split_queries,
 )
+from truceline.core.fusion.late_clock import join_late
 from truceline.core.fusion.locate import locate
 from truceline.core.fusion.split import SMALL, split_edges, split_large
 
@@ -393,6 +394,8 @@ def group(b: FireBatch, params: GroupingParams | None = None, ahead: bool | None
     label[lone] = nxt + np.arange(len(lone))
     # a report whose gate reaches past the search, left alone, joins the group it fits
     label = join_far(b, cd, label, rrows, p, far if early is None else early.result()["far"])
+    # a report timed to the second, left alone: its clock may run late (:mod:`.late_clock`)
+    label = join_late(b, cd, label, rrows, fixed_units, a_label[fx_ids], p)
     # renumber in order of first appearance, so labels do not depend on the index internals
     return kernels.first_seen(label)
 
