@@ -77,7 +77,7 @@ from truceline.core.fusion.to_incidents import (
 #: that event's incident at the end (no fix, ellipse or probability reads them),
 #: :func:`.heard.join_untested`; undone where the arrivals could be another event's other
 #: sound, :func:`.heard_other.other_sound_apart`).
-FUSION_REVISION = 9
+FUSION_REVISION = 10
 
 __all__ = [
     "CHI2_95_2DOF",
