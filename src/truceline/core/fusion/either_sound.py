@@ -1,25 +1,23 @@
-"""One bearing and one array's arrivals: the arrivals may be the shot's other sound.
+"""One bearing and one array's two arrivals: the arrivals may be the shot's other sound.
 
 An array hears both sounds of a shot, the launch and the burst, and its sensors cannot say
 which (their reports are "undetermined"). Where a group holds one monitor's bearing (which
-names the launch or the impact) and two or three arrivals of one array, its fix is the
-bearing's ray crossed with the arrivals' hyperbola: nothing in it tests that the array heard
-the *same* sound as the monitor (two arrivals and a bearing fit exactly; three leave one
-degree of freedom, which a hyperbola through the other sound's point often passes). Where
+names the launch or the impact) and two arrivals of one array, its fix is the bearing's ray
+crossed with the arrivals' hyperbola, and nothing can test that the array heard the *same*
+sound as the monitor: a bearing and two arrivals fit exactly, whichever sound it was. Where
 the group is linked to its other part, that part has taken the other sound's reports, and
-such fixes hold the truth about as stated (issue 14, session 29: 64 of 68 linked impacts on
-`wind` seed 1). Unlinked, the other sound is unaccounted for, and there 7 of 16 such impact
-fixes missed the truth (6 of them held the launch's arrivals: a crossing kilometres along
-the ray from the impact, stated tens of metres across). Four arrivals or more of one array
-fix their sound alone, and a bearing of the other sound fails against them (15 such
-unlinked impacts, none missed).
+such fixes hold the truth about as stated (issue 14, session 29, `wind` seed 1: 28 of 30
+linked impacts). Unlinked, the other sound is unaccounted for, and there 5 of 8 such impact
+fixes missed the truth (4 of them held the launch's arrivals: a crossing kilometres along
+the ray from the impact, stated tens of metres across). Three arrivals or more leave a
+degree of freedom that the fit tests, and are left as they are.
 
 So for a located group without a partner whose inlying reports are exactly one bearing and
-two or three arrivals of sensors within one array (``array_m``), and nothing else placing it,
-the stated covariance is widened to hold the truth under either hypothesis: if the arrivals
-are this sound's, the fix's own covariance holds it; if not, only the bearing places it, on
-its ray within its band (the grouping's default band where it names none). What is added
-about the fix ``s1`` (its range along the ray) is the band's second moment about it along the
+two arrivals of sensors within one array (``array_m``), and nothing else placing it, the
+stated covariance is widened to hold the truth under either hypothesis: if the arrivals are
+this sound's, the fix's own covariance holds it; if not, only the bearing places it, on its
+ray within its band (the grouping's default band where it names none). What is added about
+the fix (``s1``, its range along the ray) is the band's second moment about it along the
 ray, ``(hi - lo)^2 / 12 + (mid - s1)^2 + (frac * mid)^2`` (the distance judgement), and across
 it the bearing's error at those ranges, ``sd^2 (mid^2 + (hi - lo)^2 / 12)``. The fix itself is
 kept (where the arrivals are right it is the best point); only what it claims is widened.
@@ -43,8 +41,8 @@ def either_sound_cov(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
                      partner: I64, band_m: tuple[float, float], judgement: float,
                      array_m: float) -> tuple[F64, NDArray[np.bool_]]:
     """What to add to each group's stated covariance (G, 2, 2) and which groups take it: the
-    located, unlinked origins and impacts whose inlying reports are one bearing and two or
-    three arrivals of one array (module docstring). ``band_m``: the band of a bearing that names
+    located, unlinked origins and impacts whose inlying reports are one bearing and two
+    arrivals of one array (module docstring). ``band_m``: the band of a bearing that names
     none; ``judgement``: the distance judgement (a fraction of the range)."""
     G = len(fixes.x)
     add = np.zeros((G, 2, 2))
@@ -60,8 +58,8 @@ def either_sound_cov(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
     n_b = np.bincount(labels, brg, minlength=G)
     n_a = np.bincount(labels, arr, minlength=G)
     n_x = np.bincount(labels, other, minlength=G)
-    cand = (fixes.located & (partner < 0) & (role != ROLE_ANY) & (n_b == 1) & (n_a >= 2)
-            & (n_a <= 3) & (n_x == 0) & (fixes.method & M_ARRIVAL > 0))
+    cand = (fixes.located & (partner < 0) & (role != ROLE_ANY) & (n_b == 1) & (n_a == 2)
+            & (n_x == 0) & (fixes.method & M_ARRIVAL > 0))
     if not cand.any():
         return add, take
     # the arrivals' sensors within one array (as .heard: twice the farthest from their mean)

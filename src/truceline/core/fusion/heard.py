@@ -125,7 +125,7 @@ class HeardParams:
     #: Join an array's group that heard the other sound of one unlinked, timed part
     #: (:mod:`.heard_other`).
     other: bool = True
-    #: State an unlinked fix on one bearing and two or three arrivals of one array wide
+    #: State an unlinked fix on one bearing and two arrivals of one array wide
     #: enough for either sound of the shot (:mod:`.either_sound`).
     either_sound: bool = True
 

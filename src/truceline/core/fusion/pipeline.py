@@ -337,7 +337,7 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     # four or more arrivals of one array: the far side of its range, grown (.far_array)
     cov, far = far_many(b, labels, fixes, cov, fixes.located & free, params.locate)
     w = np.union1d(w, np.flatnonzero(far))
-    if params.heard.either_sound:  # one bearing, one array's arrivals: either sound (.either_sound)
+    if params.heard.either_sound:  # one bearing, one array's two arrivals: either sound
         add, either = either_sound_cov(b, labels, fixes, role, partner,
                                        params.grouping.default_band_m,
                                        params.grouping.distance_judgement, params.heard.array_m)
