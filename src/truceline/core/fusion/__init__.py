@@ -77,8 +77,10 @@ from truceline.core.fusion.to_incidents import (
 #: that event's incident at the end (no fix, ellipse or probability reads them),
 #: :func:`.heard.join_untested`; undone where the arrivals could be another event's other
 #: sound, :func:`.heard_other.other_sound_apart`; session 29: a report timed to the second
-#: left alone tried again with a clock's minute against the arrays' fixes, :mod:`.late_clock`).
-FUSION_REVISION = 10
+#: left alone tried again with a clock's minute against the arrays' fixes, :mod:`.late_clock`
+#: (revision 10); an unlinked fix on one bearing and two arrivals of one array states the
+#: covariance of either sound it could rest on, :mod:`.either_sound` (revision 11)).
+FUSION_REVISION = 11
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -125,6 +125,9 @@ class HeardParams:
     #: Join an array's group that heard the other sound of one unlinked, timed part
     #: (:mod:`.heard_other`).
     other: bool = True
+    #: State an unlinked fix on one bearing and two arrivals of one array wide
+    #: enough for either sound of the shot (:mod:`.either_sound`).
+    either_sound: bool = True
 
 
 def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,

@@ -33,6 +33,7 @@ from truceline.core.fusion.calibration_days import Prior, Samples, fuse_daily
 from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.days import UTC_DAYS, Days
 from truceline.core.fusion.dispersion import stated_by_day
+from truceline.core.fusion.either_sound import either_sound_cov
 from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
@@ -336,6 +337,13 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     # four or more arrivals of one array: the far side of its range, grown (.far_array)
     cov, far = far_many(b, labels, fixes, cov, fixes.located & free, params.locate)
     w = np.union1d(w, np.flatnonzero(far))
+    if params.heard.either_sound:  # one bearing, one array's two arrivals: either sound
+        add, either = either_sound_cov(b, labels, fixes, role, partner,
+                                       params.grouping.default_band_m,
+                                       params.grouping.distance_judgement, params.heard.array_m)
+        either &= free
+        cov[either] += add[either]
+        w = np.union1d(w, np.flatnonzero(either))
     if not len(w):
         return fixes, disp
     o = w[role[w] == ROLE_ORIGIN]
