@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numba import njit
@@ -103,12 +103,13 @@ def _slopes(sx: F64, sy: F64, k: F64, c: float, wn: float) -> tuple[F64, F64]:
     kmin, kmax = k.min(), k.max()
     cmin, cmax = c - wn, c + wn
     A, B = np.zeros((m, m)), np.zeros((m, m))
-    b = (2.0 / (kmin * cmin) + 2.0 * kmax * wn / (kmin * cmin) ** 2
-         + 4.0 * wn / (kmin * cmin * cmin) + 4.0 * wn * wn * kmax * cmax / (kmin * cmin * cmin) ** 2)
+    k2c2, k2c4 = (kmin * cmin) ** 2, (kmin * cmin * cmin) ** 2
+    b = (2.0 / (kmin * cmin) + 2.0 * kmax * wn / k2c2 + 4.0 * wn / (kmin * cmin * cmin)
+         + 4.0 * wn * wn * kmax * cmax / k2c4)
     for q in range(m):
         for p in range(q + 1, m):
             dk = abs(k[q] - k[p])
-            A[q, p] = dk * cmax / (kmin * cmin) ** 2 + wn * dk * cmax * cmax / (kmin * cmin * cmin) ** 2
+            A[q, p] = dk * cmax / k2c2 + wn * dk * cmax * cmax / k2c4
             B[q, p] = b
     return A, B
 
@@ -205,38 +206,43 @@ def _points(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64
     """The points within hearing that fit the arrivals ``rows`` (their differences), each
     one's implied emission time and its sd (the wind along the path): a grid of
     :data:`_N_AZ` directions by :data:`_N_R` ranges around the array, compiled
-    (:func:`_fitting`; the array form, :func:`_points_array`, was ~80 % of the 907k month's
+    (:func:`_fitting`; the array form, :func:`_fitting_array`, was ~80 % of the 907k month's
     fusion) where the group has at most :data:`_SHORT` arrivals."""
-    if len(rows) > _SHORT:
-        return _points_array(b, rows, p)
-    sx, sy, a = b.ox[rows], b.oy[rows], b.arr[rows]
-    c, wu, wv = (float(v[rows].mean()) for v in (b.c, b.wu, b.wv))
-    wsd = b.wind_sd[rows]
-    w = float(np.nanmax(wsd)) if np.isfinite(wsd).any() else p.wind_sd_ms
-    return _fitting(float(sx.mean()), float(sy.mean()), *_grid(p.hearing_m), sx, sy, a,
-                    b.k[rows], c, wu, wv, p.arrival_sd_s, _chi2_max(p.level, len(rows) - 1),
-                    w)
+    return (_fitting if len(rows) <= _SHORT else _fitting_array)(*_search(b, rows, p))
 
 
 def _points_array(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64]:
     """:func:`_points` as arrays (points x sensors): any number of arrivals."""
+    return _fitting_array(*_search(b, rows, p))
+
+
+def _search(b: FireBatch, rows: I64, p: HeardParams) -> tuple[Any, ...]:
+    """The arguments of :func:`_fitting` for the arrivals ``rows``: the array's middle, the
+    grid, the sensors, their arrivals and scale factors, the pooled air, the timing sd, the
+    chi-square cut and the wind's sd."""
     sx, sy, a = b.ox[rows], b.oy[rows], b.arr[rows]
-    cx, cy = sx.mean(), sy.mean()
-    rr, sin_az, cos_az = _grid(p.hearing_m)
+    c, wu, wv = (float(v[rows].mean()) for v in (b.c, b.wu, b.wv))
+    wsd = b.wind_sd[rows]
+    w = float(np.nanmax(wsd)) if np.isfinite(wsd).any() else p.wind_sd_ms
+    return (float(sx.mean()), float(sy.mean()), *_grid(p.hearing_m), sx, sy, a, b.k[rows], c,
+            wu, wv, p.arrival_sd_s, _chi2_max(p.level, len(rows) - 1), w)
+
+
+def _fitting_array(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64, sy: F64,
+                   a: F64, k: F64, c: float, wu: float, wv: float, sd: float, chi_max: float,
+                   w: float) -> tuple[F64, F64, F64, F64]:
+    """:func:`_fitting` as arrays (points x sensors, every point): any number of arrivals."""
     px = (cx + np.outer(rr, sin_az)).ravel()
     py = (cy + np.outer(rr, cos_az)).ravel()
     dx, dy = sx[None, :] - px[:, None], sy[None, :] - py[:, None]
     d = np.maximum(np.hypot(dx, dy), 1.0)
-    c, wu, wv = (float(v[rows].mean()) for v in (b.c, b.wu, b.wv))
-    ce = (c + wu * dx / d + wv * dy / d) * b.k[rows][None, :]
+    ce = (c + wu * dx / d + wv * dy / d) * k[None, :]
     e = a[None, :] - d / ce
     t0 = e.mean(axis=1)
-    chi = ((e - t0[:, None]) ** 2).sum(axis=1) / p.arrival_sd_s**2
-    ok = chi <= _chi2_max(p.level, len(rows) - 1)
-    wsd = b.wind_sd[rows]
-    w = float(np.nanmax(wsd)) if np.isfinite(wsd).any() else p.wind_sd_ms
+    chi = ((e - t0[:, None]) ** 2).sum(axis=1) / sd**2
+    ok = chi <= chi_max
     tau = d.mean(axis=1) / c
-    t_sd = np.hypot(tau * w / c, p.arrival_sd_s)
+    t_sd = np.hypot(tau * w / c, sd)
     return px[ok], py[ok], t0[ok], t_sd[ok]
 
 
