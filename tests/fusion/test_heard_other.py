@@ -89,3 +89,101 @@ def test_the_compiled_search_gives_the_array_forms_points_bit_for_bit():
         assert len(got[0]) > 0
         for g, w in zip(got, want, strict=True):
             assert g.tobytes() == w.tobytes()
+
+
+def _search_case(rng: np.random.Generator) -> tuple:
+    """:func:`heard_other._fitting`'s arguments for a random array (2-7 sensors, 20 m to
+    2.5 km apart, at grid coordinates up to 1,000 km out) in a wind of up to ~25 m/s, with
+    scale factors 1 +- 1e-3 and arrivals at epoch seconds: most from one source within
+    hearing (timing sd 0.02 s), some from none."""
+    from scipy.stats import chi2
+
+    from truceline.core.fusion import heard_other
+
+    m = int(rng.integers(2, 8))
+    spread = float(rng.choice([20.0, 100.0, 500.0, 1_500.0, 2_500.0]))
+    base = rng.uniform(-1e6, 1e6, 2) if rng.random() < 0.5 else np.zeros(2)
+    sx, sy = base[0] + rng.normal(0, spread, m), base[1] + rng.normal(0, spread, m)
+    c, (wu, wv) = float(rng.uniform(320.0, 350.0)), rng.normal(0.0, 8.0, 2)
+    k = 1.0 + rng.normal(0.0, 5e-4, m)
+    src = np.array([sx.mean(), sy.mean()]) + rng.uniform(-25_000.0, 25_000.0, 2)
+    a = 1.74e9 + np.hypot(sx - src[0], sy - src[1]) / c + rng.normal(0.0, 0.02, m)
+    if rng.random() < 0.2:
+        a = 1.74e9 + rng.uniform(0.0, 30.0, m)
+    return (float(sx.mean()), float(sy.mean()), *heard_other._grid(25_000.0), sx, sy, a, k,
+            c, float(wu), float(wv), 0.02, float(chi2.ppf(0.99, m - 1)), 4.0)
+
+
+def test_the_pruned_search_gives_every_grid_points_bit_for_bit():
+    """:func:`heard_other._fitting` skips blocks of directions its bound rules out; it gives
+    the points, emission times and sds of the full grid's array form, bit for bit."""
+    from truceline.core.fusion import heard_other
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        args = _search_case(rng)
+        got, want = heard_other._fitting(*args), heard_other._fitting_array(*args)
+        for g, w in zip(got, want, strict=True):
+            assert g.tobytes() == w.tobytes()
+
+
+def test_the_arc_bound_never_skips_a_direction_that_fits():
+    """:func:`heard_other._arc_passes` on every block of directions of every range where
+    :func:`_fitting` asks it: a block it rules out holds no point that fits, and it rules
+    out most of them (what makes the search cheap)."""
+    from truceline.core.fusion import heard_other as ho
+
+    rng = np.random.default_rng(8)
+    tested = skipped = 0
+    for _ in range(12):
+        cx, cy, rr, sin_az, cos_az, sx, sy, a, k, c, wu, wv, sd, chi_max, _ = \
+            args = _search_case(rng)
+        px, py = cx + np.outer(rr, sin_az), cy + np.outer(rr, cos_az)
+        got = ho._fitting_array(*args)
+        fit = np.isin(px + 1j * py, got[0] + 1j * got[1])
+        assert fit.sum() == len(got[0])
+        reach = float(np.hypot(sx - cx, sy - cy).max())
+        wn = float(np.hypot(wu, wv))
+        A, B = ho._slopes(sx, sy, k, c, wn)
+        eps = 1e-9 + 1e-14 * (float(np.abs(a).max()) + 1e3)
+        step, e, d = 2.0 * np.pi / len(sin_az), np.empty(len(sx)), np.empty(len(sx))
+        for i, r in enumerate(rr):
+            if r - reach <= 1.0:
+                continue
+            for size in (ho._COARSE, ho._FINE):
+                for j0 in range(0, len(sin_az), size):
+                    j1 = min(len(sin_az), j0 + size)
+                    tested += 1
+                    if not ho._arc_passes(cx, cy, float(r), j0, j1, sin_az, cos_az, step,
+                                          reach / r, sx, sy, a, k, c, wu, wv, sd, chi_max, A,
+                                          B, eps, e, d):
+                        skipped += 1
+                        assert not fit[i, j0:j1].any()
+    assert skipped > 0.5 * tested
+
+
+def test_the_compiled_fit_test_answers_as_the_array_form():
+    """:func:`heard_other._fits` (compiled, stopping at the first point) answers as the
+    array form it replaced, :func:`_fits_array`, on points near and far, in time and out,
+    for every role and set of classes."""
+    from truceline.core.fusion import heard_other
+    from truceline.core.fusion.link import LinkParams
+
+    windows = np.array(LinkParams().windows(), np.float64)
+    rng = np.random.default_rng(2)
+    answers = []
+    for _ in range(2_000):
+        n = int(rng.integers(0, 200))
+        px, py = rng.uniform(-3e4, 3e4, n), rng.uniform(-3e4, 3e4, n)
+        t0, t_sd = rng.uniform(0.0, 300.0, n), rng.uniform(0.02, 3.0, n)
+        t0[rng.random(n) < 0.05] = np.nan
+        x, y = rng.uniform(-3e4, 3e4, 2)
+        sig, lo = float(rng.uniform(0.0, 300.0)), float(rng.uniform(-400.0, 700.0))
+        hi = lo + float(rng.uniform(0.0, 100.0))
+        role = int(rng.integers(0, 3))
+        wins = windows[rng.permutation(len(windows))[:int(rng.integers(1, len(windows) + 1))]]
+        case = (px, py, t0, t_sd, float(x), float(y), sig, lo, hi, role, wins)
+        got = heard_other._fits(*case)
+        assert got == heard_other._fits_array(*case)
+        answers.append(got)
+    assert 0.2 < np.mean(answers) < 0.8
