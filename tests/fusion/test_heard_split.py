@@ -113,3 +113,49 @@ def test_two_groups_of_one_arrays_sensors_do_not_part_onto_one_event():
     second = {int(res.labels[k]) for k in range(n, n + 4)}
     assert len(first) == len(second) == 1 and first != second
     assert not (first | second) & (_group_of(res, r, "op0o") | _group_of(res, r, "op0i"))
+
+
+def _near_parts_at_once(cand, x, y, sig, lo, hi, ucx, ucy, ua, ub, reach, travel, hearing_m):
+    """The pairs as ``split_heard`` listed them before session 29: every group at once."""
+    from scipy.spatial import cKDTree
+
+    hits = cKDTree(np.column_stack([x[cand], y[cand]])).query_ball_point(
+        np.column_stack([ucx, ucy]), reach)
+    lens = np.fromiter((len(h) for h in hits), np.int64, len(hits))
+    if not lens.sum():
+        return None
+    pu = np.repeat(np.arange(len(ucx)), lens)
+    pg = cand[np.concatenate([np.asarray(h, np.int64) for h in hits if len(h)])]
+    near = ((np.hypot(x[pg] - ucx[pu], y[pg] - ucy[pu]) <= hearing_m + 3.0 * sig[pg])
+            & (hi[pg] >= ua[pu] - travel) & (lo[pg] <= ub[pu]))
+    return pu[near], pg[near]
+
+
+def test_the_parts_near_each_group_are_the_same_listed_a_chunk_of_groups_at_a_time():
+    # a dense day's groups and parts: listed at once they held ~0.37 GB (session 29); any
+    # chunk gives the same pairs in the same order, so the joins are the same
+    from truceline.core.fusion.heard_split import near_parts
+
+    rng = np.random.default_rng(29)
+    G, U = 3_000, 1_100
+    x, y = rng.uniform(0, 150_000, G), rng.uniform(0, 150_000, G)
+    sig = rng.exponential(800.0, G)
+    lo = rng.uniform(0, 86_400, G)
+    hi = lo + rng.exponential(60.0, G)
+    cand = np.sort(rng.choice(G, 2_000, replace=False)).astype(np.int64)
+    ucx, ucy = rng.uniform(0, 150_000, U), rng.uniform(0, 150_000, U)
+    ua = rng.uniform(0, 86_400, U)
+    ub = ua + rng.exponential(5.0, U)
+    travel, hearing = 25_000 / 300.0, 25_000.0
+    reach = hearing + 3.0 * float(sig[cand].max())
+    args = (cand, x, y, sig, lo, hi, ucx, ucy, ua, ub, reach, travel, hearing)
+    pu, pg = _near_parts_at_once(*args)
+    assert 0 < len(pu) < 10_000  # the window test keeps a few of the million pairs
+    for chunk in (1, 7, 512, U, 10 * U):
+        got = near_parts(*args, chunk=chunk)
+        assert got is not None
+        assert got[0].dtype == pu.dtype and got[1].dtype == pg.dtype
+        assert np.array_equal(got[0], pu) and np.array_equal(got[1], pg)
+    # no part within reach of any group: None, as before
+    far = (cand, x, y, sig, lo, hi, ucx + 1e7, ucy, ua, ub, reach, travel, hearing)
+    assert _near_parts_at_once(*far) is None and near_parts(*far, chunk=7) is None

@@ -31,7 +31,14 @@ from truceline.core.fusion.batch import FireBatch
 from truceline.core.fusion.heard import HeardParams, arrival_groups, part_tests
 from truceline.core.fusion.locate import Fixes
 
-__all__ = ["split_heard"]
+__all__ = ["NEAR_CHUNK", "near_parts", "split_heard"]
+
+#: Arrival groups whose linked parts within reach are listed and tested at a time. The reach
+#: (hearing range and three sigmas of the widest part) holds thousands of parts per group on
+#: a dense day: listed for every group at once, the pairs and their tests held ~0.37 GB (the
+#: 907k month's densest day, 5.8M pairs: the check's peak, BENCHMARKS.md session 29, hM).
+#: Each group's pairs are the same and in the same order whatever the chunk.
+NEAR_CHUNK = 512
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -71,16 +78,10 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     # the linked parts within hearing whose window may hold a sound the arrivals heard
     travel = p.hearing_m / p.slowest_sound_ms
     reach = p.hearing_m + 3.0 * float(sig[cand].max())
-    hits = cKDTree(np.column_stack([x[cand], y[cand]])).query_ball_point(
-        np.column_stack([ucx, ucy]), reach)
-    lens = np.fromiter((len(h) for h in hits), np.int64, len(hits))
-    if not lens.sum():
+    got = near_parts(cand, x, y, sig, lo, hi, ucx, ucy, ua, ub, reach, travel, p.hearing_m)
+    if got is None:
         return labels, u, g, clear
-    pu = np.repeat(np.arange(len(ul)), lens)
-    pg = cand[np.concatenate([np.asarray(h, np.int64) for h in hits if len(h)])]
-    near = ((np.hypot(x[pg] - ucx[pu], y[pg] - ucy[pu]) <= p.hearing_m + 3.0 * sig[pg])
-            & (hi[pg] >= ua[pu] - travel) & (lo[pg] <= ub[pu]))
-    pu, pg = pu[near], pg[near]
+    pu, pg = got
     src_max = int(b.source.max()) + 1
     # the sensors each group holds, those of the groups joined to it counted
     to = np.arange(G)
@@ -164,3 +165,34 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     to = np.where(best[take] == 0, ei[take], eo[take])
     return (out, np.concatenate([u, gu]), np.concatenate([g, to]),
             np.concatenate([clear, np.zeros(len(take), bool)]))
+
+
+def near_parts(cand: I64, x: F64, y: F64, sig: F64, lo: F64, hi: F64, ucx: F64, ucy: F64,
+               ua: F64, ub: F64, reach: float, travel: float, hearing_m: float,
+               chunk: int = NEAR_CHUNK) -> tuple[I64, I64] | None:
+    """The (arrival group, part) pairs of the parts ``cand`` within ``reach`` of each group's
+    centre (``ucx``, ``ucy``) that lie within hearing (``hearing_m`` and three of the part's
+    ``sig``) and whose window [``lo``, ``hi``] may hold a sound the group heard between its
+    first and last arrivals ``ua``, ``ub`` (``travel``: the longest flight), group by group,
+    each group's parts in the tree's order; None: no part within ``reach`` of any group.
+    Listed ``chunk`` groups at a time (:data:`NEAR_CHUNK`): the same pairs whatever it is."""
+    tree = cKDTree(np.column_stack([x[cand], y[cand]]))
+    at_u = np.column_stack([ucx, ucy])
+    pus, pgs, reached, step = [], [], 0, max(int(chunk), 1)
+    for at in range(0, len(ucx), step):
+        hits = tree.query_ball_point(at_u[at : at + step], reach)
+        lens = np.fromiter((len(h) for h in hits), np.int64, len(hits))
+        n = int(lens.sum())
+        if not n:
+            continue
+        reached += n
+        pu = at + np.repeat(np.arange(len(hits)), lens)
+        pg = cand[np.concatenate([np.asarray(h, np.int64) for h in hits if len(h)])]
+        del hits
+        near = ((np.hypot(x[pg] - ucx[pu], y[pg] - ucy[pu]) <= hearing_m + 3.0 * sig[pg])
+                & (hi[pg] >= ua[pu] - travel) & (lo[pg] <= ub[pu]))
+        pus.append(pu[near])
+        pgs.append(pg[near])
+    if not reached:
+        return None
+    return np.concatenate(pus), np.concatenate(pgs)
