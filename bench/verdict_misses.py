@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -70,9 +70,10 @@ def _kind(o: Mapping[str, Any]) -> str:
     return {"sensor": "arrival", "camera": "camera"}.get(str(o.get("source_type")), "monitor")
 
 
-def classify(w: Mapping[str, Any]) -> list[tuple[str, bool]]:
-    """``(class, two sources)`` of each missed violation whose origin was reported."""
-    obs, stored = w["obs"], w["stored"]
+def _owners(w: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str],
+                                          Callable[[Sequence[str]], str | None]]:
+    """The true events, each one's party, and the event most of some reports belong to (ties
+    to the lowest id, as the evaluator breaks them)."""
     events = [r for r in w["truth"] if r.get("type") == "event"]
     owner = {i: e["id"] for e in events for ids in e["reports"].values() for i in ids}
     party = {e["id"]: e["party"] for e in events}
@@ -80,6 +81,14 @@ def classify(w: Mapping[str, Any]) -> list[tuple[str, bool]]:
     def majority(ids: Sequence[str]) -> str | None:
         c = Counter(owner[i] for i in ids if i in owner)
         return min(c, key=lambda k: (-c[k], k)) if c else None
+
+    return events, party, majority
+
+
+def classify(w: Mapping[str, Any]) -> list[tuple[str, bool]]:
+    """``(class, two sources)`` of each missed violation whose origin was reported."""
+    obs, stored = w["obs"], w["stored"]
+    events, party, majority = _owners(w)
 
     found: set[str] = set()
     wrong: set[str] = set()
@@ -150,13 +159,7 @@ def classify(w: Mapping[str, Any]) -> list[tuple[str, bool]]:
 def cause(w: Mapping[str, Any]) -> list[str]:
     """The cause class (``--all``, above) of each true ceasefire violation not found."""
     obs, stored = w["obs"], w["stored"]
-    events = [r for r in w["truth"] if r.get("type") == "event"]
-    owner = {i: e["id"] for e in events for ids in e["reports"].values() for i in ids}
-    party = {e["id"]: e["party"] for e in events}
-
-    def majority(ids: Sequence[str]) -> str | None:
-        c = Counter(owner[i] for i in ids if i in owner)
-        return min(c, key=lambda k: (-c[k], k)) if c else None
+    events, party, majority = _owners(w)
 
     found: set[str] = set()
     wrong: set[str] = set()
