@@ -396,7 +396,7 @@ def test_new_reports_after_a_days_first_hour_fuse_again_from_their_own_day(
     # reports parsed for nothing on the 907k month, BENCHMARKS.md, session 22); the days
     # are the agreement's reporting periods (19:30 Kyiv time), as the check counts them
     from truceline.core.fusion.day_state import day_of_us, day_start_us
-    from truceline.services.check_days import local_days
+    from truceline.services.check_days import reporting_days
     from truceline.services.day_reports import first_fused
 
     days = _days()
@@ -404,7 +404,7 @@ def test_new_reports_after_a_days_first_hour_fuse_again_from_their_own_day(
     _add(store, days[0])
     run_check(store, PER_DAY)
     _add(store, days[1])
-    clock = local_days(PER_DAY, load_context(store)).days
+    clock = reporting_days(PER_DAY, load_context(store)).days
     assert (clock.zone, clock.start_s) == ("Europe/Kyiv", 19.5 * 3600)
     new = min(_us(str(r["time"])) for r in days[1] if r["kind"] == "fire")
     day = int(day_of_us(np.asarray([new]), clock)[0])

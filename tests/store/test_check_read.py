@@ -22,7 +22,7 @@ from truceline.core.resubmissions import counted
 from truceline.core.rules import check
 from truceline.core.taxonomy import Kind
 from truceline.services.check import run_check
-from truceline.services.check_days import local_days
+from truceline.services.check_days import reporting_days
 from truceline.services.check_read import list_input, store_input
 from truceline.services.context import load_context
 from truceline.services.ingest import ingest
@@ -79,9 +79,9 @@ def test_check_equals_fusing_and_checking_the_objects(tmp_path: Path) -> None:
     ctx = load_context(store)
     assert ctx.geometry is not None
     kept = counted(store.observations())
-    # fused under the check's days, the agreement's reporting periods (check_days.local_days)
+    # fused under the check's days, the agreement's reporting periods (check_days.reporting_days)
     incidents, _ = fuse_with_sources(kept, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                                     params=local_days(FusionParams(), ctx))
+                                     params=reporting_days(FusionParams(), ctx))
     cov = (coverage_from_observations(ctx.geometry, ctx.agreement, kept)
            if has_monitoring(kept) else None)
     findings = check(ctx.agreement, ctx.geometry, gather(ctx.geometry, kept, incidents, cov))

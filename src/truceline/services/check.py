@@ -23,8 +23,8 @@ from truceline.services.check_days import (
     days_input,
     fingerprint,
     fuse_days,
-    local_days,
     per_day,
+    reporting_days,
     write_days,
 )
 from truceline.services.check_output import (
@@ -78,7 +78,7 @@ def _fuse(ctx: AgreementContext, inp: CheckInput, params: FusionParams | None = 
           ) -> tuple[list[Incident], list[dict[str, Any]]]:
     with collecting():  # fusion's reference cycles hold arrays: not left to the end
         return fuse_columns(inp.fire, ctx.geometry, [p.id for p in ctx.agreement.parties],
-                            inp.fire_reports, params=local_days(params or FusionParams(), ctx),
+                            inp.fire_reports, params=reporting_days(params or FusionParams(), ctx),
                             fused=give_back,
                             settle=give_back)
 
@@ -152,7 +152,7 @@ def run_check(store: Store, params: FusionParams | None = None, *,
     version = store.agreement_version()
     ctx = load_context(store, version=version)
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
-    if per_day(fp := local_days(params or FusionParams(), ctx)) and ctx.geometry is not None:
+    if per_day(fp := reporting_days(params or FusionParams(), ctx)) and ctx.geometry is not None:
         checked = store.get_meta(CHECKED_META)  # before the kept states are read
         inp, kept = days_input(store, ctx, fp)
         parts = _parts(inp, fp, part_days) if not kept else None

@@ -62,7 +62,7 @@ from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
 from truceline.services.sources import SOURCES_META
 from truceline.services.verify_rows import IncidentsDigest
 
-__all__ = ["DaysFused", "days_input", "fuse_days", "local_days", "per_day", "write_days"]
+__all__ = ["DaysFused", "days_input", "fuse_days", "per_day", "reporting_days", "write_days"]
 
 
 def per_day(params: FusionParams | None) -> bool:
@@ -81,13 +81,13 @@ def per_day(params: FusionParams | None) -> bool:
 #: contributions to the per-source report, rows without ``reports`` or without their edits)
 #: fuses every day once and keeps them anew, rather than reading the whole store at every
 #: check (a day is rewritten only when fused again). 4: states with their winds. 5: days are
-#: the agreement's reporting periods (:func:`local_days`), not UTC days: a store kept by UTC
+#: the agreement's reporting periods (:func:`reporting_days`), not UTC days: a store kept by UTC
 #: days fuses every day once and keeps them anew, never joining the two keys (the days are in
 #: the parameters too, hence in the fingerprint).
 KEPT_FORMAT = 5
 
 
-def local_days(params: FusionParams, ctx: AgreementContext) -> FusionParams:
+def reporting_days(params: FusionParams, ctx: AgreementContext) -> FusionParams:
     """``params`` with fusion's days the agreement's reporting periods (from its
     ``reporting_period_start``, 19:30 by default, to the next, in its ``timezone``: 23 or 25
     hours where the clocks change; :mod:`~truceline.core.fusion.days`). A mission reports by
@@ -106,8 +106,8 @@ def fingerprint(params: FusionParams, ctx: AgreementContext) -> str:
     """What kept states were made under, besides the observations read: the encoding, the
     fusion code's revision, the parameters and the agreement fused under (its document, not
     the store's latest version, which an amendment moves while a check fuses under the
-    version it read), its days the agreement's local days (:func:`local_days`)."""
-    params = local_days(params, ctx)
+    version it read), its days the agreement's reporting periods (:func:`reporting_days`)."""
+    params = reporting_days(params, ctx)
     return hashlib.sha256(
         f"{KEPT_FORMAT}|{FUSION_REVISION}|{params!r}|{doc_sha256(ctx.doc)}".encode()
     ).hexdigest()
@@ -205,7 +205,7 @@ def days_input(store: Store, ctx: AgreementContext, params: FusionParams
     observations stored since the last check may fuse again, where its states and each
     day's reports are kept (:mod:`~truceline.services.day_reports`); else the whole store.
     With the kept states read, for :func:`fuse_days` (read and decoded once)."""
-    params = local_days(params, ctx)
+    params = reporting_days(params, ctx)
     n = store.count_observations()
     checked = store.get_meta(CHECKED_META)
     states, raw = _kept(store, fingerprint(params, ctx), checked)
@@ -229,7 +229,7 @@ def fuse_days(store: Store, ctx: AgreementContext, inp: CheckInput, params: Fusi
     stored incidents made objects (False: only their digest is taken, the rules judging
     only the days fused again: ``DaysFused.incidents`` holds the new ones alone)."""
     assert ctx.geometry is not None, "the incremental check places reports by the agreement"
-    params = local_days(params, ctx)  # its days, whatever ``params`` say
+    params = reporting_days(params, ctx)  # its days, whatever ``params`` say
     made = fingerprint(params, ctx)
     if kept is None:
         kept = _kept(store, made, store.get_meta(CHECKED_META))[0]

@@ -42,7 +42,7 @@ DAY_US = int(DAY_S * 1e6)
 @dataclass(frozen=True)
 class Days:
     """Days of ``zone`` starting ``start_s`` seconds after its local midnight (the
-    agreement's reporting period: ``services.check_days.local_days``)."""
+    agreement's reporting period: ``services.check_days.reporting_days``)."""
 
     zone: str = "UTC"
     start_s: float = 0.0

@@ -85,7 +85,7 @@ class FusionParams:
     halo_m: float = 25_000.0
     halo_s: float = 3600.0
     #: The days the per-day rules count by (:mod:`.days`): a check fuses by the agreement's
-    #: reporting periods (``services.check_days.local_days``).
+    #: reporting periods (``services.check_days.reporting_days``).
     days: Days = UTC_DAYS
 
 
