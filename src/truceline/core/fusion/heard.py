@@ -125,6 +125,8 @@ class HeardParams:
     #: Join an array's group that heard the other sound of one unlinked, timed part
     #: (:mod:`.heard_other`).
     other: bool = True
+    #: ... and one arrival that heard it, where no other located sound could be its own.
+    other_one: bool = True
     #: State an unlinked fix on one bearing and two arrivals of one array wide
     #: enough for either sound of the shot (:mod:`.either_sound`).
     either_sound: bool = True

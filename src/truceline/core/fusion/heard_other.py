@@ -58,6 +58,8 @@ _N_AZ, _N_R = 3_600, 48
 _SHORT = 7
 #: Directions per block :func:`_fitting` tests whole before its points (coarse, then fine).
 _COARSE, _FINE = 120, 12
+#: Distances from the part :func:`_one_arrival` tests (to the class's range).
+_N_ONE = 256
 
 
 @functools.lru_cache(maxsize=8)
@@ -282,6 +284,41 @@ def _fits_points(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: 
     return False
 
 
+def _one_arrival(b: FireBatch, row: int, p: HeardParams) -> Any:
+    """:func:`_fits` for one arrival, in closed form: a point ``d`` from the part lies
+    between ``|D - d|`` and ``min(D + d, hearing)`` from the sensor (``D`` the sensor's
+    distance to the part), and every path length between is reached on that circle, so the
+    heard sound's emission times form one interval per ``d`` (the speeds the pooled air
+    allows, three sds of the wind either way); the flight, as in :func:`_fits`, is tested
+    on a grid of ``d`` to the class's range."""
+    sx, sy, a = float(b.ox[row]), float(b.oy[row]), float(b.arr[row])
+    wsd = float(b.wind_sd[row]) if np.isfinite(b.wind_sd[row]) else p.wind_sd_ms
+    slack = float(np.hypot(b.wu[row], b.wv[row])) + 3.0 * wsd
+    c = float(b.c[row]) * float(b.k[row])
+    c_lo, c_hi = max(c - slack, 1.0), c + slack
+    s = 3.0 * p.arrival_sd_s
+
+    def fits(x: float, y: float, sig: float, lo: float, hi: float, role: int,
+             windows: F64) -> bool:
+        far = math.hypot(x - sx, y - sy)
+        for rng, v_lo, v_hi in windows:
+            d = np.linspace(0.0, rng + 3.0 * sig, _N_ONE)
+            r_lo = np.maximum(np.abs(far - d), 1.0)
+            r_hi = np.minimum(far + d, p.hearing_m)
+            ok = r_lo <= p.hearing_m
+            e_lo, e_hi = a - r_hi / c_lo - s, a - r_lo / c_hi + s
+            f_lo, f_hi = np.maximum(d - 3.0 * sig, 0.0) / v_hi, (d + 3.0 * sig) / v_lo
+            later = (hi - e_lo >= f_lo) & (lo - e_hi <= f_hi)
+            earlier = (e_hi - lo >= f_lo) & (e_lo - hi <= f_hi)
+            hit = later if role == ROLE_IMPACT else earlier if role == ROLE_ORIGIN \
+                else later | earlier
+            if (ok & hit).any():
+                return True
+        return False
+
+    return fits
+
+
 def _fits_array(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: float,
                 lo: float, hi: float, role: int, windows: F64) -> bool:
     """:func:`_fits` as arrays (the form it replaced, kept to pin it)."""
@@ -357,7 +394,8 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     windows = np.array(link.windows(), np.float64).reshape(-1, 3)
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
     take_u, take_g = [], []
-    for k in np.flatnonzero((n_u >= 2) & (n_u <= p.max_split)):
+    lo_n = 1 if p.other_one else 2
+    for k in np.flatnonzero((n_u >= lo_n) & (n_u <= p.max_split)):
         r = order[st[k]:st[k] + n_u[k]]
         cx, cy = float(b.ox[r].mean()), float(b.oy[r].mean())
         if 2.0 * float(np.hypot(b.ox[r] - cx, b.oy[r] - cy).max()) > p.array_m:
@@ -368,18 +406,22 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
                     & (near != ul[k])]
         if not len(near):
             continue
-        px, py, t0, t_sd = _points(b, r, p)
-        if not len(px):
-            continue
-        args = [(px, py, t0, t_sd, float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
-                 float(hi[c]), int(role[c])) for c in near]
-        passed = [int(c) for c, a in zip(near, args, strict=True) if _fits(*a, windows)]
+        if len(r) == 1:  # one arrival fits every point within hearing: in closed form
+            test = _one_arrival(b, int(r[0]), p)
+        else:
+            pts = _points(b, r, p)
+            if not len(pts[0]):
+                continue
+            test = functools.partial(_fits, *pts)
+        args = [(float(x[c]), float(y[c]), float(sig[c]), float(lo[c]), float(hi[c]),
+                 int(role[c])) for c in near]
+        passed = [int(c) for c, a in zip(near, args, strict=True) if test(*a, windows)]
         if len(passed) != 1 or not timed[passed[0]]:
             continue
         # a part whose reports name a class: that class's flight (none known: no join)
         c = passed[0]
         named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
-        if named and (not named <= set(link.max_range_m) or not _fits(
+        if named and (not named <= set(link.max_range_m) or not test(
                 *args[int(np.flatnonzero(near == c)[0])],
                 np.array([by_class[w] for w in sorted(named)], np.float64))):
             continue
@@ -394,6 +436,10 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
             _, fa, dof, _, _, _ = part_tests(b, idx, alt, x, y, cov, lo, hi, timed, wsd,
                                              have, p)
             if ((dof >= 1) & (fa <= loose[np.minimum(dof, p.max_split) - 1])).any():
+                continue
+            # one arrival tests nothing against a part no arrival timed but its window (a
+            # clock's error wider): any such part in time may be the sound it heard
+            if len(r) == 1 and ((dof < 1) & np.isfinite(fa)).any():
                 continue
         take_u.append(int(ul[k]))
         take_g.append(c)
