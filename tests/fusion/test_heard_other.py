@@ -187,3 +187,86 @@ def test_the_compiled_fit_test_answers_as_the_array_form():
         assert got == heard_other._fits_array(*case)
         answers.append(got)
     assert 0.2 < np.mean(answers) < 0.8
+
+
+ONE_OFF = replace(ON, heard=replace(ON.heard, other_one=False))
+
+
+def _one_sensor(rival: str | None) -> synth.Reports:
+    """:func:`_setup` with one sensor 10 km south of the shot's middle hearing the launch;
+    ``rival``: ``"posts"``, three posts' bearings on a second bang 12 km west of the sensor
+    at 95 s (located, no arrival timed it), or ``"bang"``, a second bang fixed and timed 15
+    km north of the burst at 140 s."""
+    rng = np.random.default_rng(12)
+    centre = synth.offset(*MID, 180.0, 10_000.0)
+    r = synth.Reports()
+    _fixed(r, 0, BURST, 126.0, rng)
+    if rival == "bang":
+        _fixed(r, 1, synth.offset(*BURST, 0.0, 15_000.0), 140.0, rng)
+    if rival == "posts":
+        where = synth.offset(*centre, 270.0, 12_000.0)
+        for k, post in enumerate(synth.posts_around(where, 3, rng)):
+            d = synth.GEOD.inv(*post, *where)[2]
+            synth.bearing_report(r, 1, post, where, 95.0, 2.0, rng, source=f"op1{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    _array(r, 0, [centre], GUN, 100.0, rng)
+    return r
+
+
+def test_one_sensor_that_heard_the_launch_joins_the_timed_burst():
+    """One arrival has no difference to test, but the timed burst's launch was fired a
+    flight before it within the class's range, and this sensor could have heard it there;
+    no other located sound could be its own: it joins the burst's incident, no fix moves."""
+    r = _one_sensor(None)
+    off = _fuse(r, ONE_OFF)
+    (a,) = _group_of(off, r, "ac")
+    (i,) = _group_of(off, r, "bc0")
+    assert a != i
+    res = _fuse(r, ON)
+    (i,) = _group_of(res, r, "bc0")
+    assert _group_of(res, r, "ac") == {i}
+    (h,) = _group_of(off, r, "bc0")
+    assert np.isclose(res.fixes.x[i], off.fixes.x[h])
+
+
+def test_one_arrival_stays_apart_where_another_sound_could_be_its_own():
+    """A second timed bang that could be the shot's other sound (the arrival joins neither),
+    or a located bang no arrival timed whose window holds the arrival (one arrival cannot
+    test it, so it may be the sound heard: the arrival does not join the burst)."""
+    for rival, others in (("bang", ("bc0", "bc1")), ("posts", ("bc0",))):
+        r = _one_sensor(rival)
+        res = _fuse(r, ON)
+        (a,) = _group_of(res, r, "ac")
+        assert all(a not in _group_of(res, r, o) for o in others), rival
+
+
+def test_one_arrivals_closed_form_holds_every_grid_point_that_fits():
+    """:func:`heard_other._one_arrival` (intervals of path length per distance from the part)
+    answers yes wherever the grid search of :func:`_points` (every point within hearing, one
+    arrival fitting all) finds a point that is the part's other sound, and mostly as it."""
+    from truceline.core.fusion import heard_other as ho
+    from truceline.core.fusion.link import LinkParams
+
+    windows = np.array(LinkParams().windows(), np.float64)
+    rng = np.random.default_rng(4)
+    r = synth.Reports()
+    s = synth.offset(*MID, 180.0, 10_000.0)
+    r.add(0, id="a", source_id="ac", source_type="sensor", time_s=200.0, time_precision_s=1.0,
+          fire_type="explosion", explosion_type="undetermined", observer_lon=s[0],
+          observer_lat=s[1], arrival_s=200.0, temperature_c=10.0, wind_u_ms=0.0,
+          wind_v_ms=0.0)
+    b = r.batch()
+    p = replace(ON.heard, wind_sd_ms=0.0)
+    pts = ho._points(b, np.array([0]), p)
+    one = ho._one_arrival(b, 0, p)
+    same = 0
+    for _ in range(300):
+        x, y = b.ox[0] + rng.uniform(-6e4, 6e4), b.oy[0] + rng.uniform(-6e4, 6e4)
+        lo = float(rng.uniform(100.0, 320.0))
+        case = (float(x), float(y), float(rng.uniform(0.0, 300.0)), lo,
+                lo + float(rng.uniform(0.0, 10.0)), int(rng.integers(0, 3)))
+        grid = ho._fits(*pts, *case, windows)
+        got = one(*case, windows)
+        assert got or not grid
+        same += got == grid
+    assert same >= 0.9 * 300

@@ -26,6 +26,14 @@ may have heard that one, fixed badly). A part whose reports name a weapon class 
 that class's flight only, and takes nothing if the link knows no flight of it (a drone, a
 tank: as :func:`.region.arc_launches`). A shot has one other sound: two groups that would join
 one part join neither.
+
+One arrival (``HeardParams.other_one``; session 30) has no difference to test: every point
+within hearing fits it, so the test is the flight alone, in closed form
+(:func:`_one_arrival`), and the join rests on uniqueness, as above, and on no located part
+being the sound it heard: a timed one fitting its time (the looser gate), or one no arrival
+timed whose window, a clock's error wider, holds it (one arrival cannot test such a part).
+Baseline seeds 1-2: 39 and 65 single arrivals that heard a lone timed part's other sound
+were left apart, the largest kind of arrival fragment.
 """
 
 from __future__ import annotations
@@ -292,7 +300,8 @@ def _one_arrival(b: FireBatch, row: int, p: HeardParams) -> Any:
     allows, three sds of the wind either way); the flight, as in :func:`_fits`, is tested
     on a grid of ``d`` to the class's range."""
     sx, sy, a = float(b.ox[row]), float(b.oy[row]), float(b.arr[row])
-    wsd = float(b.wind_sd[row]) if np.isfinite(b.wind_sd[row]) else p.wind_sd_ms
+    wsd = float(b.wind_sd[row]) if np.isfinite(b.wind_sd[row]) else (
+        0.5 if b.wind_known[row] else p.wind_sd_ms)  # as join_heard's
     slack = float(np.hypot(b.wu[row], b.wv[row])) + 3.0 * wsd
     c = float(b.c[row]) * float(b.k[row])
     c_lo, c_hi = max(c - slack, 1.0), c + slack
