@@ -122,9 +122,6 @@ class HeardParams:
     #: and burst (:mod:`.heard_split`), for groups of at most ``max_split`` arrivals.
     split: bool = True
     max_split: int = 6
-    #: ... a side of one arrival against a part no arrival timed taken on its window alone,
-    #: where the other side is tested and no other event's part could be its sound.
-    split_lone: bool = True
     #: Join an array's group that heard the other sound of one unlinked, timed part
     #: (:mod:`.heard_other`).
     other: bool = True

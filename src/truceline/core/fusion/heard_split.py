@@ -40,10 +40,6 @@ __all__ = ["NEAR_CHUNK", "near_parts", "split_heard"]
 #: Each group's pairs are the same and in the same order whatever the chunk.
 NEAR_CHUNK = 512
 
-#: Added to a split's chi-square where one side is a lone arrival no test reads: taken only
-#: where no split tests both sides.
-_UNTESTED = 1e6
-
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
@@ -113,7 +109,6 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     ei = partner[eo]
     score = np.full(len(eu), np.inf)
     best = np.zeros(len(eu), np.int64)
-    lone = np.full(len(eu), -1, np.int64)  # the row of a side no test could read (one arrival)
     for m in np.unique(n_u[eu]):
         s = np.flatnonzero(n_u[eu] == m)
         idx = order[st[eu[s]][:, None] + np.arange(m)[None, :]]
@@ -121,7 +116,6 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
         masks = np.arange(2 ** m)
         bits = ((masks[:, None] >> np.arange(m)) & 1).astype(bool)
         cost = np.zeros((2, len(s), len(masks)))  # the empty side costs nothing
-        dofs = np.zeros((2, len(s), len(masks)), np.int64)
         for k in range(1, m + 1):
             mk = masks[bits.sum(axis=1) == k]
             cols = np.nonzero(bits[mk])[1].reshape(len(mk), k)
@@ -135,31 +129,14 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
                                                 lo, hi, timed, wsd, have, p)
                 good = (d >= 1) & ~cl & (c <= chi2_dist.ppf(p.level, np.maximum(d, 1))) \
                     & (sh | (2.0 * spread <= p.array_m))
-                # one arrival against a part no arrival timed: only its window (finite c),
-                # taken where the other side is tested and no other event's part could be
-                # the sound it heard (below)
-                good |= p.split_lone & (k == 1) & (d == 0) & ~cl & np.isfinite(c)
                 cost[j][:, mk] = np.where(good, c, np.inf).reshape(len(s), len(mk))
-                dofs[j][:, mk] = d.reshape(len(s), len(mk))
         # all to one part (only a located group: join_heard tested the vague ones whole),
         # or a split, which must fit better by ``part_margin``
         base = np.full((len(s), len(masks)), p.part_margin)
         base[:, [0, -1]] = np.where(vague[ul[eu[s]]], np.inf, 0.0)[:, None]
         sc = base + cost[0] + cost[1][:, masks[::-1]]  # the complement: the reversed mask
-        d0, d1 = dofs[0], dofs[1][:, masks[::-1]]
-        sc[d0 + d1 < 1] = np.inf  # some side tested
-        # a split with an untested side only where no split tests both
-        n_on = bits.sum(axis=1)
-        sc += np.where((((n_on == 1) & (d0 == 0)) | ((n_on == m - 1) & (d1 == 0))),
-                       _UNTESTED, 0.0)
         best[s] = np.argmin(sc, axis=1)
         score[s] = sc[np.arange(len(s)), best[s]]
-        # the split's untested side, if any: one arrival, no degree of freedom
-        bb, at = best[s], np.arange(len(s))
-        one_on = (n_on[bb] == 1) & (d0[at, bb] == 0)
-        one_off = (n_on[bb] == m - 1) & (d1[at, bb] == 0)
-        col = np.where(one_on, np.argmax(bits[bb], axis=1), np.argmin(bits[bb], axis=1))
-        lone[s] = np.where(one_on | one_off, idx[at, col], -1)
     passed = np.isfinite(score)
     # exactly one event parts the group, and no other event's part is near all of it
     n_pass = np.bincount(eu[passed], minlength=len(ul))
@@ -167,8 +144,6 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     n_alt = np.bincount(alt_ev // (G + 1), minlength=len(ul))
     own_alt = np.isin(eu * (G + 1) + eo, alt_ev)
     take = np.flatnonzero(passed & (n_pass[eu] == 1) & (n_alt[eu] == own_alt))
-    take = take[_lone_alone(b, lone[take], np.minimum(eo, ei)[take], ok, partner, x, y, cov,
-                            lo, hi, sig, timed, wsd, have, p)]
     if not len(take):
         return labels, u, g, clear
     # two parted groups of one sensor may not join one event (two shells of a salvo)
@@ -190,34 +165,6 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     to = np.where(best[take] == 0, ei[take], eo[take])
     return (out, np.concatenate([u, gu]), np.concatenate([g, to]),
             np.concatenate([clear, np.zeros(len(take), bool)]))
-
-
-def _lone_alone(b: FireBatch, rows: I64, ev: I64, ok: B, partner: I64, x: F64, y: F64,
-                cov: F64, lo: F64, hi: F64, sig: F64, timed: B, wsd: F64, have: I64,
-                p: HeardParams) -> B:
-    """Whether each split's untested arrival (``rows``, -1: none) could be of its event
-    ``ev`` alone: no located part of another event within hearing fits it (a timed one
-    within the looser gate, an untimed one by a window a clock's error wider, as
-    :func:`.heard.join_heard` counts alternatives). A few groups a day."""
-    out = rows < 0
-    if out.all():
-        return out
-    cand = np.flatnonzero(ok)
-    tree = cKDTree(np.column_stack([x[cand], y[cand]]))
-    reach = p.hearing_m + 3.0 * float(sig[cand].max())
-    loose = chi2_dist.ppf(p.clear_level, 1)
-    for t in np.flatnonzero(~out):
-        r = int(rows[t])
-        near = cand[tree.query_ball_point([float(b.ox[r]), float(b.oy[r])], reach)]
-        near = near[np.minimum(near, np.where(partner[near] >= 0, partner[near], near))
-                    != ev[t]]
-        if not len(near):
-            out[t] = True
-            continue
-        _, a, d, _, _, _ = part_tests(b, np.full((len(near), 1), r), near, x, y, cov, lo, hi,
-                                      timed, wsd, have, p)
-        out[t] = not (((d >= 1) & (a <= loose)) | ((d < 1) & np.isfinite(a))).any()
-    return out
 
 
 def near_parts(cand: I64, x: F64, y: F64, sig: F64, lo: F64, hi: F64, ucx: F64, ucy: F64,
