@@ -110,6 +110,11 @@ class HeardParams:
     #: Join one arrival to the incident of the only event within hearing and a clock's error
     #: of its window, where no arrival timed that part (:func:`join_untested`).
     single_window: bool = True
+    #: One arrival that fits a timed part joins it although a part no arrival timed (which
+    #: it cannot test) holds it in its window, where the timed part is this many times
+    #: likelier (the emission time's density there against one uniform over that window);
+    #: 0: such a part always counts as an alternative.
+    single_lr: float = 20.0
     #: Parts whose emission window is wider than this (s) are not candidates.
     max_window_s: float = 1_800.0
     #: The gate a part must pass, and the looser one no other event may pass.
@@ -174,14 +179,16 @@ def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64,
 
 
 def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64, hi: F64,
-               timed: NDArray[np.bool_], wsd: F64, have: I64, p: HeardParams
+               timed: NDArray[np.bool_], wsd: F64, have: I64, p: HeardParams,
+               sd_out: F64 | None = None
                ) -> tuple[F64, F64, I64, NDArray[np.bool_], NDArray[np.bool_],
                           NDArray[np.bool_]]:
     """``N`` tests of ``m`` arrivals each (the rows ``idx``, ``(N, m)``) against the located
     groups ``g``: the fit (chi-square, inf outside ``g``'s window), the fit as an alternative
     (within a clock's error of the window), its degrees of freedom, whether the implied
     emission time is that near, whether the test is sharp, and whether ``g`` already holds
-    one of the arrivals' sensors (``have``: group x source keys, sorted)."""
+    one of the arrivals' sensors (``have``: group x source keys, sorted); ``sd_out``: filled
+    with the sd of the emission time the arrivals imply at ``g``'s point."""
     src_max = int(b.source.max()) + 1
     keys = g[:, None] * src_max + b.source[idx]
     at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
@@ -200,6 +207,8 @@ def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64
     wdir = np.stack([ux, uy], axis=-1)
     c2, tt, tsd, bl = heard_chi2(sx, sy, b.arr[idx], ce, wdir, x[g], y[g], cov[g],
                                  wsd[idx].max(axis=1), p)
+    if sd_out is not None:
+        sd_out[:] = tsd
     inwin = (tt >= lo[g] - 3.0 * tsd) & (tt <= hi[g] + 3.0 * tsd)
     # a part timed by arrivals of its own states its emission time (its window is
     # about +-3 sd): one more degree of freedom
@@ -293,13 +302,16 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     inside = np.zeros(len(pu), bool)
     alt = np.full(len(pu), np.inf)
     sharp = np.zeros(len(pu), bool)
+    tsd = np.zeros(len(pu))
     wsd = np.where(np.isfinite(b.wind_sd), b.wind_sd, p.wind_sd_ms)
     wsd = np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)
     for m in np.unique(n_u[pu]):
         sel = np.flatnonzero(n_u[pu] == m)
         idx = order[st[pu[sel]][:, None] + np.arange(m)[None, :]]  # (N, m) rows
+        sd = np.zeros(len(sel))
         chi[sel], alt[sel], dof[sel], inside[sel], sharp[sel], clash[sel] = part_tests(
-            b, idx, pg[sel], x, y, cov, lo, hi, timed, wsd, have, p)
+            b, idx, pg[sel], x, y, cov, lo, hi, timed, wsd, have, p, sd)
+        tsd[sel] = sd
     tested = dof >= 1
     in_window = np.isfinite(chi)  # the implied emission time lies in the part's window
     chi[~tested] = np.inf
@@ -321,8 +333,19 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     single = (n_u[pu] == 1) & ~tested & in_window & ~clash & p.single_window
     if untested:
         passes |= with_lone | single
-    # a part the arrivals cannot test (one arrival, a part not timed) is an alternative
-    near_fit = (alt <= loose) | (~tested & inside)
+    # a part the arrivals cannot test (one arrival, a part not timed) is an alternative,
+    # unless a timed part the arrival fits is ``single_lr`` times likelier: the emission
+    # time it implies there, against one uniform over the untimed part's window
+    untestable = ~tested & inside
+    if p.single_lr > 0 and untestable.any():
+        best = np.zeros(len(ul))
+        t1 = passes & tested & (n_u[pu] == 1)
+        var = ((hi[pg] - lo[pg]) / 6.0) ** 2 + tsd**2
+        dens = np.where(t1, np.exp(-0.5 * np.where(t1, chi, 0.0))
+                        / np.sqrt(2.0 * np.pi * np.maximum(var, 1e-12)), 0.0)
+        np.maximum.at(best, pu, dens)
+        untestable &= best[pu] * np.maximum(hi[pg] - lo[pg], 1e-3) < p.single_lr
+    near_fit = (alt <= loose) | untestable
     # per vague group: the events within the gate, and those within the loose gate
     key_p = np.unique(pu[passes] * (G + 1) + event[passes])
     key_l = np.unique(pu[near_fit] * (G + 1) + event[near_fit])
