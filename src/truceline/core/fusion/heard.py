@@ -338,13 +338,13 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # time it implies there, against one uniform over the untimed part's window
     untestable = ~tested & inside
     if p.single_lr > 0 and untestable.any():
-        best = np.zeros(len(ul))
+        top = np.zeros(len(ul))
         t1 = passes & tested & (n_u[pu] == 1)
         var = ((hi[pg] - lo[pg]) / 6.0) ** 2 + tsd**2
         dens = np.where(t1, np.exp(-0.5 * np.where(t1, chi, 0.0))
                         / np.sqrt(2.0 * np.pi * np.maximum(var, 1e-12)), 0.0)
-        np.maximum.at(best, pu, dens)
-        untestable &= best[pu] * np.maximum(hi[pg] - lo[pg], 1e-3) < p.single_lr
+        np.maximum.at(top, pu, dens)
+        untestable &= top[pu] * np.maximum(hi[pg] - lo[pg], 1e-3) < p.single_lr
     near_fit = (alt <= loose) | untestable
     # per vague group: the events within the gate, and those within the loose gate
     key_p = np.unique(pu[passes] * (G + 1) + event[passes])
