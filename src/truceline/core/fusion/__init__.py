@@ -81,7 +81,8 @@ from truceline.core.fusion.to_incidents import (
 #: (revision 10); an unlinked fix on one bearing and two arrivals of one array states the
 #: covariance of either sound it could rest on, :mod:`.either_sound` (revision 11); session
 #: 30: one arrival that heard the other sound of one unlinked, timed part joined to it,
-#: :mod:`.heard_other` (revision 12)).
+#: :mod:`.heard_other`; one arrival that fits a timed part joined to it over parts it cannot
+#: test where the timed part is 20x likelier, :attr:`.HeardParams.single_lr` (revision 12)).
 FUSION_REVISION = 12
 
 __all__ = [

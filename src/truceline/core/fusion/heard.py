@@ -337,6 +337,7 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # unless a timed part the arrival fits is ``single_lr`` times likelier: the emission
     # time it implies there, against one uniform over the untimed part's window
     untestable = ~tested & inside
+    outweighed = np.zeros(len(ul), bool)
     if p.single_lr > 0 and untestable.any():
         top = np.zeros(len(ul))
         t1 = passes & tested & (n_u[pu] == 1)
@@ -344,7 +345,9 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
         dens = np.where(t1, np.exp(-0.5 * np.where(t1, chi, 0.0))
                         / np.sqrt(2.0 * np.pi * np.maximum(var, 1e-12)), 0.0)
         np.maximum.at(top, pu, dens)
-        untestable &= top[pu] * np.maximum(hi[pg] - lo[pg], 1e-3) < p.single_lr
+        likelier = untestable & (top[pu] * np.maximum(hi[pg] - lo[pg], 1e-3) >= p.single_lr)
+        outweighed[pu[likelier]] = True
+        untestable &= ~likelier
     near_fit = (alt <= loose) | untestable
     # per vague group: the events within the gate, and those within the loose gate
     key_p = np.unique(pu[passes] * (G + 1) + event[passes])
@@ -369,6 +372,8 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # the arrivals add most (a sharp test left 39 of 203 such parts of baseline seed 1 as
     # they were, and the impacts' error / CRLB at 1.27; docs/fusion.md)
     clear = other[pu[best]] >= chi[best] + p.part_margin
+    # an arrival joined over a part it could not test may still be that part's: no refit
+    clear &= ~outweighed[pu[best]]
     # two vague groups of one sensor may not join one part (two shells of a salvo)
     jb = np.repeat(np.arange(len(best)), n_u[pu[best]])
     ub = pu[best]
