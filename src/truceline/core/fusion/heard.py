@@ -28,8 +28,10 @@ a part within the gate (``chi2 <= chi2_dof(level)``) and no other event comes wi
 looser ``clear_level`` gate (its window widened by a clock's error, ``alt_slack_s``: a
 camera's clock off by seconds put the true launch out of its window and the arrivals joined
 another shot of the same gun) or could not be tested at all (a lone arrival against a part
-no arrival timed); within that event the part that fits says launch (origin) or burst
-(impact). The part is refitted with the arrivals when it is clearly the one (the other part
+no arrival timed; unless a timed part it fits is ``single_lr`` times likelier, the implied
+emission time's density there against one uniform over the untimed window: it then joins,
+unrefitted); within that event the part that fits says launch (origin) or burst (impact).
+The part is refitted with the arrivals when it is clearly the one (the other part
 fails the gate or fits worse by ``part_margin``), whether or not the test was sharp (a loose
 fix is where the arrivals add most; the refit is undone where it rejects a joined arrival);
 otherwise the arrivals join and the fix stays. Three arrivals that fixed the bang on their
