@@ -143,7 +143,7 @@ def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: f
         if not (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b) <= bound:
             return BIG
         if not joint_m2(mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi, loi, hii, jdi, mxj, myj,
-                        sxxj, sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj) <= bound:
+                        sxxj, sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj, bound) <= bound:
             return BIG
         m2 = min(m2, bound)  # ranked by the Gaussians: a flat band ranks every crossing alike
     elif not m2 <= bound:

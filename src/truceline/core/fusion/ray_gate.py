@@ -13,8 +13,8 @@ The pair test (:func:`joint_m2`) is the least squares of both units' residuals a
 common point: two residuals per unit, two unknowns, so the same two degrees of freedom and
 the same chi-square bound as the Gaussian gate of two ellipses (for two Gaussians it *is*
 that gate: the minimum of the two quadratic forms is the Mahalanobis distance of the summed
-covariances). A few Gauss-Newton steps from the Gaussians' product mean; the smallest sum
-seen is kept, so a step that overshoots can only make the test stricter, never pass a pair.
+covariances). A few Levenberg-Marquardt steps, stopped once the sum is under the bound; a
+search that stops short can only make the test stricter, never pass a pair.
 
 The test is tried only where the Gaussian gate with the band's covariance multiplied by
 :data:`CAP` passes (:func:`.kernels.gate_values`), and each band's reach (the bound the
@@ -36,7 +36,7 @@ __all__ = ["CAP", "FLOOR_M", "joint_m2"]
 CAP = 2.0
 #: Floor of a polar residual's sd, in metres at the event's distance (as the candidates').
 FLOOR_M = 50.0
-_STEPS = 8
+_STEPS = 20
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -67,52 +67,76 @@ def _resid(px: float, py: float, mx: float, my: float, sxx: float, sxy: float, s
     return th / st, dl / sl, -vy / (r2 * st), vx / (r2 * st), vx * g, vy * g
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _normal(px: float, py: float, mxi: float, myi: float, sxxi: float, sxyi: float,
+            syyi: float, oxi: float, oyi: float, sdi: float, loi: float, hii: float,
+            jdi: float, mxj: float, myj: float, sxxj: float, sxyj: float, syyj: float,
+            oxj: float, oyj: float, sdj: float, loj: float, hij: float, jdj: float
+            ) -> tuple[float, float, float, float, float, float]:
+    """Both units' sum of squared residuals at ``(px, py)``, the normal matrix ``J^T J``
+    (``h11, h12, h22``) and the gradient ``J^T e`` (``g1, g2``)."""
+    e1, e2, a11, a12, a21, a22 = _resid(px, py, mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi,
+                                        loi, hii, jdi)
+    f1, f2, b11, b12, b21, b22 = _resid(px, py, mxj, myj, sxxj, sxyj, syyj, oxj, oyj, sdj,
+                                        loj, hij, jdj)
+    return (e1 * e1 + e2 * e2 + f1 * f1 + f2 * f2,
+            a11 * a11 + a21 * a21 + b11 * b11 + b21 * b21,
+            a11 * a12 + a21 * a22 + b11 * b12 + b21 * b22,
+            a12 * a12 + a22 * a22 + b12 * b12 + b22 * b22,
+            a11 * e1 + a21 * e2 + b11 * f1 + b21 * f2,
+            a12 * e1 + a22 * e2 + b12 * f1 + b22 * f2)
+
+
 @njit(cache=True, error_model="numpy")
 def joint_m2(mxi: float, myi: float, sxxi: float, sxyi: float, syyi: float, oxi: float,
              oyi: float, sdi: float, loi: float, hii: float, jdi: float, mxj: float,
              myj: float, sxxj: float, sxyj: float, syyj: float, oxj: float, oyj: float,
-             sdj: float, loj: float, hij: float, jdj: float) -> float:
+             sdj: float, loj: float, hij: float, jdj: float, stop: float) -> float:
     """The least sum of both units' squared residuals over a common point (module
-    docstring): a band's (``lo``, ``hi`` the logs of its edges in metres, ``sd`` its bearing's
-    sd in radians, ``jd`` the judgement's log sd) or a Gaussian's (``lo`` NaN). The same
-    number whichever unit comes first (the steps are taken in one order of the two)."""
-    if (mxi, myi) > (mxj, myj):
-        return _joint(mxj, myj, sxxj, sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj, mxi, myi,
-                      sxxi, sxyi, syyi, oxi, oyi, sdi, loi, hii, jdi)
-    return _joint(mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi, loi, hii, jdi, mxj, myj, sxxj,
-                  sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj)
+    docstring), or the first sum found at or under ``stop``: a band's (``lo``, ``hi`` the
+    logs of its edges in metres, ``sd`` its bearing's sd in radians, ``jd`` the judgement's
+    log sd) or a Gaussian's (``lo`` NaN) residuals.
 
-
-@njit(cache=True, error_model="numpy")
-def _joint(mxi: float, myi: float, sxxi: float, sxyi: float, syyi: float, oxi: float,
-           oyi: float, sdi: float, loi: float, hii: float, jdi: float, mxj: float,
-           myj: float, sxxj: float, sxyj: float, syyj: float, oxj: float, oyj: float,
-           sdj: float, loj: float, hij: float, jdj: float) -> float:
+    Levenberg-Marquardt from the best of three starts (the Gaussians' product mean and each
+    candidate's mean: two rays' crossing may lie far from where their ellipses meet). The
+    result never lies under the true least sum, so a pair it passes passes the test."""
     a, b, c = sxxi + sxxj, sxyi + sxyj, syyi + syyj
     det = a * c - b * b
     dx, dy = mxj - mxi, myj - myi
     wx, wy = (c * dx - b * dy) / det, (a * dy - b * dx) / det
     px, py = mxi + sxxi * wx + sxyi * wy, myi + sxyi * wx + syyi * wy
-    best = math.inf
-    for _ in range(_STEPS + 1):
-        e1, e2, a11, a12, a21, a22 = _resid(px, py, mxi, myi, sxxi, sxyi, syyi, oxi, oyi,
-                                            sdi, loi, hii, jdi)
-        f1, f2, b11, b12, b21, b22 = _resid(px, py, mxj, myj, sxxj, sxyj, syyj, oxj, oyj,
-                                            sdj, loj, hij, jdj)
-        f = e1 * e1 + e2 * e2 + f1 * f1 + f2 * f2
-        if not f < best:
-            if not math.isfinite(f):
-                break
-        else:
-            best = f
-        h11 = a11 * a11 + a21 * a21 + b11 * b11 + b21 * b21
-        h12 = a11 * a12 + a21 * a22 + b11 * b12 + b21 * b22
-        h22 = a12 * a12 + a22 * a22 + b12 * b12 + b22 * b22
-        g1 = a11 * e1 + a21 * e2 + b11 * f1 + b21 * f2
-        g2 = a12 * e1 + a22 * e2 + b12 * f1 + b22 * f2
-        dh = h11 * h22 - h12 * h12
-        if not dh > 0.0:
+    best, bx, by = math.inf, px, py
+    for k in range(3):
+        if k == 1:
+            px, py = mxi, myi
+        elif k == 2:
+            px, py = mxj, myj
+        f = _normal(px, py, mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi, loi, hii, jdi, mxj,
+                    myj, sxxj, sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj)[0]
+        if f < best:
+            best, bx, by = f, px, py
+    lam = 1e-3
+    for _ in range(_STEPS):
+        if not best > stop:
             break
-        px -= (h22 * g1 - h12 * g2) / dh
-        py -= (h11 * g2 - h12 * g1) / dh
+        f, h11, h12, h22, g1, g2 = _normal(bx, by, mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi,
+                                           loi, hii, jdi, mxj, myj, sxxj, sxyj, syyj, oxj,
+                                           oyj, sdj, loj, hij, jdj)
+        moved = False
+        while lam < 1e8:
+            k11, k22 = h11 * (1.0 + lam), h22 * (1.0 + lam)
+            dh = k11 * k22 - h12 * h12
+            if not dh > 0.0:
+                break
+            nx = bx - (k22 * g1 - h12 * g2) / dh
+            ny = by - (k11 * g2 - h12 * g1) / dh
+            fn = _normal(nx, ny, mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi, loi, hii, jdi,
+                         mxj, myj, sxxj, sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj)[0]
+            if fn < best:
+                best, bx, by, moved = fn, nx, ny, True
+                lam *= 0.3
+                break
+            lam *= 10.0
+        if not moved:
+            break
     return best
