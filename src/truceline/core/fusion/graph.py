@@ -137,7 +137,10 @@ def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, r
         role = np.empty(m + room, np.int8)[:m]
         if fill:
             with kernels.PARALLEL:
-                kernels.pack_rows(rows, *report_columns(b, cd), F[:R])
+                mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c, sd, lo, hi, jd = \
+                    report_columns(b, cd)
+                kernels.pack_rows(rows, mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c, sd, lo,
+                                  hi, jd, F[:R])
         role[:R] = b.role[rows]
     head = None
     if reused and reports is not None and reports.src.shape[1] == 1:

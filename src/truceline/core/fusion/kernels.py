@@ -19,6 +19,28 @@ from numba import get_num_threads, njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
+from truceline.core.fusion.gate_rows import (
+    F_ARR,
+    F_C,
+    F_HI,
+    F_JD,
+    F_LO,
+    F_MX,
+    F_MY,
+    F_OX,
+    F_OY,
+    F_SD,
+    F_SXX,
+    F_SXY,
+    F_SYY,
+    F_THI,
+    F_TLO,
+    N_F,
+    pack_row,
+    pack_rows,
+    reach2,
+    reach2_of,
+)
 from truceline.core.fusion.labels import (
     component_labels,
     components,
@@ -27,14 +49,11 @@ from truceline.core.fusion.labels import (
     union,
 )
 from truceline.core.fusion.parallel import PARALLEL
-from truceline.core.fusion.gate_rows import (
-    F_ARR, F_C, F_HI, F_JD, F_LO, F_MX, F_MY, F_OX, F_OY, F_SD, F_SXX, F_SXY, F_SYY, F_THI,
-    F_TLO, N_F, pack_row, pack_rows, reach2, reach2_of,
-)
 from truceline.core.fusion.ray_gate import CAP, joint_m2
 
-__all__ = ["PARALLEL", "component_labels", "components", "dense_labels", "first_seen", "gate",
-           "gate_pairs", "pack_rows", "reach2", "split_small", "sweep", "threads", "union"]
+__all__ = ["N_F", "PARALLEL", "component_labels", "components", "dense_labels", "first_seen",
+           "gate", "gate_pairs", "pack_row", "pack_rows", "reach2", "reach2_of", "split_small",
+           "sweep", "threads", "union"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -97,7 +116,7 @@ def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: f
                 mxj: float, myj: float, sxxj: float, sxyj: float, syyj: float, tlj: float,
                 thj: float, aj: float, oxj: float, oyj: float, cj: float,
                 rayj: tuple[float, float, float, float], sj: int,
-                lim: tuple[float, float, float]) -> float:
+                limits: tuple[float, float, float]) -> float:
     """:func:`gate` of two units given as plain values (role, ``F_*`` columns, first source)
     but for mode 0's cannot-link rule, which the caller tests where this passes (a failed
     test gives ``BIG``: the order makes no difference). A loop over many pairs reads its
@@ -112,13 +131,10 @@ def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: f
     other array's other sound was left out of its own array's group. Mode 0: compatible roles,
     overlapping time windows, the Mahalanobis distance of both covariances under ``bound``,
     the TDOA limit where both carry an arrival time; the distance mixes the Mahalanobis and
-    the time-window terms. ``ray``: a band's ``(sd, lo, hi, jd)`` (:mod:`.ray_gate`; ``lo``
-    NaN: none); ``lim``: ``(bound, slack, span)`` (a call of 30 values at most: numba cannot
-    inline more). Where either is a band (``lo`` a number), :func:`.ray_gate.joint_m2`
-    decides, tried where the Gaussians pass with the band's covariance times
-    :data:`.ray_gate.CAP`; the distance still ranks by the Gaussians (at most the bound).
-    """
-    bound, slack, span = lim
+    the time-window terms. ``ray``: a band's ``(sd, lo, hi, jd)`` (``lo`` NaN: none), whose
+    ray decides (:mod:`.ray_gate`); ``limits``: ``(bound, slack, span)`` (numba inlines no call
+    of over 30 values)."""
+    bound, slack, span = limits
     sdi, loi, hii, jdi = rayi
     sdj, loj, hij, jdj = rayj
     if mode == 1:
