@@ -82,8 +82,9 @@ from truceline.core.fusion.to_incidents import (
 #: covariance of either sound it could rest on, :mod:`.either_sound` (revision 11); session
 #: 30: one arrival that heard the other sound of one unlinked, timed part joined to it,
 #: :mod:`.heard_other`; one arrival that fits a timed part joined to it over parts it cannot
-#: test where the timed part is 20x likelier, :attr:`.HeardParams.single_lr` (revision 12)).
-FUSION_REVISION = 12
+#: test where the timed part is 20x likelier, :attr:`.HeardParams.single_lr` (revision 12);
+#: a bearing's distance band gated as a stretch of its ray, :mod:`.ray_gate` (13)).
+FUSION_REVISION = 13
 
 __all__ = [
     "CHI2_95_2DOF",
