@@ -33,7 +33,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.group_join import joined_numbering
 from truceline.core.fusion.locate import Fixes
 
@@ -54,27 +54,41 @@ class SameShotParams:
     #: how far apart their emission windows may lie (s): a minute's report beside a fix
     #: timed to the millisecond, a camera's clock off by tens of seconds
     gap_s: float = 60.0
+    #: an impact fixed twice joins too, and an untyped fix a typed one of the same part
+    impacts: bool = True
+    untyped: bool = True
+    #: a fix linked to the shot's other part joins a fix that is not linked, which takes
+    #: the link
+    linked: bool = True
+    #: the loosest fix that may join (sd, m): grouping never links reports farther apart
+    #: than its pair search (15 km), and a fix looser than that agrees with anything near
+    max_sd_m: float = 15_000.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                partner: I64, lo: F64, hi: F64, own_side_max: float, p: SameShotParams
                ) -> tuple[I64, I64]:
-    """``(absorbed, into)``: the groups taken as the same shot as a more precise origin fix
-    (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s)."""
+    """``(absorbed, into)``: the groups taken as the same part of one shot as a more precise
+    fix (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s)."""
     G = len(role)
     none = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if not G or not prob.shape[1]:
+    if not G:
         return none
-    top = prob.max(axis=1)
+    n_p = prob.shape[1]
+    top = prob.max(axis=1) if n_p else np.zeros(G)
+    side = np.where(top >= own_side_max, prob.argmax(axis=1), -1) if n_p else np.full(G, -1)
     tr = np.trace(fixes.cov, axis1=1, axis2=2)
-    cand = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN) & (top >= own_side_max)
-                          & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi))
-    frag = partner < 0  # what may join another: linked to no impact
+    origin = (role == ROLE_ORIGIN) & (side >= 0)
+    kinds = origin | ((role == ROLE_IMPACT) & p.impacts) | ((role == ROLE_ANY) & p.untyped)
+    cand = np.flatnonzero(fixes.located & kinds & np.isfinite(tr) & np.isfinite(lo)
+                          & np.isfinite(hi))
     if len(cand) < 2:
         return none
-    side = prob.argmax(axis=1)
+    # what may join another: linked to no other part, or (``linked``) into a fix that is not
+    # linked, which then takes the link; not a fix looser than the pair search
+    frag = ((partner < 0) | p.linked) & (tr <= p.max_sd_m**2)
     size = np.bincount(labels, minlength=G)
-    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its impact's
+    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its part's
     src = np.unique(labels.astype(np.int64) * (int(b.source.max()) + 1) + b.source)
     S = int(b.source.max()) + 1
     sources: dict[int, set[int]] = {}
@@ -88,9 +102,15 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         at = np.searchsorted(los, lo[u] - width - p.gap_s, "left")
         to = np.searchsorted(los, hi[u] + p.gap_s, "right")
         near = order[at:to]
-        near = near[(near != u) & (side[near] == side[u]) & (tr[near] < tr[u])
-                     & (own[near] > size[u])
-                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
+        # the same part: an origin with an origin of its party, an impact with an impact, an
+        # untyped fix with either (it takes the typed fix's reading, never gives its own)
+        if role[u] == ROLE_ANY:
+            same = role[near] != ROLE_ANY
+        else:
+            same = (role[near] == role[u]) & (side[near] == side[u])
+        near = near[(near != u) & same & (tr[near] < tr[u]) & (own[near] > own[u])
+                    & ((partner[u] < 0) | (partner[near] < 0))
+                    & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
         if not len(near):
             continue
         d = np.stack([fixes.x[near] - fixes.x[u], fixes.y[near] - fixes.y[u]], -1)
@@ -100,21 +120,27 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             m2 = (c[:, 1, 1] * d[:, 0] ** 2 - 2 * c[:, 0, 1] * d[:, 0] * d[:, 1]
                   + c[:, 0, 0] * d[:, 1] ** 2) / det
         ok = near[(det > 0) & (m2 <= p.max_mahalanobis**2)]
-        ok = [g for g in ok.tolist() if not sources[g] & sources[u]]
+        ok = [g for g in ok.tolist() if not sources[g] & sources[u]
+              and not (partner[g] >= 0 and sources[int(partner[g])] & sources[u])]
         if ok:
             better[u] = ok
     absorbed, into = [], []
     taken: dict[int, set[int]] = {}
+    linked_to: set[int] = set()
     for u in sorted(better, key=lambda k: (-tr[k], k)):
         if len(better[u]) != 1:
             continue
         g = better[u][0]
-        if g in better:  # itself the same shot as a more precise fix: leave the chain
+        if g in better:  # itself the same part as a more precise fix: leave the chain
             continue
         seen = taken.setdefault(g, set(sources[g]))
         if seen & sources[u]:
             continue
+        if partner[u] >= 0 and (g in linked_to or partner[g] >= 0):
+            continue  # one link per part
         seen |= sources[u]
+        if partner[u] >= 0:
+            linked_to.add(g)
         absorbed.append(u)
         into.append(g)
     return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
@@ -138,6 +164,11 @@ def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob
                  cov=take(fixes.cov), located=take(fixes.located), method=take(fixes.method),
                  rms=take(fixes.rms), widen=take(fixes.widen), stated=take(fixes.stated),
                  residual=np.zeros(0))
-    pk = partner[back]
-    part = np.where(pk >= 0, newg[np.maximum(pk, 0)], -1).astype(np.int64)
+    to = np.arange(G)
+    to[u] = g
+    pt = partner.copy()  # a linked group joined into one that is not: it takes the link
+    moved = (pt[u] >= 0) & (pt[g] < 0)
+    pt[g[moved]] = pt[u[moved]]
+    pk = pt[back]
+    part = np.where(pk >= 0, newg[to[np.maximum(pk, 0)]], -1).astype(np.int64)
     return new, fx, role[back], tg[back], prob[back], part
