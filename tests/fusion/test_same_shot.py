@@ -78,3 +78,50 @@ def test_a_larger_group_does_not_join_a_smaller_sharper_fix():
     d = np.array([res.fixes.x[1] - res.fixes.x[0], res.fixes.y[1] - res.fixes.y[0]])
     assert d @ np.linalg.solve(res.fixes.cov[0] + res.fixes.cov[1], d) <= 9.0  # they agree
     assert res.n_groups == 2
+
+
+BURST = (LINE_LON + 0.08, 48.1)  # ~6 km east of the line
+
+
+def _bursts(second: tuple[float, float], dt: float, posts: tuple[str, ...],
+            on: bool = True) -> FusionResult:
+    """Three monitors fix a burst at ``BURST`` from their bearings (1 deg) and bands; the
+    ``posts`` (2.5 deg, a 10-20 km band) report a burst at ``second``, ``dt`` s later, as a
+    group of its own (split as grouping splits a coarse band on the simulated weeks)."""
+    rng = np.random.default_rng(5)
+    r = synth.Reports()
+    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0))):
+        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 500.0, 1.0, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+    for k, (az, d) in zip(posts, ((60.0, 14000.0), (160.0, 12000.0)), strict=False):
+        synth.bearing_report(r, 1, synth.offset(*second, az, d), second, 500.0 + dt, 2.5, rng,
+                             source=k, band=(10000.0, 20000.0), explosion_type="impact")
+    params = FusionParams(same_shot=SameShotParams(enabled=on))
+    geometry = synth.geometry()
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def test_a_burst_fixed_twice_is_one_incident():
+    """A burst's second, looser fix (two monitors on a coarse band) that the precise fix
+    fits: two incidents before (only origins joined), one now, the precise fix kept."""
+    off = _bursts(BURST, 0.0, ("op-far", "op-wide"), on=False)
+    assert off.n_groups == 2 and (off.role == 1).all()  # two impacts
+    on = _bursts(BURST, 0.0, ("op-far", "op-wide"))
+    assert on.n_groups == 1 and (on.labels == 0).all() and on.role[0] == 1
+    precise = int(np.argmin(np.trace(off.fixes.cov, axis1=1, axis2=2)))
+    assert on.fixes.x[0] == off.fixes.x[precise] and on.fixes.y[0] == off.fixes.y[precise]
+
+
+def test_two_shells_on_one_target_seen_by_one_post_stay_apart():
+    """Two shells burst on the same spot 40 s apart; a post that saw the first saw the
+    second too (one source never reports one burst twice): two incidents."""
+    on = _bursts(BURST, 40.0, ("op-0", "op-far"))
+    assert on.n_groups == 2
+
+
+def test_a_burst_elsewhere_stays_its_own_incident():
+    """A second burst 6 km north at the same time: its fix does not fit the first."""
+    on = _bursts(synth.offset(*BURST, 0.0, 6000.0), 0.0, ("op-far", "op-wide"))
+    assert on.n_groups == 2
