@@ -1,28 +1,36 @@
-"""One shot's origin fixed twice is one incident: a less precise origin fix that another fits.
+"""One part of a shot fixed twice is one incident: a less precise fix that another fits.
 
-Grouping links reports pairwise (complete linkage), so one launch's reports can end in two
-groups that each fix an origin: a monitor's wild bearing on its band left alone, two or three
-monitors' reports timed to the minute beside the arrays' fix of the same launch timed to the
-millisecond, a camera whose clock runs late. Each such group is located and attributed on its
-own, and the check counted one violation twice (issue 12: 307 "double counts" over six
-scenarios x three seeds, most of them a small group of monitors' reports beside the launch's
-fix; between two different events' fixes of one party within five minutes, such agreement
-was rare: 1 of 549 pairs on the simulated weeks).
+Grouping links reports pairwise (complete linkage), so one launch's (or one burst's) reports
+can end in two groups that each fix it: a monitor's wild bearing on its band left alone, two
+or three monitors' reports timed to the minute beside the arrays' fix of the same launch timed
+to the millisecond, a camera whose clock runs late. Each such group is located on its own, an
+origin attributed on its own, and the check counted one violation twice (issue 12: 307
+"double counts" over six scenarios x three seeds, most of them a small group of monitors'
+reports beside the launch's fix; between two different events' fixes of one party within five
+minutes, such agreement was rare: 1 of 549 pairs on the simulated weeks). A burst fixed twice
+splits its event the same way (issue 14: on all_conditions seed 1 more of the split pairs
+between two located fixes of one part were impacts' than origins').
 
-A located origin attributed to a party with ``own_side_max`` and linked to no impact is taken
-as the same shot as a more precise one (the smaller covariance trace) whose incident holds
-more reports (its linked impact's too): a fragment split off, not a second event (two mortars
-firing at once a kilometre apart fix within 3 sigma of each other; on the simulated weeks
-such a group, bringing its linked impact into the sharper fix's incident, outnumbered that
-fix's own reports there). It is joined when both are attributed to that party with
-``own_side_max``; their fixes agree (the Mahalanobis distance of their difference under the
-sum of their covariances within ``max_mahalanobis``); their emission windows lie within
-``gap_s`` of each other; no source reported in both (a source that reported twice saw two
-shots); and the more precise one is the only such fix it agrees with, and agrees itself
-with no fix more precise than it (a chain is left as it is). It joins that group: its
-reports become the shot's evidence; the fix, time, attribution and linked impact stay the
-precise group's (its reports fit them). The join runs after calibration, which must not
-read a fragment's reports against another group's fix.
+A located fix is taken as the same part of one shot as a more precise one (the smaller
+covariance trace) whose incident holds more reports (its linked part's too): a fragment split
+off, not a second event (two mortars firing at once a kilometre apart fix within 3 sigma of
+each other; on the simulated weeks such a group, bringing its linked impact into the sharper
+fix's incident, outnumbered that fix's own reports there). The two are one part when both are
+origins attributed to one party with ``own_side_max``, both impacts, or the looser one is
+untyped and the sharper typed (it takes the typed fix's reading, and never gives its own);
+their fixes agree (the Mahalanobis distance of their difference under the sum of their
+covariances within ``max_mahalanobis``); their emission windows lie within ``gap_s`` of each
+other; no source reported in both (a source that reported twice saw two shots); the looser one
+is no looser than ``max_sd_m`` (a fix wider than grouping's pair search agrees with anything
+near it: on baseline and all_conditions seed 1 the only wrong joins were two such, 32 and 323
+km wide); at most one of them is linked to the shot's other part; and the more precise one is
+the only such fix it agrees with, and agrees itself with no fix more precise than it (a chain
+is left as it is). It joins that group: its reports become the shot's evidence; the fix, time,
+role, attribution and link stay the precise group's (its reports fit them), and where only the
+joining group was linked, the precise group takes its link. The join runs after calibration,
+which must not read a fragment's reports against another group's fix. Before the arrivals are
+joined (:func:`.heard.join_heard`), the same test (on the fixes' own covariances) makes two
+fixes of one part one event to the arrivals' rule that exactly one event fits them.
 """
 
 from __future__ import annotations
@@ -120,8 +128,7 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             m2 = (c[:, 1, 1] * d[:, 0] ** 2 - 2 * c[:, 0, 1] * d[:, 0] * d[:, 1]
                   + c[:, 0, 0] * d[:, 1] ** 2) / det
         ok = near[(det > 0) & (m2 <= p.max_mahalanobis**2)]
-        ok = [g for g in ok.tolist() if not sources[g] & sources[u]
-              and not (partner[g] >= 0 and sources[int(partner[g])] & sources[u])]
+        ok = [g for g in ok.tolist() if not sources[g] & sources[u]]
         if ok:
             better[u] = ok
     absorbed, into = [], []
@@ -149,8 +156,9 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
 def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob: F64,
                 partner: I64, u: I64, g: I64
                 ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
-    """Join each group ``u`` (linked to no impact) into its ``g`` (:func:`same_shots`): ``g``
-    keeps its fix, time, role, probabilities and partner; groups are renumbered in order of
+    """Join each group ``u`` into its ``g`` (:func:`same_shots`): ``g`` keeps its fix, time,
+    role, probabilities and partner (``u``'s, where only ``u`` was linked); groups are
+    renumbered in order of
     their first report (:func:`.group_join.joined_numbering`), every per-group array
     following. The fixes' residuals (per measurement row, read by no later stage) are left
     out."""
