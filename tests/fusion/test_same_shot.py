@@ -125,3 +125,46 @@ def test_a_burst_elsewhere_stays_its_own_incident():
     """A second burst 6 km north at the same time: its fix does not fit the first."""
     on = _bursts(synth.offset(*BURST, 0.0, 6000.0), 0.0, ("op-far", "op-wide"))
     assert on.n_groups == 2
+
+
+def test_the_arrivals_of_a_burst_fixed_twice_join_it():
+    """A gun west of the line and its burst east of it (three posts each, linked), a second,
+    looser fix of the burst by two more posts (a group of its own), and an array's two
+    arrivals of the burst. Both fixes of the burst fit the arrivals, and the arrivals' rule
+    joins only where one event fits: with the two fixes taken as two events, the arrivals and
+    the second fix stayed apart (three incidents); taken as one part fixed twice, the arrivals
+    join the burst they fit and the second fix joins it at the end: one incident."""
+    rng = np.random.default_rng(7)
+    gun = (LINE_LON - 0.07, 48.0)
+    burst = synth.offset(*gun, 90.0, 9_000.0)
+    r = synth.Reports()
+    for g, (where, kind, dt, n, sd) in enumerate(((gun, "outgoing", 0.0, 3, 2.0),
+                                                  (burst, "impact", 26.0, 3, 1.0),
+                                                  (burst, "impact", 26.0, 2, 2.5))):
+        for k, post in enumerate(synth.posts_around(where, n, rng)):
+            d = synth.GEOD.inv(*post, *where)[2]
+            synth.bearing_report(r, g, post, where, 100.0 + dt, sd, rng, source=f"op{g}{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type=kind)
+    centre = synth.offset(*burst, 200.0, 10_000.0)
+    for k, s in enumerate((centre, synth.offset(*centre, 90.0, 1_500.0))):
+        arr = 126.0 + synth.GEOD.inv(*burst, *s)[2] / synth.sound_speed(10.0) \
+            + rng.normal(0, 0.01)  # an array cannot tell a launch from a burst
+        r.add(3, id=f"a{k}", source_id=f"ac{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
+              wind_u_ms=0.0, wind_v_ms=0.0)
+    r.cols["weapon_class"] = ["tube_artillery" if s.startswith("op") else None
+                              for s in r.cols["source_id"]]
+    labels, geometry = np.asarray(r.event, np.int64), synth.geometry()
+
+    def fused(on: bool) -> FusionResult:
+        params = FusionParams(same_shot=SameShotParams(enabled=on))
+        res = _locate_attribute(r.batch(), labels, geometry, params, finish=False)
+        return _last(res, geometry, params, finish=True)
+
+    off = fused(False)
+    arrivals, fragment = off.labels[-1], off.labels[6]
+    assert off.n_groups == 4 and len({arrivals, fragment, off.labels[3]}) == 3
+    on = fused(True)
+    assert on.n_groups == 2 and on.partner[on.labels[0]] == on.labels[3]
+    assert on.labels[-1] == on.labels[6] == on.labels[3]  # arrivals, second fix, burst

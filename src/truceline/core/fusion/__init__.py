@@ -79,8 +79,10 @@ from truceline.core.fusion.to_incidents import (
 #: sound, :func:`.heard_other.other_sound_apart`; session 29: a report timed to the second
 #: left alone tried again with a clock's minute against the arrays' fixes, :mod:`.late_clock`
 #: (revision 10); an unlinked fix on one bearing and two arrivals of one array states the
-#: covariance of either sound it could rest on, :mod:`.either_sound` (revision 11)).
-FUSION_REVISION = 11
+#: covariance of either sound it could rest on, :mod:`.either_sound` (revision 11); session
+#: 30: one part fixed twice joined for impacts, untyped fixes and linked parts too, and one
+#: event to the arrivals' join, :mod:`.same_shot` (revision 12)).
+FUSION_REVISION = 12
 
 __all__ = [
     "CHI2_95_2DOF",
