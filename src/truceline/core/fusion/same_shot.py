@@ -66,8 +66,10 @@ class SameShotParams:
     impacts: bool = True
     untyped: bool = True
     #: a fix linked to the shot's other part joins a fix that is not linked, which takes
-    #: the link
-    linked: bool = True
+    #: the link: off, since a lone loose report's link then moves to another event's fix
+    #: (coarse_bands seed 2: a 5 km-wide burst 7.5 km from another's, 4 minutes apart in
+    #: fact, took the UA launch's link to an RU shot's burst: one wrong-party finding)
+    linked: bool = False
     #: the loosest fix that may join (sd, m): grouping never links reports farther apart
     #: than its pair search (15 km), and a fix looser than that agrees with anything near
     max_sd_m: float = 15_000.0
