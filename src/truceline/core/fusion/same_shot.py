@@ -23,11 +23,12 @@ covariances within ``max_mahalanobis``); their emission windows lie within ``gap
 other; no source reported in both (a source that reported twice saw two shots); the looser one
 is no looser than ``max_sd_m`` (a fix wider than grouping's pair search agrees with anything
 near it: on baseline and all_conditions seed 1 the only wrong joins were two such, 32 and 323
-km wide); at most one of them is linked to the shot's other part; and the more precise one is
+km wide); the joining fix is linked to no other part (``linked``, off: a lone loose report's
+link moved to another shot's burst on coarse_bands seed 2); and the more precise one is
 the only such fix it agrees with, and agrees itself with no fix more precise than it (a chain
 is left as it is). It joins that group: its reports become the shot's evidence; the fix, time,
-role, attribution and link stay the precise group's (its reports fit them), and where only the
-joining group was linked, the precise group takes its link. The join runs after calibration,
+role, attribution and link stay the precise group's (its reports fit them; with ``linked``,
+a linked group joins only one that is not, which takes its link). The join runs after calibration,
 which must not read a fragment's reports against another group's fix. Before the arrivals are
 joined (:func:`.heard.join_heard`), the same test (on the fixes' own covariances) makes two
 fixes of one part one event to the arrivals' rule that exactly one event fits them.
