@@ -13,6 +13,7 @@ from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN
 from truceline.core.fusion.heard import HeardParams, heard_chi2
 from truceline.core.fusion.locate import M_ARRIVAL
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
+from truceline.core.fusion.same_shot import SameShotParams
 
 GUN = (LINE_LON - 0.07, 48.0)  # ~5 km west of the line
 BURST = synth.offset(*GUN, 90.0, 9_000.0)  # ~4 km east of it
@@ -192,7 +193,8 @@ def test_an_arrays_three_arrivals_located_alone_join_the_launch_and_refine_it():
         r = synth.Reports()
         _shot(r, 0, GUN, BURST, 100.0, rng)
         _array(r, 0, sensors, GUN, 100.0, rng)
-        off = _fuse(r, OFF)
+        # nor joined at the end as a looser fix of the launch (.same_shot)
+        off = _fuse(r, replace(OFF, same_shot=SameShotParams(enabled=False)))
         (a,) = _group_of(off, r, "ac")
         assert off.fixes.located[a] and a not in _group_of(off, r, "op0")
         res = _fuse(r, ON)

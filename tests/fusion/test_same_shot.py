@@ -78,3 +78,93 @@ def test_a_larger_group_does_not_join_a_smaller_sharper_fix():
     d = np.array([res.fixes.x[1] - res.fixes.x[0], res.fixes.y[1] - res.fixes.y[0]])
     assert d @ np.linalg.solve(res.fixes.cov[0] + res.fixes.cov[1], d) <= 9.0  # they agree
     assert res.n_groups == 2
+
+
+BURST = (LINE_LON + 0.08, 48.1)  # ~6 km east of the line
+
+
+def _bursts(second: tuple[float, float], dt: float, posts: tuple[str, ...],
+            on: bool = True) -> FusionResult:
+    """Three monitors fix a burst at ``BURST`` from their bearings (1 deg) and bands; the
+    ``posts`` (2.5 deg, a 10-20 km band) report a burst at ``second``, ``dt`` s later, as a
+    group of its own (split as grouping splits a coarse band on the simulated weeks)."""
+    rng = np.random.default_rng(5)
+    r = synth.Reports()
+    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0))):
+        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 500.0, 1.0, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+    for k, (az, d) in zip(posts, ((60.0, 14000.0), (160.0, 12000.0)), strict=False):
+        synth.bearing_report(r, 1, synth.offset(*second, az, d), second, 500.0 + dt, 2.5, rng,
+                             source=k, band=(10000.0, 20000.0), explosion_type="impact")
+    params = FusionParams(same_shot=SameShotParams(enabled=on))
+    geometry = synth.geometry()
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def test_a_burst_fixed_twice_is_one_incident():
+    """A burst's second, looser fix (two monitors on a coarse band) that the precise fix
+    fits: two incidents before (only origins joined), one now, the precise fix kept."""
+    off = _bursts(BURST, 0.0, ("op-far", "op-wide"), on=False)
+    assert off.n_groups == 2 and (off.role == 1).all()  # two impacts
+    on = _bursts(BURST, 0.0, ("op-far", "op-wide"))
+    assert on.n_groups == 1 and (on.labels == 0).all() and on.role[0] == 1
+    precise = int(np.argmin(np.trace(off.fixes.cov, axis1=1, axis2=2)))
+    assert on.fixes.x[0] == off.fixes.x[precise] and on.fixes.y[0] == off.fixes.y[precise]
+
+
+def test_two_shells_on_one_target_seen_by_one_post_stay_apart():
+    """Two shells burst on the same spot 40 s apart; a post that saw the first saw the
+    second too (one source never reports one burst twice): two incidents."""
+    on = _bursts(BURST, 40.0, ("op-0", "op-far"))
+    assert on.n_groups == 2
+
+
+def test_a_burst_elsewhere_stays_its_own_incident():
+    """A second burst 6 km north at the same time: its fix does not fit the first."""
+    on = _bursts(synth.offset(*BURST, 0.0, 6000.0), 0.0, ("op-far", "op-wide"))
+    assert on.n_groups == 2
+
+
+def test_the_arrivals_of_a_burst_fixed_twice_join_it():
+    """A gun west of the line and its burst east of it (three posts each, linked), a second,
+    looser fix of the burst by two more posts (a group of its own), and an array's two
+    arrivals of the burst. Both fixes of the burst fit the arrivals, and the arrivals' rule
+    joins only where one event fits: with the two fixes taken as two events, the arrivals and
+    the second fix stayed apart (three incidents); taken as one part fixed twice, the arrivals
+    join the burst they fit and the second fix joins it at the end: one incident."""
+    rng = np.random.default_rng(7)
+    gun = (LINE_LON - 0.07, 48.0)
+    burst = synth.offset(*gun, 90.0, 9_000.0)
+    r = synth.Reports()
+    for g, (where, kind, dt, n, sd) in enumerate(((gun, "outgoing", 0.0, 3, 2.0),
+                                                  (burst, "impact", 26.0, 3, 1.0),
+                                                  (burst, "impact", 26.0, 2, 2.5))):
+        for k, post in enumerate(synth.posts_around(where, n, rng)):
+            d = synth.GEOD.inv(*post, *where)[2]
+            synth.bearing_report(r, g, post, where, 100.0 + dt, sd, rng, source=f"op{g}{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type=kind)
+    centre = synth.offset(*burst, 200.0, 10_000.0)
+    for k, s in enumerate((centre, synth.offset(*centre, 90.0, 1_500.0))):
+        arr = 126.0 + synth.GEOD.inv(*burst, *s)[2] / synth.sound_speed(10.0) \
+            + rng.normal(0, 0.01)  # an array cannot tell a launch from a burst
+        r.add(3, id=f"a{k}", source_id=f"ac{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
+              wind_u_ms=0.0, wind_v_ms=0.0)
+    r.cols["weapon_class"] = ["tube_artillery" if s.startswith("op") else None
+                              for s in r.cols["source_id"]]
+    labels, geometry = np.asarray(r.event, np.int64), synth.geometry()
+
+    def fused(on: bool) -> FusionResult:
+        params = FusionParams(same_shot=SameShotParams(enabled=on))
+        res = _locate_attribute(r.batch(), labels, geometry, params, finish=False)
+        return _last(res, geometry, params, finish=True)
+
+    off = fused(False)
+    arrivals, fragment = off.labels[-1], off.labels[6]
+    assert off.n_groups == 4 and len({arrivals, fragment, off.labels[3]}) == 3
+    on = fused(True)
+    assert on.n_groups == 2 and on.partner[on.labels[0]] == on.labels[3]
+    assert on.labels[-1] == on.labels[6] == on.labels[3]  # arrivals, second fix, burst

@@ -55,6 +55,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
@@ -245,7 +247,8 @@ def arrival_groups(b: FireBatch, labels: I64, rows: I64
 def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
                lo: F64, hi: F64, partner: I64, vague: NDArray[np.bool_],
                timed: NDArray[np.bool_], p: HeardParams | None = None,
-               untested: bool = False) -> tuple[I64, I64, NDArray[np.bool_]]:
+               untested: bool = False, same: I64 | None = None
+               ) -> tuple[I64, I64, NDArray[np.bool_]]:
     """``(group, part, clear)``: each vague arrival group joined to the located ``part`` of
     the one event its arrivals fit, and whether that part is clearly the sound's (refit it).
 
@@ -257,7 +260,9 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     travel time; parts whose window is wider than ``max_window_s`` say nothing of when and
     are not candidates), so the cost follows the vague groups and their neighbours, not the
     store. ``untested``: only the joins no test places within the event
-    (:func:`join_untested`).
+    (:func:`join_untested`). ``same``: each group's fix of the same part, fixed twice
+    (:func:`.same_shot.same_shots`; itself if none): two fixes of one part are one event
+    here, and the arrivals join the one they fit best.
     """
     p = p or HeardParams()
     empty = np.zeros(0, np.int64)
@@ -320,7 +325,8 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     alt[~tested] = np.inf
     gate = chi2_dist.ppf(p.level, np.maximum(dof, 1))
     loose = chi2_dist.ppf(p.clear_level, np.maximum(dof, 1))
-    evg = np.where(partner >= 0, np.minimum(np.arange(G), partner), np.arange(G))
+    part_of = np.arange(G) if same is None else same
+    evg = _events(partner, part_of)
     event = evg[pg]
     # a part alone in its event and untimed: the event's other sound, unlocated, may be what
     # the array heard (on the line from the array through the part, or anywhere the other
@@ -367,8 +373,10 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     bg = np.full(len(ul), -1, np.int64)
     bg[pu[best]] = pg[best]
     other = np.full(len(ul), np.inf)
-    o = np.flatnonzero(one[pu] & (bg[pu] >= 0) & (pg != bg[pu])
-                       & (event == evg[np.maximum(bg[pu], 0)]))
+    # the other part: the shot's other sound, not the same part's second fix
+    b0 = np.maximum(bg[pu], 0)
+    o = np.flatnonzero(one[pu] & (bg[pu] >= 0) & (part_of[pg] != part_of[b0])
+                       & (event == evg[b0]))
     np.minimum.at(other, pu[o], chi[o])
     # refit where the part is clearly the sound's, sharp test or not: a loose fix is where
     # the arrivals add most (a sharp test left 39 of 203 such parts of baseline seed 1 as
@@ -388,6 +396,18 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
         keep &= with_lone[best] | single[best]
     return (ul[pu[best]][keep].astype(np.int64), pg[best][keep].astype(np.int64),
             clear[keep])
+
+
+def _events(partner: I64, part_of: I64) -> I64:
+    """Each group's event: the groups joined by a link to the shot's other part or as one
+    part fixed twice (``part_of``), as one component."""
+    G = len(partner)
+    k = np.arange(G)
+    if (part_of == k).all():
+        return np.where(partner >= 0, np.minimum(k, partner), k)
+    to = np.concatenate([np.where(partner >= 0, partner, k), part_of])
+    graph = coo_matrix((np.ones(2 * G), (np.concatenate([k, k]), to)), shape=(G, G))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
 def join_untested(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],

@@ -247,8 +247,13 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     with np.errstate(invalid="ignore"):  # a report without a time has no window
         lo, hi = emission_windows(b, labels, fixes, G)
     timed = fixes.located & (fixes.method & M_ARRIVAL > 0)
+    same = np.arange(G)  # one part fixed twice is one event to the arrivals (.same_shot)
+    if params.same_shot.enabled:
+        su, sg = same_shots(b, labels, fixes, role, prob, partner, lo, hi,
+                            params.link.own_side_max, params.same_shot)
+        same[su] = sg
     u, g, clear = join_heard(b, labels, fixes.x, fixes.y, fixes.cov, fixes.located, lo, hi,
-                             partner, vague, timed, params.heard)
+                             partner, vague, timed, params.heard, same=same)
     keep_join = ~np.isin(g, u)  # a group joined elsewhere takes nothing itself
     u, g, clear = u[keep_join], g[keep_join], clear[keep_join]
     labels, u, g, clear = split_heard(b, labels, fixes, lo, hi, partner, vague, bare, timed,

@@ -1,28 +1,37 @@
-"""One shot's origin fixed twice is one incident: a less precise origin fix that another fits.
+"""One part of a shot fixed twice is one incident: a less precise fix that another fits.
 
-Grouping links reports pairwise (complete linkage), so one launch's reports can end in two
-groups that each fix an origin: a monitor's wild bearing on its band left alone, two or three
-monitors' reports timed to the minute beside the arrays' fix of the same launch timed to the
-millisecond, a camera whose clock runs late. Each such group is located and attributed on its
-own, and the check counted one violation twice (issue 12: 307 "double counts" over six
-scenarios x three seeds, most of them a small group of monitors' reports beside the launch's
-fix; between two different events' fixes of one party within five minutes, such agreement
-was rare: 1 of 549 pairs on the simulated weeks).
+Grouping links reports pairwise (complete linkage), so one launch's (or one burst's) reports
+can end in two groups that each fix it: a monitor's wild bearing on its band left alone, two
+or three monitors' reports timed to the minute beside the arrays' fix of the same launch timed
+to the millisecond, a camera whose clock runs late. Each such group is located on its own, an
+origin attributed on its own, and the check counted one violation twice (issue 12: 307
+"double counts" over six scenarios x three seeds, most of them a small group of monitors'
+reports beside the launch's fix; between two different events' fixes of one party within five
+minutes, such agreement was rare: 1 of 549 pairs on the simulated weeks). A burst fixed twice
+splits its event the same way (issue 14: on all_conditions seed 1 more of the split pairs
+between two located fixes of one part were impacts' than origins').
 
-A located origin attributed to a party with ``own_side_max`` and linked to no impact is taken
-as the same shot as a more precise one (the smaller covariance trace) whose incident holds
-more reports (its linked impact's too): a fragment split off, not a second event (two mortars
-firing at once a kilometre apart fix within 3 sigma of each other; on the simulated weeks
-such a group, bringing its linked impact into the sharper fix's incident, outnumbered that
-fix's own reports there). It is joined when both are attributed to that party with
-``own_side_max``; their fixes agree (the Mahalanobis distance of their difference under the
-sum of their covariances within ``max_mahalanobis``); their emission windows lie within
-``gap_s`` of each other; no source reported in both (a source that reported twice saw two
-shots); and the more precise one is the only such fix it agrees with, and agrees itself
-with no fix more precise than it (a chain is left as it is). It joins that group: its
-reports become the shot's evidence; the fix, time, attribution and linked impact stay the
-precise group's (its reports fit them). The join runs after calibration, which must not
-read a fragment's reports against another group's fix.
+A located fix is taken as the same part of one shot as a more precise one (the smaller
+covariance trace) whose incident holds more reports (its linked part's too): a fragment split
+off, not a second event (two mortars firing at once a kilometre apart fix within 3 sigma of
+each other; on the simulated weeks such a group, bringing its linked impact into the sharper
+fix's incident, outnumbered that fix's own reports there). The two are one part when both are
+origins attributed to one party with ``own_side_max``, both impacts, or the looser one is
+untyped and the sharper typed (it takes the typed fix's reading, and never gives its own);
+their fixes agree (the Mahalanobis distance of their difference under the sum of their
+covariances within ``max_mahalanobis``); their emission windows lie within ``gap_s`` of each
+other; no source reported in both (a source that reported twice saw two shots); the looser one
+is no looser than ``max_sd_m`` (a fix wider than grouping's pair search agrees with anything
+near it: on baseline and all_conditions seed 1 the only wrong joins were two such, 32 and 323
+km wide); the joining fix is linked to no other part (``linked``, off: a lone loose report's
+link moved to another shot's burst on coarse_bands seed 2); and the more precise one is
+the only such fix it agrees with, and agrees itself with no fix more precise than it (a chain
+is left as it is). It joins that group: its reports become the shot's evidence; the fix, time,
+role, attribution and link stay the precise group's (its reports fit them; with ``linked``,
+a linked group joins only one that is not, which takes its link). The join runs after calibration,
+which must not read a fragment's reports against another group's fix. Before the arrivals are
+joined (:func:`.heard.join_heard`), the same test (on the fixes' own covariances) makes two
+fixes of one part one event to the arrivals' rule that exactly one event fits them.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.group_join import joined_numbering
 from truceline.core.fusion.locate import Fixes
 
@@ -54,27 +63,43 @@ class SameShotParams:
     #: how far apart their emission windows may lie (s): a minute's report beside a fix
     #: timed to the millisecond, a camera's clock off by tens of seconds
     gap_s: float = 60.0
+    #: an impact fixed twice joins too, and an untyped fix a typed one of the same part
+    impacts: bool = True
+    untyped: bool = True
+    #: a fix linked to the shot's other part joins a fix that is not linked, which takes
+    #: the link: off, since a lone loose report's link then moves to another event's fix
+    #: (coarse_bands seed 2: a 5 km-wide burst 7.5 km from another's, 4 minutes apart in
+    #: fact, took the UA launch's link to an RU shot's burst: one wrong-party finding)
+    linked: bool = False
+    #: the loosest fix that may join (sd, m): grouping never links reports farther apart
+    #: than its pair search (15 km), and a fix looser than that agrees with anything near
+    max_sd_m: float = 15_000.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                partner: I64, lo: F64, hi: F64, own_side_max: float, p: SameShotParams
                ) -> tuple[I64, I64]:
-    """``(absorbed, into)``: the groups taken as the same shot as a more precise origin fix
-    (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s)."""
+    """``(absorbed, into)``: the groups taken as the same part of one shot as a more precise
+    fix (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s)."""
     G = len(role)
     none = np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if not G or not prob.shape[1]:
+    if not G:
         return none
-    top = prob.max(axis=1)
+    n_p = prob.shape[1]
+    top = prob.max(axis=1) if n_p else np.zeros(G)
+    side = np.where(top >= own_side_max, prob.argmax(axis=1), -1) if n_p else np.full(G, -1)
     tr = np.trace(fixes.cov, axis1=1, axis2=2)
-    cand = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN) & (top >= own_side_max)
-                          & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi))
-    frag = partner < 0  # what may join another: linked to no impact
+    origin = (role == ROLE_ORIGIN) & (side >= 0)
+    kinds = origin | ((role == ROLE_IMPACT) & p.impacts) | ((role == ROLE_ANY) & p.untyped)
+    cand = np.flatnonzero(fixes.located & kinds & np.isfinite(tr) & np.isfinite(lo)
+                          & np.isfinite(hi))
     if len(cand) < 2:
         return none
-    side = prob.argmax(axis=1)
+    # what may join another: linked to no other part, or (``linked``) into a fix that is not
+    # linked, which then takes the link; not a fix looser than the pair search
+    frag = ((partner < 0) | p.linked) & (tr <= p.max_sd_m**2)
     size = np.bincount(labels, minlength=G)
-    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its impact's
+    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its part's
     src = np.unique(labels.astype(np.int64) * (int(b.source.max()) + 1) + b.source)
     S = int(b.source.max()) + 1
     sources: dict[int, set[int]] = {}
@@ -88,9 +113,15 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         at = np.searchsorted(los, lo[u] - width - p.gap_s, "left")
         to = np.searchsorted(los, hi[u] + p.gap_s, "right")
         near = order[at:to]
-        near = near[(near != u) & (side[near] == side[u]) & (tr[near] < tr[u])
-                     & (own[near] > size[u])
-                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
+        # the same part: an origin with an origin of its party, an impact with an impact, an
+        # untyped fix with either (it takes the typed fix's reading, never gives its own)
+        if role[u] == ROLE_ANY:
+            same = role[near] != ROLE_ANY
+        else:
+            same = (role[near] == role[u]) & (side[near] == side[u])
+        near = near[(near != u) & same & (tr[near] < tr[u]) & (own[near] > own[u])
+                    & ((partner[u] < 0) | (partner[near] < 0))
+                    & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
         if not len(near):
             continue
         d = np.stack([fixes.x[near] - fixes.x[u], fixes.y[near] - fixes.y[u]], -1)
@@ -105,16 +136,21 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             better[u] = ok
     absorbed, into = [], []
     taken: dict[int, set[int]] = {}
+    linked_to: set[int] = set()
     for u in sorted(better, key=lambda k: (-tr[k], k)):
         if len(better[u]) != 1:
             continue
         g = better[u][0]
-        if g in better:  # itself the same shot as a more precise fix: leave the chain
+        if g in better:  # itself the same part as a more precise fix: leave the chain
             continue
         seen = taken.setdefault(g, set(sources[g]))
         if seen & sources[u]:
             continue
+        if partner[u] >= 0 and (g in linked_to or partner[g] >= 0):
+            continue  # one link per part
         seen |= sources[u]
+        if partner[u] >= 0:
+            linked_to.add(g)
         absorbed.append(u)
         into.append(g)
     return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
@@ -123,8 +159,9 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
 def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob: F64,
                 partner: I64, u: I64, g: I64
                 ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
-    """Join each group ``u`` (linked to no impact) into its ``g`` (:func:`same_shots`): ``g``
-    keeps its fix, time, role, probabilities and partner; groups are renumbered in order of
+    """Join each group ``u`` into its ``g`` (:func:`same_shots`): ``g`` keeps its fix, time,
+    role, probabilities and partner (``u``'s, where only ``u`` was linked); groups are
+    renumbered in order of
     their first report (:func:`.group_join.joined_numbering`), every per-group array
     following. The fixes' residuals (per measurement row, read by no later stage) are left
     out."""
@@ -138,6 +175,11 @@ def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob
                  cov=take(fixes.cov), located=take(fixes.located), method=take(fixes.method),
                  rms=take(fixes.rms), widen=take(fixes.widen), stated=take(fixes.stated),
                  residual=np.zeros(0))
-    pk = partner[back]
-    part = np.where(pk >= 0, newg[np.maximum(pk, 0)], -1).astype(np.int64)
+    to = np.arange(G)
+    to[u] = g
+    pt = partner.copy()  # a linked group joined into one that is not: it takes the link
+    moved = (pt[u] >= 0) & (pt[g] < 0)
+    pt[g[moved]] = pt[u[moved]]
+    pk = pt[back]
+    part = np.where(pk >= 0, newg[to[np.maximum(pk, 0)]], -1).astype(np.int64)
     return new, fx, role[back], tg[back], prob[back], part
