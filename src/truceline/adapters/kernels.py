@@ -35,7 +35,7 @@ def _kernels() -> Iterator[Any]:
     for mod in pkgutil.iter_modules(fusion.__path__, fusion.__name__ + "."):
         for obj in vars(importlib.import_module(mod.name)).values():
             if isinstance(obj, Dispatcher) and id(obj) not in seen \
-                    and obj._cache.__class__.__name__ != "NullCache":
+                    and type(getattr(obj, "_cache", None)).__name__ == "FunctionCache":
                 seen.add(id(obj))  # (a module's imported kernels are another's)
                 yield obj
 
