@@ -196,6 +196,7 @@ def _counts(added: int, duplicates: int, rejected: int, skipped: int, copies: in
 def check(db: str) -> None:
     """Evaluate every provision against the stored evidence and store the findings; then
     the notifications the guarantee clauses call for (delivered by `notify deliver`)."""
+    from truceline.adapters.kernels import compiled_apart
     from truceline.adapters.runtime import paused_collection, skip_exit_collection
     from truceline.services.check import run_check
     from truceline.services.guarantees import notify
@@ -205,6 +206,7 @@ def check(db: str) -> None:
     # pages, incidents, findings, their records), freed by reference counting or kept to
     # the end, and each full pass walked all of them (BENCHMARKS.md, session 17, hE)
     with paused_collection():
+        compiled_apart()  # a first check's compiling, in a process apart (see the module)
         store = open_store(db)
         res = run_check(store)
         # the incremental check gives the findings it judged again, a check by day parts
