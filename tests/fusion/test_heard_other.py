@@ -185,6 +185,8 @@ def test_the_compiled_fit_test_answers_as_the_array_form():
         case = (px, py, t0, t_sd, float(x), float(y), sig, lo, hi, role, wins)
         got = sound_grid.fits(*case)
         assert got == sound_grid.fits_array(*case)
+        blocks = sound_grid.point_blocks(*case[:4])
+        assert sound_grid.fits_blocked(*case[:4], blocks, *case[4:]) == got
         answers.append(got)
     assert 0.2 < np.mean(answers) < 0.8
 
@@ -265,3 +267,24 @@ def test_the_grid_fit_test_answers_as_fits_of_every_grid_point():
             assert got == sg.fits_array(*pts, *part)
             answers.append(got)
     assert 0.2 < np.mean(answers) < 0.8
+
+
+def test_the_blocked_fit_test_answers_as_the_array_form_on_the_grids_points():
+    """:func:`sound_grid.fits_blocked` (blocks of the fitting points, in the grid's order,
+    skipped where their box, times and sds rule every point out) answers as
+    :func:`fits_array` on the points of two to seven arrivals, parts near and far, in time
+    and out, and skips blocks doing so."""
+    from truceline.core.fusion import sound_grid as sg
+
+    rng = np.random.default_rng(6)
+    answers = []
+    for _ in range(60):
+        args = _search_case(rng)
+        pts = sg.fitting(*args)
+        blocks = sg.point_blocks(*pts)
+        for _ in range(6):
+            part = _part_case(rng, args)
+            got = sg.fits_blocked(*pts, blocks, *part)
+            assert got == sg.fits_array(*pts, *part)
+            answers.append(got)
+    assert 0.05 < np.mean(answers) < 0.95  # ~12 % of these parts take the sound

@@ -44,11 +44,12 @@ from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 from truceline.core.fusion.sound_grid import (
     SHORT,
     chi2_max,
-    fits,
+    fits_blocked,
     fits_grid,
     fitting,
     fitting_array,
     grid,
+    point_blocks,
 )
 
 __all__ = ["join_other_sound", "other_sound_apart"]
@@ -154,15 +155,16 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         px, py, t0, t_sd = _points(b, r, p)
         if not len(px):
             continue
-        args = [(px, py, t0, t_sd, float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
+        bl = point_blocks(px, py, t0, t_sd)
+        args = [(px, py, t0, t_sd, bl, float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
                  float(hi[c]), int(role[c])) for c in near]
-        passed = [int(c) for c, a in zip(near, args, strict=True) if fits(*a, windows)]
+        passed = [int(c) for c, a in zip(near, args, strict=True) if fits_blocked(*a, windows)]
         if len(passed) != 1 or not timed[passed[0]]:
             continue
         # a part whose reports name a class: that class's flight (none known: no join)
         c = passed[0]
         named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
-        if named and (not named <= set(link.max_range_m) or not fits(
+        if named and (not named <= set(link.max_range_m) or not fits_blocked(
                 *args[int(np.flatnonzero(near == c)[0])],
                 np.array([by_class[w] for w in sorted(named)], np.float64))):
             continue
@@ -238,13 +240,14 @@ def other_sound_apart(res: Fused, lo: F64, hi: F64, u: I64, g: I64, n0: int, p: 
         one = len(rows) == 1
         search: tuple[Any, ...] = _search(b, rows, p) if one else ()
         px, py, t0, t_sd = (np.empty(0),) * 4 if one else _points(b, rows, p)
+        bl = point_blocks(px, py, t0, t_sd)
         for c in near.tolist():
             named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
             wins = np.array([by_class[w] for w in sorted(named)], np.float64) \
                 if named and named <= set(by_class) else windows
             of: tuple[Any, ...] = (float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
                                    float(hi[c]), int(role[c]), wins)
-            if fits_grid(*(search + of)) if one else fits(px, py, t0, t_sd, *of):
+            if fits_grid(*(search + of)) if one else fits_blocked(px, py, t0, t_sd, bl, *of):
                 keep[j] = False
                 break
     return u[keep], g[keep]
