@@ -92,13 +92,13 @@ def test_the_compiled_search_gives_the_array_forms_points_bit_for_bit():
 
 
 def _search_case(rng: np.random.Generator) -> tuple:
-    """:func:`heard_other._fitting`'s arguments for a random array (2-7 sensors, 20 m to
+    """:func:`sound_grid.fitting`'s arguments for a random array (2-7 sensors, 20 m to
     2.5 km apart, at grid coordinates up to 1,000 km out) in a wind of up to ~25 m/s, with
     scale factors 1 +- 1e-3 and arrivals at epoch seconds: most from one source within
     hearing (timing sd 0.02 s), some from none."""
     from scipy.stats import chi2
 
-    from truceline.core.fusion import heard_other
+    from truceline.core.fusion import sound_grid
 
     m = int(rng.integers(2, 8))
     spread = float(rng.choice([20.0, 100.0, 500.0, 1_500.0, 2_500.0]))
@@ -110,28 +110,28 @@ def _search_case(rng: np.random.Generator) -> tuple:
     a = 1.74e9 + np.hypot(sx - src[0], sy - src[1]) / c + rng.normal(0.0, 0.02, m)
     if rng.random() < 0.2:
         a = 1.74e9 + rng.uniform(0.0, 30.0, m)
-    return (float(sx.mean()), float(sy.mean()), *heard_other._grid(25_000.0), sx, sy, a, k,
+    return (float(sx.mean()), float(sy.mean()), *sound_grid.grid(25_000.0), sx, sy, a, k,
             c, float(wu), float(wv), 0.02, float(chi2.ppf(0.99, m - 1)), 4.0)
 
 
 def test_the_pruned_search_gives_every_grid_points_bit_for_bit():
-    """:func:`heard_other._fitting` skips blocks of directions its bound rules out; it gives
+    """:func:`sound_grid.fitting` skips blocks of directions its bounds rule out; it gives
     the points, emission times and sds of the full grid's array form, bit for bit."""
-    from truceline.core.fusion import heard_other
+    from truceline.core.fusion import sound_grid
 
     rng = np.random.default_rng(5)
     for _ in range(60):
         args = _search_case(rng)
-        got, want = heard_other._fitting(*args), heard_other._fitting_array(*args)
+        got, want = sound_grid.fitting(*args), sound_grid.fitting_array(*args)
         for g, w in zip(got, want, strict=True):
             assert g.tobytes() == w.tobytes()
 
 
 def test_the_arc_bound_never_skips_a_direction_that_fits():
-    """:func:`heard_other._arc_passes` on every block of directions of every range where
+    """:func:`sound_grid._arc_passes` on every block of directions of every range where
     :func:`_fitting` asks it: a block it rules out holds no point that fits, and it rules
     out most of them (what makes the search cheap)."""
-    from truceline.core.fusion import heard_other as ho
+    from truceline.core.fusion import sound_grid as sg
 
     rng = np.random.default_rng(8)
     tested = skipped = 0
@@ -139,22 +139,22 @@ def test_the_arc_bound_never_skips_a_direction_that_fits():
         cx, cy, rr, sin_az, cos_az, sx, sy, a, k, c, wu, wv, sd, chi_max, _ = \
             args = _search_case(rng)
         px, py = cx + np.outer(rr, sin_az), cy + np.outer(rr, cos_az)
-        got = ho._fitting_array(*args)
+        got = sg.fitting_array(*args)
         fit = np.isin(px + 1j * py, got[0] + 1j * got[1])
         assert fit.sum() == len(got[0])
         reach = float(np.hypot(sx - cx, sy - cy).max())
         wn = float(np.hypot(wu, wv))
-        A, B = ho._slopes(sx, sy, k, c, wn)
+        A, B = sg._slopes(sx, sy, k, c, wn)
         eps = 1e-9 + 1e-14 * (float(np.abs(a).max()) + 1e3)
         step, e, d = 2.0 * np.pi / len(sin_az), np.empty(len(sx)), np.empty(len(sx))
         for i, r in enumerate(rr):
             if r - reach <= 1.0:
                 continue
-            for size in (ho._COARSE, ho._FINE):
+            for size in (sg.COARSE, sg.FINE):
                 for j0 in range(0, len(sin_az), size):
                     j1 = min(len(sin_az), j0 + size)
                     tested += 1
-                    if not ho._arc_passes(cx, cy, float(r), j0, j1, sin_az, cos_az, step,
+                    if not sg._arc_passes(cx, cy, float(r), j0, j1, sin_az, cos_az, step,
                                           reach / r, sx, sy, a, k, c, wu, wv, sd, chi_max, A,
                                           B, eps, e, d):
                         skipped += 1
@@ -163,10 +163,10 @@ def test_the_arc_bound_never_skips_a_direction_that_fits():
 
 
 def test_the_compiled_fit_test_answers_as_the_array_form():
-    """:func:`heard_other._fits` (compiled, stopping at the first point) answers as the
-    array form it replaced, :func:`_fits_array`, on points near and far, in time and out,
+    """:func:`sound_grid.fits` (compiled, stopping at the first point) answers as the
+    array form it replaced, :func:`fits_array`, on points near and far, in time and out,
     for every role and set of classes."""
-    from truceline.core.fusion import heard_other
+    from truceline.core.fusion import sound_grid
     from truceline.core.fusion.link import LinkParams
 
     windows = np.array(LinkParams().windows(), np.float64)
@@ -183,8 +183,10 @@ def test_the_compiled_fit_test_answers_as_the_array_form():
         role = int(rng.integers(0, 3))
         wins = windows[rng.permutation(len(windows))[:int(rng.integers(1, len(windows) + 1))]]
         case = (px, py, t0, t_sd, float(x), float(y), sig, lo, hi, role, wins)
-        got = heard_other._fits(*case)
-        assert got == heard_other._fits_array(*case)
+        got = sound_grid.fits(*case)
+        assert got == sound_grid.fits_array(*case)
+        blocks = sound_grid.point_blocks(*case[:4])
+        assert sound_grid.fits_blocked(*case[:4], blocks, *case[4:]) == got
         answers.append(got)
     assert 0.2 < np.mean(answers) < 0.8
 
@@ -245,6 +247,7 @@ def test_one_arrivals_closed_form_holds_every_grid_point_that_fits():
     answers yes wherever the grid search of :func:`_points` (every point within hearing, one
     arrival fitting all) finds a point that is the part's other sound, and mostly as it."""
     from truceline.core.fusion import heard_other as ho
+    from truceline.core.fusion import sound_grid
     from truceline.core.fusion.link import LinkParams
 
     windows = np.array(LinkParams().windows(), np.float64)
@@ -265,8 +268,107 @@ def test_one_arrivals_closed_form_holds_every_grid_point_that_fits():
         lo = float(rng.uniform(100.0, 320.0))
         case = (float(x), float(y), float(rng.uniform(0.0, 300.0)), lo,
                 lo + float(rng.uniform(0.0, 10.0)), int(rng.integers(0, 3)))
-        grid = ho._fits(*pts, *case, windows)
+        grid = sound_grid.fits(*pts, *case, windows)
         got = one(*case, windows)
         assert got or not grid
         same += got == grid
     assert same >= 0.9 * 300
+
+
+def test_the_near_bound_never_skips_a_direction_that_fits():
+    """:func:`sound_grid._near_passes` on every block of directions of every range within
+    the array's reach (where :func:`_fitting` asks it): a block it rules out holds no point
+    that fits, and it rules out a good share of them."""
+    from truceline.core.fusion import sound_grid as sg
+
+    rng = np.random.default_rng(9)
+    tested = skipped = 0
+    for _ in range(12):
+        cx, cy, rr, sin_az, cos_az, sx, sy, a, k, c, wu, wv, sd, chi_max, _ = \
+            args = _search_case(rng)
+        px, py = cx + np.outer(rr, sin_az), cy + np.outer(rr, cos_az)
+        got = sg.fitting_array(*args)
+        fit = np.isin(px + 1j * py, got[0] + 1j * got[1])
+        rho = np.hypot(sx - cx, sy - cy)
+        wn = float(np.hypot(wu, wv))
+        kc = float(k.min()) * (c - wn)
+        wk = wn / (kc * (c - wn))
+        eps = 1e-9 + 1e-14 * (float(np.abs(a).max()) + 1e3)
+        step, e, d = 2.0 * np.pi / len(sin_az), np.empty(len(sx)), np.empty(len(sx))
+        for i, r in enumerate(rr):
+            if r - rho.max() > 1.0:
+                continue
+            for size in (sg.COARSE, sg.FINE):
+                for j0 in range(0, len(sin_az), size):
+                    j1 = min(len(sin_az), j0 + size)
+                    tested += 1
+                    if not sg._near_passes(cx, cy, float(r), j0, j1, sin_az, cos_az, step,
+                                           rho, sx, sy, a, k, c, wu, wv, sd, chi_max, kc, wk,
+                                           eps, e, d):
+                        skipped += 1
+                        assert not fit[i, j0:j1].any()
+    assert tested > 1_000 and skipped > 0.3 * tested
+
+
+def _part_case(rng: np.random.Generator, args: tuple) -> tuple:
+    """A located part for :func:`sound_grid.fits_grid`: 0-60 km from the array, emitted
+    around when a sound from the grid would be heard there give or take a flight, any role,
+    some of the link's classes."""
+    from truceline.core.fusion.link import LinkParams
+
+    windows = np.array(LinkParams().windows(), np.float64)
+    cx, cy, a = args[0], args[1], args[7]
+    x, y = np.array([cx, cy]) + rng.uniform(-60_000.0, 60_000.0, 2)
+    lo = float(a.mean()) + float(rng.uniform(-300.0, 300.0))
+    hi = lo + float(rng.choice([0.0, 2.0, 30.0]))
+    wins = windows[rng.permutation(len(windows))[:int(rng.integers(1, len(windows) + 1))]]
+    return (float(x), float(y), float(rng.uniform(10.0, 1_500.0)), lo, hi,
+            int(rng.integers(0, 3)), wins)
+
+
+def test_the_grid_fit_test_answers_as_fits_of_every_grid_point():
+    """:func:`sound_grid.fits_grid` (the grid's blocks no point could pass skipped, the
+    others' points computed one by one) answers as :func:`fits_array` over the full grid's
+    fitting points (:func:`fitting_array`), for one arrival (every point fits) and for
+    two or three, parts near and far, in time and out."""
+    from truceline.core.fusion import sound_grid as sg
+
+    rng = np.random.default_rng(4)
+    answers = []
+    for n in range(150):
+        args = _search_case(rng)
+        if n % 3:  # one arrival: the array's middle its sensor
+            m = 1
+            sx, sy = args[5][:1], args[6][:1]
+            args = (float(sx[0]), float(sy[0]), *args[2:5], sx, sy, args[7][:1],
+                    args[8][:1], *args[9:13], 0.0, args[14])
+        else:
+            m = len(args[5])
+        pts = sg.fitting_array(*args)
+        for _ in range(4 if m == 1 else 2):
+            part = _part_case(rng, args)
+            got = sg.fits_grid(*args, *part)
+            assert got == sg.fits_array(*pts, *part)
+            answers.append(got)
+    assert 0.2 < np.mean(answers) < 0.8
+
+
+def test_the_blocked_fit_test_answers_as_the_array_form_on_the_grids_points():
+    """:func:`sound_grid.fits_blocked` (blocks of the fitting points, in the grid's order,
+    skipped where their box, times and sds rule every point out) answers as
+    :func:`fits_array` on the points of two to seven arrivals, parts near and far, in time
+    and out, and skips blocks doing so."""
+    from truceline.core.fusion import sound_grid as sg
+
+    rng = np.random.default_rng(6)
+    answers = []
+    for _ in range(60):
+        args = _search_case(rng)
+        pts = sg.fitting(*args)
+        blocks = sg.point_blocks(*pts)
+        for _ in range(6):
+            part = _part_case(rng, args)
+            got = sg.fits_blocked(*pts, blocks, *part)
+            assert got == sg.fits_array(*pts, *part)
+            answers.append(got)
+    assert 0.05 < np.mean(answers) < 0.95  # ~12 % of these parts take the sound

@@ -159,3 +159,46 @@ def test_the_parts_near_each_group_are_the_same_listed_a_chunk_of_groups_at_a_ti
     # no part within reach of any group: None, as before
     far = (cand, x, y, sig, lo, hi, ucx + 1e7, ucy, ua, ub, reach, travel, hearing)
     assert _near_parts_at_once(*far) is None and near_parts(*far, chunk=7) is None
+
+
+def test_the_parts_near_each_group_are_the_same_at_the_reachs_edge_and_out_of_time():
+    # parts placed exactly at the reach (and a hair either side) of groups, with the widest
+    # sigma, windows long and short, groups whose window meets none: the pairs listed by
+    # time are those of the whole tree at once, in its order, or None as it says None
+    from truceline.core.fusion.heard_split import near_parts
+
+    rng = np.random.default_rng(30)
+    travel, hearing = 25_000 / 300.0, 25_000.0
+    nonempty = 0
+    for case in range(40):
+        U, G = int(rng.integers(1, 60)), int(rng.integers(1, 400))
+        ucx, ucy = rng.uniform(0, 80_000, U), rng.uniform(0, 80_000, U)
+        ua = rng.uniform(0, 20_000, U)
+        ub = ua + rng.exponential(5.0, U)
+        sig = np.full(G, 700.0) if case % 2 else rng.exponential(500.0, G)
+        reach = hearing + 3.0 * float(sig.max())
+        at = rng.integers(0, U, G)
+        az = rng.uniform(0, 2 * np.pi, G)
+        r = np.where(rng.random(G) < 0.5, reach * (1.0 + rng.choice([-1e-12, 0.0, 1e-12], G)),
+                     rng.uniform(0, 1.3 * reach, G))
+        x, y = ucx[at] + r * np.sin(az), ucy[at] + r * np.cos(az)
+        lo = np.where(rng.random(G) < 0.7, ua[at] + rng.normal(0, 60.0, G),
+                      rng.uniform(0, 20_000, G))
+        hi = lo + np.where(rng.random(G) < 0.1, 5_000.0, rng.exponential(30.0, G))
+        if case % 5 == 0:  # every window out of time, parts within reach
+            lo, hi = lo + 1e6, hi + 1e6
+        cand = np.flatnonzero(rng.random(G) < 0.9).astype(np.int64)
+        if not len(cand):
+            continue
+        args = (cand, x, y, sig, lo, hi, ucx, ucy, ua, ub, reach, travel, hearing)
+        want = _near_parts_at_once(*args)
+        for chunk in (1, 5, 512):
+            got = near_parts(*args, chunk=chunk)
+            if want is None:
+                assert got is None
+                continue
+            assert got is not None
+            assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        nonempty += want is not None and len(want[0]) > 0
+    assert nonempty > 15

@@ -43,7 +43,6 @@ import math
 from typing import Any, Protocol
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
@@ -52,253 +51,46 @@ from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, Fire
 from truceline.core.fusion.heard import HeardParams, arrival_groups, part_tests
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
+from truceline.core.fusion.sound_grid import (
+    SHORT,
+    chi2_max,
+    fits_blocked,
+    fits_grid,
+    fitting,
+    fitting_array,
+    grid,
+    point_blocks,
+)
 
 __all__ = ["join_other_sound", "other_sound_apart"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-B = NDArray[np.bool_]
 
-#: Directions (0.1 deg) and ranges (log-spaced, 300 m to the hearing range) searched.
-_N_AZ, _N_R = 3_600, 48
-#: The most arrivals :func:`_fitting` sums as numpy does (sequentially; from eight on numpy
-#: sums a row pairwise).
-_SHORT = 7
-#: Directions per block :func:`_fitting` tests whole before its points (coarse, then fine).
-_COARSE, _FINE = 120, 12
 #: Distances from the part :func:`_one_arrival` tests (to the class's range).
 _N_ONE = 256
 
 
-@functools.lru_cache(maxsize=8)
-def _grid(hearing_m: float) -> tuple[F64, F64, F64]:
-    """The search's ranges and the sines and cosines of its directions (the same for every
-    group: made once, not per group)."""
-    az = np.linspace(0.0, 2 * np.pi, _N_AZ, endpoint=False)
-    return np.geomspace(300.0, hearing_m, _N_R), np.sin(az), np.cos(az)
-
-
-@functools.lru_cache(maxsize=64)
-def _chi2_max(level: float, dof: int) -> float:
-    """The chi-square cut at ``level``; one arrival (no differences, ``dof`` 0) has chi 0 at
-    every point, so every point within hearing fits it."""
-    return float(chi2_dist.ppf(level, dof)) if dof > 0 else 0.0
-
-
-@njit(cache=True, error_model="numpy")
-def _e(px: float, py: float, sx: F64, sy: F64, a: F64, k: F64, c: float, wu: float,
-       wv: float, e: F64, d: F64) -> None:
-    """Each arrival's implied emission time ``e`` (and path length ``d``) were the sound
-    from ``(px, py)``: the operations of :func:`_points_array`, in its order."""
-    for q in range(len(sx)):
-        dx, dy = sx[q] - px, sy[q] - py
-        dq = max(math.hypot(dx, dy), 1.0)
-        ce = (c + wu * dx / dq + wv * dy / dq) * k[q]
-        e[q] = a[q] - dq / ce
-        d[q] = dq
-
-
-@njit(cache=True, error_model="numpy")
-def _slopes(sx: F64, sy: F64, k: F64, c: float, wn: float) -> tuple[F64, F64]:
-    """``(A, B)``, pair by pair: seen from any point at least ``1 / s`` times the array's
-    reach from its middle, the difference of two arrivals' path times ``d_q / c'_q - d_p /
-    c'_p`` (``c'_q = (c + w.u_q) k_q``, ``u_q`` the unit vector to sensor ``q``) changes by at
-    most ``A + B s`` per metre moved. Its gradient is ``(-u_q / c'_q + w_perp,q / c'_q^2) /
-    k_q`` less the same for ``p``; the directions to two sensors differ by at most ``2 s``
-    (``|u_q - u_p| <= 2 s``), so do the winds across them (``|w_perp,q - w_perp,p| <= 4 |w|
-    s``), and the speeds by ``|k_q - k_p| (c + |w|) + 2 k |w| s``; every speed is at least
-    ``c - |w|`` (``cmin``). ``A`` holds what the scale factors ``k`` (~1 +- 1e-3) leave at
-    any distance."""
-    m = len(sx)
-    kmin, kmax = k.min(), k.max()
-    cmin, cmax = c - wn, c + wn
-    A, B = np.zeros((m, m)), np.zeros((m, m))
-    k2c2, k2c4 = (kmin * cmin) ** 2, (kmin * cmin * cmin) ** 2
-    b = (2.0 / (kmin * cmin) + 2.0 * kmax * wn / k2c2 + 4.0 * wn / (kmin * cmin * cmin)
-         + 4.0 * wn * wn * kmax * cmax / k2c4)
-    for q in range(m):
-        for p in range(q + 1, m):
-            dk = abs(k[q] - k[p])
-            A[q, p] = dk * cmax / k2c2 + wn * dk * cmax * cmax / k2c4
-            B[q, p] = b
-    return A, B
-
-
-@njit(cache=True, error_model="numpy")
-def _arc_passes(cx: float, cy: float, r: float, j0: int, j1: int, sin_az: F64, cos_az: F64,
-                step: float, s: float, sx: F64, sy: F64, a: F64, k: F64, c: float, wu: float,
-                wv: float, sd: float, chi_max: float, A: F64, B: F64, eps: float, e: F64,
-                d: F64) -> bool:
-    """Can any point of range ``r`` and directions ``j0:j1`` fit (chi-square at most
-    ``chi_max``)? A lower bound from the block's middle direction: along the arc to any of
-    its points each pair's difference moves by at most its slope (:func:`_slopes`) times
-    the arc's length, and the chi-square is ``sum over pairs (e_q - e_p)^2 / (m sd^2)``.
-    ``eps`` covers the rounding of the emission times (those of epoch seconds are ~1e-7 s
-    apart); only a bound: the points of a block that passes are computed exactly."""
-    m = len(sx)
-    jm = (j0 + j1 - 1) // 2
-    arc = r * max(jm - j0, j1 - 1 - jm) * step * (1.0 + 1e-6) + 1e-6
-    _e(cx + r * sin_az[jm], cy + r * cos_az[jm], sx, sy, a, k, c, wu, wv, e, d)
-    lb = 0.0
-    for q in range(m):
-        for p in range(q + 1, m):
-            gap = abs(e[q] - e[p]) - (A[q, p] + B[q, p] * s) * arc - eps
-            if gap > 0.0:
-                lb += gap * gap
-    return lb / m / (sd * sd) <= chi_max * (1.0 + 1e-6) + 1e-12
-
-
-@njit(cache=True, error_model="numpy")
-def _fitting(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64, sy: F64,
-             a: F64, k: F64, c: float, wu: float, wv: float, sd: float, chi_max: float,
-             w: float) -> tuple[F64, F64, F64, F64]:
-    """:func:`_points_array`, point by point: the same operations in the same order (each
-    sum from the first sensor on, as numpy reduces a row of at most :data:`_SHORT`), so the
-    same bits, without its (points x sensors) temporaries (~0.2M points a group). Blocks
-    of directions (:data:`_COARSE`, then :data:`_FINE`) of one range that cannot fit
-    (:func:`_arc_passes`) are skipped whole where every sensor is more than a metre off
-    (``max(d, 1)`` then never bites): the same points, in the same order."""
-    m, n, naz = len(sx), len(rr) * len(sin_az), len(sin_az)
-    ox, oy, ot, osd = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    e, d = np.empty(m), np.empty(m)
-    eb, db = np.empty(m), np.empty(m)
-    reach, amax = 0.0, 0.0
-    for q in range(m):
-        reach = max(reach, math.hypot(sx[q] - cx, sy[q] - cy))
-        amax = max(amax, abs(a[q]))
-    wn = math.hypot(wu, wv)
-    # the bound only where it holds: differences to test, finite inputs, speeds above the wind
-    bound = (m >= 2 and sd > 0.0 and c - wn > 0.0 and k.min() > 0.0
-             and math.isfinite(reach + amax + c + wn + chi_max + k.max()))
-    A, B = _slopes(sx, sy, k, c, wn)
-    eps = 1e-9 + 1e-14 * (amax + 1e3)
-    step = 2.0 * math.pi / naz
-    got = 0
-    for i in range(len(rr)):
-        r = rr[i]
-        skip = bound and r - reach > 1.0
-        s = reach / r
-        for jc0 in range(0, naz, _COARSE):
-            jc1 = min(naz, jc0 + _COARSE)
-            if skip and not _arc_passes(cx, cy, r, jc0, jc1, sin_az, cos_az, step, s, sx, sy,
-                                        a, k, c, wu, wv, sd, chi_max, A, B, eps, eb, db):
-                continue
-            for jf0 in range(jc0, jc1, _FINE):
-                jf1 = min(jc1, jf0 + _FINE)
-                if skip and not _arc_passes(cx, cy, r, jf0, jf1, sin_az, cos_az, step, s, sx,
-                                            sy, a, k, c, wu, wv, sd, chi_max, A, B, eps, eb,
-                                            db):
-                    continue
-                for j in range(jf0, jf1):
-                    px, py = cx + r * sin_az[j], cy + r * cos_az[j]
-                    _e(px, py, sx, sy, a, k, c, wu, wv, e, d)
-                    s_ = e[0]
-                    for q in range(1, m):
-                        s_ += e[q]
-                    t0 = s_ / m
-                    res = e[0] - t0
-                    chi = res * res
-                    for q in range(1, m):
-                        res = e[q] - t0
-                        chi += res * res
-                    if chi / (sd * sd) <= chi_max:
-                        dm = d[0]
-                        for q in range(1, m):
-                            dm += d[q]
-                        tau = dm / m / c
-                        ox[got], oy[got], ot[got] = px, py, t0
-                        osd[got] = math.hypot(tau * w / c, sd)
-                        got += 1
-    return ox[:got], oy[:got], ot[:got], osd[:got]
-
-
 def _points(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64]:
     """The points within hearing that fit the arrivals ``rows`` (their differences), each
-    one's implied emission time and its sd (the wind along the path): a grid of
-    :data:`_N_AZ` directions by :data:`_N_R` ranges around the array, compiled
-    (:func:`_fitting`; the array form, :func:`_fitting_array`, was ~80 % of the 907k month's
-    fusion) where the group has at most :data:`_SHORT` arrivals."""
-    return (_fitting if len(rows) <= _SHORT else _fitting_array)(*_search(b, rows, p))
+    one's implied emission time and its sd (the wind along the path): a polar grid around
+    the array, compiled (:func:`.sound_grid.fitting`; the array form was ~80 % of the 907k
+    month's fusion) where the group has at most :data:`.sound_grid.SHORT` arrivals."""
+    return (fitting if len(rows) <= SHORT else fitting_array)(*_search(b, rows, p))
 
 
 def _points_array(b: FireBatch, rows: I64, p: HeardParams) -> tuple[F64, F64, F64, F64]:
     """:func:`_points` as arrays (points x sensors): any number of arrivals."""
-    return _fitting_array(*_search(b, rows, p))
-
-
-def _search(b: FireBatch, rows: I64, p: HeardParams) -> tuple[Any, ...]:
-    """The arguments of :func:`_fitting` for the arrivals ``rows``: the array's middle, the
-    grid, the sensors, their arrivals and scale factors, the pooled air, the timing sd, the
-    chi-square cut and the wind's sd."""
-    sx, sy, a = b.ox[rows], b.oy[rows], b.arr[rows]
-    c, wu, wv = (float(v[rows].mean()) for v in (b.c, b.wu, b.wv))
-    wsd = b.wind_sd[rows]
-    w = float(np.nanmax(wsd)) if np.isfinite(wsd).any() else p.wind_sd_ms
-    return (float(sx.mean()), float(sy.mean()), *_grid(p.hearing_m), sx, sy, a, b.k[rows], c,
-            wu, wv, p.arrival_sd_s, _chi2_max(p.level, len(rows) - 1), w)
-
-
-def _fitting_array(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64, sy: F64,
-                   a: F64, k: F64, c: float, wu: float, wv: float, sd: float, chi_max: float,
-                   w: float) -> tuple[F64, F64, F64, F64]:
-    """:func:`_fitting` as arrays (points x sensors, every point): any number of arrivals."""
-    px = (cx + np.outer(rr, sin_az)).ravel()
-    py = (cy + np.outer(rr, cos_az)).ravel()
-    dx, dy = sx[None, :] - px[:, None], sy[None, :] - py[:, None]
-    d = np.maximum(np.hypot(dx, dy), 1.0)
-    ce = (c + wu * dx / d + wv * dy / d) * k[None, :]
-    e = a[None, :] - d / ce
-    t0 = e.mean(axis=1)
-    chi = ((e - t0[:, None]) ** 2).sum(axis=1) / sd**2
-    ok = chi <= chi_max
-    tau = d.mean(axis=1) / c
-    t_sd = np.hypot(tau * w / c, sd)
-    return px[ok], py[ok], t0[ok], t_sd[ok]
-
-
-def _fits(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: float, lo: float,
-          hi: float, role: int, windows: F64) -> bool:
-    """Whether some fitting point is the other sound of a part at ``(x, y)`` emitted in
-    ``[lo, hi]``: within a class's range, one flight time before or after it (``windows``:
-    each class's range and speeds, rows of :meth:`.link.LinkParams.windows`). Compiled,
-    point by point, stopping at the first: the same operations on each point as the array
-    form it replaced (:func:`_fits_array`), so the same answer, without its temporaries (a
-    group of one arrival fits every point, ~0.2M, and it ran once per candidate part)."""
-    return bool(_fits_points(px, py, t0, t_sd, x, y, sig, lo, hi, role, windows))
-
-
-@njit(cache=True, error_model="numpy")
-def _fits_points(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: float,
-                 lo: float, hi: float, role: int, windows: F64) -> bool:
-    """:func:`_fits`, compiled."""
-    for w in range(windows.shape[0]):
-        rng, v_lo, v_hi = windows[w, 0], windows[w, 1], windows[w, 2]
-        for i in range(len(px)):
-            d = math.hypot(px[i] - x, py[i] - y)
-            if not d <= rng + 3.0 * sig:
-                continue
-            f_lo = d - 3.0 * sig
-            if f_lo < 0.0:
-                f_lo = 0.0
-            f_lo = f_lo / v_hi
-            f_hi = (d + 3.0 * sig) / v_lo
-            s = 3.0 * t_sd[i]
-            # the heard sound a launch (the part its burst): the part after it by a flight
-            later = (hi - t0[i] + s >= f_lo) and (lo - t0[i] - s <= f_hi)
-            earlier = (t0[i] - lo + s >= f_lo) and (t0[i] - hi - s <= f_hi)
-            if later if role == ROLE_IMPACT else earlier if role == ROLE_ORIGIN \
-                    else later or earlier:
-                return True
-    return False
+    return fitting_array(*_search(b, rows, p))
 
 
 def _one_arrival(b: FireBatch, row: int, p: HeardParams) -> Any:
-    """:func:`_fits` for one arrival, in closed form: a point ``d`` from the part lies
-    between ``|D - d|`` and ``min(D + d, hearing)`` from the sensor (``D`` the sensor's
+    """:func:`.sound_grid.fits` for one arrival, in closed form: a point ``d`` from the part
+    lies between ``|D - d|`` and ``min(D + d, hearing)`` from the sensor (``D`` the sensor's
     distance to the part), and every path length between is reached on that circle, so the
     heard sound's emission times form one interval per ``d`` (the speeds the pooled air
-    allows, three sds of the wind either way); the flight, as in :func:`_fits`, is tested
-    on a grid of ``d`` to the class's range."""
+    allows, three sds of the wind either way); the flight, as in ``fits``, is tested on a
+    grid of ``d`` to the class's range."""
     sx, sy, a = float(b.ox[row]), float(b.oy[row]), float(b.arr[row])
     wsd = float(b.wind_sd[row]) if np.isfinite(b.wind_sd[row]) else (
         0.5 if b.wind_known[row] else p.wind_sd_ms)  # as join_heard's
@@ -328,21 +120,16 @@ def _one_arrival(b: FireBatch, row: int, p: HeardParams) -> Any:
     return fits
 
 
-def _fits_array(px: F64, py: F64, t0: F64, t_sd: F64, x: float, y: float, sig: float,
-                lo: float, hi: float, role: int, windows: F64) -> bool:
-    """:func:`_fits` as arrays (the form it replaced, kept to pin it)."""
-    d = np.hypot(px - x, py - y)
-    for rng, v_lo, v_hi in windows:
-        near = d <= rng + 3.0 * sig
-        f_lo, f_hi = np.maximum(d - 3.0 * sig, 0.0) / v_hi, (d + 3.0 * sig) / v_lo
-        s = 3.0 * t_sd
-        later = (hi - t0 + s >= f_lo) & (lo - t0 - s <= f_hi)
-        earlier = (t0 - lo + s >= f_lo) & (t0 - hi - s <= f_hi)
-        ok = later if role == ROLE_IMPACT else earlier if role == ROLE_ORIGIN \
-            else later | earlier
-        if (near & ok).any():
-            return True
-    return False
+def _search(b: FireBatch, rows: I64, p: HeardParams) -> tuple[Any, ...]:
+    """The arguments of :func:`.sound_grid.fitting` for the arrivals ``rows``: the array's
+    middle, the grid, the sensors, their arrivals and scale factors, the pooled air, the
+    timing sd, the chi-square cut and the wind's sd."""
+    sx, sy, a = b.ox[rows], b.oy[rows], b.arr[rows]
+    c, wu, wv = (float(v[rows].mean()) for v in (b.c, b.wu, b.wv))
+    wsd = b.wind_sd[rows]
+    w = float(np.nanmax(wsd)) if np.isfinite(wsd).any() else p.wind_sd_ms
+    return (float(sx.mean()), float(sy.mean()), *grid(p.hearing_m), sx, sy, a, b.k[rows], c,
+            wu, wv, p.arrival_sd_s, chi2_max(p.level, len(rows) - 1), w)
 
 
 class Fused(Protocol):
@@ -418,10 +205,11 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         if len(r) == 1:  # one arrival fits every point within hearing: in closed form
             test = _one_arrival(b, int(r[0]), p)
         else:
-            pts = _points(b, r, p)
-            if not len(pts[0]):
+            px, py, t0, t_sd = _points(b, r, p)
+            if not len(px):
                 continue
-            test = functools.partial(_fits, *pts)
+            test = functools.partial(fits_blocked, px, py, t0, t_sd,
+                                     point_blocks(px, py, t0, t_sd))
         args = [(float(x[c]), float(y[c]), float(sig[c]), float(lo[c]), float(hi[c]),
                  int(role[c])) for c in near]
         passed = [int(c) for c, a in zip(near, args, strict=True) if test(*a, windows)]
@@ -505,13 +293,19 @@ def other_sound_apart(res: Fused, lo: F64, hi: F64, u: I64, g: I64, n0: int, p: 
                     & ~np.isin(near, [*own, int(u[j])])]
         if not len(near):
             continue
-        px, py, t0, t_sd = _points(b, order[st[k]:st[k] + n_u[k]], p)
+        rows = order[st[k]:st[k] + n_u[k]]
+        # one arrival fits every point of the grid: test the parts against the grid itself
+        one = len(rows) == 1
+        search: tuple[Any, ...] = _search(b, rows, p) if one else ()
+        px, py, t0, t_sd = (np.empty(0),) * 4 if one else _points(b, rows, p)
+        bl = point_blocks(px, py, t0, t_sd)
         for c in near.tolist():
             named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
             wins = np.array([by_class[w] for w in sorted(named)], np.float64) \
                 if named and named <= set(by_class) else windows
-            if _fits(px, py, t0, t_sd, float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
-                     float(hi[c]), int(role[c]), wins):
+            of: tuple[Any, ...] = (float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
+                                   float(hi[c]), int(role[c]), wins)
+            if fits_grid(*(search + of)) if one else fits_blocked(px, py, t0, t_sd, bl, *of):
                 keep[j] = False
                 break
     return u[keep], g[keep]
