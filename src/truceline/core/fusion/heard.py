@@ -71,8 +71,8 @@ from truceline.core.fusion.locate import (
     residuals,
 )
 
-__all__ = ["HeardParams", "heard_chi2", "join_heard", "join_untested", "joined_cov",
-           "part_tests"]
+__all__ = ["HeardParams", "bare_arrivals", "heard_chi2", "join_heard", "join_untested",
+           "joined_cov", "part_tests"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -242,6 +242,21 @@ def arrival_groups(b: FireBatch, labels: I64, rows: I64
     ub = np.full(len(ul), -np.inf)
     np.maximum.at(ub, grp, b.arr[order])
     return order, ul, st, grp, n_u, ucx, ucy, ua, ub
+
+
+def bare_arrivals(b: FireBatch, labels: I64, role: NDArray[np.int8], partner: I64,
+                  located: NDArray[np.bool_]) -> tuple[NDArray[np.bool_], NDArray[np.bool_],
+                                                       NDArray[np.bool_]]:
+    """``(has, bare, vague)``: the reports that are arrivals (a time and a sensor's place);
+    the groups made only of arrivals, untyped and linked to nothing; and of those the ones
+    the arrival joins test against the located parts: unlocated, or fixed on three arrivals
+    (one of two crossings, ``locate._two_roots``: such a fix of its own says less of where
+    the sound was than the event the arrivals fit)."""
+    G = len(role)
+    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has, minlength=G)
+    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
+    return has, bare, bare & (~located | (n_a == 3))
 
 
 def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
@@ -424,10 +439,7 @@ def join_untested(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8
     G = len(role)
     if not p.enabled or not (p.lone_event or p.single_window) or not G:
         return u, g
-    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, has_a, minlength=G)
-    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
-    vague = bare & (~fixes.located | (n_a == 3))
+    _, _, vague = bare_arrivals(b, labels, role, partner, fixes.located)
     vague[u] = False
     vague[g] = False
     if not vague.any() or not fixes.located.any():

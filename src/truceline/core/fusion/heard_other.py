@@ -47,8 +47,8 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.heard import HeardParams, arrival_groups, part_tests
+from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.heard import HeardParams, arrival_groups, bare_arrivals, part_tests
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 from truceline.core.fusion.sound_grid import (
@@ -159,10 +159,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     G = len(x)
     if not p.enabled or not p.other or not G:
         return u, g
-    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, has, minlength=G)
-    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
-    vague = bare & (~located | (n_a == 3))
+    has, _, vague = bare_arrivals(b, labels, role, partner, located)
     timed = located & (fixes.method & M_ARRIVAL > 0)
     left = vague.copy()
     left[u] = False

@@ -37,7 +37,13 @@ from truceline.core.fusion.either_sound import either_sound_cov
 from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
-from truceline.core.fusion.heard import HeardParams, join_heard, join_untested, joined_cov
+from truceline.core.fusion.heard import (
+    HeardParams,
+    bare_arrivals,
+    join_heard,
+    join_untested,
+    joined_cov,
+)
 from truceline.core.fusion.heard_other import join_other_sound, other_sound_apart
 from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
@@ -236,12 +242,7 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     that clearly heard it, and attribute the refitted origins again. Groups are renumbered
     in order of their first report; every per-group array follows."""
     G = len(role)
-    has_a = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
-    n_a = np.bincount(labels, has_a, minlength=G)
-    bare = (role == ROLE_ANY) & (partner < 0) & (n_a == np.bincount(labels, minlength=G))
-    # three arrivals fix a bang at one of two crossings (locate._two_roots): such a fix of
-    # its own says less of where the sound was than the event the arrivals fit
-    vague = bare & (~fixes.located | (n_a == 3))
+    _, bare, vague = bare_arrivals(b, labels, role, partner, fixes.located)
     if not bare.any() or not fixes.located.any():
         return labels, fixes, role, tg, prob, partner
     with np.errstate(invalid="ignore"):  # a report without a time has no window
