@@ -53,6 +53,17 @@ def chi2_max(level: float, dof: int) -> float:
 
 
 @njit(cache=True, error_model="numpy")
+def _spread(cx: float, cy: float, sx: F64, sy: F64, a: F64) -> tuple[float, float]:
+    """The farthest sensor from ``(cx, cy)`` and the largest arrival time in magnitude: what
+    the bounds' reach and rounding allowance read."""
+    reach, amax = 0.0, 0.0
+    for q in range(len(sx)):
+        reach = max(reach, math.hypot(sx[q] - cx, sy[q] - cy))
+        amax = max(amax, abs(a[q]))
+    return reach, amax
+
+
+@njit(cache=True, error_model="numpy")
 def _e(px: float, py: float, sx: F64, sy: F64, a: F64, k: F64, c: float, wu: float,
        wv: float, e: F64, d: F64) -> None:
     """Each arrival's implied emission time ``e`` (and path length ``d``) were the sound
@@ -186,10 +197,7 @@ def fitting(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64, sy
     ox, oy, ot, osd = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     e, d = np.empty(m), np.empty(m)
     eb, db = np.empty(m), np.empty(m)
-    reach, amax = 0.0, 0.0
-    for q in range(m):
-        reach = max(reach, math.hypot(sx[q] - cx, sy[q] - cy))
-        amax = max(amax, abs(a[q]))
+    reach, amax = _spread(cx, cy, sx, sy, a)
     wn = math.hypot(wu, wv)
     # the bound only where it holds: differences to test, finite inputs, speeds above the wind
     bound = (m >= 2 and sd > 0.0 and c - wn > 0.0 and k.min() > 0.0
@@ -453,10 +461,7 @@ def _fits_grid(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64,
     """:func:`fits_grid`, compiled."""
     m, naz = len(sx), len(sin_az)
     e, d = np.empty(m), np.empty(m)
-    reach, amax = 0.0, 0.0
-    for q in range(m):
-        reach = max(reach, math.hypot(sx[q] - cx, sy[q] - cy))
-        amax = max(amax, abs(a[q]))
+    reach, amax = _spread(cx, cy, sx, sy, a)
     wn = math.hypot(wu, wv)
     bound = (m >= 1 and c - wn > 0.0 and k.min() > 0.0 and math.isfinite(
         reach + amax + c + wn + k.max() + cx + cy + w + sd + x + y + sig + lo + hi
