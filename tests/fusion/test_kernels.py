@@ -17,7 +17,6 @@ from tests.fusion.synth import Reports, bearing_report, posts_around
 from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import GroupingParams, candidates
 from truceline.core.fusion.graph import _units_of_reports
-from truceline.core.fusion.ray_gate import CAP
 
 
 def _units(n_events: int, seed: int):  # type: ignore[no-untyped-def]
@@ -40,8 +39,7 @@ def _units(n_events: int, seed: int):  # type: ignore[no-untyped-def]
 
 def _reach2(u, p):  # type: ignore[no-untyped-def]
     half = (u.sxx + u.syy) / 2.0
-    band = np.where(np.isfinite(u.F[:, kernels.F_LO]), CAP, 1.0)  # a band's ray reaches twice
-    return band * p.gate_chi2 * (half + np.sqrt(((u.sxx - u.syy) / 2.0) ** 2 + u.sxy**2))
+    return p.gate_chi2 * (half + np.sqrt(((u.sxx - u.syy) / 2.0) ** 2 + u.sxy**2))
 
 
 def _sweep(u, p, chunks: int, budget: int = 10**9):  # type: ignore[no-untyped-def]
@@ -189,7 +187,7 @@ def test_split_small_cuts_alike_from_the_sweeps_edges_and_by_gating_every_pair()
     size = np.bincount(comp)
     edges = np.bincount(comp[i], minlength=ncomp)
     cliques = edges == size * (size - 1) // 2
-    max_size = 20
+    max_size = 12
     assert ok and (~cliques & (size <= max_size)).sum() > 10 and (size > max_size).any()
     out = [kernels.split_small(F, role, src, 0, p.gate_chi2, p.arrival_slack_s,
                                p.array_span_m, comp, ncomp, i, j, d, complete, max_size, 2)

@@ -50,7 +50,7 @@ def _threads(n: int) -> Iterator[None]:
 # --------------------------------------------------------------------------- the sweep itself
 
 def _packed(x, y, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c):  # type: ignore[no-untyped-def]
-    F = np.full((len(x), kernels.N_F), np.nan)  # no band (kernels.F_LO NaN)
+    F = np.empty((len(x), kernels.N_F))
     for col, v in ((kernels.F_MX, x), (kernels.F_MY, y), (kernels.F_SXX, sxx),
                    (kernels.F_SXY, sxy), (kernels.F_SYY, syy), (kernels.F_TLO, t_lo),
                    (kernels.F_THI, t_hi), (kernels.F_ARR, arr), (kernels.F_OX, ox),

@@ -336,17 +336,11 @@ class Candidates:
     sxy: F64
     syy: F64
     ok: NDArray[np.bool_]
-    #: a bearing's band as a stretch of its ray (:mod:`.ray_gate`): the logs of its edges
-    #: (metres; NaN where the report is no band) and the judgement's log sd
-    ray_lo: F64
-    ray_hi: F64
-    judgement: float
 
     def take(self, rows: I64) -> Candidates:
         """The candidates of rows ``rows`` (as :meth:`FireBatch.take` takes the reports)."""
         return Candidates(self.mx[rows], self.my[rows], self.sxx[rows], self.sxy[rows],
-                          self.syy[rows], self.ok[rows], self.ray_lo[rows], self.ray_hi[rows],
-                          self.judgement)
+                          self.syy[rows], self.ok[rows])
 
 
 def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
@@ -359,11 +353,11 @@ def candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     ``ok``.
     """
     with PARALLEL:
-        mx, my, sxx, sxy, syy, ok, lo, hi = _candidates(
+        mx, my, sxx, sxy, syy, ok = _candidates(
             b.ex, b.ey, b.esd, b.brg, b.brg_sd, b.ox, b.oy, b.dmin, b.dmax, b.t_lo, b.t_hi,
             params.default_band_m[0], params.default_band_m[1], params.distance_judgement,
             params.acoustic_range_m)
-    return Candidates(mx, my, sxx, sxy, syy, ok, lo, hi, params.distance_judgement)
+    return Candidates(mx, my, sxx, sxy, syy, ok)
 
 
 def sensor_candidates(b: FireBatch, params: GroupingParams) -> Candidates:
@@ -372,19 +366,16 @@ def sensor_candidates(b: FireBatch, params: GroupingParams) -> Candidates:
     copied (``mx``, ``my`` are ``ox``, ``oy``)."""
     n = len(b)
     r2 = np.full(n, (params.acoustic_range_m / 2.0) ** 2)
-    none = np.full(n, np.nan)
-    return Candidates(b.ox, b.oy, r2, np.zeros(n), r2.copy(), np.ones(n, np.bool_), none, none,
-                      params.distance_judgement)
+    return Candidates(b.ox, b.oy, r2, np.zeros(n), r2.copy(), np.ones(n, np.bool_))
 
 
 @njit(cache=True, error_model="numpy", parallel=True)
 def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: F64,
                 dmin: F64, dmax: F64, t_lo: F64, t_hi: F64, band_lo: float, band_hi: float,
                 judgement: float, acoustic_range: float
-                ) -> tuple[F64, F64, F64, F64, F64, NDArray[np.bool_], F64, F64]:
+                ) -> tuple[F64, F64, F64, F64, F64, NDArray[np.bool_]]:
     n = len(ex)
     mx, my = np.full(n, np.nan), np.full(n, np.nan)
-    ray_lo, ray_hi = np.full(n, np.nan), np.full(n, np.nan)
     sxx, sxy, syy = np.full(n, np.nan), np.zeros(n), np.full(n, np.nan)
     ok = np.zeros(n, np.bool_)
     r2 = (acoustic_range / 2.0) ** 2
@@ -406,7 +397,6 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
             sxx[i] = a2 * ux * ux + c2 * uy * uy
             syy[i] = a2 * uy * uy + c2 * ux * ux
             sxy[i] = (a2 - c2) * ux * uy
-            ray_lo[i], ray_hi[i] = math.log(max(lo, 1.0)), math.log(max(hi, 1.0))
             ok[i] = True
         elif math.isfinite(ox[i]):  # a sensor or observer without a direction
             mx[i], my[i] = ox[i], oy[i]
@@ -415,7 +405,7 @@ def _candidates(ex: F64, ey: F64, esd: F64, brg: F64, brg_sd: F64, ox: F64, oy: 
         else:
             sxx[i] = syy[i] = esd[i] * esd[i]
         ok[i] = ok[i] and math.isfinite(t_lo[i]) and math.isfinite(t_hi[i])
-    return mx, my, sxx, sxy, syy, ok, ray_lo, ray_hi
+    return mx, my, sxx, sxy, syy, ok
 
 
 #: An absent time in a column of whole microseconds from the Unix epoch.

@@ -27,7 +27,6 @@ from scipy.spatial import cKDTree
 from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import Candidates, FireBatch, GroupingParams
 from truceline.core.fusion.graph import _units_of_reports
-from truceline.core.fusion.ray_gate import CAP
 
 __all__ = ["join_far", "reaches"]
 
@@ -38,14 +37,12 @@ I64 = NDArray[np.int64]
 def reaches(b: FireBatch, cd: Candidates, rows: I64, p: GroupingParams
             ) -> tuple[F64, F64, F64, NDArray[np.bool_]]:
     """What :func:`join_far` reads of the reports ``rows`` before their labels: each one's
-    gate reach (squared: chi2 times its covariance's larger eigenvalue, a band's times
-    :data:`.ray_gate.CAP`), window, and whether
+    gate reach (squared: chi2 times its covariance's larger eigenvalue), window, and whether
     all are finite. Apart so that grouping computes them while its thread still sweeps, or
     takes them from that thread (:func:`.report_pairs.start`, the same numbers)."""
     a, bb, c = cd.sxx[rows], cd.sxy[rows], cd.syy[rows]
     with np.errstate(invalid="ignore"):
         reach = p.gate_chi2 * ((a + c) / 2.0 + np.sqrt(((a - c) / 2.0) ** 2 + bb * bb))
-        reach *= np.where(np.isfinite(cd.ray_lo[rows]), CAP, 1.0)  # a band's: .ray_gate
     t_lo, t_hi = b.t_lo[rows], b.t_hi[rows]
     fine = np.isfinite(reach) & np.isfinite(cd.mx[rows]) & np.isfinite(t_lo) & np.isfinite(t_hi)
     return reach, t_lo, t_hi, fine

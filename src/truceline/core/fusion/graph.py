@@ -55,7 +55,6 @@ class _Units:
     def of(cls, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64, t_hi: F64,
            role: NDArray[np.int8], src: I64, arr: F64, ox: F64, oy: F64, c: F64) -> _Units:
         F = np.empty((len(mx), kernels.N_F))
-        F[:, kernels.F_SD:] = np.nan  # no band
         for name, col in zip(_COLS, (mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c),
                              strict=True):
             F[:, _COL[name]] = col
@@ -104,8 +103,7 @@ class _Units:
 
 def report_columns(b: FireBatch, cd: Candidates) -> tuple[F64, ...]:
     """The reports' columns the gate's float rows hold, in ``kernels.F_*`` order."""
-    return (cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr, b.ox, b.oy, b.c,
-            b.brg_sd, cd.ray_lo, cd.ray_hi, np.full(1, cd.judgement))
+    return cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi, b.arr, b.ox, b.oy, b.c
 
 
 def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, room: int = 0,
@@ -137,10 +135,8 @@ def _units_of_reports(b: FireBatch, cd: Candidates, rows: I64, *after: _Units, r
         role = np.empty(m + room, np.int8)[:m]
         if fill:
             with kernels.PARALLEL:
-                mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c, sd, lo, hi, jd = \
-                    report_columns(b, cd)
-                kernels.pack_rows(rows, mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c, sd, lo,
-                                  hi, jd, F[:R])
+                kernels.pack_rows(rows, cd.mx, cd.my, cd.sxx, cd.sxy, cd.syy, b.t_lo, b.t_hi,
+                                  b.arr, b.ox, b.oy, b.c, F[:R])
         role[:R] = b.role[rows]
     head = None
     if reused and reports is not None and reports.src.shape[1] == 1:

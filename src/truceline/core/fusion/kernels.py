@@ -19,28 +19,6 @@ from numba import get_num_threads, njit, prange
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY
-from truceline.core.fusion.gate_rows import (
-    F_ARR,
-    F_C,
-    F_HI,
-    F_JD,
-    F_LO,
-    F_MX,
-    F_MY,
-    F_OX,
-    F_OY,
-    F_SD,
-    F_SXX,
-    F_SXY,
-    F_SYY,
-    F_THI,
-    F_TLO,
-    N_F,
-    pack_row,
-    pack_rows,
-    reach2,
-    reach2_of,
-)
 from truceline.core.fusion.labels import (
     component_labels,
     components,
@@ -49,11 +27,9 @@ from truceline.core.fusion.labels import (
     union,
 )
 from truceline.core.fusion.parallel import PARALLEL
-from truceline.core.fusion.ray_gate import CAP, joint_m2
 
-__all__ = ["N_F", "PARALLEL", "component_labels", "components", "dense_labels", "first_seen",
-           "gate", "gate_pairs", "pack_row", "pack_rows", "reach2", "reach2_of", "split_small",
-           "sweep", "threads", "union"]
+__all__ = ["PARALLEL", "component_labels", "components", "dense_labels", "first_seen", "gate",
+           "gate_pairs", "pack_rows", "reach2", "split_small", "sweep", "threads", "union"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -64,6 +40,8 @@ def threads() -> int:
     return int(get_num_threads())
 
 
+F_MX, F_MY, F_SXX, F_SXY, F_SYY, F_TLO, F_THI, F_ARR, F_OX, F_OY, F_C = range(11)
+N_F = 11
 BIG = 1.0e6  # "never link" (scipy's linkage needs finite values)
 
 
@@ -99,11 +77,9 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
     """
     d = gate_values(mode, role[i], F[i, F_MX], F[i, F_MY], F[i, F_SXX], F[i, F_SXY], F[i, F_SYY],
                     F[i, F_TLO], F[i, F_THI], F[i, F_ARR], F[i, F_OX], F[i, F_OY], F[i, F_C],
-                    (F[i, F_SD], F[i, F_LO], F[i, F_HI], F[i, F_JD]), src[i, 0], role[j],
-                    F[j, F_MX], F[j, F_MY], F[j, F_SXX], F[j, F_SXY], F[j, F_SYY], F[j, F_TLO],
-                    F[j, F_THI], F[j, F_ARR], F[j, F_OX], F[j, F_OY], F[j, F_C],
-                    (F[j, F_SD], F[j, F_LO], F[j, F_HI], F[j, F_JD]), src[j, 0],
-                    (bound, slack, span))
+                    src[i, 0], role[j], F[j, F_MX], F[j, F_MY], F[j, F_SXX], F[j, F_SXY],
+                    F[j, F_SYY], F[j, F_TLO], F[j, F_THI], F[j, F_ARR], F[j, F_OX],
+                    F[j, F_OY], F[j, F_C], src[j, 0], bound, slack, span)
     if mode == 0 and d < BIG and _shares(src, i, j):  # cannot-link: one report per event
         return BIG
     return d
@@ -112,11 +88,10 @@ def gate(F: F64, role: NDArray[np.int8], src: I64, i: int, j: int, mode: int,
 @njit(cache=True, inline="always", error_model="numpy")
 def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: float,
                 syyi: float, tli: float, thi: float, ai: float, oxi: float, oyi: float,
-                ci: float, rayi: tuple[float, float, float, float], si: int, rj: int,
-                mxj: float, myj: float, sxxj: float, sxyj: float, syyj: float, tlj: float,
-                thj: float, aj: float, oxj: float, oyj: float, cj: float,
-                rayj: tuple[float, float, float, float], sj: int,
-                limits: tuple[float, float, float]) -> float:
+                ci: float, si: int, rj: int, mxj: float, myj: float, sxxj: float,
+                sxyj: float, syyj: float, tlj: float, thj: float, aj: float, oxj: float,
+                oyj: float, cj: float, sj: int, bound: float, slack: float, span: float
+                ) -> float:
     """:func:`gate` of two units given as plain values (role, ``F_*`` columns, first source)
     but for mode 0's cannot-link rule, which the caller tests where this passes (a failed
     test gives ``BIG``: the order makes no difference). A loop over many pairs reads its
@@ -131,12 +106,8 @@ def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: f
     other array's other sound was left out of its own array's group. Mode 0: compatible roles,
     overlapping time windows, the Mahalanobis distance of both covariances under ``bound``,
     the TDOA limit where both carry an arrival time; the distance mixes the Mahalanobis and
-    the time-window terms. ``ray``: a band's ``(sd, lo, hi, jd)`` (``lo`` NaN: none), whose
-    ray decides (:mod:`.ray_gate`); ``limits``: ``(bound, slack, span)`` (numba inlines no call
-    of over 30 values)."""
-    bound, slack, span = limits
-    sdi, loi, hii, jdi = rayi
-    sdj, loj, hij, jdj = rayj
+    the time-window terms.
+    """
     if mode == 1:
         sep = math.hypot(oxi - oxj, oyi - oyj)
         lim = 1.03 * sep / min(ci, cj) + slack
@@ -153,16 +124,7 @@ def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: f
     b = sxyi + sxyj
     c = syyi + syyj
     m2 = (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b)
-    if math.isfinite(loi) or math.isfinite(loj):  # a band: its ray's test decides
-        ki, kj = (CAP if math.isfinite(loi) else 1.0), (CAP if math.isfinite(loj) else 1.0)
-        a, b, c = ki * sxxi + kj * sxxj, ki * sxyi + kj * sxyj, ki * syyi + kj * syyj
-        if not (c * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / (a * c - b * b) <= bound:
-            return BIG
-        if not joint_m2(mxi, myi, sxxi, sxyi, syyi, oxi, oyi, sdi, loi, hii, jdi, mxj, myj,
-                        sxxj, sxyj, syyj, oxj, oyj, sdj, loj, hij, jdj, bound) <= bound:
-            return BIG
-        m2 = min(m2, bound)  # ranked by the Gaussians: a flat band ranks every crossing alike
-    elif not m2 <= bound:
+    if not m2 <= bound:
         return BIG
     if math.isfinite(ai) and math.isfinite(aj):
         base = math.hypot(oxi - oxj, oyi - oyj) / min(ci, cj)
@@ -173,6 +135,26 @@ def gate_values(mode: int, ri: int, mxi: float, myi: float, sxxi: float, sxyi: f
     return math.sqrt(0.5 * (m2 / bound + dt * dt))
 
 
+@njit(cache=True, error_model="numpy", parallel=True)
+def pack_rows(rows: I64, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64, t_lo: F64,
+              t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64, F: F64) -> F64:
+    """The gate's float rows (columns ``F_*``) of reports ``rows``, gathered in one pass into
+    ``F`` (``len(rows)`` by ``N_F``, allocated by the caller: see :func:`sweep`)."""
+    for k in prange(len(rows)):
+        pack_row(F, k, rows[k], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
+    return F
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def pack_row(F: F64, k: int, r: int, mx: F64, my: F64, sxx: F64, sxy: F64, syy: F64,
+             t_lo: F64, t_hi: F64, arr: F64, ox: F64, oy: F64, c: F64) -> None:
+    """Row ``k`` of ``F``: report ``r``'s (:func:`pack_rows`)."""
+    F[k, F_MX], F[k, F_MY] = mx[r], my[r]
+    F[k, F_SXX], F[k, F_SXY], F[k, F_SYY] = sxx[r], sxy[r], syy[r]
+    F[k, F_TLO], F[k, F_THI], F[k, F_ARR] = t_lo[r], t_hi[r], arr[r]
+    F[k, F_OX], F[k, F_OY], F[k, F_C] = ox[r], oy[r], c[r]
+
+
 @njit(cache=True, error_model="numpy")
 def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode: int,
                bound: float, slack: float, span: float) -> F64:
@@ -181,6 +163,25 @@ def gate_pairs(F: F64, role: NDArray[np.int8], src: I64, ei: I64, ej: I64, mode:
     for k in range(len(ei)):
         out[k] = gate(F, role, src, ei[k], ej[k], mode, bound, slack, span)
     return out
+
+
+@njit(cache=True, error_model="numpy", parallel=True)
+def reach2(F: F64, gate_chi2: float) -> F64:
+    """How far (squared) a unit's Mahalanobis gate reaches: ``gate_chi2`` times its
+    covariance's largest eigenvalue (``inf`` where that is not finite). Two units whose
+    centres are farther apart than ``sqrt(reach2_i + reach2_j)`` fail the gate."""
+    out = np.empty(F.shape[0])
+    for u in prange(F.shape[0]):
+        out[u] = reach2_of(F, u, gate_chi2)
+    return out
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def reach2_of(F: F64, u: int, gate_chi2: float) -> float:
+    """:func:`reach2` of unit ``u``."""
+    a, b, c = F[u, F_SXX], F[u, F_SXY], F[u, F_SYY]
+    e = gate_chi2 * ((a + c) / 2.0 + math.sqrt(((a - c) / 2.0) ** 2 + b * b))
+    return e if math.isfinite(e) else np.inf
 
 
 def sweep(F: F64, role: NDArray[np.int8], src: I64, query: NDArray[np.bool_], mode: int,

@@ -62,7 +62,7 @@ def relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,
     redo = np.flatnonzero(~same)
     sub_of = np.full(G, -1, np.int64)
     sub_of[redo] = np.arange(len(redo))
-    sub_cd = cd.take(rows)
+    sub_cd = Candidates(*(getattr(cd, f)[rows] for f in cd.__dataclass_fields__))
     sf = locate(b.take(rows), sub_of[new[rows]], sub_cd, p)
     src = np.where(same, was, 0)
 

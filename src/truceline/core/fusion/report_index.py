@@ -19,14 +19,10 @@ from truceline.core.fusion import kernels
 from truceline.core.fusion.kernels import (
     F_ARR,
     F_C,
-    F_HI,
-    F_JD,
-    F_LO,
     F_MX,
     F_MY,
     F_OX,
     F_OY,
-    F_SD,
     F_SXX,
     F_SXY,
     F_SYY,
@@ -124,7 +120,6 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
     cell = radius * scale_m
     r2 = radius * radius
     inv_s = 1.0 / (2.0 * scale_s)
-    lim = (bound, slack, span)
     inv_m2 = 1.0 / (scale_m * scale_m)
     cap = len(out_i)
     n_out = 0
@@ -153,7 +148,6 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
         # the gate given plain values, not the rows copied for the array gate (~15 % less)
         sxa, sya, ssa = F[a, F_SXX], F[a, F_SXY], F[a, F_SYY]
         ara, oxa, oya, ca, s0 = F[a, F_ARR], F[a, F_OX], F[a, F_OY], F[a, F_C], src[a - R, 0]
-        raya = (F[a, F_SD], F[a, F_LO], F[a, F_HI], F[a, F_JD])
         # a report whose window is open at ``lo_a`` started within the widest window before
         back = lo_a - (max_w + 1e-9 * (abs(lo_a) + max_w) + 1e-9)
         ra = role[a]
@@ -179,12 +173,11 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
                     if d2 <= ea + mem[k, M_E] and d2 * inv_m2 + dt * dt <= r2:
                         checked += 1
                         d = gate_values(
-                            0, ra, xa, ya, sxa, sya, ssa, lo_a, hi_a, ara, oxa, oya, ca, raya,
-                            s0, int(mem[k, M_ROLE]), mem[k, F_MX], mem[k, F_MY],
-                            mem[k, F_SXX], mem[k, F_SXY], mem[k, F_SYY], mem[k, F_TLO],
-                            mem[k, F_THI], mem[k, F_ARR], mem[k, F_OX], mem[k, F_OY],
-                            mem[k, F_C], (mem[k, F_SD], mem[k, F_LO], mem[k, F_HI],
-                                          mem[k, F_JD]), int(mem[k, M_SRC]), lim)
+                            0, ra, xa, ya, sxa, sya, ssa, lo_a, hi_a, ara, oxa, oya, ca, s0,
+                            int(mem[k, M_ROLE]), mem[k, F_MX], mem[k, F_MY], mem[k, F_SXX],
+                            mem[k, F_SXY], mem[k, F_SYY], mem[k, F_TLO], mem[k, F_THI],
+                            mem[k, F_ARR], mem[k, F_OX], mem[k, F_OY], mem[k, F_C],
+                            int(mem[k, M_SRC]), bound, slack, span)
                         if d < kernels.BIG and _holds(src, a - R, int(mem[k, M_SRC])):
                             d = kernels.BIG
                         v = ix[k]
@@ -207,9 +200,8 @@ def _cross_pairs(F: F64, role: NDArray[np.int8], src: I64, reach2: F64, R: int, 
                             0, int(mem[k, M_ROLE]), mem[k, F_MX], mem[k, F_MY], mem[k, F_SXX],
                             mem[k, F_SXY], mem[k, F_SYY], mem[k, F_TLO], mem[k, F_THI],
                             mem[k, F_ARR], mem[k, F_OX], mem[k, F_OY], mem[k, F_C],
-                            (mem[k, F_SD], mem[k, F_LO], mem[k, F_HI], mem[k, F_JD]),
                             int(mem[k, M_SRC]), ra, xa, ya, sxa, sya, ssa, lo_a, hi_a, ara,
-                            oxa, oya, ca, raya, s0, lim)
+                            oxa, oya, ca, s0, bound, slack, span)
                         if d < kernels.BIG and _holds(src, a - R, int(mem[k, M_SRC])):
                             d = kernels.BIG
                         v = ix[k]

@@ -206,7 +206,7 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
     (the same expression, :func:`.kernels.reach2_of`: ``inf`` where it reads ``nan``, not
     finite alike), so that the caller does not compute them."""
     R = F.shape[0]
-    mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c, sd, rlo, rhi, jd = cols
+    mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c = cols
     Fs = np.empty_like(F)
     ss = np.empty_like(src)
     rs = np.empty(R, np.int8)
@@ -214,8 +214,7 @@ def _reports_ahead(rows: I64, cols: tuple[F64, ...], F: F64, role: NDArray[np.in
     reach, lo, hi, fine = np.empty(R), np.empty(R), np.empty(R), np.empty(R, np.bool_)
     for q in range(R):
         u = order[q]
-        kernels.pack_row(Fs, q, rows[u], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c, sd,
-                         rlo, rhi, jd)
+        kernels.pack_row(Fs, q, rows[u], mx, my, sxx, sxy, syy, t_lo, t_hi, arr, ox, oy, c)
         e = kernels.reach2_of(Fs, q, bound)
         es[q] = reach[u] = e
         lo[u], hi[u] = Fs[q, F_TLO], Fs[q, kernels.F_THI]
