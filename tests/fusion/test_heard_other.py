@@ -127,6 +127,17 @@ def test_the_pruned_search_gives_every_grid_points_bit_for_bit():
             assert g.tobytes() == w.tobytes()
 
 
+def _grid_fits(args: tuple) -> tuple[np.ndarray, int]:
+    """Which points of a search case's grid (ranges x directions) the array form
+    (:func:`sound_grid.fitting_array`) finds fitting, and how many points it returned."""
+    from truceline.core.fusion import sound_grid as sg
+
+    cx, cy, rr, sin_az, cos_az = args[:5]
+    px, py = cx + np.outer(rr, sin_az), cy + np.outer(rr, cos_az)
+    got = sg.fitting_array(*args)
+    return np.isin(px + 1j * py, got[0] + 1j * got[1]), len(got[0])
+
+
 def test_the_arc_bound_never_skips_a_direction_that_fits():
     """:func:`sound_grid._arc_passes` on every block of directions of every range where
     :func:`_fitting` asks it: a block it rules out holds no point that fits, and it rules
@@ -138,10 +149,8 @@ def test_the_arc_bound_never_skips_a_direction_that_fits():
     for _ in range(12):
         cx, cy, rr, sin_az, cos_az, sx, sy, a, k, c, wu, wv, sd, chi_max, _ = \
             args = _search_case(rng)
-        px, py = cx + np.outer(rr, sin_az), cy + np.outer(rr, cos_az)
-        got = sg.fitting_array(*args)
-        fit = np.isin(px + 1j * py, got[0] + 1j * got[1])
-        assert fit.sum() == len(got[0])
+        fit, found = _grid_fits(args)
+        assert fit.sum() == found
         reach = float(np.hypot(sx - cx, sy - cy).max())
         wn = float(np.hypot(wu, wv))
         A, B = sg._slopes(sx, sy, k, c, wn)
@@ -286,9 +295,7 @@ def test_the_near_bound_never_skips_a_direction_that_fits():
     for _ in range(12):
         cx, cy, rr, sin_az, cos_az, sx, sy, a, k, c, wu, wv, sd, chi_max, _ = \
             args = _search_case(rng)
-        px, py = cx + np.outer(rr, sin_az), cy + np.outer(rr, cos_az)
-        got = sg.fitting_array(*args)
-        fit = np.isin(px + 1j * py, got[0] + 1j * got[1])
+        fit, _ = _grid_fits(args)
         rho = np.hypot(sx - cx, sy - cy)
         wn = float(np.hypot(wu, wv))
         kc = float(k.min()) * (c - wn)
