@@ -318,3 +318,40 @@ def test_samples_index_their_sources_and_groups_as_a_sort_of_every_sample_does()
     _, grp = np.unique(np.stack([s.day, s.group]), axis=1, return_inverse=True)
     assert np.array_equal(_groups(s), grp.reshape(-1))
     assert len(_groups(s.take(np.zeros(n, bool)))) == 0
+
+
+def test_a_fusions_samples_pair_with_their_groups_as_the_columns_unique_did() -> None:
+    # a source's distinct (source, group) pairs were found by np.unique over the stacked
+    # columns (~1 % of the 907k check, over the month's pool): one integer key sorted gives
+    # the same on the samples of a real fusion (a biased week, per day)
+    from truceline.core.fusion.calibration import _pair_sources
+    from truceline.core.fusion.calibration_days import _groups, _indexed
+
+    r, _ = week(40, {"p1": 6.0}, seed=5)
+    res = fuse_batch(r.batch(), None, FusionParams())
+    pool = res.day_samples[0]
+    for s in res.day_samples[1:]:
+        pool = pool + s
+    assert len(pool) > 100 and len(set(pool.source.tolist())) == 4
+    src, _ = _indexed(pool, np.array(["p3", "p1", "p0", "p2"]))
+    for grp in (_groups(pool), pool.group, pool.group[::-1].copy()):
+        want = np.unique(np.stack([src, grp]), axis=1)[0]
+        assert np.array_equal(_pair_sources(src, grp), want)
+        assert len(np.unique(grp)) < len(grp)  # pairs met twice among them
+    assert len(_pair_sources(src[:0], src[:0])) == 0
+
+
+def test_the_earlier_days_sources_are_found_as_a_sort_of_every_sample_did() -> None:
+    # the earlier days' sources were the unique of every pass's samples' text sorted; a set
+    # of the names (each pass once) gives the same, on a real fusion's samples per day
+    r, _ = week(40, {"p1": 6.0}, seed=5)
+    made = fuse_batch(r.batch(), None, FusionParams()).day_samples
+    assert len(made) > 1 and all(len(s) for s in made)
+    for names in (np.array(["p0"], object), np.array(["p3", "x", "p1"]), np.array([], str)):
+        for passes in (made, (made[0], made[-1], made[-1]), ()):
+            seen = (np.unique(np.concatenate([s.source for s in passes]).astype(str))
+                    if passes else np.zeros(0, str))
+            want = np.concatenate([np.asarray(names).astype(str),
+                                   np.setdiff1d(seen, np.asarray(names).astype(str))])
+            got = with_earlier_sources(names, passes)
+            assert got.tolist() == want.tolist() and got.dtype == want.dtype

@@ -379,3 +379,69 @@ def test_the_blocked_fit_test_answers_as_the_array_form_on_the_grids_points():
             assert got == sg.fits_array(*pts, *part)
             answers.append(got)
     assert 0.05 < np.mean(answers) < 0.95  # ~12 % of these parts take the sound
+
+
+def test_one_arrivals_compiled_test_answers_as_its_array_form():
+    """:func:`heard_other._one_arrival` (compiled, point by point) answers as the array form
+    it replaced, :func:`_one_arrival_array`, on parts near and far, in time and out, of
+    every role, in calm and wind, with the class's windows and a degenerate one (range and
+    sd 0: ``np.linspace``'s zero step)."""
+    from truceline.core.fusion import heard_other as ho
+    from truceline.core.fusion.link import LinkParams
+
+    windows = np.array(LinkParams().windows(), np.float64)
+    odd = np.array([[0.0, 100.0, 300.0], [2_000.0, 150.0, 150.0]])
+    rng = np.random.default_rng(21)
+    yes = no = 0
+    for wind in (0.0, 6.0):
+        r = synth.Reports()
+        s = synth.offset(*MID, 180.0, 10_000.0)
+        r.add(0, id="a", source_id="ac", source_type="sensor", time_s=200.0,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=200.0, temperature_c=10.0,
+              wind_u_ms=wind, wind_v_ms=-wind / 2)
+        b = r.batch()
+        for p in (ON.heard, replace(ON.heard, wind_sd_ms=0.0)):
+            one, want = ho._one_arrival(b, 0, p), ho._one_arrival_array(b, 0, p)
+            for _ in range(1_500):
+                far = rng.choice([2e3, 2e4, 8e4])
+                x = float(b.ox[0] + rng.uniform(-far, far))
+                y = float(b.oy[0] + rng.uniform(-far, far))
+                sig = float(rng.choice([0.0, rng.uniform(0.0, 400.0)]))
+                lo = float(rng.uniform(0.0, 400.0))
+                case = (x, y, sig, lo, lo + float(rng.uniform(0.0, 20.0)),
+                        int(rng.integers(0, 3)))
+                for w in (windows, windows[:1], odd):
+                    got = one(*case, w)
+                    assert got == want(*case, w), (case, w)
+                    yes += got
+                    no += not got
+    assert yes > 1_000 and no > 1_000
+
+
+def test_nearby_parts_are_the_trees_in_time():
+    """:func:`heard_other._nearby` (by time, then distance) returns the parts the tree it
+    replaced returned within reach, filtered by time, on random parts and groups."""
+    from scipy.spatial import cKDTree
+
+    from truceline.core.fusion import heard_other as ho
+
+    rng = np.random.default_rng(5)
+    n, window, reach = 4_000, 300.0, 70_000.0
+    x, y = rng.uniform(0.0, 4e5, n), rng.uniform(0.0, 4e5, n)
+    lo = np.sort(rng.uniform(0.0, 86_400.0, n))
+    hi = lo + rng.uniform(0.0, window, n)
+    cand = np.flatnonzero(rng.random(n) < 0.7)
+    near = ho._nearby(cand, x, y, lo, hi, reach, window)
+    tree = cKDTree(np.column_stack([x[cand], y[cand]]))
+    found = 0
+    for _ in range(500):
+        cx, cy = rng.uniform(0.0, 4e5, 2)
+        t0 = float(rng.uniform(0.0, 86_400.0))
+        t1 = t0 + float(rng.uniform(0.0, 400.0))
+        want = cand[tree.query_ball_point([cx, cy], reach)]
+        want = want[(hi[want] >= t0) & (lo[want] <= t1)]
+        got = near(float(cx), float(cy), t0, t1)
+        assert sorted(got.tolist()) == sorted(want.tolist())
+        found += len(got)
+    assert found > 300

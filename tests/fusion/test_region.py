@@ -10,7 +10,7 @@ import numpy as np
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
-from truceline.core.fusion.region import ArcParams, arc_region, passes_through
+from truceline.core.fusion.region import ArcParams, arc_region, could_be_hit, passes_through
 
 
 def _banded(r: synth.Reports, event: int, place: tuple[float, float], t: float,
@@ -357,3 +357,38 @@ def test_a_region_through_a_located_launch_at_its_time_may_be_that_launch_heard(
     assert through(30_000.0, 60.0, 120.0, sig=8_000.0)  # a wide fix (a 20-30 km band)
     assert not through(20_000.0, 60.0, 120.0)  # 10 km from the nearest cell
     assert not through(12_000.0, 200.0, 260.0)  # the cells' times are before its window
+
+
+def test_could_be_hit_equals_every_pair_tested():
+    """Skipping the fixes beyond reach of the region's bounding box changes no answer: the
+    same as testing every fix against every cell and class (random regions and fixes, many
+    just at the reach, some with a NaN or infinite spread)."""
+    rng = np.random.default_rng(5)
+    wins = [(20_000.0, 300.0, 900.0), (40_000.0, 500.0, 1_200.0)]
+    step = 400.0
+    n_true = 0
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        x = rng.uniform(-5e3, 5e3, n) + rng.uniform(-1e4, 1e4)
+        y = rng.uniform(-5e3, 5e3, n)
+        t0 = rng.uniform(0.0, 60.0, n)
+        m = int(rng.integers(0, 30))
+        ang = rng.uniform(0, 2 * np.pi, m)
+        far = rng.uniform(0.0, 50e3, m) + rng.choice([0.0, 40e3], m)
+        zx, zy = x.mean() + far * np.cos(ang), y.mean() + far * np.sin(ang)
+        zsig = rng.choice([10.0, 300.0, 2_000.0, np.nan, np.inf], m, p=[.3, .3, .3, .05, .05])
+        zlo = rng.uniform(-120.0, 60.0, m)
+        zhi = zlo + rng.uniform(0.0, 30.0, m)
+        s = 2.5 * zsig[:, None] + step
+        d = np.hypot(x[None] - zx[:, None], y[None] - zy[:, None])
+        every = False
+        for rmax, vlo, vhi in wins:
+            with np.errstate(invalid="ignore"):
+                every |= bool(((d - s <= rmax) & (zlo[:, None] + np.maximum(d - s, 0.0) / vhi
+                                                   <= t0[None] + 3.0)
+                               & (t0[None] - 3.0 <= zhi[:, None] + (d + s) / vlo)).any())
+        with np.errstate(invalid="ignore"):
+            got = could_be_hit(x, y, t0, zx, zy, zsig, zlo, zhi, wins, step)
+        assert got == every
+        n_true += got
+    assert 10 <= n_true <= 290  # both answers exercised

@@ -168,3 +168,133 @@ def test_the_arrivals_of_a_burst_fixed_twice_join_it():
     on = fused(True)
     assert on.n_groups == 2 and on.partner[on.labels[0]] == on.labels[3]
     assert on.labels[-1] == on.labels[6] == on.labels[3]  # arrivals, second fix, burst
+
+
+def _lone(dist: float, second: tuple[float, float] | None = None, on: bool = True,
+          sd_deg: float = 1.0, band: tuple[float, float] = (5_000.0, 10_000.0)
+          ) -> FusionResult:
+    """Three posts fix a burst at ``BURST`` sharply (0.3 deg bearings, sd ~50 m); with
+    ``second``, two more fix another burst there 5 s later (0.5 deg, sd ~110 m); one post
+    ``dist`` m south-east of the last burst reports it, its bearing exact and its band
+    ``band``: a judgement short of the truth, so its own fix (one report) lies along the ray
+    several sd from the burst's. ``on``: the same-shot join (the defaults) or none."""
+    rng = np.random.default_rng(5)
+    r = synth.Reports()
+    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0))):
+        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 500.0, 0.3, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+    if second is not None:
+        for k, (az, d) in enumerate(((60.0, 7000.0), (300.0, 6000.0))):
+            synth.bearing_report(r, 2, synth.offset(*second, az, d), second, 505.0, 0.5, rng,
+                                 source=f"b-{k}", band=(5000.0, 10000.0),
+                                 explosion_type="impact")
+    at = BURST if second is None else second
+    synth.bearing_report(r, 1, synth.offset(*at, 150.0, dist), at, 510.0, sd_deg, rng,
+                         source="lone", band=band, explosion_type="impact", error_deg=0.0)
+    params = FusionParams() if on else FusionParams(same_shot=SameShotParams(enabled=False))
+    geometry = synth.geometry()
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def _m(res: FusionResult, a: int, b: int) -> float:
+    d = np.array([res.fixes.x[a] - res.fixes.x[b], res.fixes.y[a] - res.fixes.y[b]])
+    return float(np.sqrt(d @ np.linalg.solve(res.fixes.cov[a] + res.fixes.cov[b], d)))
+
+
+def test_a_lone_report_four_sd_off_a_sharp_fix_of_its_burst_joins_it():
+    """A post 16 km from the burst judges it "5-10 km": its fix (one report, sd ~3 km) lies
+    3.6 sd and 8.4 km from the burst's (sd ~50 m), and no other fix is near. Past 3 sd it
+    stayed an incident of its own; now it joins the burst, whose fix is kept."""
+    off = _lone(16_000.0, on=False)
+    assert off.n_groups == 2 and 3.3 < _m(off, 0, 1) < 4.0
+    on = _lone(16_000.0)
+    assert on.n_groups == 1 and (on.labels == 0).all()
+    assert on.fixes.x[0] == off.fixes.x[0] and on.fixes.y[0] == off.fixes.y[0]
+
+
+def test_a_lone_report_past_five_sd_stays_apart():
+    """A post 8 km off judges it "2-4 km": its fix 5 km and 5.2 sd from the burst's. Two
+    incidents."""
+    on = _lone(8_000.0, band=(2_000.0, 4_000.0))
+    assert on.n_groups == 2 and _m(on, 0, 1) > 5.0
+    assert np.hypot(on.fixes.x[1] - on.fixes.x[0], on.fixes.y[1] - on.fixes.y[0]) < 9_000.0
+
+
+def test_a_lone_loose_report_past_ten_km_stays_apart():
+    """A post 30 km off with a 6-degree bearing on a "10-20 km" band: its fix (sd ~8 km) lies
+    within 5 sd of the burst's, but 15 km from it: two incidents (coarse_bands seed 2: two
+    such reports of one shell joined another's burst 12 and 21 km away)."""
+    on = _lone(30_000.0, sd_deg=6.0, band=(10_000.0, 20_000.0))
+    assert on.n_groups == 2 and _m(on, 0, 1) < 5.0
+    assert np.hypot(on.fixes.x[1] - on.fixes.x[0], on.fixes.y[1] - on.fixes.y[0]) > 10_000.0
+
+
+def test_two_mortars_and_a_lone_report_that_fits_both_stay_apart():
+    """The two-mortar trap: two bursts 1.5 km and 5 s apart, each fixed sharply by its own
+    posts, and a lone report of the second 16 km off whose fix lies 3-5 sd from both (3.9 and
+    3.6) and 8.5 km from the second. Both fit, so it joins neither, and the two bursts stay
+    apart: three incidents, each burst's reports on their own."""
+    res = _lone(16_000.0, second=synth.offset(*BURST, 90.0, 1_500.0))
+    assert res.n_groups == 3
+    a, b, lone = res.labels[0], res.labels[3], res.labels[-1]
+    assert len({int(a), int(b), int(lone)}) == 3
+    assert (res.labels[:3] == a).all() and (res.labels[3:5] == b).all()
+    assert 3.0 < _m(res, int(lone), int(a)) < 5.0 and 3.0 < _m(res, int(lone), int(b)) < 5.0
+
+
+GUN2 = (LINE_LON - 0.07, 48.0)  # ~5 km west of the line
+
+
+def _heard(heard: tuple[float, float], burst_there: bool = False) -> FusionResult:
+    """One post reports a launch at ``GUN2`` (2 deg on a "5-10 km" band: sd ~3 km), three
+    posts its burst 9 km east (linked to it); four sensors around ``heard`` time a sound there
+    (their own group, fixed to ~10 m, untyped). ``burst_there``: another shell bursts at
+    ``heard`` at that moment, which one more post reports (2 deg on a "5-10 km" band)."""
+    rng = np.random.default_rng(11)
+    burst = synth.offset(*GUN2, 90.0, 9_000.0)
+    r = synth.Reports()
+    synth.bearing_report(r, 0, synth.offset(*GUN2, 200.0, 7_000.0), GUN2, 100.0, 2.0, rng,
+                         source="op-l", band=(5_000.0, 10_000.0))
+    for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+        d = synth.GEOD.inv(*post, *burst)[2]
+        synth.bearing_report(r, 1, post, burst, 126.0, 1.0, rng, source=f"op{k}",
+                             band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    for k, az in enumerate((0.0, 120.0, 240.0, 300.0)):
+        synth.arrival_report(r, 2, synth.offset(*heard, az, 8_000.0 + 500.0 * k), heard, 100.0,
+                             0.005, rng, source=f"ac{k}")
+    if burst_there:
+        synth.bearing_report(r, 3, synth.offset(*heard, 330.0, 7_000.0), heard, 100.0, 2.0, rng,
+                             source="op-b", band=(5_000.0, 10_000.0), explosion_type="impact")
+    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
+                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
+                                                strict=True)]
+    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
+                              for s in r.cols["source_id"]]
+    geometry, params = synth.geometry(), FusionParams()
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def test_four_arrivals_fixing_a_launch_join_its_looser_report():
+    """The four sensors heard the launch: their fix (sd ~10 m, untyped) lies within a sd of the
+    post's (sd ~3 km), which is linked to the burst. An untyped fix joined only a *sharper*
+    typed one, and a linked fix may not move: two incidents before (the shot and its sound);
+    now the arrivals join the launch's group, which keeps its fix and link."""
+    res = _heard(GUN2)
+    assert res.n_groups == 2
+    launch = res.labels[0]
+    assert (res.labels[4:] == launch).all() and res.partner[launch] == res.labels[1]
+    assert res.role[launch] == 0
+
+
+def test_arrivals_that_a_launch_and_a_burst_beside_it_both_fit_join_neither():
+    """The two-mortar trap: a shell bursts 1.5 km from the gun as it fires, one post reports
+    each, and the sensors heard the burst. Their fix fits the launch report (1.5 km in a sd of
+    3 km) and the burst report alike, so they join neither: the shot keeps its own reports."""
+    res = _heard(synth.offset(*GUN2, 0.0, 1_500.0), burst_there=True)
+    launch, other = res.labels[0], res.labels[-1]
+    assert launch != other and (res.labels[4:8] != launch).all()
+    assert (res.labels[4:8] != other).all()

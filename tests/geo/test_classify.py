@@ -182,3 +182,25 @@ def test_area_mask_boxes_equal_shapely(occupied, projection):
     np.testing.assert_array_equal(hit, shapely.intersects(occ, boxes))
     np.testing.assert_array_equal(full, shapely.contains_properly(occ, boxes))
     assert full.mean() > 0.05 and (~hit).mean() > 0.05  # both shortcuts are exercised
+
+
+def test_area_mask_small_boxes_equal_shapely(occupied, projection):
+    """Boxes of a few metres (a region cell's, ``cell_sides``) in the cells the boundary
+    touches: those the fine map of the boundary clears are answered by their corner, and every
+    answer equals GEOS's, at and near the boundary, degenerate boxes included."""
+    occ = shapely.transform(occupied, lambda c: np.column_stack(projection.forward(*c.T)))
+    mask = AreaMask(occ)
+    rng = np.random.default_rng(11)
+    edge = shapely.get_coordinates(shapely.segmentize(occ.boundary, 50.0))
+    k = rng.integers(0, len(edge), 100_000)
+    cx = edge[k, 0] + rng.normal(0.0, 300.0, len(k)) * (rng.random(len(k)) < 0.9)
+    cy = edge[k, 1] + rng.normal(0.0, 300.0, len(k)) * (rng.random(len(k)) < 0.9)
+    hx = np.where(rng.random(len(k)) < 0.1, 0.0, rng.uniform(0.0, 80.0, len(k)))
+    hy = rng.uniform(0.0, 80.0, len(k))
+    hit, full = mask.boxes(cx - hx, cy - hy, cx + hx, cy + hy)
+    boxes = shapely.box(cx - hx, cy - hy, cx + hx, cy + hy)
+    np.testing.assert_array_equal(hit, shapely.intersects(occ, boxes))
+    np.testing.assert_array_equal(full, shapely.contains_properly(occ, boxes))
+    clear = mask._clear(cx - hx, cy - hy, cx + hx, cy + hy)
+    assert 0.1 < clear.mean() < 0.9  # the fine map answers many, GEOS the boxes astride
+    assert (hit & ~full & clear).sum() == 0  # a cleared box is wholly in or out

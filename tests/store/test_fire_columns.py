@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 
 from truceline.adapters.agreement_files import load_agreement_file
-from truceline.core.observations import Observation
+from truceline.core.fusion.batch import NO_TIME
+from truceline.core.observations import Observation, micros
 from truceline.errors import StoreError
 from truceline.services.check_read import store_input
 from truceline.services.context import context_for_doc
-from truceline.services.fire_columns import PageRead, objects_page, texts_page
+from truceline.services.fire_columns import PageRead, _us, _values, objects_page, texts_page
 from truceline.services.ingest import ingest
 from truceline.services.ports import Store
 from truceline.services.record import initialize_store
@@ -144,3 +145,25 @@ def test_an_unreadable_stored_fire_report_is_an_error_naming_it(store: Store) ->
         store_input(store, page=50)
     assert err.value.details["id"] == victim and err.value.field == "record"
     assert "count" in err.value.message
+
+
+def test_times_of_a_page_without_a_missing_one_are_the_per_row_micros(store: Store) -> None:
+    """A column of times with none missing (a report's time: every row) is read by C calls
+    alone; it gives each time's :func:`~truceline.core.observations.micros`, as the per-row
+    path of a column with gaps does, and a time without an offset is an error naming it on
+    either path."""
+    _stored(store)
+    rows = [r for p in store.record_pages(500) for r in p if r[1] == "fire"]
+    values = [v["time"] for v in _values(rows)]
+    ids = [r[0] for r in rows]
+    assert None not in values and len(values) > 100
+    fast = _us(values, ids, "time")
+    gaps = _us([*values, None], [*ids, "none"], "time")
+    np.testing.assert_array_equal(fast, [micros(t) for t in values])
+    np.testing.assert_array_equal(gaps[:-1], fast)
+    assert gaps[-1] == NO_TIME and fast.dtype == gaps.dtype == np.int64
+    naive = [*values[:3], values[3].replace(tzinfo=None)]
+    for given in (naive, [*naive, None]):
+        with pytest.raises(StoreError) as err:
+            _us(given, [*ids[:4], "none"], "time")
+        assert err.value.details["id"] == ids[3]

@@ -285,7 +285,7 @@ class SQLStore(ApiKeyTable, CheckResultTables, CopiesLookup, DisputeTable):
             if not rows:
                 return
             after = (rows[-1][0], rows[-1][1])
-            yield [(str(i), str(k), str(r)) for _, i, k, r in rows]
+            yield [r[1:] for r in rows]  # TEXT comes as str: no str() a field (~1 s of 907k)
 
     def observations_after(self, after: int, upto: int) -> list[Observation]:
         """The observations stored after the first ``after`` and among the first ``upto``

@@ -86,8 +86,12 @@ from truceline.core.fusion.to_incidents import (
 #: a bearing's distance band gated as a stretch of its ray (13, taken out again: grouping
 #: 4x slower, 1.4x DBSCAN); one part fixed twice joined for impacts and untyped fixes too
 #: (linked parts only where :attr:`.SameShotParams.linked`, off), and one event to the
-#: arrivals' join, :mod:`.same_shot` (14 with the ray gate, 15 without)).
-FUSION_REVISION = 15
+#: arrivals' join, :mod:`.same_shot` (14 with the ray gate, 15 without)); session 31: a lone
+#: report's fix 3-5 sd from the one sharp fix of its part joins it, and four arrivals' sharp
+#: fix the one looser typed fix it agrees with, :mod:`.same_shot` (16); two parted groups of
+#: one array refused only where one part would get a sensor twice, and a group parted between
+#: two unlinked timed parts that could be one shot, :mod:`.heard_split` (17).
+FUSION_REVISION = 17
 
 __all__ = [
     "CHI2_95_2DOF",

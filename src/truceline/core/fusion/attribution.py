@@ -106,7 +106,9 @@ def attribute(
     inside = np.full(len(idx), -1, np.int64)
     touched = np.zeros((len(idx), n_parties), bool)
     t = time[idx]
-    for party, start, end, poly in geom.control:
+    # each area's answer for each box: 0 misses it, 1 holds it properly, 2 crosses it
+    boxed = np.full((len(geom.control), len(idx)), 2, np.int8)
+    for e, (party, start, end, poly) in enumerate(geom.control):
         act = _active(t, start, end)
         a = np.flatnonzero(act)
         if not len(a):
@@ -114,6 +116,7 @@ def attribute(
         hit, full = poly.boxes(bx0[a], by0[a], bx1[a], by1[a])
         touched[a[hit], party] = True
         inside[a[full]] = party
+        boxed[e, a] = np.where(full, 1, np.where(hit, 2, 0))
     fast = (inside >= 0) & (touched.sum(axis=1) == 1)
     prob[idx[fast], inside[fast]] = 1.0
     slow = idx[~fast]
@@ -127,15 +130,23 @@ def attribute(
     l22 = np.sqrt(np.maximum(c[:, 1, 1] - l21 * l21, 0.0))
     sx = x[slow, None] + l11[:, None] * z[None, :, 0]
     sy = y[slow, None] + l21[:, None] * z[None, :, 0] + l22[:, None] * z[None, :, 1]
+    # a row whose points all lie in its closed box takes each area's answer for the box
+    # where it is whole (none of its points in an area the box misses, all in one that holds
+    # the box properly); only areas its box crosses test its points one by one
+    held = ((sx >= bx0[~fast, None]) & (sx <= bx1[~fast, None]) & (sy >= by0[~fast, None])
+            & (sy <= by1[~fast, None])).all(axis=1)
     sx, sy = sx.ravel(), sy.ravel()
     st = np.repeat(time[slow], p.samples)
     owner = np.full(len(sx), -1, np.int64)
     disputed = np.zeros(len(sx), bool)
-    for party, start, end, poly in geom.control:
-        a = np.flatnonzero(_active(st, start, end))
-        if not len(a):
-            continue
-        a = a[poly(sx[a], sy[a])]
+    for e, (party, start, end, poly) in enumerate(geom.control):
+        act = _active(st, start, end)
+        box = np.repeat(np.where(held, boxed[e, ~fast], 2), p.samples)
+        ins = act & (box == 1)
+        a = np.flatnonzero(act & (box == 2))
+        if len(a):
+            ins[a] = poly(sx[a], sy[a])
+        a = np.flatnonzero(ins)
         disputed[a] |= (owner[a] >= 0) & (owner[a] != party)
         owner[a] = party
     owner[disputed] = -1

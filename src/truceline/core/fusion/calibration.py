@@ -338,10 +338,21 @@ def weakest(src: I64, res: F64, var: F64, v: F64, S: int, p: CalibrationParams, 
     z = np.sign(np.nan_to_num(v))[src] * res / sd
     out = np.full(S, np.inf)
     np.minimum.at(out, src, z)
-    pairs = np.unique(np.stack([src, grp]), axis=1)[0] if len(src) else src
-    apart = np.bincount(pairs, minlength=S) == np.bincount(src, minlength=S)
+    apart = np.bincount(_pair_sources(src, grp), minlength=S) == np.bincount(src, minlength=S)
     kept = np.bincount(src, ~inl, minlength=S) == 0
     return np.where(np.isfinite(out) & apart & kept, out, -np.inf)
+
+
+def _pair_sources(src: I64, grp: I64) -> I64:
+    """The source of each distinct (source, group) pair, sorted: what
+    ``np.unique(np.stack([src, grp]), axis=1)[0]`` gives, from one integer key sorted (a
+    month's pool: ~1 % of the 907k check by the columns' unique)."""
+    if not len(src):
+        return src
+    lo = int(grp.min())
+    span = int(grp.max()) - lo + 1
+    key = np.sort(src.astype(np.int64) * span + (grp - lo))
+    return key[np.concatenate([[True], key[1:] != key[:-1]])] // span
 
 
 def shown(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams, least: F64 | None = None

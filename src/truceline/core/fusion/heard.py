@@ -131,6 +131,8 @@ class HeardParams:
     #: and burst (:mod:`.heard_split`), for groups of at most ``max_split`` arrivals.
     split: bool = True
     max_split: int = 6
+    #: ... and between two unlinked parts, each timed by arrivals, that could be one shot.
+    split_pairs: bool = True
     #: Join an array's group that heard the other sound of one unlinked, timed part
     #: (:mod:`.heard_other`).
     other: bool = True

@@ -18,6 +18,15 @@ located group may also join one part whole, and a split must then fit better by
 ``part_margin``. It joins where exactly one event passes and no other event's part comes
 within the looser gate with all its arrivals. No fix moves (the arrivals join, not refit):
 which split is right is the least sure thing here, and the parts were located without them.
+Two parted groups may not give one part one sensor twice (two shells of a salvo); one
+sensor's launch in one group and its burst in another is one sensor per part (session 31).
+
+A shot that arrays alone fixed (a launch and a burst, each timed by arrivals, untyped) is not
+linked yet here (the timed pairs are typed later, :func:`.link.pair_by_arrival_order`), so
+two unlinked timed parts also make an event for the split (:func:`_pairs`) where their times
+and distance allow some weapon's flight, the first not an impact nor the second an origin;
+such a pair parts a group only where no linked event does, no other pair does, and no part
+but its two fits the group whole (linked or not).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2 as chi2_dist
 
-from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.heard import HeardParams, arrival_groups, part_tests
 from truceline.core.fusion.locate import Fixes
 
@@ -46,13 +55,16 @@ B = NDArray[np.bool_]
 
 
 def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partner: I64,
-                vague: B, bare: B, timed: B, u: I64, g: I64, clear: B, p: HeardParams
+                vague: B, bare: B, timed: B, u: I64, g: I64, clear: B, p: HeardParams,
+                role: NDArray[np.int8] | None = None, flights: F64 | None = None
                 ) -> tuple[I64, I64, I64, B]:
     """``(labels, u, g, clear)`` with the groups parted: one side of each parted group
     relabelled to one part, the group itself (the other side) joined (``u``, ``g``) to the
     other part, not clear (no refit). ``vague``: the groups :func:`.heard.join_heard` tested;
     ``bare``: the groups of arrivals alone, unlinked; ``u``/``g``/``clear``: its joins, which
-    stand."""
+    stand. ``role``, ``flights`` (each weapon class's ``(max range, min speed, max speed)``):
+    also part a group between two unlinked parts, each timed by arrivals, that could be one
+    shot (:func:`_pairs`), where no linked event parts it."""
     x, y, cov, located = fixes.x, fixes.y, fixes.cov, fixes.located
     G = len(x)
     has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
@@ -69,7 +81,9 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     ok[u] = False
     linked = ok & (partner >= 0)
     linked &= linked[np.maximum(partner, 0)]
-    cand = np.flatnonzero(linked)
+    free = ok & (partner < 0) & timed if p.split_pairs and role is not None \
+        and flights is not None else np.zeros(G, bool)
+    cand = np.flatnonzero(linked | free)
     if not p.split or not len(rows) or not len(cand):
         return labels, u, g, clear
     order, ul, st, _, n_u, ucx, ucy, ua, ub = arrival_groups(b, labels, rows)
@@ -82,6 +96,8 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     if got is None:
         return labels, u, g, clear
     pu, pg = got
+    own = pg == ul[pu]  # an arrays-only fix tested is no part of its own (nor its rival)
+    pu, pg = pu[~own], pg[~own]
     src_max = int(b.source.max()) + 1
     # the sensors each group holds, those of the groups joined to it counted
     to = np.arange(G)
@@ -98,15 +114,22 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
         _, a, d, _, _, _ = part_tests(b, idx, pg[s], x, y, cov, lo, hi, timed, wsd, have, p)
         whole_alt[s] = np.where(d >= 1, a, np.inf)
     near_fit = whole_alt <= chi2_dist.ppf(p.clear_level, np.maximum(n_u[pu] - 1, 1))
-    # the events (origin, impact) both of whose parts are near the group
-    ev = np.minimum(pg, partner[pg])
-    key = pu * (G + 1) + ev
+    # the events (origin, impact) both of whose parts are near the group; an unlinked
+    # part is an event of its own
+    ev = np.where(partner[pg] >= 0, np.minimum(pg, partner[pg]), pg)
+    key = (pu * (G + 1) + ev)[linked[pg]]
     kk, cnt = np.unique(key, return_counts=True)
     both = kk[cnt == 2]
     eu, eo = both // (G + 1), both % (G + 1)
     sel = fit_u[eu]
     eu, eo = eu[sel], eo[sel]
     ei = partner[eo]
+    n_linked = len(eu)
+    if free.any():  # two unlinked timed parts that could be one shot's launch and burst
+        assert role is not None and flights is not None
+        fu, fo, fi = _pairs(pu, pg, free, fit_u, role, x, y, lo, hi, flights)
+        eu, eo, ei = np.r_[eu, fu], np.r_[eo, fo], np.r_[ei, fi]
+    pair = np.arange(len(eu)) >= n_linked
     score = np.full(len(eu), np.inf)
     best = np.zeros(len(eu), np.int64)
     for m in np.unique(n_u[eu]):
@@ -133,26 +156,40 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
         # all to one part (only a located group: join_heard tested the vague ones whole),
         # or a split, which must fit better by ``part_margin``
         base = np.full((len(s), len(masks)), p.part_margin)
-        base[:, [0, -1]] = np.where(vague[ul[eu[s]]], np.inf, 0.0)[:, None]
+        base[:, [0, -1]] = np.where(vague[ul[eu[s]]] | pair[s], np.inf, 0.0)[:, None]
         sc = base + cost[0] + cost[1][:, masks[::-1]]  # the complement: the reversed mask
         best[s] = np.argmin(sc, axis=1)
         score[s] = sc[np.arange(len(s)), best[s]]
     passed = np.isfinite(score)
-    # exactly one event parts the group, and no other event's part is near all of it
-    n_pass = np.bincount(eu[passed], minlength=len(ul))
-    alt_ev = np.unique(pu[near_fit] * (G + 1) + ev[near_fit])
+    # exactly one event parts the group, and no other event's part is near all of it; a
+    # pair of unlinked parts only where no linked event parts it, and no other pair, and no
+    # part but its own two is near all of it (linked or not)
+    n_pass = np.bincount(eu[passed & ~pair], minlength=len(ul))
+    n_pair = np.bincount(eu[passed & pair], minlength=len(ul))
+    lk = near_fit & linked[pg]
+    alt_ev = np.unique(pu[lk] * (G + 1) + ev[lk])
     n_alt = np.bincount(alt_ev // (G + 1), minlength=len(ul))
-    own_alt = np.isin(eu * (G + 1) + eo, alt_ev)
-    take = np.flatnonzero(passed & (n_pass[eu] == 1) & (n_alt[eu] == own_alt))
+    own_alt = np.isin(eu * (G + 1) + eo, alt_ev).astype(np.int64)
+    all_ev = np.unique(pu[near_fit] * (G + 1) + ev[near_fit])
+    n_all = np.bincount(all_ev // (G + 1), minlength=len(ul))
+    own_all = (np.isin(eu * (G + 1) + eo, all_ev).astype(np.int64)
+               + np.isin(eu * (G + 1) + ei, all_ev))
+    take = np.flatnonzero(np.where(
+        pair, passed & (n_pass[eu] == 0) & (n_pair[eu] == 1) & (n_all[eu] == own_all),
+        passed & (n_pass[eu] == 1) & (n_alt[eu] == own_alt)))
+    # a group parted onto another parted group (an arrays-only fix may be both): neither
+    moved, onto = ul[eu[take]], np.r_[eo[take], ei[take]]
+    take = take[~np.isin(moved, onto) & ~np.isin(eo[take], moved) & ~np.isin(ei[take], moved)]
     if not len(take):
         return labels, u, g, clear
-    # two parted groups of one sensor may not join one event (two shells of a salvo)
-    srcs = [b.source[order[st[eu[t]]:st[eu[t]] + n_u[eu[t]]]] for t in take]
-    flat = np.concatenate([eo[t] * src_max + s_ for t, s_ in zip(take, srcs, strict=True)])
-    uq, c_ = np.unique(flat, return_counts=True)
+    # two parted groups may not give one part one sensor twice (two shells of a salvo); one
+    # sensor's launch in one group and its burst in another is one sensor per part
+    keys = [_part_keys(b, order[st[eu[t]]:st[eu[t]] + n_u[eu[t]]], int(best[t]), eo[t], ei[t],
+                       src_max) for t in take]
+    uq, c_ = np.unique(np.concatenate(keys), return_counts=True)
     dup = set(uq[c_ > 1].tolist())
-    take = np.array([t for t, s_ in zip(take, srcs, strict=True)
-                     if not dup.intersection((eo[t] * src_max + s_).tolist())], np.int64)
+    take = np.array([t for t, k_ in zip(take, keys, strict=True)
+                     if not dup.intersection(k_.tolist())], np.int64)
     if not len(take):
         return labels, u, g, clear
     out = labels.copy()
@@ -165,6 +202,42 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     to = np.where(best[take] == 0, ei[take], eo[take])
     return (out, np.concatenate([u, gu]), np.concatenate([g, to]),
             np.concatenate([clear, np.zeros(len(take), bool)]))
+
+
+def _pairs(pu: I64, pg: I64, free: B, fit_u: B, role: NDArray[np.int8], x: F64, y: F64,
+           lo: F64, hi: F64, flights: F64) -> tuple[I64, I64, I64]:
+    """``(group, launch, burst)``: for each group (``pu``, with its parts within reach
+    ``pg``) that may be parted (``fit_u``), every two of its ``free`` parts that could be one
+    shot's launch and burst: the first not typed an impact nor the second an origin, the
+    second emitted after the first by a flight some weapon class (``flights``: max range,
+    min and max speed) allows over their distance, each window's half-width of slack."""
+    f = np.flatnonzero(free[pg] & fit_u[pu])
+    if not len(f):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # all ordered pairs of one group's free parts (a few each; ``pu`` is sorted)
+    _, start, inv, cnt = np.unique(pu[f], return_index=True, return_inverse=True,
+                                   return_counts=True)
+    n_i = cnt[inv]
+    a = np.repeat(np.arange(len(f)), n_i)
+    c = np.repeat(start[inv], n_i) + np.arange(len(a)) - np.repeat(np.cumsum(n_i) - n_i, n_i)
+    a, c = f[a[a != c]], f[c[a != c]]
+    go, gi = pg[a], pg[c]
+    ok = (role[go] != ROLE_IMPACT) & (role[gi] != ROLE_ORIGIN)
+    dt = (lo[gi] + hi[gi]) / 2 - (lo[go] + hi[go]) / 2
+    slack = (hi[gi] - lo[gi]) / 2 + (hi[go] - lo[go]) / 2
+    dist = np.hypot(x[gi] - x[go], y[gi] - y[go])
+    fits = np.zeros(len(go), bool)
+    for rng, v_lo, v_hi in flights:
+        fits |= ((dist <= rng) & (dt + slack >= dist / v_hi) & (dt - slack <= dist / v_lo))
+    k = ok & fits & (dt > 0)
+    return pu[a[k]].astype(np.int64), go[k].astype(np.int64), gi[k].astype(np.int64)
+
+
+def _part_keys(b: FireBatch, r: I64, mask: int, eo: int, ei: int, src_max: int) -> I64:
+    """Part x sensor keys of a group's rows ``r`` parted by ``mask`` (a set bit: the row
+    goes to ``eo``, else to ``ei``)."""
+    on = (mask >> np.arange(len(r))) & 1
+    return np.where(on > 0, eo, ei).astype(np.int64) * src_max + b.source[r]
 
 
 def near_parts(cand: I64, x: F64, y: F64, sig: F64, lo: F64, hi: F64, ucx: F64, ucy: F64,

@@ -258,7 +258,8 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     keep_join = ~np.isin(g, u)  # a group joined elsewhere takes nothing itself
     u, g, clear = u[keep_join], g[keep_join], clear[keep_join]
     labels, u, g, clear = split_heard(b, labels, fixes, lo, hi, partner, vague, bare, timed,
-                                      u, g, clear, params.heard)
+                                      u, g, clear, params.heard, role,
+                                      np.array(params.link.windows(), np.float64).reshape(-1, 3))
     if not len(u):
         return labels, fixes, role, tg, prob, partner
     new, newg, src = joined_numbering(labels, u, g, G)

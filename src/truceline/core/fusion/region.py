@@ -275,6 +275,7 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
     r_max = max(r for r, _, _ in wins)
     t_lo, t_hi = float(t0.min()) - T0_SLACK_S, float(t0.max()) + T0_SLACK_S
     z = np.flatnonzero((zlo <= t_hi) & (zhi + (r_max + 2.5 * zsig + step_m) / v_min >= t_lo))
+    z = z[_reaches(x, y, zx[z], zy[z], 2.5 * zsig[z] + step_m + r_max)]
     for k in z.tolist():
         s = 2.5 * float(zsig[k]) + step_m
         d = np.hypot(x - zx[k], y - zy[k])
@@ -287,6 +288,15 @@ def could_be_hit(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64,
                     & (tn - T0_SLACK_S <= zhi[k] + (dn + s) / vlo)).any():
                 return True
     return False
+
+
+def _reaches(x: F64, y: F64, zx: F64, zy: F64, reach: F64) -> NDArray[np.bool_]:
+    """Which points ``z`` may lie within ``reach`` of some cell ``(x, y)``: not beyond it
+    from the cells' bounding box (with a metre to spare for the rounding of each cell's
+    own distance), so that a fix too far from the whole region costs no distance per cell."""
+    dx = np.maximum(np.maximum(float(x.min()) - zx, zx - float(x.max())), 0.0)
+    dy = np.maximum(np.maximum(float(y.min()) - zy, zy - float(y.max())), 0.0)
+    return np.asarray(np.hypot(dx, dy) <= reach + 1.0)
 
 
 def passes_through(x: F64, y: F64, t0: F64, zx: F64, zy: F64, zsig: F64, zlo: F64, zhi: F64,

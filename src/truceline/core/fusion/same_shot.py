@@ -26,12 +26,20 @@ near it: on baseline and all_conditions seed 1 the only wrong joins were two suc
 km wide); the joining fix is linked to no other part (``linked``, off: a lone loose report's
 link moved to another shot's burst on coarse_bands seed 2); and the more precise one is
 the only such fix it agrees with, and agrees itself with no fix more precise than it (a chain
-is left as it is). It joins that group: its reports become the shot's evidence; the fix, time,
-role, attribution and link stay the precise group's (its reports fit them; with ``linked``,
-a linked group joins only one that is not, which takes its link). The join runs after calibration,
-which must not read a fragment's reports against another group's fix. Before the arrivals are
-joined (:func:`.heard.join_heard`), the same test (on the fixes' own covariances) makes two
-fixes of one part one event to the arrivals' rule that exactly one event fits them.
+is left as it is). A fix of one report linked to nothing (a bearing on its band, whose error
+along the ray is a distance judgement's) that agrees with no fix within 3 sigma gets a second
+ring: it joins the one fix within ``lone_mahalanobis`` (5) when that fix is sharp
+(``lone_sharper``) and near (``lone_reach_m``), every fix in the ring a rival (two mortars
+both fitting it keep it apart). A fix of four arrivals or more alone, sharper than the one
+typed fix it agrees with, joins that fix's group where the fix is one report's (a post's report
+of the launch linked to its burst: :func:`_into_looser`). It joins that group: its reports
+become the shot's evidence; the fix, time, role, attribution and link stay the precise
+group's (its reports fit them; the report's, for the arrivals' join; with ``linked``, a
+linked group joins only one that is not, which takes its link). The join runs after
+calibration, which must not read a fragment's reports against another group's fix.
+Before the arrivals are joined (:func:`.heard.join_heard`), the same test (on the fixes' own
+covariances) makes two fixes of one part one event to the arrivals' rule that exactly one event
+fits them.
 """
 
 from __future__ import annotations
@@ -74,6 +82,30 @@ class SameShotParams:
     #: the loosest fix that may join (sd, m): grouping never links reports farther apart
     #: than its pair search (15 km), and a fix looser than that agrees with anything near
     max_sd_m: float = 15_000.0
+    #: a fix of one report linked to nothing (one bearing on its band) that agrees with no
+    #: fix within ``max_mahalanobis`` joins the one fix within this (its error along the ray
+    #: is a distance judgement's, heavy-tailed), every fix there a rival, sharp or not ...
+    lone_mahalanobis: float = 5.0
+    #: ... where that fix's sd is at most this share of the report's (a sharp fix: the
+    #: distance is the report's own error, not two fixes' disagreement) ...
+    lone_sharper: float = 0.25
+    #: ... no farther than this (m): 5 sd of a 6-degree bearing on a 10-20 km band reach
+    #: 40 km (coarse_bands seed 2: two such reports of one shell joined another's burst 12
+    #: and 21 km away, 92 s apart; baseline seed 3: a lone launch report joined another
+    #: launch's fix 9.9 km off, 21 s apart, and lost its finding) ...
+    lone_reach_m: float = 9_000.0
+    #: ... and with emission windows that overlap (the minute's allowance, ``gap_s``, is for
+    #: clocks, where the fixes agree; baseline seed 3: a burst 4.5 minutes after another
+    #: 5 km away, its report's window 46 s from the other's fix)
+    lone_gap_s: float = 0.0
+    #: a fix of four or more arrivals alone, sharper than the one typed fix it agrees with (a
+    #: lone post's report of the launch, linked to its burst), joins that fix's group, which
+    #: keeps its fix and reading; the typed fix no looser than this (sd, m)
+    arrays_max_sd_m: float = 5_000.0
+    arrays_min: int = 4
+    #: ... and of at most this many reports (a lone post's: coarse_bands seed 1 lost pair precision
+    #: 0.9957 -> 0.9951 where a typed group of five holding a stray report took the arrays)
+    arrays_typed_max: int = 1
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
@@ -124,16 +156,21 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
         if not len(near):
             continue
-        d = np.stack([fixes.x[near] - fixes.x[u], fixes.y[near] - fixes.y[u]], -1)
-        c = fixes.cov[near] + fixes.cov[u]
-        det = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] * c[:, 1, 0]
-        with np.errstate(invalid="ignore", divide="ignore"):  # a singular sum agrees with none
-            m2 = (c[:, 1, 1] * d[:, 0] ** 2 - 2 * c[:, 0, 1] * d[:, 0] * d[:, 1]
-                  + c[:, 0, 0] * d[:, 1] ** 2) / det
-        ok = near[(det > 0) & (m2 <= p.max_mahalanobis**2)]
-        ok = [g for g in ok.tolist() if not sources[g] & sources[u]]
+        m2 = _m2(fixes, u, near)
+        ok = [g for g in near[m2 <= p.max_mahalanobis**2].tolist()
+              if not sources[g] & sources[u]]
+        if not ok and size[u] == 1 and partner[u] < 0:
+            # the next ring, for one report's fix: every fix there is a rival, sharp or not
+            ok = [g for g in near[m2 <= p.lone_mahalanobis**2].tolist()
+                  if not sources[g] & sources[u]]
+            if len(ok) == 1 and (tr[ok[0]] > p.lone_sharper**2 * tr[u] or np.hypot(
+                    fixes.x[ok[0]] - fixes.x[u], fixes.y[ok[0]] - fixes.y[u]) > p.lone_reach_m
+                    or lo[ok[0]] > hi[u] + p.lone_gap_s or hi[ok[0]] < lo[u] - p.lone_gap_s):
+                ok = []
         if ok:
             better[u] = ok
+    for u, g in _into_looser(b, labels, fixes, role, partner, lo, hi, tr, kinds, sources, p):
+        better.setdefault(u, [g])
     absorbed, into = [], []
     taken: dict[int, set[int]] = {}
     linked_to: set[int] = set()
@@ -154,6 +191,57 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         absorbed.append(u)
         into.append(g)
     return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
+
+
+def _m2(fixes: Fixes, u: int, g: I64) -> F64:
+    """Squared Mahalanobis distance of fix ``u`` to each of ``g`` under their summed
+    covariances; infinite where that sum is singular (it agrees with none)."""
+    d = np.stack([fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]], -1)
+    c = fixes.cov[g] + fixes.cov[u]
+    det = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] * c[:, 1, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m2 = (c[:, 1, 1] * d[:, 0] ** 2 - 2 * c[:, 0, 1] * d[:, 0] * d[:, 1]
+              + c[:, 0, 0] * d[:, 1] ** 2) / det
+    return np.where(det > 0, m2, np.inf)
+
+
+def _into_looser(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64,
+                 lo: F64, hi: F64, tr: F64, kinds: NDArray[np.bool_],
+                 sources: dict[int, set[int]], p: SameShotParams) -> list[tuple[int, int]]:
+    """``(u, g)``: each untyped fix of ``arrays_min`` arrivals or more alone, linked to nothing,
+    that agrees (within ``max_mahalanobis``, windows within ``gap_s``, no common source) with
+    exactly one typed fix no looser than ``arrays_max_sd_m``, that one looser than it and of at
+    most ``arrays_typed_max`` reports, whose other part (if linked) it does not fit too: the
+    arrays heard that report's sound."""
+    G = len(role)
+    has = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, has, minlength=G)
+    ok = fixes.located & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi)
+    arrays = np.flatnonzero(ok & (role == ROLE_ANY) & (partner < 0) & (n_a >= p.arrays_min)
+                            & (n_a == np.bincount(labels, minlength=G)))
+    typed = np.flatnonzero(ok & kinds & (role != ROLE_ANY) & (tr <= p.arrays_max_sd_m**2))
+    small = np.bincount(labels, minlength=G) <= p.arrays_typed_max  # may take the arrivals
+    if not len(arrays) or not len(typed):
+        return []
+
+    def agree(u: int, g: I64) -> NDArray[np.bool_]:
+        return np.asarray(_m2(fixes, u, g) <= p.max_mahalanobis**2)
+
+    out = []
+    for u in arrays.tolist():
+        near = typed[(lo[typed] <= hi[u] + p.gap_s) & (hi[typed] >= lo[u] - p.gap_s)]
+        if not len(near):
+            continue
+        fit = [g for g in near[agree(u, near)].tolist() if not sources[g] & sources[u]]
+        # every typed fix that fits is a rival, sharper or looser, of any size
+        if len(fit) != 1 or not small[fit[0]] or tr[fit[0]] <= tr[u]:
+            continue
+        g = fit[0]
+        o = int(partner[g])
+        if o >= 0 and fixes.located[o] and np.isfinite(tr[o]) and agree(u, np.array([o]))[0]:
+            continue  # it fits the shot's other sound too
+        out.append((u, g))
+    return out
 
 
 def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob: F64,
