@@ -298,3 +298,83 @@ def test_arrivals_that_a_launch_and_a_burst_beside_it_both_fit_join_neither():
     launch, other = res.labels[0], res.labels[-1]
     assert launch != other and (res.labels[4:8] != launch).all()
     assert (res.labels[4:8] != other).all()
+
+
+def _linked(fixed: tuple[tuple[float, float], ...], on: bool = True, kind: str = "outgoing"
+            ) -> FusionResult:
+    """One post reports a launch at ``GUN2`` (2 deg on a "5-10 km" band: sd ~3 km), three
+    posts its burst 9 km east, and the link joins the two; at each of ``fixed`` four sensors
+    time a launch (to ~10 m) that a post 12 km off reports too (2 deg on a "10-20 km" band):
+    a typed group of its own, fixed sharply, as grouping leaves the arrays' group beside a
+    lone report on the simulated weeks (``kind``: that post's explosion type). ``on``: the
+    same-shot joins as they are, else none."""
+    rng = np.random.default_rng(11)
+    burst = synth.offset(*GUN2, 90.0, 9_000.0)
+    r = synth.Reports()
+    synth.bearing_report(r, 0, synth.offset(*GUN2, 200.0, 7_000.0), GUN2, 100.0, 2.0, rng,
+                         source="op-l", band=(5_000.0, 10_000.0))
+    for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+        d = synth.GEOD.inv(*post, *burst)[2]
+        synth.bearing_report(r, 1, post, burst, 126.0, 1.0, rng, source=f"op{k}",
+                             band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    for g, at in enumerate(fixed, start=2):
+        for k, az in enumerate((0.0, 120.0, 240.0, 300.0)):
+            synth.arrival_report(r, g, synth.offset(*at, az, 8_000.0 + 500.0 * k), at, 100.0,
+                                 0.005, rng, source=f"ac{g}-{k}")
+        synth.bearing_report(r, g, synth.offset(*at, 330.0, 12_000.0), at, 100.0, 2.0, rng,
+                             source=f"op-s{g}", band=(10_000.0, 20_000.0), explosion_type=kind)
+    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
+                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
+                                                strict=True)]
+    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
+                              for s in r.cols["source_id"]]
+    geometry = synth.geometry()
+    params = FusionParams(same_shot=SameShotParams(enabled=on))
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def test_a_launch_report_linked_to_its_burst_joins_the_sharp_fix_of_that_launch():
+    """The lone launch report is linked to the burst; the arrays' and the second post's fix of
+    the same launch (sd ~10 m, 0.3 sd of the report's away) is a group of its own, linked to
+    nothing, and smaller than the report's incident (the burst's reports count there): a
+    linked fix never moved and a larger group never joined a smaller one, so three incidents
+    before. Now the report joins the sharp fix's group, which keeps its fix and takes the
+    link: one shot, one incident."""
+    off = _linked((GUN2,), on=False)
+    assert off.n_groups == 3 and off.partner[0] == 1 and off.partner[2] < 0
+    on = _linked((GUN2,))
+    assert on.n_groups == 2
+    launch = on.labels[0]
+    assert (on.labels[4:] == launch).all() and on.role[launch] == 0
+    assert on.partner[launch] == on.labels[1] and on.partner[on.labels[1]] == launch
+    assert on.fixes.x[launch] == off.fixes.x[2] and on.fixes.y[launch] == off.fixes.y[2]
+
+
+def test_a_linked_launch_report_stays_off_a_sharp_fix_elsewhere():
+    """The sharp fix is of another launch 15 km north (~5 sd of the report's): apart."""
+    on = _linked((synth.offset(*GUN2, 0.0, 15_000.0),))
+    assert on.n_groups == 3 and on.partner[on.labels[0]] == on.labels[1]
+
+
+def test_a_linked_launch_report_that_two_sharp_fixes_fit_joins_neither():
+    """Two guns fire at once 1.5 km either side of the report's launch, each fixed sharply:
+    the report fits both, so it stays with its burst (the two-mortar trap)."""
+    on = _linked((synth.offset(*GUN2, 0.0, 1_500.0), synth.offset(*GUN2, 180.0, 1_500.0)))
+    assert on.n_groups == 4 and on.partner[on.labels[0]] == on.labels[1]
+
+
+def test_a_linked_launch_report_joins_a_sharp_untyped_fix_and_types_it():
+    """The same, but the second post calls its explosion undetermined, so the sharp group is
+    untyped: the report joins it, and the group takes the launch's role and link, attributed
+    west at its own sharp fix."""
+    off = _linked((GUN2,), on=False, kind="undetermined")
+    assert off.n_groups == 3 and off.role[2] == 2 and off.partner[2] < 0  # untyped
+    on = _linked((GUN2,), kind="undetermined")
+    assert on.n_groups == 2
+    launch = on.labels[0]
+    assert (on.labels[4:] == launch).all() and on.role[launch] == 0
+    assert on.partner[launch] == on.labels[1]
+    assert on.fixes.x[launch] == off.fixes.x[2] and on.fixes.y[launch] == off.fixes.y[2]
+    assert on.prob[launch, list(on.parties).index("west")] >= 0.9

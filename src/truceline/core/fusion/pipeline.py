@@ -229,6 +229,13 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
         return res
     labels, fixes, role, tg, prob, partner = join_groups(
         res.labels, res.fixes, res.role, res.time_s, res.prob, res.partner, u, g)
+    # an untyped fix that took a linked launch's reading is attributed at its own fix
+    took = g[(res.role[g] == ROLE_ANY) & (res.role[u] == ROLE_ORIGIN)]
+    if len(took):
+        w = np.unique(labels[np.unique(res.labels, return_index=True)[1][took]])
+        when = res.batch.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
+        prob[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w],
+                            when.astype("datetime64[ns]"), params.attribution)
     return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
                    partner=partner)
 

@@ -32,7 +32,13 @@ ring: it joins the one fix within ``lone_mahalanobis`` (5) when that fix is shar
 (``lone_sharper``) and near (``lone_reach_m``), every fix in the ring a rival (two mortars
 both fitting it keep it apart). A fix of four arrivals or more alone, sharper than the one
 typed fix it agrees with, joins that fix's group where the fix is one report's (a post's report
-of the launch linked to its burst: :func:`_into_looser`). It joins that group: its reports
+of the launch linked to its burst: :func:`_into_looser`). A fix linked to the shot's other
+part (a lone post's report of the launch, linked to its burst) joins the one fix of its part
+sharper than it that it agrees with (every sharper fix a rival; one report's fix with the ring
+above), where that one is linked to nothing, holds two reports or more and is at most
+``linked_sharper`` of its sd (the arrays' and other posts' fix of the launch, untyped where a
+post called it undetermined): that group keeps its fix and takes the link, and an untyped one
+the role (:func:`_into_sharper`). It joins that group: its reports
 become the shot's evidence; the fix, time, role, attribution and link stay the precise
 group's (its reports fit them; the report's, for the arrivals' join; with ``linked``, a
 linked group joins only one that is not, which takes its link). The join runs after
@@ -106,6 +112,13 @@ class SameShotParams:
     #: ... and of at most this many reports (a lone post's: coarse_bands seed 1 lost pair precision
     #: 0.9957 -> 0.9951 where a typed group of five holding a stray report took the arrays)
     arrays_typed_max: int = 1
+    #: a fix linked to the shot's other part (a lone post's report of the launch, linked to
+    #: its burst) joins the one unlinked fix of its part it agrees with whose sd is at most
+    #: this share of its own (the arrays' fix of that launch), which takes the link; 0: off
+    linked_sharper: float = 0.5
+    #: ... that fix holding at least this many reports, their windows this close (s)
+    linked_min_reports: int = 2
+    linked_gap_s: float = 0.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
@@ -129,7 +142,7 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         return none
     # what may join another: linked to no other part, or (``linked``) into a fix that is not
     # linked, which then takes the link; not a fix looser than the pair search
-    frag = ((partner < 0) | p.linked) & (tr <= p.max_sd_m**2)
+    frag = ((partner < 0) | p.linked | (p.linked_sharper > 0)) & (tr <= p.max_sd_m**2)
     size = np.bincount(labels, minlength=G)
     own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its part's
     src = np.unique(labels.astype(np.int64) * (int(b.source.max()) + 1) + b.source)
@@ -137,6 +150,8 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     sources: dict[int, set[int]] = {}
     for g, s in zip((src // S).tolist(), (src % S).tolist(), strict=True):
         sources.setdefault(g, set()).add(s)
+    arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    reports = np.bincount(labels, ~arrival, minlength=G) > 0  # a report beside the arrivals
     order = cand[np.argsort(lo[cand], kind="stable")]
     los = lo[order]
     width = float(np.max(hi[cand] - lo[cand]))
@@ -151,6 +166,13 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
             same = role[near] != ROLE_ANY
         else:
             same = (role[near] == role[u]) & (side[near] == side[u])
+        if partner[u] >= 0 and not p.linked:
+            if p.linked_sharper > 0 and role[u] != ROLE_ANY:
+                g = _into_sharper(u, near, same | ((role[near] == ROLE_ANY) & reports[near]),
+                                  fixes, partner, lo, hi, tr, size, sources, p)
+                if g >= 0:
+                    better[u] = [g]
+            continue
         near = near[(near != u) & same & (tr[near] < tr[u]) & (own[near] > own[u])
                     & ((partner[u] < 0) | (partner[near] < 0))
                     & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
@@ -191,6 +213,35 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         absorbed.append(u)
         into.append(g)
     return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
+
+
+def _into_sharper(u: int, near: I64, same: NDArray[np.bool_], fixes: Fixes, partner: I64,
+                  lo: F64, hi: F64, tr: F64, size: I64, sources: dict[int, set[int]],
+                  p: SameShotParams) -> int:
+    """The group a linked fix ``u`` joins (-1: none): among the fixes of its part sharper than
+    it (``same``: of its part; windows overlapping within ``linked_gap_s``, no common source),
+    every one a rival, linked or not, it agrees with exactly one, within ``max_mahalanobis``
+    (one report's fix: ``lone_mahalanobis``, that fix no farther than ``lone_reach_m`` and at
+    most ``lone_sharper`` of its sd, as for a lone report), and that one is linked to nothing,
+    holds ``linked_min_reports`` or more and is at most ``linked_sharper`` of its sd."""
+    near = near[(near != u) & same & (tr[near] < tr[u])
+                & (lo[near] <= hi[u] + p.linked_gap_s) & (hi[near] >= lo[u] - p.linked_gap_s)]
+    near = np.asarray([g for g in near.tolist() if not sources[g] & sources[u]], np.int64)
+    if not len(near):
+        return -1
+    m2 = _m2(fixes, u, near)
+    ring = p.lone_mahalanobis if size[u] == 1 else p.max_mahalanobis
+    fit = near[m2 <= ring**2]
+    if len(fit) != 1:
+        return -1
+    g = int(fit[0])
+    if partner[g] >= 0 or size[g] < p.linked_min_reports or tr[g] > p.linked_sharper**2 * tr[u]:
+        return -1
+    if float(m2[near == g][0]) > p.max_mahalanobis**2 and (
+            tr[g] > p.lone_sharper**2 * tr[u]
+            or np.hypot(fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]) > p.lone_reach_m):
+        return -1
+    return g
 
 
 def _m2(fixes: Fixes, u: int, g: I64) -> F64:
@@ -263,6 +314,9 @@ def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob
                  cov=take(fixes.cov), located=take(fixes.located), method=take(fixes.method),
                  rms=take(fixes.rms), widen=take(fixes.widen), stated=take(fixes.stated),
                  residual=np.zeros(0))
+    role, prob = role.copy(), prob.copy()  # an untyped fix takes a linked part's reading
+    given = (role[g] == ROLE_ANY) & (role[u] != ROLE_ANY)
+    role[g[given]], prob[g[given]] = role[u[given]], prob[u[given]]
     to = np.arange(G)
     to[u] = g
     pt = partner.copy()  # a linked group joined into one that is not: it takes the link
