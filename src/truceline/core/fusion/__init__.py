@@ -91,7 +91,9 @@ from truceline.core.fusion.to_incidents import (
 #: fix the one looser typed fix it agrees with, :mod:`.same_shot` (16); two parted groups of
 #: one array refused only where one part would get a sensor twice, and a group parted between
 #: two unlinked timed parts that could be one shot, :mod:`.heard_split` (17).
-FUSION_REVISION = 17
+#: session 32: arrivals the test places within one event only at the end (its part linked or
+#: timed after the join ran) join its incident, :attr:`.HeardParams.late` (18).
+FUSION_REVISION = 18
 
 __all__ = [
     "CHI2_95_2DOF",
