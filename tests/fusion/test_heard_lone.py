@@ -13,7 +13,8 @@ from tests.fusion import synth
 from tests.fusion.test_heard import BURST, GUN, MID, ON, _array, _fuse, _group_of, _shot
 from truceline.core.fusion.locate import M_ARRIVAL
 
-BEFORE = replace(ON, heard=replace(ON.heard, lone_event=False, single_window=False))
+BEFORE = replace(ON, heard=replace(ON.heard, lone_event=False, single_window=False,
+                                      late=False))
 
 
 def _one_sensor(r: synth.Reports, bang: tuple[float, float], t: float,

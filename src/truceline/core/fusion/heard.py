@@ -440,12 +440,15 @@ def join_untested(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8
     arrival group that no test can place within its event joined to the one event it can
     be of (``untested`` joins of :func:`join_heard`): an array's arrivals that fit only a part
     alone in its event and untimed, and one arrival whose only event within hearing and a
-    clock's error of its window is a part no arrival timed. Nothing says which sound of the
-    event they heard, so at the end, beside :mod:`.same_shot`'s and :mod:`.heard_other`'s
-    joins: no fix, ellipse, time or probability reads them (joined before, their rows moved
-    the stated ellipses of the fixes they did not enter, and with them the attributions)."""
+    clock's error of its window is a part no arrival timed; and (``late``) the groups the
+    ordinary test places within one event only now, its part linked or timed since
+    :func:`join_heard` ran (a bang typed as the only launch of a burst). Nothing says which
+    sound of the event they heard, so at the end, beside :mod:`.same_shot`'s and
+    :mod:`.heard_other`'s joins: no fix, ellipse, time or probability reads them (joined
+    before, their rows moved the stated ellipses of the fixes they did not enter, and with
+    them the attributions)."""
     G = len(role)
-    if not p.enabled or not (p.lone_event or p.single_window) or not G:
+    if not p.enabled or not (p.lone_event or p.single_window or p.late) or not G:
         return u, g
     _, _, vague = bare_arrivals(b, labels, role, partner, fixes.located)
     vague[u] = False
