@@ -13,7 +13,8 @@ from tests.fusion import synth
 from tests.fusion.test_heard import BURST, GUN, MID, ON, _array, _fuse, _group_of, _shot
 from truceline.core.fusion.locate import M_ARRIVAL
 
-BEFORE = replace(ON, heard=replace(ON.heard, lone_event=False, single_window=False))
+BEFORE = replace(ON, heard=replace(ON.heard, lone_event=False, single_window=False,
+                                      late=False))
 
 
 def _one_sensor(r: synth.Reports, bang: tuple[float, float], t: float,
@@ -126,3 +127,36 @@ def test_one_arrival_that_may_be_the_launch_of_a_located_burst_joins_no_other_sh
                 assert g not in _group_of(res, r, "op0o") | _group_of(res, r, "op1i")
             else:
                 assert _group_of(res, r, "op0o") == {g}
+
+
+def test_an_arrays_arrivals_join_a_launch_typed_only_by_its_burst():
+    """Three posts see a bang they cannot type ("undetermined"), three others its burst 9 km
+    east 26 s later; an array of two sensors 18 km south hears the bang. While the arrivals
+    are tested the bang's fix is alone in its event and untimed (its burst, wherever it was,
+    might be what the array heard), so they stay apart; only later is the fix typed as the
+    only launch of the burst and linked to it. At the end the same test places the arrivals
+    within that one event, at the launch: they join its incident, the fix unmoved."""
+    late_off = replace(ON, heard=replace(ON.heard, late=False))
+    for seed in (71, 72, 73):
+        rng = np.random.default_rng(seed)
+        r = synth.Reports()
+        for part, where, kind, dt in (("o", GUN, "undetermined", 0.0),
+                                      ("i", BURST, "impact", 26.0)):
+            for k, post in enumerate(synth.posts_around(where, 3, rng)):
+                d = synth.GEOD.inv(*post, *where)[2]
+                synth.bearing_report(r, 0, post, where, 100.0 + dt, 2.0, rng,
+                                     source=f"op0{part}{k}", band=(d - 1_000.0, d + 1_000.0),
+                                     explosion_type=kind)
+        centre = synth.offset(*GUN, 180.0, 18_000.0)
+        _array(r, 0, [centre, synth.offset(*centre, 90.0, 1_500.0)], GUN, 100.0, rng)
+        before = _fuse(r, late_off)
+        (o,) = _group_of(before, r, "op0o")
+        (i,) = _group_of(before, r, "op0i")
+        assert before.partner[o] == i  # typed and linked: the only launch of the burst
+        (a,) = _group_of(before, r, "ac")
+        assert a not in {o, i}
+        res = _fuse(r, ON)
+        (g,) = _group_of(res, r, "ac")
+        assert _group_of(res, r, "op0o") == {g}
+        assert not res.fixes.method[g] & M_ARRIVAL
+        assert (res.fixes.x[g], res.fixes.y[g]) == (before.fixes.x[o], before.fixes.y[o])

@@ -91,8 +91,10 @@ from truceline.core.fusion.to_incidents import (
 #: fix the one looser typed fix it agrees with, :mod:`.same_shot` (16); two parted groups of
 #: one array refused only where one part would get a sensor twice, and a group parted between
 #: two unlinked timed parts that could be one shot, :mod:`.heard_split` (17); session 32: a
-#: linked part's fix joins the one sharp unlinked fix of its part, which takes the link (18).
-FUSION_REVISION = 18
+#: linked part's fix joins the one sharp unlinked fix of its part, which takes the link (18);
+#: arrivals the test places within one event only at the end (its part linked or timed after
+#: the join ran) join its incident, :attr:`.HeardParams.late` (19).
+FUSION_REVISION = 19
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -111,6 +111,9 @@ class HeardParams:
     #: ... but join its incident at the end (:func:`join_untested`): they are one of its
     #: two sounds.
     lone_event: bool = True
+    #: ... and the arrivals the test places within one event only at the end, its part
+    #: linked or timed after :func:`join_heard` ran (the timed pairs, bursts and arcs).
+    late: bool = True
     #: Join one arrival to the incident of the only event within hearing and a clock's error
     #: of its window, where no arrival timed that part (:func:`join_untested`).
     single_window: bool = True
@@ -356,6 +359,9 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # within hearing and a clock's error of the window (``n_loose`` below)
     with_lone = (chi <= gate) & ~clash & (one_array[pu] | sharp) & lone & p.lone_event
     single = (n_u[pu] == 1) & ~tested & in_window & ~clash & p.single_window
+    # at the end (:func:`join_untested`), the joins the test places as it would have here,
+    # to parts linked or timed since; not to another vague group (one of two crossings)
+    late = passes & p.late & ~vague[pg]
     if untested:
         passes |= with_lone | single
     # a part the arrivals cannot test (one arrival, a part not timed) is an alternative,
@@ -410,7 +416,7 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     _, inv, cnt = np.unique(flat, return_inverse=True, return_counts=True)
     keep = np.bincount(jb, cnt[inv] > 1, minlength=len(best)) == 0
     if untested:
-        keep &= with_lone[best] | single[best]
+        keep &= with_lone[best] | single[best] | late[best]
     return (ul[pu[best]][keep].astype(np.int64), pg[best][keep].astype(np.int64),
             clear[keep])
 
@@ -434,12 +440,15 @@ def join_untested(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8
     arrival group that no test can place within its event joined to the one event it can
     be of (``untested`` joins of :func:`join_heard`): an array's arrivals that fit only a part
     alone in its event and untimed, and one arrival whose only event within hearing and a
-    clock's error of its window is a part no arrival timed. Nothing says which sound of the
-    event they heard, so at the end, beside :mod:`.same_shot`'s and :mod:`.heard_other`'s
-    joins: no fix, ellipse, time or probability reads them (joined before, their rows moved
-    the stated ellipses of the fixes they did not enter, and with them the attributions)."""
+    clock's error of its window is a part no arrival timed; and (``late``) the groups the
+    ordinary test places within one event only now, its part linked or timed since
+    :func:`join_heard` ran (a bang typed as the only launch of a burst). Nothing says which
+    sound of the event they heard, so at the end, beside :mod:`.same_shot`'s and
+    :mod:`.heard_other`'s joins: no fix, ellipse, time or probability reads them (joined
+    before, their rows moved the stated ellipses of the fixes they did not enter, and with
+    them the attributions)."""
     G = len(role)
-    if not p.enabled or not (p.lone_event or p.single_window) or not G:
+    if not p.enabled or not (p.lone_event or p.single_window or p.late) or not G:
         return u, g
     _, _, vague = bare_arrivals(b, labels, role, partner, fixes.located)
     vague[u] = False
