@@ -90,8 +90,9 @@ from truceline.core.fusion.to_incidents import (
 #: report's fix 3-5 sd from the one sharp fix of its part joins it, and four arrivals' sharp
 #: fix the one looser typed fix it agrees with, :mod:`.same_shot` (16); two parted groups of
 #: one array refused only where one part would get a sensor twice, and a group parted between
-#: two unlinked timed parts that could be one shot, :mod:`.heard_split` (17).
-FUSION_REVISION = 17
+#: two unlinked timed parts that could be one shot, :mod:`.heard_split` (17); session 32: a
+#: split whose one side is a lone arrival at an untimed part, tested by the flight (18).
+FUSION_REVISION = 18
 
 __all__ = [
     "CHI2_95_2DOF",
