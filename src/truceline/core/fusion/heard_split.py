@@ -27,6 +27,12 @@ two unlinked timed parts also make an event for the split (:func:`_pairs`) where
 and distance allow some weapon's flight, the first not an impact nor the second an origin;
 such a pair parts a group only where no linked event does, no other pair does, and no part
 but its two fits the group whole (linked or not).
+
+A side of one arrival against a part no arrival timed has no degree of freedom of its own
+(two arrivals of one sound and one of the other: most of the mixed groups left on the 7-day
+weeks, session 32); it is tested by the flight instead, its emission time against the other
+side's by a flight some weapon class allows over the parts' distance (:func:`_flight_fits`).
+Such a split counts only where no other split parts the group, and yields to every other.
 """
 
 from __future__ import annotations
