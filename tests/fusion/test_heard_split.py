@@ -116,6 +116,38 @@ def test_two_groups_of_one_arrays_sensors_do_not_part_onto_one_event():
     assert not (first | second) & (_group_of(res, r, "op0o") | _group_of(res, r, "op0i"))
 
 
+def test_two_launch_arrivals_and_one_burst_arrival_join_their_parts():
+    """An array of three sensors 5 km past the burst, off the line of fire, whose two heard
+    the launch and one the burst, within seconds: one group, apart from both parts. The
+    burst's lone arrival has no degree of freedom against a part no arrival timed, so no
+    split was tested and the three stayed apart. Its emission time, 26 s after the one the
+    other two imply at the launch, is a flight a weapon class allows over the parts' 9 km:
+    the split is tested by that flight
+    (``HeardParams.split_lone``), and the arrivals join their parts."""
+    rng = np.random.default_rng(3)
+    centre = synth.offset(*BURST, 130.0, 5_000.0)
+    sensors = [synth.offset(*centre, az, 1_300.0) for az in (0.0, 180.0, 90.0)]
+    r = synth.Reports()
+    _shot(r, 0, GUN, BURST, 100.0, rng)
+    for k, s in enumerate(sensors):
+        bang, t = (GUN, 100.0) if k < 2 else (BURST, 126.0)
+        arr = t + synth.GEOD.inv(*bang, *s)[2] / synth.sound_speed(10.0) + rng.normal(0, 0.01)
+        r.add(0, id=f"a0-{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
+              wind_u_ms=0.0, wind_v_ms=0.0)
+    # the end's joins of a group no test placed (one event within hearing) left out: a
+    # second shot within hearing would keep the group from them
+    on = replace(ON, heard=replace(ON.heard, lone_event=False, single_window=False, other=False))
+    off = _fuse(r, replace(on, heard=replace(on.heard, split=False)))
+    (a,) = _group_of(off, r, "ac")  # one group of the three, apart from both parts
+    assert a not in _group_of(off, r, "op0o") | _group_of(off, r, "op0i")
+    res = _fuse(r, on)
+    o, i = _group_of(res, r, "op0o"), _group_of(res, r, "op0i")
+    assert _group_of(res, r, "ac0-0") | _group_of(res, r, "ac0-1") == o
+    assert _group_of(res, r, "ac0-2") == i
+
+
 def _near_parts_at_once(cand, x, y, sig, lo, hi, ucx, ucy, ua, ub, reach, travel, hearing_m):
     """The pairs as ``split_heard`` listed them before session 29: every group at once."""
     from scipy.spatial import cKDTree

@@ -93,8 +93,9 @@ from truceline.core.fusion.to_incidents import (
 #: two unlinked timed parts that could be one shot, :mod:`.heard_split` (17); session 32: a
 #: linked part's fix joins the one sharp unlinked fix of its part, which takes the link (18);
 #: arrivals the test places within one event only at the end (its part linked or timed after
-#: the join ran) join its incident, :attr:`.HeardParams.late` (19).
-FUSION_REVISION = 19
+#: the join ran) join its incident, :attr:`.HeardParams.late` (19); a split whose one side is
+#: a lone arrival at an untimed part, tested by the flight, :mod:`.heard_split` (20).
+FUSION_REVISION = 20
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -136,6 +136,10 @@ class HeardParams:
     max_split: int = 6
     #: ... and between two unlinked parts, each timed by arrivals, that could be one shot.
     split_pairs: bool = True
+    #: ... where one side is a lone arrival against a part no arrival timed (no degree of
+    #: freedom of its own), tested by the flight instead: its emission time after (or
+    #: before) the other side's by a flight some weapon class allows over the parts' distance.
+    split_lone: bool = True
     #: Join an array's group that heard the other sound of one unlinked, timed part
     #: (:mod:`.heard_other`).
     other: bool = True
@@ -189,7 +193,7 @@ def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64,
 
 def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64, hi: F64,
                timed: NDArray[np.bool_], wsd: F64, have: I64, p: HeardParams,
-               sd_out: F64 | None = None
+               sd_out: F64 | None = None, t_out: F64 | None = None
                ) -> tuple[F64, F64, I64, NDArray[np.bool_], NDArray[np.bool_],
                           NDArray[np.bool_]]:
     """``N`` tests of ``m`` arrivals each (the rows ``idx``, ``(N, m)``) against the located
@@ -197,7 +201,8 @@ def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64
     (within a clock's error of the window), its degrees of freedom, whether the implied
     emission time is that near, whether the test is sharp, and whether ``g`` already holds
     one of the arrivals' sensors (``have``: group x source keys, sorted); ``sd_out``: filled
-    with the sd of the emission time the arrivals imply at ``g``'s point."""
+    with the sd of the emission time the arrivals imply at ``g``'s point; ``t_out``: with
+    that time."""
     src_max = int(b.source.max()) + 1
     keys = g[:, None] * src_max + b.source[idx]
     at = np.minimum(np.searchsorted(have, keys), len(have) - 1)
@@ -218,6 +223,8 @@ def part_tests(b: FireBatch, idx: I64, g: I64, x: F64, y: F64, cov: F64, lo: F64
                                  wsd[idx].max(axis=1), p)
     if sd_out is not None:
         sd_out[:] = tsd
+    if t_out is not None:
+        t_out[:] = tt
     inwin = (tt >= lo[g] - 3.0 * tsd) & (tt <= hi[g] + 3.0 * tsd)
     # a part timed by arrivals of its own states its emission time (its window is
     # about +-3 sd): one more degree of freedom

@@ -27,6 +27,12 @@ two unlinked timed parts also make an event for the split (:func:`_pairs`) where
 and distance allow some weapon's flight, the first not an impact nor the second an origin;
 such a pair parts a group only where no linked event does, no other pair does, and no part
 but its two fits the group whole (linked or not).
+
+A side of one arrival against a part no arrival timed has no degree of freedom of its own
+(two arrivals of one sound and one of the other: most of the mixed groups left on the 7-day
+weeks, session 32); it is tested by the flight instead, its emission time against the other
+side's by a flight some weapon class allows over the parts' distance (:func:`_flight_fits`).
+Such a split counts only where no other split parts the group, and yields to every other.
 """
 
 from __future__ import annotations
@@ -132,6 +138,10 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     pair = np.arange(len(eu)) >= n_linked
     score = np.full(len(eu), np.inf)
     best = np.zeros(len(eu), np.int64)
+    by_lone = np.zeros(len(eu), bool)  # the best split holds a lone arrival's side
+    lone_ok = p.split_lone and role is not None and flights is not None
+    # which of the two parts is the launch (a pair's first; a linked event's origin)
+    launch0: B = np.asarray(pair | (role[eo] == ROLE_ORIGIN) if role is not None else pair)
     for m in np.unique(n_u[eu]):
         s = np.flatnonzero(n_u[eu] == m)
         idx = order[st[eu[s]][:, None] + np.arange(m)[None, :]]
@@ -139,6 +149,9 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
         masks = np.arange(2 ** m)
         bits = ((masks[:, None] >> np.arange(m)) & 1).astype(bool)
         cost = np.zeros((2, len(s), len(masks)))  # the empty side costs nothing
+        t_at = np.zeros((2, len(s), len(masks)))  # each side's implied emission time, sd
+        t_sd = np.zeros((2, len(s), len(masks)))
+        lone = np.zeros((2, len(s), len(masks)), bool)
         for k in range(1, m + 1):
             mk = masks[bits.sum(axis=1) == k]
             cols = np.nonzero(bits[mk])[1].reshape(len(mk), k)
@@ -148,24 +161,47 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
             spread = np.hypot(sx - sx.mean(axis=1, keepdims=True),
                               sy - sy.mean(axis=1, keepdims=True)).max(axis=1)
             for j, part in enumerate((eo[s], ei[s])):
+                tt, tsd = np.zeros(len(ix)), np.zeros(len(ix))
                 c, _, d, _, sh, cl = part_tests(b, ix, np.repeat(part, len(mk)), x, y, cov,
-                                                lo, hi, timed, wsd, have, p)
+                                                lo, hi, timed, wsd, have, p, tsd, tt)
                 good = (d >= 1) & ~cl & (c <= chi2_dist.ppf(p.level, np.maximum(d, 1))) \
                     & (sh | (2.0 * spread <= p.array_m))
-                cost[j][:, mk] = np.where(good, c, np.inf).reshape(len(s), len(mk))
+                # a lone arrival against a part no arrival timed: the flight tests it below
+                one = (d == 0) & ~cl & np.isfinite(c) & lone_ok
+                cost[j][:, mk] = np.where(good | one, c, np.inf).reshape(len(s), len(mk))
+                t_at[j][:, mk] = tt.reshape(len(s), len(mk))
+                t_sd[j][:, mk] = tsd.reshape(len(s), len(mk))
+                lone[j][:, mk] = (one & ~good).reshape(len(s), len(mk))
         # all to one part (only a located group: join_heard tested the vague ones whole),
         # or a split, which must fit better by ``part_margin``
         base = np.full((len(s), len(masks)), p.part_margin)
         base[:, [0, -1]] = np.where(vague[ul[eu[s]]] | pair[s], np.inf, 0.0)[:, None]
         sc = base + cost[0] + cost[1][:, masks[::-1]]  # the complement: the reversed mask
+        one0, one1 = lone[0], lone[1][:, masks[::-1]]
+        if (one0 | one1).any():
+            assert flights is not None
+            sc[one0 & one1] = np.inf  # a side must test itself
+            fly = _flight_fits(launch0[s], t_at[0], t_at[1][:, masks[::-1]],
+                               np.hypot(t_sd[0], t_sd[1][:, masks[::-1]]),
+                               np.hypot(x[eo[s]] - x[ei[s]], y[eo[s]] - y[ei[s]]), flights)
+            sc[(one0 | one1) & ~fly] = np.inf
+        if lone_ok:  # a lone arrival's split only where no other split passes
+            sure = np.where(one0 | one1, np.inf, sc)
+            some = np.asarray(np.isfinite(sure).any(axis=1), bool)
+            sc = np.where(some[:, None], sure, sc)
         best[s] = np.argmin(sc, axis=1)
         score[s] = sc[np.arange(len(s)), best[s]]
+        either: B = one0 | one1
+        by_lone[s] = either[np.arange(len(s)), best[s]]
     passed = np.isfinite(score)
     # exactly one event parts the group, and no other event's part is near all of it; a
     # pair of unlinked parts only where no linked event parts it, and no other pair, and no
     # part but its own two is near all of it (linked or not)
-    n_pass = np.bincount(eu[passed & ~pair], minlength=len(ul))
-    n_pair = np.bincount(eu[passed & pair], minlength=len(ul))
+    n_pass = np.bincount(eu[passed & ~pair & ~by_lone], minlength=len(ul))
+    n_pair = np.bincount(eu[passed & pair & ~by_lone], minlength=len(ul))
+    # a split resting on a lone arrival's flight only where no other split parts the group
+    # at all, and no other such split either
+    n_lone = np.bincount(eu[passed & by_lone], minlength=len(ul))
     lk = near_fit & linked[pg]
     alt_ev = np.unique(pu[lk] * (G + 1) + ev[lk])
     n_alt = np.bincount(alt_ev // (G + 1), minlength=len(ul))
@@ -174,22 +210,34 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
     n_all = np.bincount(all_ev // (G + 1), minlength=len(ul))
     own_all = (np.isin(eu * (G + 1) + eo, all_ev).astype(np.int64)
                + np.isin(eu * (G + 1) + ei, all_ev))
+    alone = (n_pass[eu] + n_pair[eu] == 0) & (n_lone[eu] == 1)
     take = np.flatnonzero(np.where(
-        pair, passed & (n_pass[eu] == 0) & (n_pair[eu] == 1) & (n_all[eu] == own_all),
-        passed & (n_pass[eu] == 1) & (n_alt[eu] == own_alt)))
-    # a group parted onto another parted group (an arrays-only fix may be both): neither
-    moved, onto = ul[eu[take]], np.r_[eo[take], ei[take]]
-    take = take[~np.isin(moved, onto) & ~np.isin(eo[take], moved) & ~np.isin(ei[take], moved)]
-    if not len(take):
-        return labels, u, g, clear
-    # two parted groups may not give one part one sensor twice (two shells of a salvo); one
-    # sensor's launch in one group and its burst in another is one sensor per part
-    keys = [_part_keys(b, order[st[eu[t]]:st[eu[t]] + n_u[eu[t]]], int(best[t]), eo[t], ei[t],
-                       src_max) for t in take]
-    uq, c_ = np.unique(np.concatenate(keys), return_counts=True)
-    dup = set(uq[c_ > 1].tolist())
-    take = np.array([t for t, k_ in zip(take, keys, strict=True)
-                     if not dup.intersection(k_.tolist())], np.int64)
+        by_lone, passed & alone & (n_all[eu] == own_all),
+        np.where(pair, passed & (n_pass[eu] == 0) & (n_pair[eu] == 1) & (n_all[eu] == own_all),
+                 passed & (n_pass[eu] == 1) & (n_alt[eu] == own_alt))))
+
+    def apart(take: I64) -> I64:
+        # a group parted onto another parted group (an arrays-only fix may be both): neither
+        moved, onto = ul[eu[take]], np.r_[eo[take], ei[take]]
+        take = take[~np.isin(moved, onto) & ~np.isin(eo[take], moved)
+                    & ~np.isin(ei[take], moved)]
+        if not len(take):
+            return take
+        # two parted groups may not give one part one sensor twice (two shells of a salvo);
+        # one sensor's launch in one group and its burst in another is one sensor per part
+        keys = [_part_keys(b, order[st[eu[t]]:st[eu[t]] + n_u[eu[t]]], int(best[t]), eo[t],
+                           ei[t], src_max) for t in take]
+        uq, c_ = np.unique(np.concatenate(keys), return_counts=True)
+        dup = set(uq[c_ > 1].tolist())
+        return np.array([t for t, k_ in zip(take, keys, strict=True)
+                         if not dup.intersection(k_.tolist())], np.int64)
+
+    # a lone arrival's split yields: kept only where it costs no other split
+    take_ = apart(take[~by_lone[take]])
+    for t in take[by_lone[take]]:
+        more = apart(np.r_[take_, t])
+        take_ = more if len(more) == len(take_) + 1 else take_
+    take = take_
     if not len(take):
         return labels, u, g, clear
     out = labels.copy()
@@ -231,6 +279,20 @@ def _pairs(pu: I64, pg: I64, free: B, fit_u: B, role: NDArray[np.int8], x: F64, 
         fits |= ((dist <= rng) & (dt + slack >= dist / v_hi) & (dt - slack <= dist / v_lo))
     k = ok & fits & (dt > 0)
     return pu[a[k]].astype(np.int64), go[k].astype(np.int64), gi[k].astype(np.int64)
+
+
+def _flight_fits(launch0: B, t0: F64, t1: F64, sd: F64, dist: F64, flights: F64) -> B:
+    """Whether the two sides' emission times (``t0`` at the first part, ``t1`` at the second;
+    ``(N, M)``, ``sd`` their difference's sd) are one shot's launch and burst (``launch0``:
+    the first part is the launch) by a flight some weapon class (``flights``: max range, min
+    and max speed) allows over the parts' distance ``dist`` (``(N,)``), within 3 sd."""
+    dt = np.where(launch0[:, None], t1 - t0, t0 - t1)
+    slack = 3.0 * sd
+    fits = np.zeros(dt.shape, bool)
+    for rng, v_lo, v_hi in flights:
+        fits |= ((dist[:, None] <= rng) & (dt + slack >= dist[:, None] / v_hi)
+                 & (dt - slack <= dist[:, None] / v_lo))
+    return fits
 
 
 def _part_keys(b: FireBatch, r: I64, mask: int, eo: int, ei: int, src_max: int) -> I64:
