@@ -38,7 +38,6 @@ were left apart, the largest kind of arrival fragment.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Protocol
 
@@ -56,12 +55,12 @@ from truceline.core.fusion.sound_grid import (
     SHORT,
     chi2_max,
     fits_blocked,
-    fits_grid,
     fitting,
     fitting_array,
     grid,
     point_blocks,
 )
+from truceline.core.fusion.sound_parts import fits_parts
 
 __all__ = ["join_other_sound", "other_sound_apart"]
 
@@ -103,6 +102,26 @@ def _one_arrival(b: FireBatch, row: int, p: HeardParams) -> Any:
                               hi, role, windows))
 
     return fits
+
+
+def _one_each(b: FireBatch, row: int, p: HeardParams) -> Any:
+    """:func:`_one_arrival`'s test of each part ``c`` (arrays ``x``, ``y``, ... indexed by
+    it), in one compiled call (:func:`_one_fits_each`), the parts after the ``most``-th that
+    passes left untested (False); each part's distance to the sensor by Python's
+    ``math.hypot``, as :func:`_one_arrival`'s."""
+    sx, sy, a = float(b.ox[row]), float(b.oy[row]), float(b.arr[row])
+    c_lo, c_hi, s = _one_air(b, row, p)
+    hearing = float(p.hearing_m)
+
+    def each(c: I64, x: F64, y: F64, sig: F64, lo: F64, hi: F64, role: I64, windows: F64,
+             most: int) -> NDArray[np.bool_]:
+        far = np.array([math.hypot(xc - sx, yc - sy)
+                        for xc, yc in zip(x[c].tolist(), y[c].tolist(), strict=True)],
+                       np.float64)
+        return _one_fits_each(far, a, c_lo, c_hi, s, hearing, sig[c], lo[c], hi[c], role[c],
+                              windows, most)
+
+    return each
 
 
 def _one_air(b: FireBatch, row: int, p: HeardParams) -> tuple[float, float, float]:
@@ -155,6 +174,24 @@ def _one_fits(far: float, a: float, c_lo: float, c_hi: float, s: float, hearing:
     return False
 
 
+@njit(cache=True, error_model="numpy")
+def _one_fits_each(far: F64, a: float, c_lo: float, c_hi: float, s: float, hearing: float,
+                   sig: F64, lo: F64, hi: F64, role: I64, windows: F64, most: int
+                   ) -> NDArray[np.bool_]:
+    """:func:`_one_fits` of each part (``far`` its distance to the sensor), stopping once
+    ``most`` have passed."""
+    out = np.zeros(len(far), np.bool_)
+    n = 0
+    for i in range(len(far)):
+        if _one_fits(far[i], a, c_lo, c_hi, s, hearing, sig[i], lo[i], hi[i], role[i],
+                     windows):
+            out[i] = True
+            n += 1
+            if n >= most:
+                break
+    return out
+
+
 def _one_arrival_array(b: FireBatch, row: int, p: HeardParams) -> Any:
     """:func:`_one_arrival` as arrays (the form it replaced, kept to pin it)."""
     sx, sy, a = float(b.ox[row]), float(b.oy[row]), float(b.arr[row])
@@ -193,6 +230,35 @@ def _search(b: FireBatch, rows: I64, p: HeardParams) -> tuple[Any, ...]:
             wu, wv, p.arrival_sd_s, chi2_max(p.level, len(rows) - 1), w)
 
 
+def _grid_each(b: FireBatch, rows: I64, p: HeardParams) -> Any:
+    """The test of each part ``c`` (arrays indexed by it) against the points that fit the
+    arrivals ``rows``, the parts after the ``most``-th that passes left untested (False):
+    :func:`.sound_parts.fits_parts` (one walk of the grid for all the parts) where
+    :func:`.sound_grid.fitting` sums as it does, else the listed points
+    (:func:`.sound_grid.fitting_array`) tested part by part."""
+    search = _search(b, rows, p)
+    if len(rows) > SHORT:
+        pts = fitting_array(*search)
+        blocks = point_blocks(*pts)
+
+    def each(c: I64, x: F64, y: F64, sig: F64, lo: F64, hi: F64, role: I64, windows: F64,
+             most: int, use: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:
+        use = np.ones((len(c), len(windows)), np.bool_) if use is None else use
+        if len(rows) <= SHORT:
+            args: tuple[Any, ...] = (*search, x[c], y[c], sig[c], lo[c], hi[c], role[c],
+                                     windows, use, most)
+            return fits_parts(*args)
+        out = np.zeros(len(c), np.bool_)
+        for i, q in enumerate(c.tolist()):
+            out[i] = fits_blocked(*pts, blocks, float(x[q]), float(y[q]), float(sig[q]),
+                                  float(lo[q]), float(hi[q]), int(role[q]), windows[use[i]])
+            if out.sum() >= most:
+                break
+        return out
+
+    return each
+
+
 def _nearby(cand: I64, x: F64, y: F64, lo: F64, hi: F64, reach: float, window: float) -> Any:
     """The parts ``cand`` (windows ``lo`` to ``hi`` at most ``window`` wide) within ``reach``
     of a point whose window overlaps ``[t0, t1]``: by time first (sorted starts, a slice),
@@ -210,6 +276,19 @@ def _nearby(cand: I64, x: F64, y: F64, lo: F64, hi: F64, reach: float, window: f
         return s[np.hypot(x[s] - cx, y[s] - cy) <= far]
 
     return near
+
+
+def _named(b: FireBatch, labels: I64, G: int) -> Any:
+    """The weapon classes the reports of a group (of ``G``) name (a set; empty where none),
+    by a sort of the labels once, not a scan of the batch's labels per group asked."""
+    order = np.argsort(labels, kind="stable")
+    starts = np.searchsorted(labels[order], np.arange(G + 1))
+
+    def named(c: int) -> set[Any]:
+        return {w for w in b.weapon_class[order[starts[c]:starts[c + 1]]]
+                if isinstance(w, str) and w}
+
+    return named
 
 
 class Fused(Protocol):
@@ -268,6 +347,9 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
     take_u, take_g = [], []
     lo_n = 1 if p.other_one else 2
+    named_of = _named(b, labels, G)
+    xf, yf, lof, hif = (np.asarray(v, np.float64) for v in (x, y, lo, hi))
+    sigf, role_i = np.asarray(sig, np.float64), np.asarray(role, np.int64)
     for k in np.flatnonzero((n_u >= lo_n) & (n_u <= p.max_split)):
         r = order[st[k]:st[k] + n_u[k]]
         cx, cy = float(b.ox[r].mean()), float(b.oy[r].mean())
@@ -278,25 +360,18 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         near = near[near != ul[k]]
         if not len(near):
             continue
-        if len(r) == 1:  # one arrival fits every point within hearing: in closed form
-            test = _one_arrival(b, int(r[0]), p)
-        else:
-            px, py, t0, t_sd = _points(b, r, p)
-            if not len(px):
-                continue
-            test = functools.partial(fits_blocked, px, py, t0, t_sd,
-                                     point_blocks(px, py, t0, t_sd))
-        args = [(float(x[c]), float(y[c]), float(sig[c]), float(lo[c]), float(hi[c]),
-                 int(role[c])) for c in near]
-        passed = [int(c) for c, a in zip(near, args, strict=True) if test(*a, windows)]
+        # one arrival fits every point within hearing: in closed form
+        each = _one_each(b, int(r[0]), p) if len(r) == 1 else _grid_each(b, r, p)
+        # the parts that pass (two at most: two passing join neither)
+        passed = near[each(near, xf, yf, sigf, lof, hif, role_i, windows, 2)]
         if len(passed) != 1 or not timed[passed[0]]:
             continue
         # a part whose reports name a class: that class's flight (none known: no join)
-        c = passed[0]
-        named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
-        if named and (not named <= set(link.max_range_m) or not test(
-                *args[int(np.flatnonzero(near == c)[0])],
-                np.array([by_class[w] for w in sorted(named)], np.float64))):
+        c = int(passed[0])
+        named = named_of(c)
+        if named and (not named <= set(link.max_range_m) or not each(
+                passed, xf, yf, sigf, lof, hif, role_i,
+                np.array([by_class[w] for w in sorted(named)], np.float64), 1)[0]):
             continue
         # a located sound the arrivals fit themselves: the array may have heard that one
         # (tested last, for the few groups that would join: each test is pure, so the
@@ -360,6 +435,9 @@ def other_sound_apart(res: Fused, lo: F64, hi: F64, u: I64, g: I64, n0: int, p: 
     windows = np.array(link.windows(), np.float64).reshape(-1, 3)
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
     at = {int(v): k for k, v in enumerate(ul.tolist())}
+    named_of = _named(b, labels, len(x))
+    xf, yf, lof, hif = (np.asarray(v, np.float64) for v in (x, y, lo, hi))
+    sigf, role_i = np.asarray(sig, np.float64), np.asarray(role, np.int64)
     keep = np.ones(len(u), bool)
     for j in range(n0, len(u)):
         k = at[int(u[j])]
@@ -370,18 +448,13 @@ def other_sound_apart(res: Fused, lo: F64, hi: F64, u: I64, g: I64, n0: int, p: 
         if not len(near):
             continue
         rows = order[st[k]:st[k] + n_u[k]]
-        # one arrival fits every point of the grid: test the parts against the grid itself
-        one = len(rows) == 1
-        search: tuple[Any, ...] = _search(b, rows, p) if one else ()
-        px, py, t0, t_sd = (np.empty(0),) * 4 if one else _points(b, rows, p)
-        bl = point_blocks(px, py, t0, t_sd)
-        for c in near.tolist():
-            named = {w for w in b.weapon_class[labels == c] if isinstance(w, str) and w}
-            wins = np.array([by_class[w] for w in sorted(named)], np.float64) \
-                if named and named <= set(by_class) else windows
-            of: tuple[Any, ...] = (float(x[c]), float(y[c]), float(sig[c]), float(lo[c]),
-                                   float(hi[c]), int(role[c]), wins)
-            if fits_grid(*(search + of)) if one else fits_blocked(px, py, t0, t_sd, bl, *of):
-                keep[j] = False
-                break
+        # a part's named classes where the link knows their flight, else every class
+        use = np.ones((len(near), len(windows)), np.bool_)
+        for i, c in enumerate(near.tolist()):
+            named = named_of(c)
+            if named and named <= set(by_class):
+                use[i] = [name in named for name in by_class]
+        # one arrival fits every point of the grid: the parts tested against the grid itself
+        if _grid_each(b, rows, p)(near, xf, yf, sigf, lof, hif, role_i, windows, 1, use).any():
+            keep[j] = False
     return u[keep], g[keep]
