@@ -61,3 +61,13 @@ def load_context(store: Store, *, keep: bool = False, version: int | None = None
     (:mod:`truceline.services.geometry_cache`), so the next process does not compile it
     again."""
     return context_for_doc(store.agreement_doc(version), store if keep else None)
+
+
+def keep_compiled(store: Store, ctx: AgreementContext) -> None:
+    """Keep ``ctx``'s compiled geometry in the store's derived cache for the processes after
+    this one, if it is not there (:func:`~truceline.services.geometry_cache.keep_geometry`):
+    a check compiles its own and never reads the cache, the reports after it read it."""
+    if ctx.geometry is not None:
+        from truceline.services.geometry_cache import keep_geometry
+
+        keep_geometry(store, doc_sha256(ctx.doc), ctx.geometry)
