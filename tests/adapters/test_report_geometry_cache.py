@@ -23,6 +23,7 @@ from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.agreement_geometry import geometry_spec
 from truceline.core.classify import classify, compile_geometry
 from truceline.services import context, geometry_cache, verify
+from truceline.services.check import run_check
 from truceline.services.report import daily_report
 
 DAY = "2025-03-24"
@@ -51,9 +52,63 @@ def _doc_key(store: SQLiteStore) -> tuple[str, str]:
     return sha, geometry_cache.cache_key(sha)
 
 
+def test_a_check_keeps_the_geometry_it_compiled_for_the_first_report(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    """A check (in a new process: nothing compiled yet) keeps what compiling the agreement
+    gives, under the key a report reads, so the first report after it reads it (and writes
+    nothing)."""
+    _, key = _doc_key(store)
+    right = geometry_cache.dump(context.compile_agreement(context.load_context(store).agreement))
+    store._execute("DELETE FROM derived_cache")
+    context._CACHE.clear()
+    run_check(store)
+    rows = store.derived_rows()
+    assert rows == [(key, hashlib.sha256(right).hexdigest(), right)]
+    context._CACHE.clear()
+    write_report(daily_report(store, DAY), tmp_path / "day.md")
+    assert store.derived_rows() == rows
+
+
+def test_a_geometry_read_from_a_store_is_never_kept_by_a_check(store: SQLiteStore) -> None:
+    """A process that read a store's kept value (here one that is not the agreement's, its
+    digest recomputed) never writes it into a store as what it compiled."""
+    _, key = _doc_key(store)
+    wrong = _other_geometry(store)
+    right = geometry_cache.dump(context.compile_agreement(context.load_context(store).agreement))
+    store.set_derived(key, hashlib.sha256(wrong).hexdigest(), wrong)
+    context._CACHE.clear()
+    read = context.load_context(store, keep=True)  # a report's read: the wrong value
+    assert read.geometry is not None and geometry_cache.dump(read.geometry) != right
+    store._execute("DELETE FROM derived_cache")
+    context.keep_compiled(store, context.load_context(store))  # a check's, in this process
+    assert store.derived_rows() == []
+
+
+def test_a_geometry_used_is_never_kept_by_a_check(store: SQLiteStore) -> None:
+    """A compiled geometry that has been used holds what its use built lazily, so its pickle
+    is not a fresh compile's (which ``record verify`` compares a kept one with): a process
+    keeps only one it compiled and handed out once, unused (a check's, just compiled)."""
+    store._execute("DELETE FROM derived_cache")
+    context._CACHE.clear()
+    used = context.load_context(store)
+    assert used.geometry is not None
+    n = 2_000
+    rng = np.random.default_rng(32)
+    t = np.full(n, np.datetime64("2025-03-24", "ns"))
+    classify(used.geometry, rng.uniform(32.0, 41.0, n), rng.uniform(45.0, 51.0, n), t)
+    context.keep_compiled(store, context.load_context(store))  # handed out before: used
+    assert store.derived_rows() == []
+    context._CACHE.clear()
+    context.keep_compiled(store, context.load_context(store))  # just compiled: kept
+    assert [k for k, _, _ in store.derived_rows()] == [_doc_key(store)[1]]
+    assert verify.verify_record(store).ok
+
+
 def test_the_report_from_the_kept_geometry_is_the_compiled_report(
     store: SQLiteStore, tmp_path: Path
 ) -> None:
+    store._execute("DELETE FROM derived_cache")  # a store no check of this code kept it in
     assert store.derived_rows() == []
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

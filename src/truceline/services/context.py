@@ -21,6 +21,12 @@ class AgreementContext:
 
 
 _CACHE: dict[str, AgreementContext] = {}
+#: The geometries this process compiled (not read from a store's cache) and handed out once
+#: only, by document hash: the only ones :func:`keep_compiled` keeps. A value read from one
+#: store is never copied into another, and a geometry that has been used is not kept (its
+#: lazily built indexes make its pickle differ from a fresh compile's, which ``record
+#: verify`` compares it with).
+_FRESH: dict[str, CompiledGeometry] = {}
 
 
 def doc_sha256(doc: dict[str, Any]) -> str:
@@ -41,9 +47,12 @@ def context_for_doc(doc: dict[str, Any], store: Store | None = None) -> Agreemen
     process and, given the ``store`` it came from, in that store between processes)."""
     key = doc_sha256(doc)
     ctx = _CACHE.get(key)
+    _FRESH.pop(key, None)  # handed out before: it may have been used
     if ctx is None:
         agreement = parse_agreement(doc)
         geom = compile_agreement(agreement) if store is None else None
+        if geom is not None:
+            _FRESH[key] = geom
         if store is not None and agreement.geography is not None:
             from truceline.services.geometry_cache import cached_geometry
 
@@ -61,3 +70,16 @@ def load_context(store: Store, *, keep: bool = False, version: int | None = None
     (:mod:`truceline.services.geometry_cache`), so the next process does not compile it
     again."""
     return context_for_doc(store.agreement_doc(version), store if keep else None)
+
+
+def keep_compiled(store: Store, ctx: AgreementContext) -> None:
+    """Keep ``ctx``'s compiled geometry in the store's derived cache for the processes after
+    this one, if it is not there (:func:`~truceline.services.geometry_cache.keep_geometry`):
+    a check compiles its own and never reads the cache, the reports after it read it. Only
+    a geometry this process compiled and has not used is kept (:data:`_FRESH`): in the
+    command line's check, the one it has just compiled."""
+    key = doc_sha256(ctx.doc)
+    if ctx.geometry is not None and _FRESH.pop(key, None) is ctx.geometry:
+        from truceline.services.geometry_cache import keep_geometry
+
+        keep_geometry(store, key, ctx.geometry)

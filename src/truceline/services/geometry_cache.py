@@ -132,6 +132,21 @@ def cached_geometry(
     return geom
 
 
+def keep_geometry(store: Store, doc_sha256: str, geom: CompiledGeometry) -> None:
+    """Keep ``geom``, compiled by the caller, as :func:`cached_geometry` would, unless the
+    store holds a sound value under its key already. A check compiles the agreement itself
+    (it never reads this cache) and keeps what it compiled, so that the first report after
+    it reads the geometry rather than compiling it again (on the 907k month: 3.5 s and
+    408 MB, against 2.0 s and 238 MB for the reports after it)."""
+    key = cache_key(doc_sha256)
+    row = store.derived(key)
+    if row is not None and hashlib.sha256(row[1]).hexdigest() == row[0]:
+        return
+    data = dump(geom)
+    with contextlib.suppress(StoreError):
+        store.set_derived(key, hashlib.sha256(data).hexdigest(), data)
+
+
 #: Digests of what compiling gave in this process, by key: ``record verify`` run again in a
 #: process (a server, a test suite) does not compile the same agreement again.
 _COMPILED: dict[str, str] = {}
