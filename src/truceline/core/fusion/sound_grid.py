@@ -157,6 +157,25 @@ def _near_passes(cx: float, cy: float, r: float, j0: int, j1: int, sin_az: F64, 
 
 
 @njit(cache=True, error_model="numpy")
+def _block_may_fit(far: bool, near: bool, cx: float, cy: float, r: float, j0: int, j1: int,
+                   sin_az: F64, cos_az: F64, step: float, s: float, rho: F64, sx: F64,
+                   sy: F64, a: F64, k: F64, c: float, wu: float, wv: float, sd: float,
+                   chi_max: float, A: F64, B: F64, kc: float, wk: float, eps: float, e: F64,
+                   d: F64) -> bool:
+    """Whether the block ``j0:j1`` of range ``r`` may hold a point that fits: the bound of a
+    range past the array's reach (``far``, :func:`_arc_passes`) or within it (``near``,
+    :func:`_near_passes`); every block where no bound holds. The one block test of
+    :func:`fitting` and :func:`.sound_parts.fits_parts`, so both walk the same points."""
+    if far:
+        return _arc_passes(cx, cy, r, j0, j1, sin_az, cos_az, step, s, sx, sy, a, k, c, wu,
+                           wv, sd, chi_max, A, B, eps, e, d)
+    if near:
+        return _near_passes(cx, cy, r, j0, j1, sin_az, cos_az, step, rho, sx, sy, a, k, c,
+                            wu, wv, sd, chi_max, kc, wk, eps, e, d)
+    return True
+
+
+@njit(cache=True, error_model="numpy")
 def _point(px: float, py: float, sx: F64, sy: F64, a: F64, k: F64, c: float, wu: float,
            wv: float, sd: float, chi_max: float, w: float, e: F64, d: F64
            ) -> tuple[bool, float, float]:
@@ -216,22 +235,15 @@ def fitting(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64, sy
         s = reach / r
         for jc0 in range(0, naz, COARSE):
             jc1 = min(naz, jc0 + COARSE)
-            if far and not _arc_passes(cx, cy, r, jc0, jc1, sin_az, cos_az, step, s, sx, sy,
-                                       a, k, c, wu, wv, sd, chi_max, A, B, eps, eb, db):
-                continue
-            if near and not _near_passes(cx, cy, r, jc0, jc1, sin_az, cos_az, step, rho, sx,
-                                         sy, a, k, c, wu, wv, sd, chi_max, kc, wk, eps, eb,
-                                         db):
+            if not _block_may_fit(far, near, cx, cy, r, jc0, jc1, sin_az, cos_az, step, s,
+                                  rho, sx, sy, a, k, c, wu, wv, sd, chi_max, A, B, kc, wk,
+                                  eps, eb, db):
                 continue
             for jf0 in range(jc0, jc1, FINE):
                 jf1 = min(jc1, jf0 + FINE)
-                if far and not _arc_passes(cx, cy, r, jf0, jf1, sin_az, cos_az, step, s, sx,
-                                           sy, a, k, c, wu, wv, sd, chi_max, A, B, eps, eb,
-                                           db):
-                    continue
-                if near and not _near_passes(cx, cy, r, jf0, jf1, sin_az, cos_az, step, rho,
-                                             sx, sy, a, k, c, wu, wv, sd, chi_max, kc, wk,
-                                             eps, eb, db):
+                if not _block_may_fit(far, near, cx, cy, r, jf0, jf1, sin_az, cos_az, step,
+                                      s, rho, sx, sy, a, k, c, wu, wv, sd, chi_max, A, B, kc,
+                                      wk, eps, eb, db):
                     continue
                 for j in range(jf0, jf1):
                     px, py = cx + r * sin_az[j], cy + r * cos_az[j]

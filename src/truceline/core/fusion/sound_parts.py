@@ -23,10 +23,9 @@ from numpy.typing import NDArray
 from truceline.core.fusion.sound_grid import (
     COARSE,
     FINE,
-    _arc_passes,
+    _block_may_fit,
     _fit_one,
     _may_fit,
-    _near_passes,
     _point,
     _slopes,
     _spread,
@@ -131,12 +130,9 @@ def _fits_parts(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64
         s = reach / r
         for jc0 in range(0, naz, COARSE):
             jc1 = min(naz, jc0 + COARSE)
-            if far and not _arc_passes(cx, cy, r, jc0, jc1, sin_az, cos_az, step, s, sx, sy,
-                                       a, k, c, wu, wv, sd, chi_max, A, B, eps_chi, eb, db):
-                continue
-            if near and not _near_passes(cx, cy, r, jc0, jc1, sin_az, cos_az, step, rho, sx,
-                                         sy, a, k, c, wu, wv, sd, chi_max, kc, wk, eps_chi, eb,
-                                         db):
+            if not _block_may_fit(far, near, cx, cy, r, jc0, jc1, sin_az, cos_az, step, s,
+                                  rho, sx, sy, a, k, c, wu, wv, sd, chi_max, A, B, kc, wk,
+                                  eps_chi, eb, db):
                 continue
             n1 = _may(cx, cy, r, jc0, jc1, sin_az, cos_az, step, rho, sx, sy, a, k, c, wu, wv,
                       sd, w, kc, wk, eps, eb, db, x, y, sig, lo, hi, role, windows, done,
@@ -145,13 +141,9 @@ def _fits_parts(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64
                 continue
             for jf0 in range(jc0, jc1, FINE):
                 jf1 = min(jc1, jf0 + FINE)
-                if far and not _arc_passes(cx, cy, r, jf0, jf1, sin_az, cos_az, step, s, sx,
-                                           sy, a, k, c, wu, wv, sd, chi_max, A, B, eps_chi, eb,
-                                           db):
-                    continue
-                if near and not _near_passes(cx, cy, r, jf0, jf1, sin_az, cos_az, step, rho,
-                                             sx, sy, a, k, c, wu, wv, sd, chi_max, kc, wk,
-                                             eps_chi, eb, db):
+                if not _block_may_fit(far, near, cx, cy, r, jf0, jf1, sin_az, cos_az, step,
+                                      s, rho, sx, sy, a, k, c, wu, wv, sd, chi_max, A, B, kc,
+                                      wk, eps_chi, eb, db):
                     continue
                 n2 = _may(cx, cy, r, jf0, jf1, sin_az, cos_az, step, rho, sx, sy, a, k, c, wu,
                           wv, sd, w, kc, wk, eps, eb, db, x, y, sig, lo, hi, role, windows,
