@@ -378,3 +378,80 @@ def test_a_linked_launch_report_joins_a_sharp_untyped_fix_and_types_it():
     assert on.partner[launch] == on.labels[1]
     assert on.fixes.x[launch] == off.fixes.x[2] and on.fixes.y[launch] == off.fixes.y[2]
     assert on.prob[launch, list(on.parties).index("west")] >= 0.9
+
+
+def _other_part(heard: tuple[float, float], dt: float = 0.0, on: bool = True,
+                second: tuple[float, float] | None = None) -> FusionResult:
+    """Three posts fix a launch at ``GUN2`` (1 deg on their bands), three its burst 9 km east,
+    and the link joins the two; four sensors time a launch at ``heard``, ``dt`` s later, in
+    one group with a post's report of the burst (its ray, from 3 km east of the burst, runs
+    on past the gun): the arrivals' sharp fix, typed an impact by that report alone, as
+    grouping leaves it on the simulated weeks. ``second``: a second launch there at that
+    moment, fixed and linked to its own burst 9 km north-east like the first. ``on``: the
+    same-shot joins as they are, else this one off."""
+    rng = np.random.default_rng(5)
+    r = synth.Reports()
+    ev = 0
+    for gun in (GUN2,) if second is None else (GUN2, second):
+        burst = synth.offset(*gun, 90.0 if gun == GUN2 else 45.0, 9_000.0)
+        for k, post in enumerate(synth.posts_around(gun, 3, rng)):
+            d = synth.GEOD.inv(*post, *gun)[2]
+            synth.bearing_report(r, ev, post, gun, 100.0, 1.0, rng, source=f"op-o{ev}{k}",
+                                 band=(d - 1_000.0, d + 1_000.0))
+        for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+            d = synth.GEOD.inv(*post, *burst)[2]
+            synth.bearing_report(r, ev + 1, post, burst, 126.0, 1.0, rng, source=f"op-i{ev}{k}",
+                                 band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+        ev += 2
+    for k, az in enumerate((0.0, 120.0, 240.0, 300.0)):
+        synth.arrival_report(r, ev, synth.offset(*heard, az, 8_000.0 + 500.0 * k), heard,
+                             100.0 + dt, 0.005, rng, source=f"ac{k}")
+    burst = synth.offset(*GUN2, 90.0, 9_000.0)
+    synth.bearing_report(r, ev, synth.offset(*burst, 90.0, 3_000.0), burst, 126.0, 2.0, rng,
+                         source="op-x", band=(1_000.0, 20_000.0), explosion_type="impact")
+    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
+                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
+                                                strict=True)]
+    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
+                              for s in r.cols["source_id"]]
+    geometry = synth.geometry()
+    params = FusionParams(same_shot=SameShotParams(other_part_arrivals=3 if on else 0))
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def test_arrivals_at_a_linked_launch_typed_by_a_burst_report_join_the_launch():
+    """The sensors heard the launch: their fix lies at the gun, at the launch's time, but the
+    one post's report of the burst in their group typed it an impact, linked to nothing: two
+    incidents of one shot, each holding both parts. Now the group joins the launch's, which
+    keeps its fix and link: one shot, one incident."""
+    off = _other_part(GUN2, on=False)
+    assert off.n_groups == 3 and off.role[2] == 1 and off.partner[2] < 0
+    assert off.partner[0] == 1
+    on = _other_part(GUN2)
+    assert on.n_groups == 2
+    launch = on.labels[0]
+    assert (on.labels[6:] == launch).all() and on.role[launch] == 0
+    assert on.partner[launch] == on.labels[3]
+    assert on.fixes.x[launch] == off.fixes.x[0] and on.fixes.y[launch] == off.fixes.y[0]
+
+
+def test_arrivals_of_another_gun_a_short_time_later_stay_apart():
+    """The sensors heard another gun 1.5 km west (on the post's ray too), 20 s after the
+    launch: their fix fits neither the launch's place nor its time, so the group, typed an
+    impact by the post's report, stays apart (a wrong join loses that shot's finding)."""
+    on = _other_part(synth.offset(*GUN2, 270.0, 1_500.0), dt=20.0)
+    heard = on.labels[6]
+    assert on.n_groups == 3 and heard != on.labels[0] and (on.labels[6:] == heard).all()
+    assert on.role[heard] == 1 and on.partner[on.labels[0]] == on.labels[3]
+
+
+def test_arrivals_that_two_linked_launches_fit_join_neither():
+    """A second gun fires at the same moment 300 m north of the first, each launch fixed and
+    linked to its own burst; the sensors' fix between them fits both: it joins neither."""
+    on = _other_part(synth.offset(*GUN2, 0.0, 150.0), second=synth.offset(*GUN2, 0.0, 300.0))
+    heard, first, other = on.labels[12], on.labels[0], on.labels[6]
+    assert on.n_groups == 5 and heard not in (first, other)
+    assert (on.labels[12:] == heard).all() and on.partner[first] >= 0 and on.partner[other] >= 0
+    assert _m(on, heard, first) <= 3.0 and _m(on, heard, other) <= 3.0  # it fits both

@@ -50,7 +50,12 @@ from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_laun
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams
 from truceline.core.fusion.regroup import detach, relocate
-from truceline.core.fusion.same_shot import SameShotParams, join_groups, same_shots
+from truceline.core.fusion.same_shot import (
+    SameShotParams,
+    into_other_part,
+    join_groups,
+    same_shots,
+)
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
@@ -208,10 +213,12 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
 def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
-    shot's origins fixed twice joined (:mod:`.same_shot`; after the calibration, which must
-    not read a fragment's reports against another group's fix), and the arrival groups that
-    heard a part's other sound (:mod:`.heard_other`) or that no test places within their one
-    event (:func:`.heard.join_untested`) joined to it."""
+    shot's origins fixed twice joined, and an arrivals' fix typed by a report of the other
+    part joined to the linked part it sits at (:mod:`.same_shot`; after the calibration,
+    which must not read a fragment's reports against another group's fix), and the arrival
+    groups that
+    heard a part's other sound (:mod:`.heard_other`) or that no test places within their
+    one event (:func:`.heard.join_untested`) joined to it."""
     res = _finish(res, geometry, params) if finish else res
     G = len(res.role)
     if geometry is None or not params.same_shot.enabled or not G:
@@ -220,6 +227,9 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
         lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
     u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
                       hi, params.link.own_side_max, params.same_shot)
+    ou, og = into_other_part(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi,
+                             u, g, params.same_shot)
+    u, g = np.concatenate([u, ou]), np.concatenate([g, og])
     u, g = join_other_sound(res, lo, hi, u, g, params.heard, params.link)
     n0 = len(u)
     u, g = join_untested(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi, u, g,

@@ -58,9 +58,9 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.group_join import joined_numbering
-from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
-__all__ = ["SameShotParams", "join_groups", "same_shots"]
+__all__ = ["SameShotParams", "into_other_part", "join_groups", "same_shots"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -119,6 +119,10 @@ class SameShotParams:
     #: ... that fix holding at least this many reports, their windows this close (s)
     linked_min_reports: int = 2
     linked_gap_s: float = 0.0
+    #: a fix of this many arrivals or more and one report, typed by that report, that sits
+    #: at the other part of one linked shot (the arrays heard the launch, a post saw the
+    #: burst) joins that part (:func:`into_other_part`); 0: off
+    other_part_arrivals: int = 3
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
@@ -293,6 +297,63 @@ def _into_looser(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
             continue  # it fits the shot's other sound too
         out.append((u, g))
     return out
+
+
+def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
+                    partner: I64, lo: F64, hi: F64, joined: I64, into: I64,
+                    p: SameShotParams
+                    ) -> tuple[I64, I64]:
+    """``(u, g)``: each unlinked fix ``u`` of ``other_part_arrivals`` arrivals or more and one
+    report, typed by that report, joined to the part ``g`` of the other type, linked, that its
+    fix agrees with (within ``max_mahalanobis``, windows within ``gap_s``: a post's clock):
+    the only fix there no looser than ``max_sd_m`` (a wider one agrees with anything), every
+    other one a rival (another gun's shot, typed or not, linked or not); no source of ``u`` in
+    ``g``, the report's source not in ``g``'s linked part, and the report's window within
+    ``gap_s`` of that part's; ``u`` itself no looser than ``max_sd_m``. The arrivals' fix
+    placed and timed the sound at ``g`` (the launch a post saw the burst of); the report is
+    that shot's other part. ``joined`` into ``into``: :func:`same_shots`' joins
+    (neither joins here; a ``joined`` group takes nothing)."""
+    G = len(role)
+    none = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if not p.other_part_arrivals or not G:
+        return none
+    arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_a = np.bincount(labels, arrival, minlength=G)
+    n_r = np.bincount(labels, ~arrival, minlength=G)
+    tr = np.trace(fixes.cov, axis1=1, axis2=2)
+    ok = fixes.located & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi)
+    free = np.ones(G, bool)
+    free[joined] = False
+    us = np.flatnonzero(ok & free & ~np.isin(np.arange(G), into) & (partner < 0)
+                        & (role != ROLE_ANY) & (n_r == 1) & (n_a >= p.other_part_arrivals)
+                        & (fixes.method & M_ARRIVAL > 0) & (tr <= p.max_sd_m**2))
+    if not len(us):
+        return none
+    cand = np.flatnonzero(ok & (tr <= p.max_sd_m**2))  # a wider fix agrees with anything
+    rep = np.full(G, -1, np.int64)  # each group's one report
+    r = np.flatnonzero(~arrival)
+    rep[labels[r]] = r
+    src: dict[int, set[int]] = {}
+    for g, s in zip(labels.tolist(), b.source.tolist(), strict=True):
+        src.setdefault(g, set()).add(s)
+    out_u, out_g = [], []
+    for u in us.tolist():
+        near = cand[(cand != u) & (lo[cand] <= hi[u] + p.gap_s) & (hi[cand] >= lo[u] - p.gap_s)]
+        if not len(near):
+            continue
+        fit = near[_m2(fixes, u, near) <= p.max_mahalanobis**2]
+        if len(fit) != 1:  # none, or another shot's fix there too
+            continue
+        g = int(fit[0])
+        o = int(partner[g])
+        k = int(rep[u])
+        if (role[g] == role[u] or role[g] == ROLE_ANY or o < 0 or not free[g]
+                or src[u] & src[g] or int(b.source[k]) in src[o]
+                or not (b.t_lo[k] <= hi[o] + p.gap_s and b.t_hi[k] >= lo[o] - p.gap_s)):
+            continue
+        out_u.append(u)
+        out_g.append(g)
+    return np.asarray(out_u, np.int64), np.asarray(out_g, np.int64)
 
 
 def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob: F64,
