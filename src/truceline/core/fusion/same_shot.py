@@ -306,10 +306,11 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
     """``(u, g)``: each unlinked fix ``u`` of ``other_part_arrivals`` arrivals or more and one
     report, typed by that report, joined to the part ``g`` of the other type, linked, that its
     fix agrees with (within ``max_mahalanobis``, windows within ``gap_s``: a post's clock):
-    the only fix there no looser than ``max_sd_m`` (a wider one agrees with anything), every
-    other one a rival (another gun's shot, typed or not, linked or not); no source of ``u`` in
-    ``g``, the report's source not in ``g``'s linked part, and the report's window within
-    ``gap_s`` of that part's; ``u`` itself no looser than ``max_sd_m``. The arrivals' fix
+    the only linked fix of that type there, and no other fix there as sharp as ``g`` (another
+    gun's shot, typed or not, linked or not; a looser one, which agrees with ``g`` too, cannot
+    tell them apart; fixes looser than ``max_sd_m`` agree with anything and are left out); no
+    source of ``u`` in ``g``, the report's source not in ``g``'s linked part, and the report's
+    window within ``gap_s`` of that part's; ``u`` no looser than ``max_sd_m``. The arrivals' fix
     placed and timed the sound at ``g`` (the launch a post saw the burst of); the report is
     that shot's other part. ``joined`` into ``into``: :func:`same_shots`' joins
     (neither joins here; a ``joined`` group takes nothing)."""
@@ -342,9 +343,12 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
         if not len(near):
             continue
         fit = near[_m2(fixes, u, near) <= p.max_mahalanobis**2]
-        if len(fit) != 1:  # none, or another shot's fix there too
+        linked = fit[(partner[fit] >= 0) & (role[fit] != role[u]) & (role[fit] != ROLE_ANY)]
+        if len(linked) != 1:  # none, or another shot's fix there too
             continue
-        g = int(fit[0])
+        g = int(linked[0])
+        if (tr[fit] <= tr[g]).sum() != 1:  # a rival as sharp: another gun there
+            continue
         o = int(partner[g])
         k = int(rep[u])
         if (role[g] == role[u] or role[g] == ROLE_ANY or o < 0 or not free[g]
