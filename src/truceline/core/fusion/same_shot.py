@@ -43,6 +43,8 @@ become the shot's evidence; the fix, time, role, attribution and link stay the p
 group's (its reports fit them; the report's, for the arrivals' join; with ``linked``, a
 linked group joins only one that is not, which takes its link). The join runs after
 calibration, which must not read a fragment's reports against another group's fix.
+An arrivals' fix typed by one report of the shot's other part (the arrays heard the launch, a
+post saw the burst) joins the linked part it sits at (:func:`into_other_part`).
 Before the arrivals are joined (:func:`.heard.join_heard`), the same test (on the fixes' own
 covariances) makes two fixes of one part one event to the arrivals' rule that exactly one event
 fits them.
