@@ -94,8 +94,9 @@ from truceline.core.fusion.to_incidents import (
 #: linked part's fix joins the one sharp unlinked fix of its part, which takes the link (18);
 #: arrivals the test places within one event only at the end (its part linked or timed after
 #: the join ran) join its incident, :attr:`.HeardParams.late` (19); a split whose one side is
-#: a lone arrival at an untimed part, tested by the flight, :mod:`.heard_split` (20).
-FUSION_REVISION = 20
+#: a lone arrival at an untimed part, tested by the flight, :mod:`.heard_split` (20); session
+#: 33: an origin on neither side joins the sharper origin fix its reports each fit (21).
+FUSION_REVISION = 21
 
 __all__ = [
     "CHI2_95_2DOF",
