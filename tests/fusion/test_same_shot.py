@@ -421,6 +421,29 @@ def _other_part(heard: tuple[float, float], dt: float = 0.0, on: bool = True,
     return _last(res, geometry, params, finish=True)
 
 
+NEAR = (LINE_LON - 0.012, 48.0)  # ~0.9 km west of the line
+
+
+def _near_line(second: tuple[float, float], on: bool = True) -> FusionResult:
+    """Three monitors fix a gun 0.9 km west of the line (1-degree bearings on their bands,
+    sd ~0.4 km: west with >= 0.9); two far posts (2.5 degrees, "10-20 km") report a launch
+    at ``second`` 10 s later, a group of their own whose fix (sd ~1.3 km) lies on neither
+    side with ``own_side_max`` (0.83 west)."""
+    rng = np.random.default_rng(3)
+    r = synth.Reports()
+    for k, (az, d) in enumerate(((200.0, 6000.0), (280.0, 9000.0), (340.0, 7000.0))):
+        synth.bearing_report(r, 0, synth.offset(*NEAR, az, d), NEAR, 100.0, 1.0, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0))
+    for k, (az, d) in enumerate(((250.0, 15000.0), (300.0, 12000.0))):
+        synth.bearing_report(r, 1, synth.offset(*second, az, d), second, 110.0, 2.5, rng,
+                             source=f"far-{k}", band=(10000.0, 20000.0))
+    params = FusionParams(same_shot=SameShotParams(unsure_side=on))
+    geometry = synth.geometry()
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
 def test_arrivals_at_a_linked_launch_typed_by_a_burst_report_join_the_launch():
     """The sensors heard the launch: their fix lies at the gun, at the launch's time, but the
     one post's report of the burst in their group typed it an impact, linked to nothing: two
@@ -455,3 +478,23 @@ def test_arrivals_that_two_linked_launches_fit_join_neither():
     assert on.n_groups == 5 and heard not in (first, other)
     assert (on.labels[12:] == heard).all() and on.partner[first] >= 0 and on.partner[other] >= 0
     assert _m(on, heard, first) <= 3.0 and _m(on, heard, other) <= 3.0  # it fits both
+
+
+def test_a_launch_fixed_on_neither_side_joins_the_sharp_fix_of_that_launch():
+    """The far posts' fix agrees with the gun's but is attributed to neither side with 0.9,
+    so it was no candidate (two incidents, the launch counted once with a party, once
+    without). Now it joins the gun's group, whose fix and attribution stay."""
+    off = _near_line(NEAR, on=False)
+    west = list(off.parties).index("west")
+    assert off.n_groups == 2 and off.prob[0, west] >= 0.9 and off.prob[1].max() < 0.9
+    assert _m(off, 0, 1) < 3.0
+    on = _near_line(NEAR)
+    assert on.n_groups == 1 and (on.labels == 0).all()
+    assert on.fixes.x[0] == off.fixes.x[0] and on.prob[0, west] == off.prob[0, west]
+
+
+def test_a_launch_on_neither_side_elsewhere_stays_apart():
+    """The far posts' launch 6 km north of the gun: its fix does not fit the gun's, two
+    incidents."""
+    on = _near_line(synth.offset(*NEAR, 0.0, 6000.0))
+    assert on.n_groups == 2 and on.prob[1].max() < 0.9

@@ -96,8 +96,9 @@ from truceline.core.fusion.to_incidents import (
 #: the join ran) join its incident, :attr:`.HeardParams.late` (19); a split whose one side is
 #: a lone arrival at an untimed part, tested by the flight, :mod:`.heard_split` (20); session
 #: 33: an arrivals' fix typed by one report of the other part joins the linked part it sits
-#: at, :func:`.same_shot.into_other_part` (21).
-FUSION_REVISION = 21
+#: at, :func:`.same_shot.into_other_part` (21); an origin on neither side joins the sharper
+#: origin fix its reports each fit (22).
+FUSION_REVISION = 22
 
 __all__ = [
     "CHI2_95_2DOF",

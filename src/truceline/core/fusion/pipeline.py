@@ -226,7 +226,8 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
     with np.errstate(invalid="ignore"):  # a report without a time has no window
         lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
     u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
-                      hi, params.link.own_side_max, params.same_shot)
+                      hi, params.link.own_side_max, params.same_shot,
+                      candidates(res.batch, params.grouping))
     ou, og = into_other_part(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi,
                              u, g, params.same_shot)
     u, g = np.concatenate([u, ou]), np.concatenate([g, og])
@@ -268,7 +269,7 @@ def _join_heard(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates,
     same = np.arange(G)  # one part fixed twice is one event to the arrivals (.same_shot)
     if params.same_shot.enabled:
         su, sg = same_shots(b, labels, fixes, role, prob, partner, lo, hi,
-                            params.link.own_side_max, params.same_shot)
+                            params.link.own_side_max, params.same_shot, cd)
         same[su] = sg
     u, g, clear = join_heard(b, labels, fixes.x, fixes.y, fixes.cov, fixes.located, lo, hi,
                              partner, vague, timed, params.heard, same=same)

@@ -41,7 +41,11 @@ post called it undetermined): that group keeps its fix and takes the link, and a
 the role (:func:`_into_sharper`). It joins that group: its reports
 become the shot's evidence; the fix, time, role, attribution and link stay the precise
 group's (its reports fit them; the report's, for the arrivals' join; with ``linked``, a
-linked group joins only one that is not, which takes its link). The join runs after
+linked group joins only one that is not, which takes its link). An origin attributed to
+neither side with ``own_side_max`` (a looser fix near the line) is the same part as an origin
+of either side (``unsure_side``; it takes the sharper fix's reading, never gives its own)
+where each of its reports also passes grouping's gate with the fix it joins: a loose fix
+agrees with anything near it, its reports on their own stated errors do not. The join runs after
 calibration, which must not read a fragment's reports against another group's fix.
 An arrivals' fix typed by one report of the shot's other part (the arrays heard the launch, a
 post saw the burst) joins the linked part it sits at (:func:`into_other_part`).
@@ -58,7 +62,13 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.batch import (
+    ROLE_ANY,
+    ROLE_IMPACT,
+    ROLE_ORIGIN,
+    Candidates,
+    FireBatch,
+)
 from truceline.core.fusion.group_join import joined_numbering
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
@@ -125,13 +135,22 @@ class SameShotParams:
     #: at the other part of one linked shot (the arrays heard the launch, a post saw the
     #: burst) joins that part (:func:`into_other_part`); 0: off
     other_part_arrivals: int = 3
+    #: an origin fix attributed to neither side with ``own_side_max`` (a looser fix near the
+    #: line) may join a sharper origin fix of either side by the same tests, whose reading it
+    #: takes; it is never joined itself by a fix whose side is sure
+    unsure_side: bool = True
+    #: ... where each of its reports passes grouping's gate with that fix (chi-square, 2 dof,
+    #: 99.9 %: :attr:`.GroupingParams.gate_chi2`)
+    report_chi2: float = 13.82
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
-               partner: I64, lo: F64, hi: F64, own_side_max: float, p: SameShotParams
-               ) -> tuple[I64, I64]:
+               partner: I64, lo: F64, hi: F64, own_side_max: float, p: SameShotParams,
+               cd: Candidates | None = None) -> tuple[I64, I64]:
     """``(absorbed, into)``: the groups taken as the same part of one shot as a more precise
-    fix (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s)."""
+    fix (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s);
+    ``cd``: the reports' candidates, which an origin of neither side must each fit to the
+    fix it joins (None: such origins join none)."""
     G = len(role)
     none = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if not G:
@@ -142,7 +161,9 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     tr = np.trace(fixes.cov, axis1=1, axis2=2)
     origin = (role == ROLE_ORIGIN) & (side >= 0)
     kinds = origin | ((role == ROLE_IMPACT) & p.impacts) | ((role == ROLE_ANY) & p.untyped)
-    cand = np.flatnonzero(fixes.located & kinds & np.isfinite(tr) & np.isfinite(lo)
+    # an origin on neither side with ``own_side_max`` joins an origin of either side
+    unsure = (role == ROLE_ORIGIN) & (side < 0) & p.unsure_side & (cd is not None)
+    cand = np.flatnonzero(fixes.located & (kinds | unsure) & np.isfinite(tr) & np.isfinite(lo)
                           & np.isfinite(hi))
     if len(cand) < 2:
         return none
@@ -158,6 +179,8 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         sources.setdefault(g, set()).add(s)
     arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     reports = np.bincount(labels, ~arrival, minlength=G) > 0  # a report beside the arrivals
+    by = np.argsort(labels, kind="stable")
+    rows = np.split(by, np.searchsorted(labels[by], np.arange(1, G)))  # each group's reports
     order = cand[np.argsort(lo[cand], kind="stable")]
     los = lo[order]
     width = float(np.max(hi[cand] - lo[cand]))
@@ -169,7 +192,9 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         # the same part: an origin with an origin of its party, an impact with an impact, an
         # untyped fix with either (it takes the typed fix's reading, never gives its own)
         if role[u] == ROLE_ANY:
-            same = role[near] != ROLE_ANY
+            same = (role[near] != ROLE_ANY) & ~unsure[near]
+        elif unsure[u]:
+            same = role[near] == ROLE_ORIGIN
         else:
             same = (role[near] == role[u]) & (side[near] == side[u])
         if partner[u] >= 0 and not p.linked:
@@ -195,6 +220,8 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
                     fixes.x[ok[0]] - fixes.x[u], fixes.y[ok[0]] - fixes.y[u]) > p.lone_reach_m
                     or lo[ok[0]] > hi[u] + p.lone_gap_s or hi[ok[0]] < lo[u] - p.lone_gap_s):
                 ok = []
+        if len(ok) == 1 and unsure[u] and not _reports_fit(u, ok[0], rows, fixes, cd, p):
+            ok = []
         if ok:
             better[u] = ok
     for u, g in _into_looser(b, labels, fixes, role, partner, lo, hi, tr, kinds, sources, p):
@@ -248,6 +275,28 @@ def _into_sharper(u: int, near: I64, same: NDArray[np.bool_], fixes: Fixes, part
             or np.hypot(fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]) > p.lone_reach_m):
         return -1
     return g
+
+
+def _reports_fit(u: int, g: int, rows: list[I64], fixes: Fixes, cd: Candidates | None,
+                 p: SameShotParams) -> bool:
+    """Whether every report of group ``u`` with a candidate passes grouping's gate with the
+    fix of ``g`` (its candidate's mean to the fix, under the candidate's and the fix's summed
+    covariances, within ``report_chi2``): a loose fix agrees with anything near it, its
+    reports, each on its own stated error, do not (all_conditions seed 1: two reports, a
+    camera's bearing among them, fixed 8.7 km off their gun, agreed with another gun's fix
+    that the camera's bearing misses by 58 degrees)."""
+    if cd is None:
+        return False
+    r = rows[u][cd.ok[rows[u]]]
+    if not len(r):
+        return False
+    dx, dy = cd.mx[r] - fixes.x[g], cd.my[r] - fixes.y[g]
+    a, b, c = cd.sxx[r] + fixes.cov[g, 0, 0], cd.sxy[r] + fixes.cov[g, 0, 1], \
+        cd.syy[r] + fixes.cov[g, 1, 1]
+    det = a * c - b * b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m2 = (c * dx**2 - 2 * b * dx * dy + a * dy**2) / det
+    return bool(np.all((det > 0) & (m2 <= p.report_chi2)))
 
 
 def _m2(fixes: Fixes, u: int, g: I64) -> F64:
