@@ -50,9 +50,10 @@ from truceline.core.fusion.batch import Candidates, FireBatch
 from truceline.core.fusion.calibration import (
     CalibrationParams,
     SourceCalibration,
+    SubFixes,
     estimate,
     flags,
-    leave_one_out,
+    leave_one_out_kept,
     shown,
     strongest,
     weakest,
@@ -125,15 +126,17 @@ def _report_days(b: FireBatch, halo_s: float) -> tuple[I64, NDArray[np.bool_]]:
 
 
 def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams,
-             lp: LocateParams, names: NDArray[Any], applied_deg: F64, rday: I64) -> Samples:
-    """The pass's samples, each with its group's day (of its first report)."""
+             lp: LocateParams, names: NDArray[Any], applied_deg: F64, rday: I64,
+             known: SubFixes | None = None) -> tuple[Samples, SubFixes | None]:
+    """The pass's samples, each with its group's day (of its first report), and its
+    leave-one-out fixes for the next pass (``known``: the pass before's)."""
     G = len(fixes.x)
     gday = np.full(G, np.iinfo(np.int64).max)
     np.minimum.at(gday, labels, rday)
-    rows, res, var = leave_one_out(b, labels, fixes, cd, p, lp)
+    rows, res, var, kept = leave_one_out_kept(b, labels, fixes, cd, p, lp, known)
     s = Samples(names[b.source[rows]], gday[labels[rows]], labels[rows],
                 res + np.radians(applied_deg[rows]), var, applied_deg[rows])
-    return s.take(np.argsort(s.day, kind="stable"))
+    return s.take(np.argsort(s.day, kind="stable")), kept
 
 
 def _indexed(s: Samples, names: NDArray[Any]) -> tuple[I64, int]:
@@ -291,8 +294,11 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch, int], R],
     applied = np.zeros(len(b))
     nb, res = b, fuse_pass(b, 0)
 
+    known: list[SubFixes | None] = [None]  # the pass before's leave-one-out fixes
+
     def made_by(fb: FireBatch, r: R) -> Samples:
-        s = _samples(fb, r.labels, r.fixes, cands(fb), p, lp, names, applied, rday)
+        s, known[0] = _samples(fb, r.labels, r.fixes, cands(fb), p, lp, names, applied, rday,
+                               known[0])
         return s.take(s.day >= own)
 
     made = [made_by(nb, res)]
