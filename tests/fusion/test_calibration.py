@@ -355,3 +355,45 @@ def test_the_earlier_days_sources_are_found_as_a_sort_of_every_sample_did() -> N
                                    np.setdiff1d(seen, np.asarray(names).astype(str))])
             got = with_earlier_sources(names, passes)
             assert got.tolist() == want.tolist() and got.dtype == want.dtype
+
+
+def test_a_pass_takes_the_pass_befores_leave_one_out_fixes_of_its_unchanged_groups(
+        monkeypatch) -> None:
+    """Where a group holds the rows it held in the pass before, with the same bearings, its
+    leave-one-out fixes are taken from that pass, not solved again: bit for bit the numbers
+    a solve of every sub-group gives; a group with a corrected bearing is solved again."""
+    from truceline.core.fusion import calibration
+    from truceline.core.fusion.batch import candidates
+    from truceline.core.fusion.calibration import corrected, leave_one_out_kept
+
+    rng = np.random.default_rng(4)
+    r = Reports()
+    for e in range(40):  # p0 sees the even events only, p3 the odd ones
+        target = offset(*CENTRE, rng.uniform(0, 360), rng.uniform(0, 2_000.0))
+        for name in ("p0", "p1", "p2") if e % 2 == 0 else ("p1", "p2", "p3"):
+            bearing_report(r, e, POSTS[name], target, e * 1_200.0, 2.0, rng, source=name,
+                           error_deg=rng.normal(0, 2.0) + (6.0 if name == "p0" else 0.0))
+    b = r.batch()
+    p, lp = CalibrationParams(), FusionParams().locate
+    first = fuse_batch(b, None, OFF)
+    *_, known = leave_one_out_kept(b, first.labels, first.fixes,
+                                   candidates(b, FusionParams().grouping), p, lp)
+    fix = np.zeros(int(b.source.max()) + 1)
+    fix[b.source[np.flatnonzero(["-p0-" in str(i) for i in b.ids])[0]]] = 6.0
+    nb = corrected(b, fix)
+    again = fuse_batch(nb, None, OFF)
+    cd = candidates(nb, FusionParams().grouping)
+    solved: list[int] = []
+    sub_fixes = calibration._sub_fixes
+    monkeypatch.setattr(calibration, "_sub_fixes",
+                        lambda *a: solved.append(a[-1]) or sub_fixes(*a))
+    took = leave_one_out_kept(nb, again.labels, again.fixes, cd, p, lp, known)
+    anew = leave_one_out_kept(nb, again.labels, again.fixes, cd, p, lp)
+    for a, z in zip(took[:3], anew[:3], strict=True):
+        np.testing.assert_array_equal(a, z)
+    assert took[3] is not None and anew[3] is not None
+    for name in ("lead", "x", "y", "cov", "located"):
+        np.testing.assert_array_equal(getattr(took[3], name), getattr(anew[3], name))
+    assert len(took[0]) > 60
+    assert solved[1] == len(anew[3].lead)  # solved anew: every sub-group
+    assert 0 < solved[0] < solved[1] * 0.6  # with the pass before's: p0's groups alone

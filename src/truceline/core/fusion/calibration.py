@@ -44,9 +44,9 @@ from truceline.core.fusion.locate import (
     unit_variance_factor,
 )
 
-__all__ = ["CalibrationParams", "SourceCalibration", "calibrate", "clock_offsets", "corrected",
-           "estimate", "flags", "leave_one_out", "offsets_of", "shown", "strongest", "timed_delays",
-           "weakest"]
+__all__ = ["CalibrationParams", "SourceCalibration", "SubFixes", "calibrate", "clock_offsets",
+           "corrected", "estimate", "flags", "leave_one_out", "leave_one_out_kept", "offsets_of",
+           "shown", "strongest", "timed_delays", "weakest"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -194,29 +194,79 @@ def _sub_fixes(b: FireBatch, cd: Candidates, lp: LocateParams, rows: I64, sub: I
     return x, y, cov, located
 
 
+@dataclass(frozen=True, eq=False)
+class SubFixes:
+    """One pass's leave-one-out fixes (:func:`leave_one_out`), for the next pass of the same
+    batch to take where a group holds the same rows with the same bearings: a fix reads only
+    its own rows (:func:`_sub_fixes`), and a calibration pass changes only the corrected
+    sources' bearings (the 907k month's days fuse twice or more once a source is corrected,
+    and most groups hold none of them)."""
+
+    labels: I64  #: each row's group in that pass
+    brg: F64  #: each row's bearing in that pass
+    lead: I64  #: the rows left out, ascending
+    x: F64
+    y: F64
+    cov: F64
+    located: NDArray[np.bool_]
+
+
+def _same_groups(labels: I64, G: int, brg: F64, known: SubFixes) -> NDArray[np.bool_]:
+    """Per group: whether ``known``'s pass had a group of exactly its rows, each with the
+    same bearing (NaN as NaN)."""
+    ref = np.zeros(G, np.int64)
+    ref[labels] = known.labels  # one row's group then, per group now
+    ok = (known.labels == ref[labels]) & ((brg == known.brg) | (np.isnan(brg)
+                                                               & np.isnan(known.brg)))
+    size = np.bincount(labels, minlength=G)
+    then = np.bincount(known.labels)
+    return np.asarray((np.bincount(labels, ok, minlength=G) == size) & (then[ref] == size))
+
+
 def leave_one_out(
     b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams, lp: LocateParams
 ) -> tuple[I64, F64, F64]:
     """Each usable bearing row, its residual against the fix without it (radians, wrapped),
     and that residual's variance (the bearing's own plus the fix's across the ray)."""
+    return leave_one_out_kept(b, labels, fixes, cd, p, lp)[:3]
+
+
+def leave_one_out_kept(
+    b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: CalibrationParams,
+    lp: LocateParams, known: SubFixes | None = None,
+) -> tuple[I64, F64, F64, SubFixes | None]:
+    """:func:`leave_one_out`, and its fixes for the next pass; ``known``: the pass before's
+    (of the same batch's rows, only bearings changed): its fixes of the groups whose rows
+    and bearings are the same are taken, not solved again (the same numbers)."""
     G = len(fixes.x)
     if not G:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), None
     size = np.bincount(labels, minlength=G)
     has_brg = np.isfinite(b.brg) & np.isfinite(b.ox)
     good = fixes.located & (size >= 3) & (size <= p.max_group)
     lead = np.flatnonzero(has_brg & good[labels])  # the rows left out, one sub-group each
     if not len(lead):
-        return lead, np.zeros(0), np.zeros(0)
+        return lead, np.zeros(0), np.zeros(0), None
+    n = len(lead)
+    sx, sy = np.full(n, np.nan), np.full(n, np.nan)
+    c, located = np.full((n, 2, 2), np.nan), np.zeros(n, bool)
+    todo = np.ones(n, bool)
+    if known is not None and len(known.labels) == len(labels) and len(known.lead):
+        at = np.minimum(np.searchsorted(known.lead, lead), len(known.lead) - 1)
+        hit = (known.lead[at] == lead) & _same_groups(labels, G, b.brg, known)[labels[lead]]
+        sx[hit], sy[hit], c[hit] = known.x[at[hit]], known.y[at[hit]], known.cov[at[hit]]
+        located[hit] = known.located[at[hit]]
+        todo = ~hit
+    solve = lead[todo]
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(G))
-    n_of = size[labels[lead]]
-    reps = np.repeat(np.arange(len(lead)), n_of)  # sub-group of each copied row
+    n_of = size[labels[solve]]
+    reps = np.repeat(np.arange(len(solve)), n_of)  # sub-group of each copied row
     within = np.arange(len(reps)) - np.repeat(np.cumsum(n_of) - n_of, n_of)
-    rows = order[starts[labels[lead]][reps] + within]
-    keep = rows != lead[reps]
+    rows = order[starts[labels[solve]][reps] + within]
+    keep = rows != solve[reps]
     rows, sub = rows[keep], reps[keep]
-    sx, sy, c, located = _sub_fixes(b, cd, lp, rows, sub, len(lead))
+    sx[todo], sy[todo], c[todo], located[todo] = _sub_fixes(b, cd, lp, rows, sub, len(solve))
     dx, dy = sx - b.ox[lead], sy - b.oy[lead]
     r2 = np.maximum(dx * dx + dy * dy, 1.0)
     pred = np.arctan2(dx, dy)
@@ -225,7 +275,8 @@ def leave_one_out(
     var_fix = across / r2
     ok = located & np.isfinite(var_fix) & (var_fix <= np.radians(p.max_fix_sd_deg) ** 2)
     res = _wrap(b.brg[lead] - pred)
-    return lead[ok], res[ok], (b.brg_sd[lead] ** 2 + var_fix)[ok]
+    kept = SubFixes(labels.copy(), b.brg.copy(), lead, sx, sy, c, located)
+    return lead[ok], res[ok], (b.brg_sd[lead] ** 2 + var_fix)[ok], kept
 
 
 def timed_delays(b: FireBatch, labels: I64, fixes: Fixes, p: CalibrationParams

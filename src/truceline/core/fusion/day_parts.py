@@ -65,7 +65,8 @@ class DaysPart:
     #: the states of the days with reports, copies left out or incidents among them
     states: list[DayState]
     #: the per-source records of every day up to ``end`` (what a fusion of them all gives
-    #: when ``end`` is the last day)
+    #: when ``end`` is the last day); only with ``last`` (else none: a check keeps the last
+    #: part's, each made over every day's pooled samples)
     sources: list[dict[str, Any]]
 
 
@@ -119,7 +120,7 @@ def fuse_part(
     day (:func:`~.day_state.prior_of`); ``digests``: every day's report digests
     (:func:`~.day_state.report_digests`); ``days``: the days a state is kept for (with
     reports, copies left out, or incidents); ``last``: no day after ``end`` has reports (the
-    per-source records are then every day's)."""
+    per-source records are then every day's; made only then)."""
     ahead = LOOKAHEAD_HALOS * params.halo_s if lookahead_s is None else lookahead_s
     rows = part_rows(cols["time_us"], start, end, params.halo_s, 0.0 if last else ahead,
                      params.days)
@@ -133,7 +134,7 @@ def fuse_part(
     new, sources = fuse_columns(
         sub, geometry, parties, lambda r: reports(rows[np.asarray(r, np.int64)].tolist()),
         params=params, fused=fused, settle=settle, prior_samples=prior, prior_errors=errors,
-        kept=keep, given=True)
+        kept=keep, given=True, report=last)
     when = dict(zip(sub["id"].tolist(), np.asarray(sub["time_us"], np.int64).tolist(),
                     strict=True))
     del sub

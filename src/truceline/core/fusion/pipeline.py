@@ -486,6 +486,7 @@ def fuse_batch(
     b: FireBatch, geometry: CompiledGeometry | None, params: FusionParams | None = None,
     *, settle: Callable[[], object] | None = None, names: NDArray[Any] | None = None,
     prior_samples: Prior | None = None, prior_errors: ErrorStats | None = None,
+    report: bool = True,
 ) -> FusionResult:
     """Group, locate and attribute one batch in a single partition; then, with
     ``params.calibration.enabled``, estimate every source's bias from the shared events
@@ -496,7 +497,8 @@ def fuse_batch(
     GB each at 907k). With ``calibration.daily``: :func:`.calibration_days.fuse_daily`
     (``names``: the sources, default their indices; ``prior_samples``: the earlier days'
     samples and contributions to the per-source report; ``prior_errors``: the error
-    statistics and winds of the days already fused, read in place of the batch's)."""
+    statistics and winds of the days already fused, read in place of the batch's; ``report``
+    False: no per-source report, ``calibration`` None, where it is made per day)."""
     p = params or FusionParams()
     if prior_errors is not None and not p.locate.stats_by_day:
         raise ValueError("prior_errors are per-day statistics: set locate.stats_by_day")
@@ -517,7 +519,7 @@ def fuse_batch(
         res, cal, made, sources = fuse_daily(
             b, fused, lambda nb: candidates(nb, p.grouping), cp, p.locate,
             np.arange(int(b.source.max()) + 1).astype(str) if names is None else names,
-            prior_samples, settle, prior_errors.wind_moves() if prior_errors else set())
+            prior_samples, settle, prior_errors.wind_moves() if prior_errors else set(), report)
         return replace(_last(res, geometry, p, lite), calibration=cal, day_samples=made,
                        day_sources=sources)
     res = fused(b)

@@ -326,6 +326,7 @@ def fuse_columns(
     prior_errors: ErrorStats | None = None,
     kept: Callable[[FusionResult], object] | None = None,
     given: bool = False,
+    report: bool = True,
 ) -> tuple[list[Incident], list[dict[str, Any]]]:
     """:func:`fuse_with_sources` of fire reports given as columns
     (:func:`~truceline.core.fusion.batch.report_columns`); ``reports`` reads the few rows
@@ -340,7 +341,8 @@ def fuse_columns(
     ``given``: ``cols`` (a dict) is the caller's to give up: once the batch is made, every
     column but ``id`` and ``time_us`` (what the incidents read) is taken out of it, so that
     none is held through fusion beside the batch's own (~0.1 GB at 907k reports, at the
-    check's peak)."""
+    check's peak). ``report`` False: no per-source records (``[]``, where fusion makes them
+    per day: :func:`~truceline.core.fusion.pipeline.fuse_batch`)."""
     p = params or FusionParams()
     n = len(cols["id"])
     if not n:
@@ -362,7 +364,7 @@ def fuse_columns(
     if settle is not None:
         settle()
     res = fuse_batch(b, geometry, p, settle=settle, names=names,
-                     prior_samples=prior_samples, prior_errors=prior_errors)
+                     prior_samples=prior_samples, prior_errors=prior_errors, report=report)
     if kept is not None:
         kept(res)
     if fused is not None:
