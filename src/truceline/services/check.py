@@ -45,7 +45,12 @@ from truceline.services.check_rules import (
     owners,
     rules_fingerprint,
 )
-from truceline.services.context import AgreementContext, keep_compiled, load_context
+from truceline.services.context import (
+    AgreementContext,
+    keep_compiled,
+    load_context,
+    pack_compiled,
+)
 from truceline.services.kept_digest import stored_kept_digest
 from truceline.services.memory import collecting, give_back
 from truceline.services.ports import CHECKED_META, FUSION_DAYS_META, Store
@@ -151,7 +156,15 @@ def run_check(store: Store, params: FusionParams | None = None, *,
     # anew, +11.6 s of system time on the 907k store for 54 MB of peak; BENCHMARKS.md)
     version = store.agreement_version()
     ctx = load_context(store, version=version)
-    keep_compiled(store, ctx)  # for the reports after the check (it reads its own)
+    packed = pack_compiled(ctx)  # before any use: what compiling gives (record verify's)
+    res = _run(store, ctx, version, params, part_days)
+    keep_compiled(store, ctx, packed)  # for the reports after the check, past its peak
+    return res
+
+
+def _run(store: Store, ctx: AgreementContext, version: int | None,
+         params: FusionParams | None, part_days: int | None) -> CheckResult:
+    """:func:`run_check` of ``ctx``, the store's agreement (``version``)."""
     upheld = upheld_outcomes(b for d in store.disputes() for b in d.get("history", []))
     if per_day(fp := reporting_days(params or FusionParams(), ctx)) and ctx.geometry is not None:
         checked = store.get_meta(CHECKED_META)  # before the kept states are read
