@@ -170,6 +170,7 @@ def _run(store: Store, ctx: AgreementContext, version: int | None,
     if per_day(fp := reporting_days(params or FusionParams(), ctx)) and ctx.geometry is not None:
         checked = store.get_meta(CHECKED_META)  # before the kept states are read
         inp, kept = days_input(store, ctx, fp)
+        give_back()  # the read's pages, texts and copies (907k month: ~0.14 GB held to part 0)
         parts = _parts(inp, fp, part_days) if not kept else None
         if parts is not None:
             from truceline.services.check_parts import check_by_parts
