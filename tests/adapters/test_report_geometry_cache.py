@@ -81,7 +81,8 @@ def test_a_geometry_read_from_a_store_is_never_kept_by_a_check(store: SQLiteStor
     read = context.load_context(store, keep=True)  # a report's read: the wrong value
     assert read.geometry is not None and geometry_cache.dump(read.geometry) != right
     store._execute("DELETE FROM derived_cache")
-    context.keep_compiled(store, context.load_context(store))  # a check's, in this process
+    ctx = context.load_context(store)  # a check's, in this process
+    context.keep_compiled(store, ctx, context.pack_compiled(ctx))
     assert store.derived_rows() == []
 
 
@@ -97,11 +98,38 @@ def test_a_geometry_used_is_never_kept_by_a_check(store: SQLiteStore) -> None:
     rng = np.random.default_rng(32)
     t = np.full(n, np.datetime64("2025-03-24", "ns"))
     classify(used.geometry, rng.uniform(32.0, 41.0, n), rng.uniform(45.0, 51.0, n), t)
-    context.keep_compiled(store, context.load_context(store))  # handed out before: used
+    again = context.load_context(store)  # handed out before: used
+    context.keep_compiled(store, again, context.pack_compiled(again))
     assert store.derived_rows() == []
     context._CACHE.clear()
-    context.keep_compiled(store, context.load_context(store))  # just compiled: kept
+    ctx = context.load_context(store)  # just compiled: kept
+    context.keep_compiled(store, ctx, context.pack_compiled(ctx))
     assert [k for k, _, _ in store.derived_rows()] == [_doc_key(store)[1]]
+    assert verify.verify_record(store).ok
+
+
+def test_a_geometry_packed_before_its_use_is_kept_as_compiled_after_it(
+    store: SQLiteStore,
+) -> None:
+    """A check packs what it compiled before using it and keeps it at its end, past its
+    peak: what is kept is the fresh compile's pickle, though the geometry has been used
+    since (its pickle then differs), and ``record verify`` finds it sound."""
+    store._execute("DELETE FROM derived_cache")
+    context._CACHE.clear()
+    ctx = context.load_context(store)
+    right = geometry_cache.dump(context.compile_agreement(ctx.agreement))
+    packed = context.pack_compiled(ctx)
+    assert packed is not None and len(packed.data) < len(right) / 4
+    assert context.pack_compiled(ctx) is None  # packed once
+    assert ctx.geometry is not None
+    n = 2_000
+    rng = np.random.default_rng(33)
+    t = np.full(n, np.datetime64("2025-03-24", "ns"))
+    classify(ctx.geometry, rng.uniform(32.0, 41.0, n), rng.uniform(45.0, 51.0, n), t)
+    assert geometry_cache.dump(ctx.geometry) != right  # used: not what compiling gives
+    context.keep_compiled(store, ctx, packed)
+    assert store.derived_rows() == [(_doc_key(store)[1], hashlib.sha256(right).hexdigest(),
+                                     right)]
     assert verify.verify_record(store).ok
 
 

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from truceline.core.agreement_geometry import geometry_spec
 from truceline.core.agreements import Agreement, parse_agreement
 from truceline.core.classify import CompiledGeometry, compile_geometry
 from truceline.services.ports import Store
 
+if TYPE_CHECKING:
+    from truceline.services.geometry_cache import Packed
 
-@dataclass(frozen=True)
+
+@dataclass
 class AgreementContext:
     agreement: Agreement
     geometry: CompiledGeometry | None
     doc: dict[str, Any]
+    #: Whether :attr:`geometry` was compiled by this process (not read from a store's
+    #: cache) and handed out once only, not yet packed: the only one :func:`pack_compiled`
+    #: packs to keep. A value read from one store is never copied into another, and a
+    #: geometry that has been used is not kept (its lazily built indexes make its pickle
+    #: differ from a fresh compile's, which ``record verify`` compares it with).
+    fresh: bool = field(default=False, compare=False, repr=False)
 
 
 _CACHE: dict[str, AgreementContext] = {}
-#: The geometries this process compiled (not read from a store's cache) and handed out once
-#: only, by document hash: the only ones :func:`keep_compiled` keeps. A value read from one
-#: store is never copied into another, and a geometry that has been used is not kept (its
-#: lazily built indexes make its pickle differ from a fresh compile's, which ``record
-#: verify`` compares it with).
-_FRESH: dict[str, CompiledGeometry] = {}
 
 
 def doc_sha256(doc: dict[str, Any]) -> str:
@@ -47,18 +50,18 @@ def context_for_doc(doc: dict[str, Any], store: Store | None = None) -> Agreemen
     process and, given the ``store`` it came from, in that store between processes)."""
     key = doc_sha256(doc)
     ctx = _CACHE.get(key)
-    _FRESH.pop(key, None)  # handed out before: it may have been used
-    if ctx is None:
+    if ctx is not None:
+        ctx.fresh = False  # handed out before: it may have been used
+    else:
         agreement = parse_agreement(doc)
         geom = compile_agreement(agreement) if store is None else None
-        if geom is not None:
-            _FRESH[key] = geom
+        fresh = geom is not None
         if store is not None and agreement.geography is not None:
             from truceline.services.geometry_cache import cached_geometry
 
             geom = cached_geometry(store, key, lambda: compile_geometry(
                 geometry_spec(agreement), agreement.thresholds_km()))
-        ctx = AgreementContext(agreement, geom, doc)
+        ctx = AgreementContext(agreement, geom, doc, fresh)
         _CACHE[key] = ctx
     return ctx
 
@@ -72,14 +75,27 @@ def load_context(store: Store, *, keep: bool = False, version: int | None = None
     return context_for_doc(store.agreement_doc(version), store if keep else None)
 
 
-def keep_compiled(store: Store, ctx: AgreementContext) -> None:
-    """Keep ``ctx``'s compiled geometry in the store's derived cache for the processes after
-    this one, if it is not there (:func:`~truceline.services.geometry_cache.keep_geometry`):
-    a check compiles its own and never reads the cache, the reports after it read it. Only
-    a geometry this process compiled and has not used is kept (:data:`_FRESH`): in the
-    command line's check, the one it has just compiled."""
-    key = doc_sha256(ctx.doc)
-    if ctx.geometry is not None and _FRESH.pop(key, None) is ctx.geometry:
+def pack_compiled(ctx: AgreementContext) -> Packed | None:
+    """``ctx``'s compiled geometry packed to be kept (:func:`keep_compiled`) once its user is
+    done with it, if this process compiled it and has not handed it out before
+    (:attr:`AgreementContext.fresh`; in the command line's check, the one it has just
+    compiled), else None. Packed before any use, so what is kept is a fresh compile's
+    pickle; compressed, so that holding it through a check costs ~0.8 MB, not 15 MB."""
+    if not ctx.fresh or ctx.geometry is None:
+        return None
+    from truceline.services.geometry_cache import pack
+
+    ctx.fresh = False
+    return pack(ctx.geometry)
+
+
+def keep_compiled(store: Store, ctx: AgreementContext, packed: Packed | None) -> None:
+    """Keep ``packed`` (:func:`pack_compiled` of ``ctx``) in the store's derived cache for
+    the processes after this one, if it is not there
+    (:func:`~truceline.services.geometry_cache.keep_geometry`): a check compiles its own and
+    never reads the cache, the reports after it read it. A check keeps it at its end, past
+    its peak (on the 907k month, written at its start it raised the peak by ~16 MB)."""
+    if packed is not None:
         from truceline.services.geometry_cache import keep_geometry
 
-        keep_geometry(store, key, ctx.geometry)
+        keep_geometry(store, doc_sha256(ctx.doc), packed)
