@@ -7,10 +7,27 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
+from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, _last, _locate_attribute
 from truceline.core.fusion.same_shot import SameShotParams
 
 GUN = (LINE_LON - 0.11, 48.0)  # ~8 km west of the line
+
+
+def _run(r: synth.Reports, geometry: CompiledGeometry, params: FusionParams) -> FusionResult:
+    """Locate and attribute the reports grouped by their true event, then the last stage."""
+    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
+                            finish=False)
+    return _last(res, geometry, params, finish=True)
+
+
+def _sensors_untyped(r: synth.Reports) -> None:
+    """The sensors' arrivals say neither the sound nor the weapon; the posts a tube gun."""
+    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
+                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
+                                                strict=True)]
+    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
+                              for s in r.cols["source_id"]]
 
 
 def _fuse(second: tuple[float, float], on: bool) -> tuple[FusionResult, synth.Reports]:
@@ -98,9 +115,7 @@ def _bursts(second: tuple[float, float], dt: float, posts: tuple[str, ...],
                              source=k, band=(10000.0, 20000.0), explosion_type="impact")
     params = FusionParams(same_shot=SameShotParams(enabled=on))
     geometry = synth.geometry()
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
-                            finish=False)
-    return _last(res, geometry, params, finish=True)
+    return _run(r, geometry, params)
 
 
 def test_a_burst_fixed_twice_is_one_incident():
@@ -193,9 +208,7 @@ def _lone(dist: float, second: tuple[float, float] | None = None, on: bool = Tru
                          source="lone", band=band, explosion_type="impact", error_deg=0.0)
     params = FusionParams() if on else FusionParams(same_shot=SameShotParams(enabled=False))
     geometry = synth.geometry()
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
-                            finish=False)
-    return _last(res, geometry, params, finish=True)
+    return _run(r, geometry, params)
 
 
 def _m(res: FusionResult, a: int, b: int) -> float:
@@ -267,15 +280,9 @@ def _heard(heard: tuple[float, float], burst_there: bool = False) -> FusionResul
     if burst_there:
         synth.bearing_report(r, 3, synth.offset(*heard, 330.0, 7_000.0), heard, 100.0, 2.0, rng,
                              source="op-b", band=(5_000.0, 10_000.0), explosion_type="impact")
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
-    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
-                              for s in r.cols["source_id"]]
+    _sensors_untyped(r)
     geometry, params = synth.geometry(), FusionParams()
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
-                            finish=False)
-    return _last(res, geometry, params, finish=True)
+    return _run(r, geometry, params)
 
 
 def test_four_arrivals_fixing_a_launch_join_its_looser_report():
@@ -323,16 +330,10 @@ def _linked(fixed: tuple[tuple[float, float], ...], on: bool = True, kind: str =
                                  0.005, rng, source=f"ac{g}-{k}")
         synth.bearing_report(r, g, synth.offset(*at, 330.0, 12_000.0), at, 100.0, 2.0, rng,
                              source=f"op-s{g}", band=(10_000.0, 20_000.0), explosion_type=kind)
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
-    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
-                              for s in r.cols["source_id"]]
+    _sensors_untyped(r)
     geometry = synth.geometry()
     params = FusionParams(same_shot=SameShotParams(enabled=on))
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
-                            finish=False)
-    return _last(res, geometry, params, finish=True)
+    return _run(r, geometry, params)
 
 
 def test_a_launch_report_linked_to_its_burst_joins_the_sharp_fix_of_that_launch():
@@ -409,16 +410,10 @@ def _other_part(heard: tuple[float, float], dt: float = 0.0, on: bool = True,
     burst = synth.offset(*GUN2, 90.0, 9_000.0)
     synth.bearing_report(r, ev, synth.offset(*burst, 90.0, 3_000.0), burst, 126.0, 2.0, rng,
                          source="op-x", band=(1_000.0, 20_000.0), explosion_type="impact")
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
-    r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
-                              for s in r.cols["source_id"]]
+    _sensors_untyped(r)
     geometry = synth.geometry()
     params = FusionParams(same_shot=SameShotParams(other_part_arrivals=3 if on else 0))
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
-                            finish=False)
-    return _last(res, geometry, params, finish=True)
+    return _run(r, geometry, params)
 
 
 NEAR = (LINE_LON - 0.012, 48.0)  # ~0.9 km west of the line
@@ -439,9 +434,7 @@ def _near_line(second: tuple[float, float], on: bool = True) -> FusionResult:
                              source=f"far-{k}", band=(10000.0, 20000.0))
     params = FusionParams(same_shot=SameShotParams(unsure_side=on))
     geometry = synth.geometry()
-    res = _locate_attribute(r.batch(), np.asarray(r.event, np.int64), geometry, params,
-                            finish=False)
-    return _last(res, geometry, params, finish=True)
+    return _run(r, geometry, params)
 
 
 def test_arrivals_at_a_linked_launch_typed_by_a_burst_report_join_the_launch():
