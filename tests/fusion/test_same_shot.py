@@ -260,12 +260,9 @@ def test_two_mortars_and_a_lone_report_that_fits_both_stay_apart():
 GUN2 = (LINE_LON - 0.07, 48.0)  # ~5 km west of the line
 
 
-def _heard(heard: tuple[float, float], burst_there: bool = False) -> FusionResult:
-    """One post reports a launch at ``GUN2`` (2 deg on a "5-10 km" band: sd ~3 km), three
-    posts its burst 9 km east (linked to it); four sensors around ``heard`` time a sound there
-    (their own group, fixed to ~10 m, untyped). ``burst_there``: another shell bursts at
-    ``heard`` at that moment, which one more post reports (2 deg on a "5-10 km" band)."""
-    rng = np.random.default_rng(11)
+def _loose_launch(rng: np.random.Generator) -> synth.Reports:
+    """One post reports a launch at ``GUN2`` (event 0: 2 deg on a "5-10 km" band, sd ~3 km),
+    three posts its burst 9 km east (event 1: 1 deg on 2 km bands), which the link joins."""
     burst = synth.offset(*GUN2, 90.0, 9_000.0)
     r = synth.Reports()
     synth.bearing_report(r, 0, synth.offset(*GUN2, 200.0, 7_000.0), GUN2, 100.0, 2.0, rng,
@@ -274,6 +271,16 @@ def _heard(heard: tuple[float, float], burst_there: bool = False) -> FusionResul
         d = synth.GEOD.inv(*post, *burst)[2]
         synth.bearing_report(r, 1, post, burst, 126.0, 1.0, rng, source=f"op{k}",
                              band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    return r
+
+
+def _heard(heard: tuple[float, float], burst_there: bool = False) -> FusionResult:
+    """One post reports a launch at ``GUN2`` (2 deg on a "5-10 km" band: sd ~3 km), three
+    posts its burst 9 km east (linked to it); four sensors around ``heard`` time a sound there
+    (their own group, fixed to ~10 m, untyped). ``burst_there``: another shell bursts at
+    ``heard`` at that moment, which one more post reports (2 deg on a "5-10 km" band)."""
+    rng = np.random.default_rng(11)
+    r = _loose_launch(rng)
     for k, az in enumerate((0.0, 120.0, 240.0, 300.0)):
         synth.arrival_report(r, 2, synth.offset(*heard, az, 8_000.0 + 500.0 * k), heard, 100.0,
                              0.005, rng, source=f"ac{k}")
@@ -316,14 +323,7 @@ def _linked(fixed: tuple[tuple[float, float], ...], on: bool = True, kind: str =
     lone report on the simulated weeks (``kind``: that post's explosion type). ``on``: the
     same-shot joins as they are, else none."""
     rng = np.random.default_rng(11)
-    burst = synth.offset(*GUN2, 90.0, 9_000.0)
-    r = synth.Reports()
-    synth.bearing_report(r, 0, synth.offset(*GUN2, 200.0, 7_000.0), GUN2, 100.0, 2.0, rng,
-                         source="op-l", band=(5_000.0, 10_000.0))
-    for k, post in enumerate(synth.posts_around(burst, 3, rng)):
-        d = synth.GEOD.inv(*post, *burst)[2]
-        synth.bearing_report(r, 1, post, burst, 126.0, 1.0, rng, source=f"op{k}",
-                             band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    r = _loose_launch(rng)
     for g, at in enumerate(fixed, start=2):
         for k, az in enumerate((0.0, 120.0, 240.0, 300.0)):
             synth.arrival_report(r, g, synth.offset(*at, az, 8_000.0 + 500.0 * k), at, 100.0,
