@@ -50,6 +50,7 @@ from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_laun
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams
 from truceline.core.fusion.regroup import detach, relocate
+from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
     SameShotParams,
     into_other_part,
@@ -214,7 +215,8 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
     shot's origins fixed twice joined, and an arrivals' fix typed by a report of the other
-    part joined to the linked part it sits at (:mod:`.same_shot`; after the calibration,
+    part joined to the linked part it sits at, and two linked pairs of one shot joined part
+    by part (:mod:`.same_shot`, :mod:`.same_pair`; after the calibration,
     which must not read a fragment's reports against another group's fix), and the arrival
     groups that
     heard a part's other sound (:mod:`.heard_other`) or that no test places within their
@@ -231,6 +233,9 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
     ou, og = into_other_part(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi,
                              u, g, params.same_shot)
     u, g = np.concatenate([u, ou]), np.concatenate([g, og])
+    pu, pg = same_pairs(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
+                        hi, params.link.own_side_max, u, g, params.same_shot)
+    u, g = np.concatenate([u, pu]), np.concatenate([g, pg])
     u, g = join_other_sound(res, lo, hi, u, g, params.heard, params.link)
     n0 = len(u)
     u, g = join_untested(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi, u, g,

@@ -49,6 +49,7 @@ agrees with anything near it, its reports on their own stated errors do not. The
 calibration, which must not read a fragment's reports against another group's fix.
 An arrivals' fix typed by one report of the shot's other part (the arrays heard the launch, a
 post saw the burst) joins the linked part it sits at (:func:`into_other_part`).
+Two linked pairs whose launches and bursts both agree join part by part (:mod:`.same_pair`).
 Before the arrivals are joined (:func:`.heard.join_heard`), the same test (on the fixes' own
 covariances) makes two fixes of one part one event to the arrivals' rule that exactly one event
 fits them.
@@ -142,6 +143,9 @@ class SameShotParams:
     #: ... where each of its reports passes grouping's gate with that fix (chi-square, 2 dof,
     #: 99.9 %: :attr:`.GroupingParams.gate_chi2`)
     report_chi2: float = 13.82
+    #: two linked launch-burst pairs whose launches agree and whose bursts agree by the tests
+    #: above are one shot's (:mod:`.same_pair`)
+    pairs: bool = True
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
