@@ -491,3 +491,48 @@ def test_a_launch_on_neither_side_elsewhere_stays_apart():
     incidents."""
     on = _near_line(synth.offset(*NEAR, 0.0, 6000.0))
     assert on.n_groups == 2 and on.prob[1].max() < 0.9
+
+
+def _loose(burst: tuple[float, float], on: bool = True) -> FusionResult:
+    """Four posts fix a burst at ``BURST`` (1 deg on their bands, sd ~130 m); an array's two
+    arrivals and a far post's report (2.5 deg, "10-20 km") of a burst at ``burst``, at the
+    same moment, are a group of their own whose fix is loose (sd ~4.9 km), as two or three
+    arrivals and one report fix on the simulated weeks (19 to 3,000 km there: past
+    ``max_sd_m``, lowered here to 3 km so that this small case's fix is as loose as the cap).
+    ``on``: the loose fix's join (:func:`.same_shot.loose_into_sharp`), else off."""
+    rng = np.random.default_rng(5)
+    r = synth.Reports()
+    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0),
+                                 (280.0, 9000.0))):
+        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 500.0, 1.0, rng,
+                             source=f"op-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+    centre = synth.offset(*BURST, 200.0, 10_000.0)
+    for k, s in enumerate((centre, synth.offset(*centre, 90.0, 1_500.0))):
+        synth.arrival_report(r, 1, s, burst, 500.0, 0.01, rng, source=f"ac{k}")
+    synth.bearing_report(r, 1, synth.offset(*burst, 60.0, 14000.0), burst, 500.0, 2.5, rng,
+                         source="op-far", band=(10000.0, 20000.0), explosion_type="impact")
+    _sensors_untyped(r)
+    params = FusionParams(same_shot=SameShotParams(max_sd_m=3_000.0,
+                                                   loose_arrival_s=3.0 if on else 0.0))
+    return _run(r, synth.geometry(), params)
+
+
+def test_a_loose_fix_whose_reports_each_fit_a_sharp_burst_joins_it():
+    """The loose fix agrees with the posts' burst, but is looser than ``max_sd_m``, which
+    no rule took: two incidents of one burst. Now each of its reports fits the sharp fix on
+    its own (the post's candidate in grouping's gate, the arrivals' times traced back from
+    it in its window): one incident, the sharp fix kept."""
+    off = _loose(BURST, on=False)
+    sd = np.sqrt(np.trace(off.fixes.cov, axis1=1, axis2=2))
+    assert off.n_groups == 2 and sd[0] < 3_000.0 < sd[1] and _m(off, 0, 1) <= 3.0
+    on = _loose(BURST)
+    assert on.n_groups == 1 and (on.labels == 0).all() and on.role[0] == 1
+    assert on.fixes.x[0] == off.fixes.x[0] and on.fixes.y[0] == off.fixes.y[0]
+
+
+def test_a_loose_fix_of_a_burst_across_the_post_s_ray_stays_apart():
+    """The array and the far post saw another burst 3 km away across the post's ray: the
+    loose fix still agrees with the posts' burst (under 3 sigma), the post's bearing does
+    not: two incidents."""
+    on = _loose(synth.offset(*BURST, 330.0, 3_000.0))
+    assert on.n_groups == 2 and _m(on, 0, 1) <= 3.0

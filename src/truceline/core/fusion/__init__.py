@@ -98,8 +98,10 @@ from truceline.core.fusion.to_incidents import (
 #: 33: an arrivals' fix typed by one report of the other part joins the linked part it sits
 #: at, :func:`.same_shot.into_other_part` (21); an origin on neither side joins the sharper
 #: origin fix its reports each fit (22); session 34: two linked pairs whose launches and
-#: bursts agree are one shot's, :mod:`.same_pair` (23).
-FUSION_REVISION = 23
+#: bursts agree are one shot's, :mod:`.same_pair` (23); a fix looser than ``max_sd_m``
+#: holding a report joins the one sharp fix of its part its reports each fit,
+#: :func:`.same_shot.loose_into_sharp` (24).
+FUSION_REVISION = 24
 
 __all__ = [
     "CHI2_95_2DOF",

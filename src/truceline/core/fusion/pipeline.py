@@ -55,6 +55,7 @@ from truceline.core.fusion.same_shot import (
     SameShotParams,
     into_other_part,
     join_groups,
+    loose_into_sharp,
     same_shots,
 )
 from truceline.core.fusion.segment import segment_fixes
@@ -214,9 +215,10 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
 def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
-    shot's origins fixed twice joined, and an arrivals' fix typed by a report of the other
-    part joined to the linked part it sits at, and two linked pairs of one shot joined part
-    by part (:mod:`.same_shot`, :mod:`.same_pair`; after the calibration,
+    shot's origins fixed twice joined, a fix too loose for those tests joined to the sharp fix
+    its reports each fit, an arrivals' fix typed by a report of the other part joined to the
+    linked part it sits at, and two linked pairs of one shot joined part by part
+    (:mod:`.same_shot`, :mod:`.same_pair`; after the calibration,
     which must not read a fragment's reports against another group's fix), and the arrival
     groups that
     heard a part's other sound (:mod:`.heard_other`) or that no test places within their
@@ -227,9 +229,13 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
         return res
     with np.errstate(invalid="ignore"):  # a report without a time has no window
         lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
+    cd = candidates(res.batch, params.grouping)
     u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
-                      hi, params.link.own_side_max, params.same_shot,
-                      candidates(res.batch, params.grouping))
+                      hi, params.link.own_side_max, params.same_shot, cd)
+    lu, lg = loose_into_sharp(res.batch, res.labels, res.fixes, res.role, res.prob,
+                              res.partner, lo, hi, params.link.own_side_max, u, g,
+                              params.same_shot, cd)
+    u, g = np.concatenate([u, lu]), np.concatenate([g, lg])
     ou, og = into_other_part(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi,
                              u, g, params.same_shot)
     u, g = np.concatenate([u, ou]), np.concatenate([g, og])

@@ -48,7 +48,9 @@ where each of its reports also passes grouping's gate with the fix it joins: a l
 agrees with anything near it, its reports on their own stated errors do not. The join runs after
 calibration, which must not read a fragment's reports against another group's fix.
 An arrivals' fix typed by one report of the shot's other part (the arrays heard the launch, a
-post saw the burst) joins the linked part it sits at (:func:`into_other_part`).
+post saw the burst) joins the linked part it sits at (:func:`into_other_part`). A fix looser
+than ``max_sd_m`` holding a report joins the one sharp fix of its part that each of its
+reports fits on its own, by place and time (:func:`loose_into_sharp`).
 Two linked pairs whose launches and bursts both agree join part by part (:mod:`.same_pair`).
 Before the arrivals are joined (:func:`.heard.join_heard`), the same test (on the fixes' own
 covariances) makes two fixes of one part one event to the arrivals' rule that exactly one event
@@ -73,7 +75,7 @@ from truceline.core.fusion.batch import (
 from truceline.core.fusion.group_join import joined_numbering
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
-__all__ = ["SameShotParams", "into_other_part", "join_groups", "same_shots"]
+__all__ = ["SameShotParams", "into_other_part", "join_groups", "loose_into_sharp", "same_shots"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -146,6 +148,11 @@ class SameShotParams:
     #: two linked launch-burst pairs whose launches agree and whose bursts agree by the tests
     #: above are one shot's (:mod:`.same_pair`)
     pairs: bool = True
+    #: a fix looser than ``max_sd_m`` holding a report (two or three arrivals and a post's
+    #: report fixed hundreds of km wide) joins the one sharp fix of its part that each of its
+    #: reports fits on its own (:func:`loose_into_sharp`): its arrivals traced back from that
+    #: fix within this (s, plus 3 sd of the fix at 330 m/s) of its emission window
+    loose_arrival_s: float = 3.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
@@ -410,6 +417,83 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
                 or src[u] & src[g] or int(b.source[k]) in src[o]
                 or not (b.t_lo[k] <= hi[o] + p.gap_s and b.t_hi[k] >= lo[o] - p.gap_s)):
             continue
+        out_u.append(u)
+        out_g.append(g)
+    return np.asarray(out_u, np.int64), np.asarray(out_g, np.int64)
+
+
+def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
+                     prob: F64, partner: I64, lo: F64, hi: F64, own_side_max: float,
+                     joined: I64, into: I64, p: SameShotParams, cd: Candidates
+                     ) -> tuple[I64, I64]:
+    """``(u, g)``: each fix ``u`` looser than ``max_sd_m``, linked to nothing, holding a report
+    (not arrivals alone), joined to the one fix ``g`` of its part (as :func:`same_shots`: an
+    origin of its side, or of either where it is on neither, an impact, a typed fix for an
+    untyped one) no looser than ``max_sd_m``, within ``max_mahalanobis``, holding more
+    reports with its linked part, no source of ``u`` in it, that each of ``u``'s reports fits
+    on its own: every report's candidate in grouping's gate with ``g``'s fix
+    (``report_chi2``) and its window within ``gap_s`` of ``g``'s; every arrival's time, less
+    its travel from ``g``'s fix, within ``loose_arrival_s`` (plus 3 sd of ``g`` at 330 m/s) of
+    ``g``'s emission window. Such a fix agrees with anything near it (all_conditions: sds of
+    19-3,000 km beside their part's sharp fix); its own window, from that fix, is hours wide,
+    so the reports' own times decide (tested on the fix alone it joined other shots' origins
+    on other days). ``joined`` into ``into``: :func:`same_shots`' joins (neither takes part)."""
+    G = len(role)
+    none = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if not p.loose_arrival_s or not G:
+        return none
+    tr = np.trace(fixes.cov, axis1=1, axis2=2)
+    arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
+    n_r = np.bincount(labels, ~arrival, minlength=G)
+    ok = fixes.located & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi)
+    busy = np.zeros(G, bool)
+    busy[joined], busy[into] = True, True
+    us = np.flatnonzero(ok & ~busy & (tr > p.max_sd_m**2) & (partner < 0) & (n_r >= 1))
+    sharp = np.flatnonzero(ok & ~np.isin(np.arange(G), joined) & (tr <= p.max_sd_m**2))
+    if not len(us) or not len(sharp):
+        return none
+    n_p = prob.shape[1]
+    side = np.where(prob.max(axis=1) >= own_side_max, prob.argmax(axis=1), -1) if n_p \
+        else np.full(G, -1)
+    size = np.bincount(labels, minlength=G)
+    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)
+    src: dict[int, set[int]] = {}
+    for g, s in zip(labels.tolist(), b.source.tolist(), strict=True):
+        src.setdefault(g, set()).add(s)
+    by = np.argsort(labels, kind="stable")
+    rows = np.split(by, np.searchsorted(labels[by], np.arange(1, G)))
+
+    def timed(u: int, g: int) -> bool:
+        r = rows[u]
+        a, q = r[arrival[r]], r[~arrival[r]]
+        tol = p.loose_arrival_s + 3.0 * np.sqrt(tr[g]) / 330.0
+        te = b.arr[a] - np.hypot(b.ox[a] - fixes.x[g], b.oy[a] - fixes.y[g]) / b.c[a]
+        return bool(np.all((te >= lo[g] - tol) & (te <= hi[g] + tol))
+                    and np.all((b.t_lo[q] <= hi[g] + p.gap_s) & (b.t_hi[q] >= lo[g] - p.gap_s)))
+
+    out_u, out_g = [], []
+    taken: dict[int, set[int]] = {}
+    for u in us.tolist():
+        near = sharp[(lo[sharp] <= hi[u] + p.gap_s) & (hi[sharp] >= lo[u] - p.gap_s)]
+        if role[u] == ROLE_ANY:
+            same = role[near] != ROLE_ANY
+        elif role[u] == ROLE_ORIGIN and side[u] < 0:
+            same = role[near] == ROLE_ORIGIN
+        else:
+            same = (role[near] == role[u]) & (side[near] == side[u])
+        near = near[same & (own[near] > own[u])]
+        near = np.asarray([g for g in near.tolist() if not src[g] & src[u]], np.int64)
+        if not len(near):
+            continue
+        near = near[_m2(fixes, u, near) <= p.max_mahalanobis**2]
+        fit = [g for g in near.tolist() if _reports_fit(u, g, rows, fixes, cd, p) and timed(u, g)]
+        if len(fit) != 1:  # none, or two shots its reports fit alike
+            continue
+        g = fit[0]
+        seen = taken.setdefault(g, set(src[g]))
+        if seen & src[u]:
+            continue
+        seen |= src[u]
         out_u.append(u)
         out_g.append(g)
     return np.asarray(out_u, np.int64), np.asarray(out_g, np.int64)
