@@ -97,8 +97,9 @@ from truceline.core.fusion.to_incidents import (
 #: a lone arrival at an untimed part, tested by the flight, :mod:`.heard_split` (20); session
 #: 33: an arrivals' fix typed by one report of the other part joins the linked part it sits
 #: at, :func:`.same_shot.into_other_part` (21); an origin on neither side joins the sharper
-#: origin fix its reports each fit (22).
-FUSION_REVISION = 22
+#: origin fix its reports each fit (22); session 34: an end join of two arrivals or more stands
+#: against a part whose other sound may be the target's own event's, :mod:`.heard_other` (23).
+FUSION_REVISION = 23
 
 __all__ = [
     "CHI2_95_2DOF",
