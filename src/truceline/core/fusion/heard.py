@@ -145,6 +145,10 @@ class HeardParams:
     other: bool = True
     #: ... and one arrival that heard it, where no other located sound could be its own.
     other_one: bool = True
+    #: Keep an end join (:func:`join_untested`) of two arrivals or more although they could
+    #: be another part's other sound, where that part's other sound may be the target's own
+    #: event's (:func:`.heard_other.other_sound_apart`).
+    apart_mate: bool = True
     #: State an unlinked fix on one bearing and two arrivals of one array wide
     #: enough for either sound of the shot (:mod:`.either_sound`).
     either_sound: bool = True
