@@ -134,3 +134,19 @@ def test_entry_point_exit_code(tmp_path: Path) -> None:
     )
     assert proc.returncode == 74
     assert proc.stderr.strip().startswith("error: db: no database at")
+
+
+def test_check_leaves_no_write_ahead_log(tmp_path: Path, examples: Path) -> None:
+    """A check, as a user runs it (each command a process of its own), closes its store:
+    its write-ahead log is copied into the file by the check, not left for the next process
+    (the first report after a check) to read through and copy back."""
+    db = str(tmp_path / "t.db")
+    for args in (["init", "--db", db, "--agreement", "march2025"],
+                 ["ingest", "--db", db, str(examples / "march2025_sample.jsonl")],
+                 ["check", "--db", db]):
+        proc = subprocess.run([sys.executable, "-m", "truceline", *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    assert not Path(db + "-wal").exists()
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT count(*) FROM findings").fetchone()[0] > 0
