@@ -216,6 +216,14 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
         np.where(pair, passed & (n_pass[eu] == 0) & (n_pair[eu] == 1) & (n_all[eu] == own_all),
                  passed & (n_pass[eu] == 1) & (n_alt[eu] == own_alt))))
 
+    keyed: dict[int, I64] = {}  # each split's keys: a lone arrival's try reads them again
+
+    def keys_of(t: int) -> I64:
+        if t not in keyed:
+            keyed[t] = _part_keys(b, order[st[eu[t]]:st[eu[t]] + n_u[eu[t]]], int(best[t]),
+                                  eo[t], ei[t], src_max)
+        return keyed[t]
+
     def apart(take: I64) -> I64:
         # a group parted onto another parted group (an arrays-only fix may be both): neither
         moved, onto = ul[eu[take]], np.r_[eo[take], ei[take]]
@@ -225,8 +233,7 @@ def split_heard(b: FireBatch, labels: I64, fixes: Fixes, lo: F64, hi: F64, partn
             return take
         # two parted groups may not give one part one sensor twice (two shells of a salvo);
         # one sensor's launch in one group and its burst in another is one sensor per part
-        keys = [_part_keys(b, order[st[eu[t]]:st[eu[t]] + n_u[eu[t]]], int(best[t]), eo[t],
-                           ei[t], src_max) for t in take]
+        keys = [keys_of(int(t)) for t in take]
         uq, c_ = np.unique(np.concatenate(keys), return_counts=True)
         dup = set(uq[c_ > 1].tolist())
         return np.array([t for t, k_ in zip(take, keys, strict=True)

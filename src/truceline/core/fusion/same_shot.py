@@ -193,13 +193,17 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     by = np.argsort(labels, kind="stable")
     rows = np.split(by, np.searchsorted(labels[by], np.arange(1, G)))  # each group's reports
     order = cand[np.argsort(lo[cand], kind="stable")]
-    los = lo[order]
+    los, his = lo[order], hi[order]
     width = float(np.max(hi[cand] - lo[cand]))
+    # a fix ends before ``u``'s window by more than both gaps joins by neither test: left
+    # out before the tests (one wide window made each group's slice ~all the day's fixes)
+    margin = max(p.gap_s, p.linked_gap_s)
+    us = cand[frag[cand]]
+    ats = np.searchsorted(los, lo[us] - width - p.gap_s, "left").tolist()
+    tos = np.searchsorted(los, hi[us] + p.gap_s, "right").tolist()
     better: dict[int, list[int]] = {}  # each group's more precise fixes that it agrees with
-    for u in cand[frag[cand]].tolist():
-        at = np.searchsorted(los, lo[u] - width - p.gap_s, "left")
-        to = np.searchsorted(los, hi[u] + p.gap_s, "right")
-        near = order[at:to]
+    for u, at, to in zip(us.tolist(), ats, tos, strict=True):
+        near = order[at:to][his[at:to] >= lo[u] - margin]
         # the same part: an origin with an origin of its party, an impact with an impact, an
         # untyped fix with either (it takes the typed fix's reading, never gives its own)
         if role[u] == ROLE_ANY:
@@ -275,13 +279,13 @@ def _into_sharper(u: int, near: I64, same: NDArray[np.bool_], fixes: Fixes, part
         return -1
     m2 = _m2(fixes, u, near)
     ring = p.lone_mahalanobis if size[u] == 1 else p.max_mahalanobis
-    fit = near[m2 <= ring**2]
+    fit = np.flatnonzero(m2 <= ring**2)
     if len(fit) != 1:
         return -1
-    g = int(fit[0])
+    g = int(near[fit[0]])
     if partner[g] >= 0 or size[g] < p.linked_min_reports or tr[g] > p.linked_sharper**2 * tr[u]:
         return -1
-    if float(m2[near == g][0]) > p.max_mahalanobis**2 and (
+    if float(m2[fit[0]]) > p.max_mahalanobis**2 and (
             tr[g] > p.lone_sharper**2 * tr[u]
             or np.hypot(fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]) > p.lone_reach_m):
         return -1
