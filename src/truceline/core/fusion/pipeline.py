@@ -233,8 +233,8 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
     u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
                       hi, params.link.own_side_max, params.same_shot, cd)
     lu, lg = loose_into_sharp(res.batch, res.labels, res.fixes, res.role, res.prob,
-                              res.partner, lo, hi, params.link.own_side_max, u, g,
-                              params.same_shot, cd)
+                              res.partner, lo, hi, params.link, u, g, params.same_shot,
+                              cd)
     u, g = np.concatenate([u, lu]), np.concatenate([g, lg])
     ou, og = into_other_part(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi,
                              u, g, params.same_shot)

@@ -73,6 +73,7 @@ from truceline.core.fusion.batch import (
     FireBatch,
 )
 from truceline.core.fusion.group_join import joined_numbering
+from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
 __all__ = ["SameShotParams", "into_other_part", "join_groups", "loose_into_sharp", "same_shots"]
@@ -153,6 +154,9 @@ class SameShotParams:
     #: reports fits on its own (:func:`loose_into_sharp`): its arrivals traced back from that
     #: fix within this (s, plus 3 sd of the fix at 330 m/s) of its emission window
     loose_arrival_s: float = 3.0
+    #: ... also such a fix linked to its shot's other part, into a fix linked to nothing, which
+    #: takes the link where the flight fits
+    loose_linked: bool = True
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
@@ -427,7 +431,7 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
 
 
 def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
-                     prob: F64, partner: I64, lo: F64, hi: F64, own_side_max: float,
+                     prob: F64, partner: I64, lo: F64, hi: F64, link: LinkParams,
                      joined: I64, into: I64, p: SameShotParams, cd: Candidates
                      ) -> tuple[I64, I64]:
     """``(u, g)``: each fix ``u`` looser than ``max_sd_m``, linked to nothing, holding a report
@@ -441,7 +445,12 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
     ``g``'s emission window. Such a fix agrees with anything near it (all_conditions: sds of
     19-3,000 km beside their part's sharp fix); its own window, from that fix, is hours wide,
     so the reports' own times decide (tested on the fix alone it joined other shots' origins
-    on other days). ``joined`` into ``into``: :func:`same_shots`' joins (neither takes part)."""
+    on other days). Such a fix linked to its shot's other part (``loose_linked``) joins so a
+    fix linked to nothing, with more reports than its own, that the other part's flight to it
+    fits (some class's range and speeds, ``max_mahalanobis`` sd of both fixes): ``g`` takes
+    the link (all_conditions seed 3: a burst's post and arrays fixed 93 km wide, linked to the
+    launch, beside the burst's 7-report fix). ``joined`` into ``into``: :func:`same_shots`'
+    joins (neither takes part)."""
     G = len(role)
     none = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if not p.loose_arrival_s or not G:
@@ -452,15 +461,25 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
     ok = fixes.located & np.isfinite(tr) & np.isfinite(lo) & np.isfinite(hi)
     busy = np.zeros(G, bool)
     busy[joined], busy[into] = True, True
-    us = np.flatnonzero(ok & ~busy & (tr > p.max_sd_m**2) & (partner < 0) & (n_r >= 1))
+    us = np.flatnonzero(ok & ~busy & (tr > p.max_sd_m**2) & ((partner < 0) | p.loose_linked)
+                        & (n_r >= 1))
     sharp = np.flatnonzero(ok & ~np.isin(np.arange(G), joined) & (tr <= p.max_sd_m**2))
     if not len(us) or not len(sharp):
         return none
     n_p = prob.shape[1]
-    side = np.where(prob.max(axis=1) >= own_side_max, prob.argmax(axis=1), -1) if n_p \
+    side = np.where(prob.max(axis=1) >= link.own_side_max, prob.argmax(axis=1), -1) if n_p \
         else np.full(G, -1)
     size = np.bincount(labels, minlength=G)
     own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)
+    free = ~busy & (partner < 0) & (tr <= link.max_sigma_m**2)  # may take a loose fix's link
+    classes = link.windows()
+
+    def flight(u: int, g: int) -> bool:
+        o, i = (int(partner[u]), g) if role[u] == ROLE_IMPACT else (g, int(partner[u]))
+        d = float(np.hypot(fixes.x[o] - fixes.x[i], fixes.y[o] - fixes.y[i]))
+        s = p.max_mahalanobis * float(np.sqrt(tr[o] + tr[i]))
+        return any(d - s <= r and lo[i] - hi[o] <= (d + s) / v_lo
+                   and hi[i] - lo[o] >= max(d - s, 0.0) / v_hi for r, v_lo, v_hi in classes)
     src: dict[int, set[int]] = {}
     for g, s in zip(labels.tolist(), b.source.tolist(), strict=True):
         src.setdefault(g, set()).add(s)
@@ -485,7 +504,8 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
             same = role[near] == ROLE_ORIGIN
         else:
             same = (role[near] == role[u]) & (side[near] == side[u])
-        near = near[same & (own[near] > own[u])]
+        near = near[same & ((own[near] > own[u]) if partner[u] < 0 else
+                            ((size[near] > size[u]) & free[near]))]
         near = np.asarray([g for g in near.tolist() if not src[g] & src[u]], np.int64)
         if not len(near):
             continue
@@ -494,6 +514,9 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
         if len(fit) != 1:  # none, or two shots its reports fit alike
             continue
         g = fit[0]
+        if partner[u] >= 0 and (busy[partner[u]] or not free[g] or not flight(u, g)):
+            continue
+        free[g] &= partner[u] < 0  # one link per part
         seen = taken.setdefault(g, set(src[g]))
         if seen & src[u]:
             continue
