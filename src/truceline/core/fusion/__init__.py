@@ -101,8 +101,9 @@ from truceline.core.fusion.to_incidents import (
 #: bursts agree are one shot's, :mod:`.same_pair` (23); a fix looser than ``max_sd_m``
 #: holding a report joins the one sharp fix of its part its reports each fit,
 #: :func:`.same_shot.loose_into_sharp` (24); an end join of two arrivals or more stands
-#: against a part whose other sound may be the target's own event's, :mod:`.heard_other` (25).
-FUSION_REVISION = 25
+#: against a part whose other sound may be the target's own event's, :mod:`.heard_other` (25);
+#: two arrays' groups that heard one part's other sound join it where they fit one point (26).
+FUSION_REVISION = 26
 
 __all__ = [
     "CHI2_95_2DOF",
