@@ -25,7 +25,9 @@ anything), and no located sound fits the arrivals directly within the looser gat
 may have heard that one, fixed badly). A part whose reports name a weapon class is tested with
 that class's flight only, and takes nothing if the link knows no flight of it (a drone, a
 tank: as :func:`.region.arc_launches`). A shot has one other sound: two groups that would join
-one part join neither.
+one part join neither, unless their arrivals together fit one point that passes (two arrays
+heard that one sound; ``HeardParams.other_together``, session 34: all 12 such pairs of
+all_conditions seeds 1 and 3 were one shot's).
 
 One arrival (``HeardParams.other_one``; session 30) has no difference to test: every point
 within hearing fits it, so the test is the flight alone, in closed form
