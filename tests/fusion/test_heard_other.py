@@ -445,3 +445,29 @@ def test_nearby_parts_are_the_trees_in_time():
         assert sorted(got.tolist()) == sorted(want.tolist())
         found += len(got)
     assert found > 300
+
+
+def test_two_arrays_that_heard_one_launch_both_join_the_timed_burst():
+    """Two arrays, 10 km south and 10 km north of the shot, each heard only its launch: each
+    group alone would join the timed burst, and a shot has one other sound, so the two
+    joined neither (all_conditions seeds 1 and 3: 4 such pairs each, all one shot's). Their
+    four arrivals together fit one point a flight before the burst: both join, no fix moves."""
+    rng = np.random.default_rng(11)
+    south = synth.offset(*MID, 180.0, 10_000.0)
+    north = synth.offset(*MID, 0.0, 10_000.0)
+    r = synth.Reports()
+    _fixed(r, 0, BURST, 126.0, rng)
+    _array(r, 0, [south, synth.offset(*south, 90.0, 1_500.0)], GUN, 100.0, rng)
+    _array(r, 1, [north, synth.offset(*north, 90.0, 1_500.0)], GUN, 100.0, rng)
+    apart = replace(ON, heard=replace(ON.heard, other_together=False))
+    off = _fuse(r, apart)
+    (a,) = _group_of(off, r, "ac0")
+    (n,) = _group_of(off, r, "ac1")
+    (i,) = _group_of(off, r, "bc0")
+    assert len({a, n, i}) == 3 and not off.fixes.located[a] and not off.fixes.located[n]
+    res = _fuse(r, ON)
+    (i,) = _group_of(res, r, "bc0")
+    assert _group_of(res, r, "ac0") == {i} and _group_of(res, r, "ac1") == {i}
+    (h,) = _group_of(off, r, "bc0")
+    assert np.isclose(res.fixes.x[i], off.fixes.x[h])
+    assert np.isclose(res.fixes.y[i], off.fixes.y[h])

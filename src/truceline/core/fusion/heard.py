@@ -145,6 +145,9 @@ class HeardParams:
     other: bool = True
     #: ... and one arrival that heard it, where no other located sound could be its own.
     other_one: bool = True
+    #: ... and two groups or more that heard it, where their arrivals together fit one
+    #: point that passes (two arrays that heard the one sound; else they join neither).
+    other_together: bool = True
     #: Keep an end join (:func:`join_untested`) of two arrivals or more although they could
     #: be another part's other sound, where that part's other sound may be the target's own
     #: event's (:func:`.heard_other.other_sound_apart`).

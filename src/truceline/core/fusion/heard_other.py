@@ -25,7 +25,9 @@ anything), and no located sound fits the arrivals directly within the looser gat
 may have heard that one, fixed badly). A part whose reports name a weapon class is tested with
 that class's flight only, and takes nothing if the link knows no flight of it (a drone, a
 tank: as :func:`.region.arc_launches`). A shot has one other sound: two groups that would join
-one part join neither.
+one part join neither, unless their arrivals together fit one point that passes (two arrays
+heard that one sound; ``HeardParams.other_together``, session 34: all 12 such pairs of
+all_conditions seeds 1 and 3 were one shot's).
 
 One arrival (``HeardParams.other_one``; session 30) has no difference to test: every point
 within hearing fits it, so the test is the flight alone, in closed form
@@ -345,7 +347,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     loose = chi2_dist.ppf(p.clear_level, np.arange(1, p.max_split + 2))
     windows = np.array(link.windows(), np.float64).reshape(-1, 3)
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
-    take_u, take_g = [], []
+    take_u, take_g, take_r = [], [], []
     lo_n = 1 if p.other_one else 2
     named_of = _named(b, labels, G)
     xf, yf, lof, hif = (np.asarray(v, np.float64) for v in (x, y, lo, hi))
@@ -391,13 +393,23 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
                 continue
         take_u.append(int(ul[k]))
         take_g.append(c)
+        take_r.append(r)
     if not take_u:
         return u, g
     tu, tg = np.array(take_u, np.int64), np.array(take_g, np.int64)
     # a shot has one other sound: two groups that would join one part join neither (an
-    # untyped fix may be heard as a launch by one, as a burst by the other)
+    # untyped fix may be heard as a launch by one, as a burst by the other), unless their
+    # arrivals together, no sensor twice, fit one point that passes (two arrays heard it)
     _, inv, n_g = np.unique(tg, return_inverse=True, return_counts=True)
     keep = ~np.isin(tg, tu) & (n_g[inv] == 1)
+    for c in np.unique(tg[(n_g[inv] > 1) & ~np.isin(tg, tu)]) if p.other_together else ():
+        at = np.flatnonzero(tg == c)
+        r = np.concatenate([take_r[i] for i in at])
+        named = named_of(int(c))
+        wins = np.array([by_class[w] for w in sorted(named)], np.float64) if named else windows
+        if len(np.unique(b.source[r])) == len(r) and _grid_each(b, r, p)(
+                np.array([c]), xf, yf, sigf, lof, hif, role_i, wins, 1)[0]:
+            keep[at] = True
     return np.concatenate([u, tu[keep]]), np.concatenate([g, tg[keep]])
 
 
