@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from tests.fusion import synth
-from tests.fusion.test_same_shot import BURST, GUN, _sensors_untyped
+from tests.fusion.test_same_shot import BURST, GUN, _burst_twice, _sensors_untyped
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, _last, _locate_attribute
 from truceline.core.fusion.same_shot import SameShotParams
 
@@ -22,16 +22,7 @@ def _linked_loose(burst: tuple[float, float], on: bool = True) -> FusionResult:
     fix, the sharp one left free, as on all_conditions seed 3 (the link made in a pass,
     before the last refit loosened that fix to 93 km). ``on``: ``loose_linked``, else off."""
     rng = np.random.default_rng(5)
-    r = synth.Reports()
-    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0),
-                                 (280.0, 9000.0))):
-        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 500.0, 1.0, rng,
-                             source=f"op-{k}", band=(5000.0, 10000.0), explosion_type="impact")
-    centre = synth.offset(*BURST, 200.0, 10_000.0)
-    for k, s in enumerate((centre, synth.offset(*centre, 90.0, 1_500.0))):
-        synth.arrival_report(r, 1, s, burst, 500.0, 0.01, rng, source=f"ac{k}")
-    synth.bearing_report(r, 1, synth.offset(*burst, 60.0, 14000.0), burst, 500.0, 2.5, rng,
-                         source="op-far", band=(10000.0, 20000.0), explosion_type="impact")
+    r = _burst_twice(burst, rng)
     for k, (az, d) in enumerate(((160.0, 6000.0), (230.0, 7000.0), (300.0, 8000.0))):
         synth.bearing_report(r, 2, synth.offset(*GUN, az, d), GUN, 450.0, 1.0, rng,
                              source=f"ol-{k}", band=(5000.0, 10000.0))

@@ -493,14 +493,11 @@ def test_a_launch_on_neither_side_elsewhere_stays_apart():
     assert on.n_groups == 2 and on.prob[1].max() < 0.9
 
 
-def _loose(burst: tuple[float, float], on: bool = True) -> FusionResult:
-    """Four posts fix a burst at ``BURST`` (1 deg on their bands, sd ~130 m); an array's two
-    arrivals and a far post's report (2.5 deg, "10-20 km") of a burst at ``burst``, at the
-    same moment, are a group of their own whose fix is loose (sd ~4.9 km), as two or three
-    arrivals and one report fix on the simulated weeks (19 to 3,000 km there: past
-    ``max_sd_m``, lowered here to 3 km so that this small case's fix is as loose as the cap).
-    ``on``: the loose fix's join (:func:`.same_shot.loose_into_sharp`), else off."""
-    rng = np.random.default_rng(5)
+def _burst_twice(burst: tuple[float, float], rng: np.random.Generator) -> synth.Reports:
+    """Four posts' reports of a burst at ``BURST`` (event 0; 1 deg on their bands); an array's
+    two arrivals and a far post's report (2.5 deg, "10-20 km") of a burst at ``burst`` at the
+    same moment (event 1): the sharp fix and the loose one of :func:`_loose` and of
+    ``test_loose_linked``."""
     r = synth.Reports()
     for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0),
                                  (280.0, 9000.0))):
@@ -511,6 +508,18 @@ def _loose(burst: tuple[float, float], on: bool = True) -> FusionResult:
         synth.arrival_report(r, 1, s, burst, 500.0, 0.01, rng, source=f"ac{k}")
     synth.bearing_report(r, 1, synth.offset(*burst, 60.0, 14000.0), burst, 500.0, 2.5, rng,
                          source="op-far", band=(10000.0, 20000.0), explosion_type="impact")
+    return r
+
+
+def _loose(burst: tuple[float, float], on: bool = True) -> FusionResult:
+    """Four posts fix a burst at ``BURST`` (1 deg on their bands, sd ~130 m); an array's two
+    arrivals and a far post's report (2.5 deg, "10-20 km") of a burst at ``burst``, at the
+    same moment, are a group of their own whose fix is loose (sd ~4.9 km), as two or three
+    arrivals and one report fix on the simulated weeks (19 to 3,000 km there: past
+    ``max_sd_m``, lowered here to 3 km so that this small case's fix is as loose as the cap).
+    ``on``: the loose fix's join (:func:`.same_shot.loose_into_sharp`), else off."""
+    rng = np.random.default_rng(5)
+    r = _burst_twice(burst, rng)
     _sensors_untyped(r)
     params = FusionParams(same_shot=SameShotParams(max_sd_m=3_000.0,
                                                    loose_arrival_s=3.0 if on else 0.0))
