@@ -3,7 +3,8 @@
 Two stages join a group into another after locating (:mod:`.heard`'s unlocated arrivals
 and :mod:`.same_shot`'s second fix of one shot); both renumber the groups in order of their
 first report, so that a result does not depend on which stage ran, and read the same
-emission windows to decide what may join.
+emission windows to decide what may join, and the same facts of each group (its side, size,
+sources and reports).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import FireBatch
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
-__all__ = ["emission_windows", "joined_numbering"]
+__all__ = ["emission_windows", "group_rows", "group_sides", "group_sizes", "group_sources",
+           "joined_numbering"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -57,3 +59,30 @@ def joined_numbering(labels: I64, u: I64, g: I64, G: int) -> tuple[I64, I64, I64
     back = np.empty(len(kept), np.int64)
     back[newg[kept]] = kept
     return new, newg, back
+
+
+def group_sides(prob: F64, own_side_max: float) -> I64:
+    """Each group's party where its top probability reaches ``own_side_max``, else -1."""
+    if not prob.shape[1]:
+        return np.full(len(prob), -1, np.int64)
+    return np.where(prob.max(axis=1) >= own_side_max, prob.argmax(axis=1), -1)
+
+
+def group_sizes(labels: I64, partner: I64, G: int) -> tuple[I64, I64]:
+    """``(size, own)``: each group's reports, and with its linked part's."""
+    size = np.bincount(labels, minlength=G)
+    return size, size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)
+
+
+def group_sources(labels: I64, source: I64) -> dict[int, set[int]]:
+    """Each group's sources (a source in two fixes saw two events: they never join)."""
+    out: dict[int, set[int]] = {}
+    for g, s in zip(labels.tolist(), source.tolist(), strict=True):
+        out.setdefault(g, set()).add(s)
+    return out
+
+
+def group_rows(labels: I64, G: int) -> list[I64]:
+    """Each group's reports (row indices)."""
+    by = np.argsort(labels, kind="stable")
+    return np.split(by, np.searchsorted(labels[by], np.arange(1, G)))

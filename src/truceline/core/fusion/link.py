@@ -32,13 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["LinkParams", "best_timed_pairs", "compatible_shots", "link_origin_impact",
-           "pair_by_arrival_order",
+__all__ = ["LinkParams", "best_timed_pairs", "compatible_shots", "in_flight",
+           "link_origin_impact", "pair_by_arrival_order",
            "pair_launch_to_burst"]
 
 F64 = NDArray[np.float64]
@@ -453,6 +454,15 @@ def best_timed_pairs(
     return a[alone].astype(np.int64), b[alone].astype(np.int64)
 
 
+def in_flight(d: Any, s: Any, o_lo: Any, o_hi: Any, i_lo: Any, i_hi: Any, rmax: float,
+              vlo: float, vhi: float) -> Any:
+    """One weapon class's test of a launch and a burst ``d`` apart (``s``: the slack of both
+    fixes): within its range, and the burst's window after the launch's by a flight at its
+    speeds over ``d`` +- ``s`` (scalars or arrays)."""
+    return ((d - s <= rmax) & (i_hi - o_lo >= np.maximum(d - s, 0.0) / vhi)
+            & (i_lo - o_hi <= (d + s) / vlo))
+
+
 def compatible_shots(
     x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
     fires: NDArray[np.bool_], hit: NDArray[np.bool_], params: LinkParams | None = None,
@@ -501,10 +511,8 @@ def compatible_shots(
     s = 2.5 * np.sqrt(sig[a] ** 2 + sig[b] ** 2)
     fits = np.zeros(len(a), bool)
     named = cls[b] != None  # noqa: E711
-    for name, (rmax, vlo, vhi) in zip(p.max_range_m, wins, strict=True):
-        fmin, fmax = np.maximum(d - s, 0.0) / vhi, (d + s) / vlo
-        ok = (d - s <= rmax) & (hi[b] - lo[a] >= fmin) & (lo[b] - hi[a] <= fmax)
-        fits |= ok & (~named | (cls[b] == name))
+    for name, win in zip(p.max_range_m, wins, strict=True):
+        fits |= in_flight(d, s, lo[a], hi[a], lo[b], hi[b], *win) & (~named | (cls[b] == name))
     return a[fits].astype(np.int64), b[fits].astype(np.int64)
 
 

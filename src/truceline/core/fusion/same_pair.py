@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.group_join import group_sides, group_sizes, group_sources
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.same_shot import SameShotParams, _m2
 
@@ -57,14 +58,9 @@ def same_pairs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     o = o[ok[mate[o]] & (role[mate[o]] == ROLE_IMPACT) & (partner[mate[o]] == o)]
     if len(o) < 2:
         return none
-    n_p = prob.shape[1]
-    top = prob.max(axis=1) if n_p else np.zeros(G)
-    side = np.where(top >= own_side_max, prob.argmax(axis=1), -1) if n_p else np.full(G, -1)
-    size = np.bincount(labels, minlength=G)
-    own = size + size[mate]
-    src: dict[int, set[int]] = {}
-    for g, s in zip(labels.tolist(), b.source.tolist(), strict=True):
-        src.setdefault(g, set()).add(s)
+    side = group_sides(prob, own_side_max)
+    _, own = group_sizes(labels, partner, G)
+    src = group_sources(labels, b.source)
     order = o[np.argsort(lo[o], kind="stable")]
     los = lo[order]
     width = float(np.max(hi[o] - lo[o]))

@@ -72,8 +72,14 @@ from truceline.core.fusion.batch import (
     Candidates,
     FireBatch,
 )
-from truceline.core.fusion.group_join import joined_numbering
-from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.group_join import (
+    group_rows,
+    group_sides,
+    group_sizes,
+    group_sources,
+    joined_numbering,
+)
+from truceline.core.fusion.link import LinkParams, in_flight
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
 __all__ = ["SameShotParams", "into_other_part", "join_groups", "loose_into_sharp", "same_shots"]
@@ -170,9 +176,7 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     none = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if not G:
         return none
-    n_p = prob.shape[1]
-    top = prob.max(axis=1) if n_p else np.zeros(G)
-    side = np.where(top >= own_side_max, prob.argmax(axis=1), -1) if n_p else np.full(G, -1)
+    side = group_sides(prob, own_side_max)
     tr = np.trace(fixes.cov, axis1=1, axis2=2)
     origin = (role == ROLE_ORIGIN) & (side >= 0)
     kinds = origin | ((role == ROLE_IMPACT) & p.impacts) | ((role == ROLE_ANY) & p.untyped)
@@ -185,17 +189,11 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     # what may join another: linked to no other part, or (``linked``) into a fix that is not
     # linked, which then takes the link; not a fix looser than the pair search
     frag = ((partner < 0) | p.linked | (p.linked_sharper > 0)) & (tr <= p.max_sd_m**2)
-    size = np.bincount(labels, minlength=G)
-    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)  # with its part's
-    src = np.unique(labels.astype(np.int64) * (int(b.source.max()) + 1) + b.source)
-    S = int(b.source.max()) + 1
-    sources: dict[int, set[int]] = {}
-    for g, s in zip((src // S).tolist(), (src % S).tolist(), strict=True):
-        sources.setdefault(g, set()).add(s)
+    size, own = group_sizes(labels, partner, G)
+    sources = group_sources(labels, b.source)
     arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     reports = np.bincount(labels, ~arrival, minlength=G) > 0  # a report beside the arrivals
-    by = np.argsort(labels, kind="stable")
-    rows = np.split(by, np.searchsorted(labels[by], np.arange(1, G)))  # each group's reports
+    rows = group_rows(labels, G)
     order = cand[np.argsort(lo[cand], kind="stable")]
     los, his = lo[order], hi[order]
     width = float(np.max(hi[cand] - lo[cand]))
@@ -404,9 +402,7 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
     rep = np.full(G, -1, np.int64)  # each group's one report
     r = np.flatnonzero(~arrival)
     rep[labels[r]] = r
-    src: dict[int, set[int]] = {}
-    for g, s in zip(labels.tolist(), b.source.tolist(), strict=True):
-        src.setdefault(g, set()).add(s)
+    src = group_sources(labels, b.source)
     out_u, out_g = [], []
     for u in us.tolist():
         near = cand[(cand != u) & (lo[cand] <= hi[u] + p.gap_s) & (hi[cand] >= lo[u] - p.gap_s)]
@@ -466,11 +462,8 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
     sharp = np.flatnonzero(ok & ~np.isin(np.arange(G), joined) & (tr <= p.max_sd_m**2))
     if not len(us) or not len(sharp):
         return none
-    n_p = prob.shape[1]
-    side = np.where(prob.max(axis=1) >= link.own_side_max, prob.argmax(axis=1), -1) if n_p \
-        else np.full(G, -1)
-    size = np.bincount(labels, minlength=G)
-    own = size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)
+    side = group_sides(prob, link.own_side_max)
+    size, own = group_sizes(labels, partner, G)
     free = ~busy & (partner < 0) & (tr <= link.max_sigma_m**2)  # may take a loose fix's link
     classes = link.windows()
 
@@ -478,13 +471,9 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
         o, i = (int(partner[u]), g) if role[u] == ROLE_IMPACT else (g, int(partner[u]))
         d = float(np.hypot(fixes.x[o] - fixes.x[i], fixes.y[o] - fixes.y[i]))
         s = p.max_mahalanobis * float(np.sqrt(tr[o] + tr[i]))
-        return any(d - s <= r and lo[i] - hi[o] <= (d + s) / v_lo
-                   and hi[i] - lo[o] >= max(d - s, 0.0) / v_hi for r, v_lo, v_hi in classes)
-    src: dict[int, set[int]] = {}
-    for g, s in zip(labels.tolist(), b.source.tolist(), strict=True):
-        src.setdefault(g, set()).add(s)
-    by = np.argsort(labels, kind="stable")
-    rows = np.split(by, np.searchsorted(labels[by], np.arange(1, G)))
+        return any(bool(in_flight(d, s, lo[o], hi[o], lo[i], hi[i], *w)) for w in classes)
+    src = group_sources(labels, b.source)
+    rows = group_rows(labels, G)
 
     def timed(u: int, g: int) -> bool:
         r = rows[u]
