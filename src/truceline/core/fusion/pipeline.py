@@ -34,6 +34,7 @@ from truceline.core.fusion.day_stats import DayStats, ErrorStats, passes
 from truceline.core.fusion.days import UTC_DAYS, Days
 from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.either_sound import either_sound_cov
+from truceline.core.fusion.end_joins import end_joins
 from truceline.core.fusion.far_array import far_many
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
@@ -41,21 +42,15 @@ from truceline.core.fusion.heard import (
     HeardParams,
     bare_arrivals,
     join_heard,
-    join_untested,
     joined_cov,
 )
-from truceline.core.fusion.heard_other import join_other_sound, other_sound_apart
 from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams
 from truceline.core.fusion.regroup import detach, relocate
-from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
     SameShotParams,
-    into_other_part,
-    join_groups,
-    loose_into_sharp,
     same_shots,
 )
 from truceline.core.fusion.segment import segment_fixes
@@ -215,49 +210,16 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
 def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
-    shot's origins fixed twice joined, a fix too loose for those tests joined to the sharp fix
-    its reports each fit, an arrivals' fix typed by a report of the other part joined to the
-    linked part it sits at, and two linked pairs of one shot joined part by part
-    (:mod:`.same_shot`, :mod:`.same_pair`; after the calibration,
-    which must not read a fragment's reports against another group's fix), and the arrival
-    groups that
-    heard a part's other sound (:mod:`.heard_other`) or that no test places within their
-    one event (:func:`.heard.join_untested`) joined to it."""
+    event's fragments left apart joined (:mod:`.end_joins`)."""
     res = _finish(res, geometry, params) if finish else res
     G = len(res.role)
     if geometry is None or not params.same_shot.enabled or not G:
         return res
-    with np.errstate(invalid="ignore"):  # a report without a time has no window
-        lo, hi = emission_windows(res.batch, res.labels, res.fixes, G)
-    cd = candidates(res.batch, params.grouping)
-    u, g = same_shots(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
-                      hi, params.link.own_side_max, params.same_shot, cd)
-    lu, lg = loose_into_sharp(res.batch, res.labels, res.fixes, res.role, res.prob,
-                              res.partner, lo, hi, params.link, u, g, params.same_shot,
-                              cd)
-    u, g = np.concatenate([u, lu]), np.concatenate([g, lg])
-    ou, og = into_other_part(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi,
-                             u, g, params.same_shot)
-    u, g = np.concatenate([u, ou]), np.concatenate([g, og])
-    pu, pg = same_pairs(res.batch, res.labels, res.fixes, res.role, res.prob, res.partner, lo,
-                        hi, params.link.own_side_max, u, g, params.same_shot)
-    u, g = np.concatenate([u, pu]), np.concatenate([g, pg])
-    u, g = join_other_sound(res, lo, hi, u, g, params.heard, params.link)
-    n0 = len(u)
-    u, g = join_untested(res.batch, res.labels, res.fixes, res.role, res.partner, lo, hi, u, g,
-                         params.heard)
-    u, g = other_sound_apart(res, lo, hi, u, g, n0, params.heard, params.link)
-    if not len(u):
+    joined = end_joins(res, geometry, params.grouping, params.link, params.same_shot,
+                       params.heard, params.attribution)
+    if joined is None:
         return res
-    labels, fixes, role, tg, prob, partner = join_groups(
-        res.labels, res.fixes, res.role, res.time_s, res.prob, res.partner, u, g)
-    # an untyped fix that took a linked launch's reading is attributed at its own fix
-    took = g[(res.role[g] == ROLE_ANY) & (res.role[u] == ROLE_ORIGIN)]
-    if len(took):
-        w = np.unique(labels[np.unique(res.labels, return_index=True)[1][took]])
-        when = res.batch.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
-        prob[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w],
-                            when.astype("datetime64[ns]"), params.attribution)
+    labels, fixes, role, tg, prob, partner = joined
     return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
                    partner=partner)
 

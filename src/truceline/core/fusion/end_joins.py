@@ -1,0 +1,96 @@
+"""The joins at the end of the pipeline: one event's fragments left apart made one group.
+
+After calibration (which must not read a fragment's reports against another group's fix)
+each rule below proposes pairs ``(u, g)``: group ``u`` joins group ``g``. They run in this
+order, each seeing the joins of those before it (a group joins once):
+
+1. one shot's origins fixed twice (:func:`.same_shot.same_shots`);
+2. a fix too loose for those tests joined to the one sharp fix its reports each fit
+   (:func:`.same_shot.loose_into_sharp`);
+3. an arrivals' fix typed by a report of the other part joined to the linked part it sits at
+   (:func:`.same_shot.into_other_part`);
+4. two linked pairs of one shot joined part by part (:func:`.same_pair.same_pairs`);
+5. the arrival groups that heard a part's other sound (:func:`.heard_other.join_other_sound`);
+6. those that no test places within their one event (:func:`.heard.join_untested`), less
+   those that could be another event's other sound (:func:`.heard_other.other_sound_apart`).
+
+The pairs are applied once, by :func:`.same_shot.join_groups`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from truceline.core.classify import CompiledGeometry
+from truceline.core.fusion.attribution import AttributionParams, attribute
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, GroupingParams, candidates
+from truceline.core.fusion.group_join import emission_windows
+from truceline.core.fusion.heard import HeardParams, join_untested
+from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
+from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.same_pair import same_pairs
+from truceline.core.fusion.same_shot import (
+    SameShotParams,
+    into_other_part,
+    join_groups,
+    loose_into_sharp,
+    same_shots,
+)
+
+__all__ = ["end_joins"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Joined = tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]
+
+
+class Timed(Fused, Protocol):
+    """What :func:`end_joins` reads of a fusion pass: :class:`.heard_other.Fused` and the
+    groups' times and probabilities, which the joined groups keep."""
+
+    @property
+    def time_s(self) -> F64: ...
+    @property
+    def prob(self) -> F64: ...
+
+
+def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
+              link: LinkParams, same: SameShotParams, heard: HeardParams,
+              attribution: AttributionParams) -> Joined | None:
+    """The pass's labels, fixes, roles, times, probabilities and partners after the joins
+    (module doc), or ``None`` where no rule joins anything."""
+    b, labels, fixes, role, prob, partner = (res.batch, res.labels, res.fixes, res.role,
+                                             res.prob, res.partner)
+    with np.errstate(invalid="ignore"):  # a report without a time has no window
+        lo, hi = emission_windows(b, labels, fixes, len(role))
+    cd = candidates(b, grouping)
+    u, g = same_shots(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max, same,
+                      cd)
+    lu, lg = loose_into_sharp(b, labels, fixes, role, prob, partner, lo, hi, link, u, g, same,
+                              cd)
+    u, g = np.concatenate([u, lu]), np.concatenate([g, lg])
+    ou, og = into_other_part(b, labels, fixes, role, partner, lo, hi, u, g, same)
+    u, g = np.concatenate([u, ou]), np.concatenate([g, og])
+    pu, pg = same_pairs(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max, u,
+                        g, same)
+    u, g = np.concatenate([u, pu]), np.concatenate([g, pg])
+    u, g = join_other_sound(res, lo, hi, u, g, heard, link)
+    n0 = len(u)
+    u, g = join_untested(b, labels, fixes, role, partner, lo, hi, u, g, heard)
+    u, g = other_sound_apart(res, lo, hi, u, g, n0, heard, link)
+    if not len(u):
+        return None
+    nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,
+                                                  partner, u, g)
+    # an untyped fix that took a linked launch's reading is attributed at its own fix
+    took = g[(role[g] == ROLE_ANY) & (role[u] == ROLE_ORIGIN)]
+    if len(took):
+        w = np.unique(nl[np.unique(labels, return_index=True)[1][took]])
+        when = b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
+        nprob[w] = attribute(geometry, nf.x[w], nf.y[w], nf.cov[w],
+                             when.astype("datetime64[ns]"), attribution)
+    return nl, nf, nr, tg, nprob, npartner
