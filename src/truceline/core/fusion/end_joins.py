@@ -12,7 +12,9 @@ order, each seeing the joins of those before it (a group joins once):
 4. two linked pairs of one shot joined part by part (:func:`.same_pair.same_pairs`);
 5. the arrival groups that heard a part's other sound (:func:`.heard_other.join_other_sound`);
 6. those that no test places within their one event (:func:`.heard.join_untested`), less
-   those that could be another event's other sound (:func:`.heard_other.other_sound_apart`).
+   those that could be another event's other sound (:func:`.heard_other.other_sound_apart`);
+7. an unlocated group of bearings alone joined to the one fix on its rays
+   (:func:`.on_ray.join_on_ray`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
