@@ -163,6 +163,10 @@ class SameShotParams:
     #: ... also such a fix linked to its shot's other part, into a fix linked to nothing, which
     #: takes the link where the flight fits
     loose_linked: bool = True
+    #: an unlocated group of bearings alone joins the one fix on its rays (:mod:`.on_ray`):
+    #: within this many sd (0: off), beyond no band within ``ray_reach_m``
+    ray_sigmas: float = 3.0
+    ray_reach_m: float = 25_000.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
