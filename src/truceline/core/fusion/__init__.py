@@ -103,8 +103,9 @@ from truceline.core.fusion.to_incidents import (
 #: :func:`.same_shot.loose_into_sharp` (24); an end join of two arrivals or more stands
 #: against a part whose other sound may be the target's own event's, :mod:`.heard_other` (25);
 #: such a loose fix linked to the other part hands the link to that sharp fix (26); two
-#: arrays' groups that heard one part's other sound join it where they fit one point (27).
-FUSION_REVISION = 27
+#: arrays' groups that heard one part's other sound join it where they fit one point (27);
+#: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (28).
+FUSION_REVISION = 28
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -12,7 +12,9 @@ order, each seeing the joins of those before it (a group joins once):
 4. two linked pairs of one shot joined part by part (:func:`.same_pair.same_pairs`);
 5. the arrival groups that heard a part's other sound (:func:`.heard_other.join_other_sound`);
 6. those that no test places within their one event (:func:`.heard.join_untested`), less
-   those that could be another event's other sound (:func:`.heard_other.other_sound_apart`).
+   those that could be another event's other sound (:func:`.heard_other.other_sound_apart`);
+7. a lone bearing's fix to the one linked part its report admits, allowing for a wild
+   bearing (:func:`.lone_bearing.lone_bearings`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
@@ -32,6 +34,7 @@ from truceline.core.fusion.heard import HeardParams, join_untested
 from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.lone_bearing import lone_bearings
 from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
     SameShotParams,
@@ -82,6 +85,9 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     n0 = len(u)
     u, g = join_untested(b, labels, fixes, role, partner, lo, hi, u, g, heard)
     u, g = other_sound_apart(res, lo, hi, u, g, n0, heard, link)
+    wu, wg = lone_bearings(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
+                           u, g, same)
+    u, g = np.concatenate([u, wu]), np.concatenate([g, wg])
     if not len(u):
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,

@@ -163,6 +163,12 @@ class SameShotParams:
     #: ... also such a fix linked to its shot's other part, into a fix linked to nothing, which
     #: takes the link where the flight fits
     loose_linked: bool = True
+    #: a lone bearing's fix joins the one fix of its part its report admits, a linked part,
+    #: allowing for a wild bearing (:mod:`.lone_bearing`): the wild spread (degrees; 0: off),
+    #: the error model's (``LocateParams.wild_bearing_sd_deg``) ...
+    lone_wild_deg: float = 40.0
+    #: ... and how many of it the bearing may miss that fix by
+    lone_wild_z: float = 2.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
