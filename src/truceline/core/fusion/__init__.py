@@ -104,8 +104,9 @@ from truceline.core.fusion.to_incidents import (
 #: against a part whose other sound may be the target's own event's, :mod:`.heard_other` (25);
 #: such a loose fix linked to the other part hands the link to that sharp fix (26); two
 #: arrays' groups that heard one part's other sound join it where they fit one point (27);
-#: session 35: an unlocated group of bearings joins the one fix on its rays, :mod:`.on_ray` (28).
-FUSION_REVISION = 28
+#: session 35: an unlocated group of bearings joins the one fix on its rays, :mod:`.on_ray` (28);
+#: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (29).
+FUSION_REVISION = 29
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -14,7 +14,9 @@ order, each seeing the joins of those before it (a group joins once):
 6. those that no test places within their one event (:func:`.heard.join_untested`), less
    those that could be another event's other sound (:func:`.heard_other.other_sound_apart`);
 7. an unlocated group of bearings alone joined to the one fix on its rays
-   (:func:`.on_ray.join_on_ray`).
+   (:func:`.on_ray.join_on_ray`);
+8. a lone bearing's fix to the one linked part its report admits, allowing for a wild
+   bearing (:func:`.lone_bearing.lone_bearings`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
@@ -34,6 +36,7 @@ from truceline.core.fusion.heard import HeardParams, join_untested
 from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.lone_bearing import lone_bearings
 from truceline.core.fusion.on_ray import join_on_ray
 from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
@@ -88,6 +91,9 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     ru, rg = join_on_ray(b, labels, fixes, role, partner, lo, hi, u, g, same.ray_sigmas,
                          same.gap_s, same.ray_reach_m, same.max_sd_m)
     u, g = np.concatenate([u, ru]), np.concatenate([g, rg])
+    wu, wg = lone_bearings(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
+                           u, g, same)
+    u, g = np.concatenate([u, wu]), np.concatenate([g, wg])
     if not len(u):
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,

@@ -167,6 +167,12 @@ class SameShotParams:
     #: within this many sd (0: off), beyond no band within ``ray_reach_m``
     ray_sigmas: float = 3.0
     ray_reach_m: float = 25_000.0
+    #: a lone bearing's fix joins the one fix of its part its report admits, a linked part,
+    #: allowing for a wild bearing (:mod:`.lone_bearing`): the wild spread (degrees; 0: off),
+    #: the error model's (``LocateParams.wild_bearing_sd_deg``) ...
+    lone_wild_deg: float = 40.0
+    #: ... and how many of it the bearing may miss that fix by
+    lone_wild_z: float = 2.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
