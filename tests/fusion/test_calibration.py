@@ -397,3 +397,34 @@ def test_a_pass_takes_the_pass_befores_leave_one_out_fixes_of_its_unchanged_grou
     assert len(took[0]) > 60
     assert solved[1] == len(anew[3].lead)  # solved anew: every sub-group
     assert 0 < solved[0] < solved[1] * 0.6  # with the pass before's: p0's groups alone
+
+
+def test_a_pass_whose_new_corrections_move_no_bearing_of_the_batch_is_not_fused_again() -> None:
+    """A day fused again with the days before, where those days' samples correct only a
+    source that reports nothing in the batch (a day part of the month: the corrected posts
+    of other sectors): every bearing fused is the pass before's, so that pass is taken, not
+    fused again (one grouping, not two), and the result is the pass before's fusion; the
+    correction still holds for the days after (the report's)."""
+    from truceline.core.fusion.calibration_days import Prior
+
+    r, _ = week(40, {}, seed=3)
+    p = FusionParams(calibration=CalibrationParams(daily=True))
+    day = int(fuse_batch(r.batch(), None, p).day_samples[0].day.min())
+    n = 10  # the day before: Z, alone in its ten groups, 8 degrees off
+    rng = np.random.default_rng(5)
+    z = Samples(np.array(["Z"] * n, object), np.full(n, day - 1, np.int64), np.arange(n),
+                np.radians(8.0) + rng.normal(0, np.radians(0.2), n),
+                np.full(n, np.radians(1.0) ** 2))
+    groupings: list[int] = []
+    res = fuse_batch(r.batch(), None, p, names=np.array(["p0", "p1", "p2", "p3"]),
+                     prior_samples=Prior((z,), day, day - 1),
+                     settle=lambda: groupings.append(1))
+    assert len(groupings) == 1  # pass 0 grouped; pass 1 (Z corrected) taken from it
+    plain = fuse_batch(r.batch(), None, OFF)  # pass 0: no bearing corrected
+    np.testing.assert_array_equal(res.labels, plain.labels)
+    np.testing.assert_array_equal(res.fixes.x, plain.fixes.x)
+    np.testing.assert_array_equal(res.fixes.cov, plain.fixes.cov)
+    ids = np.asarray(res.calibration.names).astype(str).tolist()
+    assert res.calibration.correction_deg[ids.index("Z")] == pytest.approx(8.0, abs=0.5)
+    assert not res.calibration.correction_deg[:4].any()
+    assert len(res.day_samples) == 2 and res.day_samples[1] is res.day_samples[0]

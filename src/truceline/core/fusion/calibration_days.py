@@ -271,7 +271,8 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch, int], R],
     """Fuse ``b`` (``fuse_pass``); then, up to ``p.passes`` times, correct each report by
     :func:`day_corrections` of the pass before (the days up to its own; in a day's first
     ``p.halo_s``, but for the run's first day, before it) and fuse again; stops when no correction
-    moves (and ``prior`` has no later pass). Returns the last pass, the report (of every
+    moves (and ``prior`` has no later pass), and takes the pass before where no bearing of
+    ``b`` moves. Returns the last pass, the report (of every
     day: ``prior``'s and the batch's), each pass's samples of the days from ``prior.day``
     (all days without ``prior``) and those days' other contributions to it. A pass is
     let go, and ``settle`` called, before the next one (as :func:`.pipeline.fuse_batch`).
@@ -292,6 +293,7 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch, int], R],
     everyone = with_earlier_sources(names, earlier_passes)
     c = np.zeros((len(everyone), len(upto)))
     applied = np.zeros(len(b))
+    live = ~np.isnan(b.brg)  # the rows a correction moves (a sample's among them)
     nb, res = b, fuse_pass(b, 0)
 
     known: list[SubFixes | None] = [None]  # the pass before's leave-one-out fixes
@@ -313,7 +315,12 @@ def fuse_daily(b: FireBatch, fuse_pass: Callable[[FireBatch, int], R],
             made.append(made[-1])  # the same corrections fuse to the same
             continue
         c = new
-        applied = c[b.source, col.reshape(-1)]
+        was, applied = applied, c[b.source, col.reshape(-1)]
+        if k not in (moved or set()) and np.array_equal(applied[live], was[live]):
+            # only sources without a bearing here were corrected anew (a day part's earlier
+            # days' sources): the same bearings fuse to the same and make the same samples
+            made.append(made[-1])
+            continue
         nb = FireBatch(**{**{f: getattr(b, f) for f in b.__dataclass_fields__},
                           "brg": b.brg - np.radians(applied)})
         del res
