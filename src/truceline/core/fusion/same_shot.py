@@ -73,6 +73,7 @@ from truceline.core.fusion.batch import (
     FireBatch,
 )
 from truceline.core.fusion.group_join import (
+    Sources,
     group_rows,
     group_sides,
     group_sizes,
@@ -167,7 +168,8 @@ class SameShotParams:
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                partner: I64, lo: F64, hi: F64, own_side_max: float, p: SameShotParams,
-               cd: Candidates | None = None) -> tuple[I64, I64]:
+               cd: Candidates | None = None, sources: Sources | None = None
+               ) -> tuple[I64, I64]:
     """``(absorbed, into)``: the groups taken as the same part of one shot as a more precise
     fix (the module's rules), and that fix's group. ``lo``/``hi``: emission windows (s);
     ``cd``: the reports' candidates, which an origin of neither side must each fit to the
@@ -190,7 +192,7 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     # linked, which then takes the link; not a fix looser than the pair search
     frag = ((partner < 0) | p.linked | (p.linked_sharper > 0)) & (tr <= p.max_sd_m**2)
     size, own = group_sizes(labels, partner, G)
-    sources = group_sources(labels, b.source)
+    sources = group_sources(labels, b.source) if sources is None else sources
     arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     reports = np.bincount(labels, ~arrival, minlength=G) > 0  # a report beside the arrivals
     rows = group_rows(labels, G)
@@ -373,8 +375,7 @@ def _into_looser(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
 
 def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                     partner: I64, lo: F64, hi: F64, joined: I64, into: I64,
-                    p: SameShotParams
-                    ) -> tuple[I64, I64]:
+                    p: SameShotParams, src: Sources | None = None) -> tuple[I64, I64]:
     """``(u, g)``: each unlinked fix ``u`` of ``other_part_arrivals`` arrivals or more and one
     report, typed by that report, joined to the part ``g`` of the other type, linked, that its
     fix agrees with (within ``max_mahalanobis``, windows within ``gap_s``: a post's clock):
@@ -406,7 +407,7 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
     rep = np.full(G, -1, np.int64)  # each group's one report
     r = np.flatnonzero(~arrival)
     rep[labels[r]] = r
-    src = group_sources(labels, b.source)
+    src = group_sources(labels, b.source) if src is None else src
     out_u, out_g = [], []
     for u in us.tolist():
         near = cand[(cand != u) & (lo[cand] <= hi[u] + p.gap_s) & (hi[cand] >= lo[u] - p.gap_s)]
@@ -432,8 +433,8 @@ def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.in
 
 def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                      prob: F64, partner: I64, lo: F64, hi: F64, link: LinkParams,
-                     joined: I64, into: I64, p: SameShotParams, cd: Candidates
-                     ) -> tuple[I64, I64]:
+                     joined: I64, into: I64, p: SameShotParams, cd: Candidates,
+                     src: Sources | None = None) -> tuple[I64, I64]:
     """``(u, g)``: each fix ``u`` looser than ``max_sd_m``, linked to nothing, holding a report
     (not arrivals alone), joined to the one fix ``g`` of its part (as :func:`same_shots`: an
     origin of its side, or of either where it is on neither, an impact, a typed fix for an
@@ -476,7 +477,7 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
         d = float(np.hypot(fixes.x[o] - fixes.x[i], fixes.y[o] - fixes.y[i]))
         s = p.max_mahalanobis * float(np.sqrt(tr[o] + tr[i]))
         return any(bool(in_flight(d, s, lo[o], hi[o], lo[i], hi[i], *w)) for w in classes)
-    src = group_sources(labels, b.source)
+    src = group_sources(labels, b.source) if src is None else src
     rows = group_rows(labels, G)
 
     def timed(u: int, g: int) -> bool:
