@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, GroupingParams, candidates
-from truceline.core.fusion.group_join import emission_windows
+from truceline.core.fusion.group_join import emission_windows, group_sources
 from truceline.core.fusion.heard import HeardParams, join_untested
 from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
 from truceline.core.fusion.link import LinkParams
@@ -74,15 +74,16 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     with np.errstate(invalid="ignore"):  # a report without a time has no window
         lo, hi = emission_windows(b, labels, fixes, len(role))
     cd = candidates(b, grouping)
+    src = group_sources(labels, b.source)  # the labels stay until join_groups: made once
     u, g = same_shots(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max, same,
-                      cd)
+                      cd, src)
     lu, lg = loose_into_sharp(b, labels, fixes, role, prob, partner, lo, hi, link, u, g, same,
-                              cd)
+                              cd, src)
     u, g = np.concatenate([u, lu]), np.concatenate([g, lg])
-    ou, og = into_other_part(b, labels, fixes, role, partner, lo, hi, u, g, same)
+    ou, og = into_other_part(b, labels, fixes, role, partner, lo, hi, u, g, same, src)
     u, g = np.concatenate([u, ou]), np.concatenate([g, og])
     pu, pg = same_pairs(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max, u,
-                        g, same)
+                        g, same, src)
     u, g = np.concatenate([u, pu]), np.concatenate([g, pg])
     u, g = join_other_sound(res, lo, hi, u, g, heard, link)
     n0 = len(u)

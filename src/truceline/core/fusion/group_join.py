@@ -16,11 +16,13 @@ from truceline.core.fusion import kernels
 from truceline.core.fusion.batch import FireBatch
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
-__all__ = ["emission_windows", "group_rows", "group_sides", "group_sizes", "group_sources",
-           "joined_numbering"]
+__all__ = ["Sources", "emission_windows", "group_rows", "group_sides", "group_sizes",
+           "group_sources", "joined_numbering"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+#: Each group's sources (:func:`group_sources`).
+Sources = dict[int, set[int]]
 
 
 def emission_windows(b: FireBatch, labels: I64, fixes: Fixes, G: int) -> tuple[F64, F64]:
@@ -74,9 +76,10 @@ def group_sizes(labels: I64, partner: I64, G: int) -> tuple[I64, I64]:
     return size, size + np.where(partner >= 0, size[np.maximum(partner, 0)], 0)
 
 
-def group_sources(labels: I64, source: I64) -> dict[int, set[int]]:
-    """Each group's sources (a source in two fixes saw two events: they never join)."""
-    out: dict[int, set[int]] = {}
+def group_sources(labels: I64, source: I64) -> Sources:
+    """Each group's sources (a source in two fixes saw two events: they never join). A loop
+    over the reports: the end joins (:mod:`.end_joins`) make it once and pass it on."""
+    out: Sources = {}
     for g, s in zip(labels.tolist(), source.tolist(), strict=True):
         out.setdefault(g, set()).add(s)
     return out

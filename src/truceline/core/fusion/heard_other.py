@@ -509,7 +509,18 @@ def _mates(c: int, among: I64, x: F64, y: F64, lo: F64, hi: F64, role: I64,
     mine = named_of(c)
     mine = mine if mine and mine <= known else known
     out = []
-    for o in among[among != c].tolist():
+    # first, in one pass, the parts no class could pass: farther than every range, or their
+    # middles further apart than both half-widths and every class's longest flight (among
+    # is every located unlinked part; a loop over all was a fifth of the end joins)
+    among = among[among != c]
+    rng = max(w[0] for w in by_class.values())
+    longest = max(w[0] / w[1] for w in by_class.values())
+    with np.errstate(invalid="ignore"):
+        gap = np.abs((lo[among] + hi[among]) / 2 - (lo[c] + hi[c]) / 2) - (
+            (hi[among] - lo[among]) / 2 + (hi[c] - lo[c]) / 2)
+        among = among[~((np.hypot(x[among] - x[c], y[among] - y[c]) > rng * (1 + 1e-9) + 1e-6)
+                        | (gap > longest * (1 + 1e-9) + 1e-6))]
+    for o in among.tolist():
         theirs = named_of(o)
         classes = mine & (theirs if theirs and theirs <= known else known)
         dist = float(np.hypot(x[o] - x[c], y[o] - y[c]))

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.group_join import group_sides, group_sizes, group_sources
+from truceline.core.fusion.group_join import Sources, group_sides, group_sizes, group_sources
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.same_shot import SameShotParams, _m2
 
@@ -38,7 +38,7 @@ I64 = NDArray[np.int64]
 
 def same_pairs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                partner: I64, lo: F64, hi: F64, own_side_max: float, joined: I64, into: I64,
-               p: SameShotParams) -> tuple[I64, I64]:
+               p: SameShotParams, src: Sources | None = None) -> tuple[I64, I64]:
     """``(u, g)``: the launch and burst groups of each pair taken as the same shot as another
     linked pair (the module's rules), and that pair's launch and burst. ``lo``/``hi``:
     emission windows (s); ``joined`` into ``into``: the joins already made (their groups
@@ -60,7 +60,7 @@ def same_pairs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         return none
     side = group_sides(prob, own_side_max)
     _, own = group_sizes(labels, partner, G)
-    src = group_sources(labels, b.source)
+    src = group_sources(labels, b.source) if src is None else src
     order = o[np.argsort(lo[o], kind="stable")]
     los = lo[order]
     width = float(np.max(hi[o] - lo[o]))

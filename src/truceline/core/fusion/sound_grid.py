@@ -416,7 +416,21 @@ def _may_fit(cx: float, cy: float, r: float, j0: int, j1: int, sin_az: F64, cos_
     to the part moves by at most the arc, its emission time (a mean of path times) by at most
     the largest path time's slope (:func:`_near_passes`) times the arc, and its sd with the
     mean path; each condition is then tested at the end of these ranges that favours it.
-    ``True`` (no bound) where a sensor may be within a metre of the arc."""
+    ``True`` (no bound) where a sensor may be within a metre of the arc. The block's part
+    (:func:`_block_mid`) is the same for every part tested: :mod:`.sound_parts` makes it once."""
+    held, px, py, arc, t0, sa, s_hi = _block_mid(cx, cy, r, j0, j1, sin_az, cos_az, step, rho,
+                                                 sx, sy, a, k, c, wu, wv, sd, w, kc, wk, e, d)
+    return not held or _part_may(px, py, arc, t0, sa, s_hi, eps, x, y, sig, lo, hi, role, rng,
+                                 v_lo, v_hi)
+
+
+@njit(cache=True, error_model="numpy")
+def _block_mid(cx: float, cy: float, r: float, j0: int, j1: int, sin_az: F64, cos_az: F64,
+               step: float, rho: F64, sx: F64, sy: F64, a: F64, k: F64, c: float, wu: float,
+               wv: float, sd: float, w: float, kc: float, wk: float, e: F64, d: F64
+               ) -> tuple[bool, float, float, float, float, float, float]:
+    """:func:`_may_fit`'s block: whether its bound holds, the middle point, the arc, the
+    emission time there, how far the arc may move it (less the rounding) and the largest sd."""
     m = len(sx)
     jm = (j0 + j1 - 1) // 2
     arc = r * max(jm - j0, j1 - 1 - jm) * step * (1.0 + 1e-6) + 1e-6
@@ -426,16 +440,24 @@ def _may_fit(cx: float, cy: float, r: float, j0: int, j1: int, sin_az: F64, cos_
     for q in range(m):
         dmin = d[q] - arc
         if not dmin > 1.0 + 1e-6:
-            return True
+            return False, px, py, arc, t0, 0.0, 0.0
         t0 += e[q]
         dm += d[q]
         toward = min(1.0, rho[q] / dmin)
         turn = max(turn, toward)
         slope = max(slope, toward / kc + wk)
     t0 /= m
-    dt = slope * arc * (1.0 + 1e-6) + 2.0 * eps
     ds = 3.0 * (turn * arc / c * abs(w) / c * (1.0 + 1e-6) + 1e-9)
     s_hi = 3.0 * math.hypot(dm / m / c * w / c, sd) * (1.0 + 1e-9) + ds
+    return True, px, py, arc, t0, slope * arc * (1.0 + 1e-6), s_hi
+
+
+@njit(cache=True, error_model="numpy")
+def _part_may(px: float, py: float, arc: float, t0: float, sa: float, s_hi: float, eps: float,
+              x: float, y: float, sig: float, lo: float, hi: float, role: int, rng: float,
+              v_lo: float, v_hi: float) -> bool:
+    """:func:`_may_fit`'s test of one part and class against a block (:func:`_block_mid`)."""
+    dt = sa + 2.0 * eps
     dist = math.hypot(px - x, py - y)
     d_lo = dist - arc - 1e-3 - 1e-9 * dist
     d_hi = dist + arc + 1e-3 + 1e-9 * dist

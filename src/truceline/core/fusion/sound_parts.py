@@ -24,8 +24,9 @@ from truceline.core.fusion.sound_grid import (
     COARSE,
     FINE,
     _block_may_fit,
+    _block_mid,
     _fit_one,
-    _may_fit,
+    _part_may,
     _point,
     _slopes,
     _spread,
@@ -45,17 +46,37 @@ def _may(cx: float, cy: float, r: float, j0: int, j1: int, sin_az: F64, cos_az: 
          done: NDArray[np.bool_], pairs: I64, n: int, out: I64) -> int:
     """The (part, window) pairs (``part * W + window``) of ``pairs[:n]`` whose part is not
     taken yet and whose flight the block ``j0:j1`` of range ``r`` may pass
-    (:func:`.sound_grid._may_fit`), into ``out``; how many."""
+    (:func:`.sound_grid._may_fit`: its block's part made once, not once a pair), into
+    ``out``; how many."""
     got, W = 0, windows.shape[0]
+    held, px, py, arc, t0, sa, s_hi = _block_mid(cx, cy, r, j0, j1, sin_az, cos_az, step, rho,
+                                                 sx, sy, a, k, c, wu, wv, sd, w, kc, wk, e, d)
     for t in range(n):
         q, v = pairs[t] // W, pairs[t] % W
         if done[q]:
             continue
-        if _may_fit(cx, cy, r, j0, j1, sin_az, cos_az, step, rho, sx, sy, a, k, c, wu, wv, sd,
-                    w, kc, wk, eps[q], e, d, x[q], y[q], sig[q], lo[q], hi[q], role[q],
-                    windows[v, 0], windows[v, 1], windows[v, 2]):
+        if not held or _part_may(px, py, arc, t0, sa, s_hi, eps[q], x[q], y[q], sig[q], lo[q],
+                                 hi[q], role[q], windows[v, 0], windows[v, 1], windows[v, 2]):
             out[got] = pairs[t]
             got += 1
+    return got
+
+
+@njit(cache=True, error_model="numpy")
+def _ring(r: float, far: F64, pad: F64, sig: F64, windows: F64, done: NDArray[np.bool_],
+          held: I64, n_held: int, out: I64) -> int:
+    """The pairs of ``held[:n_held]`` whose part is not taken and that some point of range
+    ``r`` may be within the class's range of (``far``: each part's distance from the
+    array's middle; every point of the ring is at least ``|far - r|`` from it, less ``pad``
+    for the rounding), into ``out``; how many. Most of a ring's pairs fail there (the 3-day
+    store: 64 % of one arrival's), each block of it tested them all."""
+    got, W = 0, windows.shape[0]
+    for t in range(n_held):
+        q, v = held[t] // W, held[t] % W
+        if done[q] or abs(far[q] - r) - pad[q] - 1e-9 * r > windows[v, 0] + 3.0 * sig[q]:
+            continue
+        out[got] = held[t]
+        got += 1
     return got
 
 
@@ -122,9 +143,12 @@ def _fits_parts(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64
                 free[n_free] = q * W + v
                 n_free += 1
     coarse, fine = np.empty(P * W, np.int64), np.empty(P * W, np.int64)
+    apart, ring = np.hypot(x - cx, y - cy), np.empty(P * W, np.int64)
+    pad = 1e-3 + 1e-9 * (abs(cx) + abs(cy) + apart)
     got = 0
     for i in range(len(rr)):
         r = rr[i]
+        n_ring = _ring(r, apart, pad, sig, windows, done, held, n_held, ring)
         far = bound and r - reach > 1.0
         near = bound and not far
         s = reach / r
@@ -136,7 +160,7 @@ def _fits_parts(cx: float, cy: float, rr: F64, sin_az: F64, cos_az: F64, sx: F64
                 continue
             n1 = _may(cx, cy, r, jc0, jc1, sin_az, cos_az, step, rho, sx, sy, a, k, c, wu, wv,
                       sd, w, kc, wk, eps, eb, db, x, y, sig, lo, hi, role, windows, done,
-                      held, n_held, coarse)
+                      ring, n_ring, coarse)
             if n1 == 0 and _free(done, free, n_free, W, fine, 0) == 0:
                 continue
             for jf0 in range(jc0, jc1, FINE):
