@@ -164,15 +164,14 @@ class SameShotParams:
     #: ... also such a fix linked to its shot's other part, into a fix linked to nothing, which
     #: takes the link where the flight fits
     loose_linked: bool = True
-    #: an unlocated group of bearings alone joins the one fix on its rays (:mod:`.on_ray`):
-    #: within this many sd (0: off), beyond no band within ``ray_reach_m``
+    #: bearings alone join the one fix on their rays (:mod:`.on_ray`) within this many sd (0:
+    #: off), with no band within ``ray_reach_m``
     ray_sigmas: float = 3.0
     ray_reach_m: float = 25_000.0
-    #: a lone bearing's fix joins the one fix of its part its report admits, a linked part,
-    #: allowing for a wild bearing (:mod:`.lone_bearing`): the wild spread (degrees; 0: off),
-    #: the error model's (``LocateParams.wild_bearing_sd_deg``) ...
+    #: a lone bearing's fix joins the one linked part its report admits (:mod:`.lone_bearing`):
+    #: the bearing within ``lone_wild_z`` wild spreads (``LocateParams.wild_bearing_sd_deg``'s
+    #: degrees; 0: off) of that fix
     lone_wild_deg: float = 40.0
-    #: ... and how many of it the bearing may miss that fix by
     lone_wild_z: float = 2.0
 
 
@@ -536,10 +535,8 @@ def join_groups(labels: I64, fixes: Fixes, role: NDArray[np.int8], tg: F64, prob
                 ) -> tuple[I64, Fixes, NDArray[np.int8], F64, F64, I64]:
     """Join each group ``u`` into its ``g`` (:func:`same_shots`): ``g`` keeps its fix, time,
     role, probabilities and partner (``u``'s, where only ``u`` was linked); groups are
-    renumbered in order of
-    their first report (:func:`.group_join.joined_numbering`), every per-group array
-    following. The fixes' residuals (per measurement row, read by no later stage) are left
-    out."""
+    renumbered in order of their first report (:func:`.group_join.joined_numbering`), every
+    per-group array following. Residuals (per row, read by no later stage) are left out."""
     G = len(role)
     new, newg, back = joined_numbering(labels, u, g, G)
 
