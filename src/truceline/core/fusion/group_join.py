@@ -85,6 +85,16 @@ def group_sources(labels: I64, source: I64) -> Sources:
     return out
 
 
+def take_apart(taken: dict[int, set[int]], sources: Sources, u: int, g: int) -> bool:
+    """Whether group ``u`` may join ``g``: no source of ``u`` in ``g`` nor in a group already
+    joined to it (a source in both saw two events). If so, ``u``'s sources count as ``g``'s."""
+    seen = taken.setdefault(g, set(sources[g]))
+    if seen & sources[u]:
+        return False
+    seen |= sources[u]
+    return True
+
+
 def group_rows(labels: I64, G: int) -> list[I64]:
     """Each group's reports (row indices)."""
     by = np.argsort(labels, kind="stable")

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.group_join import group_sides, group_sources
+from truceline.core.fusion.group_join import group_sides, group_sources, take_apart
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.same_shot import SameShotParams
 
@@ -102,10 +102,8 @@ def lone_bearings(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8
         if (partner[g] < 0 or role[g] == ROLE_ANY or gone[g]
                 or (role[u] == ROLE_ORIGIN and side[u] >= 0 and side[g] != side[u])):
             continue
-        seen = taken.setdefault(g, set(src[g]))
-        if int(b.source[k]) in seen:  # a source that reported twice saw two shots
+        if not take_apart(taken, src, u, g):  # a source that reported twice saw two shots
             continue
-        seen.add(int(b.source[k]))
         out_u.append(u)
         out_g.append(g)
     return np.asarray(out_u, np.int64), np.asarray(out_g, np.int64)

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, FireBatch
-from truceline.core.fusion.group_join import group_rows, group_sources
+from truceline.core.fusion.group_join import group_rows, group_sources, take_apart
 from truceline.core.fusion.locate import Fixes
 
 __all__ = ["join_on_ray"]
@@ -72,10 +72,8 @@ def join_on_ray(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
         rivals = on_ray[(on_ray != g) & (on_ray != partner[g])]
         if len(rivals) or (role[u] != ROLE_ANY and role[g] != role[u]):
             continue
-        seen = taken.setdefault(g, set(src[g]))
-        if seen & src[u]:
+        if not take_apart(taken, src, u, g):
             continue
-        seen |= src[u]
         out_u.append(u)
         out_g.append(g)
     return np.asarray(out_u, np.int64), np.asarray(out_g, np.int64)

@@ -79,6 +79,7 @@ from truceline.core.fusion.group_join import (
     group_sizes,
     group_sources,
     joined_numbering,
+    take_apart,
 )
 from truceline.core.fusion.link import LinkParams, in_flight
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
@@ -521,10 +522,8 @@ def loose_into_sharp(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.i
         if partner[u] >= 0 and (busy[partner[u]] or not free[g] or not flight(u, g)):
             continue
         free[g] &= partner[u] < 0  # one link per part
-        seen = taken.setdefault(g, set(src[g]))
-        if seen & src[u]:
+        if not take_apart(taken, src, u, g):
             continue
-        seen |= src[u]
         out_u.append(u)
         out_g.append(g)
     return np.asarray(out_u, np.int64), np.asarray(out_g, np.int64)
