@@ -90,10 +90,10 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     u, g = join_untested(b, labels, fixes, role, partner, lo, hi, u, g, heard)
     u, g = other_sound_apart(res, lo, hi, u, g, n0, heard, link)
     ru, rg = join_on_ray(b, labels, fixes, role, partner, lo, hi, u, g, same.ray_sigmas,
-                         same.gap_s, same.ray_reach_m, same.max_sd_m)
+                         same.gap_s, same.ray_reach_m, same.max_sd_m, src)
     u, g = np.concatenate([u, ru]), np.concatenate([g, rg])
     wu, wg = lone_bearings(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
-                           u, g, same)
+                           u, g, same, src)
     u, g = np.concatenate([u, wu]), np.concatenate([g, wg])
     if not len(u):
         return None

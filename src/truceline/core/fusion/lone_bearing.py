@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.group_join import group_sides, group_sources, take_apart
+from truceline.core.fusion.group_join import Sources, group_sides, group_sources, take_apart
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.same_shot import SameShotParams
 
@@ -46,7 +46,8 @@ I64 = NDArray[np.int64]
 
 def lone_bearings(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
                   partner: I64, lo: F64, hi: F64, own_side_max: float, joined: I64,
-                  into: I64, p: SameShotParams) -> tuple[I64, I64]:
+                  into: I64, p: SameShotParams, sources: Sources | None = None
+                  ) -> tuple[I64, I64]:
     """``(u, g)``: each lone bearing's fix ``u`` joined to the one fix ``g`` of its part that
     its report admits with the wild tail, a linked part (module doc). ``lo``/``hi``: emission
     windows (s); ``joined`` into ``into``: the earlier rules' joins (neither takes part as
@@ -72,7 +73,7 @@ def lone_bearings(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8
     r = np.flatnonzero(bearing)
     rep[labels[r]] = r
     side = group_sides(prob, own_side_max)
-    src = group_sources(labels, b.source)
+    src = group_sources(labels, b.source) if sources is None else sources
     wild = np.radians(p.lone_wild_deg)
     gone = np.zeros(G, bool)
     gone[joined] = True

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, FireBatch
-from truceline.core.fusion.group_join import group_rows, group_sources, take_apart
+from truceline.core.fusion.group_join import Sources, group_rows, group_sources, take_apart
 from truceline.core.fusion.locate import Fixes
 
 __all__ = ["join_on_ray"]
@@ -33,7 +33,8 @@ I64 = NDArray[np.int64]
 
 def join_on_ray(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                 partner: I64, lo: F64, hi: F64, joined: I64, into: I64, sigmas: float,
-                gap_s: float, reach_m: float, max_sd_m: float) -> tuple[I64, I64]:
+                gap_s: float, reach_m: float, max_sd_m: float, sources: Sources | None = None
+                ) -> tuple[I64, I64]:
     """``(u, g)``: each unlocated group ``u`` of bearing reports alone (no arrival), linked
     to nothing and not in ``joined``/``into`` (the joins before), joined to the one located
     fix ``g`` (sd at most ``max_sd_m``) on all of its rays (module doc); ``lo``/``hi``: the
@@ -55,7 +56,7 @@ def join_on_ray(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
     if not len(us) or not len(sharp):
         return none
     rows = group_rows(labels, G)
-    src = group_sources(labels, b.source)
+    src = group_sources(labels, b.source) if sources is None else sources
     taken: dict[int, set[int]] = {}
     out_u, out_g = [], []
     for u in us.tolist():
