@@ -12,6 +12,7 @@ an arrival, a camera's bearing without range, a monitor's; arrivals only, by whe
 was located; mixed reports). "Two sources": the origin reported by two or more sources.
 
     python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3] [--all]
+                                   [--supportable]
 
 With ``--all``, every true M25-ceasefire violation not found is classed instead (session 29),
 by what the evidence allowed, the first that applies: a wrong party's finding; nothing could
@@ -21,6 +22,13 @@ unreported); its firing reported by one *site* only (an acoustic array's sensors
 site: :func:`truceline.simulation.evaluation.site_of`), placed at P < 0.9, in another event's
 incident, or not placed at all; from two sites or more: located at P < 0.9, in another
 event's incident, split over incidents, or not located.
+
+With ``--supportable`` (session 36), only the misses among the violations the evidence could
+support (:func:`truceline.simulation.crlb.supportable_origins`: an ideal fusion of the stored
+firing reports places the origin on its side at the agreement's confidence) are classed: a
+wrong party's finding; in another event's incident; located at P < 0.9 (by the fusion's P of
+the true party); split over incidents; not located (an untyped fix, the firing typed an
+impact, arrivals only, mixed reports), each by one site or two and more.
 """
 
 from __future__ import annotations
@@ -38,8 +46,10 @@ from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
 from truceline.services.check import run_check
+from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
+from truceline.simulation.crlb import supportable_origins
 from truceline.simulation.evaluation import site_of
 
 PROVISION = "M25-ceasefire"
@@ -56,10 +66,15 @@ def week(scenario: str, seed: int) -> dict[str, Any]:
         store = open_store(str(Path(tmp) / "sim.db"), create=True)
         initialize_store(store, doc)
         ingest(store, read_records(str(sim / "observations.jsonl"), "jsonl"))
-        _, truth, obs = read_truth(sim)
+        manifest, truth, obs = read_truth(sim)
         stored = {o.id for o in store.observations()}
         run_check(store)
+        geom = context_for_doc(doc).geometry
+        assert geom is not None and ag.geography is not None
         out = {"truth": truth, "obs": obs, "stored": stored,
+               "line": geom.lines[ag.geography.line_of_contact].parts_lonlat,
+               "timing_sd_s": manifest["params"]["sensor_timing_sd_s"],
+               "confidence": ag.attribution_confidence,
                "incidents": store.incident_records(),
                "findings": [f.to_record() for f in store.findings()]}
         store.close()
@@ -211,16 +226,70 @@ def cause(w: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def supportable_cause(w: Mapping[str, Any]) -> list[str]:
+    """The class (``--supportable``, above) of each supportable true violation not found."""
+    obs, stored = w["obs"], w["stored"]
+    events, party, majority = _owners(w)
+    mine = [e for e in events if PROVISION in e.get("violates", [])]
+    sup = supportable_origins(mine, obs, stored, w["line"], w["timing_sd_s"], w["confidence"])
+    found: set[str] = set()
+    wrong: set[str] = set()
+    for f in w["findings"]:
+        m = majority(f["evidence"])
+        if f["provision_id"] == PROVISION and m and f["verdict"] == "violation" \
+                and f.get("party"):
+            (found if f["party"] == party[m] else wrong).add(m)
+    inc_of: dict[str, Mapping[str, Any]] = {}
+    for inc in w["incidents"]:
+        for i in inc.get("evidence", []):
+            inc_of.setdefault(i, inc)
+    out = []
+    for e in mine:
+        if not sup[e["id"]] or e["id"] in found:
+            continue
+        origin = [i for i in e["reports"]["origin"] if i in stored]
+        sites = "one site" if len({site_of(obs[i]) for i in origin}) == 1 else ">= 2 sites"
+        incs = list({inc_of[i]["id"]: inc_of[i] for i in origin if i in inc_of}.values())
+        placed = [x for x in incs if x.get("origin")
+                  and set(x["details"].get("origin_evidence", x["evidence"])) & set(origin)
+                  and majority(x["evidence"]) == e["id"]]
+        if e["id"] in wrong:
+            cls = "a finding for the wrong party"
+        elif any(majority(x["evidence"]) != e["id"] for x in incs):
+            cls = "in another event's incident"
+        elif placed:
+            x = max(placed, key=lambda x: len(set(x["evidence"]) & set(origin)))
+            p = float((x.get("party_probability") or {}).get(e["party"], 0.0))
+            cls = "located, P(true party) " + ("< 0.5" if p < 0.5 else "0.5-0.8" if p < 0.8
+                                               else "0.8-0.9" if p < 0.9 else ">= 0.9")
+        elif len(incs) > 1:
+            cls = "split over incidents"
+        elif any(x.get("location") for x in incs):
+            cls = "not located: an untyped fix"
+        elif any(x.get("impact") and set(x["details"].get("impact_evidence", ())) & set(origin)
+                 for x in incs):
+            cls = "not located: the firing typed an impact"
+        elif all(_kind(obs[i]) == "arrival" for i in origin):
+            cls = "not located: arrivals only"
+        else:
+            cls = "not located: " + ("one report" if len(origin) == 1 else "mixed reports")
+        out.append(f"{cls} ({sites})")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", nargs="+", default=["baseline", "wind"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--all", action="store_true",
                     help="class every true violation not found, by what the evidence allowed")
+    ap.add_argument("--supportable", action="store_true",
+                    help="class the misses among the violations the evidence could support")
     args = ap.parse_args()
     cols = [(s, k) for s in args.scenarios for k in args.seeds]
-    if args.all:
-        tab_all = {c: Counter(cause(week(*c))) for c in cols}
+    if args.all or args.supportable:
+        what = supportable_cause if args.supportable else cause
+        tab_all = {c: Counter(what(week(*c))) for c in cols}
         kinds = sorted({n for t in tab_all.values() for n in t})
         print("| cause | " + " | ".join(f"{s} s{k}" for s, k in cols) + " | all |")
         print("|---|" + "---|" * len(cols) + "---|")
