@@ -27,8 +27,10 @@ With ``--supportable`` (session 36), only the misses among the violations the ev
 support (:func:`truceline.simulation.crlb.supportable_origins`: an ideal fusion of the stored
 firing reports places the origin on its side at the agreement's confidence) are classed: a
 wrong party's finding; in another event's incident; located at P < 0.9 (by the fusion's P of
-the true party); split over incidents; not located (an untyped fix, the firing typed an
-impact, arrivals only, mixed reports), each by one site or two and more.
+the true party); split over incidents; not located (an untyped fix, by where its burst
+went; the firing typed an impact; arrivals only; mixed reports), each by one site or two and
+more and by whether a report typed the firing (a monitor's ``outgoing``, a camera's flash);
+the lines in brackets count every supportable violation, found or not.
 """
 
 from __future__ import annotations
@@ -245,10 +247,16 @@ def supportable_cause(w: Mapping[str, Any]) -> list[str]:
             inc_of.setdefault(i, inc)
     out = []
     for e in mine:
-        if not sup[e["id"]] or e["id"] in found:
+        if not sup[e["id"]]:
             continue
         origin = [i for i in e["reports"]["origin"] if i in stored]
         sites = "one site" if len({site_of(obs[i]) for i in origin}) == 1 else ">= 2 sites"
+        typed = any(obs[i].get("explosion_type") == "outgoing"
+                    or obs[i].get("fire_type") == "muzzle_flash" for i in origin)
+        sites += ", typed" if typed else ", untyped"
+        out.append(f"(all supportable, {sites})")  # the denominators, found or not
+        if e["id"] in found:
+            continue
         incs = list({inc_of[i]["id"]: inc_of[i] for i in origin if i in inc_of}.values())
         placed = [x for x in incs if x.get("origin")
                   and set(x["details"].get("origin_evidence", x["evidence"])) & set(origin)
@@ -265,7 +273,14 @@ def supportable_cause(w: Mapping[str, Any]) -> list[str]:
         elif len(incs) > 1:
             cls = "split over incidents"
         elif any(x.get("location") for x in incs):
-            cls = "not located: an untyped fix"
+            impact = [i for i in e["reports"]["impact"] if i in stored]
+            burst = [inc_of[i] for i in impact if i in inc_of]
+            cls = "not located: an untyped fix, burst " + (
+                "unreported" if not impact else
+                "in the same group" if {x["id"] for x in burst} & {x["id"] for x in incs} else
+                "located and typed" if any(x.get("impact") for x in burst) else
+                "an untyped fix too" if any(x.get("location") for x in burst) else
+                "reported, not located")
         elif any(x.get("impact") and set(x["details"].get("impact_evidence", ())) & set(origin)
                  for x in incs):
             cls = "not located: the firing typed an impact"
