@@ -30,12 +30,15 @@ wrong party's finding; in another event's incident; located at P < 0.9 (by the f
 the true party); split over incidents; not located (an untyped fix, by where its burst
 went; the firing typed an impact; arrivals only; mixed reports), each by one site or two and
 more and by whether a report typed the firing (a monitor's ``outgoing``, a camera's flash);
-the lines in brackets count every supportable violation, found or not.
+the lines in brackets count every supportable violation, found or not. With ``--ellipses``, a
+located miss also says whether its stated ellipse is wider than 1.5 x the bound across the
+line and whether its estimate sits a stated sd or more toward the line.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -47,11 +50,12 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
+from truceline.core.geo import GEOD
 from truceline.services.check import run_check
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
-from truceline.simulation.crlb import supportable_origins
+from truceline.simulation.crlb import line_offset, position_cov, supportable_origins
 from truceline.simulation.evaluation import site_of
 
 PROVISION = "M25-ceasefire"
@@ -228,7 +232,30 @@ def cause(w: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def supportable_cause(w: Mapping[str, Any]) -> list[str]:
+def _against_bound(w: Mapping[str, Any], e: Mapping[str, Any], est: Mapping[str, Any],
+                   origin: Sequence[str]) -> str:
+    """How a located origin's stated ellipse compares, across the line at the true origin,
+    with the Cramér–Rao bound of its reports, and where its estimate sits: ``wider`` than
+    1.5 x the bound's sd across, and ``toward the line`` when the estimate lies at least one
+    stated sd nearer the line than the truth."""
+    target = (float(e["origin"]["lon"]), float(e["origin"]["lat"]))
+    wild = set(e.get("wild", ()))
+    reps = [w["obs"][i] for i in origin if i not in wild]
+    bound = position_cov(target, reps, w["timing_sd_s"])
+    _, n = line_offset(target, w["line"])
+    cov = est.get("cov_m2")
+    if bound is None or not cov:
+        return "; no ellipse"
+    ve, c, vn = (float(v) for v in cov)
+    sd = math.sqrt(max(ve * n[0] ** 2 + 2 * c * n[0] * n[1] + vn * n[1] ** 2, 0.0))
+    sd_b = math.sqrt(max(float(n @ bound @ n), 0.0))
+    az, _, d = GEOD.inv(target[0], target[1], est["lon"], est["lat"])
+    along = d * (math.sin(math.radians(az)) * n[0] + math.cos(math.radians(az)) * n[1])
+    return ("; ellipse " + ("wider than" if sd > 1.5 * sd_b else "within") + " 1.5 x the bound"
+            + ("; estimate toward the line" if along <= -sd else ""))
+
+
+def supportable_cause(w: Mapping[str, Any], ellipses: bool = False) -> list[str]:
     """The class (``--supportable``, above) of each supportable true violation not found."""
     obs, stored = w["obs"], w["stored"]
     events, party, majority = _owners(w)
@@ -270,6 +297,8 @@ def supportable_cause(w: Mapping[str, Any]) -> list[str]:
             p = float((x.get("party_probability") or {}).get(e["party"], 0.0))
             cls = "located, P(true party) " + ("< 0.5" if p < 0.5 else "0.5-0.8" if p < 0.8
                                                else "0.8-0.9" if p < 0.9 else ">= 0.9")
+            if ellipses:
+                cls += _against_bound(w, e, x["origin"], origin)
         elif len(incs) > 1:
             cls = "split over incidents"
         elif any(x.get("location") for x in incs):
@@ -300,11 +329,13 @@ def main() -> None:
                     help="class every true violation not found, by what the evidence allowed")
     ap.add_argument("--supportable", action="store_true",
                     help="class the misses among the violations the evidence could support")
+    ap.add_argument("--ellipses", action="store_true",
+                    help="with --supportable: a located miss's ellipse against the bound")
     args = ap.parse_args()
     cols = [(s, k) for s in args.scenarios for k in args.seeds]
     if args.all or args.supportable:
-        what = supportable_cause if args.supportable else cause
-        tab_all = {c: Counter(what(week(*c))) for c in cols}
+        tab_all = {c: Counter(supportable_cause(week(*c), args.ellipses) if args.supportable
+                              else cause(week(*c))) for c in cols}
         kinds = sorted({n for t in tab_all.values() for n in t})
         print("| cause | " + " | ".join(f"{s} s{k}" for s, k in cols) + " | all |")
         print("|---|" + "---|" * len(cols) + "---|")
