@@ -12,6 +12,7 @@ an arrival, a camera's bearing without range, a monitor's; arrivals only, by whe
 was located; mixed reports). "Two sources": the origin reported by two or more sources.
 
     python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3] [--all]
+                                   [--supportable]
 
 With ``--all``, every true M25-ceasefire violation not found is classed instead (session 29),
 by what the evidence allowed, the first that applies: a wrong party's finding; nothing could
@@ -21,11 +22,23 @@ unreported); its firing reported by one *site* only (an acoustic array's sensors
 site: :func:`truceline.simulation.evaluation.site_of`), placed at P < 0.9, in another event's
 incident, or not placed at all; from two sites or more: located at P < 0.9, in another
 event's incident, split over incidents, or not located.
+
+With ``--supportable`` (session 36), only the misses among the violations the evidence could
+support (:func:`truceline.simulation.crlb.supportable_origins`: an ideal fusion of the stored
+firing reports places the origin on its side at the agreement's confidence) are classed: a
+wrong party's finding; in another event's incident; located at P < 0.9 (by the fusion's P of
+the true party); split over incidents; not located (an untyped fix, by where its burst
+went; the firing typed an impact; arrivals only; mixed reports), each by one site or two and
+more and by whether a report typed the firing (a monitor's ``outgoing``, a camera's flash);
+the lines in brackets count every supportable violation, found or not. With ``--ellipses``, a
+located miss also says whether its stated ellipse is wider than 1.5 x the bound across the
+line and whether its estimate sits a stated sd or more toward the line.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -37,9 +50,12 @@ from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
 from truceline.adapters.store import open_store
+from truceline.core.geo import GEOD
 from truceline.services.check import run_check
+from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
+from truceline.simulation.crlb import line_offset, position_cov, supportable_origins
 from truceline.simulation.evaluation import site_of
 
 PROVISION = "M25-ceasefire"
@@ -56,10 +72,15 @@ def week(scenario: str, seed: int) -> dict[str, Any]:
         store = open_store(str(Path(tmp) / "sim.db"), create=True)
         initialize_store(store, doc)
         ingest(store, read_records(str(sim / "observations.jsonl"), "jsonl"))
-        _, truth, obs = read_truth(sim)
+        manifest, truth, obs = read_truth(sim)
         stored = {o.id for o in store.observations()}
         run_check(store)
+        geom = context_for_doc(doc).geometry
+        assert geom is not None and ag.geography is not None
         out = {"truth": truth, "obs": obs, "stored": stored,
+               "line": geom.lines[ag.geography.line_of_contact].parts_lonlat,
+               "timing_sd_s": manifest["params"]["sensor_timing_sd_s"],
+               "confidence": ag.attribution_confidence,
                "incidents": store.incident_records(),
                "findings": [f.to_record() for f in store.findings()]}
         store.close()
@@ -211,16 +232,110 @@ def cause(w: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _against_bound(w: Mapping[str, Any], e: Mapping[str, Any], est: Mapping[str, Any],
+                   origin: Sequence[str]) -> str:
+    """How a located origin's stated ellipse compares, across the line at the true origin,
+    with the Cramér–Rao bound of its reports, and where its estimate sits: ``wider`` than
+    1.5 x the bound's sd across, and ``toward the line`` when the estimate lies at least one
+    stated sd nearer the line than the truth."""
+    target = (float(e["origin"]["lon"]), float(e["origin"]["lat"]))
+    wild = set(e.get("wild", ()))
+    reps = [w["obs"][i] for i in origin if i not in wild]
+    bound = position_cov(target, reps, w["timing_sd_s"])
+    _, n = line_offset(target, w["line"])
+    cov = est.get("cov_m2")
+    if bound is None or not cov:
+        return "; no ellipse"
+    ve, c, vn = (float(v) for v in cov)
+    sd = math.sqrt(max(ve * n[0] ** 2 + 2 * c * n[0] * n[1] + vn * n[1] ** 2, 0.0))
+    sd_b = math.sqrt(max(float(n @ bound @ n), 0.0))
+    az, _, d = GEOD.inv(target[0], target[1], est["lon"], est["lat"])
+    along = d * (math.sin(math.radians(az)) * n[0] + math.cos(math.radians(az)) * n[1])
+    return ("; ellipse " + ("wider than" if sd > 1.5 * sd_b else "within") + " 1.5 x the bound"
+            + ("; estimate toward the line" if along <= -sd else ""))
+
+
+def supportable_cause(w: Mapping[str, Any], ellipses: bool = False) -> list[str]:
+    """The class (``--supportable``, above) of each supportable true violation not found."""
+    obs, stored = w["obs"], w["stored"]
+    events, party, majority = _owners(w)
+    mine = [e for e in events if PROVISION in e.get("violates", [])]
+    sup = supportable_origins(mine, obs, stored, w["line"], w["timing_sd_s"], w["confidence"])
+    found: set[str] = set()
+    wrong: set[str] = set()
+    for f in w["findings"]:
+        m = majority(f["evidence"])
+        if f["provision_id"] == PROVISION and m and f["verdict"] == "violation" \
+                and f.get("party"):
+            (found if f["party"] == party[m] else wrong).add(m)
+    inc_of: dict[str, Mapping[str, Any]] = {}
+    for inc in w["incidents"]:
+        for i in inc.get("evidence", []):
+            inc_of.setdefault(i, inc)
+    out = []
+    for e in mine:
+        if not sup[e["id"]]:
+            continue
+        origin = [i for i in e["reports"]["origin"] if i in stored]
+        sites = "one site" if len({site_of(obs[i]) for i in origin}) == 1 else ">= 2 sites"
+        typed = any(obs[i].get("explosion_type") == "outgoing"
+                    or obs[i].get("fire_type") == "muzzle_flash" for i in origin)
+        sites += ", typed" if typed else ", untyped"
+        out.append(f"(all supportable, {sites})")  # the denominators, found or not
+        if e["id"] in found:
+            continue
+        incs = list({inc_of[i]["id"]: inc_of[i] for i in origin if i in inc_of}.values())
+        placed = [x for x in incs if x.get("origin")
+                  and set(x["details"].get("origin_evidence", x["evidence"])) & set(origin)
+                  and majority(x["evidence"]) == e["id"]]
+        if e["id"] in wrong:
+            cls = "a finding for the wrong party"
+        elif any(majority(x["evidence"]) != e["id"] for x in incs):
+            cls = "in another event's incident"
+        elif placed:
+            x = max(placed, key=lambda x: len(set(x["evidence"]) & set(origin)))
+            p = float((x.get("party_probability") or {}).get(e["party"], 0.0))
+            cls = "located, P(true party) " + ("< 0.5" if p < 0.5 else "0.5-0.8" if p < 0.8
+                                               else "0.8-0.9" if p < 0.9 else ">= 0.9")
+            if ellipses:
+                cls += _against_bound(w, e, x["origin"], origin)
+        elif len(incs) > 1:
+            cls = "split over incidents"
+        elif any(x.get("location") for x in incs):
+            impact = [i for i in e["reports"]["impact"] if i in stored]
+            burst = [inc_of[i] for i in impact if i in inc_of]
+            cls = "not located: an untyped fix, burst " + (
+                "unreported" if not impact else
+                "in the same group" if {x["id"] for x in burst} & {x["id"] for x in incs} else
+                "located and typed" if any(x.get("impact") for x in burst) else
+                "an untyped fix too" if any(x.get("location") for x in burst) else
+                "reported, not located")
+        elif any(x.get("impact") and set(x["details"].get("impact_evidence", ())) & set(origin)
+                 for x in incs):
+            cls = "not located: the firing typed an impact"
+        elif all(_kind(obs[i]) == "arrival" for i in origin):
+            cls = "not located: arrivals only"
+        else:
+            cls = "not located: " + ("one report" if len(origin) == 1 else "mixed reports")
+        out.append(f"{cls} ({sites})")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenarios", nargs="+", default=["baseline", "wind"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--all", action="store_true",
                     help="class every true violation not found, by what the evidence allowed")
+    ap.add_argument("--supportable", action="store_true",
+                    help="class the misses among the violations the evidence could support")
+    ap.add_argument("--ellipses", action="store_true",
+                    help="with --supportable: a located miss's ellipse against the bound")
     args = ap.parse_args()
     cols = [(s, k) for s in args.scenarios for k in args.seeds]
-    if args.all:
-        tab_all = {c: Counter(cause(week(*c))) for c in cols}
+    if args.all or args.supportable:
+        tab_all = {c: Counter(supportable_cause(week(*c), args.ellipses) if args.supportable
+                              else cause(week(*c))) for c in cols}
         kinds = sorted({n for t in tab_all.values() for n in t})
         print("| cause | " + " | ".join(f"{s} s{k}" for s, k in cols) + " | all |")
         print("|---|" + "---|" * len(cols) + "---|")

@@ -31,7 +31,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.geo import GEOD
-from truceline.simulation.sources import sound_speed
+from truceline.simulation.crlb import (
+    crlb_rms,
+    event_crlb,
+    fisher_bearings,
+    fisher_tdoa,
+    supportable_origins,
+)
 from truceline.simulation.verdicts import (
     MISS_REASONS,
     PRECISION_MISSES,
@@ -93,72 +99,6 @@ def pairwise_precision_recall(labels_true: Sequence[Any], labels_pred: Sequence[
     nij, a, b = _contingency(labels_true, labels_pred)
     both, pred, true = _pairs(nij), _pairs(b), _pairs(a)
     return (both / pred if pred else None), (both / true if true else None)
-
-
-# ----------------------------------------------------------------------------------------------
-# Cramér–Rao lower bounds
-# ----------------------------------------------------------------------------------------------
-
-
-def _local(target_lon: float, target_lat: float, lon: F64, lat: F64) -> tuple[F64, F64]:
-    """Observer positions in metres east/north of the target (geodesic azimuth and distance)."""
-    n = len(lon)
-    az, _, dist = GEOD.inv(np.full(n, target_lon), np.full(n, target_lat), lon, lat)
-    a = np.radians(np.asarray(az))
-    return np.asarray(dist) * np.sin(a), np.asarray(dist) * np.cos(a)
-
-
-def fisher_bearings(dx: F64, dy: F64, sigma_rad: F64) -> F64:
-    """2x2 Fisher information of the target position from bearings measured at observers at
-    (dx, dy) relative to the target: each adds u u^T / (sigma r)^2, u perpendicular to the
-    line of sight (the bearing changes by d/r per metre d across it)."""
-    r2 = dx * dx + dy * dy
-    g = np.stack([dy, -dx], axis=1) / r2[:, None]  # d(bearing)/d(target east, north)
-    w = 1.0 / np.asarray(sigma_rad, float) ** 2
-    return np.asarray(np.einsum("i,ij,ik->jk", w, g, g), float)
-
-
-def fisher_tdoa(dx: F64, dy: F64, sigma_s: float, speed: F64) -> F64:
-    """3x3 Fisher information of (east, north, emission time) from arrival times at sensors at
-    (dx, dy) relative to the source: t_i = t0 + r_i / c + noise(sigma_s)."""
-    r = np.hypot(dx, dy)
-    g = np.stack([-dx / (r * speed), -dy / (r * speed), np.ones_like(r)], axis=1)
-    return np.asarray(g.T @ g / sigma_s**2, float)
-
-
-def crlb_rms(j_bearing: F64 | None, j_tdoa: F64 | None) -> float:
-    """RMS position bound sqrt(trace(J^-1)[:2, :2]) of the combined information (inf when the
-    geometry does not locate: fewer than 2 bearings, 3 arrivals, or collinear)."""
-    j = np.zeros((3, 3))
-    if j_bearing is not None:
-        j[:2, :2] += j_bearing
-    if j_tdoa is not None:
-        j += j_tdoa
-    use = j if j_tdoa is not None else j[:2, :2]
-    if np.linalg.cond(use) > 1e12:
-        return math.inf
-    cov = np.linalg.inv(use)
-    return float(math.sqrt(cov[0, 0] + cov[1, 1]))
-
-
-def event_crlb(target: tuple[float, float], reports: Sequence[Mapping[str, Any]],
-               sensor_timing_sd_s: float) -> float:
-    """The bound for one origin or impact from the observation records that report it."""
-    brg = [o for o in reports if o.get("bearing_deg") is not None and o.get("bearing_sd_deg")]
-    aco = [o for o in reports if o.get("arrival_time") is not None]
-    jb = jt = None
-    if brg:
-        dx, dy = _local(*target, np.array([o["observer_lon"] for o in brg], float),
-                        np.array([o["observer_lat"] for o in brg], float))
-        jb = fisher_bearings(dx, dy, np.radians([o["bearing_sd_deg"] for o in brg]))
-    if aco:
-        dx, dy = _local(*target, np.array([o["observer_lon"] for o in aco], float),
-                        np.array([o["observer_lat"] for o in aco], float))
-        temp = np.array([o.get("temperature_c", 10.0) for o in aco], float)
-        jt = fisher_tdoa(dx, dy, sensor_timing_sd_s, sound_speed(temp))
-    if jb is None and jt is None:
-        return math.inf
-    return crlb_rms(jb, jt)
 
 
 #: chi-square(2) quantile at 0.95: the stated 95 % ellipse is ``d^T C^-1 d <= CHI2_95``.
@@ -238,6 +178,8 @@ def evaluate(
     parties: Sequence[str],
     sensor_timing_sd_s: float,
     sources: Sequence[Mapping[str, Any]] | None = None,
+    line_lonlat: Sequence[F64] | None = None,
+    confidence: float = 0.9,
 ) -> dict[str, Any]:
     """Every figure of the evaluation as a JSON-ready dict.
 
@@ -249,6 +191,10 @@ def evaluate(
     incidents : ``Incident.to_record()`` dicts; findings: ``Finding.to_record()`` dicts.
     sources : the check's per-source estimates (``services.sources.source_estimates``);
         scored against the posts' ``bearing_bias_deg`` (0 where the truth has none).
+    line_lonlat : the parts of the line of contact (lon/lat arrays); with it, each finding
+        row also gives the recall over the violations the evidence could support
+        (:func:`~truceline.simulation.crlb.supportable_origins` at ``confidence``, the
+        agreement's ``attribution_confidence``).
     """
     events = [r for r in truth if r.get("type") == "event"]
     planted = [r for r in truth if r.get("type") == "planted"]
@@ -355,7 +301,12 @@ def evaluate(
            "findings": score_findings(events, planted, obs_item, findings, stored_ids,
                                       {k: str(o.get("source_id")) for k, o in
                                        observations.items()},
-                                      {k: site_of(o) for k, o in observations.items()}),
+                                      {k: site_of(o) for k, o in observations.items()},
+                                      None if line_lonlat is None else supportable_origins(
+                                          [e for e in events if e.get("violates")],
+                                          observations, stored_ids, line_lonlat,
+                                          sensor_timing_sd_s, confidence),
+                                      _untyped(events, observations, stored_ids)),
            "detection": _detection(events, stored_ids, inc_of)}
     copies = {r["id"] for r in truth if r.get("type") == "resubmission"}
     if copies:
@@ -460,6 +411,19 @@ def _detection(events: Sequence[Mapping[str, Any]], stored_ids: set[str],
             "reported": len(reported), "reported_share_of_observable":
                 ratio(len(reported), len(could)),
             "in_incident_share_of_observable": ratio(in_inc, len(could))}
+
+
+def _untyped(events: Sequence[Mapping[str, Any]], observations: Mapping[str, Mapping[str, Any]],
+             stored_ids: set[str]) -> set[str]:
+    """The events none of whose stored origin reports says it is a firing (a monitor's
+    ``outgoing``, a camera's muzzle flash): only arrivals and "undetermined" bangs, which a
+    fusion cannot tell from a burst without placing them first."""
+    def typed(o: Mapping[str, Any]) -> bool:
+        return o.get("explosion_type") == "outgoing" or o.get("fire_type") == "muzzle_flash"
+
+    return {e["id"] for e in events
+            if not any(typed(observations.get(i, {})) for i in e["reports"]["origin"]
+                       if i in stored_ids)}
 
 
 def site_of(o: Mapping[str, Any]) -> str:

@@ -68,7 +68,9 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
               obs_item: Mapping[str, str], findings: Sequence[Mapping[str, Any]],
               stored_ids: set[str] | None = None,
               source_of: Mapping[str, str] | None = None,
-              site_of: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+              site_of: Mapping[str, str] | None = None,
+              supportable: Mapping[str, bool] | None = None,
+              untyped: set[str] | None = None) -> list[dict[str, Any]]:
     """Per provision and party: true violations (and those observable by an active source),
     how many were found with the right party (recall, overall and among the observable),
     violation findings naming that party and how many were right (precision), unattributed
@@ -81,7 +83,14 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
     ``site_of`` (report id -> site: an acoustic array's sensors are one site, every other
     source its own), also that recall over the events whose origin two *sites* reported: an
     array's arrivals alone put a bang on a hyperbola, not a point, so two sensors of one array
-    are one bearing, not two sources."""
+    are one bearing, not two sources. With ``supportable`` (event id -> whether an ideal fusion
+    of its stored firing reports could place it on its side at the agreement's confidence,
+    :func:`truceline.simulation.crlb.supportable_origins`), also the recall over those and
+    why each of them was missed (``misses_supportable``; ``misses_supportable_untyped``: the
+    part of them whose firing no report typed, only arrivals and "undetermined" bangs, the
+    events of ``untyped``; ``misses_supportable_one_site``: those whose firing one site
+    reported, e.g. one acoustic array's arrivals, which fix a bang by the wavefront's
+    curvature)."""
     stored = stored_ids if stored_ids is not None else set(obs_item)
     true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
     thing_of: dict[str, Mapping[str, Any]] = {}
@@ -109,6 +118,7 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(party))]["true_observable"] += observable[iid]
         rows[(pid, str(party))]["true_origin2"] += two.get(iid, False)
         rows[(pid, str(party))]["true_origin2_sites"] += two_sites.get(iid, False)
+        rows[(pid, str(party))]["true_supportable"] += bool((supportable or {}).get(iid))
         rows[(pid, str(party))]["true_origin1"] += one.get(iid, th["type"] != "event")
     found: set[tuple[str, str]] = set()
     owned: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
@@ -168,6 +178,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin2"] += two.get(iid, False)
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin2_sites"] += two_sites.get(
             iid, False)
+        rows[(pid, str(true_party[(pid, iid)]))]["found_supportable"] += bool(
+            (supportable or {}).get(iid))
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin1"] += one.get(
             iid, thing_of[iid]["type"] != "event")
     miss_dist: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
@@ -178,6 +190,12 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         why = _miss_reason(thing_of[iid], party, owned.get((pid, iid), []),
                            (pid, iid) in touched, stored, partial(_held, held, pid))
         rows[(pid, str(party))]["miss:" + why] += 1
+        if (supportable or {}).get(iid):
+            rows[(pid, str(party))]["miss_supportable:" + why] += 1
+            if iid in (untyped or ()):
+                rows[(pid, str(party))]["miss_supportable_untyped:" + why] += 1
+            if not two_sites.get(iid, False):
+                rows[(pid, str(party))]["miss_supportable_one_site:" + why] += 1
         d = (thing_of[iid].get("origin") or {}).get("dist_to_line_m")
         if d is not None:
             miss_dist[(pid, str(party))][why].append(float(d))
@@ -197,6 +215,10 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             "found_origin2_sites": c["found_origin2_sites"],
             "recall_origin2_sites": round(c["found_origin2_sites"] / c["true_origin2_sites"], 4)
             if c["true_origin2_sites"] else None,
+            "true_supportable": c["true_supportable"],
+            "found_supportable": c["found_supportable"],
+            "recall_supportable": round(c["found_supportable"] / c["true_supportable"], 4)
+            if c["true_supportable"] else None,
             "true_origin1": c["true_origin1"], "found_origin1": c["found_origin1"],
             "recall_origin1": round(c["found_origin1"] / c["true_origin1"], 4)
             if c["true_origin1"] else None,
@@ -209,6 +231,14 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
                         **{k.split(":", 1)[1]: v for k, v in sorted(c.items())
                            if k.startswith("summary_insufficient:")}},
             "misses": {r: c["miss:" + r] for r in MISS_REASONS if c["miss:" + r]},
+            "misses_supportable": {r: c["miss_supportable:" + r] for r in MISS_REASONS
+                                   if c["miss_supportable:" + r]},
+            "misses_supportable_untyped": {r: c["miss_supportable_untyped:" + r]
+                                           for r in MISS_REASONS
+                                           if c["miss_supportable_untyped:" + r]},
+            "misses_supportable_one_site": {r: c["miss_supportable_one_site:" + r]
+                                            for r in MISS_REASONS
+                                            if c["miss_supportable_one_site:" + r]},
             "precision_misses": {r: c["precision_miss:" + r] for r in PRECISION_MISSES
                                  if c["precision_miss:" + r]},
             "misses_origin_dist_median_m": {
