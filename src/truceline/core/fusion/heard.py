@@ -158,6 +158,9 @@ class HeardParams:
     #: Last of the end joins: a vague group left that fits a part of one linked pair joins
     #: it, spread over two arrays or not (:mod:`.heard_linked`).
     linked_end: bool = True
+    #: ... where a part of the pair no looser than this (m, sd) counts as in its window a
+    #: clock's error (``alt_slack_s``) wider: a looser one's differences test too little.
+    linked_slack_sd_m: float = 2_000.0
 
 
 def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,
@@ -300,7 +303,8 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     (:func:`join_untested`). ``same``: each group's fix of the same part, fixed twice
     (:func:`.same_shot.same_shots`; itself if none): two fixes of one part are one event
     here, and the arrivals join the one they fit best. ``linked``: only the joins to a part
-    of a linked pair, which a group over two arrays passes without a sharp test
+    of a linked pair, which a group over two arrays passes without a sharp test and, the
+    part no looser than ``linked_slack_sd_m``, within a clock's error of its window
     (:mod:`.heard_linked`).
     """
     p = p or HeardParams()
@@ -371,8 +375,9 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # the array heard (on the line from the array through the part, or anywhere the other
     # sound could be that gives the same differences), and nothing here tests it
     lone = (partner[pg] < 0) & ~timed[pg]
-    passes = ((chi <= gate) & ~clash & (one_array[pu] | sharp | (linked & (partner[pg] >= 0)))
-              & ~(lone & p.lone_apart))
+    to_pair = linked & (partner[pg] >= 0)  # :mod:`.heard_linked`: its window a clock wider
+    fit = np.where(to_pair & (sig[pg] <= p.linked_slack_sd_m), alt, chi)
+    passes = (fit <= gate) & ~clash & (one_array[pu] | sharp | to_pair) & ~(lone & p.lone_apart)
     # ``untested`` (:func:`join_untested`, at the end): such a part's event still takes the
     # arrivals (they are one of its two sounds), and so does a part no arrival timed from one
     # arrival, which tests nothing but its window, where that part's event is the only one
