@@ -161,6 +161,9 @@ class HeardParams:
     #: ... where a part of the pair no looser than this (m, sd) counts as in its window a
     #: clock's error (``alt_slack_s``) wider: a looser one's differences test too little.
     linked_slack_sd_m: float = 2_000.0
+    #: ... and one arrival joins such a part no looser than this (m, sd; the link's
+    #: ``max_sigma_m``): its emission time, all it tests, a looser part hardly bounds.
+    linked_one_sd_m: float = 5_000.0
 
 
 def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,
@@ -378,6 +381,7 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     to_pair = linked & (partner[pg] >= 0)  # :mod:`.heard_linked`: its window a clock wider
     fit = np.where(to_pair & (sig[pg] <= p.linked_slack_sd_m), alt, chi)
     passes = (fit <= gate) & ~clash & (one_array[pu] | sharp | to_pair) & ~(lone & p.lone_apart)
+    passes &= ~to_pair | (n_u[pu] > 1) | (sig[pg] <= p.linked_one_sd_m)
     # ``untested`` (:func:`join_untested`, at the end): such a part's event still takes the
     # arrivals (they are one of its two sounds), and so does a part no arrival timed from one
     # arrival, which tests nothing but its window, where that part's event is the only one
