@@ -21,6 +21,11 @@ already placed many within that one event; they were left apart for three reason
   at most 1.3 km), whose differences test little, so only a part no looser than
   ``linked_slack_sd_m`` is given the clock's error.
 
+One arrival tested by a timed part (its emission time against the part's, no difference to
+fit) joins only a part no looser than ``linked_one_sd_m`` (5 km, the link's ``max_sigma_m``):
+on wind seed 2 one such arrival joined another event's launch fixed 9.7 km loose, whose
+implied time bounds little (the right ones replayed: parts of 0.5-1 km).
+
 So last, each vague group still apart is tested as :func:`.heard.join_untested` tests it and
 joins only a part of a linked pair, with no sharp test asked of two arrays, a clock's error
 allowed as above, and no :func:`.heard_other.other_sound_apart` after it. No fix, ellipse or
