@@ -105,8 +105,10 @@ from truceline.core.fusion.to_incidents import (
 #: such a loose fix linked to the other part hands the link to that sharp fix (26); two
 #: arrays' groups that heard one part's other sound join it where they fit one point (27);
 #: session 35: an unlocated group of bearings joins the one fix on its rays, :mod:`.on_ray` (28);
-#: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (29).
-FUSION_REVISION = 29
+#: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (29);
+#: session 36: a vague arrival group left that fits a part of one linked pair joins it,
+#: :mod:`.heard_linked` (30).
+FUSION_REVISION = 30
 
 __all__ = [
     "CHI2_95_2DOF",

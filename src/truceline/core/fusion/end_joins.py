@@ -16,7 +16,9 @@ order, each seeing the joins of those before it (a group joins once):
 7. an unlocated group of bearings alone joined to the one fix on its rays
    (:func:`.on_ray.join_on_ray`);
 8. a lone bearing's fix to the one linked part its report admits, allowing for a wild
-   bearing (:func:`.lone_bearing.lone_bearings`).
+   bearing (:func:`.lone_bearing.lone_bearings`);
+9. the arrival groups still apart that fit a part of one linked pair
+   (:func:`.heard_linked.join_heard_linked`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
@@ -33,6 +35,7 @@ from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, GroupingParams, candidates
 from truceline.core.fusion.group_join import emission_windows, group_sources
 from truceline.core.fusion.heard import HeardParams, join_untested
+from truceline.core.fusion.heard_linked import join_heard_linked
 from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import Fixes
@@ -95,6 +98,8 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     wu, wg = lone_bearings(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
                            u, g, same, src)
     u, g = np.concatenate([u, wu]), np.concatenate([g, wg])
+    hu, hg = join_heard_linked(b, labels, fixes, role, partner, lo, hi, u, g, heard)
+    u, g = np.concatenate([u, hu]), np.concatenate([g, hg])
     if not len(u):
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,

@@ -155,6 +155,15 @@ class HeardParams:
     #: State an unlinked fix on one bearing and two arrivals of one array wide
     #: enough for either sound of the shot (:mod:`.either_sound`).
     either_sound: bool = True
+    #: Last of the end joins: a vague group left that fits a part of one linked pair joins
+    #: it, spread over two arrays or not (:mod:`.heard_linked`).
+    linked_end: bool = True
+    #: ... where a part of the pair no looser than this (m, sd) counts as in its window a
+    #: clock's error (``alt_slack_s``) wider: a looser one's differences test too little.
+    linked_slack_sd_m: float = 2_000.0
+    #: ... and one arrival joins such a part no looser than this (m, sd; the link's
+    #: ``max_sigma_m``): its emission time, all it tests, a looser part hardly bounds.
+    linked_one_sd_m: float = 5_000.0
 
 
 def heard_chi2(sx: F64, sy: F64, arr: F64, ce: F64, wdir: F64, px: F64, py: F64, P: F64,
@@ -281,7 +290,7 @@ def bare_arrivals(b: FireBatch, labels: I64, role: NDArray[np.int8], partner: I6
 def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDArray[np.bool_],
                lo: F64, hi: F64, partner: I64, vague: NDArray[np.bool_],
                timed: NDArray[np.bool_], p: HeardParams | None = None,
-               untested: bool = False, same: I64 | None = None
+               untested: bool = False, same: I64 | None = None, linked: bool = False
                ) -> tuple[I64, I64, NDArray[np.bool_]]:
     """``(group, part, clear)``: each vague arrival group joined to the located ``part`` of
     the one event its arrivals fit, and whether that part is clearly the sound's (refit it).
@@ -296,7 +305,10 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     store. ``untested``: only the joins no test places within the event
     (:func:`join_untested`). ``same``: each group's fix of the same part, fixed twice
     (:func:`.same_shot.same_shots`; itself if none): two fixes of one part are one event
-    here, and the arrivals join the one they fit best.
+    here, and the arrivals join the one they fit best. ``linked``: only the joins to a part
+    of a linked pair, which a group over two arrays passes without a sharp test and, the
+    part no looser than ``linked_slack_sd_m``, within a clock's error of its window
+    (:mod:`.heard_linked`).
     """
     p = p or HeardParams()
     empty = np.zeros(0, np.int64)
@@ -366,7 +378,10 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     # the array heard (on the line from the array through the part, or anywhere the other
     # sound could be that gives the same differences), and nothing here tests it
     lone = (partner[pg] < 0) & ~timed[pg]
-    passes = (chi <= gate) & ~clash & (one_array[pu] | sharp) & ~(lone & p.lone_apart)
+    to_pair = linked & (partner[pg] >= 0)  # :mod:`.heard_linked`: its window a clock wider
+    fit = np.where(to_pair & (sig[pg] <= p.linked_slack_sd_m), alt, chi)
+    passes = (fit <= gate) & ~clash & (one_array[pu] | sharp | to_pair) & ~(lone & p.lone_apart)
+    passes &= ~to_pair | (n_u[pu] > 1) | (sig[pg] <= p.linked_one_sd_m)
     # ``untested`` (:func:`join_untested`, at the end): such a part's event still takes the
     # arrivals (they are one of its two sounds), and so does a part no arrival timed from one
     # arrival, which tests nothing but its window, where that part's event is the only one
@@ -431,6 +446,8 @@ def join_heard(b: FireBatch, labels: I64, x: F64, y: F64, cov: F64, located: NDA
     keep = np.bincount(jb, cnt[inv] > 1, minlength=len(best)) == 0
     if untested:
         keep &= with_lone[best] | single[best] | late[best]
+    if linked:
+        keep &= partner[pg[best]] >= 0
     return (ul[pu[best]][keep].astype(np.int64), pg[best][keep].astype(np.int64),
             clear[keep])
 
