@@ -197,8 +197,8 @@ def test_commit_prepared_text_where_a_commitment_s_head_lies_inside_a_field() ->
     takes commit_prepared's own path. Either way the bytes and openings of
     commit_prepared."""
     c = {"c": "ab" * 32}
-    inside = [{"id": "f-1", "held": [c]}, {"id": "f-1", "held": {"a": c}},
-              {"id": "f-1", "note": '{"c":"'}]
+    inside: list[dict[str, Any]] = [{"id": "f-1", "held": [c]}, {"id": "f-1", "held": {"a": c}},
+                                    {"id": "f-1", "note": '{"c":"'}]
     for body in [*inside, {"id": "f-1", "held": [c], "x": c}]:
         for t in ("finding", "notification"):
             p = prepared_entry(t, body)
@@ -207,6 +207,7 @@ def test_commit_prepared_text_where_a_commitment_s_head_lies_inside_a_field() ->
             assert got == (want, raw_openings_text(raw) if raw else None)
             if body in inside:  # every field committed, the value inside as it was
                 assert [k for k, _, _ in raw] == sorted(body)
+                assert got[1] is not None
                 assert json.loads(got[1])["held" if "held" in body else "note"][1] == \
                     body.get("held", body.get("note"))
 
