@@ -191,6 +191,27 @@ def test_commit_prepared_text_on_observations_and_bodies_committed_already() -> 
         assert got[0] == old
 
 
+def test_commit_prepared_text_where_a_commitment_s_head_lies_inside_a_field() -> None:
+    """The head of a commitment inside a value (a list or object holding one), not at a
+    field's start, leaves the field to be committed as any other; at its start, the field
+    takes commit_prepared's own path. Either way the bytes and openings of
+    commit_prepared."""
+    c = {"c": "ab" * 32}
+    inside: list[dict[str, Any]] = [{"id": "f-1", "held": [c]}, {"id": "f-1", "held": {"a": c}},
+                                    {"id": "f-1", "note": '{"c":"'}]
+    for body in [*inside, {"id": "f-1", "held": [c], "x": c}]:
+        for t in ("finding", "notification"):
+            p = prepared_entry(t, body)
+            want, raw = commit_prepared(p, _fixed_salts())
+            got = commit_prepared_text(p, _fixed_salts())
+            assert got == (want, raw_openings_text(raw) if raw else None)
+            if body in inside:  # every field committed, the value inside as it was
+                assert [k for k, _, _ in raw] == sorted(body)
+                assert got[1] is not None
+                assert json.loads(got[1])["held" if "held" in body else "note"][1] == \
+                    body.get("held", body.get("note"))
+
+
 def _encoded_by_the_calls(t: str, body: dict[str, Any], omit: str | None) -> tuple[Any, ...]:
     p = prepared_entry(t, body)
     committed, ops = commit_prepared_text(p, _fixed_salts())
