@@ -19,7 +19,9 @@ pair and nothing else explains either:
   those (else it may be a launch). A linked fix is no rival: its shot is explained.
 
 It runs after :func:`.link.pair_launch_to_burst` (:func:`.pipeline._finish`): calibration reads
-none of it. The fix keeps its ellipse; its reports stay untyped.
+none of it. The fix's group is typed impact and linked; it keeps its ellipse (no position is
+added), and its reports stay untyped. Replayed on all_conditions seeds 1 / 3: 17 / 25 links,
+all of one event each.
 """
 
 from __future__ import annotations
