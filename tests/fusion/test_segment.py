@@ -11,6 +11,7 @@ import numpy as np
 
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.core.fusion import FusionParams, LocateParams, fuse
+from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.same_shot import SameShotParams
 from truceline.core.geo import GEOD
 from truceline.core.observations import parse_observation
@@ -20,8 +21,10 @@ from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
 #: What segment states of a lone fix, before one shot's fixes are joined (:mod:`truceline.
-#: core.fusion.same_shot` takes some lone fixes, most of them wild, into the launch's group).
-ALONE = FusionParams(same_shot=SameShotParams(enabled=False))
+#: core.fusion.same_shot` takes some lone fixes, most of them wild, into the launch's group;
+#: :mod:`truceline.core.fusion.launch_bursts` links some, a launch's burst, to it).
+ALONE = FusionParams(same_shot=SameShotParams(enabled=False),
+                     link=LinkParams(burst_of_launch=False))
 
 
 def _lone(name: str, seed: int, days: int, params: FusionParams = ALONE

@@ -107,8 +107,9 @@ from truceline.core.fusion.to_incidents import (
 #: session 35: an unlocated group of bearings joins the one fix on its rays, :mod:`.on_ray` (28);
 #: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (29);
 #: session 36: a vague arrival group left that fits a part of one linked pair joins it,
-#: :mod:`.heard_linked` (30).
-FUSION_REVISION = 30
+#: :mod:`.heard_linked` (30); a typed launch's one untyped burst linked,
+#: :func:`.launch_bursts.pair_burst_to_launch` (31).
+FUSION_REVISION = 31
 
 __all__ = [
     "CHI2_95_2DOF",

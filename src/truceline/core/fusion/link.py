@@ -95,6 +95,9 @@ class LinkParams:
     #: ... and whose pair fits better than any other candidate of either fix by this many
     #: octaves of implied projectile speed.
     pair_margin: float = 0.5
+    #: Type as the burst of a launch monitors saw the one untyped fix it could have hit
+    #: (:mod:`.launch_bursts`; :func:`pair_launch_to_burst`'s mirror).
+    burst_of_launch: bool = True
 
     def windows(self) -> list[tuple[float, float, float]]:
         """``(max range, min speed, max speed)`` of each known weapon class."""

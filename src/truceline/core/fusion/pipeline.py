@@ -45,6 +45,7 @@ from truceline.core.fusion.heard import (
     joined_cov,
 )
 from truceline.core.fusion.heard_split import split_heard
+from truceline.core.fusion.launch_bursts import pair_burst_to_launch
 from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams
@@ -402,12 +403,12 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     """Type as launches, in place, the untyped fixes (sensors', or a monitor's
     "undetermined" on its ray) that are the only possible launch of a burst monitors saw
     (:func:`~truceline.core.fusion.link.pair_launch_to_burst`); they keep their own ellipse
-    and are attributed like any other origin."""
+    and are attributed like any other origin. Then type as bursts the untyped fixes that are
+    the only possible burst of a launch monitors saw (:mod:`.launch_bursts`)."""
     G = len(role)
     loc = fixes.located
-    launch = loc & (role == ROLE_ANY) & (partner < 0)
-    burst = loc & (role == ROLE_IMPACT) & (partner < 0)
-    if not launch.any() or not burst.any() or not prob.shape[1]:
+    untyped = loc & (role == ROLE_ANY) & (partner < 0)
+    if not untyped.any() or not prob.shape[1]:
         return
     pw = prob.copy()  # the origins are attributed already; the other fixes' sides here
     w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
@@ -415,13 +416,23 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
     side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
     lo, hi = emission_windows(b, labels, fixes, G)
-    o, i = pair_launch_to_burst(
-        fixes.x, fixes.y, fixes.cov, lo, hi, _group_classes(b, labels, G),
-        side.astype(np.int64), launch, burst, loc & (role != ROLE_IMPACT), params.link)
-    if not len(o):
+    cls = _group_classes(b, labels, G)
+    burst = loc & (role == ROLE_IMPACT) & (partner < 0)
+    if burst.any():
+        o, i = pair_launch_to_burst(
+            fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64), untyped, burst,
+            loc & (role != ROLE_IMPACT), params.link)
+        role[o] = ROLE_ORIGIN
+        prob[o] = pw[o]
+        partner[o], partner[i] = i, o
+    free = loc & (partner < 0)
+    if not params.link.burst_of_launch or not (free & (role == ROLE_ORIGIN)).any():
         return
-    role[o] = ROLE_ORIGIN
-    prob[o] = pw[o]
+    o, i = pair_burst_to_launch(
+        fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64),
+        free & (role == ROLE_ORIGIN), free & (role == ROLE_ANY), free & (role != ROLE_IMPACT),
+        free & (role != ROLE_ORIGIN), params.link)
+    role[i] = ROLE_IMPACT
     partner[o], partner[i] = i, o
 
 

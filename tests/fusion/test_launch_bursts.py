@@ -1,0 +1,74 @@
+"""A launch monitors saw and the one untyped fix it could have hit: typed as its burst."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.launch_bursts import pair_burst_to_launch
+from truceline.core.fusion.pipeline import fuse_batch
+
+
+def _pairs(rows: list[tuple[float, float, float, str]], cls: str | None = "mortar"
+           ) -> list[tuple[int, int]]:
+    """``(x, window middle, half width, kind)`` fixes on a line across the front at x = 1 km
+    (kind: "origin", typed launch; "fix", untyped; "burst", typed impact); the origins name
+    ``cls``."""
+    x = np.array([r[0] for r in rows])
+    t, half = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+    kind = np.array([r[3] for r in rows])
+    n = len(rows)
+    side = np.where(x < 1_000.0, 0, 1).astype(np.int64)
+    o, i = pair_burst_to_launch(
+        x, np.zeros(n), np.tile(np.eye(2) * 100.0**2, (n, 1, 1)), t - half, t + half,
+        np.array([cls if k == "origin" else None for k in kind], object), side,
+        kind == "origin", kind == "fix", kind != "burst", kind != "origin")
+    return sorted(zip(o.tolist(), i.tolist(), strict=True))
+
+
+def test_a_launch_s_one_untyped_fix_in_range_and_time_is_its_burst():
+    launch, fix = (0.0, 100.0, 60.0, "origin"), (6_000.0, 140.0, 2.0, "fix")
+    assert _pairs([launch, fix]) == [(0, 1)]
+    assert _pairs([launch, (12_000.0, 140.0, 2.0, "fix")]) == []  # past a mortar's range
+    assert _pairs([launch, (12_000.0, 140.0, 2.0, "fix")], cls=None) == [(0, 1)]  # a gun's
+    assert _pairs([launch, (6_000.0, 900.0, 2.0, "fix")]) == []  # minutes late
+    assert _pairs([launch, (-1_000.0, 140.0, 2.0, "fix")]) == []  # the launch's own side
+
+
+def test_a_rival_launch_or_burst_leaves_both_apart():
+    launch, fix = (0.0, 100.0, 60.0, "origin"), (6_000.0, 140.0, 2.0, "fix")
+    assert _pairs([launch, fix, (6_500.0, 150.0, 60.0, "burst")]) == []  # a second burst
+    assert _pairs([launch, fix, (5_000.0, 150.0, 2.0, "fix")]) == []  # a second untyped fix
+    assert _pairs([launch, fix, (-500.0, 110.0, 60.0, "origin")]) == []  # a second launch
+    # the fix could have fired at a burst on the launch's side: it may be a launch itself
+    assert _pairs([launch, fix, (-1_000.0, 170.0, 60.0, "burst")]) == []
+
+
+def test_an_array_fix_becomes_the_burst_of_the_launch_monitors_saw():
+    """Monitors west of the line saw a mortar fired 2 km west of it; four sensors of one
+    array fixed a bang 5 km east-north-east 40 s later but cannot say launch or burst. Fused,
+    the bang is the launch's burst: one incident (on main: two, the bang untyped)."""
+    rng = np.random.default_rng(7)
+    launch = (LINE_LON - 0.027, 48.0)  # ~2 km west of the line
+    burst = synth.offset(*launch, 80.0, 5_000.0)  # ~3 km east of it
+    centre = synth.offset(*burst, 20.0, 5_000.0)
+    sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0.0, 120.0, 240.0)]
+    r = synth.Reports()
+    for k, post in enumerate(synth.posts_around(launch, 3, rng)):
+        d = synth.GEOD.inv(*post, *launch)[2]
+        synth.bearing_report(r, 0, post, launch, 100.0, 3.0, rng, source=f"op-{k}",
+                             band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+    for k, s in enumerate(sensors):
+        _, _, dist = synth.GEOD.inv(*burst, *s)
+        arr = 140.0 + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
+        r.add(1, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+    r.cols["weapon_class"] = ["mortar"] * 3 + [None] * 4
+    res = fuse_batch(r.batch(), synth.geometry())
+    g, h = int(res.labels[0]), int(res.labels[-1])
+    assert g != h and res.fixes.located[g] and res.fixes.located[h]
+    assert int((res.labels == h).sum()) == 4
+    assert res.role[g] == 0 and res.role[h] == 1
+    assert res.partner[g] == h and res.partner[h] == g
