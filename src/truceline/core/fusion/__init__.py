@@ -106,7 +106,7 @@ from truceline.core.fusion.to_incidents import (
 #: arrays' groups that heard one part's other sound join it where they fit one point (27);
 #: session 35: an unlocated group of bearings joins the one fix on its rays, :mod:`.on_ray` (28);
 #: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (29).
-FUSION_REVISION = 29
+FUSION_REVISION = 30
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -16,7 +16,9 @@ order, each seeing the joins of those before it (a group joins once):
 7. an unlocated group of bearings alone joined to the one fix on its rays
    (:func:`.on_ray.join_on_ray`);
 8. a lone bearing's fix to the one linked part its report admits, allowing for a wild
-   bearing (:func:`.lone_bearing.lone_bearings`).
+   bearing (:func:`.lone_bearing.lone_bearings`);
+9. a lone fix of several bearings to the one linked part they fit, one of them wild at most
+   (:func:`.lone_fix.lone_fixes`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
@@ -37,6 +39,7 @@ from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sou
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.lone_bearing import lone_bearings
+from truceline.core.fusion.lone_fix import lone_fixes
 from truceline.core.fusion.on_ray import join_on_ray
 from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
@@ -95,6 +98,9 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     wu, wg = lone_bearings(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
                            u, g, same, src)
     u, g = np.concatenate([u, wu]), np.concatenate([g, wg])
+    fu, fg = lone_fixes(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
+                        u, g, same, src)
+    u, g = np.concatenate([u, fu]), np.concatenate([g, fg])
     if not len(u):
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,
