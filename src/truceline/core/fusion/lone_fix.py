@@ -9,15 +9,18 @@ lies mostly past 3 sd, a wild bearing in a third to a half of its cases). The fi
 no longer says where the shot is; its reports still do, one by one. So each report of ``u``
 is read against each fix there, as :mod:`.lone_bearing` reads one report:
 
-- ``u``: a located fix of two or more reports, bearings (one at least) and arrivals, linked
-  to nothing, joined by no earlier rule, no looser than ``max_sd_m``;
+- ``u``: a located fix of two or more reports, bearings (one at least) and two arrivals at
+  most (more fix a place of their own, which this test does not read), linked to nothing,
+  joined by no earlier rule, no looser than ``max_sd_m``;
 - a fix *admits* ``u`` where every bearing of ``u`` fits it at the usual level
   (``lone_fix_sigmas`` of the bearing's sd and the fix's spread across the ray) but at most
   one, and that one within the wild tail (``lone_wild_z`` of ``lone_wild_deg``, as in
   :mod:`.lone_bearing`), each report's range to the fix within its band (its soft wall,
   ``lone_fix_walls`` times, and 3 sd of the fix beyond either end: a distance judged to 25 %),
   and every arrival, less its travel from the fix, lies within 3 s (and 3 sd of the fix at
-  330 m/s) of the fix's window: left out, that one bearing, the rest fit the fix as they stand;
+  330 m/s) of the fix's window, a fix timed by arrivals (a monitors' window of minutes tests
+  nothing); one bearing at least fits at the usual level, or an arrival does: left out, that
+  one bearing, the rest fit the fix as they stand;
 - every located fix no looser than ``max_sd_m`` where ``u``'s part may be, its window within
   ``lone_fix_gap_s`` of ``u``'s and no source of ``u`` in it, is a rival (one joined to
   another before counts as that one): exactly one must admit ``u``, a typed part of a linked
@@ -31,7 +34,7 @@ is read against each fix there, as :mod:`.lone_bearing` reads one report:
 
 ``u`` joins the linked part's group, which keeps its fix, time, reading and link (its
 reports fit it; ``u``'s fix, one wild bearing in it, says nothing more). Replayed on the end
-joins' input of all_conditions seeds 1-3 (session 36): 5 / 3 / 12 joins, each of one event's
+joins' input of all_conditions seeds 1-3 (session 36): 5 / 1 / 12 joins, each of one event's
 reports into that event's part; without the last test, one more on seed 1, the crossing of
 two events' bearings :mod:`.lone_bearing` had seen.
 """
@@ -50,7 +53,7 @@ from truceline.core.fusion.group_join import (
     group_sources,
     take_apart,
 )
-from truceline.core.fusion.locate import Fixes, LocateParams
+from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams
 from truceline.core.fusion.same_shot import SameShotParams
 
 __all__ = ["lone_fixes"]
@@ -125,7 +128,8 @@ def lone_fixes(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     busy = np.zeros(G, bool)
     busy[joined], busy[into] = True, True
     us = np.flatnonzero(ok & ~busy & (partner < 0) & (n >= 2) & (n_b >= 1)
-                        & (n_b + n_a == n))
+                        & (n_b + n_a == n) & (n_a <= 2))
+    timed = fixes.located & (fixes.method & M_ARRIVAL > 0)
     cand = np.flatnonzero(ok & (n > 0))
     if not len(us) or len(cand) < 2:
         return none
@@ -152,9 +156,12 @@ def lone_fixes(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         k = rows[u][bearing[rows[u]]]
         usual, tail = _fits(b, k, fixes, sd[near], near, p.lone_fix_sigmas, wild,
                             p.lone_wild_z, p.lone_fix_walls)
-        admit = np.all(usual | tail, axis=0) & ((~usual).sum(axis=0) <= 1)
         a = rows[u][arrival[rows[u]]]
-        if len(a):  # each arrival traced back from the fix into its window
+        # one bearing left out at most, and one at least left to fit, or an arrival
+        admit = (np.all(usual | tail, axis=0) & ((~usual).sum(axis=0) <= 1)
+                 & (usual.any(axis=0) | (len(a) > 0)))
+        if len(a):  # each arrival traced back from the fix into its window, timed by arrivals
+            admit &= timed[near]
             tol = 3.0 + 3.0 * sd[near] / 330.0
             te = b.arr[a][:, None] - np.hypot(b.ox[a][:, None] - fixes.x[near],
                                                b.oy[a][:, None] - fixes.y[near]) / b.c[a][:, None]
