@@ -108,8 +108,9 @@ from truceline.core.fusion.to_incidents import (
 #: a lone bearing's fix joins the one linked part its report admits, wild tail allowed (29);
 #: session 36: a vague arrival group left that fits a part of one linked pair joins it,
 #: :mod:`.heard_linked` (30); a typed launch's one untyped burst linked,
-#: :func:`.launch_bursts.pair_burst_to_launch` (31).
-FUSION_REVISION = 31
+#: :func:`.launch_bursts.pair_burst_to_launch` (31); a lone fix of several bearings joins the
+#: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32).
+FUSION_REVISION = 32
 
 __all__ = [
     "CHI2_95_2DOF",

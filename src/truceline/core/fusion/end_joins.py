@@ -17,8 +17,10 @@ order, each seeing the joins of those before it (a group joins once):
    (:func:`.on_ray.join_on_ray`);
 8. a lone bearing's fix to the one linked part its report admits, allowing for a wild
    bearing (:func:`.lone_bearing.lone_bearings`);
-9. the arrival groups still apart that fit a part of one linked pair
-   (:func:`.heard_linked.join_heard_linked`).
+9. a lone fix of several bearings to the one linked part they fit, one of them wild at most
+   (:func:`.lone_fix.lone_fixes`);
+10. the arrival groups still apart that fit a part of one linked pair
+    (:func:`.heard_linked.join_heard_linked`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
@@ -40,6 +42,7 @@ from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sou
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.lone_bearing import lone_bearings
+from truceline.core.fusion.lone_fix import lone_fixes
 from truceline.core.fusion.on_ray import join_on_ray
 from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
@@ -98,6 +101,9 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     wu, wg = lone_bearings(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
                            u, g, same, src)
     u, g = np.concatenate([u, wu]), np.concatenate([g, wg])
+    fu, fg = lone_fixes(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max,
+                        u, g, same, src)
+    u, g = np.concatenate([u, fu]), np.concatenate([g, fg])
     hu, hg = join_heard_linked(b, labels, fixes, role, partner, lo, hi, u, g, heard)
     u, g = np.concatenate([u, hu]), np.concatenate([g, hg])
     if not len(u):

@@ -38,23 +38,22 @@ sharper than it that it agrees with (every sharper fix a rival; one report's fix
 above), where that one is linked to nothing, holds two reports or more and is at most
 ``linked_sharper`` of its sd (the arrays' and other posts' fix of the launch, untyped where a
 post called it undetermined): that group keeps its fix and takes the link, and an untyped one
-the role (:func:`_into_sharper`). It joins that group: its reports
-become the shot's evidence; the fix, time, role, attribution and link stay the precise
-group's (its reports fit them; the report's, for the arrivals' join; with ``linked``, a
-linked group joins only one that is not, which takes its link). An origin attributed to
+the role (:func:`_into_sharper`). It joins that group: its reports become the shot's
+evidence; the fix, time, role, attribution and link stay the precise group's (its reports
+fit them; the report's, for the arrivals' join; with ``linked``, a linked group joins only
+one that is not, which takes its link). An origin attributed to
 neither side with ``own_side_max`` (a looser fix near the line) is the same part as an origin
 of either side (``unsure_side``; it takes the sharper fix's reading, never gives its own)
 where each of its reports also passes grouping's gate with the fix it joins: a loose fix
-agrees with anything near it, its reports on their own stated errors do not. The join runs after
-calibration, which must not read a fragment's reports against another group's fix.
-An arrivals' fix typed by one report of the shot's other part (the arrays heard the launch, a
+agrees with anything near it, its reports on their own stated errors do not. The join runs
+after calibration, which must not read a fragment's reports against another group's fix. An
+arrivals' fix typed by one report of the shot's other part (the arrays heard the launch, a
 post saw the burst) joins the linked part it sits at (:func:`into_other_part`). A fix looser
 than ``max_sd_m`` holding a report joins the one sharp fix of its part that each of its
-reports fits on its own, by place and time (:func:`loose_into_sharp`).
-Two linked pairs whose launches and bursts both agree join part by part (:mod:`.same_pair`).
-Before the arrivals are joined (:func:`.heard.join_heard`), the same test (on the fixes' own
-covariances) makes two fixes of one part one event to the arrivals' rule that exactly one event
-fits them.
+reports fits on its own, by place and time (:func:`loose_into_sharp`). Two linked pairs
+whose launches and bursts both agree join part by part (:mod:`.same_pair`). Before the
+arrivals are joined (:func:`.heard.join_heard`), the same test (on the fixes' own covariances)
+makes two fixes of one part one event to the arrivals' rule that exactly one fits them.
 """
 
 from __future__ import annotations
@@ -154,19 +153,17 @@ class SameShotParams:
     #: ... where each of its reports passes grouping's gate with that fix (chi-square, 2 dof,
     #: 99.9 %: :attr:`.GroupingParams.gate_chi2`)
     report_chi2: float = 13.82
-    #: two linked launch-burst pairs whose launches agree and whose bursts agree by the tests
-    #: above are one shot's (:mod:`.same_pair`)
+    #: two linked pairs whose launches and bursts agree are one shot's (:mod:`.same_pair`)
     pairs: bool = True
     #: a fix looser than ``max_sd_m`` holding a report (two or three arrivals and a post's
     #: report fixed hundreds of km wide) joins the one sharp fix of its part that each of its
     #: reports fits on its own (:func:`loose_into_sharp`): its arrivals traced back from that
     #: fix within this (s, plus 3 sd of the fix at 330 m/s) of its emission window
     loose_arrival_s: float = 3.0
-    #: ... also such a fix linked to its shot's other part, into a fix linked to nothing, which
-    #: takes the link where the flight fits
+    #: ... also such a fix linked to its other part, into an unlinked one that takes the link
     loose_linked: bool = True
-    #: bearings alone join the one fix on their rays (:mod:`.on_ray`) within this many sd (0:
-    #: off), with no band within ``ray_reach_m``
+    #: bearings alone join the one fix on their rays (:mod:`.on_ray`) within this many sd
+    #: (0: off), with no band within ``ray_reach_m``
     ray_sigmas: float = 3.0
     ray_reach_m: float = 25_000.0
     #: a lone bearing's fix joins the one linked part its report admits (:mod:`.lone_bearing`):
@@ -174,6 +171,10 @@ class SameShotParams:
     #: degrees; 0: off) of that fix
     lone_wild_deg: float = 40.0
     lone_wild_z: float = 2.0
+    #: a lone fix of bearings joins the linked part they fit (:mod:`.lone_fix`; 0 sd: off)
+    lone_fix_sigmas: float = 3.0
+    lone_fix_walls: float = 1.0
+    lone_fix_gap_s: float = 20.0
 
 
 def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
