@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion import kernels
-from truceline.core.fusion.batch import FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 
 __all__ = ["Sources", "emission_windows", "group_rows", "group_sides", "group_sizes",
@@ -93,6 +93,14 @@ def take_apart(taken: dict[int, set[int]], sources: Sources, u: int, g: int) -> 
         return False
     seen |= sources[u]
     return True
+
+
+def linked_target(u: int, g: int, partner: I64, role: NDArray[np.int8], gone: NDArray[np.bool_],
+                  side: I64) -> bool:
+    """Whether the lone group ``u`` may join ``g``: a typed part of a linked pair, not joined
+    itself, and on ``u``'s side where ``u`` is an origin on one (the lone joins' common test)."""
+    return not (partner[g] < 0 or role[g] == ROLE_ANY or gone[g]
+                or (role[u] == ROLE_ORIGIN and side[u] >= 0 and side[g] != side[u]))
 
 
 def group_rows(labels: I64, G: int) -> list[I64]:

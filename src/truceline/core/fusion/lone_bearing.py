@@ -33,8 +33,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.group_join import Sources, group_sides, group_sources, take_apart
+from truceline.core.fusion.batch import ROLE_ANY, FireBatch
+from truceline.core.fusion.group_join import (
+    Sources,
+    group_sides,
+    group_sources,
+    linked_target,
+    take_apart,
+)
 from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.same_shot import SameShotParams
 
@@ -100,8 +106,7 @@ def lone_bearings(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8
         if len(fit) != 1:  # none, or two shots the report could be either's
             continue
         g = int(fit[0])
-        if (partner[g] < 0 or role[g] == ROLE_ANY or gone[g]
-                or (role[u] == ROLE_ORIGIN and side[u] >= 0 and side[g] != side[u])):
+        if not linked_target(u, g, partner, role, gone, side):
             continue
         if not take_apart(taken, src, u, g):  # a source that reported twice saw two shots
             continue

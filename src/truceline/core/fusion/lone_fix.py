@@ -44,13 +44,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, FireBatch
+from truceline.core.fusion.batch import ROLE_ANY, FireBatch
 from truceline.core.fusion.group_join import (
     Sources,
     group_rows,
     group_sides,
     group_sizes,
     group_sources,
+    linked_target,
     take_apart,
 )
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams
@@ -174,8 +175,7 @@ def lone_fixes(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         j = int(np.flatnonzero(near == g)[0]) if g in near else -1
         if j < 0 or not admit[j]:
             continue
-        if (partner[g] < 0 or role[g] == ROLE_ANY or gone[g] or own[g] <= n[u]
-                or (role[u] == ROLE_ORIGIN and side[u] >= 0 and side[g] != side[u])):
+        if own[g] <= n[u] or not linked_target(u, g, partner, role, gone, side):
             continue
         off = np.flatnonzero(~usual[:, j])
         if len(off) and _crossing(b, int(k[off[0]]), fixes, sd, cand[to[cand] != g],
