@@ -4,7 +4,7 @@ The largest kind of lost pair after the other end joins (issue 14, session 35 hH
 ARI by event on all_conditions seed 1 for an oracle) is an incident whose launch and burst are
 both located and linked, beside a vague arrival group that heard one of them. Replayed against
 the truth on all_conditions seeds 1 and 3 (session 36), the test of :func:`.heard.join_heard`
-already placed many within that one event; they were left apart for three reasons:
+already placed many within that one event; they were left apart for four reasons:
 
 * a group over two arrays (two sensors farther apart than ``array_m``) joins only on a sharp
   test, since two arrays may have heard two sounds (9 / 7 groups). A linked shot's two sounds
@@ -13,7 +13,7 @@ already placed many within that one event; they were left apart for three reason
 * :func:`.heard_other.other_sound_apart` undid the join (8 / 10 groups, all of them right):
   one or two arrivals fit almost any unlocated other sound of some part near by, which weighs
   less than the located sound of the linked shot they fit;
-* they were placed only once :mod:`.on_ray` and :mod:`.lone_bearing` had run.
+* they were placed only once :mod:`.on_ray` and :mod:`.lone_bearing` had run;
 * the emission time they imply missed the part's window by less than a clock's error
   (``alt_slack_s``: the observers' clocks of all_conditions are off by 25 s): such a window
   is a rival's in the looser gate already; as the target's, it joined one group into another
