@@ -90,6 +90,18 @@ def bearing_report(
           bearing_deg=brg, bearing_sd_deg=sd_deg, **kw)
 
 
+def linked_shot(r: Reports, gun: tuple[float, float], burst: tuple[float, float],
+                rng: np.random.Generator) -> None:
+    """One shot seen clearly: three posts fix the launch at ``gun`` (event 0, t 100 s) and
+    three the burst at ``burst`` (event 1, 40 s later), 1 deg bearings on 5-10 km bands."""
+    for k, (az, d) in enumerate(((160.0, 6000.0), (20.0, 7000.0), (300.0, 8000.0))):
+        bearing_report(r, 0, offset(*gun, az, d), gun, 100.0, 1.0, rng,
+                       source=f"ol-{k}", band=(5000.0, 10000.0))
+    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0))):
+        bearing_report(r, 1, offset(*burst, az, d), burst, 140.0, 1.0, rng,
+                       source=f"ob-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+
+
 def arrival_report(
     r: Reports, event: int, sensor: tuple[float, float], target: tuple[float, float],
     t0: float, jitter_s: float, rng: np.random.Generator, *, source: str,

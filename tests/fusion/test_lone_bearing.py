@@ -23,12 +23,7 @@ def _lone_wild(error_deg: float, band: tuple[float, float] = (5000.0, 10000.0),
     group of its own. ``on``: the rule (``lone_wild_deg``), else off."""
     rng = np.random.default_rng(7)
     r = synth.Reports()
-    for k, (az, d) in enumerate(((160.0, 6000.0), (20.0, 7000.0), (300.0, 8000.0))):
-        synth.bearing_report(r, 0, synth.offset(*GUN, az, d), GUN, 100.0, 1.0, rng,
-                             source=f"ol-{k}", band=(5000.0, 10000.0))
-    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0))):
-        synth.bearing_report(r, 1, synth.offset(*BURST, az, d), BURST, 140.0, 1.0, rng,
-                             source=f"ob-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+    synth.linked_shot(r, GUN, BURST, rng)
     synth.bearing_report(r, 2, POST, GUN, 100.0, 2.0, rng, source="lone", band=band,
                          error_deg=error_deg)
     partner = np.array([1, 0, -1], np.int64)

@@ -28,12 +28,7 @@ def _lone_pair(wild_deg: float, other: bool = False, on: bool = True) -> FusionR
     ``on``: the rule (``lone_fix_sigmas``), else off."""
     rng = np.random.default_rng(11)
     r = synth.Reports()
-    for k, (az, d) in enumerate(((160.0, 6000.0), (20.0, 7000.0), (300.0, 8000.0))):
-        synth.bearing_report(r, 0, synth.offset(*GUN, az, d), GUN, 100.0, 1.0, rng,
-                             source=f"ol-{k}", band=(5000.0, 10000.0))
-    for k, (az, d) in enumerate(((20.0, 6000.0), (110.0, 8000.0), (190.0, 7000.0))):
-        synth.bearing_report(r, 1, synth.offset(*BURST, az, d), BURST, 140.0, 1.0, rng,
-                             source=f"ob-{k}", band=(5000.0, 10000.0), explosion_type="impact")
+    synth.linked_shot(r, GUN, BURST, rng)
     synth.bearing_report(r, 2, GOOD, GUN, 100.0, 2.0, rng, source="good",
                          band=(5000.0, 10000.0), error_deg=0.5)
     synth.bearing_report(r, 2, WILD, GUN, 100.0, 2.0, rng, source="wild",
