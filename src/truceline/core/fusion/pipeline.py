@@ -408,8 +408,10 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     G = len(role)
     loc = fixes.located
     untyped = loc & (role == ROLE_ANY) & (partner < 0)
-    if not untyped.any() or not prob.shape[1]:
-        return
+    burst = loc & (role == ROLE_IMPACT) & (partner < 0)
+    launch = loc & (role == ROLE_ORIGIN) & (partner < 0) & params.link.burst_of_launch
+    if not untyped.any() or not prob.shape[1] or not (burst.any() or launch.any()):
+        return  # nothing to pair: the sides below are not needed
     pw = prob.copy()  # the origins are attributed already; the other fixes' sides here
     w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
     when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
@@ -417,7 +419,6 @@ def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
     lo, hi = emission_windows(b, labels, fixes, G)
     cls = _group_classes(b, labels, G)
-    burst = loc & (role == ROLE_IMPACT) & (partner < 0)
     if burst.any():
         o, i = pair_launch_to_burst(
             fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64), untyped, burst,
