@@ -326,7 +326,6 @@ def commit_prepared_text(entry: PreparedEntry, salts: Salts) -> tuple[bytes, str
     return b"".join(out), b"".join(ops).decode("utf-8")
 
 
-
 class EncodedEntry(NamedTuple):
     """A body encoded and committed in one pass (:func:`encode_committed`)."""
 
