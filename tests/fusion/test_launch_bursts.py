@@ -7,7 +7,8 @@ import numpy as np
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.launch_bursts import pair_burst_to_launch
-from truceline.core.fusion.pipeline import fuse_batch
+from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.pipeline import FusionParams, fuse_batch
 
 
 def _pairs(rows: list[tuple[float, float, float, str]], cls: str | None = "mortar"
@@ -72,3 +73,39 @@ def test_an_array_fix_becomes_the_burst_of_the_launch_monitors_saw():
     assert int((res.labels == h).sum()) == 4
     assert res.role[g] == 0 and res.role[h] == 1
     assert res.partner[g] == h and res.partner[h] == g
+
+
+def test_an_array_fix_becomes_the_launch_of_a_burst_monitors_saw_near_the_line():
+    """Four sensors of one array fixed a bang 5 km west of the line ("undetermined": launch
+    or burst); 34 s later monitors saw a mortar burst on it, their 3 deg bearings (exact)
+    placing it on neither side at 0.9. Fused, the bang is the burst's launch, typed an origin
+    on the west side (on main: untyped, no firing, no finding)."""
+    rng = np.random.default_rng(11)
+    launch = (LINE_LON - 0.067, 48.0)  # ~5 km west of the line
+    burst = synth.offset(*launch, 90.0, 5_000.0)  # on the line
+    centre = synth.offset(*launch, 250.0, 5_000.0)
+    sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0.0, 120.0, 240.0)]
+    r = synth.Reports()
+    for k, s in enumerate(sensors):
+        _, _, dist = synth.GEOD.inv(*launch, *s)
+        arr = 100.0 + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
+        r.add(0, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+    for k, post in enumerate(synth.posts_around(burst, 3, rng, dist=(4_000.0, 6_000.0))):
+        d = synth.GEOD.inv(*post, *burst)[2]
+        synth.bearing_report(r, 1, post, burst, 133.0, 3.0, rng, source=f"ob-{k}",
+                             band=(d - 1_000.0, d + 1_000.0), error_deg=0.0,
+                             explosion_type="impact")
+    r.cols["weapon_class"] = [None] * 4 + ["mortar"] * 3
+    res = fuse_batch(r.batch(), synth.geometry())
+    g, h = int(res.labels[0]), int(res.labels[-1])
+    assert g != h and res.fixes.located[g] and res.fixes.located[h]
+    assert int((res.labels == g).sum()) == 4
+    assert res.role[g] == 0 and res.role[h] == 1
+    assert res.partner[g] == h and res.partner[h] == g
+    assert res.prob[g][0] >= 0.9  # the west party's launch
+    # the burst is on no side at 0.9: without the near burst the bang stays untyped
+    old = fuse_batch(r.batch(), synth.geometry(),
+                     FusionParams(link=LinkParams(launch_of_near_burst=False)))
+    assert old.role[int(old.labels[0])] == 2 and old.partner[int(old.labels[0])] < 0

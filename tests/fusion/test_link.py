@@ -186,6 +186,37 @@ def test_no_launch_without_physics_or_when_something_else_explains_it():
     assert _bursts([fix, burst, (7_000.0, 60.0, 180.0, "origin")]) == []
 
 
+def _near(rows: list[tuple[float, int, str]], params: LinkParams | None = None
+          ) -> list[tuple[int, int]]:
+    """:func:`pair_launch_to_burst` for ``(x, side, kind)`` fixes on the x axis (100 m sigma,
+    the fixes timed 100 s +- 2, the bursts 115 s +- 60: a monitor's minute), the bursts
+    naming a mortar; side -1: near the line, on no side at ``own_side_max``."""
+    n = len(rows)
+    x = np.array([r[0] for r in rows])
+    kind = np.array([r[2] for r in rows])
+    t = np.where(kind == "burst", 115.0, 100.0)
+    half = np.where(kind == "burst", 60.0, 2.0)
+    o, i = pair_launch_to_burst(
+        x, np.zeros(n), np.tile(np.eye(2) * 100.0**2, (n, 1, 1)), t - half, t + half,
+        np.array(["mortar" if k == "burst" else None for k in kind], object),
+        np.array([r[1] for r in rows], np.int64), kind == "fix", kind == "burst",
+        kind != "burst", params)
+    return sorted(zip(o.tolist(), i.tolist(), strict=True))
+
+
+def test_the_fix_on_a_side_is_the_launch_of_the_one_burst_near_the_line():
+    fix, near = (0.0, 0, "fix"), (2_200.0, -1, "burst")
+    # a mortar's burst near the line is placed on no side at 0.9: the fix is still its launch
+    assert _near([fix, near]) == [(0, 1)]
+    assert _near([fix, near], LinkParams(launch_of_near_burst=False)) == []  # the old rule
+    assert _near([(0.0, -1, "fix"), near]) == []  # the launch needs a side (its finding does)
+    assert _near([fix, (2_200.0, 0, "burst")]) == []  # the fix's own side: not fire across
+    # another fix near the line that could have fired the burst: which one is not known
+    assert _near([fix, near, (1_500.0, -1, "fix")]) == []
+    # a second burst near the line the fix could have fired at: kept apart
+    assert _near([fix, near, (2_600.0, -1, "burst")]) == []
+
+
 def test_a_lone_report_with_a_band_is_a_segment_fix_attributed_only_when_clear():
     """One monitor's "outgoing, 5-7 km" is located on its ray; the ellipse covers the band;
     attribution is certain deep on one side and undecided where the segment crosses the line."""

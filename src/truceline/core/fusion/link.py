@@ -98,6 +98,9 @@ class LinkParams:
     #: Type as the burst of a launch monitors saw the one untyped fix it could have hit
     #: (:mod:`.launch_bursts`; :func:`pair_launch_to_burst`'s mirror).
     burst_of_launch: bool = True
+    #: :func:`pair_launch_to_burst` also for a burst near the line (on no side with
+    #: ``own_side_max``), the untyped fix on a side as its launch.
+    launch_of_near_burst: bool = True
 
     def windows(self) -> list[tuple[float, float, float]]:
         """``(max range, min speed, max speed)`` of each known weapon class."""
@@ -533,10 +536,16 @@ def pair_launch_to_burst(
     candidate launch (``may_fire``: any located fix that could be an origin), the fix no
     other burst, and no candidate launch could have fired the fix itself (else it may be a
     burst too). ``side`` is the party whose area holds the fix with probability
-    ``own_side_max`` or more (-1 when none does); a launch and its burst need one each.
+    ``own_side_max`` or more (-1 when none does); the launch needs one (its finding does),
+    the burst another or none (``launch_of_near_burst``: a mortar's burst near the line is
+    rarely placed on a side at 0.9, and the fix's side is what the finding reads).
     """
-    launch, burst = launch & (side >= 0), burst & (side >= 0)
-    a, b = compatible_shots(x, y, cov, lo, hi, cls, side, may_fire, burst | launch, params)
+    p = params or LinkParams()
+    launch = launch & (side >= 0)
+    burst = burst if p.launch_of_near_burst else burst & (side >= 0)
+    # a fix near the line differs in side from every other (it may fire at or hit any)
+    apart = np.where(side >= 0, side, -2 - np.arange(len(side)))
+    a, b = compatible_shots(x, y, cov, lo, hi, cls, apart, may_fire, burst | launch, params)
     n = len(x)
     fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
     hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
