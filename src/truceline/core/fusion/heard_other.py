@@ -51,6 +51,7 @@ from scipy.stats import chi2 as chi2_dist
 
 from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.heard import HeardParams, arrival_groups, bare_arrivals, part_tests
+from truceline.core.fusion.heard_when import may_be_near
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 from truceline.core.fusion.sound_grid import (
@@ -360,7 +361,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         a0, a1 = float(first[k]), float(last[k])
         near = nearby(cx, cy, a0 - travel - flight, a1 + flight)
         near = near[near != ul[k]]
-        if not len(near):
+        if not timed[near].any():  # (or none): the one part that passes must be timed
             continue
         # one arrival fits every point within hearing: in closed form
         each = _one_each(b, int(r[0]), p) if len(r) == 1 else _grid_each(b, r, p)
@@ -381,6 +382,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         alt = every[tree_all.query_ball_point([cx, cy], p.hearing_m + 3.0 * float(
             sig[every].max()))]
         alt = alt[alt != ul[k]]
+        alt = alt[may_be_near(b, r, alt, x, y, cov, lo, hi, wsd, p)]  # the rest fail in time
         if len(alt):
             idx = np.repeat(r[None, :], len(alt), axis=0)
             _, fa, dof, _, _, _ = part_tests(b, idx, alt, x, y, cov, lo, hi, timed, wsd,
