@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cached_kernels", "compile_kernels", "compiled_apart"]
+__all__ = ["cached_kernels", "compile_kernels", "compiled_apart", "uncached_kernels"]
 
 
 def _kernels() -> Iterator[Any]:
@@ -40,13 +40,22 @@ def _kernels() -> Iterator[Any]:
                 yield obj
 
 
+def _cached(kernel: Any) -> bool:
+    # numba's own index read: empty when absent, of another numba, or of an older source
+    return bool(kernel._cache._cache_file._load_index())
+
+
 def cached_kernels() -> tuple[int, int]:
     """How many of fusion's caching kernels have code cached for their current source, and
     how many there are (a check runs about two thirds of them)."""
     found = list(_kernels())
-    # numba's own index read: empty when absent, of another numba, or of an older source
-    cached = sum(bool(k._cache._cache_file._load_index()) for k in found)
-    return cached, len(found)
+    return sum(_cached(k) for k in found), len(found)
+
+
+def uncached_kernels() -> list[str]:
+    """``module.name`` of each of fusion's caching kernels with no code cached."""
+    return sorted(f"{k.py_func.__module__}.{k.py_func.__name__}"
+                  for k in _kernels() if not _cached(k))
 
 
 def compile_kernels(days: int = 2, scale: float = 1.0) -> None:
@@ -56,10 +65,15 @@ def compile_kernels(days: int = 2, scale: float = 1.0) -> None:
     from truceline.adapters.importers import read_records
     from truceline.adapters.simulate_files import write_simulation
     from truceline.adapters.store import open_store
+    from truceline.core.fusion import report_pairs
     from truceline.services.check import run_check
     from truceline.services.ingest import ingest
     from truceline.services.record import initialize_store
 
+    # grouping sweeps the reports' pairs on a thread of its own only from a month's sizes up
+    # (the same labels either way): take that path on these two days too, so that a month's
+    # first check finds its kernels cached as well
+    report_pairs.MIN_REPORTS = 0
     with tempfile.TemporaryDirectory(prefix="truceline-kernels-") as tmp:
         write_simulation("march2025", tmp, days=days, seed=1, scale=scale)
         store = open_store(str(Path(tmp) / "kernels.db"), create=True)
