@@ -110,7 +110,7 @@ from truceline.core.fusion.to_incidents import (
 #: :mod:`.heard_linked` (30); a typed launch's one untyped burst linked,
 #: :func:`.launch_bursts.pair_burst_to_launch` (31); a lone fix of several bearings joins the
 #: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32).
-FUSION_REVISION = 32
+FUSION_REVISION = 33
 
 __all__ = [
     "CHI2_95_2DOF",
