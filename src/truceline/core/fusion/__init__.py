@@ -109,7 +109,9 @@ from truceline.core.fusion.to_incidents import (
 #: session 36: a vague arrival group left that fits a part of one linked pair joins it,
 #: :mod:`.heard_linked` (30); a typed launch's one untyped burst linked,
 #: :func:`.launch_bursts.pair_burst_to_launch` (31); a lone fix of several bearings joins the
-#: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32).
+#: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32); session 37: a
+#: firing's group parted from another sound's arrivals by its typed bearings,
+#: :mod:`.sound_split` (33).
 FUSION_REVISION = 33
 
 __all__ = [

@@ -45,6 +45,10 @@ class SoundSplitParams:
     #: the fewest arrivals the firing's part must keep, the most a subset may leave out
     min_kept: int = 3
     max_left: int = 3
+    #: each arrival left out at least this far (s) off the firing's refit: another sound
+    #: (the firing's own arrivals a fit rejected were 0.03-0.52 s off, other sounds' mostly
+    #: seconds: all_conditions 1 and baseline 1, BENCHMARKS.md session 37, hU)
+    min_gap_s: float = 0.6
 
 
 def split_sounds(
@@ -142,9 +146,16 @@ def split_sounds(
     out = labels.copy()
     nxt = G
     for gi in np.flatnonzero(best >= 0):
-        g = gs[gi]
+        g, ci = gs[gi], best[gi]
         leave = np.flatnonzero((labels == g) & is_arr)
-        leave = leave[~np.isin(leave, members[best[gi]])]
+        leave = leave[~np.isin(leave, members[ci])]
+        # the arrivals left must be another sound, not the firing's own off its fit by a
+        # model error (a same-sound arrival the fit rejected: its refit would claim too much)
+        dx, dy = b.ox[leave] - fit.x[ci], b.oy[leave] - fit.y[ci]
+        d = np.maximum(np.hypot(dx, dy), 1.0)
+        c = b.c[leave] + (b.wu[leave] * dx + b.wv[leave] * dy) / d
+        if np.min(np.abs(b.arr[leave] - fit.t0[ci] - d / b.k[leave] / c)) < sp.min_gap_s:
+            continue
         out[leave] = nxt
         nxt += 1
     if nxt == G:
