@@ -7,11 +7,12 @@ every rejected arrival (:func:`.regroup.detach` keeps arrivals) let fits settle 
 subset (BENCHMARKS.md, session 36, hT: 37 of 94 rejected rows were the firing's own). Here
 the typed bearings choose: their own fix (the arrivals left out) traces each arrival back to
 an emission time; the arrivals that agree on one (within the anchor's error along their
-rays) are a candidate sound, and each candidate is fitted with the bearings. The candidate
-with the most arrivals (two at least) whose fit rejects no row, the earliest on a tie, is
-the firing; the arrivals left over go to a group of their own (the heard joins hand them to
-the burst's part). Where no candidate fits, nothing changes and ``widen`` stays.
-"""
+rays), and every subset leaving out up to ``max_left``, are candidates, each fitted with the
+group's other rows. The candidate with the most arrivals (``min_kept`` at least) whose fit
+rejects no row, the lowest RMS on a tie, is the firing; the arrivals left over go to a group
+of their own (the heard joins may hand them to the burst's part) where each is ``min_gap_s``
+or more off the firing's refit (another sound, not the firing's own off by a model error).
+Otherwise, or where no candidate fits, nothing changes and ``widen`` stays."""
 
 from __future__ import annotations
 
