@@ -109,8 +109,11 @@ from truceline.core.fusion.to_incidents import (
 #: session 36: a vague arrival group left that fits a part of one linked pair joins it,
 #: :mod:`.heard_linked` (30); a typed launch's one untyped burst linked,
 #: :func:`.launch_bursts.pair_burst_to_launch` (31); a lone fix of several bearings joins the
-#: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32).
-FUSION_REVISION = 33
+#: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32); session 37: an
+#: untyped fix on a side typed as the launch of a typed burst near the line,
+#: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
+#: arrivals by its typed bearings, :mod:`.sound_split` (34).
+FUSION_REVISION = 34
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -55,6 +55,7 @@ from truceline.core.fusion.same_shot import (
     same_shots,
 )
 from truceline.core.fusion.segment import segment_fixes
+from truceline.core.fusion.sound_split import SoundSplitParams, split_sounds
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 from truceline.core.fusion.wedge import wedge_cov
@@ -82,6 +83,8 @@ class FusionParams:
     heard: HeardParams = field(default_factory=HeardParams)
     #: One shot's origin fixed twice is one incident (:mod:`.same_shot`).
     same_shot: SameShotParams = field(default_factory=SameShotParams)
+    #: A firing's group parted from its burst's arrivals by its bearings (:mod:`.sound_split`).
+    sound_split: SoundSplitParams = field(default_factory=SoundSplitParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Partitions for :func:`fuse_partitioned` and the incremental check's days: square
@@ -160,6 +163,10 @@ def _locate_attribute(
     if len(fixes.x) != G:
         fixes = relocate(b, labels, new, fixes, cd, params.locate)
     labels = new
+    new = split_sounds(b, labels, fixes, cd, params.locate, params.sound_split)
+    if new is not labels:  # a firing parted from another sound's arrivals (.sound_split)
+        fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
+        G = int(new.max()) + 1
     prior = prior or ErrorStats()
     fixes, lone = segment_fixes(b, labels, fixes, params.locate, prior.lone)
     role = _group_roles(b, labels, G)
