@@ -77,7 +77,7 @@ def test_an_array_fix_becomes_the_burst_of_the_launch_monitors_saw():
 
 def test_an_array_fix_becomes_the_launch_of_a_burst_monitors_saw_near_the_line():
     """Four sensors of one array fixed a bang 5 km west of the line ("undetermined": launch
-    or burst); 34 s later monitors saw a mortar burst on it, their 3 deg bearings (exact)
+    or burst); 33 s later monitors saw a mortar burst on it, their 3 deg bearings (exact)
     placing it on neither side at 0.9. Fused, the bang is the burst's launch, typed an origin
     on the west side (on main: untyped, no firing, no finding)."""
     rng = np.random.default_rng(11)

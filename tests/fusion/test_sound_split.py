@@ -9,7 +9,7 @@ from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.batch import GroupingParams, candidates
 from truceline.core.fusion.locate import LocateParams, ellipse, locate
 from truceline.core.fusion.pipeline import fuse_batch
-from truceline.core.fusion.sound_split import split_sounds
+from truceline.core.fusion.sound_split import SoundSplitParams, split_sounds
 
 LAUNCH = (LINE_LON - 0.03, 48.0)  # ~2.2 km west of the line
 
@@ -88,6 +88,9 @@ def test_only_the_subset_the_bearings_fit_is_kept_and_nothing_else_moves() -> No
     new = split_sounds(b, one, fx, cd, LocateParams())
     ev = np.asarray(r.event)
     assert len(np.unique(new[ev == 0])) == 1 and new[ev == 1][0] != new[ev == 0][0]
+    # the arrival left is 6 s off the launch's refit: another sound at a 0.6 s gap, not at 10
+    far = SoundSplitParams(min_gap_s=10.0)
+    assert split_sounds(b, one, fx, cd, LocateParams(), far) is one
     arrivals = np.flatnonzero(np.isfinite(b.arr))
     sub = b.take(arrivals)
     lone = np.zeros(len(arrivals), np.int64)

@@ -73,17 +73,20 @@ def compile_kernels(days: int = 2, scale: float = 1.0) -> None:
     # grouping sweeps the reports' pairs on a thread of its own only from a month's sizes up
     # (the same labels either way): take that path on these two days too, so that a month's
     # first check finds its kernels cached as well
-    report_pairs.MIN_REPORTS = 0
-    with tempfile.TemporaryDirectory(prefix="truceline-kernels-") as tmp:
-        write_simulation("march2025", tmp, days=days, seed=1, scale=scale)
-        store = open_store(str(Path(tmp) / "kernels.db"), create=True)
-        try:
-            initialize_store(store, load_agreement_file("march2025")[1])
-            ingest(store, read_records(str(Path(tmp) / "observations.jsonl")),
-                   on_invalid="skip")
-            run_check(store)
-        finally:
-            store.close()
+    min_reports, report_pairs.MIN_REPORTS = report_pairs.MIN_REPORTS, 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="truceline-kernels-") as tmp:
+            write_simulation("march2025", tmp, days=days, seed=1, scale=scale)
+            store = open_store(str(Path(tmp) / "kernels.db"), create=True)
+            try:
+                initialize_store(store, load_agreement_file("march2025")[1])
+                ingest(store, read_records(str(Path(tmp) / "observations.jsonl")),
+                       on_invalid="skip")
+                run_check(store)
+            finally:
+                store.close()
+    finally:
+        report_pairs.MIN_REPORTS = min_reports
 
 
 def compiled_apart() -> bool:

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, Candidates, FireBatch
+from truceline.core.fusion.labels import first_seen
 from truceline.core.fusion.locate import Fixes, LocateParams, locate
 
 I64 = NDArray[np.int64]
@@ -37,10 +38,7 @@ def detach(b: FireBatch, labels: I64, outlier: NDArray[np.bool_]) -> I64:
         return labels
     out = labels.copy()
     out[go] = G + np.arange(len(go))
-    _, first, inv = np.unique(out, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inv]
+    return first_seen(out)
 
 
 def relocate(b: FireBatch, old: I64, new: I64, fx: Fixes, cd: Candidates,

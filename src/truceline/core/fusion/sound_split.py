@@ -5,13 +5,15 @@ Such a group's fit rejects arrivals, and :attr:`.locate.Fixes.widen` states its 
 honestly but kilometres wide: the fit cannot tell which subset is the event, and shedding
 every rejected arrival (:func:`.regroup.detach` keeps arrivals) let fits settle on the wrong
 subset (BENCHMARKS.md, session 36, hT: 37 of 94 rejected rows were the firing's own). Here
-the typed bearings choose: their own fix (the arrivals left out) traces each arrival back to
-an emission time; the arrivals that agree on one (within the anchor's error along their
-rays), and every subset leaving out up to ``max_left``, are candidates, each fitted with the
-group's other rows. The candidate with the most arrivals (``min_kept`` at least) whose fit
-rejects no row, the lowest RMS on a tie, is the firing; the arrivals left over go to a group
-of their own (the heard joins may hand them to the burst's part) where each is ``min_gap_s``
-or more off the firing's refit (another sound, not the firing's own off by a model error).
+the typed bearings choose: the fit of the group's rows but its arrivals (bearings, bands,
+points) traces each arrival back to an emission time; the arrivals that agree on one (within
+the anchor's error along their rays), and every subset leaving out up to ``max_left``, are
+candidates, each fitted with the group's other rows. The candidate with the most arrivals
+(``min_kept`` at least) whose fit rejects no row, the lowest RMS on a tie, is kept (a firing,
+or as often a burst whose bearings' group held its launch's arrivals); the arrivals left over
+go to a group of their own (the heard joins may hand them to the burst's part) where each
+is ``min_gap_s`` or more off the kept sound's refit (another sound, not the kept one's own
+off by a model error).
 Otherwise, or where no candidate fits, nothing changes and ``widen`` stays."""
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, Candidates, FireBatch
+from truceline.core.fusion.labels import first_seen
 from truceline.core.fusion.locate import Fixes, LocateParams, locate
 
 __all__ = ["SoundSplitParams", "split_sounds"]
@@ -116,12 +119,13 @@ def split_sounds(
         tol = sp.slack_s + sp.sigmas * (sd[k][:, None] + sd[k][None, :])
         agree = np.abs(emit[k][:, None] - emit[k][None, :]) <= tol
         n = len(k)
+        cand = [agree]
         for m in range(1, min(sp.max_left, n - sp.min_kept) + 1):
             for drop in combinations(range(n), m):
-                row = np.ones(n, bool)
-                row[list(drop)] = False
-                agree = np.vstack([agree, row])
-        for row in np.unique(agree, axis=0):
+                row = np.ones((1, n), bool)
+                row[0, list(drop)] = False
+                cand.append(row)
+        for row in np.unique(np.vstack(cand), axis=0):
             if row.sum() >= sp.min_kept and not row.all():
                 groups_i.append(gi)
                 members.append(a_rows[k[row]])
@@ -155,13 +159,11 @@ def split_sounds(
         dx, dy = b.ox[leave] - fit.x[ci], b.oy[leave] - fit.y[ci]
         d = np.maximum(np.hypot(dx, dy), 1.0)
         c = b.c[leave] + (b.wu[leave] * dx + b.wv[leave] * dy) / d
-        if np.min(np.abs(b.arr[leave] - fit.t0[ci] - d / b.k[leave] / c)) < sp.min_gap_s:
+        gap = np.abs(b.arr[leave] - fit.t0[ci] - d / b.k[leave] / c)
+        if not (gap >= sp.min_gap_s).all():  # (a NaN gap proves nothing: no split)
             continue
         out[leave] = nxt
         nxt += 1
     if nxt == G:
         return labels
-    _, first, inv = np.unique(out, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    return rank[inv]
+    return first_seen(out)
