@@ -122,9 +122,9 @@ def split_sounds(
         cand = [agree]
         for m in range(1, min(sp.max_left, n - sp.min_kept) + 1):
             for drop in combinations(range(n), m):
-                row = np.ones((1, n), bool)
-                row[0, list(drop)] = False
-                cand.append(row)
+                left = np.ones((1, n), bool)
+                left[0, list(drop)] = False
+                cand.append(left)
         for row in np.unique(np.vstack(cand), axis=0):
             if row.sum() >= sp.min_kept and not row.all():
                 groups_i.append(gi)
