@@ -119,13 +119,13 @@ def split_sounds(
         tol = sp.slack_s + sp.sigmas * (sd[k][:, None] + sd[k][None, :])
         agree = np.abs(emit[k][:, None] - emit[k][None, :]) <= tol
         n = len(k)
-        cand = [agree]
+        subsets = [agree]
         for m in range(1, min(sp.max_left, n - sp.min_kept) + 1):
             for drop in combinations(range(n), m):
                 left = np.ones((1, n), bool)
                 left[0, list(drop)] = False
-                cand.append(left)
-        for row in np.unique(np.vstack(cand), axis=0):
+                subsets.append(left)
+        for row in np.unique(np.vstack(subsets), axis=0):
             if row.sum() >= sp.min_kept and not row.all():
                 groups_i.append(gi)
                 members.append(a_rows[k[row]])
