@@ -11,16 +11,16 @@ from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
 
 
-def _pairs(rows: list[tuple[float, float, float, str]], cls: str | None = "mortar"
-           ) -> list[tuple[int, int]]:
+def _pairs(rows: list[tuple[float, float, float, str]], cls: str | None = "mortar",
+           near_m: float = 0.0) -> list[tuple[int, int]]:
     """``(x, window middle, half width, kind)`` fixes on a line across the front at x = 1 km
     (kind: "origin", typed launch; "fix", untyped; "burst", typed impact); the origins name
-    ``cls``."""
+    ``cls``; a fix within ``near_m`` of the line is on no side (-1)."""
     x = np.array([r[0] for r in rows])
     t, half = np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
     kind = np.array([r[3] for r in rows])
     n = len(rows)
-    side = np.where(x < 1_000.0, 0, 1).astype(np.int64)
+    side = np.where(np.abs(x - 1_000.0) < near_m, -1, np.where(x < 1_000.0, 0, 1))
     o, i = pair_burst_to_launch(
         x, np.zeros(n), np.tile(np.eye(2) * 100.0**2, (n, 1, 1)), t - half, t + half,
         np.array([cls if k == "origin" else None for k in kind], object), side,
@@ -44,6 +44,16 @@ def test_a_rival_launch_or_burst_leaves_both_apart():
     assert _pairs([launch, fix, (-500.0, 110.0, 60.0, "origin")]) == []  # a second launch
     # the fix could have fired at a burst on the launch's side: it may be a launch itself
     assert _pairs([launch, fix, (-1_000.0, 170.0, 60.0, "burst")]) == []
+
+
+def test_a_rival_near_the_line_leaves_an_untyped_fix_near_it_apart():
+    """Two fixes near the line (on no side at 0.9) are not one side: the one 1.25 km west of
+    the line could have fired at the untyped fix 1.2 km east of it as well as the launch, so
+    the fix is no one's burst (session 37's review: they counted as one side, and the pair
+    was made)."""
+    launch, fix = (-1_000.0, 101.0, 1.0, "origin"), (2_200.0, 131.0, 1.0, "fix")
+    assert _pairs([launch, fix], near_m=1_300.0) == [(0, 1)]
+    assert _pairs([launch, fix, (-250.0, 95.5, 0.5, "fix")], near_m=1_300.0) == []
 
 
 def test_an_array_fix_becomes_the_burst_of_the_launch_monitors_saw():

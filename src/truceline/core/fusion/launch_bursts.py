@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.link import LinkParams, compatible_shots, in_flight
+from truceline.core.fusion.link import LinkParams, compatible_shots, in_flight, sides_apart
 
 __all__ = ["pair_burst_to_launch"]
 
@@ -51,8 +51,9 @@ def pair_burst_to_launch(
     if not launch.any() or not burst.any():
         return empty, empty
     # any class first, then the one the burst names, else the launch's
-    a, b = compatible_shots(x, y, cov, lo, hi, np.full(len(x), None, object), side, may_fire,
-                            may_hit, params)
+    # a fix near the line may be a rival of the pair's untyped fix near it too
+    a, b = compatible_shots(x, y, cov, lo, hi, np.full(len(x), None, object), sides_apart(side),
+                            may_fire, may_hit, params)
     n = len(x)
     c = np.where(cls[b] != None, cls[b], cls[a])  # noqa: E711
     ok = c == None  # noqa: E711

@@ -40,7 +40,7 @@ from scipy.spatial import cKDTree
 
 __all__ = ["LinkParams", "best_timed_pairs", "compatible_shots", "in_flight",
            "link_origin_impact", "pair_by_arrival_order",
-           "pair_launch_to_burst"]
+           "pair_launch_to_burst", "sides_apart"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -475,7 +475,8 @@ def compatible_shots(
     among: NDArray[np.bool_] | None = None,
 ) -> tuple[I64, I64]:
     """Every ``(firer, target)`` pair that one shot across the line could make: the firer
-    (``fires``) and the target (``hit``) on different sides (-1, unknown, differs from all),
+    (``fires``) and the target (``hit``) on different sides (-1, unknown, differs from every
+    known side; two unknowns count as one, unless given apart by :func:`sides_apart`),
     within the range of the target's named weapon class (any known class when it names none)
     and in time for that class's flight, given both emission-time windows ``lo``/``hi`` (s).
     ``among``: only the pairs with a member among these (searched from them alone: at a
@@ -522,6 +523,13 @@ def compatible_shots(
     return a[fits].astype(np.int64), b[fits].astype(np.int64)
 
 
+def sides_apart(side: I64) -> I64:
+    """``side`` with each fix near the line (-1) on a side of its own: it may have fired at
+    or been hit from any other fix, one near the line too (for the rules whose uniqueness
+    must count such a rival)."""
+    return np.where(side >= 0, side, -2 - np.arange(len(side)))
+
+
 def pair_launch_to_burst(
     x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
     launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
@@ -543,9 +551,8 @@ def pair_launch_to_burst(
     p = params or LinkParams()
     launch = launch & (side >= 0)
     burst = burst if p.launch_of_near_burst else burst & (side >= 0)
-    # a fix near the line differs in side from every other (it may fire at or hit any)
-    apart = np.where(side >= 0, side, -2 - np.arange(len(side)))
-    a, b = compatible_shots(x, y, cov, lo, hi, cls, apart, may_fire, burst | launch, params)
+    a, b = compatible_shots(x, y, cov, lo, hi, cls, sides_apart(side), may_fire, burst | launch,
+                            params)
     n = len(x)
     fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
     hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
