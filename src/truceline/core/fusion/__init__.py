@@ -112,8 +112,9 @@ from truceline.core.fusion.to_incidents import (
 #: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32); session 37: an
 #: untyped fix on a side typed as the launch of a typed burst near the line,
 #: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
-#: arrivals by its typed bearings, :mod:`.sound_split` (34).
-FUSION_REVISION = 34
+#: arrivals by its typed bearings, :mod:`.sound_split` (34); an array's three arrivals or
+#: more that heard a burst's launch place it, :mod:`.heard_launch` (35).
+FUSION_REVISION = 35
 
 __all__ = [
     "CHI2_95_2DOF",
