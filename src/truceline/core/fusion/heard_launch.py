@@ -63,10 +63,14 @@ def place_heard_launches(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     wins = dict(zip(lp.max_range_m, lp.windows(), strict=True))
     keep = np.ones(len(u), bool)
+    # a fix no looser than the link's limit was tried by its pairings and left unpaired
+    sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
+    tried = fixes.located & (sig <= lp.max_sigma_m)
     once = np.bincount(g[n0:], minlength=G) == 1  # two arrays that heard it: left joined
     for j in range(n0, len(u)):
         a, c = int(u[j]), int(g[j])
-        if not once[c] or role[c] != ROLE_IMPACT or partner[c] >= 0 or n_a[a] < MIN_ARRIVALS:
+        if (not once[c] or role[c] != ROLE_IMPACT or partner[c] >= 0 or n_a[a] < MIN_ARRIVALS
+                or tried[a]):
             continue
         rows = order[starts[a]:starts[a + 1]]
         named = {w for w in b.weapon_class[order[starts[c]:starts[c + 1]]]
