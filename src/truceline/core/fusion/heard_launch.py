@@ -16,7 +16,11 @@ Here such a group, instead of joining the burst, becomes its linked origin state
 region (its cells' weighted mean and spread plus a cell's, :func:`~.region.as_fix`) and
 attributed by the region's mass on each side, as an arc's launch is, where one party's side
 holds ``own_side_max`` of it; elsewhere the join stays as it was. A region that passes
-through the burst itself (the array may have heard the burst) places nothing.
+through the burst itself (the array may have heard the burst) places nothing, nor does a
+group whose own fix is no looser than the link's ``max_sigma_m``: the link's pairings have
+tried such a fix against the burst and left it unpaired, and on six simulated weeks the
+launches such fixes placed were mostly another shot's burst heard close by, given to the
+wrong party at P 1.0 (BENCHMARKS.md, session 37, helper h2a).
 """
 
 from __future__ import annotations
