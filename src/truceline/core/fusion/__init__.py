@@ -113,8 +113,9 @@ from truceline.core.fusion.to_incidents import (
 #: untyped fix on a side typed as the launch of a typed burst near the line,
 #: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
 #: arrivals by its typed bearings, :mod:`.sound_split` (34); the mirror's rivals near the line
-#: counted apart, :func:`.link.sides_apart` (35).
-FUSION_REVISION = 35
+#: counted apart, :func:`.link.sides_apart` (35); an array's three arrivals or more that heard
+#: a burst's launch place it, :mod:`.heard_launch` (36).
+FUSION_REVISION = 36
 
 __all__ = [
     "CHI2_95_2DOF",

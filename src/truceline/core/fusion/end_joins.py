@@ -10,7 +10,9 @@ order, each seeing the joins of those before it (a group joins once):
 3. an arrivals' fix typed by a report of the other part joined to the linked part it sits at
    (:func:`.same_shot.into_other_part`);
 4. two linked pairs of one shot joined part by part (:func:`.same_pair.same_pairs`);
-5. the arrival groups that heard a part's other sound (:func:`.heard_other.join_other_sound`);
+5. the arrival groups that heard a part's other sound (:func:`.heard_other.join_other_sound`),
+   less those of three arrivals or more that place a burst's launch, made its linked origin
+   instead (:func:`.heard_launch.place_heard_launches`);
 6. those that no test places within their one event (:func:`.heard.join_untested`), less
    those that could be another event's other sound (:func:`.heard_other.other_sound_apart`);
 7. an unlocated group of bearings alone joined to the one fix on its rays
@@ -37,6 +39,7 @@ from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, GroupingParams, candidates
 from truceline.core.fusion.group_join import emission_windows, group_sources
 from truceline.core.fusion.heard import HeardParams, join_untested
+from truceline.core.fusion.heard_launch import place_heard_launches
 from truceline.core.fusion.heard_linked import join_heard_linked
 from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
 from truceline.core.fusion.link import LinkParams
@@ -44,6 +47,7 @@ from truceline.core.fusion.locate import Fixes
 from truceline.core.fusion.lone_bearing import lone_bearings
 from truceline.core.fusion.lone_fix import lone_fixes
 from truceline.core.fusion.on_ray import join_on_ray
+from truceline.core.fusion.region import ArcParams
 from truceline.core.fusion.same_pair import same_pairs
 from truceline.core.fusion.same_shot import (
     SameShotParams,
@@ -72,9 +76,10 @@ class Timed(Fused, Protocol):
 
 def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
               link: LinkParams, same: SameShotParams, heard: HeardParams,
-              attribution: AttributionParams) -> Joined | None:
+              attribution: AttributionParams, arc: ArcParams | None = None) -> Joined | None:
     """The pass's labels, fixes, roles, times, probabilities and partners after the joins
-    (module doc), or ``None`` where no rule joins anything."""
+    (module doc), or ``None`` where no rule joins anything (nor places a launch). ``arc``:
+    the regions' grid, where the launches heard are placed (``None``: none is)."""
     b, labels, fixes, role, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                              res.prob, res.partner)
     with np.errstate(invalid="ignore"):  # a report without a time has no window
@@ -91,7 +96,13 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     pu, pg = same_pairs(b, labels, fixes, role, prob, partner, lo, hi, link.own_side_max, u,
                         g, same, src)
     u, g = np.concatenate([u, pu]), np.concatenate([g, pg])
+    n0 = len(u)
     u, g = join_other_sound(res, lo, hi, u, g, heard, link)
+    placed = len(u)
+    if arc is not None:
+        u, g = place_heard_launches(b, labels, fixes, role, prob, partner, res.time_s, lo, hi,
+                                    u, g, n0, geometry, link, arc, attribution)
+    placed -= len(u)
     n0 = len(u)
     u, g = join_untested(b, labels, fixes, role, partner, lo, hi, u, g, heard)
     u, g = other_sound_apart(res, lo, hi, u, g, n0, heard, link)
@@ -106,7 +117,7 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     u, g = np.concatenate([u, fu]), np.concatenate([g, fg])
     hu, hg = join_heard_linked(b, labels, fixes, role, partner, lo, hi, u, g, heard)
     u, g = np.concatenate([u, hu]), np.concatenate([g, hg])
-    if not len(u):
+    if not len(u) and not placed:
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,
                                                   partner, u, g)

@@ -224,7 +224,8 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
     if geometry is None or not params.same_shot.enabled or not G:
         return res
     joined = end_joins(res, geometry, params.grouping, params.link, params.same_shot,
-                       params.heard, params.attribution)
+                       params.heard, params.attribution,
+                       params.arc if params.arc.heard_launches else None)
     if joined is None:
         return res
     labels, fixes, role, tg, prob, partner = joined

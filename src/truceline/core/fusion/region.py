@@ -75,6 +75,9 @@ class ArcParams:
     flash_launches: bool = True
     #: ... the ray out to the farthest a camera sees a flash (m: 20 km by night).
     flash_range_m: float = 20_000.0
+    #: Place the launch an array's three or more arrivals heard of a burst they would join
+    #: as its other sound (:mod:`.heard_launch`).
+    heard_launches: bool = True
 
 
 #: The grid's pruning, coarse to fine (bearing rows x range columns): super-blocks of 16 deg
