@@ -113,7 +113,7 @@ from truceline.core.fusion.to_incidents import (
 #: untyped fix on a side typed as the launch of a typed burst near the line,
 #: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
 #: arrivals by its typed bearings, :mod:`.sound_split` (34).
-FUSION_REVISION = 34
+FUSION_REVISION = 35
 
 __all__ = [
     "CHI2_95_2DOF",
