@@ -112,7 +112,9 @@ from truceline.core.fusion.to_incidents import (
 #: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32); session 37: an
 #: untyped fix on a side typed as the launch of a typed burst near the line,
 #: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
-#: arrivals by its typed bearings, :mod:`.sound_split` (34).
+#: arrivals by its typed bearings, :mod:`.sound_split` (34); an untyped fix whose burst an
+#: array heard after it (and no sound before it), on a side, typed the launch,
+#: :mod:`.heard_after` (35).
 FUSION_REVISION = 35
 
 __all__ = [

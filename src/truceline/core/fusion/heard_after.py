@@ -28,8 +28,9 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-def heard_after(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParams,
-                link: LinkParams) -> I64:
+def heard_after(
+    res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParams, link: LinkParams
+) -> I64:
     """The untyped, unlinked parts of the joins ``(u, g)`` (arrival groups into parts, as
     :func:`.heard_other.join_other_sound` made them) whose every joined group's arrivals fit
     the part's other sound only after it: the launches among them (module doc)."""
@@ -49,8 +50,7 @@ def heard_after(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParams,
         named = named_of(c)
         if named and not named <= set(link.max_range_m):
             continue
-        wins = np.array([by_class[w] for w in sorted(named)], np.float64) if named \
-            else windows
+        wins = np.array([by_class[w] for w in sorted(named)], np.float64) if named else windows
         part = np.array([c], np.int64)
         launch = True
         for k in u[g == c].tolist():
@@ -60,8 +60,10 @@ def heard_after(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParams,
                 break
             each = _one_each(b, int(r[0]), p) if len(r) == 1 else _grid_each(b, r, p)
             # as ROLE_ORIGIN: the sound heard after the part; as ROLE_IMPACT: before it
-            after, before = (bool(each(part, xf, yf, sigf, lof, hif, np.full(G, q, np.int64),
-                                       wins, 1)[0]) for q in (ROLE_ORIGIN, ROLE_IMPACT))
+            after, before = (
+                bool(each(part, xf, yf, sigf, lof, hif, np.full(G, q, np.int64), wins, 1)[0])
+                for q in (ROLE_ORIGIN, ROLE_IMPACT)
+            )
             if not after or before:
                 launch = False
                 break
