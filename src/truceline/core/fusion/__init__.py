@@ -114,8 +114,10 @@ from truceline.core.fusion.to_incidents import (
 #: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
 #: arrivals by its typed bearings, :mod:`.sound_split` (34); the mirror's rivals near the line
 #: counted apart, :func:`.link.sides_apart` (35); an array's three arrivals or more that heard
-#: a burst's launch place it, :mod:`.heard_launch` (36).
-FUSION_REVISION = 36
+#: a burst's launch place it, :mod:`.heard_launch` (36); an untyped fix whose burst an array
+#: heard after it (and no sound before it), on a side, typed the launch, :mod:`.heard_after`
+#: (37).
+FUSION_REVISION = 37
 
 __all__ = [
     "CHI2_95_2DOF",

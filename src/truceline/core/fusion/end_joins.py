@@ -39,6 +39,7 @@ from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, GroupingParams, candidates
 from truceline.core.fusion.group_join import emission_windows, group_sources
 from truceline.core.fusion.heard import HeardParams, join_untested
+from truceline.core.fusion.heard_after import heard_after
 from truceline.core.fusion.heard_launch import place_heard_launches
 from truceline.core.fusion.heard_linked import join_heard_linked
 from truceline.core.fusion.heard_other import Fused, join_other_sound, other_sound_apart
@@ -98,6 +99,9 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     u, g = np.concatenate([u, pu]), np.concatenate([g, pg])
     n0 = len(u)
     u, g = join_other_sound(res, lo, hi, u, g, heard, link)
+    # (heard_after reads joins into untyped fixes, place_heard_launches takes joins into
+    # typed bursts: the two see disjoint joins, in either order)
+    after = heard_after(res, lo, hi, u[n0:], g[n0:], heard, link)
     placed = len(u)
     if arc is not None:
         u, g = place_heard_launches(b, labels, fixes, role, prob, partner, res.time_s, lo, hi,
@@ -121,6 +125,17 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,
                                                   partner, u, g)
+    if len(after):  # an untyped fix whose burst an array heard after it: the launch, on a side
+        first = np.unique(labels, return_index=True)[1]
+        w = np.unique(nl[first[after]])
+        w = w[nr[w] == ROLE_ANY]
+        when = b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
+        pw = attribute(geometry, nf.x[w], nf.y[w], nf.cov[w], when.astype("datetime64[ns]"),
+                       attribution) if len(w) and nprob.shape[1] else np.zeros((0, 0))
+        if len(pw):
+            sure = pw.max(axis=1) >= link.own_side_max
+            nr[w[sure]] = ROLE_ORIGIN
+            nprob[w[sure]] = pw[sure]
     # an untyped fix that took a linked launch's reading is attributed at its own fix
     took = g[(role[g] == ROLE_ANY) & (role[u] == ROLE_ORIGIN)]
     if len(took):

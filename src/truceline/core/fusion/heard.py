@@ -148,6 +148,9 @@ class HeardParams:
     #: ... and two groups or more that heard it, where their arrivals together fit one
     #: point that passes (two arrays that heard the one sound; else they join neither).
     other_together: bool = True
+    #: Type as the launch an untyped fix that such a group joined only as "the other sound
+    #: after it" (its burst, by a flight), where the fix is on a side (:mod:`.heard_after`).
+    other_typed: bool = True
     #: Keep an end join (:func:`join_untested`) of two arrivals or more although they could
     #: be another part's other sound, where that part's other sound may be the target's own
     #: event's (:func:`.heard_other.other_sound_apart`).
