@@ -125,22 +125,23 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,
                                                   partner, u, g)
-    if len(after):  # an untyped fix whose burst an array heard after it: the launch, on a side
-        first = np.unique(labels, return_index=True)[1]
-        w = np.unique(nl[first[after]])
-        w = w[nr[w] == ROLE_ANY]
+    first = np.unique(labels, return_index=True)[1]  # each old group's first report
+
+    def at_fix(old: I64) -> tuple[I64, F64]:
+        """The joined groups of the old groups ``old``, attributed at their own fixes."""
+        w = np.unique(nl[first[old]])
         when = b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
-        pw = attribute(geometry, nf.x[w], nf.y[w], nf.cov[w], when.astype("datetime64[ns]"),
-                       attribution) if len(w) and nprob.shape[1] else np.zeros((0, 0))
-        if len(pw):
-            sure = pw.max(axis=1) >= link.own_side_max
-            nr[w[sure]] = ROLE_ORIGIN
-            nprob[w[sure]] = pw[sure]
+        return w, attribute(geometry, nf.x[w], nf.y[w], nf.cov[w],
+                            when.astype("datetime64[ns]"), attribution)
+
+    if len(after) and nprob.shape[1]:  # an untyped fix whose burst an array heard after it
+        w, pw = at_fix(after)  # the launch, where that puts it on a side
+        sure = (nr[w] == ROLE_ANY) & (pw.max(axis=1) >= link.own_side_max)
+        nr[w[sure]] = ROLE_ORIGIN
+        nprob[w[sure]] = pw[sure]
     # an untyped fix that took a linked launch's reading is attributed at its own fix
     took = g[(role[g] == ROLE_ANY) & (role[u] == ROLE_ORIGIN)]
     if len(took):
-        w = np.unique(nl[np.unique(labels, return_index=True)[1][took]])
-        when = b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")
-        nprob[w] = attribute(geometry, nf.x[w], nf.y[w], nf.cov[w],
-                             when.astype("datetime64[ns]"), attribution)
+        w, pw = at_fix(took)
+        nprob[w] = pw
     return nl, nf, nr, tg, nprob, npartner
