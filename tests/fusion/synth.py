@@ -117,6 +117,24 @@ def arrival_report(
           temperature_c=temperature_c, wind_u_ms=wind[0], wind_v_ms=wind[1])
 
 
+def array_around(centre: tuple[float, float], spread_m: float = 1_500.0
+                 ) -> list[tuple[float, float]]:
+    """An acoustic array's four sensors: one at ``centre``, three ``spread_m`` round it."""
+    return [centre] + [offset(*centre, az, spread_m) for az in (0.0, 120.0, 240.0)]
+
+
+def undetermined_arrivals(r: Reports, event: int, bang: tuple[float, float],
+                          sensors: list[tuple[float, float]], t0: float,
+                          rng: np.random.Generator) -> None:
+    """Each sensor's arrival of ``bang`` (emitted at ``t0``, 10 degC, 0.01 s jitter), typed
+    "undetermined" (launch or burst): what an array that cannot tell reports."""
+    for k, s in enumerate(sensors):
+        arr = t0 + GEOD.inv(*bang, *s)[2] / sound_speed(10.0) + rng.normal(0, 0.01)
+        r.add(event, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+
+
 def offset(lon: float, lat: float, az: float, dist: float) -> tuple[float, float]:
     lo, la, _ = GEOD.fwd(lon, lat, az, dist)
     return float(lo), float(la)

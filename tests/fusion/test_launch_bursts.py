@@ -64,18 +64,13 @@ def test_an_array_fix_becomes_the_burst_of_the_launch_monitors_saw():
     launch = (LINE_LON - 0.027, 48.0)  # ~2 km west of the line
     burst = synth.offset(*launch, 80.0, 5_000.0)  # ~3 km east of it
     centre = synth.offset(*burst, 20.0, 5_000.0)
-    sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0.0, 120.0, 240.0)]
+    sensors = synth.array_around(centre)
     r = synth.Reports()
     for k, post in enumerate(synth.posts_around(launch, 3, rng)):
         d = synth.GEOD.inv(*post, *launch)[2]
         synth.bearing_report(r, 0, post, launch, 100.0, 3.0, rng, source=f"op-{k}",
                              band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
-    for k, s in enumerate(sensors):
-        _, _, dist = synth.GEOD.inv(*burst, *s)
-        arr = 140.0 + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
-        r.add(1, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
-              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
-              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+    synth.undetermined_arrivals(r, 1, burst, sensors, 140.0, rng)
     r.cols["weapon_class"] = ["mortar"] * 3 + [None] * 4
     res = fuse_batch(r.batch(), synth.geometry())
     g, h = int(res.labels[0]), int(res.labels[-1])
@@ -94,14 +89,9 @@ def test_an_array_fix_becomes_the_launch_of_a_burst_monitors_saw_near_the_line()
     launch = (LINE_LON - 0.067, 48.0)  # ~5 km west of the line
     burst = synth.offset(*launch, 90.0, 5_000.0)  # on the line
     centre = synth.offset(*launch, 250.0, 5_000.0)
-    sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0.0, 120.0, 240.0)]
+    sensors = synth.array_around(centre)
     r = synth.Reports()
-    for k, s in enumerate(sensors):
-        _, _, dist = synth.GEOD.inv(*launch, *s)
-        arr = 100.0 + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
-        r.add(0, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
-              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
-              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+    synth.undetermined_arrivals(r, 0, launch, sensors, 100.0, rng)
     for k, post in enumerate(synth.posts_around(burst, 3, rng, dist=(4_000.0, 6_000.0))):
         d = synth.GEOD.inv(*post, *burst)[2]
         synth.bearing_report(r, 1, post, burst, 133.0, 3.0, rng, source=f"ob-{k}",

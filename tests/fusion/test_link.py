@@ -254,16 +254,11 @@ def test_an_array_fix_becomes_the_launch_of_the_burst_monitors_saw_across_the_li
     launch = (LINE_LON - 0.027, 48.0)  # ~2 km west of the line
     burst = synth.offset(*launch, 80.0, 5_000.0)  # ~3 km east of it
     centre = synth.offset(*launch, 340.0, 5_000.0)  # north of it: the burst is across its range
-    sensors = [centre] + [synth.offset(*centre, az, 1_500.0) for az in (0.0, 120.0, 240.0)]
+    sensors = synth.array_around(centre)
 
     def reports(with_burst: bool) -> synth.Reports:
         r = synth.Reports()
-        for k, s in enumerate(sensors):
-            _, _, dist = synth.GEOD.inv(*launch, *s)
-            arr = 100.0 + dist / synth.sound_speed(10.0) + rng.normal(0, 0.01)
-            r.add(0, id=f"a{k}", source_id=f"ac0-{k}", source_type="sensor", time_s=arr,
-                  time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
-                  observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0)
+        synth.undetermined_arrivals(r, 0, launch, sensors, 100.0, rng)
         if with_burst:
             for k, post in enumerate(synth.posts_around(burst, 3, rng)):
                 d = synth.GEOD.inv(*post, *burst)[2]

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN
 from truceline.core.fusion.heard import HeardParams
-from truceline.core.fusion.heard_other import Fused, _grid_each, _named, _one_each
+from truceline.core.fusion.heard_other import Fused, arrivals_fit, named_classes
 from truceline.core.fusion.link import LinkParams
 
 __all__ = ["heard_after"]
@@ -44,7 +44,7 @@ def heard_after(
     sigf = np.asarray(sig, np.float64)
     windows = np.array(link.windows(), np.float64).reshape(-1, 3)
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
-    named_of = _named(b, labels, G)
+    named_of = named_classes(b, labels, G)
     out = []
     for c in np.unique(g[(role[g] == ROLE_ANY) & (partner[g] < 0)]).tolist():
         named = named_of(c)
@@ -58,7 +58,7 @@ def heard_after(
             if not len(r):
                 launch = False
                 break
-            each = _one_each(b, int(r[0]), p) if len(r) == 1 else _grid_each(b, r, p)
+            each = arrivals_fit(b, r, p)
             # as ROLE_ORIGIN: the sound heard after the part; as ROLE_IMPACT: before it
             after, before = (
                 bool(each(part, xf, yf, sigf, lof, hif, np.full(G, q, np.int64), wins, 1)[0])

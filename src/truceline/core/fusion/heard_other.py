@@ -107,6 +107,13 @@ def _one_arrival(b: FireBatch, row: int, p: HeardParams) -> Any:
     return fits
 
 
+def arrivals_fit(b: FireBatch, rows: I64, p: HeardParams) -> Any:
+    """The test of each part against the arrivals ``rows`` (:func:`_grid_each`'s signature):
+    in closed form for one arrival (:func:`_one_each`), over the grid's fitting points for
+    more; what :func:`join_other_sound` and :mod:`.heard_after` ask of a group's arrivals."""
+    return _one_each(b, int(rows[0]), p) if len(rows) == 1 else _grid_each(b, rows, p)
+
+
 def _one_each(b: FireBatch, row: int, p: HeardParams) -> Any:
     """:func:`_one_arrival`'s test of each part ``c`` (arrays ``x``, ``y``, ... indexed by
     it), in one compiled call (:func:`_one_fits_each`), the parts after the ``most``-th that
@@ -281,7 +288,7 @@ def _nearby(cand: I64, x: F64, y: F64, lo: F64, hi: F64, reach: float, window: f
     return near
 
 
-def _named(b: FireBatch, labels: I64, G: int) -> Any:
+def named_classes(b: FireBatch, labels: I64, G: int) -> Any:
     """The weapon classes the reports of a group (of ``G``) name (a set; empty where none),
     by a sort of the labels once, not a scan of the batch's labels per group asked."""
     order = np.argsort(labels, kind="stable")
@@ -350,7 +357,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
     take_u, take_g, take_r = [], [], []
     lo_n = 1 if p.other_one else 2
-    named_of = _named(b, labels, G)
+    named_of = named_classes(b, labels, G)
     xf, yf, lof, hif = (np.asarray(v, np.float64) for v in (x, y, lo, hi))
     sigf, role_i = np.asarray(sig, np.float64), np.asarray(role, np.int64)
     for k in np.flatnonzero((n_u >= lo_n) & (n_u <= p.max_split)):
@@ -364,7 +371,7 @@ def join_other_sound(res: Fused, lo: F64, hi: F64, u: I64, g: I64, p: HeardParam
         if not timed[near].any():  # (or none): the one part that passes must be timed
             continue
         # one arrival fits every point within hearing: in closed form
-        each = _one_each(b, int(r[0]), p) if len(r) == 1 else _grid_each(b, r, p)
+        each = arrivals_fit(b, r, p)
         # the parts that pass (two at most: two passing join neither)
         passed = near[each(near, xf, yf, sigf, lof, hif, role_i, windows, 2)]
         if len(passed) != 1 or not timed[passed[0]]:
@@ -456,7 +463,7 @@ def other_sound_apart(res: Fused, lo: F64, hi: F64, u: I64, g: I64, n0: int, p: 
     windows = np.array(link.windows(), np.float64).reshape(-1, 3)
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
     at = {int(v): k for k, v in enumerate(ul.tolist())}
-    named_of = _named(b, labels, len(x))
+    named_of = named_classes(b, labels, len(x))
     xf, yf, lof, hif = (np.asarray(v, np.float64) for v in (x, y, lo, hi))
     sigf, role_i = np.asarray(sig, np.float64), np.asarray(role, np.int64)
     keep = np.ones(len(u), bool)
