@@ -428,3 +428,40 @@ def test_a_pass_whose_new_corrections_move_no_bearing_of_the_batch_is_not_fused_
     assert res.calibration.correction_deg[ids.index("Z")] == pytest.approx(8.0, abs=0.5)
     assert not res.calibration.correction_deg[:4].any()
     assert len(res.day_samples) == 2 and res.day_samples[1] is res.day_samples[0]
+
+
+
+def _report_flags(v: np.ndarray, se: float = 1.0, p: CalibrationParams | None = None
+                  ) -> np.ndarray:
+    """The report's flags for sources of ten samples each, biased by ``v`` (degrees) at a
+    standard error of ``se``."""
+    from truceline.core.fusion.calibration import flags
+
+    S = len(v)
+    none = np.zeros(0, np.int64)
+    return flags(np.asarray(v, float), np.full(S, 10), np.full(S, se),
+                 p or CalibrationParams(), np.full(S, -np.inf), none, none)
+
+
+def test_a_bias_under_3_se_is_flagged_where_many_others_show_theirs():
+    """Twelve of 130 sources 5-30 se off and two at 2.9 and 2.85 se: Benjamini-Hochberg at 5 %
+    false flags takes both (p-values 0.0037 and 0.0044, under the 13th and 14th cuts, 13 and
+    14 x 0.05 / 130 = 0.0050 and 0.0054) where a fixed 3 se missed them, and no honest source
+    at 1.9 se or under; with ``flag_fdr`` None, 3 se alone."""
+    rng = np.random.default_rng(3)
+    honest = np.clip(rng.normal(0, 0.7, 116), -1.9, 1.9)
+    v = np.concatenate([np.linspace(5, 30, 12), [2.9, -2.85], honest])
+    fl = _report_flags(v)
+    assert fl[:14].all() and not fl[14:].any()
+    assert not _report_flags(v, p=CalibrationParams(flag_fdr=None))[12:].any()
+
+
+def test_no_flag_is_added_to_a_week_where_none_shows_its_bias():
+    """Under no bias the step-up's first cut is 0.05 / m (3.55 se over 130 sources): a week
+    whose largest is 2.9 se flags nothing; and a bias under the 2° floor is not flagged
+    however many standard errors it is."""
+    v = np.concatenate([[2.9, 2.8, -2.7], np.linspace(-2, 2, 127)])
+    assert not _report_flags(v).any()
+    small = np.concatenate([np.full(20, 1.5), np.linspace(5, 30, 12)])
+    fl = _report_flags(small, se=0.3)  # 1.5° at 5 se
+    assert fl[20:].all() and not fl[:20].any()
