@@ -44,3 +44,28 @@ def test_a_fix_whose_burst_was_heard_after_it_is_the_launch_on_its_side():
     assert not off.prob[g].any()  # off: not attributed (no side for a finding to read)
     # the fix is the gun's, unmoved by the burst's arrivals
     assert np.isclose(res.fixes.x[g], off.fixes.x[g]) and np.isclose(res.fixes.y[g], off.fixes.y[g])
+
+
+def test_a_mortars_launch_whose_own_array_heard_its_burst_later_is_the_launch():
+    # a mortar ~5 km west of the line fires at 100 s, fixed and timed by an array of four 3 km
+    # east of it (untyped); its shell bursts 6 km east of it (1 km past the line) at 140 s,
+    # and one sensor at the array hears that burst ~40 s after it heard the launch. Only a
+    # shell that outran its launch's sound (an MLRS's top speed, ~20 km behind the fix along
+    # the ray) could make the later sound the launch of a burst at the fix: with every
+    # class's speeds "before" passes too and the fix stays untyped; no faster than sound
+    # (the default), it is the launch, on its side
+    rng = np.random.default_rng(3)
+    r = synth.Reports()
+    _fixed(r, 0, GUN, 100.0, rng)
+    burst = synth.offset(*GUN, 90.0, 6_000.0)
+    _array(r, 0, [synth.offset(*GUN, 90.0, 3_000.0)], burst, 140.0, rng)
+    wide = replace(ON, heard=replace(ON.heard, before_max_ms=None))
+    off = _fuse(r, wide)
+    (g,) = _group_of(off, r, "bc0")
+    assert _group_of(off, r, "ac") == {g}  # joined as its other sound, either way
+    assert off.fixes.located[g] and off.role[g] == ROLE_ANY and not off.prob[g].any()
+    res = _fuse(r, ON)
+    (g,) = _group_of(res, r, "bc0")
+    assert _group_of(res, r, "ac") == {g}
+    assert res.role[g] == ROLE_ORIGIN
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9

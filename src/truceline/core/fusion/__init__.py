@@ -116,9 +116,11 @@ from truceline.core.fusion.to_incidents import (
 #: counted apart, :func:`.link.sides_apart` (35); an array's three arrivals or more that heard
 #: a burst's launch place it, :mod:`.heard_launch` (36); an untyped fix whose burst an array
 #: heard after it (and no sound before it), on a side, typed the launch, :mod:`.heard_after`
-#: (37); the report's flags also by Benjamini-Hochberg at 5 % false flags over the sources
-#: with three samples or more, :func:`.calibration.discoveries` (38).
-FUSION_REVISION = 38
+#: (37); session 38: the report's flags also by Benjamini-Hochberg at 5 % false flags over
+#: the sources with three samples or more, :func:`.calibration.discoveries` (38);
+#: heard_after's "before" test, no class named, by flights that do not outrun the launch's
+#: sound (39).
+FUSION_REVISION = 39
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -151,6 +151,11 @@ class HeardParams:
     #: Type as the launch an untyped fix that such a group joined only as "the other sound
     #: after it" (its burst, by a flight), where the fix is on a side (:mod:`.heard_after`).
     other_typed: bool = True
+    #: ... its "before" test (the fix a burst, the arrivals its launch), where no report
+    #: names the class, by flights no faster than this (m/s; None: every class's speeds): a
+    #: launch heard after its own burst needs a shell that outran the launch's sound, along
+    #: the array's ray (:mod:`.heard_after`).
+    before_max_ms: float | None = 340.0
     #: Keep an end join (:func:`join_untested`) of two arrivals or more although they could
     #: be another part's other sound, where that part's other sound may be the target's own
     #: event's (:func:`.heard_other.other_sound_apart`).

@@ -8,8 +8,10 @@ supportable misses, 131 were an untyped fix whose burst's arrivals joined it onl
 
 Where only "after" passes (the arrivals' sound fits a flight of a class the link knows, of
 the fix's named class where its reports name one, from the fix; "before" fits none), the fix
-is the launch. It is typed so (:func:`.end_joins.end_joins` attributes it at its own fix)
-only where that puts it on one side at ``own_side_max``; else it stays as it was.
+is the launch. Where no report names the class, "before" is tested with flights no faster
+than ``HeardParams.before_max_ms`` (the sound's speed; :func:`_slower` says why). It is
+typed so (:func:`.end_joins.end_joins` attributes it at its own fix) only where that puts it
+on one side at ``own_side_max``; else it stays as it was.
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ def heard_after(
     windows = np.array(link.windows(), np.float64).reshape(-1, 3)
     by_class = dict(zip(link.max_range_m, link.windows(), strict=True))
     named_of = named_classes(b, labels, G)
+    slow = _slower(windows, p.before_max_ms)
     out = []
     for c in np.unique(g[(role[g] == ROLE_ANY) & (partner[g] < 0)]).tolist():
         named = named_of(c)
         if named and not named <= set(link.max_range_m):
             continue
         wins = np.array([by_class[w] for w in sorted(named)], np.float64) if named else windows
+        back = wins if named else slow
         part = np.array([c], np.int64)
         launch = True
         for k in u[g == c].tolist():
@@ -61,8 +65,9 @@ def heard_after(
             each = arrivals_fit(b, r, p)
             # as ROLE_ORIGIN: the sound heard after the part; as ROLE_IMPACT: before it
             after, before = (
-                bool(each(part, xf, yf, sigf, lof, hif, np.full(G, q, np.int64), wins, 1)[0])
-                for q in (ROLE_ORIGIN, ROLE_IMPACT)
+                bool(len(w) and each(part, xf, yf, sigf, lof, hif, np.full(G, q, np.int64),
+                                     w, 1)[0])
+                for q, w in ((ROLE_ORIGIN, wins), (ROLE_IMPACT, back))
             )
             if not after or before:
                 launch = False
@@ -70,3 +75,19 @@ def heard_after(
         if launch:
             out.append(c)
     return np.array(out, np.int64)
+
+
+def _slower(windows: F64, most: float | None) -> F64:
+    """The flight windows ``(range, slowest, fastest)`` capped at ``most`` m/s (those whose
+    slowest is faster left out): the "before" test where no report names the class. A
+    launch's sound reaches a point at most ``d / c`` after the shell's burst ``d`` away
+    would, less the flight ``d / v``: an array hears the launch after the burst only where
+    the shell flew faster than sound and the array lies behind the burst along the line of
+    fire. The classes' top speeds (twice their means) are a wide prior; read for an unnamed
+    bang, they let every later sound be a launch too, and the fix stayed untyped (session
+    38: the mortars' launches whose burst their own array heard 20-45 s later)."""
+    if most is None:
+        return windows
+    w = windows[windows[:, 1] <= most].copy()
+    w[:, 2] = np.minimum(w[:, 2], most)
+    return w
