@@ -117,7 +117,7 @@ from truceline.core.fusion.to_incidents import (
 #: a burst's launch place it, :mod:`.heard_launch` (36); an untyped fix whose burst an array
 #: heard after it (and no sound before it), on a side, typed the launch, :mod:`.heard_after`
 #: (37).
-FUSION_REVISION = 37
+FUSION_REVISION = 38
 
 __all__ = [
     "CHI2_95_2DOF",
