@@ -116,7 +116,8 @@ from truceline.core.fusion.to_incidents import (
 #: counted apart, :func:`.link.sides_apart` (35); an array's three arrivals or more that heard
 #: a burst's launch place it, :mod:`.heard_launch` (36); an untyped fix whose burst an array
 #: heard after it (and no sound before it), on a side, typed the launch, :mod:`.heard_after`
-#: (37).
+#: (37); session 38: a batch whose arrivals gave no wind grouped again with the wind estimated
+#: from them read as a sensor's, :func:`.wind.as_read` (38).
 FUSION_REVISION = 38
 
 __all__ = [
