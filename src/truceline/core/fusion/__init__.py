@@ -119,8 +119,9 @@ from truceline.core.fusion.to_incidents import (
 #: (37); session 38: the report's flags also by Benjamini-Hochberg at 5 % false flags over
 #: the sources with three samples or more, :func:`.calibration.discoveries` (38);
 #: heard_after's "before" test, no class named, by flights that do not outrun the launch's
-#: sound (39).
-FUSION_REVISION = 39
+#: sound (39); a batch whose arrivals gave no wind grouped again with the wind estimated
+#: from them read as a sensor's, :func:`.wind.as_read` (40).
+FUSION_REVISION = 40
 
 __all__ = [
     "CHI2_95_2DOF",

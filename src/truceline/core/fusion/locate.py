@@ -109,6 +109,10 @@ class LocateParams:
     estimate_wind: bool = True
     wind_period_s: float = 86_400.0
     wind_iterations: int = 8
+    #: Then group the batch again with that wind as if its sensors had read it
+    #: (:func:`.wind.as_read`): grouping before it allows the unknown wind 2 % of each travel
+    #: time, and its looser gates mixed a launch's arrivals into its burst's part.
+    regroup_wind: bool = True
     #: The estimate's stated error (its normal equations' largest sd) times this: against
     #: the simulator's true wind it was off by 0.8-1.5 of it (RMS per component and week,
     #: six weeks; 1.16 pooled, z up to 3.2): the bound, not the mean (docs/fusion.md).

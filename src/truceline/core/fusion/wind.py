@@ -11,6 +11,7 @@ its groups is solved for the wind with each group's position and emission time e
 (Schur complement of the normal equations, so a group's own unknowns absorb what they can),
 under a weak prior of a day's wind (``wind_unknown_sd_ms``) towards calm. The fixes are then
 located again with that wind, a few times. A report that gives its wind keeps it.
+The batch is then grouped again with the wind estimated as if read (:func:`as_read`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from truceline.core.fusion.locate import (
 )
 from truceline.core.fusion.parallel import PARALLEL
 
-__all__ = ["estimate_wind", "with_kept"]
+__all__ = ["as_read", "estimate_wind", "with_kept"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -200,3 +201,17 @@ def _solve(b: FireBatch, labels: I64, fx: Fixes, p: LocateParams, unk: NDArray[n
         wind[k] = (float(new[0]), float(new[1]))
         sd[k] = float(np.sqrt(np.linalg.eigvalsh(np.linalg.inv(N)).max()))
     return wind, sd
+
+
+def as_read(b: FireBatch) -> FireBatch | None:
+    """``b`` (as :func:`estimate_wind` or :func:`with_kept` left it) with each arrival's
+    estimated wind taken as read by its sensor (None where no arrival has one): fused again,
+    its grouping tests the arrivals in that wind instead of allowing an unknown one 2 % of
+    their travel time (``GroupingParams.wind_frac``), and its fixes count the wind's error
+    as a reading's. Against the simulator's steady wind the daily estimates were off by
+    0.01-0.24 m/s (median 0.07; session 38), inside a reading's 0.5 m/s."""
+    m = np.isfinite(b.arr) & ~b.wind_known & np.isfinite(b.wind_sd)
+    if not m.any():
+        return None
+    known = b.wind_known | m
+    return replace(b, wind_known=known, wind_sd=np.where(known, np.nan, b.wind_sd))
