@@ -38,8 +38,8 @@ sharper than it that it agrees with (every sharper fix a rival; one report's fix
 above), where that one is linked to nothing, holds two reports or more and is at most
 ``linked_sharper`` of its sd (the arrays' and other posts' fix of the launch, untyped where a
 post called it undetermined): that group keeps its fix and takes the link, and an untyped one
-the role (:func:`_into_sharper`). It joins that group: its reports become the shot's
-evidence; the fix, time, role, attribution and link stay the precise group's (its reports
+the role (:func:`.same_shot_kernels.agree_sharper`). It joins that group: its reports become
+the shot's evidence; the fix, time, role, attribution and link stay the precise group's (its reports
 fit them; the report's, for the arrivals' join; with ``linked``, a linked group joins only
 one that is not, which takes its link). An origin attributed to
 neither side with ``own_side_max`` (a looser fix near the line) is the same part as an origin
@@ -82,6 +82,7 @@ from truceline.core.fusion.group_join import (
 )
 from truceline.core.fusion.link import LinkParams, in_flight
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
+from truceline.core.fusion.same_shot_kernels import agree_sharper, agree_typed, source_runs
 
 __all__ = ["SameShotParams", "into_other_part", "join_groups", "loose_into_sharp", "same_shots"]
 
@@ -203,10 +204,8 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     # linked, which then takes the link; not a fix looser than the pair search
     frag = ((partner < 0) | p.linked | (p.linked_sharper > 0)) & (tr <= p.max_sd_m**2)
     size, own = group_sizes(labels, partner, G)
-    sources = group_sources(labels, b.source) if sources is None else sources
     arrival = np.isfinite(b.arr) & np.isfinite(b.ox) & np.isfinite(b.oy)
     reports = np.bincount(labels, ~arrival, minlength=G) > 0  # a report beside the arrivals
-    rows = group_rows(labels, G)
     order = cand[np.argsort(lo[cand], kind="stable")]
     los, his = lo[order], hi[order]
     width = float(np.max(hi[cand] - lo[cand]))
@@ -214,48 +213,28 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
     # out before the tests (one wide window made each group's slice ~all the day's fixes)
     margin = max(p.gap_s, p.linked_gap_s)
     us = cand[frag[cand]]
-    ats = np.searchsorted(los, lo[us] - width - p.gap_s, "left").tolist()
-    tos = np.searchsorted(los, hi[us] + p.gap_s, "right").tolist()
-    better: dict[int, list[int]] = {}  # each group's more precise fixes that it agrees with
-    for u, at, to in zip(us.tolist(), ats, tos, strict=True):
-        near = order[at:to][his[at:to] >= lo[u] - margin]
-        # the same part: an origin with an origin of its party, an impact with an impact, an
-        # untyped fix with either (it takes the typed fix's reading, never gives its own)
-        if role[u] == ROLE_ANY:
-            same = (role[near] != ROLE_ANY) & ~unsure[near]
-        elif unsure[u]:
-            same = role[near] == ROLE_ORIGIN
-        else:
-            same = (role[near] == role[u]) & (side[near] == side[u])
-        if partner[u] >= 0 and not p.linked:
-            if p.linked_sharper > 0 and role[u] != ROLE_ANY:
-                g = _into_sharper(u, near, same | ((role[near] == ROLE_ANY) & reports[near]),
-                                  fixes, partner, lo, hi, tr, size, sources, p)
-                if g >= 0:
-                    better[u] = [g]
-            continue
-        near = near[(near != u) & same & (tr[near] < tr[u]) & (own[near] > own[u])
-                    & ((partner[u] < 0) | (partner[near] < 0))
-                    & (lo[near] <= hi[u] + p.gap_s) & (hi[near] >= lo[u] - p.gap_s)]
-        if not len(near):
-            continue
-        m2 = _m2(fixes, u, near)
-        ok = [g for g in near[m2 <= p.max_mahalanobis**2].tolist()
-              if not sources[g] & sources[u]]
-        if not ok and size[u] == 1 and partner[u] < 0:
-            # the next ring, for one report's fix: every fix there is a rival, sharp or not
-            ok = [g for g in near[m2 <= p.lone_mahalanobis**2].tolist()
-                  if not sources[g] & sources[u]]
-            if len(ok) == 1 and (tr[ok[0]] > p.lone_sharper**2 * tr[u] or np.hypot(
-                    fixes.x[ok[0]] - fixes.x[u], fixes.y[ok[0]] - fixes.y[u]) > p.lone_reach_m
-                    or lo[ok[0]] > hi[u] + p.lone_gap_s or hi[ok[0]] < lo[u] - p.lone_gap_s):
-                ok = []
-        if len(ok) == 1 and unsure[u] and not _reports_fit(
-                u, np.array(ok[:1]), rows, fixes, cd, p)[0]:
-            ok = []
-        if ok:
-            better[u] = ok
-    for u, g in _into_looser(b, labels, fixes, role, partner, lo, hi, tr, kinds, sources, p):
+    ats = np.searchsorted(los, lo[us] - width - p.gap_s, "left").astype(np.int64)
+    tos = np.searchsorted(los, hi[us] + p.gap_s, "right").astype(np.int64)
+    # each group's more precise fixes that it agrees with: how many (2: more) and the first
+    ptr, val = source_runs(labels, b.source, G)
+    if sources is None:  # (only the joins' groups are asked for theirs)
+        sources = _LazySources(ptr, val)
+    f = np.array([margin, p.gap_s, p.linked_gap_s, p.max_mahalanobis**2, p.lone_mahalanobis**2,
+                  p.lone_sharper**2, p.lone_reach_m, p.lone_gap_s, p.linked_sharper**2,
+                  p.linked_min_reports], np.float64)
+    count, first = agree_sharper(us, ats, tos, order, his, lo, hi, role, side, unsure, reports,
+                                 partner, tr, own, size, fixes.x, fixes.y, fixes.cov, ptr, val, f,
+                                 p.linked, p.linked_sharper > 0)
+    better: dict[int, list[int]] = {}
+    rows: list[I64] = []
+    for u, k, g in zip(us.tolist(), count.tolist(), first.tolist(), strict=True):
+        if k == 1 and unsure[u] and (partner[u] < 0 or p.linked):
+            rows = rows or group_rows(labels, G)
+            if not _reports_fit(u, np.array([g]), rows, fixes, cd, p)[0]:
+                continue
+        if k:
+            better[u] = [g] * k  # (more than one: a rival; only its length is read)
+    for u, g in _into_looser(b, labels, fixes, role, partner, lo, hi, tr, kinds, ptr, val, p):
         better.setdefault(u, [g])
     absorbed, into = [], []
     taken: dict[int, set[int]] = {}
@@ -277,35 +256,6 @@ def same_shots(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], 
         absorbed.append(u)
         into.append(g)
     return np.asarray(absorbed, np.int64), np.asarray(into, np.int64)
-
-
-def _into_sharper(u: int, near: I64, same: NDArray[np.bool_], fixes: Fixes, partner: I64,
-                  lo: F64, hi: F64, tr: F64, size: I64, sources: dict[int, set[int]],
-                  p: SameShotParams) -> int:
-    """The group a linked fix ``u`` joins (-1: none): among the fixes of its part sharper than
-    it (``same``: of its part; windows overlapping within ``linked_gap_s``, no common source),
-    every one a rival, linked or not, it agrees with exactly one, within ``max_mahalanobis``
-    (one report's fix: ``lone_mahalanobis``, that fix no farther than ``lone_reach_m`` and at
-    most ``lone_sharper`` of its sd, as for a lone report), and that one is linked to nothing,
-    holds ``linked_min_reports`` or more and is at most ``linked_sharper`` of its sd."""
-    near = near[(near != u) & same & (tr[near] < tr[u])
-                & (lo[near] <= hi[u] + p.linked_gap_s) & (hi[near] >= lo[u] - p.linked_gap_s)]
-    near = np.asarray([g for g in near.tolist() if not sources[g] & sources[u]], np.int64)
-    if not len(near):
-        return -1
-    m2 = _m2(fixes, u, near)
-    ring = p.lone_mahalanobis if size[u] == 1 else p.max_mahalanobis
-    fit = np.flatnonzero(m2 <= ring**2)
-    if len(fit) != 1:
-        return -1
-    g = int(near[fit[0]])
-    if partner[g] >= 0 or size[g] < p.linked_min_reports or tr[g] > p.linked_sharper**2 * tr[u]:
-        return -1
-    if float(m2[fit[0]]) > p.max_mahalanobis**2 and (
-            tr[g] > p.lone_sharper**2 * tr[u]
-            or np.hypot(fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]) > p.lone_reach_m):
-        return -1
-    return g
 
 
 def _reports_fit(u: int, g: I64, rows: list[I64], fixes: Fixes, cd: Candidates | None,
@@ -346,8 +296,8 @@ def _m2(fixes: Fixes, u: int, g: I64) -> F64:
 
 
 def _into_looser(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64,
-                 lo: F64, hi: F64, tr: F64, kinds: NDArray[np.bool_],
-                 sources: dict[int, set[int]], p: SameShotParams) -> list[tuple[int, int]]:
+                 lo: F64, hi: F64, tr: F64, kinds: NDArray[np.bool_], ptr: I64, val: I64,
+                 p: SameShotParams) -> list[tuple[int, int]]:
     """``(u, g)``: each untyped fix of ``arrays_min`` arrivals or more alone, linked to nothing,
     that agrees (within ``max_mahalanobis``, windows within ``gap_s``, no common source) with
     exactly one typed fix no looser than ``arrays_max_sd_m``, that one looser than it and of at
@@ -364,24 +314,31 @@ def _into_looser(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8]
     if not len(arrays) or not len(typed):
         return []
 
-    def agree(u: int, g: I64) -> NDArray[np.bool_]:
-        return np.asarray(_m2(fixes, u, g) <= p.max_mahalanobis**2)
-
+    count, first = agree_typed(arrays, typed, lo, hi, p.gap_s, p.max_mahalanobis**2, fixes.x,
+                               fixes.y, fixes.cov, ptr, val)
     out = []
-    for u in arrays.tolist():
-        near = typed[(lo[typed] <= hi[u] + p.gap_s) & (hi[typed] >= lo[u] - p.gap_s)]
-        if not len(near):
-            continue
-        fit = [g for g in near[agree(u, near)].tolist() if not sources[g] & sources[u]]
+    for u, k, g in zip(arrays.tolist(), count.tolist(), first.tolist(), strict=True):
         # every typed fix that fits is a rival, sharper or looser, of any size
-        if len(fit) != 1 or not small[fit[0]] or tr[fit[0]] <= tr[u]:
+        if k != 1 or not small[g] or tr[g] <= tr[u]:
             continue
-        g = fit[0]
         o = int(partner[g])
-        if o >= 0 and fixes.located[o] and np.isfinite(tr[o]) and agree(u, np.array([o]))[0]:
+        if o >= 0 and fixes.located[o] and np.isfinite(tr[o]) and _m2(
+                fixes, u, np.array([o]))[0] <= p.max_mahalanobis**2:
             continue  # it fits the shot's other sound too
         out.append((u, g))
     return out
+
+
+class _LazySources(dict[int, set[int]]):
+    """:func:`.group_join.group_sources`' sets, each made from the runs when first read."""
+
+    def __init__(self, ptr: I64, val: I64) -> None:
+        super().__init__()
+        self.ptr, self.val = ptr, val
+
+    def __missing__(self, g: int) -> set[int]:
+        out = self[g] = set(self.val[self.ptr[g]:self.ptr[g + 1]].tolist())
+        return out
 
 
 def into_other_part(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
