@@ -92,3 +92,17 @@ def test_a_record_view_encodes_as_the_record_and_shares_the_containers() -> None
     except ValidationError:
         pass
     assert bytes(_finding_entry(held)) == bytes(prepared_entry("finding", held.to_record()))
+
+
+def test_a_finding_view_with_a_dataclass_for_a_field_views_it_as_plain_view_does() -> None:
+    """The view's fast path (the finding's own fields) is only taken where no field holds a
+    dataclass: one that does is viewed as a record, as ``plain_view`` gives it."""
+    from truceline.core.incidents import Located
+    from truceline.core.plain_records import plain_view
+
+    spot = Located(30.5, 50.25, None)
+    odd = Finding("f-3", "p", "ceasefire", Verdict.VIOLATION, None, ("o-1",), "x",
+                  lon=spot)  # type: ignore[arg-type]
+    view = odd.to_record(copy=False)
+    assert view["lon"] == plain_view(spot) == {"lon": 30.5, "lat": 50.25, "cov_m2": None}
+    assert _same(view, odd.to_record())

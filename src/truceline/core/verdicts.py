@@ -47,6 +47,10 @@ class Builder:
         self.a = agreement
         self.p = provision
         self.start, self.end = agreement.window(provision)
+        #: the window as every finding's ``window_start`` / ``window_end`` text: written once
+        #: per builder, not once per finding (~0.15M findings on the 907k month), and one
+        #: string shared by them all
+        self.window_text = (iso(self.start), iso(self.end) if self.end else None)
         self.out: list[Finding] = []
         self.violators: set[str] = set()
         #: party -> how many records bear on that party's side or forces (evidence about it)
@@ -102,8 +106,8 @@ class Builder:
                 party=party,
                 evidence=evidence,
                 explanation=f"{self.p.id}{label}: {why}",
-                window_start=iso(self.start),
-                window_end=iso(self.end) if self.end else None,
+                window_start=self.window_text[0],
+                window_end=self.window_text[1],
                 **kw,
             )
         )
