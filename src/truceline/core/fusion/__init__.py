@@ -116,8 +116,9 @@ from truceline.core.fusion.to_incidents import (
 #: counted apart, :func:`.link.sides_apart` (35); an array's three arrivals or more that heard
 #: a burst's launch place it, :mod:`.heard_launch` (36); an untyped fix whose burst an array
 #: heard after it (and no sound before it), on a side, typed the launch, :mod:`.heard_after`
-#: (37).
-FUSION_REVISION = 37
+#: (37); session 38: a widened firing's group whose arrivals no subset fits, located by its
+#: bearings alone, its arrivals parted, :mod:`.sound_split` (38).
+FUSION_REVISION = 38
 
 __all__ = [
     "CHI2_95_2DOF",
