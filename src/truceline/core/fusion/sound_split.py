@@ -14,7 +14,12 @@ or as often a burst whose bearings' group held its launch's arrivals); the arriv
 go to a group of their own (the heard joins may hand them to the burst's part) where each
 is ``min_gap_s`` or more off the kept sound's refit (another sound, not the kept one's own
 off by a model error).
-Otherwise, or where no candidate fits, nothing changes and ``widen`` stays."""
+Where no candidate of ``min_kept`` fits (or the group holds too few arrivals to try one), a
+group with two bearings or more, ``bare_typed`` of them typed, whose fit without its arrivals
+rejects none of its rows is located by those rows alone and every arrival goes to a group of
+its own: on the uncovered and all_conditions weeks such groups held one or two of the
+firing's arrivals and its burst's, and ``widen`` stated fixes tens of metres off hundreds of
+km wide (BENCHMARKS.md, session 38, h3d). Otherwise nothing changes and ``widen`` stays."""
 
 from __future__ import annotations
 
