@@ -96,3 +96,54 @@ def test_only_the_subset_the_bearings_fit_is_kept_and_nothing_else_moves() -> No
     lone = np.zeros(len(arrivals), np.int64)
     fa = locate(sub, lone, cd.take(arrivals), LocateParams())
     assert split_sounds(sub, lone, fa, cd.take(arrivals), LocateParams()) is lone
+
+
+def _one_heard(seed: int, delta_s: float) -> synth.Reports:
+    """Three posts' bearings of a launch; one sensor 3 km west-south-west heard it, and
+    three sensors 2 km around its burst (3 km east) heard the burst ``delta_s`` after the
+    launch: no three arrivals fit the bearings, so no subset of ``min_kept`` is kept."""
+    rng = np.random.default_rng(seed)
+    burst = synth.offset(*LAUNCH, 90.0, 3_000.0)
+    r = synth.Reports()
+    for k, post in enumerate(synth.posts_around(LAUNCH, 3, rng)):
+        d = synth.GEOD.inv(*post, *LAUNCH)[2]
+        synth.bearing_report(r, 0, post, LAUNCH, 100.0, 1.0, rng, source=f"op-{k}",
+                             band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+    c = synth.sound_speed(10.0)
+    near = synth.offset(*LAUNCH, 250.0, 3_000.0)
+    heard = [(0, near, 100.0 + synth.GEOD.inv(*LAUNCH, *near)[2] / c)]
+    for az in (0.0, 120.0, 240.0):
+        s = synth.offset(*burst, az, 2_000.0)
+        heard.append((1, s, 100.0 + delta_s + synth.GEOD.inv(*burst, *s)[2] / c))
+    for j, (event, s, t) in enumerate(heard):
+        arr = t + rng.normal(0, 0.01)
+        r.add(event, id=f"a{j}", source_id=f"s-{j}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
+              wind_u_ms=0.0, wind_v_ms=0.0)
+    return r
+
+
+def test_a_firing_no_subset_of_whose_arrivals_fits_is_located_by_its_bearings() -> None:
+    """The group of a launch's bearings, its one arrival and its burst's three: no three
+    arrivals fit the bearings, and on main the fit's ``widen`` stated the launch hundreds of
+    km wide. Located by the bearings alone, every arrival parted: the ellipse is the
+    bearings', a few hundred metres; a group without two bearings is left as it is."""
+    r = _one_heard(3, 8.0)
+    b = r.batch()
+    cd = candidates(b, GroupingParams())
+    one = np.zeros(len(b), np.int64)
+    fx = locate(b, one, cd, LocateParams())
+    assert fx.widen[0] > 100.0
+    new = split_sounds(b, one, fx, cd, LocateParams())
+    arr = np.isfinite(b.arr)
+    assert len(np.unique(new[~arr])) == 1 and not np.isin(new[arr], new[~arr]).any()
+    fx2 = locate(b, new, cd, LocateParams())
+    g = int(new[0])
+    a95, _, _ = ellipse(fx2.cov[g : g + 1] * fx2.widen[g])
+    assert a95[0] < 1_000.0
+    # one bearing and the arrivals: no anchor to locate the firing by, nothing changes
+    keep = np.flatnonzero(arr | (np.arange(len(b)) == 0))
+    sub, lone = b.take(keep), np.zeros(len(keep), np.int64)
+    fs = locate(sub, lone, cd.take(keep), LocateParams())
+    assert split_sounds(sub, lone, fs, cd.take(keep), LocateParams()) is lone

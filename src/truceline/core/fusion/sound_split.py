@@ -14,7 +14,12 @@ or as often a burst whose bearings' group held its launch's arrivals); the arriv
 go to a group of their own (the heard joins may hand them to the burst's part) where each
 is ``min_gap_s`` or more off the kept sound's refit (another sound, not the kept one's own
 off by a model error).
-Otherwise, or where no candidate fits, nothing changes and ``widen`` stays."""
+Where no candidate of ``min_kept`` fits (or the group holds too few arrivals to try one), a
+group with two bearings or more, ``bare_typed`` of them typed, whose fit without its arrivals
+rejects none of its rows is located by those rows alone and every arrival goes to a group of
+its own: on the uncovered and all_conditions weeks such groups held one or two of the
+firing's arrivals and its burst's, and ``widen`` stated fixes tens of metres off hundreds of
+km wide (BENCHMARKS.md, session 38, h3d). Otherwise nothing changes and ``widen`` stays."""
 
 from __future__ import annotations
 
@@ -53,6 +58,9 @@ class SoundSplitParams:
     #: (the firing's own arrivals a fit rejected were 0.03-0.52 s off, other sounds' mostly
     #: seconds: all_conditions 1 and baseline 1, BENCHMARKS.md session 37, hU)
     min_gap_s: float = 0.6
+    #: where no candidate keeps ``min_kept`` arrivals, the bearings alone: at least this
+    #: many typed among two bearings or more, their fix rejecting none of its rows
+    bare_typed: int = 1
 
 
 def split_sounds(
@@ -73,13 +81,11 @@ def split_sounds(
     typed = np.isfinite(b.brg) & np.isfinite(b.ox) & (b.role != ROLE_ANY)
     n_arr = np.bincount(labels, is_arr, minlength=G)
     n_brg = np.bincount(labels, typed, minlength=G)
-    cand = (
-        fixes.located
-        & (fixes.widen > 1.0)
-        & (n_brg >= sp.min_bearings)
-        & (n_arr > sp.min_kept)
-        & (n_arr <= sp.max_arrivals)
-    )
+    n_any = np.bincount(labels, np.isfinite(b.brg) & np.isfinite(b.ox), minlength=G)
+    widened = fixes.located & (fixes.widen > 1.0) & (n_arr <= sp.max_arrivals)
+    tried = widened & (n_brg >= sp.min_bearings) & (n_arr > sp.min_kept)
+    bare = widened & (n_brg >= sp.bare_typed) & (n_any >= 2) & (n_arr >= 1)
+    cand = tried | bare
     gs = np.flatnonzero(cand)
     if not len(gs):
         return labels
@@ -91,12 +97,12 @@ def split_sounds(
     anchor = locate(
         replace(bb, arr=np.full(len(rows), np.nan)), sub[labels[rows]], cd.take(rows), p
     )
+    g_rows = sub[labels[rows]]
+    clean_anchor = anchor.located & (np.bincount(g_rows, anchor.outlier, minlength=len(gs)) == 0)
     a_rows = rows[is_arr[rows]]
     ag = sub[labels[a_rows]]
-    ok = anchor.located[ag]
+    ok = anchor.located[ag] & tried[gs[ag]]
     a_rows, ag = a_rows[ok], ag[ok]
-    if not len(a_rows):
-        return labels
     ax, ay, C = anchor.x[ag], anchor.y[ag], anchor.cov[ag]
     dx, dy = b.ox[a_rows] - ax, b.oy[a_rows] - ay
     d = np.maximum(np.hypot(dx, dy), 1.0)
@@ -129,27 +135,15 @@ def split_sounds(
             if row.sum() >= sp.min_kept and not row.all():
                 groups_i.append(gi)
                 members.append(a_rows[k[row]])
-    if not members:
-        return labels
-    # each candidate: its group's other rows and its arrivals, fitted alone
-    other = rows[~is_arr[rows]]
-    idx, lab = [], []
-    for ci, (gi, m) in enumerate(zip(groups_i, members, strict=True)):
-        r = np.sort(np.concatenate([other[sub[labels[other]] == gi], m]))
-        idx.append(r)
-        lab.append(np.full(len(r), ci, np.int64))
-    ix, lb = np.concatenate(idx), np.concatenate(lab)
-    fit = locate(b.take(ix), lb, cd.take(ix), p)
-    K = len(members)
-    clean = fit.located & (np.bincount(lb, fit.outlier, minlength=K) == 0)
-    n_kept = np.array([len(m) for m in members])
-    gi_arr = np.asarray(groups_i, np.int64)
     best = np.full(len(gs), -1, np.int64)
-    for ci in np.lexsort((fit.rms, -n_kept, gi_arr)):
-        if clean[ci] and best[gi_arr[ci]] < 0:
-            best[gi_arr[ci]] = ci
+    if members:
+        fit = _best(b, cd, p, labels, rows, is_arr, sub, groups_i, members, best)
     out = labels.copy()
     nxt = G
+    for gi in np.flatnonzero((best < 0) & bare[gs] & clean_anchor):
+        # no subset kept: the bearings alone locate the firing, every arrival another sound
+        out[(labels == gs[gi]) & is_arr] = nxt
+        nxt += 1
     for gi in np.flatnonzero(best >= 0):
         g, ci = gs[gi], best[gi]
         leave = np.flatnonzero((labels == g) & is_arr)
@@ -167,3 +161,27 @@ def split_sounds(
     if nxt == G:
         return labels
     return first_seen(out)
+
+
+def _best(b: FireBatch, cd: Candidates, p: LocateParams, labels: I64, rows: I64,
+          is_arr: NDArray[np.bool_], sub: I64, groups_i: list[int], members: list[I64],
+          best: I64) -> Fixes:
+    """Each candidate fitted alone with its group's other rows; ``best`` (per tried group)
+    set to the candidate with the most arrivals whose fit rejects no row, lowest RMS on a tie."""
+    # each candidate: its group's other rows and its arrivals, fitted alone
+    other = rows[~is_arr[rows]]
+    idx, lab = [], []
+    for ci, (gi, m) in enumerate(zip(groups_i, members, strict=True)):
+        r = np.sort(np.concatenate([other[sub[labels[other]] == gi], m]))
+        idx.append(r)
+        lab.append(np.full(len(r), ci, np.int64))
+    ix, lb = np.concatenate(idx), np.concatenate(lab)
+    fit = locate(b.take(ix), lb, cd.take(ix), p)
+    K = len(members)
+    clean = fit.located & (np.bincount(lb, fit.outlier, minlength=K) == 0)
+    n_kept = np.array([len(m) for m in members])
+    gi_arr = np.asarray(groups_i, np.int64)
+    for ci in np.lexsort((fit.rms, -n_kept, gi_arr)):
+        if clean[ci] and best[gi_arr[ci]] < 0:
+            best[gi_arr[ci]] = ci
+    return fit
