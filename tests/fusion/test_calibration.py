@@ -465,3 +465,10 @@ def test_no_flag_is_added_to_a_week_where_none_shows_its_bias():
     small = np.concatenate([np.full(20, 1.5), np.linspace(5, 30, 12)])
     fl = _report_flags(small, se=0.3)  # 1.5° at 5 se
     assert fl[20:].all() and not fl[:20].any()
+
+
+def test_no_flag_is_added_where_too_few_sources_are_tested():
+    """Over three sources the step-up's first cut would be 0.05 / 3 (2.39 se), looser than
+    3 se: a post at 2.5 se among two honest ones is not flagged; at 3.2 se it is (3 se)."""
+    assert not _report_flags(np.array([2.5, 0.3, -0.4])).any()
+    assert _report_flags(np.array([3.2, 0.3, -0.4])).tolist() == [True, False, False]

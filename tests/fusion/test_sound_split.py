@@ -138,6 +138,7 @@ def test_a_firing_no_subset_of_whose_arrivals_fits_is_located_by_its_bearings() 
     new = split_sounds(b, one, fx, cd, LocateParams())
     arr = np.isfinite(b.arr)
     assert len(np.unique(new[~arr])) == 1 and not np.isin(new[arr], new[~arr]).any()
+    assert len(np.unique(new[arr])) == arr.sum()  # each arrival a group of its own
     fx2 = locate(b, new, cd, LocateParams())
     g = int(new[0])
     a95, _, _ = ellipse(fx2.cov[g : g + 1] * fx2.widen[g])

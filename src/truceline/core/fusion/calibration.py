@@ -21,7 +21,8 @@ the bias from that source's bearings and fuses again
 (:func:`~truceline.core.fusion.pipeline.fuse_batch`). The report also flags, without
 correcting, the sources Benjamini-Hochberg's step-up test finds at 5 % false flags
 (:func:`discoveries`): where a dozen posts show 4-30 se its cut falls to ~2.8 se, where none
-does it is stricter than 3 se.
+does it is stricter than 3 se (with fewer than 19 sources tested it adds none: its first
+cut would be looser than 3 se).
 
 The clock offset is the median of ``report time - (emission time + sound travel)`` over the
 groups whose emission time the acoustic arrays fixed (the time is not in the bearing fit, so
@@ -446,13 +447,15 @@ def discoveries(v: F64, n_in: I64, se_deg: F64, p: CalibrationParams) -> NDArray
     the discoveries of Benjamini-Hochberg's step-up test at ``p.flag_fdr`` (two-sided normal
     p-values of ``|v| / se``): the expected share of honest sources among them is at most
     ``flag_fdr`` (the p-values independent or positively dependent). Where many sources show
-    a bias strongly the cut falls below 3 se (a dozen over ~130 tested: ~2.7); where none
-    does, it is stricter than 3 se (``flag_fdr / m``: ~3.5), so it adds no flag to a week a
-    fixed 3 se flags nothing in unless ``k`` sources reach the k-th cut together."""
+    a bias strongly the cut falls below 3 se (a dozen over ~130 tested: ~2.8); where none
+    does, it is stricter than 3 se (``flag_fdr / m``: ~3.5 at 130), so it adds no flag to a
+    week a fixed 3 se flags nothing in unless ``k`` sources reach the k-th cut together.
+    With few sources tested (``flag_fdr / m`` above the 3-se test's level: m < 19 at 5 %)
+    its first cut would be looser than 3 se (1.96 se at m = 1): no flag is added there."""
     out = np.zeros(len(v), bool)
     tested = (n_in >= p.min_events) & np.isfinite(v) & np.isfinite(se_deg) & (se_deg > 0)
     m = int(tested.sum())
-    if p.flag_fdr is None or not m:
+    if p.flag_fdr is None or not m or p.flag_fdr / m > 2.0 * ndtr(-p.flag_se):
         return out
     pv = 2.0 * ndtr(-np.abs(v[tested]) / se_deg[tested])
     ps = np.sort(pv)

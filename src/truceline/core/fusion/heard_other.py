@@ -65,7 +65,7 @@ from truceline.core.fusion.sound_grid import (
 )
 from truceline.core.fusion.sound_parts import fits_parts
 
-__all__ = ["join_other_sound", "other_sound_apart"]
+__all__ = ["arrivals_fit", "join_other_sound", "named_classes", "other_sound_apart"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

@@ -142,8 +142,9 @@ def split_sounds(
     nxt = G
     for gi in np.flatnonzero((best < 0) & bare[gs] & clean_anchor):
         # no subset kept: the bearings alone locate the firing, every arrival another sound
-        out[(labels == gs[gi]) & is_arr] = nxt
-        nxt += 1
+        idx = np.flatnonzero((labels == gs[gi]) & is_arr)
+        out[idx] = nxt + np.arange(len(idx))
+        nxt += len(idx)
     for gi in np.flatnonzero(best >= 0):
         g, ci = gs[gi], best[gi]
         leave = np.flatnonzero((labels == g) & is_arr)
