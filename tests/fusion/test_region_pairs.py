@@ -11,6 +11,7 @@ from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.heard import HeardParams
 from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.locate import LocateParams
 from truceline.core.fusion.pipeline import FusionParams, fuse_batch
 from truceline.core.fusion.region import ArcParams, flight_likelihood
 from truceline.core.fusion.region_pairs import order_odds
@@ -149,19 +150,24 @@ def test_both_orders_fit_on_a_long_arm_the_day_s_mix_of_classes_decides():
     than rockets from the far cells: the gun fired, west's, the pair its burst. (Without the
     mixture the pair's arrivals, joined to the gun's fix as its other sound, fit only after
     it, and :mod:`.heard_after` types the fix west's launch alone: turned off here, where the
-    regions' order is what is tested.)"""
-    def run(mix: bool, typed: bool = True) -> Any:
+    regions' order is what is tested; and so is the regrouping in the estimated wind, which
+    parts the pair's arrivals from the gun's and links them as its burst without either.)"""
+    def run(mix: bool, typed: bool = True, regroup: bool = False) -> Any:
         r = synth.Reports()
         _heard(r, 0, _square(synth.offset(*GUN, 270.0, 5_000.0)), GUN, T_GUN, "ac0",
                np.random.default_rng(5))
         _heard(r, 1, _pair(synth.offset(*BURST, 0.0, 8_000.0)), BURST, T_BURST, "ac1")
         return fuse_batch(r.batch(), synth.geometry(), FusionParams(
             arc=ArcParams(hearing_m=30_000.0, order_by_mixture=mix),
-            heard=HeardParams(other_typed=typed)))
+            heard=HeardParams(other_typed=typed), locate=LocateParams(regroup_wind=regroup)))
 
     res = run(False, typed=False)
     g = int(res.labels[0])
     assert res.role[g] == 2 and res.partner[g] < 0 and not res.prob[g].any()
+    res = run(False, typed=False, regroup=True)
+    g, h = int(res.labels[0]), int(res.labels[-1])
+    assert g != h and res.role[g] == 0 and res.partner[g] == h
+    assert res.prob[g, list(res.parties).index("west")] >= 0.9
     res = run(False)
     g = int(res.labels[0])
     assert res.role[g] == 0 and res.prob[g, list(res.parties).index("west")] >= 0.9
