@@ -300,3 +300,11 @@ def test_identifiable_biased_posts_are_those_whose_shared_bearings_show_the_bias
     assert got["identifiable_flagged"] == 1 and got["recall_identifiable"] == 1.0
     out = {r["source_id"]: (r["bearings"], r["shared"]) for r in got["not_identifiable"]}
     assert out == {"b": (6, 1), "c": (33, 33)}
+    # a's first event held beside it two sensors of one array instead: one site, not two
+    from truceline.simulation.evaluation import site_of
+
+    for k, sid in enumerate(("ac001-ru-0001", "ac001-ru-0002")):
+        obs[f"s{k}"] = {"source_id": sid, "source_type": "sensor", "arrival_time": "t"}
+    truth[5]["reports"]["origin"] = ["a0", "s0", "s1"]
+    assert score_calibration(truth, obs, set(obs), sources)["identifiable"] == 1
+    assert score_calibration(truth, obs, set(obs), sources, site_of)["identifiable"] == 0

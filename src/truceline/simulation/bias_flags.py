@@ -7,9 +7,9 @@ or whose few bearings no two other sources reported, cannot be flagged by any te
 and one of 4.5° beside bearings of 2.5-6° sd needs dozens. *Identifiable* is defined on the
 truth alone (not on what fusion made of it):
 
-* a bearing is **shared** when at least two other sources stored a report of its event's
-  part (origin or impact): the part can be fixed without it, the calibration's group of
-  three or more reports;
+* a bearing is **shared** when at least two other sites stored a report of its event's
+  part (origin or impact; a site: a source, but an acoustic array's sensors are one, its
+  arrivals giving one bearing: ``evaluation.site_of``): the part can be fixed without it;
 * a biased post is **identifiable** when at least ``MIN_SHARED`` (2) of its bearings are
   shared and its bias is at least ``DETECTABLE_Z`` (4.28) of the standard error those
   bearings give the calibration's estimate, ``sqrt(1 / sum(1 / sd_i^2) + SYSTEMATIC_DEG^2)``
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,24 +57,28 @@ MIN_SHARED = 2
 SYSTEMATIC_DEG = 1.0
 
 
+def _source(o: Mapping[str, Any]) -> str:
+    return str(o.get("source_id"))
+
+
 def shared_bearing_sds(
     truth: Sequence[Mapping[str, Any]],
     observations: Mapping[str, Mapping[str, Any]],
     stored_ids: set[str],
+    site: Callable[[Mapping[str, Any]], str] = _source,
 ) -> dict[str, list[float]]:
     """Per source: the stated sds of its stored bearings whose event part (truth) holds stored
-    reports of at least two other sources (module docstring: *shared*)."""
+    reports of at least two other sites (``site`` of a report; module docstring: *shared*)."""
     out: defaultdict[str, list[float]] = defaultdict(list)
     for e in truth:
         if e.get("type") != "event":
             continue
         for ids in e["reports"].values():
             held = [observations[i] for i in ids if i in stored_ids and i in observations]
-            per = Counter(str(o.get("source_id")) for o in held)
+            sites = Counter(site(o) for o in held)
             for o in held:
-                sid = str(o.get("source_id"))
-                if "bearing_deg" in o and o.get("bearing_sd_deg") and len(per) - 1 >= 2:
-                    out[sid].append(float(o["bearing_sd_deg"]))
+                if "bearing_deg" in o and o.get("bearing_sd_deg") and len(sites) - 1 >= 2:
+                    out[_source(o)].append(float(o["bearing_sd_deg"]))
     return dict(out)
 
 
@@ -92,15 +96,16 @@ def score_calibration(
     observations: Mapping[str, Mapping[str, Any]],
     stored_ids: set[str],
     sources: Sequence[Mapping[str, Any]],
+    site: Callable[[Mapping[str, Any]], str] = _source,
 ) -> dict[str, Any]:
     """Flagged sources against the truly biased (``|bias| >= BIASED_DEG``): recall over all of
     them, over those with at least ``REVEALED_BEARINGS`` stored bearings, over those a week
     could reveal with every event's position known (``DETECTABLE_Z``) and over those its
-    shared bearings identify (:func:`identifiable`; each one outside listed with its
-    bearings, shared bearings and bias), precision over every flag (a source without a
-    truth bias counts as unbiased), and the estimates' errors (bias where estimated from ten
-    or more reports; clock offset where timed ten or more times, with its median, which the
-    reporting lag and the writing to the minute shift)."""
+    shared bearings identify (:func:`identifiable`, ``site``: a report's site; each one
+    outside listed with its bearings, shared bearings and samples), precision over every
+    flag (a source without a truth bias counts as unbiased), and the estimates' errors
+    (bias where estimated from ten or more reports; clock offset where timed ten or more
+    times, with its median, which the reporting lag and the writing to the minute shift)."""
     bias = {
         r["id"]: float(r.get("bearing_bias_deg", 0.0)) for r in truth if r.get("type") == "source"
     }
@@ -116,7 +121,7 @@ def score_calibration(
     for i, o in observations.items():
         if i in stored_ids and "bearing_deg" in o and o.get("bearing_sd_deg"):
             info[o["source_id"]] += 1.0 / float(o["bearing_sd_deg"]) ** 2
-    shared = shared_bearing_sds(truth, observations, stored_ids)
+    shared = shared_bearing_sds(truth, observations, stored_ids, site)
     biased = {s for s, b in bias.items() if abs(b) >= BIASED_DEG}
     revealed = {s for s in biased if n_brg[s] >= REVEALED_BEARINGS}
     detectable = {s for s in biased if abs(bias[s]) * np.sqrt(info[s]) >= DETECTABLE_Z}

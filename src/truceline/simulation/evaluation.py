@@ -319,7 +319,8 @@ def evaluate(
     if copies:
         out["resubmissions"] = _resubmissions(copies, incidents, findings)
     if sources is not None:
-        out["calibration"] = score_calibration(truth, observations, stored_ids, sources)
+        out["calibration"] = score_calibration(truth, observations, stored_ids, sources,
+                                                site_of)
     return out
 
 
