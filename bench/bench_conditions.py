@@ -14,7 +14,9 @@ impact error over the Cramér-Rao bound of the reports actually simulated (mean 
 medians, worst seed), attribution accuracy for origins >= 2 km from the line with >= 3
 bearings, the share of located origins and impacts whose stated 95 % ellipse covers the truth
 (pooled), incidents and findings added by copies, and the bias flags' recall and precision
-(pooled). Writes bench/results/conditions.md (``--out`` to write elsewhere).
+(pooled; recall also over the biased posts the week's shared bearings can identify:
+``truceline.simulation.bias_flags``, those outside printed per week). Writes
+bench/results/conditions.md (``--out`` to write elsewhere).
 
     python bench/bench_conditions.py [--days 7] [--seeds 1 2 3] [--scenarios ...]
 """
@@ -114,9 +116,10 @@ def row(name: str, runs: list[dict[str, Any]]) -> str:
     biased = sum(c["biased"] for c in cal)
     tp = sum(c["true_flags"] for c in cal)
     flagged = sum(c["flagged"] for c in cal)
-    det = sum(c.get("detectable", 0) for c in cal)
-    tp_det = sum(round((c.get("recall_detectable") or 0) * c.get("detectable", 0)) for c in cal)
-    rec = f"{tp / biased:.3f} ({tp}/{biased}; detectable {tp_det}/{det})" if biased else "–"
+    ident = sum(c.get("identifiable", 0) for c in cal)
+    tp_ident = sum(c.get("identifiable_flagged", 0) for c in cal)
+    rec = (f"{tp / biased:.3f} ({tp}/{biased}); identifiable "
+           + (f"{tp_ident / ident:.3f} ({tp_ident}/{ident})" if ident else "–")) if biased else "–"
     prec = f"{tp / flagged:.3f} ({tp}/{flagged})" if flagged else "– (0 flags)"
     return (f"| `{name}` | {sum(r['records'] for r in runs):,} | {ari} | {loc['origin']} | "
             f"{loc['impact']} | {att} | {cover[0]} / {cover[1]} | {added} | {rec} | {prec} |")
@@ -127,7 +130,7 @@ HEADER = (
     "median: mean (worst) | impact error / CRLB, median: mean (worst) | attribution, origins "
     ">= 2 km with >= 3 bearings: mean (worst) | truth inside the 95 % ellipse: origins / "
     "impacts | incidents / findings added by copies (made only of copies) | bias flags: "
-    "recall | precision |\n|---|---|---|---|---|---|---|---|---|---|"
+    "recall (over the identifiable) | precision |\n|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -152,6 +155,8 @@ def main() -> None:
                 runs.append(r)
                 print(name, seed, json.dumps({k: v for k, v in r.items() if k != "ev"},
                                              default=str), flush=True)
+                for s in r["ev"].get("calibration", {}).get("not_identifiable", []):
+                    print("  not identifiable:", json.dumps(s), flush=True)
             raw[name] = runs
             rows.append(row(name, runs))
             print(rows[-1], flush=True)

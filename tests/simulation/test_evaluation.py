@@ -262,3 +262,49 @@ def test_two_sensors_of_one_array_are_one_site_of_an_origin() -> None:
     assert (ru["true_origin2"], ru["found_origin2"], ru["recall_origin2"]) == (2, 1, 0.5)
     assert (ru["true_origin2_sites"], ru["found_origin2_sites"],
             ru["recall_origin2_sites"]) == (1, 1, 1.0)
+
+
+def test_identifiable_biased_posts_are_those_whose_shared_bearings_show_the_bias() -> None:
+    """A bias shows only in the bearings of events two other sources also reported (a fix
+    without it): a post 10° off with two such bearings (sd 2.5) is identifiable (se 2.03,
+    4.9 se); one 10° off with one shared and five lone bearings is not, nor one 4° off with
+    many (below 4.28 x the 1° systematic error whatever the count); recall over them apart."""
+    from truceline.simulation.bias_flags import identifiable, score_calibration
+
+    assert identifiable(10.0, [2.5, 2.5]) and not identifiable(10.0, [2.5])
+    assert not identifiable(4.0, [2.5] * 500) and identifiable(-6.0, [2.5] * 7)
+    assert not identifiable(6.0, [2.5] * 6)  # 6.25 / ((6 / 4.28)^2 - 1) = 6.5: seven needed
+    truth: list[dict[str, Any]] = [
+        {"type": "source", "id": s, "bearing_bias_deg": b}
+        for s, b in (("a", 10.0), ("b", -10.0), ("c", 4.0), ("x", 0.0), ("y", 0.0))]
+    obs: dict[str, dict[str, Any]] = {}
+
+    def event(k: int, who: list[str]) -> None:
+        ids = []
+        for s in who:
+            oid = f"{s}{k}"
+            obs[oid] = {"source_id": s, "bearing_deg": 90.0, "bearing_sd_deg": 2.5}
+            ids.append(oid)
+        truth.append({"type": "event", "id": f"e{k}", "reports": {"origin": ids, "impact": []}})
+
+    event(0, ["a", "x", "y"])
+    event(1, ["a", "b", "x"])  # b shares this one (a and x beside it) ...
+    for k in range(2, 7):
+        event(k, ["b", "x"])  # ... and no other: one other source only
+    for k in range(7, 40):
+        event(k, ["c", "x", "y"])
+    sources = [{"source_id": s, "flagged": s in ("a", "c"), "bias_deg": None,
+                "reports_used": 0, "clock_offset_s": None, "timed": 0} for s in "abcxy"]
+    got = score_calibration(truth, obs, set(obs), sources)
+    assert (got["biased"], got["true_flags"], got["identifiable"]) == (3, 2, 1)
+    assert got["identifiable_flagged"] == 1 and got["recall_identifiable"] == 1.0
+    out = {r["source_id"]: (r["bearings"], r["shared"]) for r in got["not_identifiable"]}
+    assert out == {"b": (6, 1), "c": (33, 33)}
+    # a's first event held beside it two sensors of one array instead: one site, not two
+    from truceline.simulation.evaluation import site_of
+
+    for k, sid in enumerate(("ac001-ru-0001", "ac001-ru-0002")):
+        obs[f"s{k}"] = {"source_id": sid, "source_type": "sensor", "arrival_time": "t"}
+    truth[5]["reports"]["origin"] = ["a0", "s0", "s1"]
+    assert score_calibration(truth, obs, set(obs), sources)["identifiable"] == 1
+    assert score_calibration(truth, obs, set(obs), sources, site_of)["identifiable"] == 0

@@ -31,6 +31,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.geo import GEOD
+from truceline.simulation.bias_flags import (
+    BIASED_DEG,
+    DETECTABLE_Z,
+    REVEALED_BEARINGS,
+    score_calibration,
+)
 from truceline.simulation.crlb import (
     crlb_rms,
     event_crlb,
@@ -46,9 +52,10 @@ from truceline.simulation.verdicts import (
     summary_text,
 )
 
-__all__ = ["MISS_REASONS", "PRECISION_MISSES", "adjusted_rand_index", "brier_score",
-           "counts_text", "crlb_rms", "evaluate", "event_crlb", "fisher_bearings", "fisher_tdoa",
-           "pairwise_precision_recall", "reliability_table", "render_markdown", "site_of",
+__all__ = ["BIASED_DEG", "DETECTABLE_Z", "MISS_REASONS", "PRECISION_MISSES", "REVEALED_BEARINGS",
+           "adjusted_rand_index", "brier_score", "counts_text", "crlb_rms", "evaluate",
+           "event_crlb", "fisher_bearings", "fisher_tdoa", "pairwise_precision_recall",
+           "reliability_table", "render_markdown", "score_calibration", "site_of",
            "summary_text"]
 
 F64 = NDArray[np.float64]
@@ -312,66 +319,9 @@ def evaluate(
     if copies:
         out["resubmissions"] = _resubmissions(copies, incidents, findings)
     if sources is not None:
-        out["calibration"] = score_calibration(truth, observations, stored_ids, sources)
+        out["calibration"] = score_calibration(truth, observations, stored_ids, sources,
+                                                site_of)
     return out
-
-
-#: A source counts as biased when its compass is off by at least this much (degrees) ...
-BIASED_DEG = 3.0
-#: ... and as one the week can reveal when it wrote at least this many bearings.
-REVEALED_BEARINGS = 10
-#: ... and as *detectable* when its bias is at least this many standard errors of the mean of
-#: its stored bearings (their stated sds) even with every event's position known: a 3-se flag
-#: then fires with 90 % probability (3 + 1.28); below it no estimator can flag it at 3 se
-#: reliably, whatever its neighbours (the bar is unchanged; this recall is reported beside it).
-DETECTABLE_Z = 4.28
-
-
-def score_calibration(
-    truth: Sequence[Mapping[str, Any]], observations: Mapping[str, Mapping[str, Any]],
-    stored_ids: set[str], sources: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
-    """Flagged sources against the truly biased (``|bias| >= BIASED_DEG``): recall over all of
-    them, over those with at least ``REVEALED_BEARINGS`` stored bearings and over those a week
-    can reveal at all (``DETECTABLE_Z``), precision over every flag (a source without a truth
-    bias counts as unbiased), and the estimates' errors (bias where estimated from ten or
-    more reports; clock offset where timed ten or more times, with its median, which the
-    reporting lag and the writing to the minute shift)."""
-    bias = {r["id"]: float(r.get("bearing_bias_deg", 0.0)) for r in truth
-            if r.get("type") == "source"}
-    clock = {r["id"]: float(r["clock_offset_s"]) for r in truth
-             if r.get("type") == "source" and "clock_offset_s" in r}
-    n_brg = Counter(o["source_id"] for i, o in observations.items()
-                    if i in stored_ids and "bearing_deg" in o)
-    info: defaultdict[str, float] = defaultdict(float)  # sum of 1/sd^2: se = info^-1/2
-    for i, o in observations.items():
-        if i in stored_ids and "bearing_deg" in o and o.get("bearing_sd_deg"):
-            info[o["source_id"]] += 1.0 / float(o["bearing_sd_deg"]) ** 2
-    biased = {s for s, b in bias.items() if abs(b) >= BIASED_DEG}
-    revealed = {s for s in biased if n_brg[s] >= REVEALED_BEARINGS}
-    detectable = {s for s in biased if abs(bias[s]) * np.sqrt(info[s]) >= DETECTABLE_Z}
-    flagged = {r["source_id"] for r in sources if r["flagged"]}
-    tp = flagged & biased
-
-    def ratio(a: int, b: int) -> float | None:
-        return round(a / b, 4) if b else None
-
-    b_err = [r["bias_deg"] - bias.get(r["source_id"], 0.0) for r in sources
-             if r["bias_deg"] is not None and r["reports_used"] >= 10]
-    c_err = [r["clock_offset_s"] - clock[r["source_id"]] for r in sources
-             if r["clock_offset_s"] is not None and r["timed"] >= 10 and r["source_id"] in clock]
-    return {
-        "biased": len(biased), "revealed": len(revealed), "flagged": len(flagged),
-        "true_flags": len(tp), "recall": ratio(len(tp), len(biased)),
-        "recall_revealed": ratio(len(tp & revealed), len(revealed)),
-        "detectable": len(detectable),
-        "recall_detectable": ratio(len(tp & detectable), len(detectable)),
-        "precision": ratio(len(tp), len(flagged)),
-        "false_flags": sorted(flagged - biased),
-        "bias_error_median_abs_deg": round(float(np.median(np.abs(b_err))), 2) if b_err else None,
-        "clock_error_median_s": round(float(np.median(c_err)), 1) if c_err else None,
-        "clock_error_median_abs_s": round(float(np.median(np.abs(c_err))), 1) if c_err else None,
-    }
 
 
 def _resubmissions(copies: set[str], incidents: Sequence[Mapping[str, Any]],
