@@ -12,7 +12,7 @@ an arrival, a camera's bearing without range, a monitor's; arrivals only, by whe
 was located; mixed reports). "Two sources": the origin reported by two or more sources.
 
     python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3] [--all]
-                                   [--supportable]
+                                   [--supportable [--ellipses | --detail]]
 
 With ``--all``, every true M25-ceasefire violation not found is classed instead (session 29),
 by what the evidence allowed, the first that applies: a wrong party's finding; nothing could
@@ -32,7 +32,11 @@ went; the firing typed an impact; arrivals only; mixed reports), each by one sit
 more and by whether a report typed the firing (a monitor's ``outgoing``, a camera's flash);
 the lines in brackets count every supportable violation, found or not. With ``--ellipses``, a
 located miss also says whether its stated ellipse is wider than 1.5 x the bound across the
-line and whether its estimate sits a stated sd or more toward the line.
+line and whether its estimate sits a stated sd or more toward the line. With ``--detail``
+(session 39), each miss is classed by the incident holding most of its origin's reports
+instead, and by its true party: a typed origin at P < 0.9 (by its fit), a group typed impact
+located at the firing or at its burst, an untyped fix (arrivals only or with bearings) at the
+firing or not; "(split)" where the origin's reports went to two incidents or more.
 """
 
 from __future__ import annotations
@@ -255,8 +259,42 @@ def _against_bound(w: Mapping[str, Any], e: Mapping[str, Any], est: Mapping[str,
             + ("; estimate toward the line" if along <= -sd else ""))
 
 
-def supportable_cause(w: Mapping[str, Any], ellipses: bool = False) -> list[str]:
-    """The class (``--supportable``, above) of each supportable true violation not found."""
+def _where(w: Mapping[str, Any], e: Mapping[str, Any], incs: Sequence[Mapping[str, Any]],
+           origin: Sequence[str], majority: Callable[[Sequence[str]], str | None]) -> str:
+    """``--detail``: what the incident holding most of a missed origin's reports made of them,
+    the fix's distance to the true origin (1 km) telling a group located at the firing from
+    one located at its burst (session 39, h5c)."""
+    x = max(incs, key=lambda x: len(set(x["evidence"]) & set(origin)))
+    d = x["details"]
+    meth = d.get("method", [])
+
+    def off(k: str) -> str:
+        loc = x[k]
+        far = GEOD.inv(e["origin"]["lon"], e["origin"]["lat"], loc["lon"], loc["lat"])[2]
+        return "at the firing (< 1 km)" if far < 1000.0 else "> 1 km off"
+
+    if majority(x["evidence"]) != e["id"]:
+        return "in another event's incident"
+    if x.get("origin") and set(d.get("origin_evidence", x["evidence"])) & set(origin):
+        return "origin P < 0.9: " + (
+            "its fit rejects rows or RMS > 3" if d.get("outliers")
+            or float(d.get("residual_rms") or 0.0) > 3.0 else
+            "arrivals only" if meth == ["arrival_times"] else
+            "bearings / bands only" if "arrival_times" not in meth else "a clean mixed fit")
+    if x.get("impact") and not d.get("impact_evidence"):
+        return "a group typed impact (by a monitor's report), " + off("impact")
+    if x.get("impact"):
+        return "in a linked incident's impact part"
+    if x.get("location"):
+        return ("an untyped fix of arrivals only, " if meth == ["arrival_times"]
+                else "an untyped fix with bearings, ") + off("location")
+    return "not located"
+
+
+def supportable_cause(w: Mapping[str, Any], ellipses: bool = False,
+                      detail: bool = False) -> list[str]:
+    """The class (``--supportable``, above) of each supportable true violation not found;
+    with ``detail``, by :func:`_where` and the true party."""
     obs, stored = w["obs"], w["stored"]
     events, party, majority = _owners(w)
     mine = [e for e in events if PROVISION in e.get("violates", [])]
@@ -288,6 +326,11 @@ def supportable_cause(w: Mapping[str, Any], ellipses: bool = False) -> list[str]
         placed = [x for x in incs if x.get("origin")
                   and set(x["details"].get("origin_evidence", x["evidence"])) & set(origin)
                   and majority(x["evidence"]) == e["id"]]
+        if detail:
+            cls = ("a finding for the wrong party" if e["id"] in wrong else
+                   "no incident" if not incs else _where(w, e, incs, origin, majority))
+            out.append(f"{cls}{' (split)' if len(incs) > 1 else ''}, {e['party']}")
+            continue
         if e["id"] in wrong:
             cls = "a finding for the wrong party"
         elif any(majority(x["evidence"]) != e["id"] for x in incs):
@@ -331,10 +374,14 @@ def main() -> None:
                     help="class the misses among the violations the evidence could support")
     ap.add_argument("--ellipses", action="store_true",
                     help="with --supportable: a located miss's ellipse against the bound")
+    ap.add_argument("--detail", action="store_true",
+                    help="with --supportable: where the incident holding the origin put it, "
+                    "by party")
     args = ap.parse_args()
     cols = [(s, k) for s in args.scenarios for k in args.seeds]
     if args.all or args.supportable:
-        tab_all = {c: Counter(supportable_cause(week(*c), args.ellipses) if args.supportable
+        tab_all = {c: Counter(supportable_cause(week(*c), args.ellipses, args.detail)
+                              if args.supportable
                               else cause(week(*c))) for c in cols}
         kinds = sorted({n for t in tab_all.values() for n in t})
         print("| cause | " + " | ".join(f"{s} s{k}" for s, k in cols) + " | all |")
