@@ -122,7 +122,7 @@ from truceline.core.fusion.to_incidents import (
 #: sound (39); a batch whose arrivals gave no wind grouped again with the wind estimated
 #: from them read as a sensor's, :func:`.wind.as_read` (40); a widened firing's group no
 #: subset of whose arrivals fits located by its bearings alone, :mod:`.sound_split` (41).
-FUSION_REVISION = 42
+FUSION_REVISION = 41
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -218,18 +218,17 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
 def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
-    event's fragments left apart joined (:mod:`.end_joins`) and the free fixes paired again:
-    a burst the joins gave arrivals is timed to seconds, not its monitors' minute (h5c)."""
+    event's fragments left apart joined (:mod:`.end_joins`)."""
     res = _finish(res, geometry, params) if finish else res
-    joined = (end_joins(res, geometry, params.grouping, params.link, params.same_shot,
-                        params.heard, params.attribution,
-                        params.arc if params.arc.heard_launches else None)
-              if geometry is not None and params.same_shot.enabled and len(res.role) else None)
-    if joined is None or geometry is None:
+    G = len(res.role)
+    if geometry is None or not params.same_shot.enabled or not G:
+        return res
+    joined = end_joins(res, geometry, params.grouping, params.link, params.same_shot,
+                       params.heard, params.attribution,
+                       params.arc if params.arc.heard_launches else None)
+    if joined is None:
         return res
     labels, fixes, role, tg, prob, partner = joined
-    for pair in (_pair_timed, _pair_bursts) if params.link_events else ():
-        pair(res.batch, labels, fixes, role, prob, partner, tg, geometry, params)
     return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
                    partner=partner)
 
