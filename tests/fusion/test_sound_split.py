@@ -100,8 +100,12 @@ def test_only_the_subset_the_bearings_fit_is_kept_and_nothing_else_moves() -> No
     assert split_sounds(sub, lone, fa, cd.take(arrivals), LocateParams()) is lone
 
 
-def _one_heard(seed: int, delta_s: float, near_az: tuple[float, ...] = (250.0,),
-               burst_az: tuple[float, ...] = (0.0, 120.0, 240.0)) -> synth.Reports:
+def _one_heard(
+    seed: int,
+    delta_s: float,
+    near_az: tuple[float, ...] = (250.0,),
+    burst_az: tuple[float, ...] = (0.0, 120.0, 240.0),
+) -> synth.Reports:
     """Three posts' bearings of a launch; one sensor 3 km west-south-west heard it, and
     three sensors 2 km around its burst (3 km east) heard the burst ``delta_s`` after the
     launch: no three arrivals fit the bearings, so no subset of ``min_kept`` is kept
@@ -111,8 +115,18 @@ def _one_heard(seed: int, delta_s: float, near_az: tuple[float, ...] = (250.0,),
     r = synth.Reports()
     for k, post in enumerate(synth.posts_around(LAUNCH, 3, rng)):
         d = synth.GEOD.inv(*post, *LAUNCH)[2]
-        synth.bearing_report(r, 0, post, LAUNCH, 100.0, 1.0, rng, source=f"op-{k}",
-                             band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+        synth.bearing_report(
+            r,
+            0,
+            post,
+            LAUNCH,
+            100.0,
+            1.0,
+            rng,
+            source=f"op-{k}",
+            band=(d - 1_000.0, d + 1_000.0),
+            explosion_type="outgoing",
+        )
     c = synth.sound_speed(10.0)
     near = [synth.offset(*LAUNCH, az, 3_000.0) for az in near_az]
     heard = [(0, s, 100.0 + synth.GEOD.inv(*LAUNCH, *s)[2] / c) for s in near]
@@ -121,10 +135,22 @@ def _one_heard(seed: int, delta_s: float, near_az: tuple[float, ...] = (250.0,),
         heard.append((1, s, 100.0 + delta_s + synth.GEOD.inv(*burst, *s)[2] / c))
     for j, (event, s, t) in enumerate(heard):
         arr = t + rng.normal(0, 0.01)
-        r.add(event, id=f"a{j}", source_id=f"s-{j}", source_type="sensor", time_s=arr,
-              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
-              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
-              wind_u_ms=0.0, wind_v_ms=0.0)
+        r.add(
+            event,
+            id=f"a{j}",
+            source_id=f"s-{j}",
+            source_type="sensor",
+            time_s=arr,
+            time_precision_s=1.0,
+            fire_type="explosion",
+            explosion_type="undetermined",
+            observer_lon=s[0],
+            observer_lat=s[1],
+            arrival_s=arr,
+            temperature_c=10.0,
+            wind_u_ms=0.0,
+            wind_v_ms=0.0,
+        )
     return r
 
 

@@ -172,9 +172,18 @@ def split_sounds(
     return first_seen(out)
 
 
-def _best(b: FireBatch, cd: Candidates, p: LocateParams, labels: I64, rows: I64,
-          is_arr: NDArray[np.bool_], sub: I64, groups_i: list[int], members: list[I64],
-          best: I64) -> Fixes:
+def _best(
+    b: FireBatch,
+    cd: Candidates,
+    p: LocateParams,
+    labels: I64,
+    rows: I64,
+    is_arr: NDArray[np.bool_],
+    sub: I64,
+    groups_i: list[int],
+    members: list[I64],
+    best: I64,
+) -> Fixes:
     """Each candidate fitted alone with its group's other rows; ``best`` (per tried group)
     set to the candidate with the most arrivals whose fit rejects no row, lowest RMS on a tie."""
     # each candidate: its group's other rows and its arrivals, fitted alone
