@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tests.fusion import synth
@@ -98,29 +100,57 @@ def test_only_the_subset_the_bearings_fit_is_kept_and_nothing_else_moves() -> No
     assert split_sounds(sub, lone, fa, cd.take(arrivals), LocateParams()) is lone
 
 
-def _one_heard(seed: int, delta_s: float) -> synth.Reports:
+def _one_heard(
+    seed: int,
+    delta_s: float,
+    near_az: tuple[float, ...] = (250.0,),
+    burst_az: tuple[float, ...] = (0.0, 120.0, 240.0),
+) -> synth.Reports:
     """Three posts' bearings of a launch; one sensor 3 km west-south-west heard it, and
     three sensors 2 km around its burst (3 km east) heard the burst ``delta_s`` after the
-    launch: no three arrivals fit the bearings, so no subset of ``min_kept`` is kept."""
+    launch: no three arrivals fit the bearings, so no subset of ``min_kept`` is kept
+    (sensors 3 km from the launch at ``near_az``, 2 km from the burst at ``burst_az``)."""
     rng = np.random.default_rng(seed)
     burst = synth.offset(*LAUNCH, 90.0, 3_000.0)
     r = synth.Reports()
     for k, post in enumerate(synth.posts_around(LAUNCH, 3, rng)):
         d = synth.GEOD.inv(*post, *LAUNCH)[2]
-        synth.bearing_report(r, 0, post, LAUNCH, 100.0, 1.0, rng, source=f"op-{k}",
-                             band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+        synth.bearing_report(
+            r,
+            0,
+            post,
+            LAUNCH,
+            100.0,
+            1.0,
+            rng,
+            source=f"op-{k}",
+            band=(d - 1_000.0, d + 1_000.0),
+            explosion_type="outgoing",
+        )
     c = synth.sound_speed(10.0)
-    near = synth.offset(*LAUNCH, 250.0, 3_000.0)
-    heard = [(0, near, 100.0 + synth.GEOD.inv(*LAUNCH, *near)[2] / c)]
-    for az in (0.0, 120.0, 240.0):
+    near = [synth.offset(*LAUNCH, az, 3_000.0) for az in near_az]
+    heard = [(0, s, 100.0 + synth.GEOD.inv(*LAUNCH, *s)[2] / c) for s in near]
+    for az in burst_az:
         s = synth.offset(*burst, az, 2_000.0)
         heard.append((1, s, 100.0 + delta_s + synth.GEOD.inv(*burst, *s)[2] / c))
     for j, (event, s, t) in enumerate(heard):
         arr = t + rng.normal(0, 0.01)
-        r.add(event, id=f"a{j}", source_id=f"s-{j}", source_type="sensor", time_s=arr,
-              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
-              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
-              wind_u_ms=0.0, wind_v_ms=0.0)
+        r.add(
+            event,
+            id=f"a{j}",
+            source_id=f"s-{j}",
+            source_type="sensor",
+            time_s=arr,
+            time_precision_s=1.0,
+            fire_type="explosion",
+            explosion_type="undetermined",
+            observer_lon=s[0],
+            observer_lat=s[1],
+            arrival_s=arr,
+            temperature_c=10.0,
+            wind_u_ms=0.0,
+            wind_v_ms=0.0,
+        )
     return r
 
 
@@ -148,3 +178,29 @@ def test_a_firing_no_subset_of_whose_arrivals_fits_is_located_by_its_bearings() 
     sub, lone = b.take(keep), np.zeros(len(keep), np.int64)
     fs = locate(sub, lone, cd.take(keep), LocateParams())
     assert split_sounds(sub, lone, fs, cd.take(keep), LocateParams()) is lone
+
+
+def test_a_firing_heard_twice_beside_its_burst_keeps_its_two_arrivals() -> None:
+    """The group of a launch's bearings, two of its arrivals and one of its burst's: three
+    arrivals, too few to keep ``min_kept`` of them, so on main the bearings alone located
+    the launch and both its arrivals left too, each a group of its own (the heard joins
+    then handed such a launch's arrival to its burst's part, whose tight fix missed by
+    hundreds of metres: wild_bearings seed 2, BENCHMARKS.md session 39, h5a). Kept with
+    the bearings (``small_kept``), only the burst's leaves."""
+    r = _one_heard(3, 8.0, near_az=(250.0, 200.0), burst_az=(30.0,))
+    b = r.batch()
+    cd = candidates(b, GroupingParams())
+    one = np.zeros(len(b), np.int64)
+    # three arrivals fix (x, y, t0) exactly: here the fit bends the bearings instead, so
+    # the widening a fit rejecting the burst's arrival states is given as such a fit's
+    fx = replace(locate(b, one, cd, LocateParams()), widen=np.array([50.0]))
+    new = split_sounds(b, one, fx, cd, LocateParams())
+    ev, arr = np.asarray(r.event), np.isfinite(b.arr)
+    assert len(np.unique(new[ev == 0])) == 1  # the bearings and the launch's two arrivals
+    assert new[ev == 1][0] != new[0]
+    fx2 = locate(b, new, cd, LocateParams())
+    g = int(new[0])
+    assert (fx2.widen[g] == 1.0) and not fx2.outlier[new == g].any()
+    # as small_kept 3 (main): the bearings alone, every arrival a group of its own
+    old = split_sounds(b, one, fx, cd, LocateParams(), SoundSplitParams(small_kept=3))
+    assert len(np.unique(old[arr])) == arr.sum() and not np.isin(old[arr], old[~arr]).any()

@@ -14,6 +14,10 @@ or as often a burst whose bearings' group held its launch's arrivals); the arriv
 go to a group of their own (the heard joins may hand them to the burst's part) where each
 is ``min_gap_s`` or more off the kept sound's refit (another sound, not the kept one's own
 off by a model error).
+A group of ``min_kept`` arrivals or fewer is tried with candidates of ``small_kept``: the
+bearings alone parted a launch's two arrivals from them too, and the heard joins handed
+one to its burst's part, whose tight fix then missed (wild_bearings seed 2: two impacts;
+BENCHMARKS.md, session 39, h5a).
 Where no candidate of ``min_kept`` fits (or the group holds too few arrivals to try one), a
 group with two bearings or more, ``bare_typed`` of them typed, whose fit without its arrivals
 rejects none of its rows is located by those rows alone and every arrival goes to a group of
@@ -54,6 +58,9 @@ class SoundSplitParams:
     #: the fewest arrivals the firing's part must keep, the most a subset may leave out
     min_kept: int = 3
     max_left: int = 3
+    #: in a group of ``min_kept`` arrivals or fewer, the fewest its firing's part keeps
+    #: (two, with the bearings a fit with a spare row; one arrival tells nothing)
+    small_kept: int = 2
     #: each arrival left out at least this far (s) off the firing's refit: another sound
     #: (the firing's own arrivals a fit rejected were 0.03-0.52 s off, other sounds' mostly
     #: seconds: all_conditions 1 and baseline 1, BENCHMARKS.md session 37, hU)
@@ -83,7 +90,8 @@ def split_sounds(
     n_brg = np.bincount(labels, typed, minlength=G)
     n_any = np.bincount(labels, np.isfinite(b.brg) & np.isfinite(b.ox), minlength=G)
     widened = fixes.located & (fixes.widen > 1.0) & (n_arr <= sp.max_arrivals)
-    tried = widened & (n_brg >= sp.min_bearings) & (n_arr > sp.min_kept)
+    kept_min = np.where(n_arr <= sp.min_kept, sp.small_kept, sp.min_kept)
+    tried = widened & (n_brg >= sp.min_bearings) & (n_arr > kept_min)
     bare = widened & (n_brg >= sp.bare_typed) & (n_any >= 2) & (n_arr >= 1)
     cand = tried | bare
     gs = np.flatnonzero(cand)
@@ -124,15 +132,15 @@ def split_sounds(
         k = np.flatnonzero(ag == gi)
         tol = sp.slack_s + sp.sigmas * (sd[k][:, None] + sd[k][None, :])
         agree = np.abs(emit[k][:, None] - emit[k][None, :]) <= tol
-        n = len(k)
+        n, mk = len(k), kept_min[gs[gi]]
         subsets = [agree]
-        for m in range(1, min(sp.max_left, n - sp.min_kept) + 1):
+        for m in range(1, min(sp.max_left, n - mk) + 1):
             for drop in combinations(range(n), m):
                 left = np.ones((1, n), bool)
                 left[0, list(drop)] = False
                 subsets.append(left)
         for row in np.unique(np.vstack(subsets), axis=0):
-            if row.sum() >= sp.min_kept and not row.all():
+            if row.sum() >= mk and not row.all():
                 groups_i.append(gi)
                 members.append(a_rows[k[row]])
     best = np.full(len(gs), -1, np.int64)
@@ -164,9 +172,18 @@ def split_sounds(
     return first_seen(out)
 
 
-def _best(b: FireBatch, cd: Candidates, p: LocateParams, labels: I64, rows: I64,
-          is_arr: NDArray[np.bool_], sub: I64, groups_i: list[int], members: list[I64],
-          best: I64) -> Fixes:
+def _best(
+    b: FireBatch,
+    cd: Candidates,
+    p: LocateParams,
+    labels: I64,
+    rows: I64,
+    is_arr: NDArray[np.bool_],
+    sub: I64,
+    groups_i: list[int],
+    members: list[I64],
+    best: I64,
+) -> Fixes:
     """Each candidate fitted alone with its group's other rows; ``best`` (per tried group)
     set to the candidate with the most arrivals whose fit rejects no row, lowest RMS on a tie."""
     # each candidate: its group's other rows and its arrivals, fitted alone
