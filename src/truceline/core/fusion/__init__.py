@@ -121,8 +121,10 @@ from truceline.core.fusion.to_incidents import (
 #: heard_after's "before" test, no class named, by flights that do not outrun the launch's
 #: sound (39); a batch whose arrivals gave no wind grouped again with the wind estimated
 #: from them read as a sensor's, :func:`.wind.as_read` (40); a widened firing's group no
-#: subset of whose arrivals fits located by its bearings alone, :mod:`.sound_split` (41).
-FUSION_REVISION = 41
+#: subset of whose arrivals fits located by its bearings alone, :mod:`.sound_split` (41);
+#: session 39: a group's ellipse scale read from the days up to its first report's less
+#: ``day_stats.LAG_S``, :func:`.dispersion.stated_by_day` (42).
+FUSION_REVISION = 42
 
 __all__ = [
     "CHI2_95_2DOF",
