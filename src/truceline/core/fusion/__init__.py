@@ -123,8 +123,9 @@ from truceline.core.fusion.to_incidents import (
 #: from them read as a sensor's, :func:`.wind.as_read` (40); a widened firing's group no
 #: subset of whose arrivals fits located by its bearings alone, :mod:`.sound_split` (41);
 #: session 39: a group of three arrivals keeps two that fit its bearings,
-#: ``SoundSplitParams.small_kept`` (42).
-FUSION_REVISION = 42
+#: ``SoundSplitParams.small_kept`` (42); a group's ellipse scale read from the days up to
+#: its first report's less ``day_stats.LAG_S``, :func:`.dispersion.stated_by_day` (43).
+FUSION_REVISION = 43
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from scipy.special import gammaln
 
 from truceline.core.fusion.batch import FireBatch
-from truceline.core.fusion.day_stats import DayStats, group_days
+from truceline.core.fusion.day_stats import LAG_S, DayStats, group_days
 from truceline.core.fusion.locate import (
     CHI2_95_2DOF,
     Fixes,
@@ -248,17 +248,23 @@ def stated_by_day(b: FireBatch, labels: I64, fixes: Fixes, p: LocateParams,
     fixes on one or two bearings alone (whose bearings are counted there, not here).
 
     Each fit counts in its group's day (:func:`~.day_stats.group_days`; the batch is one
-    day without ``p.stats_by_day``) and states the estimate of its incident's (its own, or
-    its ``partner``'s if earlier: a day re-fused owns its incidents whole), each measured
+    day without ``p.stats_by_day``) and states the estimate of its incident's day (its own,
+    or its ``partner``'s if earlier: a day re-fused owns its incidents whole), each measured
     over the days up to it, ``prior``'s rows in place of the days it holds
-    (:mod:`.day_stats`). Returned with the factors: the days' rows it read."""
+    (:mod:`.day_stats`). That day is read :data:`~.day_stats.LAG_S` before the group's first
+    report, as the wind and the lone bearings read theirs: a group in a day's first minutes
+    is also fused in the day before's part, which sees only that day's first hours, so its
+    own day's sums would differ between the parts and the whole run (a report at a day's
+    first second joined in one part and left apart in the other, in no incident: BENCHMARKS.md,
+    session 38, h4a). Returned with the factors: the days' rows it read."""
     G = len(fixes.x)
     out = np.ones(G)
     if not G or not p.dispersion:
         return out, prior or DayStats(np.zeros(0, np.int64), np.zeros((0, _WIDTH)))
     own = group_days(b, labels, G, p.stats_by_day)
-    use = own if partner is None or len(partner) != G else \
-        np.where(partner >= 0, np.minimum(own, own[np.maximum(partner, 0)]), own)
+    read = group_days(b, labels, G, p.stats_by_day, LAG_S)
+    use = read if partner is None or len(partner) != G else \
+        np.where(partner >= 0, np.minimum(read, read[np.maximum(partner, 0)]), read)
     c2, dof, at_fix = group_chi2(b, labels, fixes, p)
     located = np.asarray(fixes.located, bool)
     has_o = np.isfinite(b.ox) & np.isfinite(b.oy)
