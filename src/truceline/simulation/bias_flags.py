@@ -9,16 +9,18 @@ truth alone (not on what fusion made of it):
 
 * a bearing is **shared** when at least two other sites stored a report of its event's
   part (origin or impact; a site: a source, but an acoustic array's sensors are one, its
-  arrivals giving one bearing: ``evaluation.site_of``): the part can be fixed without it;
+  arrivals giving one bearing: ``evaluation.site_of``): the part may be fixed without it
+  (generous: two arrays' lone arrivals do not fix it);
 * a biased post is **identifiable** when at least ``MIN_SHARED`` (2) of its bearings are
   shared and its bias is at least ``DETECTABLE_Z`` (4.28) of the standard error those
   bearings give the calibration's estimate, ``sqrt(1 / sum(1 / sd_i^2) + SYSTEMATIC_DEG^2)``
   (their stated sds, and the references' systematic error the estimate adds in quadrature):
-  a 3-se test then flags it with 90 % probability (3 + 1.28 se). With sds of 2.5° that is
-  ``k >= 6.25 / ((bias / 4.28)^2 - 1)`` shared bearings: 2 at 10°, 7 at 6°, 60 at 4.5°; and
-  none below 4.28° (the systematic 1° alone keeps the error there). A leave-one-out sample's
-  sd is about its bearing's: the fix without it adds little (median 2.5-2.9° over the
-  simulated weeks' samples, the bearings' 2.5).
+  a 3-se test then flags it with 90 % probability (3 + 1.28 se; with exactly two, the
+  report's pair rule, each sample beyond 2.5 sds, has less: 0.61-0.82 at 9-10°). With sds of
+  2.5° that is ``k >= 6.25 / ((bias / 4.28)^2 - 1)`` shared bearings: 2 at 10°, 7 at 6°, 60
+  at 4.5°; and none below 4.28° (the systematic 1° alone keeps the error there). A
+  leave-one-out sample's sd is about its bearing's: the fix without it adds little (median
+  2.5-2.9° over the simulated weeks' samples, the bearings' 2.5).
 """
 
 from __future__ import annotations
