@@ -16,6 +16,25 @@ from truceline.core.fusion.sound_split import SoundSplitParams, split_sounds
 LAUNCH = (LINE_LON - 0.03, 48.0)  # ~2.2 km west of the line
 
 
+
+
+def _launch_bearings(r: synth.Reports, rng: np.random.Generator, sd_deg: float) -> None:
+    """Three posts' typed bearings of the launch at t = 100 s, each with a 2 km band."""
+    for k, post in enumerate(synth.posts_around(LAUNCH, 3, rng)):
+        d = synth.GEOD.inv(*post, *LAUNCH)[2]
+        synth.bearing_report(r, 0, post, LAUNCH, 100.0, sd_deg, rng, source=f"op-{k}",
+                             band=(d - 1_000.0, d + 1_000.0), explosion_type="outgoing")
+
+def _arrivals(r: synth.Reports, heard: list[tuple[int, tuple[float, float], float]],
+              rng: np.random.Generator) -> None:
+    """Each (event, sensor, true arrival) of ``heard`` as a sensor's report, timed to 10 ms."""
+    for j, (event, s, t) in enumerate(heard):
+        arr = t + rng.normal(0, 0.01)
+        r.add(event, id=f"a{j}", source_id=f"s-{j}", source_type="sensor", time_s=arr,
+              time_precision_s=1.0, fire_type="explosion", explosion_type="undetermined",
+              observer_lon=s[0], observer_lat=s[1], arrival_s=arr, temperature_c=10.0,
+              wind_u_ms=0.0, wind_v_ms=0.0)
+
 def _shot(seed: int, delta_s: float) -> synth.Reports:
     """Three posts' bearings of a launch and an array of four sensors 3 km west-south-west
     that heard it; a lone sensor 800 m from its burst (3 km east) heard the burst
@@ -26,43 +45,13 @@ def _shot(seed: int, delta_s: float) -> synth.Reports:
     centre = synth.offset(*LAUNCH, 250.0, 3_000.0)
     sensors = [centre] + [synth.offset(*centre, az, 1_000.0) for az in (0.0, 120.0, 240.0)]
     r = synth.Reports()
-    for k, post in enumerate(synth.posts_around(LAUNCH, 3, rng)):
-        d = synth.GEOD.inv(*post, *LAUNCH)[2]
-        synth.bearing_report(
-            r,
-            0,
-            post,
-            LAUNCH,
-            100.0,
-            3.0,
-            rng,
-            source=f"op-{k}",
-            band=(d - 1_000.0, d + 1_000.0),
-            explosion_type="outgoing",
-        )
+    _launch_bearings(r, rng, 3.0)
     c = synth.sound_speed(10.0)
     lone = synth.offset(*burst, 0.0, 800.0)
     d_l = synth.GEOD.inv(*LAUNCH, *lone)[2]
     heard = [(0, s, 100.0 + synth.GEOD.inv(*LAUNCH, *s)[2] / c) for s in sensors]
     heard.append((1, lone, 100.0 + d_l / c + delta_s))
-    for j, (event, s, t) in enumerate(heard):
-        arr = t + rng.normal(0, 0.01)
-        r.add(
-            event,
-            id=f"a{j}",
-            source_id=f"s-{j}",
-            source_type="sensor",
-            time_s=arr,
-            time_precision_s=1.0,
-            fire_type="explosion",
-            explosion_type="undetermined",
-            observer_lon=s[0],
-            observer_lat=s[1],
-            arrival_s=arr,
-            temperature_c=10.0,
-            wind_u_ms=0.0,
-            wind_v_ms=0.0,
-        )
+    _arrivals(r, heard, rng)
     return r
 
 
@@ -113,44 +102,14 @@ def _one_heard(
     rng = np.random.default_rng(seed)
     burst = synth.offset(*LAUNCH, 90.0, 3_000.0)
     r = synth.Reports()
-    for k, post in enumerate(synth.posts_around(LAUNCH, 3, rng)):
-        d = synth.GEOD.inv(*post, *LAUNCH)[2]
-        synth.bearing_report(
-            r,
-            0,
-            post,
-            LAUNCH,
-            100.0,
-            1.0,
-            rng,
-            source=f"op-{k}",
-            band=(d - 1_000.0, d + 1_000.0),
-            explosion_type="outgoing",
-        )
+    _launch_bearings(r, rng, 1.0)
     c = synth.sound_speed(10.0)
     near = [synth.offset(*LAUNCH, az, 3_000.0) for az in near_az]
     heard = [(0, s, 100.0 + synth.GEOD.inv(*LAUNCH, *s)[2] / c) for s in near]
     for az in burst_az:
         s = synth.offset(*burst, az, 2_000.0)
         heard.append((1, s, 100.0 + delta_s + synth.GEOD.inv(*burst, *s)[2] / c))
-    for j, (event, s, t) in enumerate(heard):
-        arr = t + rng.normal(0, 0.01)
-        r.add(
-            event,
-            id=f"a{j}",
-            source_id=f"s-{j}",
-            source_type="sensor",
-            time_s=arr,
-            time_precision_s=1.0,
-            fire_type="explosion",
-            explosion_type="undetermined",
-            observer_lon=s[0],
-            observer_lat=s[1],
-            arrival_s=arr,
-            temperature_c=10.0,
-            wind_u_ms=0.0,
-            wind_v_ms=0.0,
-        )
+    _arrivals(r, heard, rng)
     return r
 
 
