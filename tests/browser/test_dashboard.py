@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.dashboard_world import build, serve
+from tests.browser.dashboard_world import build
 from tests.http.conftest import F_PUBLISHED, F_RU, SAMPLE, World
+from tests.served import serve
 from truceline.adapters.store import open_store
 from truceline.services.guarantees import notify
 from truceline.settings import Settings

@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.dashboard_world import build, serve
+from tests.browser.dashboard_world import build
 from tests.http.conftest import World
 from tests.http.test_coverage import FILLING, NEXT_DAY
+from tests.served import serve
 from truceline.adapters.store import open_store
 from truceline.services.ingest import ingest
 

@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.dashboard_world import build, serve
+from tests.browser.dashboard_world import build
 from tests.browser.test_dashboard import DAY, open_finding, open_page
 from tests.http.conftest import F_PUBLISHED, LOG_KEY, World, ingest_and_check, new_fire
+from tests.served import serve
 from truceline.core.record.note import Signer, parse_note, sign_note
 
 

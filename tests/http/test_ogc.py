@@ -8,43 +8,22 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.http.conftest import World
-from truceline.adapters.http import create_app
-from truceline.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.served import serve
 
 
 @pytest.fixture(scope="module")
 def server(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("ogc") / "ogc.db"
     shutil.copyfile(world.db, db)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(str(db), Settings()), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 300  # a hang guard only: a busy machine is slow
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    t.join(10)
+    with serve(db) as url:
+        yield url
 
 
 def _count(base: str, collection: str, headers: dict[str, str] | None = None) -> int:

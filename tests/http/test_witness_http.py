@@ -8,25 +8,20 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.record_service.conftest import LOG_KEY, NOW, new_store, sample_rows, synthetic
-from truceline.adapters.http import create_app
+from tests.served import serve
 from truceline.adapters.store.sqlite import SQLiteStore
 from truceline.core.record.note import ALG_COSIGNATURE_V1, Signer
 from truceline.services import keys, record, verify
 from truceline.services.ingest import ingest
-from truceline.settings import Settings
 
 WITNESSES = {"UA": Signer("ua-witness", b"\x11" * 32, ALG_COSIGNATURE_V1),
              "RU": Signer("ru-witness", b"\x22" * 32, ALG_COSIGNATURE_V1)}
@@ -40,12 +35,6 @@ def _export(store: SQLiteStore, out: Path) -> None:
         (out / path).write_bytes(data)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture()
 def log(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """The mission's store with both parties' witness keys, served on a loopback port."""
@@ -55,18 +44,8 @@ def log(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     for party, w in WITNESSES.items():
         keys.register_source_key(store, party, "witness", w.verifier().to_vkey())
     store.close()
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(str(db), Settings()), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 300  # a hang guard only
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield db, f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    t.join(10)
+    with serve(db) as url:
+        yield db, url
 
 
 def _witness(home: Path, tiles: Path, vkey: str, url: str) -> subprocess.CompletedProcess[str]:
