@@ -44,12 +44,8 @@ from truceline.services.context import load_context
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
 from truceline.services.sources import source_estimates
-from truceline.simulation.evaluation import (
-    BIASED_DEG,
-    DETECTABLE_Z,
-    REVEALED_BEARINGS,
-    evaluate,
-)
+from truceline.simulation.bias_flags import BIASED_DEG, DETECTABLE_Z, REVEALED_BEARINGS
+from truceline.simulation.evaluation import evaluate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "calibration.md"
 OFF = FusionParams(calibration=CalibrationParams(enabled=False))

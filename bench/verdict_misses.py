@@ -259,7 +259,7 @@ def _against_bound(w: Mapping[str, Any], e: Mapping[str, Any], est: Mapping[str,
             + ("; estimate toward the line" if along <= -sd else ""))
 
 
-def _where(w: Mapping[str, Any], e: Mapping[str, Any], incs: Sequence[Mapping[str, Any]],
+def _where(e: Mapping[str, Any], incs: Sequence[Mapping[str, Any]],
            origin: Sequence[str], majority: Callable[[Sequence[str]], str | None]) -> str:
     """``--detail``: what the incident holding most of a missed origin's reports made of them,
     the fix's distance to the true origin (1 km) telling a group located at the firing from
@@ -328,7 +328,7 @@ def supportable_cause(w: Mapping[str, Any], ellipses: bool = False,
                   and majority(x["evidence"]) == e["id"]]
         if detail:
             cls = ("a finding for the wrong party" if e["id"] in wrong else
-                   "no incident" if not incs else _where(w, e, incs, origin, majority))
+                   "no incident" if not incs else _where(e, incs, origin, majority))
             out.append(f"{cls}{' (split)' if len(incs) > 1 else ''}, {e['party']}")
             continue
         if e["id"] in wrong:

@@ -204,7 +204,7 @@ def test_a_violation_found_twice_is_counted_once() -> None:
 
 
 def test_calibration_flags_scored_against_the_posts_biases_by_hand() -> None:
-    from truceline.simulation.evaluation import score_calibration
+    from truceline.simulation.bias_flags import score_calibration
 
     def src(sid: str, bias: float) -> dict[str, Any]:
         return {"type": "source", "id": sid, "role": "post", "bearing_bias_deg": bias,

@@ -31,12 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from truceline.core.geo import GEOD
-from truceline.simulation.bias_flags import (
-    BIASED_DEG,
-    DETECTABLE_Z,
-    REVEALED_BEARINGS,
-    score_calibration,
-)
+from truceline.simulation.bias_flags import score_calibration
 from truceline.simulation.crlb import (
     crlb_rms,
     event_crlb,
@@ -52,10 +47,9 @@ from truceline.simulation.verdicts import (
     summary_text,
 )
 
-__all__ = ["BIASED_DEG", "DETECTABLE_Z", "MISS_REASONS", "PRECISION_MISSES", "REVEALED_BEARINGS",
-           "adjusted_rand_index", "brier_score", "counts_text", "crlb_rms", "evaluate",
-           "event_crlb", "fisher_bearings", "fisher_tdoa", "pairwise_precision_recall",
-           "reliability_table", "render_markdown", "score_calibration", "site_of",
+__all__ = ["MISS_REASONS", "PRECISION_MISSES", "adjusted_rand_index", "brier_score",
+           "counts_text", "crlb_rms", "evaluate", "event_crlb", "fisher_bearings", "fisher_tdoa",
+           "pairwise_precision_recall", "reliability_table", "render_markdown", "site_of",
            "summary_text"]
 
 F64 = NDArray[np.float64]
