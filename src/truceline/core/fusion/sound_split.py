@@ -15,10 +15,9 @@ go to a group of their own (the heard joins may hand them to the burst's part) w
 is ``min_gap_s`` or more off the kept sound's refit (another sound, not the kept one's own
 off by a model error).
 A group of exactly ``min_kept`` arrivals (a candidate of ``min_kept`` would leave none out)
-is tried with candidates of ``small_kept``: the
-bearings alone parted a launch's two arrivals from them too, and the heard joins handed
-one to its burst's part, whose tight fix then missed (wild_bearings seed 2: two impacts;
-BENCHMARKS.md, session 39, h5a).
+is tried with candidates of ``small_kept``: the bearings alone parted a launch's two arrivals
+from them too, and the heard joins handed one to its burst's part, whose tight fix then
+missed (wild_bearings seed 2: two impacts; BENCHMARKS.md, session 39, h5a).
 Where no candidate of ``min_kept`` fits (or the group holds too few arrivals to try one), a
 group with two bearings or more, ``bare_typed`` of them typed, whose fit without its arrivals
 rejects none of its rows is located by those rows alone and every arrival goes to a group of
@@ -59,9 +58,8 @@ class SoundSplitParams:
     #: the fewest arrivals the firing's part must keep, the most a subset may leave out
     min_kept: int = 3
     max_left: int = 3
-    #: in a group of ``min_kept`` arrivals or fewer (so, with one to leave out, exactly
-    #: ``min_kept``), the fewest its firing's part keeps
-    #: (two, with the bearings a fit with a spare row; one arrival tells nothing)
+    #: in a group of exactly ``min_kept`` arrivals, the fewest its firing's part keeps (two,
+    #: with the bearings a fit with a spare row; one arrival tells nothing)
     small_kept: int = 2
     #: each arrival left out at least this far (s) off the firing's refit: another sound
     #: (the firing's own arrivals a fit rejected were 0.03-0.52 s off, other sounds' mostly
