@@ -57,8 +57,9 @@ def _shot(seed: int, delta_s: float) -> synth.Reports:
 
 def test_a_launch_s_group_sheds_the_burst_s_arrival_and_is_attributed_sure() -> None:
     """The launch's group held the burst's arrival: its fit rejected it and ``widen`` made
-    the ellipse 13-62 km wide, the launch attributed at 0.55-0.69 (before session 37). Parted by the
-    bearings, the launch is fitted on its own sound: a few hundred metres, P(west) ~1."""
+    the ellipse 13-62 km wide, the launch attributed at 0.55-0.69 (before session 37).
+    Parted by the bearings, the launch is fitted on its own sound: a few hundred metres,
+    P(west) ~1."""
     for delta in (3.0, 6.0, 10.0):
         res = fuse_batch(_shot(5, delta).batch(), synth.geometry())
         g = int(res.labels[0])
@@ -141,8 +142,8 @@ def test_a_firing_no_subset_of_whose_arrivals_fits_is_located_by_its_bearings() 
 
 def test_a_firing_heard_twice_beside_its_burst_keeps_its_two_arrivals() -> None:
     """The group of a launch's bearings, two of its arrivals and one of its burst's: three
-    arrivals, too few to keep ``min_kept`` of them, so before session 39 the bearings alone located
-    the launch and both its arrivals left too, each a group of its own (the heard joins
+    arrivals, too few to keep ``min_kept`` of them, so before session 39 the bearings alone
+    located the launch and both its arrivals left too, each a group of its own (the heard joins
     then handed such a launch's arrival to its burst's part, whose tight fix missed by
     hundreds of metres: wild_bearings seed 2, BENCHMARKS.md session 39, h5a). Kept with
     the bearings (``small_kept``), only the burst's leaves."""
