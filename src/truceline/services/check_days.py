@@ -83,8 +83,9 @@ def per_day(params: FusionParams | None) -> bool:
 #: check (a day is rewritten only when fused again). 4: states with their winds. 5: days are
 #: the agreement's reporting periods (:func:`reporting_days`), not UTC days: a store kept by UTC
 #: days fuses every day once and keeps them anew, never joining the two keys (the days are in
-#: the parameters too, hence in the fingerprint).
-KEPT_FORMAT = 5
+#: the parameters too, hence in the fingerprint). 6: samples with their ``partner`` (twin
+#: samples, :mod:`~truceline.core.fusion.twin_samples`).
+KEPT_FORMAT = 6
 
 
 def reporting_days(params: FusionParams, ctx: AgreementContext) -> FusionParams:

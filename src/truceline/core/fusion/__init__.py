@@ -124,8 +124,10 @@ from truceline.core.fusion.to_incidents import (
 #: subset of whose arrivals fits located by its bearings alone, :mod:`.sound_split` (41);
 #: session 39: a group of three arrivals keeps two that fit its bearings,
 #: ``SoundSplitParams.small_kept`` (42); a group's ellipse scale read from the days up to
-#: its first report's less ``day_stats.LAG_S``, :func:`.dispersion.stated_by_day` (43).
-FUSION_REVISION = 43
+#: its first report's less ``day_stats.LAG_S``, :func:`.dispersion.stated_by_day` (43);
+#: session 40: the per-source report's twin samples from crossed pairs, :mod:`.twin_samples`
+#: (44).
+FUSION_REVISION = 44
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -34,7 +34,7 @@ Pure and columnar: arrays in, arrays out, indexed by :attr:`FireBatch.source`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +48,7 @@ from truceline.core.fusion.locate import (
     locate,
     unit_variance_factor,
 )
+from truceline.core.fusion.twin_samples import TwinParams
 
 __all__ = ["CalibrationParams", "SourceCalibration", "SubFixes", "calibrate", "clock_offsets",
            "corrected", "discoveries", "estimate", "flags", "leave_one_out",
@@ -121,6 +122,9 @@ class CalibrationParams:
     #: them as the whole run does (a day is fused with a quarter of an hour's halo; tests
     #: use up to an hour).
     halo_s: float = 3600.0
+    #: With ``daily``: the co-sited sources of crossed pairs give the report twin samples
+    #: (:mod:`.twin_samples`; flags, never corrections).
+    twins: TwinParams = field(default_factory=TwinParams)
 
 
 @dataclass(frozen=True, eq=False)

@@ -60,9 +60,10 @@ from truceline.core.fusion.calibration import (
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
 from truceline.core.fusion.source_days import SourceDays, contributions, extended
+from truceline.core.fusion.twin_samples import crossed_twins, differences
 
-__all__ = ["Prior", "Samples", "consistent", "day_corrections", "fuse_daily",
-           "with_earlier_sources"]
+__all__ = ["SAMPLE_FIELDS", "Prior", "Samples", "consistent", "day_corrections", "fuse_daily",
+           "one_per_partner", "with_earlier_sources"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -80,17 +81,27 @@ class Samples:
     #: the correction the bearing had (degrees): what its group's other samples say the
     #: other sources were corrected by when it was made (:func:`consistent`); none: 0
     applied: F64 = field(default_factory=lambda: np.zeros(0))
+    #: the source a twin sample is the difference against (:mod:`.twin_samples`: the report's
+    #: flags only, never a correction); "": a leave-one-out sample
+    partner: NDArray[Any] = field(default_factory=lambda: np.zeros(0, str))
 
     def __post_init__(self) -> None:
         if len(self.applied) != len(self.day):
             object.__setattr__(self, "applied", np.zeros(len(self.day)))
+        if len(self.partner) != len(self.day):
+            object.__setattr__(self, "partner", np.full(len(self.day), "", "<U1"))
 
     def __len__(self) -> int:
         return len(self.day)
 
+    @property
+    def twin(self) -> NDArray[np.bool_]:
+        """Whether each sample is a twin sample (a difference against ``partner``)."""
+        return np.asarray(self.partner != "")
+
     def take(self, m: NDArray[Any]) -> Samples:
         return Samples(self.source[m], self.day[m], self.group[m], self.total[m], self.var[m],
-                       self.applied[m])
+                       self.applied[m], self.partner[m])
 
     def before(self, day: int) -> Samples:
         """The samples of the days before ``day`` (what a re-fusion of ``day`` reads)."""
@@ -98,7 +109,11 @@ class Samples:
 
     def __add__(self, other: Samples) -> Samples:
         return Samples(*(np.concatenate([getattr(self, k), getattr(other, k)])
-                         for k in ("source", "day", "group", "total", "var", "applied")))
+                         for k in SAMPLE_FIELDS))
+
+
+#: the fields of :class:`Samples`, in order
+SAMPLE_FIELDS = ("source", "day", "group", "total", "var", "applied", "partner")
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,7 +151,28 @@ def _samples(b: FireBatch, labels: I64, fixes: Fixes, cd: Candidates, p: Calibra
     rows, res, var, kept = leave_one_out_kept(b, labels, fixes, cd, p, lp, known)
     s = Samples(names[b.source[rows]], gday[labels[rows]], labels[rows],
                 res + np.radians(applied_deg[rows]), var, applied_deg[rows])
+    s = s + _twins(b, labels, fixes, gday, p, names, applied_deg)
     return s.take(np.argsort(s.day, kind="stable")), kept
+
+
+def _twins(b: FireBatch, labels: I64, fixes: Fixes, gday: I64, p: CalibrationParams,
+           names: NDArray[Any], applied_deg: F64) -> Samples:
+    """The pass's twin samples (:mod:`.twin_samples`), both ways, where both groups are
+    located (their mean is the event the parallax is taken to): a couple's samples share
+    their match's group (its first's label: two groups of two bearings have no
+    leave-one-out sample) and day (the earlier of the two groups')."""
+    a0, c0 = crossed_twins(b, labels, p.twins)
+    ga, gc = labels[a0], labels[c0]
+    ok = fixes.located[ga] & fixes.located[gc]
+    a0, c0, ga, gc = a0[ok], c0[ok], ga[ok], gc[ok]
+    x, y = (fixes.x[ga] + fixes.x[gc]) / 2, (fixes.y[ga] + fixes.y[gc]) / 2
+    grp = np.tile(ga, 2)  # a0: the match's first group, at both points
+    day = np.tile(np.minimum(gday[ga], gday[gc]), 2)
+    a, c = np.concatenate([a0, c0]), np.concatenate([c0, a0])
+    res = differences(b, a, c, np.tile(x, 2), np.tile(y, 2))
+    return Samples(names[b.source[a]], day, grp, res + np.radians(applied_deg[a]),
+                   b.brg_sd[a] ** 2 + b.brg_sd[c] ** 2, applied_deg[a],
+                   names[b.source[c]].astype(str))
 
 
 def _indexed(s: Samples, names: NDArray[Any]) -> tuple[I64, int]:
@@ -186,6 +222,7 @@ def day_corrections(s: Samples, names: NDArray[Any], days: I64, old: F64,
     of the days before that are :func:`consistent` with the day's corrections in ``old``,
     where what is left of a bias over ``old`` is shown and the strongest among the sources
     it shares groups with (as :func:`.calibration.calibrate` picks), else ``old``'s."""
+    s = s.take(~s.twin)  # twin samples flag, never correct (:mod:`.twin_samples`)
     if not len(s):
         return old.copy()
     src, S_all = _indexed(s, names)
@@ -240,6 +277,7 @@ def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: Calibration
     grp = _groups(s)
     keep = consistent(src, grp, s.applied, now, p)
     s, src, grp = s.take(keep), src[keep], grp[keep]
+    s, src, grp = one_per_partner(s, src, grp)
     bearings, timed, offset, offset_se = days.estimates(ids, p)
     used = np.bincount(src, minlength=S).astype(np.int64)
     n_in, mean, se_deg = estimate(src, s.total, s.var, S, p)
@@ -250,6 +288,28 @@ def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: Calibration
                     grp)
     return SourceCalibration(bearings, used, bias, se_deg, flagged, wild,
                              timed, offset, offset_se, now, np.zeros(S, bool), ids)
+
+
+def one_per_partner(s: Samples, src: I64, grp: I64) -> tuple[Samples, I64, I64]:
+    """``s`` (with each sample's source index ``src`` and group ``grp``) with a source's twin
+    samples against one partner as one: their inverse-variance mean (the first's group and
+    day). Repeated against one partner, a difference repeats the partner's bias too: a
+    camera beside a biased post would reach ``min_events`` on its partner's error alone."""
+    tw = np.flatnonzero(s.twin)
+    if not len(tw):
+        return s, src, grp
+    key = np.char.add(np.char.add(np.asarray(s.source[tw]).astype(str), "\0"),
+                      np.asarray(s.partner[tw]).astype(str))
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    w = np.bincount(inv, 1.0 / s.var[tw])
+    total = np.bincount(inv, s.total[tw] / s.var[tw]) / w
+    keep = np.concatenate([np.flatnonzero(~s.twin), tw[first]])
+    out = s.take(keep)
+    n = len(keep) - len(first)
+    out.total[n:], out.var[n:] = total, 1.0 / w
+    order = np.argsort(keep, kind="stable")
+    return out.take(order), src[keep][order], grp[keep][order]
 
 
 class _Fused(Protocol):

@@ -27,7 +27,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.core.fusion.calibration_days import Prior, Samples
+from truceline.core.fusion.calibration_days import SAMPLE_FIELDS, Prior, Samples
 from truceline.core.fusion.day_stats import DayStats, ErrorStats
 from truceline.core.fusion.days import DAY_US, UTC_DAYS, Days, day_of_us, day_start_us
 from truceline.core.fusion.source_days import SourceDays
@@ -71,6 +71,7 @@ class DayState:
             arrays[f"p{k}_total"] = s.total
             arrays[f"p{k}_var"] = s.var
             arrays[f"p{k}_applied"] = s.applied
+            arrays[f"p{k}_partner"] = _text(s.partner)
         src = self.sources
         arrays.update({"s_source": _text(src.source), "s_bearings": src.bearings,
                        "t_source": _text(src.t_source), "t_delay": src.delay,
@@ -92,7 +93,7 @@ class DayState:
             n = len(z[f"p{k}_group"])
             passes.append(Samples(z[f"p{k}_source"], np.full(n, day, np.int64),
                                   z[f"p{k}_group"], z[f"p{k}_total"], z[f"p{k}_var"],
-                                  z[f"p{k}_applied"]))
+                                  z[f"p{k}_applied"], z[f"p{k}_partner"]))
         head, body = (str(v) for v in z["digests"])
         n, t = len(z["s_bearings"]), len(z["t_delay"])
         sources = SourceDays(np.full(n, day, np.int64), z["s_source"], z["s_bearings"],
@@ -121,7 +122,7 @@ def prior_of(states: Sequence[DayState], day: int, first: int
     passes = []
     for k in range(width):  # each field joined once, not day by day (a month: 0.1 s)
         parts = [s.passes[min(k, len(s.passes) - 1)] for s in earlier if s.passes]
-        passes.append(_joined(Samples, parts, _SAMPLES))
+        passes.append(_joined(Samples, parts, SAMPLE_FIELDS))
 
     def rows(name: str) -> DayStats:
         have = [(s.day, getattr(s, name)) for s in earlier if getattr(s, name) is not None]
@@ -141,7 +142,6 @@ def prior_of(states: Sequence[DayState], day: int, first: int
             ErrorStats(rows("dispersion"), rows("lone"), winds))
 
 
-_SAMPLES = ("source", "day", "group", "total", "var", "applied")
 _SOURCES = tuple(f.name for f in fields(SourceDays))
 
 _T = TypeVar("_T", Samples, SourceDays)
@@ -186,7 +186,7 @@ def _ranked(s: Samples) -> Samples:
     if not len(s.group):
         return s
     rank = np.unique(s.group, return_inverse=True)[1].reshape(-1).astype(np.int64)
-    return Samples(s.source, s.day, rank, s.total, s.var, s.applied)
+    return Samples(s.source, s.day, rank, s.total, s.var, s.applied, s.partner)
 
 
 def report_digests(ids: NDArray[np.object_], time_us: NDArray[np.int64], halo_s: float,

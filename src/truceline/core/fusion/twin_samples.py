@@ -1,0 +1,127 @@
+"""Bias samples from co-sited sources whose bearings of one event the grouping split apart.
+
+A group of exactly two bearings from two points is exactly determined (two rays, two
+unknowns): its fix has no residual, so leave-one-out (:mod:`.calibration`) takes no sample
+from it. When one event is seen from two points by two sources at each (a camera and a post
+side by side), the grouping may pair each source at one point with one at the other:
+two groups of two ("crossed pairs"), each a fix, neither with a sample. The two sources at
+one point then bear on the same event, and the difference of their bearings measures the
+difference of their biases directly, with no fix at all: one sample for each, against the
+other (variance: the two bearings' in sum). On the simulated weeks this is how one event
+told a post 12.8° off from the camera beside it (BENCHMARKS.md, session 39, helper h7b).
+
+The gate is narrow because a loose one is wrong: co-sited bearings near in time and angle
+that the grouping put in different groups were of two events 72 % of the time. Here both
+groups hold exactly two bearings and nothing else, their four reports come from the same two
+points (``apart_m``), two distinct sources at each, reports at one point within ``dt_s`` of
+each other, their bearings within ``max_deg``, and a group is in exactly one such match.
+
+Which of the two is biased, one difference cannot say: the samples go to the per-source
+report only (flags, never corrections: :mod:`.calibration_days`), where each source's other
+samples tell, and a source's samples against one partner count as one
+(:func:`.calibration_days.one_per_partner`), so a camera beside a biased post is not
+flagged by repeating its partner's bias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from truceline.core.fusion.batch import FireBatch
+
+__all__ = ["TwinParams", "crossed_twins", "differences"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class TwinParams:
+    """The crossed pairs' gate (physical allowances: a site's extent, a monitor's clock)."""
+
+    enabled: bool = True
+    #: Reports this close are one point (a camera mast beside a post: tens of metres).
+    apart_m: float = 50.0
+    #: Two points nearer than this are one site, not a crossing.
+    min_baseline_m: float = 200.0
+    #: Two reports at one point of one event: their times this close (a monitor's clock
+    #: error and lag as grouping allows them, at most).
+    dt_s: float = 120.0
+    #: Two bearings of one event from one point: this close (a post's bias of 4-10° and
+    #: several sds of the two bearings' noise, with margin; a wider one is another event).
+    max_deg: float = 30.0
+
+
+def _two_bearing_groups(b: FireBatch, labels: I64) -> tuple[I64, I64]:
+    """The two rows of each group of exactly two reports that both carry a bearing from
+    a known point, the first the one with the lesser grid x (then y)."""
+    if not len(labels):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    size = np.bincount(labels)
+    has = np.isfinite(b.brg) & np.isfinite(b.ox) & np.isfinite(b.oy) & np.isfinite(b.t)
+    ok = (size == 2) & (np.bincount(labels, has, minlength=len(size)) == 2)
+    rows = np.flatnonzero(ok[labels])
+    rows = rows[np.argsort(labels[rows], kind="stable")]
+    r1, r2 = rows[0::2], rows[1::2]
+    swap = (b.ox[r1] > b.ox[r2]) | ((b.ox[r1] == b.ox[r2]) & (b.oy[r1] > b.oy[r2]))
+    return np.where(swap, r2, r1), np.where(swap, r1, r2)
+
+
+def crossed_twins(b: FireBatch, labels: I64, p: TwinParams | None = None) -> tuple[I64, I64]:
+    """The co-sited couples of the crossed pairs in ``labels``: rows ``a[i]`` and ``b[i]``,
+    two sources at one point bearing on one event from two groups (two couples per match)."""
+    p = p or TwinParams()
+    none = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    r1, r2 = _two_bearing_groups(b, labels)
+    n = len(r1)
+    if n < 2 or not p.enabled:
+        return none
+    base = np.hypot(b.ox[r1] - b.ox[r2], b.oy[r1] - b.oy[r2])
+    keep = base >= p.min_baseline_m
+    r1, r2 = r1[keep], r2[keep]
+    n = len(r1)
+    if n < 2:
+        return none
+    s = p.apart_m / p.dt_s  # a point's time in metres, so one box is the whole gate
+
+    def at(x: I64, y: I64) -> F64:
+        return np.column_stack([b.ox[x], b.oy[x], b.t[x] * s, b.ox[y], b.oy[y], b.t[y] * s])
+
+    # each group against every group in both orders (its points' order is only by x)
+    tree = cKDTree(np.vstack([at(r1, r2), at(r2, r1)]))
+    near = cKDTree(at(r1, r2)).query_ball_tree(tree, p.apart_m, p=np.inf)
+    i = np.repeat(np.arange(n), [len(v) for v in near])
+    j = np.concatenate([np.asarray(v, np.int64) for v in near]) if len(i) else i
+    flip, j = j >= n, j % n
+    keep = i < j
+    i, j, flip = i[keep], j[keep], flip[keep]
+    c1 = np.where(flip, r2[j], r1[j])  # j's report at i's first point
+    c2 = np.where(flip, r1[j], r2[j])
+    src = b.source
+    ok = ((src[r1[i]] != src[c1]) & (src[r2[i]] != src[c2])
+          & (np.hypot(b.ox[r1[i]] - b.ox[c1], b.oy[r1[i]] - b.oy[c1]) <= p.apart_m)
+          & (np.hypot(b.ox[r2[i]] - b.ox[c2], b.oy[r2[i]] - b.oy[c2]) <= p.apart_m)
+          & (np.abs(b.t[r1[i]] - b.t[c1]) <= p.dt_s) & (np.abs(b.t[r2[i]] - b.t[c2]) <= p.dt_s))
+    i, j, c1, c2 = i[ok], j[ok], c1[ok], c2[ok]
+    diff = np.abs(np.angle(np.exp(1j * (b.brg[np.concatenate([r1[i], r2[i]])]
+                                        - b.brg[np.concatenate([c1, c2])]))))
+    close = diff <= np.radians(p.max_deg)
+    ok = close[: len(i)] & close[len(i):]
+    i, j, c1, c2 = i[ok], j[ok], c1[ok], c2[ok]
+    once = np.bincount(np.concatenate([i, j]), minlength=n) == 1
+    ok = once[i] & once[j]
+    i, c1, c2 = i[ok], c1[ok], c2[ok]
+    return np.concatenate([r1[i], r2[i]]), np.concatenate([c1, c2])
+
+
+def differences(b: FireBatch, a: I64, c: I64, x: F64, y: F64) -> F64:
+    """Each couple's ``a`` bearing less ``c``'s (radians, wrapped), less the parallax of
+    their points towards ``(x, y)`` (the event as the crossed pairs fixed it): 20 m apart,
+    1.6 km from the event, two exact bearings differ by 0.7°, more than a camera's sd."""
+    pa = np.arctan2(x - b.ox[a], y - b.oy[a])
+    pc = np.arctan2(x - b.ox[c], y - b.oy[c])
+    return np.asarray(np.angle(np.exp(1j * ((b.brg[a] - pa) - (b.brg[c] - pc)))))
