@@ -60,7 +60,7 @@ from truceline.core.fusion.calibration import (
 )
 from truceline.core.fusion.locate import Fixes, LocateParams
 from truceline.core.fusion.source_days import SourceDays, contributions, extended
-from truceline.core.fusion.twin_samples import crossed_twins, differences
+from truceline.core.fusion.twin_samples import crossed_twins, differences, repeated, unpaired
 
 __all__ = ["SAMPLE_FIELDS", "Prior", "Samples", "consistent", "day_corrections", "fuse_daily",
            "one_per_partner", "with_earlier_sources"]
@@ -269,7 +269,8 @@ def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: Calibration
     :func:`with_earlier_sources`, the batch's sources first), the counts and clock offsets
     from every day's contributions ``days`` (:mod:`.source_days`). Indexed by ``everyone``,
     then the sources only ``days`` names: a day fused again with the earlier days' samples
-    and contributions reports what a run of every day does, and of the same sources."""
+    and contributions reports what a run of every day does, and of the same sources. Twin
+    samples count as :mod:`.twin_samples` says (``repeated``, ``unpaired``, one per partner)."""
     ids = extended(everyone, days.ids())
     S = len(ids)
     src, _ = _indexed(s, ids)
@@ -277,15 +278,16 @@ def _report(s: Samples, everyone: NDArray[Any], days: SourceDays, p: Calibration
     grp = _groups(s)
     keep = consistent(src, grp, s.applied, now, p)
     s, src, grp = s.take(keep), src[keep], grp[keep]
-    s, src, grp = one_per_partner(s, src, grp)
+    keep = ~repeated(s.source, s.partner, grp)
+    s, src, grp = one_per_partner(s.take(keep), src[keep], grp[keep])
     bearings, timed, offset, offset_se = days.estimates(ids, p)
     used = np.bincount(src, minlength=S).astype(np.int64)
     n_in, mean, se_deg = estimate(src, s.total, s.var, S, p)
     bias = np.where(n_in > 0, mean, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         wild = np.where(used > 0, (used - n_in) / np.maximum(used, 1), np.nan)
-    flagged = flags(bias, n_in, se_deg, p, weakest(src, s.total, s.var, bias, S, p, grp), src,
-                    grp)
+    least = unpaired(weakest(src, s.total, s.var, bias, S, p, grp), src, s.twin)
+    flagged = flags(bias, n_in, se_deg, p, least, src, grp)
     return SourceCalibration(bearings, used, bias, se_deg, flagged, wild,
                              timed, offset, offset_se, now, np.zeros(S, bool), ids)
 

@@ -19,13 +19,20 @@ each other, their bearings within ``max_deg``, and a group is in exactly one suc
 Which of the two is biased, one difference cannot say: the samples go to the per-source
 report only (flags, never corrections: :mod:`.calibration_days`), where each source's other
 samples tell, and a source's samples against one partner count as one
-(:func:`.calibration_days.one_per_partner`), so a camera beside a biased post is not
-flagged by repeating its partner's bias.
+(:func:`.calibration_days.one_per_partner`), so its twin samples alone never take a camera
+beside a biased post to ``min_events``. Its other samples may hold that bias too: in a group
+of three with its partner and one other, a source's fix without it lies on the partner's ray,
+and its sample is the same difference. So a twin sample is left out where its source has a
+sample from a group its partner has one in (:func:`repeated`), and is never one of the pair
+rule's two (:func:`unpaired`). Counted, a camera beside a post 10° off, with two such groups,
+was flagged with the post (three samples of one difference); with one, the pair rule flagged
+the post whichever of the two was biased (its sample, fixed by the camera's ray, the tighter).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +40,7 @@ from scipy.spatial import cKDTree
 
 from truceline.core.fusion.batch import FireBatch
 
-__all__ = ["TwinParams", "crossed_twins", "differences"]
+__all__ = ["TwinParams", "crossed_twins", "differences", "repeated", "unpaired"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -125,3 +132,31 @@ def differences(b: FireBatch, a: I64, c: I64, x: F64, y: F64) -> F64:
     pa = np.arctan2(x - b.ox[a], y - b.oy[a])
     pc = np.arctan2(x - b.ox[c], y - b.oy[c])
     return np.asarray(np.angle(np.exp(1j * ((b.brg[a] - pa) - (b.brg[c] - pc)))))
+
+
+def repeated(source: NDArray[Any], partner: NDArray[Any], grp: I64) -> NDArray[np.bool_]:
+    """Whether each sample (of ``source``; a twin sample's ``partner``, else "") is a twin
+    sample whose source has a leave-one-out sample from a group ``grp`` its partner has one
+    in: there its source's fix without it rests on the partner's bearing, and the two are
+    one difference (the module docstring)."""
+    twin = np.asarray(partner != "")
+    out = np.zeros(len(twin), bool)
+    if not twin.any():
+        return out
+    name, mate = np.asarray(source).astype(str), np.asarray(partner).astype(str)
+    loo = ~twin & np.isin(name, np.concatenate([name[twin], mate[twin]]))
+    groups: dict[str, set[int]] = {}
+    for n, g in zip(name[loo].tolist(), grp[loo].tolist(), strict=True):
+        groups.setdefault(n, set()).add(g)
+    for k in np.flatnonzero(twin).tolist():
+        out[k] = bool(groups.get(name[k], set()) & groups.get(mate[k], set()))
+    return out
+
+
+def unpaired(least: F64, src: I64, twin: NDArray[np.bool_]) -> F64:
+    """``least`` (:func:`.calibration.weakest`, per source index; ``src``: each sample's)
+    ``-inf`` for the sources with a twin sample: never one of the pair rule's two, each of
+    which must show the bias alone (``pair_z``'s chance of 8e-5 for an honest source is of
+    two independent samples). A difference shows none of its own: beside a biased partner
+    it is always beyond, and one chance sample would flag an honest source."""
+    return np.where(np.bincount(src, twin, minlength=len(least)) > 0, -np.inf, least)
