@@ -126,8 +126,9 @@ from truceline.core.fusion.to_incidents import (
 #: ``SoundSplitParams.small_kept`` (42); a group's ellipse scale read from the days up to
 #: its first report's less ``day_stats.LAG_S``, :func:`.dispersion.stated_by_day` (43);
 #: session 40: the per-source report's twin samples from crossed pairs, :mod:`.twin_samples`
-#: (44).
-FUSION_REVISION = 44
+#: (44); session 40, h8a: the pairings again after the end joins, on the fits' covariances,
+#: :func:`.late_pairs.pair_again` (45).
+FUSION_REVISION = 45
 
 __all__ = [
     "CHI2_95_2DOF",
