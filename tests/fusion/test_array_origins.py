@@ -74,7 +74,7 @@ def test_the_region_decides_only_on_the_side_the_ellipse_leans_to():
     again with its ellipse leaning east, or deciding west at 0.95, is kept as it was."""
     from truceline.core.fusion.array_origins import place_array_origins
     from truceline.core.fusion.group_join import emission_windows
-    from truceline.core.fusion.pipeline import _group_classes
+    from truceline.core.fusion.late_pairs import group_classes
 
     gun = synth.offset(*CENTRE, 275.0, 10_000.0)
     off, g = _fuse(gun, on=False)
@@ -89,7 +89,7 @@ def test_the_region_decides_only_on_the_side_the_ellipse_leans_to():
         done = place_array_origins(off.batch, off.labels, fixes, off.role, prob, off.partner,
                                    np.zeros(0, np.int64),
                                    *emission_windows(off.batch, off.labels, fixes, G),
-                                   _group_classes(off.batch, off.labels, G), synth.geometry(),
+                                   group_classes(off.batch, off.labels, G), synth.geometry(),
                                    p_.link, p_.arc, p_.attribution)
         return g in done.tolist()
 

@@ -127,8 +127,10 @@ from truceline.core.fusion.to_incidents import (
 #: its first report's less ``day_stats.LAG_S``, :func:`.dispersion.stated_by_day` (43);
 #: session 40: the per-source report's twin samples from crossed pairs, :mod:`.twin_samples`
 #: (44); session 40, h8b: a twin sample that repeats a leave-one-out difference is left out, and
-#: none is one of the pair rule's two, :func:`.twin_samples.repeated` and ``unpaired`` (45).
-FUSION_REVISION = 45
+#: none is one of the pair rule's two, :func:`.twin_samples.repeated` and ``unpaired`` (45);
+#: session 40, h8a: the pairings again after the end joins, on the fits' covariances,
+#: :func:`.late_pairs.pair_again` (46).
+FUSION_REVISION = 46
 
 __all__ = [
     "CHI2_95_2DOF",

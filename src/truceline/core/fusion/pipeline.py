@@ -45,8 +45,8 @@ from truceline.core.fusion.heard import (
     joined_cov,
 )
 from truceline.core.fusion.heard_split import split_heard
-from truceline.core.fusion.launch_bursts import pair_burst_to_launch
-from truceline.core.fusion.link import LinkParams, link_origin_impact, pair_launch_to_burst
+from truceline.core.fusion.late_pairs import group_classes, pair_again, pair_bursts, pair_timed
+from truceline.core.fusion.link import LinkParams, link_origin_impact
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes, LocateParams, locate
 from truceline.core.fusion.region import ArcParams
 from truceline.core.fusion.regroup import detach, relocate
@@ -57,7 +57,6 @@ from truceline.core.fusion.same_shot import (
 from truceline.core.fusion.segment import segment_fixes
 from truceline.core.fusion.sound_split import SoundSplitParams, split_sounds
 from truceline.core.fusion.source_days import SourceDays
-from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 from truceline.core.fusion.wedge import wedge_cov
 from truceline.core.fusion.wind import as_read, estimate_wind, with_kept
 
@@ -87,6 +86,11 @@ class FusionParams:
     sound_split: SoundSplitParams = field(default_factory=SoundSplitParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
+    #: Pair again after the end joins, on the fits' covariances (:mod:`.late_pairs`), no
+    #: untyped fix whose fit's RMS exceeds ``launch_max_rms`` made a launch there (a fix of
+    #: one firing's arrival and three of its burst: BENCHMARKS.md, session 39, h5c and h6a).
+    pair_again: bool = True
+    launch_max_rms: float = 1.0
     #: Partitions for :func:`fuse_partitioned` and the incremental check's days: square
     #: tiles of the plane and time periods, each widened by a halo in which the neighbours'
     #: reports are read but not owned. An hour, not a quarter: 15 minutes regrouped events
@@ -125,6 +129,11 @@ class FusionResult:
     #: what the batch measured of its own errors, per day (:mod:`.day_stats`), with the
     #: ``prior_errors`` days' rows it was given in place of its own
     errors: ErrorStats = field(default_factory=ErrorStats)
+    #: per group, once :func:`_finish` ran: the fits' covariances and east before it stated
+    #: the ellipses (:func:`_widen`) and placed the arrays' origins (what the pairing again
+    #: after the end joins reads: :func:`.late_pairs.pair_again`); empty before
+    fit_cov: F64 = field(default_factory=lambda: np.zeros((0, 2, 2)))
+    fit_x: F64 = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_groups(self) -> int:
@@ -200,25 +209,29 @@ def _finish(res: FusionResult, geometry: CompiledGeometry | None, params: Fusion
     b, labels, fixes, role, tg, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                                  res.time_s, res.prob, res.partner)
     arcs = np.zeros(0, np.int64)
-    cls = _group_classes(b, labels, len(role))  # the labels stay as they are from here
+    cls = group_classes(b, labels, len(role))  # the labels stay as they are from here
     if params.link_events and len(role) and geometry is not None:
-        _pair_timed(b, labels, fixes, role, prob, partner, tg, geometry, params)
-        _pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params)
+        pair_timed(b, fixes, role, prob, partner, tg, geometry, params.link, params.attribution)
+        pair_bursts(b, labels, fixes, role, prob, partner, tg, geometry, params.link,
+                    params.attribution)
         arcs = pair_arcs(b, labels, fixes, role, prob, partner, tg, geometry, cls, params.link,
                          params.arc, params.attribution, params.locate.wild_bearing_rate)
+    fit_cov, fit_x = fixes.cov.copy(), fixes.x.copy()
     fixes, disp = _widen(b, labels, fixes, role, prob, tg, geometry, params, arcs, partner,
                          res.errors.dispersion)
     if params.arc.array_origins and len(role) and geometry is not None:
         place_array_origins(b, labels, fixes, role, prob, partner, arcs,
                             *emission_windows(b, labels, fixes, len(role)), cls, geometry,
                             params.link, params.arc, params.attribution)
-    return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp))
+    return replace(res, fixes=fixes, errors=replace(res.errors, dispersion=disp),
+                   fit_cov=fit_cov, fit_x=fit_x)
 
 
 def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionParams,
           finish: bool) -> FusionResult:
     """After calibration: :func:`_finish` where the passes left it (``finish``), then one
-    event's fragments left apart joined (:mod:`.end_joins`)."""
+    event's fragments left apart joined (:mod:`.end_joins`) and the pairings made again on
+    the joined groups (:func:`.late_pairs.pair_again`)."""
     res = _finish(res, geometry, params) if finish else res
     G = len(res.role)
     if geometry is None or not params.same_shot.enabled or not G:
@@ -229,6 +242,10 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
     if joined is None:
         return res
     labels, fixes, role, tg, prob, partner = joined
+    if params.link_events and params.pair_again:
+        pair_again(res.batch, res.labels, res.fit_cov, res.fit_x, labels, fixes, role, prob,
+                   partner, tg, geometry, params.link, params.attribution,
+                   params.launch_max_rms)
     return replace(res, labels=labels, fixes=fixes, role=role, time_s=tg, prob=prob,
                    partner=partner)
 
@@ -361,90 +378,6 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
     return replace(fixes, cov=cov), disp
 
 
-def _group_classes(b: FireBatch, labels: I64, G: int) -> NDArray[np.object_]:
-    """The weapon class of each group: the most common one its reports name (None if none)."""
-    wc = np.full(G, None, object)
-    named = np.flatnonzero(b.weapon_class != None)  # noqa: E711
-    if len(named):
-        key = np.char.add(labels[named].astype(str), np.asarray(b.weapon_class[named], str))
-        _, at, cnt = np.unique(key, return_index=True, return_counts=True)
-        gl = labels[named][at]
-        cl = b.weapon_class[named][at]
-        order = np.lexsort((-cnt, gl))
-        firsts = order[np.r_[True, gl[order][1:] != gl[order][:-1]]]
-        wc[gl[firsts]] = cl[firsts]
-    return wc
-
-
-def _pair_timed(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
-                partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
-                ) -> None:
-    """Type and pair the precisely timed fixes left alone by :func:`_link`, in place
-    (:func:`~truceline.core.fusion.link.pair_by_arrival_order`, on space-time parts:
-    :mod:`.timed_pairs`): the earlier of a pair becomes
-    the origin, attributed like any other, the later its impact."""
-    timed = fixes.located & (fixes.method & M_ARRIVAL > 0) & (partner < 0)
-    w = np.flatnonzero(timed)
-    if len(w) < 2:
-        return
-    when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
-    pw = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
-    lp = params.link
-    side = np.where(pw.max(axis=1) >= lp.own_side_max, pw.argmax(axis=1), -1) \
-        if pw.shape[1] else np.full(len(w), -1)
-    sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov[w], axis1=1, axis2=2)))
-    t_sd = 0.5 + sig / 330.0  # the emission time follows the range: ~1 s per 330 m of doubt
-    o, i = pair_by_arrival_order_near(
-        fixes.x[w], fixes.y[w], fixes.cov[w], tg[w], t_sd, role[w] != ROLE_IMPACT,
-        role[w] != ROLE_ORIGIN, side.astype(np.int64), lp)
-    if not len(o):
-        return
-    go, gi = w[o], w[i]
-    role[go], role[gi] = ROLE_ORIGIN, ROLE_IMPACT
-    prob[go] = pw[o]
-    partner[go], partner[gi] = gi, go
-
-
-def _pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
-                 partner: I64, tg: F64, geometry: CompiledGeometry, params: FusionParams
-                 ) -> None:
-    """Type as launches, in place, the untyped fixes (sensors', or a monitor's
-    "undetermined" on its ray) that are the only possible launch of a burst monitors saw
-    (:func:`~truceline.core.fusion.link.pair_launch_to_burst`); they keep their own ellipse
-    and are attributed like any other origin. Then type as bursts the untyped fixes that are
-    the only possible burst of a launch monitors saw (:mod:`.launch_bursts`)."""
-    G = len(role)
-    loc = fixes.located
-    untyped = loc & (role == ROLE_ANY) & (partner < 0)
-    burst = loc & (role == ROLE_IMPACT) & (partner < 0)
-    launch = loc & (role == ROLE_ORIGIN) & (partner < 0) & params.link.burst_of_launch
-    if not untyped.any() or not prob.shape[1] or not (burst.any() or launch.any()):
-        return  # nothing to pair: the sides below are not needed
-    pw = prob.copy()  # the origins are attributed already; the other fixes' sides here
-    w = np.flatnonzero(loc & (role != ROLE_ORIGIN))
-    when = (b.epoch + np.round(tg[w] * 1e6).astype("timedelta64[us]")).astype("datetime64[ns]")
-    pw[w] = attribute(geometry, fixes.x[w], fixes.y[w], fixes.cov[w], when, params.attribution)
-    side = np.where(pw.max(axis=1) >= params.link.own_side_max, pw.argmax(axis=1), -1)
-    lo, hi = emission_windows(b, labels, fixes, G)
-    cls = _group_classes(b, labels, G)
-    if burst.any():
-        o, i = pair_launch_to_burst(
-            fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64), untyped, burst,
-            loc & (role != ROLE_IMPACT), params.link)
-        role[o] = ROLE_ORIGIN
-        prob[o] = pw[o]
-        partner[o], partner[i] = i, o
-    free = loc & (partner < 0)
-    if not params.link.burst_of_launch or not (free & (role == ROLE_ORIGIN)).any():
-        return
-    o, i = pair_burst_to_launch(
-        fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64),
-        free & (role == ROLE_ORIGIN), free & (role == ROLE_ANY), free & (role != ROLE_IMPACT),
-        free & (role != ROLE_ORIGIN), params.link)
-    role[i] = ROLE_IMPACT
-    partner[o], partner[i] = i, o
-
-
 def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob: F64,
           geometry: CompiledGeometry | None, params: FusionParams) -> I64:
     """Partner of each group (origin <-> impact of one shot), -1 when none."""
@@ -455,7 +388,7 @@ def _link(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob:
     if not len(og) or not len(ig):
         return partner
     lo, hi = emission_windows(b, labels, fixes, G)
-    wc = _group_classes(b, labels, G)
+    wc = group_classes(b, labels, G)
     nparty = prob.shape[1]
     o_party = np.full(len(og), -1, np.int64)
     i_prob = np.zeros((len(ig), nparty))
