@@ -46,18 +46,25 @@ U = offset(*EVENT, 270.0, 1_600.0)  # west of it: the same
 NAMES = np.array(["cam-r", "cam-u", "post-r", "post-u"])  # as the batch indexes them (sorted)
 
 
-def _facing(bias_post_r: float, dt_u: float = 30.0) -> Reports:
-    """One event seen from R (camera 0.5°, post 2.5°, the post ``bias_post_r`` off) and U
-    (the same, honest), every bearing otherwise exact; U's post ``dt_u`` s after the rest."""
+def _four(r_pt: tuple[float, float], u_pt: tuple[float, float], cam_r_az: float,
+          bias_post_r: float, dt_u: float = 30.0) -> Reports:
+    """One event seen from ``r_pt`` (a camera 20 m away towards ``cam_r_az``, 0.5°, and a
+    post, 2.5°, ``bias_post_r`` off) and ``u_pt`` (the same, camera 20 m north, honest),
+    every bearing otherwise exact; U's post ``dt_u`` s after U's camera."""
     rng = np.random.default_rng(0)
     r = Reports()
-    bearing_report(r, 0, offset(*R, 0.0, 20.0), EVENT, 100.0, 0.5, rng, source="cam-r",
+    bearing_report(r, 0, offset(*r_pt, cam_r_az, 20.0), EVENT, 100.0, 0.5, rng,
+                   source="cam-r", error_deg=0.0)
+    bearing_report(r, 0, r_pt, EVENT, 130.0, 2.5, rng, source="post-r", error_deg=bias_post_r)
+    bearing_report(r, 0, offset(*u_pt, 0.0, 20.0), EVENT, 100.0, 0.5, rng, source="cam-u",
                    error_deg=0.0)
-    bearing_report(r, 0, R, EVENT, 130.0, 2.5, rng, source="post-r", error_deg=bias_post_r)
-    bearing_report(r, 0, offset(*U, 0.0, 20.0), EVENT, 100.0, 0.5, rng, source="cam-u",
-                   error_deg=0.0)
-    bearing_report(r, 0, U, EVENT, 100.0 + dt_u, 2.5, rng, source="post-u", error_deg=0.0)
+    bearing_report(r, 0, u_pt, EVENT, 100.0 + dt_u, 2.5, rng, source="post-u", error_deg=0.0)
     return r
+
+
+def _facing(bias_post_r: float, dt_u: float = 30.0) -> Reports:
+    """R east and U west of the event, R's camera 20 m north of its post."""
+    return _four(R, U, 0.0, bias_post_r, dt_u)
 
 
 CROSSED = np.array([0, 1, 1, 0])  # cam-r with post-u, post-r with cam-u: two fixes of two
@@ -102,15 +109,7 @@ def test_bearings_either_side_of_north_differ_by_their_angle(bias: float,
     # R due south of the event: the camera reads ~359.5° (grid), the post 3° either side of
     # it (356.5° or 2.6°); the difference is the 3°, not 357°. A report without a time or a
     # bearing puts its group out of the gate.
-    r_south, u = offset(*EVENT, 180.0, 7_400.0), offset(*EVENT, 290.0, 1_600.0)
-    rng = np.random.default_rng(0)
-    r = Reports()
-    bearing_report(r, 0, offset(*r_south, 90.0, 20.0), EVENT, 100.0, 0.5, rng, source="cam-r",
-                   error_deg=0.0)
-    bearing_report(r, 0, r_south, EVENT, 130.0, 2.5, rng, source="post-r", error_deg=bias)
-    bearing_report(r, 0, offset(*u, 0.0, 20.0), EVENT, 100.0, 0.5, rng, source="cam-u",
-                   error_deg=0.0)
-    bearing_report(r, 0, u, EVENT, 130.0, 2.5, rng, source="post-u", error_deg=0.0)
+    r = _four(offset(*EVENT, 180.0, 7_400.0), offset(*EVENT, 290.0, 1_600.0), 90.0, bias)
     if blank is not None:
         r.cols[blank][1] = None
     b = r.batch()
