@@ -83,13 +83,17 @@ class Samples:
     applied: F64 = field(default_factory=lambda: np.zeros(0))
     #: the source a twin sample is the difference against (:mod:`.twin_samples`: the report's
     #: flags only, never a correction); "": a leave-one-out sample
-    partner: NDArray[Any] = field(default_factory=lambda: np.zeros(0, str))
+    #: (objects: one pointer a sample; as text as wide as a source id, a month's pools of
+    #: passes and days held ~0.1 GB more at the 907k check's peak)
+    partner: NDArray[Any] = field(default_factory=lambda: np.zeros(0, object))
 
     def __post_init__(self) -> None:
         if len(self.applied) != len(self.day):
             object.__setattr__(self, "applied", np.zeros(len(self.day)))
         if len(self.partner) != len(self.day):
-            object.__setattr__(self, "partner", np.full(len(self.day), "", "<U1"))
+            object.__setattr__(self, "partner", np.full(len(self.day), "", object))
+        elif np.asarray(self.partner).dtype != object:
+            object.__setattr__(self, "partner", np.asarray(self.partner, object))
 
     def __len__(self) -> int:
         return len(self.day)
@@ -172,7 +176,7 @@ def _twins(b: FireBatch, labels: I64, fixes: Fixes, gday: I64, p: CalibrationPar
     res = differences(b, a, c, np.tile(x, 2), np.tile(y, 2))
     return Samples(names[b.source[a]], day, grp, res + np.radians(applied_deg[a]),
                    b.brg_sd[a] ** 2 + b.brg_sd[c] ** 2, applied_deg[a],
-                   names[b.source[c]].astype(str))
+                   names[b.source[c]].astype(str).astype(object))
 
 
 def _indexed(s: Samples, names: NDArray[Any]) -> tuple[I64, int]:
