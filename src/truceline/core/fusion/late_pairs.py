@@ -109,7 +109,7 @@ def pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
     if burst.any():
         o, i = pair_launch_to_burst(
             fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64),
-            untyped & ~(fixes.rms > max_rms) if max_rms < np.inf else untyped, burst,
+            untyped & ~(fixes.rms > max_rms), burst,  # inf: every untyped fix
             loc & (role != ROLE_IMPACT), lp)
         role[o] = ROLE_ORIGIN
         prob[o] = pw[o]
