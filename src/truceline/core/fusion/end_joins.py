@@ -22,7 +22,9 @@ order, each seeing the joins of those before it (a group joins once):
 9. a lone fix of several bearings to the one linked part they fit, one of them wild at most
    (:func:`.lone_fix.lone_fixes`);
 10. the arrival groups still apart that fit a part of one linked pair
-    (:func:`.heard_linked.join_heard_linked`).
+    (:func:`.heard_linked.join_heard_linked`);
+11. one array's arrivals still apart into the lone muzzle flash whose time they fit, the
+    flash located by them (:func:`.flash_heard.flash_heard`).
 
 The pairs are applied once, by :func:`.same_shot.join_groups`.
 """
@@ -37,6 +39,7 @@ from numpy.typing import NDArray
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN, GroupingParams, candidates
+from truceline.core.fusion.flash_heard import flash_heard
 from truceline.core.fusion.group_join import emission_windows, group_sources
 from truceline.core.fusion.heard import HeardParams, join_untested
 from truceline.core.fusion.heard_after import heard_after
@@ -77,10 +80,12 @@ class Timed(Fused, Protocol):
 
 def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
               link: LinkParams, same: SameShotParams, heard: HeardParams,
-              attribution: AttributionParams, arc: ArcParams | None = None) -> Joined | None:
+              attribution: AttributionParams, arc: ArcParams | None = None,
+              wild_rate: float = 0.02) -> Joined | None:
     """The pass's labels, fixes, roles, times, probabilities and partners after the joins
     (module doc), or ``None`` where no rule joins anything (nor places a launch). ``arc``:
-    the regions' grid, where the launches heard are placed (``None``: none is)."""
+    the regions' grid, where the launches heard are placed and the flashes the arrivals
+    time (``None``: neither is); ``wild_rate``: the share of bearings that are gross errors."""
     b, labels, fixes, role, prob, partner = (res.batch, res.labels, res.fixes, res.role,
                                              res.prob, res.partner)
     with np.errstate(invalid="ignore"):  # a report without a time has no window
@@ -121,6 +126,9 @@ def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
     u, g = np.concatenate([u, fu]), np.concatenate([g, fg])
     hu, hg = join_heard_linked(b, labels, fixes, role, partner, lo, hi, u, g, heard)
     u, g = np.concatenate([u, hu]), np.concatenate([g, hg])
+    if arc is not None and arc.flash_heard:
+        u, g = flash_heard(b, labels, fixes, role, prob, partner, res.time_s, lo, hi, u, g,
+                           geometry, link, arc, heard, attribution, wild_rate)
     if not len(u) and not placed:
         return None
     nl, nf, nr, tg, nprob, npartner = join_groups(labels, fixes, role, res.time_s, prob,

@@ -161,8 +161,11 @@ class HeardParams:
     #: event's (:func:`.heard_other.other_sound_apart`).
     apart_mate: bool = True
     #: State an unlinked fix on one bearing and two arrivals of one array wide
-    #: enough for either sound of the shot (:mod:`.either_sound`).
+    #: enough for either sound of the shot (:mod:`.either_sound`) ...
     either_sound: bool = True
+    #: ... but not where the bearing is a camera's flash whose time the arrivals fit at the
+    #: fix: then they heard the flash's own sound (:func:`.flash_heard.flash_timed`).
+    flash_timed: bool = True
     #: Last of the end joins: a vague group left that fits a part of one linked pair joins
     #: it, spread over two arrays or not (:mod:`.heard_linked`).
     linked_end: bool = True

@@ -36,6 +36,7 @@ from truceline.core.fusion.dispersion import stated_by_day
 from truceline.core.fusion.either_sound import either_sound_cov
 from truceline.core.fusion.end_joins import end_joins
 from truceline.core.fusion.far_array import far_many
+from truceline.core.fusion.flash_heard import flash_timed
 from truceline.core.fusion.group_join import emission_windows, joined_numbering
 from truceline.core.fusion.grouping import group
 from truceline.core.fusion.heard import (
@@ -238,7 +239,8 @@ def _last(res: FusionResult, geometry: CompiledGeometry | None, params: FusionPa
         return res
     joined = end_joins(res, geometry, params.grouping, params.link, params.same_shot,
                        params.heard, params.attribution,
-                       params.arc if params.arc.heard_launches else None)
+                       params.arc if params.arc.heard_launches else None,
+                       params.locate.wild_bearing_rate)
     if joined is None:
         return res
     labels, fixes, role, tg, prob, partner = joined
@@ -366,6 +368,9 @@ def _widen(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], prob
                                        params.grouping.default_band_m,
                                        params.grouping.distance_judgement, params.heard.array_m)
         either &= free
+        if params.heard.flash_timed:  # ... unless a flash's time shows which sound it was
+            w_e = np.flatnonzero(either)
+            either[w_e[flash_timed(b, labels, fixes, w_e, params.heard)]] = False
         cov[either] += add[either]
         w = np.union1d(w, np.flatnonzero(either))
     if not len(w):

@@ -78,6 +78,9 @@ class ArcParams:
     #: Place the launch an array's three or more arrivals heard of a burst they would join
     #: as its other sound (:mod:`.heard_launch`).
     heard_launches: bool = True
+    #: Join one array's arrivals left apart to the lone muzzle flash whose time they fit,
+    #: located by them (:mod:`.flash_heard`; with ``heard_launches``, at the end joins).
+    flash_heard: bool = True
 
 
 #: The grid's pruning, coarse to fine (bearing rows x range columns): super-blocks of 16 deg

@@ -1,0 +1,142 @@
+"""A lone camera's muzzle flash and one array's two arrivals left apart: the flash's time turns
+the arrivals into ranges, so together they locate and attribute the launch that neither
+places alone (issue 12; :mod:`truceline.core.fusion.flash_heard`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.fusion import synth
+from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.attribution import AttributionParams
+from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN
+from truceline.core.fusion.flash_heard import flash_heard
+from truceline.core.fusion.group_join import emission_windows
+from truceline.core.fusion.heard import HeardParams
+from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.locate import CHI2_95_2DOF, M_ARRIVAL, M_BEARING, Fixes
+from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
+from truceline.core.fusion.region import ArcParams
+
+GEOMETRY = synth.geometry()
+EMPTY = np.zeros(0, np.int64)
+
+
+def _apart(heard: str, lat: float, cameras: int = 1, seed: int = 1) -> tuple[
+        tuple[np.ndarray, np.ndarray], Fixes, np.ndarray, np.ndarray, np.ndarray]:
+    """A gun 6 km east of the line fires at 100.4 s a shell that bursts 9 km west of it 25 s
+    later; ``cameras`` cameras 2 km west of the line (3 km apart) see the flash (0.5 deg, its
+    time in whole seconds); two sensors 1.5 km apart, 8 km north of the gun, hear the
+    ``heard`` sound ("launch" or "burst"), undetermined. Each flash is a group of its own,
+    the arrivals one more, none located (as the grouping left them on the weeks), and
+    :func:`flash_heard` runs on them. Returns the joins ``(u, g)``, the fixes, the roles,
+    the probabilities and the gun's grid point."""
+    rng = np.random.default_rng(seed)
+    gun = synth.offset(LINE_LON, lat, 90.0, 6_000.0)
+    burst = synth.offset(*gun, 270.0, 9_000.0)
+    r = synth.Reports()
+    for k in range(cameras):
+        cam = synth.offset(*synth.offset(LINE_LON, lat, 270.0, 2_000.0), 200.0 - 40 * k,
+                           3_000.0 * (k + 1))
+        r.add(0, id=f"flash{k}", source_id=f"cam-{k}", source_type="camera", time_s=100.0,
+              time_precision_s=1.0, fire_type="muzzle_flash", observer_lon=cam[0],
+              observer_lat=cam[1], bearing_deg=synth.GEOD.inv(*cam, *gun)[0] % 360.0,
+              bearing_sd_deg=0.5)
+    centre = synth.offset(*gun, 10.0, 8_000.0)
+    bang, te = (gun, 100.4) if heard == "launch" else (burst, 125.4)
+    synth.undetermined_arrivals(r, 0, bang, [centre, synth.offset(*centre, 90.0, 1_500.0)],
+                                te, rng)
+    b = r.batch()
+    labels = np.array([*range(cameras), cameras, cameras], np.int64)
+    G = cameras + 1
+    fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
+                  cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
+                  method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
+                  outlier=np.zeros(len(labels), bool), widen=np.ones(G),
+                  stated=np.full((G, 2, 2), np.nan))
+    role = np.array([ROLE_ORIGIN] * cameras + [ROLE_ANY], np.int8)
+    prob = np.zeros((G, len(GEOMETRY.spec.parties)))
+    partner = np.full(G, -1, np.int64)
+    lo, hi = emission_windows(b, labels, fixes, G)
+    joins = flash_heard(b, labels, fixes, role, prob, partner, np.zeros(G), lo, hi, EMPTY,
+                        EMPTY, GEOMETRY, LinkParams(), ArcParams(), HeardParams(),
+                        AttributionParams(), 0.02)
+    return joins, fixes, role, prob, synth.true_xy([gun])[0]
+
+
+def test_a_flash_and_the_arrivals_of_its_launch_locate_and_attribute_it() -> None:
+    """Heard by the array, the arrivals join the flash; the flash is located (the fix holds the
+    gun in its 95 % ellipse), a launch, the east's at P >= 0.9 (the 2 % of wild bearings
+    kept back) and nobody else's."""
+    east = list(GEOMETRY.spec.parties).index("east")
+    for lat in (47.8, 48.3, 48.9):
+        (u, g), fixes, role, prob, gun = _apart("launch", lat)
+        assert u.tolist() == [1] and g.tolist() == [0]
+        assert fixes.located[0] and fixes.method[0] == M_BEARING | M_ARRIVAL
+        assert role[0] == ROLE_ORIGIN
+        assert prob[0, east] >= 0.9 and prob[0, 1 - east] == 0.0
+        err = np.array([fixes.x[0], fixes.y[0]]) - gun
+        assert err @ np.linalg.solve(fixes.cov[0], err) < CHI2_95_2DOF
+
+
+def test_the_bursts_sound_does_not_time_the_flash() -> None:
+    """The array heard the burst, 25 s after the flash: the time its arrivals imply anywhere on
+    the ray misses the flash's window, so nothing joins and the flash stays unlocated."""
+    for lat in (47.8, 48.3, 48.9):
+        (u, _), fixes, _, prob, _ = _apart("burst", lat)
+        assert not len(u) and not fixes.located.any() and not prob.any()
+
+
+def test_two_flashes_that_the_arrivals_could_time_take_none() -> None:
+    """Two cameras' flashes at one time, both rays crossing where the arrivals fit: which flash
+    the array heard is not known, so neither is located by them."""
+    (u, _), fixes, _, prob, _ = _apart("launch", 48.3, cameras=2)
+    assert not len(u) and not fixes.located.any() and not prob.any()
+
+
+def _together(heard: str, lat: float, timed: bool = True) -> tuple[FusionResult, np.ndarray]:
+    """The shot of :func:`_apart` (one camera) through the whole fusion, which groups the flash
+    with the two arrivals: a fix on one bearing and one array's two arrivals
+    (:mod:`.either_sound`); ``timed``: with :func:`flash_timed`."""
+    rng = np.random.default_rng(1)
+    gun = synth.offset(LINE_LON, lat, 90.0, 6_000.0)
+    burst = synth.offset(*gun, 270.0, 9_000.0)
+    cam = synth.offset(*synth.offset(LINE_LON, lat, 270.0, 2_000.0), 200.0, 3_000.0)
+    r = synth.Reports()
+    r.add(0, id="flash0", source_id="cam-0", source_type="camera", time_s=100.0,
+          time_precision_s=1.0, fire_type="muzzle_flash", observer_lon=cam[0],
+          observer_lat=cam[1], bearing_deg=synth.GEOD.inv(*cam, *gun)[0] % 360.0,
+          bearing_sd_deg=0.5)
+    centre = synth.offset(*gun, 10.0, 8_000.0)
+    bang, te = (gun, 100.4) if heard == "launch" else (burst, 125.4)
+    synth.undetermined_arrivals(r, 0, bang, [centre, synth.offset(*centre, 90.0, 1_500.0)],
+                                te, rng)
+    params = FusionParams(heard=HeardParams(flash_timed=timed))
+    return fuse_batch(r.batch(), GEOMETRY, params), synth.true_xy([gun])[0]
+
+
+def test_a_flash_whose_time_the_arrivals_fit_is_not_stated_for_either_sound() -> None:
+    """Grouped with its launch's arrivals, the flash's time shows they heard its own sound: the
+    fix keeps its own ellipse (which holds the gun) and is the east's at P >= 0.9; stated for
+    either sound (without :func:`flash_timed`) it is not attributed at 0.9."""
+    east = list(GEOMETRY.spec.parties).index("east")
+    for lat in (47.8, 48.3, 48.9):
+        res, gun = _together("launch", lat)
+        g = int(res.labels[0])
+        assert (res.labels == g).all() and res.fixes.located[g]
+        assert res.prob[g, east] >= 0.9
+        err = np.array([res.fixes.x[g], res.fixes.y[g]]) - gun
+        assert err @ np.linalg.solve(res.fixes.cov[g], err) < CHI2_95_2DOF
+        off, _ = _together("launch", lat, timed=False)
+        assert off.prob[int(off.labels[0]), east] < 0.9
+
+
+def test_the_bursts_arrivals_grouped_with_a_flash_are_still_stated_for_either_sound() -> None:
+    """Where the array heard the burst, the time its arrivals imply at the fix misses the
+    flash's window: what is stated is what it was without :func:`flash_timed`."""
+    for lat in (47.8, 48.3, 48.9):
+        res, _ = _together("burst", lat)
+        off, _ = _together("burst", lat, timed=False)
+        assert np.array_equal(res.labels, off.labels)
+        assert np.allclose(res.fixes.cov, off.fixes.cov, equal_nan=True)
+        assert np.allclose(res.prob, off.prob)
