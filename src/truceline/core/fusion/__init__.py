@@ -129,8 +129,10 @@ from truceline.core.fusion.to_incidents import (
 #: (44); session 40, h8b: a twin sample that repeats a leave-one-out difference is left out, and
 #: none is one of the pair rule's two, :func:`.twin_samples.repeated` and ``unpaired`` (45);
 #: session 40, h8a: the pairings again after the end joins, on the fits' covariances,
-#: :func:`.late_pairs.pair_again` (46).
-FUSION_REVISION = 46
+#: :func:`.late_pairs.pair_again` (46); session 41: a lone flash and one array's arrivals
+#: joined where the flash's time fits them, and such a fix grouped whole not stated for either
+#: sound, :mod:`.flash_heard` (47).
+FUSION_REVISION = 47
 
 __all__ = [
     "CHI2_95_2DOF",
