@@ -129,8 +129,10 @@ from truceline.core.fusion.to_incidents import (
 #: (44); session 40, h8b: a twin sample that repeats a leave-one-out difference is left out, and
 #: none is one of the pair rule's two, :func:`.twin_samples.repeated` and ``unpaired`` (45);
 #: session 40, h8a: the pairings again after the end joins, on the fits' covariances,
-#: :func:`.late_pairs.pair_again` (46).
-FUSION_REVISION = 46
+#: :func:`.late_pairs.pair_again` (46); session 41, h9b: an untyped fix that is the only
+#: launch of each of two bursts or more, and that nothing could have fired at, typed the
+#: launch, unlinked, :func:`.launch_bursts.launches_of_bursts` (47).
+FUSION_REVISION = 47
 
 __all__ = [
     "CHI2_95_2DOF",
