@@ -109,3 +109,37 @@ def test_a_fix_at_its_own_burst_is_not_typed_that_burst_s_launch():
 
     assert again(fit.cov) == [-1, -1]
     assert again(stated.cov) == [1, 0]  # what the stated ellipses would have paired
+
+
+def test_a_fix_that_alone_could_have_fired_either_of_two_bursts_is_a_launch():
+    """An array's fix of a mortar's launch west of the line, and its burst east of it fixed
+    twice by monitors (two typed impacts 1 km apart: one burst, or a second shell whose gun
+    nobody located). The fix could have fired either, so no pair is unique; but it is each
+    burst's only candidate launch and nothing could have fired at it: it is a launch whichever
+    it fired, typed so and not linked (on main it stays untyped: no finding). A second
+    untyped fix that could have fired one of them leaves both untyped."""
+    r = synth.Reports()
+    _arrivals(r, 0, LAUNCH, 100.0, "a")
+    _burst_seen(r, 140.0)
+    r.cols["weapon_class"] = [None] * 4 + ["mortar"] * 3
+    b = r.batch()
+    labels = np.repeat([0, 1, 2], [4, 2, 1]).astype(np.int64)
+    geo, lp, ap = synth.geometry(), LinkParams(), AttributionParams()
+    at = [LAUNCH, BURST, synth.offset(*BURST, 0.0, 1_000.0)]
+    fit = _fixes(b, at, [60.0, 150.0, 150.0], [100.0, 140.0, 140.0],
+                 [M_ARRIVAL, M_BEARING | M_BAND, M_BEARING | M_BAND])
+    role = np.array([ROLE_ANY, ROLE_IMPACT, ROLE_IMPACT], np.int8)
+    prob, partner = np.zeros((3, 2)), np.full(3, -1, np.int64)
+    pair_bursts(b, labels, fit, role, prob, partner, fit.t0, geo, lp, ap)
+    assert role.tolist() == [ROLE_ORIGIN, ROLE_IMPACT, ROLE_IMPACT]
+    assert (partner == -1).all() and prob[0, 0] >= 0.9  # the west party's launch
+    # a second array's fix 2 km north-west could have fired the northern burst as well
+    labels = np.repeat([0, 1, 2, 3], [2, 2, 2, 1]).astype(np.int64)
+    rival = synth.offset(*LAUNCH, 315.0, 2_000.0)
+    fit = _fixes(b, [LAUNCH, rival, *at[1:]], [60.0, 60.0, 150.0, 150.0],
+                 [100.0, 101.0, 140.0, 140.0],
+                 [M_ARRIVAL, M_ARRIVAL, M_BEARING | M_BAND, M_BEARING | M_BAND])
+    role = np.array([ROLE_ANY, ROLE_ANY, ROLE_IMPACT, ROLE_IMPACT], np.int8)
+    prob, partner = np.zeros((4, 2)), np.full(4, -1, np.int64)
+    pair_bursts(b, labels, fit, role, prob, partner, fit.t0, geo, lp, ap)
+    assert (role[:2] == ROLE_ANY).all() and (partner == -1).all()

@@ -131,8 +131,10 @@ from truceline.core.fusion.to_incidents import (
 #: session 40, h8a: the pairings again after the end joins, on the fits' covariances,
 #: :func:`.late_pairs.pair_again` (46); session 41: a lone flash and one array's arrivals
 #: joined where the flash's time fits them, and such a fix grouped whole not stated for either
-#: sound, :mod:`.flash_heard` (47).
-FUSION_REVISION = 47
+#: sound, :mod:`.flash_heard` (47); session 41, h9b: an untyped fix that is the only launch of
+#: each of two bursts or more, and that nothing could have fired at, typed the launch,
+#: unlinked, :func:`.launch_bursts.launches_of_bursts` (48).
+FUSION_REVISION = 48
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -27,8 +27,8 @@ from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_IMPACT, ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.group_join import emission_windows
-from truceline.core.fusion.launch_bursts import pair_burst_to_launch
-from truceline.core.fusion.link import LinkParams, pair_launch_to_burst
+from truceline.core.fusion.launch_bursts import launches_of_bursts, pair_burst_to_launch
+from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, Fixes
 from truceline.core.fusion.timed_pairs import pair_by_arrival_order_near
 
@@ -89,8 +89,10 @@ def pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                 ap: AttributionParams, max_rms: float = np.inf) -> None:
     """Type as launches, in place, the untyped fixes (sensors', or a monitor's
     "undetermined" on its ray) that are the only possible launch of a burst monitors saw
-    (:func:`~truceline.core.fusion.link.pair_launch_to_burst`); they keep their own ellipse
-    and are attributed like any other origin. Then type as bursts the untyped fixes that are
+    (:func:`~truceline.core.fusion.link.pair_launch_to_burst`), and, typed but not linked,
+    those that are the only launch of each of two bursts or more
+    (:func:`.launch_bursts.launches_of_bursts`); they keep their own ellipse and are
+    attributed like any other origin. Then type as bursts the untyped fixes that are
     the only possible burst of a launch monitors saw (:mod:`.launch_bursts`). Untyped fixes
     whose fit's RMS exceeds ``max_rms`` are no launch (a mixed sound's: :func:`pair_again`)."""
     G = len(role)
@@ -107,12 +109,14 @@ def pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
     lo, hi = emission_windows(b, labels, fixes, G)
     cls = group_classes(b, labels, G)
     if burst.any():
-        o, i = pair_launch_to_burst(
+        o, i, sure = launches_of_bursts(
             fixes.x, fixes.y, fixes.cov, lo, hi, cls, side.astype(np.int64),
             untyped & ~(fixes.rms > max_rms), burst,  # inf: every untyped fix
             loc & (role != ROLE_IMPACT), lp)
-        role[o] = ROLE_ORIGIN
-        prob[o] = pw[o]
+        if not lp.launch_of_bursts:
+            sure = sure[:0]
+        role[o], role[sure] = ROLE_ORIGIN, ROLE_ORIGIN
+        prob[o], prob[sure] = pw[o], pw[sure]
         partner[o], partner[i] = i, o
     free = loc & (partner < 0)
     if not lp.burst_of_launch or not (free & (role == ROLE_ORIGIN)).any():
@@ -146,10 +150,10 @@ def pair_again(b: FireBatch, old: I64, fit_cov: F64, fit_x: F64, labels: I64, fi
     cov = fixes.cov.copy()
     cov[same] = fit_cov[first[same]]
     fit = replace(fixes, cov=cov)
-    before = partner.copy()
+    before, was = partner.copy(), role.copy()
     pair_timed(b, fit, role, prob, partner, tg, geometry, lp, ap)
     pair_bursts(b, labels, fit, role, prob, partner, tg, geometry, lp, ap, max_rms)
-    o = np.flatnonzero((partner != before) & (role == ROLE_ORIGIN))
+    o = np.flatnonzero(((partner != before) | (role != was)) & (role == ROLE_ORIGIN))
     if len(o) and prob.shape[1]:  # at the ellipse it states (the same where it is the fit's)
         prob[o] = attribute(geometry, fixes.x[o], fixes.y[o], fixes.cov[o], _when(b, tg[o]),
                             ap)

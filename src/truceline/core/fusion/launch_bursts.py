@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from truceline.core.fusion.link import LinkParams, compatible_shots, in_flight, sides_apart
 
-__all__ = ["pair_burst_to_launch"]
+__all__ = ["launches_of_bursts", "pair_burst_to_launch"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -69,3 +69,31 @@ def pair_burst_to_launch(
     fired_by = np.bincount(b, minlength=n)  # candidate launches of each fix
     pair = launch[a] & burst[b] & (hits[a] == 1) & (fired_by[b] == 1) & (hits[b] == 0)
     return a[pair].astype(np.int64), b[pair].astype(np.int64)
+
+
+def launches_of_bursts(
+    x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
+    launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
+    params: LinkParams | None = None,
+) -> tuple[I64, I64, I64]:
+    """:func:`.link.pair_launch_to_burst`'s pairs (the same, from one search), and the
+    untyped fixes it leaves because they could have fired two bursts or more: each such
+    fix that is every one of those bursts' only candidate launch, and that no candidate
+    launch could have fired at, is a launch whichever it fired (session 41, h9b: of the
+    supportable misses, an untyped fix at the firing whose burst was fixed twice, or lay
+    beside another burst no one else could have fired). It is typed, not linked: which of
+    the bursts is its own the evidence does not say."""
+    p = params or LinkParams()
+    launch = launch & (side >= 0)
+    burst = burst if p.launch_of_near_burst else burst & (side >= 0)
+    a, b = compatible_shots(x, y, cov, lo, hi, cls, sides_apart(side), may_fire, burst | launch,
+                            params)
+    n = len(x)
+    fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
+    hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
+    pair = burst[b] & launch[a] & (fires_at[a] == 1) & (hit_by[b] == 1) & (hit_by[a] == 0)
+    m = burst[b] & launch[a]
+    alone = np.bincount(a[m], (hit_by[b[m]] == 1).astype(np.float64), minlength=n)
+    sure = launch & (fires_at >= 2) & (alone == fires_at) & (hit_by == 0)
+    return (a[pair].astype(np.int64), b[pair].astype(np.int64),
+            np.flatnonzero(sure).astype(np.int64))

@@ -19,13 +19,10 @@ whose timing fits best are taken first (mutual best matches, repeated). A pair w
 it is clearly the best of both its fixes (:func:`_class_mixture_pairs`): a barrage of
 unnamed shots stays apart rather than merge two of them.
 
-:func:`pair_by_arrival_order` then types what sensors alone located. An acoustic array hears
-the launch and the burst alike, so its fixes are "origin or impact". Two such fixes of one
-shot are told apart by causality: the launch comes first, the burst one flight time later, on
-the other side of the line. Only unambiguous pairs are taken (each fix has exactly one
-partner whose implied projectile speed fits clearly better than any other candidate's, in
-either role); a barrage, where launches and bursts interleave, stays undetermined rather than
-risk a reversed pair.
+:func:`pair_by_arrival_order` then types what sensors alone located (an array hears the launch
+and the burst alike) by causality: the launch first, the burst one flight time later across
+the line. Only a pair clearly better than any other candidate of either fix, in either role,
+is taken: a barrage, where launches and bursts interleave, stays undetermined.
 """
 
 from __future__ import annotations
@@ -101,6 +98,9 @@ class LinkParams:
     #: :func:`pair_launch_to_burst` also for a burst near the line (on no side with
     #: ``own_side_max``), the untyped fix on a side as its launch.
     launch_of_near_burst: bool = True
+    #: ... and type, unlinked, a fix that is the only launch of each of two bursts or more
+    #: and that nothing could have fired at (:func:`.launch_bursts.launches_of_bursts`).
+    launch_of_bursts: bool = True
 
     def windows(self) -> list[tuple[float, float, float]]:
         """``(max range, min speed, max speed)`` of each known weapon class."""
