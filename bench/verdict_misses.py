@@ -12,7 +12,7 @@ an arrival, a camera's bearing without range, a monitor's; arrivals only, by whe
 was located; mixed reports). "Two sources": the origin reported by two or more sources.
 
     python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3] [--all]
-                                   [--supportable [--ellipses | --detail]]
+                                   [--supportable [--by-areas] [--ellipses | --detail]]
 
 With ``--all``, every true M25-ceasefire violation not found is classed instead (session 29),
 by what the evidence allowed, the first that applies: a wrong party's finding; nothing could
