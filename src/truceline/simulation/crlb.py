@@ -22,7 +22,6 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from truceline.core.classify import CompiledGeometry
-from truceline.core.fusion.attribution import attribute
 from truceline.core.geo import GEOD
 from truceline.simulation.sources import sound_speed
 
@@ -165,6 +164,10 @@ def own_area_probability(geometry: CompiledGeometry, party: str, target: tuple[f
     (:func:`~truceline.core.fusion.attribution.attribute`); 0 where ``cov`` is None (the
     reports do not locate it). ``cov`` is carried to the projection's grid (its convergence
     and scale at the target), where the areas and the attribution live."""
+    # here, not at the top: the fusion package loads numba (~0.5 s) for every importer of
+    # the evaluator, which asks this only with a geometry
+    from truceline.core.fusion.attribution import attribute
+
     if cov is None:
         return 0.0
     proj = geometry.projection
