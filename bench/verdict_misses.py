@@ -12,7 +12,7 @@ an arrival, a camera's bearing without range, a monitor's; arrivals only, by whe
 was located; mixed reports). "Two sources": the origin reported by two or more sources.
 
     python bench/verdict_misses.py [--scenarios baseline wind] [--seeds 1 2 3] [--all]
-                                   [--supportable [--ellipses | --detail]]
+                                   [--supportable [--by-areas] [--ellipses | --detail]]
 
 With ``--all``, every true M25-ceasefire violation not found is classed instead (session 29),
 by what the evidence allowed, the first that applies: a wrong party's finding; nothing could
@@ -36,7 +36,12 @@ line and whether its estimate sits a stated sd or more toward the line. With ``-
 (session 39), each miss is classed by the incident holding most of its origin's reports
 instead, and by its true party: a typed origin at P < 0.9 (by its fit), a group typed impact
 located at the firing or at its burst, an untyped fix (arrivals only or with bearings) at the
-firing or not; "(split)" where the origin's reports went to two incidents or more.
+firing or not; "(split)" where the origin's reports went to two incidents or more. With
+``--by-areas`` (session 41, h9a), the supportable set is judged by the agreement's areas of
+control (the fusion attributes by them) instead of the line's side, and under ``--detail`` a
+typed origin at P < 0.9 also says what keeps it there: its stated ellipse (at the estimate
+the bound would give >= 0.9, at the truth the stated ellipse < 0.9), its estimate (the other
+way round), both, or neither alone.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from truceline.adapters.agreement_files import load_agreement_file
 from truceline.adapters.importers import read_records
 from truceline.adapters.simulate_files import read_truth, write_simulation
@@ -59,7 +66,12 @@ from truceline.services.check import run_check
 from truceline.services.context import context_for_doc
 from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
-from truceline.simulation.crlb import line_offset, position_cov, supportable_origins
+from truceline.simulation.crlb import (
+    line_offset,
+    own_area_probability,
+    position_cov,
+    supportable_origins,
+)
 from truceline.simulation.evaluation import site_of
 
 PROVISION = "M25-ceasefire"
@@ -85,7 +97,7 @@ def week(scenario: str, seed: int) -> dict[str, Any]:
                "line": geom.lines[ag.geography.line_of_contact].parts_lonlat,
                "timing_sd_s": manifest["params"]["sensor_timing_sd_s"],
                "confidence": ag.attribution_confidence,
-               "incidents": store.incident_records(),
+               "geometry": geom, "incidents": store.incident_records(),
                "findings": [f.to_record() for f in store.findings()]}
         store.close()
     return out
@@ -291,14 +303,36 @@ def _where(e: Mapping[str, Any], incs: Sequence[Mapping[str, Any]],
     return "not located"
 
 
+def _what_keeps(w: Mapping[str, Any], e: Mapping[str, Any], x: Mapping[str, Any],
+                 origin: Sequence[str]) -> str:
+    """``--by-areas --detail``: whether a located origin's stated ellipse or its estimate
+    keeps its attribution under the agreement's confidence (module doc)."""
+    target = (float(e["origin"]["lon"]), float(e["origin"]["lat"]))
+    wild = set(e.get("wild", ()))
+    bound = position_cov(target, [w["obs"][i] for i in origin if i not in wild],
+                         w["timing_sd_s"])
+    o = x["origin"]
+    ve, c, vn = (float(v) for v in o["cov_m2"])
+    stated = np.array([[ve, c], [c, vn]])
+    at_truth = own_area_probability(w["geometry"], e["party"], target, stated, e["time"])
+    at_est = own_area_probability(w["geometry"], e["party"], (o["lon"], o["lat"]), bound,
+                                  e["time"])
+    ok = w["confidence"]
+    return ("; the ellipse" if at_truth < ok <= at_est else
+            "; the estimate" if at_est < ok <= at_truth else
+            "; both" if max(at_est, at_truth) < ok else "; neither alone")
+
+
 def supportable_cause(w: Mapping[str, Any], ellipses: bool = False,
-                      detail: bool = False) -> list[str]:
+                      detail: bool = False, by_areas: bool = False) -> list[str]:
     """The class (``--supportable``, above) of each supportable true violation not found;
-    with ``detail``, by :func:`_where` and the true party."""
+    with ``detail``, by :func:`_where` and the true party; ``by_areas``: supportable by the
+    areas of control (module doc)."""
     obs, stored = w["obs"], w["stored"]
     events, party, majority = _owners(w)
     mine = [e for e in events if PROVISION in e.get("violates", [])]
-    sup = supportable_origins(mine, obs, stored, w["line"], w["timing_sd_s"], w["confidence"])
+    sup = supportable_origins(mine, obs, stored, w["line"], w["timing_sd_s"], w["confidence"],
+                              w["geometry"] if by_areas else None)
     found: set[str] = set()
     wrong: set[str] = set()
     for f in w["findings"]:
@@ -329,6 +363,9 @@ def supportable_cause(w: Mapping[str, Any], ellipses: bool = False,
         if detail:
             cls = ("a finding for the wrong party" if e["id"] in wrong else
                    "no incident" if not incs else _where(e, incs, origin, majority))
+            if by_areas and cls.startswith("origin P < 0.9"):
+                x = max(incs, key=lambda x: len(set(x["evidence"]) & set(origin)))
+                cls += _what_keeps(w, e, x, origin)
             out.append(f"{cls}{' (split)' if len(incs) > 1 else ''}, {e['party']}")
             continue
         if e["id"] in wrong:
@@ -374,13 +411,16 @@ def main() -> None:
                     help="class the misses among the violations the evidence could support")
     ap.add_argument("--ellipses", action="store_true",
                     help="with --supportable: a located miss's ellipse against the bound")
+    ap.add_argument("--by-areas", action="store_true",
+                    help="with --supportable: supportable by the areas of control, not the line")
     ap.add_argument("--detail", action="store_true",
                     help="with --supportable: where the incident holding the origin put it, "
                     "by party")
     args = ap.parse_args()
     cols = [(s, k) for s in args.scenarios for k in args.seeds]
     if args.all or args.supportable:
-        tab_all = {c: Counter(supportable_cause(week(*c), args.ellipses, args.detail)
+        tab_all = {c: Counter(supportable_cause(week(*c), args.ellipses, args.detail,
+                                                args.by_areas)
                               if args.supportable
                               else cause(week(*c))) for c in cols}
         kinds = sorted({n for t in tab_all.values() for n in t})

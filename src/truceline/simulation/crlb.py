@@ -17,9 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pyproj
 from numpy.typing import NDArray
 from scipy.stats import norm
 
+from truceline.core.classify import CompiledGeometry
 from truceline.core.geo import GEOD
 from truceline.simulation.sources import sound_speed
 
@@ -154,10 +156,37 @@ def side_probability(cov: F64 | None, dist_m: float, normal: F64) -> float:
     return 1.0 if sd == 0.0 else float(norm.cdf(dist_m / sd))
 
 
+def own_area_probability(geometry: CompiledGeometry, party: str, target: tuple[float, float],
+                         cov: F64 | None, time: str) -> float:
+    """The probability an ideal estimate, centred on the true origin ``target`` (lon, lat)
+    with covariance ``cov`` (true east/north m^2), lies in ``party``'s area of control at
+    ``time`` (ISO 8601), integrated over the areas as the fusion attributes
+    (:func:`~truceline.core.fusion.attribution.attribute`); 0 where ``cov`` is None (the
+    reports do not locate it). ``cov`` is carried to the projection's grid (its convergence
+    and scale at the target), where the areas and the attribution live."""
+    # here, not at the top: the fusion package loads numba (~0.5 s) for every importer of
+    # the evaluator, which asks this only with a geometry
+    from truceline.core.fusion.attribution import attribute
+
+    if cov is None:
+        return 0.0
+    proj = geometry.projection
+    f = pyproj.Proj(proj.crs).get_factors(target[0], target[1])
+    g, k = math.radians(float(f.meridian_convergence)), float(f.meridional_scale)
+    # the inverse of the fusion's grid-to-true turn (to_incidents._true_frame)
+    r = k * np.array([[math.cos(g), -math.sin(g)], [math.sin(g), math.cos(g)]])
+    x, y = proj.forward([target[0]], [target[1]])
+    when = np.array([np.datetime64(time.removesuffix("Z"), "ns")])
+    p = attribute(geometry, np.asarray(x, float), np.asarray(y, float),
+                  (r @ np.asarray(cov, float) @ r.T)[None], when)
+    return float(p[0, geometry.spec.parties.index(party)])
+
+
 def supportable_origins(events: Sequence[Mapping[str, Any]],
                         observations: Mapping[str, Mapping[str, Any]], stored_ids: set[str],
                         line_lonlat: Sequence[F64], sensor_timing_sd_s: float,
-                        confidence: float) -> dict[str, bool]:
+                        confidence: float, geometry: CompiledGeometry | None = None
+                        ) -> dict[str, bool]:
     """Per event id: whether the evidence could support its attribution. Its firing was
     reported (a stored report of the origin), and an ideal fusion of those reports (the
     Cramér–Rao covariance at the true origin from the stored, not gross-error bearings and
@@ -168,7 +197,10 @@ def supportable_origins(events: Sequence[Mapping[str, Any]],
     reads them as a gate, not as a measurement) and the flight from a located burst (the
     simulator flies every round of a weapon class at one mean speed, so a time of flight
     would carry the simulator's constant, not what a shell does). Both could only add
-    evidence, so this set is the smaller one and a recall over it the kinder reading."""
+    evidence, so this set is the smaller one and a recall over it the kinder reading.
+
+    With ``geometry`` (the agreement's), the side is its party's area of control instead of
+    the line's side (:func:`own_area_probability`; ``line_lonlat`` is then not read)."""
     out: dict[str, bool] = {}
     for e in events:
         origin = [i for i in (e.get("reports") or {}).get("origin", ()) if i in stored_ids]
@@ -179,6 +211,9 @@ def supportable_origins(events: Sequence[Mapping[str, Any]],
         reps = [observations[i] for i in origin if i not in wild and i in observations]
         target = (float(e["origin"]["lon"]), float(e["origin"]["lat"]))
         cov = position_cov(target, reps, sensor_timing_sd_s) if reps else None
-        dist, normal = line_offset(target, line_lonlat)
-        out[e["id"]] = side_probability(cov, dist, normal) >= confidence
+        if geometry is not None:
+            p = own_area_probability(geometry, e["party"], target, cov, e["time"])
+        else:
+            p = side_probability(cov, *line_offset(target, line_lonlat))
+        out[e["id"]] = p >= confidence
     return out
