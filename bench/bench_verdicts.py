@@ -64,7 +64,7 @@ def run_one(scenario: str, seed: int, days: int, scale: float) -> dict[str, Any]
                           parties=manifest["parties"],
                           sensor_timing_sd_s=manifest["params"]["sensor_timing_sd_s"],
                           line_lonlat=geom.lines[ag.geography.line_of_contact].parts_lonlat,
-                          confidence=ag.attribution_confidence)
+                          confidence=ag.attribution_confidence, geometry=geom)
         cov = coverage_from_observations(geom, ag, observations)
         end = start + timedelta(days=days)
         shares = {p: round(cov.share(p, start, end, frozenset({"fire"})), 3)
@@ -129,9 +129,10 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
                      f"{', '.join(s['uncovered']) or '-'} | {cov} | {s['seconds']} |")
     lines += ["", "## Per scenario, seed, provision and party", "",
               "| scenario | seed | provision | party | true | recall | true observable | "
-              "recall (observable) | violation findings | precision | unattributed | "
-              "compliant despite | summary verdicts |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "recall (observable) | supportable | recall (supportable) | "
+              "recall (supportable by the line) | violation findings | precision | "
+              "unattributed | compliant despite | summary verdicts |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         for f in r["findings"]:
             if not f["true_violations"] and not f["violation_findings"] \
@@ -140,7 +141,9 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             lines.append(
                 f"| {r['scenario']} | {r['seed']} | {f['provision']} | {v(f['party'])} | "
                 f"{f['true_violations']} | {v(f['recall'])} | {f['true_observable']} | "
-                f"{v(f['recall_observable'])} | {f['violation_findings']} | "
+                f"{v(f['recall_observable'])} | {f.get('true_supportable', 0)} | "
+                f"{v(f.get('recall_supportable'))} | {v(f.get('recall_supportable_line'))} | "
+                f"{f['violation_findings']} | "
                 f"{v(f['precision'])} | {f['unattributed']} | "
                 f"{f['compliant_despite_violation']} | {summary_text(f['summary'])} |")
     # pooled over the seeds
@@ -158,7 +161,8 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             for k in ("true_violations", "found", "true_observable", "found_observable",
                       "true_origin1", "found_origin1", "true_origin2", "found_origin2",
                       "true_origin2_sites", "found_origin2_sites",
-                      "true_supportable", "found_supportable", "violation_findings", "correct",
+                      "true_supportable", "found_supportable", "true_supportable_line",
+                      "found_supportable_line", "violation_findings", "correct",
                       "compliant_despite_violation"):
                 c[k] += f.get(k, 0)
             miss[key].update(f["misses"])
@@ -182,18 +186,23 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
               "counts each sensor (the figure of sessions 23-28). Supportable: the true "
               "violations whose firing was reported and which an ideal fusion of those "
               "stored reports (their Cramér-Rao covariance at the true origin: bearings and "
-              "arrival times, gross-error bearings left out) puts on the true side of the "
-              "line of contact with Phi(distance / sd across the line) at or above the "
+              "arrival times, gross-error bearings left out) puts in its party's area of "
+              "control (as findings are attributed) with a probability at or above the "
               "agreement's attribution confidence (`truceline.simulation.crlb."
-              "supportable_origins`): the recall against what the evidence could support, "
-              "printed beside the headline recall, which it does not replace.", "",
+              "supportable_origins` with the agreement's geometry, session 41): the recall "
+              "against what the evidence could support, printed beside the headline recall, "
+              "which it does not replace. Supportable by the line: the same judged by the "
+              "side of the line of contact, Phi(distance / sd across the line) (sessions "
+              "29-40's figure; the example's line and areas part by up to hundreds of "
+              "metres).", "",
               "| scenario | provision | party | true | recall | recall (observable) | "
               "origin reported (share) | recall (origin reported) | "
               "origin >= 2 sources | recall (origin >= 2 sources) | "
               "origin >= 2 sites | recall (origin >= 2 sites) | "
               "supportable | recall (supportable) | "
+              "supportable by the line | recall (supportable by the line) | "
               "precision | compliant despite | seeds at the bar |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for key, c in sorted(pool.items()):
         if not c["true_violations"] and not c["violation_findings"]:
             continue
@@ -209,6 +218,8 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
             f"{v(ratio(c['found_origin2_sites'], c['true_origin2_sites']))} | "
             f"{c['true_supportable']} | "
             f"{v(ratio(c['found_supportable'], c['true_supportable']))} | "
+            f"{c['true_supportable_line']} | "
+            f"{v(ratio(c['found_supportable_line'], c['true_supportable_line']))} | "
             f"{v(ratio(c['correct'], c['violation_findings']))} | "
             f"{c['compliant_despite_violation']} | {sum(ok)}/{len(ok)} |")
     lines += ["", "## Why the supportable violations were missed (pooled over the seeds)", "",

@@ -68,3 +68,24 @@ def test_an_origin_far_behind_the_line_at_its_areas_edge_is_not_supportable() ->
         "edge": False, "deep": True}
     # no locating reports: nothing to support
     assert own_area_probability(geom, "RU", (37.0, 48.05), None, edge["time"]) == 0.0
+
+
+def test_the_evaluator_judges_supportable_by_the_areas_and_gives_the_line_beside() -> None:
+    """With the geometry, a finding row's supportable recall is the areas' (the edge firing
+    out, the deep one in) and the line's is given beside it; without, only the line's."""
+    from truceline.simulation.evaluation import evaluate
+
+    geom = _geometry()
+    edge, obs = _firing("edge", 37.5)
+    deep, obs2 = _firing("deep", 37.0)
+    obs |= obs2
+    found = {"provision_id": "C", "verdict": "violation", "party": "RU",
+             "evidence": list(obs2)}
+    kw = {"parties": ["UA", "RU"], "sensor_timing_sd_s": 0.01, "line_lonlat": LINE}
+    (row,) = evaluate([edge, deep], obs, set(obs), [], [found], geometry=geom, **kw)["findings"]
+    assert (row["true_supportable"], row["found_supportable"]) == (1, 1)
+    assert (row["true_supportable_line"], row["found_supportable_line"]) == (2, 1)
+    assert row["recall_supportable"] == 1.0 and row["recall_supportable_line"] == 0.5
+    (line,) = evaluate([edge, deep], obs, set(obs), [], [found], **kw)["findings"]
+    assert (line["true_supportable"], line["found_supportable"]) == (2, 1)
+    assert "recall_supportable_line" not in line

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from truceline.core.classify import CompiledGeometry
 from truceline.core.geo import GEOD
 from truceline.simulation.bias_flags import score_calibration
 from truceline.simulation.crlb import (
@@ -181,6 +182,7 @@ def evaluate(
     sources: Sequence[Mapping[str, Any]] | None = None,
     line_lonlat: Sequence[F64] | None = None,
     confidence: float = 0.9,
+    geometry: CompiledGeometry | None = None,
 ) -> dict[str, Any]:
     """Every figure of the evaluation as a JSON-ready dict.
 
@@ -196,6 +198,9 @@ def evaluate(
         row also gives the recall over the violations the evidence could support
         (:func:`~truceline.simulation.crlb.supportable_origins` at ``confidence``, the
         agreement's ``attribution_confidence``).
+    geometry : the agreement's compiled geometry; with it (and ``line_lonlat``) that recall is
+        judged by the party's area of control, as findings are attributed (session 41), and
+        the line's side is given beside it (``recall_supportable_line``).
     """
     events = [r for r in truth if r.get("type") == "event"]
     planted = [r for r in truth if r.get("type") == "planted"]
@@ -298,16 +303,18 @@ def evaluate(
         "reliability": reliability_table(conf, right),
     }
 
+    fired = [e for e in events if e.get("violates")]
+    sup_line = None if line_lonlat is None else supportable_origins(
+        fired, observations, stored_ids, line_lonlat, sensor_timing_sd_s, confidence)
+    sup = sup_line if geometry is None or line_lonlat is None else supportable_origins(
+        fired, observations, stored_ids, line_lonlat, sensor_timing_sd_s, confidence, geometry)
     out = {"grouping": grouping, "location": location, "attribution": attribution,
            "findings": score_findings(events, planted, obs_item, findings, stored_ids,
                                       {k: str(o.get("source_id")) for k, o in
                                        observations.items()},
                                       {k: site_of(o) for k, o in observations.items()},
-                                      None if line_lonlat is None else supportable_origins(
-                                          [e for e in events if e.get("violates")],
-                                          observations, stored_ids, line_lonlat,
-                                          sensor_timing_sd_s, confidence),
-                                      _untyped(events, observations, stored_ids)),
+                                      sup, _untyped(events, observations, stored_ids),
+                                      sup_line if geometry is not None else None),
            "detection": _detection(events, stored_ids, inc_of)}
     copies = {r["id"] for r in truth if r.get("type") == "resubmission"}
     if copies:

@@ -70,7 +70,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
               source_of: Mapping[str, str] | None = None,
               site_of: Mapping[str, str] | None = None,
               supportable: Mapping[str, bool] | None = None,
-              untyped: set[str] | None = None) -> list[dict[str, Any]]:
+              untyped: set[str] | None = None,
+              supportable_line: Mapping[str, bool] | None = None) -> list[dict[str, Any]]:
     """Per provision and party: true violations (and those observable by an active source),
     how many were found with the right party (recall, overall and among the observable),
     violation findings naming that party and how many were right (precision), unattributed
@@ -90,7 +91,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
     part of them whose firing no report typed, only arrivals and "undetermined" bangs, the
     events of ``untyped``; ``misses_supportable_one_site``: those whose firing one site
     reported, e.g. one acoustic array's arrivals, which fix a bang by the wavefront's
-    curvature)."""
+    curvature). ``supportable_line``: the same judged by the line's side where ``supportable``
+    is judged by the areas of control, its recall given beside (``recall_supportable_line``)."""
     stored = stored_ids if stored_ids is not None else set(obs_item)
     true_party: dict[tuple[str, str], str | None] = {}  # (provision, item) -> violating party
     thing_of: dict[str, Mapping[str, Any]] = {}
@@ -119,6 +121,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
         rows[(pid, str(party))]["true_origin2"] += two.get(iid, False)
         rows[(pid, str(party))]["true_origin2_sites"] += two_sites.get(iid, False)
         rows[(pid, str(party))]["true_supportable"] += bool((supportable or {}).get(iid))
+        rows[(pid, str(party))]["true_supportable_line"] += bool(
+            (supportable_line or {}).get(iid))
         rows[(pid, str(party))]["true_origin1"] += one.get(iid, th["type"] != "event")
     found: set[tuple[str, str]] = set()
     owned: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
@@ -180,6 +184,8 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             iid, False)
         rows[(pid, str(true_party[(pid, iid)]))]["found_supportable"] += bool(
             (supportable or {}).get(iid))
+        rows[(pid, str(true_party[(pid, iid)]))]["found_supportable_line"] += bool(
+            (supportable_line or {}).get(iid))
         rows[(pid, str(true_party[(pid, iid)]))]["found_origin1"] += one.get(
             iid, thing_of[iid]["type"] != "event")
     miss_dist: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(
@@ -219,6 +225,12 @@ def score_findings(events: Sequence[Mapping[str, Any]], planted: Sequence[Mappin
             "found_supportable": c["found_supportable"],
             "recall_supportable": round(c["found_supportable"] / c["true_supportable"], 4)
             if c["true_supportable"] else None,
+            **({"true_supportable_line": c["true_supportable_line"],
+                "found_supportable_line": c["found_supportable_line"],
+                "recall_supportable_line": round(
+                    c["found_supportable_line"] / c["true_supportable_line"], 4)
+                if c["true_supportable_line"] else None} if supportable_line is not None
+               else {}),
             "true_origin1": c["true_origin1"], "found_origin1": c["found_origin1"],
             "recall_origin1": round(c["found_origin1"] / c["true_origin1"], 4)
             if c["true_origin1"] else None,
