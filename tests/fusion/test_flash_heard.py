@@ -140,3 +140,69 @@ def test_the_bursts_arrivals_grouped_with_a_flash_are_still_stated_for_either_so
         assert np.array_equal(res.labels, off.labels)
         assert np.allclose(res.fixes.cov, off.fixes.cov, equal_nan=True)
         assert np.allclose(res.prob, off.prob)
+
+
+def _behind(heard: str, late_s: float, shown_s: float) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                                   Fixes, np.ndarray]:
+    """The gun of :func:`_apart` (48.3 N) fires west, its shell bursting 9 km off 25 s later,
+    seen from a camera 14 km behind the burst on the line of fire (the ray passes over the
+    burst) whose clock runs ``late_s`` late; two sensors 8 km north of the burst hear the
+    ``heard`` sound. Earlier (t 1000 s) the same camera saw another flash, grouped with an
+    array's two arrivals into a fix whose emission time they set, ``shown_s`` before the
+    camera's time for it. Returns :func:`flash_heard`'s joins, the fixes and the
+    probabilities; the lone flash is group 0, the arrivals group 1."""
+    rng = np.random.default_rng(1)
+    gun = synth.offset(LINE_LON, 48.3, 90.0, 6_000.0)
+    burst = synth.offset(*gun, 268.0, 9_000.0)
+    cam = synth.offset(*gun, 271.0, 14_000.0)
+    r = synth.Reports()
+    for k, (t, target) in enumerate(((100.4 + late_s, gun), (1000.4 + shown_s, burst))):
+        r.add(0, id=f"flash{k}", source_id="cam-0", source_type="camera", time_s=round(t),
+              time_precision_s=1.0, fire_type="muzzle_flash", observer_lon=cam[0],
+              observer_lat=cam[1], bearing_deg=synth.GEOD.inv(*cam, *target)[0] % 360.0,
+              bearing_sd_deg=0.5)
+    centre = synth.offset(*burst, 10.0, 8_000.0)
+    sensors = [centre, synth.offset(*centre, 90.0, 1_500.0)]
+    bang, te = (gun, 100.4) if heard == "launch" else (burst, 125.4)
+    synth.undetermined_arrivals(r, 0, bang, sensors, te, rng)
+    synth.undetermined_arrivals(r, 1, burst, sensors, 1000.4, rng)
+    b = r.batch()
+    labels = np.array([0, 2, 1, 1, 2, 2], np.int64)
+    G = 3
+    fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
+                  cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
+                  method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
+                  outlier=np.zeros(len(labels), bool), widen=np.ones(G),
+                  stated=np.full((G, 2, 2), np.nan))
+    # the earlier shot (at the burst's place, to stay clear of the gun's ray), fixed
+    (fixes.x[2], fixes.y[2]), fixes.cov[2] = synth.true_xy([burst])[0], np.eye(2) * 200.0**2
+    fixes.t0[2], fixes.located[2], fixes.method[2] = 1000.4, True, M_BEARING | M_ARRIVAL
+    role = np.array([ROLE_ORIGIN, ROLE_ANY, ROLE_ORIGIN], np.int8)
+    prob = np.zeros((G, len(GEOMETRY.spec.parties)))
+    prob[2, list(GEOMETRY.spec.parties).index("west")] = 1.0
+    partner = np.full(G, -1, np.int64)
+    lo, hi = emission_windows(b, labels, fixes, G)
+    joins = flash_heard(b, labels, fixes, role, prob, partner, np.zeros(G), lo, hi, EMPTY,
+                        EMPTY, GEOMETRY, LinkParams(), ArcParams(), HeardParams(),
+                        AttributionParams(), 0.02)
+    return joins, fixes, prob
+
+
+def test_a_camera_whose_clock_is_shown_late_times_nothing() -> None:
+    """The camera's clock runs late by the shell's flight, so the burst's arrivals fit the
+    flash's window where the ray passes over the burst: joined, the flash would be placed at
+    the burst, west of the line, a west launch at 0.98 (the gun is the east's). Its earlier
+    flash, timed by an array 25 s before the camera's time, shows the clock errs beyond its
+    window: the flash is not located by its time."""
+    (u, _), fixes, prob = _behind("burst", 25.0, 25.0)
+    assert not len(u) and not fixes.located[0] and not prob[0].any()
+
+
+def test_a_camera_whose_clock_is_shown_right_still_times_its_launch() -> None:
+    """The camera's clock right, here and where the array timed its earlier flash: the launch's
+    arrivals time the flash as before, at the gun, the east's."""
+    east = list(GEOMETRY.spec.parties).index("east")
+    (u, g), fixes, prob = _behind("launch", 0.0, 0.0)
+    assert fixes.located[0]
+    assert u.tolist() == [1] and g.tolist() == [0]
+    assert prob[0, east] >= 0.9 and prob[0, 1 - east] == 0.0

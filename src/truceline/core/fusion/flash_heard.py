@@ -20,6 +20,13 @@ that holds their mass (a fit that crosses the line decides nothing, as for
 :mod:`.flash_launches`). The flash is then located at the fitting cells' weighted mean and
 spread, a launch by its type, attributed by that mass less the base rate of wild bearings
 (the flash may lie off its ray).
+
+The flash's time is the only range here, so a camera whose clock is shown to err beyond its
+window times nothing (:func:`clock_shown_off`): late by about a shot's flight, its window
+holds the burst's sound, fitting where the ray passes over the burst, and the flash would be
+placed there, on the other side (the camera behind the burst, looking along the line of
+fire; session 41, h10c). Neither joins the lone flash nor, grouped whole, spares its fix the
+either-sound widening (:func:`flash_timed`).
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, M_BEARING, Fixes
 from truceline.core.fusion.region import ArcParams, as_fix, cell_sides, passes_through
 
-__all__ = ["flash_heard", "flash_timed", "ray_fine"]
+__all__ = ["clock_shown_off", "flash_heard", "flash_timed", "ray_fine"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -50,6 +57,10 @@ I64 = NDArray[np.int64]
 #: The ray's step (m) where arrivals test it: fine enough that a cell lies within ~0.04 s of
 #: any difference the array's sensors can give (the 400 m of the regions would step over it).
 STEP_M = 25.0
+#: How far outside a flash's window the emission time two arrivals set at its fix may lie
+#: before the camera's clock is taken to err (s): that time's own error, ~1 s at a fix a few
+#: hundred metres off, well within it.
+CLOCK_MARGIN_S = 5.0
 
 
 def ray_fine(ox: float, oy: float, brg: float, sd: float, reach_m: float
@@ -63,6 +74,24 @@ def ray_fine(ox: float, oy: float, brg: float, sd: float, reach_m: float
     y = (oy + r[None, :] * np.cos(th)).ravel()
     w = (np.exp(-0.5 * ROWS**2)[:, None] * r[None, :]).ravel()
     return x, y, w
+
+
+def clock_shown_off(b: FireBatch, labels: I64, fixes: Fixes) -> NDArray[np.bool_]:
+    """Per source (:attr:`FireBatch.source`): one of its muzzle flashes is grouped with a fix
+    that two arrivals or more time (its emission time ``t0``, the arrivals', not the
+    camera's) more than :data:`CLOCK_MARGIN_S` outside the flash's window. Light is
+    instant, so the camera's clock then errs by more than the window holds (a flash grouped
+    with another shot's sound shows so too: the check errs toward timing nothing)."""
+    G = len(fixes.x)
+    out = np.zeros(int(b.source.max()) + 1 if len(b) else 0, bool)
+    n_a = np.bincount(labels, np.isfinite(b.arr), minlength=G)
+    timed = (fixes.located & ((fixes.method & M_ARRIVAL) != 0) & np.isfinite(fixes.t0)
+             & (n_a >= 2))
+    rows = np.flatnonzero((b.fire_type == "muzzle_flash") & timed[labels])
+    t0 = fixes.t0[labels[rows]]
+    off = ~((t0 >= b.t_lo[rows] - CLOCK_MARGIN_S) & (t0 <= b.t_hi[rows] + CLOCK_MARGIN_S))
+    out[b.source[rows[off]]] = True
+    return out
 
 
 def _wind_sd(b: FireBatch, hp: HeardParams) -> F64:
@@ -122,8 +151,11 @@ def flash_heard(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
     origins = np.flatnonzero(fixes.located & (role == ROLE_ORIGIN) & (side >= 0)
                              & np.isfinite(sig))
     fits: list[tuple[int, int, F64, F64, F64]] = []
+    off = clock_shown_off(b, labels, fixes)
     for f in flashes.tolist():
         (row,) = f_order[f_starts[f]:f_starts[f + 1]]
+        if off[b.source[row]]:
+            continue  # its time places nothing
         ox, oy, t_lo, t_hi = (float(v[row]) for v in (b.ox, b.oy, b.t_lo, b.t_hi))
         near = np.flatnonzero(ok_group & (np.hypot(ucx - ox, ucy - oy) <= reach)
                               & (ua >= t_lo) & (ua <= t_hi + travel))
@@ -192,10 +224,12 @@ def flash_timed(b: FireBatch, labels: I64, fixes: Fixes, groups: I64, hp: HeardP
     :mod:`.either_sound`) the flash's time shows heard the flash's own sound: the bearing is a
     camera's muzzle flash and the time the arrivals imply at the fix lies in its window (the
     test of :func:`.heard.part_tests`). The other sound, a flight later, fits there only by
-    chance, so such a fix need not be stated for either sound."""
+    chance, so such a fix need not be stated for either sound; not where the camera's clock
+    is shown to err (:func:`clock_shown_off`)."""
     out = np.zeros(len(groups), bool)
     if not len(groups):
         return out
+    off = clock_shown_off(b, labels, fixes)
     wsd = _wind_sd(b, hp)
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(len(fixes.x) + 1))
@@ -203,7 +237,7 @@ def flash_timed(b: FireBatch, labels: I64, fixes: Fixes, groups: I64, hp: HeardP
         rows = order[starts[g]:starts[g + 1]]
         flash = rows[(b.fire_type[rows] == "muzzle_flash") & np.isfinite(b.brg[rows])]
         idx = rows[np.isfinite(b.arr[rows]) & ~np.isfinite(b.brg[rows])]
-        if len(flash) != 1 or len(idx) != 2:
+        if len(flash) != 1 or len(idx) != 2 or off[b.source[flash[0]]]:
             continue
         (f,) = flash
         c2 = _test(b, idx, fixes.x[g:g + 1], fixes.y[g:g + 1], fixes.cov[g:g + 1],
