@@ -10,7 +10,7 @@ from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN
-from truceline.core.fusion.flash_heard import flash_heard
+from truceline.core.fusion.flash_heard import flash_heard, flash_timed
 from truceline.core.fusion.group_join import emission_windows
 from truceline.core.fusion.heard import HeardParams
 from truceline.core.fusion.link import LinkParams
@@ -142,15 +142,17 @@ def test_the_bursts_arrivals_grouped_with_a_flash_are_still_stated_for_either_so
         assert np.allclose(res.prob, off.prob)
 
 
-def _behind(heard: str, late_s: float, shown_s: float) -> tuple[tuple[np.ndarray, np.ndarray],
-                                                                   Fixes, np.ndarray]:
+def _behind(heard: str, late_s: float, shown_s: float, whole: bool = False
+            ) -> tuple[tuple[np.ndarray, np.ndarray], Fixes, np.ndarray]:
     """The gun of :func:`_apart` (48.3 N) fires west, its shell bursting 9 km off 25 s later,
     seen from a camera 14 km behind the burst on the line of fire (the ray passes over the
     burst) whose clock runs ``late_s`` late; two sensors 8 km north of the burst hear the
     ``heard`` sound. Earlier (t 1000 s) the same camera saw another flash, grouped with an
     array's two arrivals into a fix whose emission time they set, ``shown_s`` before the
     camera's time for it. Returns :func:`flash_heard`'s joins, the fixes and the
-    probabilities; the lone flash is group 0, the arrivals group 1."""
+    probabilities; the lone flash is group 0, the arrivals group 1. ``whole``: the flash and
+    the arrivals grouped as one (group 0), fixed where the ray passes over the burst, and
+    :func:`flash_timed`'s answer for it instead of the joins."""
     rng = np.random.default_rng(1)
     gun = synth.offset(LINE_LON, 48.3, 90.0, 6_000.0)
     burst = synth.offset(*gun, 268.0, 9_000.0)
@@ -167,7 +169,7 @@ def _behind(heard: str, late_s: float, shown_s: float) -> tuple[tuple[np.ndarray
     synth.undetermined_arrivals(r, 0, bang, sensors, te, rng)
     synth.undetermined_arrivals(r, 1, burst, sensors, 1000.4, rng)
     b = r.batch()
-    labels = np.array([0, 2, 1, 1, 2, 2], np.int64)
+    labels = np.array([0, 2, 0, 0, 2, 2] if whole else [0, 2, 1, 1, 2, 2], np.int64)
     G = 3
     fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
                   cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
@@ -177,6 +179,11 @@ def _behind(heard: str, late_s: float, shown_s: float) -> tuple[tuple[np.ndarray
     # the earlier shot (at the burst's place, to stay clear of the gun's ray), fixed
     (fixes.x[2], fixes.y[2]), fixes.cov[2] = synth.true_xy([burst])[0], np.eye(2) * 200.0**2
     fixes.t0[2], fixes.located[2], fixes.method[2] = 1000.4, True, M_BEARING | M_ARRIVAL
+    if whole:
+        (fixes.x[0], fixes.y[0]), fixes.cov[0] = synth.true_xy([burst])[0], np.eye(2) * 50.0**2
+        fixes.t0[0], fixes.located[0], fixes.method[0] = te, True, M_BEARING | M_ARRIVAL
+        timed = flash_timed(b, labels, fixes, np.array([0]), HeardParams())
+        return (timed, EMPTY), fixes, np.zeros(0)
     role = np.array([ROLE_ORIGIN, ROLE_ANY, ROLE_ORIGIN], np.int8)
     prob = np.zeros((G, len(GEOMETRY.spec.parties)))
     prob[2, list(GEOMETRY.spec.parties).index("west")] = 1.0
@@ -206,3 +213,13 @@ def test_a_camera_whose_clock_is_shown_right_still_times_its_launch() -> None:
     assert fixes.located[0]
     assert u.tolist() == [1] and g.tolist() == [0]
     assert prob[0, east] >= 0.9 and prob[0, 1 - east] == 0.0
+
+
+def test_a_camera_whose_clock_is_shown_late_does_not_spare_its_fix_the_widening() -> None:
+    """Grouped whole with the burst's arrivals and fixed over the burst, the late camera's
+    flash fits the arrivals' time there: where nothing shows its clock off, that reads as the
+    flash's own sound (:func:`flash_timed`, the limit of what these reports can tell); shown
+    late by its earlier flash, it shows nothing, and the fix is stated for either sound."""
+    (right, _), _, _ = _behind("burst", 25.0, 0.0, whole=True)
+    (late, _), _, _ = _behind("burst", 25.0, 25.0, whole=True)
+    assert right.tolist() == [True] and late.tolist() == [False]
