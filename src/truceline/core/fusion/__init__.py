@@ -134,7 +134,7 @@ from truceline.core.fusion.to_incidents import (
 #: sound, :mod:`.flash_heard` (47); session 41, h9b: an untyped fix that is the only launch of
 #: each of two bursts or more, and that nothing could have fired at, typed the launch,
 #: unlinked, :func:`.launch_bursts.launches_of_bursts` (48); session 41, h10c: a camera whose
-#: clock another of its flashes shows off (the arrays' time outside its window) times
+#: clock its flashes the arrays timed show off (at the median, beyond their windows) times
 #: nothing, :func:`.flash_heard.clock_shown_off` (49).
 FUSION_REVISION = 49
 
