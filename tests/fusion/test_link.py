@@ -6,11 +6,11 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
+from truceline.core.fusion.launch_bursts import pair_launch_to_burst
 from truceline.core.fusion.link import (
     LinkParams,
     link_origin_impact,
     pair_by_arrival_order,
-    pair_launch_to_burst,
 )
 from truceline.core.fusion.locate import ellipse
 from truceline.core.fusion.pipeline import fuse_batch

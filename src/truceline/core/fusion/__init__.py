@@ -111,7 +111,7 @@ from truceline.core.fusion.to_incidents import (
 #: :func:`.launch_bursts.pair_burst_to_launch` (31); a lone fix of several bearings joins the
 #: one linked part its reports fit, one wild at most, :mod:`.lone_fix` (32); session 37: an
 #: untyped fix on a side typed as the launch of a typed burst near the line,
-#: :func:`.link.pair_launch_to_burst` (33); a firing's group parted from another sound's
+#: :func:`.launch_bursts.pair_launch_to_burst` (33); a firing's group parted from another sound's
 #: arrivals by its typed bearings, :mod:`.sound_split` (34); the mirror's rivals near the line
 #: counted apart, :func:`.link.sides_apart` (35); an array's three arrivals or more that heard
 #: a burst's launch place it, :mod:`.heard_launch` (36); an untyped fix whose burst an array

@@ -89,7 +89,7 @@ def pair_bursts(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                 ap: AttributionParams, max_rms: float = np.inf) -> None:
     """Type as launches, in place, the untyped fixes (sensors', or a monitor's
     "undetermined" on its ray) that are the only possible launch of a burst monitors saw
-    (:func:`~truceline.core.fusion.link.pair_launch_to_burst`), and, typed but not linked,
+    (:func:`~truceline.core.fusion.launch_bursts.pair_launch_to_burst`), and, typed but not linked,
     those that are the only launch of each of two bursts or more
     (:func:`.launch_bursts.launches_of_bursts`); they keep their own ellipse and are
     attributed like any other origin. Then type as bursts the untyped fixes that are

@@ -37,7 +37,7 @@ from scipy.spatial import cKDTree
 
 __all__ = ["LinkParams", "best_timed_pairs", "compatible_shots", "in_flight",
            "link_origin_impact", "pair_by_arrival_order",
-           "pair_launch_to_burst", "sides_apart"]
+           "sides_apart"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -93,9 +93,9 @@ class LinkParams:
     #: octaves of implied projectile speed.
     pair_margin: float = 0.5
     #: Type as the burst of a launch monitors saw the one untyped fix it could have hit
-    #: (:mod:`.launch_bursts`; :func:`pair_launch_to_burst`'s mirror).
+    #: (:mod:`.launch_bursts`; :func:`.launch_bursts.pair_launch_to_burst`'s mirror).
     burst_of_launch: bool = True
-    #: :func:`pair_launch_to_burst` also for a burst near the line (on no side with
+    #: :func:`.launch_bursts.pair_launch_to_burst` also for a burst near the line (on no side with
     #: ``own_side_max``), the untyped fix on a side as its launch.
     launch_of_near_burst: bool = True
     #: ... and type, unlinked, a fix that is the only launch of each of two bursts or more
@@ -528,33 +528,3 @@ def sides_apart(side: I64) -> I64:
     or been hit from any other fix, one near the line too (for the rules whose uniqueness
     must count such a rival)."""
     return np.where(side >= 0, side, -2 - np.arange(len(side)))
-
-
-def pair_launch_to_burst(
-    x: F64, y: F64, cov: F64, lo: F64, hi: F64, cls: NDArray[np.object_], side: I64,
-    launch: NDArray[np.bool_], burst: NDArray[np.bool_], may_fire: NDArray[np.bool_],
-    params: LinkParams | None = None,
-) -> tuple[I64, I64]:
-    """Unambiguous ``(launch, burst)`` pairs of an untyped fix and a typed impact.
-
-    An untyped fix (``launch`` candidates: an acoustic array's, or a monitor's "undetermined"
-    explosion on its ray) is the launch or the burst of some shot. It is typed as the launch
-    of a burst that monitors saw (``burst`` candidates: typed impacts) when the pair is a
-    :func:`compatible_shots` pair and nothing else explains either: the burst has no other
-    candidate launch (``may_fire``: any located fix that could be an origin), the fix no
-    other burst, and no candidate launch could have fired the fix itself (else it may be a
-    burst too). ``side`` is the party whose area holds the fix with probability
-    ``own_side_max`` or more (-1 when none does); the launch needs one (its finding does),
-    the burst another or none (``launch_of_near_burst``: a mortar's burst near the line is
-    rarely placed on a side at 0.9, and the fix's side is what the finding reads).
-    """
-    p = params or LinkParams()
-    launch = launch & (side >= 0)
-    burst = burst if p.launch_of_near_burst else burst & (side >= 0)
-    a, b = compatible_shots(x, y, cov, lo, hi, cls, sides_apart(side), may_fire, burst | launch,
-                            params)
-    n = len(x)
-    fires_at = np.bincount(a[burst[b]], minlength=n)  # bursts each candidate could have fired
-    hit_by = np.bincount(b, minlength=n)  # candidate launches of each burst or fix
-    pair = burst[b] & launch[a] & (fires_at[a] == 1) & (hit_by[b] == 1) & (hit_by[a] == 0)
-    return a[pair].astype(np.int64), b[pair].astype(np.int64)

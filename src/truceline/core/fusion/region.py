@@ -3,7 +3,7 @@
 Two or three arrival times of one acoustic array do not fix a bang: they put it on a
 hyperbola (with its mirror image about the sensors' baseline) at an unknown range, and an array
 cannot tell a launch from a burst. Such a group becomes the launch of a burst monitors saw
-across the line only under the rules of :func:`~truceline.core.fusion.link.pair_launch_to_burst`
+across the line only under the rules of :func:`.launch_bursts.pair_launch_to_burst`
 (the only candidate either way), and its region is then what the arrivals, the hearing range
 and the burst's weapon class allow together: the points of a polar grid around the array whose
 arrival-time differences fit (Gaussian likelihood, uniform prior over the area), that lie
