@@ -80,8 +80,8 @@ class Timed(Fused, Protocol):
 
 def end_joins(res: Timed, geometry: CompiledGeometry, grouping: GroupingParams,
               link: LinkParams, same: SameShotParams, heard: HeardParams,
-              attribution: AttributionParams, arc: ArcParams | None = None,
-              wild_rate: float = 0.02) -> Joined | None:
+              attribution: AttributionParams, arc: ArcParams | None,
+              wild_rate: float) -> Joined | None:
     """The pass's labels, fixes, roles, times, probabilities and partners after the joins
     (module doc), or ``None`` where no rule joins anything (nor places a launch). ``arc``:
     the regions' grid, where the launches heard are placed and the flashes the arrivals

@@ -38,7 +38,7 @@ from scipy.stats import chi2 as chi2_dist
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.flash_launches import ROWS, lone_flashes
+from truceline.core.fusion.flash_launches import lone_flashes, ray_cells
 from truceline.core.fusion.heard import (
     HeardParams,
     arrival_groups,
@@ -49,7 +49,7 @@ from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, M_BEARING, Fixes
 from truceline.core.fusion.region import ArcParams, as_fix, cell_sides, passes_through
 
-__all__ = ["clock_shown_off", "flash_heard", "flash_timed", "ray_fine"]
+__all__ = ["clock_shown_off", "flash_heard", "flash_timed"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -61,19 +61,6 @@ STEP_M = 25.0
 #: before the camera's clock is taken to err (s): that time's own error, ~1 s at a fix a few
 #: hundred metres off, well within it.
 CLOCK_MARGIN_S = 5.0
-
-
-def ray_fine(ox: float, oy: float, brg: float, sd: float, reach_m: float
-             ) -> tuple[F64, F64, F64]:
-    """The ray's cells ``(x, y, weight)`` every :data:`STEP_M` out to ``reach_m``, on the
-    rows of :data:`.flash_launches.ROWS` (sigmas of the bearing), weight the row's Gaussian
-    times the radius (a uniform prior over the area the rows sweep)."""
-    r = np.arange(0.5, reach_m / STEP_M) * STEP_M
-    th = brg + ROWS[:, None] * sd
-    x = (ox + r[None, :] * np.sin(th)).ravel()
-    y = (oy + r[None, :] * np.cos(th)).ravel()
-    w = (np.exp(-0.5 * ROWS**2)[:, None] * r[None, :]).ravel()
-    return x, y, w
 
 
 def clock_shown_off(b: FireBatch, labels: I64, fixes: Fixes) -> NDArray[np.bool_]:
@@ -165,7 +152,7 @@ def flash_heard(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
                               & (ua >= t_lo) & (ua <= t_hi + travel))
         if not len(near):
             continue
-        x, y, wt = ray_fine(ox, oy, float(b.brg[row]), float(b.brg_sd[row]), ap.flash_range_m)
+        x, y, wt = ray_cells(ox, oy, float(b.brg[row]), float(b.brg_sd[row]), ap, STEP_M)
         cov = np.tile(np.eye(2) * STEP_M**2 / 12.0, (len(x), 1, 1))
         clo, chi_ = np.full(len(x), t_lo), np.full(len(x), t_hi)
         for k in near.tolist():

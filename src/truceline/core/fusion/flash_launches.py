@@ -95,12 +95,14 @@ def lone_burst(labels: I64, fixes: Fixes) -> NDArray[np.bool_]:
     return np.asarray(one & (fixes.method == (M_BEARING | M_BAND)))
 
 
-def ray_cells(ox: float, oy: float, brg: float, sd: float, ap: ArcParams
-              ) -> tuple[F64, F64, F64]:
+def ray_cells(ox: float, oy: float, brg: float, sd: float, ap: ArcParams,
+              step_m: float | None = None) -> tuple[F64, F64, F64]:
     """The cells of a ray from ``(ox, oy)`` at grid azimuth ``brg`` (radians, sigma ``sd``):
-    ``(x, y, weight)``, out to ``ap.flash_range_m``, weight the row's Gaussian times the
-    radius (a uniform prior over the area the rows sweep)."""
-    r = np.arange(0.5, ap.flash_range_m / ap.step_m) * ap.step_m
+    ``(x, y, weight)``, out to ``ap.flash_range_m`` every ``step_m`` (``ap.step_m`` when
+    None), weight the row's Gaussian times the radius (a uniform prior over the area the
+    rows sweep)."""
+    step = ap.step_m if step_m is None else step_m
+    r = np.arange(0.5, ap.flash_range_m / step) * step
     th = brg + ROWS[:, None] * sd
     x = (ox + r[None, :] * np.sin(th)).ravel()
     y = (oy + r[None, :] * np.cos(th)).ravel()
