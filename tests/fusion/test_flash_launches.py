@@ -8,7 +8,12 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
-from truceline.core.fusion.flash_launches import ray_cells
+from truceline.core.fusion.attribution import AttributionParams
+from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN
+from truceline.core.fusion.flash_launches import flash_launches, ray_cells
+from truceline.core.fusion.group_join import emission_windows
+from truceline.core.fusion.link import LinkParams
+from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, Fixes
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
 from truceline.core.fusion.region import ArcParams
 
@@ -87,3 +92,64 @@ def test_a_burst_that_one_bearing_placed_decides_nothing_where_the_ray_crosses()
     (h,) = {int(v) for v in res.labels[1:]}
     assert np.bincount(res.labels)[h] == 1 and res.fixes.located[h]
     assert not res.fixes.located[g] and res.partner[g] < 0 and not res.prob[g].any()
+
+
+def _direct(shown_s: float) -> list[int]:
+    """The first test's flash and burst given to :func:`flash_launches` as groups (0: the lone
+    flash, 1: the burst, located where the posts put it, typed an impact, the west's), with
+    an earlier flash of the same camera grouped with an array's two arrivals into a fix (2)
+    whose emission time they set ``shown_s`` before the camera's time for it. Returns the
+    flashes placed."""
+    rng = np.random.default_rng(3)
+    gun, burst = _km(8.0, 17.0), _km(-3.0, 38.0)
+    r = synth.Reports()
+    r.add(0, id="flash", source_id="cam-0", source_type="camera", time_s=100.0,
+          time_precision_s=1.0, fire_type="muzzle_flash", observer_lon=CAMERA[0],
+          observer_lat=CAMERA[1], bearing_deg=synth.GEOD.inv(*CAMERA, *gun)[0] % 360.0,
+          bearing_sd_deg=0.5)
+    flight = synth.GEOD.inv(*gun, *burst)[2] / 350.0
+    for k, post in enumerate(synth.posts_around(burst, 3, rng)):
+        d = synth.GEOD.inv(*post, *burst)[2]
+        synth.bearing_report(r, 1, post, burst, 100.0 + flight, 3.0, rng, source=f"op{k}",
+                             band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    earlier = _km(6.0, 10.0)
+    r.add(2, id="flash-early", source_id="cam-0", source_type="camera",
+          time_s=1000.0 + shown_s, time_precision_s=1.0, fire_type="muzzle_flash",
+          observer_lon=CAMERA[0], observer_lat=CAMERA[1],
+          bearing_deg=synth.GEOD.inv(*CAMERA, *earlier)[0] % 360.0, bearing_sd_deg=0.5)
+    centre = synth.offset(*earlier, 0.0, 6_000.0)
+    synth.undetermined_arrivals(r, 2, earlier, [centre, synth.offset(*centre, 90.0, 1_500.0)],
+                                1000.0, rng)
+    r.cols["weapon_class"] = [None if e != 1 else "tube_artillery" for e in r.event]
+    b = r.batch()
+    labels = np.asarray(r.event, np.int64)
+    G = 3
+    fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
+                  cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
+                  method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
+                  outlier=np.zeros(len(labels), bool), widen=np.ones(G),
+                  stated=np.full((G, 2, 2), np.nan))
+    for g, (p, t0, sd) in enumerate(((None, np.nan, 0.0), (burst, 100.0 + flight, 300.0),
+                                     (earlier, 1000.0, 200.0))):
+        if p is not None:
+            (fixes.x[g], fixes.y[g]), fixes.cov[g] = synth.true_xy([p])[0], np.eye(2) * sd**2
+            fixes.t0[g], fixes.located[g] = t0, True
+    fixes.method[1], fixes.method[2] = M_BEARING | M_BAND, M_BEARING | M_ARRIVAL
+    geometry = synth.geometry()
+    west = list(geometry.spec.parties).index("west")
+    role = np.array([ROLE_ORIGIN, ROLE_IMPACT, ROLE_ORIGIN], np.int8)
+    side = np.array([-1, west, -1], np.int64)
+    lo, hi = emission_windows(b, labels, fixes, G)
+    cls = np.array([None, "tube_artillery", None], object)
+    return [p[0] for p in flash_launches(b, labels, fixes, role, np.full(G, -1, np.int64), side,
+                                         lo, hi, cls, geometry, LinkParams(), ArcParams(),
+                                         AttributionParams(), 0.02)]
+
+
+def test_a_camera_whose_clock_is_shown_off_places_no_flash_by_a_flight():
+    """A lone flash is placed on its ray by the flight from its time to the burst; the camera's
+    earlier flash, timed by an array 25 s before the camera's time, shows its clock errs
+    beyond the window, so that time places nothing (:func:`clock_shown_off`); shown right
+    (within a second), the flash is placed as before."""
+    assert _direct(0.0) == [0]
+    assert _direct(25.0) == []

@@ -135,8 +135,9 @@ from truceline.core.fusion.to_incidents import (
 #: each of two bursts or more, and that nothing could have fired at, typed the launch,
 #: unlinked, :func:`.launch_bursts.launches_of_bursts` (48); session 41, h10c: a camera whose
 #: clock its flashes the arrays timed show off (at the median, beyond their windows) times
-#: nothing, :func:`.flash_heard.clock_shown_off` (49).
-FUSION_REVISION = 49
+#: nothing, :func:`.flash_launches.clock_shown_off` (49); session 41: nor places a lone flash
+#: on its ray by a burst's flight, :func:`.flash_launches.flash_launches` (50).
+FUSION_REVISION = 50
 
 __all__ = [
     "CHI2_95_2DOF",

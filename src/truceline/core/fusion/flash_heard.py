@@ -38,7 +38,7 @@ from scipy.stats import chi2 as chi2_dist
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
-from truceline.core.fusion.flash_launches import lone_flashes, ray_cells
+from truceline.core.fusion.flash_launches import clock_shown_off, lone_flashes, ray_cells
 from truceline.core.fusion.heard import (
     HeardParams,
     arrival_groups,
@@ -49,7 +49,7 @@ from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import M_ARRIVAL, M_BEARING, Fixes
 from truceline.core.fusion.region import ArcParams, as_fix, cell_sides, passes_through
 
-__all__ = ["clock_shown_off", "flash_heard", "flash_timed"]
+__all__ = ["flash_heard", "flash_timed"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -57,34 +57,6 @@ I64 = NDArray[np.int64]
 #: The ray's step (m) where arrivals test it: fine enough that a cell lies within ~0.04 s of
 #: any difference the array's sensors can give (the 400 m of the regions would step over it).
 STEP_M = 25.0
-#: How far outside a flash's window the emission time two arrivals set at its fix may lie
-#: before the camera's clock is taken to err (s): that time's own error, ~1 s at a fix a few
-#: hundred metres off, well within it.
-CLOCK_MARGIN_S = 5.0
-
-
-def clock_shown_off(b: FireBatch, labels: I64, fixes: Fixes) -> NDArray[np.bool_]:
-    """Per source (:attr:`FireBatch.source`): its muzzle flashes grouped with a fix that two
-    arrivals or more time (its emission time ``t0``, the arrivals', not the camera's) lie,
-    at the median, more than :data:`CLOCK_MARGIN_S` outside their windows. Light is instant,
-    so the camera's clock then errs by more than the window holds. The median, as
-    :func:`.calibration.clock_offsets` reads a clock: one flash grouped with another shot's
-    sound does not condemn a good clock (on clock_offsets 1 it did, and a right finding went)."""
-    G = len(fixes.x)
-    out = np.zeros(int(b.source.max()) + 1 if len(b) else 0, bool)
-    n_a = np.bincount(labels, np.isfinite(b.arr), minlength=G)
-    timed = (fixes.located & ((fixes.method & M_ARRIVAL) != 0) & np.isfinite(fixes.t0)
-             & (n_a >= 2))
-    rows = np.flatnonzero((b.fire_type == "muzzle_flash") & timed[labels]
-                          & np.isfinite(b.t_lo) & np.isfinite(b.t_hi))
-    t0 = fixes.t0[labels[rows]]
-    past = t0 - np.clip(t0, b.t_lo[rows], b.t_hi[rows])  # 0 within the window
-    src = b.source[rows]
-    for s in np.unique(src).tolist():
-        out[s] = abs(float(np.median(past[src == s]))) > CLOCK_MARGIN_S
-    return out
-
-
 def _wind_sd(b: FireBatch, hp: HeardParams) -> F64:
     wsd = np.where(np.isfinite(b.wind_sd), b.wind_sd, hp.wind_sd_ms)
     return np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)

@@ -51,7 +51,7 @@ from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ORIGIN, FireBatch
 from truceline.core.fusion.link import LinkParams, compatible_shots
-from truceline.core.fusion.locate import M_BAND, M_BEARING, Fixes
+from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, Fixes
 from truceline.core.fusion.region import (
     ArcParams,
     Win,
@@ -64,7 +64,8 @@ from truceline.core.fusion.region import (
     passes_through,
 )
 
-__all__ = ["flash_launches", "lone_burst", "lone_flashes", "ray_cells", "ray_fits"]
+__all__ = ["clock_shown_off", "flash_launches", "lone_burst", "lone_flashes", "ray_cells",
+           "ray_fits"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -74,6 +75,34 @@ ROWS = np.arange(-3.0, 4.0)
 #: How much wider than ``LinkParams.max_sigma_m`` an attributed origin may be and still
 #: have fired a burst (RMS 20 km: a lone band of 20-30 km states ~10 km).
 WIDE_SIGMA = 4.0
+
+
+#: How far outside a flash's window the emission time two arrivals set at its fix may lie
+#: before the camera's clock is taken to err (s): that time's own error, ~1 s at a fix a few
+#: hundred metres off, well within it.
+CLOCK_MARGIN_S = 5.0
+
+
+def clock_shown_off(b: FireBatch, labels: I64, fixes: Fixes) -> NDArray[np.bool_]:
+    """Per source (:attr:`FireBatch.source`): its muzzle flashes grouped with a fix that two
+    arrivals or more time (its emission time ``t0``, the arrivals', not the camera's) lie,
+    at the median, more than :data:`CLOCK_MARGIN_S` outside their windows. Light is instant,
+    so the camera's clock then errs by more than the window holds. The median, as
+    :func:`.calibration.clock_offsets` reads a clock: one flash grouped with another shot's
+    sound does not condemn a good clock (on clock_offsets 1 it did, and a right finding went)."""
+    G = len(fixes.x)
+    out = np.zeros(int(b.source.max()) + 1 if len(b) else 0, bool)
+    n_a = np.bincount(labels, np.isfinite(b.arr), minlength=G)
+    timed = (fixes.located & ((fixes.method & M_ARRIVAL) != 0) & np.isfinite(fixes.t0)
+             & (n_a >= 2))
+    rows = np.flatnonzero((b.fire_type == "muzzle_flash") & timed[labels]
+                          & np.isfinite(b.t_lo) & np.isfinite(b.t_hi))
+    t0 = fixes.t0[labels[rows]]
+    past = t0 - np.clip(t0, b.t_lo[rows], b.t_hi[rows])  # 0 within the window
+    src = b.source[rows]
+    for s in np.unique(src).tolist():
+        out[s] = abs(float(np.median(past[src == s]))) > CLOCK_MARGIN_S
+    return out
 
 
 def lone_flashes(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8],
@@ -155,8 +184,11 @@ def flash_launches(
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     reach = ap.flash_range_m + max(r for r, _, _ in wins.values())
     found: list[tuple[int, int, F64, F64, F64, float, tuple[F64, F64]]] = []
+    off = clock_shown_off(b, labels, fixes)
     for u in cand.tolist():
         (row,) = order[starts[u]:starts[u + 1]]
+        if off[b.source[row]]:
+            continue  # a clock shown off times no flight (:func:`clock_shown_off`)
         t_lo, t_hi = float(b.t_lo[row]), float(b.t_hi[row])
         near = free[(np.hypot(fixes.x[free] - b.ox[row], fixes.y[free] - b.oy[row])
                      <= reach + 2.5 * sig[free]) & (hi[free] >= t_lo) & (lo[free] <= t_hi + 600.0)]
