@@ -66,3 +66,34 @@ def test_an_arrays_three_arrivals_place_the_launch_of_the_burst_they_heard():
     # the burst's fix is the one it had
     assert np.isclose(res.fixes.x[i], off.fixes.x[i]) and np.isclose(res.fixes.y[i],
                                                                      off.fixes.y[i])
+
+
+def test_two_arrays_that_heard_the_launch_place_it_together():
+    """Two arrays, 10 km south and 10 km north of the shot, heard only its launch, two
+    arrivals each: together they joined the typed burst as its other sound (a shot has one),
+    and the burst's incident had no origin (baseline seed 2, e-2-000-00070: three arrivals of
+    one array and one of another). Their four arrivals place the launch together."""
+    rng = np.random.default_rng(11)
+    mid = synth.offset(*GUN, 90.0, 7_000.0)
+    r = synth.Reports()
+    _fixed(r, 0, BURST, 140.0, rng)
+    for k, (az, d) in enumerate(((20.0, 6_000.0), (110.0, 8_000.0), (190.0, 7_000.0))):
+        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 140.0, 1.0, rng,
+                             source=f"op{k}", band=(d - 1_000.0, d + 1_000.0),
+                             explosion_type="impact")
+    for n, az in enumerate((180.0, 0.0)):
+        centre = synth.offset(*mid, az, 10_000.0)
+        for k, s in enumerate([centre, synth.offset(*centre, 90.0, 1_500.0)]):
+            synth.arrival_report(r, 1, s, GUN, 100.0, 0.01, rng, source=f"ac{n}-{k}")
+    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
+                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
+                                                strict=True)]
+    res = _fuse(r, ON)
+    (i,) = _group_of(res, r, "bc0")
+    (a,) = _group_of(res, r, "ac")
+    assert a != i and res.partner[i] == a and res.partner[a] == i
+    assert res.role[a] == ROLE_ORIGIN and res.fixes.located[a]
+    assert res.prob[a, res.parties.index("west")] >= 0.9
+    (gx, gy), = synth.true_xy([GUN])
+    d = np.array([gx - res.fixes.x[a], gy - res.fixes.y[a]])
+    assert d @ np.linalg.solve(res.fixes.cov[a], d) <= 5.99

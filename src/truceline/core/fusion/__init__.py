@@ -136,8 +136,10 @@ from truceline.core.fusion.to_incidents import (
 #: unlinked, :func:`.launch_bursts.launches_of_bursts` (48); session 41, h10c: a camera whose
 #: clock its flashes the arrays timed show off (at the median, beyond their windows) times
 #: nothing, :func:`.flash_launches.clock_shown_off` (49); session 41: nor places a lone flash
-#: on its ray by a burst's flight, :func:`.flash_launches.flash_launches` (50).
-FUSION_REVISION = 50
+#: on its ray by a burst's flight, :func:`.flash_launches.flash_launches` (50); session 41,
+#: h10b: the launch two arrays heard (their arrivals joined one typed burst together) placed
+#: by their union's region, :func:`.heard_launch.place_heard_launches` (51).
+FUSION_REVISION = 51
 
 __all__ = [
     "CHI2_95_2DOF",

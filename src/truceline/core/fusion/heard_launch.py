@@ -21,6 +21,12 @@ group whose own fix is no looser than the link's ``max_sigma_m``: the link's pai
 tried such a fix against the burst and left it unpaired, and on six simulated weeks the
 launches such fixes placed were mostly another shot's burst heard close by, given to the
 wrong party at P 1.0 (BENCHMARKS.md, session 37, helper h2a).
+
+Where two arrays' groups joined one burst together (their arrivals together fit one point a
+flight before it: ``HeardParams.other_together``), the region is their union's, three
+arrivals or more in all, and the other groups join the placed launch: left joined to the
+burst, the launch was lost (session 41, h10b: e.g. three arrivals of one array and one of
+another, baseline seed 2).
 """
 
 from __future__ import annotations
@@ -66,17 +72,20 @@ def place_heard_launches(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[
     order = np.argsort(labels, kind="stable")
     starts = np.searchsorted(labels[order], np.arange(G + 1))
     wins = dict(zip(lp.max_range_m, lp.windows(), strict=True))
-    keep = np.ones(len(u), bool)
+    keep, g = np.ones(len(u), bool), g.copy()
     # a fix no looser than the link's limit was tried by its pairings and left unpaired
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     tried = fixes.located & (sig <= lp.max_sigma_m)
-    once = np.bincount(g[n0:], minlength=G) == 1  # two arrays that heard it: left joined
+    joins: dict[int, list[int]] = {}
     for j in range(n0, len(u)):
-        a, c = int(u[j]), int(g[j])
-        if (not once[c] or role[c] != ROLE_IMPACT or partner[c] >= 0 or n_a[a] < MIN_ARRIVALS
-                or tried[a]):
+        joins.setdefault(int(g[j]), []).append(j)
+    for c, js in joins.items():
+        grp = [int(u[j]) for j in js]  # two arrays that heard it: placed by their union
+        if (role[c] != ROLE_IMPACT or partner[c] >= 0 or int(n_a[grp].sum()) < MIN_ARRIVALS
+                or tried[grp].any()):
             continue
-        rows = order[starts[a]:starts[a + 1]]
+        a = grp[0]
+        rows = np.concatenate([order[starts[k]:starts[k + 1]] for k in grp])
         named = {w for w in b.weapon_class[order[starts[c]:starts[c + 1]]]
                  if isinstance(w, str) and w}
         cw = [wins[w] for w in sorted(named) if w in wins] if named else list(wins.values())
@@ -106,5 +115,6 @@ def place_heard_launches(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[
         fixes.located[a], fixes.method[a] = True, M_ARRIVAL
         role[a], prob[a], tg[a] = ROLE_ORIGIN, pr, tm
         partner[a], partner[c] = c, a
-        keep[j] = False
+        keep[js[0]] = False
+        g[js[1:]] = a  # the other arrays' arrivals join the launch, not the burst
     return u[keep], g[keep]
