@@ -133,8 +133,10 @@ from truceline.core.fusion.to_incidents import (
 #: joined where the flash's time fits them, and such a fix grouped whole not stated for either
 #: sound, :mod:`.flash_heard` (47); session 41, h9b: an untyped fix that is the only launch of
 #: each of two bursts or more, and that nothing could have fired at, typed the launch,
-#: unlinked, :func:`.launch_bursts.launches_of_bursts` (48).
-FUSION_REVISION = 48
+#: unlinked, :func:`.launch_bursts.launches_of_bursts` (48); session 41, h10a: an arrival of a
+#: widened group that another timed part explains a flight later, taken out before the
+#: ellipse is stated, :mod:`.heard_elsewhere` (49).
+FUSION_REVISION = 49
 
 __all__ = [
     "CHI2_95_2DOF",
