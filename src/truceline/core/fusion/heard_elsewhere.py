@@ -130,7 +130,7 @@ def shed_heard_elsewhere(
         ok = (np.abs(t - fixes.t0[g]) <= hp.slack_s + hp.sigmas * sd) & (sd <= hp.max_sd_s)
         ok &= ~np.isin(g * src_max + b.source[i], held)
         if ok.sum() == 1:
-            take.append(i)
+            take.append(int(i))
             t_part.append(float(fixes.t0[g[ok][0]]))
     if not take:
         return labels
