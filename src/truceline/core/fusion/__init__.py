@@ -138,8 +138,10 @@ from truceline.core.fusion.to_incidents import (
 #: nothing, :func:`.flash_launches.clock_shown_off` (49); session 41: nor places a lone flash
 #: on its ray by a burst's flight, :func:`.flash_launches.flash_launches` (50); session 41,
 #: h10b: the launch two arrays heard (their arrivals joined one typed burst together) placed
-#: by their union's region, :func:`.heard_launch.place_heard_launches` (51).
-FUSION_REVISION = 51
+#: by their union's region, :func:`.heard_launch.place_heard_launches` (51); session 41, h10a:
+#: an arrival of a widened group that another timed part explains a flight later, taken out
+#: before the ellipse is stated, :mod:`.heard_elsewhere` (52).
+FUSION_REVISION = 52
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -45,6 +45,7 @@ from truceline.core.fusion.heard import (
     join_heard,
     joined_cov,
 )
+from truceline.core.fusion.heard_elsewhere import HeardElsewhereParams, shed_heard_elsewhere
 from truceline.core.fusion.heard_split import split_heard
 from truceline.core.fusion.late_pairs import group_classes, pair_again, pair_bursts, pair_timed
 from truceline.core.fusion.link import LinkParams, link_origin_impact
@@ -85,6 +86,8 @@ class FusionParams:
     same_shot: SameShotParams = field(default_factory=SameShotParams)
     #: A firing's group parted from its burst's arrivals by its bearings (:mod:`.sound_split`).
     sound_split: SoundSplitParams = field(default_factory=SoundSplitParams)
+    #: A rejected arrival another located sound explains, taken out (:mod:`.heard_elsewhere`).
+    heard_elsewhere: HeardElsewhereParams = field(default_factory=HeardElsewhereParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Pair again after the end joins, on the fits' covariances (:mod:`.late_pairs`), no
@@ -175,6 +178,10 @@ def _locate_attribute(
     labels = new
     new = split_sounds(b, labels, fixes, cd, params.locate, params.sound_split)
     if new is not labels:  # a firing parted from another sound's arrivals (.sound_split)
+        fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
+        G = int(new.max()) + 1
+    new = shed_heard_elsewhere(b, labels, fixes, cd, params.locate, params.heard_elsewhere)
+    if new is not labels:  # an arrival another sound explains, taken out (.heard_elsewhere)
         fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
         G = int(new.max()) + 1
     prior = prior or ErrorStats()
