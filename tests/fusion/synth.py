@@ -21,6 +21,7 @@ from truceline.core.classify import (
     compile_geometry,
 )
 from truceline.core.fusion import FireBatch, GroupingParams
+from truceline.core.fusion.locate import Fixes
 from truceline.core.geo import GEOD, Projection, choose_projection
 
 LINE_LON = 37.5  # a north-south line of contact: west of it party "west", east "east"
@@ -191,3 +192,14 @@ def judged_band(rng: np.random.Generator, dist_m: float) -> tuple[float, float]:
     k = int(np.clip(np.searchsorted(BAND_EDGES_KM, judged, side="right") - 1, 0,
                     len(BAND_EDGES_KM) - 2))
     return float(BAND_EDGES_KM[k] * 1000.0), float(BAND_EDGES_KM[k + 1] * 1000.0)
+
+
+def unlocated_fixes(groups: int, rows: int) -> Fixes:
+    """Fixes of ``groups`` groups over ``rows`` reports, none located: what a stage that
+    places or joins groups is given in a test that builds its groups by hand."""
+    G = groups
+    return Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
+                 cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
+                 method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
+                 outlier=np.zeros(rows, bool), widen=np.ones(G),
+                 stated=np.full((G, 2, 2), np.nan))

@@ -49,11 +49,7 @@ def _apart(heard: str, lat: float, cameras: int = 1, seed: int = 1) -> tuple[
     b = r.batch()
     labels = np.array([*range(cameras), cameras, cameras], np.int64)
     G = cameras + 1
-    fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
-                  cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
-                  method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
-                  outlier=np.zeros(len(labels), bool), widen=np.ones(G),
-                  stated=np.full((G, 2, 2), np.nan))
+    fixes = synth.unlocated_fixes(G, len(labels))
     role = np.array([ROLE_ORIGIN] * cameras + [ROLE_ANY], np.int8)
     prob = np.zeros((G, len(GEOMETRY.spec.parties)))
     partner = np.full(G, -1, np.int64)
@@ -171,11 +167,7 @@ def _behind(heard: str, late_s: float, shown_s: float, whole: bool = False
     b = r.batch()
     labels = np.array([0, 2, 0, 0, 2, 2] if whole else [0, 2, 1, 1, 2, 2], np.int64)
     G = 3
-    fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
-                  cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
-                  method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
-                  outlier=np.zeros(len(labels), bool), widen=np.ones(G),
-                  stated=np.full((G, 2, 2), np.nan))
+    fixes = synth.unlocated_fixes(G, len(labels))
     # the earlier shot (at the burst's place, to stay clear of the gun's ray), fixed
     (fixes.x[2], fixes.y[2]), fixes.cov[2] = synth.true_xy([burst])[0], np.eye(2) * 200.0**2
     fixes.t0[2], fixes.located[2], fixes.method[2] = 1000.4, True, M_BEARING | M_ARRIVAL

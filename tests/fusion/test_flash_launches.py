@@ -13,7 +13,7 @@ from truceline.core.fusion.batch import ROLE_IMPACT, ROLE_ORIGIN
 from truceline.core.fusion.flash_launches import flash_launches, ray_cells
 from truceline.core.fusion.group_join import emission_windows
 from truceline.core.fusion.link import LinkParams
-from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING, Fixes
+from truceline.core.fusion.locate import M_ARRIVAL, M_BAND, M_BEARING
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
 from truceline.core.fusion.region import ArcParams
 
@@ -25,11 +25,10 @@ def _km(dx: float, dy: float) -> tuple[float, float]:
     return synth.offset(*synth.offset(LINE_LON, 48.0, 90.0, dx * 1e3), 0.0, dy * 1e3)
 
 
-def _fuse(burst: tuple[float, float], on: bool = True, posts: int = 3
-          ) -> tuple[FusionResult, int]:
-    """A gun 8 km east of the line fires one 155 mm shell (350 m/s) at ``burst``; a camera 2 km
-    west of the line sees its flash (0.5 deg); ``posts`` posts around the burst report it (a 3
-    deg bearing and a 2 km band each, typed an impact)."""
+def _shot(burst: tuple[float, float], posts: int
+          ) -> tuple[synth.Reports, float, np.random.Generator]:
+    """The reports of :func:`_fuse`'s shot (the flash, event 0; the posts, event 1), its
+    flight (s) and the generator, for what a test adds."""
     gun = _km(8.0, 17.0)
     rng = np.random.default_rng(3)
     r = synth.Reports()
@@ -42,6 +41,15 @@ def _fuse(burst: tuple[float, float], on: bool = True, posts: int = 3
         d = synth.GEOD.inv(*post, *burst)[2]
         synth.bearing_report(r, 1, post, burst, 100.0 + flight, 3.0, rng, source=f"op{k}",
                              band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    return r, flight, rng
+
+
+def _fuse(burst: tuple[float, float], on: bool = True, posts: int = 3
+          ) -> tuple[FusionResult, int]:
+    """A gun 8 km east of the line fires one 155 mm shell (350 m/s) at ``burst``; a camera 2 km
+    west of the line sees its flash (0.5 deg); ``posts`` posts around the burst report it (a 3
+    deg bearing and a 2 km band each, typed an impact)."""
+    r, _, _ = _shot(burst, posts)
     r.cols["weapon_class"] = [None if e == 0 else "tube_artillery" for e in r.event]
     params = FusionParams() if on else FusionParams(arc=ArcParams(flash_launches=False))
     res = fuse_batch(r.batch(), synth.geometry(), params)
@@ -100,18 +108,8 @@ def _direct(shown_s: float) -> list[int]:
     an earlier flash of the same camera grouped with an array's two arrivals into a fix (2)
     whose emission time they set ``shown_s`` before the camera's time for it. Returns the
     flashes placed."""
-    rng = np.random.default_rng(3)
-    gun, burst = _km(8.0, 17.0), _km(-3.0, 38.0)
-    r = synth.Reports()
-    r.add(0, id="flash", source_id="cam-0", source_type="camera", time_s=100.0,
-          time_precision_s=1.0, fire_type="muzzle_flash", observer_lon=CAMERA[0],
-          observer_lat=CAMERA[1], bearing_deg=synth.GEOD.inv(*CAMERA, *gun)[0] % 360.0,
-          bearing_sd_deg=0.5)
-    flight = synth.GEOD.inv(*gun, *burst)[2] / 350.0
-    for k, post in enumerate(synth.posts_around(burst, 3, rng)):
-        d = synth.GEOD.inv(*post, *burst)[2]
-        synth.bearing_report(r, 1, post, burst, 100.0 + flight, 3.0, rng, source=f"op{k}",
-                             band=(d - 1_000.0, d + 1_000.0), explosion_type="impact")
+    burst = _km(-3.0, 38.0)
+    r, flight, rng = _shot(burst, 3)
     earlier = _km(6.0, 10.0)
     r.add(2, id="flash-early", source_id="cam-0", source_type="camera",
           time_s=1000.0 + shown_s, time_precision_s=1.0, fire_type="muzzle_flash",
@@ -124,11 +122,7 @@ def _direct(shown_s: float) -> list[int]:
     b = r.batch()
     labels = np.asarray(r.event, np.int64)
     G = 3
-    fixes = Fixes(x=np.full(G, np.nan), y=np.full(G, np.nan), t0=np.full(G, np.nan),
-                  cov=np.full((G, 2, 2), np.nan), located=np.zeros(G, bool),
-                  method=np.zeros(G, np.int64), rms=np.full(G, np.nan),
-                  outlier=np.zeros(len(labels), bool), widen=np.ones(G),
-                  stated=np.full((G, 2, 2), np.nan))
+    fixes = synth.unlocated_fixes(G, len(labels))
     for g, (p, t0, sd) in enumerate(((None, np.nan, 0.0), (burst, 100.0 + flight, 300.0),
                                      (earlier, 1000.0, 200.0))):
         if p is not None:

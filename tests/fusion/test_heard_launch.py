@@ -21,6 +21,15 @@ GUN = (LINE_LON - 0.14, 48.0)  # ~10 km west of the line
 BURST = synth.offset(*GUN, 90.0, 14_000.0)  # ~4 km east of it
 
 
+def _typed_burst(r: synth.Reports, rng: np.random.Generator) -> None:
+    """The burst at 140 s: an array of four times it and three posts see it burst (typed)."""
+    _fixed(r, 0, BURST, 140.0, rng)
+    for k, (az, d) in enumerate(((20.0, 6_000.0), (110.0, 8_000.0), (190.0, 7_000.0))):
+        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 140.0, 1.0, rng,
+                             source=f"op{k}", band=(d - 1_000.0, d + 1_000.0),
+                             explosion_type="impact")
+
+
 def _setup() -> synth.Reports:
     # the gun fires at 100 s, its 350 m/s shell bursts 14 km east at 140 s: an array of four
     # times it and three posts see it burst (typed); three sensors of one array 18 km
@@ -28,11 +37,7 @@ def _setup() -> synth.Reports:
     # launch: their own fix is too unsure of its range to be linked
     rng = np.random.default_rng(7)
     r = synth.Reports()
-    _fixed(r, 0, BURST, 140.0, rng)
-    for k, (az, d) in enumerate(((20.0, 6_000.0), (110.0, 8_000.0), (190.0, 7_000.0))):
-        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 140.0, 1.0, rng,
-                             source=f"op{k}", band=(d - 1_000.0, d + 1_000.0),
-                             explosion_type="impact")
+    _typed_burst(r, rng)
     centre = synth.offset(*GUN, 200.0, 18_000.0)
     for k, s in enumerate([centre, synth.offset(*centre, 0.0, 1_500.0),
                            synth.offset(*centre, 120.0, 1_500.0)]):
@@ -76,11 +81,7 @@ def test_two_arrays_that_heard_the_launch_place_it_together():
     rng = np.random.default_rng(11)
     mid = synth.offset(*GUN, 90.0, 7_000.0)
     r = synth.Reports()
-    _fixed(r, 0, BURST, 140.0, rng)
-    for k, (az, d) in enumerate(((20.0, 6_000.0), (110.0, 8_000.0), (190.0, 7_000.0))):
-        synth.bearing_report(r, 0, synth.offset(*BURST, az, d), BURST, 140.0, 1.0, rng,
-                             source=f"op{k}", band=(d - 1_000.0, d + 1_000.0),
-                             explosion_type="impact")
+    _typed_burst(r, rng)
     for n, az in enumerate((180.0, 0.0)):
         centre = synth.offset(*mid, az, 10_000.0)
         for k, s in enumerate([centre, synth.offset(*centre, 90.0, 1_500.0)]):
