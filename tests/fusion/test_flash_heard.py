@@ -22,15 +22,9 @@ GEOMETRY = synth.geometry()
 EMPTY = np.zeros(0, np.int64)
 
 
-def _apart(heard: str, lat: float, cameras: int = 1, seed: int = 1) -> tuple[
-        tuple[np.ndarray, np.ndarray], Fixes, np.ndarray, np.ndarray, np.ndarray]:
-    """A gun 6 km east of the line fires at 100.4 s a shell that bursts 9 km west of it 25 s
-    later; ``cameras`` cameras 2 km west of the line (3 km apart) see the flash (0.5 deg, its
-    time in whole seconds); two sensors 1.5 km apart, 8 km north of the gun, hear the
-    ``heard`` sound ("launch" or "burst"), undetermined. Each flash is a group of its own,
-    the arrivals one more, none located (as the grouping left them on the weeks), and
-    :func:`flash_heard` runs on them. Returns the joins ``(u, g)``, the fixes, the roles,
-    the probabilities and the gun's grid point."""
+def _reports(heard: str, lat: float, cameras: int = 1, seed: int = 1
+             ) -> tuple[synth.Reports, tuple[float, float]]:
+    """The shot of :func:`_apart` as reports (every one event 0), and the gun."""
     rng = np.random.default_rng(seed)
     gun = synth.offset(LINE_LON, lat, 90.0, 6_000.0)
     burst = synth.offset(*gun, 270.0, 9_000.0)
@@ -46,6 +40,19 @@ def _apart(heard: str, lat: float, cameras: int = 1, seed: int = 1) -> tuple[
     bang, te = (gun, 100.4) if heard == "launch" else (burst, 125.4)
     synth.undetermined_arrivals(r, 0, bang, [centre, synth.offset(*centre, 90.0, 1_500.0)],
                                 te, rng)
+    return r, gun
+
+
+def _apart(heard: str, lat: float, cameras: int = 1, seed: int = 1) -> tuple[
+        tuple[np.ndarray, np.ndarray], Fixes, np.ndarray, np.ndarray, np.ndarray]:
+    """A gun 6 km east of the line fires at 100.4 s a shell that bursts 9 km west of it 25 s
+    later; ``cameras`` cameras 2 km west of the line (3 km apart) see the flash (0.5 deg, its
+    time in whole seconds); two sensors 1.5 km apart, 8 km north of the gun, hear the
+    ``heard`` sound ("launch" or "burst"), undetermined. Each flash is a group of its own,
+    the arrivals one more, none located (as the grouping left them on the weeks), and
+    :func:`flash_heard` runs on them. Returns the joins ``(u, g)``, the fixes, the roles,
+    the probabilities and the gun's grid point."""
+    r, gun = _reports(heard, lat, cameras, seed)
     b = r.batch()
     labels = np.array([*range(cameras), cameras, cameras], np.int64)
     G = cameras + 1
@@ -94,19 +101,7 @@ def _together(heard: str, lat: float, timed: bool = True) -> tuple[FusionResult,
     """The shot of :func:`_apart` (one camera) through the whole fusion, which groups the flash
     with the two arrivals: a fix on one bearing and one array's two arrivals
     (:mod:`.either_sound`); ``timed``: with :func:`flash_timed`."""
-    rng = np.random.default_rng(1)
-    gun = synth.offset(LINE_LON, lat, 90.0, 6_000.0)
-    burst = synth.offset(*gun, 270.0, 9_000.0)
-    cam = synth.offset(*synth.offset(LINE_LON, lat, 270.0, 2_000.0), 200.0, 3_000.0)
-    r = synth.Reports()
-    r.add(0, id="flash0", source_id="cam-0", source_type="camera", time_s=100.0,
-          time_precision_s=1.0, fire_type="muzzle_flash", observer_lon=cam[0],
-          observer_lat=cam[1], bearing_deg=synth.GEOD.inv(*cam, *gun)[0] % 360.0,
-          bearing_sd_deg=0.5)
-    centre = synth.offset(*gun, 10.0, 8_000.0)
-    bang, te = (gun, 100.4) if heard == "launch" else (burst, 125.4)
-    synth.undetermined_arrivals(r, 0, bang, [centre, synth.offset(*centre, 90.0, 1_500.0)],
-                                te, rng)
+    r, gun = _reports(heard, lat)
     params = FusionParams(heard=HeardParams(flash_timed=timed))
     return fuse_batch(r.batch(), GEOMETRY, params), synth.true_xy([gun])[0]
 
