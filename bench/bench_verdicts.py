@@ -99,7 +99,9 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace, seconds: float)
         "# Findings precision and recall per provision and party (issue 12)", "",
         f"{time.strftime('%Y-%m-%d')}, {platform.machine()}, Python "
         f"{platform.python_version()}, `python bench/bench_verdicts.py --days {args.days} "
-        f"--scale {args.scale} --seeds {' '.join(map(str, args.seeds))}` "
+        f"--scale {args.scale} --seeds {' '.join(map(str, args.seeds))}"
+        + ("" if args.scenarios == list(SCENARIOS) else f" --scenarios {' '.join(args.scenarios)}")
+        + "` "
         f"({seconds:.0f} s in all).", "",
         f"March 2025 agreement, {args.days}-day weeks from entry into force + 4 days, "
         f"scale {args.scale:g}; each run is simulate -> ingest -> `run_check` -> evaluate. "
