@@ -1,7 +1,8 @@
 """A lone muzzle flash and one array's arrivals: the flash's time turns them into ranges.
 
 A camera that alone saw a flash gives a bearing and a time, the launch's own (light is
-instant; the camera's clock errs by a few seconds, which its window holds). Two or three
+instant; a camera on GPS time errs by a few seconds, which its window holds, and one whose
+clock errs more is caught below). Two or three
 arrivals of one array alone put a bang on a hyperbola at no known range and cannot say launch
 or burst, so both stayed unlocated, apart (on the six scenarios' 18 weeks, 24 of 27 supportable
 violations seen by a flash and one array's two arrivals were missed so). Together they fix
@@ -57,6 +58,8 @@ I64 = NDArray[np.int64]
 #: The ray's step (m) where arrivals test it: fine enough that a cell lies within ~0.04 s of
 #: any difference the array's sensors can give (the 400 m of the regions would step over it).
 STEP_M = 25.0
+
+
 def _wind_sd(b: FireBatch, hp: HeardParams) -> F64:
     wsd = np.where(np.isfinite(b.wind_sd), b.wind_sd, hp.wind_sd_ms)
     return np.where(b.wind_known & ~np.isfinite(b.wind_sd), 0.5, wsd)
