@@ -128,7 +128,9 @@ def shed_heard_elsewhere(
         ii = np.full(len(g), i)
         t, sd = _emit(b, ii, fixes.x[g], fixes.y[g], fixes.cov[g])
         ok = (np.abs(t - fixes.t0[g]) <= hp.slack_s + hp.sigmas * sd) & (sd <= hp.max_sd_s)
-        ok &= ~np.isin(g * src_max + b.source[i], held)
+        keys = g * src_max + b.source[i]  # ``held`` is sorted: a search, not ``np.isin``'s sort
+        at = np.minimum(np.searchsorted(held, keys), len(held) - 1)
+        ok &= held[at] != keys
         if ok.sum() == 1:
             take.append(int(i))
             t_part.append(float(fixes.t0[g[ok][0]]))
