@@ -51,7 +51,10 @@ def plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return t((plain(k), plain(v)) for k, v in obj.items())
     out_copy = copy.deepcopy(obj)
-    if out_copy is obj and isinstance(obj, Enum) and type(obj).__deepcopy__ is Enum.__deepcopy__:
+    # read with a default: Debian 12's Python 3.11.2 has no ``Enum.__deepcopy__`` (3.11.7
+    # has), and its EnumType raises AttributeError for the dunder
+    if out_copy is obj and isinstance(obj, Enum) \
+            and getattr(t, "__deepcopy__", None) is getattr(Enum, "__deepcopy__", None):
         _SELF_COPIES.add(t)
     return out_copy
 
