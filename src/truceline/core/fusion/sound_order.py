@@ -14,6 +14,11 @@ by ~1e6 (e-1-001-00102: P 0.04). :mod:`.heard_elsewhere` needs another located p
 explain the arrival and :mod:`.sound_split` two typed bearings; here the order alone tells
 them apart, located or not.
 
+"One sound" is bounded by the sound's speed at either sensor less the wind (less three sds
+of an estimated wind; ``slowest_sound_ms`` where it is unknown). Where an arrival left in the
+group could be one sound with a row taken, which sound it is is unknown and nothing moves:
+otherwise a launch bearing, its arrival and its burst's far arrival stayed, an exactly
+determined fit at the wrong place (all_conditions 2, e-2-005-00042: P(UA) for an RU firing).
 The later rows leave only where the group's rest is then located rejecting none of its rows,
 its emission time lies within every typed bearing's own time window (the rest is the bearing's
 sound), and each row taken is ``min_gap_s`` to ``max_flight_s`` after the rest's refit at its
@@ -102,15 +107,28 @@ def shed_later_sound(
     if not len(rows):
         return labels
     i, j = _pairs(rows, labels)
-    d = np.hypot(b.ox[i] - b.ox[j], b.oy[i] - b.oy[j])
+    d = np.hypot(b.ox[i] - b.ox[j], b.oy[i] - b.oy[j]) / b.k[i]  # (true metres)
+    # the slowest the sound crosses between them: its speed at either less the wind (and
+    # three sds of an estimated one); ``slowest_sound_ms`` where the wind is unknown
+    sd = np.where(np.isnan(b.wind_sd), 0.0, b.wind_sd)
+    v = b.c - np.hypot(b.wu, b.wv) - 3.0 * np.hypot(sd, sd)
+    v = np.where(np.isfinite(v) & (v > 0.0), v, sp.slowest_sound_ms)
+    one = d / np.minimum(v[i], v[j]) + sp.slack_s  # the most one sound's arrivals differ
     lag = after[labels[i]] * (b.arr[j] - b.arr[i])
-    two = lag > d / sp.slowest_sound_ms + sp.slack_s
+    two = lag > one
     late = np.unique(j[two])  # later than one of its group's arrivals by more than a sound
     if not len(late):
         return labels
-    gs = np.unique(labels[late])
     taken = np.zeros(len(b), bool)
     taken[late] = True
+    # an arrival left that could be a taken one's sound: which sound it is, unknown
+    unsure = np.unique(labels[i[taken[i] & ~taken[j] & (np.abs(lag) <= one)]])
+    late = late[~np.isin(labels[late], unsure)]
+    taken[:] = False
+    taken[late] = True
+    if not len(late):
+        return labels
+    gs = np.unique(labels[late])
     keep_rows = np.flatnonzero(np.isin(labels, gs) & ~taken)
     sub = np.full(G, -1, np.int64)
     sub[gs] = np.arange(len(gs))
@@ -139,8 +157,9 @@ def shed_later_sound(
         return labels
     out = labels.copy()
     # the rows taken from one group: one sound where every pair of them can be, else apart
-    one = ~np.isin(labels[late], labels[j[two & taken[i] & np.isin(j, late)]])
-    g_late = labels[late]
-    _, grp = np.unique(g_late, return_inverse=True)
-    out[late] = np.where(one, G + grp, G + len(gs) + np.arange(len(late)))
+    taken[:] = False
+    taken[late] = True
+    whole = ~np.isin(labels[late], labels[j[two & taken[i] & taken[j]]])
+    _, grp = np.unique(labels[late], return_inverse=True)
+    out[late] = np.where(whole, G + grp, G + len(gs) + np.arange(len(late)))
     return first_seen(out)
