@@ -140,8 +140,10 @@ from truceline.core.fusion.to_incidents import (
 #: h10b: the launch two arrays heard (their arrivals joined one typed burst together) placed
 #: by their union's region, :func:`.heard_launch.place_heard_launches` (51); session 41, h10a:
 #: an arrival of a widened group that another timed part explains a flight later, taken out
-#: before the ellipse is stated, :mod:`.heard_elsewhere` (52).
-FUSION_REVISION = 52
+#: before the ellipse is stated, :mod:`.heard_elsewhere` (52); session 42, h11b: arrivals too
+#: late after another of their group's to be its launch's sound, taken out, :mod:`.sound_order`
+#: (53).
+FUSION_REVISION = 53
 
 __all__ = [
     "CHI2_95_2DOF",

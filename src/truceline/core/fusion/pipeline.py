@@ -57,6 +57,7 @@ from truceline.core.fusion.same_shot import (
     same_shots,
 )
 from truceline.core.fusion.segment import segment_fixes
+from truceline.core.fusion.sound_order import SoundOrderParams, shed_later_sound
 from truceline.core.fusion.sound_split import SoundSplitParams, split_sounds
 from truceline.core.fusion.source_days import SourceDays
 from truceline.core.fusion.wedge import wedge_cov
@@ -88,6 +89,8 @@ class FusionParams:
     sound_split: SoundSplitParams = field(default_factory=SoundSplitParams)
     #: A rejected arrival another located sound explains, taken out (:mod:`.heard_elsewhere`).
     heard_elsewhere: HeardElsewhereParams = field(default_factory=HeardElsewhereParams)
+    #: Arrivals too late after another to be a launch's sound, taken out (:mod:`.sound_order`).
+    sound_order: SoundOrderParams = field(default_factory=SoundOrderParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Pair again after the end joins, on the fits' covariances (:mod:`.late_pairs`), no
@@ -182,6 +185,10 @@ def _locate_attribute(
         G = int(new.max()) + 1
     new = shed_heard_elsewhere(b, labels, fixes, cd, params.locate, params.heard_elsewhere)
     if new is not labels:  # an arrival another sound explains, taken out (.heard_elsewhere)
+        fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
+        G = int(new.max()) + 1
+    new = shed_later_sound(b, labels, fixes, cd, params.locate, params.sound_order)
+    if new is not labels:  # arrivals too late to be the launch's sound (.sound_order)
         fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
         G = int(new.max()) + 1
     prior = prior or ErrorStats()
