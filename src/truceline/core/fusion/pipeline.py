@@ -179,18 +179,19 @@ def _locate_attribute(
     if len(fixes.x) != G:
         fixes = relocate(b, labels, new, fixes, cd, params.locate)
     labels = new
-    new = split_sounds(b, labels, fixes, cd, params.locate, params.sound_split)
-    if new is not labels:  # a firing parted from another sound's arrivals (.sound_split)
-        fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
-        G = int(new.max()) + 1
-    new = shed_heard_elsewhere(b, labels, fixes, cd, params.locate, params.heard_elsewhere)
-    if new is not labels:  # an arrival another sound explains, taken out (.heard_elsewhere)
-        fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
-        G = int(new.max()) + 1
-    new = shed_later_sound(b, labels, fixes, cd, params.locate, params.sound_order)
-    if new is not labels:  # arrivals too late to be the launch's sound (.sound_order)
-        fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
-        G = int(new.max()) + 1
+    # rows of another sound parted before the ellipse is stated: a firing from another
+    # sound's arrivals (.sound_split), an arrival another sound explains (.heard_elsewhere),
+    # arrivals too late to be the launch's sound (.sound_order); each step sees the last's
+    steps: tuple[Callable[[I64, Fixes], I64], ...] = (
+        lambda lab, fx: split_sounds(b, lab, fx, cd, params.locate, params.sound_split),
+        lambda lab, fx: shed_heard_elsewhere(b, lab, fx, cd, params.locate,
+                                             params.heard_elsewhere),
+        lambda lab, fx: shed_later_sound(b, lab, fx, cd, params.locate, params.sound_order))
+    for step in steps:
+        new = step(labels, fixes)
+        if new is not labels:
+            fixes, labels = relocate(b, labels, new, fixes, cd, params.locate), new
+            G = int(new.max()) + 1
     prior = prior or ErrorStats()
     fixes, lone = segment_fixes(b, labels, fixes, params.locate, prior.lone)
     role = _group_roles(b, labels, G)
