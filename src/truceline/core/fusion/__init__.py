@@ -141,7 +141,7 @@ from truceline.core.fusion.to_incidents import (
 #: by their union's region, :func:`.heard_launch.place_heard_launches` (51); session 41, h10a:
 #: an arrival of a widened group that another timed part explains a flight later, taken out
 #: before the ellipse is stated, :mod:`.heard_elsewhere` (52).
-FUSION_REVISION = 52
+FUSION_REVISION = 53
 
 __all__ = [
     "CHI2_95_2DOF",
