@@ -3,9 +3,10 @@
 Three stages, in this order: the groups of a few arrivals of one array that no fix placed
 (:func:`.region.arc_launches`; with them, :func:`loose_fixes`), the lone muzzle flashes
 (:func:`.flash_launches.flash_launches`), then the arrival groups left, paired with an
-untyped fix in the order causality allows (:func:`.region_pairs.region_pairs`). Each stage reads the fixes' sides and emission windows
-as the stage before left them: a launch just placed is an attributed origin, and a later
-stage must see it as one (its own bang, or another view of its gun, is not a second shot).
+untyped fix in the order causality allows (:func:`.region_pairs.region_pairs`). Each stage
+reads the fixes' sides and emission windows as the stage before left them: a launch just
+placed is an attributed origin, and a later stage must see it as one (its own bang, or
+another view of its gun, is not a second shot).
 """
 
 from __future__ import annotations
@@ -88,9 +89,12 @@ def pair_arcs(b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], p
     if not ap.pair_untyped:
         return np.asarray(done, np.int64)
     for u, k, fired, x, y, cov, t0, pr in region_pairs(
-            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, ap, attribution):
+            b, labels, fixes, role, partner, side, lo, hi, cls, geometry, lp, ap, attribution,
+            loose):
         fixes.x[u], fixes.y[u], fixes.cov[u], fixes.t0[u] = x, y, cov, t0
         fixes.located[u], fixes.method[u], tg[u] = True, M_ARRIVAL, t0
+        if len(fixes.stated) == G:
+            fixes.stated[u] = np.nan
         o, i = (k, u) if fired else (u, k)
         role[o], role[i] = ROLE_ORIGIN, ROLE_IMPACT
         prob[o] = pw[k] if fired else pr
