@@ -103,10 +103,11 @@ def region_pairs(
     ap: ArcParams, attribution: AttributionParams, also: I64 | None = None,
 ) -> Iterator[Pair]:
     """``(group, fix, fix_fired, x, y, cov, t0, prob)`` for each group of arrivals of one
-    array left unlocated (or in ``also``, still untyped: a fix no link could try) that forms one shot with an untyped located fix (module docstring):
-    ``fix_fired`` says which fired; ``x, y, cov, t0`` place the group by its fitting cells;
-    ``prob`` is the region's mass on each side (used when the group fired). ``side``: each
-    fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
+    array left unlocated (or in ``also``, still untyped: a fix no link could try) that forms
+    one shot with an untyped located fix (module docstring): ``fix_fired`` says which fired;
+    ``x, y, cov, t0`` place the group by its fitting cells; ``prob`` is the region's mass on
+    each side (used when the group fired). ``side``: each fix's party (-1 when none is that
+    likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
     loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
     if also is not None:
