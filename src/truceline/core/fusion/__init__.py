@@ -140,7 +140,9 @@ from truceline.core.fusion.to_incidents import (
 #: h10b: the launch two arrays heard (their arrivals joined one typed burst together) placed
 #: by their union's region, :func:`.heard_launch.place_heard_launches` (51); session 41, h10a:
 #: an arrival of a widened group that another timed part explains a flight later, taken out
-#: before the ellipse is stated, :mod:`.heard_elsewhere` (52).
+#: before the ellipse is stated, :mod:`.heard_elsewhere` (52). Session 42, h11a: one array's
+#: arrivals whose fix is too loose for the link tried as a launch region and a region pair,
+#: :func:`.arcs.loose_fixes` (53).
 FUSION_REVISION = 53
 
 __all__ = [
