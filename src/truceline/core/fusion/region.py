@@ -70,6 +70,9 @@ class ArcParams:
     array_origins: bool = True
     #: ... an array's sensors lying within this of their centre (m).
     array_radius_m: float = 3_000.0
+    #: Try as a launch region (:func:`arc_launches`) one array's three or more arrivals whose
+    #: fix is looser than the link's ``max_sigma_m`` too (:func:`.arcs.loose_fixes`).
+    loose_launches: bool = True
     #: Take a lone camera's muzzle flash as the launch of a burst across the line where the
     #: plausible segment of its ray lies on one side (:mod:`.flash_launches`) ...
     flash_launches: bool = True
@@ -438,22 +441,24 @@ def open_bursts(fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64, l
 def arc_launches(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
-    ap: ArcParams, attribution: AttributionParams,
+    ap: ArcParams, attribution: AttributionParams, also: I64 | None = None,
 ) -> Iterator[tuple[int, int, float, float, F64, float, F64]]:
     """``(group, burst, x, y, cov, t0, prob)`` for each group of arrivals of one array left
-    unlocated that is taken as the launch of a burst monitors saw: the burst (typed, located,
-    on one side with ``own_side_max``) has no located candidate launch
-    (:func:`~truceline.core.fusion.link.compatible_shots`) and no other such group; the
-    group's region (:func:`arc_region`) reaches no other burst in range and time and does not
-    pass through the burst itself (the array may have heard the burst); no located fix could
-    have fired at the region (the group may be a burst), nor does it pass through a located
-    origin attributed with ``own_side_max`` at its time (:func:`passes_through`: the group
-    may be that launch's own bang, counted already); and the region within the burst's
-    range, its cells weighted by their flight to it (``ap.launch_by_flight``), lies on one
-    party's side with ``own_side_max``, not the burst's. ``side``: each
-    fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
+    unlocated (or in ``also``: a fix no link could try) that is taken as the launch of a
+    burst monitors saw: the burst (typed, located, on one side with ``own_side_max``) has no
+    located candidate launch (:func:`~truceline.core.fusion.link.compatible_shots`) and no
+    other such group; the group's region (:func:`arc_region`) reaches no other burst in range
+    and time and does not pass through the burst itself (the array may have heard the burst);
+    no located fix could have fired at the region (the group may be a burst), nor does it
+    pass through a located origin attributed with ``own_side_max`` at its time
+    (:func:`passes_through`: the group may be that launch's own bang, counted already); and
+    the region within the burst's range, its cells weighted by their flight to it
+    (``ap.launch_by_flight``), lies on one party's side with ``own_side_max``, not the
+    burst's. ``side``: each fix's party (-1 when none is that likely); ``lo``/``hi``:
+    emission-time windows (s)."""
     G = len(role)
     loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
+    cand = cand if also is None else np.union1d(cand, also)
     if not len(cand):
         return
     burst, hb = open_bursts(fixes, role, partner, side, lo, hi, cls, lp)

@@ -100,15 +100,18 @@ def order_odds(x: F64, y: F64, wt: F64, t0: F64, fx: float, fy: float, s: float,
 def region_pairs(
     b: FireBatch, labels: I64, fixes: Fixes, role: NDArray[np.int8], partner: I64, side: I64,
     lo: F64, hi: F64, cls: NDArray[np.object_], geometry: CompiledGeometry, lp: LinkParams,
-    ap: ArcParams, attribution: AttributionParams,
+    ap: ArcParams, attribution: AttributionParams, also: I64 | None = None,
 ) -> Iterator[Pair]:
     """``(group, fix, fix_fired, x, y, cov, t0, prob)`` for each group of arrivals of one
-    array left unlocated that forms one shot with an untyped located fix (module docstring):
-    ``fix_fired`` says which fired; ``x, y, cov, t0`` place the group by its fitting cells;
-    ``prob`` is the region's mass on each side (used when the group fired). ``side``: each
-    fix's party (-1 when none is that likely); ``lo``/``hi``: emission-time windows (s)."""
+    array left unlocated (or in ``also``, still untyped: a fix no link could try) that forms
+    one shot with an untyped located fix (module docstring): ``fix_fired`` says which fired;
+    ``x, y, cov, t0`` place the group by its fitting cells; ``prob`` is the region's mass on
+    each side (used when the group fired). ``side``: each fix's party (-1 when none is that
+    likely); ``lo``/``hi``: emission-time windows (s)."""
     G = len(role)
     loc, cand = fixes.located, unlocated_arrivals(b, labels, fixes, role, partner)
+    if also is not None:
+        cand = np.union1d(cand, also[(role[also] == ROLE_ANY) & (partner[also] < 0)])
     sig = np.sqrt(np.nan_to_num(np.trace(fixes.cov, axis1=1, axis2=2), nan=np.inf))
     untyped = (loc & (role == ROLE_ANY) & (partner < 0) & (side >= 0) & (sig <= lp.max_sigma_m)
                & np.isfinite(lo) & np.isfinite(hi))
