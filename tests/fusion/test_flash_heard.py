@@ -5,14 +5,18 @@ places alone (issue 12; :mod:`truceline.core.fusion.flash_heard`)."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import chi2 as chi2_dist
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
+from tests.fusion.test_heard_when import _arrivals
 from truceline.core.fusion.attribution import AttributionParams
 from truceline.core.fusion.batch import ROLE_ANY, ROLE_ORIGIN
-from truceline.core.fusion.flash_heard import flash_heard, flash_timed
+from truceline.core.fusion.flash_heard import STEP_M, _may_fit, _test, flash_heard, flash_timed
+from truceline.core.fusion.flash_launches import ray_cells
 from truceline.core.fusion.group_join import emission_windows
 from truceline.core.fusion.heard import HeardParams
+from truceline.core.fusion.heard_when import may_be_near
 from truceline.core.fusion.link import LinkParams
 from truceline.core.fusion.locate import CHI2_95_2DOF, M_ARRIVAL, M_BEARING, Fixes
 from truceline.core.fusion.pipeline import FusionParams, FusionResult, fuse_batch
@@ -208,3 +212,33 @@ def test_a_camera_whose_clock_is_shown_late_does_not_spare_its_fix_the_widening(
     (right, _), _, _ = _behind("burst", 25.0, 0.0, whole=True)
     (late, _), _, _ = _behind("burst", 25.0, 25.0, whole=True)
     assert right.tolist() == [True] and late.tolist() == [False]
+
+
+def test_a_cell_the_differences_bound_leaves_out_fails_the_test() -> None:
+    """:func:`flash_heard`'s cells are tested only where a lower bound of the chi-square
+    allows (``_may_fit``): every cell the full test passes is kept, in any air (pooled or
+    not, a wind), and the bound leaves out most cells of a ray."""
+    for m, pool, seed in ((2, True, 1), (3, True, 2), (2, False, 3), (3, False, 4)):
+        rng = np.random.default_rng(seed)
+        hp = HeardParams(pool_air=pool)
+        b, rows = _arrivals(m, (rng.uniform(-8, 8), rng.uniform(-8, 8)), rng)
+        wsd = np.where(rng.uniform(size=len(b.arr)) < 0.5, 0.5, hp.wind_sd_ms)
+        cx, cy = float(b.ox.mean()), float(b.oy.mean())
+        kept_any, may_n, n = 0, 0, 0
+        for brg in np.radians(np.arange(0.0, 360.0, 30.0)):
+            ox, oy = cx + 8_000.0 * np.sin(brg + 1.0), cy + 8_000.0 * np.cos(brg + 1.0)
+            x, y, _ = ray_cells(ox, oy, float(brg + np.pi), 0.01, ArcParams(), STEP_M)
+            cov = np.tile(np.eye(2) * STEP_M**2 / 12.0, (len(x), 1, 1))
+            lo, hi = np.full(len(x), -1e6), np.full(len(x), 1e6)  # every time in the window
+            for k in range(2, m + 1):
+                idx = rows[:k]
+                cut = float(chi2_dist.ppf(hp.level, k - 1))
+                c2 = _test(b, idx, x, y, cov, lo, hi, wsd, hp, False)
+                may = _may_fit(b, idx, x, y, cov, wsd, hp, cut)
+                assert not ((c2 <= cut) & ~may).any()
+                kept_any += int((c2 <= cut).sum())
+                may_n, n = may_n + int(may.sum()), n + len(may)
+                g = np.arange(len(x), dtype=np.int64)
+                assert may_be_near(b, idx, g, x, y, cov, lo, hi, wsd, hp, slack=0.0).all()
+        assert kept_any > 0  # some rays do cross the arrivals' hyperbola
+        assert may_n < 0.5 * n  # and most cells are left out

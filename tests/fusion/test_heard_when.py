@@ -68,3 +68,34 @@ def test_a_part_left_out_fails_part_tests_time_window(m: int, pool: bool):
         assert not (near & ~kept).any()
         if d <= 0.0:
             assert near.mean() > 0.4  # the edge cases do reach part_tests' own window
+
+
+@pytest.mark.parametrize("m", [2, 3])
+def test_without_slack_a_part_left_out_is_outside_part_tests_own_window(m: int):
+    """``slack=0`` (:func:`.flash_heard.flash_heard`'s cells): left out only where the
+    implied time lies outside the window by more than three sds (``inwin`` False, the test
+    inf), at that edge too."""
+    rng = np.random.default_rng(40 + m)
+    p = HeardParams()
+    b, rows = _arrivals(m, (rng.uniform(-8, 8), rng.uniform(-8, 8)), rng)
+    n = 4_000
+    x, y, cov, lo, hi = _parts(b, n, rng)
+    wsd = np.full(len(b.arr), p.wind_sd_ms)
+    g = np.arange(n, dtype=np.int64)
+    idx = np.repeat(rows[None, :], n, axis=0)
+    timed, have = np.zeros(n, bool), np.zeros(1, np.int64) - 1
+    tt, tsd = np.empty(n), np.empty(n)
+    part_tests(b, idx, g, x, y, cov, lo, hi, timed, wsd, have, p, tsd, tt)
+    for d in (-1e-9, 0.0, 1e-9, 1e-3):
+        lo2 = np.where(g % 2 == 0, tt + 3.0 * tsd + d, tt - 3.0 * tsd - d - 11.0)
+        hi2 = lo2 + 11.0
+        inwin = (tt >= lo2 - 3.0 * tsd) & (tt <= hi2 + 3.0 * tsd)
+        kept = may_be_near(b, rows, g, x, y, cov, lo2, hi2, wsd, p, slack=0.0)
+        assert not (inwin & ~kept).any()
+        if d <= 0.0:
+            assert inwin.mean() > 0.4  # the edge cases do reach the window
+    # windows half a slack past the implied time: the slack's bound keeps them, this one not
+    lo2 = tt + 3.0 * tsd + 0.5 * p.alt_slack_s
+    kept = may_be_near(b, rows, g, x, y, cov, lo2, lo2 + 11.0, wsd, p, slack=0.0)
+    wide = may_be_near(b, rows, g, x, y, cov, lo2, lo2 + 11.0, wsd, p)
+    assert wide.all() and kept.mean() < 0.5

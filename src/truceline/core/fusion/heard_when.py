@@ -9,6 +9,8 @@ and three of its sds). The parts within hearing of an array span the whole batch
 search before it (the 3-day 20x store: 3.6 % of a check). :func:`may_be_near` computes the
 implied time as :func:`.heard.part_tests` does and bounds its sd from above, so a part it
 leaves out is one ``near_win`` fails: the full test's answer over the rest is the same.
+:func:`.flash_heard.flash_heard` asks the same without the slack (``inwin``) of the ray's
+25 m cells, most of them seconds off the flash's window.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ def may_be_near(
     hi: F64,
     wsd: F64,
     p: HeardParams,
+    slack: float | None = None,
 ) -> NDArray[np.bool_]:
     """For each part of ``g``: False only where :func:`.heard.part_tests` of the arrivals
     ``rows`` (``m`` of them, one test per part) finds the implied emission time outside the
-    part's window widened by ``alt_slack_s`` and three sds (its ``near_win``); NaN or
-    infinite bounds keep the part.
+    part's window widened by ``slack`` (default ``alt_slack_s``) and three sds (its
+    ``near_win``; with ``slack`` 0, its ``inwin``); NaN or infinite bounds keep the part.
 
     The time: part_tests' own operations. Its sd is ``sqrt(1'S1) / m``; each term of ``S``
     is bounded entry by entry (``|J_i| <= 1 / |c_i|`` as a path's length is at least its
@@ -69,6 +72,7 @@ def may_be_near(
             + p.speed_frac_sd**2 * np.abs(tau).sum(axis=1) ** 2
         )
         sd = np.sqrt(bound * (1.0 + 1e-9)) / m + 1e-12
-        pad = 3.0 * sd + p.alt_slack_s + 1e-6 * (1.0 + np.abs(tt))
+        slack = p.alt_slack_s if slack is None else slack
+        pad = 3.0 * sd + slack + 1e-6 * (1.0 + np.abs(tt))
         out = (tt + pad < lo[g]) | (tt - pad > hi[g])
     return np.asarray(~out)

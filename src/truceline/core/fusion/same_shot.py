@@ -285,13 +285,16 @@ def _reports_fit(u: int, g: I64, rows: list[I64], fixes: Fixes, cd: Candidates |
 
 def _m2(fixes: Fixes, u: int, g: I64) -> F64:
     """Squared Mahalanobis distance of fix ``u`` to each of ``g`` under their summed
-    covariances; infinite where that sum is singular (it agrees with none)."""
-    d = np.stack([fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]], -1)
-    c = fixes.cov[g] + fixes.cov[u]
-    det = c[:, 0, 0] * c[:, 1, 1] - c[:, 0, 1] * c[:, 1, 0]
+    covariances; infinite where that sum is singular (it agrees with none). By the
+    covariances' entries, not the stacked matrices: the same values, called once for each
+    linked origin by :func:`.same_pair.same_pairs` (~1.5 % of the 907k month's check)."""
+    dx, dy = fixes.x[g] - fixes.x[u], fixes.y[g] - fixes.y[u]
+    cg, cu = fixes.cov[g], fixes.cov[u]
+    sxx, sxy = cg[:, 0, 0] + cu[0, 0], cg[:, 0, 1] + cu[0, 1]
+    syx, syy = cg[:, 1, 0] + cu[1, 0], cg[:, 1, 1] + cu[1, 1]
+    det = sxx * syy - sxy * syx
     with np.errstate(invalid="ignore", divide="ignore"):
-        m2 = (c[:, 1, 1] * d[:, 0] ** 2 - 2 * c[:, 0, 1] * d[:, 0] * d[:, 1]
-              + c[:, 0, 0] * d[:, 1] ** 2) / det
+        m2 = (syy * dx**2 - 2 * sxy * dx * dy + sxx * dy**2) / det
     return np.where(det > 0, m2, np.inf)
 
 
