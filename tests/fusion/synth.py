@@ -118,6 +118,14 @@ def arrival_report(
           temperature_c=temperature_c, wind_u_ms=wind[0], wind_v_ms=wind[1])
 
 
+def untype_arrays(r: Reports, prefix: str = "ac") -> None:
+    """The arrays' arrivals (sources named ``prefix``...) typed "undetermined": an array that
+    cannot tell a launch from a burst."""
+    r.cols["explosion_type"] = ["undetermined" if s.startswith(prefix) else e
+                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
+                                                strict=True)]
+
+
 def array_around(centre: tuple[float, float], spread_m: float = 1_500.0
                  ) -> list[tuple[float, float]]:
     """An acoustic array's four sensors: one at ``centre``, three ``spread_m`` round it."""

@@ -44,9 +44,7 @@ def _setup() -> synth.Reports:
     for k, s in enumerate([centre, synth.offset(*centre, 0.0, 1_500.0),
                            synth.offset(*centre, 120.0, 1_500.0)]):
         synth.arrival_report(r, 1, s, GUN, 100.0, 0.01, rng, source=f"ac-{k}")
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
+    synth.untype_arrays(r)
     return r
 
 
@@ -88,9 +86,7 @@ def test_two_arrays_that_heard_the_launch_place_it_together():
         centre = synth.offset(*mid, az, 10_000.0)
         for k, s in enumerate([centre, synth.offset(*centre, 90.0, 1_500.0)]):
             synth.arrival_report(r, 1, s, GUN, 100.0, 0.01, rng, source=f"ac{n}-{k}")
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
+    synth.untype_arrays(r)
     res = _fuse(r, ON)
     (i,) = _group_of(res, r, "bc0")
     (a,) = _group_of(res, r, "ac")

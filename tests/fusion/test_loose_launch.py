@@ -36,9 +36,7 @@ def _setup(dist: float, burst: tuple[float, float] = BURST) -> synth.Reports:
     for k, s in enumerate([centre, synth.offset(*centre, 0.0, 1_000.0),
                            synth.offset(*centre, 120.0, 1_000.0)]):
         synth.arrival_report(r, 1, s, GUN, 100.0, 0.01, rng, source=f"ac-{k}")
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
+    synth.untype_arrays(r)
     return r
 
 

@@ -23,9 +23,7 @@ def _run(r: synth.Reports, geometry: CompiledGeometry, params: FusionParams) -> 
 
 def _sensors_untyped(r: synth.Reports) -> None:
     """The sensors' arrivals say neither the sound nor the weapon; the posts a tube gun."""
-    r.cols["explosion_type"] = ["undetermined" if s.startswith("ac") else e
-                                for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
-                                                strict=True)]
+    synth.untype_arrays(r)
     r.cols["weapon_class"] = [None if s.startswith("ac") else "tube_artillery"
                               for s in r.cols["source_id"]]
 
