@@ -140,3 +140,29 @@ def test_evaluate_gives_the_recall_over_the_supportable_beside_the_headline() ->
     ru = next(r for r in rep["findings"] if r["party"] == "RU")
     assert (ru["recall"], ru["true_supportable"], ru["recall_supportable"]) == (
         round(2 / 3, 4), 0, None)
+
+
+def test_an_untyped_bang_is_supportable_only_when_its_burst_was_reported_too() -> None:
+    """Two posts fix an 'undetermined' bang 5 km behind RU's side of the line: well placed,
+    but it is RU's launch or UA's burst. Only a stored report of the shot's burst (the other
+    sound of one shot) or a report that says 'firing' lets any fusion say whose it is."""
+    far = _north_of_line(5_000.0)
+    obs = {o["id"]: o for o in (_post("p1", far, 225.0, 7_000.0, 2.5, "op-ua-0001"),
+                                _post("p2", far, 135.0, 7_000.0, 2.5, "op-ua-0002"))}
+    for o in obs.values():
+        o["explosion_type"] = "undetermined"
+    burst = {"id": "b1", "source_id": "op-ru-0009", "source_type": "monitor",
+             "explosion_type": "impact", "fire_type": "explosion"}
+    obs["b1"] = burst
+    lone = _event("lone", far, ["p1", "p2"])
+    heard = {**_event("heard", far, ["p1", "p2"]), "reports": {"origin": ["p1", "p2"],
+                                                               "impact": ["b1"]}}
+    got = supportable_origins([lone, heard], obs, set(obs), LINE, 0.01, 0.9)
+    assert got == {"lone": False, "heard": True}
+    # the burst's report not stored, or a gross error: no better than none
+    assert supportable_origins([heard], obs, {"p1", "p2"}, LINE, 0.01, 0.9) == {"heard": False}
+    assert supportable_origins([{**heard, "wild": ["b1"]}], obs, set(obs), LINE, 0.01,
+                               0.9) == {"heard": False}
+    # one post that says 'outgoing' types the firing without the burst
+    obs["p1"] = {**obs["p1"], "explosion_type": "outgoing"}
+    assert supportable_origins([lone], obs, set(obs), LINE, 0.01, 0.9) == {"lone": True}

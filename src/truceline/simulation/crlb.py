@@ -182,13 +182,35 @@ def own_area_probability(geometry: CompiledGeometry, party: str, target: tuple[f
     return float(p[0, geometry.spec.parties.index(party)])
 
 
+def says_firing(o: Mapping[str, Any]) -> bool:
+    """Whether a report itself says it saw a firing (a monitor's ``outgoing``, a camera's
+    muzzle flash), not a bang a fusion could take for a burst."""
+    return o.get("explosion_type") == "outgoing" or o.get("fire_type") == "muzzle_flash"
+
+
+def role_known(event: Mapping[str, Any], observations: Mapping[str, Mapping[str, Any]],
+               stored_ids: set[str]) -> bool:
+    """Whether the stored reports can tell the event's firing from a burst: one of its
+    stored origin reports says firing, or its burst was reported too (two sounds of one
+    shot, the launch the earlier). Without either, one bang on a side is that side's launch
+    or the other side's burst, and no fusion of the record can say whose."""
+    wild = set(event.get("wild", ()))
+    reports = event.get("reports") or {}
+    if any(says_firing(observations.get(i, {})) for i in reports.get("origin", ())
+           if i in stored_ids and i not in wild):
+        return True
+    return any(i in stored_ids and i not in wild and i in observations
+               for i in reports.get("impact", ()))
+
+
 def supportable_origins(events: Sequence[Mapping[str, Any]],
                         observations: Mapping[str, Mapping[str, Any]], stored_ids: set[str],
                         line_lonlat: Sequence[F64], sensor_timing_sd_s: float,
                         confidence: float, geometry: CompiledGeometry | None = None
                         ) -> dict[str, bool]:
     """Per event id: whether the evidence could support its attribution. Its firing was
-    reported (a stored report of the origin), and an ideal fusion of those reports (the
+    reported (a stored report of the origin), the reports can tell it from a burst
+    (:func:`role_known`), and an ideal fusion of those reports (the
     Cramér–Rao covariance at the true origin from the stored, not gross-error bearings and
     arrival times) puts the origin on its true side of the line of contact with probability
     ``Phi(distance / sd across the line) >= confidence``.
@@ -204,7 +226,7 @@ def supportable_origins(events: Sequence[Mapping[str, Any]],
     out: dict[str, bool] = {}
     for e in events:
         origin = [i for i in (e.get("reports") or {}).get("origin", ()) if i in stored_ids]
-        if not origin:
+        if not origin or not role_known(e, observations, stored_ids):
             out[e["id"]] = False
             continue
         wild = set(e.get("wild", ()))

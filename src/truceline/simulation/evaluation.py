@@ -38,6 +38,7 @@ from truceline.simulation.crlb import (
     event_crlb,
     fisher_bearings,
     fisher_tdoa,
+    says_firing,
     supportable_origins,
 )
 from truceline.simulation.verdicts import (
@@ -369,11 +370,8 @@ def _untyped(events: Sequence[Mapping[str, Any]], observations: Mapping[str, Map
     """The events none of whose stored origin reports says it is a firing (a monitor's
     ``outgoing``, a camera's muzzle flash): only arrivals and "undetermined" bangs, which a
     fusion cannot tell from a burst without placing them first."""
-    def typed(o: Mapping[str, Any]) -> bool:
-        return o.get("explosion_type") == "outgoing" or o.get("fire_type") == "muzzle_flash"
-
     return {e["id"] for e in events
-            if not any(typed(observations.get(i, {})) for i in e["reports"]["origin"]
+            if not any(says_firing(observations.get(i, {})) for i in e["reports"]["origin"]
                        if i in stored_ids)}
 
 
