@@ -70,6 +70,7 @@ from truceline.simulation.crlb import (
     line_offset,
     own_area_probability,
     position_cov,
+    says_firing,
     supportable_origins,
 )
 from truceline.simulation.evaluation import site_of
@@ -350,8 +351,7 @@ def supportable_cause(w: Mapping[str, Any], ellipses: bool = False,
             continue
         origin = [i for i in e["reports"]["origin"] if i in stored]
         sites = "one site" if len({site_of(obs[i]) for i in origin}) == 1 else ">= 2 sites"
-        typed = any(obs[i].get("explosion_type") == "outgoing"
-                    or obs[i].get("fire_type") == "muzzle_flash" for i in origin)
+        typed = any(says_firing(obs[i]) for i in origin)
         sites += ", typed" if typed else ", untyped"
         out.append(f"(all supportable, {sites})")  # the denominators, found or not
         if e["id"] in found:
