@@ -15,15 +15,15 @@ GUN = (LINE_LON - 0.025, 48.0)  # ~1.9 km west of the line
 BURST = synth.offset(*GUN, 80.0, 4_000.0)  # ~2 km east of it
 
 
-def _shot(seed: int, one_sound: bool = False) -> synth.Reports:
+def _shot(seed: int, one_sound: bool = False, west_n: int = 4) -> synth.Reports:
     """The launch (t 100 s) heard by four sensors of a west array 3-5 km from the gun and
     its burst (25 s later) by two of an east array 3-4 km past the burst, 12 km from the
     first; all one group, every arrival "undetermined". ``one_sound``: the east array heard
-    the launch too (one sound, the long baseline)."""
+    the launch too (one sound, the long baseline); ``west_n``: the west array's sensors."""
     rng = np.random.default_rng(seed)
     r = synth.Reports()
     west = synth.array_around(synth.offset(*GUN, 250.0, 4_000.0), 1_000.0)
-    for k, s in enumerate(west):
+    for k, s in enumerate(west[:west_n]):
         synth.arrival_report(r, 0, s, GUN, 100.0, 0.01, rng, source=f"ac1-{k}")
     east = [synth.offset(*BURST, 60.0, 3_000.0), synth.offset(*BURST, 80.0, 4_000.0)]
     for k, s in enumerate(east):
@@ -63,6 +63,20 @@ def test_one_sound_heard_by_both_arrays_stays_whole() -> None:
         labels = np.zeros(len(b), np.int64)
         fx = locate(b, labels, cd, LocateParams())
         assert part_arrays(b, labels, fx, cd, LocateParams()) is labels
+
+
+def test_three_arrivals_cannot_show_one_sound() -> None:
+    """The west array with three sensors: its fix is exact whatever it heard, so nothing
+    shows its arrivals are one sound and the group stays whole (e-2-000-00073's lesson)."""
+    for seed in (1, 2, 3):
+        b = _shot(seed, west_n=3).batch()
+        cd = candidates(b, GroupingParams())
+        labels = np.zeros(len(b), np.int64)
+        fx = locate(b, labels, cd, LocateParams())
+        assert fx.outlier.any()
+        assert part_arrays(b, labels, fx, cd, LocateParams()) is labels
+        assert part_arrays(b, labels, fx, cd, LocateParams(), ArrayPartsParams(min_tested=3)
+                           ) is not labels
 
 
 def test_a_typed_report_leaves_the_group_to_the_typed_steps() -> None:
