@@ -1,5 +1,5 @@
 """An untyped group whose arrivals come from two arrays or more and whose fit rejects an
-arrival, parted into its arrays where each array's three arrivals or more fit clean alone.
+arrival, parted into its arrays where each array's four arrivals or more fit clean alone.
 
 :func:`.arrival_groups.split_mixed` parts such groups while the arrivals are grouped, but a
 vague group (one or two arrivals of another array) then joins the one group it fits by
@@ -17,11 +17,11 @@ Only groups without a typed report are tried (with typed bearings, :mod:`.sound_
 its arrays holds four arrivals or more and every such array is then located rejecting none
 of its rows (the others of three located): a group whose wild arrival lies in its larger
 array stays whole. Three arrivals fit any sound exactly, so they cannot show their array
-heard one: with three-arrival arrays parted too (first version, 8e1e6bb), two findings on
-the 18 verdict weeks were lost and one turned to the wrong party, the joins then typing the
-burst's exact fix the launch (restrictions 2, e-2-000-00073) or leaving the launch's untyped
-(uncovered 1, e-1-005-00092). Reports other than bare
-arrivals keep the group's label (a group of their own, or with nothing once detached).
+heard one: with three-arrival arrays parted too (first version, 8e1e6bb), on the 18 verdict
+weeks one right finding was lost and one turned to the wrong party, the joins then leaving
+the launch's exact fix untyped (uncovered 1, e-1-005-00092) or typing the burst's the launch
+(restrictions 2, e-2-000-00073). Reports other than bare arrivals keep the group's label (a
+group of their own, or with nothing once detached).
 """
 
 from __future__ import annotations
