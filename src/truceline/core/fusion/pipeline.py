@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from truceline.core.classify import CompiledGeometry
 from truceline.core.fusion.arcs import pair_arcs
 from truceline.core.fusion.array_origins import place_array_origins
+from truceline.core.fusion.array_parts import ArrayPartsParams, part_arrays
 from truceline.core.fusion.attribution import AttributionParams, attribute
 from truceline.core.fusion.bands import band_step
 from truceline.core.fusion.batch import (
@@ -91,6 +92,8 @@ class FusionParams:
     heard_elsewhere: HeardElsewhereParams = field(default_factory=HeardElsewhereParams)
     #: Arrivals too late after another to be a launch's sound, taken out (:mod:`.sound_order`).
     sound_order: SoundOrderParams = field(default_factory=SoundOrderParams)
+    #: An untyped group mixing arrays' sounds parted into its arrays (:mod:`.array_parts`).
+    array_parts: ArrayPartsParams = field(default_factory=ArrayPartsParams)
     #: Join an origin group and its impact group into one incident (:mod:`.link`).
     link_events: bool = True
     #: Pair again after the end joins, on the fits' covariances (:mod:`.late_pairs`), no
@@ -181,12 +184,14 @@ def _locate_attribute(
     labels = new
     # rows of another sound parted before the ellipse is stated: a firing from another
     # sound's arrivals (.sound_split), an arrival another sound explains (.heard_elsewhere),
-    # arrivals too late to be the launch's sound (.sound_order); each step sees the last's
+    # arrivals too late to be the launch's sound (.sound_order), an untyped group's arrays
+    # that each fit alone and not together (.array_parts); each step sees the last's
     steps: tuple[Callable[[I64, Fixes], I64], ...] = (
         lambda lab, fx: split_sounds(b, lab, fx, cd, params.locate, params.sound_split),
         lambda lab, fx: shed_heard_elsewhere(b, lab, fx, cd, params.locate,
                                              params.heard_elsewhere),
-        lambda lab, fx: shed_later_sound(b, lab, fx, cd, params.locate, params.sound_order))
+        lambda lab, fx: shed_later_sound(b, lab, fx, cd, params.locate, params.sound_order),
+        lambda lab, fx: part_arrays(b, lab, fx, cd, params.locate, params.array_parts))
     for step in steps:
         new = step(labels, fixes)
         if new is not labels:
