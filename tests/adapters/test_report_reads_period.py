@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -26,13 +26,14 @@ from truceline.adapters.render.report import render_report
 from truceline.adapters.simulate_files import write_simulation
 from truceline.adapters.store import open_store
 from truceline.core.agreement_geometry import regions
-from truceline.core.evidence import gather
+from truceline.core.evidence import Evidence, gather
+from truceline.core.observations import Observation
 from truceline.core.recognition import status_of_areas
 from truceline.core.report_sections import cameras_down
 from truceline.core.reporting import DailyReport, build_daily_report
 from truceline.core.resubmissions import counted
 from truceline.services.check import derive_coverage, derive_incidents, run_check
-from truceline.services.context import load_context
+from truceline.services.context import AgreementContext, load_context
 from truceline.services.guarantees import awaiting_lines
 from truceline.services.ingest import ingest
 from truceline.services.ports import Store
@@ -42,13 +43,28 @@ from truceline.services.report import daily_report, parse_day
 DAYS = ("2025-03-26", "2025-03-27", "2025-03-28", "2025-03-29", "2025-04-02")
 
 
-def fused_again(store: Store, day: str, *, previous: bool = True) -> DailyReport:
-    """The report as it was built before issue 21: every stored observation fused again
-    (the previous period's totals too: the day before's report, fused again)."""
-    d = parse_day(day)
+class Fused(NamedTuple):
+    """Every stored observation fused again, with the context they were fused in."""
+
+    ctx: AgreementContext
+    obs: list[Observation]
+    ev: Evidence
+
+
+def fuse_everything(store: Store) -> Fused:
+    """What every report below is compared with: the same for every day (it reads no day),
+    so fused once per store, not twice per day."""
     ctx = load_context(store)
     obs = counted(store.observations())
     ev = gather(ctx.geometry, obs, derive_incidents(ctx, obs), derive_coverage(ctx, obs))
+    return Fused(ctx, obs, ev)
+
+
+def fused_again(store: Store, day: str, fused: Fused, *, previous: bool = True) -> DailyReport:
+    """The report as it was built before issue 21: every stored observation fused again
+    (the previous period's totals too: the day before's report, from the same fusion)."""
+    d = parse_day(day)
+    ctx, obs, ev = fused
     g = ctx.agreement.geography
     sectors = [s.name or s.id for s in g.sectors] if g else []
     rep = build_daily_report(ctx.agreement, ev, store.findings(), regions(ctx.agreement),
@@ -58,7 +74,7 @@ def fused_again(store: Store, day: str, *, previous: bool = True) -> DailyReport
     rep.cameras_down = cameras_down(obs, rep.period_start, rep.period_end, ctx.agreement.tz)
     if previous:
         before = (d - timedelta(days=1)).isoformat()
-        rep.previous = fused_again(store, before, previous=False).category_totals
+        rep.previous = fused_again(store, before, fused, previous=False).category_totals
     return rep
 
 
@@ -89,11 +105,21 @@ def _fields(r: DailyReport) -> dict[str, Any]:
             "period": (r.period_start, r.period_end)}
 
 
-@pytest.mark.parametrize("day", DAYS)
-def test_the_report_is_the_one_fusing_everything_gave(store_path: Path, day: str) -> None:
+@pytest.fixture(scope="module")
+def fused(store_path: Path) -> Fused:
     store = open_store(str(store_path))
     try:
-        old, new = fused_again(store, day), daily_report(store, day)
+        return fuse_everything(store)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_the_report_is_the_one_fusing_everything_gave(store_path: Path, fused: Fused,
+                                                       day: str) -> None:
+    store = open_store(str(store_path))
+    try:
+        old, new = fused_again(store, day, fused), daily_report(store, day)
     finally:
         store.close()
     assert new.unchecked == 0

@@ -10,8 +10,8 @@ stores answer the same (PostgreSQL text cannot hold a NUL; no UTF-8 holds a lone
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +28,9 @@ from truceline.services.ingest import ingest
 from truceline.services.record import initialize_store
 from truceline.settings import Settings
 
-# the PostgreSQL fixtures of the store tests (a fresh schema per test)
+# the PostgreSQL server of the store tests (a schema of this module's own in its database)
 pg_server = store_conftest.pg_server
-pg_url = store_conftest.pg_url
+PG_URL, with_database = store_conftest.PG_URL, store_conftest.with_database
 
 JSON = {"Content-Type": "application/json"}
 DEEP = 100_000  # far past the JSON parser's recursion limit
@@ -54,10 +54,22 @@ class Api:
         return self.client.get(path, headers=self.auth, params=params)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
-    url = (str(request.getfixturevalue("pg_url")) if request.param == "postgres"
-           else str(tmp_path / "store.db"))
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api(request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One app and store per backend for the module: building them (the sample ingested and
+    checked) cost ~6 s a test, and every write below is refused (the tests that could store
+    count the observations before and after)."""
+    schema = None
+    if request.param == "postgres":
+        server = request.getfixturevalue("pg_server")
+        schema = "t_" + secrets.token_hex(6)
+        with server.connect() as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        url = with_database(PG_URL, server.dbname, f"{schema},public")
+    else:
+        url = str(tmp_path_factory.mktemp("hostile") / "store.db")
     _, doc = load_agreement_file("march2025")
     store = open_store(url, create=True)
     try:
@@ -69,6 +81,9 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
         store.close()
     with TestClient(create_app(url, Settings()), raise_server_exceptions=False) as c:
         yield Api(c, token)
+    if schema is not None:
+        with server.connect() as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def _refused(r: Any, status: int, field: str) -> dict[str, Any]:

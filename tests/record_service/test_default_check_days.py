@@ -25,7 +25,7 @@ from truceline.services.sources import SOURCES_META
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
-from .conftest import new_store, replay_everything
+from .conftest import copy_db, new_store, replay_everything
 
 
 def _utc_days() -> list[list[dict[str, Any]]]:
@@ -47,44 +47,52 @@ def test_the_default_fusion_parameters_are_per_day() -> None:
     assert per_day(FusionParams())
 
 
-@pytest.mark.slow
-def test_a_plain_check_day_by_day_is_incremental_and_replays(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def stepped(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[list[int] | None]]:
+    """A store checked by the default check after each UTC day's observations (built once,
+    copied by each test: each signs a checkpoint), and the days each check fused."""
     days = _utc_days()
     assert len(days) == 4
-    store = new_store(tmp_path / "mission.db")
+    path = tmp_path_factory.mktemp("stepped") / "mission.db"
+    store = new_store(path)
     n = 0
     fused: list[list[int] | None] = []
     for rows in days:
         ingest(store, list(enumerate(rows, n + 1)))
         n += len(rows)
         fused.append(run_check(store).fused_days)
+    store.close()
+    return path, fused
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("stepped")  # one worker builds the store both tests read
+def test_a_plain_check_day_by_day_is_incremental_and_replays(
+        stepped: tuple[Path, list[list[int] | None]], tmp_path: Path) -> None:
+    path, fused = stepped
+    store = SQLiteStore(copy_db(path, tmp_path / "mission.db"))
     # the first check fuses every day (None); each later one from the day before the new
     # day at most (its halo; two days back before session 24, when a day's incidents
     # straddling midnight took the next day's wind), not every day: with the batch-wide
     # rules every check fused every day
     assert fused[0] is None and all(f is not None for f in fused[1:]), fused
-    assert all(0 < len(f or []) <= 2 for f in fused[1:]) and len(fused[-1] or []) < len(days)
+    assert all(0 < len(f or []) <= 2 for f in fused[1:]) and len(fused[-1] or []) < len(fused)
     rep = verify.verify_record(store)
     assert rep.ok, rep.problems
     res = replay_everything(store)[0]
     assert res.derived and res.differences == [], res.differences[:5]
 
 
-
 @pytest.mark.slow
+@pytest.mark.xdist_group("stepped")
 def test_a_mirror_rebuilt_after_plain_checks_day_by_day_stores_what_they_committed(
-        tmp_path: Path) -> None:
+        stepped: tuple[Path, list[list[int] | None]], tmp_path: Path) -> None:
     # a mirror rebuilt from the log fuses every day at once and stores the set and the
     # per-source estimates only if they are those the last (incremental) check committed
     # to. Counted over the days it fused (session 20, hD's defaults), of the 119 sources 6
     # differed in bearings, 4 in timed, 8 in the clock offset, 9 in its error, and the
     # rebuild raised IntegrityError (hR); each day now keeps what it adds to them
-    store = new_store(tmp_path / "mission.db")
-    n = 0
-    for rows in _utc_days():
-        ingest(store, list(enumerate(rows, n + 1)))
-        n += len(rows)
-        run_check(store)
+    store = SQLiteStore(copy_db(stepped[0], tmp_path / "mission.db"))
     res, tiles, everything, vkey = replay_everything(store)
     mirror = SQLiteStore(tmp_path / "mirror.db", create=True)
     verify.rebuild(mirror, res.entries, tiles["checkpoint"], vkey, res.documents, everything)

@@ -9,6 +9,8 @@ import copy
 import dataclasses
 import io
 import json
+import secrets
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -34,7 +36,7 @@ from truceline.services.sources import SOURCES_META, source_estimates
 from truceline.simulation.presets import scenario_params
 from truceline.simulation.scenario import Scenario
 
-from .conftest import Backend
+from .conftest import PG_URL, Backend, with_database
 
 #: Both per-day rules on: what makes a day's fusion a function of it and the days before.
 PER_DAY = FusionParams(calibration=CalibrationParams(daily=True),
@@ -111,6 +113,35 @@ def _step_and_once(backend: Backend, second: Backend, batches: list[list[dict[st
     return step, once
 
 
+#: Per backend, a store of every observation of :func:`_days` checked once (the tests read it).
+_ONCE: dict[str, Backend] = {}
+
+
+@pytest.fixture()
+def once(backend: Backend, request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """:func:`_days` all checked at once, on the test's backend: the result the steps must
+    end at, made once per session and backend (several tests compare with it; in another
+    order of ingest it is the same, :func:`test_one_check_of_the_days_is_the_same_in_any_order`)."""
+    if backend.name not in _ONCE:
+        if backend.name == "postgres":
+            server = request.getfixturevalue("pg_server")
+            schema = "t_once_" + secrets.token_hex(4)  # dropped with the session's database
+            with server.connect() as conn:
+                conn.execute(f"CREATE SCHEMA {schema}")
+            made = Backend("postgres", with_database(PG_URL, server.dbname, f"{schema},public"))
+        else:
+            made = Backend("sqlite", str(tmp_path_factory.mktemp("once") / "once.db"))
+        store = _new(made)
+        _add(store, [r for rows in _days() for r in rows])
+        run_check(store, PER_DAY)
+        store.close()
+        _ONCE[backend.name] = made
+    store = _ONCE[backend.name].open(create=False)
+    yield store
+    store.close()
+
+
 def _fused(store: Store) -> DaysFused:
     """What the next check would fuse (nothing written)."""
     return fuse_days(store, load_context(store), store_input(store), PER_DAY)
@@ -129,7 +160,7 @@ def _utc_days() -> list[list[dict[str, Any]]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("split", ["reporting days", "UTC days"])
-def test_days_checked_one_by_one_end_as_one_check_of_them(backend: Backend, second: Backend,
+def test_days_checked_one_by_one_end_as_one_check_of_them(backend: Backend, once: Store,
                                                           split: str) -> None:
     # ingested a UTC day at a time, a check that fused again only from the day before the
     # new one left 1 of the 248 incidents different (2 with the reporting days, from the
@@ -147,15 +178,23 @@ def test_days_checked_one_by_one_end_as_one_check_of_them(backend: Backend, seco
         run_check(step, PER_DAY)
     # a check with nothing new fuses nothing
     assert _fused(step).fused_days == []
-    once = _new(second)
-    _add(once, [r for rows in days for r in rows])
-    run_check(once, PER_DAY)
     _same(step, once)
 
 
 @pytest.mark.slow
+def test_one_check_of_the_days_is_the_same_in_any_order(once: Store, second: Backend) -> None:
+    # the tests comparing steps with ``once`` ingest the days in their own order; one check
+    # of the same observations ingested in the reverse order stores the same
+    rows = [r for rows in _days() for r in rows]
+    other = _new(second)
+    _add(other, rows[::-1])
+    run_check(other, PER_DAY)
+    _same(other, once)
+
+
+@pytest.mark.slow
 def test_a_late_report_fuses_its_day_again_and_ends_as_one_check(backend: Backend,
-                                                                 second: Backend) -> None:
+                                                                 once: Store) -> None:
     days = _days()
     fire = [r for r in days[0] if r["kind"] == "fire"]
     late = {r["id"] for r in fire[len(fire) // 2 : len(fire) // 2 + 5]}
@@ -168,15 +207,12 @@ def test_a_late_report_fuses_its_day_again_and_ends_as_one_check(backend: Backen
     assert fused.fused_days and fused.fused_days[0] <= min(
         s.day for s in fused.states)  # from the late reports' day (or the day before) on
     run_check(step, PER_DAY)
-    once = _new(second)
-    _add(once, [r for rows in days for r in rows])
-    run_check(once, PER_DAY)
     _same(step, once)
 
 
 @pytest.mark.slow
 def test_a_plain_check_per_utc_day_reports_every_sources_estimates_as_one_check(
-        backend: Backend, second: Backend) -> None:
+        backend: Backend, once: Store) -> None:
     # ``truceline sources`` after a plain check per UTC day (the defaults: incremental, the
     # last check fuses from two days back) is what one check of the four days reports, every
     # number of every source, those only the first days heard among them. Counted over the
@@ -189,9 +225,7 @@ def test_a_plain_check_per_utc_day_reports_every_sources_estimates_as_one_check(
         _add(step, rows)
         fused.append(run_check(step).fused_days)
     assert fused[0] is None and fused[-1] is not None and len(fused[-1]) < len(days)
-    once = _new(second)
-    _add(once, [r for rows in days for r in rows])
-    run_check(once)
+    assert FusionParams() == PER_DAY  # ``once``, checked with PER_DAY, is a plain check
     assert len(source_estimates(once)) >= 100
     assert source_estimates(step) == source_estimates(once)
 
