@@ -79,3 +79,18 @@ def test_a_burst_s_bearing_keeps_the_later_sound() -> None:
     fx = locate(b, labels, cd, LocateParams())
     new = shed_later_sound(b, labels, fx, cd, LocateParams())
     assert new[3] == new[0]
+
+
+def test_an_untyped_group_sheds_the_later_sound_too() -> None:
+    """The same group with its bearing untyped (no report says launch or burst): the
+    pairings type such a group an origin after this step, with the burst's arrival in its
+    fit, so the later sound leaves here as well."""
+    for seed in (1, 2, 3):
+        r, labels = _shot(seed, "undetermined")
+        b = r.batch()
+        cd = candidates(b, GroupingParams())
+        fx = locate(b, labels, cd, LocateParams())
+        new = shed_later_sound(b, labels, fx, cd, LocateParams())
+        assert new.tolist() == [0, 0, 0, 1]
+        old = SoundOrderParams(untyped=False)  # typed groups only, as before
+        assert shed_later_sound(b, labels, fx, cd, LocateParams(), old) is labels

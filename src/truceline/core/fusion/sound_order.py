@@ -25,6 +25,11 @@ sound), and each row taken is ``min_gap_s`` to ``max_flight_s`` after the rest's
 point (another sound, a flight later; before it for a burst's bearings). The rows taken become
 one group where they can be one sound (pairwise, by the same test), else a group each; the
 heard joins may hand them to the burst's part.
+
+A group no report types is tested as a launch's (``untyped``): the pairings after this step
+(:func:`.pipeline._finish`) type such groups origins with both sounds in their fit
+(BENCHMARKS.md, session 43, h12a). Its later sound leaves where the guards above pass; the
+window guard reads typed bearings only, so here the order and the clean refit decide.
 """
 
 from __future__ import annotations
@@ -64,6 +69,9 @@ class SoundOrderParams:
     max_flight_s: float = 200.0
     #: the most arrivals a group may hold to be tested (pairs grow as its square)
     max_arrivals: int = 32
+    #: also groups with no typed bearing (the later sound out, as a launch's): the pairings
+    #: type them after this step, with the burst's arrivals in the fit
+    untyped: bool = True
 
 
 def _pairs(rows: I64, labels: I64) -> tuple[I64, I64]:
@@ -102,7 +110,7 @@ def shed_later_sound(
     n_a = np.bincount(labels, is_arr, minlength=G)
     # the other sound comes after a launch's typed bearings, before a burst's
     after = np.where(n_i == 0, 1.0, np.where(n_o == 0, -1.0, 0.0))
-    tried = (n_o + n_i > 0) & (after != 0.0) & (n_a >= 2) & (n_a <= sp.max_arrivals)
+    tried = ((n_o + n_i > 0) | sp.untyped) & (after != 0.0) & (n_a >= 2) & (n_a <= sp.max_arrivals)
     rows = np.flatnonzero(is_arr & tried[labels])
     if not len(rows):
         return labels
