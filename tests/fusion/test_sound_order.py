@@ -94,3 +94,25 @@ def test_an_untyped_group_sheds_the_later_sound_too() -> None:
         assert new.tolist() == [0, 0, 0, 1]
         old = SoundOrderParams(untyped=False)  # typed groups only, as before
         assert shed_later_sound(b, labels, fx, cd, LocateParams(), old) is labels
+
+
+def test_an_untyped_group_keeps_the_sound_more_of_its_arrivals_heard() -> None:
+    """An untyped bearing of a burst, the burst's arrivals at two sensors and its launch's
+    at a third 20 s before (e-1-002-00058's shape): the launch's one arrival leaves, not the
+    burst's two (kept with the bearing, it was placed wrongly and typed a launch)."""
+    rng = np.random.default_rng(1)
+    burst = synth.offset(*GUN, 90.0, 3_000.0)
+    r = synth.Reports()
+    synth.bearing_report(r, 1, synth.offset(*burst, 300.0, 6_000.0), burst, 120.0, 1.0, rng,
+                         source="op-0", explosion_type="undetermined")
+    south = synth.offset(*burst, 180.0, 4_000.0)
+    for k, s in enumerate([south, synth.offset(*south, 90.0, 1_200.0)]):
+        synth.arrival_report(r, 1, s, burst, 120.0, 0.01, rng, source=f"s-{k}")
+    synth.arrival_report(r, 0, synth.offset(*south, 45.0, 900.0), GUN, 100.0, 0.01, rng,
+                         source="s-2")
+    labels = np.zeros(len(r.event), np.int64)
+    b = r.batch()
+    cd = candidates(b, GroupingParams())
+    fx = locate(b, labels, cd, LocateParams())
+    new = shed_later_sound(b, labels, fx, cd, LocateParams())
+    assert new[3] != new[0] and new[0] == new[1] == new[2]

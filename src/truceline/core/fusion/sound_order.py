@@ -26,10 +26,13 @@ point (another sound, a flight later; before it for a burst's bearings). The row
 one group where they can be one sound (pairwise, by the same test), else a group each; the
 heard joins may hand them to the burst's part.
 
-A group no report types is tested as a launch's (``untyped``): the pairings after this step
-(:func:`.pipeline._finish`) type such groups origins with both sounds in their fit
-(BENCHMARKS.md, session 43, h12a). Its later sound leaves where the guards above pass; the
-window guard reads typed bearings only, so here the order and the clean refit decide.
+A group no report types (``untyped``) holding two sounds is parted too: the pairings after
+this step (:func:`.pipeline._finish`) type such groups origins with both sounds in their fit
+(BENCHMARKS.md, session 43, h12a). Which sound is the group's, nothing says: the one fewer of
+its arrivals heard leaves (the later, as from a launch's group, or the earlier, as from a
+burst's; neither on a tie), where the guards above pass. Tested as a launch's alone, a burst's
+untyped bearing, its two arrivals and its launch's one arrival kept that one arrival and the
+bearing, placed wrongly and typed a launch (baseline 1, e-1-002-00058: P(RU) for a UA shot).
 """
 
 from __future__ import annotations
@@ -124,6 +127,14 @@ def shed_later_sound(
     one = d / np.minimum(v[i], v[j]) + sp.slack_s  # the most one sound's arrivals differ
     lag = after[labels[i]] * (b.arr[j] - b.arr[i])
     two = lag > one
+    if sp.untyped:  # a group no report types: the sound fewer of its arrivals heard leaves
+        free = n_o + n_i == 0
+        n_late = np.bincount(labels[np.unique(j[two])], minlength=G)
+        n_early = np.bincount(labels[np.unique(i[two])], minlength=G)
+        after = np.where(free & (n_late > n_early), -1.0,
+                         np.where(free & (n_late == n_early), 0.0, after))
+        lag = after[labels[i]] * (b.arr[j] - b.arr[i])
+        two = lag > one
     late = np.unique(j[two])  # later than one of its group's arrivals by more than a sound
     if not len(late):
         return labels
