@@ -26,13 +26,14 @@ point (another sound, a flight later; before it for a burst's bearings). The row
 one group where they can be one sound (pairwise, by the same test), else a group each; the
 heard joins may hand them to the burst's part.
 
-A group no report types (``untyped``) holding two sounds is parted too: the pairings after
+A group of arrivals alone (``untyped``) holding two sounds is parted too: the pairings after
 this step (:func:`.pipeline._finish`) type such groups origins with both sounds in their fit
 (BENCHMARKS.md, session 43, h12a). Which sound is the group's, nothing says: the one fewer of
 its arrivals heard leaves (the later, as from a launch's group, or the earlier, as from a
-burst's; neither on a tie), where the guards above pass. Tested as a launch's alone, a burst's
-untyped bearing, its two arrivals and its launch's one arrival kept that one arrival and the
-bearing, placed wrongly and typed a launch (baseline 1, e-1-002-00058: P(RU) for a UA shot).
+burst's; neither on a tie), where the guards above pass. With an untyped bearing in the group,
+nothing moves: it may be either sound's. Kept with the bearing, a burst's untyped bearing and
+its launch's arrivals were placed wrongly and typed a launch (baseline 1, e-1-002-00058;
+all_conditions 3, e-3-002-00050).
 """
 
 from __future__ import annotations
@@ -128,7 +129,10 @@ def shed_later_sound(
     lag = after[labels[i]] * (b.arr[j] - b.arr[i])
     two = lag > one
     if sp.untyped:  # a group no report types: the sound fewer of its arrivals heard leaves
+        # (arrivals only: an untyped bearing may be either sound's)
+        n_b = np.bincount(labels, np.isfinite(b.brg) & np.isfinite(b.ox), minlength=G)
         free = n_o + n_i == 0
+        after = np.where(free & (n_b > 0), 0.0, after)
         n_late = np.bincount(labels[np.unique(j[two])], minlength=G)
         n_early = np.bincount(labels[np.unique(i[two])], minlength=G)
         after = np.where(free & (n_late > n_early), -1.0,
