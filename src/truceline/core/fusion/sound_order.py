@@ -129,14 +129,14 @@ def shed_later_sound(
     lag = after[labels[i]] * (b.arr[j] - b.arr[i])
     two = lag > one
     if sp.untyped:  # a group no report types: the sound fewer of its arrivals heard leaves
-        # (arrivals only: an untyped bearing may be either sound's)
-        n_b = np.bincount(labels, np.isfinite(b.brg) & np.isfinite(b.ox), minlength=G)
-        free = n_o + n_i == 0
-        after = np.where(free & (n_b > 0), 0.0, after)
         n_late = np.bincount(labels[np.unique(j[two])], minlength=G)
         n_early = np.bincount(labels[np.unique(i[two])], minlength=G)
+        free = n_o + n_i == 0
         after = np.where(free & (n_late > n_early), -1.0,
                          np.where(free & (n_late == n_early), 0.0, after))
+        # (arrivals only: an untyped bearing may be either sound's)
+        n_b = np.bincount(labels, np.isfinite(b.brg) & np.isfinite(b.ox), minlength=G)
+        after = np.where(free & (n_b > 0), 0.0, after)
         lag = after[labels[i]] * (b.arr[j] - b.arr[i])
         two = lag > one
     late = np.unique(j[two])  # later than one of its group's arrivals by more than a sound
