@@ -67,6 +67,17 @@ def test_one_sound_s_arrivals_stay() -> None:
         cd = candidates(b, GroupingParams())
         fx = locate(b, labels, cd, LocateParams())
         assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
+    # the burst heard at three sensors, its launch at one, and the burst's untyped bearing
+    # (e-3-003-00080: kept with the burst's arrivals, paired as the launch of its own burst)
+    r = _arrivals_only(1, 1, 3)
+    burst = synth.offset(*GUN, 90.0, 3_000.0)
+    synth.bearing_report(r, 1, synth.offset(*burst, 300.0, 6_000.0), burst, 120.0, 1.0,
+                         np.random.default_rng(1), source="op-0", explosion_type="undetermined")
+    labels = np.zeros(len(r.event), np.int64)
+    b = r.batch()
+    cd = candidates(b, GroupingParams())
+    fx = locate(b, labels, cd, LocateParams())
+    assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
 
 
 def test_a_burst_s_bearing_keeps_the_later_sound() -> None:
