@@ -67,6 +67,17 @@ def test_one_sound_s_arrivals_stay() -> None:
         cd = candidates(b, GroupingParams())
         fx = locate(b, labels, cd, LocateParams())
         assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
+    # the burst heard at three sensors, its launch at one, and the burst's untyped bearing
+    # (e-3-003-00080: kept with the burst's arrivals, paired as the launch of its own burst)
+    r = _arrivals_only(1, 1, 3)
+    burst = synth.offset(*GUN, 90.0, 3_000.0)
+    synth.bearing_report(r, 1, synth.offset(*burst, 300.0, 6_000.0), burst, 120.0, 1.0,
+                         np.random.default_rng(1), source="op-0", explosion_type="undetermined")
+    labels = np.zeros(len(r.event), np.int64)
+    b = r.batch()
+    cd = candidates(b, GroupingParams())
+    fx = locate(b, labels, cd, LocateParams())
+    assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
 
 
 def test_a_burst_s_bearing_keeps_the_later_sound() -> None:
@@ -79,3 +90,51 @@ def test_a_burst_s_bearing_keeps_the_later_sound() -> None:
     fx = locate(b, labels, cd, LocateParams())
     new = shed_later_sound(b, labels, fx, cd, LocateParams())
     assert new[3] == new[0]
+
+
+
+def _arrivals_only(seed: int, n_launch: int, n_burst: int) -> synth.Reports:
+    """``n_launch`` sensors 4 km south of the gun that heard its launch (t 100 s), and
+    ``n_burst`` sensors by them that heard its burst 3 km east 20 s later: one group."""
+    rng = np.random.default_rng(seed)
+    burst = synth.offset(*GUN, 90.0, 3_000.0)
+    south = synth.offset(*GUN, 180.0, 4_000.0)
+    r = synth.Reports()
+    for k in range(n_launch):
+        s = synth.offset(*south, 90.0, 1_200.0 * k)
+        synth.arrival_report(r, 0, s, GUN, 100.0, 0.01, rng, source=f"s-{k}")
+    ne = synth.offset(*south, 45.0, 900.0)
+    for k in range(n_burst):  # a triangle: three arrivals on a line fit a burst badly
+        s = synth.offset(*ne, 90.0 * (k % 2), 1_500.0 * (k > 0))
+        synth.arrival_report(r, 1, s, burst, 120.0, 0.01, rng, source=f"t-{k}")
+    return r
+
+
+def test_a_group_of_arrivals_alone_loses_the_sound_fewer_heard() -> None:
+    """Arrivals alone, no report typing them (the pairings type such a group after this
+    step, both sounds in its fit): the launch heard at three sensors and its burst at one,
+    the burst's arrival leaves; the burst at three and the launch at one, the launch's."""
+    for seed in (1, 2, 3):
+        for n_launch, n_burst in ((3, 1), (1, 3)):
+            r = _arrivals_only(seed, n_launch, n_burst)
+            labels = np.zeros(len(r.event), np.int64)
+            b = r.batch()
+            cd = candidates(b, GroupingParams())
+            fx = locate(b, labels, cd, LocateParams())
+            new = shed_later_sound(b, labels, fx, cd, LocateParams())
+            ev = np.asarray(r.event)
+            few = ev == (1 if n_burst == 1 else 0)
+            assert len(set(new[few].tolist()) & set(new[~few].tolist())) == 0, (seed, n_launch)
+            assert len(set(new[~few].tolist())) == 1
+            old = SoundOrderParams(untyped=False)  # typed groups only, as before
+            assert shed_later_sound(b, labels, fx, cd, LocateParams(), old) is labels
+
+
+def test_an_untyped_bearing_keeps_the_group_whole() -> None:
+    """The first shape with its bearing untyped: it may be either sound's, nothing moves
+    (kept with the wrong sound's arrivals it was placed wrongly: e-3-002-00050)."""
+    r, labels = _shot(1, "undetermined")
+    b = r.batch()
+    cd = candidates(b, GroupingParams())
+    fx = locate(b, labels, cd, LocateParams())
+    assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels

@@ -144,8 +144,9 @@ from truceline.core.fusion.to_incidents import (
 #: late after another of their group's to be its launch's sound, taken out, :mod:`.sound_order`
 #: (53); session 42, h11a: one array's arrivals whose fix is too loose for the link tried as a
 #: launch region and a region pair, :func:`.arcs.loose_fixes` (54); session 43, h12c: an untyped
-#: group mixing two arrays' sounds parted into its arrays, :mod:`.array_parts` (55).
-FUSION_REVISION = 55
+#: group mixing two arrays' sounds parted into its arrays, :mod:`.array_parts` (55); h12a: the
+#: later sound also out of groups no report types, which the pairings type later (56).
+FUSION_REVISION = 56
 
 __all__ = [
     "CHI2_95_2DOF",

@@ -25,6 +25,15 @@ sound), and each row taken is ``min_gap_s`` to ``max_flight_s`` after the rest's
 point (another sound, a flight later; before it for a burst's bearings). The rows taken become
 one group where they can be one sound (pairwise, by the same test), else a group each; the
 heard joins may hand them to the burst's part.
+
+A group of arrivals alone (``untyped``) holding two sounds is parted too: the pairings after
+this step (:func:`.pipeline._finish`) type such groups origins with both sounds in their fit
+(BENCHMARKS.md, session 43, h12a). Which sound is the group's, nothing says: the one fewer of
+its arrivals heard leaves (the later, as from a launch's group, or the earlier, as from a
+burst's; neither on a tie), where the guards above pass. With an untyped bearing in the group,
+nothing moves: it may be either sound's. Kept with the bearing, a burst's untyped bearing and
+its launch's arrivals were placed wrongly and typed a launch (baseline 1, e-1-002-00058;
+all_conditions 3, e-3-002-00050).
 """
 
 from __future__ import annotations
@@ -64,6 +73,9 @@ class SoundOrderParams:
     max_flight_s: float = 200.0
     #: the most arrivals a group may hold to be tested (pairs grow as its square)
     max_arrivals: int = 32
+    #: also groups with no typed bearing (the later sound out, as a launch's): the pairings
+    #: type them after this step, with the burst's arrivals in the fit
+    untyped: bool = True
 
 
 def _pairs(rows: I64, labels: I64) -> tuple[I64, I64]:
@@ -102,7 +114,7 @@ def shed_later_sound(
     n_a = np.bincount(labels, is_arr, minlength=G)
     # the other sound comes after a launch's typed bearings, before a burst's
     after = np.where(n_i == 0, 1.0, np.where(n_o == 0, -1.0, 0.0))
-    tried = (n_o + n_i > 0) & (after != 0.0) & (n_a >= 2) & (n_a <= sp.max_arrivals)
+    tried = ((n_o + n_i > 0) | sp.untyped) & (after != 0.0) & (n_a >= 2) & (n_a <= sp.max_arrivals)
     rows = np.flatnonzero(is_arr & tried[labels])
     if not len(rows):
         return labels
@@ -116,6 +128,17 @@ def shed_later_sound(
     one = d / np.minimum(v[i], v[j]) + sp.slack_s  # the most one sound's arrivals differ
     lag = after[labels[i]] * (b.arr[j] - b.arr[i])
     two = lag > one
+    if sp.untyped:  # a group no report types: the sound fewer of its arrivals heard leaves
+        n_late = np.bincount(labels[np.unique(j[two])], minlength=G)
+        n_early = np.bincount(labels[np.unique(i[two])], minlength=G)
+        free = n_o + n_i == 0
+        after = np.where(free & (n_late > n_early), -1.0,
+                         np.where(free & (n_late == n_early), 0.0, after))
+        # (arrivals only: an untyped bearing may be either sound's)
+        n_b = np.bincount(labels, np.isfinite(b.brg) & np.isfinite(b.ox), minlength=G)
+        after = np.where(free & (n_b > 0), 0.0, after)
+        lag = after[labels[i]] * (b.arr[j] - b.arr[i])
+        two = lag > one
     late = np.unique(j[two])  # later than one of its group's arrivals by more than a sound
     if not len(late):
         return labels
