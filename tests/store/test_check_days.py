@@ -294,12 +294,19 @@ def _from_midnight() -> list[list[dict[str, Any]]]:
 @pytest.mark.slow
 def test_a_check_fusing_again_from_before_the_first_day_corrects_its_first_hour_as_one_check(
         backend: Backend, second: Backend) -> None:
-    # the second day fuses again from two days back, a day before the run's first: no day
-    # is kept before it, and the run's first day was taken to be that empty day, so the
-    # first day's first hour was corrected by no samples (478 of 484 incidents differed)
+    # a late report in the first day's first hour fuses again from the day before it,
+    # before the run's first, where no day is kept. Until session 24 a new day fused from
+    # two days back and reached this (the run's first day taken to be that empty day, its
+    # first hour corrected by no samples: 478 of 484 incidents differed; b192142); since
+    # then only a change in a day's first hour fuses from the day before, so the late
+    # report is what reaches it now. Measured (session 43): with b192142's `prior_of`
+    # fix undone this still passes, so the result no longer depends on that choice; the
+    # case stays as an equivalence of its own
     days = _from_midnight()
-    assert min(str(r["time"]) for r in days[0]) < "2025-03-24T00:10"
-    step, once = _step_and_once(backend, second, days)
+    late = min(days[0], key=lambda r: str(r["time"]))
+    assert str(late["time"]) < "2025-03-24T00:10"
+    first = [r for r in days[0] if r is not late]
+    step, once = _step_and_once(backend, second, [first, [late, *days[1]]])
     _same(step, once)
 
 
