@@ -21,7 +21,8 @@ from truceline.core.classify import (
     compile_geometry,
 )
 from truceline.core.fusion import FireBatch, GroupingParams
-from truceline.core.fusion.locate import Fixes
+from truceline.core.fusion.batch import Candidates, candidates
+from truceline.core.fusion.locate import Fixes, LocateParams, locate
 from truceline.core.geo import GEOD, Projection, choose_projection
 
 LINE_LON = 37.5  # a north-south line of contact: west of it party "west", east "east"
@@ -200,6 +201,16 @@ def judged_band(rng: np.random.Generator, dist_m: float) -> tuple[float, float]:
     k = int(np.clip(np.searchsorted(BAND_EDGES_KM, judged, side="right") - 1, 0,
                     len(BAND_EDGES_KM) - 2))
     return float(BAND_EDGES_KM[k] * 1000.0), float(BAND_EDGES_KM[k + 1] * 1000.0)
+
+
+def fitted(r: Reports, labels: np.ndarray | None = None
+           ) -> tuple[FireBatch, np.ndarray, Candidates, Fixes]:
+    """The reports as a batch, their labels (one group unless given), candidates and fits:
+    what a step run right after :func:`~truceline.core.fusion.locate.locate` is given."""
+    b = r.batch()
+    labels = np.zeros(len(b), np.int64) if labels is None else labels
+    cd = candidates(b, GroupingParams())
+    return b, labels, cd, locate(b, labels, cd, LocateParams())
 
 
 def unlocated_fixes(groups: int, rows: int) -> Fixes:

@@ -8,7 +8,6 @@ import numpy as np
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
 from truceline.core.fusion.array_parts import ArrayPartsParams, part_arrays
-from truceline.core.fusion.batch import GroupingParams, candidates
 from truceline.core.fusion.locate import LocateParams, locate
 
 GUN = (LINE_LON - 0.025, 48.0)  # ~1.9 km west of the line
@@ -40,10 +39,7 @@ def test_each_array_s_sound_its_own_group() -> None:
     clean at the gun and the east array's two are a group of their own. Switched off,
     nothing moves."""
     for seed in (1, 2, 3):
-        b = _shot(seed).batch()
-        cd = candidates(b, GroupingParams())
-        labels = np.zeros(len(b), np.int64)
-        fx = locate(b, labels, cd, LocateParams())
+        b, labels, cd, fx = synth.fitted(_shot(seed))
         assert fx.outlier.any()
         new = part_arrays(b, labels, fx, cd, LocateParams())
         assert new.tolist() == [0, 0, 0, 0, 1, 1]
@@ -58,10 +54,7 @@ def test_each_array_s_sound_its_own_group() -> None:
 def test_one_sound_heard_by_both_arrays_stays_whole() -> None:
     """Both arrays heard the launch: the whole fits, nothing is parted."""
     for seed in (1, 2, 3):
-        b = _shot(seed, one_sound=True).batch()
-        cd = candidates(b, GroupingParams())
-        labels = np.zeros(len(b), np.int64)
-        fx = locate(b, labels, cd, LocateParams())
+        b, labels, cd, fx = synth.fitted(_shot(seed, one_sound=True))
         assert part_arrays(b, labels, fx, cd, LocateParams()) is labels
 
 
@@ -69,10 +62,7 @@ def test_three_arrivals_cannot_show_one_sound() -> None:
     """The west array with three sensors: its fix is exact whatever it heard, so nothing
     shows its arrivals are one sound and the group stays whole (e-2-000-00073's lesson)."""
     for seed in (1, 2, 3):
-        b = _shot(seed, west_n=3).batch()
-        cd = candidates(b, GroupingParams())
-        labels = np.zeros(len(b), np.int64)
-        fx = locate(b, labels, cd, LocateParams())
+        b, labels, cd, fx = synth.fitted(_shot(seed, west_n=3))
         assert fx.outlier.any()
         assert part_arrays(b, labels, fx, cd, LocateParams()) is labels
         assert part_arrays(b, labels, fx, cd, LocateParams(), ArrayPartsParams(min_tested=3)
@@ -86,8 +76,5 @@ def test_a_typed_report_leaves_the_group_to_the_typed_steps() -> None:
     r.cols["explosion_type"] = ["outgoing" if s.startswith("ac1") else e
                                 for s, e in zip(r.cols["source_id"], r.cols["explosion_type"],
                                                 strict=True)]
-    b = r.batch()
-    cd = candidates(b, GroupingParams())
-    labels = np.zeros(len(b), np.int64)
-    fx = locate(b, labels, cd, LocateParams())
+    b, labels, cd, fx = synth.fitted(r)
     assert part_arrays(b, labels, fx, cd, LocateParams()) is labels

@@ -7,7 +7,6 @@ import numpy as np
 
 from tests.fusion import synth
 from tests.fusion.synth import LINE_LON
-from truceline.core.fusion.batch import GroupingParams, candidates
 from truceline.core.fusion.locate import LocateParams, locate
 from truceline.core.fusion.sound_order import SoundOrderParams, shed_later_sound
 
@@ -45,9 +44,7 @@ def test_the_burst_s_arrival_leaves_the_launch_s_group_by_its_time_alone() -> No
     sound): it alone leaves, and the bearing and the launch's two arrivals then fit clean."""
     for seed in (1, 2, 3):
         r, labels = _shot(seed)
-        b = r.batch()
-        cd = candidates(b, GroupingParams())
-        fx = locate(b, labels, cd, LocateParams())
+        b, labels, cd, fx = synth.fitted(r, labels)
         assert fx.located[0] and fx.widen[0] > 1.0
         new = shed_later_sound(b, labels, fx, cd, LocateParams())
         assert new.tolist() == [0, 0, 0, 1]
@@ -63,9 +60,7 @@ def test_one_sound_s_arrivals_stay() -> None:
     sensors' distance over the slowest sound, nothing leaves."""
     for seed in (1, 2, 3):
         r, labels = _shot(seed, burst_heard=False)
-        b = r.batch()
-        cd = candidates(b, GroupingParams())
-        fx = locate(b, labels, cd, LocateParams())
+        b, labels, cd, fx = synth.fitted(r, labels)
         assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
     # the burst heard at three sensors, its launch at one, and the burst's untyped bearing
     # (e-3-003-00080: kept with the burst's arrivals, paired as the launch of its own burst)
@@ -73,10 +68,7 @@ def test_one_sound_s_arrivals_stay() -> None:
     burst = synth.offset(*GUN, 90.0, 3_000.0)
     synth.bearing_report(r, 1, synth.offset(*burst, 300.0, 6_000.0), burst, 120.0, 1.0,
                          np.random.default_rng(1), source="op-0", explosion_type="undetermined")
-    labels = np.zeros(len(r.event), np.int64)
-    b = r.batch()
-    cd = candidates(b, GroupingParams())
-    fx = locate(b, labels, cd, LocateParams())
+    b, labels, cd, fx = synth.fitted(r)
     assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
 
 
@@ -85,12 +77,9 @@ def test_a_burst_s_bearing_keeps_the_later_sound() -> None:
     so it stays; the earlier two (a launch's, heard before) leave only where the bearing and
     the later arrival alone then fit clean within the bearing's time: here they do not."""
     r, labels = _shot(1, "impact")
-    b = r.batch()
-    cd = candidates(b, GroupingParams())
-    fx = locate(b, labels, cd, LocateParams())
+    b, labels, cd, fx = synth.fitted(r, labels)
     new = shed_later_sound(b, labels, fx, cd, LocateParams())
     assert new[3] == new[0]
-
 
 
 def _arrivals_only(seed: int, n_launch: int, n_burst: int) -> synth.Reports:
@@ -117,10 +106,7 @@ def test_a_group_of_arrivals_alone_loses_the_sound_fewer_heard() -> None:
     for seed in (1, 2, 3):
         for n_launch, n_burst in ((3, 1), (1, 3)):
             r = _arrivals_only(seed, n_launch, n_burst)
-            labels = np.zeros(len(r.event), np.int64)
-            b = r.batch()
-            cd = candidates(b, GroupingParams())
-            fx = locate(b, labels, cd, LocateParams())
+            b, labels, cd, fx = synth.fitted(r)
             new = shed_later_sound(b, labels, fx, cd, LocateParams())
             ev = np.asarray(r.event)
             few = ev == (1 if n_burst == 1 else 0)
@@ -134,7 +120,5 @@ def test_an_untyped_bearing_keeps_the_group_whole() -> None:
     """The first shape with its bearing untyped: it may be either sound's, nothing moves
     (kept with the wrong sound's arrivals it was placed wrongly: e-3-002-00050)."""
     r, labels = _shot(1, "undetermined")
-    b = r.batch()
-    cd = candidates(b, GroupingParams())
-    fx = locate(b, labels, cd, LocateParams())
+    b, labels, cd, fx = synth.fitted(r, labels)
     assert shed_later_sound(b, labels, fx, cd, LocateParams()) is labels
